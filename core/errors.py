@@ -1,0 +1,34 @@
+"""The core's own errors; adapters translate them into their protocol (HTTP 4xx, SMS help)."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """Base: a machine-readable ``code`` and a human ``message`` (English, for integrators)."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class InvalidRequest(CoreError):
+    """The input is malformed or breaks a rule; nothing was changed."""
+
+    code = "invalid"
+
+
+class NotFound(CoreError):
+    """A referenced record (transaction, department, employee, agency) does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(CoreError):
+    """The request contradicts the current state (out of order, event id reused)."""
+
+    code = "conflict"

@@ -1,0 +1,170 @@
+"""One inquiry service for every channel: normalize, verify the requester, answer, log.
+
+The requester proves the transaction is theirs by their mobile (SMS, IVR caller ID),
+their e-mail address, or their national ID (web, kiosk, IVR). "No such transaction"
+and "not yours" are one outcome, so numbers cannot be probed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.answer import Answer, Name, Outcome, Stage, TransactionView
+from core.config import CoreConfig
+from core.digits import extract_transaction_number
+from core.identity import (
+    InvalidMobile,
+    InvalidNationalId,
+    hash_national_id,
+    mask_email,
+    mask_mobile,
+    normalize_mobile,
+)
+from core.inquiry_log import InquiryLogWriter, LogEntry
+from core.models import Agency, Department, Transaction, TransactionEvent
+from core.ratelimit import FailureLimiter
+from core.telemetry import INQUIRIES, INQUIRY_SECONDS
+
+CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
+
+
+@dataclass(frozen=True)
+class InquiryRequest:
+    """What a channel learned from the requester. At least one credential is expected."""
+
+    channel: str
+    number_text: str
+    lang: str = "ar"
+    mobile: str | None = None
+    email: str | None = None
+    national_id: str | None = None
+    # Where the request came from (an IP address, a kiosk id), for rate limits.
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class _Credential:
+    kind: str
+    key: str  # keyed hash, for the log and the rate limit
+    masked: str
+    mobile: str | None = None
+    email: str | None = None
+    national_id_hash: str | None = None
+
+
+class InquiryService:
+    def __init__(self, sessions: sessionmaker, config: CoreConfig,
+                 log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._log = log
+        self._limiter = limiter or FailureLimiter(config.max_failures,
+                                                  config.failure_window_seconds)
+
+    def inquire(self, request: InquiryRequest) -> Answer:
+        started = time.perf_counter()
+        credentials = self._credentials(request)
+        credential = credentials[0]
+        keys = [c.key for c in credentials]
+        if request.origin:
+            keys.append(self._keyed("origin", request.origin))
+        if any(self._limiter.blocked(key) for key in keys):
+            answer, txn_id = Answer(Outcome.RATE_LIMITED), None
+        else:
+            number = extract_transaction_number(request.number_text or "")
+            if number is None:
+                answer, txn_id = Answer(Outcome.INVALID), None
+            else:
+                answer, txn_id = self._lookup(number, credentials)
+            if not answer.found:
+                for key in keys:
+                    self._limiter.failed(key)
+        elapsed = time.perf_counter() - started
+        INQUIRIES.labels(request.channel, answer.outcome.value).inc()
+        INQUIRY_SECONDS.labels(request.channel).observe(elapsed)
+        self._log.write(LogEntry(
+            channel=request.channel, outcome=answer.outcome.value,
+            requester_kind=credential.kind, requester_key=credential.key,
+            requester_masked=credential.masked, transaction_id=txn_id,
+            latency_ms=elapsed * 1000.0,
+        ))
+        return answer
+
+    def _lookup(self, number: str, who: list[_Credential]) -> tuple[Answer, int | None]:
+        with self._sessions() as session:
+            txn = session.scalar(select(Transaction).where(Transaction.number == number))
+            if txn is None or not any(_belongs_to(txn, c) for c in who):
+                return Answer(Outcome.NOT_FOUND), None
+            return Answer(Outcome.FOUND, _view(session, txn)), txn.id
+
+    def _credentials(self, request: InquiryRequest) -> list[_Credential]:
+        """Every credential the requester gave, strongest first; never empty."""
+        found: list[_Credential] = []
+        if request.mobile:
+            try:
+                mobile = normalize_mobile(request.mobile, self._config.phone_region)
+            except InvalidMobile:
+                mobile = None
+            if mobile:
+                found.append(_Credential("mobile", self._keyed("mobile", mobile),
+                                         mask_mobile(mobile), mobile=mobile))
+        if request.email and "@" in request.email:
+            email = request.email.strip().lower()
+            found.append(_Credential("email", self._keyed("email", email), mask_email(email),
+                                     email=email))
+        if request.national_id:
+            try:
+                hashed = hash_national_id(request.national_id, self._config.national_id_key)
+            except InvalidNationalId:
+                # A malformed ID belongs to nobody; still counted against the requester.
+                found.append(_Credential("national_id",
+                                         self._keyed("bad-id", request.national_id), ""))
+            else:
+                found.append(_Credential("national_id", hashed, "", national_id_hash=hashed))
+        if not found:
+            found.append(_Credential("none", self._keyed("origin", request.origin or "-"), ""))
+        return found
+
+    def _keyed(self, kind: str, value: str) -> str:
+        return hmac.new(self._config.national_id_key, f"{kind}:{value}".encode(),
+                        hashlib.sha256).hexdigest()
+
+
+def _belongs_to(txn: Transaction, who: _Credential) -> bool:
+    # compare_digest: the answer's timing does not tell how much of a credential matched.
+    if who.mobile and txn.applicant_mobile:
+        return hmac.compare_digest(who.mobile, txn.applicant_mobile)
+    if who.email and txn.applicant_email:
+        return hmac.compare_digest(who.email, txn.applicant_email)
+    if who.national_id_hash and txn.applicant_national_id_hash:
+        return hmac.compare_digest(who.national_id_hash, txn.applicant_national_id_hash)
+    return False
+
+
+def _name(row: Department | Agency | None) -> Name | None:
+    return Name(row.name_ar, row.name_en) if row is not None else None
+
+
+def _view(session: Session, txn: Transaction) -> TransactionView:
+    events = session.execute(
+        select(TransactionEvent.type, TransactionEvent.occurred_at, Department, Agency)
+        .outerjoin(Department, Department.id == TransactionEvent.department_id)
+        .outerjoin(Agency, Agency.id == TransactionEvent.agency_id)
+        .where(TransactionEvent.transaction_id == txn.id)
+        .order_by(TransactionEvent.occurred_at, TransactionEvent.id)
+    ).all()
+    timeline = tuple(Stage(type=kind, occurred_at=at, department=_name(dept),
+                           agency=_name(agency)) for kind, at, dept, agency in events)
+    return TransactionView(
+        number=txn.number, status=txn.status, subject=txn.subject,
+        registered_at=txn.registered_at, department=_name(txn.department),
+        outgoing_number=txn.outgoing_number, destination_agency=_name(txn.destination_agency),
+        issued_at=txn.issued_at, reply_expected=txn.reply_expected,
+        reply_received_at=txn.reply_received_at, closed_at=txn.closed_at, timeline=timeline,
+    )

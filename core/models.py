@@ -1,0 +1,219 @@
+"""The tables: reference data, transactions and their history, the outbox, logs, tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite wants INTEGER PRIMARY KEY for its rowid alias; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Status(enum.StrEnum):
+    """Where a transaction stands; the order is the lifecycle's."""
+
+    REGISTERED = "registered"
+    REFERRED = "referred"
+    ASSIGNED = "assigned"
+    ISSUED = "issued"
+    REPLY_RECEIVED = "reply_received"
+    CLOSED = "closed"
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    manager_name: Mapped[str | None] = mapped_column(String(200))
+    manager_mobile: Mapped[str | None] = mapped_column(String(20))
+    # Days an outgoing transaction waits for an agency's reply; None: the configured default.
+    reply_days: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Agency(Base):
+    """An external agency outgoing transactions are sent to (a ministry, a municipality)."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    registered_at: Mapped[datetime]
+    applicant_name: Mapped[str] = mapped_column(String(200), default="")
+    applicant_national_id_hash: Mapped[str | None] = mapped_column(String(64))
+    applicant_mobile: Mapped[str | None] = mapped_column(String(20))
+    applicant_email: Mapped[str | None] = mapped_column(String(254))
+    applicant_language: Mapped[str] = mapped_column(String(2), default="ar")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    outgoing_number: Mapped[str | None] = mapped_column(String(64))
+    destination_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    issued_at: Mapped[datetime | None]
+    reply_expected: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_received_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # occurred_at of the newest event applied; older events are out of order.
+    last_event_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    employee: Mapped[Employee | None] = relationship(lazy="joined")
+    destination_agency: Mapped[Agency | None] = relationship(lazy="joined")
+    events: Mapped[list[TransactionEvent]] = relationship(
+        back_populates="transaction", order_by="TransactionEvent.id", lazy="raise",
+    )
+
+    __table_args__ = (
+        # The overdue scan: issued, awaiting a reply, by issue date.
+        Index("ix_transactions_awaiting_reply", "status", "reply_expected", "issued_at"),
+    )
+
+
+class TransactionEvent(Base):
+    """The append-only history: one row per lifecycle event accepted from the records system."""
+
+    __tablename__ = "transaction_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The event as received, less the national ID; its digest tells a replay from a conflict.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload_digest: Mapped[str] = mapped_column(String(64))
+    # Display fields for the timeline, resolved when the event was applied.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+
+    transaction: Mapped[Transaction] = relationship(back_populates="events")
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Notification(Base):
+    """The outbox: written in the same database transaction as its cause, sent later."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # One cause, one message: "event:<event_id>:<kind>" or "overdue:<txn>:<cycle>".
+    cause_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(10), default="sms")
+    # "citizen" or "staff": quiet hours apply to citizens.
+    audience: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    body: Mapped[str] = mapped_column(Text)
+    # Lower sends first: 0 answers to inquiries, 5 staff, 10 citizen notifications.
+    priority: Mapped[int] = mapped_column(Integer, default=10)
+    status: Mapped[str] = mapped_column(String(12), default=NotificationStatus.PENDING)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "priority", "not_before", "id"),
+    )
+
+
+class InquiryLog(Base):
+    """Every inquiry on every channel: who (masked or hashed), outcome, how fast."""
+
+    __tablename__ = "inquiry_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(16))
+    requester_kind: Mapped[str] = mapped_column(String(12))
+    # A keyed hash of the requester (mobile, e-mail, ID or address), for rate limits.
+    requester_key: Mapped[str] = mapped_column(String(64), index=True)
+    requester_masked: Mapped[str] = mapped_column(String(64), default="")
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

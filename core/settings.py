@@ -1,0 +1,272 @@
+"""Configuration: ``config.yaml`` plus ``GATEWAY__SECTION__KEY`` environment overrides.
+
+The file is the default; ``--config PATH`` or ``GATEWAY_CONFIG`` selects another one.
+Environment variables win over the file, so secrets never have to be written in it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/gateway.db"
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+
+class GatewaySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str | None = None
+    threads: int = Field(default=16, ge=1, le=256)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Networks allowed to read /metrics (the operator's monitoring network).
+    metrics_networks: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+                                   "192.168.0.0/16"]
+    # Proxies in front of the gateway whose X-Forwarded-For is believed.
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+
+class SmppSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2775, ge=1, le=65535)
+    system_id: str = ""
+    password: str = ""
+    system_type: str = ""
+    throughput_per_second: float = Field(default=50.0, gt=0)
+    window: int = Field(default=10, ge=1, le=1000)
+
+
+class QuietHoursSettings(_Section):
+    enabled: bool = True
+    start: time = time(22, 0)
+    end: time = time(7, 0)
+
+
+class SmsSettings(_Section):
+    enabled: bool = False
+    short_code: str = "74747"
+    smpp: SmppSettings = SmppSettings()
+    quiet_hours: QuietHoursSettings = QuietHoursSettings()
+
+
+class TwilioSettings(_Section):
+    auth_token: str = ""
+    validate_signatures: bool = True
+
+
+class VoiceSettings(_Section):
+    mode: Literal["say", "play"] = "say"
+
+
+class IvrSettings(_Section):
+    enabled: bool = False
+    toll_free_number: str = "8001287788"
+    twilio: TwilioSettings = TwilioSettings()
+    voice: VoiceSettings = VoiceSettings()
+
+
+class ImapSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=993, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    ssl: bool = True
+    folder: str = "INBOX"
+    poll_seconds: int = Field(default=30, ge=1)
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    ssl: bool = False
+    starttls: bool = True
+    from_address: str = "noreply@example.gov.sa"
+
+
+class EmailSettings(_Section):
+    enabled: bool = False
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
+
+class KioskSettings(_Section):
+    gateway_url: str = "http://127.0.0.1:8080"
+    token: str = ""
+    idle_seconds: int = Field(default=60, ge=5)
+
+
+class SchedulerSettings(_Section):
+    overdue_reply_days: int = Field(default=10, ge=1, le=365)
+    overdue_scan_seconds: int = Field(default=600, ge=5)
+    overdue_repeat_days: int = Field(default=3, ge=1, le=365)
+
+
+class LocaleSettings(_Section):
+    default_language: Literal["ar", "en"] = "ar"
+    timezone: str = "Asia/Riyadh"
+    phone_region: str = "SA"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class InquirySettings(_Section):
+    # Failed inquiries one requester may make in the window before being refused.
+    max_failures: int = Field(default=10, ge=1)
+    failure_window_seconds: int = Field(default=900, ge=10)
+
+
+class SecuritySettings(_Section):
+    # Key for the national-ID hash; generated under var/ for the demo when unset.
+    national_id_key: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting the gateway knows; see config.yaml for the documented defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY__", env_nested_delimiter="__", extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    sms: SmsSettings = SmsSettings()
+    ivr: IvrSettings = IvrSettings()
+    email: EmailSettings = EmailSettings()
+    kiosk: KioskSettings = KioskSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    locale: LocaleSettings = LocaleSettings()
+    inquiry: InquirySettings = InquirySettings()
+    security: SecuritySettings = SecuritySettings()
+
+    # Where the generated demo secrets and the embedded database live.
+    var_dir: Path = REPO_ROOT / "var"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first, then the values read from the YAML file (passed as init kwargs).
+        return (env_settings, init_settings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.locale.timezone)
+
+    def secret_key(self) -> str:
+        """The Flask secret key: configured, or generated once and kept under var/."""
+        return self.gateway.secret_key or _kept_secret(self.var_dir / "secret_key")
+
+    def national_id_key(self) -> bytes:
+        """The HMAC key for national IDs: configured, or generated once under var/."""
+        value = self.security.national_id_key or _kept_secret(self.var_dir / "national_id_key")
+        return value.encode()
+
+
+def _kept_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    # O_EXCL: two processes starting together agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+    return value
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file, apply environment overrides, validate.
+
+    Raises ConfigError with one line per bad key, naming it as the operator writes it.
+    """
+    chosen = Path(path or os.environ.get("GATEWAY_CONFIG") or DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
+    if chosen.exists():
+        try:
+            loaded = yaml.safe_load(chosen.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{chosen}: the top level must be a mapping of sections")
+        # A section with only comments under it reads as None: take it as empty.
+        data = {key: ({} if value is None else value) for key, value in (loaded or {}).items()}
+    elif path is not None or os.environ.get("GATEWAY_CONFIG"):
+        raise ConfigError(f"configuration file {chosen} does not exist")
+    _merge(data, overrides)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, chosen)) from exc
+    settings.database.url = _resolve_sqlite_path(settings.database.url)
+    return settings
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _explain(exc: ValidationError, source: Path) -> str:
+    lines = [f"invalid configuration ({source} and GATEWAY__* environment):"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        env = "GATEWAY__" + "__".join(str(part).upper() for part in err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key} ({env}): {message}")
+    return "\n".join(lines)
+
+
+_SQLITE_RELATIVE = re.compile(r"^sqlite(\+\w+)?:///(?!/)(.+)$")
+
+
+def _resolve_sqlite_path(url: str) -> str:
+    """A relative SQLite path is relative to the repository, not the current directory."""
+    match = _SQLITE_RELATIVE.match(url)
+    if not match or match.group(2).startswith(":memory:"):
+        return url
+    driver = match.group(1) or ""
+    return f"sqlite{driver}:///{REPO_ROOT / match.group(2)}"

@@ -1,0 +1,128 @@
+"""The JSON API: lifecycle events and reference data from the records system, inquiries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from core.answer import Answer, Outcome, TransactionView
+from core.dates import format_date, local_date
+from core.errors import InvalidRequest
+from core.i18n import pick_language
+from core.inquiry import InquiryRequest
+from core.render import screen_text, stage_label, status_label
+from gateway.auth import require_role
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _core():
+    return current_app.extensions["core"]
+
+
+def _json_object() -> dict[str, Any]:
+    if not request.is_json:
+        raise InvalidRequest("send a JSON body with Content-Type: application/json",
+                             code="malformed")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object", code="malformed")
+    return data
+
+
+@api.post("/events")
+@require_role("records")
+def post_event():
+    outcome = _core().record_event(_json_object())
+    body = {"event_id": outcome.event_id, "transaction": outcome.number,
+            "status": outcome.status, "duplicate": outcome.duplicate,
+            "notifications": outcome.notifications}
+    return jsonify(body), (200 if outcome.duplicate else 201)
+
+
+def _upsert(kind: str, code: str):
+    result = getattr(_core(), f"upsert_{kind}")(code, _json_object())
+    return jsonify({"code": result.code, "created": result.created}), \
+        (201 if result.created else 200)
+
+
+@api.put("/departments/<code>")
+@require_role("records")
+def put_department(code: str):
+    return _upsert("department", code)
+
+
+@api.put("/employees/<code>")
+@require_role("records")
+def put_employee(code: str):
+    return _upsert("employee", code)
+
+
+@api.put("/agencies/<code>")
+@require_role("records")
+def put_agency(code: str):
+    return _upsert("agency", code)
+
+
+@api.post("/inquiries")
+@require_role("kiosk", "staff")
+def post_inquiry():
+    data = _json_object()
+    number, national_id, lang = data.get("number"), data.get("national_id"), data.get("lang")
+    for name, value in (("number", number), ("national_id", national_id), ("lang", lang)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"{name} must be a string", code="invalid_field", field=name)
+    if not number:
+        raise InvalidRequest("number is required", code="missing_field", field="number")
+    if not national_id:
+        raise InvalidRequest("national_id is required", code="missing_field",
+                             field="national_id")
+    lang = pick_language(lang, _core().config.default_language)
+    channel = "kiosk" if g.principal.role == "kiosk" else "api"
+    answer = _core().inquire(InquiryRequest(
+        channel=channel, number_text=number, national_id=national_id, lang=lang,
+        origin=f"token:{g.principal.token_id}:{request.remote_addr}"))
+    if answer.outcome is Outcome.RATE_LIMITED:
+        return jsonify({"found": False, "text": screen_text(answer, lang, _core().config.tz),
+                        "error": {"code": "rate_limited",
+                                  "message": "too many failed inquiries; wait and retry"}}), 429
+    return jsonify(answer_json(answer, lang))
+
+
+def answer_json(answer: Answer, lang: str) -> dict[str, Any]:
+    """The inquiry answer as JSON; not-found carries nothing that tells why."""
+    tz = _core().config.tz
+    body: dict[str, Any] = {"found": answer.found, "text": screen_text(answer, lang, tz)}
+    if answer.transaction is not None:
+        body["transaction"] = _transaction_json(answer.transaction, lang)
+    return body
+
+
+def _when(moment, lang: str, tz) -> dict[str, str] | None:
+    if moment is None:
+        return None
+    day = local_date(moment, tz)
+    return {"at": moment.isoformat(), "date": day.isoformat(), "display": format_date(day, lang)}
+
+
+def _transaction_json(view: TransactionView, lang: str) -> dict[str, Any]:
+    tz = _core().config.tz
+    return {
+        "number": view.number,
+        "status": view.status,
+        "status_text": status_label(view, lang),
+        "subject": view.subject,
+        "registered": _when(view.registered_at, lang, tz),
+        "department": view.department.in_(lang) if view.department else None,
+        "outgoing_number": view.outgoing_number,
+        "destination_agency": (view.destination_agency.in_(lang)
+                               if view.destination_agency else None),
+        "issued": _when(view.issued_at, lang, tz),
+        "reply_expected": view.reply_expected,
+        "reply_received": _when(view.reply_received_at, lang, tz),
+        "closed": _when(view.closed_at, lang, tz),
+        "timeline": [{"stage": stage.type, "text": stage_label(stage, lang),
+                      **(_when(stage.occurred_at, lang, tz) or {})}
+                     for stage in view.timeline],
+    }

@@ -1,0 +1,52 @@
+"""The Flask app factory: the portal, the JSON API, health and metrics around one core."""
+
+from __future__ import annotations
+
+from flask import Flask
+from prometheus_client import REGISTRY
+
+from core.service import Core
+from core.settings import Settings
+from gateway import errors
+from gateway.api import api
+from gateway.health import OutboxCollector, health
+from gateway.portal import portal
+
+_collector: OutboxCollector | None = None
+
+
+def create_app(settings: Settings, core: Core) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key(),
+        MAX_CONTENT_LENGTH=settings.gateway.max_body_bytes,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.gateway.public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["core"] = core
+    if settings.gateway.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.gateway.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    errors.install(app)
+    app.register_blueprint(health)
+    app.register_blueprint(api)
+    app.register_blueprint(portal)
+    _register_collector(core)
+    return app
+
+
+def _register_collector(core: Core) -> None:
+    # One collector per process: the registry is global, app factories may run many times.
+    global _collector
+    if _collector is None:
+        _collector = OutboxCollector(core.db.read)
+        REGISTRY.register(_collector)
+    else:
+        _collector._sessions = core.db.read

@@ -1,0 +1,24 @@
+"""The composition root: settings in, a core and the components configured out."""
+
+from __future__ import annotations
+
+from core import migrate
+from core.config import CoreConfig
+from core.db import Database
+from core.service import Core
+from core.settings import Settings
+
+
+def build_core(settings: Settings, *, background_log: bool = True) -> Core:
+    db = Database(settings.database.url, pool_size=settings.database.pool_size,
+                  echo=settings.database.echo)
+    return Core.build(db, CoreConfig.from_settings(settings), background_log=background_log)
+
+
+def check_schema(core: Core) -> str | None:
+    """A message when the database is not at the current schema, else None."""
+    current, head = migrate.current_revision(core.db.engine), migrate.head_revision()
+    if current != head:
+        return (f"the database schema is at {current or 'nothing'}, this version needs {head}: "
+                "run `gateway db upgrade`")
+    return None

@@ -1,0 +1,192 @@
+"""The ``gateway`` command: one console entry point, every sub-command taking ``--config``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from core import migrate
+from core.errors import CoreError
+from core.settings import ConfigError, Settings, load_settings
+from core.tokens import ROLES, create_token
+
+log = logging.getLogger("gateway")
+
+
+def _load(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def with_settings(command: Callable) -> Callable:
+    """Add ``--config PATH`` and pass the loaded, validated settings as ``settings``."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                  envvar="GATEWAY_CONFIG", help="configuration file (default: config.yaml)")
+    @functools.wraps(command)
+    def wrapper(config_path: str | None, **kwargs):
+        _logging()
+        return command(settings=_load(config_path), **kwargs)
+
+    return wrapper
+
+
+def _logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    pass
+
+
+def _core(settings: Settings, *, require_schema: bool = True, background_log: bool = True):
+    from gateway.bootstrap import build_core, check_schema
+
+    core = build_core(settings, background_log=background_log)
+    if require_schema:
+        problem = check_schema(core)
+        if problem:
+            core.close()
+            raise click.ClickException(problem)
+    return core
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_settings
+def db_upgrade(settings: Settings) -> None:
+    """Apply the migrations (Alembic) up to this version's schema."""
+    from core.db import Database
+
+    database = Database(settings.database.url)
+    try:
+        migrate.upgrade(database.engine)
+        click.echo(f"database at revision {migrate.current_revision(database.engine)}")
+    finally:
+        database.dispose()
+
+
+def _serve(settings: Settings, components: str) -> None:
+    from waitress import create_server
+
+    from gateway.app import create_app
+
+    core = _core(settings)
+    app = create_app(settings, core)
+    server = create_server(app, host=settings.gateway.host, port=settings.gateway.port,
+                           threads=settings.gateway.threads, ident="gateway",
+                           clear_untrusted_proxy_headers=True)
+
+    def stop(signum, _frame):
+        log.info("signal %s: stopping", signum)
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("%s listening on http://%s:%s (database: %s)", components, settings.gateway.host,
+             settings.gateway.port, settings.database.url.split("@")[-1])
+    for name in ("sms", "ivr", "email"):
+        log.info("channel %s: %s", name,
+                 "enabled" if getattr(settings, name).enabled else "disabled")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        core.close()
+
+
+@main.command()
+@with_settings
+def run(settings: Settings) -> None:
+    """Everything configured, in one process."""
+    _serve(settings, "gateway (portal, API)")
+
+
+@main.command()
+@with_settings
+def web(settings: Settings) -> None:
+    """The web portal and JSON API alone."""
+    _serve(settings, "web")
+
+
+@main.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="do nothing when transactions already exist")
+@click.option("--transactions", default=300, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=74747, show_default=True, type=int)
+@with_settings
+def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) -> None:
+    """Load demo departments, agencies, employees and transactions."""
+    from core.demo import load_demo
+
+    core = _core(settings, background_log=False)
+    try:
+        report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
+    finally:
+        core.close()
+    click.echo(report)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", required=True, help="who or what uses it (a kiosk id, a system)")
+@with_settings
+def token_create(settings: Settings, role: str, name: str) -> None:
+    """Print a new token once, alone on the last line."""
+    core = _core(settings, background_log=False)
+    try:
+        value = create_token(core.db.write, role, name)
+    except CoreError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        core.close()
+    click.echo(f"token for {name} ({role}); it is shown only now:", err=True)
+    click.echo(value)
+
+
+@main.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="write rejected rows with their reason to this CSV file")
+@click.option("--notify/--no-notify", default=False, show_default=True,
+              help="send the registration SMS for imported transactions")
+@with_settings
+def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
+               notify: bool) -> None:
+    """Bulk-load transactions from a CSV file, with a progress bar."""
+    from core.importer import import_file
+
+    core = _core(settings, background_log=False)
+    try:
+        report = import_file(core, csv_file, notify=notify, errors_path=errors_path,
+                             progress=sys.stderr.isatty())
+    finally:
+        core.close()
+    click.echo(report.summary())
+    if report.rejected:
+        for line in report.errors[:20]:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1 if report.imported == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()

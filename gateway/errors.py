@@ -1,0 +1,49 @@
+"""Every error leaves the gateway as JSON ``{"error": {"code", "message"}}`` with a 4xx."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from core.errors import Conflict, CoreError, InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS_FOR = {InvalidRequest: 422, NotFound: 404, Conflict: 409}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body: dict = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == \
+        "application/json"
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(CoreError)
+    def _core_error(exc: CoreError):
+        status = next((code for kind, code in STATUS_FOR.items() if isinstance(exc, kind)), 400)
+        return error_response(status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not _wants_json():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 400, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # Logged with its traceback here; the client sees a plain message, never the trace.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "the gateway could not handle this "
+                              "request; it has been logged")

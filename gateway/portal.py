@@ -1,0 +1,7 @@
+"""The citizen web portal (being written)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+portal = Blueprint("portal", __name__)

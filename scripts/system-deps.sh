@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Debian packages the browser tests need: headless Chromium (driven by
+# Playwright via executable_path=/usr/bin/chromium) and Noto fonts so Arabic
+# and Latin text render the same everywhere.
+#
+# Idempotent and quick when everything is present: only dpkg-query/command -v
+# are consulted; apt-get (update + install) runs only when something is missing,
+# and only as root. Otherwise a note is printed and the script exits 0.
+set -euo pipefail
+
+PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core)
+LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
+
+note() { printf 'system-deps: %s\n' "$*" >&2; }
+
+is_installed() {
+  local pkg="$1"
+  if command -v dpkg-query >/dev/null 2>&1; then
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" = "install ok installed" ] || return 1
+  elif [ "$pkg" != chromium ]; then
+    return 0 # not a dpkg system: cannot check fonts, assume they are there
+  fi
+  if [ "$pkg" = chromium ]; then
+    command -v chromium >/dev/null 2>&1 || return 1
+  fi
+  return 0
+}
+
+missing_packages() {
+  local pkg
+  for pkg in "${PACKAGES[@]}"; do
+    is_installed "$pkg" || printf '%s\n' "$pkg"
+  done
+}
+
+# Wait while another apt/dpkg (e.g. a background install) holds its locks.
+# apt takes fcntl locks, which show up in /proc/locks by inode.
+wait_for_apt_locks() {
+  local waited=0 lock inode busy
+  while :; do
+    busy=
+    for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock; do
+      [ -e "$lock" ] || continue
+      inode=$(stat -c %i "$lock" 2>/dev/null) || continue
+      if grep -qE "[0-9a-f]+:[0-9a-f]+:${inode} " /proc/locks 2>/dev/null; then
+        busy=$lock
+        break
+      fi
+    done
+    [ -z "$busy" ] && return 0
+    if [ "$waited" -ge "$LOCK_TIMEOUT" ]; then
+      note "apt lock $busy still held after ${LOCK_TIMEOUT}s; trying anyway"
+      return 0
+    fi
+    [ "$waited" -eq 0 ] && note "waiting for another apt/dpkg to finish ($busy is locked)..."
+    sleep 3
+    waited=$((waited + 3))
+  done
+}
+
+apt_get() {
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$LOCK_TIMEOUT" "$@"
+}
+
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system-deps: ok (${PACKAGES[*]})"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  note "missing: ${missing[*]}"
+  note "not root or no apt-get, so not installing them; browser tests may fail or skip."
+  note "install with: sudo apt-get install -y ${missing[*]}"
+  exit 0
+fi
+
+# Something may be installing right now; let it finish and look again.
+wait_for_apt_locks
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system-deps: ok (${PACKAGES[*]})"
+  exit 0
+fi
+
+note "installing: ${missing[*]}"
+# `apt-get update` locks the lists dir, which DPkg::Lock::Timeout does not cover: retry.
+for attempt in 1 2 3 4 5; do
+  if apt_get update -qq; then break; fi
+  [ "$attempt" -eq 5 ] && { note "apt-get update failed"; exit 1; }
+  wait_for_apt_locks
+  sleep 5
+done
+apt_get install -y -qq --no-install-recommends "${missing[@]}"
+
+mapfile -t missing < <(missing_packages)
+if [ "${#missing[@]}" -ne 0 ]; then
+  note "still missing after install: ${missing[*]}"
+  exit 1
+fi
+echo "system-deps: ok (${PACKAGES[*]})"

@@ -1,0 +1,103 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when
+GATEWAY_TEST_DATABASE_URL is set, as .ci/run does), the core, the Flask app, tokens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from core import migrate
+from core.db import Database
+from core.models import Base
+from core.settings import Settings, load_settings
+from core.tokens import create_token
+from gateway.app import create_app
+from gateway.bootstrap import build_core
+
+NATIONAL_ID_KEY = "test-key-not-secret"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_peer(available: bool, what: str) -> None:
+    """Skip a test whose peer is missing on a laptop; in CI a missing peer is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is missing, and CI must not skip it")
+    pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("GATEWAY_TEST_DATABASE_URL")
+    if url:
+        database = Database(url)
+        with database.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        database.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    database.dispose()
+    return url
+
+
+def make_settings(database_url: str, var_dir: Path, **overrides) -> Settings:
+    return load_settings(
+        None, database={"url": database_url}, var_dir=str(var_dir),
+        security={"national_id_key": NATIONAL_ID_KEY},
+        gateway={"secret_key": "test-secret"}, **overrides,
+    )
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def core(settings):
+    core = build_core(settings, background_log=False)
+    yield core
+    core.close()
+    database = Database(settings.database.url)
+    with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings, core):
+    app = create_app(settings, core)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _token(core, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(core.db.write, role, f'test-{role}')}"}
+
+
+@pytest.fixture
+def records_auth(core) -> dict[str, str]:
+    return _token(core, "records")
+
+
+@pytest.fixture
+def kiosk_auth(core) -> dict[str, str]:
+    return _token(core, "kiosk")
+
+
+@pytest.fixture
+def staff_auth(core) -> dict[str, str]:
+    return _token(core, "staff")

@@ -1,0 +1,196 @@
+"""Tests for core.identity."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from core.identity import (
+    InvalidMobile,
+    InvalidNationalId,
+    hash_national_id,
+    mask_email,
+    mask_mobile,
+    national_id_with_check_digit,
+    normalize_mobile,
+    validate_national_id,
+)
+
+KEY = b"test-key"
+
+
+@pytest.mark.parametrize(
+    ("first9", "expected"),
+    [
+        # Hand-computed with the Luhn rule.
+        ("100000000", "1000000008"),
+        ("212345678", "2123456788"),
+    ],
+)
+def test_check_digit_is_luhn_over_first_nine(first9: str, expected: str) -> None:
+    assert national_id_with_check_digit(first9) == expected
+
+
+@pytest.mark.parametrize("first9", ["12345678", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩"])
+def test_check_digit_helper_rejects_non_nine_ascii_digits(first9: str) -> None:
+    with pytest.raises(InvalidNationalId):
+        national_id_with_check_digit(first9)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Arabic digits
+        ("٢١٢٣٤٥٦٧٨٨", "2123456788"),
+        ("۱۰۰۰۰۰۰۰۰۸", "1000000008"),
+        ("٢١٢ ٣٤٥ ٦٧٨٨", "2123456788"),
+        # ASCII
+        ("1000000008", "1000000008"),
+        ("2123456788", "2123456788"),
+        (" 1000-000-008 ", "1000000008"),
+        ("1000\u00a0000008", "1000000008"),
+        (national_id_with_check_digit("105432167"), national_id_with_check_digit("105432167")),
+    ],
+)
+def test_valid_national_id_is_returned_clean(text: str, expected: str) -> None:
+    assert validate_national_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("٢١٢٣٤٥٦٧٨٧", "national_id_checksum"),
+        ("٢١٢٣٤٥٦٧٨", "national_id_length"),
+        ("٣١٢٣٤٥٦٧٨٨", "national_id_prefix"),
+        ("2123456787", "national_id_checksum"),
+        ("1000000009", "national_id_checksum"),
+        ("212345678", "national_id_length"),
+        ("21234567888", "national_id_length"),
+        ("", "national_id_length"),
+        ("3123456788", "national_id_prefix"),
+        ("0000000000", "national_id_prefix"),
+        ("21234567a8", "national_id_format"),
+        ("abc", "national_id_format"),
+    ],
+)
+def test_invalid_national_id_raises_with_code(text: str, code: str) -> None:
+    with pytest.raises(InvalidNationalId) as info:
+        validate_national_id(text)
+    assert info.value.code == code
+    assert str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_national_id_hash_is_hmac_sha256_of_clean_id() -> None:
+    expected = hmac.new(KEY, b"2123456788", hashlib.sha256).hexdigest()
+    assert hash_national_id("٢١٢٣٤٥٦٧٨٨", KEY) == expected
+    assert hash_national_id("212-345-6788", KEY) == expected
+    assert hash_national_id("2123456788", b"other-key") != expected
+    assert len(expected) == 64
+
+
+def test_hashing_invalid_national_id_raises() -> None:
+    with pytest.raises(InvalidNationalId):
+        hash_national_id("2123456787", KEY)
+
+
+def test_hashing_with_empty_key_raises() -> None:
+    with pytest.raises(ValueError):
+        hash_national_id("2123456788", b"")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Arabic digits
+        "٠٥٥١٢٣٤٥٦٧",
+        "۰۵۵۱۲۳۴۵۶۷",
+        "+٩٦٦٥٥١٢٣٤٥٦٧",
+        "\u200f٠٥٥١٢٣٤٥٦٧\u200f",
+        # ASCII
+        "0551234567",
+        "966551234567",
+        "+966551234567",
+        "00966551234567",
+        "055 123 4567",
+        "055-123-4567",
+        "+966 (55) 123-4567",
+        "551234567",
+        " 0551234567 ",
+    ],
+)
+def test_saudi_mobile_forms_normalize_to_e164(text: str) -> None:
+    assert normalize_mobile(text) == "+966551234567"
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("0501234567", "SA", "+966501234567"),
+        ("0591234567", "SA", "+966591234567"),
+        ("+971501234567", "SA", "+971501234567"),
+        ("0501234567", "AE", "+971501234567"),
+        # US numbers are FIXED_LINE_OR_MOBILE, which is accepted.
+        ("+1 202 555 0123", "SA", "+12025550123"),
+    ],
+)
+def test_other_mobiles_normalize_to_e164(text: str, region: str, expected: str) -> None:
+    assert normalize_mobile(text, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("٠١١٢٣٤٥٦٧٨", "mobile_not_mobile"),
+        ("0112345678", "mobile_not_mobile"),
+        ("+966112345678", "mobile_not_mobile"),
+        ("8001234567", "mobile_not_mobile"),
+        ("920000000", "mobile_not_mobile"),
+        ("مرحبا", "mobile_invalid"),
+        ("", "mobile_invalid"),
+        ("abc", "mobile_invalid"),
+        ("12", "mobile_invalid"),
+        ("05512345678", "mobile_invalid"),
+        ("0551234567abc", "mobile_invalid"),
+        ("call 0551234567", "mobile_invalid"),
+        ("055-FLOWERS", "mobile_invalid"),
+    ],
+)
+def test_invalid_or_non_mobile_numbers_raise_with_code(text: str, code: str) -> None:
+    with pytest.raises(InvalidMobile) as info:
+        normalize_mobile(text)
+    assert info.value.code == code
+    assert str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("e164", "expected"),
+    [
+        ("+966551234567", "+966*******67"),
+        ("+971501234567", "+971*******67"),
+        ("+12025550123", "+1********23"),
+        ("0551234567", "********67"),
+        ("7", "*"),
+        ("", ""),
+    ],
+)
+def test_mobile_mask_keeps_country_code_and_last_two_digits(e164: str, expected: str) -> None:
+    assert mask_mobile(e164) == expected
+
+
+@pytest.mark.parametrize(
+    ("addr", "expected"),
+    [
+        ("علي@example.sa", "ع***@example.sa"),
+        ("ali@example.com", "a***@example.com"),
+        ("a@example.com", "a***@example.com"),
+        ("first.last@gov.sa", "f***@gov.sa"),
+        ("@example.com", "***@example.com"),
+        ("not-an-email", "***"),
+    ],
+)
+def test_email_mask_keeps_first_letter_and_domain(addr: str, expected: str) -> None:
+    assert mask_email(addr) == expected
