@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its protocol into a core request and the answer back."""

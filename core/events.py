@@ -36,6 +36,14 @@ MAX_FUTURE_SKEW = timedelta(minutes=10)
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store (or even compare) text with NUL characters.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 def _clean_number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -103,6 +111,22 @@ class EventBody(_Strict):
     outgoing_number: str | None = Field(default=None, min_length=1, max_length=64)
     destination_agency: str | None = Field(default=None, min_length=1, max_length=200)
     reply_expected: StrictBool | None = None
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # A bare number would be read as Unix time: 1447 is 1970-01-01T00:24:07Z.
+        if isinstance(value, (int, float)):
+            raise ValueError("must be an ISO 8601 date-time with its UTC offset")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00:00+03:00 is before year 1 in UTC
+            raise ValueError("is out of range") from exc
 
 
 # Which extra fields each type needs, and which it may carry.
@@ -172,7 +196,7 @@ def parse_event(data: Any, *, now: datetime | None = None) -> LifecycleEvent:
         raise InvalidRequest("only a registered event carries the applicant and subject",
                              code="unexpected_field", field="transaction.applicant")
 
-    occurred = body.occurred_at.astimezone(UTC)
+    occurred = body.occurred_at
     if occurred > (now or datetime.now(UTC)) + MAX_FUTURE_SKEW:
         raise InvalidRequest("occurred_at is in the future", code="invalid_field",
                              field="occurred_at")

@@ -74,6 +74,8 @@ class InquiryService:
         keys = [c.key for c in credentials]
         if request.origin:
             keys.append(self._keyed("origin", request.origin))
+        # With no credential the requester's key is the origin's: count a failure once.
+        keys = list(dict.fromkeys(keys))
         if any(self._limiter.blocked(key) for key in keys):
             answer, txn_id = Answer(Outcome.RATE_LIMITED), None
         else:
@@ -116,8 +118,8 @@ class InquiryService:
                                          mask_mobile(mobile), mobile=mobile))
         if request.email and "@" in request.email:
             email = request.email.strip().lower()
-            found.append(_Credential("email", self._keyed("email", email), mask_email(email),
-                                     email=email))
+            found.append(_Credential("email", self._keyed("email", email),
+                                     _loggable(mask_email(email)), email=email))
         if request.national_id:
             try:
                 hashed = hash_national_id(request.national_id, self._config.national_id_key)
@@ -132,8 +134,16 @@ class InquiryService:
         return found
 
     def _keyed(self, kind: str, value: str) -> str:
-        return hmac.new(self._config.national_id_key, f"{kind}:{value}".encode(),
+        # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
+        return hmac.new(self._config.national_id_key,
+                        f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
+
+
+def _loggable(masked: str) -> str:
+    # The log column holds 64 characters and PostgreSQL refuses NUL: one address that does
+    # not fit would otherwise lose the whole batch of log rows written with it.
+    return masked.replace("\x00", "")[:64]
 
 
 def _belongs_to(txn: Transaction, who: _Credential) -> bool:

@@ -78,8 +78,10 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
         return EventOutcome(event.event_id, txn.number, txn.status, duplicate=True,
                             notifications=0)
 
+    # OF transactions: PostgreSQL refuses to lock the outer-joined (eager-loaded) rows.
     txn = session.scalar(
-        select(Transaction).where(Transaction.number == event.number).with_for_update())
+        select(Transaction).where(Transaction.number == event.number)
+        .with_for_update(of=Transaction))
     if event.type == "registered":
         if txn is not None:
             raise Conflict(f"transaction {event.number} is already registered",
@@ -190,8 +192,10 @@ def _on_assigned(session: Session, txn: Transaction, event: LifecycleEvent,
 def _on_issued(session: Session, txn: Transaction, event: LifecycleEvent,
                history: TransactionEvent, config: CoreConfig) -> int:
     name = event.destination_agency or ""
+    # A code names one agency; only when no code matches is the name taken (oldest first).
     agency = session.scalar(select(Agency).where(
-        or_(Agency.code == name, Agency.name_ar == name, Agency.name_en == name)).limit(1))
+        or_(Agency.code == name, Agency.name_ar == name, Agency.name_en == name))
+        .order_by(Agency.code != name, Agency.id).limit(1))
     if agency is None:
         raise NotFound(f"agency {name} is not known (give its code or exact name)",
                        code="unknown_agency", field="destination_agency")

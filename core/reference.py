@@ -21,6 +21,14 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store text with NUL characters.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 def _mobile(value: str | None) -> str | None:
     if value is None or value == "":
@@ -71,7 +79,7 @@ class Upserted:
 
 
 def _parse(model: type[BaseModel], code: str, data: Any) -> BaseModel:
-    if not re.match(CODE_PATTERN, code or ""):
+    if not re.fullmatch(CODE_PATTERN, code or ""):
         raise InvalidRequest("code: letters, digits, '.', '_' or '-', at most 64",
                              code="invalid_field", field="code")
     if not isinstance(data, dict):
@@ -86,7 +94,7 @@ def _parse(model: type[BaseModel], code: str, data: Any) -> BaseModel:
 
 
 def _upsert(session: Session, model, code: str, values: dict[str, Any]) -> Upserted:
-    row = session.scalar(select(model).where(model.code == code).with_for_update())
+    row = session.scalar(select(model).where(model.code == code).with_for_update(of=model))
     created = row is None
     if created:
         row = model(code=code)

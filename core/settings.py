@@ -6,9 +6,11 @@ Environment variables win over the file, so secrets never have to be written in 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
+import tempfile
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +50,16 @@ class GatewaySettings(_Section):
                                    "192.168.0.0/16"]
     # Proxies in front of the gateway whose X-Forwarded-For is believed.
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from exc
+        return value
 
 
 class SmppSettings(_Section):
@@ -199,17 +211,24 @@ class Settings(BaseSettings):
 
 
 def _kept_secret(path: Path) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    # O_EXCL: two processes starting together agree on one key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as out:
-        out.write(value + "\n")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole to a private temporary file, then linked into place: a process
+        # starting at the same moment never reads a half-written (empty) file, and the
+        # link fails for all but one of them, so they all agree on one key.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigError(f"{path} is empty: restore the key it held (or delete the file to "
+                          "generate a new one)")
     return value
 
 
@@ -228,16 +247,32 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{chosen}: the top level must be a mapping of sections")
         # A section with only comments under it reads as None: take it as empty.
-        data = {key: ({} if value is None else value) for key, value in (loaded or {}).items()}
+        data = {str(key): ({} if value is None else value)
+                for key, value in (loaded or {}).items()}
     elif path is not None or os.environ.get("GATEWAY_CONFIG"):
         raise ConfigError(f"configuration file {chosen} does not exist")
     _merge(data, overrides)
+    _reject_unknown_sections_in_environment(chosen)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, chosen)) from exc
     settings.database.url = _resolve_sqlite_path(settings.database.url)
     return settings
+
+
+def _reject_unknown_sections_in_environment(source: Path) -> None:
+    # pydantic-settings reads only the variables of known sections: a misspelt section
+    # (GATEWAY__SMSS__ENABLED) would be silently ignored. Keys inside a section are checked
+    # by the section's model.
+    prefix = "GATEWAY__"
+    unknown = sorted(name for name in os.environ if name.upper().startswith(prefix)
+                     and name[len(prefix):].split("__")[0].lower() not in Settings.model_fields)
+    if unknown:
+        lines = [f"invalid configuration ({source} and GATEWAY__* environment):"]
+        lines += [f"  {name[len(prefix):].split('__')[0].lower()} ({name}): unknown key"
+                  for name in unknown]
+        raise ConfigError("\n".join(lines))
 
 
 def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -25,7 +25,10 @@ def _json_object() -> dict[str, Any]:
     if not request.is_json:
         raise InvalidRequest("send a JSON body with Content-Type: application/json",
                              code="malformed")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder goes: not a usable body
+        data = None
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", code="malformed")
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from prometheus_client import REGISTRY
 
 from core.service import Core
@@ -10,7 +11,7 @@ from core.settings import Settings
 from gateway import errors
 from gateway.api import api
 from gateway.health import OutboxCollector, health
-from gateway.portal import portal
+from gateway.portal import portal, template_gettext, template_ngettext
 
 _collector: OutboxCollector | None = None
 
@@ -35,6 +36,11 @@ def create_app(settings: Settings, core: Core) -> Flask:
         n = settings.gateway.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     errors.install(app)
+    # The portal's forms carry a CSRF token; API clients authenticate with bearer tokens.
+    CSRFProtect(app).exempt(api)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext,
+                                            newstyle=True)
     app.register_blueprint(health)
     app.register_blueprint(api)
     app.register_blueprint(portal)

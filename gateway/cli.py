@@ -130,12 +130,19 @@ def web(settings: Settings) -> None:
 @click.option("--seed", default=74747, show_default=True, type=int)
 @with_settings
 def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) -> None:
-    """Load demo departments, agencies, employees and transactions."""
+    """Load demo departments, agencies, employees and transactions.
+
+    Meant for an empty database: the demo's reference data (departments, agencies,
+    employees) is upserted by code. The messages its events cause are marked expired,
+    never sent. The report ends with lookups to try.
+    """
     from core.demo import load_demo
 
     core = _core(settings, background_log=False)
     try:
         report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
+    except CoreError as exc:
+        raise click.ClickException(f"demo data: {exc.message}") from exc
     finally:
         core.close()
     click.echo(report)
@@ -168,24 +175,53 @@ def token_create(settings: Settings, role: str, name: str) -> None:
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
               help="write rejected rows with their reason to this CSV file")
 @click.option("--notify/--no-notify", default=False, show_default=True,
-              help="send the registration SMS for imported transactions")
+              help="send the registration (and issuance) SMS for imported transactions")
 @with_settings
 def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
                notify: bool) -> None:
-    """Bulk-load transactions from a CSV file, with a progress bar."""
+    """Bulk-load transactions from a CSV file, with a progress bar.
+
+    The file: UTF-8 (with or without BOM), comma-separated, a header row naming the
+    columns. Each row goes through the same checks and lifecycle as the API; importing
+    a file again skips the rows already imported.
+
+    \b
+    required:  number, registered_at, subject, applicant_name
+    applicant: national_id, mobile, email, lang (ar or en)
+    referred:  department (code), referred_at (default: registered_at)
+    issued:    outgoing_number, destination_agency (code or exact name),
+               issued_at, reply_expected (yes/no)
+    later:     reply_received_at, closed_at
+
+    Times are ISO 8601 (2026-11-23 or 2026-11-23T09:15:00+03:00); a date alone is
+    midnight, a time without an offset is local time (locale.timezone).
+
+    Exit status: 0 when every row was imported or already present; 1 when any row was
+    rejected (each is listed with its line and reason; --errors writes them to a CSV
+    file to correct and import again) or the file cannot be used (nothing imported).
+    """
     from core.importer import import_file
 
     core = _core(settings, background_log=False)
     try:
         report = import_file(core, csv_file, notify=notify, errors_path=errors_path,
                              progress=sys.stderr.isatty())
+    except CoreError as exc:
+        raise click.ClickException(exc.message) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename}: {exc.strerror}") from exc
     finally:
         core.close()
     click.echo(report.summary())
     if report.rejected:
-        for line in report.errors[:20]:
-            click.echo(f"  {line}", err=True)
-        sys.exit(1 if report.imported == 0 else 0)
+        shown = 20
+        for error in report.errors[:shown]:
+            click.echo(f"  {error}", err=True)
+        if report.rejected > shown:
+            more = f"  ... and {report.rejected - shown} more"
+            click.echo(more + ("" if errors_path else " (--errors FILE lists them all)"),
+                       err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,12 @@ def install(app: Flask) -> None:
         if not _wants_json():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 400, code, exc.description or exc.name)
+        response = error_response(exc.code or 400, code, exc.description or exc.name)
+        # Keep the exception's own headers (Allow on a 405), not its HTML content type.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

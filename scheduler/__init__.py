@@ -1,0 +1,1 @@
+"""Scheduled work around the core: notification dispatch and the overdue scan."""

@@ -1,0 +1,280 @@
+"""Inquiries: the requester proves the transaction is theirs, every answer is logged,
+failures are rate limited, and "not yours" cannot be told from "no such number"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from core.answer import Answer, Name, Outcome
+from core.inquiry import InquiryRequest, InquiryService
+from core.models import InquiryLog
+from core.ratelimit import FailureLimiter
+from gateway.bootstrap import build_core
+from tests import factories as f
+from tests.conftest import make_settings
+
+NUMBER = "4471234"
+OTHERS_NUMBER = "5550001"
+UNKNOWN_NUMBER = "7654321"
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+@pytest.fixture
+def transactions(core):
+    """The applicant's transaction (referred to a department) and someone else's."""
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(NUMBER, "2025-11-23T09:15:00+03:00"))
+    core.record_event(f.event("referred", NUMBER, "2025-11-23T10:00:00+03:00",
+                              department="RIGHTS"))
+    core.record_event(f.registered(OTHERS_NUMBER, "2025-11-23T09:30:00+03:00",
+                                   national_id=f.OTHER_NATIONAL_ID, mobile=f.OTHER_MOBILE,
+                                   email="other@example.com"))
+    return core
+
+
+def ask(service, number: str = NUMBER, *, channel: str = "web", origin: str | None = None,
+        **credentials) -> Answer:
+    request = InquiryRequest(channel=channel, number_text=number, origin=origin, **credentials)
+    return service.inquire(request)
+
+
+def log_rows(core) -> list[InquiryLog]:
+    core.inquiry_log.flush()
+    with core.db.read() as session:
+        return list(session.scalars(select(InquiryLog).order_by(InquiryLog.id)))
+
+
+# Every way the applicant may prove who they are, Arabic digits first.
+APPLICANT = [
+    ("mobile-arabic-digits", {"mobile": "٠٥٥١٢٣٤٥٦٧"}),
+    ("mobile-local", {"mobile": "0551234567"}),
+    ("mobile-966", {"mobile": "966551234567"}),
+    ("mobile-e164", {"mobile": "+966551234567"}),
+    ("mobile-00966", {"mobile": "00966551234567"}),
+    ("email", {"email": "applicant@example.com"}),
+    ("email-other-case", {"email": "Applicant@EXAMPLE.com"}),
+    ("national-id-arabic-digits", {"national_id": f.NATIONAL_ID.translate(ARABIC_DIGITS)}),
+    ("national-id", {"national_id": f.NATIONAL_ID}),
+]
+
+# Someone else, by each kind of credential.
+SOMEONE_ELSE = [
+    ("mobile", {"mobile": f.OTHER_MOBILE}),
+    ("email", {"email": "other@example.com"}),
+    ("national-id", {"national_id": f.OTHER_NATIONAL_ID}),
+    ("malformed-national-id", {"national_id": "12345"}),
+    ("landline", {"mobile": "0112345678"}),
+    ("nothing", {}),
+]
+
+
+@pytest.mark.parametrize("credentials", [c for _, c in APPLICANT], ids=[i for i, _ in APPLICANT])
+def test_the_applicant_finds_their_transaction(transactions, credentials):
+    answer = ask(transactions, **credentials)
+
+    assert answer.outcome is Outcome.FOUND and answer.found
+    view = answer.transaction
+    assert (view.number, view.status, view.subject) == (NUMBER, "referred", "طلب إفادة")
+    assert view.department == Name("إدارة الحقوق", "Rights Department")
+    assert view.registered_at == datetime(2025, 11, 23, 6, 15, tzinfo=UTC)
+    assert [(s.type, s.department) for s in view.timeline] == [
+        ("registered", None), ("referred", Name("إدارة الحقوق", "Rights Department"))]
+
+
+@pytest.mark.parametrize("credentials", [c for _, c in SOMEONE_ELSE],
+                         ids=[i for i, _ in SOMEONE_ELSE])
+def test_someone_else_gets_the_same_answer_as_for_an_unknown_number(transactions, credentials):
+    not_theirs = ask(transactions, NUMBER, **credentials)
+    unknown = ask(transactions, UNKNOWN_NUMBER, **credentials)
+
+    assert not_theirs == unknown == Answer(Outcome.NOT_FOUND)
+    assert not_theirs.transaction is None and not not_theirs.found
+
+
+def test_the_applicant_cannot_read_someone_elses_transaction(transactions):
+    assert ask(transactions, OTHERS_NUMBER, national_id=f.NATIONAL_ID) == Answer(
+        Outcome.NOT_FOUND)
+    assert ask(transactions, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID).found
+
+
+def test_one_matching_credential_among_several_is_enough(transactions):
+    answer = ask(transactions, mobile=f.OTHER_MOBILE, national_id=f.NATIONAL_ID)
+
+    assert answer.found
+
+
+@pytest.mark.parametrize("text", [
+    NUMBER.translate(ARABIC_DIGITS),
+    NUMBER.translate(PERSIAN_DIGITS),
+    "استعلام " + NUMBER.translate(ARABIC_DIGITS),
+    "رقم المعاملة: " + NUMBER,
+    "status 4471234",
+    " 4471234 ",
+    "447-1234",
+])
+def test_the_number_is_understood_in_any_digits_and_after_a_keyword(transactions, text):
+    answer = ask(transactions, text, national_id=f.NATIONAL_ID)
+
+    assert answer.found and answer.transaction.number == NUMBER
+
+
+@pytest.mark.parametrize("text", ["مرحبا", "استعلام", "", "hello", "123", "4471234 5550001"])
+def test_text_without_one_transaction_number_is_invalid(transactions, text):
+    assert ask(transactions, text, national_id=f.NATIONAL_ID) == Answer(Outcome.INVALID)
+
+
+# --- the inquiry log -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channel", "number", "credentials", "outcome", "kind", "masked"), [
+    ("sms", NUMBER, {"mobile": "0551234567"}, "found", "mobile", "+966*******67"),
+    ("ivr", NUMBER, {"mobile": "+966551234567"}, "found", "mobile", "+966*******67"),
+    ("email", NUMBER, {"email": "Applicant@Example.com"}, "found", "email",
+     "a***@example.com"),
+    ("web", NUMBER, {"national_id": f.NATIONAL_ID}, "found", "national_id", ""),
+    ("kiosk", UNKNOWN_NUMBER, {"national_id": f.NATIONAL_ID}, "not_found", "national_id", ""),
+    ("sms", "مرحبا", {"mobile": "0551234567"}, "invalid", "mobile", "+966*******67"),
+    ("web", NUMBER, {"national_id": "12345"}, "not_found", "national_id", ""),
+])
+def test_every_inquiry_is_logged_without_the_requesters_identity(
+        transactions, channel, number, credentials, outcome, kind, masked):
+    before = len(log_rows(transactions))
+
+    ask(transactions, number, channel=channel, **credentials)
+
+    rows = log_rows(transactions)
+    assert len(rows) == before + 1
+    row = rows[-1]
+    assert (row.channel, row.outcome, row.requester_kind, row.requester_masked) == (
+        channel, outcome, kind, masked)
+    assert (row.transaction_id is not None) == (outcome == "found")
+    assert row.latency_ms >= 0
+    assert len(row.requester_key) == 64  # a keyed hash
+    text = " ".join(value for value in vars(row).values() if isinstance(value, str))
+    for secret in (f.NATIONAL_ID, "0551234567", "551234567", "applicant@example.com"):
+        assert secret not in text
+
+
+def test_an_address_too_long_for_the_log_is_still_logged_masked(transactions):
+    address = "applicant@" + "sub." * 20 + "example.com"
+
+    ask(transactions, channel="email", email=address)
+    ask(transactions, channel="email", email="nul\x00@exa\x00mple.com")
+
+    rows = log_rows(transactions)[-2:]
+    assert [row.outcome for row in rows] == ["not_found", "not_found"]
+    assert rows[0].requester_masked.startswith("a***@sub.sub.")
+    assert len(rows[0].requester_masked) == 64
+    assert rows[1].requester_masked == "n***@example.com"
+
+
+# --- rate limiting ---------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def limited(transactions, clock) -> InquiryService:
+    """The inquiry service allowing 3 failures a minute, on a clock the test moves."""
+    return InquiryService(transactions.db.read, transactions.config, transactions.inquiry_log,
+                          limiter=FailureLimiter(3, 60, clock=clock))
+
+
+def test_a_requester_is_refused_after_too_many_failures(limited):
+    for origin in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        assert ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin=origin).outcome \
+            is Outcome.NOT_FOUND
+
+    refused = ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.4")
+
+    assert refused == Answer(Outcome.RATE_LIMITED)
+    # The same transaction by another credential, from elsewhere, is still answered.
+    assert ask(limited, NUMBER, mobile=f.MOBILE, origin="10.0.0.5").found
+
+
+def test_an_origin_is_refused_after_too_many_failures(limited):
+    for someone in ("1000000008", "1000000016", "1000000024"):
+        ask(limited, NUMBER, national_id=someone, origin="kiosk-7")
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="kiosk-7") == Answer(
+        Outcome.RATE_LIMITED)
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="kiosk-8").found
+
+
+def test_failures_below_the_limit_are_not_refused(limited):
+    for _ in range(2):
+        ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_answers_found_are_not_failures(limited):
+    for _ in range(5):
+        assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_text_without_a_number_counts_as_a_failure(limited):
+    for _ in range(3):
+        assert ask(limited, "مرحبا", national_id=f.NATIONAL_ID).outcome is Outcome.INVALID
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID).outcome is Outcome.RATE_LIMITED
+
+
+def test_the_refusal_ends_when_the_window_has_passed(limited, clock):
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    clock.now += 30
+    # Refused attempts inside the window do not prolong it.
+    for _ in range(5):
+        assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+            is Outcome.RATE_LIMITED
+
+    clock.now += 31
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_without_credentials_a_failure_counts_once_against_the_origin(limited):
+    for _ in range(2):
+        assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.NOT_FOUND
+
+    assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.NOT_FOUND
+    assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.RATE_LIMITED
+
+
+def test_a_refused_inquiry_is_logged_as_rate_limited(limited, transactions):
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.MOBILE, channel="sms")
+
+    ask(limited, NUMBER, mobile=f.MOBILE, channel="sms")
+
+    row = log_rows(transactions)[-1]
+    assert (row.channel, row.outcome, row.transaction_id) == ("sms", "rate_limited", None)
+
+
+def test_the_failure_limit_comes_from_the_settings(database_url, tmp_path, transactions):
+    settings = make_settings(database_url, tmp_path,
+                             inquiry={"max_failures": 2, "failure_window_seconds": 60})
+    strict = build_core(settings, background_log=False)
+    try:
+        for _ in range(2):
+            assert ask(strict, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID).outcome \
+                is Outcome.NOT_FOUND
+        assert ask(strict, NUMBER, national_id=f.NATIONAL_ID).outcome is Outcome.RATE_LIMITED
+    finally:
+        strict.close()

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import inspect
+
+from core.db import Database
+from gateway.cli import main
+from tests import factories as f
+from tests.conftest import NATIONAL_ID_KEY
+
+HEADER = "number,registered_at,subject,applicant_name,national_id,mobile\n"
+
+
+def environment(database_url: str, var_dir: Path, **extra: str | None) -> dict:
+    return {"GATEWAY_CONFIG": None, "GATEWAY__DATABASE__URL": database_url,
+            "GATEWAY__VAR_DIR": str(var_dir),
+            "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
+            "GATEWAY__GATEWAY__SECRET_KEY": "test-secret", **extra}
+
+
+@pytest.fixture
+def gateway(database_url, tmp_path, core):
+    """Run ``gateway ARGS`` against the test database (``core`` empties it afterwards)."""
+
+    def run(*args: str, **env: str | None):
+        return CliRunner().invoke(main, list(args),
+                                  env=environment(database_url, tmp_path, **env))
+
+    return run
+
+
+def test_db_upgrade_migrates_a_fresh_sqlite_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=environment(url, tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert "database at revision" in result.stdout
+    database = Database(url)
+    try:
+        assert {"transactions", "notifications", "api_tokens"} <= \
+            set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+
+
+def test_token_create_prints_a_working_token_alone_on_the_last_line(gateway, client):
+    result = gateway("token", "create", "--role", "records", "--name", "records-system")
+
+    assert result.exit_code == 0, result.output
+    token = result.stdout.splitlines()[-1]
+    assert token.startswith("gw_") and " " not in token
+    assert token not in result.stderr
+    r = client.put("/api/v1/agencies/MOI", json=f.agency(),
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.json
+
+
+def test_token_create_refuses_an_unknown_role(gateway):
+    result = gateway("token", "create", "--role", "admin", "--name", "x")
+
+    assert result.exit_code == 2
+    assert "admin" in result.output
+
+
+def test_import_of_a_clean_file_exits_zero(gateway, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(HEADER + f"4471001,2025-10-05,طلب إفادة,نورة,{f.NATIONAL_ID},"
+                    f"{f.MOBILE}\n", encoding="utf-8")
+
+    result = gateway("import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "1 rows: 1 imported, 0 already present, 0 rejected" in result.stdout
+
+
+def test_import_with_a_bad_row_exits_non_zero_and_names_the_line(gateway, tmp_path):
+    path = tmp_path / "in.csv"
+    errors = tmp_path / "errors.csv"
+    path.write_text(HEADER
+                    + f"4471001,2025-10-05,طلب إفادة,نورة,{f.NATIONAL_ID},{f.MOBILE}\n"
+                    + "4471002,2025-10-05,طلب إفادة,نورة,1234567890,\n", encoding="utf-8")
+
+    result = gateway("import", str(path), "--errors", str(errors))
+
+    assert result.exit_code == 1
+    assert "1 imported, 0 already present, 1 rejected" in result.stdout
+    assert "line 3 (number 4471002): national_id: National ID check digit is wrong." \
+        in result.stderr
+    assert "national_id: National ID check digit is wrong." in \
+        errors.read_text(encoding="utf-8-sig")
+
+
+def test_import_of_a_file_missing_a_column_exits_non_zero_before_importing(gateway,
+                                                                          tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("number,registered_at,applicant_name\n4471001,2025-10-05,نورة\n",
+                    encoding="utf-8")
+
+    result = gateway("import", str(path))
+
+    assert result.exit_code == 1
+    assert "missing column(s): subject" in result.stderr
+    assert "Nothing was imported" in result.stderr
+
+
+def test_import_help_tells_the_columns_and_the_exit_status():
+    result = CliRunner().invoke(main, ["import", "--help"])
+
+    assert result.exit_code == 0
+    assert "applicant_name" in result.stdout
+    assert "1 when any row was" in " ".join(result.stdout.split())
+
+
+def test_demo_data_if_empty_twice_loads_once(gateway):
+    first = gateway("demo-data", "--if-empty", "--transactions", "12")
+    second = gateway("demo-data", "--if-empty", "--transactions", "12")
+
+    assert first.exit_code == 0, first.output
+    assert "demo data loaded" in first.stdout
+    assert "1447001   1234567897" in first.stdout
+    assert second.exit_code == 0, second.output
+    assert "not loaded, the database already has 12 transactions" in second.stdout
+
+
+def test_a_bad_config_value_names_the_key_and_the_variable(gateway):
+    result = gateway("db", "upgrade", GATEWAY__GATEWAY__PORT="eighty")
+
+    assert result.exit_code == 1
+    assert "gateway.port (GATEWAY__GATEWAY__PORT)" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_config_file_is_named(gateway, tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+
+    result = gateway("db", "upgrade", "--config", str(missing))
+
+    assert result.exit_code == 1
+    assert f"configuration file {missing} does not exist" in result.stderr

@@ -1,0 +1,185 @@
+"""The portal in real headless Chromium, served by waitress as in production.
+
+Screenshots of the answer pages are saved to docs/portal-ar.png and docs/portal-en.png.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from waitress import create_server
+
+from core.dates import RIYADH, format_date_long, local_date
+from tests import factories as f
+from tests.conftest import require_peer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_peer(CHROMIUM.exists(), "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# Recent dates, so the screenshots show a plausible wait for the agency's reply.
+TODAY = datetime.now(RIYADH).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _days_ago(days: int, hour: int) -> datetime:
+    return TODAY - timedelta(days=days) + timedelta(hours=hour)
+
+
+ISSUED_AT = _days_ago(5, 12)
+
+
+@pytest.fixture
+def portal_url(app, core):
+    """The app on a free local port, with one issued transaction in a temp database."""
+    core.upsert_department("RIGHTS", f.department())
+    core.upsert_agency("MOI", f.agency())
+    core.upsert_employee("E1", f.employee())
+    for event in (
+        f.registered("4471234", occurred_at=_days_ago(12, 9).isoformat()),
+        f.event("referred", "4471234", _days_ago(11, 10).isoformat(), department="RIGHTS"),
+        f.event("assigned", "4471234", _days_ago(10, 11).isoformat(), employee="E1"),
+        f.event("issued", "4471234", ISSUED_AT.isoformat(), outgoing_number="98765",
+                destination_agency="MOI", reply_expected=True),
+    ):
+        core.record_event(event)
+    server = create_server(app, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def open_page(browser, portal_url):
+    """A fresh page; fails the test on any console error (a CSP violation, a missing file).
+
+    Its contexts close before the server stops, so no keep-alive connection holds it up.
+    """
+    contexts, errors = [], []
+
+    def open_(viewport=DESKTOP, javascript=True):
+        context = browser.new_context(viewport=viewport, device_scale_factor=1,
+                                      java_script_enabled=javascript)
+        contexts.append(context)
+        page = context.new_page()
+        # A form answered with field errors is a 422: the browser logs it, it is no error.
+        page.on("console", lambda msg: msg.type == "error" and "422" not in msg.text
+                and errors.append(msg.text))
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
+def _direction(page) -> tuple[str, str]:
+    return (page.get_attribute("html", "lang"), page.get_attribute("html", "dir"))
+
+
+def _no_horizontal_scroll(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_arabic_inquiry_typed_in_arabic_indic_digits(open_page, portal_url):
+    page = open_page()
+    page.goto(portal_url + "/")
+    assert _direction(page) == ("ar", "rtl")
+    page.get_by_label("رقم المعاملة").press_sequentially("٤٤٧١٢٣٤")
+    page.get_by_label("رقم الهوية الوطنية أو الإقامة").press_sequentially(
+        f.NATIONAL_ID.translate(ARABIC_INDIC))
+    page.get_by_role("button", name="استعلام").click()
+    page.wait_for_url("**/inquiry")
+    assert _direction(page) == ("ar", "rtl")
+    result = page.locator("[aria-live]")
+    assert "صدرت إلى وزارة الداخلية بانتظار الرد" in result.inner_text()
+    assert "98765" in result.inner_text()
+    stages = page.locator(".timeline-item")
+    assert stages.count() == 4
+    issued_on = format_date_long(local_date(ISSUED_AT, RIYADH), "ar")
+    assert issued_on in stages.nth(3).inner_text()
+    assert "بانتظار الرد منذ 5 أيام" in result.inner_text()
+    page.screenshot(path=str(DOCS / "portal-ar.png"), full_page=True)
+
+
+def test_english_inquiry_through_the_language_switch(open_page, portal_url):
+    page = open_page()
+    page.goto(portal_url + "/")
+    page.get_by_role("link", name="English").click()
+    assert _direction(page) == ("en", "ltr")
+    page.get_by_label("Transaction number").fill("447-1234")
+    page.get_by_label("National ID or Iqama number").fill(f.NATIONAL_ID)
+    page.get_by_role("button", name="Inquire").click()
+    page.wait_for_url("**/inquiry")
+    assert _direction(page) == ("en", "ltr")
+    result = page.locator("[aria-live]").inner_text()
+    assert "Issued to Ministry of Interior, awaiting its reply" in result
+    issued_on = format_date_long(local_date(ISSUED_AT, RIYADH), "en")
+    assert issued_on.replace(" AH", "\u00a0AH") in result
+    assert "Awaiting the reply for 5 days" in result
+    page.screenshot(path=str(DOCS / "portal-en.png"), full_page=True)
+
+
+def test_field_errors_without_javascript(open_page, portal_url):
+    page = open_page(javascript=False)
+    page.goto(portal_url + "/?lang=en")
+    page.get_by_label("National ID or Iqama number").fill("12345")
+    page.get_by_role("button", name="Inquire").click()
+    summary = page.get_by_role("alert").inner_text()
+    assert "Enter the transaction number." in summary
+    assert "must be 10 digits" in summary
+    assert page.get_by_label("Transaction number").get_attribute("aria-invalid") == "true"
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_phone_viewport_has_no_horizontal_scroll(open_page, portal_url, lang):
+    page = open_page(PHONE)
+    page.goto(f"{portal_url}/?lang={lang}")
+    assert _no_horizontal_scroll(page)
+    number = page.locator("#number")
+    assert number.bounding_box()["width"] > PHONE["width"] * 0.7  # the field fills the row
+    number.fill("4471234")
+    page.locator("#national_id").fill(f.NATIONAL_ID)
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/inquiry")
+    assert page.locator(".timeline-item").count() == 4
+    assert _no_horizontal_scroll(page)
+
+
+def test_keyboard_focus_is_visible(open_page, portal_url):
+    page = open_page()
+    page.goto(portal_url + "/")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert skip.evaluate("el => el === document.activeElement")
+    assert skip.bounding_box()["y"] >= 0  # the skip link comes into view
+    page.locator("#number").focus()
+    outline = page.locator("#number").evaluate(
+        "el => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
+    assert outline == "solid 3px"
