@@ -28,7 +28,8 @@ from core.models import Status
 
 EVENT_TYPES = tuple(status.value for status in Status)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
-_NUMBER = re.compile(r"^[0-9]{1,32}$")
+# The same span the inquiry channels recognise (core.digits), so every number can be asked.
+_NUMBER = re.compile(r"^[0-9]{4,20}$")
 # How far ahead of our clock an event may claim to have happened (clock skew).
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 
@@ -50,7 +51,7 @@ def _clean_number(value: Any) -> str:
         raise ValueError("must be a string of digits")
     text = normalize_digits(str(value)).strip()
     if not _NUMBER.match(text):
-        raise ValueError("must be 1 to 32 digits")
+        raise ValueError("must be 4 to 20 digits")
     return text
 
 
@@ -163,6 +164,10 @@ class LifecycleEvent:
     reply_expected: bool = False
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def parse_event(data: Any, *, now: datetime | None = None) -> LifecycleEvent:
     """Validate a decoded JSON event; raise InvalidRequest with the field and the reason."""
     if not isinstance(data, dict):
@@ -177,12 +182,13 @@ def parse_event(data: Any, *, now: datetime | None = None) -> LifecycleEvent:
 
     missing = [name for name in _REQUIRED[body.type] if getattr(body, name) is None]
     if missing:
-        raise InvalidRequest(f"a {body.type} event needs {', '.join(missing)}",
+        raise InvalidRequest(f"{_article(body.type)} {body.type} event needs {', '.join(missing)}",
                              code="missing_field", field=missing[0])
     stray = [name for name in _EXTRA_FIELDS
              if getattr(body, name) is not None and name not in _ALLOWED[body.type]]
     if stray:
-        raise InvalidRequest(f"a {body.type} event does not take {', '.join(stray)}",
+        raise InvalidRequest(f"{_article(body.type)} {body.type} event does not take "
+                             f"{', '.join(stray)}",
                              code="unexpected_field", field=stray[0])
     txn = body.transaction
     if body.type == "registered":

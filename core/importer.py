@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -43,7 +42,6 @@ from core.config import CoreConfig
 from core.digits import normalize_digits
 from core.errors import CoreError, InvalidRequest
 from core.events import parse_event
-from core.models import Notification
 
 if TYPE_CHECKING:
     from core.service import Core
@@ -303,7 +301,7 @@ def _apply_events(session: Session, planned: list[_Planned], config: CoreConfig,
         payload = item.payload
         try:
             event = parse_event(payload)
-            outcome = lifecycle.apply_event(session, event, payload, config)
+            outcome = lifecycle.apply_event(session, event, payload, config, notify=notify)
         except CoreError as exc:
             if exc.code == "already_registered":
                 # Registered by other means (the API): present, and the file's later
@@ -313,15 +311,7 @@ def _apply_events(session: Session, planned: list[_Planned], config: CoreConfig,
         if outcome.duplicate:
             continue
         new = True
-        if not notify and outcome.notifications:
-            # Until apply_event can be told not to notify: drop what it queued, inside
-            # this row's savepoint, so nothing is ever committed to the outbox.
-            session.execute(
-                delete(Notification).where(Notification.cause_key.startswith(
-                    f"event:{event.event_id}:", autoescape=True)),
-                execution_options={"synchronize_session": "fetch"})
-        elif notify:
-            notes += outcome.notifications
+        notes += outcome.notifications
     return new, notes
 
 

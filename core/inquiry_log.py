@@ -85,7 +85,13 @@ class InquiryLogWriter:
             with self._sessions.begin() as session:
                 session.execute(insert(InquiryLog), [asdict(entry) for entry in batch])
         except Exception:  # the log must never take the inquiry loop down
-            log.exception("could not write %d inquiry log rows", len(batch))
+            if len(batch) == 1:
+                log.exception("could not write an inquiry log row (%s, %s)",
+                              batch[0].channel, batch[0].outcome)
+                return
+            # One bad row must not lose the others: write them one by one.
+            for entry in batch:
+                self._insert([entry])
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

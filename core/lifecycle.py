@@ -64,9 +64,23 @@ def stored_payload(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
     return kept
 
 
+@dataclass(frozen=True)
+class Message:
+    """A notification an event causes; written to the outbox with the event."""
+
+    kind: str
+    audience: str
+    recipient: str
+    language: str
+    body: str
+
+
 def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any],
-                config: CoreConfig) -> EventOutcome:
-    """Apply one checked event inside ``session``'s transaction (the caller commits)."""
+                config: CoreConfig, *, notify: bool = True) -> EventOutcome:
+    """Apply one checked event inside ``session``'s transaction (the caller commits).
+
+    With ``notify=False`` (a bulk import of history) the event causes no messages.
+    """
     payload_digest = digest(payload, config.national_id_key)
     seen = session.scalar(select(TransactionEvent).where(TransactionEvent.event_id ==
                                                          event.event_id))
@@ -99,11 +113,18 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
         payload_digest=payload_digest,
     )
     session.add(history)
-    notes = HANDLERS[event.type](session, txn, event, history, config)
+    messages = HANDLERS[event.type](session, txn, event, history, config)
+    if not notify:
+        messages = []
+    for message in messages:
+        outbox.enqueue(
+            session, cause_key=f"event:{event.event_id}:{message.kind}", kind=message.kind,
+            audience=message.audience, recipient=message.recipient,
+            language=message.language, body=message.body, transaction_id=txn.id)
     txn.last_event_at = event.occurred_at
     session.flush()
     return EventOutcome(event.event_id, txn.number, txn.status, duplicate=False,
-                        notifications=notes)
+                        notifications=len(messages))
 
 
 def _check_order(txn: Transaction, event: LifecycleEvent) -> None:
@@ -138,22 +159,19 @@ def _register(session: Session, event: LifecycleEvent, config: CoreConfig) -> Tr
 
 
 def _on_registered(session: Session, txn: Transaction, event: LifecycleEvent,
-                   history: TransactionEvent, config: CoreConfig) -> int:
+                   history: TransactionEvent, config: CoreConfig) -> list[Message]:
     if not txn.applicant_mobile:
-        return 0
+        return []
     lang = txn.applicant_language
-    outbox.enqueue(
-        session, cause_key=f"event:{event.event_id}:registration", kind="registration",
-        audience="citizen", recipient=txn.applicant_mobile, language=lang,
-        transaction_id=txn.id,
-        body=render.registration_sms(txn.number, txn.registered_at, lang, config.tz,
-                                     config.short_code),
-    )
-    return 1
+    return [Message(
+        "registration", "citizen", txn.applicant_mobile, lang,
+        render.registration_sms(txn.number, txn.registered_at, lang, config.tz,
+                                config.short_code),
+    )]
 
 
 def _on_referred(session: Session, txn: Transaction, event: LifecycleEvent,
-                 history: TransactionEvent, config: CoreConfig) -> int:
+                 history: TransactionEvent, config: CoreConfig) -> list[Message]:
     department = session.scalar(select(Department).where(Department.code == event.department))
     if department is None:
         raise NotFound(f"department {event.department} is not known",
@@ -162,11 +180,11 @@ def _on_referred(session: Session, txn: Transaction, event: LifecycleEvent,
     txn.employee = None
     txn.status = Status.REFERRED
     history.department_id = department.id
-    return 0
+    return []
 
 
 def _on_assigned(session: Session, txn: Transaction, event: LifecycleEvent,
-                 history: TransactionEvent, config: CoreConfig) -> int:
+                 history: TransactionEvent, config: CoreConfig) -> list[Message]:
     employee = session.scalar(select(Employee).where(Employee.code == event.employee))
     if employee is None:
         raise NotFound(f"employee {event.employee} is not known",
@@ -179,26 +197,15 @@ def _on_assigned(session: Session, txn: Transaction, event: LifecycleEvent,
     txn.status = Status.ASSIGNED
     history.department_id = txn.department_id
     if not employee.mobile:
-        return 0
+        return []
     lang = config.staff_language
-    outbox.enqueue(
-        session, cause_key=f"event:{event.event_id}:assignment", kind="assignment",
-        audience="staff", recipient=employee.mobile, language=lang, transaction_id=txn.id,
-        body=render.assignment_sms(txn.number, txn.registered_at, lang, config.tz),
-    )
-    return 1
+    return [Message("assignment", "staff", employee.mobile, lang,
+                    render.assignment_sms(txn.number, txn.registered_at, lang, config.tz))]
 
 
 def _on_issued(session: Session, txn: Transaction, event: LifecycleEvent,
-               history: TransactionEvent, config: CoreConfig) -> int:
-    name = event.destination_agency or ""
-    # A code names one agency; only when no code matches is the name taken (oldest first).
-    agency = session.scalar(select(Agency).where(
-        or_(Agency.code == name, Agency.name_ar == name, Agency.name_en == name))
-        .order_by(Agency.code != name, Agency.id).limit(1))
-    if agency is None:
-        raise NotFound(f"agency {name} is not known (give its code or exact name)",
-                       code="unknown_agency", field="destination_agency")
+               history: TransactionEvent, config: CoreConfig) -> list[Message]:
+    agency = _find_agency(session, event.destination_agency or "")
     txn.status = Status.ISSUED
     txn.outgoing_number = event.outgoing_number
     txn.destination_agency = agency
@@ -207,34 +214,48 @@ def _on_issued(session: Session, txn: Transaction, event: LifecycleEvent,
     history.agency_id = agency.id
     history.department_id = txn.department_id
     if not txn.applicant_mobile:
-        return 0
+        return []
     lang = txn.applicant_language
-    outbox.enqueue(
-        session, cause_key=f"event:{event.event_id}:issuance", kind="issuance",
-        audience="citizen", recipient=txn.applicant_mobile, language=lang,
-        transaction_id=txn.id,
-        body=render.issuance_sms(txn.number, txn.outgoing_number or "", event.occurred_at,
-                                 Name(agency.name_ar, agency.name_en), lang, config.tz),
-    )
-    return 1
+    return [Message(
+        "issuance", "citizen", txn.applicant_mobile, lang,
+        render.issuance_sms(txn.number, txn.outgoing_number or "", event.occurred_at,
+                            Name(agency.name_ar, agency.name_en), lang, config.tz),
+    )]
+
+
+def _find_agency(session: Session, name: str) -> Agency:
+    """An agency by code, or else by its exact Arabic or English name, if only one has it."""
+    agency = session.scalar(select(Agency).where(Agency.code == name))
+    if agency is not None:
+        return agency
+    named = session.scalars(select(Agency).where(
+        or_(Agency.name_ar == name, Agency.name_en == name)).limit(2)).all()
+    if not named:
+        raise NotFound(f"agency {name} is not known (give its code or exact name)",
+                       code="unknown_agency", field="destination_agency")
+    if len(named) > 1:
+        raise Conflict(f"more than one agency is named {name}; give its code",
+                       code="ambiguous_agency", field="destination_agency")
+    return named[0]
 
 
 def _on_reply_received(session: Session, txn: Transaction, event: LifecycleEvent,
-                       history: TransactionEvent, config: CoreConfig) -> int:
+                       history: TransactionEvent, config: CoreConfig) -> list[Message]:
     txn.status = Status.REPLY_RECEIVED
     txn.reply_received_at = event.occurred_at
     history.agency_id = txn.destination_agency_id
-    return 0
+    return []
 
 
 def _on_closed(session: Session, txn: Transaction, event: LifecycleEvent,
-               history: TransactionEvent, config: CoreConfig) -> int:
+               history: TransactionEvent, config: CoreConfig) -> list[Message]:
     txn.status = Status.CLOSED
     txn.closed_at = event.occurred_at
-    return 0
+    return []
 
 
-Handler = Callable[[Session, Transaction, LifecycleEvent, TransactionEvent, CoreConfig], int]
+Handler = Callable[[Session, Transaction, LifecycleEvent, TransactionEvent, CoreConfig],
+                   list[Message]]
 HANDLERS: dict[str, Handler] = {
     "registered": _on_registered,
     "referred": _on_referred,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound
 from core.identity import InvalidMobile, normalize_mobile
 from core.models import Agency, Department, Employee
 
@@ -104,8 +104,7 @@ def _upsert(session: Session, model, code: str, values: dict[str, Any]) -> Upser
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent create of the same code
-        raise InvalidRequest(f"{code} was created concurrently; retry", code="conflict") \
-            from exc
+        raise Conflict(f"{code} was created concurrently; retry", code="conflict") from exc
     return Upserted(code=code, created=created)
 
 

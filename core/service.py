@@ -12,7 +12,7 @@ from core.answer import Answer
 from core.config import CoreConfig
 from core.db import Database
 from core.errors import CoreError
-from core.events import parse_event
+from core.events import EVENT_TYPES, parse_event
 from core.inquiry import InquiryRequest, InquiryService
 from core.inquiry_log import InquiryLogWriter
 from core.telemetry import EVENTS
@@ -48,8 +48,9 @@ class Core:
                     if attempt:
                         raise
         except CoreError as exc:
-            EVENTS.labels(payload.get("type", "?") if isinstance(payload, dict) else "?",
-                          exc.code).inc()
+            kind = payload.get("type") if isinstance(payload, dict) else None
+            # Only known types become label values: arbitrary input must not mint series.
+            EVENTS.labels(kind if kind in EVENT_TYPES else "invalid", exc.code).inc()
             raise
         EVENTS.labels(event.type, "duplicate" if outcome.duplicate else "applied").inc()
         return outcome

@@ -43,6 +43,8 @@ def _logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every schema check at INFO; `db upgrade` reports for itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.group(help=__doc__)

@@ -115,7 +115,7 @@ def test_a_time_without_offset_is_local_time(core, tmp_path):
     ({"outgoing_number": "9120451", "destination_agency": "MOI"},
      "issued_at: is required with outgoing_number"),
     ({"issued_at": "2025-10-06", "destination_agency": "MOI"},
-     "a issued event needs outgoing_number"),
+     "an issued event needs outgoing_number"),
     ({"outgoing_number": "1", "destination_agency": "NASA", "issued_at": "2025-10-06"},
      "agency NASA is not known"),
     ({"outgoing_number": "1", "destination_agency": "MOI", "issued_at": "2025-10-01"},

@@ -262,6 +262,19 @@ def test_an_agency_code_wins_over_another_agencys_name(core, send):
     assert transaction(core).destination_agency.code == "MOI"
 
 
+def test_an_agency_name_two_agencies_share_is_refused_as_ambiguous(core, send):
+    core.upsert_agency("POL-1", {"name_ar": "الشرطة", "name_en": "Police"})
+    core.upsert_agency("POL-2", {"name_ar": "الشرطة", "name_en": "Police HQ"})
+    apply(core, registered())
+    before = snapshot(core)
+
+    reply = send(issued("الشرطة"))
+
+    assert (reply.status, reply.code, reply.field) == (409, "ambiguous_agency",
+                                                       "destination_agency")
+    assert snapshot(core) == before
+
+
 def test_issued_straight_after_registration_without_reply_expected(reference, send):
     apply(reference, registered())
     payload = issued()
@@ -627,19 +640,20 @@ def test_a_failure_after_the_outbox_row_leaves_no_notification(
         reference, monkeypatch, kind, setup, event):
     apply(reference, *(make() for make in setup))
     before = snapshot(reference)
-    original = lifecycle.HANDLERS[kind]
+    original = lifecycle.outbox.enqueue
     queued = []
 
-    def then_fail(session, txn, evt, hist, config):
-        queued.append(original(session, txn, evt, hist, config))
+    def then_fail(session, **fields):
+        queued.append(original(session, **fields))
+        session.flush()  # the row is in the database transaction when the failure comes
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setitem(lifecycle.HANDLERS, kind, then_fail)
+    monkeypatch.setattr(lifecycle.outbox, "enqueue", then_fail)
 
     with pytest.raises(RuntimeError):
         reference.record_event(event())
 
-    assert queued == [1]  # the outbox row had been added when the failure came
+    assert len(queued) == 1
     assert snapshot(reference) == before
 
 
