@@ -237,6 +237,13 @@ def _http_error(exc: HTTPException):
     return _message_page(exc.code, "bad_request")
 
 
+@portal.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    # Logged with its traceback; the citizen sees a calm page in their language.
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _message_page(500, "unavailable")
+
+
 def _message_page(status: int, kind: str, text: str | None = None) -> Response:
     response = current_app.make_response(
         render_template("portal_message.html", kind=kind, text=text))

@@ -261,6 +261,20 @@ def test_bad_input_never_gives_a_server_error(client, transaction, form):
     assert "<script>" not in text(r)
 
 
+def test_an_internal_failure_is_a_calm_page_in_the_citizens_language(
+        app, client, transaction, monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setattr(app.extensions["core"], "inquire",
+                        lambda request: (_ for _ in ()).throw(RuntimeError("db gone")))
+
+    response = inquire(client, NUMBER)
+
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    assert "الخدمة غير متاحة مؤقتًا" in text(response)
+    assert "Traceback" not in text(response) and "db gone" not in text(response)
+
+
 def test_body_too_large_gets_a_friendly_page(client):
     r = client.post("/inquiry?lang=en", data={"csrf_token": csrf_token(client, "en"),
                                               "number": "1" * 70_000})
