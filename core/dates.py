@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian
@@ -83,6 +84,7 @@ def local_date(moment: datetime, tz: ZoneInfo = RIYADH) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=8192)
 def hijri_date(d: date) -> tuple[int, int, int] | None:
     """Umm al-Qura (year, month, day) for ``d``, or None outside hijridate's range."""
     try:
@@ -105,6 +107,7 @@ def _is_arabic(lang: str) -> bool:
     return lang.strip().lower().replace("_", "-").split("-")[0] == "ar"
 
 
+@lru_cache(maxsize=8192)
 def format_date(d: date, lang: str) -> str:
     """Short Hijri date with the Gregorian date beside it.
 
@@ -124,6 +127,7 @@ def format_date(d: date, lang: str) -> str:
     return f"{day} {HIJRI_MONTHS_EN[month - 1]} {year} AH ({gregorian})"
 
 
+@lru_cache(maxsize=8192)
 def format_date_long(d: date, lang: str) -> str:
     """Long date for screens, Hijri with month names and the Gregorian equivalent.
 

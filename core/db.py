@@ -69,11 +69,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _sqlite_begin(connection) -> None:
     mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "NONE":
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
-    """The engine and two session factories: ``read`` for lookups, ``write`` for changes.
+    """The engine and two session factories: ``read`` for reads, ``write`` for changes.
 
     On SQLite a writer begins IMMEDIATE, taking the write lock up front, so two writers
     queue on the busy timeout instead of one failing when its read snapshot goes stale.
@@ -88,6 +89,12 @@ class Database:
             else self.engine
         )
         self.read = sessionmaker(self.engine, expire_on_commit=False)
+        # For single-statement lookups on the hot path: on SQLite no BEGIN round trip,
+        # each statement reads its own consistent snapshot.
+        self.lookup = (
+            self.engine.execution_options(sqlite_begin="NONE") if self.is_sqlite
+            else self.engine
+        )
         self.write = sessionmaker(write_bind, expire_on_commit=False)
 
     def dispose(self) -> None:

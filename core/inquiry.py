@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, Row, bindparam, select
 
 from core.answer import Answer, Name, Outcome, Stage, TransactionView
 from core.config import CoreConfig
@@ -59,9 +59,9 @@ class _Credential:
 
 
 class InquiryService:
-    def __init__(self, sessions: sessionmaker, config: CoreConfig,
+    def __init__(self, engine: Engine, config: CoreConfig,
                  log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._config = config
         self._log = log
         self._limiter = limiter or FailureLimiter(config.max_failures,
@@ -99,11 +99,11 @@ class InquiryService:
         return answer
 
     def _lookup(self, number: str, who: list[_Credential]) -> tuple[Answer, int | None]:
-        with self._sessions() as session:
-            txn = session.scalar(select(Transaction).where(Transaction.number == number))
-            if txn is None or not any(_belongs_to(txn, c) for c in who):
-                return Answer(Outcome.NOT_FOUND), None
-            return Answer(Outcome.FOUND, _view(session, txn)), txn.id
+        with self._engine.connect() as connection:
+            rows = connection.execute(_LOOKUP, {"number": number}).all()
+        if not rows or not any(_belongs_to(rows[0], c) for c in who):
+            return Answer(Outcome.NOT_FOUND), None
+        return Answer(Outcome.FOUND, _view(rows)), rows[0].id
 
     def _credentials(self, request: InquiryRequest) -> list[_Credential]:
         """Every credential the requester gave, strongest first; never empty."""
@@ -146,7 +146,7 @@ def _loggable(masked: str) -> str:
     return masked.replace("\x00", "")[:64]
 
 
-def _belongs_to(txn: Transaction, who: _Credential) -> bool:
+def _belongs_to(txn: Row, who: _Credential) -> bool:
     # compare_digest: the answer's timing does not tell how much of a credential matched.
     if who.mobile and txn.applicant_mobile:
         return hmac.compare_digest(who.mobile, txn.applicant_mobile)
@@ -157,24 +157,63 @@ def _belongs_to(txn: Transaction, who: _Credential) -> bool:
     return False
 
 
-def _name(row: Department | Agency | None) -> Name | None:
-    return Name(row.name_ar, row.name_en) if row is not None else None
+def _name(name_ar: str | None, name_en: str | None) -> Name | None:
+    return Name(name_ar, name_en or name_ar) if name_ar is not None else None
 
 
-def _view(session: Session, txn: Transaction) -> TransactionView:
-    events = session.execute(
-        select(TransactionEvent.type, TransactionEvent.occurred_at, Department, Agency)
-        .outerjoin(Department, Department.id == TransactionEvent.department_id)
-        .outerjoin(Agency, Agency.id == TransactionEvent.agency_id)
-        .where(TransactionEvent.transaction_id == txn.id)
-        .order_by(TransactionEvent.occurred_at, TransactionEvent.id)
-    ).all()
-    timeline = tuple(Stage(type=kind, occurred_at=at, department=_name(dept),
-                           agency=_name(agency)) for kind, at, dept, agency in events)
+def _lookup_statement():
+    """The transaction, its current department and agency, and its history: one query.
+
+    Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
+    the hot path of every channel.
+    """
+    txn, history = Transaction.__table__, TransactionEvent.__table__
+    department, agency = Department.__table__.alias("d"), Agency.__table__.alias("a")
+    stage_department = Department.__table__.alias("sd")
+    stage_agency = Agency.__table__.alias("sa")
+    return (
+        select(
+            txn.c.id, txn.c.number, txn.c.status, txn.c.subject, txn.c.registered_at,
+            txn.c.applicant_mobile, txn.c.applicant_email, txn.c.applicant_national_id_hash,
+            txn.c.outgoing_number, txn.c.issued_at, txn.c.reply_expected,
+            txn.c.reply_received_at, txn.c.closed_at,
+            department.c.name_ar.label("department_ar"),
+            department.c.name_en.label("department_en"),
+            agency.c.name_ar.label("agency_ar"), agency.c.name_en.label("agency_en"),
+            history.c.type.label("stage"), history.c.occurred_at.label("stage_at"),
+            stage_department.c.name_ar.label("stage_department_ar"),
+            stage_department.c.name_en.label("stage_department_en"),
+            stage_agency.c.name_ar.label("stage_agency_ar"),
+            stage_agency.c.name_en.label("stage_agency_en"),
+        )
+        .select_from(
+            txn.outerjoin(department, department.c.id == txn.c.department_id)
+            .outerjoin(agency, agency.c.id == txn.c.destination_agency_id)
+            .outerjoin(history, history.c.transaction_id == txn.c.id)
+            .outerjoin(stage_department, stage_department.c.id == history.c.department_id)
+            .outerjoin(stage_agency, stage_agency.c.id == history.c.agency_id)
+        )
+        .where(txn.c.number == bindparam("number"))
+        .order_by(history.c.occurred_at, history.c.id)
+    )
+
+
+_LOOKUP = _lookup_statement()
+
+
+def _view(rows: Sequence[Row]) -> TransactionView:
+    txn = rows[0]
+    timeline = tuple(
+        Stage(type=row.stage, occurred_at=row.stage_at,
+              department=_name(row.stage_department_ar, row.stage_department_en),
+              agency=_name(row.stage_agency_ar, row.stage_agency_en))
+        for row in rows if row.stage is not None
+    )
     return TransactionView(
         number=txn.number, status=txn.status, subject=txn.subject,
-        registered_at=txn.registered_at, department=_name(txn.department),
-        outgoing_number=txn.outgoing_number, destination_agency=_name(txn.destination_agency),
-        issued_at=txn.issued_at, reply_expected=txn.reply_expected,
+        registered_at=txn.registered_at, department=_name(txn.department_ar, txn.department_en),
+        outgoing_number=txn.outgoing_number,
+        destination_agency=_name(txn.agency_ar, txn.agency_en),
+        issued_at=txn.issued_at, reply_expected=bool(txn.reply_expected),
         reply_received_at=txn.reply_received_at, closed_at=txn.closed_at, timeline=timeline,
     )

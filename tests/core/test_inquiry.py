@@ -191,7 +191,7 @@ def clock() -> Clock:
 @pytest.fixture
 def limited(transactions, clock) -> InquiryService:
     """The inquiry service allowing 3 failures a minute, on a clock the test moves."""
-    return InquiryService(transactions.db.read, transactions.config, transactions.inquiry_log,
+    return InquiryService(transactions.db.lookup, transactions.config, transactions.inquiry_log,
                           limiter=FailureLimiter(3, 60, clock=clock))
 
 
