@@ -83,6 +83,10 @@ def db_upgrade(settings: Settings) -> None:
         database.dispose()
 
 
+class _Stop(Exception):
+    """SIGTERM arrived: leave the serving loop."""
+
+
 def _serve(settings: Settings, components: str) -> None:
     from waitress import create_server
 
@@ -94,9 +98,9 @@ def _serve(settings: Settings, components: str) -> None:
                            threads=settings.gateway.threads, ident="gateway",
                            clear_untrusted_proxy_headers=True)
 
-    def stop(signum, _frame):
-        log.info("signal %s: stopping", signum)
-        server.close()
+    def stop(_signum, _frame):
+        # Raised out of the server's select loop; the finally below closes in order.
+        raise _Stop
 
     signal.signal(signal.SIGTERM, stop)
     log.info("%s listening on http://%s:%s (database: %s)", components, settings.gateway.host,
@@ -106,9 +110,10 @@ def _serve(settings: Settings, components: str) -> None:
                  "enabled" if getattr(settings, name).enabled else "disabled")
     try:
         server.run()
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, _Stop) as exc:
+        log.info("stopping on %s", "SIGTERM" if isinstance(exc, _Stop) else "interrupt")
     finally:
+        server.close()
         core.close()
 
 

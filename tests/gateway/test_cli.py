@@ -141,3 +141,46 @@ def test_a_missing_config_file_is_named(gateway, tmp_path):
 
     assert result.exit_code == 1
     assert f"configuration file {missing} does not exist" in result.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_serves_and_stops_cleanly_on_sigterm(database_url, tmp_path, core):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
+    env.update({key: value for key, value in environment(database_url, tmp_path).items()
+                if value is not None}, GATEWAY__GATEWAY__PORT=str(port))
+    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                assert time.monotonic() < deadline, "the gateway did not come up"
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "stopping on SIGTERM" in output
+    assert "Traceback" not in output
