@@ -13,11 +13,8 @@ from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
-    ValidationError,
     field_validator,
 )
 
@@ -25,6 +22,7 @@ from core.digits import normalize_digits
 from core.errors import InvalidRequest
 from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
 from core.models import Status
+from core.validation import StrictModel, validated
 
 EVENT_TYPES = tuple(status.value for status in Status)
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
@@ -32,18 +30,6 @@ _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"
 _NUMBER = re.compile(r"^[0-9]{4,20}$")
 # How far ahead of our clock an event may claim to have happened (clock skew).
 MAX_FUTURE_SKEW = timedelta(minutes=10)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL cannot store (or even compare) text with NUL characters.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 def _clean_number(value: Any) -> str:
@@ -55,7 +41,7 @@ def _clean_number(value: Any) -> str:
     return text
 
 
-class Applicant(_Strict):
+class Applicant(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     national_id: str | None = None
     mobile: str | None = None
@@ -92,7 +78,7 @@ class Applicant(_Strict):
         return value.lower()
 
 
-class TransactionPart(_Strict):
+class TransactionPart(StrictModel):
     number: str
     subject: str | None = Field(default=None, max_length=2000)
     applicant: Applicant | None = None
@@ -100,7 +86,7 @@ class TransactionPart(_Strict):
     _number = field_validator("number", mode="before")(_clean_number)
 
 
-class EventBody(_Strict):
+class EventBody(StrictModel):
     event_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
     type: Literal[
         "registered", "referred", "assigned", "issued", "reply_received", "closed"
@@ -170,15 +156,7 @@ def _article(word: str) -> str:
 
 def parse_event(data: Any, *, now: datetime | None = None) -> LifecycleEvent:
     """Validate a decoded JSON event; raise InvalidRequest with the field and the reason."""
-    if not isinstance(data, dict):
-        raise InvalidRequest("the event must be a JSON object", code="malformed")
-    try:
-        body = EventBody.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(part) for part in err["loc"]) or "event"
-        reason = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InvalidRequest(f"{field}: {reason}", code="invalid_field", field=field) from exc
+    body = validated(EventBody, data, what="event")
 
     missing = [name for name in _REQUIRED[body.type] if getattr(body, name) is None]
     if missing:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,20 +14,9 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.identity import InvalidMobile, normalize_mobile
 from core.models import Agency, Department, Employee
+from core.validation import StrictModel, validated
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL cannot store text with NUL characters.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 def _mobile(value: str | None) -> str | None:
@@ -39,7 +28,7 @@ def _mobile(value: str | None) -> str | None:
         raise ValueError(str(exc)) from exc
 
 
-class Manager(_Strict):
+class Manager(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     mobile: str | None = None
 
@@ -49,14 +38,14 @@ class Manager(_Strict):
         return _mobile(value)
 
 
-class DepartmentBody(_Strict):
+class DepartmentBody(StrictModel):
     name_ar: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     manager: Manager | None = None
     reply_days: int | None = Field(default=None, ge=1, le=365, strict=True)
 
 
-class EmployeeBody(_Strict):
+class EmployeeBody(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     mobile: str | None = None
     department: str | None = Field(default=None, pattern=CODE_PATTERN)
@@ -67,7 +56,7 @@ class EmployeeBody(_Strict):
         return _mobile(value)
 
 
-class AgencyBody(_Strict):
+class AgencyBody(StrictModel):
     name_ar: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
 
@@ -82,15 +71,7 @@ def _parse(model: type[BaseModel], code: str, data: Any) -> BaseModel:
     if not re.fullmatch(CODE_PATTERN, code or ""):
         raise InvalidRequest("code: letters, digits, '.', '_' or '-', at most 64",
                              code="invalid_field", field="code")
-    if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object", code="malformed")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(part) for part in err["loc"]) or "body"
-        reason = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InvalidRequest(f"{field}: {reason}", code="invalid_field", field=field) from exc
+    return validated(model, data, what="body")
 
 
 def _upsert(session: Session, model, code: str, values: dict[str, Any]) -> Upserted:

@@ -30,6 +30,21 @@ def require_peer(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available here")
 
 
+class Clock:
+    """A monotonic clock the test moves by hand (``clock.now += 61``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("GATEWAY_TEST_DATABASE_URL")

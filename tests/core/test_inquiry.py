@@ -175,19 +175,6 @@ def test_an_address_too_long_for_the_log_is_still_logged_masked(transactions):
 # --- rate limiting ---------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def limited(transactions, clock) -> InquiryService:
     """The inquiry service allowing 3 failures a minute, on a clock the test moves."""

@@ -9,19 +9,6 @@ import pytest
 from core.ratelimit import FailureLimiter
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def limiter(clock) -> FailureLimiter:
     return FailureLimiter(3, 60, clock=clock)
