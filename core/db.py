@@ -96,6 +96,7 @@ class Database:
             else self.engine
         )
         self.write = sessionmaker(write_bind, expire_on_commit=False)
+        self.write_engine = write_bind
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,7 @@ import hmac
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import Engine, Row, bindparam, select
 
@@ -88,8 +89,8 @@ class InquiryService:
                 for key in keys:
                     self._limiter.failed(key)
         elapsed = time.perf_counter() - started
-        INQUIRIES.labels(request.channel, answer.outcome.value).inc()
-        INQUIRY_SECONDS.labels(request.channel).observe(elapsed)
+        _counter(request.channel, answer.outcome.value).inc()
+        _histogram(request.channel).observe(elapsed)
         self._log.write(LogEntry(
             channel=request.channel, outcome=answer.outcome.value,
             requester_kind=credential.kind, requester_key=credential.key,
@@ -138,6 +139,17 @@ class InquiryService:
         return hmac.new(self._config.national_id_key,
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
+
+
+@cache
+def _counter(channel: str, outcome: str):
+    # Channels and outcomes are closed sets: the labelled children are looked up once.
+    return INQUIRIES.labels(channel, outcome)
+
+
+@cache
+def _histogram(channel: str):
+    return INQUIRY_SECONDS.labels(channel)
 
 
 def _loggable(masked: str) -> str:

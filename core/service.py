@@ -29,7 +29,7 @@ class Core:
 
     @classmethod
     def build(cls, db: Database, config: CoreConfig, *, background_log: bool = True) -> Core:
-        log = InquiryLogWriter(db.write, background=background_log)
+        log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
                    inquiry_log=log, tokens=TokenVerifier(db.read))
 

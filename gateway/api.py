@@ -83,9 +83,11 @@ def post_inquiry():
                              field="national_id")
     lang = pick_language(lang, _core().config.default_language)
     channel = "kiosk" if g.principal.role == "kiosk" else "api"
+    # No origin: a kiosk is shared by everyone who walks up to it, so failures count
+    # against the national ID typed, never against the terminal (or one careless
+    # citizen would lock the kiosk for the queue behind them).
     answer = _core().inquire(InquiryRequest(
-        channel=channel, number_text=number, national_id=national_id, lang=lang,
-        origin=f"token:{g.principal.token_id}:{request.remote_addr}"))
+        channel=channel, number_text=number, national_id=national_id, lang=lang))
     if answer.outcome is Outcome.RATE_LIMITED:
         return jsonify({"found": False, "text": screen_text(answer, lang, _core().config.tz),
                         "error": {"code": "rate_limited",

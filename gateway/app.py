@@ -29,6 +29,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.json.ensure_ascii = False
+    app.json.sort_keys = False
     app.extensions["core"] = core
     if settings.gateway.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

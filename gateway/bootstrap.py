@@ -10,7 +10,9 @@ from core.settings import Settings
 
 
 def build_core(settings: Settings, *, background_log: bool = True) -> Core:
-    db = Database(settings.database.url, pool_size=settings.database.pool_size,
+    # At least one pooled connection per server thread: no connect/close churn under load.
+    pool_size = max(settings.database.pool_size, settings.gateway.threads)
+    db = Database(settings.database.url, pool_size=pool_size,
                   echo=settings.database.echo)
     return Core.build(db, CoreConfig.from_settings(settings), background_log=background_log)
 

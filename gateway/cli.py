@@ -45,6 +45,9 @@ def _logging() -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every schema check at INFO; `db upgrade` reports for itself.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # waitress warns "Task queue depth" for every request queued behind busy threads:
+    # normal under load, and it would flood the log.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 @click.group(help=__doc__)
@@ -83,8 +86,12 @@ def db_upgrade(settings: Settings) -> None:
         database.dispose()
 
 
-class _Stop(Exception):
-    """SIGTERM arrived: leave the serving loop."""
+class _Stop(SystemExit):
+    """SIGTERM arrived: leave the serving loop.
+
+    A SystemExit: waitress's loop lets only that and KeyboardInterrupt through its channel
+    handlers, and answers both by shutting its threads down in order.
+    """
 
 
 def _serve(settings: Settings, components: str) -> None:
@@ -99,7 +106,6 @@ def _serve(settings: Settings, components: str) -> None:
                            clear_untrusted_proxy_headers=True)
 
     def stop(_signum, _frame):
-        # Raised out of the server's select loop; the finally below closes in order.
         raise _Stop
 
     signal.signal(signal.SIGTERM, stop)
@@ -109,12 +115,13 @@ def _serve(settings: Settings, components: str) -> None:
         log.info("channel %s: %s", name,
                  "enabled" if getattr(settings, name).enabled else "disabled")
     try:
+        # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
+        # threads finish what they are doing.
         server.run()
-    except (KeyboardInterrupt, _Stop) as exc:
-        log.info("stopping on %s", "SIGTERM" if isinstance(exc, _Stop) else "interrupt")
     finally:
         server.close()
         core.close()
+    log.info("stopped")
 
 
 @main.command()

@@ -508,18 +508,14 @@ def test_too_many_failed_inquiries_are_429(strict_client, kiosk_auth):
     assert body["text"] and "transaction" not in body
 
 
-def test_an_origin_is_limited_across_requesters(strict_client, kiosk_auth):
+def test_a_shared_kiosk_is_not_locked_by_other_citizens_failures(strict_client, kiosk_auth):
     for someone in ("1000000008", "1000000016", "1000000024"):
-        strict_client.post(INQUIRIES, json={"number": NUMBER, "national_id": someone},
-                           headers=kiosk_auth)
+        for _ in range(3):
+            strict_client.post(INQUIRIES, json={"number": NUMBER, "national_id": someone},
+                               headers=kiosk_auth)
 
-    same_origin = strict_client.post(INQUIRIES, json={"number": NUMBER,
-                                                      "national_id": f.NATIONAL_ID},
-                                     headers=kiosk_auth)
-    other_origin = strict_client.post(INQUIRIES, json={"number": NUMBER,
+    next_citizen = strict_client.post(INQUIRIES, json={"number": NUMBER,
                                                        "national_id": f.NATIONAL_ID},
-                                      headers=kiosk_auth,
-                                      environ_base={"REMOTE_ADDR": "10.20.30.40"})
+                                      headers=kiosk_auth)
 
-    assert same_origin.status_code == 429
-    assert other_origin.status_code == 200 and other_origin.get_json()["found"] is True
+    assert next_citizen.status_code == 200 and next_citizen.get_json()["found"] is True
