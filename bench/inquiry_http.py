@@ -1,0 +1,437 @@
+"""HTTP inquiry benchmark: the gateway's POST /api/v1/inquiries against a bare Flask floor.
+
+    .venv/bin/python bench/inquiry_http.py [--transactions N] [--seconds S]
+                                           [--concurrency C] [--keep] [--profile]
+
+1. A fresh SQLite database in a temp dir (or ``--database-url``, emptied), migrated with
+   ``core.migrate.upgrade`` and bulk-loaded with N transactions (1-3 timeline rows each).
+2. The gateway as ``gateway run`` builds it (settings, ``build_core``, ``create_app``,
+   waitress with the configured threads) in a subprocess, with a kiosk token.
+3. The baseline: a bare Flask app, one indexed lookup per request, same waitress settings.
+4. wrk (or an asyncio client when wrk is missing) keeps C keep-alive connections busy with
+   inquiries: ~90 % found, ~10 % not found. Warm-up, then ``--seconds`` measured.
+5. A table: requests/s, p50, p99, the gateway/baseline ratio against the targets.
+
+Answers are checked too: a sample one by one before the load, and every answer under load
+is counted (non-200s and an unexpected found/not-found split are failures, not speed).
+Figures below target are reported as MISS; the exit status is non-zero only when
+something broke. Results and logs go to bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import _dataset
+import _loadgen
+import _profile
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+TARGET_RATIO = 0.70
+TARGET_P99_MS = 50.0
+SAMPLE_CHECKS = 300
+MIX_SIZE = 100_000
+MANIFEST = "bench.json"
+# Cores other processes may use during a run before the figures are flagged.
+BUSY_MACHINE = 0.25
+_ELSE_NOTE = " (the database server's processes count here)"
+
+
+class BenchError(Exception):
+    """Something broke: the figures would mean nothing."""
+
+
+@dataclass
+class Server:
+    kind: str
+    process: subprocess.Popen
+    port: int
+    threads: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def main() -> int:
+    args = _arguments()
+    OUT.mkdir(exist_ok=True)
+    tool = _pick_load_generator(args.loadgen)
+    _print_machine(tool)
+    if args.reuse:
+        workdir, manifest = args.reuse, json.loads((args.reuse / MANIFEST).read_text())
+        url, key = manifest["url"], manifest["national_id_key"]
+        args.transactions = manifest["transactions"]
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="inquiry-bench-"))
+        url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+        key = secrets.token_urlsafe(32)
+    servers: list[Server] = []
+    try:
+        if args.reuse:
+            print(f"\n== reusing {args.transactions:,} transactions in {url.split('@')[-1]}")
+            loaded = _dataset.Loaded(args.transactions, manifest["events"], 0.0)
+            print(f"   emptied the inquiry log ({_dataset.forget_inquiries(url):,} rows)")
+        else:
+            print(f"\n== loading {args.transactions:,} transactions into "
+                  f"{url.split('@')[-1]}")
+            loaded = _dataset.prepare(url, args.transactions, key.encode())
+            print(f"   load: {loaded.transactions:,} transactions + {loaded.events:,} events "
+                  f"in {loaded.seconds:.1f} s "
+                  f"({loaded.transactions / loaded.seconds:,.0f} txn/s)")
+            (workdir / MANIFEST).write_text(json.dumps({
+                "url": url, "national_id_key": key, "transactions": loaded.transactions,
+                "events": loaded.events}))
+        if url.startswith("sqlite"):
+            size = Path(url.removeprefix("sqlite:///")).stat().st_size
+            print(f"   database file: {size / 2**20:,.0f} MiB")
+        mix = _dataset.probes(args.transactions, MIX_SIZE, seed=args.seed)
+        bodies = workdir / "bodies.jsonl"
+        _dataset.write_bodies(bodies, mix)
+        token = _kiosk_token(url)
+        results = {}
+        for kind in ("baseline", "gateway"):
+            print(f"\n== {kind}")
+            server = _start(kind, url, key, workdir)
+            servers.append(server)
+            print(f"   listening on 127.0.0.1:{server.port}, waitress threads={server.threads},"
+                  f" pid {server.process.pid}")
+            _check_sample(server, token, mix[:SAMPLE_CHECKS])
+            print(f"   sample check: {SAMPLE_CHECKS} answers as expected")
+            results[kind] = _measure(server, tool, bodies, token, mix, args)
+            if kind == "gateway" and args.profile:
+                _profile_gateway(server, tool, bodies, token, args)
+            server.stop()
+        _report(results, args, loaded, tool)
+    except BenchError as exc:
+        print(f"\nBENCH BROKEN: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            server.stop()
+        if args.keep or args.reuse:
+            print(f"\nkept {workdir} (database, request bodies); rerun on it with "
+                  f"--reuse {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000,
+                        help="transactions to load (default: 1,000,000)")
+    parser.add_argument("--seconds", type=float, default=15.0,
+                        help="measured seconds per server (default: 15)")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="warm-up seconds per server, not measured (default: 3)")
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="keep-alive connections (default: 32)")
+    parser.add_argument("--database-url",
+                        help="a throwaway PostgreSQL database instead of a temp SQLite file; "
+                             "ALL ITS TABLES ARE DROPPED")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator (default: wrk when installed)")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the measured run, sample the gateway with py-spy under "
+                             "the same load (bench/out/pyspy-gateway-*.txt)")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="skip the load: reuse the database a --keep run left in DIR")
+    parser.add_argument("--seed", type=int, default=74747, help="request mix seed")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temp dir (database, request bodies)")
+    args = parser.parse_args()
+    if args.seconds <= 0 or args.concurrency < 1:
+        parser.error("--seconds and --concurrency must be positive")
+    if args.reuse and not (args.reuse / MANIFEST).exists():
+        parser.error(f"--reuse: {args.reuse / MANIFEST} is missing (made by a --keep run)")
+    return args
+
+
+def _pick_load_generator(choice: str) -> str:
+    has_wrk = _loadgen.wrk_path() is not None
+    if choice == "wrk" and not has_wrk:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu)")
+    if choice == "auto" and not has_wrk:
+        print("NOTE: wrk is not installed, using the Python asyncio load generator instead.\n"
+              "      For the reference figures install it: apt-get install -y wrk", flush=True)
+    return "wrk" if choice != "python" and has_wrk else "python"
+
+
+def _print_machine(tool: str) -> None:
+    from importlib.metadata import version
+
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    wrk = ""
+    if tool == "wrk":
+        first = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+        wrk = first.splitlines()[0].split(" [")[0] if first else "wrk"
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print("== machine")
+    print(f"   nproc {len(os.sched_getaffinity(0))} ({cpu}), {memory:.0f} GiB, "
+          f"{platform.system()} {platform.release()}")
+    print(f"   python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, "
+          + ", ".join(f"{name} {version(name)}" for name in ("SQLAlchemy", "Flask", "waitress")))
+    print(f"   python speed {python_speed():.0f} ns/loop iteration (lower is faster)")
+    print(f"   load generator: {wrk if tool == 'wrk' else 'python asyncio (wrk missing)'}; "
+          "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def python_speed() -> float:
+    """ns per iteration of a fixed pure-Python loop (best of 5): this machine's speed now.
+
+    Shared virtual machines drift by tens of percent from one minute to the next; runs are
+    only comparable when this figure is close.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started, total = time.perf_counter(), 0
+        for i in range(200_000):
+            total += i & 7
+        best = min(best, (time.perf_counter() - started) / 200_000)
+    return best * 1e9
+
+
+def _kiosk_token(url: str) -> str:
+    from core.db import Database
+    from core.tokens import create_token
+
+    database = Database(url)
+    try:
+        return create_token(database.write, "kiosk", "bench-kiosk")
+    finally:
+        database.dispose()
+
+
+def _start(kind: str, url: str, key: str, workdir: Path) -> Server:
+    ready = workdir / f"{kind}.ready"
+    ready.unlink(missing_ok=True)
+    spec = {"url": url, "national_id_key": key, "port": _free_port(),
+            "var_dir": str(workdir / "var"), "ready_file": str(ready)}
+    log = (OUT / f"{kind}.log").open("w")
+    process = subprocess.Popen([sys.executable, str(HERE / "_servers.py"), kind,
+                                json.dumps(spec)], stdout=log, stderr=subprocess.STDOUT,
+                               cwd=HERE.parent)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise BenchError(f"the {kind} server did not start; see {OUT / (kind + '.log')}")
+        time.sleep(0.1)
+    while True:  # the file is written just before the server's loop starts
+        text = ready.read_text()
+        if text.endswith("\n"):
+            break
+        time.sleep(0.05)
+    port, threads = (int(x) for x in text.split())
+    server = Server(kind, process, port, threads)
+    _wait_healthy(server)
+    return server
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.process.poll() is not None:
+            raise BenchError(f"{server.kind} is not healthy; see {OUT / server.kind}.log")
+        time.sleep(0.2)
+
+
+def _check_sample(server: Server, token: str, sample: list[_dataset.Probe]) -> None:
+    """Each answer as it must be: the gateway's found/not found, the timeline's length."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    problems = []
+    for probe in sample:
+        conn.request("POST", "/api/v1/inquiries", probe.body(), headers)
+        response = conn.getresponse()
+        raw = response.read()
+        if response.status != 200:
+            problems.append(f"{probe.number}: HTTP {response.status} {raw[:200]!r}")
+            continue
+        body = json.loads(raw)
+        expected = probe.found if server.kind == "gateway" else probe.exists
+        if body.get("found") is not expected:
+            problems.append(f"{probe.number}: found={body.get('found')}, expected {expected}")
+        elif server.kind == "gateway" and expected:
+            txn = body["transaction"]
+            if txn["number"] != probe.number or len(txn["timeline"]) != probe.events:
+                problems.append(f"{probe.number}: got {txn['number']} with "
+                                f"{len(txn['timeline'])} stages, expected {probe.events}")
+    conn.close()
+    if problems:
+        raise BenchError(f"{server.kind}: {len(problems)} of {len(sample)} sample answers "
+                         "wrong:\n  " + "\n  ".join(problems[:10]))
+
+
+def _load(server: Server, tool: str, bodies: Path, token: str, seconds: float,
+          args: argparse.Namespace, label: str) -> _loadgen.Run:
+    return _loadgen.run(tool, server.port, bodies, token, seconds=seconds,
+                        connections=args.concurrency,
+                        threads=min(args.concurrency, len(os.sched_getaffinity(0))),
+                        log_path=OUT / f"wrk-{server.kind}-{label}.txt")
+
+
+def _measure(server: Server, tool: str, bodies: Path, token: str,
+             mix: list[_dataset.Probe], args: argparse.Namespace) -> dict:
+    if args.warmup > 0:
+        _load(server, tool, bodies, token, args.warmup, args, "warmup")
+    speed = python_speed()
+    before = _CpuSnapshot.take(server)
+    run = _load(server, tool, bodies, token, args.seconds, args, "load")
+    cpu = _CpuSnapshot.take(server).since(before, run.seconds)
+    speed = (speed + python_speed()) / 2
+    _check_run(server.kind, run, mix)
+    print(f"   {run.rps:,.0f} req/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms; CPU "
+          f"cores: server {cpu['server']:.2f}, load generator {cpu['loadgen']:.2f}, "
+          f"anything else {cpu['other']:.2f}{_ELSE_NOTE if args.database_url else ''}; "
+          f"answers: {run.found:,} found, {run.not_found:,} not found")
+    print(f"   python speed around the run: {speed:.0f} ns/loop iteration")
+    if cpu["other"] > BUSY_MACHINE and not args.database_url:
+        print(f"   WARNING: other processes used {cpu['other']:.2f} cores during the run: "
+              "the figures are lower than on a quiet machine")
+    return {**run.as_dict(), "server_cpu_cores": round(cpu["server"], 2),
+            "loadgen_cpu_cores": round(cpu["loadgen"], 2),
+            "other_cpu_cores": round(cpu["other"], 2), "threads": server.threads,
+            "python_ns_per_iteration": round(speed, 1)}
+
+
+@dataclass(frozen=True)
+class _CpuSnapshot:
+    """CPU seconds so far: the whole machine, the server, reaped children (the load tool)."""
+
+    machine: float
+    server: float
+    children: float
+
+    @classmethod
+    def take(cls, server: Server) -> _CpuSnapshot:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        busy = sum(fields) - fields[3] - fields[4]  # less idle and iowait
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(busy / os.sysconf("SC_CLK_TCK"), server.cpu_seconds(),
+                   usage.ru_utime + usage.ru_stime)
+
+    def since(self, before: _CpuSnapshot, seconds: float) -> dict[str, float]:
+        server = (self.server - before.server) / seconds
+        loadgen = (self.children - before.children) / seconds
+        machine = (self.machine - before.machine) / seconds
+        return {"server": server, "loadgen": loadgen,
+                "other": max(0.0, machine - server - loadgen)}
+
+
+def _check_run(kind: str, run: _loadgen.Run, mix: list[_dataset.Probe]) -> None:
+    """Under load every answer must be a 200 with the expected found / not-found split."""
+    if run.requests == 0:
+        raise BenchError(f"{kind}: no request completed")
+    if run.bad_status or run.socket_errors or run.other:
+        raise BenchError(f"{kind}: {run.bad_status} non-200 answers, {run.socket_errors} "
+                         f"socket errors, {run.other} answers without 'found' "
+                         f"({'; '.join(run.notes)})")
+    expected = sum(p.found if kind == "gateway" else p.exists for p in mix) / len(mix)
+    share = run.found / run.requests
+    # Each load generator walks the shuffled mix; a few thousand answers match it closely.
+    if run.requests >= 2000 and abs(share - expected) > 0.03:
+        raise BenchError(f"{kind}: {share:.1%} of answers found, the mix expects "
+                         f"{expected:.1%}")
+
+
+def _profile_gateway(server: Server, tool: str, bodies: Path, token: str,
+                     args: argparse.Namespace) -> None:
+    if _profile.py_spy() is None:
+        print("   --profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
+        return
+    for gil in (False, True):
+        name = "profile-gil" if gil else "profile"
+        out = OUT / f"pyspy-gateway-{name}.txt"
+        spy = _profile.record(server.process.pid, args.seconds, out, gil=gil)
+        time.sleep(0.5)
+        run = _load(server, tool, bodies, token, args.seconds, args, name)
+        _, err = spy.communicate(timeout=args.seconds + 60)
+        if spy.returncode != 0 or not out.exists():
+            print(f"   py-spy failed ({spy.returncode}): {err.strip()[-500:]}")
+            return
+        what = "threads holding the GIL" if gil else "all active threads"
+        print(f"\n   py-spy, {what} ({run.rps:,.0f} req/s while sampled) -> {out}")
+        print("   " + _profile.summarize(out).replace("\n", "\n   "))
+
+
+def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded,
+            tool: str) -> None:
+    base, gw = results["baseline"], results["gateway"]
+    ratio = gw["rps"] / base["rps"] if base["rps"] else 0.0
+    ok_ratio, ok_p99 = ratio >= TARGET_RATIO, gw["p99_ms"] < TARGET_P99_MS
+    print(f"\n== results: {args.transactions:,} transactions, {args.concurrency} keep-alive "
+          f"connections, {args.seconds:g} s measured, {tool}")
+    print(f"   {'':<24}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+          f"{'server CPU':>12}{'other CPU':>11}")
+    for label, row in (("baseline (bare Flask)", base), ("gateway", gw)):
+        print(f"   {label:<24}{row['rps']:>9,.0f}{row['p50_ms']:>9.1f}{row['p90_ms']:>9.1f}"
+              f"{row['p99_ms']:>9.1f}{row['server_cpu_cores']:>12.2f}"
+              f"{row['other_cpu_cores']:>11.2f}")
+    print(f"\n   gateway / baseline throughput  {ratio:6.1%}   target >= {TARGET_RATIO:.0%}"
+          f"   {'PASS' if ok_ratio else 'MISS'}")
+    print(f"   gateway p99 latency            {gw['p99_ms']:5.1f} ms  target < "
+          f"{TARGET_P99_MS:g} ms  {'PASS' if ok_p99 else 'MISS'}")
+    summary = {
+        "transactions": args.transactions, "events": loaded.events,
+        "load_seconds": round(loaded.seconds, 1), "concurrency": args.concurrency,
+        "seconds": args.seconds, "load_generator": tool, "baseline": base, "gateway": gw,
+        "ratio": round(ratio, 3), "targets": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS},
+        "pass": {"ratio": ok_ratio, "p99": ok_p99},
+        "machine": {"nproc": len(os.sched_getaffinity(0)),
+                    "python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
+    }
+    (OUT / "inquiry_http.json").write_text(json.dumps(summary, indent=2) + "\n")
+    busy = max(base["other_cpu_cores"], gw["other_cpu_cores"])
+    if busy > BUSY_MACHINE and not args.database_url:
+        print(f"   NOTE: other processes used up to {busy:.2f} cores during the runs; "
+              "rerun on a quiet machine for reference figures")
+    print(f"   details: {OUT / 'inquiry_http.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
