@@ -43,7 +43,7 @@ class GatewaySettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str | None = None
-    threads: int = Field(default=16, ge=1, le=256)
+    threads: int = Field(default=4, ge=1, le=256)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Networks allowed to read /metrics (the operator's monitoring network).
     metrics_networks: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",

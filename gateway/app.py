@@ -12,6 +12,7 @@ from gateway import errors
 from gateway.api import api
 from gateway.health import OutboxCollector, health
 from gateway.portal import portal, template_gettext, template_ngettext
+from gateway.sessions import PortalSessionInterface
 
 _collector: OutboxCollector | None = None
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.session_interface = PortalSessionInterface()
     app.extensions["core"] = core
     if settings.gateway.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
