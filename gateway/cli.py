@@ -14,7 +14,7 @@ import click
 from core import migrate
 from core.errors import CoreError
 from core.settings import ConfigError, Settings, load_settings
-from core.tokens import ROLES, create_token
+from core.tokens import ROLES, create_token, revoke_token
 
 log = logging.getLogger("gateway")
 
@@ -182,6 +182,21 @@ def token_create(settings: Settings, role: str, name: str) -> None:
         core.close()
     click.echo(f"token for {name} ({role}); it is shown only now:", err=True)
     click.echo(value)
+
+
+@token.command("revoke")
+@click.option("--name", required=True, help="the name the token was created with")
+@with_settings
+def token_revoke(settings: Settings, name: str) -> None:
+    """Revoke every live token of that name (in force everywhere within 30 s)."""
+    core = _core(settings, background_log=False)
+    try:
+        count = revoke_token(core.db.write, name)
+    finally:
+        core.close()
+    if not count:
+        raise click.ClickException(f"no live token is named {name!r}")
+    click.echo(f"revoked {count} token(s) named {name}")
 
 
 @main.command("import")

@@ -184,3 +184,18 @@ def test_run_serves_and_stops_cleanly_on_sigterm(database_url, tmp_path, core):
     assert process.returncode == 0, output
     assert output.rstrip().endswith("INFO gateway: stopped")
     assert "Traceback" not in output
+
+
+def test_token_revoke_stops_the_token_and_says_so(gateway, app):
+    token = gateway("token", "create", "--role", "kiosk", "--name", "kiosk-airport-3")
+    value = token.output.strip().splitlines()[-1]
+
+    revoked = gateway("token", "revoke", "--name", "kiosk-airport-3")
+    again = gateway("token", "revoke", "--name", "kiosk-airport-3")
+
+    assert revoked.exit_code == 0 and "revoked 1 token" in revoked.output
+    assert again.exit_code != 0 and "no live token" in again.output
+    response = app.test_client().post("/api/v1/inquiries", json={"number": "4471234",
+                                      "national_id": f.NATIONAL_ID},
+                                      headers={"Authorization": f"Bearer {value}"})
+    assert response.status_code == 401
