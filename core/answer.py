@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 
 class Outcome(enum.StrEnum):
@@ -58,6 +59,12 @@ class TransactionView:
     @property
     def awaiting_reply(self) -> bool:
         return self.status == "issued" and self.reply_expected
+
+    def days_awaiting_reply(self, today: date, tz: ZoneInfo) -> int | None:
+        """Calendar days since issue while the agency's reply is awaited, else None."""
+        if not self.awaiting_reply or self.issued_at is None:
+            return None
+        return max((today - self.issued_at.astimezone(tz).date()).days, 0)
 
 
 @dataclass(frozen=True)

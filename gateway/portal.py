@@ -204,10 +204,8 @@ def _answer_context(view: TransactionView, lang: str) -> dict:
         text = format_date_long(day, lang).replace(" AH", "\u00a0AH")
         return Dated(iso=day.isoformat(), text=text)
 
-    waiting = None
-    if view.awaiting_reply and view.issued_at is not None:
-        days = (local_date(datetime.now(tz), tz) - local_date(view.issued_at, tz)).days
-        waiting = days_waiting_text(max(days, 0), lang)
+    days = view.days_awaiting_reply(local_date(datetime.now(tz), tz), tz)
+    waiting = days_waiting_text(days, lang) if days is not None else None
     return {
         "view": view,
         "status": status_label(view, lang),
