@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -81,38 +83,37 @@ def post_inquiry():
     if not national_id:
         raise InvalidRequest("national_id is required", code="missing_field",
                              field="national_id")
-    lang = pick_language(lang, _core().config.default_language)
+    core = _core()
+    lang = pick_language(lang, core.config.default_language)
     channel = "kiosk" if g.principal.role == "kiosk" else "api"
     # No origin: a kiosk is shared by everyone who walks up to it, so failures count
     # against the national ID typed, never against the terminal (or one careless
     # citizen would lock the kiosk for the queue behind them).
-    answer = _core().inquire(InquiryRequest(
+    answer = core.inquire(InquiryRequest(
         channel=channel, number_text=number, national_id=national_id, lang=lang))
     if answer.outcome is Outcome.RATE_LIMITED:
-        return jsonify({"found": False, "text": screen_text(answer, lang, _core().config.tz),
+        return jsonify({"found": False, "text": screen_text(answer, lang, core.config.tz),
                         "error": {"code": "rate_limited",
                                   "message": "too many failed inquiries; wait and retry"}}), 429
-    return jsonify(answer_json(answer, lang))
+    return jsonify(answer_json(answer, lang, core.config.tz))
 
 
-def answer_json(answer: Answer, lang: str) -> dict[str, Any]:
+def answer_json(answer: Answer, lang: str, tz: ZoneInfo) -> dict[str, Any]:
     """The inquiry answer as JSON; not-found carries nothing that tells why."""
-    tz = _core().config.tz
     body: dict[str, Any] = {"found": answer.found, "text": screen_text(answer, lang, tz)}
     if answer.transaction is not None:
-        body["transaction"] = _transaction_json(answer.transaction, lang)
+        body["transaction"] = _transaction_json(answer.transaction, lang, tz)
     return body
 
 
-def _when(moment, lang: str, tz) -> dict[str, str] | None:
+def _when(moment: datetime | None, lang: str, tz: ZoneInfo) -> dict[str, str] | None:
     if moment is None:
         return None
     day = local_date(moment, tz)
     return {"at": moment.isoformat(), "date": day.isoformat(), "display": format_date(day, lang)}
 
 
-def _transaction_json(view: TransactionView, lang: str) -> dict[str, Any]:
-    tz = _core().config.tz
+def _transaction_json(view: TransactionView, lang: str, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "number": view.number,
         "status": view.status,
