@@ -13,7 +13,6 @@ The process binds the port given in the spec, then writes it to ``ready_file``.
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sqlite3
 import sys
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 from waitress import create_server
 
 from core.settings import Settings, load_settings
+from gateway.cli import configure_logging
 
 
 def bench_settings(spec: dict[str, Any]) -> Settings:
@@ -102,8 +102,8 @@ def _stop(_signum, _frame) -> None:
 
 
 def main(kind: str, spec_json: str) -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Both servers log as `gateway run` does (waitress's per-request queue warnings off).
+    configure_logging()
     spec = json.loads(spec_json)
     settings = bench_settings(spec)
     if kind == "gateway":

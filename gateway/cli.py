@@ -33,13 +33,14 @@ def with_settings(command: Callable) -> Callable:
                   envvar="GATEWAY_CONFIG", help="configuration file (default: config.yaml)")
     @functools.wraps(command)
     def wrapper(config_path: str | None, **kwargs):
-        _logging()
+        configure_logging()
         return command(settings=_load(config_path), **kwargs)
 
     return wrapper
 
 
-def _logging() -> None:
+def configure_logging() -> None:
+    """Log lines as every command writes them; library chatter held back."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
