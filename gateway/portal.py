@@ -223,6 +223,12 @@ def _answer_context(view: TransactionView, lang: str) -> dict:
 # --- errors: friendly pages in the user's language, never a bare 400 -------------------
 
 
+@portal.before_request
+def _check_csrf() -> None:
+    if request.method == "POST":
+        current_app.extensions["csrf"].protect()
+
+
 @portal.errorhandler(CSRFError)
 def _csrf_failed(_exc: CSRFError):
     return _message_page(400, "expired")
