@@ -1,4 +1,5 @@
-"""Every error leaves the gateway as JSON ``{"error": {"code", "message"}}`` with a 4xx."""
+"""Errors at the boundary: JSON ``{"error": {"code", "message"}}`` for API clients, a
+page in the citizen's language for browsers; never a trace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from core.errors import Conflict, CoreError, InvalidRequest, NotFound
+from gateway.portal import error_page, unavailable_page
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _wants_json():
-            return exc
+            return error_page(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(exc.code or 400, code, exc.description or exc.name)
         # Keep the exception's own headers (Allow on a 405), not its HTML content type.
@@ -50,5 +52,7 @@ def install(app: Flask) -> None:
     def _unexpected(exc: Exception):
         # Logged with its traceback here; the client sees a plain message, never the trace.
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_json():
+            return unavailable_page()
         return error_response(500, "internal_error", "the gateway could not handle this "
                               "request; it has been logged")

@@ -85,7 +85,8 @@ def template_ngettext(singular: str, plural: str, n: int) -> str:
     return ngettext_for(_template_language())(singular, plural, n)
 
 
-@portal.context_processor
+# App-wide: the error pages for URLs outside any blueprint render these templates too.
+@portal.app_context_processor
 def _page_context() -> dict:
     lang = _language()
     other = "en" if lang == "ar" else "ar"
@@ -236,16 +237,29 @@ def _csrf_failed(_exc: CSRFError):
 
 @portal.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
+    return error_page(exc)
+
+
+def error_page(exc: HTTPException):
+    """A 4xx as a page in the citizen's language (the whole site's, not only the portal's)."""
     if exc.code is None or exc.code < 400 or exc.code >= 500:
         return exc
-    return _message_page(exc.code, "bad_request")
+    response = _message_page(exc.code, "missing" if exc.code == 404 else "bad_request")
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def unavailable_page():
+    return _message_page(500, "unavailable")
 
 
 @portal.errorhandler(Exception)
 def _unexpected(exc: Exception):
     # Logged with its traceback; the citizen sees a calm page in their language.
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    return _message_page(500, "unavailable")
+    return unavailable_page()
 
 
 def _message_page(status: int, kind: str, text: str | None = None) -> Response:
@@ -259,7 +273,7 @@ def _page(template: str, **context) -> Response:
     return current_app.make_response(render_template(template, **context))
 
 
-@portal.after_request
+@portal.after_app_request
 def _headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
     if request.endpoint != "portal.static":

@@ -366,3 +366,20 @@ def test_arabic_sms_status_answers_fit_one_ucs2_segment(status):
     message = sms_text(Answer(Outcome.FOUND, view), "ar", RIYADH)
     assert "4471234" in message
     assert len(message) <= 70, message
+
+
+def test_an_unknown_address_is_a_page_in_the_citizens_language(client):
+    arabic = client.get("/no-such-page")
+    english = client.get("/no-such-page?lang=en")
+
+    assert (arabic.status_code, arabic.mimetype) == (404, "text/html")
+    assert "الصفحة غير موجودة" in text(arabic) and 'dir="rtl"' in text(arabic)
+    assert "This page does not exist" in text(english)
+    assert arabic.headers["X-Frame-Options"] == "DENY"
+
+
+def test_an_unknown_api_route_stays_json(client):
+    response = client.get("/api/v1/nothing-here")
+
+    assert response.status_code == 404 and response.is_json
+    assert response.get_json()["error"]["code"] == "not_found"
