@@ -75,7 +75,20 @@ run: $(STAMP_RUN) ## migrate, load demo data (if empty) and serve the portal
 	$(BIN)/gateway demo-data --if-empty
 	exec $(BIN)/gateway run
 
-test: $(STAMP_TEST) ## system deps (chromium, fonts), ruff, pytest [PYTEST_ARGS=...]
+# The SMSC peer the SMS tests talk to (npm `smpp`); reinstall only when its lock changes.
+# npm ci empties node_modules first, so the stamp inside it goes with a stale install.
+SMSC_PEER  := tests/peers/smsc
+STAMP_SMSC := $(SMSC_PEER)/node_modules/.installed-stamp
+
+$(STAMP_SMSC): $(SMSC_PEER)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo ">> npm ci ($(SMSC_PEER))"; \
+	  cd $(SMSC_PEER) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed-stamp; \
+	else \
+	  echo "note: npm not found; the SMSC peer tests will skip (and fail under CI=true)" >&2; \
+	fi
+
+test: $(STAMP_TEST) $(STAMP_SMSC) ## system deps (chromium, fonts), npm peers, ruff, pytest [PYTEST_ARGS=...]
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
