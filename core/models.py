@@ -179,6 +179,8 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a sender took it (status "sending"); a stale claim means the sender died.
+    claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
@@ -217,3 +219,22 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    """A message a citizen sent (an SMS to the short code): stored before it is
+    acknowledged, answered from here, so a crash between the two loses nothing."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), default="sms")
+    # What makes a redelivery of the same message recognisable (the adapter decides).
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    sender: Mapped[str] = mapped_column(String(254))
+    recipient: Mapped[str] = mapped_column(String(64), default="")
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "received" until answered; "answered" or "ignored" (delivery receipts never land here).
+    status: Mapped[str] = mapped_column(String(12), default="received", index=True)
+    answered_at: Mapped[datetime | None]
