@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core import lifecycle, reference
+from core import lifecycle, reference, sms_inquiry
 from core.answer import Answer
 from core.config import CoreConfig
 from core.db import Database
@@ -57,6 +57,16 @@ class Core:
 
     def inquire(self, request: InquiryRequest) -> Answer:
         return self.inquiries.inquire(request)
+
+    def receive_sms(self, *, sender: str, recipient: str, text: str,
+                    dedupe_key: str) -> sms_inquiry.Received:
+        """Store an inbound SMS before the adapter acknowledges it (see ``sms_inquiry``)."""
+        return sms_inquiry.receive(self.db, self.config, sender=sender, recipient=recipient,
+                                   text=text, dedupe_key=dedupe_key)
+
+    def answer_pending_sms(self, *, limit: int = 100) -> int:
+        """Answer stored inbound SMS through the outbox; returns how many were answered."""
+        return sms_inquiry.answer_pending(self, limit=limit)
 
     def upsert_department(self, code: str, data: Any) -> reference.Upserted:
         with self.db.write.begin() as session:

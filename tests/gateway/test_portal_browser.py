@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from waitress import create_server
+from waitress import create_server, wasyncore
 
 from core.dates import RIYADH, format_date_long, local_date
 from tests import factories as f
@@ -69,8 +69,11 @@ def portal_url(app, core):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    # Close the sockets from the loop's own thread (a trigger thunk): closing them from
+    # here would pull them from under a running select(). The loop ends when none is left.
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture

@@ -1,0 +1,345 @@
+"""The outbox as a sender sees it: claiming due work, recording outcomes, recovery, expiry.
+
+Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL, where claimers share the
+queue with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from core import outbox
+from core.db import Database, utcnow
+from core.models import Notification, NotificationStatus
+from tests import factories as f
+
+NOW = utcnow()
+MOBILE = "966551234567"
+
+
+def add(core, key: str, *, priority: int | None = None, audience: str = "citizen",
+        channel: str = "sms", not_before=None, created_at=None) -> int:
+    """One outbox row, due a minute before NOW unless told otherwise; its id."""
+    with core.db.write.begin() as session:
+        row = outbox.enqueue(
+            session, cause_key=key, kind="test", audience=audience, recipient=MOBILE,
+            language="ar", body=f"رسالة {key}", channel=channel, priority=priority,
+            not_before=not_before or NOW - timedelta(minutes=1))
+        if created_at is not None:
+            row.created_at = created_at
+        session.flush()
+        return row.id
+
+
+def claim_ids(core, **kwargs) -> list[int]:
+    kwargs.setdefault("now", NOW)
+    return [c.id for c in outbox.claim_due(core.db, **kwargs)]
+
+
+def row(core, notification_id: int) -> Notification:
+    with core.db.read() as session:
+        return session.get(Notification, notification_id)
+
+
+def sent(core, key: str, provider_ids: list[str]) -> int:
+    """A message claimed and accepted by the SMSC under ``provider_ids``."""
+    notification_id = add(core, key)
+    assert claim_ids(core) == [notification_id]
+    assert outbox.mark_sent(core.db, notification_id, provider_ids, now=NOW)
+    return notification_id
+
+
+def test_inquiry_answers_are_claimed_before_notifications_then_oldest_first(core):
+    citizen_1 = add(core, "c1")
+    staff = add(core, "s1", audience="staff")
+    answer_1 = add(core, "a1", priority=outbox.PRIORITY_ANSWER)
+    citizen_2 = add(core, "c2")
+    answer_2 = add(core, "a2", priority=outbox.PRIORITY_ANSWER)
+
+    assert claim_ids(core, limit=3) == [answer_1, answer_2, staff]
+    assert claim_ids(core, limit=3) == [citizen_1, citizen_2]
+
+
+def test_a_claim_marks_the_row_sending_counts_the_attempt_and_returns_the_message(core):
+    notification_id = add(core, "c1")
+
+    [claimed] = outbox.claim_due(core.db, now=NOW)
+
+    assert claimed == outbox.Claimed(
+        id=notification_id, recipient=MOBILE, body="رسالة c1", language="ar", kind="test",
+        audience="citizen", priority=outbox.PRIORITY_CITIZEN, attempts=1)
+    stored = row(core, notification_id)
+    assert (stored.status, stored.claimed_at, stored.attempts) == (
+        NotificationStatus.SENDING, NOW, 1)
+
+
+def test_a_message_is_not_claimed_before_its_not_before(core):
+    held = add(core, "held", not_before=NOW + timedelta(hours=1))
+    due = add(core, "due", not_before=NOW)
+
+    assert claim_ids(core) == [due]
+    assert claim_ids(core, now=NOW + timedelta(minutes=59)) == []
+    assert claim_ids(core, now=NOW + timedelta(hours=1)) == [held]
+
+
+def test_claimed_messages_are_not_claimed_again(core):
+    first = add(core, "c1")
+    assert claim_ids(core) == [first]
+    second = add(core, "c2")
+
+    assert claim_ids(core) == [second]
+    assert claim_ids(core, now=NOW + timedelta(days=1)) == []
+
+
+def test_a_claim_takes_only_its_channel_and_audience(core):
+    staff = add(core, "s1", audience="staff")
+    citizen = add(core, "c1")
+    email = add(core, "e1", channel="email")
+
+    assert claim_ids(core, audience="staff") == [staff]
+    assert claim_ids(core, channel="email") == [email]
+    assert claim_ids(core) == [citizen]
+
+
+def test_a_registration_sms_written_with_its_event_is_claimed_from_the_outbox(core):
+    core.record_event(f.registered())
+
+    [claimed] = outbox.claim_due(core.db)
+
+    assert (claimed.kind, claimed.audience) == ("registration", "citizen")
+    assert claimed.recipient.endswith("551234567")
+
+
+def test_concurrent_claimers_share_the_queue_without_overlap(core, database_url):
+    ids = {add(core, f"c{n}") for n in range(120)}
+    claimers = 4
+    start = threading.Barrier(claimers)
+    taken: list[list[int]] = [[] for _ in range(claimers)]
+    errors: list[BaseException] = []
+
+    def claimer(slot: int) -> None:
+        db = Database(database_url)  # an engine of its own, as another process would have
+        try:
+            start.wait()
+            while batch := outbox.claim_due(db, limit=5, now=NOW):
+                taken[slot].extend(c.id for c in batch)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(claimers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    every_claim = [i for batch in taken for i in batch]
+    assert len(every_claim) == len(set(every_claim)), "a message was claimed twice"
+    assert set(every_claim) == ids
+
+
+def test_an_open_claim_leaves_its_rows_to_no_one_else(core, database_url):
+    ids = [add(core, f"c{n}") for n in range(4)]
+    other = Database(database_url)
+    result: list[list[int]] = []
+    second = threading.Thread(
+        target=lambda: result.append([c.id for c in outbox.claim_due(other, limit=2, now=NOW)]))
+    try:
+        with core.db.write.begin() as session:
+            first = [c.id for c in outbox.claim(session, limit=2, now=NOW)]
+            second.start()
+            second.join(0.5 if core.db.is_sqlite else 10)
+            if core.db.is_sqlite:
+                # BEGIN IMMEDIATE: the second claimer waits for the first to commit.
+                assert second.is_alive()
+            else:
+                # SKIP LOCKED: the second claimer takes the next rows at once.
+                assert not second.is_alive()
+        second.join(10)
+    finally:
+        other.dispose()
+
+    assert first == ids[:2]
+    assert result == [ids[2:]]
+
+
+def test_a_retry_keeps_its_place_ahead_of_later_messages(core):
+    first, second, third = (add(core, f"c{n}") for n in range(3))
+    assert claim_ids(core, limit=1) == [first]
+    retry_at = NOW + timedelta(seconds=10)
+
+    assert outbox.mark_retry(core.db, first, "ESME_RTHROTTLED", retry_at)
+
+    assert claim_ids(core, limit=1) == [second]  # not due yet: the queue moves on
+    assert claim_ids(core, now=retry_at) == [first, third]
+    stored = row(core, first)
+    assert (stored.attempts, stored.not_before, stored.last_error) == (
+        2, retry_at, "ESME_RTHROTTLED")
+
+
+def test_a_failed_message_is_final(core):
+    notification_id = add(core, "c1")
+    claim_ids(core)
+
+    assert outbox.mark_failed(core.db, notification_id, "ESME_RINVDSTADR: bad number")
+
+    later = NOW + timedelta(days=2)
+    assert claim_ids(core, now=later) == []
+    assert outbox.recover_stale_claims(core.db, timedelta(minutes=5), now=later) == 0
+    assert outbox.expire_undeliverable(core.db, timedelta(hours=24), now=later) == 0
+    assert not outbox.mark_retry(core.db, notification_id, "again", later)
+    assert not outbox.mark_sent(core.db, notification_id, ["x1"])
+    assert not outbox.mark_failed(core.db, notification_id, "another reason")
+    stored = row(core, notification_id)
+    assert (stored.status, stored.last_error, stored.provider_message_id) == (
+        NotificationStatus.FAILED, "ESME_RINVDSTADR: bad number", None)
+
+
+def test_sent_records_every_segment_id_joined_with_a_space(core):
+    notification_id = sent(core, "c1", ["5A01", "5A02", "5A03"])
+
+    stored = row(core, notification_id)
+    assert (stored.status, stored.sent_at, stored.provider_message_id) == (
+        NotificationStatus.SENT, NOW, "5A01 5A02 5A03")
+
+
+def test_segment_ids_that_do_not_fit_the_column_are_dropped_from_the_end():
+    ids = [f"{n:064d}" for n in range(3)]
+
+    assert outbox.join_provider_ids(ids) == ids[0]
+    assert outbox.join_provider_ids(["a", "b"]) == "a b"
+    with pytest.raises(ValueError):
+        outbox.join_provider_ids([])
+    with pytest.raises(ValueError):
+        outbox.join_provider_ids(["a b"])
+
+
+def test_a_receipt_for_the_first_segment_marks_the_message_delivered(core):
+    notification_id = sent(core, "c1", ["5A01", "5A02"])
+    at = NOW + timedelta(seconds=7)
+
+    assert not outbox.mark_delivered(core.db, "5A02", at, NotificationStatus.DELIVERED)
+    assert outbox.mark_delivered(core.db, "5A01", at, NotificationStatus.DELIVERED)
+
+    stored = row(core, notification_id)
+    assert (stored.status, stored.delivered_at) == (NotificationStatus.DELIVERED, at)
+
+
+def test_a_receipt_for_a_single_segment_message_marks_it_delivered(core):
+    notification_id = sent(core, "c1", ["77"])
+
+    assert outbox.mark_delivered(core.db, "77", NOW, NotificationStatus.DELIVERED)
+    assert row(core, notification_id).status == NotificationStatus.DELIVERED
+
+
+@pytest.mark.parametrize("near_miss", ["ab12", "0AB12", "AB1", "AB12 ", "AB%", "AB_2", ""])
+def test_a_receipt_matches_the_provider_id_exactly(core, near_miss):
+    notification_id = sent(core, "c1", ["AB12", "CD34"])
+
+    assert not outbox.mark_delivered(core.db, near_miss, NOW, NotificationStatus.DELIVERED)
+    assert row(core, notification_id).status == NotificationStatus.SENT
+
+
+def test_a_receipt_for_an_unknown_id_changes_nothing(core):
+    ids = [sent(core, "c1", ["11"]), add(core, "c2")]
+    before = [vars_of(row(core, i)) for i in ids]
+
+    assert not outbox.mark_delivered(core.db, "99", NOW, NotificationStatus.DELIVERED)
+
+    assert [vars_of(row(core, i)) for i in ids] == before
+
+
+def vars_of(notification: Notification) -> dict:
+    return {c.key: getattr(notification, c.key) for c in Notification.__table__.columns}
+
+
+def test_a_failed_receipt_makes_the_message_failed_with_the_reason(core):
+    notification_id = sent(core, "c1", ["11"])
+
+    assert outbox.mark_delivered(core.db, "11", NOW, NotificationStatus.FAILED,
+                                 reason="stat:UNDELIV err:001")
+
+    stored = row(core, notification_id)
+    assert (stored.status, stored.last_error, stored.delivered_at) == (
+        NotificationStatus.FAILED, "stat:UNDELIV err:001", None)
+
+
+def test_a_duplicate_receipt_changes_nothing(core):
+    notification_id = sent(core, "c1", ["11"])
+    assert outbox.mark_delivered(core.db, "11", NOW, NotificationStatus.DELIVERED)
+
+    assert not outbox.mark_delivered(core.db, "11", NOW + timedelta(minutes=1),
+                                     NotificationStatus.FAILED, reason="late")
+
+    stored = row(core, notification_id)
+    assert (stored.status, stored.delivered_at, stored.last_error) == (
+        NotificationStatus.DELIVERED, NOW, None)
+
+
+def test_a_receipt_ends_only_in_delivered_or_failed(core):
+    sent(core, "c1", ["11"])
+
+    with pytest.raises(ValueError):
+        outbox.mark_delivered(core.db, "11", NOW, NotificationStatus.PENDING)
+
+
+def test_stale_claims_go_back_to_the_queue_once(core):
+    stale = add(core, "c1")
+    fresh = add(core, "c2")
+    assert claim_ids(core, limit=1) == [stale]
+    assert claim_ids(core, limit=1, now=NOW + timedelta(minutes=4)) == [fresh]
+    later = NOW + timedelta(minutes=6)
+
+    assert outbox.recover_stale_claims(core.db, timedelta(minutes=5), now=later) == 1
+    assert outbox.recover_stale_claims(core.db, timedelta(minutes=5), now=later) == 0
+
+    assert row(core, fresh).status == NotificationStatus.SENDING
+    recovered = row(core, stale)
+    assert (recovered.status, recovered.claimed_at) == (NotificationStatus.PENDING, None)
+    assert "claim expired" in recovered.last_error
+    [again] = outbox.claim_due(core.db, now=later)
+    assert (again.id, again.attempts) == (stale, 2)
+
+
+def test_pending_messages_older_than_the_limit_expire_with_the_reason(core):
+    old = add(core, "old", created_at=NOW - timedelta(hours=25))
+    new = add(core, "new", created_at=NOW - timedelta(hours=23))
+    in_flight = add(core, "in-flight", created_at=NOW - timedelta(hours=30),
+                    priority=outbox.PRIORITY_ANSWER)
+    assert claim_ids(core, limit=1) == [in_flight]
+
+    assert outbox.expire_undeliverable(core.db, timedelta(hours=24), now=NOW) == 1
+    assert outbox.expire_undeliverable(core.db, timedelta(hours=24), now=NOW) == 0
+
+    expired = row(core, old)
+    assert expired.status == NotificationStatus.EXPIRED
+    assert "not sent within 1 day" in expired.last_error
+    assert row(core, in_flight).status == NotificationStatus.SENDING
+    assert claim_ids(core) == [new]
+
+
+def test_outcomes_for_a_message_not_being_sent_change_nothing(core):
+    pending = add(core, "c1")
+    before = vars_of(row(core, pending))
+
+    assert not outbox.mark_sent(core.db, pending, ["1"])
+    assert not outbox.mark_retry(core.db, pending, "throttled", NOW + timedelta(hours=1))
+    assert not outbox.mark_failed(core.db, pending, "bad number")
+    assert not outbox.mark_sent(core.db, 999_999, ["1"])
+    assert vars_of(row(core, pending)) == before
+
+
+def test_outcomes_for_a_message_already_sent_change_nothing(core):
+    notification_id = sent(core, "c1", ["11"])
+    before = vars_of(row(core, notification_id))
+
+    assert not outbox.mark_sent(core.db, notification_id, ["12"])
+    assert not outbox.mark_retry(core.db, notification_id, "late", NOW + timedelta(hours=1))
+    assert not outbox.mark_failed(core.db, notification_id, "late")
+    assert outbox.recover_stale_claims(core.db, timedelta(0), now=NOW + timedelta(days=1)) == 0
+    assert vars_of(row(core, notification_id)) == before

@@ -1,0 +1,383 @@
+"""SMS inquiries to the short code: stored before they are acknowledged, answered once,
+through the outbox, in the sender's language, and only the applicant's mobile gets the
+status."""
+
+from __future__ import annotations
+
+from itertools import count
+
+import pytest
+from sqlalchemy import select, update
+
+from core import outbox, render, sms_inquiry
+from core.answer import Answer, Outcome
+from core.inquiry import InquiryRequest
+from core.models import InboundMessage, InquiryLog, Notification
+from core.sms_inquiry import reply_language
+from tests import factories as f
+
+NUMBER = "4471234"
+UNKNOWN_NUMBER = "7654321"
+SHORT_CODE = "74747"
+_keys = count(1)
+
+
+def at(hour: int) -> str:
+    return f"2025-11-23T{hour:02d}:00:00+03:00"
+
+
+@pytest.fixture
+def reference(core):
+    core.upsert_department("RIGHTS", f.department())
+    core.upsert_agency("MOI", f.agency())
+    core.upsert_employee("E1", f.employee())
+    return core
+
+
+@pytest.fixture
+def registered(reference):
+    """The applicant's transaction, registered; and someone else's."""
+    reference.record_event(f.registered(NUMBER, at(9)))
+    reference.record_event(f.registered("5550001", at(9), national_id=f.OTHER_NATIONAL_ID,
+                                        mobile=f.OTHER_MOBILE, email="other@example.com"))
+    return reference
+
+
+def advance(core, status: str) -> None:
+    """Move the applicant's transaction on to ``status``."""
+    steps = {
+        "referred": [("referred", {"department": "RIGHTS"})],
+        "assigned": [("referred", {"department": "RIGHTS"}), ("assigned", {"employee": "E1"})],
+        "issued": [("issued", {"outgoing_number": "98765", "destination_agency": "MOI",
+                               "reply_expected": True})],
+        "closed": [("closed", {})],
+    }.get(status, [])
+    for hour, (kind, extra) in enumerate(steps, start=10):
+        core.record_event(f.event(kind, NUMBER, at(hour), **extra))
+
+
+def sms(core, text: str, sender: str = f.MOBILE, *, dedupe_key: str | None = None):
+    return core.receive_sms(sender=sender, recipient=SHORT_CODE, text=text,
+                            dedupe_key=dedupe_key or f"smsc-{next(_keys)}")
+
+
+def answers(core) -> list[Notification]:
+    with core.db.read() as session:
+        return list(session.scalars(
+            select(Notification).where(Notification.kind == "answer").order_by(Notification.id)))
+
+
+def inbound(core) -> list[InboundMessage]:
+    with core.db.read() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def ask(core, text: str, sender: str = f.MOBILE) -> str:
+    """Text the short code, run the answering pass, and return the reply's body."""
+    received = sms(core, text, sender)
+    assert core.answer_pending_sms() == 1
+    [reply] = [n for n in answers(core) if n.cause_key == f"mo:{received.id}:answer"]
+    return reply.body
+
+
+def status_text(core, lang: str = "ar") -> str:
+    return render.sms_text(core.inquire(InquiryRequest(
+        channel="api", number_text=NUMBER, mobile=f.MOBILE)), lang, core.config.tz)
+
+
+# --- the reply's language ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("استعلام ٤٤٧١٢٣٤", "ar"),
+    ("حالة 4471234", "ar"),
+    ("٤٤٧١٢٣٤", "ar"),
+    ("4471234", "ar"),
+    ("", "ar"),
+    ("status 4471234", "en"),
+    ("Status: 4471234", "en"),
+    ("hello", "en"),
+    ("status حالة 4471234", "ar"),
+    ("مرحبا hello", "ar"),
+    ("استعلام ۴۴۷۱۲۳۴", "ar"),
+    ("😀 4471234", "ar"),
+])
+def test_reply_language_is_arabic_unless_the_message_is_latin(text, lang):
+    assert reply_language(text) == lang
+
+
+def test_reply_language_for_digits_only_follows_the_configured_default():
+    assert reply_language("4471234", default="en") == "en"
+    assert reply_language("حالة 4471234", default="en") == "ar"
+
+
+# --- storing what came in ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["0551234567", "966551234567", "+966551234567",
+                                    "00966551234567", "٠٥٥١٢٣٤٥٦٧"])
+def test_received_sms_is_stored_with_the_sender_in_e164(core, sender):
+    received = sms(core, "استعلام ٤٤٧١٢٣٤", sender, dedupe_key="smsc-abc")
+
+    [row] = inbound(core)
+    assert (received.id, received.status, received.duplicate) == (row.id, "received", False)
+    assert row.sender == f.MOBILE_E164
+    assert (row.text, row.recipient, row.dedupe_key, row.channel) == (
+        "استعلام ٤٤٧١٢٣٤", SHORT_CODE, "smsc-abc", "sms")
+    assert row.answered_at is None and row.received_at is not None
+
+
+@pytest.mark.parametrize(("sender", "stored"), [
+    ("971501234567", "+971501234567"),  # international without the '+', as SMSCs send it
+    ("STC", "STC"),
+    ("0112345678", "0112345678"),  # a landline stays as it came
+])
+def test_a_sender_that_is_not_a_local_mobile_is_tried_as_international_or_kept_raw(
+        core, sender, stored):
+    sms(core, "4471234", sender)
+
+    assert inbound(core)[0].sender == stored
+
+
+def test_a_redelivered_sms_returns_the_stored_row_and_adds_none(core):
+    first = sms(core, "4471234", dedupe_key="smsc-1")
+    again = sms(core, "4471234", dedupe_key="smsc-1")
+
+    assert again.duplicate and not first.duplicate
+    assert again.id == first.id
+    assert len(inbound(core)) == 1
+
+
+def test_a_redelivery_after_the_answer_is_not_answered_again(registered):
+    first = sms(registered, "4471234", dedupe_key="smsc-1")
+    assert registered.answer_pending_sms() == 1
+
+    again = sms(registered, "4471234", dedupe_key="smsc-1")
+
+    assert (again.id, again.status, again.duplicate) == (first.id, "answered", True)
+    assert registered.answer_pending_sms() == 0
+    assert len(answers(registered)) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "x" * 1000,
+    "٤" * 1000,
+    "\x00\x01 4471234",
+    "\ud83d 4471234",  # a lone surrogate a decoder left behind
+    "\ud83d\ude00 4471234",  # an emoji as a surrogate pair
+    "\u200f\u202e4471234\ufeff",
+    "\ufffd\ufffd",
+], ids=["empty", "1000-latin", "1000-arabic-digits", "nul", "lone-surrogate",
+        "surrogate-pair", "bidi-controls", "replacement-chars"])
+def test_any_text_is_stored_and_answered_without_raising(registered, text):
+    received = sms(registered, text)
+
+    assert registered.answer_pending_sms() == 1
+    [row] = inbound(registered)
+    assert row.id == received.id and row.status == "answered"
+    assert answers(registered)[0].body
+
+
+def test_storing_keeps_the_text_but_what_no_database_accepts():
+    assert sms_inquiry._storable("\ud83d\ude00 ٤٤٧١٢٣٤") == "😀 ٤٤٧١٢٣٤"
+    assert sms_inquiry._storable("a\x00b\ud800c") == "a\ufffdb\ufffdc"
+
+
+def test_over_long_keys_senders_and_recipients_are_stored(core):
+    long_key = "k" * 500
+    first = core.receive_sms(sender="S" * 400, recipient="7" * 100, text="4471234",
+                             dedupe_key=long_key)
+    again = core.receive_sms(sender="S" * 400, recipient="7" * 100, text="4471234",
+                             dedupe_key=long_key)
+
+    assert again.duplicate and again.id == first.id
+    [row] = inbound(core)
+    assert len(row.dedupe_key) <= 128 and len(row.sender) <= 254 and len(row.recipient) <= 64
+
+
+# --- answering: the text -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "استعلام ٤٤٧١٢٣٤",
+    "حالة 4471234",
+    "٤٤٧-١٢٣٤",
+    "٤٤٧١٢٣٤",
+    "  رقم المعاملة: ٤٤٧١٢٣٤ .",
+    "استعلام ۴۴۷۱۲۳۴",
+    "4471234",
+])
+def test_arabic_and_digit_only_inquiries_get_the_status_in_arabic(registered, text):
+    assert ask(registered, text) == status_text(registered, "ar")
+
+
+@pytest.mark.parametrize("text", ["Status: 4471234", "status 4471234", "STATUS 447-1234",
+                                  "txn #4471234"])
+def test_latin_inquiries_get_the_status_in_english(registered, text):
+    assert ask(registered, text) == status_text(registered, "en")
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("hello", "en"), ("what is my status", "en"), ("مرحبا", "ar"), ("", "ar"), ("12", "ar"),
+    ("4471234 5550001", "ar"),
+])
+def test_anything_else_gets_the_short_help_text_in_the_senders_language(registered, text, lang):
+    body = ask(registered, text)
+
+    assert body == render.help_text(lang, SHORT_CODE)
+    assert SHORT_CODE in body
+
+
+@pytest.mark.parametrize("status", ["registered", "referred", "assigned", "closed"])
+def test_arabic_answers_for_common_statuses_fit_one_ucs2_segment(registered, status):
+    advance(registered, status)
+
+    body = ask(registered, "استعلام ٤٤٧١٢٣٤")
+
+    assert NUMBER in body
+    assert len(body.encode("utf-16-le")) // 2 <= 70, (len(body), body)
+
+
+def test_an_issued_transactions_answer_gives_the_outgoing_number_and_agency(registered):
+    advance(registered, "issued")
+
+    body = ask(registered, "٤٤٧١٢٣٤")
+
+    assert "98765" in body and "وزارة الداخلية" in body
+
+
+# --- answering: who gets the status ------------------------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["0551234567", "966551234567", "+966551234567"])
+def test_the_applicants_own_mobile_gets_the_status(registered, sender):
+    body = ask(registered, "استعلام ٤٤٧١٢٣٤", sender)
+
+    assert body == status_text(registered) and NUMBER in body
+
+
+def test_sms_from_another_mobile_gets_the_same_text_as_an_unknown_number(registered):
+    not_theirs = ask(registered, "استعلام ٤٤٧١٢٣٤", sender="0501239876")
+    unknown = ask(registered, f"استعلام {UNKNOWN_NUMBER}", sender="0501239876")
+
+    assert not_theirs == unknown == render.not_found_text("ar")
+    assert NUMBER not in not_theirs
+
+
+def test_a_sender_that_is_not_a_mobile_is_not_answered(registered):
+    sms(registered, "4471234", sender="PROMO")
+
+    assert registered.answer_pending_sms() == 0
+    assert answers(registered) == []
+    assert inbound(registered)[0].status == "ignored"
+
+
+# --- answering: the outbox and the message's state ---------------------------------------
+
+
+def test_the_answer_is_queued_first_in_line_and_the_message_marked_answered(registered):
+    received = sms(registered, "4471234", sender="966551234567")
+
+    assert registered.answer_pending_sms() == 1
+
+    [reply] = answers(registered)
+    assert (reply.cause_key, reply.kind, reply.audience, reply.channel) == (
+        f"mo:{received.id}:answer", "answer", "citizen", "sms")
+    assert (reply.recipient, reply.language, reply.priority, reply.status) == (
+        f.MOBILE_E164, "ar", outbox.PRIORITY_ANSWER, "pending")
+    [row] = inbound(registered)
+    assert row.status == "answered" and row.answered_at is not None
+
+
+def test_answering_again_sends_nothing_more(registered):
+    sms(registered, "4471234")
+    assert registered.answer_pending_sms() == 1
+
+    assert registered.answer_pending_sms() == 0
+    assert len(answers(registered)) == 1
+
+
+def test_messages_are_answered_oldest_first_up_to_the_limit(registered):
+    ids = [sms(registered, text).id for text in ("4471234", "hello", "٤٤٧١٢٣٤")]
+
+    assert registered.answer_pending_sms(limit=2) == 2
+    assert [row.status for row in inbound(registered)] == ["answered", "answered", "received"]
+    assert [a.cause_key for a in answers(registered)] == [f"mo:{i}:answer" for i in ids[:2]]
+
+    assert registered.answer_pending_sms(limit=2) == 1
+
+
+def test_a_message_another_process_answered_meanwhile_is_not_answered_twice(registered):
+    received = sms(registered, "4471234")
+    inquire = registered.inquiries.inquire
+
+    def inquire_while_another_process_answers(request):
+        with registered.db.write.begin() as session:
+            session.execute(update(InboundMessage).where(InboundMessage.id == received.id)
+                            .values(status="answered"))
+        return inquire(request)
+
+    registered.inquiries.inquire = inquire_while_another_process_answers
+
+    assert registered.answer_pending_sms() == 0
+    assert answers(registered) == []
+
+
+def test_a_failed_outbox_write_leaves_the_message_to_answer_again(registered, monkeypatch):
+    sms(registered, "4471234")
+
+    def broken_enqueue(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outbox, "enqueue", broken_enqueue)
+    assert registered.answer_pending_sms() == 0
+    assert inbound(registered)[0].status == "received"
+
+    monkeypatch.undo()
+    assert registered.answer_pending_sms() == 1
+    assert inbound(registered)[0].status == "answered"
+
+
+def test_one_message_that_cannot_be_answered_does_not_hold_up_the_rest(registered):
+    first = sms(registered, "4471234")
+    sms(registered, "٤٤٧١٢٣٤")
+    inquire = registered.inquiries.inquire
+
+    def failing_for_the_first(request):
+        if request.number_text == "4471234":
+            raise RuntimeError("boom")
+        return inquire(request)
+
+    registered.inquiries.inquire = failing_for_the_first
+
+    assert registered.answer_pending_sms() == 1
+    assert [row.status for row in inbound(registered)] == ["received", "answered"]
+    assert all(a.cause_key != f"mo:{first.id}:answer" for a in answers(registered))
+
+
+# --- the inquiry service's rate limit and log --------------------------------------------
+
+
+def test_sms_inquiries_are_logged_on_the_sms_channel_without_the_number(registered):
+    ask(registered, "4471234")
+    ask(registered, "hello")
+
+    registered.inquiry_log.flush()
+    with registered.db.read() as session:
+        rows = list(session.scalars(select(InquiryLog).order_by(InquiryLog.id)))
+    assert [(r.channel, r.outcome, r.requester_kind) for r in rows] == [
+        ("sms", "found", "mobile"), ("sms", "invalid", "mobile")]
+    assert all("551234567" not in r.requester_masked for r in rows)
+
+
+def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered):
+    limit = registered.config.max_failures
+    for attempt in range(limit):
+        sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
+    assert registered.answer_pending_sms() == limit
+
+    body = ask(registered, "4471234")
+
+    assert body == render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
+    assert ask(registered, "4471234", sender=f.OTHER_MOBILE) == render.not_found_text("ar")
