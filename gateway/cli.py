@@ -95,11 +95,13 @@ class _Stop(SystemExit):
     """
 
 
-def _serve(settings: Settings, components: str) -> None:
+def _serve(settings: Settings, components: str, *, with_channels: bool = False) -> None:
     from waitress import create_server
 
     from gateway.app import create_app
 
+    if with_channels:
+        _check_sms(settings)
     core = _core(settings)
     app = create_app(settings, core)
     server = create_server(app, host=settings.gateway.host, port=settings.gateway.port,
@@ -115,21 +117,35 @@ def _serve(settings: Settings, components: str) -> None:
     for name in ("sms", "ivr", "email"):
         log.info("channel %s: %s", name,
                  "enabled" if getattr(settings, name).enabled else "disabled")
+    channel = None
+    if with_channels and settings.sms.enabled:
+        from channels.sms.channel import SmsChannel
+
+        channel = SmsChannel(core, settings.sms)
+        channel.start()
     try:
         # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
         # threads finish what they are doing.
         server.run()
     finally:
+        if channel is not None:
+            channel.stop()
         server.close()
         core.close()
     log.info("stopped")
+
+
+def _check_sms(settings: Settings) -> None:
+    if settings.sms.enabled and not settings.sms.smpp.system_id:
+        raise click.ClickException("sms.smpp.system_id is empty: the SMSC needs a system_id "
+                                   "(or set sms.enabled to false)")
 
 
 @main.command()
 @with_settings
 def run(settings: Settings) -> None:
     """Everything configured, in one process."""
-    _serve(settings, "gateway (portal, API)")
+    _serve(settings, "gateway (portal, API, channels)", with_channels=True)
 
 
 @main.command()
@@ -137,6 +153,31 @@ def run(settings: Settings) -> None:
 def web(settings: Settings) -> None:
     """The web portal and JSON API alone."""
     _serve(settings, "web")
+
+
+@main.command()
+@with_settings
+def sms(settings: Settings) -> None:
+    """The SMS channel alone (SMPP to the SMSC), until SIGTERM or Ctrl-C."""
+    import threading
+
+    from channels.sms.channel import SmsChannel
+
+    if not settings.sms.enabled:
+        raise click.ClickException("the SMS channel is disabled: set sms.enabled to true")
+    _check_sms(settings)
+    core = _core(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    smpp = settings.sms.smpp
+    log.info("sms: short code %s over SMPP to %s:%s", settings.sms.short_code, smpp.host,
+             smpp.port)
+    try:
+        SmsChannel(core, settings.sms).run_until(stop)
+    finally:
+        core.close()
+    log.info("stopped")
 
 
 @main.command("demo-data")

@@ -1,0 +1,459 @@
+"""The SMPP session: one transceiver bind, one thread that owns the socket.
+
+smpplib is not thread-safe and ``send_message`` does not wait for ``submit_sm_resp``, so
+nothing but the session thread touches the client. Other threads hand ``SubmitRequest``s
+to ``SmppSession.submit`` (a thread-safe queue) and get a ``Future`` that completes with
+the SMSC's ``submit_sm_resp``, matched by sequence number (SMSCs answer out of order).
+
+The thread reads with ``select`` before ``read_once`` (a short socket timeout would cut
+a PDU in two), keeps at most ``window`` submits in flight, paces them with a token bucket
+counted in segments, sends ``enquire_link`` every ``enquire_link_interval`` seconds,
+answers the SMSC's ``unbind`` (smpplib does not), and reconnects with a capped backoff
+when the connection drops, the bind is refused or the SMSC has been silent too long.
+
+smpplib's and the socket's exceptions end here: callers see ``ChannelUnavailable``
+(no bind; a submit that may or may not have reached the SMSC) and ``DeliveryFailed``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import smpplib.client
+import smpplib.consts
+import smpplib.exceptions
+import smpplib.smpp
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ChannelUnavailable",
+    "DeliverSm",
+    "DeliveryFailed",
+    "SmppSession",
+    "SubmitRequest",
+    "SubmitResult",
+    "TokenBucket",
+    "status_name",
+]
+
+ESME_ROK = 0x00
+ESME_RX_T_APPN = 0x64
+
+_STATUS_NAMES = {
+    value: name.removeprefix("SMPP_")
+    for name, value in vars(smpplib.consts).items()
+    if name.startswith("SMPP_ESME_") and isinstance(value, int)
+}
+
+
+def status_name(status: int) -> str:
+    """``ESME_RTHROTTLED (0x58)``: an SMPP command_status as an operator reads it."""
+    return f"{_STATUS_NAMES.get(status, 'ESME_UNKNOWN')} (0x{status:02x})"
+
+
+class ChannelUnavailable(Exception):
+    """No bind to the SMSC, or the connection dropped while a submit was in flight."""
+
+
+class DeliveryFailed(Exception):
+    """The SMSC did not answer a submit in time."""
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """One ``submit_sm`` (one segment of a message)."""
+
+    source_addr: str
+    destination_addr: str
+    short_message: bytes
+    data_coding: int
+    esm_class: int = 0
+    registered_delivery: bool = True
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    dest_addr_ton: int = 1
+    dest_addr_npi: int = 1
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The ``submit_sm_resp``: its status and, when accepted, the SMSC's message id."""
+
+    status: int
+    message_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == ESME_ROK
+
+
+@dataclass(frozen=True)
+class DeliverSm:
+    """A ``deliver_sm`` as plain values (MO text or a delivery receipt)."""
+
+    source_addr: str
+    destination_addr: str
+    esm_class: int
+    data_coding: int
+    short_message: bytes
+    sequence: int
+    sar_msg_ref_num: int | None = None
+    sar_total_segments: int | None = None
+    sar_segment_seqnum: int | None = None
+    receipted_message_id: str | None = None
+    message_state: int | None = None
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; the clock is injectable."""
+
+    def __init__(self, rate: float, burst: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0 or burst <= 0:
+            raise ValueError("rate and burst must be positive")
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens = burst
+        self._at = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def take(self, tokens: float = 1.0) -> bool:
+        """Take ``tokens`` when there are enough; False (nothing taken) otherwise."""
+        self._refill()
+        if self._tokens + 1e-9 >= tokens:
+            self._tokens -= tokens
+            return True
+        return False
+
+    def wait_time(self, tokens: float = 1.0) -> float:
+        """Seconds until ``take(tokens)`` would succeed."""
+        self._refill()
+        return max(0.0, (tokens - self._tokens) / self.rate)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("latin-1").strip("\x00")
+    return str(value)
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _deliver_sm(pdu) -> DeliverSm:
+    short_message = pdu.short_message or b""
+    if not short_message and getattr(pdu, "message_payload", None):
+        short_message = pdu.message_payload
+    receipted = getattr(pdu, "receipted_message_id", None)
+    return DeliverSm(
+        source_addr=_text(pdu.source_addr), destination_addr=_text(pdu.destination_addr),
+        esm_class=pdu.esm_class or 0, data_coding=pdu.data_coding or 0,
+        short_message=bytes(short_message), sequence=pdu.sequence,
+        sar_msg_ref_num=_optional_int(getattr(pdu, "sar_msg_ref_num", None)),
+        sar_total_segments=_optional_int(getattr(pdu, "sar_total_segments", None)),
+        sar_segment_seqnum=_optional_int(getattr(pdu, "sar_segment_seqnum", None)),
+        receipted_message_id=_text(receipted) or None,
+        message_state=_optional_int(getattr(pdu, "message_state", None)),
+    )
+
+
+class _Client(smpplib.client.Client):
+    """smpplib's client, remembering the last PDU read (``read_once`` hides an unbind)."""
+
+    last_pdu = None
+    last_read_at = 0.0
+
+    def read_pdu(self):
+        pdu = super().read_pdu()
+        self.last_pdu = pdu
+        self.last_read_at = time.monotonic()
+        return pdu
+
+
+class _Reconnect(Exception):
+    """Leave the bound loop and bind again (the SMSC unbound, went silent, dropped)."""
+
+
+@dataclass
+class _InFlight:
+    future: Future
+    sent_at: float
+
+
+class SmppSession:
+    """A transceiver bind kept up by its own thread; ``submit`` from any thread.
+
+    ``on_deliver`` gets every ``deliver_sm`` on the session thread and returns the
+    ``deliver_sm_resp`` status, which is sent only after it returns.
+    """
+
+    def __init__(
+        self, *, host: str, port: int, system_id: str, password: str,
+        on_deliver: Callable[[DeliverSm], int], system_type: str = "", window: int = 10,
+        throughput_per_second: float = 50.0, enquire_link_interval: float = 30.0,
+        silence_timeout: float | None = None, response_timeout: float = 30.0,
+        reconnect_delay: float = 10.0, reconnect_max: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host, self.port = host, port
+        self.system_id, self.password, self.system_type = system_id, password, system_type
+        self.window = window
+        self.on_deliver = on_deliver
+        self.enquire_link_interval = enquire_link_interval
+        # Two enquire_links unanswered (and nothing else heard) means the SMSC is gone.
+        self.silence_timeout = silence_timeout or enquire_link_interval * 2.5
+        self.response_timeout = response_timeout
+        self.reconnect_delay, self.reconnect_max = reconnect_delay, reconnect_max
+        self._clock = clock
+        # Just under the agreed rate, so the SMSC's own counter never throttles us.
+        self._bucket = TokenBucket(throughput_per_second * 0.95, 1.0, clock)
+        self._queue: queue.Queue[tuple[SubmitRequest, Future]] = queue.Queue()
+        self._held: tuple[SubmitRequest, Future] | None = None
+        self._in_flight: dict[int, _InFlight] = {}
+        self._stopping = threading.Event()
+        self._bound = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: _Client | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self.binds = 0  # successful binds so far, for health and tests
+
+    # --- the public side (any thread) ------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        return self._bound.is_set()
+
+    def wait_bound(self, timeout: float) -> bool:
+        return self._bound.wait(timeout)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the SMPP session is already running")
+        self._thread = threading.Thread(target=self._run, name="smpp-session", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Unbind, disconnect and end the thread; submits still queued fail."""
+        self._stopping.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._fail_queued(ChannelUnavailable("the SMPP session stopped"))
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def submit(self, request: SubmitRequest) -> Future:
+        """Queue one submit_sm; the Future gives its ``SubmitResult`` or raises
+        ``ChannelUnavailable`` / ``DeliveryFailed``."""
+        future: Future = Future()
+        if self._stopping.is_set():
+            future.set_exception(ChannelUnavailable("the SMPP session stopped"))
+            return future
+        self._queue.put((request, future))
+        self._wake()
+        return future
+
+    def _wake(self) -> None:
+        # OSError: closed on stop, or the buffer is full and the thread is awake anyway.
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    # --- the session thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = self.reconnect_delay
+        while not self._stopping.is_set():
+            try:
+                self._connect()
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
+                    OSError) as exc:
+                log.warning("SMPP bind to %s:%s failed (%s); retrying in %.0f s",
+                            self.host, self.port, exc, delay)
+                self._disconnect()
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.reconnect_max)
+                continue
+            delay = self.reconnect_delay
+            try:
+                self._serve()
+            except _Reconnect as exc:
+                log.warning("SMPP session to %s:%s ends: %s", self.host, self.port, exc)
+            except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
+                    OSError) as exc:
+                log.warning("SMPP connection to %s:%s lost: %r", self.host, self.port, exc)
+            self._disconnect()
+            if not self._stopping.is_set():
+                self._stopping.wait(delay)
+        self._disconnect()
+
+    def _connect(self) -> None:
+        # A long socket timeout: reads happen only after select says data is there,
+        # and a timeout in the middle of a PDU would misalign the stream.
+        client = _Client(self.host, self.port, timeout=max(self.response_timeout, 5.0),
+                         allow_unknown_opt_params=True)
+        client.set_message_received_handler(self._on_deliver_sm)
+        client.set_message_sent_handler(self._on_submit_sm_resp)
+        client.set_error_pdu_handler(self._on_error_pdu)
+        self._client = client
+        client.connect()
+        client.bind_transceiver(system_id=self.system_id, password=self.password,
+                                system_type=self.system_type)
+        client.last_read_at = time.monotonic()
+        self.binds += 1
+        self._bound.set()
+        log.info("SMPP bound to %s:%s as transceiver", self.host, self.port)
+
+    def _disconnect(self) -> None:
+        self._bound.clear()
+        client, self._client = self._client, None
+        if client is not None and client._socket is not None:
+            if (self._stopping.is_set()
+                    and client.state == smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX):
+                self._unbind(client)
+            with contextlib.suppress(OSError):
+                client.disconnect()
+        in_flight, self._in_flight = self._in_flight, {}
+        for entry in in_flight.values():
+            if not entry.future.done():
+                entry.future.set_exception(ChannelUnavailable(
+                    "the connection ended before the submit_sm_resp: the SMSC may have it"))
+        if self._held is not None:
+            _, future = self._held
+            self._held = None
+            future.set_exception(ChannelUnavailable("not sent: the connection ended"))
+        self._fail_queued(ChannelUnavailable("not sent: the connection ended"))
+
+    def _unbind(self, client: _Client) -> None:
+        try:
+            client.send_pdu(smpplib.smpp.make_pdu("unbind", client=client))
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select([client._socket], [], [], 0.1)
+                if readable and client.read_pdu().command == "unbind_resp":
+                    return
+        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError):
+            return
+
+    def _fail_queued(self, error: Exception) -> None:
+        while True:
+            try:
+                _, future = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if not future.done():
+                future.set_exception(error)
+
+    def _serve(self) -> None:
+        client = self._client
+        assert client is not None
+        last_enquire = time.monotonic()
+        while not self._stopping.is_set():
+            wait = self._send_ready(client)
+            now = time.monotonic()
+            self._expire_in_flight(now)
+            if now - last_enquire >= self.enquire_link_interval:
+                client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
+                last_enquire = now
+            if now - client.last_read_at > self.silence_timeout:
+                raise _Reconnect(f"nothing heard for {self.silence_timeout:.0f} s")
+            timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
+            readable, _, _ = select.select([client._socket, self._wake_r], [], [], timeout)
+            if self._wake_r in readable:
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            if client._socket in readable:
+                self._read(client)
+
+    def _read(self, client: _Client) -> None:
+        client.read_once(auto_send_enquire_link=False)
+        pdu = client.last_pdu
+        if pdu is not None and pdu.command == "unbind":
+            resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
+            resp.sequence = pdu.sequence
+            client.send_pdu(resp)
+            raise _Reconnect("the SMSC unbound")
+
+    def _send_ready(self, client: _Client) -> float:
+        """Send queued submits the window and the rate allow; seconds until the next may go."""
+        while len(self._in_flight) < self.window:
+            if self._held is None:
+                try:
+                    self._held = self._queue.get_nowait()
+                except queue.Empty:
+                    return 0.5
+            request, future = self._held
+            if future.cancelled():
+                self._held = None
+                continue
+            if not self._bucket.take():
+                return self._bucket.wait_time()
+            self._held = None
+            pdu = smpplib.smpp.make_pdu(
+                "submit_sm", client=client,
+                source_addr_ton=request.source_addr_ton,
+                source_addr_npi=request.source_addr_npi, source_addr=request.source_addr,
+                dest_addr_ton=request.dest_addr_ton, dest_addr_npi=request.dest_addr_npi,
+                destination_addr=request.destination_addr,
+                short_message=request.short_message, data_coding=request.data_coding,
+                esm_class=request.esm_class,
+                registered_delivery=1 if request.registered_delivery else 0,
+            )
+            self._in_flight[pdu.sequence] = _InFlight(future, time.monotonic())
+            client.send_pdu(pdu)
+        return 0.5
+
+    def _expire_in_flight(self, now: float) -> None:
+        for sequence, entry in list(self._in_flight.items()):
+            if now - entry.sent_at > self.response_timeout:
+                del self._in_flight[sequence]
+                if not entry.future.done():
+                    entry.future.set_exception(DeliveryFailed(
+                        f"no submit_sm_resp within {self.response_timeout:.0f} s"))
+
+    # --- smpplib's handlers (run inside read_once, on the session thread) ------------
+
+    def _on_submit_sm_resp(self, pdu, **_kwargs) -> None:
+        # smpplib calls this for error statuses too: the status decides, not the call.
+        entry = self._in_flight.pop(pdu.sequence, None)
+        if entry is None or entry.future.done():
+            log.warning("submit_sm_resp for unknown sequence %s", pdu.sequence)
+            return
+        message_id = _text(getattr(pdu, "message_id", None)) or None
+        entry.future.set_result(SubmitResult(pdu.status, message_id if pdu.status == 0 else None))
+
+    def _on_error_pdu(self, pdu) -> None:
+        # Replacing smpplib's default, which raises and would end the read loop.
+        if pdu.command == "generic_nack":
+            entry = self._in_flight.pop(pdu.sequence, None)
+            if entry is not None and not entry.future.done():
+                entry.future.set_result(SubmitResult(pdu.status))
+        elif pdu.command != "submit_sm_resp":
+            log.warning("SMPP %s with status %s", pdu.command, status_name(pdu.status))
+
+    def _on_deliver_sm(self, pdu, **_kwargs) -> int:
+        try:
+            return self.on_deliver(_deliver_sm(pdu))
+        except Exception:
+            log.exception("deliver_sm %s not handled; asking the SMSC to redeliver",
+                          pdu.sequence)
+            return ESME_RX_T_APPN

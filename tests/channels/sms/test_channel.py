@@ -1,0 +1,259 @@
+"""The SMS channel against a real SMSC (node-smpp): inquiries in, answers and notifications
+out, receipts applied, errors retried or recorded, and the bind kept up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from channels.sms.channel import SmsChannel, Timings
+from channels.sms.receipts import canonical_message_id
+from core import render
+from core.inquiry import InquiryRequest
+from core.models import InboundMessage, Notification
+from core.settings import SmppSettings, SmsSettings
+from tests import factories as f
+from tests.peers.smsc_peer import ESME_RTHROTTLED, ESME_RX_T_APPN
+
+NUMBER = "4471234"
+APPLICANT = "966551234567"  # f.MOBILE as the SMSC writes it
+STRANGER = "966501239876"
+ESME_RINVDSTADR = 0x0B
+
+FAST = Timings(poll_interval=0.05, retry_backoff=0.2, retry_backoff_max=1.0,
+               reconnect_delay=0.2, reconnect_max=1.0, response_timeout=5.0)
+
+
+@pytest.fixture
+def reference(core):
+    core.upsert_department("RIGHTS", f.department())
+    core.upsert_agency("MOI", f.agency())
+    core.upsert_employee("E1", f.employee())
+    return core
+
+
+@pytest.fixture
+def channel(reference, smsc):
+    sms = SmsSettings(enabled=True, smpp=SmppSettings(
+        host=smsc.host, port=smsc.port, system_id=smsc.system_id, password=smsc.password,
+        window=10, throughput_per_second=500))
+    channel = SmsChannel(reference, sms, timings=FAST)
+    channel.start()
+    assert channel.session.wait_bound(10)
+    yield channel
+    channel.stop()
+
+
+def until(predicate: Callable[[], object], timeout: float = 15.0) -> object:
+    """Poll the database until ``predicate()`` is truthy."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        assert time.monotonic() < deadline, "the database did not reach the expected state"
+        time.sleep(0.02)
+    return result
+
+
+def notifications(core, **where) -> list[Notification]:
+    with core.db.read() as session:
+        query = select(Notification).order_by(Notification.id)
+        for name, value in where.items():
+            query = query.where(getattr(Notification, name) == value)
+        return list(session.scalars(query))
+
+
+def inbound(core) -> list[InboundMessage]:
+    with core.db.read() as session:
+        return list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def register(core, number: str = NUMBER) -> Notification:
+    """Register a transaction; its SMS to the applicant."""
+    core.record_event(f.registered(number, "2026-11-23T09:15:00+03:00"))
+    [message] = [n for n in notifications(core, kind="registration")
+                 if n.recipient == f.MOBILE_E164 and number in n.body]
+    return message
+
+
+def settled(core) -> list[Notification] | None:
+    """Every SMS, once none is pending or being sent."""
+    rows = notifications(core, channel="sms")
+    return rows if rows and all(n.status not in ("pending", "sending") for n in rows) else None
+
+
+def accepted(state, body: str) -> list[dict]:
+    """The accepted submits of ``body``: the message, or its first segment per copy."""
+    return [s for s in state["submits"] if s["message_id"] and (
+        s["text"] == body or (s["udh"].endswith("01") and s["text"]
+                              and body.startswith(s["text"])))]
+
+
+def tries(state, body: str) -> list[int]:
+    """The statuses of every submit of ``body`` (its first segment when it has several)."""
+    return [s["status"] for s in state["submits"] if s["text"] == body or (
+        s["udh"].endswith("01") and s["text"] and body.startswith(s["text"]))]
+
+
+def status_text(core) -> str:
+    answer = core.inquire(InquiryRequest(channel="api", number_text=NUMBER, mobile=f.MOBILE))
+    return render.sms_text(answer, "ar", core.config.tz)
+
+
+# --- inquiries ---------------------------------------------------------------------------
+
+
+def test_an_arabic_inquiry_from_the_applicants_mobile_gets_its_status_in_ucs2(
+        channel, reference, smsc):
+    register(reference)
+    expected = status_text(reference)
+
+    smsc.send_mo("استعلام ٤٤٧١٢٣٤", source_addr=APPLICANT)
+
+    [answer] = smsc.wait_for(lambda s: accepted(s, expected))
+    assert answer["data_coding"] == 8 and answer["destination_addr"] == APPLICANT
+    assert bytes.fromhex(answer["short_message"]) == expected.encode("utf-16-be")
+    assert answer["source_addr"] == "74747" and answer["registered_delivery"] == 1
+    [row] = until(lambda: [m for m in inbound(reference) if m.status == "answered"])
+    assert (row.sender, row.text) == (f.MOBILE_E164, "استعلام ٤٤٧١٢٣٤")
+    [reply] = until(lambda: notifications(reference, kind="answer", status="sent"))
+    assert reply.provider_message_id == canonical_message_id(answer["message_id"])
+    assert [r["status"] for r in smsc.state()["deliver_sm_resps"]] == [0]
+
+
+def test_an_inquiry_from_another_mobile_gets_the_not_found_text(channel, reference, smsc):
+    register(reference)
+
+    smsc.send_mo("استعلام ٤٤٧١٢٣٤", source_addr=STRANGER)
+
+    [answer] = smsc.wait_for(lambda s: accepted(s, render.not_found_text("ar")))
+    assert answer["destination_addr"] == STRANGER and NUMBER not in answer["text"]
+
+
+def test_a_two_part_inquiry_is_stored_once_joined(channel, reference, smsc):
+    text = "استعلام " * 9 + "٤٤٧١٢٣٤"
+    smsc.send_mo(text, source_addr=APPLICANT, split="udh", reverse_parts=True)
+
+    [row] = until(lambda: inbound(reference))
+    assert row.text == text
+    resps = smsc.wait_for(lambda s: len(s["deliver_sm_resps"]) == 2 and s["deliver_sm_resps"])
+    assert [r["status"] for r in resps] == [0, 0]
+
+
+def test_an_inquiry_that_cannot_be_stored_is_refused_temporarily_then_stored_once(
+        channel, reference, smsc, monkeypatch):
+    def broken(**_kwargs):
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(reference, "receive_sms", broken)
+    smsc.send_mo("حالة 4471234", source_addr=APPLICANT)
+    [refused] = smsc.wait_for(lambda s: s["deliver_sm_resps"])
+    assert refused["status"] == ESME_RX_T_APPN
+    assert inbound(reference) == []
+
+    monkeypatch.undo()
+    smsc.send_mo("حالة 4471234", source_addr=APPLICANT)  # the SMSC's redelivery
+    smsc.send_mo("حالة 4471234", source_addr=APPLICANT)  # and a second one
+
+    resps = smsc.wait_for(lambda s: len(s["deliver_sm_resps"]) == 3 and s["deliver_sm_resps"])
+    assert [r["status"] for r in resps] == [ESME_RX_T_APPN, 0, 0]
+    [row] = until(lambda: [m for m in inbound(reference) if m.status == "answered"])
+    assert len(inbound(reference)) == 1 and row.text == "حالة 4471234"
+
+
+# --- notifications and receipts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("id_style", "receipt_format"), [
+    ("decimal", "as_sent"), ("hex", "hex_lower"), ("hex", "decimal"), ("decimal", "hex"),
+    ("hex", "unpadded"),
+])
+def test_a_notification_is_sent_then_delivered_when_its_receipt_comes(
+        channel, reference, smsc, id_style, receipt_format):
+    smsc.script(message_id_style=id_style)
+    message = register(reference)
+
+    [submit] = smsc.wait_for(lambda s: accepted(s, message.body))
+    [sent] = until(lambda: notifications(reference, id=message.id, status="sent"))
+    assert sent.provider_message_id.split()[0] == canonical_message_id(submit["message_id"])
+
+    smsc.send_receipt(submit=smsc.submits().index(submit), id_format=receipt_format)
+
+    [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
+    assert done.delivered_at is not None
+
+
+def test_a_receipt_before_its_submit_sm_resp_is_applied_after_mark_sent(
+        channel, reference, smsc):
+    smsc.script(auto_receipt="before", message_id_style="hex", receipt_id_format="hex_lower")
+    message = register(reference)
+
+    [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
+
+    [submit] = accepted(smsc.state(), message.body)
+    assert done.provider_message_id.split()[0] == canonical_message_id(submit["message_id"])
+
+
+def test_an_undelivered_receipt_marks_the_message_failed(channel, reference, smsc):
+    message = register(reference)
+    [submit] = smsc.wait_for(lambda s: accepted(s, message.body))
+    until(lambda: notifications(reference, id=message.id, status="sent"))
+
+    smsc.send_receipt(submit=smsc.submits().index(submit), stat="UNDELIV", err="001")
+
+    [failed] = until(lambda: notifications(reference, id=message.id, status="failed"))
+    assert "UNDELIV" in failed.last_error
+
+
+def test_a_throttled_submit_is_retried_and_sent_once(channel, reference, smsc):
+    smsc.script(next_submit_statuses=[ESME_RTHROTTLED])
+    message = register(reference)
+
+    [sent] = until(lambda: notifications(reference, id=message.id, status="sent"))
+
+    assert tries(smsc.state(), message.body) == [ESME_RTHROTTLED, 0]
+    assert sent.attempts == 2 and "ESME_RTHROTTLED" in sent.last_error
+
+
+def test_a_permanent_error_is_recorded_as_failed_with_its_reason(channel, reference, smsc):
+    smsc.script(next_submit_statuses=[ESME_RINVDSTADR])
+    message = register(reference)
+
+    [failed] = until(lambda: notifications(reference, id=message.id, status="failed"))
+
+    assert "ESME_RINVDSTADR" in failed.last_error
+    assert tries(smsc.state(), message.body) == [ESME_RINVDSTADR]
+
+
+# --- staying up --------------------------------------------------------------------------
+
+
+def test_the_smscs_unbind_is_answered_and_the_session_binds_again(channel, reference, smsc):
+    smsc.unbind()
+
+    assert smsc.wait_for(lambda s: s["unbind_resps"]) == [{"session": 1, "status": 0}]
+    smsc.wait_for(lambda s: [b for b in s["binds"] if b["status"] == 0 and b["session"] > 1])
+    message = register(reference)
+    [submit] = smsc.wait_for(lambda s: accepted(s, message.body))
+    assert submit["session"] > 1
+
+
+def test_a_dropped_connection_reconnects_without_losing_or_duplicating_messages(
+        channel, reference, smsc):
+    # The SMSC records the first submit, then resets the connection without answering it.
+    smsc.script(drop_on_next_submits=1)
+    register(reference, "4471234")
+    reference.record_event(f.registered("5550001", "2026-11-23T09:15:00+03:00",
+                                        national_id=f.OTHER_NATIONAL_ID,
+                                        mobile=f.OTHER_MOBILE, email="other@example.com"))
+
+    rows = until(lambda: settled(reference), timeout=20)
+
+    assert {n.status for n in rows} == {"sent"}
+    state = smsc.state()
+    assert state["disconnects"] and len([b for b in state["binds"] if b["status"] == 0]) >= 2
+    for row in rows:
+        assert len(accepted(state, row.body)) == 1, row.body
+    # The one submit the SMSC never answered went out again: at most one duplicate.
+    assert sum(len(tries(state, row.body)) for row in rows) == len(rows) + 1
