@@ -54,6 +54,14 @@ def revoke_token(sessions: sessionmaker, name: str) -> int:
         return result.rowcount
 
 
+def is_active(sessions: sessionmaker, token_id: int, role: str) -> bool:
+    """Whether the token with this id still exists with this role and is not revoked."""
+    with sessions() as session:
+        return session.scalar(select(ApiToken.id).where(
+            ApiToken.id == token_id, ApiToken.role == role,
+            ApiToken.revoked_at.is_(None))) is not None
+
+
 class TokenVerifier:
     """Checks bearer tokens, remembering good ones for ``ttl`` seconds.
 

@@ -13,6 +13,7 @@ from gateway.api import api
 from gateway.health import OutboxCollector, health
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
+from gateway.simulator import simulator
 
 _collector: OutboxCollector | None = None
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(api)
     app.register_blueprint(portal)
+    app.register_blueprint(simulator)
     _register_collector(core)
     return app
 

@@ -59,7 +59,7 @@ MAX_FIELD_CHARS = 100
 # --- language ------------------------------------------------------------------------
 
 
-def _language() -> str:
+def page_language() -> str:
     """The page language: the form's hidden field, then ``?lang=``, then the default."""
     if "lang" not in g:
         try:
@@ -72,7 +72,7 @@ def _language() -> str:
 
 
 def _template_language() -> str:
-    return _language() if has_request_context() else DEFAULT_LANGUAGE
+    return page_language() if has_request_context() else DEFAULT_LANGUAGE
 
 
 def template_gettext(message: str) -> str:
@@ -88,7 +88,7 @@ def template_ngettext(singular: str, plural: str, n: int) -> str:
 # App-wide: the error pages for URLs outside any blueprint render these templates too.
 @portal.app_context_processor
 def _page_context() -> dict:
-    lang = _language()
+    lang = page_language()
     other = "en" if lang == "ar" else "ar"
     core = current_app.extensions["core"]
     return {
@@ -144,12 +144,12 @@ def form():
 @portal.get("/inquiry")
 def inquiry_get():
     # A refreshed or bookmarked answer page: start again at the form.
-    return redirect(url_for("portal.form", lang=_language()), code=303)
+    return redirect(url_for("portal.form", lang=page_language()), code=303)
 
 
 @portal.post("/inquiry")
 def inquiry():
-    lang = _language()
+    lang = page_language()
     number, national_id = _field("number"), _field("national_id")
     errors: dict[str, str] = {}
     if not national_id:
