@@ -157,8 +157,10 @@ class SmsChannel:
         self._flush_reassembly()
         if not self.session.bound:
             return False
+        # One window at a time: a crash can then resend at most `window` messages (those
+        # claimed, maybe accepted by the SMSC, not yet recorded as sent).
         claimed = outbox.claim_due(self.core.db, channel="sms",
-                                   limit=self.settings.smpp.window * 2)
+                                   limit=self.settings.smpp.window)
         if not claimed:
             return bool(answered)
         submitted = [(message, self._submit(message)) for message in claimed]

@@ -1,0 +1,254 @@
+"""The SMS channel when things go wrong, against the real SMSC peer (node-smpp): refused
+binds, responses out of order or never, the SMSC killed mid-dispatch, the gateway killed
+with SIGKILL mid-dispatch. Nothing is lost; duplicates stay within the stated bound.
+
+The bounds, as measured here:
+- a lost connection (the SMSC killed) resends only the submits that were in flight and
+  unanswered: at most ``sms.smpp.window`` duplicates per kill;
+- a submit that times out is sent again: one extra copy at the SMSC per timeout;
+- a gateway crash resends the rows it had claimed but not recorded; with the rate limit
+  keeping the recorder up with the responses, that stayed within the window here (the
+  hard ceiling is the claim batch, ``2 * window``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from channels.sms.channel import SmsChannel
+from channels.sms.receipts import canonical_message_id
+from core import outbox
+from core.settings import SmppSettings, SmsSettings
+from tests.channels.sms.test_channel import FAST, notifications, settled, until
+from tests.conftest import NATIONAL_ID_KEY
+from tests.peers.smsc_peer import ESME_RBINDFAIL
+
+
+@pytest.fixture
+def make_channel(core, smsc):
+    """Build (and start) an SmsChannel on the peer; every one is stopped at the end."""
+    made: list[SmsChannel] = []
+
+    def make(*, window: int = 10, throughput: float = 1000.0, timings=FAST,
+             start: bool = True) -> SmsChannel:
+        sms = SmsSettings(enabled=True, smpp=SmppSettings(
+            host=smsc.host, port=smsc.port, system_id=smsc.system_id,
+            password=smsc.password, window=window, throughput_per_second=throughput))
+        channel = SmsChannel(core, sms, timings=timings)
+        made.append(channel)
+        if start:
+            channel.start()
+        return channel
+
+    yield make
+    for channel in made:
+        channel.stop()
+
+
+def enqueue_many(core, count: int, tag: str) -> dict[str, str]:
+    """``count`` single-segment notifications in one transaction; {body: destination}."""
+    sent: dict[str, str] = {}
+    with core.db.write.begin() as session:
+        for i in range(count):
+            body, recipient = f"{tag} notice {i:04d}", f"+96655{i:07d}"
+            outbox.enqueue(session, cause_key=f"{tag}:{i}", kind="registration",
+                           audience="citizen", recipient=recipient, language="en", body=body)
+            sent[body] = recipient.removeprefix("+")
+    return sent
+
+
+def all_sent(core, count: int):
+    rows = settled(core)
+    return rows if rows and len(rows) == count and {r.status for r in rows} == {"sent"} \
+        else None
+
+
+def copies(submits: list[dict]) -> Counter:
+    """How many submit_sm the SMSC saw per (destination, text)."""
+    return Counter((s["destination_addr"], s["text"]) for s in submits)
+
+
+def assert_ids_match(rows, submits: list[dict]) -> None:
+    """Every row's provider id is the id of the one accepted copy of its text."""
+    accepted = {}
+    for s in submits:
+        if s["message_id"]:
+            key = (s["destination_addr"], s["text"])
+            assert key not in accepted, f"accepted twice: {key}"
+            accepted[key] = canonical_message_id(s["message_id"])
+    for row in rows:
+        key = (row.recipient.removeprefix("+"), row.body)
+        assert row.provider_message_id == accepted[key], key
+
+
+# --- 1. bind refused, then accepted ------------------------------------------------------
+
+
+def test_a_refused_bind_is_retried_with_backoff_then_the_queue_is_sent(
+        core, smsc, make_channel):
+    smsc.script(refuse_binds_for_ms=1500)
+    queued = enqueue_many(core, 5, "bind")
+
+    channel = make_channel()
+    rows = until(lambda: all_sent(core, 5), timeout=30)
+
+    binds = smsc.state()["binds"]
+    refused = [b for b in binds if b["status"] == ESME_RBINDFAIL]
+    [ok] = [b for b in binds if b["status"] == 0]
+    assert binds.index(ok) == len(binds) - 1
+    # Backoff 0.2, 0.4, 0.8, 1.0 s... over 1.5 s: a few tries, not a busy loop.
+    assert 2 <= len(refused) <= 8, binds
+    assert channel.session.binds == 1
+    submits = smsc.submits()
+    assert {s["session"] for s in submits} == {ok["session"]}
+    assert copies(submits) == Counter((d, t) for t, d in queued.items())
+    assert_ids_match(rows, submits)
+
+
+# --- 2. submit responses out of order ----------------------------------------------------
+
+
+def test_out_of_order_submit_responses_mark_each_message_sent_with_its_own_id(
+        core, smsc, make_channel):
+    smsc.script(reorder_window=5)  # hold 5 responses, send them reversed
+    queued = enqueue_many(core, 10, "reorder")
+
+    make_channel(window=10)
+    rows = until(lambda: all_sent(core, 10), timeout=30)
+
+    submits = smsc.submits()
+    assert copies(submits) == Counter((d, t) for t, d in queued.items())  # no retries
+    assert len({r.provider_message_id for r in rows}) == 10
+    assert_ids_match(rows, submits)
+
+
+# --- 3. no response ----------------------------------------------------------------------
+
+
+def test_an_unanswered_submit_times_out_is_retried_and_ends_sent_once(
+        core, smsc, make_channel):
+    # The first submit's response comes after 3 s, long past the channel's 1 s timeout.
+    smsc.script(next_submit_delays_ms=[3000])
+    [body] = enqueue_many(core, 1, "timeout")
+
+    make_channel(timings=replace(FAST, response_timeout=1.0))
+    [row] = until(lambda: all_sent(core, 1), timeout=30)
+
+    # Wait for the late response too: it must change nothing.
+    state = smsc.wait_for(lambda s: all(x["answered"] for x in s["submits"])
+                          and len(s["submits"]) == 2 and s, timeout=20)
+    first, second = state["submits"]
+    assert first["text"] == second["text"] == body
+    # The bound: one timeout, one extra copy at the SMSC (both accepted by it).
+    assert first["message_id"] and second["message_id"]
+    [after] = until(lambda: notifications(core, id=row.id, status="sent"))
+    assert after.provider_message_id == canonical_message_id(second["message_id"])
+    assert after.attempts == 2 and "no submit_sm_resp" in after.last_error
+    assert len(smsc.submits()) == 2
+
+
+# --- 4. the SMSC killed and restarted mid-dispatch ---------------------------------------
+
+
+def test_the_smsc_killed_and_restarted_mid_dispatch_loses_nothing_and_duplicates_at_most_the_window(  # noqa: E501
+        core, smsc, make_channel):
+    count, window = 1000, 10
+    queued = enqueue_many(core, count, "kill")
+    # A long response timeout: nothing expires while the SMSC is silent before the kill.
+    channel = make_channel(window=window, throughput=2000,
+                           timings=replace(FAST, response_timeout=30.0))
+
+    smsc.wait_for(lambda s: len(s["submits"]) >= count // 3, timeout=30)
+    # Stop answering, so the window freezes with its submits in flight; then a crash.
+    smsc.script(silent=True)
+    session = channel.session
+
+    def frozen():
+        state = smsc.state()
+        unanswered = [s for s in state["submits"] if not s["answered"]]
+        drained = session._held is None and session._queue.empty()
+        full = len(session._in_flight) >= session.window or drained
+        return state if unanswered and len(unanswered) == len(session._in_flight) and full \
+            else None
+
+    before = until(frozen, timeout=20)  # the records die with the process: take them now
+    smsc.kill()
+    in_flight = [s for s in before["submits"] if not s["answered"]]
+    assert 0 < len(in_flight) < count
+    smsc.restart()
+
+    rows = until(lambda: all_sent(core, count), timeout=45)
+
+    after = smsc.state()
+    assert after["binds"] and all(s["answered"] for s in after["submits"])
+    seen = copies(before["submits"]) + copies(after["submits"])
+    assert set(seen) == {(d, t) for t, d in queued.items()}  # none lost
+    duplicated = {key for key, n in seen.items() if n > 1}
+    assert all(n <= 2 for n in seen.values())
+    # Exactly the submits in flight at the kill went out again: at most the window.
+    assert duplicated == {(s["destination_addr"], s["text"]) for s in in_flight}
+    assert len(duplicated) <= window
+    assert_ids_match(rows, before["submits"] + after["submits"])
+
+
+# --- 5. the gateway killed with SIGKILL mid-dispatch -------------------------------------
+
+
+def test_the_gateway_killed_mid_dispatch_loses_nothing_and_duplicates_at_most_the_window(
+        core, smsc, make_channel, database_url, tmp_path):
+    count, window = 60, 5
+    queued = enqueue_many(core, count, "crash")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
+    env.update({
+        "GATEWAY__DATABASE__URL": database_url, "GATEWAY__VAR_DIR": str(tmp_path),
+        "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
+        "GATEWAY__GATEWAY__SECRET_KEY": "test-secret",
+        "GATEWAY__SMS__ENABLED": "true", "GATEWAY__SMS__SMPP__HOST": smsc.host,
+        "GATEWAY__SMS__SMPP__PORT": str(smsc.port),
+        "GATEWAY__SMS__SMPP__SYSTEM_ID": smsc.system_id,
+        "GATEWAY__SMS__SMPP__PASSWORD": smsc.password,
+        # About 3 s of dispatch: 20 segments a second, 5 in flight.
+        "GATEWAY__SMS__SMPP__WINDOW": str(window),
+        "GATEWAY__SMS__SMPP__THROUGHPUT_PER_SECOND": "20",
+    })
+    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "sms"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        smsc.wait_for(lambda s: len(s["submits"]) >= count // 4, timeout=40)
+        process.send_signal(signal.SIGKILL)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=20)
+    assert process.returncode == -signal.SIGKILL, output
+    crashed = smsc.state()  # the SMSC lives on: its records are complete
+    assert count // 4 <= len(crashed["submits"]) < count
+    assert [n for n in notifications(core) if n.status == "sending"], \
+        "the crash left no claim behind"
+
+    # `gateway sms` has no setting for Timings.stale_claims_after (5 minutes): the
+    # restart is an in-process channel with the same window and a short one.
+    make_channel(window=window, throughput=500,
+                 timings=replace(FAST, stale_claims_after=timedelta(0)))
+    rows = until(lambda: all_sent(core, count), timeout=30)
+
+    final = smsc.state()["submits"]
+    seen = copies(final)
+    assert set(seen) == {(d, t) for t, d in queued.items()}  # none lost
+    duplicates = sum(n - 1 for n in seen.values())
+    assert duplicates <= window, seen
+    assert all(n <= 2 for n in seen.values())
+    # Each row carries the id of its last accepted copy (the one the restart recorded).
+    last = {(s["destination_addr"], s["text"]): canonical_message_id(s["message_id"])
+            for s in final if s["message_id"]}
+    for row in rows:
+        assert row.provider_message_id == last[(row.recipient.removeprefix("+"), row.body)]
