@@ -11,6 +11,7 @@ from core.settings import Settings
 from gateway import errors
 from gateway.api import api
 from gateway.health import OutboxCollector, health
+from gateway.messages import messages
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.simulator import simulator
@@ -52,6 +53,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
+    app.register_blueprint(messages)
     _register_collector(core)
     return app
 

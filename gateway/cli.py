@@ -123,6 +123,7 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
 
         channel = SmsChannel(core, settings.sms)
         channel.start()
+        app.extensions["sms_channel"] = channel
     try:
         # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
         # threads finish what they are doing.

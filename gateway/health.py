@@ -7,10 +7,11 @@ import ipaddress
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import migrate, outbox
+from core.models import Notification, NotificationStatus
 from gateway.errors import error_response
 
 health = Blueprint("health", __name__)
@@ -24,7 +25,7 @@ def healthz():
         with core.db.read() as session:
             session.execute(text("SELECT 1"))
             components["database"] = "ok"
-            depth = outbox.depth(session)
+            states = outbox_states(session)
     except SQLAlchemyError:
         return jsonify({"status": "unavailable", "components": {"database": "down"}}), 503
     revision = migrate.current_revision(core.db.engine)
@@ -32,8 +33,30 @@ def healthz():
     settings = current_app.config["SETTINGS"]
     for name in ("sms", "ivr", "email"):
         components[name] = "enabled" if getattr(settings, name).enabled else "disabled"
-    return jsonify({"status": "ok", "components": components,
-                    "outbox": {"pending": depth.get("pending", 0)}})
+    body: dict[str, object] = {"status": "ok", "components": components, "outbox": states}
+    channel = current_app.extensions.get("sms_channel")
+    if channel is not None:
+        # Only where the SMS channel runs in this process (``gateway run``).
+        body["sms"] = {"bound": channel.session.bound}
+    return jsonify(body)
+
+
+def retrying_count(session) -> int:
+    """Pending messages that have already been tried: waiting for a retry."""
+    return session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.status == NotificationStatus.PENDING, Notification.attempts > 0))
+
+
+def outbox_states(session) -> dict[str, int]:
+    """Messages per status (every status, zeros included) and how many are retrying.
+
+    "retrying" is a subset of "pending" (already attempted), not a status of its own.
+    """
+    depth = outbox.depth(session)
+    states = {status.value: depth.get(status.value, 0) for status in NotificationStatus}
+    states["retrying"] = retrying_count(session)
+    return states
 
 
 @health.get("/metrics")
@@ -57,10 +80,15 @@ class OutboxCollector:
     def collect(self):
         gauge = GaugeMetricFamily("gateway_outbox_messages", "Outbox messages by status",
                                   labels=["status"])
+        retrying = GaugeMetricFamily(
+            "gateway_outbox_retrying_messages",
+            "Pending outbox messages already attempted (waiting for a retry)")
         try:
             with self._sessions() as session:
                 for status, count in sorted(outbox.depth(session).items()):
                     gauge.add_metric([status], count)
+                retrying.add_metric([], retrying_count(session))
         except SQLAlchemyError:
             pass
         yield gauge
+        yield retrying

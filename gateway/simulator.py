@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_wtf.csrf import CSRFError
@@ -32,14 +31,12 @@ from core.identity import InvalidMobile, normalize_mobile
 from core.inquiry import InquiryRequest
 from core.service import Core
 from core.sms_inquiry import reply_language
-from core.tokens import is_active
 from gateway.portal import page_language
+from gateway.staff import STAFF_ROLE, current_staff, sign_in, sign_out, to_login
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 CHANNEL = "simulator"
-STAFF_ROLE = "staff"
-SESSION_KEY = "simulator_staff"
 MAX_MOBILE_CHARS = 30
 # A long MO is a few concatenated parts; more than this is not a real inquiry.
 MAX_MESSAGE_CHARS = 480
@@ -96,18 +93,11 @@ def _messages(lang: str) -> dict[str, str]:
 
 def _staff() -> dict | None:
     """The signed-in staff member (token id and name), while their token is active."""
-    staff = session.get(SESSION_KEY)
-    if not isinstance(staff, dict) or not isinstance(staff.get("id"), int):
-        return None
-    if not is_active(current_app.extensions["core"].db.read, staff["id"], STAFF_ROLE):
-        # A revoked token ends the simulator session at the next request.
-        session.pop(SESSION_KEY, None)
-        return None
-    return staff
+    return current_staff()
 
 
 def _to_login() -> Response:
-    return redirect(url_for("simulator.login", lang=page_language()), code=303)
+    return to_login()
 
 
 @simulator.before_request
@@ -147,15 +137,14 @@ def login():
     if principal is None or principal.role != STAFF_ROLE:
         return _page("simulator_login.html", status=403,
                      errors={"token": _messages(lang)["token_refused"]})
-    session.clear()
-    session[SESSION_KEY] = {"id": principal.token_id, "name": principal.name}
+    sign_in(principal.token_id, principal.name)
     current_app.logger.info("simulator: staff token %s signed in", principal.token_id)
     return redirect(url_for("simulator.form", lang=lang), code=303)
 
 
 @simulator.post("/logout")
 def logout():
-    session.pop(SESSION_KEY, None)
+    sign_out()
     return _to_login()
 
 

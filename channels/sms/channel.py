@@ -28,6 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
 
+from channels.sms import metrics
 from channels.sms.encoding import UndecodableMessage, sms_parts
 from channels.sms.reassembly import Assembled, Reassembler, parse_fragment
 from channels.sms.receipts import (
@@ -192,6 +193,7 @@ class SmsChannel:
     def _record(self, message: outbox.Claimed, futures: list[Future] | str) -> None:
         if isinstance(futures, str):
             outbox.mark_failed(self.core.db, message.id, futures)
+            metrics.SUBMITS.labels(result="failed").inc()
             return
         results: list[SubmitResult] = []
         problem: str | None = None
@@ -208,21 +210,25 @@ class SmsChannel:
             ids = [canonical_message_id(result.message_id or "") for result in results]
             if all(ids):
                 outbox.mark_sent(self.core.db, message.id, ids)
+                metrics.SUBMITS.labels(result="sent").inc()
             else:
                 outbox.mark_failed(self.core.db, message.id,
                                    "the SMSC accepted it without a message id")
+                metrics.SUBMITS.labels(result="failed").inc()
             return
         status = refused[0].status
         if status in TEMPORARY_STATUSES:
             self._retry(message, status_name(status))
         else:
             outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(status)}")
+            metrics.SUBMITS.labels(result="failed").inc()
 
     def _retry(self, message: outbox.Claimed, reason: str) -> None:
         backoff = min(self.timings.retry_backoff * 2 ** max(message.attempts - 1, 0),
                       self.timings.retry_backoff_max)
         outbox.mark_retry(self.core.db, message.id, reason,
                           utcnow() + timedelta(seconds=backoff))
+        metrics.SUBMITS.labels(result="retry").inc()
         log.info("SMS %s will be retried in %.1f s: %s", message.id, backoff, reason)
 
     # --- inbound (on the session thread) ---------------------------------------------
@@ -266,7 +272,9 @@ class SmsChannel:
                                   dedupe_key=_dedupe_key(sender, raw))
         except Exception:
             log.exception("an inbound SMS could not be stored; the SMSC will redeliver it")
+            metrics.MO_RECEIVED.labels(result="store_failed").inc()
             return ESME_RX_T_APPN
+        metrics.MO_RECEIVED.labels(result="stored").inc()
         self._work.set()
         return ESME_ROK
 
@@ -282,7 +290,9 @@ class SmsChannel:
                                     pdu.receipted_message_id, pdu.message_state)
         except InvalidReceipt:
             log.warning("a delivery receipt without a message id is ignored")
+            metrics.RECEIPTS.labels(status="invalid").inc()
             return ESME_ROK
+        metrics.RECEIPTS.labels(status=str(receipt.status)).inc()
         if not receipt.status.final or receipt.status == ReceiptStatus.ACCEPTD:
             return ESME_ROK
         try:

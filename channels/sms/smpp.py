@@ -33,6 +33,8 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from channels.sms import metrics
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -318,10 +320,13 @@ class SmppSession:
         client.last_read_at = time.monotonic()
         self.binds += 1
         self._bound.set()
+        metrics.BINDS.inc()
+        metrics.BOUND.set(1)
         log.info("SMPP bound to %s:%s as transceiver", self.host, self.port)
 
     def _disconnect(self) -> None:
         self._bound.clear()
+        metrics.BOUND.set(0)
         client, self._client = self._client, None
         if client is not None and client._socket is not None:
             if (self._stopping.is_set()
@@ -420,6 +425,7 @@ class SmppSession:
             )
             self._in_flight[pdu.sequence] = _InFlight(future, time.monotonic())
             client.send_pdu(pdu)
+            metrics.SEGMENTS_SENT.inc()
         return 0.5
 
     def _expire_in_flight(self, now: float) -> None:

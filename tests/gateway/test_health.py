@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from core.settings import load_settings
+from channels.sms.channel import SmsChannel, Timings
+from core import outbox
+from core.db import utcnow
+from core.settings import SmppSettings, SmsSettings, load_settings
 from gateway.app import create_app
 from tests import factories as f
-from tests.conftest import NATIONAL_ID_KEY
+from tests.conftest import NATIONAL_ID_KEY, require_peer
+from tests.peers.smsc_peer import SmscPeer, smsc_peer_available
 
 NUMBER = "4471234"
 
@@ -57,8 +65,10 @@ def test_healthz_reports_each_component(client):
         "status": "ok",
         "components": {"database": "ok", "schema": "ok", "sms": "disabled",
                        "ivr": "disabled", "email": "disabled"},
-        "outbox": {"pending": 0},
+        "outbox": {"pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
+                   "expired": 0, "retrying": 0},
     }
+    assert "sms" not in response.get_json()  # no channel runs in this process
 
 
 def test_healthz_counts_the_messages_waiting_in_the_outbox(reference, client):
@@ -66,7 +76,8 @@ def test_healthz_counts_the_messages_waiting_in_the_outbox(reference, client):
     reference.record_event(f.registered("5550001", "2025-11-23T09:20:00+03:00",
                                         mobile=None))
 
-    assert client.get("/healthz").get_json()["outbox"] == {"pending": 1}
+    states = client.get("/healthz").get_json()["outbox"]
+    assert (states["pending"], states["retrying"], states["sent"]) == (1, 0, 0)
 
 
 def test_healthz_shows_the_channels_configured(core, database_url, tmp_path):
@@ -178,3 +189,95 @@ def test_the_metrics_networks_come_from_the_settings(core, database_url, tmp_pat
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code \
         == 200
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
+
+
+# --- outbox states and the SMS channel ---------------------------------------------------
+
+
+def _retry_one(core, reason: str = "ESME_RTHROTTLED") -> None:
+    (claimed,) = outbox.claim_due(core.db, limit=1)
+    assert outbox.mark_retry(core.db, claimed.id, reason, utcnow() + timedelta(hours=1))
+
+
+def _fail_one(core, reason: str) -> None:
+    (claimed,) = outbox.claim_due(core.db, limit=1)
+    assert outbox.mark_failed(core.db, claimed.id, reason)
+
+
+def test_healthz_and_metrics_count_messages_waiting_for_a_retry(reference, client):
+    reference.record_event(f.registered(NUMBER, "2025-11-23T09:15:00+03:00"))
+    reference.record_event(f.registered("5550001", "2025-11-23T09:20:00+03:00",
+                                        mobile=f.OTHER_MOBILE))
+    reference.record_event(f.registered("5550002", "2025-11-23T09:25:00+03:00",
+                                        mobile=f.OTHER_MOBILE))
+    _retry_one(reference)
+    _fail_one(reference, "refused: ESME_RINVDSTADR")
+
+    states = client.get("/healthz").get_json()["outbox"]
+    samples = scrape(client)
+
+    # "retrying" is the part of "pending" already tried once.
+    assert (states["pending"], states["retrying"], states["failed"], states["sending"]) == (
+        2, 1, 1, 0)
+    assert value(samples, "gateway_outbox_messages", status="pending") == 2
+    assert value(samples, "gateway_outbox_messages", status="failed") == 1
+    assert value(samples, "gateway_outbox_retrying_messages") == 1
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(app, bound):
+    app.extensions["sms_channel"] = SimpleNamespace(session=SimpleNamespace(bound=bound))
+
+    body = app.test_client().get("/healthz").get_json()
+
+    assert body["sms"] == {"bound": bound}
+    assert body["status"] == "ok"  # the web side stays in service while the SMSC is away
+
+
+def test_metrics_describe_the_sms_channel(client):
+    samples = scrape(client)
+
+    assert ("gateway_sms_bound", frozenset()) in samples
+    for result in ("sent", "retry", "failed"):
+        assert ("gateway_sms_submits_total", frozenset({("result", result)})) in samples
+    assert ("gateway_sms_segments_sent_total", frozenset()) in samples
+    assert ("gateway_sms_mo_received_total", frozenset({("result", "stored")})) in samples
+
+
+def test_a_running_channel_shows_its_bind_and_traffic(reference, app):
+    available, _why = smsc_peer_available()
+    require_peer(available, "the SMSC peer (npm smpp)")
+    client = app.test_client()
+    reference.record_event(f.registered(NUMBER, "2025-11-23T09:15:00+03:00"))
+    before = scrape(client)
+    with SmscPeer() as smsc:
+        sms = SmsSettings(enabled=True, smpp=SmppSettings(
+            host=smsc.host, port=smsc.port, system_id=smsc.system_id,
+            password=smsc.password, window=10, throughput_per_second=500))
+        channel = SmsChannel(reference, sms, timings=Timings(
+            poll_interval=0.05, reconnect_delay=0.2, reconnect_max=1.0,
+            response_timeout=5.0))
+        channel.start()
+        try:
+            assert channel.session.wait_bound(10)
+            app.extensions["sms_channel"] = channel
+            assert client.get("/healthz").get_json()["sms"] == {"bound": True}
+            deadline = time.monotonic() + 15
+            while client.get("/healthz").get_json()["outbox"]["sent"] + client.get(
+                    "/healthz").get_json()["outbox"]["delivered"] < 1:
+                assert time.monotonic() < deadline, "the message was not sent"
+                time.sleep(0.05)
+            during = scrape(client)
+        finally:
+            channel.stop()
+    after = scrape(client)
+
+    def grew(name, **labels):
+        return value(during, name, **labels) - value(before, name, **labels)
+
+    assert value(during, "gateway_sms_bound") == 1
+    assert grew("gateway_sms_binds_total") >= 1
+    assert grew("gateway_sms_submits_total", result="sent") == 1
+    assert grew("gateway_sms_segments_sent_total") >= 1
+    assert value(after, "gateway_sms_bound") == 0
+    assert client.get("/healthz").get_json()["sms"] == {"bound": False}

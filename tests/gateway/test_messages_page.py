@@ -1,0 +1,146 @@
+"""The staff message history (/staff/messages): the outbox as an operator reads it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from core import outbox
+from core.db import utcnow
+from core.models import Notification
+from core.tokens import create_token, revoke_token
+from tests import factories as f
+
+NUMBER = "4471234"
+FULL_MOBILE = "+966551234567"
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def sign_in(client, token: str):
+    page = text(client.get("/simulator/login"))
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/simulator/login", data={"csrf_token": csrf, "lang": "ar",
+                                                 "token": token})
+
+
+@pytest.fixture
+def staff_token(core) -> str:
+    return create_token(core.db.write, "staff", "operator")
+
+
+@pytest.fixture
+def staff_client(client, staff_token):
+    assert sign_in(client, staff_token).status_code == 303
+    return client
+
+
+@pytest.fixture
+def outbox_rows(core):
+    """Three messages for the applicant: one sent, one failed, one waiting for a retry."""
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(NUMBER, "2025-11-23T09:15:00+03:00"))
+    core.record_event(f.registered("5550001", "2025-11-23T09:20:00+03:00"))
+    core.record_event(f.registered("5550002", "2025-11-23T09:25:00+03:00"))
+    first, second, third = outbox.claim_due(core.db, limit=3)
+    sent_at = datetime(2025, 11, 23, 6, 16, 5, tzinfo=UTC)
+    assert outbox.mark_sent(core.db, first.id, ["abc123"], now=sent_at)
+    assert outbox.mark_failed(core.db, second.id, "refused: ESME_RINVDSTADR")
+    assert outbox.mark_retry(core.db, third.id, "ESME_RTHROTTLED",
+                             utcnow() + timedelta(hours=1))
+    with core.db.write.begin() as session:
+        session.execute(update(Notification).where(Notification.id == first.id)
+                        .values(created_at=datetime(2025, 11, 23, 6, 15, 0, tzinfo=UTC)))
+    return first.id, second.id, third.id
+
+
+def row_html(page: str, message_id: int) -> str:
+    match = re.search(rf'<tr id="message-{message_id}".*?</tr>', page, re.S)
+    assert match, f"message {message_id} is listed"
+    return match.group(0)
+
+
+def test_the_page_asks_staff_to_sign_in(client):
+    for lang in ("ar", "en"):
+        response = client.get(f"/staff/messages?lang={lang}")
+        assert response.status_code == 303
+        assert response.headers["Location"].startswith("/simulator/login")
+        assert f"lang={lang}" in response.headers["Location"]
+
+
+def test_a_revoked_token_ends_the_session(core, staff_client, staff_token):
+    assert staff_client.get("/staff/messages").status_code == 200
+    revoke_token(core.db.write, "operator")
+
+    assert staff_client.get("/staff/messages").status_code == 303
+
+
+def test_the_page_is_arabic_and_right_to_left_by_default(staff_client, outbox_rows):
+    page = text(staff_client.get("/staff/messages"))
+
+    assert 'lang="ar" dir="rtl"' in page
+    assert "سجل الرسائل" in page
+    english = text(staff_client.get("/staff/messages?lang=en"))
+    assert 'lang="en" dir="ltr"' in english and "Message history" in english
+
+
+def test_each_message_shows_its_history(staff_client, outbox_rows):
+    sent, failed, retrying = outbox_rows
+    page = text(staff_client.get("/staff/messages?lang=en"))
+
+    assert FULL_MOBILE not in page and "0551234567" not in page
+    sent_row = row_html(page, sent)
+    assert "+966*******67" in sent_row
+    assert ">Sent<" in sent_row and "registration" in sent_row and "Citizen" in sent_row
+    # Stored in UTC, shown in the configured zone (Asia/Riyadh, UTC+3).
+    assert "2025-11-23 09:15:00" in sent_row and "2025-11-23 09:16:05" in sent_row
+    assert "4471234" in sent_row  # the body
+    failed_row = row_html(page, failed)
+    assert ">Failed<" in failed_row and "refused: ESME_RINVDSTADR" in failed_row
+    retry_row = row_html(page, retrying)
+    assert ">Retrying<" in retry_row and "ESME_RTHROTTLED" in retry_row
+    # Newest first.
+    assert page.index(f'id="message-{retrying}"') < page.index(f'id="message-{sent}"')
+
+
+def test_the_list_filters_by_status_and_kind(staff_client, outbox_rows):
+    sent, failed, retrying = outbox_rows
+
+    def listed(query: str) -> set[int]:
+        page = text(staff_client.get(f"/staff/messages?{query}"))
+        return {int(n) for n in re.findall(r'<tr id="message-(\d+)"', page)}
+
+    assert listed("") == {sent, failed, retrying}
+    assert listed("status=failed") == {failed}
+    assert listed("status=retrying") == {retrying}
+    assert listed("status=pending") == set()
+    assert listed("status=sent&kind=registration") == {sent}
+    assert listed("kind=no-such-kind") == set()
+    assert listed("status=bogus") == {sent, failed, retrying}  # an unknown status: no filter
+
+
+def test_the_status_names_are_arabic(staff_client, outbox_rows):
+    _sent, failed, retrying = outbox_rows
+    page = text(staff_client.get("/staff/messages"))
+
+    assert "فشلت" in row_html(page, failed)
+    assert "إعادة المحاولة" in row_html(page, retrying)
+
+
+def test_the_language_switch_keeps_the_filters(staff_client, outbox_rows):
+    page = text(staff_client.get("/staff/messages?status=failed&kind=registration"))
+
+    link = re.search(r'class="lang-switch" href="([^"]+)"', page).group(1)
+    assert "lang=en" in link and "status=failed" in link and "kind=registration" in link
+
+
+def test_the_page_is_not_cached(staff_client, outbox_rows):
+    response = staff_client.get("/staff/messages")
+
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<script" not in text(response)
