@@ -224,10 +224,13 @@ def _answer_context(view: TransactionView, lang: str) -> dict:
 # --- errors: friendly pages in the user's language, never a bare 400 -------------------
 
 
-@portal.before_request
-def _check_csrf() -> None:
+def check_csrf() -> None:
+    """Every form POST carries its CSRF token (app-wide checking is off: see app.py)."""
     if request.method == "POST":
         current_app.extensions["csrf"].protect()
+
+
+portal.before_request(check_csrf)
 
 
 @portal.errorhandler(CSRFError)

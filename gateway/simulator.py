@@ -31,7 +31,7 @@ from core.identity import InvalidMobile, normalize_mobile
 from core.inquiry import InquiryRequest
 from core.service import Core
 from core.sms_inquiry import reply_language
-from gateway.portal import page_language
+from gateway.portal import check_csrf, page_language
 from gateway.staff import STAFF_ROLE, current_staff, sign_in, sign_out, to_login
 
 simulator = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -100,10 +100,7 @@ def _to_login() -> Response:
     return to_login()
 
 
-@simulator.before_request
-def _check_csrf() -> None:
-    if request.method == "POST":
-        current_app.extensions["csrf"].protect()
+simulator.before_request(check_csrf)
 
 
 @simulator.errorhandler(CSRFError)
