@@ -1,0 +1,165 @@
+"""The SMS bench's ESMEs, each in its own process (``python _sms_servers.py KIND SPEC``).
+
+``gateway``: the SMS channel as ``gateway sms`` runs it: ``load_settings`` (config.yaml and
+GATEWAY__* still apply) + ``build_core`` + ``SmsChannel(core, settings.sms)`` with the
+production ``Timings``. The bench lifts the rate limit (``throughput_per_second``) and sets
+``inquiry.max_failures`` to 10^9 (as bench/_servers.py does); the window is the setting's.
+
+``echo``: bare smpplib, no database: one transceiver bind that answers each deliver_sm
+with the segments of a fixed Arabic reply (the not-found text) to its sender.
+
+``submit``: bare smpplib, no database: submits the segments listed in a JSON file with
+the same window as the gateway, as fast as the SMSC answers, then exits.
+
+The process writes ``ready_file`` once bound; SIGTERM stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import smpplib.client  # noqa: E402
+import smpplib.smpp  # noqa: E402
+
+_stop = threading.Event()
+
+
+def _on_term(_signum, _frame) -> None:
+    _stop.set()
+
+
+def gateway_settings(spec: dict[str, Any]):
+    from core.settings import load_settings
+
+    return load_settings(
+        None, database={"url": spec["url"]},
+        security={"national_id_key": spec["national_id_key"]},
+        gateway={"secret_key": "bench-not-secret"},
+        inquiry={"max_failures": 1_000_000_000},
+        sms={"enabled": True, "smpp": {
+            "host": spec["host"], "port": spec["port"], "system_id": spec["system_id"],
+            "password": spec["password"], "throughput_per_second": 1_000_000.0,
+            **({"window": spec["window"]} if spec.get("window") else {})}},
+        var_dir=spec["var_dir"],
+    )
+
+
+def run_gateway(spec: dict[str, Any]) -> None:
+    from channels.sms.channel import SmsChannel
+    from gateway.bootstrap import build_core, check_schema
+    from gateway.cli import configure_logging
+
+    configure_logging()
+    settings = gateway_settings(spec)
+    core = build_core(settings)
+    problem = check_schema(core)
+    if problem:
+        raise SystemExit(problem)
+    channel = SmsChannel(core, settings.sms)
+    channel.start()
+    try:
+        if not channel.session.wait_bound(30):
+            raise SystemExit("the SMS channel did not bind")
+        _ready(spec, settings.sms.smpp.window)
+        while not _stop.wait(0.5):
+            pass
+    finally:
+        channel.stop()
+        core.close()
+
+
+def _client(spec: dict[str, Any]) -> smpplib.client.Client:
+    client = smpplib.client.Client(spec["host"], spec["port"], timeout=30,
+                                   allow_unknown_opt_params=True)
+    client.connect()
+    client.bind_transceiver(system_id=spec["system_id"], password=spec["password"])
+    return client
+
+
+def _submit_pdu(client, destination: str, payload: bytes, data_coding: int, esm_class: int):
+    return smpplib.smpp.make_pdu(
+        "submit_sm", client=client, source_addr_ton=0, source_addr_npi=0,
+        source_addr="74747", dest_addr_ton=1, dest_addr_npi=1, destination_addr=destination,
+        short_message=payload, data_coding=data_coding, esm_class=esm_class,
+        registered_delivery=1)
+
+
+def run_echo(spec: dict[str, Any]) -> None:
+    from channels.sms.encoding import sms_parts
+    from core import render
+
+    reply = sms_parts(render.not_found_text("ar"), 1)
+    client = _client(spec)
+
+    def on_deliver(pdu, **_kwargs) -> int:
+        source = pdu.source_addr.decode() if isinstance(pdu.source_addr, bytes) \
+            else str(pdu.source_addr)
+        for segment in reply:
+            client.send_pdu(_submit_pdu(client, source, segment.payload, segment.data_coding,
+                                        segment.esm_class))
+        return 0
+
+    client.set_message_received_handler(on_deliver)
+    client.set_message_sent_handler(lambda **_kwargs: None)
+    _ready(spec, 0)
+    while not _stop.is_set():
+        readable, _, _ = select.select([client._socket], [], [], 0.2)
+        if readable:
+            client.read_once(auto_send_enquire_link=False)
+    client.unbind()
+    client.disconnect()
+
+
+def run_submit(spec: dict[str, Any]) -> None:
+    segments = json.loads(Path(spec["segments_file"]).read_text())
+    window = spec["window"]
+    client = _client(spec)
+    state = {"in_flight": 0, "done": 0}
+
+    def on_resp(**_kwargs) -> None:
+        state["in_flight"] -= 1
+        state["done"] += 1
+
+    client.set_message_sent_handler(on_resp)
+    client.set_error_pdu_handler(lambda pdu: None)
+    _ready(spec, window)
+    go = Path(spec["go_file"])
+    while not go.exists() and not _stop.is_set():
+        time.sleep(0.01)
+    sent = 0
+    while state["done"] < len(segments) and not _stop.is_set():
+        while state["in_flight"] < window and sent < len(segments):
+            destination, payload_hex, data_coding, esm_class = segments[sent]
+            client.send_pdu(_submit_pdu(client, destination, bytes.fromhex(payload_hex),
+                                        data_coding, esm_class))
+            state["in_flight"] += 1
+            sent += 1
+        client.read_once(auto_send_enquire_link=False)
+    client.unbind()
+    client.disconnect()
+
+
+def _ready(spec: dict[str, Any], window: int) -> None:
+    Path(spec["ready_file"]).write_text(f"{window}\n")
+
+
+def main(kind: str, spec_json: str) -> None:
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, _on_term)
+    spec = json.loads(spec_json)
+    {"gateway": run_gateway, "echo": run_echo, "submit": run_submit}[kind](spec)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
