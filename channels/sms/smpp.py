@@ -315,6 +315,9 @@ class SmppSession:
         client.set_error_pdu_handler(self._on_error_pdu)
         self._client = client
         client.connect()
+        # Small PDUs one after another: without TCP_NODELAY, Nagle's algorithm and the
+        # peer's delayed ACK hold some of them back by up to 40 ms.
+        client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.bind_transceiver(system_id=self.system_id, password=self.password,
                                 system_type=self.system_type)
         client.last_read_at = time.monotonic()
