@@ -48,6 +48,8 @@ __all__ = [
     "status_name",
 ]
 
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
 ESME_ROK = 0x00
 ESME_RX_T_APPN = 0x64
 
@@ -394,6 +396,11 @@ class SmppSession:
 
     def _read(self, client: _Client) -> None:
         client.read_once(auto_send_enquire_link=False)
+        if _QUICKACK is not None:
+            # Acknowledge at once (Linux resets this after each read): an SMSC whose
+            # socket runs Nagle's algorithm otherwise waits for our delayed ACK, up to
+            # 40 ms, before the next response of a round goes out.
+            client._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         pdu = client.last_pdu
         if pdu is not None and pdu.command == "unbind":
             resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
