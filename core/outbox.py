@@ -164,6 +164,27 @@ def mark_sent(db: Database, notification_id: int, provider_message_ids: list[str
         provider_message_id=join_provider_ids(provider_message_ids)))
 
 
+def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
+                   now: datetime | None = None) -> int:
+    """``mark_sent`` for a round of messages in one transaction; how many changed.
+
+    Each row still moves only from "sending", so a late or repeated call changes nothing.
+    """
+    now = now or utcnow()
+    changed = 0
+    with db.write.begin() as session:
+        for notification_id, provider_message_ids in sent:
+            result = session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id,
+                       Notification.status == NotificationStatus.SENDING)
+                .values(status=NotificationStatus.SENT, sent_at=now,
+                        provider_message_id=join_provider_ids(provider_message_ids))
+                .execution_options(synchronize_session=False))
+            changed += result.rowcount
+    return changed
+
+
 def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime) -> bool:
     """A temporary failure: "sending" → "pending", due again at ``retry_at``.
 

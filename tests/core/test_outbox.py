@@ -343,3 +343,18 @@ def test_outcomes_for_a_message_already_sent_change_nothing(core):
     assert not outbox.mark_failed(core.db, notification_id, "late")
     assert outbox.recover_stale_claims(core.db, timedelta(0), now=NOW + timedelta(days=1)) == 0
     assert vars_of(row(core, notification_id)) == before
+
+
+def test_a_round_is_marked_sent_in_one_call_and_only_rows_still_sending_change(core):
+    first, second, already = add(core, "r1"), add(core, "r2"), add(core, "r3")
+    claim_ids(core)
+    outbox.mark_sent(core.db, already, ["9"], now=NOW)
+
+    changed = outbox.mark_sent_many(core.db, [(first, ["11"]), (second, ["12", "13"]),
+                                              (already, ["99"])], now=NOW)
+
+    assert changed == 2
+    assert [(row(core, i).status, row(core, i).provider_message_id)
+            for i in (first, second, already)] == [
+        (NotificationStatus.SENT, "11"), (NotificationStatus.SENT, "12 13"),
+        (NotificationStatus.SENT, "9")]
