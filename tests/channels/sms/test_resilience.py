@@ -232,8 +232,8 @@ def test_the_gateway_killed_mid_dispatch_loses_nothing_and_duplicates_at_most_th
     assert process.returncode == -signal.SIGKILL, output
     crashed = smsc.state()  # the SMSC lives on: its records are complete
     assert count // 4 <= len(crashed["submits"]) < count
-    assert [n for n in notifications(core) if n.status == "sending"], \
-        "the crash left no claim behind"
+    # Whether the kill caught a round in flight (rows left "sending") is timing: the
+    # promises below hold either way.
 
     # `gateway sms` has no setting for Timings.stale_claims_after (5 minutes): the
     # restart is an in-process channel with the same window and a short one.
