@@ -238,3 +238,21 @@ class InboundMessage(Base):
     # "received" until answered; "answered" or "ignored" (delivery receipts never land here).
     status: Mapped[str] = mapped_column(String(12), default="received", index=True)
     answered_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A named piece of work only one process may do at a time (the overdue scan, the
+    mailbox poller, the SMPP bind), held by whoever renewed it last before it expired.
+
+    ``renewed_at`` doubles as the holder's heartbeat: /healthz on any machine reads it.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    # What the holder wants an operator to see (bind state, last poll), free-form.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
