@@ -97,8 +97,10 @@ def main() -> int:
             print(f"   {args.rate:g}/s offered for {args.latency_seconds:g} s: "
                   f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
                   f"max {lat['max_ms']:.1f} ms ({lat['answered']:,}/{lat['sent']:,} answered)")
+            spy = _spy(args, server, kind, "a")
             tput = _inquiries(peer, server, mos[latency_n:], kind, rate=None,
                               threads=args.push_threads)
+            _spied(spy)
             print(f"   {tput['sent']:,} MOs pushed at {tput['push_rate']:,.0f}/s: "
                   f"{tput['rate']:,.0f} answered/s ({tput['answered']:,} answered, "
                   f"{tput['segments_per_answer']:.2f} segments each); CPU cores: ESME "
@@ -110,7 +112,7 @@ def main() -> int:
             label = "bare smpplib submit loop" if kind == "submit" else "gateway"
             print(f"\n== (b) outbox dispatch, {label}")
             results["b"][kind] = _dispatch(kind, peer, spec, workdir, processes,
-                                           notifications, url)
+                                           notifications, url, args)
             row = results["b"][kind]
             print(f"   {row['segments']:,} segments ({row['messages']:,} messages) in "
                   f"{row['seconds']:.2f} s: {row['rate']:,.0f} segments/s, window "
@@ -150,6 +152,9 @@ def _arguments() -> argparse.Namespace:
                              "(default: the setting, 10 unless configured)")
     parser.add_argument("--seed", type=int, default=74747)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the gateway with py-spy during (a)'s push and (b); "
+                             "the summaries go to bench/out/pyspy-sms-*.txt")
     args = parser.parse_args()
     if args.transactions < 1000 or args.mo < 100 or args.rate <= 0:
         parser.error("--transactions >= 1000, --mo >= 100, --rate > 0")
@@ -166,6 +171,35 @@ def _print_machine() -> None:
           f"smpplib {version('smpplib')}, SQLAlchemy {version('SQLAlchemy')}, node {node}")
     print(f"   python speed {python_speed():.0f} ns/loop iteration (lower is faster); "
           "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+# --- profiling ---------------------------------------------------------------------------
+
+
+def _spy(args: argparse.Namespace, server: Server, kind: str, phase: str):
+    """py-spy on the gateway for the phase about to run (--profile); None otherwise."""
+    if not args.profile or kind != "gateway":
+        return None
+    import _profile
+
+    if _profile.py_spy() is None:
+        print("   --profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
+        return None
+    out = OUT / f"pyspy-sms-{phase}.txt"
+    return out, _profile.record(server.process.pid, 600, out, gil=False)
+
+
+def _spied(spy) -> None:
+    if spy is None:
+        return
+    import _profile
+
+    out, process = spy
+    process.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+    process.wait(timeout=30)
+    summary = out.with_name(out.stem + "-summary.txt")
+    summary.write_text(_profile.summarize(out) + "\n")
+    print(f"   profile: {summary}")
 
 
 # --- the MO mix --------------------------------------------------------------------------
@@ -368,7 +402,8 @@ def _notifications(count: int) -> list[tuple[str, str]]:
 
 
 def _dispatch(kind: str, peer: SmscPeer, spec: dict, workdir: Path, processes: list,
-              notifications: list[tuple[str, str]], url: str) -> dict:
+              notifications: list[tuple[str, str]], url: str,
+              args: argparse.Namespace) -> dict:
     from channels.sms.encoding import sms_parts
 
     peer.reset()
@@ -407,6 +442,7 @@ def _dispatch(kind: str, peer: SmscPeer, spec: dict, workdir: Path, processes: l
         expected = sum(len(sms_parts(body, 0)) for _, body in notifications)
         before = None
         server = _start("gateway", spec, workdir, processes)
+        spy = _spy(args, server, "gateway", "b")
         before = (_cpu(server.process.pid), _cpu(peer._process.pid), time.monotonic())
         window = server.window
         deadline = time.monotonic() + max(60.0, expected / 200)
@@ -415,6 +451,7 @@ def _dispatch(kind: str, peer: SmscPeer, spec: dict, workdir: Path, processes: l
             if len(peer.submits()) >= expected:
                 break
         after = (_cpu(server.process.pid), _cpu(peer._process.pid), time.monotonic())
+        _spied(spy)
         _stop(server)
         sent = _count_sent(url)
         if sent != len(notifications):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that
         # writers take the lock at BEGIN (IMMEDIATE) and never deadlock on upgrade.
-        event.listen(engine, "begin", _sqlite_begin)
+        writers = _WriterTurn()
+        event.listen(engine, "begin", writers.begin)
+        # The turn ends when the connection goes back to the pool, after its COMMIT or
+        # ROLLBACK (the engine's commit event fires before the COMMIT runs), or is lost.
+        event.listen(engine.pool, "reset", writers.end_on_reset)
+        for name in ("checkin", "invalidate", "close"):
+            event.listen(engine.pool, name, writers.end)
         return engine
     return create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
@@ -67,10 +74,44 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
-    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-    if mode != "NONE":
-        connection.exec_driver_sql(f"BEGIN {mode}")
+class _WriterTurn:
+    """SQLite writers of one process take turns on a lock before BEGIN IMMEDIATE.
+
+    SQLite lets one writer in at a time; the others spin in its busy handler, which sleeps
+    1, 2, 5, 10 ... up to 100 ms between tries. Under load (an SMS burst, the inquiry
+    log's writer, the HTTP threads) those sleeps made a commit that takes a fraction of
+    a millisecond wait tens or hundreds. Queued on a lock in the process, each writer
+    starts the moment the one before commits; other processes still meet the busy timeout.
+    """
+
+    _KEY = "gateway_writer_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode == "NONE":
+            return
+        # A connection that already has the turn (a second transaction before it went
+        # back to the pool) keeps it.
+        if mode == "IMMEDIATE" and not connection.info.get(self._KEY):
+            if not self._lock.acquire(timeout=30):
+                raise TimeoutError("no turn to write to the SQLite database in 30 s")
+            connection.info[self._KEY] = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if connection.info.pop(self._KEY, False):
+                self._lock.release()
+            raise
+
+    def end(self, _dbapi_connection, record, *_args) -> None:
+        if record is not None and record.info.pop(self._KEY, False):
+            self._lock.release()
+
+    def end_on_reset(self, dbapi_connection, record, reset_state) -> None:
+        self.end(dbapi_connection, record)
 
 
 class Database:

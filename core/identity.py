@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -101,11 +102,14 @@ def hash_national_id(national_id: str, key: bytes) -> str:
     return hmac.new(key, clean.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_mobile(text: str, region: str = "SA") -> str:
     """Return the mobile number in E.164 ("+966551234567") or raise InvalidMobile.
 
     Accepts local ("0551234567"), international with or without '+' / "00", Arabic digits
     and common formatting. Landlines and special numbers raise ``mobile_not_mobile``.
+    Cached: one SMS has its sender normalized by each layer it passes (storing, answering,
+    verifying), and libphonenumber's parse is the costliest step of an answer.
     """
     clean = normalize_digits(text).translate({0x200E: None, 0x200F: None, 0x061C: None})
     clean = clean.strip()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
@@ -32,17 +33,55 @@ def enqueue(
     priority: int | None = None, not_before: datetime | None = None,
 ) -> Notification:
     """Add one message to the outbox in ``session``'s transaction (committed with it)."""
-    if priority is None:
-        priority = PRIORITY_STAFF if audience == "staff" else PRIORITY_CITIZEN
-    now = utcnow()
-    row = Notification(
-        cause_key=cause_key, kind=kind, channel=channel, audience=audience,
-        recipient=recipient, language=language, body=body, priority=priority,
-        status=NotificationStatus.PENDING, transaction_id=transaction_id, created_at=now,
-        not_before=not_before or now,
-    )
+    row = Notification(**_row(
+        cause_key=cause_key, kind=kind, audience=audience, recipient=recipient,
+        language=language, body=body, transaction_id=transaction_id, channel=channel,
+        priority=priority, not_before=not_before))
     session.add(row)
     return row
+
+
+def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) -> None:
+    """``enqueue`` for many messages in one INSERT (each a dict of ``enqueue``'s arguments).
+
+    For hot paths (a batch of SMS answers): no ORM objects are made, so nothing comes back.
+    """
+    if messages:
+        now = utcnow()
+        session.execute(insert(_T), [_row(now=now, **m) for m in messages])
+
+
+def enqueue_claimed(session: Session | Connection, messages: list[dict[str, Any]]) -> list[Claimed]:
+    """``enqueue_many`` for messages the caller sends at once: written already claimed.
+
+    Each row goes in as "sending" (one attempt, ``claimed_at`` now), exactly as
+    ``claim`` would leave it, so the sender skips a claim round trip; it must end each
+    claim the same way (``mark_sent``, ``mark_retry`` or ``mark_failed``). Should the
+    sender die first, ``recover_stale_claims`` gives the rows back to the queue.
+    """
+    if not messages:
+        return []
+    now = utcnow()
+    rows = [{**_row(now=now, **m), "status": NotificationStatus.SENDING, "claimed_at": now,
+             "attempts": 1} for m in messages]
+    returned = session.execute(insert(_T).returning(*_CLAIMED, sort_by_parameter_order=True),
+                               rows)
+    return [Claimed(*row) for row in returned]
+
+
+def _row(*, cause_key: str, kind: str, audience: str, recipient: str, language: str,
+         body: str, transaction_id: int | None = None, channel: str = "sms",
+         priority: int | None = None, not_before: datetime | None = None,
+         now: datetime | None = None) -> dict[str, Any]:
+    if priority is None:
+        priority = PRIORITY_STAFF if audience == "staff" else PRIORITY_CITIZEN
+    now = now or utcnow()
+    return {
+        "cause_key": cause_key, "kind": kind, "channel": channel, "audience": audience,
+        "recipient": recipient, "language": language, "body": body, "priority": priority,
+        "status": NotificationStatus.PENDING, "transaction_id": transaction_id,
+        "created_at": now, "not_before": not_before or now, "attempts": 0,
+    }
 
 
 def depth(session: Session) -> dict[str, int]:
@@ -65,13 +104,19 @@ class Claimed:
     attempts: int
 
 
+# The hot paths (claims, transitions) use the table with a connection: no ORM session.
+_T = Notification.__table__
+_CLAIMED = (_T.c.id, _T.c.recipient, _T.c.body, _T.c.language, _T.c.kind, _T.c.audience,
+            _T.c.priority, _T.c.attempts)
+
 # provider_message_id is String(100); SMPP message ids are at most 64 characters.
 PROVIDER_IDS_MAX = 100
 
 
-def claim(session: Session, *, channel: str = "sms", limit: int = 50,
+def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 50,
           now: datetime | None = None, audience: str | None = None) -> list[Claimed]:
-    """Claim due messages inside ``session``'s transaction; they are the caller's once it commits.
+    """Claim due messages inside the caller's transaction (a session's or a connection's);
+    they are the caller's once it commits.
 
     Due means pending with ``not_before <= now``; the most urgent (lowest priority, then
     oldest id) come first. On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so
@@ -80,31 +125,28 @@ def claim(session: Session, *, channel: str = "sms", limit: int = 50,
     """
     now = now or utcnow()
     due = (
-        select(Notification.id)
-        .where(Notification.status == NotificationStatus.PENDING,
-               Notification.channel == channel, Notification.not_before <= now)
-        .order_by(Notification.priority, Notification.id)
+        select(_T.c.id)
+        .where(_T.c.status == NotificationStatus.PENDING, _T.c.channel == channel,
+               _T.c.not_before <= now)
+        .order_by(_T.c.priority, _T.c.id)
         .limit(limit)
     )
     if audience is not None:
-        due = due.where(Notification.audience == audience)
-    if session.get_bind().dialect.name != "sqlite":
+        due = due.where(_T.c.audience == audience)
+    if _dialect(executor) != "sqlite":
         due = due.with_for_update(skip_locked=True)
     # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such a
     # sub-select once per row, and with SKIP LOCKED each run finds more rows than the limit.
-    ids = list(session.scalars(due))
+    ids = list(executor.scalars(due))
     if not ids:
         return []
-    claimed = session.execute(
-        update(Notification)
+    claimed = executor.execute(
+        update(_T)
         # The status guard is redundant with the lock, and keeps the claim exclusive if not.
-        .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
+        .where(_T.c.id.in_(ids), _T.c.status == NotificationStatus.PENDING)
         .values(status=NotificationStatus.SENDING, claimed_at=now,
-                attempts=Notification.attempts + 1)
-        .returning(Notification.id, Notification.recipient, Notification.body,
-                   Notification.language, Notification.kind, Notification.audience,
-                   Notification.priority, Notification.attempts)
-        .execution_options(synchronize_session=False)
+                attempts=_T.c.attempts + 1)
+        .returning(*_CLAIMED)
     )
     # RETURNING gives no order; the sender must send in priority order.
     return sorted((Claimed(*row) for row in claimed), key=lambda c: (c.priority, c.id))
@@ -117,17 +159,22 @@ def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
     Each comes back with status "sending", ``claimed_at=now`` and one more attempt; the
     sender must end each claim with ``mark_sent``, ``mark_retry`` or ``mark_failed``.
     """
-    with db.write.begin() as session:
-        return claim(session, channel=channel, limit=limit, now=now, audience=audience)
+    with db.write_engine.begin() as connection:
+        return claim(connection, channel=channel, limit=limit, now=now, audience=audience)
+
+
+def _dialect(executor: Session | Connection) -> str:
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    return bind.dialect.name
 
 
 def _transition(db: Database, *conditions: ColumnElement[bool], **values: object) -> int:
-    """Update the rows meeting ``conditions`` in one unit of work; how many changed."""
-    with db.write.begin() as session:
-        result = session.execute(
-            update(Notification).where(*conditions).values(**values)
-            .execution_options(synchronize_session=False))
-        return result.rowcount
+    """Update the rows meeting ``conditions`` in one unit of work; how many changed.
+
+    A connection and the table, not an ORM session: these run for every message sent.
+    """
+    with db.write_engine.begin() as connection:
+        return connection.execute(update(_T).where(*conditions).values(**values)).rowcount
 
 
 def join_provider_ids(provider_message_ids: list[str]) -> str:
@@ -166,23 +213,22 @@ def mark_sent(db: Database, notification_id: int, provider_message_ids: list[str
 
 def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
                    now: datetime | None = None) -> int:
-    """``mark_sent`` for a round of messages in one transaction; how many changed.
+    """``mark_sent`` for many messages in one transaction (one executemany); how many changed.
 
     Each row still moves only from "sending", so a late or repeated call changes nothing.
     """
+    if not sent:
+        return 0
     now = now or utcnow()
-    changed = 0
-    with db.write.begin() as session:
-        for notification_id, provider_message_ids in sent:
-            result = session.execute(
-                update(Notification)
-                .where(Notification.id == notification_id,
-                       Notification.status == NotificationStatus.SENDING)
-                .values(status=NotificationStatus.SENT, sent_at=now,
-                        provider_message_id=join_provider_ids(provider_message_ids))
-                .execution_options(synchronize_session=False))
-            changed += result.rowcount
-    return changed
+    with db.write_engine.begin() as connection:
+        return connection.execute(
+            update(_T)
+            .where(_T.c.id == bindparam("sent_id"),
+                   _T.c.status == NotificationStatus.SENDING)
+            .values(status=NotificationStatus.SENT, sent_at=now,
+                    provider_message_id=bindparam("provider_ids")),
+            [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
+             for notification_id, ids in sent]).rowcount
 
 
 def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime) -> bool:
@@ -209,6 +255,17 @@ def mark_failed(db: Database, notification_id: int, reason: str) -> bool:
         status=NotificationStatus.FAILED, last_error=reason))
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery receipt as the outbox applies it: the message id in each form worth
+    trying (the adapter's canonical form first), and how the message ended."""
+
+    message_ids: tuple[str, ...]
+    at: datetime
+    final_status: str
+    reason: str | None = None
+
+
 def mark_delivered(db: Database, provider_message_id: str, delivered_at: datetime,
                    final_status: str, reason: str | None = None) -> bool:
     """Apply a delivery receipt to the "sent" message whose first segment has this id.
@@ -219,25 +276,42 @@ def mark_delivered(db: Database, provider_message_id: str, delivered_at: datetim
     segment, or for a message no longer "sent" changes nothing and returns False; so does one
     that arrives before ``mark_sent`` (the adapter holds it and tries again).
     """
-    if final_status == NotificationStatus.DELIVERED:
+    receipt = Receipt((provider_message_id,), delivered_at, final_status, reason)
+    return mark_delivered_many(db, [receipt]) == [True]
+
+
+def mark_delivered_many(db: Database, receipts: list[Receipt]) -> list[bool]:
+    """``mark_delivered`` for a batch of receipts in one transaction; matched or not, each.
+
+    Each receipt's ids are tried in order until one matches a "sent" message.
+    """
+    if not receipts:
+        return []
+    with db.write_engine.begin() as connection:
+        return [any(_deliver(connection, pid, receipt) for pid in receipt.message_ids)
+                for receipt in receipts]
+
+
+def _deliver(connection: Connection, provider_message_id: str, receipt: Receipt) -> bool:
+    if receipt.final_status == NotificationStatus.DELIVERED:
         values: dict[str, object] = {"status": NotificationStatus.DELIVERED,
-                                     "delivered_at": delivered_at}
-    elif final_status == NotificationStatus.FAILED:
+                                     "delivered_at": receipt.at}
+    elif receipt.final_status == NotificationStatus.FAILED:
         values = {"status": NotificationStatus.FAILED,
-                  "last_error": reason or f"delivery receipt: failed at {delivered_at:%FT%TZ}"}
+                  "last_error": receipt.reason
+                  or f"delivery receipt: failed at {receipt.at:%FT%TZ}"}
     else:
-        raise ValueError(f"a delivery receipt ends in delivered or failed, not {final_status}")
-    sent = Notification.status == NotificationStatus.SENT
+        raise ValueError("a delivery receipt ends in delivered or failed, "
+                         f"not {receipt.final_status}")
+    sent = _T.c.status == NotificationStatus.SENT
     # The common single-segment case is an indexed equality; only when it misses, look for
     # the id as the first of several (a scan of the "sent" rows).
-    if _transition(db, sent, Notification.provider_message_id == provider_message_id,
-                   **values):
-        return True
     prefix = f"{provider_message_id} "
-    return bool(_transition(
-        db, sent,
-        func.substr(Notification.provider_message_id, 1, len(prefix)) == prefix,
-        **values))
+    for match in (_T.c.provider_message_id == provider_message_id,
+                  func.substr(_T.c.provider_message_id, 1, len(prefix)) == prefix):
+        if connection.execute(update(_T).where(sent, match).values(**values)).rowcount:
+            return True
+    return False
 
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core import lifecycle, reference, sms_inquiry
+from core import lifecycle, outbox, reference, sms_inquiry
 from core.answer import Answer
 from core.config import CoreConfig
 from core.db import Database
@@ -63,6 +63,16 @@ class Core:
         """Store an inbound SMS before the adapter acknowledges it (see ``sms_inquiry``)."""
         return sms_inquiry.receive(self.db, self.config, sender=sender, recipient=recipient,
                                    text=text, dedupe_key=dedupe_key)
+
+    def receive_sms_many(self, messages: list[sms_inquiry.Inbound]) -> None:
+        """Store what the SMSC delivered in one read, in one transaction (``receive_sms``)."""
+        sms_inquiry.receive_many(self.db, self.config, messages)
+
+    def receive_and_answer_sms(self, messages: list[sms_inquiry.Inbound], *,
+                               claim_limit: int) -> list[outbox.Claimed]:
+        """Store a read burst and answer it; up to ``claim_limit`` answers come back
+        claimed for the adapter to send at once (see ``sms_inquiry.receive_and_answer``)."""
+        return sms_inquiry.receive_and_answer(self, messages, claim_limit=claim_limit)
 
     def answer_pending_sms(self, *, limit: int = 100) -> int:
         """Answer stored inbound SMS through the outbox; returns how many were answered."""

@@ -15,7 +15,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import outbox, render
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 RECEIVED = "received"
 ANSWERED = "answered"
 IGNORED = "ignored"
+
+_INBOUND = InboundMessage.__table__
 
 # Column sizes of inbound_messages (PostgreSQL enforces them, SQLite does not).
 _SENDER_MAX, _RECIPIENT_MAX, _DEDUPE_MAX = 254, 64, 128
@@ -136,6 +140,95 @@ def receive(db: Database, config: CoreConfig, *, sender: str, recipient: str, te
         return Received(id=existing.id, status=existing.status, duplicate=True)
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """One inbound SMS as the adapter decoded it (see ``receive``)."""
+
+    sender: str
+    recipient: str
+    text: str
+    dedupe_key: str
+
+
+def receive_many(db: Database, config: CoreConfig, messages: list[Inbound]) -> None:
+    """Store a batch of inbound SMS in one committed transaction (``receive`` for many).
+
+    What the SMSC delivered in one read goes in one commit, instead of one each. A
+    redelivery (a ``dedupe_key`` stored before, or twice in the batch) is skipped. Only a
+    database failure raises, and then the adapter must acknowledge none of them.
+    """
+    if messages:
+        with db.write_engine.begin() as connection:
+            _insert_new(connection, _rows(config, messages))
+
+
+def _rows(config: CoreConfig, messages: list[Inbound]) -> list[dict]:
+    """The rows to insert, one per dedupe key (a redelivery within the batch drops out)."""
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    for message in messages:
+        key = _dedupe(message.dedupe_key)
+        rows.setdefault(key, {
+            "channel": "sms", "dedupe_key": key,
+            "sender": normalize_sender(message.sender, config.phone_region),
+            "recipient": _storable(message.recipient.strip())[:_RECIPIENT_MAX],
+            "text": _storable(message.text), "received_at": now, "status": RECEIVED,
+        })
+    return list(rows.values())
+
+
+def _insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
+    """Insert the rows not stored before; the new ones' ids by dedupe key.
+
+    A connection and the table, not an ORM session: this runs for every SMS received."""
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    inserted = connection.execute(
+        insert(_INBOUND).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key), rows)
+    return {key: message_id for message_id, key in inserted}
+
+
+def receive_and_answer(core: Core, messages: list[Inbound], *,
+                       claim_limit: int) -> list[outbox.Claimed]:
+    """Store a batch of inbound SMS and answer them, in one transaction; up to
+    ``claim_limit`` answers come back claimed, for the adapter to submit at once.
+
+    The fast path of the short code: a citizen's message and its answer are committed
+    together (the message "answered", the answer in the outbox), so an answer costs no
+    second transaction; the first ``claim_limit`` answers go in as "sending" (claimed),
+    the rest as "pending" for the sender's next claim. The inquiries run before the
+    transaction (they read, and may log); a redelivery of a message stored before is then
+    skipped, its inquiry wasted but its message not answered twice. A message whose
+    inquiry failed stays "received" for ``answer_pending``. Only a database failure
+    raises, and then nothing is stored (the adapter must acknowledge none of them).
+    """
+    rows = _rows(core.config, messages)
+    if not rows:
+        return []
+    replies: dict[str, _Reply] = {}
+    for row in rows:
+        try:
+            replies[row["dedupe_key"]] = _reply(core, row["sender"], row["text"])
+        except Exception:
+            log.exception("could not answer an inbound SMS; it is left to answer later")
+    with core.db.write_engine.begin() as connection:
+        new = _insert_new(connection, rows)
+        answers, moved = [], {ANSWERED: [], IGNORED: []}
+        for key, reply in replies.items():
+            if key in new:
+                moved[reply.status].append(new[key])
+                if reply.message is not None:
+                    answers.append({**reply.message, "cause_key": f"mo:{new[key]}:answer"})
+        for status, ids in moved.items():
+            if ids:
+                connection.execute(
+                    update(_INBOUND).where(_INBOUND.c.id.in_(ids))
+                    .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
+        claim_limit = max(claim_limit, 0)
+        outbox.enqueue_many(connection, answers[claim_limit:])
+        return outbox.enqueue_claimed(connection, answers[:claim_limit])
+
+
 # --- answering ---------------------------------------------------------------------------
 
 
@@ -144,10 +237,11 @@ def answer_pending(core: Core, *, limit: int = 100) -> int:
 
     Each answer goes to the outbox (priority ``PRIORITY_ANSWER``, kind "answer") in the
     transaction that marks its message "answered", and only if the message was still
-    "received": two processes may look the same message up, only one answers it. A
-    citizen's answer is never held by quiet hours: the scheduler applies those to
-    notifications, not to kind "answer". A sender that is not a mobile number (an
-    alphanumeric sender id) cannot be answered: its message is marked "ignored".
+    "received": two processes may look the same message up, only one answers it. The
+    batch is recorded in one transaction. A citizen's answer is never held by quiet
+    hours: the scheduler applies those to notifications, not to kind "answer". A sender
+    that is not a mobile number (an alphanumeric sender id) cannot be answered: its
+    message is marked "ignored".
     """
     with core.db.read() as session:
         # Ids grow with arrival: ordering by id is oldest first, on the status index.
@@ -155,33 +249,73 @@ def answer_pending(core: Core, *, limit: int = 100) -> int:
             select(InboundMessage.id, InboundMessage.sender, InboundMessage.text)
             .where(InboundMessage.status == RECEIVED)
             .order_by(InboundMessage.id).limit(limit)).all()
-    answered = 0
+    replies = []
     for message in pending:
         try:
-            answered += _answer(core, message.id, message.sender, message.text)
+            reply = _reply(core, message.sender, message.text)
+            replies.append(_Reply(message.id, reply.status, reply.message and {
+                **reply.message, "cause_key": f"mo:{message.id}:answer"}))
         except Exception:
             # One message that cannot be answered must not hold up those behind it;
             # it stays "received" and is tried again on the next pass.
             log.exception("could not answer inbound message %s", message.id)
+    if not replies:
+        return 0
+    try:
+        return _record(core, replies)
+    except Exception:
+        log.exception("a batch of %d SMS answers could not be recorded; one by one",
+                      len(replies))
+    answered = 0
+    for reply in replies:
+        try:
+            answered += _record(core, [reply])
+        except Exception:
+            log.exception("could not record the answer to inbound message %s",
+                          reply.message_id)
     return answered
 
 
-def _answer(core: Core, message_id: int, sender: str, text: str) -> int:
+@dataclass(frozen=True)
+class _Reply:
+    message_id: int
+    status: str  # ANSWERED (with ``message``) or IGNORED
+    message: dict | None = None
+
+
+def _reply(core: Core, sender: str, text: str) -> _Reply:
+    """The answer to one message (its outbox row less the cause key), or IGNORED."""
     if not _is_mobile(sender, core.config.phone_region):
-        with core.db.write.begin() as session:
-            _mark(session, message_id, IGNORED)
-        return 0
+        return _Reply(0, IGNORED)
     lang = reply_language(text, core.config.default_language)
     answer = core.inquire(InquiryRequest(channel="sms", number_text=text, mobile=sender,
                                          lang=lang, origin=sender))
     body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
+    return _Reply(0, ANSWERED, {
+        "kind": "answer", "audience": "citizen",
+        "recipient": sender, "language": lang, "body": body,
+        "priority": outbox.PRIORITY_ANSWER})
+
+
+def _record(core: Core, replies: list[_Reply]) -> int:
+    """Move the messages on from "received" and queue the answers of those that moved, in
+    one transaction; a message another process moved on first is left to it."""
+    now = utcnow()
     with core.db.write.begin() as session:
-        if not _mark(session, message_id, ANSWERED):
-            return 0  # another process answered it first
-        outbox.enqueue(session, cause_key=f"mo:{message_id}:answer", kind="answer",
-                       audience="citizen", recipient=sender, language=lang, body=body,
-                       priority=outbox.PRIORITY_ANSWER)
-    return 1
+        moved: set[int] = set()
+        for status in (ANSWERED, IGNORED):
+            ids = [reply.message_id for reply in replies if reply.status == status]
+            if ids:
+                moved.update(session.scalars(
+                    update(InboundMessage)
+                    .where(InboundMessage.id.in_(ids), InboundMessage.status == RECEIVED)
+                    .values(status=status, answered_at=now if status == ANSWERED else None)
+                    .returning(InboundMessage.id)
+                    .execution_options(synchronize_session=False)))
+        answers = [reply.message for reply in replies
+                   if reply.message is not None and reply.message_id in moved]
+        outbox.enqueue_many(session, answers)
+    return len(answers)
 
 
 def _is_mobile(sender: str, region: str) -> bool:
@@ -189,13 +323,3 @@ def _is_mobile(sender: str, region: str) -> bool:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:
         return False
-
-
-def _mark(session, message_id: int, status: str) -> bool:
-    """Move a message on from "received"; False when it had already moved on."""
-    result = session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id, InboundMessage.status == RECEIVED)
-        .values(status=status, answered_at=utcnow() if status == ANSWERED else None)
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1

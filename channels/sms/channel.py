@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -54,10 +55,14 @@ from core import outbox
 from core.db import utcnow
 from core.service import Core
 from core.settings import SmsSettings
+from core.sms_inquiry import Inbound
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SmsChannel", "TEMPORARY_STATUSES"]
+
+# Stored messages answered per pass of the loop (the session thread answers most itself).
+_ANSWER_BATCH = 100
 
 # ESME_RSYSERR, ESME_RMSGQFUL, ESME_RTHROTTLED, ESME_RX_T_APPN: try again later.
 TEMPORARY_STATUSES = frozenset({0x08, 0x14, 0x58, 0x64})
@@ -78,6 +83,48 @@ class Timings:
     receipt_hold: float = 120.0  # how long a receipt waits for its mark_sent
     reassembly_timeout: float = 300.0
     stale_claims_after: timedelta = timedelta(minutes=5)
+
+
+@dataclass
+class _Outgoing:
+    """A claimed message and its segments' submits (or why it cannot be sent)."""
+
+    message: outbox.Claimed
+    submitted: list[Future] | str
+
+    @property
+    def futures(self) -> list[Future]:
+        return [] if isinstance(self.submitted, str) else self.submitted
+
+    @property
+    def refused(self) -> str | None:
+        return self.submitted if isinstance(self.submitted, str) else None
+
+    def finished(self) -> bool:
+        return all(future.done() for future in self.futures)
+
+
+class _Slots:
+    """A count of claim slots two threads take from and give back, never blocking."""
+
+    def __init__(self, total: int) -> None:
+        self._free = total
+        self._lock = threading.Lock()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    def take(self, wanted: int) -> int:
+        """Take up to ``wanted`` slots; how many were taken (maybe 0)."""
+        with self._lock:
+            taken = max(0, min(wanted, self._free))
+            self._free -= taken
+            return taken
+
+    def give(self, count: int) -> None:
+        with self._lock:
+            self._free += count
 
 
 @dataclass
@@ -108,6 +155,15 @@ class SmsChannel:
         )
         self._reassembler = Reassembler(timeout=self.timings.reassembly_timeout, clock=clock)
         self._held: list[_HeldReceipt] = []
+        # Claimed messages whose submits are in flight, oldest first (the loop's own).
+        self._outgoing: list[_Outgoing] = []
+        self._inbound_waiting = threading.Event()
+        self._next_inbound_check = 0.0
+        # Answers the session thread submitted itself, for the loop to record.
+        self._handed: queue.SimpleQueue[_Outgoing] = queue.SimpleQueue()
+        # Messages claimed and not yet recorded, by either thread: at most 2 * window,
+        # which bounds what a crash can send twice.
+        self._slots = _Slots(2 * settings.smpp.window)
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -150,32 +206,89 @@ class SmsChannel:
             if not busy:
                 self._work.wait(self.timings.poll_interval)
                 self._work.clear()
+        self._abandon_outgoing()
 
     def _pass(self) -> bool:
-        """One round of answering, sending and receipt matching; True when it did work."""
-        answered = self.core.answer_pending_sms()
+        """Answer, record what finished, top the claims up; True when it did work.
+
+        The window is kept full rather than worked in rounds: finished messages are
+        recorded on every pass, and more are claimed whenever a window's worth of room
+        has opened. At most ``2 * window`` messages are claimed and unrecorded at a time;
+        of those, only the ones the SMSC had accepted when a crash came are sent twice.
+        """
+        answered = 0
+        now = self._clock()
+        if self._inbound_waiting.is_set() or now >= self._next_inbound_check:
+            # Stored messages are answered as they come, and looked for once a poll
+            # interval besides (one whose answer failed, one stored by another process).
+            self._inbound_waiting.clear()
+            self._next_inbound_check = now + self.timings.poll_interval
+            answered = self.core.answer_pending_sms(limit=_ANSWER_BATCH)
+            if answered >= _ANSWER_BATCH:
+                self._inbound_waiting.set()  # there may be more
         self._apply_held_receipts()
         self._flush_reassembly()
-        if not self.session.bound:
-            return False
-        # One window at a time: a crash can then resend at most `window` messages (those
-        # claimed, maybe accepted by the SMSC, not yet recorded as sent).
-        claimed = outbox.claim_due(self.core.db, channel="sms",
-                                   limit=self.settings.smpp.window)
-        if not claimed:
-            return bool(answered)
-        submitted = [(message, self._submit(message)) for message in claimed]
+        while True:
+            try:
+                self._outgoing.append(self._handed.get_nowait())
+            except queue.Empty:
+                break
+        recorded = self._record_finished()
+        window = self.settings.smpp.window
+        if not self.session.bound or (self._slots.free < window and self._outgoing):
+            return bool(answered or recorded)
+        slots = self._slots.take(self._slots.free)
+        claimed: list[outbox.Claimed] = []
+        try:
+            claimed = outbox.claim_due(self.core.db, channel="sms", limit=slots)
+        finally:
+            self._slots.give(slots - len(claimed))
+        self._outgoing.extend(self._send(message) for message in claimed)
+        return bool(answered or recorded or claimed)
+
+    def _send(self, message: outbox.Claimed) -> _Outgoing:
+        """Submit a claimed message's segments; it holds one claim slot until recorded."""
+        outgoing = _Outgoing(message, self._submit(message))
+        for future in outgoing.futures:
+            future.add_done_callback(self._wake)
+        return outgoing
+
+    def _wake(self, _future: Future | None = None) -> None:
+        self._work.set()
+
+    def _record_finished(self) -> int:
+        """Record every message whose segments are all answered; how many."""
+        finished = [o for o in self._outgoing if o.finished()]
+        if not finished:
+            return 0
         sent: list[tuple[int, list[str]]] = []
-        for message, futures in submitted:
-            ids = self._record(message, futures)
+        for outgoing in finished:
+            ids = self._record(outgoing.message, outgoing.refused or outgoing.futures)
             if ids:
-                sent.append((message.id, ids))
+                sent.append((outgoing.message.id, ids))
         if sent:
-            # The round's successes in one transaction: one commit instead of `window`.
+            # The finished messages' successes in one transaction.
             outbox.mark_sent_many(self.core.db, sent)
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
-        self._apply_held_receipts()
-        return True
+        # Only now: should recording fail half-way, the next pass records them again, and
+        # each outbox transition moves a row only from "sending", once.
+        done = {id(o) for o in finished}
+        self._outgoing = [o for o in self._outgoing if id(o) not in done]
+        self._slots.give(len(finished))
+        if sent:
+            self._apply_held_receipts()
+        return len(finished)
+
+    def _abandon_outgoing(self) -> None:
+        """At stop: wait a little for answers in flight, record what came, leave the rest
+        claimed (recovered as stale, and resent, by the next start)."""
+        deadline = self._clock() + 5.0
+        while self._outgoing and self._clock() < deadline:
+            self._record_finished()
+            if self._outgoing:
+                self._work.wait(0.05)
+                self._work.clear()
+        self._record_finished()
 
     # --- outbound --------------------------------------------------------------------
 
@@ -200,7 +313,7 @@ class SmsChannel:
     def _record(self, message: outbox.Claimed,
                 futures: list[Future] | str) -> list[str] | None:
         """Record a refusal or a retry now; for a message the SMSC accepted whole, return
-        its provider ids (the caller marks the round sent in one transaction)."""
+        its provider ids (the caller marks the finished messages sent in one transaction)."""
         if isinstance(futures, str):
             outbox.mark_failed(self.core.db, message.id, futures)
             metrics.SUBMITS.labels(result="failed").inc()
@@ -209,7 +322,7 @@ class SmsChannel:
         problem: str | None = None
         for future in futures:
             try:
-                results.append(future.result(timeout=self.timings.response_timeout + 5))
+                results.append(future.result(timeout=0))
             except (ChannelUnavailable, DeliveryFailed, FutureTimeout) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
         if problem is not None:
@@ -242,9 +355,54 @@ class SmsChannel:
 
     # --- inbound (on the session thread) ---------------------------------------------
 
-    def _on_deliver(self, pdu: DeliverSm) -> int:
-        if is_delivery_receipt(pdu.esm_class):
-            return self._on_receipt(pdu)
+    def _on_deliver(self, pdus: list[DeliverSm]) -> list[int]:
+        """One read burst: receipts applied, citizens' messages stored, all in as few
+        commits as the burst allows; a status for each PDU, in order."""
+        statuses = [ESME_ROK] * len(pdus)
+        receipts: list[tuple[int, Receipt]] = []
+        stored: list[tuple[int, Inbound]] = []
+        for k, pdu in enumerate(pdus):
+            if is_delivery_receipt(pdu.esm_class):
+                receipt = self._read_receipt(pdu)
+                if receipt is not None:
+                    receipts.append((k, receipt))
+            else:
+                stored.extend((k, message) for message in self._inbound(pdu))
+        if receipts:
+            self._apply_receipts(receipts, statuses)
+        if stored:
+            self._store_and_answer([message for _, message in stored],
+                                   [k for k, _ in stored], statuses)
+        return statuses
+
+    def _store_and_answer(self, messages: list[Inbound], indexes: list[int],
+                          statuses: list[int]) -> None:
+        """Store the burst's messages and answer as many as the claim slots allow, in one
+        commit, then submit those answers from here (the session thread) at once."""
+        slots = self._slots.take(len(messages))
+        try:
+            answers = self.core.receive_and_answer_sms(messages, claim_limit=slots)
+        except Exception:
+            self._slots.give(slots)
+            log.exception("%d inbound SMS could not be stored; the SMSC will redeliver "
+                          "them", len(messages))
+            metrics.MO_RECEIVED.labels(result="store_failed").inc(len(messages))
+            for k in indexes:
+                statuses[k] = ESME_RX_T_APPN
+            return
+        self._slots.give(slots - len(answers))
+        metrics.MO_RECEIVED.labels(result="stored").inc(len(messages))
+        for message in answers:
+            self._handed.put(self._send(message))
+        if len(answers) < len(messages):
+            # Answers beyond the slots wait in the outbox for the loop's claim; a message
+            # whose lookup failed is "received" still: the loop looks at it again.
+            self._inbound_waiting.set()
+        self._work.set()
+
+    def _inbound(self, pdu: DeliverSm) -> list[Inbound]:
+        """The messages a citizen's deliver_sm completes: itself, or none while a
+        multi-part message waits for its other parts, or the whole once they are in."""
         try:
             fragment = parse_fragment(
                 pdu.source_addr, pdu.short_message, pdu.esm_class, pdu.data_coding,
@@ -255,82 +413,72 @@ class SmsChannel:
             fragment = None
         if fragment is None:
             log.warning("deliver_sm %s has a malformed header; stored as is", pdu.sequence)
-            return self._store(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)
+            return [_inbound(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)]
         if fragment.total == 1:
-            return self._store_assembled(
-                Assembled(fragment.source, 0, 1, (fragment,)), pdu.destination_addr)
+            return [_assembled(Assembled(fragment.source, 0, 1, (fragment,)),
+                               pdu.destination_addr)]
         # A part is acknowledged once it is held; the joined message is stored when the
         # last one arrives (see the module's note on a crash between parts).
-        for assembled in self._reassembler.add(fragment):
-            status = self._store_assembled(assembled, pdu.destination_addr)
-            if status != ESME_ROK:
-                return status
-        return ESME_ROK
-
-    def _store_assembled(self, assembled: Assembled, recipient: str) -> int:
-        try:
-            text = assembled.decode().text
-        except UndecodableMessage:
-            text = ""
-        raw = b"".join(fragment.payload for fragment in assembled.fragments)
-        return self._store(assembled.source, recipient, text, raw)
-
-    def _store(self, sender: str, recipient: str, text: str, raw: bytes) -> int:
-        try:
-            self.core.receive_sms(sender=sender, recipient=recipient, text=text,
-                                  dedupe_key=_dedupe_key(sender, raw))
-        except Exception:
-            log.exception("an inbound SMS could not be stored; the SMSC will redeliver it")
-            metrics.MO_RECEIVED.labels(result="store_failed").inc()
-            return ESME_RX_T_APPN
-        metrics.MO_RECEIVED.labels(result="stored").inc()
-        self._work.set()
-        return ESME_ROK
+        return [_assembled(assembled, pdu.destination_addr)
+                for assembled in self._reassembler.add(fragment)]
 
     def _flush_reassembly(self) -> None:
-        for assembled in self._reassembler.expire():
+        expired = self._reassembler.expire()
+        for assembled in expired:
             log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
                         assembled.total, assembled.missing)
-            self._store_assembled(assembled, self.settings.short_code)
+        if expired:
+            self.core.receive_sms_many([_assembled(assembled, self.settings.short_code)
+                                        for assembled in expired])
 
-    def _on_receipt(self, pdu: DeliverSm) -> int:
+    def _read_receipt(self, pdu: DeliverSm) -> Receipt | None:
+        """The receipt worth applying (a final state), or None to acknowledge and forget."""
         try:
             receipt = parse_receipt(pdu.short_message.decode("latin-1"),
                                     pdu.receipted_message_id, pdu.message_state)
         except InvalidReceipt:
             log.warning("a delivery receipt without a message id is ignored")
             metrics.RECEIPTS.labels(status="invalid").inc()
-            return ESME_ROK
+            return None
         metrics.RECEIPTS.labels(status=str(receipt.status)).inc()
         if not receipt.status.final or receipt.status == ReceiptStatus.ACCEPTD:
-            return ESME_ROK
-        try:
-            applied = self._apply_receipt(receipt)
-        except Exception:
-            log.exception("a delivery receipt could not be applied; the SMSC will redeliver")
-            return ESME_RX_T_APPN
-        if not applied:
-            # Maybe ahead of its submit_sm_resp: held and tried again after mark_sent.
-            with self._held_lock:
-                self._held.append(_HeldReceipt(receipt,
-                                               self._clock() + self.timings.receipt_hold))
-            self._work.set()
-        return ESME_ROK
+            return None
+        return receipt
 
-    def _apply_receipt(self, receipt: Receipt) -> bool:
-        if receipt.status == ReceiptStatus.DELIVRD:
-            final, reason = "delivered", None
-        else:
-            final = "failed"
-            reason = f"delivery receipt: {receipt.stat or receipt.status} err:{receipt.error}"
+    def _apply_receipts(self, receipts: list[tuple[int, Receipt]], statuses: list[int]) -> None:
+        try:
+            matched = self._mark_delivered([receipt for _, receipt in receipts])
+        except Exception:
+            log.exception("%d delivery receipts could not be applied; the SMSC will "
+                          "redeliver them", len(receipts))
+            for k, _ in receipts:
+                statuses[k] = ESME_RX_T_APPN
+            return
+        unmatched = [receipt for (_, receipt), ok in zip(receipts, matched, strict=True)
+                     if not ok]
+        if unmatched:
+            # Maybe ahead of their submit_sm_resp: held and tried again after mark_sent.
+            until = self._clock() + self.timings.receipt_hold
+            with self._held_lock:
+                self._held.extend(_HeldReceipt(receipt, until) for receipt in unmatched)
+            self._work.set()
+
+    def _mark_delivered(self, receipts: list[Receipt]) -> list[bool]:
         when = utcnow()
-        exact = canonical_message_id(receipt.message_id)
-        # The canonical form first; hex/decimal readings only when it misses (a
-        # digits-only id is ambiguous).
-        for form in [exact, *sorted(receipt.message_ids - {exact})]:
-            if outbox.mark_delivered(self.core.db, form, when, final, reason):
-                return True
-        return False
+        batch = []
+        for receipt in receipts:
+            if receipt.status == ReceiptStatus.DELIVRD:
+                final, reason = "delivered", None
+            else:
+                final = "failed"
+                reason = (f"delivery receipt: {receipt.stat or receipt.status} "
+                          f"err:{receipt.error}")
+            exact = canonical_message_id(receipt.message_id)
+            # The canonical form first; hex/decimal readings only when it misses (a
+            # digits-only id is ambiguous).
+            forms = (exact, *sorted(receipt.message_ids - {exact}))
+            batch.append(outbox.Receipt(forms, when, final, reason))
+        return outbox.mark_delivered_many(self.core.db, batch)
 
     def _apply_held_receipts(self) -> None:
         with self._held_lock:
@@ -338,10 +486,25 @@ class SmsChannel:
         if not held:
             return
         now = self._clock()
-        keep = [entry for entry in held
-                if not self._apply_receipt(entry.receipt) and entry.until > now]
+        matched = self._mark_delivered([entry.receipt for entry in held])
+        keep = [entry for entry, ok in zip(held, matched, strict=True)
+                if not ok and entry.until > now]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def _assembled(assembled: Assembled, recipient: str) -> Inbound:
+    try:
+        text = assembled.decode().text
+    except UndecodableMessage:
+        text = ""
+    raw = b"".join(fragment.payload for fragment in assembled.fragments)
+    return _inbound(assembled.source, recipient, text, raw)
+
+
+def _inbound(sender: str, recipient: str, text: str, raw: bytes) -> Inbound:
+    return Inbound(sender=sender, recipient=recipient, text=text,
+                   dedupe_key=_dedupe_key(sender, raw))
 
 
 def _dedupe_key(sender: str, raw: bytes) -> str:

@@ -178,16 +178,31 @@ def _deliver_sm(pdu) -> DeliverSm:
 
 
 class _Client(smpplib.client.Client):
-    """smpplib's client, remembering the last PDU read (``read_once`` hides an unbind)."""
+    """smpplib's client, remembering the last PDU read (``read_once`` hides an unbind) and
+    holding each ``deliver_sm`` for the session to answer, instead of answering it at once.
+    """
 
     last_pdu = None
     last_read_at = 0.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # (sequence, the PDU as values or None when it could not be read) in arrival order.
+        self.delivered: list[tuple[int, DeliverSm | None]] = []
 
     def read_pdu(self):
         pdu = super().read_pdu()
         self.last_pdu = pdu
         self.last_read_at = time.monotonic()
         return pdu
+
+    def _message_received(self, pdu) -> None:
+        try:
+            self.delivered.append((pdu.sequence, _deliver_sm(pdu)))
+        except Exception:
+            log.exception("deliver_sm %s cannot be read; asking the SMSC to redeliver",
+                          pdu.sequence)
+            self.delivered.append((pdu.sequence, None))
 
 
 class _Reconnect(Exception):
@@ -203,13 +218,17 @@ class _InFlight:
 class SmppSession:
     """A transceiver bind kept up by its own thread; ``submit`` from any thread.
 
-    ``on_deliver`` gets every ``deliver_sm`` on the session thread and returns the
-    ``deliver_sm_resp`` status, which is sent only after it returns.
+    ``on_deliver`` gets the ``deliver_sm``s of one read burst (everything the socket had,
+    up to ``read_burst``) on the session thread and returns one ``deliver_sm_resp`` status
+    for each, in order; the responses are sent only after it returns, so the channel can
+    store a burst in one commit before any of it is acknowledged.
     """
+
+    read_burst = 256
 
     def __init__(
         self, *, host: str, port: int, system_id: str, password: str,
-        on_deliver: Callable[[DeliverSm], int], system_type: str = "", window: int = 10,
+        on_deliver: Callable[[list[DeliverSm]], list[int]], system_type: str = "", window: int = 10,
         throughput_per_second: float = 50.0, enquire_link_interval: float = 30.0,
         silence_timeout: float | None = None, response_timeout: float = 30.0,
         reconnect_delay: float = 10.0, reconnect_max: float = 60.0,
@@ -236,6 +255,7 @@ class SmppSession:
         self._client: _Client | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
+        self._sleeping = True
         self.binds = 0  # successful binds so far, for health and tests
 
     # --- the public side (any thread) ------------------------------------------------
@@ -271,7 +291,10 @@ class SmppSession:
             future.set_exception(ChannelUnavailable("the SMPP session stopped"))
             return future
         self._queue.put((request, future))
-        self._wake()
+        # Only a sleeping session thread needs the wake-up byte (a send() each is costly);
+        # it says it sleeps before its last look at the queue, so none is missed.
+        if self._sleeping:
+            self._wake()
         return future
 
     def _wake(self) -> None:
@@ -312,7 +335,6 @@ class SmppSession:
         # and a timeout in the middle of a PDU would misalign the stream.
         client = _Client(self.host, self.port, timeout=max(self.response_timeout, 5.0),
                          allow_unknown_opt_params=True)
-        client.set_message_received_handler(self._on_deliver_sm)
         client.set_message_sent_handler(self._on_submit_sm_resp)
         client.set_error_pdu_handler(self._on_error_pdu)
         self._client = client
@@ -384,7 +406,12 @@ class SmppSession:
             if now - client.last_read_at > self.silence_timeout:
                 raise _Reconnect(f"nothing heard for {self.silence_timeout:.0f} s")
             timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
+            self._sleeping = True
+            if self._held is None and not self._queue.empty() \
+                    and len(self._in_flight) < self.window:
+                timeout = 0.0
             readable, _, _ = select.select([client._socket, self._wake_r], [], [], timeout)
+            self._sleeping = False
             if self._wake_r in readable:
                 try:
                     while self._wake_r.recv(4096):
@@ -395,18 +422,43 @@ class SmppSession:
                 self._read(client)
 
     def _read(self, client: _Client) -> None:
-        client.read_once(auto_send_enquire_link=False)
-        if _QUICKACK is not None:
-            # Acknowledge at once (Linux resets this after each read): an SMSC whose
-            # socket runs Nagle's algorithm otherwise waits for our delayed ACK, up to
-            # 40 ms, before the next response of a round goes out.
-            client._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-        pdu = client.last_pdu
-        if pdu is not None and pdu.command == "unbind":
-            resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
-            resp.sequence = pdu.sequence
+        """Read every PDU the socket holds (up to ``read_burst``), then answer the burst's
+        deliver_sms together."""
+        for _ in range(self.read_burst):
+            client.read_once(auto_send_enquire_link=False)
+            if _QUICKACK is not None:
+                # Acknowledge at once (Linux resets this after each read): an SMSC whose
+                # socket runs Nagle's algorithm otherwise waits for our delayed ACK, up to
+                # 40 ms, before the next response of a round goes out.
+                client._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            pdu = client.last_pdu
+            if pdu is not None and pdu.command == "unbind":
+                self._answer_deliveries(client)
+                resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
+                resp.sequence = pdu.sequence
+                client.send_pdu(resp)
+                raise _Reconnect("the SMSC unbound")
+            readable, _, _ = select.select([client._socket], [], [], 0)
+            if not readable:
+                break
+        self._answer_deliveries(client)
+
+    def _answer_deliveries(self, client: _Client) -> None:
+        delivered, client.delivered = client.delivered, []
+        if not delivered:
+            return
+        readable = [pdu for _, pdu in delivered if pdu is not None]
+        try:
+            statuses = iter(self.on_deliver(readable) if readable else [])
+        except Exception:
+            log.exception("%d deliver_sm not handled; asking the SMSC to redeliver",
+                          len(readable))
+            statuses = iter([ESME_RX_T_APPN] * len(readable))
+        for sequence, pdu in delivered:
+            status = ESME_RX_T_APPN if pdu is None else next(statuses, ESME_RX_T_APPN)
+            resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+            resp.sequence = sequence
             client.send_pdu(resp)
-            raise _Reconnect("the SMSC unbound")
 
     def _send_ready(self, client: _Client) -> float:
         """Send queued submits the window and the rate allow; seconds until the next may go."""
@@ -465,11 +517,3 @@ class SmppSession:
                 entry.future.set_result(SubmitResult(pdu.status))
         elif pdu.command != "submit_sm_resp":
             log.warning("SMPP %s with status %s", pdu.command, status_name(pdu.status))
-
-    def _on_deliver_sm(self, pdu, **_kwargs) -> int:
-        try:
-            return self.on_deliver(_deliver_sm(pdu))
-        except Exception:
-            log.exception("deliver_sm %s not handled; asking the SMSC to redeliver",
-                          pdu.sequence)
-            return ESME_RX_T_APPN

@@ -330,7 +330,7 @@ def test_a_failed_outbox_write_leaves_the_message_to_answer_again(registered, mo
     def broken_enqueue(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(outbox, "enqueue", broken_enqueue)
+    monkeypatch.setattr(outbox, "enqueue_many", broken_enqueue)
     assert registered.answer_pending_sms() == 0
     assert inbound(registered)[0].status == "received"
 

@@ -143,10 +143,10 @@ def test_a_two_part_inquiry_is_stored_once_joined(channel, reference, smsc):
 
 def test_an_inquiry_that_cannot_be_stored_is_refused_temporarily_then_stored_once(
         channel, reference, smsc, monkeypatch):
-    def broken(**_kwargs):
+    def broken(_messages, **_kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(reference, "receive_sms", broken)
+    monkeypatch.setattr(reference, "receive_and_answer_sms", broken)
     smsc.send_mo("حالة 4471234", source_addr=APPLICANT)
     [refused] = smsc.wait_for(lambda s: s["deliver_sm_resps"])
     assert refused["status"] == ESME_RX_T_APPN
