@@ -34,6 +34,7 @@ class Receipt:
     lines: tuple[tuple[str, str], ...]
     text: str
     reference: str
+    number: str
 
 
 def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receipt:
@@ -47,7 +48,7 @@ def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receip
         (t["receipt_reference"], reference),
     )
     return Receipt(lang=lang, title=t["receipt_title"], lines=lines, text=reply.text,
-                   reference=reference)
+                   reference=reference, number=reply.number)
 
 
 def receipt_html(receipt: Receipt) -> str:
@@ -92,15 +93,16 @@ class QtReceiptPrinter:
 
     def _print(self, receipt: Receipt) -> None:
         from PyQt6.QtCore import QMarginsF, QSizeF
-        from PyQt6.QtGui import QFont, QPageLayout, QPageSize, QTextDocument
-        from PyQt6.QtPrintSupport import QPrinter
+        from PyQt6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QTextDocument
+        from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setDocName(f"receipt {receipt.reference}")
+        # The PDF's title names the transaction, so a print queue or folder can be searched.
+        printer.setDocName(f"{receipt.reference} {receipt.number}")
         if self.printer_name:
-            printer.setPrinterName(self.printer_name)
-            if not printer.isValid():
+            if QPrinterInfo.printerInfo(self.printer_name).isNull():
                 raise PrinterError(f"printer {self.printer_name!r} is not available")
+            printer.setPrinterName(self.printer_name)
         else:
             try:
                 self.pdf_dir.mkdir(parents=True, exist_ok=True)
@@ -114,10 +116,20 @@ class QtReceiptPrinter:
                                       QPageSize.Unit.Millimeter, "receipt80"))
         printer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                QPageLayout.Unit.Millimeter)
-        document = QTextDocument()
-        if self.font_family:
-            document.setDefaultFont(QFont(self.font_family, 9))
-        document.setHtml(receipt_html(receipt))
-        document.print(printer)
+        painter = QPainter()
+        if not painter.begin(printer):
+            raise PrinterError("the printer did not accept the job")
+        try:
+            # Laid out for the printer's resolution, on one page the receipt's width.
+            document = QTextDocument()
+            document.documentLayout().setPaintDevice(printer)
+            if self.font_family:
+                document.setDefaultFont(QFont(self.font_family, 9))
+            document.setHtml(receipt_html(receipt))
+            page = printer.pageLayout().paintRectPixels(printer.resolution())
+            document.setPageSize(QSizeF(page.width(), page.height()))
+            document.drawContents(painter)
+        finally:
+            painter.end()
         if printer.printerState() == QPrinter.PrinterState.Error:
             raise PrinterError("the printer reported an error")

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
-from PyQt6.QtWidgets import QApplication, QStackedWidget, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
 from channels.kiosk.flow import (
@@ -120,11 +127,21 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 32, 32, 32)
-        layout.addWidget(self.stack)
         self.w: dict[str, QWidget] = {}
         self.pages: dict[str, QWidget] = {}
+        # The language button is on every screen, at the top, where it is expected.
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        language = TouchButton("language", self)
+        language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        language.setMinimumWidth(220)
+        language.clicked.connect(lambda: self.intent(self.flow.switch_language))
+        bar.addWidget(language)
+        self.w["language"] = language
+        layout.addLayout(bar)
+        layout.addWidget(self.stack)
         self._page("home", [("title", 2.0), ("welcome", 1.2)],
-                   [("start", self.flow.start), ("language", self.flow.switch_language),
+                   [("start", self.flow.start),
                     ("large_text", self.flow.toggle_large_text),
                     ("high_contrast", self.flow.toggle_high_contrast)])
         entry = self._page("entry", [("prompt", 1.4), ("value", 2.0), ("notice", 1.0)],
