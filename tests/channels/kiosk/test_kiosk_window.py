@@ -210,3 +210,17 @@ def test_large_text_and_high_contrast_toggles(qtbot, kiosk):
     assert kiosk.w["title"].font().pointSizeF() > before
     assert "black" in kiosk.styleSheet()
     assert texts("ar")["on"] in label(kiosk, "large_text")
+
+
+def test_the_kiosk_starts_with_the_gateway_down(qt, qtbot, kiosk_settings, gateway):
+    from channels.kiosk.app import build_window
+
+    gateway.stop()
+    window = build_window(kiosk_settings, show=False)
+    qtbot.addWidget(window)
+    try:
+        window.probe()
+        qtbot.waitUntil(lambda: window.screen_name == "offline", timeout=WAIT_MS)
+        assert label(window, "last_reached") == texts("ar")["never_reached"]
+    finally:
+        window.shutdown()
