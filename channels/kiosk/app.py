@@ -100,7 +100,8 @@ def run(settings: Settings) -> int:
 
     def stop(signum, _frame) -> None:
         log.info("signal %s: the kiosk stops", signum)
-        window.quit()
+        # Quit from inside the event loop: a quit before exec() starts would be lost.
+        QTimer.singleShot(0, window.quit)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -115,9 +116,13 @@ def run(settings: Settings) -> int:
         pinger.timeout.connect(lambda: watchdog.notify("WATCHDOG=1"))
         pinger.start(interval)
     window.probe()  # the first heartbeat at once: an unreachable gateway shows at start
-    watchdog.notify("READY=1")
-    log.info("kiosk %s %s on the home screen, gateway %s", window.config.kiosk_id,
-             window.config.version, settings.kiosk.gateway_url)
+
+    def ready() -> None:
+        watchdog.notify("READY=1")
+        log.info("kiosk %s %s on the home screen, gateway %s", window.config.kiosk_id,
+                 window.config.version, settings.kiosk.gateway_url)
+
+    QTimer.singleShot(0, ready)  # once the event loop runs and the home screen is up
     status = app.exec()
     watchdog.notify("STOPPING=1")
     window.shutdown()

@@ -73,6 +73,12 @@ class KioskConfig:
     font_family: str = ""
 
 
+def embedded(text: str, lang: str) -> str:
+    """``text`` as a run of its own direction inside a paragraph of the other language
+    (so an Arabic sentence's full stop stays at its end on an English screen)."""
+    return ("\u202b" if lang == "ar" else "\u202a") + text + "\u202c"
+
+
 class _Bridge(QObject):
     """Carries a worker thread's outcome to the GUI thread (a queued signal)."""
 
@@ -344,7 +350,8 @@ class KioskWindow(QWidget):
             widget.setFont(font)
         key_font = QFont(self.config.font_family) if self.config.font_family else QFont()
         key_font.setPointSizeF(size * 1.3)
-        self.keypad.setFont(key_font)
+        for key in self.keypad.findChildren(TouchButton):
+            key.setFont(key_font)
         self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
 
     def _set(self, name: str, text: str) -> None:
@@ -380,7 +387,7 @@ class KioskWindow(QWidget):
             # Said in words with a sign, never by colour alone.
             self._set("status", ("\u2714 " + t["found"]) if reply.found
                       else ("\u2716 " + t["not_found"]))
-            self._set("answer", reply.text)
+            self._set("answer", shown_digits(reply.text, s.lang))
         else:
             self._set("status", "")
             self._set("answer", "")
@@ -400,7 +407,8 @@ class KioskWindow(QWidget):
 
     def _render_offline(self, t: dict[str, str], s) -> None:
         # Both languages at once: whoever stands there can read it.
-        other = texts("en" if s.lang == "ar" else "ar")
+        other_lang = "en" if s.lang == "ar" else "ar"
+        other = {key: embedded(text, other_lang) for key, text in texts(other_lang).items()}
         self._set("offline_title", f"{t['offline_title']}\n{other['offline_title']}")
         self._set("offline_body", f"{t['offline_body']}\n\n{other['offline_body']}")
         self._set("retry_in", t["retry_in"].format(
