@@ -39,7 +39,7 @@ from channels.kiosk.flow import (
 )
 from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
 from channels.kiosk.texts import clock_time, masked, shown_digits, texts
-from channels.kiosk.widgets import CornerHotspot, Keypad, Label, TouchButton
+from channels.kiosk.widgets import CORNER_PX, CornerHotspot, Keypad, Label, TouchButton
 
 log = logging.getLogger("gateway.kiosk")
 
@@ -132,7 +132,7 @@ class KioskWindow(QWidget):
     def _build(self) -> None:
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 32, 32, 32)
+        layout.setContentsMargins(CORNER_PX, CORNER_PX, CORNER_PX, CORNER_PX)
         self.w: dict[str, QWidget] = {}
         self.pages: dict[str, QWidget] = {}
         # The language button is on every screen, at the top, where it is expected.
@@ -307,6 +307,8 @@ class KioskWindow(QWidget):
 
     def fit_screen(self) -> None:
         """Cover the primary screen, again whenever screens change."""
+        self.setWindowFlags(Qt.WindowType.FramelessWindowHint
+                            | Qt.WindowType.WindowStaysOnTopHint)
         screen = QGuiApplication.primaryScreen()
         if screen is not None:
             self.setGeometry(screen.geometry())

@@ -225,3 +225,16 @@ def test_the_kiosk_starts_with_the_gateway_down(qt, qtbot, kiosk_settings, gatew
         assert label(window, "last_reached") == texts("ar")["never_reached"]
     finally:
         window.shutdown()
+
+
+def test_full_screen_covers_the_primary_screen(qt, qtbot, kiosk_settings):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.fullscreen = True
+    window = build_window(kiosk_settings)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(window.isFullScreen, timeout=WAIT_MS)
+        assert window.geometry() == QApplication.primaryScreen().geometry()
+    finally:
+        window.shutdown()
