@@ -46,6 +46,9 @@ PRIVATE_SCREENS = frozenset({Screen.NUMBER, Screen.NATIONAL_ID, Screen.WAITING,
                              Screen.MAINTENANCE})
 
 
+TECHNICIAN_SCREENS = frozenset({Screen.HOME, Screen.OFFLINE, Screen.ERROR})
+
+
 @dataclass(frozen=True)
 class Reply:
     """The gateway's answer to one inquiry, as the screen and the receipt need it."""
@@ -208,8 +211,12 @@ class Flow:
     # --- answers from the gateway -------------------------------------------------
 
     def answered(self, reply: Reply, now: datetime) -> list[Effect]:
-        if self.state.screen is not Screen.WAITING:
-            return []  # wiped while the answer was on its way: nobody to show it to
+        s = self.state
+        # A heartbeat may have failed while the answer was on its way (offline screen,
+        # inquiry kept): the answer still counts. Wiped meanwhile: nobody to show it to.
+        waiting = s.screen is Screen.WAITING or (s.screen is Screen.OFFLINE and s.national_id)
+        if not waiting:
+            return []
         # The ID is not needed any more: it leaves memory as soon as the answer is in.
         return self._go(Screen.RESULT, reply=reply, national_id="", offline=False,
                         retries=0, last_reached=now)
@@ -316,8 +323,11 @@ class Flow:
     # --- technician ---------------------------------------------------------------
 
     def technician(self) -> list[Effect]:
-        """The hidden long press: ask for the PIN (never when no PIN is configured)."""
-        if not self.technician_pin or self.state.screen is not Screen.HOME:
+        """The hidden long press: ask for the PIN (never when no PIN is configured).
+
+        Only where no citizen's data is on screen; the offline and out-of-service
+        screens too, since that is when a technician is called."""
+        if not self.technician_pin or self.state.screen not in TECHNICIAN_SCREENS:
             return []
         return self._go(Screen.PIN, pin="", notice="")
 

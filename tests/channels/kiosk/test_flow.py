@@ -206,3 +206,24 @@ def test_no_pin_configured_means_no_technician_exit():
     flow.technician()
     assert flow.state.screen is Screen.HOME
     assert flow.exit_app() == []
+
+
+def test_an_answer_that_beat_a_failed_heartbeat_is_still_shown():
+    flow = Flow()
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.unreachable()  # the heartbeat failed while the inquiry was in flight
+    flow.answered(FOUND, NOW)
+    assert flow.state.screen is Screen.RESULT and not flow.state.offline
+
+
+def test_the_technician_can_get_in_while_the_gateway_is_unreachable():
+    flow = Flow(technician_pin="2468")
+    flow.unreachable()
+    flow.technician()
+    assert flow.state.screen is Screen.PIN
+    at_id_flow = Flow(technician_pin="2468")
+    at_id(at_id_flow)
+    at_id_flow.technician()  # never over a citizen's screen
+    assert at_id_flow.state.screen is Screen.NATIONAL_ID
