@@ -131,6 +131,19 @@ class KioskSettings(_Section):
     gateway_url: str = "http://127.0.0.1:8080"
     token: str = ""
     idle_seconds: int = Field(default=60, ge=5)
+    # Who this terminal is in heartbeats and on receipts; empty: the host name.
+    kiosk_id: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63})?$")
+    # Digits that open the maintenance screen after the hidden long press; empty: never.
+    technician_pin: str = Field(default="", pattern=r"^([0-9]{4,12})?$")
+    # A CUPS printer name for the 80 mm receipts; empty: receipts are PDFs in pdf_dir.
+    printer: str = ""
+    pdf_dir: str = "var/receipts"
+    fullscreen: bool = True
+    hide_cursor: bool = True
+    large_text: bool = False
+    high_contrast: bool = False
+    heartbeat_seconds: int = Field(default=60, ge=5, le=3600)
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
 
 class SchedulerSettings(_Section):

@@ -11,6 +11,7 @@ from core.settings import Settings
 from gateway import errors
 from gateway.api import api
 from gateway.health import OutboxCollector, health
+from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
@@ -54,6 +55,8 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
+    app.register_blueprint(kiosk_api)
+    app.register_blueprint(kiosk_pages)
     _register_collector(core)
     return app
 

@@ -296,5 +296,20 @@ def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
         sys.exit(1)
 
 
+# --- kiosk (issue 6) ---------------------------------------------------------
+
+
+@main.command()
+@with_settings
+def kiosk(settings: Settings) -> None:
+    """Start the full-screen kiosk app (talks to kiosk.gateway_url; no database)."""
+    try:
+        from channels.kiosk.app import run as run_kiosk
+    except ImportError as exc:  # PyQt6 or its system libraries missing on this machine
+        raise click.ClickException(f"the kiosk needs PyQt6 and its Qt libraries: {exc}") \
+            from exc
+    sys.exit(run_kiosk(settings))
+
+
 if __name__ == "__main__":
     main()

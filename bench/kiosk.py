@@ -1,0 +1,234 @@
+"""Kiosk benchmark: cold start to the home screen, and tap-to-answer against a local gateway.
+
+    .venv/bin/python bench/kiosk.py [--starts N] [--inquiries N] [--screenshots DIR]
+
+1. A fresh SQLite database in a temp dir, migrated, with the demo data (1447001 /
+   1234567897 among it); the gateway app served by waitress on a loopback port, as
+   ``gateway web`` serves it; a kiosk token.
+2. Cold start: ``gateway kiosk`` as a new process (Qt offscreen), from spawn to its
+   systemd ``READY=1`` (sent once the home screen is up); then SIGTERM. Median of N.
+3. Tap to answer: in this process, the kiosk window; the number and ID keyed in, then
+   the time from the tap on "next" until the answer is on screen (through the worker
+   thread, HTTP, the gateway's lookup, the signal back). p50 and p95 of N.
+4. ``--screenshots DIR`` also saves every screen in Arabic and English (docs/kiosk/).
+
+Targets: start under 2 s, answer under 300 ms. Below target is reported as MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from core import migrate  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.demo import DEMO_NATIONAL_ID, DEMO_NUMBER, load_demo  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from core.tokens import create_token  # noqa: E402
+
+TARGET_START_S = 2.0
+TARGET_ANSWER_MS = 300.0
+
+
+def serve_gateway(workdir: Path):
+    """The gateway on a loopback port in this process: (url, token, stop)."""
+    from waitress import create_server
+
+    from gateway.app import create_app
+    from gateway.bootstrap import build_core
+
+    url = f"sqlite:///{workdir / 'gateway.db'}"
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    database.dispose()
+    settings = load_settings(None, database={"url": url}, var_dir=str(workdir),
+                             security={"national_id_key": "bench-key"},
+                             gateway={"secret_key": "bench"})
+    core = build_core(settings, background_log=False)
+    load_demo(core, transactions=300, seed=74747)
+    token = create_token(core.db.write, "kiosk", "bench-kiosk")
+    server = create_server(create_app(settings, core), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.close()
+        core.close()
+
+    return f"http://127.0.0.1:{server.effective_port}", token, stop
+
+
+def cold_start(url: str, token: str, workdir: Path) -> float:
+    address = str(workdir / f"notify-{time.monotonic_ns()}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
+    env.update({"QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": address,
+                "GATEWAY__VAR_DIR": str(workdir), "GATEWAY__KIOSK__GATEWAY_URL": url,
+                "GATEWAY__KIOSK__TOKEN": token, "GATEWAY__KIOSK__KIOSK_ID": "bench"})
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        sock.settimeout(60)
+        began = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "kiosk"], env=env,
+                                   cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            while sock.recv(4096) != b"READY=1":
+                pass
+            elapsed = time.perf_counter() - began
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return elapsed
+
+
+def kiosk_window(url: str, token: str, workdir: Path):
+    from PyQt6.QtWidgets import QApplication
+
+    from channels.kiosk.app import build_window
+
+    app = QApplication.instance() or QApplication([])
+    settings = load_settings(None, var_dir=str(workdir), kiosk={
+        "gateway_url": url, "token": token, "kiosk_id": "bench", "fullscreen": False,
+        "hide_cursor": False, "technician_pin": "2468", "pdf_dir": str(workdir)})
+    window = build_window(settings, show=False)
+    window.resize(720, 1280)
+    window.show()
+    return app, window
+
+
+def wait_for(app, window, screen: str, limit_s: float = 30) -> None:
+    deadline = time.perf_counter() + limit_s
+    while window.screen_name != screen:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"the kiosk never reached {screen!r} ({window.screen_name})")
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def tap_to_answer(app, window, count: int) -> list[float]:
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtTest import QTest
+
+    timings = []
+    for _ in range(count):
+        window.intent(window.flow.start)
+        for key in DEMO_NUMBER:
+            window.flow.digit(key)
+        window.intent(window.flow.next)
+        for key in DEMO_NATIONAL_ID:
+            window.flow.digit(key)
+        window.render()
+        began = time.perf_counter()
+        QTest.mouseClick(window.keypad.next, Qt.MouseButton.LeftButton)
+        wait_for(app, window, "result")
+        timings.append((time.perf_counter() - began) * 1000)
+        if not window.flow.state.reply.found:
+            raise RuntimeError("the demo transaction was not found")
+        window.intent(window.flow.finish)
+    return timings
+
+
+def screenshots(app, window, out: Path) -> list[Path]:
+    """Every screen in both languages, as a citizen (or technician) sees it."""
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+
+    def shot(name: str, lang: str) -> None:
+        window.render()
+        app.processEvents()
+        path = out / f"{name}-{lang}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+
+    flow = window.flow
+    for lang in ("ar", "en"):
+        window.intent(flow.finish)
+        if flow.state.lang != lang:
+            window.intent(flow.switch_language)
+        shot("home", lang)
+        window.intent(flow.start)
+        for key in DEMO_NUMBER:
+            flow.digit(key)
+        shot("number", lang)
+        window.intent(flow.next)
+        for key in DEMO_NATIONAL_ID[:6]:
+            flow.digit(key)
+        shot("national-id", lang)
+        for key in DEMO_NATIONAL_ID[6:]:
+            flow.digit(key)
+        window.intent(flow.next)
+        wait_for(app, window, "result")
+        shot("result", lang)
+        window.intent(flow.print_receipt)
+        shot("receipt", lang)
+        for _ in range(flow.idle_seconds):
+            window.tick()
+        shot("still-there", lang)
+        window.intent(flow.still_here)
+        window.intent(flow.finish)
+        if flow.state.lang != lang:
+            flow.switch_language()
+        flow.unreachable()
+        shot("offline", lang)
+        window.intent(flow.finish)
+        flow.reached(flow.state.last_reached)
+        if flow.state.lang != lang:
+            flow.switch_language()
+        window.intent(flow.technician)
+        for key in "2468":
+            flow.digit(key)
+        window.intent(flow.next)
+        shot("maintenance", lang)
+    window.intent(flow.finish)
+    return saved
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--inquiries", type=int, default=50)
+    parser.add_argument("--screenshots", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as temp:
+        workdir = Path(temp)
+        url, token, stop = serve_gateway(workdir)
+        try:
+            starts = [cold_start(url, token, workdir) for _ in range(args.starts)]
+            app, window = kiosk_window(url, token, workdir)
+            window.probe()
+            tap_to_answer(app, window, 5)  # warm-up: connections, caches, first layout
+            answers = tap_to_answer(app, window, args.inquiries)
+            if args.screenshots:
+                for path in screenshots(app, window, args.screenshots):
+                    print(f"saved {path}")
+            window.shutdown()
+        finally:
+            stop()
+    start = statistics.median(starts)
+    p50 = statistics.median(answers)
+    p95 = statistics.quantiles(answers, n=20)[-1]
+    print(f"cold start to home screen: median {start:.2f} s over {len(starts)} "
+          f"(min {min(starts):.2f}, max {max(starts):.2f}); target < {TARGET_START_S} s "
+          f"{'ok' if start < TARGET_START_S else 'MISS'}")
+    print(f"tap to answer: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(answers)}; "
+          f"target < {TARGET_ANSWER_MS:.0f} ms {'ok' if p95 < TARGET_ANSWER_MS else 'MISS'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""``gateway kiosk``: the composition root of the kiosk terminal.
+
+Builds the flow, the HTTP client, the printer and the window from the ``kiosk``
+settings, loads the bundled Arabic font, hides the pointer, goes full screen, pings
+systemd's watchdog and quits cleanly on SIGTERM. It needs no database: the terminal
+only talks HTTP to the gateway, and starts even when the network is not up yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from core.settings import REPO_ROOT, Settings
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_FILES = ("NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf")
+
+log = logging.getLogger("gateway.kiosk")
+
+
+def version() -> str:
+    try:
+        return metadata.version("transaction-gateway")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def kiosk_id(settings: Settings) -> str:
+    return settings.kiosk.kiosk_id or socket.gethostname()[:64]
+
+
+def load_fonts() -> str:
+    """Register the bundled Noto Naskh Arabic; its family name, or '' if it is missing."""
+    from PyQt6.QtGui import QFontDatabase
+
+    family = ""
+    for name in FONT_FILES:
+        font_id = QFontDatabase.addApplicationFont(str(FONT_DIR / name))
+        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+        family = family or (families[0] if families else "")
+    if not family:
+        log.warning("the bundled Arabic font could not be loaded from %s", FONT_DIR)
+    return family
+
+
+def build_window(settings: Settings, *, show: bool = True):
+    """The kiosk window wired to its gateway, printer and flow (a QApplication must exist)."""
+    from channels.kiosk.client import GatewayClient
+    from channels.kiosk.flow import Flow
+    from channels.kiosk.receipt import QtReceiptPrinter
+    from channels.kiosk.window import KioskConfig, KioskWindow
+
+    k = settings.kiosk
+    family = load_fonts()
+    flow = Flow(idle_seconds=k.idle_seconds, default_lang=settings.locale.default_language,
+                large_text=k.large_text, high_contrast=k.high_contrast,
+                technician_pin=k.technician_pin)
+    client = GatewayClient(k.gateway_url, k.token, timeout=k.request_timeout_seconds)
+    pdf_dir = Path(k.pdf_dir)
+    printer = QtReceiptPrinter(k.printer, pdf_dir if pdf_dir.is_absolute()
+                               else REPO_ROOT / pdf_dir, family)
+    config = KioskConfig(kiosk_id=kiosk_id(settings), version=version(),
+                         heartbeat_seconds=k.heartbeat_seconds, tz=settings.tz,
+                         font_family=family)
+    window = KioskWindow(config, flow, client, printer)
+    if show:
+        if k.fullscreen:
+            window.fit_screen()
+        else:
+            window.resize(1080, 1920 // 2)
+            window.show()
+    return window
+
+
+def run(settings: Settings) -> int:
+    """Start the kiosk and run until the technician exits or SIGTERM; the exit status."""
+    from PyQt6.QtCore import Qt, QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from channels.kiosk import watchdog
+
+    if not settings.kiosk.token:
+        log.error("kiosk.token is not set (GATEWAY__KIOSK__TOKEN): the kiosk will show "
+                  "'out of service' until it is")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("gateway-kiosk")
+    window = build_window(settings)
+    if settings.kiosk.hide_cursor:
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
+    if settings.kiosk.fullscreen:
+        app.primaryScreenChanged.connect(lambda _screen: window.fit_screen())
+        screen = app.primaryScreen()
+        if screen is not None:
+            screen.geometryChanged.connect(lambda _rect: window.fit_screen())
+
+    def stop(signum, _frame) -> None:
+        log.info("signal %s: the kiosk stops", signum)
+        # Quit from inside the event loop: a quit before exec() starts would be lost.
+        QTimer.singleShot(0, window.quit)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # Python runs signal handlers between bytecodes: a short timer gives it the chance
+    # while Qt's event loop (C++) waits.
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    interval = watchdog.ping_interval_ms()
+    pinger = QTimer()
+    if interval:
+        pinger.timeout.connect(lambda: watchdog.notify("WATCHDOG=1"))
+        pinger.start(interval)
+    window.probe()  # the first heartbeat at once: an unreachable gateway shows at start
+
+    def ready() -> None:
+        watchdog.notify("READY=1")
+        log.info("kiosk %s %s on the home screen, gateway %s", window.config.kiosk_id,
+                 window.config.version, settings.kiosk.gateway_url)
+
+    QTimer.singleShot(0, ready)  # once the event loop runs and the home screen is up
+    status = app.exec()
+    watchdog.notify("STOPPING=1")
+    window.shutdown()
+    log.info("kiosk stopped")
+    return status

@@ -1,0 +1,135 @@
+"""The 80 mm receipt: what it says (a pure function) and the printers that put it on paper.
+
+``receipt_for`` decides the content: status, transaction number, today's date in Hijri
+with the Gregorian beside it, and a reference made of the kiosk id and the time, never
+the national ID. ``QtReceiptPrinter`` prints it silently with ``QPrinter``: to the
+configured CUPS printer, or to a PDF file in the configured directory when none is
+configured. Qt's printing failures become ``PrinterError`` here.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from channels.kiosk.flow import Reply
+from channels.kiosk.texts import shown_digits, texts
+from core.dates import format_date
+
+RECEIPT_WIDTH_MM = 80
+RECEIPT_HEIGHT_MM = 150
+MARGIN_MM = 4
+
+
+class PrinterError(Exception):
+    """The receipt was not printed; the message is for the maintenance screen and logs."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    lang: str
+    title: str
+    lines: tuple[tuple[str, str], ...]
+    text: str
+    reference: str
+    number: str
+
+
+def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receipt:
+    """The receipt of one answer, in the language it was shown in."""
+    t = texts(lang)
+    reference = f"{kiosk_id}-{now:%Y%m%d-%H%M%S}"
+    lines = (
+        (t["receipt_number"], shown_digits(reply.number, lang)),
+        (t["receipt_status"], reply.status_text),
+        (t["receipt_date"], shown_digits(format_date(now.date(), lang), lang)),
+        (t["receipt_reference"], reference),
+    )
+    return Receipt(lang=lang, title=t["receipt_title"], lines=lines, text=reply.text,
+                   reference=reference, number=reply.number)
+
+
+def receipt_html(receipt: Receipt) -> str:
+    direction = "rtl" if receipt.lang == "ar" else "ltr"
+    rows = "".join(f"<tr><td><b>{html.escape(label)}</b></td><td>{html.escape(value)}</td></tr>"
+                   for label, value in receipt.lines)
+    return (f'<div dir="{direction}" style="font-size:9pt">'
+            f'<h3 align="center">{html.escape(receipt.title)}</h3>'
+            f'<table width="100%" cellpadding="2">{rows}</table>'
+            f"<p>{html.escape(receipt.text)}</p></div>")
+
+
+class QtReceiptPrinter:
+    """Prints receipts with QPrinter, silently; to PDF files when ``printer_name`` is empty."""
+
+    def __init__(self, printer_name: str, pdf_dir: Path, font_family: str = "") -> None:
+        self.printer_name = printer_name
+        self.pdf_dir = pdf_dir
+        self.font_family = font_family
+        self.last_problem = ""
+        self.last_pdf: Path | None = None
+
+    def state(self) -> str:
+        """One line for heartbeats and the maintenance screen."""
+        if self.last_problem:
+            return f"error: {self.last_problem}"[:200]
+        if not self.printer_name:
+            return f"pdf: {self.pdf_dir}"[:200]
+        from PyQt6.QtPrintSupport import QPrinterInfo
+
+        if QPrinterInfo.printerInfo(self.printer_name).isNull():
+            return f"missing: {self.printer_name}"[:200]
+        return f"ready: {self.printer_name}"[:200]
+
+    def print(self, receipt: Receipt) -> None:
+        try:
+            self._print(receipt)
+        except PrinterError as exc:
+            self.last_problem = str(exc)
+            raise
+        self.last_problem = ""
+
+    def _print(self, receipt: Receipt) -> None:
+        from PyQt6.QtCore import QMarginsF, QSizeF
+        from PyQt6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QTextDocument
+        from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        # The PDF's title names the transaction, so a print queue or folder can be searched.
+        printer.setDocName(f"{receipt.reference} {receipt.number}")
+        if self.printer_name:
+            if QPrinterInfo.printerInfo(self.printer_name).isNull():
+                raise PrinterError(f"printer {self.printer_name!r} is not available")
+            printer.setPrinterName(self.printer_name)
+        else:
+            try:
+                self.pdf_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PrinterError(f"cannot write to {self.pdf_dir}: {exc}") from exc
+            path = self.pdf_dir / f"receipt-{receipt.reference}.pdf"
+            printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+            printer.setOutputFileName(str(path))
+            self.last_pdf = path
+        printer.setPageSize(QPageSize(QSizeF(RECEIPT_WIDTH_MM, RECEIPT_HEIGHT_MM),
+                                      QPageSize.Unit.Millimeter, "receipt80"))
+        printer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                               QPageLayout.Unit.Millimeter)
+        painter = QPainter()
+        if not painter.begin(printer):
+            raise PrinterError("the printer did not accept the job")
+        try:
+            # Laid out for the printer's resolution, on one page the receipt's width.
+            document = QTextDocument()
+            document.documentLayout().setPaintDevice(printer)
+            if self.font_family:
+                document.setDefaultFont(QFont(self.font_family, 9))
+            document.setHtml(receipt_html(receipt))
+            page = printer.pageLayout().paintRectPixels(printer.resolution())
+            document.setPageSize(QSizeF(page.width(), page.height()))
+            document.drawContents(painter)
+        finally:
+            painter.end()
+        if printer.printerState() == QPrinter.PrinterState.Error:
+            raise PrinterError("the printer reported an error")

@@ -1,0 +1,128 @@
+"""The kiosk's own touch widgets: big buttons, a dialer keypad, the technician's corner.
+
+They only show things and emit intents; what an intent does is the flow's business
+(channels/kiosk/flow.py).
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QPoint, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QMouseEvent
+from PyQt6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+from channels.kiosk.texts import shown_digits
+
+MIN_TOUCH_PX = 64
+TECHNICIAN_HOLD_MS = 3000
+# Inside the window's margin, so it covers no button a citizen could want.
+CORNER_PX = 40
+
+
+class TouchButton(QPushButton):
+    """A button a finger can hit: at least 64 px each way, named for screen readers."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setMinimumSize(MIN_TOUCH_PX * 2, MIN_TOUCH_PX)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def show_text(self, text: str) -> None:
+        self.setText(text)
+        self.setAccessibleName(text)
+
+
+class Label(QLabel):
+    def __init__(self, name: str, parent: QWidget | None = None, *, scale: float = 1.0) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scale = scale
+
+    def show_text(self, text: str) -> None:
+        self.setText(text)
+        self.setAccessibleName(text)
+
+
+class Keypad(QWidget):
+    """Digits laid out like a phone dialer, left to right in every language.
+
+    1 2 3 / 4 5 6 / 7 8 9 / delete 0 next. Keys show Arabic-Indic digits on Arabic
+    screens and always emit the ASCII digit.
+    """
+
+    digit = pyqtSignal(str)
+    backspace = pyqtSignal()
+    submit = pyqtSignal()
+
+    ROWS = ("123", "456", "789")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("keypad")
+        self.setAccessibleName("keypad")
+        # A dialer reads 1-2-3 from the left even on a right-to-left screen.
+        self.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        grid = QGridLayout(self)
+        grid.setSpacing(12)
+        self.keys: dict[str, TouchButton] = {}
+        for row, digits in enumerate(self.ROWS):
+            for column, key in enumerate(digits):
+                self._add_digit(grid, key, row, column)
+        self.delete = TouchButton("key-delete", self)
+        self.delete.clicked.connect(self.backspace)
+        grid.addWidget(self.delete, 3, 0)
+        self._add_digit(grid, "0", 3, 1)
+        self.next = TouchButton("key-next", self)
+        self.next.clicked.connect(self.submit)
+        grid.addWidget(self.next, 3, 2)
+
+    def _add_digit(self, grid: QGridLayout, key: str, row: int, column: int) -> None:
+        button = TouchButton(f"key-{key}", self)
+        button.clicked.connect(lambda _checked=False, key=key: self.digit.emit(key))
+        grid.addWidget(button, row, column)
+        self.keys[key] = button
+
+    def set_language(self, lang: str, delete_text: str, next_text: str) -> None:
+        for key, button in self.keys.items():
+            button.show_text(shown_digits(key, lang))
+        self.delete.show_text("\u232b " + delete_text)
+        self.next.show_text(next_text)
+
+    def set_key_height(self, pixels: int) -> None:
+        for button in (*self.keys.values(), self.delete, self.next):
+            button.setMinimumHeight(max(pixels, MIN_TOUCH_PX))
+
+
+class CornerHotspot(QWidget):
+    """An invisible corner that emits ``held`` after a long press (the technician's way in)."""
+
+    held = pyqtSignal()
+
+    def __init__(self, parent: QWidget, hold_ms: int = TECHNICIAN_HOLD_MS) -> None:
+        super().__init__(parent)
+        self.setObjectName("technician-corner")
+        self.setAccessibleName("technician corner")
+        self.setFixedSize(CORNER_PX, CORNER_PX)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(hold_ms)
+        self._timer.timeout.connect(self.held)
+
+    def set_hold_ms(self, hold_ms: int) -> None:
+        self._timer.setInterval(hold_ms)
+
+    def place(self) -> None:
+        self.move(QPoint(0, 0))
+        self.raise_()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
+        self._timer.start()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._timer.stop()
+        event.accept()

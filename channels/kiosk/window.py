@@ -1,0 +1,439 @@
+"""The kiosk window: renders the flow's state, turns taps into intents, runs the effects.
+
+Network calls run on a worker thread and come back through a Qt signal, so the screen
+never freezes while the gateway thinks or the network is down. A one-second timer moves
+the flow's clock (idle wipe, offline back-off). The window cannot be closed, escaped or
+Alt+F4'ed; only the technician's maintenance screen (or SIGTERM) ends the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
+from PyQt6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
+from channels.kiosk.flow import (
+    Effect,
+    Flow,
+    PrintReceipt,
+    ProbeGateway,
+    Quit,
+    Reply,
+    Screen,
+    SendInquiry,
+)
+from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
+from channels.kiosk.texts import clock_time, masked, shown_digits, texts
+from channels.kiosk.widgets import CORNER_PX, CornerHotspot, Keypad, Label, TouchButton
+
+log = logging.getLogger("gateway.kiosk")
+
+BASE_POINT_SIZE = 20
+LARGE_TEXT_FACTOR = 1.5
+# The language button names the language it switches to, in that language.
+OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
+ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
+                             QEvent.Type.KeyPress})
+
+THEMES = {
+    False: ("QWidget#kiosk { background: #f6f4ee; color: #1b1b1b; }"
+            "QLabel { color: #1b1b1b; }"
+            "QPushButton { background: #0b5d3b; color: white; border: 2px solid #08402a;"
+            " border-radius: 10px; padding: 8px 16px; }"
+            "QPushButton:pressed { background: #08402a; }"),
+    True: ("QWidget#kiosk { background: black; color: white; }"
+           "QLabel { color: white; }"
+           "QPushButton { background: #ffeb3b; color: black; border: 4px solid white;"
+           " border-radius: 10px; padding: 8px 16px; }"
+           "QPushButton:pressed { background: white; }"),
+}
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    kiosk_id: str
+    version: str
+    heartbeat_seconds: int = 60
+    tz: ZoneInfo = ZoneInfo("Asia/Riyadh")
+    font_family: str = ""
+
+
+def embedded(text: str, lang: str) -> str:
+    """``text`` as a run of its own direction inside a paragraph of the other language
+    (so an Arabic sentence's full stop stays at its end on an English screen)."""
+    return ("\u202b" if lang == "ar" else "\u202a") + text + "\u202c"
+
+
+class _Bridge(QObject):
+    """Carries a worker thread's outcome to the GUI thread (a queued signal)."""
+
+    done = pyqtSignal(str, object)
+
+
+class _ActivityFilter(QObject):
+    """Application-wide: every touch, click or key tells the flow someone is there."""
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in ACTIVITY_EVENTS:
+            self.flow.touch()
+        return False
+
+
+class KioskWindow(QWidget):
+    def __init__(self, config: KioskConfig, flow: Flow, client: GatewayClient,
+                 printer: QtReceiptPrinter, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        super().__init__()
+        self.setObjectName("kiosk")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.config, self.flow, self.client, self.printer = config, flow, client, printer
+        self.clock = clock
+        self.may_close = False
+        self.last_inquiry_at: datetime | None = None
+        self.gateway_reachable: bool | None = None
+        self._probing = False
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-net")
+        self._bridge = _Bridge()
+        self._bridge.done.connect(self._on_done)
+        self._activity = _ActivityFilter(flow)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._activity)
+        self._build()
+        self.tick_timer = QTimer(self)
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start(1000)
+        self.heartbeat_timer = QTimer(self)
+        self.heartbeat_timer.timeout.connect(self.probe)
+        self.heartbeat_timer.start(config.heartbeat_seconds * 1000)
+        self.render()
+
+    # --- building the screens ----------------------------------------------------
+
+    def _build(self) -> None:
+        self.stack = QStackedWidget(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(CORNER_PX, CORNER_PX, CORNER_PX, CORNER_PX)
+        self.w: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = {}
+        # The language button is on every screen, at the top, where it is expected.
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        language = TouchButton("language", self)
+        language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        language.setMinimumWidth(220)
+        language.clicked.connect(lambda: self.intent(self.flow.switch_language))
+        bar.addWidget(language)
+        self.w["language"] = language
+        layout.addLayout(bar)
+        layout.addWidget(self.stack)
+        self._page("home", [("title", 2.0), ("welcome", 1.2)],
+                   [("start", self.flow.start),
+                    ("large_text", self.flow.toggle_large_text),
+                    ("high_contrast", self.flow.toggle_high_contrast)])
+        entry = self._page("entry", [("prompt", 1.4), ("value", 2.0), ("notice", 1.0)],
+                           [("back", self.flow.back)])
+        self.keypad = Keypad(entry)
+        self.keypad.digit.connect(lambda key: self.intent(self.flow.digit, key))
+        self.keypad.backspace.connect(lambda: self.intent(self.flow.backspace))
+        self.keypad.submit.connect(lambda: self.intent(self.flow.next))
+        entry.layout().insertWidget(3, self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._page("waiting", [("waiting", 1.4)], [])
+        self._page("result", [("status", 1.8), ("answer", 1.2)],
+                   [("print", self.flow.print_receipt), ("try_again", self.flow.start),
+                    ("done", self.flow.finish)])
+        self._page("receipt", [("receipt_message", 1.4)], [("receipt_done", self.flow.finish)])
+        self._page("offline", [("offline_title", 1.6), ("offline_body", 1.2),
+                               ("retry_in", 1.0), ("last_reached", 0.9)],
+                   [("retry_now", self.flow.retry_now)])
+        self._page("error", [("error_title", 1.6), ("error_body", 1.2)],
+                   [("error_done", self.flow.finish)])
+        self._page("still_there", [("still_there", 1.8), ("still_there_body", 1.2)],
+                   [("still_here", self.flow.still_here)])
+        self._page("maintenance", [("maintenance", 1.6), ("gateway_state", 1.0),
+                                   ("version", 1.0), ("kiosk_id", 1.0), ("printer", 1.0)],
+                   [("exit", self.flow.exit_app), ("maintenance_back", self.flow.finish)])
+        self.corner = CornerHotspot(self)
+        self.corner.held.connect(lambda: self.intent(self.flow.technician))
+        self.corner.place()
+
+    def _page(self, name: str, labels: list[tuple[str, float]],
+              buttons: list[tuple[str, Callable[[], list[Effect]]]]) -> QWidget:
+        page = QWidget(self.stack)
+        page.setObjectName(f"page-{name}")
+        column = QVBoxLayout(page)
+        column.setSpacing(16)
+        for label_name, scale in labels:
+            label = Label(label_name, page, scale=scale)
+            column.addWidget(label)
+            self.w[label_name] = label
+        column.addStretch(1)
+        for button_name, intent in buttons:
+            button = TouchButton(button_name, page)
+            button.clicked.connect(lambda _checked=False, intent=intent: self.intent(intent))
+            column.addWidget(button)
+            self.w[button_name] = button
+        self.stack.addWidget(page)
+        self.pages[name] = page
+        return page
+
+    # --- intents and effects -----------------------------------------------------
+
+    def intent(self, method: Callable[..., list[Effect]], *args) -> None:
+        effects = method(*args)
+        self.render()
+        self.run(effects)
+
+    def run(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, SendInquiry):
+                self._in_background("inquiry", self.client.inquire, effect.number,
+                                    effect.national_id, effect.lang)
+            elif isinstance(effect, ProbeGateway):
+                self.probe()
+            elif isinstance(effect, PrintReceipt):
+                self._print(effect)
+            elif isinstance(effect, Quit):
+                self.quit()
+
+    def _in_background(self, kind: str, call: Callable, *args) -> None:
+        def work() -> None:
+            try:
+                outcome: object = call(*args)
+            except (GatewayUnavailable, GatewayRefused) as exc:
+                outcome = exc
+            except Exception as exc:  # a bug must not leave the screen waiting forever
+                log.exception("kiosk %s failed", kind)
+                outcome = GatewayUnavailable(str(exc))
+            self._bridge.done.emit(kind, outcome)
+
+        self._workers.submit(work)
+
+    def probe(self) -> None:
+        """Heartbeat: tells the gateway we live, and us whether it answers."""
+        if self._probing:
+            return
+        self._probing = True
+        beat = Heartbeat(kiosk_id=self.config.kiosk_id, version=self.config.version,
+                         last_inquiry_at=self.last_inquiry_at, printer=self.printer.state())
+        self._in_background("probe", self.client.heartbeat, beat)
+
+    def _on_done(self, kind: str, outcome: object) -> None:
+        now = self.clock()
+        if kind == "probe":
+            self._probing = False
+        if isinstance(outcome, GatewayUnavailable):
+            log.warning("gateway not reachable (%s): %s", kind, outcome)
+            self.gateway_reachable = False
+            effects = self.flow.unreachable()
+        elif isinstance(outcome, GatewayRefused):
+            log.error("gateway refused the kiosk (%s): %s", kind, outcome)
+            self.gateway_reachable = True
+            effects = self.flow.refused(outcome.code)
+        else:
+            self.gateway_reachable = True
+            if kind == "inquiry" and isinstance(outcome, Reply):
+                self.last_inquiry_at = now
+                effects = self.flow.answered(outcome, now)
+            else:
+                effects = self.flow.reached(now)
+        self.render()
+        self.run(effects)
+
+    def _print(self, effect: PrintReceipt) -> None:
+        receipt = receipt_for(effect.reply, effect.lang, self.config.kiosk_id,
+                              self.clock().astimezone(self.config.tz))
+        try:
+            self.printer.print(receipt)
+            problem = ""
+        except PrinterError as exc:
+            log.warning("receipt not printed: %s", exc)
+            problem = "printer_problem"
+        del receipt  # the only copy: nothing of the answer outlives this call here
+        self.flow.printed(problem)
+        self.render()
+
+    def tick(self) -> None:
+        effects = self.flow.tick()
+        self.render()
+        self.run(effects)
+
+    def quit(self) -> None:
+        self.may_close = True
+        self.shutdown()
+        QApplication.quit()
+
+    def shutdown(self) -> None:
+        self.tick_timer.stop()
+        self.heartbeat_timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._activity)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    # --- lockdown ----------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.may_close:
+            event.accept()
+        else:
+            event.ignore()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        event.accept()  # Escape and friends end nowhere
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.corner.place()
+
+    def fit_screen(self) -> None:
+        """Cover the primary screen, again whenever screens change."""
+        self.setWindowFlags(Qt.WindowType.FramelessWindowHint
+                            | Qt.WindowType.WindowStaysOnTopHint)
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            self.setGeometry(screen.geometry())
+        self.showFullScreen()
+
+    # --- rendering ---------------------------------------------------------------
+
+    @property
+    def screen_name(self) -> str:
+        return self.flow.state.screen.value
+
+    def render(self) -> None:
+        s = self.flow.state
+        t = texts(s.lang)
+        direction = (Qt.LayoutDirection.RightToLeft if s.lang == "ar"
+                     else Qt.LayoutDirection.LeftToRight)
+        app = QApplication.instance()
+        if app is not None and app.layoutDirection() != direction:
+            app.setLayoutDirection(direction)
+        self.setLayoutDirection(direction)
+        self._style(s.large_text, s.high_contrast)
+        page = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry",
+                Screen.PIN: "entry"}.get(s.screen, s.screen.value)
+        self.stack.setCurrentWidget(self.pages[page])
+        self._render_home(t, s)
+        self._render_entry(t, s)
+        self._render_answer(t, s)
+        self._render_offline(t, s)
+        self._render_maintenance(t)
+
+    def _style(self, large: bool, contrast: bool) -> None:
+        size = BASE_POINT_SIZE * (LARGE_TEXT_FACTOR if large else 1)
+        if getattr(self, "_styled", None) == (large, contrast):
+            return
+        self._styled = (large, contrast)
+        self.setStyleSheet(THEMES[contrast])
+        for name, widget in self.w.items():
+            font = QFont(self.config.font_family) if self.config.font_family else QFont()
+            font.setPointSizeF(size * getattr(widget, "scale", 1.0))
+            font.setBold(name in ("title", "status", "offline_title", "still_there"))
+            widget.setFont(font)
+        key_font = QFont(self.config.font_family) if self.config.font_family else QFont()
+        key_font.setPointSizeF(size * 1.3)
+        for key in self.keypad.findChildren(TouchButton):
+            key.setFont(key_font)
+        self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
+
+    def _set(self, name: str, text: str) -> None:
+        self.w[name].show_text(text)  # type: ignore[attr-defined]
+
+    def _render_home(self, t: dict[str, str], s) -> None:
+        self._set("title", t["title"])
+        self._set("welcome", t["welcome"])
+        self._set("start", t["start"])
+        # The language button is written in the language it switches to.
+        self._set("language", OTHER_LANGUAGE[s.lang])
+        on, off = t["on"], t["off"]
+        self._set("large_text", f"{t['large_text']}: {on if s.large_text else off}")
+        self._set("high_contrast", f"{t['high_contrast']}: {on if s.high_contrast else off}")
+
+    def _render_entry(self, t: dict[str, str], s) -> None:
+        self.keypad.set_language(s.lang, t["delete"], t["next"])
+        self._set("back", t["back"])
+        if s.screen is Screen.NATIONAL_ID:
+            prompt, value = t["id_prompt"], masked(s.national_id)
+        elif s.screen is Screen.PIN:
+            prompt, value = t["pin_prompt"], masked(s.pin)
+        else:
+            prompt, value = t["number_prompt"], shown_digits(s.number, s.lang)
+        self._set("prompt", prompt)
+        self._set("value", value or " ")
+        self._set("notice", t.get(s.notice, "") if s.notice else "")
+
+    def _render_answer(self, t: dict[str, str], s) -> None:
+        self._set("waiting", t["waiting"])
+        reply = s.reply
+        if reply is not None:
+            # Said in words with a sign, never by colour alone.
+            self._set("status", ("\u2714 " + t["found"]) if reply.found
+                      else ("\u2716 " + t["not_found"]))
+            self._set("answer", shown_digits(reply.text, s.lang))
+        else:
+            self._set("status", "")
+            self._set("answer", "")
+        found = reply is not None and reply.found
+        self.w["print"].setVisible(found)
+        self.w["try_again"].setVisible(not found)
+        self._set("print", t["print"])
+        self._set("try_again", t["try_again"])
+        self._set("done", t["done"])
+        self._set("receipt_message", t["printing_done"] if s.printed
+                  else t.get(s.notice, "") if s.notice else t["waiting"])
+        self._set("receipt_done", t["done"])
+        self._set("still_there", t["still_there"])
+        self._set("still_there_body", t["still_there_body"].format(
+            seconds=shown_digits(str(s.still_there_left), s.lang)))
+        self._set("still_here", t["still_here"])
+
+    def _render_offline(self, t: dict[str, str], s) -> None:
+        # Both languages at once: whoever stands there can read it.
+        other_lang = "en" if s.lang == "ar" else "ar"
+        other = {key: embedded(text, other_lang) for key, text in texts(other_lang).items()}
+        self._set("offline_title", f"{t['offline_title']}\n{other['offline_title']}")
+        self._set("offline_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("retry_in", t["retry_in"].format(
+            seconds=shown_digits(str(s.retry_in), s.lang)) if s.retry_in else t["waiting"])
+        if s.last_reached is not None:
+            reached = t["last_reached"].format(
+                time=clock_time(s.last_reached.astimezone(self.config.tz), s.lang))
+        else:
+            reached = t["never_reached"]
+        self._set("last_reached", reached)
+        self._set("retry_now", t["retry_now"])
+        self._set("error_title", f"{t['error_title']}\n{other['error_title']}")
+        self._set("error_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("error_done", t["done"])
+
+    def _render_maintenance(self, t: dict[str, str]) -> None:
+        if self.flow.state.screen is not Screen.MAINTENANCE:
+            return
+        self._set("maintenance", t["maintenance"])
+        self._set("gateway_state", t["gateway_reachable"] if self.gateway_reachable
+                  else t["gateway_unreachable"])
+        self._set("version", t["version"].format(version=self.config.version))
+        self._set("kiosk_id", t["kiosk_id"].format(kiosk_id=self.config.kiosk_id))
+        self._set("printer", t["printer"].format(state=self.printer.state()))
+        self._set("exit", t["exit"])
+        self._set("maintenance_back", t["back"])

@@ -1,0 +1,240 @@
+"""The kiosk by simulated taps, offscreen, against a real gateway on a loopback port."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QApplication, QPushButton
+
+from channels.kiosk.flow import STILL_THERE_SECONDS
+from channels.kiosk.texts import shown_digits, texts
+from core import kiosks as core_kiosks
+from tests import factories as f
+
+NUMBER = "4471234"
+UNKNOWN = "9990001"
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def transaction(core):
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(NUMBER, "2026-11-23T09:15:00+03:00"))
+
+
+def tap(qtbot, window, name: str) -> None:
+    button = window.findChild(QPushButton, name)
+    assert button is not None and button.isVisible(), name
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def key_in(qtbot, window, digits: str) -> None:
+    for digit in digits:
+        qtbot.mouseClick(window.keypad.keys[digit], Qt.MouseButton.LeftButton)
+
+
+def label(window, name: str) -> str:
+    return window.w[name].text()
+
+
+def inquire(qtbot, window, number: str, national_id: str) -> None:
+    tap(qtbot, window, "start")
+    key_in(qtbot, window, number)
+    tap(qtbot, window, "key-next")
+    key_in(qtbot, window, national_id)
+    tap(qtbot, window, "key-next")
+    qtbot.waitUntil(lambda: window.screen_name == "result", timeout=WAIT_MS)
+
+
+def gateway_text(client, kiosk_token, number, national_id, lang) -> str:
+    response = client.post("/api/v1/inquiries", headers={"Authorization": f"Bearer {kiosk_token}"},
+                           json={"number": number, "national_id": national_id, "lang": lang})
+    return response.get_json()["text"]
+
+
+def test_arabic_inquiry_by_taps_shows_the_gateways_answer(qtbot, kiosk, transaction, client,
+                                                         kiosk_token):
+    assert kiosk.screen_name == "home"
+    assert QApplication.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    tap(qtbot, kiosk, "start")
+    key_in(qtbot, kiosk, NUMBER)
+    assert label(kiosk, "value") == "٤٤٧١٢٣٤"  # Arabic-Indic on an Arabic screen
+    tap(qtbot, kiosk, "key-next")
+    key_in(qtbot, kiosk, f.NATIONAL_ID)
+    assert label(kiosk, "value") == "\u25cf" * 10  # masked as typed
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+
+    assert label(kiosk, "answer") == shown_digits(
+        gateway_text(client, kiosk_token, NUMBER, f.NATIONAL_ID, "ar"), "ar")
+    assert "٤٤٧١٢٣٤" in label(kiosk, "answer")
+    assert texts("ar")["found"] in label(kiosk, "status")  # in words, not only colour
+    assert kiosk.flow.state.national_id == ""
+
+
+def test_english_switch_flips_texts_and_direction_but_not_the_keypad(qtbot, kiosk, transaction,
+                                                                     client, kiosk_token):
+    tap(qtbot, kiosk, "language")
+    assert QApplication.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    assert label(kiosk, "title") == texts("en")["title"]
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    assert label(kiosk, "answer") == gateway_text(client, kiosk_token, NUMBER, f.NATIONAL_ID,
+                                                  "en")
+    tap(qtbot, kiosk, "done")
+    assert kiosk.screen_name == "home"
+    assert QApplication.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    assert kiosk.keypad.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    one, three = kiosk.keypad.keys["1"], kiosk.keypad.keys["3"]
+    assert one.mapTo(kiosk, one.rect().center()).x() < three.mapTo(kiosk,
+                                                                   three.rect().center()).x()
+
+
+def test_wrong_id_and_unknown_number_get_the_same_answer(qtbot, kiosk, transaction):
+    inquire(qtbot, kiosk, NUMBER, f.OTHER_NATIONAL_ID)
+    wrong_id = label(kiosk, "answer")
+    assert not kiosk.findChild(QPushButton, "print").isVisible()
+    tap(qtbot, kiosk, "done")
+    inquire(qtbot, kiosk, UNKNOWN, f.NATIONAL_ID)
+    assert label(kiosk, "answer") == wrong_id
+    assert texts("ar")["not_found"] in label(kiosk, "status")
+
+
+def test_idle_timeout_wipes_what_was_typed_and_shown(qtbot, kiosk, transaction):
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "language")  # the next person starts in Arabic again
+    for _ in range(kiosk.flow.idle_seconds):
+        kiosk.tick()
+    assert kiosk.screen_name == "still_there"
+    for _ in range(STILL_THERE_SECONDS):
+        kiosk.tick()
+    assert kiosk.screen_name == "home"
+    state = kiosk.flow.state
+    assert (state.number, state.national_id, state.reply, state.lang) == ("", "", None, "ar")
+    assert label(kiosk, "answer") == "" and NUMBER not in label(kiosk, "value")
+
+
+def test_a_key_press_anywhere_keeps_the_citizen_from_being_wiped(qtbot, kiosk):
+    tap(qtbot, kiosk, "start")
+    for _ in range(kiosk.flow.idle_seconds - 1):
+        kiosk.tick()
+    qtbot.keyClick(kiosk, Qt.Key.Key_5)  # through the application-wide filter
+    kiosk.tick()
+    assert kiosk.screen_name == "number"
+
+
+def test_gateway_down_then_back(qtbot, kiosk, gateway, transaction):
+    gateway.stop()
+    tap(qtbot, kiosk, "start")
+    key_in(qtbot, kiosk, NUMBER)
+    tap(qtbot, kiosk, "key-next")
+    key_in(qtbot, kiosk, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "offline", timeout=WAIT_MS)
+    assert "74747" in label(kiosk, "offline_body") and "8001287788" in label(kiosk,
+                                                                             "offline_body")
+    assert "٧٤٧٤٧" in label(kiosk, "offline_body")  # both languages at once
+    countdown = label(kiosk, "retry_in")
+    kiosk.tick()
+    assert label(kiosk, "retry_in") != countdown  # the countdown is visible and moves
+
+    gateway.start()
+    tap(qtbot, kiosk, "retry_now")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    assert texts("ar")["found"] in label(kiosk, "status")
+
+
+def test_the_technician_exit_needs_the_pin(qtbot, kiosk, monkeypatch):
+    quits = []
+    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: quits.append(True)))
+    kiosk.corner.set_hold_ms(50)
+    qtbot.mousePress(kiosk.corner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.screen_name == "pin", timeout=WAIT_MS)
+    qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
+    key_in(qtbot, kiosk, "1111")
+    tap(qtbot, kiosk, "key-next")
+    assert kiosk.screen_name == "pin" and label(kiosk, "notice") == texts("ar")["wrong_pin"]
+    key_in(qtbot, kiosk, "2468")
+    tap(qtbot, kiosk, "key-next")
+    assert kiosk.screen_name == "maintenance"
+    assert kiosk.config.version in label(kiosk, "version")
+    assert label(kiosk, "gateway_state") == texts("ar")["gateway_reachable"]
+    assert kiosk.close() is False  # not even now by the window manager
+    tap(qtbot, kiosk, "exit")
+    assert quits == [True] and kiosk.may_close
+
+
+def test_escape_and_close_do_not_leave_the_kiosk(qtbot, kiosk):
+    tap(qtbot, kiosk, "start")
+    qtbot.keyClick(kiosk, Qt.Key.Key_Escape)
+    assert kiosk.close() is False
+    assert kiosk.isVisible() and kiosk.screen_name == "number"
+
+
+def test_receipt_is_printed_to_pdf(qtbot, kiosk, transaction, kiosk_settings):
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    assert kiosk.screen_name == "receipt"
+    assert label(kiosk, "receipt_message") == texts("ar")["printing_done"]
+    [pdf] = (kiosk.printer.pdf_dir).glob("receipt-hall-1-*.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 1000
+    assert NUMBER.encode("utf-16-be") in data  # in the document's title
+
+
+def test_a_missing_printer_is_said_politely(qtbot, kiosk, transaction):
+    kiosk.printer.printer_name = "no-such-printer"
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    assert label(kiosk, "receipt_message") == texts("ar")["printer_problem"]
+    assert kiosk.printer.state().startswith("error:")
+
+
+def test_heartbeat_reaches_the_gateway(kiosk, core):
+    [seen] = core_kiosks.kiosks(core.db)
+    assert (seen.kiosk_id, seen.token_name, seen.alive) == ("hall-1", "hall-1", True)
+    assert seen.version == kiosk.config.version and seen.printer.startswith("pdf:")
+
+
+def test_touch_targets_are_large_and_named(qtbot, kiosk):
+    tap(qtbot, kiosk, "start")
+    for page in ("home", "entry"):
+        for button in kiosk.pages[page].findChildren(QPushButton):
+            if button.isVisibleTo(kiosk.pages[page]):
+                assert button.minimumHeight() >= 64 and button.accessibleName(), \
+                    button.objectName()
+
+
+def test_large_text_and_high_contrast_toggles(qtbot, kiosk):
+    before = kiosk.w["title"].font().pointSizeF()
+    tap(qtbot, kiosk, "large_text")
+    tap(qtbot, kiosk, "high_contrast")
+    assert kiosk.w["title"].font().pointSizeF() > before
+    assert "black" in kiosk.styleSheet()
+    assert texts("ar")["on"] in label(kiosk, "large_text")
+
+
+def test_the_kiosk_starts_with_the_gateway_down(qt, qtbot, kiosk_settings, gateway):
+    from channels.kiosk.app import build_window
+
+    gateway.stop()
+    window = build_window(kiosk_settings, show=False)
+    qtbot.addWidget(window)
+    try:
+        window.probe()
+        qtbot.waitUntil(lambda: window.screen_name == "offline", timeout=WAIT_MS)
+        assert label(window, "last_reached") == texts("ar")["never_reached"]
+    finally:
+        window.shutdown()
+
+
+def test_full_screen_covers_the_primary_screen(qt, qtbot, kiosk_settings):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.fullscreen = True
+    window = build_window(kiosk_settings)
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(window.isFullScreen, timeout=WAIT_MS)
+        assert window.geometry() == QApplication.primaryScreen().geometry()
+    finally:
+        window.shutdown()
