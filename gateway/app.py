@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 
 from core.service import Core
 from core.settings import Settings
-from gateway import errors
+from gateway import errors, ivr
 from gateway.api import api
 from gateway.health import OutboxCollector, health
 from gateway.messages import messages
@@ -54,6 +54,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
+    ivr.install(app, core, settings)
     _register_collector(core)
     return app
 

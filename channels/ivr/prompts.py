@@ -1,0 +1,148 @@
+"""``gateway prompts render``: every recordable phrase to a WAV file, offline, with pyttsx3.
+
+pyttsx3 drives espeak-ng here, and has pitfalls this module is shaped around:
+
+- several ``save_to_file`` calls queued before one ``runAndWait`` write only the last
+  file, so each phrase is saved and waited for on its own;
+- ``say()`` and ``save_to_file()`` in one engine interfere: the worker only saves;
+- the engine can hang (a stuck audio driver, a voice that does not load), so it runs in
+  a child process (``python -m channels.ivr.prompts``) that is killed after a timeout.
+  Never in a web request: the line only looks files up.
+
+Each file is written under a temporary name and renamed when complete, so the line never
+plays half a file; files already rendered are skipped (their names are content hashes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from channels.ivr.audio import AudioLibrary, audio_dir, espeak_voice
+from channels.ivr.speech import recordable_phrases, recording_years
+from core.i18n import LANGUAGES
+from core.settings import Settings
+
+# Seconds the worker may take: a start-up allowance plus a few seconds a phrase.
+STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 5.0
+MAX_PROMPT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Job:
+    lang: str
+    text: str
+    voice: str
+    path: str
+
+
+@dataclass
+class RenderReport:
+    rendered: list[str] = field(default_factory=list)
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"{len(self.rendered)} prompt(s) rendered, {self.skipped} already there"
+        return line + (f", {len(self.failed)} failed" if self.failed else "")
+
+
+class RenderError(Exception):
+    """The speech engine could not be run (missing, crashed, timed out)."""
+
+
+def all_phrases(today: date | None = None) -> list[tuple[str, str]]:
+    """(language, phrase) for everything the line may say from a recording."""
+    years = recording_years(today or date.today())
+    return [(lang, phrase) for lang in LANGUAGES for phrase in recordable_phrases(lang, years)]
+
+
+def render(settings: Settings, phrases: list[tuple[str, str]] | None = None, *,
+           force: bool = False, timeout: float | None = None) -> RenderReport:
+    """Render ``phrases`` (default: all of them) that have no file yet, then check each."""
+    voice = settings.ivr.voice
+    library = AudioLibrary(audio_dir(settings), voice, settings.gateway.public_url)
+    library.directory.mkdir(parents=True, exist_ok=True)
+    report = RenderReport()
+    jobs: list[Job] = []
+    for lang, text in phrases if phrases is not None else all_phrases():
+        path = library.path(lang, text)
+        if path.exists() and not force and check_wav(path) is None:
+            report.skipped += 1
+            continue
+        jobs.append(Job(lang, text, espeak_voice(voice, lang), str(path)))
+    if jobs:
+        _run_worker(jobs, voice.rate, timeout)
+    for job in jobs:
+        problem = check_wav(Path(job.path))
+        if problem:
+            report.failed.append(f"{job.lang} {job.text!r}: {problem}")
+        else:
+            report.rendered.append(job.path)
+    return report
+
+
+def _run_worker(jobs: list[Job], rate: int, timeout: float | None) -> None:
+    limit = timeout or STARTUP_SECONDS + SECONDS_PER_PHRASE * len(jobs)
+    payload = json.dumps({"rate": rate, "jobs": [job.__dict__ for job in jobs]})
+    try:
+        done = subprocess.run([sys.executable, "-m", "channels.ivr.prompts"], input=payload,
+                              capture_output=True, text=True, timeout=limit,
+                              cwd=Path(__file__).resolve().parents[2])
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(f"the speech engine did not finish within {limit:.0f} s "
+                          "(is espeak-ng working?)") from exc
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RenderError("the speech engine failed: " + " / ".join(tail))
+
+
+def check_wav(path: Path) -> str | None:
+    """What is wrong with a rendered file (None when it is a usable mono 16-bit WAV)."""
+    try:
+        with wave.open(str(path), "rb") as audio:
+            channels, width = audio.getnchannels(), audio.getsampwidth()
+            frames, rate = audio.getnframes(), audio.getframerate()
+    except (OSError, EOFError, wave.Error) as exc:
+        return f"not a WAV file ({exc})"
+    if channels != 1 or width != 2:
+        return f"{channels} channel(s) of {8 * width} bits, not mono 16-bit"
+    if frames == 0 or rate <= 0:
+        return "empty"
+    if frames / rate > MAX_PROMPT_SECONDS:
+        return f"{frames / rate:.1f} s long"
+    return None
+
+
+# --- the child process -------------------------------------------------------------------
+
+
+def _worker() -> None:
+    import pyttsx3
+
+    order = json.load(sys.stdin)
+    # The espeak driver writes the file itself, so nothing ever plays on this machine.
+    engine = pyttsx3.init("espeak")
+    engine.setProperty("rate", int(order["rate"]))
+    for job in order["jobs"]:
+        target = Path(job["path"])
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        engine.setProperty("voice", job["voice"])
+        # One save per runAndWait: queued saves would write only the last file.
+        engine.save_to_file(job["text"], str(partial))
+        engine.runAndWait()
+        if partial.exists() and partial.stat().st_size > 44:
+            os.replace(partial, target)
+        else:
+            partial.unlink(missing_ok=True)
+            print(f"no audio for {job['lang']} {job['text']!r}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    _worker()
