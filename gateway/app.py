@@ -10,6 +10,7 @@ from core.service import Core
 from core.settings import Settings
 from gateway import errors, ivr
 from gateway.api import api
+from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.messages import messages
 from gateway.portal import portal, template_gettext, template_ngettext
@@ -54,6 +55,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
+    app.register_blueprint(call_simulator)
     ivr.install(app, core, settings)
     _register_collector(core)
     return app

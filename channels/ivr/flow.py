@@ -31,6 +31,8 @@ from core.inquiry import InquiryRequest
 
 LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS = "language", "number", "national_id", "options"
 NODES = (LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS)
+# Menus answered by one key; the others collect keys until #.
+ONE_KEY_MENUS = (LANGUAGE, OPTIONS)
 MAX_TRIES = 3
 # Longest Digits worth looking at; anything longer is wrong input all the same.
 MAX_KEYS = 64
