@@ -88,6 +88,7 @@ class Call:
     path: list[str] = field(default_factory=list)
     outcome: str | None = None
     ended: bool = False
+    started_at: datetime | None = None
 
     def replay_json(self) -> str | None:
         return json.dumps([s.to_json() for s in self.replay], ensure_ascii=False) \
