@@ -120,8 +120,9 @@ def _start(kind: str, url: str, work: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     ready = work / f"{kind}.ready"
     spec = {"url": url, "var_dir": str(work), "port": port, "ready": str(ready)}
-    process = subprocess.Popen([sys.executable, __file__, "--serve", kind, json.dumps(spec)],
-                               stdout=subprocess.DEVNULL, stderr=open(work / f"{kind}.log", "w"))
+    with open(work / f"{kind}.log", "w") as log:
+        process = subprocess.Popen([sys.executable, __file__, "--serve", kind,
+                                    json.dumps(spec)], stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 30
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
