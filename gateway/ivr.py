@@ -68,6 +68,9 @@ def _check_signature():
     if request.endpoint == "ivr.audio":
         return None
     hooks = _hooks()
+    if not hooks.settings.ivr.enabled:
+        return Response("the IVR is turned off (ivr.enabled)\n", status=404,
+                        mimetype="text/plain")
     if not hooks.settings.ivr.twilio.validate_signatures:
         return None
     signature = request.headers.get("X-Twilio-Signature", "")

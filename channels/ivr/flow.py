@@ -152,7 +152,7 @@ class CallFlow:
         """The agent's line answered and hung up, or was busy or not answered."""
         if call.ended:
             return [Hangup()]
-        if status == "completed":
+        if status in ("completed", "answered"):
             return self._end(call, "transferred", (self._say(call, "goodbye"),))
         call.path.append("agent_busy")
         call.outcome = "agent_busy"

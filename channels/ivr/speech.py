@@ -30,7 +30,8 @@ from core.dates import (
 from core.i18n import gettext_for
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention: marks a msgid for extraction
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction (babel's default keyword); translated when spoken."""
     return msgid
 
 

@@ -338,6 +338,14 @@ def test_signature_checks_can_be_turned_off_for_a_local_trial(database_url, tmp_
     assert response.status_code == 200
 
 
+def test_the_webhooks_answer_only_when_the_ivr_is_enabled(database_url, tmp_path, core):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, enabled=False)
+    client = create_app(settings, core).test_client()
+    assert Phone(client).raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 404
+
+
 def test_a_signed_request_without_a_call_sid_is_a_400(client):
     phone = Phone(client)
     url = f"{PUBLIC_URL}/ivr/voice"
