@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from channels.ivr.flow import LANGUAGE, Call
@@ -103,6 +103,25 @@ class CallStore:
             changed = connection.execute(_SAVE_ENDING if call.ended else _SAVE,
                                          values).rowcount
         return call.ended and changed == 1
+
+    def close_abandoned(self, older_than: timedelta) -> dict[tuple[str, str], int]:
+        """End calls still open after ``older_than`` (no status callback came): they are
+        logged as hung up and forget their last answer. Returns how many, by channel and
+        outcome."""
+        cutoff = utcnow() - older_than
+        stale = (_CALLS.c.ended_at.is_(None), _CALLS.c.started_at < cutoff)
+        with self._write() as connection:
+            rows = connection.execute(select(_CALLS.c.channel, _CALLS.c.outcome)
+                                      .where(*stale)).all()
+            if rows:
+                connection.execute(update(_CALLS).where(*stale).values(
+                    ended_at=utcnow(), replay=None,
+                    outcome=func.coalesce(_CALLS.c.outcome, "hung_up")))
+        counts: dict[tuple[str, str], int] = {}
+        for row in rows:
+            key = (row.channel, row.outcome or "hung_up")
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def hung_up(self, call_sid: str, duration: int | None) -> Call | None:
         """Twilio's status callback: the call is over. Returns the call when this ended it

@@ -6,8 +6,9 @@ renders the returned actions its own way (TwiML, a web page).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from channels.ivr.calls import CallStore
 from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
@@ -16,12 +17,19 @@ from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
 from core.service import Core
 from core.settings import Settings
 
+# A call still open this long got no status callback (or the caller hung up on the
+# simulator page): it is logged as hung up and its last answer forgotten.
+ABANDONED_AFTER = timedelta(hours=2)
+# How often a process looks for such calls (when a call starts).
+ABANDONED_CHECK_SECONDS = 300.0
+
 
 class Line:
     def __init__(self, store: CallStore, flow: CallFlow, channel: str) -> None:
         self._store = store
         self._flow = flow
         self.channel = channel
+        self._next_check = 0.0
 
     @classmethod
     def build(cls, core: Core, settings: Settings, channel: str = "ivr",
@@ -66,7 +74,16 @@ class Line:
         call, created = self._store.open(call_sid, self.channel, caller)
         if created:
             CALLS_STARTED.labels(self.channel).inc()
+            self.close_abandoned()
         return call
+
+    def close_abandoned(self, *, force: bool = False) -> None:
+        """Log calls left open as hung up (at most every few minutes unless forced)."""
+        if not force and time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + ABANDONED_CHECK_SECONDS
+        for (channel, outcome), count in self._store.close_abandoned(ABANDONED_AFTER).items():
+            CALLS_ENDED.labels(channel, outcome).inc(count)
 
     def _after(self, call: Call, actions: list[Action]) -> list[Action]:
         if self._store.save(call):

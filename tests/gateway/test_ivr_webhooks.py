@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -416,3 +416,15 @@ def test_play_mode_plays_rendered_phrases_and_says_the_rest(database_url, tmp_pa
 
 def urlsplit_path(url: str) -> str:
     return url.removeprefix(PUBLIC_URL)
+
+
+def test_a_call_left_open_is_logged_as_hung_up_and_forgets_its_answer(app, client, core,
+                                                                      transaction):
+    phone = _to_options(client)
+    assert call_row(core, phone).replay is not None
+    with time_machine.travel(datetime.now(RIYADH) + timedelta(hours=3), tick=False):
+        app.extensions["ivr"].line.close_abandoned(force=True)
+    row = call_row(core, phone)
+    assert row.ended_at is not None and row.replay is None and row.outcome == "status"
+    phone.press("1")
+    assert phone.hung_up()  # the line has nothing more to say on an ended call
