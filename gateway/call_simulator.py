@@ -10,6 +10,7 @@ made them.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -54,12 +55,18 @@ def _library() -> AudioLibrary:
     return AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
 
 
+# Digits read one by one ("4 4 7 1"): kept left to right inside an Arabic sentence, where
+# the bidi algorithm would otherwise lay each digit out from the right.
+_SPACED_DIGITS = re.compile(r"\d(?: \d)+")
+
+
 def _heard(sentences: tuple[Sentence, ...]) -> list[Heard]:
     library = _library()
     heard = []
     for sentence in sentences:
         urls = [library.url(sentence.lang, phrase) for phrase in sentence.phrases]
-        heard.append(Heard(sentence.lang, sentence.text, tuple(u for u in urls if u)))
+        text = _SPACED_DIGITS.sub(lambda m: f"\u2066{m.group(0)}\u2069", sentence.text)
+        heard.append(Heard(sentence.lang, text, tuple(u for u in urls if u)))
     return heard
 
 

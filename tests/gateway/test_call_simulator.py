@@ -81,7 +81,8 @@ def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
     page = text(dial(staff_client, "44712"))
     assert 'id="pending">44712<' in page
     page = text(dial(staff_client, "34#"))
-    assert "You entered 4 4 7 1 2 3 4." in page
+    # The digits read back stay left to right in the page (an isolate around them).
+    assert "You entered \u20664 4 7 1 2 3 4\u2069." in page
     assert "Referred to Rights Department" in page
     page = text(press(staff_client, "9"))
     assert 'id="ended"' in page or "Goodbye" in page
