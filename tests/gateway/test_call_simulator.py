@@ -121,3 +121,21 @@ def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction):
 def test_a_key_without_a_call_is_refused_kindly(staff_client):
     response = press(staff_client, "1")
     assert response.status_code == 409
+
+
+def test_the_simulator_offers_the_recordings_the_line_would_play(database_url, tmp_path,
+                                                                 core, transaction):
+    from channels.ivr.audio import AudioLibrary, audio_dir
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, voice={"mode": "play"})
+    library = AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
+    library.directory.mkdir(parents=True)
+    library.path("ar", "للعربية اضغط واحد").write_bytes(b"RIFF")
+    client = create_app(settings, core).test_client()
+    assert sign_in(client, create_token(core.db.write, "staff", "t")).status_code == 303
+    page = text(start(client, caller=f.MOBILE))
+    url = library.url("ar", "للعربية اضغط واحد")
+    assert url.startswith("/ivr/audio/ar-")
+    assert f'<audio class="prompt-audio" controls preload="none" src="{url}">' in page
+    assert page.count("<audio") == 1  # the other phrases have no recording
