@@ -9,7 +9,8 @@ Two servers, each in its own process under waitress with ``gateway run``'s setti
 - ``baseline``: a bare Flask app whose one route returns a fixed TwiML document for any
   ``POST /ivr/...``: what Python + Flask + waitress cost for a webhook on this machine.
 
-``--callers`` client threads (in this process) each make whole calls, one after another,
+``--callers`` client threads (in this process; one run per value, 1 and 4 by default)
+each make whole calls, one after another,
 the way Twilio drives them: ``/ivr/voice``, ``1`` (Arabic), the transaction number and #
 (the caller ID is the applicant's, so the status comes at once), ``9`` (goodbye): four
 signed webhooks a call. Every gateway answer is checked (200, TwiML, the expected menu).
@@ -191,35 +192,44 @@ def _load(port: int, seconds: float, callers: int, check: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--callers", type=int, default=4)
+    parser.add_argument("--callers", default="1,4",
+                        help="concurrent callers, one run per value (default: 1,4)")
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         _serve(args.serve[0], json.loads(args.serve[1]))
         return
+    levels = [int(n) for n in args.callers.split(",")]
+    results: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         work = Path(tmp)
         url = f"sqlite:///{work / 'gateway.db'}"
         _prepare(url)
-        results = {}
         for kind in ("baseline", "gateway"):
             process, port = _start(kind, url, work)
             try:
-                _load(port, 1.0, args.callers, kind == "gateway")  # warm-up
-                results[kind] = _load(port, args.seconds, args.callers, kind == "gateway")
+                _load(port, 1.0, max(levels), kind == "gateway")  # warm-up
+                for callers in levels:
+                    results[kind, callers] = _load(port, args.seconds, callers,
+                                                   kind == "gateway")
             finally:
                 process.terminate()
                 process.wait(timeout=10)
-    print(f"IVR webhooks, {args.callers} callers making whole calls (4 webhooks each), "
-          f"{args.seconds:.0f} s, {os.cpu_count()} cores")
-    for kind, r in results.items():
-        print(f"  {kind:9} {r['per_second']:8.0f} webhooks/s ({r['calls_per_second']:.0f} "
-              f"calls/s)  p50 {r['p50_ms']:.1f} ms  p90 {r['p90_ms']:.1f} ms  "
-              f"p99 {r['p99_ms']:.1f} ms")
-    ratio = results["gateway"]["per_second"] / results["baseline"]["per_second"]
-    p99 = results["gateway"]["p99_ms"]
-    print(f"  gateway/baseline {ratio:.0%}; gateway p99 {p99:.1f} ms "
-          f"(target < {TARGET_P99_MS:.0f} ms: {'PASS' if p99 < TARGET_P99_MS else 'MISS'})")
+    print(f"IVR webhooks over whole calls (4 signed webhooks each), {args.seconds:.0f} s a "
+          f"run, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    for callers in levels:
+        print(f" {callers} caller(s) at once:")
+        for kind in ("baseline", "gateway"):
+            r = results[kind, callers]
+            print(f"  {kind:9} {r['per_second']:7.0f} webhooks/s ({r['calls_per_second']:4.0f} "
+                  f"calls/s)  p50 {r['p50_ms']:5.1f} ms  p90 {r['p90_ms']:5.1f} ms  "
+                  f"p99 {r['p99_ms']:5.1f} ms")
+        ratio = results["gateway", callers]["per_second"] / \
+            results["baseline", callers]["per_second"]
+        p99 = results["gateway", callers]["p99_ms"]
+        verdict = "PASS" if p99 < TARGET_P99_MS else "MISS"
+        print(f"  gateway/baseline {ratio:.0%}; gateway p99 {p99:.1f} ms "
+              f"(target < {TARGET_P99_MS:.0f} ms: {verdict})")
 
 
 if __name__ == "__main__":
