@@ -6,7 +6,8 @@ pyttsx3 drives espeak-ng here, and has pitfalls this module is shaped around:
   file, so each phrase is saved and waited for on its own;
 - ``say()`` and ``save_to_file()`` in one engine interfere: the worker only saves;
 - the engine can hang (a stuck audio driver, a voice that does not load), so it runs in
-  a child process (``python -m channels.ivr.prompts``) that is killed after a timeout.
+  a child process (``python -m channels.ivr.prompts``) that is killed when a phrase
+  takes longer than a timeout.
   Never in a web request: the line only looks files up.
 
 Each file is written under a temporary name and renamed when complete, so the line never
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import subprocess
 import sys
+import tempfile
+import time
 import wave
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,8 +33,8 @@ from channels.ivr.speech import recordable_phrases, recording_years
 from core.i18n import LANGUAGES
 from core.settings import Settings
 
-# Seconds the worker may take: a start-up allowance plus a few seconds a phrase.
-STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 5.0
+# Seconds the engine may take to start, and to render one phrase, before it is killed.
+STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 10.0
 MAX_PROMPT_SECONDS = 30.0
 
 
@@ -89,18 +93,36 @@ def render(settings: Settings, phrases: list[tuple[str, str]] | None = None, *,
 
 
 def _run_worker(jobs: list[Job], rate: int, timeout: float | None) -> None:
-    limit = timeout or STARTUP_SECONDS + SECONDS_PER_PHRASE * len(jobs)
+    """Run the engine in a child process; kill it when a phrase takes too long.
+
+    The child reports each phrase as it finishes, so the time limit is per phrase (after
+    a start-up allowance) rather than one guess for the whole batch.
+    """
+    limit = timeout or SECONDS_PER_PHRASE
     payload = json.dumps({"rate": rate, "jobs": [job.__dict__ for job in jobs]})
-    try:
-        done = subprocess.run([sys.executable, "-m", "channels.ivr.prompts"], input=payload,
-                              capture_output=True, text=True, timeout=limit,
-                              cwd=Path(__file__).resolve().parents[2])
-    except subprocess.TimeoutExpired as exc:
-        raise RenderError(f"the speech engine did not finish within {limit:.0f} s "
-                          "(is espeak-ng working?)") from exc
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise RenderError("the speech engine failed: " + " / ".join(tail))
+    # stderr to a file: a chatty engine must not fill a pipe nobody reads while waiting.
+    with tempfile.TemporaryFile("w+") as errors, \
+            subprocess.Popen([sys.executable, "-m", "channels.ivr.prompts"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                             text=True, cwd=Path(__file__).resolve().parents[2]) as child:
+        child.stdin.write(payload)
+        child.stdin.close()
+        deadline = time.monotonic() + STARTUP_SECONDS + limit
+        with selectors.DefaultSelector() as selector:
+            selector.register(child.stdout, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    child.kill()
+                    raise RenderError(f"the speech engine stopped answering for {limit:.0f} s "
+                                      "(is espeak-ng working?)")
+                if not child.stdout.readline():
+                    break  # the child is done
+                deadline = time.monotonic() + limit
+        if child.wait() != 0:
+            errors.seek(0)
+            tail = errors.read().strip().splitlines()[-3:]
+            raise RenderError("the speech engine failed: " + " / ".join(tail))
 
 
 def check_wav(path: Path) -> str | None:
@@ -142,6 +164,7 @@ def _worker() -> None:
         else:
             partial.unlink(missing_ok=True)
             print(f"no audio for {job['lang']} {job['text']!r}", file=sys.stderr)
+        print("done", flush=True)  # the parent's sign of life
 
 
 if __name__ == "__main__":

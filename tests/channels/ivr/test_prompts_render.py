@@ -101,3 +101,13 @@ def test_gateway_prompts_render_makes_every_prompt_a_valid_wav(tmp_path):
     for path in files:
         _sane(path)
     assert f"{len(files)} prompt(s) rendered" in result.output
+
+
+def test_a_speech_engine_that_hangs_is_killed(settings, monkeypatch, tmp_path):
+    hanging = tmp_path / "hanging-engine"
+    hanging.write_text("#!/bin/sh\nexec sleep 60\n")
+    hanging.chmod(0o755)
+    monkeypatch.setattr("channels.ivr.prompts.sys.executable", str(hanging))
+    monkeypatch.setattr("channels.ivr.prompts.STARTUP_SECONDS", 0.2)
+    with pytest.raises(RenderError, match="stopped answering"):
+        render(settings, [("ar", "7")], timeout=0.2)
