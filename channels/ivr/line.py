@@ -6,6 +6,7 @@ renders the returned actions its own way (TwiML, a web page).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
 from core.service import Core
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # A call still open this long got no status callback (or the caller hung up on the
 # simulator page): it is logged as hung up and its last answer forgotten.
@@ -66,6 +69,8 @@ class Line:
         ended = self._store.hung_up(call_sid, duration)
         if ended is not None:
             CALLS_ENDED.labels(ended.channel, ended.outcome or "hung_up").inc()
+            log.info("%s call %s ended: the caller hung up (%s), path %s", ended.channel,
+                     ended.call_sid, ended.outcome, " ".join(ended.path))
 
     def call(self, call_sid: str) -> Call | None:
         return self._store.load(call_sid)
@@ -88,4 +93,7 @@ class Line:
     def _after(self, call: Call, actions: list[Action]) -> list[Action]:
         if self._store.save(call):
             CALLS_ENDED.labels(call.channel, call.outcome or "ended").inc()
+            # The call log's line: no caller number at all (the row keeps it masked).
+            log.info("%s call %s ended: %s, language %s, path %s", call.channel,
+                     call.call_sid, call.outcome, call.language, " ".join(call.path))
         return actions
