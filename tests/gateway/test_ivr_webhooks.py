@@ -428,3 +428,25 @@ def test_a_call_left_open_is_logged_as_hung_up_and_forgets_its_answer(app, clien
     assert row.ended_at is not None and row.replay is None and row.outcome == "status"
     phone.press("1")
     assert phone.hung_up()  # the line has nothing more to say on an ended call
+
+
+ODD_KEYS = ["", "#", "*", "*#*", "0" * 64 + "#", "9" * 500, "1*2#3", "١", "\u0000#",
+            "<Say>x</Say>", "%00", "12345678901234567890123#"]
+
+
+@pytest.mark.parametrize("menu", ["language", "number", "national_id", "options"])
+def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, menu):
+    for i, keys in enumerate(ODD_KEYS):
+        # A caller of their own each time: the rate limit is not what is tested here.
+        phone = Phone(client, caller=f"+9665698765{i:02d}")
+        phone.call()
+        if menu != "language":
+            phone.press("2")
+        if menu in ("national_id", "options"):
+            phone.press("4471234#")
+        if menu == "options":
+            phone.press(f.NATIONAL_ID + "#")
+        assert phone.gather().attrib["action"].endswith(f"/ivr/input/{menu}")
+        phone.press(keys)  # asserts a 200 with valid TwiML
+        assert phone.gather() is not None or phone.hung_up()
+        assert "<Say>x</Say>" not in phone.responses[-1]
