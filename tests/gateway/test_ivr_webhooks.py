@@ -450,3 +450,17 @@ def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, me
         phone.press(keys)  # asserts a 200 with valid TwiML
         assert phone.gather() is not None or phone.hung_up()
         assert "<Say>x</Say>" not in phone.responses[-1]
+
+
+def test_a_caller_probing_numbers_is_cut_off_by_the_rate_limit(client, core, transaction):
+    phone = Phone(client, caller="+966569876543")
+    phone.call()
+    phone.press("2")
+    for attempt in range(12):
+        phone.press(f"{4470000 + attempt}#")
+        if phone.hung_up():
+            break
+        phone.press(f.OTHER_NATIONAL_ID + "#")
+        phone.press("2")
+    assert phone.hung_up() and "Too many attempts" in phone.heard()
+    assert call_row(core, phone).outcome == "rate_limited"
