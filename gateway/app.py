@@ -8,8 +8,9 @@ from prometheus_client import REGISTRY
 
 from core.service import Core
 from core.settings import Settings
-from gateway import errors
+from gateway import errors, ivr
 from gateway.api import api
+from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
@@ -57,6 +58,8 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(messages)
     app.register_blueprint(kiosk_api)
     app.register_blueprint(kiosk_pages)
+    app.register_blueprint(call_simulator)
+    ivr.install(app, core, settings)
     _register_collector(core)
     return app
 

@@ -52,6 +52,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
+# Responses that carry no personal data and set their own caching (assets, IVR prompts).
+CACHEABLE_ENDPOINTS = frozenset({"portal.static", "ivr.audio"})
+
 # Longest text a field may carry to the core; a real entry is a few dozen characters.
 MAX_FIELD_CHARS = 100
 
@@ -279,7 +282,7 @@ def _page(template: str, **context) -> Response:
 @portal.after_app_request
 def _headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
-    if request.endpoint != "portal.static":
+    if request.endpoint not in CACHEABLE_ENDPOINTS:
         # Answers carry personal data; forms carry a per-session CSRF token.
         response.headers["Cache-Control"] = "no-store"
     return response

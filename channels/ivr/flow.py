@@ -1,0 +1,301 @@
+"""The toll-free line's menus as plain Python: a call's state in, actions out.
+
+Telephony-neutral: the Twilio adapter (``twiml.py``) renders the actions as TwiML, the
+staff call simulator as a web page. The flow:
+
+    language (1 Arabic, 2 English; silence: Arabic)
+    number   (the transaction number, ended by #; read back digit by digit)
+             -> the status at once when the caller ID is the applicant's mobile,
+    national_id (otherwise: the national ID, ended by #)
+    options  (1 repeat, 2 another transaction, 0 an employee, 9 end)
+
+No input and wrong input are asked again with the short prompt, three tries in all, then
+a polite goodbye that points to the SMS short code and the portal. Whatever ``Digits``
+holds (nothing, 40 digits, * and # anywhere) is an answer to handle, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from channels.ivr.hours import WorkingHours
+from channels.ivr.speech import Sentence, answer_speech, digits, sentence
+from core.answer import Answer, Outcome
+from core.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
+from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
+from core.inquiry import InquiryRequest
+
+LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS = "language", "number", "national_id", "options"
+NODES = (LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS)
+# Menus answered by one key; the others collect keys until #.
+ONE_KEY_MENUS = (LANGUAGE, OPTIONS)
+MAX_TRIES = 3
+# Longest Digits worth looking at; anything longer is wrong input all the same.
+MAX_KEYS = 64
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Speak:
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Wait for keys for ``node``; the prompt plays while waiting. Silence comes back as
+    an empty answer to the same node."""
+
+    node: str
+    prompt: tuple[Sentence, ...]
+    num_digits: int | None = None  # a one-key menu
+    finish_on_key: str = "#"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    number: str
+    ring_seconds: int
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+Action = Speak | Gather | Transfer | Hangup
+
+
+# --- the call --------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """Where one call stands between two webhooks (kept by CallSid in ``ivr_calls``)."""
+
+    call_sid: str
+    channel: str = "ivr"
+    node: str = LANGUAGE
+    language: str | None = None
+    attempts: int = 0
+    number: str | None = None
+    replay: tuple[Sentence, ...] = ()
+    path: list[str] = field(default_factory=list)
+    outcome: str | None = None
+    ended: bool = False
+    started_at: datetime | None = None
+
+    def replay_json(self) -> str | None:
+        return json.dumps([s.to_json() for s in self.replay], ensure_ascii=False) \
+            if self.replay else None
+
+    @staticmethod
+    def replay_from(text: str | None) -> tuple[Sentence, ...]:
+        if not text:
+            return ()
+        return tuple(Sentence.from_json(item) for item in json.loads(text))
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    channel: str
+    tz: ZoneInfo
+    short_code: str
+    phone_region: str
+    default_language: str
+    agent_number: str
+    ring_seconds: int
+    hours: WorkingHours
+
+
+class CallFlow:
+    """The menus. ``inquire`` is the core's inquiry service; ``now`` the clock."""
+
+    def __init__(self, config: FlowConfig, inquire: Callable[[InquiryRequest], Answer],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._config = config
+        self._inquire = inquire
+        self._now = now
+
+    # --- entry points -----------------------------------------------------------------
+
+    def start(self, call: Call) -> list[Action]:
+        """A new call (or Twilio asking again for one it started): the current menu."""
+        if not call.path:
+            call.path.append(LANGUAGE)
+        return self.ask(call)
+
+    def ask(self, call: Call) -> list[Action]:
+        """The current menu again, from the top (a late or replayed webhook)."""
+        if call.ended:
+            return [Hangup()]
+        return [self._gather(call, short=False)]
+
+    def answer(self, call: Call, node: str, keys: str | None, caller: str | None
+               ) -> list[Action]:
+        """The caller's keys for ``node`` (None or "" when they said nothing)."""
+        if call.ended:
+            return [Hangup()]
+        if node != call.node:
+            return self.ask(call)
+        pressed = normalize_digits((keys or "").strip())[:MAX_KEYS]
+        handler = {LANGUAGE: self._on_language, NUMBER: self._on_number,
+                   NATIONAL_ID: self._on_national_id, OPTIONS: self._on_option}[call.node]
+        return handler(call, pressed, caller)
+
+    def dial_ended(self, call: Call, status: str | None) -> list[Action]:
+        """The agent's line answered and hung up, or was busy or not answered."""
+        if call.ended:
+            return [Hangup()]
+        if status in ("completed", "answered"):
+            return self._end(call, "transferred", (self._say(call, "goodbye"),))
+        call.path.append("agent_busy")
+        call.outcome = "agent_busy"
+        busy = (self._say(call, "agents_busy"), self._self_service(call))
+        return self._go(call, OPTIONS, busy)
+
+    # --- menus -------------------------------------------------------------------------
+
+    def _on_language(self, call: Call, pressed: str, _caller: str | None) -> list[Action]:
+        choice = pressed.rstrip("#")
+        if choice == "":
+            call.language = "ar"
+        elif choice in ("1", "2"):
+            call.language = "ar" if choice == "1" else "en"
+        else:
+            return self._retry(call, "invalid_choice")
+        return self._go(call, NUMBER)
+
+    def _on_number(self, call: Call, pressed: str, caller: str | None) -> list[Action]:
+        entered = pressed.rstrip("#")
+        if not entered:
+            return self._retry(call, "no_input")
+        if not (entered.isascii() and entered.isdigit()
+                and MIN_NUMBER_LENGTH <= len(entered) <= MAX_NUMBER_LENGTH):
+            return self._retry(call, "invalid_number")
+        call.number = entered
+        read_back = Speak((sentence(self._lang(call), "you_entered", digits=digits(entered)),))
+        mobile = self._mobile(caller)
+        if mobile:
+            answer = self._inquire(InquiryRequest(
+                channel=self._config.channel, number_text=entered, lang=self._lang(call),
+                mobile=mobile, origin=mobile))
+            # Anything but the status (not the caller's, no such number) asks for the ID,
+            # so the question itself tells nothing.
+            if answer.outcome in (Outcome.FOUND, Outcome.RATE_LIMITED):
+                call.path.append("caller_id")
+                return [read_back, *self._status(call, answer)]
+        return [read_back, *self._go(call, NATIONAL_ID)]
+
+    def _on_national_id(self, call: Call, pressed: str, caller: str | None) -> list[Action]:
+        entered = pressed.rstrip("#")
+        if not entered:
+            return self._retry(call, "no_input")
+        try:
+            national_id = validate_national_id(entered)
+        except InvalidNationalId:
+            return self._retry(call, "invalid_id")
+        mobile = self._mobile(caller)
+        answer = self._inquire(InquiryRequest(
+            channel=self._config.channel, number_text=call.number or "",
+            lang=self._lang(call), mobile=mobile, national_id=national_id,
+            origin=mobile or call.call_sid))
+        return self._status(call, answer)
+
+    def _on_option(self, call: Call, pressed: str, _caller: str | None) -> list[Action]:
+        choice = pressed.rstrip("#")
+        if not choice:
+            return self._retry(call, "no_input")
+        if choice == "1":
+            call.path.append("repeat")
+            return self._go(call, OPTIONS, call.replay)
+        if choice == "2":
+            call.number, call.replay = None, ()
+            return self._go(call, NUMBER)
+        if choice == "0":
+            return self._agent(call)
+        if choice == "9":
+            return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
+        return self._retry(call, "invalid_choice")
+
+    def _status(self, call: Call, answer: Answer) -> list[Action]:
+        speech = answer_speech(answer, self._lang(call), self._config.tz)
+        if answer.outcome is Outcome.RATE_LIMITED:
+            return self._end(call, "rate_limited",
+                             (*speech, self._self_service(call), self._say(call, "goodbye")))
+        call.outcome = "status" if answer.found else "not_found"
+        call.path.append(call.outcome)
+        call.replay = speech
+        return self._go(call, OPTIONS, speech)
+
+    def _agent(self, call: Call) -> list[Action]:
+        config = self._config
+        if not config.agent_number or not config.hours.open_at(self._now()):
+            call.path.append("agent_closed")
+            closed = (self._say(call, "agents_closed"), self._self_service(call))
+            return self._go(call, OPTIONS, closed)
+        call.path.append("agent")
+        call.outcome = "transfer"
+        return [Speak((self._say(call, "connecting"),)),
+                Transfer(config.agent_number, config.ring_seconds)]
+
+    # --- moving on ------------------------------------------------------------------------
+
+    def _go(self, call: Call, node: str, before: tuple[Sentence, ...] = ()) -> list[Action]:
+        call.node, call.attempts = node, 0
+        if not call.path or call.path[-1] != node:
+            call.path.append(node)
+        actions: list[Action] = [Speak(before)] if before else []
+        return [*actions, self._gather(call, short=False)]
+
+    def _retry(self, call: Call, problem: str) -> list[Action]:
+        call.attempts += 1
+        if call.attempts >= MAX_TRIES:
+            call.path.append("gave_up")
+            return self._end(call, call.outcome or "gave_up", (
+                self._say(call, problem), self._say(call, "give_up"),
+                self._self_service(call), self._say(call, "goodbye")))
+        return [Speak((self._say(call, problem),)), self._gather(call, short=True)]
+
+    def _end(self, call: Call, outcome: str, speech: tuple[Sentence, ...]) -> list[Action]:
+        call.outcome, call.ended, call.replay = outcome, True, ()
+        return [Speak(speech), Hangup()]
+
+    def _gather(self, call: Call, *, short: bool) -> Gather:
+        if call.node == LANGUAGE:
+            prompt = (sentence("ar", "welcome"), sentence("ar", "for_arabic"),
+                      sentence("en", "for_english"))
+            return Gather(LANGUAGE, prompt[1:] if short else prompt, num_digits=1)
+        if call.node == OPTIONS:
+            return Gather(OPTIONS, (self._say(call, "options_short" if short else "options"),),
+                          num_digits=1)
+        key = "enter_number" if call.node == NUMBER else "enter_id"
+        return Gather(call.node, (self._say(call, key + "_short" if short else key),))
+
+    # --- small helpers -------------------------------------------------------------------
+
+    def _lang(self, call: Call) -> str:
+        return call.language or self._config.default_language
+
+    def _say(self, call: Call, key: str) -> Sentence:
+        if call.node == LANGUAGE and call.language is None:
+            return sentence(self._config.default_language, key)
+        return sentence(self._lang(call), key)
+
+    def _self_service(self, call: Call) -> Sentence:
+        return sentence(self._lang(call), "self_service",
+                        short_code=digits(self._config.short_code))
+
+    def _mobile(self, caller: str | None) -> str | None:
+        """The caller ID as a mobile number, or None (withheld, a landline, garbage)."""
+        if not caller:
+            return None
+        try:
+            return normalize_mobile(caller[:32], self._config.phone_region)
+        except InvalidMobile:
+            return None

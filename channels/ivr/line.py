@@ -1,0 +1,99 @@
+"""The toll-free line: the call store, the menus and the metrics, for any front end.
+
+The Twilio webhooks and the staff call simulator both drive calls through ``Line``; each
+renders the returned actions its own way (TwiML, a web page).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from channels.ivr.calls import CallStore
+from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
+from channels.ivr.hours import WorkingHours
+from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
+from core.service import Core
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A call still open this long got no status callback (or the caller hung up on the
+# simulator page): it is logged as hung up and its last answer forgotten.
+ABANDONED_AFTER = timedelta(hours=2)
+# How often a process looks for such calls (when a call starts).
+ABANDONED_CHECK_SECONDS = 300.0
+
+
+class Line:
+    def __init__(self, store: CallStore, flow: CallFlow, channel: str) -> None:
+        self._store = store
+        self._flow = flow
+        self.channel = channel
+        self._next_check = 0.0
+
+    @classmethod
+    def build(cls, core: Core, settings: Settings, channel: str = "ivr",
+              now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Line:
+        agent = settings.ivr.agent
+        config = FlowConfig(
+            channel=channel, tz=core.config.tz, short_code=core.config.short_code,
+            phone_region=core.config.phone_region,
+            default_language=core.config.default_language,
+            agent_number=agent.number, ring_seconds=agent.ring_seconds,
+            hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz))
+        return cls(CallStore(core.db), CallFlow(config, core.inquire, now), channel)
+
+    def call_started(self, call_sid: str, caller: str | None) -> list[Action]:
+        call = self._open(call_sid, caller)
+        return self._after(call, self._flow.start(call))
+
+    def keys(self, call_sid: str, node: str, digits: str | None, caller: str | None
+             ) -> list[Action]:
+        """Keys pressed (or silence) for ``node``; an unknown call starts from the top."""
+        call = self._store.load(call_sid)
+        if call is None:
+            return self.call_started(call_sid, caller)
+        return self._after(call, self._flow.answer(call, node, digits, caller))
+
+    def dial_ended(self, call_sid: str, status: str | None, caller: str | None
+                   ) -> list[Action]:
+        call = self._store.load(call_sid)
+        if call is None:
+            return self.call_started(call_sid, caller)
+        return self._after(call, self._flow.dial_ended(call, status))
+
+    def hung_up(self, call_sid: str, duration: int | None = None) -> None:
+        ended = self._store.hung_up(call_sid, duration)
+        if ended is not None:
+            CALLS_ENDED.labels(ended.channel, ended.outcome or "hung_up").inc()
+            log.info("%s call %s ended: the caller hung up (%s), path %s", ended.channel,
+                     ended.call_sid, ended.outcome, " ".join(ended.path))
+
+    def call(self, call_sid: str) -> Call | None:
+        return self._store.load(call_sid)
+
+    def _open(self, call_sid: str, caller: str | None) -> Call:
+        call, created = self._store.open(call_sid, self.channel, caller)
+        if created:
+            CALLS_STARTED.labels(self.channel).inc()
+            self.close_abandoned()
+        return call
+
+    def close_abandoned(self, *, force: bool = False) -> None:
+        """Log calls left open as hung up (at most every few minutes unless forced)."""
+        if not force and time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + ABANDONED_CHECK_SECONDS
+        for (channel, outcome), count in self._store.close_abandoned(ABANDONED_AFTER).items():
+            CALLS_ENDED.labels(channel, outcome).inc(count)
+
+    def _after(self, call: Call, actions: list[Action]) -> list[Action]:
+        if self._store.save(call):
+            CALLS_ENDED.labels(call.channel, call.outcome or "ended").inc()
+            # The call log's line: no caller number at all (the row keeps it masked).
+            log.info("%s call %s ended: %s, language %s, path %s", call.channel,
+                     call.call_sid, call.outcome, call.language, " ".join(call.path))
+        return actions

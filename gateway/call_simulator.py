@@ -1,0 +1,159 @@
+"""The call simulator: staff try the toll-free line from a keypad in the browser.
+
+The same ``Line`` as Twilio's webhooks (the same menus, state by call id in ``ivr_calls``,
+the same inquiry service), logged and counted under channel "ivr-sim". Each key is a form
+post, as a phone sends a tone; the keys of a number collect until # (or the menu's single
+key) as Twilio's <Gather> does, and "silence" sends what was keyed so far. Prompts are
+shown as text, with the rendered recordings to play where ``gateway prompts render``
+made them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, render_template, request, session
+
+from channels.ivr.audio import AudioLibrary, audio_dir
+from channels.ivr.flow import ONE_KEY_MENUS, Action, Gather, Hangup, Speak, Transfer
+from channels.ivr.line import Line
+from channels.ivr.speech import Sentence
+from gateway.portal import check_csrf
+from gateway.staff import current_staff, to_login
+
+call_simulator = Blueprint("call_simulator", __name__, url_prefix="/simulator/call")
+call_simulator.before_request(check_csrf)
+
+CHANNEL = "ivr-sim"
+SESSION_KEY = "ivr_simulator_call"
+KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
+MAX_KEYS = 40
+MAX_CALLER_CHARS = 30
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One sentence of the line: its text, and the recordings it is made of (if any)."""
+
+    lang: str
+    text: str
+    audio: tuple[str, ...]
+
+
+def _line() -> Line:
+    app = current_app
+    if "ivr_simulator" not in app.extensions:
+        app.extensions["ivr_simulator"] = Line.build(app.extensions["core"],
+                                                     app.config["SETTINGS"], channel=CHANNEL)
+    return app.extensions["ivr_simulator"]
+
+
+def _library() -> AudioLibrary:
+    settings = current_app.config["SETTINGS"]
+    return AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
+
+
+# Digits read one by one ("4 4 7 1"): kept left to right inside an Arabic sentence, where
+# the bidi algorithm would otherwise lay each digit out from the right.
+_SPACED_DIGITS = re.compile(r"\d(?: \d)+")
+
+
+def _heard(sentences: tuple[Sentence, ...]) -> list[Heard]:
+    library = _library()
+    heard = []
+    for sentence in sentences:
+        urls = [library.url(sentence.lang, phrase) for phrase in sentence.phrases]
+        text = _SPACED_DIGITS.sub(lambda m: f"\u2066{m.group(0)}\u2069", sentence.text)
+        heard.append(Heard(sentence.lang, text, tuple(u for u in urls if u)))
+    return heard
+
+
+def _screen(actions: list[Action]) -> dict:
+    """The page's view of the line's answer: what was said, and what it waits for."""
+    heard: list[Heard] = []
+    waiting: Gather | None = None
+    transfer: Transfer | None = None
+    ended = False
+    for action in actions:
+        if isinstance(action, Speak):
+            heard += _heard(action.sentences)
+        elif isinstance(action, Gather):
+            heard += _heard(action.prompt)
+            waiting = action
+        elif isinstance(action, Transfer):
+            transfer = action
+        elif isinstance(action, Hangup):
+            ended = True
+    return {"heard": heard, "waiting": waiting, "transfer": transfer, "ended": ended}
+
+
+def _page(status: int = 200, **context) -> Response:
+    context.setdefault("heard", [])
+    context.setdefault("keys", KEYS)
+    response = current_app.make_response(render_template("call_simulator.html", **context))
+    response.status_code = status
+    return response
+
+
+@call_simulator.get("")
+def phone():
+    staff = current_staff()
+    if staff is None:
+        return to_login()
+    return _page(staff=staff, active=None)
+
+
+@call_simulator.post("/start")
+def start():
+    staff = current_staff()
+    if staff is None:
+        return to_login()
+    caller = request.form.get("caller", "").strip()[:MAX_CALLER_CHARS]
+    sid = "SIM" + secrets.token_hex(16)
+    session[SESSION_KEY] = {"sid": sid, "caller": caller}
+    screen = _screen(_line().call_started(sid, caller or None))
+    return _page(staff=staff, active=session[SESSION_KEY], pending="", **screen)
+
+
+@call_simulator.post("/key")
+def key():
+    staff = current_staff()
+    if staff is None:
+        return to_login()
+    active = session.get(SESSION_KEY)
+    if not isinstance(active, dict) or not isinstance(active.get("sid"), str):
+        return _page(status=409, staff=staff, active=None)
+    line, sid, caller = _line(), active["sid"], active.get("caller") or None
+    call = line.call(sid)
+    if call is None or call.ended:
+        session.pop(SESSION_KEY, None)
+        return _page(staff=staff, active=None, ended=True)
+    pressed = request.form.get("key", "")
+    pending = request.form.get("pending", "")[:MAX_KEYS]
+    single = call.node in ONE_KEY_MENUS
+    if pressed == "silence":
+        actions = line.keys(sid, call.node, pending, caller)
+    elif pressed in ("agent:completed", "agent:busy"):
+        actions = line.dial_ended(sid, pressed.split(":")[1], caller)
+    elif pressed == "hangup":
+        line.hung_up(sid)
+        session.pop(SESSION_KEY, None)
+        return _page(staff=staff, active=None, ended=True)
+    elif pressed in KEYS:
+        if pressed == "#" and not single:
+            actions = line.keys(sid, call.node, pending, caller)
+        elif single or len(pending) + 1 >= MAX_KEYS:
+            actions = line.keys(sid, call.node, pending + pressed, caller)
+        else:
+            return _page(staff=staff, active=active, pending=pending + pressed,
+                         waiting=Gather(call.node, ()))
+    else:
+        actions = line.keys(sid, call.node, pending, caller)
+    screen = _screen(actions)
+    if screen["ended"]:
+        line.hung_up(sid)
+        session.pop(SESSION_KEY, None)
+    return _page(staff=staff, active=None if screen["ended"] else active, pending="",
+                 **screen)

@@ -1,0 +1,142 @@
+"""Twilio's webhooks for the toll-free line, under ``/ivr/``.
+
+``POST /ivr/voice`` is the number's "A call comes in" webhook; the menus answer at
+``/ivr/input/<menu>``, the agent transfer at ``/ivr/dial``, and ``/ivr/status`` is the
+call's status callback (the end of the call and its duration, for the call log). Each
+checks ``X-Twilio-Signature`` against ``gateway.public_url`` and the path: the URL Twilio
+called, not the one a proxy passed on. ``GET /ivr/audio/<file>`` serves the rendered
+prompts to Twilio's <Play> (and the call simulator) without a signature.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from twilio.request_validator import RequestValidator
+
+from channels.ivr.audio import NAME, AudioLibrary, audio_dir
+from channels.ivr.flow import NODES
+from channels.ivr.line import Line
+from channels.ivr.metrics import REJECTED
+from channels.ivr.twiml import TwimlRenderer
+from core.service import Core
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ivr = Blueprint("ivr", __name__, url_prefix="/ivr")
+
+TWIML = "text/xml; charset=utf-8"
+# A year: the file name changes whenever its content would.
+AUDIO_MAX_AGE = 365 * 24 * 3600
+MAX_PARAM_CHARS = 128
+
+
+class IvrWebhooks:
+    """What the blueprint needs, built once per app: the line and the TwiML renderer."""
+
+    def __init__(self, core: Core, settings: Settings) -> None:
+        public_url = settings.gateway.public_url.rstrip("/")
+        self.settings = settings
+        self.line = Line.build(core, settings, channel="ivr")
+        self.audio = AudioLibrary(audio_dir(settings), settings.ivr.voice, public_url)
+        self.twiml = TwimlRenderer(settings.ivr.voice, self.audio, public_url,
+                                   settings.ivr.input_timeout_seconds)
+        self.public_url = public_url
+        self.validator = RequestValidator(settings.ivr.twilio.auth_token) \
+            if settings.ivr.twilio.auth_token else None
+
+
+def install(app, core: Core, settings: Settings) -> None:
+    app.extensions["ivr"] = IvrWebhooks(core, settings)
+    app.register_blueprint(ivr)
+
+
+def _hooks() -> IvrWebhooks:
+    return current_app.extensions["ivr"]
+
+
+def signed_url() -> str:
+    """The URL Twilio requested: the public URL, this path and the query string."""
+    query = request.query_string.decode("latin-1")
+    return _hooks().public_url + request.path + (f"?{query}" if query else "")
+
+
+@ivr.before_request
+def _check_signature():
+    if request.endpoint == "ivr.audio":
+        return None
+    hooks = _hooks()
+    if not hooks.settings.ivr.enabled:
+        return Response("the IVR is turned off (ivr.enabled)\n", status=404,
+                        mimetype="text/plain")
+    if not hooks.settings.ivr.twilio.validate_signatures:
+        return None
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if hooks.validator is None:
+        log.warning("ivr: refused a webhook: ivr.twilio.auth_token is not set")
+    elif signature and hooks.validator.validate(signed_url(), request.form, signature):
+        return None
+    REJECTED.inc()
+    return Response("forbidden: not signed by Twilio\n", status=403, mimetype="text/plain")
+
+
+def _param(name: str) -> str | None:
+    value = request.form.get(name)
+    return value[:MAX_PARAM_CHARS] if value is not None else None
+
+
+def _call_sid() -> str:
+    sid = (_param("CallSid") or "").strip()
+    if not sid:
+        abort(Response("CallSid is required\n", status=400, mimetype="text/plain"))
+    return sid
+
+
+def _twiml(actions) -> Response:
+    return Response(_hooks().twiml.render(actions), mimetype="text/xml",
+                    content_type=TWIML)
+
+
+@ivr.post("/voice")
+def voice():
+    return _twiml(_hooks().line.call_started(_call_sid(), _param("From")))
+
+
+@ivr.post("/input/<node>")
+def keys(node: str):
+    line = _hooks().line
+    sid = _call_sid()
+    if node not in NODES:
+        call = line.call(sid)
+        node = call.node if call else ""
+    return _twiml(line.keys(sid, node, request.form.get("Digits", "")[:MAX_PARAM_CHARS],
+                            _param("From")))
+
+
+@ivr.post("/dial")
+def dial():
+    return _twiml(_hooks().line.dial_ended(_call_sid(), _param("DialCallStatus"),
+                                           _param("From")))
+
+
+@ivr.post("/status")
+def status():
+    if _param("CallStatus") in ("completed", "busy", "failed", "no-answer", "canceled"):
+        duration = _param("CallDuration") or ""
+        seconds = int(duration) if duration.isascii() and duration.isdigit() \
+            and len(duration) <= 7 else None
+        _hooks().line.hung_up(_call_sid(), seconds)
+    return Response(status=204)
+
+
+@ivr.get("/audio/<name>")
+def audio(name: str):
+    if not NAME.fullmatch(name):
+        abort(404)
+    response = send_from_directory(_hooks().audio.directory, name, mimetype="audio/wav",
+                                   max_age=AUDIO_MAX_AGE, conditional=True)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response

@@ -1,0 +1,167 @@
+"""The call flow as plain Python: a fake inquiry service, no Twilio, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from channels.ivr.flow import (
+    LANGUAGE,
+    NATIONAL_ID,
+    NUMBER,
+    OPTIONS,
+    Call,
+    CallFlow,
+    FlowConfig,
+    Gather,
+    Hangup,
+    Speak,
+    Transfer,
+)
+from channels.ivr.hours import WorkingHours
+from channels.ivr.speech import answer_speech
+from core.answer import Answer, Name, Outcome, TransactionView
+from core.render import speech_text, status_label
+from tests import factories as f
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+HOURS = WorkingHours(frozenset({"sun", "mon", "tue", "wed", "thu"}), time(8), time(15), RIYADH)
+VIEW = TransactionView(number="4471234", status="referred", subject="طلب",
+                       registered_at=datetime(2025, 11, 2, 6, 15, tzinfo=UTC),
+                       department=Name("إدارة الحقوق", "Rights Department"))
+
+
+class FakeCore:
+    def __init__(self, outcome: Outcome = Outcome.FOUND) -> None:
+        self.outcome = outcome
+        self.requests = []
+
+    def __call__(self, request):
+        self.requests.append(request)
+        if self.outcome is Outcome.FOUND and request.national_id is None \
+                and request.mobile != f.MOBILE_E164:
+            return Answer(Outcome.NOT_FOUND)
+        return Answer(self.outcome, VIEW if self.outcome is Outcome.FOUND else None)
+
+
+def flow(core=None, now=datetime(2026, 11, 22, 7, 0, tzinfo=UTC)):
+    config = FlowConfig(channel="ivr", tz=RIYADH, short_code="74747", phone_region="SA",
+                        default_language="ar", agent_number="+966112345678",
+                        ring_seconds=20, hours=HOURS)
+    return CallFlow(config, core or FakeCore(), lambda: now)
+
+
+def gathers(actions) -> list[Gather]:
+    return [a for a in actions if isinstance(a, Gather)]
+
+
+def test_the_call_starts_with_the_language_menu():
+    call = Call("CA1")
+    actions = flow().start(call)
+    assert gathers(actions)[0].node == LANGUAGE and gathers(actions)[0].num_digits == 1
+    assert call.path == [LANGUAGE]
+
+
+@pytest.mark.parametrize(("keys", "lang"), [("1", "ar"), ("2", "en"), ("", "ar"), (None, "ar"),
+                                            ("#", "ar"), ("١", "ar"), ("2#", "en")])
+def test_the_language_menu(keys, lang):
+    call = Call("CA1")
+    actions = flow().answer(call, LANGUAGE, keys, None)
+    assert call.language == lang and gathers(actions)[0].node == NUMBER
+
+
+@pytest.mark.parametrize("keys", ["3", "12", "*", "0", "1*"])
+def test_other_keys_in_the_language_menu_are_asked_again(keys):
+    call = Call("CA1")
+    actions = flow().answer(call, LANGUAGE, keys, None)
+    assert call.node == LANGUAGE and call.attempts == 1 and gathers(actions)
+
+
+def test_the_caller_id_of_the_applicant_skips_the_national_id():
+    core = FakeCore()
+    call = Call("CA1", node=NUMBER, language="en")
+    actions = flow(core).answer(call, NUMBER, "4471234#", f.MOBILE_E164)
+    assert call.node == OPTIONS and call.outcome == "status"
+    assert "4 4 7 1 2 3 4" in actions[0].sentences[0].text  # read back first
+    assert core.requests[0].channel == "ivr" and core.requests[0].mobile == f.MOBILE_E164
+
+
+def test_another_caller_id_is_asked_for_the_national_id_then_answered():
+    core = FakeCore()
+    call = Call("CA1", node=NUMBER, language="en")
+    assert gathers(flow(core).answer(call, NUMBER, "4471234#", "+966569876543"))[0].node \
+        == NATIONAL_ID
+    actions = flow(core).answer(call, NATIONAL_ID, f.NATIONAL_ID + "#", "+966569876543")
+    assert call.outcome == "status" and call.replay
+    assert core.requests[-1].national_id == f.NATIONAL_ID
+    assert core.requests[-1].number_text == "4471234"
+    assert any(isinstance(a, Speak) for a in actions)
+
+
+def test_a_landline_or_hidden_caller_costs_no_inquiry_before_the_id():
+    for caller in (None, "anonymous", "+966112345678", "x" * 500):
+        core = FakeCore()
+        call = Call("CA1", node=NUMBER, language="ar")
+        flow(core).answer(call, NUMBER, "4471234#", caller)
+        assert core.requests == [] and call.node == NATIONAL_ID
+
+
+def test_too_many_failures_end_the_call_at_once():
+    core = FakeCore(Outcome.RATE_LIMITED)
+    call = Call("CA1", node=NATIONAL_ID, language="ar", number="4471234")
+    actions = flow(core).answer(call, NATIONAL_ID, f.NATIONAL_ID, None)
+    assert isinstance(actions[-1], Hangup) and call.outcome == "rate_limited"
+    assert call.ended and call.replay == ()
+
+
+def test_three_wrong_answers_then_goodbye_with_sms_and_portal():
+    call = Call("CA1", node=NUMBER, language="en")
+    line = flow()
+    for _ in range(2):
+        actions = line.answer(call, NUMBER, "1#", None)
+        assert gathers(actions)[0].prompt[0].text.startswith("Enter the transaction number")
+    actions = line.answer(call, NUMBER, "", None)
+    assert isinstance(actions[-1], Hangup)
+    text = " ".join(s.text for a in actions if isinstance(a, Speak) for s in a.sentences)
+    assert "SMS to 7 4 7 4 7" in text and "portal" in text and "Goodbye" in text
+
+
+@pytest.mark.parametrize(("now", "transfer"), [
+    (datetime(2026, 11, 22, 5, 0, tzinfo=UTC), True),    # Sunday 08:00 Riyadh
+    (datetime(2026, 11, 22, 11, 59, tzinfo=UTC), True),  # Sunday 14:59
+    (datetime(2026, 11, 22, 12, 0, tzinfo=UTC), False),  # Sunday 15:00
+    (datetime(2026, 11, 22, 4, 59, tzinfo=UTC), False),  # Sunday 07:59
+    (datetime(2026, 11, 20, 7, 0, tzinfo=UTC), False),   # Friday
+    (datetime(2026, 11, 21, 7, 0, tzinfo=UTC), False),   # Saturday
+])
+def test_the_agent_only_within_working_hours(now, transfer):
+    call = Call("CA1", node=OPTIONS, language="ar")
+    actions = flow(now=now).answer(call, OPTIONS, "0", None)
+    assert any(isinstance(a, Transfer) for a in actions) is transfer
+
+
+def test_a_webhook_for_another_menu_repeats_the_current_one():
+    call = Call("CA1", node=NUMBER, language="ar")
+    actions = flow().answer(call, OPTIONS, "9", None)
+    assert not call.ended and gathers(actions)[0].node == NUMBER
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_the_spoken_answer_says_what_the_core_renders(lang):
+    speech = answer_speech(Answer(Outcome.FOUND, VIEW), lang, RIYADH)
+    core_says = speech_text(Answer(Outcome.FOUND, VIEW), lang, RIYADH)
+    assert core_says.startswith(f"{speech[0].text} {speech[1].text}.")
+
+
+@pytest.mark.parametrize("status", ["registered", "referred", "assigned", "issued",
+                                    "reply_received", "closed"])
+def test_every_status_is_spoken_as_the_core_labels_it(status):
+    view = TransactionView(number="1", status=status, subject="", registered_at=VIEW.registered_at,
+                           department=VIEW.department, destination_agency=Name("وزارة", "Ministry"),
+                           reply_expected=status == "issued")
+    for lang in ("ar", "en"):
+        spoken = answer_speech(Answer(Outcome.FOUND, view), lang, RIYADH)[1]
+        assert spoken.text == status_label(view, lang)
+        assert all(phrase in spoken.text for phrase in spoken.phrases)

@@ -1,0 +1,113 @@
+"""Rendering prompts offline with pyttsx3 and the real espeak-ng (its Arabic voice)."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from channels.ivr.audio import AudioLibrary, audio_dir
+from channels.ivr.prompts import RenderError, all_phrases, check_wav, render
+from core.settings import load_settings
+from gateway.cli import main
+from tests.conftest import NATIONAL_ID_KEY, require_peer
+
+
+def _espeak() -> None:
+    try:
+        import pyttsx3  # noqa: F401
+    except ImportError:
+        require_peer(False, "pyttsx3")
+    require_peer(shutil.which("espeak-ng") is not None, "espeak-ng (apt install espeak-ng)")
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(None, var_dir=str(tmp_path), database={"url": "sqlite://"},
+                         security={"national_id_key": NATIONAL_ID_KEY})
+
+
+def _sane(path: Path) -> float:
+    assert check_wav(path) is None, check_wav(path)
+    with wave.open(str(path), "rb") as audio:
+        assert audio.getnchannels() == 1 and audio.getsampwidth() == 2
+        seconds = audio.getnframes() / audio.getframerate()
+    assert 0.1 < seconds < 15
+    return seconds
+
+
+def test_a_few_prompts_render_in_both_languages_one_file_each(settings):
+    _espeak()
+    phrases = [("ar", "للعربية اضغط واحد"), ("ar", "7"), ("ar", "جمادى الأولى"),
+               ("en", "For English, press 2"), ("en", "Thank you for calling")]
+
+    report = render(settings, phrases)
+
+    assert report.failed == [] and len(report.rendered) == len(phrases)
+    library = AudioLibrary(audio_dir(settings), settings.ivr.voice, "https://x")
+    seconds = {text: _sane(library.path(lang, text)) for lang, text in phrases}
+    # Each file holds its own phrase (queued saves would leave one file for all of them).
+    assert seconds["للعربية اضغط واحد"] > seconds["7"]
+    assert len({library.path(lang, text).read_bytes() for lang, text in phrases}) == 5
+    assert not list(library.directory.glob(".*.tmp"))
+
+    again = render(settings, phrases)
+    assert (again.rendered, again.skipped) == ([], len(phrases))
+
+
+def test_a_changed_voice_is_a_new_file_name(settings):
+    other = settings.model_copy(deep=True)
+    other.ivr.voice.rate = 120
+    one = AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
+    two = AudioLibrary(audio_dir(other), other.ivr.voice, "")
+    assert one.path("ar", "7") != two.path("ar", "7")
+    assert one.path("ar", "7") != one.path("en", "7")
+
+
+def test_a_broken_file_is_reported(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF")
+    assert "not a WAV" in check_wav(bad)
+
+
+def test_a_speech_engine_that_cannot_start_is_an_error_not_a_hang(settings, monkeypatch):
+    monkeypatch.setattr("channels.ivr.prompts.sys.executable", "/bin/false")
+    with pytest.raises(RenderError):
+        render(settings, [("ar", "7")])
+
+
+def test_every_phrase_the_line_may_play_is_listed():
+    phrases = set(all_phrases())
+    assert {("ar", "للعربية اضغط واحد"), ("en", "For English, press 2"), ("ar", "0"),
+            ("en", "9"), ("ar", "ذو الحجة"), ("en", "December"), ("ar", "أحيلت إلى"),
+            ("en", "Referred to"), ("ar", "31"), ("ar", "1447")} <= phrases
+    assert all(text.strip() for _lang, text in phrases)
+
+
+def test_gateway_prompts_render_makes_every_prompt_a_valid_wav(tmp_path):
+    _espeak()
+    env = {"GATEWAY_CONFIG": None, "GATEWAY__VAR_DIR": str(tmp_path),
+           "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY}
+
+    result = CliRunner().invoke(main, ["prompts", "render"], env=env)
+
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "ivr-prompts").glob("*.wav"))
+    assert len(files) == len(all_phrases())
+    assert {path.name[:2] for path in files} == {"ar", "en"}
+    for path in files:
+        _sane(path)
+    assert f"{len(files)} prompt(s) rendered" in result.output
+
+
+def test_a_speech_engine_that_hangs_is_killed(settings, monkeypatch, tmp_path):
+    hanging = tmp_path / "hanging-engine"
+    hanging.write_text("#!/bin/sh\nexec sleep 60\n")
+    hanging.chmod(0o755)
+    monkeypatch.setattr("channels.ivr.prompts.sys.executable", str(hanging))
+    monkeypatch.setattr("channels.ivr.prompts.STARTUP_SECONDS", 0.2)
+    with pytest.raises(RenderError, match="stopped answering"):
+        render(settings, [("ar", "7")], timeout=0.2)

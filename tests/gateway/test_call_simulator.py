@@ -1,0 +1,141 @@
+"""The staff call simulator: a keypad in the browser driving the same IVR flow."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from core.models import InquiryLog, IvrCall
+from core.tokens import create_token
+from tests import factories as f
+from tests.gateway.test_ivr_webhooks import RIYADH, ivr_settings
+from tests.gateway.test_simulator import csrf_token, sign_in, text
+
+NUMBER = "4471234"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    return ivr_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def transaction(core):
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(NUMBER, occurred_at="2025-11-02T09:15:00+03:00"))
+    core.record_event(f.event("referred", NUMBER, "2025-11-03T10:00:00+03:00",
+                              department="RIGHTS"))
+    return NUMBER
+
+
+@pytest.fixture
+def staff_client(client, core):
+    assert sign_in(client, create_token(core.db.write, "staff", "trainer")).status_code == 303
+    return client
+
+
+def _remember(client, response):
+    """Keep the page's CSRF token and the keys collected so far, as the browser does."""
+    page = text(response)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    client.csrf = token.group(1) if token else getattr(client, "csrf", "")
+    pending = re.search(r'name="pending" value="([^"]*)"', page)
+    client.pending = pending.group(1) if pending else ""
+    return response
+
+
+def start(client, caller: str = "", lang: str = "ar"):
+    return _remember(client, client.post("/simulator/call/start", data={
+        "csrf_token": csrf_token(client, "/simulator/call"), "lang": lang, "caller": caller}))
+
+
+def press(client, key: str, lang: str = "ar"):
+    if not getattr(client, "csrf", None):
+        client.csrf = csrf_token(client, "/simulator/call")
+    return _remember(client, client.post("/simulator/call/key", data={
+        "csrf_token": client.csrf, "lang": lang, "key": key,
+        "pending": getattr(client, "pending", "")}))
+
+
+def dial(client, keys: str):
+    response = None
+    for key in keys:
+        response = press(client, key)
+    return response
+
+
+def test_the_call_simulator_needs_a_staff_sign_in(client):
+    response = client.get("/simulator/call")
+    assert response.status_code == 303 and "/simulator/login" in response.headers["Location"]
+
+
+def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
+    page = text(start(staff_client, caller=f.MOBILE))
+    assert "للعربية اضغط واحد" in page and 'class="keypad"' in page
+    page = text(press(staff_client, "2"))
+    assert "Please enter your transaction number" in page
+    page = text(dial(staff_client, "44712"))
+    assert 'id="pending">44712<' in page
+    page = text(dial(staff_client, "34#"))
+    # The digits read back stay left to right in the page (an isolate around them).
+    assert "You entered \u20664 4 7 1 2 3 4\u2069." in page
+    assert "Referred to Rights Department" in page
+    page = text(press(staff_client, "9"))
+    assert 'id="ended"' in page or "Goodbye" in page
+    with core.db.read() as session:
+        row = session.scalars(select(IvrCall)).one()
+        channels = session.scalars(select(InquiryLog.channel)).all()
+    assert (row.channel, row.outcome) == ("ivr-sim", "status") and row.ended_at
+    assert channels == ["ivr-sim"]
+
+
+def test_silence_and_a_withheld_number_in_the_simulator(staff_client, transaction):
+    start(staff_client)
+    page = text(press(staff_client, "silence"))
+    assert "فضلًا أدخل رقم المعاملة" in page
+    page = text(dial(staff_client, "4471234#"))
+    assert "الهوية" in page
+    dial(staff_client, f.NATIONAL_ID)
+    page = text(press(staff_client, "silence"))  # Twilio sends what was keyed on timeout
+    assert "أحيلت إلى إدارة الحقوق" in page
+
+
+def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction):
+    # Forward to the next Sunday morning: the signed session cookie refuses to go back.
+    today = datetime.now(RIYADH).date()
+    sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
+    start(staff_client, caller=f.MOBILE)
+    press(staff_client, "1")
+    dial(staff_client, "4471234#")
+    with time_machine.travel(datetime.combine(sunday, time(10), RIYADH), tick=False):
+        page = text(press(staff_client, "0"))
+    assert "agent:busy" in page
+    page = text(press(staff_client, "agent:busy"))
+    assert "لا يوجد موظف متاح" in page
+
+
+def test_a_key_without_a_call_is_refused_kindly(staff_client):
+    response = press(staff_client, "1")
+    assert response.status_code == 409
+
+
+def test_the_simulator_offers_the_recordings_the_line_would_play(database_url, tmp_path,
+                                                                 core, transaction):
+    from channels.ivr.audio import AudioLibrary, audio_dir
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, voice={"mode": "play"})
+    library = AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
+    library.directory.mkdir(parents=True)
+    library.path("ar", "للعربية اضغط واحد").write_bytes(b"RIFF")
+    client = create_app(settings, core).test_client()
+    assert sign_in(client, create_token(core.db.write, "staff", "t")).status_code == 303
+    page = text(start(client, caller=f.MOBILE))
+    url = library.url("ar", "للعربية اضغط واحد")
+    assert url.startswith("/ivr/audio/ar-")
+    assert f'<audio class="prompt-audio" controls preload="none" src="{url}">' in page
+    assert page.count("<audio") == 1  # the other phrases have no recording

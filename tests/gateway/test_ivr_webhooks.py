@@ -1,0 +1,466 @@
+"""Whole calls through the IVR webhooks, driven and signed the way Twilio does it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from core.models import InquiryLog, IvrCall
+from core.settings import load_settings
+from tests import factories as f
+from tests.channels.ivr.phone import AUTH_TOKEN, PUBLIC_URL, Phone
+from tests.conftest import NATIONAL_ID_KEY
+
+NUMBER = "4471234"
+AGENTS = "+966112345678"
+RIYADH = ZoneInfo("Asia/Riyadh")
+SUNDAY_MORNING = datetime(2026, 11, 22, 10, 0, tzinfo=RIYADH)
+FRIDAY_MORNING = datetime(2026, 11, 20, 10, 0, tzinfo=RIYADH)
+SUNDAY_EVENING = datetime(2026, 11, 22, 19, 0, tzinfo=RIYADH)
+
+
+def ivr_settings(database_url, var_dir, **ivr):
+    return load_settings(
+        None, database={"url": database_url}, var_dir=str(var_dir),
+        security={"national_id_key": NATIONAL_ID_KEY},
+        gateway={"secret_key": "test-secret", "public_url": PUBLIC_URL},
+        ivr={"enabled": True, "twilio": {"auth_token": AUTH_TOKEN},
+             "agent": {"number": AGENTS}, **ivr})
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    return ivr_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def transaction(core):
+    """4471234, registered for the applicant (mobile 0551234567) and referred."""
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(NUMBER, occurred_at="2025-11-02T09:15:00+03:00"))
+    core.record_event(f.event("referred", NUMBER, "2025-11-03T10:00:00+03:00",
+                              department="RIGHTS"))
+    return NUMBER
+
+
+def call_row(core, phone: Phone) -> IvrCall:
+    with core.db.read() as session:
+        return session.scalars(select(IvrCall).where(IvrCall.call_sid == phone.sid)).one()
+
+
+def says(element, voice: str, language: str) -> bool:
+    return any(e.attrib.get("voice") == voice and e.attrib.get("language") == language
+               for e in element.iter("Say"))
+
+
+# --- happy paths -----------------------------------------------------------------------------
+
+
+def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(client, core,
+                                                                           transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    menu = phone.call()
+    gather = phone.gather()
+    assert gather.attrib["numDigits"] == "1"
+    assert gather.attrib["action"] == f"{PUBLIC_URL}/ivr/input/language"
+    assert says(menu, "Polly.Zeina", "arb") and "للعربية اضغط واحد" in phone.heard()
+    assert "For English, press 2" in phone.heard()
+
+    phone.press("1")
+    assert "أدخل رقم المعاملة" in phone.heard()
+    assert phone.gather().attrib["finishOnKey"] == "#"
+
+    phone.press("4471234#")
+    heard = phone.heard()
+    assert "الرقم الذي أدخلته 4 4 7 1 2 3 4" in heard
+    assert "أحيلت إلى إدارة الحقوق" in heard
+    assert "تم تسجيلها بتاريخ 11 جمادى الأولى 1447 هجري" in heard
+    assert "الهوية" not in heard  # the caller ID was enough
+    assert "لإعادة الاستماع اضغط واحد" in heard
+
+    phone.press("9")
+    assert "مع السلامة" in phone.heard() and phone.hung_up()
+    row = call_row(core, phone)
+    assert (row.language, row.outcome) == ("ar", "status")
+    assert row.path.split() == ["language", "number", "caller_id", "status", "options"]
+    assert row.caller_masked == "+966*******67"
+    assert row.ended_at is not None and row.replay is None
+    with core.db.read() as session:
+        channels = session.scalars(select(InquiryLog.channel)).all()
+    assert channels == ["ivr"]
+
+
+def test_english_call_from_another_phone_is_verified_by_national_id(client, core,
+                                                                    transaction):
+    phone = Phone(client, caller="+966569876543")
+    phone.call()
+    phone.press("2")
+    assert "Please enter your transaction number" in phone.heard()
+    menu = phone.press("4471234#")
+    assert "You entered 4 4 7 1 2 3 4." in phone.heard()
+    assert "national ID" in phone.heard()
+    assert phone.gather().attrib["action"].endswith("/ivr/input/national_id")
+    assert says(menu, "Polly.Joanna", "en-US")
+
+    phone.press(f.NATIONAL_ID + "#")
+    heard = phone.heard()
+    assert "Transaction number 4 4 7 1 2 3 4." in heard
+    assert "Referred to Rights Department" in heard
+    assert "It was registered on 11 Jumada al-Ula 1447 AH, corresponding to 2 November " \
+           "2025." in heard
+
+    phone.press("1")  # hear it again
+    assert "Referred to Rights Department" in phone.heard()
+    phone.press("2")  # another transaction
+    assert "Please enter your transaction number" in phone.heard()
+    assert call_row(core, phone).outcome == "status"
+
+
+def test_a_withheld_caller_id_is_asked_for_the_national_id(client, transaction):
+    phone = Phone(client, caller="anonymous")
+    phone.call()
+    phone.press("1")
+    phone.press("4471234#")
+    assert "الهوية" in phone.heard()
+    phone.press(f.NATIONAL_ID + "#")
+    assert "أحيلت إلى إدارة الحقوق" in phone.heard()
+
+
+def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client, core,
+                                                                         transaction):
+    heard = []
+    for number in ("4479999", NUMBER):
+        phone = Phone(client, caller="+966569876543")
+        phone.call()
+        phone.press("2")
+        asked = phone.press(number + "#")
+        assert "national ID" in phone.heard()
+        answer = phone.press(f.OTHER_NATIONAL_ID + "#")
+        assert "No transaction was found" in phone.heard()
+        heard.append((phone.responses[-2].replace(" ".join(number), "N"), phone.responses[-1]))
+        assert asked is not None and answer is not None
+        assert call_row(core, phone).outcome == "not_found"
+    assert heard[0] == heard[1]
+
+
+# --- no input, wrong input -------------------------------------------------------------------
+
+
+def test_silence_picks_arabic_then_three_silences_end_with_a_polite_goodbye(client, core):
+    phone = Phone(client)
+    phone.call()
+    phone.silence()
+    assert "فضلًا أدخل رقم المعاملة" in phone.heard()
+    phone.silence()
+    assert "لم نتلقَّ إجابتك" in phone.heard()
+    assert "أدخل رقم المعاملة، ثم مفتاح المربع" in phone.heard()  # the short prompt
+    assert "فضلًا" not in phone.heard()
+    phone.silence()
+    assert not phone.hung_up()
+    phone.silence()
+    heard = phone.heard()
+    assert phone.hung_up() and phone.twiml.find("Gather") is None
+    assert "7 4 7 4 7" in heard and "بوابة الإمارة" in heard and "مع السلامة" in heard
+    row = call_row(core, phone)
+    assert (row.outcome, row.language) == ("gave_up", "ar")
+    assert row.path.split()[-1] == "gave_up"
+
+
+@pytest.mark.parametrize("keys", [
+    "", "#", "*", "**#", "12*34#", "#4471234", "4471234*", "1" * 40 + "#", "123#",
+    "٤٤٧١٢٣٤#x", "4471234#4471234#", "A", " ", "\u0000", "w" * 200,
+])
+def test_odd_digits_are_asked_again_never_an_error(client, transaction, keys):
+    phone = Phone(client, caller="+966569876543")
+    phone.call()
+    phone.press("2")
+    phone.press(keys)
+    assert phone.gather().attrib["action"].endswith("/ivr/input/number")
+    assert "not valid" in phone.heard() or "did not receive" in phone.heard()
+    assert "Enter the transaction number, then the hash key." in phone.heard()
+
+
+def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("7")
+    assert "هذا الاختيار غير متاح" in phone.heard()
+    phone.press("2")
+    phone.press("12#")
+    assert "That transaction number is not valid." in phone.heard()
+    phone.press("4471234#")
+    assert "Referred to Rights Department" in phone.heard()
+    phone.press("5")
+    assert "That is not one of the choices." in phone.heard()
+    assert "Press 1 to repeat" in phone.heard()
+    phone.press("#")
+    phone.press("*")
+    assert phone.hung_up() and "74747" not in phone.heard() and "7 4 7 4 7" in phone.heard()
+
+
+def test_a_malformed_national_id_is_asked_again(client, transaction):
+    phone = Phone(client, caller="+966569876543")
+    phone.call()
+    phone.press("2")
+    phone.press("4471234#")
+    phone.press("1234#")
+    assert "That national ID number is not valid." in phone.heard()
+    assert phone.gather().attrib["action"].endswith("/ivr/input/national_id")
+
+
+def test_a_replayed_webhook_for_a_menu_already_left_repeats_the_current_menu(client,
+                                                                              transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("2")
+    phone.post(f"{PUBLIC_URL}/ivr/input/language", Digits="1")  # Twilio retried it
+    assert phone.gather().attrib["action"].endswith("/ivr/input/number")
+    assert "Please enter your transaction number" in phone.heard()
+    phone.post(f"{PUBLIC_URL}/ivr/input/nowhere", Digits="1")
+    assert phone.gather().attrib["action"].endswith("/ivr/input/number")
+
+
+# --- the agent ---------------------------------------------------------------------------------
+
+
+def _to_options(client, lang_key: str = "2") -> Phone:
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press(lang_key)
+    phone.press("4471234#")
+    return phone
+
+
+def test_zero_within_working_hours_puts_the_caller_through(client, core, transaction):
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        phone = _to_options(client)
+        phone.press("0")
+    dial = phone.twiml.find("Dial")
+    assert dial.text == AGENTS and dial.attrib["action"] == f"{PUBLIC_URL}/ivr/dial"
+    assert dial.attrib["timeout"] == "25"
+    assert "put you through" in phone.heard()
+    phone.agent_line("completed")
+    assert phone.hung_up()
+    row = call_row(core, phone)
+    assert row.outcome == "transferred" and "agent" in row.path.split()
+
+
+@pytest.mark.parametrize("moment", [FRIDAY_MORNING, SUNDAY_EVENING])
+def test_zero_outside_working_hours_points_to_self_service(client, core, transaction,
+                                                           moment):
+    with time_machine.travel(moment, tick=False):
+        phone = _to_options(client)
+        phone.press("0")
+    assert phone.twiml.find("Dial") is None
+    heard = phone.heard()
+    assert "Our employees are not available at this time." in heard
+    assert "7 4 7 4 7" in heard and "portal" in heard
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer", "failed", "canceled"])
+def test_a_busy_or_unanswered_agent_line_points_to_self_service(client, core, transaction,
+                                                                status):
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        phone = _to_options(client, "1")
+        phone.press("0")
+    phone.agent_line(status)
+    assert "لا يوجد موظف متاح" in phone.heard() and "7 4 7 4 7" in phone.heard()
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+    assert call_row(core, phone).outcome == "agent_busy"
+
+
+def test_no_agent_number_configured_means_no_transfer(database_url, tmp_path, core,
+                                                      transaction):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, agent={"number": ""})
+    client = create_app(settings, core).test_client()
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        phone = _to_options(client)
+        phone.press("0")
+    assert phone.twiml.find("Dial") is None and "not available" in phone.heard()
+
+
+# --- security -----------------------------------------------------------------------------
+
+
+def test_unsigned_and_tampered_requests_are_refused(client, core):
+    phone = Phone(client)
+    params = phone.params()
+    assert client.post("/ivr/voice", data=params).status_code == 403
+    signature = phone.validator.compute_signature(f"{PUBLIC_URL}/ivr/voice", params)
+    tampered = {**params, "From": "+966500000000"}
+    assert client.post("/ivr/voice", data=tampered,
+                       headers={"X-Twilio-Signature": signature}).status_code == 403
+    # Signed over the URL as seen behind the proxy, not the one Twilio used.
+    internal = phone.validator.compute_signature("http://localhost/ivr/voice", params)
+    assert client.post("/ivr/voice", data=params,
+                       headers={"X-Twilio-Signature": internal}).status_code == 403
+    wrong_token = Phone(client, token="not-the-token")
+    assert wrong_token.raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 403
+    for path in ("/ivr/input/number", "/ivr/dial", "/ivr/status"):
+        assert client.post(path, data=params).status_code == 403
+    with core.db.read() as session:
+        assert session.scalars(select(IvrCall)).all() == []
+    assert client.post("/ivr/voice", data=params,
+                       headers={"X-Twilio-Signature": signature}).status_code == 200
+
+
+def test_a_request_through_a_proxy_is_checked_against_the_public_url(client, transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.gov.sa",
+               "X-Forwarded-For": "54.172.60.1"}
+    response = phone.raw_post(f"{PUBLIC_URL}/ivr/voice", headers=proxied)
+    assert response.status_code == 200
+    assert "/ivr/input/language" in response.get_data(as_text=True)
+
+
+def test_without_an_auth_token_every_webhook_is_refused(database_url, tmp_path, core):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, twilio={"auth_token": ""})
+    client = create_app(settings, core).test_client()
+    assert Phone(client).raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 403
+
+
+def test_signature_checks_can_be_turned_off_for_a_local_trial(database_url, tmp_path, core):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path,
+                            twilio={"auth_token": "", "validate_signatures": False})
+    client = create_app(settings, core).test_client()
+    response = client.post("/ivr/voice", data=Phone(client).params())
+    assert response.status_code == 200
+
+
+def test_the_webhooks_answer_only_when_the_ivr_is_enabled(database_url, tmp_path, core):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, enabled=False)
+    client = create_app(settings, core).test_client()
+    assert Phone(client).raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 404
+
+
+def test_a_signed_request_without_a_call_sid_is_a_400(client):
+    phone = Phone(client)
+    url = f"{PUBLIC_URL}/ivr/voice"
+    signature = phone.validator.compute_signature(url, {})
+    response = client.post("/ivr/voice", data={}, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 400
+
+
+# --- the call log and metrics ---------------------------------------------------------------
+
+
+def test_the_status_callback_records_duration_and_a_caller_who_hung_up(client, core):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("1")
+    assert phone.hang_up(42) == 204
+    row = call_row(core, phone)
+    assert (row.outcome, row.duration_seconds) == ("hung_up", 42)
+    assert row.path.split() == ["language", "number"]
+    assert phone.hang_up(43) == 204  # again: nothing counted twice
+    assert call_row(core, phone).outcome == "hung_up"
+
+
+def test_metrics_count_calls_by_outcome(client, core, transaction):
+    phone = _to_options(client)
+    phone.press("9")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'gateway_ivr_calls_started_total{channel="ivr"}' in body
+    assert 'gateway_ivr_calls_ended_total{channel="ivr",outcome="status"}' in body
+    assert "gateway_ivr_rejected_webhooks_total" in body
+
+
+# --- voices: say or play ---------------------------------------------------------------------
+
+
+def test_play_mode_plays_rendered_phrases_and_says_the_rest(database_url, tmp_path, core,
+                                                            transaction):
+    from channels.ivr.audio import AudioLibrary, audio_dir
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path, voice={"mode": "play"})
+    library = AudioLibrary(audio_dir(settings), settings.ivr.voice, PUBLIC_URL)
+    library.directory.mkdir(parents=True)
+    rendered = {("ar", "أحيلت إلى"), ("ar", "4"), ("ar", "للعربية اضغط واحد")}
+    for lang, text in rendered:
+        library.path(lang, text).write_bytes(b"RIFF-not-checked-here")
+    client = create_app(settings, core).test_client()
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    plays = [e.text for e in phone.twiml.iter("Play")]
+    assert plays == [library.url("ar", "للعربية اضغط واحد")]
+    assert "مرحبًا بكم" in phone.heard()  # not rendered: said instead
+    phone.press("1")
+    phone.press("4471234#")
+    plays = [e.text for e in phone.twiml.iter("Play")]
+    assert plays.count(library.url("ar", "4")) == 6  # 4471234 read back, and in the status
+    assert library.url("ar", "أحيلت إلى") in plays
+    assert "إدارة الحقوق" in phone.heard()  # a name has no recording
+
+    audio = client.get(urlsplit_path(plays[0]))
+    assert audio.status_code == 200
+    assert audio.mimetype == "audio/wav"
+    assert "max-age=31536000" in audio.headers["Cache-Control"]
+    assert "immutable" in audio.headers["Cache-Control"]
+    assert client.get("/ivr/audio/ar-0000000000000000000000ff.wav").status_code == 404
+    assert client.get("/ivr/audio/..%2Fsecret_key").status_code == 404
+
+
+def urlsplit_path(url: str) -> str:
+    return url.removeprefix(PUBLIC_URL)
+
+
+def test_a_call_left_open_is_logged_as_hung_up_and_forgets_its_answer(app, client, core,
+                                                                      transaction):
+    phone = _to_options(client)
+    assert call_row(core, phone).replay is not None
+    with time_machine.travel(datetime.now(RIYADH) + timedelta(hours=3), tick=False):
+        app.extensions["ivr"].line.close_abandoned(force=True)
+    row = call_row(core, phone)
+    assert row.ended_at is not None and row.replay is None and row.outcome == "status"
+    phone.press("1")
+    assert phone.hung_up()  # the line has nothing more to say on an ended call
+
+
+ODD_KEYS = ["", "#", "*", "*#*", "0" * 64 + "#", "9" * 500, "1*2#3", "١", "\u0000#",
+            "<Say>x</Say>", "%00", "12345678901234567890123#"]
+
+
+@pytest.mark.parametrize("menu", ["language", "number", "national_id", "options"])
+def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, menu):
+    for i, keys in enumerate(ODD_KEYS):
+        # A caller of their own each time: the rate limit is not what is tested here.
+        phone = Phone(client, caller=f"+9665698765{i:02d}")
+        phone.call()
+        if menu != "language":
+            phone.press("2")
+        if menu in ("national_id", "options"):
+            phone.press("4471234#")
+        if menu == "options":
+            phone.press(f.NATIONAL_ID + "#")
+        assert phone.gather().attrib["action"].endswith(f"/ivr/input/{menu}")
+        phone.press(keys)  # asserts a 200 with valid TwiML
+        assert phone.gather() is not None or phone.hung_up()
+        assert "<Say>x</Say>" not in phone.responses[-1]
+
+
+def test_a_caller_probing_numbers_is_cut_off_by_the_rate_limit(client, core, transaction):
+    phone = Phone(client, caller="+966569876543")
+    phone.call()
+    phone.press("2")
+    for attempt in range(12):
+        phone.press(f"{4470000 + attempt}#")
+        if phone.hung_up():
+            break
+        phone.press(f.OTHER_NATIONAL_ID + "#")
+        phone.press("2")
+    assert phone.hung_up() and "Too many attempts" in phone.heard()
+    assert call_row(core, phone).outcome == "rate_limited"
