@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, not_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
 from core.models import Notification, NotificationStatus
+from core.quiet_hours import QuietHours
 
 PRIORITY_ANSWER = 0
 PRIORITY_STAFF = 5
@@ -43,6 +44,27 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def enqueue_many(session: Session, rows: list[dict[str, object]]) -> int:
+    """Add many messages in one statement (the overdue scan's batches); how many.
+
+    Each row gives ``enqueue``'s keyword arguments; defaults are filled in the same way.
+    """
+    if not rows:
+        return 0
+    now = utcnow()
+    values = []
+    for row in rows:
+        audience = row["audience"]
+        priority = row.get("priority")
+        if priority is None:
+            priority = PRIORITY_STAFF if audience == "staff" else PRIORITY_CITIZEN
+        values.append({"channel": "sms", "transaction_id": None, **row, "priority": priority,
+                       "status": NotificationStatus.PENDING, "created_at": now,
+                       "not_before": row.get("not_before") or now, "attempts": 0})
+    session.execute(insert(Notification), values)
+    return len(values)
 
 
 def depth(session: Session) -> dict[str, int]:
@@ -70,13 +92,16 @@ PROVIDER_IDS_MAX = 100
 
 
 def claim(session: Session, *, channel: str = "sms", limit: int = 50,
-          now: datetime | None = None, audience: str | None = None) -> list[Claimed]:
+          now: datetime | None = None, audience: str | None = None,
+          quiet_hours: QuietHours | None = None) -> list[Claimed]:
     """Claim due messages inside ``session``'s transaction; they are the caller's once it commits.
 
     Due means pending with ``not_before <= now``; the most urgent (lowest priority, then
-    oldest id) come first. On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so
-    concurrent senders take disjoint rows without waiting; SQLite writers are serialized by
-    ``BEGIN IMMEDIATE``.
+    oldest id) come first. With ``quiet_hours`` (``CoreConfig.quiet_hours``), notifications
+    to the audiences it holds at ``now`` are not due yet, except answers to inquiries
+    (``PRIORITY_ANSWER``); they keep their place and are claimed when the window ends.
+    On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
+    take disjoint rows without waiting; SQLite writers are serialized by ``BEGIN IMMEDIATE``.
     """
     now = now or utcnow()
     due = (
@@ -88,6 +113,10 @@ def claim(session: Session, *, channel: str = "sms", limit: int = 50,
     )
     if audience is not None:
         due = due.where(Notification.audience == audience)
+    held = quiet_hours.held_audiences(now) if quiet_hours is not None else ()
+    if held:
+        due = due.where(not_(and_(Notification.audience.in_(held),
+                                  Notification.priority > PRIORITY_ANSWER)))
     if session.get_bind().dialect.name != "sqlite":
         due = due.with_for_update(skip_locked=True)
     # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such a
@@ -111,14 +140,16 @@ def claim(session: Session, *, channel: str = "sms", limit: int = 50,
 
 
 def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
-              now: datetime | None = None, audience: str | None = None) -> list[Claimed]:
+              now: datetime | None = None, audience: str | None = None,
+              quiet_hours: QuietHours | None = None) -> list[Claimed]:
     """Claim up to ``limit`` due messages for sending and commit (see ``claim``).
 
     Each comes back with status "sending", ``claimed_at=now`` and one more attempt; the
     sender must end each claim with ``mark_sent``, ``mark_retry`` or ``mark_failed``.
     """
     with db.write.begin() as session:
-        return claim(session, channel=channel, limit=limit, now=now, audience=audience)
+        return claim(session, channel=channel, limit=limit, now=now, audience=audience,
+                     quiet_hours=quiet_hours)
 
 
 def _transition(db: Database, *conditions: ColumnElement[bool], **values: object) -> int:
@@ -259,15 +290,23 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
         last_error="claim expired: the sender stopped before recording the outcome")
 
 
-def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None) -> int:
+def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None,
+                         reason: str | None = None) -> int:
     """Expire pending messages created more than ``max_age`` ago; how many.
 
     A notification that could not go out in time is not sent late and out of context: it
-    becomes "expired" with the reason in ``last_error``. Messages being sent are left alone.
+    becomes "expired" with the reason in ``last_error`` (``reason``, or one naming the
+    age and the last error, if any). Messages being sent are left alone.
     """
     now = now or utcnow()
+    if reason is None:
+        reason_value: object = func.coalesce(
+            f"expired: not sent within {max_age} of being queued; last error: "
+            + Notification.last_error,
+            f"expired: not sent within {max_age} of being queued")
+    else:
+        reason_value = reason
     return _transition(
         db, Notification.status == NotificationStatus.PENDING,
         Notification.created_at < now - max_age,
-        status=NotificationStatus.EXPIRED,
-        last_error=f"expired: not sent within {max_age} of being queued")
+        status=NotificationStatus.EXPIRED, last_error=reason_value)
