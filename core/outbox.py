@@ -300,13 +300,13 @@ def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None 
     """
     now = now or utcnow()
     if reason is None:
-        reason_value: object = func.coalesce(
-            f"expired: not sent within {max_age} of being queued; last error: "
-            + Notification.last_error,
-            f"expired: not sent within {max_age} of being queued")
+        said = f"expired: not sent within {max_age} of being queued"
+        reason_value: object = func.coalesce(said + "; last error: " + Notification.last_error,
+                                             said)
     else:
         reason_value = reason
     return _transition(
         db, Notification.status == NotificationStatus.PENDING,
         Notification.created_at < now - max_age,
         status=NotificationStatus.EXPIRED, last_error=reason_value)
+
