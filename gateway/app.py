@@ -12,11 +12,13 @@ from gateway import errors
 from gateway.api import api
 from gateway.health import OutboxCollector, health
 from gateway.messages import messages
+from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.simulator import simulator
 
 _collector: OutboxCollector | None = None
+_overdue_collector: OverdueCollector | None = None
 
 
 def create_app(settings: Settings, core: Core) -> Flask:
@@ -54,6 +56,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
+    app.register_blueprint(overdue)
     _register_collector(core)
     return app
 
@@ -66,3 +69,9 @@ def _register_collector(core: Core) -> None:
         REGISTRY.register(_collector)
     else:
         _collector._sessions = core.db.read
+    global _overdue_collector
+    if _overdue_collector is None:
+        _overdue_collector = OverdueCollector(core)
+        REGISTRY.register(_overdue_collector)
+    else:
+        _overdue_collector.core = core
