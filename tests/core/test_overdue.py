@@ -186,16 +186,16 @@ def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference)
 # --- exactly once ---------------------------------------------------------------------
 
 
-def test_concurrent_scans_send_each_cycle_once(reference, settings):
-    ids = [issue(reference, f"44710{n:02d}", "2026-11-01") for n in range(12)]
-    # Separate engines, as separate scheduler processes would have.
-    databases = [Database(settings.database.url) for _ in range(4)]
-    start = threading.Barrier(len(databases))
+def concurrent_scans(url: str, config: CoreConfig, now: datetime,
+                     scanners: int = 4) -> list[overdue.ScanResult]:
+    """``scanners`` scans at once, each with its own engine, as separate processes have."""
+    databases = [Database(url) for _ in range(scanners)]
+    start = threading.Barrier(scanners)
     results: list[overdue.ScanResult] = []
 
     def run(db: Database) -> None:
         start.wait()
-        results.append(overdue.scan(db, reference.config, now=local("2026-11-12"), batch=5))
+        results.append(overdue.scan(db, config, now=now, batch=5))
 
     threads = [threading.Thread(target=run, args=(db,)) for db in databases]
     for thread in threads:
@@ -204,10 +204,21 @@ def test_concurrent_scans_send_each_cycle_once(reference, settings):
         thread.join()
     for db in databases:
         db.dispose()
+    assert len(results) == scanners  # none failed
+    return results
 
-    assert sum(r.notified for r in results) == len(ids)
+
+def test_concurrent_scans_send_each_cycle_once(reference, settings):
+    ids = [issue(reference, f"44710{n:02d}", "2026-11-01") for n in range(12)]
+
+    first = concurrent_scans(settings.database.url, reference.config, local("2026-11-12"))
+    reminders = concurrent_scans(settings.database.url, reference.config,
+                                 local("2026-11-15"))
+
+    assert sum(r.notified for r in first) == len(ids)
+    assert sum(r.reminded for r in reminders) == len(ids)
     assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
-        f"overdue:{txn}:1" for txn in ids)
+        f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2))
 
 
 def test_a_restarted_scanner_sends_nothing_again(reference, settings):
