@@ -290,3 +290,9 @@ class OverdueFollowUp(Base):
     last_notified_at: Mapped[datetime | None]
     next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
     stopped_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+# The overdue scan asks, department by department, for transactions awaiting a reply
+# issued before that department's cutoff: one index range per department.
+Index("ix_transactions_awaiting_by_department", Transaction.department_id, Transaction.status,
+      Transaction.reply_expected, Transaction.issued_at)

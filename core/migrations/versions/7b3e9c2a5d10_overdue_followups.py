@@ -1,4 +1,4 @@
-"""overdue follow-ups: holidays, the per-transaction overdue clock, day counting per department
+"""overdue follow-ups: holidays, the overdue clock, day counting and an index per department
 
 Revision ID: 7b3e9c2a5d10
 Revises: 3c1f0a7d2b45
@@ -42,9 +42,12 @@ def upgrade() -> None:
                     ['next_reminder_at'], unique=False)
     with op.batch_alter_table('departments') as batch:
         batch.add_column(sa.Column('reply_day_count', sa.String(length=8), nullable=True))
+    op.create_index('ix_transactions_awaiting_by_department', 'transactions',
+                    ['department_id', 'status', 'reply_expected', 'issued_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_transactions_awaiting_by_department', table_name='transactions')
     with op.batch_alter_table('departments') as batch:
         batch.drop_column('reply_day_count')
     op.drop_index(op.f('ix_overdue_followups_next_reminder_at'),
