@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core import leases, outbox, overdue
 from core.models import Notification, NotificationStatus
 from scheduler import Scheduler
+from tests import factories as f
 from tests.core.test_overdue import issue, overdue_messages
 
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -115,3 +116,16 @@ def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, sett
     assert not scheduler.running
     assert overdue.SCAN_LEASE not in leases.current(reference.db)
     assert len(overdue_messages(reference)) == 1
+
+
+def test_healthz_shows_the_scanning_scheduler_and_its_last_scan(reference, settings, client):
+    reference.upsert_department("SECURITY", f.department(manager={"name": "فيصل"}))
+    issue(reference, "4480004", "2026-01-04", department="SECURITY")
+    scheduler = Scheduler(reference, settings)
+    scheduler.scan_overdue()
+
+    body = client.get("/healthz").get_json()
+
+    assert body["overdue_scan"]["holder"] == scheduler.holder
+    assert body["overdue_scan"]["live"] is True
+    assert body["overdue_scan"]["without_manager"] == {"SECURITY": 1}
