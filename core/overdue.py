@@ -214,14 +214,14 @@ def _record_first_cycles(session: Session, transaction_ids: list[int], now: date
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = (
-        insert(OverdueFollowUp)
-        .values([{"transaction_id": tid, "cycles": 1, "first_notified_at": now,
-                  "last_notified_at": now, "next_reminder_at": next_at,
-                  "stopped_reason": None} for tid in transaction_ids])
-        .on_conflict_do_nothing(index_elements=["transaction_id"])
-        .returning(OverdueFollowUp.transaction_id))
-    return set(session.scalars(statement))
+    # executemany, not one VALUES list: the statement is compiled once and cached.
+    statement = (insert(OverdueFollowUp)
+                 .on_conflict_do_nothing(index_elements=["transaction_id"])
+                 .returning(OverdueFollowUp.transaction_id))
+    return set(session.scalars(statement, [
+        {"transaction_id": tid, "cycles": 1, "first_notified_at": now,
+         "last_notified_at": now, "next_reminder_at": next_at, "stopped_reason": None}
+        for tid in transaction_ids]))
 
 
 def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetime,
