@@ -46,27 +46,44 @@ def enqueue(
     return row
 
 
-def enqueue_many(session: Session, rows: list[dict[str, object]]) -> int:
-    """Add many messages in one statement (the overdue scan's batches); how many.
-
-    Each row gives ``enqueue``'s keyword arguments; defaults are filled in the same way.
-    """
-    if not rows:
-        return 0
+def _rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``enqueue``'s keyword arguments, with its defaults, as table rows."""
     now = utcnow()
     values = []
     for row in rows:
-        audience = row["audience"]
         priority = row.get("priority")
         if priority is None:
-            priority = PRIORITY_STAFF if audience == "staff" else PRIORITY_CITIZEN
+            priority = PRIORITY_STAFF if row["audience"] == "staff" else PRIORITY_CITIZEN
         values.append({"channel": "sms", "transaction_id": None, **row, "priority": priority,
                        "status": NotificationStatus.PENDING, "created_at": now,
                        "not_before": row.get("not_before") or now, "attempts": 0})
-    # Core executemany on the session's connection: the ORM's bulk path costs more than
-    # the database does, and these rows are never loaded as objects here.
-    session.connection().execute(insert(Notification.__table__), values)
-    return len(values)
+    return values
+
+
+def enqueue_many(session: Session, rows: list[dict[str, object]]) -> int:
+    """Add many messages at once (the overdue scan's batches); how many.
+
+    Each row gives ``enqueue``'s keyword arguments. Core executemany on the session's
+    connection: the ORM's bulk path costs more than the database does.
+    """
+    if rows:
+        session.connection().execute(insert(Notification.__table__), _rows(rows))
+    return len(rows)
+
+
+def enqueue_new(session: Session, rows: list[dict[str, object]]) -> int:
+    """``enqueue_many`` for causes that may already be queued (a daily digest two
+    schedulers both queue): those are skipped, not an error; how many were new."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = (dialect_insert(Notification.__table__)
+                 .on_conflict_do_nothing(index_elements=["cause_key"])
+                 .returning(Notification.__table__.c.id))
+    return len(session.connection().execute(statement, _rows(rows)).all())
 
 
 def depth(session: Session) -> dict[str, int]:

@@ -148,6 +148,9 @@ class SchedulerSettings(_Section):
     stale_claim_seconds: int = Field(default=300, ge=60)
     # Hold staff messages (assignment, overdue) in sms.quiet_hours too.
     quiet_hours_for_staff: bool = False
+    # A morning SMS to each department manager with the department's counts.
+    digest_enabled: bool = False
+    digest_time: time = time(8, 0)
 
 
 class LocaleSettings(_Section):

@@ -1,4 +1,5 @@
-"""The scheduler's jobs: the overdue scan, notification expiry, abandoned-claim recovery.
+"""The scheduler's jobs: the overdue scan, notification expiry, abandoned-claim recovery,
+and the optional daily digest.
 
 Each job is a method that does one pass and says what it did, so tests (and an operator's
 shell) call them directly with a controlled clock; ``start`` only puts them on a timer.
@@ -16,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core import leases, outbox, overdue
+from core import digest, leases, outbox, overdue
 from core.db import utcnow
 from core.service import Core
 from core.settings import Settings
@@ -76,6 +77,16 @@ class Scheduler:
                         recovered)
         return recovered
 
+    def send_digests(self) -> int:
+        """Queue today's department digests once their time has come (if enabled)."""
+        if not self.settings.digest_enabled:
+            return 0
+        queued = digest.send_digests(self.core.db, self.core.config,
+                                     self.settings.digest_time, now=self._clock())
+        if queued:
+            log.info("%d daily digests queued for department managers", queued)
+        return queued
+
     def maintain_outbox(self) -> None:
         self.recover_claims()
         self.expire_notifications()
@@ -89,6 +100,9 @@ class Scheduler:
                             name="overdue-scan")
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
                             name="outbox-upkeep")
+        if self.settings.digest_enabled:
+            queue.run_repeating(self.send_digests, self.settings.maintenance_seconds,
+                                name="daily-digest")
         queue.start()
         self._queue = queue
         log.info("scheduler started: overdue scan every %d s, outbox upkeep every %d s",
