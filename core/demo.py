@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from core import lifecycle, overdue
@@ -381,7 +381,7 @@ def _silence_overdue(session: Session, numbers: list[str]) -> int:
     """Stop the overdue clocks of this batch before commit: no scan ever messages the demo's
     managers, however long the gateway runs."""
     awaiting = session.scalars(select(Transaction.id).where(
-        Transaction.number.in_(numbers), Transaction.reply_expected.is_(True)))
+        Transaction.number.in_(numbers), Transaction.reply_expected == true()))
     return overdue.silence(session, list(awaiting), NOT_SENT)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from core import outbox
 from core.config import CoreConfig
@@ -55,7 +55,7 @@ def department_counts(session, rule: Rule, today: date, config: CoreConfig) -> C
         issued_yesterday=count(in_department, Transaction.issued_at >= yesterday,
                                Transaction.issued_at < start_of(today, config.tz)),
         awaiting_reply=count(in_department, Transaction.status == Status.ISSUED,
-                             Transaction.reply_expected.is_(True)),
+                             Transaction.reply_expected == true()),
         overdue=count(*overdue_conditions(rule, today, config.tz)))
 
 

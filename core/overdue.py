@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, exists, func, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from core import holidays, outbox
@@ -107,7 +107,7 @@ def start_of(day: date, tz: ZoneInfo) -> datetime:
 def _awaiting(rule: Rule) -> list:
     in_department = (Transaction.department_id.is_(None) if rule.department_id is None
                      else Transaction.department_id == rule.department_id)
-    return [Transaction.status == Status.ISSUED, Transaction.reply_expected.is_(True),
+    return [Transaction.status == Status.ISSUED, Transaction.reply_expected == true(),
             in_department]
 
 
@@ -167,8 +167,9 @@ def _candidates(rule: Rule, today: date, tz: ZoneInfo) -> Select:
     return (select(Transaction.id, Transaction.outgoing_number, Transaction.issued_at,
                    Agency.name_ar, Agency.name_en)
             .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
-            .where(*overdue_conditions(rule, today, tz), not_yet_told)
-            .order_by(Transaction.id))
+            # No ORDER BY: sorting by id would tempt SQLite into reading every issued
+            # transaction in id order instead of the department's index range.
+            .where(*overdue_conditions(rule, today, tz), not_yet_told))
 
 
 def _count_unreachable(db: Database, rule: Rule, today: date, tz: ZoneInfo,
@@ -226,55 +227,71 @@ def _record_first_cycles(session: Session, transaction_ids: list[int], now: date
 
 def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetime,
                today: date, batch: int, result: ScanResult) -> int:
-    reachable = {rule.department_id: rule for rule in rules
-                 if rule.manager_mobile and rule.department_id is not None}
-    due = [OverdueFollowUp.next_reminder_at <= now, Transaction.status == Status.ISSUED,
-           Transaction.reply_expected.is_(True)]
-    with db.read() as session:
-        # Reminders due where the manager has no mobile (removed since): counted, kept due.
-        for department_id, count in session.execute(
-                select(Transaction.department_id, func.count())
-                .select_from(OverdueFollowUp)
-                .join(Transaction, Transaction.id == OverdueFollowUp.transaction_id)
-                .where(*due, ~func.coalesce(Transaction.department_id, 0).in_(
-                    list(reachable) or [0]))
-                .group_by(Transaction.department_id)):
-            code = next((r.code for r in rules if r.department_id == department_id),
-                        NO_DEPARTMENT)
-            result.without_manager[code] += count
-    if not reachable:
-        return 0
-    sent = 0
+    """Send the reminders due, reading the clocks in pages of ``batch`` by due time.
+
+    The clocks lead (their ``next_reminder_at`` index), then their transactions are read
+    by id: the cost follows the reminders due, not the transactions issued. A reminder
+    due where the manager has no mobile (removed since the first message) is counted and
+    stays due, so it goes once a mobile is set.
+    """
+    by_department = {rule.department_id: rule for rule in rules}
+    sent, after = 0, None
     while True:
         with db.write.begin() as session:
-            query = (select(OverdueFollowUp.transaction_id, OverdueFollowUp.cycles,
-                            Transaction.department_id, Transaction.outgoing_number,
-                            Transaction.issued_at, Agency.name_ar, Agency.name_en)
-                     .join(Transaction, Transaction.id == OverdueFollowUp.transaction_id)
-                     .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
-                     .where(*due, Transaction.department_id.in_(list(reachable)))
-                     .order_by(OverdueFollowUp.transaction_id).limit(batch))
+            page = (select(OverdueFollowUp.transaction_id, OverdueFollowUp.cycles,
+                           OverdueFollowUp.next_reminder_at)
+                    .where(OverdueFollowUp.next_reminder_at <= now)
+                    .order_by(OverdueFollowUp.next_reminder_at, OverdueFollowUp.transaction_id)
+                    .limit(batch))
+            if after is not None:
+                page = page.where(tuple_(OverdueFollowUp.next_reminder_at,
+                                         OverdueFollowUp.transaction_id) > tuple_(*after))
             if not db.is_sqlite:
-                query = query.with_for_update(of=OverdueFollowUp, skip_locked=True)
-            rows = session.execute(query).all()
+                page = page.with_for_update(skip_locked=True)
+            clocks = session.execute(page).all()
+            if not clocks:
+                return sent
+            awaiting = {row.id: row for row in session.execute(
+                select(Transaction.id, Transaction.department_id, Transaction.outgoing_number,
+                       Transaction.issued_at, Agency.name_ar, Agency.name_en)
+                .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
+                .where(Transaction.id.in_([clock.transaction_id for clock in clocks]),
+                       Transaction.status == Status.ISSUED,
+                       Transaction.reply_expected == true()))}
             messages = []
-            for row in rows:
-                rule = reachable[row.department_id]
-                cycle = row.cycles + 1
-                next_at = start_of(rule.day_count.add(today, config.repeat_days), config.tz)
-                if session.execute(
-                        update(OverdueFollowUp)
-                        .where(OverdueFollowUp.transaction_id == row.transaction_id,
-                               OverdueFollowUp.cycles == row.cycles)
-                        .values(cycles=cycle, last_notified_at=now, next_reminder_at=next_at)
-                        .execution_options(synchronize_session=False)).rowcount:
-                    messages.append(_message(config, rule, row.transaction_id, cycle,
-                                             row.outgoing_number, row.issued_at,
-                                             row.name_ar, row.name_en))
+            for clock in clocks:
+                txn = awaiting.get(clock.transaction_id)
+                if txn is None:  # answered or closed since: stop_answered stops the clock
+                    continue
+                rule = by_department.get(txn.department_id, rules[0])
+                if rule.manager_mobile is None:
+                    result.without_manager[rule.code] += 1
+                    continue
+                message = _next_cycle(session, config, rule, clock, txn, now, today)
+                if message is not None:
+                    messages.append(message)
             outbox.enqueue_many(session, messages)
         sent += len(messages)
-        if len(rows) < batch or not messages:
+        if len(clocks) < batch:
             return sent
+        after = (clocks[-1].next_reminder_at, clocks[-1].transaction_id)
+
+
+def _next_cycle(session: Session, config: CoreConfig, rule: Rule, clock, txn,
+                now: datetime, today: date) -> dict[str, object] | None:
+    """Record the clock's next cycle and return its message; None if another scan did."""
+    cycle = clock.cycles + 1
+    next_at = start_of(rule.day_count.add(today, config.repeat_days), config.tz)
+    recorded = session.execute(
+        update(OverdueFollowUp)
+        .where(OverdueFollowUp.transaction_id == clock.transaction_id,
+               OverdueFollowUp.cycles == clock.cycles)
+        .values(cycles=cycle, last_notified_at=now, next_reminder_at=next_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if not recorded:
+        return None
+    return _message(config, rule, clock.transaction_id, cycle, txn.outgoing_number,
+                    txn.issued_at, txn.name_ar, txn.name_en)
 
 
 def _message(config: CoreConfig, rule: Rule, transaction_id: int, cycle: int,

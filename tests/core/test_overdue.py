@@ -251,6 +251,21 @@ def test_a_department_without_manager_mobile_is_counted_then_told_once_it_has_on
     assert scan(core, "2026-11-13").notified == 1
 
 
+def test_reminders_wait_while_the_manager_has_no_mobile(reference):
+    ids = [issue(reference, f"44720{n:02d}", "2026-11-01") for n in range(3)]
+    scan(reference, "2026-11-12")
+    reference.upsert_department("RIGHTS", f.department(manager={"name": "سعد"}))
+
+    result = overdue.scan(reference.db, reference.config, now=local("2026-11-15"), batch=1)
+    assert (result.reminded, dict(result.without_manager)) == (0, {"RIGHTS": 3})
+
+    reference.upsert_department("RIGHTS", f.department())
+    result = overdue.scan(reference.db, reference.config, now=local("2026-11-16"), batch=1)
+    assert result.reminded == 3
+    assert {m.cause_key for m in overdue_messages(reference)} == {
+        f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2)}
+
+
 def test_the_demo_never_sends_overdue_messages_to_its_managers(core):
     load_demo(core, transactions=80, seed=3, now=local("2026-11-01"))
     for day in ("2026-11-01", "2026-11-20", "2027-02-01"):
