@@ -251,17 +251,22 @@ def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetim
             clocks = session.execute(page).all()
             if not clocks:
                 return sent
-            awaiting = {row.id: row for row in session.execute(
+            transactions = (
                 select(Transaction.id, Transaction.department_id, Transaction.outgoing_number,
                        Transaction.issued_at, Agency.name_ar, Agency.name_en)
                 .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
                 .where(Transaction.id.in_([clock.transaction_id for clock in clocks]),
                        Transaction.status == Status.ISSUED,
-                       Transaction.reply_expected == true()))}
+                       Transaction.reply_expected == true()))
+            if not db.is_sqlite:
+                # A reply being applied right now holds its row: skip it, so no reminder
+                # follows a reply; the next scan sees the reply and stops the clock.
+                transactions = transactions.with_for_update(of=Transaction, skip_locked=True)
+            awaiting = {row.id: row for row in session.execute(transactions)}
             messages = []
             for clock in clocks:
                 txn = awaiting.get(clock.transaction_id)
-                if txn is None:  # answered or closed since: stop_answered stops the clock
+                if txn is None:  # answered or closed: the next scan stops the clock
                     continue
                 rule = by_department.get(txn.department_id, rules[0])
                 if rule.manager_mobile is None:
