@@ -59,7 +59,7 @@ def _row(i: int, overdue_every: int) -> dict:
     return {
         "id": i + 1, "number": str(30_000_000 + i), "subject": "", "registered_at": registered,
         "status": "issued" if issued_at else kind, "applicant_name": "",
-        "applicant_language": "ar", "department_id": 1 + i % DEPARTMENTS,
+        "applicant_language": "ar", "department_id": 1 + (i // 3) % DEPARTMENTS,
         "outgoing_number": f"9{i:07d}" if issued_at else None,
         "destination_agency_id": 1 + i % AGENCIES if issued_at else None,
         "issued_at": issued_at, "reply_expected": issued_at is not None,

@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, select, true, tuple_, update
+from sqlalchemy import Select, exists, func, literal, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from core import holidays, outbox
 from core.answer import Name
 from core.config import CoreConfig
 from core.dates import format_date, local_date
-from core.db import Database, utcnow
+from core.db import Database, UTCDateTime, utcnow
 from core.i18n import gettext_for
 from core.models import Agency, Department, OverdueFollowUp, Status, Transaction
 from core.workdays import ONE_DAY, DayCount
@@ -215,14 +215,16 @@ def _record_first_cycles(session: Session, transaction_ids: list[int], now: date
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    # executemany, not one VALUES list: the statement is compiled once and cached.
+    # INSERT ... SELECT: one statement whatever the batch, no parameters per row.
+    moment = UTCDateTime()
+    rows = select(Transaction.id, literal(1), literal(now, moment), literal(now, moment),
+                  literal(next_at, moment)).where(Transaction.id.in_(transaction_ids))
     statement = (insert(OverdueFollowUp)
+                 .from_select(["transaction_id", "cycles", "first_notified_at",
+                               "last_notified_at", "next_reminder_at"], rows)
                  .on_conflict_do_nothing(index_elements=["transaction_id"])
                  .returning(OverdueFollowUp.transaction_id))
-    return set(session.scalars(statement, [
-        {"transaction_id": tid, "cycles": 1, "first_notified_at": now,
-         "last_notified_at": now, "next_reminder_at": next_at, "stopped_reason": None}
-        for tid in transaction_ids]))
+    return set(session.scalars(statement))
 
 
 def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetime,
