@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from core.quiet_hours import QuietHours
 from core.settings import Settings
 
 
@@ -20,6 +21,11 @@ class CoreConfig:
     reply_days: int = 10
     max_failures: int = 10
     failure_window_seconds: int = 900
+    # The overdue rule (core.overdue): days between reminders; how periods count by default.
+    repeat_days: int = 3
+    day_count: str = "calendar"
+    # None: nothing is held (quiet hours off).
+    quiet_hours: QuietHours | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CoreConfig:
@@ -32,4 +38,15 @@ class CoreConfig:
             reply_days=settings.scheduler.overdue_reply_days,
             max_failures=settings.inquiry.max_failures,
             failure_window_seconds=settings.inquiry.failure_window_seconds,
+            repeat_days=settings.scheduler.overdue_repeat_days,
+            day_count=settings.scheduler.overdue_day_count,
+            quiet_hours=_quiet_hours(settings),
         )
+
+
+def _quiet_hours(settings: Settings) -> QuietHours | None:
+    quiet = settings.sms.quiet_hours
+    if not quiet.enabled:
+        return None
+    return QuietHours(start=quiet.start, end=quiet.end, tz=settings.tz,
+                      staff_too=quiet.staff)

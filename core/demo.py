@@ -6,8 +6,9 @@ as lifecycle event payloads checked by ``parse_event`` and applied by
 clock, so one seed always gives the same demo. The first transaction is fixed
 (``DEMO_NUMBER``, ``DEMO_NATIONAL_ID``, ``DEMO_MOBILE``) so the README can name it.
 
-The outbox rows the demo's events cause are marked expired before they are committed:
-the demo's made-up numbers are never messaged.
+The outbox rows the demo's events cause are marked expired before they are committed,
+and its transactions awaiting a reply get a stopped overdue clock (``overdue.silence``):
+the demo's made-up numbers, managers' included, are never messaged.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
-from core import lifecycle
+from core import lifecycle, overdue
 from core.events import parse_event
 from core.identity import national_id_with_check_digit
 from core.models import Notification, NotificationStatus, Transaction
@@ -350,6 +351,8 @@ def load_demo(core: Core, *, transactions: int = 300, seed: int = 74747,
                     lifecycle.apply_event(session, parse_event(payload), payload, core.config)
                     events += 1
             expired += _expire_notifications(session)
+            _silence_overdue(session, [txn.number for txn in
+                                       plan.transactions[first:first + BATCH]])
     return _report(plan, seed, events, expired, time.perf_counter() - started)
 
 
@@ -374,6 +377,14 @@ def _expire_notifications(session: Session) -> int:
     return result.rowcount
 
 
+def _silence_overdue(session: Session, numbers: list[str]) -> int:
+    """Stop the overdue clocks of this batch before commit: no scan ever messages the demo's
+    managers, however long the gateway runs."""
+    awaiting = session.scalars(select(Transaction.id).where(
+        Transaction.number.in_(numbers), Transaction.reply_expected == true()))
+    return overdue.silence(session, list(awaiting), NOT_SENT)
+
+
 def _report(plan: DemoPlan, seed: int, events: int, expired: int, seconds: float) -> str:
     stages = plan.stages()
     statuses: Counter[str] = Counter()
@@ -395,7 +406,7 @@ def _report(plan: DemoPlan, seed: int, events: int, expired: int, seconds: float
         lines.append(f"    {status:<15}{statuses[status]:>5}{note}")
     lines += [
         f"  {expired} notifications of the demo marked expired: nothing is sent to the "
-        f"demo's made-up numbers.",
+        f"demo's made-up numbers (nor overdue follow-ups to its managers).",
         "",
         "Try a lookup: web portal or kiosk with the number and the national ID;",
         "SMS to the short code or the IVR from the mobile (where a test phone has it).",

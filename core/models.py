@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -61,6 +62,8 @@ class Department(Base):
     manager_mobile: Mapped[str | None] = mapped_column(String(20))
     # Days an outgoing transaction waits for an agency's reply; None: the configured default.
     reply_days: Mapped[int | None] = mapped_column(Integer)
+    # How reply_days count: "calendar" or "working" days; None: the configured default.
+    reply_day_count: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -300,3 +303,38 @@ class IvrCall(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None]
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+class Holiday(Base):
+    """A day off the operator declared (Eid dates are set by sighting): working-day reply
+    periods skip it, as they skip Friday and Saturday."""
+
+    __tablename__ = "holidays"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class OverdueFollowUp(Base):
+    """The overdue clock of one outgoing transaction awaiting an agency's reply.
+
+    The row appears with the first message to the department manager (cycle 1) and counts
+    the messages since; ``next_reminder_at`` is when the next is due, None once the clock
+    stopped (a reply, the transaction closed, or ``stopped_reason`` such as demo data).
+    Message N's outbox cause is "overdue:<transaction id>:<N>", written with the row's
+    change in one database transaction.
+    """
+
+    __tablename__ = "overdue_followups"
+
+    transaction_id: Mapped[int] = mapped_column(BigId, ForeignKey("transactions.id"),
+                                                primary_key=True)
+    cycles: Mapped[int] = mapped_column(Integer, default=0)
+    first_notified_at: Mapped[datetime | None]
+    last_notified_at: Mapped[datetime | None]
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    stopped_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+# The overdue scan asks, department by department, for transactions awaiting a reply
+# issued before that department's cutoff: one index range per department.
+Index("ix_transactions_awaiting_by_department", Transaction.department_id, Transaction.status,
+      Transaction.reply_expected, Transaction.issued_at)

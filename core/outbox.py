@@ -16,11 +16,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    not_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
 from core.models import Notification, NotificationStatus
+from core.quiet_hours import QuietHours
 
 PRIORITY_ANSWER = 0
 PRIORITY_STAFF = 5
@@ -41,14 +52,32 @@ def enqueue(
     return row
 
 
-def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) -> None:
-    """``enqueue`` for many messages in one INSERT (each a dict of ``enqueue``'s arguments).
+def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) -> int:
+    """``enqueue`` for many messages in one INSERT (each a dict of ``enqueue``'s arguments);
+    how many.
 
-    For hot paths (a batch of SMS answers): no ORM objects are made, so nothing comes back.
+    For batches (SMS answers, the overdue scan): Core executemany, no ORM objects, whose
+    bulk path costs more than the database does.
     """
     if messages:
         now = utcnow()
         session.execute(insert(_T), [_row(now=now, **m) for m in messages])
+    return len(messages)
+
+
+def enqueue_new(session: Session | Connection, messages: list[dict[str, Any]]) -> int:
+    """``enqueue_many`` for causes that may already be queued (a daily digest two
+    schedulers both queue): those are skipped, not an error; how many were new."""
+    if not messages:
+        return 0
+    if _dialect(session) == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    now = utcnow()
+    statement = (dialect_insert(_T).on_conflict_do_nothing(index_elements=["cause_key"])
+                 .returning(_T.c.id))
+    return len(session.execute(statement, [_row(now=now, **m) for m in messages]).all())
 
 
 def enqueue_claimed(session: Session | Connection, messages: list[dict[str, Any]]) -> list[Claimed]:
@@ -114,14 +143,17 @@ PROVIDER_IDS_MAX = 100
 
 
 def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 50,
-          now: datetime | None = None, audience: str | None = None) -> list[Claimed]:
+          now: datetime | None = None, audience: str | None = None,
+          quiet_hours: QuietHours | None = None) -> list[Claimed]:
     """Claim due messages inside the caller's transaction (a session's or a connection's);
     they are the caller's once it commits.
 
     Due means pending with ``not_before <= now``; the most urgent (lowest priority, then
-    oldest id) come first. On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so
-    concurrent senders take disjoint rows without waiting; SQLite writers are serialized by
-    ``BEGIN IMMEDIATE``.
+    oldest id) come first. With ``quiet_hours`` (``CoreConfig.quiet_hours``), notifications
+    to the audiences it holds at ``now`` are not due yet, except answers to inquiries
+    (``PRIORITY_ANSWER``); they keep their place and are claimed when the window ends.
+    On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
+    take disjoint rows without waiting; SQLite writers are serialized by ``BEGIN IMMEDIATE``.
     """
     now = now or utcnow()
     due = (
@@ -133,6 +165,9 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     )
     if audience is not None:
         due = due.where(_T.c.audience == audience)
+    held = quiet_hours.held_audiences(now) if quiet_hours is not None else ()
+    if held:
+        due = due.where(not_(and_(_T.c.audience.in_(held), _T.c.priority > PRIORITY_ANSWER)))
     if _dialect(executor) != "sqlite":
         due = due.with_for_update(skip_locked=True)
     # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such a
@@ -153,14 +188,16 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
 
 
 def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
-              now: datetime | None = None, audience: str | None = None) -> list[Claimed]:
+              now: datetime | None = None, audience: str | None = None,
+              quiet_hours: QuietHours | None = None) -> list[Claimed]:
     """Claim up to ``limit`` due messages for sending and commit (see ``claim``).
 
     Each comes back with status "sending", ``claimed_at=now`` and one more attempt; the
     sender must end each claim with ``mark_sent``, ``mark_retry`` or ``mark_failed``.
     """
     with db.write_engine.begin() as connection:
-        return claim(connection, channel=channel, limit=limit, now=now, audience=audience)
+        return claim(connection, channel=channel, limit=limit, now=now, audience=audience,
+                     quiet_hours=quiet_hours)
 
 
 def _dialect(executor: Session | Connection) -> str:
@@ -333,15 +370,23 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
         last_error="claim expired: the sender stopped before recording the outcome")
 
 
-def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None) -> int:
+def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None,
+                         reason: str | None = None) -> int:
     """Expire pending messages created more than ``max_age`` ago; how many.
 
     A notification that could not go out in time is not sent late and out of context: it
-    becomes "expired" with the reason in ``last_error``. Messages being sent are left alone.
+    becomes "expired" with the reason in ``last_error`` (``reason``, or one naming the
+    age and the last error, if any). Messages being sent are left alone.
     """
     now = now or utcnow()
+    if reason is None:
+        said = f"expired: not sent within {max_age} of being queued"
+        reason_value: object = func.coalesce(said + "; last error: " + Notification.last_error,
+                                             said)
+    else:
+        reason_value = reason
     return _transition(
         db, Notification.status == NotificationStatus.PENDING,
         Notification.created_at < now - max_age,
-        status=NotificationStatus.EXPIRED,
-        last_error=f"expired: not sent within {max_age} of being queued")
+        status=NotificationStatus.EXPIRED, last_error=reason_value)
+

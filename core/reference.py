@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -43,6 +43,8 @@ class DepartmentBody(StrictModel):
     name_en: str = Field(min_length=1, max_length=200)
     manager: Manager | None = None
     reply_days: int | None = Field(default=None, ge=1, le=365, strict=True)
+    # How reply_days count: "calendar" or "working" days; absent: the configured default.
+    reply_day_count: Literal["calendar", "working"] | None = None
 
 
 class EmployeeBody(StrictModel):
@@ -95,7 +97,7 @@ def upsert_department(session: Session, code: str, data: Any) -> Upserted:
         "name_ar": body.name_ar, "name_en": body.name_en,
         "manager_name": body.manager.name if body.manager else None,
         "manager_mobile": body.manager.mobile if body.manager else None,
-        "reply_days": body.reply_days,
+        "reply_days": body.reply_days, "reply_day_count": body.reply_day_count,
     })
 
 

@@ -76,6 +76,8 @@ class QuietHoursSettings(_Section):
     enabled: bool = True
     start: time = time(22, 0)
     end: time = time(7, 0)
+    # Staff messages (assignment, overdue, digest) are held too when set.
+    staff: bool = False
 
 
 class SmsSettings(_Section):
@@ -185,6 +187,18 @@ class SchedulerSettings(_Section):
     overdue_reply_days: int = Field(default=10, ge=1, le=365)
     overdue_scan_seconds: int = Field(default=600, ge=5)
     overdue_repeat_days: int = Field(default=3, ge=1, le=365)
+    # How reply periods count where a department does not say: "calendar" or "working"
+    # days (Friday, Saturday and the holidays of `gateway holidays` off).
+    overdue_day_count: Literal["calendar", "working"] = "calendar"
+    # A notification still unsent this long after it was queued is expired, not sent late.
+    notification_expiry_hours: float = Field(default=24.0, gt=0)
+    # How often expiry and the recovery of abandoned claims run.
+    maintenance_seconds: int = Field(default=60, ge=5)
+    # A claim older than this belongs to a sender that died: the message is queued again.
+    stale_claim_seconds: int = Field(default=300, ge=60)
+    # A morning SMS to each department manager with the department's counts.
+    digest_enabled: bool = False
+    digest_time: time = time(8, 0)
 
 
 class LocaleSettings(_Section):

@@ -14,11 +14,13 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.simulator import simulator
 
 _collector: OutboxCollector | None = None
+_overdue_collector: OverdueCollector | None = None
 
 
 def create_app(settings: Settings, core: Core) -> Flask:
@@ -60,6 +62,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(call_simulator)
     ivr.install(app, core, settings)
+    app.register_blueprint(overdue)
     _register_collector(core)
     return app
 
@@ -72,3 +75,9 @@ def _register_collector(core: Core) -> None:
         REGISTRY.register(_collector)
     else:
         _collector._sessions = core.db.read
+    global _overdue_collector
+    if _overdue_collector is None:
+        _overdue_collector = OverdueCollector(core)
+        REGISTRY.register(_overdue_collector)
+    else:
+        _overdue_collector.core = core

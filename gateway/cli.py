@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -124,11 +125,14 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
         channel = SmsChannel(core, settings.sms)
         channel.start()
         app.extensions["sms_channel"] = channel
+    scheduler = _start_scheduler(core, settings) if with_channels else None
     try:
         # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
         # threads finish what they are doing.
         server.run()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if channel is not None:
             channel.stop()
         server.close()
@@ -335,6 +339,118 @@ def prompts_render(settings: Settings, force: bool) -> None:
         click.echo(f"  {problem}", err=True)
     if report.failed:
         sys.exit(1)
+# --- scheduler: overdue follow-ups, expiry, holidays (issue 4) -------------------------
+
+
+def _start_scheduler(core, settings: Settings):
+    from scheduler import Scheduler
+
+    scheduler = Scheduler(core, settings)
+    scheduler.start()
+    return scheduler
+
+
+@main.command("scheduler")
+@with_settings
+def scheduler_command(settings: Settings) -> None:
+    """The scheduler alone (overdue scan, expiry, recovery), until SIGTERM or Ctrl-C.
+
+    Run it on as many machines as you like: the overdue scan runs on one at a time.
+    """
+    import threading
+
+    core = _core(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    scheduler = _start_scheduler(core, settings)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        scheduler.stop()
+        core.close()
+    log.info("stopped")
+
+
+def _day(value: str) -> date:
+    from core.digits import normalize_digits
+
+    try:
+        return date.fromisoformat(normalize_digits(value.strip()))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date such as 2027-03-20") from exc
+
+
+@main.group()
+def holidays() -> None:
+    """Public holidays: days off for working-day reply periods (besides Friday, Saturday)."""
+
+
+@holidays.command("list")
+@click.option("--all", "everything", is_flag=True, help="past holidays too")
+@with_settings
+def holidays_list(settings: Settings, everything: bool) -> None:
+    """The holidays from today on (or all), one per line: date, weekday, name."""
+    from core import holidays as days_off
+    from core.dates import local_date
+
+    core = _core(settings, background_log=False)
+    try:
+        since = None if everything else local_date(datetime.now(UTC), settings.tz)
+        rows = days_off.listed(core.db, since)
+    finally:
+        core.close()
+    for row in rows:
+        click.echo(f"{row.day.isoformat()}  {row.day:%a}  {row.name}".rstrip())
+    if not rows:
+        click.echo("no holidays declared", err=True)
+
+
+@holidays.command("add")
+@click.argument("first")
+@click.option("--through", help="the last day, for a holiday of several days")
+@click.option("--name", default="", help='e.g. "عيد الفطر"')
+@with_settings
+def holidays_add(settings: Settings, first: str, through: str | None, name: str) -> None:
+    """Declare FIRST (through --through) a holiday; the next overdue scan counts it."""
+    from core import holidays as days_off
+
+    days = _holiday_days(first, through)
+    core = _core(settings, background_log=False)
+    try:
+        added = days_off.add(core.db, days, name.strip())
+    finally:
+        core.close()
+    click.echo(f"{added} day(s) added, {len(days) - added} already holidays")
+
+
+@holidays.command("remove")
+@click.argument("first")
+@click.option("--through", help="the last day, for several days")
+@with_settings
+def holidays_remove(settings: Settings, first: str, through: str | None) -> None:
+    """Make FIRST (through --through) a working day again."""
+    from core import holidays as days_off
+
+    days = _holiday_days(first, through)
+    core = _core(settings, background_log=False)
+    try:
+        removed = days_off.remove(core.db, days)
+    finally:
+        core.close()
+    if not removed:
+        raise click.ClickException("none of these days was a holiday")
+    click.echo(f"{removed} day(s) removed")
+
+
+def _holiday_days(first: str, through: str | None) -> list[date]:
+    from core import holidays as days_off
+
+    try:
+        return days_off.days_between(_day(first), _day(through) if through else None)
+    except CoreError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 if __name__ == "__main__":

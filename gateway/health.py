@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import migrate, outbox
+from core import leases, migrate, outbox, overdue
 from core.models import Notification, NotificationStatus
 from gateway.errors import error_response
 
@@ -38,6 +38,10 @@ def healthz():
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
         body["sms"] = {"bound": channel.session.bound}
+    scan = leases.current(core.db).get(overdue.SCAN_LEASE)
+    if scan is not None:  # a scheduler has run: which one scans, its last scan's figures
+        body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
+                                "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     return jsonify(body)
 
 

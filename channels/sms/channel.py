@@ -240,7 +240,8 @@ class SmsChannel:
         slots = self._slots.take(self._slots.free)
         claimed: list[outbox.Claimed] = []
         try:
-            claimed = outbox.claim_due(self.core.db, channel="sms", limit=slots)
+            claimed = outbox.claim_due(self.core.db, channel="sms", limit=slots,
+                                       quiet_hours=self.core.config.quiet_hours)
         finally:
             self._slots.give(slots - len(claimed))
         self._outgoing.extend(self._send(message) for message in claimed)

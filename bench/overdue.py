@@ -1,0 +1,157 @@
+"""The overdue scan against a big table: the time of one scan and enqueue.
+
+    .venv/bin/python bench/overdue.py [--sizes 100000,1000000] [--overdue-share 0.01]
+                                      [--database-url URL]
+
+For each size it loads a fresh database (SQLite in a temp dir unless ``--database-url``,
+which is emptied first) with that many transactions: ``--overdue-share`` of them overdue
+(issued 15 to 60 days ago, reply expected, none yet), 4 % awaiting a reply not yet due,
+the rest registered, assigned or closed. Then it times, with the scan's own code:
+
+1. the first scan, which writes one follow-up row and one outbox message per overdue
+   transaction (the figure the issue targets: under 1 s for 1,000,000 at 1 %);
+2. a second scan at once, which finds nothing to send (the steady state between
+   reminder days): what a scan costs when nothing is due;
+3. the same table with only a tenth of the overdue share, to show that the cost follows
+   the number due, not the size of the table.
+
+It also prints the query plan of the candidate query, which reads the
+``(status, reply_expected, issued_at)`` index, not the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import delete, func, insert, select  # noqa: E402
+
+from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
+from core import migrate, overdue  # noqa: E402
+from core.config import CoreConfig  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.models import (  # noqa: E402
+    Agency,
+    Department,
+    Notification,
+    OverdueFollowUp,
+    Transaction,
+)
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+DEPARTMENTS, AGENCIES, CHUNK = 20, 12, 50_000
+CONFIG = CoreConfig(tz=ZoneInfo("Asia/Riyadh"), national_id_key=b"bench")
+
+
+def _row(i: int, overdue_every: int) -> dict:
+    registered = NOW - timedelta(days=90, minutes=i % 50_000)
+    kind = ("overdue" if i % overdue_every == 0 else
+            "awaiting" if i % 25 == 1 else ("registered", "assigned", "closed")[i % 3])
+    issued_at = {"overdue": NOW - timedelta(days=15 + i % 45, hours=i % 24),
+                 "awaiting": NOW - timedelta(days=i % 9, hours=i % 24)}.get(kind)
+    return {
+        "id": i + 1, "number": str(30_000_000 + i), "subject": "", "registered_at": registered,
+        "status": "issued" if issued_at else kind, "applicant_name": "",
+        "applicant_language": "ar", "department_id": 1 + (i // 3) % DEPARTMENTS,
+        "outgoing_number": f"9{i:07d}" if issued_at else None,
+        "destination_agency_id": 1 + i % AGENCIES if issued_at else None,
+        "issued_at": issued_at, "reply_expected": issued_at is not None,
+        "last_event_at": issued_at or registered, "updated_at": registered,
+    }
+
+
+def load(url: str, size: int, share: float) -> int:
+    database = Database(url)
+    try:
+        if not database.is_sqlite:
+            _drop_everything(database.engine)
+        migrate.upgrade(database.engine)
+    finally:
+        database.dispose()
+    engine = _loading_engine(url)
+    every = max(1, round(1 / share))
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(Department), [
+                {"id": d, "code": f"D{d:02d}", "name_ar": f"إدارة {d}",
+                 "name_en": f"Department {d}", "manager_name": f"مدير {d}",
+                 "manager_mobile": f"+96650{d:07d}", "reply_days": 10, "updated_at": NOW}
+                for d in range(1, DEPARTMENTS + 1)])
+            conn.execute(insert(Agency), [
+                {"id": a, "code": f"A{a:02d}", "name_ar": f"وزارة {a}",
+                 "name_en": f"Ministry {a}", "updated_at": NOW}
+                for a in range(1, AGENCIES + 1)])
+        for first in range(0, size, CHUNK):
+            with engine.begin() as conn:
+                conn.execute(insert(Transaction), [
+                    _row(i, every) for i in range(first, min(first + CHUNK, size))])
+    finally:
+        _finish(engine)
+        engine.dispose()
+    return len(range(0, size, every))
+
+
+def timed_scan(db: Database) -> tuple[float, overdue.ScanResult]:
+    started = time.perf_counter()
+    result = overdue.scan(db, CONFIG, now=NOW)
+    return time.perf_counter() - started, result
+
+
+def forget(db: Database) -> None:
+    with db.write.begin() as session:
+        session.execute(delete(Notification))
+        session.execute(delete(OverdueFollowUp))
+
+
+def plan(db: Database) -> str:
+    with db.read() as session:
+        rule = overdue.load_rules(session, CONFIG)[1]
+        query = select(func.count()).select_from(overdue._candidates(
+            rule, NOW.astimezone(CONFIG.tz).date(), CONFIG.tz).subquery())
+        compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+        prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
+        rows = session.connection().exec_driver_sql(prefix + str(compiled)).all()
+    return "\n".join("      " + " ".join(str(c) for c in row) for row in rows)
+
+
+def run(url: str, size: int, share: float) -> None:
+    started = time.perf_counter()
+    due = load(url, size, share)
+    print(f"{size:>9,} transactions, {due:>6,} overdue ({share:.2%}); "
+          f"loaded in {time.perf_counter() - started:.1f} s")
+    db = Database(url)
+    try:
+        seconds, result = timed_scan(db)
+        assert result.notified == due, (result.notified, due)
+        print(f"   first scan: {result.notified:,} messages in {seconds:.3f} s")
+        seconds, result = timed_scan(db)
+        assert result.notified == result.reminded == 0
+        print(f"   next scan, nothing due: {seconds:.3f} s")
+        print("   candidate query plan:\n" + plan(db))
+    finally:
+        db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--overdue-share", type=float, default=0.01)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    runs = [(size, args.overdue_share) for size in sizes]
+    runs.append((max(sizes), args.overdue_share / 10))
+    with tempfile.TemporaryDirectory(prefix="bench-overdue-") as tmp:
+        for n, (size, share) in enumerate(runs):
+            run(args.database_url or f"sqlite:///{Path(tmp) / f'gateway-{n}.db'}", size, share)
+
+
+if __name__ == "__main__":
+    main()

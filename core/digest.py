@@ -1,0 +1,80 @@
+"""The daily digest (optional, off by default): each department manager's morning SMS.
+
+Once a day, at or after ``scheduler.digest_time`` local time, every department with a
+manager mobile gets one message with its counts: transactions under study (assigned),
+issued yesterday, awaiting an agency's reply, and of those overdue (``core.overdue``'s
+rule). The outbox cause "digest:<department id>:<local date>" makes it once a day however
+many schedulers run or restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select, true
+
+from core import outbox
+from core.config import CoreConfig
+from core.dates import format_date, local_date
+from core.db import Database, utcnow
+from core.i18n import gettext_for
+from core.models import Status, Transaction
+from core.overdue import Rule, load_rules, overdue_conditions, start_of
+from core.workdays import ONE_DAY
+
+KIND = "digest"
+
+
+@dataclass(frozen=True)
+class Counts:
+    assigned: int
+    issued_yesterday: int
+    awaiting_reply: int
+    overdue: int
+
+
+def digest_sms(department: str, day: date, counts: Counts, lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("{department}, {date}: {assigned} under study, {issued} issued yesterday, "
+             "{awaiting} awaiting a reply, {overdue} of them overdue.").format(
+        department=department, date=format_date(day, lang), assigned=counts.assigned,
+        issued=counts.issued_yesterday, awaiting=counts.awaiting_reply,
+        overdue=counts.overdue)
+
+
+def department_counts(session, rule: Rule, today: date, config: CoreConfig) -> Counts:
+    def count(*conditions) -> int:
+        return session.scalar(select(func.count()).select_from(Transaction)
+                              .where(*conditions)) or 0
+
+    in_department = Transaction.department_id == rule.department_id
+    yesterday = start_of(today - ONE_DAY, config.tz)
+    return Counts(
+        assigned=count(in_department, Transaction.status == Status.ASSIGNED),
+        issued_yesterday=count(in_department, Transaction.issued_at >= yesterday,
+                               Transaction.issued_at < start_of(today, config.tz)),
+        awaiting_reply=count(in_department, Transaction.status == Status.ISSUED,
+                             Transaction.reply_expected == true()),
+        overdue=count(*overdue_conditions(rule, today, config.tz)))
+
+
+def send_digests(db: Database, config: CoreConfig, at: time, *,
+                 now: datetime | None = None) -> int:
+    """Queue today's digests not yet queued, once ``at`` has passed; how many."""
+    now = now or utcnow()
+    if now.astimezone(config.tz).time() < at:
+        return 0
+    today = local_date(now, config.tz)
+    lang = config.staff_language
+    with db.write.begin() as session:
+        rows = []
+        for rule in load_rules(session, config):
+            if rule.department_id is None or rule.manager_mobile is None:
+                continue
+            counts = department_counts(session, rule, today, config)
+            rows.append({
+                "cause_key": f"digest:{rule.department_id}:{today.isoformat()}",
+                "kind": KIND, "audience": "staff", "recipient": rule.manager_mobile,
+                "language": lang, "body": digest_sms(rule.name.in_(lang), today, counts, lang)})
+        return outbox.enqueue_new(session, rows)

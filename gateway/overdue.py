@@ -1,0 +1,67 @@
+"""Overdue transactions for staff (/staff/overdue), and their counts for /metrics.
+
+Outgoing transactions whose agency has not replied within the department's period
+(``core.overdue``), grouped by department and agency, the most overdue first, with how
+many messages the department manager has had. Staff sign in as for the message history.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import Blueprint, current_app, render_template
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.dates import format_date
+from core.overdue_report import overdue_counts, overdue_items
+from gateway.portal import page_language
+from gateway.staff import current_staff, to_login
+
+overdue = Blueprint("overdue", __name__, url_prefix="/staff")
+
+
+@overdue.get("/overdue")
+def overdue_list():
+    staff = current_staff()
+    if staff is None:
+        return to_login()
+    core = current_app.extensions["core"]
+    lang = page_language()
+    items = overdue_items(core.db, core.config)
+
+    def department_of(item):
+        return item.department.in_(lang) if item.department else ""
+
+    def agency_of(item):
+        return item.agency.in_(lang) if item.agency else ""
+
+    ordered = sorted(items, key=lambda i: (department_of(i), agency_of(i), -i.days_overdue))
+    groups = [(department, [(agency, list(rows)) for agency, rows
+                            in groupby(in_department, key=agency_of)])
+              for department, in_department in groupby(ordered, key=department_of)]
+    unreachable = sorted({department_of(i) or i.department_code for i in items
+                          if not i.manager_reachable})
+    return render_template("overdue.html", staff=staff, groups=groups, total=len(items),
+                           unreachable=unreachable,
+                           date=lambda day: format_date(day, lang))
+
+
+class OverdueCollector:
+    """Overdue transactions per department, read from the database at scrape time."""
+
+    def __init__(self, core) -> None:
+        self.core = core
+
+    def collect(self):
+        gauge = GaugeMetricFamily(
+            "gateway_overdue_transactions",
+            "Outgoing transactions past their department's reply period with no reply",
+            labels=["department", "manager_reachable"])
+        try:
+            for count in overdue_counts(self.core.db, self.core.config):
+                gauge.add_metric([count.code, "yes" if count.manager_reachable else "no"],
+                                 count.overdue)
+        except SQLAlchemyError:
+            pass
+        yield gauge

@@ -1,0 +1,307 @@
+"""The overdue rule with a controlled clock: the right day, reminders, a reply stops them,
+exactly once under concurrent scans and restarts.
+
+Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from core import holidays, overdue
+from core.config import CoreConfig
+from core.db import Database
+from core.demo import NOT_SENT, load_demo
+from core.models import Notification, OverdueFollowUp, Transaction
+from core.overdue_report import overdue_counts, overdue_items
+from core.service import Core
+from core.workdays import DayCount
+from tests import factories as f
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+MANAGER = "+966501112233"  # factories.department()'s manager, normalized
+
+
+def local(day: str, clock: str = "09:00") -> datetime:
+    """A moment in Riyadh, as the scan's ``now``."""
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=RIYADH)
+
+
+@pytest.fixture
+def reference(core):
+    core.upsert_department("RIGHTS", f.department(reply_days=10))
+    core.upsert_agency("MOI", f.agency())
+    return core
+
+
+def issue(core: Core, number: str, on: str, department: str = "RIGHTS",
+          reply_expected: bool = True) -> int:
+    """Register, refer and issue a transaction on day ``on`` (10:00 Riyadh); its id."""
+    for payload in (
+        f.registered(number, f"{on}T08:00:00+03:00"),
+        f.event("referred", number, f"{on}T09:00:00+03:00", department=department),
+        f.event("issued", number, f"{on}T10:00:00+03:00", outgoing_number=f"9{number}",
+                destination_agency="MOI", reply_expected=reply_expected),
+    ):
+        core.record_event(payload)
+    with core.db.read() as session:
+        return session.scalar(select(Transaction.id).where(Transaction.number == number))
+
+
+def overdue_messages(core: Core) -> list[Notification]:
+    with core.db.read() as session:
+        return list(session.scalars(select(Notification).where(Notification.kind == "overdue")
+                                    .order_by(Notification.id)))
+
+
+def scan(core: Core, day: str, clock: str = "09:00") -> overdue.ScanResult:
+    return overdue.scan(core.db, core.config, now=local(day, clock))
+
+
+# --- counting days --------------------------------------------------------------------
+
+
+def test_working_days_skip_friday_saturday_and_holidays():
+    wednesday = date(2026, 11, 4)
+    assert DayCount.named("calendar").add(wednesday, 3) == date(2026, 11, 7)
+    assert DayCount.named("working").add(wednesday, 3) == date(2026, 11, 9)  # Thu, Sun, Mon
+    with_holiday = DayCount.named("working", [date(2026, 11, 8)])
+    assert with_holiday.add(wednesday, 3) == date(2026, 11, 10)
+
+
+@pytest.mark.parametrize("name", ["calendar", "working"])
+@pytest.mark.parametrize("days", [1, 3, 10])
+def test_latest_start_is_the_last_start_whose_period_has_run_out(name, days):
+    count = DayCount.named(name, [date(2026, 11, 16)])
+    for offset in range(20):
+        today = date(2026, 11, 10 + offset)
+        start = count.latest_start(today, days)
+        assert count.add(start, days) <= today
+        assert count.add(date.fromordinal(start.toordinal() + 1), days) > today
+
+
+# --- the first message ----------------------------------------------------------------
+
+
+def test_the_manager_is_told_the_day_after_a_ten_calendar_day_period(reference):
+    txn = issue(reference, "4470001", "2026-11-01")  # a Sunday
+
+    assert scan(reference, "2026-11-11", "23:59").notified == 0
+    result = scan(reference, "2026-11-12", "00:01")
+
+    assert result.notified == 1
+    [message] = overdue_messages(reference)
+    assert message.cause_key == f"overdue:{txn}:1"
+    assert (message.recipient, message.audience, message.language) == (MANAGER, "staff", "ar")
+    assert "94470001" in message.body
+    assert "وزارة الداخلية" in message.body
+    assert "1448/05/21هـ (2026/11/01م)" in message.body  # Hijri with Gregorian
+    assert "لم يُرد عليها حتى تاريخه" in message.body
+
+
+def test_working_day_period_skips_the_weekend(core):
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470002", "2026-11-04")  # Wednesday: due Thu, Sun, Mon
+
+    assert scan(core, "2026-11-07").notified == 0  # three calendar days, a Saturday
+    assert scan(core, "2026-11-09").notified == 0  # the last day of the period
+    assert scan(core, "2026-11-10").notified == 1
+
+
+def test_working_day_period_skips_a_declared_holiday(core):
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_agency("MOI", f.agency())
+    holidays.add(core.db, holidays.days_between(date(2026, 11, 8)), "يوم التأسيس")
+    issue(core, "4470003", "2026-11-04")
+
+    assert scan(core, "2026-11-10").notified == 0
+    assert scan(core, "2026-11-11").notified == 1
+
+
+def test_a_changed_reply_period_applies_at_the_next_scan(reference):
+    issue(reference, "4470004", "2026-11-01")
+    assert scan(reference, "2026-11-08").notified == 0
+
+    reference.upsert_department("RIGHTS", f.department(reply_days=5))
+
+    assert scan(reference, "2026-11-08").notified == 1
+
+
+def test_no_reply_expected_means_no_clock(reference):
+    issue(reference, "4470005", "2026-11-01", reply_expected=False)
+    assert scan(reference, "2026-12-30").notified == 0
+    assert overdue_messages(reference) == []
+
+
+# --- reminders and stopping -----------------------------------------------------------
+
+
+def test_reminders_every_three_days_after_the_last_until_the_reply(reference):
+    txn = issue(reference, "4470006", "2026-11-01")
+    sent = {day: scan(reference, day) for day in (
+        "2026-11-12", "2026-11-13", "2026-11-14", "2026-11-15", "2026-11-17", "2026-11-18")}
+    assert [(r.notified, r.reminded) for r in sent.values()] == [
+        (1, 0), (0, 0), (0, 0), (0, 1), (0, 0), (0, 1)]
+
+    reference.record_event(f.event("reply_received", "4470006", "2026-11-19T08:00:00+03:00"))
+    assert scan(reference, "2026-11-21").stopped == 1
+    assert scan(reference, "2026-12-30").reminded == 0
+
+    assert [m.cause_key for m in overdue_messages(reference)] == [
+        f"overdue:{txn}:1", f"overdue:{txn}:2", f"overdue:{txn}:3"]
+    with reference.db.read() as session:
+        clock = session.get(OverdueFollowUp, txn)
+    assert (clock.cycles, clock.next_reminder_at, clock.stopped_reason) == (
+        3, None, "reply received")
+
+
+def test_a_reply_before_the_reminder_day_stops_it_at_once(reference):
+    issue(reference, "4470007", "2026-11-01")
+    scan(reference, "2026-11-12")
+    reference.record_event(f.event("closed", "4470007", "2026-11-13T08:00:00+03:00"))
+
+    result = scan(reference, "2026-11-15")
+
+    assert (result.reminded, result.stopped) == (0, 1)
+    assert len(overdue_messages(reference)) == 1
+
+
+def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference):
+    txn = issue(reference, "4470008", "2026-11-01")
+
+    assert scan(reference, "2027-01-20").notified == 1
+    assert scan(reference, "2027-01-20", "09:10").reminded == 0
+    assert scan(reference, "2027-01-22").reminded == 0
+    assert scan(reference, "2027-01-23").reminded == 1
+    assert [m.cause_key for m in overdue_messages(reference)] == [
+        f"overdue:{txn}:1", f"overdue:{txn}:2"]
+
+
+# --- exactly once ---------------------------------------------------------------------
+
+
+def concurrent_scans(url: str, config: CoreConfig, now: datetime,
+                     scanners: int = 4) -> list[overdue.ScanResult]:
+    """``scanners`` scans at once, each with its own engine, as separate processes have."""
+    databases = [Database(url) for _ in range(scanners)]
+    start = threading.Barrier(scanners)
+    results: list[overdue.ScanResult] = []
+
+    def run(db: Database) -> None:
+        start.wait()
+        results.append(overdue.scan(db, config, now=now, batch=5))
+
+    threads = [threading.Thread(target=run, args=(db,)) for db in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for db in databases:
+        db.dispose()
+    assert len(results) == scanners  # none failed
+    return results
+
+
+def test_concurrent_scans_send_each_cycle_once(reference, settings):
+    ids = [issue(reference, f"44710{n:02d}", "2026-11-01") for n in range(12)]
+
+    first = concurrent_scans(settings.database.url, reference.config, local("2026-11-12"))
+    reminders = concurrent_scans(settings.database.url, reference.config,
+                                 local("2026-11-15"))
+
+    assert sum(r.notified for r in first) == len(ids)
+    assert sum(r.reminded for r in reminders) == len(ids)
+    assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
+        f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2))
+
+
+def test_a_restarted_scanner_sends_nothing_again(reference, settings):
+    issue(reference, "4470009", "2026-11-01")
+    scan(reference, "2026-11-12")
+
+    restarted = Database(settings.database.url)
+    try:
+        again = overdue.scan(restarted, reference.config, now=local("2026-11-12", "10:00"))
+    finally:
+        restarted.dispose()
+
+    assert (again.notified, again.reminded) == (0, 0)
+    assert len(overdue_messages(reference)) == 1
+
+
+# --- unreachable managers, the demo, the operator's view ------------------------------
+
+
+def test_a_department_without_manager_mobile_is_counted_then_told_once_it_has_one(core):
+    core.upsert_department("RIGHTS", f.department(manager={"name": "سعد"}))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470010", "2026-11-01")
+
+    result = scan(core, "2026-11-12")
+    assert (result.notified, dict(result.without_manager)) == (0, {"RIGHTS": 1})
+    assert overdue_messages(core) == []
+
+    core.upsert_department("RIGHTS", f.department())
+    assert scan(core, "2026-11-13").notified == 1
+
+
+def test_reminders_wait_while_the_manager_has_no_mobile(reference):
+    ids = [issue(reference, f"44720{n:02d}", "2026-11-01") for n in range(3)]
+    scan(reference, "2026-11-12")
+    reference.upsert_department("RIGHTS", f.department(manager={"name": "سعد"}))
+
+    result = overdue.scan(reference.db, reference.config, now=local("2026-11-15"), batch=1)
+    assert (result.reminded, dict(result.without_manager)) == (0, {"RIGHTS": 3})
+
+    reference.upsert_department("RIGHTS", f.department())
+    result = overdue.scan(reference.db, reference.config, now=local("2026-11-16"), batch=1)
+    assert result.reminded == 3
+    assert {m.cause_key for m in overdue_messages(reference)} == {
+        f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2)}
+
+
+def test_the_demo_never_sends_overdue_messages_to_its_managers(core):
+    load_demo(core, transactions=80, seed=3, now=local("2026-11-01"))
+    for day in ("2026-11-01", "2026-11-20", "2027-02-01"):
+        result = scan(core, day)
+        assert (result.notified, result.reminded) == (0, 0)
+    with core.db.read() as session:
+        reasons = set(session.scalars(select(OverdueFollowUp.stopped_reason)))
+    assert reasons == {NOT_SENT}
+    # The demo's overdue transactions still show as overdue to the operator.
+    assert any(item.stopped_reason == NOT_SENT
+               for item in overdue_items(core.db, core.config, now=local("2026-11-01")))
+
+
+def test_the_operator_sees_days_overdue_per_department_and_agency(reference):
+    issue(reference, "4470011", "2026-11-01")
+    issue(reference, "4470012", "2026-11-05")
+    scan(reference, "2026-11-12")
+
+    items = overdue_items(reference.db, reference.config, now=local("2026-11-20"))
+
+    assert [(i.number, i.days_overdue, i.messages) for i in items] == [
+        ("4470011", 9, 1), ("4470012", 5, 0)]
+    assert items[0].department_code == "RIGHTS"
+    assert items[0].agency.in_("ar") == "وزارة الداخلية"
+    counts = overdue_counts(reference.db, reference.config, now=local("2026-11-20"))
+    assert [(c.code, c.overdue, c.manager_reachable) for c in counts] == [
+        ("RIGHTS", 2, True)]
+
+
+def test_the_rule_reads_the_configured_defaults(core, settings):
+    config = CoreConfig.from_settings(settings.model_copy(update={
+        "scheduler": settings.scheduler.model_copy(update={
+            "overdue_reply_days": 2, "overdue_day_count": "working"})}))
+    core.upsert_department("PLAIN", f.department(reply_days=None))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470013", "2026-11-04", department="PLAIN")  # Wed: due Thu, Sun
+
+    assert overdue.scan(core.db, config, now=local("2026-11-08")).notified == 0
+    assert overdue.scan(core.db, config, now=local("2026-11-09")).notified == 1

@@ -1,0 +1,131 @@
+"""The scheduler's jobs with a controlled clock, and its start/stop around APScheduler."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from core import leases, outbox, overdue
+from core.models import Notification, NotificationStatus
+from scheduler import Scheduler
+from tests import factories as f
+from tests.core.test_overdue import issue, overdue_messages
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 12, 9, 0, tzinfo=RIYADH))
+
+
+def test_one_scheduler_scans_at_a_time_and_hands_over_when_it_stops(reference, settings,
+                                                                   clock):
+    issue(reference, "4480001", "2026-11-01")
+    first = Scheduler(reference, settings, clock=clock)
+    second = Scheduler(reference, settings, clock=clock)
+
+    assert first.scan_overdue().notified == 1
+    assert second.scan_overdue() is None  # the lease is the first's
+    state = leases.current(reference.db)[overdue.SCAN_LEASE]
+    assert state.holder == first.holder and state.state["notified"] == 1
+
+    first.stop()  # releases the lease
+    clock.now += timedelta(days=3)
+    assert second.scan_overdue().reminded == 1
+    assert len(overdue_messages(reference)) == 2
+
+
+def test_a_dead_schedulers_lease_runs_out_and_another_takes_over(reference, settings, clock):
+    issue(reference, "4480002", "2026-11-01")
+    dead = Scheduler(reference, settings, clock=clock)
+    dead.scan_overdue()
+    survivor = Scheduler(reference, settings, clock=clock)
+
+    clock.now += dead.lease_ttl + timedelta(seconds=1)
+
+    assert survivor.scan_overdue() is not None
+
+
+def test_expiry_marks_old_unsent_notifications_expired_with_the_reason(core, settings, clock):
+    with core.db.write.begin() as session:
+        for key, age in (("old", 25), ("fresh", 23)):
+            row = outbox.enqueue(session, cause_key=key, kind="test", audience="citizen",
+                                 recipient="+966551234567", language="ar", body=key)
+            row.created_at = clock.now - timedelta(hours=age)
+        session.flush()
+        session.execute(Notification.__table__.update()
+                        .where(Notification.cause_key == "old")
+                        .values(last_error="SMSC: queue full", attempts=2))
+
+    assert Scheduler(core, settings, clock=clock).expire_notifications() == 1
+
+    with core.db.read() as session:
+        rows = {n.cause_key: n for n in session.scalars(select(Notification))}
+    assert rows["old"].status == NotificationStatus.EXPIRED
+    assert rows["old"].last_error == ("expired: not sent within 1 day, 0:00:00 of being "
+                                      "queued; last error: SMSC: queue full")
+    assert rows["fresh"].status == NotificationStatus.PENDING
+
+
+def test_the_expiry_age_is_configurable(core, settings, clock):
+    shorter = settings.model_copy(update={"scheduler": settings.scheduler.model_copy(
+        update={"notification_expiry_hours": 2})})
+    with core.db.write.begin() as session:
+        row = outbox.enqueue(session, cause_key="k", kind="test", audience="citizen",
+                             recipient="+966551234567", language="ar", body="k")
+        row.created_at = clock.now - timedelta(hours=3)
+
+    assert Scheduler(core, shorter, clock=clock).expire_notifications() == 1
+
+
+def test_abandoned_claims_are_queued_again(core, settings, clock):
+    with core.db.write.begin() as session:
+        outbox.enqueue(session, cause_key="k", kind="test", audience="citizen",
+                       recipient="+966551234567", language="ar", body="k",
+                       not_before=clock.now - timedelta(hours=1))
+    outbox.claim_due(core.db, now=clock.now - timedelta(minutes=10))
+
+    assert Scheduler(core, settings, clock=clock).recover_claims() == 1
+
+
+def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, settings):
+    issue(reference, "4480003", "2026-11-01")  # overdue by the real clock too
+    scheduler = Scheduler(reference, settings)
+    scheduler.start()
+    try:
+        assert scheduler.running
+        deadline = time.monotonic() + 30
+        while not overdue_messages(reference):
+            assert time.monotonic() < deadline, "the scan did not run at start"
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+    assert not scheduler.running
+    assert overdue.SCAN_LEASE not in leases.current(reference.db)
+    assert len(overdue_messages(reference)) == 1
+
+
+def test_healthz_shows_the_scanning_scheduler_and_its_last_scan(reference, settings, client):
+    reference.upsert_department("SECURITY", f.department(manager={"name": "فيصل"}))
+    issue(reference, "4480004", "2026-01-04", department="SECURITY")
+    scheduler = Scheduler(reference, settings)
+    scheduler.scan_overdue()
+
+    body = client.get("/healthz").get_json()
+
+    assert body["overdue_scan"]["holder"] == scheduler.holder
+    assert body["overdue_scan"]["live"] is True
+    assert body["overdue_scan"]["without_manager"] == {"SECURITY": 1}

@@ -1,0 +1,56 @@
+"""The operator's view of overdue transactions: /staff/overdue and /metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.tokens import create_token
+from tests import factories as f
+from tests.core.test_overdue import issue
+from tests.gateway.test_messages_page import sign_in, text
+
+
+@pytest.fixture
+def overdue_now(reference):
+    """Two transactions issued long ago, one in a department with no manager mobile."""
+    reference.upsert_department("SECURITY", f.department(
+        name_ar="إدارة الشؤون الأمنية", name_en="Security Affairs Department",
+        manager={"name": "فيصل"}))
+    issue(reference, "4500001", "2026-01-04")
+    issue(reference, "4500002", "2026-01-06", department="SECURITY")
+    yesterday = (datetime.now(ZoneInfo("Asia/Riyadh")) - timedelta(days=1)).date()
+    issue(reference, "4500003", yesterday.isoformat())  # not yet due
+    return reference
+
+
+def test_staff_see_overdue_per_department_and_agency_with_days(client, core, overdue_now):
+    assert sign_in(client, create_token(core.db.write, "staff", "operator")).status_code == 303
+
+    page = text(client.get("/staff/overdue"))
+
+    assert "المعاملات المتأخرة" in page
+    assert 'id="overdue-4500001"' in page and 'id="overdue-4500002"' in page
+    assert "4500003" not in page
+    assert "إدارة الحقوق" in page and "وزارة الداخلية" in page
+    assert "لا شيء: لا يوجد رقم جوال للمدير" in page
+    assert 'id="unreachable"' in page and "إدارة الشؤون الأمنية" in page
+    english = text(client.get("/staff/overdue?lang=en"))
+    assert "Security Affairs Department" in english and "Days overdue" in english
+
+
+def test_the_overdue_page_wants_a_signed_in_staff_member(client, overdue_now):
+    response = client.get("/staff/overdue")
+    assert response.status_code == 303
+    assert "/simulator/login" in response.headers["Location"]
+
+
+def test_metrics_count_overdue_per_department(client, overdue_now):
+    page = text(client.get("/metrics"))
+
+    assert 'gateway_overdue_transactions{department="RIGHTS",manager_reachable="yes"} 1.0' \
+        in page
+    assert 'gateway_overdue_transactions{department="SECURITY",manager_reachable="no"} 1.0' \
+        in page
