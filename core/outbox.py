@@ -256,16 +256,34 @@ def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
     """
     if not sent:
         return 0
+    with db.write_engine.begin() as connection:
+        return _mark_sent(connection, sent, now or utcnow())
+
+
+def mark_sent_and_claim(db: Database, sent: list[tuple[int, list[str]]], *, limit: int,
+                        channel: str = "sms", now: datetime | None = None,
+                        quiet_hours: QuietHours | None = None) -> list[Claimed]:
+    """``mark_sent_many`` and ``claim_due`` in one transaction: a busy sender's one commit
+    per turn, recording what the SMSC accepted and taking the next messages at once."""
     now = now or utcnow()
     with db.write_engine.begin() as connection:
-        return connection.execute(
-            update(_T)
-            .where(_T.c.id == bindparam("sent_id"),
-                   _T.c.status == NotificationStatus.SENDING)
-            .values(status=NotificationStatus.SENT, sent_at=now,
-                    provider_message_id=bindparam("provider_ids")),
-            [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
-             for notification_id, ids in sent]).rowcount
+        if sent:
+            _mark_sent(connection, sent, now)
+        if limit <= 0:
+            return []
+        return claim(connection, channel=channel, limit=limit, now=now,
+                     quiet_hours=quiet_hours)
+
+
+def _mark_sent(connection: Connection, sent: list[tuple[int, list[str]]],
+               now: datetime) -> int:
+    return connection.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("sent_id"), _T.c.status == NotificationStatus.SENDING)
+        .values(status=NotificationStatus.SENT, sent_at=now,
+                provider_message_id=bindparam("provider_ids")),
+        [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
+         for notification_id, ids in sent]).rowcount
 
 
 def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import outbox, render
+from core.answer import Outcome
 from core.config import CoreConfig
 from core.db import Database, utcnow
 from core.identity import InvalidMobile, normalize_mobile
@@ -290,6 +291,12 @@ def _reply(core: Core, sender: str, text: str) -> _Reply:
     lang = reply_language(text, core.config.default_language)
     answer = core.inquire(InquiryRequest(channel="sms", number_text=text, mobile=sender,
                                          lang=lang, origin=sender))
+    if answer.outcome == Outcome.RATE_LIMITED:
+        # A flood from one number gets the "too many attempts" text once per window, not
+        # an SMS (paid for by the emirate) for every message it sends.
+        if core.sms_limit_notices.blocked(sender):
+            return _Reply(0, IGNORED)
+        core.sms_limit_notices.failed(sender)
     body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
     return _Reply(0, ANSWERED, {
         "kind": "answer", "audience": "citizen",

@@ -120,9 +120,10 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
                  "enabled" if getattr(settings, name).enabled else "disabled")
     channel = None
     if with_channels and settings.sms.enabled:
-        from channels.sms.channel import SmsChannel
+        from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
 
-        channel = SmsChannel(core, settings.sms)
+        shorten_gil_turns()
+        channel = SmsChannel(core, settings.sms, timings=timings_for(settings))
         channel.start()
         app.extensions["sms_channel"] = channel
     scheduler = _start_scheduler(core, settings) if with_channels else None
@@ -166,7 +167,7 @@ def sms(settings: Settings) -> None:
     """The SMS channel alone (SMPP to the SMSC), until SIGTERM or Ctrl-C."""
     import threading
 
-    from channels.sms.channel import SmsChannel
+    from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
 
     if not settings.sms.enabled:
         raise click.ClickException("the SMS channel is disabled: set sms.enabled to true")
@@ -179,7 +180,8 @@ def sms(settings: Settings) -> None:
     log.info("sms: short code %s over SMPP to %s:%s", settings.sms.short_code, smpp.host,
              smpp.port)
     try:
-        SmsChannel(core, settings.sms).run_until(stop)
+        shorten_gil_turns()
+        SmsChannel(core, settings.sms, timings=timings_for(settings)).run_until(stop)
     finally:
         core.close()
     log.info("stopped")

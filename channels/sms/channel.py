@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -51,10 +52,10 @@ from channels.sms.smpp import (
     SubmitResult,
     status_name,
 )
-from core import outbox
+from core import leases, outbox
 from core.db import utcnow
 from core.service import Core
-from core.settings import SmsSettings
+from core.settings import Settings, SmsSettings
 from core.sms_inquiry import Inbound
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Timings:
     response_timeout: float = 30.0
     receipt_hold: float = 120.0  # how long a receipt waits for its mark_sent
     reassembly_timeout: float = 300.0
+    heartbeat_interval: float = 10.0  # how often the bind state is written for /healthz
     stale_claims_after: timedelta = timedelta(minutes=5)
 
 
@@ -133,6 +135,24 @@ class _HeldReceipt:
     until: float
 
 
+def shorten_gil_turns() -> None:
+    """Let the SMS channel's threads hand the GIL over in 0.5 ms instead of CPython's 5 ms.
+
+    The session thread (the socket) and the channel's loop (the outbox) pass work to each
+    other hundreds of times a second; with the default switch interval, a thread woken by
+    the other waits up to 5 ms for the GIL whenever the other is busy, which capped the
+    short code's answers well below what the CPU allows. Process-wide: the composition
+    root (``gateway sms``, ``gateway run`` with SMS on) calls it, never a library import.
+    """
+    sys.setswitchinterval(0.0005)
+
+
+def timings_for(settings: Settings) -> Timings:
+    """The production timings, with the stale-claim age the operator configured."""
+    return Timings(stale_claims_after=timedelta(
+        seconds=settings.scheduler.stale_claim_seconds))
+
+
 class SmsChannel:
     """The short code over one SMPP bind; ``start``/``stop`` or ``run_until``."""
 
@@ -164,6 +184,10 @@ class SmsChannel:
         # Messages claimed and not yet recorded, by either thread: at most 2 * window,
         # which bounds what a crash can send twice.
         self._slots = _Slots(2 * settings.smpp.window)
+        # The bind state, written where any gateway machine's /healthz reads it.
+        self._holder = leases.holder_name("sms")
+        self._heartbeat_name = f"{leases.SMS_CHANNEL_PREFIX}{self._holder}"[:64]
+        self._next_heartbeat = 0.0
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -198,6 +222,7 @@ class SmsChannel:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._heartbeat()
                 busy = self._pass()
             except Exception:
                 # The loop must outlive a database hiccup; the outbox keeps the work.
@@ -207,6 +232,22 @@ class SmsChannel:
                 self._work.wait(self.timings.poll_interval)
                 self._work.clear()
         self._abandon_outgoing()
+        try:
+            leases.release(self.core.db, self._heartbeat_name, self._holder)
+        except Exception:
+            log.exception("could not clear the SMS channel's heartbeat")
+
+    def _heartbeat(self) -> None:
+        now = self._clock()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.timings.heartbeat_interval
+        smpp = self.settings.smpp
+        leases.acquire(self.core.db, self._heartbeat_name, self._holder,
+                       timedelta(seconds=3 * self.timings.heartbeat_interval), state={
+                           "bound": self.session.bound, "binds": self.session.binds,
+                           "smsc": f"{smpp.host}:{smpp.port}",
+                           "in_flight": len(self._outgoing)})
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.
@@ -233,51 +274,73 @@ class SmsChannel:
                 self._outgoing.append(self._handed.get_nowait())
             except queue.Empty:
                 break
-        recorded = self._record_finished()
+        finished, sent = self._settle_finished()
         window = self.settings.smpp.window
-        if not self.session.bound or (self._slots.free < window and self._outgoing):
-            return bool(answered or recorded)
-        slots = self._slots.take(self._slots.free)
+        busy = len(self._outgoing) - len(finished)
+        claiming = self.session.bound and (self._slots.free + len(finished) >= window
+                                           or not busy)
+        # The finished messages' slots pass to the messages claimed in the same commit.
+        taken = self._slots.take(self._slots.free) if claiming else 0
+        limit = taken + len(finished) if claiming else 0
         claimed: list[outbox.Claimed] = []
         try:
-            claimed = outbox.claim_due(self.core.db, channel="sms", limit=slots,
-                                       quiet_hours=self.core.config.quiet_hours)
-        finally:
-            self._slots.give(slots - len(claimed))
-        self._outgoing.extend(self._send(message) for message in claimed)
-        return bool(answered or recorded or claimed)
+            claimed = outbox.mark_sent_and_claim(
+                self.core.db, sent, limit=limit, channel="sms",
+                quiet_hours=self.core.config.quiet_hours)
+        except Exception:
+            self._slots.give(taken)  # the finished keep theirs, to be recorded again
+            raise
+        self._slots.give(taken + len(finished) - len(claimed))
+        # Only now: should recording fail half-way, the next pass records them again, and
+        # each outbox transition moves a row only from "sending", once.
+        done = {id(o) for o in finished}
+        self._outgoing = [o for o in self._outgoing if id(o) not in done]
+        if sent:
+            metrics.SUBMITS.labels(result="sent").inc(len(sent))
+            self._apply_held_receipts()
+        self._outgoing.extend(self._send(claimed))
+        return bool(answered or finished or claimed)
 
-    def _send(self, message: outbox.Claimed) -> _Outgoing:
-        """Submit a claimed message's segments; it holds one claim slot until recorded."""
-        outgoing = _Outgoing(message, self._submit(message))
-        for future in outgoing.futures:
-            future.add_done_callback(self._wake)
+    def _send(self, messages: list[outbox.Claimed]) -> list[_Outgoing]:
+        """Submit claimed messages' segments, in order, with one hand-over to the session;
+        each message holds one claim slot until it is recorded."""
+        encoded = [self._segments(message) for message in messages]
+        futures = iter(self.session.submit_many(
+            [request for requests in encoded if not isinstance(requests, str)
+             for request in requests]))
+        outgoing = []
+        for message, requests in zip(messages, encoded, strict=True):
+            submitted = requests if isinstance(requests, str) else \
+                [next(futures) for _ in requests]
+            outgoing.append(_Outgoing(message, submitted))
+            for future in outgoing[-1].futures:
+                future.add_done_callback(self._wake)
         return outgoing
 
     def _wake(self, _future: Future | None = None) -> None:
-        self._work.set()
+        if not self._work.is_set():
+            self._work.set()
 
-    def _record_finished(self) -> int:
-        """Record every message whose segments are all answered; how many."""
+    def _settle_finished(self) -> tuple[list[_Outgoing], list[tuple[int, list[str]]]]:
+        """The messages whose segments are all answered, and the provider ids of those the
+        SMSC accepted whole (to mark sent); refusals and retries are recorded now."""
         finished = [o for o in self._outgoing if o.finished()]
-        if not finished:
-            return 0
         sent: list[tuple[int, list[str]]] = []
         for outgoing in finished:
             ids = self._record(outgoing.message, outgoing.refused or outgoing.futures)
             if ids:
                 sent.append((outgoing.message.id, ids))
+        return finished, sent
+
+    def _record_finished(self) -> int:
+        """Record every finished message now, claiming nothing; how many (at stop)."""
+        finished, sent = self._settle_finished()
         if sent:
-            # The finished messages' successes in one transaction.
             outbox.mark_sent_many(self.core.db, sent)
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
-        # Only now: should recording fail half-way, the next pass records them again, and
-        # each outbox transition moves a row only from "sending", once.
         done = {id(o) for o in finished}
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
         self._slots.give(len(finished))
-        if sent:
-            self._apply_held_receipts()
         return len(finished)
 
     def _abandon_outgoing(self) -> None:
@@ -293,21 +356,21 @@ class SmsChannel:
 
     # --- outbound --------------------------------------------------------------------
 
-    def _submit(self, message: outbox.Claimed) -> list[Future] | str:
-        """Queue every segment; the futures, or the reason the text cannot be sent."""
+    def _segments(self, message: outbox.Claimed) -> list[SubmitRequest] | str:
+        """A submit_sm per segment, or the reason the text cannot be sent."""
         try:
             segments = sms_parts(message.body, message.id % 256)
         except ValueError as exc:
             return f"cannot encode: {exc}"
         destination = message.recipient.removeprefix("+")
         return [
-            self.session.submit(SubmitRequest(
+            SubmitRequest(
                 source_addr=self.settings.short_code, destination_addr=destination,
                 short_message=segment.payload, data_coding=segment.data_coding,
                 esm_class=segment.esm_class,
                 # On every segment: the first segment's receipt is the one matched, the
                 # others are ignored, and some SMSCs only report segments asked for.
-                registered_delivery=True))
+                registered_delivery=True)
             for segment in segments
         ]
 
@@ -393,8 +456,8 @@ class SmsChannel:
             return
         self._slots.give(slots - len(answers))
         metrics.MO_RECEIVED.labels(result="stored").inc(len(messages))
-        for message in answers:
-            self._handed.put(self._send(message))
+        for outgoing in self._send(answers):
+            self._handed.put(outgoing)
         if len(answers) < len(messages):
             # Answers beyond the slots wait in the outbox for the loop's claim; a message
             # whose lookup failed is "received" still: the loop looks at it again.
