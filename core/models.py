@@ -188,6 +188,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # For a message in parts retried after some were accepted: the SMSC's id of each part
+    # accepted so far (null where not yet), so a retry sends only the parts still missing.
+    segments_accepted: Mapped[list[str | None] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_notifications_due", "status", "priority", "not_before", "id"),

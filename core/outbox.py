@@ -131,12 +131,19 @@ class Claimed:
     audience: str
     priority: int
     attempts: int
+    # Parts of this message the SMSC already accepted on an earlier attempt (see
+    # ``mark_retry``); None when none were.
+    segments_accepted: tuple[str | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.segments_accepted, list):
+            object.__setattr__(self, "segments_accepted", tuple(self.segments_accepted))
 
 
 # The hot paths (claims, transitions) use the table with a connection: no ORM session.
 _T = Notification.__table__
 _CLAIMED = (_T.c.id, _T.c.recipient, _T.c.body, _T.c.language, _T.c.kind, _T.c.audience,
-            _T.c.priority, _T.c.attempts)
+            _T.c.priority, _T.c.attempts, _T.c.segments_accepted)
 
 # provider_message_id is String(100); SMPP message ids are at most 64 characters.
 PROVIDER_IDS_MAX = 100
@@ -286,17 +293,24 @@ def _mark_sent(connection: Connection, sent: list[tuple[int, list[str]]],
          for notification_id, ids in sent]).rowcount
 
 
-def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime) -> bool:
+def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime, *,
+               segments_accepted: list[str | None] | None = None) -> bool:
     """A temporary failure: "sending" → "pending", due again at ``retry_at``.
 
     The row keeps its priority and id, so once due it takes its old place in the queue and
-    the messages behind it are not reordered. False unless the row was "sending".
+    the messages behind it are not reordered. ``segments_accepted`` records, for a message
+    in parts, the SMSC's id of each part it accepted (None where not), so the retry sends
+    only the rest and the phone does not get a part twice. False unless the row was
+    "sending".
     """
+    values: dict[str, object] = {
+        "status": NotificationStatus.PENDING, "not_before": retry_at, "claimed_at": None,
+        "last_error": reason}
+    if segments_accepted is not None and any(segments_accepted):
+        values["segments_accepted"] = list(segments_accepted)
     return bool(_transition(
         db, Notification.id == notification_id,
-        Notification.status == NotificationStatus.SENDING,
-        status=NotificationStatus.PENDING, not_before=retry_at, claimed_at=None,
-        last_error=reason))
+        Notification.status == NotificationStatus.SENDING, **values))
 
 
 def mark_failed(db: Database, notification_id: int, reason: str) -> bool:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from channels.sms import metrics
@@ -93,6 +93,8 @@ class _Outgoing:
 
     message: outbox.Claimed
     submitted: list[Future] | str
+    # Which of the message's segments the futures are for (a retry skips those accepted).
+    indexes: list[int] = field(default_factory=list)
 
     @property
     def futures(self) -> list[Future]:
@@ -307,12 +309,14 @@ class SmsChannel:
         encoded = [self._segments(message) for message in messages]
         futures = iter(self.session.submit_many(
             [request for requests in encoded if not isinstance(requests, str)
-             for request in requests]))
+             for _, request in requests]))
         outgoing = []
         for message, requests in zip(messages, encoded, strict=True):
-            submitted = requests if isinstance(requests, str) else \
-                [next(futures) for _ in requests]
-            outgoing.append(_Outgoing(message, submitted))
+            if isinstance(requests, str):
+                outgoing.append(_Outgoing(message, requests))
+            else:
+                outgoing.append(_Outgoing(message, [next(futures) for _ in requests],
+                                          [index for index, _ in requests]))
             for future in outgoing[-1].futures:
                 future.add_done_callback(self._wake)
         return outgoing
@@ -327,7 +331,7 @@ class SmsChannel:
         finished = [o for o in self._outgoing if o.finished()]
         sent: list[tuple[int, list[str]]] = []
         for outgoing in finished:
-            ids = self._record(outgoing.message, outgoing.refused or outgoing.futures)
+            ids = self._record(outgoing)
             if ids:
                 sent.append((outgoing.message.id, ids))
         return finished, sent
@@ -356,64 +360,69 @@ class SmsChannel:
 
     # --- outbound --------------------------------------------------------------------
 
-    def _segments(self, message: outbox.Claimed) -> list[SubmitRequest] | str:
-        """A submit_sm per segment, or the reason the text cannot be sent."""
+    def _segments(self, message: outbox.Claimed) -> list[tuple[int, SubmitRequest]] | str:
+        """A submit_sm per segment still to send (with its index), or the reason the text
+        cannot be sent. The split and the concatenation reference depend only on the text
+        and the message id, so a retry's parts match the first attempt's."""
         try:
             segments = sms_parts(message.body, message.id % 256)
         except ValueError as exc:
             return f"cannot encode: {exc}"
+        accepted = _accepted(message, len(segments))
         destination = message.recipient.removeprefix("+")
         return [
-            SubmitRequest(
+            (index, SubmitRequest(
                 source_addr=self.settings.short_code, destination_addr=destination,
                 short_message=segment.payload, data_coding=segment.data_coding,
                 esm_class=segment.esm_class,
                 # On every segment: the first segment's receipt is the one matched, the
                 # others are ignored, and some SMSCs only report segments asked for.
-                registered_delivery=True)
-            for segment in segments
+                registered_delivery=True))
+            for index, segment in enumerate(segments) if accepted[index] is None
         ]
 
-    def _record(self, message: outbox.Claimed,
-                futures: list[Future] | str) -> list[str] | None:
+    def _record(self, outgoing: _Outgoing) -> list[str] | None:
         """Record a refusal or a retry now; for a message the SMSC accepted whole, return
         its provider ids (the caller marks the finished messages sent in one transaction)."""
-        if isinstance(futures, str):
-            outbox.mark_failed(self.core.db, message.id, futures)
+        message = outgoing.message
+        if outgoing.refused is not None:
+            outbox.mark_failed(self.core.db, message.id, outgoing.refused)
             metrics.SUBMITS.labels(result="failed").inc()
             return None
-        results: list[SubmitResult] = []
+        prior = message.segments_accepted or ()
+        ids: list[str | None] = [None] * max(len(prior), max(outgoing.indexes, default=-1) + 1)
+        ids[:len(prior)] = prior
         problem: str | None = None
-        for future in futures:
+        refused: int | None = None
+        for index, future in zip(outgoing.indexes, outgoing.futures, strict=True):
             try:
-                results.append(future.result(timeout=0))
+                result: SubmitResult = future.result(timeout=0)
             except (ChannelUnavailable, DeliveryFailed, FutureTimeout) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
-        if problem is not None:
-            self._retry(message, problem)
-            return None
-        refused = [result for result in results if not result.accepted]
-        if not refused:
-            ids = [canonical_message_id(result.message_id or "") for result in results]
-            if all(ids):
-                return ids
-            outbox.mark_failed(self.core.db, message.id,
-                               "the SMSC accepted it without a message id")
+                continue
+            if result.accepted and result.message_id:
+                ids[index] = canonical_message_id(result.message_id)
+            elif result.accepted:
+                problem = problem or "the SMSC accepted a part without a message id"
+            elif refused is None or result.status not in TEMPORARY_STATUSES:
+                refused = result.status
+        if refused is not None and refused not in TEMPORARY_STATUSES:
+            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(refused)}")
             metrics.SUBMITS.labels(result="failed").inc()
             return None
-        status = refused[0].status
-        if status in TEMPORARY_STATUSES:
-            self._retry(message, status_name(status))
-        else:
-            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(status)}")
-            metrics.SUBMITS.labels(result="failed").inc()
+        if problem is None and refused is None and all(ids):
+            return [pid for pid in ids if pid]
+        # Try again later, sending only the parts not accepted yet.
+        self._retry(message, problem or status_name(refused or 0), ids)
         return None
 
-    def _retry(self, message: outbox.Claimed, reason: str) -> None:
+    def _retry(self, message: outbox.Claimed, reason: str,
+               segments_accepted: list[str | None] | None = None) -> None:
         backoff = min(self.timings.retry_backoff * 2 ** max(message.attempts - 1, 0),
                       self.timings.retry_backoff_max)
         outbox.mark_retry(self.core.db, message.id, reason,
-                          utcnow() + timedelta(seconds=backoff))
+                          utcnow() + timedelta(seconds=backoff),
+                          segments_accepted=segments_accepted)
         metrics.SUBMITS.labels(result="retry").inc()
         log.info("SMS %s will be retried in %.1f s: %s", message.id, backoff, reason)
 
@@ -555,6 +564,14 @@ class SmsChannel:
                 if not ok and entry.until > now]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def _accepted(message: outbox.Claimed, count: int) -> list[str | None]:
+    """The SMSC's ids of the segments accepted on an earlier attempt (None where not)."""
+    prior = list(message.segments_accepted or ())
+    if len(prior) != count:  # the text cannot have changed; ignore a record that does not fit
+        return [None] * count
+    return prior
 
 
 def _assembled(assembled: Assembled, recipient: str) -> Inbound:
