@@ -256,3 +256,38 @@ class Lease(Base):
     expires_at: Mapped[datetime]
     # What the holder wants an operator to see (bind state, last poll), free-form.
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EmailExchange(Base):
+    """The e-mail side of an inbound message and of the reply it got: what the SMTP sender
+    needs to thread the reply (subject, In-Reply-To, References) and to write it in both
+    languages, plus why no reply was sent when none was."""
+
+    __tablename__ = "email_exchanges"
+
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"),
+                                            primary_key=True)
+    # The citizen's Message-ID as written (None when the mail had none).
+    message_id: Mapped[str | None] = mapped_column(Text)
+    reply_subject: Mapped[str] = mapped_column(Text, default="")
+    # The References header the reply carries: the thread so far plus the citizen's mail.
+    references: Mapped[str] = mapped_column(Text, default="")
+    # The reply's sections, Arabic first: [{"lang": "ar", "text": "..."}, ...].
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Why the mail was not answered (a loop rule, the rate limit), or "oversized".
+    note: Mapped[str | None] = mapped_column(String(64))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"),
+                                                        unique=True)
+
+
+class MailboxCursor(Base):
+    """How far the mailbox poller has read a folder: the last UID whose outcome is
+    committed, valid only while the folder's UIDVALIDITY is unchanged."""
+
+    __tablename__ = "mailbox_cursors"
+
+    # "user@host:port/folder": one cursor per folder of each mailbox.
+    mailbox: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

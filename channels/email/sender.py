@@ -1,0 +1,145 @@
+"""The SMTP sender: drains the outbox's "email" rows, one SMTP session per round.
+
+A reply accepted by the server → ``mark_sent`` (our Message-ID recorded); a temporary
+failure (4xx, the server unreachable or dropping the line) → ``mark_retry`` with backoff,
+so the reply waits in the database, not in memory; a permanent refusal (5xx) or a reply
+that cannot be written (a malformed address) → ``mark_failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from channels.email.compose import compose_reply, message_id_for
+from core import email_inquiry, outbox
+from core.db import Database, utcnow
+from core.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+
+class ChannelUnavailable(Exception):
+    """The SMTP server cannot be reached or dropped the session: try again later."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: timedelta = timedelta(seconds=30)
+    most: timedelta = timedelta(hours=1)
+    # After this many attempts a temporary failure is final.
+    max_attempts: int = 12
+
+    def after(self, attempts: int) -> timedelta:
+        return min(self.first * (2 ** max(attempts - 1, 0)), self.most)
+
+
+class SmtpSender:
+    def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
+                 timeout: float = 20.0, batch: int = 10) -> None:
+        self.db = db
+        self.settings = settings
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout
+        self.batch = batch
+
+    def send_due(self, now: datetime | None = None) -> int:
+        """Send the due replies, a round at a time, until none is due; how many were sent."""
+        sent = 0
+        while True:
+            claimed = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
+                                       limit=self.batch, now=now)
+            if not claimed:
+                return sent
+            round_sent = self._send_round(claimed)
+            sent += round_sent
+            if round_sent < len(claimed):
+                return sent  # something is wrong with the server: wait for the next tick
+
+    def _send_round(self, claimed: list[outbox.Claimed]) -> int:
+        try:
+            connection = self._connect()
+        except ChannelUnavailable as exc:
+            for item in claimed:
+                self._retry(item, str(exc))
+            return 0
+        sent = 0
+        try:
+            for index, item in enumerate(claimed):
+                try:
+                    sent += self._send_one(connection, item)
+                except ChannelUnavailable as exc:
+                    for rest in claimed[index:]:
+                        self._retry(rest, str(exc))
+                    return sent
+        finally:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+        return sent
+
+    def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed) -> int:
+        from_address = self.settings.from_address
+        try:
+            message = compose_reply(item, email_inquiry.reply_envelope(self.db, item.id),
+                                    from_address=from_address)
+        except (ValueError, TypeError) as exc:
+            outbox.mark_failed(self.db, item.id, f"cannot write the reply: {exc}"[:500])
+            return 0
+        try:
+            refused = connection.send_message(message, from_addr=from_address,
+                                              to_addrs=[item.recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            return self._refused(item, code, reason)
+        except smtplib.SMTPResponseException as exc:
+            return self._refused(item, exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise ChannelUnavailable(f"SMTP connection lost: {exc}") from exc
+        except (smtplib.SMTPException, UnicodeError) as exc:
+            outbox.mark_failed(self.db, item.id, f"SMTP: {exc}"[:500])
+            return 0
+        if refused:
+            code, reason = next(iter(refused.values()))
+            return self._refused(item, code, reason)
+        outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address)
+                                            .strip("<>")[:outbox.PROVIDER_IDS_MAX]])
+        return 1
+
+    def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> int:
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        if 400 <= code < 500:
+            self._retry(item, f"SMTP {code} {text}")
+        else:
+            outbox.mark_failed(self.db, item.id, f"SMTP {code} {text}"[:500])
+            log.warning("reply %s refused for good: SMTP %s", item.id, code)
+        return 0
+
+    def _retry(self, item: outbox.Claimed, reason: str) -> None:
+        if item.attempts >= self.backoff.max_attempts:
+            outbox.mark_failed(self.db, item.id, f"gave up after {item.attempts} attempts: "
+                                                 f"{reason}"[:500])
+            return
+        outbox.mark_retry(self.db, item.id, reason[:500],
+                          utcnow() + self.backoff.after(item.attempts))
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        try:
+            if settings.ssl:
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.host, settings.port, timeout=self.timeout,
+                    context=ssl.create_default_context())
+            else:
+                connection = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
+                if settings.starttls:
+                    connection.starttls(context=ssl.create_default_context())
+            if settings.username:
+                connection.login(settings.username, settings.password)
+            return connection
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ChannelUnavailable(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
