@@ -145,7 +145,7 @@ _HISTORY_STARTS = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"^\s*-{2,}\s*(original message|forwarded message|الرسالة الأصلية|رسالة معاد توجيهها)",
     r"^\s*_{10,}\s*$",
     r"^\s*on\b.{0,200}\bwrote:\s*$",
-    r"^\s*في\b.{0,200}(كتب|كتبت)\s*:?\s*$",
+    r"^\s*في\s.{0,200}\s(كتب|كتبت)(\s.{0,200})?:\s*$",
     r"^\s*(from|من)\s*:.*$",  # only counted when a "sent"/"date" line follows (Outlook)
 )]
 _OUTLOOK_NEXT = re.compile(r"^\s*(sent|date|to|تاريخ الإرسال|أرسل|التاريخ|إلى)\s*:",
