@@ -1,0 +1,319 @@
+"""The e-mail channel against real servers: Dovecot holds the mailbox, aiosmtpd takes the
+replies. Mail is delivered into the mailbox by IMAP APPEND, as another client would."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from channels.email.channel import LEASE, EmailChannel
+from core import leases, outbox
+from core.db import utcnow
+from core.models import MailboxCursor, Notification
+from tests import factories as f
+from tests.channels.email import mails
+from tests.channels.email.conftest import OUR_ADDRESS
+
+NUMBER = "4471234"
+UNKNOWN = "7654321"
+
+
+@pytest.fixture
+def registered(core):
+    core.record_event(f.registered(NUMBER))
+    return core
+
+
+def deliver(dovecot, folder, *raws: bytes) -> None:
+    for raw in raws:
+        dovecot.append(folder, raw)
+
+
+def run_once(channel: EmailChannel):
+    report = channel.poll()
+    channel.sender.send_due()
+    return report
+
+
+def flags(dovecot, folder) -> list[bytes]:
+    return [flag for _, flag, _ in dovecot.messages(folder)]
+
+
+def text_of(reply) -> str:
+    return reply.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(reply) -> str:
+    return reply.get_body(preferencelist=("html",)).get_content()
+
+
+def email_rows(core) -> list[Notification]:
+    with core.db.read() as session:
+        return list(session.scalars(select(Notification)
+                                    .where(Notification.channel == "email")))
+
+
+def test_an_arabic_inquiry_is_answered_threaded_arabic_then_english(
+        registered, channel, dovecot, folder, smtp):
+    raw = mails.plain(f"السلام عليكم، ما حالة المعاملة رقم {NUMBER}؟",
+                      subject="استعلام عن معاملة", message_id="<q1@mail.example.com>",
+                      References="<earlier@mail.example.com>")
+    deliver(dovecot, folder, raw)
+
+    report = run_once(channel)
+
+    assert report.stored == 1
+    [reply] = smtp.messages()
+    assert reply["To"] == f.EMAIL and reply["From"] == OUR_ADDRESS
+    assert reply["Subject"] == "Re: استعلام عن معاملة"
+    assert reply["In-Reply-To"] == "<q1@mail.example.com>"
+    assert reply["References"] == "<earlier@mail.example.com> <q1@mail.example.com>"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["X-Auto-Response-Suppress"] == "All"
+    assert reply["Message-ID"].endswith("@emirate.gov.sa>")
+    text = text_of(reply)
+    assert text.index(f"المعاملة رقم {NUMBER}") < text.index(f"Transaction {NUMBER}")
+    assert "No transaction was found" not in text
+    assert 'dir="rtl"' in html_of(reply) and 'lang="ar"' in html_of(reply)
+    [flag] = flags(dovecot, folder)
+    assert b"\\Seen" in flag
+    [row] = email_rows(registered)
+    assert row.status == "sent"
+
+
+@pytest.mark.parametrize("raw", [
+    mails.multipart(f"What is the status of transaction {NUMBER}?",
+                    f"<p>What is the status of transaction <b>{NUMBER}</b>?</p>",
+                    attachment=b"%PDF-1.4 5550001"),
+    mails.html_only(f"<div dir='rtl'>حالة المعاملة&nbsp;{NUMBER}</div>"),
+    mails.encoded_subject(f"استعلام عن المعاملة {NUMBER}", "شكرا لكم"),
+    mails.plain(f"حالة المعاملة {NUMBER}", charset="cp1256"),
+    mails.plain(f"حالة المعاملة {NUMBER}".translate(str.maketrans("0123456789",
+                                                                  "٠١٢٣٤٥٦٧٨٩"))),
+    mails.plain(f"Thanks, and {NUMBER}?\n\nOn Mon, 23 Nov 2026 Emirate "
+                f"<{OUR_ADDRESS}> wrote:\n> Transaction {UNKNOWN}", subject="Re: status"),
+], ids=["multipart-with-attachment", "html-only", "rfc2047-subject", "cp1256",
+        "arabic-indic-digits", "quoted-reply"])
+def test_real_world_mail_shapes_get_the_status(registered, channel, dovecot, folder, smtp,
+                                               raw):
+    deliver(dovecot, folder, raw)
+
+    run_once(channel)
+
+    [reply] = smtp.messages()
+    text = text_of(reply)
+    assert f"Transaction {NUMBER}" in text
+    assert "No transaction was found" not in text
+    assert UNKNOWN not in text  # the quoted history is not asked about
+
+
+def test_a_stranger_gets_the_neutral_answer(registered, channel, dovecot, folder, smtp):
+    deliver(dovecot, folder,
+            mails.plain(f"status {NUMBER}", sender="stranger@else.example"),
+            mails.plain(f"status {UNKNOWN}", sender="stranger@else.example"))
+
+    run_once(channel)
+
+    stranger, unknown = (text_of(m) for m in smtp.messages())
+    assert stranger == unknown.replace(UNKNOWN, NUMBER)
+    assert [m["To"] for m in smtp.messages()] == ["stranger@else.example"] * 2
+
+
+LOOP_SIGNALS = [
+    {"Auto_Submitted": "auto-replied"},
+    {"Auto_Submitted": "auto-generated"},
+    {"Return_Path": "<>"},
+    {"sender": "MAILER-DAEMON@mx.example.com"},
+    {"sender": "postmaster@example.com"},
+    {"sender": "citizens-request@lists.example.com"},
+    {"sender": "owner-citizens@lists.example.com"},
+    {"sender": "no-reply@bank.example"},
+    {"Precedence": "bulk"},
+    {"Precedence": "junk"},
+    {"Precedence": "list"},
+    {"Precedence": "auto_reply"},
+    {"List_Id": "<citizens.lists.example.com>"},
+    {"List_Unsubscribe": "<mailto:leave@lists.example.com>"},
+    {"X_Autoreply": "yes"},
+    {"X_Autorespond": "Out of office"},
+    {"X_Auto_Response_Suppress": "All"},
+    {"sender": OUR_ADDRESS},
+]
+
+
+def test_auto_replies_bounces_lists_and_ourselves_get_no_reply(
+        registered, channel, dovecot, folder, smtp):
+    raws = [mails.plain(f"status {NUMBER}", **signal) for signal in LOOP_SIGNALS]
+    bounce = (b"From: MAILER-DAEMON@mx.example.com\r\nTo: inquiries@emirate.gov.sa\r\n"
+              b"Subject: Undelivered\r\nMessage-ID: <dsn1@mx.example.com>\r\n"
+              b"MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+              b"report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\n"
+              b"Content-Type: text/plain\r\n\r\n4471234 failed\r\n--b\r\n"
+              b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
+    deliver(dovecot, folder, *raws, bounce)
+
+    report = run_once(channel)
+
+    assert report.stored == len(raws) + 1
+    assert smtp.messages() == []
+    assert email_rows(registered) == []
+    assert all(b"\\Seen" in flag for flag in flags(dovecot, folder))
+
+
+def test_the_same_mail_delivered_twice_gets_one_reply(registered, channel, dovecot, folder,
+                                                      smtp):
+    raw = mails.plain(f"status {NUMBER}")
+    deliver(dovecot, folder, raw, raw)
+
+    report = run_once(channel)
+    run_once(channel)
+
+    assert (report.stored, report.duplicates) == (1, 1)
+    assert len(smtp.messages()) == 1
+
+
+def test_a_crash_before_marking_read_answers_once_after_restart(
+        registered, core, email_settings, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+    before_crash = EmailChannel(core, email_settings)
+    before_crash.poll()  # stored with its reply queued; then the process dies, unsent
+    # The crash came before \Seen and the cursor: the mailbox still shows the mail unread.
+    client = dovecot.client()
+    client.select(f'"{folder}"')
+    client.uid("STORE", "1:*", "-FLAGS", "(\\Seen)")
+    client.logout()
+    with core.db.write.begin() as session:
+        session.execute(update(MailboxCursor).values(last_uid=0))
+    leases.release(core.db, LEASE, before_crash.holder)
+
+    after_restart = EmailChannel(core, email_settings)
+    report = run_once(after_restart)
+    run_once(after_restart)
+
+    assert report.duplicates == 1
+    assert len(smtp.messages()) == 1
+    assert b"\\Seen" in flags(dovecot, folder)[0]
+
+
+def test_a_reply_claimed_by_a_sender_that_died_is_sent_after_restart(
+        registered, core, email_settings, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+    EmailChannel(core, email_settings).poll()
+    outbox.claim_due(core.db, channel="email", now=utcnow() - timedelta(hours=1))
+
+    restarted = EmailChannel(core, email_settings)
+    restarted.start()
+    try:
+        wait_for(lambda: smtp.messages())
+    finally:
+        restarted.stop()
+
+    assert len(smtp.messages()) == 1
+
+
+def test_a_malformed_mail_is_moved_aside_and_the_next_is_answered(
+        registered, channel, email_settings, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.malformed(), mails.plain(f"status {NUMBER}"))
+
+    report = run_once(channel)
+
+    assert report.moved_aside == 1 and report.stored == 1
+    assert len(smtp.messages()) == 1
+    [(_, _, moved)] = dovecot.messages(email_settings.imap.failed_folder)
+    assert b"garbage" in moved
+    assert len(dovecot.messages(folder)) == 1
+
+
+def test_smtp_down_then_back_the_reply_waits_in_the_outbox(
+        registered, channel, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+    smtp.stop()
+
+    run_once(channel)
+
+    [row] = email_rows(registered)
+    assert row.status == "pending" and row.last_error and row.attempts == 1
+    smtp.start()
+    channel.sender.send_due(now=utcnow() + timedelta(hours=2))
+    assert len(smtp.messages()) == 1
+    [row] = email_rows(registered)
+    assert row.status == "sent"
+
+
+def test_a_recipient_refused_for_good_is_recorded_failed(registered, channel, dovecot,
+                                                         folder, smtp):
+    smtp.refuse[f.EMAIL] = "550 5.1.1 No such user"
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+
+    run_once(channel)
+
+    [row] = email_rows(registered)
+    assert row.status == "failed" and "550" in row.last_error
+
+
+def test_an_oversized_mail_gets_a_polite_refusal(registered, channel, email_settings,
+                                                 dovecot, folder, smtp):
+    big = mails.multipart(f"status {NUMBER}", "<p>status</p>",
+                          attachment=b"x" * (email_settings.max_message_bytes + 1))
+    deliver(dovecot, folder, big)
+
+    run_once(channel)
+
+    [reply] = smtp.messages()
+    assert "too large" in text_of(reply)
+    assert NUMBER not in text_of(reply)
+
+
+def test_only_one_poller_reads_the_mailbox(registered, core, email_settings, dovecot, folder,
+                                           smtp):
+    first, second = EmailChannel(core, email_settings), EmailChannel(core, email_settings)
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+
+    assert first.poll().stored == 1
+    assert second.poll().held_by_other
+    assert leases.current(core.db)[LEASE].holder == first.holder
+
+
+def test_a_new_uidvalidity_reads_the_unread_mail_again_without_second_replies(
+        registered, channel, core, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+    run_once(channel)
+    with core.db.write.begin() as session:
+        session.execute(update(MailboxCursor).values(uidvalidity=1, last_uid=99))
+    deliver(dovecot, folder, mails.plain(f"again {NUMBER}"))
+
+    report = run_once(channel)
+
+    assert report.stored == 1
+    assert len(smtp.messages()) == 2
+
+
+def test_the_running_channel_answers_and_stops_cleanly(registered, channel, dovecot, folder,
+                                                       smtp):
+    stop = threading.Event()
+    runner = threading.Thread(target=channel.run_until, args=(stop,))
+    runner.start()
+    try:
+        deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+        wait_for(lambda: smtp.messages())
+    finally:
+        stop.set()
+        runner.join(30)
+
+    assert not runner.is_alive()
+    assert len(smtp.messages()) == 1
+
+
+def wait_for(condition, limit: float = 30.0) -> None:
+    """Wait until ``condition()`` holds (a bound on a hang, not a timed assertion)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met")
+        time.sleep(0.05)
+

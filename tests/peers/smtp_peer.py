@@ -1,0 +1,70 @@
+"""A real SMTP server for the e-mail channel's tests: aiosmtpd on a loopback port,
+keeping every message it accepts, and able to go down and come back on the same port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class _Keeper:
+    def __init__(self, peer: SmtpPeer) -> None:
+        self.peer = peer
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        refusal = self.peer.refuse.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.peer.lock:
+            self.peer.received.append(
+                (envelope.mail_from, list(envelope.rcpt_tos),
+                 message_from_bytes(envelope.original_content, policy=policy.default)))
+        return "250 Message accepted"
+
+
+class SmtpPeer:
+    def __init__(self) -> None:
+        self.host = HOST
+        self.port = _free_port()
+        self.received: list[tuple[str, list[str], EmailMessage]] = []
+        # Recipient address -> SMTP reply to RCPT TO (e.g. "550 No such user").
+        self.refuse: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(_Keeper(self), hostname=HOST, port=self.port,
+                                      decode_data=False)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpPeer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [message for _, _, message in self.received]
