@@ -124,11 +124,14 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
         channel = SmsChannel(core, settings.sms)
         channel.start()
         app.extensions["sms_channel"] = channel
+    email_channel = _start_email(core, settings) if with_channels else None
     try:
         # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
         # threads finish what they are doing.
         server.run()
     finally:
+        if email_channel is not None:
+            email_channel.stop()
         if channel is not None:
             channel.stop()
         server.close()
@@ -294,6 +297,41 @@ def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
             click.echo(more + ("" if errors_path else " (--errors FILE lists them all)"),
                        err=True)
         sys.exit(1)
+
+
+@main.command()
+@with_settings
+def email(settings: Settings) -> None:
+    """The e-mail responder alone (IMAP in, SMTP out), until SIGTERM or Ctrl-C."""
+    import threading
+
+    from channels.email.channel import EmailChannel
+
+    if not settings.email.enabled:
+        raise click.ClickException("the e-mail channel is disabled: set email.enabled to true")
+    core = _core(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    imap, smtp = settings.email.imap, settings.email.smtp
+    log.info("email: mailbox %s@%s:%s/%s, replies via %s:%s as %s", imap.username, imap.host,
+             imap.port, imap.folder, smtp.host, smtp.port, smtp.from_address)
+    try:
+        EmailChannel(core, settings.email).run_until(stop)
+    finally:
+        core.close()
+    log.info("stopped")
+
+
+def _start_email(core, settings: Settings):
+    """The e-mail channel inside `gateway run`, when enabled; None otherwise."""
+    if not settings.email.enabled:
+        return None
+    from channels.email.channel import EmailChannel
+
+    channel = EmailChannel(core, settings.email)
+    channel.start()
+    return channel
 
 
 if __name__ == "__main__":

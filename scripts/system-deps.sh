@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the browser tests need: headless Chromium (driven by
 # Playwright via executable_path=/usr/bin/chromium) and Noto fonts so Arabic
-# and Latin text render the same everywhere.
+# and Latin text render the same everywhere; and Dovecot's IMAP server, which the
+# e-mail tests start as their own throwaway instance (never the system service).
 #
 # Idempotent and quick when everything is present: only dpkg-query/command -v
 # are consulted; apt-get (update + install) runs only when something is missing,
 # and only as root. Otherwise a note is printed and the script exits 0.
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core)
+PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core dovecot-imapd)
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 
 note() { printf 'system-deps: %s\n' "$*" >&2; }

@@ -1,12 +1,13 @@
 """The e-mail channel: the mailbox polled over IMAP, replies sent over SMTP.
 
-One thread. Every ``poll_seconds`` the poller, if it holds the mailbox lease (one poller
-across every machine), reads the messages above the folder's cursor, in UID order: each
-is fetched without being marked read, understood (``parse``), and stored with its reply
-queued (``core.email_inquiry.receive``, one transaction); only then is it marked \\Seen
-and the cursor moved past it. A mail that cannot be understood, or that the core fails
-on, is moved to ``failed_folder`` with the reason logged, and the loop goes on. Every
-tick, on every machine, the SMTP sender drains the outbox's "email" rows.
+One thread. Every ``poll_seconds``, and at once when a second session waiting in IMAP
+IDLE (where the server offers it) hears of new mail, the poller, if it holds the mailbox
+lease (one poller across every machine), reads the messages above the folder's cursor,
+in UID order: each is fetched without being marked read, understood (``parse``), and
+stored with its reply queued (``core.email_inquiry.receive``, one transaction); only then
+is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
+that the core fails on, is moved to ``failed_folder`` with the reason logged, and the loop
+goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows.
 
 A crash after storing a mail and before marking it read repeats the mail on the next
 poll; its Message-ID is stored already, so it is not answered again.
@@ -14,6 +15,7 @@ poll; its Message-ID is stored already, so it is not answered again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -71,6 +73,8 @@ class EmailChannel:
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # A second session waiting in IDLE while this process holds the lease.
+        self._watcher: Mailbox | None = None
 
     # --- running -----------------------------------------------------------------------
 
@@ -94,6 +98,11 @@ class EmailChannel:
         except SQLAlchemyError:
             log.exception("could not release the mailbox lease (it will expire)")
 
+    @property
+    def idling(self) -> bool:
+        """Whether a session waits in IDLE for new mail (this process holds the lease)."""
+        return self._watcher is not None
+
     def run_until(self, stop: threading.Event) -> None:
         """Run in the foreground until ``stop`` is set (``gateway email``)."""
         self.start()
@@ -107,12 +116,60 @@ class EmailChannel:
     def _loop(self) -> None:
         next_poll = time.monotonic()
         tick = min(self.timings.tick_seconds, self.settings.imap.poll_seconds)
-        while not self._stopping.is_set():
-            if time.monotonic() >= next_poll:
-                self._guarded(self.poll)
-                next_poll = time.monotonic() + self.settings.imap.poll_seconds
-            self._guarded(self.sender.send_due)
-            self._stopping.wait(tick)
+        try:
+            while not self._stopping.is_set():
+                if time.monotonic() >= next_poll:
+                    self._guarded(self._poll_and_watch)
+                    next_poll = time.monotonic() + self.settings.imap.poll_seconds
+                self._guarded(self.sender.send_due)
+                if self._wait(tick):
+                    next_poll = 0.0  # new mail: read it now
+        finally:
+            self._unwatch()
+
+    def _poll_and_watch(self) -> None:
+        """Poll; then, while we hold the lease, wait for new mail in IDLE if offered."""
+        if self._watcher is not None:
+            try:
+                self._watcher.idle_stop()
+            except MailboxUnavailable:
+                self._unwatch()
+        try:
+            report = self.poll()
+        except BaseException:
+            self._unwatch()  # watch again once a poll succeeds
+            raise
+        if report.held_by_other:
+            self._unwatch()
+            return
+        if self._watcher is None:
+            watcher = Mailbox(self.settings.imap)
+            watcher.open()
+            if not watcher.can_idle():
+                watcher.close()
+                return
+            self._watcher = watcher
+        self._watcher.idle_start()
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep until the next tick; True when IDLE reported new mail."""
+        if self._watcher is None:
+            self._stopping.wait(seconds)
+            return False
+        try:
+            return self._watcher.idle_wait(seconds)
+        except MailboxUnavailable as exc:
+            log.warning("IDLE ended: %s; polling every %ss", exc,
+                        self.settings.imap.poll_seconds)
+            self._unwatch()
+            return False
+
+    def _unwatch(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            with contextlib.suppress(MailboxUnavailable):
+                watcher.idle_stop()
+            watcher.close()
 
     def _guarded(self, work) -> None:
         # The loop outlives any one failure: a server down, the database away, a bug.

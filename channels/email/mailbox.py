@@ -128,3 +128,23 @@ class Mailbox:
             client.uid_expunge([uid])
         else:
             client.expunge()
+
+    # --- IDLE: told at once when mail arrives, where the server offers it ------------
+
+    @_translated
+    def can_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    @_translated
+    def idle_start(self) -> None:
+        self.client.idle()
+
+    @_translated
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds in IDLE; True when new mail arrived."""
+        responses = self.client.idle_check(timeout=timeout)
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+    @_translated
+    def idle_stop(self) -> None:
+        self.client.idle_done()

@@ -317,3 +317,18 @@ def wait_for(condition, limit: float = 30.0) -> None:
             raise AssertionError("condition not met")
         time.sleep(0.05)
 
+
+
+def test_idle_answers_new_mail_without_waiting_for_the_next_poll(
+        registered, core, email_settings, dovecot, folder, smtp):
+    email_settings.imap.poll_seconds = 3600
+    channel = EmailChannel(core, email_settings)
+    channel.start()
+    try:
+        wait_for(lambda: channel.idling)  # first poll done, now in IDLE
+        deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+        wait_for(lambda: smtp.messages())
+    finally:
+        channel.stop()
+
+    assert len(smtp.messages()) == 1
