@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import migrate, outbox
+from core import leases, migrate, outbox
 from core.models import Notification, NotificationStatus
 from gateway.errors import error_response
 
@@ -38,7 +38,21 @@ def healthz():
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
         body["sms"] = {"bound": channel.session.bound}
+    if settings.email.enabled:
+        body["email"] = email_poller(core)
     return jsonify(body)
+
+
+def email_poller(core) -> dict[str, object]:
+    """The mailbox poller's heartbeat, from its lease (whichever machine holds it)."""
+    from channels.email.channel import LEASE
+
+    lease = leases.current(core.db).get(LEASE)
+    if lease is None:
+        return {"poller": None}
+    return {"poller": lease.holder, "live": lease.live(),
+            "renewed_at": lease.renewed_at.isoformat(),
+            "polled_at": lease.state.get("polled_at")}
 
 
 def retrying_count(session) -> int:

@@ -36,8 +36,9 @@ from core.settings import EmailSettings
 log = logging.getLogger(__name__)
 
 LEASE = "email-poller"
-# Sizes are asked for this many messages at a time.
+# Sizes are asked for this many messages at a time; bodies fetched this many at a time.
 _SIZE_BATCH = 100
+_FETCH_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -212,34 +213,61 @@ class EmailChannel:
             place = None
         uids = mailbox.new_uids(place.last_uid if place else None)
         for start in range(0, len(uids), _SIZE_BATCH):
-            batch = uids[start:start + _SIZE_BATCH]
-            sizes = mailbox.sizes(batch)
-            for uid in batch:
+            sizes = mailbox.sizes(uids[start:start + _SIZE_BATCH])
+            for chunk in self._chunks(uids[start:start + _SIZE_BATCH], sizes):
                 if self._stopping.is_set():
                     return
-                self._handle(mailbox, uid, sizes.get(uid), report)
-                email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity, uid)
+                done = self._handle_chunk(mailbox, chunk, sizes, report)
+                # Marked read, and the cursor moved, only once their outcomes are stored.
+                mailbox.mark_seen(done)
+                email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity, chunk[-1])
             if not leases.renew(db, LEASE, self.holder, self._lease_ttl):
                 log.warning("mailbox lease lost to another poller; stopping this poll")
                 return
 
-    def _handle(self, mailbox: Mailbox, uid: int, size: int | None,
-                report: PollReport) -> None:
-        """One message: stored with its outcome, then marked read; or moved aside."""
-        if size is None:
-            return  # expunged since the search
-        try:
-            if size > self.settings.max_message_bytes:
-                raw = mailbox.header(uid)
-                mail = parse_oversized(raw, size) if raw is not None else None
-            else:
-                raw = mailbox.whole(uid)
-                mail = parse_mail(raw) if raw is not None else None
-        except UnreadableMail as exc:
-            self._move_aside(mailbox, uid, exc.reason, report)
-            return
-        if mail is None:
-            return
+    def _chunks(self, uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+        """Messages fetched together: a few at a time, and never much more than one
+        message's worth of bytes (oversized ones alone)."""
+        chunks: list[list[int]] = []
+        chunk: list[int] = []
+        total = 0
+        for uid in uids:
+            size = sizes.get(uid, 0)
+            if chunk and (len(chunk) >= _FETCH_BATCH
+                          or total + size > self.settings.max_message_bytes):
+                chunks.append(chunk)
+                chunk, total = [], 0
+            chunk.append(uid)
+            total += size
+        if chunk:
+            chunks.append(chunk)
+        return chunks
+
+    def _handle_chunk(self, mailbox: Mailbox, chunk: list[int], sizes: dict[int, int],
+                      report: PollReport) -> list[int]:
+        """Store each message's outcome; the UIDs to mark read."""
+        limit = self.settings.max_message_bytes
+        readable = [uid for uid in chunk if 0 < sizes.get(uid, 0) <= limit]
+        raws = mailbox.whole(readable) if readable else {}
+        done = []
+        for uid in chunk:
+            size = sizes.get(uid)
+            if size is None:
+                continue  # expunged since the search
+            try:
+                if size > limit:
+                    header = mailbox.header(uid)
+                    mail = parse_oversized(header, size) if header is not None else None
+                else:
+                    mail = parse_mail(raws[uid]) if uid in raws else None
+            except UnreadableMail as exc:
+                self._move_aside(mailbox, uid, exc.reason, report)
+                continue
+            if mail is not None and self._store(mailbox, uid, mail, report):
+                done.append(uid)
+        return done
+
+    def _store(self, mailbox: Mailbox, uid: int, mail, report: PollReport) -> bool:
         try:
             received = email_inquiry.receive(self.core, mail, self.rules)
         except SQLAlchemyError:
@@ -248,12 +276,12 @@ class EmailChannel:
             log.exception("mail UID %s could not be handled", uid)
             self._move_aside(mailbox, uid, f"could not be handled: {type(exc).__name__}",
                              report)
-            return
-        mailbox.mark_seen(uid)
+            return False
         if received.duplicate:
             report.duplicates += 1
         else:
             report.stored += 1
+        return True
 
     def _move_aside(self, mailbox: Mailbox, uid: int, reason: str,
                     report: PollReport) -> None:

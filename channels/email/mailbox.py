@@ -97,10 +97,12 @@ class Mailbox:
         return {uid: int(data[b"RFC822.SIZE"]) for uid, data in fetched.items()}
 
     @_translated
-    def whole(self, uid: int) -> bytes | None:
-        """The whole message, left unread; None when it vanished meanwhile."""
-        data = self.client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
-        return bytes(data[b"BODY[]"]) if data and data.get(b"BODY[]") is not None else None
+    def whole(self, uids: list[int]) -> dict[int, bytes]:
+        """The whole messages, left unread, in one command; one that vanished meanwhile
+        is missing from the answer."""
+        fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
+        return {uid: bytes(data[b"BODY[]"]) for uid, data in fetched.items()
+                if data.get(b"BODY[]") is not None}
 
     @_translated
     def header(self, uid: int) -> bytes | None:
@@ -110,8 +112,9 @@ class Mailbox:
         return bytes(data[b"BODY[HEADER]"])
 
     @_translated
-    def mark_seen(self, uid: int) -> None:
-        self.client.add_flags([uid], [SEEN])
+    def mark_seen(self, uids: list[int]) -> None:
+        if uids:
+            self.client.add_flags(uids, [SEEN])
 
     @_translated
     def move_aside(self, uid: int, folder: str) -> None:

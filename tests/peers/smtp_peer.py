@@ -31,10 +31,10 @@ class _Keeper:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        # Kept raw: parsing is left to the reader, off the server's thread.
         with self.peer.lock:
             self.peer.received.append(
-                (envelope.mail_from, list(envelope.rcpt_tos),
-                 message_from_bytes(envelope.original_content, policy=policy.default)))
+                (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted"
 
 
@@ -42,7 +42,7 @@ class SmtpPeer:
     def __init__(self) -> None:
         self.host = HOST
         self.port = _free_port()
-        self.received: list[tuple[str, list[str], EmailMessage]] = []
+        self.received: list[tuple[str, list[str], bytes]] = []
         # Recipient address -> SMTP reply to RCPT TO (e.g. "550 No such user").
         self.refuse: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -65,6 +65,11 @@ class SmtpPeer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
     def messages(self) -> list[EmailMessage]:
         with self.lock:
-            return [message for _, _, message in self.received]
+            raws = [raw for _, _, raw in self.received]
+        return [message_from_bytes(raw, policy=policy.default) for raw in raws]

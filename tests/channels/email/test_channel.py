@@ -332,3 +332,28 @@ def test_idle_answers_new_mail_without_waiting_for_the_next_poll(
         channel.stop()
 
     assert len(smtp.messages()) == 1
+
+
+def test_healthz_shows_the_mailbox_pollers_heartbeat(registered, settings, channel, dovecot,
+                                                     folder, smtp):
+    from gateway.app import create_app
+
+    settings.email.enabled = True
+    channel.poll()
+    app = create_app(settings, registered)
+
+    body = app.test_client().get("/healthz").get_json()
+
+    assert body["email"]["poller"] == channel.holder
+    assert body["email"]["live"] is True and body["email"]["polled_at"]
+
+
+def test_a_mailbox_that_cannot_be_reached_is_reported_not_raised_past_the_adapter(
+        registered, core, email_settings, smtp):
+    from channels.email.mailbox import MailboxUnavailable
+    from tests.peers.smtp_peer import _free_port
+
+    email_settings.imap.port = _free_port()  # nothing listens there
+
+    with pytest.raises(MailboxUnavailable):
+        EmailChannel(core, email_settings).poll()
