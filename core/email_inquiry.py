@@ -177,8 +177,8 @@ def _replies_last_hour(db: Database, sender: str) -> int:
     with db.read() as session:
         return session.scalar(
             select(func.count()).select_from(InboundMessage)
-            .where(InboundMessage.channel == CHANNEL, InboundMessage.sender == sender,
-                   InboundMessage.status == ANSWERED, InboundMessage.answered_at >= since))
+            .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
+                   InboundMessage.channel == CHANNEL, InboundMessage.status == ANSWERED))
 
 
 def _masked(address: str) -> str:

@@ -291,3 +291,7 @@ class MailboxCursor(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The e-mail responder's per-sender backstop counts one address's recent replies.
+Index("ix_inbound_messages_sender_received", InboundMessage.sender, InboundMessage.received_at)

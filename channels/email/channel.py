@@ -186,8 +186,7 @@ class EmailChannel:
     def poll(self) -> PollReport:
         """Read what is new in the mailbox, if this process holds the poller's lease."""
         report = PollReport()
-        if not leases.acquire(self.core.db, LEASE, self.holder, self._lease_ttl,
-                              state={"polling": True}):
+        if not leases.acquire(self.core.db, LEASE, self.holder, self._lease_ttl):
             report.held_by_other = True
             return report
         mailbox = Mailbox(self.settings.imap)
@@ -247,7 +246,7 @@ class EmailChannel:
                       report: PollReport) -> list[int]:
         """Store each message's outcome; the UIDs to mark read."""
         limit = self.settings.max_message_bytes
-        readable = [uid for uid in chunk if 0 < sizes.get(uid, 0) <= limit]
+        readable = [uid for uid in chunk if uid in sizes and sizes[uid] <= limit]
         raws = mailbox.whole(readable) if readable else {}
         done = []
         for uid in chunk:

@@ -1,4 +1,5 @@
-"""e-mail: the exchange behind each inbound mail and its reply; the mailbox cursor
+"""e-mail: the exchange behind each inbound mail and its reply; the mailbox cursor;
+recent messages by sender
 
 Revision ID: 7d5e2b9a4c10
 Revises: 3c1f0a7d2b45
@@ -46,8 +47,11 @@ def upgrade() -> None:
         sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_cursors')),
     )
+    op.create_index('ix_inbound_messages_sender_received', 'inbound_messages',
+                    ['sender', 'received_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_inbound_messages_sender_received', table_name='inbound_messages')
     op.drop_table('mailbox_cursors')
     op.drop_table('email_exchanges')

@@ -357,3 +357,19 @@ def test_a_mailbox_that_cannot_be_reached_is_reported_not_raised_past_the_adapte
 
     with pytest.raises(MailboxUnavailable):
         EmailChannel(core, email_settings).poll()
+
+
+def test_the_applicants_national_id_from_another_address_gets_the_status_in_one_reply(
+        registered, channel, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(
+        f"أسأل عن معاملة والدي {NUMBER} والمعاملة {UNKNOWN}\nرقم هويته: {f.NATIONAL_ID}",
+        sender="son@family.example"))
+
+    run_once(channel)
+
+    [reply] = smtp.messages()
+    text = text_of(reply)
+    assert reply["To"] == "son@family.example"
+    assert text.count("No transaction was found") == 1  # the unknown number only
+    assert f"Transaction {NUMBER}" in text and f"Transaction {UNKNOWN}" in text
+    assert f.NATIONAL_ID not in text
