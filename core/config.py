@@ -20,6 +20,8 @@ class CoreConfig:
     reply_days: int = 10
     max_failures: int = 10
     failure_window_seconds: int = 900
+    # Registration and issuance notifications also by e-mail (email.notifications).
+    email_notifications: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CoreConfig:
@@ -32,4 +34,5 @@ class CoreConfig:
             reply_days=settings.scheduler.overdue_reply_days,
             max_failures=settings.inquiry.max_failures,
             failure_window_seconds=settings.inquiry.failure_window_seconds,
+            email_notifications=settings.email.enabled and settings.email.notifications,
         )

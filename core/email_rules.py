@@ -159,9 +159,19 @@ def reply_subject(subject: str) -> str:
     """"Re: " and the citizen's subject (once), or a bilingual subject when there was none."""
     subject = " ".join(subject.split())[:_MAX_SUBJECT]
     if not subject:
-        ar, en = gettext_for("ar"), gettext_for("en")
-        return "Re: " + ar("Transaction inquiry") + " / " + en("Transaction inquiry")
+        return "Re: " + notification_subject("")
     return subject if _REPLY_PREFIX_RE.match(subject) else "Re: " + subject
+
+
+def notification_subject(kind: str) -> str:
+    """The subject of a notification by e-mail, Arabic / English."""
+    titles = []
+    for lang in REPLY_LANGUAGES:
+        _ = gettext_for(lang)
+        titles.append({"registration": _("Transaction registered"),
+                       "issuance": _("Transaction issued")}.get(kind)
+                      or _("Transaction inquiry"))
+    return " / ".join(titles)
 
 
 def reply_references(references: str, message_id: str | None) -> str:
@@ -220,3 +230,12 @@ SECTION_RULE = "\n\n" + "—" * 24 + "\n\n"
 def plain_text(sections: list[Section]) -> str:
     """The sections as one plain-text body, Arabic first, a rule between them."""
     return SECTION_RULE.join(section.text for section in sections)
+
+
+def split_sections(body: str, language: str) -> list[Section]:
+    """The sections of a body ``plain_text`` wrote (Arabic, then English); a body with one
+    part is one section in ``language``."""
+    parts = body.split(SECTION_RULE)
+    if len(parts) == len(REPLY_LANGUAGES):
+        return [Section(lang, text) for lang, text in zip(REPLY_LANGUAGES, parts, strict=True)]
+    return [Section(language, body)]

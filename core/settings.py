@@ -131,6 +131,8 @@ class EmailSettings(_Section):
     max_message_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Replies one address may get per hour (a backstop against mail loops).
     max_replies_per_hour: int = Field(default=10, ge=1)
+    # Registration and issuance notifications also by e-mail, to applicants with an address.
+    notifications: bool = False
 
 
 class KioskSettings(_Section):

@@ -1,5 +1,6 @@
 """The reply as an RFC 5322 message: a pure function of the outbox row and its envelope.
 
+A reply to a citizen's mail, or (without an envelope) a notification sent by e-mail.
 Arabic first, then English; plain text and HTML (each language in its own block, Arabic
 ``dir="rtl"``); threaded under the citizen's mail (``Re:`` subject, ``In-Reply-To``,
 ``References``); marked as an automatic reply so that no responder answers it back
@@ -16,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from core.email_inquiry import ReplyEnvelope
-from core.email_rules import SECTION_RULE, Section, reply_subject
+from core.email_rules import SECTION_RULE, Section, notification_subject, split_sections
 from core.outbox import Claimed
 
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
@@ -37,18 +38,19 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     message["From"] = Address(display_name=from_name, username=local, domain=domain) \
         if from_name else from_address
     message["To"] = claimed.recipient
-    message["Subject"] = envelope.subject if envelope else reply_subject("")
+    # A reply answers a mail; without an envelope it is a notification nobody asked for.
+    message["Subject"] = envelope.subject if envelope else notification_subject(claimed.kind)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id_for(claimed.id, from_address)
     if envelope and envelope.in_reply_to:
         message["In-Reply-To"] = envelope.in_reply_to
     if envelope and envelope.references:
         message["References"] = envelope.references
-    message["Auto-Submitted"] = "auto-replied"
+    message["Auto-Submitted"] = "auto-replied" if envelope else "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["Precedence"] = "auto_reply"
-    sections = list(envelope.sections) if envelope and envelope.sections else [
-        Section(claimed.language, claimed.body)]
+    sections = list(envelope.sections) if envelope and envelope.sections else \
+        split_sections(claimed.body, claimed.language)
     message.set_content(SECTION_RULE.join(s.text for s in sections), charset="utf-8")
     message.add_alternative(html_body(sections), subtype="html", charset="utf-8")
     return message

@@ -373,3 +373,24 @@ def test_the_applicants_national_id_from_another_address_gets_the_status_in_one_
     assert text.count("No transaction was found") == 1  # the unknown number only
     assert f"Transaction {NUMBER}" in text and f"Transaction {UNKNOWN}" in text
     assert f.NATIONAL_ID not in text
+
+
+def test_a_notification_by_email_is_sent_as_news_not_as_a_reply(core, email_settings,
+                                                                 database_url, tmp_path, smtp):
+    from gateway.bootstrap import build_core
+    from tests.conftest import make_settings
+
+    notifying = build_core(make_settings(database_url, tmp_path, email={
+        "enabled": True, "notifications": True}), background_log=False)
+    try:
+        notifying.record_event(f.registered(NUMBER))
+        EmailChannel(notifying, email_settings).sender.send_due()
+    finally:
+        notifying.close()
+
+    [message] = smtp.messages()
+    assert message["Subject"] == "تسجيل معاملة / Transaction registered"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["In-Reply-To"] is None
+    assert text_of(message).index("تم تسجيل") < text_of(message).index("was registered")
+    assert 'dir="rtl"' in html_of(message)
