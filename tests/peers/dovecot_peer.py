@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -55,7 +56,10 @@ class DovecotPeer:
     """A Dovecot subprocess serving one user's maildir over IMAP on loopback."""
 
     def __init__(self, *, username: str = "gateway", password: str = "secret",
-                 start_timeout: float = 20.0) -> None:
+                 start_timeout: float = 20.0,
+                 certificate: tuple[Path, Path] | None = None) -> None:
+        """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps)."""
+        self.certificate = certificate
         self.host = HOST
         self.port = 0
         self.username = username
@@ -89,13 +93,20 @@ class DovecotPeer:
                 raise RuntimeError(f"dovecot exited: {self._process.stderr.read().decode()}"
                                    f"\n{self.log()}")
             try:
-                with socket.create_connection((self.host, self.port), timeout=1) as conn:
-                    if conn.recv(100).startswith(b"* OK"):
-                        return
+                if self._greets():
+                    return
             except OSError:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"dovecot did not answer on {self.port}\n{self.log()}")
+
+    def _greets(self) -> bool:
+        with socket.create_connection((self.host, self.port), timeout=1) as conn:
+            if self.certificate is None:
+                return conn.recv(100).startswith(b"* OK")
+            context = ssl.create_default_context(cafile=str(self.certificate[0]))
+            with context.wrap_socket(conn, server_hostname=self.host) as tls:
+                return tls.recv(100).startswith(b"* OK")
 
     def stop(self) -> None:
         if self._process is not None:
@@ -134,6 +145,12 @@ class DovecotPeer:
             me = pwd.getpwuid(os.getuid())
             login_user = internal = me.pw_name
             uid, gid = me.pw_uid, me.pw_gid
+        if self.certificate is None:
+            tls, plain_port, tls_port = "ssl = no", self.port, 0
+        else:
+            cert, key = self.certificate
+            tls = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
+            plain_port, tls_port = 0, self.port
         config = root / "dovecot.conf"
         config.write_text(f"""\
 base_dir = {root}/run
@@ -141,7 +158,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = {HOST}
-ssl = no
+{tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -163,10 +180,11 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = {HOST}
-    port = {self.port}
+    port = {plain_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {HOST}
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -185,7 +203,12 @@ namespace inbox {{
     # --- a client's view, for setting up and checking a test ----------------------
 
     def client(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4(self.host, self.port)
+        if self.certificate is not None:
+            context = ssl.create_default_context(cafile=str(self.certificate[0]))
+            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.host, self.port,
+                                                      ssl_context=context)
+        else:
+            client = imaplib.IMAP4(self.host, self.port)
         client.login(self.username, self.password)
         return client
 

@@ -4,9 +4,12 @@ keeping every message it accepts, and able to go down and come back on the same 
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -38,8 +41,25 @@ class _Keeper:
         return "250 Message accepted"
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl), for TLS tests: a client trusts it
+    through ``SSL_CERT_FILE``."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
 class SmtpPeer:
-    def __init__(self) -> None:
+    """``tls="starttls"`` offers and requires STARTTLS; ``tls="ssl"`` is TLS from the start
+    (both with ``certificate``, a (cert, key) pair)."""
+
+    def __init__(self, *, tls: str | None = None,
+                 certificate: tuple[Path, Path] | None = None) -> None:
+        self.tls = tls
+        self.certificate = certificate
         self.host = HOST
         self.port = _free_port()
         self.received: list[tuple[str, list[str], bytes]] = []
@@ -49,8 +69,17 @@ class SmtpPeer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        options: dict = {}
+        if self.tls:
+            assert self.certificate is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, self.certificate))
+            if self.tls == "ssl":
+                options["ssl_context"] = context
+            else:
+                options.update(tls_context=context, require_starttls=True)
         self._controller = Controller(_Keeper(self), hostname=HOST, port=self.port,
-                                      decode_data=False)
+                                      decode_data=False, **options)
         self._controller.start()
 
     def stop(self) -> None:

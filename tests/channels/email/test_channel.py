@@ -394,3 +394,42 @@ def test_a_notification_by_email_is_sent_as_news_not_as_a_reply(core, email_sett
     assert message["In-Reply-To"] is None
     assert text_of(message).index("تم تسجيل") < text_of(message).index("was registered")
     assert 'dir="rtl"' in html_of(message)
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_replies_go_over_tls_as_configured(registered, core, email_settings, dovecot, folder,
+                                           tmp_path, monkeypatch, tls):
+    from tests.peers.smtp_peer import SmtpPeer, self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    # The operator's way to trust a private CA; here the test's own certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    with SmtpPeer(tls=tls, certificate=certificate) as secure:
+        email_settings.smtp = email_settings.smtp.model_copy(update={
+            "port": secure.port, "ssl": tls == "ssl", "starttls": tls == "starttls"})
+        deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
+
+        run_once(EmailChannel(core, email_settings))
+
+        [reply] = secure.messages()
+    assert f"Transaction {NUMBER}" in text_of(reply)
+    [row] = email_rows(core)
+    assert row.status == "sent"
+
+
+def test_the_mailbox_is_read_over_tls(registered, core, email_settings, smtp, tmp_path,
+                                      monkeypatch):
+    from tests.peers.dovecot_peer import DovecotPeer
+    from tests.peers.smtp_peer import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    with DovecotPeer(certificate=certificate) as secure:
+        secure.append("INBOX", mails.plain(f"status {NUMBER}"))
+        email_settings.imap = email_settings.imap.model_copy(update={
+            "port": secure.port, "ssl": True, "folder": "INBOX"})
+
+        report = run_once(EmailChannel(core, email_settings))
+
+    assert report.stored == 1
+    assert len(smtp.messages()) == 1
