@@ -4,6 +4,8 @@ session, one folder per test, and an aiosmtpd server per test."""
 from __future__ import annotations
 
 import re
+import time
+from itertools import count
 
 import pytest
 
@@ -13,6 +15,16 @@ from tests.peers.dovecot_peer import DovecotPeer, dovecot_available
 from tests.peers.smtp_peer import SmtpPeer
 
 OUR_ADDRESS = "inquiries@emirate.gov.sa"
+_folders = count(1)
+
+
+def wait_for(condition, limit: float = 30.0) -> None:
+    """Wait until ``condition()`` holds (a bound on a hang, not a timed assertion)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met")
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +38,7 @@ def dovecot():
 @pytest.fixture
 def folder(dovecot, request) -> str:
     """A fresh folder of the test mailbox, named after the test."""
-    name = "T-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60]
+    name = f"T{next(_folders)}-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:50]
     dovecot.create_folder(name)
     return name
 

@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.models import MailboxCursor, Notification
 from tests import factories as f
 from tests.channels.email import mails
-from tests.channels.email.conftest import OUR_ADDRESS
+from tests.channels.email.conftest import OUR_ADDRESS, wait_for
 
 NUMBER = "4471234"
 UNKNOWN = "7654321"
@@ -305,18 +305,6 @@ def test_the_running_channel_answers_and_stops_cleanly(registered, channel, dove
 
     assert not runner.is_alive()
     assert len(smtp.messages()) == 1
-
-
-def wait_for(condition, limit: float = 30.0) -> None:
-    """Wait until ``condition()`` holds (a bound on a hang, not a timed assertion)."""
-    import time
-
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met")
-        time.sleep(0.05)
-
 
 
 def test_idle_answers_new_mail_without_waiting_for_the_next_poll(

@@ -13,8 +13,7 @@ import pytest
 
 from tests import factories as f
 from tests.channels.email import mails
-from tests.channels.email.conftest import OUR_ADDRESS
-from tests.channels.email.test_channel import wait_for
+from tests.channels.email.conftest import OUR_ADDRESS, wait_for
 from tests.conftest import NATIONAL_ID_KEY
 
 NUMBER = "4471234"
