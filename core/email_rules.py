@@ -32,6 +32,11 @@ _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _ROBOT_LOCALS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply",
                            "no_reply", "donotreply", "do-not-reply", "do_not_reply",
                            "bounce", "bounces", "listserv", "majordomo"})
+# Subjects of out-of-office and other automatic answers that carry no header saying so.
+_AUTO_SUBJECT_RE = re.compile(
+    r"^\s*(auto:|automatic reply|autoreply|auto-reply|out of (the )?office|"
+    r"undeliverable|delivery status notification|رد تلقائي|الرد التلقائي|خارج المكتب)",
+    re.IGNORECASE)
 _REPORT_TYPES = ("multipart/report", "message/delivery-status",
                  "message/disposition-notification")
 
@@ -70,6 +75,8 @@ def loop_reason(headers: Mapping[str, str], sender: str,
     content_type = headers.get("content-type", "").strip().lower()
     if content_type.startswith(_REPORT_TYPES):
         return "delivery or read report"
+    if _AUTO_SUBJECT_RE.match(headers.get("subject", "")):
+        return "automatic reply by its subject"
     return None
 
 

@@ -11,8 +11,9 @@ from html.parser import HTMLParser
 _BLOCKS = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3",
                      "h4", "h5", "h6", "hr", "section", "article", "header", "footer"})
 _HIDDEN = frozenset({"script", "style", "head", "title", "template"})
-_QUOTE_MARKERS = ("gmail_quote", "divrplyfwdmsg", "moz-cite-prefix", "yahoo_quoted",
-                  "appendonsend", "protonmail_quote")
+# Where a client starts the history of a top-posted reply: everything from there on is old.
+_HISTORY_MARKERS = ("gmail_quote", "divrplyfwdmsg", "moz-cite-prefix", "yahoo_quoted",
+                    "appendonsend", "protonmail_quote", "mail-editor-reference-message")
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col",
                    "embed", "source", "track", "wbr"})
 
@@ -24,8 +25,11 @@ class _TextCollector(HTMLParser):
         # Open elements whose content is skipped; their depth in the element stack.
         self._stack: list[str] = []
         self._skip_from: int | None = None
+        self._history = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if _starts_history(attrs):
+            self._history = True
         if tag in _BLOCKS:
             self.parts.append("\n")
         if tag in _VOID:
@@ -46,15 +50,18 @@ class _TextCollector(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if self._skip_from is None:
+        if self._skip_from is None and not self._history:
             self.parts.append(data)
 
 
 def _skipped(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-    if tag in _HIDDEN or tag == "blockquote":
-        return True
+    # A blockquote may sit between new paragraphs (an inline reply): only it is left out.
+    return tag in _HIDDEN or tag == "blockquote"
+
+
+def _starts_history(attrs: list[tuple[str, str | None]]) -> bool:
     marks = " ".join(value or "" for name, value in attrs if name in ("class", "id")).lower()
-    return any(marker in marks for marker in _QUOTE_MARKERS)
+    return any(marker in marks for marker in _HISTORY_MARKERS)
 
 
 def html_to_text(html: str) -> str:

@@ -48,6 +48,10 @@ TZ = ZoneInfo("Asia/Riyadh")
     ({"x-auto-response-suppress": "All"}, CITIZEN),
     ({"content-type": "multipart/report; report-type=delivery-status; boundary=x"}, CITIZEN),
     ({"content-type": "message/delivery-status"}, CITIZEN),
+    ({"subject": "Automatic reply: Re: status 4471234"}, CITIZEN),
+    ({"subject": "Out of Office: status"}, CITIZEN),
+    ({"subject": "رد تلقائي: استعلام"}, CITIZEN),
+    ({"subject": "Undeliverable: Re: status"}, CITIZEN),
     ({}, OURS),
     ({}, "INQUIRIES@Emirate.gov.sa"),
     ({}, ""),
@@ -62,6 +66,7 @@ def test_automatic_and_bulk_mail_gets_no_reply(headers, sender):
     {"return-path": "<citizen@example.com>"},
     {"precedence": "first-class"},
     {"content-type": "text/plain; charset=utf-8"},
+    {"subject": "Re: status of my auto registration 4471234"},
 ])
 def test_a_person_writing_gets_a_reply(headers):
     assert loop_reason(headers, CITIZEN, [OURS]) is None

@@ -77,6 +77,19 @@ def test_html_quotes_from_mail_clients_are_left_out():
     assert html_to_text(html) == "status of 4471234"
 
 
+def test_outlooks_html_history_after_its_reply_header_is_left_out():
+    html = ('<div>status of 4471234</div><hr><div id="divRplyFwdMsg"><b>From:</b> Emirate'
+            '<br><b>Sent:</b> Monday</div><div>Transaction 5550001 is registered</div>')
+
+    assert html_to_text(html) == "status of 4471234"
+
+
+def test_an_inline_reply_keeps_the_text_after_the_quote():
+    html = "<p>about 4471234</p><blockquote>5550001</blockquote><p>and 4471235</p>"
+
+    assert html_to_text(html) == "about 4471234\n\nand 4471235"
+
+
 def test_a_mail_with_broken_mime_and_no_sender_is_unreadable():
     with pytest.raises(UnreadableMail):
         parse_mail(mails.malformed())
