@@ -163,7 +163,7 @@ def measure(core, settings, smtp: SmtpPeer, mails) -> int:
           f"{platform.machine()}, SQLite")
     print(f"{'phase':<34}{'seconds':>9}{'messages/s':>13}")
     print(f"{'poll (fetch, parse, store, queue)':<34}{poll_s:>9.2f}{count / poll_s:>13.0f}")
-    print(f"{'send (SMTP, one session a round)':<34}{send_s:>9.2f}{sent / send_s:>13.0f}")
+    print(f"{'send (SMTP, one session)':<34}{send_s:>9.2f}{sent / send_s:>13.0f}")
     print(f"{'answered end to end':<34}{total_s:>9.2f}{count / total_s:>13.0f}")
     problems = []
     if report.stored != count:

@@ -47,40 +47,29 @@ class SmtpSender:
         self.batch = batch
 
     def send_due(self, now: datetime | None = None) -> int:
-        """Send the due replies, a round at a time, until none is due; how many were sent."""
+        """Send the due replies, a round at a time over one SMTP session, until none is
+        due; how many were sent. When the server fails, the round's unsent replies wait
+        for their retry and the rest wait in the outbox for the next tick."""
         sent = 0
-        while True:
-            claimed = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
-                                       limit=self.batch, now=now)
-            if not claimed:
-                return sent
-            round_sent = self._send_round(claimed)
-            sent += round_sent
-            if round_sent < len(claimed):
-                return sent  # something is wrong with the server: wait for the next tick
-
-    def _send_round(self, claimed: list[outbox.Claimed]) -> int:
+        connection: smtplib.SMTP | None = None
         try:
-            connection = self._connect()
-        except ChannelUnavailable as exc:
-            for item in claimed:
-                self._retry(item, str(exc))
-            return 0
-        sent = 0
-        try:
-            for index, item in enumerate(claimed):
+            while True:
+                waiting = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
+                                           limit=self.batch, now=now)
+                if not waiting:
+                    return sent
                 try:
-                    sent += self._send_one(connection, item)
+                    connection = connection or self._connect()
+                    while waiting:
+                        sent += self._send_one(connection, waiting[0])
+                        waiting.pop(0)
                 except ChannelUnavailable as exc:
-                    for rest in claimed[index:]:
-                        self._retry(rest, str(exc))
+                    for item in waiting:
+                        self._retry(item, str(exc))
                     return sent
         finally:
-            try:
-                connection.quit()
-            except (smtplib.SMTPException, OSError):
-                connection.close()
-        return sent
+            if connection is not None:
+                _close(connection)
 
     def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed) -> int:
         from_address = self.settings.from_address
@@ -143,3 +132,10 @@ class SmtpSender:
             return connection
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailable(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()

@@ -248,10 +248,14 @@ def test_a_recipient_refused_for_good_is_recorded_failed(registered, channel, do
     smtp.refuse[f.EMAIL] = "550 5.1.1 No such user"
     deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
 
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}", sender="other@else.example"))
+
     run_once(channel)
 
-    [row] = email_rows(registered)
-    assert row.status == "failed" and "550" in row.last_error
+    refused, other = email_rows(registered)
+    assert refused.status == "failed" and "550" in refused.last_error
+    assert other.status == "sent"  # the refusal held up nothing behind it
+    assert [m["To"] for m in smtp.messages()] == ["other@else.example"]
 
 
 def test_an_oversized_mail_gets_a_polite_refusal(registered, channel, email_settings,
