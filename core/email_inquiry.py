@@ -125,7 +125,7 @@ def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
     if mail.oversized:
         return reply_sections([], tz, oversized=True)
     asked = f"{mail.subject}\n{mail.text}"
-    national_id = find_national_id(mail.text)
+    national_id = find_national_id(asked)
     answers = []
     for number in find_transaction_numbers(asked, core.config.phone_region):
         answers.append((number, core.inquire(InquiryRequest(
@@ -150,7 +150,7 @@ def _store(core: Core, mail: InboundEmail, sender: str, *, status: str, note: st
             session.flush()
             exchange = EmailExchange(
                 inbound_id=message.id, message_id=mail.message_id,
-                reply_subject=reply_subject(mail.subject),
+                reply_subject=reply_subject(redact_national_ids(mail.subject)),
                 references=reply_references(mail.references, mail.message_id),
                 sections=[{"lang": s.lang, "text": s.text} for s in sections or []],
                 note=note)

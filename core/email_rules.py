@@ -89,6 +89,9 @@ _TIME_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
 # International phone numbers, however spaced (+966 55 123 4567, 00966-55-...).
 _PHONE_RE = re.compile(r"(?:\+|(?<!\d)00)\d[\d\s\-().]{6,}\d")
 _TEN_DIGITS_RE = re.compile(r"(?<!\d)\d(?:[\s\-]?\d){9}(?!\d)")
+# The same in any of the digits a citizen types (ASCII, Arabic-Indic, Persian).
+_DIGIT = "[0-9\u0660-\u0669\u06f0-\u06f9]"
+_TEN_ANY_DIGITS_RE = re.compile(rf"(?<!{_DIGIT}){_DIGIT}(?:[\s\-]?{_DIGIT}){{9}}(?!{_DIGIT})")
 
 
 def _clean(text: str) -> str:
@@ -106,15 +109,15 @@ def find_national_id(text: str) -> str | None:
 
 
 def redact_national_ids(text: str) -> str:
-    """The text with every valid national ID masked, for storing (IDs are never kept)."""
+    """The text as written, with every valid national ID masked (IDs are never kept)."""
     def mask(match: re.Match[str]) -> str:
         try:
-            validate_national_id(match.group())
+            validate_national_id(normalize_digits(match.group()))
         except InvalidNationalId:
             return match.group()
         return "*" * len(match.group())
 
-    return _TEN_DIGITS_RE.sub(mask, _clean(text))
+    return _TEN_ANY_DIGITS_RE.sub(mask, text)
 
 
 def _is_identity(run: str, region: str) -> bool:

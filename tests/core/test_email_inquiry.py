@@ -74,6 +74,14 @@ def test_the_applicants_national_id_from_another_address_gets_the_status(registe
     assert f.NATIONAL_ID not in stored and NUMBER in stored
 
 
+def test_a_national_id_in_the_subject_is_not_kept_for_the_reply(registered):
+    email_inquiry.receive(registered, mail(NUMBER, subject=f"هويتي {f.NATIONAL_ID}"), RULES)
+
+    [reply] = replies(registered)
+    envelope = email_inquiry.reply_envelope(registered.db, reply.id)
+    assert envelope.subject == "Re: هويتي **********"
+
+
 def test_someone_elses_national_id_does_not_open_a_transaction(registered):
     body = ask(registered, f"{NUMBER} {f.OTHER_NATIONAL_ID}", sender="family@else.example")
 
