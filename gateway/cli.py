@@ -102,6 +102,7 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
 
     if with_channels:
         _check_sms(settings)
+        _check_email(settings)
     core = _core(settings)
     app = create_app(settings, core)
     server = create_server(app, host=settings.gateway.host, port=settings.gateway.port,
@@ -309,6 +310,7 @@ def email(settings: Settings) -> None:
 
     if not settings.email.enabled:
         raise click.ClickException("the e-mail channel is disabled: set email.enabled to true")
+    _check_email(settings)
     core = _core(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
@@ -321,6 +323,12 @@ def email(settings: Settings) -> None:
     finally:
         core.close()
     log.info("stopped")
+
+
+def _check_email(settings: Settings) -> None:
+    if settings.email.enabled and not settings.email.imap.username:
+        raise click.ClickException("email.imap.username is empty: the mailbox needs a login "
+                                   "(or set email.enabled to false)")
 
 
 def _start_email(core, settings: Settings):

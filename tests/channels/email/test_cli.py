@@ -71,3 +71,14 @@ def test_gateway_email_refuses_to_start_when_disabled(settings, tmp_path):
 
     assert done.returncode != 0
     assert "email.enabled" in done.stderr
+
+
+def test_gateway_email_refuses_to_start_without_a_mailbox_login(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
+    env.update({"GATEWAY__VAR_DIR": str(tmp_path), "GATEWAY__EMAIL__ENABLED": "true",
+                "GATEWAY__DATABASE__URL": f"sqlite:///{tmp_path}/x.db"})
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "email"], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+    assert done.returncode != 0
+    assert "email.imap.username" in done.stderr
