@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from channels.email.channel import LEASE, EmailChannel
+from channels.email.channel import LEASE, EmailChannel, Timings
 from core import leases, outbox
 from core.db import utcnow
 from core.models import MailboxCursor, Notification
@@ -314,7 +314,7 @@ def test_the_running_channel_answers_and_stops_cleanly(registered, channel, dove
 def test_idle_answers_new_mail_without_waiting_for_the_next_poll(
         registered, core, email_settings, dovecot, folder, smtp):
     email_settings.imap.poll_seconds = 3600
-    channel = EmailChannel(core, email_settings)
+    channel = EmailChannel(core, email_settings, timings=Timings(tick_seconds=1))
     channel.start()
     try:
         wait_for(lambda: channel.idling)  # first poll done, now in IDLE
