@@ -223,6 +223,10 @@ class EmailChannel:
             if not leases.renew(db, LEASE, self.holder, self._lease_ttl):
                 log.warning("mailbox lease lost to another poller; stopping this poll")
                 return
+        if place is None and mailbox.uidnext > 1:
+            # Every unread mail is handled: from now on, read by UID (what came since).
+            email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity,
+                                      mailbox.uidnext - 1)
 
     def _chunks(self, uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
         """Messages fetched together: a few at a time, and never much more than one

@@ -43,6 +43,7 @@ class Mailbox:
         self.settings = settings
         self.timeout = timeout
         self.uidvalidity = 0
+        self.uidnext = 0
         self._client: IMAPClient | None = None
 
     @property
@@ -65,6 +66,8 @@ class Mailbox:
             raise
         self._client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        # The UID the next message will get: everything below it exists already.
+        self.uidnext = int(selected.get(b"UIDNEXT", 0))
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -425,3 +425,25 @@ def test_the_mailbox_is_read_over_tls(registered, core, email_settings, smtp, tm
 
     assert report.stored == 1
     assert len(smtp.messages()) == 1
+
+
+def test_a_first_start_reads_the_unread_mail_then_everything_new_by_uid(
+        registered, channel, core, dovecot, folder, smtp):
+    dovecot.append(folder, mails.plain(f"old, read {NUMBER}"), flags="\\Seen")
+    dovecot.append(folder, mails.plain(f"unread {NUMBER}"))
+
+    first = run_once(channel)
+    # A new mail someone opened before the gateway saw it is still answered.
+    dovecot.append(folder, mails.plain(f"new, already opened {NUMBER}"), flags="\\Seen")
+    second = run_once(channel)
+
+    assert (first.stored, second.stored) == (1, 1)
+    assert len(smtp.messages()) == 2
+    assert cursor_of(core, folder).last_uid == 3
+
+
+
+def cursor_of(core, folder) -> MailboxCursor:
+    with core.db.read() as session:
+        return session.scalars(select(MailboxCursor)
+                               .where(MailboxCursor.mailbox.endswith("/" + folder))).one()
