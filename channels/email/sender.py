@@ -1,4 +1,5 @@
-"""The SMTP sender: drains the outbox's "email" rows, one SMTP session per round.
+"""The SMTP sender: drains the outbox's "email" rows, a few claimed at a time, over one
+SMTP session per tick.
 
 A reply accepted by the server → ``mark_sent`` (our Message-ID recorded); a temporary
 failure (4xx, the server unreachable or dropping the line) → ``mark_retry`` with backoff,
@@ -38,6 +39,8 @@ class Backoff:
 
 
 class SmtpSender:
+    """Sends the replies (and e-mail notifications) the outbox holds for channel "email"."""
+
     def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
                  timeout: float = 20.0, batch: int = 10) -> None:
         self.db = db
