@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from channels.email import metrics
 from channels.email.mailbox import Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
@@ -188,13 +189,18 @@ class EmailChannel:
         report = PollReport()
         if not leases.acquire(self.core.db, LEASE, self.holder, self._lease_ttl):
             report.held_by_other = True
+            metrics.POLLS.labels(result="held_by_other").inc()
             return report
         mailbox = Mailbox(self.settings.imap)
-        mailbox.open()
         try:
+            mailbox.open()
             self._read(mailbox, report)
+        except MailboxUnavailable:
+            metrics.POLLS.labels(result="unavailable").inc()
+            raise
         finally:
             mailbox.close()
+        metrics.POLLS.labels(result="ok").inc()
         leases.renew(self.core.db, LEASE, self.holder, self._lease_ttl, state={
             "mailbox": mailbox.key, "polled_at": utcnow().isoformat(),
             "stored": report.stored, "moved_aside": report.moved_aside})
@@ -282,8 +288,10 @@ class EmailChannel:
             return False
         if received.duplicate:
             report.duplicates += 1
+            metrics.MAILS.labels(result="duplicate").inc()
         else:
             report.stored += 1
+            metrics.MAILS.labels(result=received.status).inc()
         return True
 
     def _move_aside(self, mailbox: Mailbox, uid: int, reason: str,
@@ -292,3 +300,4 @@ class EmailChannel:
         log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, folder, reason)
         mailbox.move_aside(uid, folder)
         report.moved_aside += 1
+        metrics.MAILS.labels(result="moved_aside").inc()

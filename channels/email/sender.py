@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for
 from core import email_inquiry, outbox
 from core.db import Database, utcnow
@@ -80,7 +81,7 @@ class SmtpSender:
             message = compose_reply(item, email_inquiry.reply_envelope(self.db, item.id),
                                     from_address=from_address)
         except (ValueError, TypeError) as exc:
-            outbox.mark_failed(self.db, item.id, f"cannot write the reply: {exc}"[:500])
+            self._failed(item, f"cannot write the reply: {exc}")
             return 0
         try:
             refused = connection.send_message(message, from_addr=from_address,
@@ -93,13 +94,14 @@ class SmtpSender:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise ChannelUnavailable(f"SMTP connection lost: {exc}") from exc
         except (smtplib.SMTPException, UnicodeError) as exc:
-            outbox.mark_failed(self.db, item.id, f"SMTP: {exc}"[:500])
+            self._failed(item, f"SMTP: {exc}")
             return 0
         if refused:
             code, reason = next(iter(refused.values()))
             return self._refused(item, code, reason)
         outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address)
                                             .strip("<>")[:outbox.PROVIDER_IDS_MAX]])
+        metrics.REPLIES.labels(result="sent").inc()
         return 1
 
     def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> int:
@@ -107,17 +109,21 @@ class SmtpSender:
         if 400 <= code < 500:
             self._retry(item, f"SMTP {code} {text}")
         else:
-            outbox.mark_failed(self.db, item.id, f"SMTP {code} {text}"[:500])
+            self._failed(item, f"SMTP {code} {text}")
             log.warning("reply %s refused for good: SMTP %s", item.id, code)
         return 0
 
     def _retry(self, item: outbox.Claimed, reason: str) -> None:
         if item.attempts >= self.backoff.max_attempts:
-            outbox.mark_failed(self.db, item.id, f"gave up after {item.attempts} attempts: "
-                                                 f"{reason}"[:500])
+            self._failed(item, f"gave up after {item.attempts} attempts: {reason}")
             return
         outbox.mark_retry(self.db, item.id, reason[:500],
                           utcnow() + self.backoff.after(item.attempts))
+        metrics.REPLIES.labels(result="retry").inc()
+
+    def _failed(self, item: outbox.Claimed, reason: str) -> None:
+        outbox.mark_failed(self.db, item.id, reason[:500])
+        metrics.REPLIES.labels(result="failed").inc()
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings

@@ -447,3 +447,22 @@ def cursor_of(core, folder) -> MailboxCursor:
     with core.db.read() as session:
         return session.scalars(select(MailboxCursor)
                                .where(MailboxCursor.mailbox.endswith("/" + folder))).one()
+
+
+def test_metrics_count_mails_and_replies_by_outcome(registered, channel, dovecot, folder,
+                                                    smtp):
+    from prometheus_client import REGISTRY
+
+    def value(name, result):
+        return REGISTRY.get_sample_value(f"gateway_email_{name}_total", {"result": result})
+
+    before = {key: value(*key) for key in [("mails", "answered"), ("mails", "ignored"),
+                                           ("mails", "moved_aside"), ("replies", "sent")]}
+    deliver(dovecot, folder, mails.plain(f"status {NUMBER}"),
+            mails.plain(f"status {NUMBER}", Precedence="bulk"), mails.malformed())
+
+    run_once(channel)
+
+    assert {key: value(*key) - before[key] for key in before} == {
+        ("mails", "answered"): 1, ("mails", "ignored"): 1, ("mails", "moved_aside"): 1,
+        ("replies", "sent"): 1}
