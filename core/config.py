@@ -26,6 +26,8 @@ class CoreConfig:
     day_count: str = "calendar"
     # None: nothing is held (quiet hours off).
     quiet_hours: QuietHours | None = None
+    # Registration and issuance notifications also by e-mail (email.notifications).
+    email_notifications: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CoreConfig:
@@ -41,6 +43,7 @@ class CoreConfig:
             repeat_days=settings.scheduler.overdue_repeat_days,
             day_count=settings.scheduler.overdue_day_count,
             quiet_hours=_quiet_hours(settings),
+            email_notifications=settings.email.enabled and settings.email.notifications,
         )
 
 

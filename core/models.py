@@ -280,6 +280,8 @@ class KioskHeartbeat(Base):
     printer: Mapped[str] = mapped_column(String(200), default="")
     last_inquiry_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime]
+
+
 class IvrCall(Base):
     """One call to the toll-free line: where the caller is in the menus (kept here between
     Twilio's webhooks, by CallSid) and, once it ends, its log line.
@@ -306,6 +308,8 @@ class IvrCall(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None]
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
 class Holiday(Base):
     """A day off the operator declared (Eid dates are set by sighting): working-day reply
     periods skip it, as they skip Friday and Saturday."""
@@ -341,3 +345,42 @@ class OverdueFollowUp(Base):
 # issued before that department's cutoff: one index range per department.
 Index("ix_transactions_awaiting_by_department", Transaction.department_id, Transaction.status,
       Transaction.reply_expected, Transaction.issued_at)
+
+
+class EmailExchange(Base):
+    """The e-mail side of an inbound message and of the reply it got: what the SMTP sender
+    needs to thread the reply (subject, In-Reply-To, References) and to write it in both
+    languages, plus why no reply was sent when none was."""
+
+    __tablename__ = "email_exchanges"
+
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"),
+                                            primary_key=True)
+    # The citizen's Message-ID as written (None when the mail had none).
+    message_id: Mapped[str | None] = mapped_column(Text)
+    reply_subject: Mapped[str] = mapped_column(Text, default="")
+    # The References header the reply carries: the thread so far plus the citizen's mail.
+    references: Mapped[str] = mapped_column(Text, default="")
+    # The reply's sections, Arabic first: [{"lang": "ar", "text": "..."}, ...].
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Why the mail was not answered (a loop rule, the rate limit), or "oversized".
+    note: Mapped[str | None] = mapped_column(String(64))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"),
+                                                        unique=True)
+
+
+class MailboxCursor(Base):
+    """How far the mailbox poller has read a folder: the last UID whose outcome is
+    committed, valid only while the folder's UIDVALIDITY is unchanged."""
+
+    __tablename__ = "mailbox_cursors"
+
+    # "user@host:port/folder": one cursor per folder of each mailbox.
+    mailbox: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The e-mail responder's per-sender backstop counts one address's recent replies.
+Index("ix_inbound_messages_sender_received", InboundMessage.sender, InboundMessage.received_at)

@@ -384,8 +384,9 @@ def _deliver(connection: Connection, provider_message_id: str, receipt: Receipt)
 
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,
-                         ) -> int:
-    """Give claims older than ``older_than`` back to the queue; how many.
+                         *, channel: str | None = None) -> int:
+    """Give claims older than ``older_than`` (of one ``channel``, or all) back to the
+    queue; how many.
 
     A row still "sending" that long after its claim belongs to a sender that died (or lost
     its connection) between claiming and recording the outcome; it goes back to "pending"
@@ -395,10 +396,12 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
     live sender holds a claim (its submit timeout), or a live claim is resent too.
     """
     now = now or utcnow()
+    conditions = [Notification.status == NotificationStatus.SENDING,
+                  Notification.claimed_at < now - older_than]
+    if channel is not None:
+        conditions.append(Notification.channel == channel)
     return _transition(
-        db, Notification.status == NotificationStatus.SENDING,
-        Notification.claimed_at < now - older_than,
-        status=NotificationStatus.PENDING, claimed_at=None,
+        db, *conditions, status=NotificationStatus.PENDING, claimed_at=None,
         last_error="claim expired: the sender stopped before recording the outcome")
 
 

@@ -51,7 +51,21 @@ def healthz():
     if scan is not None:  # a scheduler has run: which one scans, its last scan's figures
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
+    if settings.email.enabled:
+        body["email"] = email_poller(core)
     return jsonify(body)
+
+
+def email_poller(core) -> dict[str, object]:
+    """The mailbox poller's heartbeat, from its lease (whichever machine holds it)."""
+    from channels.email.channel import LEASE
+
+    lease = leases.current(core.db).get(LEASE)
+    if lease is None:
+        return {"poller": None}
+    return {"poller": lease.holder, "live": lease.live(),
+            "renewed_at": lease.renewed_at.isoformat(),
+            "polled_at": lease.state.get("polled_at")}
 
 
 def retrying_count(session) -> int:

@@ -198,7 +198,8 @@ class SmsChannel:
     # --- running ---------------------------------------------------------------------
 
     def start(self) -> None:
-        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after)
+        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
+                                                channel="sms")
         if recovered:
             log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
         self.session.start()
