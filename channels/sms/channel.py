@@ -10,10 +10,14 @@ due outbox rows (answers first), splits each into segments and submits them thro
 session; every segment accepted → ``mark_sent`` with the SMSC's ids, a temporary status
 or a lost connection → ``mark_retry`` with backoff, any other status → ``mark_failed``.
 
-Limits, stated once: parts of a multi-part MO are held in memory and acknowledged as they
-come, so a crash between parts loses those parts (the SMSC does not redeliver acked
-parts); a message whose submit was in flight when the connection or the process died is
-sent again, so each crash or drop can duplicate at most the messages in the window.
+Limits, stated once: each part of a multi-part MO is stored (``core.sms_inquiry``'s
+``inbound_parts``) before it is acknowledged, and the message with the part that completes
+it, so a restart between parts loses none; a part costs a commit of its own (the burst's
+single messages share one), its message is answered by the loop rather than in that
+commit, and one whose other parts never come is stored as it is after
+``Timings.reassembly_timeout`` (also when a previous process stored its parts). A message
+whose submit was in flight when the connection or the process died is sent again, so each
+crash or drop can duplicate at most the messages in the window.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from datetime import timedelta
 
 from channels.sms import metrics
 from channels.sms.encoding import UndecodableMessage, sms_parts
-from channels.sms.reassembly import Assembled, Reassembler, parse_fragment
+from channels.sms.reassembly import Assembled, Fragment, parse_fragment
 from channels.sms.receipts import (
     InvalidReceipt,
     Receipt,
@@ -55,7 +59,7 @@ from core import outbox
 from core.db import utcnow
 from core.service import Core
 from core.settings import SmsSettings
-from core.sms_inquiry import Inbound
+from core.sms_inquiry import Inbound, Part, expire_parts, receive_parts
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +157,7 @@ class SmsChannel:
             reconnect_delay=self.timings.reconnect_delay,
             reconnect_max=self.timings.reconnect_max, clock=clock,
         )
-        self._reassembler = Reassembler(timeout=self.timings.reassembly_timeout, clock=clock)
+        self._next_parts_check = 0.0  # when to look for multi-part MO that expired
         self._held: list[_HeldReceipt] = []
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
@@ -402,8 +406,9 @@ class SmsChannel:
         self._work.set()
 
     def _inbound(self, pdu: DeliverSm) -> list[Inbound]:
-        """The messages a citizen's deliver_sm completes: itself, or none while a
-        multi-part message waits for its other parts, or the whole once they are in."""
+        """The message a citizen's deliver_sm is, for the burst to store; none for a part
+        of a multi-part message, which is stored here before it is acknowledged (and the
+        message with the part that completes it, for the loop to answer)."""
         try:
             fragment = parse_fragment(
                 pdu.source_addr, pdu.short_message, pdu.esm_class, pdu.data_coding,
@@ -418,19 +423,35 @@ class SmsChannel:
         if fragment.total == 1:
             return [_assembled(Assembled(fragment.source, 0, 1, (fragment,)),
                                pdu.destination_addr)]
-        # A part is acknowledged once it is held; the joined message is stored when the
-        # last one arrives (see the module's note on a crash between parts).
-        return [_assembled(assembled, pdu.destination_addr)
-                for assembled in self._reassembler.add(fragment)]
+        part = Part(fragment.source, pdu.destination_addr, fragment.reference,
+                    fragment.total, fragment.seq, fragment.payload, fragment.data_coding)
+        try:
+            joined = receive_parts(self.core.db, self.core.config, [part], _assemble_parts)
+        except Exception:
+            # Raised on, the whole burst is refused with a temporary error and redelivered
+            # (what was stored of it is recognised then).
+            metrics.MO_RECEIVED.labels(result="store_failed").inc()
+            raise
+        if joined:
+            metrics.MO_RECEIVED.labels(result="stored").inc(joined)
+            self._inbound_waiting.set()
+            self._work.set()
+        return []
 
     def _flush_reassembly(self) -> None:
-        expired = self._reassembler.expire()
-        for assembled in expired:
-            log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
-                        assembled.total, assembled.missing)
+        """Store, as they are, multi-part messages whose parts stopped coming; looked for
+        once a poll interval, in the database (parts a stopped process stored count)."""
+        now = self._clock()
+        if now < self._next_parts_check:
+            return
+        self._next_parts_check = now + self.timings.poll_interval
+        expired = expire_parts(self.core.db, self.core.config,
+                               timedelta(seconds=self.timings.reassembly_timeout),
+                               _assemble_parts)
         if expired:
-            self.core.receive_sms_many([_assembled(assembled, self.settings.short_code)
-                                        for assembled in expired])
+            metrics.MO_RECEIVED.labels(result="stored").inc(expired)
+            self._inbound_waiting.set()
+            self._work.set()
 
     def _read_receipt(self, pdu: DeliverSm) -> Receipt | None:
         """The receipt worth applying (a final state), or None to acknowledge and forget."""
@@ -492,6 +513,19 @@ class SmsChannel:
                 if not ok and entry.until > now]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def _assemble_parts(parts: list[Part]) -> Inbound:
+    """The message in a multi-part SMS's stored parts (all, or what came before the
+    timeout), for the core to store: its bytes decoded as one, missing parts marked."""
+    first = parts[0]
+    assembled = Assembled(first.sender, first.reference, first.total, tuple(
+        Fragment(part.sender, part.payload, part.coding, part.reference, part.total,
+                 part.seq) for part in parts))
+    if not assembled.complete:
+        log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
+                    assembled.total, assembled.missing)
+    return _assembled(assembled, first.recipient)
 
 
 def _assembled(assembled: Assembled, recipient: str) -> Inbound:
