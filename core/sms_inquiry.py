@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -365,6 +365,8 @@ Assemble = Callable[[list[Part]], Inbound]
 
 _PARTS = InboundPart.__table__
 _PART_SENDER_MAX = 64
+_MESSAGE = (_PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total)
+_WAITING = _PARTS.c.joined_at.is_(None)
 
 
 def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
@@ -383,9 +385,8 @@ def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
     now = utcnow()
     with db.write_engine.begin() as connection:
         _store_parts(connection, parts, now)
-        waiting = _waiting(connection, _PARTS.c.joined_at.is_(None) & tuple_(
-            _PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total).in_(
-                sorted({_part_key(part) for part in parts})))
+        waiting = _waiting(connection, _OF_MESSAGES, {
+            "messages": sorted({_part_key(part) for part in parts})})
         complete = [found for found in waiting if len(found[1]) == found[1][0].total]
         _join(connection, config, complete, assemble, now)
     return len(complete)
@@ -397,24 +398,54 @@ def expire_parts(db: Database, config: CoreConfig, older_than: timedelta,
     ``older_than`` ago (also parts stored by a process that has since stopped), and forget
     parts of stored messages as old; how many messages were stored.
 
-    Cheap when there is nothing to do (one indexed read, no write lock): run it often.
+    Cheap when there is nothing to do (two indexed reads, no write lock): run it often.
     """
-    now = now or utcnow()
-    cutoff = now - older_than
-    overdue = _PARTS.c.joined_at.is_(None) & (_PARTS.c.received_at <= cutoff)
-    forgotten = _PARTS.c.joined_at <= cutoff
+    cutoff = (now or utcnow()) - older_than
     with db.lookup.connect() as connection:
-        due = connection.execute(select(_PARTS.c.id).where(overdue).limit(1)).first()
-        stale = connection.execute(select(_PARTS.c.id).where(forgotten).limit(1)).first()
+        due = connection.execute(_ANY_OVERDUE, {"cutoff": cutoff}).first()
+        stale = connection.execute(_ANY_FORGOTTEN, {"cutoff": cutoff}).first()
     if due is None and stale is None:
         return 0
     with db.write_engine.begin() as connection:
-        connection.execute(delete(_PARTS).where(forgotten))
-        late = select(_PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total).where(overdue)
-        waiting = _waiting(connection, _PARTS.c.joined_at.is_(None) & tuple_(
-            _PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total).in_(late))
-        _join(connection, config, waiting, assemble, now)
+        connection.execute(_FORGET, {"cutoff": cutoff})
+        waiting = _waiting(connection, _OF_OVERDUE_MESSAGES, {"cutoff": cutoff})
+        _join(connection, config, waiting, assemble, now or utcnow())
     return len(waiting)
+
+
+# The statements, built once (this runs for every part received).
+_OVERDUE = _WAITING & (_PARTS.c.received_at <= bindparam("cutoff"))
+_FORGOTTEN = _PARTS.c.joined_at <= bindparam("cutoff")
+_ANY_OVERDUE = select(_PARTS.c.id).where(_OVERDUE).limit(1)
+_ANY_FORGOTTEN = select(_PARTS.c.id).where(_FORGOTTEN).limit(1)
+_FORGET = delete(_PARTS).where(_FORGOTTEN)
+# Locked, so that of two transactions joining one message (its last part and the
+# timeout), the second finds the parts joined and leaves them.
+_OF_MESSAGES = select(_PARTS).where(
+    _WAITING, tuple_(*_MESSAGE).in_(bindparam("messages", expanding=True))
+).order_by(_PARTS.c.id).with_for_update()
+_OF_OVERDUE_MESSAGES = select(_PARTS).where(
+    _WAITING, tuple_(*_MESSAGE).in_(select(*_MESSAGE).where(_OVERDUE))
+).order_by(_PARTS.c.id).with_for_update()
+_MARK_JOINED = update(_PARTS).where(
+    _PARTS.c.id.in_(bindparam("ids", expanding=True))).values(joined_at=bindparam("now"))
+
+
+def _upsert_parts(dialect: str):
+    """Insert a part; one already waiting, or the same bytes again after its message was
+    joined, is left as it is; different bytes under a joined part's numbers take its place
+    (a new message reusing the reference)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_PARTS)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["sender", "reference", "total", "seq"],
+        set_={"recipient": new.recipient, "payload": new.payload, "coding": new.coding,
+              "received_at": new.received_at, "joined_at": None},
+        where=_PARTS.c.joined_at.is_not(None) & (_PARTS.c.payload != new.payload))
+
+
+_UPSERT_PARTS = {name: _upsert_parts(name) for name in ("postgresql", "sqlite")}
 
 
 def _part_key(part: Part) -> tuple[str, int, int]:
@@ -422,9 +453,6 @@ def _part_key(part: Part) -> tuple[str, int, int]:
 
 
 def _store_parts(connection: Connection, parts: list[Part], now: datetime) -> None:
-    """Insert the parts; one already waiting, or stored again with the same bytes after its
-    message was joined, is left as it is; different bytes under a joined part's numbers
-    take its place (a new message reusing the reference)."""
     rows: dict[tuple, dict] = {}
     for part in parts:
         sender, reference, total = _part_key(part)
@@ -435,24 +463,14 @@ def _store_parts(connection: Connection, parts: list[Part], now: datetime) -> No
             "payload": part.payload, "coding": part.coding, "received_at": now,
             "joined_at": None,
         })
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(_PARTS)
-    new = statement.excluded
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["sender", "reference", "total", "seq"],
-        set_={"recipient": new.recipient, "payload": new.payload, "coding": new.coding,
-              "received_at": new.received_at, "joined_at": None},
-        where=_PARTS.c.joined_at.is_not(None) & (_PARTS.c.payload != new.payload),
-    ), list(rows.values()))
+    connection.execute(_UPSERT_PARTS[connection.dialect.name], list(rows.values()))
 
 
-def _waiting(connection: Connection, where) -> list[tuple[list[int], list[Part]]]:
-    """The waiting parts ``where`` selects, locked and grouped by message: (ids, parts in
-    order) each. Locked so that of two transactions joining the same message (its last part
-    and the timeout), the second finds its parts joined and leaves them."""
-    rows = connection.execute(
-        select(_PARTS).where(where).order_by(_PARTS.c.id).with_for_update()).all()
+def _waiting(connection: Connection, statement, parameters: dict
+             ) -> list[tuple[list[int], list[Part]]]:
+    """The waiting parts ``statement`` selects, grouped by message: (ids, parts in order)."""
     found: dict[tuple[str, int, int], tuple[list[int], list[Part]]] = {}
+    rows = connection.execute(statement, parameters).all()
     for row in sorted(rows, key=lambda row: row.seq):
         ids, parts = found.setdefault((row.sender, row.reference, row.total), ([], []))
         ids.append(row.id)
@@ -468,5 +486,5 @@ def _join(connection: Connection, config: CoreConfig,
     if not messages:
         return
     _insert_new(connection, _rows(config, [assemble(parts) for _, parts in messages]))
-    connection.execute(update(_PARTS).where(_PARTS.c.id.in_(
-        [part_id for ids, _ in messages for part_id in ids])).values(joined_at=now))
+    connection.execute(_MARK_JOINED, {
+        "ids": [part_id for ids, _ in messages for part_id in ids], "now": now})
