@@ -4,10 +4,13 @@ stored as it is once it has waited, a redelivered part never a second message.""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from core import sms_inquiry
 from core.db import utcnow
@@ -164,3 +167,38 @@ def test_a_joined_message_is_answered_by_the_answering_pass(core):
         [answer] = session.scalars(select(Notification).where(Notification.kind == "answer"))
     assert "4471234" in answer.body or "٤٤٧١٢٣٤" in answer.body
     assert answer.recipient == f.MOBILE_E164
+
+
+def test_the_timeout_and_the_last_part_at_once_store_each_part_in_one_message(core):
+    """The timeout's transaction holds the first part when the second comes: the second
+    waits for it (PostgreSQL's row lock, SQLite's one writer) and then finds the first
+    joined, so it waits alone instead of making a second copy of the message."""
+    first, second = split(TEXT[:20])
+    receive(core, first)
+    cutoff = utcnow() + TIMEOUT
+    with core.db.write_engine.begin() as timeout:
+        [held] = sms_inquiry._waiting(timeout, sms_inquiry._OF_OVERDUE_MESSAGES,
+                                      {"cutoff": cutoff})
+        last_part = threading.Thread(target=receive, args=(core, second))
+        last_part.start()
+        if core.db.engine.dialect.name == "postgresql":
+            _until_blocked(core)
+        sms_inquiry._join(timeout, core.config, [held], assemble, cutoff)
+    last_part.join(30)
+
+    assert not last_part.is_alive()
+    assert [text for _, text, _ in messages(core)] == [TEXT[:10] + " [missing]"]
+    assert [(p.seq, p.joined_at is None) for p in stored_parts(core)] == [(1, False),
+                                                                          (2, True)]
+
+
+def _until_blocked(core) -> None:
+    """Wait until another session waits for a row lock (the race is on)."""
+    deadline = time.monotonic() + 15
+    with core.db.engine.connect() as connection:
+        while not connection.execute(sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()")).scalar():
+            assert time.monotonic() < deadline, "the last part never waited for the lock"
+            time.sleep(0.01)
+            connection.rollback()
