@@ -354,10 +354,6 @@ class Part:
     payload: bytes
     coding: int = 0
 
-    @property
-    def key(self) -> tuple[str, int, int]:
-        return (self.sender, self.reference, self.total)
-
 
 # The adapter's joiner: the parts that arrived of one message, in order (all ``total``, or
 # fewer once it waited too long), to the message to store. It must not raise.
@@ -400,7 +396,8 @@ def expire_parts(db: Database, config: CoreConfig, older_than: timedelta,
 
     Cheap when there is nothing to do (two indexed reads, no write lock): run it often.
     """
-    cutoff = (now or utcnow()) - older_than
+    now = now or utcnow()
+    cutoff = now - older_than
     with db.lookup.connect() as connection:
         due = connection.execute(_ANY_OVERDUE, {"cutoff": cutoff}).first()
         stale = connection.execute(_ANY_FORGOTTEN, {"cutoff": cutoff}).first()
@@ -409,7 +406,7 @@ def expire_parts(db: Database, config: CoreConfig, older_than: timedelta,
     with db.write_engine.begin() as connection:
         connection.execute(_FORGET, {"cutoff": cutoff})
         waiting = _waiting(connection, _OF_OVERDUE_MESSAGES, {"cutoff": cutoff})
-        _join(connection, config, waiting, assemble, now or utcnow())
+        _join(connection, config, waiting, assemble, now)
     return len(waiting)
 
 
