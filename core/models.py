@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -384,3 +385,37 @@ class MailboxCursor(Base):
 
 # The e-mail responder's per-sender backstop counts one address's recent replies.
 Index("ix_inbound_messages_sender_received", InboundMessage.sender, InboundMessage.received_at)
+
+
+class InboundPart(Base):
+    """One part of a multi-part SMS, stored before it is acknowledged: an SMSC never
+    redelivers a part it was told arrived, so a part held only in memory dies with the
+    process. The message is stored from its parts, in the transaction that brings the last
+    one (or, incomplete, once the first has waited the reassembly timeout).
+
+    ``payload`` is the part without its header, undecoded: a character may straddle two
+    parts (a UTF-16 surrogate pair, a GSM-7 escape), so the adapter decodes the joined
+    bytes; ``coding`` is what it needs for that (SMPP's data_coding). ``joined_at`` is set
+    when the message is stored; the row stays as long again, so a redelivered part is
+    recognised rather than taken for the start of another message.
+    """
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (UniqueConstraint("sender", "reference", "total", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The sender as the SMSC wrote it: with reference and total, what ties parts together.
+    sender: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(64), default="")
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    coding: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime | None]
+
+
+# The reassembly pass asks for parts still waiting (joined_at null) received before a
+# cutoff, and for joined parts old enough to forget.
+Index("ix_inbound_parts_joined_at_received_at", InboundPart.joined_at, InboundPart.received_at)

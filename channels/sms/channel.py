@@ -10,10 +10,14 @@ due outbox rows (answers first), splits each into segments and submits them thro
 session; every segment accepted → ``mark_sent`` with the SMSC's ids, a temporary status
 or a lost connection → ``mark_retry`` with backoff, any other status → ``mark_failed``.
 
-Limits, stated once: parts of a multi-part MO are held in memory and acknowledged as they
-come, so a crash between parts loses those parts (the SMSC does not redeliver acked
-parts); a message whose submit was in flight when the connection or the process died is
-sent again, so each crash or drop can duplicate at most the messages in the window.
+Limits, stated once: each part of a multi-part MO is stored (``core.sms_inquiry``'s
+``inbound_parts``) before it is acknowledged, and the message with the part that completes
+it, so a restart between parts loses none; a part costs a commit of its own (the burst's
+single messages share one), its message is answered by the loop rather than in that
+commit, and one whose other parts never come is stored as it is after
+``Timings.reassembly_timeout`` (also when a previous process stored its parts). A message
+whose submit was in flight when the connection or the process died is sent again, so each
+crash or drop can duplicate at most the messages in the window.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from datetime import timedelta
 
 from channels.sms import metrics
 from channels.sms.encoding import UndecodableMessage, sms_parts
-from channels.sms.reassembly import Assembled, Reassembler, parse_fragment
+from channels.sms.reassembly import Assembled, Fragment, parse_fragment
 from channels.sms.receipts import (
     InvalidReceipt,
     Receipt,
@@ -56,7 +60,7 @@ from core import leases, outbox
 from core.db import utcnow
 from core.service import Core
 from core.settings import Settings, SmsSettings
-from core.sms_inquiry import Inbound
+from core.sms_inquiry import Inbound, Part, expire_parts, receive_parts
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +179,7 @@ class SmsChannel:
             reconnect_delay=self.timings.reconnect_delay,
             reconnect_max=self.timings.reconnect_max, clock=clock,
         )
-        self._reassembler = Reassembler(timeout=self.timings.reassembly_timeout, clock=clock)
+        self._next_parts_check = 0.0  # when to look for multi-part MO that expired
         self._held: list[_HeldReceipt] = []
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
@@ -435,15 +439,22 @@ class SmsChannel:
         statuses = [ESME_ROK] * len(pdus)
         receipts: list[tuple[int, Receipt]] = []
         stored: list[tuple[int, Inbound]] = []
+        parts: list[tuple[int, Part]] = []
         for k, pdu in enumerate(pdus):
             if is_delivery_receipt(pdu.esm_class):
                 receipt = self._read_receipt(pdu)
                 if receipt is not None:
                     receipts.append((k, receipt))
+                continue
+            inbound = self._inbound(pdu)
+            if isinstance(inbound, Part):
+                parts.append((k, inbound))
             else:
-                stored.extend((k, message) for message in self._inbound(pdu))
+                stored.append((k, inbound))
         if receipts:
             self._apply_receipts(receipts, statuses)
+        if parts:
+            self._store_parts(parts, statuses)
         if stored:
             self._store_and_answer([message for _, message in stored],
                                    [k for k, _ in stored], statuses)
@@ -474,9 +485,9 @@ class SmsChannel:
             self._inbound_waiting.set()
         self._work.set()
 
-    def _inbound(self, pdu: DeliverSm) -> list[Inbound]:
-        """The messages a citizen's deliver_sm completes: itself, or none while a
-        multi-part message waits for its other parts, or the whole once they are in."""
+    def _inbound(self, pdu: DeliverSm) -> Inbound | Part:
+        """What a citizen's deliver_sm is: a message, or a part of a multi-part message
+        (stored on its own, the message with the part that completes it)."""
         try:
             fragment = parse_fragment(
                 pdu.source_addr, pdu.short_message, pdu.esm_class, pdu.data_coding,
@@ -487,23 +498,45 @@ class SmsChannel:
             fragment = None
         if fragment is None:
             log.warning("deliver_sm %s has a malformed header; stored as is", pdu.sequence)
-            return [_inbound(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)]
+            return _inbound(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)
         if fragment.total == 1:
-            return [_assembled(Assembled(fragment.source, 0, 1, (fragment,)),
-                               pdu.destination_addr)]
-        # A part is acknowledged once it is held; the joined message is stored when the
-        # last one arrives (see the module's note on a crash between parts).
-        return [_assembled(assembled, pdu.destination_addr)
-                for assembled in self._reassembler.add(fragment)]
+            return _assembled(Assembled(fragment.source, 0, 1, (fragment,)),
+                              pdu.destination_addr)
+        return Part(fragment.source, pdu.destination_addr, fragment.reference,
+                    fragment.total, fragment.seq, fragment.payload, fragment.data_coding)
+
+    def _store_parts(self, parts: list[tuple[int, Part]], statuses: list[int]) -> None:
+        """Store the burst's parts of multi-part messages in one commit, before they are
+        acknowledged; a message they complete is stored with them, for the loop to answer."""
+        try:
+            joined = receive_parts(self.core.db, self.core.config,
+                                   [part for _, part in parts], _assemble_parts)
+        except Exception:
+            log.exception("%d parts of inbound SMS could not be stored; the SMSC will "
+                          "redeliver them", len(parts))
+            metrics.MO_RECEIVED.labels(result="store_failed").inc(len(parts))
+            for k, _ in parts:
+                statuses[k] = ESME_RX_T_APPN
+            return
+        if joined:
+            metrics.MO_RECEIVED.labels(result="stored").inc(joined)
+            self._inbound_waiting.set()
+            self._work.set()
 
     def _flush_reassembly(self) -> None:
-        expired = self._reassembler.expire()
-        for assembled in expired:
-            log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
-                        assembled.total, assembled.missing)
+        """Store, as they are, multi-part messages whose parts stopped coming; looked for
+        once a poll interval, in the database (parts a stopped process stored count)."""
+        now = self._clock()
+        if now < self._next_parts_check:
+            return
+        self._next_parts_check = now + self.timings.poll_interval
+        expired = expire_parts(self.core.db, self.core.config,
+                               timedelta(seconds=self.timings.reassembly_timeout),
+                               _assemble_parts)
         if expired:
-            self.core.receive_sms_many([_assembled(assembled, self.settings.short_code)
-                                        for assembled in expired])
+            metrics.MO_RECEIVED.labels(result="stored").inc(expired)
+            self._inbound_waiting.set()
+            self._work.set()
 
     def _read_receipt(self, pdu: DeliverSm) -> Receipt | None:
         """The receipt worth applying (a final state), or None to acknowledge and forget."""
@@ -573,6 +606,19 @@ def _accepted(message: outbox.Claimed, count: int) -> list[str | None]:
     if len(prior) != count:  # the text cannot have changed; ignore a record that does not fit
         return [None] * count
     return prior
+
+
+def _assemble_parts(parts: list[Part]) -> Inbound:
+    """The message in a multi-part SMS's stored parts (all, or what came before the
+    timeout), for the core to store: its bytes decoded as one, missing parts marked."""
+    first = parts[0]
+    assembled = Assembled(first.sender, first.reference, first.total, tuple(
+        Fragment(part.sender, part.payload, part.coding, part.reference, part.total,
+                 part.seq) for part in parts))
+    if not assembled.complete:
+        log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
+                    assembled.total, assembled.missing)
+    return _assembled(assembled, first.recipient)
 
 
 def _assembled(assembled: Assembled, recipient: str) -> Inbound:
