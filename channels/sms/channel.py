@@ -1,23 +1,26 @@
 """The SMS channel: SMPP in and out of the core.
 
-Inbound, each ``deliver_sm`` (on the session thread) is either a delivery receipt, applied
-to the outbox, or a citizen's message, reassembled when it comes in parts and stored with
-``core.receive_sms`` before the SMSC gets its ``deliver_sm_resp``; a failure to store
-answers ESME_RX_T_APPN (0x64) so the SMSC redelivers.
+Inbound, on the session thread, one read burst at a time: delivery receipts are applied to
+the outbox; citizens' messages are stored and answered in one commit
+(``core.receive_and_answer_sms``) before the SMSC gets any ``deliver_sm_resp``, and the
+answers that fit the claim slots are submitted at once; parts of multi-part messages are
+stored on their own (``inbound_parts``), the message with the part that completes it. A
+failure to store answers ESME_RX_T_APPN (0x64), so the SMSC redelivers (a redelivery is
+recognised and stored once).
 
-Outbound, the channel's loop answers stored messages (``core.answer_pending_sms``), claims
-due outbox rows (answers first), splits each into segments and submits them through the
-session; every segment accepted → ``mark_sent`` with the SMSC's ids, a temporary status
-or a lost connection → ``mark_retry`` with backoff, any other status → ``mark_failed``.
+Outbound, the channel's loop keeps the window full: it records the messages whose
+segments are all answered and claims the next due outbox rows (answers first, quiet
+hours honoured) in one commit, and submits their segments through the session. Every
+segment accepted → sent, with the SMSC's ids; a temporary status or a lost connection →
+retried with backoff, sending only the segments not yet accepted; any other status →
+failed, with the SMSC's reason.
 
-Limits, stated once: each part of a multi-part MO is stored (``core.sms_inquiry``'s
-``inbound_parts``) before it is acknowledged, and the message with the part that completes
-it, so a restart between parts loses none; a part costs a commit of its own (the burst's
-single messages share one), its message is answered by the loop rather than in that
-commit, and one whose other parts never come is stored as it is after
-``Timings.reassembly_timeout`` (also when a previous process stored its parts). A message
-whose submit was in flight when the connection or the process died is sent again, so each
-crash or drop can duplicate at most the messages in the window.
+Limits, stated once: at most ``2 * window`` messages are claimed and unrecorded at a
+time (the claim slots, shared by both threads); a crash resends those, and only the ones
+the SMSC had accepted reach the phone twice. A dropped connection resends only the
+submits that had no answer (at most ``window``). A multi-part message whose other parts
+never come is stored as it is after ``Timings.reassembly_timeout``, also when a previous
+process stored its parts.
 """
 
 from __future__ import annotations
