@@ -101,9 +101,14 @@ def normalize_sender(sender: str, region: str = "SA") -> str:
     """The sender in E.164 when it is a mobile number, else the raw value (trimmed).
 
     SMSCs give international numbers without the '+' ("971501234567"): when the number is
-    not valid as a local one, it is tried as international.
+    not valid as a local one, it is tried as international (first, when it looks like one:
+    eleven digits or more, no leading 0).
     """
-    for candidate in (sender, "+" + sender.strip()):
+    bare = sender.strip()
+    candidates = (sender, "+" + bare)
+    if bare.isascii() and bare.isdigit() and len(bare) >= 11 and not bare.startswith("0"):
+        candidates = candidates[::-1]
+    for candidate in candidates:
         try:
             return normalize_mobile(candidate, region)
         except InvalidMobile:
