@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SmsChannel", "TEMPORARY_STATUSES"]
 
+# The longest a finished message waits to be recorded while others are in flight.
+_SETTLE_EVERY = 0.05
+
 # Stored messages answered per pass of the loop (the session thread answers most itself).
 _ANSWER_BATCH = 100
 
@@ -186,6 +189,7 @@ class SmsChannel:
         self._held: list[_HeldReceipt] = []
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
+        self._settled_at = 0.0
         self._inbound_waiting = threading.Event()
         self._next_inbound_check = 0.0
         # Answers the session thread submitted itself, for the loop to record.
@@ -239,7 +243,9 @@ class SmsChannel:
                 log.exception("SMS channel pass failed")
                 busy = False
             if not busy:
-                self._work.wait(self.timings.poll_interval)
+                # Something finished but not recorded yet: back by the settle deadline.
+                self._work.wait(_SETTLE_EVERY if self._outgoing
+                                else self.timings.poll_interval)
                 self._work.clear()
         self._abandon_outgoing()
         try:
@@ -284,11 +290,19 @@ class SmsChannel:
                 self._outgoing.append(self._handed.get_nowait())
             except queue.Empty:
                 break
-        finished, sent = self._settle_finished()
         window = self.settings.smpp.window
-        busy = len(self._outgoing) - len(finished)
-        claiming = self.session.bound and (self._slots.free + len(finished) >= window
+        done_count = sum(outgoing.finished() for outgoing in self._outgoing)
+        busy = len(self._outgoing) - done_count
+        claiming = self.session.bound and (self._slots.free + done_count >= window
                                            or not busy)
+        # Finished messages are recorded in batches: when a window's worth of slots can be
+        # refilled, when nothing else is in flight, or after _SETTLE_EVERY at the latest.
+        now = self._clock()
+        settling = done_count and (not busy or now - self._settled_at >= _SETTLE_EVERY)
+        if not (claiming or settling):
+            return bool(answered)
+        self._settled_at = now
+        finished, sent = self._settle_finished()
         # The finished messages' slots pass to the messages claimed in the same commit.
         taken = self._slots.take(self._slots.free) if claiming else 0
         limit = taken + len(finished) if claiming else 0
