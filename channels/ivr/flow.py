@@ -182,9 +182,11 @@ class CallFlow:
         read_back = Speak((sentence(self._lang(call), "you_entered", digits=digits(entered)),))
         mobile = self._mobile(caller)
         if mobile:
+            # A first try: a miss is neither logged nor counted, the inquiry goes on with
+            # the national ID (and the caller ID) as one inquiry.
             answer = self._inquire(InquiryRequest(
                 channel=self._config.channel, number_text=entered, lang=self._lang(call),
-                mobile=mobile, origin=mobile))
+                mobile=mobile, origin=mobile, first_try=True))
             # Anything but the status (not the caller's, no such number) asks for the ID,
             # so the question itself tells nothing.
             if answer.outcome in (Outcome.FOUND, Outcome.RATE_LIMITED):

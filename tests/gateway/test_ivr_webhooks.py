@@ -147,6 +147,36 @@ def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client
     assert heard[0] == heard[1]
 
 
+def test_a_caller_id_that_does_not_match_and_then_the_national_id_are_one_inquiry(
+        database_url, tmp_path, core, transaction):
+    from gateway.app import create_app
+    from gateway.bootstrap import build_core
+
+    # Two failures allowed: were the caller ID's miss counted, the third call would be
+    # refused.
+    settings = ivr_settings(database_url, tmp_path)
+    settings = settings.model_copy(update={"inquiry": settings.inquiry.model_copy(
+        update={"max_failures": 2})})
+    strict = build_core(settings, background_log=False)
+    try:
+        client = create_app(settings, strict).test_client()
+        for _ in range(3):
+            phone = Phone(client, caller="+966569876543")
+            phone.call()
+            phone.press("2")
+            phone.press(NUMBER + "#")
+            assert "national ID" in phone.heard()
+            phone.press(f.NATIONAL_ID + "#")
+            assert "Referred to Rights Department" in phone.heard()
+        strict.inquiry_log.flush()
+        with strict.db.read() as session:
+            logged = session.execute(select(InquiryLog.outcome, InquiryLog.requester_kind)
+                                     ).all()
+    finally:
+        strict.close()
+    assert [tuple(row) for row in logged] == [("found", "national_id")] * 3
+
+
 # --- no input, wrong input -------------------------------------------------------------------
 
 
