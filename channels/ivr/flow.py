@@ -7,7 +7,8 @@ staff call simulator as a web page. The flow:
     number   (the transaction number, ended by #; read back digit by digit)
              -> the status at once when the caller ID is the applicant's mobile,
     national_id (otherwise: the national ID, ended by #)
-    options  (1 repeat, 2 another transaction, 0 an employee, 9 end)
+    options  (1 repeat, 2 another transaction, 0 an employee (offered only when an agents'
+             line is configured; outside working hours it tells the hours), 9 end)
 
 No input and wrong input are asked again with the short prompt, three tries in all, then
 a polite goodbye that points to the SMS short code and the portal. Whatever ``Digits``
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from channels.ivr.hours import WorkingHours
-from channels.ivr.speech import Sentence, answer_speech, digits, sentence
+from channels.ivr.speech import Sentence, answer_speech, digits, sentence, working_hours
 from core.answer import Answer, Outcome
 from core.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
 from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
@@ -219,7 +220,7 @@ class CallFlow:
         if choice == "2":
             call.number, call.replay = None, ()
             return self._go(call, NUMBER)
-        if choice == "0":
+        if choice == "0" and self._config.agent_number:
             return self._agent(call)
         if choice == "9":
             return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
@@ -237,9 +238,12 @@ class CallFlow:
 
     def _agent(self, call: Call) -> list[Action]:
         config = self._config
-        if not config.agent_number or not config.hours.open_at(self._now()):
+        if not config.hours.open_at(self._now()):
             call.path.append("agent_closed")
-            closed = (self._say(call, "agents_closed"), self._self_service(call))
+            hours = config.hours
+            closed = (self._say(call, "agents_closed"),
+                      working_hours(self._lang(call), hours.days, hours.start, hours.end),
+                      self._self_service(call))
             return self._go(call, OPTIONS, closed)
         call.path.append("agent")
         call.outcome = "transfer"
@@ -274,8 +278,10 @@ class CallFlow:
                       sentence("en", "for_english"))
             return Gather(LANGUAGE, prompt[1:] if short else prompt, num_digits=1)
         if call.node == OPTIONS:
-            return Gather(OPTIONS, (self._say(call, "options_short" if short else "options"),),
-                          num_digits=1)
+            key = "options_short" if short else "options"
+            if not self._config.agent_number:
+                key += "_no_agent"  # 0 is offered only when someone can answer it
+            return Gather(OPTIONS, (self._say(call, key),), num_digits=1)
         key = "enter_number" if call.node == NUMBER else "enter_id"
         return Gather(call.node, (self._say(call, key + "_short" if short else key),))
 

@@ -288,6 +288,7 @@ def test_zero_outside_working_hours_points_to_self_service(client, core, transac
     assert phone.twiml.find("Dial") is None
     heard = phone.heard()
     assert "Our employees are not available at this time." in heard
+    assert "Our employees answer calls Sunday to Thursday, from 8:00 to 15:00." in heard
     assert "7 4 7 4 7" in heard and "portal" in heard
     assert phone.gather().attrib["action"].endswith("/ivr/input/options")
 
@@ -304,16 +305,39 @@ def test_a_busy_or_unanswered_agent_line_points_to_self_service(client, core, tr
     assert call_row(core, phone).outcome == "agent_busy"
 
 
-def test_no_agent_number_configured_means_no_transfer(database_url, tmp_path, core,
-                                                      transaction):
+def test_no_agent_number_configured_means_no_employee_is_offered(database_url, tmp_path,
+                                                                 core, transaction):
     from gateway.app import create_app
 
     settings = ivr_settings(database_url, tmp_path, agent={"number": ""})
     client = create_app(settings, core).test_client()
     with time_machine.travel(SUNDAY_MORNING, tick=False):
         phone = _to_options(client)
+        assert "To end the call, press 9." in phone.heard()
+        assert "employee" not in phone.heard()
         phone.press("0")
-    assert phone.twiml.find("Dial") is None and "not available" in phone.heard()
+    assert phone.twiml.find("Dial") is None
+    assert "That is not one of the choices." in phone.heard()
+    assert "Press 1 to repeat, 2 for another transaction, or 9 to end." in phone.heard()
+
+
+def test_the_options_offer_an_employee_when_an_agents_line_is_configured(client,
+                                                                        transaction):
+    with time_machine.travel(FRIDAY_MORNING, tick=False):
+        phone = _to_options(client)
+    assert "To speak to an employee, press 0." in phone.heard()
+    phone.press("7")
+    assert "0 for an employee" in phone.heard()
+
+
+def test_outside_working_hours_the_arabic_line_says_the_hours(client, transaction):
+    with time_machine.travel(SUNDAY_EVENING, tick=False):
+        phone = _to_options(client, "1")
+        phone.press("0")
+    heard = phone.heard()
+    assert "الموظفون غير متاحين في هذا الوقت" in heard
+    assert "يستقبل الموظفون المكالمات من الأحد إلى الخميس، من الساعة 8:00 إلى الساعة 15:00" \
+        in heard
 
 
 # --- security -----------------------------------------------------------------------------
