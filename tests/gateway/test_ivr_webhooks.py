@@ -365,13 +365,36 @@ def test_unsigned_and_tampered_requests_are_refused(client, core):
                        headers={"X-Twilio-Signature": signature}).status_code == 200
 
 
-def test_a_request_through_a_proxy_is_checked_against_the_public_url(client, transaction):
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_a_request_through_a_proxy_is_checked_against_the_public_url(
+        database_url, tmp_path, core, transaction, trusted_proxies):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path)
+    settings = settings.model_copy(update={"gateway": settings.gateway.model_copy(
+        update={"trusted_proxies": trusted_proxies})})
+    client = create_app(settings, core).test_client()
     phone = Phone(client, caller=f.MOBILE_E164)
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.gov.sa",
                "X-Forwarded-For": "54.172.60.1"}
     response = phone.raw_post(f"{PUBLIC_URL}/ivr/voice", headers=proxied)
     assert response.status_code == 200
     assert "/ivr/input/language" in response.get_data(as_text=True)
+    # A proxy passing on another host or scheme changes nothing: the public URL is signed.
+    other = {"X-Forwarded-Proto": "http", "X-Forwarded-Host": "internal:8080"}
+    assert phone.raw_post(f"{PUBLIC_URL}/ivr/voice", headers=other).status_code == 200
+    assert Phone(client).raw_post("http://internal:8080/ivr/voice",
+                                  headers=other).status_code == 403
+
+
+def test_a_signature_over_the_public_url_with_its_port_is_accepted(client):
+    # Twilio signs some requests over the URL with the default port spelled out; its
+    # RequestValidator.validate accepts both forms, and so does the line.
+    phone = Phone(client)
+    with_port = PUBLIC_URL.replace(".gov.sa", ".gov.sa:443")
+    assert phone.raw_post(f"{with_port}/ivr/voice").status_code == 200
+    assert phone.raw_post(f"{with_port.replace(':443', ':8443')}/ivr/voice"
+                          ).status_code == 403
 
 
 def test_without_an_auth_token_every_webhook_is_refused(database_url, tmp_path, core):
@@ -387,9 +410,14 @@ def test_signature_checks_can_be_turned_off_for_a_local_trial(database_url, tmp_
 
     settings = ivr_settings(database_url, tmp_path,
                             twilio={"auth_token": "", "validate_signatures": False})
-    client = create_app(settings, core).test_client()
+    local = settings.model_copy(update={"gateway": settings.gateway.model_copy(
+        update={"public_url": "http://127.0.0.1:8080"})})
+    client = create_app(local, core).test_client()
     response = client.post("/ivr/voice", data=Phone(client).params())
     assert response.status_code == 200
+    # On a public URL the switch is ignored: the webhooks are still checked.
+    client = create_app(settings, core).test_client()
+    assert client.post("/ivr/voice", data=Phone(client).params()).status_code == 403
 
 
 def test_the_webhooks_answer_only_when_the_ivr_is_enabled(database_url, tmp_path, core):
