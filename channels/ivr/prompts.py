@@ -16,6 +16,7 @@ plays half a file; files already rendered are skipped (their names are content h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -105,8 +106,12 @@ def _run_worker(jobs: list[Job], rate: int, timeout: float | None) -> None:
             subprocess.Popen([sys.executable, "-m", "channels.ivr.prompts"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                              text=True, cwd=Path(__file__).resolve().parents[2]) as child:
-        child.stdin.write(payload)
-        child.stdin.close()
+        # A child that died at once (no engine) closed the pipe: its exit status tells.
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.write(payload)
+            child.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.close()
         deadline = time.monotonic() + STARTUP_SECONDS + limit
         with selectors.DefaultSelector() as selector:
             selector.register(child.stdout, selectors.EVENT_READ)
