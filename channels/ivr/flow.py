@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from channels.ivr.hours import WorkingHours
@@ -92,14 +93,23 @@ class Call:
     started_at: datetime | None = None
 
     def replay_json(self) -> str | None:
-        return json.dumps([s.to_json() for s in self.replay], ensure_ascii=False) \
-            if self.replay else None
+        return _replay_json(self.replay) if self.replay else None
 
     @staticmethod
     def replay_from(text: str | None) -> tuple[Sentence, ...]:
-        if not text:
-            return ()
-        return tuple(Sentence.from_json(item) for item in json.loads(text))
+        return _replay_from(text) if text else ()
+
+
+# The last answer is written back and read again on every webhook until the call moves
+# on: each conversion is kept for the next webhook (both sides are immutable).
+@lru_cache(maxsize=256)
+def _replay_json(replay: tuple[Sentence, ...]) -> str:
+    return json.dumps([s.to_json() for s in replay], ensure_ascii=False)
+
+
+@lru_cache(maxsize=256)
+def _replay_from(text: str) -> tuple[Sentence, ...]:
+    return tuple(Sentence.from_json(item) for item in json.loads(text))
 
 
 @dataclass(frozen=True)
