@@ -1,4 +1,4 @@
-"""The ``gateway`` command: one console entry point, every sub-command taking ``--config``."""
+"""The transaction status gateway: every command takes --config PATH (default config.yaml)."""
 
 from __future__ import annotations
 
