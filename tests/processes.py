@@ -16,17 +16,22 @@ from pathlib import Path
 from tests.conftest import NATIONAL_ID_KEY
 
 
-def environment(database_url: str | None, var_dir: Path, **settings: str) -> dict[str, str]:
+def settings(database_url: str, var_dir: Path) -> dict[str, str]:
+    """What every test's gateway runs with: the test database, a var dir, the keys."""
+    return {"GATEWAY__DATABASE__URL": database_url, "GATEWAY__VAR_DIR": str(var_dir),
+            "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
+            "GATEWAY__GATEWAY__SECRET_KEY": "test-secret"}
+
+
+def environment(database_url: str | None, var_dir: Path, **more: str) -> dict[str, str]:
     """This process's environment less its GATEWAY* variables (a developer's own would
-    leak in), plus the var dir, the test database and keys (none without a database
-    URL: the kiosk has no database), then ``settings`` (GATEWAY__SECTION__KEY=value)."""
+    leak in), plus ``settings`` (only the var dir without a database URL: the kiosk has
+    no database), then ``more`` (GATEWAY__SECTION__KEY=value)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
     env["GATEWAY__VAR_DIR"] = str(var_dir)
     if database_url is not None:
-        env.update({"GATEWAY__DATABASE__URL": database_url,
-                    "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
-                    "GATEWAY__GATEWAY__SECRET_KEY": "test-secret"})
-    env.update(settings)
+        env.update(settings(database_url, var_dir))
+    env.update(more)
     return env
 
 
@@ -41,6 +46,12 @@ def start(command: str, env: dict[str, str]) -> subprocess.Popen:
     """``python -m gateway.cli <command>``; stdout and stderr together, as text."""
     return subprocess.Popen([sys.executable, "-m", "gateway.cli", command], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m gateway.cli <command>`` to its end (a minute at most); stdout, stderr."""
+    return subprocess.run([sys.executable, "-m", "gateway.cli", command], env=env,
+                          capture_output=True, text=True, timeout=60)
 
 
 def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM,
