@@ -5,10 +5,7 @@ stored as it is after the reassembly timeout, also when its parts outlived the p
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -18,8 +15,9 @@ from channels.sms.channel import SmsChannel
 from channels.sms.reassembly import GAP
 from core import render
 from core.models import InboundPart
-from core.settings import SmppSettings, SmsSettings
 from tests import factories as f
+from tests import processes
+from tests.channels.sms.smsc_settings import sms_environment, sms_settings
 from tests.channels.sms.test_channel import (  # noqa: F401 (reference is a fixture)
     APPLICANT,
     FAST,
@@ -31,7 +29,6 @@ from tests.channels.sms.test_channel import (  # noqa: F401 (reference is a fixt
     status_text,
     until,
 )
-from tests.conftest import NATIONAL_ID_KEY
 
 # 79 characters: two UCS-2 parts of 67 and 12; the number is all in the second.
 INQUIRY = "استعلام " * 9 + "٤٤٧١٢٣٤"
@@ -67,10 +64,7 @@ def make_channel(reference, smsc):  # noqa: F811
     made: list[SmsChannel] = []
 
     def make(timings=FAST) -> SmsChannel:
-        sms = SmsSettings(enabled=True, smpp=SmppSettings(
-            host=smsc.host, port=smsc.port, system_id=smsc.system_id,
-            password=smsc.password, window=10, throughput_per_second=500))
-        channel = SmsChannel(reference, sms, timings=timings)
+        channel = SmsChannel(reference, sms_settings(smsc), timings=timings)
         made.append(channel)
         channel.start()
         assert channel.session.wait_bound(10)
@@ -85,29 +79,15 @@ def make_channel(reference, smsc):  # noqa: F811
 def killed_after_first_part(reference, smsc, database_url, tmp_path):  # noqa: F811
     """`gateway sms` in a process of its own takes the first part, acknowledges it, and
     is killed with SIGKILL before the second comes."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
-    env.update({
-        "GATEWAY__DATABASE__URL": database_url, "GATEWAY__VAR_DIR": str(tmp_path),
-        "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
-        "GATEWAY__GATEWAY__SECRET_KEY": "test-secret",
-        "GATEWAY__SMS__ENABLED": "true", "GATEWAY__SMS__SMPP__HOST": smsc.host,
-        "GATEWAY__SMS__SMPP__PORT": str(smsc.port),
-        "GATEWAY__SMS__SMPP__SYSTEM_ID": smsc.system_id,
-        "GATEWAY__SMS__SMPP__PASSWORD": smsc.password,
-    })
-    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "sms"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = processes.start("sms", processes.environment(database_url, tmp_path,
+                                                           **sms_environment(smsc)))
     try:
         smsc.wait_for(lambda s: s["bound"], timeout=40)
         smsc.send_mo(**udh_part(FIRST, 1))
         [resp] = mo_resps(smsc, 1)
         assert resp["status"] == 0
-        process.send_signal(signal.SIGKILL)
-        output, _ = process.communicate(timeout=20)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=20)
+        output = processes.stop(process, signal.SIGKILL, timeout=20)
     assert process.returncode == -signal.SIGKILL, output
     # Acknowledged, so the SMSC will never send it again: the database has it.
     assert [(p.seq, p.joined_at) for p in stored_parts(reference)] == [(1, None)]
