@@ -32,8 +32,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -57,6 +55,7 @@ from channels.sms.smpp import (
     SmppSession,
     SubmitRequest,
     SubmitResult,
+    Submitted,
     status_name,
 )
 from core import leases, outbox
@@ -102,12 +101,12 @@ class _Outgoing:
     """A claimed message and its segments' submits (or why it cannot be sent)."""
 
     message: outbox.Claimed
-    submitted: list[Future] | str
+    submitted: list[Submitted] | str
     # Which of the message's segments the futures are for (a retry skips those accepted).
     indexes: list[int] = field(default_factory=list)
 
     @property
-    def futures(self) -> list[Future]:
+    def futures(self) -> list[Submitted]:
         return [] if isinstance(self.submitted, str) else self.submitted
 
     @property
@@ -343,7 +342,7 @@ class SmsChannel:
                 future.add_done_callback(self._wake)
         return outgoing
 
-    def _wake(self, _future: Future | None = None) -> None:
+    def _wake(self, _future: Submitted | None = None) -> None:
         if not self._work.is_set():
             self._work.set()
 
@@ -419,7 +418,7 @@ class SmsChannel:
         for index, future in zip(outgoing.indexes, outgoing.futures, strict=True):
             try:
                 result: SubmitResult = future.result(timeout=0)
-            except (ChannelUnavailable, DeliveryFailed, FutureTimeout) as exc:
+            except (ChannelUnavailable, DeliveryFailed, TimeoutError) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
                 continue
             if result.accepted and result.message_id:

@@ -2,7 +2,7 @@
 
 smpplib is not thread-safe and ``send_message`` does not wait for ``submit_sm_resp``, so
 nothing but the session thread touches the client. Other threads hand ``SubmitRequest``s
-to ``SmppSession.submit`` (a thread-safe queue) and get a ``Future`` that completes with
+to ``SmppSession.submit`` (a thread-safe queue) and get a ``Submitted`` that completes with
 the SMSC's ``submit_sm_resp``, matched by sequence number (SMSCs answer out of order).
 
 The thread reads with ``select`` before ``read_once`` (a short socket timeout would cut
@@ -25,7 +25,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import smpplib.client
@@ -44,6 +43,7 @@ __all__ = [
     "SmppSession",
     "SubmitRequest",
     "SubmitResult",
+    "Submitted",
     "TokenBucket",
     "status_name",
 ]
@@ -116,6 +116,63 @@ class DeliverSm:
     sar_segment_seqnum: int | None = None
     receipted_message_id: str | None = None
     message_state: int | None = None
+
+
+class Submitted:
+    """The answer to one queued submit_sm, once the SMSC gives it.
+
+    A lighter ``concurrent.futures.Future`` (which builds a Condition apiece): nothing
+    waits on it; the channel polls ``done`` and is called back. Completed once, on the
+    session thread; callbacks may be added from any thread.
+    """
+
+    __slots__ = ("_outcome", "_callbacks")
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._outcome: SubmitResult | BaseException | None = None
+        self._callbacks: list[Callable[[Submitted], object]] = []
+
+    def done(self) -> bool:
+        return self._outcome is not None
+
+    def cancelled(self) -> bool:
+        return False
+
+    def result(self, timeout: float | None = 0) -> SubmitResult:
+        """The ``SubmitResult``; raises what the submit failed with, or TimeoutError
+        while it is not answered yet (this never waits)."""
+        outcome = self._outcome
+        if outcome is None:
+            raise TimeoutError("the submit_sm has no answer yet")
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def set_result(self, result: SubmitResult) -> None:
+        self._finish(result)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._finish(error)
+
+    def add_done_callback(self, callback: Callable[[Submitted], object]) -> None:
+        with self._lock:
+            if self._outcome is None:
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def _finish(self, outcome: SubmitResult | BaseException) -> None:
+        with self._lock:
+            if self._outcome is not None:
+                return
+            self._outcome = outcome
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:
+                log.exception("a submit's callback failed")
 
 
 class TokenBucket:
@@ -227,7 +284,7 @@ class _Reconnect(Exception):
 
 @dataclass
 class _InFlight:
-    future: Future
+    future: Submitted
     sent_at: float
 
 
@@ -262,8 +319,8 @@ class SmppSession:
         self._clock = clock
         # Just under the agreed rate, so the SMSC's own counter never throttles us.
         self._bucket = TokenBucket(throughput_per_second * 0.95, 1.0, clock)
-        self._queue: queue.Queue[tuple[SubmitRequest, Future]] = queue.Queue()
-        self._held: tuple[SubmitRequest, Future] | None = None
+        self._queue: queue.Queue[tuple[SubmitRequest, Submitted]] = queue.Queue()
+        self._held: tuple[SubmitRequest, Submitted] | None = None
         self._in_flight: dict[int, _InFlight] = {}
         self._stopping = threading.Event()
         self._bound = threading.Event()
@@ -299,14 +356,14 @@ class SmppSession:
         self._wake_r.close()
         self._wake_w.close()
 
-    def submit(self, request: SubmitRequest) -> Future:
-        """Queue one submit_sm; the Future gives its ``SubmitResult`` or raises
+    def submit(self, request: SubmitRequest) -> Submitted:
+        """Queue one submit_sm; the Submitted gives its ``SubmitResult`` or raises
         ``ChannelUnavailable`` / ``DeliveryFailed``."""
         return self.submit_many([request])[0]
 
-    def submit_many(self, requests: list[SubmitRequest]) -> list[Future]:
+    def submit_many(self, requests: list[SubmitRequest]) -> list[Submitted]:
         """Queue several submit_sm in this order, waking the session thread once."""
-        futures: list[Future] = [Future() for _ in requests]
+        futures: list[Submitted] = [Submitted() for _ in requests]
         if self._stopping.is_set():
             for future in futures:
                 future.set_exception(ChannelUnavailable("the SMPP session stopped"))
