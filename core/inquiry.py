@@ -38,6 +38,11 @@ from core.telemetry import INQUIRIES, INQUIRY_SECONDS
 CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
 
 
+# A transaction number refuses inquiries after this many times a requester's limit of
+# failures within the window (see InquiryService._per_number).
+PER_NUMBER_FACTOR = 2
+
+
 @dataclass(frozen=True)
 class InquiryRequest:
     """What a channel learned from the requester. At least one credential is expected;
@@ -53,8 +58,10 @@ class InquiryRequest:
     origin: str | None = None
     # A first try with what the channel knows without asking (the IVR's caller ID). When
     # it does not find, the channel asks for another credential and inquires again with
-    # all of them: that inquiry is the one logged and counted, so the first try's miss is
-    # neither (found and refused answers are logged as usual).
+    # all of them: that inquiry is the one logged, so the first try's miss is not (found
+    # and refused answers are logged as usual). The miss still counts against the rate
+    # limits: caller ID can be forged, and a free try per call would let anyone probe
+    # a mobile's transactions without end.
     first_try: bool = False
 
 
@@ -76,6 +83,11 @@ class InquiryService:
         self._log = log
         self._limiter = limiter or FailureLimiter(config.max_failures,
                                                   config.failure_window_seconds)
+        # Failures per transaction number, from anyone: guessing the national ID (or
+        # mobile) of one known number with a fresh credential each time is stopped here.
+        # Higher than a requester's limit, as the number's owner may be locked out too.
+        self._per_number = FailureLimiter(config.max_failures * PER_NUMBER_FACTOR,
+                                          config.failure_window_seconds)
 
     def inquire(self, request: InquiryRequest) -> Answer:
         started = time.perf_counter()
@@ -86,19 +98,23 @@ class InquiryService:
             keys.append(self._keyed("origin", request.origin))
         # With no credential the requester's key is the origin's: count a failure once.
         keys = list(dict.fromkeys(keys))
-        if any(self._limiter.blocked(key) for key in keys):
+        number = extract_transaction_number(request.number_text or "")
+        number_key = self._keyed("number", number) if number is not None else None
+        if any(self._limiter.blocked(key) for key in keys) or (
+                number_key is not None and self._per_number.blocked(number_key)):
             answer, txn_id = Answer(Outcome.RATE_LIMITED), None
         else:
-            number = extract_transaction_number(request.number_text or "")
             if number is None:
                 answer, txn_id = Answer(Outcome.INVALID), None
             else:
                 answer, txn_id, credential = self._lookup(number, credentials)
             if not answer.found:
-                if request.first_try:
-                    return answer  # the inquiry goes on with more credentials
                 for key in keys:
                     self._limiter.failed(key)
+                if number_key is not None and answer.outcome == Outcome.NOT_FOUND:
+                    self._per_number.failed(number_key)
+                if request.first_try:
+                    return answer  # the inquiry goes on with more credentials
         elapsed = time.perf_counter() - started
         _counter(request.channel, answer.outcome.value).inc()
         _histogram(request.channel).observe(elapsed)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from core.answer import Answer, Name, Outcome
-from core.inquiry import InquiryRequest, InquiryService
+from core.identity import _luhn_check_digit
+from core.inquiry import PER_NUMBER_FACTOR, InquiryRequest, InquiryService
 from core.models import InquiryLog
 from core.ratelimit import FailureLimiter
 from gateway.bootstrap import build_core
@@ -270,21 +271,27 @@ def test_the_failure_limit_comes_from_the_settings(database_url, tmp_path, trans
 # --- a first try, then more credentials (the IVR's caller ID, then the national ID) ----
 
 
-def test_a_first_try_that_misses_is_neither_logged_nor_counted(limited, transactions):
+def test_a_first_try_that_misses_is_not_logged_but_counts_against_the_limit(
+        limited, transactions):
     before = len(log_rows(transactions))
-    for _ in range(5):
-        missed = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
-                     origin=f.OTHER_MOBILE, first_try=True)
-        assert missed.outcome is Outcome.NOT_FOUND
-
+    missed = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
+                 origin=f.OTHER_MOBILE, first_try=True)
+    assert missed.outcome is Outcome.NOT_FOUND
     assert len(log_rows(transactions)) == before
-    # Five misses and no refusal: the requester's failures were not counted.
+
+    # The inquiry goes on with the national ID: logged once, as the credential that found.
     answer = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
                  national_id=f.NATIONAL_ID, origin=f.OTHER_MOBILE)
     assert answer.found
     row = log_rows(transactions)[-1]
     assert len(log_rows(transactions)) == before + 1
     assert (row.channel, row.outcome, row.requester_kind) == ("ivr", "found", "national_id")
+
+    # A forged caller ID gets no free tries: its misses add up to a refusal.
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, channel="ivr", mobile=f.OTHER_MOBILE, first_try=True)
+    refused = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE, first_try=True)
+    assert refused.outcome is Outcome.RATE_LIMITED
 
 
 def test_a_first_try_that_finds_is_logged_as_usual(transactions):
@@ -314,3 +321,20 @@ def test_an_inquiry_with_several_credentials_counts_one_failure_for_each(limited
     # ...and it was the mobile's third failure, not the national ID's.
     assert ask(limited, NUMBER, mobile=f.OTHER_MOBILE).outcome is Outcome.RATE_LIMITED
     assert ask(limited, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID).found
+
+
+def test_guessing_the_national_id_of_one_number_is_stopped_whoever_asks(transactions):
+    # Each guess with a new ID and no origin (a kiosk serves everyone): only the
+    # number's own count stops it, at PER_NUMBER_FACTOR times a requester's limit.
+    service = transactions.inquiries
+    guesses = transactions.config.max_failures * PER_NUMBER_FACTOR
+    for n in range(guesses):
+        first9 = f"2{n:08d}"
+        guess = first9 + str(_luhn_check_digit(first9))
+        assert ask(service, NUMBER, channel="kiosk", national_id=guess).outcome \
+            is Outcome.NOT_FOUND
+
+    right = ask(service, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID)
+    assert right.outcome is Outcome.RATE_LIMITED  # the right guess learns nothing either
+    other = ask(service, OTHERS_NUMBER, channel="kiosk", national_id=f.OTHER_NATIONAL_ID)
+    assert other.outcome is not Outcome.RATE_LIMITED  # other numbers are not affected
