@@ -43,7 +43,8 @@ def healthz():
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
     sms_channels = [
         {"holder": lease.holder, "live": lease.live(), "bound": bool(lease.state.get("bound")),
-         "renewed_at": lease.renewed_at.isoformat(), "smsc": lease.state.get("smsc")}
+         "renewed_at": lease.renewed_at.isoformat(), "smsc": lease.state.get("smsc"),
+         "segments_per_second": lease.state.get("segments_per_second", 0.0)}
         for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
     if sms_channels:
         body["sms_channels"] = sms_channels

@@ -200,6 +200,7 @@ class SmsChannel:
         self._holder = leases.holder_name("sms")
         self._heartbeat_name = f"{leases.SMS_CHANNEL_PREFIX}{self._holder}"[:64]
         self._next_heartbeat = 0.0
+        self._last_beat = (0.0, 0)
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -256,13 +257,18 @@ class SmsChannel:
         now = self._clock()
         if now < self._next_heartbeat:
             return
+        # Throughput since the last beat: segments submitted per second.
+        sent, since = self.session.segments_sent, self._last_beat
+        rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
+        self._last_beat = (now, sent)
         self._next_heartbeat = now + self.timings.heartbeat_interval
         smpp = self.settings.smpp
         leases.acquire(self.core.db, self._heartbeat_name, self._holder,
                        timedelta(seconds=3 * self.timings.heartbeat_interval), state={
                            "bound": self.session.bound, "binds": self.session.binds,
                            "smsc": f"{smpp.host}:{smpp.port}",
-                           "in_flight": len(self._outgoing)})
+                           "in_flight": len(self._outgoing),
+                           "segments_per_second": round(rate, 1)})
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.

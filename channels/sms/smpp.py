@@ -330,6 +330,7 @@ class SmppSession:
         self._wake_r.setblocking(False)
         self._sleeping = True
         self.binds = 0  # successful binds so far, for health and tests
+        self.segments_sent = 0  # submit_sm sent so far, for the heartbeat's throughput
 
     # --- the public side (any thread) ------------------------------------------------
 
@@ -577,6 +578,7 @@ class SmppSession:
                 self._in_flight[pdu.sequence] = _InFlight(future, sent_at)
             client.send_pdus([pdu for pdu, _ in pdus])
             metrics.SEGMENTS_SENT.inc(len(pdus))
+            self.segments_sent += len(pdus)
         return wait
 
     def _expire_in_flight(self, now: float) -> None:
