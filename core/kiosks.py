@@ -15,7 +15,7 @@ old row deleted by an operator).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,8 @@ class KioskView:
     last_inquiry_at: datetime | None
     last_seen_at: datetime
     alive: bool
+    # Wrong technician PINs the kiosk reported in this heartbeat (not kept: logged).
+    pin_failures: int = 0
 
 
 def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = False) -> str:
@@ -54,6 +56,16 @@ def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = False
     if "\x00" in value:
         raise InvalidRequest(f"{name} must not contain NUL characters",
                              code="invalid_field", field=name)
+    return value
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    value = data.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
+        raise InvalidRequest(f"{name} must be a whole number from 0", code="invalid_field",
+                             field=name)
     return value
 
 
@@ -87,6 +99,7 @@ def record_heartbeat(db: Database, token_name: str, data: dict[str, Any], *,
               "printer": _text(data, "printer", 200),
               "last_inquiry_at": _moment(data, "last_inquiry_at"),
               "last_seen_at": now or utcnow()}
+    pin_failures = _count(data, "pin_failures")
     with db.write.begin() as session:
         row = session.get(KioskHeartbeat, kiosk_id)
         if row is not None and row.token_name != values["token_name"]:
@@ -98,7 +111,7 @@ def record_heartbeat(db: Database, token_name: str, data: dict[str, Any], *,
         else:
             for name, value in values.items():
                 setattr(row, name, value)
-    return _view(row, values["last_seen_at"])
+    return replace(_view(row, values["last_seen_at"]), pin_failures=pin_failures)
 
 
 def kiosks(db: Database, *, now: datetime | None = None) -> list[KioskView]:

@@ -32,6 +32,7 @@ def test_a_heartbeat_is_kept_and_overwritten(client, kiosk_auth, core):
     {"kiosk_id": "k1", "last_inquiry_at": "9999-12-31T23:59:59-23:59"},  # overflows
     {"kiosk_id": "k1", "last_inquiry_at": "0001-01-01T00:00:00+00:00"},
     {"kiosk_id": "k1", "last_inquiry_at": "3026-11-23T09:15:00+03:00"},
+    {"kiosk_id": "k1", "pin_failures": -1}, {"kiosk_id": "k1", "pin_failures": "3"},
     {"kiosk_id": "k1", "version": "0.1\x00"}, {"kiosk_id": "k1", "printer": "ok\x00"},
 ])
 def test_a_bad_heartbeat_is_a_clear_4xx_and_stores_nothing(client, kiosk_auth, core, body):
@@ -76,3 +77,9 @@ def test_a_kiosk_id_belongs_to_the_token_that_first_reported_it(client, kiosk_au
     assert response.get_json()["error"]["code"] == "kiosk_id_taken"
     [view] = kiosks.kiosks(core.db)
     assert view.token_name == "mall-1"  # unchanged
+
+
+def test_wrong_technician_pins_in_a_heartbeat_are_logged(client, kiosk_auth, caplog):
+    beat = {**BEAT, "pin_failures": 4}
+    assert client.post("/api/v1/kiosks/heartbeat", json=beat, headers=kiosk_auth).status_code == 200
+    assert "kiosk airport-2 reports 4 wrong technician PINs" in caplog.text
