@@ -86,10 +86,15 @@ def run(settings: Settings) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from channels.kiosk import watchdog
+    from channels.kiosk.client import insecure_url
 
     if not settings.kiosk.token:
         log.error("kiosk.token is not set (GATEWAY__KIOSK__TOKEN): the kiosk will show "
                   "'out of service' until it is")
+    if insecure_url(settings.kiosk.gateway_url):
+        log.warning("kiosk.gateway_url %s is plain http to another machine: the kiosk "
+                    "token and what citizens type cross the network unencrypted; use "
+                    "https://", settings.kiosk.gateway_url)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gateway-kiosk")
     window = build_window(settings)
