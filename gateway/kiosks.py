@@ -7,6 +7,8 @@ it is alive or silent (said in words, not only in colour) and when it was last s
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, g, jsonify, render_template
 
 from core import kiosks as core_kiosks
@@ -14,6 +16,8 @@ from gateway.api import _json_object
 from gateway.auth import require_role
 from gateway.messages import local_time
 from gateway.staff import current_staff, to_login
+
+log = logging.getLogger("gateway.kiosks")
 
 kiosk_api = Blueprint("kiosk_api", __name__, url_prefix="/api/v1/kiosks")
 kiosk_pages = Blueprint("kiosks", __name__, url_prefix="/staff")
@@ -24,6 +28,9 @@ kiosk_pages = Blueprint("kiosks", __name__, url_prefix="/staff")
 def heartbeat():
     core = current_app.extensions["core"]
     view = core_kiosks.record_heartbeat(core.db, g.principal.name, _json_object())
+    if view.pin_failures:
+        log.warning("kiosk %s reports %d wrong technician PINs since it started",
+                    view.kiosk_id, view.pin_failures)
     return jsonify({"kiosk_id": view.kiosk_id, "last_seen_at": view.last_seen_at.isoformat()})
 
 

@@ -57,13 +57,16 @@ def build_window(settings: Settings, *, show: bool = True):
 
     k = settings.kiosk
     family = load_fonts()
+    pdf_dir = Path(k.pdf_dir) if k.pdf_dir else None
+    if pdf_dir is not None and not pdf_dir.is_absolute():
+        pdf_dir = REPO_ROOT / pdf_dir
+    printer = QtReceiptPrinter(k.printer, pdf_dir, family)
+    if printer.test_mode:
+        log.warning("no printer: receipts are PDF files in %s (test mode)", pdf_dir)
     flow = Flow(idle_seconds=k.idle_seconds, default_lang=settings.locale.default_language,
                 large_text=k.large_text, high_contrast=k.high_contrast,
-                technician_pin=k.technician_pin)
+                technician_pin=k.technician_pin, can_print=printer.available)
     client = GatewayClient(k.gateway_url, k.token, timeout=k.request_timeout_seconds)
-    pdf_dir = Path(k.pdf_dir)
-    printer = QtReceiptPrinter(k.printer, pdf_dir if pdf_dir.is_absolute()
-                               else REPO_ROOT / pdf_dir, family)
     config = KioskConfig(kiosk_id=kiosk_id(settings), version=version(),
                          heartbeat_seconds=k.heartbeat_seconds, tz=settings.tz,
                          font_family=family)
@@ -83,10 +86,15 @@ def run(settings: Settings) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from channels.kiosk import watchdog
+    from channels.kiosk.client import insecure_url
 
     if not settings.kiosk.token:
         log.error("kiosk.token is not set (GATEWAY__KIOSK__TOKEN): the kiosk will show "
                   "'out of service' until it is")
+    if insecure_url(settings.kiosk.gateway_url):
+        log.warning("kiosk.gateway_url %s is plain http to another machine: the kiosk "
+                    "token and what citizens type cross the network unencrypted; use "
+                    "https://", settings.kiosk.gateway_url)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gateway-kiosk")
     window = build_window(settings)

@@ -4,13 +4,22 @@ The terminal has no database and no copy of the gateway: it sends what was typed
 ``POST /api/v1/inquiries`` with its kiosk token and shows the answer. urllib's and the
 socket's errors become ``GatewayUnavailable`` (try again later) or ``GatewayRefused``
 (the gateway answered but will not serve this kiosk) here, at the boundary.
+
+Only the gateway's own answers count: a response that is not an ``application/json``
+object of the expected shape (a captive portal's 200 page, a proxy's 429 page) means
+the gateway was not reached. Redirects are never followed: the token would go to
+whatever host the redirect names, so a 3xx is a configuration error (a wrong
+``gateway_url``), refused and logged.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
+import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +27,12 @@ from typing import Any
 
 from channels.kiosk.flow import Reply
 
+log = logging.getLogger("gateway.kiosk")
+
 
 class GatewayUnavailable(Exception):
-    """No answer from the gateway: network down, timeout, or a 5xx."""
+    """No answer from the gateway: network down, timeout, a 5xx, or a response that is
+    not the gateway's (an HTML page from a captive portal or a proxy)."""
 
 
 class GatewayRefused(Exception):
@@ -38,12 +50,35 @@ class Heartbeat:
     version: str
     last_inquiry_at: datetime | None
     printer: str
+    # Wrong technician PINs typed since the app started (a guessing attempt shows).
+    pin_failures: int = 0
 
     def json(self) -> dict[str, Any]:
         return {"kiosk_id": self.kiosk_id, "version": self.version,
                 "last_inquiry_at": (self.last_inquiry_at.isoformat()
                                     if self.last_inquiry_at else None),
-                "printer": self.printer}
+                "printer": self.printer, "pin_failures": self.pin_failures}
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx stays an HTTPError: the bearer token never follows it to another host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        return None
+
+
+def insecure_url(url: str) -> bool:
+    """Whether the token would cross a network in clear: http:// to a non-loopback host."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 class GatewayClient:
@@ -53,19 +88,28 @@ class GatewayClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects)
 
     def inquire(self, number: str, national_id: str, lang: str) -> Reply:
         status, body = self._post("/api/v1/inquiries",
                                   {"number": number, "national_id": national_id,
                                    "lang": lang}, ok=(200, 429))
+        if not isinstance(body.get("found"), bool):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        if status == 429 and (body.get("error") or {}).get("code") != "rate_limited":
+            raise GatewayUnavailable("HTTP 429 from something other than the gateway")
         transaction = body.get("transaction") or {}
-        return Reply(found=bool(body.get("found")), text=str(body.get("text", "")),
+        if not isinstance(transaction, dict):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        return Reply(found=body["found"], text=str(body.get("text", "")),
                      number=str(transaction.get("number", "")),
                      status_text=str(transaction.get("status_text", "")),
                      rate_limited=status == 429)
 
     def heartbeat(self, beat: Heartbeat) -> None:
-        self._post("/api/v1/kiosks/heartbeat", beat.json(), ok=(200,))
+        _status, body = self._post("/api/v1/kiosks/heartbeat", beat.json(), ok=(200,))
+        if body.get("kiosk_id") != beat.kiosk_id:
+            raise GatewayUnavailable("the heartbeat's answer is not the gateway's")
 
     def _post(self, path: str, payload: dict[str, Any],
               ok: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
@@ -74,14 +118,19 @@ class GatewayClient:
             headers={"Content-Type": "application/json", "Accept": "application/json",
                      "Authorization": f"Bearer {self.token}"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, _json(response.read())
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return response.status, _json(response)
         except urllib.error.HTTPError as exc:
             with exc:
-                status, body = exc.code, _json(exc.read())
-            if status in ok:
+                status, body = exc.code, _json(exc)
+            if status in ok and body:
                 return status, body
-            if status >= 500:
+            if 300 <= status < 400:
+                log.error("kiosk.gateway_url %s answers with a redirect (HTTP %s to %s): "
+                          "not followed; set gateway_url to the address it names if you "
+                          "trust it", self.base_url, status, exc.headers.get("Location"))
+                raise GatewayRefused(status, "redirect") from exc
+            if status >= 500 or status == 429 or not body:
                 raise GatewayUnavailable(f"HTTP {status}") from exc
             code = str((body.get("error") or {}).get("code", "refused"))
             raise GatewayRefused(status, code) from exc
@@ -90,9 +139,14 @@ class GatewayClient:
             raise GatewayUnavailable(str(exc)) from exc
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(response) -> dict[str, Any]:  # noqa: ANN001 (a response or an HTTPError)
+    """The body as a JSON object; {} when it is not one (not from the gateway)."""
+    content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
+    raw = response.read()
+    if content_type.lower() != "application/json":
+        return {}
     try:
-        body = json.loads(raw or b"{}")
+        body = json.loads(raw)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

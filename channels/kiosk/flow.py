@@ -9,6 +9,11 @@ the idle wipe and the offline back-off are tested by counting, never by waiting.
 home -> number -> national ID -> waiting -> result -> receipt -> home, with the offline
 and error screens, the "still there?" countdown and the technician's PIN and
 maintenance screens beside them.
+
+An inquiry cut off by an outage is never sent later on its own: whoever stands at the
+kiosk when the gateway is back may not be who typed it. The offline screen keeps it
+for at most ``idle_seconds`` (touches do not extend that) and the gateway's return
+wipes it. A revoked token keeps the kiosk out of service until a heartbeat succeeds.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from core.identity import NATIONAL_ID_LENGTH
 STILL_THERE_SECONDS = 15
 BACKOFF_SECONDS = (5, 10, 20, 40, 60)
 PIN_MAX_LENGTH = 12
+# Wrong technician PINs in a row before a lock, and how long the 1st, 2nd, 3rd... lock is.
+PIN_ATTEMPTS = 3
+PIN_LOCK_SECONDS = (60, 300, 1800)
 
 
 class Screen(enum.Enum):
@@ -35,6 +43,7 @@ class Screen(enum.Enum):
     RECEIPT = "receipt"
     OFFLINE = "offline"
     ERROR = "error"
+    RATE_LIMITED = "rate_limited"
     STILL_THERE = "still_there"
     PIN = "pin"
     MAINTENANCE = "maintenance"
@@ -43,7 +52,7 @@ class Screen(enum.Enum):
 # Screens that hold something a citizen typed or was told: the idle timer watches them.
 PRIVATE_SCREENS = frozenset({Screen.NUMBER, Screen.NATIONAL_ID, Screen.WAITING,
                              Screen.RESULT, Screen.RECEIPT, Screen.ERROR, Screen.PIN,
-                             Screen.MAINTENANCE})
+                             Screen.MAINTENANCE, Screen.RATE_LIMITED})
 
 
 TECHNICIAN_SCREENS = frozenset({Screen.HOME, Screen.OFFLINE, Screen.ERROR})
@@ -80,7 +89,12 @@ class ProbeGateway:
 
 @dataclass(frozen=True)
 class Quit:
-    """The technician chose to leave the kiosk app."""
+    """The technician chose to leave the kiosk app (exit status ``TECHNICIAN_EXIT``)."""
+
+
+# The exit status of the technician's exit: systemd's RestartPreventExitStatus names it,
+# so Restart=always does not bring the app straight back (EX_USAGE, unused otherwise).
+TECHNICIAN_EXIT = 64
 
 
 Effect = SendInquiry | PrintReceipt | ProbeGateway | Quit
@@ -103,6 +117,11 @@ class State:
     retry_in: int = 0
     retries: int = 0
     last_reached: datetime | None = None
+    # Why the gateway refused this kiosk (revoked token, redirect); sticky until a
+    # heartbeat succeeds: every wipe lands on the out-of-service screen meanwhile.
+    out_of_service: str = ""
+    # Seconds an inquiry held on the offline screen has left before it is wiped.
+    held_left: int = 0
     pin: str = ""
     idle_left: int = 0
     still_there_left: int = 0
@@ -123,7 +142,14 @@ class Flow:
     large_text: bool = False
     high_contrast: bool = False
     technician_pin: str = ""
+    # False when there is neither a printer nor a test-mode PDF directory: no print button.
+    can_print: bool = True
     state: State = field(init=False)
+    # The technician PIN's wrong tries: in a row (for the lock), in all (for heartbeats).
+    pin_strikes: int = field(default=0, init=False)
+    pin_failures: int = field(default=0, init=False)
+    pin_locks: int = field(default=0, init=False)
+    pin_locked_left: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.state = self._fresh()
@@ -140,6 +166,8 @@ class Flow:
     # --- home ---------------------------------------------------------------------
 
     def start(self) -> list[Effect]:
+        if self.state.out_of_service:
+            return []
         return self._go(Screen.NUMBER, number="", national_id="", reply=None, notice="",
                         printed=False)
 
@@ -218,8 +246,11 @@ class Flow:
         if not waiting:
             return []
         # The ID is not needed any more: it leaves memory as soon as the answer is in.
+        if reply.rate_limited:
+            return self._go(Screen.RATE_LIMITED, reply=None, national_id="", offline=False,
+                            retries=0, last_reached=now, held_left=0)
         return self._go(Screen.RESULT, reply=reply, national_id="", offline=False,
-                        retries=0, last_reached=now)
+                        retries=0, last_reached=now, held_left=0)
 
     def unreachable(self) -> list[Effect]:
         """The gateway did not answer (network down, timeout, 5xx)."""
@@ -228,23 +259,29 @@ class Flow:
         changes = {"offline": True, "retries": retries, "retry_in": backoff(retries)}
         # Typing is not interrupted by a failed heartbeat; the inquiry will find out.
         if s.screen in (Screen.HOME, Screen.WAITING):
-            return self._go(Screen.OFFLINE, **changes)
+            held = self.idle_seconds if s.screen is Screen.WAITING else 0
+            return self._go(Screen.OFFLINE, held_left=held, **changes)
         self.state = replace(s, **changes)
         return []
 
     def reached(self, now: datetime) -> list[Effect]:
-        """The gateway answered a probe; an inquiry waiting offline is sent now."""
+        """The gateway answered a probe. An inquiry held offline is wiped, never sent:
+        the citizen who typed it may be gone (they start again from home)."""
         s = self.state
-        self.state = replace(s, offline=False, retries=0, retry_in=0, last_reached=now)
-        if s.screen is Screen.OFFLINE:
-            if s.number and s.national_id:
-                return self._send()
-            return self._go(Screen.HOME)
+        self.state = replace(s, offline=False, retries=0, retry_in=0, last_reached=now,
+                             out_of_service="")
+        if s.screen in (Screen.OFFLINE, Screen.ERROR) and (s.offline or s.out_of_service):
+            return self.wipe()
         return []
 
-    def refused(self, reason: str) -> list[Effect]:
-        """The gateway answered but will not serve this kiosk (token) or request."""
-        if self.state.screen in (Screen.WAITING, Screen.HOME):
+    def refused(self, reason: str, *, sticky: bool = False) -> list[Effect]:
+        """The gateway answered but will not serve this kiosk (``sticky``: a revoked
+        token, a redirect; until a heartbeat succeeds) or this request."""
+        if sticky:
+            self.state = replace(self.state, out_of_service=reason)
+        if self.state.screen in (Screen.WAITING, Screen.HOME, Screen.OFFLINE):
+            if sticky:
+                return self.wipe()
             return self._go(Screen.ERROR, notice=reason, national_id="")
         return []
 
@@ -258,14 +295,19 @@ class Flow:
 
     def print_receipt(self) -> list[Effect]:
         s = self.state
-        if s.screen is not Screen.RESULT or s.reply is None or not s.reply.found:
+        if (not self.can_print or s.screen is not Screen.RESULT or s.reply is None
+                or not s.reply.found):
             return []
         self._go(Screen.RECEIPT, notice="", printed=False)
         return [PrintReceipt(s.reply, s.lang)]
 
     def printed(self, problem: str = "") -> list[Effect]:
+        """The printer's outcome; on a problem, back to the result (the status is on the
+        screen, as the notice says)."""
         if self.state.screen is Screen.RECEIPT:
-            self.state = replace(self.state, printed=not problem, notice=problem)
+            if problem:
+                return self._go(Screen.RESULT, printed=False, notice=problem)
+            self.state = replace(self.state, printed=True, notice="")
         return []
 
     def finish(self) -> list[Effect]:
@@ -275,9 +317,11 @@ class Flow:
     def wipe(self) -> list[Effect]:
         s = self.state
         fresh = self._fresh()
+        screen = (Screen.ERROR if s.out_of_service else Screen.OFFLINE if s.offline
+                  else Screen.HOME)
         self.state = replace(fresh, offline=s.offline, retry_in=s.retry_in,
                              retries=s.retries, last_reached=s.last_reached,
-                             screen=Screen.OFFLINE if s.offline else Screen.HOME)
+                             out_of_service=s.out_of_service, screen=screen)
         return []
 
     # --- idle ---------------------------------------------------------------------
@@ -296,6 +340,8 @@ class Flow:
 
     def tick(self) -> list[Effect]:
         """One second passed."""
+        if self.pin_locked_left > 0:
+            self.pin_locked_left -= 1
         s = self.state
         if s.screen is Screen.STILL_THERE:
             if s.still_there_left <= 1:
@@ -307,14 +353,18 @@ class Flow:
             s = replace(s, retry_in=s.retry_in - 1)
             if s.retry_in == 0:
                 effects.append(ProbeGateway())
-        if s.screen in PRIVATE_SCREENS and s.screen is not Screen.WAITING:
+        # Out of service after a wipe, nothing private is left on the error screen.
+        idle_watch = (s.screen in PRIVATE_SCREENS and s.screen is not Screen.WAITING
+                      and not (s.screen is Screen.ERROR and s.out_of_service))
+        if idle_watch:
             s = replace(s, idle_left=s.idle_left - 1)
             if s.idle_left <= 0:
                 s = replace(s, screen=Screen.STILL_THERE, resume_screen=s.screen,
                             still_there_left=STILL_THERE_SECONDS)
         elif s.screen is Screen.OFFLINE and (s.number or s.national_id):
-            s = replace(s, idle_left=s.idle_left - 1)
-            if s.idle_left <= 0:
+            # Counted apart from idle_left: a touch does not keep a held inquiry alive.
+            s = replace(s, held_left=s.held_left - 1)
+            if s.held_left <= 0:
                 self.state = s
                 return [*effects, *self.wipe()]
         self.state = s
@@ -329,13 +379,29 @@ class Flow:
         screens too, since that is when a technician is called."""
         if not self.technician_pin or self.state.screen not in TECHNICIAN_SCREENS:
             return []
-        return self._go(Screen.PIN, pin="", notice="")
+        return self._go(Screen.PIN, pin="",
+                        notice="pin_locked" if self.pin_locked_left else "")
 
     def _check_pin(self) -> list[Effect]:
+        """After ``PIN_ATTEMPTS`` wrong PINs in a row, no PIN is even compared for
+        ``PIN_LOCK_SECONDS`` (growing with each lock): guessing takes days, not minutes."""
+        if self.pin_locked_left:
+            self.state = replace(self.state, pin="", notice="pin_locked")
+            return []
         typed = self.state.pin
         if hmac.compare_digest(typed.encode(), self.technician_pin.encode()):
+            self.pin_strikes = self.pin_locks = 0
             return self._go(Screen.MAINTENANCE, pin="", notice="")
-        self.state = replace(self.state, pin="", notice="wrong_pin")
+        self.pin_failures += 1
+        self.pin_strikes += 1
+        notice = "wrong_pin"
+        if self.pin_strikes >= PIN_ATTEMPTS:
+            self.pin_locked_left = PIN_LOCK_SECONDS[min(self.pin_locks,
+                                                        len(PIN_LOCK_SECONDS) - 1)]
+            self.pin_locks += 1
+            self.pin_strikes = 0
+            notice = "pin_locked"
+        self.state = replace(self.state, pin="", notice=notice)
         return []
 
     def exit_app(self) -> list[Effect]:

@@ -2,9 +2,12 @@
 
 ``receipt_for`` decides the content: status, transaction number, today's date in Hijri
 with the Gregorian beside it, and a reference made of the kiosk id and the time, never
-the national ID. ``QtReceiptPrinter`` prints it silently with ``QPrinter``: to the
-configured CUPS printer, or to a PDF file in the configured directory when none is
-configured. Qt's printing failures become ``PrinterError`` here.
+the national ID. ``QtReceiptPrinter`` prints it silently with ``QPrinter`` to the
+configured CUPS printer. With no printer, receipts exist only in test/demo mode
+(``kiosk.pdf_dir`` set): PDF files there, deleted at the next wipe of the screen, since
+a public terminal must not keep what it told a citizen. With neither, nothing is
+offered. No document or file name carries the transaction number. Qt's printing
+failures become ``PrinterError`` here.
 """
 
 from __future__ import annotations
@@ -62,21 +65,43 @@ def receipt_html(receipt: Receipt) -> str:
 
 
 class QtReceiptPrinter:
-    """Prints receipts with QPrinter, silently; to PDF files when ``printer_name`` is empty."""
+    """Prints receipts with QPrinter, silently; to PDF files (test mode) when
+    ``printer_name`` is empty and ``pdf_dir`` is given."""
 
-    def __init__(self, printer_name: str, pdf_dir: Path, font_family: str = "") -> None:
+    def __init__(self, printer_name: str, pdf_dir: Path | None, font_family: str = "") -> None:
         self.printer_name = printer_name
         self.pdf_dir = pdf_dir
         self.font_family = font_family
         self.last_problem = ""
         self.last_pdf: Path | None = None
+        self._written: list[Path] = []
+        if self.test_mode:
+            # Left behind by a crash or a power cut: nobody is there to take them.
+            self._written = sorted(pdf_dir.glob("receipt-*.pdf"))  # type: ignore[union-attr]
+            self.discard()
+
+    @property
+    def test_mode(self) -> bool:
+        return not self.printer_name and self.pdf_dir is not None
+
+    @property
+    def available(self) -> bool:
+        """Whether a print button makes sense at all."""
+        return bool(self.printer_name) or self.test_mode
+
+    def discard(self) -> None:
+        """Delete the test-mode PDFs written so far (called when the screen is wiped)."""
+        while self._written:
+            self._written.pop().unlink(missing_ok=True)
 
     def state(self) -> str:
         """One line for heartbeats and the maintenance screen."""
         if self.last_problem:
             return f"error: {self.last_problem}"[:200]
+        if self.test_mode:
+            return f"pdf (test mode): {self.pdf_dir}"[:200]
         if not self.printer_name:
-            return f"pdf: {self.pdf_dir}"[:200]
+            return "none"
         from PyQt6.QtPrintSupport import QPrinterInfo
 
         if QPrinterInfo.printerInfo(self.printer_name).isNull():
@@ -97,12 +122,14 @@ class QtReceiptPrinter:
         from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        # The PDF's title names the transaction, so a print queue or folder can be searched.
-        printer.setDocName(f"{receipt.reference} {receipt.number}")
+        # Print queues and spool logs keep document names: never the transaction number.
+        printer.setDocName(f"receipt {receipt.reference}")
         if self.printer_name:
             if QPrinterInfo.printerInfo(self.printer_name).isNull():
                 raise PrinterError(f"printer {self.printer_name!r} is not available")
             printer.setPrinterName(self.printer_name)
+        elif self.pdf_dir is None:
+            raise PrinterError("no printer is configured")
         else:
             try:
                 self.pdf_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +139,7 @@ class QtReceiptPrinter:
             printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
             printer.setOutputFileName(str(path))
             self.last_pdf = path
+            self._written.append(path)
         printer.setPageSize(QPageSize(QSizeF(RECEIPT_WIDTH_MM, RECEIPT_HEIGHT_MM),
                                       QPageSize.Unit.Millimeter, "receipt80"))
         printer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),

@@ -52,6 +52,7 @@ def texts(lang: str) -> dict[str, str]:
         "done": _("Done"),
         "try_again": _("Try again"),
         "printing_done": _("Please take your receipt."),
+        "printing_saved": _("Receipt saved (test mode)."),
         "printer_problem": _("The receipt could not be printed. The status is on the "
                              "screen; you can also ask by SMS."),
         "offline_title": _("The service is not reachable right now"),
@@ -61,6 +62,11 @@ def texts(lang: str) -> dict[str, str]:
             toll_free=shown_digits(TOLL_FREE, lang)),
         "retry_in": _("Trying again in {seconds} seconds"),
         "retry_now": _("Try now"),
+        "cancel": _("Cancel and go home"),
+        "rate_limited_title": _("Too many attempts. Please try again later."),
+        "rate_limited_body": _("You can also send your transaction number by SMS to "
+                               "{short_code}.").format(
+            short_code=shown_digits(SMS_SHORT_CODE, lang)),
         "last_reached": _("Last reached at {time}"),
         "never_reached": _("Not reached since the kiosk started"),
         "error_title": _("This kiosk is out of service"),
@@ -70,6 +76,7 @@ def texts(lang: str) -> dict[str, str]:
         "still_here": _("I am still here"),
         "pin_prompt": _("Technician PIN"),
         "wrong_pin": _("Wrong PIN."),
+        "pin_locked": _("Too many wrong PINs. Technician access is locked for a while."),
         "maintenance": _("Maintenance"),
         "gateway_reachable": _("Gateway: reachable"),
         "gateway_unreachable": _("Gateway: not reachable"),

@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
 
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
 from channels.kiosk.flow import (
+    TECHNICIAN_EXIT,
     Effect,
     Flow,
     PrintReceipt,
@@ -158,13 +159,15 @@ class KioskWindow(QWidget):
         self.keypad.submit.connect(lambda: self.intent(self.flow.next))
         entry.layout().insertWidget(3, self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
         self._page("waiting", [("waiting", 1.4)], [])
-        self._page("result", [("status", 1.8), ("answer", 1.2)],
+        self._page("result", [("status", 1.8), ("answer", 1.2), ("result_notice", 1.0)],
                    [("print", self.flow.print_receipt), ("try_again", self.flow.start),
                     ("done", self.flow.finish)])
         self._page("receipt", [("receipt_message", 1.4)], [("receipt_done", self.flow.finish)])
         self._page("offline", [("offline_title", 1.6), ("offline_body", 1.2),
                                ("retry_in", 1.0), ("last_reached", 0.9)],
-                   [("retry_now", self.flow.retry_now)])
+                   [("retry_now", self.flow.retry_now), ("offline_home", self.flow.finish)])
+        self._page("rate_limited", [("rate_limited_title", 1.6), ("rate_limited_body", 1.2)],
+                   [("rate_limited_done", self.flow.finish)])
         self._page("error", [("error_title", 1.6), ("error_body", 1.2)],
                    [("error_done", self.flow.finish)])
         self._page("still_there", [("still_there", 1.8), ("still_there_body", 1.2)],
@@ -213,7 +216,7 @@ class KioskWindow(QWidget):
             elif isinstance(effect, PrintReceipt):
                 self._print(effect)
             elif isinstance(effect, Quit):
-                self.quit()
+                self.quit(TECHNICIAN_EXIT)
 
     def _in_background(self, kind: str, call: Callable, *args) -> None:
         def work() -> None:
@@ -234,7 +237,8 @@ class KioskWindow(QWidget):
             return
         self._probing = True
         beat = Heartbeat(kiosk_id=self.config.kiosk_id, version=self.config.version,
-                         last_inquiry_at=self.last_inquiry_at, printer=self.printer.state())
+                         last_inquiry_at=self.last_inquiry_at, printer=self.printer.state(),
+                         pin_failures=self.flow.pin_failures)
         self._in_background("probe", self.client.heartbeat, beat)
 
     def _on_done(self, kind: str, outcome: object) -> None:
@@ -248,7 +252,11 @@ class KioskWindow(QWidget):
         elif isinstance(outcome, GatewayRefused):
             log.error("gateway refused the kiosk (%s): %s", kind, outcome)
             self.gateway_reachable = True
-            effects = self.flow.refused(outcome.code)
+            # A refused heartbeat, token or redirect is about the kiosk, not one request:
+            # out of service until a heartbeat succeeds.
+            sticky = (kind == "probe" or outcome.status in (401, 403)
+                      or 300 <= outcome.status < 400)
+            effects = self.flow.refused(outcome.code, sticky=sticky)
         else:
             self.gateway_reachable = True
             if kind == "inquiry" and isinstance(outcome, Reply):
@@ -277,10 +285,12 @@ class KioskWindow(QWidget):
         self.render()
         self.run(effects)
 
-    def quit(self) -> None:
+    def quit(self, status: int = 0) -> None:
+        """Leave the app: 0 on SIGTERM, ``TECHNICIAN_EXIT`` when the technician chose to
+        (the systemd unit does not restart on that one)."""
         self.may_close = True
         self.shutdown()
-        QApplication.quit()
+        QApplication.exit(status)
 
     def shutdown(self) -> None:
         self.tick_timer.stop()
@@ -322,6 +332,8 @@ class KioskWindow(QWidget):
 
     def render(self) -> None:
         s = self.flow.state
+        if s.reply is None:  # wiped (or a new citizen): no test-mode receipt outlives it
+            self.printer.discard()
         t = texts(s.lang)
         direction = (Qt.LayoutDirection.RightToLeft if s.lang == "ar"
                      else Qt.LayoutDirection.LeftToRight)
@@ -348,7 +360,8 @@ class KioskWindow(QWidget):
         for name, widget in self.w.items():
             font = QFont(self.config.font_family) if self.config.font_family else QFont()
             font.setPointSizeF(size * getattr(widget, "scale", 1.0))
-            font.setBold(name in ("title", "status", "offline_title", "still_there"))
+            font.setBold(name in ("title", "status", "offline_title", "still_there",
+                                 "rate_limited_title"))
             widget.setFont(font)
         key_font = QFont(self.config.font_family) if self.config.font_family else QFont()
         key_font.setPointSizeF(size * 1.3)
@@ -394,12 +407,14 @@ class KioskWindow(QWidget):
             self._set("status", "")
             self._set("answer", "")
         found = reply is not None and reply.found
-        self.w["print"].setVisible(found)
+        self.w["print"].setVisible(found and self.flow.can_print)
+        self._set("result_notice", t.get(s.notice, "") if s.notice else "")
         self.w["try_again"].setVisible(not found)
         self._set("print", t["print"])
         self._set("try_again", t["try_again"])
         self._set("done", t["done"])
-        self._set("receipt_message", t["printing_done"] if s.printed
+        done = t["printing_saved"] if self.printer.test_mode else t["printing_done"]
+        self._set("receipt_message", done if s.printed
                   else t.get(s.notice, "") if s.notice else t["waiting"])
         self._set("receipt_done", t["done"])
         self._set("still_there", t["still_there"])
@@ -422,6 +437,11 @@ class KioskWindow(QWidget):
             reached = t["never_reached"]
         self._set("last_reached", reached)
         self._set("retry_now", t["retry_now"])
+        self._set("offline_home", t["cancel"])
+        self._set("rate_limited_title", t["rate_limited_title"])
+        self._set("rate_limited_body",
+                  f"{t['rate_limited_body']}\n\n{other['rate_limited_body']}")
+        self._set("rate_limited_done", t["done"])
         self._set("error_title", f"{t['error_title']}\n{other['error_title']}")
         self._set("error_body", f"{t['offline_body']}\n\n{other['offline_body']}")
         self._set("error_done", t["done"])

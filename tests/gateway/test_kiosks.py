@@ -29,6 +29,11 @@ def test_a_heartbeat_is_kept_and_overwritten(client, kiosk_auth, core):
     {}, {"kiosk_id": ""}, {"kiosk_id": "a b"}, {"kiosk_id": "k1", "version": 5},
     {"kiosk_id": "k1", "last_inquiry_at": "yesterday"},
     {"kiosk_id": "k1", "last_inquiry_at": "2026-11-23T09:15:00"},
+    {"kiosk_id": "k1", "last_inquiry_at": "9999-12-31T23:59:59-23:59"},  # overflows
+    {"kiosk_id": "k1", "last_inquiry_at": "0001-01-01T00:00:00+00:00"},
+    {"kiosk_id": "k1", "last_inquiry_at": "3026-11-23T09:15:00+03:00"},
+    {"kiosk_id": "k1", "pin_failures": -1}, {"kiosk_id": "k1", "pin_failures": "3"},
+    {"kiosk_id": "k1", "version": "0.1\x00"}, {"kiosk_id": "k1", "printer": "ok\x00"},
 ])
 def test_a_bad_heartbeat_is_a_clear_4xx_and_stores_nothing(client, kiosk_auth, core, body):
     response = client.post("/api/v1/kiosks/heartbeat", json=body, headers=kiosk_auth)
@@ -63,3 +68,18 @@ def test_staff_see_each_kiosk_and_whether_it_is_alive_in_words(client, core, sta
     assert "Silent" in page and "Alive" in page and "error" not in page.lower().split("<body")[0]
     arabic = client.get("/staff/kiosks?lang=ar").get_data(as_text=True)
     assert "صامت" in arabic and 'dir="rtl"' in arabic
+
+
+def test_a_kiosk_id_belongs_to_the_token_that_first_reported_it(client, kiosk_auth, core):
+    kiosks.record_heartbeat(core.db, "mall-1", BEAT)
+    response = client.post("/api/v1/kiosks/heartbeat", json=BEAT, headers=kiosk_auth)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "kiosk_id_taken"
+    [view] = kiosks.kiosks(core.db)
+    assert view.token_name == "mall-1"  # unchanged
+
+
+def test_wrong_technician_pins_in_a_heartbeat_are_logged(client, kiosk_auth, caplog):
+    beat = {**BEAT, "pin_failures": 4}
+    assert client.post("/api/v1/kiosks/heartbeat", json=beat, headers=kiosk_auth).status_code == 200
+    assert "kiosk airport-2 reports 4 wrong technician PINs" in caplog.text

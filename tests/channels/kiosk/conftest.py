@@ -83,7 +83,7 @@ def kiosk_token(core) -> str:
 def kiosk_settings(gateway, kiosk_token, tmp_path):
     return load_settings(None, var_dir=str(tmp_path), kiosk={
         "gateway_url": gateway.url, "token": kiosk_token, "kiosk_id": "hall-1",
-        "technician_pin": "2468", "pdf_dir": str(tmp_path / "receipts"),
+        "technician_pin": "246813", "pdf_dir": str(tmp_path / "receipts"),
         "fullscreen": False, "hide_cursor": False, "idle_seconds": 30})
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.kiosk.flow import (
+    PIN_ATTEMPTS,
+    PIN_LOCK_SECONDS,
     STILL_THERE_SECONDS,
     Flow,
     PrintReceipt,
@@ -146,7 +148,7 @@ def test_home_is_never_wiped_by_idle():
     assert flow.state.screen is Screen.HOME
 
 
-def test_unreachable_gateway_backs_off_and_sends_the_waiting_inquiry_when_back():
+def test_unreachable_gateway_backs_off_and_wipes_the_held_inquiry_when_back():
     flow = Flow()
     at_id(flow)
     typed(flow, "1234567897")
@@ -159,8 +161,32 @@ def test_unreachable_gateway_backs_off_and_sends_the_waiting_inquiry_when_back()
     assert effects == [ProbeGateway()]
     flow.unreachable()
     assert flow.state.retry_in == backoff(1) > backoff(0)
-    assert flow.reached(NOW) == [SendInquiry("4471234", "1234567897", "ar")]
-    assert flow.state.last_reached == NOW and not flow.state.offline
+    # Never sent on its own: whoever stands there now may not be who typed it.
+    assert flow.reached(NOW) == []
+    state = flow.state
+    assert (state.screen, state.number, state.national_id) == (Screen.HOME, "", "")
+    assert state.last_reached == NOW and not state.offline
+
+
+def test_a_held_inquiry_can_be_cancelled_and_touches_do_not_keep_it():
+    flow = Flow(idle_seconds=30)
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.unreachable()
+    for _ in range(29):
+        flow.touch()
+        flow.tick()
+    assert flow.state.national_id == "1234567897"
+    flow.touch()
+    flow.tick()
+    assert (flow.state.screen, flow.state.number, flow.state.national_id) == \
+        (Screen.OFFLINE, "", "")
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.finish()  # the offline screen's Home button
+    assert (flow.state.number, flow.state.national_id) == ("", "")
 
 
 def test_backoff_grows_then_stays_at_a_minute():
@@ -185,6 +211,75 @@ def test_a_refused_token_shows_out_of_service():
     flow = Flow()
     flow.refused("unauthorized")
     assert flow.state.screen is Screen.ERROR
+
+
+def test_a_revoked_token_stays_out_of_service_until_a_heartbeat_succeeds():
+    flow = Flow(idle_seconds=5)
+    flow.refused("unauthorized", sticky=True)
+    for _ in range(5 + STILL_THERE_SECONDS + 5):
+        flow.tick()
+    flow.finish()
+    assert flow.start() == []
+    typed(flow, "4471234")
+    assert flow.state.screen is Screen.ERROR and flow.state.number == ""
+    flow.reached(NOW)
+    assert flow.state.screen is Screen.HOME
+    flow.start()
+    assert flow.state.screen is Screen.NUMBER
+
+
+def test_a_rate_limited_answer_has_its_own_screen():
+    flow = Flow()
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.answered(Reply(found=False, text="", rate_limited=True), NOW)
+    assert flow.state.screen is Screen.RATE_LIMITED and flow.state.reply is None
+
+
+def test_a_printer_problem_goes_back_to_the_result_with_the_notice():
+    flow = Flow()
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.answered(FOUND, NOW)
+    flow.print_receipt()
+    flow.printed("printer_problem")
+    assert (flow.state.screen, flow.state.notice, flow.state.reply) == \
+        (Screen.RESULT, "printer_problem", FOUND)
+
+
+def test_no_print_button_without_a_printer():
+    flow = Flow(can_print=False)
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.answered(FOUND, NOW)
+    assert flow.print_receipt() == [] and flow.state.screen is Screen.RESULT
+
+
+def test_three_wrong_pins_lock_the_technician_out_for_longer_each_time():
+    flow = Flow(technician_pin="246813")
+    for lock in PIN_LOCK_SECONDS[:2]:
+        flow.technician()
+        for _ in range(PIN_ATTEMPTS):
+            typed(flow, "111111")
+            flow.next()
+        assert flow.state.notice == "pin_locked"
+        typed(flow, "246813")  # the right PIN is not even compared while locked
+        flow.next()
+        assert flow.state.screen is Screen.PIN
+        flow.finish()
+        for _ in range(lock - 1):
+            flow.tick()
+        assert flow.pin_locked_left == 1
+        flow.tick()
+    assert flow.pin_failures == 2 * PIN_ATTEMPTS
+    flow.technician()
+    typed(flow, "246813")
+    flow.next()
+    assert flow.state.screen is Screen.MAINTENANCE
+    assert flow.exit_app() == [Quit()]
 
 
 def test_the_technician_needs_the_right_pin():

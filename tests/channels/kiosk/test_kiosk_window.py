@@ -6,7 +6,7 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QPushButton
 
-from channels.kiosk.flow import STILL_THERE_SECONDS
+from channels.kiosk.flow import STILL_THERE_SECONDS, TECHNICIAN_EXIT
 from channels.kiosk.texts import shown_digits, texts
 from core import kiosks as core_kiosks
 from tests import factories as f
@@ -139,28 +139,43 @@ def test_gateway_down_then_back(qtbot, kiosk, gateway, transaction):
 
     gateway.start()
     tap(qtbot, kiosk, "retry_now")
-    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
-    assert texts("ar")["found"] in label(kiosk, "status")
+    # The held inquiry is wiped, never sent: the next person starts from home.
+    qtbot.waitUntil(lambda: kiosk.screen_name == "home", timeout=WAIT_MS)
+    state = kiosk.flow.state
+    assert (state.number, state.national_id, state.reply) == ("", "", None)
+    assert kiosk.last_inquiry_at is None
+
+
+def test_the_offline_screen_has_a_button_that_wipes(qtbot, kiosk, gateway):
+    gateway.stop()
+    tap(qtbot, kiosk, "start")
+    key_in(qtbot, kiosk, NUMBER)
+    tap(qtbot, kiosk, "key-next")
+    key_in(qtbot, kiosk, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "offline", timeout=WAIT_MS)
+    tap(qtbot, kiosk, "offline_home")
+    assert (kiosk.flow.state.number, kiosk.flow.state.national_id) == ("", "")
 
 
 def test_the_technician_exit_needs_the_pin(qtbot, kiosk, monkeypatch):
     quits = []
-    monkeypatch.setattr(QApplication, "quit", staticmethod(lambda: quits.append(True)))
+    monkeypatch.setattr(QApplication, "exit", staticmethod(lambda status=0: quits.append(status)))
     kiosk.corner.set_hold_ms(50)
     qtbot.mousePress(kiosk.corner, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.screen_name == "pin", timeout=WAIT_MS)
     qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
-    key_in(qtbot, kiosk, "1111")
+    key_in(qtbot, kiosk, "111111")
     tap(qtbot, kiosk, "key-next")
     assert kiosk.screen_name == "pin" and label(kiosk, "notice") == texts("ar")["wrong_pin"]
-    key_in(qtbot, kiosk, "2468")
+    key_in(qtbot, kiosk, "246813")
     tap(qtbot, kiosk, "key-next")
     assert kiosk.screen_name == "maintenance"
     assert kiosk.config.version in label(kiosk, "version")
     assert label(kiosk, "gateway_state") == texts("ar")["gateway_reachable"]
     assert kiosk.close() is False  # not even now by the window manager
     tap(qtbot, kiosk, "exit")
-    assert quits == [True] and kiosk.may_close
+    assert quits == [TECHNICIAN_EXIT] and kiosk.may_close  # systemd does not restart it
 
 
 def test_escape_and_close_do_not_leave_the_kiosk(qtbot, kiosk):
@@ -170,29 +185,91 @@ def test_escape_and_close_do_not_leave_the_kiosk(qtbot, kiosk):
     assert kiosk.isVisible() and kiosk.screen_name == "number"
 
 
-def test_receipt_is_printed_to_pdf(qtbot, kiosk, transaction, kiosk_settings):
+def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transaction):
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
     assert kiosk.screen_name == "receipt"
-    assert label(kiosk, "receipt_message") == texts("ar")["printing_done"]
+    assert label(kiosk, "receipt_message") == texts("ar")["printing_saved"]  # not "take it"
     [pdf] = (kiosk.printer.pdf_dir).glob("receipt-hall-1-*.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000
-    assert NUMBER.encode("utf-16-be") in data  # in the document's title
+    assert NUMBER.encode("utf-16-be") not in data and NUMBER.encode() not in data
+    assert NUMBER not in pdf.name
+    for _ in range(kiosk.flow.idle_seconds + STILL_THERE_SECONDS):
+        kiosk.tick()
+    assert kiosk.screen_name == "home" and not pdf.exists()
 
 
-def test_a_missing_printer_is_said_politely(qtbot, kiosk, transaction):
+def test_no_printer_and_no_pdf_dir_means_no_print_button(qt, qtbot, kiosk_settings,
+                                                          transaction):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.pdf_dir = ""
+    window = build_window(kiosk_settings, show=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        inquire(qtbot, window, NUMBER, f.NATIONAL_ID)
+        assert not window.findChild(QPushButton, "print").isVisible()
+        assert window.printer.state() == "none"
+    finally:
+        window.shutdown()
+
+
+def test_a_missing_printer_is_said_on_the_result_screen(qtbot, kiosk, transaction):
     kiosk.printer.printer_name = "no-such-printer"
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
-    assert label(kiosk, "receipt_message") == texts("ar")["printer_problem"]
+    assert kiosk.screen_name == "result"  # the status is on the screen, as it says
+    assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
+    assert texts("ar")["found"] in label(kiosk, "status")
     assert kiosk.printer.state().startswith("error:")
 
 
 def test_heartbeat_reaches_the_gateway(kiosk, core):
     [seen] = core_kiosks.kiosks(core.db)
     assert (seen.kiosk_id, seen.token_name, seen.alive) == ("hall-1", "hall-1", True)
-    assert seen.version == kiosk.config.version and seen.printer.startswith("pdf:")
+    assert seen.version == kiosk.config.version
+    assert seen.printer.startswith("pdf (test mode):")
+
+
+def test_a_refused_token_keeps_the_kiosk_out_of_service(qt, qtbot, kiosk_settings,
+                                                         kiosk_token):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.token = "gw_revoked-or-never-issued"
+    window = build_window(kiosk_settings, show=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.probe()
+        qtbot.waitUntil(lambda: window.screen_name == "error", timeout=WAIT_MS)
+        tap(qtbot, window, "error_done")
+        for _ in range(window.flow.idle_seconds + STILL_THERE_SECONDS + 1):
+            window.tick()
+        assert window.screen_name == "error"  # the idle wipe does not reopen it
+        assert window.flow.start() == [] and window.screen_name == "error"
+        window.client.token = kiosk_token  # a technician fixed it: the next probe
+        window.probe()
+        qtbot.waitUntil(lambda: window.screen_name == "home", timeout=WAIT_MS)
+    finally:
+        window.shutdown()
+
+
+def test_too_many_attempts_have_their_own_screen(qtbot, kiosk, transaction, core):
+    for _ in range(core.config.max_failures):
+        inquire(qtbot, kiosk, UNKNOWN, f.NATIONAL_ID)
+        tap(qtbot, kiosk, "done")
+    tap(qtbot, kiosk, "start")
+    key_in(qtbot, kiosk, NUMBER)
+    tap(qtbot, kiosk, "key-next")
+    key_in(qtbot, kiosk, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "rate_limited", timeout=WAIT_MS)
+    assert "٧٤٧٤٧" in label(kiosk, "rate_limited_body") and "74747" in label(
+        kiosk, "rate_limited_body")  # both languages
+    tap(qtbot, kiosk, "rate_limited_done")
+    assert kiosk.screen_name == "home"
 
 
 def test_touch_targets_are_large_and_named(qtbot, kiosk):
