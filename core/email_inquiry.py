@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -38,6 +38,7 @@ from core.models import (
     EmailExchange,
     InboundMessage,
     MailboxCursor,
+    Notification,
 )
 from core.sms_inquiry import ANSWERED, IGNORED, Received
 
@@ -47,7 +48,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "email"
-_DEDUPE_MAX, _SENDER_MAX, _RECIPIENT_MAX = 128, 254, 64
+_SENDER_MAX, _RECIPIENT_MAX = 254, 64
+# Header values kept for threading the reply (RFC 5322's line limit).
+_HEADER_MAX = 998
+RATE_LIMITED = "rate limit: replies per hour"
+# The circuit breaker: an address that reached the hourly limit gets nothing for a day
+# (a loop no header reveals keeps going; one a day still answers would never stop).
+SILENCED = "rate limit: silenced for a day"
+SILENCE = timedelta(days=1)
 # What is kept of a mail's text: enough for staff to see what was asked.
 _STORED_TEXT_MAX = 20_000
 
@@ -78,13 +86,14 @@ class EmailRules:
 
 
 def dedupe_key(mail: InboundEmail) -> str:
-    """One key per mail: its Message-ID (hashed when long), else the digest of its bytes."""
-    if mail.message_id and mail.message_id.strip():
-        key = "email:" + mail.message_id.strip()
-        key = key.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-        if len(key) <= _DEDUPE_MAX:
-            return key
-        return "email:sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    """One key per mail: a digest of the sender and the Message-ID as written (whitespace
+    removed), else of the mail's bytes. The sender is part of it, so another's mail that
+    reuses a Message-ID is not taken for a duplicate; "<>" or none falls back to bytes."""
+    message_id = "".join((mail.message_id or "").split())
+    sender = mail.sender.strip().lower()
+    if message_id.strip("<>"):
+        source = f"{sender}\n{message_id}"
+        return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     return "email:digest:" + (mail.digest or hashlib.sha256(
         f"{mail.sender}\n{mail.subject}\n{mail.text}".encode("utf-8", "replace")).hexdigest())
 
@@ -106,10 +115,12 @@ def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
     seen = already_received(core.db, mail)
     if seen is not None:
         return seen
-    sender = mail.sender.strip().lower()[:_SENDER_MAX]
+    sender = _safe(mail.sender.strip().lower(), _SENDER_MAX)
     reason = loop_reason(mail.headers, sender, rules.own_addresses)
+    if reason is None and _limited_lately(core.db, sender):
+        reason = SILENCED
     if reason is None and _replies_last_hour(core.db, sender) >= rules.max_replies_per_hour:
-        reason = "rate limit: replies per hour"
+        reason = RATE_LIMITED
     if reason is not None:
         log.info("e-mail from %s gets no reply: %s", _masked(sender), reason)
         return _store(core, mail, sender, status=IGNORED, note=reason, sections=None)
@@ -136,20 +147,23 @@ def _store(core: Core, mail: InboundEmail, sender: str, *, status: str, note: st
            sections: list[Section] | None) -> Received:
     key = dedupe_key(mail)
     now = utcnow()
+    message_id = _safe(mail.message_id or "", _HEADER_MAX) or None
     stored_text = redact_national_ids(f"{mail.subject}\n\n{mail.text}")[:_STORED_TEXT_MAX]
     try:
         with core.db.write.begin() as session:
             message = InboundMessage(
                 channel=CHANNEL, dedupe_key=key, sender=sender,
-                recipient=mail.recipient.strip().lower()[:_RECIPIENT_MAX],
-                text=stored_text.replace("\x00", ""), received_at=now, status=status,
+                recipient=_safe(mail.recipient.strip().lower(), _RECIPIENT_MAX),
+                text=_safe(stored_text, _STORED_TEXT_MAX), received_at=now, status=status,
                 answered_at=now if status == ANSWERED else None)
             session.add(message)
             session.flush()
             exchange = EmailExchange(
-                inbound_id=message.id, message_id=mail.message_id,
-                reply_subject=reply_subject(redact_national_ids(mail.subject)),
-                references=reply_references(mail.references, mail.message_id),
+                inbound_id=message.id, message_id=message_id,
+                reply_subject=_safe(reply_subject(redact_national_ids(mail.subject)),
+                                    _HEADER_MAX),
+                references=_safe(reply_references(_safe(mail.references, _HEADER_MAX * 4),
+                                                  message_id), _HEADER_MAX * 4),
                 sections=[{"lang": s.lang, "text": s.text} for s in sections or []],
                 note=note)
             if sections is not None:
@@ -170,6 +184,14 @@ def _store(core: Core, mail: InboundEmail, sender: str, *, status: str, note: st
         return seen
 
 
+def _safe(text: str, limit: int) -> str:
+    """A value PostgreSQL stores: no NUL (a text column refuses it), no lone surrogate,
+    at most ``limit`` characters."""
+    text = text.replace("\x00", "")
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text[:limit]
+
+
 def _replies_last_hour(db: Database, sender: str) -> int:
     since = utcnow() - timedelta(hours=1)
     with db.read() as session:
@@ -177,6 +199,18 @@ def _replies_last_hour(db: Database, sender: str) -> int:
             select(func.count()).select_from(InboundMessage)
             .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
                    InboundMessage.channel == CHANNEL, InboundMessage.status == ANSWERED))
+
+
+def _limited_lately(db: Database, sender: str) -> bool:
+    """Whether this address reached the hourly limit within the last day."""
+    since = utcnow() - SILENCE
+    with db.read() as session:
+        return session.scalar(
+            select(InboundMessage.id).join(EmailExchange,
+                                           EmailExchange.inbound_id == InboundMessage.id)
+            .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
+                   InboundMessage.channel == CHANNEL, EmailExchange.note == RATE_LIMITED)
+            .limit(1)) is not None
 
 
 def _masked(address: str) -> str:
@@ -195,6 +229,14 @@ class ReplyEnvelope:
     in_reply_to: str | None
     references: str
     sections: tuple[Section, ...]
+
+
+def queued_at(db: Database, notification_id: int) -> datetime | None:
+    """When an outbox row was queued: with its id, what makes our Message-ID unique even
+    after a database restore or on a second install (ids repeat, times do not)."""
+    with db.read() as session:
+        return session.scalar(select(Notification.created_at)
+                              .where(Notification.id == notification_id))
 
 
 def reply_envelope(db: Database, notification_id: int) -> ReplyEnvelope | None:

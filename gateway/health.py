@@ -53,20 +53,38 @@ def healthz():
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     if settings.email.enabled:
-        body["email"] = email_poller(core)
+        body["email"] = email_poller(core, settings.email.imap.poll_seconds)
     return jsonify(body)
 
 
-def email_poller(core) -> dict[str, object]:
-    """The mailbox poller's heartbeat, from its lease (whichever machine holds it)."""
+def email_poller(core, poll_seconds: float) -> dict[str, object]:
+    """The mailbox poller's heartbeat, from its lease (whichever machine holds it).
+
+    "stale" when no poll has read the mailbox for three poll intervals: a poller that holds
+    the lease and cannot read it (its last good poll is what ``polled_at`` records)."""
     from channels.email.channel import LEASE
 
     lease = leases.current(core.db).get(LEASE)
     if lease is None:
-        return {"poller": None}
+        return {"poller": None, "stale": True}
+    polled_at = lease.state.get("polled_at")
     return {"poller": lease.holder, "live": lease.live(),
-            "renewed_at": lease.renewed_at.isoformat(),
-            "polled_at": lease.state.get("polled_at")}
+            "renewed_at": lease.renewed_at.isoformat(), "polled_at": polled_at,
+            "stale": _stale(polled_at, poll_seconds)}
+
+
+def _stale(polled_at: str | None, poll_seconds: float) -> bool:
+    from datetime import UTC, datetime, timedelta
+
+    if not polled_at:
+        return True
+    try:
+        when = datetime.fromisoformat(polled_at)
+    except ValueError:
+        return True
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return datetime.now(UTC) - when > timedelta(seconds=3 * poll_seconds)
 
 
 def retrying_count(session) -> int:

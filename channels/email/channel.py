@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from channels.email import metrics
 from channels.email.mailbox import Mailbox, MailboxUnavailable
@@ -35,6 +35,10 @@ from core.service import Core
 from core.settings import EmailSettings
 
 log = logging.getLogger(__name__)
+
+# The database is away (the mail stays unread, tried again next poll); any other database
+# error is about this mail (a value it refuses), and the mail is moved aside.
+_DATABASE_AWAY = (OperationalError, InterfaceError, DisconnectionError)
 
 LEASE = "email-poller"
 # Sizes are asked for this many messages at a time; bodies fetched this many at a time.
@@ -95,10 +99,7 @@ class EmailChannel:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        try:
-            leases.release(self.core.db, LEASE, self.holder)
-        except SQLAlchemyError:
-            log.exception("could not release the mailbox lease (it will expire)")
+        self._release()
 
     @property
     def idling(self) -> bool:
@@ -197,6 +198,8 @@ class EmailChannel:
             self._read(mailbox, report)
         except MailboxUnavailable:
             metrics.POLLS.labels(result="unavailable").inc()
+            # Let a machine that can reach the mailbox take over at once.
+            self._release()
             raise
         finally:
             mailbox.close()
@@ -208,6 +211,12 @@ class EmailChannel:
             log.info("mailbox %s: %d stored, %d duplicates, %d moved aside", mailbox.key,
                      report.stored, report.duplicates, report.moved_aside)
         return report
+
+    def _release(self) -> None:
+        try:
+            leases.release(self.core.db, LEASE, self.holder)
+        except SQLAlchemyError:
+            log.exception("could not release the mailbox lease (it will expire)")
 
     def _read(self, mailbox: Mailbox, report: PollReport) -> None:
         db = self.core.db
@@ -225,7 +234,12 @@ class EmailChannel:
                 done = self._handle_chunk(mailbox, chunk, sizes, report)
                 # Marked read, and the cursor moved, only once their outcomes are stored.
                 mailbox.mark_seen(done)
-                email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity, chunk[-1])
+                if place is not None:
+                    email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity,
+                                              chunk[-1])
+                # Reading only the unread, the read mail between them is not ours to
+                # answer: no cursor until the whole unread list is done (below), else the
+                # next poll would read by UID from the middle and answer read mail.
             if not leases.renew(db, LEASE, self.holder, self._lease_ttl):
                 log.warning("mailbox lease lost to another poller; stopping this poll")
                 return
@@ -279,8 +293,15 @@ class EmailChannel:
     def _store(self, mailbox: Mailbox, uid: int, mail, report: PollReport) -> bool:
         try:
             received = email_inquiry.receive(self.core, mail, self.rules)
-        except SQLAlchemyError:
+        except _DATABASE_AWAY:
             raise  # the database is away: leave the mail unread, try again next poll
+        except SQLAlchemyError as exc:
+            # The database refuses something in this mail: it must not block the mailbox.
+            log.exception("mail UID %s could not be stored", uid)
+            self._move_aside(mailbox, uid, f"could not be stored: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:120] if str(exc) else ''}",
+                             report)
+            return False
         except Exception as exc:
             log.exception("mail UID %s could not be handled", uid)
             self._move_aside(mailbox, uid, f"could not be handled: {type(exc).__name__}",

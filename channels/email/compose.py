@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -23,16 +24,21 @@ from core.outbox import Claimed
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
 
 
-def message_id_for(notification_id: int, from_address: str) -> str:
+def message_id_for(notification_id: int, from_address: str,
+                   queued_at: datetime | None = None) -> str:
     """Our Message-ID for an outbox row: the same on every attempt, so a reply sent twice
-    across a crash is one message to the citizen's mail client."""
+    across a crash is one message to the citizen's mail client; and with the time the row
+    was queued, not reused when ids repeat (a database restored, a second install), which
+    Gmail would take for the same message and drop."""
     domain = from_address.rpartition("@")[2] or "localhost"
-    token = uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{from_address}/{notification_id}").hex
+    stamp = queued_at.isoformat() if queued_at is not None else ""
+    token = uuid.uuid5(uuid.NAMESPACE_URL,
+                       f"mailto:{from_address}/{notification_id}/{stamp}").hex
     return f"<{token[:20]}.{notification_id}@{domain}>"
 
 
 def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_address: str,
-                  from_name: str = "") -> EmailMessage:
+                  from_name: str = "", queued_at: datetime | None = None) -> EmailMessage:
     message = EmailMessage(policy=policy.default)
     local, _, domain = from_address.rpartition("@")
     message["From"] = Address(display_name=from_name, username=local, domain=domain) \
@@ -41,7 +47,7 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     # A reply answers a mail; without an envelope it is a notification nobody asked for.
     message["Subject"] = envelope.subject if envelope else notification_subject(claimed.kind)
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = message_id_for(claimed.id, from_address)
+    message["Message-ID"] = message_id_for(claimed.id, from_address, queued_at)
     if envelope and envelope.in_reply_to:
         message["In-Reply-To"] = envelope.in_reply_to
     if envelope and envelope.references:
@@ -49,6 +55,7 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     message["Auto-Submitted"] = "auto-replied" if envelope else "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["Precedence"] = "auto_reply"
+    message["X-Loop"] = from_address
     sections = list(envelope.sections) if envelope and envelope.sections else \
         split_sections(claimed.body, claimed.language)
     message.set_content(SECTION_RULE.join(s.text for s in sections), charset="utf-8")

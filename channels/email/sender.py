@@ -1,10 +1,13 @@
 """The SMTP sender: drains the outbox's "email" rows, a few claimed at a time, over one
 SMTP session per tick.
 
-A reply accepted by the server → ``mark_sent`` (our Message-ID recorded); a temporary
-failure (4xx, the server unreachable or dropping the line) → ``mark_retry`` with backoff,
-so the reply waits in the database, not in memory; a permanent refusal (5xx) or a reply
-that cannot be written (a malformed address) → ``mark_failed`` with the reason.
+A reply accepted by the server → ``mark_sent`` (our Message-ID recorded). The server
+unreachable or dropping the line, or refusing the sender or the data (a 5xx at MAIL FROM
+or DATA: SendAs denied, quota or daily limit exceeded: the account's fault, not the
+citizen's) → ``mark_retry`` with backoff and an alert in the log; these do not use up the
+message's attempts (the scheduler's expiry of unsent notifications, 24 h by default, is
+the outer bound). Only a recipient refused at RCPT is about one message: a 4xx retries it
+(at most ``max_attempts``), a 5xx fails it, as does a reply that cannot be written.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class ChannelUnavailable(Exception):
-    """The SMTP server cannot be reached or dropped the session: try again later."""
+    """The SMTP server cannot be reached, dropped the session, or refuses our sender or
+    any data: try again later, the whole round."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,10 @@ class SmtpSender:
                         sent += self._send_one(connection, waiting[0])
                         waiting.pop(0)
                 except ChannelUnavailable as exc:
+                    log.error("ALERT: e-mail replies cannot be sent: %s; %d waiting in the "
+                              "outbox", exc, len(waiting))
                     for item in waiting:
-                        self._retry(item, str(exc))
+                        self._retry(item, str(exc), counted=False)
                     return sent
         finally:
             if connection is not None:
@@ -78,8 +84,9 @@ class SmtpSender:
     def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed) -> int:
         from_address = self.settings.from_address
         try:
+            queued_at = email_inquiry.queued_at(self.db, item.id)
             message = compose_reply(item, email_inquiry.reply_envelope(self.db, item.id),
-                                    from_address=from_address)
+                                    from_address=from_address, queued_at=queued_at)
         except (ValueError, TypeError) as exc:
             self._failed(item, f"cannot write the reply: {exc}")
             return 0
@@ -89,7 +96,13 @@ class SmtpSender:
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = next(iter(exc.recipients.values()))
             return self._refused(item, code, reason)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            # Our account is refused (SendAs, quota, daily limit): every reply would be.
+            raise ChannelUnavailable(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                raise ChannelUnavailable(
+                    f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from exc
             return self._refused(item, exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise ChannelUnavailable(f"SMTP connection lost: {exc}") from exc
@@ -99,13 +112,13 @@ class SmtpSender:
         if refused:
             code, reason = next(iter(refused.values()))
             return self._refused(item, code, reason)
-        outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address)
+        outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address, queued_at)
                                             .strip("<>")[:outbox.PROVIDER_IDS_MAX]])
         metrics.REPLIES.labels(result="sent").inc()
         return 1
 
     def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> int:
-        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        text = _text(reason)
         if 400 <= code < 500:
             self._retry(item, f"SMTP {code} {text}")
         else:
@@ -113,8 +126,10 @@ class SmtpSender:
             log.warning("reply %s refused for good: SMTP %s", item.id, code)
         return 0
 
-    def _retry(self, item: outbox.Claimed, reason: str) -> None:
-        if item.attempts >= self.backoff.max_attempts:
+    def _retry(self, item: outbox.Claimed, reason: str, *, counted: bool = True) -> None:
+        """Due again after the backoff; a failure of this message (``counted``) at its
+        last attempt is final, an outage of the server never is."""
+        if counted and item.attempts >= self.backoff.max_attempts:
             self._failed(item, f"gave up after {item.attempts} attempts: {reason}")
             return
         outbox.mark_retry(self.db, item.id, reason[:500],
@@ -141,6 +156,10 @@ class SmtpSender:
             return connection
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailable(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
+
+
+def _text(reason: bytes | str) -> str:
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
 def _close(connection: smtplib.SMTP) -> None:

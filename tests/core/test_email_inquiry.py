@@ -3,6 +3,7 @@ answered once per Message-ID, the status only to the applicant's address or ID."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import count
 
 import pytest
@@ -156,3 +157,53 @@ def test_the_cursor_moves_forward_and_restarts_with_a_new_uidvalidity(core):
 
     email_inquiry.save_cursor(core.db, "box", 8, 2)
     assert email_inquiry.cursor(core.db, "box") == email_inquiry.Cursor(8, 2)
+
+
+# --- review findings (issue 7) -----------------------------------------------------------
+
+def test_nul_characters_and_long_values_are_stored_cleaned_not_refused(registered):
+    """PostgreSQL refuses a NUL in text (DataError): every stored field is cleaned."""
+    nul = mail(f"status {NUMBER}\x00", sender=f"{f.EMAIL}\x00",
+               subject="استعلام\x00" + "س" * 5_000, message_id="<nul\x00@mail.example.com>",
+               references="<a\x00@b> " * 2_000, recipient="inquiries\x00@emirate.gov.sa")
+
+    received = email_inquiry.receive(registered, nul, RULES)
+
+    assert received.status == "answered"
+    with registered.db.read() as session:
+        message = session.get(InboundMessage, received.id)
+        exchange = session.scalars(select(EmailExchange)
+                                   .where(EmailExchange.inbound_id == received.id)).one()
+        stored = [message.sender, message.recipient, message.text, exchange.message_id,
+                  exchange.reply_subject, exchange.references]
+    assert not any("\x00" in value for value in stored)
+    assert message.sender == f.EMAIL
+    assert len(exchange.reply_subject) <= 998 and len(exchange.references) <= 4 * 998
+    [reply] = replies(registered)
+    assert reply.recipient == f.EMAIL
+
+
+def _age(core, sender: str, by: timedelta) -> None:
+    with core.db.write.begin() as session:
+        for message in session.scalars(select(InboundMessage)
+                                       .where(InboundMessage.sender == sender)):
+            message.received_at -= by
+
+
+def test_an_address_that_reaches_the_limit_gets_nothing_more_for_a_day(registered):
+    loop = "loop@else.example"
+    for _ in range(RULES.max_replies_per_hour + 1):
+        email_inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
+    assert len(replies(registered)) == RULES.max_replies_per_hour
+
+    _age(registered, loop, timedelta(hours=2))  # the hourly window has passed
+    silenced = email_inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
+
+    assert silenced.status == "ignored"
+    assert len(replies(registered)) == RULES.max_replies_per_hour
+    with registered.db.read() as session:
+        assert session.get(EmailExchange, silenced.id).note == email_inquiry.SILENCED
+
+    _age(registered, loop, timedelta(days=1))  # a day after the limit was reached
+    assert email_inquiry.receive(registered, mail(UNKNOWN, sender=loop),
+                                 RULES).status == "answered"

@@ -151,3 +151,52 @@ def test_an_oversized_mail_gets_a_polite_refusal():
     [ar, en] = reply_sections([], TZ, oversized=True)
 
     assert "too large" in en.text and "مرفقات" in ar.text
+
+
+# --- review findings (issue 7) -----------------------------------------------------------
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u200e", "\u061c", "\u0640", "\u200d",
+                                  "\u200b", "\ufeff"])
+def test_a_national_id_with_invisible_marks_is_masked_as_it_is_found(mark):
+    written = mark.join(f.NATIONAL_ID)
+    text = f"هويتي {written} والمعاملة 4471234"
+
+    assert find_national_id(text) == f.NATIONAL_ID
+    redacted = redact_national_ids(text)
+    assert f.NATIONAL_ID not in redacted.translate(str.maketrans("", "", mark))
+    assert "4471234" in redacted
+
+
+@pytest.mark.parametrize("headers", [
+    {"x-loop": OURS},
+    {"x-loop": f"Emirate <{OURS.upper()}>"},
+    {"x-precedence": "bulk"},
+    {"list-help": "<mailto:help@lists.example.com>"},
+    {"list-subscribe": "<mailto:join@lists.example.com>"},
+    {"list-owner": "<mailto:owner@lists.example.com>"},
+    {"list-archive": "<https://lists.example.com/archive>"},
+    {"list-post": "<mailto:citizens@lists.example.com>"},
+    {"x-autoresponse": "yes"},
+    {"x-mail-autoreply": "yes"},
+    {"x-failed-recipients": CITIZEN},
+])
+def test_the_loop_signals_other_responders_check_get_no_reply(headers):
+    assert loop_reason(headers, CITIZEN, [OURS]) is not None
+
+
+def test_an_x_loop_naming_someone_else_is_no_loop_of_ours():
+    assert loop_reason({"x-loop": "helpdesk@elsewhere.example"}, CITIZEN, [OURS]) is None
+
+
+@pytest.mark.parametrize(("text", "numbers"), [
+    ("I applied on 15 November 2026 and have heard nothing", []),
+    ("November 15, 2026", []),
+    ("قدمت الطلب في 15 نوفمبر 2026", []),
+    ("٢ جمادى الأولى ١٤٤٧", []),
+    ("P.O. Box 12345, Riyadh 11564", []),
+    ("ص.ب 12345 الرياض 11564", []),
+    ("Box 12345, Riyadh 11564, transaction 4471234 of 15 November 2026", ["4471234"]),
+    ("4471", ["4471"]),  # a line that is only a number is read as the SMS channel reads it
+])
+def test_years_and_postcodes_are_not_transaction_numbers(text, numbers):
+    assert find_transaction_numbers(text) == numbers

@@ -26,6 +26,13 @@ class _Keeper:
     def __init__(self, peer: SmtpPeer) -> None:
         self.peer = peer
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.peer.refuse_sender:
+            return self.peer.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         refusal = self.peer.refuse.get(address.lower())
         if refusal:
@@ -34,6 +41,8 @@ class _Keeper:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.peer.refuse_data:
+            return self.peer.refuse_data
         # Kept raw: parsing is left to the reader, off the server's thread.
         with self.peer.lock:
             self.peer.received.append(
@@ -65,6 +74,10 @@ class SmtpPeer:
         self.received: list[tuple[str, list[str], bytes]] = []
         # Recipient address -> SMTP reply to RCPT TO (e.g. "550 No such user").
         self.refuse: dict[str, str] = {}
+        # The reply to every MAIL FROM, or after DATA (e.g. "550 5.7.60 SendAs denied",
+        # "554 5.2.2 Daily sending quota exceeded"); None accepts.
+        self.refuse_sender: str | None = None
+        self.refuse_data: str | None = None
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

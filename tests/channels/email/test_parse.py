@@ -132,3 +132,94 @@ def test_a_mail_without_message_id_is_keyed_by_its_bytes():
 
     assert dedupe_key(first) == dedupe_key(again) != dedupe_key(other)
     assert dedupe_key(first).startswith("email:digest:")
+
+
+# --- review findings (issue 7) -----------------------------------------------------------
+
+def _many_encoded_words(count: int) -> bytes:
+    """A Subject of ``count`` RFC 2047 encoded words, folded as a client would."""
+    words = b"\r\n ".join(b"=?utf-8?B?2KM=?=" for _ in range(count))
+    return (b"From: applicant@example.com\r\nTo: inquiries@emirate.gov.sa\r\n"
+            b"Message-ID: <bomb@mail.example.com>\r\nSubject: " + words
+            + b"\r\n\r\nstatus 4471234\r\n")
+
+
+def test_a_subject_of_thousands_of_encoded_words_is_refused_before_parsing(monkeypatch):
+    from channels.email import parse
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the header was parsed")
+
+    monkeypatch.setattr(parse, "BytesParser", no_parsing)
+    monkeypatch.setattr(parse, "BytesHeaderParser", no_parsing)
+    raw = _many_encoded_words(5_000)
+
+    with pytest.raises(UnreadableMail, match="header too large"):
+        parse_mail(raw)
+    with pytest.raises(UnreadableMail, match="header too large"):
+        parse_oversized(raw.split(b"\r\n\r\n")[0] + b"\r\n\r\n", 50_000_000)
+
+
+def test_a_header_block_over_the_cap_is_refused_though_each_header_is_small():
+    from channels.email.parse import MAX_HEADER_BLOCK
+
+    filler = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"y" * 100)
+                      for i in range(MAX_HEADER_BLOCK // 100))
+    raw = b"From: applicant@example.com\r\n" + filler + b"\r\nstatus 4471234\r\n"
+
+    with pytest.raises(UnreadableMail, match="header too large"):
+        parse_mail(raw)
+
+
+def test_an_ordinary_folded_header_is_within_the_caps():
+    mail = parse_mail(_many_encoded_words(20))
+
+    assert mail.subject.startswith("أ")
+
+
+def _with_message_id(message_id: str, body: str = "4471234",
+                     sender: str = "applicant@example.com") -> bytes:
+    return (f"From: {sender}\r\nTo: inquiries@emirate.gov.sa\r\nSubject: s\r\n"
+            f"Message-ID: {message_id}\r\n\r\n{body}\r\n").encode()
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("<abc def@mail.example.com>", "<abc xyz@mail.example.com>"),
+    ("<abc@host@one.example>", "<abc@host@two.example>"),
+])
+def test_message_ids_that_differ_after_a_space_or_second_at_are_different_mails(first,
+                                                                                second):
+    assert dedupe_key(parse_mail(_with_message_id(first))) != \
+        dedupe_key(parse_mail(_with_message_id(second)))
+
+
+def test_an_empty_message_id_falls_back_to_the_mails_bytes():
+    one = parse_mail(_with_message_id("<>", body="4471234"))
+    other = parse_mail(_with_message_id("<>", body="5550001"))
+
+    assert dedupe_key(one) != dedupe_key(other)
+    assert dedupe_key(one).startswith("email:digest:")
+
+
+def test_the_same_message_id_from_another_sender_is_another_mail():
+    mine = parse_mail(_with_message_id("<same@mail.example.com>"))
+    theirs = parse_mail(_with_message_id("<same@mail.example.com>",
+                                         sender="someone@else.example"))
+
+    assert dedupe_key(mine) != dedupe_key(theirs)
+    assert dedupe_key(mine) == dedupe_key(parse_mail(_with_message_id(
+        "<same@mail.example.com>")))
+
+
+def test_our_message_id_is_stable_per_row_and_not_reused_when_ids_repeat():
+    from datetime import UTC, datetime
+
+    from channels.email.compose import message_id_for
+
+    queued = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    restored = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # the same id, queued again later
+
+    assert message_id_for(7, "inquiries@emirate.gov.sa", queued) == \
+        message_id_for(7, "inquiries@emirate.gov.sa", queued)
+    assert message_id_for(7, "inquiries@emirate.gov.sa", queued) != \
+        message_id_for(7, "inquiries@emirate.gov.sa", restored)
