@@ -22,6 +22,7 @@ import logging
 import queue
 import select
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +53,8 @@ _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 ESME_ROK = 0x00
 ESME_RX_T_APPN = 0x64
+_RINVCMDID = 0x03
+_MAX_PDU = 64 * 1024  # far above any PDU an SMSC sends; a larger length is a broken stream
 
 _STATUS_NAMES = {
     value: name.removeprefix("SMPP_")
@@ -248,7 +251,31 @@ class _Client(smpplib.client.Client):
         self.delivered: list[tuple[int, DeliverSm | None]] = []
 
     def read_pdu(self):
-        pdu = super().read_pdu()
+        """smpplib's read, less its eager hex dump, and alive after an unknown command.
+
+        smpplib raises UnknownCommandError (not a PDUError) for a command it does not know
+        (a vendor's own, cancel_sm): that would end the session thread. It is answered
+        with generic_nack ESME_RINVCMDID, as SMPP 3.4 asks, and the session goes on.
+        """
+        raw_len = self._recv_exact(4)
+        (length,) = struct.unpack(">L", raw_len)
+        if not 16 <= length <= _MAX_PDU:
+            raise smpplib.exceptions.PDUError(f"a PDU of {length} bytes")
+        raw = raw_len + self._recv_exact(length - 4)
+        try:
+            pdu = smpplib.smpp.parse_pdu(raw, client=self,
+                                         allow_unknown_opt_params=self.allow_unknown_opt_params)
+        except smpplib.exceptions.UnknownCommandError:
+            command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
+            log.warning("SMPP command 0x%08x is unknown: answered with generic_nack",
+                        command_id)
+            nack = smpplib.smpp.make_pdu("generic_nack", client=self, status=_RINVCMDID)
+            nack.sequence = sequence
+            self.send_pdu(nack)
+            pdu = smpplib.smpp.make_pdu("enquire_link_resp", client=self)  # nothing to do
+            pdu.sequence = sequence
+        if not pdu.is_error() and pdu.command in smpplib.consts.STATE_SETTERS:
+            self.state = smpplib.consts.STATE_SETTERS[pdu.command]
         self.last_pdu = pdu
         self.last_read_at = time.monotonic()
         return pdu
@@ -405,6 +432,11 @@ class SmppSession:
             except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
                     OSError) as exc:
                 log.warning("SMPP connection to %s:%s lost: %r", self.host, self.port, exc)
+            except Exception:
+                # Whatever it was, the thread must live on: a dead session thread with the
+                # bind still reported up would silence the short code.
+                log.exception("SMPP session to %s:%s failed; binding again",
+                              self.host, self.port)
             self._disconnect()
             if not self._stopping.is_set():
                 self._stopping.wait(delay)
@@ -479,12 +511,16 @@ class SmppSession:
         while not self._stopping.is_set():
             wait = self._send_ready(client)
             now = time.monotonic()
-            self._expire_in_flight(now)
+            # Responses that came while this thread was busy (storing a burst) are read
+            # before anything is declared late or silent.
+            pending, _, _ = select.select([client._socket], [], [], 0)
+            if not pending:
+                self._expire_in_flight(now)
+                if now - client.last_read_at > self.silence_timeout:
+                    raise _Reconnect(f"nothing heard for {self.silence_timeout:.0f} s")
             if now - last_enquire >= self.enquire_link_interval:
                 client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
                 last_enquire = now
-            if now - client.last_read_at > self.silence_timeout:
-                raise _Reconnect(f"nothing heard for {self.silence_timeout:.0f} s")
             timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
             self._sleeping = True
             if self._held is None and not self._queue.empty() \
