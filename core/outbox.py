@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     not_,
     select,
     update,
@@ -62,6 +63,40 @@ def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) 
     if messages:
         now = utcnow()
         session.execute(insert(_T), [_row(now=now, **m) for m in messages])
+    return len(messages)
+
+
+def enqueue_alike(connection: Connection, messages: list[tuple[str, str, int | None]], *,
+                  kind: str, audience: str, recipient: str, language: str,
+                  channel: str = "sms", priority: int | None = None,
+                  not_before: datetime | None = None) -> int:
+    """``enqueue_many`` for messages alike but for their ``(cause_key, body,
+    transaction_id)`` (one manager's overdue messages): one statement, however many; how many.
+
+    On PostgreSQL the three columns go as three arrays (``INSERT ... SELECT unnest(...)``)
+    and everything else as one constant each: no parameters per row, which for thousands
+    of rows cost more than the insert itself. Elsewhere an executemany.
+    """
+    if not messages:
+        return 0
+    shared = _row(cause_key="", body="", kind=kind, audience=audience, recipient=recipient,
+                  language=language, channel=channel, priority=priority,
+                  not_before=not_before)
+    if _dialect(connection) != "postgresql":
+        connection.execute(insert(_T), [
+            {**shared, "cause_key": key, "body": body, "transaction_id": transaction_id}
+            for key, body, transaction_id in messages])
+        return len(messages)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    keys, bodies, transaction_ids = (list(column) for column in zip(*messages, strict=True))
+    varying = {"cause_key": keys, "body": bodies, "transaction_id": transaction_ids}
+    columns = [*varying, *(name for name in shared if name not in varying)]
+    rows = select(*(
+        func.unnest(bindparam(name, varying[name], type_=ARRAY(_T.c[name].type)))
+        if name in varying else literal(shared[name], _T.c[name].type)
+        for name in columns))
+    connection.execute(insert(_T).from_select(columns, rows))
     return len(messages)
 
 
