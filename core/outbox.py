@@ -12,6 +12,7 @@ late or repeated call changes nothing and says so (False or 0).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    String,
     and_,
     bindparam,
     func,
@@ -66,38 +68,42 @@ def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) 
     return len(messages)
 
 
-def enqueue_alike(connection: Connection, messages: list[tuple[str, str, int | None]], *,
-                  kind: str, audience: str, recipient: str, language: str,
-                  channel: str = "sms", priority: int | None = None,
-                  not_before: datetime | None = None) -> int:
-    """``enqueue_many`` for messages alike but for their ``(cause_key, body,
-    transaction_id)`` (one manager's overdue messages): one statement, however many; how many.
+def enqueue_alike(connection: Connection,
+                  messages: list[tuple[str, str, str, int | None]], *, kind: str,
+                  audience: str, language: str, channel: str = "sms",
+                  priority: int | None = None, not_before: datetime | None = None) -> int:
+    """``enqueue_many`` for messages alike but for their ``(cause_key, recipient, body,
+    transaction_id)`` (the managers' overdue messages): one statement, however many; how
+    many.
 
-    On PostgreSQL the three columns go as three arrays (``INSERT ... SELECT unnest(...)``)
-    and everything else as one constant each: no parameters per row, which for thousands
-    of rows cost more than the insert itself. Elsewhere an executemany.
+    The varying columns go as one parameter (arrays on PostgreSQL, a JSON array on SQLite,
+    ``INSERT ... SELECT`` from them) and everything else as one constant each: no
+    parameters per row, whose handling costs more than the insert itself for thousands.
     """
     if not messages:
         return 0
-    shared = _row(cause_key="", body="", kind=kind, audience=audience, recipient=recipient,
+    shared = _row(cause_key="", body="", kind=kind, audience=audience, recipient="",
                   language=language, channel=channel, priority=priority,
                   not_before=not_before)
-    if _dialect(connection) != "postgresql":
-        connection.execute(insert(_T), [
-            {**shared, "cause_key": key, "body": body, "transaction_id": transaction_id}
-            for key, body, transaction_id in messages])
-        return len(messages)
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    keys, bodies, transaction_ids = (list(column) for column in zip(*messages, strict=True))
-    varying = {"cause_key": keys, "body": bodies, "transaction_id": transaction_ids}
+    varying = ("cause_key", "recipient", "body", "transaction_id")
     columns = [*varying, *(name for name in shared if name not in varying)]
-    rows = select(*(
-        func.unnest(bindparam(name, varying[name], type_=ARRAY(_T.c[name].type)))
-        if name in varying else literal(shared[name], _T.c[name].type)
-        for name in columns))
-    connection.execute(insert(_T).from_select(columns, rows))
+    constants = [literal(shared[name], _T.c[name].type) for name in columns[len(varying):]]
+    connection.execute(insert(_T).from_select(
+        columns, select(*_unpacked(connection, messages, varying), *constants)))
     return len(messages)
+
+
+def _unpacked(connection: Connection, rows: list[tuple], names: tuple[str, ...]) -> list:
+    """The columns ``names`` of ``rows`` as a set-returning select list, sent as one value."""
+    if _dialect(connection) == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return [func.unnest(bindparam(name, list(values), type_=ARRAY(_T.c[name].type)))
+                for name, values in zip(names, zip(*rows, strict=True), strict=True)]
+    each = func.json_each(bindparam(None, json.dumps(rows), type_=String)).table_valued(
+        "value")
+    return [func.json_extract(each.c.value, f"$[{n}]").label(name)
+            for n, name in enumerate(names)]
 
 
 def enqueue_new(session: Session | Connection, messages: list[dict[str, Any]]) -> int:

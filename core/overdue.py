@@ -37,6 +37,7 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -191,6 +192,42 @@ class ScanResult:
                 "stopped": self.stopped, "without_manager": dict(self.without_manager)}
 
 
+@dataclass
+class _Pass:
+    """What one scan works with: the rules as read at its start, its clock and texts."""
+
+    db: Database
+    config: CoreConfig
+    rules: list[Rule]
+    texts: Texts
+    now: datetime
+    today: date
+    batch: int
+    result: ScanResult
+
+    def __post_init__(self) -> None:
+        self._by_department = {rule.department_id: rule for rule in self.rules}
+
+    def rule_of(self, department_id: int | None) -> Rule:
+        return self._by_department.get(department_id, self.rules[0])
+
+    def next_reminder(self, rule: Rule) -> datetime:
+        """When a message sent today is followed by the next: ``repeat_days`` counted
+        days on, at ``overdue_send_at``."""
+        return reminder_due(rule.day_count.add(self.today, self.config.repeat_days),
+                            self.config)
+
+    def message(self, cycle: int, rule: Rule, txn) -> tuple[str, str, str, int]:
+        """A message for ``outbox.enqueue_alike``."""
+        return (cause_key(txn.id, cycle), rule.manager_mobile or "",
+                self.texts.body(txn.outgoing_number, txn.issued_at,
+                                txn.destination_agency_id), txn.id)
+
+    def enqueue(self, connection: Connection, messages: list[tuple]) -> int:
+        return outbox.enqueue_alike(connection, messages, kind=KIND, audience="staff",
+                                    language=self.config.staff_language)
+
+
 def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
          batch: int = BATCH) -> ScanResult:
     """One pass of the rule: stop answered clocks, then (from ``overdue_send_at`` local
@@ -199,31 +236,31 @@ def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
     today = local_date(now, config.tz)
     result = ScanResult(stopped=stop_answered(db))
     with db.read() as session:
-        rules = load_rules(session, config)
-        texts = Texts.load(session, config)
+        work = _Pass(db, config, load_rules(session, config), Texts.load(session, config),
+                     now, today, batch, result)
     send = sending(now, config)
-    for rule in rules:
+    for rule in work.rules:
         if rule.manager_mobile is None:
             _count_unreachable(db, rule, today, config.tz, result)
         elif send:
-            result.notified += _first_messages(db, config, rule, texts, now, today, batch)
+            result.notified += _first_messages(work, rule)
     if send:
-        result.reminded = _reminders(db, config, rules, texts, now, today, batch, result)
+        result.reminded = _reminders(work)
     return result
 
 
 def stop_answered(db: Database) -> int:
-    """Stop the clocks of transactions answered or closed since the last scan."""
-    stopped = 0
+    """Stop the clocks of transactions answered or closed since the last scan (one pass
+    over the running clocks, the reason read from the transaction's status)."""
+    transaction = Transaction.id == _CLOCKS.c.transaction_id
+    reason = (select(case(STOPPED_BY, value=Transaction.status)).where(transaction)
+              .scalar_subquery())
     with db.write_engine.begin() as connection:
-        for status, reason in STOPPED_BY.items():
-            stopped += connection.execute(
-                update(_CLOCKS)
-                .where(_CLOCKS.c.next_reminder_at.is_not(None),
-                       exists().where(Transaction.id == _CLOCKS.c.transaction_id,
-                                      Transaction.status == status))
-                .values(next_reminder_at=None, stopped_reason=reason)).rowcount
-    return stopped
+        return connection.execute(
+            update(_CLOCKS)
+            .where(_CLOCKS.c.next_reminder_at.is_not(None),
+                   exists().where(transaction, Transaction.status.in_(list(STOPPED_BY))))
+            .values(next_reminder_at=None, stopped_reason=reason)).rowcount
 
 
 def _candidates(rule: Rule, today: date, tz: ZoneInfo) -> Select:
@@ -248,27 +285,25 @@ def _count_unreachable(db: Database, rule: Rule, today: date, tz: ZoneInfo,
         result.without_manager[rule.code] += count
 
 
-def _first_messages(db: Database, config: CoreConfig, rule: Rule, texts: Texts,
-                    now: datetime, today: date, batch: int) -> int:
+def _first_messages(work: _Pass, rule: Rule) -> int:
     """Cycle 1 for the department's overdue transactions not yet told, ``batch`` at a time:
     in each database transaction, the candidates (on PostgreSQL locked, skipping those a
     concurrent scan holds), their follow-up rows, and the messages of the rows this scan
     inserted."""
-    next_at = reminder_due(rule.day_count.add(today, config.repeat_days), config)
+    next_at = work.next_reminder(rule)
     sent = 0
     while True:
-        with db.write_engine.begin() as connection:
-            query = _candidates(rule, today, config.tz).limit(batch)
-            if not db.is_sqlite:
+        with work.db.write_engine.begin() as connection:
+            query = _candidates(rule, work.today, work.config.tz).limit(work.batch)
+            if not work.db.is_sqlite:
                 query = query.with_for_update(of=Transaction, skip_locked=True)
             rows = connection.execute(query).all()
-            won = _record_first_cycles(connection, [row.id for row in rows], now, next_at)
-            outbox.enqueue_alike(connection, [
-                (cause_key(row.id, 1), texts.body(row.outgoing_number, row.issued_at,
-                                                  row.destination_agency_id), row.id)
-                for row in rows if row.id in won], **_addressed(config, rule))
+            won = _record_first_cycles(connection, [row.id for row in rows], work.now,
+                                       next_at)
+            work.enqueue(connection, [work.message(1, rule, row) for row in rows
+                                      if row.id in won])
         sent += len(won)
-        if len(rows) < batch or not won:
+        if len(rows) < work.batch or not won:
             return sent
 
 
@@ -305,8 +340,7 @@ def _record_first_cycles(connection: Connection, transaction_ids: list[int], now
     return set(connection.scalars(statement))
 
 
-def _reminders(db: Database, config: CoreConfig, rules: list[Rule], texts: Texts,
-               now: datetime, today: date, batch: int, result: ScanResult) -> int:
+def _reminders(work: _Pass) -> int:
     """Send the reminders due, reading the clocks in pages of ``batch`` by due time.
 
     The clocks lead (their ``next_reminder_at`` index), then their transactions are read
@@ -314,24 +348,29 @@ def _reminders(db: Database, config: CoreConfig, rules: list[Rule], texts: Texts
     due where the manager has no mobile (removed since the first message) is counted and
     stays due, so it goes once a mobile is set.
     """
-    by_department = {rule.department_id: rule for rule in rules}
     sent, after = 0, None
     while True:
-        with db.write_engine.begin() as connection:
-            clocks = _due_clocks(connection, now, after, batch)
+        with work.db.write_engine.begin() as connection:
+            clocks = _due_clocks(connection, work.now, after, work.batch)
             if not clocks:
                 return sent
-            waiting: dict[int | None, list] = {}  # by department
+            # The page's transactions still awaiting a reply, by when their next reminder
+            # falls (one date for all departments counting alike).
+            by_next: dict[datetime, list[tuple[Rule, object]]] = {}
             for txn in _still_awaiting(connection, [clock.transaction_id for clock in clocks]):
-                rule = by_department.get(txn.department_id, rules[0])
+                rule = work.rule_of(txn.department_id)
                 if rule.manager_mobile is None:
-                    result.without_manager[rule.code] += 1
+                    work.result.without_manager[rule.code] += 1
                 else:
-                    waiting.setdefault(rule.department_id, []).append(txn)
-            for department_id, transactions in waiting.items():
-                sent += _next_cycles(connection, config, by_department[department_id], texts,
-                                     transactions, now, today)
-        if len(clocks) < batch:
+                    by_next.setdefault(work.next_reminder(rule), []).append((rule, txn))
+            messages = []
+            for next_at, waiting in by_next.items():
+                cycles = _record_next_cycles(connection, [txn.id for _rule, txn in waiting],
+                                             work.now, next_at)
+                messages += [work.message(cycles[txn.id], rule, txn)
+                             for rule, txn in waiting if txn.id in cycles]
+            sent += work.enqueue(connection, messages)
+        if len(clocks) < work.batch:
             return sent
         after = (clocks[-1].next_reminder_at, clocks[-1].transaction_id)
 
@@ -367,9 +406,9 @@ def _still_awaiting(connection: Connection, transaction_ids: list[int]) -> list:
     return connection.execute(transactions).all()
 
 
-def _next_cycles(connection: Connection, config: CoreConfig, rule: Rule, texts: Texts,
-                 transactions: list, now: datetime, today: date) -> int:
-    """Record the next cycle of these transactions' clocks and queue its messages; how many.
+def _record_next_cycles(connection: Connection, transaction_ids: list[int], now: datetime,
+                        next_at: datetime) -> dict[int, int]:
+    """Record the next cycle of these transactions' clocks; the cycle of each recorded.
 
     The update is guarded by the clock still being due: the page's clocks are this
     scan's (locked on PostgreSQL; on SQLite the write transaction excludes other writers),
@@ -377,24 +416,11 @@ def _next_cycles(connection: Connection, config: CoreConfig, rule: Rule, texts: 
     """
     recorded = connection.execute(
         update(_CLOCKS)
-        .where(_among(_CLOCKS.c.transaction_id, [txn.id for txn in transactions],
-                      connection),
+        .where(_among(_CLOCKS.c.transaction_id, transaction_ids, connection),
                _CLOCKS.c.next_reminder_at <= now)
-        .values(cycles=_CLOCKS.c.cycles + 1, last_notified_at=now,
-                next_reminder_at=reminder_due(
-                    rule.day_count.add(today, config.repeat_days), config))
+        .values(cycles=_CLOCKS.c.cycles + 1, last_notified_at=now, next_reminder_at=next_at)
         .returning(_CLOCKS.c.transaction_id, _CLOCKS.c.cycles))
-    cycles = dict(recorded.all())
-    return outbox.enqueue_alike(connection, [
-        (cause_key(txn.id, cycles[txn.id]),
-         texts.body(txn.outgoing_number, txn.issued_at, txn.destination_agency_id), txn.id)
-        for txn in transactions if txn.id in cycles], **_addressed(config, rule))
-
-
-def _addressed(config: CoreConfig, rule: Rule) -> dict[str, str]:
-    """What a department's overdue messages share: all but cause, body and transaction."""
-    return {"kind": KIND, "audience": "staff", "recipient": rule.manager_mobile or "",
-            "language": config.staff_language}
+    return dict(recorded.all())
 
 
 def silence(session: Session, transaction_ids: Iterable[int], reason: str) -> int:

@@ -23,6 +23,8 @@ def test_gateway_scheduler_scans_at_start_and_stops_cleanly_on_sigterm(
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
     env.update({key: value for key, value in environment(database_url, tmp_path).items()
                 if value is not None})
+    # This process runs on the real clock: send at any hour, not only from 08:00.
+    env["GATEWAY__SCHEDULER__OVERDUE_SEND_AT"] = "00:00"
     process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "scheduler"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
