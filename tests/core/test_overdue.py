@@ -18,7 +18,7 @@ from core.config import CoreConfig
 from core.db import Database
 from core.demo import NOT_SENT, load_demo
 from core.models import Notification, OverdueFollowUp, Transaction
-from core.overdue_report import overdue_counts, overdue_items
+from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
 from core.service import Core
 from core.workdays import DayCount
 from tests import factories as f
@@ -346,6 +346,9 @@ def test_the_operator_sees_days_overdue_per_department_and_agency(reference):
     counts = overdue_counts(reference.db, reference.config, now=local("2026-11-20"))
     assert [(c.code, c.overdue, c.manager_reachable) for c in counts] == [
         ("RIGHTS", 2, True)]
+    by_agency = overdue_by_agency(reference.db, reference.config, now=local("2026-11-20"))
+    assert [(a.department_code, a.agency_code, a.overdue, a.oldest_days_overdue)
+            for a in by_agency] == [("RIGHTS", "MOI", 2, 9)]
 
 
 def test_the_rule_reads_the_configured_defaults(core, settings):
