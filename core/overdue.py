@@ -17,10 +17,17 @@ reply that comes in the night still stops the morning's message.
 
 Exactly once: message N of transaction T has the outbox cause "overdue:T:N", and is written
 in the same database transaction as the ``OverdueFollowUp`` row that records cycle N. The
-first cycle is claimed by inserting that row (``ON CONFLICT DO NOTHING``), later ones by a
-guarded update of its ``cycles``, so two scans racing (two machines, a restart mid-scan)
-cannot both send a cycle; on PostgreSQL they also take disjoint rows (``SKIP LOCKED``).
-A transaction first found long after its deadline gets one message, not the missed ones.
+first cycle is claimed by inserting that row (``ON CONFLICT DO NOTHING``), later ones by
+an update of ``cycles`` guarded by the clock still being due, so two scans racing (two
+machines, a restart mid-scan) cannot both send a cycle; on PostgreSQL they also take
+disjoint rows (``SKIP LOCKED``). A transaction first found long after its deadline gets
+one message, not the missed ones.
+
+Cost: each department's candidates are one range of an index, the reminders one range of
+``next_reminder_at``, so a scan reads what is due, not the table. The writes are a few
+statements per batch of ``BATCH`` whatever its size (``INSERT ... SELECT`` for the clocks
+and, through ``outbox.enqueue_alike``, for the messages), and the text is rendered once per
+issue date and agency (``Texts``): for thousands due, Python per row costs more than SQL.
 """
 
 from __future__ import annotations

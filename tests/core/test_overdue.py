@@ -98,6 +98,9 @@ def test_the_manager_is_told_the_day_after_a_ten_calendar_day_period(reference):
     [message] = overdue_messages(reference)
     assert message.cause_key == f"overdue:{txn}:1"
     assert (message.recipient, message.audience, message.language) == (MANAGER, "staff", "ar")
+    assert (message.transaction_id, message.status, message.priority, message.channel) == (
+        txn, "pending", 5, "sms")
+    assert message.not_before == message.created_at  # due at once: it is 08:00
     assert "94470001" in message.body
     assert "وزارة الداخلية" in message.body
     assert "1448/05/21هـ (2026/11/01م)" in message.body  # Hijri with Gregorian
