@@ -56,7 +56,7 @@ def gateway_settings(spec: dict[str, Any]):
 
 
 def run_gateway(spec: dict[str, Any]) -> None:
-    from channels.sms.channel import SmsChannel
+    from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
     from gateway.bootstrap import build_core, check_schema
     from gateway.cli import configure_logging
 
@@ -66,7 +66,8 @@ def run_gateway(spec: dict[str, Any]) -> None:
     problem = check_schema(core)
     if problem:
         raise SystemExit(problem)
-    channel = SmsChannel(core, settings.sms)
+    shorten_gil_turns()
+    channel = SmsChannel(core, settings.sms, timings=timings_for(settings))
     channel.start()
     try:
         if not channel.session.wait_bound(30):

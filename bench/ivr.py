@@ -1,6 +1,6 @@
 """IVR webhooks: responses per second and latency over whole calls, beside a bare floor.
 
-    .venv/bin/python bench/ivr.py [--seconds S] [--callers N] [--threads T]
+    .venv/bin/python bench/ivr.py [--seconds S] [--callers 1,4] [--profile]
 
 Two servers, each in its own process under waitress with ``gateway run``'s settings:
 
@@ -16,6 +16,10 @@ the way Twilio drives them: ``/ivr/voice``, ``1`` (Arabic), the transaction numb
 signed webhooks a call. Every gateway answer is checked (200, TwiML, the expected menu).
 The same requests go to the baseline. Prints webhooks/s and p50/p90/p99 latency of each,
 and the gateway's p99 against the 20 ms target.
+
+``--profile`` adds two runs at the highest number of callers with py-spy attached to the
+gateway (all active threads, then only the thread holding the GIL), prints the top frames
+and writes the collapsed stacks to ``bench/out/pyspy-ivr-*.txt``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
 
 AUTH_TOKEN = "bench-auth-token"
 PUBLIC_URL = "https://ivr.bench.example"
@@ -189,11 +194,35 @@ def _load(port: int, seconds: float, callers: int, check: bool) -> dict:
             "p99_ms": quantiles[98] * 1000}
 
 
+def _profile_gateway(pid: int, port: int, seconds: float, callers: int) -> None:
+    import _profile
+
+    if _profile.py_spy() is None:
+        print("--profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    for gil in (False, True):
+        out = OUT / f"pyspy-ivr-{'gil' if gil else 'all'}.txt"
+        spy = _profile.record(pid, seconds, out, gil=gil)
+        time.sleep(0.5)
+        run = _load(port, seconds, callers, True)
+        _, err = spy.communicate(timeout=seconds + 60)
+        if spy.returncode != 0 or not out.exists():
+            print(f"py-spy failed ({spy.returncode}): {err.strip()[-500:]}")
+            return
+        what = "threads holding the GIL" if gil else "all active threads"
+        print(f"\npy-spy, {what} ({run['per_second']:,.0f} webhooks/s while sampled) "
+              f"-> {out}")
+        print(_profile.summarize(out, top=30), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--callers", default="1,4",
                         help="concurrent callers, one run per value (default: 1,4)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also sample the gateway with py-spy (bench/out/pyspy-ivr-*)")
     parser.add_argument("--serve", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -212,6 +241,8 @@ def main() -> None:
                 for callers in levels:
                     results[kind, callers] = _load(port, args.seconds, callers,
                                                    kind == "gateway")
+                if kind == "gateway" and args.profile:
+                    _profile_gateway(process.pid, port, args.seconds, max(levels))
             finally:
                 process.terminate()
                 process.wait(timeout=10)

@@ -29,6 +29,8 @@ class CoreConfig:
     overdue_send_at: time = time(8, 0)
     # None: nothing is held (quiet hours off).
     quiet_hours: QuietHours | None = None
+    # Registration and issuance notifications also by e-mail (email.notifications).
+    email_notifications: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CoreConfig:
@@ -45,6 +47,7 @@ class CoreConfig:
             day_count=settings.scheduler.overdue_day_count,
             overdue_send_at=settings.scheduler.overdue_send_at,
             quiet_hours=_quiet_hours(settings),
+            email_notifications=settings.email.enabled and settings.email.notifications,
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
@@ -102,27 +101,46 @@ def hash_national_id(national_id: str, key: bytes) -> str:
     return hmac.new(key, clean.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-@functools.lru_cache(maxsize=8192)
 def normalize_mobile(text: str, region: str = "SA") -> str:
     """Return the mobile number in E.164 ("+966551234567") or raise InvalidMobile.
 
     Accepts local ("0551234567"), international with or without '+' / "00", Arabic digits
     and common formatting. Landlines and special numbers raise ``mobile_not_mobile``.
-    Cached: one SMS has its sender normalized by each layer it passes (storing, answering,
-    verifying), and libphonenumber's parse is the costliest step of an answer.
+    Remembered (refusals too): one SMS has its sender normalized by each layer it passes
+    (storing, answering, verifying), and libphonenumber's parse is the costliest step of
+    an answer. A number's E.164 form is remembered as normalizing to itself.
     """
+    key = (text, region)
+    outcome = _MOBILES.get(key)
+    if outcome is None:
+        outcome = _parse_mobile(text, region)
+        if len(_MOBILES) >= _MOBILES_MAX:
+            _MOBILES.clear()  # simple and bounded; a few parses again are cheap
+        _MOBILES[key] = outcome
+        if isinstance(outcome, str):
+            _MOBILES[(outcome, region)] = outcome
+    if isinstance(outcome, InvalidMobile):
+        raise InvalidMobile(outcome.code, outcome.message)
+    return outcome
+
+
+_MOBILES: dict[tuple[str, str], str | InvalidMobile] = {}
+_MOBILES_MAX = 20_000
+
+
+def _parse_mobile(text: str, region: str) -> str | InvalidMobile:
     clean = normalize_digits(text).translate({0x200E: None, 0x200F: None, 0x061C: None})
     clean = clean.strip()
     if not _MOBILE_CHARS_RE.fullmatch(clean):
-        raise InvalidMobile("mobile_invalid", "Not a phone number.")
+        return InvalidMobile("mobile_invalid", "Not a phone number.")
     try:
         number = phonenumbers.parse(clean, region)
-    except NumberParseException as exc:
-        raise InvalidMobile("mobile_invalid", "Not a phone number.") from exc
+    except NumberParseException:
+        return InvalidMobile("mobile_invalid", "Not a phone number.")
     if not phonenumbers.is_valid_number(number):
-        raise InvalidMobile("mobile_invalid", "Not a valid phone number.")
+        return InvalidMobile("mobile_invalid", "Not a valid phone number.")
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise InvalidMobile("mobile_not_mobile", "Phone number is not a mobile number.")
+        return InvalidMobile("mobile_not_mobile", "Phone number is not a mobile number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -132,6 +150,14 @@ def mask_mobile(e164: str) -> str:
     "+966551234567" -> "+966*******67". Never raises: unparsable input keeps only the last
     2 characters.
     """
+    digits = e164[1:]
+    if e164.startswith("+") and digits.isascii() and digits.isdigit():
+        # Country codes are prefix-free: the first one to match is the code (no parse,
+        # which costs more than the rest of an SMS inquiry's logging).
+        for size in (1, 2, 3):
+            if int(digits[:size] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                national = digits[size:]
+                return f"+{digits[:size]}" + "*" * max(len(national) - 2, 0) + national[-2:]
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:

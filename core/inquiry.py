@@ -40,7 +40,8 @@ CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
 
 @dataclass(frozen=True)
 class InquiryRequest:
-    """What a channel learned from the requester. At least one credential is expected."""
+    """What a channel learned from the requester. At least one credential is expected;
+    several are one inquiry, answered when any of them is the applicant's."""
 
     channel: str
     number_text: str
@@ -50,6 +51,11 @@ class InquiryRequest:
     national_id: str | None = None
     # Where the request came from (an IP address, a kiosk id), for rate limits.
     origin: str | None = None
+    # A first try with what the channel knows without asking (the IVR's caller ID). When
+    # it does not find, the channel asks for another credential and inquires again with
+    # all of them: that inquiry is the one logged and counted, so the first try's miss is
+    # neither (found and refused answers are logged as usual).
+    first_try: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,10 @@ class InquiryService:
             if number is None:
                 answer, txn_id = Answer(Outcome.INVALID), None
             else:
-                answer, txn_id = self._lookup(number, credentials)
+                answer, txn_id, credential = self._lookup(number, credentials)
             if not answer.found:
+                if request.first_try:
+                    return answer  # the inquiry goes on with more credentials
                 for key in keys:
                     self._limiter.failed(key)
         elapsed = time.perf_counter() - started
@@ -102,11 +110,15 @@ class InquiryService:
         ))
         return answer
 
-    def _lookup(self, number: str, who: list[_Credential]) -> tuple[Answer, int | None]:
+    def _lookup(self, number: str, who: list[_Credential]
+                ) -> tuple[Answer, int | None, _Credential]:
+        """The answer, the transaction's id when found, and the credential to log: the one
+        that matched, else the strongest given."""
         rows = self._find(number)
-        if not rows or not any(_belongs_to(rows[0], c) for c in who):
-            return Answer(Outcome.NOT_FOUND), None
-        return Answer(Outcome.FOUND, _view(rows)), rows[0].id
+        matched = next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
+        if matched is None:
+            return Answer(Outcome.NOT_FOUND), None, who[0]
+        return Answer(Outcome.FOUND, _view(rows)), rows[0].id, matched
 
     def _credentials(self, request: InquiryRequest) -> list[_Credential]:
         """Every credential the requester gave, strongest first; never empty."""

@@ -25,6 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from core.db import Database, utcnow
 from core.models import Lease
 
+# Each running SMS channel keeps a lease of its own under this prefix as its heartbeat
+# (its bind state for /healthz on any machine); SMS channels do not exclude each other.
+SMS_CHANNEL_PREFIX = "sms:"
+
 
 def holder_name(component: str) -> str:
     """A holder id that tells an operator which machine and process holds the lease."""

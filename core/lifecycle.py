@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import outbox, render
+from core import email_notifications, outbox, render
 from core.answer import Name
 from core.config import CoreConfig
 from core.errors import Conflict, NotFound
@@ -121,6 +121,8 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
             session, cause_key=f"event:{event.event_id}:{message.kind}", kind=message.kind,
             audience=message.audience, recipient=message.recipient,
             language=message.language, body=message.body, transaction_id=txn.id)
+    if notify:
+        email_notifications.enqueue_copies(session, txn, event.event_id, event.type, config)
     txn.last_event_at = event.occurred_at
     session.flush()
     return EventOutcome(event.event_id, txn.number, txn.status, duplicate=False,

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -188,6 +189,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # For a message in parts retried after some were accepted: the SMSC's id of each part
+    # accepted so far (null where not yet), so a retry sends only the parts still missing.
+    segments_accepted: Mapped[list[str | None] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_notifications_due", "status", "priority", "not_before", "id"),
@@ -277,6 +281,8 @@ class KioskHeartbeat(Base):
     printer: Mapped[str] = mapped_column(String(200), default="")
     last_inquiry_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime]
+
+
 class IvrCall(Base):
     """One call to the toll-free line: where the caller is in the menus (kept here between
     Twilio's webhooks, by CallSid) and, once it ends, its log line.
@@ -303,6 +309,8 @@ class IvrCall(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None]
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
 class Holiday(Base):
     """A day off the operator declared (Eid dates are set by sighting): working-day reply
     periods skip it, as they skip Friday and Saturday."""
@@ -338,3 +346,76 @@ class OverdueFollowUp(Base):
 # issued before that department's cutoff: one index range per department.
 Index("ix_transactions_awaiting_by_department", Transaction.department_id, Transaction.status,
       Transaction.reply_expected, Transaction.issued_at)
+
+
+class EmailExchange(Base):
+    """The e-mail side of an inbound message and of the reply it got: what the SMTP sender
+    needs to thread the reply (subject, In-Reply-To, References) and to write it in both
+    languages, plus why no reply was sent when none was."""
+
+    __tablename__ = "email_exchanges"
+
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"),
+                                            primary_key=True)
+    # The citizen's Message-ID as written (None when the mail had none).
+    message_id: Mapped[str | None] = mapped_column(Text)
+    reply_subject: Mapped[str] = mapped_column(Text, default="")
+    # The References header the reply carries: the thread so far plus the citizen's mail.
+    references: Mapped[str] = mapped_column(Text, default="")
+    # The reply's sections, Arabic first: [{"lang": "ar", "text": "..."}, ...].
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Why the mail was not answered (a loop rule, the rate limit), or "oversized".
+    note: Mapped[str | None] = mapped_column(String(64))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"),
+                                                        unique=True)
+
+
+class MailboxCursor(Base):
+    """How far the mailbox poller has read a folder: the last UID whose outcome is
+    committed, valid only while the folder's UIDVALIDITY is unchanged."""
+
+    __tablename__ = "mailbox_cursors"
+
+    # "user@host:port/folder": one cursor per folder of each mailbox.
+    mailbox: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The e-mail responder's per-sender backstop counts one address's recent replies.
+Index("ix_inbound_messages_sender_received", InboundMessage.sender, InboundMessage.received_at)
+
+
+class InboundPart(Base):
+    """One part of a multi-part SMS, stored before it is acknowledged: an SMSC never
+    redelivers a part it was told arrived, so a part held only in memory dies with the
+    process. The message is stored from its parts, in the transaction that brings the last
+    one (or, incomplete, once the first has waited the reassembly timeout).
+
+    ``payload`` is the part without its header, undecoded: a character may straddle two
+    parts (a UTF-16 surrogate pair, a GSM-7 escape), so the adapter decodes the joined
+    bytes; ``coding`` is what it needs for that (SMPP's data_coding). ``joined_at`` is set
+    when the message is stored; the row stays as long again, so a redelivered part is
+    recognised rather than taken for the start of another message.
+    """
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (UniqueConstraint("sender", "reference", "total", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The sender as the SMSC wrote it: with reference and total, what ties parts together.
+    sender: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(64), default="")
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    coding: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime | None]
+
+
+# The reassembly pass asks for parts still waiting (joined_at null) received before a
+# cutoff, and for joined parts old enough to forget.
+Index("ix_inbound_parts_joined_at_received_at", InboundPart.joined_at, InboundPart.received_at)

@@ -172,12 +172,19 @@ class Claimed:
     audience: str
     priority: int
     attempts: int
+    # Parts of this message the SMSC already accepted on an earlier attempt (see
+    # ``mark_retry``); None when none were.
+    segments_accepted: tuple[str | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.segments_accepted, list):
+            object.__setattr__(self, "segments_accepted", tuple(self.segments_accepted))
 
 
 # The hot paths (claims, transitions) use the table with a connection: no ORM session.
 _T = Notification.__table__
 _CLAIMED = (_T.c.id, _T.c.recipient, _T.c.body, _T.c.language, _T.c.kind, _T.c.audience,
-            _T.c.priority, _T.c.attempts)
+            _T.c.priority, _T.c.attempts, _T.c.segments_accepted)
 
 # provider_message_id is String(100); SMPP message ids are at most 64 characters.
 PROVIDER_IDS_MAX = 100
@@ -297,29 +304,54 @@ def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
     """
     if not sent:
         return 0
+    with db.write_engine.begin() as connection:
+        return _mark_sent(connection, sent, now or utcnow())
+
+
+def mark_sent_and_claim(db: Database, sent: list[tuple[int, list[str]]], *, limit: int,
+                        channel: str = "sms", now: datetime | None = None,
+                        quiet_hours: QuietHours | None = None) -> list[Claimed]:
+    """``mark_sent_many`` and ``claim_due`` in one transaction: a busy sender's one commit
+    per turn, recording what the SMSC accepted and taking the next messages at once."""
     now = now or utcnow()
     with db.write_engine.begin() as connection:
-        return connection.execute(
-            update(_T)
-            .where(_T.c.id == bindparam("sent_id"),
-                   _T.c.status == NotificationStatus.SENDING)
-            .values(status=NotificationStatus.SENT, sent_at=now,
-                    provider_message_id=bindparam("provider_ids")),
-            [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
-             for notification_id, ids in sent]).rowcount
+        if sent:
+            _mark_sent(connection, sent, now)
+        if limit <= 0:
+            return []
+        return claim(connection, channel=channel, limit=limit, now=now,
+                     quiet_hours=quiet_hours)
 
 
-def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime) -> bool:
+def _mark_sent(connection: Connection, sent: list[tuple[int, list[str]]],
+               now: datetime) -> int:
+    return connection.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("sent_id"), _T.c.status == NotificationStatus.SENDING)
+        .values(status=NotificationStatus.SENT, sent_at=now,
+                provider_message_id=bindparam("provider_ids")),
+        [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
+         for notification_id, ids in sent]).rowcount
+
+
+def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime, *,
+               segments_accepted: list[str | None] | None = None) -> bool:
     """A temporary failure: "sending" → "pending", due again at ``retry_at``.
 
     The row keeps its priority and id, so once due it takes its old place in the queue and
-    the messages behind it are not reordered. False unless the row was "sending".
+    the messages behind it are not reordered. ``segments_accepted`` records, for a message
+    in parts, the SMSC's id of each part it accepted (None where not), so the retry sends
+    only the rest and the phone does not get a part twice. False unless the row was
+    "sending".
     """
+    values: dict[str, object] = {
+        "status": NotificationStatus.PENDING, "not_before": retry_at, "claimed_at": None,
+        "last_error": reason}
+    if segments_accepted is not None and any(segments_accepted):
+        values["segments_accepted"] = list(segments_accepted)
     return bool(_transition(
         db, Notification.id == notification_id,
-        Notification.status == NotificationStatus.SENDING,
-        status=NotificationStatus.PENDING, not_before=retry_at, claimed_at=None,
-        last_error=reason))
+        Notification.status == NotificationStatus.SENDING, **values))
 
 
 def mark_failed(db: Database, notification_id: int, reason: str) -> bool:
@@ -393,8 +425,9 @@ def _deliver(connection: Connection, provider_message_id: str, receipt: Receipt)
 
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,
-                         ) -> int:
-    """Give claims older than ``older_than`` back to the queue; how many.
+                         *, channel: str | None = None) -> int:
+    """Give claims older than ``older_than`` (of one ``channel``, or all) back to the
+    queue; how many.
 
     A row still "sending" that long after its claim belongs to a sender that died (or lost
     its connection) between claiming and recording the outcome; it goes back to "pending"
@@ -404,10 +437,12 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
     live sender holds a claim (its submit timeout), or a live claim is resent too.
     """
     now = now or utcnow()
+    conditions = [Notification.status == NotificationStatus.SENDING,
+                  Notification.claimed_at < now - older_than]
+    if channel is not None:
+        conditions.append(Notification.channel == channel)
     return _transition(
-        db, Notification.status == NotificationStatus.SENDING,
-        Notification.claimed_at < now - older_than,
-        status=NotificationStatus.PENDING, claimed_at=None,
+        db, *conditions, status=NotificationStatus.PENDING, claimed_at=None,
         last_error="claim expired: the sender stopped before recording the outcome")
 
 

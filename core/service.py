@@ -15,6 +15,7 @@ from core.errors import CoreError
 from core.events import EVENT_TYPES, parse_event
 from core.inquiry import InquiryRequest, InquiryService
 from core.inquiry_log import InquiryLogWriter
+from core.ratelimit import FailureLimiter
 from core.telemetry import EVENTS
 from core.tokens import TokenVerifier
 
@@ -26,12 +27,15 @@ class Core:
     inquiries: InquiryService
     inquiry_log: InquiryLogWriter
     tokens: TokenVerifier
+    # Numbers told "too many attempts" by SMS, so each is told once per window.
+    sms_limit_notices: FailureLimiter
 
     @classmethod
     def build(cls, db: Database, config: CoreConfig, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
-                   inquiry_log=log, tokens=TokenVerifier(db.read))
+                   inquiry_log=log, tokens=TokenVerifier(db.read),
+                   sms_limit_notices=FailureLimiter(1, config.failure_window_seconds))
 
     def record_event(self, payload: Any) -> lifecycle.EventOutcome:
         """Apply one lifecycle event with its notifications, in one database transaction."""

@@ -146,6 +146,8 @@ class ImapSettings(_Section):
     ssl: bool = True
     folder: str = "INBOX"
     poll_seconds: int = Field(default=30, ge=1)
+    # Where a mail that cannot be understood is moved (created when missing).
+    failed_folder: str = "Unreadable"
 
 
 class SmtpSettings(_Section):
@@ -162,6 +164,12 @@ class EmailSettings(_Section):
     enabled: bool = False
     imap: ImapSettings = ImapSettings()
     smtp: SmtpSettings = SmtpSettings()
+    # A larger mail is not read: its sender gets a polite refusal.
+    max_message_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Replies one address may get per hour (a backstop against mail loops).
+    max_replies_per_hour: int = Field(default=10, ge=1)
+    # Registration and issuance notifications also by e-mail, to applicants with an address.
+    notifications: bool = False
 
 
 class KioskSettings(_Section):

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import outbox, render
+from core.answer import Outcome
 from core.config import CoreConfig
 from core.db import Database, utcnow
 from core.identity import InvalidMobile, normalize_mobile
 from core.inquiry import InquiryRequest
-from core.models import InboundMessage
+from core.models import InboundMessage, InboundPart
 
 if TYPE_CHECKING:
     from core.service import Core
@@ -98,9 +101,14 @@ def normalize_sender(sender: str, region: str = "SA") -> str:
     """The sender in E.164 when it is a mobile number, else the raw value (trimmed).
 
     SMSCs give international numbers without the '+' ("971501234567"): when the number is
-    not valid as a local one, it is tried as international.
+    not valid as a local one, it is tried as international (first, when it looks like one:
+    eleven digits or more, no leading 0).
     """
-    for candidate in (sender, "+" + sender.strip()):
+    bare = sender.strip()
+    candidates = (sender, "+" + bare)
+    if bare.isascii() and bare.isdigit() and len(bare) >= 11 and not bare.startswith("0"):
+        candidates = candidates[::-1]
+    for candidate in candidates:
         try:
             return normalize_mobile(candidate, region)
         except InvalidMobile:
@@ -290,6 +298,12 @@ def _reply(core: Core, sender: str, text: str) -> _Reply:
     lang = reply_language(text, core.config.default_language)
     answer = core.inquire(InquiryRequest(channel="sms", number_text=text, mobile=sender,
                                          lang=lang, origin=sender))
+    if answer.outcome == Outcome.RATE_LIMITED:
+        # A flood from one number gets the "too many attempts" text once per window, not
+        # an SMS (paid for by the emirate) for every message it sends.
+        if core.sms_limit_notices.blocked(sender):
+            return _Reply(0, IGNORED)
+        core.sms_limit_notices.failed(sender)
     body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
     return _Reply(0, ANSWERED, {
         "kind": "answer", "audience": "citizen",
@@ -323,3 +337,163 @@ def _is_mobile(sender: str, region: str) -> bool:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:
         return False
+
+
+# --- multi-part messages -----------------------------------------------------------------
+#
+# A long SMS comes as parts, each acknowledged on its own; an SMSC never redelivers a part
+# it was told arrived. So each part is stored before its acknowledgement, and the message
+# is stored from its parts in the transaction that brings the last one: a restart between
+# parts loses nothing. Decoding stays with the adapter (a character may straddle two
+# parts): it hands over the raw bytes and, to join them, a function from a message's parts
+# to the ``Inbound`` to store.
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a multi-part SMS as the adapter received it, undecoded.
+
+    ``payload`` is the part without its header; ``coding`` is what the adapter needs to
+    decode it (SMPP's data_coding). (``sender``, ``reference``, ``total``) ties the parts of
+    one message together; ``seq`` is this part's place, 1 to ``total``.
+    """
+
+    sender: str
+    recipient: str
+    reference: int
+    total: int
+    seq: int
+    payload: bytes
+    coding: int = 0
+
+
+# The adapter's joiner: the parts that arrived of one message, in order (all ``total``, or
+# fewer once it waited too long), to the message to store. It must not raise.
+Assemble = Callable[[list[Part]], Inbound]
+
+_PARTS = InboundPart.__table__
+_PART_SENDER_MAX = 64
+_MESSAGE = (_PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total)
+_WAITING = _PARTS.c.joined_at.is_(None)
+
+
+def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
+                  assemble: Assemble) -> int:
+    """Store parts of multi-part SMS in one committed transaction, and with them every
+    message they complete (assembled by ``assemble``, stored "received" for
+    ``answer_pending``, same dedupe rule as ``receive_many``); how many were completed.
+
+    A redelivered part changes nothing, also for a while after its message was stored; a
+    different part under a finished message's numbers starts a new message (a phone may
+    reuse a reference). Only a database failure raises, and then the adapter must
+    acknowledge none of the parts.
+    """
+    if not parts:
+        return 0
+    now = utcnow()
+    with db.write_engine.begin() as connection:
+        _store_parts(connection, parts, now)
+        waiting = _waiting(connection, _OF_MESSAGES, {
+            "messages": sorted({_part_key(part) for part in parts})})
+        complete = [found for found in waiting if len(found[1]) == found[1][0].total]
+        _join(connection, config, complete, assemble, now)
+    return len(complete)
+
+
+def expire_parts(db: Database, config: CoreConfig, older_than: timedelta,
+                 assemble: Assemble, *, now: datetime | None = None) -> int:
+    """Store, as they are, the messages still missing parts whose oldest part came
+    ``older_than`` ago (also parts stored by a process that has since stopped), and forget
+    parts of stored messages as old; how many messages were stored.
+
+    Cheap when there is nothing to do (two indexed reads, no write lock): run it often.
+    """
+    now = now or utcnow()
+    cutoff = now - older_than
+    with db.lookup.connect() as connection:
+        due = connection.execute(_ANY_OVERDUE, {"cutoff": cutoff}).first()
+        stale = connection.execute(_ANY_FORGOTTEN, {"cutoff": cutoff}).first()
+    if due is None and stale is None:
+        return 0
+    with db.write_engine.begin() as connection:
+        connection.execute(_FORGET, {"cutoff": cutoff})
+        waiting = _waiting(connection, _OF_OVERDUE_MESSAGES, {"cutoff": cutoff})
+        _join(connection, config, waiting, assemble, now)
+    return len(waiting)
+
+
+# The statements, built once (this runs for every part received).
+_OVERDUE = _WAITING & (_PARTS.c.received_at <= bindparam("cutoff"))
+_FORGOTTEN = _PARTS.c.joined_at <= bindparam("cutoff")
+_ANY_OVERDUE = select(_PARTS.c.id).where(_OVERDUE).limit(1)
+_ANY_FORGOTTEN = select(_PARTS.c.id).where(_FORGOTTEN).limit(1)
+_FORGET = delete(_PARTS).where(_FORGOTTEN)
+# Locked, so that of two transactions joining one message (its last part and the
+# timeout), the second finds the parts joined and leaves them.
+_OF_MESSAGES = select(_PARTS).where(
+    _WAITING, tuple_(*_MESSAGE).in_(bindparam("messages", expanding=True))
+).order_by(_PARTS.c.id).with_for_update()
+_OF_OVERDUE_MESSAGES = select(_PARTS).where(
+    _WAITING, tuple_(*_MESSAGE).in_(select(*_MESSAGE).where(_OVERDUE))
+).order_by(_PARTS.c.id).with_for_update()
+_MARK_JOINED = update(_PARTS).where(
+    _PARTS.c.id.in_(bindparam("ids", expanding=True))).values(joined_at=bindparam("now"))
+
+
+def _upsert_parts(dialect: str):
+    """Insert a part; one already waiting, or the same bytes again after its message was
+    joined, is left as it is; different bytes under a joined part's numbers take its place
+    (a new message reusing the reference)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_PARTS)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["sender", "reference", "total", "seq"],
+        set_={"recipient": new.recipient, "payload": new.payload, "coding": new.coding,
+              "received_at": new.received_at, "joined_at": None},
+        where=_PARTS.c.joined_at.is_not(None) & (_PARTS.c.payload != new.payload))
+
+
+_UPSERT_PARTS = {name: _upsert_parts(name) for name in ("postgresql", "sqlite")}
+
+
+def _part_key(part: Part) -> tuple[str, int, int]:
+    return (_storable(part.sender.strip())[:_PART_SENDER_MAX], part.reference, part.total)
+
+
+def _store_parts(connection: Connection, parts: list[Part], now: datetime) -> None:
+    rows: dict[tuple, dict] = {}
+    for part in parts:
+        sender, reference, total = _part_key(part)
+        # One row per part and statement: PostgreSQL refuses to upsert a row twice in one.
+        rows.setdefault((sender, reference, total, part.seq), {
+            "sender": sender, "reference": reference, "total": total, "seq": part.seq,
+            "recipient": _storable(part.recipient.strip())[:_RECIPIENT_MAX],
+            "payload": part.payload, "coding": part.coding, "received_at": now,
+            "joined_at": None,
+        })
+    connection.execute(_UPSERT_PARTS[connection.dialect.name], list(rows.values()))
+
+
+def _waiting(connection: Connection, statement, parameters: dict
+             ) -> list[tuple[list[int], list[Part]]]:
+    """The waiting parts ``statement`` selects, grouped by message: (ids, parts in order)."""
+    found: dict[tuple[str, int, int], tuple[list[int], list[Part]]] = {}
+    rows = connection.execute(statement, parameters).all()
+    for row in sorted(rows, key=lambda row: row.seq):
+        ids, parts = found.setdefault((row.sender, row.reference, row.total), ([], []))
+        ids.append(row.id)
+        parts.append(Part(row.sender, row.recipient, row.reference, row.total, row.seq,
+                          bytes(row.payload), row.coding))
+    return list(found.values())
+
+
+def _join(connection: Connection, config: CoreConfig,
+          messages: list[tuple[list[int], list[Part]]], assemble: Assemble,
+          now: datetime) -> None:
+    """Store each message from its parts and mark the parts joined."""
+    if not messages:
+        return
+    _insert_new(connection, _rows(config, [assemble(parts) for _, parts in messages]))
+    connection.execute(_MARK_JOINED, {
+        "ids": [part_id for ids, _ in messages for part_id in ids], "now": now})

@@ -1,4 +1,4 @@
-"""The ``gateway`` command: one console entry point, every sub-command taking ``--config``."""
+"""The transaction status gateway: every command takes --config PATH (default config.yaml)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,7 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
 
     if with_channels:
         _check_sms(settings)
+        _check_email(settings)
     core = _core(settings)
     app = create_app(settings, core)
     server = create_server(app, host=settings.gateway.host, port=settings.gateway.port,
@@ -120,12 +121,14 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
                  "enabled" if getattr(settings, name).enabled else "disabled")
     channel = None
     if with_channels and settings.sms.enabled:
-        from channels.sms.channel import SmsChannel
+        from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
 
-        channel = SmsChannel(core, settings.sms)
+        shorten_gil_turns()
+        channel = SmsChannel(core, settings.sms, timings=timings_for(settings))
         channel.start()
         app.extensions["sms_channel"] = channel
     scheduler = _start_scheduler(core, settings) if with_channels else None
+    email_channel = _start_email(core, settings) if with_channels else None
     try:
         # Returns once SIGTERM or Ctrl-C stops the loop; waitress then lets the request
         # threads finish what they are doing.
@@ -133,6 +136,8 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if email_channel is not None:
+            email_channel.stop()
         if channel is not None:
             channel.stop()
         server.close()
@@ -166,7 +171,7 @@ def sms(settings: Settings) -> None:
     """The SMS channel alone (SMPP to the SMSC), until SIGTERM or Ctrl-C."""
     import threading
 
-    from channels.sms.channel import SmsChannel
+    from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
 
     if not settings.sms.enabled:
         raise click.ClickException("the SMS channel is disabled: set sms.enabled to true")
@@ -179,7 +184,8 @@ def sms(settings: Settings) -> None:
     log.info("sms: short code %s over SMPP to %s:%s", settings.sms.short_code, smpp.host,
              smpp.port)
     try:
-        SmsChannel(core, settings.sms).run_until(stop)
+        shorten_gil_turns()
+        SmsChannel(core, settings.sms, timings=timings_for(settings)).run_until(stop)
     finally:
         core.close()
     log.info("stopped")
@@ -250,8 +256,12 @@ def token_revoke(settings: Settings, name: str) -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
               help="write rejected rows with their reason to this CSV file")
+
+
 @click.option("--notify/--no-notify", default=False, show_default=True,
               help="send the registration (and issuance) SMS for imported transactions")
+
+
 @with_settings
 def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
                notify: bool) -> None:
@@ -313,6 +323,8 @@ def kiosk(settings: Settings) -> None:
         raise click.ClickException(f"the kiosk needs PyQt6 and its Qt libraries: {exc}") \
             from exc
     sys.exit(run_kiosk(settings))
+
+
 @main.group()
 def prompts() -> None:
     """The IVR's recorded prompts."""
@@ -369,6 +381,31 @@ def scheduler_command(settings: Settings) -> None:
             pass
     finally:
         scheduler.stop()
+        core.close()
+    log.info("stopped")
+
+
+@main.command()
+@with_settings
+def email(settings: Settings) -> None:
+    """The e-mail responder alone (IMAP in, SMTP out), until SIGTERM or Ctrl-C."""
+    import threading
+
+    from channels.email.channel import EmailChannel
+
+    if not settings.email.enabled:
+        raise click.ClickException("the e-mail channel is disabled: set email.enabled to true")
+    _check_email(settings)
+    core = _core(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    imap, smtp = settings.email.imap, settings.email.smtp
+    log.info("email: mailbox %s@%s:%s/%s, replies via %s:%s as %s", imap.username, imap.host,
+             imap.port, imap.folder, smtp.host, smtp.port, smtp.from_address)
+    try:
+        EmailChannel(core, settings.email).run_until(stop)
+    finally:
         core.close()
     log.info("stopped")
 
@@ -451,6 +488,23 @@ def _holiday_days(first: str, through: str | None) -> list[date]:
         return days_off.days_between(_day(first), _day(through) if through else None)
     except CoreError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def _check_email(settings: Settings) -> None:
+    if settings.email.enabled and not settings.email.imap.username:
+        raise click.ClickException("email.imap.username is empty: the mailbox needs a login "
+                                   "(or set email.enabled to false)")
+
+
+def _start_email(core, settings: Settings):
+    """The e-mail channel inside `gateway run`, when enabled; None otherwise."""
+    if not settings.email.enabled:
+        return None
+    from channels.email.channel import EmailChannel
+
+    channel = EmailChannel(core, settings.email)
+    channel.start()
+    return channel
 
 
 if __name__ == "__main__":

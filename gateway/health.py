@@ -38,11 +38,34 @@ def healthz():
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
         body["sms"] = {"bound": channel.session.bound}
-    scan = leases.current(core.db).get(overdue.SCAN_LEASE)
+    held = leases.current(core.db)
+    # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
+    # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
+    sms_channels = [
+        {"holder": lease.holder, "live": lease.live(), "bound": bool(lease.state.get("bound")),
+         "renewed_at": lease.renewed_at.isoformat(), "smsc": lease.state.get("smsc")}
+        for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
+    if sms_channels:
+        body["sms_channels"] = sms_channels
+    scan = held.get(overdue.SCAN_LEASE)
     if scan is not None:  # a scheduler has run: which one scans, its last scan's figures
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
+    if settings.email.enabled:
+        body["email"] = email_poller(core)
     return jsonify(body)
+
+
+def email_poller(core) -> dict[str, object]:
+    """The mailbox poller's heartbeat, from its lease (whichever machine holds it)."""
+    from channels.email.channel import LEASE
+
+    lease = leases.current(core.db).get(LEASE)
+    if lease is None:
+        return {"poller": None}
+    return {"poller": lease.holder, "live": lease.live(),
+            "renewed_at": lease.renewed_at.isoformat(),
+            "polled_at": lease.state.get("polled_at")}
 
 
 def retrying_count(session) -> int:

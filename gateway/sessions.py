@@ -1,10 +1,11 @@
-"""Cookie sessions for the portal only: the JSON API, health and metrics never open one."""
+"""Cookie sessions for the portal only: the JSON API, health, metrics and Twilio's webhooks
+never open one."""
 
 from __future__ import annotations
 
 from flask.sessions import SecureCookieSessionInterface
 
-SESSIONLESS_PREFIXES = ("/api/", "/healthz", "/metrics")
+SESSIONLESS_PREFIXES = ("/api/", "/healthz", "/metrics", "/ivr/")
 
 
 class PortalSessionInterface(SecureCookieSessionInterface):

@@ -4,14 +4,16 @@
 # and Latin text render the same everywhere; the shared libraries PyQt6's wheels
 # load (EGL/GL, xkbcommon, fontconfig, freetype, D-Bus, GLib, CUPS) so the kiosk's
 # tests run on Qt's offscreen platform on a bare Debian; espeak-ng, the speech engine
-# pyttsx3 drives to render the IVR prompts offline (its Arabic voice included).
+# pyttsx3 drives to render the IVR prompts offline (its Arabic voice included); and
+# Dovecot's IMAP server, which the e-mail tests start as their own throwaway instance
+# (never the system service).
 #
 # Idempotent and quick when everything is present: only dpkg-query/command -v
 # are consulted; apt-get (update + install) runs only when something is missing,
 # and only as root. Otherwise a note is printed and the script exits 0.
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core espeak-ng
+PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core espeak-ng dovecot-imapd
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libcups2)
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 

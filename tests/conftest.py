@@ -116,3 +116,34 @@ def kiosk_auth(core) -> dict[str, str]:
 @pytest.fixture
 def staff_auth(core) -> dict[str, str]:
     return _token(core, "staff")
+
+
+# --- the staff pages (simulator, message history, kiosks): a signed-in test client ---
+
+
+def csrf_token(client, path: str = "/simulator/login") -> str:
+    """The CSRF token in the form at ``path``, to post back as a browser would."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get(path).get_data(as_text=True))
+    assert match, f"{path} carries a CSRF token"
+    return match.group(1)
+
+
+def sign_in(client, token: str, lang: str = "ar"):
+    """Post the staff sign-in form with ``token``; the response (303 when signed in)."""
+    return client.post("/simulator/login", data={
+        "csrf_token": csrf_token(client), "lang": lang, "token": token})
+
+
+@pytest.fixture
+def staff_token(core) -> str:
+    return create_token(core.db.write, "staff", "trainer")
+
+
+@pytest.fixture
+def staff_client(client, staff_token):
+    """``client`` signed in to the staff pages with ``staff_token``."""
+    assert sign_in(client, staff_token).status_code == 303
+    return client

@@ -8,6 +8,7 @@ stale), and the line finds a phrase's recording by computing the same name.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -37,6 +38,28 @@ class AudioLibrary:
         self.directory = directory
         self._voice = voice
         self._base_url = base_url.rstrip("/")
+        self._listed: tuple[int | None, frozenset[str]] = (-1, frozenset())
+
+    def version(self) -> int | None:
+        """Changes whenever a recording is added or removed (the folder's mtime)."""
+        try:
+            return self.directory.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _names(self) -> frozenset[str]:
+        # One stat a lookup instead of one per phrase; listed again when the folder changes
+        # (a file's content never changes under its name: the name hashes it).
+        version = self.version()
+        listed_at, names = self._listed
+        if version != listed_at:
+            try:
+                names = frozenset(os.listdir(self.directory)) if version is not None \
+                    else frozenset()
+            except OSError:
+                names = frozenset()
+            self._listed = (version, names)
+        return names
 
     def path(self, lang: str, text: str) -> Path:
         return self.directory / audio_name(lang, text, self._voice)
@@ -44,6 +67,6 @@ class AudioLibrary:
     def url(self, lang: str, text: str) -> str | None:
         """The recording's URL, or None when it has not been rendered."""
         name = audio_name(lang, text, self._voice)
-        if not (self.directory / name).is_file():
+        if name not in self._names():
             return None
         return f"{self._base_url}/ivr/audio/{name}"

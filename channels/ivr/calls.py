@@ -5,26 +5,25 @@ machine: the state lives in the database, never in memory and never in what the 
 says about itself (only the keys pressed and the caller ID, which Twilio signs).
 
 Every webhook reads one row and writes it back, so this is plain SQLAlchemy Core on the
-hot path: one indexed SELECT and one UPDATE a step, no ORM unit of work.
+hot path: one indexed SELECT and one UPDATE a step (the first webhook: one INSERT), no
+ORM unit of work.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from channels.ivr.flow import LANGUAGE, Call
+from channels.ivr.flow import Call
 from core.db import Database, utcnow
 from core.identity import mask_mobile
 from core.models import IvrCall
 
 # Column sizes (PostgreSQL enforces them).
-_SID_MAX, _PATH_MAX, _MASKED_MAX = 64, 2000, 32
+CALL_SID_MAX = 64
+_PATH_MAX, _MASKED_MAX = 2000, 32
 
 # The statements are built once: building them per webhook cost more than running them.
 _CALLS = IvrCall.__table__
@@ -42,67 +41,85 @@ _SAVE_ENDING = update(_CALLS).where(*_LIVE).values(
 _INSERT = insert(_CALLS)
 
 
+class _Compiled:
+    """A statement compiled once for the engine's dialect, run on the DBAPI cursor.
+
+    Every webhook runs the SELECT and the UPDATE: going around SQLAlchemy's per-statement
+    machinery (cache key, execution context, result processing) is most of their cost, as
+    for the inquiry lookup (core/inquiry.py). Only for values the driver takes as they are
+    (text, integers, None); datetimes go through SQLAlchemy.
+    """
+
+    def __init__(self, statement, dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order = compiled.positiontup  # qmark drivers (sqlite3); None for pyformat
+
+    def params(self, values: dict):
+        return tuple(values[name] for name in self._order) if self._order else values
+
+
 class CallStore:
+    """The calls' rows. On SQLite every writer of the process takes its turn on the core's
+    writer lock (core/db.py), so each webhook writes once, in one short transaction."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
-        # SQLite has one writer at a time and makes the others poll with growing sleeps
-        # (1, 2, 5, 10 ms...): this process's webhooks queue on a lock instead, and are
-        # woken the moment the write before them commits.
-        self._writing = threading.Lock() if db.is_sqlite else contextlib.nullcontext()
+        self._load = _Compiled(_LOAD, db.engine.dialect)
+        self._save = _Compiled(_SAVE, db.engine.dialect)
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._writing, self._db.write_engine.begin() as connection:
-            yield connection
-
-    def open(self, call_sid: str, channel: str, caller: str | None) -> tuple[Call, bool]:
-        """The call's state, created on its first webhook; True when it was created."""
-        sid = call_sid[:_SID_MAX]
-        existing = self.load(sid)
-        if existing is not None:
-            return existing, False
-        started = utcnow()
+    def create(self, call: Call, caller: str | None) -> bool:
+        """Insert a new call with the state its first menu left it in, in one statement;
+        False when the CallSid is already known (Twilio retried the first webhook)."""
+        values = _state(call)
+        values.update(call_sid=call.call_sid[:CALL_SID_MAX], channel=call.channel,
+                      caller_masked=mask_mobile(caller or "")[:_MASKED_MAX],
+                      started_at=call.started_at or utcnow())
         try:
-            with self._write() as connection:
-                connection.execute(_INSERT, dict(
-                    call_sid=sid, channel=channel, node=LANGUAGE, attempts=0, path="",
-                    caller_masked=mask_mobile(caller or "")[:_MASKED_MAX],
-                    started_at=started))
+            with self._db.write_engine.begin() as connection:
+                connection.execute(_INSERT, values)
         except IntegrityError:
-            # Twilio retried the first webhook while the first attempt was being answered.
-            call = self.load(sid)
-            if call is None:
-                raise
-            return call, False
-        return Call(call_sid=sid, channel=channel, started_at=started), True
+            return False
+        return True
 
     def load(self, call_sid: str) -> Call | None:
-        with self._db.lookup.connect() as connection:
-            row = connection.execute(_LOAD, {"sid": call_sid[:_SID_MAX]}).one_or_none()
+        connection = self._db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self._load.sql,
+                           self._load.params({"sid": call_sid[:CALL_SID_MAX]}))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends any transaction it opened
         if row is None:
             return None
-        return Call(call_sid=row.call_sid, channel=row.channel, node=row.node,
-                    language=row.language, attempts=row.attempts, number=row.number,
-                    replay=Call.replay_from(row.replay),
-                    path=row.path.split() if row.path else [], outcome=row.outcome,
-                    ended=row.ended_at is not None, started_at=row.started_at)
+        (sid, channel, node, language, attempts, number, replay, path, outcome, started_at,
+         ended_at) = row
+        return Call(call_sid=sid, channel=channel, node=node, language=language,
+                    attempts=attempts, number=number, replay=Call.replay_from(replay),
+                    path=path.split() if path else [], outcome=outcome,
+                    ended=ended_at is not None, started_at=_utc(started_at))
 
     def save(self, call: Call) -> bool:
         """Write a live call's state back; True when this save ended the call.
 
         A call already ended is never written again (a late webhook changes nothing).
         """
-        values = {"sid": call.call_sid, "v_node": call.node, "v_language": call.language,
-                  "v_attempts": call.attempts, "v_number": call.number,
-                  "v_replay": call.replay_json(), "v_path": " ".join(call.path)[-_PATH_MAX:],
-                  "v_outcome": call.outcome}
-        if call.ended:
-            now = utcnow()
-            values.update(v_ended_at=now, v_duration_seconds=_seconds(call.started_at, now))
-        with self._write() as connection:
-            changed = connection.execute(_SAVE_ENDING if call.ended else _SAVE,
-                                         values).rowcount
-        return call.ended and changed == 1
+        values = {f"v_{name}": value for name, value in _state(call).items()}
+        values["sid"] = call.call_sid
+        with self._db.write_engine.begin() as connection:
+            if call.ended:
+                now = utcnow()
+                values.update(v_ended_at=now,
+                              v_duration_seconds=_seconds(call.started_at, now))
+                return connection.execute(_SAVE_ENDING, values).rowcount == 1
+            # The common step: text and numbers only, straight to the driver (the
+            # transaction is still SQLAlchemy's, for the SQLite writers' turn).
+            cursor = connection.connection.cursor()
+            cursor.execute(self._save.sql, self._save.params(values))
+            cursor.close()
+        return False
 
     def close_abandoned(self, older_than: timedelta) -> dict[tuple[str, str], int]:
         """End calls still open after ``older_than`` (no status callback came): they are
@@ -110,7 +127,7 @@ class CallStore:
         outcome."""
         cutoff = utcnow() - older_than
         stale = (_CALLS.c.ended_at.is_(None), _CALLS.c.started_at < cutoff)
-        with self._write() as connection:
+        with self._db.write_engine.begin() as connection:
             rows = connection.execute(select(_CALLS.c.channel, _CALLS.c.outcome)
                                       .where(*stale)).all()
             if rows:
@@ -131,7 +148,7 @@ class CallStore:
             return None
         now = utcnow()
         seconds = duration if duration is not None else _seconds(call.started_at, now)
-        with self._write() as connection:
+        with self._db.write_engine.begin() as connection:
             ended_now = connection.execute(
                 update(_CALLS).where(_CALLS.c.call_sid == call.call_sid,
                                      _CALLS.c.ended_at.is_(None))
@@ -145,6 +162,22 @@ class CallStore:
             return None
         call.outcome, call.ended = call.outcome or "hung_up", True
         return call
+
+
+def _state(call: Call) -> dict:
+    """The columns a webhook changes, from the call's state."""
+    return {"node": call.node, "language": call.language, "attempts": call.attempts,
+            "number": call.number, "replay": call.replay_json(),
+            "path": " ".join(call.path)[-_PATH_MAX:], "outcome": call.outcome}
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """SQLite gives SQLAlchemy's stored text (UTC); PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _seconds(start: datetime | None, end: datetime) -> int | None:

@@ -7,7 +7,8 @@ staff call simulator as a web page. The flow:
     number   (the transaction number, ended by #; read back digit by digit)
              -> the status at once when the caller ID is the applicant's mobile,
     national_id (otherwise: the national ID, ended by #)
-    options  (1 repeat, 2 another transaction, 0 an employee, 9 end)
+    options  (1 repeat, 2 another transaction, 0 an employee (offered only when an agents'
+             line is configured; outside working hours it tells the hours), 9 end)
 
 No input and wrong input are asked again with the short prompt, three tries in all, then
 a polite goodbye that points to the SMS short code and the portal. Whatever ``Digits``
@@ -20,10 +21,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from channels.ivr.hours import WorkingHours
-from channels.ivr.speech import Sentence, answer_speech, digits, sentence
+from channels.ivr.speech import Sentence, answer_speech, digits, sentence, working_hours
 from core.answer import Answer, Outcome
 from core.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
 from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
@@ -91,14 +93,23 @@ class Call:
     started_at: datetime | None = None
 
     def replay_json(self) -> str | None:
-        return json.dumps([s.to_json() for s in self.replay], ensure_ascii=False) \
-            if self.replay else None
+        return _replay_json(self.replay) if self.replay else None
 
     @staticmethod
     def replay_from(text: str | None) -> tuple[Sentence, ...]:
-        if not text:
-            return ()
-        return tuple(Sentence.from_json(item) for item in json.loads(text))
+        return _replay_from(text) if text else ()
+
+
+# The last answer is written back and read again on every webhook until the call moves
+# on: each conversion is kept for the next webhook (both sides are immutable).
+@lru_cache(maxsize=256)
+def _replay_json(replay: tuple[Sentence, ...]) -> str:
+    return json.dumps([s.to_json() for s in replay], ensure_ascii=False)
+
+
+@lru_cache(maxsize=256)
+def _replay_from(text: str) -> tuple[Sentence, ...]:
+    return tuple(Sentence.from_json(item) for item in json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -182,9 +193,11 @@ class CallFlow:
         read_back = Speak((sentence(self._lang(call), "you_entered", digits=digits(entered)),))
         mobile = self._mobile(caller)
         if mobile:
+            # A first try: a miss is neither logged nor counted, the inquiry goes on with
+            # the national ID (and the caller ID) as one inquiry.
             answer = self._inquire(InquiryRequest(
                 channel=self._config.channel, number_text=entered, lang=self._lang(call),
-                mobile=mobile, origin=mobile))
+                mobile=mobile, origin=mobile, first_try=True))
             # Anything but the status (not the caller's, no such number) asks for the ID,
             # so the question itself tells nothing.
             if answer.outcome in (Outcome.FOUND, Outcome.RATE_LIMITED):
@@ -217,7 +230,7 @@ class CallFlow:
         if choice == "2":
             call.number, call.replay = None, ()
             return self._go(call, NUMBER)
-        if choice == "0":
+        if choice == "0" and self._config.agent_number:
             return self._agent(call)
         if choice == "9":
             return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
@@ -235,9 +248,12 @@ class CallFlow:
 
     def _agent(self, call: Call) -> list[Action]:
         config = self._config
-        if not config.agent_number or not config.hours.open_at(self._now()):
+        if not config.hours.open_at(self._now()):
             call.path.append("agent_closed")
-            closed = (self._say(call, "agents_closed"), self._self_service(call))
+            hours = config.hours
+            closed = (self._say(call, "agents_closed"),
+                      working_hours(self._lang(call), hours.days, hours.start, hours.end),
+                      self._self_service(call))
             return self._go(call, OPTIONS, closed)
         call.path.append("agent")
         call.outcome = "transfer"
@@ -272,8 +288,10 @@ class CallFlow:
                       sentence("en", "for_english"))
             return Gather(LANGUAGE, prompt[1:] if short else prompt, num_digits=1)
         if call.node == OPTIONS:
-            return Gather(OPTIONS, (self._say(call, "options_short" if short else "options"),),
-                          num_digits=1)
+            key = "options_short" if short else "options"
+            if not self._config.agent_number:
+                key += "_no_agent"  # 0 is offered only when someone can answer it
+            return Gather(OPTIONS, (self._say(call, key),), num_digits=1)
         key = "enter_number" if call.node == NUMBER else "enter_id"
         return Gather(call.node, (self._say(call, key + "_short" if short else key),))
 

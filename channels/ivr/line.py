@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from channels.ivr.calls import CallStore
+from channels.ivr.calls import CALL_SID_MAX, CallStore
 from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
 from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
+from core.db import utcnow
 from core.service import Core
 from core.settings import Settings
 
@@ -47,8 +48,19 @@ class Line:
         return cls(CallStore(core.db), CallFlow(config, core.inquire, now), channel)
 
     def call_started(self, call_sid: str, caller: str | None) -> list[Action]:
-        call = self._open(call_sid, caller)
-        return self._after(call, self._flow.start(call))
+        """A call's first webhook: the call is stored with its first menu's state at once."""
+        call = Call(call_sid=call_sid[:CALL_SID_MAX], channel=self.channel,
+                    started_at=utcnow())
+        actions = self._flow.start(call)
+        if self._store.create(call, caller):
+            CALLS_STARTED.labels(self.channel).inc()
+            self.close_abandoned()
+            return actions
+        # Twilio asked again for a call it started: the menu it is at.
+        known = self._store.load(call_sid)
+        if known is None:
+            raise RuntimeError(f"call {call_sid} refused as a duplicate, yet not stored")
+        return self._after(known, self._flow.start(known))
 
     def keys(self, call_sid: str, node: str, digits: str | None, caller: str | None
              ) -> list[Action]:
@@ -74,13 +86,6 @@ class Line:
 
     def call(self, call_sid: str) -> Call | None:
         return self._store.load(call_sid)
-
-    def _open(self, call_sid: str, caller: str | None) -> Call:
-        call, created = self._store.open(call_sid, self.channel, caller)
-        if created:
-            CALLS_STARTED.labels(self.channel).inc()
-            self.close_abandoned()
-        return call
 
     def close_abandoned(self, *, force: bool = False) -> None:
         """Log calls left open as hung up (at most every few minutes unless forced)."""

@@ -16,6 +16,7 @@ plays half a file; files already rendered are skipped (their names are content h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -35,6 +36,8 @@ from core.settings import Settings
 
 # Seconds the engine may take to start, and to render one phrase, before it is killed.
 STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 10.0
+# Tries per phrase when the engine wrote no audio.
+ATTEMPTS = 3
 MAX_PROMPT_SECONDS = 30.0
 
 
@@ -105,8 +108,12 @@ def _run_worker(jobs: list[Job], rate: int, timeout: float | None) -> None:
             subprocess.Popen([sys.executable, "-m", "channels.ivr.prompts"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                              text=True, cwd=Path(__file__).resolve().parents[2]) as child:
-        child.stdin.write(payload)
-        child.stdin.close()
+        # A child that died at once (no engine) closed the pipe: its exit status tells.
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.write(payload)
+            child.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.close()
         deadline = time.monotonic() + STARTUP_SECONDS + limit
         with selectors.DefaultSelector() as selector:
             selector.register(child.stdout, selectors.EVENT_READ)
@@ -156,13 +163,17 @@ def _worker() -> None:
         target = Path(job["path"])
         partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         engine.setProperty("voice", job["voice"])
-        # One save per runAndWait: queued saves would write only the last file.
-        engine.save_to_file(job["text"], str(partial))
-        engine.runAndWait()
-        if partial.exists() and partial.stat().st_size > 44:
-            os.replace(partial, target)
-        else:
+        # The espeak driver now and then writes nothing (seen on the first phrase after a
+        # voice change): the phrase is tried again before it counts as failed.
+        for _attempt in range(ATTEMPTS):
+            # One save per runAndWait: queued saves would write only the last file.
+            engine.save_to_file(job["text"], str(partial))
+            engine.runAndWait()
+            if partial.exists() and partial.stat().st_size > 44:
+                os.replace(partial, target)
+                break
             partial.unlink(missing_ok=True)
+        else:
             print(f"no audio for {job['lang']} {job['text']!r}", file=sys.stderr)
         print("done", flush=True)  # the parent's sign of life
 

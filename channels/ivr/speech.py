@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from core.answer import Answer, Name, Outcome, TransactionView
@@ -54,9 +54,15 @@ PROMPTS = {
                   "to an employee, press 0. To end the call, press 9."),
     "options_short": N_("Press 1 to repeat, 2 for another transaction, 0 for an employee, "
                         "or 9 to end."),
+    "options_no_agent": N_("To hear it again, press 1. For another transaction, press 2. "
+                           "To end the call, press 9."),
+    "options_short_no_agent": N_("Press 1 to repeat, 2 for another transaction, or 9 to "
+                                 "end."),
     "connecting": N_("Please wait while we put you through to an employee."),
     "agents_closed": N_("Our employees are not available at this time."),
     "agents_busy": N_("No employee is free to take your call right now."),
+    "agents_hours": N_("Our employees answer calls {days}, from {start} to {end}."),
+    "days_range": N_("{first} to {last}"),
     "self_service": N_("You can hear your transaction's status on this line at any time, "
                        "send its number by SMS to {short_code}, or use the emirate's "
                        "portal."),
@@ -77,6 +83,11 @@ PROMPTS = {
     "status_reply_received": "Reply received from {agency}",
     "status_closed": "Completed",
 }
+
+# The week as the line names it, from Sunday (the first working day).
+DAY_NAMES = {"sun": N_("Sunday"), "mon": N_("Monday"), "tue": N_("Tuesday"),
+             "wed": N_("Wednesday"), "thu": N_("Thursday"), "fri": N_("Friday"),
+             "sat": N_("Saturday")}
 
 _FIELD = re.compile(r"\{(\w+)\}")
 # A fixed stretch with nothing to say (a comma, a full stop) gets no recording of its own.
@@ -148,6 +159,29 @@ def spoken_date(day: date, lang: str) -> Sentence:
                     gregorian_month=months[day.month - 1], gregorian_year=str(day.year))
 
 
+def working_hours(lang: str, days: Iterable[str], start: time, end: time) -> Sentence:
+    """When the employees answer: "Sunday to Thursday, from 8:00 to 15:00"."""
+    _ = gettext_for(lang)
+    week = list(DAY_NAMES)
+    ordered = sorted(set(days) & set(week), key=week.index)
+    names = [_(DAY_NAMES[day]) for day in ordered]
+    positions = [week.index(day) for day in ordered]
+    if len(names) >= 3 and positions == list(range(positions[0], positions[-1] + 1)):
+        spoken = sentence(lang, "days_range", first=names[0], last=names[-1])
+        days_piece = Piece(spoken.text, spoken.phrases)
+    else:
+        separator = "، " if lang == "ar" else ", "
+        days_piece = Piece(separator.join(names), tuple(names))
+    return sentence(lang, "agents_hours", days=days_piece, start=_clock(start),
+                    end=_clock(end))
+
+
+def _clock(moment: time) -> Piece:
+    """A time of day, 24-hour ("8:00", "15:30"): the hour and minutes are recordings."""
+    minutes = (str(moment.minute),) if moment.minute else ()
+    return Piece(f"{moment.hour}:{moment.minute:02d}", (str(moment.hour), *minutes))
+
+
 def status_sentence(view: TransactionView, lang: str) -> Sentence:
     """The status in a few words: core.render.status_label's wording, in phrases."""
     department = _name(view.department, lang)
@@ -191,7 +225,8 @@ def answer_speech(answer: Answer, lang: str, tz: ZoneInfo) -> tuple[Sentence, ..
 
 def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
     """Every phrase of ``lang`` worth a recording: the fixed wording of each prompt, the
-    digits, the days of a month, the years in ``years``, the month names."""
+    digits, the days of a month (and the hours), the years in ``years``, the names of the
+    weekdays and months."""
     seen: set[str] = set()
     _ = gettext_for(lang)
     candidates: list[str] = []
@@ -202,6 +237,7 @@ def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
     candidates += [str(n) for n in range(10)]
     candidates += [str(n) for n in range(10, 32)]
     candidates += [str(n) for n in years]
+    candidates += [_(name) for name in DAY_NAMES.values()]
     candidates += HIJRI_MONTHS_AR if lang == "ar" else HIJRI_MONTHS_EN
     candidates += GREGORIAN_MONTHS_AR if lang == "ar" else GREGORIAN_MONTHS_EN
     for phrase in candidates:

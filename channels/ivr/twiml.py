@@ -4,9 +4,15 @@ Only documented verbs and attributes: <Say voice language>, <Play>, <Gather inpu
 method timeout numDigits finishOnKey>, <Redirect method>, <Dial action method timeout>,
 <Hangup>. A <Gather> is followed by a <Redirect> to its own action, so silence comes back
 to the same menu as an empty answer.
+
+Most answers are the same few menus, so documents are kept by the actions that made them
+(and, in play mode, the recordings on disk): building one is dearer than the webhook's
+database work.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -14,6 +20,9 @@ from channels.ivr.audio import AudioLibrary
 from channels.ivr.flow import Action, Gather, Hangup, Speak, Transfer
 from channels.ivr.speech import Sentence
 from core.settings import VoiceSettings
+
+# Documents kept: every fixed menu, and the statuses heard most recently.
+RENDERED_KEPT = 2048
 
 
 class TwimlRenderer:
@@ -23,11 +32,16 @@ class TwimlRenderer:
         self._audio = audio if voice.mode == "play" else None
         self._base_url = base_url.rstrip("/")
         self._timeout = input_timeout
+        self._rendered = lru_cache(maxsize=RENDERED_KEPT)(self._render)
 
     def input_url(self, node: str) -> str:
         return f"{self._base_url}/ivr/input/{node}"
 
     def render(self, actions: list[Action]) -> str:
+        recordings = self._audio.version() if self._audio is not None else None
+        return self._rendered(tuple(actions), recordings)
+
+    def _render(self, actions: tuple[Action, ...], _recordings: int | None) -> str:
         response = VoiceResponse()
         for action in actions:
             if isinstance(action, Speak):

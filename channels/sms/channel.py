@@ -1,19 +1,26 @@
 """The SMS channel: SMPP in and out of the core.
 
-Inbound, each ``deliver_sm`` (on the session thread) is either a delivery receipt, applied
-to the outbox, or a citizen's message, reassembled when it comes in parts and stored with
-``core.receive_sms`` before the SMSC gets its ``deliver_sm_resp``; a failure to store
-answers ESME_RX_T_APPN (0x64) so the SMSC redelivers.
+Inbound, on the session thread, one read burst at a time: delivery receipts are applied to
+the outbox; citizens' messages are stored and answered in one commit
+(``core.receive_and_answer_sms``) before the SMSC gets any ``deliver_sm_resp``, and the
+answers that fit the claim slots are submitted at once; parts of multi-part messages are
+stored on their own (``inbound_parts``), the message with the part that completes it. A
+failure to store answers ESME_RX_T_APPN (0x64), so the SMSC redelivers (a redelivery is
+recognised and stored once).
 
-Outbound, the channel's loop answers stored messages (``core.answer_pending_sms``), claims
-due outbox rows (answers first), splits each into segments and submits them through the
-session; every segment accepted → ``mark_sent`` with the SMSC's ids, a temporary status
-or a lost connection → ``mark_retry`` with backoff, any other status → ``mark_failed``.
+Outbound, the channel's loop keeps the window full: it records the messages whose
+segments are all answered and claims the next due outbox rows (answers first, quiet
+hours honoured) in one commit, and submits their segments through the session. Every
+segment accepted → sent, with the SMSC's ids; a temporary status or a lost connection →
+retried with backoff, sending only the segments not yet accepted; any other status →
+failed, with the SMSC's reason.
 
-Limits, stated once: parts of a multi-part MO are held in memory and acknowledged as they
-come, so a crash between parts loses those parts (the SMSC does not redeliver acked
-parts); a message whose submit was in flight when the connection or the process died is
-sent again, so each crash or drop can duplicate at most the messages in the window.
+Limits, stated once: at most ``2 * window`` messages are claimed and unrecorded at a
+time (the claim slots, shared by both threads); a crash resends those, and only the ones
+the SMSC had accepted reach the phone twice. A dropped connection resends only the
+submits that had no answer (at most ``window``). A multi-part message whose other parts
+never come is stored as it is after ``Timings.reassembly_timeout``, also when a previous
+process stored its parts.
 """
 
 from __future__ import annotations
@@ -21,17 +28,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from channels.sms import metrics
 from channels.sms.encoding import UndecodableMessage, sms_parts
-from channels.sms.reassembly import Assembled, Reassembler, parse_fragment
+from channels.sms.reassembly import Assembled, Fragment, parse_fragment
 from channels.sms.receipts import (
     InvalidReceipt,
     Receipt,
@@ -51,15 +59,18 @@ from channels.sms.smpp import (
     SubmitResult,
     status_name,
 )
-from core import outbox
+from core import leases, outbox
 from core.db import utcnow
 from core.service import Core
-from core.settings import SmsSettings
-from core.sms_inquiry import Inbound
+from core.settings import Settings, SmsSettings
+from core.sms_inquiry import Inbound, Part, expire_parts, receive_parts
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SmsChannel", "TEMPORARY_STATUSES"]
+
+# The longest a finished message waits to be recorded while others are in flight.
+_SETTLE_EVERY = 0.05
 
 # Stored messages answered per pass of the loop (the session thread answers most itself).
 _ANSWER_BATCH = 100
@@ -82,6 +93,7 @@ class Timings:
     response_timeout: float = 30.0
     receipt_hold: float = 120.0  # how long a receipt waits for its mark_sent
     reassembly_timeout: float = 300.0
+    heartbeat_interval: float = 10.0  # how often the bind state is written for /healthz
     stale_claims_after: timedelta = timedelta(minutes=5)
 
 
@@ -91,6 +103,8 @@ class _Outgoing:
 
     message: outbox.Claimed
     submitted: list[Future] | str
+    # Which of the message's segments the futures are for (a retry skips those accepted).
+    indexes: list[int] = field(default_factory=list)
 
     @property
     def futures(self) -> list[Future]:
@@ -133,6 +147,24 @@ class _HeldReceipt:
     until: float
 
 
+def shorten_gil_turns() -> None:
+    """Let the SMS channel's threads hand the GIL over in 0.5 ms instead of CPython's 5 ms.
+
+    The session thread (the socket) and the channel's loop (the outbox) pass work to each
+    other hundreds of times a second; with the default switch interval, a thread woken by
+    the other waits up to 5 ms for the GIL whenever the other is busy, which capped the
+    short code's answers well below what the CPU allows. Process-wide: the composition
+    root (``gateway sms``, ``gateway run`` with SMS on) calls it, never a library import.
+    """
+    sys.setswitchinterval(0.0005)
+
+
+def timings_for(settings: Settings) -> Timings:
+    """The production timings, with the stale-claim age the operator configured."""
+    return Timings(stale_claims_after=timedelta(
+        seconds=settings.scheduler.stale_claim_seconds))
+
+
 class SmsChannel:
     """The short code over one SMPP bind; ``start``/``stop`` or ``run_until``."""
 
@@ -153,10 +185,11 @@ class SmsChannel:
             reconnect_delay=self.timings.reconnect_delay,
             reconnect_max=self.timings.reconnect_max, clock=clock,
         )
-        self._reassembler = Reassembler(timeout=self.timings.reassembly_timeout, clock=clock)
+        self._next_parts_check = 0.0  # when to look for multi-part MO that expired
         self._held: list[_HeldReceipt] = []
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
+        self._settled_at = 0.0
         self._inbound_waiting = threading.Event()
         self._next_inbound_check = 0.0
         # Answers the session thread submitted itself, for the loop to record.
@@ -164,6 +197,10 @@ class SmsChannel:
         # Messages claimed and not yet recorded, by either thread: at most 2 * window,
         # which bounds what a crash can send twice.
         self._slots = _Slots(2 * settings.smpp.window)
+        # The bind state, written where any gateway machine's /healthz reads it.
+        self._holder = leases.holder_name("sms")
+        self._heartbeat_name = f"{leases.SMS_CHANNEL_PREFIX}{self._holder}"[:64]
+        self._next_heartbeat = 0.0
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -172,7 +209,8 @@ class SmsChannel:
     # --- running ---------------------------------------------------------------------
 
     def start(self) -> None:
-        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after)
+        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
+                                                channel="sms")
         if recovered:
             log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
         self.session.start()
@@ -198,15 +236,34 @@ class SmsChannel:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._heartbeat()
                 busy = self._pass()
             except Exception:
                 # The loop must outlive a database hiccup; the outbox keeps the work.
                 log.exception("SMS channel pass failed")
                 busy = False
             if not busy:
-                self._work.wait(self.timings.poll_interval)
+                # Something finished but not recorded yet: back by the settle deadline.
+                self._work.wait(_SETTLE_EVERY if self._outgoing
+                                else self.timings.poll_interval)
                 self._work.clear()
         self._abandon_outgoing()
+        try:
+            leases.release(self.core.db, self._heartbeat_name, self._holder)
+        except Exception:
+            log.exception("could not clear the SMS channel's heartbeat")
+
+    def _heartbeat(self) -> None:
+        now = self._clock()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + self.timings.heartbeat_interval
+        smpp = self.settings.smpp
+        leases.acquire(self.core.db, self._heartbeat_name, self._holder,
+                       timedelta(seconds=3 * self.timings.heartbeat_interval), state={
+                           "bound": self.session.bound, "binds": self.session.binds,
+                           "smsc": f"{smpp.host}:{smpp.port}",
+                           "in_flight": len(self._outgoing)})
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.
@@ -233,51 +290,83 @@ class SmsChannel:
                 self._outgoing.append(self._handed.get_nowait())
             except queue.Empty:
                 break
-        recorded = self._record_finished()
         window = self.settings.smpp.window
-        if not self.session.bound or (self._slots.free < window and self._outgoing):
-            return bool(answered or recorded)
-        slots = self._slots.take(self._slots.free)
+        done_count = sum(outgoing.finished() for outgoing in self._outgoing)
+        busy = len(self._outgoing) - done_count
+        claiming = self.session.bound and (self._slots.free + done_count >= window
+                                           or not busy)
+        # Finished messages are recorded in batches: when a window's worth of slots can be
+        # refilled, when nothing else is in flight, or after _SETTLE_EVERY at the latest.
+        now = self._clock()
+        settling = done_count and (not busy or now - self._settled_at >= _SETTLE_EVERY)
+        if not (claiming or settling):
+            return bool(answered)
+        self._settled_at = now
+        finished, sent = self._settle_finished()
+        # The finished messages' slots pass to the messages claimed in the same commit.
+        taken = self._slots.take(self._slots.free) if claiming else 0
+        limit = taken + len(finished) if claiming else 0
         claimed: list[outbox.Claimed] = []
         try:
-            claimed = outbox.claim_due(self.core.db, channel="sms", limit=slots,
-                                       quiet_hours=self.core.config.quiet_hours)
-        finally:
-            self._slots.give(slots - len(claimed))
-        self._outgoing.extend(self._send(message) for message in claimed)
-        return bool(answered or recorded or claimed)
-
-    def _send(self, message: outbox.Claimed) -> _Outgoing:
-        """Submit a claimed message's segments; it holds one claim slot until recorded."""
-        outgoing = _Outgoing(message, self._submit(message))
-        for future in outgoing.futures:
-            future.add_done_callback(self._wake)
-        return outgoing
-
-    def _wake(self, _future: Future | None = None) -> None:
-        self._work.set()
-
-    def _record_finished(self) -> int:
-        """Record every message whose segments are all answered; how many."""
-        finished = [o for o in self._outgoing if o.finished()]
-        if not finished:
-            return 0
-        sent: list[tuple[int, list[str]]] = []
-        for outgoing in finished:
-            ids = self._record(outgoing.message, outgoing.refused or outgoing.futures)
-            if ids:
-                sent.append((outgoing.message.id, ids))
-        if sent:
-            # The finished messages' successes in one transaction.
-            outbox.mark_sent_many(self.core.db, sent)
-            metrics.SUBMITS.labels(result="sent").inc(len(sent))
+            claimed = outbox.mark_sent_and_claim(
+                self.core.db, sent, limit=limit, channel="sms",
+                quiet_hours=self.core.config.quiet_hours)
+        except Exception:
+            self._slots.give(taken)  # the finished keep theirs, to be recorded again
+            raise
+        self._slots.give(taken + len(finished) - len(claimed))
         # Only now: should recording fail half-way, the next pass records them again, and
         # each outbox transition moves a row only from "sending", once.
         done = {id(o) for o in finished}
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
-        self._slots.give(len(finished))
         if sent:
+            metrics.SUBMITS.labels(result="sent").inc(len(sent))
             self._apply_held_receipts()
+        self._outgoing.extend(self._send(claimed))
+        return bool(answered or finished or claimed)
+
+    def _send(self, messages: list[outbox.Claimed]) -> list[_Outgoing]:
+        """Submit claimed messages' segments, in order, with one hand-over to the session;
+        each message holds one claim slot until it is recorded."""
+        encoded = [self._segments(message) for message in messages]
+        futures = iter(self.session.submit_many(
+            [request for requests in encoded if not isinstance(requests, str)
+             for _, request in requests]))
+        outgoing = []
+        for message, requests in zip(messages, encoded, strict=True):
+            if isinstance(requests, str):
+                outgoing.append(_Outgoing(message, requests))
+            else:
+                outgoing.append(_Outgoing(message, [next(futures) for _ in requests],
+                                          [index for index, _ in requests]))
+            for future in outgoing[-1].futures:
+                future.add_done_callback(self._wake)
+        return outgoing
+
+    def _wake(self, _future: Future | None = None) -> None:
+        if not self._work.is_set():
+            self._work.set()
+
+    def _settle_finished(self) -> tuple[list[_Outgoing], list[tuple[int, list[str]]]]:
+        """The messages whose segments are all answered, and the provider ids of those the
+        SMSC accepted whole (to mark sent); refusals and retries are recorded now."""
+        finished = [o for o in self._outgoing if o.finished()]
+        sent: list[tuple[int, list[str]]] = []
+        for outgoing in finished:
+            ids = self._record(outgoing)
+            if ids:
+                sent.append((outgoing.message.id, ids))
+        return finished, sent
+
+    def _record_finished(self) -> int:
+        """Record every finished message now, claiming nothing; how many (at stop)."""
+        finished, sent = self._settle_finished()
+        if sent:
+            outbox.mark_sent_many(self.core.db, sent)
+            metrics.SUBMITS.labels(result="sent").inc(len(sent))
+        done = {id(o) for o in finished}
+        self._outgoing = [o for o in self._outgoing if id(o) not in done]
+        self._slots.give(len(finished))
         return len(finished)
 
     def _abandon_outgoing(self) -> None:
@@ -293,64 +382,69 @@ class SmsChannel:
 
     # --- outbound --------------------------------------------------------------------
 
-    def _submit(self, message: outbox.Claimed) -> list[Future] | str:
-        """Queue every segment; the futures, or the reason the text cannot be sent."""
+    def _segments(self, message: outbox.Claimed) -> list[tuple[int, SubmitRequest]] | str:
+        """A submit_sm per segment still to send (with its index), or the reason the text
+        cannot be sent. The split and the concatenation reference depend only on the text
+        and the message id, so a retry's parts match the first attempt's."""
         try:
             segments = sms_parts(message.body, message.id % 256)
         except ValueError as exc:
             return f"cannot encode: {exc}"
+        accepted = _accepted(message, len(segments))
         destination = message.recipient.removeprefix("+")
         return [
-            self.session.submit(SubmitRequest(
+            (index, SubmitRequest(
                 source_addr=self.settings.short_code, destination_addr=destination,
                 short_message=segment.payload, data_coding=segment.data_coding,
                 esm_class=segment.esm_class,
                 # On every segment: the first segment's receipt is the one matched, the
                 # others are ignored, and some SMSCs only report segments asked for.
                 registered_delivery=True))
-            for segment in segments
+            for index, segment in enumerate(segments) if accepted[index] is None
         ]
 
-    def _record(self, message: outbox.Claimed,
-                futures: list[Future] | str) -> list[str] | None:
+    def _record(self, outgoing: _Outgoing) -> list[str] | None:
         """Record a refusal or a retry now; for a message the SMSC accepted whole, return
         its provider ids (the caller marks the finished messages sent in one transaction)."""
-        if isinstance(futures, str):
-            outbox.mark_failed(self.core.db, message.id, futures)
+        message = outgoing.message
+        if outgoing.refused is not None:
+            outbox.mark_failed(self.core.db, message.id, outgoing.refused)
             metrics.SUBMITS.labels(result="failed").inc()
             return None
-        results: list[SubmitResult] = []
+        prior = message.segments_accepted or ()
+        ids: list[str | None] = [None] * max(len(prior), max(outgoing.indexes, default=-1) + 1)
+        ids[:len(prior)] = prior
         problem: str | None = None
-        for future in futures:
+        refused: int | None = None
+        for index, future in zip(outgoing.indexes, outgoing.futures, strict=True):
             try:
-                results.append(future.result(timeout=0))
+                result: SubmitResult = future.result(timeout=0)
             except (ChannelUnavailable, DeliveryFailed, FutureTimeout) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
-        if problem is not None:
-            self._retry(message, problem)
-            return None
-        refused = [result for result in results if not result.accepted]
-        if not refused:
-            ids = [canonical_message_id(result.message_id or "") for result in results]
-            if all(ids):
-                return ids
-            outbox.mark_failed(self.core.db, message.id,
-                               "the SMSC accepted it without a message id")
+                continue
+            if result.accepted and result.message_id:
+                ids[index] = canonical_message_id(result.message_id)
+            elif result.accepted:
+                problem = problem or "the SMSC accepted a part without a message id"
+            elif refused is None or result.status not in TEMPORARY_STATUSES:
+                refused = result.status
+        if refused is not None and refused not in TEMPORARY_STATUSES:
+            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(refused)}")
             metrics.SUBMITS.labels(result="failed").inc()
             return None
-        status = refused[0].status
-        if status in TEMPORARY_STATUSES:
-            self._retry(message, status_name(status))
-        else:
-            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(status)}")
-            metrics.SUBMITS.labels(result="failed").inc()
+        if problem is None and refused is None and all(ids):
+            return [pid for pid in ids if pid]
+        # Try again later, sending only the parts not accepted yet.
+        self._retry(message, problem or status_name(refused or 0), ids)
         return None
 
-    def _retry(self, message: outbox.Claimed, reason: str) -> None:
+    def _retry(self, message: outbox.Claimed, reason: str,
+               segments_accepted: list[str | None] | None = None) -> None:
         backoff = min(self.timings.retry_backoff * 2 ** max(message.attempts - 1, 0),
                       self.timings.retry_backoff_max)
         outbox.mark_retry(self.core.db, message.id, reason,
-                          utcnow() + timedelta(seconds=backoff))
+                          utcnow() + timedelta(seconds=backoff),
+                          segments_accepted=segments_accepted)
         metrics.SUBMITS.labels(result="retry").inc()
         log.info("SMS %s will be retried in %.1f s: %s", message.id, backoff, reason)
 
@@ -362,15 +456,22 @@ class SmsChannel:
         statuses = [ESME_ROK] * len(pdus)
         receipts: list[tuple[int, Receipt]] = []
         stored: list[tuple[int, Inbound]] = []
+        parts: list[tuple[int, Part]] = []
         for k, pdu in enumerate(pdus):
             if is_delivery_receipt(pdu.esm_class):
                 receipt = self._read_receipt(pdu)
                 if receipt is not None:
                     receipts.append((k, receipt))
+                continue
+            inbound = self._inbound(pdu)
+            if isinstance(inbound, Part):
+                parts.append((k, inbound))
             else:
-                stored.extend((k, message) for message in self._inbound(pdu))
+                stored.append((k, inbound))
         if receipts:
             self._apply_receipts(receipts, statuses)
+        if parts:
+            self._store_parts(parts, statuses)
         if stored:
             self._store_and_answer([message for _, message in stored],
                                    [k for k, _ in stored], statuses)
@@ -393,17 +494,17 @@ class SmsChannel:
             return
         self._slots.give(slots - len(answers))
         metrics.MO_RECEIVED.labels(result="stored").inc(len(messages))
-        for message in answers:
-            self._handed.put(self._send(message))
+        for outgoing in self._send(answers):
+            self._handed.put(outgoing)
         if len(answers) < len(messages):
             # Answers beyond the slots wait in the outbox for the loop's claim; a message
             # whose lookup failed is "received" still: the loop looks at it again.
             self._inbound_waiting.set()
         self._work.set()
 
-    def _inbound(self, pdu: DeliverSm) -> list[Inbound]:
-        """The messages a citizen's deliver_sm completes: itself, or none while a
-        multi-part message waits for its other parts, or the whole once they are in."""
+    def _inbound(self, pdu: DeliverSm) -> Inbound | Part:
+        """What a citizen's deliver_sm is: a message, or a part of a multi-part message
+        (stored on its own, the message with the part that completes it)."""
         try:
             fragment = parse_fragment(
                 pdu.source_addr, pdu.short_message, pdu.esm_class, pdu.data_coding,
@@ -414,23 +515,45 @@ class SmsChannel:
             fragment = None
         if fragment is None:
             log.warning("deliver_sm %s has a malformed header; stored as is", pdu.sequence)
-            return [_inbound(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)]
+            return _inbound(pdu.source_addr, pdu.destination_addr, "", pdu.short_message)
         if fragment.total == 1:
-            return [_assembled(Assembled(fragment.source, 0, 1, (fragment,)),
-                               pdu.destination_addr)]
-        # A part is acknowledged once it is held; the joined message is stored when the
-        # last one arrives (see the module's note on a crash between parts).
-        return [_assembled(assembled, pdu.destination_addr)
-                for assembled in self._reassembler.add(fragment)]
+            return _assembled(Assembled(fragment.source, 0, 1, (fragment,)),
+                              pdu.destination_addr)
+        return Part(fragment.source, pdu.destination_addr, fragment.reference,
+                    fragment.total, fragment.seq, fragment.payload, fragment.data_coding)
+
+    def _store_parts(self, parts: list[tuple[int, Part]], statuses: list[int]) -> None:
+        """Store the burst's parts of multi-part messages in one commit, before they are
+        acknowledged; a message they complete is stored with them, for the loop to answer."""
+        try:
+            joined = receive_parts(self.core.db, self.core.config,
+                                   [part for _, part in parts], _assemble_parts)
+        except Exception:
+            log.exception("%d parts of inbound SMS could not be stored; the SMSC will "
+                          "redeliver them", len(parts))
+            metrics.MO_RECEIVED.labels(result="store_failed").inc(len(parts))
+            for k, _ in parts:
+                statuses[k] = ESME_RX_T_APPN
+            return
+        if joined:
+            metrics.MO_RECEIVED.labels(result="stored").inc(joined)
+            self._inbound_waiting.set()
+            self._work.set()
 
     def _flush_reassembly(self) -> None:
-        expired = self._reassembler.expire()
-        for assembled in expired:
-            log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
-                        assembled.total, assembled.missing)
+        """Store, as they are, multi-part messages whose parts stopped coming; looked for
+        once a poll interval, in the database (parts a stopped process stored count)."""
+        now = self._clock()
+        if now < self._next_parts_check:
+            return
+        self._next_parts_check = now + self.timings.poll_interval
+        expired = expire_parts(self.core.db, self.core.config,
+                               timedelta(seconds=self.timings.reassembly_timeout),
+                               _assemble_parts)
         if expired:
-            self.core.receive_sms_many([_assembled(assembled, self.settings.short_code)
-                                        for assembled in expired])
+            metrics.MO_RECEIVED.labels(result="stored").inc(expired)
+            self._inbound_waiting.set()
+            self._work.set()
 
     def _read_receipt(self, pdu: DeliverSm) -> Receipt | None:
         """The receipt worth applying (a final state), or None to acknowledge and forget."""
@@ -492,6 +615,27 @@ class SmsChannel:
                 if not ok and entry.until > now]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def _accepted(message: outbox.Claimed, count: int) -> list[str | None]:
+    """The SMSC's ids of the segments accepted on an earlier attempt (None where not)."""
+    prior = list(message.segments_accepted or ())
+    if len(prior) != count:  # the text cannot have changed; ignore a record that does not fit
+        return [None] * count
+    return prior
+
+
+def _assemble_parts(parts: list[Part]) -> Inbound:
+    """The message in a multi-part SMS's stored parts (all, or what came before the
+    timeout), for the core to store: its bytes decoded as one, missing parts marked."""
+    first = parts[0]
+    assembled = Assembled(first.sender, first.reference, first.total, tuple(
+        Fragment(part.sender, part.payload, part.coding, part.reference, part.total,
+                 part.seq) for part in parts))
+    if not assembled.complete:
+        log.warning("a %d-part SMS arrived incomplete (missing %s); stored as is",
+                    assembled.total, assembled.missing)
+    return _assembled(assembled, first.recipient)
 
 
 def _assembled(assembled: Assembled, recipient: str) -> Inbound:

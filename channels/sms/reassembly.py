@@ -1,25 +1,25 @@
-"""Joining multi-part mobile-originated SMS, from the UDH or the ``sar_*`` TLVs.
+"""Multi-part mobile-originated SMS: reading a part from the UDH or the ``sar_*`` TLVs,
+and decoding the parts of a message as one text.
 
-Pure and in memory: parts are keyed by (source address, reference, total), may arrive
-out of order or twice, and a set that never completes is handed back as what arrived
-once it has waited ``timeout`` seconds (or when ``max_pending`` sets would be exceeded),
-so nothing is dropped silently; the caller decides what to answer. The SMPP channel
-persists each part before acknowledging its ``deliver_sm`` and rebuilds this state from
-the store on start, so a restart loses no part.
+Pure. Keeping the parts until their message is whole is not done here but in the
+database (``core.sms_inquiry.receive_parts``), before each part is acknowledged, so a
+restart between parts loses none; the channel stores each part's bytes undecoded and
+decodes them joined, with ``Assembled``, because a character may straddle two parts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from channels.sms.encoding import Decoded, decode_message, split_udh
 
-__all__ = ["Assembled", "Fragment", "Reassembler", "parse_fragment"]
+__all__ = ["GAP", "Assembled", "Fragment", "parse_fragment"]
 
 Key = tuple[str, int, int]
+
+# In place of parts that never came: not a digit separator, so the digits either side of
+# a gap never join into one (wrong) transaction number.
+GAP = "…"
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,30 @@ class Assembled:
         return tuple(seq for seq in range(1, self.total + 1) if seq not in arrived)
 
     def decode(self) -> Decoded:
-        """The text; one coding is decoded as a whole so a character split across parts
-        (a GSM-7 escape, a surrogate pair) survives. Raises ``UndecodableMessage``."""
-        codings = {fragment.data_coding for fragment in self.fragments}
-        if len(codings) == 1:
-            payload = b"".join(fragment.payload for fragment in self.fragments)
-            return decode_message(payload, codings.pop())
-        parts = [decode_message(f.payload, f.data_coding) for f in self.fragments]
-        return Decoded("".join(part.text for part in parts), any(part.lossy for part in parts))
+        """The text; consecutive parts in one coding are decoded as a whole so a character
+        split across them (a GSM-7 escape, a surrogate pair) survives, and each run of
+        missing parts shows as ``GAP``. Raises ``UndecodableMessage``."""
+        pieces: list[Decoded] = []
+        expected = 1
+        for run in self._runs():
+            if run[0].seq > expected:
+                pieces.append(Decoded(GAP))
+            pieces.append(_decode_run(run))
+            expected = run[-1].seq + 1
+        if expected <= self.total:
+            pieces.append(Decoded(GAP))
+        return Decoded("".join(piece.text for piece in pieces),
+                       any(piece.lossy for piece in pieces))
+
+    def _runs(self) -> list[tuple[Fragment, ...]]:
+        """The fragments in order, cut wherever a part is missing."""
+        runs: list[list[Fragment]] = []
+        for fragment in sorted(self.fragments, key=lambda f: f.seq):
+            if runs and runs[-1][-1].seq + 1 == fragment.seq:
+                runs[-1].append(fragment)
+            else:
+                runs.append([fragment])
+        return [tuple(run) for run in runs]
 
     @property
     def text(self) -> str:
@@ -90,78 +106,9 @@ def parse_fragment(source: str, short_message: bytes, esm_class: int, data_codin
     return Fragment(source, body, data_coding)
 
 
-@dataclass
-class _Pending:
-    started: float
-    fragments: dict[int, Fragment] = field(default_factory=dict)
-
-
-class Reassembler:
-    """Collects fragments; ``add`` and ``expire`` return the messages that are done."""
-
-    def __init__(self, timeout: float = 300.0, max_pending: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if timeout <= 0 or max_pending < 1:
-            raise ValueError("timeout must be positive and max_pending at least 1")
-        self.timeout = timeout
-        self.max_pending = max_pending
-        self._clock = clock
-        self._pending: dict[Key, _Pending] = {}  # insertion order = arrival order
-        # Parts of recently completed sets, so a redelivered part is not a new message.
-        self._done: dict[Key, tuple[float, frozenset[tuple[int, bytes]]]] = {}
-
-    def __len__(self) -> int:
-        """Sets waiting for parts."""
-        return len(self._pending)
-
-    def add(self, fragment: Fragment) -> list[Assembled]:
-        """Take a part; return what completed, plus any sets expired or evicted meanwhile.
-
-        A part seen before (same key and number) is ignored, also shortly after its set
-        completed; a different part under a finished set's key starts a new set.
-        """
-        ready = self.expire()
-        if fragment.total == 1:
-            return [*ready, Assembled(fragment.source, fragment.reference, 1, (fragment,))]
-        key = fragment.key
-        if (fragment.seq, _digest(fragment)) in self._done.get(key, (0.0, frozenset()))[1]:
-            return ready
-        pending = self._pending.get(key)
-        if pending is None:
-            while len(self._pending) >= self.max_pending:
-                ready.append(self._release(next(iter(self._pending))))
-            pending = self._pending[key] = _Pending(self._clock())
-        pending.fragments.setdefault(fragment.seq, fragment)
-        if len(pending.fragments) == fragment.total:
-            assembled = self._release(key)
-            self._remember(assembled)
-            ready.append(assembled)
-        return ready
-
-    def expire(self) -> list[Assembled]:
-        """Hand back, incomplete, every set that has waited ``timeout`` seconds."""
-        now = self._clock()
-        due = [key for key, pending in self._pending.items()
-               if now - pending.started >= self.timeout]
-        for key in [key for key, (done_at, _) in self._done.items()
-                    if now - done_at >= self.timeout]:
-            del self._done[key]
-        return [self._release(key) for key in due]
-
-    def _release(self, key: Key) -> Assembled:
-        pending = self._pending.pop(key)
-        source, reference, total = key
-        fragments = tuple(pending.fragments[seq] for seq in sorted(pending.fragments))
-        return Assembled(source, reference, total, fragments)
-
-    def _remember(self, assembled: Assembled) -> None:
-        key = (assembled.source, assembled.reference, assembled.total)
-        self._done.pop(key, None)
-        while len(self._done) >= self.max_pending:
-            del self._done[next(iter(self._done))]
-        self._done[key] = (self._clock(), frozenset(
-            (fragment.seq, _digest(fragment)) for fragment in assembled.fragments))
-
-
-def _digest(fragment: Fragment) -> bytes:
-    return hashlib.blake2b(fragment.payload, digest_size=8).digest()
+def _decode_run(fragments: tuple[Fragment, ...]) -> Decoded:
+    codings = {fragment.data_coding for fragment in fragments}
+    if len(codings) == 1:
+        return decode_message(b"".join(f.payload for f in fragments), codings.pop())
+    parts = [decode_message(f.payload, f.data_coding) for f in fragments]
+    return Decoded("".join(part.text for part in parts), any(part.lossy for part in parts))

@@ -265,3 +265,52 @@ def test_the_failure_limit_comes_from_the_settings(database_url, tmp_path, trans
         assert ask(strict, NUMBER, national_id=f.NATIONAL_ID).outcome is Outcome.RATE_LIMITED
     finally:
         strict.close()
+
+
+# --- a first try, then more credentials (the IVR's caller ID, then the national ID) ----
+
+
+def test_a_first_try_that_misses_is_neither_logged_nor_counted(limited, transactions):
+    before = len(log_rows(transactions))
+    for _ in range(5):
+        missed = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
+                     origin=f.OTHER_MOBILE, first_try=True)
+        assert missed.outcome is Outcome.NOT_FOUND
+
+    assert len(log_rows(transactions)) == before
+    # Five misses and no refusal: the requester's failures were not counted.
+    answer = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
+                 national_id=f.NATIONAL_ID, origin=f.OTHER_MOBILE)
+    assert answer.found
+    row = log_rows(transactions)[-1]
+    assert len(log_rows(transactions)) == before + 1
+    assert (row.channel, row.outcome, row.requester_kind) == ("ivr", "found", "national_id")
+
+
+def test_a_first_try_that_finds_is_logged_as_usual(transactions):
+    before = len(log_rows(transactions))
+
+    assert ask(transactions, channel="ivr", mobile=f.MOBILE, first_try=True).found
+
+    rows = log_rows(transactions)
+    assert len(rows) == before + 1
+    assert (rows[-1].outcome, rows[-1].requester_kind) == ("found", "mobile")
+
+
+def test_a_refused_requester_is_refused_on_a_first_try_too(limited):
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE, national_id=f.NATIONAL_ID)
+
+    refused = ask(limited, NUMBER, mobile=f.OTHER_MOBILE, first_try=True)
+
+    assert refused.outcome is Outcome.RATE_LIMITED
+
+
+def test_an_inquiry_with_several_credentials_counts_one_failure_for_each(limited):
+    for _ in range(2):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE, national_id=f.OTHER_NATIONAL_ID)
+    # Two failures for each key: the third inquiry is still answered...
+    assert ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE).outcome is Outcome.NOT_FOUND
+    # ...and it was the mobile's third failure, not the national ID's.
+    assert ask(limited, NUMBER, mobile=f.OTHER_MOBILE).outcome is Outcome.RATE_LIMITED
+    assert ask(limited, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID).found

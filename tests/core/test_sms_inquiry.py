@@ -13,7 +13,7 @@ from core import outbox, render, sms_inquiry
 from core.answer import Answer, Outcome
 from core.inquiry import InquiryRequest
 from core.models import InboundMessage, InquiryLog, Notification
-from core.sms_inquiry import reply_language
+from core.sms_inquiry import Inbound, reply_language
 from tests import factories as f
 
 NUMBER = "4471234"
@@ -381,3 +381,36 @@ def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered)
 
     assert body == render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
     assert ask(registered, "4471234", sender=f.OTHER_MOBILE) == render.not_found_text("ar")
+
+
+def test_a_flooding_mobile_is_told_it_is_limited_once_per_window_not_per_message(
+        registered, clock):
+    registered.sms_limit_notices._clock = clock
+    limit = registered.config.max_failures
+    for attempt in range(limit):
+        sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
+    assert registered.answer_pending_sms() == limit
+    told = render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
+
+    assert ask(registered, "4471234") == told
+    for attempt in range(5):
+        sms(registered, f"4471234 {attempt}")
+    assert registered.answer_pending_sms() == 0  # no SMS for the flood
+    assert [m.status for m in inbound(registered)][-5:] == ["ignored"] * 5
+    assert sum(a.body == told for a in answers(registered)) == 1
+
+    clock.now += registered.config.failure_window_seconds + 1
+    sms(registered, "4471234 again")
+    assert registered.answer_pending_sms() == 1  # a new window: told once more
+
+
+def test_the_fast_path_tells_a_flooding_mobile_once_too(registered):
+    limit = registered.config.max_failures
+    burst = [Inbound(f.MOBILE, SHORT_CODE, f"{UNKNOWN_NUMBER[:-1]}{k % 10}", f"flood-{k}")
+             for k in range(limit + 6)]
+    claimed = registered.receive_and_answer_sms(burst, claim_limit=5)
+    told = render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
+    bodies = [a.body for a in answers(registered)]
+    assert len(bodies) == limit + 1 and bodies.count(told) == 1
+    assert len(claimed) == 5 and all(c.kind == "answer" for c in claimed)
+    assert [m.status for m in inbound(registered)].count("ignored") == 5

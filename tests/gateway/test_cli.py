@@ -9,16 +9,13 @@ from sqlalchemy import inspect
 from core.db import Database
 from gateway.cli import main
 from tests import factories as f
-from tests.conftest import NATIONAL_ID_KEY
+from tests import processes
 
 HEADER = "number,registered_at,subject,applicant_name,national_id,mobile\n"
 
 
 def environment(database_url: str, var_dir: Path, **extra: str | None) -> dict:
-    return {"GATEWAY_CONFIG": None, "GATEWAY__DATABASE__URL": database_url,
-            "GATEWAY__VAR_DIR": str(var_dir),
-            "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY,
-            "GATEWAY__GATEWAY__SECRET_KEY": "test-secret", **extra}
+    return {"GATEWAY_CONFIG": None, **processes.settings(database_url, var_dir), **extra}
 
 
 @pytest.fixture
@@ -143,44 +140,14 @@ def test_a_missing_config_file_is_named(gateway, tmp_path):
     assert f"configuration file {missing} does not exist" in result.stderr
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_run_serves_and_stops_cleanly_on_sigterm(database_url, tmp_path, core):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
-    env.update({key: value for key, value in environment(database_url, tmp_path).items()
-                if value is not None}, GATEWAY__GATEWAY__PORT=str(port))
-    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port = processes.free_port()
+    process = processes.start("run", processes.environment(
+        database_url, tmp_path, GATEWAY__GATEWAY__PORT=str(port)))
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, "the gateway did not come up"
-                time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
+        processes.wait_until_serving(process, port)
     finally:
-        if process.poll() is None:
-            process.kill()
+        output = processes.stop(process, timeout=20)
     assert process.returncode == 0, output
     assert output.rstrip().endswith("INFO gateway: stopped")
     assert "Traceback" not in output

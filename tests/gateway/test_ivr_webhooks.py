@@ -147,6 +147,36 @@ def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client
     assert heard[0] == heard[1]
 
 
+def test_a_caller_id_that_does_not_match_and_then_the_national_id_are_one_inquiry(
+        database_url, tmp_path, core, transaction):
+    from gateway.app import create_app
+    from gateway.bootstrap import build_core
+
+    # Two failures allowed: were the caller ID's miss counted, the third call would be
+    # refused.
+    settings = ivr_settings(database_url, tmp_path)
+    settings = settings.model_copy(update={"inquiry": settings.inquiry.model_copy(
+        update={"max_failures": 2})})
+    strict = build_core(settings, background_log=False)
+    try:
+        client = create_app(settings, strict).test_client()
+        for _ in range(3):
+            phone = Phone(client, caller="+966569876543")
+            phone.call()
+            phone.press("2")
+            phone.press(NUMBER + "#")
+            assert "national ID" in phone.heard()
+            phone.press(f.NATIONAL_ID + "#")
+            assert "Referred to Rights Department" in phone.heard()
+        strict.inquiry_log.flush()
+        with strict.db.read() as session:
+            logged = session.execute(select(InquiryLog.outcome, InquiryLog.requester_kind)
+                                     ).all()
+    finally:
+        strict.close()
+    assert [tuple(row) for row in logged] == [("found", "national_id")] * 3
+
+
 # --- no input, wrong input -------------------------------------------------------------------
 
 
@@ -258,6 +288,7 @@ def test_zero_outside_working_hours_points_to_self_service(client, core, transac
     assert phone.twiml.find("Dial") is None
     heard = phone.heard()
     assert "Our employees are not available at this time." in heard
+    assert "Our employees answer calls Sunday to Thursday, from 8:00 to 15:00." in heard
     assert "7 4 7 4 7" in heard and "portal" in heard
     assert phone.gather().attrib["action"].endswith("/ivr/input/options")
 
@@ -274,16 +305,39 @@ def test_a_busy_or_unanswered_agent_line_points_to_self_service(client, core, tr
     assert call_row(core, phone).outcome == "agent_busy"
 
 
-def test_no_agent_number_configured_means_no_transfer(database_url, tmp_path, core,
-                                                      transaction):
+def test_no_agent_number_configured_means_no_employee_is_offered(database_url, tmp_path,
+                                                                 core, transaction):
     from gateway.app import create_app
 
     settings = ivr_settings(database_url, tmp_path, agent={"number": ""})
     client = create_app(settings, core).test_client()
     with time_machine.travel(SUNDAY_MORNING, tick=False):
         phone = _to_options(client)
+        assert "To end the call, press 9." in phone.heard()
+        assert "employee" not in phone.heard()
         phone.press("0")
-    assert phone.twiml.find("Dial") is None and "not available" in phone.heard()
+    assert phone.twiml.find("Dial") is None
+    assert "That is not one of the choices." in phone.heard()
+    assert "Press 1 to repeat, 2 for another transaction, or 9 to end." in phone.heard()
+
+
+def test_the_options_offer_an_employee_when_an_agents_line_is_configured(client,
+                                                                        transaction):
+    with time_machine.travel(FRIDAY_MORNING, tick=False):
+        phone = _to_options(client)
+    assert "To speak to an employee, press 0." in phone.heard()
+    phone.press("7")
+    assert "0 for an employee" in phone.heard()
+
+
+def test_outside_working_hours_the_arabic_line_says_the_hours(client, transaction):
+    with time_machine.travel(SUNDAY_EVENING, tick=False):
+        phone = _to_options(client, "1")
+        phone.press("0")
+    heard = phone.heard()
+    assert "الموظفون غير متاحين في هذا الوقت" in heard
+    assert "يستقبل الموظفون المكالمات من الأحد إلى الخميس، من الساعة 8:00 إلى الساعة 15:00" \
+        in heard
 
 
 # --- security -----------------------------------------------------------------------------
@@ -311,13 +365,36 @@ def test_unsigned_and_tampered_requests_are_refused(client, core):
                        headers={"X-Twilio-Signature": signature}).status_code == 200
 
 
-def test_a_request_through_a_proxy_is_checked_against_the_public_url(client, transaction):
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_a_request_through_a_proxy_is_checked_against_the_public_url(
+        database_url, tmp_path, core, transaction, trusted_proxies):
+    from gateway.app import create_app
+
+    settings = ivr_settings(database_url, tmp_path)
+    settings = settings.model_copy(update={"gateway": settings.gateway.model_copy(
+        update={"trusted_proxies": trusted_proxies})})
+    client = create_app(settings, core).test_client()
     phone = Phone(client, caller=f.MOBILE_E164)
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.gov.sa",
                "X-Forwarded-For": "54.172.60.1"}
     response = phone.raw_post(f"{PUBLIC_URL}/ivr/voice", headers=proxied)
     assert response.status_code == 200
     assert "/ivr/input/language" in response.get_data(as_text=True)
+    # A proxy passing on another host or scheme changes nothing: the public URL is signed.
+    other = {"X-Forwarded-Proto": "http", "X-Forwarded-Host": "internal:8080"}
+    assert phone.raw_post(f"{PUBLIC_URL}/ivr/voice", headers=other).status_code == 200
+    assert Phone(client).raw_post("http://internal:8080/ivr/voice",
+                                  headers=other).status_code == 403
+
+
+def test_a_signature_over_the_public_url_with_its_port_is_accepted(client):
+    # Twilio signs some requests over the URL with the default port spelled out; its
+    # RequestValidator.validate accepts both forms, and so does the line.
+    phone = Phone(client)
+    with_port = PUBLIC_URL.replace(".gov.sa", ".gov.sa:443")
+    assert phone.raw_post(f"{with_port}/ivr/voice").status_code == 200
+    assert phone.raw_post(f"{with_port.replace(':443', ':8443')}/ivr/voice"
+                          ).status_code == 403
 
 
 def test_without_an_auth_token_every_webhook_is_refused(database_url, tmp_path, core):
@@ -333,9 +410,14 @@ def test_signature_checks_can_be_turned_off_for_a_local_trial(database_url, tmp_
 
     settings = ivr_settings(database_url, tmp_path,
                             twilio={"auth_token": "", "validate_signatures": False})
-    client = create_app(settings, core).test_client()
+    local = settings.model_copy(update={"gateway": settings.gateway.model_copy(
+        update={"public_url": "http://127.0.0.1:8080"})})
+    client = create_app(local, core).test_client()
     response = client.post("/ivr/voice", data=Phone(client).params())
     assert response.status_code == 200
+    # On a public URL the switch is ignored: the webhooks are still checked.
+    client = create_app(settings, core).test_client()
+    assert client.post("/ivr/voice", data=Phone(client).params()).status_code == 403
 
 
 def test_the_webhooks_answer_only_when_the_ivr_is_enabled(database_url, tmp_path, core):

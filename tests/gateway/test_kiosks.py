@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
 
 from core import kiosks
 from core.db import utcnow
-from core.tokens import create_token
+from tests.conftest import sign_in
 
 BEAT = {"kiosk_id": "airport-2", "version": "0.1.0", "printer": "ready: receipt80",
         "last_inquiry_at": "2026-11-23T09:15:00+03:00"}
@@ -52,19 +51,12 @@ def test_a_kiosk_gone_quiet_is_listed_first_as_silent(core):
         [("mall-1", False), ("hall-1", True)]
 
 
-def _sign_in(client, token: str) -> None:
-    page = client.get("/simulator/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert client.post("/simulator/login", data={"csrf_token": csrf, "lang": "ar",
-                                                 "token": token}).status_code == 303
-
-
-def test_staff_see_each_kiosk_and_whether_it_is_alive_in_words(client, core):
+def test_staff_see_each_kiosk_and_whether_it_is_alive_in_words(client, core, staff_token):
     kiosks.record_heartbeat(core.db, "t", {"kiosk_id": "mall-1"},
                             now=utcnow() - timedelta(minutes=10))
     kiosks.record_heartbeat(core.db, "t", BEAT)
     assert client.get("/staff/kiosks").status_code == 303  # signed out: to the sign-in
-    _sign_in(client, create_token(core.db.write, "staff", "operator"))
+    assert sign_in(client, staff_token).status_code == 303
     page = client.get("/staff/kiosks?lang=en").get_data(as_text=True)
     assert 'id="kiosk-airport-2" data-alive="yes"' in page
     assert 'id="kiosk-mall-1" data-alive="no"' in page

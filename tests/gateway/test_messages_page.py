@@ -11,8 +11,9 @@ from sqlalchemy import update
 from core import outbox
 from core.db import utcnow
 from core.models import Notification
-from core.tokens import create_token, revoke_token
+from core.tokens import revoke_token
 from tests import factories as f
+from tests.conftest import sign_in  # noqa: F401 (test_overdue_page imports it from here)
 
 NUMBER = "4471234"
 FULL_MOBILE = "+966551234567"
@@ -20,24 +21,6 @@ FULL_MOBILE = "+966551234567"
 
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-def sign_in(client, token: str):
-    page = text(client.get("/simulator/login"))
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client.post("/simulator/login", data={"csrf_token": csrf, "lang": "ar",
-                                                 "token": token})
-
-
-@pytest.fixture
-def staff_token(core) -> str:
-    return create_token(core.db.write, "staff", "operator")
-
-
-@pytest.fixture
-def staff_client(client, staff_token):
-    assert sign_in(client, staff_token).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -75,7 +58,7 @@ def test_the_page_asks_staff_to_sign_in(client):
 
 def test_a_revoked_token_ends_the_session(core, staff_client, staff_token):
     assert staff_client.get("/staff/messages").status_code == 200
-    revoke_token(core.db.write, "operator")
+    revoke_token(core.db.write, "trainer")
 
     assert staff_client.get("/staff/messages").status_code == 303
 

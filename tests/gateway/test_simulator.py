@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from core.models import InboundMessage, InquiryLog, Notification
 from core.tokens import create_token, revoke_token
 from tests import factories as f
+from tests.conftest import csrf_token, sign_in
 
 NUMBER = "4471234"
 ARABIC_NUMBER = "٤٤٧١٢٣٤"
@@ -27,30 +28,8 @@ def transaction(core):
     return NUMBER
 
 
-@pytest.fixture
-def staff_token(core) -> str:
-    return create_token(core.db.write, "staff", "trainer")
-
-
 def text(response) -> str:
     return response.get_data(as_text=True)
-
-
-def csrf_token(client, path: str = "/simulator/login") -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', text(client.get(path)))
-    assert match, f"{path} carries a CSRF token"
-    return match.group(1)
-
-
-def sign_in(client, token: str, lang: str = "ar"):
-    return client.post("/simulator/login", data={
-        "csrf_token": csrf_token(client), "lang": lang, "token": token})
-
-
-@pytest.fixture
-def staff_client(client, staff_token):
-    assert sign_in(client, staff_token).status_code == 303
-    return client
 
 
 def send(client, mobile: str, message: str, lang: str = "ar"):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import date
 
@@ -13,6 +9,7 @@ from click.testing import CliRunner
 
 from core import holidays
 from gateway.cli import main
+from tests import processes
 from tests.core.test_overdue import issue, overdue_messages
 from tests.gateway.test_cli import environment
 
@@ -20,24 +17,17 @@ from tests.gateway.test_cli import environment
 def test_gateway_scheduler_scans_at_start_and_stops_cleanly_on_sigterm(
         database_url, tmp_path, reference):
     issue(reference, "4490001", "2026-11-01")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
-    env.update({key: value for key, value in environment(database_url, tmp_path).items()
-                if value is not None})
     # This process runs on the real clock: send at any hour, not only from 08:00.
-    env["GATEWAY__SCHEDULER__OVERDUE_SEND_AT"] = "00:00"
-    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "scheduler"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = processes.start("scheduler", processes.environment(
+        database_url, tmp_path, GATEWAY__SCHEDULER__OVERDUE_SEND_AT="00:00"))
     try:
         deadline = time.monotonic() + 30
         while not overdue_messages(reference):
             assert process.poll() is None, process.stdout.read()
             assert time.monotonic() < deadline, "the scheduler did not scan at start"
             time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        output = processes.stop(process)
     assert process.returncode == 0, output
     assert "scheduler started" in output
     assert output.rstrip().endswith("INFO gateway: stopped")

@@ -165,3 +165,18 @@ def test_every_status_is_spoken_as_the_core_labels_it(status):
         spoken = answer_speech(Answer(Outcome.FOUND, view), lang, RIYADH)[1]
         assert spoken.text == status_label(view, lang)
         assert all(phrase in spoken.text for phrase in spoken.phrases)
+
+
+def test_the_hours_name_a_run_of_days_or_each_day():
+    from datetime import time
+
+    from channels.ivr.speech import working_hours
+
+    week = working_hours("en", ["sun", "mon", "tue", "wed", "thu"], time(8), time(15))
+    assert week.text == "Our employees answer calls Sunday to Thursday, from 8:00 to 15:00."
+    odd = working_hours("en", ["thu", "sat"], time(9, 30), time(13))
+    assert odd.text == "Our employees answer calls Thursday, Saturday, from 9:30 to 13:00."
+    assert odd.phrases == ("Our employees answer calls", "Thursday", "Saturday", "from",
+                           "9", "30", "to", "13")
+    arabic = working_hours("ar", ["sun", "mon", "tue"], time(8), time(15))
+    assert "من الأحد إلى الثلاثاء" in arabic.text

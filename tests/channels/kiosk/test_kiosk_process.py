@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 
+from tests import processes
 from tests.channels.kiosk.conftest import _qt_available
 from tests.conftest import require_peer
 
@@ -22,29 +19,21 @@ def _messages(sock: socket.socket, until: str) -> list[str]:
 def test_the_kiosk_notifies_systemd_and_stops_on_sigterm(gateway, kiosk_token, tmp_path):
     require_peer(_qt_available(), "PyQt6 with Qt's offscreen platform")
     address = str(tmp_path / "notify.sock")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
-    env.update({
-        "QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000",
-        "GATEWAY__VAR_DIR": str(tmp_path), "GATEWAY__KIOSK__GATEWAY_URL": gateway.url,
-        "GATEWAY__KIOSK__TOKEN": kiosk_token, "GATEWAY__KIOSK__KIOSK_ID": "hall-9",
-        "GATEWAY__KIOSK__PDF_DIR": str(tmp_path / "receipts"),
-    })
+    env = processes.environment(
+        None, tmp_path, QT_QPA_PLATFORM="offscreen", NOTIFY_SOCKET=address,
+        WATCHDOG_USEC="400000", GATEWAY__KIOSK__GATEWAY_URL=gateway.url,
+        GATEWAY__KIOSK__TOKEN=kiosk_token, GATEWAY__KIOSK__KIOSK_ID="hall-9",
+        GATEWAY__KIOSK__PDF_DIR=str(tmp_path / "receipts"))
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(address)
         sock.settimeout(60)
-        process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "kiosk"], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+        process = processes.start("kiosk", env)
         try:
             assert _messages(sock, "READY=1")[-1] == "READY=1"
             assert "WATCHDOG=1" in _messages(sock, "WATCHDOG=1")
-            process.send_signal(signal.SIGTERM)
-            _messages(sock, "STOPPING=1")
-            output, _ = process.communicate(timeout=60)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    assert process.returncode == 0, output
+            output = processes.stop(process, timeout=60)
+        assert process.returncode == 0, output
+        _messages(sock, "STOPPING=1")  # sent on the way out: the socket kept it
     assert "Traceback" not in output
     assert "kiosk hall-9" in output and "kiosk stopped" in output

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.sms.channel import SmsChannel, Timings
+from channels.sms.encoding import sms_parts
 from channels.sms.receipts import canonical_message_id
-from core import render
+from core import outbox, render
 from core.inquiry import InquiryRequest
 from core.models import InboundMessage, Notification
 from core.settings import SmppSettings, SmsSettings
@@ -213,6 +214,28 @@ def test_a_throttled_submit_is_retried_and_sent_once(channel, reference, smsc):
     [sent] = until(lambda: notifications(reference, id=message.id, status="sent"))
 
     assert tries(smsc.state(), message.body) == [ESME_RTHROTTLED, 0]
+    assert sent.attempts == 2 and "ESME_RTHROTTLED" in sent.last_error
+
+
+def test_a_throttled_part_of_a_long_message_is_the_only_part_sent_again(
+        channel, reference, smsc):
+    smsc.script(next_submit_statuses=[0, ESME_RTHROTTLED])  # part 1 accepted, part 2 not
+    body = "تم تسجيل معاملتكم وسيتم إشعاركم برسالة نصية عند كل مرحلة من مراحلها. " * 3
+    with reference.db.write.begin() as session:
+        message = outbox.enqueue(session, cause_key="test:long", kind="registration",
+                                 audience="citizen", recipient="+966551234567",
+                                 language="ar", body=body)
+    parts = len(sms_parts(body, 0))
+    assert parts >= 3
+
+    [sent] = until(lambda: notifications(reference, id=message.id, status="sent"))
+
+    submits = [s for s in smsc.state()["submits"] if s["destination_addr"] == "966551234567"]
+    numbers = [int(s["udh"][10:12], 16) for s in submits]
+    assert numbers == [*range(1, parts + 1), 2]  # only part 2 again
+    accepted_ids = {int(s["udh"][10:12], 16): canonical_message_id(s["message_id"])
+                    for s in submits if s["status"] == 0}
+    assert sent.provider_message_id.split() == [accepted_ids[k] for k in range(1, parts + 1)]
     assert sent.attempts == 2 and "ESME_RTHROTTLED" in sent.last_error
 
 

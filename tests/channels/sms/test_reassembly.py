@@ -1,15 +1,16 @@
-"""Multi-part MO put back together: out of order, duplicated, expired, bounded."""
+"""Multi-part MO put back together: parts read from the UDH or the SAR TLVs, decoded as
+one text in any order, with the missing parts of an incomplete message marked. (Keeping
+the parts until the message is whole is the database's: tests/core/test_sms_parts.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
 from channels.sms.encoding import MalformedUdh, sms_parts
-from channels.sms.reassembly import Fragment, Reassembler, parse_fragment
-from tests.conftest import Clock
+from channels.sms.reassembly import GAP, Assembled, Fragment, parse_fragment
+from core.digits import extract_transaction_number
 
 PHONE = "966501234567"
-OTHER = "966507654321"
 ARABIC = "استعلام عن المعاملة رقم ٤٤٧١٢٣٤ " * 5  # 160 characters: 3 UCS-2 parts
 
 
@@ -23,63 +24,61 @@ def sar(source: str, payload: bytes, reference: int, total: int, seq: int) -> Fr
                           sar_total_segments=total, sar_segment_seqnum=seq)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def join(*parts: Fragment) -> Assembled:
+    """The message these parts (of one message, each once) make, as the channel joins
+    what the database kept."""
+    first = parts[0]
+    return Assembled(first.source, first.reference, first.total, parts)
 
 
-@pytest.fixture
-def reassembler(clock) -> Reassembler:
-    return Reassembler(timeout=60, max_pending=3, clock=clock)
-
-
-@pytest.mark.parametrize("order", [
-    [0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 2, 1, 0, 1],  # last one: duplicates
-])
-def test_arabic_parts_in_any_order_give_the_text_once(reassembler, order):
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 0, 1], [1, 2, 0]])
+def test_arabic_parts_in_any_order_give_the_text(order):
     parts = fragments(ARABIC)
-    done = [message for index in order for message in reassembler.add(parts[index])]
+    message = join(*(parts[index] for index in order))
 
-    assert len(done) == 1
-    assert done[0].complete and done[0].text == ARABIC
-    assert [f.seq for f in done[0].fragments] == [1, 2, 3]
-    assert len(reassembler) == 0
+    assert message.complete and message.text == ARABIC
+    assert message.missing == ()
 
 
 @pytest.mark.parametrize(("text", "reference"), [
     ("ب" * 66 + "\U0001f600" + "ب" * 20, 7),  # the pair stays whole in our split ...
     ("a" * 152 + "€" + "b" * 10, 8),  # ... as does the escape
 ])
-def test_characters_near_part_boundaries_survive(reassembler, text, reference):
-    [message] = [m for f in fragments(text, reference) for m in reassembler.add(f)]
-
-    assert message.text == text
+def test_characters_near_part_boundaries_survive(text, reference):
+    assert join(*fragments(text, reference)).text == text
 
 
-def test_a_pair_split_by_the_sender_is_rejoined(reassembler):
+def test_a_pair_split_by_the_sender_is_rejoined():
     # A phone that cuts a surrogate pair between parts: decoding the joined bytes heals it.
     payload = ("ب" * 2 + "\U0001f600").encode("utf-16-be")
-    first, second = payload[:6], payload[6:]
-    reassembler.add(sar(PHONE, first, 300, 2, 1))
-    [message] = reassembler.add(sar(PHONE, second, 300, 2, 2))
+    message = join(sar(PHONE, payload[:6], 300, 2, 1), sar(PHONE, payload[6:], 300, 2, 2))
 
     assert message.text == "بب\U0001f600"
     assert not message.decode().lossy
 
 
-def test_sar_tlvs_join_parts(reassembler):
-    assert reassembler.add(sar(PHONE, "حالة ".encode("utf-16-be"), 513, 2, 2)) == []
-    [message] = reassembler.add(sar(PHONE, "استعلام ".encode("utf-16-be"), 513, 2, 1))
+def test_an_escape_split_by_the_sender_is_rejoined():
+    first = parse_fragment(PHONE, b"price 5\x1b", 0, 0, sar_msg_ref_num=3,
+                           sar_total_segments=2, sar_segment_seqnum=1)
+    second = parse_fragment(PHONE, b"\x65 only", 0, 0, sar_msg_ref_num=3,
+                            sar_total_segments=2, sar_segment_seqnum=2)
+
+    assert join(second, first).text == "price 5€ only"
+
+
+def test_sar_tlvs_join_parts():
+    message = join(sar(PHONE, "حالة ".encode("utf-16-be"), 513, 2, 2),
+                   sar(PHONE, "استعلام ".encode("utf-16-be"), 513, 2, 1))
 
     assert message.text == "استعلام حالة "
     assert (message.reference, message.total) == (513, 2)
 
 
-def test_a_single_sms_comes_straight_back(reassembler):
-    [message] = reassembler.add(parse_fragment(PHONE, "٤٤٧١٢٣٤".encode("utf-16-be"), 0, 8))
+def test_a_single_sms_is_one_of_one():
+    fragment = parse_fragment(PHONE, "٤٤٧١٢٣٤".encode("utf-16-be"), 0, 8)
 
-    assert message.complete and message.text == "٤٤٧١٢٣٤"
-    assert len(reassembler) == 0
+    assert (fragment.total, fragment.seq) == (1, 1)
+    assert join(fragment).complete and join(fragment).text == "٤٤٧١٢٣٤"
 
 
 @pytest.mark.parametrize(("esm_class", "udh", "tlvs"), [
@@ -87,11 +86,11 @@ def test_a_single_sms_comes_straight_back(reassembler):
     (0x00, b"", {"sar_msg_ref_num": 1, "sar_total_segments": 2, "sar_segment_seqnum": 0}),
     (0x00, b"", {"sar_msg_ref_num": 1, "sar_total_segments": 2}),  # seqnum missing
 ])
-def test_inconsistent_numbering_is_a_single_message(reassembler, esm_class, udh, tlvs):
+def test_inconsistent_numbering_is_a_single_message(esm_class, udh, tlvs):
     fragment = parse_fragment(PHONE, udh + b"4471234", esm_class, 0, **tlvs)
 
-    [message] = reassembler.add(fragment)
-    assert message.text == "4471234"
+    assert fragment.total == 1
+    assert join(fragment).text == "4471234"
 
 
 def test_malformed_udh_raises_our_error():
@@ -99,79 +98,28 @@ def test_malformed_udh_raises_our_error():
         parse_fragment(PHONE, b"\x09\x00\x03", 0x40, 0)
 
 
-def test_same_reference_from_two_phones_is_two_messages(reassembler):
-    mine, theirs = fragments("ب" * 100, source=PHONE), fragments("ت" * 100, source=OTHER)
+def test_an_incomplete_message_marks_each_gap():
+    first, second, third = fragments(ARABIC)
 
-    done = [m for pair in zip(mine, theirs, strict=True) for f in pair for m in reassembler.add(f)]
-
-    assert sorted((m.source, m.text) for m in done) == [(PHONE, "ب" * 100), (OTHER, "ت" * 100)]
-
-
-def test_incomplete_set_expires_as_what_arrived(reassembler, clock):
-    first, _, third = fragments(ARABIC)
-    reassembler.add(third)
-    reassembler.add(first)
-
-    clock.now += 59
-    assert reassembler.expire() == []
-    clock.now += 1
-    [message] = reassembler.expire()
-
-    assert not message.complete
-    assert message.missing == (2,)
-    assert message.text.startswith(ARABIC[:67]) and message.text.endswith(ARABIC[134:])
-    assert len(reassembler) == 0
+    assert join(first, third).text == ARABIC[:67] + GAP + ARABIC[134:]
+    assert join(second).text == GAP + ARABIC[67:134] + GAP
+    assert join(first, third).missing == (2,) and not join(first, third).complete
 
 
-def test_add_also_hands_back_expired_sets(reassembler, clock):
-    reassembler.add(fragments(ARABIC)[0])
-    clock.now += 61
+def test_a_gap_never_joins_the_digits_either_side_into_one_number():
+    parts = [sar(PHONE, text.encode("utf-16-be"), 9, 3, seq)
+             for seq, text in ((1, "استعلام ٤٤٧"), (3, "١٢٣٤"))]
 
-    [expired, single] = reassembler.add(parse_fragment(OTHER, b"4471234", 0, 0))
+    message = join(*parts)
 
-    assert (expired.source, expired.missing) == (PHONE, (2, 3))
-    assert single.text == "4471234"
-
-
-def test_pending_sets_are_bounded_and_the_oldest_is_handed_back(reassembler):
-    for reference in (1, 2, 3):
-        assert reassembler.add(fragments(ARABIC, reference)[0]) == []
-
-    [evicted] = reassembler.add(fragments(ARABIC, 4)[0])
-
-    assert (evicted.reference, evicted.complete) == (1, False)
-    assert len(reassembler) == 3
+    assert message.text == "استعلام ٤٤٧" + GAP + "١٢٣٤"
+    assert extract_transaction_number(message.text) is None
+    assert extract_transaction_number("استعلام ٤٤٧١٢٣٤") == "4471234"
 
 
-def test_a_late_duplicate_of_a_finished_message_is_ignored(reassembler, clock):
-    parts = fragments(ARABIC)
-    for part in parts:
-        reassembler.add(part)
-
-    clock.now += 30
-    assert reassembler.add(parts[1]) == []
-    assert len(reassembler) == 0
-
-
-def test_a_new_message_reusing_a_finished_reference_is_kept(reassembler):
-    for part in fragments(ARABIC, 9):
-        reassembler.add(part)
-
-    new = fragments("ت" * 150, 9)  # same reference and total, different text
-    done = [m for f in new for m in reassembler.add(f)]
-
-    assert [m.text for m in done] == ["ت" * 150]
-
-
-def test_mixed_codings_decode_part_by_part(reassembler):
-    reassembler.add(parse_fragment(PHONE, b"status ", 0, 0, sar_msg_ref_num=5,
-                                   sar_total_segments=2, sar_segment_seqnum=1))
-    [message] = reassembler.add(sar(PHONE, "٤٤٧١٢٣٤".encode("utf-16-be"), 5, 2, 2))
+def test_mixed_codings_decode_part_by_part():
+    message = join(parse_fragment(PHONE, b"status ", 0, 0, sar_msg_ref_num=5,
+                                  sar_total_segments=2, sar_segment_seqnum=1),
+                   sar(PHONE, "٤٤٧١٢٣٤".encode("utf-16-be"), 5, 2, 2))
 
     assert message.text == "status ٤٤٧١٢٣٤"
-
-
-@pytest.mark.parametrize(("timeout", "max_pending"), [(0, 10), (10, 0)])
-def test_nonsense_limits_are_refused(timeout, max_pending):
-    with pytest.raises(ValueError):
-        Reassembler(timeout=timeout, max_pending=max_pending)

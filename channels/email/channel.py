@@ -1,0 +1,303 @@
+"""The e-mail channel: the mailbox polled over IMAP, replies sent over SMTP.
+
+One thread. Every ``poll_seconds``, and at once when a second session waiting in IMAP
+IDLE (where the server offers it) hears of new mail, the poller, if it holds the mailbox
+lease (one poller across every machine), reads the messages above the folder's cursor,
+in UID order: each is fetched without being marked read, understood (``parse``), and
+stored with its reply queued (``core.email_inquiry.receive``, one transaction); only then
+is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
+that the core fails on, is moved to ``failed_folder`` with the reason logged, and the loop
+goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows.
+
+A crash after storing a mail and before marking it read repeats the mail on the next
+poll; its Message-ID is stored already, so it is not answered again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from channels.email import metrics
+from channels.email.mailbox import Mailbox, MailboxUnavailable
+from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
+from channels.email.sender import SmtpSender
+from core import email_inquiry, leases, outbox
+from core.db import utcnow
+from core.email_inquiry import EmailRules
+from core.service import Core
+from core.settings import EmailSettings
+
+log = logging.getLogger(__name__)
+
+LEASE = "email-poller"
+# Sizes are asked for this many messages at a time; bodies fetched this many at a time.
+_SIZE_BATCH = 100
+_FETCH_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Timings:
+    tick_seconds: float = 5.0  # how often the outbox is drained
+    stale_claims_after: timedelta = timedelta(minutes=10)
+
+
+@dataclass
+class PollReport:
+    """What one poll did, for the log, the lease's state and the tests."""
+
+    stored: int = 0
+    duplicates: int = 0
+    moved_aside: int = 0
+    held_by_other: bool = False
+
+
+class EmailChannel:
+    """``start``/``stop`` inside ``gateway run``, or ``run_until`` for ``gateway email``."""
+
+    def __init__(self, core: Core, settings: EmailSettings, *,
+                 timings: Timings | None = None) -> None:
+        self.core = core
+        self.settings = settings
+        self.timings = timings or Timings()
+        self.rules = EmailRules(
+            own_addresses=frozenset(a.lower() for a in (settings.smtp.from_address,
+                                                        settings.imap.username) if "@" in a),
+            max_replies_per_hour=settings.max_replies_per_hour)
+        self.sender = SmtpSender(core.db, settings.smtp)
+        self.holder = leases.holder_name("email")
+        self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # A second session waiting in IDLE while this process holds the lease.
+        self._watcher: Mailbox | None = None
+
+    # --- running -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
+                                                channel=email_inquiry.CHANNEL)
+        if recovered:
+            log.warning("%d e-mail replies claimed by a sender that stopped are queued "
+                        "again", recovered)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="email-channel", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        try:
+            leases.release(self.core.db, LEASE, self.holder)
+        except SQLAlchemyError:
+            log.exception("could not release the mailbox lease (it will expire)")
+
+    @property
+    def idling(self) -> bool:
+        """Whether a session waits in IDLE for new mail (this process holds the lease)."""
+        return self._watcher is not None
+
+    def run_until(self, stop: threading.Event) -> None:
+        """Run in the foreground until ``stop`` is set (``gateway email``)."""
+        self.start()
+        try:
+            while not stop.wait(1.0):
+                if self._thread is not None and not self._thread.is_alive():
+                    break
+        finally:
+            self.stop()
+
+    def _loop(self) -> None:
+        next_poll = time.monotonic()
+        tick = min(self.timings.tick_seconds, self.settings.imap.poll_seconds)
+        try:
+            while not self._stopping.is_set():
+                if time.monotonic() >= next_poll:
+                    self._guarded(self._poll_and_watch)
+                    next_poll = time.monotonic() + self.settings.imap.poll_seconds
+                self._guarded(self.sender.send_due)
+                if self._wait(tick):
+                    next_poll = 0.0  # new mail: read it now
+        finally:
+            self._unwatch()
+
+    def _poll_and_watch(self) -> None:
+        """Poll; then, while we hold the lease, wait for new mail in IDLE if offered."""
+        if self._watcher is not None:
+            try:
+                self._watcher.idle_stop()
+            except MailboxUnavailable:
+                self._unwatch()
+        try:
+            report = self.poll()
+        except BaseException:
+            self._unwatch()  # watch again once a poll succeeds
+            raise
+        if report.held_by_other:
+            self._unwatch()
+            return
+        if self._watcher is None:
+            watcher = Mailbox(self.settings.imap)
+            watcher.open()
+            if not watcher.can_idle():
+                watcher.close()
+                return
+            self._watcher = watcher
+        self._watcher.idle_start()
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep until the next tick; True when IDLE reported new mail."""
+        if self._watcher is None:
+            self._stopping.wait(seconds)
+            return False
+        try:
+            return self._watcher.idle_wait(seconds)
+        except MailboxUnavailable as exc:
+            log.warning("IDLE ended: %s; polling every %ss", exc,
+                        self.settings.imap.poll_seconds)
+            self._unwatch()
+            return False
+
+    def _unwatch(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            with contextlib.suppress(MailboxUnavailable):
+                watcher.idle_stop()
+            watcher.close()
+
+    def _guarded(self, work) -> None:
+        # The loop outlives any one failure: a server down, the database away, a bug.
+        try:
+            work()
+        except MailboxUnavailable as exc:
+            log.warning("mailbox unavailable: %s", exc)
+        except Exception:
+            log.exception("e-mail channel: %s failed; trying again later", work.__name__)
+
+    # --- one poll ----------------------------------------------------------------------
+
+    def poll(self) -> PollReport:
+        """Read what is new in the mailbox, if this process holds the poller's lease."""
+        report = PollReport()
+        if not leases.acquire(self.core.db, LEASE, self.holder, self._lease_ttl):
+            report.held_by_other = True
+            metrics.POLLS.labels(result="held_by_other").inc()
+            return report
+        mailbox = Mailbox(self.settings.imap)
+        try:
+            mailbox.open()
+            self._read(mailbox, report)
+        except MailboxUnavailable:
+            metrics.POLLS.labels(result="unavailable").inc()
+            raise
+        finally:
+            mailbox.close()
+        metrics.POLLS.labels(result="ok").inc()
+        leases.renew(self.core.db, LEASE, self.holder, self._lease_ttl, state={
+            "mailbox": mailbox.key, "polled_at": utcnow().isoformat(),
+            "stored": report.stored, "moved_aside": report.moved_aside})
+        if report.stored or report.moved_aside:
+            log.info("mailbox %s: %d stored, %d duplicates, %d moved aside", mailbox.key,
+                     report.stored, report.duplicates, report.moved_aside)
+        return report
+
+    def _read(self, mailbox: Mailbox, report: PollReport) -> None:
+        db = self.core.db
+        place = email_inquiry.cursor(db, mailbox.key)
+        if place is not None and place.uidvalidity != mailbox.uidvalidity:
+            log.warning("mailbox %s: UIDVALIDITY changed (%s -> %s); reading unread mail "
+                        "again", mailbox.key, place.uidvalidity, mailbox.uidvalidity)
+            place = None
+        uids = mailbox.new_uids(place.last_uid if place else None)
+        for start in range(0, len(uids), _SIZE_BATCH):
+            sizes = mailbox.sizes(uids[start:start + _SIZE_BATCH])
+            for chunk in self._chunks(uids[start:start + _SIZE_BATCH], sizes):
+                if self._stopping.is_set():
+                    return
+                done = self._handle_chunk(mailbox, chunk, sizes, report)
+                # Marked read, and the cursor moved, only once their outcomes are stored.
+                mailbox.mark_seen(done)
+                email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity, chunk[-1])
+            if not leases.renew(db, LEASE, self.holder, self._lease_ttl):
+                log.warning("mailbox lease lost to another poller; stopping this poll")
+                return
+        if place is None and mailbox.uidnext > 1:
+            # Every unread mail is handled: from now on, read by UID (what came since).
+            email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity,
+                                      mailbox.uidnext - 1)
+
+    def _chunks(self, uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+        """Messages fetched together: a few at a time, and never much more than one
+        message's worth of bytes (oversized ones alone)."""
+        chunks: list[list[int]] = []
+        chunk: list[int] = []
+        total = 0
+        for uid in uids:
+            size = sizes.get(uid, 0)
+            if chunk and (len(chunk) >= _FETCH_BATCH
+                          or total + size > self.settings.max_message_bytes):
+                chunks.append(chunk)
+                chunk, total = [], 0
+            chunk.append(uid)
+            total += size
+        if chunk:
+            chunks.append(chunk)
+        return chunks
+
+    def _handle_chunk(self, mailbox: Mailbox, chunk: list[int], sizes: dict[int, int],
+                      report: PollReport) -> list[int]:
+        """Store each message's outcome; the UIDs to mark read."""
+        limit = self.settings.max_message_bytes
+        readable = [uid for uid in chunk if uid in sizes and sizes[uid] <= limit]
+        raws = mailbox.whole(readable) if readable else {}
+        done = []
+        for uid in chunk:
+            size = sizes.get(uid)
+            if size is None:
+                continue  # expunged since the search
+            try:
+                if size > limit:
+                    header = mailbox.header(uid)
+                    mail = parse_oversized(header, size) if header is not None else None
+                else:
+                    mail = parse_mail(raws[uid]) if uid in raws else None
+            except UnreadableMail as exc:
+                self._move_aside(mailbox, uid, exc.reason, report)
+                continue
+            if mail is not None and self._store(mailbox, uid, mail, report):
+                done.append(uid)
+        return done
+
+    def _store(self, mailbox: Mailbox, uid: int, mail, report: PollReport) -> bool:
+        try:
+            received = email_inquiry.receive(self.core, mail, self.rules)
+        except SQLAlchemyError:
+            raise  # the database is away: leave the mail unread, try again next poll
+        except Exception as exc:
+            log.exception("mail UID %s could not be handled", uid)
+            self._move_aside(mailbox, uid, f"could not be handled: {type(exc).__name__}",
+                             report)
+            return False
+        if received.duplicate:
+            report.duplicates += 1
+            metrics.MAILS.labels(result="duplicate").inc()
+        else:
+            report.stored += 1
+            metrics.MAILS.labels(result=received.status).inc()
+        return True
+
+    def _move_aside(self, mailbox: Mailbox, uid: int, reason: str,
+                    report: PollReport) -> None:
+        folder = self.settings.imap.failed_folder
+        log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, folder, reason)
+        mailbox.move_aside(uid, folder)
+        report.moved_aside += 1
+        metrics.MAILS.labels(result="moved_aside").inc()

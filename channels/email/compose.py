@@ -1,0 +1,71 @@
+"""The reply as an RFC 5322 message: a pure function of the outbox row and its envelope.
+
+A reply to a citizen's mail, or (without an envelope) a notification sent by e-mail.
+Arabic first, then English; plain text and HTML (each language in its own block, Arabic
+``dir="rtl"``); threaded under the citizen's mail (``Re:`` subject, ``In-Reply-To``,
+``References``); marked as an automatic reply so that no responder answers it back
+(``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress: All``, RFC 3834).
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from core.email_inquiry import ReplyEnvelope
+from core.email_rules import SECTION_RULE, Section, notification_subject, split_sections
+from core.outbox import Claimed
+
+_DIRECTION = {"ar": "rtl", "en": "ltr"}
+
+
+def message_id_for(notification_id: int, from_address: str) -> str:
+    """Our Message-ID for an outbox row: the same on every attempt, so a reply sent twice
+    across a crash is one message to the citizen's mail client."""
+    domain = from_address.rpartition("@")[2] or "localhost"
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{from_address}/{notification_id}").hex
+    return f"<{token[:20]}.{notification_id}@{domain}>"
+
+
+def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_address: str,
+                  from_name: str = "") -> EmailMessage:
+    message = EmailMessage(policy=policy.default)
+    local, _, domain = from_address.rpartition("@")
+    message["From"] = Address(display_name=from_name, username=local, domain=domain) \
+        if from_name else from_address
+    message["To"] = claimed.recipient
+    # A reply answers a mail; without an envelope it is a notification nobody asked for.
+    message["Subject"] = envelope.subject if envelope else notification_subject(claimed.kind)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id_for(claimed.id, from_address)
+    if envelope and envelope.in_reply_to:
+        message["In-Reply-To"] = envelope.in_reply_to
+    if envelope and envelope.references:
+        message["References"] = envelope.references
+    message["Auto-Submitted"] = "auto-replied" if envelope else "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Precedence"] = "auto_reply"
+    sections = list(envelope.sections) if envelope and envelope.sections else \
+        split_sections(claimed.body, claimed.language)
+    message.set_content(SECTION_RULE.join(s.text for s in sections), charset="utf-8")
+    message.add_alternative(html_body(sections), subtype="html", charset="utf-8")
+    return message
+
+
+def html_body(sections: list[Section]) -> str:
+    blocks = []
+    for section in sections:
+        direction = _DIRECTION.get(section.lang, "ltr")
+        align = "right" if direction == "rtl" else "left"
+        paragraphs = "".join(
+            f"<p>{html.escape(paragraph).replace(chr(10), '<br>')}</p>"
+            for paragraph in section.text.split("\n\n"))
+        blocks.append(f'<div lang="{section.lang}" dir="{direction}" '
+                      f'style="text-align:{align}">{paragraphs}</div>')
+    return ('<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+            '<body style="font-family:Tahoma,Arial,sans-serif">'
+            + "<hr>".join(blocks) + "</body></html>")

@@ -1,0 +1,156 @@
+"""The citizens' mailbox over IMAP (IMAPClient), by UID: list what is new, fetch without
+marking read (``BODY.PEEK``), mark read or move aside once the outcome is committed.
+
+IMAP, socket and TLS errors become ``MailboxUnavailable`` here; nothing above this module
+catches IMAPClient's exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from core.settings import ImapSettings
+
+SEEN = b"\\Seen"
+DELETED = b"\\Deleted"
+
+
+class MailboxUnavailable(Exception):
+    """The IMAP server cannot be reached, refused us, or dropped the session."""
+
+
+def _translated(method: Callable) -> Callable:
+    @wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP {self.settings.host}:{self.settings.port}: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+    return wrapper
+
+
+class Mailbox:
+    """One IMAP session on the configured folder; ``open`` then ``close``."""
+
+    def __init__(self, settings: ImapSettings, *, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.uidvalidity = 0
+        self.uidnext = 0
+        self._client: IMAPClient | None = None
+
+    @property
+    def key(self) -> str:
+        """Names this folder of this mailbox (for the cursor and the lease)."""
+        s = self.settings
+        return f"{s.username}@{s.host}:{s.port}/{s.folder}"[:255]
+
+    @_translated
+    def open(self) -> None:
+        s = self.settings
+        context = ssl.create_default_context() if s.ssl else None
+        client = IMAPClient(s.host, s.port, ssl=s.ssl, ssl_context=context,
+                            timeout=self.timeout)
+        try:
+            client.login(s.username, s.password)
+            selected = client.select_folder(s.folder)
+        except BaseException:
+            client.shutdown()
+            raise
+        self._client = client
+        self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        # The UID the next message will get: everything below it exists already.
+        self.uidnext = int(selected.get(b"UIDNEXT", 0))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):
+            with contextlib.suppress(OSError):
+                client.shutdown()
+
+    @property
+    def client(self) -> IMAPClient:
+        if self._client is None:
+            raise MailboxUnavailable("the mailbox is not open")
+        return self._client
+
+    @_translated
+    def new_uids(self, after: int | None) -> list[int]:
+        """UIDs above ``after``, ascending; with no place yet, the unread ones."""
+        if after is None:
+            return sorted(self.client.search(["UNSEEN"]))
+        # "n:*" always matches the highest UID, even when it is below n.
+        return sorted(uid for uid in self.client.search(["UID", f"{after + 1}:*"])
+                      if uid > after)
+
+    @_translated
+    def sizes(self, uids: Iterable[int]) -> dict[int, int]:
+        fetched = self.client.fetch(list(uids), ["RFC822.SIZE"])
+        return {uid: int(data[b"RFC822.SIZE"]) for uid, data in fetched.items()}
+
+    @_translated
+    def whole(self, uids: list[int]) -> dict[int, bytes]:
+        """The whole messages, left unread, in one command; one that vanished meanwhile
+        is missing from the answer."""
+        fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
+        return {uid: bytes(data[b"BODY[]"]) for uid, data in fetched.items()
+                if data.get(b"BODY[]") is not None}
+
+    @_translated
+    def header(self, uid: int) -> bytes | None:
+        data = self.client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid)
+        if not data or data.get(b"BODY[HEADER]") is None:
+            return None
+        return bytes(data[b"BODY[HEADER]"])
+
+    @_translated
+    def mark_seen(self, uids: list[int]) -> None:
+        if uids:
+            self.client.add_flags(uids, [SEEN])
+
+    @_translated
+    def move_aside(self, uid: int, folder: str) -> None:
+        """Move the message to ``folder`` (created when missing), for a person to look at."""
+        client = self.client
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        if client.has_capability("MOVE"):
+            client.move([uid], folder)
+            return
+        client.copy([uid], folder)
+        client.add_flags([uid], [DELETED])
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge([uid])
+        else:
+            client.expunge()
+
+    # --- IDLE: told at once when mail arrives, where the server offers it ------------
+
+    @_translated
+    def can_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    @_translated
+    def idle_start(self) -> None:
+        self.client.idle()
+
+    @_translated
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds in IDLE; True when new mail arrived."""
+        responses = self.client.idle_check(timeout=timeout)
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+    @_translated
+    def idle_stop(self) -> None:
+        self.client.idle_done()

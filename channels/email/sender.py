@@ -1,0 +1,150 @@
+"""The SMTP sender: drains the outbox's "email" rows, a few claimed at a time, over one
+SMTP session per tick.
+
+A reply accepted by the server → ``mark_sent`` (our Message-ID recorded); a temporary
+failure (4xx, the server unreachable or dropping the line) → ``mark_retry`` with backoff,
+so the reply waits in the database, not in memory; a permanent refusal (5xx) or a reply
+that cannot be written (a malformed address) → ``mark_failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from channels.email import metrics
+from channels.email.compose import compose_reply, message_id_for
+from core import email_inquiry, outbox
+from core.db import Database, utcnow
+from core.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+
+class ChannelUnavailable(Exception):
+    """The SMTP server cannot be reached or dropped the session: try again later."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: timedelta = timedelta(seconds=30)
+    most: timedelta = timedelta(hours=1)
+    # After this many attempts a temporary failure is final.
+    max_attempts: int = 12
+
+    def after(self, attempts: int) -> timedelta:
+        return min(self.first * (2 ** max(attempts - 1, 0)), self.most)
+
+
+class SmtpSender:
+    """Sends the replies (and e-mail notifications) the outbox holds for channel "email"."""
+
+    def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
+                 timeout: float = 20.0, batch: int = 10) -> None:
+        self.db = db
+        self.settings = settings
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout
+        self.batch = batch
+
+    def send_due(self, now: datetime | None = None) -> int:
+        """Send the due replies, a round at a time over one SMTP session, until none is
+        due; how many were sent. When the server fails, the round's unsent replies wait
+        for their retry and the rest wait in the outbox for the next tick."""
+        sent = 0
+        connection: smtplib.SMTP | None = None
+        try:
+            while True:
+                waiting = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
+                                           limit=self.batch, now=now)
+                if not waiting:
+                    return sent
+                try:
+                    connection = connection or self._connect()
+                    while waiting:
+                        sent += self._send_one(connection, waiting[0])
+                        waiting.pop(0)
+                except ChannelUnavailable as exc:
+                    for item in waiting:
+                        self._retry(item, str(exc))
+                    return sent
+        finally:
+            if connection is not None:
+                _close(connection)
+
+    def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed) -> int:
+        from_address = self.settings.from_address
+        try:
+            message = compose_reply(item, email_inquiry.reply_envelope(self.db, item.id),
+                                    from_address=from_address)
+        except (ValueError, TypeError) as exc:
+            self._failed(item, f"cannot write the reply: {exc}")
+            return 0
+        try:
+            refused = connection.send_message(message, from_addr=from_address,
+                                              to_addrs=[item.recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()))
+            return self._refused(item, code, reason)
+        except smtplib.SMTPResponseException as exc:
+            return self._refused(item, exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise ChannelUnavailable(f"SMTP connection lost: {exc}") from exc
+        except (smtplib.SMTPException, UnicodeError) as exc:
+            self._failed(item, f"SMTP: {exc}")
+            return 0
+        if refused:
+            code, reason = next(iter(refused.values()))
+            return self._refused(item, code, reason)
+        outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address)
+                                            .strip("<>")[:outbox.PROVIDER_IDS_MAX]])
+        metrics.REPLIES.labels(result="sent").inc()
+        return 1
+
+    def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> int:
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        if 400 <= code < 500:
+            self._retry(item, f"SMTP {code} {text}")
+        else:
+            self._failed(item, f"SMTP {code} {text}")
+            log.warning("reply %s refused for good: SMTP %s", item.id, code)
+        return 0
+
+    def _retry(self, item: outbox.Claimed, reason: str) -> None:
+        if item.attempts >= self.backoff.max_attempts:
+            self._failed(item, f"gave up after {item.attempts} attempts: {reason}")
+            return
+        outbox.mark_retry(self.db, item.id, reason[:500],
+                          utcnow() + self.backoff.after(item.attempts))
+        metrics.REPLIES.labels(result="retry").inc()
+
+    def _failed(self, item: outbox.Claimed, reason: str) -> None:
+        outbox.mark_failed(self.db, item.id, reason[:500])
+        metrics.REPLIES.labels(result="failed").inc()
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        try:
+            if settings.ssl:
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.host, settings.port, timeout=self.timeout,
+                    context=ssl.create_default_context())
+            else:
+                connection = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
+                if settings.starttls:
+                    connection.starttls(context=ssl.create_default_context())
+            if settings.username:
+                connection.login(settings.username, settings.password)
+            return connection
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ChannelUnavailable(f"SMTP {settings.host}:{settings.port}: {exc}") from exc
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()

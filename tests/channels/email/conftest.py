@@ -1,0 +1,68 @@
+"""The peers every e-mail channel test talks to: a throwaway Dovecot (IMAP) for the whole
+session, one folder per test, and an aiosmtpd server per test."""
+
+from __future__ import annotations
+
+import re
+import time
+from itertools import count
+
+import pytest
+
+from channels.email.channel import EmailChannel
+from tests.conftest import require_peer
+from tests.peers.dovecot_peer import DovecotPeer, dovecot_available
+from tests.peers.smtp_peer import SmtpPeer
+
+OUR_ADDRESS = "inquiries@emirate.gov.sa"
+_folders = count(1)
+
+
+def wait_for(condition, limit: float = 30.0) -> None:
+    """Wait until ``condition()`` holds (a bound on a hang, not a timed assertion)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    available, why = dovecot_available()
+    require_peer(available, f"Dovecot IMAP ({why})")
+    with DovecotPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def folder(dovecot, request) -> str:
+    """A fresh folder of the test mailbox, named after the test."""
+    name = f"T{next(_folders)}-" + re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:50]
+    dovecot.create_folder(name)
+    return name
+
+
+@pytest.fixture
+def smtp():
+    with SmtpPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def email_settings(settings, dovecot, folder, smtp):
+    """The channel's settings pointing at the peers (the rest as in config.yaml)."""
+    settings.email.imap = settings.email.imap.model_copy(update={
+        "host": dovecot.host, "port": dovecot.port, "username": dovecot.username,
+        "password": dovecot.password, "ssl": False, "folder": folder,
+        "failed_folder": folder + "-unreadable", "poll_seconds": 1})
+    settings.email.smtp = settings.email.smtp.model_copy(update={
+        "host": smtp.host, "port": smtp.port, "ssl": False, "starttls": False,
+        "from_address": OUR_ADDRESS})
+    settings.email.max_message_bytes = 64 * 1024
+    return settings.email
+
+
+@pytest.fixture
+def channel(core, email_settings):
+    return EmailChannel(core, email_settings)

@@ -1,0 +1,65 @@
+"""Real-world mails as bytes, the way clients write them, for parser and peer tests."""
+
+from __future__ import annotations
+
+from email import policy
+from email.header import Header
+from email.message import EmailMessage
+from itertools import count
+
+_ids = count(1)
+
+
+def plain(body: str, *, sender: str = "applicant@example.com", subject: str = "استعلام",
+          charset: str = "utf-8", message_id: str | None = "", **headers: str) -> bytes:
+    """A text/plain mail; ``message_id=None`` leaves the header out."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender
+    message["To"] = "inquiries@emirate.gov.sa"
+    message["Subject"] = subject
+    if message_id is not None:
+        message["Message-ID"] = message_id or f"<test-{next(_ids)}@mail.example.com>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body, charset=charset)
+    return message.as_bytes()
+
+
+def html_only(html: str, **kwargs) -> bytes:
+    raw = plain("placeholder", **kwargs)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head = b"\r\n".join(line for line in head.split(b"\r\n")
+                        if not line.lower().startswith((b"content-type", b"content-transfer",
+                                                        b"mime-version")))
+    return (head + b"\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\n" + html.encode("utf-8"))
+
+
+def multipart(text: str, html: str, *, attachment: bytes | None = None, **kwargs) -> bytes:
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = kwargs.get("sender", "applicant@example.com")
+    message["To"] = "inquiries@emirate.gov.sa"
+    message["Subject"] = kwargs.get("subject", "Transaction status")
+    message["Message-ID"] = f"<test-{next(_ids)}@mail.example.com>"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    if attachment is not None:
+        message.add_attachment(attachment, maintype="application", subtype="pdf",
+                               filename="طلب.pdf")
+    return message.as_bytes()
+
+
+def encoded_subject(subject: str, body: str, charset: str = "utf-8") -> bytes:
+    """A mail whose subject is RFC 2047 encoded (base64, as Outlook writes Arabic)."""
+    encoded = Header(subject, charset).encode()
+    return (f"From: applicant@example.com\r\nTo: inquiries@emirate.gov.sa\r\n"
+            f"Subject: {encoded}\r\nMessage-ID: <test-{next(_ids)}@mail.example.com>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset={charset}\r\n"
+            f"Content-Transfer-Encoding: 8bit\r\n\r\n").encode("ascii") + body.encode(charset)
+
+
+def malformed() -> bytes:
+    """A multipart mail whose boundary never appears, with no sender either."""
+    return (b"Subject: broken\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"nowhere\"\r\n\r\n"
+            b"\x00\xff garbage without any part\r\n")

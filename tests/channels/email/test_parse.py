@@ -1,0 +1,134 @@
+"""Understanding real-world mail without a server: bodies, charsets, encoded subjects,
+quoted history, attachments, HTML, broken MIME."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.email.html_text import html_to_text
+from channels.email.parse import UnreadableMail, new_text, parse_mail, parse_oversized
+from core.email_inquiry import dedupe_key
+from tests.channels.email import mails
+
+
+def test_a_plain_arabic_mail():
+    mail = parse_mail(mails.plain("السلام عليكم\nأرجو معرفة حالة المعاملة ١٤٤٧٠٠١",
+                                  subject="استعلام عن معاملة"))
+
+    assert mail.sender == "applicant@example.com"
+    assert mail.subject == "استعلام عن معاملة"
+    assert "١٤٤٧٠٠١" in mail.text
+    assert mail.message_id and mail.message_id.startswith("<test-")
+
+
+def test_a_windows_1256_mail_is_decoded():
+    mail = parse_mail(mails.plain("حالة المعاملة 4471234", charset="cp1256"))
+
+    assert mail.text == "حالة المعاملة 4471234"
+
+
+def test_an_rfc_2047_arabic_subject_is_decoded():
+    mail = parse_mail(mails.encoded_subject("استعلام عن المعاملة ١٤٤٧٠٠١", "شكرا"))
+
+    assert mail.subject == "استعلام عن المعاملة ١٤٤٧٠٠١"
+
+
+def test_an_html_only_mail_becomes_text():
+    mail = parse_mail(mails.html_only(
+        "<html><head><style>p{color:red}</style></head><body dir=rtl>"
+        "<p>حالة المعاملة&nbsp;<b>4471234</b></p><script>var x=5550001</script></body></html>"))
+
+    assert mail.text == "حالة المعاملة 4471234"
+
+
+def test_multipart_reads_the_text_and_ignores_the_attachment():
+    mail = parse_mail(mails.multipart("status of 4471234", "<p>status of 4471234</p>",
+                                      attachment=b"%PDF-1.4 5550001"))
+
+    assert mail.text == "status of 4471234"
+
+
+@pytest.mark.parametrize("history", [
+    "On Mon, 23 Nov 2026 at 10:00, Emirate <inquiries@emirate.gov.sa> wrote:\n> 5550001",
+    "On Mon, 23 Nov 2026 at 10:00, Emirate <inquiries@emirate.gov.sa>\nwrote:\n> 5550001",
+    "في الاثنين، ٢٣ نوفمبر ٢٠٢٦ كتب الإمارة <inquiries@emirate.gov.sa>:\n> 5550001",
+    "-----Original Message-----\nFrom: inquiries@emirate.gov.sa\n5550001",
+    "________________________________\nFrom: Emirate\nSent: Monday\n5550001",
+    "From: Emirate <inquiries@emirate.gov.sa>\nSent: Monday, November 23, 2026\n5550001",
+    "-----الرسالة الأصلية-----\nمن: الإمارة\n5550001",
+    "-- \nAhmed, 5550001 Street",
+])
+def test_only_the_new_text_counts(history):
+    assert new_text(f"status of 4471234\n\n{history}") == "status of 4471234"
+
+
+def test_quoted_lines_are_left_out():
+    assert new_text("> 5550001\nand 4471234\n>> 5550002") == "and 4471234"
+
+
+def test_a_from_line_in_the_citizens_own_words_is_kept():
+    assert new_text("From: my home, 4471234\nthanks") == "From: my home, 4471234\nthanks"
+
+
+def test_html_quotes_from_mail_clients_are_left_out():
+    html = ('<div>status of 4471234</div><div class="gmail_quote">On Mon wrote:'
+            '<blockquote>5550001</blockquote></div><blockquote>5550002</blockquote>')
+
+    assert html_to_text(html) == "status of 4471234"
+
+
+def test_outlooks_html_history_after_its_reply_header_is_left_out():
+    html = ('<div>status of 4471234</div><hr><div id="divRplyFwdMsg"><b>From:</b> Emirate'
+            '<br><b>Sent:</b> Monday</div><div>Transaction 5550001 is registered</div>')
+
+    assert html_to_text(html) == "status of 4471234"
+
+
+def test_an_inline_reply_keeps_the_text_after_the_quote():
+    html = "<p>about 4471234</p><blockquote>5550001</blockquote><p>and 4471235</p>"
+
+    assert html_to_text(html) == "about 4471234\n\nand 4471235"
+
+
+def test_a_mail_with_broken_mime_and_no_sender_is_unreadable():
+    with pytest.raises(UnreadableMail):
+        parse_mail(mails.malformed())
+
+
+def test_a_mail_without_a_from_address_is_unreadable():
+    with pytest.raises(UnreadableMail, match="sender"):
+        parse_mail(b"Subject: hi\r\n\r\n4471234\r\n")
+
+
+def test_loop_headers_are_kept_for_the_rules():
+    mail = parse_mail(mails.plain("4471234", Auto_Submitted="auto-replied",
+                                  List_Id="<x.example.com>"))
+
+    assert mail.headers["auto-submitted"] == "auto-replied"
+    assert mail.headers["list-id"] == "<x.example.com>"
+
+
+def test_an_oversized_mail_is_read_from_its_header_only():
+    raw = mails.plain("4471234", subject="كبير")
+    header = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+
+    mail = parse_oversized(header, 50_000_000)
+
+    assert mail.oversized and mail.text == "" and mail.subject == "كبير"
+
+
+def test_the_same_mail_has_the_same_key_and_a_long_message_id_is_hashed():
+    raw = mails.plain("4471234")
+    long_id = "<" + "x" * 300 + "@example.com>"
+
+    assert dedupe_key(parse_mail(raw)) == dedupe_key(parse_mail(raw))
+    assert len(dedupe_key(parse_mail(mails.plain("1", message_id=long_id)))) <= 128
+
+
+def test_a_mail_without_message_id_is_keyed_by_its_bytes():
+    first = parse_mail(mails.plain("4471234", message_id=None))
+    again = parse_mail(mails.plain("4471234", message_id=None))
+    other = parse_mail(mails.plain("4471235", message_id=None))
+
+    assert dedupe_key(first) == dedupe_key(again) != dedupe_key(other)
+    assert dedupe_key(first).startswith("email:digest:")

@@ -1,0 +1,158 @@
+"""E-mail inquiries in the core: stored with their reply queued in one transaction,
+answered once per Message-ID, the status only to the applicant's address or ID."""
+
+from __future__ import annotations
+
+from itertools import count
+
+import pytest
+from sqlalchemy import select
+
+from core import email_inquiry
+from core.email_inquiry import EmailRules, InboundEmail
+from core.models import EmailExchange, InboundMessage, Notification
+from tests import factories as f
+
+NUMBER = "4471234"
+OTHERS = "5550001"
+UNKNOWN = "7654321"
+RULES = EmailRules(own_addresses=frozenset({"inquiries@emirate.gov.sa"}),
+                   max_replies_per_hour=5)
+_ids = count(1)
+
+
+@pytest.fixture
+def registered(core):
+    core.record_event(f.registered(NUMBER))
+    core.record_event(f.registered(OTHERS, national_id=f.OTHER_NATIONAL_ID,
+                                   mobile=f.OTHER_MOBILE, email="other@example.com"))
+    return core
+
+
+def mail(text: str, sender: str = f.EMAIL, subject: str = "استعلام", **kwargs) -> InboundEmail:
+    kwargs.setdefault("message_id", f"<m{next(_ids)}@mail.example.com>")
+    return InboundEmail(sender=sender, subject=subject, text=text, **kwargs)
+
+
+def replies(core) -> list[Notification]:
+    with core.db.read() as session:
+        return list(session.scalars(select(Notification)
+                                    .where(Notification.channel == "email")
+                                    .order_by(Notification.id)))
+
+
+def ask(core, text: str, sender: str = f.EMAIL) -> str:
+    before = len(replies(core))
+    email_inquiry.receive(core, mail(text, sender), RULES)
+    [reply] = replies(core)[before:]
+    return reply.body
+
+
+def test_the_applicants_address_gets_the_status_arabic_then_english(registered):
+    body = ask(registered, f"ما حالة المعاملة {NUMBER}؟")
+
+    assert "مسجلة" in body or "Registered" in body
+    assert body.index("المعاملة رقم " + NUMBER) < body.index("Transaction " + NUMBER)
+    assert "No transaction was found" not in body
+
+
+def test_a_stranger_gets_the_same_words_as_for_an_unknown_number(registered):
+    stranger = ask(registered, f"status {NUMBER}", sender="someone@else.example")
+    unknown = ask(registered, f"status {UNKNOWN}", sender="someone@else.example")
+
+    assert stranger == unknown.replace(UNKNOWN, NUMBER)
+    assert "No transaction was found" in stranger
+
+
+def test_the_applicants_national_id_from_another_address_gets_the_status(registered):
+    body = ask(registered, f"رقم المعاملة {NUMBER}\nرقم الهوية {f.NATIONAL_ID}",
+               sender="family@else.example")
+
+    assert "No transaction was found" not in body
+    with registered.db.read() as session:
+        stored = session.scalars(select(InboundMessage.text)).one()
+    assert f.NATIONAL_ID not in stored and NUMBER in stored
+
+
+def test_a_national_id_in_the_subject_is_not_kept_for_the_reply(registered):
+    email_inquiry.receive(registered, mail(NUMBER, subject=f"هويتي {f.NATIONAL_ID}"), RULES)
+
+    [reply] = replies(registered)
+    envelope = email_inquiry.reply_envelope(registered.db, reply.id)
+    assert envelope.subject == "Re: هويتي **********"
+
+
+def test_someone_elses_national_id_does_not_open_a_transaction(registered):
+    body = ask(registered, f"{NUMBER} {f.OTHER_NATIONAL_ID}", sender="family@else.example")
+
+    assert "No transaction was found" in body
+
+
+def test_several_numbers_get_one_reply_covering_each(registered):
+    body = ask(registered, f"{NUMBER}\n{UNKNOWN}\n{OTHERS}")
+
+    assert len(replies(registered)) == 1
+    for number in (NUMBER, UNKNOWN, OTHERS):
+        assert number in body
+
+
+def test_the_same_message_id_is_answered_once(registered):
+    first = mail(NUMBER)
+
+    stored = email_inquiry.receive(registered, first, RULES)
+    again = email_inquiry.receive(registered, first, RULES)
+
+    assert again.duplicate and again.id == stored.id
+    assert len(replies(registered)) == 1
+
+
+def test_an_auto_reply_is_stored_and_not_answered(registered):
+    received = email_inquiry.receive(
+        registered, mail(NUMBER, headers={"auto-submitted": "auto-replied"}), RULES)
+
+    assert received.status == "ignored"
+    assert replies(registered) == []
+    with registered.db.read() as session:
+        assert session.get(EmailExchange, received.id).note == "auto-submitted: auto-replied"
+
+
+def test_one_address_gets_at_most_the_hourly_replies(registered):
+    for _ in range(RULES.max_replies_per_hour + 2):
+        email_inquiry.receive(registered, mail(UNKNOWN, sender="loop@else.example"), RULES)
+
+    assert len(replies(registered)) == RULES.max_replies_per_hour
+
+
+def test_the_reply_is_threaded_under_the_citizens_mail(registered):
+    received = email_inquiry.receive(
+        registered, mail(NUMBER, subject="حالة معاملة", message_id="<abc@mail.example.com>",
+                         references="<old@mail.example.com>"), RULES)
+    [reply] = replies(registered)
+
+    envelope = email_inquiry.reply_envelope(registered.db, reply.id)
+
+    assert received.status == "answered"
+    assert envelope.subject == "Re: حالة معاملة"
+    assert envelope.in_reply_to == "<abc@mail.example.com>"
+    assert envelope.references == "<old@mail.example.com> <abc@mail.example.com>"
+    assert [s.lang for s in envelope.sections] == ["ar", "en"]
+
+
+def test_a_mail_without_a_number_is_told_what_to_write(registered):
+    assert "Write your transaction number" in ask(registered, "مرحبا")
+
+
+def test_an_oversized_mail_gets_a_refusal_and_no_lookup(registered):
+    email_inquiry.receive(registered, mail("", oversized=True), RULES)
+
+    [reply] = replies(registered)
+    assert "too large" in reply.body
+
+
+def test_the_cursor_moves_forward_and_restarts_with_a_new_uidvalidity(core):
+    email_inquiry.save_cursor(core.db, "box", 7, 10)
+    email_inquiry.save_cursor(core.db, "box", 7, 5)
+    assert email_inquiry.cursor(core.db, "box") == email_inquiry.Cursor(7, 10)
+
+    email_inquiry.save_cursor(core.db, "box", 8, 2)
+    assert email_inquiry.cursor(core.db, "box") == email_inquiry.Cursor(8, 2)

@@ -1,0 +1,153 @@
+"""E-mail rules without a server: which mails get no reply (loops), which numbers and
+national ID a mail carries, and the reply's subject, threading and words."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.answer import Answer, Outcome
+from core.email_rules import (
+    MAX_NUMBERS,
+    find_national_id,
+    find_transaction_numbers,
+    loop_reason,
+    plain_text,
+    redact_national_ids,
+    reply_references,
+    reply_sections,
+    reply_subject,
+)
+from tests import factories as f
+
+CITIZEN = "citizen@example.com"
+OURS = "inquiries@emirate.gov.sa"
+TZ = ZoneInfo("Asia/Riyadh")
+
+
+@pytest.mark.parametrize(("headers", "sender"), [
+    ({"auto-submitted": "auto-replied"}, CITIZEN),
+    ({"auto-submitted": "auto-generated; type=vacation"}, CITIZEN),
+    ({"return-path": "<>"}, CITIZEN),
+    ({}, "MAILER-DAEMON@mx.example.com"),
+    ({}, "postmaster@example.com"),
+    ({}, "news-request@lists.example.com"),
+    ({}, "owner-citizens@lists.example.com"),
+    ({}, "no-reply@bank.example"),
+    ({}, "noreply@bank.example"),
+    ({}, "donotreply@bank.example"),
+    ({"precedence": "bulk"}, CITIZEN),
+    ({"precedence": "Junk"}, CITIZEN),
+    ({"precedence": "list"}, CITIZEN),
+    ({"precedence": "auto_reply"}, CITIZEN),
+    ({"list-id": "<citizens.lists.example.com>"}, CITIZEN),
+    ({"list-unsubscribe": "<mailto:leave@example.com>"}, CITIZEN),
+    ({"x-autoreply": "yes"}, CITIZEN),
+    ({"x-autorespond": "Out of office"}, CITIZEN),
+    ({"x-auto-response-suppress": "All"}, CITIZEN),
+    ({"content-type": "multipart/report; report-type=delivery-status; boundary=x"}, CITIZEN),
+    ({"content-type": "message/delivery-status"}, CITIZEN),
+    ({"subject": "Automatic reply: Re: status 4471234"}, CITIZEN),
+    ({"subject": "Out of Office: status"}, CITIZEN),
+    ({"subject": "رد تلقائي: استعلام"}, CITIZEN),
+    ({"subject": "Undeliverable: Re: status"}, CITIZEN),
+    ({}, OURS),
+    ({}, "INQUIRIES@Emirate.gov.sa"),
+    ({}, ""),
+])
+def test_automatic_and_bulk_mail_gets_no_reply(headers, sender):
+    assert loop_reason(headers, sender, [OURS]) is not None
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"auto-submitted": "no"},
+    {"return-path": "<citizen@example.com>"},
+    {"precedence": "first-class"},
+    {"content-type": "text/plain; charset=utf-8"},
+    {"subject": "Re: status of my auto registration 4471234"},
+])
+def test_a_person_writing_gets_a_reply(headers):
+    assert loop_reason(headers, CITIZEN, [OURS]) is None
+
+
+@pytest.mark.parametrize(("text", "numbers"), [
+    ("استعلام عن المعاملة رقم ١٤٤٧٠٠١", ["1447001"]),
+    ("Status of ۱۴۴۷۰۰۲ please", ["1447002"]),
+    ("رقم المعاملة: 1447-001", ["1447001"]),
+    ("1447001 و 1447002 و ١٤٤٧٠٠١", ["1447001", "1447002"]),
+    ("Sent on 2026-11-23 at 09:15 about 4471234", ["4471234"]),
+    ("dated 1447/05/02, number 4471234", ["4471234"]),
+    ("call me on +966 55 123 4567 about 4471234", ["4471234"]),
+    ("جوالي 0551234567 والمعاملة 4471234", ["4471234"]),
+    (f"هويتي {f.NATIONAL_ID} والمعاملة 4471234", ["4471234"]),
+    ("no digits here", []),
+    ("123 is too short", []),
+])
+def test_transaction_numbers_in_a_mail(text, numbers):
+    assert find_transaction_numbers(text) == numbers
+
+
+def test_one_mail_asks_about_at_most_a_few_numbers():
+    text = " ".join(str(1_000_000 + i) for i in range(MAX_NUMBERS + 5))
+
+    assert len(find_transaction_numbers(text)) == MAX_NUMBERS
+
+
+def test_a_national_id_in_arabic_digits_is_found_and_never_stored():
+    arabic = f.NATIONAL_ID.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    text = f"رقم الهوية: {arabic}\nالمعاملة 4471234"
+
+    assert find_national_id(text) == f.NATIONAL_ID
+    assert redact_national_ids(text) == "رقم الهوية: **********\nالمعاملة 4471234"
+    assert redact_national_ids("١٤٤٧٠٠١") == "١٤٤٧٠٠١"  # the rest as written
+
+
+def test_ten_digits_that_are_not_a_valid_id_are_no_id():
+    assert find_national_id("1234567890") is None
+
+
+@pytest.mark.parametrize(("subject", "reply"), [
+    ("استعلام عن معاملة", "Re: استعلام عن معاملة"),
+    ("Re: status 4471234", "Re: status 4471234"),
+    ("RE:  status", "RE: status"),
+    ("رد: استعلام", "رد: استعلام"),
+])
+def test_reply_subject(subject, reply):
+    assert reply_subject(subject) == reply
+
+
+def test_a_mail_without_subject_gets_a_bilingual_one():
+    assert reply_subject("") == "Re: استعلام عن معاملة / Transaction inquiry"
+
+
+def test_references_carry_the_thread_and_the_citizens_mail():
+    assert reply_references("<a@x> <b@x>", "<c@x>") == "<a@x> <b@x> <c@x>"
+    assert reply_references("", None) == ""
+    assert len(reply_references(" ".join(f"<{i}@x>" for i in range(30)), "<c@x>").split()) \
+        == 10
+
+
+def test_the_reply_is_arabic_then_english_and_covers_each_number():
+    sections = reply_sections([("4471234", Answer(Outcome.NOT_FOUND)),
+                               ("5550001", Answer(Outcome.NOT_FOUND))], TZ)
+
+    assert [s.lang for s in sections] == ["ar", "en"]
+    assert "المعاملة رقم 4471234" in sections[0].text
+    assert "5550001" in sections[0].text and "5550001" in sections[1].text
+    body = plain_text(sections)
+    assert body.index("شكرًا") < body.index("Thank you")
+
+
+def test_a_mail_without_a_number_is_told_what_to_write():
+    [ar, en] = reply_sections([], TZ)
+
+    assert "رقم المعاملة" in ar.text
+    assert "Write your transaction number" in en.text
+
+
+def test_an_oversized_mail_gets_a_polite_refusal():
+    [ar, en] = reply_sections([], TZ, oversized=True)
+
+    assert "too large" in en.text and "مرفقات" in ar.text

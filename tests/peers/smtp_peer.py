@@ -1,0 +1,104 @@
+"""A real SMTP server for the e-mail channel's tests: aiosmtpd on a loopback port,
+keeping every message it accepts, and able to go down and come back on the same port."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class _Keeper:
+    def __init__(self, peer: SmtpPeer) -> None:
+        self.peer = peer
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        refusal = self.peer.refuse.get(address.lower())
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        # Kept raw: parsing is left to the reader, off the server's thread.
+        with self.peer.lock:
+            self.peer.received.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted"
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl), for TLS tests: a client trusts it
+    through ``SSL_CERT_FILE``."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class SmtpPeer:
+    """``tls="starttls"`` offers and requires STARTTLS; ``tls="ssl"`` is TLS from the start
+    (both with ``certificate``, a (cert, key) pair)."""
+
+    def __init__(self, *, tls: str | None = None,
+                 certificate: tuple[Path, Path] | None = None) -> None:
+        self.tls = tls
+        self.certificate = certificate
+        self.host = HOST
+        self.port = _free_port()
+        self.received: list[tuple[str, list[str], bytes]] = []
+        # Recipient address -> SMTP reply to RCPT TO (e.g. "550 No such user").
+        self.refuse: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        options: dict = {}
+        if self.tls:
+            assert self.certificate is not None
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*map(str, self.certificate))
+            if self.tls == "ssl":
+                options["ssl_context"] = context
+            else:
+                options.update(tls_context=context, require_starttls=True)
+        self._controller = Controller(_Keeper(self), hostname=HOST, port=self.port,
+                                      decode_data=False, **options)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> SmtpPeer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            raws = [raw for _, _, raw in self.received]
+        return [message_from_bytes(raw, policy=policy.default) for raw in raws]
