@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from core.quiet_hours import QuietHours
@@ -24,6 +25,8 @@ class CoreConfig:
     # The overdue rule (core.overdue): days between reminders; how periods count by default.
     repeat_days: int = 3
     day_count: str = "calendar"
+    # Overdue messages go from this local time of day (the start of the working day).
+    overdue_send_at: time = time(8, 0)
     # None: nothing is held (quiet hours off).
     quiet_hours: QuietHours | None = None
     # Registration and issuance notifications also by e-mail (email.notifications).
@@ -42,6 +45,7 @@ class CoreConfig:
             failure_window_seconds=settings.inquiry.failure_window_seconds,
             repeat_days=settings.scheduler.overdue_repeat_days,
             day_count=settings.scheduler.overdue_day_count,
+            overdue_send_at=settings.scheduler.overdue_send_at,
             quiet_hours=_quiet_hours(settings),
             email_notifications=settings.email.enabled and settings.email.notifications,
         )

@@ -12,6 +12,7 @@ late or repeated call changes nothing and says so (False or 0).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,10 +20,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    String,
     and_,
     bindparam,
     func,
     insert,
+    literal,
     not_,
     select,
     update,
@@ -63,6 +66,44 @@ def enqueue_many(session: Session | Connection, messages: list[dict[str, Any]]) 
         now = utcnow()
         session.execute(insert(_T), [_row(now=now, **m) for m in messages])
     return len(messages)
+
+
+def enqueue_alike(connection: Connection,
+                  messages: list[tuple[str, str, str, int | None]], *, kind: str,
+                  audience: str, language: str, channel: str = "sms",
+                  priority: int | None = None, not_before: datetime | None = None) -> int:
+    """``enqueue_many`` for messages alike but for their ``(cause_key, recipient, body,
+    transaction_id)`` (the managers' overdue messages): one statement, however many; how
+    many.
+
+    The varying columns go as one parameter (arrays on PostgreSQL, a JSON array on SQLite,
+    ``INSERT ... SELECT`` from them) and everything else as one constant each: no
+    parameters per row, whose handling costs more than the insert itself for thousands.
+    """
+    if not messages:
+        return 0
+    shared = _row(cause_key="", body="", kind=kind, audience=audience, recipient="",
+                  language=language, channel=channel, priority=priority,
+                  not_before=not_before)
+    varying = ("cause_key", "recipient", "body", "transaction_id")
+    columns = [*varying, *(name for name in shared if name not in varying)]
+    constants = [literal(shared[name], _T.c[name].type) for name in columns[len(varying):]]
+    connection.execute(insert(_T).from_select(
+        columns, select(*_unpacked(connection, messages, varying), *constants)))
+    return len(messages)
+
+
+def _unpacked(connection: Connection, rows: list[tuple], names: tuple[str, ...]) -> list:
+    """The columns ``names`` of ``rows`` as a set-returning select list, sent as one value."""
+    if _dialect(connection) == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return [func.unnest(bindparam(name, list(values), type_=ARRAY(_T.c[name].type)))
+                for name, values in zip(names, zip(*rows, strict=True), strict=True)]
+    each = func.json_each(bindparam(None, json.dumps(rows), type_=String)).table_valued(
+        "value")
+    return [func.json_extract(each.c.value, f"$[{n}]").label(name)
+            for n, name in enumerate(names)]
 
 
 def enqueue_new(session: Session | Connection, messages: list[dict[str, Any]]) -> int:

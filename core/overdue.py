@@ -9,14 +9,25 @@ see ``core.workdays``) from the day after the issue date. The reply is due by th
 the period's last day (``due_on``); on the next counted day the transaction is overdue
 and the manager is told. After that, a reminder goes every ``scheduler.overdue_repeat_days``
 counted days after the last message, until the reply or the close stops the clock.
-Dates are local (``locale.timezone``), the day starting at midnight.
+Dates are local (``locale.timezone``), the day starting at midnight; but managers are
+staff, told at the start of the working day: a day's messages (first and reminders) go
+from ``scheduler.overdue_send_at`` (08:00) local time, and a scan before it sends none.
+Holding the decision until then, rather than queueing at midnight for 08:00, means a
+reply that comes in the night still stops the morning's message.
 
 Exactly once: message N of transaction T has the outbox cause "overdue:T:N", and is written
 in the same database transaction as the ``OverdueFollowUp`` row that records cycle N. The
-first cycle is claimed by inserting that row (``ON CONFLICT DO NOTHING``), later ones by a
-guarded update of its ``cycles``, so two scans racing (two machines, a restart mid-scan)
-cannot both send a cycle; on PostgreSQL they also take disjoint rows (``SKIP LOCKED``).
-A transaction first found long after its deadline gets one message, not the missed ones.
+first cycle is claimed by inserting that row (``ON CONFLICT DO NOTHING``), later ones by
+an update of ``cycles`` guarded by the clock still being due, so two scans racing (two
+machines, a restart mid-scan) cannot both send a cycle; on PostgreSQL they also take
+disjoint rows (``SKIP LOCKED``). A transaction first found long after its deadline gets
+one message, not the missed ones.
+
+Cost: each department's candidates are one range of an index, the reminders one range of
+``next_reminder_at``, so a scan reads what is due, not the table. The writes are a few
+statements per batch of ``BATCH`` whatever its size (``INSERT ... SELECT`` for the clocks
+and, through ``outbox.enqueue_alike``, for the messages), and the text is rendered once per
+issue date and agency (``Texts``): for thousands due, Python per row costs more than SQL.
 """
 
 from __future__ import annotations
@@ -27,7 +38,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, literal, select, true, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from core import holidays, outbox
@@ -45,6 +70,8 @@ SCAN_LEASE = "overdue-scan"
 BATCH = 1000
 NO_DEPARTMENT = "-"
 STOPPED_BY = {Status.REPLY_RECEIVED: "reply received", Status.CLOSED: "closed"}
+# The clocks' table, for Core statements on a connection (no ORM objects on these paths).
+_CLOCKS = OverdueFollowUp.__table__
 
 
 def cause_key(transaction_id: int, cycle: int) -> str:
@@ -59,6 +86,38 @@ def overdue_sms(outgoing_number: str, issued_at: datetime, agency: Name | None, 
              "not been answered to date; please follow up.").format(
         outgoing=outgoing_number, date=format_date(local_date(issued_at, tz), lang),
         agency=agency.in_(lang) if agency else "")
+
+
+# Stands for the outgoing number while a text is rendered once for many transactions.
+_NUMBER_SLOT = "\x00"
+
+
+class Texts:
+    """The managers' messages of one scan, rendered once per issue date and agency.
+
+    Thousands of overdue messages differ, within a date and an agency, only by the
+    outgoing number: the Hijri conversion and the catalog lookup are done once for them.
+    """
+
+    def __init__(self, config: CoreConfig, agencies: dict[int, Name]) -> None:
+        self._lang, self._tz, self._agencies = config.staff_language, config.tz, agencies
+        self._parts: dict[tuple[date, int | None], tuple[str, str]] = {}
+
+    @classmethod
+    def load(cls, session: Session, config: CoreConfig) -> Texts:
+        return cls(config, {row.id: Name(row.name_ar, row.name_en) for row in session.execute(
+            select(Agency.id, Agency.name_ar, Agency.name_en))})
+
+    def body(self, outgoing_number: str | None, issued_at: datetime,
+             agency_id: int | None) -> str:
+        issued_on = issued_at.astimezone(self._tz).date()
+        parts = self._parts.get((issued_on, agency_id))
+        if parts is None:
+            text = overdue_sms(_NUMBER_SLOT, issued_at, self._agencies.get(agency_id),
+                               self._lang, self._tz)
+            head, _slot, tail = text.partition(_NUMBER_SLOT)
+            parts = self._parts[(issued_on, agency_id)] = (head, tail)
+        return f"{parts[0]}{outgoing_number or ''}{parts[1]}"
 
 
 @dataclass(frozen=True)
@@ -99,9 +158,19 @@ def load_rules(session: Session, config: CoreConfig) -> list[Rule]:
     return rules
 
 
-def start_of(day: date, tz: ZoneInfo) -> datetime:
-    """Local midnight at the start of ``day``, in UTC (what the columns hold)."""
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+def start_of(day: date, tz: ZoneInfo, at: time = time(0)) -> datetime:
+    """Local time ``at`` (midnight) on ``day``, in UTC (what the columns hold)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def sending(now: datetime, config: CoreConfig) -> bool:
+    """Whether ``now`` is past the local time the day's overdue messages go from."""
+    return now.astimezone(config.tz).time() >= config.overdue_send_at
+
+
+def reminder_due(day: date, config: CoreConfig) -> datetime:
+    """When a reminder falling on ``day`` is due: that day's ``overdue_send_at``."""
+    return start_of(day, config.tz, config.overdue_send_at)
 
 
 def _awaiting(rule: Rule) -> list:
@@ -130,43 +199,81 @@ class ScanResult:
                 "stopped": self.stopped, "without_manager": dict(self.without_manager)}
 
 
+@dataclass
+class _Pass:
+    """What one scan works with: the rules as read at its start, its clock and texts."""
+
+    db: Database
+    config: CoreConfig
+    rules: list[Rule]
+    texts: Texts
+    now: datetime
+    today: date
+    batch: int
+    result: ScanResult
+
+    def __post_init__(self) -> None:
+        self._by_department = {rule.department_id: rule for rule in self.rules}
+
+    def rule_of(self, department_id: int | None) -> Rule:
+        return self._by_department.get(department_id, self.rules[0])
+
+    def next_reminder(self, rule: Rule) -> datetime:
+        """When a message sent today is followed by the next: ``repeat_days`` counted
+        days on, at ``overdue_send_at``."""
+        return reminder_due(rule.day_count.add(self.today, self.config.repeat_days),
+                            self.config)
+
+    def message(self, cycle: int, rule: Rule, txn) -> tuple[str, str, str, int]:
+        """A message for ``outbox.enqueue_alike``."""
+        return (cause_key(txn.id, cycle), rule.manager_mobile or "",
+                self.texts.body(txn.outgoing_number, txn.issued_at,
+                                txn.destination_agency_id), txn.id)
+
+    def enqueue(self, connection: Connection, messages: list[tuple]) -> int:
+        return outbox.enqueue_alike(connection, messages, kind=KIND, audience="staff",
+                                    language=self.config.staff_language)
+
+
 def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
          batch: int = BATCH) -> ScanResult:
-    """One pass of the rule: stop answered clocks, first messages, then reminders."""
+    """One pass of the rule: stop answered clocks, then (from ``overdue_send_at`` local
+    time) first messages and reminders."""
     now = now or utcnow()
     today = local_date(now, config.tz)
     result = ScanResult(stopped=stop_answered(db))
     with db.read() as session:
-        rules = load_rules(session, config)
-    for rule in rules:
+        work = _Pass(db, config, load_rules(session, config), Texts.load(session, config),
+                     now, today, batch, result)
+    send = sending(now, config)
+    for rule in work.rules:
         if rule.manager_mobile is None:
             _count_unreachable(db, rule, today, config.tz, result)
-        else:
-            result.notified += _first_messages(db, config, rule, now, today, batch)
-    result.reminded = _reminders(db, config, rules, now, today, batch, result)
+        elif send:
+            result.notified += _first_messages(work, rule)
+    if send:
+        result.reminded = _reminders(work)
     return result
 
 
 def stop_answered(db: Database) -> int:
-    """Stop the clocks of transactions answered or closed since the last scan."""
-    stopped = 0
-    with db.write.begin() as session:
-        for status, reason in STOPPED_BY.items():
-            stopped += session.execute(
-                update(OverdueFollowUp)
-                .where(OverdueFollowUp.next_reminder_at.is_not(None),
-                       exists().where(Transaction.id == OverdueFollowUp.transaction_id,
-                                      Transaction.status == status))
-                .values(next_reminder_at=None, stopped_reason=reason)
-                .execution_options(synchronize_session=False)).rowcount
-    return stopped
+    """Stop the clocks of transactions answered or closed since the last scan (one pass
+    over the running clocks, the reason read from the transaction's status)."""
+    transaction = Transaction.id == _CLOCKS.c.transaction_id
+    reason = (select(case(STOPPED_BY, value=Transaction.status)).where(transaction)
+              .scalar_subquery())
+    with db.write_engine.begin() as connection:
+        return connection.execute(
+            update(_CLOCKS)
+            .where(_CLOCKS.c.next_reminder_at.is_not(None),
+                   exists().where(transaction, Transaction.status.in_(list(STOPPED_BY))))
+            .values(next_reminder_at=None, stopped_reason=reason)).rowcount
 
 
 def _candidates(rule: Rule, today: date, tz: ZoneInfo) -> Select:
     not_yet_told = ~exists().where(OverdueFollowUp.transaction_id == Transaction.id)
     return (select(Transaction.id, Transaction.outgoing_number, Transaction.issued_at,
-                   Agency.name_ar, Agency.name_en)
-            .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
+                   Transaction.destination_agency_id)
             # No ORDER BY: sorting by id would tempt SQLite into reading every issued
             # transaction in id order instead of the department's index range.
             .where(*overdue_conditions(rule, today, tz), not_yet_told))
@@ -185,50 +292,62 @@ def _count_unreachable(db: Database, rule: Rule, today: date, tz: ZoneInfo,
         result.without_manager[rule.code] += count
 
 
-def _first_messages(db: Database, config: CoreConfig, rule: Rule, now: datetime,
-                    today: date, batch: int) -> int:
-    next_at = start_of(rule.day_count.add(today, config.repeat_days), config.tz)
+def _first_messages(work: _Pass, rule: Rule) -> int:
+    """Cycle 1 for the department's overdue transactions not yet told, ``batch`` at a time:
+    in each database transaction, the candidates (on PostgreSQL locked, skipping those a
+    concurrent scan holds), their follow-up rows, and the messages of the rows this scan
+    inserted."""
+    next_at = work.next_reminder(rule)
     sent = 0
     while True:
-        with db.write.begin() as session:
-            query = _candidates(rule, today, config.tz).limit(batch)
-            if not db.is_sqlite:
+        with work.db.write_engine.begin() as connection:
+            query = _candidates(rule, work.today, work.config.tz).limit(work.batch)
+            if not work.db.is_sqlite:
                 query = query.with_for_update(of=Transaction, skip_locked=True)
-            rows = session.execute(query).all()
-            won = _record_first_cycles(session, [row.id for row in rows], now, next_at)
-            outbox.enqueue_many(session, [
-                _message(config, rule, row.id, 1, row.outgoing_number, row.issued_at,
-                         row.name_ar, row.name_en)
-                for row in rows if row.id in won])
+            rows = connection.execute(query).all()
+            won = _record_first_cycles(connection, [row.id for row in rows], work.now,
+                                       next_at)
+            work.enqueue(connection, [work.message(1, rule, row) for row in rows
+                                      if row.id in won])
         sent += len(won)
-        if len(rows) < batch or not won:
+        if len(rows) < work.batch or not won:
             return sent
 
 
-def _record_first_cycles(session: Session, transaction_ids: list[int], now: datetime,
+def _among(column, values: list[int], connection: Connection) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter, not one each
+    (a statement with a thousand parameters costs the driver more to send than to run)."""
+    if connection.dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
+
+def _record_first_cycles(connection: Connection, transaction_ids: list[int], now: datetime,
                          next_at: datetime) -> set[int]:
     """Insert cycle 1 for each transaction; the ids this call inserted (the others were
     recorded by a concurrent scan, and are theirs to send)."""
     if not transaction_ids:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    # INSERT ... SELECT: one statement whatever the batch, no parameters per row.
+    # INSERT ... SELECT: one statement whatever the batch.
     moment = UTCDateTime()
     rows = select(Transaction.id, literal(1), literal(now, moment), literal(now, moment),
-                  literal(next_at, moment)).where(Transaction.id.in_(transaction_ids))
-    statement = (insert(OverdueFollowUp)
+                  literal(next_at, moment)).where(
+        _among(Transaction.id, transaction_ids, connection))
+    statement = (insert(_CLOCKS)
                  .from_select(["transaction_id", "cycles", "first_notified_at",
                                "last_notified_at", "next_reminder_at"], rows)
                  .on_conflict_do_nothing(index_elements=["transaction_id"])
-                 .returning(OverdueFollowUp.transaction_id))
-    return set(session.scalars(statement))
+                 .returning(_CLOCKS.c.transaction_id))
+    return set(connection.scalars(statement))
 
 
-def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetime,
-               today: date, batch: int, result: ScanResult) -> int:
+def _reminders(work: _Pass) -> int:
     """Send the reminders due, reading the clocks in pages of ``batch`` by due time.
 
     The clocks lead (their ``next_reminder_at`` index), then their transactions are read
@@ -236,80 +355,79 @@ def _reminders(db: Database, config: CoreConfig, rules: list[Rule], now: datetim
     due where the manager has no mobile (removed since the first message) is counted and
     stays due, so it goes once a mobile is set.
     """
-    by_department = {rule.department_id: rule for rule in rules}
     sent, after = 0, None
     while True:
-        with db.write.begin() as session:
-            page = (select(OverdueFollowUp.transaction_id, OverdueFollowUp.cycles,
-                           OverdueFollowUp.next_reminder_at)
-                    .where(OverdueFollowUp.next_reminder_at <= now)
-                    .order_by(OverdueFollowUp.next_reminder_at, OverdueFollowUp.transaction_id)
-                    .limit(batch))
-            if after is not None:
-                page = page.where(tuple_(OverdueFollowUp.next_reminder_at,
-                                         OverdueFollowUp.transaction_id) > tuple_(*after))
-            if not db.is_sqlite:
-                page = page.with_for_update(skip_locked=True)
-            clocks = session.execute(page).all()
+        with work.db.write_engine.begin() as connection:
+            clocks = _due_clocks(connection, work.now, after, work.batch)
             if not clocks:
                 return sent
-            transactions = (
-                select(Transaction.id, Transaction.department_id, Transaction.outgoing_number,
-                       Transaction.issued_at, Agency.name_ar, Agency.name_en)
-                .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
-                .where(Transaction.id.in_([clock.transaction_id for clock in clocks]),
-                       Transaction.status == Status.ISSUED,
-                       Transaction.reply_expected == true()))
-            if not db.is_sqlite:
-                # A reply being applied right now holds its row: skip it, so no reminder
-                # follows a reply; the next scan sees the reply and stops the clock.
-                transactions = transactions.with_for_update(of=Transaction, skip_locked=True)
-            awaiting = {row.id: row for row in session.execute(transactions)}
-            messages = []
-            for clock in clocks:
-                txn = awaiting.get(clock.transaction_id)
-                if txn is None:  # answered or closed: the next scan stops the clock
-                    continue
-                rule = by_department.get(txn.department_id, rules[0])
+            # The page's transactions still awaiting a reply, by when their next reminder
+            # falls (one date for all departments counting alike).
+            by_next: dict[datetime, list[tuple[Rule, object]]] = {}
+            for txn in _still_awaiting(connection, [clock.transaction_id for clock in clocks]):
+                rule = work.rule_of(txn.department_id)
                 if rule.manager_mobile is None:
-                    result.without_manager[rule.code] += 1
-                    continue
-                message = _next_cycle(session, config, rule, clock, txn, now, today)
-                if message is not None:
-                    messages.append(message)
-            outbox.enqueue_many(session, messages)
-        sent += len(messages)
-        if len(clocks) < batch:
+                    work.result.without_manager[rule.code] += 1
+                else:
+                    by_next.setdefault(work.next_reminder(rule), []).append((rule, txn))
+            messages = []
+            for next_at, waiting in by_next.items():
+                cycles = _record_next_cycles(connection, [txn.id for _rule, txn in waiting],
+                                             work.now, next_at)
+                messages += [work.message(cycles[txn.id], rule, txn)
+                             for rule, txn in waiting if txn.id in cycles]
+            sent += work.enqueue(connection, messages)
+        if len(clocks) < work.batch:
             return sent
         after = (clocks[-1].next_reminder_at, clocks[-1].transaction_id)
 
 
-def _next_cycle(session: Session, config: CoreConfig, rule: Rule, clock, txn,
-                now: datetime, today: date) -> dict[str, object] | None:
-    """Record the clock's next cycle and return its message; None if another scan did."""
-    cycle = clock.cycles + 1
-    next_at = start_of(rule.day_count.add(today, config.repeat_days), config.tz)
-    recorded = session.execute(
-        update(OverdueFollowUp)
-        .where(OverdueFollowUp.transaction_id == clock.transaction_id,
-               OverdueFollowUp.cycles == clock.cycles)
-        .values(cycles=cycle, last_notified_at=now, next_reminder_at=next_at)
-        .execution_options(synchronize_session=False)).rowcount
-    if not recorded:
-        return None
-    return _message(config, rule, clock.transaction_id, cycle, txn.outgoing_number,
-                    txn.issued_at, txn.name_ar, txn.name_en)
+def _due_clocks(connection: Connection, now: datetime, after: tuple | None,
+                batch: int) -> list:
+    """A page of the clocks due at ``now``, after the page ending at ``after``; on
+    PostgreSQL locked, skipping those a concurrent scan holds."""
+    page = (select(_CLOCKS.c.transaction_id, _CLOCKS.c.next_reminder_at)
+            .where(_CLOCKS.c.next_reminder_at <= now)
+            .order_by(_CLOCKS.c.next_reminder_at, _CLOCKS.c.transaction_id)
+            .limit(batch))
+    if after is not None:
+        page = page.where(tuple_(_CLOCKS.c.next_reminder_at,
+                                 _CLOCKS.c.transaction_id) > tuple_(*after))
+    if connection.dialect.name == "postgresql":
+        page = page.with_for_update(skip_locked=True)
+    return connection.execute(page).all()
 
 
-def _message(config: CoreConfig, rule: Rule, transaction_id: int, cycle: int,
-             outgoing_number: str | None, issued_at: datetime, name_ar: str | None,
-             name_en: str | None) -> dict[str, object]:
-    lang = config.staff_language
-    agency = Name(name_ar, name_en) if name_ar is not None and name_en is not None else None
-    return {"cause_key": cause_key(transaction_id, cycle), "kind": KIND, "audience": "staff",
-            "recipient": rule.manager_mobile, "language": lang,
-            "transaction_id": transaction_id,
-            "body": overdue_sms(outgoing_number or "", issued_at, agency, lang, config.tz)}
+def _still_awaiting(connection: Connection, transaction_ids: list[int]) -> list:
+    """Those of the transactions still awaiting a reply (the others: answered or closed
+    since, their clocks stopped by the next scan)."""
+    transactions = (
+        select(Transaction.id, Transaction.department_id, Transaction.outgoing_number,
+               Transaction.issued_at, Transaction.destination_agency_id)
+        .where(_among(Transaction.id, transaction_ids, connection),
+               Transaction.status == Status.ISSUED, Transaction.reply_expected == true()))
+    if connection.dialect.name == "postgresql":
+        # A reply being applied right now holds its row: skip it, so no reminder
+        # follows a reply; the next scan sees the reply and stops the clock.
+        transactions = transactions.with_for_update(of=Transaction, skip_locked=True)
+    return connection.execute(transactions).all()
+
+
+def _record_next_cycles(connection: Connection, transaction_ids: list[int], now: datetime,
+                        next_at: datetime) -> dict[int, int]:
+    """Record the next cycle of these transactions' clocks; the cycle of each recorded.
+
+    The update is guarded by the clock still being due: the page's clocks are this
+    scan's (locked on PostgreSQL; on SQLite the write transaction excludes other writers),
+    and the guard keeps a cycle from being recorded twice should that ever not hold.
+    """
+    recorded = connection.execute(
+        update(_CLOCKS)
+        .where(_among(_CLOCKS.c.transaction_id, transaction_ids, connection),
+               _CLOCKS.c.next_reminder_at <= now)
+        .values(cycles=_CLOCKS.c.cycles + 1, last_notified_at=now, next_reminder_at=next_at)
+        .returning(_CLOCKS.c.transaction_id, _CLOCKS.c.cycles))
+    return dict(recorded.all())
 
 
 def silence(session: Session, transaction_ids: Iterable[int], reason: str) -> int:

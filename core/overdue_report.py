@@ -44,6 +44,17 @@ class DepartmentCount:
     manager_reachable: bool
 
 
+@dataclass(frozen=True)
+class AgencyCount:
+    department_code: str
+    agency_code: str  # NO_AGENCY when issued to none
+    overdue: int
+    oldest_days_overdue: int  # of the one waiting longest
+
+
+NO_AGENCY = "-"
+
+
 def overdue_items(db: Database, config: CoreConfig, *, now: datetime | None = None,
                   limit: int = LIMIT) -> list[OverdueItem]:
     """Overdue transactions, most overdue first, at most ``limit``."""
@@ -88,4 +99,25 @@ def overdue_counts(db: Database, config: CoreConfig, *,
             if count or rule.department_id is not None:
                 counts.append(DepartmentCount(rule.code, count or 0,
                                               rule.manager_mobile is not None))
+    return counts
+
+
+def overdue_by_agency(db: Database, config: CoreConfig, *,
+                      now: datetime | None = None) -> list[AgencyCount]:
+    """Overdue transactions per department and agency, with the days overdue of the one
+    waiting longest (for /metrics: the page's list, as numbers)."""
+    today = local_date(now or utcnow(), config.tz)
+    counts = []
+    with db.read() as session:
+        for rule in load_rules(session, config):
+            rows = session.execute(
+                select(Agency.code, func.count(), func.min(Transaction.issued_at))
+                .select_from(Transaction)
+                .outerjoin(Agency, Agency.id == Transaction.destination_agency_id)
+                .where(*overdue_conditions(rule, today, config.tz))
+                .group_by(Agency.code).order_by(Agency.code))
+            counts += [
+                AgencyCount(rule.code, agency or NO_AGENCY, count,
+                            (today - rule.due_on(local_date(oldest, config.tz))).days)
+                for agency, count, oldest in rows]
     return counts

@@ -208,6 +208,9 @@ class SchedulerSettings(_Section):
     # How reply periods count where a department does not say: "calendar" or "working"
     # days (Friday, Saturday and the holidays of `gateway holidays` off).
     overdue_day_count: Literal["calendar", "working"] = "calendar"
+    # Overdue messages (first and reminders) go from this local time on their day: managers
+    # are staff, told at the start of the working day, not at the first scan after midnight.
+    overdue_send_at: time = time(8, 0)
     # A notification still unsent this long after it was queued is expired, not sent late.
     notification_expiry_hours: float = Field(default=24.0, gt=0)
     # How often expiry and the recovery of abandoned claims run.

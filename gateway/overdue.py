@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.dates import format_date
-from core.overdue_report import overdue_counts, overdue_items
+from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
 from gateway.portal import page_language
 from gateway.staff import current_staff, to_login
 
@@ -58,10 +58,24 @@ class OverdueCollector:
             "gateway_overdue_transactions",
             "Outgoing transactions past their department's reply period with no reply",
             labels=["department", "manager_reachable"])
+        by_agency = GaugeMetricFamily(
+            "gateway_overdue_transactions_by_agency",
+            "Overdue outgoing transactions per department and destination agency",
+            labels=["department", "agency"])
+        oldest = GaugeMetricFamily(
+            "gateway_overdue_oldest_days",
+            "Days overdue of the transaction waiting longest, per department and agency",
+            labels=["department", "agency"])
         try:
             for count in overdue_counts(self.core.db, self.core.config):
                 gauge.add_metric([count.code, "yes" if count.manager_reachable else "no"],
                                  count.overdue)
+            for agency in overdue_by_agency(self.core.db, self.core.config):
+                labels = [agency.department_code, agency.agency_code]
+                by_agency.add_metric(labels, agency.overdue)
+                oldest.add_metric(labels, agency.oldest_days_overdue)
         except SQLAlchemyError:
             pass
         yield gauge
+        yield by_agency
+        yield oldest

@@ -7,7 +7,7 @@ Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ from core.config import CoreConfig
 from core.db import Database
 from core.demo import NOT_SENT, load_demo
 from core.models import Notification, OverdueFollowUp, Transaction
-from core.overdue_report import overdue_counts, overdue_items
+from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
 from core.service import Core
 from core.workdays import DayCount
 from tests import factories as f
@@ -92,16 +92,72 @@ def test_the_manager_is_told_the_day_after_a_ten_calendar_day_period(reference):
     txn = issue(reference, "4470001", "2026-11-01")  # a Sunday
 
     assert scan(reference, "2026-11-11", "23:59").notified == 0
-    result = scan(reference, "2026-11-12", "00:01")
+    result = scan(reference, "2026-11-12", "08:00")
 
     assert result.notified == 1
     [message] = overdue_messages(reference)
     assert message.cause_key == f"overdue:{txn}:1"
     assert (message.recipient, message.audience, message.language) == (MANAGER, "staff", "ar")
+    assert (message.transaction_id, message.status, message.priority, message.channel) == (
+        txn, "pending", 5, "sms")
+    assert message.not_before == message.created_at  # due at once: it is 08:00
     assert "94470001" in message.body
     assert "وزارة الداخلية" in message.body
     assert "1448/05/21هـ (2026/11/01م)" in message.body  # Hijri with Gregorian
     assert "لم يُرد عليها حتى تاريخه" in message.body
+
+
+def test_messages_wait_for_the_start_of_the_working_day(reference):
+    """Managers are staff: not told at the first scan after midnight, but from 08:00."""
+    txn = issue(reference, "4470014", "2026-11-01")
+
+    for clock in ("00:05", "03:00", "07:59"):
+        assert scan(reference, "2026-11-12", clock).notified == 0
+    assert overdue_messages(reference) == []
+    assert scan(reference, "2026-11-12", "08:00").notified == 1
+
+    # The reminder, three days on, is due at 08:00 too, not at midnight.
+    with reference.db.read() as session:
+        clock = session.get(OverdueFollowUp, txn)
+    assert clock.next_reminder_at == local("2026-11-15", "08:00")
+    assert scan(reference, "2026-11-15", "00:05").reminded == 0
+    assert scan(reference, "2026-11-15", "07:59").reminded == 0
+    assert scan(reference, "2026-11-15", "08:01").reminded == 1
+    assert [m.cause_key for m in overdue_messages(reference)] == [
+        f"overdue:{txn}:1", f"overdue:{txn}:2"]
+
+
+def test_a_reply_in_the_night_stops_the_mornings_message(reference):
+    issue(reference, "4470015", "2026-11-01")
+    scan(reference, "2026-11-12", "00:05")
+    reference.record_event(f.event("reply_received", "4470015", "2026-11-12T02:00:00+03:00"))
+
+    assert scan(reference, "2026-11-12", "08:00").notified == 0
+    assert overdue_messages(reference) == []
+
+
+def test_a_reminder_overdue_since_midnight_still_waits_for_the_morning(reference):
+    """A clock due at midnight (queued so by an older scheduler, or a day missed) is not
+    reminded in the night either."""
+    txn = issue(reference, "4470016", "2026-11-01")
+    scan(reference, "2026-11-12")
+    with reference.db.write.begin() as session:
+        session.get(OverdueFollowUp, txn).next_reminder_at = local("2026-11-15", "00:00")
+
+    assert scan(reference, "2026-11-15", "00:05").reminded == 0
+    assert scan(reference, "2026-11-15", "08:00").reminded == 1
+
+
+def test_the_send_time_is_configurable(core, settings):
+    config = CoreConfig.from_settings(settings.model_copy(update={
+        "scheduler": settings.scheduler.model_copy(update={
+            "overdue_send_at": time(0, 0)})}))
+    core.upsert_department("RIGHTS", f.department(reply_days=10))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470017", "2026-11-01")
+
+    assert overdue.scan(core.db, config, now=local("2026-11-11", "23:59")).notified == 0
+    assert overdue.scan(core.db, config, now=local("2026-11-12", "00:01")).notified == 1
 
 
 def test_working_day_period_skips_the_weekend(core):
@@ -293,6 +349,9 @@ def test_the_operator_sees_days_overdue_per_department_and_agency(reference):
     counts = overdue_counts(reference.db, reference.config, now=local("2026-11-20"))
     assert [(c.code, c.overdue, c.manager_reachable) for c in counts] == [
         ("RIGHTS", 2, True)]
+    by_agency = overdue_by_agency(reference.db, reference.config, now=local("2026-11-20"))
+    assert [(a.department_code, a.agency_code, a.overdue, a.oldest_days_overdue)
+            for a in by_agency] == [("RIGHTS", "MOI", 2, 9)]
 
 
 def test_the_rule_reads_the_configured_defaults(core, settings):

@@ -17,7 +17,9 @@ from tests.gateway.test_cli import environment
 def test_gateway_scheduler_scans_at_start_and_stops_cleanly_on_sigterm(
         database_url, tmp_path, reference):
     issue(reference, "4490001", "2026-11-01")
-    process = processes.start("scheduler", processes.environment(database_url, tmp_path))
+    # This process runs on the real clock: send at any hour, not only from 08:00.
+    process = processes.start("scheduler", processes.environment(
+        database_url, tmp_path, GATEWAY__SCHEDULER__OVERDUE_SEND_AT="00:00"))
     try:
         deadline = time.monotonic() + 30
         while not overdue_messages(reference):

@@ -101,9 +101,10 @@ def test_abandoned_claims_are_queued_again(core, settings, clock):
     assert Scheduler(core, settings, clock=clock).recover_claims() == 1
 
 
-def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, settings):
-    issue(reference, "4480003", "2026-11-01")  # overdue by the real clock too
-    scheduler = Scheduler(reference, settings)
+def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, settings,
+                                                                 clock):
+    issue(reference, "4480003", "2026-11-01")
+    scheduler = Scheduler(reference, settings, clock=clock)  # 09:00: messages go
     scheduler.start()
     try:
         assert scheduler.running

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,3 +55,8 @@ def test_metrics_count_overdue_per_department(client, overdue_now):
         in page
     assert 'gateway_overdue_transactions{department="SECURITY",manager_reachable="no"} 1.0' \
         in page
+    # Per agency too, with the days overdue of the one waiting longest.
+    assert 'gateway_overdue_transactions_by_agency{agency="MOI",department="RIGHTS"} 1.0' \
+        in page
+    assert re.search(r'gateway_overdue_oldest_days\{agency="MOI",department="SECURITY"\} '
+                     r'[1-9]\d*\.0', page)
