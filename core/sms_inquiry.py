@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -156,6 +156,9 @@ class Inbound:
     recipient: str
     text: str
     dedupe_key: str
+    # The key the same message had in the adapter's previous time window: a redelivery
+    # that straddles the window's edge is recognised by it.
+    earlier_key: str | None = None
 
 
 def receive_many(db: Database, config: CoreConfig, messages: list[Inbound]) -> None:
@@ -181,6 +184,7 @@ def _rows(config: CoreConfig, messages: list[Inbound]) -> list[dict]:
             "sender": normalize_sender(message.sender, config.phone_region),
             "recipient": _storable(message.recipient.strip())[:_RECIPIENT_MAX],
             "text": _storable(message.text), "received_at": now, "status": RECEIVED,
+            "_earlier": _dedupe(message.earlier_key) if message.earlier_key else None,
         })
     return list(rows.values())
 
@@ -189,6 +193,14 @@ def _insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
     """Insert the rows not stored before; the new ones' ids by dedupe key.
 
     A connection and the table, not an ORM session: this runs for every SMS received."""
+    earlier = [row["_earlier"] for row in rows if row["_earlier"]]
+    if earlier:
+        stored = set(connection.scalars(
+            select(_INBOUND.c.dedupe_key).where(_INBOUND.c.dedupe_key.in_(earlier))))
+        rows = [row for row in rows if row["_earlier"] not in stored]
+    rows = [{key: value for key, value in row.items() if key != "_earlier"} for row in rows]
+    if not rows:
+        return {}
     insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     inserted = connection.execute(
         insert(_INBOUND).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -392,6 +404,13 @@ def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
         return 0
     now = utcnow()
     with db.write_engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes (two binds) storing two parts of one message at once would
+            # each see only its own part and neither join them: one at a time per
+            # message, in a fixed order (no deadlock).
+            for key in sorted({_part_key(part) for part in parts}):
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                   {"key": repr(key)})
         _store_parts(connection, parts, now)
         waiting = _waiting(connection, _OF_MESSAGES, {
             "messages": sorted({_part_key(part) for part in parts})})

@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SmsChannel", "TEMPORARY_STATUSES"]
 
+# Receipts held for a message not recorded as sent yet, at most.
+_HELD_RECEIPTS_MAX = 5_000
+
 # The longest a finished message waits to be recorded while others are in flight.
 _SETTLE_EVERY = 0.05
 
@@ -115,6 +118,25 @@ class _Outgoing:
 
     def finished(self) -> bool:
         return all(future.done() for future in self.futures)
+
+
+class _RecentIds:
+    """A bounded set of the SMSC's message ids, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self._ids: dict[str, None] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def remember(self, ids) -> None:
+        with self._lock:
+            for pid in ids:
+                self._ids[pid] = None
+            while len(self._ids) > self._size:
+                del self._ids[next(iter(self._ids))]
+
+    def knows(self, forms: set[str]) -> bool:
+        return any(form in self._ids for form in forms)
 
 
 class _Slots:
@@ -189,6 +211,9 @@ class SmsChannel:
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
         self._settled_at = 0.0
+        # Ids of the second and later segments of messages recorded lately: their
+        # receipts are expected and ignored (only a message's first segment is matched).
+        self._later_segments = _RecentIds(50_000)
         self._inbound_waiting = threading.Event()
         self._next_inbound_check = 0.0
         # Answers the session thread submitted itself, for the loop to record.
@@ -200,6 +225,7 @@ class SmsChannel:
         self._holder = leases.holder_name("sms")
         self._heartbeat_name = f"{leases.SMS_CHANNEL_PREFIX}{self._holder}"[:64]
         self._next_heartbeat = 0.0
+        self._next_recovery = 0.0
         self._last_beat = (0.0, 0)
         self._held_lock = threading.Lock()
         self._work = threading.Event()
@@ -209,10 +235,7 @@ class SmsChannel:
     # --- running ---------------------------------------------------------------------
 
     def start(self) -> None:
-        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
-                                                channel="sms")
-        if recovered:
-            log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
+        self._recover_stale_claims()
         self.session.start()
         self._thread = threading.Thread(target=self._loop, name="sms-channel", daemon=True)
         self._thread.start()
@@ -253,6 +276,19 @@ class SmsChannel:
         except Exception:
             log.exception("could not clear the SMS channel's heartbeat")
 
+    def _recover_stale_claims(self) -> None:
+        """Give back, at start and once a minute, the claims a sender that died left
+        behind (this channel's own are never that old): ``gateway sms`` on its own machine
+        needs no scheduler for a crash's messages to go out again."""
+        now = self._clock()
+        if now < self._next_recovery:
+            return
+        self._next_recovery = now + 60.0
+        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
+                                                channel="sms")
+        if recovered:
+            log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
+
     def _heartbeat(self) -> None:
         now = self._clock()
         if now < self._next_heartbeat:
@@ -288,13 +324,9 @@ class SmsChannel:
             answered = self.core.answer_pending_sms(limit=_ANSWER_BATCH)
             if answered >= _ANSWER_BATCH:
                 self._inbound_waiting.set()  # there may be more
-        self._apply_held_receipts()
         self._flush_reassembly()
-        while True:
-            try:
-                self._outgoing.append(self._handed.get_nowait())
-            except queue.Empty:
-                break
+        self._recover_stale_claims()
+        self._take_handed()
         window = self.settings.smpp.window
         done_count = sum(outgoing.finished() for outgoing in self._outgoing)
         busy = len(self._outgoing) - done_count
@@ -326,6 +358,7 @@ class SmsChannel:
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
         if sent:
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
+            self._later_segments.remember(pid for _, ids in sent for pid in ids[1:])
             self._apply_held_receipts()
         self._outgoing.extend(self._send(claimed))
         return bool(answered or finished or claimed)
@@ -347,6 +380,14 @@ class SmsChannel:
             for future in outgoing[-1].futures:
                 future.add_done_callback(self._wake)
         return outgoing
+
+    def _take_handed(self) -> None:
+        """The answers the session thread submitted, into the loop's own list."""
+        while True:
+            try:
+                self._outgoing.append(self._handed.get_nowait())
+            except queue.Empty:
+                return
 
     def _wake(self, _future: Submitted | None = None) -> None:
         if not self._work.is_set():
@@ -378,6 +419,7 @@ class SmsChannel:
         """At stop: wait a little for answers in flight, record what came, leave the rest
         claimed (recovered as stale, and resent, by the next start)."""
         deadline = self._clock() + 5.0
+        self._take_handed()
         while self._outgoing and self._clock() < deadline:
             self._record_finished()
             if self._outgoing:
@@ -427,10 +469,10 @@ class SmsChannel:
             except (ChannelUnavailable, DeliveryFailed, TimeoutError) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
                 continue
-            if result.accepted and result.message_id:
-                ids[index] = canonical_message_id(result.message_id)
-            elif result.accepted:
-                problem = problem or "the SMSC accepted a part without a message id"
+            if result.accepted:
+                # The SMSC has it: sent, whatever its id looks like (an id missing or
+                # with spaces must not make the part go again, nor stop the recording).
+                ids[index] = _storable_id(result.message_id, message.id, index)
             elif refused is None or result.status not in TEMPORARY_STATUSES:
                 refused = result.status
         if refused is not None and refused not in TEMPORARY_STATUSES:
@@ -486,6 +528,12 @@ class SmsChannel:
                           statuses: list[int]) -> None:
         """Store the burst's messages and answer as many as the claim slots allow, in one
         commit, then submit those answers from here (the session thread) at once."""
+        if self._stopping.is_set():
+            # Stopping: an answer submitted now might not be recorded before the end (and
+            # would go twice); the SMSC redelivers these to the next process.
+            for k in indexes:
+                statuses[k] = ESME_RX_T_APPN
+            return
         slots = self._slots.take(len(messages))
         try:
             answers = self.core.receive_and_answer_sms(messages, claim_limit=slots)
@@ -575,6 +623,10 @@ class SmsChannel:
         return receipt
 
     def _apply_receipts(self, receipts: list[tuple[int, Receipt]], statuses: list[int]) -> None:
+        receipts = [(k, receipt) for k, receipt in receipts
+                    if not self._later_segments.knows(receipt.message_ids)]
+        if not receipts:
+            return
         try:
             matched = self._mark_delivered([receipt for _, receipt in receipts])
         except Exception:
@@ -590,6 +642,8 @@ class SmsChannel:
             until = self._clock() + self.timings.receipt_hold
             with self._held_lock:
                 self._held.extend(_HeldReceipt(receipt, until) for receipt in unmatched)
+                # Bounded: receipts for messages this gateway never sent must not pile up.
+                del self._held[:-_HELD_RECEIPTS_MAX]
             self._work.set()
 
     def _mark_delivered(self, receipts: list[Receipt]) -> list[bool]:
@@ -610,16 +664,32 @@ class SmsChannel:
         return outbox.mark_delivered_many(self.core.db, batch)
 
     def _apply_held_receipts(self) -> None:
+        """Try the held receipts again (after a recording: only new ``sent`` rows can
+        match them); those of later segments, now known, are dropped."""
         with self._held_lock:
             held, self._held = self._held, []
+        held = [entry for entry in held
+                if not self._later_segments.knows(entry.receipt.message_ids)]
         if not held:
             return
         now = self._clock()
-        matched = self._mark_delivered([entry.receipt for entry in held])
+        try:
+            matched = self._mark_delivered([entry.receipt for entry in held])
+        except Exception:
+            with self._held_lock:
+                self._held[:0] = held  # kept for the next try; the SMSC has its resp
+            raise
         keep = [entry for entry, ok in zip(held, matched, strict=True)
                 if not ok and entry.until > now]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def _storable_id(message_id: str | None, notification_id: int, index: int) -> str:
+    """The SMSC's id for a segment as the outbox stores it: canonical, no spaces, at most
+    64 characters; a placeholder when the SMSC gave none (its receipts cannot match)."""
+    canonical = "_".join(canonical_message_id(message_id or "").split())[:64]
+    return canonical or f"noid-{notification_id}-{index}"
 
 
 def _accepted(message: outbox.Claimed, count: int) -> list[str | None]:
@@ -653,13 +723,21 @@ def _assembled(assembled: Assembled, recipient: str) -> Inbound:
 
 
 def _inbound(sender: str, recipient: str, text: str, raw: bytes) -> Inbound:
+    window = int(time.time() // _DEDUPE_WINDOW)
     return Inbound(sender=sender, recipient=recipient, text=text,
-                   dedupe_key=_dedupe_key(sender, raw))
+                   dedupe_key=_dedupe_key(sender, raw, window),
+                   earlier_key=_dedupe_key(sender, raw, window - 1))
 
 
-def _dedupe_key(sender: str, raw: bytes) -> str:
-    """One key per sender, content and ten minutes of wall time: SMPP gives an MO no id
-    of its own, so a redelivery is recognised by what it says; the same text sent again
-    in a later window is a new inquiry (one straddling a window edge is stored twice)."""
+# SMPP gives an MO no id of its own: a redelivery is recognised by its sender and content
+# within this many seconds (the current window, or the one before).
+_DEDUPE_WINDOW = 120
+
+
+def _dedupe_key(sender: str, raw: bytes, window: int) -> str:
+    """One key per sender, content and two minutes of wall time. The same text stored in
+    this window or the last one is a redelivery (the SMSC repeats a message whose
+    deliver_sm_resp it missed within seconds); sent again two to four minutes later or
+    more, it is a new inquiry and answered."""
     digest = hashlib.sha256(raw).hexdigest()[:32]
-    return f"smpp:{sender}:{digest}:{int(time.time() // 600)}"
+    return f"smpp:{sender}:{digest}:{window}"

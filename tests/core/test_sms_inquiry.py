@@ -414,3 +414,12 @@ def test_the_fast_path_tells_a_flooding_mobile_once_too(registered):
     assert len(bodies) == limit + 1 and bodies.count(told) == 1
     assert len(claimed) == 5 and all(c.kind == "answer" for c in claimed)
     assert [m.status for m in inbound(registered)].count("ignored") == 5
+
+
+def test_a_redelivery_across_the_adapters_time_window_is_stored_once(registered):
+    first = Inbound(f.MOBILE, SHORT_CODE, "4471234", "smpp:x:abc:100")
+    again = Inbound(f.MOBILE, SHORT_CODE, "4471234", "smpp:x:abc:101",
+                    earlier_key="smpp:x:abc:100")
+    registered.receive_and_answer_sms([first], claim_limit=1)
+    assert registered.receive_and_answer_sms([again], claim_limit=1) == []
+    assert len(inbound(registered)) == 1 and len(answers(registered)) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -237,6 +238,57 @@ def test_a_throttled_part_of_a_long_message_is_the_only_part_sent_again(
                     for s in submits if s["status"] == 0}
     assert sent.provider_message_id.split() == [accepted_ids[k] for k in range(1, parts + 1)]
     assert sent.attempts == 2 and "ESME_RTHROTTLED" in sent.last_error
+
+
+def _long_message(core, cause: str):
+    body = "تم تسجيل معاملتكم وسيتم إشعاركم برسالة نصية عند كل مرحلة من مراحلها. " * 3
+    with core.db.write.begin() as session:
+        return outbox.enqueue(session, cause_key=cause, kind="registration",
+                              audience="citizen", recipient="+966551234567",
+                              language="ar", body=body)
+
+
+def test_receipts_for_later_parts_are_ignored_not_held_and_the_first_part_delivers(
+        channel, reference, smsc):
+    message = _long_message(reference, "test:receipts")
+    until(lambda: notifications(reference, id=message.id, status="sent"))
+    submits = [s for s in smsc.state()["submits"] if s["destination_addr"] == "966551234567"]
+    assert len(submits) >= 3
+
+    for later in submits[1:]:  # an SMSC reports every part it was asked about
+        smsc.send_receipt(submit=smsc.submits().index(later))
+    smsc.wait_for(lambda s: len(s["deliver_sm_resps"]) == len(submits) - 1)
+    assert channel._held == []  # nothing kept to retry, no scan of the outbox for them
+
+    smsc.send_receipt(submit=smsc.submits().index(submits[0]))
+    [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
+    assert done.delivered_at is not None
+
+
+def test_parts_accepted_without_an_id_are_sent_once_not_retried(channel, reference, smsc):
+    smsc.script(message_id_style="empty")  # ESME_ROK with an empty message_id
+    message = _long_message(reference, "test:noid")
+
+    [sent] = until(lambda: notifications(reference, id=message.id, status="sent"))
+
+    parts = [s for s in smsc.state()["submits"] if s["destination_addr"] == "966551234567"]
+    assert sent.attempts == 1 and len(parts) == len(set(s["udh"] for s in parts))
+    assert sent.provider_message_id.startswith(f"noid-{message.id}-0")
+
+
+def test_claims_a_dead_sender_left_are_sent_by_a_running_channel_within_the_minute(
+        channel, reference, smsc):
+    message = _long_message(reference, "test:stale")
+    [row] = until(lambda: notifications(reference, id=message.id, status="sent"))
+    with reference.db.write.begin() as session:  # as if another process claimed it and died
+        stale = session.get(Notification, message.id)
+        stale.status, stale.claimed_at = "sending", row.created_at - timedelta(hours=1)
+    before = len(smsc.submits())
+    channel._next_recovery = 0.0  # the minute has passed
+    channel._work.set()
+
+    until(lambda: notifications(reference, id=message.id, status="sent"))
+    assert len(smsc.submits()) > before  # sent again, by this channel
 
 
 def test_a_permanent_error_is_recorded_as_failed_with_its_reason(channel, reference, smsc):

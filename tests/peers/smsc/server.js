@@ -53,7 +53,7 @@ const MESSAGE_STATE = {
 // --- state -----------------------------------------------------------------
 
 const DEFAULT_SCRIPT = Object.freeze({
-  message_id_style: 'decimal', // 'decimal' | 'hex' (uppercase, zero-padded to message_id_width)
+  message_id_style: 'decimal', // 'decimal' | 'hex' (uppercase, zero-padded to message_id_width) | 'empty' (accepted, no id)
   message_id_width: 10,
   message_id_start: 655360, // 0x000A0000: hex ids have a letter and leading zeros
   submit_status: 0, // status of every submit_sm_resp, unless next_submit_statuses says otherwise
@@ -147,6 +147,7 @@ function decodeText(bytes, dataCoding) {
 }
 
 function formatMessageId(n) {
+  if (script.message_id_style === 'empty') return '';
   if (script.message_id_style === 'hex') {
     return n.toString(16).toUpperCase().padStart(script.message_id_width, '0');
   }
