@@ -194,7 +194,9 @@ class Notification(Base):
     segments_accepted: Mapped[list[str | None] | None] = mapped_column(JSON)
 
     __table_args__ = (
-        Index("ix_notifications_due", "status", "priority", "not_before", "id"),
+        # The claim walks pending rows of a channel in sending order (priority, then id)
+        # and stops at its limit: no sort of the whole backlog per claim.
+        Index("ix_notifications_due", "status", "channel", "priority", "id"),
     )
 
 
