@@ -23,14 +23,6 @@ def settings(database_url, tmp_path):
     return ivr_settings(database_url, tmp_path)
 
 
-@pytest.fixture
-def transaction(core):
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, occurred_at="2025-11-02T09:15:00+03:00"))
-    core.record_event(f.event("referred", NUMBER, "2025-11-03T10:00:00+03:00",
-                              department="RIGHTS"))
-    return NUMBER
-
 
 @pytest.fixture
 def staff_client(client, core):

@@ -18,15 +18,6 @@ ARABIC_MOBILE = "٠٥٥١٢٣٤٥٦٧"
 STATUS_AR = "المعاملة رقم 4471234: أحيلت إلى إدارة الحقوق"
 
 
-@pytest.fixture
-def transaction(core):
-    """4471234, registered for the applicant (mobile 0551234567) and referred."""
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, occurred_at="2025-11-02T09:15:00+03:00"))
-    core.record_event(f.event("referred", NUMBER, "2025-11-03T10:00:00+03:00",
-                              department="RIGHTS"))
-    return NUMBER
-
 
 def text(response) -> str:
     return response.get_data(as_text=True)

@@ -1,0 +1,19 @@
+"""What several gateway test modules share."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories as f
+
+REFERRED_NUMBER = "4471234"
+
+
+@pytest.fixture
+def transaction(core):
+    """4471234, registered for the applicant (mobile 0551234567) and referred."""
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(REFERRED_NUMBER, occurred_at="2025-11-02T09:15:00+03:00"))
+    core.record_event(f.event("referred", REFERRED_NUMBER, "2025-11-03T10:00:00+03:00",
+                              department="RIGHTS"))
+    return REFERRED_NUMBER
