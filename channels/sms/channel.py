@@ -311,7 +311,8 @@ class SmsChannel:
 
         The window is kept full rather than worked in rounds: finished messages are
         recorded, and more claimed, in one commit whenever a window's worth of room has
-        opened (or nothing else is in flight, or _SETTLE_EVERY has passed). At most ``2 * window`` messages are claimed and unrecorded at a time;
+        opened (or nothing else is in flight, or _SETTLE_EVERY has passed). At most
+        ``2 * window`` messages are claimed and unrecorded at a time;
         of those, only the ones the SMSC had accepted when a crash came are sent twice.
         """
         answered = 0

@@ -79,6 +79,8 @@ _ENCODE: dict[str, bytes] = {
     char: bytes([septet]) for septet, char in enumerate(_GSM7_BASIC) if septet != _ESC
 }
 _ENCODE.update({char: bytes([_ESC, code]) for code, char in _GSM7_EXTENSION.items()})
+_GSM7_CHARS = frozenset(_ENCODE)
+_GSM7_TABLE = {ord(char): code.decode("latin-1") for char, code in _ENCODE.items()}
 
 
 class SmsEncodingError(ValueError):
@@ -135,46 +137,61 @@ class Decoded:
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM-7 default alphabet or its extension table."""
-    return all(char in _ENCODE for char in text)
+    return _GSM7_CHARS.issuperset(text)
 
 
 def gsm7_encode(text: str) -> bytes:
     """Unpacked GSM-7 (one septet per octet); extension characters take ESC + code."""
-    try:
-        return b"".join(_ENCODE[char] for char in text)
-    except KeyError as exc:
-        raise SmsEncodingError(f"not in the GSM-7 alphabet: {exc.args[0]!r}") from exc
+    if not is_gsm7(text):
+        bad = next(char for char in text if char not in _ENCODE)
+        raise SmsEncodingError(f"not in the GSM-7 alphabet: {bad!r}")
+    # One translate of the whole text (septets as code points 0-127), not a join per char.
+    return text.translate(_GSM7_TABLE).encode("latin-1")
 
 
-def _units(text: str) -> tuple[list[bytes], int, int, int]:
-    """Each character's encoding (never split), the coding, and single/part capacities."""
+def _encoded(text: str) -> tuple[bytes, int, int, int]:
+    """The whole text encoded, its coding, and the single-message and per-part capacities
+    in octets (GSM-7: one septet per octet; UCS-2: two per unit, four for a pair)."""
     if is_gsm7(text):
-        return [_ENCODE[char] for char in text], DATA_CODING_GSM7, GSM7_SINGLE, GSM7_PART
-    # Capacities count octets here: 2 per UCS-2 unit; a non-BMP character is 4 (a pair).
-    encoded = [char.encode("utf-16-be") for char in text]
-    return encoded, DATA_CODING_UCS2, UCS2_SINGLE * 2, UCS2_PART * 2
+        return gsm7_encode(text), DATA_CODING_GSM7, GSM7_SINGLE, GSM7_PART
+    return text.encode("utf-16-be", "surrogatepass"), DATA_CODING_UCS2, UCS2_SINGLE * 2, \
+        UCS2_PART * 2
 
 
-def _chunks(units: list[bytes], single: int, part: int) -> list[bytes]:
-    if sum(len(unit) for unit in units) <= single:
-        return [b"".join(units)]
+def _chunks(encoded: bytes, coding: int, single: int, part: int) -> list[bytes]:
+    """Cut ``encoded`` into parts of at most ``part`` octets, never inside a character: a
+    GSM-7 escape stays with its code, a UTF-16 surrogate pair stays whole."""
+    if len(encoded) <= single:
+        return [encoded]
     chunks: list[bytes] = []
-    current = bytearray()
-    for unit in units:
-        if len(current) + len(unit) > part:
-            chunks.append(bytes(current))
-            current = bytearray()
-        current += unit
-    chunks.append(bytes(current))
+    start = 0
+    while start < len(encoded):
+        end = min(start + part, len(encoded))
+        if end < len(encoded):
+            if coding == DATA_CODING_GSM7:
+                if encoded[end - 1] == _ESC and not _escaped(encoded, start, end - 1):
+                    end -= 1
+            elif 0xD8 <= encoded[end - 2] <= 0xDB:  # a high surrogate ends the part
+                end -= 2
+        chunks.append(encoded[start:end])
+        start = end
     return chunks
+
+
+def _escaped(encoded: bytes, start: int, index: int) -> bool:
+    """Whether the octet at ``index`` is the code after an ESC (not an ESC itself)."""
+    escapes = 0
+    while index - 1 - escapes >= start and encoded[index - 1 - escapes] == _ESC:
+        escapes += 1
+    return escapes % 2 == 1
 
 
 def sms_parts(text: str, reference: int) -> list[Segment]:
     """Split ``text`` into submit_sm segments; ``reference`` (0-255) ties the parts together."""
     if not 0 <= reference <= 0xFF:
         raise SmsEncodingError(f"concatenation reference out of 0..255: {reference}")
-    units, coding, single, part = _units(text)
-    chunks = _chunks(units, single, part)
+    encoded, coding, single, part = _encoded(text)
+    chunks = _chunks(encoded, coding, single, part)
     total = len(chunks)
     if total == 1:
         return [Segment(chunks[0], coding, 0x00, 1, 1)]
@@ -189,8 +206,8 @@ def sms_parts(text: str, reference: int) -> list[Segment]:
 
 def segment_count(text: str) -> int:
     """How many SMS ``text`` costs (for rate limiting); not capped at 255."""
-    units, _, single, part = _units(text)
-    return len(_chunks(units, single, part))
+    encoded, coding, single, part = _encoded(text)
+    return len(_chunks(encoded, coding, single, part))
 
 
 # --- inbound -----------------------------------------------------------------------------
