@@ -246,3 +246,32 @@ def test_our_segments_parse_back():
         udh, _ = split_udh(segment.payload, segment.esm_class)
         assert udh is not None
         assert (udh.reference, udh.total, udh.seq) == (200, segment.total, segment.part)
+
+
+def test_random_texts_split_within_capacity_and_join_back_exactly():
+    import random
+
+    from channels.sms.encoding import _ENCODE, decode_message, split_udh
+
+    rng = random.Random(74747)
+    gsm_chars = list(_ENCODE)
+    escaped = [char for char, code in _ENCODE.items() if len(code) == 2]
+    arabic = [chr(c) for c in range(0x0621, 0x064B)] + [" ", "٤", "😀", "€", "a"]
+    for _ in range(2000):
+        size = rng.randrange(0, 700)
+        if rng.random() < 0.5:  # GSM-7, escapes often at a part's edge
+            text = "".join(rng.choice(escaped if rng.random() < 0.3 else gsm_chars)
+                           for _ in range(size))
+        else:  # UCS-2 with pairs (emoji) among Arabic
+            text = "".join(rng.choice(arabic) for _ in range(size))
+        parts = sms_parts(text, 7)
+        bodies = [split_udh(p.payload, p.esm_class)[1] for p in parts]
+        limit = 160 if parts[0].data_coding == 0 else 140
+        if len(parts) > 1:
+            limit = 153 if parts[0].data_coding == 0 else 134
+        assert all(len(body) <= limit for body in bodies)
+        # Each part decodes on its own (no escape or surrogate pair cut in two) ...
+        decoded = [decode_message(body, parts[0].data_coding) for body in bodies]
+        assert not any(d.lossy for d in decoded)
+        # ... and the parts join back to the text.
+        assert "".join(d.text for d in decoded) == text
