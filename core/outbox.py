@@ -216,21 +216,21 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     held = quiet_hours.held_audiences(now) if quiet_hours is not None else ()
     if held:
         due = due.where(not_(and_(_T.c.audience.in_(held), _T.c.priority > PRIORITY_ANSWER)))
-    if _dialect(executor) != "sqlite":
-        due = due.with_for_update(skip_locked=True)
-    # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such a
-    # sub-select once per row, and with SKIP LOCKED each run finds more rows than the limit.
-    ids = list(executor.scalars(due))
-    if not ids:
-        return []
-    claimed = executor.execute(
-        update(_T)
+    take = update(_T).values(status=NotificationStatus.SENDING, claimed_at=now,
+                             attempts=_T.c.attempts + 1).returning(*_CLAIMED)
+    if _dialect(executor) == "sqlite":
+        # One statement: the writer holds the database, the sub-select runs once.
+        claimed = executor.execute(take.where(_T.c.id.in_(due.scalar_subquery())))
+    else:
+        # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such
+        # a sub-select once per row, and with SKIP LOCKED each run finds more rows than
+        # the limit.
+        ids = list(executor.scalars(due.with_for_update(skip_locked=True)))
+        if not ids:
+            return []
         # The status guard is redundant with the lock, and keeps the claim exclusive if not.
-        .where(_T.c.id.in_(ids), _T.c.status == NotificationStatus.PENDING)
-        .values(status=NotificationStatus.SENDING, claimed_at=now,
-                attempts=_T.c.attempts + 1)
-        .returning(*_CLAIMED)
-    )
+        claimed = executor.execute(
+            take.where(_T.c.id.in_(ids), _T.c.status == NotificationStatus.PENDING))
     # RETURNING gives no order; the sender must send in priority order.
     return sorted((Claimed(*row) for row in claimed), key=lambda c: (c.priority, c.id))
 

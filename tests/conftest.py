@@ -63,10 +63,14 @@ def database_url(tmp_path_factory) -> str:
 
 
 def make_settings(database_url: str, var_dir: Path, **overrides) -> Settings:
+    # Quiet hours off unless a test turns them on: the suite must not pass by day and
+    # fail by night (22:00-07:00 in Riyadh is 19:00-04:00 UTC). Their own tests set them.
+    sms = overrides.pop("sms", {})
+    sms = {**sms, "quiet_hours": {"enabled": False, **sms.get("quiet_hours", {})}}
     return load_settings(
         None, database={"url": database_url}, var_dir=str(var_dir),
         security={"national_id_key": NATIONAL_ID_KEY},
-        gateway={"secret_key": "test-secret"}, **overrides,
+        gateway={"secret_key": "test-secret"}, sms=sms, **overrides,
     )
 
 

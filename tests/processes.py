@@ -29,6 +29,8 @@ def environment(database_url: str | None, var_dir: Path, **more: str) -> dict[st
     no database), then ``more`` (GATEWAY__SECTION__KEY=value)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
     env["GATEWAY__VAR_DIR"] = str(var_dir)
+    # As make_settings: no quiet hours, or the suite would fail from 22:00 in Riyadh.
+    env["GATEWAY__SMS__QUIET_HOURS__ENABLED"] = "false"
     if database_url is not None:
         env.update(settings(database_url, var_dir))
     env.update(more)

@@ -11,6 +11,8 @@ import pytest
 from core import outbox
 from core.config import CoreConfig
 from core.quiet_hours import QuietHours
+from core.settings import QuietHoursSettings
+from tests.conftest import make_settings
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 NIGHT = QuietHours(start=time(22), end=time(7), tz=RIYADH)
@@ -71,9 +73,13 @@ def test_without_a_policy_nothing_is_held(core):
     assert claimed(core, at("23:00"), None) == ["citizen"]
 
 
-def test_the_policy_comes_from_the_settings(settings):
+def test_the_policy_comes_from_the_settings(database_url, tmp_path):
+    # On by default (22:00-07:00 local), as an operator gets it; the suite's own settings
+    # turn it off so that nothing else depends on the hour.
+    settings = make_settings(database_url, tmp_path, sms={"quiet_hours": {"enabled": True}})
     config = CoreConfig.from_settings(settings)
     assert config.quiet_hours == QuietHours(start=time(22), end=time(7), tz=RIYADH)
+    assert QuietHoursSettings().enabled  # the shipped default
     off = settings.model_copy(update={"sms": settings.sms.model_copy(update={
         "quiet_hours": settings.sms.quiet_hours.model_copy(update={"enabled": False})})})
     assert CoreConfig.from_settings(off).quiet_hours is None
