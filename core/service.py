@@ -68,10 +68,6 @@ class Core:
         return sms_inquiry.receive(self.db, self.config, sender=sender, recipient=recipient,
                                    text=text, dedupe_key=dedupe_key)
 
-    def receive_sms_many(self, messages: list[sms_inquiry.Inbound]) -> None:
-        """Store what the SMSC delivered in one read, in one transaction (``receive_sms``)."""
-        sms_inquiry.receive_many(self.db, self.config, messages)
-
     def receive_and_answer_sms(self, messages: list[sms_inquiry.Inbound], *,
                                claim_limit: int) -> list[outbox.Claimed]:
         """Store a read burst and answer it; up to ``claim_limit`` answers come back

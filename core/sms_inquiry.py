@@ -161,18 +161,6 @@ class Inbound:
     earlier_key: str | None = None
 
 
-def receive_many(db: Database, config: CoreConfig, messages: list[Inbound]) -> None:
-    """Store a batch of inbound SMS in one committed transaction (``receive`` for many).
-
-    What the SMSC delivered in one read goes in one commit, instead of one each. A
-    redelivery (a ``dedupe_key`` stored before, or twice in the batch) is skipped. Only a
-    database failure raises, and then the adapter must acknowledge none of them.
-    """
-    if messages:
-        with db.write_engine.begin() as connection:
-            _insert_new(connection, _rows(config, messages))
-
-
 def _rows(config: CoreConfig, messages: list[Inbound]) -> list[dict]:
     """The rows to insert, one per dedupe key (a redelivery within the batch drops out)."""
     now = utcnow()
@@ -393,7 +381,7 @@ def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
                   assemble: Assemble) -> int:
     """Store parts of multi-part SMS in one committed transaction, and with them every
     message they complete (assembled by ``assemble``, stored "received" for
-    ``answer_pending``, same dedupe rule as ``receive_many``); how many were completed.
+    ``answer_pending``, same dedupe rule as ``receive_and_answer``); how many were completed.
 
     A redelivered part changes nothing, also for a while after its message was stored; a
     different part under a finished message's numbers starts a new message (a phone may
