@@ -208,6 +208,10 @@ class SmsChannel:
         )
         self._next_parts_check = 0.0  # when to look for multi-part MO that expired
         self._held: list[_HeldReceipt] = []
+        # Counts the loop's recordings of sent messages (under _held_lock): a receipt the
+        # session thread missed while a recording committed is tried again at once.
+        self._recordings = 0
+        self._recheck_held = False
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
         self._settled_at = 0.0
@@ -327,6 +331,9 @@ class SmsChannel:
                 self._inbound_waiting.set()  # there may be more
         self._flush_reassembly()
         self._recover_stale_claims()
+        if self._recheck_held:
+            self._recheck_held = False
+            self._apply_held_receipts()
         self._take_handed()
         window = self.settings.smpp.window
         done_count = sum(outgoing.finished() for outgoing in self._outgoing)
@@ -360,7 +367,7 @@ class SmsChannel:
         if sent:
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
             self._later_segments.remember(pid for _, ids in sent for pid in ids[1:])
-            self._apply_held_receipts()
+            self._recorded_sent()
         self._outgoing.extend(self._send(claimed))
         return bool(answered or finished or claimed)
 
@@ -411,6 +418,10 @@ class SmsChannel:
         if sent:
             outbox.mark_sent_many(self.core.db, sent)
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
+            try:
+                self._recorded_sent()
+            except Exception:  # the receipts are only an update; stopping goes on
+                log.exception("held delivery receipts could not be applied at stop")
         done = {id(o) for o in finished}
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
         self._slots.give(len(finished))
@@ -628,6 +639,7 @@ class SmsChannel:
                     if not self._later_segments.knows(receipt.message_ids)]
         if not receipts:
             return
+        recordings = self._recordings
         try:
             matched = self._mark_delivered([receipt for _, receipt in receipts])
         except Exception:
@@ -645,6 +657,10 @@ class SmsChannel:
                 self._held.extend(_HeldReceipt(receipt, until) for receipt in unmatched)
                 # Bounded: receipts for messages this gateway never sent must not pile up.
                 del self._held[:-_HELD_RECEIPTS_MAX]
+                # A recording committed while these were looked up, and the loop may have
+                # tried its held receipts before these joined them: it tries again.
+                if self._recordings != recordings:
+                    self._recheck_held = True
             self._work.set()
 
     def _mark_delivered(self, receipts: list[Receipt]) -> list[bool]:
@@ -663,6 +679,12 @@ class SmsChannel:
             forms = (exact, *sorted(receipt.message_ids - {exact}))
             batch.append(outbox.Receipt(forms, when, final, reason))
         return outbox.mark_delivered_many(self.core.db, batch)
+
+    def _recorded_sent(self) -> None:
+        """After messages were recorded as sent: the held receipts may match them now."""
+        with self._held_lock:
+            self._recordings += 1
+        self._apply_held_receipts()
 
     def _apply_held_receipts(self) -> None:
         """Try the held receipts again (after a recording: only new ``sent`` rows can

@@ -3,6 +3,7 @@ out, receipts applied, errors retried or recorded, and the bind kept up."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -195,6 +196,32 @@ def test_a_receipt_before_its_submit_sm_resp_is_applied_after_mark_sent(
 
     [submit] = accepted(smsc.state(), message.body)
     assert done.provider_message_id.split()[0] == canonical_message_id(submit["message_id"])
+
+
+def test_a_receipt_missed_while_its_message_was_being_recorded_is_applied(
+        channel, reference, smsc):
+    # The receipt and the submit_sm_resp come in one read: the loop records the message
+    # as sent, and tries the held receipts, while the session thread is still looking
+    # the receipt up; the receipt is held only after. It must not wait for another send.
+    smsc.script(auto_receipt="before")
+    look_up, try_held = channel._mark_delivered, channel._apply_held_receipts
+    tried = threading.Event()
+
+    def late_lookup(receipts):
+        matched = look_up(receipts)
+        if threading.current_thread().name != "sms-channel" and not all(matched):
+            tried.wait(5)
+        return matched
+
+    def tried_held():
+        try_held()
+        tried.set()
+
+    channel._mark_delivered, channel._apply_held_receipts = late_lookup, tried_held
+    message = register(reference)
+
+    [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
+    assert done.delivered_at is not None
 
 
 def test_an_undelivered_receipt_marks_the_message_failed(channel, reference, smsc):
