@@ -212,6 +212,7 @@ class SmsChannel:
         # session thread missed while a recording committed is tried again at once.
         self._recordings = 0
         self._recheck_held = False
+        self._next_held_retry = 0.0
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self._outgoing: list[_Outgoing] = []
         self._settled_at = 0.0
@@ -331,8 +332,11 @@ class SmsChannel:
                 self._inbound_waiting.set()  # there may be more
         self._flush_reassembly()
         self._recover_stale_claims()
-        if self._recheck_held:
+        if self._recheck_held or (self._held and now >= self._next_held_retry):
+            # Tried again after a recording, and once a poll interval besides (which also
+            # lets the expired ones go when nothing is being sent).
             self._recheck_held = False
+            self._next_held_retry = now + self.timings.poll_interval
             self._apply_held_receipts()
         self._take_handed()
         window = self.settings.smpp.window
