@@ -8,6 +8,11 @@ failed (``mark_delivered``); sending → pending again (``mark_retry``,
 ``recover_stale_claims``) or failed (``mark_failed``); pending → expired
 (``expire_undeliverable``). Every transition updates only rows in the state it leaves, so a
 late or repeated call changes nothing and says so (False or 0).
+
+A claim's ``attempts`` is its fencing token: every claim adds one, so a sender that passes
+the ``attempt`` it claimed (``Claimed.attempts``) records an outcome only on its own claim.
+A sender that stalled past ``recover_stale_claims`` and woke up after the row was claimed
+again changes nothing; the new claim's outcome stands.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     String,
     and_,
     bindparam,
@@ -283,24 +289,29 @@ def join_provider_ids(provider_message_ids: list[str]) -> str:
 
 
 def mark_sent(db: Database, notification_id: int, provider_message_ids: list[str], *,
-              now: datetime | None = None) -> bool:
+              now: datetime | None = None, attempt: int | None = None) -> bool:
     """The SMSC accepted every segment: "sending" → "sent", the provider's ids recorded.
 
     ``provider_message_ids`` holds one id per segment; they are stored joined with a space
-    (see ``join_provider_ids``). False, and nothing changed, unless the row was "sending".
+    (see ``join_provider_ids``). False, and nothing changed, unless the row was "sending"
+    (under the claim ``attempt``, when given).
     """
     return bool(_transition(
-        db, Notification.id == notification_id,
-        Notification.status == NotificationStatus.SENDING,
+        db, *_claimed_by(notification_id, attempt),
         status=NotificationStatus.SENT, sent_at=now or utcnow(),
         provider_message_id=join_provider_ids(provider_message_ids)))
 
 
-def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
-                   now: datetime | None = None) -> int:
+Sent = tuple[int, list[str]] | tuple[int, list[str], int]
+"""A message to mark sent: its id, its segments' provider ids, and the claim's attempt
+(the fencing token) when the sender knows it."""
+
+
+def mark_sent_many(db: Database, sent: list[Sent], *, now: datetime | None = None) -> int:
     """``mark_sent`` for many messages in one transaction (one executemany); how many changed.
 
-    Each row still moves only from "sending", so a late or repeated call changes nothing.
+    Each row still moves only from "sending" (under the claim's attempt, when given), so a
+    late or repeated call changes nothing.
     """
     if not sent:
         return 0
@@ -308,7 +319,7 @@ def mark_sent_many(db: Database, sent: list[tuple[int, list[str]]], *,
         return _mark_sent(connection, sent, now or utcnow())
 
 
-def mark_sent_and_claim(db: Database, sent: list[tuple[int, list[str]]], *, limit: int,
+def mark_sent_and_claim(db: Database, sent: list[Sent], *, limit: int,
                         channel: str = "sms", now: datetime | None = None,
                         quiet_hours: QuietHours | None = None) -> list[Claimed]:
     """``mark_sent_many`` and ``claim_due`` in one transaction: a busy sender's one commit
@@ -323,46 +334,55 @@ def mark_sent_and_claim(db: Database, sent: list[tuple[int, list[str]]], *, limi
                      quiet_hours=quiet_hours)
 
 
-def _mark_sent(connection: Connection, sent: list[tuple[int, list[str]]],
-               now: datetime) -> int:
+def _mark_sent(connection: Connection, sent: list[Sent], now: datetime) -> int:
+    # attempts = coalesce(:attempt, attempts): the fence when the sender gave its attempt.
     return connection.execute(
         update(_T)
-        .where(_T.c.id == bindparam("sent_id"), _T.c.status == NotificationStatus.SENDING)
+        .where(_T.c.id == bindparam("sent_id"), _T.c.status == NotificationStatus.SENDING,
+               _T.c.attempts == func.coalesce(bindparam("attempt", type_=Integer),
+                                              _T.c.attempts))
         .values(status=NotificationStatus.SENT, sent_at=now,
                 provider_message_id=bindparam("provider_ids")),
-        [{"sent_id": notification_id, "provider_ids": join_provider_ids(ids)}
-         for notification_id, ids in sent]).rowcount
+        [{"sent_id": item[0], "provider_ids": join_provider_ids(item[1]),
+          "attempt": item[2] if len(item) > 2 else None} for item in sent]).rowcount
+
+
+def _claimed_by(notification_id: int, attempt: int | None) -> list[ColumnElement[bool]]:
+    """The conditions for ending a claim: the row is "sending", under ``attempt`` if given."""
+    conditions = [Notification.id == notification_id,
+                  Notification.status == NotificationStatus.SENDING]
+    if attempt is not None:
+        conditions.append(Notification.attempts == attempt)
+    return conditions
 
 
 def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime, *,
-               segments_accepted: list[str | None] | None = None) -> bool:
+               segments_accepted: list[str | None] | None = None,
+               attempt: int | None = None) -> bool:
     """A temporary failure: "sending" → "pending", due again at ``retry_at``.
 
     The row keeps its priority and id, so once due it takes its old place in the queue and
     the messages behind it are not reordered. ``segments_accepted`` records, for a message
     in parts, the SMSC's id of each part it accepted (None where not), so the retry sends
     only the rest and the phone does not get a part twice. False unless the row was
-    "sending".
+    "sending" (under the claim ``attempt``, when given).
     """
     values: dict[str, object] = {
         "status": NotificationStatus.PENDING, "not_before": retry_at, "claimed_at": None,
         "last_error": reason}
     if segments_accepted is not None and any(segments_accepted):
         values["segments_accepted"] = list(segments_accepted)
-    return bool(_transition(
-        db, Notification.id == notification_id,
-        Notification.status == NotificationStatus.SENDING, **values))
+    return bool(_transition(db, *_claimed_by(notification_id, attempt), **values))
 
 
-def mark_failed(db: Database, notification_id: int, reason: str) -> bool:
+def mark_failed(db: Database, notification_id: int, reason: str, *,
+                attempt: int | None = None) -> bool:
     """A permanent failure: "sending" → "failed" with the reason; never claimed again.
 
-    False unless the row was "sending".
+    False unless the row was "sending" (under the claim ``attempt``, when given).
     """
-    return bool(_transition(
-        db, Notification.id == notification_id,
-        Notification.status == NotificationStatus.SENDING,
-        status=NotificationStatus.FAILED, last_error=reason))
+    return bool(_transition(db, *_claimed_by(notification_id, attempt),
+                            status=NotificationStatus.FAILED, last_error=reason))
 
 
 @dataclass(frozen=True)
@@ -434,7 +454,9 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
     in its old place and is sent again. The SMSC may have accepted it before the crash, so
     each message in flight at a crash can be delivered twice: at most one duplicate per
     in-flight message per crash, never a loss. ``older_than`` must exceed the longest a
-    live sender holds a claim (its submit timeout), or a live claim is resent too.
+    live sender holds a claim (its submit timeout), or a live claim is resent too; should
+    that happen, the late sender's outcome, recorded under its old ``attempt``, changes
+    nothing (see the fencing note above).
     """
     now = now or utcnow()
     conditions = [Notification.status == NotificationStatus.SENDING,

@@ -113,7 +113,8 @@ class SmtpSender:
             code, reason = next(iter(refused.values()))
             return self._refused(item, code, reason)
         outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address, queued_at)
-                                            .strip("<>")[:outbox.PROVIDER_IDS_MAX]])
+                                            .strip("<>")[:outbox.PROVIDER_IDS_MAX]],
+                         attempt=item.attempts)
         metrics.REPLIES.labels(result="sent").inc()
         return 1
 
@@ -133,11 +134,11 @@ class SmtpSender:
             self._failed(item, f"gave up after {item.attempts} attempts: {reason}")
             return
         outbox.mark_retry(self.db, item.id, reason[:500],
-                          utcnow() + self.backoff.after(item.attempts))
+                          utcnow() + self.backoff.after(item.attempts), attempt=item.attempts)
         metrics.REPLIES.labels(result="retry").inc()
 
     def _failed(self, item: outbox.Claimed, reason: str) -> None:
-        outbox.mark_failed(self.db, item.id, reason[:500])
+        outbox.mark_failed(self.db, item.id, reason[:500], attempt=item.attempts)
         metrics.REPLIES.labels(result="failed").inc()
 
     def _connect(self) -> smtplib.SMTP:

@@ -370,7 +370,7 @@ class SmsChannel:
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
         if sent:
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
-            self._later_segments.remember(pid for _, ids in sent for pid in ids[1:])
+            self._later_segments.remember(pid for item in sent for pid in item[1][1:])
             self._recorded_sent()
         self._outgoing.extend(self._send(claimed))
         return bool(answered or finished or claimed)
@@ -405,15 +405,15 @@ class SmsChannel:
         if not self._work.is_set():
             self._work.set()
 
-    def _settle_finished(self) -> tuple[list[_Outgoing], list[tuple[int, list[str]]]]:
+    def _settle_finished(self) -> tuple[list[_Outgoing], list[outbox.Sent]]:
         """The messages whose segments are all answered, and the provider ids of those the
         SMSC accepted whole (to mark sent); refusals and retries are recorded now."""
         finished = [o for o in self._outgoing if o.finished()]
-        sent: list[tuple[int, list[str]]] = []
+        sent: list[outbox.Sent] = []
         for outgoing in finished:
             ids = self._record(outgoing)
             if ids:
-                sent.append((outgoing.message.id, ids))
+                sent.append((outgoing.message.id, ids, outgoing.message.attempts))
         return finished, sent
 
     def _record_finished(self) -> int:
@@ -471,7 +471,8 @@ class SmsChannel:
         its provider ids (the caller marks the finished messages sent in one transaction)."""
         message = outgoing.message
         if outgoing.refused is not None:
-            outbox.mark_failed(self.core.db, message.id, outgoing.refused)
+            outbox.mark_failed(self.core.db, message.id, outgoing.refused,
+                               attempt=message.attempts)
             metrics.SUBMITS.labels(result="failed").inc()
             return None
         prior = message.segments_accepted or ()
@@ -492,7 +493,8 @@ class SmsChannel:
             elif refused is None or result.status not in TEMPORARY_STATUSES:
                 refused = result.status
         if refused is not None and refused not in TEMPORARY_STATUSES:
-            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(refused)}")
+            outbox.mark_failed(self.core.db, message.id, f"refused: {status_name(refused)}",
+                               attempt=message.attempts)
             metrics.SUBMITS.labels(result="failed").inc()
             return None
         if problem is None and refused is None and all(ids):
@@ -507,7 +509,7 @@ class SmsChannel:
                       self.timings.retry_backoff_max)
         outbox.mark_retry(self.core.db, message.id, reason,
                           utcnow() + timedelta(seconds=backoff),
-                          segments_accepted=segments_accepted)
+                          segments_accepted=segments_accepted, attempt=message.attempts)
         metrics.SUBMITS.labels(result="retry").inc()
         log.info("SMS %s will be retried in %.1f s: %s", message.id, backoff, reason)
 

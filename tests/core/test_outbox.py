@@ -306,6 +306,33 @@ def test_stale_claims_go_back_to_the_queue_once(core):
     assert (again.id, again.attempts) == (stale, 2)
 
 
+@pytest.mark.parametrize("ending", ["sent", "sent_many", "retry", "failed"])
+def test_a_sender_whose_claim_was_recovered_cannot_end_the_new_claim(core, ending):
+    message_id = add(core, "c1")
+    [first] = outbox.claim_due(core.db, now=NOW)
+    later = NOW + timedelta(minutes=6)
+    assert outbox.recover_stale_claims(core.db, timedelta(minutes=5), now=later) == 1
+    [second] = outbox.claim_due(core.db, now=later)
+    assert second.attempts == first.attempts + 1
+
+    # The first sender wakes up and records its outcome under its own, older, claim.
+    late = {
+        "sent": lambda: outbox.mark_sent(core.db, message_id, ["OLD"], attempt=first.attempts),
+        "sent_many": lambda: outbox.mark_sent_many(
+            core.db, [(message_id, ["OLD"], first.attempts)]),
+        "retry": lambda: outbox.mark_retry(core.db, message_id, "late", later,
+                                           attempt=first.attempts),
+        "failed": lambda: outbox.mark_failed(core.db, message_id, "late",
+                                             attempt=first.attempts),
+    }[ending]
+    assert not late()
+    assert row(core, message_id).status == NotificationStatus.SENDING
+
+    assert outbox.mark_sent_many(core.db, [(message_id, ["NEW"], second.attempts)]) == 1
+    done = row(core, message_id)
+    assert (done.status, done.provider_message_id) == (NotificationStatus.SENT, "NEW")
+
+
 def test_pending_messages_older_than_the_limit_expire_with_the_reason(core):
     old = add(core, "old", created_at=NOW - timedelta(hours=25))
     new = add(core, "new", created_at=NOW - timedelta(hours=23))
