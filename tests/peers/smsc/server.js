@@ -198,7 +198,7 @@ function pickSession(body) {
 function sendDeliverSm(session, fields, meta) {
   const pdu = new smpp.PDU('deliver_sm', fields);
   session.send(pdu);
-  const record = { session: session.id, sequence: pdu.sequence_number, ...meta };
+  const record = { session: session.id, sequence: pdu.sequence_number, at: Date.now() / 1000, ...meta };
   records.deliver_sms.push(record);
   return record;
 }
