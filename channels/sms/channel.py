@@ -207,6 +207,11 @@ class SmsChannel:
             reconnect_max=self.timings.reconnect_max, clock=clock,
         )
         self._next_parts_check = 0.0  # when to look for multi-part MO that expired
+        # Claims are made when rows may be due: once a poll interval (rows queued by other
+        # processes, retries coming due), and at once when this process queued some or
+        # the last claim was full. Set from both threads; cleared by the loop's claim.
+        self._claim_wanted = True
+        self._next_claim = 0.0
         self._held: list[_HeldReceipt] = []
         # Counts the loop's recordings of sent messages (under _held_lock): a receipt the
         # session thread missed while a recording committed is tried again at once.
@@ -271,9 +276,12 @@ class SmsChannel:
                 log.exception("SMS channel pass failed")
                 busy = False
             if not busy:
-                # Something finished but not recorded yet: back by the settle deadline.
-                self._work.wait(_SETTLE_EVERY if self._outgoing
-                                else self.timings.poll_interval)
+                # Something finished but not recorded yet: back by the settle deadline;
+                # else by the next claim (a retry coming due) or the poll interval.
+                until_claim = self._next_claim - self._clock()
+                idle = (min(self.timings.poll_interval, until_claim) if until_claim > 0
+                        else self.timings.poll_interval)
+                self._work.wait(_SETTLE_EVERY if self._outgoing else idle)
                 self._work.clear()
         self._abandon_outgoing()
         try:
@@ -292,6 +300,7 @@ class SmsChannel:
         recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
                                                 channel="sms")
         if recovered:
+            self._claim_wanted = True
             log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
 
     def _heartbeat(self) -> None:
@@ -328,6 +337,8 @@ class SmsChannel:
             self._inbound_waiting.clear()
             self._next_inbound_check = now + self.timings.poll_interval
             answered = self.core.answer_pending_sms(limit=_ANSWER_BATCH)
+            if answered:
+                self._claim_wanted = True  # their answers wait in the outbox
             if answered >= _ANSWER_BATCH:
                 self._inbound_waiting.set()  # there may be more
         self._flush_reassembly()
@@ -342,11 +353,13 @@ class SmsChannel:
         window = self.settings.smpp.window
         done_count = sum(outgoing.finished() for outgoing in self._outgoing)
         busy = len(self._outgoing) - done_count
-        claiming = self.session.bound and (self._slots.free + done_count >= window
-                                           or not busy)
+        now = self._clock()
+        # A claim only when rows may be due (see _claim_wanted): an empty claim would take
+        # every free slot for its commit and leave the session thread's answers none.
+        claiming = (self.session.bound and (self._claim_wanted or now >= self._next_claim)
+                    and (self._slots.free + done_count >= window or not busy))
         # Finished messages are recorded in batches: when a window's worth of slots can be
         # refilled, when nothing else is in flight, or after _SETTLE_EVERY at the latest.
-        now = self._clock()
         settling = done_count and (not busy or now - self._settled_at >= _SETTLE_EVERY)
         if not (claiming or settling):
             return bool(answered)
@@ -355,6 +368,9 @@ class SmsChannel:
         # The finished messages' slots pass to the messages claimed in the same commit.
         taken = self._slots.take(self._slots.free) if claiming else 0
         limit = taken + len(finished) if claiming else 0
+        if claiming:
+            # Cleared before the claim reads: a wish set meanwhile is kept for the next.
+            self._claim_wanted = False
         claimed: list[outbox.Claimed] = []
         try:
             claimed = outbox.mark_sent_and_claim(
@@ -362,8 +378,14 @@ class SmsChannel:
                 quiet_hours=self.core.config.quiet_hours)
         except Exception:
             self._slots.give(taken)  # the finished keep theirs, to be recorded again
+            self._claim_wanted = self._claim_wanted or claiming
             raise
         self._slots.give(taken + len(finished) - len(claimed))
+        if claiming:
+            if 0 < limit <= len(claimed):
+                self._claim_wanted = True  # a full claim: more may be due
+            else:
+                self._next_claim = now + self.timings.poll_interval
         # Only now: should recording fail half-way, the next pass records them again, and
         # each outbox transition moves a row only from "sending", once.
         done = {id(o) for o in finished}
@@ -510,6 +532,7 @@ class SmsChannel:
         outbox.mark_retry(self.core.db, message.id, reason,
                           utcnow() + timedelta(seconds=backoff),
                           segments_accepted=segments_accepted, attempt=message.attempts)
+        self._next_claim = min(self._next_claim, self._clock() + backoff)
         metrics.SUBMITS.labels(result="retry").inc()
         log.info("SMS %s will be retried in %.1f s: %s", message.id, backoff, reason)
 
@@ -570,6 +593,7 @@ class SmsChannel:
         if len(answers) < len(messages):
             # Answers beyond the slots wait in the outbox for the loop's claim; a message
             # whose lookup failed is "received" still: the loop looks at it again.
+            self._claim_wanted = True
             self._inbound_waiting.set()
         self._work.set()
 
