@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -123,6 +124,38 @@ def test_an_arabic_inquiry_from_the_applicants_mobile_gets_its_status_in_ucs2(
     [reply] = until(lambda: notifications(reference, kind="answer", status="sent"))
     assert reply.provider_message_id == canonical_message_id(answer["message_id"])
     assert [r["status"] for r in smsc.state()["deliver_sm_resps"]] == [0]
+
+
+def test_the_loop_claims_once_a_poll_interval_not_at_every_answer(reference, smsc):
+    # An idle outbox is looked at once a poll interval. A claim made at every wake-up (each
+    # answer recorded) would find nothing, and would hold every free slot while it
+    # commits, so that inquiries arriving meanwhile are answered the long way.
+    sms = SmsSettings(enabled=True, smpp=SmppSettings(
+        host=smsc.host, port=smsc.port, system_id=smsc.system_id, password=smsc.password))
+    channel = SmsChannel(reference, sms, timings=replace(FAST, poll_interval=5.0))
+    claims = []
+    original = outbox.mark_sent_and_claim
+
+    def counted(*args, **kwargs):
+        if kwargs["limit"] > 0:
+            claims.append(kwargs["limit"])
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outbox, "mark_sent_and_claim", counted)
+        channel.start()
+        try:
+            assert channel.session.wait_bound(10)
+            for k in range(10):
+                sender = f"+9665510000{k:02d}"
+                smsc.send_mo("استعلام ٤٤٧١٢٣٤", source_addr=sender)
+                until(lambda s=sender: [a for a in notifications(
+                    reference, kind="answer", status="sent") if a.recipient == s])
+        finally:
+            channel.stop()
+
+    # The start's claim, and one more should the first answer have come during it.
+    assert len(claims) <= 2
 
 
 def test_an_inquiry_from_another_mobile_gets_the_not_found_text(channel, reference, smsc):
