@@ -22,6 +22,9 @@ class CoreConfig:
     reply_days: int = 10
     max_failures: int = 10
     failure_window_seconds: int = 900
+    # SMS answers to one mobile per window, at most (sms.max_answers_per_sender).
+    sms_answers_per_sender: int = 20
+    sms_answers_window_seconds: int = 3600
     # The overdue rule (core.overdue): days between reminders; how periods count by default.
     repeat_days: int = 3
     day_count: str = "calendar"
@@ -43,6 +46,8 @@ class CoreConfig:
             reply_days=settings.scheduler.overdue_reply_days,
             max_failures=settings.inquiry.max_failures,
             failure_window_seconds=settings.inquiry.failure_window_seconds,
+            sms_answers_per_sender=settings.sms.max_answers_per_sender,
+            sms_answers_window_seconds=settings.sms.answers_window_seconds,
             repeat_days=settings.scheduler.overdue_repeat_days,
             day_count=settings.scheduler.overdue_day_count,
             overdue_send_at=settings.scheduler.overdue_send_at,

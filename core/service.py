@@ -29,13 +29,17 @@ class Core:
     tokens: TokenVerifier
     # Numbers told "too many attempts" by SMS, so each is told once per window.
     sms_limit_notices: FailureLimiter
+    # SMS answers sent to each number, so no number gets more than its budget per window.
+    sms_answers: FailureLimiter
 
     @classmethod
     def build(cls, db: Database, config: CoreConfig, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
                    inquiry_log=log, tokens=TokenVerifier(db.read),
-                   sms_limit_notices=FailureLimiter(1, config.failure_window_seconds))
+                   sms_limit_notices=FailureLimiter(1, config.failure_window_seconds),
+                   sms_answers=FailureLimiter(config.sms_answers_per_sender,
+                                              config.sms_answers_window_seconds))
 
     def record_event(self, payload: Any) -> lifecycle.EventOutcome:
         """Apply one lifecycle event with its notifications, in one database transaction."""

@@ -83,6 +83,10 @@ class QuietHoursSettings(_Section):
 class SmsSettings(_Section):
     enabled: bool = False
     short_code: str = "74747"
+    # Answers one mobile gets per window at most; past it, its messages are stored and not
+    # answered (an auto-responder echoing our answers back would otherwise loop forever).
+    max_answers_per_sender: int = Field(default=20, ge=1)
+    answers_window_seconds: int = Field(default=3600, ge=60)
     smpp: SmppSettings = SmppSettings()
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
 

@@ -26,7 +26,7 @@ from core import outbox, render
 from core.answer import Outcome
 from core.config import CoreConfig
 from core.db import Database, utcnow
-from core.identity import InvalidMobile, normalize_mobile
+from core.identity import InvalidMobile, mask_mobile, normalize_mobile
 from core.inquiry import InquiryRequest
 from core.models import InboundMessage, InboundPart
 
@@ -295,6 +295,9 @@ def _reply(core: Core, sender: str, text: str) -> _Reply:
     """The answer to one message (its outbox row less the cause key), or IGNORED."""
     if not _is_mobile(sender, core.config.phone_region):
         return _Reply(0, IGNORED)
+    if core.sms_answers.blocked(sender):
+        # Its budget of answers is spent: stored, not answered (see below).
+        return _Reply(0, IGNORED)
     lang = reply_language(text, core.config.default_language)
     answer = core.inquire(InquiryRequest(channel="sms", number_text=text, mobile=sender,
                                          lang=lang, origin=sender))
@@ -305,6 +308,14 @@ def _reply(core: Core, sender: str, text: str) -> _Reply:
             return _Reply(0, IGNORED)
         core.sms_limit_notices.failed(sender)
     body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
+    core.sms_answers.failed(sender)  # counted: one more answer to this number
+    if core.sms_answers.blocked(sender):
+        # Found answers are not rate limited as failures are: a phone that echoes each
+        # answer back (an auto-responder) would make an endless, paid-for loop.
+        log.warning("SMS to %s: %d answers within %d s; its next messages are stored and "
+                    "not answered until the window passes (an auto-responder loop?)",
+                    mask_mobile(sender), core.config.sms_answers_per_sender,
+                    core.config.sms_answers_window_seconds)
     return _Reply(0, ANSWERED, {
         "kind": "answer", "audience": "citizen",
         "recipient": sender, "language": lang, "body": body,

@@ -404,6 +404,36 @@ def test_a_flooding_mobile_is_told_it_is_limited_once_per_window_not_per_message
     assert registered.answer_pending_sms() == 1  # a new window: told once more
 
 
+def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
+        registered, clock):
+    # A phone (or a script) that keeps sending its own transaction number, say an
+    # auto-responder repeating the last message it got, is answered every time: found
+    # answers are not failures, so they are budgeted per number.
+    registered.sms_answers._clock = clock
+    budget = registered.config.sms_answers_per_sender
+    expected = status_text(registered)
+    for _ in range(budget):
+        assert ask(registered, "4471234") == expected
+
+    for _ in range(3):
+        sms(registered, "4471234")
+    assert registered.answer_pending_sms() == 0
+    assert [m.status for m in inbound(registered)][-3:] == ["ignored"] * 3
+    assert len(answers(registered)) == budget
+    assert ask(registered, "4471234", sender=f.OTHER_MOBILE) == render.not_found_text("ar")
+
+    clock.now += registered.config.sms_answers_window_seconds + 1
+    assert ask(registered, "4471234") == expected  # a new window
+
+
+def test_the_fast_path_keeps_to_the_budget_of_answers_too(registered):
+    budget = registered.config.sms_answers_per_sender
+    burst = [Inbound(f.MOBILE, SHORT_CODE, "4471234", f"echo-{k}") for k in range(budget + 4)]
+    registered.receive_and_answer_sms(burst, claim_limit=5)
+    assert len(answers(registered)) == budget
+    assert [m.status for m in inbound(registered)].count("ignored") == 4
+
+
 def test_the_fast_path_tells_a_flooding_mobile_once_too(registered):
     limit = registered.config.max_failures
     burst = [Inbound(f.MOBILE, SHORT_CODE, f"{UNKNOWN_NUMBER[:-1]}{k % 10}", f"flood-{k}")
