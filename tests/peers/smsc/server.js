@@ -195,10 +195,16 @@ function pickSession(body) {
   return bound[bound.length - 1];
 }
 
+// Wall-clock seconds with sub-millisecond precision (Date.now() counts whole ms), for
+// the times the peer stamps on what it sends and receives.
+function nowSeconds() {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
+
 function sendDeliverSm(session, fields, meta) {
   const pdu = new smpp.PDU('deliver_sm', fields);
   session.send(pdu);
-  const record = { session: session.id, sequence: pdu.sequence_number, at: Date.now() / 1000, ...meta };
+  const record = { session: session.id, sequence: pdu.sequence_number, at: nowSeconds(), ...meta };
   records.deliver_sms.push(record);
   return record;
 }
@@ -287,7 +293,7 @@ function onSubmitSm(session, pdu) {
     message_id: null,
     status: 0,
     answered: false,
-    at: Date.now() / 1000,
+    at: nowSeconds(),
   };
   records.submits.push(submit);
 
