@@ -15,6 +15,7 @@ __all__ = [
     "InvalidNationalId",
     "InvalidMobile",
     "validate_national_id",
+    "has_valid_check_digit",
     "national_id_with_check_digit",
     "hash_national_id",
     "normalize_mobile",
@@ -77,7 +78,11 @@ def validate_national_id(text: str) -> str:
 
     Arabic/Persian digits are accepted; spaces and dashes are ignored. Checks, in order:
     digits only (``national_id_format``), 10 digits (``national_id_length``), starts with
-    1 or 2 (``national_id_prefix``), Luhn check digit (``national_id_checksum``).
+    1 or 2 (``national_id_prefix``). The check digit is not one of them: the records
+    system is the authority on whose ID is whose, and an ID it registered with a check
+    digit that does not add up (a typo at the counter, a test record) must still be
+    stored and matched, or its owner could never be answered. Channels that want to
+    warn about a likely typo ask ``has_valid_check_digit``.
     """
     clean = _ID_NOISE_RE.sub("", normalize_digits(text))
     if not _ASCII_DIGITS_RE.fullmatch(clean):
@@ -88,9 +93,13 @@ def validate_national_id(text: str) -> str:
         raise InvalidNationalId(
             "national_id_prefix", "National ID must start with 1 (citizen) or 2 (resident)."
         )
-    if _luhn_check_digit(clean[:9]) != int(clean[9]):
-        raise InvalidNationalId("national_id_checksum", "National ID check digit is wrong.")
     return clean
+
+
+def has_valid_check_digit(national_id: str) -> bool:
+    """Whether a validated ID's last digit is its Luhn check digit (a typo usually breaks it)."""
+    clean = validate_national_id(national_id)
+    return _luhn_check_digit(clean[:9]) == int(clean[9])
 
 
 def hash_national_id(national_id: str, key: bytes) -> str:

@@ -105,7 +105,12 @@ def test_a_national_id_in_arabic_digits_is_found_and_never_stored():
 
 
 def test_ten_digits_that_are_not_a_valid_id_are_no_id():
-    assert find_national_id("1234567890") is None
+    assert find_national_id("3234567890") is None  # IDs start with 1 or 2
+    assert find_national_id("0551234567") is None  # a mobile
+
+
+def test_an_id_the_records_system_registered_verifies_whatever_its_check_digit():
+    assert find_national_id("هويتي 1012345678") == "1012345678"
 
 
 @pytest.mark.parametrize(("subject", "reply"), [

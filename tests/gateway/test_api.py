@@ -521,3 +521,20 @@ def test_a_shared_kiosk_is_not_locked_by_other_citizens_failures(strict_client, 
                                       headers=kiosk_auth)
 
     assert next_citizen.status_code == 200 and next_citizen.get_json()["found"] is True
+
+
+def test_the_contracts_own_example_registers_and_is_answered(client, records_auth,
+                                                            kiosk_auth):
+    # CONTRACT.md's example body, as an integrator copies it: its national ID's check
+    # digit does not add up, and the records system is still the authority on it.
+    event = {"event_id": "rec-000123-1", "type": "registered",
+             "occurred_at": "2026-11-23T09:15:00+03:00",
+             "transaction": {"number": "4471234", "subject": "...", "applicant": {
+                 "name": "...", "national_id": "1012345678", "mobile": "0551234567",
+                 "email": "a@example.com"}}}
+    assert client.post(EVENTS, json=event, headers=records_auth).status_code == 201
+
+    answer = client.post(INQUIRIES, headers=kiosk_auth, json={
+        "number": "٤٤٧١٢٣٤", "national_id": "1012345678", "lang": "ar"}).get_json()
+    assert answer["found"] is True
+    assert answer["transaction"]["number"] == "4471234"

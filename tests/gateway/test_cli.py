@@ -79,15 +79,15 @@ def test_import_with_a_bad_row_exits_non_zero_and_names_the_line(gateway, tmp_pa
     errors = tmp_path / "errors.csv"
     path.write_text(HEADER
                     + f"4471001,2025-10-05,طلب إفادة,نورة,{f.NATIONAL_ID},{f.MOBILE}\n"
-                    + "4471002,2025-10-05,طلب إفادة,نورة,1234567890,\n", encoding="utf-8")
+                    + "4471002,2025-10-05,طلب إفادة,نورة,3234567890,\n", encoding="utf-8")
 
     result = gateway("import", str(path), "--errors", str(errors))
 
     assert result.exit_code == 1
     assert "1 imported, 0 already present, 1 rejected" in result.stdout
-    assert "line 3 (number 4471002): national_id: National ID check digit is wrong." \
+    assert "line 3 (number 4471002): national_id: National ID must start with 1" \
         in result.stderr
-    assert "national_id: National ID check digit is wrong." in \
+    assert "national_id: National ID must start with 1" in \
         errors.read_text(encoding="utf-8-sig")
 
 

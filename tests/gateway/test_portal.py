@@ -383,3 +383,15 @@ def test_an_unknown_api_route_stays_json(client):
 
     assert response.status_code == 404 and response.is_json
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_an_id_registered_with_a_check_digit_that_does_not_add_up_is_answered(client, core):
+    # The wrong-check-digit hint only replaces "not found": the records system's own ID
+    # for the applicant is answered whatever its check digit.
+    core.record_event(f.registered("4471999", national_id="1012345678"))
+
+    r = inquire(client, "4471999", national_id="1012345678")
+
+    assert r.status_code == 200
+    assert "4471999" in text(r)
+    assert 'id="national_id-error"' not in text(r)
