@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from core import migrate
 from core.errors import CoreError
@@ -35,9 +36,24 @@ def with_settings(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(config_path: str | None, **kwargs):
         configure_logging()
+        ctx = click.get_current_context()
+        # `gateway --config PATH run` as well as `gateway run --config PATH`: the
+        # command's own option first, then the group's, then GATEWAY_CONFIG.
+        given = ctx.meta.get(_GROUP_CONFIG)
+        if given and ctx.get_parameter_source("config_path") is not ParameterSource.COMMANDLINE:
+            config_path = given
         return command(settings=_load(config_path), **kwargs)
 
     return wrapper
+
+
+_GROUP_CONFIG = "gateway.config"
+
+
+def _remember_group_config(ctx: click.Context, _param, value: str | None) -> str | None:
+    if value:
+        ctx.meta[_GROUP_CONFIG] = value
+    return value
 
 
 def configure_logging() -> None:
@@ -53,6 +69,9 @@ def configure_logging() -> None:
 
 
 @click.group(help=__doc__)
+@click.option("--config", type=click.Path(dir_okay=False), expose_value=False,
+              callback=_remember_group_config, is_eager=True,
+              help="configuration file for the command that follows (default: config.yaml)")
 def main() -> None:
     pass
 

@@ -140,6 +140,26 @@ def test_a_missing_config_file_is_named(gateway, tmp_path):
     assert f"configuration file {missing} does not exist" in result.stderr
 
 
+@pytest.mark.parametrize("where", ["before the command", "after the command"])
+def test_config_is_taken_before_or_after_the_command(gateway, tmp_path, where):
+    missing = tmp_path / "nowhere.yaml"
+    args = (["--config", str(missing), "db", "upgrade"] if where == "before the command"
+            else ["db", "upgrade", "--config", str(missing)])
+
+    result = gateway(*args, GATEWAY_CONFIG=str(tmp_path / "from-the-environment.yaml"))
+
+    assert result.exit_code == 1
+    assert f"configuration file {missing} does not exist" in result.stderr
+
+
+def test_the_commands_own_config_wins_over_the_groups(gateway, tmp_path):
+    result = gateway("--config", str(tmp_path / "group.yaml"), "db", "upgrade",
+                     "--config", str(tmp_path / "own.yaml"))
+
+    assert result.exit_code == 1
+    assert "own.yaml does not exist" in result.stderr
+
+
 def test_run_serves_and_stops_cleanly_on_sigterm(database_url, tmp_path, core):
     port = processes.free_port()
     process = processes.start("run", processes.environment(
