@@ -43,6 +43,10 @@ class _Keeper:
     async def handle_DATA(self, server, session, envelope):
         if self.peer.refuse_data:
             return self.peer.refuse_data
+        for address in envelope.rcpt_tos:
+            refusal = self.peer.refuse_data_for.get(address.lower())
+            if refusal:
+                return refusal
         # Kept raw: parsing is left to the reader, off the server's thread.
         with self.peer.lock:
             self.peer.received.append(
@@ -78,6 +82,9 @@ class SmtpPeer:
         # "554 5.2.2 Daily sending quota exceeded"); None accepts.
         self.refuse_sender: str | None = None
         self.refuse_data: str | None = None
+        # Recipient address -> the reply after DATA to a message for it (e.g. "554 5.6.0
+        # Message content rejected"): the server refusing that one message, not all.
+        self.refuse_data_for: dict[str, str] = {}
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
