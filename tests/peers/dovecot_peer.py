@@ -57,9 +57,15 @@ class DovecotPeer:
 
     def __init__(self, *, username: str = "gateway", password: str = "secret",
                  start_timeout: float = 20.0,
-                 certificate: tuple[Path, Path] | None = None) -> None:
-        """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps)."""
+                 certificate: tuple[Path, Path] | None = None, starttls: bool = False,
+                 namespace: tuple[str, str] = ("", "/")) -> None:
+        """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps), or, with
+        ``starttls`` too, plain IMAP offering STARTTLS. ``namespace`` is the personal
+        namespace's (prefix, separator): ("INBOX.", ".") as Courier and Cyrus name
+        folders."""
         self.certificate = certificate
+        self.starttls = starttls
+        self.namespace = namespace
         self.host = HOST
         self.port = 0
         self.username = username
@@ -102,7 +108,7 @@ class DovecotPeer:
 
     def _greets(self) -> bool:
         with socket.create_connection((self.host, self.port), timeout=1) as conn:
-            if self.certificate is None:
+            if self.certificate is None or self.starttls:
                 return conn.recv(100).startswith(b"* OK")
             context = ssl.create_default_context(cafile=str(self.certificate[0]))
             with context.wrap_socket(conn, server_hostname=self.host) as tls:
@@ -147,6 +153,10 @@ class DovecotPeer:
             uid, gid = me.pw_uid, me.pw_gid
         if self.certificate is None:
             tls, plain_port, tls_port = "ssl = no", self.port, 0
+        elif self.starttls:
+            cert, key = self.certificate
+            tls = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
+            plain_port, tls_port = self.port, 0
         else:
             cert, key = self.certificate
             tls = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
@@ -195,15 +205,20 @@ service imap-login {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = /
+  prefix = {self.namespace[0]}
+  separator = {self.namespace[1]}
 }}
 """)
         return config
 
     # --- a client's view, for setting up and checking a test ----------------------
 
+    def logins(self) -> list[str]:
+        """Dovecot's log lines of successful logins (they say "TLS" for one over TLS)."""
+        return [line for line in self.log().splitlines() if "Login: user=" in line]
+
     def client(self) -> imaplib.IMAP4:
-        if self.certificate is not None:
+        if self.certificate is not None and not self.starttls:
             context = ssl.create_default_context(cafile=str(self.certificate[0]))
             client: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.host, self.port,
                                                       ssl_context=context)

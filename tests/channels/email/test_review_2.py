@@ -75,3 +75,47 @@ def test_a_message_refused_alone_counts_its_attempts_but_is_not_failed_by_one_5x
 
     [row] = email_rows(registered)
     assert row.status == "failed" and row.attempts == 3
+
+
+# --- 2: a mail that cannot be moved aside does not stall the mailbox ----------------------
+
+def _unreadable_then_answerable(dovecot, folder) -> None:
+    dovecot.append(folder, mails.malformed())
+    dovecot.append(folder, mails.plain(f"status {NUMBER}"))
+
+
+def test_a_mail_that_cannot_be_moved_aside_is_marked_read_and_the_mailbox_goes_on(
+        registered, channel, email_settings, dovecot, folder, smtp, caplog):
+    email_settings.imap.failed_folder = "~refused"  # Dovecot: "Invalid mailbox name"
+    _unreadable_then_answerable(dovecot, folder)
+
+    first = run_once(channel)
+    dovecot.append(folder, mails.plain(f"again {NUMBER}", sender="one@else.example"))
+    second = run_once(channel)
+
+    assert (first.marked_unreadable, first.stored, second.stored) == (1, 1, 1)
+    assert second.marked_unreadable == 0  # not read again
+    assert len(smtp.messages()) == 2
+    [(_, unreadable, raw), *_] = dovecot.messages(folder)
+    assert b"garbage" in raw
+    assert b"\\Seen" in unreadable and b"$GatewayUnreadable" in unreadable
+    assert any("could not be moved to ~refused" in r.getMessage() and r.levelname == "ERROR"
+               for r in caplog.records)
+
+
+def test_the_folder_for_unreadable_mail_is_named_in_the_servers_namespace(
+        registered, core, email_settings, smtp):
+    from channels.email.channel import EmailChannel
+    from tests.peers.dovecot_peer import DovecotPeer
+
+    with DovecotPeer(namespace=("INBOX.", ".")) as courier_like:
+        _unreadable_then_answerable(courier_like, "INBOX")
+        email_settings.imap = email_settings.imap.model_copy(update={
+            "port": courier_like.port, "folder": "INBOX", "failed_folder": "Gateway/Unreadable"})
+
+        report = run_once(EmailChannel(core, email_settings))
+
+        [(_, _, moved)] = courier_like.messages("INBOX.Gateway.Unreadable")
+    assert (report.moved_aside, report.stored) == (1, 1)
+    assert b"garbage" in moved
+    assert len(smtp.messages()) == 1
