@@ -227,6 +227,21 @@ def test_a_malformed_mail_is_moved_aside_and_the_next_is_answered(
     assert len(dovecot.messages(folder)) == 1
 
 
+def test_broken_mime_from_a_valid_sender_is_moved_aside_and_the_next_is_answered(
+        registered, channel, email_settings, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.broken_mime(subject=f"status {NUMBER}"),
+            mails.plain(f"status {NUMBER}", sender="other@else.example"))
+
+    report = run_once(channel)
+
+    assert report.moved_aside == 1 and report.stored == 1
+    assert [m["To"] for m in smtp.messages()] == ["other@else.example"]
+    [(_, _, moved)] = dovecot.messages(email_settings.imap.failed_folder)
+    assert b"From: applicant@example.com" in moved and b"garbage" in moved
+    [(_, flag, _)] = dovecot.messages(folder)
+    assert b"\\Seen" in flag
+
+
 def test_smtp_down_then_back_the_reply_waits_in_the_outbox(
         registered, channel, dovecot, folder, smtp):
     deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
