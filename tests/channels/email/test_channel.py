@@ -302,12 +302,18 @@ def test_a_new_uidvalidity_reads_the_unread_mail_again_without_second_replies(
     run_once(channel)
     with core.db.write.begin() as session:
         session.execute(update(MailboxCursor).values(uidvalidity=1, last_uid=99))
+    # A rebuilt folder keeps no flags for sure: the answered mail is unread again.
+    client = dovecot.client()
+    client.select(f'"{folder}"')
+    client.uid("STORE", "1:*", "-FLAGS", "(\\Seen)")
+    client.logout()
     deliver(dovecot, folder, mails.plain(f"again {NUMBER}"))
 
     report = run_once(channel)
 
-    assert report.stored == 1
-    assert len(smtp.messages()) == 2
+    assert (report.stored, report.duplicates) == (1, 1)  # the first is read again, known
+    assert len(smtp.messages()) == 2  # no second reply to the first mail
+    assert all(b"\\Seen" in flag for flag in flags(dovecot, folder))
 
 
 def test_the_running_channel_answers_and_stops_cleanly(registered, channel, dovecot, folder,
