@@ -76,7 +76,8 @@ class EmailChannel:
             own_addresses=frozenset(a.lower() for a in (settings.smtp.from_address,
                                                         settings.imap.username) if "@" in a),
             max_replies_per_hour=settings.max_replies_per_hour)
-        self.sender = SmtpSender(core.db, settings.smtp)
+        self.sender = SmtpSender(core.db, settings.smtp,
+                                 allow_plaintext_login=settings.allow_plaintext_login)
         self.holder = leases.holder_name("email")
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
@@ -148,7 +149,7 @@ class EmailChannel:
             self._unwatch()
             return
         if self._watcher is None:
-            watcher = Mailbox(self.settings.imap)
+            watcher = self._mailbox()
             watcher.open()
             if not watcher.can_idle():
                 watcher.close()
@@ -194,7 +195,7 @@ class EmailChannel:
             report.held_by_other = True
             metrics.POLLS.labels(result="held_by_other").inc()
             return report
-        mailbox = Mailbox(self.settings.imap)
+        mailbox = self._mailbox()
         try:
             mailbox.open()
             self._read(mailbox, report)
@@ -215,6 +216,10 @@ class EmailChannel:
                      "unreadable", mailbox.key, report.stored, report.duplicates,
                      report.moved_aside, report.marked_unreadable)
         return report
+
+    def _mailbox(self) -> Mailbox:
+        return Mailbox(self.settings.imap,
+                       allow_plaintext_login=self.settings.allow_plaintext_login)
 
     def _release(self) -> None:
         try:

@@ -15,6 +15,7 @@ from functools import wraps
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
 from core.settings import ImapSettings
 
 SEEN = b"\\Seen"
@@ -33,6 +34,8 @@ def _translated(method: Callable) -> Callable:
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
+        except PlaintextLoginRefused as exc:
+            raise MailboxUnavailable(str(exc)) from exc
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"IMAP {self.settings.host}:{self.settings.port}: "
                                      f"{type(exc).__name__}: {exc}") from exc
@@ -42,9 +45,11 @@ def _translated(method: Callable) -> Callable:
 class Mailbox:
     """One IMAP session on the configured folder; ``open`` then ``close``."""
 
-    def __init__(self, settings: ImapSettings, *, timeout: float = 30.0) -> None:
+    def __init__(self, settings: ImapSettings, *, timeout: float = 30.0,
+                 allow_plaintext_login: bool = False) -> None:
         self.settings = settings
         self.timeout = timeout
+        self.allow_plaintext_login = allow_plaintext_login
         self.uidvalidity = 0
         self.uidnext = 0
         self._client: IMAPClient | None = None
@@ -62,10 +67,18 @@ class Mailbox:
         client = IMAPClient(s.host, s.port, ssl=s.ssl, ssl_context=context,
                             timeout=self.timeout)
         try:
+            encrypted = s.ssl
+            if not encrypted and s.starttls and client.has_capability("STARTTLS"):
+                client.starttls(ssl.create_default_context())
+                encrypted = True
+            if not encrypted:
+                refuse_plaintext_login("IMAP", s.host, self.allow_plaintext_login)
             client.login(s.username, s.password)
             selected = client.select_folder(s.folder)
         except BaseException:
-            client.shutdown()
+            # A failed TLS handshake leaves no socket to shut: keep the first error.
+            with contextlib.suppress(OSError):
+                client.shutdown()
             raise
         self._client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])

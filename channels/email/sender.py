@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for
+from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
 from core import email_inquiry, outbox
 from core.db import Database, utcnow
 from core.settings import SmtpSettings
@@ -71,9 +72,11 @@ class SmtpSender:
     """Sends the replies (and e-mail notifications) the outbox holds for channel "email"."""
 
     def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
-                 timeout: float = 20.0, batch: int = 10) -> None:
+                 timeout: float = 20.0, batch: int = 10,
+                 allow_plaintext_login: bool = False) -> None:
         self.db = db
         self.settings = settings
+        self.allow_plaintext_login = allow_plaintext_login
         self.backoff = backoff or Backoff()
         self.timeout = timeout
         self.batch = batch
@@ -213,6 +216,13 @@ class SmtpSender:
                 if settings.starttls:
                     connection.starttls(context=ssl.create_default_context())
             if settings.username:
+                if not (settings.ssl or settings.starttls):
+                    try:
+                        refuse_plaintext_login("SMTP", settings.host,
+                                               self.allow_plaintext_login)
+                    except PlaintextLoginRefused as exc:
+                        _close(connection)
+                        raise ChannelUnavailable(str(exc)) from exc
                 connection.login(settings.username, settings.password)
             return connection
         except (smtplib.SMTPException, OSError) as exc:

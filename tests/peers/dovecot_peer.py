@@ -39,9 +39,9 @@ def dovecot_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _free_port() -> int:
+def _free_port(host: str = HOST) -> int:
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
@@ -58,15 +58,16 @@ class DovecotPeer:
     def __init__(self, *, username: str = "gateway", password: str = "secret",
                  start_timeout: float = 20.0,
                  certificate: tuple[Path, Path] | None = None, starttls: bool = False,
-                 namespace: tuple[str, str] = ("", "/")) -> None:
+                 namespace: tuple[str, str] = ("", "/"), host: str = HOST) -> None:
         """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps), or, with
         ``starttls`` too, plain IMAP offering STARTTLS. ``namespace`` is the personal
         namespace's (prefix, separator): ("INBOX.", ".") as Courier and Cyrus name
-        folders."""
+        folders. ``host``: the address it listens on (loopback unless a test needs one
+        on the network)."""
         self.certificate = certificate
         self.starttls = starttls
         self.namespace = namespace
-        self.host = HOST
+        self.host = host
         self.port = 0
         self.username = username
         self.password = password
@@ -88,7 +89,7 @@ class DovecotPeer:
         # and mail processes run as other users that must reach their directories.
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-peer-"))
         self.root.chmod(0o755)
-        self.port = _free_port()
+        self.port = _free_port(self.host)
         config = self._write_config()
         self._process = subprocess.Popen(
             [shutil.which("dovecot") or DOVECOT, "-F", "-c", str(config)],
@@ -167,7 +168,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
-listen = {HOST}
+listen = {self.host}
 {tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -189,11 +190,11 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    address = {HOST}
+    address = {self.host}
     port = {plain_port}
   }}
   inet_listener imaps {{
-    address = {HOST}
+    address = {self.host}
     port = {tls_port}
   }}
 }}

@@ -119,3 +119,95 @@ def test_the_folder_for_unreadable_mail_is_named_in_the_servers_namespace(
     assert (report.moved_aside, report.stored) == (1, 1)
     assert b"garbage" in moved
     assert len(smtp.messages()) == 1
+
+
+# --- 5: no password in clear ------------------------------------------------------------
+
+def test_the_mailbox_is_read_over_starttls_when_the_server_offers_it(
+        registered, core, email_settings, smtp, tmp_path, monkeypatch):
+    from channels.email.channel import EmailChannel
+    from tests.peers.dovecot_peer import DovecotPeer
+    from tests.peers.smtp_peer import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    with DovecotPeer(certificate=certificate, starttls=True) as offering:
+        offering.append("INBOX", mails.plain(f"status {NUMBER}"))  # the peer's own login
+        email_settings.imap = email_settings.imap.model_copy(update={
+            "port": offering.port, "ssl": False, "folder": "INBOX"})  # starttls: default
+        before = len(offering.logins())
+
+        report = run_once(EmailChannel(core, email_settings))
+
+        ours = offering.logins()[before:]
+    assert report.stored == 1 and len(smtp.messages()) == 1
+    assert ours and all(", TLS," in line for line in ours)  # not "secured" (in clear)
+
+
+def test_an_untrusted_starttls_certificate_is_refused_before_login(
+        registered, core, email_settings, smtp, tmp_path):
+    from channels.email.channel import EmailChannel
+    from channels.email.mailbox import MailboxUnavailable
+    from tests.peers.dovecot_peer import DovecotPeer
+    from tests.peers.smtp_peer import self_signed_certificate
+
+    with DovecotPeer(certificate=self_signed_certificate(tmp_path), starttls=True) as peer:
+        email_settings.imap = email_settings.imap.model_copy(update={
+            "port": peer.port, "ssl": False, "folder": "INBOX"})
+
+        with pytest.raises(MailboxUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            EmailChannel(core, email_settings).poll()
+
+        assert peer.logins() == []  # nobody logged in: no password sent
+
+
+def _network_address() -> str:
+    from tests.conftest import require_peer
+    from tests.peers.smtp_peer import network_address
+
+    address = network_address()
+    require_peer(address is not None, "an address of this machine that is not loopback")
+    return address
+
+
+def test_no_password_goes_in_clear_to_a_mailbox_on_the_network(
+        registered, core, email_settings, smtp):
+    from channels.email.channel import EmailChannel
+    from channels.email.mailbox import MailboxUnavailable
+    from tests.peers.dovecot_peer import DovecotPeer
+
+    with DovecotPeer(host=_network_address()) as plain:  # no TLS at all
+        plain.append("INBOX", mails.plain(f"status {NUMBER}"))  # the peer's own login
+        email_settings.imap = email_settings.imap.model_copy(update={
+            "host": plain.host, "port": plain.port, "ssl": False, "folder": "INBOX"})
+        before = len(plain.logins())
+
+        with pytest.raises(MailboxUnavailable, match="without TLS"):
+            EmailChannel(core, email_settings).poll()
+        assert len(plain.logins()) == before
+
+        email_settings.allow_plaintext_login = True  # the operator's explicit choice
+        assert run_once(EmailChannel(core, email_settings)).stored == 1
+        assert len(plain.logins()) > before
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_no_password_goes_in_clear_to_an_smtp_server_on_the_network(
+        registered, core, email_settings, dovecot, folder):
+    from channels.email.channel import EmailChannel
+    from tests.peers.smtp_peer import SmtpPeer
+
+    with SmtpPeer(host=_network_address(), login=("inquiries", "s3cret")) as plain:
+        email_settings.smtp = email_settings.smtp.model_copy(update={
+            "host": plain.host, "port": plain.port, "ssl": False, "starttls": False,
+            "username": "inquiries", "password": "s3cret"})
+        dovecot.append(folder, mails.plain(f"status {NUMBER}"))
+
+        run_once(EmailChannel(core, email_settings))
+        [row] = email_rows(registered)
+        assert row.status == "pending" and "without TLS" in row.last_error
+        assert plain.logins == [] and plain.count() == 0
+
+        email_settings.allow_plaintext_login = True
+        EmailChannel(core, email_settings).sender.send_due(now=utcnow() + timedelta(hours=2))
+        assert plain.logins == ["inquiries"] and plain.count() == 1
