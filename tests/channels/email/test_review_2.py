@@ -211,3 +211,26 @@ def test_no_password_goes_in_clear_to_an_smtp_server_on_the_network(
         email_settings.allow_plaintext_login = True
         EmailChannel(core, email_settings).sender.send_due(now=utcnow() + timedelta(hours=2))
         assert plain.logins == ["inquiries"] and plain.count() == 1
+
+
+# --- 6: a citizen's subject that begins like an auto-reply's label is answered ------------
+
+@pytest.mark.parametrize("subject", [f"Out of office hours question {NUMBER}",
+                                     f"Undeliverable parcel, transaction {NUMBER}"])
+def test_a_subject_only_resembling_an_automatic_answer_gets_its_reply(
+        registered, channel, dovecot, folder, smtp, subject):
+    dovecot.append(folder, mails.plain("", subject=subject))
+
+    run_once(channel)
+
+    [reply] = smtp.messages()
+    assert f"Transaction {NUMBER}" in reply.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_an_out_of_office_answer_by_its_subject_alone_gets_no_reply(
+        registered, channel, dovecot, folder, smtp):
+    dovecot.append(folder, mails.plain(f"I am away. {NUMBER}",
+                                       subject=f"Out of Office: status {NUMBER}"))
+
+    assert run_once(channel).stored == 1
+    assert smtp.messages() == []
