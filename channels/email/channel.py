@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 _DATABASE_AWAY = (OperationalError, InterfaceError, DisconnectionError)
 
 LEASE = "email-poller"
+# RFC 2177: a server may end an IDLE after 30 minutes without a word from the client; it
+# is issued again after this long, whatever poll_seconds is.
+IDLE_RENEW_SECONDS = 25 * 60
 # Sizes are asked for this many messages at a time; bodies fetched this many at a time.
 _SIZE_BATCH = 100
 _FETCH_BATCH = 20
@@ -82,8 +85,11 @@ class EmailChannel:
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # A second session waiting in IDLE while this process holds the lease.
+        # A second session waiting in IDLE while this process holds the lease, and when
+        # its IDLE was issued (on ``_clock``).
         self._watcher: Mailbox | None = None
+        self._idle_since = 0.0
+        self._clock = time.monotonic
 
     # --- running -----------------------------------------------------------------------
 
@@ -156,13 +162,21 @@ class EmailChannel:
                 return
             self._watcher = watcher
         self._watcher.idle_start()
+        self._idle_since = self._clock()
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep until the next tick; True when IDLE reported new mail."""
+        """Sleep until the next tick; True when IDLE reported new mail. An IDLE issued
+        ``IDLE_RENEW_SECONDS`` ago is issued again first."""
         if self._watcher is None:
             self._stopping.wait(seconds)
             return False
         try:
+            if idle_renewal_due(self._idle_since, self._clock()):
+                arrived = self._watcher.idle_stop()
+                self._watcher.idle_start()
+                self._idle_since = self._clock()
+                if arrived:
+                    return True
             return self._watcher.idle_wait(seconds)
         except MailboxUnavailable as exc:
             log.warning("IDLE ended: %s; polling every %ss", exc,
@@ -344,3 +358,9 @@ class EmailChannel:
         log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, moved_to, reason)
         report.moved_aside += 1
         metrics.MAILS.labels(result="moved_aside").inc()
+
+
+def idle_renewal_due(issued_at: float, now: float) -> bool:
+    """Whether an IDLE issued at ``issued_at`` must be issued again at ``now`` (seconds on
+    a monotonic clock), before a server ends it (RFC 2177: after 30 minutes or later)."""
+    return now - issued_at >= IDLE_RENEW_SECONDS

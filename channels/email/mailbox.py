@@ -195,12 +195,18 @@ class Mailbox:
     @_translated
     def idle_wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds in IDLE; True when new mail arrived."""
-        responses = self.client.idle_check(timeout=timeout)
-        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        return _new_mail(self.client.idle_check(timeout=timeout))
 
     @_translated
-    def idle_stop(self) -> None:
-        self.client.idle_done()
+    def idle_stop(self) -> bool:
+        """End the IDLE; True when the server reported new mail as it ended."""
+        _text_reply, responses = self.client.idle_done()
+        return _new_mail(responses)
+
+
+def _new_mail(responses) -> bool:
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT")
+               for r in responses)
 
 
 def _text(value: bytes | str | None) -> str:

@@ -234,3 +234,54 @@ def test_an_out_of_office_answer_by_its_subject_alone_gets_no_reply(
 
     assert run_once(channel).stored == 1
     assert smtp.messages() == []
+
+
+# --- 7: IDLE is issued again before a server ends it ------------------------------------
+
+@pytest.mark.parametrize(("elapsed", "due"), [
+    (0, False), (60, False), (25 * 60 - 1, False), (25 * 60, True), (29 * 60, True)])
+def test_idle_is_renewed_after_25_minutes(elapsed, due):
+    from channels.email.channel import idle_renewal_due
+
+    assert idle_renewal_due(1000.0, 1000.0 + elapsed) is due
+
+
+def test_the_channel_issues_idle_again_every_25_minutes_however_long_the_poll_interval(
+        registered, core, email_settings, dovecot, folder, smtp):
+    from channels.email.channel import EmailChannel
+    from tests.channels.email.conftest import wait_for
+
+    email_settings.imap.poll_seconds = 3600  # an hour between polls: IDLE must not last
+    channel = EmailChannel(core, email_settings)
+    now = [1000.0]
+    channel._clock = lambda: now[0]  # the channel's time, moved by hand: no waiting
+    channel._poll_and_watch()
+    watcher = channel._watcher
+    assert watcher is not None
+    issued = []
+    real_start = watcher.idle_start
+
+    def idle_start():
+        issued.append(now[0])
+        real_start()
+
+    watcher.idle_start = idle_start
+    try:
+        now[0] += 25 * 60 - 1
+        channel._wait(0.05)
+        assert issued == []
+        now[0] += 1
+        channel._wait(0.05)
+        assert issued == [now[0]]
+        now[0] += 24 * 60
+        channel._wait(0.05)
+        assert len(issued) == 1  # 24 minutes after the last one: not yet
+        now[0] += 60
+        channel._wait(0.05)
+        assert len(issued) == 2
+        # The renewed IDLE still hears new mail.
+        dovecot.append(folder, mails.plain(f"status {NUMBER}"))
+        heard = []
+        wait_for(lambda: heard.append(channel._wait(0.5)) or heard[-1], limit=10)
+    finally:
+        channel._unwatch()
