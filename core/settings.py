@@ -179,6 +179,20 @@ class EmailSettings(_Section):
     # Log in (IMAP, SMTP) without TLS to a host that is not this machine: off, the password
     # would cross the network in clear.
     allow_plaintext_login: bool = False
+    # More addresses of ours (the mailbox's aliases) that never get a reply, beside
+    # smtp.from_address and the IMAP and SMTP usernames that are addresses. In the
+    # environment: a JSON list.
+    own_addresses: list[str] = []
+
+    @field_validator("own_addresses", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for address in value:
+                if not isinstance(address, str) or "@" not in address.strip().strip("@"):
+                    raise ValueError(f"{address!r} is not an e-mail address")
+            value = [address.strip().lower() for address in value]
+        return value
 
 
 class KioskSettings(_Section):

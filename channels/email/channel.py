@@ -76,8 +76,7 @@ class EmailChannel:
         self.settings = settings
         self.timings = timings or Timings()
         self.rules = EmailRules(
-            own_addresses=frozenset(a.lower() for a in (settings.smtp.from_address,
-                                                        settings.imap.username) if "@" in a),
+            own_addresses=own_addresses(settings),
             max_replies_per_hour=settings.max_replies_per_hour)
         self.sender = SmtpSender(core.db, settings.smtp,
                                  allow_plaintext_login=settings.allow_plaintext_login)
@@ -364,3 +363,11 @@ def idle_renewal_due(issued_at: float, now: float) -> bool:
     """Whether an IDLE issued at ``issued_at`` must be issued again at ``now`` (seconds on
     a monotonic clock), before a server ends it (RFC 2177: after 30 minutes or later)."""
     return now - issued_at >= IDLE_RENEW_SECONDS
+
+
+def own_addresses(settings: EmailSettings) -> frozenset[str]:
+    """Our addresses, which never get a reply: the From of our replies, the IMAP and SMTP
+    usernames that are addresses, and the aliases configured (``email.own_addresses``)."""
+    candidates = (settings.smtp.from_address, settings.imap.username,
+                  settings.smtp.username, *settings.own_addresses)
+    return frozenset(a.strip().lower() for a in candidates if "@" in a)

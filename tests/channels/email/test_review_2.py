@@ -285,3 +285,40 @@ def test_the_channel_issues_idle_again_every_25_minutes_however_long_the_poll_in
         wait_for(lambda: heard.append(channel._wait(0.5)) or heard[-1], limit=10)
     finally:
         channel._unwatch()
+
+
+# --- 8: every address of ours, aliases included, gets no reply ---------------------------
+
+ALIAS = "info@emirate.gov.sa"
+
+
+def test_a_mail_from_an_alias_of_ours_gets_no_reply(registered, core, email_settings,
+                                                    dovecot, folder, smtp):
+    from channels.email.channel import EmailChannel
+
+    email_settings.own_addresses = [ALIAS]
+    dovecot.append(folder, mails.plain(f"status {NUMBER}", sender="Info <INFO@emirate.gov.sa>"))
+    dovecot.append(folder, mails.plain(f"status {NUMBER}", sender="one@else.example"))
+
+    report = run_once(EmailChannel(core, email_settings))
+
+    assert report.stored == 2
+    assert [m["To"] for m in smtp.messages()] == ["one@else.example"]
+
+
+def test_our_addresses_are_the_from_the_usernames_that_are_addresses_and_the_aliases(
+        tmp_path, monkeypatch):
+    from channels.email.channel import own_addresses
+    from core.settings import REPO_ROOT, ConfigError, load_settings
+
+    monkeypatch.setenv("GATEWAY__EMAIL__OWN_ADDRESSES", f'["{ALIAS}", "Help@Emirate.gov.sa"]')
+    monkeypatch.setenv("GATEWAY__EMAIL__IMAP__USERNAME", "mailbox@emirate.gov.sa")
+    monkeypatch.setenv("GATEWAY__EMAIL__SMTP__USERNAME", "relay-account")  # not an address
+    monkeypatch.setenv("GATEWAY__EMAIL__SMTP__FROM_ADDRESS", "inquiries@emirate.gov.sa")
+    settings = load_settings(REPO_ROOT / "config.yaml", var_dir=str(tmp_path))
+
+    assert own_addresses(settings.email) == {
+        "inquiries@emirate.gov.sa", "mailbox@emirate.gov.sa", ALIAS, "help@emirate.gov.sa"}
+    monkeypatch.setenv("GATEWAY__EMAIL__OWN_ADDRESSES", '["not-an-address"]')
+    with pytest.raises(ConfigError, match="not an e-mail address"):
+        load_settings(REPO_ROOT / "config.yaml", var_dir=str(tmp_path))
