@@ -33,11 +33,20 @@ _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _ROBOT_LOCALS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply",
                            "no_reply", "donotreply", "do-not-reply", "do_not_reply",
                            "bounce", "bounces", "listserv", "majordomo"})
-# Subjects of out-of-office and other automatic answers that carry no header saying so.
+# Subjects of out-of-office and other automatic answers that carry no header saying so,
+# only in the forms mail systems write them: a label and a colon before the original
+# subject ("Automatic reply: ...", Outlook's Arabic "رد تلقائي: ..."), or a bounce's
+# whole subject. A citizen's "Out of office hours question" or "Undeliverable parcel,
+# transaction 4471234" is a question and gets its answer.
 _AUTO_SUBJECT_RE = re.compile(
-    r"^\s*(auto:|automatic reply|autoreply|auto-reply|out of (the )?office|"
-    r"undeliverable|delivery status notification|رد تلقائي|الرد التلقائي|خارج المكتب)",
-    re.IGNORECASE)
+    r"^\s*(?:"
+    r"(?:auto|automatic reply|auto[- ]?reply|out of (?:the )?office(?: auto ?reply)?|"
+    r"undeliverable|undelivered|رد تلقائي|الرد التلقائي|رد آلي|خارج المكتب|"
+    r"غير قابل للتسليم|تعذر التسليم)\s*:"
+    r"|delivery status notification\s*(?:\(\s*(?:failure|delay|success)\s*\)\s*)?$"
+    r"|undelivered mail returned to sender\s*$"
+    r"|mail delivery (?:failed|failure)\s*(?::|$)"
+    r")", re.IGNORECASE)
 _REPORT_TYPES = ("multipart/report", "message/delivery-status",
                  "message/disposition-notification")
 

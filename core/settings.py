@@ -148,6 +148,8 @@ class ImapSettings(_Section):
     username: str = ""
     password: str = ""
     ssl: bool = True
+    # Without ssl: upgrade with STARTTLS when the server offers it (certificate verified).
+    starttls: bool = True
     folder: str = "INBOX"
     poll_seconds: int = Field(default=30, ge=1)
     # Where a mail that cannot be understood is moved (created when missing).
@@ -174,6 +176,23 @@ class EmailSettings(_Section):
     max_replies_per_hour: int = Field(default=10, ge=1)
     # Registration and issuance notifications also by e-mail, to applicants with an address.
     notifications: bool = False
+    # Log in (IMAP, SMTP) without TLS to a host that is not this machine: off, the password
+    # would cross the network in clear.
+    allow_plaintext_login: bool = False
+    # More addresses of ours (the mailbox's aliases) that never get a reply, beside
+    # smtp.from_address and the IMAP and SMTP usernames that are addresses. In the
+    # environment: a JSON list.
+    own_addresses: list[str] = []
+
+    @field_validator("own_addresses", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for address in value:
+                if not isinstance(address, str) or "@" not in address.strip().strip("@"):
+                    raise ValueError(f"{address!r} is not an e-mail address")
+            value = [address.strip().lower() for address in value]
+        return value
 
 
 class KioskSettings(_Section):

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from channels.email import metrics
-from channels.email.mailbox import Mailbox, MailboxUnavailable
+from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
 from core import email_inquiry, leases, outbox
@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 _DATABASE_AWAY = (OperationalError, InterfaceError, DisconnectionError)
 
 LEASE = "email-poller"
+# RFC 2177: a server may end an IDLE after 30 minutes without a word from the client; it
+# is issued again after this long, whatever poll_seconds is.
+IDLE_RENEW_SECONDS = 25 * 60
 # Sizes are asked for this many messages at a time; bodies fetched this many at a time.
 _SIZE_BATCH = 100
 _FETCH_BATCH = 20
@@ -59,6 +62,8 @@ class PollReport:
     stored: int = 0
     duplicates: int = 0
     moved_aside: int = 0
+    # Could be neither understood nor moved aside: marked read (and $GatewayUnreadable).
+    marked_unreadable: int = 0
     held_by_other: bool = False
 
 
@@ -71,16 +76,19 @@ class EmailChannel:
         self.settings = settings
         self.timings = timings or Timings()
         self.rules = EmailRules(
-            own_addresses=frozenset(a.lower() for a in (settings.smtp.from_address,
-                                                        settings.imap.username) if "@" in a),
+            own_addresses=own_addresses(settings),
             max_replies_per_hour=settings.max_replies_per_hour)
-        self.sender = SmtpSender(core.db, settings.smtp)
+        self.sender = SmtpSender(core.db, settings.smtp,
+                                 allow_plaintext_login=settings.allow_plaintext_login)
         self.holder = leases.holder_name("email")
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # A second session waiting in IDLE while this process holds the lease.
+        # A second session waiting in IDLE while this process holds the lease, and when
+        # its IDLE was issued (on ``_clock``).
         self._watcher: Mailbox | None = None
+        self._idle_since = 0.0
+        self._clock = time.monotonic
 
     # --- running -----------------------------------------------------------------------
 
@@ -146,20 +154,28 @@ class EmailChannel:
             self._unwatch()
             return
         if self._watcher is None:
-            watcher = Mailbox(self.settings.imap)
+            watcher = self._mailbox()
             watcher.open()
             if not watcher.can_idle():
                 watcher.close()
                 return
             self._watcher = watcher
         self._watcher.idle_start()
+        self._idle_since = self._clock()
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep until the next tick; True when IDLE reported new mail."""
+        """Sleep until the next tick; True when IDLE reported new mail. An IDLE issued
+        ``IDLE_RENEW_SECONDS`` ago is issued again first."""
         if self._watcher is None:
             self._stopping.wait(seconds)
             return False
         try:
+            if idle_renewal_due(self._idle_since, self._clock()):
+                arrived = self._watcher.idle_stop()
+                self._watcher.idle_start()
+                self._idle_since = self._clock()
+                if arrived:
+                    return True
             return self._watcher.idle_wait(seconds)
         except MailboxUnavailable as exc:
             log.warning("IDLE ended: %s; polling every %ss", exc,
@@ -192,7 +208,7 @@ class EmailChannel:
             report.held_by_other = True
             metrics.POLLS.labels(result="held_by_other").inc()
             return report
-        mailbox = Mailbox(self.settings.imap)
+        mailbox = self._mailbox()
         try:
             mailbox.open()
             self._read(mailbox, report)
@@ -206,11 +222,17 @@ class EmailChannel:
         metrics.POLLS.labels(result="ok").inc()
         leases.renew(self.core.db, LEASE, self.holder, self._lease_ttl, state={
             "mailbox": mailbox.key, "polled_at": utcnow().isoformat(),
-            "stored": report.stored, "moved_aside": report.moved_aside})
-        if report.stored or report.moved_aside:
-            log.info("mailbox %s: %d stored, %d duplicates, %d moved aside", mailbox.key,
-                     report.stored, report.duplicates, report.moved_aside)
+            "stored": report.stored, "moved_aside": report.moved_aside,
+            "marked_unreadable": report.marked_unreadable})
+        if report.stored or report.moved_aside or report.marked_unreadable:
+            log.info("mailbox %s: %d stored, %d duplicates, %d moved aside, %d marked "
+                     "unreadable", mailbox.key, report.stored, report.duplicates,
+                     report.moved_aside, report.marked_unreadable)
         return report
+
+    def _mailbox(self) -> Mailbox:
+        return Mailbox(self.settings.imap,
+                       allow_plaintext_login=self.settings.allow_plaintext_login)
 
     def _release(self) -> None:
         try:
@@ -317,8 +339,35 @@ class EmailChannel:
 
     def _move_aside(self, mailbox: Mailbox, uid: int, reason: str,
                     report: PollReport) -> None:
+        """Out of the way of the next polls: moved to ``failed_folder``, or, when the
+        server refuses that (no such folder may be created, no right to move), marked
+        \\Seen and ``$GatewayUnreadable`` where it is."""
         folder = self.settings.imap.failed_folder
-        log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, folder, reason)
-        mailbox.move_aside(uid, folder)
+        try:
+            moved_to = mailbox.move_aside(uid, folder)
+        except MailboxUnavailable as exc:
+            # Left as it was, the mail would stop every poll here: the cursor waits for it.
+            mailbox.mark_unreadable(uid)
+            log.error("mail UID %s in %s could not be moved to %s (%s); marked read and %s "
+                      "where it is: %s", uid, mailbox.key, folder, exc,
+                      UNREADABLE.decode(), reason)
+            report.marked_unreadable += 1
+            metrics.MAILS.labels(result="marked_unreadable").inc()
+            return
+        log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, moved_to, reason)
         report.moved_aside += 1
         metrics.MAILS.labels(result="moved_aside").inc()
+
+
+def idle_renewal_due(issued_at: float, now: float) -> bool:
+    """Whether an IDLE issued at ``issued_at`` must be issued again at ``now`` (seconds on
+    a monotonic clock), before a server ends it (RFC 2177: after 30 minutes or later)."""
+    return now - issued_at >= IDLE_RENEW_SECONDS
+
+
+def own_addresses(settings: EmailSettings) -> frozenset[str]:
+    """Our addresses, which never get a reply: the From of our replies, the IMAP and SMTP
+    usernames that are addresses, and the aliases configured (``email.own_addresses``)."""
+    candidates = (settings.smtp.from_address, settings.imap.username,
+                  settings.smtp.username, *settings.own_addresses)
+    return frozenset(a.strip().lower() for a in candidates if "@" in a)

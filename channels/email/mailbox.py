@@ -15,10 +15,14 @@ from functools import wraps
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
 from core.settings import ImapSettings
 
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
+# Set, with \Seen, on a mail that could be neither understood nor moved aside, so that a
+# person can find it (a search for the keyword) and no poll stops at it again.
+UNREADABLE = b"$GatewayUnreadable"
 
 
 class MailboxUnavailable(Exception):
@@ -30,6 +34,8 @@ def _translated(method: Callable) -> Callable:
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
+        except PlaintextLoginRefused as exc:
+            raise MailboxUnavailable(str(exc)) from exc
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"IMAP {self.settings.host}:{self.settings.port}: "
                                      f"{type(exc).__name__}: {exc}") from exc
@@ -39,9 +45,11 @@ def _translated(method: Callable) -> Callable:
 class Mailbox:
     """One IMAP session on the configured folder; ``open`` then ``close``."""
 
-    def __init__(self, settings: ImapSettings, *, timeout: float = 30.0) -> None:
+    def __init__(self, settings: ImapSettings, *, timeout: float = 30.0,
+                 allow_plaintext_login: bool = False) -> None:
         self.settings = settings
         self.timeout = timeout
+        self.allow_plaintext_login = allow_plaintext_login
         self.uidvalidity = 0
         self.uidnext = 0
         self._client: IMAPClient | None = None
@@ -59,10 +67,18 @@ class Mailbox:
         client = IMAPClient(s.host, s.port, ssl=s.ssl, ssl_context=context,
                             timeout=self.timeout)
         try:
+            encrypted = s.ssl
+            if not encrypted and s.starttls and client.has_capability("STARTTLS"):
+                client.starttls(ssl.create_default_context())
+                encrypted = True
+            if not encrypted:
+                refuse_plaintext_login("IMAP", s.host, self.allow_plaintext_login)
             client.login(s.username, s.password)
             selected = client.select_folder(s.folder)
         except BaseException:
-            client.shutdown()
+            # A failed TLS handshake leaves no socket to shut: keep the first error.
+            with contextlib.suppress(OSError):
+                client.shutdown()
             raise
         self._client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
@@ -120,20 +136,51 @@ class Mailbox:
             self.client.add_flags(uids, [SEEN])
 
     @_translated
-    def move_aside(self, uid: int, folder: str) -> None:
-        """Move the message to ``folder`` (created when missing), for a person to look at."""
+    def move_aside(self, uid: int, folder: str) -> str:
+        """Move the message to ``folder`` (created when missing), for a person to look at;
+        the folder's name on the server (``folder_name``)."""
         client = self.client
+        folder = self.folder_name(folder)
         if not client.folder_exists(folder):
             client.create_folder(folder)
         if client.has_capability("MOVE"):
             client.move([uid], folder)
-            return
+            return folder
         client.copy([uid], folder)
         client.add_flags([uid], [DELETED])
         if client.has_capability("UIDPLUS"):
             client.uid_expunge([uid])
         else:
             client.expunge()
+        return folder
+
+    @_translated
+    def folder_name(self, folder: str) -> str:
+        """``folder`` as this server names it: in the personal namespace (``INBOX.`` on
+        Courier and Cyrus-style servers) unless it is written there already or is INBOX,
+        with "/" between levels written as the server's delimiter."""
+        client = self.client
+        if folder.upper() == "INBOX" or not client.has_capability("NAMESPACE"):
+            return folder
+        personal = client.namespace().personal or ()
+        if not personal:
+            return folder
+        prefix, delimiter = (_text(part) for part in personal[0])
+        if delimiter and delimiter != "/":
+            folder = folder.replace("/", delimiter)
+        if prefix and not folder.upper().startswith(prefix.upper()):
+            folder = prefix + folder
+        return folder
+
+    @_translated
+    def mark_unreadable(self, uid: int) -> None:
+        """\\Seen and ``$GatewayUnreadable`` (or only \\Seen where the server keeps no
+        keywords): the mail stays where it is, and no poll reads it again."""
+        client = self.client
+        try:
+            client.add_flags([uid], [SEEN, UNREADABLE])
+        except IMAPClientError:
+            client.add_flags([uid], [SEEN])
 
     # --- IDLE: told at once when mail arrives, where the server offers it ------------
 
@@ -148,9 +195,21 @@ class Mailbox:
     @_translated
     def idle_wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds in IDLE; True when new mail arrived."""
-        responses = self.client.idle_check(timeout=timeout)
-        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        return _new_mail(self.client.idle_check(timeout=timeout))
 
     @_translated
-    def idle_stop(self) -> None:
-        self.client.idle_done()
+    def idle_stop(self) -> bool:
+        """End the IDLE; True when the server reported new mail as it ended."""
+        _text_reply, responses = self.client.idle_done()
+        return _new_mail(responses)
+
+
+def _new_mail(responses) -> bool:
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT")
+               for r in responses)
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value

@@ -10,14 +10,16 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 # result: answered (reply queued), ignored (a loop rule or the rate limit), duplicate
-# (seen before), moved_aside (could not be understood).
+# (seen before), moved_aside (could not be understood), marked_unreadable (could not be
+# understood nor moved aside: marked read and $GatewayUnreadable where it is).
 MAILS = Counter("gateway_email_mails", "Mails read from the mailbox by outcome", ["result"])
 # result: sent, retry (temporary failure; queued again with backoff), failed (permanent).
 REPLIES = Counter("gateway_email_replies", "Outbound e-mails by result of the SMTP send",
                   ["result"])
 POLLS = Counter("gateway_email_polls", "Mailbox polls by result", ["result"])
 
-for _result in ("answered", "ignored", "duplicate", "moved_aside"):
+for _result in ("answered", "ignored", "duplicate", "moved_aside",
+                "marked_unreadable"):
     MAILS.labels(result=_result)
 for _result in ("sent", "retry", "failed"):
     REPLIES.labels(result=_result)

@@ -2,12 +2,20 @@
 SMTP session per tick.
 
 A reply accepted by the server → ``mark_sent`` (our Message-ID recorded). The server
-unreachable or dropping the line, or refusing the sender or the data (a 5xx at MAIL FROM
-or DATA: SendAs denied, quota or daily limit exceeded: the account's fault, not the
-citizen's) → ``mark_retry`` with backoff and an alert in the log; these do not use up the
-message's attempts (the scheduler's expiry of unsent notifications, 24 h by default, is
-the outer bound). Only a recipient refused at RCPT is about one message: a 4xx retries it
-(at most ``max_attempts``), a 5xx fails it, as does a reply that cannot be written.
+unreachable or dropping the line, or refusing our sender at MAIL FROM (SendAs denied:
+the account's fault, not the citizen's) → ``mark_retry`` with backoff and an alert in the
+log; these do not use up the message's attempts (the scheduler's expiry of unsent
+notifications, 24 h by default, is the outer bound). A recipient refused at RCPT is about
+one message: a 4xx retries it (at most ``max_attempts``), a 5xx fails it, as does a reply
+that cannot be written.
+
+A refusal after DATA is about that message when the server accepts others: the session
+goes on with the next one, and once another message of the session is accepted, a 5xx
+fails the refused one with the server's reason and a 4xx retries it, counting the
+attempt. Only when the server refuses every message of a session (two or more; quota or
+daily limit exceeded) is it an outage. A message refused alone counts an attempt and is
+retried (never failed on that evidence alone), unless the session before it was such an
+outage.
 """
 
 from __future__ import annotations
@@ -15,11 +23,12 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for
+from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
 from core import email_inquiry, outbox
 from core.db import Database, utcnow
 from core.settings import SmtpSettings
@@ -28,8 +37,24 @@ log = logging.getLogger(__name__)
 
 
 class ChannelUnavailable(Exception):
-    """The SMTP server cannot be reached, dropped the session, or refuses our sender or
-    any data: try again later, the whole round."""
+    """The SMTP server cannot be reached, dropped the session, or refuses our sender: try
+    again later, the whole round."""
+
+
+@dataclass(frozen=True)
+class _DataRefusal:
+    """A message the server refused after DATA, judged once the session shows whether the
+    server refuses it alone (its content) or every message (an outage)."""
+
+    item: outbox.Claimed
+    code: int
+    text: str
+
+
+@dataclass
+class _Session:
+    accepted: int = 0
+    refused: list[_DataRefusal] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,41 +72,48 @@ class SmtpSender:
     """Sends the replies (and e-mail notifications) the outbox holds for channel "email"."""
 
     def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
-                 timeout: float = 20.0, batch: int = 10) -> None:
+                 timeout: float = 20.0, batch: int = 10,
+                 allow_plaintext_login: bool = False) -> None:
         self.db = db
         self.settings = settings
+        self.allow_plaintext_login = allow_plaintext_login
         self.backoff = backoff or Backoff()
         self.timeout = timeout
         self.batch = batch
+        # False after a session in which the server refused every message after DATA: a
+        # message refused alone then is not blamed for it.
+        self._accepting = True
 
     def send_due(self, now: datetime | None = None) -> int:
         """Send the due replies, a round at a time over one SMTP session, until none is
         due; how many were sent. When the server fails, the round's unsent replies wait
         for their retry and the rest wait in the outbox for the next tick."""
-        sent = 0
+        session = _Session()
         connection: smtplib.SMTP | None = None
         try:
             while True:
                 waiting = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
                                            limit=self.batch, now=now)
                 if not waiting:
-                    return sent
+                    return session.accepted
                 try:
                     connection = connection or self._connect()
                     while waiting:
-                        sent += self._send_one(connection, waiting[0])
+                        self._send_one(connection, waiting[0], session)
                         waiting.pop(0)
                 except ChannelUnavailable as exc:
                     log.error("ALERT: e-mail replies cannot be sent: %s; %d waiting in the "
                               "outbox", exc, len(waiting))
                     for item in waiting:
                         self._retry(item, str(exc), counted=False)
-                    return sent
+                    return session.accepted
         finally:
+            self._judge_refusals(session)
             if connection is not None:
                 _close(connection)
 
-    def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed) -> int:
+    def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed,
+                  session: _Session) -> None:
         from_address = self.settings.from_address
         try:
             queued_at = email_inquiry.queued_at(self.db, item.id)
@@ -89,43 +121,74 @@ class SmtpSender:
                                     from_address=from_address, queued_at=queued_at)
         except (ValueError, TypeError) as exc:
             self._failed(item, f"cannot write the reply: {exc}")
-            return 0
+            return
         try:
             refused = connection.send_message(message, from_addr=from_address,
                                               to_addrs=[item.recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = next(iter(exc.recipients.values()))
-            return self._refused(item, code, reason)
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            # Our account is refused (SendAs, quota, daily limit): every reply would be.
+            self._refused(item, code, reason)
+            return
+        except smtplib.SMTPDataError as exc:
+            # This message refused (smtplib has reset the transaction): the session goes
+            # on; whether it was the message or the account shows in the others' fate.
+            session.refused.append(_DataRefusal(item, exc.smtp_code, _text(exc.smtp_error)))
+            return
+        except smtplib.SMTPSenderRefused as exc:
+            # Our account is refused (SendAs denied): every reply would be.
             raise ChannelUnavailable(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500:
                 raise ChannelUnavailable(
                     f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from exc
-            return self._refused(item, exc.smtp_code, exc.smtp_error)
+            self._refused(item, exc.smtp_code, exc.smtp_error)
+            return
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise ChannelUnavailable(f"SMTP connection lost: {exc}") from exc
         except (smtplib.SMTPException, UnicodeError) as exc:
             self._failed(item, f"SMTP: {exc}")
-            return 0
+            return
         if refused:
             code, reason = next(iter(refused.values()))
-            return self._refused(item, code, reason)
+            self._refused(item, code, reason)
+            return
+        session.accepted += 1
+        self._accepting = True
+        # The server takes mail: what it refused before this was refused for itself.
+        self._judge_refusals(session)
         outbox.mark_sent(self.db, item.id, [message_id_for(item.id, from_address, queued_at)
                                             .strip("<>")[:outbox.PROVIDER_IDS_MAX]],
                          attempt=item.attempts)
         metrics.REPLIES.labels(result="sent").inc()
-        return 1
 
-    def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> int:
+    def _judge_refusals(self, session: _Session) -> None:
+        """Record the outcome of the messages refused after DATA so far in ``session``."""
+        refused, session.refused = session.refused, []
+        if not refused:
+            return
+        if session.accepted:
+            for refusal in refused:  # the server takes others: refused for their content
+                self._refused(refusal.item, refusal.code, refusal.text)
+            return
+        if len(refused) == 1 and self._accepting:
+            [refusal] = refused  # alone: its attempt counts, but no 5xx is final on this
+            self._retry(refusal.item, f"SMTP {refusal.code} {refusal.text}")
+            return
+        # Every message refused: the account (quota, daily limit), not the citizens.
+        self._accepting = False
+        log.error("ALERT: e-mail replies cannot be sent: the server refuses every message "
+                  "(SMTP %s %s); %d waiting in the outbox", refused[0].code, refused[0].text,
+                  len(refused))
+        for refusal in refused:
+            self._retry(refusal.item, f"SMTP {refusal.code} {refusal.text}", counted=False)
+
+    def _refused(self, item: outbox.Claimed, code: int, reason: bytes | str) -> None:
         text = _text(reason)
         if 400 <= code < 500:
             self._retry(item, f"SMTP {code} {text}")
         else:
             self._failed(item, f"SMTP {code} {text}")
             log.warning("reply %s refused for good: SMTP %s", item.id, code)
-        return 0
 
     def _retry(self, item: outbox.Claimed, reason: str, *, counted: bool = True) -> None:
         """Due again after the backoff; a failure of this message (``counted``) at its
@@ -153,6 +216,13 @@ class SmtpSender:
                 if settings.starttls:
                     connection.starttls(context=ssl.create_default_context())
             if settings.username:
+                if not (settings.ssl or settings.starttls):
+                    try:
+                        refuse_plaintext_login("SMTP", settings.host,
+                                               self.allow_plaintext_login)
+                    except PlaintextLoginRefused as exc:
+                        _close(connection)
+                        raise ChannelUnavailable(str(exc)) from exc
                 connection.login(settings.username, settings.password)
             return connection
         except (smtplib.SMTPException, OSError) as exc:

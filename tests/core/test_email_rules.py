@@ -52,6 +52,16 @@ TZ = ZoneInfo("Asia/Riyadh")
     ({"subject": "Out of Office: status"}, CITIZEN),
     ({"subject": "رد تلقائي: استعلام"}, CITIZEN),
     ({"subject": "Undeliverable: Re: status"}, CITIZEN),
+    ({"subject": "Out of Office AutoReply: status 4471234"}, CITIZEN),
+    ({"subject": "Auto: status"}, CITIZEN),
+    ({"subject": "Auto-Reply: status"}, CITIZEN),
+    ({"subject": "  الرد التلقائي: استعلام"}, CITIZEN),
+    ({"subject": "خارج المكتب: استعلام"}, CITIZEN),
+    ({"subject": "غير قابل للتسليم: استعلام"}, CITIZEN),
+    ({"subject": "Delivery Status Notification (Failure)"}, CITIZEN),
+    ({"subject": "Delivery Status Notification"}, CITIZEN),
+    ({"subject": "Undelivered Mail Returned to Sender"}, CITIZEN),
+    ({"subject": "Mail delivery failed: returning message to sender"}, CITIZEN),
     ({}, OURS),
     ({}, "INQUIRIES@Emirate.gov.sa"),
     ({}, ""),
@@ -67,6 +77,15 @@ def test_automatic_and_bulk_mail_gets_no_reply(headers, sender):
     {"precedence": "first-class"},
     {"content-type": "text/plain; charset=utf-8"},
     {"subject": "Re: status of my auto registration 4471234"},
+    # A citizen's words that begin like an automatic answer's label, without its colon.
+    {"subject": "Out of office hours question 4471234"},
+    {"subject": "Out of the office until Sunday, is 4471234 ready?"},
+    {"subject": "Undeliverable parcel, transaction 4471234"},
+    {"subject": "Automatic reply never came for 4471234"},
+    {"subject": "Auto registration 4471234"},
+    {"subject": "Delivery status notification for my transaction 4471234?"},
+    {"subject": "رد تلقائي لم يصلني عن المعاملة 4471234"},
+    {"subject": "خارج المكتب حتى الأحد، ما حالة 4471234"},
 ])
 def test_a_person_writing_gets_a_reply(headers):
     assert loop_reason(headers, CITIZEN, [OURS]) is None

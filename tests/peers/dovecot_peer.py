@@ -39,9 +39,9 @@ def dovecot_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _free_port() -> int:
+def _free_port(host: str = HOST) -> int:
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
@@ -57,10 +57,17 @@ class DovecotPeer:
 
     def __init__(self, *, username: str = "gateway", password: str = "secret",
                  start_timeout: float = 20.0,
-                 certificate: tuple[Path, Path] | None = None) -> None:
-        """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps)."""
+                 certificate: tuple[Path, Path] | None = None, starttls: bool = False,
+                 namespace: tuple[str, str] = ("", "/"), host: str = HOST) -> None:
+        """With ``certificate`` (cert, key) it speaks IMAP over TLS only (imaps), or, with
+        ``starttls`` too, plain IMAP offering STARTTLS. ``namespace`` is the personal
+        namespace's (prefix, separator): ("INBOX.", ".") as Courier and Cyrus name
+        folders. ``host``: the address it listens on (loopback unless a test needs one
+        on the network)."""
         self.certificate = certificate
-        self.host = HOST
+        self.starttls = starttls
+        self.namespace = namespace
+        self.host = host
         self.port = 0
         self.username = username
         self.password = password
@@ -82,7 +89,7 @@ class DovecotPeer:
         # and mail processes run as other users that must reach their directories.
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-peer-"))
         self.root.chmod(0o755)
-        self.port = _free_port()
+        self.port = _free_port(self.host)
         config = self._write_config()
         self._process = subprocess.Popen(
             [shutil.which("dovecot") or DOVECOT, "-F", "-c", str(config)],
@@ -102,7 +109,7 @@ class DovecotPeer:
 
     def _greets(self) -> bool:
         with socket.create_connection((self.host, self.port), timeout=1) as conn:
-            if self.certificate is None:
+            if self.certificate is None or self.starttls:
                 return conn.recv(100).startswith(b"* OK")
             context = ssl.create_default_context(cafile=str(self.certificate[0]))
             with context.wrap_socket(conn, server_hostname=self.host) as tls:
@@ -147,6 +154,10 @@ class DovecotPeer:
             uid, gid = me.pw_uid, me.pw_gid
         if self.certificate is None:
             tls, plain_port, tls_port = "ssl = no", self.port, 0
+        elif self.starttls:
+            cert, key = self.certificate
+            tls = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
+            plain_port, tls_port = self.port, 0
         else:
             cert, key = self.certificate
             tls = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
@@ -157,7 +168,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
-listen = {HOST}
+listen = {self.host}
 {tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -179,11 +190,11 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    address = {HOST}
+    address = {self.host}
     port = {plain_port}
   }}
   inet_listener imaps {{
-    address = {HOST}
+    address = {self.host}
     port = {tls_port}
   }}
 }}
@@ -195,15 +206,20 @@ service imap-login {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = /
+  prefix = {self.namespace[0]}
+  separator = {self.namespace[1]}
 }}
 """)
         return config
 
     # --- a client's view, for setting up and checking a test ----------------------
 
+    def logins(self) -> list[str]:
+        """Dovecot's log lines of successful logins (they say "TLS" for one over TLS)."""
+        return [line for line in self.log().splitlines() if "Login: user=" in line]
+
     def client(self) -> imaplib.IMAP4:
-        if self.certificate is not None:
+        if self.certificate is not None and not self.starttls:
             context = ssl.create_default_context(cafile=str(self.certificate[0]))
             client: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.host, self.port,
                                                       ssl_context=context)

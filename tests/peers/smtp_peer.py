@@ -12,14 +12,27 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 
 
-def _free_port() -> int:
+def _free_port(host: str = HOST) -> int:
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def network_address() -> str | None:
+    """An address of this machine that is not loopback (the interface a packet to the
+    network would leave by), or None on a machine without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.254", 9))  # no packet is sent for a UDP connect
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 class _Keeper:
@@ -43,6 +56,10 @@ class _Keeper:
     async def handle_DATA(self, server, session, envelope):
         if self.peer.refuse_data:
             return self.peer.refuse_data
+        for address in envelope.rcpt_tos:
+            refusal = self.peer.refuse_data_for.get(address.lower())
+            if refusal:
+                return refusal
         # Kept raw: parsing is left to the reader, off the server's thread.
         with self.peer.lock:
             self.peer.received.append(
@@ -66,11 +83,15 @@ class SmtpPeer:
     (both with ``certificate``, a (cert, key) pair)."""
 
     def __init__(self, *, tls: str | None = None,
-                 certificate: tuple[Path, Path] | None = None) -> None:
+                 certificate: tuple[Path, Path] | None = None, host: str = HOST,
+                 login: tuple[str, str] | None = None) -> None:
+        """``login`` (username, password): AUTH offered (also without TLS) and required."""
         self.tls = tls
         self.certificate = certificate
-        self.host = HOST
-        self.port = _free_port()
+        self.login = login
+        self.logins: list[str] = []
+        self.host = host
+        self.port = _free_port(host)
         self.received: list[tuple[str, list[str], bytes]] = []
         # Recipient address -> SMTP reply to RCPT TO (e.g. "550 No such user").
         self.refuse: dict[str, str] = {}
@@ -78,6 +99,9 @@ class SmtpPeer:
         # "554 5.2.2 Daily sending quota exceeded"); None accepts.
         self.refuse_sender: str | None = None
         self.refuse_data: str | None = None
+        # Recipient address -> the reply after DATA to a message for it (e.g. "554 5.6.0
+        # Message content rejected"): the server refusing that one message, not all.
+        self.refuse_data_for: dict[str, str] = {}
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -91,9 +115,20 @@ class SmtpPeer:
                 options["ssl_context"] = context
             else:
                 options.update(tls_context=context, require_starttls=True)
-        self._controller = Controller(_Keeper(self), hostname=HOST, port=self.port,
+        if self.login is not None:
+            options.update(authenticator=self._authenticate, auth_require_tls=False,
+                           auth_required=True)
+        self._controller = Controller(_Keeper(self), hostname=self.host, port=self.port,
                                       decode_data=False, **options)
         self._controller.start()
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        username = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else ""
+        ok = isinstance(auth_data, LoginPassword) and self.login == (
+            username, auth_data.password.decode())
+        if ok:
+            self.logins.append(username)
+        return AuthResult(success=ok)
 
     def stop(self) -> None:
         if self._controller is not None:

@@ -63,3 +63,16 @@ def malformed() -> bytes:
     return (b"Subject: broken\r\nMIME-Version: 1.0\r\n"
             b"Content-Type: multipart/mixed; boundary=\"nowhere\"\r\n\r\n"
             b"\x00\xff garbage without any part\r\n")
+
+
+def broken_mime(*, sender: str = "applicant@example.com", subject: str = "status",
+                no_boundary: bool = False) -> bytes:
+    """A mail with a valid sender whose MIME structure is broken: a multipart whose start
+    boundary never appears (StartBoundaryNotFoundDefect), or, with ``no_boundary``, one
+    declaring no boundary at all (NoBoundaryInMultipartDefect)."""
+    content_type = (b"multipart/alternative" if no_boundary
+                    else b'multipart/mixed; boundary="nowhere"')
+    return (f"From: {sender}\r\nTo: inquiries@emirate.gov.sa\r\nSubject: {subject}\r\n"
+            f"Message-ID: <broken-{next(_ids)}@mail.example.com>\r\n").encode("ascii") + (
+        b"MIME-Version: 1.0\r\nContent-Type: " + content_type + b"\r\n\r\n"
+        b"--x\r\n\x00\xff garbage 4471234 without a readable part\r\n")

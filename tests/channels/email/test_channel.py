@@ -227,6 +227,21 @@ def test_a_malformed_mail_is_moved_aside_and_the_next_is_answered(
     assert len(dovecot.messages(folder)) == 1
 
 
+def test_broken_mime_from_a_valid_sender_is_moved_aside_and_the_next_is_answered(
+        registered, channel, email_settings, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.broken_mime(subject=f"status {NUMBER}"),
+            mails.plain(f"status {NUMBER}", sender="other@else.example"))
+
+    report = run_once(channel)
+
+    assert report.moved_aside == 1 and report.stored == 1
+    assert [m["To"] for m in smtp.messages()] == ["other@else.example"]
+    [(_, _, moved)] = dovecot.messages(email_settings.imap.failed_folder)
+    assert b"From: applicant@example.com" in moved and b"garbage" in moved
+    [(_, flag, _)] = dovecot.messages(folder)
+    assert b"\\Seen" in flag
+
+
 def test_smtp_down_then_back_the_reply_waits_in_the_outbox(
         registered, channel, dovecot, folder, smtp):
     deliver(dovecot, folder, mails.plain(f"status {NUMBER}"))
@@ -287,12 +302,18 @@ def test_a_new_uidvalidity_reads_the_unread_mail_again_without_second_replies(
     run_once(channel)
     with core.db.write.begin() as session:
         session.execute(update(MailboxCursor).values(uidvalidity=1, last_uid=99))
+    # A rebuilt folder keeps no flags for sure: the answered mail is unread again.
+    client = dovecot.client()
+    client.select(f'"{folder}"')
+    client.uid("STORE", "1:*", "-FLAGS", "(\\Seen)")
+    client.logout()
     deliver(dovecot, folder, mails.plain(f"again {NUMBER}"))
 
     report = run_once(channel)
 
-    assert report.stored == 1
-    assert len(smtp.messages()) == 2
+    assert (report.stored, report.duplicates) == (1, 1)  # the first is read again, known
+    assert len(smtp.messages()) == 2  # no second reply to the first mail
+    assert all(b"\\Seen" in flag for flag in flags(dovecot, folder))
 
 
 def test_the_running_channel_answers_and_stops_cleanly(registered, channel, dovecot, folder,

@@ -95,6 +95,17 @@ def test_a_mail_with_broken_mime_and_no_sender_is_unreadable():
         parse_mail(mails.malformed())
 
 
+@pytest.mark.parametrize("no_boundary", [False, True], ids=["start-boundary-not-found",
+                                                            "no-boundary"])
+def test_a_mail_with_broken_mime_from_a_valid_sender_is_unreadable(no_boundary):
+    raw = mails.broken_mime(no_boundary=no_boundary)
+    assert parse_oversized(raw.split(b"\r\n\r\n")[0] + b"\r\n\r\n", 1).sender == \
+        "applicant@example.com"  # the sender is fine: only the structure is broken
+
+    with pytest.raises(UnreadableMail, match="broken MIME structure"):
+        parse_mail(raw)
+
+
 def test_a_mail_without_a_from_address_is_unreadable():
     with pytest.raises(UnreadableMail, match="sender"):
         parse_mail(b"Subject: hi\r\n\r\n4471234\r\n")
