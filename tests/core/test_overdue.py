@@ -7,15 +7,15 @@ Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from core import holidays, overdue
+from core import holidays, outbox, overdue
 from core.config import CoreConfig
-from core.db import Database
+from core.db import Database, utcnow
 from core.demo import NOT_SENT, load_demo
 from core.models import Notification, OverdueFollowUp, Transaction
 from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
@@ -206,7 +206,7 @@ def test_reminders_every_three_days_after_the_last_until_the_reply(reference):
         (1, 0), (0, 0), (0, 0), (0, 1), (0, 0), (0, 1)]
 
     reference.record_event(f.event("reply_received", "4470006", "2026-11-19T08:00:00+03:00"))
-    assert scan(reference, "2026-11-21").stopped == 1
+    assert scan(reference, "2026-11-21").stopped == 0  # the event stopped it already
     assert scan(reference, "2026-12-30").reminded == 0
 
     assert [m.cause_key for m in overdue_messages(reference)] == [
@@ -218,14 +218,54 @@ def test_reminders_every_three_days_after_the_last_until_the_reply(reference):
 
 
 def test_a_reply_before_the_reminder_day_stops_it_at_once(reference):
-    issue(reference, "4470007", "2026-11-01")
+    txn = issue(reference, "4470007", "2026-11-01")
     scan(reference, "2026-11-12")
     reference.record_event(f.event("closed", "4470007", "2026-11-13T08:00:00+03:00"))
 
+    with reference.db.read() as session:  # stopped by the event itself, before any scan
+        clock = session.get(OverdueFollowUp, txn)
+        assert (clock.next_reminder_at, clock.stopped_reason) == (None, "closed")
     result = scan(reference, "2026-11-15")
 
-    assert (result.reminded, result.stopped) == (0, 1)
+    assert (result.reminded, result.stopped) == (0, 0)
     assert len(overdue_messages(reference)) == 1
+
+
+@pytest.mark.parametrize(("event", "reason"), [("reply_received", "reply received"),
+                                               ("closed", "closed")])
+def test_a_reply_cancels_the_overdue_message_still_waiting_to_go(reference, event, reason):
+    """The SMSC was down (one message due again after a failed attempt) or quiet hours
+    held it: once the reply is in, the manager must not be told it is missing."""
+    retrying = issue(reference, "4470016", "2026-11-01")
+    held = issue(reference, "4470017", "2026-11-01")
+    other = issue(reference, "4470018", "2026-11-01")
+    scan(reference, "2026-11-12")
+    # The sender's clock: the outbox rows were written at the real time.
+    claims = {c.id: c for c in outbox.claim_due(reference.db)}
+    claimed = claims[_message_id(reference, retrying)]
+    assert outbox.mark_retry(reference.db, claimed.id, "SMSC: throttled",
+                             utcnow() + timedelta(minutes=5), attempt=claimed.attempts)
+    with reference.db.write.begin() as session:  # as quiet hours leave one: never claimed
+        session.execute(update(Notification).where(Notification.transaction_id == held,
+                                                   Notification.kind == "overdue")
+                        .values(status="pending", claimed_at=None))
+
+    for number in ("4470016", "4470017"):
+        reference.record_event(f.event(event, number, "2026-11-12T09:05:00+03:00"))
+
+    messages = {m.transaction_id: m for m in overdue_messages(reference)}
+    for txn in (retrying, held):
+        assert messages[txn].status == "expired"
+        assert messages[txn].last_error == f"cancelled: {reason} before it was sent"
+    assert messages[other].status == "sending"  # claimed above, another transaction's
+    with reference.db.read() as session:
+        assert session.get(OverdueFollowUp, held).next_reminder_at is None
+    later = outbox.claim_due(reference.db, now=utcnow() + timedelta(hours=1))
+    assert [c for c in later if c.kind == "overdue"] == []
+
+
+def _message_id(core: Core, transaction_id: int) -> int:
+    return next(m.id for m in overdue_messages(core) if m.transaction_id == transaction_id)
 
 
 def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference):
