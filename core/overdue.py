@@ -10,7 +10,9 @@ the period's last day (``due_on``); on the next counted day the transaction is o
 and the manager is told. After that, a reminder goes every ``scheduler.overdue_repeat_days``
 counted days after the last message, until the reply or the close stops the clock.
 Dates are local (``locale.timezone``), the day starting at midnight; but managers are
-staff, told at the start of the working day: a day's messages (first and reminders) go
+staff, told at the start of the working day, and for a working-day rule on a working day
+only (one found overdue, or a reminder falling due, on a Friday, a Saturday or a declared
+holiday waits for the next working day): a day's messages (first and reminders) go
 from ``scheduler.overdue_send_at`` (08:00) local time, and a scan before it sends none.
 Holding the decision until then, rather than queueing at midnight for 08:00, means a
 reply that comes in the night still stops the morning's message.
@@ -258,7 +260,7 @@ def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
     for rule in work.rules:
         if rule.manager_mobile is None:
             _count_unreachable(db, rule, today, config.tz, result)
-        elif send:
+        elif send and rule.day_count.counts(today):
             result.notified += _first_messages(work, rule)
     if send:
         result.reminded = _reminders(work)
@@ -403,7 +405,9 @@ def _reminders(work: _Pass) -> int:
                 rule = work.rule_of(txn.department_id)
                 if rule.manager_mobile is None:
                     work.result.without_manager[rule.code] += 1
-                else:
+                # A working-day rule sends nothing on a weekend or a holiday: the
+                # reminder stays due for the next working day.
+                elif rule.day_count.counts(work.today):
                     by_next.setdefault(work.next_reminder(rule), []).append((rule, txn))
             messages = []
             for next_at, waiting in by_next.items():

@@ -180,6 +180,34 @@ def test_working_day_period_skips_a_declared_holiday(core):
     assert scan(core, "2026-11-11").notified == 1
 
 
+def test_a_working_day_department_is_not_told_on_a_weekend_or_a_holiday(core):
+    """Found overdue on a Friday (the scheduler was down on Thursday): Sunday, or Monday
+    when Sunday is declared a holiday; a calendar department is told on Friday."""
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_department("CIVIL", f.department(reply_days=3))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470019", "2026-10-28")  # Wednesday: overdue from Tuesday 2026-11-03
+    issue(core, "4470020", "2026-10-28", department="CIVIL")
+    holidays.add(core.db, holidays.days_between(date(2026, 11, 8)), "يوم التأسيس")
+    issue(core, "4470021", "2026-11-02")  # Monday: due Tue, Wed, Thu; overdue Sunday
+
+    assert scan(core, "2026-11-06").notified == 1  # Friday: the calendar department only
+    assert scan(core, "2026-11-07").notified == 0  # Saturday
+    assert scan(core, "2026-11-08").notified == 0  # Sunday, a holiday
+    assert scan(core, "2026-11-09").notified == 2  # Monday
+
+
+def test_a_working_day_reminder_falling_on_a_new_holiday_waits_for_the_next_day(core):
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470022", "2026-11-01")  # Sunday: overdue Thursday 2026-11-05
+    assert scan(core, "2026-11-05").notified == 1  # reminder due Tuesday 2026-11-10
+    holidays.add(core.db, holidays.days_between(date(2026, 11, 10)), "يوم وطني")
+
+    assert scan(core, "2026-11-10").reminded == 0
+    assert scan(core, "2026-11-11").reminded == 1
+
+
 def test_a_changed_reply_period_applies_at_the_next_scan(reference):
     issue(reference, "4470004", "2026-11-01")
     assert scan(reference, "2026-11-08").notified == 0
