@@ -42,6 +42,26 @@ def test_staff_see_overdue_per_department_and_agency_with_days(client, core, ove
     assert "Security Affairs Department" in english and "Days overdue" in english
 
 
+def test_past_the_lists_end_the_total_and_the_departments_without_a_mobile_count_all(
+        client, core, overdue_now, monkeypatch):
+    monkeypatch.setattr("gateway.overdue.PAGE_ROWS", 1)  # as 500 rows of 501
+    sign_in(client, create_token(core.db.write, "staff", "operator"))
+
+    page = text(client.get("/staff/overdue"))
+
+    assert 'id="overdue-4500001"' in page  # the most overdue
+    assert "4500002" not in page  # past the list's end, in the department with no mobile
+    assert "خلال المدة المحددة للإدارة: 2." in page
+    assert "تُعرض أكثر 1 معاملة تأخرًا من 2." in page
+    assert 'id="unreachable"' in page and "إدارة الشؤون الأمنية" in page
+
+
+def test_the_whole_list_shown_says_no_more(client, core, overdue_now):
+    sign_in(client, create_token(core.db.write, "staff", "operator"))
+    page = text(client.get("/staff/overdue"))
+    assert "خلال المدة المحددة للإدارة: 2." in page and 'id="shown"' not in page
+
+
 def test_the_overdue_page_wants_a_signed_in_staff_member(client, overdue_now):
     response = client.get("/staff/overdue")
     assert response.status_code == 303
