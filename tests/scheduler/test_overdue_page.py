@@ -80,3 +80,36 @@ def test_metrics_count_overdue_per_department(client, overdue_now):
         in page
     assert re.search(r'gateway_overdue_oldest_days\{agency="MOI",department="SECURITY"\} '
                      r'[1-9]\d*\.0', page)
+
+
+def test_a_staff_bearer_token_reads_the_overdue_page_without_signing_in(client, core,
+                                                                       overdue_now):
+    token = create_token(core.db.write, "staff", "monitoring")
+
+    response = client.get("/staff/overdue", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert 'id="overdue-4500001"' in text(response)
+    assert "monitoring" in text(response)
+    # The token is not a sign-in: the next request without it is sent to the login page.
+    assert client.get("/staff/overdue").status_code == 303
+
+
+@pytest.mark.parametrize(("role", "status"), [("kiosk", 403), (None, 401)])
+def test_a_bearer_token_that_is_not_staff_is_refused_with_a_json_error(client, core,
+                                                                      overdue_now, role,
+                                                                      status):
+    token = create_token(core.db.write, role, "kiosk-1") if role else "not-a-token"
+
+    response = client.get("/staff/overdue", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == (
+        "forbidden" if role else "unauthorized")
+
+
+def test_the_other_staff_pages_take_a_staff_bearer_token_too(client, core):
+    token = create_token(core.db.write, "staff", "monitoring")
+    assert client.get("/staff/messages").status_code == 303
+    response = client.get("/staff/messages", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
