@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core import holidays, outbox, overdue
+from core.answer import Name
 from core.config import CoreConfig
 from core.db import Database, utcnow
 from core.demo import NOT_SENT, load_demo
@@ -104,7 +105,16 @@ def test_the_manager_is_told_the_day_after_a_ten_calendar_day_period(reference):
     assert "94470001" in message.body
     assert "وزارة الداخلية" in message.body
     assert "1448/05/21هـ (2026/11/01م)" in message.body  # Hijri with Gregorian
-    assert "لم يُرد عليها حتى تاريخه" in message.body
+    # The seed's words (DOMAIN.md §1): "has not been answered to date; follow up".
+    assert message.body.endswith("لم يتم الرد عليها حتى تاريخه فيجب المتابعة.")
+
+
+def test_the_english_message_keeps_the_seeds_meaning():
+    body = overdue.overdue_sms("94470001", local("2026-11-01", "10:00"),
+                               Name("وزارة الداخلية", "Ministry of Interior"), "en", RIYADH)
+    assert body.startswith("The outgoing transaction number 94470001, dated ")
+    assert body.endswith("to Ministry of Interior has not been answered to date; "
+                         "please follow up.")
 
 
 def test_messages_wait_for_the_start_of_the_working_day(reference):
