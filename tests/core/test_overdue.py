@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, insert, select, update
 
 from core import holidays, outbox, overdue
 from core.answer import Name
@@ -322,8 +323,15 @@ def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference)
 
 def concurrent_scans(url: str, config: CoreConfig, now: datetime,
                      scanners: int = 4) -> list[overdue.ScanResult]:
-    """``scanners`` scans at once, each with its own engine, as separate processes have."""
+    """``scanners`` scans at once, each with its own engine, as separate processes have.
+
+    Each pauses a little after each of its commits, as a scanner on another machine does
+    (the network's round trip): without it, on SQLite, the first writer would take every
+    batch while the others wait for the lock, and nothing would race.
+    """
     databases = [Database(url) for _ in range(scanners)]
+    for db in databases:
+        event.listen(db.write_engine, "checkin", lambda *_: sleep(0.005))
     start = threading.Barrier(scanners)
     results: list[overdue.ScanResult] = []
 
@@ -342,17 +350,71 @@ def concurrent_scans(url: str, config: CoreConfig, now: datetime,
     return results
 
 
+def issue_many(core: Core, count: int, on: str, first_number: int) -> list[int]:
+    """``count`` transactions issued as ``issue`` issues one (the first through the
+    events, the others copied from it: a few hundred events would take seconds)."""
+    template_id = issue(core, str(first_number), on)
+    with core.db.write.begin() as session:
+        template = session.get(Transaction, template_id)
+        columns = {c.key: getattr(template, c.key) for c in Transaction.__table__.columns
+                   if c.key != "id"}
+        session.execute(insert(Transaction), [
+            {**columns, "number": str(first_number + n),
+             "outgoing_number": f"9{first_number + n}"} for n in range(1, count)])
+    with core.db.read() as session:
+        return list(session.scalars(select(Transaction.id).where(
+            Transaction.number.in_([str(first_number + n) for n in range(count)]))))
+
+
 def test_concurrent_scans_send_each_cycle_once(reference, settings):
-    ids = [issue(reference, f"44710{n:02d}", "2026-11-01") for n in range(12)]
+    ids = issue_many(reference, 200, "2026-11-01", 4471000)
 
     first = concurrent_scans(settings.database.url, reference.config, local("2026-11-12"))
     reminders = concurrent_scans(settings.database.url, reference.config,
                                  local("2026-11-15"))
 
-    assert sum(r.notified for r in first) == len(ids)
+    assert sum(r.notified for r in first) == len(ids) == 200
     assert sum(r.reminded for r in reminders) == len(ids)
+    # They raced, not took turns: more than one scanner sent messages of each round.
+    assert len([r for r in first if r.notified]) > 1, [r.notified for r in first]
+    assert len([r for r in reminders if r.reminded]) > 1, [r.reminded for r in reminders]
     assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
         f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2))
+
+
+@pytest.mark.parametrize("cycle", [1, 2])
+def test_a_scan_that_crashes_after_its_first_batch_sends_each_cycle_once_when_rerun(
+        reference, monkeypatch, cycle):
+    """The process dies part-way: here while writing the second batch's messages, its
+    clocks already recorded. The first batch is committed, the second rolled back whole
+    (no clock without its message), and the rerun sends the rest, once."""
+    ids = issue_many(reference, 12, "2026-11-01", 4472000)
+    day = "2026-11-12"
+    if cycle == 2:
+        assert scan(reference, day).notified == 12
+        day = "2026-11-15"
+    real, calls = outbox.enqueue_alike, []
+
+    def crash_in_the_second_batch(connection, messages, **kwargs):
+        calls.append(len(messages))
+        if len([n for n in calls if n]) == 2:
+            raise RuntimeError("the scanner died here")
+        return real(connection, messages, **kwargs)
+
+    monkeypatch.setattr(outbox, "enqueue_alike", crash_in_the_second_batch)
+    with pytest.raises(RuntimeError):
+        overdue.scan(reference.db, reference.config, now=local(day), batch=5)
+    monkeypatch.setattr(outbox, "enqueue_alike", real)
+    assert len([m for m in overdue_messages(reference)
+                if m.cause_key.endswith(f":{cycle}")]) == 5  # the first batch, committed
+
+    rerun = overdue.scan(reference.db, reference.config, now=local(day, "09:10"), batch=5)
+
+    assert rerun.notified + rerun.reminded == 7
+    assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
+        f"overdue:{txn}:{n}" for txn in ids for n in range(1, cycle + 1))
+    with reference.db.read() as session:
+        assert {c.cycles for c in session.scalars(select(OverdueFollowUp))} == {cycle}
 
 
 def test_a_restarted_scanner_sends_nothing_again(reference, settings):
