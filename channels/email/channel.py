@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from channels.email import metrics
-from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
+from channels.email.mailbox import Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
 from core import email_inquiry, leases, outbox
@@ -59,8 +59,6 @@ class PollReport:
     stored: int = 0
     duplicates: int = 0
     moved_aside: int = 0
-    # Could be neither understood nor moved aside: marked read (and $GatewayUnreadable).
-    marked_unreadable: int = 0
     held_by_other: bool = False
 
 
@@ -208,12 +206,10 @@ class EmailChannel:
         metrics.POLLS.labels(result="ok").inc()
         leases.renew(self.core.db, LEASE, self.holder, self._lease_ttl, state={
             "mailbox": mailbox.key, "polled_at": utcnow().isoformat(),
-            "stored": report.stored, "moved_aside": report.moved_aside,
-            "marked_unreadable": report.marked_unreadable})
-        if report.stored or report.moved_aside or report.marked_unreadable:
-            log.info("mailbox %s: %d stored, %d duplicates, %d moved aside, %d marked "
-                     "unreadable", mailbox.key, report.stored, report.duplicates,
-                     report.moved_aside, report.marked_unreadable)
+            "stored": report.stored, "moved_aside": report.moved_aside})
+        if report.stored or report.moved_aside:
+            log.info("mailbox %s: %d stored, %d duplicates, %d moved aside", mailbox.key,
+                     report.stored, report.duplicates, report.moved_aside)
         return report
 
     def _release(self) -> None:
@@ -321,21 +317,8 @@ class EmailChannel:
 
     def _move_aside(self, mailbox: Mailbox, uid: int, reason: str,
                     report: PollReport) -> None:
-        """Out of the way of the next polls: moved to ``failed_folder``, or, when the
-        server refuses that (no such folder may be created, no right to move), marked
-        \\Seen and ``$GatewayUnreadable`` where it is."""
         folder = self.settings.imap.failed_folder
-        try:
-            moved_to = mailbox.move_aside(uid, folder)
-        except MailboxUnavailable as exc:
-            # Left as it was, the mail would stop every poll here: the cursor waits for it.
-            mailbox.mark_unreadable(uid)
-            log.error("mail UID %s in %s could not be moved to %s (%s); marked read and %s "
-                      "where it is: %s", uid, mailbox.key, folder, exc,
-                      UNREADABLE.decode(), reason)
-            report.marked_unreadable += 1
-            metrics.MAILS.labels(result="marked_unreadable").inc()
-            return
-        log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, moved_to, reason)
+        log.warning("mail UID %s in %s moved to %s: %s", uid, mailbox.key, folder, reason)
+        mailbox.move_aside(uid, folder)
         report.moved_aside += 1
         metrics.MAILS.labels(result="moved_aside").inc()

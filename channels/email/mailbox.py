@@ -19,9 +19,6 @@ from core.settings import ImapSettings
 
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
-# Set, with \Seen, on a mail that could be neither understood nor moved aside, so that a
-# person can find it (a search for the keyword) and no poll stops at it again.
-UNREADABLE = b"$GatewayUnreadable"
 
 
 class MailboxUnavailable(Exception):
@@ -123,51 +120,20 @@ class Mailbox:
             self.client.add_flags(uids, [SEEN])
 
     @_translated
-    def move_aside(self, uid: int, folder: str) -> str:
-        """Move the message to ``folder`` (created when missing), for a person to look at;
-        the folder's name on the server (``folder_name``)."""
+    def move_aside(self, uid: int, folder: str) -> None:
+        """Move the message to ``folder`` (created when missing), for a person to look at."""
         client = self.client
-        folder = self.folder_name(folder)
         if not client.folder_exists(folder):
             client.create_folder(folder)
         if client.has_capability("MOVE"):
             client.move([uid], folder)
-            return folder
+            return
         client.copy([uid], folder)
         client.add_flags([uid], [DELETED])
         if client.has_capability("UIDPLUS"):
             client.uid_expunge([uid])
         else:
             client.expunge()
-        return folder
-
-    @_translated
-    def folder_name(self, folder: str) -> str:
-        """``folder`` as this server names it: in the personal namespace (``INBOX.`` on
-        Courier and Cyrus-style servers) unless it is written there already or is INBOX,
-        with "/" between levels written as the server's delimiter."""
-        client = self.client
-        if folder.upper() == "INBOX" or not client.has_capability("NAMESPACE"):
-            return folder
-        personal = client.namespace().personal or ()
-        if not personal:
-            return folder
-        prefix, delimiter = (_text(part) for part in personal[0])
-        if delimiter and delimiter != "/":
-            folder = folder.replace("/", delimiter)
-        if prefix and not folder.upper().startswith(prefix.upper()):
-            folder = prefix + folder
-        return folder
-
-    @_translated
-    def mark_unreadable(self, uid: int) -> None:
-        """\\Seen and ``$GatewayUnreadable`` (or only \\Seen where the server keeps no
-        keywords): the mail stays where it is, and no poll reads it again."""
-        client = self.client
-        try:
-            client.add_flags([uid], [SEEN, UNREADABLE])
-        except IMAPClientError:
-            client.add_flags([uid], [SEEN])
 
     # --- IDLE: told at once when mail arrives, where the server offers it ------------
 
@@ -188,9 +154,3 @@ class Mailbox:
     @_translated
     def idle_stop(self) -> None:
         self.client.idle_done()
-
-
-def _text(value: bytes | str | None) -> str:
-    if value is None:
-        return ""
-    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
