@@ -3,7 +3,9 @@
 The overdue scan, the mailbox poller and the SMPP bind must each run in one place even
 when several gateway machines are configured to run them. A lease is a row naming its
 holder and when the claim runs out; the holder renews it well before then. If the holder
-dies, the lease expires and another process takes it over. Every change is one
+dies, the lease expires and another process takes it over; a holder on this machine whose
+process is gone (a crash, then a restart) is taken over at once, without waiting for
+the expiry (``reclaimable``). Every change is one
 conditional UPDATE (or the INSERT that creates the row), so two contenders can never both
 win: the database's row lock decides, on SQLite and on PostgreSQL alike.
 
@@ -35,6 +37,30 @@ def holder_name(component: str) -> str:
     return f"{component}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def reclaimable(holder: str) -> bool:
+    """Whether ``holder`` (a ``holder_name``) names a process of this machine that is gone.
+
+    A process that crashed and was restarted has a new pid: its old lease is then free at
+    once, not after its expiry. Only the same host name counts as this machine (give each
+    machine or container running the gateway its own), and a pid still alive (our own,
+    or reused by another process) keeps the lease until it expires, as it would anyway.
+    """
+    _component, at, rest = holder.partition("@")
+    host_pid, _sep, _random = rest.rpartition(":")
+    host, _sep, pid = host_pid.rpartition(":")
+    if not at or host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, though another user's
+        return False
+    return False
+
+
 def acquire(db: Database, name: str, holder: str, ttl: timedelta, *,
             now: datetime | None = None, state: dict[str, Any] | None = None) -> bool:
     """Take the lease if it is free, expired or already ours; True when we hold it now."""
@@ -48,8 +74,12 @@ def acquire(db: Database, name: str, holder: str, ttl: timedelta, *,
                 update(Lease).where(Lease.name == name, Lease.expires_at <= now)
                 .values(**values).execution_options(synchronize_session=False)).rowcount:
             return True
-        if session.get(Lease, name) is not None:
-            return False
+        held_by = session.scalar(select(Lease.holder).where(Lease.name == name))
+        if held_by is not None:
+            # Conditional on the very holder seen dead: of two restarted contenders one wins.
+            return reclaimable(held_by) and bool(session.execute(
+                update(Lease).where(Lease.name == name, Lease.holder == held_by)
+                .values(**values).execution_options(synchronize_session=False)).rowcount)
     # No row yet: the first to insert it holds the lease.
     try:
         with db.write.begin() as session:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import email_notifications, outbox, render
+from core import email_notifications, outbox, overdue, render
 from core.answer import Name
 from core.config import CoreConfig
 from core.errors import Conflict, NotFound
@@ -246,13 +246,17 @@ def _on_reply_received(session: Session, txn: Transaction, event: LifecycleEvent
     txn.status = Status.REPLY_RECEIVED
     txn.reply_received_at = event.occurred_at
     history.agency_id = txn.destination_agency_id
+    overdue.stop_clock(session, txn.id, Status.REPLY_RECEIVED)
     return []
 
 
 def _on_closed(session: Session, txn: Transaction, event: LifecycleEvent,
                history: TransactionEvent, config: CoreConfig) -> list[Message]:
+    was_awaiting = txn.status == Status.ISSUED and txn.reply_expected
     txn.status = Status.CLOSED
     txn.closed_at = event.occurred_at
+    if was_awaiting:
+        overdue.stop_clock(session, txn.id, Status.CLOSED)
     return []
 
 

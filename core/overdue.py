@@ -10,7 +10,9 @@ the period's last day (``due_on``); on the next counted day the transaction is o
 and the manager is told. After that, a reminder goes every ``scheduler.overdue_repeat_days``
 counted days after the last message, until the reply or the close stops the clock.
 Dates are local (``locale.timezone``), the day starting at midnight; but managers are
-staff, told at the start of the working day: a day's messages (first and reminders) go
+staff, told at the start of the working day, and for a working-day rule on a working day
+only (one found overdue, or a reminder falling due, on a Friday, a Saturday or a declared
+holiday waits for the next working day): a day's messages (first and reminders) go
 from ``scheduler.overdue_send_at`` (08:00) local time, and a scan before it sends none.
 Holding the decision until then, rather than queueing at midnight for 08:00, means a
 reply that comes in the night still stops the morning's message.
@@ -61,7 +63,15 @@ from core.config import CoreConfig
 from core.dates import format_date, local_date
 from core.db import Database, UTCDateTime, utcnow
 from core.i18n import gettext_for
-from core.models import Agency, Department, OverdueFollowUp, Status, Transaction
+from core.models import (
+    Agency,
+    Department,
+    Notification,
+    NotificationStatus,
+    OverdueFollowUp,
+    Status,
+    Transaction,
+)
 from core.workdays import ONE_DAY, DayCount
 
 KIND = "overdue"
@@ -72,6 +82,7 @@ NO_DEPARTMENT = "-"
 STOPPED_BY = {Status.REPLY_RECEIVED: "reply received", Status.CLOSED: "closed"}
 # The clocks' table, for Core statements on a connection (no ORM objects on these paths).
 _CLOCKS = OverdueFollowUp.__table__
+_OUTBOX = Notification.__table__
 
 
 def cause_key(transaction_id: int, cycle: int) -> str:
@@ -249,7 +260,7 @@ def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
     for rule in work.rules:
         if rule.manager_mobile is None:
             _count_unreachable(db, rule, today, config.tz, result)
-        elif send:
+        elif send and rule.day_count.counts(today):
             result.notified += _first_messages(work, rule)
     if send:
         result.reminded = _reminders(work)
@@ -257,8 +268,10 @@ def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
 
 
 def stop_answered(db: Database) -> int:
-    """Stop the clocks of transactions answered or closed since the last scan (one pass
-    over the running clocks, the reason read from the transaction's status)."""
+    """Stop the clocks of transactions answered or closed and still running: the events
+    stop their clocks themselves (``stop_clock``), so this finds only those of events
+    applied by an older release or straight in the database (one pass over the running
+    clocks, the reason read from the transaction's status)."""
     transaction = Transaction.id == _CLOCKS.c.transaction_id
     reason = (select(case(STOPPED_BY, value=Transaction.status)).where(transaction)
               .scalar_subquery())
@@ -268,6 +281,30 @@ def stop_answered(db: Database) -> int:
             .where(_CLOCKS.c.next_reminder_at.is_not(None),
                    exists().where(transaction, Transaction.status.in_(list(STOPPED_BY))))
             .values(next_reminder_at=None, stopped_reason=reason)).rowcount
+
+
+def stop_clock(session: Session, transaction_id: int, status: str) -> int:
+    """The reply or the close of a transaction, in the event's own unit of work: its
+    clock stops now, and its overdue messages still waiting to go (the SMSC down, or
+    held by quiet hours) are cancelled, never sent after the reply; how many."""
+    reason = STOPPED_BY[status]
+    cycles = session.scalar(
+        update(_CLOCKS).where(_CLOCKS.c.transaction_id == transaction_id,
+                              _CLOCKS.c.next_reminder_at.is_not(None))
+        .values(next_reminder_at=None, stopped_reason=reason)
+        .returning(_CLOCKS.c.cycles))
+    if not cycles:
+        return 0
+    # By their cause keys (the unique index): the outbox has no index by transaction.
+    # Pending covers a message due again after a failed attempt; one being sent right
+    # now ("sending") is left to finish.
+    return session.execute(
+        update(_OUTBOX).where(
+            _OUTBOX.c.cause_key.in_([cause_key(transaction_id, n)
+                                     for n in range(1, cycles + 1)]),
+            _OUTBOX.c.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.EXPIRED,
+                last_error=f"cancelled: {reason} before it was sent")).rowcount
 
 
 def _candidates(rule: Rule, today: date, tz: ZoneInfo) -> Select:
@@ -368,7 +405,9 @@ def _reminders(work: _Pass) -> int:
                 rule = work.rule_of(txn.department_id)
                 if rule.manager_mobile is None:
                     work.result.without_manager[rule.code] += 1
-                else:
+                # A working-day rule sends nothing on a weekend or a holiday: the
+                # reminder stays due for the next working day.
+                elif rule.day_count.counts(work.today):
                     by_next.setdefault(work.next_reminder(rule), []).append((rule, txn))
             messages = []
             for next_at, waiting in by_next.items():

@@ -42,6 +42,7 @@ class DepartmentCount:
     code: str
     overdue: int
     manager_reachable: bool
+    name: Name | None = None  # None for transactions issued with no department
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def _item(rule: Rule, row, today: date, config: CoreConfig) -> OverdueItem:
 
 def overdue_counts(db: Database, config: CoreConfig, *,
                    now: datetime | None = None) -> list[DepartmentCount]:
-    """How many transactions are overdue in each department (for /metrics)."""
+    """How many transactions are overdue in each department (for /metrics, and the
+    page's total, which lists at most ``LIMIT``)."""
     today = local_date(now or utcnow(), config.tz)
     counts = []
     with db.read() as session:
@@ -98,7 +100,7 @@ def overdue_counts(db: Database, config: CoreConfig, *,
                                    .where(*overdue_conditions(rule, today, config.tz)))
             if count or rule.department_id is not None:
                 counts.append(DepartmentCount(rule.code, count or 0,
-                                              rule.manager_mobile is not None))
+                                              rule.manager_mobile is not None, rule.name))
     return counts
 
 

@@ -14,11 +14,14 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.dates import format_date
-from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
+from core.db import utcnow
+from core.overdue_report import LIMIT, overdue_by_agency, overdue_counts, overdue_items
 from gateway.portal import page_language
 from gateway.staff import current_staff, to_login
 
 overdue = Blueprint("overdue", __name__, url_prefix="/staff")
+# The page lists the most overdue transactions, at most this many; the total counts all.
+PAGE_ROWS = LIMIT
 
 
 @overdue.get("/overdue")
@@ -28,7 +31,10 @@ def overdue_list():
         return to_login()
     core = current_app.extensions["core"]
     lang = page_language()
-    items = overdue_items(core.db, core.config)
+    # The counts and the list at one moment: the page says "the 500 most overdue of N".
+    now = utcnow()
+    counts = overdue_counts(core.db, core.config, now=now)
+    items = overdue_items(core.db, core.config, now=now, limit=PAGE_ROWS)
 
     def department_of(item):
         return item.department.in_(lang) if item.department else ""
@@ -40,9 +46,11 @@ def overdue_list():
     groups = [(department, [(agency, list(rows)) for agency, rows
                             in groupby(in_department, key=agency_of)])
               for department, in_department in groupby(ordered, key=department_of)]
-    unreachable = sorted({department_of(i) or i.department_code for i in items
-                          if not i.manager_reachable})
-    return render_template("overdue.html", staff=staff, groups=groups, total=len(items),
+    # From the counts, not the list: a department past the list's end is named too.
+    unreachable = sorted((count.name.in_(lang) if count.name else count.code)
+                         for count in counts if count.overdue and not count.manager_reachable)
+    return render_template("overdue.html", staff=staff, groups=groups,
+                           total=sum(count.overdue for count in counts), shown=len(items),
                            unreachable=unreachable,
                            date=lambda day: format_date(day, lang))
 

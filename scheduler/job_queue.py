@@ -45,10 +45,16 @@ class JobQueue:
                       name: str, first_now: bool = True) -> None:
         """Run ``callback`` every ``interval_seconds``; also at start when ``first_now``."""
         self._intervals[name] = interval_seconds
+        # APScheduler reads next_run_time=None as "paused": leave it out for the trigger's
+        # own first time (one interval from now).
+        first = {"next_run_time": datetime.now(self._tz)} if first_now else {}
         self._scheduler.add_job(
             _logged(callback, name), IntervalTrigger(seconds=interval_seconds, timezone=self._tz),
-            id=name, name=name, replace_existing=True,
-            next_run_time=datetime.now(self._tz) if first_now else None)
+            id=name, name=name, replace_existing=True, **first)
+
+    def run_now(self, name: str) -> None:
+        """Bring the next run of job ``name`` forward to now (it still never overlaps)."""
+        self._scheduler.modify_job(name, next_run_time=datetime.now(self._tz))
 
     def start(self) -> None:
         self._scheduler.start()

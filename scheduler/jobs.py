@@ -5,10 +5,14 @@ Each job is a method that does one pass and says what it did, so tests (and an o
 shell) call them directly with a controlled clock; ``start`` only puts them on a timer.
 
 Several schedulers may run (one per gateway machine). The overdue scan runs in one place
-at a time, under the lease ``overdue-scan`` (core.leases): the holder keeps renewing it
-and the others skip their turn; if the holder dies its lease runs out and another takes
-over. Even without the lease a cycle could not be sent twice (``core.overdue``). Expiry
-and recovery are single conditional updates, safe to run anywhere at once.
+at a time, under the lease ``overdue-scan`` (core.leases). The lease is short
+(``LEASE_TTL``) and renewed on a heartbeat of its own (``LEASE_HEARTBEAT_SECONDS``),
+whatever the scan interval and however long a scan takes; the others skip their turn
+and try for the lease at each heartbeat. If the holder dies, another machine takes over
+within ``LEASE_TTL``, and a process restarted on the same machine at once (the dead
+holder's pid is gone); whoever takes the lease over scans at once, as at start. Even
+without the lease a cycle could not be sent twice (``core.overdue``). Expiry and recovery
+are single conditional updates, safe to run anywhere at once.
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ from scheduler.job_queue import JobQueue
 
 log = logging.getLogger("gateway.scheduler")
 
+# The scan lease: renewed every LEASE_HEARTBEAT_SECONDS, lost LEASE_TTL after the last
+# renewal; several heartbeats fit in it, so a slow database write does not lose it.
+LEASE_HEARTBEAT_SECONDS = 15
+LEASE_TTL = timedelta(seconds=60)
+
 
 class Scheduler:
     """``Scheduler(core, settings).start()`` ... ``.stop()``."""
@@ -36,8 +45,9 @@ class Scheduler:
         self._tz = settings.tz
         self._clock = clock
         self.holder = leases.holder_name("scheduler")
-        # Long enough to survive a slow scan; short enough for a quick takeover.
-        self.lease_ttl = timedelta(seconds=max(3 * self.settings.overdue_scan_seconds, 120))
+        self.lease_ttl = LEASE_TTL
+        self.heartbeat_seconds: float = LEASE_HEARTBEAT_SECONDS
+        self._holding = False
         self._queue: JobQueue | None = None
 
     # --- the jobs ----------------------------------------------------------------------
@@ -45,7 +55,9 @@ class Scheduler:
     def scan_overdue(self) -> overdue.ScanResult | None:
         """One overdue scan, if this scheduler holds the scan lease (else None)."""
         db, now = self.core.db, self._clock()
-        if not leases.acquire(db, overdue.SCAN_LEASE, self.holder, self.lease_ttl, now=now):
+        self._holding = leases.acquire(db, overdue.SCAN_LEASE, self.holder, self.lease_ttl,
+                                       now=now)
+        if not self._holding:
             return None
         result = overdue.scan(db, self.core.config, now=now)
         leases.renew(db, overdue.SCAN_LEASE, self.holder, self.lease_ttl, now=self._clock(),
@@ -57,6 +69,20 @@ class Scheduler:
             log.warning("overdue scan: %d overdue in department %s not sent: the department "
                         "has no manager mobile", count, code)
         return result
+
+    def heartbeat(self) -> bool:
+        """Renew the scan lease, or take it if it is free; whether we hold it now.
+
+        Taking it over (its holder stopped or died, maybe in the middle of a scan) runs
+        the scan at once rather than at the next interval.
+        """
+        was_holding = self._holding
+        self._holding = leases.acquire(self.core.db, overdue.SCAN_LEASE, self.holder,
+                                       self.lease_ttl, now=self._clock())
+        if self._holding and not was_holding and self._queue is not None:
+            log.info("overdue scan lease taken over by %s: scanning now", self.holder)
+            self._queue.run_now("overdue-scan")
+        return self._holding
 
     def expire_notifications(self) -> int:
         """Mark messages unsent for ``notification_expiry_hours`` expired, with the reason."""
@@ -98,6 +124,8 @@ class Scheduler:
         queue = JobQueue(self._tz)
         queue.run_repeating(self.scan_overdue, self.settings.overdue_scan_seconds,
                             name="overdue-scan")
+        queue.run_repeating(self.heartbeat, self.heartbeat_seconds, name="lease-heartbeat",
+                            first_now=False)
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
                             name="outbox-upkeep")
         if self.settings.digest_enabled:
@@ -114,6 +142,7 @@ class Scheduler:
             self._queue.stop(wait=True)
             self._queue = None
         leases.release(self.core.db, overdue.SCAN_LEASE, self.holder)
+        self._holding = False
         log.info("scheduler stopped")
 
     @property

@@ -7,15 +7,17 @@ Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
 
-from core import holidays, overdue
+from core import holidays, outbox, overdue
+from core.answer import Name
 from core.config import CoreConfig
-from core.db import Database
+from core.db import Database, utcnow
 from core.demo import NOT_SENT, load_demo
 from core.models import Notification, OverdueFollowUp, Transaction
 from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
@@ -104,7 +106,16 @@ def test_the_manager_is_told_the_day_after_a_ten_calendar_day_period(reference):
     assert "94470001" in message.body
     assert "وزارة الداخلية" in message.body
     assert "1448/05/21هـ (2026/11/01م)" in message.body  # Hijri with Gregorian
-    assert "لم يُرد عليها حتى تاريخه" in message.body
+    # The seed's words (DOMAIN.md §1): "has not been answered to date; follow up".
+    assert message.body.endswith("لم يتم الرد عليها حتى تاريخه فيجب المتابعة.")
+
+
+def test_the_english_message_keeps_the_seeds_meaning():
+    body = overdue.overdue_sms("94470001", local("2026-11-01", "10:00"),
+                               Name("وزارة الداخلية", "Ministry of Interior"), "en", RIYADH)
+    assert body.startswith("The outgoing transaction number 94470001, dated ")
+    assert body.endswith("to Ministry of Interior has not been answered to date; "
+                         "please follow up.")
 
 
 def test_messages_wait_for_the_start_of_the_working_day(reference):
@@ -180,6 +191,34 @@ def test_working_day_period_skips_a_declared_holiday(core):
     assert scan(core, "2026-11-11").notified == 1
 
 
+def test_a_working_day_department_is_not_told_on_a_weekend_or_a_holiday(core):
+    """Found overdue on a Friday (the scheduler was down on Thursday): Sunday, or Monday
+    when Sunday is declared a holiday; a calendar department is told on Friday."""
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_department("CIVIL", f.department(reply_days=3))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470019", "2026-10-28")  # Wednesday: overdue from Tuesday 2026-11-03
+    issue(core, "4470020", "2026-10-28", department="CIVIL")
+    holidays.add(core.db, holidays.days_between(date(2026, 11, 8)), "يوم التأسيس")
+    issue(core, "4470021", "2026-11-02")  # Monday: due Tue, Wed, Thu; overdue Sunday
+
+    assert scan(core, "2026-11-06").notified == 1  # Friday: the calendar department only
+    assert scan(core, "2026-11-07").notified == 0  # Saturday
+    assert scan(core, "2026-11-08").notified == 0  # Sunday, a holiday
+    assert scan(core, "2026-11-09").notified == 2  # Monday
+
+
+def test_a_working_day_reminder_falling_on_a_new_holiday_waits_for_the_next_day(core):
+    core.upsert_department("RIGHTS", f.department(reply_days=3, reply_day_count="working"))
+    core.upsert_agency("MOI", f.agency())
+    issue(core, "4470022", "2026-11-01")  # Sunday: overdue Thursday 2026-11-05
+    assert scan(core, "2026-11-05").notified == 1  # reminder due Tuesday 2026-11-10
+    holidays.add(core.db, holidays.days_between(date(2026, 11, 10)), "يوم وطني")
+
+    assert scan(core, "2026-11-10").reminded == 0
+    assert scan(core, "2026-11-11").reminded == 1
+
+
 def test_a_changed_reply_period_applies_at_the_next_scan(reference):
     issue(reference, "4470004", "2026-11-01")
     assert scan(reference, "2026-11-08").notified == 0
@@ -206,7 +245,7 @@ def test_reminders_every_three_days_after_the_last_until_the_reply(reference):
         (1, 0), (0, 0), (0, 0), (0, 1), (0, 0), (0, 1)]
 
     reference.record_event(f.event("reply_received", "4470006", "2026-11-19T08:00:00+03:00"))
-    assert scan(reference, "2026-11-21").stopped == 1
+    assert scan(reference, "2026-11-21").stopped == 0  # the event stopped it already
     assert scan(reference, "2026-12-30").reminded == 0
 
     assert [m.cause_key for m in overdue_messages(reference)] == [
@@ -218,14 +257,54 @@ def test_reminders_every_three_days_after_the_last_until_the_reply(reference):
 
 
 def test_a_reply_before_the_reminder_day_stops_it_at_once(reference):
-    issue(reference, "4470007", "2026-11-01")
+    txn = issue(reference, "4470007", "2026-11-01")
     scan(reference, "2026-11-12")
     reference.record_event(f.event("closed", "4470007", "2026-11-13T08:00:00+03:00"))
 
+    with reference.db.read() as session:  # stopped by the event itself, before any scan
+        clock = session.get(OverdueFollowUp, txn)
+        assert (clock.next_reminder_at, clock.stopped_reason) == (None, "closed")
     result = scan(reference, "2026-11-15")
 
-    assert (result.reminded, result.stopped) == (0, 1)
+    assert (result.reminded, result.stopped) == (0, 0)
     assert len(overdue_messages(reference)) == 1
+
+
+@pytest.mark.parametrize(("event", "reason"), [("reply_received", "reply received"),
+                                               ("closed", "closed")])
+def test_a_reply_cancels_the_overdue_message_still_waiting_to_go(reference, event, reason):
+    """The SMSC was down (one message due again after a failed attempt) or quiet hours
+    held it: once the reply is in, the manager must not be told it is missing."""
+    retrying = issue(reference, "4470016", "2026-11-01")
+    held = issue(reference, "4470017", "2026-11-01")
+    other = issue(reference, "4470018", "2026-11-01")
+    scan(reference, "2026-11-12")
+    # The sender's clock: the outbox rows were written at the real time.
+    claims = {c.id: c for c in outbox.claim_due(reference.db)}
+    claimed = claims[_message_id(reference, retrying)]
+    assert outbox.mark_retry(reference.db, claimed.id, "SMSC: throttled",
+                             utcnow() + timedelta(minutes=5), attempt=claimed.attempts)
+    with reference.db.write.begin() as session:  # as quiet hours leave one: never claimed
+        session.execute(update(Notification).where(Notification.transaction_id == held,
+                                                   Notification.kind == "overdue")
+                        .values(status="pending", claimed_at=None))
+
+    for number in ("4470016", "4470017"):
+        reference.record_event(f.event(event, number, "2026-11-12T09:05:00+03:00"))
+
+    messages = {m.transaction_id: m for m in overdue_messages(reference)}
+    for txn in (retrying, held):
+        assert messages[txn].status == "expired"
+        assert messages[txn].last_error == f"cancelled: {reason} before it was sent"
+    assert messages[other].status == "sending"  # claimed above, another transaction's
+    with reference.db.read() as session:
+        assert session.get(OverdueFollowUp, held).next_reminder_at is None
+    later = outbox.claim_due(reference.db, now=utcnow() + timedelta(hours=1))
+    assert [c for c in later if c.kind == "overdue"] == []
+
+
+def _message_id(core: Core, transaction_id: int) -> int:
+    return next(m.id for m in overdue_messages(core) if m.transaction_id == transaction_id)
 
 
 def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference):
@@ -244,8 +323,15 @@ def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference)
 
 def concurrent_scans(url: str, config: CoreConfig, now: datetime,
                      scanners: int = 4) -> list[overdue.ScanResult]:
-    """``scanners`` scans at once, each with its own engine, as separate processes have."""
+    """``scanners`` scans at once, each with its own engine, as separate processes have.
+
+    Each pauses a little after each of its commits, as a scanner on another machine does
+    (the network's round trip): without it, on SQLite, the first writer would take every
+    batch while the others wait for the lock, and nothing would race.
+    """
     databases = [Database(url) for _ in range(scanners)]
+    for db in databases:
+        event.listen(db.write_engine, "checkin", lambda *_: sleep(0.005))
     start = threading.Barrier(scanners)
     results: list[overdue.ScanResult] = []
 
@@ -264,17 +350,71 @@ def concurrent_scans(url: str, config: CoreConfig, now: datetime,
     return results
 
 
+def issue_many(core: Core, count: int, on: str, first_number: int) -> list[int]:
+    """``count`` transactions issued as ``issue`` issues one (the first through the
+    events, the others copied from it: a few hundred events would take seconds)."""
+    template_id = issue(core, str(first_number), on)
+    with core.db.write.begin() as session:
+        template = session.get(Transaction, template_id)
+        columns = {c.key: getattr(template, c.key) for c in Transaction.__table__.columns
+                   if c.key != "id"}
+        session.execute(insert(Transaction), [
+            {**columns, "number": str(first_number + n),
+             "outgoing_number": f"9{first_number + n}"} for n in range(1, count)])
+    with core.db.read() as session:
+        return list(session.scalars(select(Transaction.id).where(
+            Transaction.number.in_([str(first_number + n) for n in range(count)]))))
+
+
 def test_concurrent_scans_send_each_cycle_once(reference, settings):
-    ids = [issue(reference, f"44710{n:02d}", "2026-11-01") for n in range(12)]
+    ids = issue_many(reference, 200, "2026-11-01", 4471000)
 
     first = concurrent_scans(settings.database.url, reference.config, local("2026-11-12"))
     reminders = concurrent_scans(settings.database.url, reference.config,
                                  local("2026-11-15"))
 
-    assert sum(r.notified for r in first) == len(ids)
+    assert sum(r.notified for r in first) == len(ids) == 200
     assert sum(r.reminded for r in reminders) == len(ids)
+    # They raced, not took turns: more than one scanner sent messages of each round.
+    assert len([r for r in first if r.notified]) > 1, [r.notified for r in first]
+    assert len([r for r in reminders if r.reminded]) > 1, [r.reminded for r in reminders]
     assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
         f"overdue:{txn}:{cycle}" for txn in ids for cycle in (1, 2))
+
+
+@pytest.mark.parametrize("cycle", [1, 2])
+def test_a_scan_that_crashes_after_its_first_batch_sends_each_cycle_once_when_rerun(
+        reference, monkeypatch, cycle):
+    """The process dies part-way: here while writing the second batch's messages, its
+    clocks already recorded. The first batch is committed, the second rolled back whole
+    (no clock without its message), and the rerun sends the rest, once."""
+    ids = issue_many(reference, 12, "2026-11-01", 4472000)
+    day = "2026-11-12"
+    if cycle == 2:
+        assert scan(reference, day).notified == 12
+        day = "2026-11-15"
+    real, calls = outbox.enqueue_alike, []
+
+    def crash_in_the_second_batch(connection, messages, **kwargs):
+        calls.append(len(messages))
+        if len([n for n in calls if n]) == 2:
+            raise RuntimeError("the scanner died here")
+        return real(connection, messages, **kwargs)
+
+    monkeypatch.setattr(outbox, "enqueue_alike", crash_in_the_second_batch)
+    with pytest.raises(RuntimeError):
+        overdue.scan(reference.db, reference.config, now=local(day), batch=5)
+    monkeypatch.setattr(outbox, "enqueue_alike", real)
+    assert len([m for m in overdue_messages(reference)
+                if m.cause_key.endswith(f":{cycle}")]) == 5  # the first batch, committed
+
+    rerun = overdue.scan(reference.db, reference.config, now=local(day, "09:10"), batch=5)
+
+    assert rerun.notified + rerun.reminded == 7
+    assert sorted(m.cause_key for m in overdue_messages(reference)) == sorted(
+        f"overdue:{txn}:{n}" for txn in ids for n in range(1, cycle + 1))
+    with reference.db.read() as session:
+        assert {c.cycles for c in session.scalars(select(OverdueFollowUp))} == {cycle}
 
 
 def test_a_restarted_scanner_sends_nothing_again(reference, settings):

@@ -35,6 +35,28 @@ def test_gateway_scheduler_scans_at_start_and_stops_cleanly_on_sigterm(
     assert len(overdue_messages(reference)) == 1
 
 
+def test_gateway_run_includes_the_scheduler(database_url, tmp_path, reference):
+    """The embedded default: `gateway run` serves and scans, in one process."""
+    issue(reference, "4490002", "2026-11-01")
+    port = processes.free_port()
+    process = processes.start("run", processes.environment(
+        database_url, tmp_path, GATEWAY__GATEWAY__PORT=str(port),
+        GATEWAY__SCHEDULER__OVERDUE_SEND_AT="00:00"))
+    try:
+        processes.wait_until_serving(process, port)
+        deadline = time.monotonic() + 30
+        while not overdue_messages(reference):
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "gateway run did not scan at start"
+            time.sleep(0.1)
+    finally:
+        output = processes.stop(process, timeout=20)
+    assert process.returncode == 0, output
+    assert "scheduler started" in output
+    [message] = overdue_messages(reference)
+    assert message.cause_key.endswith(":1") and "94490002" in message.body
+
+
 def run(database_url, tmp_path, *args: str):
     return CliRunner().invoke(main, list(args), env=environment(database_url, tmp_path))
 

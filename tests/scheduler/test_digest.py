@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.models import Notification
 from scheduler import Scheduler
@@ -55,3 +55,25 @@ def test_each_manager_gets_one_digest_a_day_after_its_time(reference, settings):
     assert (first.recipient, first.audience) == ("+966501112233", "staff")
     assert first.body == ("إدارة الحقوق، 1448/06/02هـ (2026/11/12م): 0 قيد الدراسة، "
                           "1 صدرت أمس، 2 بانتظار الرد، منها 1 متأخرة.")
+
+
+def test_a_department_already_sent_today_is_not_counted_again(reference, settings):
+    """The job runs every minute after its time: once the day's digest is queued, a run
+    reads the outbox's cause keys, not the four counts of the transactions."""
+    issue(reference, "4510003", "2026-11-01")
+    scheduler = Scheduler(reference, enabled(settings), clock=lambda: at("2026-11-12", "08:01"))
+    assert scheduler.send_digests() == 1
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = reference.db.write_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert scheduler.send_digests() == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert statements
+    assert not [s for s in statements if "count(" in s.lower()]

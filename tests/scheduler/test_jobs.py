@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +15,7 @@ from sqlalchemy import select
 from core import leases, outbox, overdue
 from core.models import Notification, NotificationStatus
 from scheduler import Scheduler
+from scheduler.jobs import LEASE_TTL
 from tests import factories as f
 from tests.core.test_overdue import issue, overdue_messages
 
@@ -48,15 +52,60 @@ def test_one_scheduler_scans_at_a_time_and_hands_over_when_it_stops(reference, s
     assert len(overdue_messages(reference)) == 2
 
 
-def test_a_dead_schedulers_lease_runs_out_and_another_takes_over(reference, settings, clock):
+def test_a_dead_schedulers_lease_runs_out_within_a_minute_whatever_the_scan_interval(
+        reference, settings, clock):
+    assert settings.scheduler.overdue_scan_seconds == 600
     issue(reference, "4480002", "2026-11-01")
     dead = Scheduler(reference, settings, clock=clock)
     dead.scan_overdue()
     survivor = Scheduler(reference, settings, clock=clock)
 
-    clock.now += dead.lease_ttl + timedelta(seconds=1)
-
+    clock.now += timedelta(seconds=59)
+    assert survivor.scan_overdue() is None
+    clock.now += timedelta(seconds=2)  # a minute without a heartbeat
     assert survivor.scan_overdue() is not None
+
+
+def test_the_heartbeat_keeps_the_lease_through_a_long_scan(reference, settings, clock):
+    holder, other = (Scheduler(reference, settings, clock=clock) for _ in range(2))
+    assert holder.scan_overdue() is not None
+    for _ in range(20):  # five minutes of heartbeats, as during a slow scan
+        clock.now += timedelta(seconds=15)
+        assert holder.heartbeat()
+        assert not other.heartbeat()
+    assert leases.current(reference.db)[overdue.SCAN_LEASE].holder == holder.holder
+
+
+def test_a_scheduler_restarted_after_a_crash_scans_at_once(reference, settings, clock):
+    issue(reference, "4480005", "2026-11-01")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    crashed = f"scheduler@{socket.gethostname()}:{child.pid}:abc123"
+    assert leases.acquire(reference.db, overdue.SCAN_LEASE, crashed, LEASE_TTL, now=clock.now)
+
+    result = Scheduler(reference, settings, clock=clock).scan_overdue()
+
+    assert result is not None and result.notified == 1
+
+
+def test_a_standby_that_takes_the_lease_over_scans_at_once(reference, settings):
+    issue(reference, "4480006", "2026-11-01")
+    # Held by a scheduler on another machine that has just stopped renewing it.
+    assert leases.acquire(reference.db, overdue.SCAN_LEASE, "scheduler@elsewhere:1:abc123",
+                          timedelta(seconds=1))
+    standby = Scheduler(reference, settings)
+    standby.heartbeat_seconds = 0.2
+    standby.start()
+    try:
+        time.sleep(0.5)  # the scan at start found the lease taken
+        assert not overdue_messages(reference)
+        deadline = time.monotonic() + 10
+        while not overdue_messages(reference):
+            assert time.monotonic() < deadline, "the standby did not scan on taking over"
+            time.sleep(0.05)
+    finally:
+        standby.stop()
+    assert leases.current(reference.db).get(overdue.SCAN_LEASE) is None
 
 
 def test_expiry_marks_old_unsent_notifications_expired_with_the_reason(core, settings, clock):

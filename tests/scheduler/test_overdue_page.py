@@ -42,6 +42,26 @@ def test_staff_see_overdue_per_department_and_agency_with_days(client, core, ove
     assert "Security Affairs Department" in english and "Days overdue" in english
 
 
+def test_past_the_lists_end_the_total_and_the_departments_without_a_mobile_count_all(
+        client, core, overdue_now, monkeypatch):
+    monkeypatch.setattr("gateway.overdue.PAGE_ROWS", 1)  # as 500 rows of 501
+    sign_in(client, create_token(core.db.write, "staff", "operator"))
+
+    page = text(client.get("/staff/overdue"))
+
+    assert 'id="overdue-4500001"' in page  # the most overdue
+    assert "4500002" not in page  # past the list's end, in the department with no mobile
+    assert "خلال المدة المحددة للإدارة: 2." in page
+    assert "تُعرض أكثر 1 معاملة تأخرًا من 2." in page
+    assert 'id="unreachable"' in page and "إدارة الشؤون الأمنية" in page
+
+
+def test_the_whole_list_shown_says_no_more(client, core, overdue_now):
+    sign_in(client, create_token(core.db.write, "staff", "operator"))
+    page = text(client.get("/staff/overdue"))
+    assert "خلال المدة المحددة للإدارة: 2." in page and 'id="shown"' not in page
+
+
 def test_the_overdue_page_wants_a_signed_in_staff_member(client, overdue_now):
     response = client.get("/staff/overdue")
     assert response.status_code == 303
@@ -60,3 +80,36 @@ def test_metrics_count_overdue_per_department(client, overdue_now):
         in page
     assert re.search(r'gateway_overdue_oldest_days\{agency="MOI",department="SECURITY"\} '
                      r'[1-9]\d*\.0', page)
+
+
+def test_a_staff_bearer_token_reads_the_overdue_page_without_signing_in(client, core,
+                                                                       overdue_now):
+    token = create_token(core.db.write, "staff", "monitoring")
+
+    response = client.get("/staff/overdue", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert 'id="overdue-4500001"' in text(response)
+    assert "monitoring" in text(response)
+    # The token is not a sign-in: the next request without it is sent to the login page.
+    assert client.get("/staff/overdue").status_code == 303
+
+
+@pytest.mark.parametrize(("role", "status"), [("kiosk", 403), (None, 401)])
+def test_a_bearer_token_that_is_not_staff_is_refused_with_a_json_error(client, core,
+                                                                      overdue_now, role,
+                                                                      status):
+    token = create_token(core.db.write, role, "kiosk-1") if role else "not-a-token"
+
+    response = client.get("/staff/overdue", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == (
+        "forbidden" if role else "unauthorized")
+
+
+def test_the_other_staff_pages_take_a_staff_bearer_token_too(client, core):
+    token = create_token(core.db.write, "staff", "monitoring")
+    assert client.get("/staff/messages").status_code == 303
+    response = client.get("/staff/messages", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
