@@ -170,6 +170,15 @@ class CallFlow:
         busy = (self._say(call, "agents_busy"), self._self_service(call))
         return self._go(call, OPTIONS, busy)
 
+    def fault(self, language: str | None) -> list[Action]:
+        """The line cannot go on (a fault on our side: the database, the inquiry service):
+        a short apology, where to get the status instead, goodbye. In the call's language;
+        in both when it is not known."""
+        languages = (language,) if language else self._languages()
+        speech = tuple(s for lang in languages for s in (
+            sentence(lang, "give_up"), self._self_service_in(lang), sentence(lang, "goodbye")))
+        return [Speak(speech), Hangup()]
+
     # --- menus -------------------------------------------------------------------------
 
     def _on_language(self, call: Call, pressed: str, _caller: str | None) -> list[Action]:
@@ -305,9 +314,16 @@ class CallFlow:
             return sentence(self._config.default_language, key)
         return sentence(self._lang(call), key)
 
+    def _languages(self) -> tuple[str, ...]:
+        """Both languages, the default first (Arabic), for a caller who has not chosen."""
+        default = self._config.default_language
+        return (default, *(lang for lang in ("ar", "en") if lang != default))
+
     def _self_service(self, call: Call) -> Sentence:
-        return sentence(self._lang(call), "self_service",
-                        short_code=digits(self._config.short_code))
+        return self._self_service_in(self._lang(call))
+
+    def _self_service_in(self, lang: str) -> Sentence:
+        return sentence(lang, "self_service", short_code=digits(self._config.short_code))
 
     def _mobile(self, caller: str | None) -> str | None:
         """The caller ID as a mobile number, or None (withheld, a landline, garbage)."""

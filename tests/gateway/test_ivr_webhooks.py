@@ -427,6 +427,76 @@ def test_a_signed_request_without_a_call_sid_is_a_400(client):
     assert response.status_code == 400
 
 
+# --- faults on our side -------------------------------------------------------------------
+
+
+def _apology(phone: Phone, lang: str) -> int:
+    """Where the apology and the self-service sentence start in what the caller heard."""
+    heard = phone.heard()
+    sorry, sms = {"ar": ("نعتذر، لم نتمكن من إكمال طلبك", "7 4 7 4 7"),
+                  "en": ("Sorry, we could not complete your request.", "SMS to 7 4 7 4 7")
+                  }[lang]
+    assert sorry in heard and sms in heard, heard
+    return heard.index(sorry)
+
+
+def test_an_error_in_the_inquiry_service_is_an_apology_in_the_calls_language(
+        client, core, transaction, monkeypatch, caplog):
+    phone = Phone(client, caller="anonymous")  # no caller-ID inquiry: the ID is asked
+    phone.call()
+    phone.press("2")
+
+    def broken(request):
+        raise RuntimeError("the inquiry service fell over")
+
+    monkeypatch.setattr(core.inquiries, "inquire", broken)
+    phone.press(NUMBER)
+    phone.press(f.NATIONAL_ID)  # 200 and valid TwiML (Phone.post checks both)
+    _apology(phone, "en")
+    assert "portal" in phone.heard() and "Goodbye" in phone.heard()
+    assert phone.hung_up() and phone.twiml.find("Gather") is None
+    assert not says(phone.twiml, "Polly.Zeina", "arb")  # the caller chose English
+    assert any(r.levelname == "ERROR" and phone.sid in r.getMessage()
+               and r.exc_info for r in caplog.records)
+    assert f.NATIONAL_ID not in caplog.text
+
+
+def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core,
+                                                                   transaction):
+    from sqlalchemy import event
+
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("1")
+    before = metric(client, "gateway_ivr_webhook_faults_total")
+
+    def refuse(*_args):
+        raise core.db.engine.dialect.loaded_dbapi.OperationalError("the database is down")
+
+    core.db.engine.dispose()
+    event.listen(core.db.engine, "do_connect", refuse)
+    try:
+        for url, keys in (("/ivr/input/number", {"Digits": NUMBER}),
+                          ("/ivr/input/number", {}), ("/ivr/voice", {})):
+            phone.post(PUBLIC_URL + url, **keys)  # 200 with valid TwiML, whatever webhook
+            assert phone.hung_up() and phone.twiml.find("Gather") is None
+            # The call's language cannot be read: both, Arabic first.
+            assert _apology(phone, "ar") < _apology(phone, "en")
+    finally:
+        event.remove(core.db.engine, "do_connect", refuse)
+    assert metric(client, "gateway_ivr_webhook_faults_total") == before + 3
+    # The database back: the call goes on where it was.
+    phone.post(f"{PUBLIC_URL}/ivr/input/number", Digits=NUMBER)
+    assert "أحيلت إلى إدارة الحقوق" in phone.heard()
+
+
+def metric(client, name: str) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
 # --- the call log and metrics ---------------------------------------------------------------
 
 
