@@ -10,9 +10,9 @@ Two servers, each in its own process under waitress with ``gateway run``'s setti
   ``POST /ivr/...``: what Python + Flask + waitress cost for a webhook on this machine.
 
 ``--callers`` client threads (in this process; one run per value, 1 and 4 by default)
-each make whole calls, one after another,
-the way Twilio drives them: ``/ivr/voice``, ``1`` (Arabic), the transaction number and #
-(the caller ID is the applicant's, so the status comes at once), ``9`` (goodbye): four
+each make whole calls, one after another, the way Twilio drives them: ``/ivr/voice``,
+``1`` (Arabic), the transaction number (the # ends the <Gather>; Twilio leaves it out of
+``Digits``) (the caller ID is the applicant's, so the status comes at once), ``9`` (goodbye): four
 signed webhooks a call. Every gateway answer is checked (200, TwiML, the expected menu).
 The same requests go to the baseline. Prints webhooks/s and p50/p90/p99 latency of each,
 and the gateway's p99 against the 20 ms target.
@@ -146,7 +146,7 @@ def _call_steps(sid: str) -> list[tuple[str, dict, str]]:
             "To": "+9668001287788", "CallStatus": "in-progress"}
     return [("/ivr/voice", base, "/ivr/input/language"),
             ("/ivr/input/language", {**base, "Digits": "1"}, "/ivr/input/number"),
-            ("/ivr/input/number", {**base, "Digits": NUMBER + "#"}, "/ivr/input/options"),
+            ("/ivr/input/number", {**base, "Digits": NUMBER}, "/ivr/input/options"),
             ("/ivr/input/options", {**base, "Digits": "9"}, "<Hangup")]
 
 

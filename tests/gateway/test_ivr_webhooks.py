@@ -196,13 +196,42 @@ def test_silence_picks_arabic_then_three_silences_end_with_a_polite_goodbye(clie
     "٤٤٧١٢٣٤#x", "4471234#4471234#", "A", " ", "\u0000", "w" * 200,
 ])
 def test_odd_digits_are_asked_again_never_an_error(client, transaction, keys):
+    # Digits as no Twilio <Gather> would send them (it stops at the first #, which it
+    # leaves out): whatever comes is an answer to handle.
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
-    phone.press(keys)
+    phone.send_digits(keys)
     assert phone.gather().attrib["action"].endswith("/ivr/input/number")
     assert "not valid" in phone.heard() or "did not receive" in phone.heard()
     assert "Enter the transaction number, then the hash key." in phone.heard()
+
+
+@pytest.mark.parametrize("digits", [NUMBER, NUMBER + "#"])
+def test_the_number_with_or_without_its_finishing_hash_is_understood(client, transaction,
+                                                                      digits):
+    # Twilio leaves the finishOnKey out of Digits; a trailing # that does arrive is the
+    # same number all the same.
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("2")
+    phone.send_digits(digits)
+    assert "You entered 4 4 7 1 2 3 4." in phone.heard()
+    assert "Referred to Rights Department" in phone.heard()
+
+
+def test_the_phone_sends_keys_as_twilio_does(client, transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    assert phone.gather().attrib["finishOnKey"] == "#"
+    phone.press("2")
+    assert phone.sent[-1]["Digits"] == "2"
+    phone.press("4471234#99")  # the # ends the <Gather>: what follows is not sent
+    assert phone.sent[-1]["Digits"] == NUMBER
+    assert "You entered 4 4 7 1 2 3 4." in phone.heard()
+    phone.press("12")  # a one-key menu: numDigits 1 ends it after the 1
+    assert phone.sent[-1]["Digits"] == "1"
+    assert "Referred to Rights Department" in phone.heard()
 
 
 def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, transaction):
@@ -590,7 +619,7 @@ def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, me
         if menu == "options":
             phone.press(f.NATIONAL_ID + "#")
         assert phone.gather().attrib["action"].endswith(f"/ivr/input/{menu}")
-        phone.press(keys)  # asserts a 200 with valid TwiML
+        phone.send_digits(keys)  # asserts a 200 with valid TwiML
         assert phone.gather() is not None or phone.hung_up()
         assert "<Say>x</Say>" not in phone.responses[-1]
 
