@@ -77,7 +77,9 @@ def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
     assert "You entered \u20664 4 7 1 2 3 4\u2069." in page
     assert "Referred to Rights Department" in page
     page = text(press(staff_client, "9"))
-    assert 'id="ended"' in page or "Goodbye" in page
+    # The goodbye is shown, the call is over: no keypad, the form to call again.
+    assert "Thank you for calling. Goodbye." in page and 'id="ended"' in page
+    assert 'class="keypad"' not in page and 'action="/simulator/call/start"' in page
     with core.db.read() as session:
         row = session.scalars(select(IvrCall)).one()
         channels = session.scalars(select(InquiryLog.channel)).all()

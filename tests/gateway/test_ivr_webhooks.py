@@ -133,7 +133,9 @@ def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client
         answer = phone.press(f.OTHER_NATIONAL_ID + "#")
         assert "No transaction was found" in phone.heard()
         heard.append((phone.responses[-2].replace(" ".join(number), "N"), phone.responses[-1]))
-        assert asked is not None and answer is not None
+        # Asked for the ID either way, then the same options after the same answer.
+        assert asked.find("Gather").attrib["action"].endswith("/ivr/input/national_id")
+        assert answer.find("Gather").attrib["action"].endswith("/ivr/input/options")
         assert call_row(core, phone).outcome == "not_found"
     assert heard[0] == heard[1]
 
@@ -364,25 +366,34 @@ def test_outside_working_hours_the_arabic_line_says_the_hours(client, transactio
 
 
 def test_unsigned_and_tampered_requests_are_refused(client, core):
+    rejected = "gateway_ivr_rejected_webhooks_total"
+    counted = metric(client, rejected)
+
+    def refused(response) -> None:
+        nonlocal counted
+        assert response.status_code == 403
+        assert metric(client, rejected) == counted + 1  # each one counted
+        counted += 1
+
     phone = Phone(client)
     params = phone.params()
-    assert client.post("/ivr/voice", data=params).status_code == 403
+    refused(client.post("/ivr/voice", data=params))
     signature = phone.validator.compute_signature(f"{PUBLIC_URL}/ivr/voice", params)
     tampered = {**params, "From": "+966500000000"}
-    assert client.post("/ivr/voice", data=tampered,
-                       headers={"X-Twilio-Signature": signature}).status_code == 403
+    refused(client.post("/ivr/voice", data=tampered,
+                        headers={"X-Twilio-Signature": signature}))
     # Signed over the URL as seen behind the proxy, not the one Twilio used.
     internal = phone.validator.compute_signature("http://localhost/ivr/voice", params)
-    assert client.post("/ivr/voice", data=params,
-                       headers={"X-Twilio-Signature": internal}).status_code == 403
+    refused(client.post("/ivr/voice", data=params, headers={"X-Twilio-Signature": internal}))
     wrong_token = Phone(client, token="not-the-token")
-    assert wrong_token.raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 403
+    refused(wrong_token.raw_post(f"{PUBLIC_URL}/ivr/voice"))
     for path in ("/ivr/input/number", "/ivr/dial", "/ivr/status"):
-        assert client.post(path, data=params).status_code == 403
+        refused(client.post(path, data=params))
     with core.db.read() as session:
         assert session.scalars(select(IvrCall)).all() == []
     assert client.post("/ivr/voice", data=params,
                        headers={"X-Twilio-Signature": signature}).status_code == 200
+    assert metric(client, rejected) == counted  # a signed request is not counted
 
 
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
