@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import wave
 from pathlib import Path
 
@@ -71,6 +72,50 @@ def test_a_broken_file_is_reported(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF")
     assert "not a WAV" in check_wav(bad)
+
+
+def _wav(path: Path, frames: int, rate: int = 22050) -> Path:
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(rate)
+        audio.writeframes(b"\x01\x00" * frames)
+    return path
+
+
+@pytest.mark.parametrize(("frames", "problem"), [
+    (0, "empty"), (1, "too short"), (1000, "too short"), (22050 * 31, "31.0 s long")])
+def test_a_file_too_short_or_too_long_is_reported(tmp_path, frames, problem):
+    assert problem in check_wav(_wav(tmp_path / "x.wav", frames))
+
+
+def test_a_file_of_a_usable_length_passes(tmp_path):
+    assert check_wav(_wav(tmp_path / "x.wav", 22050 // 10)) is None  # 0.1 s
+
+
+def test_gateway_prompts_render_rejects_what_an_engine_wrote_as_one_frame(
+        tmp_path, monkeypatch):
+    # An engine that writes a header and one frame for every phrase (seen with a voice
+    # that does not load): the command fails and names the phrases.
+    engine = tmp_path / "one-frame-engine"
+    engine.write_text(f"""#!{sys.executable}
+import json, sys, wave
+for job in json.load(sys.stdin)["jobs"]:
+    with wave.open(job["path"], "wb") as audio:
+        audio.setnchannels(1); audio.setsampwidth(2); audio.setframerate(22050)
+        audio.writeframes(b"\\x01\\x00")
+    print("done", flush=True)
+""")
+    engine.chmod(0o755)
+    monkeypatch.setattr("channels.ivr.prompts.sys.executable", str(engine))
+    env = {"GATEWAY_CONFIG": None, "GATEWAY__VAR_DIR": str(tmp_path),
+           "GATEWAY__SECURITY__NATIONAL_ID_KEY": NATIONAL_ID_KEY}
+
+    result = CliRunner().invoke(main, ["prompts", "render"], env=env)
+
+    assert result.exit_code == 1, result.output
+    assert "too short" in result.output and "للعربية اضغط واحد" in result.output
+    assert f"{len(all_phrases())} failed" in result.output
 
 
 def test_a_speech_engine_that_cannot_start_is_an_error_not_a_hang(settings, monkeypatch):
