@@ -225,8 +225,9 @@ def answer_speech(answer: Answer, lang: str, tz: ZoneInfo) -> tuple[Sentence, ..
 
 def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
     """Every phrase of ``lang`` worth a recording: the fixed wording of each prompt, the
-    digits, the days of a month (and the hours), the years in ``years``, the names of the
-    weekdays and months."""
+    numbers 0 to 59 (digits read one by one, the days of a month, the hours and minutes of
+    the working hours: ``_clock`` says "8:45" as 8 and 45), the years in ``years``, the
+    names of the weekdays and months."""
     seen: set[str] = set()
     _ = gettext_for(lang)
     candidates: list[str] = []
@@ -234,8 +235,7 @@ def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
         template = _(msgid)
         for part in _FIELD.split(template)[0::2]:
             candidates += _fixed(part)
-    candidates += [str(n) for n in range(10)]
-    candidates += [str(n) for n in range(10, 32)]
+    candidates += [str(n) for n in range(60)]
     candidates += [str(n) for n in years]
     candidates += [_(name) for name in DAY_NAMES.values()]
     candidates += HIJRI_MONTHS_AR if lang == "ar" else HIJRI_MONTHS_EN

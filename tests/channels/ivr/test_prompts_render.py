@@ -132,6 +132,53 @@ def test_every_phrase_the_line_may_play_is_listed():
     assert all(text.strip() for _lang, text in phrases)
 
 
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_every_time_date_and_status_the_line_speaks_is_made_of_recordings(lang):
+    from datetime import date, time, timedelta
+
+    from channels.ivr.hours import WEEKDAYS
+    from channels.ivr.speech import (
+        digits,
+        recordable_phrases,
+        recording_years,
+        sentence,
+        spoken_date,
+        status_sentence,
+        working_hours,
+    )
+    from core.answer import Name, TransactionView
+
+    today = date(2026, 12, 1)
+    recorded = set(recordable_phrases(lang, recording_years(today)))
+
+    def unrecorded(spoken) -> set[str]:
+        return set(spoken.phrases) - recorded
+
+    # Working hours at any minute (08:45, 07:30 ...) and on any days.
+    for hour in range(24):
+        for minute in range(60):
+            moment = time(hour, minute)
+            assert not unrecorded(working_hours(lang, WEEKDAYS, moment, moment)), moment
+    assert not unrecorded(working_hours(lang, ["thu", "sat"], time(9), time(13)))
+    # Every registration date of the last ten years.
+    day = today.replace(year=today.year - 10)
+    while day <= today:
+        assert not unrecorded(spoken_date(day, lang)), day
+        day += timedelta(days=1)
+    # Every status: all but the names of departments and agencies.
+    names = {"إدارة", "Department", "وزارة", "Ministry"}
+    for status in ("registered", "referred", "assigned", "issued", "reply_received",
+                   "closed"):
+        view = TransactionView(number="4471234", status=status, subject="",
+                               registered_at=None, department=Name("إدارة", "Department"),
+                               destination_agency=Name("وزارة", "Ministry"),
+                               reply_expected=status == "issued")
+        assert unrecorded(status_sentence(view, lang)) <= names, status
+    for key in ("number_is", "you_entered"):
+        assert not unrecorded(sentence(lang, key, **{"number" if key == "number_is"
+                                                      else "digits": digits("4471234")}))
+
+
 def test_gateway_prompts_render_makes_every_prompt_a_valid_wav(tmp_path):
     _espeak()
     env = {"GATEWAY_CONFIG": None, "GATEWAY__VAR_DIR": str(tmp_path),
