@@ -60,6 +60,12 @@ def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(clien
     assert gather.attrib["action"] == f"{PUBLIC_URL}/ivr/input/language"
     assert says(menu, "Polly.Zeina", "arb") and "للعربية اضغط واحد" in phone.heard()
     assert "For English, press 2" in phone.heard()
+    # Each language in itself, Arabic first: the English welcome in the English voice.
+    english = [e for e in menu.iter("Say") if e.attrib["voice"] == "Polly.Joanna"]
+    assert [e.text for e in english] == [
+        "Welcome to the transaction inquiry line of the Regional Emirate.",
+        "For English, press 2."]
+    assert phone.heard().index("للعربية") < phone.heard().index("Welcome")
 
     phone.press("1")
     assert "أدخل رقم المعاملة" in phone.heard()
@@ -254,6 +260,17 @@ def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, tran
     assert phone.hung_up() and "74747" not in phone.heard() and "7 4 7 4 7" in phone.heard()
 
 
+def test_a_wrong_key_in_the_language_menu_is_answered_in_both_languages(client):
+    phone = Phone(client)
+    phone.call()
+    menu = phone.press("7")
+    assert says(menu, "Polly.Zeina", "arb") and says(menu, "Polly.Joanna", "en-US")
+    heard = phone.heard()
+    assert heard.index("هذا الاختيار غير متاح") < heard.index("That is not one of the choices")
+    assert "For English, press 2" in heard
+    assert phone.gather().attrib["action"].endswith("/ivr/input/language")
+
+
 def test_a_malformed_national_id_is_asked_again(client, transaction):
     phone = Phone(client, caller="+966569876543")
     phone.call()
@@ -299,6 +316,24 @@ def test_zero_within_working_hours_puts_the_caller_through(client, core, transac
     assert phone.hung_up()
     row = call_row(core, phone)
     assert row.outcome == "transferred" and "agent" in row.path.split()
+
+
+def test_a_late_or_replayed_dial_report_does_not_mark_the_call_transferred(client, core,
+                                                                          transaction):
+    phone = _to_options(client)
+    dial = f"{PUBLIC_URL}/ivr/dial"
+    phone.post(dial, DialCallStatus="completed")  # signed, but nobody was put through
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+    row = call_row(core, phone)
+    assert (row.outcome, row.ended_at) == ("status", None)
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        phone.press("0")
+    phone.agent_line("busy")
+    phone.post(dial, DialCallStatus="completed")  # the busy line's report, replayed late
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+    row = call_row(core, phone)
+    assert (row.outcome, row.ended_at) == ("agent_busy", None)
+    assert row.path.split().count("agent_busy") == 1
 
 
 @pytest.mark.parametrize("moment", [FRIDAY_MORNING, SUNDAY_EVENING])
