@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from core.answer import Answer, Name, Outcome, TransactionView
@@ -122,6 +123,9 @@ def _fixed(template_part: str) -> list[str]:
     return [part] if _SPOKEN.search(part) else []
 
 
+# A call's sentences are the same few prompts, numbers and dates again and again: each is
+# kept once made (all immutable), instead of translated and cut up on every webhook.
+@lru_cache(maxsize=4096)
 def sentence(lang: str, key: str, **values: Piece | str) -> Sentence:
     """The prompt ``key`` in ``lang`` with its placeholders filled."""
     template = gettext_for(lang)(PROMPTS[key])
@@ -148,6 +152,7 @@ def _name(name: Name | None, lang: str) -> Piece:
     return Piece(text, (text,))
 
 
+@lru_cache(maxsize=1024)
 def spoken_date(day: date, lang: str) -> Sentence:
     """The Hijri date with its Gregorian equivalent, each part a recordable phrase."""
     hijri = hijri_date(day) or (day.year, day.month, day.day)
