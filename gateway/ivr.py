@@ -21,7 +21,7 @@ import logging
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 from twilio.request_validator import RequestValidator, add_port, remove_port
 from werkzeug.exceptions import HTTPException
 
@@ -59,6 +59,9 @@ class IvrWebhooks:
                                          settings.ivr.input_timeout_seconds
                                          ).render(self.line.fault(None))
         self.public_url = public_url
+        # What the database failing looks like: SQLAlchemy's wrapper, or the driver's own
+        # error from a raw connection (the call store's hot path).
+        self.database_errors = (DBAPIError, core.db.engine.dialect.loaded_dbapi.Error)
         self.enabled = settings.ivr.enabled
         self.check_signatures = settings.ivr.twilio.validate_signatures \
             or not _loopback(public_url)
@@ -148,7 +151,10 @@ def _fault(exc: Exception):
                         mimetype="text/plain")
     hooks = _hooks()
     try:
-        body = hooks.twiml.render(hooks.line.fault(sid))
+        # The database itself failed: asking it for the call's language would only make
+        # Twilio (and the caller) wait for it again.
+        body = hooks.twiml.render(hooks.line.fault(
+            sid, look_up=not isinstance(exc, hooks.database_errors)))
     except Exception:
         log.exception("ivr: the apology could not be rendered; the fixed one is said")
         body = hooks.fault_twiml

@@ -87,13 +87,14 @@ class Line:
     def call(self, call_sid: str) -> Call | None:
         return self._store.load(call_sid)
 
-    def fault(self, call_sid: str | None) -> list[Action]:
+    def fault(self, call_sid: str | None, *, look_up: bool = True) -> list[Action]:
         """What the caller hears when a webhook failed on our side (the database down, an
         error in the inquiry service): an apology and the self-service options, then the
-        line hangs up. In the call's language when its row can still be read. Writes
-        nothing: the status callback (or the abandoned-call sweep) ends the call."""
+        line hangs up. In the call's language when ``look_up`` and its row can still be
+        read. Writes nothing: the status callback (or the abandoned-call sweep) ends the
+        call."""
         language = None
-        if call_sid:
+        if call_sid and look_up:
             try:
                 call = self._store.load(call_sid)
             except Exception:  # the fault may well be the database itself

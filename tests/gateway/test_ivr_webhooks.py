@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -545,7 +546,10 @@ def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core
     phone.press("1")
     before = metric(client, "gateway_ivr_webhook_faults_total")
 
+    attempts = []
+
     def refuse(*_args):
+        attempts.append(threading.get_ident())
         raise core.db.engine.dialect.loaded_dbapi.OperationalError("the database is down")
 
     core.db.engine.dispose()
@@ -560,6 +564,8 @@ def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core
     finally:
         event.remove(core.db.engine, "do_connect", refuse)
     assert metric(client, "gateway_ivr_webhook_faults_total") == before + 3
+    # One try at the database a webhook: the apology does not wait for it a second time.
+    assert attempts.count(threading.get_ident()) == 3  # (not the WAL checkpointer's)
     # The database back: the call goes on where it was.
     phone.post(f"{PUBLIC_URL}/ivr/input/number", Digits=NUMBER)
     assert "أحيلت إلى إدارة الحقوق" in phone.heard()
