@@ -3,9 +3,13 @@
 The same ``Line`` as Twilio's webhooks (the same menus, state by call id in ``ivr_calls``,
 the same inquiry service), logged and counted under channel "ivr-sim". Each key is a form
 post, as a phone sends a tone; the keys of a number collect until # (or the menu's single
-key) as Twilio's <Gather> does, and "silence" sends what was keyed so far. Prompts are
-shown as text, with the rendered recordings to play where ``gateway prompts render``
-made them.
+key) as Twilio's <Gather> does, and "silence" sends what was keyed so far.
+
+The page speaks as the line does under ``ivr.voice.mode``: in ``say`` mode it shows the
+text Twilio's voice would speak; in ``play`` mode the same parts as the TwiML, in order
+(the recordings ``gateway prompts render`` made, and the text <Say> fills in where there
+is none), and ``call_simulator.js`` (a same-origin script: the gateway's CSP allows no
+inline script) plays the step's recordings one after another.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from channels.ivr.audio import AudioLibrary, audio_dir
 from channels.ivr.flow import ONE_KEY_MENUS, Action, Gather, Hangup, Speak, Transfer
 from channels.ivr.line import Line
 from channels.ivr.speech import Sentence
+from channels.ivr.twiml import PLAY, spoken_parts
 from gateway.portal import check_csrf
 from gateway.staff import current_staff, to_login
 
@@ -35,11 +40,13 @@ MAX_CALLER_CHARS = 30
 
 @dataclass(frozen=True)
 class Heard:
-    """One sentence of the line: its text, and the recordings it is made of (if any)."""
+    """One sentence of the line: its text, and how the line speaks it (``spoken_parts``:
+    recordings to play, text to say) with which voice."""
 
     lang: str
     text: str
-    audio: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...]
+    voice: str
 
 
 def _line() -> Line:
@@ -50,9 +57,12 @@ def _line() -> Line:
     return app.extensions["ivr_simulator"]
 
 
-def _library() -> AudioLibrary:
-    settings = current_app.config["SETTINGS"]
-    return AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
+def _library() -> AudioLibrary | None:
+    """The recordings the line plays, at URLs relative to this page; None in say mode."""
+    voice = current_app.config["SETTINGS"].ivr.voice
+    if voice.mode != "play":
+        return None
+    return AudioLibrary(audio_dir(current_app.config["SETTINGS"]), voice, "")
 
 
 # Digits read one by one ("4 4 7 1"): kept left to right inside an Arabic sentence, where
@@ -60,13 +70,19 @@ def _library() -> AudioLibrary:
 _SPACED_DIGITS = re.compile(r"\d(?: \d)+")
 
 
+def _isolated(text: str) -> str:
+    return _SPACED_DIGITS.sub(lambda m: f"\u2066{m.group(0)}\u2069", text)
+
+
 def _heard(sentences: tuple[Sentence, ...]) -> list[Heard]:
     library = _library()
+    voice = current_app.config["SETTINGS"].ivr.voice
     heard = []
     for sentence in sentences:
-        urls = [library.url(sentence.lang, phrase) for phrase in sentence.phrases]
-        text = _SPACED_DIGITS.sub(lambda m: f"\u2066{m.group(0)}\u2069", sentence.text)
-        heard.append(Heard(sentence.lang, text, tuple(u for u in urls if u)))
+        parts = tuple((kind, value if kind == PLAY else _isolated(value))
+                      for kind, value in spoken_parts(sentence, library))
+        name = voice.arabic_voice if sentence.lang == "ar" else voice.english_voice
+        heard.append(Heard(sentence.lang, _isolated(sentence.text), parts, name))
     return heard
 
 
@@ -92,6 +108,7 @@ def _screen(actions: list[Action]) -> dict:
 def _page(status: int = 200, **context) -> Response:
     context.setdefault("heard", [])
     context.setdefault("keys", KEYS)
+    context.setdefault("voice_mode", current_app.config["SETTINGS"].ivr.voice.mode)
     response = current_app.make_response(render_template("call_simulator.html", **context))
     response.status_code = status
     return response

@@ -6,6 +6,11 @@ call's status callback (the end of the call and its duration, for the call log).
 checks ``X-Twilio-Signature`` against ``gateway.public_url`` and the path: the URL Twilio
 called, not the one a proxy passed on. ``GET /ivr/audio/<file>`` serves the rendered
 prompts to Twilio's <Play> (and the call simulator) without a signature.
+
+A fault on our side (the database down, an error in the inquiry service) never reaches
+Twilio as a 500, which it would answer with its own "application error" message: the
+caller hears an apology and where else to get the status, in valid TwiML, and the line
+hangs up.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import logging
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from sqlalchemy.exc import DBAPIError, StatementError
 from twilio.request_validator import RequestValidator, add_port, remove_port
+from werkzeug.exceptions import HTTPException
 
 from channels.ivr.audio import NAME, AudioLibrary, audio_dir
 from channels.ivr.flow import NODES
 from channels.ivr.line import Line
-from channels.ivr.metrics import REJECTED
+from channels.ivr.metrics import FAULTS, REJECTED
 from channels.ivr.twiml import TwimlRenderer
 from core.service import Core
 from core.settings import Settings
@@ -46,7 +53,15 @@ class IvrWebhooks:
         self.audio = AudioLibrary(audio_dir(settings), settings.ivr.voice, public_url)
         self.twiml = TwimlRenderer(settings.ivr.voice, self.audio, public_url,
                                    settings.ivr.input_timeout_seconds)
+        # The apology when even rendering it fails: made now, spoken by <Say>, in both
+        # languages (the call's is not known then).
+        self.fault_twiml = TwimlRenderer(settings.ivr.voice, None, public_url,
+                                         settings.ivr.input_timeout_seconds
+                                         ).render(self.line.fault(None))
         self.public_url = public_url
+        # What the database failing looks like: SQLAlchemy's wrapper, or the driver's own
+        # error from a raw connection (the call store's hot path).
+        self.database_errors = (DBAPIError, core.db.engine.dialect.loaded_dbapi.Error)
         self.enabled = settings.ivr.enabled
         self.check_signatures = settings.ivr.twilio.validate_signatures \
             or not _loopback(public_url)
@@ -116,6 +131,34 @@ def _check_signature():
         return None
     REJECTED.inc()
     return Response("forbidden: not signed by Twilio\n", status=403, mimetype="text/plain")
+
+
+@ivr.errorhandler(Exception)
+def _fault(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return exc.get_response()  # a 400 or 404 of our own making, as it was
+    FAULTS.inc()
+    if isinstance(exc, StatementError):
+        exc.hide_parameters = True  # the log never carries a caller's number or ID
+    try:
+        sid = (_param("CallSid") or "").strip() or None
+    except Exception:  # a body that cannot be read: no call to name
+        sid = None
+    log.error("ivr: %s failed for call %s (%s); the caller hears an apology",
+              request.path, sid, type(exc).__name__, exc_info=exc)
+    if request.endpoint == "ivr.audio":
+        return Response("the prompt could not be served\n", status=500,
+                        mimetype="text/plain")
+    hooks = _hooks()
+    try:
+        # The database itself failed: asking it for the call's language would only make
+        # Twilio (and the caller) wait for it again.
+        body = hooks.twiml.render(hooks.line.fault(
+            sid, look_up=not isinstance(exc, hooks.database_errors)))
+    except Exception:
+        log.exception("ivr: the apology could not be rendered; the fixed one is said")
+        body = hooks.fault_twiml
+    return Response(body, mimetype="text/xml", content_type=TWIML)
 
 
 def _param(name: str) -> str | None:

@@ -3,7 +3,8 @@
 Telephony-neutral: the Twilio adapter (``twiml.py``) renders the actions as TwiML, the
 staff call simulator as a web page. The flow:
 
-    language (1 Arabic, 2 English; silence: Arabic)
+    language (1 Arabic, 2 English; silence: Arabic. Offered in both languages, Arabic
+             first, and a wrong key is answered in both)
     number   (the transaction number, ended by #; read back digit by digit)
              -> the status at once when the caller ID is the applicant's mobile,
     national_id (otherwise: the national ID, ended by #)
@@ -36,6 +37,8 @@ NODES = (LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS)
 # Menus answered by one key; the others collect keys until #.
 ONE_KEY_MENUS = (LANGUAGE, OPTIONS)
 MAX_TRIES = 3
+# The outcome while the caller is being put through (until the <Dial> reports back).
+TRANSFERRING = "transfer"
 # Longest Digits worth looking at; anything longer is wrong input all the same.
 MAX_KEYS = 64
 
@@ -163,12 +166,22 @@ class CallFlow:
         """The agent's line answered and hung up, or was busy or not answered."""
         if call.ended:
             return [Hangup()]
+        if call.outcome != TRANSFERRING:
+            # No transfer in progress: a late or replayed <Dial> report changes nothing.
+            return self.ask(call)
         if status in ("completed", "answered"):
             return self._end(call, "transferred", (self._say(call, "goodbye"),))
         call.path.append("agent_busy")
         call.outcome = "agent_busy"
         busy = (self._say(call, "agents_busy"), self._self_service(call))
         return self._go(call, OPTIONS, busy)
+
+    def fault(self, language: str | None) -> list[Action]:
+        """The line cannot go on (a fault on our side: the database, the inquiry service):
+        a short apology, where to get the status instead, goodbye. In the call's language;
+        in both when it is not known."""
+        languages = (language,) if language else self._languages()
+        return [Speak(self._in(languages, "give_up", "self_service", "goodbye")), Hangup()]
 
     # --- menus -------------------------------------------------------------------------
 
@@ -256,7 +269,7 @@ class CallFlow:
                       self._self_service(call))
             return self._go(call, OPTIONS, closed)
         call.path.append("agent")
-        call.outcome = "transfer"
+        call.outcome = TRANSFERRING
         return [Speak((self._say(call, "connecting"),)),
                 Transfer(config.agent_number, config.ring_seconds)]
 
@@ -273,10 +286,11 @@ class CallFlow:
         call.attempts += 1
         if call.attempts >= MAX_TRIES:
             call.path.append("gave_up")
-            return self._end(call, call.outcome or "gave_up", (
-                self._say(call, problem), self._say(call, "give_up"),
-                self._self_service(call), self._say(call, "goodbye")))
-        return [Speak((self._say(call, problem),)), self._gather(call, short=True)]
+            return self._end(call, call.outcome or "gave_up", self._in(
+                self._callers_languages(call), problem, "give_up", "self_service",
+                "goodbye"))
+        return [Speak(self._in(self._callers_languages(call), problem)),
+                self._gather(call, short=True)]
 
     def _end(self, call: Call, outcome: str, speech: tuple[Sentence, ...]) -> list[Action]:
         call.outcome, call.ended, call.replay = outcome, True, ()
@@ -284,9 +298,12 @@ class CallFlow:
 
     def _gather(self, call: Call, *, short: bool) -> Gather:
         if call.node == LANGUAGE:
-            prompt = (sentence("ar", "welcome"), sentence("ar", "for_arabic"),
-                      sentence("en", "for_english"))
-            return Gather(LANGUAGE, prompt[1:] if short else prompt, num_digits=1)
+            # Each language offered in itself, Arabic first: "... للعربية اضغط واحد.
+            # Welcome ... For English, press 2."
+            prompt = tuple(s for lang in self._languages() for s in (
+                *(() if short else (sentence(lang, "welcome"),)),
+                sentence(lang, "for_arabic" if lang == "ar" else "for_english")))
+            return Gather(LANGUAGE, prompt, num_digits=1)
         if call.node == OPTIONS:
             key = "options_short" if short else "options"
             if not self._config.agent_number:
@@ -301,13 +318,28 @@ class CallFlow:
         return call.language or self._config.default_language
 
     def _say(self, call: Call, key: str) -> Sentence:
-        if call.node == LANGUAGE and call.language is None:
-            return sentence(self._config.default_language, key)
         return sentence(self._lang(call), key)
 
+    def _callers_languages(self, call: Call) -> tuple[str, ...]:
+        """The call's language; both while the caller has not chosen one."""
+        return (call.language,) if call.language else self._languages()
+
+    def _in(self, languages: tuple[str, ...], *keys: str) -> tuple[Sentence, ...]:
+        """The prompts ``keys`` in each of ``languages`` in turn ("self_service" is the
+        self-service sentence)."""
+        return tuple(self._self_service_in(lang) if key == "self_service"
+                     else sentence(lang, key) for lang in languages for key in keys)
+
+    def _languages(self) -> tuple[str, ...]:
+        """Both languages, the default first (Arabic), for a caller who has not chosen."""
+        default = self._config.default_language
+        return (default, *(lang for lang in ("ar", "en") if lang != default))
+
     def _self_service(self, call: Call) -> Sentence:
-        return sentence(self._lang(call), "self_service",
-                        short_code=digits(self._config.short_code))
+        return self._self_service_in(self._lang(call))
+
+    def _self_service_in(self, lang: str) -> Sentence:
+        return sentence(lang, "self_service", short_code=digits(self._config.short_code))
 
     def _mobile(self, caller: str | None) -> str | None:
         """The caller ID as a mobile number, or None (withheld, a landline, garbage)."""

@@ -87,6 +87,21 @@ class Line:
     def call(self, call_sid: str) -> Call | None:
         return self._store.load(call_sid)
 
+    def fault(self, call_sid: str | None, *, look_up: bool = True) -> list[Action]:
+        """What the caller hears when a webhook failed on our side (the database down, an
+        error in the inquiry service): an apology and the self-service options, then the
+        line hangs up. In the call's language when ``look_up`` and its row can still be
+        read. Writes nothing: the status callback (or the abandoned-call sweep) ends the
+        call."""
+        language = None
+        if call_sid and look_up:
+            try:
+                call = self._store.load(call_sid)
+            except Exception:  # the fault may well be the database itself
+                call = None
+            language = call.language if call is not None else None
+        return self._flow.fault(language)
+
     def close_abandoned(self, *, force: bool = False) -> None:
         """Log calls left open as hung up (at most every few minutes unless forced)."""
         if not force and time.monotonic() < self._next_check:

@@ -12,3 +12,6 @@ CALLS_ENDED = Counter("gateway_ivr_calls_ended", "Calls ended, by outcome",
                       ["channel", "outcome"])
 # Webhooks refused for a missing or wrong X-Twilio-Signature.
 REJECTED = Counter("gateway_ivr_rejected_webhooks", "IVR webhooks refused (bad signature)")
+# Webhooks that failed on our side (the caller heard an apology, not Twilio's error).
+FAULTS = Counter("gateway_ivr_webhook_faults", "IVR webhooks that failed on the gateway's "
+                 "side and were answered with an apology")

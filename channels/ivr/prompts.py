@@ -38,7 +38,9 @@ from core.settings import Settings
 STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 10.0
 # Tries per phrase when the engine wrote no audio.
 ATTEMPTS = 3
-MAX_PROMPT_SECONDS = 30.0
+# A usable recording lasts at least this long (the shortest, a digit, is ~0.3 s): an
+# engine that wrote a header and a frame or two has not spoken the phrase.
+MIN_PROMPT_SECONDS, MAX_PROMPT_SECONDS = 0.05, 30.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def check_wav(path: Path) -> str | None:
         return f"{channels} channel(s) of {8 * width} bits, not mono 16-bit"
     if frames == 0 or rate <= 0:
         return "empty"
+    if frames / rate < MIN_PROMPT_SECONDS:
+        return f"{frames / rate * 1000:.0f} ms long, too short to be the phrase"
     if frames / rate > MAX_PROMPT_SECONDS:
         return f"{frames / rate:.1f} s long"
     return None

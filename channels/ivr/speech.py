@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from core.answer import Answer, Name, Outcome, TransactionView
@@ -122,6 +123,9 @@ def _fixed(template_part: str) -> list[str]:
     return [part] if _SPOKEN.search(part) else []
 
 
+# A call's sentences are the same few prompts, numbers and dates again and again: each is
+# kept once made (all immutable), instead of translated and cut up on every webhook.
+@lru_cache(maxsize=4096)
 def sentence(lang: str, key: str, **values: Piece | str) -> Sentence:
     """The prompt ``key`` in ``lang`` with its placeholders filled."""
     template = gettext_for(lang)(PROMPTS[key])
@@ -148,6 +152,7 @@ def _name(name: Name | None, lang: str) -> Piece:
     return Piece(text, (text,))
 
 
+@lru_cache(maxsize=1024)
 def spoken_date(day: date, lang: str) -> Sentence:
     """The Hijri date with its Gregorian equivalent, each part a recordable phrase."""
     hijri = hijri_date(day) or (day.year, day.month, day.day)
@@ -225,8 +230,9 @@ def answer_speech(answer: Answer, lang: str, tz: ZoneInfo) -> tuple[Sentence, ..
 
 def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
     """Every phrase of ``lang`` worth a recording: the fixed wording of each prompt, the
-    digits, the days of a month (and the hours), the years in ``years``, the names of the
-    weekdays and months."""
+    numbers 0 to 59 (digits read one by one, the days of a month, the hours and minutes of
+    the working hours: ``_clock`` says "8:45" as 8 and 45), the years in ``years``, the
+    names of the weekdays and months."""
     seen: set[str] = set()
     _ = gettext_for(lang)
     candidates: list[str] = []
@@ -234,8 +240,7 @@ def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
         template = _(msgid)
         for part in _FIELD.split(template)[0::2]:
             candidates += _fixed(part)
-    candidates += [str(n) for n in range(10)]
-    candidates += [str(n) for n in range(10, 32)]
+    candidates += [str(n) for n in range(60)]
     candidates += [str(n) for n in years]
     candidates += [_(name) for name in DAY_NAMES.values()]
     candidates += HIJRI_MONTHS_AR if lang == "ar" else HIJRI_MONTHS_EN

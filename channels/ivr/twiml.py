@@ -25,6 +25,32 @@ from core.settings import VoiceSettings
 RENDERED_KEPT = 2048
 
 
+PLAY, SAY = "play", "say"
+
+
+def spoken_parts(sentence: Sentence, audio: AudioLibrary | None) -> list[tuple[str, str]]:
+    """How the line speaks ``sentence``, in order: ``(PLAY, url)`` for each phrase with a
+    recording, ``(SAY, text)`` for the rest (phrases in a row without one are said
+    together). Without recordings (say mode) the whole text is one ``(SAY, text)``.
+    The call simulator shows and plays the same parts."""
+    if audio is None:
+        return [(SAY, sentence.text)]
+    parts: list[tuple[str, str]] = []
+    unrecorded: list[str] = []
+    for phrase in sentence.phrases:
+        url = audio.url(sentence.lang, phrase)
+        if url is None:
+            unrecorded.append(phrase)
+            continue
+        if unrecorded:
+            parts.append((SAY, " ".join(unrecorded)))
+            unrecorded = []
+        parts.append((PLAY, url))
+    if unrecorded:
+        parts.append((SAY, " ".join(unrecorded)))
+    return parts
+
+
 class TwimlRenderer:
     def __init__(self, voice: VoiceSettings, audio: AudioLibrary | None, base_url: str,
                  input_timeout: int) -> None:
@@ -63,21 +89,11 @@ class TwimlRenderer:
 
     def _speak(self, target, sentences: tuple[Sentence, ...]) -> None:
         for sentence in sentences:
-            if self._audio is None:
-                self._say(target, sentence.lang, sentence.text)
-                continue
-            unrecorded: list[str] = []  # said together, in one <Say>
-            for phrase in sentence.phrases:
-                url = self._audio.url(sentence.lang, phrase)
-                if url is None:
-                    unrecorded.append(phrase)
-                    continue
-                if unrecorded:
-                    self._say(target, sentence.lang, " ".join(unrecorded))
-                    unrecorded = []
-                target.play(url)
-            if unrecorded:
-                self._say(target, sentence.lang, " ".join(unrecorded))
+            for kind, value in spoken_parts(sentence, self._audio):
+                if kind == PLAY:
+                    target.play(value)
+                else:
+                    self._say(target, sentence.lang, value)
 
     def _say(self, target, lang: str, text: str) -> None:
         voice = self._voice

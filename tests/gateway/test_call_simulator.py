@@ -77,7 +77,9 @@ def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
     assert "You entered \u20664 4 7 1 2 3 4\u2069." in page
     assert "Referred to Rights Department" in page
     page = text(press(staff_client, "9"))
-    assert 'id="ended"' in page or "Goodbye" in page
+    # The goodbye is shown, the call is over: no keypad, the form to call again.
+    assert "Thank you for calling. Goodbye." in page and 'id="ended"' in page
+    assert 'class="keypad"' not in page and 'action="/simulator/call/start"' in page
     with core.db.read() as session:
         row = session.scalars(select(IvrCall)).one()
         channels = session.scalars(select(InquiryLog.channel)).all()
@@ -115,19 +117,79 @@ def test_a_key_without_a_call_is_refused_kindly(staff_client):
     assert response.status_code == 409
 
 
-def test_the_simulator_offers_the_recordings_the_line_would_play(database_url, tmp_path,
-                                                                 core, transaction):
+def _played_mode_app(database_url, tmp_path, core, mode: str = "play"):
+    """An app in ``mode`` with a few phrases recorded; its library and a staff client."""
     from channels.ivr.audio import AudioLibrary, audio_dir
     from gateway.app import create_app
 
-    settings = ivr_settings(database_url, tmp_path, voice={"mode": "play"})
+    settings = ivr_settings(database_url, tmp_path, voice={"mode": mode})
     library = AudioLibrary(audio_dir(settings), settings.ivr.voice, "")
     library.directory.mkdir(parents=True)
-    library.path("ar", "للعربية اضغط واحد").write_bytes(b"RIFF")
+    for lang, phrase in RECORDED:
+        library.path(lang, phrase).write_bytes(b"RIFF-not-checked-here")
     client = create_app(settings, core).test_client()
     assert sign_in(client, create_token(core.db.write, "staff", "t")).status_code == 303
+    return library, client
+
+
+RECORDED = [("ar", "للعربية اضغط واحد"), ("ar", "4"), ("ar", "أحيلت إلى"),
+            ("ar", "الرقم الذي أدخلته")]
+_PART = re.compile(r'<audio class="prompt-audio" controls preload="auto" src="([^"]+)">'
+                   r'|<bdi class="prompt-said">([^<]*)</bdi>')
+
+
+def _page_parts(page: str) -> list[tuple[str, str]]:
+    """What the page plays and says, in order."""
+    from html import unescape
+
+    return [("play", src) if src else ("say", unescape(said).strip("\u2066\u2069"))
+            for src, said in _PART.findall(page.replace("\u2066", "").replace("\u2069", ""))]
+
+
+def _twiml_parts(root) -> list[tuple[str, str]]:
+    from tests.channels.ivr.phone import PUBLIC_URL
+
+    return [("play", e.text.removeprefix(PUBLIC_URL)) if e.tag == "Play" else ("say", e.text)
+            for e in root.iter() if e.tag in ("Play", "Say")]
+
+
+def test_in_play_mode_the_simulator_plays_what_the_line_plays_in_order(database_url,
+                                                                       tmp_path, core,
+                                                                       transaction):
+    from tests.channels.ivr.phone import Phone
+
+    library, client = _played_mode_app(database_url, tmp_path, core)
+    twilio = Phone(client, caller=f.MOBILE_E164)
+
+    response = start(client, caller=f.MOBILE)
+    page = text(response)
+    assert _page_parts(page) == _twiml_parts(twilio.call())
+    assert ("play", library.url("ar", "للعربية اضغط واحد")) in _page_parts(page)
+    for keys in ("1", "4471234#"):
+        page = text(dial(client, keys))
+        twilio.press(keys)
+        assert _page_parts(page) == _twiml_parts(twilio.twiml)
+    parts = _page_parts(page)
+    assert parts.count(("play", library.url("ar", "4"))) == 6
+    assert ("say", "إدارة الحقوق") in parts  # a name has no recording: said, as on the line
+    # The player is a same-origin script (the CSP forbids inline ones), no inline code.
+    script = '<script src="/assets/call_simulator.js" defer></script>'
+    assert script in page and page.count("<script") == 1
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    js = client.get("/assets/call_simulator.js")
+    assert js.status_code == 200 and "javascript" in js.mimetype
+    assert 'querySelectorAll("audio.prompt-audio")' in js.get_data(as_text=True)
+
+
+def test_in_say_mode_the_simulator_shows_what_twilio_says_and_plays_nothing(
+        database_url, tmp_path, core, transaction):
+    from tests.channels.ivr.phone import Phone
+
+    _library, client = _played_mode_app(database_url, tmp_path, core, mode="say")
+    twilio = Phone(client, caller=f.MOBILE_E164)
     page = text(start(client, caller=f.MOBILE))
-    url = library.url("ar", "للعربية اضغط واحد")
-    assert url.startswith("/ivr/audio/ar-")
-    assert f'<audio class="prompt-audio" controls preload="none" src="{url}">' in page
-    assert page.count("<audio") == 1  # the other phrases have no recording
+    said = [t for _kind, t in _twiml_parts(twilio.call())]
+    shown = re.findall(r'<bdi class="bubble-text">([^<]*)</bdi>', page)
+    assert shown == said and len(said) == 4
+    assert "<audio" not in page and "<script" not in page  # recordings exist, unused
+    assert "Polly.Zeina" in page and "Polly.Joanna" in page

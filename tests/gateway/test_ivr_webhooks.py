@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,6 +61,12 @@ def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(clien
     assert gather.attrib["action"] == f"{PUBLIC_URL}/ivr/input/language"
     assert says(menu, "Polly.Zeina", "arb") and "للعربية اضغط واحد" in phone.heard()
     assert "For English, press 2" in phone.heard()
+    # Each language in itself, Arabic first: the English welcome in the English voice.
+    english = [e for e in menu.iter("Say") if e.attrib["voice"] == "Polly.Joanna"]
+    assert [e.text for e in english] == [
+        "Welcome to the transaction inquiry line of the Regional Emirate.",
+        "For English, press 2."]
+    assert phone.heard().index("للعربية") < phone.heard().index("Welcome")
 
     phone.press("1")
     assert "أدخل رقم المعاملة" in phone.heard()
@@ -133,7 +140,9 @@ def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client
         answer = phone.press(f.OTHER_NATIONAL_ID + "#")
         assert "No transaction was found" in phone.heard()
         heard.append((phone.responses[-2].replace(" ".join(number), "N"), phone.responses[-1]))
-        assert asked is not None and answer is not None
+        # Asked for the ID either way, then the same options after the same answer.
+        assert asked.find("Gather").attrib["action"].endswith("/ivr/input/national_id")
+        assert answer.find("Gather").attrib["action"].endswith("/ivr/input/options")
         assert call_row(core, phone).outcome == "not_found"
     assert heard[0] == heard[1]
 
@@ -196,13 +205,42 @@ def test_silence_picks_arabic_then_three_silences_end_with_a_polite_goodbye(clie
     "٤٤٧١٢٣٤#x", "4471234#4471234#", "A", " ", "\u0000", "w" * 200,
 ])
 def test_odd_digits_are_asked_again_never_an_error(client, transaction, keys):
+    # Digits as no Twilio <Gather> would send them (it stops at the first #, which it
+    # leaves out): whatever comes is an answer to handle.
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
-    phone.press(keys)
+    phone.send_digits(keys)
     assert phone.gather().attrib["action"].endswith("/ivr/input/number")
     assert "not valid" in phone.heard() or "did not receive" in phone.heard()
     assert "Enter the transaction number, then the hash key." in phone.heard()
+
+
+@pytest.mark.parametrize("digits", [NUMBER, NUMBER + "#"])
+def test_the_number_with_or_without_its_finishing_hash_is_understood(client, transaction,
+                                                                      digits):
+    # Twilio leaves the finishOnKey out of Digits; a trailing # that does arrive is the
+    # same number all the same.
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("2")
+    phone.send_digits(digits)
+    assert "You entered 4 4 7 1 2 3 4." in phone.heard()
+    assert "Referred to Rights Department" in phone.heard()
+
+
+def test_the_phone_sends_keys_as_twilio_does(client, transaction):
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    assert phone.gather().attrib["finishOnKey"] == "#"
+    phone.press("2")
+    assert phone.sent[-1]["Digits"] == "2"
+    phone.press("4471234#99")  # the # ends the <Gather>: what follows is not sent
+    assert phone.sent[-1]["Digits"] == NUMBER
+    assert "You entered 4 4 7 1 2 3 4." in phone.heard()
+    phone.press("12")  # a one-key menu: numDigits 1 ends it after the 1
+    assert phone.sent[-1]["Digits"] == "1"
+    assert "Referred to Rights Department" in phone.heard()
 
 
 def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, transaction):
@@ -221,6 +259,17 @@ def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, tran
     phone.press("#")
     phone.press("*")
     assert phone.hung_up() and "74747" not in phone.heard() and "7 4 7 4 7" in phone.heard()
+
+
+def test_a_wrong_key_in_the_language_menu_is_answered_in_both_languages(client):
+    phone = Phone(client)
+    phone.call()
+    menu = phone.press("7")
+    assert says(menu, "Polly.Zeina", "arb") and says(menu, "Polly.Joanna", "en-US")
+    heard = phone.heard()
+    assert heard.index("هذا الاختيار غير متاح") < heard.index("That is not one of the choices")
+    assert "For English, press 2" in heard
+    assert phone.gather().attrib["action"].endswith("/ivr/input/language")
 
 
 def test_a_malformed_national_id_is_asked_again(client, transaction):
@@ -268,6 +317,24 @@ def test_zero_within_working_hours_puts_the_caller_through(client, core, transac
     assert phone.hung_up()
     row = call_row(core, phone)
     assert row.outcome == "transferred" and "agent" in row.path.split()
+
+
+def test_a_late_or_replayed_dial_report_does_not_mark_the_call_transferred(client, core,
+                                                                          transaction):
+    phone = _to_options(client)
+    dial = f"{PUBLIC_URL}/ivr/dial"
+    phone.post(dial, DialCallStatus="completed")  # signed, but nobody was put through
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+    row = call_row(core, phone)
+    assert (row.outcome, row.ended_at) == ("status", None)
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        phone.press("0")
+    phone.agent_line("busy")
+    phone.post(dial, DialCallStatus="completed")  # the busy line's report, replayed late
+    assert phone.gather().attrib["action"].endswith("/ivr/input/options")
+    row = call_row(core, phone)
+    assert (row.outcome, row.ended_at) == ("agent_busy", None)
+    assert row.path.split().count("agent_busy") == 1
 
 
 @pytest.mark.parametrize("moment", [FRIDAY_MORNING, SUNDAY_EVENING])
@@ -335,25 +402,34 @@ def test_outside_working_hours_the_arabic_line_says_the_hours(client, transactio
 
 
 def test_unsigned_and_tampered_requests_are_refused(client, core):
+    rejected = "gateway_ivr_rejected_webhooks_total"
+    counted = metric(client, rejected)
+
+    def refused(response) -> None:
+        nonlocal counted
+        assert response.status_code == 403
+        assert metric(client, rejected) == counted + 1  # each one counted
+        counted += 1
+
     phone = Phone(client)
     params = phone.params()
-    assert client.post("/ivr/voice", data=params).status_code == 403
+    refused(client.post("/ivr/voice", data=params))
     signature = phone.validator.compute_signature(f"{PUBLIC_URL}/ivr/voice", params)
     tampered = {**params, "From": "+966500000000"}
-    assert client.post("/ivr/voice", data=tampered,
-                       headers={"X-Twilio-Signature": signature}).status_code == 403
+    refused(client.post("/ivr/voice", data=tampered,
+                        headers={"X-Twilio-Signature": signature}))
     # Signed over the URL as seen behind the proxy, not the one Twilio used.
     internal = phone.validator.compute_signature("http://localhost/ivr/voice", params)
-    assert client.post("/ivr/voice", data=params,
-                       headers={"X-Twilio-Signature": internal}).status_code == 403
+    refused(client.post("/ivr/voice", data=params, headers={"X-Twilio-Signature": internal}))
     wrong_token = Phone(client, token="not-the-token")
-    assert wrong_token.raw_post(f"{PUBLIC_URL}/ivr/voice").status_code == 403
+    refused(wrong_token.raw_post(f"{PUBLIC_URL}/ivr/voice"))
     for path in ("/ivr/input/number", "/ivr/dial", "/ivr/status"):
-        assert client.post(path, data=params).status_code == 403
+        refused(client.post(path, data=params))
     with core.db.read() as session:
         assert session.scalars(select(IvrCall)).all() == []
     assert client.post("/ivr/voice", data=params,
                        headers={"X-Twilio-Signature": signature}).status_code == 200
+    assert metric(client, rejected) == counted  # a signed request is not counted
 
 
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
@@ -425,6 +501,81 @@ def test_a_signed_request_without_a_call_sid_is_a_400(client):
     signature = phone.validator.compute_signature(url, {})
     response = client.post("/ivr/voice", data={}, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 400
+
+
+# --- faults on our side -------------------------------------------------------------------
+
+
+def _apology(phone: Phone, lang: str) -> int:
+    """Where the apology and the self-service sentence start in what the caller heard."""
+    heard = phone.heard()
+    sorry, sms = {"ar": ("نعتذر، لم نتمكن من إكمال طلبك", "7 4 7 4 7"),
+                  "en": ("Sorry, we could not complete your request.", "SMS to 7 4 7 4 7")
+                  }[lang]
+    assert sorry in heard and sms in heard, heard
+    return heard.index(sorry)
+
+
+def test_an_error_in_the_inquiry_service_is_an_apology_in_the_calls_language(
+        client, core, transaction, monkeypatch, caplog):
+    phone = Phone(client, caller="anonymous")  # no caller-ID inquiry: the ID is asked
+    phone.call()
+    phone.press("2")
+
+    def broken(request):
+        raise RuntimeError("the inquiry service fell over")
+
+    monkeypatch.setattr(core.inquiries, "inquire", broken)
+    phone.press(NUMBER)
+    phone.press(f.NATIONAL_ID)  # 200 and valid TwiML (Phone.post checks both)
+    _apology(phone, "en")
+    assert "portal" in phone.heard() and "Goodbye" in phone.heard()
+    assert phone.hung_up() and phone.twiml.find("Gather") is None
+    assert not says(phone.twiml, "Polly.Zeina", "arb")  # the caller chose English
+    assert any(r.levelname == "ERROR" and phone.sid in r.getMessage()
+               and r.exc_info for r in caplog.records)
+    assert f.NATIONAL_ID not in caplog.text
+
+
+def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core,
+                                                                   transaction):
+    from sqlalchemy import event
+
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("1")
+    before = metric(client, "gateway_ivr_webhook_faults_total")
+
+    attempts = []
+
+    def refuse(*_args):
+        attempts.append(threading.get_ident())
+        raise core.db.engine.dialect.loaded_dbapi.OperationalError("the database is down")
+
+    core.db.engine.dispose()
+    event.listen(core.db.engine, "do_connect", refuse)
+    try:
+        for url, keys in (("/ivr/input/number", {"Digits": NUMBER}),
+                          ("/ivr/input/number", {}), ("/ivr/voice", {})):
+            phone.post(PUBLIC_URL + url, **keys)  # 200 with valid TwiML, whatever webhook
+            assert phone.hung_up() and phone.twiml.find("Gather") is None
+            # The call's language cannot be read: both, Arabic first.
+            assert _apology(phone, "ar") < _apology(phone, "en")
+    finally:
+        event.remove(core.db.engine, "do_connect", refuse)
+    assert metric(client, "gateway_ivr_webhook_faults_total") == before + 3
+    # One try at the database a webhook: the apology does not wait for it a second time.
+    assert attempts.count(threading.get_ident()) == 3  # (not the WAL checkpointer's)
+    # The database back: the call goes on where it was.
+    phone.post(f"{PUBLIC_URL}/ivr/input/number", Digits=NUMBER)
+    assert "أحيلت إلى إدارة الحقوق" in phone.heard()
+
+
+def metric(client, name: str) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
 
 
 # --- the call log and metrics ---------------------------------------------------------------
@@ -520,7 +671,7 @@ def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, me
         if menu == "options":
             phone.press(f.NATIONAL_ID + "#")
         assert phone.gather().attrib["action"].endswith(f"/ivr/input/{menu}")
-        phone.press(keys)  # asserts a 200 with valid TwiML
+        phone.send_digits(keys)  # asserts a 200 with valid TwiML
         assert phone.gather() is not None or phone.hung_up()
         assert "<Say>x</Say>" not in phone.responses[-1]
 

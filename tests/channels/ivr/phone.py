@@ -4,6 +4,11 @@ Each request is signed with twilio's own ``RequestValidator.compute_signature`` 
 public URL and the posted parameters. The phone follows what the TwiML says: it presses
 keys into the current <Gather>'s action, stays silent by following the <Redirect> after
 it, and reports an agent's line through the <Dial>'s action.
+
+Keys are sent as Twilio sends them: the <Gather> ends at its ``finishOnKey``, which is
+left out of ``Digits``, or after ``numDigits`` keys; a <Gather> that ended with no digits
+posts nothing (``actionOnEmptyResult`` is false) and Twilio moves on to the <Redirect>.
+``send_digits`` posts ``Digits`` exactly as given, for what Twilio itself would not send.
 """
 
 from __future__ import annotations
@@ -56,6 +61,20 @@ def check_twiml(body: str) -> ET.Element:
     return root
 
 
+def gathered(gather: ET.Element, keys: str) -> str:
+    """What Twilio posts as ``Digits`` when ``keys`` are pressed during ``gather``."""
+    finish = gather.attrib.get("finishOnKey", "#")
+    limit = int(gather.attrib["numDigits"]) if "numDigits" in gather.attrib else None
+    digits = ""
+    for key in keys:
+        if finish and key == finish:
+            break
+        digits += key
+        if limit is not None and len(digits) == limit:
+            break
+    return digits
+
+
 class Phone:
     def __init__(self, client, caller: str = "+966551234567", *,
                  token: str = AUTH_TOKEN, public_url: str = PUBLIC_URL) -> None:
@@ -66,15 +85,24 @@ class Phone:
         self.public_url = public_url
         self.twiml: ET.Element | None = None
         self.responses: list[str] = []
+        self.sent: list[dict[str, str]] = []  # the parameters of each request
 
     # --- what the caller does ---------------------------------------------------------
 
     def call(self) -> ET.Element:
         return self.post(f"{self.public_url}/ivr/voice")
 
-    def press(self, digits: str) -> ET.Element:
+    def press(self, keys: str) -> ET.Element:
+        """Press ``keys`` on the keypad while the current <Gather> listens."""
         gather = self.gather()
+        digits = gathered(gather, keys)
+        if not digits:
+            return self.silence()
         return self.post(gather.attrib["action"], Digits=digits)
+
+    def send_digits(self, digits: str) -> ET.Element:
+        """Post ``Digits`` to the current <Gather>'s action as they are."""
+        return self.post(self.gather().attrib["action"], Digits=digits)
 
     def silence(self) -> ET.Element:
         redirect = self.twiml.find("Redirect")
@@ -115,6 +143,7 @@ class Phone:
 
     def raw_post(self, url: str, headers: dict[str, str] | None = None, **extra: str):
         params = self.params(**extra)
+        self.sent.append(params)
         signature = self.validator.compute_signature(url, params)
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")

@@ -64,6 +64,60 @@ def test_the_call_starts_with_the_language_menu():
     assert call.path == [LANGUAGE]
 
 
+def spoken(actions) -> list[tuple[str, str]]:
+    """(language, text) of every sentence the actions speak, prompts included, in order."""
+    out = []
+    for action in actions:
+        for s in (action.sentences if isinstance(action, Speak) else
+                  action.prompt if isinstance(action, Gather) else ()):
+            out.append((s.lang, s.text))
+    return out
+
+
+def test_the_language_menu_offers_each_language_in_itself_arabic_first():
+    assert [lang for lang, _text in spoken(flow().start(Call("CA1")))] == \
+        ["ar", "ar", "en", "en"]
+    said = spoken(flow().start(Call("CA1")))
+    assert said[1][1].startswith("للعربية") and said[2][1].startswith("Welcome")
+    assert said[3] == ("en", "For English, press 2.")
+
+
+def test_a_wrong_key_in_the_language_menu_is_answered_in_both_languages():
+    call = Call("CA1")
+    line = flow()
+    actions = line.answer(call, LANGUAGE, "7", None)
+    assert spoken(actions) == [("ar", "هذا الاختيار غير متاح."),
+                               ("en", "That is not one of the choices."),
+                               spoken(actions)[2], ("en", "For English, press 2.")]
+    assert spoken(actions)[2][0] == "ar" and call.language is None
+    line.answer(call, LANGUAGE, "8", None)
+    actions = line.answer(call, LANGUAGE, "*", None)
+    assert isinstance(actions[-1], Hangup) and call.outcome == "gave_up"
+    langs = [lang for lang, _text in spoken(actions)]
+    assert langs == ["ar"] * 4 + ["en"] * 4  # each language's goodbye said whole
+    assert "SMS to 7 4 7 4 7" in spoken(actions)[6][1]
+
+
+def test_a_dial_report_without_a_transfer_in_progress_changes_nothing():
+    line = flow()
+    call = Call("CA1", node=OPTIONS, language="en", outcome="status",
+                path=["language", "number", "status", "options"])
+    for status in ("completed", "busy"):
+        actions = line.dial_ended(call, status)  # late, replayed, or never dialled
+        assert not call.ended and call.outcome == "status"
+        assert gathers(actions)[0].node == OPTIONS
+    assert call.path == ["language", "number", "status", "options"]
+    line.answer(call, OPTIONS, "0", None)  # Sunday 10:00 in Riyadh: put through
+    assert call.outcome == "transfer"
+    line.dial_ended(call, "busy")
+    assert call.outcome == "agent_busy"
+    line.dial_ended(call, "completed")  # the same report again: still at the options
+    assert not call.ended and call.outcome == "agent_busy"
+    line.answer(call, OPTIONS, "0", None)
+    assert isinstance(line.dial_ended(call, "completed")[-1], Hangup)
+    assert call.ended and call.outcome == "transferred"
+
+
 @pytest.mark.parametrize(("keys", "lang"), [("1", "ar"), ("2", "en"), ("", "ar"), (None, "ar"),
                                             ("#", "ar"), ("١", "ar"), ("2#", "en")])
 def test_the_language_menu(keys, lang):
