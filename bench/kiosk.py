@@ -41,6 +41,8 @@ from core.tokens import create_token  # noqa: E402
 
 TARGET_START_S = 2.0
 TARGET_ANSWER_MS = 300.0
+# 6 to 12 digits: the kiosk refuses a shorter technician PIN (ConfigError).
+TECHNICIAN_PIN = "246813"
 
 
 def serve_gateway(workdir: Path):
@@ -104,7 +106,7 @@ def kiosk_window(url: str, token: str, workdir: Path):
     app = QApplication.instance() or QApplication([])
     settings = load_settings(None, var_dir=str(workdir), kiosk={
         "gateway_url": url, "token": token, "kiosk_id": "bench", "fullscreen": False,
-        "hide_cursor": False, "technician_pin": "2468", "pdf_dir": str(workdir)})
+        "hide_cursor": False, "technician_pin": TECHNICIAN_PIN, "pdf_dir": str(workdir)})
     window = build_window(settings, show=False)
     window.resize(720, 1280)
     window.show()
@@ -190,7 +192,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         if flow.state.lang != lang:
             flow.switch_language()
         window.intent(flow.technician)
-        for key in "2468":
+        for key in TECHNICIAN_PIN:
             flow.digit(key)
         window.intent(flow.next)
         shot("maintenance", lang)

@@ -1,0 +1,43 @@
+"""bench/kiosk.py runs: its kiosk starts with the bench's settings and saves every screen."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from core.settings import REPO_ROOT
+
+# Every screen of the README's table.
+SCREENS = ("home", "number", "national-id", "result", "receipt", "still-there", "offline",
+           "maintenance")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_kiosk", REPO_ROOT / "bench" / "kiosk.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Path):
+    url, token, stop = bench.serve_gateway(tmp_path)
+    try:
+        app, window = bench.kiosk_window(url, token, tmp_path)
+        try:
+            window.probe()
+            [elapsed] = bench.tap_to_answer(app, window, 1)
+            assert elapsed > 0
+            saved = bench.screenshots(app, window, tmp_path / "shots")
+        finally:
+            window.shutdown()
+            window.close()
+    finally:
+        stop()
+    names = {path.name for path in saved}
+    for lang in ("ar", "en"):
+        for screen in SCREENS:
+            assert f"{screen}-{lang}.png" in names
+    assert all(path.stat().st_size > 5000 for path in saved)
