@@ -68,10 +68,11 @@ class QtReceiptPrinter:
     """Prints receipts with QPrinter, silently; to PDF files (test mode) when
     ``printer_name`` is empty and ``pdf_dir`` is given."""
 
-    def __init__(self, printer_name: str, pdf_dir: Path | None, font_family: str = "") -> None:
+    def __init__(self, printer_name: str, pdf_dir: Path | None,
+                 font_families: tuple[str, ...] = ()) -> None:
         self.printer_name = printer_name
         self.pdf_dir = pdf_dir
-        self.font_family = font_family
+        self.font_families = font_families
         self.last_problem = ""
         self.last_pdf: Path | None = None
         self._written: list[Path] = []
@@ -151,8 +152,11 @@ class QtReceiptPrinter:
             # Laid out for the printer's resolution, on one page the receipt's width.
             document = QTextDocument()
             document.documentLayout().setPaintDevice(printer)
-            if self.font_family:
-                document.setDefaultFont(QFont(self.font_family, 9))
+            if self.font_families:
+                font = QFont()
+                font.setFamilies(list(self.font_families))
+                font.setPointSize(9)
+                document.setDefaultFont(font)
             document.setHtml(receipt_html(receipt))
             page = printer.pageLayout().paintRectPixels(printer.resolution())
             document.setPageSize(QSizeF(page.width(), page.height()))

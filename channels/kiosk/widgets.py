@@ -16,6 +16,7 @@ MIN_TOUCH_PX = 64
 TECHNICIAN_HOLD_MS = 3000
 # Inside the window's margin, so it covers no button a citizen could want.
 CORNER_PX = 40
+DELETE_SIGN = "\u232b"  # ⌫
 
 
 class TouchButton(QPushButton):
@@ -88,7 +89,7 @@ class Keypad(QWidget):
     def set_language(self, lang: str, delete_text: str, next_text: str) -> None:
         for key, button in self.keys.items():
             button.show_text(shown_digits(key, lang))
-        self.delete.show_text("\u232b " + delete_text)
+        self.delete.show_text(f"{DELETE_SIGN} {delete_text}")
         self.next.show_text(next_text)
 
     def set_key_height(self, pixels: int) -> None:

@@ -48,6 +48,8 @@ BASE_POINT_SIZE = 20
 LARGE_TEXT_FACTOR = 1.5
 # The language button names the language it switches to, in that language.
 OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
+# Found / not found is said in words with a sign, never by colour alone.
+FOUND_SIGN, NOT_FOUND_SIGN = "\u2714", "\u2716"  # ✔ ✖
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
                              QEvent.Type.KeyPress})
 
@@ -71,7 +73,8 @@ class KioskConfig:
     version: str
     heartbeat_seconds: int = 60
     tz: ZoneInfo = ZoneInfo("Asia/Riyadh")
-    font_family: str = ""
+    # The bundled fonts in fallback order (channels/kiosk/app.py load_fonts).
+    font_families: tuple[str, ...] = ()
 
 
 def embedded(text: str, lang: str) -> str:
@@ -358,16 +361,22 @@ class KioskWindow(QWidget):
         self._styled = (large, contrast)
         self.setStyleSheet(THEMES[contrast])
         for name, widget in self.w.items():
-            font = QFont(self.config.font_family) if self.config.font_family else QFont()
+            font = self._font()
             font.setPointSizeF(size * getattr(widget, "scale", 1.0))
             font.setBold(name in ("title", "status", "offline_title", "still_there",
                                  "rate_limited_title"))
             widget.setFont(font)
-        key_font = QFont(self.config.font_family) if self.config.font_family else QFont()
+        key_font = self._font()
         key_font.setPointSizeF(size * 1.3)
         for key in self.keypad.findChildren(TouchButton):
             key.setFont(key_font)
         self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
+
+    def _font(self) -> QFont:
+        font = QFont()
+        if self.config.font_families:
+            font.setFamilies(list(self.config.font_families))
+        return font
 
     def _set(self, name: str, text: str) -> None:
         self.w[name].show_text(text)  # type: ignore[attr-defined]
@@ -400,8 +409,8 @@ class KioskWindow(QWidget):
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.
-            self._set("status", ("\u2714 " + t["found"]) if reply.found
-                      else ("\u2716 " + t["not_found"]))
+            self._set("status", f"{FOUND_SIGN} {t['found']}" if reply.found
+                      else f"{NOT_FOUND_SIGN} {t['not_found']}")
             self._set("answer", shown_digits(reply.text, s.lang))
         else:
             self._set("status", "")
