@@ -10,8 +10,8 @@ import pytest
 from core.settings import REPO_ROOT
 
 # Every screen of the README's table.
-SCREENS = ("home", "number", "national-id", "result", "receipt", "still-there", "offline",
-           "maintenance")
+SCREENS = ("home", "number", "national-id", "waiting", "result", "not-found", "receipt",
+           "still-there", "offline", "rate-limited", "out-of-service", "pin", "maintenance")
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,7 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
             window.close()
     finally:
         stop()
-    names = {path.name for path in saved}
-    for lang in ("ar", "en"):
-        for screen in SCREENS:
-            assert f"{screen}-{lang}.png" in names
+    assert sorted(path.name for path in saved) == sorted(
+        f"{screen}-{lang}.png" for lang in ("ar", "en") for screen in SCREENS)
+    assert bench.SCREENS == SCREENS
     assert all(path.stat().st_size > 5000 for path in saved)
