@@ -84,6 +84,7 @@ def build_window(settings: Settings, *, show: bool = True):
     if show:
         if k.fullscreen:
             window.fit_screen()
+            window.watch_screens()
         else:
             window.resize(1080, 1920 // 2)
             window.show()
@@ -110,11 +111,6 @@ def run(settings: Settings) -> int:
     window = build_window(settings)
     if settings.kiosk.hide_cursor:
         app.setOverrideCursor(Qt.CursorShape.BlankCursor)
-    if settings.kiosk.fullscreen:
-        app.primaryScreenChanged.connect(lambda _screen: window.fit_screen())
-        screen = app.primaryScreen()
-        if screen is not None:
-            screen.geometryChanged.connect(lambda _rect: window.fit_screen())
 
     def stop(signum, _frame) -> None:
         log.info("signal %s: the kiosk stops", signum)

@@ -8,6 +8,7 @@ Alt+F4'ed; only the technician's maintenance screen (or SIGTERM) ends the app.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
+from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QScreen
 from PyQt6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -115,6 +116,8 @@ class KioskWindow(QWidget):
         self.last_inquiry_at: datetime | None = None
         self.gateway_reachable: bool | None = None
         self._probing = False
+        self._screens_watched = False
+        self._watched_screen: QScreen | None = None
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-net")
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
@@ -296,6 +299,7 @@ class KioskWindow(QWidget):
         QApplication.exit(status)
 
     def shutdown(self) -> None:
+        self._unwatch_screens()
         self.tick_timer.stop()
         self.heartbeat_timer.stop()
         app = QApplication.instance()
@@ -319,13 +323,47 @@ class KioskWindow(QWidget):
         self.corner.place()
 
     def fit_screen(self) -> None:
-        """Cover the primary screen, again whenever screens change."""
+        """Cover the primary screen (``watch_screens`` calls it again when screens change)."""
         self.setWindowFlags(Qt.WindowType.FramelessWindowHint
                             | Qt.WindowType.WindowStaysOnTopHint)
         screen = QGuiApplication.primaryScreen()
         if screen is not None:
             self.setGeometry(screen.geometry())
         self.showFullScreen()
+
+    def watch_screens(self) -> None:
+        """Re-fit whenever the primary screen's geometry changes, or another screen
+        becomes the primary one (a monitor swapped, rotated or re-plugged)."""
+        app = QGuiApplication.instance()
+        if app is None or self._screens_watched:
+            return
+        self._screens_watched = True
+        app.primaryScreenChanged.connect(self._primary_screen_changed)
+        self._watch_geometry(QGuiApplication.primaryScreen())
+
+    def _watch_geometry(self, screen: QScreen | None) -> None:
+        if self._watched_screen is not None:
+            # Not connected any more, or that screen is gone.
+            with contextlib.suppress(TypeError, RuntimeError):
+                self._watched_screen.geometryChanged.disconnect(self._screen_resized)
+        self._watched_screen = screen
+        if screen is not None:
+            screen.geometryChanged.connect(self._screen_resized)
+
+    def _primary_screen_changed(self, screen: QScreen | None) -> None:
+        self._watch_geometry(screen)
+        self.fit_screen()
+
+    def _screen_resized(self, _geometry) -> None:
+        self.fit_screen()
+
+    def _unwatch_screens(self) -> None:
+        app = QGuiApplication.instance()
+        if app is not None and self._screens_watched:
+            self._screens_watched = False
+            with contextlib.suppress(TypeError, RuntimeError):
+                app.primaryScreenChanged.disconnect(self._primary_screen_changed)
+            self._watch_geometry(None)
 
     # --- rendering ---------------------------------------------------------------
 

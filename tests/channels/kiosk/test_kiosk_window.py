@@ -340,3 +340,45 @@ def test_full_screen_covers_the_primary_screen(qt, qtbot, kiosk_settings):
         assert window.geometry() == QApplication.primaryScreen().geometry()
     finally:
         window.shutdown()
+
+
+def test_the_full_screen_kiosk_is_re_fitted_when_screens_change(qt, qtbot, kiosk_settings):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.fullscreen = True
+    window = build_window(kiosk_settings)
+    qtbot.addWidget(window)
+    screen = QApplication.primaryScreen()
+    try:
+        qtbot.waitUntil(window.isFullScreen, timeout=WAIT_MS)
+        fits = []
+        fit = window.fit_screen
+
+        def covers() -> bool:
+            # Not the height: the entry page needs 870 px, more than offscreen's 800.
+            here, there = window.geometry(), screen.geometry()
+            return (window.isFullScreen() and here.topLeft() == there.topLeft()
+                    and here.width() == there.width())
+
+        window.fit_screen = lambda: (fits.append(1), fit())
+
+        window.showNormal()
+        window.setGeometry(10, 10, 300, 200)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=WAIT_MS)
+        screen.geometryChanged.emit(screen.geometry())  # the monitor was resized
+        qtbot.waitUntil(covers, timeout=WAIT_MS)
+        assert len(fits) == 1
+
+        window.showNormal()
+        window.setGeometry(10, 10, 300, 200)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=WAIT_MS)
+        QApplication.instance().primaryScreenChanged.emit(screen)  # another primary screen
+        qtbot.waitUntil(covers, timeout=WAIT_MS)
+        assert len(fits) == 2
+        # Watching the new primary screen, once: one change, one re-fit.
+        screen.geometryChanged.emit(screen.geometry())
+        assert len(fits) == 3
+    finally:
+        window.shutdown()
+    screen.geometryChanged.emit(screen.geometry())
+    assert len(fits) == 3  # a shut-down window watches nothing
