@@ -58,6 +58,15 @@ def load_fonts() -> tuple[str, ...]:
     return tuple(families)
 
 
+def hide_cursor(app, hide: bool) -> None:
+    """Blank the pointer over the whole app when ``kiosk.hide_cursor`` says so (a touch
+    screen has no use for it); once, however often it is called."""
+    from PyQt6.QtCore import Qt
+
+    if hide and app.overrideCursor() is None:
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
+
+
 def build_window(settings: Settings, *, show: bool = True):
     """The kiosk window wired to its gateway, printer and flow (a QApplication must exist)."""
     from channels.kiosk.client import GatewayClient
@@ -93,7 +102,7 @@ def build_window(settings: Settings, *, show: bool = True):
 
 def run(settings: Settings) -> int:
     """Start the kiosk and run until the technician exits or SIGTERM; the exit status."""
-    from PyQt6.QtCore import Qt, QTimer
+    from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
     from channels.kiosk import watchdog
@@ -109,8 +118,7 @@ def run(settings: Settings) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gateway-kiosk")
     window = build_window(settings)
-    if settings.kiosk.hide_cursor:
-        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
+    hide_cursor(app, settings.kiosk.hide_cursor)
 
     def stop(signum, _frame) -> None:
         log.info("signal %s: the kiosk stops", signum)

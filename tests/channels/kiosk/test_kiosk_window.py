@@ -382,3 +382,23 @@ def test_the_full_screen_kiosk_is_re_fitted_when_screens_change(qt, qtbot, kiosk
         window.shutdown()
     screen.geometryChanged.emit(screen.geometry())
     assert len(fits) == 3  # a shut-down window watches nothing
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_the_pointer_is_hidden_only_when_configured(qt, kiosk_settings, configured):
+    from channels.kiosk.app import hide_cursor
+
+    assert QApplication.overrideCursor() is None
+    kiosk_settings.kiosk.hide_cursor = configured
+    hide_cursor(qt, kiosk_settings.kiosk.hide_cursor)
+    hide_cursor(qt, kiosk_settings.kiosk.hide_cursor)  # a second call stacks nothing
+    try:
+        if configured:
+            assert QApplication.overrideCursor().shape() == Qt.CursorShape.BlankCursor
+            QApplication.restoreOverrideCursor()
+            assert QApplication.overrideCursor() is None
+        else:
+            assert QApplication.overrideCursor() is None
+    finally:
+        while QApplication.overrideCursor() is not None:
+            QApplication.restoreOverrideCursor()
