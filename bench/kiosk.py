@@ -114,10 +114,15 @@ def kiosk_window(url: str, token: str, workdir: Path):
 
 
 def wait_for(app, window, screen: str, limit_s: float = 30) -> None:
+    wait_until(app, lambda: window.screen_name == screen,
+               f"the kiosk never reached {screen!r}", limit_s)
+
+
+def wait_until(app, done, what: str, limit_s: float = 30) -> None:
     deadline = time.perf_counter() + limit_s
-    while window.screen_name != screen:
+    while not done():
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"the kiosk never reached {screen!r} ({window.screen_name})")
+            raise RuntimeError(what)
         app.processEvents()
         time.sleep(0.0005)
 
@@ -194,6 +199,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         wait_for(app, window, "result")
         shot("result", lang)
         window.intent(flow.print_receipt)
+        wait_until(app, lambda: flow.state.printed, "the receipt was never printed")
         shot("receipt", lang)
         for _ in range(flow.idle_seconds):
             window.tick()
@@ -235,6 +241,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         shot("pin", lang)
         key_in(TECHNICIAN_PIN[3:])
         window.intent(flow.next)
+        wait_until(app, lambda: not window._probing, "the maintenance probe never ended")
         shot("maintenance", lang)
     window.intent(flow.finish)
     return saved

@@ -64,9 +64,38 @@ def receipt_html(receipt: Receipt) -> str:
             f"<p>{html.escape(receipt.text)}</p></div>")
 
 
+def queue_state(printer_name: str, state) -> str:
+    """One line for a CUPS queue's state (``QPrinter.PrinterState`` from
+    ``QPrinterInfo.state()``). Qt reports a stopped queue (CUPS stops one on paper out,
+    a jam or an offline printer) as ``Error``; why it stopped is not in Qt's API."""
+    from PyQt6.QtPrintSupport import QPrinter
+
+    words = {QPrinter.PrinterState.Idle: "ready",
+             QPrinter.PrinterState.Active: "printing",
+             QPrinter.PrinterState.Aborted: "aborted",
+             QPrinter.PrinterState.Error: "stopped"}
+    word = words.get(state, "unknown")
+    if word == "stopped":
+        return f"stopped: {printer_name} (paper out, a jam or the queue paused)"[:200]
+    return f"{word}: {printer_name}"[:200]
+
+
+def queue_usable(state) -> bool:
+    """Whether a job sent now would print (not to a stopped or aborted queue)."""
+    from PyQt6.QtPrintSupport import QPrinter
+
+    return state in (QPrinter.PrinterState.Idle, QPrinter.PrinterState.Active)
+
+
 class QtReceiptPrinter:
     """Prints receipts with QPrinter, silently; to PDF files (test mode) when
-    ``printer_name`` is empty and ``pdf_dir`` is given."""
+    ``printer_name`` is empty and ``pdf_dir`` is given.
+
+    ``print`` and ``state`` may block as long as CUPS does, so the window calls them on a
+    worker thread (Qt allows QPainter on a QPrinter and QTextDocument outside the GUI
+    thread); ``keep`` and ``discard``, the test-mode files' bookkeeping, stay on the GUI
+    thread.
+    """
 
     def __init__(self, printer_name: str, pdf_dir: Path | None,
                  font_families: tuple[str, ...] = ()) -> None:
@@ -74,6 +103,7 @@ class QtReceiptPrinter:
         self.pdf_dir = pdf_dir
         self.font_families = font_families
         self.last_problem = ""
+        self.last_state = "unknown"
         self.last_pdf: Path | None = None
         self._written: list[Path] = []
         if self.test_mode:
@@ -90,13 +120,21 @@ class QtReceiptPrinter:
         """Whether a print button makes sense at all."""
         return bool(self.printer_name) or self.test_mode
 
+    def keep(self, path: Path) -> None:
+        """A test-mode PDF just written: deleted at the next ``discard``."""
+        self._written.append(path)
+
     def discard(self) -> None:
         """Delete the test-mode PDFs written so far (called when the screen is wiped)."""
         while self._written:
             self._written.pop().unlink(missing_ok=True)
 
     def state(self) -> str:
-        """One line for heartbeats and the maintenance screen."""
+        """One line for heartbeats and the maintenance screen (kept as ``last_state``)."""
+        self.last_state = self._state()
+        return self.last_state
+
+    def _state(self) -> str:
         if self.last_problem:
             return f"error: {self.last_problem}"[:200]
         if self.test_mode:
@@ -105,29 +143,38 @@ class QtReceiptPrinter:
             return "none"
         from PyQt6.QtPrintSupport import QPrinterInfo
 
-        if QPrinterInfo.printerInfo(self.printer_name).isNull():
+        info = QPrinterInfo.printerInfo(self.printer_name)
+        if info.isNull():
             return f"missing: {self.printer_name}"[:200]
-        return f"ready: {self.printer_name}"[:200]
+        return queue_state(self.printer_name, info.state())
 
-    def print(self, receipt: Receipt) -> None:
+    def print(self, receipt: Receipt) -> Path | None:
+        """Print ``receipt``; the PDF written in test mode (for ``keep``), else None."""
         try:
-            self._print(receipt)
+            path = self._print(receipt)
         except PrinterError as exc:
             self.last_problem = str(exc)
             raise
         self.last_problem = ""
+        return path
 
-    def _print(self, receipt: Receipt) -> None:
+    def _print(self, receipt: Receipt) -> Path | None:
         from PyQt6.QtCore import QMarginsF, QSizeF
-        from PyQt6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QTextDocument
+        from PyQt6.QtGui import QPageLayout, QPageSize
         from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         # Print queues and spool logs keep document names: never the transaction number.
         printer.setDocName(f"receipt {receipt.reference}")
+        path = None
         if self.printer_name:
-            if QPrinterInfo.printerInfo(self.printer_name).isNull():
+            info = QPrinterInfo.printerInfo(self.printer_name)
+            if info.isNull():
                 raise PrinterError(f"printer {self.printer_name!r} is not available")
+            if not queue_usable(info.state()):
+                # A job sent to a stopped queue waits there: the citizen would be told
+                # to take a receipt that never comes.
+                raise PrinterError(queue_state(self.printer_name, info.state()))
             printer.setPrinterName(self.printer_name)
         elif self.pdf_dir is None:
             raise PrinterError("no printer is configured")
@@ -140,11 +187,23 @@ class QtReceiptPrinter:
             printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
             printer.setOutputFileName(str(path))
             self.last_pdf = path
-            self._written.append(path)
         printer.setPageSize(QPageSize(QSizeF(RECEIPT_WIDTH_MM, RECEIPT_HEIGHT_MM),
                                       QPageSize.Unit.Millimeter, "receipt80"))
         printer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                QPageLayout.Unit.Millimeter)
+        try:
+            self._paint(printer, receipt)
+        except PrinterError:
+            if path is not None:  # half a receipt: nobody will take it
+                path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _paint(self, printer, receipt: Receipt) -> None:
+        from PyQt6.QtCore import QSizeF
+        from PyQt6.QtGui import QFont, QPainter, QTextDocument
+        from PyQt6.QtPrintSupport import QPrinter
+
         painter = QPainter()
         if not painter.begin(printer):
             raise PrinterError("the printer did not accept the job")
@@ -163,5 +222,6 @@ class QtReceiptPrinter:
             document.drawContents(painter)
         finally:
             painter.end()
-        if printer.printerState() == QPrinter.PrinterState.Error:
+        if printer.printerState() in (QPrinter.PrinterState.Error,
+                                      QPrinter.PrinterState.Aborted):
             raise PrinterError("the printer reported an error")

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -119,6 +119,7 @@ class KioskWindow(QWidget):
         self._screens_watched = False
         self._watched_screen: QScreen | None = None
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-net")
+        self._printing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-print")
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._activity = _ActivityFilter(flow)
@@ -243,11 +244,19 @@ class KioskWindow(QWidget):
             return
         self._probing = True
         beat = Heartbeat(kiosk_id=self.config.kiosk_id, version=self.config.version,
-                         last_inquiry_at=self.last_inquiry_at, printer=self.printer.state(),
+                         last_inquiry_at=self.last_inquiry_at, printer="",
                          pin_failures=self.flow.pin_failures)
-        self._in_background("probe", self.client.heartbeat, beat)
+
+        def send() -> object:
+            # Asking CUPS for the queue's state can hang too: off the GUI thread.
+            return self.client.heartbeat(replace(beat, printer=self.printer.state()))
+
+        self._in_background("probe", send)
 
     def _on_done(self, kind: str, outcome: object) -> None:
+        if kind == "print":
+            self._printed(outcome)
+            return
         now = self.clock()
         if kind == "probe":
             self._probing = False
@@ -274,15 +283,33 @@ class KioskWindow(QWidget):
         self.run(effects)
 
     def _print(self, effect: PrintReceipt) -> None:
+        """Print on the printer's own thread: a CUPS that hangs holds that thread, never
+        the screen (nor the network's workers)."""
         receipt = receipt_for(effect.reply, effect.lang, self.config.kiosk_id,
                               self.clock().astimezone(self.config.tz))
-        try:
-            self.printer.print(receipt)
-            problem = ""
-        except PrinterError as exc:
-            log.warning("receipt not printed: %s", exc)
+
+        def work() -> None:
+            try:
+                outcome: object = self.printer.print(receipt)
+            except PrinterError as exc:
+                outcome = exc
+            except Exception as exc:  # a bug must not leave the screen waiting forever
+                log.exception("kiosk receipt failed")
+                outcome = PrinterError(str(exc))
+            self._bridge.done.emit("print", outcome)
+
+        self._printing.submit(work)
+
+    def _printed(self, outcome: object) -> None:
+        problem = ""
+        if isinstance(outcome, PrinterError):
+            log.warning("receipt not printed: %s", outcome)
             problem = "printer_problem"
-        del receipt  # the only copy: nothing of the answer outlives this call here
+        elif outcome is not None:  # a test-mode PDF
+            if self.flow.state.reply is None:  # wiped while it was written
+                outcome.unlink(missing_ok=True)
+            else:
+                self.printer.keep(outcome)
         self.flow.printed(problem)
         self.render()
 
@@ -306,6 +333,7 @@ class KioskWindow(QWidget):
         if app is not None:
             app.removeEventFilter(self._activity)
         self._workers.shutdown(wait=False, cancel_futures=True)
+        self._printing.shutdown(wait=False, cancel_futures=True)
 
     # --- lockdown ----------------------------------------------------------------
 
@@ -501,6 +529,7 @@ class KioskWindow(QWidget):
                   else t["gateway_unreachable"])
         self._set("version", t["version"].format(version=self.config.version))
         self._set("kiosk_id", t["kiosk_id"].format(kiosk_id=self.config.kiosk_id))
-        self._set("printer", t["printer"].format(state=self.printer.state()))
+        # As the last heartbeat found it (a probe runs as the screen opens).
+        self._set("printer", t["printer"].format(state=self.printer.last_state))
         self._set("exit", t["exit"])
         self._set("maintenance_back", t["back"])

@@ -211,6 +211,7 @@ def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transacti
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
     assert kiosk.screen_name == "receipt"
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
     assert label(kiosk, "receipt_message") == texts(lang)["printing_saved"]  # not "take it"
     [pdf] = (kiosk.printer.pdf_dir).glob("receipt-hall-1-*.pdf")
     assert NUMBER not in pdf.name
@@ -245,7 +246,8 @@ def test_a_missing_printer_is_said_on_the_result_screen(qtbot, kiosk, transactio
     kiosk.printer.printer_name = "no-such-printer"
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
-    assert kiosk.screen_name == "result"  # the status is on the screen, as it says
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    # The status is on the screen, as the notice says.
     assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
     assert texts("ar")["found"] in label(kiosk, "status")
     assert kiosk.printer.state().startswith("error:")
@@ -402,3 +404,74 @@ def test_the_pointer_is_hidden_only_when_configured(qt, kiosk_settings, configur
     finally:
         while QApplication.overrideCursor() is not None:
             QApplication.restoreOverrideCursor()
+
+
+class _Queue:
+    """What QPrinterInfo tells of a CUPS queue (no CUPS on the test machine)."""
+
+    def __init__(self, state) -> None:
+        self._state = state
+
+    def isNull(self) -> bool:  # noqa: N802 (Qt's name)
+        return False
+
+    def state(self):
+        return self._state
+
+
+def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transaction, core,
+                                                          monkeypatch):
+    from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
+
+    queue = _Queue(QPrinter.PrinterState.Idle)
+    monkeypatch.setattr(QPrinterInfo, "printerInfo", staticmethod(lambda name: queue))
+    kiosk.printer.printer_name = "receipts"
+    assert kiosk.printer.state() == "ready: receipts"
+
+    queue._state = QPrinter.PrinterState.Error  # paper out: CUPS stopped the queue
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
+    tap(qtbot, kiosk, "done")
+    kiosk.printer.last_problem = ""  # what the queue says now, not the last job
+    kiosk.probe()
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    [seen] = core_kiosks.kiosks(core.db)
+    assert seen.printer.startswith("stopped: receipts")  # the heartbeat tells operators
+
+    kiosk.corner.set_hold_ms(10)
+    qtbot.mousePress(kiosk.corner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.screen_name == "pin", timeout=WAIT_MS)
+    qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
+    key_in(qtbot, kiosk, "246813")
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    kiosk.render()
+    assert "stopped: receipts" in label(kiosk, "printer")  # and the maintenance screen
+
+
+def test_a_hung_printer_does_not_freeze_the_screen(qtbot, kiosk, transaction):
+    import threading
+
+    release, threads = threading.Event(), []
+    paint = kiosk.printer._print
+
+    def hung(receipt):
+        threads.append(threading.current_thread())
+        release.wait(timeout=20)  # CUPS not answering
+        return paint(receipt)
+
+    kiosk.printer._print = hung
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    try:
+        qtbot.waitUntil(lambda: bool(threads), timeout=WAIT_MS)
+        assert threads[0] is not threading.main_thread()
+        assert kiosk.screen_name == "receipt" and not kiosk.flow.state.printed
+        tap(qtbot, kiosk, "language")  # the screen still answers taps
+        assert label(kiosk, "receipt_message") == texts("en")["waiting"]
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
+    assert label(kiosk, "receipt_message") == texts("en")["printing_saved"]

@@ -1,11 +1,14 @@
-"""What a receipt says (a pure function): no Qt needed."""
+"""What a receipt says (a pure function), and how a print queue's state is told."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+from PyQt6.QtPrintSupport import QPrinter
+
 from channels.kiosk.flow import Reply
-from channels.kiosk.receipt import receipt_for, receipt_html
+from channels.kiosk.receipt import queue_state, queue_usable, receipt_for, receipt_html
 from channels.kiosk.texts import masked, shown_digits
 from core.dates import RIYADH
 
@@ -33,3 +36,15 @@ def test_digits_and_masking_on_screen():
     assert shown_digits("74747", "ar") == "٧٤٧٤٧"
     assert shown_digits("74747", "en") == "74747"
     assert masked("1234567897") == "\u25cf" * 10
+
+
+@pytest.mark.parametrize(("state", "shown"), [
+    (QPrinter.PrinterState.Idle, "ready: receipts"),
+    (QPrinter.PrinterState.Active, "printing: receipts"),
+    (QPrinter.PrinterState.Error, "stopped: receipts (paper out, a jam or the queue paused)"),
+    (QPrinter.PrinterState.Aborted, "aborted: receipts"),
+])
+def test_a_print_queues_state_is_told_as_it_is(state, shown):
+    assert queue_state("receipts", state) == shown
+    assert queue_usable(state) is (state in (QPrinter.PrinterState.Idle,
+                                             QPrinter.PrinterState.Active))
