@@ -24,6 +24,7 @@ from core.dates import format_date
 RECEIPT_WIDTH_MM = 80
 RECEIPT_HEIGHT_MM = 150
 MARGIN_MM = 4
+RECEIPT_POINT_SIZE = 9
 
 
 class PrinterError(Exception):
@@ -36,31 +37,48 @@ class Receipt:
     title: str
     lines: tuple[tuple[str, str], ...]
     text: str
+    reference_label: str
     reference: str
     number: str
 
 
 def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receipt:
-    """The receipt of one answer, in the language it was shown in."""
+    """The receipt of one answer, in the language it was shown in, with its digits as the
+    screen wrote them (the reference, a code to quote, stays ASCII)."""
     t = texts(lang)
     reference = f"{kiosk_id}-{now:%Y%m%d-%H%M%S}"
     lines = (
         (t["receipt_number"], shown_digits(reply.number, lang)),
         (t["receipt_status"], reply.status_text),
         (t["receipt_date"], shown_digits(format_date(now.date(), lang), lang)),
-        (t["receipt_reference"], reference),
     )
-    return Receipt(lang=lang, title=t["receipt_title"], lines=lines, text=reply.text,
-                   reference=reference, number=reply.number)
+    return Receipt(lang=lang, title=t["receipt_title"], lines=lines,
+                   text=shown_digits(reply.text, lang),
+                   reference_label=t["receipt_reference"], reference=reference,
+                   number=reply.number)
+
+
+def reference_point_size(reference: str) -> float:
+    """The reference's size: 9 pt, smaller for a long kiosk id, so it fits on one line
+    of the 72 mm between the margins (Noto Sans: 0.55 em a character on average)."""
+    width_pt = (RECEIPT_WIDTH_MM - 2 * MARGIN_MM) / 25.4 * 72
+    return round(min(RECEIPT_POINT_SIZE, width_pt * 0.95 / (0.55 * max(len(reference), 1))), 1)
 
 
 def receipt_html(receipt: Receipt) -> str:
     direction = "rtl" if receipt.lang == "ar" else "ltr"
+    side = "right" if receipt.lang == "ar" else "left"
     rows = "".join(f"<tr><td><b>{html.escape(label)}</b></td><td>{html.escape(value)}</td></tr>"
                    for label, value in receipt.lines)
-    return (f'<div dir="{direction}" style="font-size:9pt">'
+    # On its own row, unwrapped, left to right even on an Arabic receipt (in a
+    # right-to-left run "hall-1-2026..." would come out as "-1-2026...hall").
+    reference = (f'<p dir="ltr" align="{side}" style="white-space:nowrap;'
+                 f' font-size:{reference_point_size(receipt.reference)}pt">'
+                 f"\u202a{html.escape(receipt.reference)}\u202c</p>")
+    return (f'<div dir="{direction}" style="font-size:{RECEIPT_POINT_SIZE}pt">'
             f'<h3 align="center">{html.escape(receipt.title)}</h3>'
             f'<table width="100%" cellpadding="2">{rows}</table>'
+            f"<p><b>{html.escape(receipt.reference_label)}</b></p>{reference}"
             f"<p>{html.escape(receipt.text)}</p></div>")
 
 
@@ -214,7 +232,7 @@ class QtReceiptPrinter:
             if self.font_families:
                 font = QFont()
                 font.setFamilies(list(self.font_families))
-                font.setPointSize(9)
+                font.setPointSize(RECEIPT_POINT_SIZE)
                 document.setDefaultFont(font)
             document.setHtml(receipt_html(receipt))
             page = printer.pageLayout().paintRectPixels(printer.resolution())

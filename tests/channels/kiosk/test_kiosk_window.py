@@ -13,6 +13,7 @@ from channels.kiosk.texts import shown_digits, texts
 from core import kiosks as core_kiosks
 from core.dates import RIYADH, format_date
 from tests import factories as f
+from tests.channels.kiosk.conftest import pdf_text
 
 NUMBER = "4471234"
 UNKNOWN = "9990001"
@@ -189,20 +190,6 @@ def test_escape_and_close_do_not_leave_the_kiosk(qtbot, kiosk):
     assert kiosk.isVisible() and kiosk.screen_name == "number"
 
 
-def pdf_text(path) -> str:
-    """The text of every page of a PDF, as Qt's PDF reader extracts it, spaces collapsed
-    (a line break where the text wraps becomes one space)."""
-    from PyQt6.QtPdf import QPdfDocument
-
-    document = QPdfDocument(None)
-    assert document.load(str(path)) == QPdfDocument.Error.None_, path
-    try:
-        text = " ".join(document.getAllText(page).text() for page in range(document.pageCount()))
-    finally:
-        document.close()
-    return " ".join(text.split())
-
-
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transaction, lang):
     kiosk.clock = lambda: AT
@@ -220,7 +207,10 @@ def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transacti
     assert shown_digits(NUMBER, lang) in text
     assert shown_digits(format_date(AT.astimezone(RIYADH).date(), lang), lang) in text
     assert texts(lang)["receipt_title"] in text
+    assert "hall-1-20261201-103005" in text  # the reference, on one line, left to right
     assert f.NATIONAL_ID not in text
+    if lang == "ar":  # the answer too writes ٤٤٧١٢٣٤, as the screen did
+        assert NUMBER not in text
     for _ in range(kiosk.flow.idle_seconds + STILL_THERE_SECONDS):
         kiosk.tick()
     assert kiosk.screen_name == "home" and not pdf.exists()
