@@ -44,6 +44,7 @@ def texts(lang: str) -> dict[str, str]:
         "next": _("Next"),
         "back": _("Back"),
         "delete": _("Delete"),
+        "keypad": _("Keypad"),
         "number_too_short": _("The transaction number is too short."),
         "id_length": _("The national ID has 10 digits."),
         "waiting": _("Looking up your transaction…"),

@@ -444,8 +444,8 @@ class KioskWindow(QWidget):
             font.setFamilies(list(self.config.font_families))
         return font
 
-    def _set(self, name: str, text: str) -> None:
-        self.w[name].show_text(text)  # type: ignore[attr-defined]
+    def _set(self, name: str, text: str, spoken: str | None = None) -> None:
+        self.w[name].show_text(text, spoken)  # type: ignore[attr-defined]
 
     def _render_home(self, t: dict[str, str], s) -> None:
         self._set("title", t["title"])
@@ -458,7 +458,7 @@ class KioskWindow(QWidget):
         self._set("high_contrast", f"{t['high_contrast']}: {on if s.high_contrast else off}")
 
     def _render_entry(self, t: dict[str, str], s) -> None:
-        self.keypad.set_language(s.lang, t["delete"], t["next"])
+        self.keypad.set_language(s.lang, t["delete"], t["next"], t["keypad"])
         self._set("back", t["back"])
         if s.screen is Screen.NATIONAL_ID:
             prompt, value = t["id_prompt"], masked(s.national_id)
@@ -475,8 +475,9 @@ class KioskWindow(QWidget):
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.
-            self._set("status", f"{FOUND_SIGN} {t['found']}" if reply.found
-                      else f"{NOT_FOUND_SIGN} {t['not_found']}")
+            word = t["found"] if reply.found else t["not_found"]
+            sign = FOUND_SIGN if reply.found else NOT_FOUND_SIGN
+            self._set("status", f"{sign} {word}", word)  # the word is what is said
             self._set("answer", shown_digits(reply.text, s.lang))
         else:
             self._set("status", "")
@@ -522,8 +523,6 @@ class KioskWindow(QWidget):
         self._set("error_done", t["done"])
 
     def _render_maintenance(self, t: dict[str, str]) -> None:
-        if self.flow.state.screen is not Screen.MAINTENANCE:
-            return
         self._set("maintenance", t["maintenance"])
         self._set("gateway_state", t["gateway_reachable"] if self.gateway_reachable
                   else t["gateway_unreachable"])

@@ -289,13 +289,46 @@ def test_too_many_attempts_have_their_own_screen(qtbot, kiosk, transaction, core
     assert kiosk.screen_name == "home"
 
 
-def test_touch_targets_are_large_and_named(qtbot, kiosk):
+@pytest.mark.parametrize("large_text", [False, True])
+def test_every_button_on_every_page_is_a_large_named_target(qtbot, kiosk, large_text):
+    if large_text:
+        tap(qtbot, kiosk, "large_text")
+    checked = set()
+    for name, page in kiosk.pages.items():
+        kiosk.stack.setCurrentWidget(page)
+        for button in page.findChildren(QPushButton):
+            button.setVisible(True)  # the result page hides print or "try again"
+        qtbot.waitUntil(page.isVisible, timeout=WAIT_MS)
+        QApplication.processEvents()
+        for button in page.findChildren(QPushButton):
+            assert button.isVisible(), (name, button.objectName())
+            assert button.width() >= 64 and button.height() >= 64, \
+                (name, button.objectName(), button.size())
+            assert button.accessibleName(), (name, button.objectName())
+            checked.add(button.objectName())
+    language = kiosk.w["language"]  # above the pages, on every one
+    assert language.width() >= 64 and language.height() >= 64 and language.accessibleName()
+    everything = {button.objectName() for button in kiosk.findChildren(QPushButton)}
+    assert checked == everything - {"language"} and len(checked) >= 27
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_accessible_names_are_in_the_screens_language(qtbot, kiosk, lang):
+    if lang == "en":
+        tap(qtbot, kiosk, "language")
     tap(qtbot, kiosk, "start")
-    for page in ("home", "entry"):
-        for button in kiosk.pages[page].findChildren(QPushButton):
-            if button.isVisibleTo(kiosk.pages[page]):
-                assert button.minimumHeight() >= 64 and button.accessibleName(), \
-                    button.objectName()
+    assert kiosk.keypad.accessibleName() == texts(lang)["keypad"]
+    assert kiosk.keypad.delete.accessibleName() == texts(lang)["delete"]  # no "erase left"
+    assert kiosk.keypad.keys["7"].accessibleName() == shown_digits("7", lang)
+
+
+def test_the_hidden_corner_is_not_announced_nor_focusable(kiosk):
+    assert kiosk.corner.accessibleName() == ""
+    assert kiosk.corner.focusPolicy() == Qt.FocusPolicy.NoFocus
+    from PyQt6.QtWidgets import QWidget
+
+    for widget in kiosk.findChildren(QWidget):
+        assert "technician" not in widget.accessibleName().lower(), widget.objectName()
 
 
 def test_large_text_and_high_contrast_toggles(qtbot, kiosk):
