@@ -523,12 +523,16 @@ class KioskWindow(QWidget):
         self._set("error_done", t["done"])
 
     def _render_maintenance(self, t: dict[str, str]) -> None:
+        # Technicians' details (version, kiosk id, the printer's state) are ASCII: each in
+        # a left-to-right run of its own, or "pdf (test mode): /tmp/x" comes out
+        # scrambled on an Arabic screen.
         self._set("maintenance", t["maintenance"])
         self._set("gateway_state", t["gateway_reachable"] if self.gateway_reachable
                   else t["gateway_unreachable"])
-        self._set("version", t["version"].format(version=self.config.version))
-        self._set("kiosk_id", t["kiosk_id"].format(kiosk_id=self.config.kiosk_id))
+        self._set("version", t["version"].format(version=embedded(self.config.version, "en")))
+        self._set("kiosk_id", t["kiosk_id"].format(
+            kiosk_id=embedded(self.config.kiosk_id, "en")))
         # As the last heartbeat found it (a probe runs as the screen opens).
-        self._set("printer", t["printer"].format(state=self.printer.last_state))
+        self._set("printer", t["printer"].format(state=embedded(self.printer.last_state, "en")))
         self._set("exit", t["exit"])
         self._set("maintenance_back", t["back"])

@@ -40,3 +40,11 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
         f"{screen}-{lang}.png" for lang in ("ar", "en") for screen in SCREENS)
     assert bench.SCREENS == SCREENS
     assert all(path.stat().st_size > 5000 for path in saved)
+
+
+def test_the_readme_shows_every_screen_in_both_languages():
+    readme = (REPO_ROOT / "README.md").read_text()
+    for screen in SCREENS:
+        for lang in ("ar", "en"):
+            shot = f"docs/kiosk/{screen}-{lang}.png"
+            assert f"]({shot})" in readme and (REPO_ROOT / shot).stat().st_size > 5000, shot

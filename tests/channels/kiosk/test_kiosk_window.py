@@ -177,6 +177,8 @@ def test_the_technician_exit_needs_the_pin(qtbot, kiosk, monkeypatch):
     tap(qtbot, kiosk, "key-next")
     assert kiosk.screen_name == "maintenance"
     assert kiosk.config.version in label(kiosk, "version")
+    # ASCII details in a left-to-right run of their own on the Arabic screen.
+    assert f"\u202a{kiosk.printer.last_state}\u202c" in label(kiosk, "printer")
     assert label(kiosk, "gateway_state") == texts("ar")["gateway_reachable"]
     assert kiosk.close() is False  # not even now by the window manager
     tap(qtbot, kiosk, "exit")
