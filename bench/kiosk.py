@@ -41,6 +41,8 @@ from core.tokens import create_token  # noqa: E402
 
 TARGET_START_S = 2.0
 TARGET_ANSWER_MS = 300.0
+# 6 to 12 digits: the kiosk refuses a shorter technician PIN (ConfigError).
+TECHNICIAN_PIN = "246813"
 
 
 def serve_gateway(workdir: Path):
@@ -104,7 +106,7 @@ def kiosk_window(url: str, token: str, workdir: Path):
     app = QApplication.instance() or QApplication([])
     settings = load_settings(None, var_dir=str(workdir), kiosk={
         "gateway_url": url, "token": token, "kiosk_id": "bench", "fullscreen": False,
-        "hide_cursor": False, "technician_pin": "2468", "pdf_dir": str(workdir)})
+        "hide_cursor": False, "technician_pin": TECHNICIAN_PIN, "pdf_dir": str(workdir)})
     window = build_window(settings, show=False)
     window.resize(720, 1280)
     window.show()
@@ -112,10 +114,15 @@ def kiosk_window(url: str, token: str, workdir: Path):
 
 
 def wait_for(app, window, screen: str, limit_s: float = 30) -> None:
+    wait_until(app, lambda: window.screen_name == screen,
+               f"the kiosk never reached {screen!r}", limit_s)
+
+
+def wait_until(app, done, what: str, limit_s: float = 30) -> None:
     deadline = time.perf_counter() + limit_s
-    while window.screen_name != screen:
+    while not done():
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"the kiosk never reached {screen!r} ({window.screen_name})")
+            raise RuntimeError(what)
         app.processEvents()
         time.sleep(0.0005)
 
@@ -143,56 +150,98 @@ def tap_to_answer(app, window, count: int) -> list[float]:
     return timings
 
 
+# Every screen, in the order of the README's table (file names: <screen>-<lang>.png).
+SCREENS = ("home", "number", "national-id", "waiting", "result", "not-found", "receipt",
+           "still-there", "offline", "rate-limited", "out-of-service", "pin", "maintenance")
+UNKNOWN_NUMBER = "9990001"
+
+
 def screenshots(app, window, out: Path) -> list[Path]:
     """Every screen in both languages, as a citizen (or technician) sees it."""
+    from datetime import UTC, datetime
+
+    from channels.kiosk.flow import Reply
+
     out.mkdir(parents=True, exist_ok=True)
     saved = []
+    flow = window.flow
 
     def shot(name: str, lang: str) -> None:
+        assert name in SCREENS, name
         window.render()
         app.processEvents()
         path = out / f"{name}-{lang}.png"
         window.grab().save(str(path))
         saved.append(path)
 
-    flow = window.flow
-    for lang in ("ar", "en"):
+    def home(lang: str) -> None:
         window.intent(flow.finish)
         if flow.state.lang != lang:
             window.intent(flow.switch_language)
+
+    def key_in(digits: str) -> None:
+        for key in digits:
+            flow.digit(key)
+
+    for lang in ("ar", "en"):
+        home(lang)
         shot("home", lang)
         window.intent(flow.start)
-        for key in DEMO_NUMBER:
-            flow.digit(key)
+        key_in(DEMO_NUMBER)
         shot("number", lang)
         window.intent(flow.next)
-        for key in DEMO_NATIONAL_ID[:6]:
-            flow.digit(key)
+        key_in(DEMO_NATIONAL_ID[:6])
         shot("national-id", lang)
-        for key in DEMO_NATIONAL_ID[6:]:
-            flow.digit(key)
-        window.intent(flow.next)
+        key_in(DEMO_NATIONAL_ID[6:])
+        effects = flow.next()  # the inquiry is not sent until the waiting screen is saved
+        shot("waiting", lang)
+        window.run(effects)
         wait_for(app, window, "result")
         shot("result", lang)
         window.intent(flow.print_receipt)
+        wait_until(app, lambda: flow.state.printed, "the receipt was never printed")
         shot("receipt", lang)
         for _ in range(flow.idle_seconds):
             window.tick()
         shot("still-there", lang)
         window.intent(flow.still_here)
-        window.intent(flow.finish)
-        if flow.state.lang != lang:
-            flow.switch_language()
+
+        home(lang)
+        window.intent(flow.start)
+        key_in(UNKNOWN_NUMBER)
+        window.intent(flow.next)
+        key_in(DEMO_NATIONAL_ID)
+        window.intent(flow.next)
+        wait_for(app, window, "result")
+        shot("not-found", lang)
+
+        home(lang)
         flow.unreachable()
         shot("offline", lang)
-        window.intent(flow.finish)
-        flow.reached(flow.state.last_reached)
-        if flow.state.lang != lang:
-            flow.switch_language()
-        window.intent(flow.technician)
-        for key in "2468":
-            flow.digit(key)
+        flow.reached(datetime.now(UTC))
+
+        # The gateway's 429 after too many failed inquiries, and a refused token: played
+        # on the flow (a real one would lock the bench's own kiosk out).
+        home(lang)
+        window.intent(flow.start)
+        key_in(DEMO_NUMBER)
         window.intent(flow.next)
+        key_in(DEMO_NATIONAL_ID)
+        flow.next()
+        flow.answered(Reply(found=False, text="", rate_limited=True), datetime.now(UTC))
+        shot("rate-limited", lang)
+        home(lang)
+        flow.refused("unauthorized", sticky=True)
+        shot("out-of-service", lang)
+        flow.reached(datetime.now(UTC))
+
+        home(lang)
+        window.intent(flow.technician)
+        key_in(TECHNICIAN_PIN[:3])
+        shot("pin", lang)
+        key_in(TECHNICIAN_PIN[3:])
+        window.intent(flow.next)
+        wait_until(app, lambda: not window._probing, "the maintenance probe never ended")
         shot("maintenance", lang)
     window.intent(flow.finish)
     return saved

@@ -1,8 +1,8 @@
 """``gateway kiosk``: the composition root of the kiosk terminal.
 
 Builds the flow, the HTTP client, the printer and the window from the ``kiosk``
-settings, loads the bundled Arabic font, hides the pointer, goes full screen, pings
-systemd's watchdog and quits cleanly on SIGTERM. It needs no database: the terminal
+settings, loads the bundled fonts (Arabic, Latin, symbols), hides the pointer, goes full
+screen, pings systemd's watchdog and quits cleanly on SIGTERM. It needs no database: the terminal
 only talks HTTP to the gateway, and starts even when the network is not up yet.
 """
 
@@ -18,7 +18,10 @@ from pathlib import Path
 from core.settings import REPO_ROOT, Settings
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
-FONT_FILES = ("NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf")
+# In fallback order: Arabic first, Latin for English and punctuation, then the symbols
+# the screens show (the ID mask, the found/not-found signs, the delete key).
+FONT_FILES = ("NotoNaskhArabic-Regular.ttf", "NotoNaskhArabic-Bold.ttf",
+              "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSansSymbols2-Regular.ttf")
 
 log = logging.getLogger("gateway.kiosk")
 
@@ -34,18 +37,34 @@ def kiosk_id(settings: Settings) -> str:
     return settings.kiosk.kiosk_id or socket.gethostname()[:64]
 
 
-def load_fonts() -> str:
-    """Register the bundled Noto Naskh Arabic; its family name, or '' if it is missing."""
-    from PyQt6.QtGui import QFontDatabase
+def load_fonts() -> tuple[str, ...]:
+    """Register the bundled fonts and make them the application's font, in fallback
+    order; their families (empty if none could be loaded)."""
+    from PyQt6.QtGui import QFontDatabase, QGuiApplication
 
-    family = ""
+    families: list[str] = []
     for name in FONT_FILES:
         font_id = QFontDatabase.addApplicationFont(str(FONT_DIR / name))
-        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
-        family = family or (families[0] if families else "")
-    if not family:
-        log.warning("the bundled Arabic font could not be loaded from %s", FONT_DIR)
-    return family
+        if font_id < 0:
+            log.warning("the bundled font %s could not be loaded from %s", name, FONT_DIR)
+            continue
+        families += [family for family in QFontDatabase.applicationFontFamilies(font_id)
+                     if family not in families]
+    app = QGuiApplication.instance()
+    if app is not None and families:
+        font = app.font()
+        font.setFamilies(families)
+        app.setFont(font)
+    return tuple(families)
+
+
+def hide_cursor(app, hide: bool) -> None:
+    """Blank the pointer over the whole app when ``kiosk.hide_cursor`` says so (a touch
+    screen has no use for it); once, however often it is called."""
+    from PyQt6.QtCore import Qt
+
+    if hide and app.overrideCursor() is None:
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
 
 
 def build_window(settings: Settings, *, show: bool = True):
@@ -56,11 +75,11 @@ def build_window(settings: Settings, *, show: bool = True):
     from channels.kiosk.window import KioskConfig, KioskWindow
 
     k = settings.kiosk
-    family = load_fonts()
+    families = load_fonts()
     pdf_dir = Path(k.pdf_dir) if k.pdf_dir else None
     if pdf_dir is not None and not pdf_dir.is_absolute():
         pdf_dir = REPO_ROOT / pdf_dir
-    printer = QtReceiptPrinter(k.printer, pdf_dir, family)
+    printer = QtReceiptPrinter(k.printer, pdf_dir, families)
     if printer.test_mode:
         log.warning("no printer: receipts are PDF files in %s (test mode)", pdf_dir)
     flow = Flow(idle_seconds=k.idle_seconds, default_lang=settings.locale.default_language,
@@ -69,11 +88,12 @@ def build_window(settings: Settings, *, show: bool = True):
     client = GatewayClient(k.gateway_url, k.token, timeout=k.request_timeout_seconds)
     config = KioskConfig(kiosk_id=kiosk_id(settings), version=version(),
                          heartbeat_seconds=k.heartbeat_seconds, tz=settings.tz,
-                         font_family=family)
+                         font_families=families)
     window = KioskWindow(config, flow, client, printer)
     if show:
         if k.fullscreen:
             window.fit_screen()
+            window.watch_screens()
         else:
             window.resize(1080, 1920 // 2)
             window.show()
@@ -82,7 +102,7 @@ def build_window(settings: Settings, *, show: bool = True):
 
 def run(settings: Settings) -> int:
     """Start the kiosk and run until the technician exits or SIGTERM; the exit status."""
-    from PyQt6.QtCore import Qt, QTimer
+    from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
     from channels.kiosk import watchdog
@@ -98,13 +118,7 @@ def run(settings: Settings) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("gateway-kiosk")
     window = build_window(settings)
-    if settings.kiosk.hide_cursor:
-        app.setOverrideCursor(Qt.CursorShape.BlankCursor)
-    if settings.kiosk.fullscreen:
-        app.primaryScreenChanged.connect(lambda _screen: window.fit_screen())
-        screen = app.primaryScreen()
-        if screen is not None:
-            screen.geometryChanged.connect(lambda _rect: window.fit_screen())
+    hide_cursor(app, settings.kiosk.hide_cursor)
 
     def stop(signum, _frame) -> None:
         log.info("signal %s: the kiosk stops", signum)

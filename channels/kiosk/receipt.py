@@ -24,6 +24,7 @@ from core.dates import format_date
 RECEIPT_WIDTH_MM = 80
 RECEIPT_HEIGHT_MM = 150
 MARGIN_MM = 4
+RECEIPT_POINT_SIZE = 9
 
 
 class PrinterError(Exception):
@@ -36,43 +37,91 @@ class Receipt:
     title: str
     lines: tuple[tuple[str, str], ...]
     text: str
+    reference_label: str
     reference: str
     number: str
 
 
 def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receipt:
-    """The receipt of one answer, in the language it was shown in."""
+    """The receipt of one answer, in the language it was shown in, with its digits as the
+    screen wrote them (the reference, a code to quote, stays ASCII)."""
     t = texts(lang)
     reference = f"{kiosk_id}-{now:%Y%m%d-%H%M%S}"
     lines = (
         (t["receipt_number"], shown_digits(reply.number, lang)),
         (t["receipt_status"], reply.status_text),
         (t["receipt_date"], shown_digits(format_date(now.date(), lang), lang)),
-        (t["receipt_reference"], reference),
     )
-    return Receipt(lang=lang, title=t["receipt_title"], lines=lines, text=reply.text,
-                   reference=reference, number=reply.number)
+    return Receipt(lang=lang, title=t["receipt_title"], lines=lines,
+                   text=shown_digits(reply.text, lang),
+                   reference_label=t["receipt_reference"], reference=reference,
+                   number=reply.number)
+
+
+def reference_point_size(reference: str) -> float:
+    """The reference's size: 9 pt, smaller for a long kiosk id, so it fits on one line
+    of the 72 mm between the margins (Noto Sans: 0.55 em a character on average)."""
+    width_pt = (RECEIPT_WIDTH_MM - 2 * MARGIN_MM) / 25.4 * 72
+    return round(min(RECEIPT_POINT_SIZE, width_pt * 0.95 / (0.55 * max(len(reference), 1))), 1)
 
 
 def receipt_html(receipt: Receipt) -> str:
     direction = "rtl" if receipt.lang == "ar" else "ltr"
+    side = "right" if receipt.lang == "ar" else "left"
     rows = "".join(f"<tr><td><b>{html.escape(label)}</b></td><td>{html.escape(value)}</td></tr>"
                    for label, value in receipt.lines)
-    return (f'<div dir="{direction}" style="font-size:9pt">'
+    # On its own row, unwrapped, left to right even on an Arabic receipt (in a
+    # right-to-left run "hall-1-2026..." would come out as "-1-2026...hall").
+    reference = (f'<p dir="ltr" align="{side}" style="white-space:nowrap;'
+                 f' font-size:{reference_point_size(receipt.reference)}pt">'
+                 f"\u202a{html.escape(receipt.reference)}\u202c</p>")
+    return (f'<div dir="{direction}" style="font-size:{RECEIPT_POINT_SIZE}pt">'
             f'<h3 align="center">{html.escape(receipt.title)}</h3>'
             f'<table width="100%" cellpadding="2">{rows}</table>'
+            f"<p><b>{html.escape(receipt.reference_label)}</b></p>{reference}"
             f"<p>{html.escape(receipt.text)}</p></div>")
+
+
+def queue_state(printer_name: str, state) -> str:
+    """One line for a CUPS queue's state (``QPrinter.PrinterState`` from
+    ``QPrinterInfo.state()``). Qt reports a stopped queue (CUPS stops one on paper out,
+    a jam or an offline printer) as ``Error``; why it stopped is not in Qt's API."""
+    from PyQt6.QtPrintSupport import QPrinter
+
+    words = {QPrinter.PrinterState.Idle: "ready",
+             QPrinter.PrinterState.Active: "printing",
+             QPrinter.PrinterState.Aborted: "aborted",
+             QPrinter.PrinterState.Error: "stopped"}
+    word = words.get(state, "unknown")
+    if word == "stopped":
+        return f"stopped: {printer_name} (paper out, a jam or the queue paused)"[:200]
+    return f"{word}: {printer_name}"[:200]
+
+
+def queue_usable(state) -> bool:
+    """Whether a job sent now would print (not to a stopped or aborted queue)."""
+    from PyQt6.QtPrintSupport import QPrinter
+
+    return state in (QPrinter.PrinterState.Idle, QPrinter.PrinterState.Active)
 
 
 class QtReceiptPrinter:
     """Prints receipts with QPrinter, silently; to PDF files (test mode) when
-    ``printer_name`` is empty and ``pdf_dir`` is given."""
+    ``printer_name`` is empty and ``pdf_dir`` is given.
 
-    def __init__(self, printer_name: str, pdf_dir: Path | None, font_family: str = "") -> None:
+    ``print`` and ``state`` may block as long as CUPS does, so the window calls them on a
+    worker thread (Qt allows QPainter on a QPrinter and QTextDocument outside the GUI
+    thread); ``keep`` and ``discard``, the test-mode files' bookkeeping, stay on the GUI
+    thread.
+    """
+
+    def __init__(self, printer_name: str, pdf_dir: Path | None,
+                 font_families: tuple[str, ...] = ()) -> None:
         self.printer_name = printer_name
         self.pdf_dir = pdf_dir
-        self.font_family = font_family
+        self.font_families = font_families
         self.last_problem = ""
+        self.last_state = "unknown"
         self.last_pdf: Path | None = None
         self._written: list[Path] = []
         if self.test_mode:
@@ -89,13 +138,21 @@ class QtReceiptPrinter:
         """Whether a print button makes sense at all."""
         return bool(self.printer_name) or self.test_mode
 
+    def keep(self, path: Path) -> None:
+        """A test-mode PDF just written: deleted at the next ``discard``."""
+        self._written.append(path)
+
     def discard(self) -> None:
         """Delete the test-mode PDFs written so far (called when the screen is wiped)."""
         while self._written:
             self._written.pop().unlink(missing_ok=True)
 
     def state(self) -> str:
-        """One line for heartbeats and the maintenance screen."""
+        """One line for heartbeats and the maintenance screen (kept as ``last_state``)."""
+        self.last_state = self._state()
+        return self.last_state
+
+    def _state(self) -> str:
         if self.last_problem:
             return f"error: {self.last_problem}"[:200]
         if self.test_mode:
@@ -104,29 +161,38 @@ class QtReceiptPrinter:
             return "none"
         from PyQt6.QtPrintSupport import QPrinterInfo
 
-        if QPrinterInfo.printerInfo(self.printer_name).isNull():
+        info = QPrinterInfo.printerInfo(self.printer_name)
+        if info.isNull():
             return f"missing: {self.printer_name}"[:200]
-        return f"ready: {self.printer_name}"[:200]
+        return queue_state(self.printer_name, info.state())
 
-    def print(self, receipt: Receipt) -> None:
+    def print(self, receipt: Receipt) -> Path | None:
+        """Print ``receipt``; the PDF written in test mode (for ``keep``), else None."""
         try:
-            self._print(receipt)
+            path = self._print(receipt)
         except PrinterError as exc:
             self.last_problem = str(exc)
             raise
         self.last_problem = ""
+        return path
 
-    def _print(self, receipt: Receipt) -> None:
+    def _print(self, receipt: Receipt) -> Path | None:
         from PyQt6.QtCore import QMarginsF, QSizeF
-        from PyQt6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QTextDocument
+        from PyQt6.QtGui import QPageLayout, QPageSize
         from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
 
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         # Print queues and spool logs keep document names: never the transaction number.
         printer.setDocName(f"receipt {receipt.reference}")
+        path = None
         if self.printer_name:
-            if QPrinterInfo.printerInfo(self.printer_name).isNull():
+            info = QPrinterInfo.printerInfo(self.printer_name)
+            if info.isNull():
                 raise PrinterError(f"printer {self.printer_name!r} is not available")
+            if not queue_usable(info.state()):
+                # A job sent to a stopped queue waits there: the citizen would be told
+                # to take a receipt that never comes.
+                raise PrinterError(queue_state(self.printer_name, info.state()))
             printer.setPrinterName(self.printer_name)
         elif self.pdf_dir is None:
             raise PrinterError("no printer is configured")
@@ -139,11 +205,23 @@ class QtReceiptPrinter:
             printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
             printer.setOutputFileName(str(path))
             self.last_pdf = path
-            self._written.append(path)
         printer.setPageSize(QPageSize(QSizeF(RECEIPT_WIDTH_MM, RECEIPT_HEIGHT_MM),
                                       QPageSize.Unit.Millimeter, "receipt80"))
         printer.setPageMargins(QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                QPageLayout.Unit.Millimeter)
+        try:
+            self._paint(printer, receipt)
+        except PrinterError:
+            if path is not None:  # half a receipt: nobody will take it
+                path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _paint(self, printer, receipt: Receipt) -> None:
+        from PyQt6.QtCore import QSizeF
+        from PyQt6.QtGui import QFont, QPainter, QTextDocument
+        from PyQt6.QtPrintSupport import QPrinter
+
         painter = QPainter()
         if not painter.begin(printer):
             raise PrinterError("the printer did not accept the job")
@@ -151,13 +229,17 @@ class QtReceiptPrinter:
             # Laid out for the printer's resolution, on one page the receipt's width.
             document = QTextDocument()
             document.documentLayout().setPaintDevice(printer)
-            if self.font_family:
-                document.setDefaultFont(QFont(self.font_family, 9))
+            if self.font_families:
+                font = QFont()
+                font.setFamilies(list(self.font_families))
+                font.setPointSize(RECEIPT_POINT_SIZE)
+                document.setDefaultFont(font)
             document.setHtml(receipt_html(receipt))
             page = printer.pageLayout().paintRectPixels(printer.resolution())
             document.setPageSize(QSizeF(page.width(), page.height()))
             document.drawContents(painter)
         finally:
             painter.end()
-        if printer.printerState() == QPrinter.PrinterState.Error:
+        if printer.printerState() in (QPrinter.PrinterState.Error,
+                                      QPrinter.PrinterState.Aborted):
             raise PrinterError("the printer reported an error")

@@ -14,6 +14,7 @@ from core.i18n import gettext_for
 SMS_SHORT_CODE = "74747"
 TOLL_FREE = "8001287788"
 
+MASK_DOT = "\u25cf"  # ●, one per digit of the national ID typed
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
@@ -24,7 +25,7 @@ def shown_digits(text: str, lang: str) -> str:
 
 def masked(national_id: str) -> str:
     """The national ID as it is typed: one dot per digit, none of the digits."""
-    return "\u25cf" * len(national_id)
+    return MASK_DOT * len(national_id)
 
 
 def texts(lang: str) -> dict[str, str]:
@@ -43,6 +44,7 @@ def texts(lang: str) -> dict[str, str]:
         "next": _("Next"),
         "back": _("Back"),
         "delete": _("Delete"),
+        "keypad": _("Keypad"),
         "number_too_short": _("The transaction number is too short."),
         "id_length": _("The national ID has 10 digits."),
         "waiting": _("Looking up your transaction…"),

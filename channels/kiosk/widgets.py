@@ -16,6 +16,7 @@ MIN_TOUCH_PX = 64
 TECHNICIAN_HOLD_MS = 3000
 # Inside the window's margin, so it covers no button a citizen could want.
 CORNER_PX = 40
+DELETE_SIGN = "\u232b"  # ⌫
 
 
 class TouchButton(QPushButton):
@@ -28,9 +29,10 @@ class TouchButton(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def show_text(self, text: str) -> None:
+    def show_text(self, text: str, spoken: str | None = None) -> None:
+        """Show ``text``; a screen reader says ``spoken`` (without the signs) if given."""
         self.setText(text)
-        self.setAccessibleName(text)
+        self.setAccessibleName(text if spoken is None else spoken)
 
 
 class Label(QLabel):
@@ -41,9 +43,9 @@ class Label(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.scale = scale
 
-    def show_text(self, text: str) -> None:
+    def show_text(self, text: str, spoken: str | None = None) -> None:
         self.setText(text)
-        self.setAccessibleName(text)
+        self.setAccessibleName(text if spoken is None else spoken)
 
 
 class Keypad(QWidget):
@@ -62,7 +64,6 @@ class Keypad(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("keypad")
-        self.setAccessibleName("keypad")
         # A dialer reads 1-2-3 from the left even on a right-to-left screen.
         self.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         grid = QGridLayout(self)
@@ -85,10 +86,13 @@ class Keypad(QWidget):
         grid.addWidget(button, row, column)
         self.keys[key] = button
 
-    def set_language(self, lang: str, delete_text: str, next_text: str) -> None:
+    def set_language(self, lang: str, delete_text: str, next_text: str,
+                     name: str) -> None:
+        """Keys and their spoken names in ``lang``; ``name`` is the keypad's own."""
+        self.setAccessibleName(name)
         for key, button in self.keys.items():
             button.show_text(shown_digits(key, lang))
-        self.delete.show_text("\u232b " + delete_text)
+        self.delete.show_text(f"{DELETE_SIGN} {delete_text}", delete_text)
         self.next.show_text(next_text)
 
     def set_key_height(self, pixels: int) -> None:
@@ -104,7 +108,10 @@ class CornerHotspot(QWidget):
     def __init__(self, parent: QWidget, hold_ms: int = TECHNICIAN_HOLD_MS) -> None:
         super().__init__(parent)
         self.setObjectName("technician-corner")
-        self.setAccessibleName("technician corner")
+        # Nothing for a screen reader to announce or a Tab key to land on: a citizen
+        # has no business there, and a name would tell everyone where the way out is.
+        self.setAccessibleName("")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedSize(CORNER_PX, CORNER_PX)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self._timer = QTimer(self)

@@ -8,15 +8,16 @@ Alt+F4'ed; only the technician's maintenance screen (or SIGTERM) ends the app.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent
+from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QScreen
 from PyQt6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -48,6 +49,8 @@ BASE_POINT_SIZE = 20
 LARGE_TEXT_FACTOR = 1.5
 # The language button names the language it switches to, in that language.
 OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
+# Found / not found is said in words with a sign, never by colour alone.
+FOUND_SIGN, NOT_FOUND_SIGN = "\u2714", "\u2716"  # ✔ ✖
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
                              QEvent.Type.KeyPress})
 
@@ -71,7 +74,8 @@ class KioskConfig:
     version: str
     heartbeat_seconds: int = 60
     tz: ZoneInfo = ZoneInfo("Asia/Riyadh")
-    font_family: str = ""
+    # The bundled fonts in fallback order (channels/kiosk/app.py load_fonts).
+    font_families: tuple[str, ...] = ()
 
 
 def embedded(text: str, lang: str) -> str:
@@ -112,7 +116,10 @@ class KioskWindow(QWidget):
         self.last_inquiry_at: datetime | None = None
         self.gateway_reachable: bool | None = None
         self._probing = False
+        self._screens_watched = False
+        self._watched_screen: QScreen | None = None
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-net")
+        self._printing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-print")
         self._bridge = _Bridge()
         self._bridge.done.connect(self._on_done)
         self._activity = _ActivityFilter(flow)
@@ -237,11 +244,19 @@ class KioskWindow(QWidget):
             return
         self._probing = True
         beat = Heartbeat(kiosk_id=self.config.kiosk_id, version=self.config.version,
-                         last_inquiry_at=self.last_inquiry_at, printer=self.printer.state(),
+                         last_inquiry_at=self.last_inquiry_at, printer="",
                          pin_failures=self.flow.pin_failures)
-        self._in_background("probe", self.client.heartbeat, beat)
+
+        def send() -> object:
+            # Asking CUPS for the queue's state can hang too: off the GUI thread.
+            return self.client.heartbeat(replace(beat, printer=self.printer.state()))
+
+        self._in_background("probe", send)
 
     def _on_done(self, kind: str, outcome: object) -> None:
+        if kind == "print":
+            self._printed(outcome)
+            return
         now = self.clock()
         if kind == "probe":
             self._probing = False
@@ -268,15 +283,33 @@ class KioskWindow(QWidget):
         self.run(effects)
 
     def _print(self, effect: PrintReceipt) -> None:
+        """Print on the printer's own thread: a CUPS that hangs holds that thread, never
+        the screen (nor the network's workers)."""
         receipt = receipt_for(effect.reply, effect.lang, self.config.kiosk_id,
                               self.clock().astimezone(self.config.tz))
-        try:
-            self.printer.print(receipt)
-            problem = ""
-        except PrinterError as exc:
-            log.warning("receipt not printed: %s", exc)
+
+        def work() -> None:
+            try:
+                outcome: object = self.printer.print(receipt)
+            except PrinterError as exc:
+                outcome = exc
+            except Exception as exc:  # a bug must not leave the screen waiting forever
+                log.exception("kiosk receipt failed")
+                outcome = PrinterError(str(exc))
+            self._bridge.done.emit("print", outcome)
+
+        self._printing.submit(work)
+
+    def _printed(self, outcome: object) -> None:
+        problem = ""
+        if isinstance(outcome, PrinterError):
+            log.warning("receipt not printed: %s", outcome)
             problem = "printer_problem"
-        del receipt  # the only copy: nothing of the answer outlives this call here
+        elif outcome is not None:  # a test-mode PDF
+            if self.flow.state.reply is None:  # wiped while it was written
+                outcome.unlink(missing_ok=True)
+            else:
+                self.printer.keep(outcome)
         self.flow.printed(problem)
         self.render()
 
@@ -293,12 +326,14 @@ class KioskWindow(QWidget):
         QApplication.exit(status)
 
     def shutdown(self) -> None:
+        self._unwatch_screens()
         self.tick_timer.stop()
         self.heartbeat_timer.stop()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._activity)
         self._workers.shutdown(wait=False, cancel_futures=True)
+        self._printing.shutdown(wait=False, cancel_futures=True)
 
     # --- lockdown ----------------------------------------------------------------
 
@@ -316,13 +351,47 @@ class KioskWindow(QWidget):
         self.corner.place()
 
     def fit_screen(self) -> None:
-        """Cover the primary screen, again whenever screens change."""
+        """Cover the primary screen (``watch_screens`` calls it again when screens change)."""
         self.setWindowFlags(Qt.WindowType.FramelessWindowHint
                             | Qt.WindowType.WindowStaysOnTopHint)
         screen = QGuiApplication.primaryScreen()
         if screen is not None:
             self.setGeometry(screen.geometry())
         self.showFullScreen()
+
+    def watch_screens(self) -> None:
+        """Re-fit whenever the primary screen's geometry changes, or another screen
+        becomes the primary one (a monitor swapped, rotated or re-plugged)."""
+        app = QGuiApplication.instance()
+        if app is None or self._screens_watched:
+            return
+        self._screens_watched = True
+        app.primaryScreenChanged.connect(self._primary_screen_changed)
+        self._watch_geometry(QGuiApplication.primaryScreen())
+
+    def _watch_geometry(self, screen: QScreen | None) -> None:
+        if self._watched_screen is not None:
+            # Not connected any more, or that screen is gone.
+            with contextlib.suppress(TypeError, RuntimeError):
+                self._watched_screen.geometryChanged.disconnect(self._screen_resized)
+        self._watched_screen = screen
+        if screen is not None:
+            screen.geometryChanged.connect(self._screen_resized)
+
+    def _primary_screen_changed(self, screen: QScreen | None) -> None:
+        self._watch_geometry(screen)
+        self.fit_screen()
+
+    def _screen_resized(self, _geometry) -> None:
+        self.fit_screen()
+
+    def _unwatch_screens(self) -> None:
+        app = QGuiApplication.instance()
+        if app is not None and self._screens_watched:
+            self._screens_watched = False
+            with contextlib.suppress(TypeError, RuntimeError):
+                app.primaryScreenChanged.disconnect(self._primary_screen_changed)
+            self._watch_geometry(None)
 
     # --- rendering ---------------------------------------------------------------
 
@@ -358,19 +427,25 @@ class KioskWindow(QWidget):
         self._styled = (large, contrast)
         self.setStyleSheet(THEMES[contrast])
         for name, widget in self.w.items():
-            font = QFont(self.config.font_family) if self.config.font_family else QFont()
+            font = self._font()
             font.setPointSizeF(size * getattr(widget, "scale", 1.0))
             font.setBold(name in ("title", "status", "offline_title", "still_there",
                                  "rate_limited_title"))
             widget.setFont(font)
-        key_font = QFont(self.config.font_family) if self.config.font_family else QFont()
+        key_font = self._font()
         key_font.setPointSizeF(size * 1.3)
         for key in self.keypad.findChildren(TouchButton):
             key.setFont(key_font)
         self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
 
-    def _set(self, name: str, text: str) -> None:
-        self.w[name].show_text(text)  # type: ignore[attr-defined]
+    def _font(self) -> QFont:
+        font = QFont()
+        if self.config.font_families:
+            font.setFamilies(list(self.config.font_families))
+        return font
+
+    def _set(self, name: str, text: str, spoken: str | None = None) -> None:
+        self.w[name].show_text(text, spoken)  # type: ignore[attr-defined]
 
     def _render_home(self, t: dict[str, str], s) -> None:
         self._set("title", t["title"])
@@ -383,7 +458,7 @@ class KioskWindow(QWidget):
         self._set("high_contrast", f"{t['high_contrast']}: {on if s.high_contrast else off}")
 
     def _render_entry(self, t: dict[str, str], s) -> None:
-        self.keypad.set_language(s.lang, t["delete"], t["next"])
+        self.keypad.set_language(s.lang, t["delete"], t["next"], t["keypad"])
         self._set("back", t["back"])
         if s.screen is Screen.NATIONAL_ID:
             prompt, value = t["id_prompt"], masked(s.national_id)
@@ -400,8 +475,9 @@ class KioskWindow(QWidget):
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.
-            self._set("status", ("\u2714 " + t["found"]) if reply.found
-                      else ("\u2716 " + t["not_found"]))
+            word = t["found"] if reply.found else t["not_found"]
+            sign = FOUND_SIGN if reply.found else NOT_FOUND_SIGN
+            self._set("status", f"{sign} {word}", word)  # the word is what is said
             self._set("answer", shown_digits(reply.text, s.lang))
         else:
             self._set("status", "")
@@ -447,13 +523,16 @@ class KioskWindow(QWidget):
         self._set("error_done", t["done"])
 
     def _render_maintenance(self, t: dict[str, str]) -> None:
-        if self.flow.state.screen is not Screen.MAINTENANCE:
-            return
+        # Technicians' details (version, kiosk id, the printer's state) are ASCII: each in
+        # a left-to-right run of its own, or "pdf (test mode): /tmp/x" comes out
+        # scrambled on an Arabic screen.
         self._set("maintenance", t["maintenance"])
         self._set("gateway_state", t["gateway_reachable"] if self.gateway_reachable
                   else t["gateway_unreachable"])
-        self._set("version", t["version"].format(version=self.config.version))
-        self._set("kiosk_id", t["kiosk_id"].format(kiosk_id=self.config.kiosk_id))
-        self._set("printer", t["printer"].format(state=self.printer.state()))
+        self._set("version", t["version"].format(version=embedded(self.config.version, "en")))
+        self._set("kiosk_id", t["kiosk_id"].format(
+            kiosk_id=embedded(self.config.kiosk_id, "en")))
+        # As the last heartbeat found it (a probe runs as the screen opens).
+        self._set("printer", t["printer"].format(state=embedded(self.printer.last_state, "en")))
         self._set("exit", t["exit"])
         self._set("maintenance_back", t["back"])

@@ -14,6 +14,20 @@ from core.tokens import create_token  # noqa: E402
 from tests.conftest import require_peer  # noqa: E402
 
 
+def pdf_text(path) -> str:
+    """The text of every page of a PDF, as Qt's PDF reader extracts it, spaces collapsed
+    (a line break where the text wraps becomes one space)."""
+    from PyQt6.QtPdf import QPdfDocument
+
+    document = QPdfDocument(None)
+    assert document.load(str(path)) == QPdfDocument.Error.None_, path
+    try:
+        text = " ".join(document.getAllText(page).text() for page in range(document.pageCount()))
+    finally:
+        document.close()
+    return " ".join(text.split())
+
+
 def _qt_available() -> bool:
     try:
         from PyQt6 import QtPrintSupport, QtWidgets  # noqa: F401

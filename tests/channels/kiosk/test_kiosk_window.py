@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QPushButton
@@ -9,11 +11,14 @@ from PyQt6.QtWidgets import QApplication, QPushButton
 from channels.kiosk.flow import STILL_THERE_SECONDS, TECHNICIAN_EXIT
 from channels.kiosk.texts import shown_digits, texts
 from core import kiosks as core_kiosks
+from core.dates import RIYADH, format_date
 from tests import factories as f
+from tests.channels.kiosk.conftest import pdf_text
 
 NUMBER = "4471234"
 UNKNOWN = "9990001"
 WAIT_MS = 15_000
+AT = datetime(2026, 12, 1, 7, 30, 5, tzinfo=UTC)  # 10:30:05 in Riyadh, not the registration day
 
 
 @pytest.fixture
@@ -172,6 +177,8 @@ def test_the_technician_exit_needs_the_pin(qtbot, kiosk, monkeypatch):
     tap(qtbot, kiosk, "key-next")
     assert kiosk.screen_name == "maintenance"
     assert kiosk.config.version in label(kiosk, "version")
+    # ASCII details in a left-to-right run of their own on the Arabic screen.
+    assert f"\u202a{kiosk.printer.last_state}\u202c" in label(kiosk, "printer")
     assert label(kiosk, "gateway_state") == texts("ar")["gateway_reachable"]
     assert kiosk.close() is False  # not even now by the window manager
     tap(qtbot, kiosk, "exit")
@@ -185,16 +192,27 @@ def test_escape_and_close_do_not_leave_the_kiosk(qtbot, kiosk):
     assert kiosk.isVisible() and kiosk.screen_name == "number"
 
 
-def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transaction):
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_test_mode_receipts_are_pdfs_deleted_at_the_wipe(qtbot, kiosk, transaction, lang):
+    kiosk.clock = lambda: AT
+    if lang == "en":
+        tap(qtbot, kiosk, "language")
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
     assert kiosk.screen_name == "receipt"
-    assert label(kiosk, "receipt_message") == texts("ar")["printing_saved"]  # not "take it"
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
+    assert label(kiosk, "receipt_message") == texts(lang)["printing_saved"]  # not "take it"
     [pdf] = (kiosk.printer.pdf_dir).glob("receipt-hall-1-*.pdf")
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF") and len(data) > 1000
-    assert NUMBER.encode("utf-16-be") not in data and NUMBER.encode() not in data
     assert NUMBER not in pdf.name
+    text = pdf_text(pdf)
+    # The number and the date as the screen writes them: ٤٤٧١٢٣٤ on an Arabic receipt.
+    assert shown_digits(NUMBER, lang) in text
+    assert shown_digits(format_date(AT.astimezone(RIYADH).date(), lang), lang) in text
+    assert texts(lang)["receipt_title"] in text
+    assert "hall-1-20261201-103005" in text  # the reference, on one line, left to right
+    assert f.NATIONAL_ID not in text
+    if lang == "ar":  # the answer too writes ٤٤٧١٢٣٤, as the screen did
+        assert NUMBER not in text
     for _ in range(kiosk.flow.idle_seconds + STILL_THERE_SECONDS):
         kiosk.tick()
     assert kiosk.screen_name == "home" and not pdf.exists()
@@ -220,7 +238,8 @@ def test_a_missing_printer_is_said_on_the_result_screen(qtbot, kiosk, transactio
     kiosk.printer.printer_name = "no-such-printer"
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     tap(qtbot, kiosk, "print")
-    assert kiosk.screen_name == "result"  # the status is on the screen, as it says
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    # The status is on the screen, as the notice says.
     assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
     assert texts("ar")["found"] in label(kiosk, "status")
     assert kiosk.printer.state().startswith("error:")
@@ -272,13 +291,46 @@ def test_too_many_attempts_have_their_own_screen(qtbot, kiosk, transaction, core
     assert kiosk.screen_name == "home"
 
 
-def test_touch_targets_are_large_and_named(qtbot, kiosk):
+@pytest.mark.parametrize("large_text", [False, True])
+def test_every_button_on_every_page_is_a_large_named_target(qtbot, kiosk, large_text):
+    if large_text:
+        tap(qtbot, kiosk, "large_text")
+    checked = set()
+    for name, page in kiosk.pages.items():
+        kiosk.stack.setCurrentWidget(page)
+        for button in page.findChildren(QPushButton):
+            button.setVisible(True)  # the result page hides print or "try again"
+        qtbot.waitUntil(page.isVisible, timeout=WAIT_MS)
+        QApplication.processEvents()
+        for button in page.findChildren(QPushButton):
+            assert button.isVisible(), (name, button.objectName())
+            assert button.width() >= 64 and button.height() >= 64, \
+                (name, button.objectName(), button.size())
+            assert button.accessibleName(), (name, button.objectName())
+            checked.add(button.objectName())
+    language = kiosk.w["language"]  # above the pages, on every one
+    assert language.width() >= 64 and language.height() >= 64 and language.accessibleName()
+    everything = {button.objectName() for button in kiosk.findChildren(QPushButton)}
+    assert checked == everything - {"language"} and len(checked) >= 27
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_accessible_names_are_in_the_screens_language(qtbot, kiosk, lang):
+    if lang == "en":
+        tap(qtbot, kiosk, "language")
     tap(qtbot, kiosk, "start")
-    for page in ("home", "entry"):
-        for button in kiosk.pages[page].findChildren(QPushButton):
-            if button.isVisibleTo(kiosk.pages[page]):
-                assert button.minimumHeight() >= 64 and button.accessibleName(), \
-                    button.objectName()
+    assert kiosk.keypad.accessibleName() == texts(lang)["keypad"]
+    assert kiosk.keypad.delete.accessibleName() == texts(lang)["delete"]  # no "erase left"
+    assert kiosk.keypad.keys["7"].accessibleName() == shown_digits("7", lang)
+
+
+def test_the_hidden_corner_is_not_announced_nor_focusable(kiosk):
+    assert kiosk.corner.accessibleName() == ""
+    assert kiosk.corner.focusPolicy() == Qt.FocusPolicy.NoFocus
+    from PyQt6.QtWidgets import QWidget
+
+    for widget in kiosk.findChildren(QWidget):
+        assert "technician" not in widget.accessibleName().lower(), widget.objectName()
 
 
 def test_large_text_and_high_contrast_toggles(qtbot, kiosk):
@@ -315,3 +367,136 @@ def test_full_screen_covers_the_primary_screen(qt, qtbot, kiosk_settings):
         assert window.geometry() == QApplication.primaryScreen().geometry()
     finally:
         window.shutdown()
+
+
+def test_the_full_screen_kiosk_is_re_fitted_when_screens_change(qt, qtbot, kiosk_settings):
+    from channels.kiosk.app import build_window
+
+    kiosk_settings.kiosk.fullscreen = True
+    window = build_window(kiosk_settings)
+    qtbot.addWidget(window)
+    screen = QApplication.primaryScreen()
+    try:
+        qtbot.waitUntil(window.isFullScreen, timeout=WAIT_MS)
+        fits = []
+        fit = window.fit_screen
+
+        def covers() -> bool:
+            # Not the height: the entry page needs 870 px, more than offscreen's 800.
+            here, there = window.geometry(), screen.geometry()
+            return (window.isFullScreen() and here.topLeft() == there.topLeft()
+                    and here.width() == there.width())
+
+        window.fit_screen = lambda: (fits.append(1), fit())
+
+        window.showNormal()
+        window.setGeometry(10, 10, 300, 200)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=WAIT_MS)
+        screen.geometryChanged.emit(screen.geometry())  # the monitor was resized
+        qtbot.waitUntil(covers, timeout=WAIT_MS)
+        assert len(fits) == 1
+
+        window.showNormal()
+        window.setGeometry(10, 10, 300, 200)
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=WAIT_MS)
+        QApplication.instance().primaryScreenChanged.emit(screen)  # another primary screen
+        qtbot.waitUntil(covers, timeout=WAIT_MS)
+        assert len(fits) == 2
+        # Watching the new primary screen, once: one change, one re-fit.
+        screen.geometryChanged.emit(screen.geometry())
+        assert len(fits) == 3
+    finally:
+        window.shutdown()
+    screen.geometryChanged.emit(screen.geometry())
+    assert len(fits) == 3  # a shut-down window watches nothing
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_the_pointer_is_hidden_only_when_configured(qt, kiosk_settings, configured):
+    from channels.kiosk.app import hide_cursor
+
+    assert QApplication.overrideCursor() is None
+    kiosk_settings.kiosk.hide_cursor = configured
+    hide_cursor(qt, kiosk_settings.kiosk.hide_cursor)
+    hide_cursor(qt, kiosk_settings.kiosk.hide_cursor)  # a second call stacks nothing
+    try:
+        if configured:
+            assert QApplication.overrideCursor().shape() == Qt.CursorShape.BlankCursor
+            QApplication.restoreOverrideCursor()
+            assert QApplication.overrideCursor() is None
+        else:
+            assert QApplication.overrideCursor() is None
+    finally:
+        while QApplication.overrideCursor() is not None:
+            QApplication.restoreOverrideCursor()
+
+
+class _Queue:
+    """What QPrinterInfo tells of a CUPS queue (no CUPS on the test machine)."""
+
+    def __init__(self, state) -> None:
+        self._state = state
+
+    def isNull(self) -> bool:  # noqa: N802 (Qt's name)
+        return False
+
+    def state(self):
+        return self._state
+
+
+def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transaction, core,
+                                                          monkeypatch):
+    from PyQt6.QtPrintSupport import QPrinter, QPrinterInfo
+
+    queue = _Queue(QPrinter.PrinterState.Idle)
+    monkeypatch.setattr(QPrinterInfo, "printerInfo", staticmethod(lambda name: queue))
+    kiosk.printer.printer_name = "receipts"
+    assert kiosk.printer.state() == "ready: receipts"
+
+    queue._state = QPrinter.PrinterState.Error  # paper out: CUPS stopped the queue
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
+    tap(qtbot, kiosk, "done")
+    kiosk.printer.last_problem = ""  # what the queue says now, not the last job
+    kiosk.probe()
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    [seen] = core_kiosks.kiosks(core.db)
+    assert seen.printer.startswith("stopped: receipts")  # the heartbeat tells operators
+
+    kiosk.corner.set_hold_ms(10)
+    qtbot.mousePress(kiosk.corner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.screen_name == "pin", timeout=WAIT_MS)
+    qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
+    key_in(qtbot, kiosk, "246813")
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    kiosk.render()
+    assert "stopped: receipts" in label(kiosk, "printer")  # and the maintenance screen
+
+
+def test_a_hung_printer_does_not_freeze_the_screen(qtbot, kiosk, transaction):
+    import threading
+
+    release, threads = threading.Event(), []
+    paint = kiosk.printer._print
+
+    def hung(receipt):
+        threads.append(threading.current_thread())
+        release.wait(timeout=20)  # CUPS not answering
+        return paint(receipt)
+
+    kiosk.printer._print = hung
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    try:
+        qtbot.waitUntil(lambda: bool(threads), timeout=WAIT_MS)
+        assert threads[0] is not threading.main_thread()
+        assert kiosk.screen_name == "receipt" and not kiosk.flow.state.printed
+        tap(qtbot, kiosk, "language")  # the screen still answers taps
+        assert label(kiosk, "receipt_message") == texts("en")["waiting"]
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
+    assert label(kiosk, "receipt_message") == texts("en")["printing_saved"]
