@@ -196,8 +196,8 @@ def _insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
     return {key: message_id for message_id, key in inserted}
 
 
-def receive_and_answer(core: Core, messages: list[Inbound], *,
-                       claim_limit: int) -> list[outbox.Claimed]:
+def receive_and_answer(core: Core, messages: list[Inbound], *, claim_limit: int,
+                       holder: str | None = None) -> list[outbox.Claimed]:
     """Store a batch of inbound SMS and answer them, in one transaction; up to
     ``claim_limit`` answers come back claimed, for the adapter to submit at once.
 
@@ -205,8 +205,9 @@ def receive_and_answer(core: Core, messages: list[Inbound], *,
     together (the message "answered", the answer in the outbox), so an answer costs no
     second transaction; the first ``claim_limit`` answers go in as "sending" (claimed),
     the rest as "pending" for the sender's next claim. The inquiries run before the
-    transaction (they read, and may log); a redelivery of a message stored before is then
-    skipped, its inquiry wasted but its message not answered twice. A message whose
+    transaction (they read, and may log); the claimed ones name ``holder`` (the
+    adapter's heartbeat holder, see ``outbox.claim``); a redelivery of a message stored
+    before is then skipped, its inquiry wasted but its message not answered twice. A message whose
     inquiry failed stays "received" for ``answer_pending``. Only a database failure
     raises, and then nothing is stored (the adapter must acknowledge none of them).
     """
@@ -234,7 +235,7 @@ def receive_and_answer(core: Core, messages: list[Inbound], *,
                     .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
         claim_limit = max(claim_limit, 0)
         outbox.enqueue_many(connection, answers[claim_limit:])
-        return outbox.enqueue_claimed(connection, answers[:claim_limit])
+        return outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)
 
 
 # --- answering ---------------------------------------------------------------------------
