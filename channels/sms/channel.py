@@ -53,6 +53,7 @@ from channels.sms.smpp import (
     ChannelUnavailable,
     DeliverSm,
     DeliveryFailed,
+    NotSent,
     SmppSession,
     SubmitRequest,
     SubmitResult,
@@ -535,9 +536,13 @@ class SmsChannel:
         ids[:len(prior)] = prior
         problem: str | None = None
         refused: int | None = None
+        untried = False
         for index, future in zip(outgoing.indexes, outgoing.futures, strict=True):
             try:
                 result: SubmitResult = future.result(timeout=0)
+            except NotSent:
+                untried = True  # never on the wire: no attempt made
+                continue
             except (ChannelUnavailable, DeliveryFailed, TimeoutError) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
                 continue
@@ -554,6 +559,14 @@ class SmsChannel:
             return None
         if problem is None and refused is None and all(ids):
             return [pid for pid in ids if pid]
+        if untried and problem is None and refused is None:
+            # Nothing of it was tried this time: queued again, due now, no attempt counted
+            # and no backoff grown (claimed again once the session is bound).
+            outbox.mark_unsent(self.core.db, message.id, attempt=message.attempts,
+                               segments_accepted=ids)
+            self._claim_wanted = True
+            metrics.SUBMITS.labels(result="unsent").inc()
+            return None
         # Try again later, sending only the parts not accepted yet.
         self._retry(message, problem or status_name(refused or 0), ids)
         return None

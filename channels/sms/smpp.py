@@ -12,7 +12,9 @@ answers the SMSC's ``unbind`` (smpplib does not), and reconnects with a capped b
 when the connection drops, the bind is refused or the SMSC has been silent too long.
 
 smpplib's and the socket's exceptions end here: callers see ``ChannelUnavailable``
-(no bind; a submit that may or may not have reached the SMSC) and ``DeliveryFailed``.
+(the connection ended while a submit was on the wire: the SMSC may have it),
+``NotSent`` (a ``ChannelUnavailable`` for a submit that never left this process: the
+connection ended, or the session stopped, before its turn) and ``DeliveryFailed``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "ChannelUnavailable",
     "DeliverSm",
     "DeliveryFailed",
+    "NotSent",
     "SmppSession",
     "SubmitRequest",
     "SubmitResult",
@@ -70,6 +73,11 @@ def status_name(status: int) -> str:
 
 class ChannelUnavailable(Exception):
     """No bind to the SMSC, or the connection dropped while a submit was in flight."""
+
+
+class NotSent(ChannelUnavailable):
+    """The submit never reached the wire (the connection ended or the session stopped
+    before its turn): nothing was tried, the SMSC cannot have it."""
 
 
 class DeliveryFailed(Exception):
@@ -380,7 +388,7 @@ class SmppSession:
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._fail_queued(ChannelUnavailable("the SMPP session stopped"))
+        self._fail_queued(NotSent("not sent: the SMPP session stopped"))
         self._wake_r.close()
         self._wake_w.close()
 
@@ -394,7 +402,7 @@ class SmppSession:
         futures: list[Submitted] = [Submitted() for _ in requests]
         if self._stopping.is_set():
             for future in futures:
-                future.set_exception(ChannelUnavailable("the SMPP session stopped"))
+                future.set_exception(NotSent("not sent: the SMPP session stopped"))
             return futures
         for request, future in zip(requests, futures, strict=True):
             self._queue.put((request, future))
@@ -481,8 +489,8 @@ class SmppSession:
         if self._held is not None:
             _, future = self._held
             self._held = None
-            future.set_exception(ChannelUnavailable("not sent: the connection ended"))
-        self._fail_queued(ChannelUnavailable("not sent: the connection ended"))
+            future.set_exception(NotSent("not sent: the connection ended"))
+        self._fail_queued(NotSent("not sent: the connection ended"))
 
     def _unbind(self, client: _Client) -> None:
         try:

@@ -150,6 +150,36 @@ def test_an_unanswered_submit_times_out_is_retried_and_ends_sent_once(
     assert len(smsc.submits()) == 2
 
 
+# --- 3b. a dropped link: the submits still queued were never tried -----------------------
+
+
+def test_messages_never_on_the_wire_when_the_link_drops_go_again_at_once_untried(
+        core, smsc, make_channel):
+    # One submit on the wire at a time, five a second: when the SMSC drops the link at the
+    # first submit, the other claimed messages still wait in the session's queue.
+    smsc.script(drop_on_next_submits=1)
+    queued = enqueue_many(core, 8, "unsent")
+    # A long backoff: a message counted as an attempt would wait 30 s for its retry.
+    channel = make_channel(window=1, throughput=5, timings=replace(
+        FAST, retry_backoff=30.0, retry_backoff_max=60.0, reconnect_delay=0.2))
+
+    def sent_but_the_dropped_one():
+        rows = notifications(core, channel="sms")
+        done = [r for r in rows if r.status == "sent"]
+        return rows if len(done) == len(rows) - 1 else None
+
+    rows = until(sent_but_the_dropped_one, timeout=15)
+
+    [dropped] = [r for r in rows if r.status != "sent"]
+    assert dropped.attempts == 1 and "the SMSC may have it" in dropped.last_error
+    # The rest were requeued untried: no attempt counted, no error, no backoff waited.
+    assert {(r.attempts, r.last_error) for r in rows if r.status == "sent"} == {(1, None)}
+    assert channel.session.binds == 2
+    submits = smsc.submits()
+    assert {s["text"] for s in submits} == set(queued)
+    assert sum(1 for s in submits if s["text"] == dropped.body) == 1
+
+
 # --- 4. the SMSC killed and restarted mid-dispatch ---------------------------------------
 
 
