@@ -432,18 +432,24 @@ class SmsChannel:
         return bool(answered or finished or claimed)
 
     def _send(self, messages: list[outbox.Claimed]) -> list[_Outgoing]:
-        """Submit claimed messages' segments, in order, with one hand-over to the session;
-        each message holds one claim slot until it is recorded."""
+        """Submit claimed messages' segments, in order, with one hand-over to the session
+        per level: answers to inquiries jump the session's queue of notifications. Each
+        message holds one claim slot until it is recorded."""
         encoded = [self._segments(message) for message in messages]
-        futures = iter(self.session.submit_many(
-            [request for requests in encoded if not isinstance(requests, str)
-             for _, request in requests]))
+        urgent = [message.priority <= outbox.PRIORITY_ANSWER for message in messages]
+        futures = {}
+        for level in (True, False):
+            requests = [request for each, is_urgent in zip(encoded, urgent, strict=True)
+                        if is_urgent is level and not isinstance(each, str)
+                        for _, request in each]
+            futures[level] = iter(self.session.submit_many(requests, urgent=level)
+                                  if requests else ())
         outgoing = []
-        for message, requests in zip(messages, encoded, strict=True):
+        for message, requests, level in zip(messages, encoded, urgent, strict=True):
             if isinstance(requests, str):
                 outgoing.append(_Outgoing(message, requests))
             else:
-                outgoing.append(_Outgoing(message, [next(futures) for _ in requests],
+                outgoing.append(_Outgoing(message, [next(futures[level]) for _ in requests],
                                           [index for index, _ in requests]))
             for future in outgoing[-1].futures:
                 future.add_done_callback(self._wake)

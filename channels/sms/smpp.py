@@ -354,6 +354,9 @@ class SmppSession:
         self._clock = clock
         # Just under the agreed rate, so the SMSC's own counter never throttles us.
         self._bucket = TokenBucket(throughput_per_second * 0.95, 1.0, clock)
+        # Two levels: urgent submits (answers to inquiries) go before every bulk one
+        # queued (notifications), whenever they were queued.
+        self._urgent: queue.Queue[tuple[SubmitRequest, Submitted]] = queue.Queue()
         self._queue: queue.Queue[tuple[SubmitRequest, Submitted]] = queue.Queue()
         self._held: tuple[SubmitRequest, Submitted] | None = None
         self._in_flight: dict[int, _InFlight] = {}
@@ -397,15 +400,18 @@ class SmppSession:
         ``ChannelUnavailable`` / ``DeliveryFailed``."""
         return self.submit_many([request])[0]
 
-    def submit_many(self, requests: list[SubmitRequest]) -> list[Submitted]:
-        """Queue several submit_sm in this order, waking the session thread once."""
+    def submit_many(self, requests: list[SubmitRequest], *,
+                    urgent: bool = False) -> list[Submitted]:
+        """Queue several submit_sm in this order, waking the session thread once;
+        ``urgent`` ones go on the wire before any bulk one still queued."""
         futures: list[Submitted] = [Submitted() for _ in requests]
         if self._stopping.is_set():
             for future in futures:
                 future.set_exception(NotSent("not sent: the SMPP session stopped"))
             return futures
+        line = self._urgent if urgent else self._queue
         for request, future in zip(requests, futures, strict=True):
-            self._queue.put((request, future))
+            line.put((request, future))
         # Only a sleeping session thread needs the wake-up byte (a send() each is costly);
         # it says it sleeps before its last look at the queue, so none is missed.
         if self._sleeping:
@@ -504,13 +510,24 @@ class SmppSession:
             return
 
     def _fail_queued(self, error: Exception) -> None:
-        while True:
-            try:
-                _, future = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if not future.done():
-                future.set_exception(error)
+        for line in (self._urgent, self._queue):
+            while True:
+                try:
+                    _, future = line.get_nowait()
+                except queue.Empty:
+                    break
+                if not future.done():
+                    future.set_exception(error)
+
+    def queued(self) -> bool:
+        """Whether submits wait in the session (queued, or held back by the rate)."""
+        return self._held is not None or not (self._urgent.empty() and self._queue.empty())
+
+    def _next_queued(self) -> tuple[SubmitRequest, Submitted]:
+        try:
+            return self._urgent.get_nowait()
+        except queue.Empty:
+            return self._queue.get_nowait()
 
     def _serve(self) -> None:
         client = self._client
@@ -531,8 +548,7 @@ class SmppSession:
                 last_enquire = now
             timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
             self._sleeping = True
-            if self._held is None and not self._queue.empty() \
-                    and len(self._in_flight) < self.window:
+            if self.queued() and len(self._in_flight) < self.window:
                 timeout = 0.0
             readable, _, _ = select.select([client._socket, self._wake_r], [], [], timeout)
             self._sleeping = False
@@ -594,7 +610,7 @@ class SmppSession:
         while len(self._in_flight) + len(pdus) < self.window:
             if self._held is None:
                 try:
-                    self._held = self._queue.get_nowait()
+                    self._held = self._next_queued()
                 except queue.Empty:
                     break
             request, future = self._held

@@ -159,6 +159,36 @@ def test_the_loop_claims_once_a_poll_interval_not_at_every_answer(reference, sms
     assert len(claims) <= 2
 
 
+def test_an_answer_jumps_a_backlog_of_notifications_queued_for_the_window(reference, smsc):
+    # Ten segments a second, three in flight: the claim slots (4 x window) hold twelve
+    # notifications, most of them queued in the session when the inquiry comes.
+    window = 3
+    sms = SmsSettings(enabled=True, smpp=SmppSettings(
+        host=smsc.host, port=smsc.port, system_id=smsc.system_id, password=smsc.password,
+        window=window, throughput_per_second=10))
+    with reference.db.write.begin() as session:
+        for k in range(60):
+            outbox.enqueue(session, cause_key=f"bulk:{k}", kind="registration",
+                           audience="citizen", recipient=f"+96655{k:07d}", language="en",
+                           body=f"bulk notice {k:02d}")
+    channel = SmsChannel(reference, sms, timings=FAST)
+    channel.start()
+    try:
+        smsc.wait_for(lambda s: len(s["submits"]) >= 5, timeout=15)
+        [mo] = smsc.send_mo("حالة ٤٤٧١٢٣٤", source_addr=STRANGER)
+        [answer] = smsc.wait_for(lambda s: accepted(s, render.not_found_text("ar")),
+                                 timeout=15)
+    finally:
+        channel.stop()
+
+    submits = smsc.submits()
+    ahead = [s for s in submits[:submits.index(answer)] if s["at"] > mo["at"]]
+    # The window's submits in flight, and those the loop claimed with the answer: not
+    # the claim slots' backlog queued in front of it.
+    assert len(ahead) <= 2 * window, [s["text"] for s in ahead]
+    assert len([s for s in submits if s["text"].startswith("bulk")]) < 60  # not drained
+
+
 def test_an_inquiry_from_another_mobile_gets_the_not_found_text(channel, reference, smsc):
     register(reference)
 

@@ -200,7 +200,7 @@ def test_the_smsc_killed_and_restarted_mid_dispatch_loses_nothing_and_duplicates
     def frozen():
         state = smsc.state()
         unanswered = [s for s in state["submits"] if not s["answered"]]
-        drained = session._held is None and session._queue.empty()
+        drained = not session.queued()
         full = len(session._in_flight) >= session.window or drained
         return state if unanswered and len(unanswered) == len(session._in_flight) and full \
             else None
