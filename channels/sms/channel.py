@@ -252,6 +252,7 @@ class SmsChannel:
         self._next_heartbeat = 0.0
         self._next_recovery = 0.0
         self._last_beat = (0.0, 0)
+        self._beat_bound: bool | None = None
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -335,8 +336,11 @@ class SmsChannel:
 
     def _heartbeat(self) -> None:
         now = self._clock()
-        if now < self._next_heartbeat:
+        bound = self.session.bound
+        # On time, and at once when the bind came up or went down (/metrics, /healthz).
+        if now < self._next_heartbeat and bound == self._beat_bound:
             return
+        self._beat_bound = bound
         # Throughput since the last beat: segments submitted per second.
         sent, since = self.session.segments_sent, self._last_beat
         rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
@@ -345,7 +349,7 @@ class SmsChannel:
         smpp = self.settings.smpp
         leases.acquire(self.core.db, self._heartbeat_name, self._holder,
                        timedelta(seconds=3 * self.timings.heartbeat_interval), state={
-                           "bound": self.session.bound, "binds": self.session.binds,
+                           "bound": bound, "binds": self.session.binds,
                            "smsc": f"{smpp.host}:{smpp.port}",
                            "in_flight": len(self._outgoing),
                            "segments_per_second": round(rate, 1)})

@@ -474,12 +474,10 @@ class SmppSession:
         self.binds += 1
         self._bound.set()
         metrics.BINDS.inc()
-        metrics.BOUND.set(1)
         log.info("SMPP bound to %s:%s as transceiver", self.host, self.port)
 
     def _disconnect(self) -> None:
         self._bound.clear()
-        metrics.BOUND.set(0)
         client, self._client = self._client, None
         if client is not None and client._socket is not None:
             if (self._stopping.is_set()
