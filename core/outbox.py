@@ -4,15 +4,17 @@ A sender takes work from here, never from memory. ``cause_key`` is unique, so th
 cause (an event, an overdue cycle) can never produce a second message.
 
 A message's states: pending → sending (``claim_due``) → sent (``mark_sent``) → delivered or
-failed (``mark_delivered``); sending → pending again (``mark_retry``,
-``recover_stale_claims``) or failed (``mark_failed``); pending → expired
+failed (``mark_delivered``); sending → pending again (``mark_retry``, ``mark_unsent``,
+``recover_claims_of_stopped_holders``, ``recover_stale_claims``) or failed
+(``mark_failed``); pending → expired
 (``expire_undeliverable``). Every transition updates only rows in the state it leaves, so a
 late or repeated call changes nothing and says so (False or 0).
 
 A claim's ``attempts`` is its fencing token: every claim adds one, so a sender that passes
 the ``attempt`` it claimed (``Claimed.attempts``) records an outcome only on its own claim.
 A sender that stalled past ``recover_stale_claims`` and woke up after the row was claimed
-again changes nothing; the new claim's outcome stands.
+again changes nothing; the new claim's outcome stands. (``mark_unsent`` takes the attempt
+back: the holder gives up a claim it never tried, and no one else holds that number.)
 """
 
 from __future__ import annotations

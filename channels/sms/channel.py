@@ -10,14 +10,18 @@ recognised and stored once).
 
 Outbound, the channel's loop keeps the window full: it records the messages whose
 segments are all answered and claims the next due outbox rows (answers first, quiet
-hours honoured) in one commit, and submits their segments through the session. Every
-segment accepted → sent, with the SMSC's ids; a temporary status or a lost connection →
-retried with backoff, sending only the segments not yet accepted; any other status →
-failed, with the SMSC's reason.
+hours honoured) in one commit, and submits their segments through the session (answers
+on its urgent level, ahead of notifications queued before them). Every segment accepted
+→ sent, with the SMSC's ids; a temporary status or a connection lost while on the wire
+→ retried with backoff, sending only the segments not yet accepted; never on the wire
+(``NotSent``) → queued again at once, no attempt counted; any other status → failed,
+with the SMSC's reason.
 
 Limits, stated once: at most ``SLOTS_PER_WINDOW * window`` (4 × window) messages are
-claimed and unrecorded at a time (the claim slots, shared by both threads); a crash
-resends those, and only the ones the SMSC had accepted reach the phone twice. A
+claimed and unrecorded at a time (the claim slots, shared by both threads), each claim
+naming this channel's heartbeat holder; a crash resends those once the heartbeat has
+expired (another channel, or the restarted one, gives them back), and only the ones the
+SMSC had accepted reach the phone twice. A
 dropped connection resends only the submits that had no answer (at most ``window``). A
 multi-part message whose other parts never come is stored as it is after
 ``Timings.reassembly_timeout``, also when a previous process stored its parts.
