@@ -185,10 +185,15 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When a sender took it (status "sending"); a stale claim means the sender died.
     claimed_at: Mapped[datetime | None]
+    # Who took it: a sender's heartbeat holder (an SMS channel's lease), or null. A claim
+    # whose holder's heartbeat has expired is given back at once, not after the stale age.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The first segment's provider id: what a delivery receipt is matched on (equality).
+    receipt_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # For a message in parts retried after some were accepted: the SMSC's id of each part
     # accepted so far (null where not yet), so a retry sends only the parts still missing.
     segments_accepted: Mapped[list[str | None] | None] = mapped_column(JSON)

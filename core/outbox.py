@@ -4,19 +4,22 @@ A sender takes work from here, never from memory. ``cause_key`` is unique, so th
 cause (an event, an overdue cycle) can never produce a second message.
 
 A message's states: pending → sending (``claim_due``) → sent (``mark_sent``) → delivered or
-failed (``mark_delivered``); sending → pending again (``mark_retry``,
-``recover_stale_claims``) or failed (``mark_failed``); pending → expired
+failed (``mark_delivered``); sending → pending again (``mark_retry``, ``mark_unsent``,
+``recover_claims_of_stopped_holders``, ``recover_stale_claims``) or failed
+(``mark_failed``); pending → expired
 (``expire_undeliverable``). Every transition updates only rows in the state it leaves, so a
 late or repeated call changes nothing and says so (False or 0).
 
 A claim's ``attempts`` is its fencing token: every claim adds one, so a sender that passes
 the ``attempt`` it claimed (``Claimed.attempts``) records an outcome only on its own claim.
 A sender that stalled past ``recover_stale_claims`` and woke up after the row was claimed
-again changes nothing; the new claim's outcome stands.
+again changes nothing; the new claim's outcome stands. (``mark_unsent`` takes the attempt
+back: the holder gives up a claim it never tried, and no one else holds that number.)
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
-from core.models import Notification, NotificationStatus
+from core.models import Lease, Notification, NotificationStatus
 from core.quiet_hours import QuietHours
 
 PRIORITY_ANSWER = 0
@@ -127,19 +130,21 @@ def enqueue_new(session: Session | Connection, messages: list[dict[str, Any]]) -
     return len(session.execute(statement, [_row(now=now, **m) for m in messages]).all())
 
 
-def enqueue_claimed(session: Session | Connection, messages: list[dict[str, Any]]) -> list[Claimed]:
+def enqueue_claimed(session: Session | Connection, messages: list[dict[str, Any]], *,
+                    holder: str | None = None) -> list[Claimed]:
     """``enqueue_many`` for messages the caller sends at once: written already claimed.
 
-    Each row goes in as "sending" (one attempt, ``claimed_at`` now), exactly as
-    ``claim`` would leave it, so the sender skips a claim round trip; it must end each
-    claim the same way (``mark_sent``, ``mark_retry`` or ``mark_failed``). Should the
-    sender die first, ``recover_stale_claims`` gives the rows back to the queue.
+    Each row goes in as "sending" (one attempt, ``claimed_at`` now, ``claimed_by``
+    ``holder``), exactly as ``claim`` would leave it, so the sender skips a claim round
+    trip; it must end each claim the same way (``mark_sent``, ``mark_retry`` or
+    ``mark_failed``). Should the sender die first, ``recover_claims_of_stopped_holders``
+    (or ``recover_stale_claims``) gives the rows back to the queue.
     """
     if not messages:
         return []
     now = utcnow()
     rows = [{**_row(now=now, **m), "status": NotificationStatus.SENDING, "claimed_at": now,
-             "attempts": 1} for m in messages]
+             "claimed_by": holder, "attempts": 1} for m in messages]
     returned = session.execute(insert(_T).returning(*_CLAIMED, sort_by_parameter_order=True),
                                rows)
     return [Claimed(*row) for row in returned]
@@ -198,7 +203,7 @@ PROVIDER_IDS_MAX = 100
 
 def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 50,
           now: datetime | None = None, audience: str | None = None,
-          quiet_hours: QuietHours | None = None) -> list[Claimed]:
+          quiet_hours: QuietHours | None = None, holder: str | None = None) -> list[Claimed]:
     """Claim due messages inside the caller's transaction (a session's or a connection's);
     they are the caller's once it commits.
 
@@ -208,6 +213,8 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     (``PRIORITY_ANSWER``); they keep their place and are claimed when the window ends.
     On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
     take disjoint rows without waiting; SQLite writers are serialized by ``BEGIN IMMEDIATE``.
+    ``holder`` (a sender's heartbeat holder) is recorded on the claims, so they can be
+    given back as soon as that heartbeat stops (``recover_claims_of_stopped_holders``).
     """
     now = now or utcnow()
     due = (
@@ -223,6 +230,7 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     if held:
         due = due.where(not_(and_(_T.c.audience.in_(held), _T.c.priority > PRIORITY_ANSWER)))
     take = update(_T).values(status=NotificationStatus.SENDING, claimed_at=now,
+                             claimed_by=holder,
                              attempts=_T.c.attempts + 1).returning(*_CLAIMED)
     if _dialect(executor) == "sqlite":
         # One statement: the writer holds the database, the sub-select runs once.
@@ -243,7 +251,8 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
 
 def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
               now: datetime | None = None, audience: str | None = None,
-              quiet_hours: QuietHours | None = None) -> list[Claimed]:
+              quiet_hours: QuietHours | None = None,
+              holder: str | None = None) -> list[Claimed]:
     """Claim up to ``limit`` due messages for sending and commit (see ``claim``).
 
     Each comes back with status "sending", ``claimed_at=now`` and one more attempt; the
@@ -251,7 +260,7 @@ def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
     """
     with db.write_engine.begin() as connection:
         return claim(connection, channel=channel, limit=limit, now=now, audience=audience,
-                     quiet_hours=quiet_hours)
+                     quiet_hours=quiet_hours, holder=holder)
 
 
 def _dialect(executor: Session | Connection) -> str:
@@ -293,13 +302,16 @@ def mark_sent(db: Database, notification_id: int, provider_message_ids: list[str
     """The SMSC accepted every segment: "sending" → "sent", the provider's ids recorded.
 
     ``provider_message_ids`` holds one id per segment; they are stored joined with a space
-    (see ``join_provider_ids``). False, and nothing changed, unless the row was "sending"
-    (under the claim ``attempt``, when given).
+    (see ``join_provider_ids``); the first is the one receipts are matched on
+    (``receipt_id``). An earlier attempt's ``last_error`` is cleared: the message went
+    (``attempts`` still says how many tries it took). False, and nothing changed, unless
+    the row was "sending" (under the claim ``attempt``, when given).
     """
+    joined = join_provider_ids(provider_message_ids)
     return bool(_transition(
         db, *_claimed_by(notification_id, attempt),
-        status=NotificationStatus.SENT, sent_at=now or utcnow(),
-        provider_message_id=join_provider_ids(provider_message_ids)))
+        status=NotificationStatus.SENT, sent_at=now or utcnow(), last_error=None,
+        provider_message_id=joined, receipt_id=joined.split(" ", 1)[0]))
 
 
 Sent = tuple[int, list[str]] | tuple[int, list[str], int]
@@ -321,7 +333,8 @@ def mark_sent_many(db: Database, sent: list[Sent], *, now: datetime | None = Non
 
 def mark_sent_and_claim(db: Database, sent: list[Sent], *, limit: int,
                         channel: str = "sms", now: datetime | None = None,
-                        quiet_hours: QuietHours | None = None) -> list[Claimed]:
+                        quiet_hours: QuietHours | None = None,
+                        holder: str | None = None) -> list[Claimed]:
     """``mark_sent_many`` and ``claim_due`` in one transaction: a busy sender's one commit
     per turn, recording what the SMSC accepted and taking the next messages at once."""
     now = now or utcnow()
@@ -331,7 +344,7 @@ def mark_sent_and_claim(db: Database, sent: list[Sent], *, limit: int,
         if limit <= 0:
             return []
         return claim(connection, channel=channel, limit=limit, now=now,
-                     quiet_hours=quiet_hours)
+                     quiet_hours=quiet_hours, holder=holder)
 
 
 def _mark_sent(connection: Connection, sent: list[Sent], now: datetime) -> int:
@@ -341,10 +354,12 @@ def _mark_sent(connection: Connection, sent: list[Sent], now: datetime) -> int:
         .where(_T.c.id == bindparam("sent_id"), _T.c.status == NotificationStatus.SENDING,
                _T.c.attempts == func.coalesce(bindparam("attempt", type_=Integer),
                                               _T.c.attempts))
-        .values(status=NotificationStatus.SENT, sent_at=now,
-                provider_message_id=bindparam("provider_ids")),
-        [{"sent_id": item[0], "provider_ids": join_provider_ids(item[1]),
-          "attempt": item[2] if len(item) > 2 else None} for item in sent]).rowcount
+        .values(status=NotificationStatus.SENT, sent_at=now, last_error=None,
+                provider_message_id=bindparam("provider_ids"),
+                receipt_id=bindparam("first_id")),
+        [{"sent_id": item[0], "provider_ids": joined, "first_id": joined.split(" ", 1)[0],
+          "attempt": item[2] if len(item) > 2 else None}
+         for item in sent for joined in (join_provider_ids(item[1]),)]).rowcount
 
 
 def _claimed_by(notification_id: int, attempt: int | None) -> list[ColumnElement[bool]]:
@@ -369,7 +384,25 @@ def mark_retry(db: Database, notification_id: int, reason: str, retry_at: dateti
     """
     values: dict[str, object] = {
         "status": NotificationStatus.PENDING, "not_before": retry_at, "claimed_at": None,
-        "last_error": reason}
+        "claimed_by": None, "last_error": reason}
+    if segments_accepted is not None and any(segments_accepted):
+        values["segments_accepted"] = list(segments_accepted)
+    return bool(_transition(db, *_claimed_by(notification_id, attempt), **values))
+
+
+def mark_unsent(db: Database, notification_id: int, *, attempt: int,
+                segments_accepted: list[str | None] | None = None) -> bool:
+    """Give a claim back untried: nothing of it reached the provider (the connection ended
+    before its turn). "sending" → "pending", due now, its claim's attempt taken back, so
+    no backoff grows for a try that never happened; ``last_error`` is left as it was.
+
+    Only the claim's holder calls this, under its ``attempt``, and gives the claim up by
+    it: the next claim reuses that attempt number, which no one else holds. False unless
+    the row was "sending" under ``attempt``.
+    """
+    values: dict[str, object] = {
+        "status": NotificationStatus.PENDING, "not_before": utcnow(), "claimed_at": None,
+        "claimed_by": None, "attempts": _T.c.attempts - 1}
     if segments_accepted is not None and any(segments_accepted):
         values["segments_accepted"] = list(segments_accepted)
     return bool(_transition(db, *_claimed_by(notification_id, attempt), **values))
@@ -385,15 +418,34 @@ def mark_failed(db: Database, notification_id: int, reason: str, *,
                             status=NotificationStatus.FAILED, last_error=reason))
 
 
+class Applied(enum.Enum):
+    """What a delivery receipt did to the outbox."""
+
+    CHANGED = "changed"  # the message moved to delivered or failed
+    FINAL = "final"  # it matched a message already past "sent" (a repeat): nothing to do
+    UNMATCHED = "unmatched"  # no message (yet), or more than one reading matched
+
+    @property
+    def matched(self) -> bool:
+        return self is not Applied.UNMATCHED
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """A delivery receipt as the outbox applies it: the message id in each form worth
-    trying (the adapter's canonical form first), and how the message ended."""
+    """A delivery receipt as the outbox applies it.
+
+    ``message_ids`` holds the exact id first (as ``mark_sent`` stored it), then other
+    readings of it (hex/decimal) that may be tried only when the exact id matches no
+    message in any state. ``part_of`` instead names the message when the receipt is for
+    one of its later segments (known to the adapter): a failure there fails the message.
+    """
 
     message_ids: tuple[str, ...]
     at: datetime
     final_status: str
     reason: str | None = None
+    channel: str = "sms"
+    part_of: int | None = None
 
 
 def mark_delivered(db: Database, provider_message_id: str, delivered_at: datetime,
@@ -407,41 +459,70 @@ def mark_delivered(db: Database, provider_message_id: str, delivered_at: datetim
     that arrives before ``mark_sent`` (the adapter holds it and tries again).
     """
     receipt = Receipt((provider_message_id,), delivered_at, final_status, reason)
-    return mark_delivered_many(db, [receipt]) == [True]
+    return mark_delivered_many(db, [receipt]) == [Applied.CHANGED]
 
 
-def mark_delivered_many(db: Database, receipts: list[Receipt]) -> list[bool]:
-    """``mark_delivered`` for a batch of receipts in one transaction; matched or not, each.
+def mark_delivered_many(db: Database, receipts: list[Receipt]) -> list[Applied]:
+    """``mark_delivered`` for a batch of receipts in one transaction; what each did.
 
-    Each receipt's ids are tried in order until one matches a "sent" message.
+    The exact id (``message_ids[0]``) is looked up in every state: when it names a
+    message, that message alone is the receipt's, changed if still "sent", else left (a
+    repeated receipt). Only when it names none are the other readings tried, and then
+    only one message may match them: two (a hex id that is another message's decimal
+    id) leave the receipt unmatched, for the adapter to hold or drop.
     """
     if not receipts:
         return []
     with db.write_engine.begin() as connection:
-        return [any(_deliver(connection, pid, receipt) for pid in receipt.message_ids)
-                for receipt in receipts]
+        return [_deliver(connection, receipt) for receipt in receipts]
 
 
-def _deliver(connection: Connection, provider_message_id: str, receipt: Receipt) -> bool:
+def _final_values(receipt: Receipt) -> dict[str, object]:
     if receipt.final_status == NotificationStatus.DELIVERED:
-        values: dict[str, object] = {"status": NotificationStatus.DELIVERED,
-                                     "delivered_at": receipt.at}
-    elif receipt.final_status == NotificationStatus.FAILED:
-        values = {"status": NotificationStatus.FAILED,
-                  "last_error": receipt.reason
-                  or f"delivery receipt: failed at {receipt.at:%FT%TZ}"}
-    else:
-        raise ValueError("a delivery receipt ends in delivered or failed, "
-                         f"not {receipt.final_status}")
-    sent = _T.c.status == NotificationStatus.SENT
-    # The common single-segment case is an indexed equality; only when it misses, look for
-    # the id as the first of several (a scan of the "sent" rows).
-    prefix = f"{provider_message_id} "
-    for match in (_T.c.provider_message_id == provider_message_id,
-                  func.substr(_T.c.provider_message_id, 1, len(prefix)) == prefix):
-        if connection.execute(update(_T).where(sent, match).values(**values)).rowcount:
-            return True
-    return False
+        return {"status": NotificationStatus.DELIVERED, "delivered_at": receipt.at}
+    if receipt.final_status == NotificationStatus.FAILED:
+        return {"status": NotificationStatus.FAILED,
+                "last_error": receipt.reason
+                or f"delivery receipt: failed at {receipt.at:%FT%TZ}"}
+    raise ValueError("a delivery receipt ends in delivered or failed, "
+                     f"not {receipt.final_status}")
+
+
+def _deliver(connection: Connection, receipt: Receipt) -> Applied:
+    values = _final_values(receipt)
+    if receipt.part_of is not None:
+        # A later segment: its delivery says nothing the first segment's does not; its
+        # failure means the text reached the phone incomplete.
+        if receipt.final_status != NotificationStatus.FAILED:
+            return Applied.FINAL
+        changed = connection.execute(
+            update(_T).where(_T.c.id == receipt.part_of, _T.c.status.in_(
+                (NotificationStatus.SENT, NotificationStatus.DELIVERED)))
+            .values(status=NotificationStatus.FAILED, last_error=values["last_error"],
+                    delivered_at=None)).rowcount
+        return Applied.CHANGED if changed else Applied.FINAL
+    if not receipt.message_ids:
+        return Applied.UNMATCHED
+    exact, *others = receipt.message_ids
+    rows = _by_receipt_id(connection, receipt.channel, [exact])
+    if not rows and others:
+        rows = _by_receipt_id(connection, receipt.channel, others)
+        if len(rows) > 1:
+            return Applied.UNMATCHED  # ambiguous: hold until the exact id shows, or drop
+    if not rows:
+        return Applied.UNMATCHED
+    sent = [row_id for row_id, status in rows if status == NotificationStatus.SENT]
+    if sent and connection.execute(update(_T).where(
+            _T.c.id.in_(sent), _T.c.status == NotificationStatus.SENT)
+            .values(**values)).rowcount:
+        return Applied.CHANGED
+    return Applied.FINAL
+
+
+def _by_receipt_id(connection: Connection, channel: str, ids: list[str]) -> list[tuple]:
+    return connection.execute(
+        select(_T.c.id, _T.c.status).where(_T.c.receipt_id.in_(ids), _T.c.channel == channel)
+    ).all()
 
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,
@@ -464,8 +545,32 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
     if channel is not None:
         conditions.append(Notification.channel == channel)
     return _transition(
-        db, *conditions, status=NotificationStatus.PENDING, claimed_at=None,
+        db, *conditions, status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
         last_error="claim expired: the sender stopped before recording the outcome")
+
+
+def recover_claims_of_stopped_holders(db: Database, lease_prefix: str, *,
+                                      channel: str, now: datetime | None = None) -> int:
+    """Give back at once the claims (of ``channel``) whose holder's heartbeat lease (a
+    lease named ``lease_prefix``...) is gone or expired; how many.
+
+    A sender that records itself as ``holder`` on its claims (``claim(holder=...)``) and
+    renews a lease under ``lease_prefix`` while it runs needs no stale-claim age: once its
+    lease has expired, it is dead (or cut off from the database, and then its outcomes,
+    fenced by ``attempt``, change nothing). Claims of a live holder are never touched, so
+    two senders on two machines never take each other's work in flight. Each message in
+    flight at the crash may be delivered twice, as with ``recover_stale_claims``.
+    """
+    now = now or utcnow()
+    live = select(Lease.holder).where(Lease.name.startswith(lease_prefix, autoescape=True),
+                                      Lease.expires_at > now)
+    return _transition(
+        db, Notification.status == NotificationStatus.SENDING,
+        Notification.channel == channel, Notification.claimed_by.is_not(None),
+        Notification.claimed_by.not_in(live),
+        status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
+        last_error="claim given back: its sender's heartbeat stopped before it recorded "
+                   "the outcome")
 
 
 def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None,

@@ -73,10 +73,13 @@ class Core:
                                    text=text, dedupe_key=dedupe_key)
 
     def receive_and_answer_sms(self, messages: list[sms_inquiry.Inbound], *,
-                               claim_limit: int) -> list[outbox.Claimed]:
+                               claim_limit: int,
+                               holder: str | None = None) -> list[outbox.Claimed]:
         """Store a read burst and answer it; up to ``claim_limit`` answers come back
-        claimed for the adapter to send at once (see ``sms_inquiry.receive_and_answer``)."""
-        return sms_inquiry.receive_and_answer(self, messages, claim_limit=claim_limit)
+        claimed (by ``holder``) for the adapter to send at once (see
+        ``sms_inquiry.receive_and_answer``)."""
+        return sms_inquiry.receive_and_answer(self, messages, claim_limit=claim_limit,
+                                              holder=holder)
 
     def answer_pending_sms(self, *, limit: int = 100) -> int:
         """Answer stored inbound SMS through the outbox; returns how many were answered."""

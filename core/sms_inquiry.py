@@ -27,8 +27,9 @@ from core.answer import Outcome
 from core.config import CoreConfig
 from core.db import Database, utcnow
 from core.identity import InvalidMobile, mask_mobile, normalize_mobile
-from core.inquiry import InquiryRequest
+from core.inquiry import InquiryRequest, InquiryService
 from core.models import InboundMessage, InboundPart
+from core.ratelimit import FailureLimiter
 
 if TYPE_CHECKING:
     from core.service import Core
@@ -196,8 +197,8 @@ def _insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
     return {key: message_id for message_id, key in inserted}
 
 
-def receive_and_answer(core: Core, messages: list[Inbound], *,
-                       claim_limit: int) -> list[outbox.Claimed]:
+def receive_and_answer(core: Core, messages: list[Inbound], *, claim_limit: int,
+                       holder: str | None = None) -> list[outbox.Claimed]:
     """Store a batch of inbound SMS and answer them, in one transaction; up to
     ``claim_limit`` answers come back claimed, for the adapter to submit at once.
 
@@ -205,8 +206,9 @@ def receive_and_answer(core: Core, messages: list[Inbound], *,
     together (the message "answered", the answer in the outbox), so an answer costs no
     second transaction; the first ``claim_limit`` answers go in as "sending" (claimed),
     the rest as "pending" for the sender's next claim. The inquiries run before the
-    transaction (they read, and may log); a redelivery of a message stored before is then
-    skipped, its inquiry wasted but its message not answered twice. A message whose
+    transaction (they read, and may log); the claimed ones name ``holder`` (the
+    adapter's heartbeat holder, see ``outbox.claim``); a redelivery of a message stored
+    before is then skipped, its inquiry wasted but its message not answered twice. A message whose
     inquiry failed stays "received" for ``answer_pending``. Only a database failure
     raises, and then nothing is stored (the adapter must acknowledge none of them).
     """
@@ -234,7 +236,7 @@ def receive_and_answer(core: Core, messages: list[Inbound], *,
                     .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
         claim_limit = max(claim_limit, 0)
         outbox.enqueue_many(connection, answers[claim_limit:])
-        return outbox.enqueue_claimed(connection, answers[:claim_limit])
+        return outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)
 
 
 # --- answering ---------------------------------------------------------------------------
@@ -291,34 +293,81 @@ class _Reply:
     message: dict | None = None
 
 
-def _reply(core: Core, sender: str, text: str) -> _Reply:
-    """The answer to one message (its outbox row less the cause key), or IGNORED."""
-    if not _is_mobile(sender, core.config.phone_region):
-        return _Reply(0, IGNORED)
-    if core.sms_answers.blocked(sender):
-        # Its budget of answers is spent: stored, not answered (see below).
-        return _Reply(0, IGNORED)
+@dataclass(frozen=True)
+class SmsLimits:
+    """What SMS replies count against: the inquiry service (its failure limits per
+    mobile and per number), the answers budget per mobile and the "too many attempts"
+    notices. The short code uses the core's; a simulator its own (``apart``), so a
+    trainee typing a citizen's number never locks the citizen's mobile out."""
+
+    inquiries: InquiryService
+    answers: FailureLimiter
+    notices: FailureLimiter
+
+    @classmethod
+    def of(cls, core: Core) -> SmsLimits:
+        return cls(core.inquiries, core.sms_answers, core.sms_limit_notices)
+
+    @classmethod
+    def apart(cls, core: Core) -> SmsLimits:
+        """The same rules as the short code's, counted on their own."""
+        config = core.config
+        return cls(InquiryService(core.db.lookup, config, core.inquiry_log),
+                   FailureLimiter(config.sms_answers_per_sender,
+                                  config.sms_answers_window_seconds),
+                   FailureLimiter(1, config.failure_window_seconds))
+
+
+@dataclass(frozen=True)
+class SmsReply:
+    """What the short code sends back to one message: ``body`` in ``language``, or
+    nothing (``body`` None: the sender is not a mobile, or its answers budget is spent)."""
+
+    body: str | None
+    language: str
+
+
+def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
+              limits: SmsLimits | None = None) -> SmsReply:
+    """The short code's reply to ``text`` from ``sender`` (E.164): the language from the
+    text, the inquiry with the sender's mobile as the credential (logged under
+    ``channel``), the rate limits and the answers budget (``limits``, the core's unless
+    given), rendered as the SMS."""
+    limits = limits or SmsLimits.of(core)
     lang = reply_language(text, core.config.default_language)
-    answer = core.inquire(InquiryRequest(channel="sms", number_text=text, mobile=sender,
-                                         lang=lang, origin=sender))
+    if not _is_mobile(sender, core.config.phone_region):
+        return SmsReply(None, lang)
+    if limits.answers.blocked(sender):
+        # Its budget of answers is spent: stored, not answered (see below).
+        return SmsReply(None, lang)
+    answer = limits.inquiries.inquire(InquiryRequest(
+        channel=channel, number_text=text, mobile=sender, lang=lang, origin=sender))
     if answer.outcome == Outcome.RATE_LIMITED:
         # A flood from one number gets the "too many attempts" text once per window, not
         # an SMS (paid for by the emirate) for every message it sends.
-        if core.sms_limit_notices.blocked(sender):
-            return _Reply(0, IGNORED)
-        core.sms_limit_notices.failed(sender)
+        if limits.notices.blocked(sender):
+            return SmsReply(None, lang)
+        limits.notices.failed(sender)
     body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
-    core.sms_answers.failed(sender)  # counted: one more answer to this number
-    if core.sms_answers.blocked(sender):
+    limits.answers.failed(sender)  # counted: one more answer to this number
+    if limits.answers.blocked(sender):
         # Found answers are not rate limited as failures are: a phone that echoes each
         # answer back (an auto-responder) would make an endless, paid-for loop.
         log.warning("SMS to %s: %d answers within %d s; its next messages are stored and "
                     "not answered until the window passes (an auto-responder loop?)",
                     mask_mobile(sender), core.config.sms_answers_per_sender,
                     core.config.sms_answers_window_seconds)
+    return SmsReply(body, lang)
+
+
+def _reply(core: Core, sender: str, text: str) -> _Reply:
+    """The answer to one message (its outbox row less the cause key), or IGNORED."""
+    reply = sms_reply(core, sender, text)
+    if reply.body is None:
+        return _Reply(0, IGNORED)
     return _Reply(0, ANSWERED, {
         "kind": "answer", "audience": "citizen",
-        "recipient": sender, "language": lang, "body": body,
+        "recipient": sender, "language": reply.language, "body": reply.body,
         "priority": outbox.PRIORITY_ANSWER})
 
 

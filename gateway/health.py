@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import leases, migrate, outbox, overdue
-from core.models import Notification, NotificationStatus
+from core.db import utcnow
+from core.models import Lease, Notification, NotificationStatus
 from gateway.errors import error_response
 
 health = Blueprint("health", __name__)
@@ -118,7 +119,9 @@ def metrics():
 
 
 class OutboxCollector:
-    """Outbox depth read from the database at scrape time, so every process agrees."""
+    """Outbox depth, and the SMS channels' bind state from their heartbeats, read from the
+    database at scrape time, so every process agrees (a web process reports the bind of
+    a ``gateway sms`` on another machine, not a gauge of its own that is always 0)."""
 
     def __init__(self, sessions) -> None:
         self._sessions = sessions
@@ -129,12 +132,38 @@ class OutboxCollector:
         retrying = GaugeMetricFamily(
             "gateway_outbox_retrying_messages",
             "Pending outbox messages already attempted (waiting for a retry)")
+        bound = GaugeMetricFamily(
+            "gateway_sms_bound",
+            "1 while an SMS channel's heartbeat (any machine) says its SMPP bind is up")
+        channel_bound = GaugeMetricFamily(
+            "gateway_sms_channel_bound", "Each live SMS channel's bind, from its heartbeat",
+            labels=["holder"])
+        channel_rate = GaugeMetricFamily(
+            "gateway_sms_channel_segments_per_second",
+            "Each live SMS channel's submit rate over its last heartbeat", labels=["holder"])
         try:
             with self._sessions() as session:
                 for status, count in sorted(outbox.depth(session).items()):
                     gauge.add_metric([status], count)
                 retrying.add_metric([], retrying_count(session))
+                channels = sms_heartbeats(session)
+            for lease in channels:
+                channel_bound.add_metric([lease.holder], 1 if lease.state.get("bound") else 0)
+                channel_rate.add_metric([lease.holder], float(
+                    lease.state.get("segments_per_second") or 0.0))
+            bound.add_metric([], 1 if any(lease.state.get("bound") for lease in channels)
+                             else 0)
         except SQLAlchemyError:
             pass
         yield gauge
         yield retrying
+        yield bound
+        yield channel_bound
+        yield channel_rate
+
+
+def sms_heartbeats(session) -> list[Lease]:
+    """The live SMS channels' heartbeat rows (``leases.SMS_CHANNEL_PREFIX``)."""
+    return list(session.scalars(
+        select(Lease).where(Lease.name.startswith(leases.SMS_CHANNEL_PREFIX),
+                            Lease.expires_at > utcnow()).order_by(Lease.name)))

@@ -1,9 +1,12 @@
 """The phone simulator: staff type a message as a mobile number and see the short code's reply.
 
-For demos and training. The typed message takes the SMS path's core steps (the reply
-language from the text, ``core.inquire`` with the sender's mobile as the credential,
-``render.sms_text``) but not SMPP, the inbound store or the outbox: nothing is sent.
-The inquiry is logged and counted under channel "simulator", apart from real SMS.
+For demos and training. The typed message takes the SMS path's own reply function
+(``core.sms_inquiry.sms_reply``: the reply language from the text, the inquiry with the
+sender's mobile as the credential, the rate limits and answers budget, the rendered
+SMS) but not SMPP, the inbound store or the outbox: nothing is sent. The inquiry is
+logged and counted under channel "simulator", and its failures and answers are counted
+apart from real SMS (``SmsLimits.apart``): a trainee typing a citizen's number never
+uses up that mobile's limits on the short code.
 
 Staff sign in once with a ``staff`` API token; the session keeps the token's id and
 name, never the token, and every request checks that the token is still active.
@@ -25,12 +28,10 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from channels.sms.encoding import is_gsm7, segment_count
-from core import render
 from core.i18n import gettext_for
 from core.identity import InvalidMobile, normalize_mobile
-from core.inquiry import InquiryRequest
 from core.service import Core
-from core.sms_inquiry import reply_language
+from core.sms_inquiry import SmsLimits, sms_reply
 from gateway.portal import check_csrf, page_language
 from gateway.staff import STAFF_ROLE, current_staff, sign_in, sign_out, to_login
 
@@ -52,15 +53,25 @@ class SimulatedReply:
     segments: int
 
 
-def simulate(core: Core, mobile: str, text: str) -> SimulatedReply:
-    """Answer ``text`` from ``mobile`` (E.164) as the short code would, without sending."""
-    lang = reply_language(text, core.config.default_language)
-    answer = core.inquire(InquiryRequest(channel=CHANNEL, number_text=text, mobile=mobile,
-                                         lang=lang, origin=mobile))
-    body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
-    return SimulatedReply(text=body, language=lang,
+def simulate(core: Core, mobile: str, text: str,
+             limits: SmsLimits | None = None) -> SimulatedReply:
+    """Answer ``text`` from ``mobile`` (E.164) as the short code would, without sending;
+    counted against ``limits`` (the simulator's own, never the short code's). A reply
+    the short code would not send (the number's answers budget spent) is empty."""
+    reply = sms_reply(core, mobile, text, channel=CHANNEL,
+                      limits=limits or SmsLimits.apart(core))
+    body = reply.body or ""
+    return SimulatedReply(text=body, language=reply.language,
                           encoding="GSM-7" if is_gsm7(body) else "UCS-2",
-                          segments=segment_count(body))
+                          segments=segment_count(body) if body else 0)
+
+
+def _limits(core: Core) -> SmsLimits:
+    """The simulator's limits, one set per app (apart from the short code's)."""
+    limits = current_app.extensions.get("simulator_limits")
+    if limits is None:
+        limits = current_app.extensions["simulator_limits"] = SmsLimits.apart(core)
+    return limits
 
 
 def parse_mobile(text: str, region: str) -> str:
@@ -180,7 +191,7 @@ def send():
     if errors or mobile is None:
         return _page("simulator.html", status=422, staff=staff, values=values,
                      errors=errors, reply=None)
-    reply = simulate(core, mobile, message)
+    reply = simulate(core, mobile, message, _limits(core))
     return _page("simulator.html", staff=staff, values=values, errors={}, reply=reply,
                  sender=mobile)
 

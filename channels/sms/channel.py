@@ -10,14 +10,18 @@ recognised and stored once).
 
 Outbound, the channel's loop keeps the window full: it records the messages whose
 segments are all answered and claims the next due outbox rows (answers first, quiet
-hours honoured) in one commit, and submits their segments through the session. Every
-segment accepted → sent, with the SMSC's ids; a temporary status or a lost connection →
-retried with backoff, sending only the segments not yet accepted; any other status →
-failed, with the SMSC's reason.
+hours honoured) in one commit, and submits their segments through the session (answers
+on its urgent level, ahead of notifications queued before them). Every segment accepted
+→ sent, with the SMSC's ids; a temporary status or a connection lost while on the wire
+→ retried with backoff, sending only the segments not yet accepted; never on the wire
+(``NotSent``) → queued again at once, no attempt counted; any other status → failed,
+with the SMSC's reason.
 
 Limits, stated once: at most ``SLOTS_PER_WINDOW * window`` (4 × window) messages are
-claimed and unrecorded at a time (the claim slots, shared by both threads); a crash
-resends those, and only the ones the SMSC had accepted reach the phone twice. A
+claimed and unrecorded at a time (the claim slots, shared by both threads), each claim
+naming this channel's heartbeat holder; a crash resends those once the heartbeat has
+expired (another channel, or the restarted one, gives them back), and only the ones the
+SMSC had accepted reach the phone twice. A
 dropped connection resends only the submits that had no answer (at most ``window``). A
 multi-part message whose other parts never come is stored as it is after
 ``Timings.reassembly_timeout``, also when a previous process stored its parts.
@@ -45,6 +49,7 @@ from channels.sms.receipts import (
     canonical_message_id,
     is_delivery_receipt,
     parse_receipt,
+    readings_evident,
 )
 from channels.sms.smpp import (
     ESME_ROK,
@@ -52,6 +57,7 @@ from channels.sms.smpp import (
     ChannelUnavailable,
     DeliverSm,
     DeliveryFailed,
+    NotSent,
     SmppSession,
     SubmitRequest,
     SubmitResult,
@@ -126,23 +132,29 @@ class _Outgoing:
         return all(future.done() for future in self.futures)
 
 
-class _RecentIds:
-    """A bounded set of the SMSC's message ids, oldest forgotten first."""
+class _LaterParts:
+    """The SMSC's ids of the second and later segments of messages recorded lately, each
+    with its message's id and part number; bounded, oldest forgotten first."""
 
     def __init__(self, size: int) -> None:
-        self._ids: dict[str, None] = {}
+        self._ids: dict[str, tuple[int, int]] = {}
         self._size = size
         self._lock = threading.Lock()
 
-    def remember(self, ids) -> None:
+    def remember(self, parts) -> None:
+        """``parts``: (segment id, message id, part number) triples."""
         with self._lock:
-            for pid in ids:
-                self._ids[pid] = None
+            for pid, message_id, number in parts:
+                self._ids[pid] = (message_id, number)
             while len(self._ids) > self._size:
                 del self._ids[next(iter(self._ids))]
 
-    def knows(self, forms: set[str]) -> bool:
-        return any(form in self._ids for form in forms)
+    def find(self, forms) -> tuple[int, int] | None:
+        for form in forms:
+            found = self._ids.get(form)
+            if found is not None:
+                return found
+        return None
 
 
 class _Slots:
@@ -228,8 +240,9 @@ class SmsChannel:
         self._outgoing: list[_Outgoing] = []
         self._settled_at = 0.0
         # Ids of the second and later segments of messages recorded lately: their
-        # receipts are expected and ignored (only a message's first segment is matched).
-        self._later_segments = _RecentIds(50_000)
+        # receipts are expected; a delivery is ignored (the first segment's tells), a
+        # failure fails the message.
+        self._later_parts = _LaterParts(50_000)
         self._inbound_waiting = threading.Event()
         self._next_inbound_check = 0.0
         # Answers the session thread submitted itself, for the loop to record.
@@ -243,6 +256,7 @@ class SmsChannel:
         self._next_heartbeat = 0.0
         self._next_recovery = 0.0
         self._last_beat = (0.0, 0)
+        self._beat_bound: bool | None = None
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -251,6 +265,10 @@ class SmsChannel:
     # --- running ---------------------------------------------------------------------
 
     def start(self) -> None:
+        # The heartbeat first: the claims this channel makes carry its holder, and another
+        # channel gives back those of a holder without a live heartbeat.
+        self._heartbeat()
+        self._recover_orphaned_claims()
         self._recover_stale_claims()
         self.session.start()
         self._thread = threading.Thread(target=self._loop, name="sms-channel", daemon=True)
@@ -296,23 +314,37 @@ class SmsChannel:
             log.exception("could not clear the SMS channel's heartbeat")
 
     def _recover_stale_claims(self) -> None:
-        """Give back, at start and once a minute, the claims a sender that died left
-        behind (this channel's own are never that old): ``gateway sms`` on its own machine
-        needs no scheduler for a crash's messages to go out again."""
+        """Give back, at start and once a minute, the claims a sender that names no holder
+        left behind once older than the stale-claim age (this channel's own are never
+        that old): ``gateway sms`` on its own machine needs no scheduler for a crash's
+        messages to go out again."""
         now = self._clock()
         if now < self._next_recovery:
             return
         self._next_recovery = now + 60.0
-        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
-                                                channel="sms")
+        self._recovered(outbox.recover_stale_claims(
+            self.core.db, self.timings.stale_claims_after, channel="sms"))
+
+    def _recover_orphaned_claims(self) -> None:
+        """Give back, at start and at every heartbeat, the claims of SMS channels whose
+        heartbeat has expired (a SIGKILLed ``gateway sms``: within three heartbeat
+        intervals of its death, not the stale-claim age); a live channel's, on this
+        machine or another, never."""
+        self._recovered(outbox.recover_claims_of_stopped_holders(
+            self.core.db, leases.SMS_CHANNEL_PREFIX, channel="sms"))
+
+    def _recovered(self, recovered: int) -> None:
         if recovered:
             self._claim_wanted = True
             log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
 
     def _heartbeat(self) -> None:
         now = self._clock()
-        if now < self._next_heartbeat:
+        bound = self.session.bound
+        # On time, and at once when the bind came up or went down (/metrics, /healthz).
+        if now < self._next_heartbeat and bound == self._beat_bound:
             return
+        self._beat_bound = bound
         # Throughput since the last beat: segments submitted per second.
         sent, since = self.session.segments_sent, self._last_beat
         rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
@@ -321,10 +353,12 @@ class SmsChannel:
         smpp = self.settings.smpp
         leases.acquire(self.core.db, self._heartbeat_name, self._holder,
                        timedelta(seconds=3 * self.timings.heartbeat_interval), state={
-                           "bound": self.session.bound, "binds": self.session.binds,
+                           "bound": bound, "binds": self.session.binds,
                            "smsc": f"{smpp.host}:{smpp.port}",
                            "in_flight": len(self._outgoing),
                            "segments_per_second": round(rate, 1)})
+        if self._thread is not None:
+            self._recover_orphaned_claims()
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.
@@ -381,7 +415,7 @@ class SmsChannel:
         try:
             claimed = outbox.mark_sent_and_claim(
                 self.core.db, sent, limit=limit, channel="sms",
-                quiet_hours=self.core.config.quiet_hours)
+                quiet_hours=self.core.config.quiet_hours, holder=self._holder)
         except Exception:
             self._slots.give(taken)  # the finished keep theirs, to be recorded again
             self._claim_wanted = self._claim_wanted or claiming
@@ -398,24 +432,32 @@ class SmsChannel:
         self._outgoing = [o for o in self._outgoing if id(o) not in done]
         if sent:
             metrics.SUBMITS.labels(result="sent").inc(len(sent))
-            self._later_segments.remember(pid for item in sent for pid in item[1][1:])
+            self._later_parts.remember(
+                (pid, item[0], number) for item in sent
+                for number, pid in enumerate(item[1][1:], start=2))
             self._recorded_sent()
         self._outgoing.extend(self._send(claimed))
         return bool(answered or finished or claimed)
 
     def _send(self, messages: list[outbox.Claimed]) -> list[_Outgoing]:
-        """Submit claimed messages' segments, in order, with one hand-over to the session;
-        each message holds one claim slot until it is recorded."""
+        """Submit claimed messages' segments, in order, with one hand-over to the session
+        per level: answers to inquiries jump the session's queue of notifications. Each
+        message holds one claim slot until it is recorded."""
         encoded = [self._segments(message) for message in messages]
-        futures = iter(self.session.submit_many(
-            [request for requests in encoded if not isinstance(requests, str)
-             for _, request in requests]))
+        urgent = [message.priority <= outbox.PRIORITY_ANSWER for message in messages]
+        futures = {}
+        for level in (True, False):
+            requests = [request for each, is_urgent in zip(encoded, urgent, strict=True)
+                        if is_urgent is level and not isinstance(each, str)
+                        for _, request in each]
+            futures[level] = iter(self.session.submit_many(requests, urgent=level)
+                                  if requests else ())
         outgoing = []
-        for message, requests in zip(messages, encoded, strict=True):
+        for message, requests, level in zip(messages, encoded, urgent, strict=True):
             if isinstance(requests, str):
                 outgoing.append(_Outgoing(message, requests))
             else:
-                outgoing.append(_Outgoing(message, [next(futures) for _ in requests],
+                outgoing.append(_Outgoing(message, [next(futures[level]) for _ in requests],
                                           [index for index, _ in requests]))
             for future in outgoing[-1].futures:
                 future.add_done_callback(self._wake)
@@ -508,9 +550,13 @@ class SmsChannel:
         ids[:len(prior)] = prior
         problem: str | None = None
         refused: int | None = None
+        untried = False
         for index, future in zip(outgoing.indexes, outgoing.futures, strict=True):
             try:
                 result: SubmitResult = future.result(timeout=0)
+            except NotSent:
+                untried = True  # never on the wire: no attempt made
+                continue
             except (ChannelUnavailable, DeliveryFailed, TimeoutError) as exc:
                 problem = problem or (str(exc) or "no submit_sm_resp")
                 continue
@@ -527,6 +573,14 @@ class SmsChannel:
             return None
         if problem is None and refused is None and all(ids):
             return [pid for pid in ids if pid]
+        if untried and problem is None and refused is None:
+            # Nothing of it was tried this time: queued again, due now, no attempt counted
+            # and no backoff grown (claimed again once the session is bound).
+            outbox.mark_unsent(self.core.db, message.id, attempt=message.attempts,
+                               segments_accepted=ids)
+            self._claim_wanted = True
+            metrics.SUBMITS.labels(result="unsent").inc()
+            return None
         # Try again later, sending only the parts not accepted yet.
         self._retry(message, problem or status_name(refused or 0), ids)
         return None
@@ -583,7 +637,8 @@ class SmsChannel:
             return
         slots = self._slots.take(len(messages))
         try:
-            answers = self.core.receive_and_answer_sms(messages, claim_limit=slots)
+            answers = self.core.receive_and_answer_sms(messages, claim_limit=slots,
+                                                       holder=self._holder)
         except Exception:
             self._slots.give(slots)
             log.exception("%d inbound SMS could not be stored; the SMSC will redeliver "
@@ -671,10 +726,6 @@ class SmsChannel:
         return receipt
 
     def _apply_receipts(self, receipts: list[tuple[int, Receipt]], statuses: list[int]) -> None:
-        receipts = [(k, receipt) for k, receipt in receipts
-                    if not self._later_segments.knows(receipt.message_ids)]
-        if not receipts:
-            return
         recordings = self._recordings
         try:
             matched = self._mark_delivered([receipt for _, receipt in receipts])
@@ -699,10 +750,21 @@ class SmsChannel:
                     self._recheck_held = True
             self._work.set()
 
-    def _mark_delivered(self, receipts: list[Receipt]) -> list[bool]:
+    def _mark_delivered(self, receipts: list[Receipt],
+                        last_try: list[bool] | None = None) -> list[bool]:
+        """Apply receipts; for each, whether it found its message (else it may be held).
+
+        The exact id wins: a known later segment's (a failure there fails its message),
+        else a first segment's in any state (a repeat for a delivered message changes
+        nothing, and never another message). The hex/decimal readings are tried only
+        when the exact id matches nothing, and only when the id's base is evident
+        (``readings_evident``) or on the ``last_try`` of a held receipt: a bare run of
+        digits may be the exact id of a message whose submit_sm_resp is still coming.
+        """
         when = utcnow()
-        batch = []
-        for receipt in receipts:
+        batch: list[outbox.Receipt] = []
+        readings: list[tuple[str, ...]] = []
+        for k, receipt in enumerate(receipts):
             if receipt.status == ReceiptStatus.DELIVRD:
                 final, reason = "delivered", None
             else:
@@ -710,11 +772,34 @@ class SmsChannel:
                 reason = (f"delivery receipt: {receipt.stat or receipt.status} "
                           f"err:{receipt.error}")
             exact = canonical_message_id(receipt.message_id)
-            # The canonical form first; hex/decimal readings only when it misses (a
-            # digits-only id is ambiguous).
-            forms = (exact, *sorted(receipt.message_ids - {exact}))
-            batch.append(outbox.Receipt(forms, when, final, reason))
-        return outbox.mark_delivered_many(self.core.db, batch)
+            others: tuple[str, ...] = ()
+            if (last_try and last_try[k]) or readings_evident(receipt.message_id):
+                others = tuple(sorted(receipt.message_ids - {exact}))
+            readings.append(others)
+            batch.append(self._as_outbox_receipt(self._later_parts.find((exact,)),
+                                                 (exact, *others), when, final, reason))
+        applied = outbox.mark_delivered_many(self.core.db, batch)
+        # Not found, but another reading is a later segment's id: that message's.
+        again = [(k, part) for k, (outcome, others) in enumerate(
+            zip(applied, readings, strict=True)) if not outcome.matched and others
+            for part in (self._later_parts.find(others),) if part is not None]
+        if again:
+            retried = outbox.mark_delivered_many(self.core.db, [self._as_outbox_receipt(
+                part, (), when, batch[k].final_status, batch[k].reason) for k, part in again])
+            for (k, _), outcome in zip(again, retried, strict=True):
+                applied[k] = outcome
+        return [outcome.matched for outcome in applied]
+
+    @staticmethod
+    def _as_outbox_receipt(part: tuple[int, int] | None, ids: tuple[str, ...], when,
+                           final: str, reason: str | None) -> outbox.Receipt:
+        if part is None:
+            return outbox.Receipt(ids, when, final, reason)
+        message_id, number = part
+        if reason is not None:
+            reason = reason.replace("delivery receipt:", f"delivery receipt for part {number}:",
+                                    1)
+        return outbox.Receipt((), when, final, reason, part_of=message_id)
 
     def _recorded_sent(self) -> None:
         """After messages were recorded as sent: the held receipts may match them now."""
@@ -724,22 +809,21 @@ class SmsChannel:
 
     def _apply_held_receipts(self) -> None:
         """Try the held receipts again (after a recording: only new ``sent`` rows can
-        match them); those of later segments, now known, are dropped."""
+        match them); one past its hold gets a last try, with every reading of its id."""
         with self._held_lock:
             held, self._held = self._held, []
-        held = [entry for entry in held
-                if not self._later_segments.knows(entry.receipt.message_ids)]
         if not held:
             return
         now = self._clock()
+        last_try = [entry.until <= now for entry in held]
         try:
-            matched = self._mark_delivered([entry.receipt for entry in held])
+            matched = self._mark_delivered([entry.receipt for entry in held], last_try)
         except Exception:
             with self._held_lock:
                 self._held[:0] = held  # kept for the next try; the SMSC has its resp
             raise
-        keep = [entry for entry, ok in zip(held, matched, strict=True)
-                if not ok and entry.until > now]
+        keep = [entry for entry, ok, last in zip(held, matched, last_try, strict=True)
+                if not ok and not last]
         with self._held_lock:
             self._held[:0] = keep
 

@@ -24,6 +24,7 @@ __all__ = [
     "is_delivery_receipt",
     "normalize_message_id",
     "parse_receipt",
+    "readings_evident",
 ]
 
 _MESSAGE_TYPE_MASK = 0x3C  # esm_class bits 5-2
@@ -195,3 +196,17 @@ def normalize_message_id(value: str) -> set[str]:
     if _DECIMAL_RE.fullmatch(canonical):
         forms.add(format(int(canonical), "x"))
     return forms
+
+
+def readings_evident(value: str) -> bool:
+    """Whether an id's other readings (``normalize_message_id``) may be tried as soon as
+    its exact form matches nothing: it has hex letters (it can only be hex) or leading
+    zeros (a fixed-width id, as SMSCs that write hex ids pad them). A bare run of digits
+    ("41459") may be decimal or hex and may be another message's exact id: its other
+    readings wait until the receipt's own message has had time to be recorded.
+    """
+    value = value.strip().strip("\x00")
+    canonical = canonical_message_id(value)
+    if not _HEX_RE.fullmatch(canonical):
+        return False
+    return not _DECIMAL_RE.fullmatch(canonical) or (len(value) > 1 and value[0] == "0")

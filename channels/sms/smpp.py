@@ -12,7 +12,9 @@ answers the SMSC's ``unbind`` (smpplib does not), and reconnects with a capped b
 when the connection drops, the bind is refused or the SMSC has been silent too long.
 
 smpplib's and the socket's exceptions end here: callers see ``ChannelUnavailable``
-(no bind; a submit that may or may not have reached the SMSC) and ``DeliveryFailed``.
+(the connection ended while a submit was on the wire: the SMSC may have it),
+``NotSent`` (a ``ChannelUnavailable`` for a submit that never left this process: the
+connection ended, or the session stopped, before its turn) and ``DeliveryFailed``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "ChannelUnavailable",
     "DeliverSm",
     "DeliveryFailed",
+    "NotSent",
     "SmppSession",
     "SubmitRequest",
     "SubmitResult",
@@ -70,6 +73,11 @@ def status_name(status: int) -> str:
 
 class ChannelUnavailable(Exception):
     """No bind to the SMSC, or the connection dropped while a submit was in flight."""
+
+
+class NotSent(ChannelUnavailable):
+    """The submit never reached the wire (the connection ended or the session stopped
+    before its turn): nothing was tried, the SMSC cannot have it."""
 
 
 class DeliveryFailed(Exception):
@@ -346,6 +354,9 @@ class SmppSession:
         self._clock = clock
         # Just under the agreed rate, so the SMSC's own counter never throttles us.
         self._bucket = TokenBucket(throughput_per_second * 0.95, 1.0, clock)
+        # Two levels: urgent submits (answers to inquiries) go before every bulk one
+        # queued (notifications), whenever they were queued.
+        self._urgent: queue.Queue[tuple[SubmitRequest, Submitted]] = queue.Queue()
         self._queue: queue.Queue[tuple[SubmitRequest, Submitted]] = queue.Queue()
         self._held: tuple[SubmitRequest, Submitted] | None = None
         self._in_flight: dict[int, _InFlight] = {}
@@ -380,7 +391,7 @@ class SmppSession:
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._fail_queued(ChannelUnavailable("the SMPP session stopped"))
+        self._fail_queued(NotSent("not sent: the SMPP session stopped"))
         self._wake_r.close()
         self._wake_w.close()
 
@@ -389,15 +400,18 @@ class SmppSession:
         ``ChannelUnavailable`` / ``DeliveryFailed``."""
         return self.submit_many([request])[0]
 
-    def submit_many(self, requests: list[SubmitRequest]) -> list[Submitted]:
-        """Queue several submit_sm in this order, waking the session thread once."""
+    def submit_many(self, requests: list[SubmitRequest], *,
+                    urgent: bool = False) -> list[Submitted]:
+        """Queue several submit_sm in this order, waking the session thread once;
+        ``urgent`` ones go on the wire before any bulk one still queued."""
         futures: list[Submitted] = [Submitted() for _ in requests]
         if self._stopping.is_set():
             for future in futures:
-                future.set_exception(ChannelUnavailable("the SMPP session stopped"))
+                future.set_exception(NotSent("not sent: the SMPP session stopped"))
             return futures
+        line = self._urgent if urgent else self._queue
         for request, future in zip(requests, futures, strict=True):
-            self._queue.put((request, future))
+            line.put((request, future))
         # Only a sleeping session thread needs the wake-up byte (a send() each is costly);
         # it says it sleeps before its last look at the queue, so none is missed.
         if self._sleeping:
@@ -460,12 +474,10 @@ class SmppSession:
         self.binds += 1
         self._bound.set()
         metrics.BINDS.inc()
-        metrics.BOUND.set(1)
         log.info("SMPP bound to %s:%s as transceiver", self.host, self.port)
 
     def _disconnect(self) -> None:
         self._bound.clear()
-        metrics.BOUND.set(0)
         client, self._client = self._client, None
         if client is not None and client._socket is not None:
             if (self._stopping.is_set()
@@ -481,8 +493,8 @@ class SmppSession:
         if self._held is not None:
             _, future = self._held
             self._held = None
-            future.set_exception(ChannelUnavailable("not sent: the connection ended"))
-        self._fail_queued(ChannelUnavailable("not sent: the connection ended"))
+            future.set_exception(NotSent("not sent: the connection ended"))
+        self._fail_queued(NotSent("not sent: the connection ended"))
 
     def _unbind(self, client: _Client) -> None:
         try:
@@ -496,13 +508,24 @@ class SmppSession:
             return
 
     def _fail_queued(self, error: Exception) -> None:
-        while True:
-            try:
-                _, future = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if not future.done():
-                future.set_exception(error)
+        for line in (self._urgent, self._queue):
+            while True:
+                try:
+                    _, future = line.get_nowait()
+                except queue.Empty:
+                    break
+                if not future.done():
+                    future.set_exception(error)
+
+    def queued(self) -> bool:
+        """Whether submits wait in the session (queued, or held back by the rate)."""
+        return self._held is not None or not (self._urgent.empty() and self._queue.empty())
+
+    def _next_queued(self) -> tuple[SubmitRequest, Submitted]:
+        try:
+            return self._urgent.get_nowait()
+        except queue.Empty:
+            return self._queue.get_nowait()
 
     def _serve(self) -> None:
         client = self._client
@@ -523,8 +546,7 @@ class SmppSession:
                 last_enquire = now
             timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
             self._sleeping = True
-            if self._held is None and not self._queue.empty() \
-                    and len(self._in_flight) < self.window:
+            if self.queued() and len(self._in_flight) < self.window:
                 timeout = 0.0
             readable, _, _ = select.select([client._socket, self._wake_r], [], [], timeout)
             self._sleeping = False
@@ -586,7 +608,7 @@ class SmppSession:
         while len(self._in_flight) + len(pdus) < self.window:
             if self._held is None:
                 try:
-                    self._held = self._queue.get_nowait()
+                    self._held = self._next_queued()
                 except queue.Empty:
                     break
             request, future = self._held

@@ -385,3 +385,113 @@ def test_a_round_is_marked_sent_in_one_call_and_only_rows_still_sending_change(c
             for i in (first, second, already)] == [
         (NotificationStatus.SENT, "11"), (NotificationStatus.SENT, "12 13"),
         (NotificationStatus.SENT, "9")]
+
+
+# --- receipts: the exact id wins, other readings only when it names nothing ------------
+
+
+def receipt(ids: tuple[str, ...], status=NotificationStatus.DELIVERED, **kwargs):
+    return outbox.Receipt(ids, NOW, status, **kwargs)
+
+
+def test_a_repeated_receipt_whose_exact_id_is_delivered_never_fails_another_message(core):
+    # A had 41459 and is delivered; B had 267353 (41459 read as hex) and is sent. A's
+    # receipt again, UNDELIV this time: it is A's, and B stays sent.
+    a = sent(core, "a", ["41459"])
+    b = sent(core, "b", ["267353"])
+    assert outbox.mark_delivered(core.db, "41459", NOW, NotificationStatus.DELIVERED)
+
+    [applied] = outbox.mark_delivered_many(core.db, [receipt(
+        ("41459", "267353", "a1f3"), NotificationStatus.FAILED, reason="UNDELIV")])
+
+    assert applied is outbox.Applied.FINAL
+    assert row(core, a).status == NotificationStatus.DELIVERED
+    assert (row(core, b).status, row(core, b).last_error) == (NotificationStatus.SENT, None)
+
+
+def test_another_reading_of_the_id_matches_only_when_the_exact_id_names_nothing(core):
+    hex_id = sent(core, "hex", ["a1f3"])
+
+    assert outbox.mark_delivered_many(core.db, [receipt(("41459", "a1f3"))]) == [
+        outbox.Applied.CHANGED]
+    assert row(core, hex_id).status == NotificationStatus.DELIVERED
+    # The exact id alone (the adapter holds the other readings back): nothing matches.
+    assert outbox.mark_delivered_many(core.db, [receipt(("41459",))]) == [
+        outbox.Applied.UNMATCHED]
+
+
+def test_two_messages_matching_other_readings_leave_the_receipt_unmatched(core):
+    first, second = sent(core, "x", ["a1f3"]), sent(core, "y", ["267353"])
+
+    assert outbox.mark_delivered_many(core.db, [receipt(("41459", "267353", "a1f3"))]) == [
+        outbox.Applied.UNMATCHED]
+    assert {row(core, first).status, row(core, second).status} == {NotificationStatus.SENT}
+
+
+def test_a_failed_receipt_for_a_later_part_fails_the_delivered_message(core):
+    message = sent(core, "long", ["5A01", "5A02"])
+    assert outbox.mark_delivered(core.db, "5A01", NOW, NotificationStatus.DELIVERED)
+
+    delivered_part = receipt((), part_of=message)
+    failed_part = receipt((), NotificationStatus.FAILED, part_of=message,
+                          reason="delivery receipt for part 2: UNDELIV err:001")
+    assert outbox.mark_delivered_many(core.db, [delivered_part, failed_part]) == [
+        outbox.Applied.FINAL, outbox.Applied.CHANGED]
+
+    stored = row(core, message)
+    assert (stored.status, stored.last_error, stored.delivered_at) == (
+        NotificationStatus.FAILED, "delivery receipt for part 2: UNDELIV err:001", None)
+
+
+def test_sent_clears_the_last_attempts_error_and_keeps_the_count(core):
+    message = add(core, "c1")
+    [first] = outbox.claim_due(core.db, now=NOW)
+    outbox.mark_retry(core.db, message, "ESME_RTHROTTLED (0x58)", NOW, attempt=1)
+    [second] = outbox.claim_due(core.db, now=NOW)
+
+    assert outbox.mark_sent_many(core.db, [(message, ["7", "8"], second.attempts)]) == 1
+
+    stored = row(core, message)
+    assert (stored.status, stored.attempts, stored.last_error, stored.receipt_id) == (
+        NotificationStatus.SENT, 2, None, "7")
+
+
+# --- claims given back: untried, or held by a sender whose heartbeat stopped ------------
+
+
+def test_an_untried_claim_goes_back_due_now_without_counting_an_attempt(core):
+    message = add(core, "c1", not_before=NOW - timedelta(minutes=1))
+    [claimed] = outbox.claim_due(core.db, now=NOW)
+    assert claimed.attempts == 1
+
+    assert outbox.mark_unsent(core.db, message, attempt=claimed.attempts)
+    assert not outbox.mark_unsent(core.db, message, attempt=claimed.attempts)
+
+    stored = row(core, message)
+    assert (stored.status, stored.attempts, stored.claimed_by) == (
+        NotificationStatus.PENDING, 0, None)
+    assert stored.not_before <= utcnow()
+    [again] = outbox.claim_due(core.db)
+    assert again.attempts == 1
+
+
+def test_claims_of_a_holder_whose_heartbeat_expired_go_back_and_a_live_holders_stay(core):
+    from core import leases
+
+    dead, live = "sms@a:1:dead", "sms@b:2:live"
+    leases.acquire(core.db, f"sms:{dead}", dead, timedelta(seconds=30),
+                   now=NOW - timedelta(minutes=1))
+    leases.acquire(core.db, f"sms:{live}", live, timedelta(seconds=30))
+    ids = [add(core, f"c{k}") for k in range(4)]
+    outbox.claim_due(core.db, limit=1, holder=dead)
+    outbox.claim_due(core.db, limit=1, holder=live)
+    outbox.claim_due(core.db, limit=1, holder="sms@c:3:gone")  # released: no lease row
+    outbox.claim_due(core.db, limit=1)  # no holder: only the stale-claim age applies
+
+    assert outbox.recover_claims_of_stopped_holders(core.db, "sms:", channel="sms") == 2
+    assert outbox.recover_claims_of_stopped_holders(core.db, "sms:", channel="sms") == 0
+
+    statuses = [(row(core, i).status, row(core, i).claimed_by) for i in ids]
+    assert statuses == [(NotificationStatus.PENDING, None), (NotificationStatus.SENDING, live),
+                        (NotificationStatus.PENDING, None), (NotificationStatus.SENDING, None)]
+    assert "heartbeat stopped" in row(core, ids[0]).last_error

@@ -212,3 +212,17 @@ def test_the_stylesheet_is_css_from_this_origin(client):
     r = client.get("/assets/simulator.css")
     assert r.status_code == 200 and r.mimetype == "text/css"
     assert ".phone" in text(r)
+
+
+def test_failures_in_the_simulator_never_lock_the_real_mobile_out_of_the_short_code(
+        core, staff_client, transaction):
+    from core.sms_inquiry import sms_reply
+
+    # A trainee types the applicant's mobile with wrong numbers until refused.
+    for k in range(core.config.max_failures + 1):
+        send(staff_client, f.MOBILE, f"استعلام 99999{k:02d}")
+    assert reply(send(staff_client, f.MOBILE, f"استعلام {NUMBER}")) != STATUS_AR
+
+    # The citizen's own SMS, through the short code's reply function, still finds it.
+    real = sms_reply(core, f.MOBILE_E164, f"استعلام {NUMBER}")
+    assert real.body == STATUS_AR and real.language == "ar"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from core import render
 from core.inquiry import InquiryRequest
 from tests import factories as f
@@ -38,7 +40,7 @@ def test_gateway_run_answers_an_sms_inquiry_and_stops_cleanly(core, database_url
     assert "Traceback" not in output
 
 
-def test_gateway_sms_on_its_own_shows_its_bind_in_any_machines_healthz(
+def test_gateway_sms_on_its_own_shows_its_bind_in_any_machines_healthz_and_metrics(
         database_url, smsc, tmp_path, client):
     process = processes.start("sms", processes.environment(database_url, tmp_path,
                                                            **sms_environment(smsc)))
@@ -54,7 +56,21 @@ def test_gateway_sms_on_its_own_shows_its_bind_in_any_machines_healthz(
             time.sleep(0.2)
         [channel] = channels()
         assert channel["smsc"] == f"{smsc.host}:{smsc.port}"
+        # This process (the web machine) runs no channel: /metrics reads the heartbeat.
+        during = scrape(client)
     finally:
         output = processes.stop(process)
     assert process.returncode == 0, output
     assert channels() == []  # a clean stop takes its heartbeat away
+    assert during[("gateway_sms_bound", frozenset())] == 1
+    assert during[("gateway_sms_channel_bound",
+                   frozenset({("holder", channel["holder"])}))] == 1
+    assert scrape(client)[("gateway_sms_bound", frozenset())] == 0
+
+
+def scrape(client) -> dict[tuple[str, frozenset], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.data
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(response.get_data(as_text=True))
+            for s in family.samples}

@@ -13,6 +13,7 @@ from channels.sms.receipts import (
     is_delivery_receipt,
     normalize_message_id,
     parse_receipt,
+    readings_evident,
 )
 
 # (text, message_id, status, submitted, delivered, submit_date, done_date, err, text field)
@@ -142,3 +143,16 @@ def test_ids_match_across_case_zeros_and_base(submit_resp_id, receipt_id):
 def test_different_ids_do_not_match():
     assert not normalize_message_id("a1f4") & normalize_message_id("41459")
     assert canonical_message_id("000A1F3") != canonical_message_id("41459")
+
+
+@pytest.mark.parametrize(("value", "evident"), [
+    ("0000A1F3", True),  # hex letters and padding
+    ("a1f3", True),  # hex letters: it can only be hex
+    ("0041459", True),  # a fixed-width id
+    ("41459", False),  # decimal or hex: maybe another message's exact id
+    ("0", False),
+    ("75d1b26e-5fbb", False),  # no other reading at all
+    ("", False),
+])
+def test_other_readings_are_tried_at_once_only_when_the_base_is_evident(value, evident):
+    assert readings_evident(value) is evident
