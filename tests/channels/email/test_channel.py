@@ -53,7 +53,8 @@ def html_of(reply) -> str:
 def email_rows(core) -> list[Notification]:
     with core.db.read() as session:
         return list(session.scalars(select(Notification)
-                                    .where(Notification.channel == "email")))
+                                    .where(Notification.channel == "email")
+                                    .order_by(Notification.id)))  # PostgreSQL: heap order
 
 
 def test_an_arabic_inquiry_is_answered_threaded_arabic_then_english(
