@@ -20,7 +20,11 @@ from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QScreen
 from PyQt6.QtWidgets import (
     QApplication,
+    QBoxLayout,
+    QFrame,
     QHBoxLayout,
+    QScrollArea,
+    QScroller,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -39,14 +43,13 @@ from channels.kiosk.flow import (
     Screen,
     SendInquiry,
 )
+from channels.kiosk.layout import CORNER_PX, EDGE_PX, Metrics, metrics
 from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
 from channels.kiosk.texts import clock_time, masked, shown_digits, texts
-from channels.kiosk.widgets import CORNER_PX, CornerHotspot, Keypad, Label, TouchButton
+from channels.kiosk.widgets import CornerHotspot, Keypad, Label, TouchButton
 
 log = logging.getLogger("gateway.kiosk")
 
-BASE_POINT_SIZE = 20
-LARGE_TEXT_FACTOR = 1.5
 # The language button names the language it switches to, in that language.
 OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
 # Found / not found is said in words with a sign, never by colour alone.
@@ -58,13 +61,15 @@ THEMES = {
     False: ("QWidget#kiosk { background: #f6f4ee; color: #1b1b1b; }"
             "QLabel { color: #1b1b1b; }"
             "QPushButton { background: #0b5d3b; color: white; border: 2px solid #08402a;"
-            " border-radius: 10px; padding: 8px 16px; }"
-            "QPushButton:pressed { background: #08402a; }"),
+            " border-radius: 10px; padding: 4px 16px; }"
+            "QPushButton:pressed { background: #08402a; }"
+            "QScrollBar:vertical { width: 28px; }"),
     True: ("QWidget#kiosk { background: black; color: white; }"
            "QLabel { color: white; }"
            "QPushButton { background: #ffeb3b; color: black; border: 4px solid white;"
-           " border-radius: 10px; padding: 8px 16px; }"
-           "QPushButton:pressed { background: white; }"),
+           " border-radius: 10px; padding: 4px 16px; }"
+           "QPushButton:pressed { background: white; }"
+           "QScrollBar:vertical { width: 28px; }"),
 }
 
 
@@ -140,9 +145,14 @@ class KioskWindow(QWidget):
     def _build(self) -> None:
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(CORNER_PX, CORNER_PX, CORNER_PX, CORNER_PX)
+        # The top margin holds the technician's corner; it covers no button.
+        layout.setContentsMargins(EDGE_PX, CORNER_PX, EDGE_PX, EDGE_PX)
         self.w: dict[str, QWidget] = {}
         self.pages: dict[str, QWidget] = {}
+        self.scrolls: dict[str, QScrollArea] = {}
+        self._columns: list[QVBoxLayout] = []
+        self._button_rows: list[QBoxLayout] = []
+        self._fitted: tuple | None = None
         # The language button is on every screen, at the top, where it is expected.
         bar = QHBoxLayout()
         bar.addStretch(1)
@@ -153,18 +163,12 @@ class KioskWindow(QWidget):
         bar.addWidget(language)
         self.w["language"] = language
         layout.addLayout(bar)
-        layout.addWidget(self.stack)
+        layout.addWidget(self.stack, 1)
         self._page("home", [("title", 2.0), ("welcome", 1.2)],
                    [("start", self.flow.start),
                     ("large_text", self.flow.toggle_large_text),
                     ("high_contrast", self.flow.toggle_high_contrast)])
-        entry = self._page("entry", [("prompt", 1.4), ("value", 2.0), ("notice", 1.0)],
-                           [("back", self.flow.back)])
-        self.keypad = Keypad(entry)
-        self.keypad.digit.connect(lambda key: self.intent(self.flow.digit, key))
-        self.keypad.backspace.connect(lambda: self.intent(self.flow.backspace))
-        self.keypad.submit.connect(lambda: self.intent(self.flow.next))
-        entry.layout().insertWidget(3, self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._entry_page()
         self._page("waiting", [("waiting", 1.4)], [])
         self._page("result", [("status", 1.8), ("answer", 1.2), ("result_notice", 1.0)],
                    [("print", self.flow.print_receipt), ("try_again", self.flow.start),
@@ -186,25 +190,94 @@ class KioskWindow(QWidget):
         self.corner.held.connect(lambda: self.intent(self.flow.technician))
         self.corner.place()
 
+    def _new_page(self, name: str) -> QWidget:
+        """An empty page in a scroll area of its own: the pages are sized to fit the
+        screen, and a text too long for it scrolls instead of pushing a button off it
+        (or the window past the screen's edge)."""
+        scroll = QScrollArea(self.stack)
+        scroll.setObjectName(f"scroll-{name}")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page = QWidget()
+        page.setObjectName(f"page-{name}")
+        scroll.setWidget(page)
+        # The kiosk's background shows through; a finger drags the page if it scrolls.
+        page.setAutoFillBackground(False)
+        scroll.viewport().setAutoFillBackground(False)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        self.stack.addWidget(scroll)
+        self.pages[name] = page
+        self.scrolls[name] = scroll
+        return page
+
+    def _label(self, name: str, page: QWidget, scale: float) -> Label:
+        label = Label(name, page, scale=scale)
+        self.w[name] = label
+        return label
+
+    def _button(self, name: str, page: QWidget,
+                intent: Callable[[], list[Effect]]) -> TouchButton:
+        button = TouchButton(name, page)
+        button.clicked.connect(lambda _checked=False, intent=intent: self.intent(intent))
+        self.w[name] = button
+        return button
+
     def _page(self, name: str, labels: list[tuple[str, float]],
               buttons: list[tuple[str, Callable[[], list[Effect]]]]) -> QWidget:
-        page = QWidget(self.stack)
-        page.setObjectName(f"page-{name}")
+        page = self._new_page(name)
         column = QVBoxLayout(page)
-        column.setSpacing(16)
+        column.setContentsMargins(0, 0, 0, 0)
+        self._columns.append(column)
         for label_name, scale in labels:
-            label = Label(label_name, page, scale=scale)
-            column.addWidget(label)
-            self.w[label_name] = label
+            column.addWidget(self._label(label_name, page, scale))
         column.addStretch(1)
+        # One under the other in portrait, side by side in landscape (see _fit).
+        row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        column.addLayout(row)
+        self._button_rows.append(row)
         for button_name, intent in buttons:
-            button = TouchButton(button_name, page)
-            button.clicked.connect(lambda _checked=False, intent=intent: self.intent(intent))
-            column.addWidget(button)
-            self.w[button_name] = button
-        self.stack.addWidget(page)
-        self.pages[name] = page
+            row.addWidget(self._button(button_name, page, intent))
         return page
+
+    def _entry_page(self) -> None:
+        """The number, ID and PIN page: prompt, what was typed and a hint, the keypad and
+        "back"; the keypad under the prompt in portrait, beside it in landscape."""
+        page = self._new_page("entry")
+        self._entry_row = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        self._entry_row.setContentsMargins(0, 0, 0, 0)
+        self._entry_side = QWidget(page)
+        self._entry_side.setObjectName("entry-side")
+        side = QVBoxLayout(self._entry_side)
+        side.setContentsMargins(0, 0, 0, 0)
+        self._columns.append(side)
+        for label_name, scale in (("prompt", 1.4), ("value", 2.0), ("notice", 1.0)):
+            side.addWidget(self._label(label_name, self._entry_side, scale))
+        side.addStretch(1)
+        self.keypad = Keypad(page)
+        self.keypad.digit.connect(lambda key: self.intent(self.flow.digit, key))
+        self.keypad.backspace.connect(lambda: self.intent(self.flow.backspace))
+        self.keypad.submit.connect(lambda: self.intent(self.flow.next))
+        self._button("back", page, self.flow.back)
+        self._arrange_entry(landscape=False)
+
+    def _arrange_entry(self, landscape: bool) -> None:
+        row, side, back = self._entry_row, self._entry_side.layout(), self.w["back"]
+        while row.count():  # widget items and the stretch; the widgets stay on the page
+            row.takeAt(0)
+        side.removeWidget(back)
+        if landscape:
+            # The keypad on the far side from where the prompt is read (Arabic: left).
+            row.setDirection(QBoxLayout.Direction.LeftToRight)
+            side.addWidget(back)
+            row.addWidget(self._entry_side, 1)
+            row.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignCenter)
+        else:
+            row.setDirection(QBoxLayout.Direction.TopToBottom)
+            row.addWidget(self._entry_side)
+            row.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
+            row.addStretch(1)
+            row.addWidget(back)
 
     # --- intents and effects -----------------------------------------------------
 
@@ -348,6 +421,7 @@ class KioskWindow(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._fit()
         self.corner.place()
 
     def fit_screen(self) -> None:
@@ -413,30 +487,54 @@ class KioskWindow(QWidget):
         self._style(s.large_text, s.high_contrast)
         page = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry",
                 Screen.PIN: "entry"}.get(s.screen, s.screen.value)
-        self.stack.setCurrentWidget(self.pages[page])
+        self.stack.setCurrentWidget(self.scrolls[page])
         self._render_home(t, s)
         self._render_entry(t, s)
         self._render_answer(t, s)
         self._render_offline(t, s)
         self._render_maintenance(t)
+        self._fit()  # after the texts: the keys are as wide as "delete" needs
 
     def _style(self, large: bool, contrast: bool) -> None:
-        size = BASE_POINT_SIZE * (LARGE_TEXT_FACTOR if large else 1)
-        if getattr(self, "_styled", None) == (large, contrast):
+        if getattr(self, "_styled", None) == contrast:
             return
-        self._styled = (large, contrast)
+        self._styled = contrast
         self.setStyleSheet(THEMES[contrast])
+
+    def _fit(self) -> None:
+        """Size text, keys and buttons to the window (channels/kiosk/layout.py), again
+        when the window, the text size or the language changes."""
+        s = self.flow.state
+        wanted = (self.width(), self.height(), s.large_text, s.lang)
+        if self._fitted == wanted:
+            return
+        self._fitted = wanted
+        m: Metrics = metrics(self.width(), self.height(), s.large_text)
+        self.metrics = m
+        self.layout().setSpacing(m.spacing)
         for name, widget in self.w.items():
             font = self._font()
-            font.setPointSizeF(size * getattr(widget, "scale", 1.0))
+            # What was typed is as big as the keys' digits, however short the screen.
+            font.setPixelSize(max(m.scaled(widget.scale), m.digit_px) if name == "value"
+                              else m.scaled(getattr(widget, "scale", 1.0)))
             font.setBold(name in ("title", "status", "offline_title", "still_there",
                                  "rate_limited_title"))
             widget.setFont(font)
-        key_font = self._font()
-        key_font.setPointSizeF(size * 1.3)
-        for key in self.keypad.findChildren(TouchButton):
-            key.setFont(key_font)
-        self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
+            if isinstance(widget, TouchButton):
+                widget.setFixedHeight(m.button_px)
+        for column in self._columns:
+            column.setSpacing(m.spacing)
+        direction = (QBoxLayout.Direction.LeftToRight if m.landscape
+                     else QBoxLayout.Direction.TopToBottom)
+        for row in self._button_rows:
+            row.setDirection(direction)
+            row.setSpacing(m.spacing)
+        self._entry_row.setSpacing(m.spacing * 2 if m.landscape else m.spacing)
+        digits, words = self._font(), self._font()
+        digits.setPixelSize(m.digit_px)
+        words.setPixelSize(m.text_px)
+        self.keypad.set_sizes(m.key_px, m.key_width_px, m.spacing, digits, words)
+        self._arrange_entry(m.landscape)
 
     def _font(self) -> QFont:
         font = QFont()
