@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QApplication,
     QBoxLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QScrollArea,
     QScroller,
@@ -151,6 +152,7 @@ class KioskWindow(QWidget):
         self.pages: dict[str, QWidget] = {}
         self.scrolls: dict[str, QScrollArea] = {}
         self._columns: list[QVBoxLayout] = []
+        self._bilingual: list[tuple[QGridLayout, tuple[str, str]]] = []
         self._button_rows: list[QBoxLayout] = []
         self._fitted: tuple | None = None
         # The language button is on every screen, at the top, where it is expected.
@@ -174,13 +176,13 @@ class KioskWindow(QWidget):
                    [("print", self.flow.print_receipt), ("try_again", self.flow.start),
                     ("done", self.flow.finish)])
         self._page("receipt", [("receipt_message", 1.4)], [("receipt_done", self.flow.finish)])
-        self._page("offline", [("offline_title", 1.6), ("offline_body", 1.2),
-                               ("retry_in", 1.0), ("last_reached", 0.9)],
-                   [("retry_now", self.flow.retry_now), ("offline_home", self.flow.finish)])
+        self._page("offline", [("retry_in", 1.0), ("last_reached", 0.9)],
+                   [("retry_now", self.flow.retry_now), ("offline_home", self.flow.finish)],
+                   both_languages=("offline_title", "offline_body"))
         self._page("rate_limited", [("rate_limited_title", 1.6), ("rate_limited_body", 1.2)],
                    [("rate_limited_done", self.flow.finish)])
-        self._page("error", [("error_title", 1.6), ("error_body", 1.2)],
-                   [("error_done", self.flow.finish)])
+        self._page("error", [], [("error_done", self.flow.finish)],
+                   both_languages=("error_title", "error_body"))
         self._page("still_there", [("still_there", 1.8), ("still_there_body", 1.2)],
                    [("still_here", self.flow.still_here)])
         self._page("maintenance", [("maintenance", 1.6), ("gateway_state", 1.0),
@@ -224,11 +226,24 @@ class KioskWindow(QWidget):
         return button
 
     def _page(self, name: str, labels: list[tuple[str, float]],
-              buttons: list[tuple[str, Callable[[], list[Effect]]]]) -> QWidget:
+              buttons: list[tuple[str, Callable[[], list[Effect]]]],
+              both_languages: tuple[str, str] | None = None) -> QWidget:
+        """Labels, then the buttons at the bottom. ``both_languages`` names a title and a
+        body said in both languages at once (the ``_other`` labels in the other one):
+        one language under the other in portrait, side by side in landscape."""
         page = self._new_page(name)
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
         self._columns.append(column)
+        if both_languages is not None:
+            grid = QGridLayout()
+            column.addLayout(grid)
+            title, body = both_languages
+            for label_name, scale in ((title, 1.6), (f"{title}_other", 1.6),
+                                      (body, 1.2), (f"{body}_other", 1.2)):
+                self._label(label_name, page, scale)
+            self._bilingual.append((grid, both_languages))
+            self._arrange_bilingual(grid, both_languages, landscape=False)
         for label_name, scale in labels:
             column.addWidget(self._label(label_name, page, scale))
         column.addStretch(1)
@@ -260,6 +275,22 @@ class KioskWindow(QWidget):
         self.keypad.submit.connect(lambda: self.intent(self.flow.next))
         self._button("back", page, self.flow.back)
         self._arrange_entry(landscape=False)
+
+    def _arrange_bilingual(self, grid: QGridLayout, names: tuple[str, str],
+                           landscape: bool) -> None:
+        title, body = names
+        for label_name in (title, f"{title}_other", body, f"{body}_other"):
+            grid.removeWidget(self.w[label_name])
+        if landscape:  # the screen's language on the side it is read from
+            places = ((title, 0, 0), (body, 1, 0), (f"{title}_other", 0, 1),
+                      (f"{body}_other", 1, 1))
+        else:
+            places = ((title, 0, 0), (f"{title}_other", 1, 0), (body, 2, 0),
+                      (f"{body}_other", 3, 0))
+        for label_name, row, column in places:
+            grid.addWidget(self.w[label_name], row, column, Qt.AlignmentFlag.AlignTop)
+        for column in (0, 1):
+            grid.setColumnStretch(column, 1 if landscape or column == 0 else 0)
 
     def _arrange_entry(self, landscape: bool) -> None:
         row, side, back = self._entry_row, self._entry_side.layout(), self.w["back"]
@@ -517,8 +548,8 @@ class KioskWindow(QWidget):
             # What was typed is as big as the keys' digits, however short the screen.
             font.setPixelSize(max(m.scaled(widget.scale), m.digit_px) if name == "value"
                               else m.scaled(getattr(widget, "scale", 1.0)))
-            font.setBold(name in ("title", "status", "offline_title", "still_there",
-                                 "rate_limited_title"))
+            font.setBold(name in ("title", "status", "offline_title", "offline_title_other",
+                                 "still_there", "rate_limited_title"))
             widget.setFont(font)
             if isinstance(widget, TouchButton):
                 widget.setFixedHeight(m.button_px)
@@ -535,6 +566,10 @@ class KioskWindow(QWidget):
         words.setPixelSize(m.text_px)
         self.keypad.set_sizes(m.key_px, m.key_width_px, m.spacing, digits, words)
         self._arrange_entry(m.landscape)
+        for grid, names in self._bilingual:
+            grid.setSpacing(m.spacing)
+            grid.setHorizontalSpacing(m.spacing * 3)
+            self._arrange_bilingual(grid, names, m.landscape)
 
     def _font(self) -> QFont:
         font = QFont()
@@ -600,8 +635,10 @@ class KioskWindow(QWidget):
         # Both languages at once: whoever stands there can read it.
         other_lang = "en" if s.lang == "ar" else "ar"
         other = {key: embedded(text, other_lang) for key, text in texts(other_lang).items()}
-        self._set("offline_title", f"{t['offline_title']}\n{other['offline_title']}")
-        self._set("offline_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("offline_title", t["offline_title"])
+        self._set("offline_title_other", other["offline_title"])
+        self._set("offline_body", t["offline_body"])
+        self._set("offline_body_other", other["offline_body"])
         self._set("retry_in", t["retry_in"].format(
             seconds=shown_digits(str(s.retry_in), s.lang)) if s.retry_in else t["waiting"])
         if s.last_reached is not None:
@@ -616,8 +653,10 @@ class KioskWindow(QWidget):
         self._set("rate_limited_body",
                   f"{t['rate_limited_body']}\n\n{other['rate_limited_body']}")
         self._set("rate_limited_done", t["done"])
-        self._set("error_title", f"{t['error_title']}\n{other['error_title']}")
-        self._set("error_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("error_title", t["error_title"])
+        self._set("error_title_other", other["error_title"])
+        self._set("error_body", t["offline_body"])
+        self._set("error_body_other", other["offline_body"])
         self._set("error_done", t["done"])
 
     def _render_maintenance(self, t: dict[str, str]) -> None:

@@ -135,9 +135,10 @@ def test_gateway_down_then_back(qtbot, kiosk, gateway, transaction):
     key_in(qtbot, kiosk, f.NATIONAL_ID)
     tap(qtbot, kiosk, "key-next")
     qtbot.waitUntil(lambda: kiosk.screen_name == "offline", timeout=WAIT_MS)
-    assert "74747" in label(kiosk, "offline_body") and "8001287788" in label(kiosk,
-                                                                             "offline_body")
-    assert "٧٤٧٤٧" in label(kiosk, "offline_body")  # both languages at once
+    assert "٧٤٧٤٧" in label(kiosk, "offline_body")  # the Arabic screen's digits
+    # and English beside it: both languages at once.
+    assert "74747" in label(kiosk, "offline_body_other")
+    assert "8001287788" in label(kiosk, "offline_body_other")
     countdown = label(kiosk, "retry_in")
     kiosk.tick()
     assert label(kiosk, "retry_in") != countdown  # the countdown is visible and moves
