@@ -608,7 +608,7 @@ class KioskWindow(QWidget):
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.
-            word = t["found"] if reply.found else t["not_found"]
+            word = t["status_heading"] if reply.found else t["not_found_heading"]
             sign = FOUND_SIGN if reply.found else NOT_FOUND_SIGN
             self._set("status", f"{sign} {word}", word)  # the word is what is said
             self._set("answer", shown_digits(reply.text, s.lang))

@@ -73,7 +73,9 @@ def test_arabic_inquiry_by_taps_shows_the_gateways_answer(qtbot, kiosk, transact
     assert label(kiosk, "answer") == shown_digits(
         gateway_text(client, kiosk_token, NUMBER, f.NATIONAL_ID, "ar"), "ar")
     assert "٤٤٧١٢٣٤" in label(kiosk, "answer")
-    assert texts("ar")["found"] in label(kiosk, "status")  # in words, not only colour
+    # In words with the sign, not only colour: "✔ حالة المعاملة", not a bare "found".
+    assert label(kiosk, "status") == "\u2714 حالة المعاملة"
+    assert kiosk.w["status"].accessibleName() == "حالة المعاملة"
     assert kiosk.flow.state.national_id == ""
 
 
@@ -101,7 +103,7 @@ def test_wrong_id_and_unknown_number_get_the_same_answer(qtbot, kiosk, transacti
     tap(qtbot, kiosk, "done")
     inquire(qtbot, kiosk, UNKNOWN, f.NATIONAL_ID)
     assert label(kiosk, "answer") == wrong_id
-    assert texts("ar")["not_found"] in label(kiosk, "status")
+    assert label(kiosk, "status") == "\u2716 لم يُعثر على معاملة"
 
 
 def test_idle_timeout_wipes_what_was_typed_and_shown(qtbot, kiosk, transaction):
@@ -242,7 +244,7 @@ def test_a_missing_printer_is_said_on_the_result_screen(qtbot, kiosk, transactio
     qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
     # The status is on the screen, as the notice says.
     assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
-    assert texts("ar")["found"] in label(kiosk, "status")
+    assert texts("ar")["status_heading"] in label(kiosk, "status")
     assert kiosk.printer.state().startswith("error:")
 
 
