@@ -48,8 +48,8 @@ def metrics(width: int, height: int, large_text: bool = False) -> Metrics:
     landscape = width > height
     spacing = int(_clamp(height / 64, 8, 16))
     # Body text from the screen's height, held by its width: 20 px on 1024x600, 26 on
-    # 1366x768 and on 1080x1920 portrait, 28 at most.
-    text = _clamp(min(height / 30, width / 42), 18, 28)
+    # 1366x768, 28 (the most) on 1080x1920 portrait.
+    text = _clamp(min(height / 30, width / 36), 18, 28)
     # Short screens keep headings closer to body text: the height goes to the keys.
     heading = _clamp((height - 400) / 600, 0.5, 1.0)
     if large_text:
