@@ -209,3 +209,30 @@ def test_landscape_puts_the_keypad_beside_the_prompt(qtbot, kiosk):
     QApplication.processEvents()
     prompt, keypad = in_window(kiosk, kiosk.w["prompt"]), in_window(kiosk, kiosk.keypad)
     assert prompt.right() < keypad.left()
+
+
+def test_a_text_too_long_for_the_screen_scrolls_and_cuts_nothing(qtbot, kiosk):
+    kiosk.flow.large_text = True
+    kiosk.intent(kiosk.flow.finish)
+    kiosk.resize(1024, 600)
+    kiosk.intent(kiosk.flow.start)
+    key_in(kiosk, NUMBER)
+    kiosk.intent(kiosk.flow.next)
+    key_in(kiosk, f.NATIONAL_ID)
+    kiosk.flow.next()
+    long_answer = "\n".join(f"Line {n} of an answer far longer than any today" for n in range(12))
+    kiosk.flow.answered(Reply(found=True, text=long_answer, number=NUMBER), datetime.now(UTC))
+    kiosk.render()
+    QApplication.processEvents()
+    scroll = kiosk.stack.currentWidget()
+    assert scroll.verticalScrollBar().isVisible()
+    assert kiosk.size() == QSize(1024, 600)  # the window never outgrows the screen
+    answer = kiosk.w["answer"]
+    assert answer.height() >= answer.heightForWidth(answer.width())  # all of it, scrolled
+    for name in ("print", "done"):
+        button = kiosk.w[name]
+        scroll.ensureWidgetVisible(button)
+        QApplication.processEvents()
+        viewport = in_window(kiosk, scroll.viewport())
+        assert viewport.contains(in_window(kiosk, button)), name
+        assert button.height() >= MIN_TOUCH_PX
