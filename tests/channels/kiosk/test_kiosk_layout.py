@@ -9,6 +9,10 @@ still reads 1-2-3 from the left.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +21,7 @@ from PyQt6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButt
 
 from channels.kiosk.flow import Reply
 from channels.kiosk.widgets import CORNER_PX, MIN_TOUCH_PX
+from core.settings import REPO_ROOT
 from tests import factories as f
 
 NUMBER = "4471234"
@@ -236,3 +241,56 @@ def test_a_text_too_long_for_the_screen_scrolls_and_cuts_nothing(qtbot, kiosk):
         viewport = in_window(kiosk, scroll.viewport())
         assert viewport.contains(in_window(kiosk, button)), name
         assert button.height() >= MIN_TOUCH_PX
+
+
+# A kiosk full screen on a 1366x768 screen of Qt's offscreen platform (its screen size
+# comes from a config file), in a process of its own: prints what it shows.
+FULL_SCREEN_KIOSK = """
+import json
+from PyQt6.QtCore import QRect
+from PyQt6.QtWidgets import QApplication, QPushButton
+from core.settings import load_settings
+from channels.kiosk.app import build_window
+
+app = QApplication([])
+settings = load_settings(None, var_dir=VAR_DIR, kiosk={
+    "gateway_url": "http://127.0.0.1:9", "token": "gw_x", "kiosk_id": "hall-1",
+    "technician_pin": "246813", "fullscreen": True, "hide_cursor": False})
+window = build_window(settings)
+window.intent(window.flow.start)
+for _ in range(50):
+    app.processEvents()
+shown = [b for b in window.findChildren(QPushButton) if b.isVisible()]
+print(json.dumps({
+    "screen": app.primaryScreen().geometry().getRect(),
+    "window": window.geometry().getRect(), "full_screen": window.isFullScreen(),
+    "buttons": {b.objectName(): QRect(b.mapTo(window, b.rect().topLeft()), b.size()).getRect()
+                for b in shown}}))
+window.shutdown()
+"""
+
+
+def test_full_screen_on_a_1366x768_screen_every_key_is_on_it(qt, tmp_path):
+    screens = tmp_path / "screens.json"
+    screens.write_text(json.dumps({"screens": [{
+        "name": "kiosk", "x": 0, "y": 0, "width": 1366, "height": 768, "logicalDpi": 96,
+        "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY")}
+    env["QT_QPA_PLATFORM"] = f"offscreen:configfile={screens}"
+    script = FULL_SCREEN_KIOSK.replace("VAR_DIR", repr(str(tmp_path)))
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["screen"] == [0, 0, 1366, 768]
+    assert shown["full_screen"] and shown["window"] == [0, 0, 1366, 768]
+    buttons = shown["buttons"]
+    assert {"key-1", "key-9", "key-0", "key-next", "key-delete", "back"} <= set(buttons)
+    for name, (x, y, width, height) in buttons.items():
+        assert x >= 0 and y >= 0 and x + width <= 1366 and y + height <= 768, (name, x, y)
+        assert width >= MIN_TOUCH_PX and height >= MIN_TOUCH_PX, name
+    # A layout squeezed below what it needs puts the keys' rows over each other.
+    rects = {name: QRect(*rect) for name, rect in buttons.items()}
+    overlaps = [(one, other) for one in rects for other in rects
+                if one < other and rects[one].intersects(rects[other])]
+    assert overlaps == []
