@@ -48,8 +48,9 @@ def texts(lang: str) -> dict[str, str]:
         "number_too_short": _("The transaction number is too short."),
         "id_length": _("The national ID has 10 digits."),
         "waiting": _("Looking up your transaction…"),
-        "found": _("Found"),
-        "not_found": _("Not found"),
+        # The result's heading: what the page is about, not a verdict ("Found").
+        "status_heading": _("Transaction status"),
+        "not_found_heading": _("No transaction found"),
         "print": _("Print receipt"),
         "done": _("Done"),
         "try_again": _("Try again"),

@@ -7,15 +7,13 @@ They only show things and emit intents; what an intent does is the flow's busine
 from __future__ import annotations
 
 from PyQt6.QtCore import QPoint, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QMouseEvent
+from PyQt6.QtGui import QFont, QMouseEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from channels.kiosk.layout import CORNER_PX, MIN_TOUCH_PX
 from channels.kiosk.texts import shown_digits
 
-MIN_TOUCH_PX = 64
 TECHNICIAN_HOLD_MS = 3000
-# Inside the window's margin, so it covers no button a citizen could want.
-CORNER_PX = 40
 DELETE_SIGN = "\u232b"  # ⌫
 
 
@@ -68,6 +66,8 @@ class Keypad(QWidget):
         self.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         grid = QGridLayout(self)
         grid.setSpacing(12)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.grid = grid
         self.keys: dict[str, TouchButton] = {}
         for row, digits in enumerate(self.ROWS):
             for column, key in enumerate(digits):
@@ -95,9 +95,27 @@ class Keypad(QWidget):
         self.delete.show_text(f"{DELETE_SIGN} {delete_text}", delete_text)
         self.next.show_text(next_text)
 
-    def set_key_height(self, pixels: int) -> None:
-        for button in (*self.keys.values(), self.delete, self.next):
-            button.setMinimumHeight(max(pixels, MIN_TOUCH_PX))
+    def set_sizes(self, height: int, max_width: int, spacing: int, digit_font: QFont,
+                  word_font: QFont) -> None:
+        """Every key ``height`` px high and equally wide (at most ``max_width``, at least
+        what "delete" and "next" need): the columns line up like a dialer's. The words'
+        font shrinks if they would not fit ``max_width``."""
+        self.grid.setSpacing(spacing)
+        words = (self.delete, self.next)
+        for button in self.keys.values():
+            button.setFont(digit_font)
+        word_font = QFont(word_font)
+        while True:
+            for button in words:
+                button.setFont(word_font)
+            needed = max(button.sizeHint().width() for button in words)
+            if needed <= max_width or word_font.pixelSize() <= 12:
+                break
+            word_font.setPixelSize(word_font.pixelSize() - 1)
+        height = max(height, MIN_TOUCH_PX)
+        width = max(needed, min(max_width, round(height * 1.5)))
+        for button in (*self.keys.values(), *words):
+            button.setFixedSize(width, height)
 
 
 class CornerHotspot(QWidget):

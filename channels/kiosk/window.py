@@ -20,7 +20,12 @@ from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeyEvent, QScreen
 from PyQt6.QtWidgets import (
     QApplication,
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
+    QScrollArea,
+    QScroller,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -39,14 +44,13 @@ from channels.kiosk.flow import (
     Screen,
     SendInquiry,
 )
+from channels.kiosk.layout import CORNER_PX, EDGE_PX, Metrics, metrics
 from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
 from channels.kiosk.texts import clock_time, masked, shown_digits, texts
-from channels.kiosk.widgets import CORNER_PX, CornerHotspot, Keypad, Label, TouchButton
+from channels.kiosk.widgets import CornerHotspot, Keypad, Label, TouchButton
 
 log = logging.getLogger("gateway.kiosk")
 
-BASE_POINT_SIZE = 20
-LARGE_TEXT_FACTOR = 1.5
 # The language button names the language it switches to, in that language.
 OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
 # Found / not found is said in words with a sign, never by colour alone.
@@ -58,13 +62,15 @@ THEMES = {
     False: ("QWidget#kiosk { background: #f6f4ee; color: #1b1b1b; }"
             "QLabel { color: #1b1b1b; }"
             "QPushButton { background: #0b5d3b; color: white; border: 2px solid #08402a;"
-            " border-radius: 10px; padding: 8px 16px; }"
-            "QPushButton:pressed { background: #08402a; }"),
+            " border-radius: 10px; padding: 4px 16px; }"
+            "QPushButton:pressed { background: #08402a; }"
+            "QScrollBar:vertical { width: 28px; }"),
     True: ("QWidget#kiosk { background: black; color: white; }"
            "QLabel { color: white; }"
            "QPushButton { background: #ffeb3b; color: black; border: 4px solid white;"
-           " border-radius: 10px; padding: 8px 16px; }"
-           "QPushButton:pressed { background: white; }"),
+           " border-radius: 10px; padding: 4px 16px; }"
+           "QPushButton:pressed { background: white; }"
+           "QScrollBar:vertical { width: 28px; }"),
 }
 
 
@@ -140,9 +146,15 @@ class KioskWindow(QWidget):
     def _build(self) -> None:
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(CORNER_PX, CORNER_PX, CORNER_PX, CORNER_PX)
+        # The top margin holds the technician's corner; it covers no button.
+        layout.setContentsMargins(EDGE_PX, CORNER_PX, EDGE_PX, EDGE_PX)
         self.w: dict[str, QWidget] = {}
         self.pages: dict[str, QWidget] = {}
+        self.scrolls: dict[str, QScrollArea] = {}
+        self._columns: list[QVBoxLayout] = []
+        self._bilingual: list[tuple[QGridLayout, tuple[str, str]]] = []
+        self._button_rows: list[QBoxLayout] = []
+        self._fitted: tuple | None = None
         # The language button is on every screen, at the top, where it is expected.
         bar = QHBoxLayout()
         bar.addStretch(1)
@@ -153,30 +165,24 @@ class KioskWindow(QWidget):
         bar.addWidget(language)
         self.w["language"] = language
         layout.addLayout(bar)
-        layout.addWidget(self.stack)
+        layout.addWidget(self.stack, 1)
         self._page("home", [("title", 2.0), ("welcome", 1.2)],
                    [("start", self.flow.start),
                     ("large_text", self.flow.toggle_large_text),
                     ("high_contrast", self.flow.toggle_high_contrast)])
-        entry = self._page("entry", [("prompt", 1.4), ("value", 2.0), ("notice", 1.0)],
-                           [("back", self.flow.back)])
-        self.keypad = Keypad(entry)
-        self.keypad.digit.connect(lambda key: self.intent(self.flow.digit, key))
-        self.keypad.backspace.connect(lambda: self.intent(self.flow.backspace))
-        self.keypad.submit.connect(lambda: self.intent(self.flow.next))
-        entry.layout().insertWidget(3, self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._entry_page()
         self._page("waiting", [("waiting", 1.4)], [])
         self._page("result", [("status", 1.8), ("answer", 1.2), ("result_notice", 1.0)],
                    [("print", self.flow.print_receipt), ("try_again", self.flow.start),
                     ("done", self.flow.finish)])
         self._page("receipt", [("receipt_message", 1.4)], [("receipt_done", self.flow.finish)])
-        self._page("offline", [("offline_title", 1.6), ("offline_body", 1.2),
-                               ("retry_in", 1.0), ("last_reached", 0.9)],
-                   [("retry_now", self.flow.retry_now), ("offline_home", self.flow.finish)])
+        self._page("offline", [("retry_in", 1.0), ("last_reached", 0.9)],
+                   [("retry_now", self.flow.retry_now), ("offline_home", self.flow.finish)],
+                   both_languages=("offline_title", "offline_body"))
         self._page("rate_limited", [("rate_limited_title", 1.6), ("rate_limited_body", 1.2)],
                    [("rate_limited_done", self.flow.finish)])
-        self._page("error", [("error_title", 1.6), ("error_body", 1.2)],
-                   [("error_done", self.flow.finish)])
+        self._page("error", [], [("error_done", self.flow.finish)],
+                   both_languages=("error_title", "error_body"))
         self._page("still_there", [("still_there", 1.8), ("still_there_body", 1.2)],
                    [("still_here", self.flow.still_here)])
         self._page("maintenance", [("maintenance", 1.6), ("gateway_state", 1.0),
@@ -186,25 +192,123 @@ class KioskWindow(QWidget):
         self.corner.held.connect(lambda: self.intent(self.flow.technician))
         self.corner.place()
 
-    def _page(self, name: str, labels: list[tuple[str, float]],
-              buttons: list[tuple[str, Callable[[], list[Effect]]]]) -> QWidget:
-        page = QWidget(self.stack)
+    def _new_page(self, name: str) -> QWidget:
+        """An empty page in a scroll area of its own: the pages are sized to fit the
+        screen, and a text too long for it scrolls instead of pushing a button off it
+        (or the window past the screen's edge)."""
+        scroll = QScrollArea(self.stack)
+        scroll.setObjectName(f"scroll-{name}")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page = QWidget()
         page.setObjectName(f"page-{name}")
-        column = QVBoxLayout(page)
-        column.setSpacing(16)
-        for label_name, scale in labels:
-            label = Label(label_name, page, scale=scale)
-            column.addWidget(label)
-            self.w[label_name] = label
-        column.addStretch(1)
-        for button_name, intent in buttons:
-            button = TouchButton(button_name, page)
-            button.clicked.connect(lambda _checked=False, intent=intent: self.intent(intent))
-            column.addWidget(button)
-            self.w[button_name] = button
-        self.stack.addWidget(page)
+        scroll.setWidget(page)
+        # The kiosk's background shows through; a finger drags the page if it scrolls.
+        page.setAutoFillBackground(False)
+        scroll.viewport().setAutoFillBackground(False)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        self.stack.addWidget(scroll)
         self.pages[name] = page
+        self.scrolls[name] = scroll
         return page
+
+    def _label(self, name: str, page: QWidget, scale: float) -> Label:
+        label = Label(name, page, scale=scale)
+        self.w[name] = label
+        return label
+
+    def _button(self, name: str, page: QWidget,
+                intent: Callable[[], list[Effect]]) -> TouchButton:
+        button = TouchButton(name, page)
+        button.clicked.connect(lambda _checked=False, intent=intent: self.intent(intent))
+        self.w[name] = button
+        return button
+
+    def _page(self, name: str, labels: list[tuple[str, float]],
+              buttons: list[tuple[str, Callable[[], list[Effect]]]],
+              both_languages: tuple[str, str] | None = None) -> QWidget:
+        """Labels, then the buttons at the bottom. ``both_languages`` names a title and a
+        body said in both languages at once (the ``_other`` labels in the other one):
+        one language under the other in portrait, side by side in landscape."""
+        page = self._new_page(name)
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        self._columns.append(column)
+        if both_languages is not None:
+            grid = QGridLayout()
+            column.addLayout(grid)
+            title, body = both_languages
+            for label_name, scale in ((title, 1.6), (f"{title}_other", 1.6),
+                                      (body, 1.2), (f"{body}_other", 1.2)):
+                self._label(label_name, page, scale)
+            self._bilingual.append((grid, both_languages))
+            self._arrange_bilingual(grid, both_languages, landscape=False)
+        for label_name, scale in labels:
+            column.addWidget(self._label(label_name, page, scale))
+        column.addStretch(1)
+        # One under the other in portrait, side by side in landscape (see _fit).
+        row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        column.addLayout(row)
+        self._button_rows.append(row)
+        for button_name, intent in buttons:
+            row.addWidget(self._button(button_name, page, intent))
+        return page
+
+    def _entry_page(self) -> None:
+        """The number, ID and PIN page: prompt, what was typed and a hint, the keypad and
+        "back"; the keypad under the prompt in portrait, beside it in landscape."""
+        page = self._new_page("entry")
+        self._entry_row = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        self._entry_row.setContentsMargins(0, 0, 0, 0)
+        self._entry_side = QWidget(page)
+        self._entry_side.setObjectName("entry-side")
+        side = QVBoxLayout(self._entry_side)
+        side.setContentsMargins(0, 0, 0, 0)
+        self._columns.append(side)
+        for label_name, scale in (("prompt", 1.4), ("value", 2.0), ("notice", 1.0)):
+            side.addWidget(self._label(label_name, self._entry_side, scale))
+        side.addStretch(1)
+        self.keypad = Keypad(page)
+        self.keypad.digit.connect(lambda key: self.intent(self.flow.digit, key))
+        self.keypad.backspace.connect(lambda: self.intent(self.flow.backspace))
+        self.keypad.submit.connect(lambda: self.intent(self.flow.next))
+        self._button("back", page, self.flow.back)
+        self._arrange_entry(landscape=False)
+
+    def _arrange_bilingual(self, grid: QGridLayout, names: tuple[str, str],
+                           landscape: bool) -> None:
+        title, body = names
+        for label_name in (title, f"{title}_other", body, f"{body}_other"):
+            grid.removeWidget(self.w[label_name])
+        if landscape:  # the screen's language on the side it is read from
+            places = ((title, 0, 0), (body, 1, 0), (f"{title}_other", 0, 1),
+                      (f"{body}_other", 1, 1))
+        else:
+            places = ((title, 0, 0), (f"{title}_other", 1, 0), (body, 2, 0),
+                      (f"{body}_other", 3, 0))
+        for label_name, row, column in places:
+            grid.addWidget(self.w[label_name], row, column, Qt.AlignmentFlag.AlignTop)
+        for column in (0, 1):
+            grid.setColumnStretch(column, 1 if landscape or column == 0 else 0)
+
+    def _arrange_entry(self, landscape: bool) -> None:
+        row, side, back = self._entry_row, self._entry_side.layout(), self.w["back"]
+        while row.count():  # widget items and the stretch; the widgets stay on the page
+            row.takeAt(0)
+        side.removeWidget(back)
+        if landscape:
+            # The keypad on the far side from where the prompt is read (Arabic: left).
+            row.setDirection(QBoxLayout.Direction.LeftToRight)
+            side.addWidget(back)
+            row.addWidget(self._entry_side, 1)
+            row.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignCenter)
+        else:
+            row.setDirection(QBoxLayout.Direction.TopToBottom)
+            row.addWidget(self._entry_side)
+            row.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
+            row.addStretch(1)
+            row.addWidget(back)
 
     # --- intents and effects -----------------------------------------------------
 
@@ -348,6 +452,7 @@ class KioskWindow(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._fit()
         self.corner.place()
 
     def fit_screen(self) -> None:
@@ -413,30 +518,58 @@ class KioskWindow(QWidget):
         self._style(s.large_text, s.high_contrast)
         page = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry",
                 Screen.PIN: "entry"}.get(s.screen, s.screen.value)
-        self.stack.setCurrentWidget(self.pages[page])
+        self.stack.setCurrentWidget(self.scrolls[page])
         self._render_home(t, s)
         self._render_entry(t, s)
         self._render_answer(t, s)
         self._render_offline(t, s)
         self._render_maintenance(t)
+        self._fit()  # after the texts: the keys are as wide as "delete" needs
 
     def _style(self, large: bool, contrast: bool) -> None:
-        size = BASE_POINT_SIZE * (LARGE_TEXT_FACTOR if large else 1)
-        if getattr(self, "_styled", None) == (large, contrast):
+        if getattr(self, "_styled", None) == contrast:
             return
-        self._styled = (large, contrast)
+        self._styled = contrast
         self.setStyleSheet(THEMES[contrast])
+
+    def _fit(self) -> None:
+        """Size text, keys and buttons to the window (channels/kiosk/layout.py), again
+        when the window, the text size or the language changes."""
+        s = self.flow.state
+        wanted = (self.width(), self.height(), s.large_text, s.lang)
+        if self._fitted == wanted:
+            return
+        self._fitted = wanted
+        m: Metrics = metrics(self.width(), self.height(), s.large_text)
+        self.metrics = m
+        self.layout().setSpacing(m.spacing)
         for name, widget in self.w.items():
             font = self._font()
-            font.setPointSizeF(size * getattr(widget, "scale", 1.0))
-            font.setBold(name in ("title", "status", "offline_title", "still_there",
-                                 "rate_limited_title"))
+            # What was typed is as big as the keys' digits, however short the screen.
+            font.setPixelSize(max(m.scaled(widget.scale), m.digit_px) if name == "value"
+                              else m.scaled(getattr(widget, "scale", 1.0)))
+            font.setBold(name in ("title", "status", "offline_title", "offline_title_other",
+                                 "still_there", "rate_limited_title"))
             widget.setFont(font)
-        key_font = self._font()
-        key_font.setPointSizeF(size * 1.3)
-        for key in self.keypad.findChildren(TouchButton):
-            key.setFont(key_font)
-        self.keypad.set_key_height(int(80 * (LARGE_TEXT_FACTOR if large else 1)))
+            if isinstance(widget, TouchButton):
+                widget.setFixedHeight(m.button_px)
+        for column in self._columns:
+            column.setSpacing(m.spacing)
+        direction = (QBoxLayout.Direction.LeftToRight if m.landscape
+                     else QBoxLayout.Direction.TopToBottom)
+        for row in self._button_rows:
+            row.setDirection(direction)
+            row.setSpacing(m.spacing)
+        self._entry_row.setSpacing(m.spacing * 2 if m.landscape else m.spacing)
+        digits, words = self._font(), self._font()
+        digits.setPixelSize(m.digit_px)
+        words.setPixelSize(m.text_px)
+        self.keypad.set_sizes(m.key_px, m.key_width_px, m.spacing, digits, words)
+        self._arrange_entry(m.landscape)
+        for grid, names in self._bilingual:
+            grid.setSpacing(m.spacing)
+            grid.setHorizontalSpacing(m.spacing * 3)
+            self._arrange_bilingual(grid, names, m.landscape)
 
     def _font(self) -> QFont:
         font = QFont()
@@ -475,7 +608,7 @@ class KioskWindow(QWidget):
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.
-            word = t["found"] if reply.found else t["not_found"]
+            word = t["status_heading"] if reply.found else t["not_found_heading"]
             sign = FOUND_SIGN if reply.found else NOT_FOUND_SIGN
             self._set("status", f"{sign} {word}", word)  # the word is what is said
             self._set("answer", shown_digits(reply.text, s.lang))
@@ -502,8 +635,10 @@ class KioskWindow(QWidget):
         # Both languages at once: whoever stands there can read it.
         other_lang = "en" if s.lang == "ar" else "ar"
         other = {key: embedded(text, other_lang) for key, text in texts(other_lang).items()}
-        self._set("offline_title", f"{t['offline_title']}\n{other['offline_title']}")
-        self._set("offline_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("offline_title", t["offline_title"])
+        self._set("offline_title_other", other["offline_title"])
+        self._set("offline_body", t["offline_body"])
+        self._set("offline_body_other", other["offline_body"])
         self._set("retry_in", t["retry_in"].format(
             seconds=shown_digits(str(s.retry_in), s.lang)) if s.retry_in else t["waiting"])
         if s.last_reached is not None:
@@ -518,8 +653,10 @@ class KioskWindow(QWidget):
         self._set("rate_limited_body",
                   f"{t['rate_limited_body']}\n\n{other['rate_limited_body']}")
         self._set("rate_limited_done", t["done"])
-        self._set("error_title", f"{t['error_title']}\n{other['error_title']}")
-        self._set("error_body", f"{t['offline_body']}\n\n{other['offline_body']}")
+        self._set("error_title", t["error_title"])
+        self._set("error_title_other", other["error_title"])
+        self._set("error_body", t["offline_body"])
+        self._set("error_body_other", other["offline_body"])
         self._set("error_done", t["done"])
 
     def _render_maintenance(self, t: dict[str, str]) -> None:

@@ -10,8 +10,9 @@ import pytest
 from core.settings import REPO_ROOT
 
 # Every screen of the README's table.
-SCREENS = ("home", "number", "national-id", "waiting", "result", "not-found", "receipt",
-           "still-there", "offline", "rate-limited", "out-of-service", "pin", "maintenance")
+SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "result",
+           "not-found", "receipt", "still-there", "offline", "rate-limited", "out-of-service",
+           "pin", "maintenance")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,10 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
         f"{screen}-{lang}.png" for lang in ("ar", "en") for screen in SCREENS)
     assert bench.SCREENS == SCREENS
     assert all(path.stat().st_size > 5000 for path in saved)
+    from PyQt6.QtGui import QImage
+
+    assert QImage(str(tmp_path / "shots" / "number-landscape-ar.png")).size().height() == 768
+    assert QImage(str(tmp_path / "shots" / "number-ar.png")).size().height() == 1280
 
 
 def test_the_readme_shows_every_screen_in_both_languages():
