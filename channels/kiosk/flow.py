@@ -78,8 +78,12 @@ class SendInquiry:
 
 @dataclass(frozen=True)
 class PrintReceipt:
+    """Print this answer's receipt. ``session`` is the citizen's (``Flow.session``): a job
+    still queued when that citizen's screen is wiped is dropped, its outcome ignored."""
+
     reply: Reply
     lang: str
+    session: int
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Flow:
     pin_failures: int = field(default=0, init=False)
     pin_locks: int = field(default=0, init=False)
     pin_locked_left: int = field(default=0, init=False)
+    # One a citizen: bumped at every wipe (and every new inquiry), so a receipt asked for
+    # by one citizen never prints, nor says "take it", while the next one stands there.
+    session: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.state = self._fresh()
@@ -168,6 +175,7 @@ class Flow:
     def start(self) -> list[Effect]:
         if self.state.out_of_service:
             return []
+        self.session += 1
         return self._go(Screen.NUMBER, number="", national_id="", reply=None, notice="",
                         printed=False)
 
@@ -299,12 +307,17 @@ class Flow:
                 or not s.reply.found):
             return []
         self._go(Screen.RECEIPT, notice="", printed=False)
-        return [PrintReceipt(s.reply, s.lang)]
+        return [PrintReceipt(s.reply, s.lang, self.session)]
 
-    def printed(self, problem: str = "") -> list[Effect]:
-        """The printer's outcome; on a problem, back to the result (the status is on the
-        screen, as the notice says)."""
-        if self.state.screen is Screen.RECEIPT:
+    def current(self, session: int) -> bool:
+        """Whether ``session`` is the citizen's now at the kiosk (nothing wiped since)."""
+        return session == self.session
+
+    def printed(self, session: int, problem: str = "") -> list[Effect]:
+        """The printer's outcome for the receipt of ``session``; on a problem, back to the
+        result (the status is on the screen, as the notice says). Another citizen's
+        outcome (their screen wiped since) is not this one's to see."""
+        if self.current(session) and self.state.screen is Screen.RECEIPT:
             if problem:
                 return self._go(Screen.RESULT, printed=False, notice=problem)
             self.state = replace(self.state, printed=True, notice="")
@@ -316,6 +329,7 @@ class Flow:
 
     def wipe(self) -> list[Effect]:
         s = self.state
+        self.session += 1
         fresh = self._fresh()
         screen = (Screen.ERROR if s.out_of_service else Screen.OFFLINE if s.offline
                   else Screen.HOME)

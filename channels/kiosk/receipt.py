@@ -109,10 +109,11 @@ class QtReceiptPrinter:
     """Prints receipts with QPrinter, silently; to PDF files (test mode) when
     ``printer_name`` is empty and ``pdf_dir`` is given.
 
-    ``print`` and ``state`` may block as long as CUPS does, so the window calls them on a
-    worker thread (Qt allows QPainter on a QPrinter and QTextDocument outside the GUI
-    thread); ``keep`` and ``discard``, the test-mode files' bookkeeping, stay on the GUI
-    thread.
+    ``print`` and ``state`` may block as long as CUPS does, so the window calls both on
+    its one printing thread, one after the other (Qt allows QPainter on a QPrinter and
+    QTextDocument outside the GUI thread; QPrinterInfo is never asked from two threads
+    at once); ``last_state``, what ``state`` found last, is what the other threads read.
+    ``keep`` and ``discard``, the test-mode files' bookkeeping, stay on the GUI thread.
     """
 
     def __init__(self, printer_name: str, pdf_dir: Path | None,
@@ -121,7 +122,9 @@ class QtReceiptPrinter:
         self.pdf_dir = pdf_dir
         self.font_families = font_families
         self.last_problem = ""
-        self.last_state = "unknown"
+        # Known without asking CUPS when there is no printer; with one, "unknown" until
+        # the printing thread has asked.
+        self.last_state = "unknown" if printer_name else self._state()
         self.last_pdf: Path | None = None
         self._written: list[Path] = []
         if self.test_mode:
@@ -148,8 +151,12 @@ class QtReceiptPrinter:
             self._written.pop().unlink(missing_ok=True)
 
     def state(self) -> str:
-        """One line for heartbeats and the maintenance screen (kept as ``last_state``)."""
-        self.last_state = self._state()
+        """One line for heartbeats and the maintenance screen (kept as ``last_state``).
+        A failure to ask is itself the state ("error: ..."), never an exception."""
+        try:
+            self.last_state = self._state()
+        except Exception as exc:  # Qt or CUPS failing is a printer problem, told as one
+            self.last_state = f"error: cannot ask for the printer's state: {exc}"[:200]
         return self.last_state
 
     def _state(self) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -122,6 +122,8 @@ class KioskWindow(QWidget):
         self.last_inquiry_at: datetime | None = None
         self.gateway_reachable: bool | None = None
         self._probing = False
+        # A query of the printer's state is queued or running on the printing thread.
+        self._asking_printer = False
         self._screens_watched = False
         self._watched_screen: QScreen | None = None
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-net")
@@ -139,6 +141,7 @@ class KioskWindow(QWidget):
         self.heartbeat_timer = QTimer(self)
         self.heartbeat_timer.timeout.connect(self.probe)
         self.heartbeat_timer.start(config.heartbeat_seconds * 1000)
+        self.ask_printer()
         self.render()
 
     # --- building the screens ----------------------------------------------------
@@ -343,27 +346,49 @@ class KioskWindow(QWidget):
         self._workers.submit(work)
 
     def probe(self) -> None:
-        """Heartbeat: tells the gateway we live, and us whether it answers."""
+        """Heartbeat: tells the gateway we live, and us whether it answers. It carries the
+        printer's last known state and never waits on CUPS (which can hang): the state
+        is asked anew on the printing thread, for the next heartbeat."""
         if self._probing:
             return
         self._probing = True
         beat = Heartbeat(kiosk_id=self.config.kiosk_id, version=self.config.version,
-                         last_inquiry_at=self.last_inquiry_at, printer="",
+                         last_inquiry_at=self.last_inquiry_at,
+                         printer=self.printer.last_state,
                          pin_failures=self.flow.pin_failures)
+        self._in_background("probe", self.client.heartbeat, beat)
+        self.ask_printer()
 
-        def send() -> object:
-            # Asking CUPS for the queue's state can hang too: off the GUI thread.
-            return self.client.heartbeat(replace(beat, printer=self.printer.state()))
+    def ask_printer(self) -> None:
+        """Ask CUPS for the queue's state on the printing thread, after any job before it
+        (QPrinterInfo is never asked from two threads at once). One query at a time: a
+        hung CUPS does not pile them up."""
+        if self._asking_printer:
+            return
+        self._asking_printer = True
 
-        self._in_background("probe", send)
+        def work() -> None:
+            try:
+                self.printer.state()
+            except Exception:  # a bug: the state stays as last known, the kiosk goes on
+                log.exception("kiosk printer state failed")
+            self._bridge.done.emit("printer", None)
+
+        self._printing.submit(work)
 
     def _on_done(self, kind: str, outcome: object) -> None:
         if kind == "print":
-            self._printed(outcome)
+            self._printed(*outcome)
+            return
+        if kind == "printer":  # the maintenance screen shows it
+            self._asking_printer = False
+            self.render()
             return
         now = self.clock()
         if kind == "probe":
             self._probing = False
+        # A query of the printer's state is queued or running on the printing thread.
+        self._asking_printer = False
         if isinstance(outcome, GatewayUnavailable):
             log.warning("gateway not reachable (%s): %s", kind, outcome)
             self.gateway_reachable = False
@@ -388,11 +413,17 @@ class KioskWindow(QWidget):
 
     def _print(self, effect: PrintReceipt) -> None:
         """Print on the printer's own thread: a CUPS that hangs holds that thread, never
-        the screen (nor the network's workers)."""
+        the screen (nor the network's workers). A job whose citizen's screen was wiped
+        while it waited its turn is dropped there, never printed."""
         receipt = receipt_for(effect.reply, effect.lang, self.config.kiosk_id,
                               self.clock().astimezone(self.config.tz))
+        session = effect.session
 
         def work() -> None:
+            # Read across threads: the GUI thread bumps the int, this one only reads it.
+            if not self.flow.current(session):
+                log.info("receipt dropped: the screen was wiped before its turn")
+                return
             try:
                 outcome: object = self.printer.print(receipt)
             except PrinterError as exc:
@@ -400,21 +431,23 @@ class KioskWindow(QWidget):
             except Exception as exc:  # a bug must not leave the screen waiting forever
                 log.exception("kiosk receipt failed")
                 outcome = PrinterError(str(exc))
-            self._bridge.done.emit("print", outcome)
+            self._bridge.done.emit("print", (session, outcome))
 
         self._printing.submit(work)
 
-    def _printed(self, outcome: object) -> None:
+    def _printed(self, session: int, outcome: object) -> None:
         problem = ""
         if isinstance(outcome, PrinterError):
             log.warning("receipt not printed: %s", outcome)
             problem = "printer_problem"
         elif outcome is not None:  # a test-mode PDF
-            if self.flow.state.reply is None:  # wiped while it was written
+            if not self.flow.current(session):  # wiped while it was written
                 outcome.unlink(missing_ok=True)
             else:
                 self.printer.keep(outcome)
-        self.flow.printed(problem)
+        # Told only to the citizen who asked (flow.printed ignores another session's).
+        self.flow.printed(session, problem)
+        self.ask_printer()  # the job may have found the queue stopped
         self.render()
 
     def tick(self) -> None:

@@ -47,8 +47,8 @@ def test_the_whole_way_home_number_id_result_receipt_home():
     flow.answered(FOUND, NOW)
     assert flow.state.screen is Screen.RESULT
     assert flow.state.national_id == ""  # gone from memory once answered
-    assert flow.print_receipt() == [PrintReceipt(FOUND, "ar")]
-    flow.printed()
+    assert flow.print_receipt() == [PrintReceipt(FOUND, "ar", flow.session)]
+    flow.printed(flow.session)
     assert flow.state.screen is Screen.RECEIPT and flow.state.printed
     flow.finish()
     assert flow.state.screen is Screen.HOME
@@ -243,10 +243,43 @@ def test_a_printer_problem_goes_back_to_the_result_with_the_notice():
     typed(flow, "1234567897")
     flow.next()
     flow.answered(FOUND, NOW)
-    flow.print_receipt()
-    flow.printed("printer_problem")
+    [job] = flow.print_receipt()
+    flow.printed(job.session, "printer_problem")
     assert (flow.state.screen, flow.state.notice, flow.state.reply) == \
         (Screen.RESULT, "printer_problem", FOUND)
+
+
+def test_a_receipts_outcome_reaches_only_the_citizen_who_asked_for_it():
+    flow = Flow()
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.answered(FOUND, NOW)
+    [first] = flow.print_receipt()
+    flow.finish()  # gone before the printer answered
+    assert not flow.current(first.session)
+    at_id(flow)
+    typed(flow, "1234567897")
+    flow.next()
+    flow.answered(FOUND, NOW)
+    [second] = flow.print_receipt()
+    assert second.session != first.session
+    flow.printed(first.session)
+    assert flow.state.screen is Screen.RECEIPT and not flow.state.printed
+    flow.printed(first.session, "printer_problem")
+    assert (flow.state.screen, flow.state.notice) == (Screen.RECEIPT, "")
+    flow.printed(second.session)
+    assert flow.state.printed
+
+
+def test_every_wipe_starts_a_new_session():
+    flow = Flow()
+    for wipe in (flow.finish, lambda: [flow.tick() for _ in range(
+            flow.idle_seconds + STILL_THERE_SECONDS)]):
+        at_id(flow)
+        session = flow.session
+        wipe()
+        assert flow.state.screen is Screen.HOME and not flow.current(session)
 
 
 def test_no_print_button_without_a_printer():

@@ -129,8 +129,8 @@ def walk(qtbot, window, lang: str):
     window.run(effects)
     qtbot.waitUntil(lambda: window.screen_name == "result", timeout=WAIT_MS)
     yield "result"
-    flow.print_receipt()
-    flow.printed("printer_problem")
+    [job] = flow.print_receipt()
+    flow.printed(job.session, "printer_problem")
     window.render()
     yield "result, printer problem"
     window.intent(flow.print_receipt)

@@ -461,6 +461,10 @@ def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transact
     assert label(kiosk, "result_notice") == texts("ar")["printer_problem"]
     tap(qtbot, kiosk, "done")
     kiosk.printer.last_problem = ""  # what the queue says now, not the last job
+    # A heartbeat carries what the printing thread last found, and has it asked anew.
+    kiosk.probe()
+    qtbot.waitUntil(lambda: not kiosk._probing and not kiosk._asking_printer, timeout=WAIT_MS)
+    assert kiosk.printer.last_state.startswith("stopped: receipts")
     kiosk.probe()
     qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
     [seen] = core_kiosks.kiosks(core.db)
@@ -472,8 +476,7 @@ def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transact
     qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
     key_in(qtbot, kiosk, "246813")
     tap(qtbot, kiosk, "key-next")
-    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
-    kiosk.render()
+    qtbot.waitUntil(lambda: not kiosk._probing and not kiosk._asking_printer, timeout=WAIT_MS)
     assert "stopped: receipts" in label(kiosk, "printer")  # and the maintenance screen
 
 
@@ -501,3 +504,135 @@ def test_a_hung_printer_does_not_freeze_the_screen(qtbot, kiosk, transaction):
         release.set()
     qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
     assert label(kiosk, "receipt_message") == texts("en")["printing_saved"]
+
+
+def enter_maintenance(qtbot, window) -> None:
+    window.corner.set_hold_ms(10)
+    qtbot.mousePress(window.corner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.screen_name == "pin", timeout=WAIT_MS)
+    qtbot.mouseRelease(window.corner, Qt.MouseButton.LeftButton)
+    key_in(qtbot, window, "246813")
+    tap(qtbot, window, "key-next")
+    assert window.screen_name == "maintenance"
+
+
+def test_a_hung_cups_state_query_stops_no_heartbeat_nor_the_offline_retry(qtbot, kiosk,
+                                                                          gateway, core):
+    import threading
+
+    release, asked = threading.Event(), []
+
+    def hung() -> str:
+        asked.append(threading.current_thread().name)
+        release.wait(timeout=30)  # CUPS not answering
+        return "ready: receipts"
+
+    kiosk.printer._state = hung
+    [before] = core_kiosks.kiosks(core.db)
+    try:
+        kiosk.probe()
+        qtbot.waitUntil(lambda: bool(asked) and not kiosk._probing, timeout=WAIT_MS)
+        assert asked[0].startswith("kiosk-print")  # asked on the printing thread
+        [seen] = core_kiosks.kiosks(core.db)
+        assert seen.last_seen_at > before.last_seen_at  # the heartbeat went on without it
+
+        gateway.stop()
+        kiosk.probe()
+        qtbot.waitUntil(lambda: kiosk.screen_name == "offline", timeout=WAIT_MS)
+        gateway.start()
+        tap(qtbot, kiosk, "retry_now")  # a kiosk that went offline comes back
+        qtbot.waitUntil(lambda: kiosk.screen_name == "home", timeout=WAIT_MS)
+        assert kiosk.gateway_reachable
+        assert asked == [asked[0]]  # one query waits on CUPS, not one a heartbeat
+    finally:
+        release.set()
+
+
+def test_a_failing_printer_state_query_is_a_printer_problem_not_offline(qtbot, kiosk, core):
+    def broken() -> str:
+        raise RuntimeError("cups: server-error-internal-error")
+
+    kiosk.printer._state = broken
+    kiosk.probe()
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    assert kiosk.screen_name == "home" and kiosk.gateway_reachable  # never "offline"
+    qtbot.waitUntil(lambda: kiosk.printer.last_state.startswith("error:"), timeout=WAIT_MS)
+    kiosk.probe()
+    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    [seen] = core_kiosks.kiosks(core.db)
+    assert seen.printer.startswith("error:") and "server-error" in seen.printer
+    enter_maintenance(qtbot, kiosk)
+    qtbot.waitUntil(lambda: "server-error" in label(kiosk, "printer"), timeout=WAIT_MS)
+    assert label(kiosk, "gateway_state") == texts("ar")["gateway_reachable"]
+
+
+def test_a_receipt_queued_then_wiped_is_never_printed(qtbot, kiosk, transaction):
+    import threading
+
+    busy, release, printed = threading.Event(), threading.Event(), []
+    state, paint = kiosk.printer._state, kiosk.printer._print
+
+    def hung_state() -> str:
+        busy.set()
+        release.wait(timeout=30)  # CUPS holds the printing thread
+        return state()
+
+    def recorded(receipt):
+        printed.append(receipt.lang)
+        return paint(receipt)
+
+    kiosk.printer._print = recorded
+    tap(qtbot, kiosk, "language")  # citizen A reads English
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    kiosk.printer._state = hung_state
+    try:
+        kiosk.probe()
+        qtbot.waitUntil(busy.is_set, timeout=WAIT_MS)
+        tap(qtbot, kiosk, "print")  # A's receipt waits its turn...
+        assert kiosk.screen_name == "receipt"
+        tap(qtbot, kiosk, "receipt_done")  # ...and A leaves
+        inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)  # citizen B, in Arabic
+        tap(qtbot, kiosk, "print")
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
+    qtbot.wait(200)  # anything else the printing thread had to say is said
+    assert printed == ["ar"]  # B's receipt only; A's was dropped, never printed
+    assert len(list(kiosk.printer.pdf_dir.glob("receipt-*.pdf"))) == 1
+
+
+def test_a_hung_receipt_that_ends_after_the_wipe_is_not_told_to_the_next_citizen(
+        qtbot, kiosk, transaction):
+    import threading
+
+    release = {"en": threading.Event(), "ar": threading.Event()}
+    started = []
+    paint = kiosk.printer._print
+
+    def hung(receipt):
+        started.append(receipt.lang)
+        release[receipt.lang].wait(timeout=30)  # CUPS not answering
+        return paint(receipt)
+
+    kiosk.printer._print = hung
+    tap(qtbot, kiosk, "language")  # citizen A reads English
+    inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
+    tap(qtbot, kiosk, "print")
+    try:
+        qtbot.waitUntil(lambda: started == ["en"], timeout=WAIT_MS)
+        for _ in range(kiosk.flow.idle_seconds + STILL_THERE_SECONDS):
+            kiosk.tick()  # A walked away: the idle wipe
+        assert kiosk.screen_name == "home"
+        inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)  # citizen B, in Arabic
+        tap(qtbot, kiosk, "print")
+        release["en"].set()  # A's job ends while B waits for theirs
+        qtbot.waitUntil(lambda: started == ["en", "ar"], timeout=WAIT_MS)
+        qtbot.wait(200)  # A's outcome, sent before B's job began, is delivered
+        assert kiosk.screen_name == "receipt" and not kiosk.flow.state.printed
+        assert label(kiosk, "receipt_message") == texts("ar")["waiting"]
+        assert list(kiosk.printer.pdf_dir.glob("receipt-*.pdf")) == []  # A's PDF is gone
+    finally:
+        for event in release.values():
+            event.set()
+    qtbot.waitUntil(lambda: kiosk.flow.state.printed, timeout=WAIT_MS)
+    assert label(kiosk, "receipt_message") == texts("ar")["printing_saved"]
