@@ -702,7 +702,8 @@ class KioskWindow(QWidget):
         self._set("version", t["version"].format(version=embedded(self.config.version, "en")))
         self._set("kiosk_id", t["kiosk_id"].format(
             kiosk_id=embedded(self.config.kiosk_id, "en")))
-        # As the last heartbeat found it (a probe runs as the screen opens).
+        # As the printing thread last found it (the probe run as the screen opens asks
+        # anew, and the screen is drawn again when the answer is in).
         self._set("printer", t["printer"].format(state=embedded(self.printer.last_state, "en")))
         self._set("exit", t["exit"])
         self._set("maintenance_back", t["back"])
