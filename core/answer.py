@@ -71,6 +71,10 @@ class TransactionView:
 class Answer:
     outcome: Outcome
     transaction: TransactionView | None = None
+    # Not found, and the national ID typed fails its check digit: likely a typo, which a
+    # channel may say. It depends only on what was typed, never on what is stored, so
+    # "not yours" and "no such number" still look the same.
+    id_mistyped: bool = False
 
     @property
     def found(self) -> bool:

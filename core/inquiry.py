@@ -25,6 +25,7 @@ from core.digits import extract_transaction_number
 from core.identity import (
     InvalidMobile,
     InvalidNationalId,
+    has_valid_check_digit,
     hash_national_id,
     mask_email,
     mask_mobile,
@@ -108,6 +109,8 @@ class InquiryService:
                 answer, txn_id = Answer(Outcome.INVALID), None
             else:
                 answer, txn_id, credential = self._lookup(number, credentials)
+                if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
+                    answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
                 for key in keys:
                     self._limiter.failed(key)
@@ -169,6 +172,16 @@ class InquiryService:
         return hmac.new(self._config.national_id_key,
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
+
+
+def _mistyped(national_id: str | None) -> bool:
+    """A well-formed national ID whose check digit fails (a typo, most likely)."""
+    if not national_id:
+        return False
+    try:
+        return not has_valid_check_digit(national_id)
+    except InvalidNationalId:
+        return False
 
 
 @cache

@@ -74,6 +74,11 @@ def not_found_text(lang: str) -> str:
     return _("No transaction was found for these details. Check the number and try again.")
 
 
+def mistyped_id_text(lang: str) -> str:
+    _ = gettext_for(lang)
+    return _("Check the national ID or Iqama number: it is not valid.")
+
+
 def help_text(lang: str, short_code: str) -> str:
     _ = gettext_for(lang)
     return _("Send your transaction number to {short_code} to know its status.").format(
@@ -113,7 +118,7 @@ def screen_text(answer: Answer, lang: str, tz: ZoneInfo) -> str:
         return _("Enter the transaction number as written on your receipt.")
     view = answer.transaction
     if view is None:
-        return not_found_text(lang)
+        return mistyped_id_text(lang) if answer.id_mistyped else not_found_text(lang)
     lines = [
         _("Transaction {number}").format(number=view.number),
         status_label(view, lang),

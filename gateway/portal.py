@@ -29,7 +29,7 @@ from core.answer import Answer, Outcome, TransactionView
 from core.dates import format_date_long, local_date
 from core.digits import extract_transaction_number
 from core.i18n import DEFAULT_LANGUAGE, gettext_for, ngettext_for, pick_language
-from core.identity import InvalidNationalId, has_valid_check_digit, validate_national_id
+from core.identity import InvalidNationalId, validate_national_id
 from core.inquiry import InquiryRequest
 from core.render import (
     days_waiting_text,
@@ -173,10 +173,8 @@ def inquiry():
             origin=request.remote_addr))
         if answer.outcome is Outcome.INVALID:
             errors["number"] = "number_invalid"
-        elif answer.outcome is Outcome.NOT_FOUND and not has_valid_check_digit(national_id):
-            # Likely a typo in the ID: say so rather than "not found". This depends only
-            # on what was typed, so "not yours" and "no such number" still look the same.
-            errors["national_id"] = "national_id_checksum"
+        elif answer.id_mistyped:
+            errors["national_id"] = "national_id_checksum"  # said on the field itself
         else:
             return _answer_page(answer, lang)
     messages = _field_messages(lang)

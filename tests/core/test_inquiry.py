@@ -338,3 +338,15 @@ def test_guessing_the_national_id_of_one_number_is_stopped_whoever_asks(transact
     assert right.outcome is Outcome.RATE_LIMITED  # the right guess learns nothing either
     other = ask(service, OTHERS_NUMBER, channel="kiosk", national_id=f.OTHER_NATIONAL_ID)
     assert other.outcome is not Outcome.RATE_LIMITED  # other numbers are not affected
+
+
+def test_a_national_id_that_fails_its_check_digit_is_said_to_be_mistyped_alike(transactions):
+    mistyped = f.NATIONAL_ID[:9] + str((int(f.NATIONAL_ID[9]) + 1) % 10)
+
+    not_yours = ask(transactions, NUMBER, national_id=mistyped)
+    no_such_number = ask(transactions, UNKNOWN_NUMBER, national_id=mistyped)
+
+    assert not_yours == no_such_number == Answer(Outcome.NOT_FOUND, id_mistyped=True)
+    # A well-formed ID that is not the applicant's is plainly not found.
+    assert ask(transactions, NUMBER, national_id=f.OTHER_NATIONAL_ID) == Answer(
+        Outcome.NOT_FOUND)

@@ -439,13 +439,15 @@ def test_the_answer_is_in_english_when_asked(registered, client, staff_auth):
         "2 Jumada al-Akhirah 1447 AH (23 Nov 2025)")
 
 
+MISTYPED_ID = f.NATIONAL_ID[:9] + str((int(f.NATIONAL_ID[9]) + 1) % 10)
+
+
+@pytest.mark.parametrize("national_id", [f.OTHER_NATIONAL_ID, MISTYPED_ID])
 def test_not_yours_and_no_such_number_are_byte_for_byte_the_same(registered, client,
-                                                                  kiosk_auth):
-    not_yours = client.post(INQUIRIES, json={"number": NUMBER,
-                                             "national_id": f.OTHER_NATIONAL_ID},
+                                                                  kiosk_auth, national_id):
+    not_yours = client.post(INQUIRIES, json={"number": NUMBER, "national_id": national_id},
                             headers=kiosk_auth)
-    no_such = client.post(INQUIRIES, json={"number": "7654321",
-                                           "national_id": f.OTHER_NATIONAL_ID},
+    no_such = client.post(INQUIRIES, json={"number": "7654321", "national_id": national_id},
                           headers=kiosk_auth)
 
     assert not_yours.status_code == no_such.status_code == 200
@@ -538,3 +540,11 @@ def test_the_contracts_own_example_registers_and_is_answered(client, records_aut
         "number": "٤٤٧١٢٣٤", "national_id": "1012345678", "lang": "ar"}).get_json()
     assert answer["found"] is True
     assert answer["transaction"]["number"] == "4471234"
+
+
+def test_a_mistyped_national_id_is_told_to_be_checked(registered, client, kiosk_auth):
+    answer = client.post(INQUIRIES, json={"number": NUMBER, "national_id": MISTYPED_ID,
+                                          "lang": "ar"}, headers=kiosk_auth).get_json()
+
+    assert answer == {"found": False,
+                      "text": "رقم الهوية الوطنية أو الإقامة غير صحيح، يُرجى التحقق منه."}
