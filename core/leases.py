@@ -3,9 +3,9 @@
 The overdue scan, the mailbox poller and the SMPP bind must each run in one place even
 when several gateway machines are configured to run them. A lease is a row naming its
 holder and when the claim runs out; the holder renews it well before then. If the holder
-dies, the lease expires and another process takes it over; a holder on this machine whose
-process is gone (a crash, then a restart) is taken over at once, without waiting for
-the expiry (``reclaimable``). Every change is one
+dies, the lease expires and another process takes it over; a holder whose process is gone
+(a crash, then a restart), seen from the same machine and pid namespace, is taken over
+at once, without waiting for the expiry (``reclaimable``). Every change is one
 conditional UPDATE (or the INSERT that creates the row), so two contenders can never both
 win: the database's row lock decides, on SQLite and on PostgreSQL alike.
 
@@ -14,6 +14,7 @@ A holder must stop the work when ``renew`` returns False: someone else holds it 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
@@ -32,23 +33,60 @@ from core.models import Lease
 SMS_CHANNEL_PREFIX = "sms:"
 
 
+def namespace_identity() -> str | None:
+    """This boot of this machine and this process's pid namespace, as 12 hex digits.
+
+    A pid means something only there: two containers given the same host name (the
+    same compose ``hostname:``, or ``docker --network host``) with pid namespaces of
+    their own each see the other's processes as gone. The boot id changes at every boot
+    and differs between machines; the namespace's inode tells the namespaces of one boot
+    apart. None where either is unknown (not Linux, /proc not mounted): then no lease is
+    taken over early, from here or by anyone else.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as file:
+            boot_id = file.read().strip()
+        namespace = os.stat("/proc/self/ns/pid")
+    except OSError:
+        return None
+    if not boot_id:
+        return None
+    seed = f"{boot_id}:{namespace.st_dev}:{namespace.st_ino}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
 def holder_name(component: str) -> str:
-    """A holder id that tells an operator which machine and process holds the lease."""
-    return f"{component}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    """A holder id that tells an operator which machine and process holds the lease.
+
+    ``component@host:pid:random/identity``: the ``namespace_identity`` goes last, after
+    the random part (without it when unknown), so the name still reads, and parses, as
+    ``component@host:pid:random``, and a name cut short (the SMS heartbeat's lease name)
+    loses the identity before the part that makes it unique.
+    """
+    name = f"{component}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    identity = namespace_identity()
+    return f"{name}/{identity}" if identity else name
 
 
 def reclaimable(holder: str) -> bool:
-    """Whether ``holder`` (a ``holder_name``) names a process of this machine that is gone.
+    """Whether ``holder`` (a ``holder_name``) names a process that is gone, as seen here.
 
     A process that crashed and was restarted has a new pid: its old lease is then free at
-    once, not after its expiry. Only the same host name counts as this machine (give each
-    machine or container running the gateway its own), and a pid still alive (our own,
-    or reused by another process) keeps the lease until it expires, as it would anyway.
+    once, not after its expiry. That holds only for a holder of this host name whose
+    ``namespace_identity`` is ours: the same boot of the same machine, the same pid
+    namespace, where its pid means the same process. A holder from another namespace
+    (a container sharing the host name), of unknown identity (a name without one, as
+    before identities were recorded) or whose pid is still alive (our own, or reused by
+    another process) keeps the lease until it expires, as it would anyway.
     """
     _component, at, rest = holder.partition("@")
-    host_pid, _sep, _random = rest.rpartition(":")
+    host_pid, _sep, random_identity = rest.rpartition(":")
     host, _sep, pid = host_pid.rpartition(":")
+    _random, _sep, identity = random_identity.partition("/")
     if not at or host != socket.gethostname() or not pid.isdigit():
+        return False
+    ours = namespace_identity()
+    if ours is None or identity != ours:
         return False
     if int(pid) == os.getpid():
         return False

@@ -9,10 +9,11 @@ at a time, under the lease ``overdue-scan`` (core.leases). The lease is short
 (``LEASE_TTL``) and renewed on a heartbeat of its own (``LEASE_HEARTBEAT_SECONDS``),
 whatever the scan interval and however long a scan takes; the others skip their turn
 and try for the lease at each heartbeat. If the holder dies, another machine takes over
-within ``LEASE_TTL``, and a process restarted on the same machine at once (the dead
-holder's pid is gone); whoever takes the lease over scans at once, as at start. Even
-without the lease a cycle could not be sent twice (``core.overdue``). Expiry and recovery
-are single conditional updates, safe to run anywhere at once.
+within ``LEASE_TTL``, and a process restarted on the same machine, in the same pid
+namespace, at once (the dead holder's pid is gone: ``leases.reclaimable``); whoever
+takes the lease over scans at once, as at start. Even without the lease a cycle could
+not be sent twice (``core.overdue``). Expiry and recovery are single conditional
+updates, safe to run anywhere at once.
 """
 
 from __future__ import annotations

@@ -40,15 +40,22 @@ def test_release_frees_the_lease_at_once(core):
     assert "x" not in leases.current(core.db)
 
 
-def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
+def holder_of_an_exited_process(*command: str) -> str:
+    """The ``holder_name`` of a gateway process run by ``command``, which has exited."""
+    child = subprocess.run([*command, sys.executable, "-c",
+                            "from core import leases; print(leases.holder_name('scheduler'))"],
+                           capture_output=True, text=True, check=True, timeout=60)
+    return child.stdout.strip()
+
+
+IDENTITY = leases.namespace_identity()  # None off Linux: the tests needing it fail
+ANOTHER_IDENTITY = "0" * 12 if IDENTITY != "0" * 12 else "1" * 12
 
 
 def test_a_lease_of_a_dead_process_on_this_machine_is_taken_at_once(core):
     now = utcnow()
-    crashed = f"scheduler@{socket.gethostname()}:{_dead_pid()}:abc123"
+    crashed = holder_of_an_exited_process()
+    assert IDENTITY is not None and crashed.endswith(f"/{IDENTITY}")
     assert leases.acquire(core.db, "scan", crashed, TTL, now=now)
 
     restarted = leases.holder_name("scheduler")
@@ -57,9 +64,15 @@ def test_a_lease_of_a_dead_process_on_this_machine_is_taken_at_once(core):
     assert not leases.renew(core.db, "scan", crashed, TTL, now=now)
 
 
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 @pytest.mark.parametrize("holder", [
-    f"scheduler@{socket.gethostname()}:{os.getppid()}:abc123",  # alive: our parent
-    "scheduler@another-machine:1:abc123",  # another machine: its pid says nothing here
+    f"scheduler@{socket.gethostname()}:{os.getppid()}:abc123/{IDENTITY}",  # our parent
+    f"scheduler@another-machine:1:abc123/{IDENTITY}",  # another host name
     "an-operator's-name",
 ])
 def test_a_live_or_remote_holder_keeps_its_lease_until_it_expires(core, holder):
@@ -68,3 +81,70 @@ def test_a_live_or_remote_holder_keeps_its_lease_until_it_expires(core, holder):
 
     assert not leases.acquire(core.db, "scan", "b", TTL, now=now + timedelta(seconds=1))
     assert leases.acquire(core.db, "scan", "b", TTL, now=now + TTL)
+
+
+@pytest.mark.parametrize("identity", [
+    pytest.param(f"/{ANOTHER_IDENTITY}", id="another-pid-namespace"),
+    pytest.param("", id="no-identity-as-before"),
+    pytest.param("/", id="an-empty-identity"),
+])
+def test_a_dead_pid_of_another_or_an_unknown_namespace_keeps_its_lease(core, identity):
+    # Same host name, pid gone here: as a container sharing the host name would look.
+    assert IDENTITY is not None
+    holder = f"scheduler@{socket.gethostname()}:{_dead_pid()}:abc123{identity}"
+    now = utcnow()
+    assert leases.acquire(core.db, "scan", holder, TTL, now=now)
+
+    assert not leases.acquire(core.db, "scan", "b", TTL, now=now + timedelta(seconds=1))
+    assert leases.current(core.db)["scan"].holder == holder
+    assert leases.acquire(core.db, "scan", "b", TTL, now=now + TTL)
+
+
+def test_where_our_own_identity_is_unknown_nothing_is_taken_early(core, monkeypatch):
+    crashed = holder_of_an_exited_process()
+    monkeypatch.setattr(leases, "namespace_identity", lambda: None)
+
+    assert not leases.reclaimable(crashed)
+    assert leases.holder_name("scheduler").count("/") == 0  # nor claims an identity
+    now = utcnow()
+    assert leases.acquire(core.db, "scan", crashed, TTL, now=now)
+    assert not leases.acquire(core.db, "scan", "b", TTL, now=now + timedelta(seconds=1))
+
+
+def _can_unshare_pid() -> bool:
+    try:
+        return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                              capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+needs_unshare = pytest.mark.skipif(not _can_unshare_pid(),
+                                   reason="needs unshare of a pid namespace (root)")
+
+
+@needs_unshare
+def test_a_process_in_its_own_pid_namespace_has_another_identity():
+    same = holder_of_an_exited_process()
+    other = holder_of_an_exited_process(*UNSHARE)
+
+    assert IDENTITY is not None and same.rpartition("/")[2] == IDENTITY
+    assert other.rpartition("/")[2] not in ("", IDENTITY)
+
+
+@needs_unshare
+def test_a_container_sharing_the_host_name_does_not_take_a_live_lease():
+    """Seen from a pid namespace of its own, this live process's pid is gone."""
+    live = leases.holder_name("email")
+    pid = live.partition("@")[2].split(":")[1]
+    seen = subprocess.run(
+        [*UNSHARE, sys.executable, "-c",
+         "import os, sys\n"
+         "from core import leases\n"
+         "try:\n    os.kill(int(sys.argv[2]), 0)\n    print('alive', end=' ')\n"
+         "except ProcessLookupError:\n    print('gone', end=' ')\n"
+         "print(leases.reclaimable(sys.argv[1]))\n", live, pid],
+        capture_output=True, text=True, check=True, timeout=60)
+
+    assert seen.stdout.split() == ["gone", "False"]

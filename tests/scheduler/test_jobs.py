@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +14,7 @@ from core.models import Notification, NotificationStatus
 from scheduler import Scheduler
 from scheduler.jobs import LEASE_TTL
 from tests import factories as f
+from tests.core.test_leases import holder_of_an_exited_process
 from tests.core.test_overdue import issue, overdue_messages
 
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -78,9 +76,7 @@ def test_the_heartbeat_keeps_the_lease_through_a_long_scan(reference, settings, 
 
 def test_a_scheduler_restarted_after_a_crash_scans_at_once(reference, settings, clock):
     issue(reference, "4480005", "2026-11-01")
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    crashed = f"scheduler@{socket.gethostname()}:{child.pid}:abc123"
+    crashed = holder_of_an_exited_process()  # a scheduler of this machine, gone
     assert leases.acquire(reference.db, overdue.SCAN_LEASE, crashed, LEASE_TTL, now=clock.now)
 
     result = Scheduler(reference, settings, clock=clock).scan_overdue()
@@ -88,21 +84,45 @@ def test_a_scheduler_restarted_after_a_crash_scans_at_once(reference, settings, 
     assert result is not None and result.notified == 1
 
 
-def test_a_standby_that_takes_the_lease_over_scans_at_once(reference, settings):
+class RecordingScheduler(Scheduler):
+    """Keeps what each overdue scan returned, to wait for a scan rather than sleep."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.scans: list[overdue.ScanResult | None] = []
+
+    def scan_overdue(self) -> overdue.ScanResult | None:
+        result = super().scan_overdue()
+        self.scans.append(result)
+        return result
+
+
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_standby_that_takes_the_lease_over_scans_at_once(reference, settings, clock):
     issue(reference, "4480006", "2026-11-01")
-    # Held by a scheduler on another machine that has just stopped renewing it.
+    # Held by a scheduler on another machine that is about to stop renewing it. The clock
+    # is ours: the lease runs out when the test says so, however late the threads run.
     assert leases.acquire(reference.db, overdue.SCAN_LEASE, "scheduler@elsewhere:1:abc123",
-                          timedelta(seconds=1))
-    standby = Scheduler(reference, settings)
+                          LEASE_TTL, now=clock.now)
+    standby = RecordingScheduler(reference, settings, clock=clock)
     standby.heartbeat_seconds = 0.2
     standby.start()
     try:
-        time.sleep(0.5)  # the scan at start found the lease taken
+        wait_for(lambda: standby.scans, "the scan at start did not run")
+        assert standby.scans == [None]  # the lease was taken
         assert not overdue_messages(reference)
-        deadline = time.monotonic() + 10
-        while not overdue_messages(reference):
-            assert time.monotonic() < deadline, "the standby did not scan on taking over"
-            time.sleep(0.05)
+
+        clock.now += LEASE_TTL  # the other machine's last renewal is a lease's life ago
+        wait_for(lambda: overdue_messages(reference), "the standby did not scan on taking over")
+        # The heartbeat took the lease and ran the scan now, not at the 600 s interval.
+        assert [bool(result) for result in standby.scans] == [False, True]
+        assert standby.scans[1].notified == 1
     finally:
         standby.stop()
     assert leases.current(reference.db).get(overdue.SCAN_LEASE) is None
@@ -157,10 +177,7 @@ def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, sett
     scheduler.start()
     try:
         assert scheduler.running
-        deadline = time.monotonic() + 30
-        while not overdue_messages(reference):
-            assert time.monotonic() < deadline, "the scan did not run at start"
-            time.sleep(0.05)
+        wait_for(lambda: overdue_messages(reference), "the scan did not run at start")
     finally:
         scheduler.stop()
     assert not scheduler.running
