@@ -13,11 +13,18 @@ import secrets
 import tempfile
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,14 +149,31 @@ class IvrSettings(_Section):
     input_timeout_seconds: int = Field(default=6, ge=2, le=30)
 
 
+_SWITCH = {"true": True, "yes": True, "on": True, "1": True,
+           "false": False, "no": False, "off": False, "0": False, "auto": "auto"}
+
+
+def _auto_or_bool(value: object) -> object:
+    """true, false or auto, as YAML or the environment spells them; one clear error else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _SWITCH:
+        return _SWITCH[value.strip().lower()]
+    raise ValueError("should be true, false or auto")
+
+
+AutoOrBool = Annotated[bool | Literal["auto"], BeforeValidator(_auto_or_bool)]
+
+
 class ImapSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=993, ge=1, le=65535)
     username: str = ""
     password: str = ""
     ssl: bool = True
-    # Without ssl: upgrade with STARTTLS when the server offers it (certificate verified).
-    starttls: bool = True
+    # Without ssl: true upgrades with STARTTLS when the server offers it (certificate
+    # verified); "auto" does so for a host on the network, not for this machine (loopback).
+    starttls: AutoOrBool = "auto"
     folder: str = "INBOX"
     poll_seconds: int = Field(default=30, ge=1)
     # Where a mail that cannot be understood is moved (created when missing).
@@ -162,7 +186,9 @@ class SmtpSettings(_Section):
     username: str = ""
     password: str = ""
     ssl: bool = False
-    starttls: bool = True
+    # Without ssl: true requires STARTTLS (certificate verified); "auto" requires it of a
+    # host on the network, not of this machine (loopback).
+    starttls: AutoOrBool = "auto"
     from_address: str = "noreply@example.gov.sa"
 
 

@@ -10,7 +10,9 @@ prompts to Twilio's <Play> (and the call simulator) without a signature.
 A fault on our side (the database down, an error in the inquiry service) never reaches
 Twilio as a 500, which it would answer with its own "application error" message: the
 caller hears an apology and where else to get the status, in valid TwiML, and the line
-hangs up.
+hangs up. The log names a database error by its types and statement only: its message,
+like PostgreSQL's ``DETAIL: Key (...)=(...)``, and its parameters can hold a caller's
+number.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from twilio.request_validator import RequestValidator, add_port, remove_port
 from werkzeug.exceptions import HTTPException
 
@@ -61,7 +63,11 @@ class IvrWebhooks:
         self.public_url = public_url
         # What the database failing looks like: SQLAlchemy's wrapper, or the driver's own
         # error from a raw connection (the call store's hot path).
-        self.database_errors = (DBAPIError, core.db.engine.dialect.loaded_dbapi.Error)
+        dbapi_error = core.db.engine.dialect.loaded_dbapi.Error
+        self.database_errors = (DBAPIError, dbapi_error)
+        # What is logged without its message or traceback: the driver's message can quote
+        # the row ("DETAIL: Key (caller)=(+9665...)"), SQLAlchemy's repeats it.
+        self.unquotable_errors = (SQLAlchemyError, dbapi_error)
         self.enabled = settings.ivr.enabled
         self.check_signatures = settings.ivr.twilio.validate_signatures \
             or not _loopback(public_url)
@@ -138,27 +144,66 @@ def _fault(exc: Exception):
     if isinstance(exc, HTTPException):
         return exc.get_response()  # a 400 or 404 of our own making, as it was
     FAULTS.inc()
-    if isinstance(exc, StatementError):
-        exc.hide_parameters = True  # the log never carries a caller's number or ID
+    hooks = _hooks()
     try:
         sid = (_param("CallSid") or "").strip() or None
     except Exception:  # a body that cannot be read: no call to name
         sid = None
-    log.error("ivr: %s failed for call %s (%s); the caller hears an apology",
-              request.path, sid, type(exc).__name__, exc_info=exc)
+    _log_fault(hooks, exc, "ivr: %s failed for call %s (%s); the caller hears an apology",
+               request.path, sid)
     if request.endpoint == "ivr.audio":
         return Response("the prompt could not be served\n", status=500,
                         mimetype="text/plain")
-    hooks = _hooks()
     try:
         # The database itself failed: asking it for the call's language would only make
         # Twilio (and the caller) wait for it again.
         body = hooks.twiml.render(hooks.line.fault(
             sid, look_up=not isinstance(exc, hooks.database_errors)))
-    except Exception:
-        log.exception("ivr: the apology could not be rendered; the fixed one is said")
+    except Exception as failed:
+        _log_fault(hooks, failed, "ivr: the apology could not be rendered (%s); the fixed "
+                                  "one is said")
         body = hooks.fault_twiml
     return Response(body, mimetype="text/xml", content_type=TWIML)
+
+
+def _log_fault(hooks: IvrWebhooks, exc: BaseException, message: str, *args) -> None:
+    """Log ``message`` (its last ``%s`` says what failed) with ``exc``'s traceback; a
+    database error (or one raised while handling it) by its types and statement alone,
+    never its message, parameters or traceback, where a caller's number or ID would be."""
+    database = _database_error(exc, hooks.unquotable_errors)
+    if database is None:
+        log.error(message, *args, type(exc).__name__, exc_info=exc)
+    else:
+        log.error(message, *args, _described(exc, database))
+
+
+def _database_error(exc: BaseException | None, kinds: tuple[type, ...]
+                    ) -> BaseException | None:
+    """The database's error among ``exc``, its cause and its context, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kinds):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _described(exc: BaseException, database: BaseException) -> str:
+    """``exc``'s type, the database error's and the driver's, and the statement without
+    its parameters."""
+    chain = [exc] if database is exc else [exc, database]
+    orig = getattr(database, "orig", None)
+    if isinstance(orig, BaseException):
+        chain.append(orig)
+    names = " from ".join(f"{type(e).__module__}.{type(e).__qualname__}"
+                          if type(e).__module__ not in ("builtins", "sqlalchemy.exc")
+                          else type(e).__qualname__ for e in chain)
+    statement = getattr(database, "statement", None)
+    if not statement:
+        return f"{names}; its message is not logged"
+    return f"{names} in: {' '.join(str(statement).split())[:500]}; its parameters and " \
+           f"message are not logged"
 
 
 def _param(name: str) -> str | None:

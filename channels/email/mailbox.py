@@ -15,7 +15,12 @@ from functools import wraps
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
+from channels.email.login import (
+    PlaintextLoginRefused,
+    refuse_plaintext_login,
+    untrusted_certificate,
+    wants_starttls,
+)
 from core.settings import ImapSettings
 
 SEEN = b"\\Seen"
@@ -68,8 +73,13 @@ class Mailbox:
                             timeout=self.timeout)
         try:
             encrypted = s.ssl
-            if not encrypted and s.starttls and client.has_capability("STARTTLS"):
-                client.starttls(ssl.create_default_context())
+            if not encrypted and wants_starttls(s.starttls, s.host) \
+                    and client.has_capability("STARTTLS"):
+                try:
+                    client.starttls(ssl.create_default_context())
+                except ssl.SSLCertVerificationError as exc:
+                    raise MailboxUnavailable(untrusted_certificate(
+                        "IMAP", s.host, s.port, "email.imap.starttls", exc)) from exc
                 encrypted = True
             if not encrypted:
                 refuse_plaintext_login("IMAP", s.host, self.allow_plaintext_login)

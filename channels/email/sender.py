@@ -28,7 +28,12 @@ from datetime import datetime, timedelta
 
 from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for
-from channels.email.login import PlaintextLoginRefused, refuse_plaintext_login
+from channels.email.login import (
+    PlaintextLoginRefused,
+    refuse_plaintext_login,
+    untrusted_certificate,
+    wants_starttls,
+)
 from core import email_inquiry, outbox
 from core.db import Database, utcnow
 from core.settings import SmtpSettings
@@ -206,6 +211,7 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
+        starttls = wants_starttls(settings.starttls, settings.host)
         try:
             if settings.ssl:
                 connection: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -213,10 +219,16 @@ class SmtpSender:
                     context=ssl.create_default_context())
             else:
                 connection = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
-                if settings.starttls:
-                    connection.starttls(context=ssl.create_default_context())
+                if starttls:
+                    try:
+                        connection.starttls(context=ssl.create_default_context())
+                    except ssl.SSLCertVerificationError as exc:
+                        connection.close()
+                        raise ChannelUnavailable(untrusted_certificate(
+                            "SMTP", settings.host, settings.port, "email.smtp.starttls",
+                            exc)) from exc
             if settings.username:
-                if not (settings.ssl or settings.starttls):
+                if not (settings.ssl or starttls):
                     try:
                         refuse_plaintext_login("SMTP", settings.host,
                                                self.allow_plaintext_login)

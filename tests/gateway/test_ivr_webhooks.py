@@ -571,6 +571,79 @@ def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core
     assert "أحيلت إلى إدارة الحقوق" in phone.heard()
 
 
+def _refusing_to_end_calls(core):
+    """The database refusing the UPDATE that ends a call, as PostgreSQL words a refusal:
+    with the row's values (a caller's number) in its DETAIL line."""
+    from sqlalchemy import event
+
+    dbapi = core.db.engine.dialect.loaded_dbapi
+
+    def refuse(_conn, _cursor, statement, _parameters, _context, _many):
+        if statement.lstrip().upper().startswith("UPDATE IVR_CALLS"):
+            raise dbapi.IntegrityError(
+                'duplicate key value violates unique constraint "ivr_calls_caller"\n'
+                f"DETAIL:  Key (caller)=({f.MOBILE_E164}) already exists.")
+
+    event.listen(core.db.write_engine, "before_cursor_execute", refuse)
+    return lambda: event.remove(core.db.write_engine, "before_cursor_execute", refuse)
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_database_error_quoting_a_callers_number_is_logged_without_it(
+        client, app, core, caplog, monkeypatch, wrapped):
+    from sqlalchemy.exc import IntegrityError
+
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    if wrapped:  # an error of ours raised while the database's is handled
+        line = app.extensions["ivr"].line
+        real = line.hung_up
+
+        def hung_up(*args):
+            try:
+                return real(*args)
+            except IntegrityError as exc:
+                raise RuntimeError("the call could not be ended") from exc
+
+        monkeypatch.setattr(line, "hung_up", hung_up)
+    stop_refusing = _refusing_to_end_calls(core)
+    try:
+        phone.post(f"{PUBLIC_URL}/ivr/status", CallStatus="completed", CallDuration="12")
+    finally:
+        stop_refusing()
+
+    assert phone.hung_up()  # the apology, as valid TwiML
+    for number in (f.MOBILE_E164, f.MOBILE, f.MOBILE[1:]):
+        assert number not in caplog.text  # message, traceback and chained errors alike
+    assert "DETAIL" not in caplog.text
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    logged = record.getMessage()
+    assert phone.sid in logged and "/ivr/status" in logged
+    assert "IntegrityError from sqlite3.IntegrityError" in logged \
+        or "IntegrityError from psycopg" in logged
+    assert "in: UPDATE ivr_calls SET" in logged  # which statement, without its values
+    assert logged.startswith("ivr: /ivr/status failed") and \
+        ("RuntimeError from IntegrityError" in logged) is wrapped
+    assert record.exc_info is None
+    assert "12" not in logged.split("in: ", 1)[1]  # nor the duration it would have written
+
+
+def test_an_error_that_is_not_the_databases_is_logged_with_its_traceback(
+        client, app, caplog, monkeypatch):
+    phone = Phone(client)
+    phone.call()
+
+    def hung_up(*_args):
+        raise ValueError("the call log fell over")
+
+    monkeypatch.setattr(app.extensions["ivr"].line, "hung_up", hung_up)
+    phone.post(f"{PUBLIC_URL}/ivr/status", CallStatus="completed", CallDuration="12")
+
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "(ValueError)" in record.getMessage() and record.exc_info
+    assert "the call log fell over" in caplog.text
+
+
 def metric(client, name: str) -> float:
     for line in client.get("/metrics").get_data(as_text=True).splitlines():
         if line.startswith(name + " "):

@@ -64,6 +64,7 @@ class _Keeper:
         with self.peer.lock:
             self.peer.received.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.peer.over_tls.append(session.ssl is not None)
         return "250 Message accepted"
 
 
@@ -79,14 +80,17 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class SmtpPeer:
-    """``tls="starttls"`` offers and requires STARTTLS; ``tls="ssl"`` is TLS from the start
-    (both with ``certificate``, a (cert, key) pair)."""
+    """``tls="starttls"`` offers and requires STARTTLS (``tls="starttls-offered"`` offers
+    it only, as a local Postfix does); ``tls="ssl"`` is TLS from the start (all with
+    ``certificate``, a (cert, key) pair)."""
 
     def __init__(self, *, tls: str | None = None,
                  certificate: tuple[Path, Path] | None = None, host: str = HOST,
                  login: tuple[str, str] | None = None) -> None:
         """``login`` (username, password): AUTH offered (also without TLS) and required."""
         self.tls = tls
+        # Whether each session that delivered a message had upgraded with STARTTLS.
+        self.over_tls: list[bool] = []
         self.certificate = certificate
         self.login = login
         self.logins: list[str] = []
@@ -114,7 +118,8 @@ class SmtpPeer:
             if self.tls == "ssl":
                 options["ssl_context"] = context
             else:
-                options.update(tls_context=context, require_starttls=True)
+                options.update(tls_context=context,
+                               require_starttls=self.tls == "starttls")
         if self.login is not None:
             options.update(authenticator=self._authenticate, auth_require_tls=False,
                            auth_required=True)

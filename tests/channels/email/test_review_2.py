@@ -133,8 +133,9 @@ def test_the_mailbox_is_read_over_starttls_when_the_server_offers_it(
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     with DovecotPeer(certificate=certificate, starttls=True) as offering:
         offering.append("INBOX", mails.plain(f"status {NUMBER}"))  # the peer's own login
+        # On loopback only when asked (the default, auto, upgrades for the network).
         email_settings.imap = email_settings.imap.model_copy(update={
-            "port": offering.port, "ssl": False, "folder": "INBOX"})  # starttls: default
+            "port": offering.port, "ssl": False, "starttls": True, "folder": "INBOX"})
         before = len(offering.logins())
 
         report = run_once(EmailChannel(core, email_settings))
@@ -153,10 +154,13 @@ def test_an_untrusted_starttls_certificate_is_refused_before_login(
 
     with DovecotPeer(certificate=self_signed_certificate(tmp_path), starttls=True) as peer:
         email_settings.imap = email_settings.imap.model_copy(update={
-            "port": peer.port, "ssl": False, "folder": "INBOX"})
+            "port": peer.port, "ssl": False, "starttls": True, "folder": "INBOX"})
 
-        with pytest.raises(MailboxUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(MailboxUnavailable, match="CERTIFICATE_VERIFY_FAILED") as failed:
             EmailChannel(core, email_settings).poll()
+
+        assert "STARTTLS: the server's certificate cannot be verified" in str(failed.value)
+        assert "email.imap.starttls to auto" in str(failed.value)  # the way out, on loopback
 
         assert peer.logins() == []  # nobody logged in: no password sent
 
