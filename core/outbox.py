@@ -611,7 +611,7 @@ def recover_claims_of_stopped_holders(db: Database, heartbeats: Heartbeats, *,
             .where(Lease.name.startswith(heartbeats.lease_prefix, autoescape=True))
             .with_for_update()).all()
         stopped = heartbeats.stopped([tuple(row) for row in rows])
-        running = {holder for holder, _renewed, _expires in rows} - set(stopped)
+        running = sorted({holder for holder, _renewed, _expires in rows} - set(stopped))
         return connection.execute(
             update(_T).where(
                 _T.c.status == NotificationStatus.SENDING, _T.c.channel == channel,
