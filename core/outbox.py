@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import enum
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core import leases
 from core.db import Database, utcnow
 from core.models import Lease, Notification, NotificationStatus
 from core.quiet_hours import QuietHours
@@ -549,28 +552,73 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
         last_error="claim expired: the sender stopped before recording the outcome")
 
 
-def recover_claims_of_stopped_holders(db: Database, lease_prefix: str, *,
-                                      channel: str, now: datetime | None = None) -> int:
-    """Give back at once the claims (of ``channel``) whose holder's heartbeat lease (a
-    lease named ``lease_prefix``...) is gone or expired; how many.
+class Heartbeats:
+    """What this process has seen of the senders' heartbeat leases (those named
+    ``lease_prefix``...), timed on its own monotonic clock.
+
+    A heartbeat's ``expires_at`` is written with its holder's clock, and comparing it with
+    ours would take a live sender's claims whenever the two machines' clocks are apart by
+    more than the lease's lifetime. Instead a holder has stopped when its row has not
+    changed (the same ``renewed_at`` and ``expires_at``) for the lease's own lifetime
+    (``expires_at - renewed_at``, a duration on one clock), counted by this process from
+    the moment it first saw that version of the row; or at once when the holder names a
+    process of this machine that is gone (``leases.reclaimable``: a restart after a crash).
+    """
+
+    def __init__(self, lease_prefix: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lease_prefix = lease_prefix
+        self._clock = clock
+        # holder -> (the row's version, when this process first saw that version)
+        self._seen: dict[str, tuple[tuple[datetime, datetime], float]] = {}
+
+    def stopped(self, rows: list[tuple[str, datetime, datetime]]) -> list[str]:
+        """Note ``rows`` (every heartbeat's holder, ``renewed_at``, ``expires_at``, read
+        now); the holders among them that have stopped."""
+        now = self._clock()
+        seen: dict[str, tuple[tuple[datetime, datetime], float]] = {}
+        stopped = []
+        for holder, renewed_at, expires_at in rows:
+            version = (renewed_at, expires_at)
+            earlier = self._seen.get(holder)
+            first = earlier[1] if earlier is not None and earlier[0] == version else now
+            seen[holder] = (version, first)
+            lifetime = (expires_at - renewed_at).total_seconds()
+            if now - first >= lifetime or leases.reclaimable(holder):
+                stopped.append(holder)
+        self._seen = seen
+        return stopped
+
+
+def recover_claims_of_stopped_holders(db: Database, heartbeats: Heartbeats, *,
+                                      channel: str) -> int:
+    """Give back the claims (of ``channel``) whose holder's heartbeat lease is gone or has
+    stopped (see ``Heartbeats``); how many.
 
     A sender that records itself as ``holder`` on its claims (``claim(holder=...)``) and
-    renews a lease under ``lease_prefix`` while it runs needs no stale-claim age: once its
-    lease has expired, it is dead (or cut off from the database, and then its outcomes,
-    fenced by ``attempt``, change nothing). Claims of a live holder are never touched, so
-    two senders on two machines never take each other's work in flight. Each message in
-    flight at the crash may be delivered twice, as with ``recover_stale_claims``.
+    renews a lease under ``heartbeats.lease_prefix`` while it runs needs no stale-claim
+    age: once its lease has stopped changing for its lifetime, it is dead (or cut off from
+    the database, and then its outcomes, fenced by ``attempt``, change nothing). A live
+    holder's claims are never touched, whatever the machines' clocks say, so two senders
+    on two machines never take each other's work in flight; the heartbeat rows are locked
+    while the claims go back, so a renewal committed meanwhile is seen and wins. A holder
+    takes no claim before its heartbeat is written, so a claim whose holder has no row
+    at all is given back at once (its sender stopped and gave the heartbeat up). Each
+    message in flight at a crash may be delivered twice, as with ``recover_stale_claims``.
     """
-    now = now or utcnow()
-    live = select(Lease.holder).where(Lease.name.startswith(lease_prefix, autoescape=True),
-                                      Lease.expires_at > now)
-    return _transition(
-        db, Notification.status == NotificationStatus.SENDING,
-        Notification.channel == channel, Notification.claimed_by.is_not(None),
-        Notification.claimed_by.not_in(live),
-        status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
-        last_error="claim given back: its sender's heartbeat stopped before it recorded "
-                   "the outcome")
+    with db.write_engine.begin() as connection:
+        rows = connection.execute(
+            select(Lease.holder, Lease.renewed_at, Lease.expires_at)
+            .where(Lease.name.startswith(heartbeats.lease_prefix, autoescape=True))
+            .with_for_update()).all()
+        stopped = heartbeats.stopped([tuple(row) for row in rows])
+        running = sorted({holder for holder, _renewed, _expires in rows} - set(stopped))
+        return connection.execute(
+            update(_T).where(
+                _T.c.status == NotificationStatus.SENDING, _T.c.channel == channel,
+                _T.c.claimed_by.is_not(None), _T.c.claimed_by.not_in(running))
+            .values(status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
+                    last_error="claim given back: its sender's heartbeat stopped before it "
+                               "recorded the outcome")).rowcount
 
 
 def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None,

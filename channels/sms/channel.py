@@ -20,11 +20,14 @@ with the SMSC's reason.
 Limits, stated once: at most ``SLOTS_PER_WINDOW * window`` (4 × window) messages are
 claimed and unrecorded at a time (the claim slots, shared by both threads), each claim
 naming this channel's heartbeat holder; a crash resends those once the heartbeat has
-expired (another channel, or the restarted one, gives them back), and only the ones the
-SMSC had accepted reach the phone twice. A
-dropped connection resends only the submits that had no answer (at most ``window``). A
-multi-part message whose other parts never come is stored as it is after
-``Timings.reassembly_timeout``, also when a previous process stored its parts.
+stopped (the restarted channel on the same machine gives them back at once, another
+channel once the heartbeat has stood still for its lifetime, ``Timings.heartbeat_lifetime``,
+on that channel's own clock), and only the ones the SMSC had accepted reach the phone
+twice. The heartbeat is renewed by a thread of its own, so a stalled loop keeps its
+claims; nothing is claimed while the heartbeat is not held. A dropped connection resends
+only the submits that had no answer (at most ``window``). A multi-part message whose
+other parts never come is stored as it is after ``Timings.reassembly_timeout``, also when
+a previous process stored its parts.
 """
 
 from __future__ import annotations
@@ -108,6 +111,11 @@ class Timings:
     receipt_hold: float = 120.0  # how long a receipt waits for its mark_sent
     reassembly_timeout: float = 300.0
     heartbeat_interval: float = 10.0  # how often the bind state is written for /healthz
+    # How long a heartbeat stands for this channel without a renewal. Another channel
+    # takes this one's claims once its heartbeat has stood still that long (on the other
+    # channel's own clock): well past a submit's response_timeout, with a margin for the
+    # database's writer lock held by someone else (never less than response_timeout + 30).
+    heartbeat_lifetime: float = 90.0
     stale_claims_after: timedelta = timedelta(minutes=5)
 
 
@@ -252,11 +260,24 @@ class SmsChannel:
         self._slots = _Slots(SLOTS_PER_WINDOW * settings.smpp.window)
         # The bind state, written where any gateway machine's /healthz reads it.
         self._holder = leases.holder_name("sms")
-        self._heartbeat_name = f"{leases.SMS_CHANNEL_PREFIX}{self._holder}"[:64]
+        self._heartbeat_name = heartbeat_name(self._holder)
+        self._heartbeat_ttl = timedelta(seconds=max(
+            self.timings.heartbeat_lifetime, self.timings.response_timeout + 30.0))
+        # Written by a thread of its own (``_beating``), so a busy or stalled loop does not
+        # let it lapse; no claim is made while it is not held (another channel would see
+        # the claims as orphans and send them again).
+        self._beat_held = threading.Event()
+        self._beat_stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._beat_failing = False
         self._next_heartbeat = 0.0
-        self._next_recovery = 0.0
         self._last_beat = (0.0, 0)
         self._beat_bound: bool | None = None
+        # Other channels' heartbeats as this one has seen them, to give back the claims of
+        # those that stopped.
+        self._heartbeats = outbox.Heartbeats(leases.SMS_CHANNEL_PREFIX, clock=clock)
+        self._next_orphan_check = 0.0
+        self._next_recovery = 0.0
         self._held_lock = threading.Lock()
         self._work = threading.Event()
         self._stopping = threading.Event()
@@ -266,13 +287,17 @@ class SmsChannel:
 
     def start(self) -> None:
         # The heartbeat first: the claims this channel makes carry its holder, and another
-        # channel gives back those of a holder without a live heartbeat.
-        self._heartbeat()
+        # channel gives back those of a holder without a live heartbeat. Should it fail,
+        # its thread tries again and nothing is claimed meanwhile.
+        self._beat()
         self._recover_orphaned_claims()
         self._recover_stale_claims()
         self.session.start()
         self._thread = threading.Thread(target=self._loop, name="sms-channel", daemon=True)
         self._thread.start()
+        self._beat_thread = threading.Thread(target=self._beating, name="sms-heartbeat",
+                                             daemon=True)
+        self._beat_thread.start()
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stopping.set()
@@ -280,6 +305,20 @@ class SmsChannel:
         if self._thread is not None:
             self._thread.join(timeout)
         self.session.stop()
+        # The heartbeat goes last: until the session has stopped, answers may still be in
+        # flight under this channel's claims.
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join(timeout)
+        if self._thread is not None and self._thread.is_alive():
+            # Its claims are still this channel's: the heartbeat lapses on its own.
+            log.warning("the SMS channel's loop did not stop in %.0f s; its heartbeat is "
+                        "left to expire", timeout)
+            return
+        try:
+            leases.release(self.core.db, self._heartbeat_name, self._holder)
+        except Exception:
+            log.exception("could not clear the SMS channel's heartbeat")
 
     def run_until(self, stop: threading.Event) -> None:
         """Run in the foreground until ``stop`` is set (``gateway sms``)."""
@@ -293,7 +332,7 @@ class SmsChannel:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                self._heartbeat()
+                self._recover_orphans_due()
                 busy = self._pass()
             except Exception:
                 # The loop must outlive a database hiccup; the outbox keeps the work.
@@ -308,10 +347,6 @@ class SmsChannel:
                 self._work.wait(_SETTLE_EVERY if self._outgoing else idle)
                 self._work.clear()
         self._abandon_outgoing()
-        try:
-            leases.release(self.core.db, self._heartbeat_name, self._holder)
-        except Exception:
-            log.exception("could not clear the SMS channel's heartbeat")
 
     def _recover_stale_claims(self) -> None:
         """Give back, at start and once a minute, the claims a sender that names no holder
@@ -326,39 +361,79 @@ class SmsChannel:
             self.core.db, self.timings.stale_claims_after, channel="sms"))
 
     def _recover_orphaned_claims(self) -> None:
-        """Give back, at start and at every heartbeat, the claims of SMS channels whose
-        heartbeat has expired (a SIGKILLed ``gateway sms``: within three heartbeat
-        intervals of its death, not the stale-claim age); a live channel's, on this
-        machine or another, never."""
+        """Give back the claims of SMS channels whose heartbeat has stopped (a SIGKILLed
+        ``gateway sms``: at once when it ran on this machine, else once its heartbeat has
+        stood still for its lifetime as this channel's clock counts it, not the stale-claim
+        age); a live channel's, on this machine or another, never."""
         self._recovered(outbox.recover_claims_of_stopped_holders(
-            self.core.db, leases.SMS_CHANNEL_PREFIX, channel="sms"))
+            self.core.db, self._heartbeats, channel="sms"))
+
+    def _recover_orphans_due(self) -> None:
+        """``_recover_orphaned_claims`` once a heartbeat interval, on the loop."""
+        now = self._clock()
+        if now >= self._next_orphan_check:
+            self._next_orphan_check = now + self.timings.heartbeat_interval
+            self._recover_orphaned_claims()
 
     def _recovered(self, recovered: int) -> None:
         if recovered:
             self._claim_wanted = True
             log.warning("%d SMS claimed by a sender that stopped are queued again", recovered)
 
-    def _heartbeat(self) -> None:
+    def _beating(self) -> None:
+        """The heartbeat's thread: on time whatever the loop is doing, and at once when
+        the bind comes up or goes down (/metrics, /healthz)."""
+        while not self._beat_stop.is_set():
+            wait = self._next_heartbeat - self._clock()
+            if wait > 0 and self.session.bound == self._beat_bound:
+                self._beat_stop.wait(min(wait, 0.25))
+                continue
+            self._beat()
+
+    def _beat(self) -> None:
+        """Write the heartbeat (the bind state, the throughput); retried within a second
+        while it cannot be, and not written at all once a thread it stands for is dead."""
         now = self._clock()
-        bound = self.session.bound
-        # On time, and at once when the bind came up or went down (/metrics, /healthz).
-        if now < self._next_heartbeat and bound == self._beat_bound:
+        if self._thread is not None and not (self._thread.is_alive() and self.session.running):
+            # Its claims would never be recorded: let the heartbeat lapse, so another
+            # channel (or the restarted one) gives them back.
+            if self._beat_held.is_set() and not self._stopping.is_set():
+                log.error("a thread of the SMS channel has died; its heartbeat is no "
+                          "longer renewed")
+            self._beat_held.clear()
+            self._next_heartbeat = now + self.timings.heartbeat_interval
             return
-        self._beat_bound = bound
+        bound = self.session.bound
         # Throughput since the last beat: segments submitted per second.
         sent, since = self.session.segments_sent, self._last_beat
         rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
-        self._last_beat = (now, sent)
-        self._next_heartbeat = now + self.timings.heartbeat_interval
         smpp = self.settings.smpp
-        leases.acquire(self.core.db, self._heartbeat_name, self._holder,
-                       timedelta(seconds=3 * self.timings.heartbeat_interval), state={
-                           "bound": bound, "binds": self.session.binds,
-                           "smsc": f"{smpp.host}:{smpp.port}",
-                           "in_flight": len(self._outgoing),
-                           "segments_per_second": round(rate, 1)})
-        if self._thread is not None:
-            self._recover_orphaned_claims()
+        try:
+            held = leases.acquire(self.core.db, self._heartbeat_name, self._holder,
+                                  self._heartbeat_ttl, state={
+                                      "bound": bound, "binds": self.session.binds,
+                                      "smsc": f"{smpp.host}:{smpp.port}",
+                                      "in_flight": len(self._outgoing),
+                                      "segments_per_second": round(rate, 1)})
+        except Exception:
+            log.exception("the SMS channel's heartbeat could not be written")
+            held = False
+        if held:
+            self._beat_failing = False
+            self._beat_bound = bound
+            self._last_beat = (now, sent)
+            self._next_heartbeat = now + self.timings.heartbeat_interval
+            if not self._beat_held.is_set():
+                self._beat_held.set()
+                self._claim_wanted = True
+                self._work.set()
+            return
+        if not self._beat_failing:
+            log.error("the SMS channel does not hold its heartbeat %s; nothing is claimed "
+                      "until it does", self._heartbeat_name)
+        self._beat_failing = True
+        self._beat_held.clear()
+        self._next_heartbeat = now + min(1.0, self.timings.heartbeat_interval)
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.
@@ -396,7 +471,8 @@ class SmsChannel:
         now = self._clock()
         # A claim only when rows may be due (see _claim_wanted): an empty claim would take
         # every free slot for its commit and leave the session thread's answers none.
-        claiming = (self.session.bound and (self._claim_wanted or now >= self._next_claim)
+        claiming = (self.session.bound and self._beat_held.is_set()
+                    and (self._claim_wanted or now >= self._next_claim)
                     and (self._slots.free + done_count >= window or not busy))
         # Finished messages are recorded in batches: when a window's worth of slots can be
         # refilled, when nothing else is in flight, or after _SETTLE_EVERY at the latest.
@@ -635,7 +711,8 @@ class SmsChannel:
             for k in indexes:
                 statuses[k] = ESME_RX_T_APPN
             return
-        slots = self._slots.take(len(messages))
+        # No answer is claimed while the heartbeat is not held (the loop claims them later).
+        slots = self._slots.take(len(messages)) if self._beat_held.is_set() else 0
         try:
             answers = self.core.receive_and_answer_sms(messages, claim_limit=slots,
                                                        holder=self._holder)
@@ -826,6 +903,21 @@ class SmsChannel:
                 if not ok and not last]
         with self._held_lock:
             self._held[:0] = keep
+
+
+def heartbeat_name(holder: str) -> str:
+    """The heartbeat lease's name for ``holder`` (a ``leases.holder_name``): at most the
+    column's 64 characters, and unique per holder however long the host name (a hash of
+    the whole holder, then its end: the pid and the random suffix)."""
+    name = f"{leases.SMS_CHANNEL_PREFIX}{holder}"
+    if len(name) <= _LEASE_NAME_MAX:
+        return name
+    digest = hashlib.sha256(holder.encode()).hexdigest()[:12]
+    keep = _LEASE_NAME_MAX - len(leases.SMS_CHANNEL_PREFIX) - len(digest) - 1
+    return f"{leases.SMS_CHANNEL_PREFIX}{digest}~{holder[-keep:]}"
+
+
+_LEASE_NAME_MAX = 64
 
 
 def _storable_id(message_id: str | None, notification_id: int, index: int) -> str:

@@ -376,6 +376,12 @@ class SmppSession:
     def bound(self) -> bool:
         return self._bound.is_set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the session thread was started and is alive (it never ends on its own;
+        a dead one means no submit will ever be answered)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait_bound(self, timeout: float) -> bool:
         return self._bound.wait(timeout)
 

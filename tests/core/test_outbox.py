@@ -6,6 +6,9 @@ queue with ``FOR UPDATE SKIP LOCKED``.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -475,23 +478,86 @@ def test_an_untried_claim_goes_back_due_now_without_counting_an_attempt(core):
     assert again.attempts == 1
 
 
-def test_claims_of_a_holder_whose_heartbeat_expired_go_back_and_a_live_holders_stay(core):
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_claims_of_a_holder_whose_heartbeat_stopped_go_back_and_a_live_holders_stay(core):
     from core import leases
 
     dead, live = "sms@a:1:dead", "sms@b:2:live"
-    leases.acquire(core.db, f"sms:{dead}", dead, timedelta(seconds=30),
-                   now=NOW - timedelta(minutes=1))
-    leases.acquire(core.db, f"sms:{live}", live, timedelta(seconds=30))
+    lifetime = timedelta(seconds=90)
+    leases.acquire(core.db, f"sms:{dead}", dead, lifetime, now=NOW - timedelta(minutes=1))
+    leases.acquire(core.db, f"sms:{live}", live, lifetime)
     ids = [add(core, f"c{k}") for k in range(4)]
     outbox.claim_due(core.db, limit=1, holder=dead)
     outbox.claim_due(core.db, limit=1, holder=live)
     outbox.claim_due(core.db, limit=1, holder="sms@c:3:gone")  # released: no lease row
     outbox.claim_due(core.db, limit=1)  # no holder: only the stale-claim age applies
+    clock = Clock()
+    heartbeats = outbox.Heartbeats("sms:", clock=clock)
 
-    assert outbox.recover_claims_of_stopped_holders(core.db, "sms:", channel="sms") == 2
-    assert outbox.recover_claims_of_stopped_holders(core.db, "sms:", channel="sms") == 0
+    # First sight: only the claim without a heartbeat goes back.
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
+    clock.now += 60
+    leases.renew(core.db, f"sms:{live}", live, lifetime)  # the live one beats on
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    clock.now += 31  # the dead one's row unchanged for its lifetime, on our clock
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
 
     statuses = [(row(core, i).status, row(core, i).claimed_by) for i in ids]
     assert statuses == [(NotificationStatus.PENDING, None), (NotificationStatus.SENDING, live),
                         (NotificationStatus.PENDING, None), (NotificationStatus.SENDING, None)]
     assert "heartbeat stopped" in row(core, ids[0]).last_error
+
+
+def test_a_live_holders_claims_stay_whatever_its_clock_says(core):
+    # The holder's clock is two hours behind ours: by our clock its heartbeat expired long
+    # ago, yet it renews on time, so its claims in flight are never taken.
+    from core import leases
+
+    behind = "sms@far:7:skewed"
+    lifetime = timedelta(seconds=90)
+    [message] = [add(core, "skewed")]
+    leases.acquire(core.db, f"sms:{behind}", behind, lifetime,
+                   now=utcnow() - timedelta(hours=2))
+    outbox.claim_due(core.db, limit=1, holder=behind)
+    clock = Clock()
+    heartbeats = outbox.Heartbeats("sms:", clock=clock)
+    for beat in range(1, 30):  # five minutes of renewals every 10 s
+        assert outbox.recover_claims_of_stopped_holders(
+            core.db, heartbeats, channel="sms") == 0
+        clock.now += 10
+        leases.renew(core.db, f"sms:{behind}", behind, lifetime,
+                     now=utcnow() - timedelta(hours=2) + beat * timedelta(seconds=10))
+    assert row(core, message).status == NotificationStatus.SENDING
+
+    # Its renewals stop: its claims go back once the row stood still for its lifetime.
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    clock.now += 89
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    clock.now += 1
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
+    assert row(core, message).status == NotificationStatus.PENDING
+
+
+def test_the_claims_of_a_crashed_process_of_this_machine_go_back_at_once(core):
+    from core import leases
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    crashed = f"sms@{socket.gethostname()}:{gone}:abcdef"
+    leases.acquire(core.db, f"sms:{crashed}", crashed, timedelta(seconds=90))
+    [message] = [add(core, "crashed")]
+    outbox.claim_due(core.db, limit=1, holder=crashed)
+
+    heartbeats = outbox.Heartbeats("sms:", clock=Clock())
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
+    assert row(core, message).status == NotificationStatus.PENDING

@@ -120,18 +120,22 @@ def test_the_window_is_never_exceeded_at_the_smsc(core, smsc, start_channel):
 
 
 def test_the_submit_rate_stays_at_or_under_the_agreed_throughput(core, smsc, start_channel):
-    throughput = 20
-    enqueue_many(core, 40, "rate")
+    throughput, count = 20, 80
+    enqueue_many(core, count, "rate")
     start_channel(window=10, throughput=throughput)
 
-    until(lambda: len(notifications(core, status="sent")) == 40, timeout=30)
+    until(lambda: len(notifications(core, status="sent")) == count, timeout=30)
 
+    # The times are the peer's, when it read each submit: a loaded machine delays some
+    # reads and bunches others. Over 80 submits (about 4 s at the bucket's 19 a second)
+    # the measured rate is allowed 10 % over the bucket's; unthrottled, it is hundreds.
     times = sorted(s["at"] for s in smsc.submits())
-    assert len(times) == 40
-    assert (len(times) - 1) / (times[-1] - times[0]) <= throughput
-    # In any second: one saved-up token plus the rate (the bucket runs at 95 %).
+    assert len(times) == count
+    assert (len(times) - 1) / (times[-1] - times[0]) <= throughput * 0.95 * 1.10
+    # In any second: one saved-up token plus the rate (the bucket runs at 95 %), and one
+    # more for a read the peer made late.
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= throughput, busiest
+    assert busiest <= throughput + 1, busiest
 
 
 def test_enquire_link_keeps_the_link_and_a_silent_smsc_makes_the_channel_bind_again(

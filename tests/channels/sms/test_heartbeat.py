@@ -1,0 +1,177 @@
+"""The SMS channel's heartbeat, against the real SMSC peer: its own thread, its lifetime,
+its name, and no claim made while it is not held (another channel would take the claims
+of a channel without a heartbeat as orphans and send them again)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from channels.sms import channel as sms_channel
+from channels.sms.channel import SmsChannel, heartbeat_name
+from channels.sms.smpp import SmppSession
+from core import leases
+from tests.channels.sms.smsc_settings import sms_settings
+from tests.channels.sms.test_channel import FAST, notifications, until
+from tests.channels.sms.test_resilience import enqueue_many
+
+BEATING = replace(FAST, heartbeat_interval=0.2)
+
+
+@pytest.fixture
+def make_channel(core, smsc):
+    """Build (and start) an SmsChannel on the peer; every one is stopped at the end."""
+    made: list[SmsChannel] = []
+
+    def make(*, window: int = 10, timings=FAST, start: bool = True) -> SmsChannel:
+        channel = SmsChannel(core, sms_settings(smsc, window=window), timings=timings)
+        made.append(channel)
+        if start:
+            channel.start()
+        return channel
+
+    yield make
+    for channel in made:
+        channel.stop()
+
+
+def heartbeat(core, channel: SmsChannel) -> leases.LeaseView | None:
+    return leases.current(core.db).get(channel._heartbeat_name)
+
+
+def test_two_channels_on_a_long_host_name_keep_heartbeats_of_their_own(monkeypatch):
+    monkeypatch.setattr(leases.socket, "gethostname", lambda: "gateway-" + "x" * 70)
+    first, second = leases.holder_name("sms"), leases.holder_name("sms")
+
+    names = heartbeat_name(first), heartbeat_name(second)
+    assert names[0] != names[1]
+    assert all(len(name) <= 64 and name.startswith(leases.SMS_CHANNEL_PREFIX)
+               for name in names)
+    # The end of the holder (pid and random suffix) stays readable in the name.
+    assert names[0].endswith(first.rsplit(":", 2)[-2] + ":" + first.rsplit(":", 1)[-1])
+    short = "sms@host:12:abcdef"
+    assert heartbeat_name(short) == f"sms:{short}"
+
+
+def test_the_heartbeat_outlives_a_submits_response_timeout(core, smsc, make_channel):
+    channel = make_channel(timings=replace(FAST, response_timeout=75.0))
+    assert channel.session.wait_bound(10)
+
+    beat = until(lambda: heartbeat(core, channel))
+    lifetime = (beat.expires_at - beat.renewed_at).total_seconds()
+    assert lifetime >= 75.0 + 30.0
+    default = make_channel()
+    beat = until(lambda: heartbeat(core, default))
+    assert (beat.expires_at - beat.renewed_at).total_seconds() >= 60.0
+
+
+def test_the_heartbeat_is_renewed_while_the_loop_is_stalled(core, smsc, make_channel):
+    # A slow batch, or the database's writer lock held by an import: the loop waits, the
+    # heartbeat goes on, so no other channel takes this one's claims.
+    channel = make_channel(timings=BEATING, start=False)
+    stalled, release = threading.Event(), threading.Event()
+    original = channel._pass
+
+    def stalling_pass() -> bool:
+        stalled.set()
+        release.wait(30)
+        return original()
+
+    channel._pass = stalling_pass
+    try:
+        channel.start()
+        assert stalled.wait(10)
+        first = heartbeat(core, channel).renewed_at
+        until(lambda: heartbeat(core, channel).renewed_at > first, timeout=5)
+        second = heartbeat(core, channel).renewed_at
+        until(lambda: heartbeat(core, channel).renewed_at > second, timeout=5)
+    finally:
+        release.set()
+
+
+def test_the_heartbeat_stops_when_the_session_thread_is_dead(
+        core, smsc, make_channel, monkeypatch):
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+
+    monkeypatch.setattr(SmppSession, "running", property(lambda self: False))
+    time.sleep(0.5)  # a beat under way finishes
+    last = heartbeat(core, channel).renewed_at
+    time.sleep(1.0)  # five heartbeat intervals
+
+    assert heartbeat(core, channel).renewed_at == last
+    assert not channel._beat_held.is_set()
+
+
+def test_nothing_is_claimed_until_the_heartbeat_is_held(core, smsc, make_channel,
+                                                        monkeypatch):
+    refused = threading.Event()
+    refused.set()
+    acquire = leases.acquire
+
+    def acquire_unless_refused(*args, **kwargs) -> bool:
+        return False if refused.is_set() else acquire(*args, **kwargs)
+
+    monkeypatch.setattr(sms_channel.leases, "acquire", acquire_unless_refused)
+    enqueue_many(core, 3, "unheld")
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    time.sleep(1.0)  # twenty poll intervals
+
+    assert notifications(core, status="pending") and not smsc.submits()
+    assert heartbeat(core, channel) is None
+
+    refused.clear()
+    until(lambda: len(notifications(core, status="sent")) == 3)
+    assert {r.claimed_by for r in notifications(core, status="sent")} <= {
+        channel._holder, None}
+    assert heartbeat(core, channel) is not None
+
+
+def test_a_clean_stop_gives_the_heartbeat_up_after_the_session_has_stopped(core, smsc):
+    channel = SmsChannel(core, sms_settings(smsc), timings=BEATING)
+    channel.start()
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+    seen_while_stopping = []
+    stop_session = channel.session.stop
+
+    def stop(*args, **kwargs) -> None:
+        seen_while_stopping.append(heartbeat(core, channel))
+        stop_session(*args, **kwargs)
+        seen_while_stopping.append(heartbeat(core, channel))
+
+    channel.session.stop = stop
+    channel.stop()
+
+    assert all(beat is not None for beat in seen_while_stopping), seen_while_stopping
+    assert len(seen_while_stopping) == 2
+    assert heartbeat(core, channel) is None
+
+
+def test_a_stalled_channels_claims_are_not_taken_by_another(core, smsc, make_channel):
+    # The first channel's loop stalls with its claims in flight for longer than its
+    # heartbeat interval; a second channel, watching with a lifetime far longer, keeps off.
+    first = make_channel(window=3, timings=replace(BEATING, response_timeout=300.0))
+    assert first.session.wait_bound(10)
+    smsc.script(silent=True)
+    enqueue_many(core, 6, "stalled")
+    in_flight = until(lambda: len(notifications(core, status="sending")) == 6
+                      and notifications(core, status="sending"))
+    release = threading.Event()
+    original = first._pass
+    first._pass = lambda: release.wait(30) and original()
+    try:
+        second = make_channel(window=3, timings=BEATING)
+        for _ in range(5):
+            second._recover_orphaned_claims()
+            time.sleep(0.3)
+        assert [(r.id, r.attempts, r.claimed_by) for r in
+                notifications(core, status="sending")] == [
+            (r.id, r.attempts, r.claimed_by) for r in in_flight]
+    finally:
+        release.set()
