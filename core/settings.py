@@ -149,14 +149,19 @@ class IvrSettings(_Section):
     input_timeout_seconds: int = Field(default=6, ge=2, le=30)
 
 
-_SWITCH = {"true": True, "yes": True, "on": True, "1": True,
-           "false": False, "no": False, "off": False, "0": False, "auto": "auto"}
+# What pydantic reads as a bool (so a switch that became tri-state refuses nothing that
+# worked before), and "auto".
+_SWITCH = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True,
+           "false": False, "f": False, "no": False, "n": False, "off": False, "0": False,
+           "auto": "auto"}
 
 
 def _auto_or_bool(value: object) -> object:
     """true, false or auto, as YAML or the environment spells them; one clear error else."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and value in (0, 1):  # YAML's 0 and 1
+        return bool(value)
     if isinstance(value, str) and value.strip().lower() in _SWITCH:
         return _SWITCH[value.strip().lower()]
     raise ValueError("should be true, false or auto")

@@ -387,8 +387,6 @@ class KioskWindow(QWidget):
         now = self.clock()
         if kind == "probe":
             self._probing = False
-        # A query of the printer's state is queued or running on the printing thread.
-        self._asking_printer = False
         if isinstance(outcome, GatewayUnavailable):
             log.warning("gateway not reachable (%s): %s", kind, outcome)
             self.gateway_reachable = False

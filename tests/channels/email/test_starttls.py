@@ -175,3 +175,14 @@ def test_starttls_is_auto_in_config_yaml_and_true_false_or_auto_in_the_environme
     monkeypatch.setenv("GATEWAY__EMAIL__IMAP__STARTTLS", "sometimes")
     with pytest.raises(ConfigError, match=r"email\.imap\.starttls .*true, false or auto"):
         load()
+
+
+@pytest.mark.parametrize(("spelled", "meant"), [
+    ("t", True), ("Y", True), ("on", True), (1, True),
+    ("f", False), ("n", False), ("off", False), (0, False), ("AUTO", "auto")])
+def test_starttls_takes_every_spelling_a_plain_switch_took(spelled, meant):
+    # It was a bool before it could be "auto": nothing that worked then is refused now.
+    from core.settings import ImapSettings, SmtpSettings
+
+    assert ImapSettings(starttls=spelled).starttls == meant
+    assert SmtpSettings(starttls=spelled).starttls == meant

@@ -544,6 +544,8 @@ def test_a_hung_cups_state_query_stops_no_heartbeat_nor_the_offline_retry(qtbot,
         qtbot.waitUntil(lambda: kiosk.screen_name == "home", timeout=WAIT_MS)
         assert kiosk.gateway_reachable
         assert asked == [asked[0]]  # one query waits on CUPS, not one a heartbeat
+        # ...and none queued behind it either (a receipt would wait behind each).
+        assert kiosk._printing._work_queue.qsize() == 0
     finally:
         release.set()
 
