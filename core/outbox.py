@@ -563,6 +563,13 @@ class Heartbeats:
     (``expires_at - renewed_at``, a duration on one clock), counted by this process from
     the moment it first saw that version of the row; or at once when the holder names a
     process of this machine that is gone (``leases.reclaimable``: a restart after a crash).
+
+    A holder with claims and no row at all has stopped only when it had claims and no row
+    at the previous observation too: a sender writes its heartbeat before it claims, so a
+    row missing from a read made after claims were seen without one was given up (a clean
+    stop), not one about to be written. (Within one observation the claims are read after
+    the rows, each in a snapshot of its own on PostgreSQL's READ COMMITTED: a sender
+    starting in between shows claims and no row.)
     """
 
     def __init__(self, lease_prefix: str, clock: Callable[[], float] = time.monotonic) -> None:
@@ -570,13 +577,18 @@ class Heartbeats:
         self._clock = clock
         # holder -> (the row's version, when this process first saw that version)
         self._seen: dict[str, tuple[tuple[datetime, datetime], float]] = {}
+        # holders seen with claims and no heartbeat row at the last observation
+        self._rowless: set[str] = set()
 
-    def stopped(self, rows: list[tuple[str, datetime, datetime]]) -> list[str]:
+    def stopped(self, rows: list[tuple[str, datetime, datetime]],
+                claimants: set[str] | None = None,
+                ) -> dict[str, tuple[datetime, datetime] | None]:
         """Note ``rows`` (every heartbeat's holder, ``renewed_at``, ``expires_at``, read
-        now); the holders among them that have stopped."""
+        now) and ``claimants`` (the holders named on claims, read after ``rows``); the
+        holders that have stopped, each with the version of its row seen (None: no row)."""
         now = self._clock()
         seen: dict[str, tuple[tuple[datetime, datetime], float]] = {}
-        stopped = []
+        stopped: dict[str, tuple[datetime, datetime] | None] = {}
         for holder, renewed_at, expires_at in rows:
             version = (renewed_at, expires_at)
             earlier = self._seen.get(holder)
@@ -584,8 +596,13 @@ class Heartbeats:
             seen[holder] = (version, first)
             lifetime = (expires_at - renewed_at).total_seconds()
             if now - first >= lifetime or leases.reclaimable(holder):
-                stopped.append(holder)
+                stopped[holder] = version
+        rowless = set(claimants or ()) - set(seen)
+        for holder in rowless:
+            if holder in self._rowless or leases.reclaimable(holder):
+                stopped[holder] = None
         self._seen = seen
+        self._rowless = rowless
         return stopped
 
 
@@ -597,28 +614,38 @@ def recover_claims_of_stopped_holders(db: Database, heartbeats: Heartbeats, *,
     A sender that records itself as ``holder`` on its claims (``claim(holder=...)``) and
     renews a lease under ``heartbeats.lease_prefix`` while it runs needs no stale-claim
     age: once its lease has stopped changing for its lifetime, it is dead (or cut off from
-    the database, and then its outcomes, fenced by ``attempt``, change nothing). A live
-    holder's claims are never touched, whatever the machines' clocks say, so two senders
-    on two machines never take each other's work in flight; the heartbeat rows are locked
-    while the claims go back, so a renewal committed meanwhile is seen and wins. A holder
-    takes no claim before its heartbeat is written, so a claim whose holder has no row
-    at all is given back at once (its sender stopped and gave the heartbeat up). Each
-    message in flight at a crash may be delivered twice, as with ``recover_stale_claims``.
+    the database, and then its outcomes, fenced by ``attempt``, change nothing; it claims
+    nothing once its last renewal is older than its lifetime). A live holder's claims are
+    never touched, whatever the machines' clocks say, so two senders on two machines never
+    take each other's work in flight. A holder whose heartbeat was given up (a clean stop)
+    has its claims back at the next observation; one of this machine whose process is gone,
+    at once. Each holder's claims go back only while its heartbeat row is still as seen
+    (or still missing): a renewal committed meanwhile wins, and no heartbeat row is locked,
+    so no sender's renewal waits for this. Each message in flight at a crash may be
+    delivered twice, as with ``recover_stale_claims``.
     """
+    prefix = Lease.name.startswith(heartbeats.lease_prefix, autoescape=True)
+    sending = (_T.c.status == NotificationStatus.SENDING, _T.c.channel == channel)
     with db.write_engine.begin() as connection:
         rows = connection.execute(
-            select(Lease.holder, Lease.renewed_at, Lease.expires_at)
-            .where(Lease.name.startswith(heartbeats.lease_prefix, autoescape=True))
-            .with_for_update()).all()
-        stopped = heartbeats.stopped([tuple(row) for row in rows])
-        running = sorted({holder for holder, _renewed, _expires in rows} - set(stopped))
-        return connection.execute(
-            update(_T).where(
-                _T.c.status == NotificationStatus.SENDING, _T.c.channel == channel,
-                _T.c.claimed_by.is_not(None), _T.c.claimed_by.not_in(running))
-            .values(status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
-                    last_error="claim given back: its sender's heartbeat stopped before it "
-                               "recorded the outcome")).rowcount
+            select(Lease.holder, Lease.renewed_at, Lease.expires_at).where(prefix)).all()
+        claimants = set(connection.scalars(
+            select(_T.c.claimed_by).distinct()
+            .where(*sending, _T.c.claimed_by.is_not(None))).all())
+        stopped = heartbeats.stopped([tuple(row) for row in rows], claimants)
+        recovered = 0
+        for holder, version in sorted(stopped.items()):
+            if holder not in claimants:
+                continue
+            heartbeat = select(Lease.name).where(prefix, Lease.holder == holder)
+            unchanged = (~heartbeat.exists() if version is None else heartbeat.where(
+                Lease.renewed_at == version[0], Lease.expires_at == version[1]).exists())
+            recovered += connection.execute(
+                update(_T).where(*sending, _T.c.claimed_by == holder, unchanged)
+                .values(status=NotificationStatus.PENDING, claimed_at=None, claimed_by=None,
+                        last_error="claim given back: its sender's heartbeat stopped before "
+                                   "it recorded the outcome")).rowcount
+        return recovered
 
 
 def expire_undeliverable(db: Database, max_age: timedelta, now: datetime | None = None,

@@ -7,11 +7,11 @@ import ipaddress
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import leases, migrate, outbox, overdue
-from core.db import utcnow
+from core.db import UTCDateTime, utcnow
 from core.models import Lease, Notification, NotificationStatus
 from gateway.errors import error_response
 
@@ -27,6 +27,7 @@ def healthz():
             session.execute(text("SELECT 1"))
             components["database"] = "ok"
             states = outbox_states(session)
+            database_now = database_clock(session)
     except SQLAlchemyError:
         return jsonify({"status": "unavailable", "components": {"database": "down"}}), 503
     revision = migrate.current_revision(core.db.engine)
@@ -42,9 +43,15 @@ def healthz():
     held = leases.current(core.db)
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
+    # "live" is the lease's own expiry (up to its lifetime, 90 s, after the channel's last
+    # renewal, so a channel that died shows live until then); the age of the last renewal
+    # tells sooner: a running channel renews every 10 s.
     sms_channels = [
         {"holder": lease.holder, "live": lease.live(), "bound": bool(lease.state.get("bound")),
-         "renewed_at": lease.renewed_at.isoformat(), "smsc": lease.state.get("smsc"),
+         "renewed_at": lease.renewed_at.isoformat(),
+         "renewed_seconds_ago": _seconds_since(lease.renewed_at, database_now),
+         "lifetime_seconds": (lease.expires_at - lease.renewed_at).total_seconds(),
+         "smsc": lease.state.get("smsc"),
          "segments_per_second": lease.state.get("segments_per_second", 0.0)}
         for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
     if sms_channels:
@@ -56,6 +63,17 @@ def healthz():
     if settings.email.enabled:
         body["email"] = email_poller(core, settings.email.imap.poll_seconds)
     return jsonify(body)
+
+
+def database_clock(session):
+    """The database server's time: one clock for every machine's /healthz (a heartbeat's
+    ``renewed_at`` is its writer's clock; each reader's own would disagree with the next)."""
+    return session.scalar(select(type_coerce(func.current_timestamp(), UTCDateTime())))
+
+
+def _seconds_since(when, now) -> float:
+    # Never negative: the writer's clock may be a little ahead of the database's.
+    return round(max(0.0, (now - when).total_seconds()), 1)
 
 
 def email_poller(core, poll_seconds: float) -> dict[str, object]:

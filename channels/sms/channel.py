@@ -24,7 +24,8 @@ stopped (the restarted channel on the same machine gives them back at once, anot
 channel once the heartbeat has stood still for its lifetime, ``Timings.heartbeat_lifetime``,
 on that channel's own clock), and only the ones the SMSC had accepted reach the phone
 twice. The heartbeat is renewed by a thread of its own, so a stalled loop keeps its
-claims; nothing is claimed while the heartbeat is not held. A dropped connection resends
+claims; nothing is claimed while the heartbeat is not held, nor once its last renewal
+is so old that a submit made now might outlast its lifetime. A dropped connection resends
 only the submits that had no answer (at most ``window``). A multi-part message whose
 other parts never come is stored as it is after ``Timings.reassembly_timeout``, also when
 a previous process stored its parts.
@@ -264,12 +265,19 @@ class SmsChannel:
         self._heartbeat_ttl = timedelta(seconds=max(
             self.timings.heartbeat_lifetime, self.timings.response_timeout + 30.0))
         # Written by a thread of its own (``_beating``), so a busy or stalled loop does not
-        # let it lapse; no claim is made while it is not held (another channel would see
-        # the claims as orphans and send them again).
-        self._beat_held = threading.Event()
+        # let it lapse. No claim is made after ``_beat_valid_until`` (our clock when the
+        # last good beat began, plus its lifetime, less a margin for a submit in flight
+        # to be answered and recorded): another channel takes the claims of a heartbeat
+        # that has stood still for its lifetime as orphans, and sends them again. A
+        # deadline, not a flag, so a beat that hangs (a row lock, a dead socket) or a
+        # heartbeat thread that died stops the claims all the same.
+        self._beat_valid_until = 0.0
+        ttl = self._heartbeat_ttl.total_seconds()
+        self._beat_margin = min(ttl / 2, self.timings.response_timeout + 10.0)
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._beat_failing = False
+        self._beat_retry = 0.0
         self._next_heartbeat = 0.0
         self._last_beat = (0.0, 0)
         self._beat_bound: bool | None = None
@@ -305,6 +313,15 @@ class SmsChannel:
         if self._thread is not None:
             self._thread.join(timeout)
         self.session.stop()
+        if self._thread is not None and not self._thread.is_alive():
+            # Answers the session thread claimed while the loop was stopping: recorded
+            # now that the session has ended them, before the heartbeat goes (then their
+            # claims would go back at once, and be sent again).
+            try:
+                self._take_handed()
+                self._record_finished()
+            except Exception:
+                log.exception("the SMS answers sent while stopping could not be recorded")
         # The heartbeat goes last: until the session has stopped, answers may still be in
         # flight under this channel's claims.
         self._beat_stop.set()
@@ -384,26 +401,39 @@ class SmsChannel:
         """The heartbeat's thread: on time whatever the loop is doing, and at once when
         the bind comes up or goes down (/metrics, /healthz)."""
         while not self._beat_stop.is_set():
-            wait = self._next_heartbeat - self._clock()
-            if wait > 0 and self.session.bound == self._beat_bound:
-                self._beat_stop.wait(min(wait, 0.25))
-                continue
-            self._beat()
+            try:
+                wait = self._next_heartbeat - self._clock()
+                if wait > 0 and self.session.bound == self._beat_bound:
+                    self._beat_stop.wait(min(wait, 0.25))
+                    continue
+                self._beat()
+            except Exception:
+                # Never silently dead: the claims stop at the deadline anyway.
+                log.exception("the SMS channel's heartbeat failed")
+                self._beat_stop.wait(min(1.0, self.timings.heartbeat_interval))
+
+    def _beat_valid(self) -> bool:
+        """Whether claims may be made now (see ``_beat_valid_until``)."""
+        return self._clock() < self._beat_valid_until
 
     def _beat(self) -> None:
-        """Write the heartbeat (the bind state, the throughput); retried within a second
-        while it cannot be, and not written at all once a thread it stands for is dead."""
+        """Write the heartbeat (the bind state, the throughput); retried with backoff (up
+        to the heartbeat interval) while it cannot be, and not written at all once a
+        thread it stands for is dead."""
         now = self._clock()
+        bound = self.session.bound
+        # Noted on every attempt, written or not: a bind that changed while the database
+        # fails is one more attempt, not one after another until it is back.
+        self._beat_bound = bound
         if self._thread is not None and not (self._thread.is_alive() and self.session.running):
             # Its claims would never be recorded: let the heartbeat lapse, so another
             # channel (or the restarted one) gives them back.
-            if self._beat_held.is_set() and not self._stopping.is_set():
+            if self._beat_valid() and not self._stopping.is_set():
                 log.error("a thread of the SMS channel has died; its heartbeat is no "
                           "longer renewed")
-            self._beat_held.clear()
+            self._beat_valid_until = 0.0
             self._next_heartbeat = now + self.timings.heartbeat_interval
             return
-        bound = self.session.bound
         # Throughput since the last beat: segments submitted per second.
         sent, since = self.session.segments_sent, self._last_beat
         rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
@@ -420,20 +450,26 @@ class SmsChannel:
             held = False
         if held:
             self._beat_failing = False
-            self._beat_bound = bound
             self._last_beat = (now, sent)
             self._next_heartbeat = now + self.timings.heartbeat_interval
-            if not self._beat_held.is_set():
-                self._beat_held.set()
+            was_valid = self._beat_valid()
+            # From when this beat began: the row was written after that.
+            self._beat_valid_until = (now + self._heartbeat_ttl.total_seconds()
+                                      - self._beat_margin)
+            if not was_valid:
                 self._claim_wanted = True
                 self._work.set()
             return
+        interval = self.timings.heartbeat_interval
         if not self._beat_failing:
             log.error("the SMS channel does not hold its heartbeat %s; nothing is claimed "
                       "until it does", self._heartbeat_name)
+            self._beat_retry = min(1.0, interval)
+        else:
+            self._beat_retry = min(self._beat_retry * 2, interval)
         self._beat_failing = True
-        self._beat_held.clear()
-        self._next_heartbeat = now + min(1.0, self.timings.heartbeat_interval)
+        self._beat_valid_until = 0.0
+        self._next_heartbeat = now + self._beat_retry
 
     def _pass(self) -> bool:
         """Answer, record what finished, top the claims up; True when it did work.
@@ -471,7 +507,7 @@ class SmsChannel:
         now = self._clock()
         # A claim only when rows may be due (see _claim_wanted): an empty claim would take
         # every free slot for its commit and leave the session thread's answers none.
-        claiming = (self.session.bound and self._beat_held.is_set()
+        claiming = (self.session.bound and self._beat_valid()
                     and (self._claim_wanted or now >= self._next_claim)
                     and (self._slots.free + done_count >= window or not busy))
         # Finished messages are recorded in batches: when a window's worth of slots can be
@@ -712,7 +748,7 @@ class SmsChannel:
                 statuses[k] = ESME_RX_T_APPN
             return
         # No answer is claimed while the heartbeat is not held (the loop claims them later).
-        slots = self._slots.take(len(messages)) if self._beat_held.is_set() else 0
+        slots = self._slots.take(len(messages)) if self._beat_valid() else 0
         try:
             answers = self.core.receive_and_answer_sms(messages, claim_limit=slots,
                                                        holder=self._holder)

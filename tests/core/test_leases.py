@@ -40,10 +40,10 @@ def test_release_frees_the_lease_at_once(core):
     assert "x" not in leases.current(core.db)
 
 
-def holder_of_an_exited_process(*command: str) -> str:
+def holder_of_an_exited_process(*command: str, component: str = "scheduler") -> str:
     """The ``holder_name`` of a gateway process run by ``command``, which has exited."""
     child = subprocess.run([*command, sys.executable, "-c",
-                            "from core import leases; print(leases.holder_name('scheduler'))"],
+                            f"from core import leases; print(leases.holder_name({component!r}))"],
                            capture_output=True, text=True, check=True, timeout=60)
     return child.stdout.strip()
 

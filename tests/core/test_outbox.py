@@ -7,8 +7,6 @@ queue with ``FOR UPDATE SKIP LOCKED``.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 
@@ -18,6 +16,7 @@ from core import outbox
 from core.db import Database, utcnow
 from core.models import Notification, NotificationStatus
 from tests import factories as f
+from tests.core.test_leases import holder_of_an_exited_process
 
 NOW = utcnow()
 MOBILE = "966551234567"
@@ -503,10 +502,12 @@ def test_claims_of_a_holder_whose_heartbeat_stopped_go_back_and_a_live_holders_s
     clock = Clock()
     heartbeats = outbox.Heartbeats("sms:", clock=clock)
 
-    # First sight: only the claim without a heartbeat goes back.
-    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
+    # First sight: nothing goes back, not even the claim without a heartbeat (its sender
+    # may be writing its heartbeat right now); at the next look, still without one, it does.
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
     clock.now += 60
     leases.renew(core.db, f"sms:{live}", live, lifetime)  # the live one beats on
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
     assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
     clock.now += 31  # the dead one's row unchanged for its lifetime, on our clock
     assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
@@ -551,9 +552,8 @@ def test_a_live_holders_claims_stay_whatever_its_clock_says(core):
 def test_the_claims_of_a_crashed_process_of_this_machine_go_back_at_once(core):
     from core import leases
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    crashed = f"sms@{socket.gethostname()}:{gone}:abcdef"
+    crashed = holder_of_an_exited_process(component="sms")
+    assert crashed.startswith(f"sms@{socket.gethostname()}:")
     leases.acquire(core.db, f"sms:{crashed}", crashed, timedelta(seconds=90))
     [message] = [add(core, "crashed")]
     outbox.claim_due(core.db, limit=1, holder=crashed)
@@ -561,3 +561,58 @@ def test_the_claims_of_a_crashed_process_of_this_machine_go_back_at_once(core):
     heartbeats = outbox.Heartbeats("sms:", clock=Clock())
     assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1
     assert row(core, message).status == NotificationStatus.PENDING
+
+
+def test_a_sender_seen_with_claims_before_its_heartbeat_keeps_them(core):
+    # On PostgreSQL the claims are read in a later snapshot than the heartbeats: a sender
+    # that wrote its heartbeat, then claimed, in between shows claims and no heartbeat.
+    from core import leases
+
+    starting = "sms@d:4:starting"
+    [message] = [add(core, "starting")]
+    outbox.claim_due(core.db, limit=1, holder=starting)
+    clock = Clock()
+    heartbeats = outbox.Heartbeats("sms:", clock=clock)
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    leases.acquire(core.db, f"sms:{starting}", starting, timedelta(seconds=90))
+    clock.now += 10
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    assert row(core, message).status == NotificationStatus.SENDING
+
+
+class RenewedMeanwhile(outbox.Heartbeats):
+    """Heartbeats that, once ``renewed`` is set, are handed the rows of their first read:
+    as if a renewal committed after the recoverer read the rows (on PostgreSQL; SQLite
+    serializes writers, so a test cannot interleave one there)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__("sms:", clock=clock)
+        self.first_rows, self.renewed = None, False
+
+    def stopped(self, rows, claimants=None):
+        self.first_rows = self.first_rows or rows
+        return super().stopped(self.first_rows if self.renewed else rows, claimants)
+
+
+def test_a_heartbeat_renewed_while_its_holders_claims_are_given_back_keeps_them(core):
+    from core import leases
+
+    late = "sms@e:5:late"
+    lifetime = timedelta(seconds=90)
+    leases.acquire(core.db, f"sms:{late}", late, lifetime, now=NOW)
+    [message] = [add(core, "late")]
+    outbox.claim_due(core.db, limit=1, holder=late)
+    clock = Clock()
+    heartbeats = RenewedMeanwhile(clock)
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    clock.now += 90  # unchanged for its lifetime as read, yet renewed before the update
+    leases.renew(core.db, f"sms:{late}", late, lifetime, now=NOW + timedelta(seconds=90))
+    heartbeats.renewed = True
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    assert row(core, message).status == NotificationStatus.SENDING
+
+    heartbeats.renewed = False  # no renewal since: the guard is what kept it
+    heartbeats.first_rows = None
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 0
+    clock.now += 90
+    assert outbox.recover_claims_of_stopped_holders(core.db, heartbeats, channel="sms") == 1

@@ -234,6 +234,25 @@ def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(app, bound)
     assert body["status"] == "ok"  # the web side stays in service while the SMSC is away
 
 
+def test_healthz_shows_how_long_ago_each_sms_channel_renewed_its_heartbeat(core, client):
+    # A channel that died 40 s ago still shows live (its lease runs for 90 s after its last
+    # renewal); the renewal's age, on the database's clock, tells it has stopped.
+    from core import leases
+
+    lifetime = timedelta(seconds=90)
+    silent, fresh = "sms@a:1:silent", "sms@b:2:fresh"
+    leases.acquire(core.db, f"sms:{silent}", silent, lifetime,
+                   now=utcnow() - timedelta(seconds=40), state={"bound": True})
+    leases.acquire(core.db, f"sms:{fresh}", fresh, lifetime, state={"bound": True})
+
+    channels = {c["holder"]: c for c in client.get("/healthz").get_json()["sms_channels"]}
+
+    assert channels[silent]["live"] and channels[fresh]["live"]
+    assert 38 <= channels[silent]["renewed_seconds_ago"] <= 45
+    assert channels[fresh]["renewed_seconds_ago"] <= 5
+    assert channels[silent]["lifetime_seconds"] == 90.0
+
+
 def test_metrics_describe_the_sms_channel(client):
     samples = scrape(client)
 
@@ -267,7 +286,13 @@ def test_a_running_channel_shows_its_bind_and_traffic(reference, app):
                     "/healthz").get_json()["outbox"]["delivered"] < 1:
                 assert time.monotonic() < deadline, "the message was not sent"
                 time.sleep(0.05)
+            # The heartbeat that records the bind is written by its own thread, which may
+            # come after the first submit: wait for it (any machine's /metrics reads it).
             during = scrape(client)
+            while value(during, "gateway_sms_bound") != 1:
+                assert time.monotonic() < deadline, "the bind was never recorded"
+                time.sleep(0.05)
+                during = scrape(client)
         finally:
             channel.stop()
     after = scrape(client)

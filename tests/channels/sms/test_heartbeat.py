@@ -13,7 +13,7 @@ import pytest
 from channels.sms import channel as sms_channel
 from channels.sms.channel import SmsChannel, heartbeat_name
 from channels.sms.smpp import SmppSession
-from core import leases
+from core import leases, outbox
 from tests.channels.sms.smsc_settings import sms_settings
 from tests.channels.sms.test_channel import FAST, notifications, until
 from tests.channels.sms.test_resilience import enqueue_many
@@ -99,12 +99,13 @@ def test_the_heartbeat_stops_when_the_session_thread_is_dead(
     until(lambda: heartbeat(core, channel))
 
     monkeypatch.setattr(SmppSession, "running", property(lambda self: False))
-    time.sleep(0.5)  # a beat under way finishes
+    # The heartbeat thread has seen it (so a beat under way has finished): no more claims.
+    until(lambda: not channel._beat_valid(), timeout=5)
     last = heartbeat(core, channel).renewed_at
     time.sleep(1.0)  # five heartbeat intervals
 
     assert heartbeat(core, channel).renewed_at == last
-    assert not channel._beat_held.is_set()
+    assert not channel._beat_valid()
 
 
 def test_nothing_is_claimed_until_the_heartbeat_is_held(core, smsc, make_channel,
@@ -175,3 +176,97 @@ def test_a_stalled_channels_claims_are_not_taken_by_another(core, smsc, make_cha
             (r.id, r.attempts, r.claimed_by) for r in in_flight]
     finally:
         release.set()
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_no_claim_is_made_once_the_last_renewal_is_too_old_for_a_submit_to_end_in_time(
+        core, smsc):
+    # A renewal that hangs (a row lock, a dead socket) or a heartbeat thread gone: another
+    # channel takes the claims once the row has stood still for its lifetime, so this one
+    # claims nothing a submit's response timeout before that.
+    clock = Clock()
+    channel = SmsChannel(core, sms_settings(smsc), timings=BEATING, clock=clock)
+    channel._beat()
+    beat = heartbeat(core, channel)
+    lifetime = (beat.expires_at - beat.renewed_at).total_seconds()
+    assert channel._beat_valid()
+    clock.now += lifetime / 2 - 1
+    assert channel._beat_valid()
+    clock.now = 1000.0 + lifetime - channel.timings.response_timeout
+    assert not channel._beat_valid()
+    channel._beat()  # renewed: claims again
+    assert channel._beat_valid()
+
+
+def test_the_heartbeat_thread_outlives_a_failure_of_its_own(core, smsc, make_channel):
+    channel = make_channel(timings=BEATING, start=False)
+    failures = []
+    original = channel._beat
+
+    def failing_beat() -> None:
+        if len(failures) < 3:
+            failures.append(1)
+            raise RuntimeError("a bug in the heartbeat")
+        original()
+
+    channel.start()  # the first beat, then the thread's
+    channel._beat = failing_beat
+    first = until(lambda: heartbeat(core, channel)).renewed_at
+    until(lambda: heartbeat(core, channel).renewed_at > first, timeout=10)
+    assert len(failures) == 3 and channel._beat_thread.is_alive()
+
+
+def test_a_bind_change_while_the_database_fails_is_not_retried_back_to_back(
+        core, smsc, make_channel, monkeypatch):
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+    attempts = []
+
+    def failing_acquire(*args, **kwargs) -> bool:
+        attempts.append(time.monotonic())
+        raise OSError("the database is down")
+
+    monkeypatch.setattr(sms_channel.leases, "acquire", failing_acquire)
+    until(lambda: attempts, timeout=5)
+    # The bind seen as gone while every write fails.
+    monkeypatch.setattr(SmppSession, "bound", property(lambda self: False))
+    start = len(attempts)
+    time.sleep(1.0)  # five heartbeat intervals
+
+    assert len(attempts) - start <= 10, len(attempts) - start
+    assert not channel._beat_valid()
+
+
+def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_goes(
+        core, smsc, make_channel):
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+    stop_session = channel.session.stop
+
+    def stop(*args, **kwargs) -> None:
+        channel.session.stop = stop_session  # once (the fixture stops it again)
+        # The session thread's answer, claimed and submitted after the loop had stopped.
+        enqueue_many(core, 1, "late")
+        claimed = outbox.claim_due(core.db, limit=1, holder=channel._holder)
+        assert claimed
+        for outgoing in channel._send(claimed):
+            channel._handed.put(outgoing)
+        stop_session(*args, **kwargs)
+
+    channel.session.stop = stop
+    channel.stop()
+
+    assert heartbeat(core, channel) is None
+    assert not notifications(core, status="sending")
+    assert notifications(core, status="sent") or notifications(core, status="pending")

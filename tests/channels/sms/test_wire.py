@@ -120,9 +120,9 @@ def test_the_window_is_never_exceeded_at_the_smsc(core, smsc, start_channel):
 
 
 def test_the_submit_rate_stays_at_or_under_the_agreed_throughput(core, smsc, start_channel):
-    throughput, count = 20, 80
+    throughput, count, window = 20, 80, 10
     enqueue_many(core, count, "rate")
-    start_channel(window=10, throughput=throughput)
+    start_channel(window=window, throughput=throughput)
 
     until(lambda: len(notifications(core, status="sent")) == count, timeout=30)
 
@@ -132,10 +132,12 @@ def test_the_submit_rate_stays_at_or_under_the_agreed_throughput(core, smsc, sta
     times = sorted(s["at"] for s in smsc.submits())
     assert len(times) == count
     assert (len(times) - 1) / (times[-1] - times[0]) <= throughput * 0.95 * 1.10
-    # In any second: one saved-up token plus the rate (the bucket runs at 95 %), and one
-    # more for a read the peer made late.
+    # In any second: one saved-up token plus the rate (the bucket runs at 95 %), and up to
+    # a window more: a peer that stalls reads the submits buffered meanwhile (at most a
+    # window of them, unanswered) in one burst, which its clock puts in the same second.
+    # Unthrottled, a second holds all 80.
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= throughput + 1, busiest
+    assert busiest <= throughput + 1 + window, busiest
 
 
 def test_enquire_link_keeps_the_link_and_a_silent_smsc_makes_the_channel_bind_again(
