@@ -530,12 +530,16 @@ def _by_receipt_id(connection: Connection, channel: str, ids: list[str]) -> list
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,
                          *, channel: str | None = None) -> int:
-    """Give claims older than ``older_than`` (of one ``channel``, or all) back to the
-    queue; how many.
+    """Give claims that name no holder (``claimed_by`` NULL, e.g. the e-mail sender's)
+    and are older than ``older_than`` (of one ``channel``, or all) back to the queue; how
+    many.
 
     A row still "sending" that long after its claim belongs to a sender that died (or lost
     its connection) between claiming and recording the outcome; it goes back to "pending"
-    in its old place and is sent again. The SMSC may have accepted it before the crash, so
+    in its old place and is sent again. A claim that names its holder is never taken by
+    age: ``claimed_at`` is the holder's clock, and a holder may hold a claim longer than
+    any age; only its stopped heartbeat gives it back
+    (``recover_claims_of_stopped_holders``). The SMSC may have accepted it before the crash, so
     each message in flight at a crash can be delivered twice: at most one duplicate per
     in-flight message per crash, never a loss. ``older_than`` must exceed the longest a
     live sender holds a claim (its submit timeout), or a live claim is resent too; should
@@ -544,6 +548,7 @@ def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | No
     """
     now = now or utcnow()
     conditions = [Notification.status == NotificationStatus.SENDING,
+                  Notification.claimed_by.is_(None),
                   Notification.claimed_at < now - older_than]
     if channel is not None:
         conditions.append(Notification.channel == channel)

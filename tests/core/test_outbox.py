@@ -308,6 +308,25 @@ def test_stale_claims_go_back_to_the_queue_once(core):
     assert (again.id, again.attempts) == (stale, 2)
 
 
+def test_the_stale_claim_age_takes_only_claims_that_name_no_holder(core):
+    # A live holder's claim older than the stale age (its clock ahead of ours, or a claim
+    # held long) stays: only its stopped heartbeat gives it back.
+    from core import leases
+
+    live = "sms@ahead:4:live"
+    leases.acquire(core.db, f"sms:{live}", live, timedelta(seconds=90))
+    held, unnamed = add(core, "held"), add(core, "unnamed")
+    outbox.claim_due(core.db, limit=1, holder=live, now=NOW)
+    outbox.claim_due(core.db, limit=1, now=NOW)
+    later = NOW + timedelta(minutes=6)
+
+    assert outbox.recover_stale_claims(core.db, timedelta(minutes=5), now=later) == 1
+
+    assert (row(core, held).status, row(core, held).claimed_by) == (
+        NotificationStatus.SENDING, live)
+    assert row(core, unnamed).status == NotificationStatus.PENDING
+
+
 @pytest.mark.parametrize("ending", ["sent", "sent_many", "retry", "failed"])
 def test_a_sender_whose_claim_was_recovered_cannot_end_the_new_claim(core, ending):
     message_id = add(core, "c1")
