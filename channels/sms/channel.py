@@ -115,9 +115,22 @@ class Timings:
     # How long a heartbeat stands for this channel without a renewal. Another channel
     # takes this one's claims once its heartbeat has stood still that long (on the other
     # channel's own clock): well past a submit's response_timeout, with a margin for the
-    # database's writer lock held by someone else (never less than response_timeout + 30).
+    # database's writer lock held by someone else (raised when too short: see
+    # ``heartbeat_lease``).
     heartbeat_lifetime: float = 90.0
     stale_claims_after: timedelta = timedelta(minutes=5)
+
+    def heartbeat_lease(self) -> tuple[float, float]:
+        """The heartbeat's lifetime and the margin before its end after which nothing is
+        claimed, in seconds.
+
+        A claim made just before the margin starts is submitted, answered within
+        ``response_timeout`` and recorded (10 s more) before the lifetime ends: the margin
+        is ``response_timeout + 10``, whatever the lifetime. The lifetime is at least twice
+        that plus a heartbeat interval, so claims can be made for at least half of it.
+        """
+        margin = self.response_timeout + 10.0
+        return max(self.heartbeat_lifetime, 2 * margin + self.heartbeat_interval), margin
 
 
 @dataclass
@@ -262,8 +275,8 @@ class SmsChannel:
         # The bind state, written where any gateway machine's /healthz reads it.
         self._holder = leases.holder_name("sms")
         self._heartbeat_name = heartbeat_name(self._holder)
-        self._heartbeat_ttl = timedelta(seconds=max(
-            self.timings.heartbeat_lifetime, self.timings.response_timeout + 30.0))
+        lifetime, self._beat_margin = self.timings.heartbeat_lease()
+        self._heartbeat_ttl = timedelta(seconds=lifetime)
         # Written by a thread of its own (``_beating``), so a busy or stalled loop does not
         # let it lapse. No claim is made after ``_beat_valid_until`` (our clock when the
         # last good beat began, plus its lifetime, less a margin for a submit in flight
@@ -272,8 +285,6 @@ class SmsChannel:
         # deadline, not a flag, so a beat that hangs (a row lock, a dead socket) or a
         # heartbeat thread that died stops the claims all the same.
         self._beat_valid_until = 0.0
-        ttl = self._heartbeat_ttl.total_seconds()
-        self._beat_margin = min(ttl / 2, self.timings.response_timeout + 10.0)
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._beat_failing = False

@@ -270,3 +270,20 @@ def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_go
     assert heartbeat(core, channel) is None
     assert not notifications(core, status="sending")
     assert notifications(core, status="sent") or notifications(core, status="pending")
+
+
+@pytest.mark.parametrize(("response_timeout", "lifetime", "interval", "expected"), [
+    (30.0, 90.0, 10.0, (90.0, 40.0)),  # the defaults: as configured
+    (75.0, 90.0, 10.0, (180.0, 85.0)),  # a slow SMSC: the lifetime grows, not the margin
+    (5.0, 90.0, 1.0, (90.0, 15.0)),
+    (5.0, 10.0, 1.0, (31.0, 15.0)),
+])
+def test_a_claim_made_at_the_deadline_is_answered_and_recorded_within_the_lifetime(
+        response_timeout, lifetime, interval, expected):
+    timings = sms_channel.Timings(response_timeout=response_timeout,
+                                  heartbeat_lifetime=lifetime, heartbeat_interval=interval)
+    ttl, margin = timings.heartbeat_lease()
+
+    assert (ttl, margin) == expected
+    assert margin >= response_timeout + 10  # a submit's answer and its recording fit
+    assert ttl - margin >= margin + interval  # claims go on for over half the lifetime
