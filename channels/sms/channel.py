@@ -285,6 +285,7 @@ class SmsChannel:
         # deadline, not a flag, so a beat that hangs (a row lock, a dead socket) or a
         # heartbeat thread that died stops the claims all the same.
         self._beat_valid_until = 0.0
+        self._beat_epoch = 0  # one more each time the deadline is gained after a lapse
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._beat_failing = False
@@ -464,6 +465,9 @@ class SmsChannel:
             self._last_beat = (now, sent)
             self._next_heartbeat = now + self.timings.heartbeat_interval
             was_valid = self._beat_valid()
+            if not was_valid:
+                # Claims made before the lapse are not sent any more (_claims_valid).
+                self._beat_epoch += 1
             # From when this beat began: the row was written after that.
             self._beat_valid_until = (now + self._heartbeat_ttl.total_seconds()
                                       - self._beat_margin)
@@ -518,6 +522,7 @@ class SmsChannel:
         now = self._clock()
         # A claim only when rows may be due (see _claim_wanted): an empty claim would take
         # every free slot for its commit and leave the session thread's answers none.
+        epoch = self._beat_epoch  # read first: a lapse after it shows as a new epoch
         claiming = (self.session.bound and self._beat_valid()
                     and (self._claim_wanted or now >= self._next_claim)
                     and (self._slots.free + done_count >= window or not busy))
@@ -544,6 +549,12 @@ class SmsChannel:
             self._claim_wanted = self._claim_wanted or claiming
             raise
         self._slots.give(taken + len(finished) - len(claimed))
+        if claimed and not self._claims_valid(epoch):
+            # The commit outlasted the deadline (a busy writer lock): a peer may give
+            # these back, and send them, any moment now.
+            self._give_back(claimed)
+            self._slots.give(len(claimed))
+            claimed = []
         if claiming:
             if 0 < limit <= len(claimed):
                 self._claim_wanted = True  # a full claim: more may be due
@@ -559,13 +570,34 @@ class SmsChannel:
                 (pid, item[0], number) for item in sent
                 for number, pid in enumerate(item[1][1:], start=2))
             self._recorded_sent()
-        self._outgoing.extend(self._send(claimed))
+        self._outgoing.extend(self._send(claimed, epoch))
         return bool(answered or finished or claimed)
 
-    def _send(self, messages: list[outbox.Claimed]) -> list[_Outgoing]:
+    def _claims_valid(self, epoch: int) -> bool:
+        """Whether claims made under the heartbeat's ``epoch`` may still be sent: the
+        deadline has not passed, and has not lapsed since (a beat that came back after a
+        lapse starts a new epoch: a peer may have given the old claims back meanwhile)."""
+        return self._beat_valid() and self._beat_epoch == epoch
+
+    def _give_back(self, messages: list[outbox.Claimed]) -> None:
+        """Give claims back untried (``mark_unsent``): they were made, or waited, past the
+        heartbeat's deadline. Should that fail, the heartbeat's lapse gives them back."""
+        log.warning("%d SMS claimed as the heartbeat's deadline passed are given back "
+                    "unsent", len(messages))
+        self._claim_wanted = True
+        try:
+            for message in messages:
+                outbox.mark_unsent(self.core.db, message.id, attempt=message.attempts)
+        except Exception:
+            log.exception("the SMS claimed past the heartbeat's deadline could not be "
+                          "given back; they go back once the heartbeat is seen stopped")
+        metrics.SUBMITS.labels(result="unsent").inc(len(messages))
+
+    def _send(self, messages: list[outbox.Claimed], epoch: int) -> list[_Outgoing]:
         """Submit claimed messages' segments, in order, with one hand-over to the session
         per level: answers to inquiries jump the session's queue of notifications. Each
-        message holds one claim slot until it is recorded."""
+        message holds one claim slot until it is recorded; a segment whose turn comes
+        after the claims of ``epoch`` lapsed is not sent (``NotSent``: queued again)."""
         encoded = [self._segments(message) for message in messages]
         urgent = [message.priority <= outbox.PRIORITY_ANSWER for message in messages]
         futures = {}
@@ -573,8 +605,9 @@ class SmsChannel:
             requests = [request for each, is_urgent in zip(encoded, urgent, strict=True)
                         if is_urgent is level and not isinstance(each, str)
                         for _, request in each]
-            futures[level] = iter(self.session.submit_many(requests, urgent=level)
-                                  if requests else ())
+            futures[level] = iter(self.session.submit_many(
+                requests, urgent=level, sendable=lambda: self._claims_valid(epoch))
+                if requests else ())
         outgoing = []
         for message, requests, level in zip(messages, encoded, urgent, strict=True):
             if isinstance(requests, str):
@@ -759,6 +792,7 @@ class SmsChannel:
                 statuses[k] = ESME_RX_T_APPN
             return
         # No answer is claimed while the heartbeat is not held (the loop claims them later).
+        epoch = self._beat_epoch
         slots = self._slots.take(len(messages)) if self._beat_valid() else 0
         try:
             answers = self.core.receive_and_answer_sms(messages, claim_limit=slots,
@@ -773,7 +807,11 @@ class SmsChannel:
             return
         self._slots.give(slots - len(answers))
         metrics.MO_RECEIVED.labels(result="stored").inc(len(messages))
-        for outgoing in self._send(answers):
+        if answers and not self._claims_valid(epoch):
+            self._give_back(answers)  # the commit outlasted the deadline, as in _pass
+            self._slots.give(len(answers))
+            answers = []
+        for outgoing in self._send(answers, epoch):
             self._handed.put(outgoing)
         if len(answers) < len(messages):
             # Answers beyond the slots wait in the outbox for the loop's claim; a message

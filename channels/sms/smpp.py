@@ -137,12 +137,17 @@ class Submitted:
     session thread; callbacks may be added from any thread.
     """
 
-    __slots__ = ("_outcome", "_callbacks")
+    __slots__ = ("_outcome", "_callbacks", "_sendable")
     _lock = threading.Lock()
 
-    def __init__(self) -> None:
+    def __init__(self, sendable: Callable[[], bool] | None = None) -> None:
         self._outcome: SubmitResult | BaseException | None = None
         self._callbacks: list[Callable[[Submitted], object]] = []
+        self._sendable = sendable
+
+    def sendable(self) -> bool:
+        """Whether it may still go on the wire (its sender's ``sendable`` says so)."""
+        return self._sendable is None or self._sendable()
 
     def done(self) -> bool:
         return self._outcome is not None
@@ -406,11 +411,13 @@ class SmppSession:
         ``ChannelUnavailable`` / ``DeliveryFailed``."""
         return self.submit_many([request])[0]
 
-    def submit_many(self, requests: list[SubmitRequest], *,
-                    urgent: bool = False) -> list[Submitted]:
+    def submit_many(self, requests: list[SubmitRequest], *, urgent: bool = False,
+                    sendable: Callable[[], bool] | None = None) -> list[Submitted]:
         """Queue several submit_sm in this order, waking the session thread once;
-        ``urgent`` ones go on the wire before any bulk one still queued."""
-        futures: list[Submitted] = [Submitted() for _ in requests]
+        ``urgent`` ones go on the wire before any bulk one still queued. One whose
+        ``sendable`` says no when its turn comes is not sent: it fails with ``NotSent``
+        (the sender's claim on it has lapsed meanwhile)."""
+        futures: list[Submitted] = [Submitted(sendable) for _ in requests]
         if self._stopping.is_set():
             for future in futures:
                 future.set_exception(NotSent("not sent: the SMPP session stopped"))
@@ -620,6 +627,10 @@ class SmppSession:
             request, future = self._held
             if future.cancelled():
                 self._held = None
+                continue
+            if not future.sendable():
+                self._held = None
+                future.set_exception(NotSent("not sent: its claim lapsed before its turn"))
                 continue
             if not self._bucket.take():
                 wait = self._bucket.wait_time()

@@ -12,7 +12,7 @@ import pytest
 
 from channels.sms import channel as sms_channel
 from channels.sms.channel import SmsChannel, heartbeat_name
-from channels.sms.smpp import SmppSession
+from channels.sms.smpp import NotSent, SmppSession, SubmitRequest
 from core import leases, outbox
 from tests.channels.sms.smsc_settings import sms_settings
 from tests.channels.sms.test_channel import FAST, notifications, until
@@ -220,6 +220,9 @@ def test_the_heartbeat_thread_outlives_a_failure_of_its_own(core, smsc, make_cha
 
     channel.start()  # the first beat, then the thread's
     channel._beat = failing_beat
+    # Read once the failures are through: a beat under way when _beat was swapped runs
+    # the original code, and may write after an earlier read.
+    until(lambda: len(failures) == 3, timeout=10)
     first = until(lambda: heartbeat(core, channel)).renewed_at
     until(lambda: heartbeat(core, channel).renewed_at > first, timeout=10)
     assert len(failures) == 3 and channel._beat_thread.is_alive()
@@ -287,3 +290,56 @@ def test_a_claim_made_at_the_deadline_is_answered_and_recorded_within_the_lifeti
     assert (ttl, margin) == expected
     assert margin >= response_timeout + 10  # a submit's answer and its recording fit
     assert ttl - margin >= margin + interval  # claims go on for over half the lifetime
+
+
+def test_claims_whose_commit_outlasted_the_heartbeats_deadline_are_given_back_unsent(
+        core, smsc, make_channel, monkeypatch):
+    # The claiming commit waited on a busy writer lock while the heartbeat stalled: by the
+    # time it returns a peer may take these claims, so they are not sent but given back.
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+    beat, claim = channel._beat, outbox.mark_sent_and_claim
+    stalled, recovered = threading.Event(), threading.Event()
+
+    def slow_claim(*args, **kwargs):
+        claimed = claim(*args, **kwargs)
+        if claimed and not recovered.is_set():
+            channel._beat = lambda: None  # the heartbeat stalls ...
+            channel._beat_valid_until = 0.0  # ... and its deadline passes meanwhile
+            stalled.set()
+        return claimed
+
+    monkeypatch.setattr(sms_channel.outbox, "mark_sent_and_claim", slow_claim)
+    enqueue_many(core, 3, "late")
+    channel._work.set()
+    assert stalled.wait(10)
+    time.sleep(0.5)  # ten poll intervals
+
+    assert not smsc.submits()
+    assert [(r.status, r.attempts, r.claimed_by) for r in notifications(core)] == [
+        ("pending", 0, None)] * 3
+    recovered.set()
+    channel._beat = beat
+    until(lambda: len(notifications(core, status="sent")) == 3)
+    assert len(smsc.submits()) == 3
+
+
+def test_a_submit_whose_claim_lapsed_before_its_turn_is_not_sent(core, smsc, make_channel):
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    request = SubmitRequest(source_addr="1010", destination_addr="966550000001",
+                            short_message=b"late", data_coding=0)
+    lapsed = threading.Event()
+    lapsed.set()
+
+    [late] = channel.session.submit_many([request], sendable=lambda: not lapsed.is_set())
+    until(late.done, timeout=5)
+    with pytest.raises(NotSent):
+        late.result()
+    assert not smsc.submits()
+
+    lapsed.clear()
+    [valid] = channel.session.submit_many([request], sendable=lambda: not lapsed.is_set())
+    until(valid.done, timeout=5)
+    assert valid.result().accepted and len(smsc.submits()) == 1
