@@ -339,10 +339,17 @@ class SmsChannel:
         self._beat_stop.set()
         if self._beat_thread is not None:
             self._beat_thread.join(timeout)
-        if self._thread is not None and self._thread.is_alive():
+        stuck = [name for name, thread_alive in (
+            ("loop", self._thread is not None and self._thread.is_alive()),
+            ("SMPP session", self.session.running),
+            # A beat stuck in its write would write the row again after a release: a
+            # heartbeat that looks live and claims no one gives back until it expires.
+            ("heartbeat", self._beat_thread is not None and self._beat_thread.is_alive()),
+        ) if thread_alive]
+        if stuck:
             # Its claims are still this channel's: the heartbeat lapses on its own.
-            log.warning("the SMS channel's loop did not stop in %.0f s; its heartbeat is "
-                        "left to expire", timeout)
+            log.warning("the SMS channel's %s thread did not stop in %.0f s; its heartbeat "
+                        "is left to expire", " and ".join(stuck), timeout)
             return
         try:
             leases.release(self.core.db, self._heartbeat_name, self._holder)
@@ -431,7 +438,9 @@ class SmsChannel:
     def _beat(self) -> None:
         """Write the heartbeat (the bind state, the throughput); retried with backoff (up
         to the heartbeat interval) while it cannot be, and not written at all once a
-        thread it stands for is dead."""
+        thread it stands for is dead, nor once the channel stops."""
+        if self._beat_stop.is_set():
+            return
         now = self._clock()
         bound = self.session.bound
         # Noted on every attempt, written or not: a bind that changed while the database

@@ -343,3 +343,33 @@ def test_a_submit_whose_claim_lapsed_before_its_turn_is_not_sent(core, smsc, mak
     [valid] = channel.session.submit_many([request], sendable=lambda: not lapsed.is_set())
     until(valid.done, timeout=5)
     assert valid.result().accepted and len(smsc.submits()) == 1
+
+
+def test_a_heartbeat_stuck_in_its_write_at_stop_is_left_to_expire_not_released(
+        core, smsc, make_channel, monkeypatch):
+    # Released under a beat still writing, the row would be written again after the
+    # release: a heartbeat of a stopped channel that looks live.
+    channel = make_channel(timings=BEATING)
+    assert channel.session.wait_bound(10)
+    until(lambda: heartbeat(core, channel))
+    acquire = leases.acquire
+    entered, unblock = threading.Event(), threading.Event()
+
+    def stuck_acquire(*args, **kwargs) -> bool:
+        entered.set()
+        unblock.wait(30)
+        return acquire(*args, **kwargs)
+
+    monkeypatch.setattr(sms_channel.leases, "acquire", stuck_acquire)
+    assert entered.wait(5)
+    try:
+        channel.stop(timeout=0.5)
+        assert channel._beat_thread.is_alive()
+        assert heartbeat(core, channel) is not None  # not released
+    finally:
+        unblock.set()
+    channel._beat_thread.join(5)
+    assert not channel._beat_thread.is_alive()
+    last = heartbeat(core, channel).renewed_at
+    channel._beat()  # stopped: writes nothing more
+    assert heartbeat(core, channel).renewed_at == last
