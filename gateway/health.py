@@ -68,7 +68,14 @@ def healthz():
 def database_clock(session):
     """The database server's time: one clock for every machine's /healthz (a heartbeat's
     ``renewed_at`` is its writer's clock; each reader's own would disagree with the next)."""
-    return session.scalar(select(type_coerce(func.current_timestamp(), UTCDateTime())))
+    return session.scalar(database_clock_query(session.get_bind().dialect.name))
+
+
+def database_clock_query(dialect: str):
+    """The query for ``database_clock``: on PostgreSQL ``statement_timestamp()``, the time
+    now (``current_timestamp`` is the transaction's start, however long ago that was)."""
+    now = func.statement_timestamp() if dialect == "postgresql" else func.current_timestamp()
+    return select(type_coerce(now, UTCDateTime()))
 
 
 def _seconds_since(when, now) -> float:

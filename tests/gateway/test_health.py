@@ -234,6 +234,17 @@ def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(app, bound)
     assert body["status"] == "ok"  # the web side stays in service while the SMSC is away
 
 
+def test_the_database_clock_is_the_statements_time_on_postgresql_not_the_transactions(core):
+    from sqlalchemy.dialects import postgresql
+
+    from gateway.health import database_clock, database_clock_query
+
+    query = str(database_clock_query("postgresql").compile(dialect=postgresql.dialect()))
+    assert "statement_timestamp()" in query and "CURRENT_TIMESTAMP" not in query
+    with core.db.read() as session:
+        assert abs((database_clock(session) - utcnow()).total_seconds()) < 5
+
+
 def test_healthz_shows_how_long_ago_each_sms_channel_renewed_its_heartbeat(core, client):
     # A channel that died 40 s ago still shows live (its lease runs for 90 s after its last
     # renewal); the renewal's age, on the database's clock, tells it has stopped.
