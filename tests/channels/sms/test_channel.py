@@ -437,9 +437,11 @@ def test_claims_a_dead_sender_left_are_sent_by_a_running_channel_within_the_minu
         channel, reference, smsc):
     message = _long_message(reference, "test:stale")
     [row] = until(lambda: notifications(reference, id=message.id, status="sent"))
-    with reference.db.write.begin() as session:  # as if another process claimed it and died
+    # As if a sender that names no holder claimed it and died.
+    with reference.db.write.begin() as session:
         stale = session.get(Notification, message.id)
         stale.status, stale.claimed_at = "sending", row.created_at - timedelta(hours=1)
+        stale.claimed_by = None
     before = len(smsc.submits())
     channel._next_recovery = 0.0  # the minute has passed
     channel._work.set()

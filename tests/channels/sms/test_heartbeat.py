@@ -263,7 +263,7 @@ def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_go
         enqueue_many(core, 1, "late")
         claimed = outbox.claim_due(core.db, limit=1, holder=channel._holder)
         assert claimed
-        for outgoing in channel._send(claimed):
+        for outgoing in channel._send(claimed, channel._beat_epoch):
             channel._handed.put(outgoing)
         stop_session(*args, **kwargs)
 
