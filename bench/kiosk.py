@@ -48,7 +48,7 @@ TECHNICIAN_PIN = "246813"
 
 def serve_gateway(workdir: Path):
     """The gateway on a loopback port in this process: (url, token, stop)."""
-    from waitress import create_server
+    from waitress import create_server, wasyncore
 
     from gateway.app import create_app
     from gateway.bootstrap import build_core
@@ -68,7 +68,11 @@ def serve_gateway(workdir: Path):
     thread.start()
 
     def stop() -> None:
-        server.close()
+        # Close the sockets from the loop's own thread: closing them from here pulls them
+        # from under its running select() (EBADF in the server thread).
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
         core.close()
 
     return f"http://127.0.0.1:{server.effective_port}", token, stop
