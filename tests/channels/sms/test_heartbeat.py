@@ -21,23 +21,6 @@ from tests.channels.sms.test_resilience import enqueue_many
 BEATING = replace(FAST, heartbeat_interval=0.2)
 
 
-@pytest.fixture
-def make_channel(core, smsc):
-    """Build (and start) an SmsChannel on the peer; every one is stopped at the end."""
-    made: list[SmsChannel] = []
-
-    def make(*, window: int = 10, timings=FAST, start: bool = True) -> SmsChannel:
-        channel = SmsChannel(core, sms_settings(smsc, window=window), timings=timings)
-        made.append(channel)
-        if start:
-            channel.start()
-        return channel
-
-    yield make
-    for channel in made:
-        channel.stop()
-
-
 def heartbeat(core, channel: SmsChannel) -> leases.LeaseView | None:
     return leases.current(core.db).get(channel._heartbeat_name)
 

@@ -20,34 +20,13 @@ import time
 from collections import Counter
 from dataclasses import replace
 
-import pytest
-
-from channels.sms.channel import SLOTS_PER_WINDOW, SmsChannel
+from channels.sms.channel import SLOTS_PER_WINDOW
 from channels.sms.receipts import canonical_message_id
 from core import outbox
 from tests import processes
-from tests.channels.sms.smsc_settings import sms_environment, sms_settings
+from tests.channels.sms.smsc_settings import sms_environment
 from tests.channels.sms.test_channel import FAST, notifications, settled, until
 from tests.peers.smsc_peer import ESME_RBINDFAIL
-
-
-@pytest.fixture
-def make_channel(core, smsc):
-    """Build (and start) an SmsChannel on the peer; every one is stopped at the end."""
-    made: list[SmsChannel] = []
-
-    def make(*, window: int = 10, throughput: float = 1000.0, timings=FAST,
-             start: bool = True) -> SmsChannel:
-        channel = SmsChannel(core, sms_settings(smsc, window=window, throughput=throughput),
-                             timings=timings)
-        made.append(channel)
-        if start:
-            channel.start()
-        return channel
-
-    yield make
-    for channel in made:
-        channel.stop()
 
 
 def enqueue_many(core, count: int, tag: str) -> dict[str, str]:
