@@ -1016,7 +1016,7 @@ _LEASE_NAME_MAX = 64
 
 def _storable_id(message_id: str | None, notification_id: int, index: int) -> str:
     """The SMSC's id for a segment as the outbox stores it: canonical, no spaces, at most
-    64 characters; a placeholder when the SMSC gave none (its receipts cannot match)."""
+    64 characters; a stand-in id (noid-N-I) when the SMSC gave none (its receipts cannot match)."""
     canonical = "_".join(canonical_message_id(message_id or "").split())[:64]
     return canonical or f"noid-{notification_id}-{index}"
 

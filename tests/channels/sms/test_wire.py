@@ -11,7 +11,6 @@ import pytest
 
 from channels.sms.channel import SmsChannel
 from tests import factories as f
-from tests.channels.sms.smsc_settings import sms_settings
 from tests.channels.sms.test_channel import (
     APPLICANT,
     FAST,
@@ -26,20 +25,15 @@ from tests.channels.sms.test_resilience import enqueue_many
 
 
 @pytest.fixture
-def start_channel(core, smsc):
-    made: list[SmsChannel] = []
+def start_channel(make_channel):
+    """A started channel, bound to the peer (stopped at the end by ``make_channel``)."""
 
     def start(*, window: int = 10, throughput: float = 500, timings=FAST) -> SmsChannel:
-        channel = SmsChannel(core, sms_settings(smsc, window=window, throughput=throughput),
-                             timings=timings)
-        made.append(channel)
-        channel.start()
+        channel = make_channel(window=window, throughput=throughput, timings=timings)
         assert channel.session.wait_bound(10)
         return channel
 
-    yield start
-    for channel in made:
-        channel.stop()
+    return start
 
 
 def joined_parts(submits: list[dict]) -> dict[int, tuple[int, str]]:
