@@ -22,18 +22,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, delete, event, insert
 from sqlalchemy.engine import Engine, make_url
 
-from core import migrate
-from core.db import Database
-from core.identity import hash_national_id, national_id_with_check_digit
-from core.models import (
-    Agency,
-    Base,
-    Department,
-    Employee,
-    InquiryLog,
-    Transaction,
-    TransactionEvent,
-)
+from core.directory.models import Agency, Department, Employee
+from core.identity.national_id import hash_national_id, national_id_with_check_digit
+from core.platform import migrate
+from core.platform.db import Database
+from core.schema import Base
+from core.transactions.models import InquiryLog, Transaction, TransactionEvent
 
 FIRST_NUMBER = 20_000_000  # transaction i has number FIRST_NUMBER + i
 UNKNOWN_FIRST = 90_000_000  # numbers from here on do not exist

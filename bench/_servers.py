@@ -24,7 +24,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy.engine import make_url
 from waitress import create_server
 
-from core.settings import Settings, load_settings
+from core.platform.settings import Settings, load_settings
 from gateway.cli import configure_logging
 
 

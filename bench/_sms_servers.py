@@ -40,7 +40,7 @@ def _on_term(_signum, _frame) -> None:
 
 
 def gateway_settings(spec: dict[str, Any]):
-    from core.settings import load_settings
+    from core.platform.settings import load_settings
 
     return load_settings(
         None, database={"url": spec["url"]},
@@ -99,7 +99,7 @@ def _submit_pdu(client, destination: str, payload: bytes, data_coding: int, esm_
 
 def run_echo(spec: dict[str, Any]) -> None:
     from channels.sms.encoding import sms_parts
-    from core import render
+    from core.transactions import render
 
     reply = sms_parts(render.not_found_text("ar"), 1)
     client = _client(spec)

@@ -221,8 +221,8 @@ def python_speed() -> float:
 
 
 def _kiosk_token(url: str) -> str:
-    from core.db import Database
-    from core.tokens import create_token
+    from core.access.tokens import create_token
+    from core.platform.db import Database
 
     database = Database(url)
     try:

@@ -66,7 +66,7 @@ TARGET_P99_MS = 20.0
 
 
 def _settings(spec: dict):
-    from core.settings import load_settings
+    from core.platform.settings import load_settings
 
     return load_settings(
         None, database={"url": spec["url"]}, var_dir=spec["var_dir"],
@@ -102,9 +102,9 @@ def _serve(kind: str, spec: dict) -> None:
 
 
 def _prepare(url: str) -> None:
-    from core import migrate
     from core.config import CoreConfig
-    from core.db import Database
+    from core.platform import migrate
+    from core.platform.db import Database
     from core.service import Core
 
     database = Database(url)

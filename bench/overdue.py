@@ -41,16 +41,13 @@ from sqlalchemy import create_engine, delete, func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
-from core import migrate, overdue  # noqa: E402
 from core.config import CoreConfig  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.models import (  # noqa: E402
-    Agency,
-    Department,
-    Notification,
-    OverdueFollowUp,
-    Transaction,
-)
+from core.directory.models import Agency, Department
+from core.messaging.models import Notification
+from core.platform import migrate  # noqa: E402
+from core.platform.db import Database  # noqa: E402
+from core.transactions import overdue  # noqa: E402
+from core.transactions.models import OverdueFollowUp, Transaction
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DEPARTMENTS, AGENCIES, CHUNK = 20, 12, 50_000

@@ -343,7 +343,7 @@ def _answers(submits: list[dict]) -> dict[str, tuple[float, str, int]]:
 
 def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
                rate: float | None, threads: int) -> dict:
-    from core import render
+    from core.transactions import render
 
     peer.reset()
     cpu_before = (_cpu(server.process.pid), _cpu(peer._process.pid), time.monotonic())
@@ -438,8 +438,8 @@ def _dispatch(kind: str, peer: SmscPeer, spec: dict, workdir: Path, processes: l
         after = (_children_cpu(), _cpu(peer._process.pid), time.monotonic())
         expected = len(segments)
     else:
-        from core import outbox
-        from core.db import Database
+        from core.messaging import outbox
+        from core.platform.db import Database
 
         database = Database(url)
         expected = 0
@@ -490,7 +490,7 @@ def _children_cpu() -> float:
 
 
 def _default_window() -> int:
-    from core.settings import SmppSettings
+    from core.platform.settings import SmppSettings
 
     return SmppSettings().window
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from core.quiet_hours import QuietHours
-from core.settings import Settings
+from core.calendar.quiet_hours import QuietHours
+from core.platform.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import outbox
-from core.db import Database, utcnow
 from core.email_rules import (
     Section,
     find_national_id,
@@ -33,14 +31,11 @@ from core.email_rules import (
     reply_sections,
     reply_subject,
 )
-from core.inquiry import InquiryRequest
-from core.models import (
-    EmailExchange,
-    InboundMessage,
-    MailboxCursor,
-    Notification,
-)
+from core.messaging import outbox
+from core.messaging.models import EmailExchange, InboundMessage, MailboxCursor, Notification
+from core.platform.db import Database, utcnow
 from core.sms_inquiry import ANSWERED, IGNORED, Received
+from core.transactions.inquiry import InquiryRequest
 
 if TYPE_CHECKING:
     from core.service import Core

@@ -12,11 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from core import render
-from core.answer import Answer, Outcome
-from core.digits import extract_transaction_number, extract_transaction_numbers, normalize_digits
-from core.i18n import gettext_for
-from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
+from core.identity.digits import (
+    extract_transaction_number,
+    extract_transaction_numbers,
+    normalize_digits,
+)
+from core.identity.national_id import InvalidNationalId, validate_national_id
+from core.identity.phones import InvalidMobile, normalize_mobile
+from core.platform.i18n import gettext_for
+from core.transactions import render
+from core.transactions.answer import Answer, Outcome
 
 # One mail answers at most this many numbers; the rest of a long list is ignored.
 MAX_NUMBERS = 10

@@ -7,17 +7,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core import lifecycle, outbox, reference, sms_inquiry
-from core.answer import Answer
+from core import sms_inquiry
+from core.access.tokens import TokenVerifier
 from core.config import CoreConfig
-from core.db import Database
-from core.errors import CoreError
-from core.events import EVENT_TYPES, parse_event
-from core.inquiry import InquiryRequest, InquiryService
-from core.inquiry_log import InquiryLogWriter
-from core.ratelimit import FailureLimiter
-from core.telemetry import EVENTS
-from core.tokens import TokenVerifier
+from core.directory import reference
+from core.messaging import outbox
+from core.platform.db import Database
+from core.platform.errors import CoreError
+from core.platform.ratelimit import FailureLimiter
+from core.platform.telemetry import EVENTS
+from core.transactions import lifecycle
+from core.transactions.answer import Answer
+from core.transactions.events import EVENT_TYPES, parse_event
+from core.transactions.inquiry import InquiryRequest, InquiryService
+from core.transactions.inquiry_log import InquiryLogWriter
 
 
 @dataclass

@@ -22,14 +22,15 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from core import outbox, render
-from core.answer import Outcome
 from core.config import CoreConfig
-from core.db import Database, utcnow
-from core.identity import InvalidMobile, mask_mobile, normalize_mobile
-from core.inquiry import InquiryRequest, InquiryService
-from core.models import InboundMessage, InboundPart
-from core.ratelimit import FailureLimiter
+from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
+from core.messaging import outbox
+from core.messaging.models import InboundMessage, InboundPart
+from core.platform.db import Database, utcnow
+from core.platform.ratelimit import FailureLimiter
+from core.transactions import render
+from core.transactions.answer import Outcome
+from core.transactions.inquiry import InquiryRequest, InquiryService
 
 if TYPE_CHECKING:
     from core.service import Core

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from core.answer import Answer, Outcome, TransactionView
-from core.dates import format_date, local_date
-from core.errors import InvalidRequest
-from core.i18n import pick_language
-from core.inquiry import InquiryRequest
-from core.render import screen_text, stage_label, status_label
+from core.calendar.dates import format_date, local_date
+from core.platform.errors import InvalidRequest
+from core.platform.i18n import pick_language
+from core.transactions.answer import Answer, Outcome, TransactionView
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.render import screen_text, stage_label, status_label
 from gateway.auth import require_role
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -6,8 +6,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from prometheus_client import REGISTRY
 
+from core.platform.settings import Settings
 from core.service import Core
-from core.settings import Settings
 from gateway import errors, ivr
 from gateway.api import api
 from gateway.call_simulator import call_simulator

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core import migrate
 from core.config import CoreConfig
-from core.db import Database
+from core.platform import migrate
+from core.platform.db import Database
+from core.platform.settings import Settings
 from core.service import Core
-from core.settings import Settings
 
 
 def build_core(settings: Settings, *, background_log: bool = True) -> Core:

@@ -13,10 +13,10 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from core import migrate
-from core.errors import CoreError
-from core.settings import ConfigError, Settings, load_settings
-from core.tokens import ROLES, create_token, revoke_token
+from core.access.tokens import ROLES, create_token, revoke_token
+from core.platform import migrate
+from core.platform.errors import CoreError
+from core.platform.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("gateway")
 
@@ -97,7 +97,7 @@ def db() -> None:
 @with_settings
 def db_upgrade(settings: Settings) -> None:
     """Apply the migrations (Alembic) up to this version's schema."""
-    from core.db import Database
+    from core.platform.db import Database
 
     database = Database(settings.database.url)
     try:
@@ -222,7 +222,7 @@ def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) 
     employees) is upserted by code. The messages its events cause are marked expired,
     never sent. The report ends with lookups to try.
     """
-    from core.demo import load_demo
+    from core.transactions.demo import load_demo
 
     core = _core(settings, background_log=False)
     try:
@@ -305,7 +305,7 @@ def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
     rejected (each is listed with its line and reason; --errors writes them to a CSV
     file to correct and import again) or the file cannot be used (nothing imported).
     """
-    from core.importer import import_file
+    from core.transactions.importer import import_file
 
     core = _core(settings, background_log=False)
     try:
@@ -430,7 +430,7 @@ def email(settings: Settings) -> None:
 
 
 def _day(value: str) -> date:
-    from core.digits import normalize_digits
+    from core.identity.digits import normalize_digits
 
     try:
         return date.fromisoformat(normalize_digits(value.strip()))
@@ -448,8 +448,8 @@ def holidays() -> None:
 @with_settings
 def holidays_list(settings: Settings, everything: bool) -> None:
     """The holidays from today on (or all), one per line: date, weekday, name."""
-    from core import holidays as days_off
-    from core.dates import local_date
+    from core.calendar import holidays as days_off
+    from core.calendar.dates import local_date
 
     core = _core(settings, background_log=False)
     try:
@@ -470,7 +470,7 @@ def holidays_list(settings: Settings, everything: bool) -> None:
 @with_settings
 def holidays_add(settings: Settings, first: str, through: str | None, name: str) -> None:
     """Declare FIRST (through --through) a holiday; the next overdue scan counts it."""
-    from core import holidays as days_off
+    from core.calendar import holidays as days_off
 
     days = _holiday_days(first, through)
     core = _core(settings, background_log=False)
@@ -487,7 +487,7 @@ def holidays_add(settings: Settings, first: str, through: str | None, name: str)
 @with_settings
 def holidays_remove(settings: Settings, first: str, through: str | None) -> None:
     """Make FIRST (through --through) a working day again."""
-    from core import holidays as days_off
+    from core.calendar import holidays as days_off
 
     days = _holiday_days(first, through)
     core = _core(settings, background_log=False)
@@ -501,7 +501,7 @@ def holidays_remove(settings: Settings, first: str, through: str | None) -> None
 
 
 def _holiday_days(first: str, through: str | None) -> list[date]:
-    from core import holidays as days_off
+    from core.calendar import holidays as days_off
 
     try:
         return days_off.days_between(_day(first), _day(through) if through else None)

@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import Conflict, CoreError, InvalidRequest, NotFound
+from core.platform.errors import Conflict, CoreError, InvalidRequest, NotFound
 from gateway.portal import error_page, unavailable_page
 
 log = logging.getLogger(__name__)

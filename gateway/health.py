@@ -10,9 +10,12 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import leases, migrate, outbox, overdue
-from core.db import UTCDateTime, utcnow
-from core.models import Lease, Notification, NotificationStatus
+from core.messaging import outbox
+from core.messaging.models import Notification, NotificationStatus
+from core.platform import leases, migrate
+from core.platform.db import UTCDateTime, utcnow
+from core.platform.models import Lease
+from core.transactions import overdue
 from gateway.errors import error_response
 
 health = Blueprint("health", __name__)

@@ -32,8 +32,8 @@ from channels.ivr.flow import NODES
 from channels.ivr.line import Line
 from channels.ivr.metrics import FAULTS, REJECTED
 from channels.ivr.twiml import TwimlRenderer
+from core.platform.settings import Settings
 from core.service import Core
-from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

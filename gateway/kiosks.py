@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, render_template
 
-from core import kiosks as core_kiosks
+from core.kiosks import heartbeats as core_kiosks
 from gateway.api import _json_object
 from gateway.auth import require_role
 from gateway.messages import local_time

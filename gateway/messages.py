@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
-from core.identity import mask_email, mask_mobile
-from core.models import Notification, NotificationStatus
+from core.identity.addresses import mask_email
+from core.identity.phones import mask_mobile
+from core.messaging.models import Notification, NotificationStatus
 from gateway.staff import current_staff, to_login
 
 messages = Blueprint("messages", __name__, url_prefix="/staff")

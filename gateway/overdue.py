@@ -13,9 +13,14 @@ from flask import Blueprint, current_app, render_template
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.dates import format_date
-from core.db import utcnow
-from core.overdue_report import LIMIT, overdue_by_agency, overdue_counts, overdue_items
+from core.calendar.dates import format_date
+from core.platform.db import utcnow
+from core.transactions.overdue_report import (
+    LIMIT,
+    overdue_by_agency,
+    overdue_counts,
+    overdue_items,
+)
 from gateway.portal import page_language
 from gateway.staff import current_staff, to_login
 

@@ -25,13 +25,13 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from core.answer import Answer, Outcome, TransactionView
-from core.dates import format_date_long, local_date
-from core.digits import extract_transaction_number
-from core.i18n import DEFAULT_LANGUAGE, gettext_for, ngettext_for, pick_language
-from core.identity import InvalidNationalId, validate_national_id
-from core.inquiry import InquiryRequest
-from core.render import (
+from core.calendar.dates import format_date_long, local_date
+from core.identity.digits import extract_transaction_number
+from core.identity.national_id import InvalidNationalId, validate_national_id
+from core.platform.i18n import DEFAULT_LANGUAGE, gettext_for, ngettext_for, pick_language
+from core.transactions.answer import Answer, Outcome, TransactionView
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.render import (
     days_waiting_text,
     not_found_text,
     rate_limited_text,

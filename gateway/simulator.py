@@ -28,8 +28,8 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from channels.sms.encoding import is_gsm7, segment_count
-from core.i18n import gettext_for
-from core.identity import InvalidMobile, normalize_mobile
+from core.identity.phones import InvalidMobile, normalize_mobile
+from core.platform.i18n import gettext_for
 from core.service import Core
 from core.sms_inquiry import SmsLimits, sms_reply
 from gateway.portal import check_csrf, page_language

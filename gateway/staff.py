@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, redirect, request, session, url_for
 
-from core.tokens import Principal, is_active
+from core.access.tokens import Principal, is_active
 from gateway.errors import error_response
 from gateway.portal import page_language
 

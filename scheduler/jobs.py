@@ -22,10 +22,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core import digest, leases, outbox, overdue
-from core.db import utcnow
+from core.messaging import outbox
+from core.platform import leases
+from core.platform.db import utcnow
+from core.platform.settings import Settings
 from core.service import Core
-from core.settings import Settings
+from core.transactions import digest, overdue
 from scheduler.job_queue import JobQueue
 
 log = logging.getLogger("gateway.scheduler")

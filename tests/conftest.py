@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from core import migrate
-from core.db import Database
-from core.models import Base
-from core.settings import Settings, load_settings
-from core.tokens import create_token
+from core.access.tokens import create_token
+from core.platform import migrate
+from core.platform.db import Database
+from core.platform.settings import Settings, load_settings
+from core.schema import Base
 from gateway.app import create_app
 from gateway.bootstrap import build_core
 

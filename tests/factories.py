@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import count
 
-from core.identity import national_id_with_check_digit
+from core.identity.national_id import national_id_with_check_digit
 
 _ids = count(1)
 

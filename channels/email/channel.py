@@ -28,11 +28,13 @@ from channels.email import metrics
 from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
-from core import email_inquiry, leases, outbox
-from core.db import utcnow
+from core import email_inquiry
 from core.email_inquiry import EmailRules
+from core.messaging import outbox
+from core.platform import leases
+from core.platform.db import utcnow
+from core.platform.settings import EmailSettings
 from core.service import Core
-from core.settings import EmailSettings
 
 log = logging.getLogger(__name__)
 

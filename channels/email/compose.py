@@ -19,7 +19,7 @@ from email.utils import formatdate
 
 from core.email_inquiry import ReplyEnvelope
 from core.email_rules import SECTION_RULE, Section, notification_subject, split_sections
-from core.outbox import Claimed
+from core.messaging.outbox import Claimed
 
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
 

@@ -34,9 +34,10 @@ from channels.email.login import (
     untrusted_certificate,
     wants_starttls,
 )
-from core import email_inquiry, outbox
-from core.db import Database, utcnow
-from core.settings import SmtpSettings
+from core import email_inquiry
+from core.messaging import outbox
+from core.platform.db import Database, utcnow
+from core.platform.settings import SmtpSettings
 
 log = logging.getLogger(__name__)
 

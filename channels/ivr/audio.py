@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from core.settings import Settings, VoiceSettings
+from core.platform.settings import Settings, VoiceSettings
 
 ENGINE = "pyttsx3-espeak-ng"
 NAME = re.compile(r"^(ar|en)-[0-9a-f]{24}\.wav$")

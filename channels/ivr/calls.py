@@ -17,9 +17,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from channels.ivr.flow import Call
-from core.db import Database, utcnow
-from core.identity import mask_mobile
-from core.models import IvrCall
+from core.calls.models import IvrCall
+from core.identity.phones import mask_mobile
+from core.platform.db import Database, utcnow
 
 # Column sizes (PostgreSQL enforces them).
 CALL_SID_MAX = 64

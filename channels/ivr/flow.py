@@ -27,10 +27,11 @@ from zoneinfo import ZoneInfo
 
 from channels.ivr.hours import WorkingHours
 from channels.ivr.speech import Sentence, answer_speech, digits, sentence, working_hours
-from core.answer import Answer, Outcome
-from core.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
-from core.identity import InvalidMobile, InvalidNationalId, normalize_mobile, validate_national_id
-from core.inquiry import InquiryRequest
+from core.identity.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
+from core.identity.national_id import InvalidNationalId, validate_national_id
+from core.identity.phones import InvalidMobile, normalize_mobile
+from core.transactions.answer import Answer, Outcome
+from core.transactions.inquiry import InquiryRequest
 
 LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS = "language", "number", "national_id", "options"
 NODES = (LANGUAGE, NUMBER, NATIONAL_ID, OPTIONS)

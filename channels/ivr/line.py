@@ -15,9 +15,9 @@ from channels.ivr.calls import CALL_SID_MAX, CallStore
 from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
 from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
-from core.db import utcnow
+from core.platform.db import utcnow
+from core.platform.settings import Settings
 from core.service import Core
-from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

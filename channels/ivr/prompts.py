@@ -31,8 +31,8 @@ from pathlib import Path
 
 from channels.ivr.audio import AudioLibrary, audio_dir, espeak_voice
 from channels.ivr.speech import recordable_phrases, recording_years
-from core.i18n import LANGUAGES
-from core.settings import Settings
+from core.platform.i18n import LANGUAGES
+from core.platform.settings import Settings
 
 # Seconds the engine may take to start, and to render one phrase, before it is killed.
 STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 10.0

@@ -19,8 +19,7 @@ from datetime import date, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from core.answer import Answer, Name, Outcome, TransactionView
-from core.dates import (
+from core.calendar.dates import (
     GREGORIAN_MONTHS_AR,
     GREGORIAN_MONTHS_EN,
     HIJRI_MONTHS_AR,
@@ -28,7 +27,8 @@ from core.dates import (
     hijri_date,
     local_date,
 )
-from core.i18n import gettext_for
+from core.platform.i18n import gettext_for
+from core.transactions.answer import Answer, Name, Outcome, TransactionView
 
 
 def N_(msgid: str) -> str:

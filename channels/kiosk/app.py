@@ -15,7 +15,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from core.settings import REPO_ROOT, Settings
+from core.platform.settings import REPO_ROOT, Settings
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # In fallback order: Arabic first, Latin for English and punctuation, then the symbols

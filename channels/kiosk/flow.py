@@ -23,8 +23,8 @@ import hmac
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from core.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
-from core.identity import NATIONAL_ID_LENGTH
+from core.identity.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
+from core.identity.national_id import NATIONAL_ID_LENGTH
 
 STILL_THERE_SECONDS = 15
 BACKOFF_SECONDS = (5, 10, 20, 40, 60)

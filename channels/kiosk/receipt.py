@@ -19,7 +19,7 @@ from pathlib import Path
 
 from channels.kiosk.flow import Reply
 from channels.kiosk.texts import shown_digits, texts
-from core.dates import format_date
+from core.calendar.dates import format_date
 
 RECEIPT_WIDTH_MM = 80
 RECEIPT_HEIGHT_MM = 150

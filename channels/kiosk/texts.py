@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.i18n import gettext_for
+from core.platform.i18n import gettext_for
 
 SMS_SHORT_CODE = "74747"
 TOLL_FREE = "8001287788"

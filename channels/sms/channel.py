@@ -68,10 +68,11 @@ from channels.sms.smpp import (
     Submitted,
     status_name,
 )
-from core import leases, outbox
-from core.db import utcnow
+from core.messaging import outbox
+from core.platform import leases
+from core.platform.db import utcnow
+from core.platform.settings import Settings, SmsSettings
 from core.service import Core
-from core.settings import Settings, SmsSettings
 from core.sms_inquiry import Inbound, Part, expire_parts, receive_parts
 
 log = logging.getLogger(__name__)

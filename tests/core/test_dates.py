@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.dates import (
+from core.calendar.dates import (
     RIYADH,
     format_date,
     format_date_long,

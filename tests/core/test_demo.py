@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.demo import (
+from core.directory.models import Department
+from core.identity.national_id import validate_national_id
+from core.identity.phones import normalize_mobile
+from core.messaging.models import Notification
+from core.transactions.demo import (
     DEMO_MOBILE,
     DEMO_NATIONAL_ID,
     DEMO_NUMBER,
@@ -16,9 +20,8 @@ from core.demo import (
     load_demo,
     plan_demo,
 )
-from core.identity import normalize_mobile, validate_national_id
-from core.inquiry import InquiryRequest
-from core.models import Department, Notification, Transaction, TransactionEvent
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.models import Transaction, TransactionEvent
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 LOOKUP = re.compile(r"^\s+(\d{7})\s+(\d{10})\s+(05\d{8})\s+(.+)$", re.MULTILINE)

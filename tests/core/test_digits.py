@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.digits import (
+from core.identity.digits import (
     extract_transaction_number,
     extract_transaction_numbers,
     normalize_digits,

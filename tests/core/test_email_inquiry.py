@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core import email_inquiry
 from core.email_inquiry import EmailRules, InboundEmail
-from core.models import EmailExchange, InboundMessage, Notification
+from core.messaging.models import EmailExchange, InboundMessage, Notification
 from tests import factories as f
 
 NUMBER = "4471234"

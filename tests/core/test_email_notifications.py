@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import Notification
+from core.messaging.models import Notification
 from gateway.bootstrap import build_core
 from tests import factories as f
 from tests.conftest import make_settings

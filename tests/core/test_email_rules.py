@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.answer import Answer, Outcome
 from core.email_rules import (
     MAX_NUMBERS,
     find_national_id,
@@ -19,6 +18,7 @@ from core.email_rules import (
     reply_sections,
     reply_subject,
 )
+from core.transactions.answer import Answer, Outcome
 from tests import factories as f
 
 CITIZEN = "citizen@example.com"

@@ -7,18 +7,16 @@ import hmac
 
 import pytest
 
-from core.digits import normalize_digits
-from core.identity import (
-    InvalidMobile,
+from core.identity.addresses import mask_email
+from core.identity.digits import normalize_digits
+from core.identity.national_id import (
     InvalidNationalId,
     has_valid_check_digit,
     hash_national_id,
-    mask_email,
-    mask_mobile,
     national_id_with_check_digit,
-    normalize_mobile,
     validate_national_id,
 )
+from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 
 KEY = b"test-key"
 

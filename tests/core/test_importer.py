@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import importer
-from core.demo import plan_demo
-from core.errors import InvalidRequest
-from core.importer import import_file
-from core.inquiry import InquiryRequest
-from core.models import Notification, Transaction, TransactionEvent
+from core.messaging.models import Notification
+from core.platform.errors import InvalidRequest
+from core.transactions import importer
+from core.transactions.demo import plan_demo
+from core.transactions.importer import import_file
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.models import Transaction, TransactionEvent
 from tests import factories as f
 
 REPO = Path(__file__).resolve().parents[2]

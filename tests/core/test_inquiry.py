@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from core.answer import Answer, Name, Outcome
-from core.identity import _luhn_check_digit
-from core.inquiry import PER_NUMBER_FACTOR, InquiryRequest, InquiryService
-from core.models import InquiryLog
-from core.ratelimit import FailureLimiter
+from core.identity.national_id import _luhn_check_digit
+from core.platform.ratelimit import FailureLimiter
+from core.transactions.answer import Answer, Name, Outcome
+from core.transactions.inquiry import PER_NUMBER_FACTOR, InquiryRequest, InquiryService
+from core.transactions.models import InquiryLog
 from gateway.bootstrap import build_core
 from tests import factories as f
 from tests.conftest import make_settings

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from core import leases
-from core.db import utcnow
+from core.platform import leases
+from core.platform.db import utcnow
 
 TTL = timedelta(seconds=30)
 

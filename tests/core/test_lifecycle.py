@@ -17,11 +17,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import lifecycle, outbox
-from core.errors import Conflict, CoreError, InvalidRequest, NotFound
-from core.identity import hash_national_id
-from core.inquiry import InquiryRequest
-from core.models import Base, Notification, Transaction, TransactionEvent
+from core.identity.national_id import hash_national_id
+from core.messaging import outbox
+from core.messaging.models import Notification
+from core.platform.errors import Conflict, CoreError, InvalidRequest, NotFound
+from core.schema import Base
+from core.transactions import lifecycle
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.models import Transaction, TransactionEvent
 from tests import factories as f
 from tests.conftest import NATIONAL_ID_KEY
 

@@ -3,9 +3,9 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from core import migrate
-from core.db import Database
-from core.models import Base
+from core.platform import migrate
+from core.platform.db import Database
+from core.schema import Base
 
 
 def test_the_revisions_have_one_head():

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from core import outbox
-from core.db import Database, utcnow
-from core.models import Notification, NotificationStatus
+from core.messaging import outbox
+from core.messaging.models import Notification, NotificationStatus
+from core.platform.db import Database, utcnow
 from tests import factories as f
 from tests.core.test_leases import holder_of_an_exited_process
 
@@ -311,7 +311,7 @@ def test_stale_claims_go_back_to_the_queue_once(core):
 def test_the_stale_claim_age_takes_only_claims_that_name_no_holder(core):
     # A live holder's claim older than the stale age (its clock ahead of ours, or a claim
     # held long) stays: only its stopped heartbeat gives it back.
-    from core import leases
+    from core.platform import leases
 
     live = "sms@ahead:4:live"
     leases.acquire(core.db, f"sms:{live}", live, timedelta(seconds=90))
@@ -507,7 +507,7 @@ class Clock:
 
 
 def test_claims_of_a_holder_whose_heartbeat_stopped_go_back_and_a_live_holders_stay(core):
-    from core import leases
+    from core.platform import leases
 
     dead, live = "sms@a:1:dead", "sms@b:2:live"
     lifetime = timedelta(seconds=90)
@@ -541,7 +541,7 @@ def test_claims_of_a_holder_whose_heartbeat_stopped_go_back_and_a_live_holders_s
 def test_a_live_holders_claims_stay_whatever_its_clock_says(core):
     # The holder's clock is two hours behind ours: by our clock its heartbeat expired long
     # ago, yet it renews on time, so its claims in flight are never taken.
-    from core import leases
+    from core.platform import leases
 
     behind = "sms@far:7:skewed"
     lifetime = timedelta(seconds=90)
@@ -569,7 +569,7 @@ def test_a_live_holders_claims_stay_whatever_its_clock_says(core):
 
 
 def test_the_claims_of_a_crashed_process_of_this_machine_go_back_at_once(core):
-    from core import leases
+    from core.platform import leases
 
     crashed = holder_of_an_exited_process(component="sms")
     assert crashed.startswith(f"sms@{socket.gethostname()}:")
@@ -585,7 +585,7 @@ def test_the_claims_of_a_crashed_process_of_this_machine_go_back_at_once(core):
 def test_a_sender_seen_with_claims_before_its_heartbeat_keeps_them(core):
     # On PostgreSQL the claims are read in a later snapshot than the heartbeats: a sender
     # that wrote its heartbeat, then claimed, in between shows claims and no heartbeat.
-    from core import leases
+    from core.platform import leases
 
     starting = "sms@d:4:starting"
     [message] = [add(core, "starting")]
@@ -614,7 +614,7 @@ class RenewedMeanwhile(outbox.Heartbeats):
 
 
 def test_a_heartbeat_renewed_while_its_holders_claims_are_given_back_keeps_them(core):
-    from core import leases
+    from core.platform import leases
 
     late = "sms@e:5:late"
     lifetime = timedelta(seconds=90)

@@ -14,15 +14,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from core import holidays, outbox, overdue
-from core.answer import Name
+from core.calendar import holidays
+from core.calendar.workdays import DayCount
 from core.config import CoreConfig
-from core.db import Database, utcnow
-from core.demo import NOT_SENT, load_demo
-from core.models import Notification, OverdueFollowUp, Transaction
-from core.overdue_report import overdue_by_agency, overdue_counts, overdue_items
+from core.messaging import outbox
+from core.messaging.models import Notification
+from core.platform.db import Database, utcnow
 from core.service import Core
-from core.workdays import DayCount
+from core.transactions import overdue
+from core.transactions.answer import Name
+from core.transactions.demo import NOT_SENT, load_demo
+from core.transactions.models import OverdueFollowUp, Transaction
+from core.transactions.overdue_report import overdue_by_agency, overdue_counts, overdue_items
 from tests import factories as f
 
 RIYADH = ZoneInfo("Asia/Riyadh")

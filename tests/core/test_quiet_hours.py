@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core import outbox
+from core.calendar.quiet_hours import QuietHours
 from core.config import CoreConfig
-from core.quiet_hours import QuietHours
-from core.settings import QuietHoursSettings
+from core.messaging import outbox
+from core.platform.settings import QuietHoursSettings
 from tests.conftest import make_settings
 
 RIYADH = ZoneInfo("Asia/Riyadh")

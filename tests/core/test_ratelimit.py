@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.ratelimit import FailureLimiter
+from core.platform.ratelimit import FailureLimiter
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core import render
-from core.answer import Answer, Name, Outcome, Stage, TransactionView
+from core.transactions import render
+from core.transactions.answer import Answer, Name, Outcome, Stage, TransactionView
 
 TZ = ZoneInfo("Asia/Riyadh")
 NUMBER = "4471234"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core import settings as settings_module
-from core.settings import REPO_ROOT, ConfigError, load_settings
+from core.platform import settings as settings_module
+from core.platform.settings import REPO_ROOT, ConfigError, load_settings
 
 SAMPLE = """\
 database:

@@ -9,11 +9,14 @@ from itertools import count
 import pytest
 from sqlalchemy import select, update
 
-from core import outbox, render, sms_inquiry
-from core.answer import Answer, Outcome
-from core.inquiry import InquiryRequest
-from core.models import InboundMessage, InquiryLog, Notification
+from core import sms_inquiry
+from core.messaging import outbox
+from core.messaging.models import InboundMessage, Notification
 from core.sms_inquiry import Inbound, reply_language
+from core.transactions import render
+from core.transactions.answer import Answer, Outcome
+from core.transactions.inquiry import InquiryRequest
+from core.transactions.models import InquiryLog
 from tests import factories as f
 
 NUMBER = "4471234"

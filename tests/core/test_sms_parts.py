@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 
 from core import sms_inquiry
-from core.db import utcnow
-from core.models import InboundMessage, InboundPart, Notification
+from core.messaging.models import InboundMessage, InboundPart, Notification
+from core.platform.db import utcnow
 from core.sms_inquiry import Inbound, Part
 from tests import factories as f
 

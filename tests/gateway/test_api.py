@@ -7,8 +7,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from core.models import Agency, Department, Employee, InquiryLog, Transaction
-from core.tokens import TokenVerifier, create_token, revoke_token
+from core.access.tokens import TokenVerifier, create_token, revoke_token
+from core.directory.models import Agency, Department, Employee
+from core.transactions.models import InquiryLog, Transaction
 from gateway.app import create_app
 from gateway.bootstrap import build_core
 from tests import factories as f

@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from core.models import InquiryLog, IvrCall
-from core.tokens import create_token
+from core.access.tokens import create_token
+from core.calls.models import IvrCall
+from core.transactions.models import InquiryLog
 from tests import factories as f
 from tests.gateway.test_ivr_webhooks import RIYADH, ivr_settings
 from tests.gateway.test_simulator import csrf_token, sign_in, text

@@ -10,7 +10,7 @@ import wave
 import pytest
 from waitress import create_server, wasyncore
 
-from core.tokens import create_token
+from core.access.tokens import create_token
 from tests import factories as f
 from tests.conftest import require_peer
 from tests.gateway.test_ivr_webhooks import ivr_settings

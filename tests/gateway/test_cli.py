@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
 
-from core.db import Database
+from core.platform.db import Database
 from gateway.cli import main
 from tests import factories as f
 from tests import processes

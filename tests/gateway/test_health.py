@@ -12,9 +12,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from channels.sms.channel import SmsChannel, Timings
-from core import outbox
-from core.db import utcnow
-from core.settings import SmppSettings, SmsSettings, load_settings
+from core.messaging import outbox
+from core.platform.db import utcnow
+from core.platform.settings import SmppSettings, SmsSettings, load_settings
 from gateway.app import create_app
 from tests import factories as f
 from tests.conftest import NATIONAL_ID_KEY, require_peer
@@ -248,7 +248,7 @@ def test_the_database_clock_is_the_statements_time_on_postgresql_not_the_transac
 def test_healthz_shows_how_long_ago_each_sms_channel_renewed_its_heartbeat(core, client):
     # A channel that died 40 s ago still shows live (its lease runs for 90 s after its last
     # renewal); the renewal's age, on the database's clock, tells it has stopped.
-    from core import leases
+    from core.platform import leases
 
     lifetime = timedelta(seconds=90)
     silent, fresh = "sms@a:1:silent", "sms@b:2:fresh"

@@ -10,8 +10,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from core.models import InquiryLog, IvrCall
-from core.settings import load_settings
+from core.calls.models import IvrCall
+from core.platform.settings import load_settings
+from core.transactions.models import InquiryLog
 from tests import factories as f
 from tests.channels.ivr.phone import AUTH_TOKEN, PUBLIC_URL, Phone
 from tests.conftest import NATIONAL_ID_KEY

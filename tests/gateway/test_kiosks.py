@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from core import kiosks
-from core.db import utcnow
+from core.kiosks import heartbeats as kiosks
+from core.platform.db import utcnow
 from tests.conftest import sign_in
 
 BEAT = {"kiosk_id": "airport-2", "version": "0.1.0", "printer": "ready: receipt80",

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from core import outbox
-from core.db import utcnow
-from core.models import Notification
-from core.tokens import revoke_token
+from core.access.tokens import revoke_token
+from core.messaging import outbox
+from core.messaging.models import Notification
+from core.platform.db import utcnow
 from tests import factories as f
 from tests.conftest import sign_in  # noqa: F401 (test_overdue_page imports it from here)
 

@@ -12,11 +12,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from core.answer import Answer, Name, Outcome, TransactionView
-from core.dates import RIYADH
-from core.i18n import LOCALE_DIR
-from core.identity import national_id_with_check_digit
-from core.render import sms_text
+from core.calendar.dates import RIYADH
+from core.identity.national_id import national_id_with_check_digit
+from core.platform.i18n import LOCALE_DIR
+from core.transactions.answer import Answer, Name, Outcome, TransactionView
+from core.transactions.render import sms_text
 from tests import factories as f
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from waitress import create_server, wasyncore
 
-from core.dates import RIYADH, format_date_long, local_date
+from core.calendar.dates import RIYADH, format_date_long, local_date
 from tests import factories as f
 from tests.conftest import require_peer
 

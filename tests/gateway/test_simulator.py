@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from core.models import InboundMessage, InquiryLog, Notification
-from core.tokens import create_token, revoke_token
+from core.access.tokens import create_token, revoke_token
+from core.messaging.models import InboundMessage, Notification
+from core.transactions.models import InquiryLog
 from tests import factories as f
 from tests.conftest import csrf_token, sign_in
 

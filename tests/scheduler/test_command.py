@@ -7,7 +7,7 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from core import holidays
+from core.calendar import holidays
 from gateway.cli import main
 from tests import processes
 from tests.core.test_overdue import issue, overdue_messages

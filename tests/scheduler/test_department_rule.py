@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.models import Department
+from core.directory.models import Department
 from tests import factories as f
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 
-from core.models import Notification
+from core.messaging.models import Notification
 from scheduler import Scheduler
 from tests import factories as f
 from tests.core.test_overdue import issue

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core import leases, outbox, overdue
-from core.models import Notification, NotificationStatus
+from core.messaging import outbox
+from core.messaging.models import Notification, NotificationStatus
+from core.platform import leases
+from core.transactions import overdue
 from scheduler import Scheduler
 from scheduler.jobs import LEASE_TTL
 from tests import factories as f

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.tokens import create_token
+from core.access.tokens import create_token
 from tests import factories as f
 from tests.core.test_overdue import issue
 from tests.gateway.test_messages_page import sign_in, text

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from channels.email.channel import LEASE, EmailChannel, Timings
-from core import leases, outbox
-from core.db import utcnow
-from core.models import MailboxCursor, Notification
+from core.messaging import outbox
+from core.messaging.models import MailboxCursor, Notification
+from core.platform import leases
+from core.platform.db import utcnow
 from tests import factories as f
 from tests.channels.email import mails
 from tests.channels.email.conftest import OUR_ADDRESS, wait_for

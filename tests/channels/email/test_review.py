@@ -13,9 +13,10 @@ from channels.email import channel as channel_module
 from channels.email.channel import LEASE, EmailChannel
 from channels.email.mailbox import MailboxUnavailable
 from channels.email.sender import Backoff
-from core import email_inquiry, leases
-from core.db import utcnow
-from core.models import Lease
+from core import email_inquiry
+from core.platform import leases
+from core.platform.db import utcnow
+from core.platform.models import Lease
 from tests import factories as f
 from tests.channels.email import mails
 from tests.channels.email.test_channel import NUMBER, email_rows, flags, run_once, text_of
@@ -97,7 +98,7 @@ def test_a_poll_of_the_unread_that_stops_early_never_answers_read_mail(
 
 def _key(channel: EmailChannel) -> str:
     with channel.core.db.read() as session:
-        from core.models import MailboxCursor
+        from core.messaging.models import MailboxCursor
         return session.scalars(select(MailboxCursor.mailbox)).one()
 
 

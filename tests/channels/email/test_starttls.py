@@ -11,7 +11,7 @@ import pytest
 
 from channels.email.channel import EmailChannel
 from channels.email.mailbox import MailboxUnavailable
-from core.db import utcnow
+from core.platform.db import utcnow
 from tests import factories as f
 from tests.channels.email import mails
 from tests.channels.email.test_channel import NUMBER, email_rows, run_once
@@ -162,7 +162,7 @@ def _smtp_at(email_settings, relay: SmtpPeer, *, starttls):
 
 def test_starttls_is_auto_in_config_yaml_and_true_false_or_auto_in_the_environment(
         tmp_path, monkeypatch):
-    from core.settings import REPO_ROOT, ConfigError, load_settings
+    from core.platform.settings import REPO_ROOT, ConfigError, load_settings
 
     def load():
         return load_settings(REPO_ROOT / "config.yaml", var_dir=str(tmp_path)).email
@@ -182,7 +182,7 @@ def test_starttls_is_auto_in_config_yaml_and_true_false_or_auto_in_the_environme
     ("f", False), ("n", False), ("off", False), (0, False), ("AUTO", "auto")])
 def test_starttls_takes_every_spelling_a_plain_switch_took(spelled, meant):
     # It was a bool before it could be "auto": nothing that worked then is refused now.
-    from core.settings import ImapSettings, SmtpSettings
+    from core.platform.settings import ImapSettings, SmtpSettings
 
     assert ImapSettings(starttls=spelled).starttls == meant
     assert SmtpSettings(starttls=spelled).starttls == meant

@@ -22,8 +22,8 @@ from channels.ivr.flow import (
 )
 from channels.ivr.hours import WorkingHours
 from channels.ivr.speech import answer_speech
-from core.answer import Answer, Name, Outcome, TransactionView
-from core.render import speech_text, status_label
+from core.transactions.answer import Answer, Name, Outcome, TransactionView
+from core.transactions.render import speech_text, status_label
 from tests import factories as f
 
 RIYADH = ZoneInfo("Asia/Riyadh")

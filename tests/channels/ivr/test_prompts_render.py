@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from channels.ivr.audio import AudioLibrary, audio_dir
 from channels.ivr.prompts import RenderError, all_phrases, check_wav, render
-from core.settings import load_settings
+from core.platform.settings import load_settings
 from gateway.cli import main
 from tests.conftest import NATIONAL_ID_KEY, require_peer
 
@@ -146,7 +146,7 @@ def test_every_time_date_and_status_the_line_speaks_is_made_of_recordings(lang):
         status_sentence,
         working_hours,
     )
-    from core.answer import Name, TransactionView
+    from core.transactions.answer import Name, TransactionView
 
     today = date(2026, 12, 1)
     recorded = set(recordable_phrases(lang, recording_years(today)))

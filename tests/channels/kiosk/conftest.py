@@ -9,8 +9,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from core.settings import load_settings  # noqa: E402
-from core.tokens import create_token  # noqa: E402
+from core.access.tokens import create_token  # noqa: E402
+from core.platform.settings import load_settings  # noqa: E402
 from tests.conftest import require_peer  # noqa: E402
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import REPO_ROOT
+from core.platform.settings import REPO_ROOT
 
 # Every screen of the README's table.
 SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "result",

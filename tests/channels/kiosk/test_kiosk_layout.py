@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButt
 
 from channels.kiosk.flow import Reply
 from channels.kiosk.widgets import CORNER_PX, MIN_TOUCH_PX
-from core.settings import REPO_ROOT
+from core.platform.settings import REPO_ROOT
 from tests import factories as f
 
 NUMBER = "4471234"
@@ -249,7 +249,7 @@ FULL_SCREEN_KIOSK = """
 import json
 from PyQt6.QtCore import QRect
 from PyQt6.QtWidgets import QApplication, QPushButton
-from core.settings import load_settings
+from core.platform.settings import load_settings
 from channels.kiosk.app import build_window
 
 app = QApplication([])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import ConfigError, load_settings
+from core.platform.settings import ConfigError, load_settings
 
 
 @pytest.mark.parametrize("pin", ["2468", "12345", "12ab56", "1234567890123"])

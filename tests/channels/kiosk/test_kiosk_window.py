@@ -10,8 +10,8 @@ from PyQt6.QtWidgets import QApplication, QPushButton
 
 from channels.kiosk.flow import STILL_THERE_SECONDS, TECHNICIAN_EXIT
 from channels.kiosk.texts import shown_digits, texts
-from core import kiosks as core_kiosks
-from core.dates import RIYADH, format_date
+from core.calendar.dates import RIYADH, format_date
+from core.kiosks import heartbeats as core_kiosks
 from tests import factories as f
 from tests.channels.kiosk.conftest import pdf_text
 

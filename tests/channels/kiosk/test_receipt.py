@@ -17,7 +17,7 @@ from channels.kiosk.receipt import (
     reference_point_size,
 )
 from channels.kiosk.texts import masked, shown_digits
-from core.dates import RIYADH
+from core.calendar.dates import RIYADH
 from tests.channels.kiosk.conftest import pdf_text
 
 REPLY = Reply(found=True, text="Your transaction 4471234 is registered.", number="4471234",

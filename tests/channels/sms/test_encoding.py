@@ -29,8 +29,8 @@ from channels.sms.encoding import (
     sms_parts,
     split_udh,
 )
-from core import render
-from core.answer import Answer, Name, Outcome, TransactionView
+from core.transactions import render
+from core.transactions.answer import Answer, Name, Outcome, TransactionView
 
 ARABIC_ANSWER = "المعاملة 4471234: قيد الدراسة في إدارة الحقوق المدنية"
 EMOJI = "\U0001f600"  # a surrogate pair in UTF-16

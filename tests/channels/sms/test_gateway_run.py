@@ -6,8 +6,8 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import render
-from core.inquiry import InquiryRequest
+from core.transactions import render
+from core.transactions.inquiry import InquiryRequest
 from tests import factories as f
 from tests import processes
 from tests.channels.sms.smsc_settings import sms_environment

@@ -13,7 +13,8 @@ import pytest
 from channels.sms import channel as sms_channel
 from channels.sms.channel import SmsChannel, heartbeat_name
 from channels.sms.smpp import NotSent, SmppSession, SubmitRequest
-from core import leases, outbox
+from core.messaging import outbox
+from core.platform import leases
 from tests.channels.sms.smsc_settings import sms_settings
 from tests.channels.sms.test_channel import FAST, notifications, until
 from tests.channels.sms.test_resilience import enqueue_many

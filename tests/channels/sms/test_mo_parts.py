@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from channels.sms.channel import SmsChannel
 from channels.sms.reassembly import GAP
-from core import render
-from core.models import InboundPart
+from core.messaging.models import InboundPart
+from core.transactions import render
 from tests import factories as f
 from tests import processes
 from tests.channels.sms.smsc_settings import sms_environment, sms_settings

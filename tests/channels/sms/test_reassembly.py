@@ -8,7 +8,7 @@ import pytest
 
 from channels.sms.encoding import MalformedUdh, sms_parts
 from channels.sms.reassembly import GAP, Assembled, Fragment, parse_fragment
-from core.digits import extract_transaction_number
+from core.identity.digits import extract_transaction_number
 
 PHONE = "966501234567"
 ARABIC = "استعلام عن المعاملة رقم ٤٤٧١٢٣٤ " * 5  # 160 characters: 3 UCS-2 parts

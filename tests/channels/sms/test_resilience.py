@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from channels.sms.channel import SLOTS_PER_WINDOW
 from channels.sms.receipts import canonical_message_id
-from core import outbox
+from core.messaging import outbox
 from tests import processes
 from tests.channels.sms.smsc_settings import sms_environment
 from tests.channels.sms.test_channel import FAST, notifications, settled, until

@@ -1,0 +1,404 @@
+"""Bulk import of transactions from the records system's CSV export.
+
+The file is UTF-8 (a BOM is fine), comma-separated, with a header row naming the columns
+in any order:
+
+- required: ``number``, ``registered_at``, ``subject``, ``applicant_name``;
+- applicant: ``national_id``, ``mobile``, ``email``, ``lang`` (``ar`` or ``en``);
+- where it stands (each filled group adds one lifecycle event after ``registered``):
+  ``department`` and ``referred_at`` (referred; the time defaults to ``registered_at``),
+  ``outgoing_number``, ``destination_agency``, ``issued_at``, ``reply_expected``
+  (issued), ``reply_received_at`` (reply received), ``closed_at`` (closed).
+
+Times are ISO 8601; a date alone is midnight and a time with no offset is local time
+(``locale.timezone``). Each row becomes the same event payloads the API takes, checked
+by ``parse_event`` and applied by ``lifecycle.apply_event``: one set of rules. Event ids
+come from the row (``import:<number>:<type>``), so importing a file again changes nothing
+and counts its rows as already present.
+
+Each row is applied in its own savepoint inside batches of ``BATCH_ROWS`` rows per
+database transaction: a bad row is rejected whole and never stops the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from core.config import CoreConfig
+from core.identity.digits import normalize_digits
+from core.platform.errors import CoreError, InvalidRequest
+from core.transactions import lifecycle
+from core.transactions.events import parse_event
+
+if TYPE_CHECKING:
+    from core.service import Core
+
+REQUIRED_COLUMNS = ("number", "registered_at", "subject", "applicant_name")
+OPTIONAL_COLUMNS = (
+    "national_id", "mobile", "email", "lang",
+    "department", "referred_at",
+    "outgoing_number", "destination_agency", "issued_at", "reply_expected",
+    "reply_received_at", "closed_at",
+)
+# The column the --errors file adds: a corrected errors file imports as it is.
+REASON_COLUMN = "reason"
+BATCH_ROWS = 500
+
+_ISSUE_COLUMNS = ("outgoing_number", "destination_agency", "issued_at", "reply_expected")
+_YES = frozenset({"1", "true", "yes", "y", "نعم"})
+_NO = frozenset({"0", "false", "no", "n", "لا"})
+# What an event id may carry; anything else is reported by parse_event on the number.
+_EVENT_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+# Where a field of the event payload came from in the file, to name it in the reason.
+_COLUMN_OF_FIELD = {
+    "transaction.number": "number",
+    "transaction.subject": "subject",
+    "transaction.applicant": "applicant_name",
+    "transaction.applicant.name": "applicant_name",
+    "transaction.applicant.national_id": "national_id",
+    "transaction.applicant.mobile": "mobile",
+    "transaction.applicant.email": "email",
+    "transaction.applicant.lang": "lang",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A rejected row: where it is in the file, its number, and why."""
+
+    line: int
+    number: str
+    reason: str
+    values: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"line {self.line} (number {self.number or '-'}): {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    already_present: int = 0
+    # Outbox rows written (only with notify=True).
+    notifications: int = 0
+    notify: bool = False
+    seconds: float = 0.0
+    errors_path: Path | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    def summary(self) -> str:
+        lines = [f"{self.rows} rows: {self.imported} imported, {self.already_present} "
+                 f"already present, {self.rejected} rejected ({self.seconds:.1f} s)"]
+        if self.notify:
+            lines.append(f"{self.notifications} notifications queued for sending")
+        else:
+            lines.append("no notifications written (--no-notify)")
+        if self.errors_path is not None:
+            lines.append(f"rejected rows and their reasons: {self.errors_path}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One event payload built from a row, and the file column its time came from."""
+
+    payload: dict[str, Any]
+    time_column: str
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def import_file(core: Core, path: str | Path, *, notify: bool = False,
+                errors_path: str | Path | None = None, progress: bool = False
+                ) -> ImportReport:
+    """Import every row of ``path``; raise InvalidRequest if the file itself is unusable.
+
+    With ``notify=False`` the outbox rows the events cause are removed in the row's own
+    savepoint, so no citizen or employee is messaged about old transactions.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    header, total = _check_file(path)
+    report = ImportReport(notify=notify,
+                          errors_path=Path(errors_path) if errors_path else None)
+    bar = tqdm(total=total, unit="row", desc="import", file=sys.stderr,
+               disable=not progress, dynamic_ncols=True)
+    try:
+        batch: list[tuple[int, list[str]]] = []
+        for line, values in _records(path):
+            batch.append((line, values))
+            if len(batch) >= BATCH_ROWS:
+                _import_batch(core, header, batch, notify, report)
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            _import_batch(core, header, batch, notify, report)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    if report.errors_path is not None:
+        _write_errors(report.errors_path, path, report.errors)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- the file -------------------------------------------------------------------------
+
+
+def _column_name(text: str) -> str:
+    return text.strip().lower().replace(" ", "_")
+
+
+def _check_file(path: Path) -> tuple[list[str], int]:
+    """Read the whole file once: the header must name the columns; count the rows.
+
+    Everything that makes the file unusable (not UTF-8, not CSV, missing columns) is
+    found here, before anything is imported.
+    """
+    rows = 0
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            try:
+                raw_header = next(reader, None)
+                if raw_header is None:
+                    raise InvalidRequest(f"{path} is empty: the first line must name the "
+                                         f"columns", code="bad_file")
+                header = [_column_name(name) for name in raw_header]
+                _check_header(path, raw_header, header)
+                for row in reader:
+                    if any(cell.strip() for cell in row):
+                        rows += 1
+            except csv.Error as exc:
+                raise InvalidRequest(f"{path}, line {reader.line_num}: not valid CSV ({exc})",
+                                     code="bad_file") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{path} is not UTF-8 text (byte {exc.start}); export it as "
+                             f"CSV UTF-8", code="bad_file") from exc
+    return header, rows
+
+
+def _check_header(path: Path, raw_header: list[str], header: list[str]) -> None:
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS) | {REASON_COLUMN}
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    unknown = [raw.strip() for raw, name in zip(raw_header, header, strict=True)
+               if name not in known]
+    doubled = sorted({name for name in header if header.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s): {', '.join(unknown)}")
+    if doubled:
+        problems.append(f"column(s) given twice: {', '.join(doubled)}")
+    if not problems:
+        return
+    hint = ""
+    if len(raw_header) == 1 and any(sep in raw_header[0] for sep in ";\t"):
+        hint = " (the file must be comma-separated)"
+    raise InvalidRequest(
+        f"{path}: {'; '.join(problems)}{hint}. Required: {', '.join(REQUIRED_COLUMNS)}; "
+        f"optional: {', '.join(OPTIONAL_COLUMNS)}. Nothing was imported.", code="bad_file")
+
+
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The data rows with the line each starts on; blank rows are skipped."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        end = reader.line_num
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if any(cell.strip() for cell in row):
+                yield start, row
+
+
+def _write_errors(target: Path, source: Path, errors: list[RowError]) -> None:
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        raw_header = next(csv.reader(handle))
+    header = [_column_name(name) for name in raw_header]
+    keep = [i for i, name in enumerate(header) if name != REASON_COLUMN]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # utf-8-sig: spreadsheet programs then show the Arabic text as Arabic.
+    with target.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([raw_header[i] for i in keep] + [REASON_COLUMN])
+        for error in errors:
+            values = list(error.values) + [""] * (len(header) - len(error.values))
+            writer.writerow([values[i] for i in keep] + [error.reason])
+
+
+# --- one batch, one row -----------------------------------------------------------------
+
+
+def _import_batch(core: Core, header: list[str], batch: list[tuple[int, list[str]]],
+                  notify: bool, report: ImportReport) -> None:
+    with core.db.write.begin() as session:
+        for line, values in batch:
+            report.rows += 1
+            number = ""
+            try:
+                if len(values) != len(header):
+                    raise _Rejected(f"has {len(values)} fields, the header has {len(header)}")
+                row = {name: value.strip() for name, value in zip(header, values, strict=True)}
+                number = normalize_digits(row["number"])
+                planned = plan_row(row, core.config.tz)
+                new, notes = _apply_row(session, planned, core.config, notify)
+            except _Rejected as exc:
+                report.errors.append(RowError(line, number, exc.reason, tuple(values)))
+                continue
+            if new:
+                report.imported += 1
+                report.notifications += notes
+            else:
+                report.already_present += 1
+
+
+def _apply_row(session: Session, planned: list[_Planned], config: CoreConfig,
+               notify: bool) -> tuple[bool, int]:
+    """Apply a row's events in one savepoint; (any new event?, outbox rows kept)."""
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return _apply_events(session, planned, config, notify)
+        except IntegrityError:
+            # A concurrent writer registered the same number first: the second pass
+            # sees it as present or as a conflict.
+            if attempt == 2:
+                raise _Rejected("a concurrent write conflicted; import the file again") \
+                    from None
+    raise AssertionError("the loop returns or raises")
+
+
+def _apply_events(session: Session, planned: list[_Planned], config: CoreConfig,
+                  notify: bool) -> tuple[bool, int]:
+    new = False
+    notes = 0
+    for item in planned:
+        payload = item.payload
+        try:
+            event = parse_event(payload)
+            outcome = lifecycle.apply_event(session, event, payload, config, notify=notify)
+        except CoreError as exc:
+            if exc.code == "already_registered":
+                # Registered by other means (the API): present, and the file's later
+                # events would only contradict the history the records system sent.
+                return False, 0
+            raise _Rejected(_reason(exc, payload, item.time_column)) from exc
+        if outcome.duplicate:
+            continue
+        new = True
+        notes += outcome.notifications
+    return new, notes
+
+
+def _reason(exc: CoreError, payload: dict[str, Any], time_column: str) -> str:
+    """The core's message, naming the file's column rather than the payload's field."""
+    message = exc.message.replace("Value error, ", "")
+    if exc.code == "event_id_reused":
+        number = payload["transaction"]["number"]
+        return (f"transaction {number} was already imported with other details "
+                f"(or appears twice in the file)")
+    if not exc.field:
+        return message
+    if exc.field == "occurred_at":
+        return message.replace("occurred_at", time_column)
+    column = _COLUMN_OF_FIELD.get(exc.field, exc.field)
+    if message.startswith(f"{exc.field}: "):
+        return f"{column}: {message[len(exc.field) + 2:]}"
+    if column != exc.field:
+        return f"{column}: {message}"
+    return message
+
+
+# --- a row as event payloads --------------------------------------------------------------
+
+
+def parse_time(text: str, tz: ZoneInfo, column: str) -> datetime:
+    """ISO 8601 date or date-time; a date is local midnight, no offset means local time."""
+    clean = normalize_digits(text).strip()
+    try:
+        moment = datetime.fromisoformat(clean)
+    except ValueError:
+        raise _Rejected(f"{column}: {text!r} is not an ISO 8601 date or date-time "
+                        f"(2026-11-23 or 2026-11-23T09:15:00+03:00)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def _yes_no(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise _Rejected(f"reply_expected: {text!r} is not yes or no (1/0, true/false, نعم/لا)")
+
+
+def plan_row(row: dict[str, str], tz: ZoneInfo) -> list[_Planned]:
+    """The event payloads one row stands for, in lifecycle order (not yet checked)."""
+    number = normalize_digits(row["number"])
+    key = number if _EVENT_KEY.match(number) else "invalid"
+    if not row["registered_at"]:
+        raise _Rejected("registered_at: is required")
+
+    def event(kind: str, column: str, **extra: Any) -> _Planned:
+        moment = parse_time(row[column], tz, column)
+        return _Planned({"event_id": f"import:{key}:{kind}", "type": kind,
+                         "occurred_at": moment.isoformat(), "transaction": {"number": number},
+                         **extra}, column)
+
+    registered = event("registered", "registered_at")
+    applicant = {"name": row["applicant_name"]}
+    for name in ("national_id", "mobile", "email"):
+        if row.get(name):
+            applicant[name] = row[name]
+    if row.get("lang"):
+        applicant["lang"] = row["lang"].lower()
+    registered.payload["transaction"].update(subject=row["subject"], applicant=applicant)
+    planned = [registered]
+
+    if row.get("department"):
+        planned.append(event("referred", "referred_at" if row.get("referred_at")
+                             else "registered_at", department=row["department"]))
+    elif row.get("referred_at"):
+        raise _Rejected("referred_at: given without a department")
+
+    if any(row.get(name) for name in _ISSUE_COLUMNS):
+        if not row.get("issued_at"):
+            raise _Rejected("issued_at: is required with outgoing_number, "
+                            "destination_agency or reply_expected")
+        issue: dict[str, Any] = {}
+        for name in ("outgoing_number", "destination_agency"):
+            if row.get(name):
+                issue[name] = normalize_digits(row[name]) if name == "outgoing_number" \
+                    else row[name]
+        if row.get("reply_expected"):
+            issue["reply_expected"] = _yes_no(row["reply_expected"])
+        planned.append(event("issued", "issued_at", **issue))
+    for kind, column in (("reply_received", "reply_received_at"), ("closed", "closed_at")):
+        if row.get(column):
+            planned.append(event(kind, column))
+    return planned

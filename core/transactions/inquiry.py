@@ -1,0 +1,322 @@
+"""One inquiry service for every channel: normalize, verify the requester, answer, log.
+
+The requester proves the transaction is theirs by their mobile (SMS, IVR caller ID),
+their e-mail address, or their national ID (web, kiosk, IVR). "No such transaction"
+and "not yours" are one outcome, so numbers cannot be probed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections import namedtuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import Boolean, Engine, bindparam, select
+
+from core.config import CoreConfig
+from core.directory.models import Agency, Department
+from core.identity.addresses import mask_email
+from core.identity.digits import extract_transaction_number
+from core.identity.national_id import InvalidNationalId, has_valid_check_digit, hash_national_id
+from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
+from core.platform.db import UTCDateTime
+from core.platform.ratelimit import FailureLimiter
+from core.platform.telemetry import INQUIRIES, INQUIRY_SECONDS
+from core.transactions.answer import Answer, Name, Outcome, Stage, TransactionView
+from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
+from core.transactions.models import Transaction, TransactionEvent
+
+CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
+
+
+# A transaction number refuses inquiries after this many times a requester's limit of
+# failures within the window (see InquiryService._per_number).
+PER_NUMBER_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class InquiryRequest:
+    """What a channel learned from the requester. At least one credential is expected;
+    several are one inquiry, answered when any of them is the applicant's."""
+
+    channel: str
+    number_text: str
+    lang: str = "ar"
+    mobile: str | None = None
+    email: str | None = None
+    national_id: str | None = None
+    # Where the request came from (an IP address, a kiosk id), for rate limits.
+    origin: str | None = None
+    # A first try with what the channel knows without asking (the IVR's caller ID). When
+    # it does not find, the channel asks for another credential and inquires again with
+    # all of them: that inquiry is the one logged, so the first try's miss is not (found
+    # and refused answers are logged as usual). The miss still counts against the rate
+    # limits: caller ID can be forged, and a free try per call would let anyone probe
+    # a mobile's transactions without end.
+    first_try: bool = False
+
+
+@dataclass(frozen=True)
+class _Credential:
+    kind: str
+    key: str  # keyed hash, for the log and the rate limit
+    masked: str
+    mobile: str | None = None
+    email: str | None = None
+    national_id_hash: str | None = None
+
+
+class InquiryService:
+    def __init__(self, engine: Engine, config: CoreConfig,
+                 log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
+        self._find = CompiledLookup(engine)
+        self._config = config
+        self._log = log
+        self._limiter = limiter or FailureLimiter(config.max_failures,
+                                                  config.failure_window_seconds)
+        # Failures per transaction number, from anyone: guessing the national ID (or
+        # mobile) of one known number with a fresh credential each time is stopped here.
+        # Higher than a requester's limit, as the number's owner may be locked out too.
+        self._per_number = FailureLimiter(config.max_failures * PER_NUMBER_FACTOR,
+                                          config.failure_window_seconds)
+
+    def inquire(self, request: InquiryRequest) -> Answer:
+        started = time.perf_counter()
+        credentials = self._credentials(request)
+        credential = credentials[0]
+        keys = [c.key for c in credentials]
+        if request.origin:
+            keys.append(self._keyed("origin", request.origin))
+        # With no credential the requester's key is the origin's: count a failure once.
+        keys = list(dict.fromkeys(keys))
+        number = extract_transaction_number(request.number_text or "")
+        number_key = self._keyed("number", number) if number is not None else None
+        if any(self._limiter.blocked(key) for key in keys) or (
+                number_key is not None and self._per_number.blocked(number_key)):
+            answer, txn_id = Answer(Outcome.RATE_LIMITED), None
+        else:
+            if number is None:
+                answer, txn_id = Answer(Outcome.INVALID), None
+            else:
+                answer, txn_id, credential = self._lookup(number, credentials)
+                if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
+                    answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
+            if not answer.found:
+                for key in keys:
+                    self._limiter.failed(key)
+                if number_key is not None and answer.outcome == Outcome.NOT_FOUND:
+                    self._per_number.failed(number_key)
+                if request.first_try:
+                    return answer  # the inquiry goes on with more credentials
+        elapsed = time.perf_counter() - started
+        _counter(request.channel, answer.outcome.value).inc()
+        _histogram(request.channel).observe(elapsed)
+        self._log.write(LogEntry(
+            channel=request.channel, outcome=answer.outcome.value,
+            requester_kind=credential.kind, requester_key=credential.key,
+            requester_masked=credential.masked, transaction_id=txn_id,
+            latency_ms=elapsed * 1000.0,
+        ))
+        return answer
+
+    def _lookup(self, number: str, who: list[_Credential]
+                ) -> tuple[Answer, int | None, _Credential]:
+        """The answer, the transaction's id when found, and the credential to log: the one
+        that matched, else the strongest given."""
+        rows = self._find(number)
+        matched = next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
+        if matched is None:
+            return Answer(Outcome.NOT_FOUND), None, who[0]
+        return Answer(Outcome.FOUND, _view(rows)), rows[0].id, matched
+
+    def _credentials(self, request: InquiryRequest) -> list[_Credential]:
+        """Every credential the requester gave, strongest first; never empty."""
+        found: list[_Credential] = []
+        if request.mobile:
+            try:
+                mobile = normalize_mobile(request.mobile, self._config.phone_region)
+            except InvalidMobile:
+                mobile = None
+            if mobile:
+                found.append(_Credential("mobile", self._keyed("mobile", mobile),
+                                         mask_mobile(mobile), mobile=mobile))
+        if request.email and "@" in request.email:
+            email = request.email.strip().lower()
+            found.append(_Credential("email", self._keyed("email", email),
+                                     _loggable(mask_email(email)), email=email))
+        if request.national_id:
+            try:
+                hashed = hash_national_id(request.national_id, self._config.national_id_key)
+            except InvalidNationalId:
+                # A malformed ID belongs to nobody; still counted against the requester.
+                found.append(_Credential("national_id",
+                                         self._keyed("bad-id", request.national_id), ""))
+            else:
+                found.append(_Credential("national_id", hashed, "", national_id_hash=hashed))
+        if not found:
+            found.append(_Credential("none", self._keyed("origin", request.origin or "-"), ""))
+        return found
+
+    def _keyed(self, kind: str, value: str) -> str:
+        # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
+        return hmac.new(self._config.national_id_key,
+                        f"{kind}:{value}".encode("utf-8", "surrogatepass"),
+                        hashlib.sha256).hexdigest()
+
+
+def _mistyped(national_id: str | None) -> bool:
+    """A well-formed national ID whose check digit fails (a typo, most likely)."""
+    if not national_id:
+        return False
+    try:
+        return not has_valid_check_digit(national_id)
+    except InvalidNationalId:
+        return False
+
+
+@cache
+def _counter(channel: str, outcome: str):
+    # Channels and outcomes are closed sets: the labelled children are looked up once.
+    return INQUIRIES.labels(channel, outcome)
+
+
+@cache
+def _histogram(channel: str):
+    return INQUIRY_SECONDS.labels(channel)
+
+
+def _loggable(masked: str) -> str:
+    # The log column holds 64 characters and PostgreSQL refuses NUL: one address that does
+    # not fit would otherwise lose the whole batch of log rows written with it.
+    return masked.replace("\x00", "")[:64]
+
+
+def _belongs_to(txn, who: _Credential) -> bool:
+    # compare_digest: the answer's timing does not tell how much of a credential matched.
+    if who.mobile and txn.applicant_mobile:
+        return hmac.compare_digest(who.mobile, txn.applicant_mobile)
+    if who.email and txn.applicant_email:
+        return hmac.compare_digest(who.email, txn.applicant_email)
+    if who.national_id_hash and txn.applicant_national_id_hash:
+        return hmac.compare_digest(who.national_id_hash, txn.applicant_national_id_hash)
+    return False
+
+
+def _name(name_ar: str | None, name_en: str | None) -> Name | None:
+    return Name(name_ar, name_en or name_ar) if name_ar is not None else None
+
+
+def _lookup_statement():
+    """The transaction, its current department and agency, and its history: one query.
+
+    Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
+    the hot path of every channel.
+    """
+    txn, history = Transaction.__table__, TransactionEvent.__table__
+    department, agency = Department.__table__.alias("d"), Agency.__table__.alias("a")
+    stage_department = Department.__table__.alias("sd")
+    stage_agency = Agency.__table__.alias("sa")
+    return (
+        select(
+            txn.c.id, txn.c.number, txn.c.status, txn.c.subject, txn.c.registered_at,
+            txn.c.applicant_mobile, txn.c.applicant_email, txn.c.applicant_national_id_hash,
+            txn.c.outgoing_number, txn.c.issued_at, txn.c.reply_expected,
+            txn.c.reply_received_at, txn.c.closed_at,
+            department.c.name_ar.label("department_ar"),
+            department.c.name_en.label("department_en"),
+            agency.c.name_ar.label("agency_ar"), agency.c.name_en.label("agency_en"),
+            history.c.type.label("stage"), history.c.occurred_at.label("stage_at"),
+            stage_department.c.name_ar.label("stage_department_ar"),
+            stage_department.c.name_en.label("stage_department_en"),
+            stage_agency.c.name_ar.label("stage_agency_ar"),
+            stage_agency.c.name_en.label("stage_agency_en"),
+        )
+        .select_from(
+            txn.outerjoin(department, department.c.id == txn.c.department_id)
+            .outerjoin(agency, agency.c.id == txn.c.destination_agency_id)
+            .outerjoin(history, history.c.transaction_id == txn.c.id)
+            .outerjoin(stage_department, stage_department.c.id == history.c.department_id)
+            .outerjoin(stage_agency, stage_agency.c.id == history.c.agency_id)
+        )
+        .where(txn.c.number == bindparam("number"))
+        .order_by(history.c.occurred_at, history.c.id)
+    )
+
+
+_LOOKUP = _lookup_statement()
+
+
+class CompiledLookup:
+    """The lookup statement, compiled once for the engine's dialect, run on a pooled DBAPI
+    connection.
+
+    Every inquiry on every channel runs it: going around SQLAlchemy's per-statement
+    machinery (cache key, execution context, result processors) halves its cost. The
+    statement itself is still SQLAlchemy's, so it stays portable; only the two kinds of
+    value the drivers return differently are converted here.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        compiled = _LOOKUP.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        # qmark drivers (sqlite3) take a tuple; pyformat ones (psycopg) a mapping.
+        self._positional = bool(compiled.positiontup)
+        columns = list(_LOOKUP.selected_columns)
+        self._row = namedtuple("LookupRow", [column.key for column in columns])
+        self._datetimes = [i for i, column in enumerate(columns)
+                           if isinstance(column.type, UTCDateTime)]
+        self._booleans = [i for i, column in enumerate(columns)
+                          if isinstance(column.type, Boolean)]
+
+    def __call__(self, number: str) -> list[tuple]:
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self._sql, (number,) if self._positional else {"number": number})
+            fetched = cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends any transaction it opened
+        return [self._convert(row) for row in fetched]
+
+    def _convert(self, row: Sequence) -> tuple:
+        values = list(row)
+        for i in self._datetimes:
+            values[i] = _utc(values[i])
+        for i in self._booleans:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        return self._row(*values)
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    """SQLite gives SQLAlchemy's stored text; PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _view(rows: Sequence) -> TransactionView:
+    txn = rows[0]
+    timeline = tuple(
+        Stage(type=row.stage, occurred_at=row.stage_at,
+              department=_name(row.stage_department_ar, row.stage_department_en),
+              agency=_name(row.stage_agency_ar, row.stage_agency_en))
+        for row in rows if row.stage is not None
+    )
+    return TransactionView(
+        number=txn.number, status=txn.status, subject=txn.subject,
+        registered_at=txn.registered_at, department=_name(txn.department_ar, txn.department_en),
+        outgoing_number=txn.outgoing_number,
+        destination_agency=_name(txn.agency_ar, txn.agency_en),
+        issued_at=txn.issued_at, reply_expected=bool(txn.reply_expected),
+        reply_received_at=txn.reply_received_at, closed_at=txn.closed_at, timeline=timeline,
+    )
