@@ -33,10 +33,10 @@ from core.messaging.mail import (
     SENDER_MAX,
     MailRecord,
     MailStore,
+    Received,
     storable,
 )
 from core.service import Core
-from core.sms_inquiry import ANSWERED, IGNORED, Received
 from core.transactions.inquiry import InquiryRequest
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,8 @@ def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
     reason = why_no_reply(store, mail, sender, rules)
     if reason is not None:
         log.info("e-mail from %s gets no reply: %s", mask_email(sender), reason)
-        return store.record(_record(mail, key, sender, status=IGNORED, note=reason,
-                                    sections=None))
-    return store.record(_record(mail, key, sender, status=ANSWERED,
-                                note="oversized" if mail.oversized else None,
+        return store.record(_record(mail, key, sender, note=reason, sections=None))
+    return store.record(_record(mail, key, sender, note="oversized" if mail.oversized else None,
                                 sections=_reply(core, mail, sender)))
 
 
@@ -136,7 +134,7 @@ def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
     return reply_sections(answers, tz)
 
 
-def _record(mail: InboundEmail, key: str, sender: str, *, status: str, note: str | None,
+def _record(mail: InboundEmail, key: str, sender: str, *, note: str | None,
             sections: list[Section] | None) -> MailRecord:
     """What is kept of the mail: national IDs masked, the reply threaded under it."""
     message_id = storable(mail.message_id or "", HEADER_MAX) or None
@@ -145,4 +143,4 @@ def _record(mail: InboundEmail, key: str, sender: str, *, status: str, note: str
         text=redact_national_ids(f"{mail.subject}\n\n{mail.text}"), message_id=message_id,
         reply_subject=reply_subject(redact_national_ids(mail.subject)),
         references=reply_references(storable(mail.references, REFERENCES_MAX), message_id),
-        status=status, note=note, sections=sections)
+        note=note, sections=sections)

@@ -26,7 +26,7 @@ from core.messaging.bilingual import Section, plain_text
 from core.messaging.models import EmailExchange, InboundMessage, Notification
 from core.platform.clock import utcnow
 from core.platform.db import Database
-from core.sms_inquiry import ANSWERED, Received
+from core.sms_inquiry import ANSWERED, IGNORED, Received
 
 CHANNEL = "email"
 # Column sizes of inbound_messages (PostgreSQL enforces them, SQLite does not).
@@ -56,8 +56,9 @@ def storable(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class MailRecord:
-    """One mail as the responder decided it: what is kept of it and what it gets. Every
-    value is made ``storable`` here; the text is cut at ``TEXT_MAX`` first."""
+    """One mail as the responder decided it: what is kept of it and what it gets.
+    ``MailStore.record`` makes every value ``storable`` (the text cut at ``TEXT_MAX``
+    first), so the channel hands over what it has."""
 
     dedupe_key: str
     sender: str
@@ -66,8 +67,9 @@ class MailRecord:
     message_id: str | None
     reply_subject: str
     references: str
-    status: str  # ANSWERED (``sections`` is the reply) or IGNORED (``note`` says why)
+    # Why the mail gets no reply (a loop rule, the rate limit), or "oversized".
     note: str | None = None
+    # The reply (the mail is ANSWERED), or None: no reply (IGNORED, ``note`` says why).
     sections: list[Section] | None = None
 
 
@@ -124,6 +126,7 @@ class MailStore:
         duplicate. Only a database failure raises: then the mail must stay unread.
         """
         now = utcnow()
+        status = IGNORED if mail.sections is None else ANSWERED
         message_id = storable(mail.message_id or "", HEADER_MAX) or None
         try:
             with self.db.write.begin() as session:
@@ -132,7 +135,7 @@ class MailStore:
                     sender=storable(mail.sender, SENDER_MAX),
                     recipient=storable(mail.recipient, RECIPIENT_MAX),
                     text=storable(mail.text[:TEXT_MAX], TEXT_MAX), received_at=now,
-                    status=mail.status, answered_at=now if mail.status == ANSWERED else None)
+                    status=status, answered_at=now if status == ANSWERED else None)
                 session.add(message)
                 session.flush()
                 exchange = EmailExchange(
@@ -150,7 +153,7 @@ class MailStore:
                     session.flush()
                     exchange.notification_id = reply.id
                 session.add(exchange)
-            return Received(id=message.id, status=mail.status)
+            return Received(id=message.id, status=status)
         except IntegrityError:
             # Another poller stored the same mail a moment ago: it answered it.
             seen = self.already_received(mail.dedupe_key)
