@@ -4,8 +4,8 @@ One thread. Every ``poll_seconds``, and at once when a second session waiting in
 IDLE (where the server offers it) hears of new mail, the poller, if it holds the mailbox
 lease (one poller across every machine), reads the messages above the folder's cursor,
 in UID order: each is fetched without being marked read, understood (``parse``), and
-stored with its reply queued (``core.email_inquiry.receive``, one transaction); only then
-is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
+stored with its reply queued (``channels.email.inquiry.receive``, one transaction); only
+then is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
 that the core fails on, is moved to ``failed_folder`` with the reason logged, and the loop
 goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows.
 
@@ -22,25 +22,20 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
-
-from channels.email import metrics
+from channels.email import inquiry, metrics
+from channels.email.inquiry import EmailRules
 from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
-from core import email_inquiry
-from core.email_inquiry import EmailRules
 from core.messaging import outbox
+from core.messaging.mail import CHANNEL, DATABASE_AWAY, DATABASE_ERROR
+from core.messaging.mailbox import MailboxCursors
 from core.platform import leases
-from core.platform.db import utcnow
+from core.platform.clock import utcnow
 from core.platform.settings import EmailSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)
-
-# The database is away (the mail stays unread, tried again next poll); any other database
-# error is about this mail (a value it refuses), and the mail is moved aside.
-_DATABASE_AWAY = (OperationalError, InterfaceError, DisconnectionError)
 
 LEASE = "email-poller"
 # RFC 2177: a server may end an IDLE after 30 minutes without a word from the client; it
@@ -80,8 +75,9 @@ class EmailChannel:
         self.rules = EmailRules(
             own_addresses=own_addresses(settings),
             max_replies_per_hour=settings.max_replies_per_hour)
-        self.sender = SmtpSender(core.db, settings.smtp,
+        self.sender = SmtpSender(core, settings.smtp,
                                  allow_plaintext_login=settings.allow_plaintext_login)
+        self.cursors = MailboxCursors(core.db)
         self.holder = leases.holder_name("email")
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
@@ -96,7 +92,7 @@ class EmailChannel:
 
     def start(self) -> None:
         recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
-                                                channel=email_inquiry.CHANNEL)
+                                                channel=CHANNEL)
         if recovered:
             log.warning("%d e-mail replies claimed by a sender that stopped are queued "
                         "again", recovered)
@@ -239,12 +235,12 @@ class EmailChannel:
     def _release(self) -> None:
         try:
             leases.release(self.core.db, LEASE, self.holder)
-        except SQLAlchemyError:
+        except DATABASE_ERROR:
             log.exception("could not release the mailbox lease (it will expire)")
 
     def _read(self, mailbox: Mailbox, report: PollReport) -> None:
         db = self.core.db
-        place = email_inquiry.cursor(db, mailbox.key)
+        place = self.cursors.get(mailbox.key)
         if place is not None and place.uidvalidity != mailbox.uidvalidity:
             log.warning("mailbox %s: UIDVALIDITY changed (%s -> %s); reading unread mail "
                         "again", mailbox.key, place.uidvalidity, mailbox.uidvalidity)
@@ -259,8 +255,7 @@ class EmailChannel:
                 # Marked read, and the cursor moved, only once their outcomes are stored.
                 mailbox.mark_seen(done)
                 if place is not None:
-                    email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity,
-                                              chunk[-1])
+                    self.cursors.save(mailbox.key, mailbox.uidvalidity, chunk[-1])
                 # Reading only the unread, the read mail between them is not ours to
                 # answer: no cursor until the whole unread list is done (below), else the
                 # next poll would read by UID from the middle and answer read mail.
@@ -269,8 +264,7 @@ class EmailChannel:
                 return
         if place is None and mailbox.uidnext > 1:
             # Every unread mail is handled: from now on, read by UID (what came since).
-            email_inquiry.save_cursor(db, mailbox.key, mailbox.uidvalidity,
-                                      mailbox.uidnext - 1)
+            self.cursors.save(mailbox.key, mailbox.uidvalidity, mailbox.uidnext - 1)
 
     def _chunks(self, uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
         """Messages fetched together: a few at a time, and never much more than one
@@ -316,10 +310,10 @@ class EmailChannel:
 
     def _store(self, mailbox: Mailbox, uid: int, mail, report: PollReport) -> bool:
         try:
-            received = email_inquiry.receive(self.core, mail, self.rules)
-        except _DATABASE_AWAY:
+            received = inquiry.receive(self.core, mail, self.rules)
+        except DATABASE_AWAY:
             raise  # the database is away: leave the mail unread, try again next poll
-        except SQLAlchemyError as exc:
+        except DATABASE_ERROR as exc:
             # The database refuses something in this mail: it must not block the mailbox.
             log.exception("mail UID %s could not be stored", uid)
             self._move_aside(mailbox, uid, f"could not be stored: {type(exc).__name__}: "

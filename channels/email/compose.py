@@ -17,9 +17,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from core.email_inquiry import ReplyEnvelope
-from core.email_rules import SECTION_RULE, Section, notification_subject, split_sections
+from core.messaging.bilingual import Section, plain_text, split_sections
+from core.messaging.mail import ReplyEnvelope
 from core.messaging.outbox import Claimed
+from core.transactions.email_notifications import notification_subject
 
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
 
@@ -58,7 +59,7 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     message["X-Loop"] = from_address
     sections = list(envelope.sections) if envelope and envelope.sections else \
         split_sections(claimed.body, claimed.language)
-    message.set_content(SECTION_RULE.join(s.text for s in sections), charset="utf-8")
+    message.set_content(plain_text(sections), charset="utf-8")
     message.add_alternative(html_body(sections), subtype="html", charset="utf-8")
     return message
 

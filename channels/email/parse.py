@@ -1,4 +1,4 @@
-"""A raw RFC 5322 mail into the core's ``InboundEmail``: any charset, RFC 2047 subjects,
+"""A raw RFC 5322 mail into the responder's ``InboundEmail``: any charset, RFC 2047 subjects,
 plain or HTML-only or multipart bodies (attachments left out), only the new text (the
 quoted history and the signature cut off).
 
@@ -17,9 +17,9 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr
 
 from channels.email.html_text import html_to_text
-from core.email_inquiry import InboundEmail
+from channels.email.inquiry import InboundEmail
 
-# Headers the loop rules read (core/email_rules.py), kept when present.
+# Headers the loop rules read (channels/email/loops.py), kept when present.
 LOOP_HEADERS = (
     "auto-submitted", "return-path", "precedence", "list-id", "list-unsubscribe",
     "list-post", "x-autoreply", "x-autorespond", "x-auto-response-suppress",

@@ -24,7 +24,7 @@ import logging
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for
@@ -34,10 +34,12 @@ from channels.email.login import (
     untrusted_certificate,
     wants_starttls,
 )
-from core import email_inquiry
 from core.messaging import outbox
-from core.platform.db import Database, utcnow
+from core.messaging.mail import CHANNEL, MailStore
+from core.messaging.retry import RetrySchedule
+from core.platform.clock import utcnow
 from core.platform.settings import SmtpSettings
+from core.service import Core
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +65,18 @@ class _Session:
     refused: list[_DataRefusal] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Backoff:
-    first: timedelta = timedelta(seconds=30)
-    most: timedelta = timedelta(hours=1)
-    # After this many attempts a temporary failure is final.
-    max_attempts: int = 12
-
-    def after(self, attempts: int) -> timedelta:
-        return min(self.first * (2 ** max(attempts - 1, 0)), self.most)
-
-
 class SmtpSender:
     """Sends the replies (and e-mail notifications) the outbox holds for channel "email"."""
 
-    def __init__(self, db: Database, settings: SmtpSettings, *, backoff: Backoff | None = None,
-                 timeout: float = 20.0, batch: int = 10,
+    def __init__(self, core: Core, settings: SmtpSettings, *,
+                 backoff: RetrySchedule | None = None, timeout: float = 20.0, batch: int = 10,
                  allow_plaintext_login: bool = False) -> None:
-        self.db = db
+        self.db = core.db
+        self.mail = MailStore(core.db)
         self.settings = settings
         self.allow_plaintext_login = allow_plaintext_login
-        self.backoff = backoff or Backoff()
+        # 30 s after the first failure, doubling, at most an hour; final after 12.
+        self.backoff = backoff or RetrySchedule()
         self.timeout = timeout
         self.batch = batch
         # False after a session in which the server refused every message after DATA: a
@@ -98,7 +91,7 @@ class SmtpSender:
         connection: smtplib.SMTP | None = None
         try:
             while True:
-                waiting = outbox.claim_due(self.db, channel=email_inquiry.CHANNEL,
+                waiting = outbox.claim_due(self.db, channel=CHANNEL,
                                            limit=self.batch, now=now)
                 if not waiting:
                     return session.accepted
@@ -122,8 +115,8 @@ class SmtpSender:
                   session: _Session) -> None:
         from_address = self.settings.from_address
         try:
-            queued_at = email_inquiry.queued_at(self.db, item.id)
-            message = compose_reply(item, email_inquiry.reply_envelope(self.db, item.id),
+            queued_at = self.mail.queued_at(item.id)
+            message = compose_reply(item, self.mail.reply_envelope(item.id),
                                     from_address=from_address, queued_at=queued_at)
         except (ValueError, TypeError) as exc:
             self._failed(item, f"cannot write the reply: {exc}")
@@ -199,7 +192,7 @@ class SmtpSender:
     def _retry(self, item: outbox.Claimed, reason: str, *, counted: bool = True) -> None:
         """Due again after the backoff; a failure of this message (``counted``) at its
         last attempt is final, an outage of the server never is."""
-        if counted and item.attempts >= self.backoff.max_attempts:
+        if counted and self.backoff.exhausted(item.attempts):
             self._failed(item, f"gave up after {item.attempts} attempts: {reason}")
             return
         outbox.mark_retry(self.db, item.id, reason[:500],

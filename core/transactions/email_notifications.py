@@ -7,8 +7,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.config import CoreConfig
-from core.email_rules import REPLY_LANGUAGES, Section, plain_text
 from core.messaging import outbox
+from core.messaging.bilingual import REPLY_LANGUAGES, Section, plain_text
+from core.platform.i18n import gettext_for
 from core.transactions import render
 from core.transactions.answer import Name
 from core.transactions.models import Transaction
@@ -28,6 +29,18 @@ def enqueue_copies(session: Session, txn: Transaction, event_id: str, event_type
                    language=txn.applicant_language, body=plain_text(sections),
                    transaction_id=txn.id, channel="email")
     return 1
+
+
+def notification_subject(kind: str) -> str:
+    """The subject of a notification by e-mail, Arabic / English (a kind without its own
+    title, or none, reads "Transaction inquiry")."""
+    titles = []
+    for lang in REPLY_LANGUAGES:
+        _ = gettext_for(lang)
+        titles.append({"registration": _("Transaction registered"),
+                       "issuance": _("Transaction issued")}.get(kind)
+                      or _("Transaction inquiry"))
+    return " / ".join(titles)
 
 
 def _text(kind: str, txn: Transaction, lang: str, config: CoreConfig) -> str:

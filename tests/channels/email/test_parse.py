@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from channels.email.html_text import html_to_text
+from channels.email.inquiry import dedupe_key
 from channels.email.parse import UnreadableMail, new_text, parse_mail, parse_oversized
-from core.email_inquiry import dedupe_key
 from tests.channels.email import mails
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, OperationalError
 
 from channels.email import channel as channel_module
+from channels.email import inquiry
 from channels.email.channel import LEASE, EmailChannel
 from channels.email.mailbox import MailboxUnavailable
-from channels.email.sender import Backoff
-from core import email_inquiry
+from core.messaging.mailbox import MailboxCursors
+from core.messaging.retry import RetrySchedule
 from core.platform import leases
 from core.platform.db import utcnow
 from core.platform.models import Lease
@@ -35,15 +36,15 @@ def _refusing(error):
         if "refused" in mail.text:
             raise error
         return real_receive(core, mail, rules)
-    real_receive = email_inquiry.receive
+    real_receive = inquiry.receive
     return receive
 
 
 def test_a_mail_the_database_refuses_is_moved_aside_and_the_next_is_answered(
         registered, channel, email_settings, dovecot, folder, smtp, monkeypatch):
     # What PostgreSQL raises for a NUL in a text column; stored values are cleaned now
-    # (tests/core/test_email_inquiry.py), and any such refusal left must not block the box.
-    monkeypatch.setattr(email_inquiry, "receive", _refusing(
+    # (tests/channels/email/test_inquiry.py), and any such refusal left must not block the box.
+    monkeypatch.setattr(inquiry, "receive", _refusing(
         DataError("INSERT ...", {}, Exception("invalid byte sequence 0x00"))))
     dovecot.append(folder, mails.plain(f"refused {NUMBER}"))
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
@@ -58,7 +59,7 @@ def test_a_mail_the_database_refuses_is_moved_aside_and_the_next_is_answered(
 
 def test_the_database_away_leaves_the_mail_unread_for_the_next_poll(
         registered, channel, email_settings, dovecot, folder, smtp, monkeypatch):
-    monkeypatch.setattr(email_inquiry, "receive", _refusing(
+    monkeypatch.setattr(inquiry, "receive", _refusing(
         OperationalError("INSERT ...", {}, Exception("server closed the connection"))))
     dovecot.append(folder, mails.plain(f"refused {NUMBER}"))
 
@@ -93,7 +94,7 @@ def test_a_poll_of_the_unread_that_stops_early_never_answers_read_mail(
     assert (first.stored, second.stored) == (1, 1)
     texts = [text_of(m) for m in smtp.messages()]
     assert len(texts) == 2
-    assert email_inquiry.cursor(core.db, _key(channel)).last_uid == 3
+    assert MailboxCursors(core.db).get(_key(channel)).last_uid == 3
 
 
 def _key(channel: EmailChannel) -> str:
@@ -158,7 +159,7 @@ def test_a_5xx_for_our_account_retries_every_reply_and_fails_none(
 
 
 def test_an_smtp_outage_uses_up_no_attempts(registered, channel, dovecot, folder, smtp):
-    channel.sender.backoff = Backoff(max_attempts=2)
+    channel.sender.backoff = RetrySchedule(max_attempts=2)
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
     smtp.stop()
     channel.poll()
@@ -176,7 +177,7 @@ def test_an_smtp_outage_uses_up_no_attempts(registered, channel, dovecot, folder
 
 def test_a_recipient_refused_for_a_while_still_gives_up_after_its_attempts(
         registered, channel, dovecot, folder, smtp):
-    channel.sender.backoff = Backoff(max_attempts=2)
+    channel.sender.backoff = RetrySchedule(max_attempts=2)
     smtp.refuse[f.EMAIL] = "450 4.2.1 Mailbox busy"
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
     run_once(channel)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from channels.email.sender import Backoff
+from core.messaging.retry import RetrySchedule
 from core.platform.db import utcnow
 from tests import factories as f
 from tests.channels.email import mails
@@ -41,7 +41,7 @@ def test_a_message_refused_after_data_for_good_fails_and_the_others_are_sent(
 
 def test_a_message_refused_after_data_for_a_while_uses_up_its_attempts(
         registered, channel, dovecot, folder, smtp):
-    channel.sender.backoff = Backoff(max_attempts=2)
+    channel.sender.backoff = RetrySchedule(max_attempts=2)
     smtp.refuse_data_for[f.EMAIL] = "451 4.7.1 Try again later"
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
     dovecot.append(folder, mails.plain(f"status {NUMBER}", sender="one@else.example"))
@@ -61,7 +61,7 @@ def test_a_message_refused_after_data_for_a_while_uses_up_its_attempts(
 
 def test_a_message_refused_alone_counts_its_attempts_but_is_not_failed_by_one_5xx(
         registered, channel, dovecot, folder, smtp):
-    channel.sender.backoff = Backoff(max_attempts=3)
+    channel.sender.backoff = RetrySchedule(max_attempts=3)
     smtp.refuse_data_for[f.EMAIL] = "554 5.6.0 Message content rejected"
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
 

@@ -1,4 +1,4 @@
-"""E-mail inquiries in the core: stored with their reply queued in one transaction,
+"""E-mail inquiries: stored with their reply queued in one transaction,
 answered once per Message-ID, the status only to the applicant's address or ID."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from itertools import count
 import pytest
 from sqlalchemy import select
 
-from core import email_inquiry
-from core.email_inquiry import EmailRules, InboundEmail
+from channels.email import inquiry
+from channels.email.inquiry import EmailRules, InboundEmail
+from core.messaging.mail import MailStore
 from core.messaging.models import EmailExchange, InboundMessage, Notification
 from tests import factories as f
 
@@ -44,7 +45,7 @@ def replies(core) -> list[Notification]:
 
 def ask(core, text: str, sender: str = f.EMAIL) -> str:
     before = len(replies(core))
-    email_inquiry.receive(core, mail(text, sender), RULES)
+    inquiry.receive(core, mail(text, sender), RULES)
     [reply] = replies(core)[before:]
     return reply.body
 
@@ -76,10 +77,10 @@ def test_the_applicants_national_id_from_another_address_gets_the_status(registe
 
 
 def test_a_national_id_in_the_subject_is_not_kept_for_the_reply(registered):
-    email_inquiry.receive(registered, mail(NUMBER, subject=f"هويتي {f.NATIONAL_ID}"), RULES)
+    inquiry.receive(registered, mail(NUMBER, subject=f"هويتي {f.NATIONAL_ID}"), RULES)
 
     [reply] = replies(registered)
-    envelope = email_inquiry.reply_envelope(registered.db, reply.id)
+    envelope = MailStore(registered.db).reply_envelope(reply.id)
     assert envelope.subject == "Re: هويتي **********"
 
 
@@ -100,15 +101,15 @@ def test_several_numbers_get_one_reply_covering_each(registered):
 def test_the_same_message_id_is_answered_once(registered):
     first = mail(NUMBER)
 
-    stored = email_inquiry.receive(registered, first, RULES)
-    again = email_inquiry.receive(registered, first, RULES)
+    stored = inquiry.receive(registered, first, RULES)
+    again = inquiry.receive(registered, first, RULES)
 
     assert again.duplicate and again.id == stored.id
     assert len(replies(registered)) == 1
 
 
 def test_an_auto_reply_is_stored_and_not_answered(registered):
-    received = email_inquiry.receive(
+    received = inquiry.receive(
         registered, mail(NUMBER, headers={"auto-submitted": "auto-replied"}), RULES)
 
     assert received.status == "ignored"
@@ -119,18 +120,18 @@ def test_an_auto_reply_is_stored_and_not_answered(registered):
 
 def test_one_address_gets_at_most_the_hourly_replies(registered):
     for _ in range(RULES.max_replies_per_hour + 2):
-        email_inquiry.receive(registered, mail(UNKNOWN, sender="loop@else.example"), RULES)
+        inquiry.receive(registered, mail(UNKNOWN, sender="loop@else.example"), RULES)
 
     assert len(replies(registered)) == RULES.max_replies_per_hour
 
 
 def test_the_reply_is_threaded_under_the_citizens_mail(registered):
-    received = email_inquiry.receive(
+    received = inquiry.receive(
         registered, mail(NUMBER, subject="حالة معاملة", message_id="<abc@mail.example.com>",
                          references="<old@mail.example.com>"), RULES)
     [reply] = replies(registered)
 
-    envelope = email_inquiry.reply_envelope(registered.db, reply.id)
+    envelope = MailStore(registered.db).reply_envelope(reply.id)
 
     assert received.status == "answered"
     assert envelope.subject == "Re: حالة معاملة"
@@ -144,19 +145,10 @@ def test_a_mail_without_a_number_is_told_what_to_write(registered):
 
 
 def test_an_oversized_mail_gets_a_refusal_and_no_lookup(registered):
-    email_inquiry.receive(registered, mail("", oversized=True), RULES)
+    inquiry.receive(registered, mail("", oversized=True), RULES)
 
     [reply] = replies(registered)
     assert "too large" in reply.body
-
-
-def test_the_cursor_moves_forward_and_restarts_with_a_new_uidvalidity(core):
-    email_inquiry.save_cursor(core.db, "box", 7, 10)
-    email_inquiry.save_cursor(core.db, "box", 7, 5)
-    assert email_inquiry.cursor(core.db, "box") == email_inquiry.Cursor(7, 10)
-
-    email_inquiry.save_cursor(core.db, "box", 8, 2)
-    assert email_inquiry.cursor(core.db, "box") == email_inquiry.Cursor(8, 2)
 
 
 # --- review findings (issue 7) -----------------------------------------------------------
@@ -167,7 +159,7 @@ def test_nul_characters_and_long_values_are_stored_cleaned_not_refused(registere
                subject="استعلام\x00" + "س" * 5_000, message_id="<nul\x00@mail.example.com>",
                references="<a\x00@b> " * 2_000, recipient="inquiries\x00@emirate.gov.sa")
 
-    received = email_inquiry.receive(registered, nul, RULES)
+    received = inquiry.receive(registered, nul, RULES)
 
     assert received.status == "answered"
     with registered.db.read() as session:
@@ -193,17 +185,17 @@ def _age(core, sender: str, by: timedelta) -> None:
 def test_an_address_that_reaches_the_limit_gets_nothing_more_for_a_day(registered):
     loop = "loop@else.example"
     for _ in range(RULES.max_replies_per_hour + 1):
-        email_inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
+        inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
     assert len(replies(registered)) == RULES.max_replies_per_hour
 
     _age(registered, loop, timedelta(hours=2))  # the hourly window has passed
-    silenced = email_inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
+    silenced = inquiry.receive(registered, mail(UNKNOWN, sender=loop), RULES)
 
     assert silenced.status == "ignored"
     assert len(replies(registered)) == RULES.max_replies_per_hour
     with registered.db.read() as session:
-        assert session.get(EmailExchange, silenced.id).note == email_inquiry.SILENCED
+        assert session.get(EmailExchange, silenced.id).note == inquiry.SILENCED
 
     _age(registered, loop, timedelta(days=1))  # a day after the limit was reached
-    assert email_inquiry.receive(registered, mail(UNKNOWN, sender=loop),
+    assert inquiry.receive(registered, mail(UNKNOWN, sender=loop),
                                  RULES).status == "answered"

@@ -7,17 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.email_rules import (
+from channels.email.identifiers import (
     MAX_NUMBERS,
     find_national_id,
     find_transaction_numbers,
-    loop_reason,
-    plain_text,
     redact_national_ids,
-    reply_references,
-    reply_sections,
-    reply_subject,
 )
+from channels.email.loops import loop_reason
+from channels.email.reply import reply_references, reply_sections, reply_subject
+from core.messaging.bilingual import plain_text
 from core.transactions.answer import Answer, Outcome
 from tests import factories as f
 

@@ -1,0 +1,146 @@
+"""Inquiries by e-mail ("your e-mail acts for you"): which mail gets which answer.
+
+The IMAP adapter parses a mail into an ``InboundEmail`` and calls ``receive``: a mail
+seen before (its dedupe key stored) is a duplicate; one the loop rules or the per-sender
+rate policy refuse is stored with the reason and no reply; any other is answered, each
+number it names looked up through the core's inquiry service (which verifies the sender
+by the address on file or the national ID the mail carries). The core's ``MailStore``
+stores the mail with its reply queued, in one transaction, before the mailbox is told the
+mail is done: a mail seen twice, or again after a crash, is answered once. A national ID
+in a mail verifies the sender and is never stored: the stored text has it masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from channels.email.identifiers import (
+    find_national_id,
+    find_transaction_numbers,
+    redact_national_ids,
+)
+from channels.email.loops import loop_reason
+from channels.email.reply import reply_references, reply_sections, reply_subject
+from core.identity.addresses import mask_email
+from core.messaging.bilingual import Section
+from core.messaging.mail import (
+    CHANNEL,
+    HEADER_MAX,
+    REFERENCES_MAX,
+    SENDER_MAX,
+    MailRecord,
+    MailStore,
+    Received,
+    storable,
+)
+from core.service import Core
+from core.transactions.inquiry import InquiryRequest
+
+log = logging.getLogger(__name__)
+
+# Replies one address may get within this window (``EmailRules.max_replies_per_hour``).
+REPLY_WINDOW = timedelta(hours=1)
+RATE_LIMITED = "rate limit: replies per hour"
+# The circuit breaker: an address that reached the hourly limit gets nothing for a day
+# (a loop no header reveals keeps going; one a day still answers would never stop).
+SILENCED = "rate limit: silenced for a day"
+SILENCE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    """A citizen's mail as the adapter understood it."""
+
+    sender: str  # the From address
+    subject: str
+    text: str  # the new text only: no quoted history, HTML converted, attachments left out
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case name -> value
+    message_id: str | None = None
+    references: str = ""
+    recipient: str = ""
+    # Identifies a mail without a Message-ID (a digest of its bytes).
+    digest: str = ""
+    oversized: bool = False
+
+
+@dataclass(frozen=True)
+class EmailRules:
+    """The responder's settings its policy reads."""
+
+    own_addresses: frozenset[str] = frozenset()
+    # Replies one address may get per hour: a backstop against loops no header reveals.
+    max_replies_per_hour: int = 10
+
+
+def dedupe_key(mail: InboundEmail) -> str:
+    """One key per mail: a digest of the sender and the Message-ID as written (whitespace
+    removed), else of the mail's bytes. The sender is part of it, so another's mail that
+    reuses a Message-ID is not taken for a duplicate; "<>" or none falls back to bytes."""
+    message_id = "".join((mail.message_id or "").split())
+    sender = mail.sender.strip().lower()
+    if message_id.strip("<>"):
+        source = f"{sender}\n{message_id}"
+        return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    return "email:digest:" + (mail.digest or hashlib.sha256(
+        f"{mail.sender}\n{mail.subject}\n{mail.text}".encode("utf-8", "replace")).hexdigest())
+
+
+def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
+    """Store one mail and queue its reply (or record why it gets none), in one transaction.
+
+    A mail stored before (same dedupe key) is returned as a duplicate, nothing added. Only a
+    database failure raises: then the adapter must leave the mail unread in the mailbox.
+    """
+    store = MailStore(core.db)
+    key = dedupe_key(mail)
+    seen = store.already_received(key)
+    if seen is not None:
+        return seen
+    sender = storable(mail.sender.strip().lower(), SENDER_MAX)
+    reason = why_no_reply(store, mail, sender, rules)
+    if reason is not None:
+        log.info("e-mail from %s gets no reply: %s", mask_email(sender), reason)
+        return store.record(_record(mail, key, sender, note=reason, sections=None))
+    return store.record(_record(mail, key, sender, note="oversized" if mail.oversized else None,
+                                sections=_reply(core, mail, sender)))
+
+
+def why_no_reply(store: MailStore, mail: InboundEmail, sender: str,
+                 rules: EmailRules) -> str | None:
+    """The reason this mail gets no reply (a loop rule, the rate policy), or None."""
+    reason = loop_reason(mail.headers, sender, rules.own_addresses)
+    if reason is None and store.noted_within(sender, RATE_LIMITED, SILENCE):
+        reason = SILENCED
+    if reason is None and store.replies_within(sender, REPLY_WINDOW) \
+            >= rules.max_replies_per_hour:
+        reason = RATE_LIMITED
+    return reason
+
+
+def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
+    tz = core.config.tz
+    if mail.oversized:
+        return reply_sections([], tz, oversized=True)
+    asked = f"{mail.subject}\n{mail.text}"
+    national_id = find_national_id(asked)
+    answers = []
+    for number in find_transaction_numbers(asked, core.config.phone_region):
+        answers.append((number, core.inquire(InquiryRequest(
+            channel=CHANNEL, number_text=number, email=sender, national_id=national_id,
+            origin=sender))))
+    return reply_sections(answers, tz)
+
+
+def _record(mail: InboundEmail, key: str, sender: str, *, note: str | None,
+            sections: list[Section] | None) -> MailRecord:
+    """What is kept of the mail: national IDs masked, the reply threaded under it."""
+    message_id = storable(mail.message_id or "", HEADER_MAX) or None
+    return MailRecord(
+        dedupe_key=key, sender=sender, recipient=mail.recipient.strip().lower(),
+        text=redact_national_ids(f"{mail.subject}\n\n{mail.text}"), message_id=message_id,
+        reply_subject=reply_subject(redact_national_ids(mail.subject)),
+        references=reply_references(storable(mail.references, REFERENCES_MAX), message_id),
+        note=note, sections=sections)

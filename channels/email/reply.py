@@ -1,0 +1,68 @@
+"""The words and threading of a reply to a citizen's mail: its subject ("Re: " once), its
+References header, and its sections, Arabic then English, each number asked about with
+its answer. Pure, no I/O."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from core.messaging.bilingual import REPLY_LANGUAGES, Section
+from core.platform.i18n import gettext_for
+from core.transactions import render
+from core.transactions.answer import Answer, Outcome
+from core.transactions.email_notifications import notification_subject
+
+_REPLY_PREFIX_RE = re.compile(r"^\s*(re|aw|sv|rif|رد)\s*:", re.IGNORECASE)
+_MAX_SUBJECT = 200
+_MAX_REFERENCES = 10
+
+
+def reply_subject(subject: str) -> str:
+    """"Re: " and the citizen's subject (once), or a bilingual subject when there was none."""
+    subject = " ".join(subject.split())[:_MAX_SUBJECT]
+    if not subject:
+        return "Re: " + notification_subject("")
+    return subject if _REPLY_PREFIX_RE.match(subject) else "Re: " + subject
+
+
+def reply_references(references: str, message_id: str | None) -> str:
+    """The References header of the reply: the thread's last ids and the citizen's mail."""
+    ids = references.split()
+    if message_id:
+        ids.append(message_id.strip())
+    return " ".join(list(dict.fromkeys(ids))[-_MAX_REFERENCES:])
+
+
+def _answer_block(number: str, answer: Answer, lang: str, tz: ZoneInfo) -> str:
+    _ = gettext_for(lang)
+    if answer.outcome is Outcome.FOUND and answer.transaction is not None:
+        return render.screen_text(answer, lang, tz)
+    heading = _("Transaction {number}").format(number=number)
+    if answer.outcome is Outcome.RATE_LIMITED:
+        return heading + "\n" + render.rate_limited_text(lang)
+    # "No such number" and "not yours" read the same, byte for byte.
+    return heading + "\n" + render.not_found_text(lang)
+
+
+def reply_sections(answers: list[tuple[str, Answer]], tz: ZoneInfo, *,
+                   oversized: bool = False) -> list[Section]:
+    """The reply's text, Arabic then English: each number asked about with its answer, a
+    help text when the mail named none, or a polite refusal for a mail too large to read."""
+    sections = []
+    for lang in REPLY_LANGUAGES:
+        _ = gettext_for(lang)
+        blocks = [_("Thank you for writing to us.")]
+        if oversized:
+            blocks.append(_("Your message is too large for us to read. Please write again "
+                            "with only your transaction number, without attachments."))
+        elif not answers:
+            blocks.append(_("Write your transaction number in the subject or the body of "
+                            "your message, and we will reply with its status."))
+        else:
+            blocks += [_answer_block(number, answer, lang, tz) for number, answer in answers]
+        blocks.append(_("This is an automatic reply from the transaction follow-up service. "
+                        "Only the applicant's e-mail address on file, or a message carrying "
+                        "the applicant's national ID, receives a transaction's status."))
+        sections.append(Section(lang, "\n\n".join(blocks)))
+    return sections

@@ -1,0 +1,182 @@
+"""The e-mail exchanges the core keeps: each citizen's mail stored once (by the dedupe key
+the channel gives it) with its reply queued in the outbox in the same transaction, the
+per-sender counts the responder's rate policy reads, and what the SMTP sender needs to
+thread a reply (its envelope, and when it was queued).
+
+Which mail gets which answer is the e-mail channel's policy (``channels.email.inquiry``);
+this module only stores what it decided and answers its questions about the past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import (
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+
+from core.messaging import outbox
+from core.messaging.bilingual import Section, plain_text
+from core.messaging.models import EmailExchange, InboundMessage, Notification
+from core.platform.clock import utcnow
+from core.platform.db import Database
+from core.sms_inquiry import ANSWERED, IGNORED, Received
+
+CHANNEL = "email"
+# Column sizes of inbound_messages (PostgreSQL enforces them, SQLite does not).
+SENDER_MAX, RECIPIENT_MAX = 254, 64
+# Header values kept for threading the reply (RFC 5322's line limit); References may
+# hold a few lines' worth.
+HEADER_MAX = 998
+REFERENCES_MAX = HEADER_MAX * 4
+# What is kept of a mail's text: enough for staff to see what was asked.
+TEXT_MAX = 20_000
+
+# The store's failures as the channel tells them apart without importing the driver: the
+# database away (leave the mail unread, try again next poll), and any database error
+# (otherwise about this mail: a value the database refuses).
+DATABASE_AWAY: tuple[type[Exception], ...] = (OperationalError, InterfaceError,
+                                              DisconnectionError)
+DATABASE_ERROR = SQLAlchemyError
+
+
+def storable(text: str, limit: int) -> str:
+    """A value PostgreSQL stores: no NUL (a text column refuses it), no lone surrogate,
+    at most ``limit`` characters. Cleaning twice changes nothing."""
+    text = text.replace("\x00", "")
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class MailRecord:
+    """One mail as the responder decided it: what is kept of it and what it gets.
+    ``MailStore.record`` makes every value ``storable`` (the text cut at ``TEXT_MAX``
+    first), so the channel hands over what it has."""
+
+    dedupe_key: str
+    sender: str
+    recipient: str
+    text: str  # national IDs already masked: they are never stored
+    message_id: str | None
+    reply_subject: str
+    references: str
+    # Why the mail gets no reply (a loop rule, the rate limit), or "oversized".
+    note: str | None = None
+    # The reply (the mail is ANSWERED), or None: no reply (IGNORED, ``note`` says why).
+    sections: list[Section] | None = None
+
+
+@dataclass(frozen=True)
+class ReplyEnvelope:
+    """What threads a reply to the citizen's mail, and its sections for the HTML part."""
+
+    subject: str
+    in_reply_to: str | None
+    references: str
+    sections: tuple[Section, ...]
+
+
+class MailStore:
+    """The e-mail channel's tables, over the core's database: the channel is given one of
+    these and never sees a session or a model."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def already_received(self, dedupe_key: str) -> Received | None:
+        """The mail stored before under this key (a duplicate), or None."""
+        with self.db.read() as session:
+            row = session.execute(select(InboundMessage.id, InboundMessage.status)
+                                  .where(InboundMessage.dedupe_key == dedupe_key)
+                                  ).one_or_none()
+        return Received(row.id, row.status, duplicate=True) if row else None
+
+    def replies_within(self, sender: str, window: timedelta) -> int:
+        """How many of this address's mails were answered within ``window`` until now."""
+        since = utcnow() - window
+        with self.db.read() as session:
+            return session.scalar(
+                select(func.count()).select_from(InboundMessage)
+                .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
+                       InboundMessage.channel == CHANNEL,
+                       InboundMessage.status == ANSWERED))
+
+    def noted_within(self, sender: str, note: str, window: timedelta) -> bool:
+        """Whether a mail of this address was stored with ``note`` within ``window``."""
+        since = utcnow() - window
+        with self.db.read() as session:
+            return session.scalar(
+                select(InboundMessage.id).join(EmailExchange,
+                                               EmailExchange.inbound_id == InboundMessage.id)
+                .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
+                       InboundMessage.channel == CHANNEL, EmailExchange.note == note)
+                .limit(1)) is not None
+
+    def record(self, mail: MailRecord) -> Received:
+        """Store one mail and queue its reply (when it has sections), in one transaction.
+
+        A mail stored meanwhile under the same key (another poller) is returned as a
+        duplicate. Only a database failure raises: then the mail must stay unread.
+        """
+        now = utcnow()
+        status = IGNORED if mail.sections is None else ANSWERED
+        message_id = storable(mail.message_id or "", HEADER_MAX) or None
+        try:
+            with self.db.write.begin() as session:
+                message = InboundMessage(
+                    channel=CHANNEL, dedupe_key=mail.dedupe_key,
+                    sender=storable(mail.sender, SENDER_MAX),
+                    recipient=storable(mail.recipient, RECIPIENT_MAX),
+                    text=storable(mail.text[:TEXT_MAX], TEXT_MAX), received_at=now,
+                    status=status, answered_at=now if status == ANSWERED else None)
+                session.add(message)
+                session.flush()
+                exchange = EmailExchange(
+                    inbound_id=message.id, message_id=message_id,
+                    reply_subject=storable(mail.reply_subject, HEADER_MAX),
+                    references=storable(mail.references, REFERENCES_MAX),
+                    sections=[{"lang": s.lang, "text": s.text} for s in mail.sections or []],
+                    note=mail.note)
+                if mail.sections is not None:
+                    reply = outbox.enqueue(
+                        session, cause_key=f"email:{message.id}:answer", kind="answer",
+                        audience="citizen", recipient=message.sender,
+                        language=mail.sections[0].lang, body=plain_text(mail.sections),
+                        channel=CHANNEL, priority=outbox.PRIORITY_ANSWER)
+                    session.flush()
+                    exchange.notification_id = reply.id
+                session.add(exchange)
+            return Received(id=message.id, status=status)
+        except IntegrityError:
+            # Another poller stored the same mail a moment ago: it answered it.
+            seen = self.already_received(mail.dedupe_key)
+            if seen is None:
+                raise
+            return seen
+
+    def queued_at(self, notification_id: int) -> datetime | None:
+        """When an outbox row was queued: with its id, what makes our Message-ID unique
+        even after a database restore or on a second install (ids repeat, times do not)."""
+        with self.db.read() as session:
+            return session.scalar(select(Notification.created_at)
+                                  .where(Notification.id == notification_id))
+
+    def reply_envelope(self, notification_id: int) -> ReplyEnvelope | None:
+        """The envelope of an outbox row that answers a mail; None for any other row."""
+        with self.db.read() as session:
+            row = session.scalars(select(EmailExchange)
+                                  .where(EmailExchange.notification_id == notification_id)
+                                  ).first()
+            if row is None:
+                return None
+            return ReplyEnvelope(
+                subject=row.reply_subject, in_reply_to=row.message_id,
+                references=row.references,
+                sections=tuple(Section(s["lang"], s["text"]) for s in row.sections or []))
