@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from core import sms_inquiry
 from core.access.tokens import TokenVerifier
+from core.calls.log import CallLog
 from core.config import CoreConfig
 from core.directory import reference
+from core.kiosks.heartbeats import KioskRegistry
 from core.messaging import outbox
+from core.messaging.history import MessageHistory
+from core.operations.health import Health
+from core.operations.upkeep import Upkeep
 from core.platform.db import Database
 from core.platform.errors import CoreError
+from core.platform.faults import DatabaseFaults
 from core.platform.ratelimit import FailureLimiter
+from core.platform.settings import Settings
 from core.platform.telemetry import EVENTS
 from core.transactions import lifecycle
 from core.transactions.answer import Answer
 from core.transactions.events import EVENT_TYPES, parse_event
 from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.inquiry_log import InquiryLogWriter
+from core.transactions.overdue_report import OverdueReport
 
 
 @dataclass
@@ -100,6 +109,45 @@ class Core:
         with self.db.write.begin() as session:
             return reference.upsert_agency(session, code, data)
 
+    # The services the adapters are given, each over this core's database: the gateway,
+    # the channels and the scheduler call these, never the database itself.
+
+    @cached_property
+    def calls(self) -> CallLog:
+        return CallLog(self.db)
+
+    @cached_property
+    def faults(self) -> DatabaseFaults:
+        return DatabaseFaults(self.db)
+
+    @cached_property
+    def health(self) -> Health:
+        return Health(self.db)
+
+    @cached_property
+    def kiosks(self) -> KioskRegistry:
+        return KioskRegistry(self.db)
+
+    @cached_property
+    def message_history(self) -> MessageHistory:
+        return MessageHistory(self.db, self.config.tz)
+
+    @cached_property
+    def overdue_report(self) -> OverdueReport:
+        return OverdueReport(self.db, self.config)
+
+    @cached_property
+    def upkeep(self) -> Upkeep:
+        return Upkeep(self.db, self.config)
+
     def close(self) -> None:
         self.inquiry_log.close()
         self.db.dispose()
+
+
+def build(settings: Settings, *, background_log: bool = True) -> Core:
+    """The core for these settings: its database (at least one pooled connection per
+    server thread: no connect/close churn under load) and its configuration."""
+    pool_size = max(settings.database.pool_size, settings.gateway.threads)
+    db = Database(settings.database.url, pool_size=pool_size, echo=settings.database.echo)
+    return Core.build(db, CoreConfig.from_settings(settings), background_log=background_log)

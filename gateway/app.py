@@ -71,13 +71,13 @@ def _register_collector(core: Core) -> None:
     # One collector per process: the registry is global, app factories may run many times.
     global _collector
     if _collector is None:
-        _collector = OutboxCollector(core.db.read)
+        _collector = OutboxCollector(core.health)
         REGISTRY.register(_collector)
     else:
-        _collector._sessions = core.db.read
+        _collector.health = core.health
     global _overdue_collector
     if _overdue_collector is None:
-        _overdue_collector = OverdueCollector(core)
+        _overdue_collector = OverdueCollector(core.overdue_report)
         REGISTRY.register(_overdue_collector)
     else:
-        _overdue_collector.core = core
+        _overdue_collector.report = core.overdue_report

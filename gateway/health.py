@@ -7,14 +7,10 @@ import ipaddress
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select, text, type_coerce
-from sqlalchemy.exc import SQLAlchemyError
 
-from core.messaging import outbox
-from core.messaging.models import Notification, NotificationStatus
-from core.platform import leases, migrate
-from core.platform.db import UTCDateTime, utcnow
-from core.platform.models import Lease
+from core.operations.health import Health
+from core.platform import leases
+from core.platform.faults import DatabaseError
 from core.transactions import overdue
 from gateway.errors import error_response
 
@@ -26,15 +22,13 @@ def healthz():
     core = current_app.extensions["core"]
     components: dict[str, str] = {}
     try:
-        with core.db.read() as session:
-            session.execute(text("SELECT 1"))
-            components["database"] = "ok"
-            states = outbox_states(session)
-            database_now = database_clock(session)
-    except SQLAlchemyError:
+        database = core.health.database()
+    except DatabaseError:
         return jsonify({"status": "unavailable", "components": {"database": "down"}}), 503
-    revision = migrate.current_revision(core.db.engine)
-    components["schema"] = "ok" if revision == migrate.head_revision() else "outdated"
+    components["database"] = "ok"
+    states, database_now = database.outbox, database.now
+    revision, head = core.health.schema_revisions()
+    components["schema"] = "ok" if revision == head else "outdated"
     settings = current_app.config["SETTINGS"]
     for name in ("sms", "ivr", "email"):
         components[name] = "enabled" if getattr(settings, name).enabled else "disabled"
@@ -43,7 +37,7 @@ def healthz():
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
         body["sms"] = {"bound": channel.session.bound}
-    held = leases.current(core.db)
+    held = core.health.heartbeats()
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
     # "live" is the lease's own expiry (up to its lifetime, 90 s, after the channel's last
@@ -64,21 +58,8 @@ def healthz():
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     if settings.email.enabled:
-        body["email"] = email_poller(core, settings.email.imap.poll_seconds)
+        body["email"] = email_poller(core.health, settings.email.imap.poll_seconds)
     return jsonify(body)
-
-
-def database_clock(session):
-    """The database server's time: one clock for every machine's /healthz (a heartbeat's
-    ``renewed_at`` is its writer's clock; each reader's own would disagree with the next)."""
-    return session.scalar(database_clock_query(session.get_bind().dialect.name))
-
-
-def database_clock_query(dialect: str):
-    """The query for ``database_clock``: on PostgreSQL ``statement_timestamp()``, the time
-    now (``current_timestamp`` is the transaction's start, however long ago that was)."""
-    now = func.statement_timestamp() if dialect == "postgresql" else func.current_timestamp()
-    return select(type_coerce(now, UTCDateTime()))
 
 
 def _seconds_since(when, now) -> float:
@@ -86,14 +67,14 @@ def _seconds_since(when, now) -> float:
     return round(max(0.0, (now - when).total_seconds()), 1)
 
 
-def email_poller(core, poll_seconds: float) -> dict[str, object]:
+def email_poller(health: Health, poll_seconds: float) -> dict[str, object]:
     """The mailbox poller's heartbeat, from its lease (whichever machine holds it).
 
     "stale" when no poll has read the mailbox for three poll intervals: a poller that holds
     the lease and cannot read it (its last good poll is what ``polled_at`` records)."""
     from channels.email.channel import LEASE
 
-    lease = leases.current(core.db).get(LEASE)
+    lease = health.heartbeats().get(LEASE)
     if lease is None:
         return {"poller": None, "stale": True}
     polled_at = lease.state.get("polled_at")
@@ -116,24 +97,6 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
     return datetime.now(UTC) - when > timedelta(seconds=3 * poll_seconds)
 
 
-def retrying_count(session) -> int:
-    """Pending messages that have already been tried: waiting for a retry."""
-    return session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.status == NotificationStatus.PENDING, Notification.attempts > 0))
-
-
-def outbox_states(session) -> dict[str, int]:
-    """Messages per status (every status, zeros included) and how many are retrying.
-
-    "retrying" is a subset of "pending" (already attempted), not a status of its own.
-    """
-    depth = outbox.depth(session)
-    states = {status.value: depth.get(status.value, 0) for status in NotificationStatus}
-    states["retrying"] = retrying_count(session)
-    return states
-
-
 @health.get("/metrics")
 def metrics():
     allowed = current_app.config["SETTINGS"].gateway.metrics_networks
@@ -151,8 +114,8 @@ class OutboxCollector:
     database at scrape time, so every process agrees (a web process reports the bind of
     a ``gateway sms`` on another machine, not a gauge of its own that is always 0)."""
 
-    def __init__(self, sessions) -> None:
-        self._sessions = sessions
+    def __init__(self, health: Health) -> None:
+        self.health = health
 
     def collect(self):
         gauge = GaugeMetricFamily("gateway_outbox_messages", "Outbox messages by status",
@@ -170,28 +133,21 @@ class OutboxCollector:
             "gateway_sms_channel_segments_per_second",
             "Each live SMS channel's submit rate over its last heartbeat", labels=["holder"])
         try:
-            with self._sessions() as session:
-                for status, count in sorted(outbox.depth(session).items()):
-                    gauge.add_metric([status], count)
-                retrying.add_metric([], retrying_count(session))
-                channels = sms_heartbeats(session)
+            gauges = self.health.outbox_gauges()
+            for status, count in sorted(gauges.depth.items()):
+                gauge.add_metric([status], count)
+            retrying.add_metric([], gauges.retrying)
+            channels = gauges.sms_channels
             for lease in channels:
                 channel_bound.add_metric([lease.holder], 1 if lease.state.get("bound") else 0)
                 channel_rate.add_metric([lease.holder], float(
                     lease.state.get("segments_per_second") or 0.0))
             bound.add_metric([], 1 if any(lease.state.get("bound") for lease in channels)
                              else 0)
-        except SQLAlchemyError:
+        except DatabaseError:
             pass
         yield gauge
         yield retrying
         yield bound
         yield channel_bound
         yield channel_rate
-
-
-def sms_heartbeats(session) -> list[Lease]:
-    """The live SMS channels' heartbeat rows (``leases.SMS_CHANNEL_PREFIX``)."""
-    return list(session.scalars(
-        select(Lease).where(Lease.name.startswith(leases.SMS_CHANNEL_PREFIX),
-                            Lease.expires_at > utcnow()).order_by(Lease.name)))

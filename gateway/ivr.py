@@ -23,7 +23,6 @@ import logging
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from twilio.request_validator import RequestValidator, add_port, remove_port
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +31,7 @@ from channels.ivr.flow import NODES
 from channels.ivr.line import Line
 from channels.ivr.metrics import FAULTS, REJECTED
 from channels.ivr.twiml import TwimlRenderer
+from core.platform.faults import DatabaseFaults
 from core.platform.settings import Settings
 from core.service import Core
 
@@ -61,13 +61,8 @@ class IvrWebhooks:
                                          settings.ivr.input_timeout_seconds
                                          ).render(self.line.fault(None))
         self.public_url = public_url
-        # What the database failing looks like: SQLAlchemy's wrapper, or the driver's own
-        # error from a raw connection (the call store's hot path).
-        dbapi_error = core.db.engine.dialect.loaded_dbapi.Error
-        self.database_errors = (DBAPIError, dbapi_error)
-        # What is logged without its message or traceback: the driver's message can quote
-        # the row ("DETAIL: Key (caller)=(+9665...)"), SQLAlchemy's repeats it.
-        self.unquotable_errors = (SQLAlchemyError, dbapi_error)
+        # What the database failing looks like, and how to log it without quoting it.
+        self.database_faults: DatabaseFaults = core.faults
         self.enabled = settings.ivr.enabled
         self.check_signatures = settings.ivr.twilio.validate_signatures \
             or not _loopback(public_url)
@@ -158,7 +153,7 @@ def _fault(exc: Exception):
         # The database itself failed: asking it for the call's language would only make
         # Twilio (and the caller) wait for it again.
         body = hooks.twiml.render(hooks.line.fault(
-            sid, look_up=not isinstance(exc, hooks.database_errors)))
+            sid, look_up=not isinstance(exc, hooks.database_faults.failed)))
     except Exception as failed:
         _log_fault(hooks, failed, "ivr: the apology could not be rendered (%s); the fixed "
                                   "one is said")
@@ -170,40 +165,12 @@ def _log_fault(hooks: IvrWebhooks, exc: BaseException, message: str, *args) -> N
     """Log ``message`` (its last ``%s`` says what failed) with ``exc``'s traceback; a
     database error (or one raised while handling it) by its types and statement alone,
     never its message, parameters or traceback, where a caller's number or ID would be."""
-    database = _database_error(exc, hooks.unquotable_errors)
+    faults = hooks.database_faults
+    database = faults.find(exc)
     if database is None:
         log.error(message, *args, type(exc).__name__, exc_info=exc)
     else:
-        log.error(message, *args, _described(exc, database))
-
-
-def _database_error(exc: BaseException | None, kinds: tuple[type, ...]
-                    ) -> BaseException | None:
-    """The database's error among ``exc``, its cause and its context, if any."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kinds):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _described(exc: BaseException, database: BaseException) -> str:
-    """``exc``'s type, the database error's and the driver's, and the statement without
-    its parameters."""
-    chain = [exc] if database is exc else [exc, database]
-    orig = getattr(database, "orig", None)
-    if isinstance(orig, BaseException):
-        chain.append(orig)
-    names = " from ".join(f"{type(e).__module__}.{type(e).__qualname__}"
-                          if type(e).__module__ not in ("builtins", "sqlalchemy.exc")
-                          else type(e).__qualname__ for e in chain)
-    statement = getattr(database, "statement", None)
-    if not statement:
-        return f"{names}; its message is not logged"
-    return f"{names} in: {' '.join(str(statement).split())[:500]}; its parameters and " \
-           f"message are not logged"
+        log.error(message, *args, faults.describe(exc, database))
 
 
 def _param(name: str) -> str | None:

@@ -11,10 +11,10 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, render_template
 
-from core.kiosks import heartbeats as core_kiosks
+from core.kiosks.heartbeats import SILENT_AFTER
+from core.messaging.history import local_time
 from gateway.api import _json_object
 from gateway.auth import require_role
-from gateway.messages import local_time
 from gateway.staff import current_staff, to_login
 
 log = logging.getLogger("gateway.kiosks")
@@ -26,8 +26,7 @@ kiosk_pages = Blueprint("kiosks", __name__, url_prefix="/staff")
 @kiosk_api.post("/heartbeat")
 @require_role("kiosk")
 def heartbeat():
-    core = current_app.extensions["core"]
-    view = core_kiosks.record_heartbeat(core.db, g.principal.name, _json_object())
+    view = current_app.extensions["core"].kiosks.record(g.principal.name, _json_object())
     if view.pin_failures:
         log.warning("kiosk %s reports %d wrong technician PINs since it started",
                     view.kiosk_id, view.pin_failures)
@@ -43,7 +42,7 @@ def listing():
     tz = core.config.tz
     rows = [{"view": view, "last_seen": local_time(view.last_seen_at, tz),
              "last_inquiry": local_time(view.last_inquiry_at, tz)}
-            for view in core_kiosks.kiosks(core.db)]
-    silent_minutes = int(core_kiosks.SILENT_AFTER.total_seconds() // 60)
+            for view in core.kiosks.all()]
+    silent_minutes = int(SILENT_AFTER.total_seconds() // 60)
     return render_template("kiosks.html", staff=staff, rows=rows, tz=tz.key,
                            silent_minutes=silent_minutes)

@@ -11,16 +11,11 @@ from itertools import groupby
 
 from flask import Blueprint, current_app, render_template
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.calendar.dates import format_date
-from core.platform.db import utcnow
-from core.transactions.overdue_report import (
-    LIMIT,
-    overdue_by_agency,
-    overdue_counts,
-    overdue_items,
-)
+from core.platform.clock import utcnow
+from core.platform.faults import DatabaseError
+from core.transactions.overdue_report import LIMIT, OverdueReport
 from gateway.portal import page_language
 from gateway.staff import current_staff, to_login
 
@@ -34,12 +29,12 @@ def overdue_list():
     staff = current_staff()
     if staff is None:
         return to_login()
-    core = current_app.extensions["core"]
+    report = current_app.extensions["core"].overdue_report
     lang = page_language()
     # The counts and the list at one moment: the page says "the 500 most overdue of N".
     now = utcnow()
-    counts = overdue_counts(core.db, core.config, now=now)
-    items = overdue_items(core.db, core.config, now=now, limit=PAGE_ROWS)
+    counts = report.counts(now=now)
+    items = report.items(now=now, limit=PAGE_ROWS)
 
     def department_of(item):
         return item.department.in_(lang) if item.department else ""
@@ -63,8 +58,8 @@ def overdue_list():
 class OverdueCollector:
     """Overdue transactions per department, read from the database at scrape time."""
 
-    def __init__(self, core) -> None:
-        self.core = core
+    def __init__(self, report: OverdueReport) -> None:
+        self.report = report
 
     def collect(self):
         gauge = GaugeMetricFamily(
@@ -80,14 +75,14 @@ class OverdueCollector:
             "Days overdue of the transaction waiting longest, per department and agency",
             labels=["department", "agency"])
         try:
-            for count in overdue_counts(self.core.db, self.core.config):
+            for count in self.report.counts():
                 gauge.add_metric([count.code, "yes" if count.manager_reachable else "no"],
                                  count.overdue)
-            for agency in overdue_by_agency(self.core.db, self.core.config):
+            for agency in self.report.by_agency():
                 labels = [agency.department_code, agency.agency_code]
                 by_agency.add_metric(labels, agency.overdue)
                 oldest.add_metric(labels, agency.oldest_days_overdue)
-        except SQLAlchemyError:
+        except DatabaseError:
             pass
         yield gauge
         yield by_agency

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, redirect, request, session, url_for
 
-from core.access.tokens import Principal, is_active
+from core.access.tokens import Principal
 from gateway.errors import error_response
 from gateway.portal import page_language
 
@@ -31,7 +31,7 @@ def current_staff() -> dict | None:
     staff = session.get(SESSION_KEY)
     if not isinstance(staff, dict) or not isinstance(staff.get("id"), int):
         return None
-    if not is_active(current_app.extensions["core"].db.read, staff["id"], STAFF_ROLE):
+    if not current_app.extensions["core"].tokens.is_active(staff["id"], STAFF_ROLE):
         session.pop(SESSION_KEY, None)
         return None
     return staff

@@ -22,12 +22,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from core.messaging import outbox
 from core.platform import leases
-from core.platform.db import utcnow
+from core.platform.clock import utcnow
 from core.platform.settings import Settings
 from core.service import Core
-from core.transactions import digest, overdue
+from core.transactions import overdue
 from scheduler.job_queue import JobQueue
 
 log = logging.getLogger("gateway.scheduler")
@@ -43,7 +42,7 @@ class Scheduler:
 
     def __init__(self, core: Core, settings: Settings, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
-        self.core = core
+        self.upkeep = core.upkeep
         self.settings = settings.scheduler
         self._tz = settings.tz
         self._clock = clock
@@ -57,14 +56,13 @@ class Scheduler:
 
     def scan_overdue(self) -> overdue.ScanResult | None:
         """One overdue scan, if this scheduler holds the scan lease (else None)."""
-        db, now = self.core.db, self._clock()
-        self._holding = leases.acquire(db, overdue.SCAN_LEASE, self.holder, self.lease_ttl,
-                                       now=now)
+        now = self._clock()
+        self._holding = self.upkeep.hold_scan_lease(self.holder, self.lease_ttl, now=now)
         if not self._holding:
             return None
-        result = overdue.scan(db, self.core.config, now=now)
-        leases.renew(db, overdue.SCAN_LEASE, self.holder, self.lease_ttl, now=self._clock(),
-                     state={"last_scan_at": now.isoformat(), **result.as_state()})
+        result = self.upkeep.scan_overdue(now=now)
+        self.upkeep.record_scan(self.holder, self.lease_ttl, now=self._clock(),
+                                state={"last_scan_at": now.isoformat(), **result.as_state()})
         if result.notified or result.reminded or result.stopped:
             log.info("overdue scan: %d first messages, %d reminders, %d clocks stopped",
                      result.notified, result.reminded, result.stopped)
@@ -80,8 +78,8 @@ class Scheduler:
         the scan at once rather than at the next interval.
         """
         was_holding = self._holding
-        self._holding = leases.acquire(self.core.db, overdue.SCAN_LEASE, self.holder,
-                                       self.lease_ttl, now=self._clock())
+        self._holding = self.upkeep.hold_scan_lease(self.holder, self.lease_ttl,
+                                                    now=self._clock())
         if self._holding and not was_holding and self._queue is not None:
             log.info("overdue scan lease taken over by %s: scanning now", self.holder)
             self._queue.run_now("overdue-scan")
@@ -90,7 +88,7 @@ class Scheduler:
     def expire_notifications(self) -> int:
         """Mark messages unsent for ``notification_expiry_hours`` expired, with the reason."""
         age = timedelta(hours=self.settings.notification_expiry_hours)
-        expired = outbox.expire_undeliverable(self.core.db, age, now=self._clock())
+        expired = self.upkeep.expire_undeliverable(age, now=self._clock())
         if expired:
             log.warning("%d notifications could not be sent within %s: marked expired",
                         expired, age)
@@ -98,9 +96,8 @@ class Scheduler:
 
     def recover_claims(self) -> int:
         """Queue again the messages a dead sender claimed and never finished."""
-        recovered = outbox.recover_stale_claims(
-            self.core.db, timedelta(seconds=self.settings.stale_claim_seconds),
-            now=self._clock())
+        recovered = self.upkeep.recover_stale_claims(
+            timedelta(seconds=self.settings.stale_claim_seconds), now=self._clock())
         if recovered:
             log.warning("%d messages claimed by a sender that stopped are queued again",
                         recovered)
@@ -110,8 +107,7 @@ class Scheduler:
         """Queue today's department digests once their time has come (if enabled)."""
         if not self.settings.digest_enabled:
             return 0
-        queued = digest.send_digests(self.core.db, self.core.config,
-                                     self.settings.digest_time, now=self._clock())
+        queued = self.upkeep.send_digests(self.settings.digest_time, now=self._clock())
         if queued:
             log.info("%d daily digests queued for department managers", queued)
         return queued
@@ -144,7 +140,7 @@ class Scheduler:
         if self._queue is not None:
             self._queue.stop(wait=True)
             self._queue = None
-        leases.release(self.core.db, overdue.SCAN_LEASE, self.holder)
+        self.upkeep.release_scan_lease(self.holder)
         self._holding = False
         log.info("scheduler stopped")
 

@@ -1,184 +1,50 @@
-"""Calls kept by CallSid between webhooks, in ``ivr_calls``; the row is also the call log.
-
-Twilio posts each step of a call as a separate request, possibly to another process or
-machine: the state lives in the database, never in memory and never in what the request
-says about itself (only the keys pressed and the caller ID, which Twilio signs).
-
-Every webhook reads one row and writes it back, so this is plain SQLAlchemy Core on the
-hot path: one indexed SELECT and one UPDATE a step (the first webhook: one INSERT), no
-ORM unit of work.
-"""
+"""The line's calls in the core's call log (core/calls/log.py): a ``Call`` (the menus'
+state) to and from the log's ``CallRecord``, once per webhook."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from datetime import timedelta
 
 from channels.ivr.flow import Call
-from core.calls.models import IvrCall
-from core.identity.phones import mask_mobile
-from core.platform.db import Database, utcnow
-
-# Column sizes (PostgreSQL enforces them).
-CALL_SID_MAX = 64
-_PATH_MAX, _MASKED_MAX = 2000, 32
-
-# The statements are built once: building them per webhook cost more than running them.
-_CALLS = IvrCall.__table__
-_LOAD = select(_CALLS.c.call_sid, _CALLS.c.channel, _CALLS.c.node, _CALLS.c.language,
-               _CALLS.c.attempts, _CALLS.c.number, _CALLS.c.replay, _CALLS.c.path,
-               _CALLS.c.outcome, _CALLS.c.started_at, _CALLS.c.ended_at
-               ).where(_CALLS.c.call_sid == bindparam("sid"))
-_STATE_COLUMNS = ("node", "language", "attempts", "number", "replay", "path", "outcome")
-_LIVE = _CALLS.c.call_sid == bindparam("sid"), _CALLS.c.ended_at.is_(None)
-_SAVE = update(_CALLS).where(*_LIVE).values(
-    {name: bindparam(f"v_{name}") for name in _STATE_COLUMNS})
-_SAVE_ENDING = update(_CALLS).where(*_LIVE).values(
-    {name: bindparam(f"v_{name}") for name in (*_STATE_COLUMNS, "ended_at",
-                                               "duration_seconds")})
-_INSERT = insert(_CALLS)
-
-
-class _Compiled:
-    """A statement compiled once for the engine's dialect, run on the DBAPI cursor.
-
-    Every webhook runs the SELECT and the UPDATE: going around SQLAlchemy's per-statement
-    machinery (cache key, execution context, result processing) is most of their cost, as
-    for the inquiry lookup (core/inquiry.py). Only for values the driver takes as they are
-    (text, integers, None); datetimes go through SQLAlchemy.
-    """
-
-    def __init__(self, statement, dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self._order = compiled.positiontup  # qmark drivers (sqlite3); None for pyformat
-
-    def params(self, values: dict):
-        return tuple(values[name] for name in self._order) if self._order else values
+from core.calls.log import CallLog, CallRecord
 
 
 class CallStore:
-    """The calls' rows. On SQLite every writer of the process takes its turn on the core's
-    writer lock (core/db.py), so each webhook writes once, in one short transaction."""
+    """``CallLog`` speaking in ``Call``s: what the line loads, saves and ends."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._load = _Compiled(_LOAD, db.engine.dialect)
-        self._save = _Compiled(_SAVE, db.engine.dialect)
+    def __init__(self, log: CallLog) -> None:
+        self._log = log
 
     def create(self, call: Call, caller: str | None) -> bool:
-        """Insert a new call with the state its first menu left it in, in one statement;
-        False when the CallSid is already known (Twilio retried the first webhook)."""
-        values = _state(call)
-        values.update(call_sid=call.call_sid[:CALL_SID_MAX], channel=call.channel,
-                      caller_masked=mask_mobile(caller or "")[:_MASKED_MAX],
-                      started_at=call.started_at or utcnow())
-        try:
-            with self._db.write_engine.begin() as connection:
-                connection.execute(_INSERT, values)
-        except IntegrityError:
-            return False
-        return True
+        """Store a new call; False when Twilio retried the first webhook (see CallLog)."""
+        return self._log.create(_record(call), caller)
 
     def load(self, call_sid: str) -> Call | None:
-        connection = self._db.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._load.sql,
-                           self._load.params({"sid": call_sid[:CALL_SID_MAX]}))
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends any transaction it opened
-        if row is None:
-            return None
-        (sid, channel, node, language, attempts, number, replay, path, outcome, started_at,
-         ended_at) = row
-        return Call(call_sid=sid, channel=channel, node=node, language=language,
-                    attempts=attempts, number=number, replay=Call.replay_from(replay),
-                    path=path.split() if path else [], outcome=outcome,
-                    ended=ended_at is not None, started_at=_utc(started_at))
+        record = self._log.load(call_sid)
+        return _call(record) if record is not None else None
 
     def save(self, call: Call) -> bool:
-        """Write a live call's state back; True when this save ended the call.
-
-        A call already ended is never written again (a late webhook changes nothing).
-        """
-        values = {f"v_{name}": value for name, value in _state(call).items()}
-        values["sid"] = call.call_sid
-        with self._db.write_engine.begin() as connection:
-            if call.ended:
-                now = utcnow()
-                values.update(v_ended_at=now,
-                              v_duration_seconds=_seconds(call.started_at, now))
-                return connection.execute(_SAVE_ENDING, values).rowcount == 1
-            # The common step: text and numbers only, straight to the driver (the
-            # transaction is still SQLAlchemy's, for the SQLite writers' turn).
-            cursor = connection.connection.cursor()
-            cursor.execute(self._save.sql, self._save.params(values))
-            cursor.close()
-        return False
+        """Write the call back; True when this save ended it."""
+        return self._log.save(_record(call))
 
     def close_abandoned(self, older_than: timedelta) -> dict[tuple[str, str], int]:
-        """End calls still open after ``older_than`` (no status callback came): they are
-        logged as hung up and forget their last answer. Returns how many, by channel and
-        outcome."""
-        cutoff = utcnow() - older_than
-        stale = (_CALLS.c.ended_at.is_(None), _CALLS.c.started_at < cutoff)
-        with self._db.write_engine.begin() as connection:
-            rows = connection.execute(select(_CALLS.c.channel, _CALLS.c.outcome)
-                                      .where(*stale)).all()
-            if rows:
-                connection.execute(update(_CALLS).where(*stale).values(
-                    ended_at=utcnow(), replay=None,
-                    outcome=func.coalesce(_CALLS.c.outcome, "hung_up")))
-        counts: dict[tuple[str, str], int] = {}
-        for row in rows:
-            key = (row.channel, row.outcome or "hung_up")
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+        return self._log.close_abandoned(older_than)
 
     def hung_up(self, call_sid: str, duration: int | None) -> Call | None:
-        """Twilio's status callback: the call is over. Returns the call when this ended it
-        (the caller hung up mid-menu), else None; the duration is Twilio's when given."""
-        call = self.load(call_sid)
-        if call is None:
-            return None
-        now = utcnow()
-        seconds = duration if duration is not None else _seconds(call.started_at, now)
-        with self._db.write_engine.begin() as connection:
-            ended_now = connection.execute(
-                update(_CALLS).where(_CALLS.c.call_sid == call.call_sid,
-                                     _CALLS.c.ended_at.is_(None))
-                .values(ended_at=now, outcome=call.outcome or "hung_up", replay=None,
-                        duration_seconds=seconds)).rowcount == 1
-            if not ended_now and duration is not None:
-                # We ended it (goodbye, transfer done); Twilio knows the true duration.
-                connection.execute(update(_CALLS).where(_CALLS.c.call_sid == call.call_sid)
-                                   .values(duration_seconds=duration))
-        if not ended_now:
-            return None
-        call.outcome, call.ended = call.outcome or "hung_up", True
-        return call
+        """The status callback; the call when this ended it, else None."""
+        record = self._log.hung_up(call_sid, duration)
+        return _call(record) if record is not None else None
 
 
-def _state(call: Call) -> dict:
-    """The columns a webhook changes, from the call's state."""
-    return {"node": call.node, "language": call.language, "attempts": call.attempts,
-            "number": call.number, "replay": call.replay_json(),
-            "path": " ".join(call.path)[-_PATH_MAX:], "outcome": call.outcome}
+def _record(call: Call) -> CallRecord:
+    return CallRecord(call_sid=call.call_sid, channel=call.channel, node=call.node,
+                      language=call.language, attempts=call.attempts, number=call.number,
+                      replay=call.replay_json(), path=" ".join(call.path),
+                      outcome=call.outcome, ended=call.ended, started_at=call.started_at)
 
 
-def _utc(value: datetime | str | None) -> datetime | None:
-    """SQLite gives SQLAlchemy's stored text (UTC); PostgreSQL an aware datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _seconds(start: datetime | None, end: datetime) -> int | None:
-    return max(int((end - start).total_seconds()), 0) if start else None
+def _call(record: CallRecord) -> Call:
+    return Call(call_sid=record.call_sid, channel=record.channel, node=record.node,
+                language=record.language, attempts=record.attempts, number=record.number,
+                replay=Call.replay_from(record.replay), path=record.path.split(),
+                outcome=record.outcome, ended=record.ended, started_at=record.started_at)

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from channels.ivr.calls import CALL_SID_MAX, CallStore
+from channels.ivr.calls import CallStore
 from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
 from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
-from core.platform.db import utcnow
+from core.calls.log import CALL_SID_MAX
+from core.platform.clock import utcnow
 from core.platform.settings import Settings
 from core.service import Core
 
@@ -45,7 +46,7 @@ class Line:
             default_language=core.config.default_language,
             agent_number=agent.number, ring_seconds=agent.ring_seconds,
             hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz))
-        return cls(CallStore(core.db), CallFlow(config, core.inquire, now), channel)
+        return cls(CallStore(core.calls), CallFlow(config, core.inquire, now), channel)
 
     def call_started(self, call_sid: str, caller: str | None) -> list[Action]:
         """A call's first webhook: the call is stored with its first menu's state at once."""

@@ -93,3 +93,8 @@ class TokenVerifier:
                 self._cache.clear()
             self._cache[digest] = (now + self._ttl, principal)
         return principal
+
+    def is_active(self, token_id: int, role: str) -> bool:
+        """Whether a signed-in token is still active (uncached: a revocation ends the
+        session at the next request)."""
+        return is_active(self._sessions, token_id, role)

@@ -127,3 +127,16 @@ def _view(row: KioskHeartbeat, now: datetime) -> KioskView:
                      printer=row.printer, last_inquiry_at=row.last_inquiry_at,
                      last_seen_at=row.last_seen_at,
                      alive=now - row.last_seen_at <= SILENT_AFTER)
+
+
+class KioskRegistry:
+    """The kiosks' heartbeats over one database: the route records, the staff page lists."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, token_name: str, data: dict[str, Any]) -> KioskView:
+        return record_heartbeat(self._db, token_name, data)
+
+    def all(self) -> list[KioskView]:
+        return kiosks(self._db)

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from core.calendar.dates import local_date
 from core.config import CoreConfig
 from core.directory.models import Agency
-from core.platform.db import Database, utcnow
+from core.platform.clock import utcnow
+from core.platform.db import Database
 from core.transactions.answer import Name
 from core.transactions.models import OverdueFollowUp, Transaction
 from core.transactions.overdue import Rule, load_rules, overdue_conditions
@@ -124,3 +125,23 @@ def overdue_by_agency(db: Database, config: CoreConfig, *,
                             (today - rule.due_on(local_date(oldest, config.tz))).days)
                 for agency, count, oldest in rows]
     return counts
+
+
+class OverdueReport:
+    """The report over one database and configuration, for the staff page and /metrics.
+
+    Each read raises ``DatabaseError`` (core.platform.faults) when the database is down.
+    """
+
+    def __init__(self, db: Database, config: CoreConfig) -> None:
+        self._db = db
+        self._config = config
+
+    def items(self, *, now: datetime | None = None, limit: int = LIMIT) -> list[OverdueItem]:
+        return overdue_items(self._db, self._config, now=now, limit=limit)
+
+    def counts(self, *, now: datetime | None = None) -> list[DepartmentCount]:
+        return overdue_counts(self._db, self._config, now=now)
+
+    def by_agency(self, *, now: datetime | None = None) -> list[AgencyCount]:
+        return overdue_by_agency(self._db, self._config, now=now)

@@ -43,7 +43,8 @@ def test_release_frees_the_lease_at_once(core):
 def holder_of_an_exited_process(*command: str, component: str = "scheduler") -> str:
     """The ``holder_name`` of a gateway process run by ``command``, which has exited."""
     child = subprocess.run([*command, sys.executable, "-c",
-                            f"from core import leases; print(leases.holder_name({component!r}))"],
+                            "from core.platform import leases; "
+                            f"print(leases.holder_name({component!r}))"],
                            capture_output=True, text=True, check=True, timeout=60)
     return child.stdout.strip()
 
@@ -141,7 +142,7 @@ def test_a_container_sharing_the_host_name_does_not_take_a_live_lease():
     seen = subprocess.run(
         [*UNSHARE, sys.executable, "-c",
          "import os, sys\n"
-         "from core import leases\n"
+         "from core.platform import leases\n"
          "try:\n    os.kill(int(sys.argv[2]), 0)\n    print('alive', end=' ')\n"
          "except ProcessLookupError:\n    print('gone', end=' ')\n"
          "print(leases.reclaimable(sys.argv[1]))\n", live, pid],

@@ -237,7 +237,7 @@ def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(app, bound)
 def test_the_database_clock_is_the_statements_time_on_postgresql_not_the_transactions(core):
     from sqlalchemy.dialects import postgresql
 
-    from gateway.health import database_clock, database_clock_query
+    from core.operations.health import database_clock, database_clock_query
 
     query = str(database_clock_query("postgresql").compile(dialect=postgresql.dialect()))
     assert "statement_timestamp()" in query and "CURRENT_TIMESTAMP" not in query

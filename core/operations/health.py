@@ -1,0 +1,107 @@
+"""What ``/healthz`` and ``/metrics`` read: the database answering, its clock, the outbox's
+depth, the schema's revision and every component's heartbeat (its lease).
+
+Read at request or scrape time from the database, so every machine agrees: a web process
+reports the bind of a ``gateway sms`` on another machine from that channel's heartbeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text, type_coerce
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from core.messaging import outbox
+from core.messaging.models import Notification, NotificationStatus
+from core.platform import leases, migrate
+from core.platform.clock import utcnow
+from core.platform.db import Database, UTCDateTime
+from core.platform.leases import LeaseView
+from core.platform.models import Lease
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """The database answered: its outbox per status and its own clock."""
+
+    outbox: dict[str, int]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class OutboxGauges:
+    """The outbox's depth and the live SMS channels' heartbeats, for /metrics."""
+
+    depth: dict[str, int]
+    retrying: int
+    sms_channels: list[LeaseView]
+
+
+class Health:
+    """The operator's probes over one database; each read raises ``DatabaseError``
+    (core.platform.faults) when the database is down."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def database(self) -> DatabaseState:
+        """One read transaction: the database answers, the outbox, the database's clock."""
+        with self._db.read() as session:
+            session.execute(text("SELECT 1"))
+            return DatabaseState(outbox=outbox_states(session), now=database_clock(session))
+
+    def schema_revisions(self) -> tuple[str | None, str | None]:
+        """The database's schema revision and the one this version needs."""
+        return migrate.current_revision(self._db.engine), migrate.head_revision()
+
+    def heartbeats(self) -> dict[str, LeaseView]:
+        """Every lease, live or expired, by name: the components' heartbeats."""
+        return leases.current(self._db)
+
+    def outbox_gauges(self) -> OutboxGauges:
+        with self._db.read() as session:
+            return OutboxGauges(depth=outbox.depth(session), retrying=retrying_count(session),
+                                sms_channels=sms_heartbeats(session))
+
+
+def database_clock(session: Session) -> datetime:
+    """The database server's time: one clock for every machine's /healthz (a heartbeat's
+    ``renewed_at`` is its writer's clock; each reader's own would disagree with the next)."""
+    return session.scalar(database_clock_query(session.get_bind().dialect.name))
+
+
+def database_clock_query(dialect: str) -> Select:
+    """The query for ``database_clock``: on PostgreSQL ``statement_timestamp()``, the time
+    now (``current_timestamp`` is the transaction's start, however long ago that was)."""
+    now = func.statement_timestamp() if dialect == "postgresql" else func.current_timestamp()
+    return select(type_coerce(now, UTCDateTime()))
+
+
+def retrying_count(session: Session) -> int:
+    """Pending messages that have already been tried: waiting for a retry."""
+    return session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.status == NotificationStatus.PENDING, Notification.attempts > 0))
+
+
+def outbox_states(session: Session) -> dict[str, int]:
+    """Messages per status (every status, zeros included) and how many are retrying.
+
+    "retrying" is a subset of "pending" (already attempted), not a status of its own.
+    """
+    depth = outbox.depth(session)
+    states = {status.value: depth.get(status.value, 0) for status in NotificationStatus}
+    states["retrying"] = retrying_count(session)
+    return states
+
+
+def sms_heartbeats(session: Session) -> list[LeaseView]:
+    """The live SMS channels' heartbeats (``leases.SMS_CHANNEL_PREFIX``)."""
+    rows = session.scalars(
+        select(Lease).where(Lease.name.startswith(leases.SMS_CHANNEL_PREFIX),
+                            Lease.expires_at > utcnow()).order_by(Lease.name))
+    return [LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
+                      dict(row.state or {})) for row in rows]

@@ -1,0 +1,46 @@
+"""The scheduler's chores, each one call into the core: the overdue scan under its lease,
+outbox expiry and recovery, the daily digests. When and where they run is the scheduler's
+business (scheduler/jobs.py); what each does is here."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from core.config import CoreConfig
+from core.messaging import outbox
+from core.platform import leases
+from core.platform.db import Database
+from core.transactions import digest, overdue
+
+
+class Upkeep:
+    """The chores over one database and configuration."""
+
+    def __init__(self, db: Database, config: CoreConfig) -> None:
+        self._db = db
+        self._config = config
+
+    def hold_scan_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
+        """Take or renew the overdue scan's lease; whether ``holder`` holds it now."""
+        return leases.acquire(self._db, overdue.SCAN_LEASE, holder, ttl, now=now)
+
+    def scan_overdue(self, *, now: datetime) -> overdue.ScanResult:
+        return overdue.scan(self._db, self._config, now=now)
+
+    def record_scan(self, holder: str, ttl: timedelta, *, now: datetime,
+                    state: dict[str, Any]) -> bool:
+        """Renew the scan lease with the last scan's figures (shown on /healthz)."""
+        return leases.renew(self._db, overdue.SCAN_LEASE, holder, ttl, now=now, state=state)
+
+    def release_scan_lease(self, holder: str) -> bool:
+        return leases.release(self._db, overdue.SCAN_LEASE, holder)
+
+    def expire_undeliverable(self, max_age: timedelta, *, now: datetime) -> int:
+        return outbox.expire_undeliverable(self._db, max_age, now=now)
+
+    def recover_stale_claims(self, older_than: timedelta, *, now: datetime) -> int:
+        return outbox.recover_stale_claims(self._db, older_than, now=now)
+
+    def send_digests(self, at: time, *, now: datetime) -> int:
+        return digest.send_digests(self._db, self._config, at, now=now)

@@ -1,0 +1,56 @@
+"""What a failing database looks like to the adapters, which never import the driver.
+
+``DatabaseError`` is what the core's reads and writes raise when the database is down or
+refuses a statement: a page or a metric that can do without the database catches it.
+``DatabaseFaults`` is for the IVR webhooks, which must tell the database failing from
+their own bugs and log it without quoting it: a driver's message, like PostgreSQL's
+``DETAIL: Key (...)=(...)``, and a statement's parameters can hold a caller's number.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from core.platform.db import Database
+
+DatabaseError = SQLAlchemyError
+
+
+class DatabaseFaults:
+    """The database's error types for one engine, and how to name one of them safely."""
+
+    def __init__(self, db: Database) -> None:
+        # SQLAlchemy's wrapper, or the driver's own error from a raw connection (the
+        # call log's hot path).
+        driver = db.engine.dialect.loaded_dbapi.Error
+        self.failed: tuple[type[BaseException], ...] = (DBAPIError, driver)
+        # What is logged without its message or traceback: the driver's message can quote
+        # the row ("DETAIL: Key (caller)=(+9665...)"), SQLAlchemy's repeats it.
+        self.unquotable: tuple[type[BaseException], ...] = (SQLAlchemyError, driver)
+
+    def find(self, exc: BaseException | None) -> BaseException | None:
+        """The database's error among ``exc``, its cause and its context, if any."""
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            if isinstance(exc, self.unquotable):
+                return exc
+            seen.add(id(exc))
+            exc = exc.__cause__ or exc.__context__
+        return None
+
+    @staticmethod
+    def describe(exc: BaseException, database: BaseException) -> str:
+        """``exc``'s type, the database error's and the driver's, and the statement
+        without its parameters."""
+        chain = [exc] if database is exc else [exc, database]
+        orig = getattr(database, "orig", None)
+        if isinstance(orig, BaseException):
+            chain.append(orig)
+        names = " from ".join(f"{type(e).__module__}.{type(e).__qualname__}"
+                              if type(e).__module__ not in ("builtins", "sqlalchemy.exc")
+                              else type(e).__qualname__ for e in chain)
+        statement = getattr(database, "statement", None)
+        if not statement:
+            return f"{names}; its message is not logged"
+        return f"{names} in: {' '.join(str(statement).split())[:500]}; its parameters and " \
+               f"message are not logged"
