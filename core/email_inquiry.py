@@ -32,9 +32,9 @@ from core.email_rules import (
     reply_subject,
 )
 from core.messaging import outbox
+from core.messaging.inbound import ANSWERED, IGNORED, Received
 from core.messaging.models import EmailExchange, InboundMessage, MailboxCursor, Notification
 from core.platform.db import Database, utcnow
-from core.sms_inquiry import ANSWERED, IGNORED, Received
 from core.transactions.inquiry import InquiryRequest
 
 if TYPE_CHECKING:

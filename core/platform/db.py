@@ -11,9 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from core.platform.clock import utcnow as utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):
