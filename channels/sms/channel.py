@@ -36,9 +36,10 @@ from channels.sms.heartbeat import Heartbeat
 from channels.sms.inbound import MobileOriginated
 from channels.sms.inquiry import ShortCode
 from channels.sms.outgoing import TEMPORARY_STATUSES
+from channels.sms.pdus import ESME_ROK, DeliverSm
 from channels.sms.receipt_matching import DeliveryReceipts
 from channels.sms.receipts import Receipt, is_delivery_receipt
-from channels.sms.smpp import ESME_ROK, DeliverSm, SmppSession
+from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings, timings_for
 from core.platform.settings import SmsSettings
 from core.service import Core

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from channels.sms import metrics
 from channels.sms.heartbeat import Heartbeat
 from channels.sms.outgoing import Outgoing, outcome, segments
+from channels.sms.pdus import Submitted
 from channels.sms.receipt_matching import DeliveryReceipts
-from channels.sms.smpp import SmppSession, Submitted
+from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings
 from core.messaging import outbox
 from core.platform import leases

@@ -22,8 +22,8 @@ from channels.sms import metrics
 from channels.sms.dispatch import Dispatch
 from channels.sms.encoding import UndecodableMessage
 from channels.sms.inquiry import ShortCode
+from channels.sms.pdus import ESME_RX_T_APPN, DeliverSm
 from channels.sms.reassembly import Assembled, Fragment, parse_fragment
-from channels.sms.smpp import ESME_RX_T_APPN, DeliverSm
 from channels.sms.timings import Timings
 from core.messaging.inbound import Inbound
 from core.messaging.parts import Part, expire_parts, receive_parts

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from channels.sms.encoding import sms_parts
-from channels.sms.receipts import canonical_message_id
-from channels.sms.smpp import (
+from channels.sms.pdus import (
     ChannelUnavailable,
     DeliveryFailed,
     NotSent,
@@ -20,6 +19,7 @@ from channels.sms.smpp import (
     Submitted,
     status_name,
 )
+from channels.sms.receipts import canonical_message_id
 from core.messaging import outbox
 
 # ESME_RSYSERR, ESME_RMSGQFUL, ESME_RTHROTTLED, ESME_RX_T_APPN: try again later.

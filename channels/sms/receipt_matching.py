@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from channels.sms import metrics
+from channels.sms.pdus import ESME_RX_T_APPN, DeliverSm
 from channels.sms.receipts import (
     InvalidReceipt,
     Receipt,
@@ -23,7 +24,6 @@ from channels.sms.receipts import (
     parse_receipt,
     readings_evident,
 )
-from channels.sms.smpp import ESME_RX_T_APPN, DeliverSm
 from channels.sms.timings import Timings
 from core.messaging import outbox
 from core.platform.clock import utcnow

@@ -12,7 +12,8 @@ import pytest
 
 from channels.sms.channel import SmsChannel, Timings
 from channels.sms.heartbeat import heartbeat_name
-from channels.sms.smpp import NotSent, SmppSession, SubmitRequest
+from channels.sms.pdus import NotSent, SubmitRequest
+from channels.sms.smpp import SmppSession
 from core.messaging import outbox
 from core.platform import leases
 from tests.channels.sms.smsc_settings import sms_settings
