@@ -8,20 +8,17 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from core import sms_inquiry
 from core.access.tokens import TokenVerifier
 from core.calls.log import CallLog
 from core.config import CoreConfig
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
-from core.messaging import outbox
 from core.messaging.history import MessageHistory
 from core.operations.health import Health
 from core.operations.upkeep import Upkeep
 from core.platform.db import Database
 from core.platform.errors import CoreError
 from core.platform.faults import DatabaseFaults
-from core.platform.ratelimit import FailureLimiter
 from core.platform.settings import Settings
 from core.platform.telemetry import EVENTS
 from core.transactions import lifecycle
@@ -39,19 +36,12 @@ class Core:
     inquiries: InquiryService
     inquiry_log: InquiryLogWriter
     tokens: TokenVerifier
-    # Numbers told "too many attempts" by SMS, so each is told once per window.
-    sms_limit_notices: FailureLimiter
-    # SMS answers sent to each number, so no number gets more than its budget per window.
-    sms_answers: FailureLimiter
 
     @classmethod
     def build(cls, db: Database, config: CoreConfig, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
-                   inquiry_log=log, tokens=TokenVerifier(db.read),
-                   sms_limit_notices=FailureLimiter(1, config.failure_window_seconds),
-                   sms_answers=FailureLimiter(config.sms_answers_per_sender,
-                                              config.sms_answers_window_seconds))
+                   inquiry_log=log, tokens=TokenVerifier(db.read))
 
     def record_event(self, payload: Any) -> lifecycle.EventOutcome:
         """Apply one lifecycle event with its notifications, in one database transaction."""
@@ -77,25 +67,6 @@ class Core:
 
     def inquire(self, request: InquiryRequest) -> Answer:
         return self.inquiries.inquire(request)
-
-    def receive_sms(self, *, sender: str, recipient: str, text: str,
-                    dedupe_key: str) -> sms_inquiry.Received:
-        """Store an inbound SMS before the adapter acknowledges it (see ``sms_inquiry``)."""
-        return sms_inquiry.receive(self.db, self.config, sender=sender, recipient=recipient,
-                                   text=text, dedupe_key=dedupe_key)
-
-    def receive_and_answer_sms(self, messages: list[sms_inquiry.Inbound], *,
-                               claim_limit: int,
-                               holder: str | None = None) -> list[outbox.Claimed]:
-        """Store a read burst and answer it; up to ``claim_limit`` answers come back
-        claimed (by ``holder``) for the adapter to send at once (see
-        ``sms_inquiry.receive_and_answer``)."""
-        return sms_inquiry.receive_and_answer(self, messages, claim_limit=claim_limit,
-                                              holder=holder)
-
-    def answer_pending_sms(self, *, limit: int = 100) -> int:
-        """Answer stored inbound SMS through the outbox; returns how many were answered."""
-        return sms_inquiry.answer_pending(self, limit=limit)
 
     def upsert_department(self, code: str, data: Any) -> reference.Upserted:
         with self.db.write.begin() as session:

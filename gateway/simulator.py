@@ -1,7 +1,7 @@
 """The phone simulator: staff type a message as a mobile number and see the short code's reply.
 
 For demos and training. The typed message takes the SMS path's own reply function
-(``core.sms_inquiry.sms_reply``: the reply language from the text, the inquiry with the
+(``channels.sms.inquiry.sms_reply``: the reply language from the text, the inquiry with the
 sender's mobile as the credential, the rate limits and answers budget, the rendered
 SMS) but not SMPP, the inbound store or the outbox: nothing is sent. The inquiry is
 logged and counted under channel "simulator", and its failures and answers are counted
@@ -28,10 +28,10 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from channels.sms.encoding import is_gsm7, segment_count
+from channels.sms.inquiry import SmsLimits, sms_reply
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.i18n import gettext_for
 from core.service import Core
-from core.sms_inquiry import SmsLimits, sms_reply
 from gateway.portal import check_csrf, page_language
 from gateway.staff import STAFF_ROLE, current_staff, sign_in, sign_out, to_login
 

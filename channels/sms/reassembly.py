@@ -2,7 +2,7 @@
 and decoding the parts of a message as one text.
 
 Pure. Keeping the parts until their message is whole is not done here but in the
-database (``core.sms_inquiry.receive_parts``), before each part is acknowledged, so a
+database (``core.messaging.parts.receive_parts``), before each part is acknowledged, so a
 restart between parts loses none; the channel stores each part's bytes undecoded and
 decodes them joined, with ``Assembled``, because a character may straddle two parts.
 """

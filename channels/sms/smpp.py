@@ -1,5 +1,7 @@
 """The SMPP session: one transceiver bind, one thread that owns the socket.
 
+(About 420 lines: one thread's loop, bind to reconnect, reads best in one place.)
+
 smpplib is not thread-safe and ``send_message`` does not wait for ``submit_sm_resp``, so
 nothing but the session thread touches the client. Other threads hand ``SubmitRequest``s
 to ``SmppSession.submit`` (a thread-safe queue) and get a ``Submitted`` that completes with
@@ -24,298 +26,35 @@ import logging
 import queue
 import select
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
 from channels.sms import metrics
+from channels.sms.pdus import (
+    ESME_RX_T_APPN,
+    ChannelUnavailable,
+    DeliverSm,
+    DeliveryFailed,
+    NotSent,
+    SubmitRequest,
+    SubmitResult,
+    Submitted,
+    TokenBucket,
+    status_name,
+)
+from channels.sms.smpp_client import SmppClient, field_text
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "ChannelUnavailable",
-    "DeliverSm",
-    "DeliveryFailed",
-    "NotSent",
-    "SmppSession",
-    "SubmitRequest",
-    "SubmitResult",
-    "Submitted",
-    "TokenBucket",
-    "status_name",
-]
+__all__ = ["SmppSession"]
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-ESME_ROK = 0x00
-ESME_RX_T_APPN = 0x64
-_RINVCMDID = 0x03
-_MAX_PDU = 64 * 1024  # far above any PDU an SMSC sends; a larger length is a broken stream
-
-_STATUS_NAMES = {
-    value: name.removeprefix("SMPP_")
-    for name, value in vars(smpplib.consts).items()
-    if name.startswith("SMPP_ESME_") and isinstance(value, int)
-}
-
-
-def status_name(status: int) -> str:
-    """``ESME_RTHROTTLED (0x58)``: an SMPP command_status as an operator reads it."""
-    return f"{_STATUS_NAMES.get(status, 'ESME_UNKNOWN')} (0x{status:02x})"
-
-
-class ChannelUnavailable(Exception):
-    """No bind to the SMSC, or the connection dropped while a submit was in flight."""
-
-
-class NotSent(ChannelUnavailable):
-    """The submit never reached the wire (the connection ended or the session stopped
-    before its turn): nothing was tried, the SMSC cannot have it."""
-
-
-class DeliveryFailed(Exception):
-    """The SMSC did not answer a submit in time."""
-
-
-@dataclass(frozen=True)
-class SubmitRequest:
-    """One ``submit_sm`` (one segment of a message)."""
-
-    source_addr: str
-    destination_addr: str
-    short_message: bytes
-    data_coding: int
-    esm_class: int = 0
-    registered_delivery: bool = True
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    dest_addr_ton: int = 1
-    dest_addr_npi: int = 1
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """The ``submit_sm_resp``: its status and, when accepted, the SMSC's message id."""
-
-    status: int
-    message_id: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == ESME_ROK
-
-
-@dataclass(frozen=True)
-class DeliverSm:
-    """A ``deliver_sm`` as plain values (MO text or a delivery receipt)."""
-
-    source_addr: str
-    destination_addr: str
-    esm_class: int
-    data_coding: int
-    short_message: bytes
-    sequence: int
-    sar_msg_ref_num: int | None = None
-    sar_total_segments: int | None = None
-    sar_segment_seqnum: int | None = None
-    receipted_message_id: str | None = None
-    message_state: int | None = None
-
-
-class Submitted:
-    """The answer to one queued submit_sm, once the SMSC gives it.
-
-    A lighter ``concurrent.futures.Future`` (which builds a Condition apiece): nothing
-    waits on it; the channel polls ``done`` and is called back. Completed once, on the
-    session thread; callbacks may be added from any thread.
-    """
-
-    __slots__ = ("_outcome", "_callbacks", "_sendable")
-    _lock = threading.Lock()
-
-    def __init__(self, sendable: Callable[[], bool] | None = None) -> None:
-        self._outcome: SubmitResult | BaseException | None = None
-        self._callbacks: list[Callable[[Submitted], object]] = []
-        self._sendable = sendable
-
-    def sendable(self) -> bool:
-        """Whether it may still go on the wire (its sender's ``sendable`` says so)."""
-        return self._sendable is None or self._sendable()
-
-    def done(self) -> bool:
-        return self._outcome is not None
-
-    def cancelled(self) -> bool:
-        return False
-
-    def result(self, timeout: float | None = 0) -> SubmitResult:
-        """The ``SubmitResult``; raises what the submit failed with, or TimeoutError
-        while it is not answered yet (this never waits)."""
-        outcome = self._outcome
-        if outcome is None:
-            raise TimeoutError("the submit_sm has no answer yet")
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    def set_result(self, result: SubmitResult) -> None:
-        self._finish(result)
-
-    def set_exception(self, error: BaseException) -> None:
-        self._finish(error)
-
-    def add_done_callback(self, callback: Callable[[Submitted], object]) -> None:
-        with self._lock:
-            if self._outcome is None:
-                self._callbacks.append(callback)
-                return
-        callback(self)
-
-    def _finish(self, outcome: SubmitResult | BaseException) -> None:
-        with self._lock:
-            if self._outcome is not None:
-                return
-            self._outcome = outcome
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            try:
-                callback(self)
-            except Exception:
-                log.exception("a submit's callback failed")
-
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up; the clock is injectable."""
-
-    def __init__(self, rate: float, burst: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if rate <= 0 or burst <= 0:
-            raise ValueError("rate and burst must be positive")
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self._tokens = burst
-        self._at = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-
-    def take(self, tokens: float = 1.0) -> bool:
-        """Take ``tokens`` when there are enough; False (nothing taken) otherwise."""
-        self._refill()
-        if self._tokens + 1e-9 >= tokens:
-            self._tokens -= tokens
-            return True
-        return False
-
-    def wait_time(self, tokens: float = 1.0) -> float:
-        """Seconds until ``take(tokens)`` would succeed."""
-        self._refill()
-        return max(0.0, (tokens - self._tokens) / self.rate)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("latin-1").strip("\x00")
-    return str(value)
-
-
-def _optional_int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
-
-
-def _deliver_sm(pdu) -> DeliverSm:
-    short_message = pdu.short_message or b""
-    if not short_message and getattr(pdu, "message_payload", None):
-        short_message = pdu.message_payload
-    receipted = getattr(pdu, "receipted_message_id", None)
-    return DeliverSm(
-        source_addr=_text(pdu.source_addr), destination_addr=_text(pdu.destination_addr),
-        esm_class=pdu.esm_class or 0, data_coding=pdu.data_coding or 0,
-        short_message=bytes(short_message), sequence=pdu.sequence,
-        sar_msg_ref_num=_optional_int(getattr(pdu, "sar_msg_ref_num", None)),
-        sar_total_segments=_optional_int(getattr(pdu, "sar_total_segments", None)),
-        sar_segment_seqnum=_optional_int(getattr(pdu, "sar_segment_seqnum", None)),
-        receipted_message_id=_text(receipted) or None,
-        message_state=_optional_int(getattr(pdu, "message_state", None)),
-    )
-
-
-class _Client(smpplib.client.Client):
-    """smpplib's client, remembering the last PDU read (``read_once`` hides an unbind) and
-    holding each ``deliver_sm`` for the session to answer, instead of answering it at once.
-    """
-
-    last_pdu = None
-    last_read_at = 0.0
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # (sequence, the PDU as values or None when it could not be read) in arrival order.
-        self.delivered: list[tuple[int, DeliverSm | None]] = []
-
-    def read_pdu(self):
-        """smpplib's read, less its eager hex dump, and alive after an unknown command.
-
-        smpplib raises UnknownCommandError (not a PDUError) for a command it does not know
-        (a vendor's own, cancel_sm): that would end the session thread. It is answered
-        with generic_nack ESME_RINVCMDID, as SMPP 3.4 asks, and the session goes on.
-        """
-        raw_len = self._recv_exact(4)
-        (length,) = struct.unpack(">L", raw_len)
-        if not 16 <= length <= _MAX_PDU:
-            raise smpplib.exceptions.PDUError(f"a PDU of {length} bytes")
-        raw = raw_len + self._recv_exact(length - 4)
-        try:
-            pdu = smpplib.smpp.parse_pdu(raw, client=self,
-                                         allow_unknown_opt_params=self.allow_unknown_opt_params)
-        except smpplib.exceptions.UnknownCommandError:
-            command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
-            log.warning("SMPP command 0x%08x is unknown: answered with generic_nack",
-                        command_id)
-            nack = smpplib.smpp.make_pdu("generic_nack", client=self, status=_RINVCMDID)
-            nack.sequence = sequence
-            self.send_pdu(nack)
-            pdu = smpplib.smpp.make_pdu("enquire_link_resp", client=self)  # nothing to do
-            pdu.sequence = sequence
-        if not pdu.is_error() and pdu.command in smpplib.consts.STATE_SETTERS:
-            self.state = smpplib.consts.STATE_SETTERS[pdu.command]
-        self.last_pdu = pdu
-        self.last_read_at = time.monotonic()
-        return pdu
-
-    def send_pdu(self, p) -> bool:
-        # smpplib's own hex-dumps every PDU for a debug log line even when it is off.
-        self.send_pdus([p])
-        return True
-
-    def send_pdus(self, pdus: list) -> None:
-        """Send several PDUs in one write (one system call for a window's submits)."""
-        for p in pdus:
-            if self.state not in smpplib.consts.COMMAND_STATES[p.command]:
-                raise smpplib.exceptions.PDUError(
-                    f"Command {p.command} failed: not allowed in state {self.state}")
-        try:
-            self._socket.sendall(b"".join(p.generate() for p in pdus))
-        except OSError as exc:
-            raise smpplib.exceptions.ConnectionError() from exc
-
-    def _message_received(self, pdu) -> None:
-        try:
-            self.delivered.append((pdu.sequence, _deliver_sm(pdu)))
-        except Exception:
-            log.exception("deliver_sm %s cannot be read; asking the SMSC to redeliver",
-                          pdu.sequence)
-            self.delivered.append((pdu.sequence, None))
 
 
 class _Reconnect(Exception):
@@ -368,7 +107,7 @@ class SmppSession:
         self._stopping = threading.Event()
         self._bound = threading.Event()
         self._thread: threading.Thread | None = None
-        self._client: _Client | None = None
+        self._client: SmppClient | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._sleeping = True
@@ -472,7 +211,7 @@ class SmppSession:
     def _connect(self) -> None:
         # A long socket timeout: reads happen only after select says data is there,
         # and a timeout in the middle of a PDU would misalign the stream.
-        client = _Client(self.host, self.port, timeout=max(self.response_timeout, 5.0),
+        client = SmppClient(self.host, self.port, timeout=max(self.response_timeout, 5.0),
                          allow_unknown_opt_params=True)
         client.set_message_sent_handler(self._on_submit_sm_resp)
         client.set_error_pdu_handler(self._on_error_pdu)
@@ -509,7 +248,7 @@ class SmppSession:
             future.set_exception(NotSent("not sent: the connection ended"))
         self._fail_queued(NotSent("not sent: the connection ended"))
 
-    def _unbind(self, client: _Client) -> None:
+    def _unbind(self, client: SmppClient) -> None:
         try:
             client.send_pdu(smpplib.smpp.make_pdu("unbind", client=client))
             deadline = time.monotonic() + 2.0
@@ -572,7 +311,7 @@ class SmppSession:
             if client._socket in readable:
                 self._read(client)
 
-    def _read(self, client: _Client) -> None:
+    def _read(self, client: SmppClient) -> None:
         """Read every PDU the socket holds (up to ``read_burst``), then answer the burst's
         deliver_sms together."""
         for _ in range(self.read_burst):
@@ -594,7 +333,7 @@ class SmppSession:
                 break
         self._answer_deliveries(client)
 
-    def _answer_deliveries(self, client: _Client) -> None:
+    def _answer_deliveries(self, client: SmppClient) -> None:
         delivered, client.delivered = client.delivered, []
         if not delivered:
             return
@@ -613,7 +352,7 @@ class SmppSession:
             resps.append(resp)
         client.send_pdus(resps)
 
-    def _send_ready(self, client: _Client) -> float:
+    def _send_ready(self, client: SmppClient) -> float:
         """Send queued submits the window and the rate allow, in one write; seconds until
         the next may go."""
         pdus = []
@@ -672,7 +411,7 @@ class SmppSession:
         if entry is None or entry.future.done():
             log.warning("submit_sm_resp for unknown sequence %s", pdu.sequence)
             return
-        message_id = _text(getattr(pdu, "message_id", None)) or None
+        message_id = field_text(getattr(pdu, "message_id", None)) or None
         entry.future.set_result(SubmitResult(pdu.status, message_id if pdu.status == 0 else None))
 
     def _on_error_pdu(self, pdu) -> None:

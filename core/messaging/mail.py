@@ -23,10 +23,10 @@ from sqlalchemy.exc import (
 
 from core.messaging import outbox
 from core.messaging.bilingual import Section, plain_text
+from core.messaging.inbound import ANSWERED, IGNORED, Received
 from core.messaging.models import EmailExchange, InboundMessage, Notification
 from core.platform.clock import utcnow
 from core.platform.db import Database
-from core.sms_inquiry import ANSWERED, IGNORED, Received
 
 CHANNEL = "email"
 # Column sizes of inbound_messages (PostgreSQL enforces them, SQLite does not).

@@ -1,4 +1,8 @@
-"""The one clock the core reads: aware UTC datetimes, never naive local ones."""
+"""The time every stored timestamp is taken from: UTC, timezone-aware.
+
+Apart from ``core.platform.db`` so that code outside the core (the channels) can stamp
+times without importing the database layer.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,5 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
+    """Now, in UTC and timezone-aware, as the database columns store it."""
     return datetime.now(UTC)

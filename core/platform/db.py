@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.platform.clock import utcnow as utcnow  # where it lived before core.platform.clock
+from core.platform.clock import utcnow as utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):

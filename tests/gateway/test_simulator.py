@@ -217,7 +217,7 @@ def test_the_stylesheet_is_css_from_this_origin(client):
 
 def test_failures_in_the_simulator_never_lock_the_real_mobile_out_of_the_short_code(
         core, staff_client, transaction):
-    from core.sms_inquiry import sms_reply
+    from channels.sms.inquiry import sms_reply
 
     # A trainee types the applicant's mobile with wrong numbers until refused.
     for k in range(core.config.max_failures + 1):

@@ -219,7 +219,7 @@ def test_an_inquiry_that_cannot_be_stored_is_refused_temporarily_then_stored_onc
     def broken(_messages, **_kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(reference, "receive_and_answer_sms", broken)
+    monkeypatch.setattr(channel.inbound.short_code, "receive_and_answer", broken)
     smsc.send_mo("حالة 4471234", source_addr=APPLICANT)
     [refused] = smsc.wait_for(lambda s: s["deliver_sm_resps"])
     assert refused["status"] == ESME_RX_T_APPN
@@ -274,7 +274,7 @@ def test_a_receipt_missed_while_its_message_was_being_recorded_is_applied(
     # as sent, and tries the held receipts, while the session thread is still looking
     # the receipt up; the receipt is held only after. It must not wait for another send.
     smsc.script(auto_receipt="before")
-    look_up, try_held = channel._mark_delivered, channel._apply_held_receipts
+    look_up, try_held = channel.receipts.mark_delivered, channel.receipts.apply_held
     tried = threading.Event()
 
     def late_lookup(receipts, last_try=None):
@@ -287,7 +287,7 @@ def test_a_receipt_missed_while_its_message_was_being_recorded_is_applied(
         try_held()
         tried.set()
 
-    channel._mark_delivered, channel._apply_held_receipts = late_lookup, tried_held
+    channel.receipts.mark_delivered, channel.receipts.apply_held = late_lookup, tried_held
     message = register(reference)
 
     [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
@@ -320,7 +320,7 @@ def test_a_repeated_receipt_for_a_delivered_message_never_fails_another(
 
     assert notifications(reference, id=a.id)[0].status == "delivered"
     assert notifications(reference, id=b.id)[0].status == "sent"
-    assert channel._held == []
+    assert channel.receipts.held == []
 
 
 def test_a_receipt_before_its_submit_sm_resp_never_marks_another_reading_of_its_id(
@@ -400,7 +400,7 @@ def test_receipts_for_later_parts_are_ignored_not_held_and_the_first_part_delive
     for later in submits[1:]:  # an SMSC reports every part it was asked about
         smsc.send_receipt(submit=smsc.submits().index(later))
     smsc.wait_for(lambda s: len(s["deliver_sm_resps"]) == len(submits) - 1)
-    assert channel._held == []  # nothing kept to retry, no scan of the outbox for them
+    assert channel.receipts.held == []  # nothing kept to retry, no scan of the outbox for them
 
     smsc.send_receipt(submit=smsc.submits().index(submits[0]))
     [done] = until(lambda: notifications(reference, id=message.id, status="delivered"))
@@ -444,7 +444,7 @@ def test_claims_a_dead_sender_left_are_sent_by_a_running_channel_within_the_minu
         stale.status, stale.claimed_at = "sending", row.created_at - timedelta(hours=1)
         stale.claimed_by = None
     before = len(smsc.submits())
-    channel._next_recovery = 0.0  # the minute has passed
+    channel.dispatch._next_recovery = 0.0  # the minute has passed
     channel._work.set()
 
     until(lambda: notifications(reference, id=message.id, status="sent"))

@@ -10,9 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from channels.sms import channel as sms_channel
-from channels.sms.channel import SmsChannel, heartbeat_name
-from channels.sms.smpp import NotSent, SmppSession, SubmitRequest
+from channels.sms.channel import SmsChannel, Timings
+from channels.sms.heartbeat import heartbeat_name
+from channels.sms.pdus import NotSent, SubmitRequest
+from channels.sms.smpp import SmppSession
 from core.messaging import outbox
 from core.platform import leases
 from tests.channels.sms.smsc_settings import sms_settings
@@ -23,7 +24,7 @@ BEATING = replace(FAST, heartbeat_interval=0.2)
 
 
 def heartbeat(core, channel: SmsChannel) -> leases.LeaseView | None:
-    return leases.current(core.db).get(channel._heartbeat_name)
+    return leases.current(core.db).get(channel.heartbeat.name)
 
 
 def test_two_channels_on_a_long_host_name_keep_heartbeats_of_their_own(monkeypatch):
@@ -84,12 +85,12 @@ def test_the_heartbeat_stops_when_the_session_thread_is_dead(
 
     monkeypatch.setattr(SmppSession, "running", property(lambda self: False))
     # The heartbeat thread has seen it (so a beat under way has finished): no more claims.
-    until(lambda: not channel._beat_valid(), timeout=5)
+    until(lambda: not channel.heartbeat.valid(), timeout=5)
     last = heartbeat(core, channel).renewed_at
     time.sleep(1.0)  # five heartbeat intervals
 
     assert heartbeat(core, channel).renewed_at == last
-    assert not channel._beat_valid()
+    assert not channel.heartbeat.valid()
 
 
 def test_nothing_is_claimed_until_the_heartbeat_is_held(core, smsc, make_channel,
@@ -101,7 +102,7 @@ def test_nothing_is_claimed_until_the_heartbeat_is_held(core, smsc, make_channel
     def acquire_unless_refused(*args, **kwargs) -> bool:
         return False if refused.is_set() else acquire(*args, **kwargs)
 
-    monkeypatch.setattr(sms_channel.leases, "acquire", acquire_unless_refused)
+    monkeypatch.setattr(leases, "acquire", acquire_unless_refused)
     enqueue_many(core, 3, "unheld")
     channel = make_channel(timings=BEATING)
     assert channel.session.wait_bound(10)
@@ -113,7 +114,7 @@ def test_nothing_is_claimed_until_the_heartbeat_is_held(core, smsc, make_channel
     refused.clear()
     until(lambda: len(notifications(core, status="sent")) == 3)
     assert {r.claimed_by for r in notifications(core, status="sent")} <= {
-        channel._holder, None}
+        channel.heartbeat.holder, None}
     assert heartbeat(core, channel) is not None
 
 
@@ -153,7 +154,7 @@ def test_a_stalled_channels_claims_are_not_taken_by_another(core, smsc, make_cha
     try:
         second = make_channel(window=3, timings=BEATING)
         for _ in range(5):
-            second._recover_orphaned_claims()
+            second.dispatch.recover_orphaned_claims()
             time.sleep(0.3)
         assert [(r.id, r.attempts, r.claimed_by) for r in
                 notifications(core, status="sending")] == [
@@ -179,22 +180,22 @@ def test_no_claim_is_made_once_the_last_renewal_is_too_old_for_a_submit_to_end_i
     # claims nothing a submit's response timeout before that.
     clock = Clock()
     channel = SmsChannel(core, sms_settings(smsc), timings=BEATING, clock=clock)
-    channel._beat()
+    channel.heartbeat.beat()
     beat = heartbeat(core, channel)
     lifetime = (beat.expires_at - beat.renewed_at).total_seconds()
-    assert channel._beat_valid()
+    assert channel.heartbeat.valid()
     clock.now += lifetime / 2 - 1
-    assert channel._beat_valid()
+    assert channel.heartbeat.valid()
     clock.now = 1000.0 + lifetime - channel.timings.response_timeout
-    assert not channel._beat_valid()
-    channel._beat()  # renewed: claims again
-    assert channel._beat_valid()
+    assert not channel.heartbeat.valid()
+    channel.heartbeat.beat()  # renewed: claims again
+    assert channel.heartbeat.valid()
 
 
 def test_the_heartbeat_thread_outlives_a_failure_of_its_own(core, smsc, make_channel):
     channel = make_channel(timings=BEATING, start=False)
     failures = []
-    original = channel._beat
+    original = channel.heartbeat.beat
 
     def failing_beat() -> None:
         if len(failures) < 3:
@@ -203,13 +204,13 @@ def test_the_heartbeat_thread_outlives_a_failure_of_its_own(core, smsc, make_cha
         original()
 
     channel.start()  # the first beat, then the thread's
-    channel._beat = failing_beat
+    channel.heartbeat.beat = failing_beat
     # Read once the failures are through: a beat under way when _beat was swapped runs
     # the original code, and may write after an earlier read.
     until(lambda: len(failures) == 3, timeout=10)
     first = until(lambda: heartbeat(core, channel)).renewed_at
     until(lambda: heartbeat(core, channel).renewed_at > first, timeout=10)
-    assert len(failures) == 3 and channel._beat_thread.is_alive()
+    assert len(failures) == 3 and channel.heartbeat.thread.is_alive()
 
 
 def test_a_bind_change_while_the_database_fails_is_not_retried_back_to_back(
@@ -223,7 +224,7 @@ def test_a_bind_change_while_the_database_fails_is_not_retried_back_to_back(
         attempts.append(time.monotonic())
         raise OSError("the database is down")
 
-    monkeypatch.setattr(sms_channel.leases, "acquire", failing_acquire)
+    monkeypatch.setattr(leases, "acquire", failing_acquire)
     until(lambda: attempts, timeout=5)
     # The bind seen as gone while every write fails.
     monkeypatch.setattr(SmppSession, "bound", property(lambda self: False))
@@ -231,7 +232,7 @@ def test_a_bind_change_while_the_database_fails_is_not_retried_back_to_back(
     time.sleep(1.0)  # five heartbeat intervals
 
     assert len(attempts) - start <= 10, len(attempts) - start
-    assert not channel._beat_valid()
+    assert not channel.heartbeat.valid()
 
 
 def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_goes(
@@ -245,10 +246,10 @@ def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_go
         channel.session.stop = stop_session  # once (the fixture stops it again)
         # The session thread's answer, claimed and submitted after the loop had stopped.
         enqueue_many(core, 1, "late")
-        claimed = outbox.claim_due(core.db, limit=1, holder=channel._holder)
+        claimed = outbox.claim_due(core.db, limit=1, holder=channel.heartbeat.holder)
         assert claimed
-        for outgoing in channel._send(claimed, channel._beat_epoch):
-            channel._handed.put(outgoing)
+        for outgoing in channel.dispatch.send(claimed, channel.heartbeat.epoch):
+            channel.dispatch.handed.put(outgoing)
         stop_session(*args, **kwargs)
 
     channel.session.stop = stop
@@ -267,7 +268,7 @@ def test_answers_handed_over_while_stopping_are_recorded_before_the_heartbeat_go
 ])
 def test_a_claim_made_at_the_deadline_is_answered_and_recorded_within_the_lifetime(
         response_timeout, lifetime, interval, expected):
-    timings = sms_channel.Timings(response_timeout=response_timeout,
+    timings = Timings(response_timeout=response_timeout,
                                   heartbeat_lifetime=lifetime, heartbeat_interval=interval)
     ttl, margin = timings.heartbeat_lease()
 
@@ -283,18 +284,18 @@ def test_claims_whose_commit_outlasted_the_heartbeats_deadline_are_given_back_un
     channel = make_channel(timings=BEATING)
     assert channel.session.wait_bound(10)
     until(lambda: heartbeat(core, channel))
-    beat, claim = channel._beat, outbox.mark_sent_and_claim
+    beat, claim = channel.heartbeat.beat, outbox.mark_sent_and_claim
     stalled, recovered = threading.Event(), threading.Event()
 
     def slow_claim(*args, **kwargs):
         claimed = claim(*args, **kwargs)
         if claimed and not recovered.is_set():
-            channel._beat = lambda: None  # the heartbeat stalls ...
-            channel._beat_valid_until = 0.0  # ... and its deadline passes meanwhile
+            channel.heartbeat.beat = lambda: None  # the heartbeat stalls ...
+            channel.heartbeat.valid_until = 0.0  # ... and its deadline passes meanwhile
             stalled.set()
         return claimed
 
-    monkeypatch.setattr(sms_channel.outbox, "mark_sent_and_claim", slow_claim)
+    monkeypatch.setattr(outbox, "mark_sent_and_claim", slow_claim)
     enqueue_many(core, 3, "late")
     channel._work.set()
     assert stalled.wait(10)
@@ -304,7 +305,7 @@ def test_claims_whose_commit_outlasted_the_heartbeats_deadline_are_given_back_un
     assert [(r.status, r.attempts, r.claimed_by) for r in notifications(core)] == [
         ("pending", 0, None)] * 3
     recovered.set()
-    channel._beat = beat
+    channel.heartbeat.beat = beat
     until(lambda: len(notifications(core, status="sent")) == 3)
     assert len(smsc.submits()) == 3
 
@@ -344,16 +345,16 @@ def test_a_heartbeat_stuck_in_its_write_at_stop_is_left_to_expire_not_released(
         unblock.wait(30)
         return acquire(*args, **kwargs)
 
-    monkeypatch.setattr(sms_channel.leases, "acquire", stuck_acquire)
+    monkeypatch.setattr(leases, "acquire", stuck_acquire)
     assert entered.wait(5)
     try:
         channel.stop(timeout=0.5)
-        assert channel._beat_thread.is_alive()
+        assert channel.heartbeat.thread.is_alive()
         assert heartbeat(core, channel) is not None  # not released
     finally:
         unblock.set()
-    channel._beat_thread.join(5)
-    assert not channel._beat_thread.is_alive()
+    channel.heartbeat.thread.join(5)
+    assert not channel.heartbeat.thread.is_alive()
     last = heartbeat(core, channel).renewed_at
-    channel._beat()  # stopped: writes nothing more
+    channel.heartbeat.beat()  # stopped: writes nothing more
     assert heartbeat(core, channel).renewed_at == last

@@ -267,12 +267,12 @@ def test_a_live_channels_claims_are_never_taken_by_another_channel(core, smsc, m
     enqueue_many(core, 6, "live")
     in_flight = until(lambda: len(notifications(core, status="sending")) == 6
                       and notifications(core, status="sending"))
-    assert {r.claimed_by for r in in_flight} == {first._holder}
+    assert {r.claimed_by for r in in_flight} == {first.heartbeat.holder}
 
     second = make_channel(window=3, start=False)
-    second._recover_orphaned_claims()
+    second.dispatch.recover_orphaned_claims()
     second.start()
-    second._recover_orphaned_claims()  # as its loop does at every heartbeat interval
+    second.dispatch.recover_orphaned_claims()  # as its loop does at every heartbeat interval
 
     after = notifications(core, status="sending")
     assert [(r.id, r.attempts, r.claimed_by) for r in after] == [

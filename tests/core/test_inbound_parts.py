@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import text as sql
 
-from core import sms_inquiry
+from channels.sms.inquiry import ShortCode
+from core.messaging import parts as inbound_parts
+from core.messaging.inbound import Inbound
 from core.messaging.models import InboundMessage, InboundPart, Notification
+from core.messaging.parts import Part
 from core.platform.db import utcnow
-from core.sms_inquiry import Inbound, Part
 from tests import factories as f
 
 PHONE = "966551234567"  # f.MOBILE as an SMSC writes it
@@ -41,11 +43,11 @@ def split(text: str, reference: int = 7, sender: str = PHONE, size: int = 10) ->
 
 
 def receive(core, *parts: Part) -> int:
-    return sms_inquiry.receive_parts(core.db, core.config, list(parts), assemble)
+    return inbound_parts.receive_parts(core.db, core.config, list(parts), assemble)
 
 
 def expire(core, after: timedelta = TIMEOUT + timedelta(seconds=1)) -> int:
-    return sms_inquiry.expire_parts(core.db, core.config, TIMEOUT, assemble,
+    return inbound_parts.expire_parts(core.db, core.config, TIMEOUT, assemble,
                                     now=utcnow() + after)
 
 
@@ -148,9 +150,9 @@ def test_nothing_is_stored_when_the_transaction_fails(core):
         raise RuntimeError("the joiner failed")
 
     first, second = split(TEXT[:20])
-    sms_inquiry.receive_parts(core.db, core.config, [first], broken)
+    inbound_parts.receive_parts(core.db, core.config, [first], broken)
     with pytest.raises(RuntimeError):
-        sms_inquiry.receive_parts(core.db, core.config, [second], broken)
+        inbound_parts.receive_parts(core.db, core.config, [second], broken)
 
     assert [p.seq for p in stored_parts(core)] == [1] and messages(core) == []
     assert receive(core, second) == 1  # the redelivery completes it
@@ -160,7 +162,7 @@ def test_a_joined_message_is_answered_by_the_answering_pass(core):
     core.record_event(f.registered("4471234", "2026-11-23T09:15:00+03:00"))
     receive(core, *split(TEXT))
 
-    assert core.answer_pending_sms() == 1
+    assert ShortCode(core).answer_pending() == 1
 
     assert messages(core)[0][2] == "answered"
     with core.db.read() as session:
@@ -177,13 +179,13 @@ def test_the_timeout_and_the_last_part_at_once_store_each_part_in_one_message(co
     receive(core, first)
     cutoff = utcnow() + TIMEOUT
     with core.db.write_engine.begin() as timeout:
-        [held] = sms_inquiry._waiting(timeout, sms_inquiry._OF_OVERDUE_MESSAGES,
+        [held] = inbound_parts._waiting(timeout, inbound_parts._OF_OVERDUE_MESSAGES,
                                       {"cutoff": cutoff})
         last_part = threading.Thread(target=receive, args=(core, second))
         last_part.start()
         if core.db.engine.dialect.name == "postgresql":
             _until_blocked(core)
-        sms_inquiry._join(timeout, core.config, [held], assemble, cutoff)
+        inbound_parts._join(timeout, core.config, [held], assemble, cutoff)
     last_part.join(30)
 
     assert not last_part.is_alive()

@@ -9,10 +9,11 @@ from itertools import count
 import pytest
 from sqlalchemy import select, update
 
-from core import sms_inquiry
+from channels.sms.inquiry import ShortCode, reply_language
+from core.messaging import inbound as inbound_store
 from core.messaging import outbox
+from core.messaging.inbound import Inbound
 from core.messaging.models import InboundMessage, Notification
-from core.sms_inquiry import Inbound, reply_language
 from core.transactions import render
 from core.transactions.answer import Answer, Outcome
 from core.transactions.inquiry import InquiryRequest
@@ -23,6 +24,21 @@ NUMBER = "4471234"
 UNKNOWN_NUMBER = "7654321"
 SHORT_CODE = "74747"
 _keys = count(1)
+_SHORT_CODES: dict[int, ShortCode] = {}
+
+
+def short_code(core) -> ShortCode:
+    """The short code answering for ``core``: one per core in a test, as a channel has one
+    (its answers budget and "too many attempts" notices are counted there)."""
+    if id(core) not in _SHORT_CODES:
+        _SHORT_CODES[id(core)] = ShortCode(core)
+    return _SHORT_CODES[id(core)]
+
+
+@pytest.fixture(autouse=True)
+def _short_codes_of_this_test():
+    yield
+    _SHORT_CODES.clear()
 
 
 def at(hour: int) -> str:
@@ -60,7 +76,7 @@ def advance(core, status: str) -> None:
 
 
 def sms(core, text: str, sender: str = f.MOBILE, *, dedupe_key: str | None = None):
-    return core.receive_sms(sender=sender, recipient=SHORT_CODE, text=text,
+    return short_code(core).receive(sender=sender, recipient=SHORT_CODE, text=text,
                             dedupe_key=dedupe_key or f"smsc-{next(_keys)}")
 
 
@@ -78,7 +94,7 @@ def inbound(core) -> list[InboundMessage]:
 def ask(core, text: str, sender: str = f.MOBILE) -> str:
     """Text the short code, run the answering pass, and return the reply's body."""
     received = sms(core, text, sender)
-    assert core.answer_pending_sms() == 1
+    assert short_code(core).answer_pending() == 1
     [reply] = [n for n in answers(core) if n.cause_key == f"mo:{received.id}:answer"]
     return reply.body
 
@@ -153,12 +169,12 @@ def test_a_redelivered_sms_returns_the_stored_row_and_adds_none(core):
 
 def test_a_redelivery_after_the_answer_is_not_answered_again(registered):
     first = sms(registered, "4471234", dedupe_key="smsc-1")
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
 
     again = sms(registered, "4471234", dedupe_key="smsc-1")
 
     assert (again.id, again.status, again.duplicate) == (first.id, "answered", True)
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert len(answers(registered)) == 1
 
 
@@ -176,22 +192,22 @@ def test_a_redelivery_after_the_answer_is_not_answered_again(registered):
 def test_any_text_is_stored_and_answered_without_raising(registered, text):
     received = sms(registered, text)
 
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
     [row] = inbound(registered)
     assert row.id == received.id and row.status == "answered"
     assert answers(registered)[0].body
 
 
 def test_storing_keeps_the_text_but_what_no_database_accepts():
-    assert sms_inquiry._storable("\ud83d\ude00 ٤٤٧١٢٣٤") == "😀 ٤٤٧١٢٣٤"
-    assert sms_inquiry._storable("a\x00b\ud800c") == "a\ufffdb\ufffdc"
+    assert inbound_store.storable("\ud83d\ude00 ٤٤٧١٢٣٤") == "😀 ٤٤٧١٢٣٤"
+    assert inbound_store.storable("a\x00b\ud800c") == "a\ufffdb\ufffdc"
 
 
 def test_over_long_keys_senders_and_recipients_are_stored(core):
     long_key = "k" * 500
-    first = core.receive_sms(sender="S" * 400, recipient="7" * 100, text="4471234",
+    first = short_code(core).receive(sender="S" * 400, recipient="7" * 100, text="4471234",
                              dedupe_key=long_key)
-    again = core.receive_sms(sender="S" * 400, recipient="7" * 100, text="4471234",
+    again = short_code(core).receive(sender="S" * 400, recipient="7" * 100, text="4471234",
                              dedupe_key=long_key)
 
     assert again.duplicate and again.id == first.id
@@ -271,7 +287,7 @@ def test_sms_from_another_mobile_gets_the_same_text_as_an_unknown_number(registe
 def test_a_sender_that_is_not_a_mobile_is_not_answered(registered):
     sms(registered, "4471234", sender="PROMO")
 
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert answers(registered) == []
     assert inbound(registered)[0].status == "ignored"
 
@@ -282,7 +298,7 @@ def test_a_sender_that_is_not_a_mobile_is_not_answered(registered):
 def test_the_answer_is_queued_first_in_line_and_the_message_marked_answered(registered):
     received = sms(registered, "4471234", sender="966551234567")
 
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
 
     [reply] = answers(registered)
     assert (reply.cause_key, reply.kind, reply.audience, reply.channel) == (
@@ -295,20 +311,20 @@ def test_the_answer_is_queued_first_in_line_and_the_message_marked_answered(regi
 
 def test_answering_again_sends_nothing_more(registered):
     sms(registered, "4471234")
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
 
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert len(answers(registered)) == 1
 
 
 def test_messages_are_answered_oldest_first_up_to_the_limit(registered):
     ids = [sms(registered, text).id for text in ("4471234", "hello", "٤٤٧١٢٣٤")]
 
-    assert registered.answer_pending_sms(limit=2) == 2
+    assert short_code(registered).answer_pending(limit=2) == 2
     assert [row.status for row in inbound(registered)] == ["answered", "answered", "received"]
     assert [a.cause_key for a in answers(registered)] == [f"mo:{i}:answer" for i in ids[:2]]
 
-    assert registered.answer_pending_sms(limit=2) == 1
+    assert short_code(registered).answer_pending(limit=2) == 1
 
 
 def test_a_message_another_process_answered_meanwhile_is_not_answered_twice(registered):
@@ -323,7 +339,7 @@ def test_a_message_another_process_answered_meanwhile_is_not_answered_twice(regi
 
     registered.inquiries.inquire = inquire_while_another_process_answers
 
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert answers(registered) == []
 
 
@@ -334,11 +350,11 @@ def test_a_failed_outbox_write_leaves_the_message_to_answer_again(registered, mo
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(outbox, "enqueue_many", broken_enqueue)
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert inbound(registered)[0].status == "received"
 
     monkeypatch.undo()
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
     assert inbound(registered)[0].status == "answered"
 
 
@@ -354,7 +370,7 @@ def test_one_message_that_cannot_be_answered_does_not_hold_up_the_rest(registere
 
     registered.inquiries.inquire = failing_for_the_first
 
-    assert registered.answer_pending_sms() == 1
+    assert short_code(registered).answer_pending() == 1
     assert [row.status for row in inbound(registered)] == ["received", "answered"]
     assert all(a.cause_key != f"mo:{first.id}:answer" for a in answers(registered))
 
@@ -378,7 +394,7 @@ def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered)
     limit = registered.config.max_failures
     for attempt in range(limit):
         sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
-    assert registered.answer_pending_sms() == limit
+    assert short_code(registered).answer_pending() == limit
 
     body = ask(registered, "4471234")
 
@@ -388,23 +404,23 @@ def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered)
 
 def test_a_flooding_mobile_is_told_it_is_limited_once_per_window_not_per_message(
         registered, clock):
-    registered.sms_limit_notices._clock = clock
+    short_code(registered).limits.notices._clock = clock
     limit = registered.config.max_failures
     for attempt in range(limit):
         sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
-    assert registered.answer_pending_sms() == limit
+    assert short_code(registered).answer_pending() == limit
     told = render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
 
     assert ask(registered, "4471234") == told
     for attempt in range(5):
         sms(registered, f"4471234 {attempt}")
-    assert registered.answer_pending_sms() == 0  # no SMS for the flood
+    assert short_code(registered).answer_pending() == 0  # no SMS for the flood
     assert [m.status for m in inbound(registered)][-5:] == ["ignored"] * 5
     assert sum(a.body == told for a in answers(registered)) == 1
 
     clock.now += registered.config.failure_window_seconds + 1
     sms(registered, "4471234 again")
-    assert registered.answer_pending_sms() == 1  # a new window: told once more
+    assert short_code(registered).answer_pending() == 1  # a new window: told once more
 
 
 def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
@@ -412,7 +428,7 @@ def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
     # A phone (or a script) that keeps sending its own transaction number, say an
     # auto-responder repeating the last message it got, is answered every time: found
     # answers are not failures, so they are budgeted per number.
-    registered.sms_answers._clock = clock
+    short_code(registered).limits.answers._clock = clock
     budget = registered.config.sms_answers_per_sender
     expected = status_text(registered)
     for _ in range(budget):
@@ -420,7 +436,7 @@ def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
 
     for _ in range(3):
         sms(registered, "4471234")
-    assert registered.answer_pending_sms() == 0
+    assert short_code(registered).answer_pending() == 0
     assert [m.status for m in inbound(registered)][-3:] == ["ignored"] * 3
     assert len(answers(registered)) == budget
     assert ask(registered, "4471234", sender=f.OTHER_MOBILE) == render.not_found_text("ar")
@@ -432,7 +448,7 @@ def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
 def test_the_fast_path_keeps_to_the_budget_of_answers_too(registered):
     budget = registered.config.sms_answers_per_sender
     burst = [Inbound(f.MOBILE, SHORT_CODE, "4471234", f"echo-{k}") for k in range(budget + 4)]
-    registered.receive_and_answer_sms(burst, claim_limit=5)
+    short_code(registered).receive_and_answer(burst, claim_limit=5)
     assert len(answers(registered)) == budget
     assert [m.status for m in inbound(registered)].count("ignored") == 4
 
@@ -441,7 +457,7 @@ def test_the_fast_path_tells_a_flooding_mobile_once_too(registered):
     limit = registered.config.max_failures
     burst = [Inbound(f.MOBILE, SHORT_CODE, f"{UNKNOWN_NUMBER[:-1]}{k % 10}", f"flood-{k}")
              for k in range(limit + 6)]
-    claimed = registered.receive_and_answer_sms(burst, claim_limit=5)
+    claimed = short_code(registered).receive_and_answer(burst, claim_limit=5)
     told = render.sms_text(Answer(Outcome.RATE_LIMITED), "ar", registered.config.tz)
     bodies = [a.body for a in answers(registered)]
     assert len(bodies) == limit + 1 and bodies.count(told) == 1
@@ -453,6 +469,6 @@ def test_a_redelivery_across_the_adapters_time_window_is_stored_once(registered)
     first = Inbound(f.MOBILE, SHORT_CODE, "4471234", "smpp:x:abc:100")
     again = Inbound(f.MOBILE, SHORT_CODE, "4471234", "smpp:x:abc:101",
                     earlier_key="smpp:x:abc:100")
-    registered.receive_and_answer_sms([first], claim_limit=1)
-    assert registered.receive_and_answer_sms([again], claim_limit=1) == []
+    short_code(registered).receive_and_answer([first], claim_limit=1)
+    assert short_code(registered).receive_and_answer([again], claim_limit=1) == []
     assert len(inbound(registered)) == 1 and len(answers(registered)) == 1

@@ -1,0 +1,160 @@
+"""Inquiries by SMS to the short code: what the short code answers, and against what limits.
+
+The policy is the channel's: the reply language from the text, the inquiry with the
+sender's mobile as the credential, the answers budget per mobile and the "too many
+attempts" notice once per window, the rendered SMS. Storing the messages and recording
+the answers in the outbox is the core's (``core.messaging.inbound``): ``ShortCode``
+hands it this policy as the ``Respond`` to use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
+from core.messaging import inbound, outbox
+from core.messaging.inbound import Inbound, Received, Reply
+from core.platform.ratelimit import FailureLimiter
+from core.service import Core
+from core.transactions import render
+from core.transactions.answer import Outcome
+from core.transactions.inquiry import InquiryRequest, InquiryService
+
+log = logging.getLogger(__name__)
+
+
+# --- language ----------------------------------------------------------------------------
+
+
+def _is_arabic_letter(char: str) -> bool:
+    code = ord(char)
+    return char.isalpha() and (
+        0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0x08A0 <= code <= 0x08FF
+        or 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF
+    )
+
+
+def _is_latin_letter(char: str) -> bool:
+    return "a" <= char <= "z" or "A" <= char <= "Z"
+
+
+def reply_language(text: str, default: str = "ar") -> str:
+    """The language to answer ``text`` in: English when it is Latin (letters A-Z and no
+    Arabic letter), Arabic when it has an Arabic letter, else ``default`` (digits only)."""
+    if any(_is_arabic_letter(char) for char in text):
+        return "ar"
+    if any(_is_latin_letter(char) for char in text):
+        return "en"
+    return default
+
+
+# --- the reply ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmsLimits:
+    """What SMS replies count against: the inquiry service (its failure limits per
+    mobile and per number), the answers budget per mobile and the "too many attempts"
+    notices. The short code uses the core's inquiry service and budgets of its own
+    (``of``); a simulator everything of its own (``apart``), so a trainee typing a
+    citizen's number never locks the citizen's mobile out."""
+
+    inquiries: InquiryService
+    answers: FailureLimiter
+    notices: FailureLimiter
+
+    @classmethod
+    def of(cls, core: Core) -> SmsLimits:
+        """The short code's: the core's inquiry service, this channel's budgets."""
+        return cls(core.inquiries, *cls._budgets(core))
+
+    @classmethod
+    def apart(cls, core: Core) -> SmsLimits:
+        """The same rules as the short code's, counted on their own."""
+        return cls(InquiryService(core.db.lookup, core.config, core.inquiry_log),
+                   *cls._budgets(core))
+
+    @staticmethod
+    def _budgets(core: Core) -> tuple[FailureLimiter, FailureLimiter]:
+        config = core.config
+        # Answers sent to each number, so no number gets more than its budget per window;
+        # numbers told "too many attempts", so each is told once per window.
+        return (FailureLimiter(config.sms_answers_per_sender,
+                               config.sms_answers_window_seconds),
+                FailureLimiter(1, config.failure_window_seconds))
+
+
+def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
+              limits: SmsLimits | None = None) -> Reply:
+    """The short code's reply to ``text`` from ``sender`` (E.164): the language from the
+    text, the inquiry with the sender's mobile as the credential (logged under
+    ``channel``), the rate limits and the answers budget (``limits``; unless given, the
+    core's inquiry limits and budgets counted for this reply alone), rendered as the
+    SMS. No body when the sender is not a mobile or its answers budget is spent."""
+    limits = limits or SmsLimits.of(core)
+    lang = reply_language(text, core.config.default_language)
+    if not _is_mobile(sender, core.config.phone_region):
+        return Reply(None, lang)
+    if limits.answers.blocked(sender):
+        # Its budget of answers is spent: stored, not answered (see below).
+        return Reply(None, lang)
+    answer = limits.inquiries.inquire(InquiryRequest(
+        channel=channel, number_text=text, mobile=sender, lang=lang, origin=sender))
+    if answer.outcome == Outcome.RATE_LIMITED:
+        # A flood from one number gets the "too many attempts" text once per window, not
+        # an SMS (paid for by the emirate) for every message it sends.
+        if limits.notices.blocked(sender):
+            return Reply(None, lang)
+        limits.notices.failed(sender)
+    body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
+    limits.answers.failed(sender)  # counted: one more answer to this number
+    if limits.answers.blocked(sender):
+        # Found answers are not rate limited as failures are: a phone that echoes each
+        # answer back (an auto-responder) would make an endless, paid-for loop.
+        log.warning("SMS to %s: %d answers within %d s; its next messages are stored and "
+                    "not answered until the window passes (an auto-responder loop?)",
+                    mask_mobile(sender), core.config.sms_answers_per_sender,
+                    core.config.sms_answers_window_seconds)
+    return Reply(body, lang)
+
+
+def _is_mobile(sender: str, region: str) -> bool:
+    try:
+        return normalize_mobile(sender, region) == sender
+    except InvalidMobile:
+        return False
+
+
+# --- the short code's inquiries ------------------------------------------------------------
+
+
+class ShortCode:
+    """The short code's inquiries: stored and answered by the core, replied to by this
+    policy, counted against ``limits`` (one set per channel)."""
+
+    def __init__(self, core: Core, limits: SmsLimits | None = None) -> None:
+        self.core = core
+        self.limits = limits or SmsLimits.of(core)
+
+    def reply(self, sender: str, text: str) -> Reply:
+        """The reply to one message (the core's ``Respond``)."""
+        return sms_reply(self.core, sender, text, limits=self.limits)
+
+    def receive(self, *, sender: str, recipient: str, text: str,
+                dedupe_key: str) -> Received:
+        """Store an inbound SMS before the adapter acknowledges it."""
+        return inbound.receive(self.core.db, self.core.config, sender=sender,
+                               recipient=recipient, text=text, dedupe_key=dedupe_key)
+
+    def receive_and_answer(self, messages: list[Inbound], *, claim_limit: int,
+                           holder: str | None = None) -> list[outbox.Claimed]:
+        """Store a read burst and answer it; up to ``claim_limit`` answers come back
+        claimed (by ``holder``) for the adapter to send at once."""
+        return inbound.receive_and_answer(self.core.db, self.core.config, messages,
+                                          self.reply, claim_limit=claim_limit,
+                                          holder=holder)
+
+    def answer_pending(self, *, limit: int = 100) -> int:
+        """Answer stored inbound SMS through the outbox; how many were answered."""
+        return inbound.answer_pending(self.core.db, self.reply, limit=limit)
