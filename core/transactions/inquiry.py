@@ -213,7 +213,7 @@ def _name(name_ar: str | None, name_en: str | None) -> Name | None:
     return Name(name_ar, name_en or name_ar) if name_ar is not None else None
 
 
-def _lookup_statement() -> Select[Any]:
+def _lookup_statement() -> Select[*tuple[Any, ...]]:
     """The transaction, its current department and agency, and its history: one query.
 
     Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
