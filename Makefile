@@ -1,7 +1,7 @@
 # Transaction status gateway — developer entry points.
 #
 #   make run     install into .venv, migrate, load demo data, serve the portal
-#   make test    install test extras + system deps, ruff, pytest
+#   make test    install test extras + system deps, ruff, import contracts, mypy, pytest
 #
 # Everything lives in ./.venv (created on demand); nothing is installed globally
 # except the Debian packages scripts/system-deps.sh adds when run as root.
@@ -88,13 +88,20 @@ $(STAMP_SMSC): $(SMSC_PEER)/package-lock.json
 	  echo "note: npm not found; the SMSC peer tests will skip (and fail under CI=true)" >&2; \
 	fi
 
-test: $(STAMP_TEST) $(STAMP_SMSC) ## system deps (chromium, fonts), npm peers, ruff, pytest [PYTEST_ARGS=...]
-	bash scripts/system-deps.sh
+# The static checks: style, the import contracts (setup.cfg [importlinter]), types ([mypy]).
+define CHECKS
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/mypy
+endef
+
+test: $(STAMP_TEST) $(STAMP_SMSC) ## system deps (chromium, fonts), npm peers, ruff, lint-imports, mypy, pytest [PYTEST_ARGS=...]
+	bash scripts/system-deps.sh
+	$(CHECKS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP_TEST) ## ruff check
-	$(BIN)/ruff check .
+lint: $(STAMP_TEST) ## ruff, lint-imports (architecture contracts), mypy
+	$(CHECKS)
 
 bench: $(STAMP_RUN) ## HTTP inquiry benchmark (bench/inquiry_http.py)
 	mkdir -p var
@@ -103,6 +110,6 @@ bench: $(STAMP_RUN) ## HTTP inquiry benchmark (bench/inquiry_http.py)
 clean: ## remove .venv, var/ (stops the CI PostgreSQL first), caches, build output
 	@cd '$(ROOT)' && test -f setup.cfg && test -f Makefile || { echo "refusing to clean: '$(ROOT)' is not the repo root" >&2; exit 1; }
 	@cd '$(ROOT)' && if [ -f var/ci-postgres/state ]; then bash .ci/postgres.sh stop || true; fi
-	cd '$(ROOT)' && rm -rf ./.venv ./var ./.pytest_cache ./.ruff_cache ./build ./dist ./bench/out ./*.egg-info
+	cd '$(ROOT)' && rm -rf ./.venv ./var ./.pytest_cache ./.ruff_cache ./.mypy_cache ./build ./dist ./bench/out ./*.egg-info
 	cd '$(ROOT)' && find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	cd '$(ROOT)' && find . -path ./.git -prune -o -name '*.py[co]' -type f -exec rm -f {} +

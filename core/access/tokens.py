@@ -7,9 +7,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.access.models import ApiToken
 from core.platform.db import utcnow
@@ -33,7 +34,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(sessions: sessionmaker, role: str, name: str) -> str:
+def create_token(sessions: sessionmaker[Session], role: str, name: str) -> str:
     """Make a token; the clear value is returned here and nowhere else."""
     if role not in ROLES:
         raise InvalidRequest(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
@@ -46,15 +47,15 @@ def create_token(sessions: sessionmaker, role: str, name: str) -> str:
     return token
 
 
-def revoke_token(sessions: sessionmaker, name: str) -> int:
+def revoke_token(sessions: sessionmaker[Session], name: str) -> int:
     with sessions.begin() as session:
-        result = session.execute(
+        result = cast(CursorResult[Any], session.execute(
             update(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow()))
+            .values(revoked_at=utcnow())))
         return result.rowcount
 
 
-def is_active(sessions: sessionmaker, token_id: int, role: str) -> bool:
+def is_active(sessions: sessionmaker[Session], token_id: int, role: str) -> bool:
     """Whether the token with this id still exists with this role and is not revoked."""
     with sessions() as session:
         return session.scalar(select(ApiToken.id).where(
@@ -69,7 +70,7 @@ class TokenVerifier:
     within ``ttl`` seconds on every machine.
     """
 
-    def __init__(self, sessions: sessionmaker, *, ttl: float = 30.0) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = 30.0) -> None:
         self._sessions = sessions
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal | None]] = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
 
 from core.calendar.models import Holiday
 from core.platform.db import Database
@@ -50,9 +52,9 @@ def add(db: Database, days: list[date], name: str = "") -> int:
 def remove(db: Database, days: list[date]) -> int:
     """Working days again; how many were holidays."""
     with db.write.begin() as session:
-        return session.execute(
+        return cast(CursorResult[Any], session.execute(
             delete(Holiday).where(Holiday.day.in_(days))
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False))).rowcount
 
 
 def listed(db: Database, since: date | None = None) -> list[HolidayView]:
@@ -64,5 +66,5 @@ def listed(db: Database, since: date | None = None) -> list[HolidayView]:
         return [HolidayView(row.day, row.name) for row in session.scalars(query)]
 
 
-def all_days(session) -> frozenset[date]:
+def all_days(session: Session) -> frozenset[date]:
     return frozenset(session.scalars(select(Holiday.day)))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.directory.models import Agency, Department, Employee
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.errors import Conflict, InvalidRequest, NotFound
-from core.platform.validation import StrictModel, validated
+from core.platform.validation import Model, StrictModel, validated
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
@@ -69,14 +69,15 @@ class Upserted:
     created: bool
 
 
-def _parse(model: type[BaseModel], code: str, data: Any) -> BaseModel:
+def _parse(model: type[Model], code: str, data: Any) -> Model:
     if not re.fullmatch(CODE_PATTERN, code or ""):
         raise InvalidRequest("code: letters, digits, '.', '_' or '-', at most 64",
                              code="invalid_field", field="code")
     return validated(model, data, what="body")
 
 
-def _upsert(session: Session, model, code: str, values: dict[str, Any]) -> Upserted:
+def _upsert(session: Session, model: type[Department | Employee | Agency], code: str,
+            values: dict[str, Any]) -> Upserted:
     row = session.scalar(select(model).where(model.code == code).with_for_update(of=model))
     created = row is None
     if created:

@@ -95,10 +95,11 @@ def record_heartbeat(db: Database, token_name: str, data: dict[str, Any], *,
     if not _KIOSK_ID.match(kiosk_id):
         raise InvalidRequest("kiosk_id: letters, digits, '.', '_' or '-'",
                              code="invalid_field", field="kiosk_id")
+    seen = now or utcnow()
     values = {"token_name": token_name[:100], "version": _text(data, "version", 40),
               "printer": _text(data, "printer", 200),
               "last_inquiry_at": _moment(data, "last_inquiry_at"),
-              "last_seen_at": now or utcnow()}
+              "last_seen_at": seen}
     pin_failures = _count(data, "pin_failures")
     with db.write.begin() as session:
         row = session.get(KioskHeartbeat, kiosk_id)
@@ -111,7 +112,7 @@ def record_heartbeat(db: Database, token_name: str, data: dict[str, Any], *,
         else:
             for name, value in values.items():
                 setattr(row, name, value)
-    return replace(_view(row, values["last_seen_at"]), pin_failures=pin_failures)
+    return replace(_view(row, seen), pin_failures=pin_failures)
 
 
 def kiosks(db: Database, *, now: datetime | None = None) -> list[KioskView]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Row,
     String,
     and_,
     bindparam,
@@ -106,7 +107,8 @@ def enqueue_alike(connection: Connection,
     return len(messages)
 
 
-def _unpacked(connection: Connection, rows: list[tuple], names: tuple[str, ...]) -> list:
+def _unpacked(connection: Connection, rows: list[tuple[str, str, str, int | None]],
+              names: tuple[str, ...]) -> list[ColumnElement[Any]]:
     """The columns ``names`` of ``rows`` as a set-returning select list, sent as one value."""
     if _dialect(connection) == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
@@ -127,7 +129,8 @@ def enqueue_new(session: Session | Connection, messages: list[dict[str, Any]]) -
     if _dialect(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        # SQLite's insert() stands in for PostgreSQL's: the same ON CONFLICT DO NOTHING.
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     now = utcnow()
     statement = (dialect_insert(_T).on_conflict_do_nothing(index_elements=["cause_key"])
                  .returning(_T.c.id))
@@ -523,7 +526,8 @@ def _deliver(connection: Connection, receipt: Receipt) -> Applied:
     return Applied.FINAL
 
 
-def _by_receipt_id(connection: Connection, channel: str, ids: list[str]) -> list[tuple]:
+def _by_receipt_id(connection: Connection, channel: str,
+                   ids: list[str]) -> Sequence[Row[int, NotificationStatus]]:
     return connection.execute(
         select(_T.c.id, _T.c.status).where(_T.c.receipt_id.in_(ids), _T.c.channel == channel)
     ).all()
@@ -638,7 +642,8 @@ def recover_claims_of_stopped_holders(db: Database, heartbeats: Heartbeats, *,
         claimants = set(connection.scalars(
             select(_T.c.claimed_by).distinct()
             .where(*sending, _T.c.claimed_by.is_not(None))).all())
-        stopped = heartbeats.stopped([tuple(row) for row in rows], claimants)
+        stopped = heartbeats.stopped([(holder, renewed, expires)
+                                      for holder, renewed, expires in rows], claimants)
         recovered = 0
         for holder, version in sorted(stopped.items()):
             if holder not in claimants:

@@ -17,7 +17,8 @@ class RetrySchedule:
 
     def after(self, attempts: int) -> timedelta:
         """How long to wait after the ``attempts``-th failed attempt (1 for the first)."""
-        return min(self.first * (2 ** max(attempts - 1, 0)), self.most)
+        factor: int = 2 ** max(attempts - 1, 0)
+        return min(self.first * factor, self.most)
 
     def exhausted(self, attempts: int) -> bool:
         return self.max_attempts is not None and attempts >= self.max_attempts

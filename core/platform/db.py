@@ -5,13 +5,20 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.platform.clock import utcnow as utcnow
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -20,7 +27,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -28,7 +35,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -62,7 +70,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     )
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -92,7 +100,7 @@ class _WriterTurn:
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def begin(self, connection) -> None:
+    def begin(self, connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode == "NONE":
             return
@@ -109,11 +117,13 @@ class _WriterTurn:
                 self._lock.release()
             raise
 
-    def end(self, _dbapi_connection, record, *_args) -> None:
+    def end(self, _dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry | None,
+            *_args: object) -> None:
         if record is not None and record.info.pop(self._KEY, False):
             self._lock.release()
 
-    def end_on_reset(self, dbapi_connection, record, reset_state) -> None:
+    def end_on_reset(self, dbapi_connection: DBAPIConnection,
+                     record: ConnectionPoolEntry | None, reset_state: PoolResetState) -> None:
         self.end(dbapi_connection, record)
 
 

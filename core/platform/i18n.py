@@ -7,6 +7,7 @@ English is the source language (the msgids); Arabic lives in
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -42,9 +43,9 @@ def translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def gettext_for(lang: str):
+def gettext_for(lang: str) -> Callable[[str], str]:
     return translations(pick_language(lang)).gettext
 
 
-def ngettext_for(lang: str):
+def ngettext_for(lang: str) -> Callable[[str, str, int], str]:
     return translations(pick_language(lang)).ngettext

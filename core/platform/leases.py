@@ -20,9 +20,9 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.platform.db import Database, utcnow
@@ -108,16 +108,16 @@ def acquire(db: Database, name: str, holder: str, ttl: timedelta, *,
     values = {"holder": holder, "acquired_at": now, "renewed_at": now,
               "expires_at": now + ttl, "state": state or {}}
     with db.write.begin() as session:
-        if session.execute(
+        if cast(CursorResult[Any], session.execute(
                 update(Lease).where(Lease.name == name, Lease.expires_at <= now)
-                .values(**values).execution_options(synchronize_session=False)).rowcount:
+                .values(**values).execution_options(synchronize_session=False))).rowcount:
             return True
         held_by = session.scalar(select(Lease.holder).where(Lease.name == name))
         if held_by is not None:
             # Conditional on the very holder seen dead: of two restarted contenders one wins.
-            return reclaimable(held_by) and bool(session.execute(
+            return reclaimable(held_by) and bool(cast(CursorResult[Any], session.execute(
                 update(Lease).where(Lease.name == name, Lease.holder == held_by)
-                .values(**values).execution_options(synchronize_session=False)).rowcount)
+                .values(**values).execution_options(synchronize_session=False))).rowcount)
     # No row yet: the first to insert it holds the lease.
     try:
         with db.write.begin() as session:
@@ -135,17 +135,17 @@ def renew(db: Database, name: str, holder: str, ttl: timedelta, *,
     if state is not None:
         values["state"] = state
     with db.write.begin() as session:
-        return bool(session.execute(
+        return bool(cast(CursorResult[Any], session.execute(
             update(Lease).where(Lease.name == name, Lease.holder == holder)
-            .values(**values).execution_options(synchronize_session=False)).rowcount)
+            .values(**values).execution_options(synchronize_session=False))).rowcount)
 
 
 def release(db: Database, name: str, holder: str) -> bool:
     """Give the lease up at a clean stop, so another process need not wait for expiry."""
     with db.write.begin() as session:
-        return bool(session.execute(
+        return bool(cast(CursorResult[Any], session.execute(
             delete(Lease).where(Lease.name == name, Lease.holder == holder)
-            .execution_options(synchronize_session=False)).rowcount)
+            .execution_options(synchronize_session=False))).rowcount)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ processes agree through.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -17,6 +17,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.platform.db import UTCDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -33,6 +36,11 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime()}
+
+    if TYPE_CHECKING:
+        # Every model here is mapped to a plain Table (SQLAlchemy types it as any
+        # FromClause), so Core insert()/update() accept ``Model.__table__``.
+        __table__: ClassVar[Table]
 
 
 class Lease(Base):

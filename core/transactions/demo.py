@@ -18,19 +18,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import CursorResult, func, select, true, update
 from sqlalchemy.orm import Session
 
+from core.config import CoreConfig
+from core.directory.reference import Upserted
 from core.identity.national_id import national_id_with_check_digit
 from core.messaging.models import Notification, NotificationStatus
+from core.platform.db import Database
 from core.transactions import lifecycle, overdue
 from core.transactions.events import parse_event
 from core.transactions.models import Transaction
-
-if TYPE_CHECKING:
-    from core.service import Core
 
 DEMO_NUMBER = "1447001"
 DEMO_NATIONAL_ID = "1234567897"
@@ -243,6 +243,7 @@ def plan_demo(*, seed: int, transactions: int, now: datetime,
     now = now.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     stages = ["assigned", *_stage_mix(rng, max(transactions - 1, 0))][:transactions]
     planned = []
+    mobile: str | None
     for index, stage in enumerate(stages):
         number = str(int(DEMO_NUMBER) + index)
         department = DEPARTMENTS[0] if index == 0 else rng.choice(DEPARTMENTS)
@@ -322,7 +323,19 @@ def _events(rng: random.Random, number: str, stage: str, department: DemoDepartm
     return tuple(payloads)
 
 
-def load_demo(core: Core, *, transactions: int = 300, seed: int = 74747,
+class DemoTarget(Protocol):
+    """What the demo loads through: ``core.service.Core``, which sits a layer above."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def config(self) -> CoreConfig: ...
+    def upsert_department(self, code: str, data: Any) -> Upserted: ...
+    def upsert_agency(self, code: str, data: Any) -> Upserted: ...
+    def upsert_employee(self, code: str, data: Any) -> Upserted: ...
+
+
+def load_demo(core: DemoTarget, *, transactions: int = 300, seed: int = 74747,
               if_empty: bool = False, now: datetime | None = None) -> str:
     """Load the demo and return a report for the operator: counts and lookups to try."""
     started = time.perf_counter()
@@ -357,7 +370,7 @@ def load_demo(core: Core, *, transactions: int = 300, seed: int = 74747,
     return _report(plan, seed, events, expired, time.perf_counter() - started)
 
 
-def _first_present(core: Core, numbers: list[str]) -> str | None:
+def _first_present(core: DemoTarget, numbers: list[str]) -> str | None:
     with core.db.read() as session:
         for first in range(0, len(numbers), 500):
             found = session.scalar(select(func.min(Transaction.number)).where(
@@ -369,12 +382,12 @@ def _first_present(core: Core, numbers: list[str]) -> str | None:
 
 def _expire_notifications(session: Session) -> int:
     """Mark this batch's demo messages expired before commit: no sender ever sees them."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(Notification)
         .where(Notification.cause_key.startswith(f"event:{EVENT_PREFIX}", autoescape=True),
                Notification.status == NotificationStatus.PENDING)
         .values(status=NotificationStatus.EXPIRED, last_error=NOT_SENT),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False}))
     return result.rowcount
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
 
 from core.calendar.dates import format_date, local_date
 from core.calendar.workdays import ONE_DAY
@@ -48,8 +49,8 @@ def digest_sms(department: str, day: date, counts: Counts, lang: str) -> str:
         overdue=counts.overdue)
 
 
-def department_counts(session, rule: Rule, today: date, config: CoreConfig) -> Counts:
-    def count(*conditions) -> int:
+def department_counts(session: Session, rule: Rule, today: date, config: CoreConfig) -> Counts:
+    def count(*conditions: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(Transaction)
                               .where(*conditions)) or 0
 
@@ -85,6 +86,7 @@ def send_digests(db: Database, config: CoreConfig, at: time, *,
             if key in sent:
                 continue
             counts = department_counts(session, rule, today, config)
+            assert rule.name is not None  # a department's rule: only the no-department one has none
             rows.append({
                 "cause_key": key,
                 "kind": KIND, "audience": "staff", "recipient": rule.manager_mobile,

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -39,12 +39,10 @@ from tqdm import tqdm
 
 from core.config import CoreConfig
 from core.identity.digits import normalize_digits
+from core.platform.db import Database
 from core.platform.errors import CoreError, InvalidRequest
 from core.transactions import lifecycle
 from core.transactions.events import parse_event
-
-if TYPE_CHECKING:
-    from core.service import Core
 
 REQUIRED_COLUMNS = ("number", "registered_at", "subject", "applicant_name")
 OPTIONAL_COLUMNS = (
@@ -125,13 +123,22 @@ class _Planned:
     time_column: str
 
 
+class ImportTarget(Protocol):
+    """What an import needs of ``core.service.Core``, which sits a layer above."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def config(self) -> CoreConfig: ...
+
+
 class _Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def import_file(core: Core, path: str | Path, *, notify: bool = False,
+def import_file(core: ImportTarget, path: str | Path, *, notify: bool = False,
                 errors_path: str | Path | None = None, progress: bool = False
                 ) -> ImportReport:
     """Import every row of ``path``; raise InvalidRequest if the file itself is unusable.
@@ -254,7 +261,7 @@ def _write_errors(target: Path, source: Path, errors: list[RowError]) -> None:
 # --- one batch, one row -----------------------------------------------------------------
 
 
-def _import_batch(core: Core, header: list[str], batch: list[tuple[int, list[str]]],
+def _import_batch(core: ImportTarget, header: list[str], batch: list[tuple[int, list[str]]],
                   notify: bool, report: ImportReport) -> None:
     with core.db.write.begin() as session:
         for line, values in batch:

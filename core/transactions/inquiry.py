@@ -11,12 +11,14 @@ import hashlib
 import hmac
 import time
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import Boolean, Engine, bindparam, select
+from prometheus_client import Counter, Histogram
+from sqlalchemy import Boolean, Engine, Select, bindparam, select
 
 from core.config import CoreConfig
 from core.directory.models import Agency, Department
@@ -180,13 +182,13 @@ def _mistyped(national_id: str | None) -> bool:
 
 
 @cache
-def _counter(channel: str, outcome: str):
+def _counter(channel: str, outcome: str) -> Counter:
     # Channels and outcomes are closed sets: the labelled children are looked up once.
     return INQUIRIES.labels(channel, outcome)
 
 
 @cache
-def _histogram(channel: str):
+def _histogram(channel: str) -> Histogram:
     return INQUIRY_SECONDS.labels(channel)
 
 
@@ -196,7 +198,7 @@ def _loggable(masked: str) -> str:
     return masked.replace("\x00", "")[:64]
 
 
-def _belongs_to(txn, who: _Credential) -> bool:
+def _belongs_to(txn: LookupRow, who: _Credential) -> bool:
     # compare_digest: the answer's timing does not tell how much of a credential matched.
     if who.mobile and txn.applicant_mobile:
         return hmac.compare_digest(who.mobile, txn.applicant_mobile)
@@ -211,7 +213,7 @@ def _name(name_ar: str | None, name_en: str | None) -> Name | None:
     return Name(name_ar, name_en or name_ar) if name_ar is not None else None
 
 
-def _lookup_statement():
+def _lookup_statement() -> Select[*tuple[Any, ...]]:
     """The transaction, its current department and agency, and its history: one query.
 
     Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
@@ -251,6 +253,36 @@ def _lookup_statement():
 _LOOKUP = _lookup_statement()
 
 
+class LookupRow(Protocol):
+    """A row of ``_LOOKUP``: the transaction, its names, one stage of its history (all
+    None for a transaction with none). At run time a namedtuple of the statement's columns.
+    """
+
+    id: int
+    number: str
+    status: str
+    subject: str
+    registered_at: datetime
+    applicant_mobile: str | None
+    applicant_email: str | None
+    applicant_national_id_hash: str | None
+    outgoing_number: str | None
+    issued_at: datetime | None
+    reply_expected: bool | None
+    reply_received_at: datetime | None
+    closed_at: datetime | None
+    department_ar: str | None
+    department_en: str | None
+    agency_ar: str | None
+    agency_en: str | None
+    stage: str | None
+    stage_at: datetime  # set whenever ``stage`` is (the event's time)
+    stage_department_ar: str | None
+    stage_department_en: str | None
+    stage_agency_ar: str | None
+    stage_agency_en: str | None
+
+
 class CompiledLookup:
     """The lookup statement, compiled once for the engine's dialect, run on a pooled DBAPI
     connection.
@@ -268,13 +300,17 @@ class CompiledLookup:
         # qmark drivers (sqlite3) take a tuple; pyformat ones (psycopg) a mapping.
         self._positional = bool(compiled.positiontup)
         columns = list(_LOOKUP.selected_columns)
-        self._row = namedtuple("LookupRow", [column.key for column in columns])
+        # A namedtuple of the columns, known at run time: mypy types only literal fields,
+        # so ``LookupRow`` says what it holds.
+        keys = [str(column.key) for column in columns]
+        self._row: Callable[..., LookupRow] = namedtuple(  # type: ignore[misc,assignment]
+            "LookupRow", keys)
         self._datetimes = [i for i, column in enumerate(columns)
                            if isinstance(column.type, UTCDateTime)]
         self._booleans = [i for i, column in enumerate(columns)
                           if isinstance(column.type, Boolean)]
 
-    def __call__(self, number: str) -> list[tuple]:
+    def __call__(self, number: str) -> list[LookupRow]:
         connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -285,7 +321,7 @@ class CompiledLookup:
             connection.close()  # back to the pool, which ends any transaction it opened
         return [self._convert(row) for row in fetched]
 
-    def _convert(self, row: Sequence) -> tuple:
+    def _convert(self, row: Sequence[Any]) -> LookupRow:
         values = list(row)
         for i in self._datetimes:
             values[i] = _utc(values[i])
@@ -304,7 +340,7 @@ def _utc(value: datetime | str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _view(rows: Sequence) -> TransactionView:
+def _view(rows: Sequence[LookupRow]) -> TransactionView:
     txn = rows[0]
     timeline = tuple(
         Stage(type=row.stage, occurred_at=row.stage_at,

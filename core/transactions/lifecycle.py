@@ -57,7 +57,7 @@ def stored_payload(payload: dict[str, Any], key: bytes) -> dict[str, Any]:
     applicant = (payload.get("transaction") or {}).get("applicant")
     if not isinstance(applicant, dict) or not applicant.get("national_id"):
         return payload
-    kept = json.loads(json.dumps(payload))
+    kept: dict[str, Any] = json.loads(json.dumps(payload))
     try:
         hashed = hash_national_id(str(applicant["national_id"]), key)
     except ValueError:
@@ -90,8 +90,8 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
         if seen.payload_digest != payload_digest:
             raise Conflict(f"event_id {event.event_id} was already used for another event",
                            code="event_id_reused", field="event_id")
-        txn = session.get(Transaction, seen.transaction_id)
-        return EventOutcome(event.event_id, txn.number, txn.status, duplicate=True,
+        original = session.get_one(Transaction, seen.transaction_id)
+        return EventOutcome(event.event_id, original.number, original.status, duplicate=True,
                             notifications=0)
 
     # OF transactions: PostgreSQL refuses to lock the outer-joined (eager-loaded) rows.

@@ -35,14 +35,17 @@ issue date and agency (``Texts``): for thousands due, Python per row costs more 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
+    Row,
     Select,
     any_,
     bindparam,
@@ -55,7 +58,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from core.calendar import holidays
 from core.calendar.dates import format_date, local_date
@@ -119,11 +122,24 @@ class Texts:
         issued_on = issued_at.astimezone(self._tz).date()
         parts = self._parts.get((issued_on, agency_id))
         if parts is None:
-            text = overdue_sms(_NUMBER_SLOT, issued_at, self._agencies.get(agency_id),
-                               self._lang, self._tz)
+            agency = None if agency_id is None else self._agencies.get(agency_id)
+            text = overdue_sms(_NUMBER_SLOT, issued_at, agency, self._lang, self._tz)
             head, _slot, tail = text.partition(_NUMBER_SLOT)
             parts = self._parts[(issued_on, agency_id)] = (head, tail)
         return f"{parts[0]}{outgoing_number or ''}{parts[1]}"
+
+
+class Awaiting(Protocol):
+    """A row of an issued transaction awaiting a reply, as a message needs it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def outgoing_number(self) -> str | None: ...
+    @property
+    def issued_at(self) -> datetime: ...  # set: the transaction is issued
+    @property
+    def destination_agency_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -179,14 +195,14 @@ def reminder_due(day: date, config: CoreConfig) -> datetime:
     return start_of(day, config.tz, config.overdue_send_at)
 
 
-def _awaiting(rule: Rule) -> list:
+def _awaiting(rule: Rule) -> list[ColumnElement[bool]]:
     in_department = (Transaction.department_id.is_(None) if rule.department_id is None
                      else Transaction.department_id == rule.department_id)
     return [Transaction.status == Status.ISSUED, Transaction.reply_expected == true(),
             in_department]
 
 
-def overdue_conditions(rule: Rule, today: date, tz: ZoneInfo) -> list:
+def overdue_conditions(rule: Rule, today: date, tz: ZoneInfo) -> list[ColumnElement[bool]]:
     """Awaiting a reply in ``rule``'s department, and overdue ``today``."""
     cutoff = start_of(rule.last_overdue_issue_day(today) + ONE_DAY, tz)
     return [*_awaiting(rule), Transaction.issued_at < cutoff]
@@ -219,7 +235,8 @@ class _Pass:
     result: ScanResult
 
     def __post_init__(self) -> None:
-        self._by_department = {rule.department_id: rule for rule in self.rules}
+        self._by_department: dict[int | None, Rule] = {
+            rule.department_id: rule for rule in self.rules}
 
     def rule_of(self, department_id: int | None) -> Rule:
         return self._by_department.get(department_id, self.rules[0])
@@ -230,13 +247,14 @@ class _Pass:
         return reminder_due(rule.day_count.add(self.today, self.config.repeat_days),
                             self.config)
 
-    def message(self, cycle: int, rule: Rule, txn) -> tuple[str, str, str, int]:
+    def message(self, cycle: int, rule: Rule, txn: Awaiting) -> tuple[str, str, str, int]:
         """A message for ``outbox.enqueue_alike``."""
         return (cause_key(txn.id, cycle), rule.manager_mobile or "",
                 self.texts.body(txn.outgoing_number, txn.issued_at,
                                 txn.destination_agency_id), txn.id)
 
-    def enqueue(self, connection: Connection, messages: list[tuple]) -> int:
+    def enqueue(self, connection: Connection,
+                messages: list[tuple[str, str, str, int | None]]) -> int:
         return outbox.enqueue_alike(connection, messages, kind=KIND, audience="staff",
                                     language=self.config.staff_language)
 
@@ -271,14 +289,15 @@ def stop_answered(db: Database) -> int:
     reason = (select(case(STOPPED_BY, value=Transaction.status)).where(transaction)
               .scalar_subquery())
     with db.write_engine.begin() as connection:
-        return connection.execute(
+        result: CursorResult[Any] = connection.execute(
             update(_CLOCKS)
             .where(_CLOCKS.c.next_reminder_at.is_not(None),
                    exists().where(transaction, Transaction.status.in_(list(STOPPED_BY))))
-            .values(next_reminder_at=None, stopped_reason=reason)).rowcount
+            .values(next_reminder_at=None, stopped_reason=reason))
+        return result.rowcount
 
 
-def stop_clock(session: Session, transaction_id: int, status: str) -> int:
+def stop_clock(session: Session, transaction_id: int, status: Status) -> int:
     """The reply or the close of a transaction, in the event's own unit of work: its
     clock stops now, and its overdue messages still waiting to go (the SMSC down, or
     held by quiet hours) are cancelled, never sent after the reply; how many."""
@@ -293,16 +312,17 @@ def stop_clock(session: Session, transaction_id: int, status: str) -> int:
     # By their cause keys (the unique index): the outbox has no index by transaction.
     # Pending covers a message due again after a failed attempt; one being sent right
     # now ("sending") is left to finish.
-    return session.execute(
+    return cast(CursorResult[Any], session.execute(
         update(_OUTBOX).where(
             _OUTBOX.c.cause_key.in_([cause_key(transaction_id, n)
                                      for n in range(1, cycles + 1)]),
             _OUTBOX.c.status == NotificationStatus.PENDING)
         .values(status=NotificationStatus.EXPIRED,
-                last_error=f"cancelled: {reason} before it was sent")).rowcount
+                last_error=f"cancelled: {reason} before it was sent"))).rowcount
 
 
-def _candidates(rule: Rule, today: date, tz: ZoneInfo) -> Select:
+def _candidates(rule: Rule, today: date,
+                tz: ZoneInfo) -> Select[int, str | None, datetime | None, int | None]:
     not_yet_told = ~exists().where(OverdueFollowUp.transaction_id == Transaction.id)
     return (select(Transaction.id, Transaction.outgoing_number, Transaction.issued_at,
                    Transaction.destination_agency_id)
@@ -346,7 +366,8 @@ def _first_messages(work: _Pass, rule: Rule) -> int:
             return sent
 
 
-def _among(column, values: list[int], connection: Connection) -> ColumnElement[bool]:
+def _among(column: ColumnElement[int] | QueryableAttribute[int], values: list[int],
+           connection: Connection) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter, not one each
     (a statement with a thousand parameters costs the driver more to send than to run)."""
     if connection.dialect.name != "postgresql":
@@ -365,7 +386,8 @@ def _record_first_cycles(connection: Connection, transaction_ids: list[int], now
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        # SQLite's insert() stands in for PostgreSQL's: the same ON CONFLICT DO NOTHING.
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     # INSERT ... SELECT: one statement whatever the batch.
     moment = UTCDateTime()
     rows = select(Transaction.id, literal(1), literal(now, moment), literal(now, moment),
@@ -395,7 +417,7 @@ def _reminders(work: _Pass) -> int:
                 return sent
             # The page's transactions still awaiting a reply, by when their next reminder
             # falls (one date for all departments counting alike).
-            by_next: dict[datetime, list[tuple[Rule, object]]] = {}
+            by_next: dict[datetime, list[tuple[Rule, Awaiting]]] = {}
             for txn in _still_awaiting(connection, [clock.transaction_id for clock in clocks]):
                 rule = work.rule_of(txn.department_id)
                 if rule.manager_mobile is None:
@@ -404,7 +426,7 @@ def _reminders(work: _Pass) -> int:
                 # reminder stays due for the next working day.
                 elif rule.day_count.counts(work.today):
                     by_next.setdefault(work.next_reminder(rule), []).append((rule, txn))
-            messages = []
+            messages: list[tuple[str, str, str, int | None]] = []
             for next_at, waiting in by_next.items():
                 cycles = _record_next_cycles(connection, [txn.id for _rule, txn in waiting],
                                              work.now, next_at)
@@ -416,8 +438,8 @@ def _reminders(work: _Pass) -> int:
         after = (clocks[-1].next_reminder_at, clocks[-1].transaction_id)
 
 
-def _due_clocks(connection: Connection, now: datetime, after: tuple | None,
-                batch: int) -> list:
+def _due_clocks(connection: Connection, now: datetime, after: tuple[datetime, int] | None,
+                batch: int) -> Sequence[Row[int, datetime]]:
     """A page of the clocks due at ``now``, after the page ending at ``after``; on
     PostgreSQL locked, skipping those a concurrent scan holds."""
     page = (select(_CLOCKS.c.transaction_id, _CLOCKS.c.next_reminder_at)
@@ -432,7 +454,8 @@ def _due_clocks(connection: Connection, now: datetime, after: tuple | None,
     return connection.execute(page).all()
 
 
-def _still_awaiting(connection: Connection, transaction_ids: list[int]) -> list:
+def _still_awaiting(connection: Connection, transaction_ids: list[int],
+                    ) -> Sequence[Row[int, int | None, str | None, datetime | None, int | None]]:
     """Those of the transactions still awaiting a reply (the others: answered or closed
     since, their clocks stopped by the next scan)."""
     transactions = (
@@ -475,7 +498,8 @@ def silence(session: Session, transaction_ids: Iterable[int], reason: str) -> in
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    return session.execute(
+        # SQLite's insert() stands in for PostgreSQL's: the same ON CONFLICT DO NOTHING.
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return cast(CursorResult[Any], session.execute(
         insert(OverdueFollowUp).values(rows)
-        .on_conflict_do_nothing(index_elements=["transaction_id"])).rowcount
+        .on_conflict_do_nothing(index_elements=["transaction_id"]))).rowcount

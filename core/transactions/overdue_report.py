@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from core.calendar.dates import local_date
 from core.config import CoreConfig
@@ -78,7 +79,8 @@ def overdue_items(db: Database, config: CoreConfig, *, now: datetime | None = No
     return items[:limit]
 
 
-def _item(rule: Rule, row, today: date, config: CoreConfig) -> OverdueItem:
+def _item(rule: Rule, row: Row[str, str | None, datetime | None, str, str, int, str | None],
+          today: date, config: CoreConfig) -> OverdueItem:
     issued_on = local_date(row.issued_at, config.tz)
     due_on = rule.due_on(issued_on)
     agency = Name(row.name_ar, row.name_en) if row.name_ar is not None else None
@@ -122,7 +124,9 @@ def overdue_by_agency(db: Database, config: CoreConfig, *,
                 .group_by(Agency.code).order_by(Agency.code))
             counts += [
                 AgencyCount(rule.code, agency or NO_AGENCY, count,
-                            (today - rule.due_on(local_date(oldest, config.tz))).days)
+                            # Overdue means issued: the oldest issue time is there.
+                            (today - rule.due_on(local_date(cast(datetime, oldest),
+                                                            config.tz))).days)
                 for agency, count, oldest in rows]
     return counts
 
