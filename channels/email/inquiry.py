@@ -26,6 +26,7 @@ from channels.email.loops import loop_reason
 from channels.email.reply import reply_references, reply_sections, reply_subject
 from core.identity.addresses import mask_email
 from core.messaging.bilingual import Section
+from core.messaging.inbound import Received
 from core.messaging.mail import (
     CHANNEL,
     HEADER_MAX,
@@ -33,7 +34,6 @@ from core.messaging.mail import (
     SENDER_MAX,
     MailRecord,
     MailStore,
-    Received,
     storable,
 )
 from core.service import Core

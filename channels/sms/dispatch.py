@@ -240,12 +240,12 @@ class Dispatch:
                 requests, urgent=level, sendable=lambda: self.heartbeat.claims_valid(epoch))
                 if requests else ())
         outgoing = []
-        for message, requests, level in zip(messages, encoded, urgent, strict=True):
-            if isinstance(requests, str):
-                outgoing.append(Outgoing(message, requests))
+        for message, indexed, level in zip(messages, encoded, urgent, strict=True):
+            if isinstance(indexed, str):
+                outgoing.append(Outgoing(message, indexed))
             else:
-                outgoing.append(Outgoing(message, [next(futures[level]) for _ in requests],
-                                         [index for index, _ in requests]))
+                outgoing.append(Outgoing(message, [next(futures[level]) for _ in indexed],
+                                         [index for index, _ in indexed]))
             for future in outgoing[-1].futures:
                 future.add_done_callback(self._wake)
         return outgoing

@@ -13,7 +13,7 @@ this log a ``CallRecord``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from core.calls.models import IvrCall
 from core.identity.phones import mask_mobile
 from core.platform.clock import utcnow
+from core.platform.compiled import CompiledStatement, utc
 from core.platform.db import Database
 
 # Column sizes (PostgreSQL enforces them).
@@ -60,24 +61,6 @@ class CallRecord:
     started_at: datetime | None = None
 
 
-class _Compiled:
-    """A statement compiled once for the engine's dialect, run on the DBAPI cursor.
-
-    Every webhook runs the SELECT and the UPDATE: going around SQLAlchemy's per-statement
-    machinery (cache key, execution context, result processing) is most of their cost, as
-    for the inquiry lookup (core/transactions/inquiry.py). Only for values the driver takes
-    as they are (text, integers, None); datetimes go through SQLAlchemy.
-    """
-
-    def __init__(self, statement, dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self._order = compiled.positiontup  # qmark drivers (sqlite3); None for pyformat
-
-    def params(self, values: dict):
-        return tuple(values[name] for name in self._order) if self._order else values
-
-
 class CallLog:
     """The calls' rows. On SQLite every writer of the process takes its turn on the core's
     writer lock (core/platform/db.py), so each webhook writes once, in one short
@@ -85,8 +68,10 @@ class CallLog:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._load = _Compiled(_LOAD, db.engine.dialect)
-        self._save = _Compiled(_SAVE, db.engine.dialect)
+        # Every webhook runs the SELECT and the UPDATE: straight to the driver (text and
+        # integers only; datetimes go through SQLAlchemy), as the inquiry lookup does.
+        self._load = CompiledStatement(_LOAD, db.engine.dialect)
+        self._save = CompiledStatement(_SAVE, db.engine.dialect)
 
     def create(self, call: CallRecord, caller: str | None) -> bool:
         """Insert a new call with the state its first menu left it in, in one statement;
@@ -103,15 +88,7 @@ class CallLog:
         return True
 
     def load(self, call_sid: str) -> CallRecord | None:
-        connection = self._db.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._load.sql,
-                           self._load.params({"sid": call_sid[:CALL_SID_MAX]}))
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends any transaction it opened
+        row = self._load.fetchone(self._db.engine, {"sid": call_sid[:CALL_SID_MAX]})
         if row is None:
             return None
         (sid, channel, node, language, attempts, number, replay, path, outcome, started_at,
@@ -119,7 +96,7 @@ class CallLog:
         return CallRecord(call_sid=sid, channel=channel, node=node, language=language,
                           attempts=attempts, number=number, replay=replay, path=path or "",
                           outcome=outcome, ended=ended_at is not None,
-                          started_at=_utc(started_at))
+                          started_at=utc(started_at))
 
     def save(self, call: CallRecord) -> bool:
         """Write a live call's state back; True when this save ended the call.
@@ -137,7 +114,7 @@ class CallLog:
             # The common step: text and numbers only, straight to the driver (the
             # transaction is still SQLAlchemy's, for the SQLite writers' turn).
             cursor = connection.connection.cursor()
-            cursor.execute(self._save.sql, self._save.params(values))
+            self._save.execute(cursor, values)
             cursor.close()
         return False
 
@@ -184,20 +161,11 @@ class CallLog:
         return call
 
 
-def _state(call: CallRecord) -> dict:
+def _state(call: CallRecord) -> dict[str, object]:
     """The columns a webhook changes, from the call's record."""
     return {"node": call.node, "language": call.language, "attempts": call.attempts,
             "number": call.number, "replay": call.replay, "path": call.path[-_PATH_MAX:],
             "outcome": call.outcome}
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    """SQLite gives SQLAlchemy's stored text (UTC); PostgreSQL an aware datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _seconds(start: datetime | None, end: datetime) -> int | None:

@@ -7,11 +7,13 @@ and the created/sent/delivered times in the configured time zone. Only reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.identity.addresses import mask_email
 from core.identity.phones import mask_mobile
@@ -65,7 +67,7 @@ def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def recent_messages(sessions, tz: ZoneInfo, *, status: str | None = None,
+def recent_messages(sessions: Callable[[], Session], tz: ZoneInfo, *, status: str | None = None,
                     kind: str | None = None, limit: int = LIMIT) -> list[MessageRow]:
     """The newest ``limit`` outbox messages, newest first, optionally of one status/kind."""
     query = select(Notification).order_by(Notification.id.desc()).limit(limit)
@@ -93,7 +95,7 @@ def recent_messages(sessions, tz: ZoneInfo, *, status: str | None = None,
         ]
 
 
-def known_kinds(sessions) -> list[str]:
+def known_kinds(sessions: Callable[[], Session]) -> list[str]:
     with sessions() as session:
         return sorted(session.scalars(select(Notification.kind).distinct()))
 

@@ -15,6 +15,8 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -71,6 +73,24 @@ class Reply:
     language: str
 
 
+class InboundRow(TypedDict):
+    """A row of inbound_messages as stored "received"."""
+
+    channel: str
+    dedupe_key: str
+    sender: str
+    recipient: str
+    text: str
+    received_at: datetime
+    status: str
+
+
+class NewRow(InboundRow):
+    """A row to insert (``new_rows``), with its message's key in the previous window."""
+
+    _earlier: str | None
+
+
 # The channel's answer to one stored message, from its sender (E.164 when a mobile) and
 # its text. May raise: the message then stays "received", to be answered later.
 Respond = Callable[[str, str], Reply]
@@ -113,7 +133,7 @@ def normalize_sender(sender: str, region: str = "SA") -> str:
     return storable(sender.strip())[:_SENDER_MAX]
 
 
-def _row(config: CoreConfig, message: Inbound, key: str, now) -> dict:
+def _row(config: CoreConfig, message: Inbound, key: str, now: datetime) -> InboundRow:
     """The inbound_messages row of one message, "received"."""
     return {
         "channel": "sms", "dedupe_key": key,
@@ -150,10 +170,10 @@ def receive(db: Database, config: CoreConfig, *, sender: str, recipient: str, te
         return Received(id=existing.id, status=existing.status, duplicate=True)
 
 
-def new_rows(config: CoreConfig, messages: list[Inbound]) -> list[dict]:
+def new_rows(config: CoreConfig, messages: list[Inbound]) -> list[NewRow]:
     """The rows to insert, one per dedupe key (a redelivery within the batch drops out)."""
     now = utcnow()
-    rows: dict[str, dict] = {}
+    rows: dict[str, NewRow] = {}
     for message in messages:
         key = _dedupe(message.dedupe_key)
         if key not in rows:
@@ -162,7 +182,7 @@ def new_rows(config: CoreConfig, messages: list[Inbound]) -> list[dict]:
     return list(rows.values())
 
 
-def insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
+def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
     """Insert the rows (``new_rows``) not stored before; the new ones' ids by dedupe key.
 
     A connection and the table, not an ORM session: this runs for every SMS received."""
@@ -171,13 +191,13 @@ def insert_new(connection: Connection, rows: list[dict]) -> dict[str, int]:
         stored = set(connection.scalars(
             select(_INBOUND.c.dedupe_key).where(_INBOUND.c.dedupe_key.in_(earlier))))
         rows = [row for row in rows if row["_earlier"] not in stored]
-    rows = [{key: value for key, value in row.items() if key != "_earlier"} for row in rows]
-    if not rows:
+    values = [{key: value for key, value in row.items() if key != "_earlier"} for row in rows]
+    if not values:
         return {}
     insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     inserted = connection.execute(
         insert(_INBOUND).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key), rows)
+        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key), values)
     return {key: message_id for message_id, key in inserted}
 
 
@@ -208,7 +228,8 @@ def receive_and_answer(db: Database, config: CoreConfig, messages: list[Inbound]
             log.exception("could not answer an inbound SMS; it is left to answer later")
     with db.write_engine.begin() as connection:
         new = insert_new(connection, rows)
-        answers, moved = [], {ANSWERED: [], IGNORED: []}
+        answers: list[dict[str, object]] = []
+        moved: dict[str, list[int]] = {ANSWERED: [], IGNORED: []}
         for key, reply in replies.items():
             if key in new:
                 moved[reply.status].append(new[key])
@@ -275,7 +296,7 @@ def answer_pending(db: Database, respond: Respond, *, limit: int = 100) -> int:
 class _Answer:
     message_id: int
     status: str  # ANSWERED (with ``message``) or IGNORED
-    message: dict | None = None
+    message: dict[str, object] | None = None  # its outbox row (``outbox.enqueue_many``)
 
 
 def _answer(respond: Respond, sender: str, text: str) -> _Answer:

@@ -106,7 +106,7 @@ class MailStore:
                 select(func.count()).select_from(InboundMessage)
                 .where(InboundMessage.sender == sender, InboundMessage.received_at >= since,
                        InboundMessage.channel == CHANNEL,
-                       InboundMessage.status == ANSWERED))
+                       InboundMessage.status == ANSWERED)) or 0
 
     def noted_within(self, sender: str, note: str, window: timedelta) -> bool:
         """Whether a mail of this address was stored with ``note`` within ``window``."""

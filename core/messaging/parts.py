@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, text, tuple_, update
+from sqlalchemy import Connection, Insert, Select, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -124,7 +125,7 @@ _MARK_JOINED = update(_PARTS).where(
     _PARTS.c.id.in_(bindparam("ids", expanding=True))).values(joined_at=bindparam("now"))
 
 
-def _upsert_parts(dialect: str):
+def _upsert_parts(dialect: str) -> Insert:
     """Insert a part; one already waiting, or the same bytes again after its message was
     joined, is left as it is; different bytes under a joined part's numbers take its place
     (a new message reusing the reference)."""
@@ -146,7 +147,7 @@ def _part_key(part: Part) -> tuple[str, int, int]:
 
 
 def _store_parts(connection: Connection, parts: list[Part], now: datetime) -> None:
-    rows: dict[tuple, dict] = {}
+    rows: dict[tuple[str, int, int, int], dict[str, object]] = {}
     for part in parts:
         sender, reference, total = _part_key(part)
         # One row per part and statement: PostgreSQL refuses to upsert a row twice in one.
@@ -159,8 +160,8 @@ def _store_parts(connection: Connection, parts: list[Part], now: datetime) -> No
     connection.execute(_UPSERT_PARTS[connection.dialect.name], list(rows.values()))
 
 
-def _waiting(connection: Connection, statement, parameters: dict
-             ) -> list[tuple[list[int], list[Part]]]:
+def _waiting(connection: Connection, statement: Select[*tuple[Any, ...]],
+             parameters: dict[str, object]) -> list[tuple[list[int], list[Part]]]:
     """The waiting parts ``statement`` selects, grouped by message: (ids, parts in order)."""
     found: dict[tuple[str, int, int], tuple[list[int], list[Part]]] = {}
     rows = connection.execute(statement, parameters).all()

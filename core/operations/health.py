@@ -70,10 +70,10 @@ class Health:
 def database_clock(session: Session) -> datetime:
     """The database server's time: one clock for every machine's /healthz (a heartbeat's
     ``renewed_at`` is its writer's clock; each reader's own would disagree with the next)."""
-    return session.scalar(database_clock_query(session.get_bind().dialect.name))
+    return session.execute(database_clock_query(session.get_bind().dialect.name)).scalar_one()
 
 
-def database_clock_query(dialect: str) -> Select:
+def database_clock_query(dialect: str) -> Select[datetime]:
     """The query for ``database_clock``: on PostgreSQL ``statement_timestamp()``, the time
     now (``current_timestamp`` is the transaction's start, however long ago that was)."""
     now = func.statement_timestamp() if dialect == "postgresql" else func.current_timestamp()
@@ -84,7 +84,8 @@ def retrying_count(session: Session) -> int:
     """Pending messages that have already been tried: waiting for a retry."""
     return session.scalar(
         select(func.count()).select_from(Notification)
-        .where(Notification.status == NotificationStatus.PENDING, Notification.attempts > 0))
+        .where(Notification.status == NotificationStatus.PENDING, Notification.attempts > 0)
+    ) or 0
 
 
 def outbox_states(session: Session) -> dict[str, int]:

@@ -13,7 +13,7 @@ import time
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from core.identity.addresses import mask_email
 from core.identity.digits import extract_transaction_number
 from core.identity.national_id import InvalidNationalId, has_valid_check_digit, hash_national_id
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
+from core.platform.compiled import CompiledStatement, utc
 from core.platform.db import UTCDateTime
 from core.platform.ratelimit import FailureLimiter
 from core.platform.telemetry import INQUIRIES, INQUIRY_SECONDS
@@ -285,20 +286,16 @@ class LookupRow(Protocol):
 
 class CompiledLookup:
     """The lookup statement, compiled once for the engine's dialect, run on a pooled DBAPI
-    connection.
+    connection (core/platform/compiled.py).
 
     Every inquiry on every channel runs it: going around SQLAlchemy's per-statement
-    machinery (cache key, execution context, result processors) halves its cost. The
-    statement itself is still SQLAlchemy's, so it stays portable; only the two kinds of
-    value the drivers return differently are converted here.
+    machinery (cache key, execution context, result processors) halves its cost. Only the
+    two kinds of value the drivers return differently are converted here.
     """
 
     def __init__(self, engine: Engine) -> None:
-        compiled = _LOOKUP.compile(dialect=engine.dialect)
         self._engine = engine
-        self._sql = str(compiled)
-        # qmark drivers (sqlite3) take a tuple; pyformat ones (psycopg) a mapping.
-        self._positional = bool(compiled.positiontup)
+        self._statement = CompiledStatement(_LOOKUP, engine.dialect)
         columns = list(_LOOKUP.selected_columns)
         # A namedtuple of the columns, known at run time: mypy types only literal fields,
         # so ``LookupRow`` says what it holds.
@@ -311,33 +308,17 @@ class CompiledLookup:
                           if isinstance(column.type, Boolean)]
 
     def __call__(self, number: str) -> list[LookupRow]:
-        connection = self._engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._sql, (number,) if self._positional else {"number": number})
-            fetched = cursor.fetchall()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends any transaction it opened
+        fetched = self._statement.fetchall(self._engine, {"number": number})
         return [self._convert(row) for row in fetched]
 
     def _convert(self, row: Sequence[Any]) -> LookupRow:
         values = list(row)
         for i in self._datetimes:
-            values[i] = _utc(values[i])
+            values[i] = utc(values[i])
         for i in self._booleans:
             if values[i] is not None:
                 values[i] = bool(values[i])
         return self._row(*values)
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    """SQLite gives SQLAlchemy's stored text; PostgreSQL an aware datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _view(rows: Sequence[LookupRow]) -> TransactionView:

@@ -1,0 +1,94 @@
+"""Statements compiled once for the driver and run on a DB-API cursor with raw parameters.
+
+The hot paths (every inquiry's lookup, every IVR webhook's read and write) go around
+SQLAlchemy's per-statement machinery (cache key, execution context, bind and result
+processors), which costs more than running the statement. The statement itself is still
+SQLAlchemy's, so it stays portable; what is left to the caller is what the processors
+would have done: only values the driver takes as they are (text, integers, None) go in,
+and the values the drivers return differently (datetimes: ``utc``) are converted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.sql.elements import DQLDMLClauseElement
+
+# The parameters as the driver takes them: a sequence for qmark drivers (sqlite3), a
+# mapping for pyformat ones (psycopg).
+DriverParams = Sequence[object] | Mapping[str, object]
+Values = Mapping[str, object]
+
+
+class CompiledStatement:
+    """A statement compiled once for a dialect: its SQL, and its parameters in the form
+    the dialect's driver takes them."""
+
+    __slots__ = ("sql", "params")
+
+    def __init__(self, statement: DQLDMLClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        # ``values`` (by parameter name) as the driver takes them: for qmark drivers a tuple
+        # in the SQL's order (``positiontup``), for pyformat ones (no order) the mapping.
+        # Chosen once: this runs for every statement.
+        self.params: Callable[[Values], DriverParams] = _pick(compiled.positiontup)
+
+    def execute(self, cursor: DBAPICursor, values: Values) -> None:
+        """Run on ``cursor``, in whatever transaction its connection is in."""
+        cursor.execute(self.sql, self.params(values))
+
+    def fetchone(self, engine: Engine, values: Values) -> Sequence[Any] | None:
+        """Run on a pooled connection of ``engine``: the first row, as the driver gives it."""
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self.sql, self.params(values))
+            row: Sequence[Any] | None = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends any transaction it opened
+        return row
+
+    def fetchall(self, engine: Engine, values: Values) -> Sequence[Sequence[Any]]:
+        """Run on a pooled connection of ``engine``: every row, as the driver gives them."""
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self.sql, self.params(values))
+            rows: Sequence[Sequence[Any]] = cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool, which ends any transaction it opened
+        return rows
+
+
+def _pick(order: Sequence[str] | None) -> Callable[[Values], DriverParams]:
+    """The values in ``order`` as a tuple; the mapping itself when there is no order."""
+    if not order:
+        return _as_given
+    if len(order) == 1:
+        name = order[0]
+        return lambda values: (values[name],)
+    pick: Callable[[Values], tuple[object, ...]] = itemgetter(*order)
+    return pick
+
+
+def _as_given(values: Values) -> Values:
+    return values
+
+
+def utc(value: datetime | str | None) -> datetime | None:
+    """A UTCDateTime column's value from the driver, aware and in UTC: SQLite gives
+    SQLAlchemy's stored text (UTC, naive), PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
