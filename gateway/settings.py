@@ -17,8 +17,7 @@ from channels.email.settings import EmailSettings
 from channels.ivr.settings import IvrSettings
 from channels.kiosk.settings import KioskSettings
 from channels.sms.settings import SmsSettings
-from core.platform.settings import ConfigError, Section, load
-from core.settings import CoreSettings
+from core.platform.settings import ConfigError, CoreSettings, Section, load
 from scheduler.settings import SchedulerSettings
 
 __all__ = ["ConfigError", "GatewaySettings", "Settings", "load_settings"]

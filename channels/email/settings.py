@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from core.messaging.settings import EmailBasics
-from core.platform.settings import Section
+from core.platform.settings import EmailBasics, Section
 
 # What pydantic reads as a bool (so a switch that became tri-state refuses nothing that
 # worked before), and "auto".

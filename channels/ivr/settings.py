@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Protocol
 
 from pydantic import Field, field_validator
 
@@ -60,3 +61,23 @@ class IvrSettings(Section):
     # Seconds Twilio waits for the first key of an answer before it counts as silence.
     input_timeout_seconds: int = Field(default=6, ge=2, le=30)
 
+
+class PublicAddress(Protocol):
+    """Where the outside world reaches the gateway (``gateway.public_url``): the URL Twilio
+    signs and fetches prompts from."""
+
+    @property
+    def public_url(self) -> str: ...
+
+
+class IvrConfiguration(Protocol):
+    """What the phone line reads of the whole configuration."""
+
+    @property
+    def ivr(self) -> IvrSettings: ...
+
+    @property
+    def gateway(self) -> PublicAddress: ...
+
+    @property
+    def var_dir(self) -> Path: ...

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from core.platform.settings import Section
+from core.platform.settings import LocaleSettings, Section
 
 
 class KioskSettings(Section):
@@ -38,3 +40,14 @@ class KioskSettings(Section):
         return value
 
 
+class KioskConfiguration(Protocol):
+    """What a kiosk terminal reads of the whole configuration."""
+
+    @property
+    def kiosk(self) -> KioskSettings: ...
+
+    @property
+    def locale(self) -> LocaleSettings: ...
+
+    @property
+    def tz(self) -> ZoneInfo: ...

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from core.messaging.settings import SmsBasics
-from core.platform.settings import Section
+from core.platform.settings import CoreSettings, Section, SmsBasics
 
 
 class SmppSettings(Section):
@@ -28,3 +27,12 @@ class SmsSettings(SmsBasics):
     max_answers_per_sender: int = Field(default=20, ge=1)
     answers_window_seconds: int = Field(default=3600, ge=60)
     smpp: SmppSettings = SmppSettings()
+
+
+def sms_section(settings: CoreSettings) -> SmsSettings:
+    """This channel's section of the configuration the core was given: the whole ``sms``
+    section when the gateway assembled it, the channel's defaults over the core's part
+    when the core was built from its own settings alone (tools, tests)."""
+    if isinstance(settings.sms, SmsSettings):
+        return settings.sms
+    return SmsSettings(**settings.sms.model_dump())

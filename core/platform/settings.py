@@ -1,11 +1,12 @@
 """Configuration: ``config.yaml`` plus ``GATEWAY__SECTION__KEY`` environment overrides.
 
 Each component declares its own section next to its code (``channels/sms/settings.py``,
-``scheduler/settings.py``, ...); the core declares the sections it reads itself, and the
-parts of the shared sections it needs (``SmsBasics``: the short code and the quiet hours
-the outbox keeps). ``gateway/settings.py`` assembles them into one model, and ``load``
-reads it through pydantic-settings: the environment first, then the values the caller
-passes, then the YAML file (``YamlConfigSettingsSource``).
+``scheduler/settings.py``, ...). The core's sections live here, at the bottom of the core,
+so that every feature may read them: ``CoreSettings`` is what the core is given, with its
+part of the shared sections (``SmsBasics``: the short code and the quiet hours the outbox
+keeps), which the components extend. ``gateway/settings.py`` assembles the whole, and
+``load`` reads it through pydantic-settings: the environment first, then the values the
+caller passes, then the YAML file (pydantic-settings' ``YamlConfigSettingsSource``).
 
 The file is the default; ``--config PATH`` or ``GATEWAY_CONFIG`` selects another one.
 Environment variables win over the file, so secrets never have to be written in it.
@@ -18,6 +19,7 @@ import re
 import secrets
 import tempfile
 from contextvars import ContextVar
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,6 +108,82 @@ class FileSettings(BaseSettings):
         return _kept_secret(self.var_dir / name)
 
 
+class QuietHoursSettings(Section):
+    enabled: bool = True
+    start: time = time(22, 0)
+    end: time = time(7, 0)
+    # Staff messages (assignment, overdue, digest) are held too when set.
+    staff: bool = False
+
+
+class SmsBasics(Section):
+    """What the core reads of the ``sms`` section: the short code its texts name, and the
+    quiet hours the outbox holds notifications in (the channel's own keys extend it)."""
+
+    short_code: str = "74747"
+    quiet_hours: QuietHoursSettings = QuietHoursSettings()
+
+
+class EmailBasics(Section):
+    """What the core reads of the ``email`` section: whether notifications also go by mail."""
+
+    enabled: bool = False
+    # Registration and issuance notifications also by e-mail, to applicants with an address.
+    notifications: bool = False
+
+
+class InquirySettings(Section):
+    # Failed inquiries one requester may make in the window before being refused.
+    max_failures: int = Field(default=10, ge=1)
+    failure_window_seconds: int = Field(default=900, ge=10)
+
+
+class SchedulerBasics(Section):
+    """What the core reads of the ``scheduler`` section: the overdue rule, and when a claim
+    is abandoned (the scheduler adds its timers)."""
+
+    overdue_reply_days: int = Field(default=10, ge=1, le=365)
+    overdue_repeat_days: int = Field(default=3, ge=1, le=365)
+    # How reply periods count where a department does not say: "calendar" or "working"
+    # days (Friday, Saturday and the holidays of `gateway holidays` off).
+    overdue_day_count: Literal["calendar", "working"] = "calendar"
+    # Overdue messages (first and reminders) go from this local time on their day: managers
+    # are staff, told at the start of the working day, not at the first scan after midnight.
+    overdue_send_at: time = time(8, 0)
+    # A claim older than this belongs to a sender that died: the message is queued again.
+    stale_claim_seconds: int = Field(default=300, ge=60)
+
+
+class CoreSettings(FileSettings):
+    """What the core reads: its own sections, and its part of the channels' and the
+    scheduler's (``SmsBasics``, ``EmailBasics``, ``SchedulerBasics``), which those
+    components extend with their own keys under the same section names. The gateway
+    assembles the whole (``gateway.settings.Settings``) and hands it to the core, which
+    reads the sections it knows directly: nothing is copied field by field."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    locale: LocaleSettings = LocaleSettings()
+    inquiry: InquirySettings = InquirySettings()
+    security: SecuritySettings = SecuritySettings()
+    sms: SmsBasics = SmsBasics()
+    email: EmailBasics = EmailBasics()
+    scheduler: SchedulerBasics = SchedulerBasics()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.locale.timezone)  # zoneinfo keeps one instance per zone
+
+    def national_id_key(self) -> bytes:
+        """The HMAC key national IDs are hashed with: configured, or generated once under
+        var/ (read once per process)."""
+        return (self.security.national_id_key or self.kept_secret("national_id_key")).encode()
+
+    @property
+    def email_notifications(self) -> bool:
+        """Registration and issuance notifications also go by e-mail."""
+        return self.email.enabled and self.email.notifications
+
+
 Loaded = TypeVar("Loaded", bound=FileSettings)
 
 # The YAML file ``load`` is reading (pydantic-settings builds its sources per model).
@@ -146,7 +224,13 @@ def load(model: type[Loaded], path: str | os.PathLike[str] | None = None,
     return settings
 
 
+# Kept secrets as read, by path: read once per process, not on every inquiry.
+_KEPT: dict[Path, str] = {}
+
+
 def _kept_secret(path: Path) -> str:
+    if path in _KEPT:
+        return _KEPT[path]
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole to a private temporary file, then linked into place: a process
@@ -165,6 +249,7 @@ def _kept_secret(path: Path) -> str:
     if not value:
         raise ConfigError(f"{path} is empty: restore the key it held (or delete the file to "
                           "generate a new one)")
+    _KEPT[path] = value
     return value
 
 
