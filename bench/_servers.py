@@ -24,8 +24,8 @@ from flask import Flask, jsonify, request
 from sqlalchemy.engine import make_url
 from waitress import create_server
 
-from core.platform.settings import Settings, load_settings
 from gateway.cli import configure_logging
+from gateway.settings import Settings, load_settings
 
 
 def bench_settings(spec: dict[str, Any]) -> Settings:

@@ -40,7 +40,7 @@ def _on_term(_signum, _frame) -> None:
 
 
 def gateway_settings(spec: dict[str, Any]):
-    from core.platform.settings import load_settings
+    from gateway.settings import load_settings
 
     return load_settings(
         None, database={"url": spec["url"]},

@@ -41,8 +41,8 @@ if str(ROOT) not in sys.path:
 from channels.email.channel import EmailChannel  # noqa: E402
 from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
-from core.platform.settings import load_settings  # noqa: E402
 from gateway.bootstrap import build_core  # noqa: E402
+from gateway.settings import load_settings  # noqa: E402
 from tests.peers.dovecot_peer import DovecotPeer, dovecot_available  # noqa: E402
 from tests.peers.smtp_peer import SmtpPeer  # noqa: E402
 

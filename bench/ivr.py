@@ -66,7 +66,7 @@ TARGET_P99_MS = 20.0
 
 
 def _settings(spec: dict):
-    from core.platform.settings import load_settings
+    from gateway.settings import load_settings
 
     return load_settings(
         None, database={"url": spec["url"]}, var_dir=spec["var_dir"],
@@ -102,15 +102,14 @@ def _serve(kind: str, spec: dict) -> None:
 
 
 def _prepare(url: str) -> None:
-    from core.config import CoreConfig
     from core.platform import migrate
     from core.platform.db import Database
     from core.service import Core
 
     database = Database(url)
     migrate.upgrade(database.engine)
-    core = Core.build(database, CoreConfig.from_settings(_settings(
-        {"url": url, "var_dir": tempfile.gettempdir(), "port": 1})), background_log=False)
+    core = Core.build(database, _settings(
+        {"url": url, "var_dir": tempfile.gettempdir(), "port": 1}), background_log=False)
     core.upsert_department("RIGHTS", {"name_ar": "إدارة الحقوق", "name_en": "Rights",
                                       "manager": {"name": "م", "mobile": "0501112233"}})
     core.record_event({"event_id": "b-1", "type": "registered",

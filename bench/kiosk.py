@@ -37,8 +37,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from core.access.tokens import create_token  # noqa: E402
 from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
-from core.platform.settings import load_settings  # noqa: E402
 from core.transactions.demo import DEMO_NATIONAL_ID, DEMO_NUMBER, load_demo  # noqa: E402
+from gateway.settings import load_settings  # noqa: E402
 
 TARGET_START_S = 2.0
 TARGET_ANSWER_MS = 300.0

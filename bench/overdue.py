@@ -33,7 +33,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -41,7 +40,7 @@ from sqlalchemy import create_engine, delete, func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
-from core.config import CoreConfig  # noqa: E402
+from core.config import CoreSettings  # noqa: E402
 from core.directory.models import Agency, Department
 from core.messaging.models import Notification
 from core.platform import migrate  # noqa: E402
@@ -51,7 +50,7 @@ from core.transactions.models import OverdueFollowUp, Transaction
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DEPARTMENTS, AGENCIES, CHUNK = 20, 12, 50_000
-CONFIG = CoreConfig(tz=ZoneInfo("Asia/Riyadh"), national_id_key=b"bench")
+CONFIG = CoreSettings(locale={"timezone": "Asia/Riyadh"}, security={"national_id_key": "bench"})
 
 
 def _row(i: int, overdue_every: int) -> dict:
@@ -188,7 +187,7 @@ def run(url: str, size: int, share: float) -> dict[str, float]:
         idle, result = timed_scan(db)
         assert result.notified == result.reminded == 0
         print(f"   next scan, nothing due: {idle:.3f} s")
-        reminder_day = NOW + timedelta(days=CONFIG.repeat_days)
+        reminder_day = NOW + timedelta(days=CONFIG.scheduler.overdue_repeat_days)
         seconds, result = timed_scan(db, reminder_day)
         assert result.reminded == due, (result.reminded, due)
         print(f"   reminder day: {result.reminded:,} reminders (and {result.notified:,} "

@@ -490,7 +490,7 @@ def _children_cpu() -> float:
 
 
 def _default_window() -> int:
-    from core.platform.settings import SmppSettings
+    from channels.sms.settings import SmppSettings
 
     return SmppSettings().window
 

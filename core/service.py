@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from core.access.tokens import TokenVerifier
 from core.calls.log import CallLog
-from core.config import CoreConfig
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
 from core.messaging.history import MessageHistory
@@ -19,7 +18,7 @@ from core.operations.upkeep import Upkeep
 from core.platform.db import Database
 from core.platform.errors import CoreError
 from core.platform.faults import DatabaseFaults
-from core.platform.settings import Settings
+from core.platform.settings import CoreSettings
 from core.platform.telemetry import EVENTS
 from core.transactions import lifecycle
 from core.transactions.answer import Answer
@@ -32,13 +31,13 @@ from core.transactions.overdue_report import OverdueReport
 @dataclass
 class Core:
     db: Database
-    config: CoreConfig
+    config: CoreSettings
     inquiries: InquiryService
     inquiry_log: InquiryLogWriter
     tokens: TokenVerifier
 
     @classmethod
-    def build(cls, db: Database, config: CoreConfig, *, background_log: bool = True) -> Core:
+    def build(cls, db: Database, config: CoreSettings, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
                    inquiry_log=log, tokens=TokenVerifier(db.read))
@@ -116,9 +115,10 @@ class Core:
         self.db.dispose()
 
 
-def build(settings: Settings, *, background_log: bool = True) -> Core:
-    """The core for these settings: its database (at least one pooled connection per
-    server thread: no connect/close churn under load) and its configuration."""
-    pool_size = max(settings.database.pool_size, settings.gateway.threads)
+def build(settings: CoreSettings, *, min_pool_size: int = 1,
+          background_log: bool = True) -> Core:
+    """The core for these settings: its database (``database.pool_size`` connections, at
+    least ``min_pool_size``) and its configuration."""
+    pool_size = max(settings.database.pool_size, min_pool_size)
     db = Database(settings.database.url, pool_size=pool_size, echo=settings.database.echo)
-    return Core.build(db, CoreConfig.from_settings(settings), background_log=background_log)
+    return Core.build(db, settings, background_log=background_log)

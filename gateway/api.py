@@ -84,7 +84,7 @@ def post_inquiry():
         raise InvalidRequest("national_id is required", code="missing_field",
                              field="national_id")
     core = _core()
-    lang = pick_language(lang, core.config.default_language)
+    lang = pick_language(lang, core.config.locale.default_language)
     channel = "kiosk" if g.principal.role == "kiosk" else "api"
     # No origin: a kiosk is shared by everyone who walks up to it, so failures count
     # against the national ID typed, never against the terminal (or one careless

@@ -6,7 +6,6 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from prometheus_client import REGISTRY
 
-from core.platform.settings import Settings
 from core.service import Core
 from gateway import errors, ivr
 from gateway.api import api
@@ -17,6 +16,7 @@ from gateway.messages import messages
 from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
+from gateway.settings import Settings
 from gateway.simulator import simulator
 
 _collector: OutboxCollector | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from core import service
-from core.platform.settings import Settings
 from core.service import Core
+from gateway.settings import Settings
 
 
 def build_core(settings: Settings, *, background_log: bool = True) -> Core:
-    return service.build(settings, background_log=background_log)
+    # At least one pooled connection per server thread: no connect/close churn under load.
+    return service.build(settings, min_pool_size=settings.gateway.threads,
+                         background_log=background_log)
 
 
 def check_schema(core: Core) -> str | None:

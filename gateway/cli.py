@@ -16,7 +16,8 @@ from click.core import ParameterSource
 from core.access.tokens import ROLES, create_token, revoke_token
 from core.platform import migrate
 from core.platform.errors import CoreError
-from core.platform.settings import ConfigError, Settings, load_settings
+from core.platform.settings import ConfigError
+from gateway.settings import Settings, load_settings
 
 log = logging.getLogger("gateway")
 

@@ -32,8 +32,8 @@ from channels.ivr.line import Line
 from channels.ivr.metrics import FAULTS, REJECTED
 from channels.ivr.twiml import TwimlRenderer
 from core.platform.faults import DatabaseFaults
-from core.platform.settings import Settings
 from core.service import Core
+from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -70,7 +70,7 @@ def page_language() -> str:
         except HTTPException:  # a body too large to parse: fall back to the query string
             chosen = None
         g.lang = pick_language(chosen or request.args.get("lang"),
-                               current_app.extensions["core"].config.default_language)
+                               current_app.extensions["core"].config.locale.default_language)
     return g.lang
 
 
@@ -99,7 +99,7 @@ def _page_context() -> dict:
         "direction": "rtl" if lang == "ar" else "ltr",
         "other_lang": other,
         "other_lang_name": "English" if other == "en" else "العربية",
-        "short_code": core.config.short_code,
+        "short_code": core.config.sms.short_code,
         "toll_free": current_app.config["SETTINGS"].ivr.toll_free_number,
     }
 
@@ -191,7 +191,7 @@ def _field(name: str) -> str:
 def _answer_page(answer: Answer, lang: str):
     if answer.outcome is Outcome.RATE_LIMITED:
         response = _message_page(429, "rate_limited", rate_limited_text(lang))
-        window = current_app.extensions["core"].config.failure_window_seconds
+        window = current_app.extensions["core"].config.inquiry.failure_window_seconds
         response.headers["Retry-After"] = str(window)
         return response
     if answer.transaction is None:

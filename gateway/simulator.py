@@ -182,7 +182,7 @@ def send():
         errors["mobile"] = messages["mobile_missing"]
     else:
         try:
-            mobile = parse_mobile(mobile_text, core.config.phone_region)
+            mobile = parse_mobile(mobile_text, core.config.locale.phone_region)
         except InvalidMobile as exc:
             errors["mobile"] = messages.get(exc.code, messages["mobile_invalid"])
     if not message.strip():

@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 
 from core.platform import leases
 from core.platform.clock import utcnow
-from core.platform.settings import Settings
 from core.service import Core
 from core.transactions import overdue
 from scheduler.job_queue import JobQueue
+from scheduler.settings import SchedulerConfiguration
 
 log = logging.getLogger("gateway.scheduler")
 
@@ -40,7 +40,7 @@ LEASE_TTL = timedelta(seconds=60)
 class Scheduler:
     """``Scheduler(core, settings).start()`` ... ``.stop()``."""
 
-    def __init__(self, core: Core, settings: Settings, *,
+    def __init__(self, core: Core, settings: SchedulerConfiguration, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.upkeep = core.upkeep
         self.settings = settings.scheduler

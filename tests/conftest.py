@@ -12,10 +12,10 @@ from sqlalchemy import delete
 from core.access.tokens import create_token
 from core.platform import migrate
 from core.platform.db import Database
-from core.platform.settings import Settings, load_settings
 from core.schema import Base
 from gateway.app import create_app
 from gateway.bootstrap import build_core
+from gateway.settings import Settings, load_settings
 
 NATIONAL_ID_KEY = "test-key-not-secret"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -27,12 +27,12 @@ from channels.email.inquiry import EmailRules
 from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
 from channels.email.sender import SmtpSender
+from channels.email.settings import EmailSettings
 from core.messaging import outbox
 from core.messaging.mail import CHANNEL, DATABASE_AWAY, DATABASE_ERROR
 from core.messaging.mailbox import MailboxCursors
 from core.platform import leases
 from core.platform.clock import utcnow
-from core.platform.settings import EmailSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)

@@ -127,7 +127,7 @@ def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
     asked = f"{mail.subject}\n{mail.text}"
     national_id = find_national_id(asked)
     answers = []
-    for number in find_transaction_numbers(asked, core.config.phone_region):
+    for number in find_transaction_numbers(asked, core.config.locale.phone_region):
         answers.append((number, core.inquire(InquiryRequest(
             channel=CHANNEL, number_text=number, email=sender, national_id=national_id,
             origin=sender))))

@@ -21,7 +21,7 @@ from channels.email.login import (
     untrusted_certificate,
     wants_starttls,
 )
-from core.platform.settings import ImapSettings
+from channels.email.settings import ImapSettings
 
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"

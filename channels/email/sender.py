@@ -34,11 +34,11 @@ from channels.email.login import (
     untrusted_certificate,
     wants_starttls,
 )
+from channels.email.settings import SmtpSettings
 from core.messaging import outbox
 from core.messaging.mail import CHANNEL, MailStore
 from core.messaging.retry import RetrySchedule
 from core.platform.clock import utcnow
-from core.platform.settings import SmtpSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)

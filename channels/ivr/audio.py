@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from core.platform.settings import Settings, VoiceSettings
+from channels.ivr.settings import IvrConfiguration, VoiceSettings
 
 ENGINE = "pyttsx3-espeak-ng"
 NAME = re.compile(r"^(ar|en)-[0-9a-f]{24}\.wav$")
@@ -27,7 +27,7 @@ def audio_name(lang: str, text: str, voice: VoiceSettings) -> str:
     return f"{lang}-{hashlib.sha256(made_of.encode('utf-8')).hexdigest()[:24]}.wav"
 
 
-def audio_dir(settings: Settings) -> Path:
+def audio_dir(settings: IvrConfiguration) -> Path:
     return Path(settings.var_dir) / settings.ivr.voice.audio_dir
 
 

@@ -15,9 +15,9 @@ from channels.ivr.calls import CallStore
 from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
 from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
+from channels.ivr.settings import IvrConfiguration
 from core.calls.log import CALL_SID_MAX
 from core.platform.clock import utcnow
-from core.platform.settings import Settings
 from core.service import Core
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,13 @@ class Line:
         self._next_check = 0.0
 
     @classmethod
-    def build(cls, core: Core, settings: Settings, channel: str = "ivr",
+    def build(cls, core: Core, settings: IvrConfiguration, channel: str = "ivr",
               now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Line:
         agent = settings.ivr.agent
         config = FlowConfig(
-            channel=channel, tz=core.config.tz, short_code=core.config.short_code,
-            phone_region=core.config.phone_region,
-            default_language=core.config.default_language,
+            channel=channel, tz=core.config.tz, short_code=core.config.sms.short_code,
+            phone_region=core.config.locale.phone_region,
+            default_language=core.config.locale.default_language,
             agent_number=agent.number, ring_seconds=agent.ring_seconds,
             hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz))
         return cls(CallStore(core.calls), CallFlow(config, core.inquire, now), channel)

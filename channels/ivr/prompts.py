@@ -30,9 +30,9 @@ from datetime import date
 from pathlib import Path
 
 from channels.ivr.audio import AudioLibrary, audio_dir, espeak_voice
+from channels.ivr.settings import IvrConfiguration
 from channels.ivr.speech import recordable_phrases, recording_years
 from core.platform.i18n import LANGUAGES
-from core.platform.settings import Settings
 
 # Seconds the engine may take to start, and to render one phrase, before it is killed.
 STARTUP_SECONDS, SECONDS_PER_PHRASE = 20.0, 10.0
@@ -72,7 +72,7 @@ def all_phrases(today: date | None = None) -> list[tuple[str, str]]:
     return [(lang, phrase) for lang in LANGUAGES for phrase in recordable_phrases(lang, years)]
 
 
-def render(settings: Settings, phrases: list[tuple[str, str]] | None = None, *,
+def render(settings: IvrConfiguration, phrases: list[tuple[str, str]] | None = None, *,
            force: bool = False, timeout: float | None = None) -> RenderReport:
     """Render ``phrases`` (default: all of them) that have no file yet, then check each."""
     voice = settings.ivr.voice

@@ -18,8 +18,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.ivr.audio import AudioLibrary
 from channels.ivr.flow import Action, Gather, Hangup, Speak, Transfer
+from channels.ivr.settings import VoiceSettings
 from channels.ivr.speech import Sentence
-from core.platform.settings import VoiceSettings
 
 # Documents kept: every fixed menu, and the statuses heard most recently.
 RENDERED_KEPT = 2048

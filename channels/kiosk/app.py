@@ -15,7 +15,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from core.platform.settings import REPO_ROOT, Settings
+from channels.kiosk.settings import KioskConfiguration
+from core.platform.settings import REPO_ROOT
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 # In fallback order: Arabic first, Latin for English and punctuation, then the symbols
@@ -33,7 +34,7 @@ def version() -> str:
         return "0.0.0"
 
 
-def kiosk_id(settings: Settings) -> str:
+def kiosk_id(settings: KioskConfiguration) -> str:
     return settings.kiosk.kiosk_id or socket.gethostname()[:64]
 
 
@@ -67,7 +68,7 @@ def hide_cursor(app, hide: bool) -> None:
         app.setOverrideCursor(Qt.CursorShape.BlankCursor)
 
 
-def build_window(settings: Settings, *, show: bool = True):
+def build_window(settings: KioskConfiguration, *, show: bool = True):
     """The kiosk window wired to its gateway, printer and flow (a QApplication must exist)."""
     from channels.kiosk.client import GatewayClient
     from channels.kiosk.flow import Flow
@@ -100,7 +101,7 @@ def build_window(settings: Settings, *, show: bool = True):
     return window
 
 
-def run(settings: Settings) -> int:
+def run(settings: KioskConfiguration) -> int:
     """Start the kiosk and run until the technician exits or SIGTERM; the exit status."""
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication

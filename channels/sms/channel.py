@@ -39,9 +39,9 @@ from channels.sms.outgoing import TEMPORARY_STATUSES
 from channels.sms.pdus import ESME_ROK, DeliverSm
 from channels.sms.receipt_matching import DeliveryReceipts
 from channels.sms.receipts import Receipt, is_delivery_receipt
+from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings, timings_for
-from core.platform.settings import SmsSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)

@@ -23,12 +23,13 @@ from channels.sms.heartbeat import Heartbeat
 from channels.sms.outgoing import Outgoing, outcome, segments
 from channels.sms.pdus import Submitted
 from channels.sms.receipt_matching import DeliveryReceipts
+from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings
+from core.calendar.quiet_hours import QuietHours
 from core.messaging import outbox
 from core.platform import leases
 from core.platform.clock import utcnow
-from core.platform.settings import SmsSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Dispatch:
         self.core = core
         self.settings = settings
         self.timings = timings
+        self.quiet_hours = QuietHours.of(core.config)
         self.session = session
         self._clock = clock
         self.heartbeat = heartbeat
@@ -183,7 +185,7 @@ class Dispatch:
         try:
             claimed = outbox.mark_sent_and_claim(
                 self.core.db, sent, limit=limit, channel="sms",
-                quiet_hours=self.core.config.quiet_hours, holder=self.heartbeat.holder)
+                quiet_hours=self.quiet_hours, holder=self.heartbeat.holder)
         except Exception:
             self.slots.give(taken)  # the finished keep theirs, to be recorded again
             self.claim_wanted = self.claim_wanted or claiming

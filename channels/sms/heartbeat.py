@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings
 from core.platform import leases
-from core.platform.settings import SmsSettings
 from core.service import Core
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from channels.sms.settings import sms_section
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.messaging import inbound, outbox
 from core.messaging.inbound import Inbound, Received, Reply
@@ -77,12 +78,11 @@ class SmsLimits:
 
     @staticmethod
     def _budgets(core: Core) -> tuple[FailureLimiter, FailureLimiter]:
-        config = core.config
+        sms = sms_section(core.config)
         # Answers sent to each number, so no number gets more than its budget per window;
         # numbers told "too many attempts", so each is told once per window.
-        return (FailureLimiter(config.sms_answers_per_sender,
-                               config.sms_answers_window_seconds),
-                FailureLimiter(1, config.failure_window_seconds))
+        return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds),
+                FailureLimiter(1, core.config.inquiry.failure_window_seconds))
 
 
 def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
@@ -93,8 +93,8 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
     core's inquiry limits and budgets counted for this reply alone), rendered as the
     SMS. No body when the sender is not a mobile or its answers budget is spent."""
     limits = limits or SmsLimits.of(core)
-    lang = reply_language(text, core.config.default_language)
-    if not _is_mobile(sender, core.config.phone_region):
+    lang = reply_language(text, core.config.locale.default_language)
+    if not _is_mobile(sender, core.config.locale.phone_region):
         return Reply(None, lang)
     if limits.answers.blocked(sender):
         # Its budget of answers is spent: stored, not answered (see below).
@@ -107,15 +107,15 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
         if limits.notices.blocked(sender):
             return Reply(None, lang)
         limits.notices.failed(sender)
-    body = render.sms_text(answer, lang, core.config.tz, core.config.short_code)
+    body = render.sms_text(answer, lang, core.config.tz, core.config.sms.short_code)
     limits.answers.failed(sender)  # counted: one more answer to this number
     if limits.answers.blocked(sender):
         # Found answers are not rate limited as failures are: a phone that echoes each
         # answer back (an auto-responder) would make an endless, paid-for loop.
         log.warning("SMS to %s: %d answers within %d s; its next messages are stored and "
                     "not answered until the window passes (an auto-responder loop?)",
-                    mask_mobile(sender), core.config.sms_answers_per_sender,
-                    core.config.sms_answers_window_seconds)
+                    mask_mobile(sender), limits.answers.max_failures,
+                    limits.answers.window)
     return Reply(body, lang)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core.messaging.retry import RetrySchedule
-from core.platform.settings import Settings
+from core.platform.settings import CoreSettings
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Timings:
         return max(self.heartbeat_lifetime, 2 * margin + self.heartbeat_interval), margin
 
 
-def timings_for(settings: Settings) -> Timings:
+def timings_for(settings: CoreSettings) -> Timings:
     """The production timings, with the stale-claim age the operator configured."""
     return Timings(stale_claims_after=timedelta(
         seconds=settings.scheduler.stale_claim_seconds))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+from core.platform.settings import CoreSettings
+
 
 @dataclass(frozen=True)
 class QuietHours:
@@ -20,6 +22,14 @@ class QuietHours:
     end: time
     tz: ZoneInfo
     staff_too: bool = False
+
+    @classmethod
+    def of(cls, settings: CoreSettings) -> QuietHours | None:
+        """The policy ``sms.quiet_hours`` sets; None when quiet hours are off."""
+        quiet = settings.sms.quiet_hours
+        if not quiet.enabled:
+            return None
+        return cls(start=quiet.start, end=quiet.end, tz=settings.tz, staff_too=quiet.staff)
 
     def in_window(self, now: datetime) -> bool:
         """Whether local time ``now`` is within [start, end) (the window may span midnight)."""

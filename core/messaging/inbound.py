@@ -23,12 +23,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from core.config import CoreConfig
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.messaging import outbox
 from core.messaging.models import InboundMessage
 from core.platform.clock import utcnow
 from core.platform.db import Database
+from core.platform.settings import CoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +133,17 @@ def normalize_sender(sender: str, region: str = "SA") -> str:
     return storable(sender.strip())[:_SENDER_MAX]
 
 
-def _row(config: CoreConfig, message: Inbound, key: str, now: datetime) -> InboundRow:
+def _row(config: CoreSettings, message: Inbound, key: str, now: datetime) -> InboundRow:
     """The inbound_messages row of one message, "received"."""
     return {
         "channel": "sms", "dedupe_key": key,
-        "sender": normalize_sender(message.sender, config.phone_region),
+        "sender": normalize_sender(message.sender, config.locale.phone_region),
         "recipient": storable(message.recipient.strip())[:RECIPIENT_MAX],
         "text": storable(message.text), "received_at": now, "status": RECEIVED,
     }
 
 
-def receive(db: Database, config: CoreConfig, *, sender: str, recipient: str, text: str,
+def receive(db: Database, config: CoreSettings, *, sender: str, recipient: str, text: str,
             dedupe_key: str) -> Received:
     """Store one inbound SMS (status "received") in its own committed transaction.
 
@@ -170,7 +170,7 @@ def receive(db: Database, config: CoreConfig, *, sender: str, recipient: str, te
         return Received(id=existing.id, status=existing.status, duplicate=True)
 
 
-def new_rows(config: CoreConfig, messages: list[Inbound]) -> list[NewRow]:
+def new_rows(config: CoreSettings, messages: list[Inbound]) -> list[NewRow]:
     """The rows to insert, one per dedupe key (a redelivery within the batch drops out)."""
     now = utcnow()
     rows: dict[str, NewRow] = {}
@@ -201,7 +201,7 @@ def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
     return {key: message_id for message_id, key in inserted}
 
 
-def receive_and_answer(db: Database, config: CoreConfig, messages: list[Inbound],
+def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inbound],
                        respond: Respond, *, claim_limit: int,
                        holder: str | None = None) -> list[outbox.Claimed]:
     """Store a batch of inbound SMS and answer them (``respond``), in one transaction; up

@@ -215,7 +215,7 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     they are the caller's once it commits.
 
     Due means pending with ``not_before <= now``; the most urgent (lowest priority, then
-    oldest id) come first. With ``quiet_hours`` (``CoreConfig.quiet_hours``), notifications
+    oldest id) come first. With ``quiet_hours`` (``CoreSettings.quiet_hours``), notifications
     to the audiences it holds at ``now`` are not due yet, except answers to inquiries
     (``PRIORITY_ANSWER``); they keep their place and are claimed when the window ends.
     On PostgreSQL the select locks with ``FOR UPDATE SKIP LOCKED``, so concurrent senders

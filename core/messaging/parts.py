@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Insert, Select, bindparam, delete, select, te
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.config import CoreConfig
 from core.messaging.inbound import RECIPIENT_MAX, Inbound, insert_new, new_rows, storable
 from core.messaging.models import InboundPart
 from core.platform.clock import utcnow
 from core.platform.db import Database
+from core.platform.settings import CoreSettings
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ _MESSAGE = (_PARTS.c.sender, _PARTS.c.reference, _PARTS.c.total)
 _WAITING = _PARTS.c.joined_at.is_(None)
 
 
-def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
+def receive_parts(db: Database, config: CoreSettings, parts: list[Part],
                   assemble: Assemble) -> int:
     """Store parts of multi-part SMS in one committed transaction, and with them every
     message they complete (assembled by ``assemble``, stored "received" for
@@ -85,7 +85,7 @@ def receive_parts(db: Database, config: CoreConfig, parts: list[Part],
     return len(complete)
 
 
-def expire_parts(db: Database, config: CoreConfig, older_than: timedelta,
+def expire_parts(db: Database, config: CoreSettings, older_than: timedelta,
                  assemble: Assemble, *, now: datetime | None = None) -> int:
     """Store, as they are, the messages still missing parts whose oldest part came
     ``older_than`` ago (also parts stored by a process that has since stopped), and forget
@@ -173,7 +173,7 @@ def _waiting(connection: Connection, statement: Select[*tuple[Any, ...]],
     return list(found.values())
 
 
-def _join(connection: Connection, config: CoreConfig,
+def _join(connection: Connection, config: CoreSettings,
           messages: list[tuple[list[int], list[Part]]], assemble: Assemble,
           now: datetime) -> None:
     """Store each message from its parts and mark the parts joined."""

@@ -7,17 +7,17 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from core.config import CoreConfig
 from core.messaging import outbox
 from core.platform import leases
 from core.platform.db import Database
+from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
 
 
 class Upkeep:
     """The chores over one database and configuration."""
 
-    def __init__(self, db: Database, config: CoreConfig) -> None:
+    def __init__(self, db: Database, config: CoreSettings) -> None:
         self._db = db
         self._config = config
 

@@ -23,11 +23,11 @@ from typing import Any, Protocol, cast
 from sqlalchemy import CursorResult, func, select, true, update
 from sqlalchemy.orm import Session
 
-from core.config import CoreConfig
 from core.directory.reference import Upserted
 from core.identity.national_id import national_id_with_check_digit
 from core.messaging.models import Notification, NotificationStatus
 from core.platform.db import Database
+from core.platform.settings import CoreSettings
 from core.transactions import lifecycle, overdue
 from core.transactions.events import parse_event
 from core.transactions.models import Transaction
@@ -329,7 +329,7 @@ class DemoTarget(Protocol):
     @property
     def db(self) -> Database: ...
     @property
-    def config(self) -> CoreConfig: ...
+    def config(self) -> CoreSettings: ...
     def upsert_department(self, code: str, data: Any) -> Upserted: ...
     def upsert_agency(self, code: str, data: Any) -> Upserted: ...
     def upsert_employee(self, code: str, data: Any) -> Upserted: ...
@@ -345,7 +345,7 @@ def load_demo(core: DemoTarget, *, transactions: int = 300, seed: int = 74747,
         return (f"demo data: not loaded, the database already has {existing} "
                 f"transactions (--if-empty)")
     plan = plan_demo(seed=seed, transactions=transactions, now=now or datetime.now(UTC),
-                     default_reply_days=core.config.reply_days)
+                     default_reply_days=core.config.scheduler.overdue_reply_days)
     clash = _first_present(core, [txn.number for txn in plan.transactions])
     if clash:
         return (f"demo data: not loaded, transaction {clash} already exists (demo data "

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from core.calendar.dates import format_date, local_date
 from core.calendar.workdays import ONE_DAY
-from core.config import CoreConfig
 from core.messaging import outbox
 from core.messaging.models import Notification
 from core.platform.db import Database, utcnow
 from core.platform.i18n import gettext_for
+from core.platform.settings import CoreSettings
 from core.transactions.models import Status, Transaction
 from core.transactions.overdue import Rule, load_rules, overdue_conditions, start_of
 
@@ -49,7 +49,7 @@ def digest_sms(department: str, day: date, counts: Counts, lang: str) -> str:
         overdue=counts.overdue)
 
 
-def department_counts(session: Session, rule: Rule, today: date, config: CoreConfig) -> Counts:
+def department_counts(session: Session, rule: Rule, today: date, config: CoreSettings) -> Counts:
     def count(*conditions: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(Transaction)
                               .where(*conditions)) or 0
@@ -65,14 +65,14 @@ def department_counts(session: Session, rule: Rule, today: date, config: CoreCon
         overdue=count(*overdue_conditions(rule, today, config.tz)))
 
 
-def send_digests(db: Database, config: CoreConfig, at: time, *,
+def send_digests(db: Database, config: CoreSettings, at: time, *,
                  now: datetime | None = None) -> int:
     """Queue today's digests not yet queued, once ``at`` has passed; how many."""
     now = now or utcnow()
     if now.astimezone(config.tz).time() < at:
         return 0
     today = local_date(now, config.tz)
-    lang = config.staff_language
+    lang = config.locale.default_language
     with db.write.begin() as session:
         due = {cause_key(rule.department_id, today): rule
                for rule in load_rules(session, config)

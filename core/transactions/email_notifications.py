@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core.config import CoreConfig
 from core.messaging import outbox
 from core.messaging.bilingual import REPLY_LANGUAGES, Section, plain_text
 from core.platform.i18n import gettext_for
+from core.platform.settings import CoreSettings
 from core.transactions import render
 from core.transactions.answer import Name
 from core.transactions.models import Transaction
@@ -18,7 +18,7 @@ KINDS = {"registered": "registration", "issued": "issuance"}
 
 
 def enqueue_copies(session: Session, txn: Transaction, event_id: str, event_type: str,
-                   config: CoreConfig) -> int:
+                   config: CoreSettings) -> int:
     """Queue the e-mail copy of this event's citizen notification; how many (0 or 1)."""
     kind = KINDS.get(event_type)
     if not config.email_notifications or kind is None or not txn.applicant_email:
@@ -43,10 +43,10 @@ def notification_subject(kind: str) -> str:
     return " / ".join(titles)
 
 
-def _text(kind: str, txn: Transaction, lang: str, config: CoreConfig) -> str:
+def _text(kind: str, txn: Transaction, lang: str, config: CoreSettings) -> str:
     if kind == "registration":
         return render.registration_sms(txn.number, txn.registered_at, lang, config.tz,
-                                       config.short_code)
+                                       config.sms.short_code)
     agency = txn.destination_agency
     return render.issuance_sms(
         txn.number, txn.outgoing_number or "", txn.issued_at or txn.registered_at,

@@ -37,10 +37,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from core.config import CoreConfig
 from core.identity.digits import normalize_digits
 from core.platform.db import Database
 from core.platform.errors import CoreError, InvalidRequest
+from core.platform.settings import CoreSettings
 from core.transactions import lifecycle
 from core.transactions.events import parse_event
 
@@ -129,7 +129,7 @@ class ImportTarget(Protocol):
     @property
     def db(self) -> Database: ...
     @property
-    def config(self) -> CoreConfig: ...
+    def config(self) -> CoreSettings: ...
 
 
 class _Rejected(Exception):
@@ -284,7 +284,7 @@ def _import_batch(core: ImportTarget, header: list[str], batch: list[tuple[int, 
                 report.already_present += 1
 
 
-def _apply_row(session: Session, planned: list[_Planned], config: CoreConfig,
+def _apply_row(session: Session, planned: list[_Planned], config: CoreSettings,
                notify: bool) -> tuple[bool, int]:
     """Apply a row's events in one savepoint; (any new event?, outbox rows kept)."""
     for attempt in (1, 2):
@@ -300,7 +300,7 @@ def _apply_row(session: Session, planned: list[_Planned], config: CoreConfig,
     raise AssertionError("the loop returns or raises")
 
 
-def _apply_events(session: Session, planned: list[_Planned], config: CoreConfig,
+def _apply_events(session: Session, planned: list[_Planned], config: CoreSettings,
                   notify: bool) -> tuple[bool, int]:
     new = False
     notes = 0

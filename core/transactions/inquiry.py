@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Boolean, Engine, Select, bindparam, select
 
-from core.config import CoreConfig
 from core.directory.models import Agency, Department
 from core.identity.addresses import mask_email
 from core.identity.digits import extract_transaction_number
@@ -29,6 +28,7 @@ from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.platform.compiled import CompiledStatement, utc
 from core.platform.db import UTCDateTime
 from core.platform.ratelimit import FailureLimiter
+from core.platform.settings import CoreSettings
 from core.platform.telemetry import INQUIRIES, INQUIRY_SECONDS
 from core.transactions.answer import Answer, Name, Outcome, Stage, TransactionView
 from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
@@ -75,18 +75,18 @@ class _Credential:
 
 
 class InquiryService:
-    def __init__(self, engine: Engine, config: CoreConfig,
+    def __init__(self, engine: Engine, config: CoreSettings,
                  log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
         self._find = CompiledLookup(engine)
         self._config = config
         self._log = log
-        self._limiter = limiter or FailureLimiter(config.max_failures,
-                                                  config.failure_window_seconds)
+        self._limiter = limiter or FailureLimiter(config.inquiry.max_failures,
+                                                  config.inquiry.failure_window_seconds)
         # Failures per transaction number, from anyone: guessing the national ID (or
         # mobile) of one known number with a fresh credential each time is stopped here.
         # Higher than a requester's limit, as the number's owner may be locked out too.
-        self._per_number = FailureLimiter(config.max_failures * PER_NUMBER_FACTOR,
-                                          config.failure_window_seconds)
+        self._per_number = FailureLimiter(config.inquiry.max_failures * PER_NUMBER_FACTOR,
+                                          config.inquiry.failure_window_seconds)
 
     def inquire(self, request: InquiryRequest) -> Answer:
         started = time.perf_counter()
@@ -142,7 +142,7 @@ class InquiryService:
         found: list[_Credential] = []
         if request.mobile:
             try:
-                mobile = normalize_mobile(request.mobile, self._config.phone_region)
+                mobile = normalize_mobile(request.mobile, self._config.locale.phone_region)
             except InvalidMobile:
                 mobile = None
             if mobile:
@@ -154,7 +154,7 @@ class InquiryService:
                                      _loggable(mask_email(email)), email=email))
         if request.national_id:
             try:
-                hashed = hash_national_id(request.national_id, self._config.national_id_key)
+                hashed = hash_national_id(request.national_id, self._config.national_id_key())
             except InvalidNationalId:
                 # A malformed ID belongs to nobody; still counted against the requester.
                 found.append(_Credential("national_id",
@@ -167,7 +167,7 @@ class InquiryService:
 
     def _keyed(self, kind: str, value: str) -> str:
         # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
-        return hmac.new(self._config.national_id_key,
+        return hmac.new(self._config.national_id_key(),
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
 

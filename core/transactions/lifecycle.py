@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.config import CoreConfig
 from core.directory.models import Agency, Department, Employee
 from core.identity.national_id import hash_national_id
 from core.messaging import outbox
 from core.platform.errors import Conflict, NotFound
+from core.platform.settings import CoreSettings
 from core.transactions import email_notifications, overdue, render
 from core.transactions.answer import Name
 from core.transactions.events import LifecycleEvent
@@ -78,12 +78,12 @@ class Message:
 
 
 def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any],
-                config: CoreConfig, *, notify: bool = True) -> EventOutcome:
+                config: CoreSettings, *, notify: bool = True) -> EventOutcome:
     """Apply one checked event inside ``session``'s transaction (the caller commits).
 
     With ``notify=False`` (a bulk import of history) the event causes no messages.
     """
-    payload_digest = digest(payload, config.national_id_key)
+    payload_digest = digest(payload, config.national_id_key())
     seen = session.scalar(select(TransactionEvent).where(TransactionEvent.event_id ==
                                                          event.event_id))
     if seen is not None:
@@ -111,7 +111,7 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
 
     history = TransactionEvent(
         event_id=event.event_id, transaction=txn, type=event.type,
-        occurred_at=event.occurred_at, payload=stored_payload(payload, config.national_id_key),
+        occurred_at=event.occurred_at, payload=stored_payload(payload, config.national_id_key()),
         payload_digest=payload_digest,
     )
     session.add(history)
@@ -144,7 +144,7 @@ def _check_order(txn: Transaction, event: LifecycleEvent) -> None:
                        code="out_of_order", field="occurred_at")
 
 
-def _register(session: Session, event: LifecycleEvent, config: CoreConfig) -> Transaction:
+def _register(session: Session, event: LifecycleEvent, config: CoreSettings) -> Transaction:
     applicant = event.applicant
     assert applicant is not None  # parse_event guarantees it
     txn = Transaction(
@@ -152,10 +152,10 @@ def _register(session: Session, event: LifecycleEvent, config: CoreConfig) -> Tr
         registered_at=event.occurred_at, last_event_at=event.occurred_at,
         applicant_name=applicant.name,
         applicant_national_id_hash=(hash_national_id(applicant.national_id,
-                                                     config.national_id_key)
+                                                     config.national_id_key())
                                     if applicant.national_id else None),
         applicant_mobile=applicant.mobile, applicant_email=applicant.email,
-        applicant_language=applicant.lang or config.default_language,
+        applicant_language=applicant.lang or config.locale.default_language,
     )
     session.add(txn)
     session.flush()
@@ -163,19 +163,19 @@ def _register(session: Session, event: LifecycleEvent, config: CoreConfig) -> Tr
 
 
 def _on_registered(session: Session, txn: Transaction, event: LifecycleEvent,
-                   history: TransactionEvent, config: CoreConfig) -> list[Message]:
+                   history: TransactionEvent, config: CoreSettings) -> list[Message]:
     if not txn.applicant_mobile:
         return []
     lang = txn.applicant_language
     return [Message(
         "registration", "citizen", txn.applicant_mobile, lang,
         render.registration_sms(txn.number, txn.registered_at, lang, config.tz,
-                                config.short_code),
+                                config.sms.short_code),
     )]
 
 
 def _on_referred(session: Session, txn: Transaction, event: LifecycleEvent,
-                 history: TransactionEvent, config: CoreConfig) -> list[Message]:
+                 history: TransactionEvent, config: CoreSettings) -> list[Message]:
     department = session.scalar(select(Department).where(Department.code == event.department))
     if department is None:
         raise NotFound(f"department {event.department} is not known",
@@ -188,7 +188,7 @@ def _on_referred(session: Session, txn: Transaction, event: LifecycleEvent,
 
 
 def _on_assigned(session: Session, txn: Transaction, event: LifecycleEvent,
-                 history: TransactionEvent, config: CoreConfig) -> list[Message]:
+                 history: TransactionEvent, config: CoreSettings) -> list[Message]:
     employee = session.scalar(select(Employee).where(Employee.code == event.employee))
     if employee is None:
         raise NotFound(f"employee {event.employee} is not known",
@@ -202,13 +202,13 @@ def _on_assigned(session: Session, txn: Transaction, event: LifecycleEvent,
     history.department_id = txn.department_id
     if not employee.mobile:
         return []
-    lang = config.staff_language
+    lang = config.locale.default_language
     return [Message("assignment", "staff", employee.mobile, lang,
                     render.assignment_sms(txn.number, txn.registered_at, lang, config.tz))]
 
 
 def _on_issued(session: Session, txn: Transaction, event: LifecycleEvent,
-               history: TransactionEvent, config: CoreConfig) -> list[Message]:
+               history: TransactionEvent, config: CoreSettings) -> list[Message]:
     agency = _find_agency(session, event.destination_agency or "")
     txn.status = Status.ISSUED
     txn.outgoing_number = event.outgoing_number
@@ -244,7 +244,7 @@ def _find_agency(session: Session, name: str) -> Agency:
 
 
 def _on_reply_received(session: Session, txn: Transaction, event: LifecycleEvent,
-                       history: TransactionEvent, config: CoreConfig) -> list[Message]:
+                       history: TransactionEvent, config: CoreSettings) -> list[Message]:
     txn.status = Status.REPLY_RECEIVED
     txn.reply_received_at = event.occurred_at
     history.agency_id = txn.destination_agency_id
@@ -253,7 +253,7 @@ def _on_reply_received(session: Session, txn: Transaction, event: LifecycleEvent
 
 
 def _on_closed(session: Session, txn: Transaction, event: LifecycleEvent,
-               history: TransactionEvent, config: CoreConfig) -> list[Message]:
+               history: TransactionEvent, config: CoreSettings) -> list[Message]:
     was_awaiting = txn.status == Status.ISSUED and txn.reply_expected
     txn.status = Status.CLOSED
     txn.closed_at = event.occurred_at
@@ -262,7 +262,7 @@ def _on_closed(session: Session, txn: Transaction, event: LifecycleEvent,
     return []
 
 
-Handler = Callable[[Session, Transaction, LifecycleEvent, TransactionEvent, CoreConfig],
+Handler = Callable[[Session, Transaction, LifecycleEvent, TransactionEvent, CoreSettings],
                    list[Message]]
 HANDLERS: dict[str, Handler] = {
     "registered": _on_registered,

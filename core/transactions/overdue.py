@@ -63,12 +63,12 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from core.calendar import holidays
 from core.calendar.dates import format_date, local_date
 from core.calendar.workdays import ONE_DAY, DayCount
-from core.config import CoreConfig
 from core.directory.models import Agency, Department
 from core.messaging import outbox
 from core.messaging.models import Notification, NotificationStatus
 from core.platform.db import Database, UTCDateTime, utcnow
 from core.platform.i18n import gettext_for
+from core.platform.settings import CoreSettings
 from core.transactions.answer import Name
 from core.transactions.models import OverdueFollowUp, Status, Transaction
 
@@ -108,12 +108,12 @@ class Texts:
     outgoing number: the Hijri conversion and the catalog lookup are done once for them.
     """
 
-    def __init__(self, config: CoreConfig, agencies: dict[int, Name]) -> None:
-        self._lang, self._tz, self._agencies = config.staff_language, config.tz, agencies
+    def __init__(self, config: CoreSettings, agencies: dict[int, Name]) -> None:
+        self._lang, self._tz, self._agencies = config.locale.default_language, config.tz, agencies
         self._parts: dict[tuple[date, int | None], tuple[str, str]] = {}
 
     @classmethod
-    def load(cls, session: Session, config: CoreConfig) -> Texts:
+    def load(cls, session: Session, config: CoreSettings) -> Texts:
         return cls(config, {row.id: Name(row.name_ar, row.name_en) for row in session.execute(
             select(Agency.id, Agency.name_ar, Agency.name_en))})
 
@@ -166,16 +166,16 @@ class Rule:
         return self.day_count.latest_start(today, self.reply_days + 1)
 
 
-def load_rules(session: Session, config: CoreConfig) -> list[Rule]:
+def load_rules(session: Session, config: CoreSettings) -> list[Rule]:
     """Every department's rule, and one for transactions issued with no department."""
     off = holidays.all_days(session)
-    rules = [Rule(None, NO_DEPARTMENT, None, config.reply_days,
-                  DayCount.named(config.day_count, off), None)]
+    rules = [Rule(None, NO_DEPARTMENT, None, config.scheduler.overdue_reply_days,
+                  DayCount.named(config.scheduler.overdue_day_count, off), None)]
     for department in session.scalars(select(Department).order_by(Department.code)):
         rules.append(Rule(
             department.id, department.code, Name(department.name_ar, department.name_en),
-            department.reply_days or config.reply_days,
-            DayCount.named(department.reply_day_count or config.day_count, off),
+            department.reply_days or config.scheduler.overdue_reply_days,
+            DayCount.named(department.reply_day_count or config.scheduler.overdue_day_count, off),
             department.manager_mobile or None))
     return rules
 
@@ -185,14 +185,14 @@ def start_of(day: date, tz: ZoneInfo, at: time = time(0)) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
-def sending(now: datetime, config: CoreConfig) -> bool:
+def sending(now: datetime, config: CoreSettings) -> bool:
     """Whether ``now`` is past the local time the day's overdue messages go from."""
-    return now.astimezone(config.tz).time() >= config.overdue_send_at
+    return now.astimezone(config.tz).time() >= config.scheduler.overdue_send_at
 
 
-def reminder_due(day: date, config: CoreConfig) -> datetime:
+def reminder_due(day: date, config: CoreSettings) -> datetime:
     """When a reminder falling on ``day`` is due: that day's ``overdue_send_at``."""
-    return start_of(day, config.tz, config.overdue_send_at)
+    return start_of(day, config.tz, config.scheduler.overdue_send_at)
 
 
 def _awaiting(rule: Rule) -> list[ColumnElement[bool]]:
@@ -226,7 +226,7 @@ class _Pass:
     """What one scan works with: the rules as read at its start, its clock and texts."""
 
     db: Database
-    config: CoreConfig
+    config: CoreSettings
     rules: list[Rule]
     texts: Texts
     now: datetime
@@ -244,8 +244,8 @@ class _Pass:
     def next_reminder(self, rule: Rule) -> datetime:
         """When a message sent today is followed by the next: ``repeat_days`` counted
         days on, at ``overdue_send_at``."""
-        return reminder_due(rule.day_count.add(self.today, self.config.repeat_days),
-                            self.config)
+        repeat_days = self.config.scheduler.overdue_repeat_days
+        return reminder_due(rule.day_count.add(self.today, repeat_days), self.config)
 
     def message(self, cycle: int, rule: Rule, txn: Awaiting) -> tuple[str, str, str, int]:
         """A message for ``outbox.enqueue_alike``."""
@@ -256,10 +256,10 @@ class _Pass:
     def enqueue(self, connection: Connection,
                 messages: list[tuple[str, str, str, int | None]]) -> int:
         return outbox.enqueue_alike(connection, messages, kind=KIND, audience="staff",
-                                    language=self.config.staff_language)
+                                    language=self.config.locale.default_language)
 
 
-def scan(db: Database, config: CoreConfig, *, now: datetime | None = None,
+def scan(db: Database, config: CoreSettings, *, now: datetime | None = None,
          batch: int = BATCH) -> ScanResult:
     """One pass of the rule: stop answered clocks, then (from ``overdue_send_at`` local
     time) first messages and reminders."""

@@ -14,10 +14,10 @@ from typing import cast
 from sqlalchemy import Row, func, select
 
 from core.calendar.dates import local_date
-from core.config import CoreConfig
 from core.directory.models import Agency
 from core.platform.clock import utcnow
 from core.platform.db import Database
+from core.platform.settings import CoreSettings
 from core.transactions.answer import Name
 from core.transactions.models import OverdueFollowUp, Transaction
 from core.transactions.overdue import Rule, load_rules, overdue_conditions
@@ -59,7 +59,7 @@ class AgencyCount:
 NO_AGENCY = "-"
 
 
-def overdue_items(db: Database, config: CoreConfig, *, now: datetime | None = None,
+def overdue_items(db: Database, config: CoreSettings, *, now: datetime | None = None,
                   limit: int = LIMIT) -> list[OverdueItem]:
     """Overdue transactions, most overdue first, at most ``limit``."""
     today = local_date(now or utcnow(), config.tz)
@@ -80,7 +80,7 @@ def overdue_items(db: Database, config: CoreConfig, *, now: datetime | None = No
 
 
 def _item(rule: Rule, row: Row[str, str | None, datetime | None, str, str, int, str | None],
-          today: date, config: CoreConfig) -> OverdueItem:
+          today: date, config: CoreSettings) -> OverdueItem:
     issued_on = local_date(row.issued_at, config.tz)
     due_on = rule.due_on(issued_on)
     agency = Name(row.name_ar, row.name_en) if row.name_ar is not None else None
@@ -92,7 +92,7 @@ def _item(rule: Rule, row: Row[str, str | None, datetime | None, str, str, int, 
         stopped_reason=row.stopped_reason)
 
 
-def overdue_counts(db: Database, config: CoreConfig, *,
+def overdue_counts(db: Database, config: CoreSettings, *,
                    now: datetime | None = None) -> list[DepartmentCount]:
     """How many transactions are overdue in each department (for /metrics, and the
     page's total, which lists at most ``LIMIT``)."""
@@ -108,7 +108,7 @@ def overdue_counts(db: Database, config: CoreConfig, *,
     return counts
 
 
-def overdue_by_agency(db: Database, config: CoreConfig, *,
+def overdue_by_agency(db: Database, config: CoreSettings, *,
                       now: datetime | None = None) -> list[AgencyCount]:
     """Overdue transactions per department and agency, with the days overdue of the one
     waiting longest (for /metrics: the page's list, as numbers)."""
@@ -137,7 +137,7 @@ class OverdueReport:
     Each read raises ``DatabaseError`` (core.platform.faults) when the database is down.
     """
 
-    def __init__(self, db: Database, config: CoreConfig) -> None:
+    def __init__(self, db: Database, config: CoreSettings) -> None:
         self._db = db
         self._config = config
 

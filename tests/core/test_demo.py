@@ -107,7 +107,7 @@ def test_some_transactions_are_overdue_and_others_still_in_time(core):
             .where(Transaction.status == "issued", Transaction.reply_expected.is_(True))
         ).all()
     late = [issued for issued, days in waiting
-            if issued < now - timedelta(days=days or core.config.reply_days)]
+            if issued < now - timedelta(days=days or core.config.scheduler.overdue_reply_days)]
     assert len(late) >= 3
     assert len(waiting) - len(late) >= 3
     assert any(issued < now - timedelta(days=10) for issued in late)

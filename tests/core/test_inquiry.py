@@ -327,7 +327,7 @@ def test_guessing_the_national_id_of_one_number_is_stopped_whoever_asks(transact
     # Each guess with a new ID and no origin (a kiosk serves everyone): only the
     # number's own count stops it, at PER_NUMBER_FACTOR times a requester's limit.
     service = transactions.inquiries
-    guesses = transactions.config.max_failures * PER_NUMBER_FACTOR
+    guesses = transactions.config.inquiry.max_failures * PER_NUMBER_FACTOR
     for n in range(guesses):
         first9 = f"2{n:08d}"
         guess = first9 + str(_luhn_check_digit(first9))

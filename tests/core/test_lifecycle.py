@@ -580,7 +580,7 @@ def test_assignment_sms_goes_to_the_employee(reference, send):
     assert note.cause_key == f"event:{event['event_id']}:assignment"
     assert (note.kind, note.audience) == ("assignment", "staff")
     assert note.recipient == "+966543334455"
-    assert note.language == reference.config.staff_language
+    assert note.language == reference.config.locale.default_language
     assert NUMBER in note.body
     # The date is the transaction's registration date, as in the seed.
     assert f"{HIJRI_AR} {GREGORIAN_AR}" in note.body

@@ -16,10 +16,10 @@ from sqlalchemy import event, insert, select, update
 
 from core.calendar import holidays
 from core.calendar.workdays import DayCount
-from core.config import CoreConfig
 from core.messaging import outbox
 from core.messaging.models import Notification
 from core.platform.db import Database, utcnow
+from core.platform.settings import CoreSettings
 from core.service import Core
 from core.transactions import overdue
 from core.transactions.answer import Name
@@ -163,9 +163,9 @@ def test_a_reminder_overdue_since_midnight_still_waits_for_the_morning(reference
 
 
 def test_the_send_time_is_configurable(core, settings):
-    config = CoreConfig.from_settings(settings.model_copy(update={
+    config = settings.model_copy(update={
         "scheduler": settings.scheduler.model_copy(update={
-            "overdue_send_at": time(0, 0)})}))
+            "overdue_send_at": time(0, 0)})})
     core.upsert_department("RIGHTS", f.department(reply_days=10))
     core.upsert_agency("MOI", f.agency())
     issue(core, "4470017", "2026-11-01")
@@ -324,7 +324,7 @@ def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference)
 # --- exactly once ---------------------------------------------------------------------
 
 
-def concurrent_scans(url: str, config: CoreConfig, now: datetime,
+def concurrent_scans(url: str, config: CoreSettings, now: datetime,
                      scanners: int = 4) -> list[overdue.ScanResult]:
     """``scanners`` scans at once, each with its own engine, as separate processes have.
 
@@ -498,9 +498,9 @@ def test_the_operator_sees_days_overdue_per_department_and_agency(reference):
 
 
 def test_the_rule_reads_the_configured_defaults(core, settings):
-    config = CoreConfig.from_settings(settings.model_copy(update={
+    config = settings.model_copy(update={
         "scheduler": settings.scheduler.model_copy(update={
-            "overdue_reply_days": 2, "overdue_day_count": "working"})}))
+            "overdue_reply_days": 2, "overdue_day_count": "working"})})
     core.upsert_department("PLAIN", f.department(reply_days=None))
     core.upsert_agency("MOI", f.agency())
     issue(core, "4470013", "2026-11-04", department="PLAIN")  # Wed: due Thu, Sun

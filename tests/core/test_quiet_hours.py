@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.calendar.quiet_hours import QuietHours
-from core.config import CoreConfig
 from core.messaging import outbox
 from core.platform.settings import QuietHoursSettings
 from tests.conftest import make_settings
@@ -77,9 +76,8 @@ def test_the_policy_comes_from_the_settings(database_url, tmp_path):
     # On by default (22:00-07:00 local), as an operator gets it; the suite's own settings
     # turn it off so that nothing else depends on the hour.
     settings = make_settings(database_url, tmp_path, sms={"quiet_hours": {"enabled": True}})
-    config = CoreConfig.from_settings(settings)
-    assert config.quiet_hours == QuietHours(start=time(22), end=time(7), tz=RIYADH)
+    assert QuietHours.of(settings) == QuietHours(start=time(22), end=time(7), tz=RIYADH)
     assert QuietHoursSettings().enabled  # the shipped default
     off = settings.model_copy(update={"sms": settings.sms.model_copy(update={
         "quiet_hours": settings.sms.quiet_hours.model_copy(update={"enabled": False})})})
-    assert CoreConfig.from_settings(off).quiet_hours is None
+    assert QuietHours.of(off) is None

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.platform import settings as settings_module
-from core.platform.settings import REPO_ROOT, ConfigError, load_settings
+from core.platform.settings import REPO_ROOT, ConfigError
+from gateway.settings import load_settings
 
 SAMPLE = """\
 database:

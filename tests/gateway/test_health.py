@@ -12,10 +12,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from channels.sms.channel import SmsChannel, Timings
+from channels.sms.settings import SmppSettings, SmsSettings
 from core.messaging import outbox
 from core.platform.db import utcnow
-from core.platform.settings import SmppSettings, SmsSettings, load_settings
 from gateway.app import create_app
+from gateway.settings import load_settings
 from tests import factories as f
 from tests.conftest import NATIONAL_ID_KEY, require_peer
 from tests.peers.smsc_peer import SmscPeer, smsc_peer_available

@@ -11,8 +11,8 @@ import time_machine
 from sqlalchemy import select
 
 from core.calls.models import IvrCall
-from core.platform.settings import load_settings
 from core.transactions.models import InquiryLog
+from gateway.settings import load_settings
 from tests import factories as f
 from tests.channels.ivr.phone import AUTH_TOKEN, PUBLIC_URL, Phone
 from tests.conftest import NATIONAL_ID_KEY

@@ -220,7 +220,7 @@ def test_failures_in_the_simulator_never_lock_the_real_mobile_out_of_the_short_c
     from channels.sms.inquiry import sms_reply
 
     # A trainee types the applicant's mobile with wrong numbers until refused.
-    for k in range(core.config.max_failures + 1):
+    for k in range(core.config.inquiry.max_failures + 1):
         send(staff_client, f.MOBILE, f"استعلام 99999{k:02d}")
     assert reply(send(staff_client, f.MOBILE, f"استعلام {NUMBER}")) != STATUS_AR
 

@@ -313,7 +313,8 @@ def test_a_mail_from_an_alias_of_ours_gets_no_reply(registered, core, email_sett
 def test_our_addresses_are_the_from_the_usernames_that_are_addresses_and_the_aliases(
         tmp_path, monkeypatch):
     from channels.email.channel import own_addresses
-    from core.platform.settings import REPO_ROOT, ConfigError, load_settings
+    from core.platform.settings import REPO_ROOT, ConfigError
+    from gateway.settings import load_settings
 
     monkeypatch.setenv("GATEWAY__EMAIL__OWN_ADDRESSES", f'["{ALIAS}", "Help@Emirate.gov.sa"]')
     monkeypatch.setenv("GATEWAY__EMAIL__IMAP__USERNAME", "mailbox@emirate.gov.sa")

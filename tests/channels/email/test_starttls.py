@@ -162,7 +162,8 @@ def _smtp_at(email_settings, relay: SmtpPeer, *, starttls):
 
 def test_starttls_is_auto_in_config_yaml_and_true_false_or_auto_in_the_environment(
         tmp_path, monkeypatch):
-    from core.platform.settings import REPO_ROOT, ConfigError, load_settings
+    from core.platform.settings import REPO_ROOT, ConfigError
+    from gateway.settings import load_settings
 
     def load():
         return load_settings(REPO_ROOT / "config.yaml", var_dir=str(tmp_path)).email
@@ -182,7 +183,7 @@ def test_starttls_is_auto_in_config_yaml_and_true_false_or_auto_in_the_environme
     ("f", False), ("n", False), ("off", False), (0, False), ("AUTO", "auto")])
 def test_starttls_takes_every_spelling_a_plain_switch_took(spelled, meant):
     # It was a bool before it could be "auto": nothing that worked then is refused now.
-    from core.platform.settings import ImapSettings, SmtpSettings
+    from channels.email.settings import ImapSettings, SmtpSettings
 
     assert ImapSettings(starttls=spelled).starttls == meant
     assert SmtpSettings(starttls=spelled).starttls == meant

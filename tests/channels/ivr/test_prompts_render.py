@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from channels.ivr.audio import AudioLibrary, audio_dir
 from channels.ivr.prompts import RenderError, all_phrases, check_wav, render
-from core.platform.settings import load_settings
 from gateway.cli import main
+from gateway.settings import load_settings
 from tests.conftest import NATIONAL_ID_KEY, require_peer
 
 

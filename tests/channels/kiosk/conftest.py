@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from core.access.tokens import create_token  # noqa: E402
-from core.platform.settings import load_settings  # noqa: E402
+from gateway.settings import load_settings  # noqa: E402
 from tests.conftest import require_peer  # noqa: E402
 
 

@@ -249,7 +249,7 @@ FULL_SCREEN_KIOSK = """
 import json
 from PyQt6.QtCore import QRect
 from PyQt6.QtWidgets import QApplication, QPushButton
-from core.platform.settings import load_settings
+from gateway.settings import load_settings
 from channels.kiosk.app import build_window
 
 app = QApplication([])

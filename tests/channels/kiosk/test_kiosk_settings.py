@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.platform.settings import ConfigError, load_settings
+from core.platform.settings import ConfigError
+from gateway.settings import load_settings
 
 
 @pytest.mark.parametrize("pin", ["2468", "12345", "12ab56", "1234567890123"])

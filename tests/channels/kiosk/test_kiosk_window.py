@@ -279,7 +279,7 @@ def test_a_refused_token_keeps_the_kiosk_out_of_service(qt, qtbot, kiosk_setting
 
 
 def test_too_many_attempts_have_their_own_screen(qtbot, kiosk, transaction, core):
-    for _ in range(core.config.max_failures):
+    for _ in range(core.config.inquiry.max_failures):
         inquire(qtbot, kiosk, UNKNOWN, f.NATIONAL_ID)
         tap(qtbot, kiosk, "done")
     tap(qtbot, kiosk, "start")

@@ -3,7 +3,7 @@ GATEWAY__* variables for a `gateway` process, or as SmsSettings for a channel he
 
 from __future__ import annotations
 
-from core.platform.settings import SmppSettings, SmsSettings
+from channels.sms.settings import SmppSettings, SmsSettings
 
 
 def sms_environment(smsc) -> dict[str, str]:

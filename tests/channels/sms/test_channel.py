@@ -15,9 +15,9 @@ from sqlalchemy import select
 from channels.sms.channel import SmsChannel, Timings
 from channels.sms.encoding import sms_parts
 from channels.sms.receipts import canonical_message_id
+from channels.sms.settings import SmppSettings, SmsSettings
 from core.messaging import outbox
 from core.messaging.models import InboundMessage, Notification
-from core.platform.settings import SmppSettings, SmsSettings
 from core.transactions import render
 from core.transactions.inquiry import InquiryRequest
 from tests import factories as f

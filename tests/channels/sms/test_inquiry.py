@@ -391,7 +391,7 @@ def test_sms_inquiries_are_logged_on_the_sms_channel_without_the_number(register
 
 
 def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered):
-    limit = registered.config.max_failures
+    limit = registered.config.inquiry.max_failures
     for attempt in range(limit):
         sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
     assert short_code(registered).answer_pending() == limit
@@ -405,7 +405,7 @@ def test_repeated_failures_from_one_mobile_get_the_rate_limited_text(registered)
 def test_a_flooding_mobile_is_told_it_is_limited_once_per_window_not_per_message(
         registered, clock):
     short_code(registered).limits.notices._clock = clock
-    limit = registered.config.max_failures
+    limit = registered.config.inquiry.max_failures
     for attempt in range(limit):
         sms(registered, f"{UNKNOWN_NUMBER[:-1]}{attempt % 10}")
     assert short_code(registered).answer_pending() == limit
@@ -418,7 +418,7 @@ def test_a_flooding_mobile_is_told_it_is_limited_once_per_window_not_per_message
     assert [m.status for m in inbound(registered)][-5:] == ["ignored"] * 5
     assert sum(a.body == told for a in answers(registered)) == 1
 
-    clock.now += registered.config.failure_window_seconds + 1
+    clock.now += registered.config.inquiry.failure_window_seconds + 1
     sms(registered, "4471234 again")
     assert short_code(registered).answer_pending() == 1  # a new window: told once more
 
@@ -429,7 +429,7 @@ def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
     # auto-responder repeating the last message it got, is answered every time: found
     # answers are not failures, so they are budgeted per number.
     short_code(registered).limits.answers._clock = clock
-    budget = registered.config.sms_answers_per_sender
+    budget = registered.config.sms.max_answers_per_sender
     expected = status_text(registered)
     for _ in range(budget):
         assert ask(registered, "4471234") == expected
@@ -441,12 +441,12 @@ def test_a_mobile_that_asks_over_and_over_gets_only_its_budget_of_answers(
     assert len(answers(registered)) == budget
     assert ask(registered, "4471234", sender=f.OTHER_MOBILE) == render.not_found_text("ar")
 
-    clock.now += registered.config.sms_answers_window_seconds + 1
+    clock.now += registered.config.sms.answers_window_seconds + 1
     assert ask(registered, "4471234") == expected  # a new window
 
 
 def test_the_fast_path_keeps_to_the_budget_of_answers_too(registered):
-    budget = registered.config.sms_answers_per_sender
+    budget = registered.config.sms.max_answers_per_sender
     burst = [Inbound(f.MOBILE, SHORT_CODE, "4471234", f"echo-{k}") for k in range(budget + 4)]
     short_code(registered).receive_and_answer(burst, claim_limit=5)
     assert len(answers(registered)) == budget
@@ -454,7 +454,7 @@ def test_the_fast_path_keeps_to_the_budget_of_answers_too(registered):
 
 
 def test_the_fast_path_tells_a_flooding_mobile_once_too(registered):
-    limit = registered.config.max_failures
+    limit = registered.config.inquiry.max_failures
     burst = [Inbound(f.MOBILE, SHORT_CODE, f"{UNKNOWN_NUMBER[:-1]}{k % 10}", f"flood-{k}")
              for k in range(limit + 6)]
     claimed = short_code(registered).receive_and_answer(burst, claim_limit=5)

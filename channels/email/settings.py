@@ -1,0 +1,85 @@
+"""The ``email`` section: the mailbox citizens write to and the server replies leave by.
+
+Extends the core's part of the section (``EmailBasics``: on/off, notifications by mail).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from core.platform.settings import EmailBasics, Section
+
+# What pydantic reads as a bool (so a switch that became tri-state refuses nothing that
+# worked before), and "auto".
+_SWITCH = {"true": True, "t": True, "yes": True, "y": True, "on": True, "1": True,
+           "false": False, "f": False, "no": False, "n": False, "off": False, "0": False,
+           "auto": "auto"}
+
+
+def _auto_or_bool(value: object) -> object:
+    """true, false or auto, as YAML or the environment spells them; one clear error else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):  # YAML's 0 and 1
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _SWITCH:
+        return _SWITCH[value.strip().lower()]
+    raise ValueError("should be true, false or auto")
+
+
+AutoOrBool = Annotated[bool | Literal["auto"], BeforeValidator(_auto_or_bool)]
+
+
+class ImapSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=993, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    ssl: bool = True
+    # Without ssl: true upgrades with STARTTLS when the server offers it (certificate
+    # verified); "auto" does so for a host on the network, not for this machine (loopback).
+    starttls: AutoOrBool = "auto"
+    folder: str = "INBOX"
+    poll_seconds: int = Field(default=30, ge=1)
+    # Where a mail that cannot be understood is moved (created when missing).
+    failed_folder: str = "Unreadable"
+
+
+class SmtpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    ssl: bool = False
+    # Without ssl: true requires STARTTLS (certificate verified); "auto" requires it of a
+    # host on the network, not of this machine (loopback).
+    starttls: AutoOrBool = "auto"
+    from_address: str = "noreply@example.gov.sa"
+
+
+class EmailSettings(EmailBasics):
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    # A larger mail is not read: its sender gets a polite refusal.
+    max_message_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Replies one address may get per hour (a backstop against mail loops).
+    max_replies_per_hour: int = Field(default=10, ge=1)
+    # Log in (IMAP, SMTP) without TLS to a host that is not this machine: off, the password
+    # would cross the network in clear.
+    allow_plaintext_login: bool = False
+    # More addresses of ours (the mailbox's aliases) that never get a reply, beside
+    # smtp.from_address and the IMAP and SMTP usernames that are addresses. In the
+    # environment: a JSON list.
+    own_addresses: list[str] = []
+
+    @field_validator("own_addresses", mode="before")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for address in value:
+                if not isinstance(address, str) or "@" not in address.strip().strip("@"):
+                    raise ValueError(f"{address!r} is not an e-mail address")
+            value = [address.strip().lower() for address in value]
+        return value

@@ -1,0 +1,83 @@
+"""The ``ivr`` section: the toll-free line on Twilio, its voices, and the agents' line."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import Field, field_validator
+
+from core.platform.settings import Section
+
+
+class TwilioSettings(Section):
+    auth_token: str = ""
+    validate_signatures: bool = True
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class VoiceSettings(Section):
+    mode: Literal["say", "play"] = "say"
+    # <Say> voices (mode "say"), and the fallback for any phrase without rendered audio.
+    arabic_voice: str = "Polly.Zeina"
+    arabic_language: str = "arb"
+    english_voice: str = "Polly.Joanna"
+    english_language: str = "en-US"
+    # Offline prompts (mode "play"): espeak-ng voices pyttsx3 renders with, words per minute,
+    # and where `gateway prompts render` writes the audio (relative to var_dir).
+    espeak_arabic: str = "sem/ar"
+    espeak_english: str = "gmw/en-us"
+    rate: int = Field(default=150, ge=80, le=300)
+    audio_dir: str = "ivr-prompts"
+
+
+class AgentSettings(Section):
+    # The agents' line <Dial> puts callers through to (E.164); empty: no transfers.
+    number: str = ""
+    days: list[str] = ["sun", "mon", "tue", "wed", "thu"]
+    start: time = time(8, 0)
+    end: time = time(15, 0)
+    ring_seconds: int = Field(default=25, ge=5, le=120)
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: list[str]) -> list[str]:
+        days = [day.strip().lower()[:3] for day in value]
+        unknown = [day for day in days if day not in _WEEKDAYS]
+        if unknown:
+            raise ValueError(f"unknown day(s) {unknown}: use {', '.join(_WEEKDAYS)}")
+        return days
+
+
+class IvrSettings(Section):
+    enabled: bool = False
+    toll_free_number: str = "8001287788"
+    twilio: TwilioSettings = TwilioSettings()
+    voice: VoiceSettings = VoiceSettings()
+    agent: AgentSettings = AgentSettings()
+    # Seconds Twilio waits for the first key of an answer before it counts as silence.
+    input_timeout_seconds: int = Field(default=6, ge=2, le=30)
+
+
+class PublicAddress(Protocol):
+    """Where the outside world reaches the gateway (``gateway.public_url``): the URL Twilio
+    signs and fetches prompts from."""
+
+    @property
+    def public_url(self) -> str: ...
+
+
+class IvrConfiguration(Protocol):
+    """What the phone line reads of the whole configuration."""
+
+    @property
+    def ivr(self) -> IvrSettings: ...
+
+    @property
+    def gateway(self) -> PublicAddress: ...
+
+    @property
+    def var_dir(self) -> Path: ...

@@ -1,0 +1,33 @@
+"""The ``scheduler`` section: how often each job runs. The overdue rule's keys and the
+stale-claim age are the core's (``SchedulerBasics``), which this extends."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from core.platform.settings import SchedulerBasics
+
+
+class SchedulerSettings(SchedulerBasics):
+    overdue_scan_seconds: int = Field(default=600, ge=5)
+    # A notification still unsent this long after it was queued is expired, not sent late.
+    notification_expiry_hours: float = Field(default=24.0, gt=0)
+    # How often expiry and the recovery of abandoned claims run.
+    maintenance_seconds: int = Field(default=60, ge=5)
+    # A morning SMS to each department manager with the department's counts.
+    digest_enabled: bool = False
+    digest_time: time = time(8, 0)
+
+
+class SchedulerConfiguration(Protocol):
+    """What the scheduler reads of the whole configuration."""
+
+    @property
+    def scheduler(self) -> SchedulerSettings: ...
+
+    @property
+    def tz(self) -> ZoneInfo: ...
