@@ -47,6 +47,9 @@ class WebServer:
                                     clear_untrusted_proxy_headers=True)
         self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
         self._stopping = threading.Event()
+        self._closing = threading.Lock()
+        self._closed = False
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -61,9 +64,14 @@ class WebServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._closing:
+            if not self._closed:
+                self._wake.pull_trigger()
         if self._thread is not None:
-            self._wake.pull_trigger()
             self._thread.join()
+        if self._failure is not None:
+            # As when waitress's loop raised in the foreground: the exit status says so.
+            raise self._failure
 
     def _serve(self) -> None:
         from waitress import wasyncore
@@ -73,10 +81,14 @@ class WebServer:
             while self._map and not self._stopping.is_set():
                 wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=self._map,
                                use_poll=adj.asyncore_use_poll, count=1)
+        except BaseException as exc:
+            self._failure = exc
         finally:
             self.server.task_dispatcher.shutdown()
-            self.server.close()
-            self._wake.close()
+            with self._closing:  # no pull on a closed trigger (its fd may be reused)
+                self.server.close()
+                self._wake.close()
+                self._closed = True
 
 
 def sms_part(core: Core, settings: Settings) -> tuple[Part, Any]:

@@ -139,6 +139,6 @@ def _stop_one(component: Component) -> bool:
                     component.stop_timeout)
         return False
     if failure:
-        log.error("%s failed to stop", component.name, exc_info=failure[0])
+        log.error("%s stopped with an error", component.name, exc_info=failure[0])
         return False
     return True

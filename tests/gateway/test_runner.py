@@ -88,7 +88,7 @@ def test_a_part_that_fails_to_stop_does_not_keep_the_others_running(caplog):
 
     assert status == 1
     assert recorder.events[-3:] == ["stop web", "stop scheduler", "stop core"]
-    assert "scheduler failed to stop" in caplog.text
+    assert "scheduler stopped with an error" in caplog.text
     assert "the lease could not be released" in caplog.text
     assert "stopped" not in [r.getMessage() for r in caplog.records]
 
@@ -199,3 +199,21 @@ def _get(url: str) -> None:
     # The loop has stopped by the time the answer is ready: it may never be sent.
     with contextlib.suppress(OSError):
         urllib.request.urlopen(url, timeout=5).read()
+
+
+def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, caplog):
+    from waitress import wasyncore
+
+    def broken(**_kwargs) -> None:
+        raise MemoryError("no room for the select")
+
+    web = WebServer(lambda environ, start_response: [], SimpleNamespace(
+        gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1)))
+    monkeypatch.setattr(wasyncore, "loop", broken)
+
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        status = runner([Part("core"), web]).run()
+
+    assert status == 1
+    assert "web stopped with an error" in caplog.text
+    assert "no room for the select" in caplog.text
