@@ -35,7 +35,7 @@ class WebServer:
     stop_timeout = 15.0
 
     def __init__(self, app: Any, settings: Settings) -> None:
-        from waitress import create_server
+        from waitress.server import create_server
         from waitress.trigger import trigger
 
         # The server's map is ours, so that a host with several addresses (waitress's
