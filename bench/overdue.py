@@ -40,11 +40,11 @@ from sqlalchemy import create_engine, delete, func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
-from core.config import CoreSettings  # noqa: E402
 from core.directory.models import Agency, Department
 from core.messaging.models import Notification
 from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
+from core.platform.settings import CoreSettings  # noqa: E402
 from core.transactions import overdue  # noqa: E402
 from core.transactions.models import OverdueFollowUp, Transaction
 

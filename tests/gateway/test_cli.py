@@ -10,6 +10,7 @@ from core.platform.db import Database
 from gateway.cli import main
 from tests import factories as f
 from tests import processes
+from tests.test_architecture import REPO, imported_modules
 
 HEADER = "number,registered_at,subject,applicant_name,national_id,mobile\n"
 
@@ -186,3 +187,16 @@ def test_token_revoke_stops_the_token_and_says_so(gateway, app):
                                       "national_id": f.NATIONAL_ID},
                                       headers={"Authorization": f"Bearer {value}"})
     assert response.status_code == 401
+
+
+CLI_FILES = ["gateway/cli.py", "gateway/runner.py", "gateway/components.py",
+             *sorted(str(p.relative_to(REPO)) for p in (REPO / "gateway/commands").glob("*.py"))]
+
+
+@pytest.mark.parametrize("path", CLI_FILES)
+def test_the_cli_reaches_the_database_only_through_core_functions(path):
+    imported = imported_modules((REPO / path).read_text(encoding="utf-8"))
+
+    assert not [name for name in imported
+                if name.split(".")[0] == "sqlalchemy" or name in ("core.platform.db", "core.schema")
+                or name.endswith(".models")]

@@ -1,0 +1,21 @@
+"""``gateway db``: the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from core.platform.schema_upgrade import upgrade_database
+from gateway.commands.options import with_settings
+from gateway.settings import Settings
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_settings
+def db_upgrade(settings: Settings) -> None:
+    """Apply the migrations (Alembic) up to this version's schema."""
+    click.echo(f"database at revision {upgrade_database(settings.database.url)}")

@@ -1,0 +1,86 @@
+"""``gateway import`` and ``gateway demo-data``: transactions loaded in bulk."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from core.platform.errors import CoreError
+from gateway.commands.options import short_lived_core, with_settings
+from gateway.settings import Settings
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="do nothing when transactions already exist")
+@click.option("--transactions", default=300, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=74747, show_default=True, type=int)
+@with_settings
+def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) -> None:
+    """Load demo departments, agencies, employees and transactions.
+
+    Meant for an empty database: the demo's reference data (departments, agencies,
+    employees) is upserted by code. The messages its events cause are marked expired,
+    never sent. The report ends with lookups to try.
+    """
+    from core.transactions.demo import load_demo
+
+    with short_lived_core(settings) as core:
+        try:
+            report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
+        except CoreError as exc:
+            raise click.ClickException(f"demo data: {exc.message}") from exc
+    click.echo(report)
+
+
+@click.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="write rejected rows with their reason to this CSV file")
+@click.option("--notify/--no-notify", default=False, show_default=True,
+              help="send the registration (and issuance) SMS for imported transactions")
+@with_settings
+def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
+               notify: bool) -> None:
+    """Bulk-load transactions from a CSV file, with a progress bar.
+
+    The file: UTF-8 (with or without BOM), comma-separated, a header row naming the
+    columns. Each row goes through the same checks and lifecycle as the API; importing
+    a file again skips the rows already imported.
+
+    \b
+    required:  number, registered_at, subject, applicant_name
+    applicant: national_id, mobile, email, lang (ar or en)
+    referred:  department (code), referred_at (default: registered_at)
+    issued:    outgoing_number, destination_agency (code or exact name),
+               issued_at, reply_expected (yes/no)
+    later:     reply_received_at, closed_at
+
+    Times are ISO 8601 (2026-11-23 or 2026-11-23T09:15:00+03:00); a date alone is
+    midnight, a time without an offset is local time (locale.timezone).
+
+    Exit status: 0 when every row was imported or already present; 1 when any row was
+    rejected (each is listed with its line and reason; --errors writes them to a CSV
+    file to correct and import again) or the file cannot be used (nothing imported).
+    """
+    from core.transactions.importer import import_file
+
+    with short_lived_core(settings) as core:
+        try:
+            report = import_file(core, csv_file, notify=notify, errors_path=errors_path,
+                                 progress=sys.stderr.isatty())
+        except CoreError as exc:
+            raise click.ClickException(exc.message) from exc
+        except OSError as exc:
+            raise click.ClickException(f"{exc.filename}: {exc.strerror}") from exc
+    click.echo(report.summary())
+    if report.rejected:
+        shown = 20
+        for error in report.errors[:shown]:
+            click.echo(f"  {error}", err=True)
+        if report.rejected > shown:
+            more = f"  ... and {report.rejected - shown} more"
+            click.echo(more + ("" if errors_path else " (--errors FILE lists them all)"),
+                       err=True)
+        sys.exit(1)

@@ -1,0 +1,126 @@
+"""The gateway's long-lived parts as the runner's components: the core they share, the web
+server, the SMS and e-mail channels, the scheduler.
+
+The channel and server libraries are imported only by the part that needs them: a kiosk
+machine runs ``gateway kiosk`` without them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from gateway.runner import Part
+
+if TYPE_CHECKING:
+    from core.service import Core
+    from gateway.settings import Settings
+
+
+def core_part(core: Core) -> Part:
+    """The core, first started and last stopped: every other part works through it."""
+    return Part("core", stop=core.close, stop_timeout=30.0)
+
+
+class WebServer:
+    """Waitress serving the app from a thread of its own, and closed from that thread.
+
+    Closing its sockets from another thread pulls them from under its select() (EBADF in
+    the loop); so ``stop`` only asks, and the loop ends itself as waitress's own ``run``
+    does on SIGTERM: the request threads finish what they are doing (5 s at most), then
+    the listening socket closes.
+    """
+
+    name = "web"
+    stop_timeout = 15.0
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        from waitress.server import create_server
+        from waitress.trigger import trigger
+
+        # The server's map is ours, so that a host with several addresses (waitress's
+        # MultiSocketServer) is served by the same loop.
+        self._map: dict = {}
+        self.server = create_server(app, map=self._map, host=settings.gateway.host,
+                                    port=settings.gateway.port,
+                                    threads=settings.gateway.threads, ident="gateway",
+                                    clear_untrusted_proxy_headers=True)
+        self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
+        self._stopping = threading.Event()
+        self._closing = threading.Lock()
+        self._closed = False
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._serve, name="web-server", daemon=True)
+        self._thread.start()
+
+    def ready(self) -> bool:
+        return self.health() and not self._stopping.is_set()
+
+    def health(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._closing:
+            if not self._closed:
+                self._wake.pull_trigger()
+        if self._thread is not None:
+            self._thread.join()
+        if self._failure is not None:
+            # As when waitress's loop raised in the foreground: the exit status says so.
+            raise self._failure
+
+    def _serve(self) -> None:
+        from waitress import wasyncore
+
+        adj = self.server.adj
+        try:
+            while self._map and not self._stopping.is_set():
+                wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=self._map,
+                               use_poll=adj.asyncore_use_poll, count=1)
+        except BaseException as exc:
+            self._failure = exc
+        finally:
+            self.server.task_dispatcher.shutdown()
+            with self._closing:  # no pull on a closed trigger (its fd may be reused)
+                self.server.close()
+                self._wake.close()
+                self._closed = True
+
+
+def sms_part(core: Core, settings: Settings) -> tuple[Part, Any]:
+    """The SMS channel (and the channel itself, for the health page): on stop it waits
+    for the answers in flight, then gives its heartbeat up."""
+    from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
+
+    shorten_gil_turns()
+    channel = SmsChannel(core, settings.sms, timings=timings_for(settings))
+    # Its stop joins the loop (15 s), the SMPP session (10 s), then the heartbeat (15 s).
+    return Part("sms", start=channel.start, stop=channel.stop,
+                ready=lambda: channel.session.bound, stop_timeout=60.0), channel
+
+
+def email_part(core: Core, settings: Settings, *, alone: bool) -> Part:
+    """The e-mail channel; ``alone`` (``gateway email``), the run ends with its loop."""
+    from channels.email.channel import EmailChannel
+
+    channel = EmailChannel(core, settings.email)
+
+    def looping() -> bool:
+        thread = channel._thread  # EmailChannel has no public "running" yet
+        return thread is not None and thread.is_alive()
+
+    return Part("email", start=channel.start, stop=channel.stop, ready=looping,
+                health=looping if alone else (lambda: True), stop_timeout=60.0)
+
+
+def scheduler_part(core: Core, settings: Settings) -> Part:
+    """The scheduler: on stop a running job finishes, then the scan lease goes."""
+    from scheduler import Scheduler
+
+    scheduler = Scheduler(core, settings)
+    return Part("scheduler", start=scheduler.start, stop=scheduler.stop,
+                ready=lambda: scheduler.running)

@@ -1,0 +1,144 @@
+"""One way to run the gateway's long-lived parts, so that every command stops the same way.
+
+``gateway run``, ``web``, ``sms``, ``email`` and ``scheduler`` differ only in the parts they
+start. The runner starts them in order, waits for SIGTERM or Ctrl-C (or for a part that
+ends on its own), stops them in the reverse order, each within its own time, and says
+how it went as the exit status: 0 when every part stopped cleanly, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+# The commands' own logger: "INFO gateway: stopped" is the last line of a clean stop.
+log = logging.getLogger("gateway")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Component(Protocol):
+    """A long-lived part of the gateway, as the runner drives it."""
+
+    name: str
+    # Seconds the runner waits for ``stop`` before it gives up on the part (exit status 1).
+    stop_timeout: float
+
+    def start(self) -> None:
+        """Begin the work in the background and return."""
+
+    def ready(self) -> bool:
+        """Whether the part does its work now (bound, listening, scheduled)."""
+
+    def health(self) -> bool:
+        """False once the part has ended on its own: the run then stops."""
+
+    def stop(self) -> None:
+        """End the work, letting what is in flight finish; return when done."""
+
+
+def _always() -> bool:
+    return True
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Part:
+    """A component made of callables, for a part whose object has start and stop."""
+
+    name: str
+    start: Callable[[], None] = _nothing
+    stop: Callable[[], None] = _nothing
+    ready: Callable[[], bool] = _always
+    health: Callable[[], bool] = _always
+    stop_timeout: float = 60.0
+
+
+class Runner:
+    """Start the components in order; on a stop signal, stop them in the reverse order."""
+
+    def __init__(self, components: Sequence[Component], *, check_every: float = 1.0,
+                 signals: Sequence[signal.Signals] = STOP_SIGNALS) -> None:
+        self.components = list(components)
+        self.check_every = check_every
+        self.signals = tuple(signals)
+        self._stop = threading.Event()
+        self._started: list[Component] = []
+
+    def request_stop(self) -> None:
+        """What SIGTERM and Ctrl-C do: the run stops at its next look."""
+        self._stop.set()
+
+    def ready(self) -> bool:
+        """Every component started and ready."""
+        return len(self._started) == len(self.components) and all(
+            component.ready() for component in self._started)
+
+    def run(self) -> int:
+        """Start, wait for a stop, stop; the exit status. A component that fails to start
+        stops the ones already started, then its exception goes on (exit status 1)."""
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in self.signals}
+        try:
+            try:
+                for component in self.components:
+                    component.start()
+                    self._started.append(component)
+            except BaseException:
+                self._stop_started()
+                raise
+            self._wait()
+            clean = self._stop_started()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if not clean:
+            return 1
+        log.info("stopped")
+        return 0
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        # A second signal while stopping changes nothing: the stop is under way.
+        self._stop.set()
+
+    def _wait(self) -> None:
+        while not self._stop.wait(self.check_every):
+            if not all(component.health() for component in self._started):
+                return
+
+    def _stop_started(self) -> bool:
+        """Stop the started components, the last started first; whether all stopped
+        cleanly. One that fails or overruns its time is logged, and the rest still stop."""
+        clean = True
+        while self._started:
+            clean = _stop_one(self._started.pop()) and clean
+        return clean
+
+
+def _stop_one(component: Component) -> bool:
+    failure: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            component.stop()
+        except BaseException as exc:  # reported by the runner's thread below
+            failure.append(exc)
+
+    # In a thread of its own, so that a stop that hangs cannot hold the others up.
+    thread = threading.Thread(target=stop, name=f"stop-{component.name}", daemon=True)
+    thread.start()
+    thread.join(component.stop_timeout)
+    if thread.is_alive():
+        log.warning("%s did not stop within %.0f s; stopping the rest", component.name,
+                    component.stop_timeout)
+        return False
+    if failure:
+        log.error("%s stopped with an error", component.name, exc_info=failure[0])
+        return False
+    return True

@@ -1,0 +1,219 @@
+"""The runner every long-running command uses: start in order, stop on SIGTERM or Ctrl-C
+in the reverse order, each part within its time, and the exit status says how it went."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+
+from gateway.components import WebServer
+from gateway.runner import Part, Runner
+
+
+class Recorder:
+    """Components that write what happens to them in one list, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def part(self, name: str, **kwargs) -> Part:
+        def start() -> None:
+            self.events.append(f"start {name}")
+
+        def stop() -> None:
+            self.events.append(f"stop {name}")
+
+        return Part(name, **{"start": start, "stop": stop, **kwargs})
+
+
+def signal_soon(signum: signal.Signals = signal.SIGTERM, after: float = 0.1) -> None:
+    """As systemd or Ctrl-C would: the signal to this process, once the runner waits."""
+    threading.Timer(after, os.kill, (os.getpid(), signum)).start()
+
+
+def runner(parts: list[Part]) -> Runner:
+    return Runner(parts, check_every=0.05)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_parts_in_the_reverse_order_and_exits_zero(signum, caplog):
+    recorder = Recorder()
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal_soon(signum)
+
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        status = runner([recorder.part(name) for name in ("core", "sms", "web")]).run()
+
+    assert status == 0
+    assert recorder.events == ["start core", "start sms", "start web",
+                               "stop web", "stop sms", "stop core"]
+    assert caplog.records[-1].name == "gateway"
+    assert caplog.records[-1].getMessage() == "stopped"
+    # The handlers are the runner's only while it runs.
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_part_that_ends_on_its_own_stops_the_run():
+    recorder = Recorder()
+    alive = threading.Event()
+    alive.set()
+    threading.Timer(0.1, alive.clear).start()
+
+    status = runner([recorder.part("core"),
+                     recorder.part("email", health=alive.is_set)]).run()
+
+    assert status == 0
+    assert recorder.events == ["start core", "start email", "stop email", "stop core"]
+
+
+def test_a_part_that_fails_to_stop_does_not_keep_the_others_running(caplog):
+    recorder = Recorder()
+
+    def broken() -> None:
+        recorder.events.append("stop scheduler")
+        raise RuntimeError("the lease could not be released")
+
+    signal_soon()
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        status = runner([recorder.part("core"), recorder.part("scheduler", stop=broken),
+                         recorder.part("web")]).run()
+
+    assert status == 1
+    assert recorder.events[-3:] == ["stop web", "stop scheduler", "stop core"]
+    assert "scheduler stopped with an error" in caplog.text
+    assert "the lease could not be released" in caplog.text
+    assert "stopped" not in [r.getMessage() for r in caplog.records]
+
+
+def test_a_part_that_overruns_its_stop_time_is_left_and_the_rest_stop(caplog):
+    recorder = Recorder()
+    release = threading.Event()
+
+    def stuck() -> None:
+        recorder.events.append("stop sms")
+        release.wait(10)
+
+    signal_soon()
+    began = time.monotonic()
+    try:
+        with caplog.at_level(logging.INFO, logger="gateway"):
+            status = runner([recorder.part("core"),
+                             recorder.part("sms", stop=stuck, stop_timeout=0.3)]).run()
+    finally:
+        release.set()
+
+    assert status == 1
+    assert time.monotonic() - began < 5
+    assert recorder.events[-2:] == ["stop sms", "stop core"]
+    assert "sms did not stop within 0 s" in caplog.text
+
+
+def test_a_part_that_fails_to_start_stops_those_started_and_its_error_goes_on():
+    recorder = Recorder()
+
+    def refused() -> None:
+        raise ConnectionRefusedError("the SMSC is not there")
+
+    with pytest.raises(ConnectionRefusedError):
+        runner([recorder.part("core"), recorder.part("email"),
+                recorder.part("sms", start=refused), recorder.part("web")]).run()
+
+    assert recorder.events == ["start core", "start email", "stop email", "stop core"]
+
+
+def test_a_second_signal_while_stopping_does_not_cut_the_stop_short():
+    recorder = Recorder()
+
+    def slow() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        recorder.events.append("stop sms")
+
+    signal_soon()
+    status = runner([recorder.part("core"), recorder.part("sms", stop=slow)]).run()
+
+    assert status == 0
+    assert recorder.events[-2:] == ["stop sms", "stop core"]
+
+
+def test_ready_once_every_part_started_is_ready():
+    bound = threading.Event()
+    run = runner([Part("core"), Part("sms", ready=bound.is_set)])
+    seen: list[bool] = []
+
+    def look() -> None:
+        seen.append(run.ready())
+        bound.set()
+        seen.append(run.ready())
+        run.request_stop()
+
+    assert not run.ready()
+    threading.Timer(0.1, look).start()
+    assert run.run() == 0
+    assert seen == [False, True]
+
+
+# --- the web server: waitress in its own thread, closed from that thread --------------
+
+
+def test_the_web_server_lets_a_request_in_progress_finish_then_closes(caplog):
+    finished = threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            time.sleep(0.5)
+            finished.set()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=2))
+    web = WebServer(app, settings)
+    url = f"http://127.0.0.1:{web.server.effective_port}"
+    web.start()
+    with urllib.request.urlopen(f"{url}/", timeout=5) as response:
+        assert response.read() == b"ok"
+    assert web.ready() and web.health()
+    slow = threading.Thread(target=lambda: _get(f"{url}/slow"), daemon=True)
+    slow.start()
+    time.sleep(0.1)
+
+    with caplog.at_level(logging.WARNING):
+        web.stop()
+
+    assert finished.is_set()
+    assert not web.health()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/", timeout=2)
+    assert "Bad file descriptor" not in caplog.text
+
+
+def _get(url: str) -> None:
+    # The loop has stopped by the time the answer is ready: it may never be sent.
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(url, timeout=5).read()
+
+
+def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, caplog):
+    from waitress import wasyncore
+
+    def broken(**_kwargs) -> None:
+        raise MemoryError("no room for the select")
+
+    web = WebServer(lambda environ, start_response: [], SimpleNamespace(
+        gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1)))
+    monkeypatch.setattr(wasyncore, "loop", broken)
+
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        status = runner([Part("core"), web]).run()
+
+    assert status == 1
+    assert "web stopped with an error" in caplog.text
+    assert "no room for the select" in caplog.text
