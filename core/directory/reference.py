@@ -12,20 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.directory.models import Agency, Department, Employee
-from core.identity.phones import InvalidMobile, normalize_mobile
+from core.identity.phones import optional_mobile
 from core.platform.errors import Conflict, InvalidRequest, NotFound
 from core.platform.validation import Model, StrictModel, validated
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-
-
-def _mobile(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    try:
-        return normalize_mobile(value)
-    except InvalidMobile as exc:
-        raise ValueError(str(exc)) from exc
 
 
 class Manager(StrictModel):
@@ -35,7 +26,7 @@ class Manager(StrictModel):
     @field_validator("mobile")
     @classmethod
     def _check_mobile(cls, value: str | None) -> str | None:
-        return _mobile(value)
+        return optional_mobile(value)
 
 
 class DepartmentBody(StrictModel):
@@ -55,7 +46,7 @@ class EmployeeBody(StrictModel):
     @field_validator("mobile")
     @classmethod
     def _check_mobile(cls, value: str | None) -> str | None:
-        return _mobile(value)
+        return optional_mobile(value)
 
 
 class AgencyBody(StrictModel):

@@ -92,3 +92,14 @@ def mask_mobile(e164: str) -> str:
     if len(e164) <= 2:
         return "*" * len(e164)
     return "*" * (len(e164) - 2) + e164[-2:]
+
+
+def optional_mobile(value: str | None) -> str | None:
+    """A request's optional mobile field: empty is None, else E.164; a bad number raises
+    ValueError with the reason (what a pydantic validator reports against the field)."""
+    if value is None or value == "":
+        return None
+    try:
+        return normalize_mobile(value)
+    except InvalidMobile as exc:
+        raise ValueError(str(exc)) from exc

@@ -20,7 +20,7 @@ from pydantic import (
 
 from core.identity.digits import normalize_digits
 from core.identity.national_id import InvalidNationalId, validate_national_id
-from core.identity.phones import InvalidMobile, normalize_mobile
+from core.identity.phones import optional_mobile
 from core.platform.errors import InvalidRequest
 from core.platform.validation import StrictModel, validated
 from core.transactions.models import Status
@@ -62,12 +62,7 @@ class Applicant(StrictModel):
     @field_validator("mobile")
     @classmethod
     def _mobile(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        try:
-            return normalize_mobile(value)
-        except InvalidMobile as exc:
-            raise ValueError(str(exc)) from exc
+        return optional_mobile(value)
 
     @field_validator("email")
     @classmethod
