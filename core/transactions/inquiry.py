@@ -79,6 +79,7 @@ class InquiryService:
                  log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
         self._find = CompiledLookup(engine)
         self._config = config
+        self._key = config.national_id_key()  # read once: every inquiry hashes with it
         self._log = log
         self._limiter = limiter or FailureLimiter(config.inquiry.max_failures,
                                                   config.inquiry.failure_window_seconds)
@@ -154,7 +155,7 @@ class InquiryService:
                                      _loggable(mask_email(email)), email=email))
         if request.national_id:
             try:
-                hashed = hash_national_id(request.national_id, self._config.national_id_key())
+                hashed = hash_national_id(request.national_id, self._key)
             except InvalidNationalId:
                 # A malformed ID belongs to nobody; still counted against the requester.
                 found.append(_Credential("national_id",
@@ -167,7 +168,7 @@ class InquiryService:
 
     def _keyed(self, kind: str, value: str) -> str:
         # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
-        return hmac.new(self._config.national_id_key(),
+        return hmac.new(self._key,
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
 
