@@ -254,7 +254,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         shot("pin", lang)
         key_in(TECHNICIAN_PIN[3:])
         window.intent(flow.next)
-        wait_until(app, lambda: not window._probing, "the maintenance probe never ended")
+        wait_until(app, lambda: not window.errands.probing, "the maintenance probe never ended")
         shot("maintenance", lang)
     window.intent(flow.finish)
     return saved

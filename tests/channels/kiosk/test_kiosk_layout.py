@@ -170,7 +170,7 @@ def walk(qtbot, window, lang: str):
     window.intent(flow.technician)
     key_in(window, PIN)
     window.intent(flow.next)
-    qtbot.waitUntil(lambda: not window._probing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.errands.probing, timeout=WAIT_MS)
     window.render()
     yield "maintenance"
     window.intent(flow.finish)
