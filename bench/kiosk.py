@@ -167,7 +167,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
     """Every screen in both languages, as a citizen (or technician) sees it."""
     from datetime import UTC, datetime
 
-    from channels.kiosk.flow import Reply
+    from channels.kiosk.state import Reply
 
     out.mkdir(parents=True, exist_ok=True)
     saved = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from channels.kiosk.flow import Screen, State
 from channels.kiosk.pages import PageStack
 from channels.kiosk.settings import KioskConfig
+from channels.kiosk.state import Screen, State
 from channels.kiosk.texts import clock_time, masked, shown_digits, texts
 
 # The language button names the language it switches to, in that language.

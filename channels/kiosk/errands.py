@@ -18,9 +18,11 @@ from typing import Any, Protocol, cast
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
-from channels.kiosk.flow import Effect, Flow, PrintReceipt, Reply, SendInquiry
+from channels.kiosk.effects import Effect, PrintReceipt, SendInquiry
+from channels.kiosk.flow import Flow
 from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
 from channels.kiosk.settings import KioskConfig
+from channels.kiosk.state import Reply
 
 log = logging.getLogger("gateway.kiosk")
 

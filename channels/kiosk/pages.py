@@ -24,7 +24,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from channels.kiosk.flow import Effect, Flow
+from channels.kiosk.effects import Effect
+from channels.kiosk.flow import Flow
 from channels.kiosk.layout import CORNER_PX, EDGE_PX, Metrics, metrics
 from channels.kiosk.widgets import CornerHotspot, Keypad, Label, TouchButton
 

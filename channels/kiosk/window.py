@@ -21,20 +21,20 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from channels.kiosk.captions import Captions, Kiosk
 from channels.kiosk.client import GatewayClient
-from channels.kiosk.errands import Errands
-from channels.kiosk.flow import (
+from channels.kiosk.effects import (
     TECHNICIAN_EXIT,
     Effect,
-    Flow,
     PrintReceipt,
     ProbeGateway,
     Quit,
-    Screen,
     SendInquiry,
 )
+from channels.kiosk.errands import Errands
+from channels.kiosk.flow import Flow
 from channels.kiosk.pages import PageStack
 from channels.kiosk.receipt import QtReceiptPrinter
 from channels.kiosk.settings import KioskConfig
+from channels.kiosk.state import Screen
 
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
                              QEvent.Type.KeyPress})

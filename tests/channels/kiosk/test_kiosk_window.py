@@ -8,7 +8,8 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QPushButton
 
-from channels.kiosk.flow import STILL_THERE_SECONDS, TECHNICIAN_EXIT
+from channels.kiosk.effects import TECHNICIAN_EXIT
+from channels.kiosk.flow import STILL_THERE_SECONDS
 from channels.kiosk.texts import shown_digits, texts
 from core.calendar.dates import RIYADH, format_date
 from core.kiosks import heartbeats as core_kiosks
