@@ -167,7 +167,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
     """Every screen in both languages, as a citizen (or technician) sees it."""
     from datetime import UTC, datetime
 
-    from channels.kiosk.flow import Reply
+    from channels.kiosk.state import Reply
 
     out.mkdir(parents=True, exist_ok=True)
     saved = []
@@ -254,7 +254,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         shot("pin", lang)
         key_in(TECHNICIAN_PIN[3:])
         window.intent(flow.next)
-        wait_until(app, lambda: not window._probing, "the maintenance probe never ended")
+        wait_until(app, lambda: not window.errands.probing, "the maintenance probe never ended")
         shot("maintenance", lang)
     window.intent(flow.finish)
     return saved

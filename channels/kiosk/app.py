@@ -73,7 +73,8 @@ def build_window(settings: KioskConfiguration, *, show: bool = True):
     from channels.kiosk.client import GatewayClient
     from channels.kiosk.flow import Flow
     from channels.kiosk.receipt import QtReceiptPrinter
-    from channels.kiosk.window import KioskConfig, KioskWindow
+    from channels.kiosk.settings import KioskConfig
+    from channels.kiosk.window import KioskWindow
 
     k = settings.kiosk
     families = load_fonts()

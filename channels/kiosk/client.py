@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from channels.kiosk.flow import Reply
+from channels.kiosk.state import Reply
 
 log = logging.getLogger("gateway.kiosk")
 

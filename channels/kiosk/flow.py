@@ -18,11 +18,13 @@ wipes it. A revoked token keeps the kiosk out of service until a heartbeat succe
 
 from __future__ import annotations
 
-import enum
 import hmac
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
+from channels.kiosk.effects import Effect, PrintReceipt, ProbeGateway, Quit, SendInquiry
+from channels.kiosk.state import PRIVATE_SCREENS, TECHNICIAN_SCREENS, Reply, Screen, State
 from core.identity.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
 from core.identity.national_id import NATIONAL_ID_LENGTH
 
@@ -32,104 +34,6 @@ PIN_MAX_LENGTH = 12
 # Wrong technician PINs in a row before a lock, and how long the 1st, 2nd, 3rd... lock is.
 PIN_ATTEMPTS = 3
 PIN_LOCK_SECONDS = (60, 300, 1800)
-
-
-class Screen(enum.Enum):
-    HOME = "home"
-    NUMBER = "number"
-    NATIONAL_ID = "national_id"
-    WAITING = "waiting"
-    RESULT = "result"
-    RECEIPT = "receipt"
-    OFFLINE = "offline"
-    ERROR = "error"
-    RATE_LIMITED = "rate_limited"
-    STILL_THERE = "still_there"
-    PIN = "pin"
-    MAINTENANCE = "maintenance"
-
-
-# Screens that hold something a citizen typed or was told: the idle timer watches them.
-PRIVATE_SCREENS = frozenset({Screen.NUMBER, Screen.NATIONAL_ID, Screen.WAITING,
-                             Screen.RESULT, Screen.RECEIPT, Screen.ERROR, Screen.PIN,
-                             Screen.MAINTENANCE, Screen.RATE_LIMITED})
-
-
-TECHNICIAN_SCREENS = frozenset({Screen.HOME, Screen.OFFLINE, Screen.ERROR})
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The gateway's answer to one inquiry, as the screen and the receipt need it."""
-
-    found: bool
-    text: str
-    number: str = ""
-    status_text: str = ""
-    rate_limited: bool = False
-
-
-@dataclass(frozen=True)
-class SendInquiry:
-    number: str
-    national_id: str
-    lang: str
-
-
-@dataclass(frozen=True)
-class PrintReceipt:
-    """Print this answer's receipt. ``session`` is the citizen's (``Flow.session``): a job
-    still queued when that citizen's screen is wiped is dropped, its outcome ignored."""
-
-    reply: Reply
-    lang: str
-    session: int
-
-
-@dataclass(frozen=True)
-class ProbeGateway:
-    """Ask the gateway whether it answers (a heartbeat)."""
-
-
-@dataclass(frozen=True)
-class Quit:
-    """The technician chose to leave the kiosk app (exit status ``TECHNICIAN_EXIT``)."""
-
-
-# The exit status of the technician's exit: systemd's RestartPreventExitStatus names it,
-# so Restart=always does not bring the app straight back (EX_USAGE, unused otherwise).
-TECHNICIAN_EXIT = 64
-
-
-Effect = SendInquiry | PrintReceipt | ProbeGateway | Quit
-
-
-@dataclass(frozen=True)
-class State:
-    screen: Screen = Screen.HOME
-    lang: str = "ar"
-    large_text: bool = False
-    high_contrast: bool = False
-    number: str = ""
-    national_id: str = ""
-    reply: Reply | None = None
-    # A short reason shown on the screen (a hint under the keypad, a printer problem).
-    notice: str = ""
-    printed: bool = False
-    # Offline: seconds until the next try, the try count, when the gateway last answered.
-    offline: bool = False
-    retry_in: int = 0
-    retries: int = 0
-    last_reached: datetime | None = None
-    # Why the gateway refused this kiosk (revoked token, redirect); sticky until a
-    # heartbeat succeeds: every wipe lands on the out-of-service screen meanwhile.
-    out_of_service: str = ""
-    # Seconds an inquiry held on the offline screen has left before it is wiped.
-    held_left: int = 0
-    pin: str = ""
-    idle_left: int = 0
-    still_there_left: int = 0
-    resume_screen: Screen | None = None
 
 
 def backoff(retries: int) -> int:
@@ -264,7 +168,8 @@ class Flow:
         """The gateway did not answer (network down, timeout, 5xx)."""
         s = self.state
         retries = s.retries + 1 if s.offline else 0
-        changes = {"offline": True, "retries": retries, "retry_in": backoff(retries)}
+        changes: dict[str, Any] = {"offline": True, "retries": retries,
+                                   "retry_in": backoff(retries)}
         # Typing is not interrupted by a failed heartbeat; the inquiry will find out.
         if s.screen in (Screen.HOME, Screen.WAITING):
             held = self.idle_seconds if s.screen is Screen.WAITING else 0

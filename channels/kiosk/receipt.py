@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from channels.kiosk.flow import Reply
+from channels.kiosk.state import Reply
 from channels.kiosk.texts import shown_digits, texts
 from core.calendar.dates import format_date
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -51,3 +52,15 @@ class KioskConfiguration(Protocol):
 
     @property
     def tz(self) -> ZoneInfo: ...
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """What the running kiosk window needs of the settings (channels/kiosk/app.py)."""
+
+    kiosk_id: str
+    version: str
+    heartbeat_seconds: int = 60
+    tz: ZoneInfo = ZoneInfo("Asia/Riyadh")
+    # The bundled fonts in fallback order (channels/kiosk/app.py load_fonts).
+    font_families: tuple[str, ...] = ()

@@ -120,7 +120,7 @@ def test_plain_http_to_another_machine_is_flagged(url, insecure):
 
 
 def test_the_systemd_unit_does_not_restart_a_technician_exit():
-    from channels.kiosk.flow import TECHNICIAN_EXIT
+    from channels.kiosk.effects import TECHNICIAN_EXIT
 
     unit = (Path(__file__).resolve().parents[3] / "channels" / "kiosk"
             / "gateway-kiosk.service").read_text()

@@ -6,19 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from channels.kiosk.effects import PrintReceipt, ProbeGateway, Quit, SendInquiry
 from channels.kiosk.flow import (
     PIN_ATTEMPTS,
     PIN_LOCK_SECONDS,
     STILL_THERE_SECONDS,
     Flow,
-    PrintReceipt,
-    ProbeGateway,
-    Quit,
-    Reply,
-    Screen,
-    SendInquiry,
     backoff,
 )
+from channels.kiosk.state import Reply, Screen
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FOUND = Reply(found=True, text="Registered", number="4471234", status_text="Registered")

@@ -8,9 +8,9 @@ from PyQt6.QtGui import QFontDatabase, QRawFont
 from PyQt6.QtWidgets import QApplication
 
 from channels.kiosk.app import FONT_DIR, FONT_FILES, load_fonts
+from channels.kiosk.captions import FOUND_SIGN, NOT_FOUND_SIGN, OTHER_LANGUAGE
 from channels.kiosk.texts import MASK_DOT, shown_digits, texts
 from channels.kiosk.widgets import DELETE_SIGN
-from channels.kiosk.window import FOUND_SIGN, NOT_FOUND_SIGN, OTHER_LANGUAGE
 
 FAMILIES = ("Noto Naskh Arabic", "Noto Sans", "Noto Sans Symbols2")
 

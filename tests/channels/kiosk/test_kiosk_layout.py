@@ -19,7 +19,7 @@ import pytest
 from PyQt6.QtCore import QRect, QSize
 from PyQt6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButton, QWidget
 
-from channels.kiosk.flow import Reply
+from channels.kiosk.state import Reply
 from channels.kiosk.widgets import CORNER_PX, MIN_TOUCH_PX
 from core.platform.settings import REPO_ROOT
 from tests import factories as f
@@ -170,7 +170,7 @@ def walk(qtbot, window, lang: str):
     window.intent(flow.technician)
     key_in(window, PIN)
     window.intent(flow.next)
-    qtbot.waitUntil(lambda: not window._probing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.errands.probing, timeout=WAIT_MS)
     window.render()
     yield "maintenance"
     window.intent(flow.finish)

@@ -8,7 +8,8 @@ import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QPushButton
 
-from channels.kiosk.flow import STILL_THERE_SECONDS, TECHNICIAN_EXIT
+from channels.kiosk.effects import TECHNICIAN_EXIT
+from channels.kiosk.flow import STILL_THERE_SECONDS
 from channels.kiosk.texts import shown_digits, texts
 from core.calendar.dates import RIYADH, format_date
 from core.kiosks import heartbeats as core_kiosks
@@ -463,10 +464,11 @@ def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transact
     kiosk.printer.last_problem = ""  # what the queue says now, not the last job
     # A heartbeat carries what the printing thread last found, and has it asked anew.
     kiosk.probe()
-    qtbot.waitUntil(lambda: not kiosk._probing and not kiosk._asking_printer, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not kiosk.errands.probing and not kiosk.errands.asking_printer,
+                    timeout=WAIT_MS)
     assert kiosk.printer.last_state.startswith("stopped: receipts")
     kiosk.probe()
-    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not kiosk.errands.probing, timeout=WAIT_MS)
     [seen] = core_kiosks.kiosks(core.db)
     assert seen.printer.startswith("stopped: receipts")  # the heartbeat tells operators
 
@@ -476,7 +478,8 @@ def test_a_stopped_print_queue_is_told_and_not_printed_to(qtbot, kiosk, transact
     qtbot.mouseRelease(kiosk.corner, Qt.MouseButton.LeftButton)
     key_in(qtbot, kiosk, "246813")
     tap(qtbot, kiosk, "key-next")
-    qtbot.waitUntil(lambda: not kiosk._probing and not kiosk._asking_printer, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not kiosk.errands.probing and not kiosk.errands.asking_printer,
+                    timeout=WAIT_MS)
     assert "stopped: receipts" in label(kiosk, "printer")  # and the maintenance screen
 
 
@@ -531,7 +534,7 @@ def test_a_hung_cups_state_query_stops_no_heartbeat_nor_the_offline_retry(qtbot,
     [before] = core_kiosks.kiosks(core.db)
     try:
         kiosk.probe()
-        qtbot.waitUntil(lambda: bool(asked) and not kiosk._probing, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: bool(asked) and not kiosk.errands.probing, timeout=WAIT_MS)
         assert asked[0].startswith("kiosk-print")  # asked on the printing thread
         [seen] = core_kiosks.kiosks(core.db)
         assert seen.last_seen_at > before.last_seen_at  # the heartbeat went on without it
@@ -545,7 +548,7 @@ def test_a_hung_cups_state_query_stops_no_heartbeat_nor_the_offline_retry(qtbot,
         assert kiosk.gateway_reachable
         assert asked == [asked[0]]  # one query waits on CUPS, not one a heartbeat
         # ...and none queued behind it either (a receipt would wait behind each).
-        assert kiosk._printing._work_queue.qsize() == 0
+        assert kiosk.errands.printing._work_queue.qsize() == 0
     finally:
         release.set()
 
@@ -556,11 +559,11 @@ def test_a_failing_printer_state_query_is_a_printer_problem_not_offline(qtbot, k
 
     kiosk.printer._state = broken
     kiosk.probe()
-    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not kiosk.errands.probing, timeout=WAIT_MS)
     assert kiosk.screen_name == "home" and kiosk.gateway_reachable  # never "offline"
     qtbot.waitUntil(lambda: kiosk.printer.last_state.startswith("error:"), timeout=WAIT_MS)
     kiosk.probe()
-    qtbot.waitUntil(lambda: not kiosk._probing, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not kiosk.errands.probing, timeout=WAIT_MS)
     [seen] = core_kiosks.kiosks(core.db)
     assert seen.printer.startswith("error:") and "server-error" in seen.printer
     enter_maintenance(qtbot, kiosk)

@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 from PyQt6.QtPrintSupport import QPrinter
 
-from channels.kiosk.flow import Reply
 from channels.kiosk.receipt import (
     QtReceiptPrinter,
     queue_state,
@@ -16,6 +15,7 @@ from channels.kiosk.receipt import (
     receipt_html,
     reference_point_size,
 )
+from channels.kiosk.state import Reply
 from channels.kiosk.texts import masked, shown_digits
 from core.calendar.dates import RIYADH
 from tests.channels.kiosk.conftest import pdf_text
