@@ -47,6 +47,7 @@ from core.platform.db import Database  # noqa: E402
 from core.platform.settings import CoreSettings  # noqa: E402
 from core.transactions import overdue  # noqa: E402
 from core.transactions.models import OverdueFollowUp, Transaction
+from core.transactions.overdue import scanning  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DEPARTMENTS, AGENCIES, CHUNK = 20, 12, 50_000
@@ -158,7 +159,7 @@ def whole_table(db: Database) -> int:
 def plan(db: Database) -> str:
     with db.read() as session:
         rule = overdue.load_rules(session, CONFIG)[1]
-        query = select(func.count()).select_from(overdue._candidates(
+        query = select(func.count()).select_from(scanning._candidates(
             rule, NOW.astimezone(CONFIG.tz).date(), CONFIG.tz).subquery())
         compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "

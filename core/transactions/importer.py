@@ -17,21 +17,19 @@ come from the row (``import:<number>:<type>``), so importing a file again change
 and counts its rows as already present.
 
 Each row is applied in its own savepoint inside batches of ``BATCH_ROWS`` rows per
-database transaction: a bad row is rejected whole and never stops the import.
+database transaction: a bad row is rejected whole and never stops the import. This module
+reads the file and loads it; a row becomes its payloads in ``import_rows``.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,6 +41,7 @@ from core.platform.errors import CoreError, InvalidRequest
 from core.platform.settings import CoreSettings
 from core.transactions import lifecycle
 from core.transactions.events import parse_event
+from core.transactions.import_rows import Planned, Rejected, plan_row
 
 REQUIRED_COLUMNS = ("number", "registered_at", "subject", "applicant_name")
 OPTIONAL_COLUMNS = (
@@ -54,12 +53,6 @@ OPTIONAL_COLUMNS = (
 # The column the --errors file adds: a corrected errors file imports as it is.
 REASON_COLUMN = "reason"
 BATCH_ROWS = 500
-
-_ISSUE_COLUMNS = ("outgoing_number", "destination_agency", "issued_at", "reply_expected")
-_YES = frozenset({"1", "true", "yes", "y", "نعم"})
-_NO = frozenset({"0", "false", "no", "n", "لا"})
-# What an event id may carry; anything else is reported by parse_event on the number.
-_EVENT_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 # Where a field of the event payload came from in the file, to name it in the reason.
 _COLUMN_OF_FIELD = {
@@ -115,14 +108,6 @@ class ImportReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class _Planned:
-    """One event payload built from a row, and the file column its time came from."""
-
-    payload: dict[str, Any]
-    time_column: str
-
-
 class ImportTarget(Protocol):
     """What an import needs of ``core.service.Core``, which sits a layer above."""
 
@@ -130,12 +115,6 @@ class ImportTarget(Protocol):
     def db(self) -> Database: ...
     @property
     def config(self) -> CoreSettings: ...
-
-
-class _Rejected(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def import_file(core: ImportTarget, path: str | Path, *, notify: bool = False,
@@ -269,12 +248,12 @@ def _import_batch(core: ImportTarget, header: list[str], batch: list[tuple[int, 
             number = ""
             try:
                 if len(values) != len(header):
-                    raise _Rejected(f"has {len(values)} fields, the header has {len(header)}")
+                    raise Rejected(f"has {len(values)} fields, the header has {len(header)}")
                 row = {name: value.strip() for name, value in zip(header, values, strict=True)}
                 number = normalize_digits(row["number"])
                 planned = plan_row(row, core.config.tz)
                 new, notes = _apply_row(session, planned, core.config, notify)
-            except _Rejected as exc:
+            except Rejected as exc:
                 report.errors.append(RowError(line, number, exc.reason, tuple(values)))
                 continue
             if new:
@@ -284,7 +263,7 @@ def _import_batch(core: ImportTarget, header: list[str], batch: list[tuple[int, 
                 report.already_present += 1
 
 
-def _apply_row(session: Session, planned: list[_Planned], config: CoreSettings,
+def _apply_row(session: Session, planned: list[Planned], config: CoreSettings,
                notify: bool) -> tuple[bool, int]:
     """Apply a row's events in one savepoint; (any new event?, outbox rows kept)."""
     for attempt in (1, 2):
@@ -295,12 +274,12 @@ def _apply_row(session: Session, planned: list[_Planned], config: CoreSettings,
             # A concurrent writer registered the same number first: the second pass
             # sees it as present or as a conflict.
             if attempt == 2:
-                raise _Rejected("a concurrent write conflicted; import the file again") \
+                raise Rejected("a concurrent write conflicted; import the file again") \
                     from None
     raise AssertionError("the loop returns or raises")
 
 
-def _apply_events(session: Session, planned: list[_Planned], config: CoreSettings,
+def _apply_events(session: Session, planned: list[Planned], config: CoreSettings,
                   notify: bool) -> tuple[bool, int]:
     new = False
     notes = 0
@@ -314,7 +293,7 @@ def _apply_events(session: Session, planned: list[_Planned], config: CoreSetting
                 # Registered by other means (the API): present, and the file's later
                 # events would only contradict the history the records system sent.
                 return False, 0
-            raise _Rejected(_reason(exc, payload, item.time_column)) from exc
+            raise Rejected(_reason(exc, payload, item.time_column)) from exc
         if outcome.duplicate:
             continue
         new = True
@@ -339,73 +318,3 @@ def _reason(exc: CoreError, payload: dict[str, Any], time_column: str) -> str:
     if column != exc.field:
         return f"{column}: {message}"
     return message
-
-
-# --- a row as event payloads --------------------------------------------------------------
-
-
-def parse_time(text: str, tz: ZoneInfo, column: str) -> datetime:
-    """ISO 8601 date or date-time; a date is local midnight, no offset means local time."""
-    clean = normalize_digits(text).strip()
-    try:
-        moment = datetime.fromisoformat(clean)
-    except ValueError:
-        raise _Rejected(f"{column}: {text!r} is not an ISO 8601 date or date-time "
-                        f"(2026-11-23 or 2026-11-23T09:15:00+03:00)") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
-
-
-def _yes_no(text: str) -> bool:
-    value = text.strip().lower()
-    if value in _YES:
-        return True
-    if value in _NO:
-        return False
-    raise _Rejected(f"reply_expected: {text!r} is not yes or no (1/0, true/false, نعم/لا)")
-
-
-def plan_row(row: dict[str, str], tz: ZoneInfo) -> list[_Planned]:
-    """The event payloads one row stands for, in lifecycle order (not yet checked)."""
-    number = normalize_digits(row["number"])
-    key = number if _EVENT_KEY.match(number) else "invalid"
-    if not row["registered_at"]:
-        raise _Rejected("registered_at: is required")
-
-    def event(kind: str, column: str, **extra: Any) -> _Planned:
-        moment = parse_time(row[column], tz, column)
-        return _Planned({"event_id": f"import:{key}:{kind}", "type": kind,
-                         "occurred_at": moment.isoformat(), "transaction": {"number": number},
-                         **extra}, column)
-
-    registered = event("registered", "registered_at")
-    applicant = {"name": row["applicant_name"]}
-    for name in ("national_id", "mobile", "email"):
-        if row.get(name):
-            applicant[name] = row[name]
-    if row.get("lang"):
-        applicant["lang"] = row["lang"].lower()
-    registered.payload["transaction"].update(subject=row["subject"], applicant=applicant)
-    planned = [registered]
-
-    if row.get("department"):
-        planned.append(event("referred", "referred_at" if row.get("referred_at")
-                             else "registered_at", department=row["department"]))
-    elif row.get("referred_at"):
-        raise _Rejected("referred_at: given without a department")
-
-    if any(row.get(name) for name in _ISSUE_COLUMNS):
-        if not row.get("issued_at"):
-            raise _Rejected("issued_at: is required with outgoing_number, "
-                            "destination_agency or reply_expected")
-        issue: dict[str, Any] = {}
-        for name in ("outgoing_number", "destination_agency"):
-            if row.get(name):
-                issue[name] = normalize_digits(row[name]) if name == "outgoing_number" \
-                    else row[name]
-        if row.get("reply_expected"):
-            issue["reply_expected"] = _yes_no(row["reply_expected"])
-        planned.append(event("issued", "issued_at", **issue))
-    for kind, column in (("reply_received", "reply_received_at"), ("closed", "closed_at")):
-        if row.get(column):
-            planned.append(event(kind, column))
-    return planned

@@ -1,55 +1,21 @@
-"""The overdue rule (DOMAIN.md §1, item 4): an outgoing transaction the agency has not
-answered in time earns its department manager an SMS, then a reminder every few days.
-
-A transaction is *awaiting a reply* while it is issued with ``reply_expected`` and no
-``reply_received`` or ``closed`` event has come. Its department's reply period
-(``Department.reply_days``, else ``scheduler.overdue_reply_days``) counts calendar days
-or working days (``Department.reply_day_count``, else ``scheduler.overdue_day_count``;
-see ``core.workdays``) from the day after the issue date. The reply is due by the end of
-the period's last day (``due_on``); on the next counted day the transaction is overdue
-and the manager is told. After that, a reminder goes every ``scheduler.overdue_repeat_days``
-counted days after the last message, until the reply or the close stops the clock.
-Dates are local (``locale.timezone``), the day starting at midnight; but managers are
-staff, told at the start of the working day, and for a working-day rule on a working day
-only (one found overdue, or a reminder falling due, on a Friday, a Saturday or a declared
-holiday waits for the next working day): a day's messages (first and reminders) go
-from ``scheduler.overdue_send_at`` (08:00) local time, and a scan before it sends none.
-Holding the decision until then, rather than queueing at midnight for 08:00, means a
-reply that comes in the night still stops the morning's message.
-
-Exactly once: message N of transaction T has the outbox cause "overdue:T:N", and is written
-in the same database transaction as the ``OverdueFollowUp`` row that records cycle N. The
-first cycle is claimed by inserting that row (``ON CONFLICT DO NOTHING``), later ones by
-an update of ``cycles`` guarded by the clock still being due, so two scans racing (two
-machines, a restart mid-scan) cannot both send a cycle; on PostgreSQL they also take
-disjoint rows (``SKIP LOCKED``). A transaction first found long after its deadline gets
-one message, not the missed ones.
-
-Cost: each department's candidates are one range of an index, the reminders one range of
-``next_reminder_at``, so a scan reads what is due, not the table. The writes are a few
-statements per batch of ``BATCH`` whatever its size (``INSERT ... SELECT`` for the clocks
-and, through ``outbox.enqueue_alike``, for the messages), and the text is rendered once per
-issue date and agency (``Texts``): for thousands due, Python per row costs more than SQL.
-"""
+"""The overdue scan: one pass that stops answered clocks, then sends the first messages of
+the transactions newly overdue and the reminders due, ``BATCH`` at a time."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from typing import Any, Protocol, cast
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    CursorResult,
     Row,
     Select,
     any_,
     bindparam,
-    case,
     exists,
     func,
     literal,
@@ -58,154 +24,28 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import QueryableAttribute
 
-from core.calendar import holidays
-from core.calendar.dates import format_date, local_date
-from core.calendar.workdays import ONE_DAY, DayCount
-from core.directory.models import Agency, Department
+from core.calendar.dates import local_date
 from core.messaging import outbox
-from core.messaging.models import Notification, NotificationStatus
 from core.platform.db import Database, UTCDateTime, utcnow
-from core.platform.i18n import gettext_for
 from core.platform.settings import CoreSettings
-from core.transactions.answer import Name
 from core.transactions.models import OverdueFollowUp, Status, Transaction
+from core.transactions.overdue.clocks import stop_answered
+from core.transactions.overdue.message import KIND, Awaiting, Texts, cause_key
+from core.transactions.overdue.rule import (
+    Rule,
+    load_rules,
+    overdue_conditions,
+    reminder_due,
+    sending,
+)
 
-KIND = "overdue"
 # The lease the scheduler holds while it scans (core.leases): one scanner at a time.
 SCAN_LEASE = "overdue-scan"
 BATCH = 1000
-NO_DEPARTMENT = "-"
-STOPPED_BY = {Status.REPLY_RECEIVED: "reply received", Status.CLOSED: "closed"}
 # The clocks' table, for Core statements on a connection (no ORM objects on these paths).
 _CLOCKS = OverdueFollowUp.__table__
-_OUTBOX = Notification.__table__
-
-
-def cause_key(transaction_id: int, cycle: int) -> str:
-    return f"overdue:{transaction_id}:{cycle}"
-
-
-def overdue_sms(outgoing_number: str, issued_at: datetime, agency: Name | None, lang: str,
-                tz: ZoneInfo) -> str:
-    """The manager's message, in the seed's words (the same text for each reminder)."""
-    _ = gettext_for(lang)
-    return _("The outgoing transaction number {outgoing}, dated {date}, to {agency} has "
-             "not been answered to date; please follow up.").format(
-        outgoing=outgoing_number, date=format_date(local_date(issued_at, tz), lang),
-        agency=agency.in_(lang) if agency else "")
-
-
-# Stands for the outgoing number while a text is rendered once for many transactions.
-_NUMBER_SLOT = "\x00"
-
-
-class Texts:
-    """The managers' messages of one scan, rendered once per issue date and agency.
-
-    Thousands of overdue messages differ, within a date and an agency, only by the
-    outgoing number: the Hijri conversion and the catalog lookup are done once for them.
-    """
-
-    def __init__(self, config: CoreSettings, agencies: dict[int, Name]) -> None:
-        self._lang, self._tz, self._agencies = config.locale.default_language, config.tz, agencies
-        self._parts: dict[tuple[date, int | None], tuple[str, str]] = {}
-
-    @classmethod
-    def load(cls, session: Session, config: CoreSettings) -> Texts:
-        return cls(config, {row.id: Name(row.name_ar, row.name_en) for row in session.execute(
-            select(Agency.id, Agency.name_ar, Agency.name_en))})
-
-    def body(self, outgoing_number: str | None, issued_at: datetime,
-             agency_id: int | None) -> str:
-        issued_on = issued_at.astimezone(self._tz).date()
-        parts = self._parts.get((issued_on, agency_id))
-        if parts is None:
-            agency = None if agency_id is None else self._agencies.get(agency_id)
-            text = overdue_sms(_NUMBER_SLOT, issued_at, agency, self._lang, self._tz)
-            head, _slot, tail = text.partition(_NUMBER_SLOT)
-            parts = self._parts[(issued_on, agency_id)] = (head, tail)
-        return f"{parts[0]}{outgoing_number or ''}{parts[1]}"
-
-
-class Awaiting(Protocol):
-    """A row of an issued transaction awaiting a reply, as a message needs it."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def outgoing_number(self) -> str | None: ...
-    @property
-    def issued_at(self) -> datetime: ...  # set: the transaction is issued
-    @property
-    def destination_agency_id(self) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One department's overdue rule, read afresh at each scan."""
-
-    department_id: int | None
-    code: str
-    name: Name | None
-    reply_days: int
-    day_count: DayCount
-    manager_mobile: str | None
-
-    def due_on(self, issued_on: date) -> date:
-        """The last day of the reply period."""
-        return self.day_count.add(issued_on, self.reply_days)
-
-    def overdue_on(self, issued_on: date) -> date:
-        """The day the manager is first told: the next counted day after ``due_on``."""
-        return self.day_count.add(issued_on, self.reply_days + 1)
-
-    def last_overdue_issue_day(self, today: date) -> date:
-        """Transactions issued on or before this day are overdue ``today``."""
-        return self.day_count.latest_start(today, self.reply_days + 1)
-
-
-def load_rules(session: Session, config: CoreSettings) -> list[Rule]:
-    """Every department's rule, and one for transactions issued with no department."""
-    off = holidays.all_days(session)
-    rules = [Rule(None, NO_DEPARTMENT, None, config.scheduler.overdue_reply_days,
-                  DayCount.named(config.scheduler.overdue_day_count, off), None)]
-    for department in session.scalars(select(Department).order_by(Department.code)):
-        rules.append(Rule(
-            department.id, department.code, Name(department.name_ar, department.name_en),
-            department.reply_days or config.scheduler.overdue_reply_days,
-            DayCount.named(department.reply_day_count or config.scheduler.overdue_day_count, off),
-            department.manager_mobile or None))
-    return rules
-
-
-def start_of(day: date, tz: ZoneInfo, at: time = time(0)) -> datetime:
-    """Local time ``at`` (midnight) on ``day``, in UTC (what the columns hold)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-
-
-def sending(now: datetime, config: CoreSettings) -> bool:
-    """Whether ``now`` is past the local time the day's overdue messages go from."""
-    return now.astimezone(config.tz).time() >= config.scheduler.overdue_send_at
-
-
-def reminder_due(day: date, config: CoreSettings) -> datetime:
-    """When a reminder falling on ``day`` is due: that day's ``overdue_send_at``."""
-    return start_of(day, config.tz, config.scheduler.overdue_send_at)
-
-
-def _awaiting(rule: Rule) -> list[ColumnElement[bool]]:
-    in_department = (Transaction.department_id.is_(None) if rule.department_id is None
-                     else Transaction.department_id == rule.department_id)
-    return [Transaction.status == Status.ISSUED, Transaction.reply_expected == true(),
-            in_department]
-
-
-def overdue_conditions(rule: Rule, today: date, tz: ZoneInfo) -> list[ColumnElement[bool]]:
-    """Awaiting a reply in ``rule``'s department, and overdue ``today``."""
-    cutoff = start_of(rule.last_overdue_issue_day(today) + ONE_DAY, tz)
-    return [*_awaiting(rule), Transaction.issued_at < cutoff]
 
 
 @dataclass
@@ -278,47 +118,6 @@ def scan(db: Database, config: CoreSettings, *, now: datetime | None = None,
     if send:
         result.reminded = _reminders(work)
     return result
-
-
-def stop_answered(db: Database) -> int:
-    """Stop the clocks of transactions answered or closed and still running: the events
-    stop their clocks themselves (``stop_clock``), so this finds only those of events
-    applied by an older release or straight in the database (one pass over the running
-    clocks, the reason read from the transaction's status)."""
-    transaction = Transaction.id == _CLOCKS.c.transaction_id
-    reason = (select(case(STOPPED_BY, value=Transaction.status)).where(transaction)
-              .scalar_subquery())
-    with db.write_engine.begin() as connection:
-        result: CursorResult[Any] = connection.execute(
-            update(_CLOCKS)
-            .where(_CLOCKS.c.next_reminder_at.is_not(None),
-                   exists().where(transaction, Transaction.status.in_(list(STOPPED_BY))))
-            .values(next_reminder_at=None, stopped_reason=reason))
-        return result.rowcount
-
-
-def stop_clock(session: Session, transaction_id: int, status: Status) -> int:
-    """The reply or the close of a transaction, in the event's own unit of work: its
-    clock stops now, and its overdue messages still waiting to go (the SMSC down, or
-    held by quiet hours) are cancelled, never sent after the reply; how many."""
-    reason = STOPPED_BY[status]
-    cycles = session.scalar(
-        update(_CLOCKS).where(_CLOCKS.c.transaction_id == transaction_id,
-                              _CLOCKS.c.next_reminder_at.is_not(None))
-        .values(next_reminder_at=None, stopped_reason=reason)
-        .returning(_CLOCKS.c.cycles))
-    if not cycles:
-        return 0
-    # By their cause keys (the unique index): the outbox has no index by transaction.
-    # Pending covers a message due again after a failed attempt; one being sent right
-    # now ("sending") is left to finish.
-    return cast(CursorResult[Any], session.execute(
-        update(_OUTBOX).where(
-            _OUTBOX.c.cause_key.in_([cause_key(transaction_id, n)
-                                     for n in range(1, cycles + 1)]),
-            _OUTBOX.c.status == NotificationStatus.PENDING)
-        .values(status=NotificationStatus.EXPIRED,
-                last_error=f"cancelled: {reason} before it was sent"))).rowcount
 
 
 def _candidates(rule: Rule, today: date,
@@ -485,21 +284,3 @@ def _record_next_cycles(connection: Connection, transaction_ids: list[int], now:
         .values(cycles=_CLOCKS.c.cycles + 1, last_notified_at=now, next_reminder_at=next_at)
         .returning(_CLOCKS.c.transaction_id, _CLOCKS.c.cycles))
     return dict(recorded.all())
-
-
-def silence(session: Session, transaction_ids: Iterable[int], reason: str) -> int:
-    """Record that these transactions' managers are never to be told (demo data): a
-    stopped clock at cycle 0. Transactions already followed up are left as they are."""
-    rows = [{"transaction_id": tid, "cycles": 0, "first_notified_at": None,
-             "last_notified_at": None, "next_reminder_at": None, "stopped_reason": reason}
-            for tid in transaction_ids]
-    if not rows:
-        return 0
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        # SQLite's insert() stands in for PostgreSQL's: the same ON CONFLICT DO NOTHING.
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return cast(CursorResult[Any], session.execute(
-        insert(OverdueFollowUp).values(rows)
-        .on_conflict_do_nothing(index_elements=["transaction_id"]))).rowcount
