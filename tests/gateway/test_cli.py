@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -109,8 +110,10 @@ def test_import_with_a_bad_row_exits_non_zero_and_names_the_line(gateway, tmp_pa
     assert "1 imported, 0 already present, 1 rejected" in result.stdout
     assert "line 3 (number 4471002): national_id: National ID must start with 1" \
         in result.stderr
-    assert "national_id: National ID must start with 1" in \
-        errors.read_text(encoding="utf-8-sig")
+    content = errors.read_text(encoding="utf-8-sig")
+    assert "national_id: National ID must start with 1" in content
+    assert "3234567890" not in content and ",********90," in content
+    assert stat.S_IMODE(errors.stat().st_mode) == 0o600
 
 
 def test_import_of_a_file_missing_a_column_exits_non_zero_before_importing(gateway,
