@@ -11,12 +11,11 @@ from core.identity.phones import mask_mobile
 
 # An address as servers quote it: no spaces, brackets, quotes or separators around it.
 _EMAIL_RE = re.compile(r"[^\s<>()\[\]{}\"',;:@]+@[^\s<>()\[\]{}\"',;:@]+")
-# A number of 7 digits or more, with '+' or not, its groups split by a space, dot or dash
-# (so "+966 55 123 4567" and "0551234567" both count; a date such as 2025-11-23 does not:
-# it has 8 digits, and is left alone by the look-ahead).
-_PHONE_RE = re.compile(
-    r"(?<![\w*+])(?!\d{4}-\d{2}-\d{2}(?!\d))\+?\d(?:[ .\-]?\d){6,}(?![\w*])")
-_SEPARATORS = str.maketrans("", "", " .-")
+# A number: '+' and 7 digits or more, its groups split by single spaces or dashes
+# ("+966 55 123 4567"), or 7 digits or more in one run ("0551234567"). Not digits split
+# otherwise: an SMTP reply's codes ("550 5.7.60"), a date ("2025-11-23"), a time.
+_PHONE_RE = re.compile(r"(?<![\w*+])(?:\+\d(?:[ \-]?\d){6,}|\d{7,})(?![\w*])")
+_SEPARATORS = str.maketrans("", "", " -")
 
 
 def mask_contacts(text: str) -> str:

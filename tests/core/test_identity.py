@@ -218,6 +218,8 @@ def test_email_mask_keeps_first_letter_and_domain(addr: str, expected: str) -> N
     ("delivery receipt: UNDELIV at 2025-11-23T06:16:05Z",
      "delivery receipt: UNDELIV at 2025-11-23T06:16:05Z"),
     ("failed at 2025-11-23 06:16:05", "failed at 2025-11-23 06:16:05"),
+    ("SMTP 550 5.7.60 SendAs permission denied", "SMTP 550 5.7.60 SendAs permission denied"),
+    ("SMTP 421 4.7.0 try again in 300 seconds", "SMTP 421 4.7.0 try again in 300 seconds"),
     # Masking twice changes nothing.
     ("v***@example.com +966*******67", "v***@example.com +966*******67"),
 ])
