@@ -13,6 +13,7 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.openapi import openapi
 from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
@@ -55,6 +56,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
                                             newstyle=True)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    app.register_blueprint(openapi)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
