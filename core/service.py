@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
 from core.calls.log import CallLog
 from core.directory import reference
@@ -93,6 +94,10 @@ class Core:
     @cached_property
     def health(self) -> Health:
         return Health(self.db)
+
+    @cached_property
+    def staff_sessions(self) -> StaffSessions:
+        return StaffSessions(self.db)
 
     @cached_property
     def kiosks(self) -> KioskRegistry:

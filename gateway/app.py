@@ -41,11 +41,9 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.json.sort_keys = False
     app.session_interface = PortalSessionInterface()
     app.extensions["core"] = core
-    if settings.gateway.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = settings.gateway.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    # gateway.trusted_proxies is applied by the web server (gateway.components.WebServer,
+    # waitress's trusted_proxy_count), the one place that knows the socket's peer: the
+    # app believes request.remote_addr and never reads X-Forwarded-* itself.
     errors.install(app)
     # CSRF is checked where there are forms: the portal calls protect() itself
     # (WTF_CSRF_CHECK_DEFAULT off). The API's clients and Twilio's webhooks carry their
