@@ -1,7 +1,7 @@
 """failure_counts: failed-inquiry counters shared by every process of the installation
 
 Revision ID: a3d9f2c71e58
-Revises: 4f6b2d8e1c93
+Revises: 9431ae4393e9
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a3d9f2c71e58'
-down_revision = '4f6b2d8e1c93'
+down_revision = '9431ae4393e9'
 branch_labels = None
 depends_on = None
 
