@@ -18,7 +18,10 @@ import smpplib.consts
 log = logging.getLogger(__name__)
 
 ESME_ROK = 0x00
-ESME_RX_T_APPN = 0x64
+ESME_RX_T_APPN = 0x64  # temporary: the SMSC delivers the PDU again later
+# Permanent: the SMSC must not deliver it again. For a PDU that cannot be read, whose same
+# bytes would fail again after every redelivery.
+ESME_RX_P_APPN = 0x65
 
 _STATUS_NAMES = {
     value: name.removeprefix("SMPP_")

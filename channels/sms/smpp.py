@@ -37,6 +37,7 @@ import smpplib.smpp
 
 from channels.sms import metrics
 from channels.sms.pdus import (
+    ESME_RX_P_APPN,
     ESME_RX_T_APPN,
     ChannelUnavailable,
     DeliverSm,
@@ -346,7 +347,7 @@ class SmppSession:
             statuses = iter([ESME_RX_T_APPN] * len(readable))
         resps = []
         for sequence, pdu in delivered:
-            status = ESME_RX_T_APPN if pdu is None else next(statuses, ESME_RX_T_APPN)
+            status = ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN)
             resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
             resp.sequence = sequence
             resps.append(resp)

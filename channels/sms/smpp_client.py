@@ -1,6 +1,7 @@
 """smpplib's client as the SMPP session needs it: the last PDU remembered, each
-``deliver_sm`` held (as a ``DeliverSm``) for the session to answer, an unknown command
-answered with generic_nack instead of ending the session, a window's submits in one write.
+``deliver_sm`` held (as a ``DeliverSm``) for the session to answer, an unknown command or
+a PDU whose body cannot be read answered with an error instead of ending the session, a
+window's submits in one write.
 
 Used by the session thread alone (smpplib is not thread-safe).
 """
@@ -12,15 +13,17 @@ import struct
 import time
 
 import smpplib.client
+import smpplib.command_codes
 import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from channels.sms.pdus import DeliverSm
+from channels.sms.pdus import ESME_RX_P_APPN, DeliverSm
 
 log = logging.getLogger(__name__)
 
 _RINVCMDID = 0x03
+_RINVCMDLEN = 0x02
 _MAX_PDU = 64 * 1024  # far above any PDU an SMSC sends; a larger length is a broken stream
 
 
@@ -72,29 +75,63 @@ class SmppClient(smpplib.client.Client):
         smpplib raises UnknownCommandError (not a PDUError) for a command it does not know
         (a vendor's own, cancel_sm): that would end the session thread. It is answered
         with generic_nack ESME_RINVCMDID, as SMPP 3.4 asks, and the session goes on.
+        Any other failure to parse a PDU whose length was right (a truncated optional
+        parameter raises struct.error) is answered too (``_unreadable``): dropping the
+        bind for it would bring the same PDU back after the next bind, for ever.
         """
         raw_len = self._recv_exact(4)
         (length,) = struct.unpack(">L", raw_len)
         if not 16 <= length <= _MAX_PDU:
             raise smpplib.exceptions.PDUError(f"a PDU of {length} bytes")
         raw = raw_len + self._recv_exact(length - 4)
+        command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
         try:
             pdu = smpplib.smpp.parse_pdu(raw, client=self,
                                          allow_unknown_opt_params=self.allow_unknown_opt_params)
         except smpplib.exceptions.UnknownCommandError:
-            command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
             log.warning("SMPP command 0x%08x is unknown: answered with generic_nack",
                         command_id)
-            nack = smpplib.smpp.make_pdu("generic_nack", client=self, status=_RINVCMDID)
-            nack.sequence = sequence
-            self.send_pdu(nack)
-            pdu = smpplib.smpp.make_pdu("enquire_link_resp", client=self)  # nothing to do
-            pdu.sequence = sequence
+            pdu = self._refuse("generic_nack", _RINVCMDID, sequence)
+        except Exception as exc:
+            pdu = self._unreadable(command_id, sequence, exc)
         if not pdu.is_error() and pdu.command in smpplib.consts.STATE_SETTERS:
             self.state = smpplib.consts.STATE_SETTERS[pdu.command]
         self.last_pdu = pdu
         self.last_read_at = time.monotonic()
         return pdu
+
+    def _refuse(self, answer: str, status: int, sequence: int):
+        """Send ``answer`` with ``status`` to the PDU ``sequence``; a PDU that asks for
+        nothing more in its place (read_once and the session skip it)."""
+        refusal = smpplib.smpp.make_pdu(answer, client=self, status=status)
+        refusal.sequence = sequence
+        self.send_pdu(refusal)
+        return self._nothing(sequence)
+
+    def _nothing(self, sequence: int):
+        pdu = smpplib.smpp.make_pdu("enquire_link_resp", client=self)
+        pdu.sequence = sequence
+        return pdu
+
+    def _unreadable(self, command_id: int, sequence: int, exc: Exception):
+        """A known command whose body smpplib cannot parse (a truncated optional
+        parameter, a length that runs past the PDU): refused, and the session reads on.
+
+        Not logged with its bytes: a deliver_sm carries a citizen's number and text.
+        """
+        command = smpplib.command_codes.get_command_name(command_id)
+        if command.endswith("_resp") or command == "generic_nack":
+            # An answer cannot be answered: a submit left without its response is retried
+            # when its response is late (``response_timeout``).
+            log.warning("SMPP %s (sequence %s) cannot be read (%s): dropped", command,
+                        sequence, type(exc).__name__)
+            return self._nothing(sequence)
+        answer, status = ((f"{command}_resp", ESME_RX_P_APPN)
+                          if command in ("deliver_sm", "data_sm")
+                          else ("generic_nack", _RINVCMDLEN))
+        log.warning("SMPP %s (sequence %s) cannot be read (%s): answered %s with status "
+                    "0x%02x", command, sequence, type(exc).__name__, answer, status)
+        return self._refuse(answer, status, sequence)
 
     def send_pdu(self, p) -> bool:
         # smpplib's own hex-dumps every PDU for a debug log line even when it is off.
@@ -115,7 +152,9 @@ class SmppClient(smpplib.client.Client):
     def _message_received(self, pdu) -> None:
         try:
             self.delivered.append((pdu.sequence, _deliver_sm(pdu)))
-        except Exception:
-            log.exception("deliver_sm %s cannot be read; asking the SMSC to redeliver",
-                          pdu.sequence)
+        except Exception as exc:
+            # The same bytes would fail again: refused for good (no traceback: its
+            # values are a citizen's number and text).
+            log.warning("deliver_sm %s cannot be read (%s): refused", pdu.sequence,
+                        type(exc).__name__)
             self.delivered.append((pdu.sequence, None))

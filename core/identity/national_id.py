@@ -80,3 +80,15 @@ def hash_national_id(national_id: str, key: bytes) -> str:
         raise ValueError("HMAC key must not be empty.")
     clean = validate_national_id(national_id)
     return hmac.new(key, clean.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+MASK_KEEPS = 2  # digits a masked ID keeps, as a masked mobile does
+
+
+def mask_national_id(text: str) -> str:
+    """An ID as a file or a page may show it: every character but the last two starred
+    ("1000000008" -> "********08"), whatever was typed (a wrong length, letters)."""
+    clean = _ID_NOISE_RE.sub("", normalize_digits(text))
+    if len(clean) <= MASK_KEEPS:
+        return "*" * len(clean)
+    return "*" * (len(clean) - MASK_KEEPS) + clean[-MASK_KEEPS:]

@@ -1,8 +1,9 @@
 """The outbox as staff see it: the newest messages, what happened to each and why.
 
 Kind, audience, the recipient masked (never the full number or address), status (a
-pending message that already failed once shows as "retrying"), attempts, the last error,
-and the created/sent/delivered times in the configured time zone. Only reads.
+pending message that already failed once shows as "retrying"), attempts, the last error
+(its addresses and numbers masked again: rows stored before reasons were masked), and
+the created/sent/delivered times in the configured time zone. Only reads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.identity.addresses import mask_email
+from core.identity.masking import mask_contacts
 from core.identity.phones import mask_mobile
 from core.messaging.models import Notification, NotificationStatus
 from core.platform.db import Database
@@ -37,7 +39,7 @@ class MessageRow:
     recipient: str  # masked
     status: str  # as shown: "retrying" for a pending message with attempts
     attempts: int
-    last_error: str | None
+    last_error: str | None  # masked
     created_at: str
     sent_at: str
     delivered_at: str
@@ -87,7 +89,8 @@ def recent_messages(sessions: Callable[[], Session], tz: ZoneInfo, *, status: st
                 id=row.id, kind=row.kind, channel=row.channel, audience=row.audience,
                 recipient=mask_recipient(row.recipient, row.channel),
                 status=shown_status(row.status, row.attempts), attempts=row.attempts,
-                last_error=row.last_error, created_at=local_time(row.created_at, tz),
+                last_error=mask_contacts(row.last_error) if row.last_error else None,
+                created_at=local_time(row.created_at, tz),
                 sent_at=local_time(row.sent_at, tz),
                 delivered_at=local_time(row.delivered_at, tz), language=row.language,
                 body=row.body)

@@ -1,7 +1,14 @@
-"""Engine and session factory: SQLite (WAL, foreign keys on) by default, PostgreSQL supported."""
+"""Engine and session factory: SQLite (WAL, foreign keys on) by default, PostgreSQL supported.
+
+Every engine keeps the rows it writes out of what it says: statements' parameters are
+hidden (``hide_parameters``) from errors and from ``database.echo``'s log, and
+PostgreSQL's ``DETAIL`` lines, which quote a row's values, are taken out of its errors.
+A mobile, an address or an SMS text then never reaches a log or a traceback this way.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +24,7 @@ from core.platform.clock import utcnow as utcnow
 if TYPE_CHECKING:
     import sqlite3
 
+    from sqlalchemy.engine import ExceptionContext
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
@@ -44,16 +52,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# PostgreSQL's error details: "DETAIL:  Key (sender, ...)=(+9665..., ...) already exists.",
+# "DETAIL:  Failing row contains (...)". The message's first line names the constraint.
+_ROW_DETAIL_RE = re.compile(r"^DETAIL:.*(?:\n|$)", re.MULTILINE)
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create the engine; for SQLite, create the file's folder and set the pragmas."""
+    """Create the engine; for SQLite, create the file's folder and set the pragmas.
+
+    ``echo`` logs each statement, its parameters hidden like an error's.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+            hide_parameters=True,
             connect_args={"timeout": 30, "check_same_thread": False},
         )
+        event.listen(engine, "handle_error", _without_row_values)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that
         # writers take the lock at BEGIN (IMMEDIATE) and never deadlock on upgrade.
@@ -65,9 +83,21 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         for name in ("checkin", "invalidate", "close"):
             event.listen(engine.pool, name, writers.end)
         return engine
-    return create_engine(
+    engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        hide_parameters=True,
     )
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
+
+
+def _without_row_values(context: ExceptionContext) -> None:
+    """Take PostgreSQL's ``DETAIL`` lines out of the driver's error and SQLAlchemy's
+    wrapper (both are in a logged traceback); the exceptions keep their types."""
+    for exc in (context.original_exception, context.sqlalchemy_exception):
+        if exc is not None and exc.args and isinstance(exc.args[0], str) \
+                and "DETAIL:" in exc.args[0]:
+            exc.args = (_ROW_DETAIL_RE.sub("", exc.args[0]), *exc.args[1:])
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:

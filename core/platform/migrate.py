@@ -13,10 +13,16 @@ from sqlalchemy import Connection, Engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def _config(engine: Engine, connection: Connection) -> Config:
+def _config(connection: Connection) -> Config:
+    """Alembic's configuration for one migration run on ``connection``.
+
+    No ``sqlalchemy.url``: env.py takes the connection from ``attributes``. The URL would
+    go through ConfigParser's interpolation, where a password holding ``%`` (or any
+    character the URL escapes as ``%XX``) raises with the URL, password and all, in
+    the message.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     config.attributes["connection"] = connection
     return config
 
@@ -24,7 +30,7 @@ def _config(engine: Engine, connection: Connection) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run on every start."""
     with engine.begin() as connection:
-        command.upgrade(_config(engine, connection), revision)
+        command.upgrade(_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -41,4 +47,4 @@ def head_revision() -> str | None:
 def autogenerate(engine: Engine, message: str) -> None:
     """Write a new revision from the models' difference (a developer's tool)."""
     with engine.begin() as connection:
-        command.revision(_config(engine, connection), message=message, autogenerate=True)
+        command.revision(_config(connection), message=message, autogenerate=True)

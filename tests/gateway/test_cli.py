@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 
 from core.platform.db import Database
 from gateway.cli import main
@@ -43,6 +48,23 @@ def test_db_upgrade_migrates_a_fresh_sqlite_database(tmp_path):
             set(inspect(database.engine).get_table_names())
     finally:
         database.dispose()
+
+
+def test_a_failed_db_upgrade_says_one_line_without_the_password(tmp_path):
+    """Nothing listens on the port: the upgrade fails, as a real process would print it."""
+    password = "S3cr%t%(pw)s%"
+    url = make_url(f"postgresql+psycopg://gw@127.0.0.1:{processes.free_port()}/gw") \
+        .set(password=password).render_as_string(hide_password=False)
+
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "db", "upgrade"],
+                            env=processes.environment(url, tmp_path), capture_output=True,
+                            text=True, timeout=60)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: the upgrade failed: "), lines
+    assert "S3cr" not in result.stderr and quote(password, safe="") not in result.stderr
 
 
 def test_token_create_prints_a_working_token_alone_on_the_last_line(gateway, client):
@@ -88,8 +110,10 @@ def test_import_with_a_bad_row_exits_non_zero_and_names_the_line(gateway, tmp_pa
     assert "1 imported, 0 already present, 1 rejected" in result.stdout
     assert "line 3 (number 4471002): national_id: National ID must start with 1" \
         in result.stderr
-    assert "national_id: National ID must start with 1" in \
-        errors.read_text(encoding="utf-8-sig")
+    content = errors.read_text(encoding="utf-8-sig")
+    assert "national_id: National ID must start with 1" in content
+    assert "3234567890" not in content and ",********90," in content
+    assert stat.S_IMODE(errors.stat().st_mode) == 0o600
 
 
 def test_import_of_a_file_missing_a_column_exits_non_zero_before_importing(gateway,

@@ -6,14 +6,20 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from channels.email.sender import SmtpSender
 from core.access.tokens import revoke_token
 from core.messaging import outbox
 from core.messaging.models import Notification
 from core.platform.db import utcnow
+from gateway.bootstrap import build_core
 from tests import factories as f
-from tests.conftest import sign_in  # noqa: F401 (test_overdue_page imports it from here)
+from tests.conftest import (
+    make_settings,
+    sign_in,  # noqa: F401 (test_overdue_page imports it from here)
+)
+from tests.peers.smtp_peer import SmtpPeer
 
 NUMBER = "4471234"
 FULL_MOBILE = "+966551234567"
@@ -127,3 +133,47 @@ def test_the_page_is_not_cached(staff_client, outbox_rows):
 
     assert response.headers["Cache-Control"] == "no-store"
     assert "<script" not in text(response)
+
+
+VICTIM = "victim@example.com"
+
+
+def test_an_smtp_refusal_quoting_the_address_is_stored_and_shown_masked(
+        staff_client, database_url, tmp_path):
+    """What an auditor reads on /staff/messages, and in the table, after the mail server
+    refused a notification with a 5xx quoting the address (as most servers do)."""
+    settings = make_settings(database_url, tmp_path,
+                             email={"enabled": True, "notifications": True})
+    notifying = build_core(settings, background_log=False)
+    try:
+        notifying.record_event(f.registered(NUMBER, email=VICTIM))
+        with SmtpPeer() as smtp:
+            smtp.refuse[VICTIM] = f"550 5.1.1 <{VICTIM}>: Recipient address rejected"
+            sender = SmtpSender(notifying, settings.email.smtp.model_copy(update={
+                "host": smtp.host, "port": smtp.port, "ssl": False, "starttls": False,
+                "from_address": "inquiries@emirate.gov.sa"}))
+            sender.send_due()
+    finally:
+        notifying.close()
+    with notifying.db.read() as session:
+        [row] = session.scalars(select(Notification).where(Notification.channel == "email"))
+    assert row.status == "failed" and "550" in row.last_error
+    assert "victim" not in row.last_error and "v***@example.com" in row.last_error
+
+    page = text(staff_client.get("/staff/messages?lang=en"))
+
+    assert "victim" not in page
+    assert "550 5.1.1 &lt;v***@example.com&gt;" in row_html(page, row.id)
+
+
+def test_a_reason_stored_before_masking_is_masked_when_shown(core, staff_client,
+                                                             outbox_rows):
+    _sent, failed, _retrying = outbox_rows
+    with core.db.write.begin() as session:
+        session.execute(update(Notification).where(Notification.id == failed).values(
+            last_error=f"refused: {VICTIM} and {FULL_MOBILE} (0551234567)"))
+
+    shown = row_html(text(staff_client.get("/staff/messages?lang=en")), failed)
+
+    assert "victim" not in shown and "551234567" not in shown.replace("+966*******67", "")
+    assert "refused: v***@example.com and +966*******67 (********67)" in shown

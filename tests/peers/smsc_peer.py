@@ -210,6 +210,11 @@ class SmscPeer:
             options["message_id"] = message_id
         return self._call("POST", "/receipt", options)["sent"]
 
+    def send_raw(self, data: bytes) -> dict[str, Any]:
+        """Write ``data`` to the latest bound ESME as it is (a PDU node-smpp would not
+        build); its answer is recorded in ``deliver_sm_resps`` by its sequence."""
+        return self._call("POST", "/raw", {"hex": data.hex()})
+
     def unbind(self) -> None:
         """Send ``unbind`` to the most recently bound ESME."""
         self._call("POST", "/unbind", {})

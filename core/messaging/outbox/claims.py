@@ -1,5 +1,10 @@
 """Claiming due messages for sending, and ending each claim: sent (``mark_sent*``), due
-again (``mark_retry``), given back untried (``mark_unsent``) or failed (``mark_failed``)."""
+again (``mark_retry``), given back untried (``mark_unsent``) or failed (``mark_failed``).
+
+A reason is stored with its e-mail addresses and phone numbers masked: a provider's
+refusal usually quotes the recipient ("550 5.1.1 <ali@example.com>: user unknown"), and
+the reason is shown to staff and kept as long as the message.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.calendar.quiet_hours import QuietHours
+from core.identity.masking import mask_contacts
 from core.messaging.models import Notification, NotificationStatus
 from core.messaging.outbox.enqueue import PRIORITY_ANSWER
 from core.messaging.outbox.table import CLAIMED_COLUMNS, TABLE, Claimed, dialect, transition
@@ -187,7 +193,8 @@ def _claimed_by(notification_id: int, attempt: int | None) -> list[ColumnElement
 def mark_retry(db: Database, notification_id: int, reason: str, retry_at: datetime, *,
                segments_accepted: list[str | None] | None = None,
                attempt: int | None = None) -> bool:
-    """A temporary failure: "sending" → "pending", due again at ``retry_at``.
+    """A temporary failure: "sending" → "pending", due again at ``retry_at``; ``reason``
+    is stored with its contacts masked.
 
     The row keeps its priority and id, so once due it takes its old place in the queue and
     the messages behind it are not reordered. ``segments_accepted`` records, for a message
@@ -197,7 +204,7 @@ def mark_retry(db: Database, notification_id: int, reason: str, retry_at: dateti
     """
     values: dict[str, object] = {
         "status": NotificationStatus.PENDING, "not_before": retry_at, "claimed_at": None,
-        "claimed_by": None, "last_error": reason}
+        "claimed_by": None, "last_error": mask_contacts(reason)}
     if segments_accepted is not None and any(segments_accepted):
         values["segments_accepted"] = list(segments_accepted)
     return bool(transition(db, *_claimed_by(notification_id, attempt), **values))
@@ -223,9 +230,10 @@ def mark_unsent(db: Database, notification_id: int, *, attempt: int,
 
 def mark_failed(db: Database, notification_id: int, reason: str, *,
                 attempt: int | None = None) -> bool:
-    """A permanent failure: "sending" → "failed" with the reason; never claimed again.
+    """A permanent failure: "sending" → "failed" with the reason (its contacts masked);
+    never claimed again.
 
     False unless the row was "sending" (under the claim ``attempt``, when given).
     """
     return bool(transition(db, *_claimed_by(notification_id, attempt),
-                            status=NotificationStatus.FAILED, last_error=reason))
+                            status=NotificationStatus.FAILED, last_error=mask_contacts(reason)))

@@ -521,6 +521,17 @@ const routes = {
     records.unbinds_sent.push(record);
     return record;
   },
+  // Bytes written as they are, for PDUs node-smpp would not build (a truncated TLV):
+  // recorded among the deliver_sms (kind `raw`) so that their answer is matched.
+  'POST /raw': (body) => {
+    const session = pickSession(body);
+    const bytes = Buffer.from(body.hex, 'hex');
+    const sequence = bytes.length >= 16 ? bytes.readUInt32BE(12) : null;
+    session.socket.write(bytes);
+    const record = { session: session.id, sequence, at: nowSeconds(), kind: 'raw' };
+    records.deliver_sms.push(record);
+    return record;
+  },
   'POST /enquire_link': (body) => {
     const session = pickSession(body);
     session.enquire_link();
