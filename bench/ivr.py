@@ -14,7 +14,8 @@ each make whole calls, one after another, the way Twilio drives them, two shapes
 
 - caller ID: ``/ivr/voice`` (``StirVerstat`` full attestation), ``1`` (Arabic), the
   transaction number (the # ends the <Gather>; Twilio leaves it out of ``Digits``), and as
-  the caller ID is the applicant's the status comes at once, ``9`` (goodbye): four signed webhooks;
+  the caller ID is the applicant's the status comes at once, ``9`` (goodbye): four signed
+  webhooks;
 - national ID: from another mobile, ``/ivr/voice``, ``2`` (English), the number, the
   national ID (the inquiry), ``9``: five signed webhooks.
 

@@ -41,9 +41,10 @@ def _remember(client, response):
     return response
 
 
-def start(client, caller: str = "", lang: str = "ar"):
-    return _remember(client, client.post("/simulator/call/start", data={
-        "csrf_token": csrf_token(client, "/simulator/call"), "lang": lang, "caller": caller}))
+def start(client, caller: str = "", lang: str = "ar", *, attested: bool = False):
+    form = {"csrf_token": csrf_token(client, "/simulator/call"), "lang": lang,
+            "caller": caller, **({"attested": "on"} if attested else {})}
+    return _remember(client, client.post("/simulator/call/start", data=form))
 
 
 def press(client, key: str, lang: str = "ar"):
@@ -67,7 +68,7 @@ def test_the_call_simulator_needs_a_staff_sign_in(client):
 
 
 def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
-    page = text(start(staff_client, caller=f.MOBILE))
+    page = text(start(staff_client, caller=f.MOBILE, attested=True))
     assert "للعربية اضغط واحد" in page and 'class="keypad"' in page
     page = text(press(staff_client, "2"))
     assert "Please enter your transaction number" in page
@@ -103,7 +104,7 @@ def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction):
     # Forward to the next Sunday morning: the signed session cookie refuses to go back.
     today = datetime.now(RIYADH).date()
     sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
-    start(staff_client, caller=f.MOBILE)
+    start(staff_client, caller=f.MOBILE, attested=True)
     press(staff_client, "1")
     dial(staff_client, "4471234#")
     with time_machine.travel(datetime.combine(sunday, time(10), RIYADH), tick=False):
@@ -111,6 +112,54 @@ def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction):
     assert "agent:busy" in page
     page = text(press(staff_client, "agent:busy"))
     assert "لا يوجد موظف متاح" in page
+
+
+def test_a_caller_id_the_trainee_does_not_mark_attested_is_asked_for_the_id(
+        staff_client, transaction):
+    page = text(start(staff_client, caller=f.MOBILE))
+    assert 'name="attested"' not in page  # the call is on: no start form
+    press(staff_client, "2")
+    page = text(dial(staff_client, "4471234#"))
+    assert "national ID" in page and "Referred to Rights Department" not in page
+
+
+def test_training_with_a_citizens_details_does_not_lock_the_citizen_out(
+        staff_client, core, transaction):
+    from core.transactions.answer import Outcome
+    from core.transactions.inquiry import InquiryRequest
+
+    # A trainee makes failed calls with the citizen's details, until the simulator itself
+    # says "too many attempts": as the citizen (their mobile, attested, and their ID) with
+    # wrong numbers, and from a withheld number with the citizen's number and a wrong ID.
+    refused = False
+    for attempt in range(2 * core.config.inquiry.max_failures):
+        if attempt % 2:
+            start(staff_client)
+            number, national_id = NUMBER, f.OTHER_NATIONAL_ID
+        else:
+            start(staff_client, caller=f.MOBILE, attested=True)
+            number, national_id = str(4479000 + attempt), f.NATIONAL_ID
+        press(staff_client, "2")
+        page = text(dial(staff_client, number + "#"))
+        if "national ID" in page:
+            page = text(dial(staff_client, national_id + "#"))
+        refused = "Too many attempts" in page
+        if refused:
+            break
+        assert "No transaction was found" in page
+        press(staff_client, "hangup")
+    assert refused  # the simulator has limits: its own
+
+    # The citizen, on every real channel: their SMS from the registered mobile, the portal
+    # with their ID, the toll-free line.
+    for request in (
+            InquiryRequest(channel="sms", number_text=NUMBER, mobile=f.MOBILE_E164,
+                           origin=f.MOBILE_E164),
+            InquiryRequest(channel="web", number_text=NUMBER, national_id=f.NATIONAL_ID,
+                           origin="192.0.2.10"),
+            InquiryRequest(channel="ivr", number_text=NUMBER, national_id=f.NATIONAL_ID,
+                           mobile=f.MOBILE_E164, origin=f.MOBILE_E164)):
+        assert core.inquire(request).outcome is Outcome.FOUND, request.channel
 
 
 def test_a_key_without_a_call_is_refused_kindly(staff_client):
@@ -157,12 +206,12 @@ def _twiml_parts(root) -> list[tuple[str, str]]:
 def test_in_play_mode_the_simulator_plays_what_the_line_plays_in_order(database_url,
                                                                        tmp_path, core,
                                                                        transaction):
-    from tests.channels.ivr.phone import Phone
+    from tests.channels.ivr.phone import ATTESTED, Phone
 
     library, client = _played_mode_app(database_url, tmp_path, core)
-    twilio = Phone(client, caller=f.MOBILE_E164)
+    twilio = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
 
-    response = start(client, caller=f.MOBILE)
+    response = start(client, caller=f.MOBILE, attested=True)
     page = text(response)
     assert _page_parts(page) == _twiml_parts(twilio.call())
     assert ("play", library.url("ar", "للعربية اضغط واحد")) in _page_parts(page)
