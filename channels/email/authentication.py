@@ -104,7 +104,7 @@ def parse_authentication_results(value: str) -> tuple[str, list[Result]]:
         if not tokens or "=" not in tokens[0]:
             continue  # "none", or not a result
         method, _, outcome = tokens[0].partition("=")
-        properties = {}
+        properties: dict[str, str] = {}
         for token in tokens[1:]:
             key, equals, raw = token.partition("=")
             if equals:
@@ -157,7 +157,9 @@ def _without_comments(value: str) -> str:
 
 def _split(value: str) -> list[str]:
     """The value cut at each ";" outside a quoted string."""
-    segments, current, quoted, escaped = [], [], False, False
+    segments: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in value:
         if escaped:
             escaped = False

@@ -3,8 +3,9 @@
 A reply to a citizen's mail, or (without an envelope) a notification sent by e-mail.
 Arabic first, then English; plain text and HTML (each language in its own block, Arabic
 ``dir="rtl"``); threaded under the citizen's mail (``In-Reply-To``, ``References``; the
-subject is fixed, ``channels.email.reply.reply_subject``); marked as an automatic reply so that no responder answers it back
-(``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress: All``, RFC 3834).
+subject is fixed, ``channels.email.reply.reply_subject``); marked as an automatic reply
+so that no responder answers it back (``Auto-Submitted: auto-replied``,
+``X-Auto-Response-Suppress: All``, RFC 3834).
 """
 
 from __future__ import annotations

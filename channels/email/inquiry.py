@@ -19,12 +19,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from channels.email.authentication import not_authenticated
 from channels.email.identifiers import (
     find_national_id,
     find_transaction_numbers,
     redact_national_ids,
 )
-from channels.email.authentication import not_authenticated
 from channels.email.loops import loop_reason
 from channels.email.reply import reply_references, reply_sections, reply_subject
 from core.identity.addresses import mask_email
