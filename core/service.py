@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
 from core.calls.log import CallLog
 from core.directory import reference
@@ -18,6 +19,7 @@ from core.operations.upkeep import Upkeep
 from core.platform.db import Database
 from core.platform.errors import CoreError
 from core.platform.faults import DatabaseFaults
+from core.platform.ratelimit import MemoryFailureCounts
 from core.platform.settings import CoreSettings
 from core.platform.telemetry import EVENTS
 from core.transactions import lifecycle
@@ -39,7 +41,7 @@ class Core:
     @classmethod
     def build(cls, db: Database, config: CoreSettings, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
-        return cls(db=db, config=config, inquiries=InquiryService(db.lookup, config, log),
+        return cls(db=db, config=config, inquiries=InquiryService(db, config, log),
                    inquiry_log=log, tokens=TokenVerifier(db.read))
 
     def record_event(self, payload: Any) -> lifecycle.EventOutcome:
@@ -67,6 +69,14 @@ class Core:
     def inquire(self, request: InquiryRequest) -> Answer:
         return self.inquiries.inquire(request)
 
+    def inquiries_apart(self) -> InquiryService:
+        """Inquiries under the same rules, their failures counted in this process's memory
+        apart from everyone's: a training simulator, where a trainee typing a citizen's
+        details must not lock the citizen out."""
+        window = self.config.inquiry.failure_window_seconds
+        return InquiryService(self.db, self.config, self.inquiry_log,
+                              counts=MemoryFailureCounts(window))
+
     def upsert_department(self, code: str, data: Any) -> reference.Upserted:
         with self.db.write.begin() as session:
             return reference.upsert_department(session, code, data)
@@ -93,6 +103,10 @@ class Core:
     @cached_property
     def health(self) -> Health:
         return Health(self.db)
+
+    @cached_property
+    def staff_sessions(self) -> StaffSessions:
+        return StaffSessions(self.db)
 
     @cached_property
     def kiosks(self) -> KioskRegistry:

@@ -86,11 +86,11 @@ def post_inquiry():
     core = _core()
     lang = pick_language(lang, core.config.locale.default_language)
     channel = "kiosk" if g.principal.role == "kiosk" else "api"
-    # No origin: a kiosk is shared by everyone who walks up to it, so failures count
-    # against the national ID typed, never against the terminal (or one careless
-    # citizen would lock the kiosk for the queue behind them).
+    # The origin is the terminal: a kiosk (or staff desk) serves a queue, so the core
+    # counts it only in pairs with what is typed (this ID at this kiosk), never alone.
     answer = core.inquire(InquiryRequest(
-        channel=channel, number_text=number, national_id=national_id, lang=lang))
+        channel=channel, number_text=number, national_id=national_id, lang=lang,
+        origin=g.principal.name))
     if answer.outcome is Outcome.RATE_LIMITED:
         return jsonify({"found": False, "text": screen_text(answer, lang, core.config.tz),
                         "error": {"code": "rate_limited",

@@ -13,6 +13,7 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.openapi import openapi
 from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
@@ -40,11 +41,9 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.json.sort_keys = False
     app.session_interface = PortalSessionInterface()
     app.extensions["core"] = core
-    if settings.gateway.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = settings.gateway.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    # gateway.trusted_proxies is applied by the web server (gateway.components.WebServer,
+    # waitress's trusted_proxy_count), the one place that knows the socket's peer: the
+    # app believes request.remote_addr and never reads X-Forwarded-* itself.
     errors.install(app)
     # CSRF is checked where there are forms: the portal calls protect() itself
     # (WTF_CSRF_CHECK_DEFAULT off). The API's clients and Twilio's webhooks carry their
@@ -55,6 +54,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
                                             newstyle=True)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    app.register_blueprint(openapi)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)

@@ -14,11 +14,10 @@ def require_role(*roles: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
+            token = bearer_token()
+            if not token:
                 return _unauthorized("a bearer token is required")
-            principal = current_app.extensions["core"].tokens.verify(token.strip())
+            principal = current_app.extensions["core"].tokens.verify(token)
             if principal is None:
                 return _unauthorized("the token is not valid")
             if principal.role not in roles:
@@ -28,6 +27,13 @@ def require_role(*roles: str) -> Callable:
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def bearer_token() -> str | None:
+    """The request's bearer token (``Authorization: Bearer <token>``), "" when the header
+    names the scheme with no token, None when it has no bearer token at all."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def _unauthorized(message: str):

@@ -44,7 +44,7 @@ class WebServer:
         self.server = create_server(app, map=self._map, host=settings.gateway.host,
                                     port=settings.gateway.port,
                                     threads=settings.gateway.threads, ident="gateway",
-                                    clear_untrusted_proxy_headers=True)
+                                    **proxy_options(settings.gateway.trusted_proxies))
         self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
         self._stopping = threading.Event()
         self._closing = threading.Lock()
@@ -89,6 +89,28 @@ class WebServer:
                 self.server.close()
                 self._wake.close()
                 self._closed = True
+
+
+# Only the client's address and scheme come from the proxies: links and Twilio's
+# signatures use gateway.public_url, so a forwarded Host is never needed (nor believed).
+TRUSTED_PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto"})
+
+
+def proxy_options(trusted_proxies: int) -> dict[str, Any]:
+    """Waitress's proxy settings for ``gateway.trusted_proxies``.
+
+    Waitress is the one place that reads ``X-Forwarded-*``: with N proxies in front,
+    ``REMOTE_ADDR`` becomes the address the N-th proxy from us reports (the N-th entry of
+    ``X-Forwarded-For`` from its right end), so whatever a client wrote to the left of it
+    is ignored; with none, every forwarded header is deleted before the app sees it.
+    Either way the app (rate limits, the /metrics allow-list, logs) reads only
+    ``request.remote_addr``. A malformed header from the proxies is a 400.
+    """
+    if not trusted_proxies:
+        return {"clear_untrusted_proxy_headers": True}
+    return {"trusted_proxy": "*", "trusted_proxy_count": trusted_proxies,
+            "trusted_proxy_headers": set(TRUSTED_PROXY_HEADERS),
+            "clear_untrusted_proxy_headers": True}
 
 
 def sms_part(core: Core, settings: Settings) -> tuple[Part, Any]:

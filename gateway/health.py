@@ -1,4 +1,5 @@
-"""``/healthz`` for load balancers and ``/metrics`` for Prometheus."""
+"""``/healthz`` for load balancers (details for the operator) and ``/metrics`` for
+Prometheus on the operator's network."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.operations.health import Health
 from core.platform import leases
 from core.platform.faults import DatabaseError
 from core.transactions import overdue
+from gateway.auth import bearer_token
 from gateway.errors import error_response
 
 health = Blueprint("health", __name__)
@@ -19,7 +21,47 @@ health = Blueprint("health", __name__)
 
 @health.get("/healthz")
 def healthz():
+    """Liveness for anyone (one cheap query); the components' details for the operator.
+
+    A stranger learns only "ok" or "unavailable": the details name the SMSC's host, the
+    machines holding each lease and the outbox's depth, and cost several queries and a
+    schema check. They are for the operator's network (``gateway.metrics_networks``, on
+    the address the proxies report) or a request with a ``staff`` bearer token.
+    """
     core = current_app.extensions["core"]
+    if not operator_request():
+        try:
+            core.health.ping()
+        except DatabaseError:
+            return jsonify({"status": "unavailable"}), 503
+        return jsonify({"status": "ok"})
+    return _details(core, current_app.config["SETTINGS"])
+
+
+def operator_request() -> bool:
+    """Whether the request comes from the operator's network or carries a staff token."""
+    if from_operators_network():
+        return True
+    token = bearer_token()
+    if token is None:
+        return False
+    principal = current_app.extensions["core"].tokens.verify(token)
+    return principal is not None and principal.role == "staff"
+
+
+def from_operators_network() -> bool:
+    """Whether the client's address (``request.remote_addr``: the proxies' report when
+    ``gateway.trusted_proxies`` is set, never a header the client wrote) is in
+    ``gateway.metrics_networks``."""
+    allowed = current_app.config["SETTINGS"].gateway.metrics_networks
+    try:
+        client = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(net) for net in allowed)
+
+
+def _details(core, settings):
     components: dict[str, str] = {}
     try:
         database = core.health.database()
@@ -29,7 +71,6 @@ def healthz():
     states, database_now = database.outbox, database.now
     revision, head = core.health.schema_revisions()
     components["schema"] = "ok" if revision == head else "outdated"
-    settings = current_app.config["SETTINGS"]
     for name in ("sms", "ivr", "email"):
         components[name] = "enabled" if getattr(settings, name).enabled else "disabled"
     body: dict[str, object] = {"status": "ok", "components": components, "outbox": states}
@@ -99,12 +140,7 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
 
 @health.get("/metrics")
 def metrics():
-    allowed = current_app.config["SETTINGS"].gateway.metrics_networks
-    try:
-        client = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        client = None
-    if client is None or not any(client in ipaddress.ip_network(net) for net in allowed):
+    if not from_operators_network():
         return error_response(403, "forbidden", "metrics are for the operator's network")
     return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 

@@ -33,8 +33,13 @@ class GatewaySettings(Section):
     # Networks allowed to read /metrics (the operator's monitoring network).
     metrics_networks: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
                                    "192.168.0.0/16"]
-    # Proxies in front of the gateway whose X-Forwarded-For is believed.
+    # Proxies in front of the gateway: the client's address is the one the N-th proxy
+    # from the gateway appends to X-Forwarded-For (0: forwarded headers are deleted).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+    # A staff session ends after this many minutes without a request, and this many
+    # hours after sign-in whatever happens (both checked on the server).
+    staff_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_hours: int = Field(default=12, ge=1, le=24)
 
     @field_validator("metrics_networks")
     @classmethod

@@ -115,6 +115,8 @@ class Scheduler:
     def maintain_outbox(self) -> None:
         self.recover_claims()
         self.expire_notifications()
+        # The inquiry failure counters past their window (they would start over anyway).
+        self.upkeep.forget_old_failures(now=self._clock())
 
     # --- running -----------------------------------------------------------------------
 

@@ -3,7 +3,11 @@
 # Playwright via executable_path=/usr/bin/chromium) and Noto fonts so Arabic
 # and Latin text render the same everywhere; the shared libraries PyQt6's wheels
 # load (EGL/GL, xkbcommon, fontconfig, freetype, D-Bus, GLib, CUPS) so the kiosk's
-# tests run on Qt's offscreen platform on a bare Debian; espeak-ng, the speech engine
+# tests run on Qt's offscreen platform on a bare Debian; the xcb libraries Qt's xcb
+# platform plugin loads (`ldd` on PyQt6/Qt6/plugins/platforms/libqxcb.so and
+# Qt6/lib/libQt6XcbQpa.so.6: without libxcb-cursor0 and the others a kiosk terminal
+# refuses to start with "could not load the Qt platform plugin xcb"), and Xvfb, the
+# X server the kiosk's xcb test starts; espeak-ng, the speech engine
 # pyttsx3 drives to render the IVR prompts offline (its Arabic voice included); and
 # Dovecot's IMAP server, which the e-mail tests start as their own throwaway instance
 # (never the system service).
@@ -11,10 +15,23 @@
 # Idempotent and quick when everything is present: only dpkg-query/command -v
 # are consulted; apt-get (update + install) runs only when something is missing,
 # and only as root. Otherwise a note is printed and the script exits 0.
+# Usage: bash scripts/system-deps.sh          everything the tests need (make test)
+#        bash scripts/system-deps.sh kiosk    only what a kiosk terminal needs
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-core fonts-noto-ui-core espeak-ng dovecot-imapd
-  libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libcups2)
+# What a kiosk terminal itself needs (`bash scripts/system-deps.sh kiosk` installs only
+# these): the Qt libraries PyQt6's wheels load and the xcb ones its xcb platform plugin
+# loads, plus the Noto fonts.
+KIOSK_PACKAGES=(fonts-noto-core fonts-noto-ui-core
+  libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libcups2
+  libxcb1 libx11-6 libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+  libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0
+  libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1)
+if [ "${1:-}" = kiosk ]; then
+  PACKAGES=("${KIOSK_PACKAGES[@]}")
+else
+  PACKAGES=(chromium espeak-ng dovecot-imapd xvfb "${KIOSK_PACKAGES[@]}")
+fi
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 
 note() { printf 'system-deps: %s\n' "$*" >&2; }

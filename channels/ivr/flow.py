@@ -247,7 +247,7 @@ class CallFlow:
         answer = self._inquire(InquiryRequest(
             channel=self._config.channel, number_text=call.number or "",
             lang=self._lang(call), mobile=mobile, national_id=national_id,
-            origin=mobile or call.call_sid))
+            origin=mobile))
         return self._status(call, answer)
 
     def _on_option(self, call: Call, pressed: str, _caller: str | None) -> list[Action]:

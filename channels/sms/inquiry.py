@@ -73,14 +73,17 @@ class SmsLimits:
     @classmethod
     def apart(cls, core: Core) -> SmsLimits:
         """The same rules as the short code's, counted on their own."""
-        return cls(InquiryService(core.db.lookup, core.config, core.inquiry_log),
-                   *cls._budgets(core))
+        return cls(core.inquiries_apart(), *cls._budgets(core))
 
     @staticmethod
     def _budgets(core: Core) -> tuple[FailureLimiter, FailureLimiter]:
         sms = sms_section(core.config)
         # Answers sent to each number, so no number gets more than its budget per window;
-        # numbers told "too many attempts", so each is told once per window.
+        # numbers told "too many attempts", so each is told once per window. Both in this
+        # process's memory on purpose: the SMS channel holds the one SMPP bind (a lease),
+        # so one process answers the short code; senders are SIMs the network
+        # authenticates (no free new keys to flush them); and a restart costs at most one
+        # more budget or notice per number. The failure limits are the database's.
         return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds),
                 FailureLimiter(1, core.config.inquiry.failure_window_seconds))
 

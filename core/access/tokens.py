@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,7 +32,7 @@ class Principal:
     role: str
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
     # Tokens are 256 random bits: a plain hash is enough, no salt or stretching needed.
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -43,7 +46,7 @@ def create_token(sessions: sessionmaker[Session], role: str, name: str) -> str:
         raise InvalidRequest("name: 1 to 100 characters", code="invalid_name")
     token = PREFIX + secrets.token_urlsafe(32)
     with sessions.begin() as session:
-        session.add(ApiToken(name=name, role=role, token_hash=_hash(token)))
+        session.add(ApiToken(name=name, role=role, token_hash=token_hash(token)))
     return token
 
 
@@ -55,47 +58,85 @@ def revoke_token(sessions: sessionmaker[Session], name: str) -> int:
         return result.rowcount
 
 
-def is_active(sessions: sessionmaker[Session], token_id: int, role: str) -> bool:
-    """Whether the token with this id still exists with this role and is not revoked."""
-    with sessions() as session:
-        return session.scalar(select(ApiToken.id).where(
-            ApiToken.id == token_id, ApiToken.role == role,
-            ApiToken.revoked_at.is_(None))) is not None
+# What create_token makes: the prefix and 32 random bytes in URL-safe base64 (43 chars).
+TOKEN_SHAPE = re.compile(r"gw_[A-Za-z0-9_-]{43}")
 
 
 class TokenVerifier:
-    """Checks bearer tokens, remembering good ones for ``ttl`` seconds.
+    """Checks bearer tokens against this process's copy of the active ones.
 
-    The cache keeps the database out of the hot path; a revoked token stops working
-    within ``ttl`` seconds on every machine.
+    The copy (every active token's hash and role: as many as the operator made) is read
+    in one query and believed for ``ttl`` seconds, so a revoked token stops working
+    within ``ttl`` on every machine. A token not of our shape is refused before anything
+    else. A token of our shape missing from a fresh copy may be one made since: the copy
+    is read again, but only while a small budget allows (``reloads_burst``, refilled at
+    ``reloads_per_second``), so a flood of made-up tokens costs a query a second, not one
+    each. A token refused against the current copy is remembered (a bounded list that
+    forgets its oldest) and does not spend the budget again; a new token waits at most a
+    second after a flood for the budget.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = 30.0) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = 30.0,
+                 reloads_burst: int = 5, reloads_per_second: float = 1.0,
+                 refused_kept: int = 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._sessions = sessions
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._clock = clock
+        self._known: dict[str, Principal] = {}
+        self._loaded_at = float("-inf")
+        self._refused: OrderedDict[str, float] = OrderedDict()  # digest -> copy refused in
+        self._refused_kept = refused_kept
+        self._burst = float(reloads_burst)
+        self._rate = reloads_per_second
+        self._budget = float(reloads_burst)
+        self._budget_at = clock()
         self._lock = threading.Lock()
+        self._reloading = threading.Lock()
 
     def verify(self, token: str | None) -> Principal | None:
-        if not token or len(token) > 200:
+        if not token or not TOKEN_SHAPE.fullmatch(token):
             return None
-        digest = _hash(token)
-        now = time.monotonic()
+        digest = token_hash(token)
+        now = self._clock()
         with self._lock:
-            cached = self._cache.get(digest)
-        if cached and cached[0] > now:
-            return cached[1]
-        with self._sessions() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
-                                                        ApiToken.revoked_at.is_(None)))
-            principal = Principal(row.id, row.name, row.role) if row else None
+            fresh = now - self._loaded_at < self._ttl
+            principal = self._known.get(digest)
+            if fresh and (principal is not None or not self._may_reload(digest, now)):
+                return principal
+        loaded_at = self._reload(now)
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + self._ttl, principal)
+            principal = self._known.get(digest)
+            if principal is None:
+                self._refused[digest] = loaded_at
+                self._refused.move_to_end(digest)
+                while len(self._refused) > self._refused_kept:
+                    self._refused.popitem(last=False)
         return principal
 
-    def is_active(self, token_id: int, role: str) -> bool:
-        """Whether a signed-in token is still active (uncached: a revocation ends the
-        session at the next request)."""
-        return is_active(self._sessions, token_id, role)
+    def _may_reload(self, digest: str, now: float) -> bool:
+        """Whether a token missing from a fresh copy may have it read again (lock held)."""
+        if self._refused.get(digest) == self._loaded_at:
+            return False  # refused against this very copy already
+        self._budget = min(self._burst, self._budget + (now - self._budget_at) * self._rate)
+        self._budget_at = now
+        if self._budget < 1.0:
+            return False
+        self._budget -= 1.0
+        return True
+
+    def _reload(self, asked_at: float) -> float:
+        """Read the active tokens, unless another thread did since ``asked_at``; the time
+        of the copy now in use."""
+        with self._reloading:
+            if self._loaded_at >= asked_at:
+                return self._loaded_at
+            started = self._clock()
+            with self._sessions() as session:
+                rows = session.execute(
+                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.role)
+                    .where(ApiToken.revoked_at.is_(None))).all()
+            known = {row.token_hash: Principal(row.id, row.name, row.role) for row in rows}
+            with self._lock:
+                self._known, self._loaded_at = known, started
+            return started

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.orm import Session
@@ -47,6 +48,11 @@ class Health:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def ping(self) -> None:
+        """The public liveness probe: one ``SELECT 1``, nothing read, nothing to tell."""
+        with self._db.read() as session:
+            session.execute(text("SELECT 1"))
+
     def database(self) -> DatabaseState:
         """One read transaction: the database answers, the outbox, the database's clock."""
         with self._db.read() as session:
@@ -55,7 +61,7 @@ class Health:
 
     def schema_revisions(self) -> tuple[str | None, str | None]:
         """The database's schema revision and the one this version needs."""
-        return migrate.current_revision(self._db.engine), migrate.head_revision()
+        return migrate.current_revision(self._db.engine), schema_head()
 
     def heartbeats(self) -> dict[str, LeaseView]:
         """Every lease, live or expired, by name: the components' heartbeats."""
@@ -65,6 +71,13 @@ class Health:
         with self._db.read() as session:
             return OutboxGauges(depth=outbox.depth(session), retrying=retrying_count(session),
                                 sms_channels=sms_heartbeats(session))
+
+
+@cache
+def schema_head() -> str | None:
+    """The schema revision this version needs: read from Alembic's script directory once
+    per process (it is part of the installed code and changes only with it)."""
+    return migrate.head_revision()
 
 
 def database_clock(session: Session) -> datetime:

@@ -1,6 +1,6 @@
 """The scheduler's chores, each one call into the core: the overdue scan under its lease,
-outbox expiry and recovery, the daily digests. When and where they run is the scheduler's
-business (scheduler/jobs.py); what each does is here."""
+outbox expiry and recovery, old failure counters, the daily digests. When and where they
+run is the scheduler's business (scheduler/jobs.py); what each does is here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from core.messaging import outbox
 from core.platform import leases
 from core.platform.db import Database
+from core.platform.ratelimit import DatabaseFailureCounts
 from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
 
@@ -41,6 +42,11 @@ class Upkeep:
 
     def recover_stale_claims(self, older_than: timedelta, *, now: datetime) -> int:
         return outbox.recover_stale_claims(self._db, older_than, now=now)
+
+    def forget_old_failures(self, *, now: datetime) -> int:
+        """Delete the inquiry failure counters whose window has passed; how many."""
+        counts = DatabaseFailureCounts(self._db, self._config.inquiry.failure_window_seconds)
+        return counts.forget_expired(now)
 
     def send_digests(self, at: time, *, now: datetime) -> int:
         return digest.send_digests(self._db, self._config, at, now=now)

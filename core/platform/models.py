@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Double,
     Integer,
     MetaData,
     String,
@@ -59,3 +60,19 @@ class Lease(Base):
     expires_at: Mapped[datetime]
     # What the holder wants an operator to see (bind state, last poll), free-form.
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FailureCount(Base):
+    """Failed inquiries per key (a keyed hash of an origin, a credential, a number, or a
+    pair of them) within a window opening at ``since``: shared by every process.
+
+    ``since`` is wall-clock seconds (a float, one comparison in SQL on either database).
+    Rows whose window has passed are deleted by the upkeep, or start over on the next
+    failure.
+    """
+
+    __tablename__ = "failure_counts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    since: Mapped[float] = mapped_column(Double, index=True)

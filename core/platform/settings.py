@@ -133,7 +133,8 @@ class EmailBasics(Section):
 
 
 class InquirySettings(Section):
-    # Failed inquiries one requester may make in the window before being refused.
+    # Failed inquiries one origin, or one credential or number from one origin, may make
+    # in the window before being refused (core/transactions/limits.py).
     max_failures: int = Field(default=10, ge=1)
     failure_window_seconds: int = Field(default=900, ge=10)
 

@@ -26,20 +26,16 @@ from core.identity.digits import extract_transaction_number
 from core.identity.national_id import InvalidNationalId, has_valid_check_digit, hash_national_id
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.platform.compiled import CompiledStatement, utc
-from core.platform.db import UTCDateTime
-from core.platform.ratelimit import FailureLimiter
+from core.platform.db import Database, UTCDateTime
+from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts
 from core.platform.settings import CoreSettings
 from core.platform.telemetry import INQUIRIES, INQUIRY_SECONDS
 from core.transactions.answer import Answer, Name, Outcome, Stage, TransactionView
 from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
+from core.transactions.limits import Credential, InquiryLimits
 from core.transactions.models import Transaction, TransactionEvent
 
 CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
-
-
-# A transaction number refuses inquiries after this many times a requester's limit of
-# failures within the window (see InquiryService._per_number).
-PER_NUMBER_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,9 @@ class InquiryRequest:
     mobile: str | None = None
     email: str | None = None
     national_id: str | None = None
-    # Where the request came from (an IP address, a kiosk id), for rate limits.
+    # Where the request came from, for rate limits: an IP address (the portal), the
+    # sender's mobile (SMS) or mailbox (e-mail), the caller ID (IVR; None when withheld),
+    # the kiosk's or desk's name (API). See core/transactions/limits.py.
     origin: str | None = None
     # A first try with what the channel knows without asking (the IVR's caller ID). When
     # it does not find, the channel asks for another credential and inquires again with
@@ -75,33 +73,29 @@ class _Credential:
 
 
 class InquiryService:
-    def __init__(self, engine: Engine, config: CoreSettings,
-                 log: InquiryLogWriter, limiter: FailureLimiter | None = None) -> None:
-        self._find = CompiledLookup(engine)
+    """Inquiries on every channel. Failures are counted in ``counts``: by default the
+    database's, shared by every process of the installation (core/transactions/limits.py
+    says against what); a memory store counts apart (unit tests, a training simulator)."""
+
+    def __init__(self, db: Database, config: CoreSettings, log: InquiryLogWriter,
+                 counts: FailureCounts | None = None) -> None:
+        self._find = CompiledLookup(db.lookup)
         self._config = config
         self._key = config.national_id_key()  # read once: every inquiry hashes with it
         self._log = log
-        self._limiter = limiter or FailureLimiter(config.inquiry.max_failures,
-                                                  config.inquiry.failure_window_seconds)
-        # Failures per transaction number, from anyone: guessing the national ID (or
-        # mobile) of one known number with a fresh credential each time is stopped here.
-        # Higher than a requester's limit, as the number's owner may be locked out too.
-        self._per_number = FailureLimiter(config.inquiry.max_failures * PER_NUMBER_FACTOR,
-                                          config.inquiry.failure_window_seconds)
+        self.limits = InquiryLimits(
+            counts or DatabaseFailureCounts(db, config.inquiry.failure_window_seconds),
+            config.inquiry.max_failures, self._key)
 
     def inquire(self, request: InquiryRequest) -> Answer:
         started = time.perf_counter()
         credentials = self._credentials(request)
         credential = credentials[0]
-        keys = [c.key for c in credentials]
-        if request.origin:
-            keys.append(self._keyed("origin", request.origin))
-        # With no credential the requester's key is the origin's: count a failure once.
-        keys = list(dict.fromkeys(keys))
         number = extract_transaction_number(request.number_text or "")
-        number_key = self._keyed("number", number) if number is not None else None
-        if any(self._limiter.blocked(key) for key in keys) or (
-                number_key is not None and self._per_number.blocked(number_key)):
+        counted = self.limits.counted(
+            request.channel, request.origin,
+            [Credential(c.key, c.mobile) for c in credentials if c.kind != "none"], number)
+        if self.limits.refused(counted):
             answer, txn_id = Answer(Outcome.RATE_LIMITED), None
         else:
             if number is None:
@@ -111,10 +105,7 @@ class InquiryService:
                 if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
                     answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
-                for key in keys:
-                    self._limiter.failed(key)
-                if number_key is not None and answer.outcome == Outcome.NOT_FOUND:
-                    self._per_number.failed(number_key)
+                self.limits.failed(counted)
                 if request.first_try:
                     return answer  # the inquiry goes on with more credentials
         elapsed = time.perf_counter() - started

@@ -89,3 +89,15 @@ def test_concurrent_failures_are_all_counted(clock):
 
     assert at_400.blocked("origin")
     assert not at_401.blocked("origin")
+
+
+def test_a_flood_of_new_keys_forgets_the_keys_not_blocked_first(clock):
+    # Before: the oldest key went first, so new keys washed out a refused requester.
+    limiter = FailureLimiter(2, 60, max_keys=3, clock=clock)
+    limiter.failed("refused")
+    limiter.failed("refused")
+
+    for n in range(10):
+        limiter.failed(f"new-{n}")
+
+    assert limiter.blocked("refused")

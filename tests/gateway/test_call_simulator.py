@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -100,8 +100,12 @@ def test_silence_and_a_withheld_number_in_the_simulator(staff_client, transactio
     assert "أحيلت إلى إدارة الحقوق" in page
 
 
-def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction):
+def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction, core,
+                                                   monkeypatch):
     # Forward to the next Sunday morning: the signed session cookie refuses to go back.
+    # The staff session ages on the real clock (days ahead it would be long expired).
+    signed_in_at = datetime.now(UTC)
+    monkeypatch.setattr(core.staff_sessions, "now", lambda: signed_in_at)
     today = datetime.now(RIYADH).date()
     sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
     start(staff_client, caller=f.MOBILE, attested=True)

@@ -103,8 +103,83 @@ def test_healthz_is_503_when_the_database_does_not_answer(core, client, tmp_path
     unreachable.dispose()
 
 
+STRANGER = {"REMOTE_ADDR": "8.8.8.8"}
+
+
 def test_healthz_answers_anyone(client):
-    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "8.8.8.8"}).status_code == 200
+    # The details above come from the test client's 127.0.0.1, in the operator's network.
+    response = client.get("/healthz", environ_base=STRANGER)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_a_strangers_healthz_names_no_host_no_holder_and_no_count(reference, core, client):
+    from core.platform import leases
+
+    holder = "sms@gw-7.internal:4242:abc"
+    leases.acquire(core.db, f"sms:{holder}", holder, timedelta(seconds=90),
+                   state={"bound": True, "smsc": "smsc.internal:2775"})
+    reference.record_event(f.registered(NUMBER, "2025-11-23T09:15:00+03:00"))
+    assert client.get("/healthz").get_json()["outbox"]["pending"] == 1  # the operator's
+
+    body = client.get("/healthz", environ_base=STRANGER).get_data(as_text=True)
+
+    assert body.strip() == '{"status":"ok"}'
+    for secret in ("smsc.internal", "gw-7", "pending", "outbox", "components", "1"):
+        assert secret not in body
+
+
+def test_a_strangers_healthz_costs_one_query(core, client):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if statement.split()[0].upper() not in ("BEGIN", "ROLLBACK", "COMMIT"):
+            statements.append(statement)
+
+    event.listen(core.db.engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/healthz", environ_base=STRANGER).status_code == 200
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", seen)
+
+    assert statements == ["SELECT 1"]
+
+
+def test_the_schema_head_is_read_once_per_process_not_per_hit(client, monkeypatch):
+    from alembic.script import ScriptDirectory
+
+    client.get("/healthz")  # the head, once for the process
+
+    def read(*_args, **_kwargs):
+        raise AssertionError("Alembic's script directory read again")
+
+    monkeypatch.setattr(ScriptDirectory, "from_config", read)
+    for _ in range(3):
+        assert client.get("/healthz").get_json()["components"]["schema"] == "ok"
+
+
+def test_a_staff_token_reads_the_details_from_anywhere(client, staff_auth, kiosk_auth):
+    staff = client.get("/healthz", environ_base=STRANGER, headers=staff_auth).get_json()
+    kiosk = client.get("/healthz", environ_base=STRANGER, headers=kiosk_auth).get_json()
+    forged = client.get("/healthz", environ_base=STRANGER,
+                        headers={"Authorization": "Bearer gw_" + "x" * 43}).get_json()
+
+    assert staff["components"]["database"] == "ok" and "outbox" in staff
+    assert kiosk == forged == {"status": "ok"}
+
+
+def test_a_strangers_healthz_is_503_without_details_when_the_database_does_not_answer(
+        core, client, tmp_path, monkeypatch):
+    unreachable = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'gateway.db'}")
+    monkeypatch.setattr(core.db, "read", sessionmaker(unreachable))
+
+    response = client.get("/healthz", environ_base=STRANGER)
+
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
+    unreachable.dispose()
 
 
 # --- /metrics ----------------------------------------------------------------------------

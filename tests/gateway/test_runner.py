@@ -174,7 +174,8 @@ def test_the_web_server_lets_a_request_in_progress_finish_then_closes(caplog):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
-    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=2))
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=2,
+                                                       trusted_proxies=0))
     web = WebServer(app, settings)
     url = f"http://127.0.0.1:{web.server.effective_port}"
     web.start()
@@ -208,7 +209,7 @@ def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, c
         raise MemoryError("no room for the select")
 
     web = WebServer(lambda environ, start_response: [], SimpleNamespace(
-        gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1)))
+        gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1, trusted_proxies=0)))
     monkeypatch.setattr(wasyncore, "loop", broken)
 
     with caplog.at_level(logging.INFO, logger="gateway"):

@@ -1,0 +1,135 @@
+"""Who a failed inquiry counts against, and when the next one is refused.
+
+Failures count against the requester's origin (an address, grouped by IPv6 /64; a
+mobile; a mailbox), against each credential and the number *from that origin*, and
+against each credential and the number *from anyone*. A stranger's failures therefore
+never refuse the owner, who asks from elsewhere:
+
+- the origin's own counter refuses it at ``max_failures`` (it is the requester's own);
+- a credential or number from one origin is refused at ``max_failures`` too;
+- a credential or number that failed ``STEP_UP_FACTOR`` times the limit from anyone is
+  under attack: each origin then gets one failure for it per window (a step up, not a
+  block), so a distributed guesser gets one try per origin, and the owner, asking from
+  their own origin, is answered.
+
+An SMS from the mobile it names is authenticated by the network: nobody else can fail
+in its name, and it cannot guess (its only credential is the sender). It counts against
+its own origin only, and is never stepped up by others' failures.
+
+Kiosks and staff desks serve a queue of citizens: their terminal is counted only in
+pairs (this ID at this kiosk), never as a requester of its own. An inquiry without an
+origin (a withheld caller ID) shares one such origin per channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core.platform.ratelimit import FailureCounts
+
+# A credential or number with this many times ``max_failures`` from anyone, within the
+# window, is under attack: one failure per origin and window for it from then on.
+STEP_UP_FACTOR = 2
+
+# Terminals shared by a queue of citizens (a kiosk, a staff desk on the API).
+SHARED_ORIGINS = frozenset({"kiosk", "api"})
+
+# Channels whose origin, a mobile, the network authenticates.
+AUTHENTICATED_ORIGINS = frozenset({"sms"})
+
+@dataclass(frozen=True)
+class Watched:
+    """One credential (or the number): its counter from this origin and from anyone."""
+
+    pair: str
+    anyone: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The counters one inquiry reads and, when it fails, adds to."""
+
+    origin: str | None  # the origin's own counter; None for a shared or authenticated one
+    watched: tuple[Watched, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What the limits need of a credential: its key, and the mobile it is, if one."""
+
+    key: str
+    mobile: str | None = None
+
+
+class InquiryLimits:
+    """The failure limits of inquiries, over counters every process shares."""
+
+    def __init__(self, counts: FailureCounts, max_failures: int, secret: bytes) -> None:
+        self.counts = counts
+        self._max = max_failures
+        self._under_attack = max_failures * STEP_UP_FACTOR
+        # Keyed BLAKE2b (a few times cheaper than HMAC-SHA256, as keyed): the table holds
+        # no origin, mobile or number anyone without the key could test a guess against.
+        self._secret = hashlib.sha256(b"inquiry-limits:" + secret).digest()
+
+    def _keyed(self, kind: str, value: str) -> str:
+        # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
+        return hashlib.blake2b(f"{kind}:{value}".encode("utf-8", "surrogatepass"),
+                               key=self._secret, digest_size=32).hexdigest()
+
+    def counted(self, channel: str, origin: str | None, credentials: Sequence[Credential],
+                number: str | None) -> Counted:
+        """The counters of an inquiry on ``channel`` from ``origin``."""
+        place = f"{channel}:{origin_group(origin) if origin else '-'}"
+        own = self._keyed("origin", place)
+        if channel in AUTHENTICATED_ORIGINS and origin and any(
+                c.mobile == origin for c in credentials):
+            return Counted(own, (), (own,))
+        targets = [c.key for c in credentials]
+        if number is not None:
+            targets.append(self._keyed("number", number))
+        watched = tuple(Watched(self._keyed("pair", f"{target}|{place}"), target)
+                        for target in dict.fromkeys(targets))
+        shared = channel in SHARED_ORIGINS or not origin
+        keys = [key for w in watched for key in (w.pair, w.anyone)]
+        if not shared:
+            keys.append(own)
+        return Counted(None if shared else own, watched, tuple(keys))
+
+    def refused(self, counted: Counted) -> bool:
+        """Whether the inquiry is refused: one read of all its counters."""
+        if not counted.keys:
+            return False
+        counts = self.counts.counts(counted.keys)
+        if counted.origin is not None and counts.get(counted.origin, 0) >= self._max:
+            return True
+        for watched in counted.watched:
+            limit = 1 if counts.get(watched.anyone, 0) >= self._under_attack else self._max
+            if counts.get(watched.pair, 0) >= limit:
+                return True
+        return False
+
+    def failed(self, counted: Counted) -> None:
+        """One more failure on each of the inquiry's counters: one write."""
+        self.counts.add(counted.keys)
+
+
+@lru_cache(maxsize=65_536)
+def origin_group(origin: str) -> str:
+    """The origin as counted: an IPv6 address by its /64 (one subscriber's network, where
+    every address is free to take), an IPv4 address (or IPv4 mapped in IPv6) by itself,
+    anything else (a mobile, a mailbox, a kiosk) as given, a mailbox in lower case."""
+    try:
+        address = ipaddress.ip_address(origin.strip().split("%")[0])
+    except ValueError:
+        return origin.strip().lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -1,0 +1,295 @@
+"""Failed-inquiry limits: counted per origin and per credential or number from that
+origin, stepped up (not blocked) when many origins fail for one credential or number,
+and kept in the database, so every process and every restart sees the same counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.identity.national_id import _luhn_check_digit
+from core.platform.ratelimit import DatabaseFailureCounts
+from core.transactions.answer import Answer, Outcome
+from core.transactions.inquiry import InquiryService
+from core.transactions.limits import STEP_UP_FACTOR, origin_group
+from gateway.bootstrap import build_core
+from tests import factories as f
+from tests.conftest import make_settings
+from tests.core.test_inquiry import (  # noqa: F401  (transactions is a fixture)
+    NUMBER,
+    OTHERS_NUMBER,
+    UNKNOWN_NUMBER,
+    ask,
+    log_rows,
+    transactions,
+)
+
+
+def some_id(n: int) -> str:
+    """The n-th well-formed national ID (check digit right) nobody has."""
+    first9 = f"2{n:08d}"
+    return first9 + str(_luhn_check_digit(first9))
+
+
+@pytest.fixture
+def limited(transactions, clock) -> InquiryService:  # noqa: F811
+    """The inquiry service allowing 3 failures a minute, on a clock the test moves."""
+    config = transactions.config.model_copy(update={"inquiry": transactions.config.inquiry
+                                                    .model_copy(update={
+                                                        "max_failures": 3,
+                                                        "failure_window_seconds": 60})})
+    return InquiryService(transactions.db, config, transactions.inquiry_log,
+                          counts=DatabaseFailureCounts(transactions.db, 60, clock=clock))
+
+
+# --- per origin, per credential from an origin ---------------------------------------
+
+
+def test_a_requester_is_refused_after_too_many_failures_from_its_address(limited):
+    for _ in range(3):
+        assert ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+                   ).outcome is Outcome.NOT_FOUND
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1") == Answer(
+        Outcome.RATE_LIMITED)
+
+
+def test_strangers_failures_with_my_national_id_do_not_refuse_me(limited):
+    # Before: failures counted against the ID from anyone, so three strangers locked
+    # the ID's owner out of every channel.
+    for origin in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin=origin)
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.4").found
+
+
+def test_an_origin_is_refused_after_too_many_failures(limited):
+    for someone in ("1000000008", "1000000016", "1000000024"):
+        ask(limited, NUMBER, national_id=someone, origin="kiosk-7")
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="kiosk-7") == Answer(
+        Outcome.RATE_LIMITED)
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="kiosk-8").found
+
+
+def test_a_kiosk_is_counted_with_what_is_typed_not_as_a_requester(limited):
+    # A kiosk serves a queue: three careless citizens do not close it for the fourth.
+    for n in range(4):
+        ask(limited, f"765432{n}", channel="kiosk", national_id=some_id(n), origin="k1")
+    assert ask(limited, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k1").found
+    # One ID at one kiosk is refused at the limit, and still answered at another kiosk.
+    for n in range(3):
+        ask(limited, f"765433{n}", channel="kiosk", national_id=f.NATIONAL_ID, origin="k1")
+    assert ask(limited, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k1"
+               ).outcome is Outcome.RATE_LIMITED
+    assert ask(limited, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k2").found
+
+
+def test_failures_below_the_limit_are_not_refused(limited):
+    for _ in range(2):
+        ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_answers_found_are_not_failures(limited):
+    for _ in range(5):
+        assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_text_without_a_number_counts_as_a_failure(limited):
+    for _ in range(3):
+        assert ask(limited, "مرحبا", national_id=f.NATIONAL_ID).outcome is Outcome.INVALID
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID).outcome is Outcome.RATE_LIMITED
+
+
+def test_the_refusal_ends_when_the_window_has_passed(limited, clock):
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    clock.now += 30
+    # Refused attempts inside the window do not prolong it.
+    for _ in range(5):
+        assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+            is Outcome.RATE_LIMITED
+
+    clock.now += 31
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_without_credentials_a_failure_counts_once_against_the_origin(limited):
+    for _ in range(2):
+        assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.NOT_FOUND
+
+    assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.NOT_FOUND
+    assert ask(limited, NUMBER, origin="10.0.0.9").outcome is Outcome.RATE_LIMITED
+
+
+def test_a_refused_inquiry_is_logged_as_rate_limited(limited, transactions):  # noqa: F811
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.MOBILE, channel="sms")
+
+    ask(limited, NUMBER, mobile=f.MOBILE, channel="sms")
+
+    row = log_rows(transactions)[-1]
+    assert (row.channel, row.outcome, row.transaction_id) == ("sms", "rate_limited", None)
+
+
+def test_the_failure_limit_comes_from_the_settings(database_url, tmp_path,
+                                                   transactions):  # noqa: F811
+    settings = make_settings(database_url, tmp_path,
+                             inquiry={"max_failures": 2, "failure_window_seconds": 60})
+    strict = build_core(settings, background_log=False)
+    try:
+        for _ in range(2):
+            assert ask(strict, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID).outcome \
+                is Outcome.NOT_FOUND
+        assert ask(strict, NUMBER, national_id=f.NATIONAL_ID).outcome is Outcome.RATE_LIMITED
+    finally:
+        strict.close()
+
+
+def test_an_inquiry_with_several_credentials_counts_one_failure_for_each(limited):
+    for _ in range(2):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE, national_id=f.OTHER_NATIONAL_ID)
+    # Two failures for each key: the third inquiry is still answered...
+    assert ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE).outcome is Outcome.NOT_FOUND
+    # ...and it was the mobile's third failure, not the national ID's.
+    assert ask(limited, NUMBER, mobile=f.OTHER_MOBILE).outcome is Outcome.RATE_LIMITED
+    assert ask(limited, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID).found
+
+
+# --- a first try, then more credentials (the IVR's caller ID, then the national ID) ----
+
+
+def test_a_first_try_that_misses_is_not_logged_but_counts_against_the_limit(
+        limited, transactions):  # noqa: F811
+    before = len(log_rows(transactions))
+    missed = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
+                 origin=f.OTHER_MOBILE, first_try=True)
+    assert missed.outcome is Outcome.NOT_FOUND
+    assert len(log_rows(transactions)) == before
+
+    # The inquiry goes on with the national ID: logged once, as the credential that found.
+    answer = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE,
+                 national_id=f.NATIONAL_ID, origin=f.OTHER_MOBILE)
+    assert answer.found
+    row = log_rows(transactions)[-1]
+    assert len(log_rows(transactions)) == before + 1
+    assert (row.channel, row.outcome, row.requester_kind) == ("ivr", "found", "national_id")
+
+    # A forged caller ID gets no free tries: its misses add up to a refusal.
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, channel="ivr", mobile=f.OTHER_MOBILE, first_try=True)
+    refused = ask(limited, NUMBER, channel="ivr", mobile=f.OTHER_MOBILE, first_try=True)
+    assert refused.outcome is Outcome.RATE_LIMITED
+
+
+def test_a_first_try_that_finds_is_logged_as_usual(transactions):  # noqa: F811
+    before = len(log_rows(transactions))
+
+    assert ask(transactions, channel="ivr", mobile=f.MOBILE, first_try=True).found
+
+    rows = log_rows(transactions)
+    assert len(rows) == before + 1
+    assert (rows[-1].outcome, rows[-1].requester_kind) == ("found", "mobile")
+
+
+def test_a_refused_requester_is_refused_on_a_first_try_too(limited):
+    for _ in range(3):
+        ask(limited, UNKNOWN_NUMBER, mobile=f.OTHER_MOBILE, national_id=f.NATIONAL_ID)
+
+    refused = ask(limited, NUMBER, mobile=f.OTHER_MOBILE, first_try=True)
+
+    assert refused.outcome is Outcome.RATE_LIMITED
+
+
+# --- many origins against one number or credential: a step up, not a block -----------
+
+
+def test_guessing_the_national_id_of_one_number_is_stepped_up_to_one_try_per_origin(
+        transactions):  # noqa: F811
+    service, limit = transactions.inquiries, transactions.config.inquiry.max_failures
+    # From one kiosk, guesses stop at the limit for this number there.
+    for n in range(limit):
+        assert ask(service, NUMBER, channel="kiosk", national_id=some_id(n), origin="k1"
+                   ).outcome is Outcome.NOT_FOUND
+    assert ask(service, NUMBER, channel="kiosk", national_id=some_id(99), origin="k1"
+               ).outcome is Outcome.RATE_LIMITED
+    # From many origins: past STEP_UP_FACTOR x the limit, one failure per origin.
+    for n in range(limit, limit * STEP_UP_FACTOR):
+        ask(service, NUMBER, national_id=some_id(n), origin=f"10.1.0.{n}")
+    assert ask(service, NUMBER, national_id=some_id(500), origin="10.2.0.1"
+               ).outcome is Outcome.NOT_FOUND
+    assert ask(service, NUMBER, national_id=some_id(501), origin="10.2.0.1"
+               ).outcome is Outcome.RATE_LIMITED
+    # The owner, from their own address, is answered all the same.
+    assert ask(service, NUMBER, national_id=f.NATIONAL_ID, origin="10.3.0.1").found
+    assert ask(service, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID,
+               origin="10.2.0.1").found  # other numbers are not affected
+
+
+# --- shared by every process, kept across restarts, origins grouped ------------------
+
+
+@pytest.fixture
+def two_processes(database_url, tmp_path, transactions):  # noqa: F811
+    """Two gateways on one database, as two `gateway web` processes or machines."""
+    cores = [build_core(make_settings(database_url, tmp_path), background_log=False)
+             for _ in range(2)]
+    yield cores
+    for core in cores:
+        core.close()
+
+
+def test_two_processes_share_the_limit(two_processes):
+    # Before: each process counted its own, so the refusal came at twice the limit.
+    first, second = two_processes
+    limit = first.config.inquiry.max_failures
+    for k in range(limit):
+        assert ask(two_processes[k % 2], UNKNOWN_NUMBER, national_id=f.NATIONAL_ID,
+                   origin="10.0.0.1").outcome is Outcome.NOT_FOUND
+    for core in (first, second):
+        assert ask(core, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+            is Outcome.RATE_LIMITED
+
+
+def test_the_limit_survives_a_restart(two_processes):
+    before, after = two_processes
+    for _ in range(before.config.inquiry.max_failures):
+        ask(before, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    before.close()  # the process stops; the next one starts on the same database
+
+    assert ask(after, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+
+
+def test_fresh_ipv6_addresses_of_one_64_are_one_origin(transactions):  # noqa: F811
+    # Every address of a /64 is the subscriber's to take: a new one per try is no escape.
+    service, limit = transactions.inquiries, transactions.config.inquiry.max_failures
+    for n in range(limit):
+        ask(service, UNKNOWN_NUMBER, national_id=some_id(n), origin=f"2001:db8:5:6::{n + 1:x}")
+
+    assert ask(service, NUMBER, national_id=f.NATIONAL_ID,
+               origin="2001:db8:5:6:ffff:1:2:3").outcome is Outcome.RATE_LIMITED
+    assert ask(service, NUMBER, national_id=f.NATIONAL_ID, origin="2001:db8:5:7::1").found
+
+
+def test_origins_are_grouped_as_counted():
+    assert origin_group("2001:DB8::1") == origin_group("2001:db8::ffff:1") == "2001:db8::/64"
+    assert origin_group("::ffff:10.0.0.1") == origin_group("10.0.0.1") == "10.0.0.1"
+    assert origin_group("10.0.0.1") != origin_group("10.0.0.2")
+    assert origin_group("Someone@Example.com ") == "someone@example.com"
+
+
+def test_the_upkeep_forgets_counters_whose_window_has_passed(transactions):  # noqa: F811
+    service = transactions.inquiries
+    ask(service, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    window = transactions.config.inquiry.failure_window_seconds
+    now = datetime.now(UTC)
+
+    assert transactions.upkeep.forget_old_failures(now=now) == 0
+    assert transactions.upkeep.forget_old_failures(
+        now=datetime.fromtimestamp(now.timestamp() + window + 1, UTC)) > 0
