@@ -2,7 +2,7 @@
 
 The same ``Line`` as Twilio's webhooks (the same menus, state by call id in ``ivr_calls``,
 the same inquiry rules), logged and counted under channel "ivr-sim". Its failures are
-counted apart, in an inquiry service of its own over the same lookup (as the SMS
+counted apart, in an inquiry service of its own (``Core.inquiries_apart``, as the SMS
 simulator's ``SmsLimits.apart``): a trainee keying in a real citizen's number and ID never
 locks the citizen out of the real line, the portal or SMS. The trainee says whether the
 network attested the caller ID (as Twilio's ``StirVerstat`` would); the line follows
@@ -30,7 +30,6 @@ from channels.ivr.flow import ONE_KEY_MENUS, Action, Gather, Hangup, Speak, Tran
 from channels.ivr.line import Line
 from channels.ivr.speech import Sentence
 from channels.ivr.twiml import PLAY, spoken_parts
-from core.transactions.inquiry import InquiryService
 from gateway.portal import check_csrf
 from gateway.staff import current_staff, to_login
 
@@ -60,9 +59,9 @@ def _line() -> Line:
     if "ivr_simulator" not in app.extensions:
         core = app.extensions["core"]
         # Limits of its own: the same rules, counted apart from the citizens' channels.
-        apart = InquiryService(core.db.lookup, core.config, core.inquiry_log)
-        app.extensions["ivr_simulator"] = Line.build(core, app.config["SETTINGS"],
-                                                     channel=CHANNEL, inquire=apart.inquire)
+        app.extensions["ivr_simulator"] = Line.build(
+            core, app.config["SETTINGS"], channel=CHANNEL,
+            inquire=core.inquiries_apart().inquire)
     return app.extensions["ivr_simulator"]
 
 

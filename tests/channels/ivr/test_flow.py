@@ -145,14 +145,14 @@ def test_the_attested_caller_id_of_the_applicant_skips_the_national_id():
 
 def test_a_caller_id_nobody_vouches_for_is_neither_credential_nor_origin():
     # The applicant's mobile as caller ID, as anyone can set it: the ID is asked, and the
-    # inquiry carries the ID alone, counted against this call rather than the mobile.
+    # inquiry carries the ID alone; the mobile is not its origin either.
     core = FakeCore()
     call = Call("CA9", node=NUMBER, language="en")
     actions = flow(core).answer(call, NUMBER, "4471234#", f.MOBILE_E164)
     assert core.requests == [] and gathers(actions)[0].node == NATIONAL_ID
     flow(core).answer(call, NATIONAL_ID, f.OTHER_NATIONAL_ID + "#", f.MOBILE_E164)
     [request] = core.requests
-    assert request.mobile is None and request.origin == "CA9"
+    assert request.mobile is None and request.origin is None
     assert request.national_id == f.OTHER_NATIONAL_ID
 
 
