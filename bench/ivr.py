@@ -12,9 +12,10 @@ Two servers, each in its own process under waitress with ``gateway run``'s setti
 ``--callers`` client threads (in this process; one run per value, 1 and 4 by default)
 each make whole calls, one after another, the way Twilio drives them, two shapes in turn:
 
-- caller ID: ``/ivr/voice``, ``1`` (Arabic), the transaction number (the # ends the
-  <Gather>; Twilio leaves it out of ``Digits``), and as the caller ID is the applicant's
-  the status comes at once, ``9`` (goodbye): four signed webhooks;
+- caller ID: ``/ivr/voice`` (``StirVerstat`` full attestation), ``1`` (Arabic), the
+  transaction number (the # ends the <Gather>; Twilio leaves it out of ``Digits``), and as
+  the caller ID is the applicant's the status comes at once, ``9`` (goodbye): four signed
+  webhooks;
 - national ID: from another mobile, ``/ivr/voice``, ``2`` (English), the number, the
   national ID (the inquiry), ``9``: five signed webhooks.
 
@@ -148,10 +149,12 @@ def _start(kind: str, url: str, work: Path) -> tuple[subprocess.Popen, int]:
 
 def _call_steps(sid: str, national_id: bool) -> list[tuple[str, dict, str]]:
     """(path, parameters, what the answer must contain) for one whole call: verified by
-    the caller ID, or from another mobile by the national ID."""
+    the caller ID (attested by the network), or from another mobile by the national ID."""
     base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32,
             "From": OTHER_MOBILE if national_id else MOBILE, "To": "+9668001287788",
             "CallStatus": "in-progress"}
+    if not national_id:
+        base["StirVerstat"] = "TN-Validation-Passed-A"
     voice = ("/ivr/voice", base, "/ivr/input/language")
     goodbye = ("/ivr/input/options", {**base, "Digits": "9"}, "<Hangup")
     if not national_id:

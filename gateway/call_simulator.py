@@ -1,7 +1,12 @@
 """The call simulator: staff try the toll-free line from a keypad in the browser.
 
 The same ``Line`` as Twilio's webhooks (the same menus, state by call id in ``ivr_calls``,
-the same inquiry service), logged and counted under channel "ivr-sim". Each key is a form
+the same inquiry rules), logged and counted under channel "ivr-sim". Its failures are
+counted apart, in an inquiry service of its own (``Core.inquiries_apart``, as the SMS
+simulator's ``SmsLimits.apart``): a trainee keying in a real citizen's number and ID never
+locks the citizen out of the real line, the portal or SMS. The trainee says whether the
+network attested the caller ID (as Twilio's ``StirVerstat`` would); the line follows
+``ivr.trust_caller_id`` as on the real line. Each key is a form
 post, as a phone sends a tone; the keys of a number collect until # (or the menu's single
 key) as Twilio's <Gather> does, and "silence" sends what was keyed so far.
 
@@ -52,8 +57,11 @@ class Heard:
 def _line() -> Line:
     app = current_app
     if "ivr_simulator" not in app.extensions:
-        app.extensions["ivr_simulator"] = Line.build(app.extensions["core"],
-                                                     app.config["SETTINGS"], channel=CHANNEL)
+        core = app.extensions["core"]
+        # Limits of its own: the same rules, counted apart from the citizens' channels.
+        app.extensions["ivr_simulator"] = Line.build(
+            core, app.config["SETTINGS"], channel=CHANNEL,
+            inquire=core.inquiries_apart().inquire)
     return app.extensions["ivr_simulator"]
 
 
@@ -128,9 +136,10 @@ def start():
     if staff is None:
         return to_login()
     caller = request.form.get("caller", "").strip()[:MAX_CALLER_CHARS]
+    attested = bool(caller) and request.form.get("attested") == "on"
     sid = "SIM" + secrets.token_hex(16)
     session[SESSION_KEY] = {"sid": sid, "caller": caller}
-    screen = _screen(_line().call_started(sid, caller or None))
+    screen = _screen(_line().call_started(sid, caller or None, attested))
     return _page(staff=staff, active=session[SESSION_KEY], pending="", **screen)
 
 

@@ -13,6 +13,11 @@ caller hears an apology and where else to get the status, in valid TwiML, and th
 hangs up. The log names a database error by its types and statement only: its message,
 like PostgreSQL's ``DETAIL: Key (...)=(...)``, and its parameters can hold a caller's
 number.
+
+The caller ID (``From``) is whatever the calling network put there, forged as easily as
+an e-mail's From: the line takes it for the caller only when Twilio's SHAKEN/STIR check
+says the originating carrier vouched for it in full (``StirVerstat`` is
+``TN-Validation-Passed-A`` on the call's first webhook), or when ``ivr.trust_caller_id``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ TWIML = "text/xml; charset=utf-8"
 # A year: the file name changes whenever its content would.
 AUDIO_MAX_AGE = 365 * 24 * 3600
 MAX_PARAM_CHARS = 128
+# Twilio's verdict on a call whose originating carrier signed the caller ID with full
+# attestation (it knows the caller and their right to the number), and verified it.
+# B ("partial"), C ("gateway") and the failures vouch for nothing.
+FULL_ATTESTATION = "TN-Validation-Passed-A"
 
 
 class IvrWebhooks:
@@ -190,9 +199,14 @@ def _twiml(actions) -> Response:
                     content_type=TWIML)
 
 
+def _attested() -> bool:
+    """Whether the network vouched for this call's caller ID (read on its first webhook)."""
+    return _param("StirVerstat") == FULL_ATTESTATION
+
+
 @ivr.post("/voice")
 def voice():
-    return _twiml(_hooks().line.call_started(_call_sid(), _param("From")))
+    return _twiml(_hooks().line.call_started(_call_sid(), _param("From"), _attested()))
 
 
 @ivr.post("/input/<node>")
@@ -203,13 +217,13 @@ def keys(node: str):
         call = line.call(sid)
         node = call.node if call else ""
     return _twiml(line.keys(sid, node, request.form.get("Digits", "")[:MAX_PARAM_CHARS],
-                            _param("From")))
+                            _param("From"), _attested()))
 
 
 @ivr.post("/dial")
 def dial():
     return _twiml(_hooks().line.dial_ended(_call_sid(), _param("DialCallStatus"),
-                                           _param("From")))
+                                           _param("From"), _attested()))
 
 
 @ivr.post("/status")

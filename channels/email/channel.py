@@ -74,7 +74,8 @@ class EmailChannel:
         self.timings = timings or Timings()
         self.rules = EmailRules(
             own_addresses=own_addresses(settings),
-            max_replies_per_hour=settings.max_replies_per_hour)
+            max_replies_per_hour=settings.max_replies_per_hour,
+            authserv_ids=frozenset(settings.authserv_ids))
         self.sender = SmtpSender(core, settings.smtp,
                                  allow_plaintext_login=settings.allow_plaintext_login)
         self.cursors = MailboxCursors(core.db)
@@ -91,6 +92,9 @@ class EmailChannel:
     # --- running -----------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self.rules.authserv_ids:
+            log.warning("e-mail: email.authserv_ids is empty: no mail is answered (a "
+                        "reply goes only to a From our mail server authenticated)")
         recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
                                                 channel=CHANNEL)
         if recovered:

@@ -2,9 +2,10 @@
 
 A reply to a citizen's mail, or (without an envelope) a notification sent by e-mail.
 Arabic first, then English; plain text and HTML (each language in its own block, Arabic
-``dir="rtl"``); threaded under the citizen's mail (``Re:`` subject, ``In-Reply-To``,
-``References``); marked as an automatic reply so that no responder answers it back
-(``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress: All``, RFC 3834).
+``dir="rtl"``); threaded under the citizen's mail (``In-Reply-To``, ``References``; the
+subject is fixed, ``channels.email.reply.reply_subject``); marked as an automatic reply
+so that no responder answers it back (``Auto-Submitted: auto-replied``,
+``X-Auto-Response-Suppress: All``, RFC 3834).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from channels.email.reply import reply_subject
 from core.messaging.bilingual import Section, plain_text, split_sections
 from core.messaging.mail import ReplyEnvelope
 from core.messaging.outbox import Claimed
@@ -46,7 +48,9 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
         if from_name else from_address
     message["To"] = claimed.recipient
     # A reply answers a mail; without an envelope it is a notification nobody asked for.
-    message["Subject"] = envelope.subject if envelope else notification_subject(claimed.kind)
+    # Never the subject stored with the reply: one queued before replies had a fixed
+    # subject echoes the sender's.
+    message["Subject"] = reply_subject() if envelope else notification_subject(claimed.kind)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id_for(claimed.id, from_address, queued_at)
     if envelope and envelope.in_reply_to:

@@ -1,8 +1,10 @@
 """Inquiries by e-mail ("your e-mail acts for you"): which mail gets which answer.
 
 The IMAP adapter parses a mail into an ``InboundEmail`` and calls ``receive``: a mail
-seen before (its dedupe key stored) is a duplicate; one the loop rules or the per-sender
-rate policy refuse is stored with the reason and no reply; any other is answered, each
+seen before (its dedupe key stored) is a duplicate; one the loop rules, the sender's
+authentication (our server's Authentication-Results, ``authentication.py``) or the
+per-sender rate policy refuse is stored with the reason and no reply at all; any other
+is answered, under a fixed subject (the mail's own is never echoed), each
 number it names looked up through the core's inquiry service (which verifies the sender
 by the address on file or the national ID the mail carries). The core's ``MailStore``
 stores the mail with its reply queued, in one transaction, before the mailbox is told the
@@ -17,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from channels.email.authentication import not_authenticated
 from channels.email.identifiers import (
     find_national_id,
     find_transaction_numbers,
@@ -64,6 +67,8 @@ class InboundEmail:
     # Identifies a mail without a Message-ID (a digest of its bytes).
     digest: str = ""
     oversized: bool = False
+    # The Received and Authentication-Results fields, topmost first: (name, value).
+    trace: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ class EmailRules:
     own_addresses: frozenset[str] = frozenset()
     # Replies one address may get per hour: a backstop against loops no header reveals.
     max_replies_per_hour: int = 10
+    # The authserv-ids of our receiving server's Authentication-Results (RFC 8601): only a
+    # mail whose From it authenticated is answered. None: no mail is.
+    authserv_ids: frozenset[str] = frozenset()
 
 
 def dedupe_key(mail: InboundEmail) -> str:
@@ -110,8 +118,14 @@ def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
 
 def why_no_reply(store: MailStore, mail: InboundEmail, sender: str,
                  rules: EmailRules) -> str | None:
-    """The reason this mail gets no reply (a loop rule, the rate policy), or None."""
+    """The reason this mail gets no reply (a loop rule, a From our server did not
+    authenticate, the rate policy), or None. A reply goes to the From address: to one
+    nobody vouches for, whoever forged it could aim the emirate's mail at anyone, so
+    nothing at all is sent (not even a fixed text: that would still be mail to someone
+    who never wrote, and backscatter our domain's reputation pays for)."""
     reason = loop_reason(mail.headers, sender, rules.own_addresses)
+    if reason is None:
+        reason = not_authenticated(mail.trace, sender, rules.authserv_ids)
     if reason is None and store.noted_within(sender, RATE_LIMITED, SILENCE):
         reason = SILENCED
     if reason is None and store.replies_within(sender, REPLY_WINDOW) \
@@ -141,6 +155,6 @@ def _record(mail: InboundEmail, key: str, sender: str, *, note: str | None,
     return MailRecord(
         dedupe_key=key, sender=sender, recipient=mail.recipient.strip().lower(),
         text=redact_national_ids(f"{mail.subject}\n\n{mail.text}"), message_id=message_id,
-        reply_subject=reply_subject(redact_national_ids(mail.subject)),
+        reply_subject=reply_subject(),
         references=reply_references(storable(mail.references, REFERENCES_MAX), message_id),
         note=note, sections=sections)

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr
 
+from channels.email.authentication import MAX_TRACE_FIELDS, TRACE_HEADERS
 from channels.email.html_text import html_to_text
 from channels.email.inquiry import InboundEmail
 
@@ -93,7 +94,20 @@ def _understand(message: EmailMessage, raw: bytes, *, body: bool) -> InboundEmai
         references=" ".join((_header(message, "references") or
                              _header(message, "in-reply-to")).split()),
         recipient=_first_address(_header(message, "to")),
-        digest=hashlib.sha256(raw).hexdigest(), oversized=not body)
+        digest=hashlib.sha256(raw).hexdigest(), oversized=not body, trace=_trace(message))
+
+
+def _trace(message: EmailMessage) -> tuple[tuple[str, str], ...]:
+    """The Received and Authentication-Results fields, topmost first, unfolded: whether our
+    server authenticated the sender is read from them (channels/email/authentication.py)."""
+    trace = []
+    for key, raw in message.raw_items():
+        name = key.strip().lower()
+        if name in TRACE_HEADERS:
+            trace.append((name, " ".join(str(raw).split())))
+            if len(trace) >= MAX_TRACE_FIELDS:
+                break
+    return tuple(trace)
 
 
 def _header(message: EmailMessage, name: str) -> str:

@@ -1,10 +1,14 @@
-"""The words and threading of a reply to a citizen's mail: its subject ("Re: " once), its
+"""The words and threading of a reply to a citizen's mail: its fixed subject, its
 References header, and its sections, Arabic then English, each number asked about with
-its answer. Pure, no I/O."""
+its answer. Pure, no I/O.
+
+The subject is the same for every reply: the incoming one is the sender's text, and
+echoed it would make the emirate's own signed address carry their words. Mail clients
+thread the reply by In-Reply-To and References."""
 
 from __future__ import annotations
 
-import re
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from core.messaging.bilingual import REPLY_LANGUAGES, Section
@@ -13,17 +17,13 @@ from core.transactions import render
 from core.transactions.answer import Answer, Outcome
 from core.transactions.email_notifications import notification_subject
 
-_REPLY_PREFIX_RE = re.compile(r"^\s*(re|aw|sv|rif|رد)\s*:", re.IGNORECASE)
-_MAX_SUBJECT = 200
 _MAX_REFERENCES = 10
 
 
-def reply_subject(subject: str) -> str:
-    """"Re: " and the citizen's subject (once), or a bilingual subject when there was none."""
-    subject = " ".join(subject.split())[:_MAX_SUBJECT]
-    if not subject:
-        return "Re: " + notification_subject("")
-    return subject if _REPLY_PREFIX_RE.match(subject) else "Re: " + subject
+@cache
+def reply_subject() -> str:
+    """Every reply's subject: "Re: " and the bilingual "Transaction inquiry"."""
+    return "Re: " + notification_subject("")
 
 
 def reply_references(references: str, message_id: str | None) -> str:

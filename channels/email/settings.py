@@ -73,6 +73,23 @@ class EmailSettings(EmailBasics):
     # smtp.from_address and the IMAP and SMTP usernames that are addresses. In the
     # environment: a JSON list.
     own_addresses: list[str] = []
+    # The authserv-ids our receiving mail server writes in its Authentication-Results
+    # (RFC 8601), e.g. ["mx.emirate.gov.sa"]: only a mail whose From domain it
+    # authenticated (dmarc=pass, or spf=pass aligned with it) is answered. Empty: none is.
+    # In the environment: a JSON list.
+    authserv_ids: list[str] = []
+
+    @field_validator("authserv_ids", mode="before")
+    @classmethod
+    def _server_ids(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for server in value:
+                if not isinstance(server, str) or not server.strip() \
+                        or any(c.isspace() or c in ';()"' for c in server.strip()):
+                    raise ValueError(f"{server!r} is not an authserv-id (a host name, "
+                                     "as in the server's Authentication-Results)")
+            value = [server.strip().lower() for server in value]
+        return value
 
     @field_validator("own_addresses", mode="before")
     @classmethod

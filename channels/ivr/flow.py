@@ -6,7 +6,8 @@ staff call simulator as a web page. The flow:
     language (1 Arabic, 2 English; silence: Arabic. Offered in both languages, Arabic
              first, and a wrong key is answered in both)
     number   (the transaction number, ended by #; read back digit by digit)
-             -> the status at once when the caller ID is the applicant's mobile,
+             -> the status at once when the caller ID is the applicant's mobile and
+                the caller ID is vouched for (see below),
     national_id (otherwise: the national ID, ended by #)
     options  (1 repeat, 2 another transaction, 0 an employee (offered only when an agents'
              line is configured; outside working hours it tells the hours), 9 end)
@@ -14,6 +15,13 @@ staff call simulator as a web page. The flow:
 No input and wrong input are asked again with the short prompt, three tries in all, then
 a polite goodbye that points to the SMS short code and the portal. Whatever ``Digits``
 holds (nothing, 40 digits, * and # anywhere) is an answer to handle, never an error.
+
+A caller ID is trivially forged (any VoIP account sets it) and transaction numbers are
+sequential, so the caller ID counts for nothing unless it is vouched for: the network
+attested it when the call came in (``Call.caller_attested``: STIR/SHAKEN full attestation,
+worked out by the telephony adapter), or the operator chose to trust caller IDs
+(``FlowConfig.trust_caller_id``). A caller ID not vouched for is neither a credential nor
+a rate-limit origin: a forged one can neither open a transaction nor lock its mobile out.
 """
 
 from __future__ import annotations
@@ -95,6 +103,8 @@ class Call:
     outcome: str | None = None
     ended: bool = False
     started_at: datetime | None = None
+    # The network vouched for the caller ID when the call came in (set once, at the start).
+    caller_attested: bool = False
 
     def replay_json(self) -> str | None:
         return _replay_json(self.replay) if self.replay else None
@@ -126,6 +136,9 @@ class FlowConfig:
     agent_number: str
     ring_seconds: int
     hours: WorkingHours
+    # Take every caller ID at its word (``ivr.trust_caller_id``): anyone who forges the
+    # applicant's mobile hears the status.
+    trust_caller_id: bool = False
 
 
 class CallFlow:
@@ -205,10 +218,11 @@ class CallFlow:
             return self._retry(call, "invalid_number")
         call.number = entered
         read_back = Speak((sentence(self._lang(call), "you_entered", digits=digits(entered)),))
-        mobile = self._mobile(caller)
+        mobile = self._vouched_mobile(call, caller)
         if mobile:
-            # A first try: a miss is neither logged nor counted, the inquiry goes on with
-            # the national ID (and the caller ID) as one inquiry.
+            # A first try: a miss is not logged (it still counts against the limits, see
+            # InquiryRequest.first_try), the inquiry goes on with the national ID (and the
+            # caller ID) as one inquiry.
             answer = self._inquire(InquiryRequest(
                 channel=self._config.channel, number_text=entered, lang=self._lang(call),
                 mobile=mobile, origin=mobile, first_try=True))
@@ -227,7 +241,9 @@ class CallFlow:
             national_id = validate_national_id(entered)
         except InvalidNationalId:
             return self._retry(call, "invalid_id")
-        mobile = self._mobile(caller)
+        # A caller ID nobody vouched for is left out: with it, a forged caller ID and any
+        # national ID would be "answered when any of them is the applicant's".
+        mobile = self._vouched_mobile(call, caller)
         answer = self._inquire(InquiryRequest(
             channel=self._config.channel, number_text=call.number or "",
             lang=self._lang(call), mobile=mobile, national_id=national_id,
@@ -342,9 +358,11 @@ class CallFlow:
     def _self_service_in(self, lang: str) -> Sentence:
         return sentence(lang, "self_service", short_code=digits(self._config.short_code))
 
-    def _mobile(self, caller: str | None) -> str | None:
-        """The caller ID as a mobile number, or None (withheld, a landline, garbage)."""
-        if not caller:
+    def _vouched_mobile(self, call: Call, caller: str | None) -> str | None:
+        """The caller ID as a mobile number when it may stand for the caller: attested by
+        the network or trusted by the operator; else None (and for a withheld number, a
+        landline, garbage)."""
+        if not caller or not (call.caller_attested or self._config.trust_caller_id):
             return None
         try:
             return normalize_mobile(caller[:32], self._config.phone_region)

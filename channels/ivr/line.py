@@ -19,6 +19,8 @@ from channels.ivr.settings import IvrConfiguration
 from core.calls.log import CALL_SID_MAX
 from core.platform.clock import utcnow
 from core.service import Core
+from core.transactions.answer import Answer
+from core.transactions.inquiry import InquiryRequest
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +40,27 @@ class Line:
 
     @classmethod
     def build(cls, core: Core, settings: IvrConfiguration, channel: str = "ivr",
-              now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Line:
+              now: Callable[[], datetime] = lambda: datetime.now(UTC),
+              inquire: Callable[[InquiryRequest], Answer] | None = None) -> Line:
+        """The line on ``core``; ``inquire`` is the core's inquiry service unless given
+        (the call simulator counts its failures apart)."""
         agent = settings.ivr.agent
         config = FlowConfig(
             channel=channel, tz=core.config.tz, short_code=core.config.sms.short_code,
             phone_region=core.config.locale.phone_region,
             default_language=core.config.locale.default_language,
             agent_number=agent.number, ring_seconds=agent.ring_seconds,
-            hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz))
-        return cls(CallStore(core.calls), CallFlow(config, core.inquire, now), channel)
+            hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz),
+            trust_caller_id=settings.ivr.trust_caller_id)
+        return cls(CallStore(core.calls), CallFlow(config, inquire or core.inquire, now),
+                   channel)
 
-    def call_started(self, call_sid: str, caller: str | None) -> list[Action]:
-        """A call's first webhook: the call is stored with its first menu's state at once."""
+    def call_started(self, call_sid: str, caller: str | None, attested: bool = False
+                     ) -> list[Action]:
+        """A call's first webhook: the call is stored with its first menu's state at once.
+        ``attested``: the network vouched for the caller ID (kept for the whole call)."""
         call = Call(call_sid=call_sid[:CALL_SID_MAX], channel=self.channel,
-                    started_at=utcnow())
+                    started_at=utcnow(), caller_attested=attested)
         actions = self._flow.start(call)
         if self._store.create(call, caller):
             CALLS_STARTED.labels(self.channel).inc()
@@ -63,19 +72,20 @@ class Line:
             raise RuntimeError(f"call {call_sid} refused as a duplicate, yet not stored")
         return self._after(known, self._flow.start(known))
 
-    def keys(self, call_sid: str, node: str, digits: str | None, caller: str | None
-             ) -> list[Action]:
-        """Keys pressed (or silence) for ``node``; an unknown call starts from the top."""
+    def keys(self, call_sid: str, node: str, digits: str | None, caller: str | None,
+             attested: bool = False) -> list[Action]:
+        """Keys pressed (or silence) for ``node``; an unknown call starts from the top
+        (``attested`` counts only then: a known call keeps what its start said)."""
         call = self._store.load(call_sid)
         if call is None:
-            return self.call_started(call_sid, caller)
+            return self.call_started(call_sid, caller, attested)
         return self._after(call, self._flow.answer(call, node, digits, caller))
 
-    def dial_ended(self, call_sid: str, status: str | None, caller: str | None
-                   ) -> list[Action]:
+    def dial_ended(self, call_sid: str, status: str | None, caller: str | None,
+                   attested: bool = False) -> list[Action]:
         call = self._store.load(call_sid)
         if call is None:
-            return self.call_started(call_sid, caller)
+            return self.call_started(call_sid, caller, attested)
         return self._after(call, self._flow.dial_ended(call, status))
 
     def hung_up(self, call_sid: str, duration: int | None = None) -> None:

@@ -60,6 +60,9 @@ class IvrSettings(Section):
     agent: AgentSettings = AgentSettings()
     # Seconds Twilio waits for the first key of an answer before it counts as silence.
     input_timeout_seconds: int = Field(default=6, ge=2, le=30)
+    # Take the caller ID at its word even when the network did not attest it (STIR/SHAKEN
+    # "A"): anyone who forges the applicant's mobile as caller ID hears the status.
+    trust_caller_id: bool = False
 
 
 class PublicAddress(Protocol):

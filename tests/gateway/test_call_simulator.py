@@ -41,9 +41,10 @@ def _remember(client, response):
     return response
 
 
-def start(client, caller: str = "", lang: str = "ar"):
-    return _remember(client, client.post("/simulator/call/start", data={
-        "csrf_token": csrf_token(client, "/simulator/call"), "lang": lang, "caller": caller}))
+def start(client, caller: str = "", lang: str = "ar", *, attested: bool = False):
+    form = {"csrf_token": csrf_token(client, "/simulator/call"), "lang": lang,
+            "caller": caller, **({"attested": "on"} if attested else {})}
+    return _remember(client, client.post("/simulator/call/start", data=form))
 
 
 def press(client, key: str, lang: str = "ar"):
@@ -67,7 +68,7 @@ def test_the_call_simulator_needs_a_staff_sign_in(client):
 
 
 def test_a_whole_call_from_the_keypad(staff_client, core, transaction):
-    page = text(start(staff_client, caller=f.MOBILE))
+    page = text(start(staff_client, caller=f.MOBILE, attested=True))
     assert "للعربية اضغط واحد" in page and 'class="keypad"' in page
     page = text(press(staff_client, "2"))
     assert "Please enter your transaction number" in page
@@ -107,7 +108,7 @@ def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction, c
     monkeypatch.setattr(core.staff_sessions, "now", lambda: signed_in_at)
     today = datetime.now(RIYADH).date()
     sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
-    start(staff_client, caller=f.MOBILE)
+    start(staff_client, caller=f.MOBILE, attested=True)
     press(staff_client, "1")
     dial(staff_client, "4471234#")
     with time_machine.travel(datetime.combine(sunday, time(10), RIYADH), tick=False):
@@ -115,6 +116,61 @@ def test_the_simulator_puts_through_to_a_busy_agent(staff_client, transaction, c
     assert "agent:busy" in page
     page = text(press(staff_client, "agent:busy"))
     assert "لا يوجد موظف متاح" in page
+
+
+def test_a_caller_id_the_trainee_does_not_mark_attested_is_asked_for_the_id(
+        staff_client, transaction):
+    page = text(start(staff_client, caller=f.MOBILE))
+    assert 'name="attested"' not in page  # the call is on: no start form
+    press(staff_client, "2")
+    page = text(dial(staff_client, "4471234#"))
+    assert "national ID" in page and "Referred to Rights Department" not in page
+
+
+def _failed_simulated_call(client, caller: str, number: str, national_id: str) -> str:
+    """One simulated call from ``caller`` (attested) asking for ``number`` with
+    ``national_id``; what the line said last."""
+    start(client, caller=caller, attested=True)
+    press(client, "2")
+    page = text(dial(client, number + "#"))
+    if "national ID" in page:
+        page = text(dial(client, national_id + "#"))
+    press(client, "hangup")
+    return page
+
+
+def test_training_with_a_citizens_details_does_not_lock_the_citizen_out(
+        staff_client, core, transaction):
+    from core.transactions.answer import Outcome
+    from core.transactions.inquiry import InquiryRequest
+
+    # A class of trainees, each at their own "phone", practising with one citizen's
+    # national ID and wrong numbers: more failures for that ID than the limits allow
+    # from anyone.
+    limit = core.config.inquiry.max_failures
+    for attempt in range(3 * limit):
+        page = _failed_simulated_call(staff_client, f"055{attempt:07d}",
+                                      str(4479000 + attempt), f.NATIONAL_ID)
+        assert "No transaction was found" in page or "Too many attempts" in page
+
+    def citizen(request: InquiryRequest) -> Outcome:
+        return core.inquire(request).outcome
+
+    # The citizen, on the real channels: the portal with one typo first, their SMS from
+    # the registered mobile, the toll-free line from it.
+    web = {"channel": "web", "national_id": f.NATIONAL_ID, "origin": "192.0.2.10"}
+    assert citizen(InquiryRequest(number_text="4479999", **web)) is Outcome.NOT_FOUND
+    assert citizen(InquiryRequest(number_text=NUMBER, **web)) is Outcome.FOUND
+    assert citizen(InquiryRequest(channel="sms", number_text=NUMBER, mobile=f.MOBILE_E164,
+                                  origin=f.MOBILE_E164)) is Outcome.FOUND
+    assert citizen(InquiryRequest(channel="ivr", number_text=NUMBER,
+                                  national_id=f.NATIONAL_ID, mobile=f.MOBILE_E164,
+                                  origin=f.MOBILE_E164)) is Outcome.FOUND
+
+    # The simulator has limits all the same: its own. One trainee going on is stopped.
+    pages = [_failed_simulated_call(staff_client, "0559999999", str(4478000 + attempt),
+                                    f.NATIONAL_ID) for attempt in range(limit + 1)]
+    assert "Too many attempts" in pages[-1]
 
 
 def test_a_key_without_a_call_is_refused_kindly(staff_client):
@@ -161,12 +217,12 @@ def _twiml_parts(root) -> list[tuple[str, str]]:
 def test_in_play_mode_the_simulator_plays_what_the_line_plays_in_order(database_url,
                                                                        tmp_path, core,
                                                                        transaction):
-    from tests.channels.ivr.phone import Phone
+    from tests.channels.ivr.phone import ATTESTED, Phone
 
     library, client = _played_mode_app(database_url, tmp_path, core)
-    twilio = Phone(client, caller=f.MOBILE_E164)
+    twilio = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
 
-    response = start(client, caller=f.MOBILE)
+    response = start(client, caller=f.MOBILE, attested=True)
     page = text(response)
     assert _page_parts(page) == _twiml_parts(twilio.call())
     assert ("play", library.url("ar", "للعربية اضغط واحد")) in _page_parts(page)

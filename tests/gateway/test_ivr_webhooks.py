@@ -14,7 +14,7 @@ from core.calls.models import IvrCall
 from core.transactions.models import InquiryLog
 from gateway.settings import load_settings
 from tests import factories as f
-from tests.channels.ivr.phone import AUTH_TOKEN, PUBLIC_URL, Phone
+from tests.channels.ivr.phone import ATTESTED, AUTH_TOKEN, PUBLIC_URL, Phone
 from tests.conftest import NATIONAL_ID_KEY
 
 NUMBER = "4471234"
@@ -55,7 +55,7 @@ def says(element, voice: str, language: str) -> bool:
 
 def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(client, core,
                                                                            transaction):
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     menu = phone.call()
     gather = phone.gather()
     assert gather.attrib["numDigits"] == "1"
@@ -85,7 +85,8 @@ def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(clien
     assert "مع السلامة" in phone.heard() and phone.hung_up()
     row = call_row(core, phone)
     assert (row.language, row.outcome) == ("ar", "status")
-    assert row.path.split() == ["language", "number", "caller_id", "status", "options"]
+    assert row.path.split() == ["attested", "language", "number", "caller_id", "status",
+                                "options"]
     assert row.caller_masked == "+966*******67"
     assert row.ended_at is not None and row.replay is None
     with core.db.read() as session:
@@ -153,8 +154,9 @@ def test_a_caller_id_that_does_not_match_and_then_the_national_id_are_one_inquir
     from gateway.app import create_app
     from gateway.bootstrap import build_core
 
-    # Each call's caller-ID miss counts against that phone (caller ID can be forged), so
-    # four failures allowed let three calls through; each call is logged once.
+    # Each call's caller-ID miss counts against that phone (attested, it is the caller's
+    # own line), so four failures allowed let three calls through; each call is logged
+    # once.
     settings = ivr_settings(database_url, tmp_path)
     settings = settings.model_copy(update={"inquiry": settings.inquiry.model_copy(
         update={"max_failures": 4})})
@@ -162,7 +164,7 @@ def test_a_caller_id_that_does_not_match_and_then_the_national_id_are_one_inquir
     try:
         client = create_app(settings, strict).test_client()
         for _ in range(3):
-            phone = Phone(client, caller="+966569876543")
+            phone = Phone(client, caller="+966569876543", verstat=ATTESTED)
             phone.call()
             phone.press("2")
             phone.press(NUMBER + "#")
@@ -222,7 +224,7 @@ def test_the_number_with_or_without_its_finishing_hash_is_understood(client, tra
                                                                       digits):
     # Twilio leaves the finishOnKey out of Digits; a trailing # that does arrive is the
     # same number all the same.
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press("2")
     phone.send_digits(digits)
@@ -231,7 +233,7 @@ def test_the_number_with_or_without_its_finishing_hash_is_understood(client, tra
 
 
 def test_the_phone_sends_keys_as_twilio_does(client, transaction):
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     assert phone.gather().attrib["finishOnKey"] == "#"
     phone.press("2")
@@ -245,7 +247,7 @@ def test_the_phone_sends_keys_as_twilio_does(client, transaction):
 
 
 def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, transaction):
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press("7")
     assert "هذا الاختيار غير متاح" in phone.heard()
@@ -299,7 +301,7 @@ def test_a_replayed_webhook_for_a_menu_already_left_repeats_the_current_menu(cli
 
 
 def _to_options(client, lang_key: str = "2") -> Phone:
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press(lang_key)
     phone.press("4471234#")
@@ -542,7 +544,7 @@ def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core
                                                                    transaction):
     from sqlalchemy import event
 
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press("1")
     before = metric(client, "gateway_ivr_webhook_faults_total")
@@ -691,7 +693,7 @@ def test_play_mode_plays_rendered_phrases_and_says_the_rest(database_url, tmp_pa
     for lang, text in rendered:
         library.path(lang, text).write_bytes(b"RIFF-not-checked-here")
     client = create_app(settings, core).test_client()
-    phone = Phone(client, caller=f.MOBILE_E164)
+    phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     plays = [e.text for e in phone.twiml.iter("Play")]
     assert plays == [library.url("ar", "للعربية اضغط واحد")]
@@ -756,9 +758,9 @@ def test_a_caller_probing_numbers_is_cut_off_by_the_rate_limit(client, core, tra
     phone.press("2")
     for attempt in range(12):
         phone.press(f"{4470000 + attempt}#")
+        phone.press(f.OTHER_NATIONAL_ID + "#")  # the inquiry, and its refusal
         if phone.hung_up():
             break
-        phone.press(f.OTHER_NATIONAL_ID + "#")
         phone.press("2")
     assert phone.hung_up() and "Too many attempts" in phone.heard()
     assert call_row(core, phone).outcome == "rate_limited"

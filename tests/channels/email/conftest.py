@@ -10,6 +10,7 @@ from itertools import count
 import pytest
 
 from channels.email.channel import EmailChannel
+from tests.channels.email.mails import OUR_SERVER
 from tests.conftest import require_peer
 from tests.peers.dovecot_peer import DovecotPeer, dovecot_available
 from tests.peers.smtp_peer import SmtpPeer
@@ -60,6 +61,7 @@ def email_settings(settings, dovecot, folder, smtp):
         "host": smtp.host, "port": smtp.port, "ssl": False, "starttls": False,
         "from_address": OUR_ADDRESS})
     settings.email.max_message_bytes = 64 * 1024
+    settings.email.authserv_ids = [OUR_SERVER]  # what mails.py stamps on a mail
     return settings.email
 
 

@@ -1,4 +1,10 @@
-"""Real-world mails as bytes, the way clients write them, for parser and peer tests."""
+"""Real-world mails as bytes, the way clients write them, for parser and peer tests.
+
+A mail is delivered as our receiving server passes it on: its Authentication-Results
+(authserv-id ``OUR_SERVER``, DMARC pass for the From domain) and its Received field on
+top. ``authenticated=False`` leaves both out, as in a mail that came in some other way;
+``stamp`` puts any trace fields on top instead.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,37 @@ from email.message import EmailMessage
 from itertools import count
 
 _ids = count(1)
+# Our receiving server's authserv-id (the channel's ``email.authserv_ids`` in the tests).
+OUR_SERVER = "mx.emirate.gov.sa"
+
+
+def received() -> str:
+    """The Received field our server adds above what it was given."""
+    return (f"from mail.sender.example (mail.sender.example [192.0.2.25]) by {OUR_SERVER} "
+            f"with ESMTPS id 4Xyz; Mon, 23 Nov 2026 10:00:00 +0300")
+
+
+def passed(sender: str) -> str:
+    """Our server's Authentication-Results for a mail whose From it authenticated."""
+    domain = sender.rpartition("@")[2].strip(">").lower()
+    return (f"{OUR_SERVER}; dkim=pass header.d={domain}; spf=pass "
+            f"smtp.mailfrom={domain}; dmarc=pass (p=reject dis=none) header.from={domain}")
+
+
+def stamp(raw: bytes, *fields: tuple[str, str]) -> bytes:
+    """``raw`` with ``fields`` (name, value) on top, in order, as servers prepend them."""
+    return b"".join(f"{name}: {value}\r\n".encode() for name, value in fields) + raw
+
+
+def _delivered(raw: bytes, sender: str, authenticated: bool) -> bytes:
+    if not authenticated:
+        return raw
+    return stamp(raw, ("Authentication-Results", passed(sender)), ("Received", received()))
 
 
 def plain(body: str, *, sender: str = "applicant@example.com", subject: str = "استعلام",
-          charset: str = "utf-8", message_id: str | None = "", **headers: str) -> bytes:
+          charset: str = "utf-8", message_id: str | None = "", authenticated: bool = True,
+          **headers: str) -> bytes:
     """A text/plain mail; ``message_id=None`` leaves the header out."""
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
@@ -22,7 +55,7 @@ def plain(body: str, *, sender: str = "applicant@example.com", subject: str = "�
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body, charset=charset)
-    return message.as_bytes()
+    return _delivered(message.as_bytes(), sender, authenticated)
 
 
 def html_only(html: str, **kwargs) -> bytes:
@@ -46,16 +79,17 @@ def multipart(text: str, html: str, *, attachment: bytes | None = None, **kwargs
     if attachment is not None:
         message.add_attachment(attachment, maintype="application", subtype="pdf",
                                filename="طلب.pdf")
-    return message.as_bytes()
+    return _delivered(message.as_bytes(), message["From"], True)
 
 
 def encoded_subject(subject: str, body: str, charset: str = "utf-8") -> bytes:
     """A mail whose subject is RFC 2047 encoded (base64, as Outlook writes Arabic)."""
     encoded = Header(subject, charset).encode()
-    return (f"From: applicant@example.com\r\nTo: inquiries@emirate.gov.sa\r\n"
+    return _delivered((f"From: applicant@example.com\r\nTo: inquiries@emirate.gov.sa\r\n"
             f"Subject: {encoded}\r\nMessage-ID: <test-{next(_ids)}@mail.example.com>\r\n"
             f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset={charset}\r\n"
-            f"Content-Transfer-Encoding: 8bit\r\n\r\n").encode("ascii") + body.encode(charset)
+            f"Content-Transfer-Encoding: 8bit\r\n\r\n").encode("ascii") + body.encode(charset),
+        "applicant@example.com", True)
 
 
 def malformed() -> bytes:
@@ -72,7 +106,9 @@ def broken_mime(*, sender: str = "applicant@example.com", subject: str = "status
     declaring no boundary at all (NoBoundaryInMultipartDefect)."""
     content_type = (b"multipart/alternative" if no_boundary
                     else b'multipart/mixed; boundary="nowhere"')
-    return (f"From: {sender}\r\nTo: inquiries@emirate.gov.sa\r\nSubject: {subject}\r\n"
-            f"Message-ID: <broken-{next(_ids)}@mail.example.com>\r\n").encode("ascii") + (
+    return _delivered(
+        f"From: {sender}\r\nTo: inquiries@emirate.gov.sa\r\nSubject: {subject}\r\n"
+        f"Message-ID: <broken-{next(_ids)}@mail.example.com>\r\n".encode("ascii"), sender,
+        True) + (
         b"MIME-Version: 1.0\r\nContent-Type: " + content_type + b"\r\n\r\n"
         b"--x\r\n\x00\xff garbage 4471234 without a readable part\r\n")

@@ -70,7 +70,7 @@ def test_an_arabic_inquiry_is_answered_threaded_arabic_then_english(
     assert report.stored == 1
     [reply] = smtp.messages()
     assert reply["To"] == f.EMAIL and reply["From"] == OUR_ADDRESS
-    assert reply["Subject"] == "Re: استعلام عن معاملة"
+    assert reply["Subject"] == "Re: استعلام عن معاملة / Transaction inquiry"  # fixed
     assert reply["In-Reply-To"] == "<q1@mail.example.com>"
     assert reply["References"] == "<earlier@mail.example.com> <q1@mail.example.com>"
     assert reply["Auto-Submitted"] == "auto-replied"

@@ -27,7 +27,8 @@ def test_the_command_answers_a_mail_and_stops_on_sigterm(core, database_url, dov
         GATEWAY__EMAIL__IMAP__POLL_SECONDS="1",
         GATEWAY__EMAIL__SMTP__HOST=smtp.host, GATEWAY__EMAIL__SMTP__PORT=str(smtp.port),
         GATEWAY__EMAIL__SMTP__STARTTLS="false",
-        GATEWAY__EMAIL__SMTP__FROM_ADDRESS=OUR_ADDRESS)
+        GATEWAY__EMAIL__SMTP__FROM_ADDRESS=OUR_ADDRESS,
+        GATEWAY__EMAIL__AUTHSERV_IDS=f'["{mails.OUR_SERVER}"]')
     dovecot.append(folder, mails.plain(f"حالة المعاملة {NUMBER}"))
     process = processes.start(command, env)
     try:

@@ -9,6 +9,10 @@ Keys are sent as Twilio sends them: the <Gather> ends at its ``finishOnKey``, wh
 left out of ``Digits``, or after ``numDigits`` keys; a <Gather> that ended with no digits
 posts nothing (``actionOnEmptyResult`` is false) and Twilio moves on to the <Redirect>.
 ``send_digits`` posts ``Digits`` exactly as given, for what Twilio itself would not send.
+
+``verstat`` is Twilio's SHAKEN/STIR verdict on the caller ID (``StirVerstat``), sent with
+the incoming-call webhook only, as Twilio documents it; none by default (a caller ID no
+carrier signed, as any forged one).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from twilio.request_validator import RequestValidator
 PUBLIC_URL = "https://ivr.example.gov.sa"
 AUTH_TOKEN = "test-twilio-auth-token"
 TOLL_FREE = "+9668001287788"
+# The caller ID signed by its carrier with full attestation, and verified by Twilio.
+ATTESTED = "TN-Validation-Passed-A"
 
 # What Twilio documents for the verbs the line uses (TwiML voice reference).
 ALLOWED = {
@@ -77,9 +83,11 @@ def gathered(gather: ET.Element, keys: str) -> str:
 
 class Phone:
     def __init__(self, client, caller: str = "+966551234567", *,
-                 token: str = AUTH_TOKEN, public_url: str = PUBLIC_URL) -> None:
+                 token: str = AUTH_TOKEN, public_url: str = PUBLIC_URL,
+                 verstat: str | None = None) -> None:
         self.client = client
         self.caller = caller
+        self.verstat = verstat
         self.sid = f"CA{next(_sids):032x}"
         self.validator = RequestValidator(token)
         self.public_url = public_url
@@ -90,7 +98,8 @@ class Phone:
     # --- what the caller does ---------------------------------------------------------
 
     def call(self) -> ET.Element:
-        return self.post(f"{self.public_url}/ivr/voice")
+        attestation = {"StirVerstat": self.verstat} if self.verstat else {}
+        return self.post(f"{self.public_url}/ivr/voice", **attestation)
 
     def press(self, keys: str) -> ET.Element:
         """Press ``keys`` on the keypad while the current <Gather> listens."""

@@ -46,10 +46,10 @@ class FakeCore:
         return Answer(self.outcome, VIEW if self.outcome is Outcome.FOUND else None)
 
 
-def flow(core=None, now=datetime(2026, 11, 22, 7, 0, tzinfo=UTC)):
+def flow(core=None, now=datetime(2026, 11, 22, 7, 0, tzinfo=UTC), trust_caller_id=False):
     config = FlowConfig(channel="ivr", tz=RIYADH, short_code="74747", phone_region="SA",
                         default_language="ar", agent_number="+966112345678",
-                        ring_seconds=20, hours=HOURS)
+                        ring_seconds=20, hours=HOURS, trust_caller_id=trust_caller_id)
     return CallFlow(config, core or FakeCore(), lambda: now)
 
 
@@ -133,13 +133,34 @@ def test_other_keys_in_the_language_menu_are_asked_again(keys):
     assert call.node == LANGUAGE and call.attempts == 1 and gathers(actions)
 
 
-def test_the_caller_id_of_the_applicant_skips_the_national_id():
+def test_the_attested_caller_id_of_the_applicant_skips_the_national_id():
     core = FakeCore()
-    call = Call("CA1", node=NUMBER, language="en")
+    call = Call("CA1", node=NUMBER, language="en", caller_attested=True)
     actions = flow(core).answer(call, NUMBER, "4471234#", f.MOBILE_E164)
     assert call.node == OPTIONS and call.outcome == "status"
     assert "4 4 7 1 2 3 4" in actions[0].sentences[0].text  # read back first
     assert core.requests[0].channel == "ivr" and core.requests[0].mobile == f.MOBILE_E164
+    assert core.requests[0].first_try
+
+
+def test_a_caller_id_nobody_vouches_for_is_neither_credential_nor_origin():
+    # The applicant's mobile as caller ID, as anyone can set it: the ID is asked, and the
+    # inquiry carries the ID alone; the mobile is not its origin either.
+    core = FakeCore()
+    call = Call("CA9", node=NUMBER, language="en")
+    actions = flow(core).answer(call, NUMBER, "4471234#", f.MOBILE_E164)
+    assert core.requests == [] and gathers(actions)[0].node == NATIONAL_ID
+    flow(core).answer(call, NATIONAL_ID, f.OTHER_NATIONAL_ID + "#", f.MOBILE_E164)
+    [request] = core.requests
+    assert request.mobile is None and request.origin is None
+    assert request.national_id == f.OTHER_NATIONAL_ID
+
+
+def test_trusting_caller_ids_lets_any_caller_id_answer():
+    core = FakeCore()
+    call = Call("CA1", node=NUMBER, language="en")
+    flow(core, trust_caller_id=True).answer(call, NUMBER, "4471234#", f.MOBILE_E164)
+    assert call.outcome == "status" and core.requests[0].mobile == f.MOBILE_E164
 
 
 def test_another_caller_id_is_asked_for_the_national_id_then_answered():
