@@ -418,7 +418,7 @@ def test_the_example_file_imports_cleanly_over_the_demo_reference_data(core):
 
     report = import_file(core, REPO / "docs" / "import-example.csv")
 
-    assert (report.rows, report.imported, report.rejected) == (10, 10, 0), report.errors
+    assert (report.rows, report.imported, report.rejected) == (11, 11, 0), report.errors
     assert count(core, Notification) == 0
 
 
