@@ -48,8 +48,21 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_SQLITE_RELATIVE = re.compile(r"^sqlite(\+\w+)?:///(?!/)(.+)$")
+
+
+def _resolve_sqlite_path(url: str) -> str:
+    """A relative SQLite path is relative to the repository, not the current directory."""
+    match = _SQLITE_RELATIVE.match(url)
+    if not match or match.group(2).startswith(":memory:"):
+        return url
+    driver = match.group(1) or ""
+    return f"sqlite{driver}:///{REPO_ROOT / match.group(2)}"
+
+
 class DatabaseSettings(Section):
-    url: str = "sqlite:///var/gateway.db"
+    # Validated also when defaulted: a relative SQLite path is always beside the code.
+    url: str = Field(default="sqlite:///var/gateway.db", validate_default=True)
     pool_size: int = Field(default=10, ge=1, le=200)
     echo: bool = False
 
@@ -277,15 +290,3 @@ def _explain(exc: ValidationError, source: Path) -> str:
             message = "unknown key"
         lines.append(f"  {key} ({env}): {message}")
     return "\n".join(lines)
-
-
-_SQLITE_RELATIVE = re.compile(r"^sqlite(\+\w+)?:///(?!/)(.+)$")
-
-
-def _resolve_sqlite_path(url: str) -> str:
-    """A relative SQLite path is relative to the repository, not the current directory."""
-    match = _SQLITE_RELATIVE.match(url)
-    if not match or match.group(2).startswith(":memory:"):
-        return url
-    driver = match.group(1) or ""
-    return f"sqlite{driver}:///{REPO_ROOT / match.group(2)}"
