@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import click
 
 from core.platform.errors import CoreError
-from gateway.commands.options import short_lived_core, with_settings
+from gateway.commands.options import group_options, short_lived_core, with_settings
 from gateway.settings import Settings
 
 
 @click.group()
+@group_options
 def holidays() -> None:
     """Public holidays: days off for working-day reply periods (besides Friday, Saturday)."""
 
