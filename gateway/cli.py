@@ -11,8 +11,8 @@ import click
 
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
-from gateway.commands.options import configure_logging as configure_logging
 from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
+from gateway.commands.options import configure_logging as configure_logging
 from gateway.commands.prompts import prompts
 from gateway.commands.tokens import token
 from gateway.commands.transactions import demo_data, import_csv
