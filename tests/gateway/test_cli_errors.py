@@ -199,3 +199,16 @@ def test_holidays_says_when_a_holiday_is_renamed(database_url, tmp_path, core):
     assert same.stdout.strip() == "0 day(s) added, 0 renamed, 1 already holidays"
     assert [(h.day, h.name) for h in holidays.listed(core.db)] == [
         (date(2027, 3, 9), "يوم التأسيس"), (date(2027, 3, 10), "يوم التأسيس")]
+
+
+def test_an_unexpected_failure_is_one_line_without_the_password_and_points_to_debug():
+    from gateway.commands.options import describe_failure
+
+    url = unreachable_url()
+    failure = RuntimeError(f"boom while talking to {url}\nsecond line")
+
+    line = describe_failure(failure, url)
+
+    assert line.startswith("unexpected failure: RuntimeError: boom while talking to ")
+    assert "S3cr" not in line and "second line" not in line
+    assert line.endswith("(run the command again with --debug for the traceback)")
