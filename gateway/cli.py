@@ -1,4 +1,6 @@
-"""The transaction status gateway: every command takes --config PATH (default config.yaml)."""
+"""The transaction status gateway: every command takes --config PATH (default config.yaml)
+and --debug, before or after it. A failure ends with one line saying what is wrong and the
+setting that controls it, exit status 1 (2: the command line itself is wrong)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ import click
 
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
+from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
 from gateway.commands.options import configure_logging as configure_logging
-from gateway.commands.options import open_core, remember_group_config, with_settings
 from gateway.commands.prompts import prompts
 from gateway.commands.tokens import token
 from gateway.commands.transactions import demo_data, import_csv
@@ -20,10 +22,8 @@ from gateway.settings import Settings
 log = logging.getLogger("gateway")
 
 
-@click.group(help=__doc__)
-@click.option("--config", type=click.Path(dir_okay=False), expose_value=False,
-              callback=remember_group_config, is_eager=True,
-              help="configuration file for the command that follows (default: config.yaml)")
+@click.group(cls=GatewayGroup, help=__doc__)
+@group_options
 def main() -> None:
     pass
 
@@ -50,7 +50,11 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
         _check_email(settings)
     core = open_core(settings)
     app = create_app(settings, core)
-    web = WebServer(app, settings)
+    try:
+        web = WebServer(app, settings)
+    except BaseException:  # the port in use: the core goes, GatewayGroup says why
+        core.close()
+        raise
     log.info("%s listening on http://%s:%s (database: %s)", components, settings.gateway.host,
              settings.gateway.port, settings.database.url.split("@")[-1])
     for name in ("sms", "ivr", "email"):

@@ -7,10 +7,12 @@ machine runs ``gateway kiosk`` without them.
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
-from gateway.runner import Part
+from gateway.runner import Part, StartFailed
 
 if TYPE_CHECKING:
     from core.service import Core
@@ -41,10 +43,13 @@ class WebServer:
         # The server's map is ours, so that a host with several addresses (waitress's
         # MultiSocketServer) is served by the same loop.
         self._map: dict = {}
-        self.server = create_server(app, map=self._map, host=settings.gateway.host,
-                                    port=settings.gateway.port,
-                                    threads=settings.gateway.threads, ident="gateway",
-                                    **proxy_options(settings.gateway.trusted_proxies))
+        host, port = settings.gateway.host, settings.gateway.port
+        try:
+            self.server = create_server(app, map=self._map, host=host, port=port,
+                                        threads=settings.gateway.threads, ident="gateway",
+                                        **proxy_options(settings.gateway.trusted_proxies))
+        except OSError as exc:
+            raise StartFailed(bind_failure(exc, host, port)) from exc
         self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
         self._stopping = threading.Event()
         self._closing = threading.Lock()
@@ -89,6 +94,30 @@ class WebServer:
                 self.server.close()
                 self._wake.close()
                 self._closed = True
+
+
+# Why a listening socket could not be had, and which setting changes it.
+_BIND_REASONS = {
+    errno.EADDRINUSE: ("the port is already in use (another gateway or program listens "
+                       "there)", "gateway.port (GATEWAY__GATEWAY__PORT)"),
+    errno.EACCES: ("permission denied (a port below 1024 needs privileges)",
+                   "gateway.port (GATEWAY__GATEWAY__PORT)"),
+    errno.EADDRNOTAVAIL: ("this machine has no such address",
+                          "gateway.host (GATEWAY__GATEWAY__HOST)"),
+}
+
+
+def bind_failure(exc: OSError, host: str, port: int) -> str:
+    """One line: where the server could not listen, why, and the setting to change."""
+    if isinstance(exc, socket.gaierror):
+        reason, setting = (f"the host name cannot be resolved ({exc.strerror})",
+                           "gateway.host (GATEWAY__GATEWAY__HOST)")
+    else:
+        reason, setting = _BIND_REASONS.get(
+            exc.errno or 0, (exc.strerror or str(exc),
+                             "gateway.host and gateway.port (GATEWAY__GATEWAY__HOST, "
+                             "GATEWAY__GATEWAY__PORT)"))
+    return f"cannot listen on {host}:{port}: {reason}; change {setting}"
 
 
 # Only the client's address and scheme come from the proxies: links and Twilio's

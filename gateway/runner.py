@@ -21,6 +21,11 @@ log = logging.getLogger("gateway")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+class StartFailed(Exception):
+    """A part could not start for a reason the operator fixes (a port in use): the message
+    is the one line the command ends with, naming the setting to change."""
+
+
 class Component(Protocol):
     """A long-lived part of the gateway, as the runner drives it."""
 

@@ -35,18 +35,30 @@ def days_between(first: date, last: date | None = None) -> list[date]:
     return [first + timedelta(days=n) for n in range(span)]
 
 
-def add(db: Database, days: list[date], name: str = "") -> int:
-    """Declare ``days`` holidays (named, e.g. "عيد الفطر"); how many were new."""
-    added = 0
+@dataclass(frozen=True)
+class Added:
+    """What ``add`` did: days made holidays, holidays given the new name, and days that
+    were already holidays under that name (or kept theirs: no name was given)."""
+
+    added: int
+    renamed: int
+    unchanged: int
+
+
+def add(db: Database, days: list[date], name: str = "") -> Added:
+    """Declare ``days`` holidays (named, e.g. "عيد الفطر"). A day already declared takes
+    the new name when one is given, and is counted as renamed: never silently."""
+    added = renamed = 0
     with db.write.begin() as session:
         for day in days:
             row = session.get(Holiday, day)
             if row is None:
                 session.add(Holiday(day=day, name=name))
                 added += 1
-            elif name:
+            elif name and row.name != name:
                 row.name = name
-    return added
+                renamed += 1
+    return Added(added, renamed, len(days) - added - renamed)
 
 
 def remove(db: Database, days: list[date]) -> int:

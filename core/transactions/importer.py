@@ -106,8 +106,10 @@ class ImportReport:
             lines.append(f"{self.notifications} notifications queued for sending")
         else:
             lines.append("no notifications written (--no-notify)")
-        if self.errors_path is not None:
+        if self.errors_path is not None and self.rejected:
             lines.append(f"rejected rows and their reasons: {self.errors_path}")
+        elif self.errors_path is not None:
+            lines.append("no rows rejected; no errors file written")
         return "\n".join(lines)
 
 
@@ -133,6 +135,8 @@ def import_file(core: ImportTarget, path: str | Path, *, notify: bool = False,
     header, total = _check_file(path)
     report = ImportReport(notify=notify,
                           errors_path=Path(errors_path) if errors_path else None)
+    if report.errors_path is not None:
+        _check_errors_folder(report.errors_path)
     bar = tqdm(total=total, unit="row", desc="import", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     try:
@@ -148,7 +152,7 @@ def import_file(core: ImportTarget, path: str | Path, *, notify: bool = False,
             bar.update(len(batch))
     finally:
         bar.close()
-    if report.errors_path is not None:
+    if report.errors_path is not None and report.errors:
         _write_errors(report.errors_path, path, report.errors)
     report.seconds = time.perf_counter() - started
     return report
@@ -225,6 +229,15 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
                 yield start, row
 
 
+def _check_errors_folder(target: Path) -> None:
+    """The errors file goes into a folder that exists: one is never created (a typo, or
+    a path that as root could be anywhere), and the refusal comes before the import."""
+    if not target.parent.is_dir():
+        raise InvalidRequest(f"the folder of the errors file {target} does not exist: "
+                             f"create it or choose another. Nothing was imported.",
+                             code="bad_errors_path")
+
+
 def _write_errors(target: Path, source: Path, errors: list[RowError]) -> None:
     """The rejected rows and their reasons, for staff to correct and import again.
 
@@ -238,7 +251,6 @@ def _write_errors(target: Path, source: Path, errors: list[RowError]) -> None:
     header = [_column_name(name) for name in raw_header]
     keep = [i for i, name in enumerate(header) if name != REASON_COLUMN]
     masked = {i for i, name in enumerate(header) if name == "national_id"}
-    target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                              suffix=".tmp")
     try:

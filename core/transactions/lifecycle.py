@@ -36,6 +36,16 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
                          Status.REPLY_RECEIVED}),
 }
 
+# The status each event type leaves the transaction in (its reply's ``status``).
+STATUS_AFTER: dict[str, Status] = {
+    "registered": Status.REGISTERED,
+    "referred": Status.REFERRED,
+    "assigned": Status.ASSIGNED,
+    "issued": Status.ISSUED,
+    "reply_received": Status.REPLY_RECEIVED,
+    "closed": Status.CLOSED,
+}
+
 
 @dataclass(frozen=True)
 class EventOutcome:
@@ -91,8 +101,10 @@ def apply_event(session: Session, event: LifecycleEvent, payload: dict[str, Any]
             raise Conflict(f"event_id {event.event_id} was already used for another event",
                            code="event_id_reused", field="event_id")
         original = session.get_one(Transaction, seen.transaction_id)
-        return EventOutcome(event.event_id, original.number, original.status, duplicate=True,
-                            notifications=0)
+        # The status that event produced, as its first reply said: not where the
+        # transaction stands now (a retry must not read as a change it did not make).
+        return EventOutcome(event.event_id, original.number, STATUS_AFTER[seen.type],
+                            duplicate=True, notifications=0)
 
     # OF transactions: PostgreSQL refuses to lock the outer-joined (eager-loaded) rows.
     txn = session.scalar(
@@ -135,7 +147,10 @@ def _check_order(txn: Transaction, event: LifecycleEvent) -> None:
     if txn.status == Status.CLOSED:
         raise Conflict(f"transaction {txn.number} is closed", code="out_of_order")
     if txn.status not in ALLOWED_FROM[event.type]:
-        raise Conflict(f"a {event.type} event cannot follow {txn.status}", code="out_of_order")
+        allowed = " or ".join(f"'{status}'" for status in Status
+                              if status in ALLOWED_FROM[event.type])
+        raise Conflict(f"an event '{event.type}' cannot follow '{txn.status}' (only "
+                       f"{allowed})", code="out_of_order")
     if event.type == "reply_received" and not txn.reply_expected:
         raise Conflict(f"transaction {txn.number} was issued with no reply expected",
                        code="out_of_order")

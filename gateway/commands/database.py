@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from core.platform.schema_upgrade import UpgradeFailed, upgrade_database
-from gateway.commands.options import with_settings
+from gateway.commands.options import group_options, with_settings
 from gateway.settings import Settings
 
 
 @click.group()
+@group_options
 def db() -> None:
     """Database schema."""
 

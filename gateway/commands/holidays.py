@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import click
 
 from core.platform.errors import CoreError
-from gateway.commands.options import short_lived_core, with_settings
+from gateway.commands.options import group_options, short_lived_core, with_settings
 from gateway.settings import Settings
 
 
 @click.group()
+@group_options
 def holidays() -> None:
     """Public holidays: days off for working-day reply periods (besides Friday, Saturday)."""
 
@@ -39,13 +40,17 @@ def holidays_list(settings: Settings, everything: bool) -> None:
 @click.option("--name", default="", help='e.g. "عيد الفطر"')
 @with_settings
 def holidays_add(settings: Settings, first: str, through: str | None, name: str) -> None:
-    """Declare FIRST (through --through) a holiday; the next overdue scan counts it."""
+    """Declare FIRST (through --through) a holiday; the next overdue scan counts it.
+
+    A day already declared takes the new --name and is counted as renamed.
+    """
     from core.calendar import holidays as days_off
 
     days = _holiday_days(first, through)
     with short_lived_core(settings) as core:
-        added = days_off.add(core.db, days, name.strip())
-    click.echo(f"{added} day(s) added, {len(days) - added} already holidays")
+        done = days_off.add(core.db, days, name.strip())
+    click.echo(f"{done.added} day(s) added, {done.renamed} renamed, "
+               f"{done.unchanged} already holidays")
 
 
 @holidays.command("remove")

@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from gateway.commands.options import with_settings
+from gateway.commands.options import group_options, with_settings
 from gateway.settings import Settings
 
 
 @click.group()
+@group_options
 def prompts() -> None:
     """The IVR's recorded prompts."""
 

@@ -6,11 +6,12 @@ import click
 
 from core.access.tokens import ROLES, create_token, revoke_token
 from core.platform.errors import CoreError
-from gateway.commands.options import short_lived_core, with_settings
+from gateway.commands.options import group_options, short_lived_core, with_settings
 from gateway.settings import Settings
 
 
 @click.group()
+@group_options
 def token() -> None:
     """API tokens."""
 

@@ -35,7 +35,7 @@ def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) 
 
 
 @click.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
               help="write rejected rows with their reason to this CSV file")
 @click.option("--notify/--no-notify", default=False, show_default=True,
@@ -62,10 +62,13 @@ def import_csv(settings: Settings, csv_file: Path, errors_path: Path | None,
 
     Exit status: 0 when every row was imported or already present; 1 when any row was
     rejected (each is listed with its line and reason; --errors writes them to a CSV
-    file to correct and import again) or the file cannot be used (nothing imported).
+    file to correct and import again, only when a row was rejected, into a folder that
+    must exist) or the file cannot be used (nothing imported).
     """
     from core.transactions.importer import import_file
 
+    if not csv_file.is_file():  # exit status 1 as documented, not click's usage error 2
+        raise click.ClickException(f"{csv_file}: no such file. Nothing was imported.")
     with short_lived_core(settings) as core:
         try:
             report = import_file(core, csv_file, notify=notify, errors_path=errors_path,

@@ -325,6 +325,7 @@ def test_rows_are_committed_in_batches_and_a_bad_row_stops_nothing(core, tmp_pat
 
 def test_the_errors_file_lists_rejected_rows_and_imports_once_corrected(core, tmp_path):
     errors = tmp_path / "out" / "errors.csv"
+    errors.parent.mkdir()  # a folder that does not exist is refused (test_cli_errors.py)
     path = write_csv(tmp_path / "in.csv", [row("4471001"), row("4471002", mobile="123")])
 
     report = import_file(core, path, errors_path=errors)

@@ -516,8 +516,32 @@ def test_a_replayed_old_event_is_a_duplicate_not_out_of_order(reference, send):
 
     reply = send(first)
 
-    assert (reply.status, reply.body["duplicate"], reply.body["status"]) == (200, True, "issued")
+    # The status that event produced, as its first reply said; not the current one.
+    assert (reply.status, reply.body["duplicate"], reply.body["status"]) == (
+        200, True, "registered")
     assert snapshot(reference) == before
+
+
+def test_each_replayed_event_answers_the_status_it_produced(reference, send):
+    events = [registered(), referred(), assigned(), issued(), reply_received(), closed()]
+    first_replies = [send(event) for event in events]
+
+    replays = [send(event) for event in events]
+
+    assert [r.body["status"] for r in first_replies] == [
+        "registered", "referred", "assigned", "issued", "reply_received", "closed"]
+    assert [(r.status, r.body["duplicate"], r.body["status"]) for r in replays] == [
+        (200, True, first.body["status"]) for first in first_replies]
+
+
+def test_an_out_of_order_event_is_named_in_plain_words(reference):
+    apply(reference, registered())
+
+    with pytest.raises(Conflict) as refused:
+        reference.record_event(assigned("E1"))
+
+    assert refused.value.message == (
+        "an event 'assigned' cannot follow 'registered' (only 'referred' or 'assigned')")
 
 
 def test_an_event_id_reused_for_another_event_is_a_conflict(reference, send):
