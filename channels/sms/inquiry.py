@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from channels.sms.settings import sms_section
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
@@ -135,7 +136,9 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
     return Reply(body, lang)
 
 
+@lru_cache(maxsize=65_536)
 def _is_mobile(sender: str, region: str) -> bool:
+    # Cached (bounded): a burst asks it of each sender twice, before and in the reply.
     try:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:
