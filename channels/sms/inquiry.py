@@ -10,16 +10,18 @@ hands it this policy as the ``Respond`` to use.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from channels.sms.settings import sms_section
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.messaging import inbound, outbox
-from core.messaging.inbound import Inbound, Received, Reply
+from core.messaging.inbound import Burst, Inbound, Received, Reply
 from core.platform.ratelimit import FailureLimiter
 from core.service import Core
 from core.transactions import render
-from core.transactions.answer import Outcome
+from core.transactions.answer import Answer, Outcome
 from core.transactions.inquiry import InquiryRequest, InquiryService
 
 log = logging.getLogger(__name__)
@@ -88,22 +90,34 @@ class SmsLimits:
                 FailureLimiter(1, core.config.inquiry.failure_window_seconds))
 
 
+def sms_request(core: Core, sender: str, text: str, channel: str = "sms"
+                ) -> InquiryRequest | None:
+    """The inquiry a message from ``sender`` asks: the sender's mobile as the credential
+    and origin, in the text's language; None when the sender is not a mobile."""
+    if not _is_mobile(sender, core.config.locale.phone_region):
+        return None
+    return InquiryRequest(channel=channel, number_text=text, mobile=sender, origin=sender,
+                          lang=reply_language(text, core.config.locale.default_language))
+
+
 def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
-              limits: SmsLimits | None = None) -> Reply:
+              limits: SmsLimits | None = None,
+              inquire: Callable[[InquiryRequest], Answer] | None = None) -> Reply:
     """The short code's reply to ``text`` from ``sender`` (E.164): the language from the
     text, the inquiry with the sender's mobile as the credential (logged under
     ``channel``), the rate limits and the answers budget (``limits``; unless given, the
     core's inquiry limits and budgets counted for this reply alone), rendered as the
-    SMS. No body when the sender is not a mobile or its answers budget is spent."""
+    SMS. No body when the sender is not a mobile or its answers budget is spent.
+    ``inquire``: a burst's (``ShortCode.burst``), else the limits' inquiry service."""
     limits = limits or SmsLimits.of(core)
-    lang = reply_language(text, core.config.locale.default_language)
-    if not _is_mobile(sender, core.config.locale.phone_region):
-        return Reply(None, lang)
+    request = sms_request(core, sender, text, channel)
+    if request is None:
+        return Reply(None, reply_language(text, core.config.locale.default_language))
+    lang = request.lang
     if limits.answers.blocked(sender):
         # Its budget of answers is spent: stored, not answered (see below).
         return Reply(None, lang)
-    answer = limits.inquiries.inquire(InquiryRequest(
-        channel=channel, number_text=text, mobile=sender, lang=lang, origin=sender))
+    answer = (inquire or limits.inquiries.inquire)(request)
     if answer.outcome == Outcome.RATE_LIMITED:
         # A flood from one number gets the "too many attempts" text once per window, not
         # an SMS (paid for by the emirate) for every message it sends.
@@ -122,7 +136,9 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
     return Reply(body, lang)
 
 
+@lru_cache(maxsize=65_536)
 def _is_mobile(sender: str, region: str) -> bool:
+    # Cached (bounded): a burst asks it of each sender twice, before and in the reply.
     try:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:
@@ -150,12 +166,24 @@ class ShortCode:
         return inbound.receive(self.core.db, self.core.config, sender=sender,
                                recipient=recipient, text=text, dedupe_key=dedupe_key)
 
+    def burst(self, messages: list[tuple[str, str]]) -> Burst:
+        """The replies to a read burst of (sender, text): the counters of all its inquiries
+        read at once, its failures written with the burst (``InquiryService.batch``)."""
+        requests = [sms_request(self.core, sender, text) for sender, text in messages]
+        batch = self.limits.inquiries.batch(r for r in requests if r is not None)
+
+        def respond(sender: str, text: str) -> Reply:
+            return sms_reply(self.core, sender, text, limits=self.limits,
+                             inquire=batch.inquire)
+
+        return Burst(respond, batch.write)
+
     def receive_and_answer(self, messages: list[Inbound], *, claim_limit: int,
                            holder: str | None = None) -> list[outbox.Claimed]:
         """Store a read burst and answer it; up to ``claim_limit`` answers come back
         claimed (by ``holder``) for the adapter to send at once."""
         return inbound.receive_and_answer(self.core.db, self.core.config, messages,
-                                          self.reply, claim_limit=claim_limit,
+                                          self.burst, claim_limit=claim_limit,
                                           holder=holder)
 
     def answer_pending(self, *, limit: int = 100) -> int:

@@ -96,6 +96,25 @@ class NewRow(InboundRow):
 Respond = Callable[[str, str], Reply]
 
 
+def _nothing(connection: Connection) -> None:
+    """Nothing left to write."""
+
+
+@dataclass(frozen=True)
+class Burst:
+    """A channel's replies to one read burst (``receive_and_answer``): ``respond`` to each
+    message, and ``write`` what those replies left to record (the inquiries' failures),
+    run in the transaction that stores the burst, so the burst costs no other."""
+
+    respond: Respond
+    write: Callable[[Connection], None] = _nothing
+
+
+# The channel's replies to a burst, given its messages' (sender, text) before any is
+# answered: what it will read for all of them, it can read at once.
+Answering = Callable[[list[tuple[str, str]]], Burst]
+
+
 # --- storing what came in ----------------------------------------------------------------
 
 
@@ -202,16 +221,18 @@ def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
 
 
 def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inbound],
-                       respond: Respond, *, claim_limit: int,
+                       answering: Answering, *, claim_limit: int,
                        holder: str | None = None) -> list[outbox.Claimed]:
-    """Store a batch of inbound SMS and answer them (``respond``), in one transaction; up
-    to ``claim_limit`` answers come back claimed, for the adapter to submit at once.
+    """Store a batch of inbound SMS and answer them (``answering``'s burst), in one
+    transaction; up to ``claim_limit`` answers come back claimed, for the adapter to
+    submit at once.
 
     The fast path of the short code: a citizen's message and its answer are committed
     together (the message "answered", the answer in the outbox), so an answer costs no
     second transaction; the first ``claim_limit`` answers go in as "sending" (claimed),
     the rest as "pending" for the sender's next claim. The replies are chosen before the
-    transaction (they read, and may log); the claimed ones name ``holder`` (the
+    transaction (they read, and may log; what they leave to write, the burst writes in
+    it, failed replies' included); the claimed ones name ``holder`` (the
     adapter's heartbeat holder, see ``outbox.claim``); a redelivery of a message stored
     before is then skipped, its inquiry wasted but its message not answered twice. A message whose
     reply failed stays "received" for ``answer_pending``. Only a database failure
@@ -220,10 +241,11 @@ def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inboun
     rows = new_rows(config, messages)
     if not rows:
         return []
+    burst = answering([(row["sender"], row["text"]) for row in rows])
     replies: dict[str, _Answer] = {}
     for row in rows:
         try:
-            replies[row["dedupe_key"]] = _answer(respond, row["sender"], row["text"])
+            replies[row["dedupe_key"]] = _answer(burst.respond, row["sender"], row["text"])
         except Exception:
             log.exception("could not answer an inbound SMS; it is left to answer later")
     with db.write_engine.begin() as connection:
@@ -242,7 +264,9 @@ def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inboun
                     .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
         claim_limit = max(claim_limit, 0)
         outbox.enqueue_many(connection, answers[claim_limit:])
-        return outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)
+        claimed = outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)
+        burst.write(connection)  # last: the shared counters' rows are locked the least
+        return claimed
 
 
 # --- answering ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ a simulator's apart counts).
 
 A counter is a fixed window that opens at a key's first failure: ``failures`` within
 ``window`` seconds of ``since``; a failure after the window starts a new one. Only
-failures write; a check is one indexed read of every key the request touches.
+failures write; a check is one indexed read of every key the request touches. A burst
+(the SMS short code's) reads its keys once and writes its failures with its own
+transaction (``add_in``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import Connection, bindparam, delete, select, text
 
 from core.platform.compiled import CompiledStatement
 from core.platform.db import Database
@@ -36,6 +38,11 @@ class FailureCounts(Protocol):
 
     def add(self, keys: Iterable[str]) -> None:
         """One more failure for each key."""
+        ...
+
+    def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
+        """``failures[key]`` more failures for each key, in ``connection``'s transaction
+        when the store is that database (committed, or rolled back, with it)."""
         ...
 
 
@@ -60,9 +67,18 @@ class DatabaseFailureCounts:
         return {key: int(failures) for key, failures, since in rows if since > horizon}
 
     def add(self, keys: Iterable[str]) -> None:
+        failures = dict.fromkeys(keys, 1)
+        if not failures:
+            return
+        # In the engine's write transaction (on SQLite: the process's writers' turn, then
+        # BEGIN IMMEDIATE).
+        with self._db.write_engine.begin() as connection:
+            self.add_in(connection, failures)
+
+    def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         # Sorted and unique: PostgreSQL refuses one key twice in an upsert, and two
         # requests locking the same rows in one order cannot deadlock.
-        unique = sorted(set(keys))
+        unique = sorted(key for key, n in failures.items() if n > 0)
         if not unique:
             return
         statement = self._writes.get(len(unique))
@@ -71,15 +87,15 @@ class DatabaseFailureCounts:
                 text(_upsert_sql(len(unique))), self._db.engine.dialect)
         now = self._clock()
         values: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
+        values.update({f"n{i}": failures[key] for i, key in enumerate(unique)})
         values.update(now=now, horizon=now - self.window)
-        # In the engine's write transaction (on SQLite: the process's writers' turn, then
-        # BEGIN IMMEDIATE), run as compiled once: half the cost of going through text().
-        with self._db.write_engine.begin() as connection:
-            cursor = connection.connection.cursor()
-            try:
-                statement.execute(cursor, values)
-            finally:
-                cursor.close()
+        # Run as compiled once, on the connection's own DB-API connection (so in its
+        # transaction): half the cost of going through text().
+        cursor = connection.connection.cursor()
+        try:
+            statement.execute(cursor, values)
+        finally:
+            cursor.close()
 
     def forget_expired(self, now: datetime) -> int:
         """Delete the counters whose window has passed; how many."""
@@ -98,14 +114,15 @@ def _read_statement(size: int, db: Database) -> CompiledStatement:
 
 
 def _upsert_sql(size: int) -> str:
-    """One statement for every key of a failure; the same SQL on SQLite and PostgreSQL.
-    A window that has passed starts again at 1 (the right-hand sides read the old row)."""
-    rows = ", ".join(f"(:k{i}, 1, :now)" for i in range(size))
+    """One statement for every key of the failures (``:nI`` more for key ``:kI``); the
+    same SQL on SQLite and PostgreSQL. A window that has passed starts again at the new
+    failures (the right-hand sides read the old row; ``excluded`` is the new one)."""
+    rows = ", ".join(f"(:k{i}, :n{i}, :now)" for i in range(size))
     return (
         f"INSERT INTO failure_counts (key, failures, since) VALUES {rows} "
         "ON CONFLICT (key) DO UPDATE SET "
-        "failures = CASE WHEN failure_counts.since <= :horizon THEN 1 "
-        "ELSE failure_counts.failures + 1 END, "
+        "failures = CASE WHEN failure_counts.since <= :horizon THEN excluded.failures "
+        "ELSE failure_counts.failures + excluded.failures END, "
         "since = CASE WHEN failure_counts.since <= :horizon THEN :now "
         "ELSE failure_counts.since END"
     )
@@ -130,13 +147,19 @@ class MemoryFailureCounts:
         return {key: row[0] for key, row in found.items() if row and row[1] > horizon}
 
     def add(self, keys: Iterable[str]) -> None:
+        self.add_in(None, dict.fromkeys(keys, 1))
+
+    def add_in(self, connection: Connection | None, failures: Mapping[str, int]) -> None:
+        """``failures[key]`` more failures for each key, at once (no transaction here)."""
         now = self._clock()
         with self._lock:
-            for key in set(keys):
-                failures, since = self._rows.pop(key, (0, now))
+            for key, more in failures.items():
+                if more <= 0:
+                    continue
+                count, since = self._rows.pop(key, (0, now))
                 if since <= now - self.window:
-                    failures, since = 0, now
-                self._rows[key] = (failures + 1, since)
+                    count, since = 0, now
+                self._rows[key] = (count + more, since)
             while len(self._rows) > self.max_keys:
                 self._rows.popitem(last=False)
 

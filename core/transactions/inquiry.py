@@ -11,14 +11,14 @@ import hashlib
 import hmac
 import time
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Boolean, Engine, Select, bindparam, select
+from sqlalchemy import Boolean, Connection, Engine, Select, bindparam, select
 
 from core.directory.models import Agency, Department
 from core.identity.addresses import mask_email
@@ -32,7 +32,7 @@ from core.platform.settings import CoreSettings
 from core.platform.telemetry import INQUIRIES, INQUIRY_SECONDS
 from core.transactions.answer import Answer, Name, Outcome, Stage, TransactionView
 from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
-from core.transactions.limits import Credential, InquiryLimits
+from core.transactions.limits import Counted, Counters, Credential, InquiryLimits
 from core.transactions.models import Transaction, TransactionEvent
 
 CHANNELS = ("web", "api", "kiosk", "sms", "ivr", "email")
@@ -89,13 +89,29 @@ class InquiryService:
 
     def inquire(self, request: InquiryRequest) -> Answer:
         started = time.perf_counter()
+        return self._inquire(request, self._prepared(request), self.limits, started)
+
+    def batch(self, requests: Iterable[InquiryRequest]) -> InquiryBatch:
+        """Inquiries of one burst (``requests``, as they will be asked): their counters
+        read in one statement now, their failures written by the caller, in the burst's
+        own transaction (``InquiryBatch.write``). The same answers and refusals as
+        asking them one by one."""
+        return InquiryBatch(self, requests)
+
+    def _prepared(self, request: InquiryRequest) -> _Prepared:
+        """What the inquiry checks: its credentials, number and counters."""
         credentials = self._credentials(request)
-        credential = credentials[0]
         number = extract_transaction_number(request.number_text or "")
         counted = self.limits.counted(
             request.channel, request.origin,
             [Credential(c.key, c.mobile) for c in credentials if c.kind != "none"], number)
-        if self.limits.refused(counted):
+        return _Prepared(credentials, number, counted)
+
+    def _inquire(self, request: InquiryRequest, prepared: _Prepared,
+                 counters: Counters, started: float) -> Answer:
+        credentials, number, counted = prepared
+        credential = credentials[0]
+        if counters.refused(counted):
             answer, txn_id = Answer(Outcome.RATE_LIMITED), None
         else:
             if number is None:
@@ -105,7 +121,7 @@ class InquiryService:
                 if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
                     answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
-                self.limits.failed(counted)
+                counters.failed(counted)
                 if request.first_try:
                     return answer  # the inquiry goes on with more credentials
         elapsed = time.perf_counter() - started
@@ -162,6 +178,35 @@ class InquiryService:
         return hmac.new(self._key,
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
+
+
+class _Prepared(NamedTuple):
+    credentials: list[_Credential]
+    number: str | None
+    counted: Counted
+
+
+class InquiryBatch:
+    """A burst's inquiries (``InquiryService.batch``): asked one by one as usual, their
+    counters read once for the whole burst and their failures counted in memory, until
+    ``write`` adds them in the caller's transaction."""
+
+    def __init__(self, service: InquiryService, requests: Iterable[InquiryRequest]) -> None:
+        self._service = service
+        # Prepared once: the burst's reads need the counters, the inquiries everything.
+        self._prepared = {request: service._prepared(request) for request in requests}
+        self._counts = service.limits.burst(p.counted for p in self._prepared.values())
+
+    def inquire(self, request: InquiryRequest) -> Answer:
+        """The answer, as ``InquiryService.inquire`` gives it."""
+        started = time.perf_counter()
+        prepared = self._prepared.get(request) or self._service._prepared(request)
+        return self._service._inquire(request, prepared, self._counts, started)
+
+    def write(self, connection: Connection) -> None:
+        """Add the failures counted so far to the shared counters, in ``connection``'s
+        transaction (the one that stores the burst: no transaction of their own)."""
+        self._counts.write(connection)
 
 
 def _mistyped(national_id: str | None) -> bool:

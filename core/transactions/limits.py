@@ -19,15 +19,23 @@ its own origin only, and is never stepped up by others' failures.
 Kiosks and staff desks serve a queue of citizens: their terminal is counted only in
 pairs (this ID at this kiosk), never as a requester of its own. An inquiry without an
 origin (a withheld caller ID) shares one such origin per channel.
+
+A burst of inquiries (the SMS short code's read burst) counts the same failures at less
+cost (``BurstCounts``): its counters are read once, the burst's own failures are counted
+on top in memory, and they are written in the transaction that stores the burst.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
+
+from sqlalchemy import Connection
 
 from core.platform.ratelimit import FailureCounts
 
@@ -105,7 +113,10 @@ class InquiryLimits:
         """Whether the inquiry is refused: one read of all its counters."""
         if not counted.keys:
             return False
-        counts = self.counts.counts(counted.keys)
+        return self.refused_by(counted, self.counts.counts(counted.keys))
+
+    def refused_by(self, counted: Counted, counts: Mapping[str, int]) -> bool:
+        """Whether the inquiry is refused, given its counters' failures (absent: none)."""
         if counted.origin is not None and counts.get(counted.origin, 0) >= self._max:
             return True
         for watched in counted.watched:
@@ -117,6 +128,55 @@ class InquiryLimits:
     def failed(self, counted: Counted) -> None:
         """One more failure on each of the inquiry's counters: one write."""
         self.counts.add(counted.keys)
+
+    def burst(self, inquiries: Iterable[Counted]) -> BurstCounts:
+        """The counters of a burst of ``inquiries``, read at once (``BurstCounts``)."""
+        return BurstCounts(self, inquiries)
+
+
+class Counters(Protocol):
+    """Where an inquiry's counters are checked and its failure counted: the limits
+    themselves (a read and a write each), or a burst's (``BurstCounts``)."""
+
+    def refused(self, counted: Counted) -> bool: ...
+
+    def failed(self, counted: Counted) -> None: ...
+
+
+class BurstCounts:
+    """A burst's counters: read in one statement when the burst begins, its own failures
+    counted in memory on top (so an origin that fails ten times within the burst is
+    refused from its eleventh inquiry, as one by one), and written at once in the
+    caller's transaction (``write``), the one that stores the burst. Other processes'
+    failures during the burst (milliseconds) count from the next one."""
+
+    def __init__(self, limits: InquiryLimits, inquiries: Iterable[Counted]) -> None:
+        self._limits = limits
+        keys = list(dict.fromkeys(key for counted in inquiries for key in counted.keys))
+        self._read = set(keys)
+        self._seen: dict[str, int] = dict(limits.counts.counts(keys)) if keys else {}
+        self.failures: Counter[str] = Counter()
+
+    def refused(self, counted: Counted) -> bool:
+        missing = [key for key in counted.keys if key not in self._read]
+        if missing:  # an inquiry the burst did not announce: read its counters now
+            self._seen.update(self._limits.counts.counts(missing))
+            self._read.update(missing)
+        seen, failures = self._seen, self.failures
+        return self._limits.refused_by(counted, {
+            key: seen.get(key, 0) + failures[key] for key in counted.keys})
+
+    def failed(self, counted: Counted) -> None:
+        self.failures.update(counted.keys)
+
+    def write(self, connection: Connection) -> None:
+        """Add the burst's failures to the shared counters, in ``connection``'s
+        transaction; each failure once (a second call writes only those counted since)."""
+        if self.failures:
+            self._limits.counts.add_in(connection, self.failures)
+            for key, more in self.failures.items():
+                self._seen[key] = self._seen.get(key, 0) + more
+            self.failures = Counter()
 
 
 @lru_cache(maxsize=65_536)
