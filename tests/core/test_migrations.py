@@ -1,6 +1,5 @@
 """The migrations build exactly the schema the models describe, in one line of revisions."""
 
-import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -45,8 +44,7 @@ def test_the_upgrade_never_puts_the_url_in_alembic_s_config(tmp_path):
         database.dispose()
 
 
-@pytest.mark.skipif(not os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith(
-    "postgresql"), reason="PostgreSQL only (GATEWAY_TEST_DATABASE_URL)")
+@pytest.mark.postgres
 def test_a_postgresql_url_with_a_percent_in_its_password_upgrades(database_url):
     """The CI cluster trusts local logins, so the password is carried but not checked."""
     url = make_url(database_url).set(password=PASSWORD).render_as_string(hide_password=False)

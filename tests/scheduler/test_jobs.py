@@ -122,6 +122,8 @@ def test_a_standby_that_takes_the_lease_over_scans_at_once(reference, settings, 
 
         clock.now += LEASE_TTL  # the other machine's last renewal is a lease's life ago
         wait_for(lambda: overdue_messages(reference), "the standby did not scan on taking over")
+        # The scan commits its messages before it returns its result: wait for the result.
+        wait_for(lambda: len(standby.scans) == 2, "the takeover scan did not return")
         # The heartbeat took the lease and ran the scan now, not at the 600 s interval.
         assert [bool(result) for result in standby.scans] == [False, True]
         assert standby.scans[1].notified == 1
