@@ -10,7 +10,8 @@
 # X server the kiosk's xcb test starts; espeak-ng, the speech engine
 # pyttsx3 drives to render the IVR prompts offline (its Arabic voice included); and
 # Dovecot's IMAP server, which the e-mail tests start as their own throwaway instance
-# (never the system service).
+# (never the system service); util-linux's unshare, with which the lease tests start a
+# process in a pid namespace of its own (as a container would look).
 #
 # Idempotent and quick when everything is present: only dpkg-query/command -v
 # are consulted; apt-get (update + install) runs only when something is missing,
@@ -30,7 +31,7 @@ KIOSK_PACKAGES=(fonts-noto-core fonts-noto-ui-core
 if [ "${1:-}" = kiosk ]; then
   PACKAGES=("${KIOSK_PACKAGES[@]}")
 else
-  PACKAGES=(chromium espeak-ng dovecot-imapd xvfb "${KIOSK_PACKAGES[@]}")
+  PACKAGES=(chromium espeak-ng dovecot-imapd xvfb util-linux "${KIOSK_PACKAGES[@]}")
 fi
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 
@@ -45,6 +46,9 @@ is_installed() {
   fi
   if [ "$pkg" = chromium ]; then
     command -v chromium >/dev/null 2>&1 || return 1
+  fi
+  if [ "$pkg" = util-linux ]; then
+    command -v unshare >/dev/null 2>&1 || return 1
   fi
   return 0
 }

@@ -255,8 +255,17 @@ class SmppSession:
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
                 readable, _, _ = select.select([client._socket], [], [], 0.1)
-                if readable and client.read_pdu().command == "unbind_resp":
+                if not readable:
+                    continue
+                pdu = client.read_pdu()
+                if pdu.command == "unbind_resp":
                     return
+                # An answer to a submit still in flight, ahead of the unbind_resp: recorded
+                # as any other (dropped, the message would count as maybe-sent and go twice).
+                if pdu.command == "submit_sm_resp":
+                    self._on_submit_sm_resp(pdu)
+                elif pdu.command == "generic_nack":
+                    self._on_error_pdu(pdu)
         except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError):
             return
 

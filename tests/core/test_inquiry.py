@@ -149,7 +149,7 @@ def test_every_inquiry_is_logged_without_the_requesters_identity(
     assert (row.channel, row.outcome, row.requester_kind, row.requester_masked) == (
         channel, outcome, kind, masked)
     assert (row.transaction_id is not None) == (outcome == "found")
-    assert row.latency_ms >= 0
+    assert 0 < row.latency_ms < 60_000  # measured, in milliseconds
     assert len(row.requester_key) == 64  # a keyed hash
     text = " ".join(value for value in vars(row).values() if isinstance(value, str))
     for secret in (f.NATIONAL_ID, "0551234567", "551234567", "applicant@example.com"):

@@ -130,17 +130,21 @@ def test_a_withheld_caller_id_is_asked_for_the_national_id(client, transaction):
     assert "أحيلت إلى إدارة الحقوق" in phone.heard()
 
 
-def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(client, core,
-                                                                         transaction):
+@pytest.mark.parametrize(("key", "asked_for_id", "not_found"), [
+    ("1", "الهوية", "لا توجد معاملة بهذه البيانات"),
+    ("2", "national ID", "No transaction was found"),
+], ids=["arabic", "english"])
+def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(
+        client, core, transaction, key, asked_for_id, not_found):
     heard = []
     for number in ("4479999", NUMBER):
         phone = Phone(client, caller="+966569876543")
         phone.call()
-        phone.press("2")
+        phone.press(key)
         asked = phone.press(number + "#")
-        assert "national ID" in phone.heard()
+        assert asked_for_id in phone.heard()
         answer = phone.press(f.OTHER_NATIONAL_ID + "#")
-        assert "No transaction was found" in phone.heard()
+        assert not_found in phone.heard()
         heard.append((phone.responses[-2].replace(" ".join(number), "N"), phone.responses[-1]))
         # Asked for the ID either way, then the same options after the same answer.
         assert asked.find("Gather").attrib["action"].endswith("/ivr/input/national_id")
@@ -215,7 +219,11 @@ def test_odd_digits_are_asked_again_never_an_error(client, transaction, keys):
     phone.press("2")
     phone.send_digits(keys)
     assert phone.gather().attrib["action"].endswith("/ivr/input/number")
-    assert "not valid" in phone.heard() or "did not receive" in phone.heard()
+    # Nothing typed (only the hash key, or blanks) is "did not receive"; anything else
+    # typed is "not valid": each case its own sentence, never both.
+    said, other = ("did not receive", "not valid") if not keys.strip(" #") else (
+        "not valid", "did not receive")
+    assert said in phone.heard() and other not in phone.heard()
     assert "Enter the transaction number, then the hash key." in phone.heard()
 
 

@@ -165,13 +165,35 @@ def test_the_expiry_age_is_configurable(core, settings, clock):
 
 
 def test_abandoned_claims_are_queued_again(core, settings, clock):
-    with core.db.write.begin() as session:
-        outbox.enqueue(session, cause_key="k", kind="test", audience="citizen",
-                       recipient="+966551234567", language="ar", body="k",
-                       not_before=clock.now - timedelta(hours=1))
-    outbox.claim_due(core.db, now=clock.now - timedelta(minutes=10))
+    def queue(key: str) -> int:
+        with core.db.write.begin() as session:
+            outbox.enqueue(session, cause_key=key, kind="test", audience="citizen",
+                           recipient="+966551234567", language="ar", body=key,
+                           not_before=clock.now - timedelta(hours=1))
+        return next(row.id for row in notifications(core) if row.body == key)
+
+    abandoned = queue("abandoned")
+    assert [c.id for c in outbox.claim_due(core.db, now=clock.now - timedelta(minutes=10))
+            ] == [abandoned]
+    live = queue("live")  # claimed a moment ago: its sender may still be at it
+    assert [c.id for c in outbox.claim_due(core.db, now=clock.now - timedelta(seconds=5))
+            ] == [live]
 
     assert Scheduler(core, settings, clock=clock).recover_claims() == 1
+
+    rows = {row.id: row for row in notifications(core)}
+    assert (rows[abandoned].status, rows[abandoned].claimed_at, rows[abandoned].claimed_by,
+            rows[abandoned].attempts, rows[abandoned].last_error) == (
+        "pending", None, None, 1,
+        "claim expired: the sender stopped before recording the outcome")
+    assert (rows[live].status, rows[live].attempts) == ("sending", 1)
+    # Queued again in its old place: the next claim takes it.
+    assert [c.id for c in outbox.claim_due(core.db, now=clock.now)] == [abandoned]
+
+
+def notifications(core) -> list[Notification]:
+    with core.db.read() as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
 
 
 def test_start_runs_the_scan_at_once_and_stop_waits_and_releases(reference, settings,

@@ -108,8 +108,32 @@ def test_a_bearer_token_that_is_not_staff_is_refused_with_a_json_error(client, c
         "forbidden" if role else "unauthorized")
 
 
-def test_the_other_staff_pages_take_a_staff_bearer_token_too(client, core):
-    token = create_token(core.db.write, "staff", "monitoring")
-    assert client.get("/staff/messages").status_code == 303
-    response = client.get("/staff/messages", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200
+STAFF_PAGES = {"/simulator", "/simulator/call", "/staff/kiosks", "/staff/messages",
+               "/staff/overdue"}
+
+
+def staff_pages(app, client) -> set[str]:
+    """Every page (GET, no arguments) that sends a visitor without a token to sign in."""
+    return {rule.rule for rule in app.url_map.iter_rules()
+            if "GET" in rule.methods and not rule.arguments
+            and (client.get(rule.rule).headers.get("Location") or "").startswith(
+                "/simulator/login")}
+
+
+def test_the_other_staff_pages_take_a_staff_bearer_token_too(app, client, core):
+    assert staff_pages(app, client) == STAFF_PAGES  # a new page joins this test
+    tokens = {role: create_token(core.db.write, role, f"monitoring-{role}")
+              for role in ("staff", "kiosk")}
+
+    def get(page: str, token: str):
+        return client.get(page, headers={"Authorization": f"Bearer {token}"})
+
+    for page in sorted(STAFF_PAGES):
+        shown = get(page, tokens["staff"])
+        assert shown.status_code == 200, page
+        assert 'name="token"' not in text(shown), page  # the page, not the sign-in form
+        assert get(page, tokens["kiosk"]).get_json()["error"]["code"] == "forbidden", page
+        refused = get(page, "not-a-token")
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (
+            401, "unauthorized"), page
+        assert client.get(page).status_code == 303, page  # the token was no sign-in

@@ -59,7 +59,7 @@ def ask(core, text: str, sender: str = f.EMAIL) -> str:
 def test_the_applicants_address_gets_the_status_arabic_then_english(registered):
     body = ask(registered, f"ما حالة المعاملة {NUMBER}؟")
 
-    assert "مسجلة" in body or "Registered" in body
+    assert "مسجلة وقيد الإجراء" in body and "Registered and in progress" in body
     assert body.index("المعاملة رقم " + NUMBER) < body.index("Transaction " + NUMBER)
     assert "No transaction was found" not in body
 

@@ -15,6 +15,54 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
            "pin", "maintenance")
 
 
+# The order bench.screenshots saves them in, and the window's state each shows: its
+# screen, whether an answer was found, the receipt printed, the kiosk offline, the
+# window's width (the landscape number screen), then the language.
+SHOT_ORDER = ("home", "number", "number-landscape", "national-id", "waiting", "result",
+              "receipt", "still-there", "not-found", "offline", "rate-limited",
+              "out-of-service", "pin", "maintenance")
+STATE = {
+    "home": ("home", None, False, False, 720),
+    "number": ("number", None, False, False, 720),
+    "number-landscape": ("number", None, False, False, 1366),
+    "national-id": ("national_id", None, False, False, 720),
+    "waiting": ("waiting", None, False, False, 720),
+    "result": ("result", True, False, False, 720),
+    "receipt": ("receipt", True, True, False, 720),
+    "still-there": ("still_there", True, True, False, 720),
+    "not-found": ("result", False, False, False, 720),
+    "offline": ("offline", None, False, True, 720),
+    "rate-limited": ("rate_limited", None, False, False, 720),
+    "out-of-service": ("error", None, False, False, 720),
+    "pin": ("pin", None, False, False, 720),
+    "maintenance": ("maintenance", None, False, False, 720),
+}
+
+
+def record_every_grab(window) -> list[tuple[tuple, str]]:
+    """Wrap ``window.grab``: for each grab, the window's state then and a hash of the
+    grabbed pixels."""
+    import hashlib
+
+    seen: list[tuple[tuple, str]] = []
+    grab = window.grab
+
+    def recorded(*args):
+        image = grab(*args).toImage()
+        state = window.flow.state
+        found = state.reply.found if state.reply is not None else None
+        seen.append(((state.screen.value, found, state.printed, state.offline,
+                      window.width(), state.lang),
+                     hashlib.sha256(bytes(image.constBits().asarray(image.sizeInBytes())))
+                     .hexdigest()))
+        from PyQt6.QtGui import QPixmap
+
+        return QPixmap.fromImage(image)
+
+    window.grab = recorded
+    return seen
+
+
 @pytest.fixture(scope="module")
 def bench():
     spec = importlib.util.spec_from_file_location("bench_kiosk", REPO_ROOT / "bench" / "kiosk.py")
@@ -31,6 +79,7 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
             window.probe()
             [elapsed] = bench.tap_to_answer(app, window, 1)
             assert elapsed > 0
+            seen = record_every_grab(window)
             saved = bench.screenshots(app, window, tmp_path / "shots")
         finally:
             window.shutdown()
@@ -40,6 +89,12 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
     assert sorted(path.name for path in saved) == sorted(
         f"{screen}-{lang}.png" for lang in ("ar", "en") for screen in SCREENS)
     assert bench.SCREENS == SCREENS
+    # Each file shows the screen its name says, as the window stood when it was saved,
+    # and no two files show the same pixels.
+    assert [(path.name, *shown) for path, (shown, _) in zip(saved, seen, strict=True)] == [
+        (f"{screen}-{lang}.png", *STATE[screen], lang)
+        for lang in ("ar", "en") for screen in SHOT_ORDER]
+    assert len({pixels for _, pixels in seen}) == len(saved)
     assert all(path.stat().st_size > 5000 for path in saved)
     from PyQt6.QtGui import QImage
 

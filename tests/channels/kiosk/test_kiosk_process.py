@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 from tests import processes
 from tests.channels.kiosk.conftest import _qt_available
@@ -16,7 +17,17 @@ def _messages(sock: socket.socket, until: str) -> list[str]:
     return seen
 
 
-def test_the_kiosk_notifies_systemd_and_stops_on_sigterm(gateway, kiosk_token, tmp_path):
+def heartbeat_of(core, kiosk_id: str, timeout: float = 30.0):
+    """The gateway's record of ``kiosk_id``'s heartbeat, once it has one."""
+    deadline = time.monotonic() + timeout
+    while not (seen := [k for k in core.kiosks.all() if k.kiosk_id == kiosk_id]):
+        assert time.monotonic() < deadline, f"kiosk {kiosk_id} never reached the gateway"
+        time.sleep(0.1)
+    return seen[0]
+
+
+def test_the_kiosk_notifies_systemd_and_stops_on_sigterm(core, gateway, kiosk_token,
+                                                          tmp_path):
     require_peer(_qt_available(), "PyQt6 with Qt's offscreen platform")
     address = str(tmp_path / "notify.sock")
     env = processes.environment(
@@ -31,6 +42,10 @@ def test_the_kiosk_notifies_systemd_and_stops_on_sigterm(gateway, kiosk_token, t
         try:
             assert _messages(sock, "READY=1")[-1] == "READY=1"
             assert "WATCHDOG=1" in _messages(sock, "WATCHDOG=1")
+            # Not only alive to systemd: the kiosk reached its gateway with its token.
+            beat = heartbeat_of(core, "hall-9")
+            assert (beat.token_name, beat.alive) == ("hall-1", True)
+            assert beat.version and beat.printer
         finally:
             output = processes.stop(process, timeout=60)
         assert process.returncode == 0, output

@@ -435,20 +435,39 @@ def test_parts_accepted_without_an_id_are_sent_once_not_retried(channel, referen
 
 
 def test_claims_a_dead_sender_left_are_sent_by_a_running_channel_within_the_minute(
-        channel, reference, smsc):
-    message = _long_message(reference, "test:stale")
-    [row] = until(lambda: notifications(reference, id=message.id, status="sent"))
-    # As if a sender that names no holder claimed it and died.
-    with reference.db.write.begin() as session:
-        stale = session.get(Notification, message.id)
-        stale.status, stale.claimed_at = "sending", row.created_at - timedelta(hours=1)
-        stale.claimed_by = None
-    before = len(smsc.submits())
-    channel.dispatch._next_recovery = 0.0  # the minute has passed
-    channel._work.set()
+        reference, smsc):
+    ahead = [0.0]  # the channel's clock: the real one, moved on by hand
+    channel = SmsChannel(reference, SmsSettings(enabled=True, smpp=SmppSettings(
+        host=smsc.host, port=smsc.port, system_id=smsc.system_id, password=smsc.password,
+        window=10, throughput_per_second=500)), timings=FAST,
+        clock=lambda: time.monotonic() + ahead[0])
+    channel.start()
+    try:
+        assert channel.session.wait_bound(10)
+        message = _long_message(reference, "test:stale")
+        [row] = until(lambda: notifications(reference, id=message.id, status="sent"))
+        parts = len(_to_the_phone(smsc))
+        assert parts >= 2  # a long message: every part is resent, once
+        # As if a sender that names no holder claimed it and died.
+        with reference.db.write.begin() as session:
+            stale = session.get(Notification, message.id)
+            stale.status, stale.claimed_at = "sending", row.created_at - timedelta(hours=1)
+            stale.claimed_by = None
+        channel._work.set()
+        time.sleep(0.5)  # the loop runs on: the last look at start is under a minute old
+        assert notifications(reference, id=message.id)[0].status == "sending"
 
-    until(lambda: notifications(reference, id=message.id, status="sent"))
-    assert len(smsc.submits()) > before  # sent again, by this channel
+        ahead[0] += 60.0  # the minute passes, on the channel's own clock
+        channel._work.set()
+        until(lambda: notifications(reference, id=message.id, status="sent"))
+        time.sleep(0.5)  # and no further copy follows
+        assert len(_to_the_phone(smsc)) == 2 * parts  # sent again once, by this channel
+    finally:
+        channel.stop()
+
+
+def _to_the_phone(smsc) -> list[dict]:
+    return [s for s in smsc.submits() if s["destination_addr"] == "966551234567"]
 
 
 def test_a_permanent_error_is_recorded_as_failed_with_its_reason(channel, reference, smsc):
