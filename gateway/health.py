@@ -223,11 +223,12 @@ def component_families(report: ComponentsReport, scan_seconds: float):
     yield from (expected, up, age, oldest, interval)
     scheduler = next((p for p in report.components if p.name == "scheduler"), None)
     last = _last_scan_age(scheduler.state if scheduler else {}, report.now)
+    scan = GaugeMetricFamily("gateway_overdue_last_scan_age_seconds",
+                             "Seconds since the last overdue scan started (no sample when "
+                             "no scan is recorded)")
     if last is not None:
-        scan = GaugeMetricFamily("gateway_overdue_last_scan_age_seconds",
-                                 "Seconds since the last overdue scan started")
         scan.add_metric([], last)
-        yield scan
+    yield scan
 
 
 def _last_scan_age(state: dict[str, object], now) -> float | None:
