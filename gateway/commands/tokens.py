@@ -59,8 +59,8 @@ def token_list(settings: Settings) -> None:
     rows = [("NAME", "ROLE", "CREATED", "LAST USED", "REVOKED"), *map(_row, records)]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
-        click.echo("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)),
-                              row[4]]).rstrip())
+        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+        click.echo("  ".join([*cells, row[4]]).rstrip())
 
 
 def _row(record: TokenRecord) -> tuple[str, str, str, str, str]:

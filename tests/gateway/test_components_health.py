@@ -16,7 +16,7 @@ from core.operations.health import Background, component_state
 from core.platform import leases
 from core.platform.db import utcnow
 from tests import processes
-from tests.gateway.test_health import app_with, scrape, scheduler_running
+from tests.gateway.test_health import app_with, scheduler_running, scrape
 
 RULES = Path(__file__).resolve().parents[2] / "docs" / "prometheus-rules.yml"
 

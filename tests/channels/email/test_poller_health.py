@@ -6,7 +6,7 @@ from __future__ import annotations
 from channels.email.channel import EmailChannel
 from tests.channels.email.conftest import wait_for
 from tests.gateway.test_components_health import up
-from tests.gateway.test_health import app_with, scrape, scheduler_running
+from tests.gateway.test_health import app_with, scheduler_running, scrape
 
 
 def test_the_poller_shows_running_then_missing_once_stopped(core, email_settings,

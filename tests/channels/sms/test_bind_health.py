@@ -8,7 +8,7 @@ import time
 from tests import processes
 from tests.channels.sms.smsc_settings import sms_environment
 from tests.gateway.test_components_health import up
-from tests.gateway.test_health import app_with, scrape, scheduler_running
+from tests.gateway.test_health import app_with, scheduler_running, scrape
 
 
 def test_gateway_sms_shows_running_then_missing_once_sigtermed(core, database_url, smsc,
