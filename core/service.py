@@ -42,7 +42,7 @@ class Core:
     def build(cls, db: Database, config: CoreSettings, *, background_log: bool = True) -> Core:
         log = InquiryLogWriter(db.write_engine, background=background_log)
         return cls(db=db, config=config, inquiries=InquiryService(db, config, log),
-                   inquiry_log=log, tokens=TokenVerifier(db.read))
+                   inquiry_log=log, tokens=TokenVerifier(db.read, writes=db.write))
 
     def record_event(self, payload: Any) -> lifecycle.EventOutcome:
         """Apply one lifecycle event with its notifications, in one database transaction."""

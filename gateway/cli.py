@@ -57,7 +57,9 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
         raise
     log.info("%s listening on http://%s:%s (database: %s)", components, settings.gateway.host,
              settings.gateway.port, settings.database.url.split("@")[-1])
-    for name in ("sms", "ivr", "email"):
+    # Only what this command runs: the web server answers the IVR's webhooks; SMS and
+    # e-mail run here only under `gateway run` (else as `gateway sms`, `gateway email`).
+    for name in ("sms", "ivr", "email") if with_channels else ("ivr",):
         log.info("channel %s: %s", name,
                  "enabled" if getattr(settings, name).enabled else "disabled")
     # Started in this order, stopped in the reverse: the web server first (its request

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ipaddress
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from core.operations.health import Health
+from core.operations.health import Background, ComponentsReport, Health
 from core.platform import leases
 from core.platform.faults import DatabaseError
 from core.transactions import overdue
@@ -71,9 +71,21 @@ def _details(core, settings):
     states, database_now = database.outbox, database.now
     revision, head = core.health.schema_revisions()
     components["schema"] = "ok" if revision == head else "outdated"
-    for name in ("sms", "ivr", "email"):
-        components[name] = "enabled" if getattr(settings, name).enabled else "disabled"
-    body: dict[str, object] = {"status": "ok", "components": components, "outbox": states}
+    components["ivr"] = "enabled" if settings.ivr.enabled else "disabled"
+    report = core.health.components(background(settings))
+    for part in report.components:
+        components[part.name] = part.status
+    # An expected component missing is "degraded", still 200: this answer also reaches the
+    # load balancers in the operator's network, and a scheduler or SMS bind missing
+    # elsewhere is no reason to take the web nodes, which still serve, out of service.
+    # Alert on it instead (/metrics' gateway_component_up, docs/prometheus-rules.yml).
+    missing = [part.name for part in report.components if part.status == "missing"]
+    body: dict[str, object] = {
+        "status": "degraded" if missing else "ok", "components": components,
+        "background": {part.name: {"expected": part.expected, "running": part.running,
+                                   "heartbeat_age_seconds": part.heartbeat_age_seconds}
+                       for part in report.components},
+        "outbox": states}
     channel = current_app.extensions.get("sms_channel")
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
@@ -138,11 +150,97 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
     return datetime.now(UTC) - when > timedelta(seconds=3 * poll_seconds)
 
 
+def background(settings) -> list[Background]:
+    """The background components and whether this installation's configuration expects
+    each (a web machine reads the same configuration as the others): the scheduler
+    always (without it no overdue SMS goes out), SMS and e-mail when enabled."""
+    from channels.email.channel import LEASE
+
+    return [Background("scheduler", overdue.SCAN_LEASE, expected=True),
+            Background("sms", leases.SMS_CHANNEL_PREFIX, expected=settings.sms.enabled,
+                       prefix=True),
+            Background("email", LEASE, expected=settings.email.enabled)]
+
+
 @health.get("/metrics")
 def metrics():
     if not from_operators_network():
         return error_response(403, "forbidden", "metrics are for the operator's network")
-    return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    # The components' gauges depend on this installation's settings: collected per scrape
+    # in a registry of their own, after the process-wide one.
+    components = CollectorRegistry(auto_describe=False)
+    components.register(ComponentCollector(current_app.extensions["core"].health,
+                                           current_app.config["SETTINGS"]))
+    # content_type, not mimetype: Flask would append a second "; charset=utf-8".
+    return Response(generate_latest(REGISTRY) + generate_latest(components),
+                    content_type=CONTENT_TYPE_LATEST)
+
+
+class ComponentCollector:
+    """Each background component expected, up and its heartbeat's age; the outbox's oldest
+    due message; the overdue scan's last run: what the alert rules of
+    docs/prometheus-rules.yml read. Nothing is yielded when the database does not answer
+    (the scrape then lacks them: ``absent()`` or the target's ``up`` tell)."""
+
+    def __init__(self, health: Health, settings) -> None:
+        self.health = health
+        self.settings = settings
+
+    def collect(self):
+        try:
+            report = self.health.components(background(self.settings))
+        except DatabaseError:
+            return
+        yield from component_families(report, self.settings.scheduler.overdue_scan_seconds)
+
+
+def component_families(report: ComponentsReport, scan_seconds: float):
+    labels = ["component"]
+    expected = GaugeMetricFamily(
+        "gateway_component_expected",
+        "1 when the configuration expects this background component to run", labels=labels)
+    up = GaugeMetricFamily(
+        "gateway_component_up",
+        "1 while a live heartbeat (lease) of this background component exists", labels=labels)
+    age = GaugeMetricFamily(
+        "gateway_component_heartbeat_age_seconds",
+        "Seconds since this component's last heartbeat, on the database's clock (no sample "
+        "when none is left: never run, or stopped cleanly)", labels=labels)
+    for part in report.components:
+        expected.add_metric([part.name], 1 if part.expected else 0)
+        up.add_metric([part.name], 1 if part.running else 0)
+        if part.heartbeat_age_seconds is not None:
+            age.add_metric([part.name], part.heartbeat_age_seconds)
+    oldest = GaugeMetricFamily(
+        "gateway_outbox_oldest_due_seconds",
+        "Seconds the oldest pending message has been due (held or retrying ones are not)",
+        labels=["channel"])
+    for channel in ("sms", "email"):
+        oldest.add_metric([channel], report.oldest_due_seconds.get(channel, 0.0))
+    interval = GaugeMetricFamily("gateway_overdue_scan_interval_seconds",
+                                 "The configured overdue scan interval")
+    interval.add_metric([], scan_seconds)
+    yield from (expected, up, age, oldest, interval)
+    scheduler = next((p for p in report.components if p.name == "scheduler"), None)
+    last = _last_scan_age(scheduler.state if scheduler else {}, report.now)
+    scan = GaugeMetricFamily("gateway_overdue_last_scan_age_seconds",
+                             "Seconds since the last overdue scan started (no sample when "
+                             "no scan is recorded)")
+    if last is not None:
+        scan.add_metric([], last)
+    yield scan
+
+
+def _last_scan_age(state: dict[str, object], now) -> float | None:
+    from datetime import datetime
+
+    value = state.get("last_scan_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        return _seconds_since(datetime.fromisoformat(value), now)
+    except (TypeError, ValueError):  # unparseable, or naive against aware
+        return None
 
 
 class OutboxCollector:

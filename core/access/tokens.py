@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -10,9 +11,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access.models import ApiToken
@@ -21,6 +24,11 @@ from core.platform.errors import InvalidRequest
 
 ROLES = ("records", "kiosk", "staff")
 PREFIX = "gw_"
+# A token's last use is written at most this often per token and process: an audit needs
+# the day, not every request (each would be a write on the request's path).
+USE_RECORDED_EVERY_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,27 @@ def create_token(sessions: sessionmaker[Session], role: str, name: str) -> str:
     with sessions.begin() as session:
         session.add(ApiToken(name=name, role=role, token_hash=token_hash(token)))
     return token
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """What ``gateway token list`` shows of a token: never its value nor its hash."""
+
+    name: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_tokens(sessions: sessionmaker[Session]) -> list[TokenRecord]:
+    """Every token ever made, revoked ones too (an audit of who held access), oldest first."""
+    with sessions() as session:
+        rows = session.execute(
+            select(ApiToken.name, ApiToken.role, ApiToken.created_at, ApiToken.last_used_at,
+                   ApiToken.revoked_at).order_by(ApiToken.created_at, ApiToken.id)).all()
+    return [TokenRecord(row.name, row.role, row.created_at, row.last_used_at, row.revoked_at)
+            for row in rows]
 
 
 def revoke_token(sessions: sessionmaker[Session], name: str) -> int:
@@ -79,8 +108,15 @@ class TokenVerifier:
     def __init__(self, sessions: sessionmaker[Session], *, ttl: float = 30.0,
                  reloads_burst: int = 5, reloads_per_second: float = 1.0,
                  refused_kept: int = 1024,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 writes: sessionmaker[Session] | None = None,
+                 use_recorded_every: float = USE_RECORDED_EVERY_SECONDS) -> None:
         self._sessions = sessions
+        # Where a token's last use is recorded (None: not recorded), and when this process
+        # last recorded each token's (by id).
+        self._writes = writes
+        self._use_every = use_recorded_every
+        self._recorded: dict[int, float] = {}
         self._ttl = ttl
         self._clock = clock
         self._known: dict[str, Principal] = {}
@@ -102,8 +138,9 @@ class TokenVerifier:
         with self._lock:
             fresh = now - self._loaded_at < self._ttl
             principal = self._known.get(digest)
-            if fresh and (principal is not None or not self._may_reload(digest, now)):
-                return principal
+            believed = fresh and (principal is not None or not self._may_reload(digest, now))
+        if believed:
+            return self._used(principal, now)
         loaded_at = self._reload(now)
         with self._lock:
             principal = self._known.get(digest)
@@ -112,6 +149,25 @@ class TokenVerifier:
                 self._refused.move_to_end(digest)
                 while len(self._refused) > self._refused_kept:
                     self._refused.popitem(last=False)
+        return self._used(principal, now)
+
+    def _used(self, principal: Principal | None, now: float) -> Principal | None:
+        """Record a valid token's use, at most once per ``use_recorded_every`` seconds per
+        token in this process; a failed write is logged and never refuses the token."""
+        if principal is None or self._writes is None:
+            return principal
+        with self._lock:
+            last = self._recorded.get(principal.token_id)
+            if last is not None and now - last < self._use_every:
+                return principal
+            self._recorded[principal.token_id] = now
+        try:
+            with self._writes.begin() as session:
+                session.execute(update(ApiToken).where(ApiToken.id == principal.token_id)
+                                .values(last_used_at=utcnow()))
+        except SQLAlchemyError:
+            log.warning("could not record the use of token %r (it is accepted all the same)",
+                        principal.name, exc_info=True)
         return principal
 
     def _may_reload(self, digest: str, now: float) -> bool:

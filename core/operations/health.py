@@ -7,6 +7,7 @@ reports the bind of a ``gateway sms`` on another machine from that channel's hea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -41,6 +42,52 @@ class OutboxGauges:
     sms_channels: list[LeaseView]
 
 
+@dataclass(frozen=True)
+class Background:
+    """A component that runs on its own and says so only through its heartbeat lease:
+    ``lease`` is the lease's name (or, with ``prefix``, the names' common start, one lease
+    per running copy) and ``expected`` whether the configuration says it should run."""
+
+    name: str
+    lease: str
+    expected: bool
+    prefix: bool = False
+
+    def matches(self, lease_name: str) -> bool:
+        return lease_name.startswith(self.lease) if self.prefix else lease_name == self.lease
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """What the heartbeats say of one background component, on the database's clock.
+
+    ``running``: some copy's lease is live (renewed within its lifetime). The age is that
+    of the most recent renewal of any copy, None when no lease row is left (never run, or
+    released at a clean stop)."""
+
+    name: str
+    expected: bool
+    running: bool
+    heartbeat_age_seconds: float | None
+    holders: tuple[str, ...]
+    state: dict[str, object]
+
+    @property
+    def status(self) -> str:
+        """"running"; "missing" when expected and not running; else "disabled"."""
+        if self.running:
+            return "running"
+        return "missing" if self.expected else "disabled"
+
+
+@dataclass(frozen=True)
+class ComponentsReport:
+    now: datetime
+    components: list[ComponentState]
+    # Seconds the oldest pending message has waited since it became due, per channel.
+    oldest_due_seconds: dict[str, float]
+
+
 class Health:
     """The operator's probes over one database; each read raises ``DatabaseError``
     (core.platform.faults) when the database is down."""
@@ -66,6 +113,18 @@ class Health:
     def heartbeats(self) -> dict[str, LeaseView]:
         """Every lease, live or expired, by name: the components' heartbeats."""
         return leases.current(self._db)
+
+    def components(self, background: Sequence[Background]) -> ComponentsReport:
+        """Each background component's state and the outbox's oldest due message, in one
+        read transaction on the database's clock (one clock for every machine)."""
+        with self._db.read() as session:
+            now = database_clock(session)
+            rows = session.scalars(select(Lease)).all()
+            views = [LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
+                               dict(row.state or {})) for row in rows]
+            return ComponentsReport(
+                now=now, components=[component_state(part, views, now) for part in background],
+                oldest_due_seconds=oldest_due(session, now))
 
     def outbox_gauges(self) -> OutboxGauges:
         with self._db.read() as session:
@@ -119,3 +178,29 @@ def sms_heartbeats(session: Session) -> list[LeaseView]:
                             Lease.expires_at > utcnow()).order_by(Lease.name))
     return [LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
                       dict(row.state or {})) for row in rows]
+
+
+def component_state(part: Background, views: Sequence[LeaseView],
+                    now: datetime) -> ComponentState:
+    """``part``'s state from every lease row (live or expired) as of ``now``."""
+    mine = sorted((view for view in views if part.matches(view.name)),
+                  key=lambda view: view.renewed_at, reverse=True)
+    live = [view for view in mine if view.expires_at > now]
+    age = (round(max(0.0, (now - mine[0].renewed_at).total_seconds()), 1) if mine
+           else None)
+    return ComponentState(name=part.name, expected=part.expected, running=bool(live),
+                          heartbeat_age_seconds=age,
+                          holders=tuple(view.holder for view in live),
+                          state=dict(mine[0].state) if mine else {})
+
+
+def oldest_due(session: Session, now: datetime) -> dict[str, float]:
+    """Per channel, how long the oldest pending message has been due (``not_before``
+    passed): a message held for quiet hours or waiting for its retry is not late yet."""
+    rows = session.execute(
+        select(Notification.channel, func.min(Notification.not_before))
+        .where(Notification.status == NotificationStatus.PENDING,
+               Notification.not_before <= now)
+        .group_by(Notification.channel))
+    return {channel: round(max(0.0, (now - since).total_seconds()), 1)
+            for channel, since in rows if since is not None}

@@ -58,18 +58,41 @@ def app_with(core, database_url, tmp_path, **overrides):
 # --- /healthz ----------------------------------------------------------------------------
 
 
+def scheduler_running(core) -> None:
+    """A scheduler's heartbeat, as ``gateway scheduler`` keeps it (its scan lease)."""
+    from core.platform import leases
+
+    leases.acquire(core.db, "overdue-scan", "scheduler@gw-1:1:abc", timedelta(seconds=60))
+
+
 def test_healthz_reports_each_component(client):
+    # No scheduler runs anywhere: no overdue SMS goes out, and /healthz says so (still 200,
+    # "degraded": the web nodes serve; the load balancer must not take them out).
     response = client.get("/healthz")
 
     assert response.status_code == 200
     assert response.get_json() == {
-        "status": "ok",
-        "components": {"database": "ok", "schema": "ok", "sms": "disabled",
-                       "ivr": "disabled", "email": "disabled"},
+        "status": "degraded",
+        "components": {"database": "ok", "schema": "ok", "ivr": "disabled",
+                       "scheduler": "missing", "sms": "disabled", "email": "disabled"},
+        "background": {
+            "scheduler": {"expected": True, "running": False, "heartbeat_age_seconds": None},
+            "sms": {"expected": False, "running": False, "heartbeat_age_seconds": None},
+            "email": {"expected": False, "running": False, "heartbeat_age_seconds": None}},
         "outbox": {"pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
                    "expired": 0, "retrying": 0},
     }
     assert "sms" not in response.get_json()  # no channel runs in this process
+
+
+def test_healthz_is_ok_while_the_scheduler_runs(core, client):
+    scheduler_running(core)
+
+    body = client.get("/healthz").get_json()
+
+    assert body["status"] == "ok"
+    assert body["components"]["scheduler"] == "running"
+    assert body["background"]["scheduler"]["heartbeat_age_seconds"] <= 5
 
 
 def test_healthz_counts_the_messages_waiting_in_the_outbox(reference, client):
@@ -82,13 +105,18 @@ def test_healthz_counts_the_messages_waiting_in_the_outbox(reference, client):
 
 
 def test_healthz_shows_the_channels_configured(core, database_url, tmp_path):
+    # Enabled but running nowhere (no heartbeat): missing, not "enabled".
     client = app_with(core, database_url, tmp_path, sms={"enabled": True},
-                      email={"enabled": True})
+                      email={"enabled": True}, ivr={"enabled": True})
+    scheduler_running(core)
 
-    components = client.get("/healthz").get_json()["components"]
+    body = client.get("/healthz").get_json()
 
+    components = body["components"]
     assert (components["sms"], components["ivr"], components["email"]) == (
-        "enabled", "disabled", "enabled")
+        "missing", "enabled", "missing")
+    assert body["status"] == "degraded"
+    assert body["background"]["sms"]["expected"] and body["background"]["email"]["expected"]
 
 
 def test_healthz_is_503_when_the_database_does_not_answer(core, client, tmp_path, monkeypatch):
@@ -301,8 +329,9 @@ def test_healthz_and_metrics_count_messages_waiting_for_a_retry(reference, clien
 
 
 @pytest.mark.parametrize("bound", [True, False])
-def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(app, bound):
+def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(core, app, bound):
     app.extensions["sms_channel"] = SimpleNamespace(session=SimpleNamespace(bound=bound))
+    scheduler_running(core)
 
     body = app.test_client().get("/healthz").get_json()
 
