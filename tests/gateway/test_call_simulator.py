@@ -151,7 +151,7 @@ def test_training_with_a_citizens_details_does_not_lock_the_citizen_out(
     for attempt in range(3 * limit):
         page = _failed_simulated_call(staff_client, f"055{attempt:07d}",
                                       str(4479000 + attempt), f.NATIONAL_ID)
-        assert "No transaction was found" in page or "Too many attempts" in page
+        assert "No transaction was found" in page  # one try per trainee: never refused
 
     def citizen(request: InquiryRequest) -> Outcome:
         return core.inquire(request).outcome
