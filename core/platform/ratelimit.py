@@ -16,9 +16,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, delete, select, text
+from sqlalchemy import Connection, ScalarSelect, bindparam, delete, select, text
 
 from core.platform.compiled import CompiledStatement
 from core.platform.db import Database
@@ -65,6 +65,24 @@ class DatabaseFailureCounts:
         rows = statement.fetchall(self._db.lookup, {f"k{i}": key for i, key in enumerate(keys)})
         horizon = self._clock() - self.window
         return {key: int(failures) for key, failures, since in rows if since > horizon}
+
+    def columns(self, size: int) -> list[ScalarSelect[Any]]:
+        """The failures and window start of ``size`` keys (bound as ``k0``…), as scalar
+        subqueries another statement can carry: one round trip for a lookup and its
+        counters (``from_columns`` reads them back)."""
+        table = FailureCount.__table__
+        columns: list[ScalarSelect[Any]] = []
+        for i in range(size):
+            row = table.c.key == bindparam(f"k{i}")
+            columns.append(select(table.c.failures).where(row).scalar_subquery())
+            columns.append(select(table.c.since).where(row).scalar_subquery())
+        return columns
+
+    def from_columns(self, keys: Sequence[str], values: Sequence[Any]) -> dict[str, int]:
+        """The counts of ``keys`` from the values of ``columns(len(keys))``."""
+        horizon = self._clock() - self.window
+        return {key: int(values[2 * i]) for i, key in enumerate(keys)
+                if values[2 * i] is not None and values[2 * i + 1] > horizon}
 
     def add(self, keys: Iterable[str]) -> None:
         failures = dict.fromkeys(keys, 1)

@@ -83,9 +83,10 @@ class InquiryService:
         self._config = config
         self._key = config.national_id_key()  # read once: every inquiry hashes with it
         self._log = log
-        self.limits = InquiryLimits(
-            counts or DatabaseFailureCounts(db, config.inquiry.failure_window_seconds),
-            config.inquiry.max_failures, self._key)
+        store = counts or DatabaseFailureCounts(db, config.inquiry.failure_window_seconds)
+        self.limits = InquiryLimits(store, config.inquiry.max_failures, self._key)
+        # The database's counters ride along with the lookup (CompiledLookup.with_counts).
+        self._counts = store if isinstance(store, DatabaseFailureCounts) else None
 
     def inquire(self, request: InquiryRequest) -> Answer:
         started = time.perf_counter()
@@ -111,13 +112,22 @@ class InquiryService:
                  counters: Counters, started: float) -> Answer:
         credentials, number, counted = prepared
         credential = credentials[0]
-        if counters.refused(counted):
+        rows: list[LookupRow] | None = None
+        if counters is self.limits and self._counts is not None and number is not None:
+            # One round trip: the lookup carries the counters (a transaction not found
+            # brings no row to carry them: read apart, as a failure's path anyway).
+            rows, values = self._find.with_counts(number, counted.keys, self._counts)
+            refused = (self.limits.refused_by(counted, values) if values is not None
+                       else counters.refused(counted))
+        else:
+            refused = counters.refused(counted)
+        if refused:
             answer, txn_id = Answer(Outcome.RATE_LIMITED), None
         else:
             if number is None:
                 answer, txn_id = Answer(Outcome.INVALID), None
             else:
-                answer, txn_id, credential = self._lookup(number, credentials)
+                answer, txn_id, credential = self._lookup(number, credentials, rows)
                 if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
                     answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
@@ -135,11 +145,13 @@ class InquiryService:
         ))
         return answer
 
-    def _lookup(self, number: str, who: list[_Credential]
+    def _lookup(self, number: str, who: list[_Credential],
+                rows: list[LookupRow] | None = None
                 ) -> tuple[Answer, int | None, _Credential]:
         """The answer, the transaction's id when found, and the credential to log: the one
-        that matched, else the strongest given."""
-        rows = self._find(number)
+        that matched, else the strongest given (``rows``: the lookup's, when already run)."""
+        if rows is None:
+            rows = self._find(number)
         matched = next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
         if matched is None:
             return Answer(Outcome.NOT_FOUND), None, who[0]
@@ -333,7 +345,8 @@ class CompiledLookup:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._statement = CompiledStatement(_LOOKUP, engine.dialect)
-        columns = list(_LOOKUP.selected_columns)
+        columns = self._columns = list(_LOOKUP.selected_columns)
+        self._with_counts: dict[int, CompiledStatement] = {}
         # A namedtuple of the columns, known at run time: mypy types only literal fields,
         # so ``LookupRow`` says what it holds.
         keys = [str(column.key) for column in columns]
@@ -347,6 +360,23 @@ class CompiledLookup:
     def __call__(self, number: str) -> list[LookupRow]:
         fetched = self._statement.fetchall(self._engine, {"number": number})
         return [self._convert(row) for row in fetched]
+
+    def with_counts(self, number: str, keys: Sequence[str], counts: DatabaseFailureCounts
+                    ) -> tuple[list[LookupRow], dict[str, int] | None]:
+        """The lookup and, in the same statement, the failure counts of ``keys`` (None
+        when the number has no transaction: no row came back to carry them)."""
+        statement = self._with_counts.get(len(keys))
+        if statement is None:
+            statement = self._with_counts[len(keys)] = CompiledStatement(
+                _LOOKUP.add_columns(*counts.columns(len(keys))), self._engine.dialect)
+        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+        values["number"] = number
+        fetched = statement.fetchall(self._engine, values)
+        if not fetched:
+            return [], None
+        width = len(self._columns)
+        return ([self._convert(row[:width]) for row in fetched],
+                counts.from_columns(keys, fetched[0][width:]))
 
     def _convert(self, row: Sequence[Any]) -> LookupRow:
         values = list(row)

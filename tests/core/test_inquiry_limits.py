@@ -293,3 +293,27 @@ def test_the_upkeep_forgets_counters_whose_window_has_passed(transactions):  # n
     assert transactions.upkeep.forget_old_failures(now=now) == 0
     assert transactions.upkeep.forget_old_failures(
         now=datetime.fromtimestamp(now.timestamp() + window + 1, UTC)) > 0
+
+
+def test_a_found_inquiry_reads_its_counters_with_the_lookup_in_one_round_trip(
+        transactions, monkeypatch):  # noqa: F811
+    # The counters ride along with the lookup's own statement: a found inquiry costs one
+    # statement on one pooled connection, as before the limits were shared (on PostgreSQL
+    # every round trip is a network one).
+    from sqlalchemy import event
+
+    engine = transactions.inquiries._find._engine
+    # The inquiry log (written in the request here; by a background thread in production)
+    # is not the inquiry's own reading.
+    monkeypatch.setattr(transactions.inquiries._log, "write", lambda entry: None)
+    checkouts: list[int] = []
+    listener = lambda *_: checkouts.append(1)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        answer = ask(transactions.inquiries, NUMBER, national_id=f.NATIONAL_ID,
+                     origin="10.0.0.9")
+    finally:
+        event.remove(engine, "checkout", listener)
+
+    assert answer.found
+    assert len(checkouts) == 1
