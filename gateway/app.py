@@ -25,7 +25,8 @@ _overdue_collector: OverdueCollector | None = None
 
 
 def create_app(settings: Settings, core: Core) -> Flask:
-    app = Flask(__name__)
+    # No Flask static route: the portal serves its own assets (once, at /assets/).
+    app = Flask(__name__, static_folder=None)
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key(),

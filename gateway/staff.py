@@ -48,8 +48,9 @@ def current_staff() -> dict | None:
 
 
 def sign_in(token_id: int, name: str) -> None:
-    """Start a staff session (a fresh one: nothing from before survives)."""
-    session.clear()
+    """Start a staff session (a fresh one: nothing from before survives, and the session
+    this browser held is ended on the server, so a copy of its cookie is refused)."""
+    sign_out()
     session_id = current_app.extensions["core"].staff_sessions.open(token_id)
     session[SESSION_KEY] = {"sid": session_id, "name": name}
 

@@ -49,13 +49,13 @@ def loop_reason(headers: Mapping[str, str], sender: str,
     address = sender.strip().lower()
     if "@" not in address:
         return "no sender address"
-    if address in {own.strip().lower() for own in own_addresses if own}:
+    owns = {own.strip().lower() for own in own_addresses if own}
+    if address in owns:
         return "our own address"
     local = address.rsplit("@", 1)[0]
     if (local in _ROBOT_LOCALS or local.endswith("-request") or local.startswith("owner-")
             or local.startswith("bounce") or local.startswith("mailer-daemon")):
         return f"robot sender: {local}"[:64]
-    owns = {own.strip().lower() for own in own_addresses if own}
     loop = headers.get("x-loop", "").lower()
     if loop and any(own in loop for own in owns):
         return "x-loop: our own address"

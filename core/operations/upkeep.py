@@ -21,6 +21,7 @@ class Upkeep:
     def __init__(self, db: Database, config: CoreSettings) -> None:
         self._db = db
         self._config = config
+        self._failures = DatabaseFailureCounts(db, config.inquiry.failure_window_seconds)
 
     def hold_scan_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
         """Take or renew the overdue scan's lease; whether ``holder`` holds it now."""
@@ -45,8 +46,7 @@ class Upkeep:
 
     def forget_old_failures(self, *, now: datetime) -> int:
         """Delete the inquiry failure counters whose window has passed; how many."""
-        counts = DatabaseFailureCounts(self._db, self._config.inquiry.failure_window_seconds)
-        return counts.forget_expired(now)
+        return self._failures.forget_expired(now)
 
     def send_digests(self, at: time, *, now: datetime) -> int:
         return digest.send_digests(self._db, self._config, at, now=now)

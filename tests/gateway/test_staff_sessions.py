@@ -81,6 +81,22 @@ def test_signing_in_again_does_not_revive_the_old_cookie(app, client, staff_toke
     assert signed_in(client)
 
 
+def test_signing_in_again_without_signing_out_ends_the_old_session(app, client, staff_token):
+    from tests.conftest import csrf_token, sign_in
+
+    assert sign_in(client, staff_token).status_code == 303
+    old = client.get_cookie("session").value
+    # The sign-in form posted again while signed in (the token from a signed-in page).
+    again = client.post("/simulator/login", data={
+        "csrf_token": csrf_token(client, "/simulator"), "lang": "ar", "token": staff_token})
+    assert again.status_code == 303
+
+    thief = app.test_client()
+    thief.set_cookie("session", old)
+    assert not signed_in(thief)
+    assert signed_in(client)
+
+
 def test_a_session_left_idle_past_the_timeout_is_refused(staff_client, later):
     later(minutes=31)  # gateway.staff_idle_minutes: 30
 
