@@ -12,7 +12,8 @@ import core.calls.models
 import core.directory.models
 import core.kiosks.models
 import core.messaging.models
-import core.transactions.models  # noqa: F401  (each import registers its tables)
+import core.transactions.models
+import core.voice.models  # noqa: F401  (each import registers its tables)
 from core.platform.models import Base
 
 __all__ = ["Base"]

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
+    Index,
+    Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,3 +46,50 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+
+class StaffUser(Base):
+    """A member of staff who signs in with a login and password (Citizen's Voice roles).
+
+    ``coordinator``, ``specialist`` and ``agency_leader`` belong to one agency;
+    ``leadership`` and ``admin`` to none. Only the password's argon2 hash is kept.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("agencies.id"), index=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # Set by an admin's reset or at creation: the first sign-in asks for a new password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # A disabled account and its tokens stop working at once; the row stays for the audit.
+    disabled_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who read or changed what: one row per action of a signed-in user or a user's token
+    (a case's own history lives in its events; reads and administration live here)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_kind", "object_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # "read", "create", "update", "disable", "sign_in", "sign_in_failed", ...
+    action: Mapped[str] = mapped_column(String(30))
+    object_kind: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

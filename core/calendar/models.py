@@ -1,16 +1,19 @@
-"""The operator's declared public holidays."""
+"""The operator's declared public holidays, and the versions of the working calendar."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Date,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.platform.models import Base
+from core.platform.db import utcnow
+from core.platform.models import Base, BigId
 
 
 class Holiday(Base):
@@ -21,3 +24,17 @@ class Holiday(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CalendarVersion(Base):
+    """One version of the working calendar (weekend periods, working windows, date-range
+    overrides, holidays), immutable once written: a case timed with it can be explained
+    and recomputed later. A new version is written whenever the calendar changes."""
+
+    __tablename__ = "calendar_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why it changed ("holiday added 2027-03-30", "configuration"), for the case page.
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -168,6 +168,34 @@ class SchedulerBasics(Section):
     stale_claim_seconds: int = Field(default=300, ge=60)
 
 
+class VoiceSettings(Section):
+    """Citizen's Voice: complaints, suggestions and enquiries (core/voice/)."""
+
+    enabled: bool = True
+    # Working days after the answer in which a citizen may reopen a case.
+    reopen_days: int = Field(default=10, ge=0, le=365)
+    # The agency that is the emirate itself: it routes cases that came without an agency
+    # or were sent back, and receives complaints about an agency's own staff.
+    emirate_agency: str = "EMIRATE"
+    # The emirate's default targets, where no agency or category policy says otherwise:
+    # working days ("d") or working hours ("h").
+    acknowledge: str = Field(default="1d", pattern=r"^[1-9][0-9]{0,3}[dh]$")
+    answer: str = Field(default="10d", pattern=r"^[1-9][0-9]{0,3}[dh]$")
+    # The warning goes at this share of the answer target, the leadership alarm this many
+    # working days after the breach.
+    warning_percent: int = Field(default=75, ge=1, le=99)
+    leadership_after_days: int = Field(default=3, ge=1, le=365)
+
+
+class CalendarSettings(Section):
+    """The working calendar's defaults (core/calendar/): the weekend and the working
+    windows of each weekday, local time. Holidays are data (`gateway holidays`)."""
+
+    weekend: list[Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]] = ["fri", "sat"]
+    working_hours: dict[str, list[str]] = Field(default_factory=lambda: {
+        day: ["07:30-14:30"] for day in ("sun", "mon", "tue", "wed", "thu")})
+
+
 class CoreSettings(FileSettings):
     """What the core reads: its own sections, and its part of the channels' and the
     scheduler's (``SmsBasics``, ``EmailBasics``, ``SchedulerBasics``), which those
@@ -182,6 +210,8 @@ class CoreSettings(FileSettings):
     sms: SmsBasics = SmsBasics()
     email: EmailBasics = EmailBasics()
     scheduler: SchedulerBasics = SchedulerBasics()
+    voice: VoiceSettings = VoiceSettings()
+    calendar: CalendarSettings = CalendarSettings()
 
     @property
     def tz(self) -> ZoneInfo:
