@@ -3,11 +3,13 @@ deadlines, and when its next alarm falls due.
 
 PROVISIONAL (being replaced this session): calendar days from the cycle's start, no
 working hours, no pauses. The interface is what the rest of ``core.voice`` calls:
-``time_new_case`` once when a case is received, ``retime`` after every change to it.
+``time_new_case`` once when a case is received, ``retime`` after every change to it,
+``alarm_times`` and ``next_working_time`` for the alarm scan.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -78,3 +80,27 @@ def retime(session: Session, config: CoreSettings, case: VoiceCase, now: datetim
     case.answer_due = start + _target(f"{policy.answer_value}{policy.answer_unit}")
     running = case.state in states.CLOCK_RUNNING
     case.next_alarm_at = case.answer_due if running and case.escalation < 2 else None
+
+
+@dataclass(frozen=True)
+class AlarmTimes:
+    """When each escalation level falls due in the case's current cycle (UTC)."""
+
+    warning: datetime  # voice.warning_percent of the answer target consumed
+    breach: datetime  # the answer deadline
+    leadership: datetime  # voice.leadership_after_days working days after the breach
+
+
+def alarm_times(session: Session, config: CoreSettings, case: VoiceCase) -> AlarmTimes:
+    """The alarm times of a case whose clock runs (``answer_due`` set)."""
+    assert case.answer_due is not None
+    span = case.answer_due - case.cycle_started_at
+    warning = case.cycle_started_at + span * config.voice.warning_percent / 100
+    return AlarmTimes(warning, case.answer_due,
+                      case.answer_due + timedelta(days=config.voice.leadership_after_days))
+
+
+def next_working_time(session: Session, config: CoreSettings, at: datetime) -> datetime:
+    """``at`` itself when it falls in working hours, else the start of the next working
+    window (alarms to staff are held to working hours unless urgent)."""
+    return at
