@@ -19,6 +19,7 @@ from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
+from gateway.staff_accounts import accounts_api
 
 _collector: OutboxCollector | None = None
 _overdue_collector: OverdueCollector | None = None
@@ -55,6 +56,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
                                             newstyle=True)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    app.register_blueprint(accounts_api)
     app.register_blueprint(openapi)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)
