@@ -32,3 +32,9 @@ class Conflict(CoreError):
     """The request contradicts the current state (out of order, event id reused)."""
 
     code = "conflict"
+
+
+class Forbidden(CoreError):
+    """The actor's role or agency does not allow this; nothing was changed."""
+
+    code = "forbidden"
