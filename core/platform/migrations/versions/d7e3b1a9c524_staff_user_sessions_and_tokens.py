@@ -1,7 +1,7 @@
 """staff users' sessions and personal tokens
 
 Revision ID: d7e3b1a9c524
-Revises: d8b2f6a41c07
+Revises: c5a1e7f30d12
 Create Date: 2026-12-05 01:45:00
 
 A staff session is opened by a staff token (the phone simulator) or by a staff user's
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'd7e3b1a9c524'
-down_revision = 'd8b2f6a41c07'
+down_revision = 'c5a1e7f30d12'
 branch_labels = None
 depends_on = None
 
