@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
+from core.access.users import StaffUsers
 from core.calls.log import CallLog
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
@@ -108,6 +109,10 @@ class Core:
     @cached_property
     def staff_sessions(self) -> StaffSessions:
         return StaffSessions(self.db)
+
+    @cached_property
+    def users(self) -> StaffUsers:
+        return StaffUsers(self.db, self.config)
 
     @cached_property
     def kiosks(self) -> KioskRegistry:

@@ -34,7 +34,13 @@ class Conflict(CoreError):
     code = "conflict"
 
 
-class NotAllowed(CoreError):
+class Forbidden(CoreError):
+    """The actor's role or agency does not allow this; nothing was changed."""
+
+    code = "forbidden"
+
+
+class NotAllowed(Forbidden):
     """The actor may see the record but their role or agency may not do this (HTTP 403).
     Never raised for a record the actor may not see: that is ``NotFound``, so "not yours"
     and "no such thing" look the same."""
