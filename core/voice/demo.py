@@ -8,8 +8,10 @@ the events, answers, deadlines and cycles the back office would have given it. T
 is a pure function of the seed, the count and the clock.
 
 Nothing reaches a real phone: the messages the demo's acts queue are marked expired in
-the same database transaction, before it commits (as the transactions' demo does), and
-the staff the demo adds to work its cases have no mobile and no usable password. Where a
+the same database transaction, before it commits (as the transactions' demo does); the
+alarms its clocks have passed are raised silently and its alarm clocks stopped (as the
+transactions' demo stops its overdue clocks); and the staff the demo adds to work its
+cases have no mobile and no usable password. Where a
 member of staff of the right role and agency exists already (the demo users of
 ``gateway demo-data``), the demo works its cases as them: the demo specialist finds
 cases in their queue.
@@ -39,9 +41,9 @@ from core.messaging.models import Notification, NotificationStatus
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.settings import CoreSettings
-from core.voice import actions, cases, categories, states
+from core.voice import actions, cases, categories, deadlines, states
 from core.voice.actions import CitizenProof
-from core.voice.models import VoiceCase
+from core.voice.models import CaseAlarm, VoiceCase
 
 NOT_SENT: Final = "demo data: not sent"
 DEMO_MOBILE: Final = "0500000001"
@@ -326,6 +328,7 @@ def load_demo(core: DemoTarget, *, cases: int = 300, seed: int = 15015,
             mark = session.scalar(select(func.max(Notification.id))) or 0
             for demo in plan[first:first + BATCH]:
                 trackings.append(_work(session, config, staff, demo, trackings))
+            _silence_alarms(session, config, trackings[first:], now)
             expired += _expire(session, mark)
     with db.read() as session:
         by_state = dict(session.execute(
@@ -409,6 +412,24 @@ def _work(session: Session, config: CoreSettings, staff: Staff, demo: DemoCase,
             data["into"] = trackings[demo.duplicate_of]
         actions.staff_action(session, config, staff.of(agency, who), case.tracking, data, at)
     return case.tracking
+
+
+def _silence_alarms(session: Session, config: CoreSettings, batch: list[str],
+                    now: datetime) -> None:
+    """Raise, silently, the alarms each running clock of the batch has passed (so the
+    inbox shows its warnings and breaches), and stop its alarm clock: no scan ever
+    messages the demo's staff about the demo's cases. Working a case starts it again."""
+    running = session.scalars(select(VoiceCase).where(
+        VoiceCase.tracking.in_(batch), VoiceCase.state.in_(states.CLOCK_RUNNING),
+        VoiceCase.answer_due.is_not(None)))
+    for case in running:
+        passed = [level for level, at in deadlines.alarm_times(session, config, case).levels()
+                  if at <= now and level > case.escalation]
+        for level in passed:
+            session.add(CaseAlarm(case_id=case.id, cycle=case.cycle, level=level,
+                                  raised_at=now))
+        case.escalation = max([case.escalation, *passed])
+        case.next_alarm_at = None
 
 
 def _expire(session: Session, mark: int) -> int:

@@ -82,8 +82,13 @@ def test_the_demo_has_late_paused_drafted_rated_reopened_and_sent_back_cases(cor
                 VoiceCase.state == states.RECEIVED))
         own_staff = session.scalar(select(func.count()).select_from(VoiceCase).where(
             VoiceCase.about_own_staff.is_(True)))
+        warned = session.scalar(select(func.count()).select_from(VoiceCase).where(
+            VoiceCase.escalation == 1))
+        breached = session.scalar(select(func.count()).select_from(VoiceCase).where(
+            VoiceCase.escalation >= 2, VoiceCase.state.in_(queues.RUNNING_STATES)))
 
     assert late and rated and reopened and unrouted_at_emirate and own_staff
+    assert warned and breached
     assert {"route", "not_competent", "send_back", "merge", "request_info",
             "citizen_reply", "reopen", "rate", "withdraw", "accept", "plan", "implement",
             "reject", "approve"} <= actions
@@ -100,6 +105,18 @@ def test_categories_and_policies_in_both_languages_with_hour_and_day_targets(cor
     assert all(ar and en and ar != en for ar, en in names)
     assert units == {"d", "h"}
     assert category_targets >= 3
+
+
+def test_no_alarm_of_the_demo_is_left_to_raise(core, loaded):
+    from core.voice import alarms
+
+    result = alarms.scan(core.db, core.config, now=NOW)
+
+    with core.db.read() as session:
+        clocks = session.scalar(select(func.count()).select_from(VoiceCase).where(
+            VoiceCase.next_alarm_at.is_not(None)))
+    assert clocks == 0
+    assert result.due == 0
 
 
 def test_nothing_of_the_demo_is_left_to_send(core, loaded):
