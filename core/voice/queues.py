@@ -19,14 +19,13 @@ figures are the dashboards' (precomputed, part 3), not the inbox's.
 Who sees what is one rule, ``core.voice.permissions.visible_to``: every branch of every
 list is filtered by it, whatever the list's own conditions (a coordinator's inbox is
 their agency's, even at the emirate, whose coordinators may see every case).
-
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -143,6 +142,10 @@ class ListFilter:
 
 # --- the cursor ------------------------------------------------------------------------
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class _Key:
     """A row's place in the order: (answer_due, id), the deadline-less after the rest."""
@@ -151,14 +154,16 @@ class _Key:
     id: int
 
     def encode(self) -> str:
-        due = "-" if self.due is None else str(int(self.due.timestamp() * 1_000_000))
+        # Whole microseconds since the epoch: exact, where a float timestamp could round
+        # to the neighbouring microsecond and repeat or skip a row.
+        due = "-" if self.due is None else str((self.due - _EPOCH) // _MICROSECOND)
         return f"{due}.{self.id}"
 
     @classmethod
     def decode(cls, text: str) -> _Key:
         due, _, ident = text.partition(".")
         try:
-            when = None if due == "-" else datetime.fromtimestamp(int(due) / 1_000_000, UTC)
+            when = None if due == "-" else _EPOCH + int(due) * _MICROSECOND
             return cls(when, int(ident))
         except (ValueError, OverflowError, OSError) as exc:
             raise InvalidRequest("the page cursor is not valid", field="after") from exc

@@ -293,7 +293,8 @@ def test_rows_carry_what_the_page_shows(core, world):
 # --- pagination ---------------------------------------------------------------------------
 
 def test_pages_neither_repeat_nor_skip_a_row_across_tied_deadlines(core, world):
-    tied = [NOW + timedelta(hours=h) for h in (1, 1, 1, 2, 2, 5)]
+    odd = timedelta(microseconds=123_457)  # a float timestamp would round it
+    tied = [NOW + timedelta(hours=h) + odd for h in (1, 1, 1, 2, 2, 5)]
     made = []
     for n in range(90):
         state = (states.RECEIVED, states.ASSIGNED, states.IN_PROGRESS,
