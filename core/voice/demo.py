@@ -17,8 +17,8 @@ member of staff of the right role and agency exists already (the demo users of
 cases in their queue.
 
 Loading twice loads once: the demo's first citizen (``DEMO_MOBILE``) having a case means
-the cases are there; agencies, categories and policies are only written when missing or
-different.
+the demo is there, and nothing is written. Agencies are added only when missing (the
+transactions' demo may have made them), categories and policies upserted.
 """
 
 from __future__ import annotations
@@ -312,14 +312,14 @@ def load_demo(core: DemoTarget, *, cases: int = 300, seed: int = 15015,
     started = time.perf_counter()
     db, config = core.db, core.config
     now = now or utcnow()
-    with db.write.begin() as session:
-        _reference(session, config, now)
-        staff = _staff(session, config)
     with db.read() as session:
         present = session.scalar(select(func.count()).select_from(VoiceCase).where(
             VoiceCase.citizen_mobile == normalize_mobile(DEMO_MOBILE)))
     if present:
-        return "voice demo: cases already loaded, agencies and categories kept up to date"
+        return "voice demo: not loaded, its cases are there already (loaded before)"
+    with db.write.begin() as session:
+        _reference(session, config, now)
+        staff = _staff(session, config)
     plan = plan_demo(seed=seed, cases=cases, now=now)
     trackings: list[str] = []
     expired = 0
