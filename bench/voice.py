@@ -2,7 +2,7 @@
 scan and the clock), each beside a same-run baseline of what one would deploy instead.
 
     .venv/bin/python bench/voice.py [--cases 1000000] [--database-url URL] [--rounds 5]
-                                    [--keep DIR]
+                                    [--keep DIR] [--reuse] [--lists-only] [--no-small]
 
 Data: ``--cases`` cases over 24 agencies and the emirate (about 5 % at the emirate), in
 every state (about 15 % open, received in the last 20 days; the rest answered or closed
@@ -564,7 +564,8 @@ def run_alarms_only(url: str, cases: int) -> list[tuple[int, float]]:
     return figures
 
 
-def run(url: str, cases: int, rounds: int, reuse: bool, small_table: int) -> None:
+def run(url: str, cases: int, rounds: int, reuse: bool, small_table: int,
+        lists_only: bool = False) -> None:
     name = "SQLite" if make_url(url).get_backend_name() == "sqlite" else "PostgreSQL"
     print(f"{name}: {cases:,} cases", flush=True)
     if not reuse:
@@ -588,6 +589,8 @@ def run(url: str, cases: int, rounds: int, reuse: bool, small_table: int) -> Non
         verdict = "PASS" if inbox < TARGET_MS else "MISS"
         print(f"   coordinator's inbox p95 {inbox:.1f} ms (target < {TARGET_MS} ms): {verdict}")
         print("   inbox 'open' tab plan:\n" + plans(db))
+        if lists_only:
+            return
         for line in measure_clock(db):
             print(line, flush=True)
         for due, seconds in measure_alarms(db, alarm_dues(small_table)):
@@ -617,6 +620,8 @@ def main() -> None:
                         help="measure the database already loaded (--keep or the URL)")
     parser.add_argument("--no-small", action="store_true",
                         help="skip the alarm scan on a table a tenth the size")
+    parser.add_argument("--lists-only", action="store_true",
+                        help="measure the lists only (the rest changes the data)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         if args.database_url:
@@ -625,8 +630,8 @@ def main() -> None:
             folder = Path(args.keep or tmp)
             folder.mkdir(parents=True, exist_ok=True)
             url, small = f"sqlite:///{folder / 'voice.db'}", f"sqlite:///{tmp}/small.db"
-        run(url, args.cases, args.rounds, args.reuse, args.cases // 10)
-        if not args.no_small:
+        run(url, args.cases, args.rounds, args.reuse, args.cases // 10, args.lists_only)
+        if not (args.no_small or args.lists_only):
             print(f"A table a tenth the size, the same cases due: {args.cases // 10:,} cases",
                   flush=True)
             run_alarms_only(small, args.cases // 10)

@@ -182,6 +182,9 @@ class _Spec:
     where: tuple[ColumnElement[bool], ...] = ()
     due_where: tuple[ColumnElement[bool], ...] = ()  # only rows with a deadline qualify
     newest_first: bool = False
+    # Bounds on the deadline implied by the other conditions (the rows without one still
+    # qualify): they narrow the index range read.
+    due_bounds: tuple[ColumnElement[bool], ...] = ()
 
 
 # A branch selects the ids and sort keys of one index range.
@@ -198,7 +201,8 @@ def _branches(spec: _Spec, after: _Key | None, limit: int) -> list[_Ids]:
         base = (*spec.prefix, VoiceCase.state == state, scope, *spec.where)
         key = tuple_(VoiceCase.answer_due, VoiceCase.id)
         if after is None or after.due is not None:
-            dated = [*base, VoiceCase.answer_due.is_not(None), *spec.due_where]
+            dated = [*base, VoiceCase.answer_due.is_not(None), *spec.due_where,
+                     *spec.due_bounds]
             if after is not None:
                 mark = tuple_(literal(after.due, VoiceCase.answer_due.type),
                               literal(after.id, VoiceCase.id.type))
@@ -370,10 +374,14 @@ def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int, now: datetime
     if unknown:
         raise InvalidRequest(f"no such state: {sorted(unknown)[0]}", field="state")
     where: list[ColumnElement[bool]] = []
+    bounds: tuple[ColumnElement[bool], ...] = ()
     if filters.category_id is not None:
         where.append(VoiceCase.category_id == filters.category_id)
     if filters.received_from is not None:
         where.append(VoiceCase.received_at >= filters.received_from)
+        # A deadline falls after its cycle's start, which is at or after the receipt: the
+        # period's cases lie past its start in the deadline's order too.
+        bounds = (VoiceCase.answer_due > filters.received_from,)
     if filters.received_to is not None:
         where.append(VoiceCase.received_at < filters.received_to)
     due_where: tuple[ColumnElement[bool], ...] = ()
@@ -384,7 +392,7 @@ def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int, now: datetime
     prefix = () if agency is None else (VoiceCase.agency_id == agency,)
     return _Spec(tuple(s for s in states.STATES if s in chosen), prefix,
                  permissions.visible_to(actor, emirate_id), tuple(where), due_where,
-                 filters.newest_first)
+                 filters.newest_first, bounds)
 
 
 def case_list(session: Session, actor: Actor, filters: ListFilter = ListFilter(), *,
