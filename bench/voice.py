@@ -1,6 +1,6 @@
-"""Citizen's Voice at a million cases: the staff lists (and, as they land, the alarm
-scan and the clock), each beside a same-run baseline of what one would deploy instead.
-
+"""Citizen's Voice at a million cases: the staff lists, the clock, the alarm scan and the
+recomputation after a holiday, each beside a same-run baseline of what one would deploy
+instead.
     .venv/bin/python bench/voice.py [--cases 1000000] [--database-url URL] [--rounds 5]
                                     [--keep DIR] [--reuse] [--lists-only] [--no-small]
 
@@ -14,19 +14,28 @@ journal, no fsync while loading); PostgreSQL (``--database-url``, e.g. ``bash
 .ci/postgres.sh start`` then its ``url``) is emptied first and vacuumed after the load,
 as autovacuum leaves a table in service. The load time is printed, not judged.
 
-Figures, each the p95 of every sample (``--rounds`` per agency × tab × page):
+Figures, each beside a same-run baseline:
 
-- **coordinator's inbox**: one page render = the tab counts (one statement, bounded) +
-  one page of the tab (one statement, keyset), for six agencies (the emirate among
-  them) × every tab × pages 1 and 5. Baseline: OFFSET pagination with an exact
-  ``COUNT(*)`` per tab (Django admin's and most back offices' default), same rows.
+- **coordinator's inbox** (p95 of every sample, ``--rounds`` per agency × tab × page):
+  one page render = the tab counts (one statement, bounded) + one page of the tab (one
+  statement, keyset), for six agencies (the emirate among them) × every tab × pages 1
+  and 5. Baseline: OFFSET pagination with an exact ``COUNT(*)`` per tab (Django admin's
+  and most back offices' default), same rows.
 - **specialist's queue**, **leader's list** (all states; closed only; one category;
-  one month), **leadership's list** (every agency; one agency): keyset against OFFSET +
-  COUNT(*), pages 1 and 5.
+  one month; late), **leadership's list** (every agency; open; one agency): keyset
+  against OFFSET + COUNT(*), pages 1 and 5. Every keyset page is checked against the
+  baseline's page: the same ids in the same order.
+- **one deadline computation** (p99 over 2,000 open cases): ``deadlines._apply``, both
+  deadlines and the alarm times from the calendar version and the case's pauses, as
+  ``recompute_open`` runs it; the answer deadline alone; beside a day-stepping loop.
+- **the alarm scan** (``bench/voice_alarms.py``'s ``make_due`` and ``scan_figures``):
+  100, 1,000 and 2,500 cases due, on this table and on one a tenth its size.
+- **recomputing every open case after a holiday is added** (``recompute_open``),
+  beside retiming one case per transaction (timed on 1,000, scaled).
 
-Every keyset page is checked against the baseline's page: the same ids in the same
-order. Target: the inbox page p95 under 300 ms (PASS/MISS printed). Exit status 0 unless
-something broke.
+Targets (PASS/MISS printed): the inbox page p95 under 300 ms, the deadline computation
+p99 under 1 ms, the alarm scan under 2 s, the recomputation under 15 minutes. Exit
+status 0 unless something broke.
 """
 
 from __future__ import annotations
