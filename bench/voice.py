@@ -1,6 +1,7 @@
 """Citizen's Voice at a million cases: the staff lists, the clock, the alarm scan and the
 recomputation after a holiday, each beside a same-run baseline of what one would deploy
 instead.
+
     .venv/bin/python bench/voice.py [--cases 1000000] [--database-url URL] [--rounds 5]
                                     [--keep DIR] [--reuse] [--lists-only] [--no-small]
 
