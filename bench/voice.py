@@ -180,8 +180,8 @@ def _reference(conn) -> None:
         {"id": a, "agency_id": a, "category_id": None, "case_type": None,
          "acknowledge_value": 1, "acknowledge_unit": "d", "answer_value": 10,
          "answer_unit": "d", "created_at": NOW} for a in range(1, EMIRATE + 1)])
-    conn.execute(insert(CalendarVersion), [{
-        "id": 1, "reason": "bench", "created_at": NOW,
+    conn.execute(insert(CalendarVersion), [{  # the first: id 1 (its sequence moves on)
+        "reason": "bench", "created_at": NOW,
         "definition": definition(configured_part(CONFIG), [], [])}])
 
 

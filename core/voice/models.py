@@ -80,7 +80,7 @@ class VoiceCase(Base):
         Index("ix_voice_cases_inbox", "agency_id", "state", "answer_due"),
         Index("ix_voice_cases_queue", "assigned_user_id", "state", "answer_due"),
         # Leadership's list across agencies (core/voice/queues.py).
-        Index("ix_voice_cases_state_due", "state", "answer_due"),
+        Index("ix_voice_cases_state_due", "state", "answer_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,9 +4,10 @@ the agency leader's list and leadership's list across agencies.
 Each page is one query, keyset-paginated (the cursor is the last row's sort key, never an
 OFFSET), and reads an index range, not the table: an agency's cases by state and deadline
 (``ix_voice_cases_inbox``), a user's (``ix_voice_cases_queue``), or every agency's
-(``ix_voice_cases_state_due``, for leadership). A list that spans several states is one
-``UNION ALL`` of per-state index ranges, each cut at the page size, under one outer ORDER
-BY: a page reads at most (states × page) index entries however big the table grows.
+(``ix_voice_cases_state_due``: state, deadline, id, for leadership). A list that spans
+several states is one ``UNION ALL`` of per-state index ranges, each cut at the page
+size, under one outer ORDER BY: a page reads at most (states × page) index entries
+however big the table grows.
 
 The order is the deadline's: the nearest ``answer_due`` first (``newest_first``: the
 farthest first, which for cases under one policy is the newest), ties by id; cases with
@@ -192,15 +193,19 @@ _Ids = Select[int, datetime | None]
 
 
 def _branches(spec: _Spec, after: _Key | None, limit: int) -> list[_Ids]:
-    """Per state: the rows with a deadline in (answer_due, id) order, then the rows
-    without one by id; each an index range cut at ``limit``."""
-    scope = spec.scope
+    """One index range per state, cut at ``limit``: a state whose clock runs or has
+    stopped in (answer_due, id) order; a paused state, whose cases have no deadline
+    (``core.voice.deadlines``: null while paused, set otherwise), by id. A branch that
+    could only be empty is left out: its planning would cost, and a database may read a
+    whole index for the few rows it expects."""
     out: list[_Ids] = []
     desc = spec.newest_first
+    key = tuple_(VoiceCase.answer_due, VoiceCase.id)
     for state in spec.states:
-        base = (*spec.prefix, VoiceCase.state == state, scope, *spec.where)
-        key = tuple_(VoiceCase.answer_due, VoiceCase.id)
-        if after is None or after.due is not None:
+        base = (*spec.prefix, VoiceCase.state == state, spec.scope, *spec.where)
+        if state not in states.PAUSED:
+            if after is not None and after.due is None:
+                continue  # the page is past every dated row
             dated = [*base, VoiceCase.answer_due.is_not(None), *spec.due_where,
                      *spec.due_bounds]
             if after is not None:
@@ -211,13 +216,15 @@ def _branches(spec: _Spec, after: _Key | None, limit: int) -> list[_Ids]:
                      else (VoiceCase.answer_due, VoiceCase.id))
             out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*dated)
                        .order_by(*order).limit(limit))
-        if spec.due_where:
-            continue
-        undated = [*base, VoiceCase.answer_due.is_(None)]
-        if after is not None and after.due is None:
-            undated.append(VoiceCase.id < after.id if desc else VoiceCase.id > after.id)
-        out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*undated)
-                   .order_by(VoiceCase.id.desc() if desc else VoiceCase.id).limit(limit))
+        elif not spec.due_where:
+            undated = [*base, VoiceCase.answer_due.is_(None)]
+            if after is not None and after.due is None:
+                undated.append(VoiceCase.id < after.id if desc else VoiceCase.id > after.id)
+            # By (answer_due, id), all null: the id order, as an index with both has it.
+            order = ((VoiceCase.answer_due.desc(), VoiceCase.id.desc()) if desc
+                     else (VoiceCase.answer_due, VoiceCase.id))
+            out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*undated)
+                       .order_by(*order).limit(limit))
     return out
 
 
