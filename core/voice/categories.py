@@ -64,7 +64,7 @@ class CategoryBody(Targets):
     name_ar: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     types: list[CaseType] = Field(min_length=1, max_length=len(CASE_TYPES))
-    active: bool = True
+    active: bool = Field(default=True, strict=True)
 
     @field_validator("types")
     @classmethod
