@@ -49,6 +49,10 @@ def file_case():
 @voice_api.get("/cases")
 @api_user_required()
 def list_cases():
+    unknown = sorted(set(request.args) - {"state", "page"})
+    if unknown:
+        raise InvalidRequest(f"{unknown[0]} is not a known parameter", code="invalid_field",
+                             field=unknown[0])
     state = request.args.get("state")
     page_text = request.args.get("page", "1")
     if not page_text.isascii() or not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:

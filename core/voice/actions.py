@@ -270,7 +270,8 @@ def _route(act: Act) -> None:
 
 def _assign(act: Act) -> None:
     case, session = act.case, act.session
-    user = session.scalar(select(StaffUser).where(StaffUser.login == act.body.user))
+    login = (act.body.user or "").strip().lower()  # logins are stored in lower case
+    user = session.scalar(select(StaffUser).where(StaffUser.login == login))
     if user is None or user.role != SPECIALIST or user.agency_id != case.agency_id \
             or user.disabled_at is not None:
         raise InvalidRequest(f"{act.body.user} is no active specialist of this agency",

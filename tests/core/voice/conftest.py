@@ -112,6 +112,7 @@ class World:
 
 def add_user(core, login: str, role: str, agency_id: int | None,
              mobile: str | None = None) -> Actor:
+    login = login.lower()  # as core.access.users stores logins
     with core.db.write.begin() as session:
         user = StaffUser(login=login, name=login, role=role, agency_id=agency_id,
                          mobile=mobile, password_hash="-")
