@@ -11,7 +11,7 @@ from core.access.models import AuditEntry
 from core.access.tokens import create_token
 from core.messaging.models import Notification
 from core.voice.models import CaseEvent, DeadlinePolicy, VoiceCase, VoiceCategory
-from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, world  # noqa: F401 (fixture)
+from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, build_world
 from tests.core.voice.test_matrix import (
     KINDS,
     ROLE_CASES,
@@ -23,7 +23,10 @@ from tests.core.voice.test_matrix import (
     user_of,
 )
 
-STATUS = {"ok": 200, "404": 404, "403": 403, "409": 409}
+
+@pytest.fixture
+def world(core):
+    return build_world(core)
 
 
 @pytest.fixture

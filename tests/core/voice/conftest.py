@@ -123,6 +123,12 @@ def add_user(core, login: str, role: str, agency_id: int | None,
 
 @pytest.fixture
 def world(core) -> World:
+    return build_world(core)
+
+
+def build_world(core) -> World:
+    """The emirate, MUN and HEALTH, and in each a coordinator, two specialists and a
+    leader; leadership and an admin."""
     for code in (EMIRATE, MUN, HEALTH):
         core.upsert_agency(code, f.agency(name_en=code))
     from core.voice.categories import agency_by_code
