@@ -29,6 +29,7 @@ from core.transactions.events import EVENT_TYPES, parse_event
 from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.inquiry_log import InquiryLogWriter
 from core.transactions.overdue_report import OverdueReport
+from core.voice.service import VoiceService
 
 
 @dataclass
@@ -124,6 +125,11 @@ class Core:
     @cached_property
     def overdue_report(self) -> OverdueReport:
         return OverdueReport(self.db, self.config)
+
+    @cached_property
+    def voice(self) -> VoiceService:
+        """Citizen's Voice: filing cases, the staff's and the citizen's actions, reads."""
+        return VoiceService(self.db, self.config)
 
     @cached_property
     def upkeep(self) -> Upkeep:

@@ -38,3 +38,17 @@ class Forbidden(CoreError):
     """The actor's role or agency does not allow this; nothing was changed."""
 
     code = "forbidden"
+
+
+class NotAllowed(Forbidden):
+    """The actor may see the record but their role or agency may not do this (HTTP 403).
+    Never raised for a record the actor may not see: that is ``NotFound``, so "not yours"
+    and "no such thing" look the same."""
+
+    code = "not_allowed"
+
+
+class WrongState(Conflict):
+    """The actor may do this, but not while the record is in its current state (409)."""
+
+    code = "wrong_state"
