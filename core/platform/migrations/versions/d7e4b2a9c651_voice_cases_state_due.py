@@ -1,7 +1,7 @@
 """leadership's list across agencies: voice cases by (state, answer_due)
 
 Revision ID: d7e4b2a9c651
-Revises: c5a1e7f30d12
+Revises: d8b2f6a41c07
 Create Date: 2026-12-05 02:10:00
 
 Leadership's list has no agency to lead the inbox index with: without this one, each
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = 'd7e4b2a9c651'
-down_revision = 'c5a1e7f30d12'
+down_revision = 'd8b2f6a41c07'
 branch_labels = None
 depends_on = None
 
