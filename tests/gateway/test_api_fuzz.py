@@ -72,17 +72,20 @@ def tokens(core) -> dict[str, str]:
     services = {role: create_token(core.db.write, role, f"fuzz-{role}") for role in ROLES}
     users = {}
     for role in USER_ROLES:
-        core.users.create(role, f"fuzz-{role}".replace("_", "-"),
-                          agency="MOI" if role in AGENCY_ROLES else None)
-        users[role] = core.users.create_token(f"fuzz-{role}".replace("_", "-"))
-    return {**services, **users}
+        login = f"fuzz-{role}".replace("_", "-")
+        core.users.create(role, login, agency="MOI" if role in AGENCY_ROLES else None)
+        users[role] = core.users.create_token(login)
+    # x-roles: [user] is any user's token.
+    return {**services, **users, "user": users["leadership"]}
 
 
 def _authorization(operation_roles: list[str], tokens: dict[str, str]):
     """Mostly a token the operation accepts; also another role's, a made-up one, none."""
     right = [f"Bearer {tokens[role]}" for role in operation_roles]
+    # Any user's token is right where the operation takes "user".
+    users = USER_ROLES if "user" in operation_roles else ()
     wrong = [f"Bearer {tokens[role]}" for role in (*ROLES, *USER_ROLES)
-             if role not in operation_roles]
+             if role not in operation_roles and role not in users]
     made_up = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1,
                       max_size=60).map(lambda token: f"Bearer {token}")
     choices = [st.sampled_from(right)] * 6 if right else []

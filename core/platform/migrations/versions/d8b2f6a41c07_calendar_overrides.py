@@ -1,7 +1,7 @@
 """calendar overrides (date ranges with working hours of their own, such as Ramadan's)
 
 Revision ID: d8b2f6a41c07
-Revises: c5a1e7f30d12
+Revises: d7e3b1a9c524
 Create Date: 2026-12-05 01:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.platform.db
 
 revision = 'd8b2f6a41c07'
-down_revision = 'c5a1e7f30d12'
+down_revision = 'd7e3b1a9c524'
 branch_labels = None
 depends_on = None
 
