@@ -129,6 +129,12 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     body = validated(FilingBody, data, what="body")
     home = emirate(session, config)
     named = agency_by_code(session, body.agency) if body.agency else home
+    if body.about_own_staff and named.id == home.id:
+        # The flag sends a complaint to the emirate instead of the agency: the emirate's
+        # own staff have no "instead" (leadership sees every case).
+        raise InvalidRequest("about_own_staff: a complaint about the emirate's own staff "
+                             "is filed without it", code="invalid_field",
+                             field="about_own_staff")
     category = _category(session, body.category, named, body.type)
     citizen = body.citizen
     case = VoiceCase(

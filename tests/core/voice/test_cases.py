@@ -103,6 +103,7 @@ def test_a_complaint_about_an_agencys_own_staff_is_handled_by_the_emirate(world)
     ({"category": "roads"}, "category"),  # no such category
     ({"about_own_staff": True, "type": "suggestion"}, "body"),
     ({"about_own_staff": True, "agency": None}, "body"),
+    ({"about_own_staff": True, "agency": EMIRATE}, "about_own_staff"),
     ({"extra": 1}, "extra"),
 ])
 def test_bad_filings_are_refused_and_change_nothing(world, change, field):
