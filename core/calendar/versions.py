@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from core.calendar.definition import configured_of, configured_part, definition
 from core.calendar.models import CalendarOverride, CalendarVersion, Holiday
 from core.calendar.working import WorkingCalendar
+from core.platform.db import Database
 from core.platform.settings import CoreSettings
 
 CACHE_SIZE = 32
@@ -146,11 +147,44 @@ def _definition(session: Session, configured: dict[str, Any]) -> dict[str, Any]:
     return definition(configured, overrides, holidays)
 
 
+def awaiting_recompute(session: Session) -> int | None:
+    """The latest version, if the open cases have not yet been retimed under it."""
+    row = session.execute(select(CalendarVersion.id, CalendarVersion.recomputed_at)
+                          .order_by(CalendarVersion.id.desc()).limit(1)).first()
+    return row.id if row is not None and row.recomputed_at is None else None
+
+
+def mark_recomputed(session: Session, version_id: int, now: datetime) -> None:
+    """Record that every open case is now timed with ``version_id``."""
+    row = session.get(CalendarVersion, version_id)
+    if row is not None and row.recomputed_at is None:
+        row.recomputed_at = now
+
+
 def listed(session: Session, limit: int = 20) -> list[VersionView]:
     """The latest versions, newest first."""
     rows = session.scalars(select(CalendarVersion).order_by(CalendarVersion.id.desc())
                            .limit(limit))
     return [VersionView(row.id, row.created_at, row.reason) for row in rows]
+
+
+@dataclass(frozen=True)
+class InForce:
+    """What ``gateway calendar show`` prints: the calendar in force and its history."""
+
+    definition: dict[str, Any]
+    history: list[VersionView]
+    awaiting_recompute: bool
+
+
+def in_force(db: Database, config: CoreSettings, limit: int = 10) -> InForce:
+    """The calendar the configuration and the tables make now (written as a version if
+    it differs from the latest), the latest versions, and whether the open cases still
+    wait to be retimed under the latest."""
+    with db.write.begin() as session:
+        _id, found = current(session, config)
+        return InForce(dict(found.definition), listed(session, limit),
+                       awaiting_recompute(session) is not None)
 
 
 def describe_days(days: list[date]) -> str:

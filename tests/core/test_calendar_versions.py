@@ -242,3 +242,48 @@ def test_next_working_time_follows_the_latest_calendar(core):
         assert local(deadlines.next_working_time(session, core.config,
                                                  at("2026-12-04T10:00"))) \
             == "Mon 2026-12-07 07:30"
+
+
+# --- the scheduler's recomputation ----------------------------------------------------
+
+
+def test_the_scheduler_retimes_after_a_new_version_once_on_one_machine(core, agency,
+                                                                        settings):
+    from core.operations.upkeep import RECOMPUTE_LEASE
+    from core.platform import leases
+    from scheduler.jobs import Scheduler
+
+    now = at("2026-12-07T09:00")
+    case_id = new_case(core, agency, at("2026-12-06T10:00"))
+    first = Scheduler(core, settings, clock=lambda: now)
+    first.recompute_deadlines()  # the first version: nothing to retime, marked done
+    assert first.recompute_deadlines() is None
+
+    holidays.add(core.db, [date(2026, 12, 14)], "", core.config)
+    other = Scheduler(core, settings, clock=lambda: now)
+    assert leases.acquire(core.db, RECOMPUTE_LEASE, other.holder, other.lease_ttl, now=now)
+    assert first.recompute_deadlines() is None  # another machine is at it
+    leases.release(core.db, RECOMPUTE_LEASE, other.holder)
+
+    result = first.recompute_deadlines()
+    assert (result.retimed, result.complete) == (1, True)
+    assert first.recompute_deadlines() is None and other.recompute_deadlines() is None
+    with core.db.read() as session:
+        assert local(session.get(VoiceCase, case_id).answer_due) == "Mon 2026-12-21 10:00"
+    assert RECOMPUTE_LEASE not in leases.current(core.db)  # given up after the run
+
+
+def test_a_lost_lease_stops_the_run_and_the_next_carries_on(core, agency):
+    for minute in range(3):
+        new_case(core, agency, at(f"2026-12-06T10:0{minute}"))
+    holidays.add(core.db, [date(2026, 12, 14)], "", core.config)
+    answers = iter([True, False])
+    stopped = deadlines.recompute_open(core.db, core.config, batch=1,
+                                       keep_going=lambda: next(answers))
+    assert (stopped.retimed, stopped.complete) == (1, False)
+    with core.db.read() as session:
+        assert versions.awaiting_recompute(session) == stopped.version
+    rest = deadlines.recompute_open(core.db, core.config, batch=1)
+    assert (rest.retimed, rest.complete) == (2, True)
+    with core.db.read() as session:
+        assert versions.awaiting_recompute(session) is None
