@@ -287,3 +287,30 @@ def test_a_lost_lease_stops_the_run_and_the_next_carries_on(core, agency):
     assert (rest.retimed, rest.complete) == (2, True)
     with core.db.read() as session:
         assert versions.awaiting_recompute(session) is None
+
+
+@pytest.mark.postgres
+def test_two_changes_at_once_both_reach_the_latest_version(core):
+    """``record`` locks the latest version's row before reading the tables: a second
+    change waits for the first to commit and then includes it (PostgreSQL; SQLite has
+    one writer at a time anyway)."""
+    import threading
+    import time
+
+    from core.calendar.models import Holiday
+
+    with core.db.write.begin() as session:
+        versions.current(session, core.config)
+    first = core.db.write.begin()
+    session = first.__enter__()
+    session.add(Holiday(day=date(2027, 3, 9), name=""))
+    session.flush()
+    versions.record(session, "holiday added 2027-03-09")
+    second = threading.Thread(target=holidays.add,
+                              args=(core.db, [date(2027, 3, 10)], "", core.config))
+    second.start()
+    time.sleep(0.5)
+    assert second.is_alive(), "the second change waits for the first"
+    first.__exit__(None, None, None)
+    second.join(10)
+    assert latest(core).definition["holidays"] == ["2027-03-09", "2027-03-10"]
