@@ -314,3 +314,25 @@ def test_two_changes_at_once_both_reach_the_latest_version(core):
     first.__exit__(None, None, None)
     second.join(10)
     assert latest(core).definition["holidays"] == ["2027-03-09", "2027-03-10"]
+
+
+# --- the overdue rule counts the same working days ------------------------------------
+
+
+def test_the_overdue_rule_counts_the_calendars_working_days(core):
+    from core.transactions.overdue import load_rules
+
+    overrides.add(core.db, date(2027, 2, 8), date(2027, 2, 14), {"mon": []}, "", core.config)
+    holidays.add(core.db, [date(2027, 2, 9)], "", core.config)
+    with core.db.read() as session:
+        [general] = load_rules(session, core.config.model_copy(update={
+            "scheduler": core.config.scheduler.model_copy(
+                update={"overdue_day_count": "working"})}))
+    count = general.day_count
+    assert not count.counts(date(2027, 2, 8))  # the override leaves Monday without work
+    assert not count.counts(date(2027, 2, 9))  # the holiday
+    assert count.counts(date(2027, 2, 10))
+    assert not count.counts(date(2012, 6, 7))  # a Thursday, weekend before 2013-06-28
+    assert count.counts(date(2012, 6, 9))  # a Saturday, then a working day
+    # Wednesday 2027-02-03 + 3 working days: Thu 4, Sun 7, Wed 10 (Mon 8, Tue 9 off).
+    assert count.add(date(2027, 2, 3), 3) == date(2027, 2, 10)
