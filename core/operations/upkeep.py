@@ -1,7 +1,7 @@
-"""The scheduler's chores, each one call into the core: the overdue scan under its lease,
-outbox expiry and recovery, old failure counters, the daily digests, retiming the open
-cases after the working calendar changed. When and where they run is the scheduler's
-business (scheduler/jobs.py); what each does is here."""
+"""The scheduler's chores, each one call into the core: the overdue scan and the Citizen's
+Voice alarm scan under their leases, outbox expiry and recovery, old failure counters,
+the daily digests, retiming the open cases after the working calendar changed. When and
+where they run is the scheduler's business (scheduler/jobs.py); what each does is here."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from core.platform.db import Database
 from core.platform.ratelimit import DatabaseFailureCounts
 from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
-from core.voice import deadlines
+from core.voice import alarms, deadlines
 
 # The lease under which one machine retimes the open cases after a calendar change.
 RECOMPUTE_LEASE = "deadline-recompute"
@@ -43,6 +43,22 @@ class Upkeep:
 
     def release_scan_lease(self, holder: str) -> bool:
         return leases.release(self._db, overdue.SCAN_LEASE, holder)
+
+    def hold_alarm_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
+        """Take or renew the alarm scan's lease; whether ``holder`` holds it now."""
+        return leases.acquire(self._db, alarms.ALARM_LEASE, holder, ttl, now=now)
+
+    def scan_alarms(self, *, now: datetime) -> alarms.ScanResult:
+        """Raise the Citizen's Voice alarms due (core.voice.alarms)."""
+        return alarms.scan(self._db, self._config, now=now)
+
+    def record_alarm_scan(self, holder: str, ttl: timedelta, *, now: datetime,
+                          state: dict[str, Any]) -> bool:
+        """Renew the alarm lease with the last scan's figures (shown on /healthz)."""
+        return leases.renew(self._db, alarms.ALARM_LEASE, holder, ttl, now=now, state=state)
+
+    def release_alarm_lease(self, holder: str) -> bool:
+        return leases.release(self._db, alarms.ALARM_LEASE, holder)
 
     def expire_undeliverable(self, max_age: timedelta, *, now: datetime) -> int:
         return outbox.expire_undeliverable(self._db, max_age, now=now)

@@ -234,11 +234,11 @@ def _alarm_times(calendar: WorkingCalendar, case: VoiceCase, answer: Target,
 
 
 def alarm_times(session: Session, config: CoreSettings, case: VoiceCase) -> AlarmTimes:
-    """The alarm times of a case whose clock runs (``answer_due`` set): the warning at
+    """The alarm times of the case's current cycle: the warning at
     ``voice.warning_percent`` of the answer target's working time, the breach at the
     answer deadline, the leadership alarm ``voice.leadership_after_days`` working days
-    after it."""
-    assert case.answer_due is not None, "the clock of the case runs"
+    after it. For a case paused now they are the times as if the open pause had not
+    begun (no alarm is raised on a paused case: its clock does not run)."""
     policy = session.get(DeadlinePolicy, case.policy_id)
     assert policy is not None
     calendar = versions.calendar(session, case.calendar_version)

@@ -1,8 +1,7 @@
-"""calendar overrides (date ranges with working hours of their own, such as Ramadan's);
-when the open cases were retimed under a calendar version
+"""calendar overrides (date ranges with working hours of their own, such as Ramadan's)
 
 Revision ID: d8b2f6a41c07
-Revises: c5a1e7f30d12
+Revises: d7e3b1a9c524
 Create Date: 2026-12-05 01:50:00
 """
 
@@ -14,7 +13,7 @@ from alembic import op
 import core.platform.db
 
 revision = 'd8b2f6a41c07'
-down_revision = 'c5a1e7f30d12'
+down_revision = 'd7e3b1a9c524'
 branch_labels = None
 depends_on = None
 
@@ -31,13 +30,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_calendar_overrides_first_day'), 'calendar_overrides',
                     ['first_day'], unique=False)
-    with op.batch_alter_table('calendar_versions') as batch:
-        batch.add_column(sa.Column('recomputed_at', core.platform.db.UTCDateTime(timezone=True),
-                                   nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('calendar_versions') as batch:
-        batch.drop_column('recomputed_at')
     op.drop_index(op.f('ix_calendar_overrides_first_day'), table_name='calendar_overrides')
     op.drop_table('calendar_overrides')
