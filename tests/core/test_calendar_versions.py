@@ -336,3 +336,14 @@ def test_the_overdue_rule_counts_the_calendars_working_days(core):
     assert count.counts(date(2012, 6, 9))  # a Saturday, then a working day
     # Wednesday 2027-02-03 + 3 working days: Thu 4, Sun 7, Wed 10 (Mon 8, Tue 9 off).
     assert count.add(date(2027, 2, 3), 3) == date(2027, 2, 10)
+
+
+def test_a_version_written_without_a_definition_reads_as_the_default_calendar(core):
+    """The provisional clock wrote versions with an empty definition."""
+    with core.db.write.begin() as session:
+        row = CalendarVersion(reason="first version", definition={})
+        session.add(row)
+        session.flush()
+        calendar = versions.calendar(session, row.id)
+        assert calendar.day_minutes(date(2026, 12, 6)) == 420
+        assert versions.current(session, core.config)[0] > row.id  # a real one written

@@ -1,4 +1,4 @@
-"""calendar versions: when the open cases were retimed under each
+"""calendar versions: their digest, and when the open cases were retimed under each
 
 Revision ID: e2c6a0f4b913
 Revises: d7e4b2a9c651
@@ -20,6 +20,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('calendar_versions') as batch:
+        batch.add_column(sa.Column('digest', sa.String(length=64), nullable=True))
         batch.add_column(sa.Column('recomputed_at', core.platform.db.UTCDateTime(timezone=True),
                                    nullable=True))
 
@@ -27,3 +28,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('calendar_versions') as batch:
         batch.drop_column('recomputed_at')
+        batch.drop_column('digest')
