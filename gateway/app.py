@@ -21,6 +21,7 @@ from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
+from gateway.voice_api import voice_api
 
 _collector: OutboxCollector | None = None
 _overdue_collector: OverdueCollector | None = None
@@ -58,6 +59,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(api)
     app.register_blueprint(accounts_api)
+    app.register_blueprint(voice_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
     app.register_blueprint(openapi)

@@ -22,24 +22,43 @@ from gateway.settings import Settings
 @with_settings
 def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int,
               cases: int) -> None:
-    """Load demo departments, agencies, employees and transactions, and Citizen's Voice
-    categories, deadlines and cases in every state.
+    """Load demo departments, agencies, employees, transactions and staff accounts, and
+    Citizen's Voice categories, deadlines and cases in every state.
 
     Meant for an empty database: the demo's reference data (departments, agencies,
     employees, categories) is upserted by code; the cases load once. The messages its
-    events cause are marked expired, never sent. The report ends with lookups to try.
+    events cause are marked expired, never sent. One staff account of each role is
+    created when missing, with the demo-only password the report prints; the demo's
+    cases are worked as them where their agency has them. The report ends with lookups
+    to try.
     """
+    from core.access.demo import load_demo_users
     from core.transactions.demo import load_demo
     from core.voice.demo import load_demo as load_voice_demo
 
     with short_lived_core(settings) as core:
         try:
             report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
+            _demo_agencies(core, settings)
+            accounts = load_demo_users(core.users, settings.voice.emirate_agency)
             if cases:
-                report += "\n\n" + load_voice_demo(core, cases=cases)
+                accounts += "\n\n" + load_voice_demo(core, cases=cases)
         except CoreError as exc:
             raise click.ClickException(f"demo data: {exc.message}") from exc
     click.echo(report)
+    click.echo(accounts)
+
+
+def _demo_agencies(core, settings: Settings) -> None:
+    """The agencies the demo's staff belong to, made when missing (the emirate itself is
+    an agency: ``voice.emirate_agency``); existing ones are left as they are."""
+    from core.access.demo import DEMO_AGENCY
+
+    for code, name_ar, name_en in (
+            (settings.voice.emirate_agency, "إمارة المنطقة", "Regional Emirate"),
+            (DEMO_AGENCY, "أمانة المنطقة", "Regional Municipality")):
+        if not core.users.agency_exists(code):
+            core.upsert_agency(code, {"name_ar": name_ar, "name_en": name_en})
 
 
 @click.command("import")
