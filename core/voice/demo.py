@@ -334,7 +334,8 @@ def load_demo(core: DemoTarget, *, cases: int = 300, seed: int = 15015,
         by_state = dict(session.execute(
             select(VoiceCase.state, func.count()).where(VoiceCase.tracking.in_(trackings))
             .group_by(VoiceCase.state)).all())
-    return _report(len(plan), by_state, staff, expired, time.perf_counter() - started)
+    return _report(len(plan), by_state, staff, expired, time.perf_counter() - started,
+                   trackings[0])
 
 
 def _reference(session: Session, config: CoreSettings, now: datetime) -> None:
@@ -444,7 +445,7 @@ def _expire(session: Session, mark: int) -> int:
 
 
 def _report(count: int, by_state: dict[str, int], staff: Staff, expired: int,
-            seconds: float) -> str:
+            seconds: float, first: str) -> str:
     lines = [f"voice demo loaded in {seconds:.1f} s: {count} cases, "
              f"{len(CATEGORIES)} categories, {len(AGENCIES) + 1} agencies",
              "  cases by state:"]
@@ -453,6 +454,7 @@ def _report(count: int, by_state: dict[str, int], staff: Staff, expired: int,
             lines.append(f"    {state:<18}{by_state[state]:>5}")
     lines.append(f"  {expired} messages of the demo marked expired: nothing is sent to "
                  "its made-up citizens or its staff.")
+    lines.append(f"  a case to follow: tracking {first}, filed from {DEMO_MOBILE}")
     lines.append("  worked by: " + ", ".join(
         f"{code} {roles[COORDINATOR].login}/{roles[SPECIALIST].login}"
         for code, roles in staff.by_agency.items()))

@@ -64,6 +64,13 @@ def test_the_demo_covers_every_state_each_with_its_history(core, loaded):
             assert left == reached, (case.tracking, steps)
         assert steps[-1][1] == case.state
     assert "cases by state" in loaded
+    first = session_first_tracking(core)
+    assert f"tracking {first}, filed from {demo.DEMO_MOBILE}" in loaded
+
+
+def session_first_tracking(core) -> str:
+    with core.db.read() as session:
+        return session.scalars(select(VoiceCase.tracking).order_by(VoiceCase.id)).first()
 
 
 def test_the_demo_has_late_paused_drafted_rated_reopened_and_sent_back_cases(core, loaded):
