@@ -50,7 +50,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository instead of this folder: its calendar.py would shadow the standard
+# library's calendar for every import that follows.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import and_, create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
