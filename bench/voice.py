@@ -182,9 +182,12 @@ def _reference(conn) -> None:
         {"id": a, "agency_id": a, "category_id": None, "case_type": None,
          "acknowledge_value": 1, "acknowledge_unit": "d", "answer_value": 10,
          "answer_unit": "d", "created_at": NOW} for a in range(1, EMIRATE + 1)])
+    first = definition(configured_part(CONFIG), [], [])
     conn.execute(insert(CalendarVersion), [{  # the first: id 1 (its sequence moves on)
-        "reason": "bench", "created_at": NOW,
-        "definition": definition(configured_part(CONFIG), [], [])}])
+        "reason": "bench", "created_at": NOW, "definition": first,
+        # What the calendar service caches a version's calendar by: without it, each
+        # read would build the calendar afresh (tens of milliseconds).
+        "digest": versions.digest(first)}])
 
 
 def _case(i: int) -> dict[str, Any]:
