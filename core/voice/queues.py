@@ -24,7 +24,7 @@ their agency's, even at the emirate, whose coordinators may see every case).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -44,7 +44,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from core.access import audit
 from core.access.actors import (
     AGENCY_LEADER,
     COORDINATOR,
@@ -54,11 +53,8 @@ from core.access.actors import (
 )
 from core.access.models import StaffUser
 from core.directory.models import Agency
-from core.platform.clock import utcnow
-from core.platform.db import Database
 from core.platform.errors import InvalidRequest
-from core.platform.settings import CoreSettings
-from core.voice import cases, permissions, states
+from core.voice import permissions, states
 from core.voice.models import VoiceCase, VoiceCategory
 
 PAGE_SIZE: Final = 50
@@ -353,12 +349,22 @@ def inbox_counts(session: Session, actor: Actor, *, emirate_id: int,
 
 # --- the specialist's queue ---------------------------------------------------------------
 
-def _queue_spec(actor: Actor, emirate_id: int) -> _Spec:
+def _scope(actor: Actor, emirate_id: int | None) -> ColumnElement[bool]:
+    """``permissions.visible_to``. Only a coordinator's visibility depends on the emirate
+    (the emirate's sees every case): the other lists need not name it."""
+    if emirate_id is None:
+        if actor.role == COORDINATOR:
+            raise ValueError("a coordinator's visibility needs the emirate's agency")
+        emirate_id = 0  # no agency has it: nothing depends on it here
+    return permissions.visible_to(actor, emirate_id)
+
+
+def _queue_spec(actor: Actor, emirate_id: int | None) -> _Spec:
     return _Spec(QUEUE_STATES, (VoiceCase.assigned_user_id == actor.user_id,),
-                 permissions.visible_to(actor, emirate_id))
+                 _scope(actor, emirate_id))
 
 
-def specialist_queue(session: Session, actor: Actor, *, emirate_id: int,
+def specialist_queue(session: Session, actor: Actor, *, emirate_id: int | None = None,
                      after: str | None = None, limit: int = PAGE_SIZE) -> Page:
     """The open cases assigned to the specialist, nearest deadline first."""
     if actor.role != SPECIALIST:
@@ -366,7 +372,8 @@ def specialist_queue(session: Session, actor: Actor, *, emirate_id: int,
     return _page(session, _queue_spec(actor, emirate_id), after, limit)
 
 
-def specialist_count(session: Session, actor: Actor, *, emirate_id: int) -> Count:
+def specialist_count(session: Session, actor: Actor, *,
+                     emirate_id: int | None = None) -> Count:
     if actor.role != SPECIALIST:
         return Count(0, False)
     return _bounded(session.execute(select(_count(_queue_spec(actor, emirate_id))))
@@ -375,7 +382,8 @@ def specialist_count(session: Session, actor: Actor, *, emirate_id: int) -> Coun
 
 # --- the leader's and leadership's lists -------------------------------------------------
 
-def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int, now: datetime) -> _Spec:
+def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int | None,
+               now: datetime) -> _Spec:
     chosen = filters.states or states.STATES
     unknown = set(chosen) - set(states.STATES)
     if unknown:
@@ -398,72 +406,15 @@ def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int, now: datetime
     agency = filters.agency_id if actor.role == LEADERSHIP else actor.agency_id
     prefix = () if agency is None else (VoiceCase.agency_id == agency,)
     return _Spec(tuple(s for s in states.STATES if s in chosen), prefix,
-                 permissions.visible_to(actor, emirate_id), tuple(where), due_where,
-                 filters.newest_first, bounds)
+                 _scope(actor, emirate_id), tuple(where), due_where, filters.newest_first,
+                 bounds)
 
 
 def case_list(session: Session, actor: Actor, filters: ListFilter = ListFilter(), *,
-              emirate_id: int, now: datetime, after: str | None = None,
+              now: datetime, emirate_id: int | None = None, after: str | None = None,
               limit: int = PAGE_SIZE) -> Page:
     """The agency leader's list of their agency's cases, or leadership's across every
     agency (``filters.agency_id`` for one): by state, category, period and lateness."""
     if actor.role not in (AGENCY_LEADER, LEADERSHIP):
         return Page([], None)
     return _page(session, _list_spec(actor, filters, emirate_id, now), after, limit)
-
-
-# --- for the gateway ----------------------------------------------------------------------
-
-class QueueService:
-    """The lists as the staff pages and the API call them: each read in one database
-    transaction with its audit row (who read which list)."""
-
-    def __init__(self, db: Database, config: CoreSettings, *,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        self._db = db
-        self._config = config
-        self._clock = clock
-
-    def inbox(self, actor: Actor, tab: str, *, after: str | None = None,
-              limit: int = PAGE_SIZE) -> tuple[Page, dict[str, Count]]:
-        """A page of the coordinator's tab and every tab's count (``inbox_tabs``: which
-        tabs; an actor who is no coordinator has none, and asking for one is a 4xx)."""
-        with self._db.write.begin() as session:
-            emirate = cases.emirate_id(session, self._config)
-            now = self._clock()
-            counts = inbox_counts(session, actor, emirate_id=emirate, now=now)
-            page = inbox(session, actor, tab, emirate_id=emirate, now=now, after=after,
-                         limit=limit)
-            audit.record(session, actor, "read", "voice_cases", detail=f"inbox={tab}")
-            return page, counts
-
-    def tabs(self, actor: Actor) -> tuple[str, ...]:
-        with self._db.read() as session:
-            return inbox_tabs(actor, cases.emirate_id(session, self._config))
-
-    def queue(self, actor: Actor, *, after: str | None = None,
-              limit: int = PAGE_SIZE) -> tuple[Page, Count]:
-        """The specialist's queue and its count."""
-        with self._db.write.begin() as session:
-            emirate = cases.emirate_id(session, self._config)
-            count = specialist_count(session, actor, emirate_id=emirate)
-            page = specialist_queue(session, actor, emirate_id=emirate, after=after,
-                                    limit=limit)
-            audit.record(session, actor, "read", "voice_cases", detail="queue")
-            return page, count
-
-    def cases(self, actor: Actor, filters: ListFilter = ListFilter(), *,
-              after: str | None = None, limit: int = PAGE_SIZE) -> Page:
-        """The agency leader's list, or leadership's."""
-        with self._db.write.begin() as session:
-            page = case_list(session, actor, filters,
-                             emirate_id=cases.emirate_id(session, self._config),
-                             now=self._clock(), after=after, limit=limit)
-            audit.record(session, actor, "read", "voice_cases", detail=_described(filters))
-            return page
-
-
-def _described(filters: ListFilter) -> str:
-    parts = [f"{name}={value}" for name, value in vars(filters).items()
-             if value not in (None, (), False)]
-    return "list " + " ".join(parts)

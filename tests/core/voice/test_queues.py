@@ -18,7 +18,7 @@ from core.access.actors import (
     SPECIALIST,
     Actor,
 )
-from core.access.models import AuditEntry, StaffUser
+from core.access.models import StaffUser
 from core.calendar.models import CalendarVersion
 from core.directory.models import Agency
 from core.platform.errors import InvalidRequest
@@ -278,8 +278,7 @@ def test_rows_carry_what_the_page_shows(core, world):
                       due=NOW + timedelta(days=2), escalation=1)
 
     with core.db.read() as session:
-        (row,) = queues.specialist_queue(session, world.actor["A", SPECIALIST],
-                                         emirate_id=world.agency["EMIRATE"]).rows
+        (row,) = queues.specialist_queue(session, world.actor["A", SPECIALIST]).rows
 
     assert (row.id, row.case_type, row.state, row.escalation) == (
         case, "complaint", states.IN_PROGRESS, 1)
@@ -441,26 +440,3 @@ def test_an_inbox_page_reads_index_ranges_on_postgresql(core, world):
             f"EXPLAIN {compiled}"))
     assert "ix_voice_cases_inbox" in plan
     assert "Seq Scan" not in plan
-
-
-def test_the_service_reads_a_tab_with_its_counts_and_audits_the_read(core, world):
-    case = world.case("A", states.ANSWER_DRAFTED, assigned=SPECIALIST)
-    coordinator = world.actor["A", COORDINATOR]
-    core.upsert_agency("EMIRATE", {"name_ar": "جهة EMIRATE", "name_en": "Agency EMIRATE"})
-
-    page, counts = core.queues.inbox(coordinator, queues.DRAFTS)
-    queue, count = core.queues.queue(world.actor["A", SPECIALIST])
-    listed = core.queues.cases(world.actor["A", AGENCY_LEADER],
-                               queues.ListFilter(states=(states.ANSWER_DRAFTED,)))
-
-    assert ids_of(page) == ids_of(queue) == ids_of(listed) == [case]
-    assert str(counts[queues.DRAFTS]) == str(count) == "1"
-    assert core.queues.tabs(coordinator) == queues.inbox_tabs(coordinator,
-                                                              world.agency["EMIRATE"])
-    with core.db.read() as session:
-        read = session.execute(select(AuditEntry.user_id, AuditEntry.detail).where(
-            AuditEntry.action == "read", AuditEntry.object_kind == "voice_cases")).all()
-    assert {user for user, _ in read} == {coordinator.user_id,
-                                          world.actor["A", SPECIALIST].user_id,
-                                          world.actor["A", AGENCY_LEADER].user_id}
-    assert any("inbox=drafts" in detail for _, detail in read)
