@@ -11,9 +11,10 @@ transaction (``add_in``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +24,8 @@ from sqlalchemy import Connection, ScalarSelect, bindparam, delete, select, text
 from core.platform.compiled import CompiledStatement
 from core.platform.db import Database
 from core.platform.models import FailureCount
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -36,13 +39,23 @@ class FailureCounts(Protocol):
         """The failures of each key within its window (absent keys: none)."""
         ...
 
-    def add(self, keys: Iterable[str]) -> None:
-        """One more failure for each key."""
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        """One more failure for each key: in the store when this returns, or, with
+        ``durable=False``, possibly a few milliseconds later (counted by this process's
+        ``counts`` at once)."""
         ...
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         """``failures[key]`` more failures for each key, in ``connection``'s transaction
         when the store is that database (committed, or rolled back, with it)."""
+        ...
+
+    def unwritten(self, keys: Sequence[str]) -> Mapping[str, int]:
+        """This process's failures of ``keys`` still waiting to be written (``add``)."""
+        ...
+
+    def flush(self) -> None:
+        """Write every failure still waiting, before returning."""
         ...
 
 
@@ -51,20 +64,50 @@ class DatabaseFailureCounts:
     counts the same failures, a restart forgets none, and no flood of new keys pushes
     the old ones out (rows expire by time: ``forget_expired``, run by the upkeep)."""
 
-    def __init__(self, db: Database, window: float, *, clock: Clock = time.time) -> None:
+    # How long a failure written behind may wait for others to share its transaction.
+    DELAY = 0.05
+    # Failures per key this process may hold unwritten (what another process cannot see).
+    MAX_UNWRITTEN = 1
+
+    def __init__(self, db: Database, window: float, *, clock: Clock = time.time,
+                 delay: float = DELAY, max_unwritten: int = MAX_UNWRITTEN) -> None:
         self.window = window
+        self.delay = delay
+        self.max_unwritten = max_unwritten
         self._db = db
         self._clock = clock  # wall-clock seconds: every machine must agree on it
         self._reads: dict[int, CompiledStatement] = {}
         self._writes: dict[int, CompiledStatement] = {}
+        # Failures counted here and not yet committed: ``_pending`` waits for a write,
+        # ``_unwritten`` is that and what a write holds until its commit (both under
+        # ``_lock``). One write at a time (``_flush_lock``): when ``flush`` returns, every
+        # failure added before it was called is committed.
+        self._pending: Counter[str] = Counter()
+        self._unwritten: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._writer: threading.Thread | None = None
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
+        unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
         statement = self._reads.get(len(keys))
         if statement is None:
             statement = self._reads[len(keys)] = _read_statement(len(keys), self._db)
         rows = statement.fetchall(self._db.lookup, {f"k{i}": key for i, key in enumerate(keys)})
         horizon = self._clock() - self.window
-        return {key: int(failures) for key, failures, since in rows if since > horizon}
+        found = {key: int(failures) for key, failures, since in rows if since > horizon}
+        return _plus(found, unwritten)
+
+    def unwritten(self, keys: Sequence[str]) -> dict[str, int]:
+        """This process's failures of ``keys`` that the database may not hold yet. Taken
+        before reading the database: a write that commits in between is then counted
+        twice for a moment, never missed."""
+        if not self._unwritten:  # nothing written behind: the usual case, no lock
+            return {}
+        with self._lock:
+            return {key: self._unwritten[key] for key in keys if key in self._unwritten}
 
     def columns(self, size: int) -> list[ScalarSelect[Any]]:
         """The failures and window start of ``size`` keys (bound as ``k0``…), as scalar
@@ -78,20 +121,85 @@ class DatabaseFailureCounts:
             columns.append(select(table.c.since).where(row).scalar_subquery())
         return columns
 
-    def from_columns(self, keys: Sequence[str], values: Sequence[Any]) -> dict[str, int]:
-        """The counts of ``keys`` from the values of ``columns(len(keys))``."""
+    def from_columns(self, keys: Sequence[str], values: Sequence[Any],
+                     unwritten: Mapping[str, int]) -> dict[str, int]:
+        """The counts of ``keys`` from the values of ``columns(len(keys))``, with
+        ``unwritten(keys)`` as taken before the statement ran."""
         horizon = self._clock() - self.window
-        return {key: int(values[2 * i]) for i, key in enumerate(keys)
-                if values[2 * i] is not None and values[2 * i + 1] > horizon}
+        found = {key: int(values[2 * i]) for i, key in enumerate(keys)
+                 if values[2 * i] is not None and values[2 * i + 1] > horizon}
+        return _plus(found, unwritten)
 
-    def add(self, keys: Iterable[str]) -> None:
-        failures = dict.fromkeys(keys, 1)
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        failures = list(dict.fromkeys(keys))
         if not failures:
             return
-        # In the engine's write transaction (on SQLite: the process's writers' turn, then
-        # BEGIN IMMEDIATE).
-        with self._db.write_engine.begin() as connection:
-            self.add_in(connection, failures)
+        with self._lock:
+            if not durable and not self._closed and all(
+                    self._unwritten[key] < self.max_unwritten for key in failures):
+                self._pending.update(failures)
+                self._unwritten.update(failures)
+                self._start_writer()
+                return
+            self._pending.update(failures)
+            self._unwritten.update(failures)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every failure added so far, with any others still waiting, in one
+        transaction. Raises when the write fails: the failures wait for the next one."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, Counter()
+            if not batch:
+                return
+            try:
+                # In the engine's write transaction (on SQLite: the process's writers'
+                # turn, then BEGIN IMMEDIATE).
+                with self._db.write_engine.begin() as connection:
+                    self.add_in(connection, batch)
+            except BaseException:
+                with self._lock:
+                    self._pending.update(batch)  # not lost: the next write tries again
+                raise
+            with self._lock:
+                self._unwritten.subtract(batch)
+                for key in batch:
+                    if self._unwritten[key] <= 0:
+                        del self._unwritten[key]
+
+    def close(self) -> None:
+        """Write what is waiting and stop the background writer; later failures are
+        written as they come."""
+        with self._lock:
+            self._closed = True
+            writer, self._writer = self._writer, None
+        self._wake.set()
+        if writer is not None:
+            writer.join(timeout=10)
+        self.flush()
+
+    def _start_writer(self) -> None:
+        """Wake the background writer, started on the first failure written behind."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_behind, daemon=True,
+                                            name="failure-counts")
+            self._writer.start()
+        self._wake.set()
+
+    def _write_behind(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._closed:
+                return
+            time.sleep(self.delay)  # let the failures of concurrent requests join in
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the database is away: keep the failures, try again
+                log.exception("could not write the failure counters; retrying")
+                time.sleep(max(self.delay, 1.0))
+                self._wake.set()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         # Sorted and unique: PostgreSQL refuses one key twice in an upsert, and two
@@ -122,6 +230,12 @@ class DatabaseFailureCounts:
             result = session.execute(
                 delete(FailureCount).where(FailureCount.since <= horizon))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _plus(found: dict[str, int], unwritten: Mapping[str, int]) -> dict[str, int]:
+    for key, more in unwritten.items():
+        found[key] = found.get(key, 0) + more
+    return found
 
 
 def _read_statement(size: int, db: Database) -> CompiledStatement:
@@ -164,8 +278,14 @@ class MemoryFailureCounts:
             found = {key: self._rows.get(key) for key in keys}
         return {key: row[0] for key, row in found.items() if row and row[1] > horizon}
 
-    def add(self, keys: Iterable[str]) -> None:
-        self.add_in(None, dict.fromkeys(keys, 1))
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        self.add_in(None, dict.fromkeys(keys, 1))  # in memory: written at once
+
+    def unwritten(self, keys: Sequence[str]) -> Mapping[str, int]:
+        return {}
+
+    def flush(self) -> None:
+        """Nothing waits: every failure is counted as it comes."""
 
     def add_in(self, connection: Connection | None, failures: Mapping[str, int]) -> None:
         """``failures[key]`` more failures for each key, at once (no transaction here)."""
