@@ -87,6 +87,7 @@ class DatabaseFailureCounts:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._closed = False
         self._writer: threading.Thread | None = None
 
@@ -174,6 +175,7 @@ class DatabaseFailureCounts:
         with self._lock:
             self._closed = True
             writer, self._writer = self._writer, None
+        self._stopping.set()
         self._wake.set()
         if writer is not None:
             writer.join(timeout=10)
@@ -188,17 +190,16 @@ class DatabaseFailureCounts:
         self._wake.set()
 
     def _write_behind(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.wait()
-            if self._closed:
-                return
-            time.sleep(self.delay)  # let the failures of concurrent requests join in
+            # Let the failures of concurrent requests join in (``close`` cuts it short).
+            self._stopping.wait(self.delay)
             self._wake.clear()
             try:
                 self.flush()
             except Exception:  # the database is away: keep the failures, try again
                 log.exception("could not write the failure counters; retrying")
-                time.sleep(max(self.delay, 1.0))
+                self._stopping.wait(max(self.delay, 1.0))
                 self._wake.set()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
