@@ -77,7 +77,7 @@ class DatabaseFailureCounts:
         self._db = db
         self._clock = clock  # wall-clock seconds: every machine must agree on it
         self._reads: dict[int, CompiledStatement] = {}
-        self._writes: dict[int, CompiledStatement] = {}
+        self._writes: dict[int, tuple[CompiledStatement, CompiledStatement]] = {}
         # Failures counted here and not yet committed: ``_pending`` waits for a write,
         # ``_unwritten`` is that and what a write holds until its commit (both under
         # ``_lock``). One write at a time (``_flush_lock``): when ``flush`` returns, every
@@ -111,24 +111,26 @@ class DatabaseFailureCounts:
             return {key: self._unwritten[key] for key in keys if key in self._unwritten}
 
     def columns(self, size: int) -> list[ScalarSelect[Any]]:
-        """The failures and window start of ``size`` keys (bound as ``k0``…), as scalar
-        subqueries another statement can carry: one round trip for a lookup and its
-        counters (``from_columns`` reads them back)."""
+        """The failures within the window of ``size`` keys (bound by ``parameters``), as
+        scalar subqueries another statement can carry: one round trip for a lookup and
+        its counters (``from_columns`` reads them back). One indexed read per key."""
         table = FailureCount.__table__
-        columns: list[ScalarSelect[Any]] = []
-        for i in range(size):
-            row = table.c.key == bindparam(f"k{i}")
-            columns.append(select(table.c.failures).where(row).scalar_subquery())
-            columns.append(select(table.c.since).where(row).scalar_subquery())
-        return columns
+        return [select(table.c.failures)
+                .where(table.c.key == bindparam(f"k{i}"), table.c.since > bindparam("horizon"))
+                .scalar_subquery() for i in range(size)]
+
+    def parameters(self, keys: Sequence[str]) -> dict[str, object]:
+        """The values of ``columns(len(keys))``'s parameters, for ``keys`` now."""
+        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+        values["horizon"] = self._clock() - self.window
+        return values
 
     def from_columns(self, keys: Sequence[str], values: Sequence[Any],
                      unwritten: Mapping[str, int]) -> dict[str, int]:
         """The counts of ``keys`` from the values of ``columns(len(keys))``, with
         ``unwritten(keys)`` as taken before the statement ran."""
-        horizon = self._clock() - self.window
-        found = {key: int(values[2 * i]) for i, key in enumerate(keys)
-                 if values[2 * i] is not None and values[2 * i + 1] > horizon}
+        found = {key: int(value) for key, value in zip(keys, values, strict=True)
+                 if value is not None}
         return _plus(found, unwritten)
 
     def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
@@ -208,10 +210,12 @@ class DatabaseFailureCounts:
         unique = sorted(key for key, n in failures.items() if n > 0)
         if not unique:
             return
-        statement = self._writes.get(len(unique))
-        if statement is None:
-            statement = self._writes[len(unique)] = CompiledStatement(
-                text(_upsert_sql(len(unique))), self._db.engine.dialect)
+        statements = self._writes.get(len(unique))
+        if statements is None:
+            dialect = self._db.engine.dialect
+            statements = self._writes[len(unique)] = (
+                CompiledStatement(text(_restart_sql(len(unique))), dialect),
+                CompiledStatement(text(_upsert_sql(len(unique))), dialect))
         now = self._clock()
         values: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
         values.update({f"n{i}": failures[key] for i, key in enumerate(unique)})
@@ -220,7 +224,8 @@ class DatabaseFailureCounts:
         # transaction): half the cost of going through text().
         cursor = connection.connection.cursor()
         try:
-            statement.execute(cursor, values)
+            for statement in statements:
+                statement.execute(cursor, values)
         finally:
             cursor.close()
 
@@ -246,18 +251,24 @@ def _read_statement(size: int, db: Database) -> CompiledStatement:
     return CompiledStatement(statement, db.engine.dialect)
 
 
+def _restart_sql(size: int) -> str:
+    """The counters of keys ``:kI`` whose window has passed, started again at none (the
+    upsert that follows adds the new failures). Usually no row: a few index reads."""
+    keys = ", ".join(f":k{i}" for i in range(size))
+    return ("UPDATE failure_counts SET failures = 0, since = :now "
+            f"WHERE key IN ({keys}) AND since <= :horizon")
+
+
 def _upsert_sql(size: int) -> str:
     """One statement for every key of the failures (``:nI`` more for key ``:kI``); the
-    same SQL on SQLite and PostgreSQL. A window that has passed starts again at the new
-    failures (the right-hand sides read the old row; ``excluded`` is the new one)."""
+    same SQL on SQLite and PostgreSQL. It sets ``failures`` only: an update that named
+    ``since`` (even unchanged) would rewrite the row's entry in the ``since`` index, on
+    SQLite two more pages written per key (``_restart_sql`` starts passed windows)."""
     rows = ", ".join(f"(:k{i}, :n{i}, :now)" for i in range(size))
     return (
         f"INSERT INTO failure_counts (key, failures, since) VALUES {rows} "
         "ON CONFLICT (key) DO UPDATE SET "
-        "failures = CASE WHEN failure_counts.since <= :horizon THEN excluded.failures "
-        "ELSE failure_counts.failures + excluded.failures END, "
-        "since = CASE WHEN failure_counts.since <= :horizon THEN :now "
-        "ELSE failure_counts.since END"
+        "failures = failure_counts.failures + excluded.failures"
     )
 
 

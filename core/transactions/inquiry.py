@@ -385,7 +385,7 @@ class CompiledLookup:
         if statement is None:
             statement = self._with_counts[len(keys)] = CompiledStatement(
                 _LOOKUP.add_columns(*counts.columns(len(keys))), self._engine.dialect)
-        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+        values = counts.parameters(keys)
         values["number"] = number
         unwritten = counts.unwritten(keys)  # before the statement (DatabaseFailureCounts)
         fetched = statement.fetchall(self._engine, values)
