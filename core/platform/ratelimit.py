@@ -27,6 +27,10 @@ from core.platform.models import FailureCount
 
 log = logging.getLogger(__name__)
 
+# Keys per write statement: a write behind carries any number of them, and each size is
+# a statement compiled (and prepared by the driver) once; larger ones gain nothing.
+WRITE_CHUNK = 32
+
 Clock = Callable[[], float]
 
 
@@ -210,24 +214,29 @@ class DatabaseFailureCounts:
         unique = sorted(key for key, n in failures.items() if n > 0)
         if not unique:
             return
-        statements = self._writes.get(len(unique))
-        if statements is None:
-            dialect = self._db.engine.dialect
-            statements = self._writes[len(unique)] = (
-                CompiledStatement(text(_restart_sql(len(unique))), dialect),
-                CompiledStatement(text(_upsert_sql(len(unique))), dialect))
         now = self._clock()
-        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
-        values.update({f"n{i}": failures[key] for i, key in enumerate(unique)})
-        values.update(now=now, horizon=now - self.window)
         # Run as compiled once, on the connection's own DB-API connection (so in its
         # transaction): half the cost of going through text().
         cursor = connection.connection.cursor()
         try:
-            for statement in statements:
-                statement.execute(cursor, values)
+            for start in range(0, len(unique), WRITE_CHUNK):
+                chunk = unique[start:start + WRITE_CHUNK]
+                values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
+                values.update({f"n{i}": failures[key] for i, key in enumerate(chunk)})
+                values.update(now=now, horizon=now - self.window)
+                for statement in self._write_statements(len(chunk)):
+                    statement.execute(cursor, values)
         finally:
             cursor.close()
+
+    def _write_statements(self, size: int) -> tuple[CompiledStatement, CompiledStatement]:
+        statements = self._writes.get(size)
+        if statements is None:
+            dialect = self._db.engine.dialect
+            statements = self._writes[size] = (
+                CompiledStatement(text(_restart_sql(size)), dialect),
+                CompiledStatement(text(_upsert_sql(size)), dialect))
+        return statements
 
     def forget_expired(self, now: datetime) -> int:
         """Delete the counters whose window has passed; how many."""

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from core.platform.ratelimit import DatabaseFailureCounts
+from core.platform.ratelimit import WRITE_CHUNK, DatabaseFailureCounts
 
 NEVER = 3600.0  # a writer delay no test waits for: nothing is written behind unasked
 
@@ -156,3 +156,17 @@ def test_concurrent_failures_are_each_written_once(core, clock, database):
     owns = [f"own-{n}-{k}" for n in range(8) for k in range(50)]
     assert sum(database.counts(owns).values()) == 400
     assert store.unwritten(["shared", *owns]) == {}
+
+
+def test_a_large_write_is_made_in_chunks_of_one_statement_each(store, database):
+    # A write behind may carry hundreds of keys: written in chunks of WRITE_CHUNK keys,
+    # one compiled statement per chunk size (not one per batch size ever seen).
+    keys = [f"key-{n}" for n in range(WRITE_CHUNK * 2 + 5)]
+    for key in keys:
+        store.add([key], durable=False)
+    store.add(keys[:3])
+
+    written = database.counts(keys)
+    assert sum(written.values()) == len(keys) + 3
+    assert [written[key] for key in keys[:4]] == [2, 2, 2, 1]
+    assert sorted(store._writes) == [5, WRITE_CHUNK]
