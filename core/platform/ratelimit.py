@@ -193,7 +193,8 @@ class DatabaseFailureCounts:
             self._writer = threading.Thread(target=self._write_behind, daemon=True,
                                             name="failure-counts")
             self._writer.start()
-        self._wake.set()
+        if not self._wake.is_set():  # once a batch: a set wakes the writer, GIL and all
+            self._wake.set()
 
     def _write_behind(self) -> None:
         while not self._closed:

@@ -103,20 +103,21 @@ class InquiryLimits:
                 number: str | None) -> Counted:
         """The counters of an inquiry on ``channel`` from ``origin``."""
         place = f"{channel}:{origin_group(origin) if origin else '-'}"
-        own = self._keyed("origin", place)
+        shared = channel in SHARED_ORIGINS or not origin
+        own = None if shared else self._keyed("origin", place)  # every request: only if used
         if channel in AUTHENTICATED_ORIGINS and origin and any(
                 c.mobile == origin for c in credentials):
+            own = own or self._keyed("origin", place)
             return Counted(own, (), (own,))
         targets = [c.key for c in credentials]
         if number is not None:
             targets.append(self._keyed("number", number))
         watched = tuple(Watched(self._keyed("pair", f"{target}|{place}"), target)
                         for target in dict.fromkeys(targets))
-        shared = channel in SHARED_ORIGINS or not origin
         keys = [key for w in watched for key in (w.pair, w.anyone)]
-        if not shared:
+        if own is not None:
             keys.append(own)
-        return Counted(None if shared else own, watched, tuple(keys))
+        return Counted(own, watched, tuple(keys))
 
     def refused(self, counted: Counted) -> bool:
         """Whether the inquiry is refused: one read of all its counters."""
