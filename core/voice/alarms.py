@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from core.platform.db import Database, utcnow
 from core.platform.settings import CoreSettings
@@ -110,6 +110,8 @@ def due_cases(now: datetime, batch: int, *, locking: bool) -> Select[VoiceCase]:
     ``next_alarm_at``; with ``locking`` (PostgreSQL) locked, skipping those another
     transaction holds (a concurrent scan, or a change to the case)."""
     query = (select(VoiceCase).where(VoiceCase.next_alarm_at <= now)
+             # The citizen's text (kilobytes) is no alarm's business.
+             .options(defer(VoiceCase.text))
              .order_by(VoiceCase.next_alarm_at).limit(batch))
     return query.with_for_update(skip_locked=True) if locking else query
 
