@@ -37,9 +37,10 @@ from core.messaging import outbox
 from core.messaging.models import Notification, NotificationStatus
 from core.platform.i18n import gettext_for, ngettext_for
 from core.platform.settings import CoreSettings
+from core.voice.deadlines import BREACH, WARNING
+from core.voice.deadlines import LEADERSHIP as LEADERSHIP_LEVEL
 from core.voice.models import VoiceCase
 
-WARNING, BREACH, LEADERSHIP_LEVEL = 1, 2, 3
 LEVEL_NAMES = {WARNING: "warning", BREACH: "breach", LEADERSHIP_LEVEL: "leadership"}
 # The outbox kind of each level's messages.
 KINDS = {level: f"voice_{name}" for level, name in LEVEL_NAMES.items()}

@@ -48,13 +48,7 @@ from core.platform.db import Database, utcnow
 from core.platform.settings import CoreSettings
 from core.platform.telemetry import VOICE_ALARMS
 from core.voice import deadlines
-from core.voice.alarm_messages import (
-    BREACH,
-    LEADERSHIP_LEVEL,
-    LEVEL_NAMES,
-    WARNING,
-    Messages,
-)
+from core.voice.alarm_messages import LEVEL_NAMES, Messages
 from core.voice.models import CaseAlarm, DeadlinePolicy, VoiceCase
 from core.voice.states import CLOCK_RUNNING
 
@@ -118,12 +112,7 @@ def due_cases(now: datetime, batch: int, *, locking: bool) -> Select[VoiceCase]:
 
 def next_alarm(times: deadlines.AlarmTimes, escalation: int) -> datetime | None:
     """When the first level above ``escalation`` falls due; None once all are raised."""
-    return next((at for level, at in _levels(times) if level > escalation), None)
-
-
-def _levels(times: deadlines.AlarmTimes) -> list[tuple[int, datetime]]:
-    return [(WARNING, times.warning), (BREACH, times.breach),
-            (LEADERSHIP_LEVEL, times.leadership)]
+    return next((at for level, at in times.levels() if level > escalation), None)
 
 
 def _raise_due(session: Session, config: CoreSettings, cases: Sequence[VoiceCase],
@@ -148,7 +137,7 @@ def _raise_due(session: Session, config: CoreSettings, cases: Sequence[VoiceCase
             moves.append(_move(case, case.escalation, working_from))
         else:
             times = deadlines.alarm_times(session, config, case)
-            levels = [level for level, at in _levels(times)
+            levels = [level for level, at in times.levels()
                       if level > case.escalation and at <= now]
             escalation = max(levels, default=case.escalation)
             moves.append(_move(case, escalation, next_alarm(times, escalation)))

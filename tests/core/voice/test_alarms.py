@@ -85,12 +85,12 @@ _trackings = iter(range(4_000_000_000, 5_000_000_000))
 
 
 def open_case(core, office: Office, agency: str = "MUN", *, received: datetime = RECEIVED,
-              state: str = "in_progress", specialist: str | None = "mun-specialist") -> int:
+              specialist: str | None = "mun-specialist") -> int:
     """A complaint received at ``received`` and timed by the clock; its first alarm time
     the warning's."""
     with core.db.write.begin() as session:
         case = VoiceCase(
-            tracking=str(next(_trackings)), case_type="complaint", state=state,
+            tracking=str(next(_trackings)), case_type="complaint", state="in_progress",
             agency_id=office.agencies[agency], channel="portal", language="ar",
             text="حفرة في الطريق", cycle=1, escalation=0, received_at=received,
             assigned_user_id=office.users[specialist] if specialist else None)
@@ -108,8 +108,8 @@ def alarm_time(core, case_id: int, level: int) -> datetime:
     with core.db.read() as session:
         case = session.get(VoiceCase, case_id)
         times = deadlines.alarm_times(session, core.config, case)
-        at = {alarms.WARNING: times.warning, alarms.BREACH: times.breach,
-              alarms.LEADERSHIP_LEVEL: times.leadership}[level]
+        at = {deadlines.WARNING: times.warning, deadlines.BREACH: times.breach,
+              deadlines.LEADERSHIP: times.leadership}[level]
         return deadlines.next_working_time(session, core.config, at)
 
 
@@ -158,7 +158,7 @@ def raised(core) -> list[tuple[int, int, int]]:
 
 def test_the_warning_goes_to_the_specialist_and_the_agencys_coordinators(core, office):
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.WARNING)
+    now = alarm_time(core, case, deadlines.WARNING)
 
     result = scan(core, now)
 
@@ -180,7 +180,7 @@ def test_the_warning_goes_to_the_specialist_and_the_agencys_coordinators(core, o
 def test_a_warning_moves_the_cases_next_alarm_to_its_breach(core, office):
     case = open_case(core, office)
 
-    scan(core, alarm_time(core, case, alarms.WARNING))
+    scan(core, alarm_time(core, case, deadlines.WARNING))
 
     with core.db.read() as session:
         row = session.get(VoiceCase, case)
@@ -191,7 +191,7 @@ def test_the_breach_sends_one_arabic_sms_per_agency_leader_listing_its_late_case
         core, office):
     mun = [open_case(core, office) for _ in range(3)]
     health = open_case(core, office, "HEALTH", specialist=None)
-    now = max(alarm_time(core, case, alarms.BREACH) for case in [*mun, health])
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in [*mun, health])
 
     result = scan(core, now)
 
@@ -211,7 +211,7 @@ def test_a_leader_gets_one_message_per_scan_whatever_its_batches(core, office):
     """Each batch is a transaction of its own: the later ones add their cases to the
     message the first queued, still waiting in the outbox."""
     cases = [open_case(core, office) for _ in range(7)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
 
     result = scan(core, now, batch=3)
 
@@ -223,7 +223,7 @@ def test_a_leader_gets_one_message_per_scan_whatever_its_batches(core, office):
 
 def test_a_message_a_sender_took_meanwhile_is_not_rewritten(core, office, monkeypatch):
     cases = [open_case(core, office) for _ in range(5)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
     real, calls = alarms.due_cases, []
 
     def send_between_batches(*args, **kwargs):
@@ -243,7 +243,7 @@ def test_a_message_a_sender_took_meanwhile_is_not_rewritten(core, office, monkey
 
 def test_the_leadership_is_told_of_cases_late_past_the_breach_by_agency(core, office):
     mun, health = open_case(core, office), open_case(core, office, "HEALTH")
-    now = max(alarm_time(core, case, alarms.LEADERSHIP_LEVEL) for case in (mun, health))
+    now = max(alarm_time(core, case, deadlines.LEADERSHIP) for case in (mun, health))
 
     scan(core, now)
 
@@ -261,7 +261,7 @@ def test_levels_found_due_together_are_each_raised_to_their_own_audience(core, o
     """A scheduler stopped for days: the first scan after finds all three levels due."""
     case = open_case(core, office)
 
-    result = scan(core, alarm_time(core, case, alarms.LEADERSHIP_LEVEL))
+    result = scan(core, alarm_time(core, case, deadlines.LEADERSHIP))
 
     assert result.raised == {"warning": 1, "breach": 1, "leadership": 1}
     assert raised(core) == [(case, 1, level) for level in (1, 2, 3)]
@@ -276,7 +276,7 @@ def test_an_agency_without_a_leader_to_tell_is_counted(core, office):
                         .values(mobile=None))
     case = open_case(core, office, "HEALTH", specialist=None)
 
-    result = scan(core, alarm_time(core, case, alarms.BREACH))
+    result = scan(core, alarm_time(core, case, deadlines.BREACH))
 
     assert result.unreachable == {"breach": 1}
     assert case_row(core, case).escalation == 2  # raised, for the leader's list to show
@@ -287,7 +287,7 @@ def test_an_agency_without_a_leader_to_tell_is_counted(core, office):
 
 def test_a_second_scan_and_a_restarted_scanner_raise_nothing_again(core, office, settings):
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.BREACH)
+    now = alarm_time(core, case, deadlines.BREACH)
     first = scan(core, now)
     restarted = Database(settings.database.url)
     try:
@@ -303,7 +303,7 @@ def test_a_level_raised_before_is_not_raised_again_even_if_the_case_forgot_it(co
     """A change to the case that wrote back an older escalation (a lost update): the
     alarm row still says the level was raised."""
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.WARNING)
+    now = alarm_time(core, case, deadlines.WARNING)
     scan(core, now)
     with core.db.write.begin() as session:
         session.execute(update(VoiceCase).where(VoiceCase.id == case)
@@ -320,7 +320,7 @@ def test_a_scan_that_crashes_after_its_first_batch_raises_each_level_once_when_r
     """The process dies part-way, while writing the second batch's messages: the first
     batch is committed, the second rolled back whole (no alarm without its message)."""
     cases = [open_case(core, office) for _ in range(12)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
     with core.db.write.begin() as session:  # the warnings are not what this is about
         session.execute(update(VoiceCase).values(escalation=1))
     real, calls = outbox.enqueue_new, []
@@ -373,7 +373,7 @@ def concurrent_scans(url: str, config, now: datetime, scanners: int = 4
 
 def test_concurrent_scanners_raise_each_level_once(core, office, settings):
     cases = [open_case(core, office) for _ in range(60)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
 
     results = concurrent_scans(settings.database.url, core.config, now)
 
@@ -392,8 +392,10 @@ def test_concurrent_scanners_raise_each_level_once(core, office, settings):
 @pytest.mark.parametrize("state", ["awaiting_citizen", "answered", "closed"])
 def test_a_paused_or_answered_case_gets_no_alarm_and_leaves_the_scan(core, office, state):
     """Its alarm time left behind by a change that did not retime it: cleared, not raised."""
-    case = open_case(core, office, state=state)
-    now = alarm_time(core, case, alarms.BREACH)
+    case = open_case(core, office)
+    now = alarm_time(core, case, deadlines.BREACH)
+    with core.db.write.begin() as session:
+        session.execute(update(VoiceCase).where(VoiceCase.id == case).values(state=state))
 
     result = scan(core, now)
 
@@ -406,7 +408,7 @@ def test_a_case_answered_while_the_scan_runs_gets_no_alarm(core, office, setting
     """The answer's transaction holds the case when the scan comes: SQLite's scan waits
     for it, PostgreSQL's skips the case; neither raises an alarm on the state before."""
     answered, other = open_case(core, office), open_case(core, office)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in (answered, other))
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in (answered, other))
     scanner = Database(settings.database.url)
     results: list[alarms.ScanResult] = []
     try:
@@ -429,7 +431,7 @@ def test_a_case_answered_while_the_scan_runs_gets_no_alarm(core, office, setting
 @pytest.mark.postgres
 def test_on_postgresql_a_scan_skips_a_case_another_transaction_holds(core, office, settings):
     held, free = open_case(core, office), open_case(core, office)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in (held, free))
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in (held, free))
     with core.db.write.begin() as session:
         session.scalars(select(VoiceCase).where(VoiceCase.id == held)
                         .with_for_update()).all()
@@ -450,7 +452,7 @@ def test_the_scan_reads_the_due_cases_by_the_next_alarm_index(core, office):
     later = RECEIVED + timedelta(days=60)
     for _ in range(40):
         open_case(core, office, received=later)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in due)
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in due)
     statements: list[tuple[str, object]] = []
 
     def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
@@ -506,7 +508,7 @@ def test_outside_working_hours_alarms_wait_for_the_next_working_time(core, offic
                                                                      monkeypatch):
     monkeypatch.setattr(deadlines, "next_working_time", working_hours)
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
 
     held = scan(core, night)
 
@@ -520,7 +522,7 @@ def test_outside_working_hours_alarms_wait_for_the_next_working_time(core, offic
 def test_a_case_answered_in_the_night_gets_no_morning_alarm(core, office, monkeypatch):
     monkeypatch.setattr(deadlines, "next_working_time", working_hours)
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
     scan(core, night)
     with core.db.write.begin() as session:
         session.execute(update(VoiceCase).where(VoiceCase.id == case)
@@ -538,7 +540,7 @@ def test_a_case_with_a_target_in_hours_is_urgent_and_alarmed_at_night(core, offi
         session.add(DeadlinePolicy(agency_id=office.agencies["MUN"], acknowledge_value=1,
                                    acknowledge_unit="h", answer_value=4, answer_unit="h"))
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
 
     result = scan(core, night)
 
@@ -550,7 +552,7 @@ def test_alarms_keep_to_the_calendars_working_time(core, office):
     """With the clock's own calendar: a scan in the night raises what is due only if the
     calendar calls that working time, else the case waits for it."""
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
     with core.db.read() as session:
         working_from = deadlines.next_working_time(session, core.config, night)
 
