@@ -2,6 +2,15 @@
 target, the breach at the deadline, and the emirate's leadership
 ``voice.leadership_after_days`` working days after it (``deadlines.alarm_times``).
 
+Which levels are due is read from what the clock stored, not recomputed from the case's
+events (``alarm_times`` reads them: a query a case). The clock keeps ``next_alarm_at`` at
+the time of the level above ``escalation`` (this scan may only move it later, to working
+time), so a case read as due has that level due; the breach is the answer deadline
+(``answer_due``, its pauses counted), and the leadership level is
+``WorkingCalendar.add_working_days`` after it, on the case's calendar version.
+tests/core/voice/test_alarms.py holds these to ``alarm_times`` for paused and resumed
+cases.
+
 Who is told of which level, and how (``core.voice.alarm_messages``): the warning goes to
 the case's specialist and its agency's coordinators, the breach to its agency's leaders
 (the seed's promise), the last level to the emirate's leadership; each in one message
@@ -44,6 +53,7 @@ from datetime import datetime
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, defer
 
+from core.calendar import versions
 from core.platform.db import Database, utcnow
 from core.platform.settings import CoreSettings
 from core.platform.telemetry import VOICE_ALARMS
@@ -110,9 +120,21 @@ def due_cases(now: datetime, batch: int, *, locking: bool) -> Select[VoiceCase]:
     return query.with_for_update(skip_locked=True) if locking else query
 
 
-def next_alarm(times: deadlines.AlarmTimes, escalation: int) -> datetime | None:
-    """When the first level above ``escalation`` falls due; None once all are raised."""
-    return next((at for level, at in times.levels() if level > escalation), None)
+def levels_due(session: Session, config: CoreSettings, case: VoiceCase,
+               now: datetime) -> tuple[list[int], datetime | None]:
+    """The levels of a due case (its ``next_alarm_at`` passed, its clock running) due at
+    ``now`` above its escalation, and when the next one falls due (None after the
+    last)."""
+    assert case.answer_due is not None
+    if case.escalation >= deadlines.LEADERSHIP:
+        return [], None
+    calendar = versions.calendar(session, case.calendar_version)
+    later = [(deadlines.BREACH, case.answer_due),
+             (deadlines.LEADERSHIP, calendar.add_working_days(
+                 case.answer_due, config.voice.leadership_after_days))]
+    levels = [case.escalation + 1] + [level for level, at in later
+                                      if level > case.escalation + 1 and at <= now]
+    return levels, next((at for level, at in later if level > max(levels)), None)
 
 
 def _raise_due(session: Session, config: CoreSettings, cases: Sequence[VoiceCase],
@@ -123,12 +145,8 @@ def _raise_due(session: Session, config: CoreSettings, cases: Sequence[VoiceCase
         return
     result.due += len(cases)
     working_from = deadlines.next_working_time(session, config, now)
-    # Held here for the batch: the clock looks each case's policy up by its key, which
-    # then costs no query.
-    policies = _policies(session, cases)
     # Outside working time, the policies whose alarms are urgent (None: all go now).
-    urgent = ({policy.id for policy in policies if policy.answer_unit == "h"}
-              if working_from > now else None)
+    urgent = _hours_policies(session, cases) if working_from > now else None
     moves: list[dict[str, object]] = []
     due: list[tuple[VoiceCase, int]] = []
     for case in cases:
@@ -140,11 +158,8 @@ def _raise_due(session: Session, config: CoreSettings, cases: Sequence[VoiceCase
             result.held += 1
             moves.append(_move(case, case.escalation, working_from))
         else:
-            times = deadlines.alarm_times(session, config, case)
-            levels = [level for level, at in times.levels()
-                      if level > case.escalation and at <= now]
-            escalation = max(levels, default=case.escalation)
-            moves.append(_move(case, escalation, next_alarm(times, escalation)))
+            levels, next_at = levels_due(session, config, case, now)
+            moves.append(_move(case, max(levels, default=case.escalation), next_at))
             due += [(case, level) for level in levels]
     won = _record(session, due, now)
     session.execute(update(_CASES).where(_CASES.c.id == bindparam("case_id"))
@@ -162,11 +177,11 @@ def _move(case: VoiceCase, escalation: int, next_at: datetime | None) -> dict[st
     return {"case_id": case.id, "to_level": escalation, "next_at": next_at}
 
 
-def _policies(session: Session, cases: Sequence[VoiceCase]) -> Sequence[DeadlinePolicy]:
-    """The batch's deadline policies; those whose answer target is in hours make their
-    cases' alarms urgent."""
-    return session.scalars(select(DeadlinePolicy).where(
-        DeadlinePolicy.id.in_({case.policy_id for case in cases}))).all()
+def _hours_policies(session: Session, cases: Sequence[VoiceCase]) -> set[int]:
+    """The batch's policies whose answer target is in hours: their alarms are urgent."""
+    return set(session.scalars(select(DeadlinePolicy.id).where(
+        DeadlinePolicy.id.in_({case.policy_id for case in cases}),
+        DeadlinePolicy.answer_unit == "h")))
 
 
 def _record(session: Session, due: list[tuple[VoiceCase, int]],

@@ -23,7 +23,7 @@ from core.messaging import outbox
 from core.messaging.models import Notification
 from core.platform.db import Database
 from core.voice import alarm_messages, alarms, deadlines
-from core.voice.models import CaseAlarm, DeadlinePolicy, VoiceCase
+from core.voice.models import CaseAlarm, CaseEvent, DeadlinePolicy, VoiceCase
 from tests import factories as f
 
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -86,8 +86,8 @@ _trackings = iter(range(4_000_000_000, 5_000_000_000))
 
 def open_case(core, office: Office, agency: str = "MUN", *, received: datetime = RECEIVED,
               specialist: str | None = "mun-specialist") -> int:
-    """A complaint received at ``received`` and timed by the clock; its first alarm time
-    the warning's."""
+    """A complaint received at ``received`` and timed by the clock (its first alarm time
+    the warning's)."""
     with core.db.write.begin() as session:
         case = VoiceCase(
             tracking=str(next(_trackings)), case_type="complaint", state="in_progress",
@@ -97,8 +97,6 @@ def open_case(core, office: Office, agency: str = "MUN", *, received: datetime =
         deadlines.time_new_case(session, core.config, case, received)
         session.add(case)
         session.flush()
-        case.next_alarm_at = alarms.next_alarm(
-            deadlines.alarm_times(session, core.config, case), case.escalation)
         return case.id
 
 
@@ -384,6 +382,51 @@ def test_concurrent_scanners_raise_each_level_once(core, office, settings):
     assert raised(core) == sorted((case, 1, level) for case in cases for level in (1, 2))
     # The leader's messages count every case once between them.
     assert sum(listed_count(m) for m in to(core, "+966500000004")) == len(cases)
+
+
+# --- the levels due, as the clock defines them ----------------------------------------
+
+
+def pause(core, case_id: int, start: datetime, end: datetime) -> None:
+    """The case awaited the citizen from ``start`` to ``end`` (its events), retimed."""
+    with core.db.write.begin() as session:
+        case = session.get(VoiceCase, case_id)
+        session.add_all([
+            CaseEvent(case_id=case_id, at=start, actor_role="specialist", action="ask",
+                      from_state="in_progress", to_state="awaiting_citizen", cycle=1),
+            CaseEvent(case_id=case_id, at=end, actor_role="citizen", action="reply",
+                      from_state="awaiting_citizen", to_state="in_progress", cycle=1)])
+        session.flush()
+        deadlines.retime(session, core.config, case, end)
+
+
+@pytest.mark.parametrize("paused_days", [0, 2, 9])
+def test_the_levels_due_agree_with_the_clocks_alarm_times(core, office, paused_days):
+    """The scan reads the levels from what the clock stored (``next_alarm_at``,
+    ``answer_due``) rather than from the events: at every escalation, at and around each
+    alarm time, it finds what ``alarm_times`` says."""
+    case = open_case(core, office)
+    if paused_days:
+        pause(core, case, RECEIVED + timedelta(days=1),
+              RECEIVED + timedelta(days=1 + paused_days))
+    with core.db.write.begin() as session:
+        row = session.get(VoiceCase, case)
+        times = deadlines.alarm_times(session, core.config, row).levels()
+        moments = sorted({at + timedelta(minutes=shift) for _level, at in times
+                          for shift in (-1, 0, 1)} | {times[-1][1] + timedelta(days=30)})
+        checked = 0
+        for escalation in (0, 1, 2):
+            row.escalation = escalation
+            deadlines.retime(session, core.config, row, RECEIVED)
+            for now in moments:
+                if now < row.next_alarm_at:
+                    continue  # not due: the scan does not read it
+                expected = [level for level, at in times if level > escalation and at <= now]
+                after = next((at for level, at in times if level > max(expected)), None)
+                assert alarms.levels_due(session, core.config, row, now) == (expected, after)
+                checked += 1
+        session.rollback()
+    assert checked >= 12
 
 
 # --- cases whose clock stopped ----------------------------------------------------------
