@@ -25,9 +25,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP
@@ -89,20 +88,25 @@ class Messages:
             return 0
         lists = self._lists(session, raised)
         self._name_agencies(session, {case.agency_id for case, _level in raised})
-        new = []
+        untried = _untried(session, [self._queued[key][0] for key in lists
+                                     if key in self._queued])
+        new, rewritten = [], []
         for (level, address), cases in lists.items():
             key = (level, address)
-            if key in self._queued:
+            if key in self._queued and self._queued[key][0] in untried:
                 cause, listed = self._queued[key]
-                if _rewrite(session, cause, self._body(level, listed + cases)):
-                    self._queued[key] = (cause, listed + cases)
-                    continue
+                self._queued[key] = (cause, listed + cases)
+                rewritten.append({"cause": cause, "text": self._body(level, listed + cases)})
+                continue
             first = cases[0]
             cause = f"voice-alarm:{level}:{first.case_id}:{first.cycle}:{address.user_id}"
             self._queued[key] = (cause, cases)
             new.append({"cause_key": cause, "kind": KINDS[level], "audience": "staff",
                         "recipient": address.recipient, "channel": address.channel,
                         "language": self._lang, "body": self._body(level, cases)})
+        if rewritten:
+            session.execute(update(_OUTBOX).where(_OUTBOX.c.cause_key == bindparam("cause"))
+                            .values(body=bindparam("text")), rewritten)
         return outbox.enqueue_new(session, new)
 
     def _lists(self, session: Session, raised: list[tuple[VoiceCase, int]],
@@ -139,15 +143,18 @@ class Messages:
                               self._config.voice.leadership_after_days, self._lang)
 
 
-def _rewrite(session: Session, cause_key: str, body: str) -> bool:
-    """Give a queued message a new text if no sender has tried it yet; whether it had
-    (a sender's claim of it waits for this transaction, or was made before it). One
-    pending again after a try is left alone: parts of it may have gone already."""
-    return cast(CursorResult[Any], session.execute(
-        update(_OUTBOX).where(_OUTBOX.c.cause_key == cause_key,
-                              _OUTBOX.c.status == NotificationStatus.PENDING,
-                              _OUTBOX.c.attempts == 0)
-        .values(body=body))).rowcount == 1
+def _untried(session: Session, causes: list[str]) -> set[str]:
+    """Those of the messages no sender has tried yet, held for this transaction (on
+    PostgreSQL locked: a sender's claim waits for it, or was made before and is seen;
+    on SQLite the writer lock does the same). One pending again after a try is left
+    alone: parts of it may have gone already."""
+    if not causes:
+        return set()
+    return set(session.scalars(
+        select(_OUTBOX.c.cause_key).where(_OUTBOX.c.cause_key.in_(causes),
+                                          _OUTBOX.c.status == NotificationStatus.PENDING,
+                                          _OUTBOX.c.attempts == 0)
+        .with_for_update()))
 
 
 class _Staff:
