@@ -343,8 +343,12 @@ def _approve(act: Act) -> None:
 
 def _answered(act: Act, action: str, answer: CaseAnswer) -> None:
     event_id = _move(act, action, s.ANSWERED, detail={"answer_id": answer.id, "sent": True})
+    # The last day to reopen, by today's calendar: a holiday declared later only adds one.
+    last_day = local_date(reopen_until(act.session, act.config, act.now), act.config.tz) \
+        - timedelta(days=1)
     notices.to_citizen(act.session, act.case, event_id, "answered",
-                       notices.answered(act.case.tracking, answer.text, act.case.language))
+                       notices.answered(act.case.tracking, answer.text, last_day,
+                                        act.case.language))
 
 
 def _send_back(act: Act) -> None:

@@ -11,7 +11,7 @@ mobile on their account, when there is one (staff texts are in Arabic).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -41,10 +41,13 @@ def info_requested(tracking: str, question: str, lang: str) -> str:
              "asked for.").format(tracking=tracking, question=question)
 
 
-def answered(tracking: str, text: str, lang: str) -> str:
+def answered(tracking: str, text: str, last_reopen_day: date, lang: str) -> str:
+    """The answer, with the last day on which the citizen may reopen the case: after it
+    the case closes without another message (``core.voice.closing``)."""
     _ = gettext_for(lang)
-    return _("Answer to your request {tracking}: {text} Rate it by sending 1 to 5, or 0 "
-             "to reopen it.").format(tracking=tracking, text=text)
+    return _("Answer to your request {tracking}: {text} Rate it by sending 1 to 5, or "
+             "send 0 by {date} to reopen it.").format(
+        tracking=tracking, text=text, date=format_date(last_reopen_day, lang))
 
 
 def decided(decision: str, tracking: str, text: str, lang: str) -> str:

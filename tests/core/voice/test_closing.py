@@ -250,3 +250,26 @@ def test_the_instant_agrees_with_the_reopen_rule_day_by_day(world, reopen_days):
             for day in range(-20, 4):
                 answered = cutoff + timedelta(days=day, hours=3)
                 assert (answered < cutoff) == (reopen_until(session, config, answered) <= now)
+
+
+def answer_text(core, tracking: str) -> str:
+    with core.db.read() as session:
+        return session.scalars(select(Notification.body).where(
+            Notification.kind == "voice_answered",
+            Notification.body.contains(tracking))).one()
+
+
+def test_the_answer_names_the_last_day_to_reopen_then_the_case_closes_unannounced(world):
+    """What lets the closing go unannounced: the answer said until when."""
+    tracking = world.walk("complaint", "answered")
+    assert "2026/12/06م" in answer_text(world.core, tracking)  # the 10th working day
+
+    holidays.add(world.core.db, [date(2026, 12, 6)], "test", world.core.config)
+    later = world.walk("complaint", "answered")
+    assert "2026/12/07م" in answer_text(world.core, later)
+
+
+def test_the_english_answer_names_the_day_too(world):
+    tracking = world.walk("complaint", "answered", lang="en")
+    assert "send 0 by " in answer_text(world.core, tracking)
+    assert "(6 Dec 2026) to reopen it." in answer_text(world.core, tracking)
