@@ -19,7 +19,7 @@ from core.transactions import digest, overdue
 from core.voice import alarms, closing, deadlines
 
 # The lease under which one machine retimes the open cases after a calendar change.
-RECOMPUTE_LEASE = "deadline-recompute"
+RECOMPUTE_LEASE = deadlines.RECOMPUTE_LEASE
 
 
 class Upkeep:
