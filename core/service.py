@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
+from core.access.users import StaffUsers
 from core.calls.log import CallLog
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
@@ -28,6 +29,7 @@ from core.transactions.events import EVENT_TYPES, parse_event
 from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.inquiry_log import InquiryLogWriter
 from core.transactions.overdue_report import OverdueReport
+from core.voice.service import VoiceService
 
 
 @dataclass
@@ -109,6 +111,10 @@ class Core:
         return StaffSessions(self.db)
 
     @cached_property
+    def users(self) -> StaffUsers:
+        return StaffUsers(self.db, self.config)
+
+    @cached_property
     def kiosks(self) -> KioskRegistry:
         return KioskRegistry(self.db)
 
@@ -119,6 +125,11 @@ class Core:
     @cached_property
     def overdue_report(self) -> OverdueReport:
         return OverdueReport(self.db, self.config)
+
+    @cached_property
+    def voice(self) -> VoiceService:
+        """Citizen's Voice: filing cases, the staff's and the citizen's actions, reads."""
+        return VoiceService(self.db, self.config)
 
     @cached_property
     def upkeep(self) -> Upkeep:

@@ -8,6 +8,7 @@ from prometheus_client import REGISTRY
 
 from core.service import Core
 from gateway import errors, ivr
+from gateway.admin_users import admin_users
 from gateway.api import api
 from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
@@ -19,6 +20,8 @@ from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
+from gateway.staff_accounts import accounts, accounts_api
+from gateway.voice_api import voice_api
 
 _collector: OutboxCollector | None = None
 _overdue_collector: OverdueCollector | None = None
@@ -55,6 +58,10 @@ def create_app(settings: Settings, core: Core) -> Flask:
                                             newstyle=True)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    app.register_blueprint(accounts_api)
+    app.register_blueprint(voice_api)
+    app.register_blueprint(accounts)
+    app.register_blueprint(admin_users)
     app.register_blueprint(openapi)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from gateway.commands.calendar import calendar
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
 from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
@@ -16,6 +17,7 @@ from gateway.commands.options import configure_logging as configure_logging
 from gateway.commands.prompts import prompts
 from gateway.commands.tokens import token
 from gateway.commands.transactions import demo_data, import_csv
+from gateway.commands.users import users
 from gateway.runner import Component, Runner
 from gateway.settings import Settings
 
@@ -28,7 +30,7 @@ def main() -> None:
     pass
 
 
-for _command in (db, demo_data, token, import_csv, prompts, holidays):
+for _command in (db, demo_data, token, users, import_csv, prompts, holidays, calendar):
     main.add_command(_command)
 
 

@@ -8,12 +8,12 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from core.platform.errors import Conflict, CoreError, InvalidRequest, NotFound
+from core.platform.errors import Conflict, CoreError, Forbidden, InvalidRequest, NotFound
 from gateway.portal import error_page, unavailable_page
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR = {InvalidRequest: 422, NotFound: 404, Conflict: 409}
+STATUS_FOR = {InvalidRequest: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:

@@ -1,5 +1,6 @@
-"""The scheduler's jobs: the overdue scan, notification expiry, abandoned-claim recovery,
-and the optional daily digest.
+"""The scheduler's jobs: the overdue scan, the Citizen's Voice alarm scan, closing answered
+cases, notification expiry, abandoned-claim recovery, retiming the open cases after a
+calendar change, and the optional daily digest.
 
 Each job is a method that does one pass and says what it did, so tests (and an operator's
 shell) call them directly with a controlled clock; ``start`` only puts them on a timer.
@@ -12,8 +13,13 @@ and try for the lease at each heartbeat. If the holder dies, another machine tak
 within ``LEASE_TTL``, and a process restarted on the same machine, in the same pid
 namespace, at once (the dead holder's pid is gone: ``leases.reclaimable``); whoever
 takes the lease over scans at once, as at start. Even without the lease a cycle could
-not be sent twice (``core.overdue``). Expiry and recovery are single conditional
-updates, safe to run anywhere at once.
+not be sent twice (``core.overdue``). The alarm scan (every
+``scheduler.voice_alarm_seconds``, while ``voice.enabled``) runs the same way under a
+lease of its own, ``voice-alarms``, renewed by the same heartbeat; it too is exactly once
+without the lease (``core.voice.alarms``). So does the closing of answered cases whose
+reopen window has passed (every ``scheduler.voice_close_seconds``, lease
+``voice-closing``; once without the lease too: ``core.voice.closing``). Expiry and
+recovery are single conditional updates, safe to run anywhere at once.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from core.platform import leases
 from core.platform.clock import utcnow
 from core.service import Core
 from core.transactions import overdue
+from core.voice import alarms, closing
 from scheduler.job_queue import JobQueue
 from scheduler.settings import SchedulerConfiguration
 
@@ -35,6 +42,8 @@ log = logging.getLogger("gateway.scheduler")
 # renewal; several heartbeats fit in it, so a slow database write does not lose it.
 LEASE_HEARTBEAT_SECONDS = 15
 LEASE_TTL = timedelta(seconds=60)
+ALARM_JOB = "voice-alarms"
+CLOSING_JOB = "voice-closing"
 
 
 class Scheduler:
@@ -43,6 +52,7 @@ class Scheduler:
     def __init__(self, core: Core, settings: SchedulerConfiguration, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.upkeep = core.upkeep
+        self.voice_enabled = core.config.voice.enabled
         self.settings = settings.scheduler
         self._tz = settings.tz
         self._clock = clock
@@ -50,6 +60,8 @@ class Scheduler:
         self.lease_ttl = LEASE_TTL
         self.heartbeat_seconds: float = LEASE_HEARTBEAT_SECONDS
         self._holding = False
+        self._holding_alarms = False
+        self._holding_closing = False
         self._queue: JobQueue | None = None
 
     # --- the jobs ----------------------------------------------------------------------
@@ -71,18 +83,68 @@ class Scheduler:
                         "has no manager mobile", count, code)
         return result
 
-    def heartbeat(self) -> bool:
-        """Renew the scan lease, or take it if it is free; whether we hold it now.
+    def scan_alarms(self) -> alarms.ScanResult | None:
+        """One Citizen's Voice alarm scan, if this scheduler holds the alarm lease (else
+        None); a line in the log when any case was due."""
+        now = self._clock()
+        self._holding_alarms = self.upkeep.hold_alarm_lease(self.holder, self.lease_ttl,
+                                                            now=now)
+        if not self._holding_alarms:
+            return None
+        result = self.upkeep.scan_alarms(now=now)
+        self.upkeep.record_alarm_scan(self.holder, self.lease_ttl, now=self._clock(),
+                                      state={"last_scan_at": now.isoformat(),
+                                             **result.as_state()})
+        if result.due:
+            log.info("%s", result.summary())
+        for level, count in sorted(result.unreachable.items()):
+            log.warning("voice alarms: %d %s alarms raised with nobody to tell: no such "
+                        "user with a mobile or an e-mail address", count, level)
+        return result
 
-        Taking it over (its holder stopped or died, maybe in the middle of a scan) runs
-        the scan at once rather than at the next interval.
+    def close_answered(self) -> closing.ClosingResult | None:
+        """Close the answered cases whose reopen window has passed, if this scheduler
+        holds the closing lease (else None); a line in the log when any closed."""
+        now = self._clock()
+        self._holding_closing = self.upkeep.hold_closing_lease(self.holder, self.lease_ttl,
+                                                               now=now)
+        if not self._holding_closing:
+            return None
+        result = self.upkeep.close_answered(now=now)
+        self.upkeep.record_closing(self.holder, self.lease_ttl, now=self._clock(),
+                                   state={"last_run_at": now.isoformat(),
+                                          **result.as_state()})
+        if result.closed:
+            log.info("voice: %d answered cases closed, their reopen window passed",
+                     result.closed)
+        return result
+
+    def heartbeat(self) -> bool:
+        """Renew the scan leases (the overdue scan's; the alarm scan's and the closing's
+        while voice is enabled), or take those that are free; whether we hold the overdue one now.
+
+        Taking one over (its holder stopped or died, maybe in the middle of a scan) runs
+        that scan at once rather than at the next interval.
         """
+        now = self._clock()
         was_holding = self._holding
-        self._holding = self.upkeep.hold_scan_lease(self.holder, self.lease_ttl,
-                                                    now=self._clock())
+        self._holding = self.upkeep.hold_scan_lease(self.holder, self.lease_ttl, now=now)
         if self._holding and not was_holding and self._queue is not None:
             log.info("overdue scan lease taken over by %s: scanning now", self.holder)
             self._queue.run_now("overdue-scan")
+        if self.voice_enabled:
+            was_holding = self._holding_alarms
+            self._holding_alarms = self.upkeep.hold_alarm_lease(self.holder, self.lease_ttl,
+                                                                now=now)
+            if self._holding_alarms and not was_holding and self._queue is not None:
+                log.info("alarm scan lease taken over by %s: scanning now", self.holder)
+                self._queue.run_now(ALARM_JOB)
+            was_holding = self._holding_closing
+            self._holding_closing = self.upkeep.hold_closing_lease(
+                self.holder, self.lease_ttl, now=now)
+            if self._holding_closing and not was_holding and self._queue is not None:
+                log.info("closing lease taken over by %s: closing now", self.holder)
+                self._queue.run_now(CLOSING_JOB)
         return self._holding
 
     def expire_notifications(self) -> int:
@@ -112,6 +174,16 @@ class Scheduler:
             log.info("%d daily digests queued for department managers", queued)
         return queued
 
+    def recompute_deadlines(self):
+        """Retime the open cases after the working calendar changed (a holiday added,
+        Ramadan hours): on one machine at a time, under its own lease."""
+        result = self.upkeep.recompute_deadlines(self.holder, self.lease_ttl,
+                                                 now=self._clock())
+        if result is not None and result.retimed:
+            log.info("calendar version %s: %d open cases retimed%s", result.version,
+                     result.retimed, "" if result.complete else " (stopped: lease lost)")
+        return result
+
     def maintain_outbox(self) -> None:
         self.recover_claims()
         self.expire_notifications()
@@ -121,29 +193,43 @@ class Scheduler:
     # --- running -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Put the jobs on their timers; the overdue scan and the upkeep also run now."""
+        """Put the jobs on their timers; the scans and the upkeep also run now."""
         queue = JobQueue(self._tz)
         queue.run_repeating(self.scan_overdue, self.settings.overdue_scan_seconds,
                             name="overdue-scan")
+        if self.voice_enabled:
+            queue.run_repeating(self.scan_alarms, self.settings.voice_alarm_seconds,
+                                name=ALARM_JOB)
+            queue.run_repeating(self.close_answered, self.settings.voice_close_seconds,
+                                name=CLOSING_JOB)
         queue.run_repeating(self.heartbeat, self.heartbeat_seconds, name="lease-heartbeat",
                             first_now=False)
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
                             name="outbox-upkeep")
+        queue.run_repeating(self.recompute_deadlines, self.settings.maintenance_seconds,
+                            name="deadline-recompute")
         if self.settings.digest_enabled:
             queue.run_repeating(self.send_digests, self.settings.maintenance_seconds,
                                 name="daily-digest")
         queue.start()
         self._queue = queue
-        log.info("scheduler started: overdue scan every %d s, outbox upkeep every %d s",
-                 self.settings.overdue_scan_seconds, self.settings.maintenance_seconds)
+        log.info("scheduler started: overdue scan every %d s, outbox upkeep every %d s%s",
+                 self.settings.overdue_scan_seconds, self.settings.maintenance_seconds,
+                 f", alarm scan every {self.settings.voice_alarm_seconds} s"
+                 if self.voice_enabled else "")
 
     def stop(self) -> None:
-        """Let a running job finish, then give the scan lease up for another machine."""
+        """Let a running job finish, then give the scan leases up for another machine."""
         if self._queue is not None:
             self._queue.stop(wait=True)
             self._queue = None
         self.upkeep.release_scan_lease(self.holder)
         self._holding = False
+        if self.voice_enabled:
+            self.upkeep.release_alarm_lease(self.holder)
+            self._holding_alarms = False
+            self.upkeep.release_closing_lease(self.holder)
+            self._holding_closing = False
         log.info("scheduler stopped")
 
     @property

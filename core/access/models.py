@@ -20,6 +20,9 @@ from core.platform.models import Base, BigId
 
 
 class ApiToken(Base):
+    """A bearer token with one role: a service's (``records``, ``kiosk``, ``staff``), or a
+    staff user's personal token (role ``user``, ``user_id`` set) that acts as that user."""
+
     __tablename__ = "api_tokens"
     __table_args__ = (UniqueConstraint("token_hash"),)
 
@@ -30,19 +33,25 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    user_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_users.id"), index=True)
 
 
 class StaffSession(Base):
     """A staff member's signed-in session: the cookie carries its random id, the database
-    its hash, so signing out (``ended_at``) ends it on every machine."""
+    its hash, so signing out (``ended_at``) ends it on every machine. Opened either with a
+    ``staff`` token (``token_id``: the phone simulator's sign-in) or by a staff user's
+    password (``user_id``)."""
 
     __tablename__ = "staff_sessions"
     __table_args__ = (UniqueConstraint("session_hash"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     session_hash: Mapped[str] = mapped_column(String(64))
-    token_id: Mapped[int] = mapped_column(
+    token_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]

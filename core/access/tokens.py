@@ -23,6 +23,9 @@ from core.platform.db import utcnow
 from core.platform.errors import InvalidRequest
 
 ROLES = ("records", "kiosk", "staff")
+# A staff user's personal token (``core.access.users``): it acts as that user, and is
+# accepted only where a user is (never where a service role is asked for).
+USER_ROLE = "user"
 PREFIX = "gw_"
 # A token's last use is written at most this often per token and process: an audit needs
 # the day, not every request (each would be a write on the request's path).
@@ -38,6 +41,7 @@ class Principal:
     token_id: int
     name: str
     role: str
+    user_id: int | None = None  # a personal token's user (role ``user``)
 
 
 def token_hash(token: str) -> str:
@@ -52,10 +56,15 @@ def create_token(sessions: sessionmaker[Session], role: str, name: str) -> str:
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidRequest("name: 1 to 100 characters", code="invalid_name")
-    token = PREFIX + secrets.token_urlsafe(32)
+    token = new_token()
     with sessions.begin() as session:
         session.add(ApiToken(name=name, role=role, token_hash=token_hash(token)))
     return token
+
+
+def new_token() -> str:
+    """A fresh token's clear value (store only its ``token_hash``)."""
+    return PREFIX + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -190,9 +199,11 @@ class TokenVerifier:
             started = self._clock()
             with self._sessions() as session:
                 rows = session.execute(
-                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.role)
+                    select(ApiToken.token_hash, ApiToken.id, ApiToken.name, ApiToken.role,
+                           ApiToken.user_id)
                     .where(ApiToken.revoked_at.is_(None))).all()
-            known = {row.token_hash: Principal(row.id, row.name, row.role) for row in rows}
+            known = {row.token_hash: Principal(row.id, row.name, row.role, row.user_id)
+                     for row in rows}
             with self._lock:
                 self._known, self._loaded_at = known, started
             return started

@@ -1,4 +1,9 @@
-"""The operator's list of public holidays (days off besides Friday and Saturday)."""
+"""The operator's list of public holidays (days off besides the weekend).
+
+Adding or removing one writes a new version of the working calendar in the same
+transaction (``core.calendar.versions``): cases are timed against versions, and the
+scheduler retimes the open ones under the new version.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
+from core.calendar import versions
 from core.calendar.models import Holiday
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest
+from core.platform.settings import CoreSettings
 
 MAX_SPAN_DAYS = 31
 
@@ -45,28 +52,41 @@ class Added:
     unchanged: int
 
 
-def add(db: Database, days: list[date], name: str = "") -> Added:
+def add(db: Database, days: list[date], name: str = "",
+        config: CoreSettings | None = None) -> Added:
     """Declare ``days`` holidays (named, e.g. "عيد الفطر"). A day already declared takes
-    the new name when one is given, and is counted as renamed: never silently."""
+    the new name when one is given, and is counted as renamed: never silently. A new
+    calendar version is written when a day was added (a name is not part of it)."""
     added = renamed = 0
     with db.write.begin() as session:
+        new_days = []
         for day in days:
             row = session.get(Holiday, day)
             if row is None:
                 session.add(Holiday(day=day, name=name))
-                added += 1
+                new_days.append(day)
             elif name and row.name != name:
                 row.name = name
                 renamed += 1
+        added = len(new_days)
+        if new_days:
+            session.flush()
+            versions.record(session, f"holiday added {versions.describe_days(new_days)}",
+                            config)
     return Added(added, renamed, len(days) - added - renamed)
 
 
-def remove(db: Database, days: list[date]) -> int:
-    """Working days again; how many were holidays."""
+def remove(db: Database, days: list[date], config: CoreSettings | None = None) -> int:
+    """Working days again; how many were holidays (a new calendar version if any)."""
     with db.write.begin() as session:
-        return cast(CursorResult[Any], session.execute(
-            delete(Holiday).where(Holiday.day.in_(days))
+        gone = list(session.scalars(select(Holiday.day).where(Holiday.day.in_(days))))
+        removed = cast(CursorResult[Any], session.execute(
+            delete(Holiday).where(Holiday.day.in_(gone))
             .execution_options(synchronize_session=False))).rowcount
+        if removed:
+            versions.record(session, f"holiday removed {versions.describe_days(gone)}",
+                            config)
+        return removed
 
 
 def listed(db: Database, since: date | None = None) -> list[HolidayView]:

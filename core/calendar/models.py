@@ -1,4 +1,5 @@
-"""The operator's declared public holidays, and the versions of the working calendar."""
+"""The operator's declared public holidays, date-range overrides of the working hours,
+and the versions of the working calendar."""
 
 from __future__ import annotations
 
@@ -38,3 +39,25 @@ class CalendarVersion(Base):
     # Why it changed ("holiday added 2027-03-30", "configuration"), for the case page.
     reason: Mapped[str] = mapped_column(String(200), default="")
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # sha256 of the definition (core.calendar.versions.digest): what processes cache
+    # calendars by. Null on versions written before it was kept.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    # When the open cases timed with older versions were all retimed under this one
+    # (core.voice.deadlines.recompute_open): bookkeeping, not part of the calendar.
+    recomputed_at: Mapped[datetime | None]
+
+
+class CalendarOverride(Base):
+    """Working hours of their own over a range of dates, such as Ramadan's: for each
+    weekday listed, its windows replace the usual ones (an empty list: no work that day);
+    weekdays not listed keep the usual rule. Holidays still win. Ranges never overlap."""
+
+    __tablename__ = "calendar_overrides"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    first_day: Mapped[date] = mapped_column(Date, index=True)
+    last_day: Mapped[date] = mapped_column(Date)
+    # {"sun": ["10:00-15:00"], ...}: the windows of each weekday listed, local time.
+    hours: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

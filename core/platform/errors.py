@@ -32,3 +32,23 @@ class Conflict(CoreError):
     """The request contradicts the current state (out of order, event id reused)."""
 
     code = "conflict"
+
+
+class Forbidden(CoreError):
+    """The actor's role or agency does not allow this; nothing was changed."""
+
+    code = "forbidden"
+
+
+class NotAllowed(Forbidden):
+    """The actor may see the record but their role or agency may not do this (HTTP 403).
+    Never raised for a record the actor may not see: that is ``NotFound``, so "not yours"
+    and "no such thing" look the same."""
+
+    code = "not_allowed"
+
+
+class WrongState(Conflict):
+    """The actor may do this, but not while the record is in its current state (409)."""
+
+    code = "wrong_state"

@@ -11,12 +11,14 @@ transaction (``add_in``).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, ScalarSelect, bindparam, delete, select, text
@@ -379,3 +381,19 @@ class FailureLimiter:
         horizon = self._clock() - self.window
         while times and times[0] < horizon:
             times.popleft()
+
+
+@lru_cache(maxsize=65_536)
+def origin_group(origin: str) -> str:
+    """The origin as counted: an IPv6 address by its /64 (one subscriber's network, where
+    every address is free to take), an IPv4 address (or IPv4 mapped in IPv6) by itself,
+    anything else (a mobile, a mailbox, a kiosk) as given, a mailbox in lower case."""
+    try:
+        address = ipaddress.ip_address(origin.strip().split("%")[0])
+    except ValueError:
+        return origin.strip().lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

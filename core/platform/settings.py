@@ -25,7 +25,14 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -187,13 +194,69 @@ class VoiceSettings(Section):
     leadership_after_days: int = Field(default=3, ge=1, le=365)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]|24):([0-5][0-9])$")
+
+
+def parse_windows(texts: list[str]) -> list[tuple[int, int]]:
+    """Working windows ("07:30-14:30", "24:00" ends the day) as (start, end) minutes of
+    the day, in order; ValueError saying which one is wrong. Windows may touch, never
+    overlap. Shared by ``calendar.working_hours`` and the calendar's date-range
+    overrides (core.calendar.overrides)."""
+    windows = []
+    for text in texts:
+        match = _WINDOW.match(text.strip())
+        if not match:
+            raise ValueError(f"{text!r} is not a window such as 07:30-14:30")
+        start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
+        start, end = start_h * 60 + start_m, end_h * 60 + end_m
+        if end > 24 * 60 or end <= start:
+            raise ValueError(f"{text!r} ends before it starts")
+        windows.append((start, end))
+    windows.sort()
+    for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
+        if start < end:
+            raise ValueError(f"{texts!r}: the windows overlap")
+    return windows
+
+
 class CalendarSettings(Section):
     """The working calendar's defaults (core/calendar/): the weekend and the working
-    windows of each weekday, local time. Holidays are data (`gateway holidays`)."""
+    windows of each weekday, local time. Holidays are data (`gateway holidays`), and so
+    are date-range overrides such as Ramadan hours (`gateway calendar overrides`).
+
+    The weekend given here applies from 2013-06-28, the day Saudi Arabia's moved from
+    Thursday–Friday to Friday–Saturday; before it the calendar keeps Thursday–Friday
+    (core.calendar.definition)."""
 
     weekend: list[Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]] = ["fri", "sat"]
     working_hours: dict[str, list[str]] = Field(default_factory=lambda: {
         day: ["07:30-14:30"] for day in ("sun", "mon", "tue", "wed", "thu")})
+
+    @field_validator("working_hours")
+    @classmethod
+    def _windows(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, texts in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a weekday (sun, mon, tue, wed, thu, fri, "
+                                 "sat)")
+            try:
+                parse_windows(texts)
+            except ValueError as exc:
+                raise ValueError(f"{day}: {exc}") from None
+        if not any(value.values()):
+            raise ValueError("no working hours on any day")
+        return value
+
+    @model_validator(mode="after")
+    def _weekend_is_off(self) -> CalendarSettings:
+        both = [day for day in self.weekend if self.working_hours.get(day)]
+        if both:
+            raise ValueError(f"calendar.working_hours gives hours to {', '.join(both)}, "
+                             "which calendar.weekend makes a day off")
+        if len(set(self.weekend)) == len(WEEKDAYS):
+            raise ValueError("calendar.weekend leaves no working day")
+        return self
 
 
 class CoreSettings(FileSettings):

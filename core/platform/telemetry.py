@@ -10,3 +10,4 @@ INQUIRY_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 EVENTS = Counter("gateway_events", "Lifecycle events received", ["type", "result"])
+VOICE_ALARMS = Counter("gateway_voice_alarms", "Citizen's Voice alarms raised", ["level"])

@@ -37,16 +37,14 @@ on top in memory, and they are written in the transaction that stores the burst.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import Connection
 
-from core.platform.ratelimit import FailureCounts
+from core.platform.ratelimit import FailureCounts, origin_group
 
 # A credential or number with this many times ``max_failures`` from anyone, within the
 # window, is under attack: one failure per origin and window for it from then on.
@@ -211,19 +209,3 @@ class BurstCounts:
             for key, more in self.failures.items():
                 self._seen[key] = self._seen.get(key, 0) + more
             self.failures = Counter()
-
-
-@lru_cache(maxsize=65_536)
-def origin_group(origin: str) -> str:
-    """The origin as counted: an IPv6 address by its /64 (one subscriber's network, where
-    every address is free to take), an IPv4 address (or IPv4 mapped in IPv6) by itself,
-    anything else (a mobile, a mailbox, a kiosk) as given, a mailbox in lower case."""
-    try:
-        address = ipaddress.ip_address(origin.strip().split("%")[0])
-    except ValueError:
-        return origin.strip().lower()
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)

@@ -79,6 +79,10 @@ class VoiceCase(Base):
         # nearest deadline first; the specialist's queue: theirs by state.
         Index("ix_voice_cases_inbox", "agency_id", "state", "answer_due"),
         Index("ix_voice_cases_queue", "assigned_user_id", "state", "answer_due"),
+        # Leadership's list across agencies (core/voice/queues.py).
+        Index("ix_voice_cases_state_due", "state", "answer_due"),
+        # The answered cases whose reopen window has passed (core/voice/closing.py).
+        Index("ix_voice_cases_state_answered", "state", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

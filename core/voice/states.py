@@ -16,8 +16,15 @@ A complaint (and an enquiry, which lives the same life)::
 
 A suggestion's deadline covers the decision, not the building::
 
-    received → assigned → under_study → accepted → planned → implemented
-                                      ↘ rejected (a reason is required)
+    received → assigned → under_study ⇄ awaiting_citizen
+                              │ answer (a specialist's draft) → answer_drafted
+                              ▼
+                          accepted → planned → implemented
+                          rejected (a reason is required)
+
+A suggestion may await the citizen too (asked for more about it: the clock pauses), and
+its drafted answer is decided by the coordinator (accept or reject), not approved.
+Which action leads from which state is ``core.voice.actions.FROM``.
 
 ``close`` (with a reason) ends any open case; closing, rejecting and "not competent"
 always need one.
@@ -48,8 +55,8 @@ REJECTED = "rejected"
 
 COMPLAINT_STATES = (RECEIVED, ASSIGNED, IN_PROGRESS, AWAITING_CITIZEN, ANSWER_DRAFTED,
                     ANSWERED, CLOSED, DUPLICATE, WITHDRAWN)
-SUGGESTION_STATES = (RECEIVED, ASSIGNED, UNDER_STUDY, ANSWER_DRAFTED, ACCEPTED, PLANNED,
-                     IMPLEMENTED, REJECTED, CLOSED, DUPLICATE, WITHDRAWN)
+SUGGESTION_STATES = (RECEIVED, ASSIGNED, UNDER_STUDY, AWAITING_CITIZEN, ANSWER_DRAFTED,
+                     ACCEPTED, PLANNED, IMPLEMENTED, REJECTED, CLOSED, DUPLICATE, WITHDRAWN)
 STATES = tuple(dict.fromkeys(COMPLAINT_STATES + SUGGESTION_STATES))
 
 # Nothing more happens to these (a complaint's "answered" is not final: it may be rated,

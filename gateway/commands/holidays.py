@@ -14,7 +14,8 @@ from gateway.settings import Settings
 @click.group()
 @group_options
 def holidays() -> None:
-    """Public holidays: days off for working-day reply periods (besides Friday, Saturday)."""
+    """Public holidays: days off for working-day periods and case deadlines (besides the
+    weekend)."""
 
 
 @holidays.command("list")
@@ -42,13 +43,14 @@ def holidays_list(settings: Settings, everything: bool) -> None:
 def holidays_add(settings: Settings, first: str, through: str | None, name: str) -> None:
     """Declare FIRST (through --through) a holiday; the next overdue scan counts it.
 
-    A day already declared takes the new --name and is counted as renamed.
+    A day already declared takes the new --name and is counted as renamed. A new
+    version of the working calendar is written; the scheduler retimes the open cases.
     """
     from core.calendar import holidays as days_off
 
     days = _holiday_days(first, through)
     with short_lived_core(settings) as core:
-        done = days_off.add(core.db, days, name.strip())
+        done = days_off.add(core.db, days, name.strip(), core.config)
     click.echo(f"{done.added} day(s) added, {done.renamed} renamed, "
                f"{done.unchanged} already holidays")
 
@@ -63,7 +65,7 @@ def holidays_remove(settings: Settings, first: str, through: str | None) -> None
 
     days = _holiday_days(first, through)
     with short_lived_core(settings) as core:
-        removed = days_off.remove(core.db, days)
+        removed = days_off.remove(core.db, days, core.config)
     if not removed:
         raise click.ClickException("none of these days was a holiday")
     click.echo(f"{removed} day(s) removed")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from core.calendar import holidays
+from core.calendar import versions
 from core.calendar.workdays import ONE_DAY, DayCount
 from core.directory.models import Department
 from core.platform.settings import CoreSettings
@@ -45,15 +45,21 @@ class Rule:
 
 
 def load_rules(session: Session, config: CoreSettings) -> list[Rule]:
-    """Every department's rule, and one for transactions issued with no department."""
-    off = holidays.all_days(session)
+    """Every department's rule, and one for transactions issued with no department.
+
+    Working days are the working calendar's (``core.calendar``, the one Citizen's Voice
+    cases are timed by): the dated weekend, the declared holidays, and no day an
+    override leaves without working hours."""
+    calendar = versions.for_config(session, config)
     rules = [Rule(None, NO_DEPARTMENT, None, config.scheduler.overdue_reply_days,
-                  DayCount.named(config.scheduler.overdue_day_count, off), None)]
+                  DayCount.named(config.scheduler.overdue_day_count, calendar=calendar),
+                  None)]
     for department in session.scalars(select(Department).order_by(Department.code)):
         rules.append(Rule(
             department.id, department.code, Name(department.name_ar, department.name_en),
             department.reply_days or config.scheduler.overdue_reply_days,
-            DayCount.named(department.reply_day_count or config.scheduler.overdue_day_count, off),
+            DayCount.named(department.reply_day_count or config.scheduler.overdue_day_count,
+                           calendar=calendar),
             department.manager_mobile or None))
     return rules
 

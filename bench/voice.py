@@ -1,0 +1,489 @@
+"""Citizen's Voice at a million cases: the staff lists (and, as they land, the alarm
+scan and the clock), each beside a same-run baseline of what one would deploy instead.
+
+    .venv/bin/python bench/voice.py [--cases 1000000] [--database-url URL] [--rounds 5]
+                                    [--keep DIR]
+
+Data: ``--cases`` cases over 24 agencies and the emirate (about 5 % at the emirate), in
+every state (about 15 % open, received in the last 20 days; the rest answered or closed
+over three years), each with its agency's category, a specialist of the agency, a
+deadline and an escalation consistent with its age, and about 10 events each (a path
+per final state, written by one INSERT ... SELECT from a table of steps). Cases go in by
+SQLAlchemy Core executemany in 50k chunks. SQLite is a throwaway file in a temp dir (no
+journal, no fsync while loading); PostgreSQL (``--database-url``, e.g. ``bash
+.ci/postgres.sh start`` then its ``url``) is emptied first and vacuumed after the load,
+as autovacuum leaves a table in service. The load time is printed, not judged.
+
+Figures, each the p95 of every sample (``--rounds`` per agency × tab × page):
+
+- **coordinator's inbox**: one page render = the tab counts (one statement, bounded) +
+  one page of the tab (one statement, keyset), for six agencies (the emirate among
+  them) × every tab × pages 1 and 5. Baseline: OFFSET pagination with an exact
+  ``COUNT(*)`` per tab (Django admin's and most back offices' default), same rows.
+- **specialist's queue**, **leader's list** (all states; closed only; one category;
+  one month), **leadership's list** (every agency; one agency): keyset against OFFSET +
+  COUNT(*), pages 1 and 5.
+
+Every keyset page is checked against the baseline's page: the same ids in the same
+order. Target: the inbox page p95 under 300 ms (PASS/MISS printed). Exit status 0 unless
+something broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import and_, create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
+from core.access.actors import (  # noqa: E402
+    AGENCY_LEADER,
+    COORDINATOR,
+    LEADERSHIP,
+    SPECIALIST,
+    Actor,
+)
+from core.access.models import StaffUser  # noqa: E402
+from core.calendar.models import CalendarVersion  # noqa: E402
+from core.directory.models import Agency  # noqa: E402
+from core.platform import migrate  # noqa: E402
+from core.platform.db import Database  # noqa: E402
+from core.voice import queues, states  # noqa: E402
+from core.voice.models import DeadlinePolicy, VoiceCase, VoiceCategory  # noqa: E402
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+AGENCIES = 24  # ids 1..24; the emirate is 25
+EMIRATE = AGENCIES + 1
+CATEGORIES = 6  # per agency
+SPECIALISTS = 20  # per agency
+CHUNK = 50_000
+TARGET = timedelta(days=14)  # ten working days, about two weeks
+TARGET_MS = 300
+
+# (state, case type, per thousand): about 15 % open.
+MIX = (
+    (states.RECEIVED, "complaint", 20), (states.ASSIGNED, "complaint", 25),
+    (states.IN_PROGRESS, "complaint", 45), (states.AWAITING_CITIZEN, "complaint", 20),
+    (states.ANSWER_DRAFTED, "complaint", 20), (states.UNDER_STUDY, "suggestion", 10),
+    (states.ANSWERED, "complaint", 80), (states.CLOSED, "complaint", 620),
+    (states.DUPLICATE, "complaint", 30), (states.WITHDRAWN, "complaint", 20),
+    (states.ACCEPTED, "suggestion", 15), (states.PLANNED, "suggestion", 15),
+    (states.IMPLEMENTED, "suggestion", 30), (states.REJECTED, "suggestion", 30),
+    (states.CLOSED, "enquiry", 20),
+)
+assert sum(share for *_, share in MIX) == 1000
+_SLOT = [(state, kind) for state, kind, share in MIX for _ in range(share)]
+
+# The events that lead to each final state: (action, from, to, role).
+_S = states
+_BASE = [("submit", None, _S.RECEIVED, "citizen")]
+_ASSIGN = [("assign", _S.RECEIVED, _S.ASSIGNED, COORDINATOR)]
+_START = [("start", _S.ASSIGNED, _S.IN_PROGRESS, SPECIALIST)]
+_ASK = [("request_info", _S.IN_PROGRESS, _S.AWAITING_CITIZEN, SPECIALIST)]
+_REPLY = [("citizen_reply", _S.AWAITING_CITIZEN, _S.IN_PROGRESS, "citizen")]
+_DRAFT = [("draft", _S.IN_PROGRESS, _S.ANSWER_DRAFTED, SPECIALIST)]
+_BACK = [("send_back", _S.ANSWER_DRAFTED, _S.IN_PROGRESS, COORDINATOR)]
+_APPROVE = [("approve", _S.ANSWER_DRAFTED, _S.ANSWERED, COORDINATOR)]
+_ANSWERED = _BASE + _ASSIGN + _START + _ASK + _REPLY + _DRAFT + _BACK + _DRAFT + _APPROVE
+_STUDY = _BASE + _ASSIGN + [("study", _S.ASSIGNED, _S.UNDER_STUDY, SPECIALIST)]
+_DECIDE = _STUDY + [("draft", _S.UNDER_STUDY, _S.ANSWER_DRAFTED, SPECIALIST)]
+PATHS = {
+    ("complaint", _S.RECEIVED): _BASE,
+    ("complaint", _S.ASSIGNED): _BASE + _ASSIGN,
+    ("complaint", _S.IN_PROGRESS): _BASE + _ASSIGN + _START,
+    ("complaint", _S.AWAITING_CITIZEN): _BASE + _ASSIGN + _START + _ASK,
+    ("complaint", _S.ANSWER_DRAFTED): _BASE + _ASSIGN + _START + _ASK + _REPLY + _DRAFT,
+    ("complaint", _S.ANSWERED): _ANSWERED,
+    ("complaint", _S.CLOSED): _ANSWERED + [
+        ("rate", _S.ANSWERED, _S.ANSWERED, "citizen"),
+        ("close", _S.ANSWERED, _S.CLOSED, "system")],
+    ("enquiry", _S.CLOSED): _ANSWERED + [("close", _S.ANSWERED, _S.CLOSED, "system")],
+    ("complaint", _S.DUPLICATE): _BASE + [
+        ("duplicate", _S.RECEIVED, _S.DUPLICATE, COORDINATOR)],
+    ("complaint", _S.WITHDRAWN): _BASE + _ASSIGN + [
+        ("withdraw", _S.ASSIGNED, _S.WITHDRAWN, "citizen")],
+    ("suggestion", _S.UNDER_STUDY): _STUDY,
+    ("suggestion", _S.ACCEPTED): _DECIDE + [
+        ("accept", _S.ANSWER_DRAFTED, _S.ACCEPTED, COORDINATOR)],
+    ("suggestion", _S.PLANNED): _DECIDE + [
+        ("accept", _S.ANSWER_DRAFTED, _S.ACCEPTED, COORDINATOR),
+        ("plan", _S.ACCEPTED, _S.PLANNED, COORDINATOR)],
+    ("suggestion", _S.IMPLEMENTED): _DECIDE + [
+        ("accept", _S.ANSWER_DRAFTED, _S.ACCEPTED, COORDINATOR),
+        ("plan", _S.ACCEPTED, _S.PLANNED, COORDINATOR),
+        ("implement", _S.PLANNED, _S.IMPLEMENTED, COORDINATOR)],
+    ("suggestion", _S.REJECTED): _DECIDE + [
+        ("reject", _S.ANSWER_DRAFTED, _S.REJECTED, COORDINATOR)],
+}
+
+
+# --- the data -----------------------------------------------------------------------------
+
+def _user_id(agency: int, role: str, n: int = 0) -> int:
+    """Per agency: 1 coordinator, 1 leader, SPECIALISTS specialists; leadership last."""
+    base = (agency - 1) * (SPECIALISTS + 2)
+    return base + {COORDINATOR: 1, AGENCY_LEADER: 2}.get(role, 3 + n)
+
+
+LEADERSHIP_ID = _user_id(EMIRATE + 1, COORDINATOR)
+
+
+def _reference(conn) -> None:
+    conn.execute(insert(Agency), [
+        {"id": a, "code": "EMIRATE" if a == EMIRATE else f"AG{a:02d}",
+         "name_ar": f"جهة {a}", "name_en": f"Agency {a}", "updated_at": NOW}
+        for a in range(1, EMIRATE + 1)])
+    users = [{"id": _user_id(a, role, n), "login": f"{role}-{a}-{n}",
+              "name": f"موظف {a}-{n}", "role": role, "agency_id": a, "password_hash": "x",
+              "must_change_password": False, "failed_logins": 0, "created_at": NOW}
+             for a in range(1, EMIRATE + 1)
+             for role, count in ((COORDINATOR, 1), (AGENCY_LEADER, 1),
+                                 (SPECIALIST, SPECIALISTS))
+             for n in range(count)]
+    users.append({"id": LEADERSHIP_ID, "login": "leadership", "name": "القيادة",
+                  "role": LEADERSHIP, "agency_id": None, "password_hash": "x",
+                  "must_change_password": False, "failed_logins": 0, "created_at": NOW})
+    conn.execute(insert(StaffUser), users)
+    conn.execute(insert(VoiceCategory), [
+        {"id": (a - 1) * CATEGORIES + c + 1, "code": f"C{a}-{c}", "agency_id": a,
+         "name_ar": f"فئة {c}", "name_en": f"Category {c}",
+         "types": ["complaint", "suggestion", "enquiry"], "active": True, "updated_at": NOW}
+        for a in range(1, EMIRATE + 1) for c in range(CATEGORIES)])
+    conn.execute(insert(DeadlinePolicy), [
+        {"id": a, "agency_id": a, "category_id": None, "case_type": None,
+         "acknowledge_value": 1, "acknowledge_unit": "d", "answer_value": 10,
+         "answer_unit": "d", "created_at": NOW} for a in range(1, EMIRATE + 1)])
+    conn.execute(insert(CalendarVersion), [{"id": 1, "reason": "bench", "definition": {},
+                                            "created_at": NOW}])
+
+
+def _case(i: int) -> dict[str, Any]:
+    state, kind = _SLOT[(i * 7919) % 1000]
+    agency = EMIRATE if i % 20 == 7 else 1 + i % AGENCIES
+    open_ = state in queues.OPEN_STATES
+    spread = (i * 104729) % 1_000_000 / 1_000_000
+    received = (NOW - timedelta(days=20) * spread if open_ else
+                NOW - timedelta(days=20) - timedelta(days=3 * 365) * spread)
+    due = received + TARGET
+    paused = state in states.PAUSED
+    running = state in states.CLOCK_RUNNING
+    escalation = 0
+    if running and due <= NOW:
+        escalation = 2
+    elif running and due - NOW <= TARGET / 4:
+        escalation = 1
+    warning = received + TARGET * 3 / 4
+    next_alarm = ({0: warning, 1: due, 2: due + timedelta(days=3)}[escalation]
+                  if running else None)
+    answered = received + TARGET * (0.3 + 0.9 * spread) if not open_ else None
+    final = state in states.FINAL
+    return {
+        "id": i + 1, "tracking": f"{7_000_000_000 + i}", "case_type": kind,
+        "state": state, "agency_id": agency, "about_agency_id": agency,
+        "about_own_staff": False, "category_id": (agency - 1) * CATEGORIES + i % CATEGORIES + 1,
+        "channel": ("sms", "web", "ivr", "email")[i % 4], "language": "ar",
+        "text": "بلاغ عن تأخر الخدمة", "citizen_name": None,
+        "citizen_mobile": f"+96655{i % 10**7:07d}", "citizen_email": None,
+        "citizen_national_id_hash": None,
+        "assigned_user_id": (None if state in (states.RECEIVED, states.DUPLICATE)
+                             else _user_id(agency, SPECIALIST, i % SPECIALISTS)),
+        "duplicate_of_id": None, "cycle": 1, "policy_id": agency, "calendar_version": 1,
+        "received_at": received, "cycle_started_at": received,
+        "acknowledged_at": None if state == states.RECEIVED else received + timedelta(hours=5),
+        "answered_at": answered, "closed_at": answered if final else None,
+        "acknowledge_due": received + timedelta(days=1),
+        "answer_due": None if paused else due,
+        "paused_since": NOW - timedelta(days=1) if paused else None,
+        "escalation": escalation, "next_alarm_at": next_alarm,
+        "rating": 1 + i % 5 if state == states.CLOSED and kind == "complaint" else None,
+        "rated_at": answered if state == states.CLOSED and kind == "complaint" else None,
+        "updated_at": answered or received,
+    }
+
+
+def _steps(conn) -> None:
+    conn.exec_driver_sql("DROP TABLE IF EXISTS bench_steps")
+    conn.exec_driver_sql(
+        "CREATE TABLE bench_steps (case_type VARCHAR(12), state VARCHAR(20), k INTEGER, "
+        "action VARCHAR(20), from_state VARCHAR(20), to_state VARCHAR(20), "
+        "role VARCHAR(20))")
+    conn.execute(text("INSERT INTO bench_steps VALUES (:t, :s, :k, :a, :f, :to, :r)"), [
+        {"t": kind, "s": state, "k": k, "a": action, "f": before, "to": after, "r": role}
+        for (kind, state), path in PATHS.items()
+        for k, (action, before, after, role) in enumerate(path)])
+
+
+def _events(conn) -> int:
+    """About ten events a case, in one INSERT ... SELECT: the path to its state."""
+    if conn.dialect.name == "sqlite":
+        at = ("strftime('%Y-%m-%d %H:%M:%S', c.received_at, '+' || (s.k * 30) || "
+              "' minutes') || '.000000'")
+        detail = "'{}'"
+    else:
+        at = "c.received_at + s.k * interval '30 minutes'"
+        detail = "'{}'::json"
+    result = conn.exec_driver_sql(
+        "INSERT INTO voice_case_events (case_id, at, actor_user_id, actor_role, action, "
+        "from_state, to_state, cycle, reason, detail) "
+        f"SELECT c.id, {at}, CASE s.role WHEN 'specialist' THEN c.assigned_user_id END, "
+        f"s.role, s.action, s.from_state, s.to_state, 1, '', {detail} "
+        "FROM voice_cases c JOIN bench_steps s "
+        "ON s.case_type = c.case_type AND s.state = c.state ORDER BY c.id, s.k")
+    conn.exec_driver_sql("DROP TABLE bench_steps")
+    return result.rowcount
+
+
+def load(url: str, cases: int) -> tuple[int, float]:
+    started = time.perf_counter()
+    database = Database(url)
+    try:
+        if not database.is_sqlite:
+            _drop_everything(database.engine)
+        migrate.upgrade(database.engine)
+    finally:
+        database.dispose()
+    engine = _loading_engine(url)
+    try:
+        with engine.begin() as conn:
+            _reference(conn)
+        for first in range(0, cases, CHUNK):
+            with engine.begin() as conn:
+                conn.execute(insert(VoiceCase),
+                             [_case(i) for i in range(first, min(first + CHUNK, cases))])
+        print(f"   {cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
+        with engine.begin() as conn:
+            _steps(conn)
+            events = _events(conn)
+    finally:
+        _finish(engine)
+        engine.dispose()
+    if make_url(url).get_backend_name() == "postgresql":
+        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with vacuum.connect() as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+        finally:
+            vacuum.dispose()
+    return events, time.perf_counter() - started
+
+
+# --- the baseline: OFFSET pages and exact counts --------------------------------------------
+
+def _conditions(spec: Any, actor: Actor) -> Any:
+    """The same rows as the keyset list, as one WHERE (what an ORM list view writes)."""
+    due = and_(VoiceCase.answer_due.is_not(None), *spec.due_where) if spec.due_where else True
+    return and_(*spec.prefix, VoiceCase.state.in_(list(spec.states)), queues.visible(actor),
+                *spec.where, due)
+
+
+def _offset_page(session, spec: Any, actor: Actor, page: int) -> list[int]:
+    undated = VoiceCase.answer_due.is_(None)
+    order = ((undated, VoiceCase.answer_due.desc(), VoiceCase.id.desc()) if spec.newest_first
+             else (undated, VoiceCase.answer_due, VoiceCase.id))
+    query = (select(VoiceCase.id, VoiceCase.tracking, VoiceCase.case_type,
+                    VoiceCategory.name_ar, VoiceCategory.name_en, Agency.code, Agency.name_ar,
+                    VoiceCase.state, VoiceCase.received_at, VoiceCase.answer_due,
+                    VoiceCase.escalation, StaffUser.name)
+             .join(Agency, Agency.id == VoiceCase.agency_id)
+             .outerjoin(VoiceCategory, VoiceCategory.id == VoiceCase.category_id)
+             .outerjoin(StaffUser, StaffUser.id == VoiceCase.assigned_user_id)
+             .where(_conditions(spec, actor)).order_by(*order)
+             .limit(queues.PAGE_SIZE).offset((page - 1) * queues.PAGE_SIZE))
+    return [row.id for row in session.execute(query)]
+
+
+def _exact_count(session, spec: Any, actor: Actor) -> int:
+    return session.scalar(select(func.count()).select_from(VoiceCase)
+                          .where(_conditions(spec, actor)))
+
+
+# --- timing -------------------------------------------------------------------------------
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+
+def _walk(fetch: Callable[[str | None], queues.Page], pages: int) -> Iterator[str | None]:
+    """The cursors of pages 1..pages (walked once, untimed)."""
+    after: str | None = None
+    for _ in range(pages):
+        yield after
+        page = fetch(after)
+        if page.next is None:
+            return
+        after = page.next
+
+
+class Lists:
+    """One list's keyset renders and their baseline, sampled and checked."""
+
+    def __init__(self, db: Database, rounds: int) -> None:
+        self.db, self.rounds = db, rounds
+        self.ours: dict[str, list[float]] = {}
+        self.base: dict[str, list[float]] = {}
+
+    def sample(self, names: tuple[str, ...], actor: Actor, spec: Any, pages: tuple[int, ...],
+               counts: Callable[[Any], object] | None, tab_specs: list[Any]) -> None:
+        def fetch(after: str | None) -> queues.Page:
+            with self.db.read() as session:
+                return queues._page(session, spec, actor, after, queues.PAGE_SIZE)
+
+        cursors = list(_walk(fetch, max(pages)))
+        for number in pages:
+            if number > len(cursors):
+                continue
+            after = cursors[number - 1]
+            for _ in range(self.rounds):
+                started = time.perf_counter()
+                with self.db.read() as session:
+                    if counts is not None:
+                        counts(session)
+                    ours = queues._page(session, spec, actor, after, queues.PAGE_SIZE)
+                for name in names:
+                    self.ours.setdefault(name, []).append(time.perf_counter() - started)
+                started = time.perf_counter()
+                with self.db.read() as session:
+                    for tab_spec in tab_specs:
+                        _exact_count(session, tab_spec, actor)
+                    theirs = _offset_page(session, spec, actor, number)
+                for name in names:
+                    self.base.setdefault(name, []).append(time.perf_counter() - started)
+                if [row.id for row in ours.rows] != theirs:
+                    raise SystemExit(f"{names[0]} page {number}: keyset and OFFSET disagree")
+
+    def report(self, names: list[str]) -> list[tuple[str, float, float]]:
+        out = []
+        for name in names:
+            if name in self.ours:
+                out.append((name, _p95(self.ours[name]), _p95(self.base[name])))
+        return out
+
+
+def _actor(user_id: int, role: str, agency: int | None) -> Actor:
+    return Actor(user_id, f"u{user_id}", "", role, agency)
+
+
+def measure_lists(db: Database, rounds: int) -> list[tuple[str, float, float]]:
+    lists = Lists(db, rounds)
+    agencies = [1, 2, 7, 13, 24, EMIRATE]
+    for agency in agencies:
+        actor = _actor(_user_id(agency, COORDINATOR), COORDINATOR, agency)
+        tabs = queues.inbox_tabs(actor, EMIRATE)
+        specs = [queues._tab_spec(actor, tab, EMIRATE, NOW) for tab in tabs]
+
+        def counts(session, actor: Actor = actor) -> object:
+            return queues.inbox_counts(session, actor, emirate_id=EMIRATE, now=NOW)
+
+        for tab, spec in zip(tabs, specs, strict=True):
+            lists.sample((f"inbox: {tab}", "inbox: every tab"), actor, spec, (1, 5), counts,
+                         specs)
+        specialist = _actor(_user_id(agency, SPECIALIST, 3), SPECIALIST, agency)
+        queue = queues._Spec(queues.QUEUE_STATES,
+                             (VoiceCase.assigned_user_id == specialist.user_id,))
+        lists.sample(("specialist's queue",), specialist, queue, (1, 5),
+                     lambda session, a=specialist: queues.specialist_count(session, a),
+                     [queue])
+        leader = _actor(_user_id(agency, AGENCY_LEADER), AGENCY_LEADER, agency)
+        for name, filters in (
+                ("leader: all states", queues.ListFilter()),
+                ("leader: closed, newest", queues.ListFilter(states=(states.CLOSED,),
+                                                             newest_first=True)),
+                ("leader: one category", queues.ListFilter(
+                    category_id=(agency - 1) * CATEGORIES + 2)),
+                ("leader: one month", queues.ListFilter(
+                    received_from=NOW - timedelta(days=400),
+                    received_to=NOW - timedelta(days=370))),
+                ("leader: late", queues.ListFilter(late=True))):
+            spec = queues._list_spec(leader, filters, NOW)
+            lists.sample((name,), leader, spec, (1, 5), None, [spec])
+    leadership = _actor(LEADERSHIP_ID, LEADERSHIP, None)
+    for name, filters in (("leadership: every agency", queues.ListFilter()),
+                          ("leadership: open, every agency",
+                           queues.ListFilter(states=queues.OPEN_STATES)),
+                          ("leadership: one agency", queues.ListFilter(agency_id=3))):
+        spec = queues._list_spec(leadership, filters, NOW)
+        lists.sample((name,), leadership, spec, (1, 5), None, [spec])
+    names = ([f"inbox: {tab}" for tab in queues.TABS] + ["inbox: every tab"]
+             + sorted({name for name in lists.ours if not name.startswith("inbox")}))
+    return lists.report(names)
+
+
+def plans(db: Database) -> str:
+    actor = _actor(_user_id(2, COORDINATOR), COORDINATOR, 2)
+    query = queues.inbox_statement(actor, queues.OPEN, emirate_id=EMIRATE, now=NOW)
+    assert query is not None
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
+    with db.read() as session:
+        rows = session.connection().exec_driver_sql(prefix + str(compiled)).all()
+    return "\n".join("      " + " ".join(str(c) for c in row) for row in rows)
+
+
+def run(url: str, cases: int, rounds: int, reuse: bool) -> None:
+    name = "SQLite" if make_url(url).get_backend_name() == "sqlite" else "PostgreSQL"
+    print(f"{name}: {cases:,} cases")
+    if not reuse:
+        events, seconds = load(url, cases)
+        print(f"   loaded {cases:,} cases and {events:,} events in {seconds:.0f} s")
+    db = Database(url)
+    try:
+        with db.read() as session:
+            open_ = session.scalar(select(func.count()).select_from(VoiceCase).where(
+                VoiceCase.state.in_(queues.OPEN_STATES)))
+        print(f"   {open_:,} open; python speed {python_speed():.0f} ns/loop iteration")
+        started = time.perf_counter()
+        figures = measure_lists(db, rounds)
+        print(f"   lists measured in {time.perf_counter() - started:.0f} s "
+              f"(p95 of pages 1 and 5, {rounds} rounds each; ms)")
+        print(f"   {'list':<34}{'keyset + bounded':>18}{'OFFSET + COUNT(*)':>19}")
+        for list_name, ours, theirs in figures:
+            print(f"   {list_name:<34}{ours:>15.1f} ms{theirs:>16.1f} ms")
+        inbox = dict((n, o) for n, o, _ in figures)["inbox: every tab"]
+        verdict = "PASS" if inbox < TARGET_MS else "MISS"
+        print(f"   coordinator's inbox p95 {inbox:.1f} ms (target < {TARGET_MS} ms): {verdict}")
+        print("   inbox 'open' tab plan:\n" + plans(db))
+    finally:
+        db.dispose()
+
+
+def python_speed() -> float:
+    started = time.perf_counter()
+    total = 0
+    for n in range(1_000_000):
+        total += n
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--database-url")
+    parser.add_argument("--keep", help="a directory for the SQLite file, kept after the run")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the database already loaded (--keep or the URL)")
+    args = parser.parse_args()
+    if args.database_url:
+        run(args.database_url, args.cases, args.rounds, args.reuse)
+        return
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        run(f"sqlite:///{Path(args.keep) / 'voice.db'}", args.cases, args.rounds, args.reuse)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
+        run(f"sqlite:///{Path(tmp) / 'voice.db'}", args.cases, args.rounds, False)
+
+
+if __name__ == "__main__":
+    main()
