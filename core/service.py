@@ -29,6 +29,7 @@ from core.transactions.events import EVENT_TYPES, parse_event
 from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.inquiry_log import InquiryLogWriter
 from core.transactions.overdue_report import OverdueReport
+from core.voice.queues import QueueService
 from core.voice.service import VoiceService
 
 
@@ -130,6 +131,12 @@ class Core:
     def voice(self) -> VoiceService:
         """Citizen's Voice: filing cases, the staff's and the citizen's actions, reads."""
         return VoiceService(self.db, self.config)
+
+    @cached_property
+    def queues(self) -> QueueService:
+        """Citizen's Voice lists: the coordinator's inbox, the specialist's queue, the
+        leader's and leadership's lists (keyset pages, bounded counts)."""
+        return QueueService(self.db, self.config)
 
     @cached_property
     def upkeep(self) -> Upkeep:

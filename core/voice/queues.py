@@ -4,9 +4,10 @@ the agency leader's list and leadership's list across agencies.
 Each page is one query, keyset-paginated (the cursor is the last row's sort key, never an
 OFFSET), and reads an index range, not the table: an agency's cases by state and deadline
 (``ix_voice_cases_inbox``), a user's (``ix_voice_cases_queue``), or every agency's
-(``ix_voice_cases_state_due``, for leadership). A list that spans several states is one
-``UNION ALL`` of per-state index ranges, each cut at the page size, under one outer ORDER
-BY: a page reads at most (states × page) index entries however big the table grows.
+(``ix_voice_cases_state_due``: state, deadline, id, for leadership). A list that spans
+several states is one ``UNION ALL`` of per-state index ranges, each cut at the page
+size, under one outer ORDER BY: a page reads at most (states × page) index entries
+however big the table grows.
 
 The order is the deadline's: the nearest ``answer_due`` first (``newest_first``: the
 farthest first, which for cases under one policy is the newest), ties by id; cases with
@@ -16,15 +17,16 @@ Tab counts are bounded: each counts at most ``COUNT_BOUND`` rows of its index ra
 and says "99+" beyond, so a tab costs the same with 100 cases or a million. The exact
 figures are the dashboards' (precomputed, part 3), not the inbox's.
 
-Who sees what is one rule, ``visible`` (see there); every branch of every list is
-filtered by it, whatever the list's own conditions.
+Who sees what is one rule, ``core.voice.permissions.visible_to``: every branch of every
+list is filtered by it, whatever the list's own conditions (a coordinator's inbox is
+their agency's, even at the emirate, whose coordinators may see every case).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -32,18 +34,17 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     and_,
-    false,
     func,
     literal,
     not_,
     or_,
     select,
-    true,
     tuple_,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
+from core.access import audit
 from core.access.actors import (
     AGENCY_LEADER,
     COORDINATOR,
@@ -53,8 +54,11 @@ from core.access.actors import (
 )
 from core.access.models import StaffUser
 from core.directory.models import Agency
+from core.platform.clock import utcnow
+from core.platform.db import Database
 from core.platform.errors import InvalidRequest
-from core.voice import states
+from core.platform.settings import CoreSettings
+from core.voice import cases, permissions, states
 from core.voice.models import VoiceCase, VoiceCategory
 
 PAGE_SIZE: Final = 50
@@ -135,28 +139,13 @@ class ListFilter:
 
 
 # --- who sees what ---------------------------------------------------------------------
-
-def visible(actor: Actor) -> ColumnElement[bool]:
-    """The cases ``actor`` may see in a list, as a SQL condition.
-
-    A coordinator and an agency leader see the cases their agency handles; a specialist
-    those of them assigned to them; leadership every case; an admin none (they manage
-    users and reference data, not cases). A complaint about an agency's own staff is
-    handled by the emirate and never shown to the agency it names, whoever holds it.
-    """
-    if actor.role == LEADERSHIP:
-        return true()
-    if actor.role not in (COORDINATOR, SPECIALIST, AGENCY_LEADER) or actor.agency_id is None:
-        return false()
-    mine = and_(VoiceCase.agency_id == actor.agency_id,
-                not_(and_(VoiceCase.about_own_staff.is_(True),
-                          VoiceCase.about_agency_id == actor.agency_id)))
-    if actor.role == SPECIALIST:
-        return and_(mine, VoiceCase.assigned_user_id == actor.user_id)
-    return mine
-
+# One rule, ``permissions.visible_to``: every branch of every list is filtered by it.
 
 # --- the cursor ------------------------------------------------------------------------
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
 
 @dataclass(frozen=True)
 class _Key:
@@ -166,14 +155,16 @@ class _Key:
     id: int
 
     def encode(self) -> str:
-        due = "-" if self.due is None else str(int(self.due.timestamp() * 1_000_000))
+        # Whole microseconds since the epoch: exact, where a float timestamp could round
+        # to the neighbouring microsecond and repeat or skip a row.
+        due = "-" if self.due is None else str((self.due - _EPOCH) // _MICROSECOND)
         return f"{due}.{self.id}"
 
     @classmethod
     def decode(cls, text: str) -> _Key:
         due, _, ident = text.partition(".")
         try:
-            when = None if due == "-" else datetime.fromtimestamp(int(due) / 1_000_000, UTC)
+            when = None if due == "-" else _EPOCH + int(due) * _MICROSECOND
             return cls(when, int(ident))
         except (ValueError, OverflowError, OSError) as exc:
             raise InvalidRequest("the page cursor is not valid", field="after") from exc
@@ -188,26 +179,35 @@ class _Spec:
 
     states: Sequence[str]
     prefix: tuple[ColumnElement[bool], ...]  # equalities on the index's leading column
+    scope: ColumnElement[bool]  # who may see the rows: permissions.visible_to
     where: tuple[ColumnElement[bool], ...] = ()
     due_where: tuple[ColumnElement[bool], ...] = ()  # only rows with a deadline qualify
     newest_first: bool = False
+    # Bounds on the deadline implied by the other conditions (the rows without one still
+    # qualify): they narrow the index range read.
+    due_bounds: tuple[ColumnElement[bool], ...] = ()
 
 
 # A branch selects the ids and sort keys of one index range.
 _Ids = Select[int, datetime | None]
 
 
-def _branches(spec: _Spec, actor: Actor, after: _Key | None, limit: int) -> list[_Ids]:
-    """Per state: the rows with a deadline in (answer_due, id) order, then the rows
-    without one by id; each an index range cut at ``limit``."""
-    scope = visible(actor)
+def _branches(spec: _Spec, after: _Key | None, limit: int) -> list[_Ids]:
+    """One index range per state, cut at ``limit``: a state whose clock runs or has
+    stopped in (answer_due, id) order; a paused state, whose cases have no deadline
+    (``core.voice.deadlines``: null while paused, set otherwise), by id. A branch that
+    could only be empty is left out: its planning would cost, and a database may read a
+    whole index for the few rows it expects."""
     out: list[_Ids] = []
     desc = spec.newest_first
+    key = tuple_(VoiceCase.answer_due, VoiceCase.id)
     for state in spec.states:
-        base = (*spec.prefix, VoiceCase.state == state, scope, *spec.where)
-        key = tuple_(VoiceCase.answer_due, VoiceCase.id)
-        if after is None or after.due is not None:
-            dated = [*base, VoiceCase.answer_due.is_not(None), *spec.due_where]
+        base = (*spec.prefix, VoiceCase.state == state, spec.scope, *spec.where)
+        if state not in states.PAUSED:
+            if after is not None and after.due is None:
+                continue  # the page is past every dated row
+            dated = [*base, VoiceCase.answer_due.is_not(None), *spec.due_where,
+                     *spec.due_bounds]
             if after is not None:
                 mark = tuple_(literal(after.due, VoiceCase.answer_due.type),
                               literal(after.id, VoiceCase.id.type))
@@ -216,13 +216,15 @@ def _branches(spec: _Spec, actor: Actor, after: _Key | None, limit: int) -> list
                      else (VoiceCase.answer_due, VoiceCase.id))
             out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*dated)
                        .order_by(*order).limit(limit))
-        if spec.due_where:
-            continue
-        undated = [*base, VoiceCase.answer_due.is_(None)]
-        if after is not None and after.due is None:
-            undated.append(VoiceCase.id < after.id if desc else VoiceCase.id > after.id)
-        out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*undated)
-                   .order_by(VoiceCase.id.desc() if desc else VoiceCase.id).limit(limit))
+        elif not spec.due_where:
+            undated = [*base, VoiceCase.answer_due.is_(None)]
+            if after is not None and after.due is None:
+                undated.append(VoiceCase.id < after.id if desc else VoiceCase.id > after.id)
+            # By (answer_due, id), all null: the id order, as an index with both has it.
+            order = ((VoiceCase.answer_due.desc(), VoiceCase.id.desc()) if desc
+                     else (VoiceCase.answer_due, VoiceCase.id))
+            out.append(select(VoiceCase.id, VoiceCase.answer_due).where(*undated)
+                       .order_by(*order).limit(limit))
     return out
 
 
@@ -232,13 +234,13 @@ def _union(parts: list[_Ids]) -> CompoundSelect[int, datetime | None] | _Ids:
     return wrapped[0] if len(wrapped) == 1 else union_all(*wrapped)
 
 
-def _statement(spec: _Spec, actor: Actor, after: str | None,
+def _statement(spec: _Spec, after: str | None,
                limit: int) -> Select[*tuple[Any, ...]] | None:
     """The page's one query: the ids of the union's branches, then the rows' details."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"a page holds 1 to {MAX_PAGE_SIZE} rows", field="limit")
     key = _Key.decode(after) if after else None
-    parts = _branches(spec, actor, key, limit + 1)
+    parts = _branches(spec, key, limit + 1)
     if not parts:
         return None
     ids = _union(parts).subquery("page")
@@ -261,9 +263,8 @@ def _statement(spec: _Spec, actor: Actor, after: str | None,
     return query
 
 
-def _page(session: Session, spec: _Spec, actor: Actor, after: str | None,
-          limit: int) -> Page:
-    query = _statement(spec, actor, after, limit)
+def _page(session: Session, spec: _Spec, after: str | None, limit: int) -> Page:
+    query = _statement(spec, after, limit)
     if query is None:
         return Page([], None)
     rows = [QueueRow(*tuple(row)) for row in session.execute(query).all()]
@@ -272,9 +273,9 @@ def _page(session: Session, spec: _Spec, actor: Actor, after: str | None,
     return Page(rows, _Key(rows[-1].answer_due, rows[-1].id).encode() if more else None)
 
 
-def _count(spec: _Spec, actor: Actor) -> ColumnElement[int]:
+def _count(spec: _Spec) -> ColumnElement[int]:
     """At most COUNT_BOUND index entries per state: enough to tell "99+" apart."""
-    parts = [part.order_by(None) for part in _branches(spec, actor, None, COUNT_BOUND)]
+    parts = [part.order_by(None) for part in _branches(spec, None, COUNT_BOUND)]
     if not parts:
         return literal(0)
     counted = _union(parts).subquery("counted")
@@ -283,12 +284,11 @@ def _count(spec: _Spec, actor: Actor) -> ColumnElement[int]:
 
 # --- the coordinator's inbox --------------------------------------------------------------
 
-def inbox_tabs(actor: Actor, emirate_id: int | None) -> tuple[str, ...]:
+def inbox_tabs(actor: Actor, emirate_id: int) -> tuple[str, ...]:
     """The tabs ``actor``'s inbox shows: "unrouted" only at the emirate."""
     if actor.role != COORDINATOR or actor.agency_id is None:
         return ()
-    at_emirate = emirate_id is not None and actor.agency_id == emirate_id
-    return tuple(tab for tab in TABS if tab != UNROUTED or at_emirate)
+    return tuple(tab for tab in TABS if tab != UNROUTED or actor.agency_id == emirate_id)
 
 
 def _unrouted(emirate_id: int) -> ColumnElement[bool]:
@@ -300,85 +300,95 @@ def _unrouted(emirate_id: int) -> ColumnElement[bool]:
                     VoiceCase.about_agency_id != emirate_id))
 
 
-def _tab_spec(actor: Actor, tab: str, emirate_id: int | None, now: datetime) -> _Spec:
+def _tab_spec(actor: Actor, tab: str, emirate_id: int, now: datetime) -> _Spec:
     if tab not in inbox_tabs(actor, emirate_id) or actor.agency_id is None:
         raise InvalidRequest(f"no inbox tab {tab!r} here", field="tab")
     agency = actor.agency_id
     prefix = (VoiceCase.agency_id == agency,)
+    scope = permissions.visible_to(actor, emirate_id)
     if tab == NEW:
         where = (not_(_unrouted(agency)),) if agency == emirate_id else ()
-        return _Spec((states.RECEIVED,), prefix, where)
+        return _Spec((states.RECEIVED,), prefix, scope, where)
     if tab == UNROUTED:
-        return _Spec((states.RECEIVED,), prefix, (_unrouted(agency),))
+        return _Spec((states.RECEIVED,), prefix, scope, (_unrouted(agency),))
     if tab == DRAFTS:
-        return _Spec((states.ANSWER_DRAFTED,), prefix)
+        return _Spec((states.ANSWER_DRAFTED,), prefix, scope)
     if tab == NEAR:
-        return _Spec(RUNNING_STATES, prefix, due_where=(
+        return _Spec(RUNNING_STATES, prefix, scope, due_where=(
             VoiceCase.answer_due >= now, VoiceCase.escalation == 1))
     if tab == PAST:
-        return _Spec(RUNNING_STATES, prefix, due_where=(VoiceCase.answer_due < now,))
+        return _Spec(RUNNING_STATES, prefix, scope, due_where=(VoiceCase.answer_due < now,))
     if tab == AWAITING:
-        return _Spec(PAUSED_STATES, prefix)
-    return _Spec(OPEN_STATES, prefix)
+        return _Spec(PAUSED_STATES, prefix, scope)
+    return _Spec(OPEN_STATES, prefix, scope)
 
 
-def inbox(session: Session, actor: Actor, tab: str, *, emirate_id: int | None,
-          now: datetime, after: str | None = None, limit: int = PAGE_SIZE) -> Page:
+def inbox(session: Session, actor: Actor, tab: str, *, emirate_id: int, now: datetime,
+          after: str | None = None, limit: int = PAGE_SIZE) -> Page:
     """One page of a coordinator's inbox tab, nearest deadline first."""
-    return _page(session, _tab_spec(actor, tab, emirate_id, now), actor, after, limit)
+    return _page(session, _tab_spec(actor, tab, emirate_id, now), after, limit)
 
 
-def inbox_statement(actor: Actor, tab: str, *, emirate_id: int | None, now: datetime,
+def inbox_statement(actor: Actor, tab: str, *, emirate_id: int, now: datetime,
                     after: str | None = None,
                     limit: int = PAGE_SIZE) -> Select[*tuple[Any, ...]] | None:
     """The statement ``inbox`` runs, for a query plan (the bench, the tests)."""
-    return _statement(_tab_spec(actor, tab, emirate_id, now), actor, after, limit)
+    return _statement(_tab_spec(actor, tab, emirate_id, now), after, limit)
 
 
-def inbox_counts(session: Session, actor: Actor, *, emirate_id: int | None,
+def _bounded(value: int) -> Count:
+    return Count(min(value, COUNT_BOUND), value >= COUNT_BOUND)
+
+
+def inbox_counts(session: Session, actor: Actor, *, emirate_id: int,
                  now: datetime) -> dict[str, Count]:
     """Every tab's bounded count, in one statement."""
     tabs = inbox_tabs(actor, emirate_id)
     if not tabs:
         return {}
     row = session.execute(select(*(
-        _count(_tab_spec(actor, tab, emirate_id, now), actor).label(tab)
-        for tab in tabs))).one()
-    return {tab: Count(min(value, COUNT_BOUND), value >= COUNT_BOUND)
-            for tab, value in zip(tabs, row, strict=True)}
+        _count(_tab_spec(actor, tab, emirate_id, now)).label(tab) for tab in tabs))).one()
+    return {tab: _bounded(value) for tab, value in zip(tabs, row, strict=True)}
 
 
 # --- the specialist's queue ---------------------------------------------------------------
 
-def specialist_queue(session: Session, actor: Actor, *, after: str | None = None,
-                     limit: int = PAGE_SIZE) -> Page:
+def _queue_spec(actor: Actor, emirate_id: int) -> _Spec:
+    return _Spec(QUEUE_STATES, (VoiceCase.assigned_user_id == actor.user_id,),
+                 permissions.visible_to(actor, emirate_id))
+
+
+def specialist_queue(session: Session, actor: Actor, *, emirate_id: int,
+                     after: str | None = None, limit: int = PAGE_SIZE) -> Page:
     """The open cases assigned to the specialist, nearest deadline first."""
     if actor.role != SPECIALIST:
         return Page([], None)
-    spec = _Spec(QUEUE_STATES, (VoiceCase.assigned_user_id == actor.user_id,))
-    return _page(session, spec, actor, after, limit)
+    return _page(session, _queue_spec(actor, emirate_id), after, limit)
 
 
-def specialist_count(session: Session, actor: Actor) -> Count:
+def specialist_count(session: Session, actor: Actor, *, emirate_id: int) -> Count:
     if actor.role != SPECIALIST:
         return Count(0, False)
-    spec = _Spec(QUEUE_STATES, (VoiceCase.assigned_user_id == actor.user_id,))
-    value = session.execute(select(_count(spec, actor))).scalar_one()
-    return Count(min(value, COUNT_BOUND), value >= COUNT_BOUND)
+    return _bounded(session.execute(select(_count(_queue_spec(actor, emirate_id))))
+                    .scalar_one())
 
 
 # --- the leader's and leadership's lists -------------------------------------------------
 
-def _list_spec(actor: Actor, filters: ListFilter, now: datetime) -> _Spec:
+def _list_spec(actor: Actor, filters: ListFilter, emirate_id: int, now: datetime) -> _Spec:
     chosen = filters.states or states.STATES
     unknown = set(chosen) - set(states.STATES)
     if unknown:
         raise InvalidRequest(f"no such state: {sorted(unknown)[0]}", field="state")
     where: list[ColumnElement[bool]] = []
+    bounds: tuple[ColumnElement[bool], ...] = ()
     if filters.category_id is not None:
         where.append(VoiceCase.category_id == filters.category_id)
     if filters.received_from is not None:
         where.append(VoiceCase.received_at >= filters.received_from)
+        # A deadline falls after its cycle's start, which is at or after the receipt: the
+        # period's cases lie past its start in the deadline's order too.
+        bounds = (VoiceCase.answer_due > filters.received_from,)
     if filters.received_to is not None:
         where.append(VoiceCase.received_at < filters.received_to)
     due_where: tuple[ColumnElement[bool], ...] = ()
@@ -387,14 +397,73 @@ def _list_spec(actor: Actor, filters: ListFilter, now: datetime) -> _Spec:
         due_where = (VoiceCase.answer_due < now,)
     agency = filters.agency_id if actor.role == LEADERSHIP else actor.agency_id
     prefix = () if agency is None else (VoiceCase.agency_id == agency,)
-    return _Spec(tuple(s for s in states.STATES if s in chosen), prefix, tuple(where),
-                 due_where, filters.newest_first)
+    return _Spec(tuple(s for s in states.STATES if s in chosen), prefix,
+                 permissions.visible_to(actor, emirate_id), tuple(where), due_where,
+                 filters.newest_first, bounds)
 
 
 def case_list(session: Session, actor: Actor, filters: ListFilter = ListFilter(), *,
-              now: datetime, after: str | None = None, limit: int = PAGE_SIZE) -> Page:
+              emirate_id: int, now: datetime, after: str | None = None,
+              limit: int = PAGE_SIZE) -> Page:
     """The agency leader's list of their agency's cases, or leadership's across every
     agency (``filters.agency_id`` for one): by state, category, period and lateness."""
     if actor.role not in (AGENCY_LEADER, LEADERSHIP):
         return Page([], None)
-    return _page(session, _list_spec(actor, filters, now), actor, after, limit)
+    return _page(session, _list_spec(actor, filters, emirate_id, now), after, limit)
+
+
+# --- for the gateway ----------------------------------------------------------------------
+
+class QueueService:
+    """The lists as the staff pages and the API call them: each read in one database
+    transaction with its audit row (who read which list)."""
+
+    def __init__(self, db: Database, config: CoreSettings, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._config = config
+        self._clock = clock
+
+    def inbox(self, actor: Actor, tab: str, *, after: str | None = None,
+              limit: int = PAGE_SIZE) -> tuple[Page, dict[str, Count]]:
+        """A page of the coordinator's tab and every tab's count (``inbox_tabs``: which
+        tabs; an actor who is no coordinator has none, and asking for one is a 4xx)."""
+        with self._db.write.begin() as session:
+            emirate = cases.emirate_id(session, self._config)
+            now = self._clock()
+            counts = inbox_counts(session, actor, emirate_id=emirate, now=now)
+            page = inbox(session, actor, tab, emirate_id=emirate, now=now, after=after,
+                         limit=limit)
+            audit.record(session, actor, "read", "voice_cases", detail=f"inbox={tab}")
+            return page, counts
+
+    def tabs(self, actor: Actor) -> tuple[str, ...]:
+        with self._db.read() as session:
+            return inbox_tabs(actor, cases.emirate_id(session, self._config))
+
+    def queue(self, actor: Actor, *, after: str | None = None,
+              limit: int = PAGE_SIZE) -> tuple[Page, Count]:
+        """The specialist's queue and its count."""
+        with self._db.write.begin() as session:
+            emirate = cases.emirate_id(session, self._config)
+            count = specialist_count(session, actor, emirate_id=emirate)
+            page = specialist_queue(session, actor, emirate_id=emirate, after=after,
+                                    limit=limit)
+            audit.record(session, actor, "read", "voice_cases", detail="queue")
+            return page, count
+
+    def cases(self, actor: Actor, filters: ListFilter = ListFilter(), *,
+              after: str | None = None, limit: int = PAGE_SIZE) -> Page:
+        """The agency leader's list, or leadership's."""
+        with self._db.write.begin() as session:
+            page = case_list(session, actor, filters,
+                             emirate_id=cases.emirate_id(session, self._config),
+                             now=self._clock(), after=after, limit=limit)
+            audit.record(session, actor, "read", "voice_cases", detail=_described(filters))
+            return page
+
+
+def _described(filters: ListFilter) -> str:
+    parts = [f"{name}={value}" for name, value in vars(filters).items()
+             if value not in (None, (), False)]
+    return "list " + " ".join(parts)

@@ -1,4 +1,5 @@
-"""``gateway import`` and ``gateway demo-data``: transactions loaded in bulk."""
+"""``gateway import`` and ``gateway demo-data``: transactions (and the demo's Citizen's
+Voice cases) loaded in bulk."""
 
 from __future__ import annotations
 
@@ -16,23 +17,32 @@ from gateway.settings import Settings
 @click.option("--if-empty", is_flag=True, help="do nothing when transactions already exist")
 @click.option("--transactions", default=300, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=74747, show_default=True, type=int)
+@click.option("--cases", default=300, show_default=True, type=click.IntRange(0, 10_000),
+              help="Citizen's Voice cases (0: none)")
 @with_settings
-def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) -> None:
-    """Load demo departments, agencies, employees, transactions and staff accounts.
+def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int,
+              cases: int) -> None:
+    """Load demo departments, agencies, employees, transactions and staff accounts, and
+    Citizen's Voice categories, deadlines and cases in every state.
 
     Meant for an empty database: the demo's reference data (departments, agencies,
-    employees) is upserted by code. The messages its events cause are marked expired,
-    never sent. One staff account of each role is created when missing, with the
-    demo-only password the report prints. The report ends with lookups to try.
+    employees, categories) is upserted by code; the cases load once. The messages its
+    events cause are marked expired, never sent. One staff account of each role is
+    created when missing, with the demo-only password the report prints; the demo's
+    cases are worked as them where their agency has them. The report ends with lookups
+    to try.
     """
     from core.access.demo import load_demo_users
     from core.transactions.demo import load_demo
+    from core.voice.demo import load_demo as load_voice_demo
 
     with short_lived_core(settings) as core:
         try:
             report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
             _demo_agencies(core, settings)
             accounts = load_demo_users(core.users, settings.voice.emirate_agency)
+            if cases:
+                accounts += "\n\n" + load_voice_demo(core, cases=cases)
         except CoreError as exc:
             raise click.ClickException(f"demo data: {exc.message}") from exc
     click.echo(report)
