@@ -42,8 +42,10 @@ from core.access.tokens import USER_ROLE
 from gateway.auth import bearer_token
 from gateway.errors import error_response
 from gateway.portal import page_language
+from gateway.staff import USER_SESSION_KEY
+from gateway.staff import sign_out as end_staff_sessions
 
-SESSION_KEY = "staff_user"
+SESSION_KEY = USER_SESSION_KEY
 MAX_NEXT = 500
 # Where a signed-in user lands when no page asked for the sign-in.
 HOME = "/account"
@@ -103,11 +105,9 @@ def sign_in(user_id: int) -> None:
 
 
 def sign_out() -> None:
-    """End the session on the server (its cookie, wherever copied, is refused) and here."""
-    sid = session_id()
-    if sid is not None:
-        current_app.extensions["core"].staff_sessions.end(sid)
-    session.clear()
+    """End the session on the server (its cookie, wherever copied, is refused) and here,
+    with the phone simulator's session the same cookie may hold."""
+    end_staff_sessions()
     g.pop("user_session", None)
 
 

@@ -23,6 +23,8 @@ from gateway.portal import page_language
 
 STAFF_ROLE = "staff"
 SESSION_KEY = "simulator_staff"
+# Where gateway.accounts keeps a staff user's session id in the same cookie.
+USER_SESSION_KEY = "staff_user"
 
 
 def current_staff() -> dict | None:
@@ -56,10 +58,13 @@ def sign_in(token_id: int, name: str) -> None:
 
 
 def sign_out() -> None:
-    """End the session on the server (its cookie, wherever copied, is refused) and here."""
-    staff = session.pop(SESSION_KEY, None)
-    if isinstance(staff, dict) and isinstance(staff.get("sid"), str):
-        current_app.extensions["core"].staff_sessions.end(staff["sid"])
+    """End the session on the server (its cookie, wherever copied, is refused) and here;
+    a staff user's session held by the same cookie (``gateway.accounts``) ends too, as
+    the cookie is cleared."""
+    for key in (SESSION_KEY, USER_SESSION_KEY):
+        held = session.pop(key, None)
+        if isinstance(held, dict) and isinstance(held.get("sid"), str):
+            current_app.extensions["core"].staff_sessions.end(held["sid"])
     session.clear()
 
 

@@ -18,20 +18,37 @@ from gateway.settings import Settings
 @click.option("--seed", default=74747, show_default=True, type=int)
 @with_settings
 def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int) -> None:
-    """Load demo departments, agencies, employees and transactions.
+    """Load demo departments, agencies, employees, transactions and staff accounts.
 
     Meant for an empty database: the demo's reference data (departments, agencies,
     employees) is upserted by code. The messages its events cause are marked expired,
-    never sent. The report ends with lookups to try.
+    never sent. One staff account of each role is created when missing, with the
+    demo-only password the report prints. The report ends with lookups to try.
     """
+    from core.access.demo import load_demo_users
     from core.transactions.demo import load_demo
 
     with short_lived_core(settings) as core:
         try:
             report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
+            _demo_agencies(core, settings)
+            accounts = load_demo_users(core.users, settings.voice.emirate_agency)
         except CoreError as exc:
             raise click.ClickException(f"demo data: {exc.message}") from exc
     click.echo(report)
+    click.echo(accounts)
+
+
+def _demo_agencies(core, settings: Settings) -> None:
+    """The agencies the demo's staff belong to, made when missing (the emirate itself is
+    an agency: ``voice.emirate_agency``); existing ones are left as they are."""
+    from core.access.demo import DEMO_AGENCY
+
+    for code, name_ar, name_en in (
+            (settings.voice.emirate_agency, "إمارة المنطقة", "Regional Emirate"),
+            (DEMO_AGENCY, "أمانة المنطقة", "Regional Municipality")):
+        if not core.users.agency_exists(code):
+            core.upsert_agency(code, {"name_ar": name_ar, "name_en": name_en})
 
 
 @click.command("import")

@@ -313,3 +313,21 @@ def test_the_admin_creates_resets_tokens_and_disables(site, users, core):
     assert requests.get(f"{site}/api/v1/me", headers=auth).status_code == 401
     assert post("/admin/users/root1/disable").status_code == 422  # not oneself
     assert post("/admin/users/ghost/reset").status_code == 404
+
+
+def test_the_simulator_s_sign_in_ends_the_user_session_the_cookie_held(site, users, core):
+    """One cookie, one session: the simulator's sign-in starts afresh, and the staff
+    user's session it held is ended on the server, not just forgotten by the browser."""
+    from core.access.tokens import create_token
+
+    browser, _ = sign_in(site, "huda", ready_user(users))
+    thief = requests.Session()
+    thief.cookies.update(browser.cookies)
+    assert signed_in(thief, site)
+
+    assert browser.post(f"{site}/simulator/login", data={
+        "csrf_token": csrf(browser, f"{site}/simulator/login"), "lang": "en",
+        "token": create_token(core.db.write, "staff", "trainer")},
+        allow_redirects=False).status_code == 303
+
+    assert not signed_in(thief, site)

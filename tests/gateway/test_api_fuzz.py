@@ -66,7 +66,9 @@ def live_api(app, core):
 
 @pytest.fixture
 def tokens(core) -> dict[str, str]:
-    return {role: create_token(core.db.write, role, f"fuzz-{role}") for role in ROLES}
+    made = {role: create_token(core.db.write, role, f"fuzz-{role}") for role in ROLES}
+    core.users.create("leadership", "fuzz.user")
+    return {**made, "user": core.users.create_token("fuzz.user")}  # x-roles: [user]
 
 
 def _authorization(operation_roles: list[str], tokens: dict[str, str]):

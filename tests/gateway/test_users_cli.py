@@ -92,3 +92,25 @@ def test_unknown_users_say_so(gateway):
     for command in ("token", "disable", "reset-password"):
         result = gateway("users", command, "--name", "ghost")
         assert result.exit_code == 1 and "no user has the login 'ghost'" in result.output
+
+
+def test_demo_data_makes_one_user_of_each_role_once(gateway, core, settings):
+    from core.access.demo import DEMO_PASSWORD, DEMO_USERS
+
+    first = gateway("demo-data", "--transactions", "3")
+    assert first.exit_code == 0, first.output
+    assert first.stdout.count(DEMO_PASSWORD) == len(DEMO_USERS)
+    users = {user.login: user for user in core.users.list_users()}
+    assert {user.role for user in users.values()} == {
+        "coordinator", "specialist", "agency_leader", "leadership", "admin"}
+    assert users["emirate.coordinator"].agency == settings.voice.emirate_agency
+    assert users["demo.coordinator"].agency == users["demo.leader"].agency == "AMANA"
+    signed = core.users.sign_in("demo.admin", DEMO_PASSWORD, origin=None)
+    assert signed.actor.role == "admin" and not signed.must_change_password
+
+    core.users.change_password(signed.actor.user_id, DEMO_PASSWORD, "changed by the demo")
+    again = gateway("demo-data", "--if-empty")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.count(DEMO_PASSWORD) == 0 and "already there" in again.stdout
+    assert len(core.users.list_users()) == len(DEMO_USERS)
+    assert core.users.sign_in("demo.admin", "changed by the demo", origin=None).actor
