@@ -48,8 +48,8 @@ def _form(*names: str, prefix: str = "") -> dict[str, str]:
 @voice_admin.errorhandler(CSRFError)
 @user_required(ADMIN)
 def _csrf_failed(_exc: CSRFError):
-    notice = gettext_for(page_language())(
-        "The form expired before it was sent. Please try again.")
+    _ = gettext_for(page_language())
+    notice = _("The form expired before it was sent. Please try again.")
     if request.path.startswith("/admin/calendar"):
         return _calendar_page(status=400, errors={"calendar": notice})
     return _categories_page(status=400, errors={"category": notice})

@@ -120,3 +120,18 @@ def share_text(worked: Fraction, unit: str, lang: str) -> str:
     if unit == "h":
         return _("%(n)s working hours") % {"n": value}
     return _("%(n)s working days") % {"n": value}
+
+
+def scope_text(scope: str, lang: str) -> str:
+    """Which rung of the policy order a case's policy stands on
+    (``core.voice.deadlines.scope_of``)."""
+    _ = gettext_for(lang)
+    return {"emirate default": _("the emirate's default"),
+            "agency default": _("the agency's default"),
+            "agency type": _("the agency's default for this type"),
+            "agency category": _("the category's targets"),
+            "agency category and type": _("the category's targets for this type"),
+            "emirate type": _("the emirate's default for this type"),
+            "emirate category": _("the emirate's targets for the category"),
+            "emirate category and type": _("the emirate's targets for the category and "
+                                           "type")}.get(scope, scope)

@@ -133,8 +133,8 @@ def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(normalize_digits(text))
     except ValueError:
-        errors[field] = gettext_for(page_language())(
-            "Enter a date such as 2026-11-22.")
+        _ = gettext_for(page_language())
+        errors[field] = _("Enter a date such as 2026-11-22.")
         return None
 
 
@@ -252,7 +252,8 @@ def _done_message(action: str) -> str | None:
     names = fmt.action_names(page_language())
     if action not in names:
         return None
-    return gettext_for(page_language())("Done: %(action)s.") % {"action": names[action]}
+    _ = gettext_for(page_language())
+    return _("Done: %(action)s.") % {"action": names[action]}
 
 
 @voice_pages.errorhandler(CSRFError)
@@ -306,6 +307,7 @@ def _page(template: str, *, status: int = 200, **context) -> Response:
         when=lambda at: fmt.moment(at, lang, tz),
         role_label=lambda role: fmt.role_label(role, lang),
         target_text=lambda target: fmt.target_text(target, lang),
+        scope_text=lambda scope: fmt.scope_text(scope, lang),
         share_text=lambda worked, unit: fmt.share_text(worked, unit, lang),
         home_url=_home_url(), **context))
     response.status_code = status
