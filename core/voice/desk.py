@@ -56,6 +56,11 @@ class CaseDesk:
     answer_sends: bool
     route_to: list[Option]
     specialists: list[Option]
+    # The names behind the view's codes (handling agency, the agency it is about, the
+    # category), for the page; None where the view has none.
+    agency: Option | None = None
+    about_agency: Option | None = None
+    category: Option | None = None
 
 
 def allowed_actions(actor: Actor, case: VoiceCase,
@@ -147,6 +152,18 @@ def list_filter(session: Session, actor: Actor, query: ListQuery,
 
 def _midnight(day: date | None, tz: ZoneInfo) -> datetime | None:
     return datetime.combine(day, time(), tz) if day else None
+
+
+def names(session: Session, case: VoiceCase) -> dict[str, Option | None]:
+    """The case's agencies and category by name (``CaseDesk``'s last fields)."""
+    def agency(agency_id: int | None) -> Option | None:
+        row = session.get(Agency, agency_id) if agency_id is not None else None
+        return Option(row.code, row.name_ar, row.name_en) if row else None
+
+    category = session.get(VoiceCategory, case.category_id) if case.category_id else None
+    return {"agency": agency(case.agency_id), "about_agency": agency(case.about_agency_id),
+            "category": Option(category.code, category.name_ar, category.name_en)
+            if category else None}
 
 
 def agencies(session: Session) -> list[Option]:

@@ -216,7 +216,7 @@ class VoiceService:
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
                 specialists=desk.specialists(session, case.agency_id)
-                if "assign" in offered else [])
+                if "assign" in offered else [], **desk.names(session, case))
 
     def inbox(self, actor: Actor, tab: str | None = None, *,
               after: str | None = None) -> Inbox:

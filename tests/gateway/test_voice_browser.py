@@ -232,11 +232,13 @@ def test_the_case_page_is_usable_by_keyboard(as_user, core):
     assert unlabelled == []
     assert page.evaluate("[...document.querySelectorAll('th')]"
                          ".every(th => th.getAttribute('scope'))")
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(el => el.id)")
+    assert len(ids) == len(set(ids))
     # Assign by keyboard alone: focus the select, choose, submit with Enter on the button.
     page.get_by_label("المختص").focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "أسنِد"
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert state_of(page) == "مسندة"

@@ -327,3 +327,32 @@ def test_the_admin_adds_and_removes_a_holiday_and_an_override(app, core, staff):
     assert admin_post(client, f"/admin/calendar/overrides/{gone.id}/remove",
                       "/admin/calendar?lang=en").status_code == 404
     assert not core.voice.calendar_state().overrides
+
+
+def test_a_suggestion_is_decided_not_approved(app, core, staff):
+    tracking = staff.walk("suggestion", "answer_drafted")
+    client = as_user(app, core, staff, "coord_MUN")
+    page = text(client.get(f"/voice/cases/{tracking}?lang=en"))
+    offered = set(re.findall(r'name="action" value="([a-z_]+)"', page))
+    assert {"accept", "reject", "send_back"} <= offered and "approve" not in offered
+    assert "Suggestion" in page and "Answer drafted" in page
+    refused = post_action(client, tracking, "reject")
+    assert refused.status_code == 422 and "Give the reason" in text(refused)
+    accepted = post_action(client, tracking, "accept")
+    assert accepted.status_code == 303
+    page = text(client.get(accepted.headers["Location"]))
+    assert "Done: Accepted." in page and "The answer sent" in page
+    assert set(re.findall(r'name="action" value="([a-z_]+)"', page)) == {
+        "plan", "implement", "close", "comment"}
+
+
+def test_a_complaint_about_an_agencys_own_staff_stays_away_from_it(app, core, staff):
+    tracking = staff.file(agency=MUN, about_own_staff=True)
+    assert as_user(app, core, staff, "coord_MUN").get(
+        f"/voice/cases/{tracking}").status_code == 404
+    emirate = text(as_user(app, core, staff, "coord_EMIRATE").get(
+        f"/voice/cases/{tracking}?lang=en"))
+    assert "The agency's own staff (handled by the emirate)" in emirate
+    assert '<option value="HEALTH"' in emirate and '<option value="MUN"' not in emirate
+    assert tracking not in text(as_user(app, core, staff, "leader_MUN").get(
+        "/voice/cases?lang=en"))
