@@ -22,6 +22,7 @@ from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
 from gateway.voice_admin import voice_admin
+from gateway.voice_api import voice_api
 from gateway.voice_pages import voice_pages
 
 _collector: OutboxCollector | None = None
@@ -60,6 +61,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(health)
     app.register_blueprint(api)
     app.register_blueprint(accounts_api)
+    app.register_blueprint(voice_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
     app.register_blueprint(voice_pages)

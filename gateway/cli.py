@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from gateway.commands.calendar import calendar
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
 from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
@@ -29,7 +30,7 @@ def main() -> None:
     pass
 
 
-for _command in (db, demo_data, token, users, import_csv, prompts, holidays):
+for _command in (db, demo_data, token, users, import_csv, prompts, holidays, calendar):
     main.add_command(_command)
 
 

@@ -1,5 +1,6 @@
 """The scheduler's jobs: the overdue scan, the Citizen's Voice alarm scan, notification
-expiry, abandoned-claim recovery, and the optional daily digest.
+expiry, abandoned-claim recovery, retiming the open cases after a calendar change, and
+the optional daily digest.
 
 Each job is a method that does one pass and says what it did, so tests (and an operator's
 shell) call them directly with a controlled clock; ``start`` only puts them on a timer.
@@ -146,6 +147,16 @@ class Scheduler:
             log.info("%d daily digests queued for department managers", queued)
         return queued
 
+    def recompute_deadlines(self):
+        """Retime the open cases after the working calendar changed (a holiday added,
+        Ramadan hours): on one machine at a time, under its own lease."""
+        result = self.upkeep.recompute_deadlines(self.holder, self.lease_ttl,
+                                                 now=self._clock())
+        if result is not None and result.retimed:
+            log.info("calendar version %s: %d open cases retimed%s", result.version,
+                     result.retimed, "" if result.complete else " (stopped: lease lost)")
+        return result
+
     def maintain_outbox(self) -> None:
         self.recover_claims()
         self.expire_notifications()
@@ -166,6 +177,8 @@ class Scheduler:
                             first_now=False)
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
                             name="outbox-upkeep")
+        queue.run_repeating(self.recompute_deadlines, self.settings.maintenance_seconds,
+                            name="deadline-recompute")
         if self.settings.digest_enabled:
             queue.run_repeating(self.send_digests, self.settings.maintenance_seconds,
                                 name="daily-digest")

@@ -39,6 +39,12 @@ class CalendarVersion(Base):
     # Why it changed ("holiday added 2027-03-30", "configuration"), for the case page.
     reason: Mapped[str] = mapped_column(String(200), default="")
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # sha256 of the definition (core.calendar.versions.digest): what processes cache
+    # calendars by. Null on versions written before it was kept.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    # When the open cases timed with older versions were all retimed under this one
+    # (core.voice.deadlines.recompute_open): bookkeeping, not part of the calendar.
+    recomputed_at: Mapped[datetime | None]
 
 
 class CalendarOverride(Base):

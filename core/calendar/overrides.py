@@ -125,5 +125,11 @@ def listed(session: Session) -> list[OverrideView]:
         select(CalendarOverride).order_by(CalendarOverride.first_day))]
 
 
+def all_listed(db: Database) -> list[OverrideView]:
+    """Every override in date order."""
+    with db.read() as session:
+        return listed(session)
+
+
 def _view(row: CalendarOverride) -> OverrideView:
     return OverrideView(row.id, row.name, row.first_day, row.last_day, dict(row.hours))

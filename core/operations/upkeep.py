@@ -1,20 +1,24 @@
 """The scheduler's chores, each one call into the core: the overdue scan and the Citizen's
 Voice alarm scan under their leases, outbox expiry and recovery, old failure counters,
-the daily digests. When and where they
-run is the scheduler's business (scheduler/jobs.py); what each does is here."""
+the daily digests, retiming the open cases after the working calendar changed. When and
+where they run is the scheduler's business (scheduler/jobs.py); what each does is here."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from core.calendar import versions
 from core.messaging import outbox
 from core.platform import leases
 from core.platform.db import Database
 from core.platform.ratelimit import DatabaseFailureCounts
 from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
-from core.voice import alarms
+from core.voice import alarms, deadlines
+
+# The lease under which one machine retimes the open cases after a calendar change.
+RECOMPUTE_LEASE = "deadline-recompute"
 
 
 class Upkeep:
@@ -68,3 +72,22 @@ class Upkeep:
 
     def send_digests(self, at: time, *, now: datetime) -> int:
         return digest.send_digests(self._db, self._config, at, now=now)
+
+    def recompute_deadlines(self, holder: str, ttl: timedelta, *,
+                            now: datetime) -> deadlines.Recomputed | None:
+        """After a new calendar version (a holiday, an override, the configuration):
+        retime the open cases under it, on one machine (the lease ``RECOMPUTE_LEASE``,
+        renewed between batches; lost, the run stops and the next holder carries on).
+        None when there is nothing to do or another machine is at it. The check is one
+        query on the latest version's row."""
+        with self._db.read() as session:
+            if versions.awaiting_recompute(session) is None:
+                return None
+        if not leases.acquire(self._db, RECOMPUTE_LEASE, holder, ttl, now=now):
+            return None
+        try:
+            return deadlines.recompute_open(
+                self._db, self._config, now=now,
+                keep_going=lambda: leases.renew(self._db, RECOMPUTE_LEASE, holder, ttl))
+        finally:
+            leases.release(self._db, RECOMPUTE_LEASE, holder)

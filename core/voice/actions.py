@@ -27,9 +27,8 @@ from sqlalchemy.orm import Session
 
 from core.access.actors import SPECIALIST, Actor
 from core.access.models import StaffUser
+from core.calendar import versions
 from core.calendar.dates import local_date
-from core.calendar.holidays import all_days
-from core.calendar.workdays import DayCount
 from core.directory.models import Agency
 from core.identity.national_id import InvalidNationalId, hash_national_id
 from core.identity.phones import InvalidMobile, normalize_mobile
@@ -42,6 +41,8 @@ from core.voice.models import CaseAnswer, VoiceCase
 
 s = states
 REASON_MAX = 2000
+# A calendar with no working day at all still ends the window (ten years on).
+REOPEN_SEARCH_DAYS = 3660
 _C_OPEN = frozenset({s.RECEIVED, s.ASSIGNED, s.IN_PROGRESS})
 _S_OPEN = frozenset({s.RECEIVED, s.ASSIGNED, s.UNDER_STUDY})
 _C_UNANSWERED = _C_OPEN | {s.AWAITING_CITIZEN, s.ANSWER_DRAFTED}
@@ -270,7 +271,8 @@ def _route(act: Act) -> None:
 
 def _assign(act: Act) -> None:
     case, session = act.case, act.session
-    user = session.scalar(select(StaffUser).where(StaffUser.login == act.body.user))
+    login = (act.body.user or "").strip().lower()  # logins are stored in lower case
+    user = session.scalar(select(StaffUser).where(StaffUser.login == login))
     if user is None or user.role != SPECIALIST or user.agency_id != case.agency_id \
             or user.disabled_at is not None:
         raise InvalidRequest(f"{act.body.user} is no active specialist of this agency",
@@ -420,13 +422,17 @@ def _withdraw(act: Act) -> None:
 
 
 def reopen_until(session: Session, config: CoreSettings, answered_at: datetime) -> datetime:
-    """The last day (local, as a UTC midnight of the next day) a citizen may reopen a case
-    answered at ``answered_at``: ``voice.reopen_days`` working days after the answer."""
-    weekdays = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    count = DayCount(working=True, holidays=all_days(session),
-                     weekend=frozenset(weekdays.index(day) for day in config.calendar.weekend))
-    last = count.add(local_date(answered_at, config.tz), config.voice.reopen_days)
-    return datetime.combine(last + timedelta(days=1), time(), config.tz)
+    """When the citizen's right to reopen a case answered at ``answered_at`` ends: the
+    local midnight after the ``voice.reopen_days``-th working day after the answer, by the
+    current working calendar (weekend and holidays as the operator keeps them)."""
+    _version, calendar = versions.current(session, config)
+    day, left = local_date(answered_at, config.tz), config.voice.reopen_days
+    for _ in range(REOPEN_SEARCH_DAYS):
+        if not left:
+            break
+        day += timedelta(days=1)
+        left -= calendar.is_working_day(day)
+    return datetime.combine(day + timedelta(days=1), time(), config.tz)
 
 
 def _reopen(act: Act) -> None:

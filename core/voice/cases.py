@@ -24,7 +24,6 @@ from core.directory.models import Agency
 from core.identity.national_id import InvalidNationalId, hash_national_id, validate_national_id
 from core.identity.phones import optional_mobile
 from core.platform.errors import InvalidRequest, NotFound
-from core.platform.i18n import LANGUAGES
 from core.platform.settings import CoreSettings
 from core.platform.validation import StrictModel, validated
 from core.voice import deadlines, notices, states, tracking
@@ -46,9 +45,9 @@ Who = Actor | Literal["citizen", "system"]
 class CitizenBody(StrictModel):
     """The citizen's details: each optional, but a mobile or an address to reach them."""
 
-    mobile: str | None = None
+    mobile: str | None = Field(default=None, max_length=30)
     email: str | None = Field(default=None, max_length=254)
-    national_id: str | None = None
+    national_id: str | None = Field(default=None, max_length=20)
     name: str | None = Field(default=None, max_length=NAME_MAX)
 
     @field_validator("mobile")
@@ -93,18 +92,11 @@ class FilingBody(StrictModel):
     agency: str | None = Field(default=None, pattern=CODE_PATTERN)
     category: str | None = Field(default=None, pattern=CODE_PATTERN)
     channel: Channel
-    lang: str = "ar"
+    # The citizen's language, exactly (a channel picks it from what it was given).
+    lang: Literal["ar", "en"] = "ar"
     citizen: CitizenBody
     # A complaint about the agency's own staff: handled by the emirate, unseen by them.
-    about_own_staff: bool = False
-
-    @field_validator("lang")
-    @classmethod
-    def _lang(cls, value: str) -> str:
-        short = value.strip().lower()[:2]
-        if short not in LANGUAGES:
-            raise ValueError(f"one of {', '.join(LANGUAGES)}")
-        return short
+    about_own_staff: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _own_staff(self) -> FilingBody:
@@ -137,6 +129,12 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     body = validated(FilingBody, data, what="body")
     home = emirate(session, config)
     named = agency_by_code(session, body.agency) if body.agency else home
+    if body.about_own_staff and named.id == home.id:
+        # The flag sends a complaint to the emirate instead of the agency: the emirate's
+        # own staff have no "instead" (leadership sees every case).
+        raise InvalidRequest("about_own_staff: a complaint about the emirate's own staff "
+                             "is filed without it", code="invalid_field",
+                             field="about_own_staff")
     category = _category(session, body.category, named, body.type)
     citizen = body.citizen
     case = VoiceCase(

@@ -23,6 +23,7 @@ from core.directory.models import Agency
 from core.identity.digits import normalize_digits
 from core.platform.errors import Conflict, InvalidRequest, NotFound
 from core.platform.validation import StrictModel, validated
+from core.voice import deadlines
 from core.voice.models import CASE_TYPES, DeadlinePolicy, VoiceCategory
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -64,7 +65,7 @@ class CategoryBody(Targets):
     name_ar: str = Field(min_length=1, max_length=200)
     name_en: str = Field(min_length=1, max_length=200)
     types: list[CaseType] = Field(min_length=1, max_length=len(CASE_TYPES))
-    active: bool = True
+    active: bool = Field(default=True, strict=True)
 
     @field_validator("types")
     @classmethod
@@ -180,21 +181,15 @@ def _current(session: Session, agency_id: int, category_id: int | None,
 def _supersede(session: Session, agency_id: int, category_id: int | None,
                case_type: str | None, acknowledge: str, answer: str,
                now: datetime) -> int | None:
-    """Write the targets as the current policy of this scope; the new row's id, or None
-    when the current one already says the same."""
+    """Write the targets as the current policy of this scope (``deadlines.set_policy``);
+    the new row's id, or None when the current one already says the same."""
     current = _current(session, agency_id, category_id, case_type)
-    if current is not None:
-        if (_text(current.acknowledge_value, current.acknowledge_unit) == acknowledge
-                and _text(current.answer_value, current.answer_unit) == answer):
-            return None
-        current.superseded_at = now
-    row = DeadlinePolicy(agency_id=agency_id, category_id=category_id, case_type=case_type,
-                         acknowledge_value=int(acknowledge[:-1]),
-                         acknowledge_unit=acknowledge[-1], answer_value=int(answer[:-1]),
-                         answer_unit=answer[-1], created_at=now)
-    session.add(row)
-    session.flush()
-    return row.id
+    if current is not None \
+            and _text(current.acknowledge_value, current.acknowledge_unit) == acknowledge \
+            and _text(current.answer_value, current.answer_unit) == answer:
+        return None
+    return deadlines.set_policy(session, agency_id, category_id, case_type, acknowledge,
+                                answer, now).id
 
 
 def _text(value: int, unit: str) -> str:

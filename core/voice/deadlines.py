@@ -30,7 +30,7 @@ its policy, and records a ``retimed`` event saying from which version to which.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -234,11 +234,11 @@ def _alarm_times(calendar: WorkingCalendar, case: VoiceCase, answer: Target,
 
 
 def alarm_times(session: Session, config: CoreSettings, case: VoiceCase) -> AlarmTimes:
-    """The alarm times of a case whose clock runs (``answer_due`` set): the warning at
+    """The alarm times of the case's current cycle: the warning at
     ``voice.warning_percent`` of the answer target's working time, the breach at the
     answer deadline, the leadership alarm ``voice.leadership_after_days`` working days
-    after it."""
-    assert case.answer_due is not None, "the clock of the case runs"
+    after it. For a case paused now they are the times as if the open pause had not
+    begun (no alarm is raised on a paused case: its clock does not run)."""
     policy = session.get(DeadlinePolicy, case.policy_id)
     assert policy is not None
     calendar = versions.calendar(session, case.calendar_version)
@@ -328,35 +328,46 @@ class Recomputed:
     version: int | None = None  # the version the cases were retimed under
     retimed: int = 0
     batches: int = 0
+    complete: bool = False  # every open case is timed with ``version`` now
 
 
 def recompute_open(db: Database, config: CoreSettings, *, batch: int = RECOMPUTE_BATCH,
                    now: datetime | None = None,
-                   keep_going: Any = None) -> Recomputed:
+                   keep_going: Callable[[], bool] | None = None) -> Recomputed:
     """Retime every open case (its clock running or paused) timed with an older calendar
     version under the latest one, keeping its policy; each case gets a ``retimed``
     event naming both versions. Batches of ``batch`` cases, each its own transaction,
     in id order: stopped anywhere, a second run carries on with the cases still on an
-    older version. ``keep_going()``, called between batches, may stop it (a lost
-    lease)."""
+    older version. ``keep_going()``, asked before each batch, may stop it (the lease was
+    lost). At the end one more pass from the first id catches a case timed under the
+    old version while the first pass ran; then the version is marked recomputed
+    (``core.calendar.versions.awaiting_recompute``)."""
     now = now or utcnow()
     result = Recomputed()
     with db.write.begin() as session:
-        result.version, _calendar = versions.current(session, config)
-    after = 0
+        version, _calendar = versions.current(session, config)
+    result.version = version
+    after, passes = 0, 0
     while keep_going is None or keep_going():
         with db.write.begin() as session:
             cases = list(session.scalars(
                 select(VoiceCase).where(VoiceCase.id > after,
                                         VoiceCase.state.in_(OPEN),
-                                        VoiceCase.calendar_version < result.version)
+                                        VoiceCase.calendar_version < version)
                 .order_by(VoiceCase.id).limit(batch).with_for_update()))
-            if not cases:
-                break
-            _retime_batch(session, config, cases, result.version, now)
-            after = cases[-1].id
-        result.retimed += len(cases)
-        result.batches += 1
+            if cases:
+                _retime_batch(session, config, cases, version, now)
+                after = cases[-1].id
+                result.retimed += len(cases)
+                result.batches += 1
+                continue
+            passes += 1
+            if after and passes == 1:
+                after = 0
+                continue
+            versions.mark_recomputed(session, version, now)
+            result.complete = True
+            break
     return result
 
 

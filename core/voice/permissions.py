@@ -14,8 +14,10 @@ the case's handling agency and assignee:
 
 Admins stand in none: they manage categories and policies and read no case. A
 complaint about an agency's own staff is handled by the emirate (its handling agency),
-so that agency's staff stand in no relation to it and never see it; nor may it be
-routed to them.
+and that agency's staff stand in no relation to it whoever holds it: they never see it
+(nor may it be routed to them). The same rule as ``core.voice.queues.visible``, which
+shows the staff web app's lists; the emirate's coordinator's lists there are its own
+inbox, a subset of what it may see here.
 
 ``ACTIONS`` says which relations allow each action; ``may`` applies it to one case,
 ``visible_to`` is the same visibility as a SQL condition for lists (the queues and the
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, false, not_, true
 
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP, SPECIALIST, Actor
 from core.voice.models import VoiceCase
@@ -78,15 +80,20 @@ class CaseFacts:
     agency_id: int  # the handling agency
     assigned_user_id: int | None
     emirate_agency_id: int
+    # A complaint about this agency's own staff (None: not such a complaint).
+    own_staff_of: int | None = None
 
     @classmethod
     def of(cls, case: VoiceCase, emirate_agency_id: int) -> CaseFacts:
-        return cls(case.agency_id, case.assigned_user_id, emirate_agency_id)
+        return cls(case.agency_id, case.assigned_user_id, emirate_agency_id,
+                   case.about_agency_id if case.about_own_staff else None)
 
 
 def relations(actor: Actor, case: CaseFacts) -> frozenset[str]:
     """Every relation ``actor`` stands in to the case."""
     found: set[str] = set()
+    if case.own_staff_of is not None and actor.agency_id == case.own_staff_of:
+        return frozenset()  # whoever holds it, the agency it names never sees it
     own = actor.agency_id is not None and actor.agency_id == case.agency_id
     if actor.role == COORDINATOR:
         if own:
@@ -123,15 +130,15 @@ def redacted(actor: Actor, case: CaseFacts) -> bool:
 def visible_to(actor: Actor, emirate_agency_id: int) -> ColumnElement[bool]:
     """The cases ``actor`` may see, as a condition on ``VoiceCase`` (``may_see`` for a
     whole table)."""
-    if actor.role == COORDINATOR:
-        if actor.agency_id == emirate_agency_id:
-            return true()
-        return VoiceCase.agency_id == actor.agency_id
-    if actor.role == SPECIALIST:
-        return and_(VoiceCase.agency_id == actor.agency_id,
-                    VoiceCase.assigned_user_id == actor.user_id)
-    if actor.role == AGENCY_LEADER:
-        return VoiceCase.agency_id == actor.agency_id
     if actor.role == LEADERSHIP:
         return true()
-    return false()  # admins (and any role not named here) see no case
+    if actor.role not in (COORDINATOR, SPECIALIST, AGENCY_LEADER) or actor.agency_id is None:
+        return false()  # admins (and any role not named here) see no case
+    not_about_them = not_(and_(VoiceCase.about_own_staff.is_(True),
+                               VoiceCase.about_agency_id == actor.agency_id))
+    if actor.role == COORDINATOR and actor.agency_id == emirate_agency_id:
+        return not_about_them
+    mine = and_(VoiceCase.agency_id == actor.agency_id, not_about_them)
+    if actor.role == SPECIALIST:
+        return and_(mine, VoiceCase.assigned_user_id == actor.user_id)
+    return mine

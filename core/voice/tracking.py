@@ -12,8 +12,9 @@ How a message is told apart from the numbers the gateway already reads:
   (or 9665… / +9665…);
 * a tracking number is a message whose digits (Arabic-Indic accepted, spaces and dashes
   between groups ignored) are exactly ten, start with 7 and pass the check digit:
-  ``parse_tracking`` says so. Only one ten-digit string in a hundred starting with 7
-  passes the check, so a transaction number is rarely of that shape; a channel that finds
+  ``parse_tracking`` says so. Of all ten-digit strings one in a hundred has that
+  shape (one in ten starts with 7, and one in ten of those passes the check), so a
+  transaction number is rarely of it; a channel that finds
   no case under such a number may still answer it as a transaction number.
 
 Random, not sequential: a citizen's number tells nothing about anyone else's case, and

@@ -242,3 +242,108 @@ def test_next_working_time_follows_the_latest_calendar(core):
         assert local(deadlines.next_working_time(session, core.config,
                                                  at("2026-12-04T10:00"))) \
             == "Mon 2026-12-07 07:30"
+
+
+# --- the scheduler's recomputation ----------------------------------------------------
+
+
+def test_the_scheduler_retimes_after_a_new_version_once_on_one_machine(core, agency,
+                                                                        settings):
+    from core.operations.upkeep import RECOMPUTE_LEASE
+    from core.platform import leases
+    from scheduler.jobs import Scheduler
+
+    now = at("2026-12-07T09:00")
+    case_id = new_case(core, agency, at("2026-12-06T10:00"))
+    first = Scheduler(core, settings, clock=lambda: now)
+    first.recompute_deadlines()  # the first version: nothing to retime, marked done
+    assert first.recompute_deadlines() is None
+
+    holidays.add(core.db, [date(2026, 12, 14)], "", core.config)
+    other = Scheduler(core, settings, clock=lambda: now)
+    assert leases.acquire(core.db, RECOMPUTE_LEASE, other.holder, other.lease_ttl, now=now)
+    assert first.recompute_deadlines() is None  # another machine is at it
+    leases.release(core.db, RECOMPUTE_LEASE, other.holder)
+
+    result = first.recompute_deadlines()
+    assert (result.retimed, result.complete) == (1, True)
+    assert first.recompute_deadlines() is None and other.recompute_deadlines() is None
+    with core.db.read() as session:
+        assert local(session.get(VoiceCase, case_id).answer_due) == "Mon 2026-12-21 10:00"
+    assert RECOMPUTE_LEASE not in leases.current(core.db)  # given up after the run
+
+
+def test_a_lost_lease_stops_the_run_and_the_next_carries_on(core, agency):
+    for minute in range(3):
+        new_case(core, agency, at(f"2026-12-06T10:0{minute}"))
+    holidays.add(core.db, [date(2026, 12, 14)], "", core.config)
+    answers = iter([True, False])
+    stopped = deadlines.recompute_open(core.db, core.config, batch=1,
+                                       keep_going=lambda: next(answers))
+    assert (stopped.retimed, stopped.complete) == (1, False)
+    with core.db.read() as session:
+        assert versions.awaiting_recompute(session) == stopped.version
+    rest = deadlines.recompute_open(core.db, core.config, batch=1)
+    assert (rest.retimed, rest.complete) == (2, True)
+    with core.db.read() as session:
+        assert versions.awaiting_recompute(session) is None
+
+
+@pytest.mark.postgres
+def test_two_changes_at_once_both_reach_the_latest_version(core):
+    """``record`` locks the latest version's row before reading the tables: a second
+    change waits for the first to commit and then includes it (PostgreSQL; SQLite has
+    one writer at a time anyway)."""
+    import threading
+    import time
+
+    from core.calendar.models import Holiday
+
+    with core.db.write.begin() as session:
+        versions.current(session, core.config)
+    first = core.db.write.begin()
+    session = first.__enter__()
+    session.add(Holiday(day=date(2027, 3, 9), name=""))
+    session.flush()
+    versions.record(session, "holiday added 2027-03-09")
+    second = threading.Thread(target=holidays.add,
+                              args=(core.db, [date(2027, 3, 10)], "", core.config))
+    second.start()
+    time.sleep(0.5)
+    assert second.is_alive(), "the second change waits for the first"
+    first.__exit__(None, None, None)
+    second.join(10)
+    assert latest(core).definition["holidays"] == ["2027-03-09", "2027-03-10"]
+
+
+# --- the overdue rule counts the same working days ------------------------------------
+
+
+def test_the_overdue_rule_counts_the_calendars_working_days(core):
+    from core.transactions.overdue import load_rules
+
+    overrides.add(core.db, date(2027, 2, 8), date(2027, 2, 14), {"mon": []}, "", core.config)
+    holidays.add(core.db, [date(2027, 2, 9)], "", core.config)
+    with core.db.read() as session:
+        [general] = load_rules(session, core.config.model_copy(update={
+            "scheduler": core.config.scheduler.model_copy(
+                update={"overdue_day_count": "working"})}))
+    count = general.day_count
+    assert not count.counts(date(2027, 2, 8))  # the override leaves Monday without work
+    assert not count.counts(date(2027, 2, 9))  # the holiday
+    assert count.counts(date(2027, 2, 10))
+    assert not count.counts(date(2012, 6, 7))  # a Thursday, weekend before 2013-06-28
+    assert count.counts(date(2012, 6, 9))  # a Saturday, then a working day
+    # Wednesday 2027-02-03 + 3 working days: Thu 4, Sun 7, Wed 10 (Mon 8, Tue 9 off).
+    assert count.add(date(2027, 2, 3), 3) == date(2027, 2, 10)
+
+
+def test_a_version_written_without_a_definition_reads_as_the_default_calendar(core):
+    """The provisional clock wrote versions with an empty definition."""
+    with core.db.write.begin() as session:
+        row = CalendarVersion(reason="first version", definition={})
+        session.add(row)
+        session.flush()
+        calendar = versions.calendar(session, row.id)
+        assert calendar.day_minutes(date(2026, 12, 6)) == 420
+        assert versions.current(session, core.config)[0] > row.id  # a real one written

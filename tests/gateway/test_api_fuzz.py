@@ -30,12 +30,15 @@ from schemathesis.specs.openapi.checks import (
 )
 from waitress import create_server, wasyncore
 
+from core.access.actors import AGENCY_ROLES
 from core.access.tokens import create_token
 from tests import factories as f
 
 DESCRIPTION = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES = 250
 ROLES = ("records", "kiosk", "staff")
+# Staff users' personal tokens (Citizen's Voice routes), each user of its role.
+USER_ROLES = ("coordinator", "specialist", "agency_leader", "leadership", "admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
@@ -66,15 +69,23 @@ def live_api(app, core):
 
 @pytest.fixture
 def tokens(core) -> dict[str, str]:
-    made = {role: create_token(core.db.write, role, f"fuzz-{role}") for role in ROLES}
-    core.users.create("leadership", "fuzz.user")
-    return {**made, "user": core.users.create_token("fuzz.user")}  # x-roles: [user]
+    services = {role: create_token(core.db.write, role, f"fuzz-{role}") for role in ROLES}
+    users = {}
+    for role in USER_ROLES:
+        login = f"fuzz-{role}".replace("_", "-")
+        core.users.create(role, login, agency="MOI" if role in AGENCY_ROLES else None)
+        users[role] = core.users.create_token(login)
+    # x-roles: [user] is any user's token.
+    return {**services, **users, "user": users["leadership"]}
 
 
 def _authorization(operation_roles: list[str], tokens: dict[str, str]):
     """Mostly a token the operation accepts; also another role's, a made-up one, none."""
     right = [f"Bearer {tokens[role]}" for role in operation_roles]
-    wrong = [f"Bearer {tokens[role]}" for role in ROLES if role not in operation_roles]
+    # Any user's token is right where the operation takes "user".
+    users = USER_ROLES if "user" in operation_roles else ()
+    wrong = [f"Bearer {tokens[role]}" for role in (*ROLES, *USER_ROLES)
+             if role not in operation_roles and role not in users]
     made_up = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1,
                       max_size=60).map(lambda token: f"Bearer {token}")
     choices = [st.sampled_from(right)] * 6 if right else []

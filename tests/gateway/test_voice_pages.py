@@ -182,7 +182,7 @@ def test_the_case_page_shows_history_clock_and_hijri_dates(app, core, staff):
         f"/voice/cases/{tracking}?lang=en"))
     for fact in ("(the emirate&#39;s default)", "Calendar version", "Paused: awaiting the citizen",
                  "Pauses (awaiting the citizen)", "still paused", "Information requested",
-                 "In progress → Awaiting the citizen", "spec_MUN"):
+                 "In progress → Awaiting the citizen", "spec_mun"):
         assert fact in english, fact
     assert '<th scope="col">' in english
 
@@ -194,7 +194,7 @@ def test_the_forms_offered_are_the_actions_the_core_accepts(app, core, staff):
     offered = set(re.findall(r'name="action" value="([a-z_]+)"', coordinator))
     assert offered == {"route", "assign", "answer", "not_competent", "merge", "close",
                        "comment"}  # request_info once assigned
-    assert 'value="spec_MUN"' in coordinator and 'value="spec_HEALTH"' not in coordinator
+    assert 'value="spec_mun"' in coordinator and 'value="spec_health"' not in coordinator
     assert 'value="HEALTH"' in coordinator and '<option value="MUN"' not in coordinator
 
 

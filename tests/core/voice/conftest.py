@@ -112,6 +112,7 @@ class World:
 
 def add_user(core, login: str, role: str, agency_id: int | None,
              mobile: str | None = None) -> Actor:
+    login = login.lower()  # as core.access.users stores logins
     with core.db.write.begin() as session:
         user = StaffUser(login=login, name=login, role=role, agency_id=agency_id,
                          mobile=mobile, password_hash="-")
@@ -122,6 +123,12 @@ def add_user(core, login: str, role: str, agency_id: int | None,
 
 @pytest.fixture
 def world(core) -> World:
+    return build_world(core)
+
+
+def build_world(core) -> World:
+    """The emirate, MUN and HEALTH, and in each a coordinator, two specialists and a
+    leader; leadership and an admin."""
     for code in (EMIRATE, MUN, HEALTH):
         core.upsert_agency(code, f.agency(name_en=code))
     from core.voice.categories import agency_by_code

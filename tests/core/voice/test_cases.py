@@ -3,12 +3,13 @@ and what it refuses, with nothing changed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from core.access.models import AuditEntry
+from core.calendar import holidays
 from core.messaging.models import Notification
 from core.platform.errors import InvalidRequest, NotFound, WrongState
 from core.voice import notices
@@ -103,6 +104,7 @@ def test_a_complaint_about_an_agencys_own_staff_is_handled_by_the_emirate(world)
     ({"category": "roads"}, "category"),  # no such category
     ({"about_own_staff": True, "type": "suggestion"}, "body"),
     ({"about_own_staff": True, "agency": None}, "body"),
+    ({"about_own_staff": True, "agency": EMIRATE}, "about_own_staff"),
     ({"extra": 1}, "extra"),
 ])
 def test_bad_filings_are_refused_and_change_nothing(world, change, field):
@@ -296,6 +298,13 @@ def test_reopening_after_the_window_is_refused(world):
         world.voice.citizen_act(tracking, "reopen", PROOF,
                                 now=world.clock + timedelta(days=15))
     world.voice.citizen_act(tracking, "reopen", PROOF, now=world.clock + timedelta(days=13))
+
+
+def test_a_holiday_in_the_window_gives_the_citizen_one_more_day(world):
+    tracking = world.walk("complaint", "answered")  # Sunday 22 November 2026
+    # The 10th working day would be Sunday 6 December; declared a holiday, Monday 7th.
+    holidays.add(world.core.db, [date(2026, 12, 6)], "test", world.core.config)
+    world.voice.citizen_act(tracking, "reopen", PROOF, now=world.clock + timedelta(days=15))
 
 
 def test_a_citizen_who_proves_nothing_finds_nothing(world):

@@ -248,3 +248,14 @@ def test_the_citizens_own_acts_by_state(world, case_type, action):
         if found[state] != "ok":
             assert footprint(world, tracking) == before
     assert found == expected
+
+
+def test_lists_and_single_reads_agree_on_who_sees_what(world):
+    """``visible_to`` (lists, SQL) and ``may_see`` (one case) are the same rule."""
+    cases = [world.walk(C, "assigned", **_where(location)) for location in LOCATIONS]
+    cases.append(world.walk(S, "received", agency=HEALTH))
+    for actor in world.users.values():
+        listed = {row.tracking for row in world.voice.cases(actor).cases}
+        readable = {tracking for tracking in cases
+                    if outcome(lambda t=tracking, a=actor: world.voice.case(a, t)) == "ok"}
+        assert listed == readable, actor.login
