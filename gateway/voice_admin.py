@@ -306,6 +306,7 @@ def _page(template: str, status: int, **context) -> Response:
         when=lambda at: fmt.moment(at, lang, tz),
         day_text=lambda day: fmt.day_text(day, lang),
         role_label=lambda role: fmt.role_label(role, lang),
+        calendar_reason=lambda reason: fmt.calendar_reason(reason, lang),
         target_text=lambda target: fmt.target_text(target, lang), **context))
     response.status_code = status
     return response

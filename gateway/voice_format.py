@@ -135,3 +135,18 @@ def scope_text(scope: str, lang: str) -> str:
             "emirate category": _("the emirate's targets for the category"),
             "emirate category and type": _("the emirate's targets for the category and "
                                            "type")}.get(scope, scope)
+
+
+def calendar_reason(reason: str, lang: str) -> str:
+    """Why a calendar version was written (``core.calendar.versions``' reasons, in
+    English) in the page's language; the dates and names it carries stay as they are."""
+    _ = gettext_for(lang)
+    whole = {"first version": _("first version"), "configuration": _("configuration")}
+    if reason in whole:
+        return whole[reason]
+    prefixes = {"holiday added": _("holiday added"), "holiday removed": _("holiday removed"),
+                "override added": _("hours added"), "override removed": _("hours removed")}
+    for prefix, text in prefixes.items():
+        if reason.startswith(prefix + " "):
+            return f"{text} {reason[len(prefix) + 1:]}"
+    return reason

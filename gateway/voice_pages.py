@@ -308,6 +308,7 @@ def _page(template: str, *, status: int = 200, **context) -> Response:
         role_label=lambda role: fmt.role_label(role, lang),
         target_text=lambda target: fmt.target_text(target, lang),
         scope_text=lambda scope: fmt.scope_text(scope, lang),
+        calendar_reason=lambda reason: fmt.calendar_reason(reason, lang),
         share_text=lambda worked, unit: fmt.share_text(worked, unit, lang),
         home_url=_home_url(), **context))
     response.status_code = status

@@ -211,7 +211,7 @@ def test_the_admin_adds_a_category_and_a_holiday(as_user, site, core):
     admin.get_by_role("button", name="أضف الإجازة").click()
     assert "أُضيف 3 يوم" in admin.get_by_role("status").inner_text()
     assert admin.locator("#holiday-list tbody tr").count() == 3
-    assert "holiday added" in admin.locator("#versions").inner_text()
+    assert "أُضيفت إجازة 2027-03-20" in admin.locator("#versions").inner_text()
     assert [h.name for h in core.voice.calendar_state().holidays] == ["عيد الفطر"] * 3
 
 
