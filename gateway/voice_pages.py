@@ -34,6 +34,8 @@ from core.access.actors import ADMIN, AGENCY_LEADER, COORDINATOR, LEADERSHIP, SP
 from core.identity.digits import normalize_digits
 from core.platform.errors import CoreError, Forbidden, NotFound, WrongState
 from core.platform.i18n import gettext_for
+from core.voice.actions import REASON_MAX
+from core.voice.cases import TEXT_MAX
 from core.voice.desk import CaseDesk, ListQuery
 from core.voice.tracking import parse_tracking
 from gateway import voice_format as fmt
@@ -46,7 +48,8 @@ voice_pages.before_request(check_csrf)
 CASE_ROLES = (COORDINATOR, SPECIALIST, AGENCY_LEADER, LEADERSHIP)
 # The fields an action's form may send, each cut to the longest the core accepts + 1
 # (so that a longer one is refused by the core, not silently shortened).
-FORM_FIELDS = {"agency": 65, "user": 65, "text": 4001, "reason": 2001, "into": 41}
+FORM_FIELDS = {"agency": 65, "user": 65, "text": TEXT_MAX + 1, "reason": REASON_MAX + 1,
+               "into": 41}
 MAX_CURSOR = 64
 
 
@@ -169,12 +172,23 @@ def find():
 @voice_pages.get("/cases/<tracking>")
 @user_required(*CASE_ROLES)
 def case(tracking: str):
+    done = request.args.get("done")
     try:
         found = _core().voice.case_desk(g.actor, tracking[:40])
     except NotFound:
+        if done and _done_message(done):
+            return _left(done)
         return _not_found()
-    done = request.args.get("done")
     return _case_page(found, notice=_done_message(done) if done else None)
+
+
+def _left(action: str) -> Response:
+    """After an action that took the case out of the user's sight (routed to another
+    agency, sent back to the emirate): done, and gone from their lists. The same page
+    whatever the number, so that it tells nothing of a case that is not theirs."""
+    _ = gettext_for(page_language())
+    return _page("voice_message.html", title=_done_message(action),
+                 text=_("The case has left your lists."))
 
 
 @voice_pages.post("/cases/<tracking>")

@@ -14,7 +14,7 @@ import time_machine
 
 from core.access.actors import Actor
 from core.access.models import StaffUser
-from tests.core.voice.conftest import HEALTH, MUN, T0, World
+from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, T0, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -356,3 +356,17 @@ def test_a_complaint_about_an_agencys_own_staff_stays_away_from_it(app, core, st
     assert '<option value="HEALTH"' in emirate and '<option value="MUN"' not in emirate
     assert tracking not in text(as_user(app, core, staff, "leader_MUN").get(
         "/voice/cases?lang=en"))
+
+
+def test_an_action_that_takes_the_case_away_says_so(app, core, staff):
+    tracking = staff.file(agency=MUN)
+    client = as_user(app, core, staff, "coord_MUN")
+    response = post_action(client, tracking, "not_competent", reason="ليست من اختصاصنا")
+    assert response.status_code == 303
+    landed = client.get(response.headers["Location"])
+    assert landed.status_code == 200 and "The case has left your lists." in text(landed)
+    assert staff.handling(tracking) == EMIRATE
+    assert client.get(f"/voice/cases/{tracking}").status_code == 404
+    probe = client.get("/voice/cases/7000000000?done=route&lang=en")
+    assert text(probe).replace("Routed", "X") == text(client.get(
+        f"/voice/cases/{tracking}?done=route&lang=en")).replace("Routed", "X")
