@@ -219,7 +219,7 @@ def add_override():
     last = _date(values["through"], "override-through", errors)
     messages = _messages(page_language())
     try:
-        hours = parse_hours(values["hours"])
+        hours = parse_hours(normalize_digits(values["hours"]))
     except CoreError:
         errors["override-hours"] = messages["hours"]
     if errors or first is None or last is None:

@@ -306,7 +306,8 @@ def test_the_admin_adds_and_removes_a_holiday_and_an_override(app, core, staff):
     assert len(state.versions) == before + 1
     override = admin_post(client, "/admin/calendar/overrides", "/admin/calendar?lang=en",
                           **{"override-first": "2027-02-08", "override-through":
-                             "2027-03-09", "override-hours": "sun-thu=10:00-15:00",
+                             "2027-03-09",
+                             "override-hours": "sun-thu=10:00-15:00".translate(ARABIC),
                              "override-name": "رمضان"})
     assert override.status_code == 200
     overlap = admin_post(client, "/admin/calendar/overrides", "/admin/calendar?lang=en",
@@ -322,6 +323,7 @@ def test_the_admin_adds_and_removes_a_holiday_and_an_override(app, core, staff):
     assert removed.status_code == 200
     assert len(core.voice.calendar_state().holidays) == 2
     gone = core.voice.calendar_state().overrides[0]
+    assert gone.hours["sun"] == ["10:00-15:00"]
     assert admin_post(client, f"/admin/calendar/overrides/{gone.id}/remove",
                       "/admin/calendar?lang=en").status_code == 200
     assert admin_post(client, f"/admin/calendar/overrides/{gone.id}/remove",
