@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP
 from core.access.models import StaffUser
 from core.directory.models import Agency
-from core.messaging import outbox
+from core.messaging import outbox, subjects
 from core.messaging.models import Notification, NotificationStatus
+from core.messaging.subjects import N_
 from core.platform.i18n import gettext_for, ngettext_for
 from core.platform.settings import CoreSettings
 from core.voice.deadlines import BREACH, WARNING
@@ -43,6 +44,11 @@ from core.voice.models import VoiceCase
 LEVEL_NAMES = {WARNING: "warning", BREACH: "breach", LEADERSHIP_LEVEL: "leadership"}
 # The outbox kind of each level's messages.
 KINDS = {level: f"voice_{name}" for level, name in LEVEL_NAMES.items()}
+subjects.register({
+    KINDS[WARNING]: N_("Citizen's Voice: cases nearing their deadline"),
+    KINDS[BREACH]: N_("Citizen's Voice: cases past their deadline"),
+    KINDS[LEADERSHIP_LEVEL]: N_("Citizen's Voice: cases long past their deadline"),
+})
 # Three UCS-2 parts of a concatenated SMS: a longer listing is cut to fit.
 SMS_BUDGET = 3 * 67
 
