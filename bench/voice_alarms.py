@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP, SPECIALIST  # noqa: E402
 from core.access.models import StaffUser  # noqa: E402
-from core.calendar.models import CalendarVersion  # noqa: E402
+from core.calendar import versions  # noqa: E402
 from core.directory.models import Agency  # noqa: E402
 from core.messaging.models import Notification  # noqa: E402
 from core.platform import migrate  # noqa: E402
@@ -100,6 +100,8 @@ def load(url: str, size: int) -> None:
         if not database.is_sqlite:
             _drop_everything(database.engine)
         migrate.upgrade(database.engine)
+        with database.write.begin() as session:  # the calendar the clock reads: version 1
+            versions.current(session, CONFIG)
     finally:
         database.dispose()
     engine = _loading_engine(url)
@@ -113,8 +115,6 @@ def load(url: str, size: int) -> None:
             conn.execute(insert(DeadlinePolicy), [{
                 "id": 1, "acknowledge_value": 1, "acknowledge_unit": "d", "answer_value": 10,
                 "answer_unit": "d", "created_at": NOW}])
-            conn.execute(insert(CalendarVersion), [{"id": 1, "reason": "bench",
-                                                    "definition": {}, "created_at": NOW}])
         for first in range(0, size, CHUNK):
             with engine.begin() as conn:
                 conn.execute(insert(VoiceCase),
@@ -132,9 +132,9 @@ def load(url: str, size: int) -> None:
 
 
 def make_due(db: Database, count: int, after: int) -> int:
-    """Make ``count`` open cases past their warning and breach (not yet the leadership's);
-    the last id taken, for the next set to start after."""
-    started = NOW - TARGET - timedelta(days=1)
+    """Make ``count`` open cases past their warning and breach (started 18 days ago, their
+    target ten working days); the last id taken, for the next set to start after."""
+    started = NOW - timedelta(days=18)
     with db.write.begin() as session:
         ids = list(session.scalars(
             select(VoiceCase.id).where(VoiceCase.state == states.IN_PROGRESS,

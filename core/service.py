@@ -136,6 +136,7 @@ class Core:
         return Upkeep(self.db, self.config)
 
     def close(self) -> None:
+        self.inquiries.close()
         self.inquiry_log.close()
         self.db.dispose()
 

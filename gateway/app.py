@@ -21,7 +21,9 @@ from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
+from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
+from gateway.voice_pages import voice_pages
 
 _collector: OutboxCollector | None = None
 _overdue_collector: OverdueCollector | None = None
@@ -62,6 +64,8 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
+    app.register_blueprint(voice_pages)
+    app.register_blueprint(voice_admin)
     app.register_blueprint(openapi)
     app.register_blueprint(portal)
     app.register_blueprint(simulator)

@@ -112,6 +112,8 @@ def _details(core, settings):
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     if settings.email.enabled:
         body["email"] = email_poller(core.health, settings.email.imap.poll_seconds)
+    if core.config.voice.enabled:
+        body["voice"] = voice_jobs(core.health)
     return jsonify(body)
 
 
@@ -148,6 +150,30 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return datetime.now(UTC) - when > timedelta(seconds=3 * poll_seconds)
+
+
+def voice_jobs(health: Health) -> dict[str, object]:
+    """Citizen's Voice's scheduled work: the alarm scan and the closing of answered cases
+    (which scheduler runs each, whether its lease is live, its last run's figures; None
+    before any scheduler ran it), and the retiming of open cases after a calendar change
+    (the holder while one runs; the calendar version still waiting for it, if any).
+    "live" is on the database's clock, as every machine reads it."""
+    jobs = health.voice_jobs()
+
+    def lease(view) -> dict[str, object] | None:
+        if view is None:
+            return None
+        return {"holder": view.holder, "live": view.expires_at > jobs.now,
+                "renewed_at": view.renewed_at.isoformat(),
+                "renewed_seconds_ago": _seconds_since(view.renewed_at, jobs.now),
+                **view.state}
+
+    running = jobs.recompute is not None and jobs.recompute.expires_at > jobs.now
+    return {"alarm_scan": lease(jobs.alarm_scan), "closing": lease(jobs.closing),
+            "deadline_recompute": {
+                "running": running,
+                "holder": jobs.recompute.holder if running and jobs.recompute else None,
+                "waiting_version": jobs.recompute_waiting}}
 
 
 def background(settings) -> list[Background]:

@@ -1,6 +1,6 @@
-"""The scheduler's jobs: the overdue scan, the Citizen's Voice alarm scan, notification
-expiry, abandoned-claim recovery, retiming the open cases after a calendar change, and
-the optional daily digest.
+"""The scheduler's jobs: the overdue scan, the Citizen's Voice alarm scan, closing answered
+cases, notification expiry, abandoned-claim recovery, retiming the open cases after a
+calendar change, and the optional daily digest.
 
 Each job is a method that does one pass and says what it did, so tests (and an operator's
 shell) call them directly with a controlled clock; ``start`` only puts them on a timer.
@@ -16,8 +16,10 @@ takes the lease over scans at once, as at start. Even without the lease a cycle 
 not be sent twice (``core.overdue``). The alarm scan (every
 ``scheduler.voice_alarm_seconds``, while ``voice.enabled``) runs the same way under a
 lease of its own, ``voice-alarms``, renewed by the same heartbeat; it too is exactly once
-without the lease (``core.voice.alarms``). Expiry and recovery are single conditional
-updates, safe to run anywhere at once.
+without the lease (``core.voice.alarms``). So does the closing of answered cases whose
+reopen window has passed (every ``scheduler.voice_close_seconds``, lease
+``voice-closing``; once without the lease too: ``core.voice.closing``). Expiry and
+recovery are single conditional updates, safe to run anywhere at once.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from core.platform import leases
 from core.platform.clock import utcnow
 from core.service import Core
 from core.transactions import overdue
-from core.voice import alarms
+from core.voice import alarms, closing
 from scheduler.job_queue import JobQueue
 from scheduler.settings import SchedulerConfiguration
 
@@ -41,6 +43,7 @@ log = logging.getLogger("gateway.scheduler")
 LEASE_HEARTBEAT_SECONDS = 15
 LEASE_TTL = timedelta(seconds=60)
 ALARM_JOB = "voice-alarms"
+CLOSING_JOB = "voice-closing"
 
 
 class Scheduler:
@@ -58,6 +61,7 @@ class Scheduler:
         self.heartbeat_seconds: float = LEASE_HEARTBEAT_SECONDS
         self._holding = False
         self._holding_alarms = False
+        self._holding_closing = False
         self._queue: JobQueue | None = None
 
     # --- the jobs ----------------------------------------------------------------------
@@ -98,9 +102,26 @@ class Scheduler:
                         "user with a mobile or an e-mail address", count, level)
         return result
 
+    def close_answered(self) -> closing.ClosingResult | None:
+        """Close the answered cases whose reopen window has passed, if this scheduler
+        holds the closing lease (else None); a line in the log when any closed."""
+        now = self._clock()
+        self._holding_closing = self.upkeep.hold_closing_lease(self.holder, self.lease_ttl,
+                                                               now=now)
+        if not self._holding_closing:
+            return None
+        result = self.upkeep.close_answered(now=now)
+        self.upkeep.record_closing(self.holder, self.lease_ttl, now=self._clock(),
+                                   state={"last_run_at": now.isoformat(),
+                                          **result.as_state()})
+        if result.closed:
+            log.info("voice: %d answered cases closed, their reopen window passed",
+                     result.closed)
+        return result
+
     def heartbeat(self) -> bool:
-        """Renew the scan leases (the overdue scan's; the alarm scan's while voice is
-        enabled), or take those that are free; whether we hold the overdue one now.
+        """Renew the scan leases (the overdue scan's; the alarm scan's and the closing's
+        while voice is enabled), or take those that are free; whether we hold the overdue one now.
 
         Taking one over (its holder stopped or died, maybe in the middle of a scan) runs
         that scan at once rather than at the next interval.
@@ -118,6 +139,12 @@ class Scheduler:
             if self._holding_alarms and not was_holding and self._queue is not None:
                 log.info("alarm scan lease taken over by %s: scanning now", self.holder)
                 self._queue.run_now(ALARM_JOB)
+            was_holding = self._holding_closing
+            self._holding_closing = self.upkeep.hold_closing_lease(
+                self.holder, self.lease_ttl, now=now)
+            if self._holding_closing and not was_holding and self._queue is not None:
+                log.info("closing lease taken over by %s: closing now", self.holder)
+                self._queue.run_now(CLOSING_JOB)
         return self._holding
 
     def expire_notifications(self) -> int:
@@ -173,6 +200,8 @@ class Scheduler:
         if self.voice_enabled:
             queue.run_repeating(self.scan_alarms, self.settings.voice_alarm_seconds,
                                 name=ALARM_JOB)
+            queue.run_repeating(self.close_answered, self.settings.voice_close_seconds,
+                                name=CLOSING_JOB)
         queue.run_repeating(self.heartbeat, self.heartbeat_seconds, name="lease-heartbeat",
                             first_now=False)
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
@@ -199,6 +228,8 @@ class Scheduler:
         if self.voice_enabled:
             self.upkeep.release_alarm_lease(self.holder)
             self._holding_alarms = False
+            self.upkeep.release_closing_lease(self.holder)
+            self._holding_closing = False
         log.info("scheduler stopped")
 
     @property

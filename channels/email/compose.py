@@ -22,7 +22,7 @@ from channels.email.reply import reply_subject
 from core.messaging.bilingual import Section, plain_text, split_sections
 from core.messaging.mail import ReplyEnvelope
 from core.messaging.outbox import Claimed
-from core.transactions.email_notifications import notification_subject
+from core.messaging.subjects import notification_subject
 
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
 

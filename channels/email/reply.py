@@ -12,10 +12,10 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from core.messaging.bilingual import REPLY_LANGUAGES, Section
+from core.messaging.subjects import DEFAULT, notification_subject
 from core.platform.i18n import gettext_for
 from core.transactions import render
 from core.transactions.answer import Answer, Outcome
-from core.transactions.email_notifications import notification_subject
 
 _MAX_REFERENCES = 10
 
@@ -23,7 +23,7 @@ _MAX_REFERENCES = 10
 @cache
 def reply_subject() -> str:
     """Every reply's subject: "Re: " and the bilingual "Transaction inquiry"."""
-    return "Re: " + notification_subject("")
+    return "Re: " + notification_subject(DEFAULT)
 
 
 def reply_references(references: str, message_id: str | None) -> str:

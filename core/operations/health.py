@@ -1,5 +1,6 @@
 """What ``/healthz`` and ``/metrics`` read: the database answering, its clock, the outbox's
-depth, the schema's revision and every component's heartbeat (its lease).
+depth, the schema's revision, every component's heartbeat (its lease) and Citizen's
+Voice's scheduled work (its jobs' leases, a calendar version waiting to be applied).
 
 Read at request or scrape time from the database, so every machine agrees: a web process
 reports the bind of a ``gateway sms`` on another machine from that channel's heartbeat.
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from core.calendar import versions
 from core.messaging import outbox
 from core.messaging.models import Notification, NotificationStatus
 from core.platform import leases, migrate
@@ -23,6 +25,7 @@ from core.platform.clock import utcnow
 from core.platform.db import Database, UTCDateTime
 from core.platform.leases import LeaseView
 from core.platform.models import Lease
+from core.voice import alarms, closing, deadlines
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,21 @@ class ComponentState:
 
 
 @dataclass(frozen=True)
+class VoiceJobs:
+    """Citizen's Voice's scheduled work as the operator follows it: the alarm scan's and
+    the closing's leases (held by the scheduler that runs them, with their last run's
+    figures), the recompute's (held only while it retimes the open cases), the calendar
+    version whose retiming has not finished (None: every open case is timed with the
+    latest), and the database's clock to read them by."""
+
+    alarm_scan: LeaseView | None
+    closing: LeaseView | None
+    recompute: LeaseView | None
+    recompute_waiting: int | None
+    now: datetime
+
+
+@dataclass(frozen=True)
 class ComponentsReport:
     now: datetime
     components: list[ComponentState]
@@ -125,6 +143,20 @@ class Health:
             return ComponentsReport(
                 now=now, components=[component_state(part, views, now) for part in background],
                 oldest_due_seconds=oldest_due(session, now))
+
+    def voice_jobs(self) -> VoiceJobs:
+        """The voice jobs' leases and the calendar version awaiting its retiming, in one
+        read transaction (two indexed reads)."""
+        names = (alarms.ALARM_LEASE, closing.CLOSING_LEASE, deadlines.RECOMPUTE_LEASE)
+        with self._db.read() as session:
+            now = database_clock(session)
+            held = {row.name: LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
+                                        dict(row.state or {}))
+                    for row in session.scalars(select(Lease).where(Lease.name.in_(names)))}
+            return VoiceJobs(alarm_scan=held.get(alarms.ALARM_LEASE),
+                             closing=held.get(closing.CLOSING_LEASE),
+                             recompute=held.get(deadlines.RECOMPUTE_LEASE),
+                             recompute_waiting=versions.awaiting_recompute(session), now=now)
 
     def outbox_gauges(self) -> OutboxGauges:
         with self._db.read() as session:

@@ -1,7 +1,8 @@
-"""The scheduler's chores, each one call into the core: the overdue scan and the Citizen's
-Voice alarm scan under their leases, outbox expiry and recovery, old failure counters,
-the daily digests, retiming the open cases after the working calendar changed. When and
-where they run is the scheduler's business (scheduler/jobs.py); what each does is here."""
+"""The scheduler's chores, each one call into the core: the overdue scan, the Citizen's
+Voice alarm scan and the closing of answered cases under their leases, outbox expiry and
+recovery, old failure counters, the daily digests, retiming the open cases after the
+working calendar changed. When and where they run is the scheduler's business
+(scheduler/jobs.py); what each does is here."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from core.platform.db import Database
 from core.platform.ratelimit import DatabaseFailureCounts
 from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
-from core.voice import alarms, deadlines
+from core.voice import alarms, closing, deadlines
 
 # The lease under which one machine retimes the open cases after a calendar change.
-RECOMPUTE_LEASE = "deadline-recompute"
+RECOMPUTE_LEASE = deadlines.RECOMPUTE_LEASE
 
 
 class Upkeep:
@@ -59,6 +60,23 @@ class Upkeep:
 
     def release_alarm_lease(self, holder: str) -> bool:
         return leases.release(self._db, alarms.ALARM_LEASE, holder)
+
+    def hold_closing_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
+        """Take or renew the lease of closing answered cases; whether ``holder`` holds it."""
+        return leases.acquire(self._db, closing.CLOSING_LEASE, holder, ttl, now=now)
+
+    def close_answered(self, *, now: datetime) -> closing.ClosingResult:
+        """Close the answered cases whose reopen window has passed (core.voice.closing)."""
+        return closing.close_answered(self._db, self._config, now=now)
+
+    def record_closing(self, holder: str, ttl: timedelta, *, now: datetime,
+                       state: dict[str, Any]) -> bool:
+        """Renew the closing lease with the last run's figures (shown on /healthz)."""
+        return leases.renew(self._db, closing.CLOSING_LEASE, holder, ttl, now=now,
+                            state=state)
+
+    def release_closing_lease(self, holder: str) -> bool:
+        return leases.release(self._db, closing.CLOSING_LEASE, holder)
 
     def expire_undeliverable(self, max_age: timedelta, *, now: datetime) -> int:
         return outbox.expire_undeliverable(self._db, max_age, now=now)

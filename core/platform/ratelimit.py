@@ -12,9 +12,10 @@ transaction (``add_in``).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -25,6 +26,12 @@ from sqlalchemy import Connection, ScalarSelect, bindparam, delete, select, text
 from core.platform.compiled import CompiledStatement
 from core.platform.db import Database
 from core.platform.models import FailureCount
+
+log = logging.getLogger(__name__)
+
+# Keys per write statement: a write behind carries any number of them, and each size is
+# a statement compiled (and prepared by the driver) once; larger ones gain nothing.
+WRITE_CHUNK = 32
 
 Clock = Callable[[], float]
 
@@ -38,13 +45,23 @@ class FailureCounts(Protocol):
         """The failures of each key within its window (absent keys: none)."""
         ...
 
-    def add(self, keys: Iterable[str]) -> None:
-        """One more failure for each key."""
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        """One more failure for each key: in the store when this returns, or, with
+        ``durable=False``, possibly a few milliseconds later (counted by this process's
+        ``counts`` at once)."""
         ...
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         """``failures[key]`` more failures for each key, in ``connection``'s transaction
         when the store is that database (committed, or rolled back, with it)."""
+        ...
+
+    def unwritten(self, keys: Sequence[str]) -> Mapping[str, int]:
+        """This process's failures of ``keys`` still waiting to be written (``add``)."""
+        ...
+
+    def flush(self) -> None:
+        """Write every failure still waiting, before returning."""
         ...
 
 
@@ -53,47 +70,146 @@ class DatabaseFailureCounts:
     counts the same failures, a restart forgets none, and no flood of new keys pushes
     the old ones out (rows expire by time: ``forget_expired``, run by the upkeep)."""
 
-    def __init__(self, db: Database, window: float, *, clock: Clock = time.time) -> None:
+    # How long a failure written behind may wait for others to share its transaction.
+    DELAY = 0.05
+    # Failures per key this process may hold unwritten (what another process cannot see).
+    MAX_UNWRITTEN = 1
+
+    def __init__(self, db: Database, window: float, *, clock: Clock = time.time,
+                 delay: float = DELAY, max_unwritten: int = MAX_UNWRITTEN) -> None:
         self.window = window
+        self.delay = delay
+        self.max_unwritten = max_unwritten
         self._db = db
         self._clock = clock  # wall-clock seconds: every machine must agree on it
         self._reads: dict[int, CompiledStatement] = {}
-        self._writes: dict[int, CompiledStatement] = {}
+        self._writes: dict[int, tuple[CompiledStatement, CompiledStatement]] = {}
+        # Failures counted here and not yet committed: ``_pending`` waits for a write,
+        # ``_unwritten`` is that and what a write holds until its commit (both under
+        # ``_lock``). One write at a time (``_flush_lock``): when ``flush`` returns, every
+        # failure added before it was called is committed.
+        self._pending: Counter[str] = Counter()
+        self._unwritten: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._closed = False
+        self._writer: threading.Thread | None = None
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
+        unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
         statement = self._reads.get(len(keys))
         if statement is None:
             statement = self._reads[len(keys)] = _read_statement(len(keys), self._db)
         rows = statement.fetchall(self._db.lookup, {f"k{i}": key for i, key in enumerate(keys)})
         horizon = self._clock() - self.window
-        return {key: int(failures) for key, failures, since in rows if since > horizon}
+        found = {key: int(failures) for key, failures, since in rows if since > horizon}
+        return _plus(found, unwritten)
+
+    def unwritten(self, keys: Sequence[str]) -> dict[str, int]:
+        """This process's failures of ``keys`` that the database may not hold yet. Taken
+        before reading the database: a write that commits in between is then counted
+        twice for a moment, never missed."""
+        if not self._unwritten:  # nothing written behind: the usual case, no lock
+            return {}
+        with self._lock:
+            return {key: self._unwritten[key] for key in keys if key in self._unwritten}
 
     def columns(self, size: int) -> list[ScalarSelect[Any]]:
-        """The failures and window start of ``size`` keys (bound as ``k0``…), as scalar
-        subqueries another statement can carry: one round trip for a lookup and its
-        counters (``from_columns`` reads them back)."""
+        """The failures within the window of ``size`` keys (bound by ``parameters``), as
+        scalar subqueries another statement can carry: one round trip for a lookup and
+        its counters (``from_columns`` reads them back). One indexed read per key."""
         table = FailureCount.__table__
-        columns: list[ScalarSelect[Any]] = []
-        for i in range(size):
-            row = table.c.key == bindparam(f"k{i}")
-            columns.append(select(table.c.failures).where(row).scalar_subquery())
-            columns.append(select(table.c.since).where(row).scalar_subquery())
-        return columns
+        return [select(table.c.failures)
+                .where(table.c.key == bindparam(f"k{i}"), table.c.since > bindparam("horizon"))
+                .scalar_subquery() for i in range(size)]
 
-    def from_columns(self, keys: Sequence[str], values: Sequence[Any]) -> dict[str, int]:
-        """The counts of ``keys`` from the values of ``columns(len(keys))``."""
-        horizon = self._clock() - self.window
-        return {key: int(values[2 * i]) for i, key in enumerate(keys)
-                if values[2 * i] is not None and values[2 * i + 1] > horizon}
+    def parameters(self, keys: Sequence[str]) -> dict[str, object]:
+        """The values of ``columns(len(keys))``'s parameters, for ``keys`` now."""
+        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+        values["horizon"] = self._clock() - self.window
+        return values
 
-    def add(self, keys: Iterable[str]) -> None:
-        failures = dict.fromkeys(keys, 1)
+    def from_columns(self, keys: Sequence[str], values: Sequence[Any],
+                     unwritten: Mapping[str, int]) -> dict[str, int]:
+        """The counts of ``keys`` from the values of ``columns(len(keys))``, with
+        ``unwritten(keys)`` as taken before the statement ran."""
+        found = {key: int(value) for key, value in zip(keys, values, strict=True)
+                 if value is not None}
+        return _plus(found, unwritten)
+
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        failures = list(dict.fromkeys(keys))
         if not failures:
             return
-        # In the engine's write transaction (on SQLite: the process's writers' turn, then
-        # BEGIN IMMEDIATE).
-        with self._db.write_engine.begin() as connection:
-            self.add_in(connection, failures)
+        with self._lock:
+            if not durable and not self._closed and all(
+                    self._unwritten[key] < self.max_unwritten for key in failures):
+                self._pending.update(failures)
+                self._unwritten.update(failures)
+                self._start_writer()
+                return
+            self._pending.update(failures)
+            self._unwritten.update(failures)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every failure added so far, with any others still waiting, in one
+        transaction. Raises when the write fails: the failures wait for the next one."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, Counter()
+            if not batch:
+                return
+            try:
+                # In the engine's write transaction (on SQLite: the process's writers'
+                # turn, then BEGIN IMMEDIATE).
+                with self._db.write_engine.begin() as connection:
+                    self.add_in(connection, batch)
+            except BaseException:
+                with self._lock:
+                    self._pending.update(batch)  # not lost: the next write tries again
+                raise
+            with self._lock:
+                self._unwritten.subtract(batch)
+                for key in batch:
+                    if self._unwritten[key] <= 0:
+                        del self._unwritten[key]
+
+    def close(self) -> None:
+        """Write what is waiting and stop the background writer; later failures are
+        written as they come."""
+        with self._lock:
+            self._closed = True
+            writer, self._writer = self._writer, None
+        self._stopping.set()
+        self._wake.set()
+        if writer is not None:
+            writer.join(timeout=10)
+        self.flush()
+
+    def _start_writer(self) -> None:
+        """Wake the background writer, started on the first failure written behind."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_behind, daemon=True,
+                                            name="failure-counts")
+            self._writer.start()
+        if not self._wake.is_set():  # once a batch: a set wakes the writer, GIL and all
+            self._wake.set()
+
+    def _write_behind(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            # Let the failures of concurrent requests join in (``close`` cuts it short).
+            self._stopping.wait(self.delay)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the database is away: keep the failures, try again
+                log.exception("could not write the failure counters; retrying")
+                self._stopping.wait(max(self.delay, 1.0))
+                self._wake.set()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         # Sorted and unique: PostgreSQL refuses one key twice in an upsert, and two
@@ -101,21 +217,29 @@ class DatabaseFailureCounts:
         unique = sorted(key for key, n in failures.items() if n > 0)
         if not unique:
             return
-        statement = self._writes.get(len(unique))
-        if statement is None:
-            statement = self._writes[len(unique)] = CompiledStatement(
-                text(_upsert_sql(len(unique))), self._db.engine.dialect)
         now = self._clock()
-        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(unique)}
-        values.update({f"n{i}": failures[key] for i, key in enumerate(unique)})
-        values.update(now=now, horizon=now - self.window)
         # Run as compiled once, on the connection's own DB-API connection (so in its
         # transaction): half the cost of going through text().
         cursor = connection.connection.cursor()
         try:
-            statement.execute(cursor, values)
+            for start in range(0, len(unique), WRITE_CHUNK):
+                chunk = unique[start:start + WRITE_CHUNK]
+                values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
+                values.update({f"n{i}": failures[key] for i, key in enumerate(chunk)})
+                values.update(now=now, horizon=now - self.window)
+                for statement in self._write_statements(len(chunk)):
+                    statement.execute(cursor, values)
         finally:
             cursor.close()
+
+    def _write_statements(self, size: int) -> tuple[CompiledStatement, CompiledStatement]:
+        statements = self._writes.get(size)
+        if statements is None:
+            dialect = self._db.engine.dialect
+            statements = self._writes[size] = (
+                CompiledStatement(text(_restart_sql(size)), dialect),
+                CompiledStatement(text(_upsert_sql(size)), dialect))
+        return statements
 
     def forget_expired(self, now: datetime) -> int:
         """Delete the counters whose window has passed; how many."""
@@ -126,6 +250,12 @@ class DatabaseFailureCounts:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _plus(found: dict[str, int], unwritten: Mapping[str, int]) -> dict[str, int]:
+    for key, more in unwritten.items():
+        found[key] = found.get(key, 0) + more
+    return found
+
+
 def _read_statement(size: int, db: Database) -> CompiledStatement:
     table = FailureCount.__table__
     statement = select(table.c.key, table.c.failures, table.c.since).where(
@@ -133,18 +263,24 @@ def _read_statement(size: int, db: Database) -> CompiledStatement:
     return CompiledStatement(statement, db.engine.dialect)
 
 
+def _restart_sql(size: int) -> str:
+    """The counters of keys ``:kI`` whose window has passed, started again at none (the
+    upsert that follows adds the new failures). Usually no row: a few index reads."""
+    keys = ", ".join(f":k{i}" for i in range(size))
+    return ("UPDATE failure_counts SET failures = 0, since = :now "
+            f"WHERE key IN ({keys}) AND since <= :horizon")
+
+
 def _upsert_sql(size: int) -> str:
     """One statement for every key of the failures (``:nI`` more for key ``:kI``); the
-    same SQL on SQLite and PostgreSQL. A window that has passed starts again at the new
-    failures (the right-hand sides read the old row; ``excluded`` is the new one)."""
+    same SQL on SQLite and PostgreSQL. It sets ``failures`` only: an update that named
+    ``since`` (even unchanged) would rewrite the row's entry in the ``since`` index, on
+    SQLite two more pages written per key (``_restart_sql`` starts passed windows)."""
     rows = ", ".join(f"(:k{i}, :n{i}, :now)" for i in range(size))
     return (
         f"INSERT INTO failure_counts (key, failures, since) VALUES {rows} "
         "ON CONFLICT (key) DO UPDATE SET "
-        "failures = CASE WHEN failure_counts.since <= :horizon THEN excluded.failures "
-        "ELSE failure_counts.failures + excluded.failures END, "
-        "since = CASE WHEN failure_counts.since <= :horizon THEN :now "
-        "ELSE failure_counts.since END"
+        "failures = failure_counts.failures + excluded.failures"
     )
 
 
@@ -166,8 +302,14 @@ class MemoryFailureCounts:
             found = {key: self._rows.get(key) for key in keys}
         return {key: row[0] for key, row in found.items() if row and row[1] > horizon}
 
-    def add(self, keys: Iterable[str]) -> None:
-        self.add_in(None, dict.fromkeys(keys, 1))
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
+        self.add_in(None, dict.fromkeys(keys, 1))  # in memory: written at once
+
+    def unwritten(self, keys: Sequence[str]) -> Mapping[str, int]:
+        return {}
+
+    def flush(self) -> None:
+        """Nothing waits: every failure is counted as it comes."""
 
     def add_in(self, connection: Connection | None, failures: Mapping[str, int]) -> None:
         """``failures[key]`` more failures for each key, at once (no transaction here)."""

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core.messaging import outbox
+from core.messaging import outbox, subjects
 from core.messaging.bilingual import REPLY_LANGUAGES, Section, plain_text
-from core.platform.i18n import gettext_for
+from core.messaging.subjects import N_
 from core.platform.settings import CoreSettings
 from core.transactions import render
 from core.transactions.answer import Name
 from core.transactions.models import Transaction
 
 KINDS = {"registered": "registration", "issued": "issuance"}
+# The e-mail subjects of these kinds; any other (a reply about a transaction) is an inquiry.
+subjects.register({subjects.DEFAULT: N_("Transaction inquiry"),
+                   "registration": N_("Transaction registered"),
+                   "issuance": N_("Transaction issued")})
 
 
 def enqueue_copies(session: Session, txn: Transaction, event_id: str, event_type: str,
@@ -29,18 +33,6 @@ def enqueue_copies(session: Session, txn: Transaction, event_id: str, event_type
                    language=txn.applicant_language, body=plain_text(sections),
                    transaction_id=txn.id, channel="email")
     return 1
-
-
-def notification_subject(kind: str) -> str:
-    """The subject of a notification by e-mail, Arabic / English (a kind without its own
-    title, or none, reads "Transaction inquiry")."""
-    titles = []
-    for lang in REPLY_LANGUAGES:
-        _ = gettext_for(lang)
-        titles.append({"registration": _("Transaction registered"),
-                       "issuance": _("Transaction issued")}.get(kind)
-                      or _("Transaction inquiry"))
-    return " / ".join(titles)
 
 
 def _text(kind: str, txn: Transaction, lang: str, config: CoreSettings) -> str:

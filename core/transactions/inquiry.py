@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -92,6 +92,17 @@ class InquiryService:
         started = time.perf_counter()
         return self._inquire(request, self._prepared(request), self.limits, started)
 
+    def flush(self) -> None:
+        """Write now the failures waiting to be written behind (core/transactions/limits.py
+        says which may wait)."""
+        if self._counts is not None:
+            self._counts.flush()
+
+    def close(self) -> None:
+        """Write the failures still waiting and stop writing behind (on shutdown)."""
+        if self._counts is not None:
+            self._counts.close()
+
     def batch(self, requests: Iterable[InquiryRequest]) -> InquiryBatch:
         """Inquiries of one burst (``requests``, as they will be asked): their counters
         read in one statement now, their failures written by the caller, in the burst's
@@ -113,12 +124,16 @@ class InquiryService:
         credentials, number, counted = prepared
         credential = credentials[0]
         rows: list[LookupRow] | None = None
-        if counters is self.limits and self._counts is not None and number is not None:
-            # One round trip: the lookup carries the counters (a transaction not found
-            # brings no row to carry them: read apart, as a failure's path anyway).
-            rows, values = self._find.with_counts(number, counted.keys, self._counts)
-            refused = (self.limits.refused_by(counted, values) if values is not None
-                       else counters.refused(counted))
+        seen: Mapping[str, int] | None = None
+        if counters is self.limits:
+            values = None
+            if self._counts is not None and number is not None:
+                # One round trip: the lookup carries the counters (a transaction not
+                # found brings no row to carry them: read apart, as a failure's path
+                # anyway).
+                rows, values = self._find.with_counts(number, counted.keys, self._counts)
+            seen = values if values is not None else self.limits.read(counted)
+            refused = self.limits.refused_by(counted, seen)
         else:
             refused = counters.refused(counted)
         if refused:
@@ -131,7 +146,8 @@ class InquiryService:
                 if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
                     answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
-                counters.failed(counted)
+                # Far from every limit, the failure may be written behind (limits.py).
+                counters.failed(counted, seen)
                 if request.first_try:
                     return answer  # the inquiry goes on with more credentials
         elapsed = time.perf_counter() - started
@@ -369,14 +385,15 @@ class CompiledLookup:
         if statement is None:
             statement = self._with_counts[len(keys)] = CompiledStatement(
                 _LOOKUP.add_columns(*counts.columns(len(keys))), self._engine.dialect)
-        values: dict[str, object] = {f"k{i}": key for i, key in enumerate(keys)}
+        values = counts.parameters(keys)
         values["number"] = number
+        unwritten = counts.unwritten(keys)  # before the statement (DatabaseFailureCounts)
         fetched = statement.fetchall(self._engine, values)
         if not fetched:
             return [], None
         width = len(self._columns)
         return ([self._convert(row[:width]) for row in fetched],
-                counts.from_columns(keys, fetched[0][width:]))
+                counts.from_columns(keys, fetched[0][width:], unwritten))
 
     def _convert(self, row: Sequence[Any]) -> LookupRow:
         values = list(row)

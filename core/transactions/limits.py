@@ -20,6 +20,15 @@ Kiosks and staff desks serve a queue of citizens: their terminal is counted only
 pairs (this ID at this kiosk), never as a requester of its own. An inquiry without an
 origin (a withheld caller ID) shares one such origin per channel.
 
+A failure is written before it is answered once it brings any of its counters to half
+its limit or more (``failed``); below that it may be written behind, a few milliseconds
+later, with the other failures of the process in one transaction (the store keeps at
+most one such failure per counter unwritten: core/platform/ratelimit.py). So the
+inquiry that reaches a limit is never answered before the database holds it, a crash
+loses only failures far from any limit, and another process sees every failure in time
+to refuse at the limit as long as fewer processes than half the limit fail for one
+counter within those milliseconds.
+
 A burst of inquiries (the SMS short code's read burst) counts the same failures at less
 cost (``BurstCounts``): its counters are read once, the burst's own failures are counted
 on top in memory, and they are written in the transaction that stores the burst.
@@ -92,26 +101,29 @@ class InquiryLimits:
                 number: str | None) -> Counted:
         """The counters of an inquiry on ``channel`` from ``origin``."""
         place = f"{channel}:{origin_group(origin) if origin else '-'}"
-        own = self._keyed("origin", place)
+        shared = channel in SHARED_ORIGINS or not origin
+        own = None if shared else self._keyed("origin", place)  # every request: only if used
         if channel in AUTHENTICATED_ORIGINS and origin and any(
                 c.mobile == origin for c in credentials):
+            own = own or self._keyed("origin", place)
             return Counted(own, (), (own,))
         targets = [c.key for c in credentials]
         if number is not None:
             targets.append(self._keyed("number", number))
         watched = tuple(Watched(self._keyed("pair", f"{target}|{place}"), target)
                         for target in dict.fromkeys(targets))
-        shared = channel in SHARED_ORIGINS or not origin
         keys = [key for w in watched for key in (w.pair, w.anyone)]
-        if not shared:
+        if own is not None:
             keys.append(own)
-        return Counted(None if shared else own, watched, tuple(keys))
+        return Counted(own, watched, tuple(keys))
 
     def refused(self, counted: Counted) -> bool:
         """Whether the inquiry is refused: one read of all its counters."""
-        if not counted.keys:
-            return False
-        return self.refused_by(counted, self.counts.counts(counted.keys))
+        return self.refused_by(counted, self.read(counted))
+
+    def read(self, counted: Counted) -> Mapping[str, int]:
+        """The failures of the inquiry's counters (absent: none)."""
+        return self.counts.counts(counted.keys) if counted.keys else {}
 
     def refused_by(self, counted: Counted, counts: Mapping[str, int]) -> bool:
         """Whether the inquiry is refused, given its counters' failures (absent: none)."""
@@ -123,9 +135,27 @@ class InquiryLimits:
                 return True
         return False
 
-    def failed(self, counted: Counted) -> None:
-        """One more failure on each of the inquiry's counters: one write."""
-        self.counts.add(counted.keys)
+    def failed(self, counted: Counted, seen: Mapping[str, int] | None = None) -> None:
+        """One more failure on each of the inquiry's counters, whose failures were
+        ``seen`` when the inquiry was checked: written before this returns when it brings
+        a counter to half its limit or more (or ``seen`` is not known), else possibly
+        written behind."""
+        self.counts.add(counted.keys, durable=seen is None or self._near_a_limit(counted, seen))
+
+    def _near_a_limit(self, counted: Counted, seen: Mapping[str, int]) -> bool:
+        """Whether one more failure brings a counter to half its limit or more."""
+        def near(key: str, limit: int) -> bool:
+            return 2 * (seen.get(key, 0) + 1) >= limit
+
+        if counted.origin is not None and near(counted.origin, self._max):
+            return True
+        for watched in counted.watched:
+            anyone = seen.get(watched.anyone, 0)
+            if near(watched.anyone, self._under_attack):
+                return True  # the step up comes near, or is on (pairs' limit 1)
+            if near(watched.pair, 1 if anyone >= self._under_attack else self._max):
+                return True
+        return False
 
     def burst(self, inquiries: Iterable[Counted]) -> BurstCounts:
         """The counters of a burst of ``inquiries``, read at once (``BurstCounts``)."""
@@ -138,7 +168,7 @@ class Counters(Protocol):
 
     def refused(self, counted: Counted) -> bool: ...
 
-    def failed(self, counted: Counted) -> None: ...
+    def failed(self, counted: Counted, seen: Mapping[str, int] | None = None) -> None: ...
 
 
 class BurstCounts:
@@ -146,11 +176,15 @@ class BurstCounts:
     counted in memory on top (so an origin that fails ten times within the burst is
     refused from its eleventh inquiry, as one by one), and written at once in the
     caller's transaction (``write``), the one that stores the burst. Other processes'
-    failures during the burst (milliseconds) count from the next one."""
+    failures during the burst (milliseconds) count from the next one. Failures of its
+    counters this process still holds to write behind are written first, so the burst's
+    write leaves the shared counts exact (another process refuses where this one does)."""
 
     def __init__(self, limits: InquiryLimits, inquiries: Iterable[Counted]) -> None:
         self._limits = limits
         keys = list(dict.fromkeys(key for counted in inquiries for key in counted.keys))
+        if keys and limits.counts.unwritten(keys):
+            limits.counts.flush()  # before the burst's transaction: its own
         self._read = set(keys)
         self._seen: dict[str, int] = dict(limits.counts.counts(keys)) if keys else {}
         self.failures: Counter[str] = Counter()
@@ -164,8 +198,8 @@ class BurstCounts:
         return self._limits.refused_by(counted, {
             key: seen.get(key, 0) + failures[key] for key in counted.keys})
 
-    def failed(self, counted: Counted) -> None:
-        self.failures.update(counted.keys)
+    def failed(self, counted: Counted, seen: Mapping[str, int] | None = None) -> None:
+        self.failures.update(counted.keys)  # written with the burst (``write``)
 
     def write(self, connection: Connection) -> None:
         """Add the burst's failures to the shared counters, in ``connection``'s

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -29,6 +29,7 @@ from core.access.actors import SPECIALIST, Actor
 from core.access.models import StaffUser
 from core.calendar import versions
 from core.calendar.dates import local_date
+from core.calendar.workdays import WorkingDays
 from core.directory.models import Agency
 from core.identity.national_id import InvalidNationalId, hash_national_id
 from core.identity.phones import InvalidMobile, normalize_mobile
@@ -342,8 +343,12 @@ def _approve(act: Act) -> None:
 
 def _answered(act: Act, action: str, answer: CaseAnswer) -> None:
     event_id = _move(act, action, s.ANSWERED, detail={"answer_id": answer.id, "sent": True})
+    # The last day to reopen, by today's calendar: a holiday declared later only adds one.
+    last_day = local_date(reopen_until(act.session, act.config, act.now), act.config.tz) \
+        - timedelta(days=1)
     notices.to_citizen(act.session, act.case, event_id, "answered",
-                       notices.answered(act.case.tracking, answer.text, act.case.language))
+                       notices.answered(act.case.tracking, answer.text, last_day,
+                                        act.case.language))
 
 
 def _send_back(act: Act) -> None:
@@ -426,13 +431,22 @@ def reopen_until(session: Session, config: CoreSettings, answered_at: datetime) 
     local midnight after the ``voice.reopen_days``-th working day after the answer, by the
     current working calendar (weekend and holidays as the operator keeps them)."""
     _version, calendar = versions.current(session, config)
-    day, left = local_date(answered_at, config.tz), config.voice.reopen_days
+    end = reopen_window_end(calendar, local_date(answered_at, config.tz),
+                            config.voice.reopen_days)
+    return datetime.combine(end, time(), config.tz)
+
+
+def reopen_window_end(calendar: WorkingDays, answer_day: date, days: int) -> date:
+    """The first day on which a case answered on ``answer_day`` can no longer be
+    reopened: the day after the ``days``-th working day after it (``reopen_until`` and
+    the closing of answered cases, ``core.voice.closing``, share it)."""
+    day, left = answer_day, days
     for _ in range(REOPEN_SEARCH_DAYS):
         if not left:
             break
         day += timedelta(days=1)
         left -= calendar.is_working_day(day)
-    return datetime.combine(day + timedelta(days=1), time(), config.tz)
+    return day + timedelta(days=1)
 
 
 def _reopen(act: Act) -> None:

@@ -51,6 +51,9 @@ WARNING, BREACH, LEADERSHIP = 1, 2, 3
 OPEN = sorted(states.CLOCK_RUNNING | states.PAUSED)
 RETIMED = "retimed"
 RECOMPUTE_BATCH = 500
+# The lease under which one scheduler retimes the open cases after a calendar change
+# (core.operations.upkeep), held only while it does.
+RECOMPUTE_LEASE = "deadline-recompute"
 
 
 # --- policies -------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class VoiceCase(Base):
         Index("ix_voice_cases_queue", "assigned_user_id", "state", "answer_due"),
         # Leadership's list across agencies (core/voice/queues.py).
         Index("ix_voice_cases_state_due", "state", "answer_due", "id"),
+        # The answered cases whose reopen window has passed (core/voice/closing.py).
+        Index("ix_voice_cases_state_answered", "state", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

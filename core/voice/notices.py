@@ -11,18 +11,33 @@ mobile on their account, when there is one (staff texts are in Arabic).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
 from core.calendar.dates import format_date, local_date
-from core.messaging import outbox
+from core.messaging import outbox, subjects
+from core.messaging.subjects import N_
 from core.platform.i18n import gettext_for
 from core.voice.models import VoiceCase
 
 STAFF_LANGUAGE = "ar"
+# The e-mail subject of each kind queued here (outbox kind "voice_<kind>").
+subjects.register({
+    "voice_received": N_("Citizen's Voice: your request was received"),
+    "voice_info_requested": N_("Citizen's Voice: more information needed"),
+    "voice_answered": N_("Citizen's Voice: the answer to your request"),
+    "voice_accepted": N_("Citizen's Voice: your suggestion was accepted"),
+    "voice_planned": N_("Citizen's Voice: your suggestion is planned"),
+    "voice_implemented": N_("Citizen's Voice: your suggestion was implemented"),
+    "voice_rejected": N_("Citizen's Voice: the decision on your suggestion"),
+    "voice_closed": N_("Citizen's Voice: your request was closed"),
+    "voice_merged": N_("Citizen's Voice: your request joins another"),
+    "voice_assigned": N_("Citizen's Voice: a case assigned to you"),
+    "voice_sent_back": N_("Citizen's Voice: your draft answer was sent back"),
+})
 
 
 def received(case_type: str, tracking: str, short_code: str, lang: str) -> str:
@@ -41,10 +56,13 @@ def info_requested(tracking: str, question: str, lang: str) -> str:
              "asked for.").format(tracking=tracking, question=question)
 
 
-def answered(tracking: str, text: str, lang: str) -> str:
+def answered(tracking: str, text: str, last_reopen_day: date, lang: str) -> str:
+    """The answer, with the last day on which the citizen may reopen the case: after it
+    the case closes without another message (``core.voice.closing``)."""
     _ = gettext_for(lang)
-    return _("Answer to your request {tracking}: {text} Rate it by sending 1 to 5, or 0 "
-             "to reopen it.").format(tracking=tracking, text=text)
+    return _("Answer to your request {tracking}: {text} Rate it by sending 1 to 5, or "
+             "send 0 by {date} to reopen it.").format(
+        tracking=tracking, text=text, date=format_date(last_reopen_day, lang))
 
 
 def decided(decision: str, tracking: str, text: str, lang: str) -> str:

@@ -17,12 +17,25 @@ from sqlalchemy.orm import Session
 
 from core.access import audit
 from core.access.actors import Actor
+from core.calendar import holidays as days_off
+from core.calendar import overrides as hour_overrides
+from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
 from core.platform.settings import CoreSettings
-from core.voice import actions, cases, categories, permissions, states, views
+from core.voice import (
+    actions,
+    cases,
+    categories,
+    deadlines,
+    desk,
+    permissions,
+    queues,
+    states,
+    views,
+)
 from core.voice.actions import CitizenProof
 from core.voice.models import VoiceCase
 
@@ -47,6 +60,41 @@ class Filed:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """A coordinator's inbox: every tab's bounded count and one page of the chosen tab."""
+
+    tab: str
+    counts: dict[str, queues.Count]
+    page: queues.Page
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A specialist's queue: its bounded count and one page."""
+
+    count: queues.Count
+    page: queues.Page
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """The agency leader's or leadership's list: one page and what its filters offer."""
+
+    page: queues.Page
+    categories: list[desk.Option]
+    agencies: list[desk.Option]  # leadership's agency filter (empty for a leader)
+
+
+@dataclass(frozen=True)
+class CalendarState:
+    """The admin's calendar page: the holidays, the overrides, the latest versions."""
+
+    holidays: list[days_off.HolidayView]
+    overrides: list[hour_overrides.OverrideView]
+    versions: list[calendar_versions.VersionView]
 
 
 class VoiceService:
@@ -148,6 +196,116 @@ class VoiceService:
     def agency_policies(self, agency: str) -> list[categories.PolicyView]:
         with self._db.read() as session:
             return categories.agency_policies(session, agency)
+
+    # --- the staff web app's pages ------------------------------------------------------
+
+    def case_desk(self, actor: Actor, tracking: str) -> desk.CaseDesk:
+        """The case page: the case as ``actor`` may see it (not found when it is not
+        theirs; the read audited), its clock explained, and the actions they may take
+        now with what those actions choose from."""
+        with self._db.write.begin() as session:
+            case = cases.find(session, tracking)
+            facts = permissions.CaseFacts.of(case, cases.emirate_id(session, self._config))
+            if not permissions.may_see(actor, facts):
+                raise NotFound("no such case", code="unknown_case", field="tracking")
+            audit.record(session, actor, "read", "voice_case", case.tracking)
+            offered = desk.allowed_actions(actor, case, facts)
+            return desk.CaseDesk(
+                view=self._view(session, actor, case),
+                clock=deadlines.explain(session, self._config, case, self._clock()),
+                actions=offered, answer_sends=desk.answer_sends(actor, facts),
+                route_to=desk.route_targets(session, case) if "route" in offered else [],
+                specialists=desk.specialists(session, case.agency_id)
+                if "assign" in offered else [], **desk.names(session, case))
+
+    def inbox(self, actor: Actor, tab: str | None = None, *,
+              after: str | None = None) -> Inbox:
+        """A coordinator's inbox: the tabs' counts and a page of ``tab`` (the first tab
+        when None); the read is audited."""
+        now = self._clock()
+        with self._db.write.begin() as session:
+            emirate = cases.emirate_id(session, self._config)
+            tabs = queues.inbox_tabs(actor, emirate)
+            chosen = tab or (tabs[0] if tabs else queues.NEW)
+            page = queues.inbox(session, actor, chosen, emirate_id=emirate, now=now,
+                                after=after)
+            counts = queues.inbox_counts(session, actor, emirate_id=emirate, now=now)
+            audit.record(session, actor, "read", "voice_inbox", detail=f"tab={chosen}")
+            return Inbox(chosen, counts, page)
+
+    def queue(self, actor: Actor, *, after: str | None = None) -> Queue:
+        """A specialist's queue, nearest deadline first; the read is audited."""
+        with self._db.write.begin() as session:
+            emirate = cases.emirate_id(session, self._config)
+            page = queues.specialist_queue(session, actor, emirate_id=emirate, after=after)
+            count = queues.specialist_count(session, actor, emirate_id=emirate)
+            audit.record(session, actor, "read", "voice_queue")
+            return Queue(count, page)
+
+    def case_list(self, actor: Actor, query: desk.ListQuery, *,
+                  after: str | None = None) -> CaseList:
+        """The agency leader's list of the agency's cases, or leadership's of every
+        agency's, newest first, filtered; the read is audited."""
+        with self._db.write.begin() as session:
+            filters = desk.list_filter(session, actor, query, self._config.tz)
+            page = queues.case_list(session, actor, filters,
+                                    emirate_id=cases.emirate_id(session, self._config),
+                                    now=self._clock(), after=after)
+            audit.record(session, actor, "read", "voice_cases",
+                         detail=f"list {query.state or ''} {query.category or ''} "
+                                f"{query.agency or ''} late={query.late}")
+            return CaseList(page, desk.agency_categories(session, actor.agency_id),
+                            [] if actor.agency_id is not None else desk.agencies(session))
+
+    def agencies(self) -> list[desk.Option]:
+        with self._db.read() as session:
+            return desk.agencies(session)
+
+    def category_rows(self, agency: str | None = None) -> list[desk.CategoryRow]:
+        """The categories (of one agency) with their own current targets."""
+        with self._db.read() as session:
+            return desk.categories_of(session, agency)
+
+    # --- the admin's calendar (core.calendar's functions, audited) ----------------------
+
+    def calendar_state(self, since: datetime | None = None) -> CalendarState:
+        with self._db.read() as session:
+            found_overrides = hour_overrides.listed(session)
+            found_versions = calendar_versions.listed(session, limit=10)
+        start = since.date() if since else None
+        return CalendarState(days_off.listed(self._db, start), found_overrides,
+                             found_versions)
+
+    def add_holidays(self, actor: Actor, days: list[Any], name: str) -> days_off.Added:
+        """Declare holidays (a new calendar version when one is new); audited."""
+        done = days_off.add(self._db, days, name, self._config)
+        self._audit(actor, "create", "holiday", str(days[0]), f"{len(days)} day(s) {name}")
+        return done
+
+    def remove_holidays(self, actor: Actor, days: list[Any]) -> int:
+        removed = days_off.remove(self._db, days, self._config)
+        self._audit(actor, "delete", "holiday", str(days[0]), f"{removed} day(s)")
+        return removed
+
+    def add_override(self, actor: Actor, first: Any, last: Any, hours: dict[str, list[str]],
+                     name: str) -> int:
+        override_id = hour_overrides.add(self._db, first, last, hours, name, self._config)
+        self._audit(actor, "create", "calendar_override", str(override_id),
+                    f"{first} - {last} {name}")
+        return override_id
+
+    def remove_override(self, actor: Actor, override_id: int) -> hour_overrides.OverrideView:
+        gone = hour_overrides.remove(self._db, override_id, self._config)
+        self._audit(actor, "delete", "calendar_override", str(override_id),
+                    f"{gone.first} - {gone.last} {gone.name}")
+        return gone
+
+    def _audit(self, actor: Actor, action: str, kind: str, object_id: str,
+               detail: str) -> None:
+        # core.calendar's changes commit in their own transaction (they are the CLI's
+        # too); the audit row follows at once in its own.
+        with self._db.write.begin() as session:
+            audit.record(session, actor, action, kind, object_id, detail)
 
     def _view(self, session: Session, actor: Actor, case: VoiceCase) -> views.CaseView:
         facts = permissions.CaseFacts.of(case, cases.emirate_id(session, self._config))

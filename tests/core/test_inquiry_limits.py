@@ -287,6 +287,7 @@ def test_origins_are_grouped_as_counted():
 def test_the_upkeep_forgets_counters_whose_window_has_passed(transactions):  # noqa: F811
     service = transactions.inquiries
     ask(service, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    service.flush()  # far from the limit, the failure may have been written behind
     window = transactions.config.inquiry.failure_window_seconds
     now = datetime.now(UTC)
 
@@ -317,3 +318,84 @@ def test_a_found_inquiry_reads_its_counters_with_the_lookup_in_one_round_trip(
 
     assert answer.found
     assert len(checkouts) == 1
+
+
+# --- failures written behind, far from the limits -------------------------------------
+
+
+def never_written_behind(transactions, clock, max_failures: int) -> InquiryService:  # noqa: F811
+    """A process whose failures written behind wait until asked (its writer never runs)."""
+    config = transactions.config.model_copy(update={"inquiry": transactions.config.inquiry
+                                                    .model_copy(update={
+                                                        "max_failures": max_failures,
+                                                        "failure_window_seconds": 60})})
+    return InquiryService(transactions.db, config, transactions.inquiry_log,
+                          counts=DatabaseFailureCounts(transactions.db, 60, clock=clock,
+                                                       delay=3600))
+
+
+def test_from_half_the_limit_a_failure_is_written_before_it_is_answered(
+        transactions, clock):  # noqa: F811
+    process = never_written_behind(transactions, clock, 10)
+    elsewhere = DatabaseFailureCounts(transactions.db, 60, clock=clock)
+    counted = process.limits.counted("web", "10.0.0.1", [], None)
+    origin = counted.origin
+    assert origin is not None
+
+    for failures in range(1, 11):
+        ask(process, UNKNOWN_NUMBER, origin="10.0.0.1")
+        written = elsewhere.counts([origin]).get(origin, 0)
+        # Below half the limit at most one waits; from half on, every one is written.
+        assert written == failures if failures >= 5 else failures - written <= 1
+
+    assert ask(process, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+
+
+def test_another_process_answers_at_most_one_failure_more_per_process_writing_behind(
+        transactions, clock):  # noqa: F811
+    # The bound of writing behind: a process holding one unwritten failure of a counter
+    # (it never holds more) lets another answer one failure past the limit, until it
+    # writes it (within 50 ms in production); then every process refuses.
+    first = never_written_behind(transactions, clock, 10)
+    second = never_written_behind(transactions, clock, 10)
+    assert ask(first, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+               ).outcome is Outcome.NOT_FOUND
+
+    answered = 0
+    while ask(second, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+              ).outcome is Outcome.NOT_FOUND:
+        answered += 1
+        assert answered <= 10
+
+    assert answered == 10  # the first process's one is not seen yet
+    assert ask(first, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED  # it sees its own
+    first.flush()
+    third = never_written_behind(transactions, clock, 10)
+    assert ask(third, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.2").found
+
+
+def test_a_crash_keeps_every_failure_that_led_to_a_refusal(transactions, clock):  # noqa: F811
+    crashed = never_written_behind(transactions, clock, 3)
+    for _ in range(3):
+        ask(crashed, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    assert ask(crashed, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+    # Killed: neither flushed nor closed. The next process sees the refusal all the same.
+    restarted = never_written_behind(transactions, clock, 3)
+
+    assert ask(restarted, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+
+
+def test_a_process_writes_what_waits_when_it_closes(transactions, clock):  # noqa: F811
+    process = never_written_behind(transactions, clock, 10)
+    ask(process, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    counted = process.limits.counted("web", "10.0.0.1", [], None)
+    elsewhere = DatabaseFailureCounts(transactions.db, 60, clock=clock)
+    assert elsewhere.counts([counted.origin]) == {}
+
+    process.close()
+
+    assert elsewhere.counts([counted.origin]) == {counted.origin: 1}

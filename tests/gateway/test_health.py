@@ -81,6 +81,10 @@ def test_healthz_reports_each_component(client):
             "email": {"expected": False, "running": False, "heartbeat_age_seconds": None}},
         "outbox": {"pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
                    "expired": 0, "retrying": 0},
+        # Citizen's Voice's scheduled work: no scheduler has run it yet.
+        "voice": {"alarm_scan": None, "closing": None,
+                  "deadline_recompute": {"running": False, "holder": None,
+                                         "waiting_version": None}},
     }
     assert "sms" not in response.get_json()  # no channel runs in this process
 
@@ -93,6 +97,65 @@ def test_healthz_is_ok_while_the_scheduler_runs(core, client):
     assert body["status"] == "ok"
     assert body["components"]["scheduler"] == "running"
     assert body["background"]["scheduler"]["heartbeat_age_seconds"] <= 5
+
+
+def test_healthz_shows_the_voice_jobs_of_the_scheduler_that_runs_them(core, client, settings):
+    """The alarm scan and the closing of answered cases, each with its holder and last
+    run, as a running scheduler leaves them; the public answer stays one query."""
+    from scheduler import Scheduler
+
+    scheduler = Scheduler(core, settings)
+    alarm_run, closing_run = scheduler.scan_alarms(), scheduler.close_answered()
+    assert alarm_run is not None and closing_run is not None
+    # Their first run wrote the first calendar version; the scheduler applies it.
+    assert scheduler.recompute_deadlines().complete
+
+    voice = client.get("/healthz").get_json()["voice"]
+
+    for job, figures in (("alarm_scan", {"due": 0, "messages": 0, "held": 0}),
+                         ("closing", {"closed": 0, "batches": 0})):
+        shown = voice[job]
+        assert (shown["holder"], shown["live"]) == (scheduler.holder, True), job
+        assert shown["renewed_seconds_ago"] <= 5
+        assert shown["last_scan_at" if job == "alarm_scan" else "last_run_at"]
+        assert figures.items() <= shown.items(), (job, shown)
+    assert voice["deadline_recompute"] == {"running": False, "holder": None,
+                                           "waiting_version": None}
+    assert client.get("/healthz", environ_base=STRANGER).get_json() == {"status": "ok"}
+
+    scheduler.stop()  # gives the leases up
+    voice = client.get("/healthz").get_json()["voice"]
+    assert (voice["alarm_scan"], voice["closing"]) == (None, None)
+
+
+def test_healthz_shows_a_recompute_waiting_and_the_one_running(core, client):
+    """A holiday declared: a new calendar version waits for the open cases' retiming;
+    while a scheduler retimes them, its lease names it; afterwards nothing waits."""
+    from datetime import date
+
+    from core.calendar import holidays
+    from core.platform import leases
+
+    holidays.add(core.db, [date(2031, 1, 5)], "test", core.config)
+    waiting = client.get("/healthz").get_json()["voice"]["deadline_recompute"]
+    assert waiting["running"] is False and isinstance(waiting["waiting_version"], int)
+
+    holder = "scheduler@gw-2:7:abc"
+    leases.acquire(core.db, "deadline-recompute", holder, timedelta(seconds=60))
+    assert client.get("/healthz").get_json()["voice"]["deadline_recompute"] == {
+        "running": True, "holder": holder, "waiting_version": waiting["waiting_version"]}
+    leases.release(core.db, "deadline-recompute", holder)
+
+    assert core.upkeep.recompute_deadlines("scheduler@gw-3:8:def", timedelta(seconds=60),
+                                           now=utcnow()).complete
+    assert client.get("/healthz").get_json()["voice"]["deadline_recompute"] == {
+        "running": False, "holder": None, "waiting_version": None}
+
+
+def test_healthz_has_no_voice_section_when_voice_is_off(core, client):
+    core.config = core.config.model_copy(update={"voice": core.config.voice.model_copy(
+        update={"enabled": False})})
+    assert "voice" not in client.get("/healthz").get_json()
 
 
 def test_healthz_counts_the_messages_waiting_in_the_outbox(reference, client):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.platform import leases
-from core.voice import alarms
+from core.voice import alarms, deadlines
 from scheduler import Scheduler
 from scheduler.jobs import ALARM_JOB, LEASE_TTL
 from tests.core.test_leases import holder_of_an_exited_process
@@ -22,7 +22,7 @@ __all__ = ["office"]  # the fixture, used by name
 def due(core, office):
     """A case whose breach is due: the clock of these tests stands at it."""
     case = open_case(core, office)
-    return Clock(alarm_time(core, case, alarms.BREACH))
+    return Clock(alarm_time(core, case, deadlines.BREACH))
 
 
 def test_one_scheduler_scans_for_alarms_at_a_time_and_hands_over_when_it_stops(
@@ -39,7 +39,7 @@ def test_one_scheduler_scans_for_alarms_at_a_time_and_hands_over_when_it_stops(
 
     first.stop()  # releases the lease
     later = open_case(core, office)
-    due.now = alarm_time(core, later, alarms.WARNING)
+    due.now = alarm_time(core, later, deadlines.WARNING)
     assert second.scan_alarms().raised == {"warning": 1}
     assert len(to(core, "+966500000004")) == 1
 

@@ -44,9 +44,15 @@ class Spy:
         self.reads.append(list(keys))
         return self._counts.counts(keys)
 
-    def add(self, keys: Iterable[str]) -> None:
+    def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
         self.adds.append(list(keys))
-        self._counts.add(keys)
+        self._counts.add(keys, durable=durable)
+
+    def unwritten(self, keys: Sequence[str]) -> Mapping[str, int]:
+        return self._counts.unwritten(keys)
+
+    def flush(self) -> None:
+        self._counts.flush()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
         # The inbound messages this transaction sees: the burst's, when it is the burst's.

@@ -5,6 +5,7 @@ with the provisional clock and with the calendar's."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time as clock_time
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ from core.access.models import StaffUser
 from core.messaging import outbox
 from core.messaging.models import Notification
 from core.platform.db import Database
-from core.voice import alarms, deadlines
-from core.voice.models import CaseAlarm, DeadlinePolicy, VoiceCase
+from core.voice import alarm_messages, alarms, deadlines
+from core.voice.models import CaseAlarm, CaseEvent, DeadlinePolicy, VoiceCase
 from tests import factories as f
 
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -84,20 +85,18 @@ _trackings = iter(range(4_000_000_000, 5_000_000_000))
 
 
 def open_case(core, office: Office, agency: str = "MUN", *, received: datetime = RECEIVED,
-              state: str = "in_progress", specialist: str | None = "mun-specialist") -> int:
-    """A complaint received at ``received`` and timed by the clock; its first alarm time
-    the warning's."""
+              specialist: str | None = "mun-specialist") -> int:
+    """A complaint received at ``received`` and timed by the clock (its first alarm time
+    the warning's)."""
     with core.db.write.begin() as session:
         case = VoiceCase(
-            tracking=str(next(_trackings)), case_type="complaint", state=state,
+            tracking=str(next(_trackings)), case_type="complaint", state="in_progress",
             agency_id=office.agencies[agency], channel="portal", language="ar",
             text="حفرة في الطريق", cycle=1, escalation=0, received_at=received,
             assigned_user_id=office.users[specialist] if specialist else None)
         deadlines.time_new_case(session, core.config, case, received)
         session.add(case)
         session.flush()
-        case.next_alarm_at = alarms.next_alarm(
-            deadlines.alarm_times(session, core.config, case), case.escalation)
         return case.id
 
 
@@ -107,8 +106,8 @@ def alarm_time(core, case_id: int, level: int) -> datetime:
     with core.db.read() as session:
         case = session.get(VoiceCase, case_id)
         times = deadlines.alarm_times(session, core.config, case)
-        at = {alarms.WARNING: times.warning, alarms.BREACH: times.breach,
-              alarms.LEADERSHIP_LEVEL: times.leadership}[level]
+        at = {deadlines.WARNING: times.warning, deadlines.BREACH: times.breach,
+              deadlines.LEADERSHIP: times.leadership}[level]
         return deadlines.next_working_time(session, core.config, at)
 
 
@@ -139,6 +138,13 @@ def tracking(core, case_id: int) -> str:
     return case_row(core, case_id).tracking
 
 
+def listed_count(message: Notification) -> int:
+    """The count a message gives of the cases it lists: "... (12): ..."."""
+    match = re.search(r"\((\d+)\): ", message.body)
+    assert match, message.body
+    return int(match[1])
+
+
 def raised(core) -> list[tuple[int, int, int]]:
     with core.db.read() as session:
         return sorted(session.execute(
@@ -150,7 +156,7 @@ def raised(core) -> list[tuple[int, int, int]]:
 
 def test_the_warning_goes_to_the_specialist_and_the_agencys_coordinators(core, office):
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.WARNING)
+    now = alarm_time(core, case, deadlines.WARNING)
 
     result = scan(core, now)
 
@@ -172,7 +178,7 @@ def test_the_warning_goes_to_the_specialist_and_the_agencys_coordinators(core, o
 def test_a_warning_moves_the_cases_next_alarm_to_its_breach(core, office):
     case = open_case(core, office)
 
-    scan(core, alarm_time(core, case, alarms.WARNING))
+    scan(core, alarm_time(core, case, deadlines.WARNING))
 
     with core.db.read() as session:
         row = session.get(VoiceCase, case)
@@ -183,7 +189,7 @@ def test_the_breach_sends_one_arabic_sms_per_agency_leader_listing_its_late_case
         core, office):
     mun = [open_case(core, office) for _ in range(3)]
     health = open_case(core, office, "HEALTH", specialist=None)
-    now = max(alarm_time(core, case, alarms.BREACH) for case in [*mun, health])
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in [*mun, health])
 
     result = scan(core, now)
 
@@ -199,9 +205,43 @@ def test_the_breach_sends_one_arabic_sms_per_agency_leader_listing_its_late_case
     assert {case_row(core, case).escalation for case in [*mun, health]} == {2}
 
 
+def test_a_leader_gets_one_message_per_scan_whatever_its_batches(core, office):
+    """Each batch is a transaction of its own: the later ones add their cases to the
+    message the first queued, still waiting in the outbox."""
+    cases = [open_case(core, office) for _ in range(7)]
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
+
+    result = scan(core, now, batch=3)
+
+    (leader,) = to(core, "+966500000004")
+    numbers = "، ".join(tracking(core, case) for case in cases)
+    assert f"(7): {numbers}. " in leader.body
+    assert result.messages == 4  # the leader, the specialist, two coordinators
+
+
+def test_a_message_a_sender_took_meanwhile_is_not_rewritten(core, office, monkeypatch):
+    cases = [open_case(core, office) for _ in range(5)]
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
+    real, calls = alarms.due_cases, []
+
+    def send_between_batches(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the SMS channel takes the first batch's messages
+            assert len(outbox.claim_due(core.db, limit=100)) == 3  # the e-mail waits
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alarms, "due_cases", send_between_batches)
+    scan(core, now, batch=3)
+
+    first, second = to(core, "+966500000004")
+    assert (first.status, second.status) == ("sending", "pending")
+    assert "(3): " in first.body and "(2): " in second.body
+    assert tracking(core, cases[3]) in second.body
+
+
 def test_the_leadership_is_told_of_cases_late_past_the_breach_by_agency(core, office):
     mun, health = open_case(core, office), open_case(core, office, "HEALTH")
-    now = max(alarm_time(core, case, alarms.LEADERSHIP_LEVEL) for case in (mun, health))
+    now = max(alarm_time(core, case, deadlines.LEADERSHIP) for case in (mun, health))
 
     scan(core, now)
 
@@ -219,7 +259,7 @@ def test_levels_found_due_together_are_each_raised_to_their_own_audience(core, o
     """A scheduler stopped for days: the first scan after finds all three levels due."""
     case = open_case(core, office)
 
-    result = scan(core, alarm_time(core, case, alarms.LEADERSHIP_LEVEL))
+    result = scan(core, alarm_time(core, case, deadlines.LEADERSHIP))
 
     assert result.raised == {"warning": 1, "breach": 1, "leadership": 1}
     assert raised(core) == [(case, 1, level) for level in (1, 2, 3)]
@@ -234,7 +274,7 @@ def test_an_agency_without_a_leader_to_tell_is_counted(core, office):
                         .values(mobile=None))
     case = open_case(core, office, "HEALTH", specialist=None)
 
-    result = scan(core, alarm_time(core, case, alarms.BREACH))
+    result = scan(core, alarm_time(core, case, deadlines.BREACH))
 
     assert result.unreachable == {"breach": 1}
     assert case_row(core, case).escalation == 2  # raised, for the leader's list to show
@@ -245,7 +285,7 @@ def test_an_agency_without_a_leader_to_tell_is_counted(core, office):
 
 def test_a_second_scan_and_a_restarted_scanner_raise_nothing_again(core, office, settings):
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.BREACH)
+    now = alarm_time(core, case, deadlines.BREACH)
     first = scan(core, now)
     restarted = Database(settings.database.url)
     try:
@@ -261,7 +301,7 @@ def test_a_level_raised_before_is_not_raised_again_even_if_the_case_forgot_it(co
     """A change to the case that wrote back an older escalation (a lost update): the
     alarm row still says the level was raised."""
     case = open_case(core, office)
-    now = alarm_time(core, case, alarms.WARNING)
+    now = alarm_time(core, case, deadlines.WARNING)
     scan(core, now)
     with core.db.write.begin() as session:
         session.execute(update(VoiceCase).where(VoiceCase.id == case)
@@ -278,7 +318,7 @@ def test_a_scan_that_crashes_after_its_first_batch_raises_each_level_once_when_r
     """The process dies part-way, while writing the second batch's messages: the first
     batch is committed, the second rolled back whole (no alarm without its message)."""
     cases = [open_case(core, office) for _ in range(12)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
     with core.db.write.begin() as session:  # the warnings are not what this is about
         session.execute(update(VoiceCase).values(escalation=1))
     real, calls = outbox.enqueue_new, []
@@ -299,9 +339,8 @@ def test_a_scan_that_crashes_after_its_first_batch_raises_each_level_once_when_r
 
     assert rerun.raised == {"breach": 7}
     assert raised(core) == sorted((case, 1, 2) for case in cases)
-    listed = [number for m in to(core, "+966500000004")
-              for number in m.body.split(": ", 2)[-1].split(".")[0].split("، ")]
-    assert sorted(listed) == sorted(tracking(core, case) for case in cases)
+    # The leader's messages count every case once between them.
+    assert sum(listed_count(m) for m in to(core, "+966500000004")) == len(cases)
 
 
 def concurrent_scans(url: str, config, now: datetime, scanners: int = 4
@@ -332,7 +371,7 @@ def concurrent_scans(url: str, config, now: datetime, scanners: int = 4
 
 def test_concurrent_scanners_raise_each_level_once(core, office, settings):
     cases = [open_case(core, office) for _ in range(60)]
-    now = max(alarm_time(core, case, alarms.BREACH) for case in cases)
+    now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
 
     results = concurrent_scans(settings.database.url, core.config, now)
 
@@ -341,9 +380,53 @@ def test_concurrent_scanners_raise_each_level_once(core, office, settings):
     # They raced, not took turns: more than one scanner raised alarms.
     assert len([r for r in results if r.raised]) > 1, [r.raised for r in results]
     assert raised(core) == sorted((case, 1, level) for case in cases for level in (1, 2))
-    listed = [number for m in to(core, "+966500000004")
-              for number in m.body.split(": ", 2)[-1].split(".")[0].split("، ")]
-    assert sorted(listed) == sorted(tracking(core, case) for case in cases)
+    # The leader's messages count every case once between them.
+    assert sum(listed_count(m) for m in to(core, "+966500000004")) == len(cases)
+
+
+# --- the levels due, as the clock defines them ----------------------------------------
+
+
+def pause(core, case_id: int, start: datetime, end: datetime) -> None:
+    """The case awaited the citizen from ``start`` to ``end`` (its events), retimed."""
+    with core.db.write.begin() as session:
+        case = session.get(VoiceCase, case_id)
+        session.add_all([
+            CaseEvent(case_id=case_id, at=start, actor_role="specialist", action="ask",
+                      from_state="in_progress", to_state="awaiting_citizen", cycle=1),
+            CaseEvent(case_id=case_id, at=end, actor_role="citizen", action="reply",
+                      from_state="awaiting_citizen", to_state="in_progress", cycle=1)])
+        session.flush()
+        deadlines.retime(session, core.config, case, end)
+
+
+@pytest.mark.parametrize("paused_days", [0, 2, 9])
+def test_the_levels_due_agree_with_the_clocks_alarm_times(core, office, paused_days):
+    """The scan reads the levels from what the clock stored (``next_alarm_at``,
+    ``answer_due``) rather than from the events: at every escalation, at and around each
+    alarm time, it finds what ``alarm_times`` says."""
+    case = open_case(core, office)
+    if paused_days:
+        pause(core, case, RECEIVED + timedelta(days=1),
+              RECEIVED + timedelta(days=1 + paused_days))
+    with core.db.write.begin() as session:
+        row = session.get(VoiceCase, case)
+        times = deadlines.alarm_times(session, core.config, row).levels()
+        moments = sorted({at + timedelta(minutes=shift) for _level, at in times
+                          for shift in (-1, 0, 1)} | {times[-1][1] + timedelta(days=30)})
+        checked = 0
+        for escalation in (0, 1, 2):
+            row.escalation = escalation
+            deadlines.retime(session, core.config, row, RECEIVED)
+            for now in moments:
+                if now < row.next_alarm_at:
+                    continue  # not due: the scan does not read it
+                expected = [level for level, at in times if level > escalation and at <= now]
+                after = next((at for level, at in times if level > max(expected)), None)
+                assert alarms.levels_due(session, core.config, row, now) == (expected, after)
+                checked += 1
+        session.rollback()
+    assert checked >= 12
 
 
 # --- cases whose clock stopped ----------------------------------------------------------
@@ -352,8 +435,10 @@ def test_concurrent_scanners_raise_each_level_once(core, office, settings):
 @pytest.mark.parametrize("state", ["awaiting_citizen", "answered", "closed"])
 def test_a_paused_or_answered_case_gets_no_alarm_and_leaves_the_scan(core, office, state):
     """Its alarm time left behind by a change that did not retime it: cleared, not raised."""
-    case = open_case(core, office, state=state)
-    now = alarm_time(core, case, alarms.BREACH)
+    case = open_case(core, office)
+    now = alarm_time(core, case, deadlines.BREACH)
+    with core.db.write.begin() as session:
+        session.execute(update(VoiceCase).where(VoiceCase.id == case).values(state=state))
 
     result = scan(core, now)
 
@@ -366,7 +451,7 @@ def test_a_case_answered_while_the_scan_runs_gets_no_alarm(core, office, setting
     """The answer's transaction holds the case when the scan comes: SQLite's scan waits
     for it, PostgreSQL's skips the case; neither raises an alarm on the state before."""
     answered, other = open_case(core, office), open_case(core, office)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in (answered, other))
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in (answered, other))
     scanner = Database(settings.database.url)
     results: list[alarms.ScanResult] = []
     try:
@@ -389,7 +474,7 @@ def test_a_case_answered_while_the_scan_runs_gets_no_alarm(core, office, setting
 @pytest.mark.postgres
 def test_on_postgresql_a_scan_skips_a_case_another_transaction_holds(core, office, settings):
     held, free = open_case(core, office), open_case(core, office)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in (held, free))
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in (held, free))
     with core.db.write.begin() as session:
         session.scalars(select(VoiceCase).where(VoiceCase.id == held)
                         .with_for_update()).all()
@@ -410,7 +495,7 @@ def test_the_scan_reads_the_due_cases_by_the_next_alarm_index(core, office):
     later = RECEIVED + timedelta(days=60)
     for _ in range(40):
         open_case(core, office, received=later)
-    now = max(alarm_time(core, case, alarms.WARNING) for case in due)
+    now = max(alarm_time(core, case, deadlines.WARNING) for case in due)
     statements: list[tuple[str, object]] = []
 
     def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
@@ -466,7 +551,7 @@ def test_outside_working_hours_alarms_wait_for_the_next_working_time(core, offic
                                                                      monkeypatch):
     monkeypatch.setattr(deadlines, "next_working_time", working_hours)
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
 
     held = scan(core, night)
 
@@ -480,7 +565,7 @@ def test_outside_working_hours_alarms_wait_for_the_next_working_time(core, offic
 def test_a_case_answered_in_the_night_gets_no_morning_alarm(core, office, monkeypatch):
     monkeypatch.setattr(deadlines, "next_working_time", working_hours)
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
     scan(core, night)
     with core.db.write.begin() as session:
         session.execute(update(VoiceCase).where(VoiceCase.id == case)
@@ -498,7 +583,7 @@ def test_a_case_with_a_target_in_hours_is_urgent_and_alarmed_at_night(core, offi
         session.add(DeadlinePolicy(agency_id=office.agencies["MUN"], acknowledge_value=1,
                                    acknowledge_unit="h", answer_value=4, answer_unit="h"))
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
 
     result = scan(core, night)
 
@@ -510,7 +595,7 @@ def test_alarms_keep_to_the_calendars_working_time(core, office):
     """With the clock's own calendar: a scan in the night raises what is due only if the
     calendar calls that working time, else the case waits for it."""
     case = open_case(core, office)
-    night = night_after(alarm_time(core, case, alarms.BREACH))
+    night = night_after(alarm_time(core, case, deadlines.BREACH))
     with core.db.read() as session:
         working_from = deadlines.next_working_time(session, core.config, night)
 
@@ -532,22 +617,23 @@ def test_alarms_keep_to_the_calendars_working_time(core, office):
 def test_a_long_list_is_cut_to_three_ucs2_parts_and_keeps_the_count(lang):
     trackings = [str(4_000_000_000 + n) for n in range(60)]
 
-    for text in (alarms.warning_sms(trackings, 75, lang), alarms.breach_sms(trackings, lang),
-                 alarms.leadership_sms([("أمانة منطقة القصيم", trackings[:40]),
-                                        ("صحة القصيم", trackings[40:])], 3, lang)):
-        assert len(text) <= alarms.SMS_BUDGET
+    for text in (alarm_messages.warning_sms(trackings, 75, lang),
+                 alarm_messages.breach_sms(trackings, lang),
+                 alarm_messages.leadership_sms([("أمانة منطقة القصيم", trackings[:40]),
+                                                ("صحة القصيم", trackings[40:])], 3, lang)):
+        assert len(text) <= alarm_messages.SMS_BUDGET
         assert segment_count(text + "ع") <= 3  # counted as UCS-2 even in English
         assert "(60)" in text and trackings[0] in text and trackings[-1] not in text
         assert ("غيرها" if lang == "ar" else "more") in text or "(20)" in text
 
 
 def test_the_english_texts():
-    assert alarms.warning_sms(["4000000001"], 75, "en") == (
+    assert alarm_messages.warning_sms(["4000000001"], 75, "en") == (
         "Citizen's Voice: cases with 75% of their answer time gone (1): 4000000001.")
-    assert alarms.breach_sms(["4000000001", "4000000002"], "en") == (
+    assert alarm_messages.breach_sms(["4000000001", "4000000002"], "en") == (
         "Citizen's Voice: cases past their answer deadline in your agency (2): "
         "4000000001, 4000000002. Please follow up.")
-    assert alarms.leadership_sms([("Municipality", ["4000000001"])], 1, "en") == (
+    assert alarm_messages.leadership_sms([("Municipality", ["4000000001"])], 1, "en") == (
         "Citizen's Voice: cases still unanswered 1 working day after their deadline (1): "
         "Municipality (1): 4000000001.")
 
@@ -556,6 +642,6 @@ def test_the_english_texts():
     (1, "يوم عمل واحد"), (2, "يومي عمل"), (3, "3 أيام عمل"), (10, "10 أيام عمل"),
     (11, "11 يوم عمل"), (100, "100 يوم عمل")])
 def test_the_leadership_text_counts_working_days_in_arabics_plural_forms(days, words):
-    text = alarms.leadership_sms([("أمانة", ["4000000001"])], days, "ar")
+    text = alarm_messages.leadership_sms([("أمانة", ["4000000001"])], days, "ar")
 
     assert f"بعد {words} من موعد الرد" in text

@@ -1,0 +1,172 @@
+"""DatabaseFailureCounts writing behind: a failure far from any limit may reach the
+database a few milliseconds after it is counted, with the other failures of the process
+in one transaction. What may be unwritten is bounded (one failure per key and process),
+counted by the process's own reads at once, kept when a write fails, written on close;
+a crash loses only that."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.platform.ratelimit import WRITE_CHUNK, DatabaseFailureCounts
+
+NEVER = 3600.0  # a writer delay no test waits for: nothing is written behind unasked
+
+
+@pytest.fixture
+def store(core, clock):
+    """This process's counters; their background writer never runs on its own."""
+    counts = DatabaseFailureCounts(core.db, 60, clock=clock, delay=NEVER)
+    yield counts
+    counts.close()
+
+
+@pytest.fixture
+def database(core, clock) -> DatabaseFailureCounts:
+    """What another process (or this one after a restart) reads from the database."""
+    return DatabaseFailureCounts(core.db, 60, clock=clock)
+
+
+def test_a_failure_written_behind_is_counted_by_its_process_at_once(store, database):
+    store.add(["a"], durable=False)
+
+    assert store.counts(["a"]) == {"a": 1}
+    assert store.unwritten(["a", "b"]) == {"a": 1}
+    assert database.counts(["a"]) == {}  # not in the database yet
+
+
+def test_the_writer_writes_a_failure_behind_within_its_delay(core, clock, database):
+    store = DatabaseFailureCounts(core.db, 60, clock=clock, delay=0.01)
+    try:
+        store.add(["a", "b"], durable=False)
+        deadline = time.monotonic() + 10
+        while database.counts(["a", "b"]) != {"a": 1, "b": 1}:
+            assert time.monotonic() < deadline, "not written behind"
+            time.sleep(0.01)
+        assert store.unwritten(["a", "b"]) == {}
+        assert store.counts(["a", "b"]) == {"a": 1, "b": 1}  # not counted twice
+    finally:
+        store.close()
+
+
+def test_a_key_has_at_most_one_unwritten_failure(store, database):
+    store.add(["a", "b"], durable=False)
+    store.add(["c"], durable=False)
+
+    store.add(["a"], durable=False)  # a second of "a": written now, with all that waits
+
+    assert database.counts(["a", "b", "c"]) == {"a": 2, "b": 1, "c": 1}
+    assert store.unwritten(["a", "b", "c"]) == {}
+
+
+def test_a_durable_failure_is_written_with_every_failure_waiting(store, database):
+    store.add(["a"], durable=False)
+    store.add(["b"], durable=False)
+
+    store.add(["c"])
+
+    assert database.counts(["a", "b", "c"]) == {"a": 1, "b": 1, "c": 1}
+
+
+def test_close_writes_what_waits_and_later_failures_at_once(store, database):
+    store.add(["a"], durable=False)
+
+    store.close()
+    assert database.counts(["a"]) == {"a": 1}
+
+    store.add(["b"], durable=False)
+    assert database.counts(["b"]) == {"b": 1}
+
+
+def test_a_crash_loses_only_the_unwritten_failures(store, database):
+    # At most one failure per key: the process stops without closing (killed).
+    store.add(["a", "b"])
+    store.add(["a", "c"], durable=False)
+
+    lost = dict(store.unwritten(["a", "b", "c"]))
+    crashed = store  # never flushed nor closed
+
+    assert lost == {"a": 1, "c": 1}
+    assert database.counts(["a", "b", "c"]) == {"a": 1, "b": 1}
+    assert crashed.counts(["a", "b", "c"]) == {"a": 2, "b": 1, "c": 1}
+
+
+def test_a_failed_write_keeps_the_failures_for_the_next_one(store, database, monkeypatch):
+    store.add(["a"], durable=False)
+
+    def broken(connection, failures):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(store, "add_in", broken)
+    with pytest.raises(RuntimeError):
+        store.add(["b"])  # durable: the caller learns its failure was not written
+    assert store.counts(["a", "b"]) == {"a": 1, "b": 1}  # still counted here
+
+    monkeypatch.undo()
+    store.flush()
+    assert database.counts(["a", "b"]) == {"a": 1, "b": 1}
+    assert store.counts(["a", "b"]) == {"a": 1, "b": 1}
+
+
+def test_the_writer_tries_again_when_a_write_fails(core, clock, database, monkeypatch):
+    store = DatabaseFailureCounts(core.db, 60, clock=clock, delay=0.01)
+    real, tries = store.add_in, []
+
+    def once_broken(connection, failures):
+        tries.append(dict(failures))
+        if len(tries) == 1:
+            raise RuntimeError("the database went away")
+        real(connection, failures)
+
+    monkeypatch.setattr(store, "add_in", once_broken)
+    try:
+        store.add(["a"], durable=False)
+        deadline = time.monotonic() + 10  # the retry comes a second later
+        while database.counts(["a"]) != {"a": 1}:
+            assert time.monotonic() < deadline, "never written"
+            time.sleep(0.05)
+        assert tries == [{"a": 1}, {"a": 1}]
+    finally:
+        store.close()
+
+
+def test_concurrent_failures_are_each_written_once(core, clock, database):
+    # 8 threads x 50 failures of one key (and one of their own each time), written behind
+    # by a busy writer and at once past the bound: exactly 400 in the database.
+    store = DatabaseFailureCounts(core.db, 60, clock=clock, delay=0.001)
+    start = threading.Barrier(8)
+
+    def hammer(n: int) -> None:
+        start.wait()
+        for k in range(50):
+            store.add(["shared", f"own-{n}-{k}"], durable=False)
+            assert store.counts(["shared"])["shared"] >= 1
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+
+    assert database.counts(["shared"]) == {"shared": 400}
+    owns = [f"own-{n}-{k}" for n in range(8) for k in range(50)]
+    assert sum(database.counts(owns).values()) == 400
+    assert store.unwritten(["shared", *owns]) == {}
+
+
+def test_a_large_write_is_made_in_chunks_of_one_statement_each(store, database):
+    # A write behind may carry hundreds of keys: written in chunks of WRITE_CHUNK keys,
+    # one compiled statement per chunk size (not one per batch size ever seen).
+    keys = [f"key-{n}" for n in range(WRITE_CHUNK * 2 + 5)]
+    for key in keys:
+        store.add([key], durable=False)
+    store.add(keys[:3])
+
+    written = database.counts(keys)
+    assert sum(written.values()) == len(keys) + 3
+    assert [written[key] for key in keys[:4]] == [2, 2, 2, 1]
+    assert sorted(store._writes) == [5, WRITE_CHUNK]
