@@ -134,8 +134,17 @@ class ListFilter:
     newest_first: bool = False
 
 
-# --- who sees what ---------------------------------------------------------------------
-# One rule, ``permissions.visible_to``: every branch of every list is filtered by it.
+# --- who sees what: one rule, ``permissions.visible_to``, on every branch of every list ---
+
+def _scope(actor: Actor, emirate_id: int | None) -> ColumnElement[bool]:
+    """``permissions.visible_to``. Only a coordinator's visibility depends on the emirate
+    (the emirate's sees every case): the other lists need not name it."""
+    if emirate_id is None:
+        if actor.role == COORDINATOR:
+            raise ValueError("a coordinator's visibility needs the emirate's agency")
+        emirate_id = 0  # no agency has it: nothing depends on it here
+    return permissions.visible_to(actor, emirate_id)
+
 
 # --- the cursor ------------------------------------------------------------------------
 
@@ -301,7 +310,7 @@ def _tab_spec(actor: Actor, tab: str, emirate_id: int, now: datetime) -> _Spec:
         raise InvalidRequest(f"no inbox tab {tab!r} here", field="tab")
     agency = actor.agency_id
     prefix = (VoiceCase.agency_id == agency,)
-    scope = permissions.visible_to(actor, emirate_id)
+    scope = _scope(actor, emirate_id)
     if tab == NEW:
         where = (not_(_unrouted(agency)),) if agency == emirate_id else ()
         return _Spec((states.RECEIVED,), prefix, scope, where)
@@ -348,16 +357,6 @@ def inbox_counts(session: Session, actor: Actor, *, emirate_id: int,
 
 
 # --- the specialist's queue ---------------------------------------------------------------
-
-def _scope(actor: Actor, emirate_id: int | None) -> ColumnElement[bool]:
-    """``permissions.visible_to``. Only a coordinator's visibility depends on the emirate
-    (the emirate's sees every case): the other lists need not name it."""
-    if emirate_id is None:
-        if actor.role == COORDINATOR:
-            raise ValueError("a coordinator's visibility needs the emirate's agency")
-        emirate_id = 0  # no agency has it: nothing depends on it here
-    return permissions.visible_to(actor, emirate_id)
-
 
 def _queue_spec(actor: Actor, emirate_id: int | None) -> _Spec:
     return _Spec(QUEUE_STATES, (VoiceCase.assigned_user_id == actor.user_id,),
