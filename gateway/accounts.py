@@ -47,8 +47,9 @@ from gateway.staff import sign_out as end_staff_sessions
 
 SESSION_KEY = USER_SESSION_KEY
 MAX_NEXT = 500
-# Where a signed-in user lands when no page asked for the sign-in.
-HOME = "/account"
+# Where a signed-in user lands when no page asked for the sign-in: Citizen's Voice, which
+# sends each role on to its own home (an admin to the staff accounts).
+HOME = "/voice/"
 
 
 # --- who is acting --------------------------------------------------------------------

@@ -140,7 +140,9 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     case = VoiceCase(
         tracking=_free_tracking(session), case_type=body.type, state=states.RECEIVED,
         agency_id=home.id if body.about_own_staff else named.id,
-        about_agency_id=named.id, about_own_staff=body.about_own_staff,
+        # None when the citizen named no agency: the emirate's coordinator routes it.
+        about_agency_id=named.id if body.agency else None,
+        about_own_staff=body.about_own_staff,
         category_id=category.id if category else None, channel=body.channel,
         language=body.lang, text=body.text, citizen_name=citizen.name,
         citizen_mobile=citizen.mobile, citizen_email=citizen.email,

@@ -110,7 +110,7 @@ def test_the_sign_in_page_is_arabic_first_with_labels(site):
 def test_a_cookie_copied_before_sign_out_is_refused_after_it(site, users):
     browser, response = sign_in(site, "huda", ready_user(users))
     assert response.status_code == 303 and response.headers["Location"].startswith(
-        "/account")
+        "/voice/")
     thief = requests.Session()
     thief.cookies.update(browser.cookies)
     assert signed_in(thief, site)
@@ -181,7 +181,7 @@ def test_disabling_the_user_ends_their_session_at_once(site, users):
 def test_next_never_leads_to_another_site(site, users, target):
     _, response = sign_in(site, "huda", ready_user(users), next=target)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/account?lang=en"
+    assert response.headers["Location"] == "/voice/?lang=en"
     assert "x=1" not in response.headers.get("Set-Cookie", "")
 
 
