@@ -42,6 +42,10 @@ def test_a_scheduler_shows_running_then_missing_once_sigtermed(database_url, tmp
     process = processes.start("scheduler", processes.environment(database_url, tmp_path))
     try:
         wait_for(lambda: healthz()["components"]["scheduler"] == "running", process)
+        # The scheduler's jobs run once at start, the overdue scan among several (the
+        # voice jobs too): its figure appears when it has finished, not with the heartbeat.
+        wait_for(lambda: ("gateway_overdue_last_scan_age_seconds", frozenset())
+                 in scrape(client), process)
         body, samples = healthz(), scrape(client)
     finally:
         output = processes.stop(process)
