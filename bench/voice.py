@@ -50,8 +50,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# The repository instead of this folder: its calendar.py would shadow the standard
-# library's calendar for every import that follows.
+# The repository instead of this folder, so that ``bench.…`` imports as a package and
+# nothing in bench/ can shadow a module of the same name.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from sqlalchemy import and_, create_engine, func, insert, select, text  # noqa: E402

@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# The repository in place of bench/ itself: bench/calendar.py would hide the standard
-# library's calendar module from everything imported after.
+# The repository in place of bench/ itself, so that ``bench.…`` imports as a package and
+# nothing in bench/ can shadow a module of the same name.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench import voice as dataset  # noqa: E402

@@ -1,6 +1,6 @@
 """One deadline computation on the working calendar, and what one would use instead.
 
-    .venv/bin/python bench/calendar.py [--calls 20000] [--seed 1447]
+    .venv/bin/python bench/working_calendar.py [--calls 20000] [--seed 1447]
 
 No database: the calendar is built from the default configuration with Ramadan hours
 (an override) and about 15 holidays a year, as a version is. It times, one call at a
