@@ -317,6 +317,7 @@ def _page(template: str, *, status: int = 200, **context) -> Response:
     response = current_app.make_response(render_template(
         template, actor=g.actor, states=fmt.state_names(lang), types=fmt.type_names(lang),
         channels=fmt.channel_names(lang), actions=fmt.action_names(lang),
+        buttons=fmt.action_buttons(lang),
         levels=fmt.escalation_names(lang),
         when=lambda at: fmt.moment(at, lang, tz),
         role_label=lambda role: fmt.role_label(role, lang),

@@ -14,6 +14,7 @@ import time_machine
 
 from core.access.actors import Actor
 from core.access.models import StaffUser
+from gateway import voice_format as fmt
 from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, T0, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
@@ -372,3 +373,28 @@ def test_an_action_that_takes_the_case_away_says_so(app, core, staff):
     probe = client.get("/voice/cases/7000000000?done=route&lang=en")
     assert text(probe).replace("Routed", "X") == text(client.get(
         f"/voice/cases/{tracking}?done=route&lang=en")).replace("Routed", "X")
+
+
+def buttons(page: str) -> dict[str, str]:
+    """Each action form's submit button text, by the form's action."""
+    return dict(re.findall(r'name="action" value="([a-z_]+)">.*?<button class="button'
+                           r'[^"]*" type="submit">([^<]*)</button>', page, re.S))
+
+
+def test_decision_buttons_say_the_action_not_the_state_it_leads_to(app, core, staff):
+    tracking = staff.file(agency=MUN)
+    client = as_user(app, core, staff, "coord_MUN")
+    arabic = buttons(text(client.get(f"/voice/cases/{tracking}")))
+    assert arabic["close"] == "أغلق الحالة" and arabic["not_competent"].startswith(
+        "ليست من اختصاصنا")
+    english = buttons(text(client.get(f"/voice/cases/{tracking}?lang=en")))
+    assert english["close"] == "Close the case"
+    assert english["not_competent"] == "Not our competence — send back to the emirate"
+    suggestion = staff.walk("suggestion", "answer_drafted")
+    english = buttons(text(client.get(f"/voice/cases/{suggestion}?lang=en")))
+    assert (english["accept"], english["reject"]) == ("Accept", "Reject")
+    assert post_action(client, suggestion, "accept").status_code == 303
+    english = buttons(text(client.get(f"/voice/cases/{suggestion}?lang=en")))
+    assert (english["plan"], english["implement"]) == ("Plan", "Mark implemented")
+    history = set(fmt.action_names("en").values()) | set(fmt.action_names("ar").values())
+    assert not history & set(english.values()) and not history & set(arabic.values())
