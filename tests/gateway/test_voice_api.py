@@ -215,3 +215,11 @@ def test_the_emirate_agency_needs_no_setup(client, core):
         "type": "enquiry", "text": "متى يفتح المكتب؟", "channel": "kiosk", "lang": "en",
         "citizen": {"email": "a@example.com"}})
     assert (filed.status_code, filed.json["agency"]) == (201, EMIRATE)
+
+
+def test_a_paused_case_keeps_its_met_acknowledge_target(world, client, bearer):
+    paused = world.walk("complaint", "awaiting_citizen")
+    view = client.get(f"/api/v1/cases/{paused}", headers=bearer("coord_MUN")).json
+    assert view["state"] == "awaiting_citizen" and view["acknowledged_at"]
+    assert view["answer_due"] is None
+    assert view["acknowledge_due"] is not None  # the target, met: not a pause

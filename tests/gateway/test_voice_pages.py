@@ -398,3 +398,14 @@ def test_decision_buttons_say_the_action_not_the_state_it_leads_to(app, core, st
     assert (english["plan"], english["implement"]) == ("Plan", "Mark implemented")
     history = set(fmt.action_names("en").values()) | set(fmt.action_names("ar").values())
     assert not history & set(english.values()) and not history & set(arabic.values())
+
+
+def test_a_paused_case_shows_its_acknowledge_target_met_not_paused(app, core, staff):
+    tracking = staff.walk("complaint", "awaiting_citizen")
+    page = text(as_user(app, core, staff, "coord_MUN").get(
+        f"/voice/cases/{tracking}?lang=en"))
+    acknowledge = re.search(r"Acknowledge due</dt><dd>(.*?)</dd>", page, re.S)
+    assert acknowledge and "Paused" not in acknowledge.group(1)
+    assert "met: acknowledged" in acknowledge.group(1) and "<time" in acknowledge.group(1)
+    answer = re.search(r"Answer due</dt><dd>(.*?)</dd>", page, re.S)
+    assert answer and answer.group(1) == "Paused"
