@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from core.calendar import versions
 from core.calendar.working import Pause, Target, WorkingCalendar
 from core.platform.db import Database, utcnow
+from core.platform.errors import InvalidRequest
 from core.platform.settings import CoreSettings
 from core.voice import states
 from core.voice.models import CaseEvent, DeadlinePolicy, VoiceCase
@@ -96,8 +97,10 @@ def set_policy(session: Session, agency_id: int | None, category_id: int | None,
                case_type: str | None, acknowledge: str, answer: str,
                now: datetime | None = None) -> DeadlinePolicy:
     """Make ``acknowledge`` / ``answer`` ("1d", "8h") the targets of this scope: the
-    current policy of the scope, if any, is superseded (never changed: cases name it)."""
+    current policy of the scope, if any, is superseded (never changed: cases name it).
+    An acknowledge target longer than the answer target is refused (``check_order``)."""
     ack, ans = Target.parse(acknowledge), Target.parse(answer)
+    check_order(ack, ans)
     for row in session.scalars(select(DeadlinePolicy).where(
             DeadlinePolicy.superseded_at.is_(None),
             _scope(DeadlinePolicy.agency_id, agency_id),
@@ -112,6 +115,19 @@ def set_policy(session: Session, agency_id: int | None, category_id: int | None,
     session.add(row)
     session.flush()
     return row
+
+
+def check_order(acknowledge: Target, answer: Target) -> None:
+    """Refuse an acknowledge target longer than the answer target: in the same unit, not
+    more; in days when the answer is in hours, never (a working day's length varies with
+    the calendar, so days and hours are not compared: hours before days always fit)."""
+    if acknowledge.unit == answer.unit and acknowledge.amount <= answer.amount \
+            or acknowledge.unit == "h" and answer.unit == "d":
+        return
+    raise InvalidRequest(
+        f"acknowledge ({acknowledge}) must not be longer than answer ({answer}): in the "
+        "same unit at most the answer's amount, and in hours if the answer is in hours",
+        code="acknowledge_after_answer", field="acknowledge")
 
 
 def _scope(column: Any, value: object) -> Any:

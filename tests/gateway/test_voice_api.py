@@ -223,3 +223,23 @@ def test_a_paused_case_keeps_its_met_acknowledge_target(world, client, bearer):
     assert view["state"] == "awaiting_citizen" and view["acknowledged_at"]
     assert view["answer_due"] is None
     assert view["acknowledge_due"] is not None  # the target, met: not a pause
+
+
+@pytest.mark.parametrize(("acknowledge", "answer"), [("10d", "2d"), ("1d", "8h"),
+                                                     ("9h", "4h")])
+def test_an_acknowledge_target_longer_than_the_answer_is_refused(world, client, bearer,
+                                                                 acknowledge, answer):
+    body = {"agency": MUN, "name_ar": "النظافة", "name_en": "Cleanliness",
+            "types": ["complaint"], "acknowledge": acknowledge, "answer": answer}
+    before = counts(world.core)
+    for path, data in (("/api/v1/voice/categories/clean", body),
+                       (f"/api/v1/voice/policies/{MUN}",
+                        {"acknowledge": acknowledge, "answer": answer})):
+        response = client.put(path, json=data, headers=bearer("admin"))
+        assert response.status_code == 422, response.json
+        error = response.json["error"]
+        assert error["code"] == "acknowledge_after_answer"
+        assert "must not be longer than answer" in error["message"]
+    assert counts(world.core) == before
+    assert client.put(f"/api/v1/voice/policies/{MUN}", json={
+        "acknowledge": "20h", "answer": "2d"}, headers=bearer("admin")).status_code == 200

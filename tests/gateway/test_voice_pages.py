@@ -409,3 +409,20 @@ def test_a_paused_case_shows_its_acknowledge_target_met_not_paused(app, core, st
     assert "met: acknowledged" in acknowledge.group(1) and "<time" in acknowledge.group(1)
     answer = re.search(r"Answer due</dt><dd>(.*?)</dd>", page, re.S)
     assert answer and answer.group(1) == "Paused"
+
+
+def test_the_admin_is_told_an_acknowledge_target_may_not_outlast_the_answer(app, core,
+                                                                           staff):
+    client = as_user(app, core, staff, "admin")
+    refused = admin_post(client, "/admin/categories", "/admin/categories?lang=en",
+                         code="roads", agency=MUN, name_ar="الطرق", name_en="Roads",
+                         types=["complaint"], active="1", acknowledge="10d", answer="2d")
+    assert refused.status_code == 422
+    assert "must not be longer than the answer target" in text(refused)
+    assert not core.voice.category_rows(MUN)
+    form = text(client.get("/admin/categories"))
+    policy = client.post("/admin/policies", data={
+        "csrf_token": csrf(form), "agency": HEALTH, "policy-acknowledge": "1d",
+        "policy-answer": "4h"})
+    assert policy.status_code == 422 and "مهلة الإقرار" in text(policy)
+    assert not core.voice.agency_policies(HEALTH)
