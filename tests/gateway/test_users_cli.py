@@ -37,8 +37,9 @@ def test_create_prints_the_initial_password_alone_on_the_last_line(gateway, core
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (("--role", "coordinator", "--name", "nouf"), "belongs to one agency"),
-    (("--role", "admin", "--name", "root1", "--agency", "AMANA"), "belongs to no agency"),
+    (("--role", "coordinator", "--name", "nouf"), "the role coordinator belongs to one agency"),
+    (("--role", "admin", "--name", "root1", "--agency", "AMANA"),
+     "the role admin belongs to no agency"),
     (("--role", "specialist", "--name", "sami", "--agency", "NOPE"), "no agency has"),
     (("--role", "leadership", "--name", "x"), "login: 3 to 64"),
     (("--role", "leadership", "--name", "lead1", "--mobile", "12"), "mobile"),

@@ -75,6 +75,18 @@ def test_a_wrong_state_is_a_409(world, client, bearer):
     response = client.post(f"/api/v1/cases/{tracking}/actions", json={"action": "approve"},
                            headers=bearer("coord_MUN"))
     assert (response.status_code, response.json["error"]["code"]) == (409, "wrong_state")
+    assert response.json["error"]["message"] == (
+        "a case of type complaint in state received cannot take 'approve'")
+
+
+def test_a_refusal_names_the_role_in_good_english(world, client, bearer):
+    tracking = world.walk("complaint", "received")
+    response = client.post(f"/api/v1/cases/{tracking}/actions",
+                           json={"action": "assign", "user": "spec_MUN"},
+                           headers=bearer("leader_MUN"))
+    assert response.status_code == 403, response.json
+    assert response.json["error"]["message"] == \
+        "the role agency_leader may not assign this case"
 
 
 def test_not_yours_and_not_found_are_the_same_404(world, client, bearer):
