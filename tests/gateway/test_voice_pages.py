@@ -96,7 +96,7 @@ def test_the_inbox_pages_by_cursor(app, core, staff):
     assert shown == set(numbers)
     assert not {n for n in numbers if n in first} & {n for n in numbers if n in second}
     assert client.get("/voice/inbox?tab=nonsense").status_code == 404
-    assert client.get("/voice/inbox?after=garbage").status_code == 404
+    assert client.get("/voice/inbox?after=garbage").status_code == 422
 
 
 def test_the_specialist_sees_only_what_is_assigned_to_them(app, core, staff):
@@ -426,3 +426,20 @@ def test_the_admin_is_told_an_acknowledge_target_may_not_outlast_the_answer(app,
         "policy-answer": "4h"})
     assert policy.status_code == 422 and "مهلة الإقرار" in text(policy)
     assert not core.voice.agency_policies(HEALTH)
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "1.x", "99999999999999999999999.1"])
+def test_every_list_answers_a_bad_page_link_alike(app, core, staff, cursor):
+    staff.walk("complaint", "in_progress")
+    for user, path in (("coord_MUN", "/voice/inbox?tab=open&"), ("spec_MUN", "/voice/queue?"),
+                       ("leader_MUN", "/voice/cases?state=in_progress&"),
+                       ("leadership", "/voice/cases?")):
+        client = as_user(app, core, staff, user)
+        arabic = client.get(f"{path}after={cursor}")
+        assert arabic.status_code == 422, (user, arabic.status_code)
+        assert "رابط الصفحة غير صالح" in text(arabic)
+        english = client.get(f"{path}after={cursor}&lang=en")
+        assert english.status_code == 422 and "The page link is not valid" in text(english)
+        first = re.search(r'<a href="([^"]+)">Go to the first page', text(english))
+        assert first and "after=" not in first.group(1)
+        assert client.get(first.group(1).replace("&amp;", "&")).status_code == 200
