@@ -68,6 +68,9 @@ def _messages(lang: str) -> dict[str, str]:
                          "10d or 4h, or leave both empty."),
         "answer": _("Enter both targets as working days or hours, such as 1d and 10d or "
                     "4h, or leave both empty."),
+        "acknowledge_after_answer": _("The acknowledge target must not be longer than "
+                                      "the answer target: in the same unit at most as "
+                                      "many, and in hours when the answer is in hours."),
         "category_agency": _("This category belongs to another agency: make a new one."),
         "first": _("Enter a date such as 2027-03-20."),
         "through": _("The last day is on or after the first, at most 31 days for "

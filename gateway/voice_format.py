@@ -80,6 +80,19 @@ def action_names(lang: str) -> dict[str, str]:
     }
 
 
+def action_buttons(lang: str) -> dict[str, str]:
+    """What a decision form's button does, as a command: a screen reader announces the
+    button, so it says the action to take ("Reject"), never the state it leads to
+    ("Rejected", which is the history's word)."""
+    _ = gettext_for(lang)
+    return {
+        "accept": _("Accept"), "plan": _("Plan"), "implement": _("Mark implemented"),
+        "reject": _("Reject"),
+        "not_competent": _("Not our competence — send back to the emirate"),
+        "close": _("Close the case"),
+    }
+
+
 def tab_names(lang: str) -> dict[str, str]:
     _ = gettext_for(lang)
     return {"new": _("New"), "unrouted": _("Unrouted"), "drafts": _("Drafts to approve"),

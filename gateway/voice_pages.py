@@ -83,8 +83,8 @@ def inbox():
     tab = request.args.get("tab") or None
     try:
         found = _core().voice.inbox(g.actor, tab, after=_cursor())
-    except CoreError:
-        return _not_found()
+    except CoreError as exc:
+        return _bad_cursor() if exc.field == "after" else _not_found()
     return _page("voice_inbox.html", inbox=found, tabs=fmt.tab_names(page_language()),
                  rows=found.page.rows)
 
@@ -94,8 +94,8 @@ def inbox():
 def queue():
     try:
         found = _core().voice.queue(g.actor, after=_cursor())
-    except CoreError:
-        return _not_found()
+    except CoreError as exc:
+        return _bad_cursor() if exc.field == "after" else _not_found()
     return _page("voice_queue.html", queue=found, rows=found.page.rows)
 
 
@@ -118,6 +118,8 @@ def case_list():
         try:
             found = _core().voice.case_list(g.actor, query, after=_cursor())
         except CoreError as exc:
+            if exc.field == "after":
+                return _bad_cursor()
             field = {"received_to": "to"}.get(exc.field or "", exc.field or "state")
             errors[field] = _filter_message(exc, lang)
     if found is None:
@@ -146,9 +148,22 @@ def _filter_message(exc: CoreError, lang: str) -> str:
     return {"state": _("Choose a state from the list."),
             "category": _("Choose a category from the list."),
             "agency": _("Choose an agency from the list."),
-            "received_to": _("The period ends before it begins."),
-            "after": _("The page link is not valid; start from the first page.")}.get(
+            "received_to": _("The period ends before it begins.")}.get(
         exc.field or "", _("Check the filters and try again."))
+
+
+# What a list's link keeps: its tab or filters and the language (``after`` is dropped).
+_LIST_ARGS = ("tab", "state", "category", "from", "to", "late", "agency", "lang")
+
+
+def _bad_cursor() -> Response:
+    """Every list answers a page link it did not make (``after=`` edited or cut) alike: a
+    422 page in the user's language leading to the list's first page, same filters."""
+    _ = gettext_for(page_language())
+    args = {key: value[:64] for key, value in request.args.items() if key in _LIST_ARGS}
+    return _page("voice_message.html", status=422,
+                 title=_("The page link is not valid; start from the first page."),
+                 first_page=url_for(request.endpoint or "voice.home", **args))
 
 
 def _cursor() -> str | None:
@@ -317,6 +332,7 @@ def _page(template: str, *, status: int = 200, **context) -> Response:
     response = current_app.make_response(render_template(
         template, actor=g.actor, states=fmt.state_names(lang), types=fmt.type_names(lang),
         channels=fmt.channel_names(lang), actions=fmt.action_names(lang),
+        buttons=fmt.action_buttons(lang),
         levels=fmt.escalation_names(lang),
         when=lambda at: fmt.moment(at, lang, tz),
         role_label=lambda role: fmt.role_label(role, lang),

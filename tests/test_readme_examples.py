@@ -197,3 +197,15 @@ def _print_answers() -> None:
 if __name__ == "__main__":
     _print_answers()
     sys.exit(0)
+
+
+def test_the_readme_tracking_numbers_are_real_shaped():
+    """A Citizen's Voice tracking number in the README is one the gateway would issue (ten
+    digits, a leading 7, a Damm check digit): an example a reader copies must parse.
+    Ten digits starting 0-2 are mobiles and national IDs; 800 is a toll-free line."""
+    from core.voice.tracking import is_tracking
+
+    found = [number for number in re.findall(r"(?<![0-9])[3-9][0-9]{9}(?![0-9])",
+                                             README.read_text(encoding="utf-8"))
+             if not number.startswith("800")]
+    assert found and [n for n in found if not is_tracking(n)] == []

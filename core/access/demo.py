@@ -2,6 +2,14 @@
 ``gateway demo-data`` and documented as demo-only (no other path sets a password; every
 real account starts with a generated one it must change).
 
+Each has a made-up mobile from the demo's own run, ``DEMO_STAFF_MOBILES``, next to the
+voice demo's citizen (0500000001): the alarms the scheduler raises while the demo runs are
+queued for the right people in Arabic and show in the outbox (/staff/messages), as the
+demo's other messages do. The demo's loads never message them: the messages the demo's
+acts queue are expired before they commit and the alarms its clocks passed are raised
+silently (``core.voice.demo``); with ``sms.enabled: false`` (the demo's configuration)
+nothing leaves the outbox at all.
+
 Idempotent: an account already there is left as it is (its password too).
 """
 
@@ -25,22 +33,31 @@ class DemoUser:
     name: str
     role: str
     agency: str | None  # "emirate": voice.emirate_agency
+    mobile: str  # made up: one of DEMO_STAFF_MOBILES
 
+
+# The demo staff's made-up mobiles: a run of its own, 0500000101 to 0500000106.
+DEMO_STAFF_MOBILES = tuple(f"05000001{n:02d}" for n in range(1, 7))
 
 DEMO_USERS = (
-    DemoUser("demo.coordinator", "منسق الأمانة", COORDINATOR, DEMO_AGENCY),
-    DemoUser("demo.specialist", "مختص الأمانة", SPECIALIST, DEMO_AGENCY),
-    DemoUser("demo.leader", "قيادي الأمانة", AGENCY_LEADER, DEMO_AGENCY),
-    DemoUser("emirate.coordinator", "منسق الإمارة", COORDINATOR, "emirate"),
-    DemoUser("demo.leadership", "قيادات الإمارة", LEADERSHIP, None),
-    DemoUser("demo.admin", "مدير النظام", ADMIN, None),
+    DemoUser("demo.coordinator", "منسق الأمانة", COORDINATOR, DEMO_AGENCY,
+             DEMO_STAFF_MOBILES[0]),
+    DemoUser("demo.specialist", "مختص الأمانة", SPECIALIST, DEMO_AGENCY,
+             DEMO_STAFF_MOBILES[1]),
+    DemoUser("demo.leader", "قيادي الأمانة", AGENCY_LEADER, DEMO_AGENCY,
+             DEMO_STAFF_MOBILES[2]),
+    DemoUser("emirate.coordinator", "منسق الإمارة", COORDINATOR, "emirate",
+             DEMO_STAFF_MOBILES[3]),
+    DemoUser("demo.leadership", "قيادات الإمارة", LEADERSHIP, None, DEMO_STAFF_MOBILES[4]),
+    DemoUser("demo.admin", "مدير النظام", ADMIN, None, DEMO_STAFF_MOBILES[5]),
 )
 
 
 def load_demo_users(users: StaffUsers, emirate_agency: str) -> str:
     """Create the demo's accounts that are missing (their agencies must exist); the
     report: each login, role, agency and password."""
-    lines = ["Staff accounts (demo only; sign in at /login):"]
+    lines = ["Staff accounts (demo only; sign in at /login; made-up mobiles "
+             f"{DEMO_STAFF_MOBILES[0]} to {DEMO_STAFF_MOBILES[-1]}):"]
     for demo in DEMO_USERS:
         agency = emirate_agency if demo.agency == "emirate" else demo.agency
         try:
@@ -48,7 +65,7 @@ def load_demo_users(users: StaffUsers, emirate_agency: str) -> str:
             password = "(already there: its password unchanged)"
         except NotFound:
             users.create(demo.role, demo.login, name=demo.name, agency=agency,
-                         password=DEMO_PASSWORD)
+                         mobile=demo.mobile, password=DEMO_PASSWORD)
             password = DEMO_PASSWORD
         lines.append(f"  {demo.login:<20} {demo.role:<14} {agency or '-':<10} {password}")
     return "\n".join(lines)

@@ -432,11 +432,12 @@ class StaffUsers:
         code = (agency or "").strip().upper()
         if role not in AGENCY_ROLES:
             if code:
-                raise InvalidRequest(f"a {role} belongs to no agency: leave the agency out",
-                                     code="agency_not_allowed", field="agency")
+                raise InvalidRequest(
+                    f"the role {role} belongs to no agency: leave the agency out",
+                    code="agency_not_allowed", field="agency")
             return None
         if not code:
-            raise InvalidRequest(f"a {role} belongs to one agency: give its code",
+            raise InvalidRequest(f"the role {role} belongs to one agency: give its code",
                                  code="agency_required", field="agency")
         agency_id = session.scalar(select(_agencies.c.id).where(_agencies.c.code == code))
         if agency_id is None:

@@ -193,6 +193,18 @@ class VoiceSettings(Section):
     warning_percent: int = Field(default=75, ge=1, le=99)
     leadership_after_days: int = Field(default=3, ge=1, le=365)
 
+    @model_validator(mode="after")
+    def _acknowledge_within_answer(self) -> VoiceSettings:
+        """The rule of every policy (core.voice.deadlines.check_order): acknowledge no
+        longer than answer; in the same unit at most as many, in hours if answer is."""
+        ack_unit, ans_unit = self.acknowledge[-1], self.answer[-1]
+        if ack_unit == ans_unit and int(self.acknowledge[:-1]) > int(self.answer[:-1]) \
+                or ack_unit == "d" and ans_unit == "h":
+            raise ValueError(f"acknowledge ({self.acknowledge}) must not be longer than "
+                             f"answer ({self.answer}): in the same unit at most the "
+                             "answer's amount, and in hours if the answer is in hours")
+        return self
+
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 _WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]|24):([0-5][0-9])$")

@@ -146,7 +146,7 @@ def staff_action(session: Session, config: CoreSettings, actor: Actor, number: s
     if not permissions.may_see(actor, facts):
         raise NotFound("no such case", code="unknown_case", field="tracking")
     if not permissions.may(actor, body.action, facts):
-        raise NotAllowed(f"a {actor.role} may not {body.action} this case",
+        raise NotAllowed(f"the role {actor.role} may not {body.action} this case",
                          code="not_allowed")
     rule = body.action
     if rule == "answer":
@@ -218,8 +218,8 @@ def proves(proof: CitizenProof, case: VoiceCase, config: CoreSettings) -> bool:
 def _check_state(case: VoiceCase, rule: str) -> None:
     if case.state not in allowed_from(rule, case.case_type):
         action = {"draft": "answer", "send": "answer"}.get(rule, rule)
-        raise WrongState(f"a {case.case_type} that is {case.state} cannot take '{action}'",
-                         code="wrong_state")
+        raise WrongState(f"a case of type {case.case_type} in state {case.state} cannot "
+                         f"take '{action}'", code="wrong_state")
 
 
 # --- the change itself ------------------------------------------------------------------

@@ -233,10 +233,19 @@ def leadership_sms(by_agency: list[tuple[str, list[str]]], days: int, lang: str)
              "({count}): {cases}.").format(late=late, count=count, cases="{cases}")
     semicolon = "؛ " if lang == "ar" else "; "
 
+    def entry(agency: str, trackings: list[str], shown: int) -> str:
+        # A group cut short says how many more it has: the count alone would let the
+        # reader take the numbers shown for all of them.
+        head = f"{agency} ({len(trackings)})"
+        if not shown:
+            return head
+        listed = _comma(lang).join(trackings[:shown])
+        if len(trackings) > shown:
+            listed += " " + _more(len(trackings) - shown, lang)
+        return f"{head}: {listed}"
+
     def entries(shown: int) -> list[str]:
-        return [f"{agency} ({len(trackings)})"
-                + (f": {_comma(lang).join(trackings[:shown])}" if shown else "")
-                for agency, trackings in by_agency]
+        return [entry(agency, trackings, shown) for agency, trackings in by_agency]
 
     fitting = None
     for shown in range(max(len(trackings) for _agency, trackings in by_agency) + 1):
@@ -267,15 +276,14 @@ def _listing(items: list[str], room: int, separator: str, lang: str) -> str:
     whole = separator.join(items)
     if len(whole) <= room:
         return whole
-    _ = gettext_for(lang)
-
-    def more(count: int) -> str:
-        return _("and {count} more").format(count=count)
-
-    fitting = more(len(items))
+    fitting = _more(len(items), lang)
     for shown in range(1, len(items)):
-        listing = f"{separator.join(items[:shown])} {more(len(items) - shown)}"
+        listing = f"{separator.join(items[:shown])} {_more(len(items) - shown, lang)}"
         if len(listing) > room:
             break
         fitting = listing
     return fitting
+
+
+def _more(count: int, lang: str) -> str:
+    return gettext_for(lang)("and {count} more").format(count=count)

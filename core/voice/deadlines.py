@@ -18,9 +18,11 @@ reopening). Working time is counted by the calendar version the case was timed w
 day and hour targets are in ``core.calendar.working``). The clock pauses while the case
 awaits the citizen: the pauses of the cycle are read from its events (each stretch in a
 ``PAUSED`` state), so a deadline is always recomputed from the events, never adjusted.
-While paused, ``acknowledge_due``, ``answer_due`` and ``next_alarm_at`` are None and
-``paused_since`` says since when. The acknowledge deadline is kept after the case is
-taken up (the on-time first-response figure reads it); alarms concern the answer.
+While paused, ``answer_due`` and ``next_alarm_at`` are None and ``paused_since`` says
+since when. The acknowledge deadline is kept after the case is taken up, paused or not
+(the on-time first-response figure reads it, and a met target is no paused one: only
+staff pause a case, so a paused case was acknowledged before its open pause began);
+alarms concern the answer.
 
 **Recomputation.** A new calendar version (a holiday added, Ramadan hours) retimes every
 open case timed with an older one (``recompute_open``, run by the scheduler), keeping
@@ -42,6 +44,7 @@ from sqlalchemy.orm import Session
 from core.calendar import versions
 from core.calendar.working import Pause, Target, WorkingCalendar
 from core.platform.db import Database, utcnow
+from core.platform.errors import InvalidRequest
 from core.platform.settings import CoreSettings
 from core.voice import states
 from core.voice.models import CaseEvent, DeadlinePolicy, VoiceCase
@@ -94,8 +97,10 @@ def set_policy(session: Session, agency_id: int | None, category_id: int | None,
                case_type: str | None, acknowledge: str, answer: str,
                now: datetime | None = None) -> DeadlinePolicy:
     """Make ``acknowledge`` / ``answer`` ("1d", "8h") the targets of this scope: the
-    current policy of the scope, if any, is superseded (never changed: cases name it)."""
+    current policy of the scope, if any, is superseded (never changed: cases name it).
+    An acknowledge target longer than the answer target is refused (``check_order``)."""
     ack, ans = Target.parse(acknowledge), Target.parse(answer)
+    check_order(ack, ans)
     for row in session.scalars(select(DeadlinePolicy).where(
             DeadlinePolicy.superseded_at.is_(None),
             _scope(DeadlinePolicy.agency_id, agency_id),
@@ -110,6 +115,19 @@ def set_policy(session: Session, agency_id: int | None, category_id: int | None,
     session.add(row)
     session.flush()
     return row
+
+
+def check_order(acknowledge: Target, answer: Target) -> None:
+    """Refuse an acknowledge target longer than the answer target: in the same unit, not
+    more; in days when the answer is in hours, never (a working day's length varies with
+    the calendar, so days and hours are not compared: hours before days always fit)."""
+    if acknowledge.unit == answer.unit and acknowledge.amount <= answer.amount \
+            or acknowledge.unit == "h" and answer.unit == "d":
+        return
+    raise InvalidRequest(
+        f"acknowledge ({acknowledge}) must not be longer than answer ({answer}): in the "
+        "same unit at most the answer's amount, and in hours if the answer is in hours",
+        code="acknowledge_after_answer", field="acknowledge")
 
 
 def _scope(column: Any, value: object) -> Any:
@@ -198,7 +216,8 @@ def _apply(case: VoiceCase, policy: DeadlinePolicy, calendar: WorkingCalendar,
     if case.state in states.PAUSED:
         open_pause = pauses[-1][0] if pauses and pauses[-1][1] is None else None
         case.paused_since = open_pause or case.paused_since or now
-        case.acknowledge_due = case.answer_due = case.next_alarm_at = None
+        case.answer_due = case.next_alarm_at = None
+        case.acknowledge_due = _acknowledge_due(case, policy, calendar, pauses)
         return
     case.paused_since = None
     closed = [pause for pause in pauses if pause[1] is not None]
@@ -259,6 +278,16 @@ def next_working_time(session: Session, config: CoreSettings, at: datetime) -> d
 # --- explaining -----------------------------------------------------------------------
 
 
+def _acknowledge_due(case: VoiceCase, policy: DeadlinePolicy, calendar: WorkingCalendar,
+                     pauses: list[Pause]) -> datetime | None:
+    """A paused case's acknowledge deadline: the one it had before its open pause if it
+    was acknowledged (the target met stays a target, not a pause), else None."""
+    if case.acknowledged_at is None:
+        return None
+    closed = [pause for pause in pauses if pause[1] is not None]
+    return calendar.due(case.cycle_started_at, targets(policy)[0], closed)
+
+
 @dataclass(frozen=True)
 class Explanation:
     """The facts behind a case's deadlines, for its page (which renders them)."""
@@ -281,6 +310,7 @@ class Explanation:
     worked: Fraction
     worked_percent: int
     acknowledge_due: datetime | None
+    acknowledged_at: datetime | None  # the acknowledge target met (first staff action)
     answer_due: datetime | None
     alarms: dict[str, datetime] = field(default_factory=dict)
 
@@ -317,8 +347,9 @@ def explain(session: Session, config: CoreSettings, case: VoiceCase,
         cycle_started_at=case.cycle_started_at, pauses=pauses,
         running=case.state in states.CLOCK_RUNNING, paused_since=case.paused_since,
         at=until, worked=worked, worked_percent=int(worked * 100 / answer.amount),
-        acknowledge_due=None if paused else calendar.due(case.cycle_started_at,
-                                                         acknowledge, closed),
+        acknowledge_due=_acknowledge_due(case, policy, calendar, pauses) if paused
+        else calendar.due(case.cycle_started_at, acknowledge, closed),
+        acknowledged_at=case.acknowledged_at,
         answer_due=None if paused else calendar.due(case.cycle_started_at, answer, closed),
         alarms=alarms)
 

@@ -297,3 +297,18 @@ def test_overrides_passed_in_code_win_over_the_file(config_file):
     settings = load_settings(config_file, sms={"smpp": {"port": 9999}})
 
     assert (settings.sms.smpp.port, settings.sms.smpp.host) == (9999, "smsc.example.sa")
+
+
+@pytest.mark.parametrize(("acknowledge", "answer", "valid"), [
+    ("1d", "10d", True), ("4h", "1d", True), ("10d", "2d", False), ("1d", "8h", False)])
+def test_the_emirates_acknowledge_target_is_no_longer_than_its_answer(acknowledge, answer,
+                                                                       valid):
+    from pydantic import ValidationError
+
+    from core.platform.settings import VoiceSettings
+
+    if valid:
+        VoiceSettings(acknowledge=acknowledge, answer=answer)
+    else:
+        with pytest.raises(ValidationError, match="must not be longer than answer"):
+            VoiceSettings(acknowledge=acknowledge, answer=answer)

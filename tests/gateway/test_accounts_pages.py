@@ -331,3 +331,20 @@ def test_the_simulator_s_sign_in_ends_the_user_session_the_cookie_held(site, use
         allow_redirects=False).status_code == 303
 
     assert not signed_in(thief, site)
+
+
+def test_an_admin_reads_the_outbox_history_and_other_roles_do_not(site, users, core):
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered("4471234", "2025-11-23T09:15:00+03:00"))
+    admin, _ = sign_in(site, "root1", ready_user(users, "root1", "admin"))
+    page = admin.get(f"{site}/staff/messages?lang=en", allow_redirects=False)
+    assert page.status_code == 200, page.status_code
+    assert "registration" in page.text and "+966*******67" in page.text
+    assert 'href="/admin/users?lang=en"' in page.text
+    arabic = admin.get(f"{site}/staff/messages", allow_redirects=False)
+    assert arabic.status_code == 200 and 'dir="rtl"' in arabic.text
+    leader, _ = sign_in(site, "huda", ready_user(users))
+    refused = leader.get(f"{site}/staff/messages?lang=en", allow_redirects=False)
+    assert refused.status_code == 403 and "registration" not in refused.text
+    stranger = requests.get(f"{site}/staff/messages", allow_redirects=False)
+    assert stranger.status_code == 303 and "/simulator/login" in stranger.headers["Location"]

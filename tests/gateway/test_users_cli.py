@@ -37,8 +37,9 @@ def test_create_prints_the_initial_password_alone_on_the_last_line(gateway, core
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (("--role", "coordinator", "--name", "nouf"), "belongs to one agency"),
-    (("--role", "admin", "--name", "root1", "--agency", "AMANA"), "belongs to no agency"),
+    (("--role", "coordinator", "--name", "nouf"), "the role coordinator belongs to one agency"),
+    (("--role", "admin", "--name", "root1", "--agency", "AMANA"),
+     "the role admin belongs to no agency"),
     (("--role", "specialist", "--name", "sami", "--agency", "NOPE"), "no agency has"),
     (("--role", "leadership", "--name", "x"), "login: 3 to 64"),
     (("--role", "leadership", "--name", "lead1", "--mobile", "12"), "mobile"),
@@ -115,3 +116,37 @@ def test_demo_data_makes_one_user_of_each_role_once(gateway, core, settings):
     assert again.stdout.count(DEMO_PASSWORD) == 0 and "already there" in again.stdout
     assert len(core.users.list_users()) == accounts
     assert core.users.sign_in("demo.admin", "changed by the demo", origin=None).actor
+
+
+def test_the_demo_staff_have_made_up_mobiles_so_alarms_reach_the_outbox(gateway, core):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from core.access.demo import DEMO_STAFF_MOBILES, DEMO_USERS
+    from core.messaging.models import Notification
+    from core.platform.clock import utcnow
+
+    loaded = gateway("demo-data", "--transactions", "3", "--cases", "0")
+    assert loaded.exit_code == 0, loaded.output
+    assert DEMO_STAFF_MOBILES[0] in loaded.stdout
+    mobiles = {user.login: user.mobile for user in core.users.list_users()}
+    assert all(mobiles[demo.login] for demo in DEMO_USERS)
+    assert len({mobiles[demo.login] for demo in DEMO_USERS}) == len(DEMO_USERS)
+
+    filed_at = utcnow()
+    filed = core.voice.file_case({
+        "type": "complaint", "agency": "AMANA", "channel": "api", "lang": "ar",
+        "text": "الرصيف مكسور أمام المدرسة", "citizen": {"mobile": "0500000001"}},
+        now=filed_at)
+    # Past the answer target, at 09:00 in Riyadh on a working day: no alarm is held.
+    scan_at = (filed.answer_due + timedelta(days=1)).replace(hour=6, minute=0)
+    while scan_at.weekday() in (4, 5):  # Friday, Saturday
+        scan_at += timedelta(days=1)
+    core.upkeep.scan_alarms(now=scan_at)
+    leader = mobiles["demo.leader"]
+    with core.db.read() as session:
+        told = session.scalars(select(Notification).where(
+            Notification.recipient == leader, Notification.kind == "voice_breach")).all()
+    assert len(told) == 1 and filed.tracking in told[0].body
+    assert "متأخر" in told[0].body or "تجاوز" in told[0].body, told[0].body

@@ -75,6 +75,18 @@ def test_a_wrong_state_is_a_409(world, client, bearer):
     response = client.post(f"/api/v1/cases/{tracking}/actions", json={"action": "approve"},
                            headers=bearer("coord_MUN"))
     assert (response.status_code, response.json["error"]["code"]) == (409, "wrong_state")
+    assert response.json["error"]["message"] == (
+        "a case of type complaint in state received cannot take 'approve'")
+
+
+def test_a_refusal_names_the_role_in_good_english(world, client, bearer):
+    tracking = world.walk("complaint", "received")
+    response = client.post(f"/api/v1/cases/{tracking}/actions",
+                           json={"action": "assign", "user": "spec_MUN"},
+                           headers=bearer("leader_MUN"))
+    assert response.status_code == 403, response.json
+    assert response.json["error"]["message"] == \
+        "the role agency_leader may not assign this case"
 
 
 def test_not_yours_and_not_found_are_the_same_404(world, client, bearer):
@@ -215,3 +227,31 @@ def test_the_emirate_agency_needs_no_setup(client, core):
         "type": "enquiry", "text": "متى يفتح المكتب؟", "channel": "kiosk", "lang": "en",
         "citizen": {"email": "a@example.com"}})
     assert (filed.status_code, filed.json["agency"]) == (201, EMIRATE)
+
+
+def test_a_paused_case_keeps_its_met_acknowledge_target(world, client, bearer):
+    paused = world.walk("complaint", "awaiting_citizen")
+    view = client.get(f"/api/v1/cases/{paused}", headers=bearer("coord_MUN")).json
+    assert view["state"] == "awaiting_citizen" and view["acknowledged_at"]
+    assert view["answer_due"] is None
+    assert view["acknowledge_due"] is not None  # the target, met: not a pause
+
+
+@pytest.mark.parametrize(("acknowledge", "answer"), [("10d", "2d"), ("1d", "8h"),
+                                                     ("9h", "4h")])
+def test_an_acknowledge_target_longer_than_the_answer_is_refused(world, client, bearer,
+                                                                 acknowledge, answer):
+    body = {"agency": MUN, "name_ar": "النظافة", "name_en": "Cleanliness",
+            "types": ["complaint"], "acknowledge": acknowledge, "answer": answer}
+    before = counts(world.core)
+    for path, data in (("/api/v1/voice/categories/clean", body),
+                       (f"/api/v1/voice/policies/{MUN}",
+                        {"acknowledge": acknowledge, "answer": answer})):
+        response = client.put(path, json=data, headers=bearer("admin"))
+        assert response.status_code == 422, response.json
+        error = response.json["error"]
+        assert error["code"] == "acknowledge_after_answer"
+        assert "must not be longer than answer" in error["message"]
+    assert counts(world.core) == before
+    assert client.put(f"/api/v1/voice/policies/{MUN}", json={
+        "acknowledge": "20h", "answer": "2d"}, headers=bearer("admin")).status_code == 200

@@ -14,6 +14,7 @@ import time_machine
 
 from core.access.actors import Actor
 from core.access.models import StaffUser
+from gateway import voice_format as fmt
 from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, T0, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
@@ -95,7 +96,7 @@ def test_the_inbox_pages_by_cursor(app, core, staff):
     assert shown == set(numbers)
     assert not {n for n in numbers if n in first} & {n for n in numbers if n in second}
     assert client.get("/voice/inbox?tab=nonsense").status_code == 404
-    assert client.get("/voice/inbox?after=garbage").status_code == 404
+    assert client.get("/voice/inbox?after=garbage").status_code == 422
 
 
 def test_the_specialist_sees_only_what_is_assigned_to_them(app, core, staff):
@@ -372,3 +373,73 @@ def test_an_action_that_takes_the_case_away_says_so(app, core, staff):
     probe = client.get("/voice/cases/7000000000?done=route&lang=en")
     assert text(probe).replace("Routed", "X") == text(client.get(
         f"/voice/cases/{tracking}?done=route&lang=en")).replace("Routed", "X")
+
+
+def buttons(page: str) -> dict[str, str]:
+    """Each action form's submit button text, by the form's action."""
+    return dict(re.findall(r'name="action" value="([a-z_]+)">.*?<button class="button'
+                           r'[^"]*" type="submit">([^<]*)</button>', page, re.S))
+
+
+def test_decision_buttons_say_the_action_not_the_state_it_leads_to(app, core, staff):
+    tracking = staff.file(agency=MUN)
+    client = as_user(app, core, staff, "coord_MUN")
+    arabic = buttons(text(client.get(f"/voice/cases/{tracking}")))
+    assert arabic["close"] == "أغلق الحالة" and arabic["not_competent"].startswith(
+        "ليست من اختصاصنا")
+    english = buttons(text(client.get(f"/voice/cases/{tracking}?lang=en")))
+    assert english["close"] == "Close the case"
+    assert english["not_competent"] == "Not our competence — send back to the emirate"
+    suggestion = staff.walk("suggestion", "answer_drafted")
+    english = buttons(text(client.get(f"/voice/cases/{suggestion}?lang=en")))
+    assert (english["accept"], english["reject"]) == ("Accept", "Reject")
+    assert post_action(client, suggestion, "accept").status_code == 303
+    english = buttons(text(client.get(f"/voice/cases/{suggestion}?lang=en")))
+    assert (english["plan"], english["implement"]) == ("Plan", "Mark implemented")
+    history = set(fmt.action_names("en").values()) | set(fmt.action_names("ar").values())
+    assert not history & set(english.values()) and not history & set(arabic.values())
+
+
+def test_a_paused_case_shows_its_acknowledge_target_met_not_paused(app, core, staff):
+    tracking = staff.walk("complaint", "awaiting_citizen")
+    page = text(as_user(app, core, staff, "coord_MUN").get(
+        f"/voice/cases/{tracking}?lang=en"))
+    acknowledge = re.search(r"Acknowledge due</dt><dd>(.*?)</dd>", page, re.S)
+    assert acknowledge and "Paused" not in acknowledge.group(1)
+    assert "met: acknowledged" in acknowledge.group(1) and "<time" in acknowledge.group(1)
+    answer = re.search(r"Answer due</dt><dd>(.*?)</dd>", page, re.S)
+    assert answer and answer.group(1) == "Paused"
+
+
+def test_the_admin_is_told_an_acknowledge_target_may_not_outlast_the_answer(app, core,
+                                                                           staff):
+    client = as_user(app, core, staff, "admin")
+    refused = admin_post(client, "/admin/categories", "/admin/categories?lang=en",
+                         code="roads", agency=MUN, name_ar="الطرق", name_en="Roads",
+                         types=["complaint"], active="1", acknowledge="10d", answer="2d")
+    assert refused.status_code == 422
+    assert "must not be longer than the answer target" in text(refused)
+    assert not core.voice.category_rows(MUN)
+    form = text(client.get("/admin/categories"))
+    policy = client.post("/admin/policies", data={
+        "csrf_token": csrf(form), "agency": HEALTH, "policy-acknowledge": "1d",
+        "policy-answer": "4h"})
+    assert policy.status_code == 422 and "مهلة الإقرار" in text(policy)
+    assert not core.voice.agency_policies(HEALTH)
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "1.x", "99999999999999999999999.1"])
+def test_every_list_answers_a_bad_page_link_alike(app, core, staff, cursor):
+    staff.walk("complaint", "in_progress")
+    for user, path in (("coord_MUN", "/voice/inbox?tab=open&"), ("spec_MUN", "/voice/queue?"),
+                       ("leader_MUN", "/voice/cases?state=in_progress&"),
+                       ("leadership", "/voice/cases?")):
+        client = as_user(app, core, staff, user)
+        arabic = client.get(f"{path}after={cursor}")
+        assert arabic.status_code == 422, (user, arabic.status_code)
+        assert "رابط الصفحة غير صالح" in text(arabic)
+        english = client.get(f"{path}after={cursor}&lang=en")
+        assert english.status_code == 422 and "The page link is not valid" in text(english)
+        first = re.search(r'<a href="([^"]+)">Go to the first page', text(english))
+        assert first and "after=" not in first.group(1)
+        assert client.get(first.group(1).replace("&amp;", "&")).status_code == 200

@@ -627,6 +627,20 @@ def test_a_long_list_is_cut_to_three_ucs2_parts_and_keeps_the_count(lang):
         assert ("غيرها" if lang == "ar" else "more") in text or "(20)" in text
 
 
+@pytest.mark.parametrize(("lang", "more"), [("ar", "و{n} غيرها"), ("en", "and {n} more")])
+def test_every_leadership_group_cut_short_says_how_many_more(lang, more):
+    by_agency = [(name, [str(7_000_000_000 + 100 * a + n) for n in range(6)])
+                 for a, name in enumerate(("أمانة المنطقة", "الصحة"))]
+    text = alarm_messages.leadership_sms(by_agency, 3, lang)
+
+    shown = [sum(tracking in text for tracking in trackings)
+             for _agency, trackings in by_agency]
+    assert min(shown) > 0 and max(shown) < 6, text  # each group listed, and cut
+    for count, (_agency, trackings) in zip(shown, by_agency, strict=True):
+        assert f"{trackings[count - 1]} {more.format(n=6 - count)}" in text, text
+    assert len(text) <= alarm_messages.SMS_BUDGET
+
+
 def test_the_english_texts():
     assert alarm_messages.warning_sms(["4000000001"], 75, "en") == (
         "Citizen's Voice: cases with 75% of their answer time gone (1): 4000000001.")
