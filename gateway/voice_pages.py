@@ -17,6 +17,7 @@ user's are the same 404 page. The gateway holds no session: everything is a call
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -160,7 +161,8 @@ def _bad_cursor() -> Response:
     """Every list answers a page link it did not make (``after=`` edited or cut) alike: a
     422 page in the user's language leading to the list's first page, same filters."""
     _ = gettext_for(page_language())
-    args = {key: value[:64] for key, value in request.args.items() if key in _LIST_ARGS}
+    args: dict[str, Any] = {key: value[:64] for key, value in request.args.items()
+                            if key in _LIST_ARGS}
     return _page("voice_message.html", status=422,
                  title=_("The page link is not valid; start from the first page."),
                  first_page=url_for(request.endpoint or "voice.home", **args))

@@ -168,6 +168,9 @@ class _Key:
     @classmethod
     def decode(cls, text: str) -> _Key:
         due, _, ident = text.partition(".")
+        # Only what ``encode`` writes: digits (or "-" for no deadline), a dot, an id from 1.
+        if not (due == "-" or due.isdigit()) or not ident.isdigit() or int(ident) < 1:
+            raise InvalidRequest("the page cursor is not valid", field="after")
         try:
             when = None if due == "-" else _EPOCH + int(due) * _MICROSECOND
             return cls(when, int(ident))

@@ -428,7 +428,7 @@ def test_the_admin_is_told_an_acknowledge_target_may_not_outlast_the_answer(app,
     assert not core.voice.agency_policies(HEALTH)
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "1.x", "99999999999999999999999.1"])
+@pytest.mark.parametrize("cursor", ["garbage", "1.x", "99999999999999999999999.1", "-1.-1", "-.0"])
 def test_every_list_answers_a_bad_page_link_alike(app, core, staff, cursor):
     staff.walk("complaint", "in_progress")
     for user, path in (("coord_MUN", "/voice/inbox?tab=open&"), ("spec_MUN", "/voice/queue?"),
