@@ -9,6 +9,7 @@ secret is kept for later: a refreshed page shows it no more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, g, render_template, request
@@ -97,28 +98,22 @@ def create():
 @user_required(ADMIN)
 def reset_password(login: str):
     _ = gettext_for(page_language())
-    try:
-        password = _users().reset_password(login, by=g.actor)
-    except CoreError as exc:
-        return _page(status=_status(exc), notice=_message(exc))
-    return _page(secret=Secret(
+    return _show_once(
+        lambda: _users().reset_password(login, by=g.actor),
         _("Password reset"),
         _("The new password of %(login)s; they choose their own at the next sign-in. "
-          "Their sessions have ended.") % {"login": login}, password))
+          "Their sessions have ended.") % {"login": login})
 
 
 @admin_users.post("/<login>/token")
 @user_required(ADMIN)
 def create_token(login: str):
     _ = gettext_for(page_language())
-    try:
-        token = _users().create_token(login, by=g.actor)
-    except CoreError as exc:
-        return _page(status=_status(exc), notice=_message(exc))
-    return _page(secret=Secret(
+    return _show_once(
+        lambda: _users().create_token(login, by=g.actor),
         _("API token created"),
         _("A personal API token acting as %(login)s, for an agency's own systems: "
-          "Authorization: Bearer followed by the token.") % {"login": login}, token))
+          "Authorization: Bearer followed by the token.") % {"login": login})
 
 
 @admin_users.post("/<login>/disable")
@@ -128,13 +123,26 @@ def disable(login: str):
     try:
         _users().disable(login, by=g.actor)
     except CoreError as exc:
-        return _page(status=_status(exc), notice=_message(exc))
+        return _refused(exc)
     return _page(notice=_("%(login)s is disabled: their sessions and tokens have "
                           "stopped.") % {"login": login})
 
 
 def _users():
     return current_app.extensions["core"].users
+
+
+def _show_once(make: Callable[[], str], title: str, text: str) -> Response:
+    """The page showing the secret ``make`` returns, or why the core refused to make it."""
+    try:
+        value = make()
+    except CoreError as exc:
+        return _refused(exc)
+    return _page(secret=Secret(title, text, value))
+
+
+def _refused(exc: CoreError) -> Response:
+    return _page(status=_status(exc), notice=_message(exc))
 
 
 def _status(exc: CoreError) -> int:
