@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
+from tests.gateway.live import launched_chromium
 
 REFERRED_NUMBER = "4471234"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for a module's browser tests."""
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -4,32 +4,16 @@ coordinator on the admin page, and signs out; by keyboard alone, in Arabic."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from argon2 import PasswordHasher
-from waitress import create_server, wasyncore
 
 from core.access.users import StaffUsers
 from tests import factories as f
-from tests.conftest import require_peer
-from tests.gateway.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.gateway.live import serving
 
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "palm trees at the oasis"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_peer(CHROMIUM.exists(), "Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -38,13 +22,8 @@ def site(app, core):
         core.db, core.config, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
                                                     parallelism=1))
     core.upsert_agency("AMANA", f.agency())
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

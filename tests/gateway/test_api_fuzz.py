@@ -11,7 +11,6 @@ requests, and a few for the description's own two.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -29,11 +28,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from waitress import create_server, wasyncore
 
 from core.access.actors import AGENCY_ROLES
 from core.access.tokens import create_token
 from tests import factories as f
+from tests.gateway.live import serving
 
 DESCRIPTION = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES = 250
@@ -59,13 +58,8 @@ def live_api(app, core):
     core.upsert_agency("MOI", f.agency())
     core.upsert_employee("E1", f.employee())
     core.record_event(f.registered("4471234"))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

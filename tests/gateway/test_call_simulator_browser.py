@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import math
 import struct
-import threading
 import wave
 
 import pytest
-from waitress import create_server, wasyncore
 
 from core.access.tokens import create_token
 from tests import factories as f
-from tests.conftest import require_peer
+from tests.gateway.live import serving
 from tests.gateway.test_ivr_webhooks import ivr_settings
-from tests.gateway.test_portal_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -47,42 +44,28 @@ def simulator_url(database_url, tmp_path, core, transaction):
     assert welcome == (RECORDED[0][1],), welcome
     for i, (lang, phrase) in enumerate(RECORDED):
         _tone(library.path(lang, phrase), 0.3, 440 + 110 * i)
-    app = create_app(settings, core)
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", create_token(core.db.write, "staff", "t")
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with serving(create_app(settings, core)) as url:
+        yield url, create_token(core.db.write, "staff", "t")
 
 
-def test_the_steps_recordings_play_one_after_another(simulator_url):
-    require_peer(CHROMIUM.exists(), "Chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_the_steps_recordings_play_one_after_another(chromium, simulator_url):
     url, token = simulator_url
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url + "/simulator/login?lang=en")
-            page.fill("#token", token)
-            page.locator("form button[type=submit]").last.click()
-            page.goto(url + "/simulator/call?lang=en")
-            page.fill("#caller", f.MOBILE)
-            page.get_by_role("button", name="Call", exact=True).click()
-            # Started by the script, no click on the page: the prompts play, in order.
-            page.wait_for_selector("body[data-prompts=played]", timeout=15_000)
-            played = page.eval_on_selector_all(
-                "audio.prompt-audio", "els => els.map(e => [e.getAttribute('src'), "
-                "e.getAttribute('data-played'), e.ended])")
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url + "/simulator/login?lang=en")
+    page.fill("#token", token)
+    page.locator("form button[type=submit]").last.click()
+    page.goto(url + "/simulator/call?lang=en")
+    page.fill("#caller", f.MOBILE)
+    page.get_by_role("button", name="Call", exact=True).click()
+    # Started by the script, no click on the page: the prompts play, in order.
+    page.wait_for_selector("body[data-prompts=played]", timeout=15_000)
+    played = page.eval_on_selector_all(
+        "audio.prompt-audio", "els => els.map(e => [e.getAttribute('src'), "
+        "e.getAttribute('data-played'), e.ended])")
+    page.close()  # its context with it, before the server stops
     assert [(order, ended) for _src, order, ended in played] == [
         ("1", True), ("2", True), ("3", True)]
     assert errors == []  # no CSP violation, no missing file

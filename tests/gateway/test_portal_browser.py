@@ -8,23 +8,17 @@ docs/portal-en.png (a test run never rewrites tracked files unasked).
 from __future__ import annotations
 
 import os
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from waitress import create_server, wasyncore
 
 from core.calendar.dates import RIYADH, format_date_long, local_date
 from tests import factories as f
-from tests.conftest import require_peer
+from tests.gateway.live import serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -41,18 +35,6 @@ def screenshot(page, shots: Path, name: str) -> None:
     path = shots / name
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000, path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_peer(CHROMIUM.exists(), "Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 # Recent dates, so the screenshots show a plausible wait for the agency's reply.
@@ -85,19 +67,12 @@ def portal_url(app, core):
                 destination_agency="MOI", reply_expected=True),
     ):
         core.record_event(event)
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    # Close the sockets from the loop's own thread (a trigger thunk): closing them from
-    # here would pull them from under a running select(). The loop ends when none is left.
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def open_page(browser, portal_url):
+def open_page(chromium, portal_url):
     """A fresh page; fails the test on any console error (a CSP violation, a missing file).
 
     Its contexts close before the server stops, so no keep-alive connection holds it up.
@@ -105,7 +80,7 @@ def open_page(browser, portal_url):
     contexts, errors = [], []
 
     def open_(viewport=DESKTOP, javascript=True):
-        context = browser.new_context(viewport=viewport, device_scale_factor=1,
+        context = chromium.new_context(viewport=viewport, device_scale_factor=1,
                                       java_script_enabled=javascript)
         contexts.append(context)
         page = context.new_page()

@@ -7,18 +7,15 @@ category and a holiday."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from argon2 import PasswordHasher
-from waitress import create_server, wasyncore
 
 from core.access.users import StaffUsers
 from core.voice.actions import CitizenProof
 from tests import factories as f
-from tests.gateway.test_accounts_browser import chromium as chromium  # noqa: F401
-from tests.gateway.test_portal_browser import CHROMIUM_ARGS as CHROMIUM_ARGS  # noqa: F401
+from tests.gateway.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -47,17 +44,12 @@ def site(app, core) -> Iterator[str]:
     for login, (role, agency) in STAFF.items():
         created = core.users.create(role, login, name=login, agency=agency)
         core.users.change_password(created.user.id, created.password, PASSWORD)
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def as_user(chromium, site) -> Iterator[Callable]:  # noqa: F811
+def as_user(chromium, site) -> Iterator[Callable]:
     """``as_user(login)``: a page of a fresh browser signed in as ``login`` at /voice/."""
     contexts = []
     errors: list[str] = []
