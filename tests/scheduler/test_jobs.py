@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,6 +35,16 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 12, 9, 0, tzinfo=RIYADH))
+
+
+@contextmanager
+def running(scheduler: Scheduler) -> Iterator[dict]:
+    """The scheduler started for the block (its queued jobs by name), stopped after it."""
+    scheduler.start()
+    try:
+        yield {job.name: job for job in scheduler._queue.jobs()}
+    finally:
+        scheduler.stop()
 
 
 def test_one_scheduler_scans_at_a_time_and_hands_over_when_it_stops(reference, settings,

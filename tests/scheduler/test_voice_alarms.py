@@ -13,7 +13,7 @@ from scheduler import Scheduler
 from scheduler.jobs import ALARM_JOB, LEASE_TTL
 from tests.core.test_leases import holder_of_an_exited_process
 from tests.core.voice.test_alarms import alarm_time, messages, office, open_case, to
-from tests.scheduler.test_jobs import Clock, wait_for
+from tests.scheduler.test_jobs import Clock, running, wait_for
 
 __all__ = ["office"]  # the fixture, used by name
 
@@ -76,14 +76,9 @@ def test_the_heartbeat_keeps_the_alarm_lease_through_a_long_scan(core, settings,
 
 
 def test_start_scans_for_alarms_at_once_and_stop_releases_the_lease(core, settings, due):
-    scheduler = Scheduler(core, settings, clock=due)
-    scheduler.start()
-    try:
+    with running(Scheduler(core, settings, clock=due)) as jobs:
         wait_for(lambda: to(core, "+966500000004"), "the alarm scan did not run at start")
-        jobs = {job.name: job for job in scheduler._queue.jobs()}
         assert jobs[ALARM_JOB].interval_seconds == 60
-    finally:
-        scheduler.stop()
     assert alarms.ALARM_LEASE not in leases.current(core.db)
     assert len(messages(core, "voice_breach")) == 1
 
@@ -92,21 +87,13 @@ def test_the_alarm_interval_is_configurable_and_voice_off_schedules_no_scan(
         core, settings, due):
     every_ten = settings.model_copy(update={"scheduler": settings.scheduler.model_copy(
         update={"voice_alarm_seconds": 10})})
-    scheduler = Scheduler(core, every_ten, clock=due)
-    scheduler.start()
-    try:
-        jobs = {job.name: job for job in scheduler._queue.jobs()}
+    with running(Scheduler(core, every_ten, clock=due)) as jobs:
         assert jobs[ALARM_JOB].interval_seconds == 10
-    finally:
-        scheduler.stop()
 
     core.config = core.config.model_copy(update={"voice": core.config.voice.model_copy(
         update={"enabled": False})})
     off = Scheduler(core, settings, clock=due)
-    off.start()
-    try:
-        assert ALARM_JOB not in {job.name for job in off._queue.jobs()}
+    with running(off) as jobs:
+        assert ALARM_JOB not in jobs
         off.heartbeat()
-    finally:
-        off.stop()
     assert alarms.ALARM_LEASE not in leases.current(core.db)

@@ -14,7 +14,7 @@ from scheduler.jobs import CLOSING_JOB, LEASE_TTL
 from tests.core.test_leases import holder_of_an_exited_process
 from tests.core.voice.conftest import build_world
 from tests.core.voice.test_closing import WINDOW_ENDS, case_row
-from tests.scheduler.test_jobs import Clock, wait_for
+from tests.scheduler.test_jobs import Clock, running, wait_for
 
 
 @pytest.fixture
@@ -83,15 +83,10 @@ def test_the_heartbeat_keeps_the_closing_lease(core, settings, world, passed):
 
 def test_start_closes_at_once_and_stop_releases_the_lease(core, settings, world, passed):
     tracking = world.walk("complaint", "answered")
-    scheduler = Scheduler(core, settings, clock=passed)
-    scheduler.start()
-    try:
+    with running(Scheduler(core, settings, clock=passed)) as jobs:
         wait_for(lambda: case_row(core, tracking).state == "closed",
                  "the closing did not run at start")
-        jobs = {job.name: job for job in scheduler._queue.jobs()}
         assert jobs[CLOSING_JOB].interval_seconds == 900
-    finally:
-        scheduler.stop()
     assert closing.CLOSING_LEASE not in leases.current(core.db)
 
 
@@ -99,23 +94,15 @@ def test_the_interval_is_configurable_and_voice_off_schedules_no_closing(
         core, settings, world, passed):
     hourly = settings.model_copy(update={"scheduler": settings.scheduler.model_copy(
         update={"voice_close_seconds": 3600})})
-    scheduler = Scheduler(core, hourly, clock=passed)
-    scheduler.start()
-    try:
-        jobs = {job.name: job for job in scheduler._queue.jobs()}
+    with running(Scheduler(core, hourly, clock=passed)) as jobs:
         assert jobs[CLOSING_JOB].interval_seconds == 3600
-    finally:
-        scheduler.stop()
 
     core.config = core.config.model_copy(update={"voice": core.config.voice.model_copy(
         update={"enabled": False})})
     tracking = world.walk("complaint", "answered")
     off = Scheduler(core, settings, clock=passed)
-    off.start()
-    try:
-        assert CLOSING_JOB not in {job.name for job in off._queue.jobs()}
+    with running(off) as jobs:
+        assert CLOSING_JOB not in jobs
         off.heartbeat()
-    finally:
-        off.stop()
     assert closing.CLOSING_LEASE not in leases.current(core.db)
     assert case_row(core, tracking).state == "answered"
