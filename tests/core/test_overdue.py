@@ -6,13 +6,11 @@ Runs on SQLite and, with GATEWAY_TEST_DATABASE_URL, on PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, time, timedelta
-from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
 from core.calendar import holidays
 from core.calendar.workdays import DayCount
@@ -27,6 +25,7 @@ from core.transactions.demo import NOT_SENT, load_demo
 from core.transactions.models import OverdueFollowUp, Transaction
 from core.transactions.overdue_report import overdue_by_agency, overdue_counts, overdue_items
 from tests import factories as f
+from tests.core.database_checks import at_once
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 MANAGER = "+966501112233"  # factories.department()'s manager, normalized
@@ -324,33 +323,10 @@ def test_found_long_overdue_gets_one_message_not_the_missed_reminders(reference)
 # --- exactly once ---------------------------------------------------------------------
 
 
-def concurrent_scans(url: str, config: CoreSettings, now: datetime,
-                     scanners: int = 4) -> list[overdue.ScanResult]:
-    """``scanners`` scans at once, each with its own engine, as separate processes have.
-
-    Each pauses a little after each of its commits, as a scanner on another machine does
-    (the network's round trip): without it, on SQLite, the first writer would take every
-    batch while the others wait for the lock, and nothing would race.
-    """
-    databases = [Database(url) for _ in range(scanners)]
-    for db in databases:
-        event.listen(db.write_engine, "checkin", lambda *_: sleep(0.005))
-    start = threading.Barrier(scanners)
-    results: list[overdue.ScanResult] = []
-
-    def run(db: Database) -> None:
-        start.wait()
-        results.append(overdue.scan(db, config, now=now, batch=5))
-
-    threads = [threading.Thread(target=run, args=(db,)) for db in databases]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for db in databases:
-        db.dispose()
-    assert len(results) == scanners  # none failed
-    return results
+def concurrent_scans(url: str, config: CoreSettings, now: datetime
+                     ) -> list[overdue.ScanResult]:
+    """Four scans at once, as separate machines run them."""
+    return at_once(url, lambda db: overdue.scan(db, config, now=now, batch=5))
 
 
 def issue_many(core: Core, count: int, on: str, first_number: int) -> list[int]:

@@ -10,11 +10,10 @@ import threading
 import time as clock_time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from channels.sms.encoding import segment_count
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP, SPECIALIST
@@ -25,6 +24,7 @@ from core.platform.db import Database
 from core.voice import alarm_messages, alarms, deadlines
 from core.voice.models import CaseAlarm, CaseEvent, DeadlinePolicy, VoiceCase
 from tests import factories as f
+from tests.core.database_checks import at_once, plan_of, statements_sent
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 # A Sunday morning: the cases of these tests are received at the start of a working day.
@@ -343,37 +343,12 @@ def test_a_scan_that_crashes_after_its_first_batch_raises_each_level_once_when_r
     assert sum(listed_count(m) for m in to(core, "+966500000004")) == len(cases)
 
 
-def concurrent_scans(url: str, config, now: datetime, scanners: int = 4
-                     ) -> list[alarms.ScanResult]:
-    """``scanners`` scans at once, each with its own engine, as separate machines have;
-    each pauses after each commit (a network's round trip), or on SQLite the first
-    writer would take every batch and nothing would race."""
-    databases = [Database(url) for _ in range(scanners)]
-    for db in databases:
-        event.listen(db.write_engine, "checkin", lambda *_: sleep(0.005))
-    start = threading.Barrier(scanners)
-    results: list[alarms.ScanResult] = []
-
-    def run(db: Database) -> None:
-        start.wait()
-        results.append(alarms.scan(db, config, now=now, batch=5))
-
-    threads = [threading.Thread(target=run, args=(db,)) for db in databases]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for db in databases:
-        db.dispose()
-    assert len(results) == scanners  # none failed
-    return results
-
-
 def test_concurrent_scanners_raise_each_level_once(core, office, settings):
     cases = [open_case(core, office) for _ in range(60)]
     now = max(alarm_time(core, case, deadlines.BREACH) for case in cases)
 
-    results = concurrent_scans(settings.database.url, core.config, now)
+    results = at_once(settings.database.url,
+                      lambda db: alarms.scan(db, core.config, now=now, batch=5))
 
     assert sum(r.raised["breach"] for r in results) == 60
     assert sum(r.raised["warning"] for r in results) == 60
@@ -496,29 +471,12 @@ def test_the_scan_reads_the_due_cases_by_the_next_alarm_index(core, office):
     for _ in range(40):
         open_case(core, office, received=later)
     now = max(alarm_time(core, case, deadlines.WARNING) for case in due)
-    statements: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if "FROM voice_cases" in statement and "next_alarm_at <=" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(core.db.engine, "before_cursor_execute", keep)
-    try:
+    with statements_sent(core.db.engine, lambda statement: "FROM voice_cases" in statement
+                         and "next_alarm_at <=" in statement) as statements:
         result = scan(core, now)
-    finally:
-        event.remove(core.db.engine, "before_cursor_execute", keep)
 
     assert result.due == 3
-    statement, parameters = statements[0]
-    with core.db.engine.connect() as connection:
-        if core.db.is_sqlite:
-            plan = " ".join(row[-1] for row in connection.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {statement}", parameters))
-        else:
-            # The tables are small here: ask whether the index serves, not what is cheapest.
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            plan = " ".join(row[0] for row in connection.exec_driver_sql(
-                f"EXPLAIN {statement}", parameters))
+    plan = plan_of(core.db, *statements[0])
     assert "ix_voice_cases_next_alarm_at" in plan, plan
 
 

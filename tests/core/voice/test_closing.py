@@ -10,7 +10,7 @@ from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from core.calendar import holidays
 from core.messaging.models import Notification
@@ -18,6 +18,7 @@ from core.platform.db import Database
 from core.platform.errors import WrongState
 from core.voice import closing
 from core.voice.models import CaseEvent, VoiceCase
+from tests.core.database_checks import at_once, plan_of, statements_sent
 from tests.core.voice.conftest import PROOF
 
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -152,27 +153,9 @@ def test_batches_are_their_own_transactions(world, monkeypatch):
 
 def test_concurrent_runs_close_each_case_once(world, settings):
     trackings = [world.walk("complaint", "answered") for _ in range(24)]
-    runners = 4
-    databases = [Database(settings.database.url) for _ in range(runners)]
-    for db in databases:  # a round trip after each commit, so that the runs interleave
-        event.listen(db.write_engine, "checkin", lambda *_: sleep(0.005))
-    start = threading.Barrier(runners)
-    results: list[closing.ClosingResult] = []
+    results = at_once(settings.database.url, lambda db: closing.close_answered(
+        db, world.core.config, now=WINDOW_ENDS, batch=3))
 
-    def run(db: Database) -> None:
-        start.wait()
-        results.append(closing.close_answered(db, world.core.config, now=WINDOW_ENDS,
-                                              batch=3))
-
-    threads = [threading.Thread(target=run, args=(db,)) for db in databases]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for db in databases:
-        db.dispose()
-
-    assert len(results) == runners
     assert sum(result.closed for result in results) == 24
     assert all(len(events(world.core, t)) == 1 for t in trackings)
 
@@ -207,29 +190,15 @@ def test_a_reopen_that_holds_the_case_wins_over_a_run(world, settings):
 
 def test_the_run_reads_answered_cases_by_their_index(world):
     world.walk("complaint", "answered")
-    statements: list[tuple[str, object]] = []
 
-    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if "FROM voice_cases" in statement and "answered_at <" in statement \
-                and statement.lstrip().startswith("SELECT"):
-            statements.append((statement, parameters))
+    def answered_select(statement: str) -> bool:
+        return "FROM voice_cases" in statement and "answered_at <" in statement \
+            and statement.lstrip().startswith("SELECT")
 
-    engine = world.core.db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
+    with statements_sent(world.core.db.engine, answered_select) as statements:
         assert close(world, WINDOW_ENDS).closed == 1
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
 
-    statement, parameters = statements[0]
-    with engine.connect() as connection:
-        if world.core.db.is_sqlite:
-            plan = " ".join(row[-1] for row in connection.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {statement}", parameters))
-        else:
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            plan = " ".join(row[0] for row in connection.exec_driver_sql(
-                f"EXPLAIN {statement}", parameters))
+    plan = plan_of(world.core.db, *statements[0])
     assert "ix_voice_cases_state_answered" in plan, plan
 
 
