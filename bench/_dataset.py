@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,6 +105,17 @@ def prepare(url: str, transactions: int, key: bytes, *, log=print) -> Loaded:
     """Migrate a fresh database at ``url`` and load it; for PostgreSQL, empties it first."""
     if not 1 <= transactions <= MAX_TRANSACTIONS:
         raise ValueError(f"transactions: 1 to {MAX_TRANSACTIONS}")
+    migrate_fresh(url)
+    with loading(url) as engine:
+        started = time.perf_counter()
+        events = _load(engine, transactions, key, log)
+    return Loaded(transactions, events, time.perf_counter() - started)
+
+
+# --- what every benchmark's loader shares -----------------------------------------------
+
+def migrate_fresh(url: str) -> None:
+    """Migrate a fresh database at ``url``; for PostgreSQL, empties it first."""
     database = Database(url)
     try:
         if not database.is_sqlite:
@@ -111,14 +123,40 @@ def prepare(url: str, transactions: int, key: bytes, *, log=print) -> Loaded:
         migrate.upgrade(database.engine)
     finally:
         database.dispose()
+
+
+@contextmanager
+def loading(url: str) -> Iterator[Engine]:
+    """An engine for a bulk load into ``url``; after the block, the database is made
+    ready to serve (SQLite's journal back to WAL, PostgreSQL's statistics)."""
     engine = _loading_engine(url)
-    started = time.perf_counter()
     try:
-        events = _load(engine, transactions, key, log)
+        yield engine
     finally:
         _finish(engine)
         engine.dispose()
-    return Loaded(transactions, events, time.perf_counter() - started)
+
+
+def insert_in_chunks(engine: Engine, table: type, count: int,
+                     row: Callable[[int], dict]) -> None:
+    """``row(i)`` for ``i`` in ``range(count)`` into ``table``, a transaction a chunk."""
+    for first in range(0, count, CHUNK):
+        with engine.begin() as conn:
+            conn.execute(insert(table), [row(i) for i in range(first, min(first + CHUNK, count))])
+
+
+def vacuum(url: str) -> None:
+    """On PostgreSQL, ``VACUUM ANALYZE``: the tables as a database in service has them,
+    where autovacuum has long since been by. Right after a bulk load the first reads would
+    set every row's hint bits, a one-off cost that is not the one measured."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        engine.dispose()
 
 
 def _drop_everything(engine: Engine) -> None:

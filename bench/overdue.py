@@ -36,13 +36,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, delete, func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import delete, func, insert, select  # noqa: E402
 
-from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
+from bench._dataset import insert_in_chunks, loading, migrate_fresh, vacuum  # noqa: E402
 from core.directory.models import Agency, Department
 from core.messaging.models import Notification
-from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.platform.settings import CoreSettings  # noqa: E402
 from core.transactions import overdue  # noqa: E402
@@ -50,7 +48,7 @@ from core.transactions.models import OverdueFollowUp, Transaction
 from core.transactions.overdue import scanning  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-DEPARTMENTS, AGENCIES, CHUNK = 20, 12, 50_000
+DEPARTMENTS, AGENCIES = 20, 12
 CONFIG = CoreSettings(locale={"timezone": "Asia/Riyadh"}, security={"national_id_key": "bench"})
 
 
@@ -73,16 +71,9 @@ def _row(i: int, overdue_every: int) -> dict:
 
 
 def load(url: str, size: int, share: float) -> int:
-    database = Database(url)
-    try:
-        if not database.is_sqlite:
-            _drop_everything(database.engine)
-        migrate.upgrade(database.engine)
-    finally:
-        database.dispose()
-    engine = _loading_engine(url)
+    migrate_fresh(url)
     every = max(1, round(1 / share))
-    try:
+    with loading(url) as engine:
         with engine.begin() as conn:
             conn.execute(insert(Department), [
                 {"id": d, "code": f"D{d:02d}", "name_ar": f"إدارة {d}",
@@ -93,23 +84,8 @@ def load(url: str, size: int, share: float) -> int:
                 {"id": a, "code": f"A{a:02d}", "name_ar": f"وزارة {a}",
                  "name_en": f"Ministry {a}", "updated_at": NOW}
                 for a in range(1, AGENCIES + 1)])
-        for first in range(0, size, CHUNK):
-            with engine.begin() as conn:
-                conn.execute(insert(Transaction), [
-                    _row(i, every) for i in range(first, min(first + CHUNK, size))])
-    finally:
-        _finish(engine)
-        engine.dispose()
-    if make_url(url).get_backend_name() == "postgresql":
-        # The table as a database in service has it: autovacuum has long since been by
-        # (the overdue rows are weeks old). Right after a bulk load the first reads would
-        # set every row's hint bits, a one-off cost that is not the scan's.
-        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with vacuum.connect() as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        finally:
-            vacuum.dispose()
+        insert_in_chunks(engine, Transaction, size, lambda i: _row(i, every))
+    vacuum(url)  # the overdue rows are weeks old: autovacuum has long since been by
     return len(range(0, size, every))
 
 

@@ -54,10 +54,10 @@ from typing import Any
 # nothing in bench/ can shadow a module of the same name.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import and_, create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import and_, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
+from bench._dataset import insert_in_chunks, loading, migrate_fresh, vacuum  # noqa: E402
 from core.access.actors import (  # noqa: E402
     AGENCY_LEADER,
     COORDINATOR,
@@ -70,7 +70,6 @@ from core.calendar import holidays, versions  # noqa: E402
 from core.calendar.definition import configured_part, definition  # noqa: E402
 from core.calendar.models import CalendarVersion  # noqa: E402
 from core.directory.models import Agency  # noqa: E402
-from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.platform.settings import CoreSettings  # noqa: E402
 from core.voice import deadlines, queues, states  # noqa: E402
@@ -270,35 +269,16 @@ def _events(conn) -> int:
 
 def load(url: str, cases: int) -> tuple[int, float]:
     started = time.perf_counter()
-    database = Database(url)
-    try:
-        if not database.is_sqlite:
-            _drop_everything(database.engine)
-        migrate.upgrade(database.engine)
-    finally:
-        database.dispose()
-    engine = _loading_engine(url)
-    try:
+    migrate_fresh(url)
+    with loading(url) as engine:
         with engine.begin() as conn:
             _reference(conn)
-        for first in range(0, cases, CHUNK):
-            with engine.begin() as conn:
-                conn.execute(insert(VoiceCase),
-                             [_case(i) for i in range(first, min(first + CHUNK, cases))])
+        insert_in_chunks(engine, VoiceCase, cases, _case)
         print(f"   {cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
         with engine.begin() as conn:
             _steps(conn)
             events = _events(conn)
-    finally:
-        _finish(engine)
-        engine.dispose()
-    if make_url(url).get_backend_name() == "postgresql":
-        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with vacuum.connect() as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        finally:
-            vacuum.dispose()
+    vacuum(url)
     return events, time.perf_counter() - started
 
 

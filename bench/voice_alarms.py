@@ -35,16 +35,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, delete, insert, select, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import delete, insert, select, update  # noqa: E402
 
-from bench._dataset import _drop_everything, _finish, _loading_engine  # noqa: E402
+from bench._dataset import insert_in_chunks, loading, migrate_fresh, vacuum  # noqa: E402
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP, SPECIALIST  # noqa: E402
 from core.access.models import StaffUser  # noqa: E402
 from core.calendar import versions  # noqa: E402
 from core.directory.models import Agency  # noqa: E402
 from core.messaging.models import Notification  # noqa: E402
-from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.platform.settings import CoreSettings  # noqa: E402
 from core.voice import alarms, states  # noqa: E402
@@ -52,7 +50,7 @@ from core.voice.models import CaseAlarm, DeadlinePolicy, VoiceCase  # noqa: E402
 
 # Sunday 6 December 2026, 09:00 in Riyadh: working time.
 NOW = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
-AGENCIES, SPECIALISTS, CHUNK = 25, 5, 50_000  # agency 25 is the emirate
+AGENCIES, SPECIALISTS = 25, 5  # agency 25 is the emirate
 TARGET = timedelta(days=14)
 TARGET_SECONDS = 2.0
 CONFIG = CoreSettings(locale={"timezone": "Asia/Riyadh"}, security={"national_id_key": "bench"})
@@ -95,17 +93,14 @@ def _case(i: int) -> dict[str, Any]:
 
 
 def load(url: str, size: int) -> None:
+    migrate_fresh(url)
     database = Database(url)
     try:
-        if not database.is_sqlite:
-            _drop_everything(database.engine)
-        migrate.upgrade(database.engine)
         with database.write.begin() as session:  # the calendar the clock reads: version 1
             versions.current(session, CONFIG)
     finally:
         database.dispose()
-    engine = _loading_engine(url)
-    try:
+    with loading(url) as engine:
         with engine.begin() as conn:
             conn.execute(insert(Agency), [
                 {"id": a, "code": "EMIRATE" if a == AGENCIES else f"AG{a:02d}",
@@ -115,20 +110,8 @@ def load(url: str, size: int) -> None:
             conn.execute(insert(DeadlinePolicy), [{
                 "id": 1, "acknowledge_value": 1, "acknowledge_unit": "d", "answer_value": 10,
                 "answer_unit": "d", "created_at": NOW}])
-        for first in range(0, size, CHUNK):
-            with engine.begin() as conn:
-                conn.execute(insert(VoiceCase),
-                             [_case(i) for i in range(first, min(first + CHUNK, size))])
-    finally:
-        _finish(engine)
-        engine.dispose()
-    if make_url(url).get_backend_name() == "postgresql":
-        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with vacuum.connect() as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        finally:
-            vacuum.dispose()
+        insert_in_chunks(engine, VoiceCase, size, _case)
+    vacuum(url)
 
 
 def make_due(db: Database, count: int, after: int) -> int:
