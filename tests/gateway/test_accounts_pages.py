@@ -74,7 +74,12 @@ def csrf(browser: requests.Session, url: str) -> str:
 
 def sign_in(site: str, login: str, password: str, browser: requests.Session | None = None,
             **extra: str) -> tuple[requests.Session, requests.Response]:
-    browser = browser or requests.Session()
+    if browser is None:
+        browser = requests.Session()
+        # A connection per request: ``later`` moves the server's clock too, and waitress
+        # closes a kept-alive connection it then finds idle for minutes, racing the next
+        # request sent on it (a reset, not an answer).
+        browser.headers["Connection"] = "close"
     response = browser.post(f"{site}/login", data={
         "csrf_token": csrf(browser, f"{site}/login"), "login": login, "password": password,
         "lang": "en", **extra}, allow_redirects=False)
