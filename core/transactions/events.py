@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from core.identity.addresses import is_email_address
 from core.identity.digits import normalize_digits
 from core.identity.national_id import InvalidNationalId, validate_national_id
 from core.identity.phones import optional_mobile
@@ -26,7 +27,6 @@ from core.platform.validation import StrictModel, validated
 from core.transactions.models import Status
 
 EVENT_TYPES = tuple(status.value for status in Status)
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 # The same span the inquiry channels recognise (core.digits), so every number can be asked.
 _NUMBER = re.compile(r"^[0-9]{4,20}$")
 # How far ahead of our clock an event may claim to have happened (clock skew).
@@ -69,7 +69,7 @@ class Applicant(StrictModel):
     def _email(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not _EMAIL.match(value):
+        if not is_email_address(value):
             raise ValueError("is not an e-mail address")
         return value.lower()
 

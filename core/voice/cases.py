@@ -11,7 +11,6 @@ caller's one transaction.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.access.actors import Actor
 from core.directory.models import Agency
+from core.identity.addresses import is_email_address
 from core.identity.national_id import InvalidNationalId, hash_national_id, validate_national_id
 from core.identity.phones import optional_mobile
 from core.platform.errors import InvalidRequest, NotFound
@@ -35,7 +35,6 @@ NAME_MAX = 200
 CHANNELS = ("api", "portal", "sms", "email", "ivr", "kiosk", "counter")
 Channel = Literal["api", "portal", "sms", "email", "ivr", "kiosk", "counter"]
 # A mistyped address is refused here, not bounced later: something@somewhere.tld.
-_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s.]+")
 # Who acts when no staff user does.
 CITIZEN: Final = "citizen"
 SYSTEM: Final = "system"
@@ -60,7 +59,7 @@ class CitizenBody(StrictModel):
     def _email(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if not _EMAIL_RE.fullmatch(value):
+        if not is_email_address(value):
             raise ValueError("not an e-mail address")
         return value
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
+from datetime import timedelta
 
+import pytest
+import time_machine
+
+from core.platform.clock import utcnow
 from tests import factories as f
 from tests.gateway.live import launched_chromium
 
@@ -25,3 +30,22 @@ def transaction(core):
     core.record_event(f.event("referred", REFERRED_NUMBER, "2025-11-03T10:00:00+03:00",
                               department="RIGHTS"))
     return REFERRED_NUMBER
+
+
+@pytest.fixture
+def later() -> Iterator:
+    """``later(minutes=31)``: every clock, the server's threads' too, that much after the
+    test began (the wall clock only goes forward, as the signed cookie expects)."""
+    began = utcnow()
+    travels: list = []
+
+    def move(**delta: float) -> None:
+        if travels:
+            travels.pop().stop()
+        travel = time_machine.travel(began + timedelta(**delta), tick=False)
+        travel.start()
+        travels.append(travel)
+
+    yield move
+    for travel in travels:
+        travel.stop()

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 import requests
-import time_machine
 from argon2 import PasswordHasher
 
 from core.access.users import StaffUsers
-from core.platform.clock import utcnow
 from gateway.app import create_app
 from gateway.components import WebServer
 from gateway.settings import load_settings
@@ -46,24 +43,6 @@ def site(core, users, database_url, tmp_path) -> Iterator[str]:
     web.start()
     yield f"http://127.0.0.1:{web.server.effective_port}"
     web.stop()
-
-
-@pytest.fixture
-def later() -> Iterator:
-    """``later(minutes=31)``: every clock, the server's threads' too, that much later."""
-    began = utcnow()
-    travels: list = []
-
-    def move(**delta: float) -> None:
-        if travels:
-            travels.pop().stop()
-        travel = time_machine.travel(began + timedelta(**delta), tick=False)
-        travel.start()
-        travels.append(travel)
-
-    yield move
-    for travel in travels:
-        travel.stop()
 
 
 def csrf(browser: requests.Session, url: str) -> str:

@@ -7,14 +7,11 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
-import time_machine
 from sqlalchemy import event
 
 from core.access.tokens import create_token
-from core.platform.clock import utcnow
 from tests import factories as f
 from tests.conftest import csrf_token
 
@@ -32,25 +29,6 @@ def sign_out(client) -> None:
     response = client.post("/simulator/logout", data={
         "csrf_token": csrf_token(client, "/simulator"), "lang": "en"})
     assert response.status_code == 303
-
-
-@pytest.fixture
-def later() -> Iterator:
-    """``later(minutes=31)``: every clock that much after the test began (the wall clock
-    only goes forward, as the signed cookie expects)."""
-    began = utcnow()
-    travels: list = []
-
-    def move(**delta: float) -> None:
-        if travels:
-            travels.pop().stop()
-        travel = time_machine.travel(began + timedelta(**delta), tick=False)
-        travel.start()
-        travels.append(travel)
-
-    yield move
-    for travel in travels:
-        travel.stop()
 
 
 # --- the session ends on the server --------------------------------------------------------
