@@ -8,12 +8,20 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from core.platform.errors import Conflict, CoreError, Forbidden, InvalidRequest, NotFound
+from core.platform.errors import (
+    Conflict,
+    CoreError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    TooMany,
+)
 from gateway.portal import error_page, unavailable_page
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR = {InvalidRequest: 422, Forbidden: 403, NotFound: 404, Conflict: 409}
+STATUS_FOR = {InvalidRequest: 422, Forbidden: 403, NotFound: 404, Conflict: 409,
+              TooMany: 429}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -34,7 +42,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(CoreError)
     def _core_error(exc: CoreError):
         status = next((code for kind, code in STATUS_FOR.items() if isinstance(exc, kind)), 400)
-        return error_response(status, exc.code, exc.message, exc.field)
+        response = error_response(status, exc.code, exc.message, exc.field)
+        if isinstance(exc, TooMany) and exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

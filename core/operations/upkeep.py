@@ -17,6 +17,7 @@ from core.platform.ratelimit import DatabaseFailureCounts
 from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
 from core.voice import alarms, closing, deadlines
+from core.voice import limits as filing_limits
 
 # The lease under which one machine retimes the open cases after a calendar change.
 RECOMPUTE_LEASE = deadlines.RECOMPUTE_LEASE
@@ -29,6 +30,7 @@ class Upkeep:
         self._db = db
         self._config = config
         self._failures = DatabaseFailureCounts(db, config.inquiry.failure_window_seconds)
+        self._filings = DatabaseFailureCounts(db, filing_limits.LONGEST_WINDOW)
 
     def hold_scan_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
         """Take or renew the overdue scan's lease; whether ``holder`` holds it now."""
@@ -85,8 +87,9 @@ class Upkeep:
         return outbox.recover_stale_claims(self._db, older_than, now=now)
 
     def forget_old_failures(self, *, now: datetime) -> int:
-        """Delete the inquiry failure counters whose window has passed; how many."""
-        return self._failures.forget_expired(now)
+        """Delete the failure counters (inquiries', filings') whose window has passed."""
+        return (self._failures.forget_expired(now, except_prefix=filing_limits.KEY_PREFIX)
+                + self._filings.forget_expired(now, prefix=filing_limits.KEY_PREFIX))
 
     def send_digests(self, at: time, *, now: datetime) -> int:
         return digest.send_digests(self._db, self._config, at, now=now)

@@ -52,3 +52,15 @@ class WrongState(Conflict):
     """The actor may do this, but not while the record is in its current state (409)."""
 
     code = "wrong_state"
+
+
+class TooMany(CoreError):
+    """Too many of these from this citizen or this origin for now (HTTP 429); nothing was
+    changed. ``retry_after``: seconds until the window that refused it has passed."""
+
+    code = "too_many"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 retry_after: int | None = None):
+        super().__init__(message, code=code, field=field)
+        self.retry_after = retry_after

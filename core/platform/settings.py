@@ -192,6 +192,12 @@ class VoiceSettings(Section):
     # working days after the breach.
     warning_percent: int = Field(default=75, ge=1, le=99)
     leadership_after_days: int = Field(default=3, ge=1, le=365)
+    # Filing limits, counted where every process sees them (core/voice/limits.py): cases
+    # one citizen (a mobile, an address) may file in a day, and cases from one origin (an
+    # address or its IPv6 /64, a caller, a mail domain) in an hour. A kiosk or a member of
+    # staff filing for citizens counts only against the citizen.
+    max_cases_per_citizen: int = Field(default=5, ge=1, le=10_000)
+    max_cases_per_origin: int = Field(default=20, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _acknowledge_within_answer(self) -> VoiceSettings:

@@ -38,7 +38,7 @@ from core.platform.settings import CoreSettings
 from core.platform.validation import StrictModel, validated
 from core.voice import deadlines, notices, permissions, states
 from core.voice.cases import CITIZEN, TEXT_MAX, Who, emirate_id, find, record
-from core.voice.models import CaseAnswer, VoiceCase
+from core.voice.models import CaseAnswer, CaseEvent, VoiceCase
 
 s = states
 REASON_MAX = 2000
@@ -127,6 +127,8 @@ class Act:
     who: Who
     body: ActionBody
     now: datetime
+    # The citizen's channel message this act came from (its event's, once).
+    source_key: str | None = None
 
     @property
     def staff(self) -> Actor | None:
@@ -170,10 +172,12 @@ class CitizenProof:
 
 def citizen_action(session: Session, config: CoreSettings, number: str, action: str,
                    proof: CitizenProof, now: datetime, *, text: str | None = None,
-                   rating: int | None = None) -> VoiceCase:
+                   rating: int | None = None, source_key: str | None = None) -> VoiceCase:
     """The citizen's own acts: ``citizen_reply`` (``text``), ``withdraw``, ``reopen`` (within
     ``voice.reopen_days`` working days after the answer), ``rate`` (``rating`` 1-5, once
-    per answer). A case that is not theirs is not found, as one that does not exist."""
+    per answer). A case that is not theirs is not found, as one that does not exist.
+    ``source_key``: the channel message the act came from; a second call with it
+    changes nothing and returns the case (a redelivered SMS, a mail fetched twice)."""
     if action not in CITIZEN_ACTIONS:
         raise InvalidRequest(f"action: one of {', '.join(CITIZEN_ACTIONS)}",
                              code="invalid_field", field="action")
@@ -186,9 +190,12 @@ def citizen_action(session: Session, config: CoreSettings, number: str, action: 
     case = find(session, number, lock=True)
     if not proves(proof, case, config):
         raise NotFound("no such case", code="unknown_case", field="tracking")
+    if source_key is not None and session.scalar(
+            select(CaseEvent.id).where(CaseEvent.source_key == source_key)) is not None:
+        return case
     _check_state(case, action)
     body = ActionBody(action="comment", text=text.strip() if text else None)
-    act = Act(session, config, case, CITIZEN, body, now)
+    act = Act(session, config, case, CITIZEN, body, now, source_key)
     if action == "rate":
         _rate(act, rating or 0)
     else:
@@ -246,7 +253,8 @@ def _move(act: Act, action: str, to: str, *, reason: str = "",
         case.closed_at = now
     case.updated_at = now
     event = record(act.session, case, act.who, action, before, now, reason=reason,
-                   detail=detail)
+                   detail=detail, source_key=act.source_key)
+    act.source_key = None  # one event per message: an act that moves twice keys the first
     deadlines.retime(act.session, act.config, case, now)
     return event.id
 

@@ -121,10 +121,16 @@ def emirate_id(session: Session, config: CoreSettings) -> int:
 
 
 def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
-              actor: Actor | None = None) -> VoiceCase:
+              actor: Actor | None = None, *, source_key: str | None = None) -> VoiceCase:
     """File a case: validated, timed, recorded and acknowledged, in ``session``'s
     transaction. ``actor`` is the member of staff filing it for the citizen (a call
-    centre, an agency's own system), None when the citizen files it themselves."""
+    centre, an agency's own system), None when the citizen files it themselves.
+    ``source_key``: the channel's message it is filed from; filed once, so a second
+    call with it returns the case the first filed (see ``filed_from``)."""
+    if source_key is not None:
+        earlier = filed_from(session, source_key)
+        if earlier is not None:
+            return earlier
     body = validated(FilingBody, data, what="body")
     home = emirate(session, config)
     named = agency_by_code(session, body.agency) if body.agency else home
@@ -148,7 +154,8 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         citizen_national_id_hash=(hash_national_id(citizen.national_id,
                                                    config.national_id_key())
                                   if citizen.national_id else None),
-        cycle=1, received_at=now, cycle_started_at=now, escalation=0, updated_at=now)
+        cycle=1, received_at=now, cycle_started_at=now, escalation=0, updated_at=now,
+        source_key=source_key)
     # Timed before it joins the session: the policy lookup may flush, and a case is not
     # complete (its policy, its calendar version) until it is timed.
     with session.no_autoflush:
@@ -160,6 +167,11 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     notices.to_citizen(session, case, event.id, "received", notices.received(
         case.case_type, case.tracking, config.sms.short_code, case.language))
     return case
+
+
+def filed_from(session: Session, source_key: str) -> VoiceCase | None:
+    """The case filed from this channel message, if one was."""
+    return session.scalar(select(VoiceCase).where(VoiceCase.source_key == source_key))
 
 
 def _category(session: Session, code: str | None, agency: Agency,
@@ -201,14 +213,16 @@ def find(session: Session, number: str, *, lock: bool = False) -> VoiceCase:
 
 def record(session: Session, case: VoiceCase, who: Who, action: str,
            from_state: str | None, now: datetime, *, reason: str = "",
-           detail: dict[str, object] | None = None) -> CaseEvent:
+           detail: dict[str, object] | None = None,
+           source_key: str | None = None) -> CaseEvent:
     """The event row of one change (the case already in its new state); flushed, so its
-    id can name the notifications it causes."""
+    id can name the notifications it causes. ``source_key``: the citizen's channel
+    message this change came from (unique: see ``core.voice.actions.citizen_action``)."""
     staff = who if isinstance(who, Actor) else None
     event = CaseEvent(case_id=case.id, at=now, actor_user_id=staff.user_id if staff else None,
                       actor_role=staff.role if staff else str(who), action=action,
                       from_state=from_state, to_state=case.state, cycle=case.cycle,
-                      reason=reason, detail=detail or {})
+                      reason=reason, detail=detail or {}, source_key=source_key)
     session.add(event)
     session.flush()
     return event

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -126,6 +127,11 @@ class VoiceCase(Base):
     next_alarm_at: Mapped[datetime | None] = mapped_column(index=True)
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rated_at: Mapped[datetime | None]
+    # What the case was filed from, once: "sms:<dedupe key>", "email:<Message-ID>",
+    # "ivr:<CallSid>", "portal:<code id>", "api:<token>:<Idempotency-Key>". A channel that
+    # files again after a crash or a redelivery finds the case it filed (see
+    # ``core.voice.cases.file_case``).
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -148,6 +154,8 @@ class CaseEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     cycle: Mapped[int] = mapped_column(SmallInteger, default=1)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # A citizen's act from a channel's message, once (as ``VoiceCase.source_key``).
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # What the action carried: e.g. {"agency": "MUN"}, {"user": "ali"}, {"text": ...}.
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
@@ -181,3 +189,33 @@ class CaseAlarm(Base):
     cycle: Mapped[int] = mapped_column(SmallInteger)
     level: Mapped[int] = mapped_column(SmallInteger)
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+ATTACHMENT_KINDS = ("photo", "recording")
+
+
+class CaseAttachment(Base):
+    """A file the citizen gave with the case: a photo from the portal (checked by its
+    content and stripped of its metadata before it is stored) or a voice message left on
+    the phone line (``source_url`` until the scheduler fetches it into ``data``).
+
+    Kept in the database, not on a disk: every web process of every machine serves it,
+    and it is backed up and deleted with its case. Shown only to staff who may see the
+    case (``core.voice.permissions``).
+    """
+
+    __tablename__ = "voice_attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("voice_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(100))
+    byte_size: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Where a recording waits to be fetched (the telephony provider's URL), and how often
+    # the fetch failed; None once fetched.
+    source_url: Mapped[str | None] = mapped_column(Text)
+    fetch_attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    seconds: Mapped[int | None] = mapped_column(Integer)  # a recording's length
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fetched_at: Mapped[datetime | None]

@@ -7,9 +7,10 @@ cases at past times so that the back office shows cases of every age.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from core.voice import (
     actions,
     cases,
     categories,
+    citizen_cases,
     deadlines,
     desk,
     permissions,
@@ -36,7 +38,9 @@ from core.voice import (
     states,
     views,
 )
+from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
+from core.voice.limits import Filer, FilingLimits
 from core.voice.models import VoiceCase
 
 
@@ -50,6 +54,8 @@ class Filed:
     agency: str
     acknowledge_due: datetime | None
     answer_due: datetime | None
+    # Filed before from the same channel message (``source_key``): nothing new was filed.
+    replayed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"tracking": self.tracking, "type": self.type, "state": self.state,
@@ -105,21 +111,63 @@ class VoiceService:
         self._clock = clock
 
     def file_case(self, data: Any, *, actor: Actor | None = None,
-                  now: datetime | None = None) -> Filed:
+                  now: datetime | None = None, source_key: str | None = None,
+                  self_service: bool = False, origin: str | None = None,
+                  attachments: Sequence[attachments_.NewAttachment] = ()) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
-        acknowledgement is queued with it. ``actor``: the member of staff filing it."""
+        acknowledgement is queued with it. ``actor``: the member of staff filing it.
+
+        ``source_key``: the channel message it is filed from: filed once, a second call
+        answers with the first's case (``Filed.replayed``). ``self_service``: the citizen
+        files it themselves (portal, SMS, mail, phone, kiosk), so the filing limits apply
+        (``core.voice.limits``; ``TooMany`` when over, nothing filed): the citizen's
+        mobile and address are counted, and ``origin`` (where they came from: an
+        address, a caller, a mail domain; None for a kiosk, which serves everyone).
+        ``attachments``: photos or a recording given with it, checked already by the
+        channel (``core.voice.attachments``)."""
+        if source_key is not None:
+            with self._db.read() as session:
+                earlier = cases.filed_from(session, source_key)
+                if earlier is not None:
+                    return self._filed(session, earlier, replayed=True)
+        filer = self._filer(data, origin) if self_service else None
+        if filer is not None:
+            self.limits.check(filer)
         for attempt in range(3):
             try:
                 with self._db.write.begin() as session:
+                    earlier = cases.filed_from(session, source_key) if source_key else None
+                    if earlier is not None:  # filed by another process meanwhile
+                        filed = self._filed(session, earlier, replayed=True)
+                        break
                     case = cases.file_case(session, self._config, data, now or self._clock(),
-                                           actor)
-                    return self._filed(session, case)
+                                           actor, source_key=source_key)
+                    for attachment in attachments:
+                        attachments_.add(session, case, attachment)
+                    filed = self._filed(session, case)
+                break
             except IntegrityError:
-                # Two filings drew the same tracking number at once (or the emirate's
-                # agency was made twice): the next pass draws again and finds it.
+                # Two filings drew the same tracking number at once, the emirate's agency
+                # was made twice, or the same message was filed by two processes: the
+                # next pass draws again, or finds the other's case.
                 if attempt == 2:
                     raise
-        raise AssertionError("unreachable")
+        if filer is not None and not filed.replayed:
+            self.limits.filed(filer)
+        return filed
+
+    @cached_property
+    def limits(self) -> FilingLimits:
+        return FilingLimits.of(self._db, self._config)
+
+    @staticmethod
+    def _filer(data: Any, origin: str | None) -> Filer | None:
+        citizen = data.get("citizen") if isinstance(data, dict) else None
+        if not isinstance(citizen, dict):
+            return None  # the body's validation says what is wrong
+        mobile, email = citizen.get("mobile"), citizen.get("email")
+        return Filer(mobile if isinstance(mobile, str) else None,
+                     email if isinstance(email, str) else None, origin)
 
     def act(self, actor: Actor, tracking: str, data: Any, *,
             now: datetime | None = None) -> views.CaseView:
@@ -131,13 +179,42 @@ class VoiceService:
 
     def citizen_act(self, tracking: str, action: str, proof: CitizenProof, *,
                     text: str | None = None, rating: int | None = None,
-                    now: datetime | None = None) -> Filed:
+                    now: datetime | None = None, source_key: str | None = None) -> Filed:
         """The citizen's own act (``citizen_reply``, ``withdraw``, ``reopen``, ``rate``),
-        proved by their mobile, address or national ID (the channels call this)."""
+        proved by their mobile, address or national ID (the channels call this).
+        ``source_key``: the channel message it came from, acted on once."""
         with self._db.write.begin() as session:
             case = actions.citizen_action(session, self._config, tracking, action, proof,
-                                          now or self._clock(), text=text, rating=rating)
+                                          now or self._clock(), text=text, rating=rating,
+                                          source_key=source_key)
             return self._filed(session, case)
+
+    def awaiting_citizen(self, proof: CitizenProof) -> Filed | None:
+        """The citizen's newest case that waits for them (asked for more information),
+        found by the mobile or address of ``proof``: where a channel adds their next
+        message (``citizen_act(..., "citizen_reply")``)."""
+        with self._db.read() as session:
+            case = citizen_cases.newest(session, proof, states.PAUSED)
+            return self._filed(session, case) if case is not None else None
+
+    def awaiting_rating(self, proof: CitizenProof) -> Filed | None:
+        """The citizen's newest answered case they may still rate or reopen (within
+        ``voice.reopen_days`` of the answer), by the mobile or address of ``proof``: what
+        a bare "1"-"5" or "0" from them is about."""
+        with self._db.read() as session:
+            case = citizen_cases.newest_answered(session, self._config, proof,
+                                                 self._clock())
+            return self._filed(session, case) if case is not None else None
+
+    def citizen_view(self, tracking: str, proof: CitizenProof) -> citizen_cases.CitizenView:
+        """The case as its citizen sees it (tracking page, SMS, kiosk, phone): the state,
+        the history in plain words, the answer, what they may do now. Not found when it
+        is not theirs."""
+        with self._db.read() as session:
+            case = cases.find(session, tracking)
+            if not actions.proves(proof, case, self._config):
+                raise NotFound("no such case", code="unknown_case", field="tracking")
+            return citizen_cases.view(session, self._config, case, self._clock())
 
     def status(self, tracking: str, proof: CitizenProof) -> Filed:
         """Where a citizen's case stands (not found when it is not theirs)."""
@@ -157,6 +234,32 @@ class VoiceService:
                 raise NotFound("no such case", code="unknown_case", field="tracking")
             audit.record(session, actor, "read", "voice_case", case.tracking)
             return self._view(session, actor, case)
+
+    def attachments(self, actor: Actor, tracking: str) -> list[attachments_.AttachmentView]:
+        """The photos and recordings of a case ``actor`` may see (not found otherwise)."""
+        with self._db.read() as session:
+            case = self._seen(session, actor, tracking)
+            return attachments_.listed(session, case.id)
+
+    def attachment(self, actor: Actor, tracking: str, attachment_id: int
+                   ) -> tuple[str, bytes]:
+        """One attachment's type and bytes, for staff who may see the case; the read is
+        audited. Not found for anyone else, and for an id of another case."""
+        with self._db.write.begin() as session:
+            case = self._seen(session, actor, tracking)
+            found = attachments_.content(session, case.id, attachment_id)
+            if found is None:
+                raise NotFound("no such attachment", code="unknown_attachment")
+            audit.record(session, actor, "read", "voice_attachment", case.tracking,
+                         str(attachment_id))
+            return found
+
+    def _seen(self, session: Session, actor: Actor, tracking: str) -> VoiceCase:
+        case = cases.find(session, tracking)
+        facts = permissions.CaseFacts.of(case, cases.emirate_id(session, self._config))
+        if not permissions.may_see(actor, facts):
+            raise NotFound("no such case", code="unknown_case", field="tracking")
+        return case
 
     def cases(self, actor: Actor, *, state: str | None = None,
               page: int = 1) -> views.CasePage:
@@ -317,7 +420,7 @@ class VoiceService:
         return views.case_view(session, case, redact=permissions.redacted(actor, facts),
                                handles=bool(relation & permissions.SEES_CONTACT))
 
-    def _filed(self, session: Session, case: VoiceCase) -> Filed:
+    def _filed(self, session: Session, case: VoiceCase, *, replayed: bool = False) -> Filed:
         agency = session.get(Agency, case.agency_id)
         return Filed(case.tracking, case.case_type, case.state, agency.code if agency else "",
-                     case.acknowledge_due, case.answer_due)
+                     case.acknowledge_due, case.answer_due, replayed)
