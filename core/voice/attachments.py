@@ -99,10 +99,13 @@ def listed(session: Session, case_id: int) -> list[AttachmentView]:
     rows = session.execute(
         select(CaseAttachment.id, CaseAttachment.kind, CaseAttachment.content_type,
                CaseAttachment.byte_size, CaseAttachment.seconds,
-               CaseAttachment.source_url, CaseAttachment.created_at)
+               CaseAttachment.source_url, CaseAttachment.fetched_at,
+               CaseAttachment.created_at)
         .where(CaseAttachment.case_id == case_id).order_by(CaseAttachment.id)).all()
+    # A fetched recording keeps its provider's URL (to delete it there): stored is ready.
     return [AttachmentView(row.id, row.kind, row.content_type, row.byte_size, row.seconds,
-                           row.source_url is None, row.created_at) for row in rows]
+                           row.source_url is None or row.fetched_at is not None,
+                           row.created_at) for row in rows]
 
 
 def content(session: Session, case_id: int, attachment_id: int

@@ -33,12 +33,14 @@ from core.voice import (
     citizen_cases,
     deadlines,
     desk,
+    lookups,
     permissions,
     queues,
     states,
     views,
 )
 from core.voice import attachments as attachments_
+from core.voice import recordings as recordings_
 from core.voice.actions import CitizenProof
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import VoiceCase
@@ -160,6 +162,11 @@ class VoiceService:
     def limits(self) -> FilingLimits:
         return FilingLimits.of(self._db, self._config)
 
+    @cached_property
+    def recordings(self) -> recordings_.Recordings:
+        """Voice messages waiting at the telephony provider, for the scheduler's fetch."""
+        return recordings_.Recordings(self._db)
+
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
         citizen = data.get("citizen") if isinstance(data, dict) else None
@@ -215,6 +222,29 @@ class VoiceService:
             if not actions.proves(proof, case, self._config):
                 raise NotFound("no such case", code="unknown_case", field="tracking")
             return citizen_cases.view(session, self._config, case, self._clock())
+
+    def citizen_lookup(self, tracking: str, proof: CitizenProof, *, channel: str,
+                       origin: str | None, first_try: bool = False
+                       ) -> citizen_cases.CitizenView:
+        """``citizen_view`` for a requester who may be guessing (the phone line, an SMS,
+        the tracking page): refused (``TooMany``) when they failed too often
+        (``core.voice.lookups``), and a wrong tracking number or proof (``NotFound``, the
+        same for both) counts against them. ``origin``: where they ask from, as the
+        channel vouches for it (None: not vouched for). ``first_try``: a proof the
+        requester did not choose (a vouched caller ID), whose miss only leads to asking
+        for one: not counted."""
+        keys = self.lookup_limits.keys(channel, origin, tracking)
+        self.lookup_limits.check(keys)
+        try:
+            return self.citizen_view(tracking, proof)
+        except NotFound:
+            if not first_try:
+                self.lookup_limits.failed(keys)
+            raise
+
+    @cached_property
+    def lookup_limits(self) -> lookups.LookupLimits:
+        return lookups.LookupLimits.of(self._db, self._config)
 
     def status(self, tracking: str, proof: CitizenProof) -> Filed:
         """Where a citizen's case stands (not found when it is not theirs)."""
