@@ -25,7 +25,7 @@ from core.platform.clock import utcnow
 from core.platform.db import Database, UTCDateTime
 from core.platform.leases import LeaseView
 from core.platform.models import Lease
-from core.voice import alarms, closing, deadlines
+from core.voice import alarms, closing, deadlines, recordings
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class VoiceJobs:
     alarm_scan: LeaseView | None
     closing: LeaseView | None
     recompute: LeaseView | None
+    recordings: LeaseView | None  # the fetch of the phone line's voice messages
     recompute_waiting: int | None
     now: datetime
 
@@ -147,7 +148,8 @@ class Health:
     def voice_jobs(self) -> VoiceJobs:
         """The voice jobs' leases and the calendar version awaiting its retiming, in one
         read transaction (two indexed reads)."""
-        names = (alarms.ALARM_LEASE, closing.CLOSING_LEASE, deadlines.RECOMPUTE_LEASE)
+        names = (alarms.ALARM_LEASE, closing.CLOSING_LEASE, deadlines.RECOMPUTE_LEASE,
+                 recordings.RECORDINGS_LEASE)
         with self._db.read() as session:
             now = database_clock(session)
             held = {row.name: LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
@@ -156,6 +158,7 @@ class Health:
             return VoiceJobs(alarm_scan=held.get(alarms.ALARM_LEASE),
                              closing=held.get(closing.CLOSING_LEASE),
                              recompute=held.get(deadlines.RECOMPUTE_LEASE),
+                             recordings=held.get(recordings.RECORDINGS_LEASE),
                              recompute_waiting=versions.awaiting_recompute(session), now=now)
 
     def outbox_gauges(self) -> OutboxGauges:

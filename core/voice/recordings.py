@@ -90,13 +90,16 @@ def store_fetched(db: Database, attachment_id: int, content_type: str, data: byt
             .execution_options(synchronize_session=False))).rowcount)
 
 
-def fetch_failed(db: Database, attachment_id: int) -> int:
-    """Count one failed fetch; the attempts so far (``MAX_FETCH_ATTEMPTS``: given up)."""
+def fetch_failed(db: Database, attachment_id: int, *, permanent: bool = False) -> int:
+    """Count one failed fetch; the attempts so far (``MAX_FETCH_ATTEMPTS``: given up).
+    ``permanent``: no later try can succeed (a URL on a host not allowed, a file too
+    large): given up at once."""
+    attempts = MAX_FETCH_ATTEMPTS if permanent else CaseAttachment.fetch_attempts + 1
     with db.write.begin() as session:
         session.execute(
             update(CaseAttachment)
             .where(CaseAttachment.id == attachment_id, CaseAttachment.data.is_(None))
-            .values(fetch_attempts=CaseAttachment.fetch_attempts + 1)
+            .values(fetch_attempts=attempts)
             .execution_options(synchronize_session=False))
         return session.scalar(select(CaseAttachment.fetch_attempts)
                               .where(CaseAttachment.id == attachment_id)) or 0
@@ -133,8 +136,8 @@ class Recordings:
               now: datetime) -> bool:
         return store_fetched(self._db, attachment_id, content_type, data, now)
 
-    def failed(self, attachment_id: int) -> int:
-        return fetch_failed(self._db, attachment_id)
+    def failed(self, attachment_id: int, *, permanent: bool = False) -> int:
+        return fetch_failed(self._db, attachment_id, permanent=permanent)
 
     def given_up(self) -> int:
         return given_up(self._db)
