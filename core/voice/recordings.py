@@ -49,7 +49,8 @@ def retry_after(attempts: int) -> timedelta:
     """The pause after the ``attempts``-th failed fetch (30 s, 1 min, 2 min, ... 1 h)."""
     if attempts <= 0:
         return timedelta(0)
-    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+    pause: timedelta = FIRST_RETRY * (2 ** (attempts - 1))
+    return min(pause, LONGEST_RETRY)
 
 
 def next_try_at(created_at: datetime, attempts: int) -> datetime:
