@@ -11,8 +11,8 @@ import time_machine
 from sqlalchemy import select
 
 from core.calls.models import IvrCall
-from core.voice.tracking import damm_digit
 from core.transactions.models import InquiryLog
+from core.voice.tracking import damm_digit
 from gateway.settings import load_settings
 from tests import factories as f
 from tests.channels.ivr.phone import ATTESTED, AUTH_TOKEN, PUBLIC_URL, Phone
