@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 
 from core.platform import leases
 from core.platform.db import Database
@@ -53,27 +53,33 @@ def retry_after(attempts: int) -> timedelta:
     return min(pause, LONGEST_RETRY)
 
 
+def waited(attempts: int) -> timedelta:
+    """The pauses after ``attempts`` failed fetches, added up."""
+    return sum((retry_after(n) for n in range(1, attempts + 1)), timedelta(0))
+
+
 def next_try_at(created_at: datetime, attempts: int) -> datetime:
     """When a recording that failed ``attempts`` times is tried again: its pauses added
     up from when it was filed (no column of its own: a function of the two)."""
-    return created_at + sum((retry_after(n) for n in range(1, attempts + 1)), timedelta(0))
+    return created_at + waited(attempts)
 
 
 def pending_recordings(db: Database, now: datetime, limit: int = BATCH
                        ) -> list[PendingRecording]:
     """Recordings not yet fetched, not given up, whose next try is due, oldest first."""
+    due = or_(*(and_(CaseAttachment.fetch_attempts == attempts,
+                     CaseAttachment.created_at <= now - waited(attempts))
+                for attempts in range(MAX_FETCH_ATTEMPTS)))
     with db.read() as session:
         rows = session.execute(
             select(CaseAttachment.id, VoiceCase.tracking, CaseAttachment.source_url,
-                   CaseAttachment.fetch_attempts, CaseAttachment.created_at)
+                   CaseAttachment.fetch_attempts)
             .join(VoiceCase, VoiceCase.id == CaseAttachment.case_id)
             .where(CaseAttachment.kind == "recording", CaseAttachment.data.is_(None),
-                   CaseAttachment.source_url.is_not(None),
-                   CaseAttachment.fetch_attempts < MAX_FETCH_ATTEMPTS)
-            .order_by(CaseAttachment.id).limit(limit * 5)).all()
-    due = [PendingRecording(row.id, row.tracking, row.source_url, row.fetch_attempts)
-           for row in rows if next_try_at(row.created_at, row.fetch_attempts) <= now]
-    return due[:limit]
+                   CaseAttachment.source_url.is_not(None), due)
+            .order_by(CaseAttachment.id).limit(limit)).all()
+    return [PendingRecording(row.id, row.tracking, row.source_url, row.fetch_attempts)
+            for row in rows]
 
 
 def store_fetched(db: Database, attachment_id: int, content_type: str, data: bytes,

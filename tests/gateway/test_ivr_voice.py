@@ -372,3 +372,31 @@ def test_guessing_the_mobile_of_a_case_is_cut_off_by_the_limits(client, core):
     # The owner calling from their own attested mobile is still answered.
     phone = follow(client, tracking, caller=f.MOBILE_E164, verstat=ATTESTED)
     assert "answered" in phone.heard()
+
+
+def test_in_play_mode_the_answer_is_said_to_be_in_the_sms_and_prompts_are_recorded(
+        database_url, tmp_path, core):
+    from channels.ivr.audio import AudioLibrary, audio_dir
+    from channels.ivr.prompts import all_phrases
+    from gateway.app import create_app
+
+    phrases = set(all_phrases())
+    # `gateway prompts render` records the new prompts and the states in words.
+    for lang, phrase in [("ar", "بعد سماع الصافرة، اذكر شكواك: ماذا حدث، وأين، ومتى. "
+                                "واضغط مفتاح المربع عند الانتهاء"),
+                         ("ar", "تم استلام شكواك. رقم التتبع"), ("ar", "قيد الدراسة"),
+                         ("en", "The answer was sent to your mobile by text message"),
+                         ("en", "waiting for your reply")]:
+        assert (lang, phrase) in phrases
+    settings = ivr_settings(database_url, tmp_path, voice={"mode": "play"})
+    library = AudioLibrary(audio_dir(settings), settings.ivr.voice, PUBLIC_URL)
+    library.directory.mkdir(parents=True)
+    library.path("en", "answered").write_bytes(b"RIFF-not-checked-here")
+    client = create_app(settings, core).test_client()
+    tracking = build_world(core).walk("complaint", "answered")
+    phone = follow(client, tracking, caller=LANDLINE)
+    phone.press(CITIZEN_MOBILE + "#")
+    plays = [e.text for e in phone.twiml.iter("Play")]
+    assert library.url("en", "answered") in plays
+    assert "The answer was sent to your mobile by text message" in phone.heard()
+    assert "سيصلح" not in phone.heard()
