@@ -105,6 +105,21 @@ def test_a_voice_message_is_filed_once_its_number_read_back_and_sent_by_sms(clie
     assert row.outcome == "complaint_filed" and row.number == case.tracking
 
 
+def test_a_caller_who_hangs_up_to_end_the_message_still_gets_it_filed(client, core):
+    # Hanging up ends a <Record> too; the call's status callback may reach us before the
+    # recording does. The message is filed all the same, the number goes by SMS.
+    phone = Phone(client, caller=f.MOBILE_E164)
+    phone.call()
+    phone.press("1")
+    phone.press("2")
+    assert phone.hang_up(50) == 204
+    phone.post(f"{PUBLIC_URL}/ivr/recorded", **{**Phone.recording(40), "Digits": "hangup"})
+    assert phone.hung_up()
+    [case] = cases(core)
+    [sms] = sms_to(core, f.MOBILE_E164)
+    assert case.tracking in sms and "40" in case.text
+
+
 def test_a_caller_id_that_is_not_a_mobile_keys_one_in_for_the_sms(client, core):
     phone = Phone(client, caller=LANDLINE)
     phone.call()
