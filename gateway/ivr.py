@@ -233,8 +233,9 @@ def dial():
 @ivr.post("/recorded")
 def recorded():
     """<Record>'s action (a voice message, or none: the <Redirect> after it)."""
+    reply_to = request.args.get("reply_to", "")[:MAX_PARAM_CHARS] or None
     return _twiml(_hooks().line.recorded(_call_sid(), _recording(), _param("From"),
-                                         _attested()))
+                                         _attested(), reply_to))
 
 
 def _recording() -> Recording | None:

@@ -122,6 +122,9 @@ class Record:
     prompt: tuple[Sentence, ...]
     max_seconds: int
     finish_on_key: str = "#"
+    # The mobile the caller keyed in for the SMS: it travels with the recording's
+    # webhook (signed by Twilio), never stored with the call.
+    reply_to: str | None = None
 
 
 Action = Speak | Gather | Transfer | Hangup | Record
@@ -173,6 +176,8 @@ class Call:
     started_at: datetime | None = None
     # The network vouched for the caller ID when the call came in (set once, at the start).
     caller_attested: bool = False
+    # The mobile keyed in for a voice message's SMS, for this webhook only (see Record).
+    reply_to: str | None = None
 
     def replay_json(self) -> str | None:
         return _replay_json(self.replay) if self.replay else None
@@ -258,20 +263,22 @@ class CallFlow:
                    CASE_OPTIONS: self._on_case_option}[call.node]
         return handler(call, pressed, caller)
 
-    def recorded(self, call: Call, recording: Recording | None, caller: str | None
-                 ) -> list[Action]:
-        """The <Record> ended: ``recording`` None when nothing was recorded. A voice
-        message is filed even when the call has moved on or ended (the caller hung up
-        at the end of it: the SMS brings the tracking number), once per call."""
+    def recorded(self, call: Call, recording: Recording | None, caller: str | None,
+                 reply_to: str | None = None) -> list[Action]:
+        """The <Record> ended: ``recording`` None when nothing was recorded;
+        ``reply_to`` the mobile keyed in for the SMS (as the <Record> passed it on). A
+        voice message is filed even when the call has moved on or ended (the caller hung
+        up at the end of it: the SMS brings the tracking number), once per call."""
+        call.reply_to = self._mobile(reply_to[:32]) if reply_to else None
         if self._voice is None or RECORD not in call.path:
             return self.ask(call)
         if recording is None or recording.seconds < self._config.min_record_seconds:
             if call.ended or call.node != RECORD:
                 return self.ask(call)
             return self._retry(call, "recording_too_short")
-        mobile = self._contact_mobile(call, caller)
-        if mobile is None:  # a keyed-in mobile the call log lost: nobody to tell
-            return self.ask(call)
+        mobile = call.reply_to or self._caller_mobile(caller)
+        if mobile is None:  # no mobile came with it (a replayed webhook): ask again
+            return self.ask(call) if call.ended else self._go(call, MOBILE)
         lang = self._lang(call)
         try:
             tracking = self._voice.file_complaint(call.call_sid, lang, mobile,
@@ -283,7 +290,7 @@ class CallFlow:
                 self._say(call, "too_many_cases"), self._say(call, "goodbye")))
         if call.ended or call.node != RECORD:
             return self.ask(call)  # Twilio posted the same recording again
-        call.number = tracking  # the mobile keyed in is not kept
+        call.number = tracking
         call.path.append("filed")
         call.outcome = "complaint_filed"
         said = (sentence(lang, "complaint_filed", digits=digits(tracking)),
@@ -348,8 +355,7 @@ class CallFlow:
         mobile = self._mobile(entered)
         if mobile is None:
             return self._retry(call, "invalid_mobile")
-        # Kept with the call until the message is filed (then the tracking number is).
-        call.number = mobile
+        call.reply_to = mobile
         return self._go(call, RECORD)
 
     def _on_tracking(self, call: Call, pressed: str, caller: str | None) -> list[Action]:
@@ -421,11 +427,6 @@ class CallFlow:
         if choice == "9":
             return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
         return self._retry(call, "invalid_choice")
-
-    def _contact_mobile(self, call: Call, caller: str | None) -> str | None:
-        """Where the tracking SMS goes: the mobile keyed in, else the caller ID's."""
-        keyed = self._mobile(call.number) if MOBILE in call.path and call.number else None
-        return keyed or self._caller_mobile(caller)
 
     def _caller_mobile(self, caller: str | None) -> str | None:
         """The caller ID when it is a mobile (a contact for the SMS, not a credential)."""
@@ -572,7 +573,7 @@ class CallFlow:
 
     def _record(self, call: Call, *, short: bool) -> Record:
         return Record((self._say(call, "record_short" if short else "record"),),
-                      self._config.max_record_seconds)
+                      self._config.max_record_seconds, reply_to=call.reply_to)
 
     # --- small helpers -------------------------------------------------------------------
 

@@ -96,12 +96,13 @@ class Line:
         return self._after(call, self._flow.dial_ended(call, status))
 
     def recorded(self, call_sid: str, recording: Recording | None, caller: str | None,
-                 attested: bool = False) -> list[Action]:
-        """A voice message ended (``recording`` None: nothing was recorded)."""
+                 attested: bool = False, reply_to: str | None = None) -> list[Action]:
+        """A voice message ended (``recording`` None: nothing was recorded);
+        ``reply_to``: the mobile keyed in for the SMS."""
         call = self._store.load(call_sid)
         if call is None:
             return self.call_started(call_sid, caller, attested)
-        return self._after(call, self._flow.recorded(call, recording, caller))
+        return self._after(call, self._flow.recorded(call, recording, caller, reply_to))
 
     def hung_up(self, call_sid: str, duration: int | None = None) -> None:
         ended = self._store.hung_up(call_sid, duration)

@@ -15,6 +15,7 @@ database work.
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -67,8 +68,11 @@ class TwimlRenderer:
     def input_url(self, node: str) -> str:
         return f"{self._base_url}/ivr/input/{node}"
 
-    def recorded_url(self) -> str:
-        return f"{self._base_url}/ivr/recorded"
+    def recorded_url(self, reply_to: str | None = None) -> str:
+        """<Record>'s action; the mobile keyed in for the SMS rides along in the query
+        (Twilio signs the whole URL), so the call log never holds it."""
+        url = f"{self._base_url}/ivr/recorded"
+        return f"{url}?{urlencode({'reply_to': reply_to})}" if reply_to else url
 
     def render(self, actions: list[Action]) -> str:
         recordings = self._audio.version() if self._audio is not None else None
@@ -89,7 +93,7 @@ class TwimlRenderer:
                 response.redirect(url, method="POST")
             elif isinstance(action, Record):
                 self._speak(response, action.prompt)
-                url = self.recorded_url()
+                url = self.recorded_url(action.reply_to)
                 response.record(action=url, method="POST", timeout=RECORD_SILENCE_SECONDS,
                                 finish_on_key=action.finish_on_key,
                                 max_length=action.max_seconds, play_beep=True,

@@ -49,6 +49,14 @@ def sms_to(core, mobile: str) -> list[str]:
             Notification.recipient == mobile)).all())
 
 
+def call_number(core, phone: Phone) -> str | None:
+    from core.calls.models import IvrCall
+
+    with core.db.read() as session:
+        return session.scalars(select(IvrCall.number).where(
+            IvrCall.call_sid == phone.sid)).one()
+
+
 def spoken_digits(number: str) -> str:
     return " ".join(number)
 
@@ -98,11 +106,10 @@ def test_a_voice_message_is_filed_once_its_number_read_back_and_sent_by_sms(clie
     assert spoken_digits(case.tracking) in phone.heard()
     phone.press("9")
     assert phone.hung_up()
-    with core.db.read() as session:
-        from core.calls.models import IvrCall
+    assert call_number(core, phone) == case.tracking
+    from tests.gateway.test_ivr_webhooks import call_row
 
-        row = session.scalars(select(IvrCall).where(IvrCall.call_sid == phone.sid)).one()
-    assert row.outcome == "complaint_filed" and row.number == case.tracking
+    assert call_row(core, phone).outcome == "complaint_filed"
 
 
 def test_a_caller_who_hangs_up_to_end_the_message_still_gets_it_filed(client, core):
@@ -131,11 +138,20 @@ def test_a_caller_id_that_is_not_a_mobile_keys_one_in_for_the_sms(client, core):
     assert "That mobile number is not valid." in phone.heard()
     phone.press("٠٥٦٩٨٧٦٥٤٣#")  # Arabic-Indic digits are digits
     assert "After the tone, say your complaint" in phone.heard()
+    # The mobile rides with the recording's webhook (signed by Twilio), not in the call
+    # log, which keeps no caller's number in full.
+    action = f"{PUBLIC_URL}/ivr/recorded?reply_to=%2B966569876543"
+    assert phone.twiml.find("Record").attrib["action"] == action
+    assert phone.twiml.find("Redirect").text == action
+    assert call_number(core, phone) is None
+    phone.speak(1)  # too short: asked again, the mobile still with it
+    assert phone.twiml.find("Record").attrib["action"] == action
     phone.speak(12)
     [case] = cases(core)
     assert case.citizen_mobile == "+966569876543" and case.language == "en"
     assert f"Its tracking number is {spoken_digits(case.tracking)}." in phone.heard()
     assert "Voice message left on the phone line (12 s)" in case.text
+    assert call_number(core, phone) == case.tracking
     [sms] = sms_to(core, "+966569876543")
     assert case.tracking in sms
 
