@@ -100,7 +100,7 @@ PROMPTS = {
                             "it, then press the hash key."),
     "enter_case_mobile_short": N_("Enter the mobile number, then the hash key."),
     "case_state": N_("Case number {digits}: {state}."),
-    "case_answer": N_("The answer: {answer}"),
+    "case_answer": N_("The answer:"),
     "case_answer_sent": N_("The answer was sent to your mobile by text message."),
     "no_such_case": N_("No case was found for these details. Check the number and try "
                        "again."),
@@ -300,6 +300,7 @@ def recording_years(today: date, back: int = 10) -> list[int]:
 # <Say> reads at most a few thousand characters; an answer longer than this is cut at a
 # word and the caller told the rest is in the text message.
 MAX_SPOKEN_ANSWER = 1500
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
 def case_speech(view: CitizenView, lang: str, *, read_answer: bool) -> tuple[Sentence, ...]:
@@ -311,8 +312,11 @@ def case_speech(view: CitizenView, lang: str, *, read_answer: bool) -> tuple[Sen
     if view.answer:
         if read_answer:
             text = _cut(view.answer, MAX_SPOKEN_ANSWER)
-            said.append(sentence(lang, "case_answer", answer=Piece(text, (text,))))
-            if len(text) < len(view.answer.strip()):
+            # In the voice of the language it is written in (an Arabic answer to a call
+            # in English is read by the Arabic voice), whatever the call's.
+            written_in = "ar" if _ARABIC.search(text) else "en"
+            said += [sentence(lang, "case_answer"), Sentence(written_in, text, (text,))]
+            if len(text) < len(" ".join(view.answer.split())):
                 said.append(sentence(lang, "case_answer_sent"))
         else:
             said.append(sentence(lang, "case_answer_sent"))

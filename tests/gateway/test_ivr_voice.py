@@ -350,6 +350,9 @@ def test_the_citizen_hears_the_state_and_the_answer_by_keying_in_their_mobile(cl
     heard = phone.heard()
     assert f"Case number {spoken_digits(tracking)}: answered." in heard
     assert "The answer: سيصلح خلال أسبوع" in heard
+    # An Arabic answer in the Arabic voice, though the call is in English.
+    [answer] = [e for e in phone.twiml.iter("Say") if e.text == "سيصلح خلال أسبوع"]
+    assert answer.attrib["voice"] == "Polly.Zeina"
     phone.press("1")
     assert "The answer: سيصلح خلال أسبوع" in phone.heard()
 
