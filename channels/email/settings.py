@@ -78,6 +78,19 @@ class EmailSettings(EmailBasics):
     # authenticated (dmarc=pass, or spf=pass aligned with it) is answered. Empty: none is.
     # In the environment: a JSON list.
     authserv_ids: list[str] = []
+    # Citizen's Voice's address: a mail to it (To, Cc, Delivered-To, X-Original-To) files
+    # a complaint or a suggestion, in the same mailbox as the inquiries (an alias of it);
+    # our mails about cases are sent from it. Empty: Citizen's Voice takes no mail.
+    voice_address: str = ""
+
+    @field_validator("voice_address", mode="before")
+    @classmethod
+    def _voice_address(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            if "@" not in value.strip().strip("@") or any(c.isspace() for c in value.strip()):
+                raise ValueError(f"{value!r} is not an e-mail address")
+            return value.strip().lower()
+        return value
 
     @field_validator("authserv_ids", mode="before")
     @classmethod
