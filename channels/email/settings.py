@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from core.platform.settings import EmailBasics, Section
 
@@ -113,3 +113,11 @@ class EmailSettings(EmailBasics):
                     raise ValueError(f"{address!r} is not an e-mail address")
             value = [address.strip().lower() for address in value]
         return value
+
+    @model_validator(mode="after")
+    def _voice_apart(self) -> EmailSettings:
+        # The same address as the inquiries' would take every inquiry for a complaint.
+        if self.voice_address and self.voice_address == self.smtp.from_address.strip().lower():
+            raise ValueError("voice_address must be an address of its own, not "
+                             "smtp.from_address")
+        return self
