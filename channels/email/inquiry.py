@@ -93,13 +93,21 @@ def dedupe_key(mail: InboundEmail) -> str:
     """One key per mail: a digest of the sender and the Message-ID as written (whitespace
     removed), else of the mail's bytes. The sender is part of it, so another's mail that
     reuses a Message-ID is not taken for a duplicate; "<>" or none falls back to bytes."""
-    message_id = "".join((mail.message_id or "").split())
-    sender = mail.sender.strip().lower()
-    if message_id.strip("<>"):
-        source = f"{sender}\n{message_id}"
-        return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    key = message_key(mail.sender, mail.message_id)
+    if key is not None:
+        return key
     return "email:digest:" + (mail.digest or hashlib.sha256(
         f"{mail.sender}\n{mail.subject}\n{mail.text}".encode("utf-8", "replace")).hexdigest())
+
+
+def message_key(sender: str, message_id: str | None) -> str | None:
+    """``dedupe_key`` of a mail from ``sender`` with ``message_id``: also what finds the
+    case a citizen's earlier mail filed or acted on (its source key); None without an id."""
+    message_id = "".join((message_id or "").split())
+    if not message_id.strip("<>"):
+        return None
+    source = f"{sender.strip().lower()}\n{message_id}"
+    return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:

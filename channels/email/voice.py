@@ -83,8 +83,7 @@ def receive(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: 
     is not Citizen's Voice's (the inquiry responder answers it)."""
     if not rules.voice_address or not core.config.voice.enabled:
         return None
-    ids = thread_ids(mail)
-    tracking = core.voice.case_of_mail(ids) if ids else None
+    tracking = _thread_case(core, mail) if mail.in_reply_to or mail.references else None
     if tracking is None and not is_for_voice(mail, rules):
         return None
     reason = why_no_reply(store, mail, sender, rules)
@@ -97,6 +96,15 @@ def receive(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: 
     if tracking is not None:
         return _about_case(core, store, mail, key, sender, tracking)
     return _file(core, store, mail, key, sender)
+
+
+def _thread_case(core: Core, mail: InboundEmail) -> str | None:
+    """The case the mail's thread is about: one of our notices it answers, else a mail of
+    the same sender's that filed or acted on a case (a citizen who writes on under their
+    own first mail)."""
+    ids = thread_ids(mail)
+    keys = [key for key in (inquiry.message_key(mail.sender, i) for i in ids) if key]
+    return core.voice.case_of_mail(ids) or core.voice.case_of_source(keys)
 
 
 def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,

@@ -227,6 +227,23 @@ class VoiceService:
                 CaseEvent, CaseEvent.case_id == VoiceCase.id)
                 .where(CaseEvent.id == max(events)))
 
+    def case_of_source(self, source_keys: Sequence[str]) -> str | None:
+        """The tracking number of the case one of these channel messages filed or acted
+        on (``source_key``), the newest; None when none did."""
+        keys = list(dict.fromkeys(source_keys))[:mail.THREAD_IDS_MAX * 2]
+        if not keys:
+            return None
+        with self._db.read() as session:
+            filed = session.scalar(select(VoiceCase.tracking)
+                                   .where(VoiceCase.source_key.in_(keys))
+                                   .order_by(VoiceCase.id.desc()).limit(1))
+            if filed is not None:
+                return filed
+            return session.scalar(select(VoiceCase.tracking).join(
+                CaseEvent, CaseEvent.case_id == VoiceCase.id)
+                .where(CaseEvent.source_key.in_(keys))
+                .order_by(CaseEvent.id.desc()).limit(1))
+
     def citizen_view(self, tracking: str, proof: CitizenProof) -> citizen_cases.CitizenView:
         """The case as its citizen sees it (tracking page, SMS, kiosk, phone): the state,
         the history in plain words, the answer, what they may do now. Not found when it

@@ -239,3 +239,27 @@ def test_a_case_filed_elsewhere_keeps_sms_first(core):
         assert session.scalar(select(VoiceCase.email_thread)
                               .where(VoiceCase.tracking == tracking)) is None
         assert session.scalar(select(InboundMessage.id)) is None
+
+
+def test_writing_on_under_their_own_first_mail_reaches_the_case(world, core, voice_channel,
+                                                                 dovecot, folder, smtp):
+    root = "<first@citizen.example>"
+    deliver(dovecot, folder, mails.plain("الرصيف مكسور", sender=CITIZEN, to=VOICE,
+                                         subject="بلاغ", message_id=root))
+    run_once(voice_channel)
+    [case] = cases(core)
+
+    deliver(dovecot, folder,
+            mails.plain("ونسيت أن أذكر أنه أمام المدرسة", sender=CITIZEN, to=VOICE,
+                        subject="Re: بلاغ", References=root),
+            # Someone else's mail under the same id files their own case, learns nothing.
+            mails.plain("وأنا كذلك", sender=STRANGER, to=VOICE, subject="Re: بلاغ",
+                        References=root))
+    run_once(voice_channel)
+
+    mine, theirs = cases(core)
+    assert mine.tracking == case.tracking and theirs.citizen_email == STRANGER
+    [state] = [m for m in smtp.messages()[1:] if m["To"] == CITIZEN]
+    assert case.tracking in text_of(state) and "received" in text_of(state)
+    assert all(case.tracking not in text_of(m) for m in smtp.messages()
+               if m["To"] == STRANGER)
