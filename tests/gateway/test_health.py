@@ -331,8 +331,7 @@ def test_metrics_give_the_outbox_depth_by_status(reference, client):
     assert ("gateway_outbox_messages", frozenset({("status", "sent")})) not in samples
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.1.20",
-                                     "::1"])
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
 def test_metrics_are_served_to_the_operators_network(client, address):
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
 
@@ -340,7 +339,10 @@ def test_metrics_are_served_to_the_operators_network(client, address):
     assert b"gateway_inquiries" in response.data
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "172.32.0.1", "2001:db8::1", "not-an-ip", ""])
+# The private ranges too: a load balancer's address is one, and with trusted_proxies left
+# at 0 every citizen's request would come from it.
+@pytest.mark.parametrize("address", ["8.8.8.8", "172.32.0.1", "2001:db8::1", "not-an-ip", "",
+                                     "10.1.2.3", "172.16.5.4", "192.168.1.20"])
 def test_metrics_are_refused_elsewhere(client, address):
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
 
