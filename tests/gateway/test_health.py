@@ -19,6 +19,7 @@ from gateway.app import create_app
 from gateway.settings import load_settings
 from tests import factories as f
 from tests.conftest import NATIONAL_ID_KEY, require_peer
+from tests.core.database_checks import statements_sent
 from tests.peers.smsc_peer import SmscPeer, smsc_peer_available
 
 NUMBER = "4471234"
@@ -249,6 +250,16 @@ def test_the_schema_head_is_read_once_per_process_not_per_hit(client, monkeypatc
     monkeypatch.setattr(ScriptDirectory, "from_config", read)
     for _ in range(3):
         assert client.get("/healthz").get_json()["components"]["schema"] == "ok"
+
+
+def test_the_details_read_the_leases_once_per_hit(core, client):
+    """Every component, the mail poller and the voice jobs are shown from one read of the
+    leases, in one read transaction: a hit costs the same however many leases exist."""
+    with statements_sent(core.db.engine, lambda sql: "FROM leases" in sql) as sent:
+        details = client.get("/healthz").get_json()
+
+    assert "voice" in details and "background" in details
+    assert len(sent) == 1
 
 
 def test_a_staff_token_reads_the_details_from_anywhere(client, staff_auth, kiosk_auth):
