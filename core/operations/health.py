@@ -29,14 +29,6 @@ from core.voice import alarms, closing, deadlines
 
 
 @dataclass(frozen=True)
-class DatabaseState:
-    """The database answered: its outbox per status and its own clock."""
-
-    outbox: dict[str, int]
-    now: datetime
-
-
-@dataclass(frozen=True)
 class OutboxGauges:
     """The outbox's depth and the live SMS channels' heartbeats, for /metrics."""
 
@@ -131,19 +123,9 @@ class Health:
         with self._db.read() as session:
             session.execute(text("SELECT 1"))
 
-    def database(self) -> DatabaseState:
-        """One read transaction: the database answers, the outbox, the database's clock."""
-        with self._db.read() as session:
-            session.execute(text("SELECT 1"))
-            return DatabaseState(outbox=outbox_states(session), now=database_clock(session))
-
     def schema_revisions(self) -> tuple[str | None, str | None]:
         """The database's schema revision and the one this version needs."""
         return migrate.current_revision(self._db.engine), schema_head()
-
-    def heartbeats(self) -> dict[str, LeaseView]:
-        """Every lease, live or expired, by name: the components' heartbeats."""
-        return leases.current(self._db)
 
     def components(self, background: Sequence[Background]) -> ComponentsReport:
         """Each background component's state and the outbox's oldest due message, in one
@@ -161,10 +143,6 @@ class Health:
                            report=_report(session, background, held, now),
                            voice=_voice_jobs(session, held, now))
 
-    def voice_jobs(self) -> VoiceJobs:
-        """The voice jobs' leases and the calendar version awaiting its retiming."""
-        with self._db.read() as session:
-            return _voice_jobs(session, _leases(session), database_clock(session))
 
     def outbox_gauges(self) -> OutboxGauges:
         with self._db.read() as session:
