@@ -1,7 +1,7 @@
 """Citizen's Voice by e-mail: the thread a case's mails to its citizen are written in
 
 Revision ID: b7d4e1a9c352
-Revises: a3c9e1f7b204
+Revises: b6d2f8a3c915
 Create Date: 2026-12-05 04:30:00
 
 A case filed by e-mail keeps the References its mails to the citizen carry (their first
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b7d4e1a9c352'
-down_revision = 'a3c9e1f7b204'
+down_revision = 'b6d2f8a3c915'
 branch_labels = None
 depends_on = None
 
