@@ -38,8 +38,11 @@ from core.voice import (
     states,
     views,
 )
+from core.messaging.codes import OneTimeCodes
 from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
+from core.voice.citizen_access import CitizenAccess
+from core.voice.drafts import Drafts
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import VoiceCase
 
@@ -159,6 +162,21 @@ class VoiceService:
     @cached_property
     def limits(self) -> FilingLimits:
         return FilingLimits.of(self._db, self._config)
+
+    @cached_property
+    def codes(self) -> OneTimeCodes:
+        """One-time SMS codes proving a citizen's mobile (``core.messaging.codes``)."""
+        return OneTimeCodes(self._db, self._config, clock=self._clock)
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        """Cases filled in on the portal, filed once their mobile is proven by a code."""
+        return Drafts(self._db, self._config, self.codes, self)
+
+    @cached_property
+    def citizens(self) -> CitizenAccess:
+        """A case read by its tracking number and mobile, acted on after a code."""
+        return CitizenAccess(self._db, self._config, self.codes, self)
 
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
