@@ -32,10 +32,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.messaging.models import OneTimeCode
 from core.identity.digits import normalize_digits
 from core.identity.phones import normalize_mobile
 from core.messaging import outbox
+from core.messaging.models import OneTimeCode
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound, TooMany

@@ -16,7 +16,7 @@ act is made once (its source key "portal:<code id>:<form key>").
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from core.messaging.codes import OneTimeCodes, Sent, Verified
 from core.platform.db import Database
@@ -26,10 +26,8 @@ from core.platform.settings import CoreSettings
 from core.voice import limits as filing_limits
 from core.voice.actions import CitizenProof
 from core.voice.citizen_cases import CitizenView
+from core.voice.filed import Filed
 from core.voice.tracking import parse_tracking
-
-if TYPE_CHECKING:
-    from core.voice.service import Filed, VoiceService
 
 PURPOSE = "voice_case"
 WINDOW = 3600
@@ -39,9 +37,19 @@ ACTIONS = ("citizen_reply", "rate", "reopen", "withdraw")
 MAX_FORM_KEY = 64
 
 
+class CitizenCases(Protocol):
+    """What this needs of ``VoiceService``: the citizen's view of a case and acts."""
+
+    def citizen_view(self, tracking: str, proof: CitizenProof) -> CitizenView: ...
+
+    def citizen_act(self, tracking: str, action: str, proof: CitizenProof, *,
+                    text: str | None = None, rating: int | None = None,
+                    source_key: str | None = None) -> Filed: ...
+
+
 class CitizenAccess:
     def __init__(self, db: Database, config: CoreSettings, codes: OneTimeCodes,
-                 voice: VoiceService, *, counts: FailureCounts | None = None) -> None:
+                 voice: CitizenCases, *, counts: FailureCounts | None = None) -> None:
         self._codes = codes
         self._voice = voice
         self._secret = hashlib.sha256(b"voice-lookups:" + config.national_id_key()).digest()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -31,14 +31,23 @@ from core.platform.validation import validated
 from core.voice import attachments, cases
 from core.voice.attachments import NewAttachment
 from core.voice.cases import FilingBody
-from core.voice.limits import Filer
+from core.voice.filed import Filed
+from core.voice.limits import Filer, FilingLimits
 from core.voice.models import CaseDraft, DraftPhoto
-
-if TYPE_CHECKING:
-    from core.voice.service import Filed, VoiceService
 
 PURPOSE = "voice_filing"
 KEPT_FOR = timedelta(hours=1)
+
+
+class Filing(Protocol):
+    """What a draft needs of ``VoiceService``: its limits and filing a case."""
+
+    @property
+    def limits(self) -> FilingLimits: ...
+
+    def file_case(self, data: Any, *, source_key: str | None = None,
+                  self_service: bool = False, origin: str | None = None,
+                  attachments: Sequence[NewAttachment] = ()) -> Filed: ...
 
 
 def source_key(code_id: int) -> str:
@@ -48,7 +57,7 @@ def source_key(code_id: int) -> str:
 
 class Drafts:
     def __init__(self, db: Database, config: CoreSettings, codes: OneTimeCodes,
-                 voice: VoiceService) -> None:
+                 voice: Filing) -> None:
         self._db = db
         self._config = config
         self._codes = codes

@@ -22,6 +22,7 @@ from core.calendar import holidays as days_off
 from core.calendar import overrides as hour_overrides
 from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
+from core.messaging.codes import OneTimeCodes
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
@@ -38,37 +39,13 @@ from core.voice import (
     states,
     views,
 )
-from core.messaging.codes import OneTimeCodes
 from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
 from core.voice.citizen_access import CitizenAccess
 from core.voice.drafts import Drafts
+from core.voice.filed import Filed
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import VoiceCase
-
-
-@dataclass(frozen=True)
-class Filed:
-    """What the one who filed a case is told (and what a citizen may know of it)."""
-
-    tracking: str
-    type: str
-    state: str
-    agency: str
-    acknowledge_due: datetime | None
-    answer_due: datetime | None
-    # Filed before from the same channel message (``source_key``): nothing new was filed.
-    replayed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"tracking": self.tracking, "type": self.type, "state": self.state,
-                "agency": self.agency,
-                "acknowledge_due": _iso(self.acknowledge_due),
-                "answer_due": _iso(self.answer_due)}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 @dataclass(frozen=True)
