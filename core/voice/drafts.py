@@ -81,6 +81,7 @@ class Drafts:
         kept = body.model_dump(mode="json", exclude_none=True)
         try:
             with self._db.write.begin() as session:
+                cases.check_choices(session, self._config, body)
                 row, sent = self._codes.issue(session, PURPOSE, mobile, lang=body.lang)
                 draft = CaseDraft(code_id=row.id, data=kept)
                 session.add(draft)
