@@ -9,7 +9,8 @@ from core.voice.attachments import NewAttachment
 from tests.core.voice.conftest import MUN, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 from tests.gateway.test_photos import png
-from tests.gateway.test_voice_pages import as_user, staff  # noqa: F401  (the fixture)
+from tests.gateway.test_voice_pages import as_user
+from tests.gateway.test_voice_pages import staff as staff  # noqa: F401  (the fixture)
 
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
 
