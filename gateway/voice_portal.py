@@ -69,6 +69,20 @@ def _allow_uploads() -> None:
 voice_portal.before_request(check_csrf)
 
 
+@voice_portal.context_processor
+def _lang_switch() -> dict:
+    """The language link stays on this page (a form's answer: its first page), so that
+    switching mid-way does not lose the citizen's place."""
+    other = "en" if page_language() == "ar" else "ar"
+    if request.method == "GET" and request.endpoint:
+        args = {key: value for key, value in request.args.items() if key != "lang"}
+        return {"lang_switch_url": url_for(request.endpoint, **(request.view_args or {}),
+                                           **args, lang=other)}
+    start = "citizen_voice.track_form" if "track" in (request.endpoint or "") \
+        or "case" in (request.endpoint or "") else "citizen_voice.start"
+    return {"lang_switch_url": url_for(start, lang=other)}
+
+
 def _core():
     return current_app.extensions["core"]
 

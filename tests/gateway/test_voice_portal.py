@@ -239,3 +239,12 @@ def test_a_code_for_one_case_does_not_act_on_another(client, core, world):
         "csrf_token": csrf(page), "action": "withdraw", "key": "k"})
     assert response.status_code == 303 and "/track" in response.headers["Location"]
     assert core.voice.case(world.users["leadership"], other).state == "awaiting_citizen"
+
+
+def test_english_with_lang_en_and_the_language_link_keeps_the_place(client, core, world):
+    page = text(client.get(f"/citizen-voice/new?type=complaint&agency={MUN}&lang=en"))
+    assert '<html lang="en" dir="ltr">' in page and "Describe it" in page
+    switch = re.search(r'class="lang-switch" href="([^"]+)"', page).group(1)
+    assert "/citizen-voice/new?" in switch and "agency=MUN" in switch and "lang=ar" in switch
+    home = text(client.get("/"))
+    assert 'href="/citizen-voice/?lang=ar"' in home
