@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 
 from core.platform.errors import NotFound
 from core.voice.attachments import AttachmentView
+from core.voice.tracking import parse_tracking
 from gateway.accounts import user_required
 from gateway.voice_pages import CASE_ROLES
 
@@ -50,8 +51,9 @@ def attachment(tracking: str, attachment_id: int):
         raise HttpNotFound() from exc
     response = current_app.response_class(data, mimetype=content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # The name from the parsed number only: nothing typed in the URL reaches the header.
+    name = f"{parse_tracking(tracking[:40]) or 'case'}-{attachment_id}"
     response.headers["Content-Disposition"] = (
-        f'inline; filename="{tracking[:40]}-{attachment_id}.'
-        f'{EXTENSIONS.get(content_type, "bin")}"')
+        f'inline; filename="{name}.{EXTENSIONS.get(content_type, "bin")}"')
     response.headers["Cache-Control"] = "private, no-store"
     return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
