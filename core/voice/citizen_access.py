@@ -135,5 +135,6 @@ class CitizenAccess:
                                digest_size=24).hexdigest()
 
 
-_CASE = filing_limits.KEY_PREFIX + "lookup-case-"
-_ORIGIN = filing_limits.KEY_PREFIX + "lookup-origin-"
+# Short: a key is at most 64 characters (``failure_counts.key``), 57 with the digest.
+_CASE = filing_limits.KEY_PREFIX + "lc-"
+_ORIGIN = filing_limits.KEY_PREFIX + "lo-"

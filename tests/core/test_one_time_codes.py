@@ -17,10 +17,12 @@ from core.messaging.codes import (
     MAX_SENDS,
     SENDS_PER_MOBILE,
     SENDS_PER_ORIGIN,
+    WRONG_PER_ORIGIN,
     OneTimeCodes,
 )
 from core.messaging.models import Notification, OneTimeCode
 from core.platform.errors import InvalidRequest, NotFound, TooMany
+from core.platform.models import FailureCount
 from tests import factories as f
 
 T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
@@ -186,6 +188,8 @@ def test_an_origin_gets_a_limited_number_of_codes_an_hour_whatever_the_mobile(co
     with pytest.raises(TooMany):  # the same /64
         codes.send(PURPOSE, mobiles[-1], lang="en", origin="2001:db8::2")
     codes.send(PURPOSE, mobiles[-1], lang="en", origin="10.0.0.1")
+    with core.db.read() as session:  # the counters' keys fit their column (PostgreSQL)
+        assert max(len(key) for key in session.scalars(select(FailureCount.key))) <= 64
 
 
 def test_the_counters_are_shared_with_every_process(core, codes, clock):
@@ -202,3 +206,20 @@ def test_old_codes_are_forgotten(core, codes, clock):
     assert codes.forget_old(clock.now) == 0
     assert codes.forget_old(clock.now + timedelta(days=1, minutes=6)) == 1
     assert codes.sent(sent.code_id, PURPOSE) is None
+
+
+def test_one_origin_cannot_guess_through_many_codes(core, codes):
+    attempts = 0
+    for n in range(WRONG_PER_ORIGIN // MAX_ATTEMPTS):
+        mobile = f"0550000{n:03d}"
+        sent = codes.send(PURPOSE, mobile, lang="en", origin=None)
+        code = last_code(core, "+966" + mobile[1:])
+        for _ in range(MAX_ATTEMPTS):
+            with pytest.raises((InvalidRequest, NotFound)):
+                codes.verify(sent.code_id, PURPOSE, wrong(code), origin="10.0.0.7")
+            attempts += 1
+    assert attempts == WRONG_PER_ORIGIN
+    sent = codes.send(PURPOSE, f.MOBILE, lang="en", origin=None)
+    with pytest.raises(TooMany):  # even the right code, from there, for the hour
+        codes.verify(sent.code_id, PURPOSE, last_code(core), origin="10.0.0.7")
+    assert codes.verify(sent.code_id, PURPOSE, last_code(core), origin="10.0.0.8")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core.messaging.models import Notification, OneTimeCode
 from core.platform.clock import utcnow
 from core.platform.errors import InvalidRequest, NotFound, TooMany
+from core.platform.models import FailureCount
 from core.voice.attachments import NewAttachment
 from core.voice.citizen_access import FAILURES_PER_CASE
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
@@ -90,3 +91,5 @@ def test_one_cases_mobile_cannot_be_guessed_from_many_places(core, world):
     other = world.file()
     assert core.voice.citizens.look_up(other, CITIZEN_MOBILE, origin="10.9.9.9").tracking \
         == other
+    with core.db.read() as session:  # the counters' keys fit their column (PostgreSQL)
+        assert max(len(key) for key in session.scalars(select(FailureCount.key))) <= 64
