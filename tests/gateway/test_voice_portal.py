@@ -179,7 +179,8 @@ def test_the_case_is_shown_with_tracking_and_mobile_in_any_digits(client, core, 
     page = text(response)
     assert response.status_code == 200 and tracking in page
     assert "استلمنا شكواك." in page  # the history in plain words
-    assert "هـ" in page and "م" in page  # Hijri with Gregorian
+    received = re.search(r'<time datetime="[\d-]+">([^<]+)</time>', page).group(1)
+    assert re.search(r"\d{4}هـ الموافق \d+ \S+ \d{4}م", received)  # Hijri, Gregorian
     assert 'name="action"' not in page  # reading only: acting needs a code
 
 
@@ -248,3 +249,20 @@ def test_english_with_lang_en_and_the_language_link_keeps_the_place(client, core
     assert "/citizen-voice/new?" in switch and "agency=MUN" in switch and "lang=ar" in switch
     home = text(client.get("/"))
     assert 'href="/citizen-voice/?lang=ar"' in home
+
+
+def test_a_new_code_only_after_a_minute_and_then_the_old_one_stops(client, core, world,
+                                                                    later):
+    assert post_filing(client).status_code == 303
+    old = last_code(core)
+    page = text(client.get("/citizen-voice/confirm"))
+    too_soon = client.post("/citizen-voice/confirm/resend", data={"csrf_token": csrf(page)})
+    assert too_soon.status_code == 429 and "انتظر دقيقة" in text(too_soon)
+    later(seconds=61)
+    resent = client.post("/citizen-voice/confirm/resend", data={"csrf_token": csrf(page)})
+    assert resent.status_code == 200 and "أُرسل رمز جديد" in text(resent)
+    new = last_code(core)
+    if new != old:  # one chance in a million that the new code is the old one
+        assert confirm(client, old).status_code == 422
+    assert confirm(client, new).status_code == 303
+    assert count(core, VoiceCase) == 1
