@@ -1,5 +1,5 @@
 """The outbox (notifications), stored inbound messages and their parts, e-mail exchanges,
-mailbox cursors and one-time SMS codes.
+mailbox cursors, e-mail threads and one-time SMS codes.
 """
 
 from __future__ import annotations
@@ -195,3 +195,17 @@ class OneTimeCode(Base):
     expires_at: Mapped[datetime]
     verified_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class EmailThread(Base):
+    """The thread an e-mail notification is written in: a Citizen's Voice notice about a
+    case filed by e-mail goes into the citizen's own thread (``In-Reply-To`` their first
+    mail, ``References`` the thread so far), as a reply to an inquiry does
+    (``EmailExchange``)."""
+
+    __tablename__ = "email_threads"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"),
+                                                 primary_key=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[str] = mapped_column(Text, default="")

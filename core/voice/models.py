@@ -134,6 +134,9 @@ class VoiceCase(Base):
     # files again after a crash or a redelivery finds the case it filed (see
     # ``core.voice.cases.file_case``).
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Filed by e-mail: the References the mails to the citizen carry (the thread their
+    # first mail answered, then its Message-ID), so that every notice joins their thread.
+    email_thread: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

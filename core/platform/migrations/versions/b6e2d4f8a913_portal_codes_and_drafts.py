@@ -2,7 +2,7 @@
 waiting for them
 
 Revision ID: b6e2d4f8a913
-Revises: b6d2f8a3c915
+Revises: b7d4e1a9c352
 Create Date: 2026-12-05 04:40:00
 
 The portal files a case only once its citizen typed the code sent to their mobile: the
@@ -18,7 +18,7 @@ from alembic import op
 import core.platform.db
 
 revision = 'b6e2d4f8a913'
-down_revision = 'b6d2f8a3c915'
+down_revision = 'b7d4e1a9c352'
 branch_labels = None
 depends_on = None
 
