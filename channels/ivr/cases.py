@@ -4,7 +4,8 @@ A voice message is filed as a complaint whose text only says what it is (staff l
 the recording), with the recording's URL at Twilio as its attachment (fetched into the
 database by the scheduler), the caller's mobile (or the one keyed in) to send the
 tracking number to, and the call as its source: Twilio posting the same recording twice
-files it once. A case is looked up with the mobile as proof, under the shared limits.
+files it once. A case is looked up with the mobile as proof, under the limits the
+portal's tracking page counts against too (``core.voice.citizen_access``).
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ class CoreVoice:
     def case(self, tracking: str, mobile: str, origin: str | None, *,
              first_try: bool = False) -> CitizenView | None:
         try:
-            return self._voice.citizen_lookup(tracking, CitizenProof(mobile=mobile),
-                                              channel=self._channel, origin=origin,
-                                              first_try=first_try)
+            if first_try:
+                # The vouched caller ID, which the caller did not choose: a miss only
+                # leads to the mobile question (nothing told, so nothing counted), and
+                # the owner is answered even while strangers' guesses block the number.
+                return self._voice.citizen_view(tracking, CitizenProof(mobile=mobile))
+            # Counted, per origin and per tracking number, with the portal's lookups.
+            return self._voice.citizens.look_up(tracking, mobile, origin=origin)
         except NotFound:
             return None

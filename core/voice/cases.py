@@ -174,6 +174,13 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     return case
 
 
+def check_choices(session: Session, config: CoreSettings, body: FilingBody) -> None:
+    """Refuse what ``file_case`` would refuse in the agency and category a filing names
+    (a channel that files later, once the citizen is proven, says it at once)."""
+    named = agency_by_code(session, body.agency) if body.agency else emirate(session, config)
+    _category(session, body.category, named, body.type)
+
+
 def filed_from(session: Session, source_key: str) -> VoiceCase | None:
     """The case filed from this channel message, if one was."""
     return session.scalar(select(VoiceCase).where(VoiceCase.source_key == source_key))

@@ -24,6 +24,7 @@ from core.calendar import overrides as hour_overrides
 from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
 from core.messaging import mail
+from core.messaging.codes import OneTimeCodes
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
@@ -35,7 +36,6 @@ from core.voice import (
     citizen_cases,
     deadlines,
     desk,
-    lookups,
     notices,
     permissions,
     queues,
@@ -45,32 +45,11 @@ from core.voice import (
 from core.voice import attachments as attachments_
 from core.voice import recordings as recordings_
 from core.voice.actions import CitizenProof
+from core.voice.citizen_access import CitizenAccess
+from core.voice.drafts import Drafts
+from core.voice.filed import Filed
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import CaseEvent, VoiceCase
-
-
-@dataclass(frozen=True)
-class Filed:
-    """What the one who filed a case is told (and what a citizen may know of it)."""
-
-    tracking: str
-    type: str
-    state: str
-    agency: str
-    acknowledge_due: datetime | None
-    answer_due: datetime | None
-    # Filed before from the same channel message (``source_key``): nothing new was filed.
-    replayed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"tracking": self.tracking, "type": self.type, "state": self.state,
-                "agency": self.agency,
-                "acknowledge_due": _iso(self.acknowledge_due),
-                "answer_due": _iso(self.answer_due)}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +152,21 @@ class VoiceService:
         """Voice messages waiting at the telephony provider, for the scheduler's fetch."""
         return recordings_.Recordings(self._db)
 
+    @cached_property
+    def codes(self) -> OneTimeCodes:
+        """One-time SMS codes proving a citizen's mobile (``core.messaging.codes``)."""
+        return OneTimeCodes(self._db, self._config, clock=self._clock)
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        """Cases filled in on the portal, filed once their mobile is proven by a code."""
+        return Drafts(self._db, self._config, self.codes, self)
+
+    @cached_property
+    def citizens(self) -> CitizenAccess:
+        """A case read by its tracking number and mobile, acted on after a code."""
+        return CitizenAccess(self._db, self._config, self.codes, self)
+
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
         citizen = data.get("citizen") if isinstance(data, dict) else None
@@ -260,29 +254,6 @@ class VoiceService:
             if not actions.proves(proof, case, self._config):
                 raise NotFound("no such case", code="unknown_case", field="tracking")
             return citizen_cases.view(session, self._config, case, self._clock())
-
-    def citizen_lookup(self, tracking: str, proof: CitizenProof, *, channel: str,
-                       origin: str | None, first_try: bool = False
-                       ) -> citizen_cases.CitizenView:
-        """``citizen_view`` for a requester who may be guessing (the phone line, an SMS,
-        the tracking page): refused (``TooMany``) when they failed too often
-        (``core.voice.lookups``), and a wrong tracking number or proof (``NotFound``, the
-        same for both) counts against them. ``origin``: where they ask from, as the
-        channel vouches for it (None: not vouched for). ``first_try``: a proof the
-        requester did not choose (a vouched caller ID), whose miss only leads to asking
-        for one: not counted."""
-        keys = self.lookup_limits.keys(channel, origin, tracking)
-        self.lookup_limits.check(keys)
-        try:
-            return self.citizen_view(tracking, proof)
-        except NotFound:
-            if not first_try:
-                self.lookup_limits.failed(keys)
-            raise
-
-    @cached_property
-    def lookup_limits(self) -> lookups.LookupLimits:
-        return lookups.LookupLimits.of(self._db, self._config)
 
     def status(self, tracking: str, proof: CitizenProof) -> Filed:
         """Where a citizen's case stands (not found when it is not theirs)."""
