@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -75,9 +76,10 @@ def _lang_switch() -> dict:
     switching mid-way does not lose the citizen's place."""
     other = "en" if page_language() == "ar" else "ar"
     if request.method == "GET" and request.endpoint:
-        args = {key: value for key, value in request.args.items() if key != "lang"}
-        return {"lang_switch_url": url_for(request.endpoint, **(request.view_args or {}),
-                                           **args, lang=other)}
+        args: dict[str, Any] = {key: value for key, value in request.args.items()
+                                if key != "lang"}
+        args.update(request.view_args or {}, lang=other)
+        return {"lang_switch_url": url_for(request.endpoint, **args)}
     start = "citizen_voice.track_form" if "track" in (request.endpoint or "") \
         or "case" in (request.endpoint or "") else "citizen_voice.start"
     return {"lang_switch_url": url_for(start, lang=other)}
@@ -511,8 +513,10 @@ class ShownStep:
 
 
 def _dated(moment: datetime | None, lang: str) -> Dated | None:
-    if moment is None:
-        return None
+    return None if moment is None else _day(moment, lang)
+
+
+def _day(moment: datetime, lang: str) -> Dated:
     day = local_date(moment, _core().config.tz)
     return Dated(day.isoformat(), format_date_long(day, lang).replace(" AH", "\u00a0AH"))
 
@@ -522,7 +526,7 @@ def _case_page(view: CitizenView, *, verified: bool, mobile: str = "",
                values: dict[str, str] | None = None, status: int = 200) -> Response:
     lang = page_language()
     history = [ShownStep(plain(step, view.type, lang), step.text, step.rating,
-                         _dated(step.at, lang)) for step in view.history]
+                         _day(step.at, lang)) for step in view.history]
     may_act = view.may_reply or view.may_rate or view.may_reopen or view.may_withdraw
     return _page("voice_portal_case.html", status=status, view=view,
                  state=state_words(view.state, lang), history=history,
