@@ -42,6 +42,7 @@ from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import VoiceCase
+from core.voice.open311 import Open311
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ class VoiceService:
     @cached_property
     def limits(self) -> FilingLimits:
         return FilingLimits.of(self._db, self._config)
+
+    @cached_property
+    def open311(self) -> Open311:
+        """The Open311 GeoReport v2 endpoint's reads and filing (``core.voice.open311``)."""
+        return Open311(self._db, self._config, self._clock, self.file_case)
 
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
