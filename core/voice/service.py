@@ -35,6 +35,7 @@ from core.voice import (
     desk,
     permissions,
     queues,
+    similar,
     states,
     views,
 )
@@ -110,6 +111,7 @@ class VoiceService:
         self._db = db
         self._config = config
         self._clock = clock
+        self._database_trigrams: bool | None = None
 
     def file_case(self, data: Any, *, actor: Actor | None = None,
                   now: datetime | None = None, source_key: str | None = None,
@@ -325,7 +327,16 @@ class VoiceService:
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
                 specialists=desk.specialists(session, case.agency_id)
-                if "assign" in offered else [], **desk.names(session, case))
+                if "assign" in offered else [],
+                similar=tuple(self._similar(session, case)) if "merge" in offered else (),
+                **desk.names(session, case))
+
+    def _similar(self, session: Session, case: VoiceCase) -> list[similar.SimilarCase]:
+        """Open cases of the agency like ``case`` (``core.voice.similar``); whether the
+        database computes the similarity is asked once per process."""
+        if self._database_trigrams is None:
+            self._database_trigrams = similar.database_trigrams(session)
+        return similar.suggest(session, case, in_database=self._database_trigrams)
 
     def inbox(self, actor: Actor, tab: str | None = None, *,
               after: str | None = None) -> Inbox:
