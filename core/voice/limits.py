@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.db import Database
 from core.platform.errors import TooMany
 from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
@@ -65,8 +66,8 @@ class FilingLimits:
             digest_size=28).hexdigest()
 
     def _keys(self, filer: Filer) -> tuple[list[str], list[str]]:
-        citizens = [self._keyed("filer", value.strip().lower())
-                    for value in (filer.mobile, filer.email) if value]
+        citizens = [self._keyed("filer", value)
+                    for value in (_mobile(filer.mobile), _address(filer.email)) if value]
         origins = [self._keyed("origin", origin_group(filer.origin))] if filer.origin else []
         return citizens, origins
 
@@ -87,6 +88,22 @@ class FilingLimits:
             self._citizens.add(citizens)
         if origins:
             self._origins.add(origins)
+
+
+def _mobile(value: str | None) -> str | None:
+    """The mobile as the case stores it (one citizen however they type it: "+9665…",
+    "05…", Arabic-Indic digits), or as given when it is no mobile (refused later by the
+    filing's validation, so never counted)."""
+    if not value or not value.strip():
+        return None
+    try:
+        return normalize_mobile(value)
+    except InvalidMobile:
+        return value.strip()
+
+
+def _address(value: str | None) -> str | None:
+    return value.strip().lower() if value and value.strip() else None
 
 
 def _over(counts: FailureCounts, keys: Sequence[str], limit: int) -> bool:
