@@ -29,6 +29,7 @@ open311 = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = ("json", "xml")
 # Roles whose token is a valid api_key for a POST.
 POSTING_ROLES = ("kiosk", "staff")
+_JSON_MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 STATUS_FOR = {Forbidden: 403, NotFound: 404, Conflict: 409, TooMany: 429}
 
 
@@ -116,7 +117,9 @@ def _request_row(found: Any) -> dict[str, Any]:
 def _render(fmt: str, root: str, item: str, rows: Iterable[dict[str, Any]], *,
             status: int = 200) -> Response:
     if fmt == "json":
-        body = json.dumps(list(rows), ensure_ascii=False)
+        # "<", ">" and "&" as \u escapes (the same string to any JSON parser): a
+        # citizen's text can never be read as markup, whatever shows the body.
+        body = json.dumps(list(rows), ensure_ascii=False).translate(_JSON_MARKUP)
         return Response(body, status=status, mimetype="application/json")
     return Response(_xml(root, item, rows), status=status,
                     content_type="text/xml; charset=utf-8")
