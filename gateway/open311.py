@@ -70,6 +70,28 @@ def services(fmt: str) -> Response:
     return _render(fmt, "services", "service", rows)
 
 
+@open311.get("/services/<service_code>.<fmt>")
+def service_definition(service_code: str, fmt: str) -> Response:
+    """A service's definition: no attributes to fill in (every service says
+    ``metadata`` false; answered for clients that ask anyway)."""
+    fmt = _checked(fmt)
+    if not any(service.service_code == service_code
+               for service in _endpoint().services(_lang())):
+        raise Open311Error(404, f"no service {service_code[:64]}")
+    if fmt == "json":
+        return _render_one(fmt, {"service_code": service_code, "attributes": []})
+    top = ElementTree.Element("service_definition")
+    ElementTree.SubElement(top, "service_code").text = service_code
+    ElementTree.SubElement(top, "attributes")
+    return Response(ElementTree.tostring(top, encoding="utf-8", xml_declaration=True),
+                    content_type="text/xml; charset=utf-8")
+
+
+@open311.route("/<path:rest>", methods=["GET", "POST"])
+def unknown(rest: str) -> Response:
+    raise Open311Error(404, "no such resource: services, requests or requests/<id>")
+
+
 @open311.get("/requests.<fmt>")
 def list_requests(fmt: str) -> Response:
     fmt = _checked(fmt)
@@ -123,6 +145,11 @@ def _render(fmt: str, root: str, item: str, rows: Iterable[dict[str, Any]], *,
         return Response(body, status=status, mimetype="application/json")
     return Response(_xml(root, item, rows), status=status,
                     content_type="text/xml; charset=utf-8")
+
+
+def _render_one(fmt: str, row: dict[str, Any]) -> Response:
+    body = json.dumps(row, ensure_ascii=False).translate(_JSON_MARKUP)
+    return Response(body, mimetype="application/json")
 
 
 def _xml(root: str, item: str, rows: Iterable[dict[str, Any]]) -> bytes:

@@ -14,6 +14,8 @@ from civicbot.open311 import CONFIRM_TOKEN, Open311Client
 from civicbot.registry import Endpoint
 
 from core.platform.clock import utcnow
+from core.voice.open311 import RequestQuery
+from tests.core.database_checks import plan_of, statements_sent
 from tests.core.voice.conftest import MUN, build_world
 from tests.gateway.live import serving
 
@@ -236,3 +238,29 @@ def test_an_open311_client_from_pypi_lists_posts_and_reads_back(app, world, core
         assert "citizen@example.com" not in json.dumps(read) and "Sara" not in json.dumps(read)
         listed = client.list_requests(service_code="MUN-ROADS", status="open")
         assert [r["service_request_id"] for r in listed] == [request_id]
+
+
+def test_a_service_definition_has_no_attributes_and_unknown_paths_are_404(client, world):
+    assert client.get("/open311/v2/services/MUN-ROADS.json").get_json() == {
+        "service_code": "MUN-ROADS", "attributes": []}
+    xml = ElementTree.fromstring(client.get("/open311/v2/services/MUN-ROADS.xml").data)
+    assert xml.tag == "service_definition" and xml.find("attributes") is not None
+    for path in ("/open311/v2/services/MUN-OLD.json", "/open311/v2/tokens/abc.json",
+                 "/open311/v2/requests.csv"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json()[0]["code"] == 404
+    assert ElementTree.fromstring(client.get("/open311/v2/discovery.xml").data).tag \
+        == "errors"
+
+
+def test_the_listing_reads_the_received_date_index(world, core):
+    file(core)
+
+    def listing(statement: str) -> bool:
+        return "FROM voice_cases" in statement and "received_at >=" in statement
+
+    with statements_sent(core.db.engine, listing) as statements:
+        assert len(core.voice.open311.requests(RequestQuery())) == 1
+    plan = plan_of(core.db, *statements[0])
+    assert "ix_voice_cases_received" in plan, plan
