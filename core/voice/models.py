@@ -80,6 +80,8 @@ class VoiceCase(Base):
         # nearest deadline first; the specialist's queue: theirs by state.
         Index("ix_voice_cases_inbox", "agency_id", "state", "answer_due"),
         Index("ix_voice_cases_queue", "assigned_user_id", "state", "answer_due"),
+        # The leader's list of one category (a few of an agency's many cases).
+        Index("ix_voice_cases_category", "agency_id", "category_id", "state", "answer_due"),
         # Leadership's list across agencies (core/voice/queues.py).
         Index("ix_voice_cases_state_due", "state", "answer_due", "id"),
         # The answered cases whose reopen window has passed (core/voice/closing.py).
