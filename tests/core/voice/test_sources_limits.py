@@ -221,6 +221,12 @@ def test_attachments_within_their_limits_and_only_for_staff_who_see_the_case(wor
     assert four.value.field == "photos"
     with pytest.raises(InvalidRequest):
         core.voice.file_case(body(), attachments=[photo("application/pdf")])
+    with pytest.raises(InvalidRequest):  # an empty photo
+        core.voice.file_case(body(), attachments=[NewAttachment("photo", "image/png",
+                                                                data=b"")])
+    with pytest.raises(InvalidRequest):  # a "recording" that is no audio
+        core.voice.file_case(body(), attachments=[
+            NewAttachment("recording", "text/html", data=b"<script>alert(1)</script>")])
     with pytest.raises(InvalidRequest):
         core.voice.file_case(body(), attachments=[
             NewAttachment("recording", "audio/wav", source_url="https://api.example/r1"),
