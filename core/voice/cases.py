@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from core.access.actors import Actor
 from core.directory.models import Agency
 from core.identity.addresses import is_email_address
-from core.identity.arabic import fold
 from core.identity.national_id import InvalidNationalId, hash_national_id, validate_national_id
 from core.identity.phones import optional_mobile
 from core.platform.errors import InvalidRequest, NotFound
@@ -30,6 +29,7 @@ from core.platform.validation import StrictModel, validated
 from core.voice import deadlines, notices, states, tracking
 from core.voice.categories import CODE_PATTERN, CaseType, agency_by_code
 from core.voice.models import CaseEvent, VoiceCase, VoiceCategory
+from core.voice.similar import matched_text
 
 TEXT_MAX = 4000
 NAME_MAX = 200
@@ -150,7 +150,7 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         about_agency_id=named.id if body.agency else None,
         about_own_staff=body.about_own_staff,
         category_id=category.id if category else None, channel=body.channel,
-        language=body.lang, text=body.text, text_folded=fold(body.text),
+        language=body.lang, text=body.text, text_folded=matched_text(body.text),
         citizen_name=citizen.name,
         citizen_mobile=citizen.mobile, citizen_email=citizen.email,
         citizen_national_id_hash=(hash_national_id(citizen.national_id,

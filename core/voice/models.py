@@ -109,8 +109,8 @@ class VoiceCase(Base):
     channel: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
-    # The text folded for matching (core.identity.arabic.fold): what similar cases are
-    # found by (core/voice/similar.py). Null only for cases filed before it existed.
+    # The text folded for matching (core.identity.arabic.fold), its first 1000
+    # characters: what similar cases are found by (core/voice/similar.py).
     text_folded: Mapped[str | None] = mapped_column(Text)
     citizen_name: Mapped[str | None] = mapped_column(String(200))
     citizen_mobile: Mapped[str | None] = mapped_column(String(20), index=True)

@@ -3,7 +3,8 @@
 Two cases are similar when their texts, folded for matching (``core.identity.arabic.fold``:
 alef forms, ya and alef maqsura, ta marbuta, tatweel and diacritics made one; stored as
 ``VoiceCase.text_folded``), share enough trigrams: ``|A ∩ B| / |A ∪ B|`` over the sets of
-three-letter pieces of their words, each word padded as pg_trgm pads it (two spaces
+three-letter pieces of their words (of the first ``MATCHED`` characters: a report's gist
+is at its start, and it bounds the work per case), each word padded as pg_trgm pads it (two spaces
 before, one after). That is pg_trgm's ``similarity()``; on PostgreSQL, where the
 extension is there and classifies Arabic letters as letters (a database whose LC_CTYPE
 is a UTF-8 locale: in the "C" locale it sees no Arabic word at all), the database
@@ -35,6 +36,7 @@ THRESHOLD = 0.3
 SHOWN = 5
 CANDIDATES = 200
 EXCERPT = 160
+MATCHED = 1000
 OPEN_STATES = tuple(sorted(frozenset(states.STATES) - states.ANSWER_GIVEN))
 _WORD = re.compile(r"[^\W_]+")
 
@@ -49,11 +51,17 @@ class SimilarCase:
     score: float  # 0 to 1
 
 
+def matched_text(text: str) -> str:
+    """What similarity compares of a case's text (``VoiceCase.text_folded``): the text
+    folded, its first ``MATCHED`` characters."""
+    return fold(text)[:MATCHED]
+
+
 def trigrams(folded: str) -> set[str]:
     """The trigrams of a folded text as pg_trgm makes them: per word of letters and
     digits, padded with two spaces before and one after."""
     found: set[str] = set()
-    for word in _WORD.findall(folded.lower()):
+    for word in set(_WORD.findall(folded.lower())):
         padded = f"  {word} "
         found.update(padded[i:i + 3] for i in range(len(padded) - 2))
     return found
@@ -61,10 +69,14 @@ def trigrams(folded: str) -> set[str]:
 
 def similarity(first: str, second: str) -> float:
     """pg_trgm's ``similarity`` of two folded texts (0 when either has no word)."""
-    a, b = trigrams(first), trigrams(second)
+    return _jaccard(trigrams(first), trigrams(second))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
 
 
 def database_trigrams(session: Session) -> bool:
@@ -83,8 +95,9 @@ def database_trigrams(session: Session) -> bool:
 def suggest(session: Session, case: VoiceCase, *, in_database: bool) -> list[SimilarCase]:
     """The open cases of ``case``'s agency most like it, the most similar first, at most
     ``SHOWN``. ``in_database``: ``database_trigrams`` said yes."""
-    folded = case.text_folded or fold(case.text)
-    if not trigrams(folded):
+    folded = case.text_folded or matched_text(case.text)
+    mine = trigrams(folded)
+    if not mine:
         return []
     scope = (VoiceCase.agency_id == case.agency_id, VoiceCase.state.in_(OPEN_STATES),
              VoiceCase.id != case.id)
@@ -99,7 +112,7 @@ def suggest(session: Session, case: VoiceCase, *, in_database: bool) -> list[Sim
         select(VoiceCase).where(*scope)
         .order_by(VoiceCase.received_at.desc(), VoiceCase.id.desc())
         .limit(CANDIDATES)).all()
-    scored = [(similarity(folded, other.text_folded or fold(other.text)), other)
+    scored = [(_jaccard(mine, trigrams(other.text_folded or matched_text(other.text))), other)
               for other in candidates]
     scored = [(score, other) for score, other in scored if score >= THRESHOLD]
     scored.sort(key=lambda pair: (-pair[0], -pair[1].id))

@@ -7,6 +7,7 @@ nobody else is shown any. On SQLite the Python measure; marked postgres, Postgre
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 
 from core.identity.arabic import fold
@@ -150,3 +151,17 @@ def test_pg_trgm_reads_arabic_in_a_utf8_database(database_url, tmp_path):
         with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+def test_the_migration_folds_the_cases_filed_before_it(world, core):
+    """b6e4d2f8a915 fills ``text_folded`` of the cases already there."""
+    first = file(world, RETYPED)
+    try:
+        with core.db.write_engine.begin() as connection:
+            command.downgrade(migrate._config(connection), "b6d2f8a3c915")
+    finally:
+        migrate.upgrade(core.db.write_engine)
+    with core.db.read() as session:
+        stored = session.scalar(select(VoiceCase.text_folded)
+                                .where(VoiceCase.tracking == first))
+    assert stored == fold(RETYPED) == fold(WRITTEN)
