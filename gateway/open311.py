@@ -79,7 +79,7 @@ def service_definition(service_code: str, fmt: str) -> Response:
                for service in _endpoint().services(_lang())):
         raise Open311Error(404, f"no service {service_code[:64]}")
     if fmt == "json":
-        return _render_one(fmt, {"service_code": service_code, "attributes": []})
+        return _render_one({"service_code": service_code, "attributes": []})
     top = ElementTree.Element("service_definition")
     ElementTree.SubElement(top, "service_code").text = service_code
     ElementTree.SubElement(top, "attributes")
@@ -87,16 +87,10 @@ def service_definition(service_code: str, fmt: str) -> Response:
                     content_type="text/xml; charset=utf-8")
 
 
-@open311.route("/<path:rest>", methods=["GET", "POST"])
-def unknown(rest: str) -> Response:
-    raise Open311Error(404, "no such resource: services, requests or requests/<id>")
-
-
 @open311.get("/requests.<fmt>")
 def list_requests(fmt: str) -> Response:
     fmt = _checked(fmt)
-    endpoint = _endpoint()
-    found = endpoint.requests(parse_query(request.args), _lang())
+    found = _endpoint().requests(parse_query(request.args), _lang())
     return _render(fmt, "service_requests", "request", [_request_row(row) for row in found])
 
 
@@ -124,6 +118,12 @@ def post_request(fmt: str) -> Response:
                    status=200 if posted.replayed else 201)
 
 
+@open311.route("/<path:rest>", methods=["GET", "POST"])
+def unknown(rest: str) -> Response:
+    """Anything else under /open311/v2/ (tokens, discovery): the specification's 404."""
+    raise Open311Error(404, "no such resource: services, requests or requests/<id>")
+
+
 def _request_row(found: Any) -> dict[str, Any]:
     row = asdict(found)
     for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
@@ -147,7 +147,8 @@ def _render(fmt: str, root: str, item: str, rows: Iterable[dict[str, Any]], *,
                     content_type="text/xml; charset=utf-8")
 
 
-def _render_one(fmt: str, row: dict[str, Any]) -> Response:
+def _render_one(row: dict[str, Any]) -> Response:
+    """One JSON object (a service definition), escaped as ``_render``'s."""
     body = json.dumps(row, ensure_ascii=False).translate(_JSON_MARKUP)
     return Response(body, mimetype="application/json")
 
