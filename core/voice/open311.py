@@ -106,7 +106,7 @@ class Posted:
 
 @dataclass(frozen=True)
 class RequestQuery:
-    ids: tuple[str, ...] = ()
+    ids: tuple[str, ...] | None = None  # None: not asked by id
     service_codes: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
@@ -117,13 +117,11 @@ def parse_query(args: Mapping[str, str]) -> RequestQuery:
     """``GET requests``' parameters, checked (InvalidRequest names the one that is wrong).
     ``service_request_id`` overrides the others, as the specification says."""
     ids = _listed(args.get("service_request_id"), "service_request_id")
-    for number in ids:
-        if tracking.parse_tracking(number) is None:
-            raise NotFound(f"service_request_id {number} is not a request of ours",
-                           code="unknown_request", field="service_request_id")
     if ids:
-        return RequestQuery(ids=tuple(dict.fromkeys(
-            tracking.parse_tracking(number) or number for number in ids)))
+        # An id that is no tracking number matches nothing, as an unknown one: the
+        # answer lists the requests found.
+        numbers = (tracking.parse_tracking(number) for number in ids)
+        return RequestQuery(ids=tuple(dict.fromkeys(n for n in numbers if n)))
     statuses = _listed(args.get("status"), "status")
     wrong = [status for status in statuses if status not in ("open", "closed")]
     if wrong:
@@ -210,7 +208,7 @@ class Open311:
         """The published requests ``query`` asks for, newest first, at most
         ``MAX_REQUESTS``."""
         statement = self._published()
-        if query.ids:
+        if query.ids is not None:
             statement = statement.where(VoiceCase.tracking.in_(query.ids))
         else:
             end = query.end or self._clock()

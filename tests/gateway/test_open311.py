@@ -264,3 +264,11 @@ def test_the_listing_reads_the_received_date_index(world, core):
         assert len(core.voice.open311.requests(RequestQuery())) == 1
     plan = plan_of(core.db, *statements[0])
     assert "ix_voice_cases_received" in plan, plan
+
+
+def test_unknown_ids_in_a_list_are_left_out(client, world, core):
+    tracking = file(core)
+    listed = client.get(f"/open311/v2/requests.json?service_request_id=abc,{tracking},"
+                        "7000000000").get_json()
+    assert [row["service_request_id"] for row in listed] == [tracking]
+    assert client.get("/open311/v2/requests.json?service_request_id=abc").get_json() == []
