@@ -70,14 +70,15 @@ def test_services_list_the_active_categories_that_take_reports(client, world):
 
 
 def test_a_request_publishes_nothing_personal(client, world, core):
-    tracking = file(core, "الحفرة أمام بيتي، اتصلوا بي على 0551234567 أو s@example.com")
+    tracking = file(core, "الحفرة أمام بيتي، اتصلوا بي على 0551234567 أو ٠٥٦٧٧٧٨٨٩٩ أو "
+                          "s@example.com، هويتي 1084265733")
     [row] = client.get(f"/open311/v2/requests/{tracking}.json").get_json()
     assert set(row) == REQUEST_FIELDS
     assert row["service_request_id"] == tracking
     assert row["status"] == "open" and row["service_code"] == "MUN-ROADS"
     assert row["expected_datetime"] and row["requested_datetime"]
     text = json.dumps(row, ensure_ascii=False)
-    for personal in ("0551234567", "s@example.com", "سارة"):
+    for personal in ("0551234567", "٠٥٦٧٧٧٨٨٩٩", "s@example.com", "1084265733", "سارة"):
         assert personal not in text
     assert "الحفرة أمام بيتي" in row["description"]
     assert row["lat"] is None and row["media_url"] == ""
