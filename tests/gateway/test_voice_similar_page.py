@@ -9,7 +9,7 @@ from tests.gateway.test_voice_pages import as_user, csrf, text
 from tests.gateway.test_voice_pages import staff as staff  # noqa: F401  (the fixture)
 
 WRITTEN = "الرصيف مكسور أمام المدرسة الابتدائية في حي النزهة"
-RETYPED = "الرَّصيف مكسـور امام المدرسه الإبتدائيّة في حيّ النزهة"
+RETYPED = "الرَّصيف مكسـور امام المدرسه الإبتدائيّة فى حيّ النزهة"
 
 
 def file(world, words: str) -> str:

@@ -21,8 +21,9 @@ from tests.conftest import make_settings
 from tests.core.voice.conftest import HEALTH, MUN, build_world
 
 WRITTEN = "الرصيف مكسور أمام المدرسة الابتدائية في حي النزهة"
-# The same report typed otherwise: hamza-less alef, ha for ta marbuta, diacritics, tatweel.
-RETYPED = "الرَّصيف مكسـور امام المدرسه الإبتدائيّة في حيّ النزهة"
+# The same report typed otherwise: alef forms, ha for ta marbuta, alef maqsura for ya,
+# diacritics, tatweel.
+RETYPED = "الرَّصيف مكسـور امام المدرسه الإبتدائيّة فى حيّ النزهة"
 UNRELATED = "تأخر إصدار رخصة البناء ثلاثة أشهر دون رد"
 
 
