@@ -189,6 +189,8 @@ class Scheduler:
         self.expire_notifications()
         # The inquiry failure counters past their window (they would start over anyway).
         self.upkeep.forget_old_failures(now=self._clock())
+        # The portal's one-time codes and drafts no longer of use.
+        self.upkeep.forget_old_codes(now=self._clock())
 
     # --- running -----------------------------------------------------------------------
 

@@ -66,8 +66,8 @@ class FilingLimits:
             digest_size=28).hexdigest()
 
     def _keys(self, filer: Filer) -> tuple[list[str], list[str]]:
-        citizens = [self._keyed("filer", value)
-                    for value in (_mobile(filer.mobile), _address(filer.email)) if value]
+        citizens = [self._keyed("filer", value.strip().lower())
+                    for value in (_mobile(filer.mobile), filer.email) if value]
         origins = [self._keyed("origin", origin_group(filer.origin))] if filer.origin else []
         return citizens, origins
 
@@ -90,20 +90,15 @@ class FilingLimits:
             self._origins.add(origins)
 
 
-def _mobile(value: str | None) -> str | None:
-    """The mobile as the case stores it (one citizen however they type it: "+9665…",
-    "05…", Arabic-Indic digits), or as given when it is no mobile (refused later by the
-    filing's validation, so never counted)."""
-    if not value or not value.strip():
-        return None
+def _mobile(typed: str | None) -> str | None:
+    """One mobile counted as one however it was written (0551..., +966551..., Arabic
+    digits): the E.164 form when it is a mobile."""
+    if not typed:
+        return typed
     try:
-        return normalize_mobile(value)
+        return normalize_mobile(typed)
     except InvalidMobile:
-        return value.strip()
-
-
-def _address(value: str | None) -> str | None:
-    return value.strip().lower() if value and value.strip() else None
+        return typed
 
 
 def _over(counts: FailureCounts, keys: Sequence[str], limit: int) -> bool:

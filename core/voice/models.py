@@ -144,6 +144,9 @@ class VoiceCase(Base):
     # files again after a crash or a redelivery finds the case it filed (see
     # ``core.voice.cases.file_case``).
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Filed by e-mail: the References the mails to the citizen carry (the thread their
+    # first mail answered, then its Message-ID), so that every notice joins their thread.
+    email_thread: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -231,3 +234,30 @@ class CaseAttachment(Base):
     seconds: Mapped[int | None] = mapped_column(Integer)  # a recording's length
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     fetched_at: Mapped[datetime | None]
+
+
+class CaseDraft(Base):
+    """A case a citizen filled in on the portal, waiting for the SMS code that proves
+    their mobile (``core.voice.drafts``): kept in the database, not in one web process's
+    memory, since the code may be typed into another process or machine. Deleted when the
+    case is filed, or an hour later by the upkeep."""
+
+    __tablename__ = "voice_drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("one_time_codes.id", ondelete="CASCADE"), unique=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)  # the filing's body
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DraftPhoto(Base):
+    """A photo of a draft, checked and stripped of its metadata already."""
+
+    __tablename__ = "voice_draft_photos"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("voice_drafts.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

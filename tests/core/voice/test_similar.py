@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from core.identity.arabic import fold
@@ -159,7 +160,9 @@ def test_the_migration_folds_the_cases_filed_before_it(world, core):
     first = file(world, RETYPED)
     try:
         with core.db.write_engine.begin() as connection:
-            command.downgrade(migrate._config(connection), "b6d2f8a3c915")
+            config = migrate._config(connection)
+            before = ScriptDirectory.from_config(config).get_revision("b6e4d2f8a915")
+            command.downgrade(config, before.down_revision)
     finally:
         migrate.upgrade(core.db.write_engine)
     with core.db.read() as session:

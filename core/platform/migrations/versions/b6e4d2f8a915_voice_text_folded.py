@@ -2,7 +2,7 @@
 received-date index Open311's listing reads
 
 Revision ID: b6e4d2f8a915
-Revises: b6d2f8a3c915
+Revises: b6e2d4f8a913
 Create Date: 2026-12-05 04:30:00
 
 """
@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from core.identity.arabic import fold
 
 revision = 'b6e4d2f8a915'
-down_revision = 'b6d2f8a3c915'
+down_revision = 'b6e2d4f8a913'
 branch_labels = None
 depends_on = None
 
