@@ -14,6 +14,7 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.open311 import open311
 from gateway.openapi import openapi
 from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
@@ -70,6 +71,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_attachments)
     app.register_blueprint(voice_admin)
     app.register_blueprint(openapi)
+    app.register_blueprint(open311)
     app.register_blueprint(portal)
     app.register_blueprint(voice_portal)
     app.register_blueprint(simulator)

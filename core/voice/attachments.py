@@ -67,7 +67,7 @@ def add(session: Session, case: VoiceCase, attachment: NewAttachment) -> CaseAtt
     held = session.scalar(select(func.count()).select_from(CaseAttachment).where(
         CaseAttachment.case_id == case.id, CaseAttachment.kind == attachment.kind)) or 0
     if attachment.kind == "photo":
-        if attachment.content_type not in PHOTO_TYPES or attachment.data is None:
+        if attachment.content_type not in PHOTO_TYPES or not attachment.data:
             raise InvalidRequest("photo: JPEG, PNG or WebP", code="invalid_attachment",
                                  field="photos")
         if size > MAX_PHOTO_BYTES:
@@ -77,6 +77,9 @@ def add(session: Session, case: VoiceCase, attachment: NewAttachment) -> CaseAtt
             raise InvalidRequest(f"photos: at most {MAX_PHOTOS}", code="invalid_attachment",
                                  field="photos")
     else:
+        if not attachment.content_type.startswith("audio/"):
+            raise InvalidRequest("recording: an audio type", code="invalid_attachment",
+                                 field="recording")
         if size > MAX_RECORDING_BYTES or (attachment.seconds or 0) > MAX_RECORDING_SECONDS:
             raise InvalidRequest("recording: too long", code="invalid_attachment",
                                  field="recording")

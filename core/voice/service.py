@@ -39,6 +39,7 @@ from core.voice import (
     notices,
     permissions,
     queues,
+    similar,
     states,
     views,
 )
@@ -50,6 +51,7 @@ from core.voice.drafts import Drafts
 from core.voice.filed import Filed
 from core.voice.limits import Filer, FilingLimits
 from core.voice.models import CaseEvent, VoiceCase
+from core.voice.open311 import Open311
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class VoiceService:
         self._db = db
         self._config = config
         self._clock = clock
+        self._database_trigrams: bool | None = None
 
     def file_case(self, data: Any, *, actor: Actor | None = None,
                   now: datetime | None = None, source_key: str | None = None,
@@ -166,6 +169,11 @@ class VoiceService:
     def citizens(self) -> CitizenAccess:
         """A case read by its tracking number and mobile, acted on after a code."""
         return CitizenAccess(self._db, self._config, self.codes, self)
+
+    @cached_property
+    def open311(self) -> Open311:
+        """The Open311 GeoReport v2 endpoint's reads and filing (``core.voice.open311``)."""
+        return Open311(self._db, self._config, self._clock, self.file_case)
 
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
@@ -358,7 +366,16 @@ class VoiceService:
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
                 specialists=desk.specialists(session, case.agency_id)
-                if "assign" in offered else [], **desk.names(session, case))
+                if "assign" in offered else [],
+                similar=tuple(self._similar(session, case)) if "merge" in offered else (),
+                **desk.names(session, case))
+
+    def _similar(self, session: Session, case: VoiceCase) -> list[similar.SimilarCase]:
+        """Open cases of the agency like ``case`` (``core.voice.similar``); whether the
+        database computes the similarity is asked once per process."""
+        if self._database_trigrams is None:
+            self._database_trigrams = similar.database_trigrams(session)
+        return similar.suggest(session, case, in_database=self._database_trigrams)
 
     def inbox(self, actor: Actor, tab: str | None = None, *,
               after: str | None = None) -> Inbox:
