@@ -227,3 +227,19 @@ def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
         if now < reopen_until(session, config, case.answered_at):
             return case
     return None
+
+
+def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase, str] | None:
+    """What the first of ``source_keys`` (one channel message's keys) that did anything
+    did: the case it filed and "file", or the case of the citizen's act and the act."""
+    for key in source_keys:
+        case = session.scalar(select(VoiceCase).where(VoiceCase.source_key == key))
+        if case is not None:
+            return case, "file"
+        acted = session.execute(
+            select(VoiceCase, CaseEvent.action)
+            .join(CaseEvent, CaseEvent.case_id == VoiceCase.id)
+            .where(CaseEvent.source_key == key)).first()
+        if acted is not None:
+            return acted[0], acted[1]
+    return None

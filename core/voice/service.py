@@ -69,6 +69,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Handled:
+    """What one channel message did before: filed ``case`` (``action`` "file"), or was
+    the citizen's act on it ("citizen_reply", "rate", "reopen", "withdraw")."""
+
+    action: str
+    case: Filed
+
+
+@dataclass(frozen=True)
 class Inbox:
     """A coordinator's inbox: every tab's bounded count and one page of the chosen tab."""
 
@@ -113,7 +122,8 @@ class VoiceService:
     def file_case(self, data: Any, *, actor: Actor | None = None,
                   now: datetime | None = None, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
-                  attachments: Sequence[attachments_.NewAttachment] = ()) -> Filed:
+                  attachments: Sequence[attachments_.NewAttachment] = (),
+                  acknowledge: bool = True) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
         acknowledgement is queued with it. ``actor``: the member of staff filing it.
 
@@ -124,7 +134,8 @@ class VoiceService:
         mobile and address are counted, and ``origin`` (where they came from: an
         address, a caller, a mail domain; None for a kiosk, which serves everyone).
         ``attachments``: photos or a recording given with it, checked already by the
-        channel (``core.voice.attachments``)."""
+        channel (``core.voice.attachments``). ``acknowledge`` False: the channel answers
+        the citizen's message with the tracking number itself (``cases.file_case``)."""
         if source_key is not None:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
@@ -141,7 +152,8 @@ class VoiceService:
                         filed = self._filed(session, earlier, replayed=True)
                         break
                     case = cases.file_case(session, self._config, data, now or self._clock(),
-                                           actor, source_key=source_key)
+                                           actor, source_key=source_key,
+                                           acknowledge=acknowledge)
                     for attachment in attachments:
                         attachments_.add(session, case, attachment)
                     filed = self._filed(session, case)
@@ -188,6 +200,17 @@ class VoiceService:
                                           now or self._clock(), text=text, rating=rating,
                                           source_key=source_key)
             return self._filed(session, case)
+
+    def handled(self, source_keys: Sequence[str]) -> Handled | None:
+        """What a channel message did, if anything, by its keys (the first that did):
+        a channel answers a message it sees again (redelivered, or answered again after a
+        crash) as it did the first time, without doing it twice."""
+        with self._db.read() as session:
+            found = citizen_cases.acted_from(session, source_keys)
+            if found is None:
+                return None
+            case, action = found
+            return Handled(action, self._filed(session, case))
 
     def awaiting_citizen(self, proof: CitizenProof) -> Filed | None:
         """The citizen's newest case that waits for them (asked for more information),
