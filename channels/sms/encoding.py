@@ -164,33 +164,51 @@ def _encoded(text: str) -> tuple[bytes, int, int, int]:
 
 
 def _chunks(encoded: bytes, coding: int, single: int, part: int) -> list[bytes]:
-    """Cut ``encoded`` into parts of at most ``part`` octets at word boundaries: each part
-    ends after the last space or line break that fits (the space stays with the part
-    before, so the parts joined are the text). A word longer than a part is cut inside,
-    never inside a character: a GSM-7 escape stays with its code, a UTF-16 surrogate pair
-    stays whole. Greedy, so as few parts as splitting between words allows."""
+    """Cut ``encoded`` into as few parts of at most ``part`` octets as it takes, each
+    ending between two words where that costs no extra part: after the last space or line
+    break that fits (the break stays with the part before, so the parts joined are the
+    text). A word is cut only when it is longer than a part, or when keeping it whole
+    would take one more SMS; then between two characters, never inside one: a GSM-7
+    escape stays with its code, a UTF-16 surrogate pair stays whole."""
     if len(encoded) <= single:
         return [encoded]
     gsm7 = coding == DATA_CODING_GSM7
+    left = _tight_count(encoded, gsm7, part, 0)
     chunks: list[bytes] = []
     start = 0
     while start < len(encoded):
-        end = min(start + part, len(encoded))
+        end = _tight_end(encoded, gsm7, part, start)
         if end < len(encoded):
-            if gsm7:
-                boundary = _gsm7_boundary(encoded, start, end)
-            else:
-                boundary = _ucs2_boundary(encoded, start, end)
-            if boundary is not None:
+            boundary = (_gsm7_boundary if gsm7 else _ucs2_boundary)(encoded, start, end)
+            if boundary is not None and (
+                    boundary == end or _tight_count(encoded, gsm7, part, boundary) < left):
                 end = boundary
-            elif gsm7:
-                if encoded[end - 1] == _ESC and not _escaped(encoded, start, end - 1):
-                    end -= 1
-            elif 0xD8 <= encoded[end - 2] <= 0xDB:  # a high surrogate ends the part
-                end -= 2
         chunks.append(encoded[start:end])
+        left -= 1
         start = end
     return chunks
+
+
+def _tight_end(encoded: bytes, gsm7: bool, part: int, start: int) -> int:
+    """Where the fullest part from ``start`` ends: ``part`` octets on, or one character
+    less when the last would be cut (an escape without its code, half a surrogate pair)."""
+    end = min(start + part, len(encoded))
+    if end < len(encoded):
+        if gsm7:
+            if encoded[end - 1] == _ESC and not _escaped(encoded, start, end - 1):
+                end -= 1
+        elif 0xD8 <= encoded[end - 2] <= 0xDB:  # a high surrogate ends the part
+            end -= 2
+    return end
+
+
+def _tight_count(encoded: bytes, gsm7: bool, part: int, start: int) -> int:
+    """How many parts the text from ``start`` takes, each as full as it can be."""
+    count = 0
+    while start < len(encoded):
+        start = _tight_end(encoded, gsm7, part, start)
+        count += 1
+    return count
 
 
 def _gsm7_boundary(encoded: bytes, start: int, end: int) -> int | None:

@@ -70,11 +70,17 @@ def test_a_break_right_after_a_full_part_keeps_the_whole_part():
 
 def test_a_word_longer_than_a_part_is_cut_between_characters():
     link = "https://example.gov.sa/" + "x" * 200
-    parts = texts_of(sms_parts("see " + link, 1))
-    assert "".join(parts) == "see " + link and parts[0] == "see "
+    parts = texts_of(sms_parts(link, 1))
+    assert parts == [link[:153], link[153:]]
     arabic = "ب" * 66 + EMOJI + "ب" * 10  # the pair would straddle units 67 and 68
     parts = texts_of(sms_parts(arabic, 1))
     assert parts == ["ب" * 66, EMOJI + "ب" * 10]
+
+
+def test_a_word_is_cut_rather_than_cost_one_more_sms():
+    text = "a" * 150 + " " + "b" * 155  # whole words would take three parts, not two
+    assert texts_of(sms_parts(text, 1)) == ["a" * 150 + " bb", "b" * 153]
+    assert segment_count(text) == 2
 
 
 def test_a_form_feed_is_no_line_break():
@@ -102,11 +108,26 @@ sentences = st.lists(st.tuples(words, separators), max_size=80).map(
     lambda pairs: "".join(word + gap for word, gap in pairs))
 
 
-def _fits(segment_text: str, coding: int) -> int:
-    """The size of a text in its coding's units (septets or UTF-16 code units)."""
+def _units(char: str, coding: int) -> int:
+    """What one character takes: septets in GSM-7, UTF-16 code units in UCS-2."""
     if coding == DATA_CODING_GSM7:
-        return len(segment_text) + sum(segment_text.count(c) for c in "€{}^\\[~]|\x0c")
-    return len(segment_text.encode("utf-16-be", "surrogatepass")) // 2
+        return 2 if char in "€{}^\\[~]|\x0c" else 1
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def fewest_parts(text: str, coding: int) -> int:
+    """The fewest parts ``text`` takes split anywhere between two characters (a reference
+    apart from the code under test)."""
+    limit = 153 if coding == DATA_CODING_GSM7 else 67
+    parts, used = 1, 0
+    for char in text:
+        if used + _units(char, coding) > limit:
+            parts, used = parts + 1, 0
+        used += _units(char, coding)
+    return parts
+
+
+BREAK = re.compile(r"[ \n\r]")
 
 
 @PROPERTY
@@ -114,23 +135,28 @@ def _fits(segment_text: str, coding: int) -> int:
 def test_parts_fit_join_to_the_text_and_cut_words_only_when_they_must(text):
     segments = sms_parts(text, 5)
     parts = texts_of(segments)
+    coding = segments[0].data_coding
+    limit = 153 if coding == DATA_CODING_GSM7 else 67
 
     assert len(segments) == segment_count(text)
     assert "".join(parts) == text  # each part decoded alone: no character cut
     assert all("\ufffd" not in part for part in parts)
-    assert all(len(body(s)) <= (160 if s.total == 1 and s.data_coding == DATA_CODING_GSM7
-                                else 140 if s.total == 1 else capacity(s))
-               for s in segments)
-    coding = segments[0].data_coding
-    limit = 153 if coding == DATA_CODING_GSM7 else 67
-    for part, following in zip(parts, parts[1:], strict=False):
-        if not re.search(r"[ \n\r]$", part) and following[:1] not in (" ", "\n", "\r"):
-            # Cut inside a word: only when the part had no break to end on.
-            assert not re.search(r"[ \n\r]", part)
-        # Greedy: the next part's first word (and its break) would not have fitted.
-        first_word = re.match(r"[^ \n\r]*[ \n\r]?", following).group(0)
-        if re.search(r"[ \n\r]", part) or re.search(r"[ \n\r]$", first_word):
-            assert _fits(part + first_word, coding) > limit
+    if len(parts) == 1:
+        return
+    assert len(parts) == fewest_parts(text, coding)  # as few as the text allows
+    assert all(sum(_units(c, coding) for c in part) <= limit for part in parts)
+    for index, (part, following) in enumerate(zip(parts, parts[1:], strict=False)):
+        rest = "".join(parts[index + 1:])
+        left = len(parts) - index - 1
+        if BREAK.search(part[-1]) or BREAK.match(following):
+            # Ended between words, at the last break that fits.
+            first_word = re.match(r"[^ \n\r]*[ \n\r]?", following).group(0)
+            if BREAK.search(first_word[-1:] or "x"):
+                assert sum(_units(c, coding) for c in part + first_word) > limit
+        elif BREAK.search(part):
+            # Cut inside a word though it had a break: ending there costs one more SMS.
+            cut = max(m.end() for m in BREAK.finditer(part))
+            assert fewest_parts(part[cut:] + rest, coding) > left
 
 
 @PROPERTY
@@ -139,3 +165,5 @@ def test_any_text_rejoins_whatever_it_holds(text):
     segments = sms_parts(text, 200)
     assert "".join(texts_of(segments)) == text
     assert len(segments) == segment_count(text)
+    if len(segments) > 1:
+        assert len(segments) == fewest_parts(text, segments[0].data_coding)
