@@ -202,9 +202,10 @@ class VoiceService:
             return self._filed(session, case)
 
     def handled(self, source_keys: Sequence[str]) -> Handled | None:
-        """What a channel message did, if anything, by its keys (the first that did):
-        a channel answers a message it sees again (redelivered, or answered again after a
-        crash) as it did the first time, without doing it twice."""
+        """What a channel message did, if anything, by its keys (one message may have
+        more than one: an SMS redelivered across the adapter's window has two). A channel
+        answers a message it sees again (redelivered, or answered again after a crash) as
+        it did the first time, without doing it twice."""
         with self._db.read() as session:
             found = citizen_cases.acted_from(session, source_keys)
             if found is None:

@@ -41,14 +41,18 @@ def channel(make_channel):
 
 
 def parts_to(state, destination: str) -> list[list[str]]:
-    """Each received message's parts, in order, as texts."""
+    """Each message the phone at ``destination`` has whole, its parts in order as texts
+    (a concatenated one once all its parts are in)."""
     grouped: dict[str, dict[int, str]] = {}
+    totals: dict[str, int] = {}
     for submit in state["submits"]:
         if submit["message_id"] and submit["destination_addr"] == destination:
             udh = submit["udh"] or ""
             key = udh[6:8] if udh else f"single-{submit['sequence']}"
+            totals[key] = int(udh[8:10], 16) if udh else 1
             grouped.setdefault(key, {})[int(udh[10:12], 16) if udh else 1] = submit["text"]
-    return [[parts[seq] for seq in sorted(parts)] for parts in grouped.values()]
+    return [[parts[seq] for seq in sorted(parts)] for key, parts in grouped.items()
+            if len(parts) == totals[key]]
 
 
 def received(smsc, destination: str, count: int) -> list[str]:
