@@ -28,7 +28,7 @@ import logging
 from dataclasses import dataclass
 
 from core.calendar.dates import format_date
-from core.identity.arabic import fold, starts_with_word
+from core.identity.arabic import KEYWORD_SPAN, fold, starts_with_word
 from core.identity.digits import extract_transaction_number
 from core.identity.phones import mask_mobile
 from core.messaging.inbound import Inbound
@@ -102,7 +102,7 @@ Intent = Filing | TrackingAsked | Digit | FreeText
 
 def classify(text: str) -> Intent | None:
     """What ``text`` asks of the Citizen's Voice, or None for a transaction inquiry."""
-    keyword = starts_with_word(text, _WORDS)
+    keyword = _keyword(text)
     if keyword is not None:
         word, rest = keyword
         return Filing(KEYWORDS[word], rest)
@@ -114,9 +114,19 @@ def classify(text: str) -> Intent | None:
         folded = fold(stripped)
         if len(folded) == 1 and folded in _DIGITS:
             return Digit(int(folded))
-    if extract_transaction_number(text) is not None:
-        return None
+    if not stripped or extract_transaction_number(text) is not None:
+        return None  # an empty SMS gets the inquiry's help, as before
     return FreeText(text)
+
+
+def _keyword(text: str) -> tuple[str, str] | None:
+    """The keyword ``text`` starts with, and the rest (``starts_with_word``); its start
+    folded once first, so that the many messages that start with no keyword (a
+    transaction number, "استعلام ...") cost one fold, not one per character."""
+    head = fold(text.lstrip()[:KEYWORD_SPAN])
+    if not head.startswith(_WORDS):
+        return None
+    return starts_with_word(text, _WORDS)
 
 
 # --- what it does --------------------------------------------------------------------------

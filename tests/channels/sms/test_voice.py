@@ -76,6 +76,8 @@ def tracking_like(body: str) -> str:
     (" ٠ ", Digit(0)),
     ("5\u200f", Digit(5)),
     ("6", FreeText("6")),
+    ("", None),
+    ("  \n", None),
 ])
 def test_what_a_message_asks(text, intent):
     assert classify(text) == intent
