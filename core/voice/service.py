@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from core.calendar import holidays as days_off
 from core.calendar import overrides as hour_overrides
 from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
+from core.messaging import mail
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
@@ -33,6 +35,7 @@ from core.voice import (
     citizen_cases,
     deadlines,
     desk,
+    notices,
     permissions,
     queues,
     states,
@@ -41,7 +44,7 @@ from core.voice import (
 from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
 from core.voice.limits import Filer, FilingLimits
-from core.voice.models import VoiceCase
+from core.voice.models import CaseEvent, VoiceCase
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class VoiceService:
                   now: datetime | None = None, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
                   attachments: Sequence[attachments_.NewAttachment] = (),
-                  acknowledge: bool = True) -> Filed:
+                  email_thread: str | None = None, acknowledge: bool = True) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
         acknowledgement is queued with it. ``actor``: the member of staff filing it.
 
@@ -134,8 +137,10 @@ class VoiceService:
         mobile and address are counted, and ``origin`` (where they came from: an
         address, a caller, a mail domain; None for a kiosk, which serves everyone).
         ``attachments``: photos or a recording given with it, checked already by the
-        channel (``core.voice.attachments``). ``acknowledge`` False: the channel answers
-        the citizen's message with the tracking number itself (``cases.file_case``)."""
+        channel (``core.voice.attachments``). ``email_thread``: filed from a mail, the
+        References of a reply to it; every notice to the citizen goes in that thread.
+        ``acknowledge`` False: the channel answers the citizen's message with the
+        tracking number itself (``cases.file_case``)."""
         if source_key is not None:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
@@ -153,6 +158,7 @@ class VoiceService:
                         break
                     case = cases.file_case(session, self._config, data, now or self._clock(),
                                            actor, source_key=source_key,
+                                           email_thread=email_thread,
                                            acknowledge=acknowledge)
                     for attachment in attachments:
                         attachments_.add(session, case, attachment)
@@ -229,6 +235,38 @@ class VoiceService:
             case = citizen_cases.newest_answered(session, self._config, proof,
                                                  self._clock())
             return self._filed(session, case) if case is not None else None
+
+    def case_of_mail(self, message_ids: Sequence[str]) -> str | None:
+        """The tracking number of the case a mail answers: the newest of our notices
+        about a case among the ids of its In-Reply-To and References, or None. Only a
+        lead: whether the case is the sender's is for ``citizen_act``/``citizen_view``
+        to check with the sender's address."""
+        with self._db.read() as session:
+            events = [event for event in map(notices.case_event_of,
+                                             mail.sent_as(session, list(message_ids)))
+                      if event is not None]
+            if not events:
+                return None
+            return session.scalar(select(VoiceCase.tracking).join(
+                CaseEvent, CaseEvent.case_id == VoiceCase.id)
+                .where(CaseEvent.id == max(events)))
+
+    def case_of_source(self, source_keys: Sequence[str]) -> str | None:
+        """The tracking number of the case one of these channel messages filed or acted
+        on (``source_key``), the newest; None when none did."""
+        keys = list(dict.fromkeys(source_keys))[:mail.THREAD_IDS_MAX * 2]
+        if not keys:
+            return None
+        with self._db.read() as session:
+            filed = session.scalar(select(VoiceCase.tracking)
+                                   .where(VoiceCase.source_key.in_(keys))
+                                   .order_by(VoiceCase.id.desc()).limit(1))
+            if filed is not None:
+                return filed
+            return session.scalar(select(VoiceCase.tracking).join(
+                CaseEvent, CaseEvent.case_id == VoiceCase.id)
+                .where(CaseEvent.source_key.in_(keys))
+                .order_by(CaseEvent.id.desc()).limit(1))
 
     def citizen_view(self, tracking: str, proof: CitizenProof) -> citizen_cases.CitizenView:
         """The case as its citizen sees it (tracking page, SMS, kiosk, phone): the state,
