@@ -218,7 +218,7 @@ def test_a_message_filed_in_the_window_before_a_crash_is_not_filed_again(
     assert cases(core)[0].tracking in sms.body
 
 
-def test_filing_limits_answer_once_per_window(world, core, settings):
+def test_filing_limits_answer_once_per_window(world, core):
     short_code = ShortCode(core)
     limit = core.config.voice.max_cases_per_citizen
     for n in range(limit):
@@ -254,8 +254,9 @@ def test_the_tracking_number_alone_gets_the_state(world, short_code, core):
 
 def test_a_strangers_sms_with_the_tracking_number_reveals_nothing(world, short_code, core):
     tracking = world.walk("complaint", "answered")
-    unknown = next(number for n in range(100_000_000)
-                   if (number := tracking_like(f"7{n:08d}")) != tracking)
+    unknown = next(number for number in (tracking_like("700000000"),
+                                         tracking_like("700000001"))
+                   if number != tracking)  # the format of a tracking number, no case
     send(short_code, tracking, sender=STRANGER)
     send(short_code, unknown, sender=STRANGER)
     theirs, nobodys = (sms.body for sms in outbox_to(core, STRANGER))
