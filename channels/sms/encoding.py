@@ -2,7 +2,9 @@
 
 Outbound, ``sms_parts`` picks GSM-7 when every character is in the default alphabet or its
 extension table, else UCS-2 (UTF-16-BE), and splits long texts into concatenated parts
-with an 8-bit-reference UDH (``05 00 03 ref total seq``) and ``esm_class`` 0x40.
+with an 8-bit-reference UDH (``05 00 03 ref total seq``) and ``esm_class`` 0x40, between
+words (a phone that shows the parts apart shows whole words; a word longer than a part
+is cut between two characters).
 
 GSM-7 is sent *unpacked*, one septet per octet with ``data_coding`` 0x00: that is what
 SMPP ``submit_sm`` carries and what the SMSC packs for the air interface. In that form a
@@ -65,6 +67,9 @@ IEI_CONCAT_8BIT = 0x00
 IEI_CONCAT_16BIT = 0x08
 
 _ESC = 0x1B
+# Where a long text may be split: after a space or a line break.
+_GSM7_BREAKS = frozenset(b" \n\r")
+_UCS2_BREAKS = (" ".encode("utf-16-be"), "\n".encode("utf-16-be"), "\r".encode("utf-16-be"))
 
 # 3GPP TS 23.038 default alphabet; index = septet. 0x1B is the escape, never a character.
 _GSM7_BASIC = (
@@ -159,23 +164,80 @@ def _encoded(text: str) -> tuple[bytes, int, int, int]:
 
 
 def _chunks(encoded: bytes, coding: int, single: int, part: int) -> list[bytes]:
-    """Cut ``encoded`` into parts of at most ``part`` octets, never inside a character: a
-    GSM-7 escape stays with its code, a UTF-16 surrogate pair stays whole."""
+    """Cut ``encoded`` into as few parts of at most ``part`` octets as it takes, each
+    ending between two words where that costs no extra part: after the last space or line
+    break that fits (the break stays with the part before, so the parts joined are the
+    text). A word is cut only when it is longer than a part, or when keeping it whole
+    would take one more SMS; then between two characters, never inside one: a GSM-7
+    escape stays with its code, a UTF-16 surrogate pair stays whole."""
     if len(encoded) <= single:
         return [encoded]
+    gsm7 = coding == DATA_CODING_GSM7
+    left = _tight_count(encoded, gsm7, part, 0)
     chunks: list[bytes] = []
     start = 0
     while start < len(encoded):
-        end = min(start + part, len(encoded))
+        end = _tight_end(encoded, gsm7, part, start)
         if end < len(encoded):
-            if coding == DATA_CODING_GSM7:
-                if encoded[end - 1] == _ESC and not _escaped(encoded, start, end - 1):
-                    end -= 1
-            elif 0xD8 <= encoded[end - 2] <= 0xDB:  # a high surrogate ends the part
-                end -= 2
+            boundary = (_gsm7_boundary if gsm7 else _ucs2_boundary)(encoded, start, end)
+            if boundary is not None and (
+                    boundary == end or _tight_count(encoded, gsm7, part, boundary) < left):
+                end = boundary
         chunks.append(encoded[start:end])
+        left -= 1
         start = end
     return chunks
+
+
+def _tight_end(encoded: bytes, gsm7: bool, part: int, start: int) -> int:
+    """Where the fullest part from ``start`` ends: ``part`` octets on, or one character
+    less when the last would be cut (an escape without its code, half a surrogate pair)."""
+    end = min(start + part, len(encoded))
+    if end < len(encoded):
+        if gsm7:
+            if encoded[end - 1] == _ESC and not _escaped(encoded, start, end - 1):
+                end -= 1
+        elif 0xD8 <= encoded[end - 2] <= 0xDB:  # a high surrogate ends the part
+            end -= 2
+    return end
+
+
+def _tight_count(encoded: bytes, gsm7: bool, part: int, start: int) -> int:
+    """How many parts the text from ``start`` takes, each as full as it can be."""
+    count = 0
+    while start < len(encoded):
+        start = _tight_end(encoded, gsm7, part, start)
+        count += 1
+    return count
+
+
+def _gsm7_boundary(encoded: bytes, start: int, end: int) -> int | None:
+    """Where a GSM-7 part from ``start`` may end, at ``end`` at most, on a word's end: just
+    after the last space or line break in it, or at ``end`` when a break follows it;
+    None when the part is all one word. A line feed that is an escape's code is a form
+    feed, not a break (a space or a carriage return never is one)."""
+    if encoded[end] in _GSM7_BREAKS and not _escaped(encoded, start, end):
+        return end
+    best = max(encoded.rfind(b" ", start, end), encoded.rfind(b"\r", start, end))
+    newline = encoded.rfind(b"\n", start, end)
+    while newline > start and _escaped(encoded, start, newline):
+        newline = encoded.rfind(b"\n", start, newline)
+    best = max(best, newline)
+    return best + 1 if best >= start else None
+
+
+def _ucs2_boundary(encoded: bytes, start: int, end: int) -> int | None:
+    """As ``_gsm7_boundary``, in UTF-16-BE: a break is a whole code unit (two octets at an
+    even offset from ``start``, which is even)."""
+    if encoded[end:end + 2] in _UCS2_BREAKS:
+        return end
+    best = -1
+    for unit in _UCS2_BREAKS:
+        found = encoded.rfind(unit, start, end)
+        while found != -1 and (found - start) % 2:  # the octets of two code units
+            found = encoded.rfind(unit, start, found + 1)
+        best = max(best, found)
+    return best + 2 if best >= start else None
 
 
 def _escaped(encoded: bytes, start: int, index: int) -> bool:

@@ -1,20 +1,23 @@
 """Inquiries by SMS to the short code: what the short code answers, and against what limits.
 
-The policy is the channel's: the reply language from the text, the inquiry with the
-sender's mobile as the credential, the answers budget per mobile and the "too many
-attempts" notice once per window, the rendered SMS. Storing the messages and recording
-the answers in the outbox is the core's (``core.messaging.inbound``): ``ShortCode``
-hands it this policy as the ``Respond`` to use.
+The policy is the channel's: the reply language from the text, the Citizen's Voice's
+keywords and acts first (``channels.sms.voice``), else the inquiry with the sender's
+mobile as the credential, the answers budget per mobile (every reply counts, the Voice's
+too) and the "too many attempts" notice once per window, the rendered SMS. Storing the
+messages and recording the answers in the outbox is the core's
+(``core.messaging.inbound``): ``ShortCode`` hands it this policy as the ``Respond`` to use.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from channels.sms.settings import sms_section
+from channels.sms.voice import SmsVoice
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.messaging import inbound, outbox
 from core.messaging.inbound import Burst, Inbound, Received, Reply
@@ -23,6 +26,7 @@ from core.service import Core
 from core.transactions import render
 from core.transactions.answer import Answer, Outcome
 from core.transactions.inquiry import InquiryRequest, InquiryService
+from core.voice.limits import ORIGIN_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,10 @@ class SmsLimits:
     inquiries: InquiryService
     answers: FailureLimiter
     notices: FailureLimiter
+    # Senders told that they filed too many cases: each told once an hour (the shorter
+    # of the filing limits' windows), not for every message they send.
+    refused_filings: FailureLimiter = field(
+        default_factory=lambda: FailureLimiter(1, ORIGIN_WINDOW))
 
     @classmethod
     def of(cls, core: Core) -> SmsLimits:
@@ -125,6 +133,11 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
             return Reply(None, lang)
         limits.notices.failed(sender)
     body = render.sms_text(answer, lang, core.config.tz, core.config.sms.short_code)
+    return _counted(limits, sender, Reply(body, lang))
+
+
+def _counted(limits: SmsLimits, sender: str, reply: Reply) -> Reply:
+    """``reply``, counted against the sender's answers budget."""
     limits.answers.failed(sender)  # counted: one more answer to this number
     if limits.answers.blocked(sender):
         # Found answers are not rate limited as failures are: a phone that echoes each
@@ -133,7 +146,26 @@ def sms_reply(core: Core, sender: str, text: str, *, channel: str = "sms",
                     "not answered until the window passes (an auto-responder loop?)",
                     mask_mobile(sender), limits.answers.max_failures,
                     limits.answers.window)
-    return Reply(body, lang)
+    return reply
+
+
+def short_code_reply(core: Core, message: Inbound, *, limits: SmsLimits, voice: SmsVoice,
+                     inquire: Callable[[InquiryRequest], Answer] | None = None) -> Reply:
+    """The short code's reply to a stored ``message``: the Citizen's Voice's when the
+    message is about a case (``SmsVoice.answer``), else the inquiry's (``sms_reply``).
+    A sender that is not a mobile, or whose answers budget is spent, is answered nothing
+    and nothing is done for it (an auto-responder must not add replies to a case)."""
+    sender, text = message.sender, message.text
+    lang = reply_language(text, core.config.locale.default_language)
+    if not _is_mobile(sender, core.config.locale.phone_region) \
+            or limits.answers.blocked(sender):
+        return Reply(None, lang)
+    voiced = voice.answer(message, lang)
+    if voiced is None:
+        return sms_reply(core, sender, text, limits=limits, inquire=inquire)
+    if voiced.body is None:
+        return Reply(None, lang)
+    return _counted(limits, sender, Reply(voiced.body, lang))
 
 
 @lru_cache(maxsize=65_536)
@@ -155,10 +187,16 @@ class ShortCode:
     def __init__(self, core: Core, limits: SmsLimits | None = None) -> None:
         self.core = core
         self.limits = limits or SmsLimits.of(core)
+        self.voice = SmsVoice(core, self.limits.refused_filings)
 
-    def reply(self, sender: str, text: str) -> Reply:
-        """The reply to one message (the core's ``Respond``)."""
-        return sms_reply(self.core, sender, text, limits=self.limits)
+    def respond(self, message: Inbound) -> Reply:
+        """The reply to one stored message (the core's ``Respond``)."""
+        return short_code_reply(self.core, message, limits=self.limits, voice=self.voice)
+
+    def reply(self, sender: str, text: str, *, dedupe_key: str | None = None) -> Reply:
+        """The reply to ``text`` from ``sender`` as if stored under ``dedupe_key`` (one of
+        its own unless given: a message never seen before)."""
+        return self.respond(Inbound(sender, "", text, dedupe_key or _fresh_key()))
 
     def receive(self, *, sender: str, recipient: str, text: str,
                 dedupe_key: str) -> Received:
@@ -172,9 +210,9 @@ class ShortCode:
         requests = [sms_request(self.core, sender, text) for sender, text in messages]
         batch = self.limits.inquiries.batch(r for r in requests if r is not None)
 
-        def respond(sender: str, text: str) -> Reply:
-            return sms_reply(self.core, sender, text, limits=self.limits,
-                             inquire=batch.inquire)
+        def respond(message: Inbound) -> Reply:
+            return short_code_reply(self.core, message, limits=self.limits,
+                                    voice=self.voice, inquire=batch.inquire)
 
         return Burst(respond, batch.write)
 
@@ -188,4 +226,8 @@ class ShortCode:
 
     def answer_pending(self, *, limit: int = 100) -> int:
         """Answer stored inbound SMS through the outbox; how many were answered."""
-        return inbound.answer_pending(self.core.db, self.reply, limit=limit)
+        return inbound.answer_pending(self.core.db, self.respond, limit=limit)
+
+
+def _fresh_key() -> str:
+    return "direct:" + secrets.token_hex(16)

@@ -53,7 +53,8 @@ class Received:
 
 @dataclass(frozen=True)
 class Inbound:
-    """One inbound SMS as the adapter decoded it (see ``receive``)."""
+    """One inbound SMS as the adapter decoded it (see ``receive``), or as stored when the
+    channel answers it (``Respond``: the sender normalized, the key as stored)."""
 
     sender: str
     recipient: str
@@ -91,9 +92,12 @@ class NewRow(InboundRow):
     _earlier: str | None
 
 
-# The channel's answer to one stored message, from its sender (E.164 when a mobile) and
-# its text. May raise: the message then stays "received", to be answered later.
-Respond = Callable[[str, str], Reply]
+# The channel's answer to one message: its sender (E.164 when a mobile), its text and the
+# key it is stored under (``dedupe_key``; ``earlier_key`` when the adapter gave one), so
+# that what the answer does (a case filed, a citizen's reply added) is done once per
+# message however often it is answered. May raise: the message then stays "received",
+# to be answered later.
+Respond = Callable[[Inbound], Reply]
 
 
 def _nothing(connection: Connection) -> None:
@@ -245,7 +249,9 @@ def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inboun
     replies: dict[str, _Answer] = {}
     for row in rows:
         try:
-            replies[row["dedupe_key"]] = _answer(burst.respond, row["sender"], row["text"])
+            replies[row["dedupe_key"]] = _answer(burst.respond, Inbound(
+                row["sender"], row["recipient"], row["text"], row["dedupe_key"],
+                row["_earlier"]))
         except Exception:
             log.exception("could not answer an inbound SMS; it is left to answer later")
     with db.write_engine.begin() as connection:
@@ -286,13 +292,15 @@ def answer_pending(db: Database, respond: Respond, *, limit: int = 100) -> int:
     with db.read() as session:
         # Ids grow with arrival: ordering by id is oldest first, on the status index.
         pending = session.execute(
-            select(InboundMessage.id, InboundMessage.sender, InboundMessage.text)
+            select(InboundMessage.id, InboundMessage.sender, InboundMessage.recipient,
+                   InboundMessage.text, InboundMessage.dedupe_key)
             .where(InboundMessage.status == RECEIVED)
             .order_by(InboundMessage.id).limit(limit)).all()
     replies = []
     for message in pending:
         try:
-            reply = _answer(respond, message.sender, message.text)
+            reply = _answer(respond, Inbound(message.sender, message.recipient,
+                                             message.text, message.dedupe_key))
             replies.append(_Answer(message.id, reply.status, reply.message and {
                 **reply.message, "cause_key": f"mo:{message.id}:answer"}))
         except Exception:
@@ -323,14 +331,14 @@ class _Answer:
     message: dict[str, object] | None = None  # its outbox row (``outbox.enqueue_many``)
 
 
-def _answer(respond: Respond, sender: str, text: str) -> _Answer:
+def _answer(respond: Respond, message: Inbound) -> _Answer:
     """The answer to one message (its outbox row less the cause key), or IGNORED."""
-    reply = respond(sender, text)
+    reply = respond(message)
     if reply.body is None:
         return _Answer(0, IGNORED)
     return _Answer(0, ANSWERED, {
         "kind": "answer", "audience": "citizen",
-        "recipient": sender, "language": reply.language, "body": reply.body,
+        "recipient": message.sender, "language": reply.language, "body": reply.body,
         "priority": outbox.PRIORITY_ANSWER})
 
 

@@ -123,14 +123,17 @@ def emirate_id(session: Session, config: CoreSettings) -> int:
 
 def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
               actor: Actor | None = None, *, source_key: str | None = None,
-              email_thread: str | None = None) -> VoiceCase:
+              email_thread: str | None = None, acknowledge: bool = True) -> VoiceCase:
     """File a case: validated, timed, recorded and acknowledged, in ``session``'s
     transaction. ``actor`` is the member of staff filing it for the citizen (a call
     centre, an agency's own system), None when the citizen files it themselves.
     ``source_key``: the channel's message it is filed from; filed once, so a second
     call with it returns the case the first filed (see ``filed_from``).
     ``email_thread``: filed from a mail, the References of a reply to it (its thread,
-    then its Message-ID): every notice to the citizen is written in that thread."""
+    then its Message-ID): every notice to the citizen is written in that thread.
+    ``acknowledge`` False: the channel's own reply to that message carries the tracking
+    number (the short code answers the SMS that filed it), so no acknowledgement is
+    queued: the citizen gets one message back, not two."""
     if source_key is not None:
         earlier = filed_from(session, source_key)
         if earlier is not None:
@@ -170,9 +173,10 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     session.flush()
     event = record(session, case, actor or CITIZEN, "file", None, now,
                    detail={"channel": body.channel})
-    notices.to_citizen(session, case, event.id, "received", notices.received(
-        case.case_type, case.tracking, config.sms.short_code, case.language,
-        channel=notices.EMAIL if case.email_thread else "sms"))
+    if acknowledge:
+        notices.to_citizen(session, case, event.id, "received", notices.received(
+            case.case_type, case.tracking, config.sms.short_code, case.language,
+            channel=notices.EMAIL if case.email_thread else "sms"))
     return case
 
 

@@ -227,3 +227,19 @@ def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
         if now < reopen_until(session, config, case.answered_at):
             return case
     return None
+
+
+def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase, str] | None:
+    """What one channel message (any of its ``source_keys``) did: the case it filed and
+    "file", or the case of the citizen's act and the act; None when it did nothing."""
+    if not source_keys:
+        return None
+    keys = list(source_keys)
+    case = session.scalar(select(VoiceCase).where(VoiceCase.source_key.in_(keys)).limit(1))
+    if case is not None:
+        return case, "file"
+    acted = session.execute(
+        select(VoiceCase, CaseEvent.action)
+        .join(CaseEvent, CaseEvent.case_id == VoiceCase.id)
+        .where(CaseEvent.source_key.in_(keys)).limit(1)).first()
+    return (acted[0], acted[1]) if acted is not None else None

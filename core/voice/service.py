@@ -55,6 +55,15 @@ from core.voice.open311 import Open311
 
 
 @dataclass(frozen=True)
+class Handled:
+    """What one channel message did before: filed ``case`` (``action`` "file"), or was
+    the citizen's act on it ("citizen_reply", "rate", "reopen", "withdraw")."""
+
+    action: str
+    case: Filed
+
+
+@dataclass(frozen=True)
 class Inbox:
     """A coordinator's inbox: every tab's bounded count and one page of the chosen tab."""
 
@@ -101,7 +110,7 @@ class VoiceService:
                   now: datetime | None = None, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
                   attachments: Sequence[attachments_.NewAttachment] = (),
-                  email_thread: str | None = None) -> Filed:
+                  email_thread: str | None = None, acknowledge: bool = True) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
         acknowledgement is queued with it. ``actor``: the member of staff filing it.
 
@@ -113,7 +122,9 @@ class VoiceService:
         address, a caller, a mail domain; None for a kiosk, which serves everyone).
         ``attachments``: photos or a recording given with it, checked already by the
         channel (``core.voice.attachments``). ``email_thread``: filed from a mail, the
-        References of a reply to it; every notice to the citizen goes in that thread."""
+        References of a reply to it; every notice to the citizen goes in that thread.
+        ``acknowledge`` False: the channel answers the citizen's message with the
+        tracking number itself (``cases.file_case``)."""
         if source_key is not None:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
@@ -131,7 +142,8 @@ class VoiceService:
                         break
                     case = cases.file_case(session, self._config, data, now or self._clock(),
                                            actor, source_key=source_key,
-                                           email_thread=email_thread)
+                                           email_thread=email_thread,
+                                           acknowledge=acknowledge)
                     for attachment in attachments:
                         attachments_.add(session, case, attachment)
                     filed = self._filed(session, case)
@@ -203,6 +215,18 @@ class VoiceService:
                                           now or self._clock(), text=text, rating=rating,
                                           source_key=source_key)
             return self._filed(session, case)
+
+    def handled(self, source_keys: Sequence[str]) -> Handled | None:
+        """What a channel message did, if anything, by its keys (one message may have
+        more than one: an SMS redelivered across the adapter's window has two). A channel
+        answers a message it sees again (redelivered, or answered again after a crash) as
+        it did the first time, without doing it twice."""
+        with self._db.read() as session:
+            found = citizen_cases.acted_from(session, source_keys)
+            if found is None:
+                return None
+            case, action = found
+            return Handled(action, self._filed(session, case))
 
     def awaiting_citizen(self, proof: CitizenProof) -> Filed | None:
         """The citizen's newest case that waits for them (asked for more information),
