@@ -40,7 +40,8 @@ from core.voice import notices
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
 from core.voice.citizen_cases import CitizenView, state_words
-from core.voice.service import Filed, Handled
+from core.voice.filed import Filed
+from core.voice.service import Handled
 from core.voice.tracking import parse_tracking
 
 log = logging.getLogger(__name__)

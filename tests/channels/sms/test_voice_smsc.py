@@ -88,7 +88,7 @@ def test_a_case_s_whole_life_by_sms_alone(world, core, smsc, channel):
     # The state, by sending the tracking number alone.
     smsc.send_mo(" ".join([tracking[:4], tracking[4:]]), source_addr=CITIZEN)
     state_sms = received(smsc, CITIZEN, 2)[1]
-    assert state_sms == f"طلبك {tracking}: مستلمة."
+    assert state_sms == f"طلبك {tracking}: مستلم."
 
     # The staff ask for more information.
     coordinator, specialist = world.coordinator(EMIRATE), world.specialist(EMIRATE)
