@@ -1,0 +1,315 @@
+"""The pages of the home screen and of Citizen's Voice: the emblem and the two service
+tiles, the Citizen's Voice menu, the choice of agency or category, the keyboard page,
+the confirmation, the tracking number, and the case as its citizen follows it.
+
+Built once into the window's page stack (channels/kiosk/pages.py) and fitted with it;
+the agency and category buttons are made anew when the choices change. What the labels
+say is channels/kiosk/voice_captions.py's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QFont
+from PyQt6.QtWidgets import (
+    QBoxLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from channels.kiosk.flow import Flow
+from channels.kiosk.home import Emblem, Tile
+from channels.kiosk.keyboard import Keyboard
+from channels.kiosk.layout import MIN_TOUCH_PX, Metrics
+from channels.kiosk.widgets import Label, TouchButton
+
+
+class PageStack(Protocol):
+    """What these pages use of the window's page stack (channels/kiosk/pages.py)."""
+
+    window: QWidget
+    flow: Flow
+    intent: Callable[..., None]
+    w: dict[str, QWidget]
+    _columns: list[QVBoxLayout]
+    _button_rows: list[QBoxLayout]
+
+    def _new_page(self, name: str) -> QWidget: ...
+
+    def _label(self, name: str, page: QWidget, scale: float) -> Label: ...
+
+    def _button(self, name: str, page: QWidget, intent: Callable) -> TouchButton: ...
+
+    def _page(self, name: str, labels: list[tuple[str, float]],
+              buttons: list[tuple[str, Callable]],
+              both_languages: tuple[str, str] | None = None) -> QWidget: ...
+
+
+class ChoiceButton(QPushButton):
+    """A big button whose words wrap (an agency's or a category's name can be long)."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumSize(MIN_TOUCH_PX * 2, MIN_TOUCH_PX)
+        self.words = QLabel(self)
+        self.words.setWordWrap(True)
+        self.words.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.words.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.words.setObjectName(f"{name}-words")
+        self.words.setStyleSheet("color: inherit; background: transparent;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 4)
+        layout.addWidget(self.words)
+
+    def show_text(self, text: str) -> None:
+        self.words.setText(text)
+        self.setAccessibleName(text)
+
+    def text(self) -> str:  # type: ignore[override]  (what tests read, as a QPushButton's)
+        return self.words.text()
+
+    def sizeHint(self):  # noqa: ANN201, N802 (Qt's name)
+        return self.minimumSize()
+
+
+class VoicePages:
+    """Builds the home and Citizen's Voice pages into ``pages`` (its ``w`` names them)."""
+
+    def __init__(self, pages: PageStack) -> None:
+        self.p = pages
+        self.flow = pages.flow
+        self.choice_buttons: list[ChoiceButton] = []
+        self.choices_shown: tuple = ()
+        self._home()
+        self._menu()
+        self._choice()
+        self._text()
+        self._confirm()
+        self._filed()
+        self._case()
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _tile(self, name: str, sign: str, page: QWidget, intent) -> Tile:  # noqa: ANN001
+        tile = Tile(name, sign, page)
+        tile.clicked.connect(lambda _checked=False: self.p.intent(intent))
+        self.p.w[name] = tile  # fitted with the rest (its own fonts: ``fit``)
+        return tile
+
+    # --- home ----------------------------------------------------------------------
+
+    def _home(self) -> None:
+        """The emblem and the emirate's name, a welcome, the two services as large tiles
+        side by side, and the reading aids (large text, high contrast) under them."""
+        p, flow = self.p, self.flow
+        page = p._new_page("home")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        p._columns.append(column)
+        header = QHBoxLayout()
+        header.addStretch(1)
+        self.emblem = Emblem(page)
+        header.addWidget(self.emblem)
+        header.addWidget(p._label("emirate", page, 1.6))
+        header.addStretch(1)
+        column.addLayout(header)
+        column.addWidget(p._label("home_welcome", page, 1.1))
+        tiles = QHBoxLayout()
+        self.tiles = {"start": self._tile("start", "status", page, flow.start),
+                      "voice": self._tile("voice", "voice", page, flow.open_voice)}
+        for tile in self.tiles.values():
+            tiles.addWidget(tile, 1)
+        self.tiles_row = tiles
+        column.addLayout(tiles, 1)
+        aids = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        aids.addWidget(p._button("large_text", page, flow.toggle_large_text))
+        aids.addWidget(p._button("high_contrast", page, flow.toggle_high_contrast))
+        p._button_rows.append(aids)
+        column.addLayout(aids)
+
+    # --- Citizen's Voice -----------------------------------------------------------
+
+    def _menu(self) -> None:
+        p, flow = self.p, self.flow
+        page = p._new_page("voice")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        p._columns.append(column)
+        column.addWidget(p._label("voice_title", page, 1.8))
+        column.addWidget(p._label("voice_intro", page, 1.1))
+        column.addWidget(p._label("voice_notice", page, 1.0))
+        row = QHBoxLayout()
+        self.menu_tiles = {
+            "file_complaint": self._tile("file_complaint", "voice", page,
+                                         lambda: flow.choose_type("complaint")),
+            "file_suggestion": self._tile("file_suggestion", "idea", page,
+                                          lambda: flow.choose_type("suggestion")),
+            "follow_case": self._tile("follow_case", "status", page, flow.follow)}
+        for tile in self.menu_tiles.values():
+            row.addWidget(tile, 1)
+        column.addLayout(row, 1)
+        column.addWidget(p._button("voice_home", page, flow.finish))
+
+    def _choice(self) -> None:
+        """The agency or the category: a prompt and a grid of wrapping buttons."""
+        p = self.p
+        page = p._new_page("voice_choice")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        p._columns.append(column)
+        column.addWidget(p._label("choice_prompt", page, 1.6))
+        self.choice_page = page
+        self.choice_grid = QGridLayout()
+        column.addLayout(self.choice_grid)
+        column.addStretch(1)
+        column.addWidget(p._button("choice_back", page, self.flow.back))
+
+    def show_choices(self, choices: tuple[tuple[str, str], ...], metrics: Metrics | None,
+                     font: QFont) -> None:
+        """The buttons for ``choices`` ((object name, text) each), rebuilt when they
+        change; two columns in portrait, three in landscape."""
+        if choices != self.choices_shown:
+            self.choices_shown = choices
+            for button in self.choice_buttons:
+                self.choice_grid.removeWidget(button)
+                button.deleteLater()
+            self.choice_buttons = []
+            for name, text in choices:
+                button = ChoiceButton(name, self.choice_page)
+                button.show_text(text)
+                intent = self._choice_intent(name)
+                button.clicked.connect(lambda _checked=False, i=intent: self.p.intent(*i))
+                self.choice_buttons.append(button)
+        columns = 3 if metrics is not None and metrics.landscape else 2
+        for index, button in enumerate(self.choice_buttons):
+            self.choice_grid.addWidget(button, index // columns, index % columns)
+            button.words.setFont(font)
+            if metrics is not None:
+                button.setFixedHeight(round(metrics.button_px * 1.5))
+                self.choice_grid.setSpacing(metrics.spacing)
+
+    def _choice_intent(self, name: str) -> tuple:
+        kind, _, code = name.partition("-")
+        method = self.flow.choose_agency if kind == "agency" else self.flow.choose_category
+        return (method, "" if code == "none" else code)
+
+    def _text(self) -> None:
+        """The keyboard page (the case's text, or the reply to a question): back and next
+        beside what is typed, the count or a hint under it, the keyboard below."""
+        p, flow = self.p, self.flow
+        page = p._new_page("voice_text")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        p._columns.append(column)
+        column.addWidget(p._label("text_prompt", page, 1.4))
+        top = QHBoxLayout()
+        back = p._button("text_back", page, flow.back)
+        nxt = p._button("text_next", page, flow.next)
+        for button in (back, nxt):
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        typed = p._label("typed", page, 1.2)
+        typed.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
+        typed.setFrameShape(QLabel.Shape.Box)
+        typed.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        typed.setTextFormat(Qt.TextFormat.PlainText)
+        top.addWidget(back, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(typed, 1)
+        top.addWidget(nxt, 0, Qt.AlignmentFlag.AlignTop)
+        self.text_row = top
+        column.addLayout(top)
+        column.addWidget(p._label("text_notice", page, 1.0))
+        self.keyboard = Keyboard(page)
+        self.keyboard.typed.connect(lambda key: p.intent(flow.type_key, key))
+        self.keyboard.delete.connect(lambda: p.intent(flow.delete_key))
+        self.keyboard.switch_language.connect(lambda: p.intent(flow.switch_keyboard))
+        self.keyboard.switch_digits.connect(lambda: p.intent(flow.toggle_digits))
+        column.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addStretch(1)
+
+    def _confirm(self) -> None:
+        self.p._page("voice_confirm", [("confirm_title", 1.6), ("confirm_summary", 1.1),
+                                       ("confirm_notice", 1.0)],
+                     [("send", self.flow.send_case), ("confirm_back", self.flow.back)])
+        self.p.w["confirm_summary"].setTextFormat(Qt.TextFormat.PlainText)
+
+    def _filed(self) -> None:
+        self.p._page("voice_filed", [("filed_title", 1.6), ("tracking_label", 1.0),
+                                     ("tracking_number", 3.0), ("filed_body", 1.1),
+                                     ("filed_notice", 1.0)],
+                     [("filed_print", self.flow.print_case_receipt),
+                      ("filed_done", self.flow.finish)])
+
+    def _case(self) -> None:
+        """The followed case: its state, the question or the answer, what happened, the
+        rating buttons 1-5, reply, reopen and done."""
+        p, flow = self.p, self.flow
+        page = p._page("follow_case", [("case_heading", 1.5), ("case_notice", 1.1),
+                                       ("case_question", 1.2), ("case_answer", 1.2),
+                                       ("case_history", 1.0), ("rate_prompt", 1.0)],
+                       [("case_reply", flow.start_reply), ("case_reopen", flow.reopen),
+                        ("case_done", flow.finish)])
+        for name in ("case_question", "case_answer", "case_history"):
+            p.w[name].setTextFormat(Qt.TextFormat.PlainText)
+            p.w[name].setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
+        column = page.layout()
+        assert isinstance(column, QVBoxLayout)
+        self.ratings = QWidget(page)
+        self.ratings.setObjectName("ratings")
+        row = QHBoxLayout(self.ratings)
+        row.setContentsMargins(0, 0, 0, 0)
+        # 1 to 5 from the left, like the keypad's digits, in both languages.
+        self.ratings.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        for rating in range(1, 6):
+            button = p._button(f"rate-{rating}", self.ratings,
+                               lambda r=rating: flow.rate(r))
+            row.addWidget(button)
+        column.insertWidget(column.indexOf(p.w["rate_prompt"]) + 1, self.ratings)
+
+    # --- sizing --------------------------------------------------------------------
+
+    def fit(self, m: Metrics, font: QFont, contrast: bool) -> None:
+        """Tiles, keyboard and choice buttons sized to the window's metrics."""
+        p = self.p
+        title, line = QFont(font), QFont(font)
+        title.setPixelSize(m.scaled(1.6))
+        title.setBold(True)
+        line.setPixelSize(m.text_px)
+        for tile in (*self.tiles.values(), *self.menu_tiles.values()):
+            tile.set_fonts(title, line, contrast)
+        side = max(64, min(m.button_px * 2, 120))
+        self.emblem.setFixedSize(side, side)
+        self.tiles_row.setSpacing(m.spacing * 2)
+        keys, words = QFont(font), QFont(font)
+        keys.setPixelSize(round(m.text_px * 1.3))
+        words.setPixelSize(max(12, round(m.text_px * 0.9)))
+        width = p.window.width() - 2 * 24
+        # Five rows of keys under the prompt and what is typed: what is left of the page.
+        page_height = p.window.height() - 40 - 24 - m.button_px - m.spacing
+        key_px = min(m.key_px, (page_height - 3.2 * m.button_px - 6 * m.spacing) / 5)
+        self.keyboard.set_sizes(min(width, 1400), round(key_px), m.spacing, keys, words)
+        for name in ("text_back", "text_next"):
+            button = p.w[name]
+            button.setFixedWidth(max(MIN_TOUCH_PX * 2, button.sizeHint().width()))
+        self.text_row.setSpacing(m.spacing)
+        choice = QFont(font)
+        choice.setPixelSize(m.text_px)
+        self.show_choices(self.choices_shown, m, choice)
+        for rating in range(1, 6):
+            rate = p.w[f"rate-{rating}"]
+            rate.setFixedHeight(m.button_px)
+            assert isinstance(rate, TouchButton)
+        self.ratings.layout().setSpacing(m.spacing)  # type: ignore[union-attr]
+        typed = p.w["typed"]
+        assert isinstance(typed, Label)
+        typed.setMinimumHeight(m.button_px)
