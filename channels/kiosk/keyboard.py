@@ -95,6 +95,7 @@ class Keyboard(QWidget):
         self.language.show_text(words["other_language"])
         self.digits_key.show_text(words["letters"] if digits else words["digits"])
         self.space.show_text(words["space"])
+        self.shift.show_text(SHIFT_SIGN, words["shift"])
         self.backspace.show_text(DELETE_SIGN, words["delete"])
         self.shift.setVisible(layout == "en" and not digits)
 

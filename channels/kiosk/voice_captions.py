@@ -127,7 +127,7 @@ class VoiceCaptions:
         self.voice.keyboard.show_layout(layout, s.keyboard_digits, {
             "keyboard": v["keyboard"], "other_language": OTHER_LAYOUT[layout],
             "digits": DIGITS_KEY[layout], "letters": LETTERS_KEY[layout],
-            "space": v["space"], "delete": texts(s.lang)["delete"]})
+            "space": v["space"], "shift": v["shift"], "delete": texts(s.lang)["delete"]})
 
     def _confirm(self, v: dict[str, str], s: State, hint: str) -> None:
         self._set("confirm_title", v["confirm_title"])

@@ -41,6 +41,7 @@ def voice_texts(lang: str) -> dict[str, str]:
         "reply_prompt": _("Write your reply"),
         "characters": _("{count} of {limit} characters"),
         "space": _("Space"),
+        "shift": _("Capital letter"),
         "keyboard": _("Keyboard"),
         "text_empty": _("Please write a few words first."),
         "text_too_long": _("The text is as long as it may be here."),
