@@ -120,6 +120,7 @@ class Keyboard(QWidget):
                 button.clicked.connect(
                     lambda _checked=False, char=char: self._type(char))
                 self.grid.addWidget(button, row, offset + column)
+                button.show()  # made after the keyboard was shown
                 self.keys[char] = button
         bottom = len(rows)
         if self.layout_name == "en" and not self.digits:

@@ -194,6 +194,7 @@ class VoicePages:
         columns = 3 if metrics is not None and metrics.landscape else 2
         for index, button in enumerate(self.choice_buttons):
             self.choice_grid.addWidget(button, index // columns, index % columns)
+            button.show()  # made after its page was shown
             button.words.setFont(font)
             if metrics is not None:
                 button.setFixedHeight(round(metrics.button_px * 1.5))
