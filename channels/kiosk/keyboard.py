@@ -102,6 +102,8 @@ class Keyboard(QWidget):
     def _build(self, rows: tuple[str, ...]) -> None:
         for button in self.keys.values():
             self.grid.removeWidget(button)
+            button.hide()  # gone now, not at the next turn of the event loop
+            button.setParent(None)
             button.deleteLater()
         self.keys = {}
         for special in (self.shift, self.language, self.digits_key, self.space,

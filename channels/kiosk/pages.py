@@ -34,7 +34,8 @@ Intent = Callable[[], list[Effect]]
 # The labels written bold, whatever the size.
 BOLD = frozenset({"title", "status", "offline_title", "offline_title_other", "still_there",
                   "rate_limited_title", "emirate", "voice_title", "choice_prompt",
-                  "confirm_title", "filed_title", "tracking_number", "case_heading"})
+                  "confirm_title", "filed_title", "tracking_number", "case_tracking",
+                  "case_heading"})
 
 
 class PageStack:

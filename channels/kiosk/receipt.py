@@ -73,7 +73,7 @@ def case_receipt_for(tracking: str, case_type: str, agency: str, lang: str, kios
     lines.append((v["agency_label"], agency or v["emirate_routes"]))
     lines.append((t["receipt_date"], shown_digits(format_date(now.date(), lang), lang)))
     return Receipt(lang=lang, title=v["case_receipt_title"], lines=tuple(lines),
-                   text=v["filed_body"], reference_label=t["receipt_reference"],
+                   text=shown_digits(v["filed_body"], lang), reference_label=t["receipt_reference"],
                    reference=f"{kiosk_id}-{now:%Y%m%d-%H%M%S}", number=tracking,
                    headline=shown_digits(tracking, lang))
 
@@ -95,8 +95,8 @@ def receipt_html(receipt: Receipt) -> str:
     reference = (f'<p dir="ltr" align="{side}" style="white-space:nowrap;'
                  f' font-size:{reference_point_size(receipt.reference)}pt">'
                  f"\u202a{html.escape(receipt.reference)}\u202c</p>")
-    headline = (f'<p align="center" style="font-size:{HEADLINE_POINT_SIZE}pt"><b>'
-                f"\u202a{html.escape(receipt.headline)}\u202c</b></p>"
+    headline = (f'<p dir="ltr" align="center" style="font-size:{HEADLINE_POINT_SIZE}pt;'
+                f' white-space:nowrap"><b>{html.escape(receipt.headline)}</b></p>'
                 if receipt.headline else "")
     return (f'<div dir="{direction}" style="font-size:{RECEIPT_POINT_SIZE}pt">'
             f'<h3 align="center">{html.escape(receipt.title)}</h3>{headline}'

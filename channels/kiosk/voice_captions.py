@@ -6,12 +6,14 @@ what the agency wrote are shown as plain text, never as markup.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from channels.kiosk.state import Screen, State
 from channels.kiosk.texts import shown_digits, texts
 from channels.kiosk.voice import TEXT_MAX
 from channels.kiosk.voice_texts import voice_texts
+from core.calendar.dates import format_date
 
 if TYPE_CHECKING:
     from channels.kiosk.pages import PageStack
@@ -26,10 +28,18 @@ LETTERS_KEY = {"ar": "أ ب ت", "en": "ABC"}
 
 def tracking_shown(tracking: str, lang: str) -> str:
     """A tracking number in groups as it is read out ("7 4821 0936 5"), in the screen's
-    digits, left to right even on an Arabic screen."""
+    digits (its label reads left to right in both languages: voice_pages.py)."""
     if len(tracking) == 10:
         tracking = f"{tracking[0]} {tracking[1:5]} {tracking[5:9]} {tracking[9]}"
-    return "\u202a" + shown_digits(tracking, lang) + "\u202c"
+    return shown_digits(tracking, lang)
+
+
+def reopen_day(day: str, lang: str) -> str:
+    """The last day to reopen (ISO from the gateway), Hijri with Gregorian beside."""
+    try:
+        return shown_digits(format_date(date.fromisoformat(day), lang), lang)
+    except ValueError:
+        return day
 
 
 class VoiceCaptions:
@@ -151,7 +161,7 @@ class VoiceCaptions:
         self._set("tracking_label", v["receipt_tracking"])
         self._set("tracking_number", tracking_shown(s.tracking, s.lang) if s.tracking else "",
                   shown_digits(s.tracking, s.lang))
-        self._set("filed_body", v["filed_body"])
+        self._set("filed_body", shown_digits(v["filed_body"], s.lang))
         self._set("filed_notice", hint if s.screen is Screen.VOICE_FILED else "")
         self._set("filed_print", t["print"])
         self._set("filed_done", v["done"])
@@ -163,15 +173,18 @@ class VoiceCaptions:
         self._set("case_reply", v["reply"])
         self._set("case_reopen", v["reopen"])
         self._set("case_done", v["done"])
-        self._set("rate_prompt", v["rate_prompt"] if case and case.may_rate else "")
+        self._set("rate_prompt", shown_digits(v["rate_prompt"], s.lang)
+                  if case and case.may_rate else "")
         for rating in range(1, 6):
             self._set(f"rate-{rating}", shown_digits(str(rating), s.lang))
         if case is None:
-            for name in ("case_heading", "case_question", "case_answer", "case_history"):
+            for name in ("case_tracking", "case_heading", "case_question", "case_answer",
+                         "case_history"):
                 self._set(name, "")
             return
-        self._set("case_heading", f"{tracking_shown(case.tracking, s.lang)}\n"
-                  + v["case_state"].format(state=case.state_text))
+        self._set("case_tracking", tracking_shown(case.tracking, s.lang),
+                  shown_digits(case.tracking, s.lang))
+        self._set("case_heading", v["case_state"].format(state=case.state_text))
         self._set("case_question", f"{v['question_label']}\n{case.question}"
                   if case.question else "")
         answer = f"{v['answer_label']}\n{case.answer}" if case.answer else ""
@@ -179,7 +192,7 @@ class VoiceCaptions:
             answer += "\n" + v["rated"].format(rating=shown_digits(str(case.rating), s.lang))
         if case.may_reopen and case.reopen_until:
             answer += "\n" + v["reopen_until"].format(
-                date=shown_digits(case.reopen_until, s.lang))
+                date=reopen_day(case.reopen_until, s.lang))
         self._set("case_answer", answer.strip())
         steps = [step.words + (f" {step.text}" if step.text and step.text != case.question
                                and step.text != case.answer else "")

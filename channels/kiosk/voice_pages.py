@@ -183,6 +183,8 @@ class VoicePages:
             self.choices_shown = choices
             for button in self.choice_buttons:
                 self.choice_grid.removeWidget(button)
+                button.hide()
+                button.setParent(None)
                 button.deleteLater()
             self.choice_buttons = []
             for name, text in choices:
@@ -250,12 +252,15 @@ class VoicePages:
                                      ("filed_notice", 1.0)],
                      [("filed_print", self.flow.print_case_receipt),
                       ("filed_done", self.flow.finish)])
+        # Digits in groups: left to right on an Arabic screen too.
+        self.p.w["tracking_number"].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
 
     def _case(self) -> None:
         """The followed case: its state, the question or the answer, what happened, the
         rating buttons 1-5, reply, reopen and done."""
         p, flow = self.p, self.flow
-        page = p._page("follow_case", [("case_heading", 1.5), ("case_notice", 1.1),
+        page = p._page("follow_case", [("case_tracking", 1.5), ("case_heading", 1.3),
+                                       ("case_notice", 1.1),
                                        ("case_question", 1.2), ("case_answer", 1.2),
                                        ("case_history", 1.0), ("rate_prompt", 1.0)],
                        [("case_reply", flow.start_reply), ("case_reopen", flow.reopen),
@@ -263,6 +268,9 @@ class VoicePages:
         for name in ("case_question", "case_answer", "case_history"):
             p.w[name].setTextFormat(Qt.TextFormat.PlainText)
             p.w[name].setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
+        for name in ("case_tracking",):
+            # Digits in groups: left to right on an Arabic screen too.
+            p.w[name].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         column = page.layout()
         assert isinstance(column, QVBoxLayout)
         self.ratings = QWidget(page)
@@ -274,6 +282,7 @@ class VoicePages:
         for rating in range(1, 6):
             button = p._button(f"rate-{rating}", self.ratings,
                                lambda r=rating: flow.rate(r))
+            button.setMinimumWidth(MIN_TOUCH_PX)  # five in a row on a narrow screen
             row.addWidget(button)
         column.insertWidget(column.indexOf(p.w["rate_prompt"]) + 1, self.ratings)
 
