@@ -161,3 +161,4 @@ class Keyboard(QWidget):
             special.setMinimumWidth(self.key_width)
         self.shift.setFixedWidth(self.key_width)
         self.backspace.setFont(self.font_)
+        self.grid.activate()  # the new page's keys placed now, not at the next event

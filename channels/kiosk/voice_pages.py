@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QFont
+from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtGui import QFont, QPaintEvent, QPalette
 from PyQt6.QtWidgets import (
     QBoxLayout,
     QGridLayout,
@@ -21,6 +21,9 @@ from PyQt6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -54,7 +57,8 @@ class PageStack(Protocol):
 
 
 class ChoiceButton(QPushButton):
-    """A big button whose words wrap (an agency's or a category's name can be long)."""
+    """A big button whose words wrap (an agency's or a category's name can be long):
+    painted as a button without text, then the words inside it, wrapped."""
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,25 +66,52 @@ class ChoiceButton(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumSize(MIN_TOUCH_PX * 2, MIN_TOUCH_PX)
-        self.words = QLabel(self)
-        self.words.setWordWrap(True)
-        self.words.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.words.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.words.setObjectName(f"{name}-words")
-        self.words.setStyleSheet("color: inherit; background: transparent;")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 4, 12, 4)
-        layout.addWidget(self.words)
 
     def show_text(self, text: str) -> None:
-        self.words.setText(text)
+        self.setText(text)
         self.setAccessibleName(text)
 
-    def text(self) -> str:  # type: ignore[override]  (what tests read, as a QPushButton's)
-        return self.words.text()
-
-    def sizeHint(self):  # noqa: ANN201, N802 (Qt's name)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name; the words wrap to any width)
         return self.minimumSize()
+
+    def paintEvent(self, _event: QPaintEvent | None) -> None:  # noqa: N802
+        painter = QStylePainter(self)
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = ""
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
+        painter.setPen(self.palette().color(QPalette.ColorRole.ButtonText))
+        flags = int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap)
+        painter.drawText(self.rect().adjusted(12, 4, -12, -4), flags, self.text())
+        painter.end()
+
+
+class TypedLabel(Label):
+    """What is typed, in a box of fixed height: its end (where the caret is), as much of
+    it as the box shows, an ellipsis before."""
+
+    def __init__(self, name: str, parent: QWidget | None = None, *, scale: float = 1.0) -> None:
+        super().__init__(name, parent, scale=scale)
+        self.full = ""
+
+    def show_text(self, text: str, spoken: str | None = None) -> None:
+        self.full = text
+        self.setAccessibleName(text if spoken is None else spoken)
+        self._fit_text()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_text()
+
+    def _fit_text(self) -> None:
+        text = self.full
+        self.setText(text)
+        cut = 0
+        while (self.height() > 0 and self.heightForWidth(self.width()) > self.height()
+               and cut < len(self.full)):
+            cut += max(1, (len(self.full) - cut) // 8)
+            text = "…" + self.full[cut:]
+            self.setText(text)
 
 
 class VoicePages:
@@ -197,7 +228,7 @@ class VoicePages:
         for index, button in enumerate(self.choice_buttons):
             self.choice_grid.addWidget(button, index // columns, index % columns)
             button.show()  # made after its page was shown
-            button.words.setFont(font)
+            button.setFont(font)
             if metrics is not None:
                 button.setFixedHeight(round(metrics.button_px * 1.5))
                 self.choice_grid.setSpacing(metrics.spacing)
@@ -215,13 +246,22 @@ class VoicePages:
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
         p._columns.append(column)
-        column.addWidget(p._label("text_prompt", page, 1.4))
+        heading = QHBoxLayout()
+        heading.addWidget(p._label("text_prompt", page, 1.3), 1)
+        heading.addWidget(p._label("text_notice", page, 1.0), 1)
+        p.w["text_prompt"].setAlignment(Qt.AlignmentFlag.AlignLeading
+                                        | Qt.AlignmentFlag.AlignVCenter)
+        p.w["text_notice"].setAlignment(Qt.AlignmentFlag.AlignTrailing
+                                        | Qt.AlignmentFlag.AlignVCenter)
+        self.heading_row = heading
+        column.addLayout(heading)
         top = QHBoxLayout()
         back = p._button("text_back", page, flow.back)
         nxt = p._button("text_next", page, flow.next)
         for button in (back, nxt):
             button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        typed = p._label("typed", page, 1.2)
+        typed = TypedLabel("typed", page, scale=1.2)
+        p.w["typed"] = typed
         typed.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
         typed.setFrameShape(QLabel.Shape.Box)
         typed.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -231,7 +271,6 @@ class VoicePages:
         top.addWidget(nxt, 0, Qt.AlignmentFlag.AlignTop)
         self.text_row = top
         column.addLayout(top)
-        column.addWidget(p._label("text_notice", page, 1.0))
         self.keyboard = Keyboard(page)
         self.keyboard.typed.connect(lambda key: p.intent(flow.type_key, key))
         self.keyboard.delete.connect(lambda: p.intent(flow.delete_key))
@@ -256,24 +295,32 @@ class VoicePages:
         self.p.w["tracking_number"].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
 
     def _case(self) -> None:
-        """The followed case: its state, the question or the answer, what happened, the
-        rating buttons 1-5, reply, reopen and done."""
+        """The followed case: its tracking number and state, the question or the answer,
+        what happened; beside it in landscape (under it in portrait) the rating buttons
+        1-5, reply, reopen and done."""
         p, flow = self.p, self.flow
-        page = p._page("follow_case", [("case_tracking", 1.5), ("case_heading", 1.3),
-                                       ("case_notice", 1.1),
-                                       ("case_question", 1.2), ("case_answer", 1.2),
-                                       ("case_history", 1.0), ("rate_prompt", 1.0)],
-                       [("case_reply", flow.start_reply), ("case_reopen", flow.reopen),
-                        ("case_done", flow.finish)])
+        page = p._new_page("follow_case")
+        self.case_row = QBoxLayout(QBoxLayout.Direction.TopToBottom, page)
+        self.case_row.setContentsMargins(0, 0, 0, 0)
+        info, actions = QWidget(page), QWidget(page)
+        info.setObjectName("case-info")
+        actions.setObjectName("case-actions")
+        info_column, action_column = QVBoxLayout(info), QVBoxLayout(actions)
+        for column in (info_column, action_column):
+            column.setContentsMargins(0, 0, 0, 0)
+            p._columns.append(column)
+        for name, scale in (("case_tracking", 1.5), ("case_heading", 1.3),
+                            ("case_notice", 1.1), ("case_question", 1.2),
+                            ("case_answer", 1.2), ("case_history", 1.0)):
+            info_column.addWidget(p._label(name, info, scale))
+        info_column.addStretch(1)
         for name in ("case_question", "case_answer", "case_history"):
             p.w[name].setTextFormat(Qt.TextFormat.PlainText)
             p.w[name].setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
-        for name in ("case_tracking",):
-            # Digits in groups: left to right on an Arabic screen too.
-            p.w[name].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
-        column = page.layout()
-        assert isinstance(column, QVBoxLayout)
-        self.ratings = QWidget(page)
+        # Digits in groups: left to right on an Arabic screen too.
+        p.w["case_tracking"].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        action_column.addWidget(p._label("rate_prompt", actions, 1.0))
+        self.ratings = QWidget(actions)
         self.ratings.setObjectName("ratings")
         row = QHBoxLayout(self.ratings)
         row.setContentsMargins(0, 0, 0, 0)
@@ -284,7 +331,13 @@ class VoicePages:
                                lambda r=rating: flow.rate(r))
             button.setMinimumWidth(MIN_TOUCH_PX)  # five in a row on a narrow screen
             row.addWidget(button)
-        column.insertWidget(column.indexOf(p.w["rate_prompt"]) + 1, self.ratings)
+        action_column.addWidget(self.ratings)
+        action_column.addStretch(1)
+        for name, intent in (("case_reply", flow.start_reply), ("case_reopen", flow.reopen),
+                             ("case_done", flow.finish)):
+            action_column.addWidget(p._button(name, actions, intent))
+        self.case_row.addWidget(info, 1)
+        self.case_row.addWidget(actions, 1)
 
     # --- sizing --------------------------------------------------------------------
 
@@ -312,6 +365,9 @@ class VoicePages:
             button = p.w[name]
             button.setFixedWidth(max(MIN_TOUCH_PX * 2, button.sizeHint().width()))
         self.text_row.setSpacing(m.spacing)
+        self.case_row.setDirection(QBoxLayout.Direction.LeftToRight if m.landscape
+                                   else QBoxLayout.Direction.TopToBottom)
+        self.case_row.setSpacing(m.spacing * 2)
         choice = QFont(font)
         choice.setPixelSize(m.text_px)
         self.show_choices(self.choices_shown, m, choice)
@@ -321,5 +377,6 @@ class VoicePages:
             assert isinstance(rate, TouchButton)
         self.ratings.layout().setSpacing(m.spacing)  # type: ignore[union-attr]
         typed = p.w["typed"]
-        assert isinstance(typed, Label)
-        typed.setMinimumHeight(m.button_px)
+        assert isinstance(typed, TypedLabel)
+        typed.setFixedHeight(max(m.button_px, round(m.scaled(1.2) * 2.9)))
+        self.heading_row.setSpacing(m.spacing)
