@@ -36,7 +36,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.access.actors import Actor
+from core.access.actors import USER_ROLES, Actor
 from core.access.sessions import UserSession
 from core.access.tokens import USER_ROLE
 from gateway.auth import bearer_token
@@ -204,6 +204,10 @@ def api_user_required(*roles: str, services: tuple[str, ...] = ()) -> Callable:
                 return error_response(403, "forbidden",
                                       f"this route needs {' or '.join(wanted)} token")
             return view(*args, **kwargs)
+        # What the route accepts, for the OpenAPI description's ``x-roles`` to be checked
+        # against (tests/gateway/test_openapi.py).
+        accepted = frozenset(roles or USER_ROLES) | frozenset(services)
+        wrapper.accepted_roles = accepted  # type: ignore[attr-defined]
         return wrapper
     return decorate
 

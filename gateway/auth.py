@@ -25,6 +25,7 @@ def require_role(*roles: str) -> Callable:
                                       f"this route needs a {' or '.join(roles)} token")
             g.principal = principal
             return view(*args, **kwargs)
+        wrapper.accepted_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapper
     return decorate
 

@@ -4,14 +4,16 @@ Prometheus on the operator's network."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from core.operations.health import Background, ComponentsReport, Health
+from core.operations.health import Background, ComponentsReport, Health, VoiceJobs
 from core.platform import leases
 from core.platform.faults import DatabaseError
+from core.platform.leases import LeaseView
 from core.transactions import overdue
 from gateway.auth import bearer_token
 from gateway.errors import error_response
@@ -64,15 +66,14 @@ def from_operators_network() -> bool:
 def _details(core, settings):
     components: dict[str, str] = {}
     try:
-        database = core.health.database()
+        details = core.health.details(background(settings))
     except DatabaseError:
         return jsonify({"status": "unavailable", "components": {"database": "down"}}), 503
     components["database"] = "ok"
-    states, database_now = database.outbox, database.now
+    states, database_now, report = details.outbox, details.now, details.report
     revision, head = core.health.schema_revisions()
     components["schema"] = "ok" if revision == head else "outdated"
     components["ivr"] = "enabled" if settings.ivr.enabled else "disabled"
-    report = core.health.components(background(settings))
     for part in report.components:
         components[part.name] = part.status
     # An expected component missing is "degraded", still 200: this answer also reaches the
@@ -90,7 +91,7 @@ def _details(core, settings):
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
         body["sms"] = {"bound": channel.session.bound}
-    held = core.health.heartbeats()
+    held = details.leases
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
     # "live" is the lease's own expiry (up to its lifetime, 90 s, after the channel's last
@@ -111,9 +112,9 @@ def _details(core, settings):
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     if settings.email.enabled:
-        body["email"] = email_poller(core.health, settings.email.imap.poll_seconds)
+        body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
-        body["voice"] = voice_jobs(core.health)
+        body["voice"] = voice_jobs(details.voice)
     return jsonify(body)
 
 
@@ -122,14 +123,14 @@ def _seconds_since(when, now) -> float:
     return round(max(0.0, (now - when).total_seconds()), 1)
 
 
-def email_poller(health: Health, poll_seconds: float) -> dict[str, object]:
+def email_poller(held: Mapping[str, LeaseView], poll_seconds: float) -> dict[str, object]:
     """The mailbox poller's heartbeat, from its lease (whichever machine holds it).
 
     "stale" when no poll has read the mailbox for three poll intervals: a poller that holds
     the lease and cannot read it (its last good poll is what ``polled_at`` records)."""
     from channels.email.channel import LEASE
 
-    lease = health.heartbeats().get(LEASE)
+    lease = held.get(LEASE)
     if lease is None:
         return {"poller": None, "stale": True}
     polled_at = lease.state.get("polled_at")
@@ -152,13 +153,12 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
     return datetime.now(UTC) - when > timedelta(seconds=3 * poll_seconds)
 
 
-def voice_jobs(health: Health) -> dict[str, object]:
+def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
     """Citizen's Voice's scheduled work: the alarm scan and the closing of answered cases
     (which scheduler runs each, whether its lease is live, its last run's figures; None
     before any scheduler ran it), and the retiming of open cases after a calendar change
     (the holder while one runs; the calendar version still waiting for it, if any).
     "live" is on the database's clock, as every machine reads it."""
-    jobs = health.voice_jobs()
 
     def lease(view) -> dict[str, object] | None:
         if view is None:

@@ -30,9 +30,11 @@ class GatewaySettings(Section):
     secret_key: str | None = None
     threads: int = Field(default=4, ge=1, le=256)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Networks allowed to read /metrics (the operator's monitoring network).
-    metrics_networks: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
-                                   "192.168.0.0/16"]
+    # Networks allowed to read /metrics (the operator's monitoring network). Loopback
+    # only unless the operator says more: a private range by default would let every
+    # request through a load balancer (whose address is private) pass as the monitoring
+    # network when ``trusted_proxies`` is left at 0.
+    metrics_networks: list[str] = ["127.0.0.0/8", "::1/128"]
     # Proxies in front of the gateway: the client's address is the one the N-th proxy
     # from the gateway appends to X-Forwarded-For (0: forwarded headers are deleted).
     trusted_proxies: int = Field(default=0, ge=0, le=5)

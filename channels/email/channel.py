@@ -4,7 +4,8 @@ One thread. Every ``poll_seconds``, and at once when a second session waiting in
 IDLE (where the server offers it) hears of new mail, the poller, if it holds the mailbox
 lease (one poller across every machine), reads the messages above the folder's cursor,
 in UID order: each is fetched without being marked read, understood (``parse``), and
-stored with its reply queued (``channels.email.inquiry.receive``, one transaction); only
+stored with its reply queued (``channels.email.voice.receive_mail``: a Citizen's Voice
+mail files or acts on a case, any other is an inquiry); only
 then is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
 that the core fails on, is moved to ``failed_folder`` with the reason logged, and the loop
 goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows.
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from channels.email import inquiry, metrics
+from channels.email import metrics, voice
 from channels.email.inquiry import EmailRules
 from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
@@ -75,9 +76,11 @@ class EmailChannel:
         self.rules = EmailRules(
             own_addresses=own_addresses(settings),
             max_replies_per_hour=settings.max_replies_per_hour,
-            authserv_ids=frozenset(settings.authserv_ids))
+            authserv_ids=frozenset(settings.authserv_ids),
+            voice_address=settings.voice_address)
         self.sender = SmtpSender(core, settings.smtp,
-                                 allow_plaintext_login=settings.allow_plaintext_login)
+                                 allow_plaintext_login=settings.allow_plaintext_login,
+                                 voice_address=settings.voice_address)
         self.cursors = MailboxCursors(core.db)
         self.holder = leases.holder_name("email")
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
@@ -314,7 +317,7 @@ class EmailChannel:
 
     def _store(self, mailbox: Mailbox, uid: int, mail, report: PollReport) -> bool:
         try:
-            received = inquiry.receive(self.core, mail, self.rules)
+            received = voice.receive_mail(self.core, mail, self.rules)
         except DATABASE_AWAY:
             raise  # the database is away: leave the mail unread, try again next poll
         except DATABASE_ERROR as exc:
@@ -368,6 +371,6 @@ def idle_renewal_due(issued_at: float, now: float) -> bool:
 def own_addresses(settings: EmailSettings) -> frozenset[str]:
     """Our addresses, which never get a reply: the From of our replies, the IMAP and SMTP
     usernames that are addresses, and the aliases configured (``email.own_addresses``)."""
-    candidates = (settings.smtp.from_address, settings.imap.username,
-                  settings.smtp.username, *settings.own_addresses)
+    candidates = (settings.smtp.from_address, settings.voice_address,
+                  settings.imap.username, settings.smtp.username, *settings.own_addresses)
     return frozenset(a.strip().lower() for a in candidates if "@" in a)

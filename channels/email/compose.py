@@ -25,6 +25,8 @@ from core.messaging.outbox import Claimed
 from core.messaging.subjects import notification_subject
 
 _DIRECTION = {"ar": "rtl", "en": "ltr"}
+# Outbox kinds of Citizen's Voice (core.voice.notices, channels.email.voice).
+VOICE_KINDS = "voice_"
 
 
 def message_id_for(notification_id: int, from_address: str,
@@ -47,10 +49,7 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     message["From"] = Address(display_name=from_name, username=local, domain=domain) \
         if from_name else from_address
     message["To"] = claimed.recipient
-    # A reply answers a mail; without an envelope it is a notification nobody asked for.
-    # Never the subject stored with the reply: one queued before replies had a fixed
-    # subject echoes the sender's.
-    message["Subject"] = reply_subject() if envelope else notification_subject(claimed.kind)
+    message["Subject"] = subject_of(claimed.kind, envelope is not None)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id_for(claimed.id, from_address, queued_at)
     if envelope and envelope.in_reply_to:
@@ -66,6 +65,22 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     message.set_content(plain_text(sections), charset="utf-8")
     message.add_alternative(html_body(sections), subtype="html", charset="utf-8")
     return message
+
+
+def subject_of(kind: str, in_thread: bool) -> str:
+    """A fixed subject, never the citizen's: a notification's title; a reply to an
+    inquiry "Re: " and the inquiry title; a Citizen's Voice mail in the citizen's thread
+    "Re: " and its own title. Never the subject stored with the reply: one queued before
+    replies had a fixed subject echoes the sender's."""
+    if kind.startswith(VOICE_KINDS):
+        return ("Re: " if in_thread else "") + notification_subject(kind)
+    return reply_subject() if in_thread else notification_subject(kind)
+
+
+def sender_address(kind: str, from_address: str, voice_address: str = "") -> str:
+    """The From of a mail of ``kind``: Citizen's Voice's mails come from its address
+    (where the citizen's replies go), when one is configured."""
+    return voice_address if voice_address and kind.startswith(VOICE_KINDS) else from_address
 
 
 def html_body(sections: list[Section]) -> str:

@@ -63,7 +63,11 @@ class InboundEmail:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case name -> value
     message_id: str | None = None
     references: str = ""
+    in_reply_to: str = ""
     recipient: str = ""
+    # Every address it was sent to: To, Cc, and the receiving server's Delivered-To and
+    # X-Original-To (a Bcc shows only there), lower case.
+    recipients: tuple[str, ...] = ()
     # Identifies a mail without a Message-ID (a digest of its bytes).
     digest: str = ""
     oversized: bool = False
@@ -81,19 +85,29 @@ class EmailRules:
     # The authserv-ids of our receiving server's Authentication-Results (RFC 8601): only a
     # mail whose From it authenticated is answered. None: no mail is.
     authserv_ids: frozenset[str] = frozenset()
+    # Citizen's Voice's address (``email.voice_address``, lower case); "" when off.
+    voice_address: str = ""
 
 
 def dedupe_key(mail: InboundEmail) -> str:
     """One key per mail: a digest of the sender and the Message-ID as written (whitespace
     removed), else of the mail's bytes. The sender is part of it, so another's mail that
     reuses a Message-ID is not taken for a duplicate; "<>" or none falls back to bytes."""
-    message_id = "".join((mail.message_id or "").split())
-    sender = mail.sender.strip().lower()
-    if message_id.strip("<>"):
-        source = f"{sender}\n{message_id}"
-        return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    key = message_key(mail.sender, mail.message_id)
+    if key is not None:
+        return key
     return "email:digest:" + (mail.digest or hashlib.sha256(
         f"{mail.sender}\n{mail.subject}\n{mail.text}".encode("utf-8", "replace")).hexdigest())
+
+
+def message_key(sender: str, message_id: str | None) -> str | None:
+    """``dedupe_key`` of a mail from ``sender`` with ``message_id``: also what finds the
+    case a citizen's earlier mail filed or acted on (its source key); None without an id."""
+    message_id = "".join((message_id or "").split())
+    if not message_id.strip("<>"):
+        return None
+    source = f"{sender.strip().lower()}\n{message_id}"
+    return "email:id:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
@@ -107,13 +121,24 @@ def receive(core: Core, mail: InboundEmail, rules: EmailRules) -> Received:
     seen = store.already_received(key)
     if seen is not None:
         return seen
-    sender = storable(mail.sender.strip().lower(), SENDER_MAX)
+    return answer(core, store, mail, key, sender_of(mail), rules)
+
+
+def sender_of(mail: InboundEmail) -> str:
+    """The From address as stored and compared: lower case, storable."""
+    return storable(mail.sender.strip().lower(), SENDER_MAX)
+
+
+def answer(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: str,
+           rules: EmailRules) -> Received:
+    """Answer a mail not seen before as an inquiry (or record why it gets no reply)."""
     reason = why_no_reply(store, mail, sender, rules)
     if reason is not None:
         log.info("e-mail from %s gets no reply: %s", mask_email(sender), reason)
-        return store.record(_record(mail, key, sender, note=reason, sections=None))
-    return store.record(_record(mail, key, sender, note="oversized" if mail.oversized else None,
-                                sections=_reply(core, mail, sender)))
+        return store.record(record_of(mail, key, sender, note=reason, sections=None))
+    return store.record(record_of(mail, key, sender,
+                                  note="oversized" if mail.oversized else None,
+                                  sections=_reply(core, mail, sender)))
 
 
 def why_no_reply(store: MailStore, mail: InboundEmail, sender: str,
@@ -148,8 +173,9 @@ def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
     return reply_sections(answers, tz)
 
 
-def _record(mail: InboundEmail, key: str, sender: str, *, note: str | None,
-            sections: list[Section] | None) -> MailRecord:
+def record_of(mail: InboundEmail, key: str, sender: str, *, note: str | None,
+              sections: list[Section] | None, kind: str = "answer",
+              answered_apart: bool = False) -> MailRecord:
     """What is kept of the mail: national IDs masked, the reply threaded under it."""
     message_id = storable(mail.message_id or "", HEADER_MAX) or None
     return MailRecord(
@@ -157,4 +183,4 @@ def _record(mail: InboundEmail, key: str, sender: str, *, note: str | None,
         text=redact_national_ids(f"{mail.subject}\n\n{mail.text}"), message_id=message_id,
         reply_subject=reply_subject(),
         references=reply_references(storable(mail.references, REFERENCES_MAX), message_id),
-        note=note, sections=sections)
+        note=note, sections=sections, kind=kind, answered_apart=answered_apart)

@@ -39,6 +39,9 @@ _BROKEN_STRUCTURE = (email_errors.NoBoundaryInMultipartDefect,
                      email_errors.StartBoundaryNotFoundDefect,
                      email_errors.MultipartInvariantViolationDefect)
 _MAX_TEXT = 50_000
+# Where the addresses a mail went to are read (Citizen's Voice's address among them).
+RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to")
+MAX_RECIPIENTS = 50
 
 
 class UnreadableMail(Exception):
@@ -93,7 +96,8 @@ def _understand(message: EmailMessage, raw: bytes, *, body: bool) -> InboundEmai
         message_id=_raw_message_id(message),
         references=" ".join((_header(message, "references") or
                              _header(message, "in-reply-to")).split()),
-        recipient=_first_address(_header(message, "to")),
+        in_reply_to=" ".join(_header(message, "in-reply-to").split()),
+        recipient=_first_address(_header(message, "to")), recipients=_recipients(message),
         digest=hashlib.sha256(raw).hexdigest(), oversized=not body, trace=_trace(message))
 
 
@@ -141,6 +145,14 @@ def _sender(message: EmailMessage) -> str:
     if "@" not in address:
         raise UnreadableMail("no sender address (From)")
     return address
+
+
+def _recipients(message: EmailMessage) -> tuple[str, ...]:
+    """Every address the mail went to, lower case, at most ``MAX_RECIPIENTS``."""
+    values = [_header(message, name) for name in RECIPIENT_HEADERS]
+    addresses = (address.strip().lower() for _name, address in
+                 getaddresses([value for value in values if value]))
+    return tuple(dict.fromkeys(a for a in addresses if "@" in a))[:MAX_RECIPIENTS]
 
 
 def _first_address(value: str) -> str:

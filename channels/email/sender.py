@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from channels.email import metrics
-from channels.email.compose import compose_reply, message_id_for
+from channels.email.compose import compose_reply, message_id_for, sender_address
 from channels.email.login import (
     PlaintextLoginRefused,
     refuse_plaintext_login,
@@ -70,8 +70,10 @@ class SmtpSender:
 
     def __init__(self, core: Core, settings: SmtpSettings, *,
                  backoff: RetrySchedule | None = None, timeout: float = 20.0, batch: int = 10,
-                 allow_plaintext_login: bool = False) -> None:
+                 allow_plaintext_login: bool = False, voice_address: str = "") -> None:
         self.db = core.db
+        # Citizen's Voice's mails are sent from this address (``email.voice_address``).
+        self.voice_address = voice_address
         self.mail = MailStore(core.db)
         self.settings = settings
         self.allow_plaintext_login = allow_plaintext_login
@@ -113,7 +115,8 @@ class SmtpSender:
 
     def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed,
                   session: _Session) -> None:
-        from_address = self.settings.from_address
+        from_address = sender_address(item.kind, self.settings.from_address,
+                                      self.voice_address)
         try:
             queued_at = self.mail.queued_at(item.id)
             message = compose_reply(item, self.mail.reply_envelope(item.id),
@@ -122,7 +125,8 @@ class SmtpSender:
             self._failed(item, f"cannot write the reply: {exc}")
             return
         try:
-            refused = connection.send_message(message, from_addr=from_address,
+            # The envelope sender stays the responder's: bounces come back to its box.
+            refused = connection.send_message(message, from_addr=self.settings.from_address,
                                               to_addrs=[item.recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = next(iter(exc.recipients.values()))

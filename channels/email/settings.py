@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from core.platform.settings import EmailBasics, Section
 
@@ -78,6 +78,19 @@ class EmailSettings(EmailBasics):
     # authenticated (dmarc=pass, or spf=pass aligned with it) is answered. Empty: none is.
     # In the environment: a JSON list.
     authserv_ids: list[str] = []
+    # Citizen's Voice's address: a mail to it (To, Cc, Delivered-To, X-Original-To) files
+    # a complaint or a suggestion, in the same mailbox as the inquiries (an alias of it);
+    # our mails about cases are sent from it. Empty: Citizen's Voice takes no mail.
+    voice_address: str = ""
+
+    @field_validator("voice_address", mode="before")
+    @classmethod
+    def _voice_address(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip():
+            if "@" not in value.strip().strip("@") or any(c.isspace() for c in value.strip()):
+                raise ValueError(f"{value!r} is not an e-mail address")
+            return value.strip().lower()
+        return value
 
     @field_validator("authserv_ids", mode="before")
     @classmethod
@@ -100,3 +113,11 @@ class EmailSettings(EmailBasics):
                     raise ValueError(f"{address!r} is not an e-mail address")
             value = [address.strip().lower() for address in value]
         return value
+
+    @model_validator(mode="after")
+    def _voice_apart(self) -> EmailSettings:
+        # The same address as the inquiries' would take every inquiry for a complaint.
+        if self.voice_address and self.voice_address == self.smtp.from_address.strip().lower():
+            raise ValueError("voice_address must be an address of its own, not "
+                             "smtp.from_address")
+        return self

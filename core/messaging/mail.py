@@ -20,11 +20,12 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
+from sqlalchemy.orm import Session
 
 from core.messaging import outbox
 from core.messaging.bilingual import Section, plain_text
 from core.messaging.inbound import ANSWERED, IGNORED, Received
-from core.messaging.models import EmailExchange, InboundMessage, Notification
+from core.messaging.models import EmailExchange, EmailThread, InboundMessage, Notification
 from core.platform.clock import utcnow
 from core.platform.db import Database
 
@@ -37,6 +38,8 @@ HEADER_MAX = 998
 REFERENCES_MAX = HEADER_MAX * 4
 # What is kept of a mail's text: enough for staff to see what was asked.
 TEXT_MAX = 20_000
+# Message-IDs looked up of a reply's References (a thread's newest ones).
+THREAD_IDS_MAX = 10
 
 # The store's failures as the channel tells them apart without importing the driver: the
 # database away (leave the mail unread, try again next poll), and any database error
@@ -71,6 +74,11 @@ class MailRecord:
     note: str | None = None
     # The reply (the mail is ANSWERED), or None: no reply (IGNORED, ``note`` says why).
     sections: list[Section] | None = None
+    # The outbox kind of the reply (its subject: ``core.messaging.subjects``).
+    kind: str = "answer"
+    # Answered apart, in the transaction that acted on it (a Citizen's Voice notice): the
+    # mail is ANSWERED (counted by the rate policy) without a reply of its own here.
+    answered_apart: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ class MailStore:
         duplicate. Only a database failure raises: then the mail must stay unread.
         """
         now = utcnow()
-        status = IGNORED if mail.sections is None else ANSWERED
+        status = ANSWERED if mail.sections is not None or mail.answered_apart else IGNORED
         message_id = storable(mail.message_id or "", HEADER_MAX) or None
         try:
             with self.db.write.begin() as session:
@@ -146,7 +154,7 @@ class MailStore:
                     note=mail.note)
                 if mail.sections is not None:
                     reply = outbox.enqueue(
-                        session, cause_key=f"email:{message.id}:answer", kind="answer",
+                        session, cause_key=f"email:{message.id}:answer", kind=mail.kind,
                         audience="citizen", recipient=message.sender,
                         language=mail.sections[0].lang, body=plain_text(mail.sections),
                         channel=CHANNEL, priority=outbox.PRIORITY_ANSWER)
@@ -175,8 +183,35 @@ class MailStore:
                                   .where(EmailExchange.notification_id == notification_id)
                                   ).first()
             if row is None:
-                return None
+                thread = session.get(EmailThread, notification_id)
+                if thread is None:
+                    return None
+                return ReplyEnvelope(subject="", in_reply_to=thread.in_reply_to,
+                                     references=thread.references, sections=())
             return ReplyEnvelope(
                 subject=row.reply_subject, in_reply_to=row.message_id,
                 references=row.references,
                 sections=tuple(Section(s["lang"], s["text"]) for s in row.sections or []))
+
+
+def thread(session: Session, notification: Notification, references: str) -> None:
+    """Write the e-mail ``notification`` (queued in ``session``) into the thread
+    ``references`` (a mail's References, the mail it answers last): the SMTP sender
+    threads it as a reply to that mail."""
+    references = storable(" ".join(references.split()), REFERENCES_MAX)
+    if not references:
+        return
+    session.flush()
+    session.add(EmailThread(notification_id=notification.id,
+                            in_reply_to=references.split()[-1], references=references))
+
+
+def sent_as(session: Session, message_ids: list[str]) -> list[str]:
+    """The cause keys of the e-mails we sent under any of ``message_ids`` (as a reply's
+    In-Reply-To and References name them): what a citizen's reply answers."""
+    ids = [message_id.strip().strip("<>") for message_id in message_ids]
+    ids = list(dict.fromkeys(i for i in ids if i))[:THREAD_IDS_MAX * 2]
+    if not ids:
+        return []
+    return list(session.scalars(select(Notification.cause_key).where(
+        Notification.provider_message_id.in_(ids), Notification.channel == CHANNEL)))

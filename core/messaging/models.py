@@ -168,3 +168,17 @@ class InboundPart(Base):
 # The reassembly pass asks for parts still waiting (joined_at null) received before a
 # cutoff, and for joined parts old enough to forget.
 Index("ix_inbound_parts_joined_at_received_at", InboundPart.joined_at, InboundPart.received_at)
+
+
+class EmailThread(Base):
+    """The thread an e-mail notification is written in: a Citizen's Voice notice about a
+    case filed by e-mail goes into the citizen's own thread (``In-Reply-To`` their first
+    mail, ``References`` the thread so far), as a reply to an inquiry does
+    (``EmailExchange``)."""
+
+    __tablename__ = "email_threads"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"),
+                                                 primary_key=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[str] = mapped_column(Text, default="")

@@ -29,14 +29,6 @@ from core.voice import alarms, closing, deadlines
 
 
 @dataclass(frozen=True)
-class DatabaseState:
-    """The database answered: its outbox per status and its own clock."""
-
-    outbox: dict[str, int]
-    now: datetime
-
-
-@dataclass(frozen=True)
 class OutboxGauges:
     """The outbox's depth and the live SMS channels' heartbeats, for /metrics."""
 
@@ -99,6 +91,19 @@ class VoiceJobs:
 
 
 @dataclass(frozen=True)
+class Details:
+    """Everything ``/healthz``'s details show, read in one transaction on the database's
+    clock: the outbox per status, every lease (each read once), the components' states
+    from them, and Citizen's Voice's jobs."""
+
+    outbox: dict[str, int]
+    now: datetime
+    leases: dict[str, LeaseView]
+    report: ComponentsReport
+    voice: VoiceJobs
+
+
+@dataclass(frozen=True)
 class ComponentsReport:
     now: datetime
     components: list[ComponentState]
@@ -118,50 +123,52 @@ class Health:
         with self._db.read() as session:
             session.execute(text("SELECT 1"))
 
-    def database(self) -> DatabaseState:
-        """One read transaction: the database answers, the outbox, the database's clock."""
-        with self._db.read() as session:
-            session.execute(text("SELECT 1"))
-            return DatabaseState(outbox=outbox_states(session), now=database_clock(session))
-
     def schema_revisions(self) -> tuple[str | None, str | None]:
         """The database's schema revision and the one this version needs."""
         return migrate.current_revision(self._db.engine), schema_head()
-
-    def heartbeats(self) -> dict[str, LeaseView]:
-        """Every lease, live or expired, by name: the components' heartbeats."""
-        return leases.current(self._db)
 
     def components(self, background: Sequence[Background]) -> ComponentsReport:
         """Each background component's state and the outbox's oldest due message, in one
         read transaction on the database's clock (one clock for every machine)."""
         with self._db.read() as session:
             now = database_clock(session)
-            rows = session.scalars(select(Lease)).all()
-            views = [LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
-                               dict(row.state or {})) for row in rows]
-            return ComponentsReport(
-                now=now, components=[component_state(part, views, now) for part in background],
-                oldest_due_seconds=oldest_due(session, now))
+            return _report(session, background, _leases(session), now)
 
-    def voice_jobs(self) -> VoiceJobs:
-        """The voice jobs' leases and the calendar version awaiting its retiming, in one
-        read transaction (two indexed reads)."""
-        names = (alarms.ALARM_LEASE, closing.CLOSING_LEASE, deadlines.RECOMPUTE_LEASE)
+    def details(self, background: Sequence[Background]) -> Details:
+        """``/healthz``'s details in one read transaction: the leases read once."""
         with self._db.read() as session:
             now = database_clock(session)
-            held = {row.name: LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
-                                        dict(row.state or {}))
-                    for row in session.scalars(select(Lease).where(Lease.name.in_(names)))}
-            return VoiceJobs(alarm_scan=held.get(alarms.ALARM_LEASE),
-                             closing=held.get(closing.CLOSING_LEASE),
-                             recompute=held.get(deadlines.RECOMPUTE_LEASE),
-                             recompute_waiting=versions.awaiting_recompute(session), now=now)
+            held = _leases(session)
+            return Details(outbox=outbox_states(session), now=now, leases=held,
+                           report=_report(session, background, held, now),
+                           voice=_voice_jobs(session, held, now))
+
 
     def outbox_gauges(self) -> OutboxGauges:
         with self._db.read() as session:
             return OutboxGauges(depth=outbox.depth(session), retrying=retrying_count(session),
                                 sms_channels=sms_heartbeats(session))
+
+
+def _leases(session: Session) -> dict[str, LeaseView]:
+    return {row.name: LeaseView(row.name, row.holder, row.renewed_at, row.expires_at,
+                                dict(row.state or {}))
+            for row in session.scalars(select(Lease))}
+
+
+def _report(session: Session, background: Sequence[Background],
+            held: dict[str, LeaseView], now: datetime) -> ComponentsReport:
+    views = list(held.values())
+    return ComponentsReport(
+        now=now, components=[component_state(part, views, now) for part in background],
+        oldest_due_seconds=oldest_due(session, now))
+
+
+def _voice_jobs(session: Session, held: dict[str, LeaseView], now: datetime) -> VoiceJobs:
+    return VoiceJobs(alarm_scan=held.get(alarms.ALARM_LEASE),
+                     closing=held.get(closing.CLOSING_LEASE),
+                     recompute=held.get(deadlines.RECOMPUTE_LEASE),
+                     recompute_waiting=versions.awaiting_recompute(session), now=now)
 
 
 @cache

@@ -121,12 +121,15 @@ def emirate_id(session: Session, config: CoreSettings) -> int:
 
 
 def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
-              actor: Actor | None = None, *, source_key: str | None = None) -> VoiceCase:
+              actor: Actor | None = None, *, source_key: str | None = None,
+              email_thread: str | None = None) -> VoiceCase:
     """File a case: validated, timed, recorded and acknowledged, in ``session``'s
     transaction. ``actor`` is the member of staff filing it for the citizen (a call
     centre, an agency's own system), None when the citizen files it themselves.
     ``source_key``: the channel's message it is filed from; filed once, so a second
-    call with it returns the case the first filed (see ``filed_from``)."""
+    call with it returns the case the first filed (see ``filed_from``).
+    ``email_thread``: filed from a mail, the References of a reply to it (its thread,
+    then its Message-ID): every notice to the citizen is written in that thread."""
     if source_key is not None:
         earlier = filed_from(session, source_key)
         if earlier is not None:
@@ -155,7 +158,8 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
                                                    config.national_id_key())
                                   if citizen.national_id else None),
         cycle=1, received_at=now, cycle_started_at=now, escalation=0, updated_at=now,
-        source_key=source_key)
+        source_key=source_key,
+        email_thread=email_thread if body.channel == notices.EMAIL and email_thread else None)
     # Timed before it joins the session: the policy lookup may flush, and a case is not
     # complete (its policy, its calendar version) until it is timed.
     with session.no_autoflush:
@@ -165,7 +169,8 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     event = record(session, case, actor or CITIZEN, "file", None, now,
                    detail={"channel": body.channel})
     notices.to_citizen(session, case, event.id, "received", notices.received(
-        case.case_type, case.tracking, config.sms.short_code, case.language))
+        case.case_type, case.tracking, config.sms.short_code, case.language,
+        channel=notices.EMAIL if case.email_thread else "sms"))
     return case
 
 

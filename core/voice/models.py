@@ -80,6 +80,8 @@ class VoiceCase(Base):
         # nearest deadline first; the specialist's queue: theirs by state.
         Index("ix_voice_cases_inbox", "agency_id", "state", "answer_due"),
         Index("ix_voice_cases_queue", "assigned_user_id", "state", "answer_due"),
+        # The leader's list of one category (a few of an agency's many cases).
+        Index("ix_voice_cases_category", "agency_id", "category_id", "state", "answer_due"),
         # Leadership's list across agencies (core/voice/queues.py).
         Index("ix_voice_cases_state_due", "state", "answer_due", "id"),
         # The answered cases whose reopen window has passed (core/voice/closing.py).
@@ -132,6 +134,9 @@ class VoiceCase(Base):
     # files again after a crash or a redelivery finds the case it filed (see
     # ``core.voice.cases.file_case``).
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Filed by e-mail: the References the mails to the citizen carry (the thread their
+    # first mail answered, then its Message-ID), so that every notice joins their thread.
+    email_thread: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -5,8 +5,10 @@ ones fit one or two UCS-2 segments (70/67 characters) once the tracking number i
 ``to_citizen`` and ``to_staff`` queue them in the caller's transaction, one message per
 (event, kind): ``cause_key`` "voice:<event id>:<kind>" cannot be queued twice.
 
-A citizen is told by SMS when they gave a mobile, else by e-mail; staff by SMS to the
-mobile on their account, when there is one (staff texts are in Arabic).
+A citizen who filed by e-mail is told by e-mail, each notice a reply in the thread of
+their first mail (``VoiceCase.email_thread``); any other citizen by SMS when they gave a
+mobile, else by e-mail. Staff by SMS to the mobile on their account, when there is one
+(staff texts are in Arabic).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
 from core.calendar.dates import format_date, local_date
-from core.messaging import outbox, subjects
+from core.messaging import mail, outbox, subjects
 from core.messaging.subjects import N_
 from core.platform.i18n import gettext_for
 from core.voice.models import VoiceCase
 
 STAFF_LANGUAGE = "ar"
+EMAIL = "email"
 # The e-mail subject of each kind queued here (outbox kind "voice_<kind>").
 subjects.register({
     "voice_received": N_("Citizen's Voice: your request was received"),
@@ -37,15 +40,23 @@ subjects.register({
     "voice_merged": N_("Citizen's Voice: your request joins another"),
     "voice_assigned": N_("Citizen's Voice: a case assigned to you"),
     "voice_sent_back": N_("Citizen's Voice: your draft answer was sent back"),
+    # The e-mail channel's own replies about a case (channels.email.voice).
+    "voice_reply": N_("Citizen's Voice: about your message"),
 })
 
 
-def received(case_type: str, tracking: str, short_code: str, lang: str) -> str:
-    """The acknowledgement, with the number to follow the case by."""
+def received(case_type: str, tracking: str, short_code: str, lang: str, *,
+             channel: str = "sms") -> str:
+    """The acknowledgement, with the number to follow the case by (by e-mail: a reply in
+    the thread follows it, the SMS short code knows only a case with a mobile)."""
     _ = gettext_for(lang)
     first = {"complaint": _("Your complaint was received."),
              "suggestion": _("Your suggestion was received."),
              "enquiry": _("Your enquiry was received.")}[case_type]
+    if channel == EMAIL:
+        return first + " " + _("Tracking number {tracking}. Reply to this message to ask "
+                               "where it stands; we will write to you here.").format(
+            tracking=tracking)
     return first + " " + _("Tracking number {tracking}; send it to {short_code} to "
                            "follow it.").format(tracking=tracking, short_code=short_code)
 
@@ -105,18 +116,30 @@ def sent_back_to_you(tracking: str, reason: str) -> str:
 
 def to_citizen(session: Session, case: VoiceCase, event_id: int, kind: str,
                body: str) -> bool:
-    """Queue ``body`` to the case's citizen (SMS to the mobile, else e-mail); whether
-    there was anywhere to send it."""
-    if case.citizen_mobile:
+    """Queue ``body`` to the case's citizen (filed by e-mail: by e-mail in their thread;
+    else SMS to the mobile, else e-mail); whether there was anywhere to send it."""
+    if case.channel == EMAIL and case.citizen_email:
+        channel, recipient = EMAIL, case.citizen_email
+    elif case.citizen_mobile:
         channel, recipient = "sms", case.citizen_mobile
     elif case.citizen_email:
-        channel, recipient = "email", case.citizen_email
+        channel, recipient = EMAIL, case.citizen_email
     else:
         return False
-    outbox.enqueue(session, cause_key=f"voice:{event_id}:{kind}", kind=f"voice_{kind}",
-                   audience="citizen", recipient=recipient, language=case.language,
-                   body=body, channel=channel)
+    row = outbox.enqueue(session, cause_key=f"voice:{event_id}:{kind}",
+                         kind=f"voice_{kind}", audience="citizen", recipient=recipient,
+                         language=case.language, body=body, channel=channel)
+    if channel == EMAIL and case.email_thread:
+        mail.thread(session, row, case.email_thread)
     return True
+
+
+def case_event_of(cause_key: str) -> int | None:
+    """The case event a citizen's notice was queued for ("voice:<event id>:<kind>"), or
+    None for any other outbox row."""
+    prefix, _, rest = cause_key.partition(":")
+    event, _, kind = rest.partition(":")
+    return int(event) if prefix == "voice" and event.isdigit() and kind else None
 
 
 def to_staff(session: Session, user: StaffUser, event_id: int, kind: str, body: str) -> bool:

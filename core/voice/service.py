@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from core.calendar import holidays as days_off
 from core.calendar import overrides as hour_overrides
 from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
+from core.messaging import mail
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
@@ -34,6 +36,7 @@ from core.voice import (
     citizen_cases,
     deadlines,
     desk,
+    notices,
     permissions,
     queues,
     states,
@@ -43,7 +46,7 @@ from core.voice import attachments as attachments_
 from core.voice.actions import CitizenProof
 from core.voice.limits import Filer, FilingLimits
 from core.voice.lookups import LookupLimits
-from core.voice.models import VoiceCase
+from core.voice.models import CaseEvent, VoiceCase
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ class VoiceService:
     def file_case(self, data: Any, *, actor: Actor | None = None,
                   now: datetime | None = None, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
-                  attachments: Sequence[attachments_.NewAttachment] = ()) -> Filed:
+                  attachments: Sequence[attachments_.NewAttachment] = (),
+                  email_thread: str | None = None) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
         acknowledgement is queued with it. ``actor``: the member of staff filing it.
 
@@ -126,7 +130,8 @@ class VoiceService:
         mobile and address are counted, and ``origin`` (where they came from: an
         address, a caller, a mail domain; None for a kiosk, which serves everyone).
         ``attachments``: photos or a recording given with it, checked already by the
-        channel (``core.voice.attachments``)."""
+        channel (``core.voice.attachments``). ``email_thread``: filed from a mail, the
+        References of a reply to it; every notice to the citizen goes in that thread."""
         if source_key is not None:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
@@ -143,7 +148,8 @@ class VoiceService:
                         filed = self._filed(session, earlier, replayed=True)
                         break
                     case = cases.file_case(session, self._config, data, now or self._clock(),
-                                           actor, source_key=source_key)
+                                           actor, source_key=source_key,
+                                           email_thread=email_thread)
                     for attachment in attachments:
                         attachments_.add(session, case, attachment)
                     filed = self._filed(session, case)
@@ -228,6 +234,38 @@ class VoiceService:
             case = citizen_cases.newest_answered(session, self._config, proof,
                                                  self._clock())
             return self._filed(session, case) if case is not None else None
+
+    def case_of_mail(self, message_ids: Sequence[str]) -> str | None:
+        """The tracking number of the case a mail answers: the newest of our notices
+        about a case among the ids of its In-Reply-To and References, or None. Only a
+        lead: whether the case is the sender's is for ``citizen_act``/``citizen_view``
+        to check with the sender's address."""
+        with self._db.read() as session:
+            events = [event for event in map(notices.case_event_of,
+                                             mail.sent_as(session, list(message_ids)))
+                      if event is not None]
+            if not events:
+                return None
+            return session.scalar(select(VoiceCase.tracking).join(
+                CaseEvent, CaseEvent.case_id == VoiceCase.id)
+                .where(CaseEvent.id == max(events)))
+
+    def case_of_source(self, source_keys: Sequence[str]) -> str | None:
+        """The tracking number of the case one of these channel messages filed or acted
+        on (``source_key``), the newest; None when none did."""
+        keys = list(dict.fromkeys(source_keys))[:mail.THREAD_IDS_MAX * 2]
+        if not keys:
+            return None
+        with self._db.read() as session:
+            filed = session.scalar(select(VoiceCase.tracking)
+                                   .where(VoiceCase.source_key.in_(keys))
+                                   .order_by(VoiceCase.id.desc()).limit(1))
+            if filed is not None:
+                return filed
+            return session.scalar(select(VoiceCase.tracking).join(
+                CaseEvent, CaseEvent.case_id == VoiceCase.id)
+                .where(CaseEvent.source_key.in_(keys))
+                .order_by(CaseEvent.id.desc()).limit(1))
 
     def citizen_view(self, tracking: str, proof: CitizenProof, *,
                      place: str | None = None) -> citizen_cases.CitizenView:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from core.access.actors import USER_ROLES
+
 DESCRIPTION = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 
@@ -41,3 +43,26 @@ def test_every_operation_says_its_roles_and_its_refusals():
                 continue
             assert spec["x-roles"], (method, path)
             assert {"401", "403", "422"} <= set(spec["responses"]), (method, path)
+
+
+def test_every_operations_roles_are_the_ones_its_route_accepts(app):
+    """``x-roles`` says who may call an operation; the route's guard decides. A guard
+    changed without the description (or the other way) fails here."""
+    document = yaml.safe_load(DESCRIPTION.read_text(encoding="utf-8"))
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        accepted = getattr(app.view_functions[rule.endpoint], "accepted_roles", None)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            spec = document["paths"][path][method.lower()]
+            if spec.get("security") == []:
+                assert accepted is None, (method, path)
+                continue
+            said = set(spec["x-roles"])
+            if "user" in said:  # any staff user
+                said = (said - {"user"}) | set(USER_ROLES)
+            assert accepted == said, (method, path)
+            checked += 1
+    assert checked >= 10

@@ -44,11 +44,11 @@ def _delivered(raw: bytes, sender: str, authenticated: bool) -> bytes:
 
 def plain(body: str, *, sender: str = "applicant@example.com", subject: str = "استعلام",
           charset: str = "utf-8", message_id: str | None = "", authenticated: bool = True,
-          **headers: str) -> bytes:
+          to: str = "inquiries@emirate.gov.sa", **headers: str) -> bytes:
     """A text/plain mail; ``message_id=None`` leaves the header out."""
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
-    message["To"] = "inquiries@emirate.gov.sa"
+    message["To"] = to
     message["Subject"] = subject
     if message_id is not None:
         message["Message-ID"] = message_id or f"<test-{next(_ids)}@mail.example.com>"

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, OperationalError
 
 from channels.email import channel as channel_module
-from channels.email import inquiry
+from channels.email import voice
 from channels.email.channel import LEASE, EmailChannel
 from channels.email.mailbox import MailboxUnavailable
 from core.messaging.mailbox import MailboxCursors
@@ -36,7 +36,7 @@ def _refusing(error):
         if "refused" in mail.text:
             raise error
         return real_receive(core, mail, rules)
-    real_receive = inquiry.receive
+    real_receive = voice.receive_mail
     return receive
 
 
@@ -44,7 +44,7 @@ def test_a_mail_the_database_refuses_is_moved_aside_and_the_next_is_answered(
         registered, channel, email_settings, dovecot, folder, smtp, monkeypatch):
     # What PostgreSQL raises for a NUL in a text column; stored values are cleaned now
     # (tests/channels/email/test_inquiry.py), and any such refusal left must not block the box.
-    monkeypatch.setattr(inquiry, "receive", _refusing(
+    monkeypatch.setattr(voice, "receive_mail", _refusing(
         DataError("INSERT ...", {}, Exception("invalid byte sequence 0x00"))))
     dovecot.append(folder, mails.plain(f"refused {NUMBER}"))
     dovecot.append(folder, mails.plain(f"status {NUMBER}"))
@@ -59,7 +59,7 @@ def test_a_mail_the_database_refuses_is_moved_aside_and_the_next_is_answered(
 
 def test_the_database_away_leaves_the_mail_unread_for_the_next_poll(
         registered, channel, email_settings, dovecot, folder, smtp, monkeypatch):
-    monkeypatch.setattr(inquiry, "receive", _refusing(
+    monkeypatch.setattr(voice, "receive_mail", _refusing(
         OperationalError("INSERT ...", {}, Exception("server closed the connection"))))
     dovecot.append(folder, mails.plain(f"refused {NUMBER}"))
 

@@ -440,3 +440,24 @@ def test_an_inbox_page_reads_index_ranges_on_postgresql(core, world):
             f"EXPLAIN {compiled}"))
     assert "ix_voice_cases_inbox" in plan
     assert "Seq Scan" not in plan
+
+
+@pytest.mark.postgres
+def test_a_leaders_list_of_one_category_reads_the_category_index_on_postgresql(core, world):
+    other = VoiceCategory(code="CAT-A3", agency_id=world.agency["A"], name_ar="ثالثة",
+                          name_en="Third", types=["complaint"])
+    with core.db.write.begin() as session:
+        session.add(other)
+    for n in range(300):
+        world.case("A", states.ASSIGNED, assigned=SPECIALIST, due=NOW,
+                   **({"category_id": other.id} if n % 50 == 0 else {}))
+    with core.db.read() as session:
+        session.connection().exec_driver_sql("ANALYZE voice_cases")
+        session.connection().exec_driver_sql("SET enable_seqscan = off")
+        query = queues.list_statement(world.actor["A", AGENCY_LEADER],
+                                      queues.ListFilter(category_id=other.id),
+                                      emirate_id=world.agency["EMIRATE"], now=NOW)
+        compiled = query.compile(core.db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in session.connection().exec_driver_sql(
+            f"EXPLAIN {compiled}"))
+    assert "ix_voice_cases_category" in plan
