@@ -247,12 +247,11 @@ class VoicePages:
         column.setContentsMargins(0, 0, 0, 0)
         p._columns.append(column)
         heading = QHBoxLayout()
-        heading.addWidget(p._label("text_prompt", page, 1.3), 1)
-        heading.addWidget(p._label("text_notice", page, 1.0), 1)
-        p.w["text_prompt"].setAlignment(Qt.AlignmentFlag.AlignLeading
-                                        | Qt.AlignmentFlag.AlignVCenter)
-        p.w["text_notice"].setAlignment(Qt.AlignmentFlag.AlignTrailing
-                                        | Qt.AlignmentFlag.AlignVCenter)
+        prompt, count = p._label("text_prompt", page, 1.3), p._label("text_notice", page, 1.0)
+        heading.addWidget(prompt, 1)
+        heading.addWidget(count, 1)
+        prompt.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
+        count.setAlignment(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
         self.heading_row = heading
         column.addLayout(heading)
         top = QHBoxLayout()
@@ -283,7 +282,9 @@ class VoicePages:
         self.p._page("voice_confirm", [("confirm_title", 1.6), ("confirm_summary", 1.1),
                                        ("confirm_notice", 1.0)],
                      [("send", self.flow.send_case), ("confirm_back", self.flow.back)])
-        self.p.w["confirm_summary"].setTextFormat(Qt.TextFormat.PlainText)
+        summary = self.p.w["confirm_summary"]
+        assert isinstance(summary, Label)
+        summary.setTextFormat(Qt.TextFormat.PlainText)
 
     def _filed(self) -> None:
         self.p._page("voice_filed", [("filed_title", 1.6), ("tracking_label", 1.0),
@@ -312,11 +313,13 @@ class VoicePages:
         for name, scale in (("case_tracking", 1.5), ("case_heading", 1.3),
                             ("case_notice", 1.1), ("case_question", 1.2),
                             ("case_answer", 1.2), ("case_history", 1.0)):
-            info_column.addWidget(p._label(name, info, scale))
+            label = p._label(name, info, scale)
+            info_column.addWidget(label)
+            if name in ("case_question", "case_answer", "case_history"):
+                # What the agency wrote, as plain text, read from the top.
+                label.setTextFormat(Qt.TextFormat.PlainText)
+                label.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
         info_column.addStretch(1)
-        for name in ("case_question", "case_answer", "case_history"):
-            p.w[name].setTextFormat(Qt.TextFormat.PlainText)
-            p.w[name].setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
         # Digits in groups: left to right on an Arabic screen too.
         p.w["case_tracking"].setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         action_column.addWidget(p._label("rate_prompt", actions, 1.0))
