@@ -102,22 +102,29 @@ class Tile(QPushButton):
         painter.setPen(QPen(edge, 4))
         painter.setBrush(fill)
         painter.drawRoundedRect(box, 24, 24)
-        sign_side = min(box.width(), box.height()) * 0.34
-        sign = QRectF(box.center().x() - sign_side / 2, box.top() + box.height() * 0.1,
-                      sign_side, sign_side)
-        self._sign(painter, sign, ink, edge)
-        text_top = sign.bottom() + box.height() * 0.05
-        text = QRectF(box.left() + 16, text_top, box.width() - 32, box.bottom() - text_top)
-        painter.setPen(ink)
-        painter.setFont(self.title_font)
         flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         wrap = int(flags) | int(Qt.TextFlag.TextWordWrap)
-        title_box = painter.boundingRect(text, wrap, self.title)
+        width = box.width() - 32
+        # The words first: the sign gets what height they leave (a short landscape tile
+        # with large text keeps its words whole and draws a smaller sign).
+        painter.setFont(self.title_font)
+        title_h = painter.boundingRect(QRectF(0, 0, width, 10_000), wrap, self.title).height()
+        painter.setFont(self.line_font)
+        line_h = painter.boundingRect(QRectF(0, 0, width, 10_000), wrap, self.line).height()
+        gap = box.height() * 0.06
+        room = box.height() - title_h - line_h - 8 - 3 * gap
+        sign_side = max(0.0, min(min(box.width(), box.height()) * 0.34, room))
+        top = box.top() + max(gap, (room - sign_side) / 2 + gap)
+        sign = QRectF(box.center().x() - sign_side / 2, top, sign_side, sign_side)
+        if sign_side >= 24:
+            self._sign(painter, sign, ink, edge)
+        text = QRectF(box.left() + 16, sign.bottom() + gap, width, title_h)
+        painter.setPen(ink)
+        painter.setFont(self.title_font)
         painter.drawText(text, wrap, self.title)
         painter.setFont(self.line_font)
-        below = QRectF(text.left(), title_box.bottom() + 8, text.width(),
-                       text.bottom() - title_box.bottom() - 8)
-        painter.drawText(below, wrap, self.line)
+        painter.drawText(QRectF(text.left(), text.bottom() + 8, width, line_h), wrap,
+                         self.line)
         painter.end()
 
     def _sign(self, painter: QPainter, box: QRectF, ink: QColor, accent: QColor) -> None:

@@ -90,9 +90,9 @@ class VoiceCaptions:
         self._set("voice_intro", v["voice_intro"])
         self._set("voice_notice", hint if s.screen is Screen.VOICE else "")
         tiles = self.voice.menu_tiles
-        tiles["file_complaint"].show_text(v["file_complaint"], v["complaint"])
-        tiles["file_suggestion"].show_text(v["file_suggestion"], v["suggestion"])
-        tiles["follow_case"].show_text(v["follow_case"], v["tracking_prompt"])
+        tiles["file_complaint"].show_text(v["file_complaint"], v["complaint_tile"])
+        tiles["file_suggestion"].show_text(v["file_suggestion"], v["suggestion_tile"])
+        tiles["follow_case"].show_text(v["follow_case"], v["follow_tile"])
         self._set("voice_home", v["home"])
 
     def _choice(self, v: dict[str, str], s: State) -> None:
