@@ -129,8 +129,10 @@ class VoiceCaptions:
         self._set("typed", shown + CARET, typed)
         count = v["characters"].format(count=shown_digits(str(len(typed)), s.lang),
                                        limit=shown_digits(str(TEXT_MAX), s.lang))
+        spoken_count = count
         on_page = s.screen in (Screen.VOICE_TEXT, Screen.FOLLOW_REPLY)
-        self._set("text_notice", hint if hint and on_page else count)
+        self._set("text_notice", hint if hint and on_page else count,
+                  None if hint and on_page else spoken_count)
         self._set("text_back", v["back"])
         self._set("text_next", v["send"] if replying else v["next"])
         layout = s.keyboard or s.lang

@@ -246,14 +246,19 @@ class VoicePages:
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
         p._columns.append(column)
-        heading = QHBoxLayout()
-        prompt, count = p._label("text_prompt", page, 1.3), p._label("text_notice", page, 1.0)
+        # The prompt and the count: one row above what is typed in portrait; in
+        # landscape one over the other beside it (the height goes to the keys).
+        self.heading = QWidget(page)
+        self.heading.setObjectName("text-heading")
+        heading = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.heading)
+        heading.setContentsMargins(0, 0, 0, 0)
+        prompt = p._label("text_prompt", self.heading, 1.3)
+        count = p._label("text_notice", self.heading, 1.0)
         heading.addWidget(prompt, 1)
         heading.addWidget(count, 1)
-        prompt.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
-        count.setAlignment(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
         self.heading_row = heading
-        column.addLayout(heading)
+        self.text_column = column
+        column.addWidget(self.heading)
         top = QHBoxLayout()
         back = p._button("text_back", page, flow.back)
         nxt = p._button("text_next", page, flow.next)
@@ -342,6 +347,23 @@ class VoicePages:
         self.case_row.addWidget(info, 1)
         self.case_row.addWidget(actions, 1)
 
+    def _arrange_heading(self, landscape: bool) -> None:
+        prompt, count = self.p.w["text_prompt"], self.p.w["text_notice"]
+        assert isinstance(prompt, Label) and isinstance(count, Label)
+        self.text_column.removeWidget(self.heading)
+        self.text_row.removeWidget(self.heading)
+        if landscape:
+            self.heading_row.setDirection(QBoxLayout.Direction.TopToBottom)
+            self.text_row.insertWidget(1, self.heading, 1)
+            for label in (prompt, count):
+                label.setAlignment(Qt.AlignmentFlag.AlignLeading
+                                   | Qt.AlignmentFlag.AlignVCenter)
+        else:
+            self.heading_row.setDirection(QBoxLayout.Direction.LeftToRight)
+            self.text_column.insertWidget(0, self.heading)
+            prompt.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter)
+            count.setAlignment(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
+
     # --- sizing --------------------------------------------------------------------
 
     def fit(self, m: Metrics, font: QFont, contrast: bool) -> None:
@@ -381,5 +403,7 @@ class VoicePages:
         self.ratings.layout().setSpacing(m.spacing)  # type: ignore[union-attr]
         typed = p.w["typed"]
         assert isinstance(typed, TypedLabel)
-        typed.setFixedHeight(max(m.button_px, round(m.scaled(1.2) * 2.9)))
+        lines = 1.8 if m.landscape else 2.9
+        typed.setFixedHeight(max(m.button_px, round(m.scaled(1.2) * lines)))
         self.heading_row.setSpacing(m.spacing)
+        self._arrange_heading(m.landscape)
