@@ -145,8 +145,13 @@ cmd_start() {
 
   log "initdb $PGDATA (PostgreSQL $("$BINDIR/pg_ctl" --version | awk '{print $3}'), as $RUNAS)"
   local out
-  out=$(as_owner "$BINDIR/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 --no-locale \
-    --no-sync 2>&1) || { printf '%s\n' "$out" >&2; die "initdb failed"; }
+  # C.UTF-8, as a production cluster's UTF-8 locale would: with the C locale pg_trgm sees
+  # no Arabic letters and similar cases fall back to Python (core/voice/similar.py).
+  out=$(as_owner "$BINDIR/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
+    --locale=C.UTF-8 --no-sync 2>&1) \
+    || out=$(as_owner "$BINDIR/initdb" -D "$PGDATA" -U "$DB_USER" --auth=trust -E UTF8 \
+      --no-locale --no-sync 2>&1) \
+    || { printf '%s\n' "$out" >&2; die "initdb failed"; }
 
   # Unix sockets only in the data dir (short path), otherwise TCP only.
   local sockdir="$PGDATA"

@@ -12,12 +12,12 @@ Two servers, each in its own process under waitress with ``gateway run``'s setti
 ``--callers`` client threads (in this process; one run per value, 1 and 4 by default)
 each make whole calls, one after another, the way Twilio drives them, two shapes in turn:
 
-- caller ID: ``/ivr/voice`` (``StirVerstat`` full attestation), ``1`` (Arabic), the
-  transaction number (the # ends the <Gather>; Twilio leaves it out of ``Digits``), and as
-  the caller ID is the applicant's the status comes at once, ``9`` (goodbye): four signed
-  webhooks;
-- national ID: from another mobile, ``/ivr/voice``, ``2`` (English), the number, the
-  national ID (the inquiry), ``9``: five signed webhooks.
+- caller ID: ``/ivr/voice`` (``StirVerstat`` full attestation), ``1`` (Arabic), ``1``
+  (the main menu: a transaction), the transaction number (the # ends the <Gather>;
+  Twilio leaves it out of ``Digits``), and as the caller ID is the applicant's the status
+  comes at once, ``9`` (goodbye): five signed webhooks;
+- national ID: from another mobile, ``/ivr/voice``, ``2`` (English), ``1``, the number,
+  the national ID (the inquiry), ``9``: six signed webhooks.
 
 Every gateway answer is checked (200, TwiML, the expected menu). The same requests go to
 the baseline. Prints webhooks/s and p50/p90/p99 latency of each, the gateway's p99 per
@@ -157,13 +157,16 @@ def _call_steps(sid: str, national_id: bool) -> list[tuple[str, dict, str]]:
         base["StirVerstat"] = "TN-Validation-Passed-A"
     voice = ("/ivr/voice", base, "/ivr/input/language")
     goodbye = ("/ivr/input/options", {**base, "Digits": "9"}, "<Hangup")
+    service = ("/ivr/input/service", {**base, "Digits": "1"}, "/ivr/input/number")
     if not national_id:
         return [voice,
-                ("/ivr/input/language", {**base, "Digits": "1"}, "/ivr/input/number"),
+                ("/ivr/input/language", {**base, "Digits": "1"}, "/ivr/input/service"),
+                service,
                 ("/ivr/input/number", {**base, "Digits": NUMBER}, "/ivr/input/options"),
                 goodbye]
     return [voice,
-            ("/ivr/input/language", {**base, "Digits": "2"}, "/ivr/input/number"),
+            ("/ivr/input/language", {**base, "Digits": "2"}, "/ivr/input/service"),
+            service,
             ("/ivr/input/number", {**base, "Digits": NUMBER}, "/ivr/input/national_id"),
             ("/ivr/input/national_id", {**base, "Digits": NATIONAL_ID},
              "/ivr/input/options"),
@@ -277,7 +280,7 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait(timeout=10)
-    print(f"IVR webhooks over whole calls (caller ID: 4 signed webhooks, national ID: 5, "
+    print(f"IVR webhooks over whole calls (caller ID: 5 signed webhooks, national ID: 6, "
           f"in turn), {args.seconds:.0f} s a run, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
     for callers in levels:

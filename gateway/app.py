@@ -14,6 +14,7 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.open311 import open311
 from gateway.openapi import openapi
 from gateway.overdue import OverdueCollector, overdue
 from gateway.portal import portal, template_gettext, template_ngettext
@@ -23,8 +24,10 @@ from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
 from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
+from gateway.voice_attachments import voice_attachments
 from gateway.voice_citizen_api import voice_citizen_api
 from gateway.voice_pages import voice_pages
+from gateway.voice_portal import voice_portal
 
 _collector: OutboxCollector | None = None
 _overdue_collector: OverdueCollector | None = None
@@ -67,9 +70,12 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
     app.register_blueprint(voice_pages)
+    app.register_blueprint(voice_attachments)
     app.register_blueprint(voice_admin)
     app.register_blueprint(openapi)
+    app.register_blueprint(open311)
     app.register_blueprint(portal)
+    app.register_blueprint(voice_portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
     app.register_blueprint(kiosk_api)

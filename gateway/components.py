@@ -172,6 +172,18 @@ def scheduler_part(core: Core, settings: Settings) -> Part:
     """The scheduler: on stop a running job finishes, then the scan lease goes."""
     from scheduler import Scheduler
 
-    scheduler = Scheduler(core, settings)
+    scheduler = Scheduler(core, settings, fetcher=recording_fetcher(settings))
     return Part("scheduler", start=scheduler.start, stop=scheduler.stop,
                 ready=lambda: scheduler.running)
+
+
+def recording_fetcher(settings: Settings):
+    """What fetches the phone line's voice messages from Twilio (None while the IVR or
+    Citizen's Voice on the line is off)."""
+    from scheduler.recordings import RecordingFetcher
+
+    ivr = settings.ivr
+    if not (ivr.enabled and ivr.complaints.enabled):
+        return None
+    return RecordingFetcher(ivr.twilio.account_sid, ivr.twilio.auth_token,
+                            ivr.twilio.recording_hosts)

@@ -154,9 +154,10 @@ def _stale(polled_at: str | None, poll_seconds: float) -> bool:
 
 
 def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
-    """Citizen's Voice's scheduled work: the alarm scan and the closing of answered cases
-    (which scheduler runs each, whether its lease is live, its last run's figures; None
-    before any scheduler ran it), and the retiming of open cases after a calendar change
+    """Citizen's Voice's scheduled work: the alarm scan, the closing of answered cases and
+    the fetch of the phone line's voice messages (which scheduler runs each, whether its
+    lease is live, its last run's figures; None before any scheduler ran it), and the
+    retiming of open cases after a calendar change
     (the holder while one runs; the calendar version still waiting for it, if any).
     "live" is on the database's clock, as every machine reads it."""
 
@@ -170,6 +171,7 @@ def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
 
     running = jobs.recompute is not None and jobs.recompute.expires_at > jobs.now
     return {"alarm_scan": lease(jobs.alarm_scan), "closing": lease(jobs.closing),
+            "recordings": lease(jobs.recordings),
             "deadline_recompute": {
                 "running": running,
                 "holder": jobs.recompute.holder if running and jobs.recompute else None,

@@ -1,11 +1,12 @@
 """Twilio's webhooks for the toll-free line, under ``/ivr/``.
 
 ``POST /ivr/voice`` is the number's "A call comes in" webhook; the menus answer at
-``/ivr/input/<menu>``, the agent transfer at ``/ivr/dial``, and ``/ivr/status`` is the
-call's status callback (the end of the call and its duration, for the call log). Each
-checks ``X-Twilio-Signature`` against ``gateway.public_url`` and the path: the URL Twilio
-called, not the one a proxy passed on. ``GET /ivr/audio/<file>`` serves the rendered
-prompts to Twilio's <Play> (and the call simulator) without a signature.
+``/ivr/input/<menu>``, the agent transfer at ``/ivr/dial``, a voice message (<Record>) at
+``/ivr/recorded``, and ``/ivr/status`` is the call's status callback (the end of the
+call and its duration, for the call log). Each checks ``X-Twilio-Signature`` against
+``gateway.public_url`` and the path: the URL Twilio called, not the one a proxy passed
+on. ``GET /ivr/audio/<file>`` serves the rendered prompts to Twilio's <Play> (and the
+call simulator) without a signature.
 
 A fault on our side (the database down, an error in the inquiry service) never reaches
 Twilio as a 500, which it would answer with its own "application error" message: the
@@ -32,7 +33,8 @@ from twilio.request_validator import RequestValidator, add_port, remove_port
 from werkzeug.exceptions import HTTPException
 
 from channels.ivr.audio import NAME, AudioLibrary, audio_dir
-from channels.ivr.flow import NODES
+from channels.ivr.cases import CoreVoice
+from channels.ivr.flow import NODES, Recording
 from channels.ivr.line import Line
 from channels.ivr.metrics import FAULTS, REJECTED
 from channels.ivr.twiml import TwimlRenderer
@@ -48,6 +50,8 @@ TWIML = "text/xml; charset=utf-8"
 # A year: the file name changes whenever its content would.
 AUDIO_MAX_AGE = 365 * 24 * 3600
 MAX_PARAM_CHARS = 128
+# A recording's URL at Twilio (about 125 characters); a longer one is not Twilio's.
+MAX_URL_CHARS = 512
 # Twilio's verdict on a call whose originating carrier signed the caller ID with full
 # attestation (it knows the caller and their right to the number), and verified it.
 # B ("partial"), C ("gateway") and the failures vouch for nothing.
@@ -60,7 +64,7 @@ class IvrWebhooks:
     def __init__(self, core: Core, settings: Settings) -> None:
         public_url = settings.gateway.public_url.rstrip("/")
         self.settings = settings
-        self.line = Line.build(core, settings, channel="ivr")
+        self.line = Line.build(core, settings, channel="ivr", voice=CoreVoice(core.voice))
         self.audio = AudioLibrary(audio_dir(settings), settings.ivr.voice, public_url)
         self.twiml = TwimlRenderer(settings.ivr.voice, self.audio, public_url,
                                    settings.ivr.input_timeout_seconds)
@@ -224,6 +228,26 @@ def keys(node: str):
 def dial():
     return _twiml(_hooks().line.dial_ended(_call_sid(), _param("DialCallStatus"),
                                            _param("From"), _attested()))
+
+
+@ivr.post("/recorded")
+def recorded():
+    """<Record>'s action (a voice message, or none: the <Redirect> after it)."""
+    reply_to = request.args.get("reply_to", "")[:MAX_PARAM_CHARS] or None
+    return _twiml(_hooks().line.recorded(_call_sid(), _recording(), _param("From"),
+                                         _attested(), reply_to))
+
+
+def _recording() -> Recording | None:
+    """The voice message Twilio reports, if any: its URL (https, at most MAX_URL_CHARS),
+    its length in seconds (at most 24 hours' worth of digits), its id."""
+    url = (request.form.get("RecordingUrl") or "").strip()
+    duration = (_param("RecordingDuration") or "").strip()
+    if not url or len(url) > MAX_URL_CHARS or not url.startswith(("https://", "http://")):
+        return None
+    if not (duration.isascii() and duration.isdigit() and len(duration) <= 5):
+        return None
+    return Recording(url=url, seconds=int(duration), sid=_param("RecordingSid"))
 
 
 @ivr.post("/status")

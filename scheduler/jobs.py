@@ -18,8 +18,12 @@ not be sent twice (``core.overdue``). The alarm scan (every
 lease of its own, ``voice-alarms``, renewed by the same heartbeat; it too is exactly once
 without the lease (``core.voice.alarms``). So does the closing of answered cases whose
 reopen window has passed (every ``scheduler.voice_close_seconds``, lease
-``voice-closing``; once without the lease too: ``core.voice.closing``). Expiry and
-recovery are single conditional updates, safe to run anywhere at once.
+``voice-closing``; once without the lease too: ``core.voice.closing``). The voice
+messages left on the phone line are fetched from Twilio into the database (every
+``scheduler.voice_recordings_seconds``, while the IVR and voice are on) under the lease
+``voice-recordings``, renewed between fetches; each is stored once without it too
+(``core.voice.recordings``). Expiry and recovery are single conditional updates, safe to
+run anywhere at once.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from core.platform.clock import utcnow
 from core.service import Core
 from core.transactions import overdue
 from core.voice import alarms, closing
+from core.voice.attachments import MAX_FETCH_ATTEMPTS
 from scheduler.job_queue import JobQueue
+from scheduler.recordings import FetchFailed, FetchRefused, RecordingFetcher
 from scheduler.settings import SchedulerConfiguration
 
 log = logging.getLogger("gateway.scheduler")
@@ -44,15 +50,20 @@ LEASE_HEARTBEAT_SECONDS = 15
 LEASE_TTL = timedelta(seconds=60)
 ALARM_JOB = "voice-alarms"
 CLOSING_JOB = "voice-closing"
+RECORDINGS_JOB = "voice-recordings"
 
 
 class Scheduler:
     """``Scheduler(core, settings).start()`` ... ``.stop()``."""
 
     def __init__(self, core: Core, settings: SchedulerConfiguration, *,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 fetcher: RecordingFetcher | None = None) -> None:
         self.upkeep = core.upkeep
         self.voice_enabled = core.config.voice.enabled
+        # The phone line's voice messages, fetched when the line takes them.
+        self.recordings = core.voice.recordings
+        self.fetcher = fetcher if self.voice_enabled else None
         self.settings = settings.scheduler
         self._tz = settings.tz
         self._clock = clock
@@ -118,6 +129,42 @@ class Scheduler:
             log.info("voice: %d answered cases closed, their reopen window passed",
                      result.closed)
         return result
+
+    def fetch_recordings(self) -> dict[str, int] | None:
+        """Fetch the voice messages due from Twilio into the database, if this scheduler
+        holds (and keeps, between fetches) the recordings lease; None otherwise. Counts
+        of what it did (also kept with the lease, for /healthz)."""
+        if self.fetcher is None:
+            return None
+        now = self._clock()
+        if not self.recordings.hold_lease(self.holder, self.lease_ttl, now=now):
+            return None
+        done = {"fetched": 0, "failed": 0, "given_up": 0}
+        for pending in self.recordings.pending(now):
+            try:
+                content_type, data = self.fetcher.fetch(pending.source_url)
+            except FetchFailed as exc:
+                refused = isinstance(exc, FetchRefused)
+                attempts = self.recordings.failed(pending.id, permanent=refused)
+                done["failed"] += 1
+                if attempts >= MAX_FETCH_ATTEMPTS:
+                    done["given_up"] += 1
+                    log.warning("voice message of case %s given up after %d tries: %s",
+                                pending.tracking, attempts, exc)
+                else:
+                    log.info("voice message of case %s not fetched (try %d): %s",
+                             pending.tracking, attempts, exc)
+            else:
+                if self.recordings.store(pending.id, content_type, data, self._clock()):
+                    done["fetched"] += 1
+            if not self.recordings.hold_lease(self.holder, self.lease_ttl,
+                                              now=self._clock()):
+                break  # another machine took over: it carries on
+        self.recordings.hold_lease(self.holder, self.lease_ttl, now=self._clock(),
+                                   state={"last_run_at": now.isoformat(), **done})
+        if done["fetched"]:
+            log.info("voice messages: %d fetched into the database", done["fetched"])
+        return done
 
     def heartbeat(self) -> bool:
         """Renew the scan leases (the overdue scan's; the alarm scan's and the closing's
@@ -189,6 +236,8 @@ class Scheduler:
         self.expire_notifications()
         # The inquiry failure counters past their window (they would start over anyway).
         self.upkeep.forget_old_failures(now=self._clock())
+        # The portal's one-time codes and drafts no longer of use.
+        self.upkeep.forget_old_codes(now=self._clock())
 
     # --- running -----------------------------------------------------------------------
 
@@ -202,6 +251,9 @@ class Scheduler:
                                 name=ALARM_JOB)
             queue.run_repeating(self.close_answered, self.settings.voice_close_seconds,
                                 name=CLOSING_JOB)
+        if self.fetcher is not None:
+            queue.run_repeating(self.fetch_recordings,
+                                self.settings.voice_recordings_seconds, name=RECORDINGS_JOB)
         queue.run_repeating(self.heartbeat, self.heartbeat_seconds, name="lease-heartbeat",
                             first_now=False)
         queue.run_repeating(self.maintain_outbox, self.settings.maintenance_seconds,
@@ -230,6 +282,8 @@ class Scheduler:
             self._holding_alarms = False
             self.upkeep.release_closing_lease(self.holder)
             self._holding_closing = False
+        if self.fetcher is not None:
+            self.recordings.release_lease(self.holder)
         log.info("scheduler stopped")
 
     @property

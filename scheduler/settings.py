@@ -18,6 +18,8 @@ class SchedulerSettings(SchedulerBasics):
     voice_alarm_seconds: int = Field(default=60, ge=5)
     # Seconds between runs closing the answered cases whose reopen window has passed.
     voice_close_seconds: int = Field(default=900, ge=5)
+    # Seconds between passes fetching the phone line's voice messages into the database.
+    voice_recordings_seconds: int = Field(default=30, ge=5)
     # A notification still unsent this long after it was queued is expired, not sent late.
     notification_expiry_hours: float = Field(default=24.0, gt=0)
     # How often expiry and the recovery of abandoned claims run.

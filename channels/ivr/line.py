@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from channels.ivr.calls import CallStore
-from channels.ivr.flow import Action, Call, CallFlow, FlowConfig
+from channels.ivr.flow import Action, Call, CallFlow, CitizenVoice, FlowConfig, Recording
 from channels.ivr.hours import WorkingHours
 from channels.ivr.metrics import CALLS_ENDED, CALLS_STARTED
 from channels.ivr.settings import IvrConfiguration
@@ -41,19 +41,26 @@ class Line:
     @classmethod
     def build(cls, core: Core, settings: IvrConfiguration, channel: str = "ivr",
               now: Callable[[], datetime] = lambda: datetime.now(UTC),
-              inquire: Callable[[InquiryRequest], Answer] | None = None) -> Line:
+              inquire: Callable[[InquiryRequest], Answer] | None = None,
+              voice: CitizenVoice | None = None) -> Line:
         """The line on ``core``; ``inquire`` is the core's inquiry service unless given
-        (the call simulator counts its failures apart)."""
+        (the call simulator counts its failures apart). ``voice``: Citizen's Voice on the
+        line (the main menu), when ``ivr.complaints.enabled`` and ``voice.enabled``."""
         agent = settings.ivr.agent
+        complaints = settings.ivr.complaints
         config = FlowConfig(
             channel=channel, tz=core.config.tz, short_code=core.config.sms.short_code,
             phone_region=core.config.locale.phone_region,
             default_language=core.config.locale.default_language,
             agent_number=agent.number, ring_seconds=agent.ring_seconds,
             hours=WorkingHours(frozenset(agent.days), agent.start, agent.end, core.config.tz),
-            trust_caller_id=settings.ivr.trust_caller_id)
-        return cls(CallStore(core.calls), CallFlow(config, inquire or core.inquire, now),
-                   channel)
+            trust_caller_id=settings.ivr.trust_caller_id,
+            complaints=voice is not None and complaints.enabled and core.config.voice.enabled,
+            max_record_seconds=complaints.max_record_seconds,
+            min_record_seconds=complaints.min_record_seconds,
+            read_answers=settings.ivr.voice.mode == "say")
+        return cls(CallStore(core.calls),
+                   CallFlow(config, inquire or core.inquire, now, voice=voice), channel)
 
     def call_started(self, call_sid: str, caller: str | None, attested: bool = False
                      ) -> list[Action]:
@@ -87,6 +94,15 @@ class Line:
         if call is None:
             return self.call_started(call_sid, caller, attested)
         return self._after(call, self._flow.dial_ended(call, status))
+
+    def recorded(self, call_sid: str, recording: Recording | None, caller: str | None,
+                 attested: bool = False, reply_to: str | None = None) -> list[Action]:
+        """A voice message ended (``recording`` None: nothing was recorded);
+        ``reply_to``: the mobile keyed in for the SMS."""
+        call = self._store.load(call_sid)
+        if call is None:
+            return self.call_started(call_sid, caller, attested)
+        return self._after(call, self._flow.recorded(call, recording, caller, reply_to))
 
     def hung_up(self, call_sid: str, duration: int | None = None) -> None:
         ended = self._store.hung_up(call_sid, duration)

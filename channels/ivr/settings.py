@@ -9,11 +9,19 @@ from typing import Literal, Protocol
 from pydantic import Field, field_validator
 
 from core.platform.settings import Section
+from core.voice.attachments import MAX_RECORDING_SECONDS
 
 
 class TwilioSettings(Section):
+    # The account (AC...) whose recordings the scheduler fetches, with the auth token, by
+    # HTTP basic authentication.
+    account_sid: str = ""
     auth_token: str = ""
     validate_signatures: bool = True
+    # The hosts recordings are fetched from, by HTTPS; no other (a recording URL is what a
+    # webhook said, and the fetch must not be turned against our own network). A local
+    # test may name a loopback host, fetched by plain HTTP.
+    recording_hosts: list[str] = ["api.twilio.com"]
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -52,12 +60,24 @@ class AgentSettings(Section):
         return days
 
 
+class ComplaintSettings(Section):
+    """Citizen's Voice on the line: a complaint left as a voice message (main menu 2) and
+    a case's state by its tracking number (main menu 3), while ``voice.enabled``."""
+
+    enabled: bool = True
+    # The longest message (Twilio's <Record maxLength>), and the shortest filed: anything
+    # shorter is silence or a cough, and the caller is told.
+    max_record_seconds: int = Field(default=120, ge=10, le=MAX_RECORDING_SECONDS)
+    min_record_seconds: int = Field(default=2, ge=1, le=30)
+
+
 class IvrSettings(Section):
     enabled: bool = False
     toll_free_number: str = "8001287788"
     twilio: TwilioSettings = TwilioSettings()
     voice: VoiceSettings = VoiceSettings()
     agent: AgentSettings = AgentSettings()
+    complaints: ComplaintSettings = ComplaintSettings()
     # Seconds Twilio waits for the first key of an answer before it counts as silence.
     input_timeout_seconds: int = Field(default=6, ge=2, le=30)
     # Take the caller ID at its word even when the network did not attest it (STIR/SHAKEN

@@ -29,6 +29,8 @@ from core.calendar.dates import (
 )
 from core.platform.i18n import gettext_for
 from core.transactions.answer import Answer, Name, Outcome, TransactionView
+from core.voice.citizen_cases import CitizenView, state_words
+from core.voice.states import STATES
 
 
 def N_(msgid: str) -> str:
@@ -71,6 +73,40 @@ PROMPTS = {
     "goodbye": N_("Thank you for calling. Goodbye."),
     "date": N_("{day} {month} {year} AH, corresponding to {gregorian_day} "
                "{gregorian_month} {gregorian_year}."),
+    # Citizen's Voice (main menu, a complaint left as a voice message, a case's state).
+    "services": N_("For a transaction's status, press 1. To leave a complaint as a voice "
+                   "message, press 2. To follow a complaint by its tracking number, "
+                   "press 3."),
+    "services_short": N_("Press 1 for a transaction, 2 to leave a complaint, or 3 to "
+                         "follow a complaint."),
+    "enter_mobile": N_("Please enter your mobile number, for the text message with your "
+                       "tracking number, then press the hash key."),
+    "enter_mobile_short": N_("Enter your mobile number, then the hash key."),
+    "invalid_mobile": N_("That mobile number is not valid."),
+    "record": N_("After the tone, say your complaint: what happened, where and when. "
+                 "Press the hash key when you have finished."),
+    "record_short": N_("Say your complaint after the tone, then press the hash key."),
+    "recording_too_short": N_("We did not hear a message, so nothing was filed."),
+    "complaint_filed": N_("Your complaint was received. Its tracking number is {digits}."),
+    "tracking_sent": N_("We have sent the tracking number to your mobile by text "
+                        "message."),
+    "too_many_cases": N_("You have filed as many complaints as allowed for now. Please "
+                         "try again later."),
+    "enter_tracking": N_("Please enter the tracking number of your complaint, then press "
+                         "the hash key."),
+    "enter_tracking_short": N_("Enter the tracking number, then the hash key."),
+    "invalid_tracking": N_("That tracking number is not valid."),
+    "enter_case_mobile": N_("To confirm it is yours, enter the mobile number you gave with "
+                            "it, then press the hash key."),
+    "enter_case_mobile_short": N_("Enter the mobile number, then the hash key."),
+    "case_state": N_("Case number {digits}: {state}."),
+    "case_answer": N_("The answer:"),
+    "case_answer_sent": N_("The answer was sent to your mobile by text message."),
+    "no_such_case": N_("No case was found for these details. Check the number and try "
+                       "again."),
+    "case_options": N_("To hear it again, press 1. To follow a complaint by its tracking "
+                       "number, press 2. To end the call, press 9."),
+    "case_options_short": N_("Press 1 to repeat, 2 to follow a complaint, or 9 to end."),
     # The core's wordings (already in the catalog).
     "number_is": "Transaction number {number}.",
     "registered_on": "It was registered on {date}.",
@@ -241,6 +277,7 @@ def recordable_phrases(lang: str, years: Iterable[int]) -> Iterator[str]:
         for part in _FIELD.split(template)[0::2]:
             candidates += _fixed(part)
     candidates += [str(n) for n in range(60)]
+    candidates += [state_words(state, lang) for state in STATES]
     candidates += [str(n) for n in years]
     candidates += [_(name) for name in DAY_NAMES.values()]
     candidates += HIJRI_MONTHS_AR if lang == "ar" else HIJRI_MONTHS_EN
@@ -256,3 +293,39 @@ def recording_years(today: date, back: int = 10) -> list[int]:
     hijri = hijri_date(today)
     hijri_year = hijri[0] if hijri else today.year - 579
     return [*range(hijri_year - back, hijri_year + 2), *range(today.year - back, today.year + 2)]
+
+
+# --- Citizen's Voice ------------------------------------------------------------------------
+
+# <Say> reads at most a few thousand characters; an answer longer than this is cut at a
+# word and the caller told the rest is in the text message.
+MAX_SPOKEN_ANSWER = 1500
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+
+
+def case_speech(view: CitizenView, lang: str, *, read_answer: bool) -> tuple[Sentence, ...]:
+    """A case's state for its citizen: the number digit by digit and the state in words;
+    the answer when there is one, read out (``read_answer``: the line speaks with
+    Twilio's voices) or said to be in the text message they were sent (recordings)."""
+    state = state_words(view.state, lang)
+    said = [sentence(lang, "case_state", digits=digits(view.tracking), state=state)]
+    if view.answer:
+        if read_answer:
+            text = _cut(view.answer, MAX_SPOKEN_ANSWER)
+            # In the voice of the language it is written in (an Arabic answer to a call
+            # in English is read by the Arabic voice), whatever the call's.
+            written_in = "ar" if _ARABIC.search(text) else "en"
+            said += [sentence(lang, "case_answer"), Sentence(written_in, text, (text,))]
+            if len(text) < len(" ".join(view.answer.split())):
+                said.append(sentence(lang, "case_answer_sent"))
+        else:
+            said.append(sentence(lang, "case_answer_sent"))
+    return tuple(said)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut or text[:limit]) + " …"

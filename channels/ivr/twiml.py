@@ -1,9 +1,11 @@
 """The Twilio adapter's output: the flow's actions as TwiML (twilio.twiml.voice_response).
 
 Only documented verbs and attributes: <Say voice language>, <Play>, <Gather input action
-method timeout numDigits finishOnKey>, <Redirect method>, <Dial action method timeout>,
-<Hangup>. A <Gather> is followed by a <Redirect> to its own action, so silence comes back
-to the same menu as an empty answer.
+method timeout numDigits finishOnKey>, <Record action method timeout finishOnKey
+maxLength playBeep trim>, <Redirect method>, <Dial action method timeout>, <Hangup>. A
+<Gather> is followed by a <Redirect> to its own action, so silence comes back to the
+same menu as an empty answer; a <Record> by a <Redirect> to its action too (Twilio goes
+on to the next verb when nothing was recorded).
 
 Most answers are the same few menus, so documents are kept by the actions that made them
 (and, in play mode, the recordings on disk): building one is dearer than the webhook's
@@ -13,11 +15,12 @@ database work.
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.ivr.audio import AudioLibrary
-from channels.ivr.flow import Action, Gather, Hangup, Speak, Transfer
+from channels.ivr.flow import Action, Gather, Hangup, Record, Speak, Transfer
 from channels.ivr.settings import VoiceSettings
 from channels.ivr.speech import Sentence
 
@@ -26,6 +29,8 @@ RENDERED_KEPT = 2048
 
 
 PLAY, SAY = "play", "say"
+# Seconds of silence that end a voice message.
+RECORD_SILENCE_SECONDS = 5
 
 
 def spoken_parts(sentence: Sentence, audio: AudioLibrary | None) -> list[tuple[str, str]]:
@@ -63,6 +68,12 @@ class TwimlRenderer:
     def input_url(self, node: str) -> str:
         return f"{self._base_url}/ivr/input/{node}"
 
+    def recorded_url(self, reply_to: str | None = None) -> str:
+        """<Record>'s action; the mobile keyed in for the SMS rides along in the query
+        (Twilio signs the whole URL), so the call log never holds it."""
+        url = f"{self._base_url}/ivr/recorded"
+        return f"{url}?{urlencode({'reply_to': reply_to})}" if reply_to else url
+
     def render(self, actions: list[Action]) -> str:
         recordings = self._audio.version() if self._audio is not None else None
         return self._rendered(tuple(actions), recordings)
@@ -79,6 +90,14 @@ class TwimlRenderer:
                                          timeout=self._timeout,
                                          finish_on_key=action.finish_on_key, **options)
                 self._speak(gather, action.prompt)
+                response.redirect(url, method="POST")
+            elif isinstance(action, Record):
+                self._speak(response, action.prompt)
+                url = self.recorded_url(action.reply_to)
+                response.record(action=url, method="POST", timeout=RECORD_SILENCE_SECONDS,
+                                finish_on_key=action.finish_on_key,
+                                max_length=action.max_seconds, play_beep=True,
+                                trim="trim-silence")
                 response.redirect(url, method="POST")
             elif isinstance(action, Transfer):
                 response.dial(action.number, action=f"{self._base_url}/ivr/dial",

@@ -1,5 +1,5 @@
-"""The outbox (notifications), stored inbound messages and their parts, e-mail exchanges
-and mailbox cursors.
+"""The outbox (notifications), stored inbound messages and their parts, e-mail exchanges,
+mailbox cursors, e-mail threads and one-time SMS codes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -168,6 +169,32 @@ class InboundPart(Base):
 # The reassembly pass asks for parts still waiting (joined_at null) received before a
 # cutoff, and for joined parts old enough to forget.
 Index("ix_inbound_parts_joined_at_received_at", InboundPart.joined_at, InboundPart.received_at)
+
+
+class OneTimeCode(Base):
+    """A one-time SMS code proving that whoever types it holds a mobile
+    (``core.messaging.codes``): only its keyed hash is kept. ``live_key`` is set while
+    the code may still be typed, so that a (purpose, mobile) has one live code at most,
+    on every machine (the unique index); ``ended_at`` once it is used, replaced or dead."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (UniqueConstraint("live_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    # What the code is about (a case's tracking number), when the purpose has a subject.
+    subject: Mapped[str | None] = mapped_column(String(100))
+    mobile: Mapped[str] = mapped_column(String(20))
+    live_key: Mapped[str | None] = mapped_column(String(80))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    sends: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class EmailThread(Base):

@@ -25,7 +25,7 @@ from core.platform.clock import utcnow
 from core.platform.db import Database, UTCDateTime
 from core.platform.leases import LeaseView
 from core.platform.models import Lease
-from core.voice import alarms, closing, deadlines
+from core.voice import alarms, closing, deadlines, recordings
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class VoiceJobs:
     alarm_scan: LeaseView | None
     closing: LeaseView | None
     recompute: LeaseView | None
+    recordings: LeaseView | None  # the fetch of the phone line's voice messages
     recompute_waiting: int | None
     now: datetime
 
@@ -168,6 +169,7 @@ def _voice_jobs(session: Session, held: dict[str, LeaseView], now: datetime) -> 
     return VoiceJobs(alarm_scan=held.get(alarms.ALARM_LEASE),
                      closing=held.get(closing.CLOSING_LEASE),
                      recompute=held.get(deadlines.RECOMPUTE_LEASE),
+                     recordings=held.get(recordings.RECORDINGS_LEASE),
                      recompute_waiting=versions.awaiting_recompute(session), now=now)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from core.calendar import versions
+from core.messaging import codes as one_time_codes
 from core.messaging import outbox
 from core.platform import leases
 from core.platform.db import Database
@@ -18,6 +19,7 @@ from core.platform.settings import CoreSettings
 from core.transactions import digest, overdue
 from core.voice import alarms, closing, deadlines
 from core.voice import limits as filing_limits
+from core.voice.service import VoiceService
 
 # The lease under which one machine retimes the open cases after a calendar change.
 RECOMPUTE_LEASE = deadlines.RECOMPUTE_LEASE
@@ -31,6 +33,7 @@ class Upkeep:
         self._config = config
         self._failures = DatabaseFailureCounts(db, config.inquiry.failure_window_seconds)
         self._filings = DatabaseFailureCounts(db, filing_limits.LONGEST_WINDOW)
+        self._codes = DatabaseFailureCounts(db, one_time_codes.WINDOW)
 
     def hold_scan_lease(self, holder: str, ttl: timedelta, *, now: datetime) -> bool:
         """Take or renew the overdue scan's lease; whether ``holder`` holds it now."""
@@ -87,9 +90,18 @@ class Upkeep:
         return outbox.recover_stale_claims(self._db, older_than, now=now)
 
     def forget_old_failures(self, *, now: datetime) -> int:
-        """Delete the failure counters (inquiries', filings') whose window has passed."""
-        return (self._failures.forget_expired(now, except_prefix=filing_limits.KEY_PREFIX)
-                + self._filings.forget_expired(now, prefix=filing_limits.KEY_PREFIX))
+        """Delete the failure counters (inquiries', filings', codes') whose window has
+        passed."""
+        return (self._failures.forget_expired(
+                    now, except_prefix=(filing_limits.KEY_PREFIX, one_time_codes.KEY_PREFIX))
+                + self._filings.forget_expired(now, prefix=filing_limits.KEY_PREFIX)
+                + self._codes.forget_expired(now, prefix=one_time_codes.KEY_PREFIX))
+
+    def forget_old_codes(self, *, now: datetime) -> int:
+        """Delete the one-time codes long ended and the portal's drafts left without
+        their code (``core.messaging.codes``, ``core.voice.drafts``); how many."""
+        voice = VoiceService(self._db, self._config)
+        return voice.drafts.forget_old(now) + voice.codes.forget_old(now)
 
     def send_digests(self, at: time, *, now: datetime) -> int:
         return digest.send_digests(self._db, self._config, at, now=now)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Index
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,6 +26,19 @@ def _config(connection: Connection) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
+
+
+def include_object(dialect: str) -> Callable[..., bool]:
+    """Alembic's filter for comparing the models with a database of ``dialect``: an
+    index of one dialect only (``info={"only_on": "postgresql"}``, e.g. pg_trgm's) is
+    left out on the others, where the migrations do not make it."""
+    def include(obj: object, _name: str | None, type_: str, _reflected: bool,
+                _compare_to: object) -> bool:
+        if type_ == "index" and isinstance(obj, Index):
+            only_on = obj.info.get("only_on")
+            return only_on is None or only_on == dialect
+        return True
+    return include
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -242,16 +242,16 @@ class DatabaseFailureCounts:
         return statements
 
     def forget_expired(self, now: datetime, *, prefix: str | None = None,
-                       except_prefix: str | None = None) -> int:
+                       except_prefix: str | Sequence[str] | None = None) -> int:
         """Delete the counters whose window has passed; how many. Counters of a longer
         window share the table under a key prefix: ``prefix`` forgets only those,
-        ``except_prefix`` all but those."""
+        ``except_prefix`` (one prefix or several) all but those."""
         horizon = now.timestamp() - self.window
         query = delete(FailureCount).where(FailureCount.since <= horizon)
         if prefix is not None:
             query = query.where(FailureCount.key.startswith(prefix, autoescape=True))
-        if except_prefix is not None:
-            query = query.where(~FailureCount.key.startswith(except_prefix, autoescape=True))
+        for kept in [except_prefix] if isinstance(except_prefix, str) else except_prefix or ():
+            query = query.where(~FailureCount.key.startswith(kept, autoescape=True))
         with self._db.write.begin() as session:
             result = session.execute(query)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -67,7 +67,7 @@ def add(session: Session, case: VoiceCase, attachment: NewAttachment) -> CaseAtt
     held = session.scalar(select(func.count()).select_from(CaseAttachment).where(
         CaseAttachment.case_id == case.id, CaseAttachment.kind == attachment.kind)) or 0
     if attachment.kind == "photo":
-        if attachment.content_type not in PHOTO_TYPES or attachment.data is None:
+        if attachment.content_type not in PHOTO_TYPES or not attachment.data:
             raise InvalidRequest("photo: JPEG, PNG or WebP", code="invalid_attachment",
                                  field="photos")
         if size > MAX_PHOTO_BYTES:
@@ -77,6 +77,9 @@ def add(session: Session, case: VoiceCase, attachment: NewAttachment) -> CaseAtt
             raise InvalidRequest(f"photos: at most {MAX_PHOTOS}", code="invalid_attachment",
                                  field="photos")
     else:
+        if not attachment.content_type.startswith("audio/"):
+            raise InvalidRequest("recording: an audio type", code="invalid_attachment",
+                                 field="recording")
         if size > MAX_RECORDING_BYTES or (attachment.seconds or 0) > MAX_RECORDING_SECONDS:
             raise InvalidRequest("recording: too long", code="invalid_attachment",
                                  field="recording")
@@ -99,10 +102,13 @@ def listed(session: Session, case_id: int) -> list[AttachmentView]:
     rows = session.execute(
         select(CaseAttachment.id, CaseAttachment.kind, CaseAttachment.content_type,
                CaseAttachment.byte_size, CaseAttachment.seconds,
-               CaseAttachment.source_url, CaseAttachment.created_at)
+               CaseAttachment.source_url, CaseAttachment.fetched_at,
+               CaseAttachment.created_at)
         .where(CaseAttachment.case_id == case_id).order_by(CaseAttachment.id)).all()
+    # A fetched recording keeps its provider's URL (to delete it there): stored is ready.
     return [AttachmentView(row.id, row.kind, row.content_type, row.byte_size, row.seconds,
-                           row.source_url is None, row.created_at) for row in rows]
+                           row.source_url is None or row.fetched_at is not None,
+                           row.created_at) for row in rows]
 
 
 def content(session: Session, case_id: int, attachment_id: int

@@ -29,6 +29,7 @@ from core.platform.validation import StrictModel, validated
 from core.voice import deadlines, notices, states, tracking
 from core.voice.categories import CODE_PATTERN, CaseType, agency_by_code
 from core.voice.models import CaseEvent, VoiceCase, VoiceCategory
+from core.voice.similar import matched_text
 
 TEXT_MAX = 4000
 NAME_MAX = 200
@@ -152,7 +153,8 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         about_agency_id=named.id if body.agency else None,
         about_own_staff=body.about_own_staff,
         category_id=category.id if category else None, channel=body.channel,
-        language=body.lang, text=body.text, citizen_name=citizen.name,
+        language=body.lang, text=body.text, text_folded=matched_text(body.text),
+        citizen_name=citizen.name,
         citizen_mobile=citizen.mobile, citizen_email=citizen.email,
         citizen_national_id_hash=(hash_national_id(citizen.national_id,
                                                    config.national_id_key())
@@ -172,6 +174,13 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         case.case_type, case.tracking, config.sms.short_code, case.language,
         channel=notices.EMAIL if case.email_thread else "sms"))
     return case
+
+
+def check_choices(session: Session, config: CoreSettings, body: FilingBody) -> None:
+    """Refuse what ``file_case`` would refuse in the agency and category a filing names
+    (a channel that files later, once the citizen is proven, says it at once)."""
+    named = agency_by_code(session, body.agency) if body.agency else emirate(session, config)
+    _category(session, body.category, named, body.type)
 
 
 def filed_from(session: Session, source_key: str) -> VoiceCase | None:

@@ -25,6 +25,7 @@ from core.platform.errors import InvalidRequest
 from core.voice import actions, permissions, queues, states
 from core.voice.deadlines import Explanation
 from core.voice.models import DeadlinePolicy, VoiceCase, VoiceCategory
+from core.voice.similar import SimilarCase
 from core.voice.views import CaseView
 
 # The order the case page offers its actions in.
@@ -61,6 +62,9 @@ class CaseDesk:
     agency: Option | None = None
     about_agency: Option | None = None
     category: Option | None = None
+    # Open cases of the agency like this one, for a user who may merge it
+    # (``core.voice.similar``); empty for anyone else.
+    similar: tuple[SimilarCase, ...] = ()
 
 
 def allowed_actions(actor: Actor, case: VoiceCase,

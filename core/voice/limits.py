@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.db import Database
 from core.platform.errors import TooMany
 from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
@@ -66,7 +67,7 @@ class FilingLimits:
 
     def _keys(self, filer: Filer) -> tuple[list[str], list[str]]:
         citizens = [self._keyed("filer", value.strip().lower())
-                    for value in (filer.mobile, filer.email) if value]
+                    for value in (_mobile(filer.mobile), filer.email) if value]
         origins = [self._keyed("origin", origin_group(filer.origin))] if filer.origin else []
         return citizens, origins
 
@@ -87,6 +88,17 @@ class FilingLimits:
             self._citizens.add(citizens)
         if origins:
             self._origins.add(origins)
+
+
+def _mobile(typed: str | None) -> str | None:
+    """One mobile counted as one however it was written (0551..., +966551..., Arabic
+    digits): the E.164 form when it is a mobile."""
+    if not typed:
+        return typed
+    try:
+        return normalize_mobile(typed)
+    except InvalidMobile:
+        return typed
 
 
 def _over(counts: FailureCounts, keys: Sequence[str], limit: int) -> bool:

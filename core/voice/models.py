@@ -86,6 +86,13 @@ class VoiceCase(Base):
         Index("ix_voice_cases_state_due", "state", "answer_due", "id"),
         # The answered cases whose reopen window has passed (core/voice/closing.py).
         Index("ix_voice_cases_state_answered", "state", "answered_at"),
+        # Open311's listing: the requests received in a date range, newest first.
+        Index("ix_voice_cases_received", "received_at", "id"),
+        # Similar cases on PostgreSQL (core/voice/similar.py): pg_trgm's trigram index on
+        # the folded text; the migration makes it where the extension may be created.
+        Index("ix_voice_cases_text_trgm", "text_folded", postgresql_using="gin",
+              postgresql_ops={"text_folded": "gin_trgm_ops"},
+              info={"only_on": "postgresql"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -102,6 +109,9 @@ class VoiceCase(Base):
     channel: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
+    # The text folded for matching (core.identity.arabic.fold), its first 1000
+    # characters: what similar cases are found by (core/voice/similar.py).
+    text_folded: Mapped[str | None] = mapped_column(Text)
     citizen_name: Mapped[str | None] = mapped_column(String(200))
     citizen_mobile: Mapped[str | None] = mapped_column(String(20), index=True)
     citizen_email: Mapped[str | None] = mapped_column(String(254))
@@ -224,3 +234,30 @@ class CaseAttachment(Base):
     seconds: Mapped[int | None] = mapped_column(Integer)  # a recording's length
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     fetched_at: Mapped[datetime | None]
+
+
+class CaseDraft(Base):
+    """A case a citizen filled in on the portal, waiting for the SMS code that proves
+    their mobile (``core.voice.drafts``): kept in the database, not in one web process's
+    memory, since the code may be typed into another process or machine. Deleted when the
+    case is filed, or an hour later by the upkeep."""
+
+    __tablename__ = "voice_drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("one_time_codes.id", ondelete="CASCADE"), unique=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)  # the filing's body
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DraftPhoto(Base):
+    """A photo of a draft, checked and stripped of its metadata already."""
+
+    __tablename__ = "voice_draft_photos"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("voice_drafts.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

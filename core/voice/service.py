@@ -25,6 +25,7 @@ from core.calendar import overrides as hour_overrides
 from core.calendar import versions as calendar_versions
 from core.directory.models import Agency
 from core.messaging import mail
+from core.messaging.codes import OneTimeCodes
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
@@ -39,38 +40,20 @@ from core.voice import (
     notices,
     permissions,
     queues,
+    similar,
     states,
     views,
 )
 from core.voice import attachments as attachments_
+from core.voice import recordings as recordings_
 from core.voice.actions import CitizenProof
+from core.voice.citizen_access import CitizenAccess
+from core.voice.drafts import Drafts
+from core.voice.filed import Filed
 from core.voice.limits import Filer, FilingLimits
 from core.voice.lookups import LookupLimits
 from core.voice.models import CaseEvent, VoiceCase
-
-
-@dataclass(frozen=True)
-class Filed:
-    """What the one who filed a case is told (and what a citizen may know of it)."""
-
-    tracking: str
-    type: str
-    state: str
-    agency: str
-    acknowledge_due: datetime | None
-    answer_due: datetime | None
-    # Filed before from the same channel message (``source_key``): nothing new was filed.
-    replayed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"tracking": self.tracking, "type": self.type, "state": self.state,
-                "agency": self.agency,
-                "acknowledge_due": _iso(self.acknowledge_due),
-                "answer_due": _iso(self.answer_due)}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+from core.voice.open311 import Open311
 
 
 @dataclass(frozen=True)
@@ -114,6 +97,7 @@ class VoiceService:
         self._db = db
         self._config = config
         self._clock = clock
+        self._database_trigrams: bool | None = None
 
     def file_case(self, data: Any, *, actor: Actor | None = None,
                   now: datetime | None = None, source_key: str | None = None,
@@ -167,6 +151,31 @@ class VoiceService:
     @cached_property
     def limits(self) -> FilingLimits:
         return FilingLimits.of(self._db, self._config)
+
+    @cached_property
+    def recordings(self) -> recordings_.Recordings:
+        """Voice messages waiting at the telephony provider, for the scheduler's fetch."""
+        return recordings_.Recordings(self._db)
+
+    @cached_property
+    def codes(self) -> OneTimeCodes:
+        """One-time SMS codes proving a citizen's mobile (``core.messaging.codes``)."""
+        return OneTimeCodes(self._db, self._config, clock=self._clock)
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        """Cases filled in on the portal, filed once their mobile is proven by a code."""
+        return Drafts(self._db, self._config, self.codes, self)
+
+    @cached_property
+    def citizens(self) -> CitizenAccess:
+        """A case read by its tracking number and mobile, acted on after a code."""
+        return CitizenAccess(self._db, self._config, self.codes, self)
+
+    @cached_property
+    def open311(self) -> Open311:
+        """The Open311 GeoReport v2 endpoint's reads and filing (``core.voice.open311``)."""
+        return Open311(self._db, self._config, self._clock, self.file_case)
 
     @staticmethod
     def _filer(data: Any, origin: str | None) -> Filer | None:
@@ -381,7 +390,16 @@ class VoiceService:
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
                 specialists=desk.specialists(session, case.agency_id)
-                if "assign" in offered else [], **desk.names(session, case))
+                if "assign" in offered else [],
+                similar=tuple(self._similar(session, case)) if "merge" in offered else (),
+                **desk.names(session, case))
+
+    def _similar(self, session: Session, case: VoiceCase) -> list[similar.SimilarCase]:
+        """Open cases of the agency like ``case`` (``core.voice.similar``); whether the
+        database computes the similarity is asked once per process."""
+        if self._database_trigrams is None:
+            self._database_trigrams = similar.database_trigrams(session)
+        return similar.suggest(session, case, in_database=self._database_trigrams)
 
     def inbox(self, actor: Actor, tab: str | None = None, *,
               after: str | None = None) -> Inbox:

@@ -229,6 +229,10 @@ def test_in_play_mode_the_simulator_plays_what_the_line_plays_in_order(database_
     for keys in ("1", "4471234#"):
         page = text(dial(client, keys))
         twilio.press(keys)
+        if keys == "1":
+            # The line's main menu (Citizen's Voice: a voice message, a case's state) is
+            # not in the simulator, which cannot record: past it, the same transaction.
+            twilio.press("1")
         assert _page_parts(page) == _twiml_parts(twilio.twiml)
     parts = _page_parts(page)
     assert parts.count(("play", library.url("ar", "4"))) == 6

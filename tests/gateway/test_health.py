@@ -83,7 +83,7 @@ def test_healthz_reports_each_component(client):
         "outbox": {"pending": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0,
                    "expired": 0, "retrying": 0},
         # Citizen's Voice's scheduled work: no scheduler has run it yet.
-        "voice": {"alarm_scan": None, "closing": None,
+        "voice": {"alarm_scan": None, "closing": None, "recordings": None,
                   "deadline_recompute": {"running": False, "holder": None,
                                          "waiting_version": None}},
     }

@@ -29,6 +29,7 @@ def settings(database_url, tmp_path):
 def _number_keyed(phone: Phone, number: str = NUMBER) -> str:
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     phone.press(number + "#")
     return phone.heard()
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.calls.models import IvrCall
 from core.transactions.models import InquiryLog
+from core.voice.tracking import damm_digit
 from gateway.settings import load_settings
 from tests import factories as f
 from tests.channels.ivr.phone import ATTESTED, AUTH_TOKEN, PUBLIC_URL, Phone
@@ -70,6 +71,10 @@ def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(clien
     assert phone.heard().index("للعربية") < phone.heard().index("Welcome")
 
     phone.press("1")
+    assert "للاستعلام عن معاملة اضغط واحد، ولتقديم شكوى برسالة صوتية اضغط اثنين" \
+        in phone.heard()
+    assert phone.gather().attrib["numDigits"] == "1"
+    phone.press("1")  # the main menu: a transaction
     assert "أدخل رقم المعاملة" in phone.heard()
     assert phone.gather().attrib["finishOnKey"] == "#"
 
@@ -85,8 +90,8 @@ def test_arabic_call_verified_by_caller_id_hears_the_status_digit_by_digit(clien
     assert "مع السلامة" in phone.heard() and phone.hung_up()
     row = call_row(core, phone)
     assert (row.language, row.outcome) == ("ar", "status")
-    assert row.path.split() == ["attested", "language", "number", "caller_id", "status",
-                                "options"]
+    assert row.path.split() == ["attested", "language", "service", "number", "caller_id",
+                                "status", "options"]
     assert row.caller_masked == "+966*******67"
     assert row.ended_at is not None and row.replay is None
     with core.db.read() as session:
@@ -99,6 +104,7 @@ def test_english_call_from_another_phone_is_verified_by_national_id(client, core
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     assert "Please enter your transaction number" in phone.heard()
     menu = phone.press("4471234#")
     assert "You entered 4 4 7 1 2 3 4." in phone.heard()
@@ -124,6 +130,7 @@ def test_a_withheld_caller_id_is_asked_for_the_national_id(client, transaction):
     phone = Phone(client, caller="anonymous")
     phone.call()
     phone.press("1")
+    phone.press("1")  # the main menu: a transaction
     phone.press("4471234#")
     assert "الهوية" in phone.heard()
     phone.press(f.NATIONAL_ID + "#")
@@ -141,6 +148,7 @@ def test_a_wrong_number_and_someone_elses_transaction_get_the_same_answer(
         phone = Phone(client, caller="+966569876543")
         phone.call()
         phone.press(key)
+        phone.press("1")  # the main menu: a transaction
         asked = phone.press(number + "#")
         assert asked_for_id in phone.heard()
         answer = phone.press(f.OTHER_NATIONAL_ID + "#")
@@ -171,6 +179,7 @@ def test_a_caller_id_that_does_not_match_and_then_the_national_id_are_one_inquir
             phone = Phone(client, caller="+966569876543", verstat=ATTESTED)
             phone.call()
             phone.press("2")
+            phone.press("1")  # the main menu: a transaction
             phone.press(NUMBER + "#")
             assert "national ID" in phone.heard()
             phone.press(f.NATIONAL_ID + "#")
@@ -191,11 +200,11 @@ def test_silence_picks_arabic_then_three_silences_end_with_a_polite_goodbye(clie
     phone = Phone(client)
     phone.call()
     phone.silence()
-    assert "فضلًا أدخل رقم المعاملة" in phone.heard()
+    assert "للاستعلام عن معاملة اضغط واحد" in phone.heard()  # the main menu, in Arabic
     phone.silence()
     assert "لم نتلقَّ إجابتك" in phone.heard()
-    assert "أدخل رقم المعاملة، ثم مفتاح المربع" in phone.heard()  # the short prompt
-    assert "فضلًا" not in phone.heard()
+    assert "اضغط واحد للمعاملة، أو اثنين لتقديم شكوى" in phone.heard()  # the short prompt
+    assert "للاستعلام" not in phone.heard()
     phone.silence()
     assert not phone.hung_up()
     phone.silence()
@@ -217,6 +226,7 @@ def test_odd_digits_are_asked_again_never_an_error(client, transaction, keys):
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     phone.send_digits(keys)
     assert phone.gather().attrib["action"].endswith("/ivr/input/number")
     # Nothing typed (only the hash key, or blanks) is "did not receive"; anything else
@@ -235,6 +245,7 @@ def test_the_number_with_or_without_its_finishing_hash_is_understood(client, tra
     phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     phone.send_digits(digits)
     assert "You entered 4 4 7 1 2 3 4." in phone.heard()
     assert "Referred to Rights Department" in phone.heard()
@@ -246,6 +257,7 @@ def test_the_phone_sends_keys_as_twilio_does(client, transaction):
     assert phone.gather().attrib["finishOnKey"] == "#"
     phone.press("2")
     assert phone.sent[-1]["Digits"] == "2"
+    phone.press("1")  # the main menu: a transaction
     phone.press("4471234#99")  # the # ends the <Gather>: what follows is not sent
     assert phone.sent[-1]["Digits"] == NUMBER
     assert "You entered 4 4 7 1 2 3 4." in phone.heard()
@@ -260,6 +272,10 @@ def test_wrong_keys_in_every_menu_are_retried_then_the_call_goes_on(client, tran
     phone.press("7")
     assert "هذا الاختيار غير متاح" in phone.heard()
     phone.press("2")
+    phone.press("8")
+    assert "That is not one of the choices." in phone.heard()
+    assert "Press 1 for a transaction, 2 to leave a complaint" in phone.heard()
+    phone.press("1")
     phone.press("12#")
     assert "That transaction number is not valid." in phone.heard()
     phone.press("4471234#")
@@ -287,6 +303,7 @@ def test_a_malformed_national_id_is_asked_again(client, transaction):
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     phone.press("4471234#")
     phone.press("1234#")
     assert "That national ID number is not valid." in phone.heard()
@@ -298,6 +315,7 @@ def test_a_replayed_webhook_for_a_menu_already_left_repeats_the_current_menu(cli
     phone = Phone(client, caller=f.MOBILE_E164)
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     phone.post(f"{PUBLIC_URL}/ivr/input/language", Digits="1")  # Twilio retried it
     assert phone.gather().attrib["action"].endswith("/ivr/input/number")
     assert "Please enter your transaction number" in phone.heard()
@@ -312,6 +330,7 @@ def _to_options(client, lang_key: str = "2") -> Phone:
     phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press(lang_key)
+    phone.press("1")  # the main menu: a transaction
     phone.press("4471234#")
     return phone
 
@@ -532,6 +551,7 @@ def test_an_error_in_the_inquiry_service_is_an_apology_in_the_calls_language(
     phone = Phone(client, caller="anonymous")  # no caller-ID inquiry: the ID is asked
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
 
     def broken(request):
         raise RuntimeError("the inquiry service fell over")
@@ -555,6 +575,7 @@ def test_the_database_down_mid_call_is_an_apology_not_twilios_error(client, core
     phone = Phone(client, caller=f.MOBILE_E164, verstat=ATTESTED)
     phone.call()
     phone.press("1")
+    phone.press("1")  # the main menu: a transaction
     before = metric(client, "gateway_ivr_webhook_faults_total")
 
     attempts = []
@@ -669,10 +690,11 @@ def test_the_status_callback_records_duration_and_a_caller_who_hung_up(client, c
     phone = Phone(client, caller=f.MOBILE_E164)
     phone.call()
     phone.press("1")
+    phone.press("1")  # the main menu: a transaction
     assert phone.hang_up(42) == 204
     row = call_row(core, phone)
     assert (row.outcome, row.duration_seconds) == ("hung_up", 42)
-    assert row.path.split() == ["language", "number"]
+    assert row.path.split() == ["language", "service", "number"]
     assert phone.hang_up(43) == 204  # again: nothing counted twice
     assert call_row(core, phone).outcome == "hung_up"
 
@@ -707,6 +729,7 @@ def test_play_mode_plays_rendered_phrases_and_says_the_rest(database_url, tmp_pa
     assert plays == [library.url("ar", "للعربية اضغط واحد")]
     assert "مرحبًا بكم" in phone.heard()  # not rendered: said instead
     phone.press("1")
+    phone.press("1")  # the main menu: a transaction
     phone.press("4471234#")
     plays = [e.text for e in phone.twiml.iter("Play")]
     assert plays.count(library.url("ar", "4")) == 6  # 4471234 read back, and in the status
@@ -742,18 +765,25 @@ ODD_KEYS = ["", "#", "*", "*#*", "0" * 64 + "#", "9" * 500, "1*2#3", "١", "\u00
             "<Say>x</Say>", "%00", "12345678901234567890123#"]
 
 
-@pytest.mark.parametrize("menu", ["language", "number", "national_id", "options"])
+# The keys that reach each menu from the language menu (a caller ID that is no mobile:
+# the complaint asks for one).
+MENU_KEYS = {"language": [], "service": ["2"], "number": ["2", "1"],
+             "national_id": ["2", "1", "4471234#"],
+             "options": ["2", "1", "4471234#", f.NATIONAL_ID + "#"],
+             "mobile": ["2", "2"], "tracking": ["2", "3"],
+             "case_mobile": ["2", "3", "{tracking}#"],
+             "case_options": ["2", "3", "{tracking}#", "0551234567#"]}
+
+
+@pytest.mark.parametrize("menu", list(MENU_KEYS))
 def test_odd_keys_in_every_menu_get_twiml_never_an_error(client, transaction, menu):
     for i, keys in enumerate(ODD_KEYS):
         # A caller of their own each time: the rate limit is not what is tested here.
-        phone = Phone(client, caller=f"+9665698765{i:02d}")
+        phone = Phone(client, caller=f"+9661198765{i:02d}")
         phone.call()
-        if menu != "language":
-            phone.press("2")
-        if menu in ("national_id", "options"):
-            phone.press("4471234#")
-        if menu == "options":
-            phone.press(f.NATIONAL_ID + "#")
+        tracking = f"7{i:08d}"  # another case each time: nor is the lookup limit
+        for pressed in MENU_KEYS[menu]:
+            phone.press(pressed.format(tracking=tracking + str(damm_digit(tracking))))
         assert phone.gather().attrib["action"].endswith(f"/ivr/input/{menu}")
         phone.send_digits(keys)  # asserts a 200 with valid TwiML
         assert phone.gather() is not None or phone.hung_up()
@@ -764,6 +794,7 @@ def test_a_caller_probing_numbers_is_cut_off_by_the_rate_limit(client, core, tra
     phone = Phone(client, caller="+966569876543")
     phone.call()
     phone.press("2")
+    phone.press("1")  # the main menu: a transaction
     for attempt in range(12):
         phone.press(f"{4470000 + attempt}#")
         phone.press(f.OTHER_NATIONAL_ID + "#")  # the inquiry, and its refusal

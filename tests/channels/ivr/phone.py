@@ -42,8 +42,12 @@ ALLOWED = {
     "Number": set(),
     "Hangup": set(),
     "Pause": {"length"},
+    "Record": {"action", "method", "timeout", "finishOnKey", "maxLength", "playBeep",
+               "trim", "recordingStatusCallback", "recordingStatusCallbackMethod",
+               "recordingStatusCallbackEvent", "transcribe", "transcribeCallback"},
 }
-NESTING = {"Response": {"Say", "Play", "Gather", "Redirect", "Dial", "Hangup", "Pause"},
+NESTING = {"Response": {"Say", "Play", "Gather", "Redirect", "Dial", "Hangup", "Pause",
+                        "Record"},
            "Gather": {"Say", "Play", "Pause"}, "Dial": {"Number"}}
 
 _sids = count(1)
@@ -117,6 +121,21 @@ class Phone:
         redirect = self.twiml.find("Redirect")
         assert redirect is not None, "a <Redirect> follows the <Gather>"
         return self.post(redirect.text.strip())
+
+    def speak(self, seconds: int, *, recording_sid: str = "RE" + "1" * 32) -> ET.Element:
+        """Leave a voice message of ``seconds`` at the current <Record>, ended by the hash
+        key: Twilio posts the recording to the <Record>'s action."""
+        record = self.twiml.find("Record")
+        assert record is not None, f"the line is recording: {self.responses[-1]}"
+        return self.post(record.attrib["action"], **self.recording(seconds, recording_sid))
+
+    @staticmethod
+    def recording(seconds: int, recording_sid: str = "RE" + "1" * 32) -> dict[str, str]:
+        """The parameters Twilio posts with a recording."""
+        return {"RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}"
+                                f"/Recordings/{recording_sid}",
+                "RecordingDuration": str(seconds), "RecordingSid": recording_sid,
+                "Digits": "#"}
 
     def agent_line(self, status: str) -> ET.Element:
         dial = self.twiml.find("Dial")

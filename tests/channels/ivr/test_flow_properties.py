@@ -9,7 +9,20 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.ivr.flow import LANGUAGE, NATIONAL_ID, NUMBER, OPTIONS, Call, Gather, Hangup, Speak
+from channels.ivr.flow import (
+    LANGUAGE,
+    NATIONAL_ID,
+    NODES,
+    NUMBER,
+    OPTIONS,
+    Call,
+    Gather,
+    Hangup,
+    Record,
+    Recording,
+    Speak,
+)
+from core.platform.errors import TooMany
 from core.transactions.answer import Outcome
 from tests.channels.ivr.test_flow import FakeCore, flow
 from tests.properties import PROPERTY, outside_text
@@ -48,3 +61,65 @@ def test_three_wrong_answers_end_the_call(wrong):
     for pressed in wrong:
         actions = line.answer(call, call.node, pressed, None)
     assert call.ended and isinstance(actions[-1], Hangup)
+
+
+class FakeVoice:
+    """Citizen's Voice as the flow sees it: files every message (once per call), knows
+    one case for one mobile, refuses when told to."""
+
+    def __init__(self, refuse: bool) -> None:
+        self.refuse = refuse
+        self.filed: dict[str, str] = {}
+
+    def file_complaint(self, call_sid, lang, mobile, origin, recording):
+        if self.refuse:
+            raise TooMany("too many", code="too_many_cases")
+        return self.filed.setdefault(call_sid, "7000000004")
+
+    def case(self, tracking, mobile, origin, *, first_try=False):
+        if self.refuse and not first_try:
+            raise TooMany("too many", code="too_many_attempts")
+        return None
+
+
+voice_nodes = st.sampled_from([*NODES, "", "x" * 30])
+recordings = st.none() | st.builds(Recording, url=st.just("https://api.twilio.com/R"),
+                                   seconds=st.integers(0, 400))
+steps = st.one_of(
+    st.tuples(st.just("keys"), st.booleans(), voice_nodes, keys, callers),
+    st.tuples(st.just("recorded"), recordings, callers,
+              st.none() | st.sampled_from(["0569876543", "garbage", "+966551234567"])))
+
+
+@PROPERTY
+@given(st.lists(steps, max_size=25), st.booleans())
+def test_with_citizens_voice_any_keys_or_recordings_get_a_question_or_a_goodbye(
+        presses, refuse):
+    from tests.channels.ivr.test_flow import FakeCore
+
+    voice = FakeVoice(refuse)
+    line = flow_with_voice(FakeCore(), voice)
+    call = Call("CA-voice")
+    line.start(call)
+    for step in presses:
+        if step[0] == "keys":
+            _, current_node, node, pressed, caller = step
+            actions = line.answer(call, call.node if current_node else node, pressed,
+                                  caller)
+        else:
+            _, recording, caller, reply_to = step
+            actions = line.recorded(call, recording, caller, reply_to)
+        assert actions and isinstance(actions[-1], (Gather, Record, Hangup)), actions
+        if call.ended:
+            assert line.answer(call, call.node, "1", None) == [Hangup()]
+    assert len(voice.filed) <= 1
+
+
+def flow_with_voice(core, voice):
+    from channels.ivr.flow import CallFlow, FlowConfig
+    from tests.channels.ivr.test_flow import HOURS, RIYADH
+
+    config = FlowConfig(channel="ivr", tz=RIYADH, short_code="74747", phone_region="SA",
+                        default_language="ar", agent_number="", ring_seconds=20,
+                        hours=HOURS, complaints=True)
+    return CallFlow(config, core, voice=voice)
