@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ from core.access.tokens import create_token  # noqa: E402
 from core.platform import migrate  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.transactions.demo import DEMO_NATIONAL_ID, DEMO_NUMBER, load_demo  # noqa: E402
+from core.voice.demo import load_demo as load_voice_demo  # noqa: E402
 from gateway.settings import load_settings  # noqa: E402
 
 TARGET_START_S = 2.0
@@ -62,6 +64,7 @@ def serve_gateway(workdir: Path):
                              gateway={"secret_key": "bench"})
     core = build_core(settings, background_log=False)
     load_demo(core, transactions=300, seed=74747)
+    load_voice_demo(core, cases=1)  # Citizen's Voice's agencies and categories
     token = create_token(core.db.write, "kiosk", "bench-kiosk")
     server = create_server(create_app(settings, core), host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -159,6 +162,13 @@ def tap_to_answer(app, window, count: int) -> list[float]:
 SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "result",
            "not-found", "receipt", "still-there", "offline", "rate-limited", "out-of-service",
            "pin", "maintenance")
+# Citizen's Voice's screens (their own table in the README), saved after those.
+VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
+                 "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
+                 "follow-tracking", "follow-asked", "follow-answered")
+VOICE_MOBILE = "0551234567"
+VOICE_TEXT = {"ar": ("حفرة كبيرة في الطريق أمام المدرسة", "near school 12"),
+              "en": ("حفرة أمام المدرسة", "Deep pothole in front of school 12")}
 UNKNOWN_NUMBER = "9990001"
 LANDSCAPE = (1366, 768)
 
@@ -174,7 +184,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
     flow = window.flow
 
     def shot(name: str, lang: str) -> None:
-        assert name in SCREENS, name
+        assert name in SCREENS or name in VOICE_SCREENS, name
         window.render()
         app.processEvents()
         path = out / f"{name}-{lang}.png"
@@ -256,8 +266,86 @@ def screenshots(app, window, out: Path) -> list[Path]:
         window.intent(flow.next)
         wait_until(app, lambda: not window.errands.probing, "the maintenance probe never ended")
         shot("maintenance", lang)
+        voice_screens(app, window, lang, shot, home)
     window.intent(flow.finish)
     return saved
+
+
+def voice_screens(app, window, lang: str, shot, home) -> None:
+    """Citizen's Voice in ``lang``: filed through the gateway (the demo's catalogue), the
+    keyboard in both layouts; the followed case played on the flow (as the gateway says
+    it, with the words core.voice gives the citizen)."""
+    from datetime import UTC, datetime
+
+    from channels.kiosk.state import CaseView, Step
+    from core.voice.citizen_cases import state_words
+
+    flow = window.flow
+    home(lang)
+    window.intent(flow.open_voice)
+    shot("voice", lang)
+    window.intent(flow.choose_type, "complaint")
+    wait_for(app, window, "voice_agency")
+    shot("voice-agency", lang)
+    window.intent(flow.choose_agency, "AMANA")
+    shot("voice-category", lang)
+    window.intent(flow.choose_category, "AMANA-ROADS")
+    arabic, english = VOICE_TEXT[lang]
+    if lang == "en":  # the Arabic letters first, whatever the screen's language
+        window.intent(flow.switch_keyboard)
+    for key in arabic:
+        flow.type_key(key)
+    shot("keyboard-arabic", lang)
+    window.intent(flow.switch_keyboard)
+    for key in " " + english:
+        flow.type_key(key)
+    shot("keyboard-english", lang)
+    window.intent(flow.next)
+    for key in VOICE_MOBILE:
+        flow.digit(key)
+    shot("voice-mobile", lang)
+    window.intent(flow.next)
+    shot("voice-confirm", lang)
+    window.intent(flow.send_case)
+    wait_for(app, window, "voice_filed")
+    shot("voice-filed", lang)
+    tracking = flow.state.tracking
+
+    home(lang)
+    window.intent(flow.open_voice)
+    window.intent(flow.follow)
+    for key in tracking:
+        flow.digit(key)
+    shot("follow-tracking", lang)
+    words = {"ar": ("استلمنا شكواك.", "أُرسلت إلى الجهة المختصة.", "طُلب منك مزيد من المعلومات.",
+                    "أي مدرسة تقصد؟ اذكر اسم الحي من فضلك.", "صُلحت الحفرة وأعيد رصف الطريق."),
+             "en": ("Your complaint was received.", "It was sent to the agency responsible.",
+                    "You were asked for more information.",
+                    "Which school do you mean? Please name the district.",
+                    "The pothole was filled and the road resurfaced.")}[lang]
+    received, routed, asked, question, answer = words
+    agency = "أمانة المنطقة" if lang == "ar" else "Regional Municipality"
+    category = "الطرق والأرصفة" if lang == "ar" else "Roads and pavements"
+    base = {"tracking": tracking, "case_type": "complaint", "agency": agency,
+            "category": category, "rating": None}
+    waiting = CaseView(**base, state="awaiting_citizen",
+                       state_text=state_words("awaiting_citizen", lang), question=question,
+                       answer=None, reopen_until=None, may_reply=True, may_rate=False,
+                       may_reopen=False,
+                       history=(Step(received), Step(routed), Step(asked, question)))
+    answered = CaseView(**base, state="answered", state_text=state_words("answered", lang),
+                        question=None, answer=answer, reopen_until="2026-12-24",
+                        may_reply=False, may_rate=True, may_reopen=True,
+                        history=(Step(received), Step(routed), Step(asked, question),
+                                 Step(answer)))
+    flow.next()
+    for key in VOICE_MOBILE:
+        flow.digit(key)
+    flow.next()  # asked of the flow, not sent: the case is played below
+    flow.voice_answered(waiting, datetime.now(UTC))
+    shot("follow-asked", lang)
+    flow.state = replace(flow.state, case=answered, notice="done_citizen_reply")
+    shot("follow-answered", lang)
 
 
 def main() -> int:

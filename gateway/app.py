@@ -25,6 +25,7 @@ from gateway.staff_accounts import accounts, accounts_api
 from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
 from gateway.voice_attachments import voice_attachments
+from gateway.voice_citizen_api import voice_citizen_api
 from gateway.voice_pages import voice_pages
 from gateway.voice_portal import voice_portal
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(accounts_api)
     app.register_blueprint(voice_api)
+    app.register_blueprint(voice_citizen_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
     app.register_blueprint(voice_pages)

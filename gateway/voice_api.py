@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from core.platform.errors import InvalidRequest
 from gateway.accounts import api_user_required
+from gateway.voice_citizen_api import idempotency_key
 
 voice_api = Blueprint("voice_api", __name__, url_prefix="/api/v1")
 
@@ -41,8 +42,18 @@ def _json_object() -> dict[str, Any]:
 @voice_api.post("/cases")
 @api_user_required(services=("kiosk", "staff"))
 def file_case():
-    """A kiosk, a staff desk or a user's token files a case for a citizen."""
-    filed = _voice().file_case(_json_object(), actor=g.actor)
+    """A kiosk, a staff desk or a user's token files a case for a citizen. With an
+    ``Idempotency-Key`` a retried request files once (the first filing's answer again).
+    A kiosk's citizen files for themselves: the filing limits apply (429); staff and
+    users file for citizens."""
+    key = idempotency_key()
+    source_key = None
+    if key is not None:
+        who = g.principal.name if g.actor is None else f"user-{g.actor.login}"
+        source_key = f"api:{who}:{key}"
+    self_service = g.actor is None and g.principal.role == "kiosk"
+    filed = _voice().file_case(_json_object(), actor=g.actor, source_key=source_key,
+                               self_service=self_service)
     return jsonify(filed.as_dict()), 201
 
 

@@ -10,6 +10,7 @@ from channels.kiosk.pages import PageStack
 from channels.kiosk.settings import KioskConfig
 from channels.kiosk.state import Screen, State
 from channels.kiosk.texts import clock_time, masked, shown_digits, texts
+from channels.kiosk.voice_captions import VOICE_ENTRY, VoiceCaptions
 
 # The language button names the language it switches to, in that language.
 OTHER_LANGUAGE = {"ar": "English", "en": "العربية"}
@@ -40,6 +41,7 @@ class Captions:
 
     def __init__(self, pages: PageStack) -> None:
         self.w, self.keypad = pages.w, pages.keypad
+        self.voice = VoiceCaptions(pages)
 
     def write(self, s: State, kiosk: Kiosk) -> None:
         t = texts(s.lang)
@@ -48,14 +50,13 @@ class Captions:
         self._answer(t, s, kiosk)
         self._offline(t, s, kiosk)
         self._maintenance(t, kiosk)
+        self.voice.write(s, kiosk.can_print)
 
     def _set(self, name: str, text: str, spoken: str | None = None) -> None:
         self.w[name].show_text(text, spoken)  # type: ignore[attr-defined]
 
     def _home(self, t: dict[str, str], s: State) -> None:
-        self._set("title", t["title"])
-        self._set("welcome", t["welcome"])
-        self._set("start", t["start"])
+        self.voice.home(t, s)
         # The language button is written in the language it switches to.
         self._set("language", OTHER_LANGUAGE[s.lang])
         on, off = t["on"], t["off"]
@@ -69,14 +70,16 @@ class Captions:
             prompt, value = t["id_prompt"], masked(s.national_id)
         elif s.screen is Screen.PIN:
             prompt, value = t["pin_prompt"], masked(s.pin)
+        elif s.screen in VOICE_ENTRY:
+            prompt, value = self.voice.entry(s)
         else:
             prompt, value = t["number_prompt"], shown_digits(s.number, s.lang)
         self._set("prompt", prompt)
         self._set("value", value or " ")
-        self._set("notice", t.get(s.notice, "") if s.notice else "")
+        self._set("notice", self.voice.notice(t, s.notice, s.lang) if s.notice else "")
 
     def _answer(self, t: dict[str, str], s: State, kiosk: Kiosk) -> None:
-        self._set("waiting", t["waiting"])
+        self._set("waiting", self.voice.waiting() if s.pending else t["waiting"])
         reply = s.reply
         if reply is not None:
             # Said in words with a sign, never by colour alone.

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from channels.kiosk.state import Reply
+from channels.kiosk.state import (
+    Agency,
+    CaseView,
+    Catalogue,
+    Category,
+    Refusal,
+    Reply,
+    Step,
+)
 
 log = logging.getLogger("gateway.kiosk")
 
@@ -111,12 +119,70 @@ class GatewayClient:
         if body.get("kiosk_id") != beat.kiosk_id:
             raise GatewayUnavailable("the heartbeat's answer is not the gateway's")
 
+    # --- Citizen's Voice --------------------------------------------------------------
+
+    def catalogue(self) -> Catalogue | Refusal:
+        """The agencies and categories to choose from."""
+        status, body = self._request("GET", "/api/v1/voice/catalogue", None, ok=(200,))
+        try:
+            agencies = tuple(
+                Agency(str(a["code"]), str(a["name_ar"]), str(a["name_en"]), tuple(
+                    Category(str(c["code"]), str(c["name_ar"]), str(c["name_en"]),
+                             tuple(str(t) for t in c["types"]))
+                    for c in a["categories"]))
+                for a in body["agencies"])
+            return Catalogue(agencies, str(body["emirate"]))
+        except (KeyError, TypeError) as exc:
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's catalogue") from exc
+
+    def file_case(self, case_type: str, agency: str, category: str, text: str,
+                  mobile: str, lang: str, key: str) -> str | Refusal:
+        """File a case with the attempt's Idempotency-Key; its tracking number."""
+        payload = {"type": case_type, "text": text, "agency": agency or None,
+                   "category": category or None, "channel": "kiosk", "lang": lang,
+                   "citizen": {"mobile": mobile}}
+        status, body = self._request("POST", "/api/v1/cases", payload,
+                                     ok=VOICE_ANSWERS, key=key)
+        refusal = _refusal(status, body)
+        if refusal is not None:
+            return refusal
+        if status != 201 or not isinstance(body.get("tracking"), str):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        return body["tracking"]
+
+    def view_case(self, tracking: str, mobile: str, lang: str) -> CaseView | Refusal:
+        status, body = self._request(
+            "POST", f"/api/v1/cases/{urllib.parse.quote(tracking, safe='')}/citizen/view",
+            {"mobile": mobile, "lang": lang}, ok=VOICE_ANSWERS)
+        return _refusal(status, body) or _case_view(status, body)
+
+    def act_on_case(self, tracking: str, mobile: str, action: str, lang: str, key: str,
+                    text: str | None = None, rating: int | None = None
+                    ) -> CaseView | Refusal:
+        payload: dict[str, Any] = {"mobile": mobile, "action": action, "lang": lang}
+        if text is not None:
+            payload["text"] = text
+        if rating is not None:
+            payload["rating"] = rating
+        status, body = self._request(
+            "POST", f"/api/v1/cases/{urllib.parse.quote(tracking, safe='')}/citizen",
+            payload, ok=VOICE_ANSWERS, key=key)
+        return _refusal(status, body) or _case_view(status, body)
+
     def _post(self, path: str, payload: dict[str, Any],
               ok: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
+        return self._request("POST", path, payload, ok=ok)
+
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None,
+                 ok: tuple[int, ...], key: str | None = None) -> tuple[int, dict[str, Any]]:
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.token}"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
         request = urllib.request.Request(
-            self.base_url + path, data=json.dumps(payload).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Accept": "application/json",
-                     "Authorization": f"Bearer {self.token}"})
+            self.base_url + path, method=method, headers=headers,
+            data=json.dumps(payload).encode() if payload is not None else None)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return response.status, _json(response)
@@ -137,6 +203,49 @@ class GatewayClient:
         except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError,
                 ValueError) as exc:
             raise GatewayUnavailable(str(exc)) from exc
+
+
+# The gateway's own refusals of a Citizen's Voice request, told to the citizen; the
+# others (401, 403, 5xx) are about the kiosk or the gateway.
+VOICE_ANSWERS = (200, 201, 404, 409, 422, 429)
+VOICE_REFUSALS = {404: ("unknown_case", "unknown_agency", "unknown_category"),
+                  409: ("wrong_state", "reopen_window", "already_rated"),
+                  429: ("too_many_cases", "too_many_lookups")}
+
+
+def _refusal(status: int, body: dict[str, Any]) -> Refusal | None:
+    """A refusal the citizen is told of; None for a success. A 4xx body that is not
+    the gateway's error (a proxy's page) means the gateway was not reached."""
+    if status < 400:
+        return None
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    if not isinstance(code, str):
+        raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+    if status == 422 or code in VOICE_REFUSALS.get(status, ()):
+        return Refusal(code)
+    raise GatewayUnavailable(f"HTTP {status} {code}: not the gateway's answer")
+
+
+def _case_view(status: int, body: dict[str, Any]) -> CaseView:
+    try:
+        return CaseView(
+            tracking=str(body["tracking"]), case_type=str(body["type"]),
+            state=str(body["state"]), state_text=str(body["state_text"]),
+            agency=str(body["agency"]), category=_text(body["category"]),
+            question=_text(body["question"]), answer=_text(body["answer"]),
+            rating=body["rating"] if isinstance(body["rating"], int) else None,
+            reopen_until=_text(body["reopen_until"]),
+            may_reply=body["may_reply"] is True, may_rate=body["may_rate"] is True,
+            may_reopen=body["may_reopen"] is True,
+            history=tuple(Step(str(step["words"]), _text(step["text"]))
+                          for step in body["history"]))
+    except (KeyError, TypeError) as exc:
+        raise GatewayUnavailable(f"HTTP {status}: not the gateway's case") from exc
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _json(response) -> dict[str, Any]:  # noqa: ANN001 (a response or an HTTPError)

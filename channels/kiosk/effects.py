@@ -27,6 +27,55 @@ class PrintReceipt:
 
 
 @dataclass(frozen=True)
+class LoadCatalogue:
+    """Ask the gateway for the agencies and categories (Citizen's Voice)."""
+
+
+@dataclass(frozen=True)
+class FileCase:
+    """File the citizen's case; ``key`` is the attempt's Idempotency-Key."""
+
+    case_type: str
+    agency: str
+    category: str
+    text: str
+    mobile: str
+    lang: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ViewCase:
+    tracking: str
+    mobile: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class ActOnCase:
+    """The citizen's reply, rating or reopening, once per ``key``."""
+
+    tracking: str
+    mobile: str
+    action: str
+    lang: str
+    key: str
+    text: str | None = None
+    rating: int | None = None
+
+
+@dataclass(frozen=True)
+class PrintCaseReceipt:
+    """Print the receipt of a case just filed (its tracking number), for ``session``."""
+
+    tracking: str
+    case_type: str
+    agency: str
+    lang: str
+    session: int
+
+
+@dataclass(frozen=True)
 class ProbeGateway:
     """Ask the gateway whether it answers (a heartbeat)."""
 
@@ -41,4 +90,7 @@ class Quit:
 TECHNICIAN_EXIT = 64
 
 
-Effect = SendInquiry | PrintReceipt | ProbeGateway | Quit
+VoiceEffect = LoadCatalogue | FileCase | ViewCase | ActOnCase
+
+Effect = (SendInquiry | PrintReceipt | ProbeGateway | Quit | VoiceEffect
+          | PrintCaseReceipt)

@@ -18,9 +18,25 @@ from typing import Any, Protocol, cast
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
-from channels.kiosk.effects import Effect, PrintReceipt, SendInquiry
+from channels.kiosk.effects import (
+    ActOnCase,
+    Effect,
+    FileCase,
+    LoadCatalogue,
+    PrintCaseReceipt,
+    PrintReceipt,
+    SendInquiry,
+    ViewCase,
+    VoiceEffect,
+)
 from channels.kiosk.flow import Flow
-from channels.kiosk.receipt import PrinterError, QtReceiptPrinter, receipt_for
+from channels.kiosk.receipt import (
+    PrinterError,
+    QtReceiptPrinter,
+    Receipt,
+    case_receipt_for,
+    receipt_for,
+)
 from channels.kiosk.settings import KioskConfig
 from channels.kiosk.state import Reply
 
@@ -71,6 +87,24 @@ class Errands:
         self._in_background("inquiry", self.host.client.inquire, effect.number,
                             effect.national_id, effect.lang)
 
+    def voice(self, effect: VoiceEffect) -> None:
+        """A Citizen's Voice request (channels/kiosk/voice.py), its outcome told to
+        ``flow.voice_answered`` (a failure to reach the gateway: ``voice_unreachable``)."""
+        client = self.host.client
+        if isinstance(effect, LoadCatalogue):
+            self._in_background("voice", client.catalogue)
+        elif isinstance(effect, FileCase):
+            self._in_background("voice", client.file_case, effect.case_type, effect.agency,
+                                effect.category, effect.text, effect.mobile, effect.lang,
+                                effect.key)
+        elif isinstance(effect, ViewCase):
+            self._in_background("voice", client.view_case, effect.tracking, effect.mobile,
+                                effect.lang)
+        elif isinstance(effect, ActOnCase):
+            self._in_background("voice", client.act_on_case, effect.tracking,
+                                effect.mobile, effect.action, effect.lang, effect.key,
+                                effect.text, effect.rating)
+
     def _in_background(self, kind: str, call: Callable[..., object], *args: Any) -> None:
         def work() -> None:
             try:
@@ -111,7 +145,11 @@ class Errands:
         now = host.clock()
         if kind == "probe":
             self.probing = False
-        if isinstance(outcome, GatewayUnavailable):
+        if kind == "voice" and isinstance(outcome, GatewayUnavailable):
+            log.warning("gateway not reachable (Citizen's Voice): %s", outcome)
+            host.gateway_reachable = False
+            effects = flow.voice_unreachable()
+        elif isinstance(outcome, GatewayUnavailable):
             log.warning("gateway not reachable (%s): %s", kind, outcome)
             host.gateway_reachable = False
             effects = flow.unreachable()
@@ -128,6 +166,8 @@ class Errands:
             if kind == "inquiry" and isinstance(outcome, Reply):
                 host.last_inquiry_at = now
                 effects = flow.answered(outcome, now)
+            elif kind == "voice":
+                effects = flow.voice_answered(outcome, now)
             else:
                 effects = flow.reached(now)
         host.render()
@@ -152,12 +192,17 @@ class Errands:
 
         self.printing.submit(work)
 
-    def print(self, effect: PrintReceipt) -> None:
+    def print(self, effect: PrintReceipt | PrintCaseReceipt) -> None:
         """Print on the printer's own thread. A job whose citizen's screen was wiped
         while it waited its turn is dropped there, never printed."""
         host = self.host
-        receipt = receipt_for(effect.reply, effect.lang, host.config.kiosk_id,
-                              host.clock().astimezone(host.config.tz))
+        now = host.clock().astimezone(host.config.tz)
+        receipt: Receipt
+        if isinstance(effect, PrintCaseReceipt):
+            receipt = case_receipt_for(effect.tracking, effect.case_type, effect.agency,
+                                       effect.lang, host.config.kiosk_id, now)
+        else:
+            receipt = receipt_for(effect.reply, effect.lang, host.config.kiosk_id, now)
         session = effect.session
 
         def work() -> None:

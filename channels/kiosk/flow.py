@@ -24,7 +24,15 @@ from datetime import datetime
 from typing import Any
 
 from channels.kiosk.effects import Effect, PrintReceipt, ProbeGateway, Quit, SendInquiry
-from channels.kiosk.state import PRIVATE_SCREENS, TECHNICIAN_SCREENS, Reply, Screen, State
+from channels.kiosk.state import (
+    PRIVATE_SCREENS,
+    TECHNICIAN_SCREENS,
+    Catalogue,
+    Reply,
+    Screen,
+    State,
+)
+from channels.kiosk.voice import VoiceSteps
 from core.identity.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
 from core.identity.national_id import NATIONAL_ID_LENGTH
 
@@ -42,8 +50,9 @@ def backoff(retries: int) -> int:
 
 
 @dataclass
-class Flow:
-    """The kiosk's screens and what a citizen has typed, in memory only."""
+class Flow(VoiceSteps):
+    """The kiosk's screens and what a citizen has typed, in memory only (Citizen's
+    Voice's steps: channels/kiosk/voice.py)."""
 
     idle_seconds: int = 60
     default_lang: str = "ar"
@@ -61,6 +70,8 @@ class Flow:
     # One a citizen: bumped at every wipe (and every new inquiry), so a receipt asked for
     # by one citizen never prints, nor says "take it", while the next one stands there.
     session: int = field(default=0, init=False)
+    # The agencies and categories as the gateway last listed them (nobody's data).
+    catalogue: Catalogue | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.state = self._fresh()
@@ -100,7 +111,8 @@ class Flow:
     def _field(self) -> tuple[str, int] | None:
         return {Screen.NUMBER: ("number", MAX_NUMBER_LENGTH),
                 Screen.NATIONAL_ID: ("national_id", NATIONAL_ID_LENGTH),
-                Screen.PIN: ("pin", PIN_MAX_LENGTH)}.get(self.state.screen)
+                Screen.PIN: ("pin", PIN_MAX_LENGTH)}.get(self.state.screen) \
+            or self.voice_field()
 
     def digit(self, key: str) -> list[Effect]:
         key = normalize_digits(key)
@@ -111,6 +123,7 @@ class Flow:
         value = getattr(self.state, name)
         if len(value) < limit:
             self.state = replace(self.state, **{name: value + key}, notice="")
+            self.voice_typed()
         return []
 
     def backspace(self) -> list[Effect]:
@@ -119,9 +132,13 @@ class Flow:
             name = target[0]
             self.state = replace(self.state, **{name: getattr(self.state, name)[:-1]},
                                  notice="")
+            self.voice_typed()
         return []
 
     def next(self) -> list[Effect]:
+        voiced = self.voice_next()
+        if voiced is not None:
+            return voiced
         s = self.state
         if s.screen is Screen.NUMBER:
             if len(s.number) < MIN_NUMBER_LENGTH:
@@ -138,7 +155,11 @@ class Flow:
         return []
 
     def back(self) -> list[Effect]:
-        """One step back: ID -> number -> home; from anywhere else, home."""
+        """One step back: ID -> number -> home; in Citizen's Voice one screen back;
+        from anywhere else, home."""
+        stepped = self.voice_back()
+        if stepped is not None:
+            return stepped
         if self.state.screen is Screen.NATIONAL_ID:
             return self._go(Screen.NUMBER, national_id="", notice="")
         return self.finish()
@@ -170,7 +191,11 @@ class Flow:
         retries = s.retries + 1 if s.offline else 0
         changes: dict[str, Any] = {"offline": True, "retries": retries,
                                    "retry_in": backoff(retries)}
-        # Typing is not interrupted by a failed heartbeat; the inquiry will find out.
+        # Typing is not interrupted by a failed heartbeat; the inquiry will find out,
+        # as a Citizen's Voice request does (channels/kiosk/voice.py).
+        if s.screen is Screen.WAITING and s.pending:
+            self.state = replace(s, **changes)
+            return []
         if s.screen in (Screen.HOME, Screen.WAITING):
             held = self.idle_seconds if s.screen is Screen.WAITING else 0
             return self._go(Screen.OFFLINE, held_left=held, **changes)
@@ -223,8 +248,9 @@ class Flow:
         result (the status is on the screen, as the notice says). Another citizen's
         outcome (their screen wiped since) is not this one's to see."""
         if self.current(session) and self.state.screen is Screen.RECEIPT:
-            if problem:
-                return self._go(Screen.RESULT, printed=False, notice=problem)
+            if problem:  # back to the answer, or to the tracking number
+                back = Screen.RESULT if self.state.reply is not None else Screen.VOICE_FILED
+                return self._go(back, printed=False, notice=problem)
             self.state = replace(self.state, printed=True, notice="")
         return []
 

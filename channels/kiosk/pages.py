@@ -27,12 +27,15 @@ from PyQt6.QtWidgets import (
 from channels.kiosk.effects import Effect
 from channels.kiosk.flow import Flow
 from channels.kiosk.layout import CORNER_PX, EDGE_PX, Metrics, metrics
+from channels.kiosk.voice_pages import VoicePages
 from channels.kiosk.widgets import CornerHotspot, Keypad, Label, TouchButton
 
 Intent = Callable[[], list[Effect]]
 # The labels written bold, whatever the size.
 BOLD = frozenset({"title", "status", "offline_title", "offline_title_other", "still_there",
-                  "rate_limited_title"})
+                  "rate_limited_title", "emirate", "voice_title", "choice_prompt",
+                  "confirm_title", "filed_title", "tracking_number", "case_tracking",
+                  "case_heading"})
 
 
 class PageStack:
@@ -65,10 +68,8 @@ class PageStack:
         self.w["language"] = language
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
-        self._page("home", [("title", 2.0), ("welcome", 1.2)],
-                   [("start", flow.start),
-                    ("large_text", flow.toggle_large_text),
-                    ("high_contrast", flow.toggle_high_contrast)])
+        # The home's tiles and Citizen's Voice's pages (channels/kiosk/voice_pages.py).
+        self.voice = VoicePages(self)
         self._entry_page()
         self._page("waiting", [("waiting", 1.4)], [])
         self._page("result", [("status", 1.8), ("answer", 1.2), ("result_notice", 1.0)],
@@ -217,10 +218,11 @@ class PageStack:
 
     # --- sizing --------------------------------------------------------------------
 
-    def fit(self, width: int, height: int, large_text: bool, lang: str) -> None:
+    def fit(self, width: int, height: int, large_text: bool, lang: str,
+            contrast: bool = False) -> None:
         """Size text, keys and buttons to the window (channels/kiosk/layout.py), again
-        when the window, the text size or the language changes."""
-        wanted = (width, height, large_text, lang)
+        when the window, the text size, the language or the contrast changes."""
+        wanted = (width, height, large_text, lang, contrast)
         if self._fitted == wanted:
             return
         self._fitted = wanted
@@ -256,6 +258,7 @@ class PageStack:
             grid.setSpacing(m.spacing)
             grid.setHorizontalSpacing(m.spacing * 3)
             self._arrange_bilingual(grid, names, m.landscape)
+        self.voice.fit(m, self.font(), contrast)
 
     def font(self) -> QFont:
         """A font of the bundled families, in their fallback order."""

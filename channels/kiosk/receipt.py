@@ -19,12 +19,14 @@ from pathlib import Path
 
 from channels.kiosk.state import Reply
 from channels.kiosk.texts import shown_digits, texts
+from channels.kiosk.voice_texts import voice_texts
 from core.calendar.dates import format_date
 
 RECEIPT_WIDTH_MM = 80
 RECEIPT_HEIGHT_MM = 150
 MARGIN_MM = 4
 RECEIPT_POINT_SIZE = 9
+HEADLINE_POINT_SIZE = 20  # a tracking number: ten digits across the 72 mm
 
 
 class PrinterError(Exception):
@@ -40,6 +42,8 @@ class Receipt:
     reference_label: str
     reference: str
     number: str
+    # Printed large under the title, left to right (a case's tracking number).
+    headline: str = ""
 
 
 def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receipt:
@@ -56,6 +60,22 @@ def receipt_for(reply: Reply, lang: str, kiosk_id: str, now: datetime) -> Receip
                    text=shown_digits(reply.text, lang),
                    reference_label=t["receipt_reference"], reference=reference,
                    number=reply.number)
+
+
+def case_receipt_for(tracking: str, case_type: str, agency: str, lang: str, kiosk_id: str,
+                     now: datetime) -> Receipt:
+    """The receipt of a case filed at the kiosk: its tracking number first (what the
+    citizen follows it with), the type, the agency, the date and how to follow it."""
+    t = texts(lang)
+    v = voice_texts(lang)
+    lines = [(v["receipt_tracking"], shown_digits(tracking, lang)),
+             (v["type_label"], v.get(case_type, case_type))]
+    lines.append((v["agency_label"], agency or v["emirate_routes"]))
+    lines.append((t["receipt_date"], shown_digits(format_date(now.date(), lang), lang)))
+    return Receipt(lang=lang, title=v["case_receipt_title"], lines=tuple(lines),
+                   text=shown_digits(v["filed_body"], lang), reference_label=t["receipt_reference"],
+                   reference=f"{kiosk_id}-{now:%Y%m%d-%H%M%S}", number=tracking,
+                   headline=shown_digits(tracking, lang))
 
 
 def reference_point_size(reference: str) -> float:
@@ -75,8 +95,11 @@ def receipt_html(receipt: Receipt) -> str:
     reference = (f'<p dir="ltr" align="{side}" style="white-space:nowrap;'
                  f' font-size:{reference_point_size(receipt.reference)}pt">'
                  f"\u202a{html.escape(receipt.reference)}\u202c</p>")
+    headline = (f'<p dir="ltr" align="center" style="font-size:{HEADLINE_POINT_SIZE}pt;'
+                f' white-space:nowrap"><b>{html.escape(receipt.headline)}</b></p>'
+                if receipt.headline else "")
     return (f'<div dir="{direction}" style="font-size:{RECEIPT_POINT_SIZE}pt">'
-            f'<h3 align="center">{html.escape(receipt.title)}</h3>'
+            f'<h3 align="center">{html.escape(receipt.title)}</h3>{headline}'
             f'<table width="100%" cellpadding="2">{rows}</table>'
             f"<p><b>{html.escape(receipt.reference_label)}</b></p>{reference}"
             f"<p>{html.escape(receipt.text)}</p></div>")

@@ -22,12 +22,30 @@ class Screen(enum.Enum):
     STILL_THERE = "still_there"
     PIN = "pin"
     MAINTENANCE = "maintenance"
+    # Citizen's Voice (channels/kiosk/voice.py).
+    VOICE = "voice"
+    VOICE_AGENCY = "voice_agency"
+    VOICE_CATEGORY = "voice_category"
+    VOICE_TEXT = "voice_text"
+    VOICE_MOBILE = "voice_mobile"
+    VOICE_CONFIRM = "voice_confirm"
+    VOICE_FILED = "voice_filed"
+    FOLLOW_TRACKING = "follow_tracking"
+    FOLLOW_MOBILE = "follow_mobile"
+    FOLLOW_CASE = "follow_case"
+    FOLLOW_REPLY = "follow_reply"
+
+
+VOICE_SCREENS = frozenset({Screen.VOICE, Screen.VOICE_AGENCY, Screen.VOICE_CATEGORY,
+                           Screen.VOICE_TEXT, Screen.VOICE_MOBILE, Screen.VOICE_CONFIRM,
+                           Screen.VOICE_FILED, Screen.FOLLOW_TRACKING, Screen.FOLLOW_MOBILE,
+                           Screen.FOLLOW_CASE, Screen.FOLLOW_REPLY})
 
 
 # Screens that hold something a citizen typed or was told: the idle timer watches them.
 PRIVATE_SCREENS = frozenset({Screen.NUMBER, Screen.NATIONAL_ID, Screen.WAITING,
                              Screen.RESULT, Screen.RECEIPT, Screen.ERROR, Screen.PIN,
-                             Screen.MAINTENANCE, Screen.RATE_LIMITED})
+                             Screen.MAINTENANCE, Screen.RATE_LIMITED}) | VOICE_SCREENS
 
 
 TECHNICIAN_SCREENS = frozenset({Screen.HOME, Screen.OFFLINE, Screen.ERROR})
@@ -42,6 +60,88 @@ class Reply:
     number: str = ""
     status_text: str = ""
     rate_limited: bool = False
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name_ar: str
+    name_en: str
+    types: tuple[str, ...]
+
+    def name(self, lang: str) -> str:
+        return self.name_ar if lang == "ar" else self.name_en
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name_ar: str
+    name_en: str
+    categories: tuple[Category, ...] = ()
+
+    def name(self, lang: str) -> str:
+        return self.name_ar if lang == "ar" else self.name_en
+
+    def categories_for(self, case_type: str) -> tuple[Category, ...]:
+        return tuple(c for c in self.categories if case_type in c.types)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The agencies and categories a citizen chooses from (the gateway's, not private)."""
+
+    agencies: tuple[Agency, ...]
+    emirate: str
+
+    def agency(self, code: str) -> Agency | None:
+        return next((a for a in self.agencies if a.code == code), None)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The case a citizen is filing. ``key``: the Idempotency-Key of the attempt to file
+    it, kept while nothing changes (a retry files once), dropped at any change."""
+
+    case_type: str = ""
+    agency: str = ""
+    category: str = ""
+    text: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    words: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A citizen's case as the gateway shows it to them (in the screen's language)."""
+
+    tracking: str
+    case_type: str
+    state: str
+    state_text: str
+    agency: str
+    category: str | None
+    question: str | None
+    answer: str | None
+    rating: int | None
+    reopen_until: str | None
+    may_reply: bool
+    may_rate: bool
+    may_reopen: bool
+    history: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The gateway refused a Citizen's Voice request (its error code): not found, too
+    many, a state that does not allow it, input it did not accept."""
+
+    code: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +167,20 @@ class State:
     # Seconds an inquiry held on the offline screen has left before it is wiped.
     held_left: int = 0
     pin: str = ""
+    # Citizen's Voice: the case being filed, the mobile for its SMS, the tracking number
+    # it got (or that is followed), the followed case, the reply typed to its question,
+    # the keyboard's layout ("": the screen's language, "digits"), what the gateway is
+    # being asked ("catalogue", "file", "view", "act"), and the last act's key.
+    draft: Draft = Draft()
+    mobile: str = ""
+    tracking: str = ""
+    case: CaseView | None = None
+    reply_text: str = ""
+    keyboard: str = ""
+    keyboard_digits: bool = False
+    pending: str = ""
+    act_key: str = ""
+    act_sig: str = ""
     idle_left: int = 0
     still_there_left: int = 0
     resume_screen: Screen | None = None

@@ -23,11 +23,16 @@ from channels.kiosk.captions import Captions, Kiosk
 from channels.kiosk.client import GatewayClient
 from channels.kiosk.effects import (
     TECHNICIAN_EXIT,
+    ActOnCase,
     Effect,
+    FileCase,
+    LoadCatalogue,
+    PrintCaseReceipt,
     PrintReceipt,
     ProbeGateway,
     Quit,
     SendInquiry,
+    ViewCase,
 )
 from channels.kiosk.errands import Errands
 from channels.kiosk.flow import Flow
@@ -54,7 +59,14 @@ THEMES = {
            "QScrollBar:vertical { width: 28px; }"),
 }
 # The entry page shows the number, national ID and PIN screens.
-ENTRY_SCREENS = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry", Screen.PIN: "entry"}
+ENTRY_SCREENS = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry", Screen.PIN: "entry",
+                 Screen.VOICE_MOBILE: "entry", Screen.FOLLOW_TRACKING: "entry",
+                 Screen.FOLLOW_MOBILE: "entry", Screen.VOICE_AGENCY: "voice_choice",
+                 Screen.VOICE_CATEGORY: "voice_choice", Screen.VOICE_TEXT: "voice_text",
+                 Screen.FOLLOW_REPLY: "voice_text"}
+
+
+VOICE_EFFECTS = (LoadCatalogue, FileCase, ViewCase, ActOnCase)
 
 
 class _ActivityFilter(QObject):
@@ -83,6 +95,7 @@ class KioskWindow(QWidget):
         self.last_inquiry_at: datetime | None = None
         self.gateway_reachable: bool | None = None
         self._styled: bool | None = None
+        self._session = -1
         self._screens_watched = False
         self._watched_screen: QScreen | None = None
         self.errands = Errands(self)
@@ -116,9 +129,11 @@ class KioskWindow(QWidget):
         for effect in effects:
             if isinstance(effect, SendInquiry):
                 self.errands.inquire(effect)
+            elif isinstance(effect, VOICE_EFFECTS):
+                self.errands.voice(effect)
             elif isinstance(effect, ProbeGateway):
                 self.probe()
-            elif isinstance(effect, PrintReceipt):
+            elif isinstance(effect, PrintReceipt | PrintCaseReceipt):
                 self.errands.print(effect)
             elif isinstance(effect, Quit):
                 self.quit(TECHNICIAN_EXIT)
@@ -224,7 +239,9 @@ class KioskWindow(QWidget):
     # side: the name is the window's (tests and the bench call it), kept as it was.
     def render(self) -> None:  # type: ignore[override]
         s = self.flow.state
-        if s.reply is None:  # wiped (or a new citizen): no test-mode receipt outlives it
+        if self._session != self.flow.session:
+            # Wiped (or a new citizen): no test-mode receipt outlives it.
+            self._session = self.flow.session
             self.printer.discard()
         direction = (Qt.LayoutDirection.RightToLeft if s.lang == "ar"
                      else Qt.LayoutDirection.LeftToRight)
@@ -249,4 +266,5 @@ class KioskWindow(QWidget):
 
     def _fit(self) -> None:
         s = self.flow.state
-        self.page_stack.fit(self.width(), self.height(), s.large_text, s.lang)
+        self.page_stack.fit(self.width(), self.height(), s.large_text, s.lang,
+                            s.high_contrast)

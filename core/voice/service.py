@@ -7,7 +7,8 @@ cases at past times so that the back office shows cases of every age.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -50,6 +51,7 @@ from core.voice.citizen_access import CitizenAccess
 from core.voice.drafts import Drafts
 from core.voice.filed import Filed
 from core.voice.limits import Filer, FilingLimits
+from core.voice.lookups import LookupLimits
 from core.voice.models import CaseEvent, VoiceCase
 from core.voice.open311 import Open311
 
@@ -206,14 +208,17 @@ class VoiceService:
 
     def citizen_act(self, tracking: str, action: str, proof: CitizenProof, *,
                     text: str | None = None, rating: int | None = None,
-                    now: datetime | None = None, source_key: str | None = None) -> Filed:
+                    now: datetime | None = None, source_key: str | None = None,
+                    place: str | None = None) -> Filed:
         """The citizen's own act (``citizen_reply``, ``withdraw``, ``reopen``, ``rate``),
         proved by their mobile, address or national ID (the channels call this).
-        ``source_key``: the channel message it came from, acted on once."""
-        with self._db.write.begin() as session:
-            case = actions.citizen_action(session, self._config, tracking, action, proof,
-                                          now or self._clock(), text=text, rating=rating,
-                                          source_key=source_key)
+        ``source_key``: the channel message it came from, acted on once. ``place``: the
+        shared terminal it is typed at (a kiosk): its failed proofs are limited
+        (``core.voice.lookups``; ``TooMany`` when over)."""
+        with self._limited(tracking, place), self._db.write.begin() as session:
+            case = actions.citizen_action(session, self._config, tracking, action,
+                                          proof, now or self._clock(), text=text,
+                                          rating=rating, source_key=source_key)
             return self._filed(session, case)
 
     def handled(self, source_keys: Sequence[str]) -> Handled | None:
@@ -227,6 +232,24 @@ class VoiceService:
                 return None
             case, action = found
             return Handled(action, self._filed(session, case))
+
+    @cached_property
+    def lookups(self) -> LookupLimits:
+        return LookupLimits.of(self._db, self._config)
+
+    @contextmanager
+    def _limited(self, tracking: str, place: str | None) -> Iterator[None]:
+        """Around a citizen's lookup at ``place``: refused when the place or the number
+        has failed too often, and a "not found" counted."""
+        if place is None:
+            yield
+            return
+        self.lookups.check(tracking, place)
+        try:
+            yield
+        except NotFound:
+            self.lookups.failed(tracking, place)
+            raise
 
     def awaiting_citizen(self, proof: CitizenProof) -> Filed | None:
         """The citizen's newest case that waits for them (asked for more information),
@@ -277,11 +300,12 @@ class VoiceService:
                 .where(CaseEvent.source_key.in_(keys))
                 .order_by(CaseEvent.id.desc()).limit(1))
 
-    def citizen_view(self, tracking: str, proof: CitizenProof) -> citizen_cases.CitizenView:
+    def citizen_view(self, tracking: str, proof: CitizenProof, *,
+                     place: str | None = None) -> citizen_cases.CitizenView:
         """The case as its citizen sees it (tracking page, SMS, kiosk, phone): the state,
         the history in plain words, the answer, what they may do now. Not found when it
-        is not theirs."""
-        with self._db.read() as session:
+        is not theirs. ``place``: as for ``citizen_act``."""
+        with self._limited(tracking, place), self._db.read() as session:
             case = cases.find(session, tracking)
             if not actions.proves(proof, case, self._config):
                 raise NotFound("no such case", code="unknown_case", field="tracking")

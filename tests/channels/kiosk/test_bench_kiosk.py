@@ -13,6 +13,9 @@ from core.platform.settings import REPO_ROOT
 SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "result",
            "not-found", "receipt", "still-there", "offline", "rate-limited", "out-of-service",
            "pin", "maintenance")
+VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
+                 "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
+                 "follow-tracking", "follow-asked", "follow-answered")
 
 
 # The order bench.screenshots saves them in, and the window's state each shows: its
@@ -20,7 +23,7 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
 # window's width (the landscape number screen), then the language.
 SHOT_ORDER = ("home", "number", "number-landscape", "national-id", "waiting", "result",
               "receipt", "still-there", "not-found", "offline", "rate-limited",
-              "out-of-service", "pin", "maintenance")
+              "out-of-service", "pin", "maintenance", *VOICE_SCREENS)
 STATE = {
     "home": ("home", None, False, False, 720),
     "number": ("number", None, False, False, 720),
@@ -36,6 +39,17 @@ STATE = {
     "out-of-service": ("error", None, False, False, 720),
     "pin": ("pin", None, False, False, 720),
     "maintenance": ("maintenance", None, False, False, 720),
+    "voice": ("voice", None, False, False, 720),
+    "voice-agency": ("voice_agency", None, False, False, 720),
+    "voice-category": ("voice_category", None, False, False, 720),
+    "keyboard-arabic": ("voice_text", None, False, False, 720),
+    "keyboard-english": ("voice_text", None, False, False, 720),
+    "voice-mobile": ("voice_mobile", None, False, False, 720),
+    "voice-confirm": ("voice_confirm", None, False, False, 720),
+    "voice-filed": ("voice_filed", None, False, False, 720),
+    "follow-tracking": ("follow_tracking", None, False, False, 720),
+    "follow-asked": ("follow_case", None, False, False, 720),
+    "follow-answered": ("follow_case", None, False, False, 720),
 }
 
 
@@ -87,8 +101,9 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
     finally:
         stop()
     assert sorted(path.name for path in saved) == sorted(
-        f"{screen}-{lang}.png" for lang in ("ar", "en") for screen in SCREENS)
-    assert bench.SCREENS == SCREENS
+        f"{screen}-{lang}.png" for lang in ("ar", "en")
+        for screen in (*SCREENS, *VOICE_SCREENS))
+    assert (bench.SCREENS, bench.VOICE_SCREENS) == (SCREENS, VOICE_SCREENS)
     # Each file shows the screen its name says, as the window stood when it was saved,
     # and no two files show the same pixels.
     assert [(path.name, *shown) for path, (shown, _) in zip(saved, seen, strict=True)] == [
@@ -104,7 +119,7 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
 
 def test_the_readme_shows_every_screen_in_both_languages():
     readme = (REPO_ROOT / "README.md").read_text()
-    for screen in SCREENS:
+    for screen in (*SCREENS, *VOICE_SCREENS):
         for lang in ("ar", "en"):
             shot = f"docs/kiosk/{screen}-{lang}.png"
             assert f"]({shot})" in readme and (REPO_ROOT / shot).stat().st_size > 5000, shot

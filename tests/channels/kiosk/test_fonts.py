@@ -51,5 +51,5 @@ def test_the_fonts_are_small_and_licensed():
 
 
 def test_the_window_draws_with_the_bundled_families(kiosk):
-    assert kiosk.w["title"].font().families()[:3] == list(FAMILIES)
+    assert kiosk.w["start"].font().families()[:3] == list(FAMILIES)
     assert kiosk.keypad.keys["1"].font().families()[:3] == list(FAMILIES)

@@ -84,7 +84,7 @@ def test_english_switch_flips_texts_and_direction_but_not_the_keypad(qtbot, kios
                                                                      client, kiosk_token):
     tap(qtbot, kiosk, "language")
     assert QApplication.layoutDirection() == Qt.LayoutDirection.LeftToRight
-    assert label(kiosk, "title") == texts("en")["title"]
+    assert label(kiosk, "start") == texts("en")["title"]
     inquire(qtbot, kiosk, NUMBER, f.NATIONAL_ID)
     assert label(kiosk, "answer") == gateway_text(client, kiosk_token, NUMBER, f.NATIONAL_ID,
                                                   "en")
@@ -338,10 +338,10 @@ def test_the_hidden_corner_is_not_announced_nor_focusable(kiosk):
 
 
 def test_large_text_and_high_contrast_toggles(qtbot, kiosk):
-    before = kiosk.w["title"].font().pixelSize()
+    before = kiosk.w["start"].font().pixelSize()
     tap(qtbot, kiosk, "large_text")
     tap(qtbot, kiosk, "high_contrast")
-    assert kiosk.w["title"].font().pixelSize() > before
+    assert kiosk.w["start"].font().pixelSize() > before
     assert "black" in kiosk.styleSheet()
     assert texts("ar")["on"] in label(kiosk, "large_text")
 

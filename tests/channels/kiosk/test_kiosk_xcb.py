@@ -1,4 +1,5 @@
-"""`gateway kiosk` on a real X server (Xvfb) through Qt's xcb platform, as a terminal runs.
+"""`gateway kiosk` on a real X server (Xvfb) through Qt's xcb platform, as a terminal runs:
+its home screen (the two service tiles) drawn on the X server's screen.
 
 The other kiosk tests use Qt's offscreen platform, which loads none of the xcb libraries a
 terminal's display needs; a Debian without libxcb-cursor0 (and the others
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from channels.kiosk.home import GREEN as TILE_GREEN
 from tests import processes
 from tests.conftest import require_peer
 
@@ -45,6 +47,12 @@ def _screen_pixels(framebuffer: Path) -> list[int]:
         line = data[start + row * bytes_per_line:start + row * bytes_per_line + width * 4]
         pixels.extend(struct.unpack(f"<{width}I", line)[::8])
     return pixels
+
+
+def _tile_share(pixels: list[int]) -> float:
+    """The share of the screen in the home tiles' green (channels/kiosk/home.py)."""
+    green = TILE_GREEN.rgb() & 0xFFFFFF
+    return sum(1 for pixel in pixels if pixel & 0xFFFFFF == green) / len(pixels)
 
 
 def _blank(pixels: list[int]) -> bool:
@@ -108,6 +116,11 @@ def test_the_kiosk_shows_its_first_screen_on_xcb_under_xvfb(gateway, kiosk_token
             deadline = time.monotonic() + 30
             while _blank(_screen_pixels(framebuffer)):
                 assert time.monotonic() < deadline, "the kiosk drew nothing on the X screen"
+                time.sleep(0.3)
+            # The home: two large service tiles fill much of the screen (not a row of
+            # buttons at its bottom edge).
+            while _tile_share(_screen_pixels(framebuffer)) < 0.25:
+                assert time.monotonic() < deadline, "no home tiles on the X screen"
                 time.sleep(0.3)
         finally:
             output = processes.stop(process, timeout=60)

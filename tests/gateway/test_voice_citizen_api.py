@@ -1,0 +1,177 @@
+"""Citizen's Voice for kiosks over JSON: the catalogue, filing once per Idempotency-Key
+with the kiosk's filing limits, and a citizen's own case proved by their mobile (the
+view, reply, rating, reopening), where "not found" and "not yours" are one answer and
+failed lookups are limited per kiosk and per tracking number."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core.access.tokens import create_token
+from core.voice.models import CaseEvent, VoiceCase
+from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, build_world
+
+OTHER_MOBILE = "0559876543"
+
+
+@pytest.fixture
+def world(core):
+    return build_world(core)
+
+
+@pytest.fixture
+def kiosk(core):
+    return {"Authorization": f"Bearer {create_token(core.db.write, 'kiosk', 'hall-1')}"}
+
+
+@pytest.fixture
+def staff(core):
+    return {"Authorization": f"Bearer {create_token(core.db.write, 'staff', 'desk-1')}"}
+
+
+def filing(mobile: str = CITIZEN_MOBILE, **extra) -> dict:
+    return {"type": "complaint", "text": "الإنارة مطفأة في الشارع", "agency": MUN,
+            "channel": "kiosk", "lang": "ar", "citizen": {"mobile": mobile}, **extra}
+
+
+def case_count(core) -> int:
+    with core.db.read() as session:
+        return session.scalar(select(func.count()).select_from(VoiceCase))
+
+
+def test_the_catalogue_lists_agencies_with_their_active_categories(world, client, kiosk):
+    world.core.voice.upsert_category("LIGHTS", {"agency": MUN, "name_ar": "الإنارة",
+                                                "name_en": "Street lights",
+                                                "types": ["complaint"]})
+    world.core.voice.upsert_category("OLD", {"agency": MUN, "name_ar": "قديم",
+                                             "name_en": "Old", "types": ["complaint"],
+                                             "active": False})
+    response = client.get("/api/v1/voice/catalogue", headers=kiosk)
+    assert response.status_code == 200
+    agencies = {a["code"]: a for a in response.json["agencies"]}
+    assert set(agencies) >= {"EMIRATE", "MUN", "HEALTH"}
+    assert agencies["MUN"]["categories"] == [{"code": "LIGHTS", "name_ar": "الإنارة",
+                                             "name_en": "Street lights",
+                                             "types": ["complaint"]}]
+    assert response.json["emirate"] == world.core.config.voice.emirate_agency
+
+
+def test_the_catalogue_needs_a_kiosk_or_staff_token(world, client, core):
+    records = create_token(core.db.write, "records", "rec")
+    assert client.get("/api/v1/voice/catalogue").status_code == 401
+    assert client.get("/api/v1/voice/catalogue",
+                      headers={"Authorization": f"Bearer {records}"}).status_code == 403
+
+
+def test_a_retried_filing_with_the_same_idempotency_key_files_once(world, client, kiosk):
+    headers = {**kiosk, "Idempotency-Key": "3f1c9a6e-attempt-1"}
+    first = client.post("/api/v1/cases", json=filing(), headers=headers)
+    again = client.post("/api/v1/cases", json=filing(), headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json
+    assert case_count(world.core) == 1
+    other = client.post("/api/v1/cases", json=filing(),
+                        headers={**kiosk, "Idempotency-Key": "3f1c9a6e-attempt-2"})
+    assert other.json["tracking"] != first.json["tracking"]
+    with world.core.db.read() as session:
+        keys = set(session.scalars(select(VoiceCase.source_key)))
+    assert keys == {"api:hall-1:3f1c9a6e-attempt-1", "api:hall-1:3f1c9a6e-attempt-2"}
+
+
+def test_a_malformed_idempotency_key_is_refused_and_nothing_filed(world, client, kiosk):
+    response = client.post("/api/v1/cases", json=filing(),
+                           headers={**kiosk, "Idempotency-Key": "x" * 65})
+    assert response.status_code == 422
+    assert response.json["error"]["field"] == "Idempotency-Key"
+    assert case_count(world.core) == 0
+
+
+def test_a_kiosk_files_under_the_citizens_limit_a_staff_desk_does_not(world, client, kiosk,
+                                                                      staff):
+    limit = world.core.config.voice.max_cases_per_citizen
+    for _ in range(limit):
+        assert client.post("/api/v1/cases", json=filing(), headers=kiosk).status_code == 201
+    refused = client.post("/api/v1/cases", json=filing(), headers=kiosk)
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "too_many_cases"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert client.post("/api/v1/cases", json=filing(), headers=staff).status_code == 201
+    assert case_count(world.core) == limit + 1
+
+
+def test_the_citizen_sees_their_case_and_a_stranger_sees_nothing(world, client, kiosk):
+    tracking = world.walk("complaint", "awaiting_citizen")
+    mine = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                       json={"mobile": "٠٥٥١٢٣٤٥٦٧", "lang": "en"})
+    assert mine.status_code == 200
+    assert (mine.json["state"], mine.json["question"], mine.json["may_reply"]) == (
+        "awaiting_citizen", "أي مدرسة؟", True)
+    assert mine.json["state_text"] == "waiting for your reply"
+    theirs = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                         json={"mobile": OTHER_MOBILE})
+    nothing = client.post("/api/v1/cases/7000000000/citizen/view", headers=kiosk,
+                          json={"mobile": CITIZEN_MOBILE})
+    assert theirs.status_code == nothing.status_code == 404
+    assert theirs.data == nothing.data
+
+
+def test_reply_rate_and_reopen_through_the_api(world, client, kiosk):
+    tracking = world.walk("complaint", "awaiting_citizen")
+    url = f"/api/v1/cases/{tracking}/citizen"
+    replied = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"},
+                          json={"mobile": CITIZEN_MOBILE, "action": "citizen_reply",
+                                "text": "مدرسة الفيصلية"})
+    assert replied.status_code == 200 and replied.json["state"] == "in_progress"
+    again = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"},
+                        json={"mobile": CITIZEN_MOBILE, "action": "citizen_reply",
+                              "text": "مدرسة الفيصلية"})
+    assert again.status_code == 200
+    with world.core.db.read() as session:
+        replies = session.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.action == "citizen_reply"))
+    assert replies == 1
+    spec = world.specialist(MUN)
+    world.act(spec, tracking, "answer", text="أصلحت الإنارة")
+    world.act(world.coordinator(MUN), tracking, "approve")
+    rated = client.post(url, headers=kiosk,
+                        json={"mobile": CITIZEN_MOBILE, "action": "rate", "rating": 2})
+    assert rated.status_code == 200
+    assert (rated.json["rating"], rated.json["answer"]) == (2, "أصلحت الإنارة")
+    reopened = client.post(url, headers=kiosk,
+                           json={"mobile": CITIZEN_MOBILE, "action": "reopen"})
+    assert reopened.status_code == 200 and reopened.json["may_reopen"] is False
+    wrong = client.post(url, headers=kiosk,
+                        json={"mobile": CITIZEN_MOBILE, "action": "rate", "rating": 9})
+    assert wrong.status_code == 422
+
+
+def test_failed_lookups_are_limited_per_tracking_number(world, client, kiosk):
+    tracking = world.walk("complaint", "received")
+    limit = world.core.config.inquiry.max_failures
+    for n in range(limit):
+        response = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                               json={"mobile": f"05500000{n:02d}"})
+        assert response.status_code == 404
+    refused = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                          json={"mobile": CITIZEN_MOBILE})
+    assert refused.status_code == 429
+    assert refused.json["error"]["code"] == "too_many_lookups"
+
+
+def test_failed_lookups_are_limited_per_kiosk(world, client, kiosk, staff):
+    from core.voice.lookups import PLACE_FACTOR
+    from core.voice.tracking import new_tracking
+
+    tracking = world.walk("complaint", "received")
+    limit = world.core.config.inquiry.max_failures * PLACE_FACTOR
+    for _ in range(limit):
+        response = client.post(f"/api/v1/cases/{new_tracking()}/citizen/view",
+                               headers=kiosk, json={"mobile": CITIZEN_MOBILE})
+        assert response.status_code == 404
+    refused = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                          json={"mobile": CITIZEN_MOBILE})
+    assert refused.status_code == 429
+    # Another terminal is not this one.
+    assert client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=staff,
+                       json={"mobile": CITIZEN_MOBILE}).status_code == 200
