@@ -30,6 +30,10 @@ class Actor:
     name: str
     role: str
     agency_id: int | None  # None for leadership and admin
+    # A coordinator or specialist of one of the emirate's departments (the sections
+    # that hold transactions): they work the emirate's cases of that department only
+    # (enquiries about its transactions). None: the whole agency.
+    department_id: int | None = None
 
     @property
     def agency_bound(self) -> bool:

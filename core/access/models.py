@@ -72,6 +72,10 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     agency_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("agencies.id"), index=True)
+    # Staff of one of the emirate's departments (``Actor.department_id``); their agency is
+    # the emirate.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"),
+                                                      index=True)
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(200))

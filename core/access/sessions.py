@@ -104,14 +104,16 @@ class StaffSessions:
             row = session.execute(
                 select(StaffSession.id, StaffSession.created_at, StaffSession.last_seen_at,
                        StaffUser.id.label("user_id"), StaffUser.login, StaffUser.name,
-                       StaffUser.role, StaffUser.agency_id, StaffUser.must_change_password)
+                       StaffUser.role, StaffUser.agency_id, StaffUser.department_id,
+                       StaffUser.must_change_password)
                 .join(StaffUser, StaffUser.id == StaffSession.user_id)
                 .where(StaffSession.session_hash == digest, StaffSession.ended_at.is_(None),
                        StaffUser.disabled_at.is_(None))).first()
         if row is None or not self._alive(row.id, row.created_at, row.last_seen_at, idle,
                                           lifetime):
             return None
-        return UserSession(Actor(row.user_id, row.login, row.name, row.role, row.agency_id),
+        return UserSession(Actor(row.user_id, row.login, row.name, row.role, row.agency_id,
+                                  row.department_id),
                            row.must_change_password)
 
     def _alive(self, row_id: int, created_at: datetime, last_seen_at: datetime,

@@ -326,7 +326,8 @@ class StaffUsers:
         if not matches:
             self._failed(user, address_key, origin, "wrong password")
             return SignIn(None)
-        actor = Actor(user.id, user.login, user.name, user.role, user.agency_id)
+        actor = Actor(user.id, user.login, user.name, user.role, user.agency_id,
+                      user.department_id)
         rehash = self._needs_rehash(user.password_hash)
         with self._db.write.begin() as session:
             values: dict[str, Any] = {"failed_logins": 0, "locked_until": None,
@@ -359,7 +360,8 @@ class StaffUsers:
                                  code="password_wrong", field="current_password")
         check_new_password(new, login=user.login, current=current)
         digest = self._hasher.hash(new)
-        actor = Actor(user.id, user.login, user.name, user.role, user.agency_id)
+        actor = Actor(user.id, user.login, user.name, user.role, user.agency_id,
+                      user.department_id)
         with self._db.write.begin() as session:
             session.execute(update(StaffUser).where(StaffUser.id == user.id).values(
                 password_hash=digest, must_change_password=False, failed_logins=0,
@@ -502,13 +504,13 @@ def _email(email: str | None) -> str | None:
 
 def _actor_columns() -> Any:
     return select(StaffUser.id, StaffUser.login, StaffUser.name, StaffUser.role,
-                  StaffUser.agency_id)
+                  StaffUser.agency_id, StaffUser.department_id)
 
 
 def _actor(row: Any) -> Actor | None:
     if row is None:
         return None
-    return Actor(row.id, row.login, row.name, row.role, row.agency_id)
+    return Actor(row.id, row.login, row.name, row.role, row.agency_id, row.department_id)
 
 
 def _record(user: StaffUser, agency: str | None) -> UserRecord:

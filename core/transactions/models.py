@@ -42,7 +42,8 @@ class Transaction(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     registered_at: Mapped[datetime]
     applicant_name: Mapped[str] = mapped_column(String(200), default="")
-    applicant_national_id_hash: Mapped[str | None] = mapped_column(String(64))
+    # "My transactions": an applicant's transactions, newest first (core/transactions).
+    applicant_national_id_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     applicant_mobile: Mapped[str | None] = mapped_column(String(20))
     applicant_email: Mapped[str | None] = mapped_column(String(254))
     applicant_language: Mapped[str] = mapped_column(String(2), default="ar")

@@ -106,6 +106,12 @@ class VoiceCase(Base):
     about_agency_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("agencies.id"))
     about_own_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     category_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("voice_categories.id"))
+    # An enquiry (or any case) about one transaction: what it asks about. While the
+    # transaction's department holds the case (``department_id``, at the emirate), that
+    # department's coordinator works it.
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"),
+                                                       index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     channel: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
