@@ -117,7 +117,8 @@ class ActionBody(StrictModel):
 
 
 # What each staff action must carry.
-REQUIRED = {"route": "agency", "refer": "department", "assign": "user", "request_info": "text", "answer": "text",
+REQUIRED = {"route": "agency", "refer": "department", "assign": "user",
+            "request_info": "text", "answer": "text",
             "send_back": "reason", "not_competent": "reason", "reject": "reason",
             "close": "reason", "merge": "into", "comment": "text"}
 
