@@ -79,3 +79,22 @@ def test_the_admin_page_makes_a_department_s_specialist(app, places):
     assert done.status_code == 200 and "Account created" in text(done)
     assert "EMIRATE / RIGHTS" in text(client.get("/admin/users?lang=en"))
     assert places.users.get("rights.spec").department == "RIGHTS"
+
+
+def test_the_demo_has_a_department_coordinator_with_enquiries_to_answer(gateway,  # noqa: F811
+                                                                         core):
+    from core.access.demo import DEMO_DEPARTMENT, DEMO_PASSWORD
+
+    loaded = gateway("demo-data", "--transactions", "60", "--cases", "20")
+    assert loaded.exit_code == 0, loaded.output
+    assert f"EMIRATE/{DEMO_DEPARTMENT}" in loaded.stdout
+    assert "enquiries about transactions" in loaded.stdout
+    actor = core.users.sign_in("rights.coordinator", DEMO_PASSWORD, origin=None).actor
+    assert core.users.department_code(actor.department_id) == DEMO_DEPARTMENT
+    inbox = core.voice.inbox(actor, "new")
+    rows = inbox.page.rows
+    assert rows and all(row.case_type == "enquiry" and row.transaction for row in rows)
+    # Their transaction's page shows the enquiry beside its timeline.
+    desk = core.voice.transaction_desk(actor, rows[0].transaction)
+    assert rows[0].tracking in {case.tracking for case in desk.cases}
+    assert desk.transaction.timeline
