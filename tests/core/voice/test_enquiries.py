@@ -133,3 +133,49 @@ def test_a_malformed_filing_is_refused_with_nothing_filed(held, extra, message):
         held.voice.file_case(body, now=held.tick())
     with held.core.db.read() as session:
         assert len(session.scalars(select(VoiceCase.id)).all()) == before
+
+
+# --- the answer goes back on the channel the question came by ---------------------------
+
+
+def _answered_by_department(held, filed_tracking: str):
+    """The department's coordinator answers the enquiry; the citizen's notices by it."""
+    from core.access.actors import COORDINATOR
+    from tests.core.voice.test_departments import add_user
+
+    coordinator = add_user(held.core, "coord_rights", COORDINATOR, held.agencies[EMIRATE],
+                           rights_id(held.core))
+    held.act(coordinator, filed_tracking, "answer", text="تصدر الإفادة يوم الأحد")
+    from core.messaging.models import EmailThread, Notification
+    with held.core.db.read() as session:
+        case = session.scalars(select(VoiceCase).where(
+            VoiceCase.tracking == filed_tracking)).one()
+        sent = session.scalars(select(Notification).where(
+            Notification.cause_key.startswith("voice:"),
+            Notification.recipient.in_([case.citizen_mobile, case.citizen_email]))
+            .order_by(Notification.id)).all()
+        threads = {row.notification_id: row.references
+                   for row in session.scalars(select(EmailThread))}
+    answer = sent[-1]
+    assert "تصدر الإفادة يوم الأحد" in answer.body
+    return answer, threads.get(answer.id)
+
+
+def test_an_e_mailed_enquiry_is_answered_in_its_e_mail_thread(held):
+    filed = held.voice.file_case(
+        {"transaction": NUMBER, "text": "متى تصدر الإفادة؟", "channel": "email",
+         "citizen": {"email": f.EMAIL, "mobile": f.MOBILE}},
+        now=held.tick(), email_thread="<first@citizen.example>")
+    assert stored(held.core, filed.tracking).department_id == rights_id(held.core)
+    answer, references = _answered_by_department(held, filed.tracking)
+    assert (answer.channel, answer.recipient) == ("email", f.EMAIL)
+    assert references == "<first@citizen.example>"
+
+
+@pytest.mark.parametrize("channel", ["sms", "portal"])
+def test_an_enquiry_by_sms_or_portal_is_answered_by_sms(held, channel):
+    filed = held.voice.file_case(
+        {"transaction": NUMBER, "text": "متى تصدر الإفادة؟", "channel": channel,
+         "citizen": {"mobile": f.MOBILE, "email": f.EMAIL}}, now=held.tick())
+    answer, references = _answered_by_department(held, filed.tracking)
+    assert (answer.channel, answer.recipient, references) == ("sms", f.MOBILE_E164, None)
