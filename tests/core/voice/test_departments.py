@@ -6,6 +6,8 @@ inbox, the actions), which applies it."""
 
 from __future__ import annotations
 
+from itertools import count
+
 import pytest
 from sqlalchemy import select
 
@@ -55,11 +57,14 @@ def may(kind: str, action: str, location: str) -> bool:
     return handler
 
 
+_mobiles = count(11)
+
+
 def add_user(core, login: str, role: str, agency_id: int | None,
              department_id: int | None = None) -> Actor:
     with core.db.write.begin() as session:
         user = StaffUser(login=login, name=login, role=role, agency_id=agency_id,
-                         department_id=department_id, mobile="+966500000001",
+                         department_id=department_id, mobile=f"+9665000000{next(_mobiles)}",
                          password_hash="-")
         session.add(user)
         session.flush()
@@ -250,3 +255,31 @@ def test_the_unrouted_tab_leaves_the_departments_cases_to_them(depts):
         assert tracking in tab(depts.users["dept_coordinator"], queues.NEW)
         assert queues.UNROUTED not in queues.inbox_tabs(depts.users["dept_coordinator"],
                                                         depts.agencies[EMIRATE])
+
+
+def test_a_department_s_late_case_alarms_its_coordinator_leader_and_manager(depts):
+    from core.voice import alarms, deadlines
+    from tests.core.voice.test_alarms import alarm_time, to
+
+    core = depts.core
+    tracking = assigned(depts, "department")
+    with core.db.read() as session:
+        case_id = session.scalar(select(VoiceCase.id).where(VoiceCase.tracking == tracking))
+    mobile = {kind: _mobile_of(core, depts.users[kind].login)
+              for kind in ("dept_coordinator", "dept_leader", "other_dept_coordinator")}
+    alarms.scan(core.db, core.config, now=alarm_time(core, case_id, deadlines.WARNING))
+    [warning] = to(core, mobile["dept_coordinator"])
+    assert warning.kind == "voice_warning" and tracking in warning.body
+    assert to(core, mobile["other_dept_coordinator"]) == []
+
+    alarms.scan(core.db, core.config, now=alarm_time(core, case_id, deadlines.BREACH))
+    [breach] = [m for m in to(core, mobile["dept_leader"]) if m.kind == "voice_breach"]
+    assert tracking in breach.body
+    # The department's manager (the directory's mobile), as for overdue transactions.
+    [manager] = to(core, "+966501112233")
+    assert manager.kind == "voice_breach" and manager.body == breach.body
+
+
+def _mobile_of(core, login: str) -> str:
+    with core.db.read() as session:
+        return session.scalar(select(StaffUser.mobile).where(StaffUser.login == login))
