@@ -37,11 +37,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import _dataset
-import _loadgen
-import _profile
-
 HERE = Path(__file__).resolve().parent
+# The checkout this script is in, not whatever the venv's editable install points at (the
+# loader would migrate the database to another worktree's schema).
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+import _dataset  # noqa: E402
+import _loadgen  # noqa: E402
+import _profile  # noqa: E402
+
 OUT = HERE / "out"
 TARGET_RATIO = 0.70
 TARGET_P99_MS = 50.0
