@@ -119,6 +119,7 @@ class DatabaseFailureCounts:
         self._filter_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refresh_read: CompiledStatement | None = None
+        self._saturations = 0  # a full read begun before the latest one cannot be used
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
         unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
@@ -203,20 +204,23 @@ class DatabaseFailureCounts:
             self._filter_on = True
             started = self._clock()
             full = not self._usable
+            saturations = self._saturations
             with self._lock:  # before the read: a commit in between is not missed
                 unwritten = list(self._unwritten)
             after = started - self.window if full else max(self._read_after,
                                                             started - self.window)
             rows = self._refresh_statement().fetchall(
                 self._db.lookup, {"after": after, "most": self.MAX_SUSPECTS + 1})
-            self._merge(rows, unwritten, started, full)
+            self._merge(rows, unwritten, started, full, saturations)
         finally:
             self._refresh_lock.release()
 
     def _merge(self, rows: Sequence[Sequence[Any]], unwritten: list[str], started: float,
-               full: bool) -> None:
+               full: bool, saturations: int) -> None:
         horizon = started - self.window
         with self._filter_lock:
+            if saturations != self._saturations:
+                return  # the filter was emptied during the read: marks since then are lost
             known = self._known
             for key in [key for key, since in known.items() if since <= horizon]:
                 del known[key]
@@ -233,6 +237,7 @@ class DatabaseFailureCounts:
         """Too many keys to hold: every key a suspect until a full read finds fewer."""
         self._known.clear()
         self._usable = False
+        self._saturations += 1
         self._next_refresh = time.monotonic() + self.SATURATED_RETRY
 
     def _mark(self, keys: Iterable[str]) -> None:
