@@ -296,14 +296,16 @@ def inbox_tabs(actor: Actor, emirate_id: int) -> tuple[str, ...]:
     """The tabs ``actor``'s inbox shows: "unrouted" only at the emirate."""
     if actor.role != COORDINATOR or actor.agency_id is None:
         return ()
-    return tuple(tab for tab in TABS if tab != UNROUTED or actor.agency_id == emirate_id)
+    routes = actor.agency_id == emirate_id and actor.department_id is None
+    return tuple(tab for tab in TABS if tab != UNROUTED or routes)
 
 
 def _unrouted(emirate_id: int) -> ColumnElement[bool]:
     """At the emirate, received, and not the emirate's own to answer: it came without an
     agency, names another one, or was sent back by it (a complaint about an agency's own
-    staff is the emirate's own case)."""
-    return and_(VoiceCase.about_own_staff.is_(False),
+    staff is the emirate's own case; a case one of its departments holds is that
+    department's: an enquiry about its transaction)."""
+    return and_(VoiceCase.about_own_staff.is_(False), VoiceCase.department_id.is_(None),
                 or_(VoiceCase.about_agency_id.is_(None),
                     VoiceCase.about_agency_id != emirate_id))
 
@@ -315,7 +317,9 @@ def _tab_spec(actor: Actor, tab: str, emirate_id: int, now: datetime) -> _Spec:
     prefix = (VoiceCase.agency_id == agency,)
     scope = _scope(actor, emirate_id)
     if tab == NEW:
-        where = (not_(_unrouted(agency)),) if agency == emirate_id else ()
+        # A department's coordinator routes nothing: their new cases are all theirs.
+        routes = agency == emirate_id and actor.department_id is None
+        where = (not_(_unrouted(agency)),) if routes else ()
         return _Spec((states.RECEIVED,), prefix, scope, where)
     if tab == UNROUTED:
         return _Spec((states.RECEIVED,), prefix, scope, (_unrouted(agency),))

@@ -413,8 +413,9 @@ class VoiceService:
                 clock=deadlines.explain(session, self._config, case, self._clock()),
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
-                specialists=desk.specialists(session, case.agency_id)
+                specialists=desk.specialists(session, case.agency_id, case.department_id)
                 if "assign" in offered else [],
+                refer_to=desk.refer_targets(session, case) if "refer" in offered else [],
                 similar=tuple(self._similar(session, case)) if "merge" in offered else (),
                 **desk.names(session, case))
 
