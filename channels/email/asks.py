@@ -10,10 +10,11 @@ it is theirs; otherwise it is an ordinary enquiry to the emirate and the sender 
 nothing more than the status reply already said).
 
 The rule (``asks_more``), on the mail's new text (quotes and signature already cut off by
-``parse``) and its subject: take away the transaction numbers, national IDs and other
-digits, and every word of a plain status request (greetings, thanks and closings, "status",
-"transaction", "number", "please tell me", ...: ``STOCK_WORDS``, folded as
-``core.identity.arabic.fold`` folds); what is left are the mail's own words. At least
+``parse``), not its subject (often a mail client's default, or a line a forger chose to
+have echoed: a subject alone never files a case): take away the transaction numbers,
+national IDs and other digits, and every word of a plain status request (greetings, thanks
+and closings, "status", "transaction", "number", "please tell me", ...: ``STOCK_WORDS``,
+folded as ``core.identity.arabic.fold`` folds); what is left are the mail's own words. At least
 ``MIN_OWN_WORDS`` of them is a question for a person. A question mark alone is not: "ما
 حالة معاملتي 1447001؟" is a status request, and the automatic reply answers it.
 
@@ -61,26 +62,26 @@ STOCK_WORDS: frozenset[str] = frozenset(fold(word) for word in _STOCK_TEXT.split
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def own_words(subject: str, text: str) -> list[str]:
-    """The mail's words beyond a status request's: letters only (digits, numbers and
+def own_words(text: str) -> list[str]:
+    """The text's words beyond a status request's: letters only (digits, numbers and
     punctuation go), folded, the stock words and single letters left out."""
-    words = _WORD.findall(fold(f"{subject}\n{text}").lower())
+    words = _WORD.findall(fold(text).lower())
     return [word for word in words if len(word) > 1 and word not in STOCK_WORDS]
 
 
-def asks_more(subject: str, text: str) -> bool:
-    """Whether a mail that names a transaction asks something its status cannot answer
-    (the module's rule)."""
-    return len(own_words(subject, text)) >= MIN_OWN_WORDS
+def asks_more(text: str) -> bool:
+    """Whether a mail (its new text) that names a transaction asks something its status
+    cannot answer (the module's rule)."""
+    return len(own_words(text)) >= MIN_OWN_WORDS
 
 
-def file_question(core: Core, *, number: str, subject: str, text: str, sender: str,
+def file_question(core: Core, *, number: str, text: str, sender: str,
                   key: str, references: str, message_id: str | None,
                   national_id: str | None) -> Asked:
     """File the mail's question as an enquiry about transaction ``number``, once per mail
     (``key``), threaded under the mail; the national ID it carries (never stored: hashed
     by the core) may prove the transaction is the sender's."""
-    question = redact_national_ids(text.strip() or subject.strip())[:TEXT_MAX]
+    question = redact_national_ids(text.strip())[:TEXT_MAX]
     citizen: dict[str, str] = {"email": sender}
     if national_id:
         citizen["national_id"] = national_id

@@ -151,9 +151,9 @@ def answer(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: s
                                                               oversized=True)))
     answers, national_id = _answers(core, mail, sender)
     asked, note = None, None
-    if answers and core.config.voice.enabled and asks.asks_more(mail.subject, mail.text):
+    if answers and core.config.voice.enabled and asks.asks_more(mail.text):
         asked = asks.file_question(
-            core, number=answers[0][0], subject=mail.subject, text=mail.text,
+            core, number=answers[0][0], text=mail.text,
             sender=sender, key=key, references=storable(mail.references, REFERENCES_MAX),
             message_id=storable(mail.message_id or "", HEADER_MAX) or None,
             national_id=national_id)

@@ -81,8 +81,11 @@ def receive(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: 
             rules: EmailRules) -> Received | None:
     """Handle a Citizen's Voice mail (stored with what it got, once); None when the mail
     is not Citizen's Voice's (the inquiry responder answers it)."""
-    if not rules.voice_address or not core.config.voice.enabled:
+    if not core.config.voice.enabled:
         return None
+    # A mail in a case's thread is the case's whatever address it went to: a question
+    # about a transaction, filed from a mail to the inquiry address (``asks``), is
+    # followed in its thread even where no Citizen's Voice address is configured.
     tracking = _thread_case(core, mail) if mail.in_reply_to or mail.references else None
     if tracking is None and not is_for_voice(mail, rules):
         return None

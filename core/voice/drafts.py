@@ -128,10 +128,11 @@ class Drafts:
                       for row in session.scalars(select(DraftPhoto).where(
                           DraftPhoto.draft_id == draft.id).order_by(DraftPhoto.id))]
         citizen = data.get("citizen")
-        data["citizen"] = {**(citizen if isinstance(citizen, dict) else {}),
-                           "mobile": proof.mobile}
+        filer: dict[str, Any] = {**(citizen if isinstance(citizen, dict) else {}),
+                                 "mobile": proof.mobile}
         if national_id:
-            data["citizen"]["national_id"] = national_id
+            filer["national_id"] = national_id
+        data["citizen"] = filer
         filed = self._voice.file_case(data, source_key=key, self_service=True,
                                       origin=origin, attachments=photos)
         self._forget(code_id)

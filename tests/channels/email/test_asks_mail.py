@@ -96,8 +96,11 @@ def test_a_question_reaches_the_department_and_its_answer_the_same_thread(
     run_once(channel)
     assert len(cases(core)) == 1 and len(smtp.messages()) == 1
 
-    # The department's coordinator answers it; the answer arrives in the same thread.
+    # It waits in the department coordinator's inbox; they answer it there, and the
+    # answer arrives in the same thread.
     coordinator = department_coordinator(world)
+    inbox = core.voice.inbox(coordinator)
+    assert case.tracking in {row.tracking for row in inbox.page.rows}
     core.voice.act(coordinator, case.tracking, {"action": "answer",
                                                 "text": "لا ينقصها شيء، ستصدر الأحد."})
     channel.sender.send_due()
@@ -105,6 +108,16 @@ def test_a_question_reaches_the_department_and_its_answer_the_same_thread(
     assert answer["To"] == f.EMAIL
     assert answer["In-Reply-To"] == first_id and answer["References"] == first_id
     assert "لا ينقصها شيء، ستصدر الأحد." in text_of(answer)
+
+    # The citizen rates the answer in the thread (mail to the inquiry address).
+    deliver(dovecot, folder, mails.plain("5\n\n> لا ينقصها شيء", sender=f.EMAIL,
+                                         subject="Re: Transaction inquiry",
+                                         In_Reply_To=answer["Message-ID"],
+                                         References=f"{first_id} {answer['Message-ID']}"))
+    run_once(channel)
+    assert cases(core)[0].rating == 5
+    [_, _, rated] = smtp.messages()
+    assert rated["In-Reply-To"] != first_id and case.tracking in text_of(rated)
 
 
 def test_a_status_request_files_nothing(world, core, channel, dovecot, folder, smtp):
