@@ -155,3 +155,39 @@ def test_a_stranger_files_an_unlinked_enquiry_and_learns_nothing(
 
     assert scrubbed(first) == scrubbed(second)
     assert "إدارة الحقوق" not in text_of(first) and "Rights" not in text_of(first)
+
+
+def test_a_mail_our_server_did_not_authenticate_files_nothing_and_gets_nothing(
+        world, core, channel, dovecot, folder, smtp):
+    deliver(dovecot, folder, mails.plain(QUESTION, sender=f.EMAIL, authenticated=False))
+    run_once(channel)
+    assert cases(core) == [] and smtp.messages() == []
+
+
+def test_over_the_filing_limits_the_status_still_goes_and_says_so(
+        world, core, channel, dovecot, folder, smtp):
+    core.config.voice.max_cases_per_citizen = 1
+    core.voice.__dict__.pop("limits", None)  # read again with the lower limit
+    deliver(dovecot, folder, mails.plain(QUESTION, sender=f.EMAIL),
+            mails.plain(QUESTION.replace("مستند", "توقيع"), sender=f.EMAIL))
+    run_once(channel)
+    assert len(cases(core)) == 1
+    first, second = smtp.messages()
+    assert "a person will answer it" in text_of(first)
+    assert NUMBER in text_of(second) and "could not be passed on now" in text_of(second)
+
+
+def test_an_enquiry_to_the_voice_address_naming_a_transaction_is_about_it(
+        world, core, email_settings, dovecot, folder, smtp):
+    from channels.email.channel import EmailChannel
+
+    email_settings.voice_address = "voice@emirate.gov.sa"
+    channel = EmailChannel(core, email_settings)
+    deliver(dovecot, folder, mails.plain(
+        "معاملتي 4471234 متأخرة، هل ينقصها مستند؟", sender="someone@else.example",
+        to="voice@emirate.gov.sa", subject=f"استفسار {f.NATIONAL_ID}"))
+    run_once(channel)
+    [case] = cases(core)
+    # Not the applicant's address: the national ID the mail carries proves it (masked).
+    assert (case.case_type, case.department_id) == ("enquiry", rights(core))
+    assert case.transaction_id == transaction_id(core) and f.NATIONAL_ID not in case.text
