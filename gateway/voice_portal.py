@@ -59,8 +59,9 @@ SHORT_FIELD = 40
 # Session keys: the code a draft waits for, the tracking number just filed, and the
 # verified code (with its case) that lets the citizen act on a case.
 FILING, FILED, ACTING = "voice_filing", "voice_filed", "voice_acting"
-# A question about a transaction: the national ID its status was proven with, held (in
-# the signed cookie, never in the database) only until the code files the question.
+# A question about a transaction: [the code id of its draft, the national ID its status
+# was proven with], held (in the signed cookie, never in the database) only until the
+# code files the question.
 ASKING = "voice_asking"
 
 
@@ -283,14 +284,21 @@ def ask():
             errors[field] = _core_message(exc, lang)
         else:
             session[FILING] = sent.code_id
-            if national_id:
-                session[ASKING] = national_id
-            else:
-                session.pop(ASKING, None)
+            session[ASKING] = [sent.code_id, national_id or ""]
             return redirect(url_for("citizen_voice.confirm_form", lang=lang), code=303)
     values["number"] = number
     return _page("voice_portal_ask.html", status=422, ask=values, errors=errors,
                  text_max=TEXT_MAX)
+
+
+def _asking_id(code_id: int) -> str | None:
+    """The national ID a question about a transaction was asked with, for the draft of
+    ``code_id`` only (a complaint filed later in the same session carries none)."""
+    held = session.get(ASKING)
+    if isinstance(held, list) and len(held) == 2 and held[0] == code_id \
+            and isinstance(held[1], str) and held[1]:
+        return held[1]
+    return None
 
 
 def _proven_id(typed: str) -> str | None:
@@ -331,10 +339,8 @@ def confirm():
     if not typed:
         return _code_again(code_id, "citizen_voice.confirm", "code_missing")
     try:
-        asking = session.get(ASKING)
-        filed = _core().voice.drafts.confirm(
-            code_id, typed, origin=_origin(),
-            national_id=asking if isinstance(asking, str) else None)
+        filed = _core().voice.drafts.confirm(code_id, typed, origin=_origin(),
+                                             national_id=_asking_id(code_id))
     except TooMany as exc:
         return _refusal(exc, lang)
     except InvalidRequest as exc:  # wrong or expired: type it again, or ask for another

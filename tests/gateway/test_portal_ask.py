@@ -111,3 +111,14 @@ def test_without_the_csrf_token_nothing_is_filed(client, core, world):
     response = client.post("/citizen-voice/ask", data={
         "lang": "ar", "number": NUMBER, "question": "سؤال", "mobile": "0551234567"})
     assert response.status_code == 400 and cases(core) == []
+
+
+def test_an_abandoned_question_lends_its_national_id_to_nothing_else(client, core, world):
+    from tests.gateway.test_voice_portal import post_filing
+
+    assert ask(client, answer_page(client)).status_code == 303  # no code typed
+    # A complaint instead, in the same session (another mobile: no code cooldown).
+    assert post_filing(client, mobile="0561112233").status_code == 303
+    assert confirm(client, last_code(core, "+966561112233")).status_code == 303
+    [case] = cases(core)
+    assert (case.case_type, case.citizen_national_id_hash) == ("complaint", None)
