@@ -1,4 +1,5 @@
-"""Whether a transaction is the applicant's: what links a citizen's enquiry to it.
+"""Whether a transaction is the applicant's: what links a citizen's enquiry to it; and
+a transaction as the staff app's page shows it (``held``).
 
 A citizen who asks about a transaction names it by its number; the question is tied to
 it (and goes to the department that holds it) only when the citizen proves it is theirs:
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from core.directory.models import Agency, Department
 from core.identity.digits import MAX_NUMBER_LENGTH, MIN_NUMBER_LENGTH, normalize_digits
-from core.transactions.models import Transaction
+from core.transactions.answer import Name, Stage, TransactionView
+from core.transactions.models import Transaction, TransactionEvent
 
 _NUMBER: Final = re.compile(rf"^[0-9]{{{MIN_NUMBER_LENGTH},{MAX_NUMBER_LENGTH}}}$")
 # Typed separators a citizen may put inside a number ("447 1234", "447-1234", marks).
@@ -63,3 +66,51 @@ def owned_by(session: Session, number: str, *, mobile: str | None = None,
     if any(given and held and hmac.compare_digest(given, held) for given, held in pairs):
         return Owned(txn.id, txn.number, txn.department_id)
     return None
+
+
+def number_of(session: Session, transaction_id: int | None) -> str | None:
+    """The number of the transaction a case is linked to (None: none)."""
+    if transaction_id is None:
+        return None
+    return session.scalar(select(Transaction.number).where(Transaction.id == transaction_id))
+
+
+@dataclass(frozen=True)
+class Held:
+    """A transaction as the staff app shows it: its view and timeline, and who holds it."""
+
+    id: int
+    department_id: int | None
+    view: TransactionView
+
+
+def held(session: Session, number: str) -> Held | None:
+    """The transaction ``number`` (as typed) with its timeline, for the staff who may see
+    it (the caller decides who); None when there is none."""
+    clean = clean_number(number)
+    txn = session.scalar(select(Transaction).where(Transaction.number == clean)) \
+        if clean else None
+    if txn is None:
+        return None
+    department, agency = aliased(Department), aliased(Agency)
+    stages = session.execute(
+        select(TransactionEvent.type, TransactionEvent.occurred_at, department.name_ar,
+               department.name_en, agency.name_ar, agency.name_en)
+        .outerjoin(department, department.id == TransactionEvent.department_id)
+        .outerjoin(agency, agency.id == TransactionEvent.agency_id)
+        .where(TransactionEvent.transaction_id == txn.id)
+        .order_by(TransactionEvent.occurred_at, TransactionEvent.id)).all()
+    view = TransactionView(
+        number=txn.number, status=txn.status, subject=txn.subject,
+        registered_at=txn.registered_at, department=_name(txn.department),
+        outgoing_number=txn.outgoing_number, destination_agency=_name(txn.destination_agency),
+        issued_at=txn.issued_at, reply_expected=txn.reply_expected,
+        reply_received_at=txn.reply_received_at, closed_at=txn.closed_at,
+        timeline=tuple(Stage(kind, at, Name(d_ar, d_en or d_ar) if d_ar else None,
+                             Name(a_ar, a_en or a_ar) if a_ar else None)
+                       for kind, at, d_ar, d_en, a_ar, a_en in stages))
+    return Held(txn.id, txn.department_id, view)
+
+
+def _name(row: Department | Agency | None) -> Name | None:
+    return Name(row.name_ar, row.name_en or row.name_ar) if row is not None else None

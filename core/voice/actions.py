@@ -42,6 +42,8 @@ from core.voice.models import CaseAnswer, CaseEvent, VoiceCase
 
 s = states
 REASON_MAX = 2000
+# "refer" to no department: back to the emirate's general inbox.
+GENERAL_INBOX = "-"
 # A calendar with no working day at all still ends the window (ten years on).
 REOPEN_SEARCH_DAYS = 3660
 _C_OPEN = frozenset({s.RECEIVED, s.ASSIGNED, s.IN_PROGRESS})
@@ -103,8 +105,7 @@ class ActionBody(StrictModel):
     reason: str | None = Field(default=None, min_length=1, max_length=REASON_MAX)
     # merge: the case this one duplicates.
     into: str | None = Field(default=None, min_length=1, max_length=40)
-    # refer: the emirate's department to hold the case (absent: the emirate's general
-    # inbox).
+    # refer: the emirate's department to hold the case, or GENERAL_INBOX.
     department: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("action")
@@ -116,7 +117,8 @@ class ActionBody(StrictModel):
 
 
 # What each staff action must carry.
-REQUIRED = {"route": "agency", "assign": "user", "request_info": "text", "answer": "text",
+REQUIRED = {"route": "agency", "refer": "department", "assign": "user",
+            "request_info": "text", "answer": "text",
             "send_back": "reason", "not_competent": "reason", "reject": "reason",
             "close": "reason", "merge": "into", "comment": "text"}
 
@@ -291,7 +293,7 @@ def _refer(act: Act) -> None:
         raise InvalidRequest("only a case at the emirate goes to one of its departments",
                              code="not_at_emirate", field="department")
     target = None
-    if act.body.department is not None:
+    if act.body.department != GENERAL_INBOX:
         target = session.scalar(select(Department).where(
             Department.code == act.body.department))
         if target is None:
@@ -517,7 +519,8 @@ def _rate(act: Act, rating: int) -> None:
 
 
 HANDLERS: dict[str, Callable[[Act], None]] = {
-    "route": _route, "refer": _refer, "assign": _assign, "start": _start, "request_info": _request_info,
+    "route": _route, "refer": _refer, "assign": _assign, "start": _start,
+    "request_info": _request_info,
     "draft": _draft, "send": _send, "approve": _approve, "send_back": _send_back,
     "not_competent": _not_competent, "reject": _decide(s.REJECTED, "reject"),
     "accept": _decide(s.ACCEPTED, "accept"), "plan": _decide(s.PLANNED, "plan"),

@@ -59,8 +59,9 @@ class CaseDesk:
     specialists: list[Option]
     # The emirate's departments the case may be referred to ("refer").
     refer_to: list[Option] = field(default_factory=list)
-    # The department holding it and the transaction it is about (number), if any.
+    # The department holding it, if any.
     department: Option | None = None
+    # The number of the transaction it is about, if any (its page in the staff app).
     transaction: str | None = None
     # The names behind the view's codes (handling agency, the agency it is about, the
     # category), for the page; None where the view has none.
@@ -179,15 +180,18 @@ def _midnight(day: date | None, tz: ZoneInfo) -> datetime | None:
 
 
 def names(session: Session, case: VoiceCase) -> dict[str, Option | None]:
-    """The case's agencies and category by name (``CaseDesk``'s last fields)."""
+    """The case's agencies, category and department by name (``CaseDesk``'s fields)."""
     def agency(agency_id: int | None) -> Option | None:
         row = session.get(Agency, agency_id) if agency_id is not None else None
         return Option(row.code, row.name_ar, row.name_en) if row else None
 
     category = session.get(VoiceCategory, case.category_id) if case.category_id else None
+    department = session.get(Department, case.department_id) if case.department_id else None
     return {"agency": agency(case.agency_id), "about_agency": agency(case.about_agency_id),
             "category": Option(category.code, category.name_ar, category.name_en)
-            if category else None}
+            if category else None,
+            "department": Option(department.code, department.name_ar, department.name_en)
+            if department else None}
 
 
 def agencies(session: Session) -> list[Option]:

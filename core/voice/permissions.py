@@ -19,7 +19,8 @@ emirate) stand in these relations only to the emirate's cases that department ho
 queue, their reading. The emirate's staff without a department stand in them to every
 case at the emirate, department's or not; its coordinators still supervise every case.
 A case moves to (or between, or out of) departments by ``refer``, which its department's
-coordinator or an emirate coordinator may do.
+coordinator or an emirate coordinator may do. A transaction's page (``may_see_transaction``)
+is for its department's staff, the emirate's coordinators and leadership.
 
 Admins stand in none: they manage categories and policies and read no case. A
 complaint about an agency's own staff is handled by the emirate (its handling agency),
@@ -146,6 +147,22 @@ def may(actor: Actor, action: str, case: CaseFacts) -> bool:
 def redacted(actor: Actor, case: CaseFacts) -> bool:
     """Whether the actor sees the citizen's contact masked and no national ID."""
     return not relations(actor, case) & SEES_CONTACT
+
+
+def may_see_transaction(actor: Actor, emirate_agency_id: int,
+                        departments: frozenset[int]) -> bool:
+    """Whether ``actor`` may open a transaction's page in the staff app (its timeline and
+    the cases about it): leadership, the emirate's coordinators without a department,
+    and the staff of a department in ``departments`` (the one holding the transaction,
+    and those holding a case about it)."""
+    if actor.role == LEADERSHIP:
+        return True
+    if actor.agency_id is None or actor.agency_id != emirate_agency_id:
+        return False
+    if actor.department_id is not None:
+        return actor.role in (COORDINATOR, SPECIALIST, AGENCY_LEADER) \
+            and actor.department_id in departments
+    return actor.role == COORDINATOR
 
 
 def visible_to(actor: Actor, emirate_agency_id: int) -> ColumnElement[bool]:

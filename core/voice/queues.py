@@ -54,6 +54,7 @@ from core.access.actors import (
 from core.access.models import StaffUser
 from core.directory.models import Agency
 from core.platform.errors import InvalidRequest
+from core.transactions.models import Transaction
 from core.voice import permissions, states
 from core.voice.models import VoiceCase, VoiceCategory
 
@@ -98,6 +99,8 @@ class QueueRow:
     answer_due: datetime | None
     escalation: int
     assigned_name: str | None
+    # The number of the transaction it is about (an enquiry linked to it), if any.
+    transaction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,10 +264,11 @@ def _statement(spec: _Spec, after: str | None,
         select(VoiceCase.id, VoiceCase.tracking, VoiceCase.case_type, category.name_ar,
                category.name_en, Agency.code, Agency.name_ar, Agency.name_en,
                VoiceCase.state, VoiceCase.received_at, VoiceCase.answer_due,
-               VoiceCase.escalation, assignee.name)
+               VoiceCase.escalation, assignee.name, Transaction.number)
         .select_from(ids)
         .join(VoiceCase, VoiceCase.id == ids.c.id)
         .join(Agency, Agency.id == VoiceCase.agency_id)
+        .outerjoin(Transaction, Transaction.id == VoiceCase.transaction_id)
         .outerjoin(category, category.id == VoiceCase.category_id)
         .outerjoin(assignee, assignee.id == VoiceCase.assigned_user_id)
         .order_by(*order).limit(limit + 1))

@@ -214,10 +214,12 @@ def test_refer_moves_a_case_between_the_emirate_and_its_departments(depts):
         depts.act(rights, tracking, "refer", department="RIGHTS")
     with pytest.raises(InvalidRequest, match="not known"):
         depts.act(rights, tracking, "refer", department="NOPE")
+    with pytest.raises(InvalidRequest, match="department is required"):
+        depts.act(rights, tracking, "refer")
     depts.act(rights, tracking, "refer", department="DEEDS")
     with pytest.raises(NotFound):
         depts.voice.case(rights, tracking)
-    depts.act(deeds, tracking, "refer")  # back to the emirate's general inbox
+    depts.act(deeds, tracking, "refer", department="-")  # the emirate's general inbox
     assert department_of(depts, tracking) is None
     with pytest.raises(NotFound):
         depts.voice.case(deeds, tracking)
