@@ -237,7 +237,8 @@ def _shown(mine: MyList, lang: str) -> dict:
                                state_words(case.state, lang), format_date(day, lang),
                                day.isoformat()))
     return {"transactions": transactions, "more": mine.more, "cases": cases,
-            "masked": mask_mobile(mine.mobile)}
+            # Isolated left to right: a "+966…" inside Arabic text keeps its order.
+            "masked": "\u2066" + mask_mobile(mine.mobile) + "\u2069"}
 
 
 def _refusal(exc: TooMany, lang: str) -> Response:
