@@ -24,7 +24,7 @@ def entry(s: State) -> tuple[str, str]:
     m = mine_texts(s.lang)
     if s.screen is Screen.MINE_ID:
         return m["mine_id_prompt"], masked(s.mine_id)
-    return m["mine_code_prompt"], masked(s.mine_code)
+    return shown_digits(m["mine_code_prompt"], s.lang), masked(s.mine_code)
 
 
 def listed(mine: MineList, lang: str) -> tuple[str, str]:

@@ -159,7 +159,7 @@ class VoicePages:
         column.addWidget(p._label("home_welcome", page, 1.1))
         tiles = QHBoxLayout()
         self.tiles = {"start": self._tile("start", "status", page, flow.start),
-                      "mine": self._tile("mine", "status", page, flow.open_mine),
+                      "mine": self._tile("mine", "list", page, flow.open_mine),
                       "voice": self._tile("voice", "voice", page, flow.open_voice)}
         for tile in self.tiles.values():
             tiles.addWidget(tile, 1)
@@ -387,8 +387,15 @@ class VoicePages:
         title.setPixelSize(m.scaled(1.6))
         title.setBold(True)
         line.setPixelSize(m.text_px)
-        for tile in (*self.tiles.values(), *self.menu_tiles.values()):
+        for tile in self.menu_tiles.values():
             tile.set_fonts(title, line, contrast)
+        # Three services side by side: on a portrait screen their titles are smaller, so
+        # that "Transaction status" still fits its tile's width.
+        home_title = QFont(title)
+        if not m.landscape:
+            home_title.setPixelSize(m.scaled(1.15))
+        for tile in self.tiles.values():
+            tile.set_fonts(home_title, line, contrast)
         side = max(64, min(m.button_px * 2, 120))
         self.emblem.setFixedSize(side, side)
         self.tiles_row.setSpacing(m.spacing * 2)
