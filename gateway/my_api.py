@@ -37,7 +37,9 @@ def _core():
 
 
 def _signer(kind: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"my-transactions-{kind}")
+    secret = current_app.secret_key
+    assert secret  # gateway/app.py always sets it (var/secret_key when not configured)
+    return URLSafeTimedSerializer(secret, salt=f"my-transactions-{kind}")
 
 
 def _origin() -> str:

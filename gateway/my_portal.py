@@ -180,7 +180,7 @@ def _signed_in() -> int | None:
     return held[0]
 
 
-def _signed_out(lang: str) -> Response:
+def _signed_out(lang: str):
     session.pop(SIGNED_IN, None)
     return redirect(url_for("my_transactions.start", lang=lang, out=1), code=303)
 
