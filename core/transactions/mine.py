@@ -6,7 +6,8 @@ applicant's newest transaction (``core.messaging.codes``, purpose ``my_transacti
 subject the ID's keyed hash). Nothing else unlocks the list: not the ID alone, not a
 mobile a page names. Asking for a code gets one answer, status and amount of database
 work whether or not the ID has transactions (the same reads; the same counters
-written), so an ID's transactions cannot be learnt without its code. Requests are
+written), and takes the same time (``REQUEST_FLOOR_SECONDS``: the SMS's own write is
+padded over), so an ID's transactions cannot be learnt without its code. Requests are
 counted per ID and per origin, where every process sees them; a code that does not
 unlock (wrong, expired, ended, another ID's or none at all) is one refusal, in one
 wording, counted per ID and per origin.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +56,10 @@ WRONG_PER_ID = 10
 WRONG_PER_ORIGIN = 30
 # Under the one-time codes' prefix: the upkeep keeps these counters for their window.
 KEY_PREFIX = "code-m"
+# Every request for a code takes at least this long: sending one (a write of the code
+# and its SMS) takes about a millisecond more than sending none, and that difference
+# must not say whether an ID has transactions. Well above the send's own time.
+REQUEST_FLOOR_SECONDS = 0.05
 
 
 class CitizenCases(Protocol):
@@ -124,8 +130,10 @@ class MyTransactions:
     """The code step and the list, over one database."""
 
     def __init__(self, db: Database, config: CoreSettings, codes: OneTimeCodes,
-                 cases: CitizenCases, *, counts: FailureCounts | None = None) -> None:
+                 cases: CitizenCases, *, counts: FailureCounts | None = None,
+                 floor: float = REQUEST_FLOOR_SECONDS) -> None:
         self._db = db
+        self._floor = floor
         self._codes = codes
         self._cases = cases
         self._key = config.national_id_key()
@@ -139,6 +147,15 @@ class MyTransactions:
         answer is the same either way; ``InvalidRequest`` only for an ID that is not
         one (what was typed decides it), ``TooMany`` past the ID's or origin's share."""
         subject = self.subject(national_id)
+        started = time.perf_counter()
+        try:
+            self._request_code(subject, origin)
+        finally:
+            # The same time with or without transactions (and a refusal alike).
+            time.sleep(max(0.0, started + self._floor - time.perf_counter()))
+        return Requested(subject)
+
+    def _request_code(self, subject: str, origin: str | None) -> None:
         keys = self._keys("request", subject, origin)
         found = self._counts.counts(keys)
         if found.get(keys[0], 0) >= REQUESTS_PER_ID or any(
@@ -153,7 +170,6 @@ class MyTransactions:
             # transactions. The code sent before still works until it expires.
             with contextlib.suppress(TooMany, InvalidMobile):
                 self._codes.send(PURPOSE, mobile, lang=lang, origin=origin, subject=subject)
-        return Requested(subject)
 
     def verify(self, subject: str, typed: str, *, origin: str | None) -> int:
         """The verified code's id for the ID ``subject`` (keep it server-side: it is the
