@@ -243,3 +243,30 @@ def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase,
         .join(CaseEvent, CaseEvent.case_id == VoiceCase.id)
         .where(CaseEvent.source_key.in_(keys)).limit(1)).first()
     return (acted[0], acted[1]) if acted is not None else None
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One of the citizen's cases in a list ("my transactions"): what it is and where it
+    stands, nothing of what was written in it."""
+
+    tracking: str
+    type: str
+    state: str
+    received_at: datetime
+
+
+def listed(session: Session, *, national_id_hash: str | None, mobile: str | None,
+           limit: int) -> list[CaseLine]:
+    """The cases filed under the keyed hash of a national ID or reached at a mobile the
+    caller verified, newest first, at most ``limit``."""
+    found = [_theirs(CitizenProof(mobile=mobile))] if mobile else []
+    if national_id_hash:
+        found.append(VoiceCase.citizen_national_id_hash == national_id_hash)
+    if not found:
+        return []
+    rows = session.execute(
+        select(VoiceCase.tracking, VoiceCase.case_type, VoiceCase.state,
+               VoiceCase.received_at).where(or_(*found))
+        .order_by(VoiceCase.received_at.desc(), VoiceCase.id.desc()).limit(limit)).all()
+    return [CaseLine(*row) for row in rows]

@@ -313,6 +313,14 @@ class VoiceService:
                 raise NotFound("no such case", code="unknown_case", field="tracking")
             return citizen_cases.view(session, self._config, case, self._clock())
 
+    def cases_of(self, *, national_id_hash: str | None, mobile: str | None,
+                 limit: int) -> list[citizen_cases.CaseLine]:
+        """The citizen's cases, newest first: filed under the keyed hash of their national
+        ID, or reached at a mobile the caller verified ("my transactions")."""
+        with self._db.read() as session:
+            return citizen_cases.listed(session, national_id_hash=national_id_hash,
+                                        mobile=mobile, limit=limit)
+
     def status(self, tracking: str, proof: CitizenProof) -> Filed:
         """Where a citizen's case stands (not found when it is not theirs)."""
         with self._db.read() as session:

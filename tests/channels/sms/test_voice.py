@@ -18,6 +18,7 @@ from channels.sms.voice import (
     Digit,
     Filing,
     FreeText,
+    MineAsked,
     TrackingAsked,
     classify,
 )
@@ -66,7 +67,7 @@ def tracking_like(body: str) -> str:
     # Not a keyword: the word goes on, or it is another word.
     ("شكواي لم ترد", FreeText("شكواي لم ترد")),
     ("complaints about noise", FreeText("complaints about noise")),
-    ("معاملاتي", FreeText("معاملاتي")),  # issue 17: an inquiry for now
+    ("معاملاتي", MineAsked()),  # issue 17: "my transactions" (test_mine_smsc.py)
     # Transaction inquiries, as before.
     (NUMBER, None),
     ("استعلام ٤٤٧١٢٣٤", None),
