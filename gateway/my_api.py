@@ -6,8 +6,9 @@ The terminal holds nothing it could reuse for another citizen: the ``ticket`` (t
 keyed hash, signed and short-lived) only lets a code be typed for that ID, the ``proof``
 (the verified code's id, signed) only reads that citizen's list while the core still
 believes the code (``mine.PROOF_LIFETIME``). Both are signed with the gateway's secret
-key, so that a terminal cannot make one up. Requests and wrong codes count against the
-terminal's token (the origin) and the ID, as the portal's count against an address.
+key, so that a terminal cannot make one up. Requests count against the ID (a terminal
+serves many citizens, as with inquiries); wrong codes against the ID and the terminal's
+token (the origin), as the portal's count against an address.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def ask_code():
     _known(data, ("national_id", "lang"))
     typed = _string(data, "national_id", required=True) or ""
     lang = _lang(data)
-    asked = _core().mine.request_code(typed[:40], origin=_origin())
+    # A terminal serves a hall of citizens: its requests count against each ID only, as
+    # its inquiries do (a shared origin); its wrong codes still count against it.
+    asked = _core().mine.request_code(typed[:40], origin=None)
     _ = gettext_for(lang)
     return jsonify({
         "ticket": _signer("ticket").dumps(asked.subject),
