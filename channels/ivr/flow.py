@@ -32,7 +32,7 @@ Citizen's Voice (``FlowConfig.complaints`` and a ``CitizenVoice``):
     case_options (1 repeat, 2 another case, 9 end)
 
 A wrong tracking number or mobile is answered as "no such case", and counted against
-the caller (when vouched for) and the tracking number (``CitizenAccess.look_up``).
+the caller and the tracking number (``core.voice.lookups``).
 
 A caller ID is trivially forged (any VoIP account sets it) and transaction numbers are
 sequential, so the caller ID counts for nothing unless it is vouched for: the network

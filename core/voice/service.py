@@ -182,7 +182,7 @@ class VoiceService:
     @cached_property
     def citizens(self) -> CitizenAccess:
         """A case read by its tracking number and mobile, acted on after a code."""
-        return CitizenAccess(self._db, self._config, self.codes, self)
+        return CitizenAccess(self.codes, self)
 
     @cached_property
     def open311(self) -> Open311:
@@ -235,6 +235,8 @@ class VoiceService:
 
     @cached_property
     def lookups(self) -> LookupLimits:
+        """The one limit on failed lookups of a case by tracking number and mobile, per
+        place and per number, for every channel where they are typed."""
         return LookupLimits.of(self._db, self._config)
 
     @contextmanager

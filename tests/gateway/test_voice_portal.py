@@ -13,7 +13,6 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from core.messaging.models import Notification
-from core.voice.citizen_access import FAILURES_PER_ORIGIN
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
 from gateway.app import create_app
 from tests.core.voice.conftest import MUN, World
@@ -195,7 +194,7 @@ def test_a_strangers_number_and_no_such_case_are_one_page(client, core, world):
 
 def test_failed_lookups_are_limited_per_origin(client, core, world):
     tracking = world.file()
-    for n in range(FAILURES_PER_ORIGIN):
+    for n in range(core.voice.lookups.per_place):
         assert track(client, f"70000000{n:02d}", "0569876543").status_code == 404
     refused = track(client, tracking, "0551234567")  # even the right pair, for now
     assert refused.status_code == 429 and "Retry-After" in refused.headers

@@ -15,7 +15,6 @@ from core.platform.clock import utcnow
 from core.platform.errors import InvalidRequest, NotFound, TooMany
 from core.platform.models import FailureCount
 from core.voice.attachments import NewAttachment
-from core.voice.citizen_access import FAILURES_PER_CASE
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
 from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, World
 
@@ -83,7 +82,7 @@ def test_the_upkeep_forgets_old_drafts_and_codes(core, world):
 
 def test_one_cases_mobile_cannot_be_guessed_from_many_places(core, world):
     tracking = world.file()
-    for n in range(FAILURES_PER_CASE):
+    for n in range(core.voice.lookups.per_tracking):
         with pytest.raises(NotFound):
             core.voice.citizens.look_up(tracking, f"05698765{n:02d}", origin=f"10.0.{n}.1")
     with pytest.raises(TooMany):
