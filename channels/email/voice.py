@@ -104,7 +104,10 @@ def _thread_case(core: Core, mail: InboundEmail) -> str | None:
     own first mail)."""
     ids = thread_ids(mail)
     keys = [key for key in (inquiry.message_key(mail.sender, i) for i in ids) if key]
-    return core.voice.case_of_mail(ids) or core.voice.case_of_source(keys)
+    if (tracking := core.voice.case_of_mail(ids)) is not None:
+        return tracking
+    earlier = core.voice.handled(keys)
+    return earlier.case.tracking if earlier is not None else None
 
 
 def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,

@@ -33,6 +33,8 @@ SHOWN = frozenset({"file", "route", "not_competent", "assign", "request_info",
                    "reject", "close", "merge", "withdraw", "reopen", "rate"})
 # Shown as one step: the case moved to another agency, or someone took it up.
 SAME_STEP = {"not_competent": "route", "start": "assign"}
+# Source keys looked up at once (a mail thread's: its References, two keys each).
+MAX_SOURCE_KEYS = 20
 
 
 @dataclass(frozen=True)
@@ -230,16 +232,19 @@ def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
 
 
 def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase, str] | None:
-    """What one channel message (any of its ``source_keys``) did: the case it filed and
-    "file", or the case of the citizen's act and the act; None when it did nothing."""
-    if not source_keys:
+    """What channel messages (any of ``source_keys``: one message's keys, or a thread's)
+    did, the newest: the case one filed and "file", else the case of the citizen's act
+    and the act; None when none did anything."""
+    keys = list(dict.fromkeys(source_keys))[:MAX_SOURCE_KEYS]
+    if not keys:
         return None
-    keys = list(source_keys)
-    case = session.scalar(select(VoiceCase).where(VoiceCase.source_key.in_(keys)).limit(1))
+    case = session.scalar(select(VoiceCase).where(VoiceCase.source_key.in_(keys))
+                          .order_by(VoiceCase.id.desc()).limit(1))
     if case is not None:
         return case, "file"
     acted = session.execute(
         select(VoiceCase, CaseEvent.action)
         .join(CaseEvent, CaseEvent.case_id == VoiceCase.id)
-        .where(CaseEvent.source_key.in_(keys)).limit(1)).first()
+        .where(CaseEvent.source_key.in_(keys))
+        .order_by(CaseEvent.id.desc()).limit(1)).first()
     return (acted[0], acted[1]) if acted is not None else None

@@ -1,5 +1,5 @@
 """The portal's drafts (core.voice.drafts) and the tracking page's access
-(core.voice.citizen_access): nothing sent for a filing that would be refused, a draft
+(core.voice.citizen_access, core.voice.lookups): nothing sent for a filing that would be refused, a draft
 filed once, old drafts and codes forgotten, failed lookups counted per number too."""
 
 from __future__ import annotations
