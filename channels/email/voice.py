@@ -38,6 +38,7 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany, WrongState
 from core.service import Core
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
+from core.voice.limits import mail_domain
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
             "lang": words.language_of(text), "citizen": {"email": sender}}
     try:
         filed = core.voice.file_case(
-            body, source_key=key, self_service=True, origin=sender.rpartition("@")[2],
+            body, source_key=key, self_service=True, origin=mail_domain(sender),
             email_thread=reply_references(mail.references, mail.message_id))
     except TooMany as exc:
         window = timedelta(seconds=exc.retry_after or 3600)

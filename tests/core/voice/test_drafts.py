@@ -1,6 +1,7 @@
 """The portal's drafts (core.voice.drafts) and the tracking page's access
-(core.voice.citizen_access, core.voice.lookups): nothing sent for a filing that would be refused, a draft
-filed once, old drafts and codes forgotten, failed lookups counted per number too."""
+(core.voice.citizen_access, core.voice.lookups): nothing sent for a filing that would be
+refused, a draft filed once, old drafts and codes forgotten, failed lookups counted per
+number too."""
 
 from __future__ import annotations
 

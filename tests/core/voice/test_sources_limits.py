@@ -134,6 +134,33 @@ def test_the_origin_limit_counts_an_ipv6_slash_64_as_one(world, core, database_u
     assert count(core, VoiceCase) == 4
 
 
+def test_a_mail_domain_has_an_allowance_of_its_own(world, core, database_url, tmp_path):
+    limited = build_core(make_settings(database_url, tmp_path,
+                                       voice={"max_cases_per_origin": 1,
+                                              "max_cases_per_mail_domain": 3}),
+                         background_log=False)
+
+    def by_mail(n: int) -> None:
+        address = f"citizen{n}@Gmail.com"
+        limited.voice.file_case(
+            {**body(), "channel": "email", "citizen": {"email": address}},
+            self_service=True, origin=limits.mail_domain(address))
+
+    try:
+        for n in range(3):  # more than one origin's share: one webmail, many citizens
+            by_mail(n)
+        with pytest.raises(TooMany):
+            by_mail(3)
+        # A web client is still held to the origin limit.
+        limited.voice.file_case(body("0551000001"), self_service=True, origin="10.0.0.1")
+        with pytest.raises(TooMany):
+            limited.voice.file_case(body("0551000002"), self_service=True,
+                                    origin="10.0.0.1")
+    finally:
+        limited.close()
+    assert count(core, VoiceCase) == 4
+
+
 def test_two_cores_on_one_database_share_the_counters(world, core, settings):
     other = build_core(settings, background_log=False)
     try:
