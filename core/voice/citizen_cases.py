@@ -218,7 +218,10 @@ def newest(session: Session, proof: CitizenProof, in_states: frozenset[str]
 def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
                     now: datetime) -> VoiceCase | None:
     """The citizen's most recently answered case they may still rate or reopen: answered
-    (or decided) within the reopen window, or not yet rated."""
+    (or decided) within the reopen window, or not yet rated (a rating, as
+    ``allowed_from("rate")``, has no deadline: the state texts offer it while it is
+    unrated). Any case within the window is newer than any outside it, so a bare "0" is
+    about the newest reopenable case."""
     rateable = allowed_from("rate", s.COMPLAINT) | allowed_from("rate", s.SUGGESTION)
     candidates = session.scalars(
         select(VoiceCase).where(_theirs(proof), VoiceCase.state.in_(rateable),
@@ -226,9 +229,14 @@ def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
         .order_by(VoiceCase.answered_at.desc(), VoiceCase.id.desc()).limit(5)).all()
     for case in candidates:
         assert case.answered_at is not None
-        if now < reopen_until(session, config, case.answered_at):
+        if not _rated(case) or now < reopen_until(session, config, case.answered_at):
             return case
     return None
+
+
+def _rated(case: VoiceCase) -> bool:
+    """Rated since its last answer (a reopened case's new answer may be rated again)."""
+    return case.rated_at is not None and case.rated_at >= case.cycle_started_at
 
 
 def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase, str] | None:

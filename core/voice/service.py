@@ -263,9 +263,9 @@ class VoiceService:
             return self._filed(session, case) if case is not None else None
 
     def awaiting_rating(self, proof: CitizenProof) -> Filed | None:
-        """The citizen's newest answered case they may still rate or reopen (within
-        ``voice.reopen_days`` of the answer), by the mobile or address of ``proof``: what
-        a bare "1"-"5" or "0" from them is about."""
+        """The citizen's newest answered case they may still rate (not yet rated, however
+        long ago) or reopen (within ``voice.reopen_days`` of the answer), by the mobile or
+        address of ``proof``: what a bare "1"-"5" or "0" from them is about."""
         with self._db.read() as session:
             case = citizen_cases.newest_answered(session, self._config, proof,
                                                  self._clock())

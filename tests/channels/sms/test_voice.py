@@ -320,14 +320,17 @@ def test_a_strangers_digit_changes_nothing_of_the_citizens_answer(world, short_c
     assert (view.state, view.rating) == ("answered", None)
 
 
-def test_zero_after_the_reopen_window_reopens_nothing(core, short_code):
+def test_zero_after_the_reopen_window_reopens_nothing_but_a_rating_still_counts(core, short_code):
     world = build_world(core)  # cases walked weeks ago
     world.clock = datetime.now(UTC) - timedelta(days=60)
     tracking = world.walk("complaint", "answered")
     send(short_code, "0")
     assert core.voice.citizen_view(tracking, PROOF).state == "answered"
     [sms] = outbox_to(core, CITIZEN)
-    assert sms.body.startswith("لا يوجد رد لك يمكن تقييمه")
+    # Still unrated, so the digit is about it (a rating has no deadline): told why not.
+    assert sms.body == f"لم يعد ممكنًا إعادة فتح طلبك {tracking}."
+    send(short_code, "4")
+    assert core.voice.citizen_view(tracking, PROOF).rating == 4
 
 
 # --- a reply to a case that waits for it -----------------------------------------------------

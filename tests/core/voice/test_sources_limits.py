@@ -209,6 +209,17 @@ def test_awaiting_the_citizen_and_rating_find_their_case_and_nothing_for_a_stran
         assert core.voice.awaiting_rating(proof) is None
 
 
+def test_a_case_answered_long_ago_may_be_rated_until_it_is(world, core):
+    answered = world.walk("complaint", "answered")
+    with core.db.write.begin() as session:  # answered two months ago: no reopening now
+        case = session.scalar(select(VoiceCase).where(VoiceCase.tracking == answered))
+        case.answered_at -= timedelta(days=60)
+        case.cycle_started_at -= timedelta(days=60)
+    assert core.voice.awaiting_rating(PROOF).tracking == answered
+    core.voice.citizen_act(answered, "rate", PROOF, rating=4)
+    assert core.voice.awaiting_rating(PROOF) is None
+
+
 def test_the_citizen_sees_no_draft_no_comment_and_no_staff_name(world, core):
     tracking = world.file()
     coordinator, specialist = world.coordinator(MUN), world.specialist(MUN)
