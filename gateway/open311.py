@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.platform.errors import Conflict, CoreError, Forbidden, NotFound, TooMany
 from core.voice.open311 import parse_query
+from gateway.json_requests import idempotency_key
 
 open311 = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -111,7 +112,7 @@ def post_request(fmt: str) -> Response:
     if principal is None or principal.role not in POSTING_ROLES:
         raise Open311Error(403, "api_key is not valid")
     posted = _endpoint().file(request.form, token_name=principal.name,
-                              idempotency_key=request.headers.get("Idempotency-Key"))
+                              idempotency_key=idempotency_key())
     row = {"service_request_id": posted.service_request_id,
            "service_notice": posted.service_notice, "account_id": posted.account_id}
     return _render(fmt, "service_requests", "request", [row],

@@ -271,14 +271,12 @@ class Open311:
         citizens from one address, and it has not proved who the citizen is, so the
         citizen's mobile and address are counted against the daily filing limit as if
         they filed it themselves. ``idempotency_key`` (the client's
-        ``Idempotency-Key`` header) files it once: a retry answers with the same id."""
+        ``Idempotency-Key`` header, checked by the gateway as for the JSON API) files it
+        once: a retry answers with the same id."""
         body = self._filing_body(form)
         source_key = None
         if idempotency_key:
-            if len(idempotency_key) > 100 or not idempotency_key.isprintable():
-                raise InvalidRequest("Idempotency-Key: at most 100 printable characters",
-                                     code="invalid_field", field="Idempotency-Key")
-            source_key = f"api:{token_name}:{idempotency_key}"[:200]
+            source_key = f"api:{token_name}:{idempotency_key}"
         filed = self._file_case(body, source_key=source_key, self_service=True, origin=None)
         notice = (f"رقم المتابعة {filed.tracking}؛ يصل إلى المواطن برسالة."
                   if body["lang"] == "ar" else
