@@ -31,6 +31,7 @@ from channels.email.identifiers import redact_national_ids
 from channels.email.inquiry import EmailRules, InboundEmail, record_of, why_no_reply
 from channels.email.reply import reply_references
 from core.identity.addresses import mask_email
+from core.identity.arabic import written_in
 from core.messaging.bilingual import Section
 from core.messaging.inbound import Received
 from core.messaging.mail import MailStore
@@ -119,7 +120,7 @@ def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
     if len(text) > TEXT_MAX:
         return _reply(store, mail, key, sender, REFUSED, words.too_long_sections(TEXT_MAX))
     body = {"type": case_type, "text": redact_national_ids(text), "channel": "email",
-            "lang": words.language_of(text), "citizen": {"email": sender}}
+            "lang": written_in(text), "citizen": {"email": sender}}
     try:
         filed = core.voice.file_case(
             body, source_key=key, self_service=True, origin=mail_domain(sender),

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from core.directory.models import Agency
+from core.identity.arabic import written_in
 from core.identity.digits import normalize_digits
 from core.identity.masking import mask_contacts
 from core.platform.db import Database
@@ -56,7 +57,6 @@ ADDRESS_MAX = 500
 PUBLISHED_TYPES = (states.COMPLAINT, states.SUGGESTION)
 # The request's "status": closed once the agency has answered or decided.
 CLOSED_STATES = states.ANSWER_GIVEN
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
 # XML 1.0 refuses these characters even escaped: they are dropped from published text.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -301,7 +301,7 @@ class Open311:
         if not description:
             raise InvalidRequest("description is required: what is the matter?",
                                  code="invalid_field", field="description")
-        lang = "ar" if _ARABIC.search(description) else "en"
+        lang = written_in(description)
         text = description + _location(form, lang)
         if len(text) > TEXT_MAX:
             raise InvalidRequest(f"description and address: at most {TEXT_MAX} characters",
