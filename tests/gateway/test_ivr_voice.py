@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from core.messaging.models import Notification
 from core.voice.attachments import MAX_FETCH_ATTEMPTS
-from core.voice.models import CaseAttachment, VoiceCase
+from core.voice.models import CaseAttachment
 from core.voice.recordings import next_try_at
 from scheduler import Scheduler
 from scheduler.recordings import FetchRefused, RecordingFetcher
 from tests import factories as f
 from tests.channels.ivr.phone import ATTESTED, AUTH_TOKEN, PUBLIC_URL, Phone
-from tests.core.voice.conftest import CITIZEN_MOBILE, build_world
+from tests.core.voice.conftest import CITIZEN_MOBILE, build_world, cases
 from tests.gateway.test_ivr_webhooks import ivr_settings
 
 ACCOUNT_SID = "AC" + "5" * 32
@@ -31,11 +31,6 @@ AUDIO = b"ID3\x04\x00" + bytes(range(256)) * 40  # what the local "Twilio" serve
 @pytest.fixture
 def settings(database_url, tmp_path):
     return ivr_settings(database_url, tmp_path)
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase)).all())
 
 
 def attachments(core) -> list[CaseAttachment]:

@@ -10,12 +10,12 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.messaging.models import Notification
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
 from gateway.app import create_app
-from tests.core.voice.conftest import MUN, World
+from tests.core.voice.conftest import MUN, World, count
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 from tests.gateway.test_photos import GPS_IFD, jpeg_with_gps, png
 
@@ -40,11 +40,6 @@ def last_code(core, recipient: str = MOBILE_E164) -> str:
             .order_by(Notification.id.desc()).limit(1))
     assert body, "a code was queued"
     return re.search(r"\d{6}", body).group(0)
-
-
-def count(core, model) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def post_filing(client, *, lang: str = "ar", photos=(), **fields):

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.messaging.models import Notification, OneTimeCode
 from core.platform.clock import utcnow
@@ -17,18 +17,13 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany
 from core.platform.models import FailureCount
 from core.voice.attachments import NewAttachment
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
-from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, World
+from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, World, count
 
 BODY = {"type": "complaint", "text": "الرصيف مكسور", "channel": "portal", "lang": "ar",
         "agency": MUN, "citizen": {"mobile": CITIZEN_MOBILE}}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00"
        b"\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe"
        b"\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-
-
-def count(core, model) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def code_sent(core) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.platform.clock import utcnow
 from core.platform.errors import InvalidRequest, NotFound, TooMany
@@ -22,7 +22,7 @@ from core.voice.service import VoiceService
 from gateway.bootstrap import build_core
 from tests.conftest import make_settings
 from tests.core.database_checks import at_once
-from tests.core.voice.conftest import CITIZEN_MOBILE, HEALTH, MUN, PROOF, build_world
+from tests.core.voice.conftest import CITIZEN_MOBILE, HEALTH, MUN, PROOF, count
 
 STRANGER = CitizenProof(mobile="0559998877")
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100
@@ -33,20 +33,10 @@ def body(mobile: str = CITIZEN_MOBILE, **extra) -> dict:
             "agency": MUN, "citizen": {"mobile": mobile}, **extra}
 
 
-def count(core, model, *where) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
 def acknowledgements(core) -> int:
     from core.messaging.models import Notification
 
     return count(core, Notification, Notification.kind == "voice_received")
-
-
-@pytest.fixture
-def world(core):
-    return build_world(core)
 
 
 # --- once per channel message -------------------------------------------------------------
