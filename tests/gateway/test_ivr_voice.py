@@ -78,8 +78,8 @@ def test_a_voice_message_is_filed_once_its_number_read_back_and_sent_by_sms(clie
     assert len(filed) == 1
     case = filed[0]
     heard = phone.heard()
-    assert f"تم استلام شكواك. رقم التتبع {spoken_digits(case.tracking)}." in heard
-    assert "أرسلنا رقم التتبع إلى جوالك" in heard
+    assert f"تم استلام شكواك. رقم المتابعة {spoken_digits(case.tracking)}." in heard
+    assert "أرسلنا رقم المتابعة إلى جوالك" in heard
     assert answer.find("Gather").attrib["action"].endswith("/ivr/input/case_options")
     assert (case.case_type, case.channel, case.language) == ("complaint", "ivr", "ar")
     assert case.citizen_mobile == f.MOBILE_E164
@@ -413,7 +413,7 @@ def test_in_play_mode_the_answer_is_said_to_be_in_the_sms_and_prompts_are_record
     # `gateway prompts render` records the new prompts and the states in words.
     for lang, phrase in [("ar", "بعد سماع الصافرة، اذكر شكواك: ماذا حدث، وأين، ومتى. "
                                 "واضغط مفتاح المربع عند الانتهاء"),
-                         ("ar", "تم استلام شكواك. رقم التتبع"), ("ar", "قيد الدراسة"),
+                         ("ar", "تم استلام شكواك. رقم المتابعة"), ("ar", "قيد الدراسة"),
                          ("en", "The answer was sent to your mobile by text message"),
                          ("en", "waiting for your reply")]:
         assert (lang, phrase) in phrases
