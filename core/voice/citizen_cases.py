@@ -33,7 +33,8 @@ SHOWN = frozenset({"file", "route", "not_competent", "assign", "request_info",
                    "reject", "close", "merge", "withdraw", "reopen", "rate"})
 # Shown as one step: the case moved to another agency, or someone took it up.
 SAME_STEP = {"not_competent": "route", "start": "assign"}
-# Source keys looked up at once (a mail thread's: its References, two keys each).
+# Source keys looked up at once: a mail thread's first (its In-Reply-To and References,
+# newest first; a long thread's oldest mails are not looked at).
 MAX_SOURCE_KEYS = 20
 
 
