@@ -9,11 +9,10 @@ and too many of them are a 429 until the window passes.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 
 from core.platform.errors import InvalidRequest
 from core.platform.i18n import pick_language
@@ -21,41 +20,15 @@ from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
 from core.voice.citizen_cases import CitizenView, plain, state_words
 from gateway.auth import require_role
+from gateway.json_requests import idempotency_key, json_object
 
 voice_citizen_api = Blueprint("voice_citizen_api", __name__, url_prefix="/api/v1")
 
-# An Idempotency-Key: printable ASCII without spaces (a UUID fits), short enough that
-# "api:<token name>:<key>" fits a source key (core.voice.models, 200 characters).
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,64}")
 CITIZEN_ACTIONS = ("citizen_reply", "rate", "reopen", "withdraw")
 
 
 def _voice():
     return current_app.extensions["core"].voice
-
-
-def idempotency_key() -> str | None:
-    """The request's ``Idempotency-Key`` header (None without one); 422 when malformed."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidRequest("Idempotency-Key: 1 to 64 printable ASCII characters, no "
-                             "spaces", code="invalid_field", field="Idempotency-Key")
-    return key
-
-
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidRequest("send a JSON body with Content-Type: application/json",
-                             code="malformed")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object", code="malformed")
-    return data
 
 
 def _string(data: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -107,7 +80,7 @@ def _lang(data: dict[str, Any]) -> str:
 @require_role("kiosk", "staff")
 def citizen_view(tracking: str):
     """The case as its citizen sees it, proved by their ``mobile``."""
-    data = _json_object()
+    data = json_object()
     _known(data, ("mobile", "lang"))
     mobile = _string(data, "mobile", required=True)
     lang = _lang(data)
@@ -120,7 +93,7 @@ def citizen_view(tracking: str):
 def citizen_act(tracking: str):
     """The citizen's reply, rating, reopening or withdrawal; the case as they now see it.
     With an ``Idempotency-Key`` a retried request acts once."""
-    data = _json_object()
+    data = json_object()
     _known(data, ("mobile", "action", "text", "rating", "lang"))
     mobile = _string(data, "mobile", required=True)
     action = _string(data, "action", required=True)

@@ -391,7 +391,9 @@ def filed():
 
 @voice_portal.get("/track")
 def track_form():
-    return _page("voice_portal_track.html", values={}, errors={})
+    # ``?tracking=``: from a list that names the case ("my transactions").
+    tracking = request.args.get("tracking", "")[:SHORT_FIELD]
+    return _page("voice_portal_track.html", values={"tracking": tracking}, errors={})
 
 
 @voice_portal.post("/track")

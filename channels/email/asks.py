@@ -31,12 +31,12 @@ import re
 
 from channels.email.identifiers import redact_national_ids
 from channels.email.reply import Asked, reply_references
-from channels.email.voice_words import language_of
 from core.identity.addresses import mask_email
-from core.identity.arabic import fold
+from core.identity.arabic import fold, written_in
 from core.platform.errors import InvalidRequest, TooMany
 from core.service import Core
 from core.voice.cases import TEXT_MAX
+from core.voice.limits import mail_domain
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,10 @@ def file_question(core: Core, *, number: str, text: str, sender: str,
     if national_id:
         citizen["national_id"] = national_id
     body = {"type": "enquiry", "text": question, "channel": "email",
-            "lang": language_of(question), "citizen": citizen, "transaction": number}
+            "lang": written_in(question), "citizen": citizen, "transaction": number}
     try:
         filed = core.voice.file_case(
-            body, source_key=key, self_service=True, origin=sender.rpartition("@")[2],
+            body, source_key=key, self_service=True, origin=mail_domain(sender),
             email_thread=reply_references(references, message_id), acknowledge=False)
     except TooMany:
         return Asked(too_many=True)

@@ -35,6 +35,7 @@ from channels.email.identifiers import (
 from channels.email.inquiry import EmailRules, InboundEmail, record_of, why_no_reply
 from channels.email.reply import reply_references
 from core.identity.addresses import mask_email
+from core.identity.arabic import written_in
 from core.messaging.bilingual import Section
 from core.messaging.inbound import Received
 from core.messaging.mail import MailStore
@@ -42,6 +43,7 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany, WrongState
 from core.service import Core
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
+from core.voice.limits import mail_domain
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,10 @@ def _thread_case(core: Core, mail: InboundEmail) -> str | None:
     own first mail)."""
     ids = thread_ids(mail)
     keys = [key for key in (inquiry.message_key(mail.sender, i) for i in ids) if key]
-    return core.voice.case_of_mail(ids) or core.voice.case_of_source(keys)
+    if (tracking := core.voice.case_of_mail(ids)) is not None:
+        return tracking
+    earlier = core.voice.handled(keys)
+    return earlier.case.tracking if earlier is not None else None
 
 
 def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
@@ -123,7 +128,7 @@ def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
         return _reply(store, mail, key, sender, REFUSED, words.too_long_sections(TEXT_MAX))
     body: dict[str, object] = {
         "type": case_type, "text": redact_national_ids(text), "channel": "email",
-        "lang": words.language_of(text), "citizen": {"email": sender}}
+        "lang": written_in(text), "citizen": {"email": sender}}
     numbers = find_transaction_numbers(text, core.config.locale.phone_region) \
         if case_type == "enquiry" else []
     if numbers:
@@ -136,7 +141,7 @@ def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
                            **({"national_id": national_id} if national_id else {})}
     try:
         filed = core.voice.file_case(
-            body, source_key=key, self_service=True, origin=sender.rpartition("@")[2],
+            body, source_key=key, self_service=True, origin=mail_domain(sender),
             email_thread=reply_references(mail.references, mail.message_id))
     except TooMany as exc:
         window = timedelta(seconds=exc.retry_after or 3600)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from channels.sms.encoding import segment_count
 from core.calendar.dates import format_date
 from core.identity.arabic import KEYWORD_SPAN, fold, starts_with_word
 from core.identity.digits import extract_transaction_number
@@ -40,6 +41,7 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany, WrongState
 from core.platform.i18n import gettext_for
 from core.platform.ratelimit import FailureLimiter
 from core.service import Core
+from core.transactions import mine
 from core.voice import notices
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
@@ -66,6 +68,13 @@ _SHOWN_KEYWORD = {
     ("en", COMPLAINT): "complaint", ("en", SUGGESTION): "suggestion",
     ("en", ENQUIRY): "question",
 }
+# "My transactions" (issue 17): the whole message, however typed; the sender's mobile,
+# which the network authenticated, is the proof.
+MINE_WORDS = frozenset({fold("معاملاتي"), fold("my transactions")})
+# At most this many transactions are listed, fewer when the list would need more than
+# ``MINE_SEGMENTS`` segments; the rest are counted ("and N more").
+MINE_SHOWN = 8
+MINE_SEGMENTS = 2
 _DIGITS = frozenset("012345")
 SOURCE_PREFIX = "sms:"
 
@@ -104,11 +113,18 @@ class FreeText:
     text: str
 
 
-Intent = Filing | TrackingAsked | Digit | FreeText
+@dataclass(frozen=True)
+class MineAsked:
+    """``معاملاتي`` or ``my transactions`` alone: the sender's transactions."""
+
+
+Intent = Filing | TrackingAsked | Digit | FreeText | MineAsked
 
 
 def classify(text: str) -> Intent | None:
     """What ``text`` asks of the Citizen's Voice, or None for a transaction inquiry."""
+    if len(text) <= 40 and fold(text).strip(" .!?؟،,:") in MINE_WORDS:
+        return MineAsked()
     keyword = _keyword(text)
     if keyword is not None:
         word, rest = keyword
@@ -187,6 +203,8 @@ class SmsVoice:
         proof = CitizenProof(mobile=message.sender)
         if isinstance(intent, TrackingAsked):
             return self._state(intent.tracking, proof, lang)
+        if isinstance(intent, MineAsked):
+            return VoiceReply(self._mine(message.sender, lang))
         done = self.core.voice.handled(source_keys(message))
         if done is not None:
             return VoiceReply(self._again(done, lang))
@@ -239,6 +257,19 @@ class SmsVoice:
             # No case, or not theirs: answered as a transaction number, as any stranger is.
             return None
         return VoiceReply(state_text(view, lang))
+
+    # --- my transactions ---------------------------------------------------------------
+
+    def _mine(self, sender: str, lang: str) -> str:
+        """The sender's transactions, newest first, in at most ``MINE_SEGMENTS``
+        segments (one line fewer until it fits)."""
+        lines, more = self.core.mine.by_mobile(sender, limit=MINE_SHOWN)
+        shown = len(lines)
+        text = mine.sms_list(lines, more, lang)
+        while shown > 1 and segment_count(text) > MINE_SEGMENTS:
+            shown -= 1
+            text = mine.sms_list(lines[:shown], more + len(lines) - shown, lang)
+        return text
 
     # --- rating and reopening ---------------------------------------------------------
 
