@@ -25,7 +25,7 @@ from core.transactions import mine, render
 from core.transactions.answer import Name, TransactionView
 from core.voice.citizen_cases import state_words
 from gateway.auth import require_role
-from gateway.voice_citizen_api import _json_object, _known, _lang, _string
+from gateway.json_requests import json_object, known_fields, lang_field, string_field
 
 my_api = Blueprint("my_api", __name__, url_prefix="/api/v1/my-transactions")
 
@@ -48,7 +48,7 @@ def _origin() -> str:
 
 
 def _unsigned(kind: str, data: dict[str, Any], max_age: int) -> Any:
-    value = _string(data, kind, required=True) or ""
+    value = string_field(data, kind, required=True) or ""
     try:
         return _signer(kind).loads(value[:MAX_TOKEN], max_age=max_age)
     except BadSignature as exc:
@@ -63,10 +63,10 @@ def _unsigned(kind: str, data: dict[str, Any], max_age: int) -> Any:
 def ask_code():
     """A code to the mobile on the ID's newest transaction, if it has any; the same
     answer whatever the ID."""
-    data = _json_object()
-    _known(data, ("national_id", "lang"))
-    typed = _string(data, "national_id", required=True) or ""
-    lang = _lang(data)
+    data = json_object()
+    known_fields(data, ("national_id", "lang"))
+    typed = string_field(data, "national_id", required=True) or ""
+    lang = lang_field(data)
     # A terminal serves a hall of citizens: its requests count against each ID only, as
     # its inquiries do (a shared origin); its wrong codes still count against it.
     asked = _core().mine.request_code(typed[:40], origin=None)
@@ -83,10 +83,10 @@ def ask_code():
 @require_role("kiosk", "staff")
 def verify():
     """The typed code for the ticket's ID: a proof for the list, or ``wrong_code``."""
-    data = _json_object()
-    _known(data, ("ticket", "code"))
+    data = json_object()
+    known_fields(data, ("ticket", "code"))
     subject = _unsigned("ticket", data, TICKET_SECONDS)
-    typed = _string(data, "code", required=True) or ""
+    typed = string_field(data, "code", required=True) or ""
     code_id = _core().mine.verify(str(subject), typed[:40], origin=_origin())
     return jsonify({"proof": _signer("proof").dumps(code_id),
                     "expires_in": int(mine.PROOF_LIFETIME.total_seconds())})
@@ -96,10 +96,10 @@ def verify():
 @require_role("kiosk", "staff")
 def listing():
     """The proven citizen's transactions, newest first, and their cases."""
-    data = _json_object()
-    _known(data, ("proof", "lang"))
+    data = json_object()
+    known_fields(data, ("proof", "lang"))
     code_id = _unsigned("proof", data, int(mine.PROOF_LIFETIME.total_seconds()))
-    lang = _lang(data)
+    lang = lang_field(data)
     if not isinstance(code_id, int):
         raise mine.signed_out()
     listed = _core().mine.listing(code_id)
