@@ -12,6 +12,7 @@ from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
 from core.access.users import StaffUsers
 from core.calls.log import CallLog
+from core.dashboards.transactions import TransactionDashboard
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
 from core.messaging.history import MessageHistory
@@ -125,6 +126,11 @@ class Core:
     @cached_property
     def overdue_report(self) -> OverdueReport:
         return OverdueReport(self.db, self.config)
+
+    @cached_property
+    def transaction_dashboard(self) -> TransactionDashboard:
+        """The transactions' performance per department, and the lists behind it."""
+        return TransactionDashboard(self.db, self.config)
 
     @cached_property
     def voice(self) -> VoiceService:
