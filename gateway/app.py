@@ -11,6 +11,7 @@ from gateway import errors, ivr
 from gateway.admin_users import admin_users
 from gateway.api import api
 from gateway.call_simulator import call_simulator
+from gateway.dashboards import dashboards
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
@@ -72,6 +73,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_pages)
     app.register_blueprint(voice_attachments)
     app.register_blueprint(voice_admin)
+    app.register_blueprint(dashboards)
     app.register_blueprint(openapi)
     app.register_blueprint(open311)
     app.register_blueprint(portal)
