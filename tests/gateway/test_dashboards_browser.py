@@ -6,6 +6,7 @@ to their lists; the CSV and XLSX download; the page loads nothing the policy ref
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -105,9 +106,9 @@ def test_the_downloads(as_user, site):
     page.goto(f"{site}/dashboards/transactions?lang=en&{NOVEMBER}")
     with page.expect_download() as csv_download:
         page.locator(".downloads a", has_text="(CSV)").first.click()
-    data = open(csv_download.value.path(), "rb").read()
+    data = Path(csv_download.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"Lands" in data
     with page.expect_download() as xlsx_download:
         page.locator(".downloads a", has_text="(XLSX)").click()
     assert xlsx_download.value.suggested_filename.endswith(".xlsx")
-    assert open(xlsx_download.value.path(), "rb").read()[:2] == b"PK"
+    assert Path(xlsx_download.value.path()).read_bytes()[:2] == b"PK"
