@@ -89,7 +89,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 class _Canvas:
-    """Elements in left-to-right coordinates, mirrored on a right-to-left page."""
+    """Elements in left-to-right coordinates, mirrored on a right-to-left page. The
+    drawing itself says ``direction="ltr"`` (an inline SVG would inherit the page's
+    ``rtl``, which turns every text anchor round): the mirroring is all ours."""
 
     def __init__(self, width: int, height: int, rtl: bool) -> None:
         self.width, self.height, self.rtl = width, height, rtl
@@ -116,8 +118,8 @@ class _Canvas:
                           f'x2="{self.x(x2):.1f}" y2="{y2:.1f}" stroke="#555"/>')
 
     def text(self, x: float, y: float, words: str, anchor: str = "start",
-             css: str = "chart-label") -> None:
-        short = words if len(words) <= MAX_LABEL_CHARS else words[:MAX_LABEL_CHARS - 1] + "…"
+             css: str = "chart-label", fit: int = MAX_LABEL_CHARS) -> None:
+        short = words if len(words) <= fit else words[:max(fit - 1, 1)] + "…"
         self.parts.append(f'<text class="{css}" x="{self.x(x):.1f}" y="{y:.1f}" '
                           f'text-anchor="{self.anchor(anchor)}">{escape(short)}</text>')
 
@@ -157,7 +159,7 @@ def _open(chart: Chart, canvas: _Canvas, lang: str) -> None:
     canvas.raw(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {canvas.width} {canvas.height}" width="{canvas.width}" '
-        f'height="{canvas.height}" '
+        f'height="{canvas.height}" direction="ltr" '
         f'aria-labelledby="{chart.key}-title {chart.key}-desc" font-family="sans-serif" '
         f'font-size="12"><title id="{chart.key}-title">{escape(chart.title)}</title>'
         f'<desc id="{chart.key}-desc">{escape(chart.description)}</desc>{_patterns(chart)}')
@@ -183,6 +185,11 @@ def _empty(chart: Chart, canvas: _Canvas, message: str) -> Markup:
 
 def _has_data(chart: Chart) -> bool:
     return bool(chart.labels) and any(series.values for series in chart.series)
+
+
+def _chars_in(width: float) -> int:
+    """About how many characters of a label fit ``width`` (the table has them whole)."""
+    return max(3, min(MAX_LABEL_CHARS, int(width / 6.5)))
 
 
 def _value_axis(canvas: _Canvas, ticks: list[float], to_y: Callable[[float], float],
@@ -244,7 +251,8 @@ def bar_chart(chart: Chart, lang: str, *, stacked: bool = False,
                     at = to_y(value) + 12
                 canvas.text(x + (bar / 2 if not stacked else bar / 2), at,
                             number_text(total, lang), anchor="middle", css="chart-value")
-        canvas.text(left + slot * (i + 0.5), bottom + 16, label, anchor="middle")
+        canvas.text(left + slot * (i + 0.5), bottom + 16, label, anchor="middle",
+                    fit=_chars_in(slot))
     canvas.raw("</svg>")
     return Markup("".join(canvas.parts))
 
@@ -367,7 +375,8 @@ def chart_table(chart: Chart, lang: str) -> Markup:
 
 def figure(chart: Chart, drawing: Markup, lang: str, table_summary: str) -> Markup:
     """The chart and, folded under it, its table (open when printing: see dashboards.css)."""
-    return Markup(f'<figure class="chart-figure" id="{escape(chart.key)}">{drawing}'
+    return Markup(f'<figure class="chart-figure" id="{escape(chart.key)}">'
+                  f'<figcaption class="chart-caption">{escape(chart.title)}</figcaption>{drawing}'
                   f'<details class="chart-details"><summary>{escape(table_summary)}</summary>'
                   f"{chart_table(chart, lang)}</details></figure>")
 

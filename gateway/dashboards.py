@@ -170,7 +170,7 @@ def transaction_list():
     table = exports.Table(
         name=f"transactions-{which}", title=titles[which],
         headings=(_("Transaction number"), _("Subject"), _("Status"), _("Department"),
-                  _("Registered"), _("Issued"), _("Outgoing number"), _("Agency")),
+                  _("Registered"), _("Issued in the period"), _("Outgoing number"), _("Agency")),
         rows=tuple((row.number, row.subject, row.status, row.department_code,
                     _day(row.registered_at, lang), _day(row.issued_at, lang),
                     row.outgoing_number, row.agency.in_(lang) if row.agency else "")
@@ -193,7 +193,7 @@ def _transaction_tables(found: TransactionFigures, lang: str,
     _ = gettext_for(lang)
     departments = exports.Table(
         name="departments", title=_("Transactions by department"),
-        headings=(_("Department"), _("Received"), _("Issued"), _("Awaiting a reply"),
+        headings=(_("Department"), _("Received in the period"), _("Issued in the period"), _("Awaiting a reply"),
                   _("Overdue"), _("Average days to issue"), _("90th percentile, days")),
         rows=tuple((_department_name(row.code, row.name, lang), row.received, row.issued,
                     row.awaiting_reply, row.overdue, row.average_days, row.p90_days)
@@ -228,8 +228,8 @@ def _transaction_charts(found: TransactionFigures, lang: str,
         description=_("For each department, the transactions registered and those issued "
                       "in the period."),
         labels=tuple(names), label_heading=_("Department"),
-        series=(charts.series_of(_("Received"), [r.received for r in found.departments]),
-                charts.series_of(_("Issued"), [r.issued for r in found.departments])),
+        series=(charts.series_of(_("Received in the period"), [r.received for r in found.departments]),
+                charts.series_of(_("Issued in the period"), [r.issued for r in found.departments])),
         links=tuple(_list_url(values, which="received", department=r.code)
                     for r in found.departments))
     waiting = charts.Chart(

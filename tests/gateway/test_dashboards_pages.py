@@ -126,7 +126,7 @@ def test_the_csv_download_has_a_bom_and_the_page_s_numbers(app, core, users):
     assert 'filename="departments.csv"' in response.headers["Content-Disposition"]
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["Department", "Received", "Issued"]
+    assert rows[0][:3] == ["Department", "Received in the period", "Issued in the period"]
     assert ["Lands", "1", "1", "2", "2", "0.5", "0.5"] in rows
 
 
