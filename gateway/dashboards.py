@@ -193,8 +193,8 @@ def _transaction_tables(found: TransactionFigures, lang: str,
     _ = gettext_for(lang)
     departments = exports.Table(
         name="departments", title=_("Transactions by department"),
-        headings=(_("Department"), _("Received in the period"), _("Issued in the period"), _("Awaiting a reply"),
-                  _("Overdue"), _("Average days to issue"), _("90th percentile, days")),
+        headings=(_("Department"), _("Received in the period"), _("Issued in the period"),
+                  _("Awaiting a reply"), _("Overdue"), _("Average days to issue"), _("90th percentile, days")),
         rows=tuple((_department_name(row.code, row.name, lang), row.received, row.issued,
                     row.awaiting_reply, row.overdue, row.average_days, row.p90_days)
                    for row in found.departments))
@@ -228,8 +228,10 @@ def _transaction_charts(found: TransactionFigures, lang: str,
         description=_("For each department, the transactions registered and those issued "
                       "in the period."),
         labels=tuple(names), label_heading=_("Department"),
-        series=(charts.series_of(_("Received in the period"), [r.received for r in found.departments]),
-                charts.series_of(_("Issued in the period"), [r.issued for r in found.departments])),
+        series=(charts.series_of(_("Received in the period"),
+                                 [r.received for r in found.departments]),
+                charts.series_of(_("Issued in the period"),
+                                 [r.issued for r in found.departments])),
         links=tuple(_list_url(values, which="received", department=r.code)
                     for r in found.departments))
     waiting = charts.Chart(
