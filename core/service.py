@@ -12,6 +12,7 @@ from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
 from core.access.users import StaffUsers
 from core.calls.log import CallLog
+from core.dashboards.service import VoiceDashboards
 from core.dashboards.transactions import TransactionDashboard
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
@@ -136,6 +137,11 @@ class Core:
     def voice(self) -> VoiceService:
         """Citizen's Voice: filing cases, the staff's and the citizen's actions, reads."""
         return VoiceService(self.db, self.config)
+
+    @cached_property
+    def dashboards(self) -> VoiceDashboards:
+        """The leaders' figures (core.dashboards) and the summary behind them."""
+        return VoiceDashboards(self.db, self.config)
 
     @cached_property
     def upkeep(self) -> Upkeep:

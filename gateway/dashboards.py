@@ -194,7 +194,8 @@ def _transaction_tables(found: TransactionFigures, lang: str,
     departments = exports.Table(
         name="departments", title=_("Transactions by department"),
         headings=(_("Department"), _("Received in the period"), _("Issued in the period"),
-                  _("Awaiting a reply"), _("Overdue"), _("Average days to issue"), _("90th percentile, days")),
+                  _("Awaiting a reply"), _("Overdue"), _("Average days to issue"),
+                  _("90th percentile, days")),
         rows=tuple((_department_name(row.code, row.name, lang), row.received, row.issued,
                     row.awaiting_reply, row.overdue, row.average_days, row.p90_days)
                    for row in found.departments))

@@ -179,6 +179,12 @@ def _pauses(events: Iterable[CaseEvent], cycle: int) -> list[Pause]:
     return pauses
 
 
+def pauses_of(events: Iterable[CaseEvent], cycle: int) -> list[Pause]:
+    """The pauses of ``cycle`` from a case's events in order (the dashboards' summary
+    computes every cycle's figures as the clock does)."""
+    return _pauses(events, cycle)
+
+
 def _events(session: Session, case: VoiceCase) -> list[CaseEvent]:
     if case.id is None:
         return []

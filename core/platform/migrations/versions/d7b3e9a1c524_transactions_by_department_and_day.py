@@ -2,7 +2,7 @@
 issued, in a period
 
 Revision ID: d7b3e9a1c524
-Revises: c8f1a5d3e720
+Revises: e5b9d3c7a1f2
 Create Date: 2026-12-05 05:20:00
 
 The dashboards count, department by department, the transactions registered and those
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = 'd7b3e9a1c524'
-down_revision = 'c8f1a5d3e720'
+down_revision = 'e5b9d3c7a1f2'
 branch_labels = None
 depends_on = None
 
