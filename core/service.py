@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -14,6 +15,7 @@ from core.access.users import StaffUsers
 from core.calls.log import CallLog
 from core.dashboards.service import VoiceDashboards
 from core.dashboards.transactions import TransactionDashboard
+from core.dashboards.transparency import Transparency, transparency
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
 from core.messaging.history import MessageHistory
@@ -127,6 +129,10 @@ class Core:
     @cached_property
     def overdue_report(self) -> OverdueReport:
         return OverdueReport(self.db, self.config)
+
+    def transparency(self, *, now: datetime | None = None) -> Transparency:
+        """The public page's counts per agency and Hijri month (no personal data)."""
+        return transparency(self.db, self.config, now=now)
 
     @cached_property
     def transaction_dashboard(self) -> TransactionDashboard:

@@ -23,10 +23,12 @@ from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
+from gateway.transparency import transparency
 from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
 from gateway.voice_attachments import voice_attachments
 from gateway.voice_citizen_api import voice_citizen_api
+from gateway.voice_dashboards import voice_dashboards
 from gateway.voice_pages import voice_pages
 from gateway.voice_portal import voice_portal
 
@@ -74,6 +76,8 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_attachments)
     app.register_blueprint(voice_admin)
     app.register_blueprint(dashboards)
+    app.register_blueprint(voice_dashboards)
+    app.register_blueprint(transparency)
     app.register_blueprint(openapi)
     app.register_blueprint(open311)
     app.register_blueprint(portal)

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 
+from core.access.actors import AGENCY_LEADER, LEADERSHIP
 from core.calendar.dates import local_date
 from core.dashboards import hijri_months
 from core.dashboards.transactions import LISTS, Period, TransactionFigures, may_see
@@ -103,10 +104,14 @@ def period_args(values: dict[str, str]) -> dict[str, str]:
 @dashboards.get("/")
 @user_required()
 def home():
-    """The dashboard the user may see (for now: the transactions')."""
+    """Each role to its dashboard: leadership and agency leaders to Citizen's Voice's,
+    a department's staff to their transactions'."""
+    lang = page_language()
+    if g.actor.role in (LEADERSHIP, AGENCY_LEADER):
+        return redirect(url_for("voice_dashboards.page", lang=lang), code=303)
     if not may_see(g.actor):
         return forbidden_page()
-    return redirect(url_for("dashboards.transactions", lang=page_language()), code=303)
+    return redirect(url_for("dashboards.transactions", lang=lang), code=303)
 
 
 @dashboards.get("/transactions")
