@@ -40,7 +40,7 @@ def client_of(app, core, world: World, name: str):
 
 def period() -> str:
     day = T0.date()
-    return f"from={(day - timedelta(days=3)).isoformat()}&to={(day + timedelta(days=3)).isoformat()}"
+    return f"from={day - timedelta(days=3)}&to={day + timedelta(days=3)}"
 
 
 @pytest.fixture(autouse=True)
