@@ -178,7 +178,7 @@ def _legend(chart: Chart, canvas: _Canvas, y: float) -> None:
 
 def _empty(chart: Chart, canvas: _Canvas, message: str) -> Markup:
     canvas.text(canvas.width / 2, canvas.height / 2, message, anchor="middle",
-                css="chart-empty")
+                css="chart-empty", fit=len(message))
     canvas.raw("</svg>")
     return Markup("".join(canvas.parts))
 

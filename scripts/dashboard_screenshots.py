@@ -1,5 +1,6 @@
 """The README's screenshots of the dashboards, in Arabic and English, from the demo data:
-the transactions' page as the emirate's leadership sees it.
+Citizen's Voice as the emirate's leadership and as an agency leader see it, the
+transactions' page, and the public transparency page.
 
     python scripts/dashboard_screenshots.py [OUT_DIR]     (default: docs/dashboards/)
 
@@ -25,7 +26,11 @@ sys.path.insert(0, str(REPO))
 from scripts.voice_screenshots import CHROMIUM, CHROMIUM_ARGS, gateway, serve  # noqa: E402
 
 VIEWPORT = {"width": 1360, "height": 900}
-PAGES = {"transactions": "/dashboards/transactions"}
+# file name -> (the demo user signed in, or None for the public, path)
+PAGES = {"voice-emirate": ("demo.leadership", "/dashboards/voice"),
+         "voice-agency": ("demo.leader", "/dashboards/voice"),
+         "transactions": ("demo.leadership", "/dashboards/transactions"),
+         "transparency": (None, "/transparency")}
 # (channel, weight): roughly how citizens spread over the channels.
 CHANNELS = (("sms", 5), ("ivr", 3), ("portal", 4), ("kiosk", 1))
 
@@ -53,6 +58,7 @@ def make_inquiries(count: int = 240) -> None:
                                             number_text=f"99{index:05d}",
                                             mobile="0551234567",
                                             origin=f"10.0.{index // 250}.{index % 250}"))
+        core.dashboards.rebuild()  # what the scheduler would have done by now
     finally:
         core.close()
 
@@ -64,19 +70,21 @@ def photograph(site: str, out: Path, password: str) -> list[Path]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT, locale="ar-SA")
-        page = context.new_page()
-        page.goto(f"{site}/login?next=/dashboards/")
-        page.locator("#login").fill("demo.leadership")
-        page.locator("#password").fill(password)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/login" not in url)
-        for name, path in PAGES.items():
+        for name, (login, path) in PAGES.items():
+            context = browser.new_context(viewport=VIEWPORT, locale="ar-SA")
+            page = context.new_page()
+            if login:
+                page.goto(f"{site}/login?next=/dashboards/")
+                page.locator("#login").fill(login)
+                page.locator("#password").fill(password)
+                page.keyboard.press("Enter")
+                page.wait_for_url(lambda url: "/login" not in url)
             for lang in ("ar", "en"):
                 page.goto(f"{site}{path}?lang={lang}")
                 target = out / f"{name}-{lang}.png"
                 page.screenshot(path=str(target), full_page=True)
                 made.append(target)
+            context.close()
         browser.close()
     return made
 
