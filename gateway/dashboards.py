@@ -189,8 +189,7 @@ def transaction_list():
     return _page("dashboard_list.html", status=422 if errors else 200, table=table,
                  values=values, errors=errors, period_text=_period_text(period, lang),
                  limit_reached=len(rows) >= 500,
-                 back=url_for("dashboards.transactions", lang=lang, **period_args(
-                     {k: v for k, v in values.items() if k in ("month", "from", "to")})))
+                 back=_back_url(values, lang))
 
 
 def _transaction_tables(found: TransactionFigures, lang: str,
@@ -337,9 +336,16 @@ def _period_text(period: Period, lang: str) -> str:
     return f"{fmt.day_text(period.start, lang)} – {fmt.day_text(period.end, lang)}"
 
 
+def _back_url(values: dict[str, str], lang: str) -> str:
+    args: dict[str, Any] = period_args(
+        {k: v for k, v in values.items() if k in ("month", "from", "to")})
+    return url_for("dashboards.transactions", lang=lang, **args)
+
+
 def _list_url(values: dict[str, str], **kwargs: str) -> str:
-    keep = {k: v for k, v in values.items() if k in ("month", "from", "to")}
-    return url_for("dashboards.transaction_list", lang=page_language(), **keep, **kwargs)
+    args: dict[str, Any] = {k: v for k, v in values.items() if k in ("month", "from", "to")}
+    args.update(kwargs, lang=page_language())
+    return url_for("dashboards.transaction_list", **args)
 
 
 # --- responses -----------------------------------------------------------------------------

@@ -133,7 +133,11 @@ def cases():
                  link_args=dict(keep, figure=figure, lang=lang),
                  case_url=lambda tracking: url_for("voice.case", tracking=tracking,
                                                    lang=lang),
-                 back=url_for("voice_dashboards.page", **dict(keep, lang=lang)))
+                 back=_url("voice_dashboards.page", dict(keep, lang=lang)))
+
+
+def _url(endpoint: str, args: dict[str, Any]) -> str:
+    return url_for(endpoint, **args)
 
 
 def _cursor() -> str | None:
@@ -210,8 +214,7 @@ def _charts(found: Any, league: list, trend: list, by_channel: list, by_category
         return str(row.name_ar if lang == "ar" else row.name_en)
 
     def cases_link(figure: str, **kw: str) -> str:
-        return url_for("voice_dashboards.cases", figure=figure, lang=lang,
-                       **{**keep, **kw})
+        return _url("voice_dashboards.cases", {**keep, **kw, "figure": figure, "lang": lang})
 
     drawn = []
     on_time = charts.Chart(
