@@ -82,6 +82,12 @@ def test_leadership_sees_every_department_and_follows_a_figure(as_user, site):
     assert page.locator("#chart-flow rect.chart-bar").count() == 4
     box = page.locator("#chart-flow svg").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 100
+    # Printed: the forms go, the table behind each chart comes out of its <details>.
+    page.emulate_media(media="print")
+    assert page.locator("#chart-flow table.chart-table").is_visible()
+    assert not page.locator("form.filters").is_visible()
+    page.emulate_media(media="screen")
+    assert not page.locator("#chart-flow table.chart-table").is_visible()
     # The first department's received figure leads to its list.
     table.locator("tbody tr").first.locator("td a").first.click()
     page.wait_for_url("**/dashboards/transactions/list**")
