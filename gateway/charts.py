@@ -202,8 +202,9 @@ def _value_axis(canvas: _Canvas, ticks: list[float], to_y: Callable[[float], flo
 
 
 def bar_chart(chart: Chart, lang: str, *, stacked: bool = False,
-              empty: str = "No data") -> Markup:
-    """Vertical bars, one group (or stack) per label, the value written on each bar."""
+              empty: str = "No data", at_least: float = 0.0) -> Markup:
+    """Vertical bars, one group (or stack) per label, the value written on each bar;
+    the axis reaches at least ``at_least`` (100 for a percentage)."""
     height = 300
     canvas = _Canvas(WIDTH, height, lang == "ar")
     _open(chart, canvas, lang)
@@ -214,10 +215,10 @@ def bar_chart(chart: Chart, lang: str, *, stacked: bool = False,
     if stacked:
         sums = [sum(max(s.values[i], 0) for s in chart.series) for i in range(len(chart.labels))]
         lows = [sum(min(s.values[i], 0) for s in chart.series) for i in range(len(chart.labels))]
-        ticks = nice_ticks(min(lows), max(sums))
+        ticks = nice_ticks(min(lows), max(max(sums), at_least))
     else:
         values = [v for s in chart.series for v in s.values]
-        ticks = nice_ticks(min(values), max(values))
+        ticks = nice_ticks(min(values), max(max(values), at_least))
     low, high = ticks[0], ticks[-1]
 
     def to_y(value: float) -> float:
@@ -257,7 +258,8 @@ def bar_chart(chart: Chart, lang: str, *, stacked: bool = False,
     return Markup("".join(canvas.parts))
 
 
-def hbar_chart(chart: Chart, lang: str, *, empty: str = "No data") -> Markup:
+def hbar_chart(chart: Chart, lang: str, *, empty: str = "No data",
+               at_least: float = 0.0) -> Markup:
     """Horizontal bars, one row per label in the order given (a league table: best
     first), the label at the line's start and the value after each bar."""
     rows = len(chart.labels)
@@ -271,7 +273,7 @@ def hbar_chart(chart: Chart, lang: str, *, empty: str = "No data") -> Markup:
     top, left, right = 12.0, 150.0, WIDTH - 60.0
     bottom = top + row * rows
     values = series[0].values
-    ticks = nice_ticks(min(values), max(values))
+    ticks = nice_ticks(min(values), max(max(values), at_least))
     low, high = ticks[0], ticks[-1]
 
     def to_x(value: float) -> float:

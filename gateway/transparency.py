@@ -37,7 +37,7 @@ def page():
                                      [r.months[index].on_time_pct or 0
                                       for r in found.agencies]),))
         drawings.append(charts.figure(chart, charts.hbar_chart(
-            chart, lang, empty=_("No data for this period.")), lang,
+            chart, lang, empty=_("No data for this period."), at_least=100), lang,
             _("The numbers as a table")))
     response = current_app.make_response(render_template(
         "transparency.html", found=found, months=months, names=names, drawings=drawings,

@@ -227,8 +227,8 @@ def _charts(found: Any, league: list, trend: list, by_channel: list, by_category
                 charts.series_of(_("Previous period"),
                                  [a.previous.on_time_pct or 0 for a in found.by_agency])),
         links=tuple(cases_link("answered_late", agency=a.agency) for a in found.by_agency))
-    drawn.append(charts.figure(on_time, charts.bar_chart(on_time, lang, empty=none), lang,
-                               summary))
+    drawn.append(charts.figure(on_time, charts.bar_chart(on_time, lang, empty=none, at_least=100),
+                               lang, summary))
     ranked = [row for row in league if row.rank is not None]
     if league:
         table = charts.Chart(
