@@ -7,7 +7,11 @@ The keyword policy is this channel's; every change to a case is the core's
 1. a keyword at its start (``KEYWORDS``: Arabic and English, however typed) files a
    complaint, a suggestion or an enquiry with the rest of the message as its text,
    answered with the tracking number (the core queues no acknowledgement of its own: one
-   SMS back, not two); a keyword alone gets a short help;
+   SMS back, not two); a keyword alone gets a short help. An enquiry whose text starts
+   with a transaction number (``استفسار 1447001 متى تنتهي؟``) is about that transaction
+   (``"transaction"``): the core links it, and routes it to the department holding it,
+   when the sender's mobile is the applicant's; else it is an ordinary enquiry to the
+   emirate, and the reply is the same either way;
 2. a tracking number alone gets the case's state, when the case is the sender's; when it
    is not (or there is none), the message goes on as a transaction inquiry, so a
    stranger is told exactly what an unknown number gets;
@@ -71,10 +75,12 @@ SOURCE_PREFIX = "sms:"
 
 @dataclass(frozen=True)
 class Filing:
-    """A keyword and what follows it: file a case of ``case_type`` with ``text``."""
+    """A keyword and what follows it: file a case of ``case_type`` with ``text``; an
+    enquiry about ``transaction`` when its text starts with a transaction number."""
 
     case_type: str
     text: str
+    transaction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,10 @@ def classify(text: str) -> Intent | None:
     keyword = _keyword(text)
     if keyword is not None:
         word, rest = keyword
+        if KEYWORDS[word] == ENQUIRY:
+            number, question = transaction_asked(rest)
+            # A number without a question gets the help, as a keyword alone does.
+            return Filing(ENQUIRY, rest if question else "", number)
         return Filing(KEYWORDS[word], rest)
     tracking = parse_tracking(text)
     if tracking is not None:
@@ -118,6 +128,19 @@ def classify(text: str) -> Intent | None:
     if not stripped or extract_transaction_number(text) is not None:
         return None  # an empty SMS gets the inquiry's help, as before
     return FreeText(text)
+
+
+def transaction_asked(text: str) -> tuple[str | None, str]:
+    """The transaction number an enquiry's text starts with (its first word, in any
+    digits, "1447-001" joined as the inquiry joins it), and the question after it; no
+    number and the whole text when it starts with none. A tracking number is not a
+    transaction number."""
+    first, _, question = text.strip().partition(" ")
+    first = first.rstrip(":,\u060c")
+    number = extract_transaction_number(first)
+    if number is None or parse_tracking(first) is not None:
+        return None, text.strip()
+    return number, question.strip()
 
 
 def _keyword(text: str) -> tuple[str, str] | None:
@@ -181,8 +204,11 @@ class SmsVoice:
             return VoiceReply(help_text(filing.case_type, lang, self.short_code))
         if len(filing.text) > TEXT_MAX:
             return VoiceReply(too_long(lang))
-        body = {"type": filing.case_type, "text": filing.text.strip(), "channel": "sms",
-                "lang": lang, "citizen": {"mobile": message.sender}}
+        body: dict[str, object] = {
+            "type": filing.case_type, "text": filing.text.strip(), "channel": "sms",
+            "lang": lang, "citizen": {"mobile": message.sender}}
+        if filing.transaction is not None:
+            body["transaction"] = filing.transaction
         try:
             filed = self.core.voice.file_case(
                 body, source_key=source_key(message.dedupe_key), self_service=True,

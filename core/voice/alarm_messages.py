@@ -179,21 +179,33 @@ class _Staff:
             .order_by(StaffUser.id)).all()
         self.by_id = {user.id: address for user in users
                       if (address := _address(user)) is not None}
-        self.by_role: dict[tuple[str, int | None], list[_Address]] = defaultdict(list)
+        # By role, agency and department: a department's staff hear of its cases only.
+        self.by_role: dict[tuple[str, int | None, int | None], list[_Address]] = \
+            defaultdict(list)
         for user in users:
             if user.id in self.by_id:
                 agency = None if user.role == LEADERSHIP else user.agency_id
-                self.by_role[(user.role, agency)].append(self.by_id[user.id])
+                self.by_role[(user.role, agency, user.department_id)].append(
+                    self.by_id[user.id])
+
+    def _of(self, role: str, case: VoiceCase) -> list[_Address]:
+        """The agency's users of ``role`` for this case: a department's case goes to its
+        department's, or the agency's general ones when the department has none."""
+        if case.department_id is not None:
+            held = self.by_role[(role, case.agency_id, case.department_id)]
+            if held:
+                return held
+        return self.by_role[(role, case.agency_id, None)]
 
     def audience(self, case: VoiceCase, level: int) -> list[_Address]:
         if level == WARNING:
             specialist = self.by_id.get(case.assigned_user_id or 0)
-            coordinators = self.by_role[(COORDINATOR, case.agency_id)]
+            coordinators = self._of(COORDINATOR, case)
             return list({a.user_id: a for a in [*coordinators, *filter(None, [specialist])]
                          }.values())
         if level == BREACH:
-            return self.by_role[(AGENCY_LEADER, case.agency_id)]
-        return self.by_role[(LEADERSHIP, None)]
+            return self._of(AGENCY_LEADER, case)
+        return self.by_role[(LEADERSHIP, None, None)]
 
 
 def _address(user: StaffUser) -> _Address | None:

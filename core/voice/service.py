@@ -30,6 +30,7 @@ from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
 from core.platform.settings import CoreSettings
+from core.transactions import ownership
 from core.voice import (
     actions,
     cases,
@@ -46,6 +47,7 @@ from core.voice import (
 )
 from core.voice import attachments as attachments_
 from core.voice import recordings as recordings_
+from core.voice import transaction_desk as transaction_desk_
 from core.voice.actions import CitizenProof
 from core.voice.citizen_access import CitizenAccess
 from core.voice.drafts import Drafts
@@ -413,10 +415,22 @@ class VoiceService:
                 clock=deadlines.explain(session, self._config, case, self._clock()),
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
-                specialists=desk.specialists(session, case.agency_id)
+                specialists=desk.specialists(session, case.agency_id, case.department_id)
                 if "assign" in offered else [],
+                refer_to=desk.refer_targets(session, case) if "refer" in offered else [],
+                transaction=ownership.number_of(session, case.transaction_id),
                 similar=tuple(self._similar(session, case)) if "merge" in offered else (),
                 **desk.names(session, case))
+
+    def transaction_desk(self, actor: Actor,
+                         number: str) -> transaction_desk_.TransactionDesk:
+        """A transaction's page: the transaction, its timeline, the cases about it that
+        ``actor`` may see; not found when it is not theirs to see (the read audited)."""
+        with self._db.write.begin() as session:
+            found = transaction_desk_.transaction_desk(
+                session, actor, cases.emirate_id(session, self._config), number)
+            audit.record(session, actor, "read", "transaction", found.transaction.number)
+            return found
 
     def _similar(self, session: Session, case: VoiceCase) -> list[similar.SimilarCase]:
         """Open cases of the agency like ``case`` (``core.voice.similar``); whether the
