@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
 from gateway.voice_admin import voice_admin
+from gateway.stats_api import stats_api
 from gateway.voice_api import voice_api
 from gateway.voice_attachments import voice_attachments
 from gateway.voice_citizen_api import voice_citizen_api
@@ -66,6 +67,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(accounts_api)
     app.register_blueprint(voice_api)
+    app.register_blueprint(stats_api)
     app.register_blueprint(voice_citizen_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)

@@ -151,11 +151,18 @@ class VoiceDashboards:
 
     # --- the summary ----------------------------------------------------------------------
 
-    def refresh(self, holder: str, ttl: timedelta, *,
+    def refresh(self, holder: str, ttl: timedelta, *, every: timedelta | None = None,
                 now: datetime | None = None) -> summary.Refreshed | None:
-        """One incremental refresh of the summary under the lease ``summary.LEASE`` (None:
-        another machine holds it)."""
+        """One incremental refresh of the summary under the lease ``summary.LEASE``; None
+        when another machine holds it, or (``every`` given: the scheduler's interval) when
+        the last refresh, wherever it ran, is more recent than nine tenths of ``every``:
+        one refresh per interval across the machines, not one per machine."""
         moment = now or self._clock()
+        if every is not None:
+            with self._db.read() as session:
+                last = figures_.as_of(session)
+            if last is not None and moment - last < every * 0.9:
+                return None
         if not leases.acquire(self._db, summary.LEASE, holder, ttl, now=moment):
             return None
         result = summary.refresh(self._db, self._config, now=moment,

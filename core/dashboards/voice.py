@@ -74,6 +74,8 @@ from core.voice.models import VoiceCase, VoiceCategory
 
 SUMMARY = "voice"  # the summary's row in dashboard_refreshes
 MAX_DAYS = 3700  # the longest period asked for (about ten years)
+# The working calendar's range (core.calendar.working), a previous period's included.
+FIRST_DAY, LAST_DAY = date(2011, 1, 1), date(2199, 12, 31)
 AGEING = ("0-3", "4-7", "8-14", "15-30", "31+")
 # The working days at which a case leaves each ageing bucket for the next.
 AGEING_EDGES = (4, 8, 15, 31)
@@ -99,6 +101,9 @@ class Period:
         if self.end < self.start:
             raise InvalidRequest("the period ends before it starts", code="invalid_field",
                                  field="to")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise InvalidRequest(f"a period within {FIRST_DAY.year}-{LAST_DAY.year}",
+                                 code="invalid_field", field="from")
         if (self.end - self.start).days >= MAX_DAYS:
             raise InvalidRequest(f"a period of at most {MAX_DAYS} days",
                                  code="invalid_field", field="to")
