@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ stats_api = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
 
 PARAMETERS = {"from", "to", "agency", "format"}
 DEFAULT_DAYS = 30
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The contract's keys, in its order, then ours.
 CSV_COLUMNS = ("agency", "name_en", "received", "answered", "on_time_pct", "open",
                "overdue", "median_answer_hours", "p90_answer_hours", "satisfaction_mean",
@@ -37,11 +39,15 @@ CSV_COLUMNS = ("agency", "name_en", "received", "answered", "on_time_pct", "open
 
 
 def _date(name: str) -> date | None:
+    """A ``YYYY-MM-DD`` date (Arabic-Indic or Persian digits too), None when not given."""
     text = request.args.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
+    written = normalize_digits(text)
     try:
-        return date.fromisoformat(normalize_digits(text.strip()))
+        if not ISO_DATE.fullmatch(written):
+            raise ValueError(written)
+        return date.fromisoformat(written)
     except ValueError:
         raise InvalidRequest(f"{name}: a date such as 2026-11-22", code="invalid_field",
                              field=name) from None
@@ -156,7 +162,9 @@ def voice_stats():
     kind = request.args.get("format", "json")
     if kind not in ("json", "csv"):
         raise InvalidRequest("format: json or csv", code="invalid_field", field="format")
-    agency = request.args.get("agency") or None
+    agency = request.args.get("agency")
+    if agency is not None and not agency.strip():
+        raise InvalidRequest("agency: an agency's code", code="invalid_field", field="agency")
     result = current_app.extensions["core"].dashboards.voice_figures(
         g.actor, _period(), Filters(agency=agency))
     if kind == "csv":

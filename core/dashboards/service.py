@@ -56,7 +56,9 @@ class VoiceDashboards:
 
     # --- who sees what ------------------------------------------------------------------
 
-    def _scope(self, session: Session, actor: Actor | None, filters: Filters) -> Scope:
+    def _scope(self, session: Session, actor: Actor | None,
+               filters: Filters) -> tuple[Scope, Filters]:
+        """The ids to read by, and the filters as applied (an agency leader's agency)."""
         if filters.case_type is not None and filters.case_type not in voice_models.CASE_TYPES:
             raise InvalidRequest(f"type: one of {', '.join(voice_models.CASE_TYPES)}",
                                  code="invalid_field", field="type")
@@ -73,12 +75,12 @@ class VoiceDashboards:
                 raise Forbidden("an agency leader sees their own agency's figures",
                                 code="forbidden", field="agency")
             filters = Filters(own, filters.category, filters.channel, filters.case_type)
-        return figures_.resolve(session, filters)
+        return figures_.resolve(session, filters), filters
 
     def _read(self, actor: Actor | None, filters: Filters, what: str,
               read: Callable[[Session, Scope], T]) -> T:
         with self._db.read() as session:
-            scope = self._scope(session, actor, filters)
+            scope, filters = self._scope(session, actor, filters)
             result = read(session, scope)
         with self._db.write.begin() as session:
             audit.record(session, actor, "read", "voice_figures", filters.agency or "all",
