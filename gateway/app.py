@@ -22,8 +22,8 @@ from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
-from gateway.voice_admin import voice_admin
 from gateway.stats_api import stats_api
+from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
 from gateway.voice_attachments import voice_attachments
 from gateway.voice_citizen_api import voice_citizen_api

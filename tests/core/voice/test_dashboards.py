@@ -284,3 +284,15 @@ def test_the_weeks_figures_on_postgresql(core, week):
 @pytest.mark.postgres
 def test_the_refresh_on_postgresql(core, week):
     test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, week)
+
+
+def test_gateway_dashboards_rebuild(core, week, database_url, tmp_path):
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+    from tests.gateway.test_cli import environment
+
+    done = CliRunner().invoke(main, ["dashboards", "rebuild"],
+                              env=environment(database_url, tmp_path))
+    assert done.exit_code == 0, done.output
+    assert "11 cases, 12 cycles" in done.output
