@@ -56,7 +56,9 @@ class VoiceDashboards:
 
     # --- who sees what ------------------------------------------------------------------
 
-    def _scope(self, session: Session, actor: Actor | None, filters: Filters) -> Scope:
+    def _scope(self, session: Session, actor: Actor | None,
+               filters: Filters) -> tuple[Scope, Filters]:
+        """The ids to read by, and the filters as applied (an agency leader's agency)."""
         if filters.case_type is not None and filters.case_type not in voice_models.CASE_TYPES:
             raise InvalidRequest(f"type: one of {', '.join(voice_models.CASE_TYPES)}",
                                  code="invalid_field", field="type")
@@ -73,12 +75,12 @@ class VoiceDashboards:
                 raise Forbidden("an agency leader sees their own agency's figures",
                                 code="forbidden", field="agency")
             filters = Filters(own, filters.category, filters.channel, filters.case_type)
-        return figures_.resolve(session, filters)
+        return figures_.resolve(session, filters), filters
 
     def _read(self, actor: Actor | None, filters: Filters, what: str,
               read: Callable[[Session, Scope], T]) -> T:
         with self._db.read() as session:
-            scope = self._scope(session, actor, filters)
+            scope, filters = self._scope(session, actor, filters)
             result = read(session, scope)
         with self._db.write.begin() as session:
             audit.record(session, actor, "read", "voice_figures", filters.agency or "all",
@@ -151,11 +153,18 @@ class VoiceDashboards:
 
     # --- the summary ----------------------------------------------------------------------
 
-    def refresh(self, holder: str, ttl: timedelta, *,
+    def refresh(self, holder: str, ttl: timedelta, *, every: timedelta | None = None,
                 now: datetime | None = None) -> summary.Refreshed | None:
-        """One incremental refresh of the summary under the lease ``summary.LEASE`` (None:
-        another machine holds it)."""
+        """One incremental refresh of the summary under the lease ``summary.LEASE``; None
+        when another machine holds it, or (``every`` given: the scheduler's interval) when
+        the last refresh, wherever it ran, is more recent than nine tenths of ``every``:
+        one refresh per interval across the machines, not one per machine."""
         moment = now or self._clock()
+        if every is not None:
+            with self._db.read() as session:
+                last = figures_.as_of(session)
+            if last is not None and moment - last < every * 0.9:
+                return None
         if not leases.acquire(self._db, summary.LEASE, holder, ttl, now=moment):
             return None
         result = summary.refresh(self._db, self._config, now=moment,

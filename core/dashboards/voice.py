@@ -59,7 +59,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian, Hijri
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
@@ -74,6 +74,8 @@ from core.voice.models import VoiceCase, VoiceCategory
 
 SUMMARY = "voice"  # the summary's row in dashboard_refreshes
 MAX_DAYS = 3700  # the longest period asked for (about ten years)
+# The working calendar's range (core.calendar.working), a previous period's included.
+FIRST_DAY, LAST_DAY = date(2011, 1, 1), date(2199, 12, 31)
 AGEING = ("0-3", "4-7", "8-14", "15-30", "31+")
 # The working days at which a case leaves each ageing bucket for the next.
 AGEING_EDGES = (4, 8, 15, 31)
@@ -99,6 +101,9 @@ class Period:
         if self.end < self.start:
             raise InvalidRequest("the period ends before it starts", code="invalid_field",
                                  field="to")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise InvalidRequest(f"a period within {FIRST_DAY.year}-{LAST_DAY.year}",
+                                 code="invalid_field", field="from")
         if (self.end - self.start).days >= MAX_DAYS:
             raise InvalidRequest(f"a period of at most {MAX_DAYS} days",
                                  code="invalid_field", field="to")
@@ -336,89 +341,116 @@ def _where(scope: Scope) -> list[ColumnElement[bool]]:
 
 @dataclass
 class _Tally:
-    """The raw material of one ``Figures``, filled by agency."""
+    """The raw material of one ``Figures``: counts and sums, and the percentiles."""
 
     received: int = 0
+    acknowledged: int = 0
     ack_on_time: int = 0
-    ack_minutes: list[int] = field(default_factory=list)
+    ack_p50: float | None = None
+    ack_p90: float | None = None
+    answered: int = 0
     answer_on_time: int = 0
-    answer_minutes: list[int] = field(default_factory=list)
-    ratings: list[int] = field(default_factory=list)
+    answer_p50: float | None = None
+    answer_p90: float | None = None
+    rated: int = 0
+    rating_sum: int = 0
+    satisfied: int = 0
     reopened: int = 0
     escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
 
     def figures(self) -> Figures:
-        ack, ans = sorted(self.ack_minutes), sorted(self.answer_minutes)
-        rated = len(self.ratings)
+        rated = self.rated
         return Figures(
-            received=self.received, acknowledged=len(ack),
+            received=self.received, acknowledged=self.acknowledged,
             acknowledged_on_time=self.ack_on_time,
-            acknowledge_on_time_pct=_pct(self.ack_on_time, len(ack)),
-            median_first_response_hours=_hours(percentile(ack, 0.5)),
-            p90_first_response_hours=_hours(percentile(ack, 0.9)),
-            answered=len(ans), answered_on_time=self.answer_on_time,
-            on_time_pct=_pct(self.answer_on_time, len(ans)),
-            median_answer_hours=_hours(percentile(ans, 0.5)),
-            p90_answer_hours=_hours(percentile(ans, 0.9)),
+            acknowledge_on_time_pct=_pct(self.ack_on_time, self.acknowledged),
+            median_first_response_hours=_hours(self.ack_p50),
+            p90_first_response_hours=_hours(self.ack_p90),
+            answered=self.answered, answered_on_time=self.answer_on_time,
+            on_time_pct=_pct(self.answer_on_time, self.answered),
+            median_answer_hours=_hours(self.answer_p50),
+            p90_answer_hours=_hours(self.answer_p90),
             rated=rated,
-            satisfaction_mean=round(sum(self.ratings) / rated, 2) if rated else None,
-            satisfied_pct=_pct(sum(1 for r in self.ratings if r >= 4), rated),
-            response_rate_pct=_pct(rated, len(ans)),
-            reopened=self.reopened, reopen_pct=_pct(self.reopened, len(ans)),
+            satisfaction_mean=round(self.rating_sum / rated, 2) if rated else None,
+            satisfied_pct=_pct(self.satisfied, rated),
+            response_rate_pct=_pct(rated, self.answered),
+            reopened=self.reopened, reopen_pct=_pct(self.reopened, self.answered),
             escalations=dict(self.escalations))
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(session: Session, key: Any, columns: Sequence[Any],
+             where: Sequence[ColumnElement[bool]]) -> list[tuple[Any, ...]]:
+    """(group, *columns) rows grouped by ``key``; one row of group None without one."""
+    if key is None:
+        return [(None, *row) for row in session.execute(select(*columns).where(*where))]
+    return [tuple(row) for row in session.execute(
+        select(key, *columns).where(*where).group_by(key))]
+
+
+def _percentiles(session: Session, key: Any, minutes: Any,
+                 where: Sequence[ColumnElement[bool]]) -> dict[Any, tuple[float | None,
+                                                                        float | None]]:
+    """The median and 90th percentile of ``minutes`` by group (all: key None). On
+    PostgreSQL ``percentile_cont`` in the database; elsewhere the values are read and
+    interpolated the same way (``percentile``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {row[0]: (row[1], row[2]) for row in _grouped(session, key, (
+            func.percentile_cont(0.5).within_group(minutes),
+            func.percentile_cont(0.9).within_group(minutes)), where)}
+    values: dict[Any, list[int]] = defaultdict(list)
+    query = select(key if key is not None else literal(None), minutes).where(*where)
+    for group, value in session.execute(query):
+        values[group].append(value or 0)
+    out = {}
+    for group, found in values.items():
+        found.sort()
+        out[group] = (percentile(found, 0.5), percentile(found, 0.9))
+    return out
 
 
 def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
             key: Any = CaseCycleFact.agency_id) -> dict[Any, _Tally]:
-    """The period's raw figures grouped by ``key`` (a column of the facts): four range
-    reads of the summary, each on its own index."""
+    """The period's raw figures grouped by ``key`` (a column of the facts; None: one
+    group, None, for the whole selection): range reads of the summary on its indexes,
+    counted and summed in the database."""
     f = CaseCycleFact
     where = _where(scope)
     out: dict[Any, _Tally] = defaultdict(_Tally)
-    for group, count in session.execute(
-            select(key, func.count()).where(f.started_at >= start, f.started_at < end,
-                                            f.cycle == 1, *where).group_by(key)):
-        out[group].received = count
-    for group, on_time, minutes in session.execute(
-            select(key, f.acknowledged_on_time, f.first_response_minutes).where(
-                f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
-                *where)):
+    for group, count in _grouped(session, key, (func.count(),), [
+            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
+        out[group].received = int(count)
+    acknowledged = [f.acknowledged_at >= start, f.acknowledged_at < end,
+                    f.excluded.is_(False), *where]
+    for group, count, on_time in _grouped(session, key, (
+            func.count(), _count(f.acknowledged_on_time.is_(True))), acknowledged):
+        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
+    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes,
+                                          acknowledged).items():
+        out[group].ack_p50, out[group].ack_p90 = p50, p90
+    answered = [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]
+    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
+            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
+                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
+                           _count(f.reopened.is_(True))), answered):
         tally = out[group]
-        tally.ack_on_time += bool(on_time)
-        tally.ack_minutes.append(minutes or 0)
-    for group, on_time, minutes, rating, reopened in session.execute(
-            select(key, f.answered_on_time, f.answer_minutes, f.rating, f.reopened).where(
-                f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
-                *where)):
-        tally = out[group]
-        tally.answer_on_time += bool(on_time)
-        tally.answer_minutes.append(minutes or 0)
-        if rating is not None:
-            tally.ratings.append(rating)
-        tally.reopened += bool(reopened)
-    levels = [func.sum(case((and_(column >= start, column < end), 1), else_=0))
+        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
+        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
+        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
+    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered).items():
+        out[group].answer_p50, out[group].answer_p90 = p50, p90
+    levels = [_count(and_(column >= start, column < end))
               for column in (f.warning_at, f.breach_at, f.leadership_at)]
-    for group, *counts in session.execute(
-            select(key, *levels).where(f.last_alarm_at >= start, f.warning_at < end, *where)
-            .group_by(key)):
+    for group, *counts in _grouped(session, key, levels, [
+            f.last_alarm_at >= start, f.warning_at < end, *where]):
         out[group].escalations = {level: int(n or 0)
                                   for level, n in zip(LEVELS, counts, strict=True)}
-    return out
-
-
-def _total(parts: Iterable[_Tally]) -> _Tally:
-    total = _Tally()
-    for part in parts:
-        total.received += part.received
-        total.ack_on_time += part.ack_on_time
-        total.ack_minutes += part.ack_minutes
-        total.answer_on_time += part.answer_on_time
-        total.answer_minutes += part.answer_minutes
-        total.ratings += part.ratings
-        total.reopened += part.reopened
-        for level in LEVELS:
-            total.escalations[level] += part.escalations[level]
-    return total
+    return {group: tally for group, tally in out.items()
+            if tally.received or tally.acknowledged or tally.answered
+            or any(tally.escalations.values())}
 
 
 def as_of(session: Session) -> datetime | None:
@@ -447,6 +479,8 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
     previous_period = period.previous()
     current = tallies(session, scope, *period.bounds(tz))
     previous = tallies(session, scope, *previous_period.bounds(tz))
+    current_total = tallies(session, scope, *period.bounds(tz), key=None)
+    previous_total = tallies(session, scope, *previous_period.bounds(tz), key=None)
     backlog = backlogs(session, scope, now)
     ids = set(current) | set(previous) | set(backlog)
     agencies = _agencies(session, ids)
@@ -457,8 +491,8 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
         for i in sorted(ids, key=lambda i: agencies[i].code) if i in agencies]
     return VoiceFigures(
         period=period, previous_period=previous_period, filters=filters,
-        current=_total(current.values()).figures(),
-        previous=_total(previous.values()).figures(),
+        current=current_total.get(None, _Tally()).figures(),
+        previous=previous_total.get(None, _Tally()).figures(),
         backlog=_sum_backlogs(backlog.values()), by_agency=by_agency,
         as_of=as_of(session))
 
@@ -549,7 +583,7 @@ def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     agencies = _agencies(session, tallied)
     rows = []
     for agency_id, tally in tallied.items():
-        if agency_id not in agencies or not tally.answer_minutes:
+        if agency_id not in agencies or not tally.answered:
             continue
         numbers = tally.figures()
         agency = agencies[agency_id]
@@ -659,7 +693,7 @@ def volumes(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
                                                  str(key or "")))
         current, previous = now_.get(key, _Tally()), before.get(key, _Tally())
         rows.append(VolumeRow(code, name_ar, name_en, current.received, previous.received,
-                              len(current.answer_minutes), len(previous.answer_minutes)))
+                              current.answered, previous.answered))
     return sorted(rows, key=lambda r: (-r.received, -r.answered, r.key))
 
 

@@ -230,3 +230,69 @@ def test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, we
     assert rebuilt.full and (rebuilt.cases, rebuilt.facts) == (11, 12)  # F has two cycles
     assert core.dashboards.voice_figures(leadership, WEEK, now=NOW).current == after.current
     assert before.current.answered == after.current.answered
+
+
+def test_the_trend_by_week_and_by_hijri_month(core, week):
+    leadership = week.users["leadership"]
+    two_weeks = Period(date(2026, 11, 15), date(2026, 11, 28))
+    points = core.dashboards.trend(leadership, two_weeks, step="week")
+    assert [(p.label, p.received, p.answered, p.on_time_pct, p.median_answer_hours)
+            for p in points] == [("2026-11-15", 1, 1, 100.0, 7.0),
+                                 ("2026-11-22", 9, 5, 80.0, 4.0)]
+    months = core.dashboards.trend(leadership, two_weeks, step="hijri_month")
+    assert sum(p.received for p in months) == 10
+    assert all(p.label.startswith("1448-") for p in months)
+    assert months[0].start == two_weeks.start and months[-1].end == two_weeks.end
+    month = Period.hijri_month(1448, 6)
+    assert month.days in (29, 30) and Period.hijri_month(1448, 12).end.year == 2027
+
+
+def test_volumes_beside_the_previous_period(core, week):
+    leadership = week.users["leadership"]
+    by_channel = core.dashboards.volumes(leadership, WEEK, by="channel")
+    assert [(r.key, r.received, r.previous_received, r.answered, r.previous_answered)
+            for r in by_channel] == [("api", 9, 1, 5, 1)]
+    by_agency = core.dashboards.volumes(leadership, WEEK, by="agency")
+    assert [(r.key, r.received, r.answered) for r in by_agency] == [("MUN", 8, 4),
+                                                                    ("HEALTH", 1, 1)]
+    mine = core.dashboards.volumes(week.users["leader_MUN"], WEEK, by="specialist")
+    assert {r.key for r in mine} >= {"spec_mun"}
+
+
+def test_every_read_is_audited(core, week):
+    from sqlalchemy import select
+
+    from core.access.models import AuditEntry
+
+    core.dashboards.voice_figures(week.users["leader_MUN"], WEEK, now=NOW)
+    with core.db.read() as session:
+        rows = session.execute(select(AuditEntry.object_kind, AuditEntry.object_id)
+                               .where(AuditEntry.object_kind == "voice_figures")).all()
+    assert rows == [("voice_figures", "MUN")]  # the leader's own agency, as applied
+
+
+# The same on PostgreSQL (CI's second pass runs the tests marked so).
+
+@pytest.mark.postgres
+def test_the_weeks_figures_on_postgresql(core, week):
+    test_the_weeks_figures_are_the_hand_worked_ones(core, week)
+    test_the_league_ranks_on_medians_only_agencies_with_enough_cases(core, week)
+    test_the_lists_behind_the_figures(core, week)
+    test_the_trend_by_week_and_by_hijri_month(core, week)
+
+
+@pytest.mark.postgres
+def test_the_refresh_on_postgresql(core, week):
+    test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, week)
+
+
+def test_gateway_dashboards_rebuild(core, week, database_url, tmp_path):
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+    from tests.gateway.test_cli import environment
+
+    done = CliRunner().invoke(main, ["dashboards", "rebuild"],
+                              env=environment(database_url, tmp_path))
+    assert done.exit_code == 0, done.output
+    assert "11 cases, 12 cycles" in done.output
