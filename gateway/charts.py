@@ -29,6 +29,7 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0
 # One pattern per series, drawn over its colour: none, stripes, dots, cross-hatch...
 PATTERNS = ("solid", "stripes", "dots", "cross", "back-stripes", "grid", "solid")
 MAX_LABEL_CHARS = 18
+LEGEND_CHARS = 36
 _ARABIC_DIGITS = str.maketrans("0123456789,.-", "٠١٢٣٤٥٦٧٨٩٬٫−")
 
 
@@ -172,8 +173,8 @@ def _legend(chart: Chart, canvas: _Canvas, y: float) -> None:
     x = 8.0
     for index, series in enumerate(chart.series):
         canvas.rect(x, y - 10, 12, 12, _fill(chart, index), "chart-key", series.name)
-        canvas.text(x + 16, y, series.name, css="chart-legend")
-        x += 24 + 7 * min(len(series.name), MAX_LABEL_CHARS)
+        canvas.text(x + 16, y, series.name, css="chart-legend", fit=LEGEND_CHARS)
+        x += 28 + 6.5 * min(len(series.name), LEGEND_CHARS)
 
 
 def _empty(chart: Chart, canvas: _Canvas, message: str) -> Markup:
