@@ -225,10 +225,16 @@ def _times(session: Session, where: list[ColumnElement[bool]],
     if not count:
         return None, None
     seconds = _seconds(session)
-    average = session.scalar(select(func.avg(seconds)).where(*where))
-    rank = math.ceil(0.9 * count)
-    p90 = session.scalar(select(seconds).where(*where).order_by(seconds)
-                         .offset(rank - 1).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        # percentile_disc is the nearest rank: one pass, no second read.
+        average, p90 = session.execute(select(
+            func.avg(seconds), func.percentile_disc(0.9).within_group(seconds))
+            .where(*where)).one()
+    else:
+        average = session.scalar(select(func.avg(seconds)).where(*where))
+        rank = math.ceil(0.9 * count)
+        p90 = session.scalar(select(seconds).where(*where).order_by(seconds)
+                             .offset(rank - 1).limit(1))
     return (round(float(average) / 86400, 2) if average is not None else None,
             round(float(p90) / 86400, 2) if p90 is not None else None)
 
@@ -263,15 +269,16 @@ def _by_hour(session: Session, start: datetime, end: datetime,
     """Counts by local hour: grouped by the UTC hour in the database (at most 24 a day
     of the period), then each hour put in the emirate's time here, so that a zone with
     summer time is right too."""
-    if session.get_bind().dialect.name == "postgresql":
-        hour = func.to_char(InquiryLog.at, "YYYY-MM-DD HH24")
-    else:
-        hour = func.strftime("%Y-%m-%d %H", InquiryLog.at)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    hour = (func.date_trunc("hour", InquiryLog.at) if postgres
+            else func.strftime("%Y-%m-%d %H", InquiryLog.at))
     hours = [0] * 24
-    for text, count in session.execute(select(hour, func.count())
-                                       .where(InquiryLog.at >= start, InquiryLog.at < end)
-                                       .group_by(hour)):
-        at = datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    for value, count in session.execute(select(hour, func.count())
+                                        .where(InquiryLog.at >= start, InquiryLog.at < end)
+                                        .group_by(hour)):
+        at = (value if isinstance(value, datetime)
+              else datetime.strptime(value, "%Y-%m-%d %H"))
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
         hours[at.astimezone(config.tz).hour] += count
     return hours
 
