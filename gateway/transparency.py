@@ -30,8 +30,8 @@ def page():
         chart = charts.Chart(
             key="chart-public-on-time",
             title=_("Answered on time in %(month)s (%%)") % {"month": months[index]},
-            description=_("For each agency, the share of complaints and enquiries "
-                          "answered by their due time."),
+            description=_("For each agency, the share of cases answered by their due "
+                          "time."),
             labels=tuple(names[r.code] for r in found.agencies), label_heading=_("Agency"),
             series=(charts.series_of(_("On time (per cent)"),
                                      [r.months[index].on_time_pct or 0
