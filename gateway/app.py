@@ -24,6 +24,7 @@ from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
 from gateway.stats_api import stats_api
+from gateway.transactions_stats_api import transactions_stats_api
 from gateway.transparency import transparency
 from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
@@ -71,6 +72,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(accounts_api)
     app.register_blueprint(voice_api)
     app.register_blueprint(stats_api)
+    app.register_blueprint(transactions_stats_api)
     app.register_blueprint(voice_citizen_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)

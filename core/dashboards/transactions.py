@@ -48,9 +48,11 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise InvalidRequest("The period ends before it begins.", field="to")
+            raise InvalidRequest("The period ends before it begins.", code="invalid_field",
+                                 field="to")
         if (self.end - self.start).days > MAX_PERIOD_DAYS:
-            raise InvalidRequest("The period is longer than ten years.", field="from")
+            raise InvalidRequest("The period is longer than ten years.", code="invalid_field",
+                                 field="from")
 
     def bounds(self, config: CoreSettings) -> tuple[datetime, datetime]:
         """The period in UTC: from the first day's local midnight to the next day's
@@ -153,7 +155,7 @@ class TransactionDashboard:
         """The transactions behind one figure (``LISTS``), newest first, at most
         ``limit``; ``agency`` (a code, "-" for none) narrows the overdue list."""
         if which not in LISTS:
-            raise InvalidRequest("No such list.", field="list")
+            raise InvalidRequest("No such list.", code="invalid_field", field="list")
         now = now or utcnow()
         start, end = period.bounds(self._config)
         today = local_date(now, self._config.tz)
@@ -182,7 +184,8 @@ def _rules(session: Session, config: CoreSettings, scope: int | None,
     if code:
         rules = [rule for rule in rules if rule.code == code]
         if not rules:
-            raise InvalidRequest("No such department.", field="department")
+            raise InvalidRequest("No such department.", code="invalid_field",
+                                 field="department")
     return rules
 
 
