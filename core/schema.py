@@ -9,6 +9,7 @@ from __future__ import annotations
 import core.access.models
 import core.calendar.models
 import core.calls.models
+import core.dashboards.models
 import core.directory.models
 import core.kiosks.models
 import core.messaging.models

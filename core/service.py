@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -12,6 +13,9 @@ from core.access.sessions import StaffSessions
 from core.access.tokens import TokenVerifier
 from core.access.users import StaffUsers
 from core.calls.log import CallLog
+from core.dashboards.service import VoiceDashboards
+from core.dashboards.transactions import TransactionDashboard
+from core.dashboards.transparency import Transparency, transparency
 from core.directory import reference
 from core.kiosks.heartbeats import KioskRegistry
 from core.messaging.history import MessageHistory
@@ -127,6 +131,15 @@ class Core:
     def overdue_report(self) -> OverdueReport:
         return OverdueReport(self.db, self.config)
 
+    def transparency(self, *, now: datetime | None = None) -> Transparency:
+        """The public page's counts per agency and Hijri month (no personal data)."""
+        return transparency(self.db, self.config, now=now)
+
+    @cached_property
+    def transaction_dashboard(self) -> TransactionDashboard:
+        """The transactions' performance per department, and the lists behind it."""
+        return TransactionDashboard(self.db, self.config)
+
     @cached_property
     def voice(self) -> VoiceService:
         """Citizen's Voice: filing cases, the staff's and the citizen's actions, reads."""
@@ -136,6 +149,11 @@ class Core:
     def mine(self) -> MyTransactions:
         """"My transactions": a national ID proven by a code, its list and its cases."""
         return MyTransactions(self.db, self.config, self.voice.codes, self.voice)
+
+    @cached_property
+    def dashboards(self) -> VoiceDashboards:
+        """The leaders' figures (core.dashboards) and the summary behind them."""
+        return VoiceDashboards(self.db, self.config)
 
     @cached_property
     def upkeep(self) -> Upkeep:

@@ -11,6 +11,7 @@ from gateway import errors, ivr
 from gateway.admin_users import admin_users
 from gateway.api import api
 from gateway.call_simulator import call_simulator
+from gateway.dashboards import dashboards
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
@@ -24,10 +25,14 @@ from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
 from gateway.simulator import simulator
 from gateway.staff_accounts import accounts, accounts_api
+from gateway.stats_api import stats_api
+from gateway.transactions_stats_api import transactions_stats_api
+from gateway.transparency import transparency
 from gateway.voice_admin import voice_admin
 from gateway.voice_api import voice_api
 from gateway.voice_attachments import voice_attachments
 from gateway.voice_citizen_api import voice_citizen_api
+from gateway.voice_dashboards import voice_dashboards
 from gateway.voice_pages import voice_pages
 from gateway.voice_portal import voice_portal
 
@@ -68,6 +73,8 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(accounts_api)
     app.register_blueprint(voice_api)
+    app.register_blueprint(stats_api)
+    app.register_blueprint(transactions_stats_api)
     app.register_blueprint(voice_citizen_api)
     app.register_blueprint(my_api)
     app.register_blueprint(accounts)
@@ -75,6 +82,9 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_pages)
     app.register_blueprint(voice_attachments)
     app.register_blueprint(voice_admin)
+    app.register_blueprint(dashboards)
+    app.register_blueprint(voice_dashboards)
+    app.register_blueprint(transparency)
     app.register_blueprint(openapi)
     app.register_blueprint(open311)
     app.register_blueprint(portal)

@@ -10,6 +10,7 @@ import sys
 import click
 
 from gateway.commands.calendar import calendar
+from gateway.commands.dashboards import dashboards
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
 from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
@@ -30,7 +31,8 @@ def main() -> None:
     pass
 
 
-for _command in (db, demo_data, token, users, import_csv, prompts, holidays, calendar):
+for _command in (db, demo_data, token, users, import_csv, prompts, holidays, calendar,
+                 dashboards):
     main.add_command(_command)
 
 

@@ -22,8 +22,11 @@ reopen window has passed (every ``scheduler.voice_close_seconds``, lease
 messages left on the phone line are fetched from Twilio into the database (every
 ``scheduler.voice_recordings_seconds``, while the IVR and voice are on) under the lease
 ``voice-recordings``, renewed between fetches; each is stored once without it too
-(``core.voice.recordings``). Expiry and recovery are single conditional updates, safe to
-run anywhere at once.
+(``core.voice.recordings``). The dashboards' summary is refreshed (every
+``scheduler.dashboards_seconds``, while voice is on) under the lease
+``dashboards-refresh``, once per interval whichever machine runs it
+(``core.dashboards.summary``; idempotent without the lease too). Expiry and recovery
+are single conditional updates, safe to run anywhere at once.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ LEASE_TTL = timedelta(seconds=60)
 ALARM_JOB = "voice-alarms"
 CLOSING_JOB = "voice-closing"
 RECORDINGS_JOB = "voice-recordings"
+DASHBOARDS_JOB = "dashboards-refresh"
 
 
 class Scheduler:
@@ -63,6 +67,8 @@ class Scheduler:
         self.voice_enabled = core.config.voice.enabled
         # The phone line's voice messages, fetched when the line takes them.
         self.recordings = core.voice.recordings
+        # The leaders' figures' summary (core.dashboards), refreshed while voice is on.
+        self.dashboards = core.dashboards
         self.fetcher = fetcher if self.voice_enabled else None
         self.settings = settings.scheduler
         self._tz = settings.tz
@@ -166,6 +172,18 @@ class Scheduler:
             log.info("voice messages: %d fetched into the database", done["fetched"])
         return done
 
+    def refresh_dashboards(self):
+        """Bring the dashboards' summary up to now (the cases changed since the last
+        refresh), on one machine per ``scheduler.dashboards_seconds`` (its lease, and
+        the time of the last refresh wherever it ran); None when not this one's turn."""
+        every = timedelta(seconds=self.settings.dashboards_seconds)
+        result = self.dashboards.refresh(self.holder, self.lease_ttl, every=every,
+                                         now=self._clock())
+        if result is not None and result.cases:
+            log.info("dashboards: %d cases refreshed (%d cycles)%s", result.cases,
+                     result.facts, "" if result.complete else " (stopped: lease lost)")
+        return result
+
     def heartbeat(self) -> bool:
         """Renew the scan leases (the overdue scan's; the alarm scan's and the closing's
         while voice is enabled), or take those that are free; whether we hold the overdue one now.
@@ -251,6 +269,8 @@ class Scheduler:
                                 name=ALARM_JOB)
             queue.run_repeating(self.close_answered, self.settings.voice_close_seconds,
                                 name=CLOSING_JOB)
+            queue.run_repeating(self.refresh_dashboards, self.settings.dashboards_seconds,
+                                name=DASHBOARDS_JOB)
         if self.fetcher is not None:
             queue.run_repeating(self.fetch_recordings,
                                 self.settings.voice_recordings_seconds, name=RECORDINGS_JOB)
@@ -282,6 +302,7 @@ class Scheduler:
             self._holding_alarms = False
             self.upkeep.release_closing_lease(self.holder)
             self._holding_closing = False
+            self.dashboards.release(self.holder)
         if self.fetcher is not None:
             self.recordings.release_lease(self.holder)
         log.info("scheduler stopped")

@@ -20,6 +20,9 @@ class SchedulerSettings(SchedulerBasics):
     voice_close_seconds: int = Field(default=900, ge=5)
     # Seconds between passes fetching the phone line's voice messages into the database.
     voice_recordings_seconds: int = Field(default=30, ge=5)
+    # Seconds between refreshes of the dashboards' summary (core/dashboards/summary.py):
+    # the figures are at most this far behind (and the time a refresh takes).
+    dashboards_seconds: int = Field(default=300, ge=5, le=900)
     # A notification still unsent this long after it was queued is expired, not sent late.
     notification_expiry_hours: float = Field(default=24.0, gt=0)
     # How often expiry and the recovery of abandoned claims run.

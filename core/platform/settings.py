@@ -200,6 +200,9 @@ class VoiceSettings(Section):
     max_cases_per_citizen: int = Field(default=5, ge=1, le=10_000)
     max_cases_per_origin: int = Field(default=20, ge=1, le=100_000)
     max_cases_per_mail_domain: int = Field(default=500, ge=1, le=1_000_000)
+    # The dashboards' league ranks an agency only with at least this many answered cases
+    # in the period (a median of three cases says little).
+    dashboard_min_cases: int = Field(default=20, ge=1, le=100_000)
     # The jurisdiction_id Open311 clients may send (the endpoint serves one); any other
     # is refused. Clients that send none are served as well.
     open311_jurisdiction: str = Field(default="emirate", min_length=1, max_length=64)

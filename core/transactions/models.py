@@ -135,3 +135,8 @@ class OverdueFollowUp(Base):
 # issued before that department's cutoff: one index range per department.
 Index("ix_transactions_awaiting_by_department", Transaction.department_id, Transaction.status,
       Transaction.reply_expected, Transaction.issued_at)
+
+# The dashboards' counts: a department's transactions registered, and issued, in a period.
+Index("ix_transactions_department_registered", Transaction.department_id,
+      Transaction.registered_at)
+Index("ix_transactions_department_issued", Transaction.department_id, Transaction.issued_at)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -159,7 +159,7 @@ def scope_of(policy: DeadlinePolicy) -> str:
 # --- the clock ------------------------------------------------------------------------
 
 
-def _pauses(events: Iterable[CaseEvent], cycle: int) -> list[Pause]:
+def _pauses(events: Iterable[StateChange], cycle: int) -> list[Pause]:
     """The stretches of ``cycle`` the case spent awaiting the citizen, in order; the
     last one open (end None) while it still does."""
     pauses: list[Pause] = []
@@ -177,6 +177,25 @@ def _pauses(events: Iterable[CaseEvent], cycle: int) -> list[Pause]:
     if since is not None:
         pauses.append((since, None))
     return pauses
+
+
+class StateChange(Protocol):
+    """What the pauses are read from: an event, or a row of its columns."""
+
+    @property
+    def cycle(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def from_state(self) -> str | None: ...
+    @property
+    def to_state(self) -> str: ...
+
+
+def pauses_of(events: Iterable[StateChange], cycle: int) -> list[Pause]:
+    """The pauses of ``cycle`` from a case's events in order (the dashboards' summary
+    computes every cycle's figures as the clock does, from rows of the events)."""
+    return _pauses(events, cycle)
 
 
 def _events(session: Session, case: VoiceCase) -> list[CaseEvent]:

@@ -88,6 +88,8 @@ class VoiceCase(Base):
         Index("ix_voice_cases_state_answered", "state", "answered_at"),
         # Open311's listing: the requests received in a date range, newest first.
         Index("ix_voice_cases_received", "received_at", "id"),
+        # The cases changed since the dashboards' last refresh (core/dashboards/summary.py).
+        Index("ix_voice_cases_updated", "updated_at"),
         # Similar cases on PostgreSQL (core/voice/similar.py): pg_trgm's trigram index on
         # the folded text; the migration makes it where the extension may be created.
         Index("ix_voice_cases_text_trgm", "text_folded", postgresql_using="gin",
@@ -204,7 +206,9 @@ class CaseAlarm(Base):
     """An alarm raised: at most one per (case, cycle, level), whatever machine scans."""
 
     __tablename__ = "voice_alarms"
-    __table_args__ = (PrimaryKeyConstraint("case_id", "cycle", "level"),)
+    __table_args__ = (PrimaryKeyConstraint("case_id", "cycle", "level"),
+                      # The alarms raised since the dashboards' last refresh.
+                      Index("ix_voice_alarms_raised", "raised_at"))
 
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("voice_cases.id"))
     cycle: Mapped[int] = mapped_column(SmallInteger)

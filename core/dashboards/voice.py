@@ -1,0 +1,851 @@
+"""Citizen's Voice's figures, read from the summary the scheduler keeps
+(``core.dashboards.summary``: one row per case cycle) and, for what is true *now*, from
+the live cases through their indexes. The definitions, in words (VOICE.md §Dashboards):
+
+**Periods.** A period is a range of local dates (``config.tz``), both ends included, from
+the local midnight starting the first to the one ending the last. The previous period is
+the same number of days just before it. A cycle is the case from its receipt (cycle 1)
+or from a reopening (each reopening starts one more) to its answer.
+
+**Received**: cases received in the period (cycle 1 started in it); every case counts,
+withdrawn and duplicates too (they were received). A reopening is not a new case.
+
+**First response**: cycles first responded to in the period: the first act of staff on
+the cycle that takes it up (an assignment, a start, an answer, a routing...; a comment is
+not one). On time when at or before the cycle's acknowledge deadline. Its time is the
+working time from the cycle's start to it, on the case's calendar version.
+
+**Answered**: cycles answered in the period: the first move of the cycle into an answer
+or a decision (answered; a suggestion accepted, planned, implemented or rejected). On time
+when at or before the cycle's answer deadline, which the citizen's pauses (awaiting their
+reply) push back (core.voice.deadlines); its time is the working time from the cycle's
+start to the answer, the pauses left out. Cycles that ended withdrawn or as a duplicate
+are out of the first-response and the answer figures (and of all below).
+
+**Times** are working hours on the case's calendar version (its working windows, weekend,
+holidays), exact to the minute: medians and 90th percentiles are exact, computed from
+every cycle in the selection (linear interpolation between the two nearest values, as
+PostgreSQL's ``percentile_cont``: the median of an even count is the mean of the middle
+two). None when there is no cycle.
+
+**Satisfaction**, of the cycles answered in the period: the mean of the citizens' ratings
+(1-5), the share of 4 and 5 among the rated, and the response rate (rated ÷ answered).
+**Reopen rate**: the share of the cycles answered in the period that the citizen
+reopened. **Escalations**: alarms raised in the period, by level (warning at
+``voice.warning_percent`` of the answer target, breach at the deadline, leadership).
+
+**Now** (from the live cases, whatever the period): *open* cases (their clock running or
+paused awaiting the citizen), *overdue* ones (clock running, answer deadline passed), and
+the backlog's *ageing*: open cases by whole working days since their cycle started, by
+their case's calendar version, pauses included (how long the case has been open, not its
+clock): 0–3, 4–7, 8–14, 15–30, over 30.
+
+**Agencies**: a case counts for the agency handling it now (a complaint about an
+agency's own staff is the emirate's). The league ranks agencies on their median answer
+time (then on-time %), only those with at least ``voice.dashboard_min_cases`` answered
+cycles in the period; the others are listed after, unranked.
+
+Every figure set carries ``as_of``: when the summary it was read from was last refreshed
+(the live figures are as of the read itself).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from hijridate import Gregorian, Hijri
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from core.access.models import StaffUser
+from core.calendar import versions
+from core.calendar.dates import hijri_date, local_date
+from core.calendar.working import WorkingCalendar, from_minute, to_minute
+from core.dashboards.models import CaseCycleFact, DashboardRefresh
+from core.directory.models import Agency
+from core.platform.errors import InvalidRequest, NotFound
+from core.voice import states
+from core.voice.models import VoiceCase, VoiceCategory
+
+SUMMARY = "voice"  # the summary's row in dashboard_refreshes
+MAX_DAYS = 3700  # the longest period asked for (about ten years)
+# The working calendar's range (core.calendar.working), a previous period's included.
+FIRST_DAY, LAST_DAY = date(2011, 1, 1), date(2199, 12, 31)
+AGEING = ("0-3", "4-7", "8-14", "15-30", "31+")
+# The working days at which a case leaves each ageing bucket for the next.
+AGEING_EDGES = (4, 8, 15, 31)
+OPEN = tuple(sorted(states.CLOCK_RUNNING | states.PAUSED))
+RUNNING = tuple(sorted(states.CLOCK_RUNNING))
+LEVELS = ("warning", "breach", "leadership")
+DIMENSIONS = ("agency", "category", "channel", "type", "specialist")
+Dimension = Literal["agency", "category", "channel", "type", "specialist"]
+Step = Literal["week", "month", "hijri_month"]
+
+
+# --- what is asked --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise InvalidRequest("the period ends before it starts", code="invalid_field",
+                                 field="to")
+        if self.start < FIRST_DAY or self.end > LAST_DAY:
+            raise InvalidRequest(f"a period within {FIRST_DAY.year}-{LAST_DAY.year}",
+                                 code="invalid_field", field="from")
+        if (self.end - self.start).days >= MAX_DAYS:
+            raise InvalidRequest(f"a period of at most {MAX_DAYS} days",
+                                 code="invalid_field", field="to")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The same number of days just before."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: local midnight of ``start`` to that after ``end``."""
+        return (_midnight(self.start, tz), _midnight(self.end + timedelta(days=1), tz))
+
+    @classmethod
+    def hijri_month(cls, year: int, month: int) -> Period:
+        """The Gregorian dates of an Umm al-Qura month."""
+        first = Hijri(year, month, 1).to_gregorian()
+        following = Hijri(year + month // 12, month % 12 + 1, 1).to_gregorian()
+        return cls(date(first.year, first.month, first.day),
+                   date(following.year, following.month, following.day) - timedelta(days=1))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which cases: codes of an agency and a category, a channel, a case type (None:
+    all). Resolved to ids by ``resolve``."""
+
+    agency: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    case_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Filters resolved: the ids the queries use."""
+
+    agency_id: int | None = None
+    category_id: int | None = None
+    channel: str | None = None
+    case_type: str | None = None
+    assigned_user_id: int | None = None
+
+
+def resolve(session: Session, filters: Filters) -> Scope:
+    """Codes to ids; an unknown agency or category is a 404 naming the field."""
+    agency_id = category_id = None
+    if filters.agency is not None:
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == filters.agency))
+        if agency_id is None:
+            raise NotFound("no such agency", code="unknown_agency", field="agency")
+    if filters.category is not None:
+        category_id = session.scalar(select(VoiceCategory.id).where(
+            VoiceCategory.code == filters.category))
+        if category_id is None:
+            raise NotFound("no such category", code="unknown_category", field="category")
+    return Scope(agency_id, category_id, filters.channel, filters.case_type)
+
+
+# --- what is answered -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The period figures of one selection (all agencies, or one)."""
+
+    received: int = 0
+    acknowledged: int = 0
+    acknowledged_on_time: int = 0
+    acknowledge_on_time_pct: float | None = None
+    median_first_response_hours: float | None = None
+    p90_first_response_hours: float | None = None
+    answered: int = 0
+    answered_on_time: int = 0
+    on_time_pct: float | None = None
+    median_answer_hours: float | None = None
+    p90_answer_hours: float | None = None
+    rated: int = 0
+    satisfaction_mean: float | None = None
+    satisfied_pct: float | None = None  # the share of 4 and 5 among the rated
+    response_rate_pct: float | None = None  # rated ÷ answered
+    reopened: int = 0
+    reopen_pct: float | None = None
+    escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is open now."""
+
+    open: int = 0
+    overdue: int = 0
+    ageing: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGEING, 0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AgencyFigures:
+    agency: str  # code
+    name_ar: str
+    name_en: str
+    current: Figures
+    previous: Figures
+    backlog: Backlog
+
+
+@dataclass(frozen=True)
+class VoiceFigures:
+    """Everything of one figure set: the period's, the previous period's, the backlog now,
+    the same per agency, and when the summary was last refreshed."""
+
+    period: Period
+    previous_period: Period
+    filters: Filters
+    current: Figures
+    previous: Figures
+    backlog: Backlog
+    by_agency: list[AgencyFigures]
+    as_of: datetime | None  # None: the summary was never refreshed
+
+
+@dataclass(frozen=True)
+class LeagueRow:
+    agency: str
+    name_ar: str
+    name_en: str
+    answered: int
+    median_answer_hours: float | None
+    p90_answer_hours: float | None
+    on_time_pct: float | None
+    rank: int | None  # None: fewer than the minimum count, not ranked
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One week (Sunday to Saturday), Gregorian month or Hijri month of a trend."""
+
+    start: date
+    end: date
+    label: str  # "2026-11-22", "2026-11", "1448-06"
+    received: int
+    answered: int
+    on_time_pct: float | None
+    median_answer_hours: float | None
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    key: str  # the agency's or category's code, the channel, the type, the login
+    name_ar: str
+    name_en: str
+    received: int
+    previous_received: int
+    answered: int
+    previous_answered: int
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case in a list behind a figure (no text, no contact: leaders open the case)."""
+
+    tracking: str
+    case_type: str
+    state: str  # now
+    agency: str
+    category: str | None
+    channel: str
+    cycle: int
+    at: datetime  # when it counted for the figure (received, answered...; due if late)
+    answer_due: datetime | None
+    awaits: str  # who the case waits for now: "coordinator", "specialist", "citizen", ""
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[CaseRow]
+    after: str | None  # give it back for the next page; None: the last page
+
+
+# --- percentiles ----------------------------------------------------------------------
+
+
+def percentile(sorted_values: Sequence[float], share: float) -> float | None:
+    """The ``share`` quantile by linear interpolation between the nearest ranks (as
+    ``percentile_cont``); None for no values."""
+    if not sorted_values:
+        return None
+    position = share * (len(sorted_values) - 1)
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def _hours(minutes: float | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 2)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100 * part / whole, 1)
+
+
+# --- the period figures ---------------------------------------------------------------
+
+
+def _where(scope: Scope) -> list[ColumnElement[bool]]:
+    f = CaseCycleFact
+    conditions: list[ColumnElement[bool]] = []
+    if scope.agency_id is not None:
+        conditions.append(f.agency_id == scope.agency_id)
+    if scope.category_id is not None:
+        conditions.append(f.category_id == scope.category_id)
+    if scope.channel is not None:
+        conditions.append(f.channel == scope.channel)
+    if scope.case_type is not None:
+        conditions.append(f.case_type == scope.case_type)
+    if scope.assigned_user_id is not None:
+        conditions.append(f.assigned_user_id == scope.assigned_user_id)
+    return conditions
+
+
+@dataclass
+class _Tally:
+    """The raw material of one ``Figures``: counts and sums, and the percentiles."""
+
+    received: int = 0
+    acknowledged: int = 0
+    ack_on_time: int = 0
+    ack_p50: float | None = None
+    ack_p90: float | None = None
+    answered: int = 0
+    answer_on_time: int = 0
+    answer_p50: float | None = None
+    answer_p90: float | None = None
+    rated: int = 0
+    rating_sum: int = 0
+    satisfied: int = 0
+    reopened: int = 0
+    escalations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+
+    def figures(self) -> Figures:
+        rated = self.rated
+        return Figures(
+            received=self.received, acknowledged=self.acknowledged,
+            acknowledged_on_time=self.ack_on_time,
+            acknowledge_on_time_pct=_pct(self.ack_on_time, self.acknowledged),
+            median_first_response_hours=_hours(self.ack_p50),
+            p90_first_response_hours=_hours(self.ack_p90),
+            answered=self.answered, answered_on_time=self.answer_on_time,
+            on_time_pct=_pct(self.answer_on_time, self.answered),
+            median_answer_hours=_hours(self.answer_p50),
+            p90_answer_hours=_hours(self.answer_p90),
+            rated=rated,
+            satisfaction_mean=round(self.rating_sum / rated, 2) if rated else None,
+            satisfied_pct=_pct(self.satisfied, rated),
+            response_rate_pct=_pct(rated, self.answered),
+            reopened=self.reopened, reopen_pct=_pct(self.reopened, self.answered),
+            escalations=dict(self.escalations))
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(session: Session, key: Any, columns: Sequence[Any],
+             where: Sequence[ColumnElement[bool]]) -> list[tuple[Any, ...]]:
+    """(group, *columns) rows grouped by ``key``; one row of group None without one."""
+    if key is None:
+        return [(None, *row) for row in session.execute(select(*columns).where(*where))]
+    return [tuple(row) for row in session.execute(
+        select(key, *columns).where(*where).group_by(key))]
+
+
+def _percentiles(session: Session, key: Any, minutes: Any,
+                 where: Sequence[ColumnElement[bool]]) -> dict[Any, tuple[float | None,
+                                                                        float | None]]:
+    """The median and 90th percentile of ``minutes`` by group (all: key None). On
+    PostgreSQL ``percentile_cont`` in the database; elsewhere the values are read and
+    interpolated the same way (``percentile``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {row[0]: (row[1], row[2]) for row in _grouped(session, key, (
+            func.percentile_cont(0.5).within_group(minutes),
+            func.percentile_cont(0.9).within_group(minutes)), where)}
+    values: dict[Any, list[int]] = defaultdict(list)
+    query = select(key if key is not None else literal(None), minutes).where(*where)
+    for group, value in session.execute(query):
+        values[group].append(value or 0)
+    out = {}
+    for group, found in values.items():
+        found.sort()
+        out[group] = (percentile(found, 0.5), percentile(found, 0.9))
+    return out
+
+
+def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
+            key: Any = CaseCycleFact.agency_id) -> dict[Any, _Tally]:
+    """The period's raw figures grouped by ``key`` (a column of the facts; None: one
+    group, None, for the whole selection): range reads of the summary on its indexes,
+    counted and summed in the database."""
+    f = CaseCycleFact
+    where = _where(scope)
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    for group, count in _grouped(session, key, (func.count(),), [
+            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
+        out[group].received = int(count)
+    acknowledged = [f.acknowledged_at >= start, f.acknowledged_at < end,
+                    f.excluded.is_(False), *where]
+    for group, count, on_time in _grouped(session, key, (
+            func.count(), _count(f.acknowledged_on_time.is_(True))), acknowledged):
+        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
+    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes,
+                                          acknowledged).items():
+        out[group].ack_p50, out[group].ack_p90 = p50, p90
+    answered = [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]
+    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
+            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
+                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
+                           _count(f.reopened.is_(True))), answered):
+        tally = out[group]
+        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
+        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
+        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
+    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered).items():
+        out[group].answer_p50, out[group].answer_p90 = p50, p90
+    levels = [_count(and_(column >= start, column < end))
+              for column in (f.warning_at, f.breach_at, f.leadership_at)]
+    for group, *counts in _grouped(session, key, levels, [
+            f.last_alarm_at >= start, f.warning_at < end, *where]):
+        out[group].escalations = {level: int(n or 0)
+                                  for level, n in zip(LEVELS, counts, strict=True)}
+    return {group: tally for group, tally in out.items()
+            if tally.received or tally.acknowledged or tally.answered
+            or any(tally.escalations.values())}
+
+
+def as_of(session: Session) -> datetime | None:
+    """When the summary was last refreshed (None: never)."""
+    moment = session.scalar(select(DashboardRefresh.as_of).where(
+        DashboardRefresh.name == SUMMARY))
+    return None if moment is None else _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _agencies(session: Session, ids: Iterable[int]) -> dict[int, Agency]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.scalars(select(Agency).where(
+        Agency.id.in_(wanted)))}
+
+
+def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, scope: Scope,
+            now: datetime) -> VoiceFigures:
+    """The figure set of ``period`` for ``scope``, the previous period beside it, the
+    backlog now, and the same per agency."""
+    previous_period = period.previous()
+    current = tallies(session, scope, *period.bounds(tz))
+    previous = tallies(session, scope, *previous_period.bounds(tz))
+    current_total = tallies(session, scope, *period.bounds(tz), key=None)
+    previous_total = tallies(session, scope, *previous_period.bounds(tz), key=None)
+    backlog = backlogs(session, scope, now)
+    ids = set(current) | set(previous) | set(backlog)
+    agencies = _agencies(session, ids)
+    by_agency = [
+        AgencyFigures(agencies[i].code, agencies[i].name_ar, agencies[i].name_en,
+                      current.get(i, _Tally()).figures(), previous.get(i, _Tally()).figures(),
+                      backlog.get(i, Backlog()))
+        for i in sorted(ids, key=lambda i: agencies[i].code) if i in agencies]
+    return VoiceFigures(
+        period=period, previous_period=previous_period, filters=filters,
+        current=current_total.get(None, _Tally()).figures(),
+        previous=previous_total.get(None, _Tally()).figures(),
+        backlog=_sum_backlogs(backlog.values()), by_agency=by_agency,
+        as_of=as_of(session))
+
+
+# --- the backlog now (live cases) -----------------------------------------------------
+
+
+def _live_where(scope: Scope) -> list[ColumnElement[bool]]:
+    c = VoiceCase
+    conditions: list[ColumnElement[bool]] = []
+    if scope.agency_id is not None:
+        conditions.append(c.agency_id == scope.agency_id)
+    if scope.category_id is not None:
+        conditions.append(c.category_id == scope.category_id)
+    if scope.channel is not None:
+        conditions.append(c.channel == scope.channel)
+    if scope.case_type is not None:
+        conditions.append(c.case_type == scope.case_type)
+    if scope.assigned_user_id is not None:
+        conditions.append(c.assigned_user_id == scope.assigned_user_id)
+    return conditions
+
+
+def ageing_edges(calendar: WorkingCalendar, now: datetime) -> list[datetime]:
+    """For each of ``AGEING_EDGES`` k, the latest start at or before which a case has
+    been open k working days or more by ``now`` (whole minutes, as the calendar counts):
+    a case started at or before the k-th edge is in a bucket from k up."""
+    edges = []
+    for days in AGEING_EDGES:
+        late = to_minute(now)
+        span = timedelta(days=days * 2 + 30)
+        while calendar.worked(now - span, now, "d") < days:
+            span *= 2
+        early = to_minute(now - span)  # worked >= days from here
+        while late - early > 1:  # worked(early) >= days > worked(late)
+            middle = (early + late) // 2
+            if calendar.worked(from_minute(middle), now, "d") >= days:
+                early = middle
+            else:
+                late = middle
+        edges.append(from_minute(early))
+    return edges
+
+
+def backlogs(session: Session, scope: Scope, now: datetime) -> dict[int, Backlog]:
+    """Open, overdue and ageing now, by agency, from the live cases."""
+    c = VoiceCase
+    where = [c.state.in_(OPEN), *_live_where(scope)]
+    found: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"open": 0, "overdue": 0, "ageing": [0] * len(AGEING)})
+    overdue = case((and_(c.state.in_(RUNNING), c.answer_due < now), 1), else_=0)
+    for version in session.scalars(select(c.calendar_version).where(*where).distinct()):
+        edges = ageing_edges(versions.calendar(session, version), now)
+        beyond = [func.sum(case((c.cycle_started_at <= edge, 1), else_=0)) for edge in edges]
+        for agency_id, count, late, *older in session.execute(
+                select(c.agency_id, func.count(), func.sum(overdue), *beyond)
+                .where(*where, c.calendar_version == version).group_by(c.agency_id)):
+            entry = found[agency_id]
+            entry["open"] += count
+            entry["overdue"] += int(late or 0)
+            counts = [count] + [int(n or 0) for n in older] + [0]
+            for i in range(len(AGEING)):
+                entry["ageing"][i] += counts[i] - counts[i + 1]
+    return {agency_id: Backlog(e["open"], e["overdue"], dict(zip(AGEING, e["ageing"], strict=True)))
+            for agency_id, e in found.items()}
+
+
+def _sum_backlogs(parts: Iterable[Backlog]) -> Backlog:
+    total = Backlog()
+    ageing = dict(total.ageing)
+    opened = overdue = 0
+    for part in parts:
+        opened += part.open
+        overdue += part.overdue
+        for bucket, count in part.ageing.items():
+            ageing[bucket] += count
+    return replace(total, open=opened, overdue=overdue, ageing=ageing)
+
+
+# --- league, trend, volumes -----------------------------------------------------------
+
+
+def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+           min_cases: int) -> list[LeagueRow]:
+    """Agencies ranked on their median answer time (shorter first; then on-time %, then
+    code), those with fewer than ``min_cases`` answered cycles listed after, unranked."""
+    tallied = tallies(session, scope, *period.bounds(tz))
+    agencies = _agencies(session, tallied)
+    rows = []
+    for agency_id, tally in tallied.items():
+        if agency_id not in agencies or not tally.answered:
+            continue
+        numbers = tally.figures()
+        agency = agencies[agency_id]
+        rows.append(LeagueRow(agency.code, agency.name_ar, agency.name_en, numbers.answered,
+                              numbers.median_answer_hours, numbers.p90_answer_hours,
+                              numbers.on_time_pct, None))
+    ranked = sorted((r for r in rows if r.answered >= min_cases),
+                    key=lambda r: (r.median_answer_hours, -(r.on_time_pct or 0), r.agency))
+    unranked = sorted((r for r in rows if r.answered < min_cases), key=lambda r: r.agency)
+    return [replace(row, rank=i) for i, row in enumerate(ranked, 1)] + unranked
+
+
+def _step_of(day: date, step: Step) -> tuple[date, str]:
+    """The first day of the week (Sunday), month or Hijri month ``day`` falls in, and its
+    label."""
+    if step == "week":
+        start = day - timedelta(days=(day.weekday() + 1) % 7)
+        return start, start.isoformat()
+    if step == "month":
+        return day.replace(day=1), f"{day.year:04d}-{day.month:02d}"
+    hijri = hijri_date(day)
+    if hijri is None:
+        raise InvalidRequest("the date is outside the Hijri calendar's range",
+                             code="invalid_field", field="from")
+    year, month, _day = hijri
+    first = Hijri(year, month, 1).to_gregorian()
+    return date(first.year, first.month, first.day), f"{year:04d}-{month:02d}"
+
+
+def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+          step: Step) -> list[TrendPoint]:
+    """Received, answered, on-time % and median answer time by week, month or Hijri
+    month over ``period`` (the first and last steps cut to the period)."""
+    f = CaseCycleFact
+    start, end = period.bounds(tz)
+    where = _where(scope)
+    received: dict[date, int] = defaultdict(int)
+    answered: dict[date, list[int]] = defaultdict(list)
+    on_time: dict[date, int] = defaultdict(int)
+    labels: dict[date, str] = {}
+
+    def step_start(moment: datetime) -> date:
+        first, label = _step_of(local_date(_utc(moment), tz), step)
+        labels[first] = label
+        return first
+
+    for started in session.scalars(select(f.started_at).where(
+            f.started_at >= start, f.started_at < end, f.cycle == 1, *where)):
+        received[step_start(started)] += 1
+    for moment, minutes, timely in session.execute(
+            select(f.answered_at, f.answer_minutes, f.answered_on_time).where(
+                f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where)):
+        assert moment is not None  # the range excludes null
+        first = step_start(moment)
+        answered[first].append(minutes or 0)
+        on_time[first] += bool(timely)
+    points = []
+    cursor = period.start
+    while cursor <= period.end:
+        first, label = _step_of(cursor, step)
+        following = _following(first, step)
+        times = sorted(answered.get(first, []))
+        points.append(TrendPoint(max(first, period.start),
+                                 min(following - timedelta(days=1), period.end),
+                                 labels.get(first, label), received.get(first, 0), len(times),
+                                 _pct(on_time.get(first, 0), len(times)),
+                                 _hours(percentile(times, 0.5))))
+        cursor = following
+    return points
+
+
+def _following(first: date, step: Step) -> date:
+    if step == "week":
+        return first + timedelta(days=7)
+    if step == "month":
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    hijri = Gregorian(first.year, first.month, first.day).to_hijri()
+    nxt = Hijri(hijri.year + hijri.month // 12, hijri.month % 12 + 1, 1).to_gregorian()
+    return date(nxt.year, nxt.month, nxt.day)
+
+
+def volumes(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+            by: Dimension) -> list[VolumeRow]:
+    """Received and answered by ``by``, this period and the previous one, the largest
+    first."""
+    f = CaseCycleFact
+    column: Any = {"agency": f.agency_id, "category": f.category_id, "channel": f.channel,
+                   "type": f.case_type, "specialist": f.assigned_user_id}[by]
+    now_ = tallies(session, scope, *period.bounds(tz), key=column)
+    before = tallies(session, scope, *period.previous().bounds(tz), key=column)
+    keys = set(now_) | set(before)
+    names: dict[Any, tuple[str, str, str]] = {}
+    if by == "agency":
+        names = {i: (a.code, a.name_ar, a.name_en)
+                 for i, a in _agencies(session, [k for k in keys if k is not None]).items()}
+    elif by == "category":
+        names = {row.id: (row.code, row.name_ar, row.name_en)
+                 for row in session.scalars(select(VoiceCategory).where(
+                     VoiceCategory.id.in_([k for k in keys if k is not None])))}
+    elif by == "specialist":
+        names = {row.id: (row.login, row.name, row.name)
+                 for row in session.scalars(select(StaffUser).where(
+                     StaffUser.id.in_([k for k in keys if k is not None])))}
+    rows = []
+    for key in keys:
+        code, name_ar, name_en = names.get(key, (str(key or ""), str(key or ""),
+                                                 str(key or "")))
+        current, previous = now_.get(key, _Tally()), before.get(key, _Tally())
+        rows.append(VolumeRow(code, name_ar, name_en, current.received, previous.received,
+                              current.answered, previous.answered))
+    return sorted(rows, key=lambda r: (-r.received, -r.answered, r.key))
+
+
+# --- the lists behind the figures -----------------------------------------------------
+
+# Period figures: the facts' time column, and the condition a cycle meets.
+_FACT_FIGURES: dict[str, tuple[Any, Any]] = {
+    "received": (CaseCycleFact.started_at, CaseCycleFact.cycle == 1),
+    "acknowledged": (CaseCycleFact.acknowledged_at, CaseCycleFact.excluded.is_(False)),
+    "acknowledged_late": (CaseCycleFact.acknowledged_at,
+                          and_(CaseCycleFact.excluded.is_(False),
+                               CaseCycleFact.acknowledged_on_time.is_(False))),
+    "answered": (CaseCycleFact.answered_at, CaseCycleFact.excluded.is_(False)),
+    "answered_on_time": (CaseCycleFact.answered_at,
+                         and_(CaseCycleFact.excluded.is_(False),
+                              CaseCycleFact.answered_on_time.is_(True))),
+    "answered_late": (CaseCycleFact.answered_at,
+                      and_(CaseCycleFact.excluded.is_(False),
+                           CaseCycleFact.answered_on_time.is_(False))),
+    "reopened": (CaseCycleFact.answered_at,
+                 and_(CaseCycleFact.excluded.is_(False), CaseCycleFact.reopened.is_(True))),
+    "rated": (CaseCycleFact.answered_at,
+              and_(CaseCycleFact.excluded.is_(False), CaseCycleFact.rating.is_not(None))),
+    "escalated": (CaseCycleFact.warning_at, CaseCycleFact.warning_at.is_not(None)),
+}
+# Figures of now: open, overdue, and each ageing bucket ("ageing:8-14").
+LIVE_FIGURES = ("open", "overdue", *(f"ageing:{bucket}" for bucket in AGEING))
+FIGURES = (*_FACT_FIGURES, *LIVE_FIGURES)
+PAGE = 50
+
+AWAITS = {
+    states.RECEIVED: "coordinator",  # to assign or route it
+    states.ASSIGNED: "specialist",  # to take it up
+    states.IN_PROGRESS: "specialist",  # to answer
+    states.UNDER_STUDY: "specialist",
+    states.ANSWER_DRAFTED: "coordinator",  # to approve or decide
+    states.AWAITING_CITIZEN: "citizen",  # to reply (the clock is paused)
+}
+
+
+def _cursor(after: str | None) -> tuple[datetime, int] | None:
+    if after is None:
+        return None
+    moment, _, ident = after.rpartition("~")
+    try:
+        return _utc(datetime.fromisoformat(moment)), int(ident)
+    except ValueError:
+        raise InvalidRequest("after: give back the value of a previous page",
+                             code="invalid_field", field="after") from None
+
+
+def _keyset(column: Any, ident: Any, after: tuple[datetime, int] | None, *,
+            descending: bool) -> list[ColumnElement[bool]]:
+    if after is None:
+        return []
+    moment, last = after
+    if descending:
+        return [or_(column < moment, and_(column == moment, ident < last))]
+    return [or_(column > moment, and_(column == moment, ident > last))]
+
+
+def _page(rows: list[CaseRow], ids: list[int], limit: int) -> CasePage:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    after = f"{rows[-1].at.isoformat()}~{ids[len(rows) - 1]}" if more else None
+    return CasePage(rows, after)
+
+
+def _codes(session: Session, cases: Sequence[VoiceCase]) -> tuple[dict[int, str],
+                                                                  dict[int, str]]:
+    agencies = {a.id: a.code for a in _agencies(session, {c.agency_id for c in cases})
+                .values()}
+    wanted = {c.category_id for c in cases if c.category_id is not None}
+    categories = {row.id: row.code for row in session.scalars(
+        select(VoiceCategory).where(VoiceCategory.id.in_(wanted)))} if wanted else {}
+    return agencies, categories
+
+
+def _row(case_: VoiceCase, at: datetime, cycle: int, agencies: dict[int, str],
+         categories: dict[int, str]) -> CaseRow:
+    return CaseRow(case_.tracking, case_.case_type, case_.state,
+                   agencies.get(case_.agency_id, ""),
+                   categories.get(case_.category_id) if case_.category_id else None,
+                   case_.channel, cycle, _utc(at),
+                   _utc(case_.answer_due) if case_.answer_due else None,
+                   AWAITS.get(case_.state, ""))
+
+
+def cases_behind(session: Session, tz: ZoneInfo, figure: str, period: Period, scope: Scope,
+                 now: datetime, after: str | None = None, limit: int = PAGE) -> CasePage:
+    """The cases behind ``figure`` (one of ``FIGURES``), keyset-paged: a period figure's
+    cycles from the summary (the same the figure counted), newest first, each shown as
+    the live case is now; a figure of now from the live cases (open: oldest first;
+    overdue: the longest overdue first)."""
+    if figure not in FIGURES:
+        raise InvalidRequest(f"figure: one of {', '.join(FIGURES)}", code="invalid_field",
+                             field="figure")
+    cursor = _cursor(after)
+    if figure in LIVE_FIGURES:
+        return _live_cases(session, figure, scope, now, cursor, limit)
+    f = CaseCycleFact
+    column, condition = _FACT_FIGURES[figure]
+    start, end = period.bounds(tz)
+    found = session.execute(
+        select(f.case_id, f.cycle, column).where(
+            column >= start, column < end, condition, *_where(scope),
+            *_keyset(column, f.case_id, cursor, descending=True))
+        .order_by(column.desc(), f.case_id.desc()).limit(limit + 1)).all()
+    cases = {c.id: c for c in session.scalars(select(VoiceCase).where(
+        VoiceCase.id.in_([row[0] for row in found])))}
+    agencies, categories = _codes(session, list(cases.values()))
+    rows = [_row(cases[case_id], at, cycle, agencies, categories)
+            for case_id, cycle, at in found]
+    return _page(rows, [row[0] for row in found], limit)
+
+
+def _live_cases(session: Session, figure: str, scope: Scope, now: datetime,
+                cursor: tuple[datetime, int] | None, limit: int) -> CasePage:
+    c = VoiceCase
+    where = [c.state.in_(OPEN), *_live_where(scope)]
+    column: Any = c.cycle_started_at
+    if figure == "overdue":
+        column = c.answer_due
+        where += [c.state.in_(RUNNING), c.answer_due < now]
+    elif figure.startswith("ageing:"):
+        where.append(_ageing_condition(session, figure.partition(":")[2], where, now))
+    cases = list(session.scalars(
+        select(c).where(*where, *_keyset(column, c.id, cursor, descending=False))
+        .order_by(column, c.id).limit(limit + 1)))
+    agencies, categories = _codes(session, cases)
+    rows = [_row(x, getattr(x, column.key), x.cycle, agencies, categories) for x in cases]
+    return _page(rows, [x.id for x in cases], limit)
+
+
+def _ageing_condition(session: Session, bucket: str, where: list[ColumnElement[bool]],
+                      now: datetime) -> ColumnElement[bool]:
+    """Open cases in ``bucket``, by the edges of each calendar version they are on."""
+    c = VoiceCase
+    i = AGEING.index(bucket)
+    per_version = []
+    for version in session.scalars(select(c.calendar_version).where(*where).distinct()):
+        edges = ageing_edges(versions.calendar(session, version), now)
+        bounds = [c.calendar_version == version]
+        if i > 0:
+            bounds.append(c.cycle_started_at <= edges[i - 1])
+        if i < len(edges):
+            bounds.append(c.cycle_started_at > edges[i])
+        per_version.append(and_(*bounds))
+    return or_(*per_version) if per_version else c.id.is_(None)
+
+
+def late_cases(session: Session, scope: Scope, now: datetime, after: str | None = None,
+               limit: int = PAGE) -> CasePage:
+    """The overdue cases now, the longest overdue first, each with what it awaits."""
+    return _live_cases(session, "overdue", scope, now, _cursor(after), limit)
