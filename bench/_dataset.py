@@ -27,6 +27,7 @@ from core.directory.models import Agency, Department, Employee
 from core.identity.national_id import hash_national_id, national_id_with_check_digit
 from core.platform import migrate
 from core.platform.db import Database
+from core.platform.models import FailureCount
 from core.schema import Base
 from core.transactions.models import InquiryLog, Transaction, TransactionEvent
 
@@ -42,6 +43,10 @@ BASE_TIME = datetime(2024, 1, 1, 6, 0, tzinfo=UTC)
 # The request mix: ~90 % found, ~10 % not found (half unknown numbers, half not the
 # requester's transaction: the same outcome to the citizen, a different path inside).
 UNKNOWN_SHARE, NOT_OWNER_SHARE = 0.05, 0.05
+# Other mixes (bench/inquiry_http.py --mix): every inquiry found (the path of nearly
+# every citizen), or every one failing (a flood of guesses: each failure is written).
+MIXES = {"usual": (UNKNOWN_SHARE, NOT_OWNER_SHARE), "found": (0.0, 0.0),
+         "failed": (0.5, 0.5)}
 
 
 def number(i: int) -> str:
@@ -76,18 +81,19 @@ class Probe:
                            "lang": "ar"}, separators=(",", ":"))
 
 
-def probes(transactions: int, count: int, seed: int) -> list[Probe]:
-    """``count`` requests in random order over the whole table."""
+def probes(transactions: int, count: int, seed: int, mix: str = "usual") -> list[Probe]:
+    """``count`` requests in random order over the whole table, in the ``mix`` (MIXES)."""
+    unknown_share, not_owner_share = MIXES[mix]
     rng = random.Random(seed)
     out: list[Probe] = []
     for _ in range(count):
         roll = rng.random()
-        if roll < UNKNOWN_SHARE:
+        if roll < unknown_share:
             out.append(Probe(str(UNKNOWN_FIRST + rng.randrange(9_000_000)),
                              stranger_id(rng.randrange(STRANGERS)), False, False, 0))
             continue
         i = rng.randrange(transactions)
-        if roll < UNKNOWN_SHARE + NOT_OWNER_SHARE:
+        if roll < unknown_share + not_owner_share:
             out.append(Probe(number(i), stranger_id(rng.randrange(STRANGERS)), False, True, 0))
         else:
             out.append(Probe(number(i), owner_id(i), True, True, event_count(i)))
@@ -279,10 +285,12 @@ def _events(i: int) -> Iterator[dict]:
 
 
 def forget_inquiries(url: str) -> int:
-    """Empty the inquiry log a previous run filled, so a reused database starts as new."""
+    """Empty the inquiry log and the failure counters a previous run filled, so a reused
+    database starts as new."""
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
+            conn.execute(delete(FailureCount))
             return conn.execute(delete(InquiryLog)).rowcount
     finally:
         engine.dispose()

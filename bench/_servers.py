@@ -20,12 +20,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
-from sqlalchemy.engine import make_url
-from waitress import create_server
+# The checkout this script is in, not whatever the venv's editable install points at
+# (another worktree's code would be measured, and refuse this one's database schema).
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from gateway.cli import configure_logging
-from gateway.settings import Settings, load_settings
+from flask import Flask, jsonify, request  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from waitress import create_server  # noqa: E402
+
+from gateway.cli import configure_logging  # noqa: E402
+from gateway.settings import Settings, load_settings  # noqa: E402
 
 
 def bench_settings(spec: dict[str, Any]) -> Settings:

@@ -1,7 +1,7 @@
 """HTTP inquiry benchmark: the gateway's POST /api/v1/inquiries against a bare Flask floor.
 
     .venv/bin/python bench/inquiry_http.py [--transactions N] [--seconds S]
-                                           [--concurrency C] [--keep] [--profile]
+                                           [--concurrency C] [--mix M] [--keep] [--profile]
 
 1. A fresh SQLite database in a temp dir (or ``--database-url``, emptied), migrated with
    ``core.migrate.upgrade`` and bulk-loaded with N transactions (1-3 timeline rows each).
@@ -9,7 +9,8 @@
    waitress with the configured threads) in a subprocess, with a kiosk token.
 3. The baseline: a bare Flask app, one indexed lookup per request, same waitress settings.
 4. wrk (or an asyncio client when wrk is missing) keeps C keep-alive connections busy with
-   inquiries: ~90 % found, ~10 % not found. Warm-up, then ``--seconds`` measured.
+   inquiries: ~90 % found, ~10 % not found (``--mix found``: all found; ``--mix failed``:
+   all failing, each failure counted). Warm-up, then ``--seconds`` measured.
 5. A table: requests/s, p50, p99, the gateway/baseline ratio against the targets.
 
 Answers are checked too: a sample one by one before the load, and every answer under load
@@ -37,11 +38,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import _dataset
-import _loadgen
-import _profile
-
 HERE = Path(__file__).resolve().parent
+# The checkout this script is in, not whatever the venv's editable install points at (the
+# loader would migrate the database to another worktree's schema).
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+import _dataset  # noqa: E402
+import _loadgen  # noqa: E402
+import _profile  # noqa: E402
+
 OUT = HERE / "out"
 TARGET_RATIO = 0.70
 TARGET_P99_MS = 50.0
@@ -97,7 +103,8 @@ def main() -> int:
         if args.reuse:
             print(f"\n== reusing {args.transactions:,} transactions in {url.split('@')[-1]}")
             loaded = _dataset.Loaded(args.transactions, manifest["events"], 0.0)
-            print(f"   emptied the inquiry log ({_dataset.forget_inquiries(url):,} rows)")
+            print(f"   emptied the failure counters and the inquiry log "
+                  f"({_dataset.forget_inquiries(url):,} rows)")
         else:
             print(f"\n== loading {args.transactions:,} transactions into "
                   f"{url.split('@')[-1]}")
@@ -111,7 +118,7 @@ def main() -> int:
         if url.startswith("sqlite"):
             size = Path(url.removeprefix("sqlite:///")).stat().st_size
             print(f"   database file: {size / 2**20:,.0f} MiB")
-        mix = _dataset.probes(args.transactions, MIX_SIZE, seed=args.seed)
+        mix = _dataset.probes(args.transactions, MIX_SIZE, seed=args.seed, mix=args.mix)
         bodies = workdir / "bodies.jsonl"
         _dataset.write_bodies(bodies, mix)
         token = _kiosk_token(url)
@@ -164,6 +171,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--reuse", type=Path, metavar="DIR",
                         help="skip the load: reuse the database a --keep run left in DIR")
     parser.add_argument("--seed", type=int, default=74747, help="request mix seed")
+    parser.add_argument("--mix", choices=sorted(_dataset.MIXES), default="usual",
+                        help="usual: ~90 %% found (default); found: all found; failed: all "
+                             "failing (a flood of guesses)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temp dir (database, request bodies)")
     args = parser.parse_args()
@@ -404,8 +414,8 @@ def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded,
     base, gw = results["baseline"], results["gateway"]
     ratio = gw["rps"] / base["rps"] if base["rps"] else 0.0
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, gw["p99_ms"] < TARGET_P99_MS
-    print(f"\n== results: {args.transactions:,} transactions, {args.concurrency} keep-alive "
-          f"connections, {args.seconds:g} s measured, {tool}")
+    print(f"\n== results: {args.transactions:,} transactions, {args.mix} mix, "
+          f"{args.concurrency} keep-alive connections, {args.seconds:g} s measured, {tool}")
     print(f"   {'':<24}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
           f"{'server CPU':>12}{'other CPU':>11}")
     for label, row in (("baseline (bare Flask)", base), ("gateway", gw)):
@@ -417,7 +427,7 @@ def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded,
     print(f"   gateway p99 latency            {gw['p99_ms']:5.1f} ms  target < "
           f"{TARGET_P99_MS:g} ms  {'PASS' if ok_p99 else 'MISS'}")
     summary = {
-        "transactions": args.transactions, "events": loaded.events,
+        "transactions": args.transactions, "mix": args.mix, "events": loaded.events,
         "load_seconds": round(loaded.seconds, 1), "concurrency": args.concurrency,
         "seconds": args.seconds, "load_generator": tool, "baseline": base, "gateway": gw,
         "ratio": round(ratio, 3), "targets": {"ratio": TARGET_RATIO, "p99_ms": TARGET_P99_MS},

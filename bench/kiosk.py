@@ -66,6 +66,7 @@ def serve_gateway(workdir: Path):
     load_demo(core, transactions=300, seed=74747)
     load_voice_demo(core, cases=1)  # Citizen's Voice's agencies and categories
     token = create_token(core.db.write, "kiosk", "bench-kiosk")
+    LATEST_CODE[0] = lambda: latest_code(core)
     server = create_server(create_app(settings, core), host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -79,6 +80,26 @@ def serve_gateway(workdir: Path):
         core.close()
 
     return f"http://127.0.0.1:{server.effective_port}", token, stop
+
+
+# How the screenshots read the one-time code: from the SMS queued in the bench's outbox.
+LATEST_CODE: list = [lambda: ""]
+
+
+def latest_code(core) -> str:
+    """The newest one-time code, as its queued SMS carries it."""
+    import re
+
+    from sqlalchemy import select
+
+    from core.messaging.models import Notification
+
+    with core.db.read() as session:
+        body = session.scalar(select(Notification.body).where(Notification.kind == "code")
+                              .order_by(Notification.id.desc()).limit(1))
+    found = re.search(r"\d{6}", body or "")
+    assert found, "no code was queued"
+    return found.group(0)
 
 
 def cold_start(url: str, token: str, workdir: Path) -> float:
@@ -166,6 +187,8 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
 VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
                  "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
                  "follow-tracking", "follow-asked", "follow-answered")
+# "My transactions" (its own table in the README), saved last.
+MINE_SCREENS = ("mine-id", "mine-code", "mine-list")
 VOICE_MOBILE = "0551234567"
 VOICE_TEXT = {"ar": ("حفرة كبيرة في الطريق أمام المدرسة", "near school 12"),
               "en": ("حفرة أمام المدرسة", "Deep pothole in front of school 12")}
@@ -184,7 +207,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
     flow = window.flow
 
     def shot(name: str, lang: str) -> None:
-        assert name in SCREENS or name in VOICE_SCREENS, name
+        assert name in SCREENS or name in VOICE_SCREENS or name in MINE_SCREENS, name
         window.render()
         app.processEvents()
         path = out / f"{name}-{lang}.png"
@@ -267,6 +290,7 @@ def screenshots(app, window, out: Path) -> list[Path]:
         wait_until(app, lambda: not window.errands.probing, "the maintenance probe never ended")
         shot("maintenance", lang)
         voice_screens(app, window, lang, shot, home)
+        mine_screens(app, window, lang, shot, home)
     window.intent(flow.finish)
     return saved
 
@@ -346,6 +370,27 @@ def voice_screens(app, window, lang: str, shot, home) -> None:
     shot("follow-asked", lang)
     flow.state = replace(flow.state, case=answered, notice="done_citizen_reply")
     shot("follow-answered", lang)
+
+
+def mine_screens(app, window, lang: str, shot, home) -> None:
+    """"My transactions" in ``lang``, through the gateway: the demo's first national ID,
+    the code read from the SMS its request queued (nothing sends SMS here), the list."""
+    flow = window.flow
+    home(lang)
+    window.intent(flow.open_mine)
+    for key in DEMO_NATIONAL_ID[:6]:
+        flow.digit(key)
+    shot("mine-id", lang)
+    for key in DEMO_NATIONAL_ID[6:]:
+        flow.digit(key)
+    window.intent(flow.next)
+    wait_for(app, window, "mine_code")
+    shot("mine-code", lang)
+    for key in LATEST_CODE[0]():
+        flow.digit(key)
+    window.intent(flow.next)
+    wait_for(app, window, "mine_list")
+    shot("mine-list", lang)
 
 
 def main() -> int:

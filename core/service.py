@@ -29,6 +29,7 @@ from core.transactions.answer import Answer
 from core.transactions.events import EVENT_TYPES, parse_event
 from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.inquiry_log import InquiryLogWriter
+from core.transactions.mine import MyTransactions
 from core.transactions.overdue_report import OverdueReport
 from core.voice.service import VoiceService
 
@@ -136,6 +137,11 @@ class Core:
     def dashboards(self) -> VoiceDashboards:
         """The leaders' figures (core.dashboards) and the summary behind them."""
         return VoiceDashboards(self.db, self.config)
+
+    @cached_property
+    def mine(self) -> MyTransactions:
+        """"My transactions": a national ID proven by a code, its list and its cases."""
+        return MyTransactions(self.db, self.config, self.voice.codes, self.voice)
 
     @cached_property
     def upkeep(self) -> Upkeep:

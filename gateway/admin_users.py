@@ -25,7 +25,7 @@ from gateway.staff_accounts import role_names
 
 admin_users = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
-FIELDS = ("login", "name", "role", "agency", "mobile", "email")
+FIELDS = ("login", "name", "role", "agency", "department", "mobile", "email")
 MAX_FIELD_CHARS = 254
 
 
@@ -60,6 +60,11 @@ def _messages(lang: str) -> dict[str, str]:
         "agency_not_allowed": _("Leadership and administrators belong to no agency: leave "
                                 "the agency empty."),
         "unknown_agency": _("No agency has this code."),
+        "department_not_allowed": _("Only the emirate's coordinators, specialists and "
+                                    "agency leaders belong to one of its departments: "
+                                    "enter the emirate's agency code, or leave the "
+                                    "department empty."),
+        "unknown_department": _("No department has this code."),
         "invalid_name": _("The name may have at most 200 characters."),
         "mobile_invalid": _("Enter a valid mobile number, for example 0551234567."),
         "mobile_not_mobile": _("This number is not a mobile number."),
@@ -84,6 +89,7 @@ def create():
     try:
         created = _users().create(values["role"], values["login"], name=values["name"],
                                   agency=values["agency"] or None,
+                                  department=values["department"] or None,
                                   mobile=values["mobile"] or None,
                                   email=values["email"] or None, by=g.actor)
     except CoreError as exc:

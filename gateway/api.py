@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 
 from core.calendar.dates import format_date, local_date
 from core.platform.errors import InvalidRequest
@@ -15,6 +15,7 @@ from core.transactions.answer import Answer, Outcome, TransactionView
 from core.transactions.inquiry import InquiryRequest
 from core.transactions.render import screen_text, stage_label, status_label
 from gateway.auth import require_role
+from gateway.json_requests import json_object
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -23,23 +24,10 @@ def _core():
     return current_app.extensions["core"]
 
 
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidRequest("send a JSON body with Content-Type: application/json",
-                             code="malformed")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON decoder goes: not a usable body
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object", code="malformed")
-    return data
-
-
 @api.post("/events")
 @require_role("records")
 def post_event():
-    outcome = _core().record_event(_json_object())
+    outcome = _core().record_event(json_object())
     body = {"event_id": outcome.event_id, "transaction": outcome.number,
             "status": outcome.status, "duplicate": outcome.duplicate,
             "notifications": outcome.notifications}
@@ -47,7 +35,7 @@ def post_event():
 
 
 def _upsert(kind: str, code: str):
-    result = getattr(_core(), f"upsert_{kind}")(code, _json_object())
+    result = getattr(_core(), f"upsert_{kind}")(code, json_object())
     return jsonify({"code": result.code, "created": result.created}), \
         (201 if result.created else 200)
 
@@ -73,7 +61,7 @@ def put_agency(code: str):
 @api.post("/inquiries")
 @require_role("kiosk", "staff")
 def post_inquiry():
-    data = _json_object()
+    data = json_object()
     number, national_id, lang = data.get("number"), data.get("national_id"), data.get("lang")
     for name, value in (("number", number), ("national_id", national_id), ("lang", lang)):
         if value is not None and not isinstance(value, str):

@@ -14,6 +14,8 @@ from gateway.call_simulator import call_simulator
 from gateway.health import OutboxCollector, health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
+from gateway.my_api import my_api
+from gateway.my_portal import my_portal
 from gateway.open311 import open311
 from gateway.openapi import openapi
 from gateway.overdue import OverdueCollector, overdue
@@ -69,6 +71,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(voice_api)
     app.register_blueprint(stats_api)
     app.register_blueprint(voice_citizen_api)
+    app.register_blueprint(my_api)
     app.register_blueprint(accounts)
     app.register_blueprint(admin_users)
     app.register_blueprint(voice_pages)
@@ -78,6 +81,7 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(open311)
     app.register_blueprint(portal)
     app.register_blueprint(voice_portal)
+    app.register_blueprint(my_portal)
     app.register_blueprint(simulator)
     app.register_blueprint(messages)
     app.register_blueprint(kiosk_api)

@@ -4,6 +4,7 @@ page in the citizen's language for browsers; never a trace."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -33,6 +34,19 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return response
 
 
+def core_error_response(exc: CoreError, render: Callable[[int], Response], *,
+                        invalid: int = 422) -> Response:
+    """The answer to a core error in any shape (``render(status)``: ours, Open311's): its
+    HTTP status (``invalid`` for bad input: Open311 says 400), and Retry-After when the
+    client is told to wait (``TooMany``)."""
+    status = invalid if isinstance(exc, InvalidRequest) else next(
+        (code for kind, code in STATUS_FOR.items() if isinstance(exc, kind)), 400)
+    response = render(status)
+    if isinstance(exc, TooMany) and exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == \
         "application/json"
@@ -41,11 +55,8 @@ def _wants_json() -> bool:
 def install(app: Flask) -> None:
     @app.errorhandler(CoreError)
     def _core_error(exc: CoreError):
-        status = next((code for kind, code in STATUS_FOR.items() if isinstance(exc, kind)), 400)
-        response = error_response(status, exc.code, exc.message, exc.field)
-        if isinstance(exc, TooMany) and exc.retry_after:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return core_error_response(
+            exc, lambda status: error_response(status, exc.code, exc.message, exc.field))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

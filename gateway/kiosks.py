@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, render_template
 
 from core.kiosks.heartbeats import SILENT_AFTER
 from core.messaging.history import local_time
-from gateway.api import _json_object
 from gateway.auth import require_role
+from gateway.json_requests import json_object
 from gateway.staff import current_staff, to_login
 
 log = logging.getLogger("gateway.kiosks")
@@ -26,7 +26,7 @@ kiosk_pages = Blueprint("kiosks", __name__, url_prefix="/staff")
 @kiosk_api.post("/heartbeat")
 @require_role("kiosk")
 def heartbeat():
-    view = current_app.extensions["core"].kiosks.record(g.principal.name, _json_object())
+    view = current_app.extensions["core"].kiosks.record(g.principal.name, json_object())
     if view.pin_failures:
         log.warning("kiosk %s reports %d wrong technician PINs since it started",
                     view.kiosk_id, view.pin_failures)

@@ -21,8 +21,10 @@ from xml.etree import ElementTree
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from core.platform.errors import Conflict, CoreError, Forbidden, NotFound, TooMany
+from core.platform.errors import CoreError
 from core.voice.open311 import parse_query
+from gateway.errors import core_error_response
+from gateway.json_requests import idempotency_key
 
 open311 = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -30,9 +32,6 @@ FORMATS = ("json", "xml")
 # Roles whose token is a valid api_key for a POST.
 POSTING_ROLES = ("kiosk", "staff")
 _JSON_MARKUP = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-STATUS_FOR = {Forbidden: 403, NotFound: 404, Conflict: 409, TooMany: 429}
-
-
 class Open311Error(Exception):
     """An error to answer in the specification's shape."""
 
@@ -111,7 +110,7 @@ def post_request(fmt: str) -> Response:
     if principal is None or principal.role not in POSTING_ROLES:
         raise Open311Error(403, "api_key is not valid")
     posted = _endpoint().file(request.form, token_name=principal.name,
-                              idempotency_key=request.headers.get("Idempotency-Key"))
+                              idempotency_key=idempotency_key())
     row = {"service_request_id": posted.service_request_id,
            "service_notice": posted.service_notice, "account_id": posted.account_id}
     return _render(fmt, "service_requests", "request", [row],
@@ -181,11 +180,7 @@ def _open311_error(exc: Open311Error) -> Response:
 
 @open311.errorhandler(CoreError)
 def _core_error(exc: CoreError) -> Response:
-    status = next((code for kind, code in STATUS_FOR.items() if isinstance(exc, kind)), 400)
-    response = _error(status, exc.message)
-    if isinstance(exc, TooMany) and exc.retry_after:
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    return core_error_response(exc, lambda status: _error(status, exc.message), invalid=400)
 
 
 @open311.errorhandler(HTTPException)

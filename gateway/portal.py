@@ -38,6 +38,7 @@ from core.transactions.render import (
     stage_label,
     status_label,
 )
+from core.voice.cases import TEXT_MAX
 
 # The stylesheet and icon live in gateway/static and are served by this blueprint, so
 # they carry the portal's security headers too.
@@ -176,7 +177,7 @@ def inquiry():
         elif answer.id_mistyped:
             errors["national_id"] = "national_id_checksum"  # said on the field itself
         else:
-            return _answer_page(answer, lang)
+            return _answer_page(answer, lang, national_id)
     messages = _field_messages(lang)
     shown = {name: messages[errors[name]] for name in ("number", "national_id")
              if name in errors}
@@ -188,7 +189,7 @@ def _field(name: str) -> str:
     return request.form.get(name, "").strip()[:MAX_FIELD_CHARS]
 
 
-def _answer_page(answer: Answer, lang: str):
+def _answer_page(answer: Answer, lang: str, national_id: str):
     if answer.outcome is Outcome.RATE_LIMITED:
         response = _message_page(429, "rate_limited", rate_limited_text(lang))
         window = current_app.extensions["core"].config.inquiry.failure_window_seconds
@@ -197,7 +198,18 @@ def _answer_page(answer: Answer, lang: str):
     if answer.transaction is None:
         # Deliberately nothing from the request on this page (see the module docstring).
         return _page("portal_not_found.html", message=not_found_text(lang))
-    return _page("portal_answer.html", **_answer_context(answer.transaction, lang))
+    return _page("portal_answer.html", **_answer_context(answer.transaction, lang),
+                 **_ask_context(answer.transaction, national_id))
+
+
+def _ask_context(view: TransactionView, national_id: str) -> dict:
+    """The "ask about this transaction" form (``gateway.voice_portal.ask``), when the
+    Citizen's Voice is on: it carries back the number and the national ID just proven."""
+    core = current_app.extensions["core"]
+    if not core.config.voice.enabled:
+        return {"ask": None}
+    return {"ask": {"number": view.number, "national_id": national_id, "question": "",
+                    "mobile": ""}, "errors": {}, "text_max": TEXT_MAX}
 
 
 def _answer_context(view: TransactionView, lang: str) -> dict:

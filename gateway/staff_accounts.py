@@ -186,9 +186,10 @@ def change_password():
 def me():
     """The user a personal token acts as (an agency's system checks its token with it)."""
     actor = g.actor
+    users = current_app.extensions["core"].users
     return jsonify({"login": actor.login, "name": actor.name, "role": actor.role,
-                    "agency": current_app.extensions["core"].users.agency_code(
-                        actor.agency_id)})
+                    "agency": users.agency_code(actor.agency_id),
+                    "department": users.department_code(actor.department_id)})
 
 
 # --- inside ------------------------------------------------------------------------------

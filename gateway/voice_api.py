@@ -9,13 +9,11 @@ action a 409.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app, g, jsonify, request
 
 from core.platform.errors import InvalidRequest
 from gateway.accounts import api_user_required
-from gateway.voice_citizen_api import idempotency_key
+from gateway.json_requests import idempotency_key, json_object
 
 voice_api = Blueprint("voice_api", __name__, url_prefix="/api/v1")
 
@@ -24,19 +22,6 @@ MAX_PAGE = 100_000
 
 def _voice():
     return current_app.extensions["core"].voice
-
-
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidRequest("send a JSON body with Content-Type: application/json",
-                             code="malformed")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object", code="malformed")
-    return data
 
 
 @voice_api.post("/cases")
@@ -52,7 +37,7 @@ def file_case():
         who = g.principal.name if g.actor is None else f"user-{g.actor.login}"
         source_key = f"api:{who}:{key}"
     self_service = g.actor is None and g.principal.role == "kiosk"
-    filed = _voice().file_case(_json_object(), actor=g.actor, source_key=source_key,
+    filed = _voice().file_case(json_object(), actor=g.actor, source_key=source_key,
                                self_service=self_service)
     return jsonify(filed.as_dict()), 201
 
@@ -83,13 +68,13 @@ def get_case(tracking: str):
 @voice_api.post("/cases/<tracking>/actions")
 @api_user_required()
 def act(tracking: str):
-    return jsonify(_voice().act(g.actor, tracking, _json_object()).as_dict())
+    return jsonify(_voice().act(g.actor, tracking, json_object()).as_dict())
 
 
 @voice_api.put("/voice/categories/<code>")
 @api_user_required("admin", services=("records",))
 def put_category(code: str):
-    result = _voice().upsert_category(code, _json_object(), actor=g.actor)
+    result = _voice().upsert_category(code, json_object(), actor=g.actor)
     return jsonify({"code": result.code, "created": result.created}), \
         (201 if result.created else 200)
 
@@ -97,7 +82,7 @@ def put_category(code: str):
 @voice_api.put("/voice/policies/<agency>")
 @api_user_required("admin")
 def put_policy(agency: str):
-    view = _voice().set_agency_policy(agency, _json_object(), actor=g.actor)
+    view = _voice().set_agency_policy(agency, json_object(), actor=g.actor)
     return jsonify({"agency": view.agency, "type": view.case_type,
                     "acknowledge": view.acknowledge, "answer": view.answer,
                     "since": view.created_at.isoformat()})

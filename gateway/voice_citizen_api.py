@@ -9,71 +9,31 @@ and too many of them are a 429 until the window passes.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 
 from core.platform.errors import InvalidRequest
-from core.platform.i18n import pick_language
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
 from core.voice.citizen_cases import CitizenView, plain, state_words
 from gateway.auth import require_role
+from gateway.json_requests import (
+    idempotency_key,
+    json_object,
+    known_fields,
+    lang_field,
+    string_field,
+)
 
 voice_citizen_api = Blueprint("voice_citizen_api", __name__, url_prefix="/api/v1")
 
-# An Idempotency-Key: printable ASCII without spaces (a UUID fits), short enough that
-# "api:<token name>:<key>" fits a source key (core.voice.models, 200 characters).
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,64}")
 CITIZEN_ACTIONS = ("citizen_reply", "rate", "reopen", "withdraw")
 
 
 def _voice():
     return current_app.extensions["core"].voice
-
-
-def idempotency_key() -> str | None:
-    """The request's ``Idempotency-Key`` header (None without one); 422 when malformed."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidRequest("Idempotency-Key: 1 to 64 printable ASCII characters, no "
-                             "spaces", code="invalid_field", field="Idempotency-Key")
-    return key
-
-
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise InvalidRequest("send a JSON body with Content-Type: application/json",
-                             code="malformed")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest("the body must be a JSON object", code="malformed")
-    return data
-
-
-def _string(data: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"{name} is required", code="missing_field", field=name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{name} must be a string", code="invalid_field", field=name)
-    return value
-
-
-def _known(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for name in data:
-        if name not in allowed:
-            raise InvalidRequest(f"{name} is not a known field", code="unexpected_field",
-                                 field=name)
 
 
 @voice_citizen_api.get("/voice/catalogue")
@@ -98,19 +58,14 @@ def _place() -> str:
     return f"api:{g.principal.name}"
 
 
-def _lang(data: dict[str, Any]) -> str:
-    return pick_language(_string(data, "lang"),
-                         current_app.extensions["core"].config.locale.default_language)
-
-
 @voice_citizen_api.post("/cases/<tracking>/citizen/view")
 @require_role("kiosk", "staff")
 def citizen_view(tracking: str):
     """The case as its citizen sees it, proved by their ``mobile``."""
-    data = _json_object()
-    _known(data, ("mobile", "lang"))
-    mobile = _string(data, "mobile", required=True)
-    lang = _lang(data)
+    data = json_object()
+    known_fields(data, ("mobile", "lang"))
+    mobile = string_field(data, "mobile", required=True)
+    lang = lang_field(data)
     view = _voice().citizen_view(tracking, CitizenProof(mobile=mobile), place=_place())
     return jsonify(view_json(view, lang))
 
@@ -120,14 +75,14 @@ def citizen_view(tracking: str):
 def citizen_act(tracking: str):
     """The citizen's reply, rating, reopening or withdrawal; the case as they now see it.
     With an ``Idempotency-Key`` a retried request acts once."""
-    data = _json_object()
-    _known(data, ("mobile", "action", "text", "rating", "lang"))
-    mobile = _string(data, "mobile", required=True)
-    action = _string(data, "action", required=True)
+    data = json_object()
+    known_fields(data, ("mobile", "action", "text", "rating", "lang"))
+    mobile = string_field(data, "mobile", required=True)
+    action = string_field(data, "action", required=True)
     if action not in CITIZEN_ACTIONS:
         raise InvalidRequest(f"action: one of {', '.join(CITIZEN_ACTIONS)}",
                              code="invalid_field", field="action")
-    text = _string(data, "text")
+    text = string_field(data, "text")
     if text is not None and not 1 <= len(text) <= TEXT_MAX:
         raise InvalidRequest(f"text: 1 to {TEXT_MAX} characters", code="invalid_field",
                              field="text")
@@ -135,7 +90,7 @@ def citizen_act(tracking: str):
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int)
                                or not 1 <= rating <= 5):
         raise InvalidRequest("rating: 1 to 5", code="invalid_field", field="rating")
-    lang = _lang(data)
+    lang = lang_field(data)
     key = idempotency_key()
     source_key = f"api:{g.principal.name}:{key}" if key else None
     proof = CitizenProof(mobile=mobile)

@@ -67,7 +67,8 @@ def action_names(lang: str) -> dict[str, str]:
     system's)."""
     _ = gettext_for(lang)
     return {
-        "file": _("Filed"), "route": _("Routed"), "assign": _("Assigned"),
+        "file": _("Filed"), "route": _("Routed"),
+        "refer": _("Referred to a department"), "assign": _("Assigned"),
         "start": _("Started"), "request_info": _("Information requested"),
         "citizen_reply": _("The citizen replied"), "answer": _("Answer"),
         "approve": _("Answer approved and sent"), "send_back": _("Sent back"),

@@ -35,6 +35,7 @@ from core.access.actors import ADMIN, AGENCY_LEADER, COORDINATOR, LEADERSHIP, SP
 from core.identity.digits import normalize_digits
 from core.platform.errors import CoreError, Forbidden, NotFound, WrongState
 from core.platform.i18n import gettext_for
+from core.transactions import render
 from core.voice.actions import REASON_MAX
 from core.voice.cases import TEXT_MAX
 from core.voice.desk import CaseDesk, ListQuery
@@ -50,7 +51,8 @@ CASE_ROLES = (COORDINATOR, SPECIALIST, AGENCY_LEADER, LEADERSHIP)
 # The fields an action's form may send, each cut to the longest the core accepts + 1
 # (so that a longer one is refused by the core, not silently shortened).
 FORM_FIELDS = {"agency": 65, "user": 65, "text": TEXT_MAX + 1, "reason": REASON_MAX + 1,
-               "into": 41}
+               "into": 41, "department": 65}
+
 MAX_CURSOR = 64
 
 
@@ -199,6 +201,28 @@ def case(tracking: str):
     return _case_page(found, notice=_done_message(done) if done else None)
 
 
+@voice_pages.get("/transactions/<number>")
+@user_required(*CASE_ROLES)
+def transaction(number: str):
+    """A transaction's page: its stage, dates, timeline and the cases about it, for its
+    department's staff, the emirate's coordinators and leadership; for anyone else the
+    same 404 as a number that is no transaction."""
+    lang = page_language()
+    try:
+        found = _core().voice.transaction_desk(g.actor, number[:40])
+    except (NotFound, CoreError):
+        _ = gettext_for(lang)
+        return _page("voice_message.html", status=404, title=_("No such transaction"),
+                     text=_("No transaction with this number is yours to see. Check the "
+                            "number and try again."))
+    txn = found.transaction
+    return _page("voice_transaction.html", desk=found, txn=txn,
+                 stage=render.status_label(txn, lang),
+                 stages=[(render.stage_label(step, lang),
+                          fmt.moment(step.occurred_at, lang, _tz()))
+                         for step in reversed(txn.timeline)])
+
+
 def _left(action: str) -> Response:
     """After an action that took the case out of the user's sight (routed to another
     agency, sent back to the emirate): done, and gone from their lists. The same page
@@ -263,6 +287,9 @@ def _action_message(exc: CoreError, lang: str) -> str:
         "own_staff_complaint": _("A complaint about an agency's own staff cannot be "
                                  "routed to that agency."),
         "unknown_specialist": _("Choose an active specialist of this agency."),
+        "unknown_department": _("Choose a department from the list."),
+        "same_department": _("The case is already there: choose another department."),
+        "not_at_emirate": _("Only a case at the emirate goes to one of its departments."),
         "merge_target": _("Enter the tracking number of another open case of the same "
                           "agency."),
     }
@@ -273,6 +300,7 @@ def _action_message(exc: CoreError, lang: str) -> str:
         "text": _("Write the text (at most 4000 characters)."),
         "user": _("Choose a specialist."),
         "agency": _("Choose an agency."),
+        "department": _("Choose a department."),
         "into": _("Enter the tracking number of the case this one duplicates."),
     }
     return by_field.get(exc.field or "", _("This action could not be taken: check the "

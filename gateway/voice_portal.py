@@ -36,7 +36,8 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from core.calendar.dates import format_date_long, local_date
-from core.identity.digits import normalize_digits
+from core.identity.digits import extract_transaction_number, normalize_digits
+from core.identity.national_id import InvalidNationalId, validate_national_id
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
 from core.messaging.codes import Sent
 from core.platform.errors import CoreError, InvalidRequest, NotFound, TooMany
@@ -58,6 +59,10 @@ SHORT_FIELD = 40
 # Session keys: the code a draft waits for, the tracking number just filed, and the
 # verified code (with its case) that lets the citizen act on a case.
 FILING, FILED, ACTING = "voice_filing", "voice_filed", "voice_acting"
+# A question about a transaction: [the code id of its draft, the national ID its status
+# was proven with], held (in the signed cookie, never in the database) only until the
+# code files the question.
+ASKING = "voice_asking"
 
 
 @voice_portal.before_request
@@ -104,6 +109,7 @@ def _messages(lang: str) -> dict[str, str]:
         "agency_unknown": _("Choose an agency from the list."),
         "category_unknown": _("Choose a category from the list."),
         "text_missing": _("Write your complaint or suggestion."),
+        "question_missing": _("Write your question."),
         "text_long": _("The text is too long: write at most %(max)s characters.")
         % {"max": TEXT_MAX},
         "name_long": _("The name is too long: at most %(max)s characters.")
@@ -238,6 +244,72 @@ def file():
     return redirect(url_for("citizen_voice.confirm_form", lang=lang), code=303)
 
 
+# --- a question about a transaction (from the portal's status answer) ---------------------
+
+
+@voice_portal.post("/ask")
+def ask():
+    """The status answer page's "ask about this transaction" form: the question and the
+    mobile its answer goes to, with the transaction's number and the national ID its
+    status was proven with (hidden fields: what the citizen typed a moment ago). Filed,
+    as every portal case, once a code proves the mobile; the core links the question to
+    the transaction, and its department, only when the national ID (or the mobile) is the
+    applicant's, and the pages say the same either way."""
+    lang = page_language()
+    messages = _messages(lang)
+    values = {"number": request.form.get("number", "").strip()[:SHORT_FIELD],
+              "national_id": request.form.get("national_id", "").strip()[:SHORT_FIELD],
+              "question": request.form.get("question", "").strip()[:TEXT_MAX + 1],
+              "mobile": request.form.get("mobile", "").strip()[:SHORT_FIELD]}
+    number = extract_transaction_number(values["number"])
+    if number is None:
+        return _message("refused", status=422)
+    national_id = _proven_id(values["national_id"])
+    errors: dict[str, str] = {}
+    if not values["question"]:
+        errors["question"] = messages["question_missing"]
+    elif len(values["question"]) > TEXT_MAX:
+        errors["question"] = messages["text_long"]
+    mobile = _mobile(values["mobile"], errors, messages)
+    if not errors:
+        citizen = {"mobile": mobile, **({"national_id": national_id} if national_id else {})}
+        data = {"type": "enquiry", "transaction": number, "text": values["question"],
+                "channel": "portal", "lang": lang, "citizen": citizen}
+        try:
+            sent = _core().voice.drafts.start(data, [], origin=_origin())
+        except TooMany as exc:
+            return _refusal(exc, lang)
+        except CoreError as exc:
+            field = "mobile" if exc.field == "citizen.mobile" else "question"
+            errors[field] = _core_message(exc, lang)
+        else:
+            session[FILING] = sent.code_id
+            session[ASKING] = [sent.code_id, national_id or ""]
+            return redirect(url_for("citizen_voice.confirm_form", lang=lang), code=303)
+    values["number"] = number
+    return _page("voice_portal_ask.html", status=422, ask=values, errors=errors,
+                 text_max=TEXT_MAX)
+
+
+def _asking_id(code_id: int) -> str | None:
+    """The national ID a question about a transaction was asked with, for the draft of
+    ``code_id`` only (a complaint filed later in the same session carries none)."""
+    held = session.get(ASKING)
+    if isinstance(held, list) and len(held) == 2 and held[0] == code_id \
+            and isinstance(held[1], str) and held[1]:
+        return held[1]
+    return None
+
+
+def _proven_id(typed: str) -> str | None:
+    """The national ID the form carries back, when it is one (else the question is filed
+    without it: the mobile alone may still prove the transaction is theirs)."""
+    try:
+        return validate_national_id(normalize_digits(typed)) if typed else None
+    except InvalidNationalId:
+        return None
+
+
 def _mobile(typed: str, errors: dict[str, str], messages: dict[str, str]) -> str | None:
     if not typed:
         errors["mobile"] = messages["mobile_missing"]
@@ -267,17 +339,20 @@ def confirm():
     if not typed:
         return _code_again(code_id, "citizen_voice.confirm", "code_missing")
     try:
-        filed = _core().voice.drafts.confirm(code_id, typed, origin=_origin())
+        filed = _core().voice.drafts.confirm(code_id, typed, origin=_origin(),
+                                             national_id=_asking_id(code_id))
     except TooMany as exc:
         return _refusal(exc, lang)
     except InvalidRequest as exc:  # wrong or expired: type it again, or ask for another
         return _code_again(code_id, "citizen_voice.confirm", exc.code)
     except CoreError as exc:  # the code died, the draft expired: start again
         session.pop(FILING, None)
+        session.pop(ASKING, None)
         return _message(exc.code if exc.code in ("code_dead", "no_draft") else "refused",
                         status=410 if isinstance(exc, NotFound) else 422,
                         text=_core_message(exc, lang))
     session.pop(FILING, None)
+    session.pop(ASKING, None)
     session[FILED] = filed.tracking
     return redirect(url_for("citizen_voice.filed", lang=lang), code=303)
 
@@ -316,7 +391,9 @@ def filed():
 
 @voice_portal.get("/track")
 def track_form():
-    return _page("voice_portal_track.html", values={}, errors={})
+    # ``?tracking=``: from a list that names the case ("my transactions").
+    tracking = request.args.get("tracking", "")[:SHORT_FIELD]
+    return _page("voice_portal_track.html", values={"tracking": tracking}, errors={})
 
 
 @voice_portal.post("/track")

@@ -6,7 +6,9 @@ authentication (our server's Authentication-Results, ``authentication.py``) or t
 per-sender rate policy refuse is stored with the reason and no reply at all; any other
 is answered, under a fixed subject (the mail's own is never echoed), each
 number it names looked up through the core's inquiry service (which verifies the sender
-by the address on file or the national ID the mail carries). The core's ``MailStore``
+by the address on file or the national ID the mail carries). A mail that asks more than
+the status (``asks``) is also filed as an enquiry about its first number, and the reply
+says a person will answer, with the tracking number. The core's ``MailStore``
 stores the mail with its reply queued, in one transaction, before the mailbox is told the
 mail is done: a mail seen twice, or again after a crash, is answered once. A national ID
 in a mail verifies the sender and is never stored: the stored text has it masked.
@@ -19,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from channels.email import asks
 from channels.email.authentication import not_authenticated
 from channels.email.identifiers import (
     find_national_id,
@@ -40,6 +43,7 @@ from core.messaging.mail import (
     storable,
 )
 from core.service import Core
+from core.transactions.answer import Answer
 from core.transactions.inquiry import InquiryRequest
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,11 @@ RATE_LIMITED = "rate limit: replies per hour"
 # (a loop no header reveals keeps going; one a day still answers would never stop).
 SILENCED = "rate limit: silenced for a day"
 SILENCE = timedelta(days=1)
+# A question beyond the status filed as an enquiry (``asks``): "<ASKED> <tracking>"; or not
+# filed, for the filing limits or a refusal of the core's.
+ASKED = "enquiry: filed"
+ASK_TOO_MANY = "enquiry: too many cases"
+ASK_REFUSED = "enquiry: refused"
 
 
 @dataclass(frozen=True)
@@ -136,9 +145,23 @@ def answer(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: s
     if reason is not None:
         log.info("e-mail from %s gets no reply: %s", mask_email(sender), reason)
         return store.record(record_of(mail, key, sender, note=reason, sections=None))
-    return store.record(record_of(mail, key, sender,
-                                  note="oversized" if mail.oversized else None,
-                                  sections=_reply(core, mail, sender)))
+    if mail.oversized:
+        return store.record(record_of(mail, key, sender, note="oversized",
+                                      sections=reply_sections([], core.config.tz,
+                                                              oversized=True)))
+    answers, national_id = _answers(core, mail, sender)
+    asked, note = None, None
+    if answers and core.config.voice.enabled and asks.asks_more(mail.text):
+        asked = asks.file_question(
+            core, number=answers[0][0], text=mail.text,
+            sender=sender, key=key, references=storable(mail.references, REFERENCES_MAX),
+            message_id=storable(mail.message_id or "", HEADER_MAX) or None,
+            national_id=national_id)
+        note = (f"{ASKED} {asked.tracking}" if asked.tracking else
+                ASK_TOO_MANY if asked.too_many else ASK_REFUSED)
+    return store.record(record_of(mail, key, sender, note=note,
+                                  sections=reply_sections(answers, core.config.tz,
+                                                          asked=asked)))
 
 
 def why_no_reply(store: MailStore, mail: InboundEmail, sender: str,
@@ -159,10 +182,9 @@ def why_no_reply(store: MailStore, mail: InboundEmail, sender: str,
     return reason
 
 
-def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
-    tz = core.config.tz
-    if mail.oversized:
-        return reply_sections([], tz, oversized=True)
+def _answers(core: Core, mail: InboundEmail, sender: str
+             ) -> tuple[list[tuple[str, Answer]], str | None]:
+    """Each number the mail names with its status, and the national ID it carries."""
     asked = f"{mail.subject}\n{mail.text}"
     national_id = find_national_id(asked)
     answers = []
@@ -170,7 +192,7 @@ def _reply(core: Core, mail: InboundEmail, sender: str) -> list[Section]:
         answers.append((number, core.inquire(InquiryRequest(
             channel=CHANNEL, number_text=number, email=sender, national_id=national_id,
             origin=sender))))
-    return reply_sections(answers, tz)
+    return answers, national_id
 
 
 def record_of(mail: InboundEmail, key: str, sender: str, *, note: str | None,

@@ -8,6 +8,7 @@ thread the reply by In-Reply-To and References."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,16 @@ from core.transactions import render
 from core.transactions.answer import Answer, Outcome
 
 _MAX_REFERENCES = 10
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What filing a mail's question came to (``channels.email.asks``): its ``tracking``
+    number, or refused for the filing limits (``too_many``); neither when the core
+    refused it otherwise."""
+
+    tracking: str | None = None
+    too_many: bool = False
 
 
 @cache
@@ -45,10 +56,23 @@ def _answer_block(number: str, answer: Answer, lang: str, tz: ZoneInfo) -> str:
     return heading + "\n" + render.not_found_text(lang)
 
 
+def _asked_block(asked: Asked, lang: str) -> str:
+    _ = gettext_for(lang)
+    if asked.tracking:
+        return _("Your question was passed to the staff who handle your transaction; a "
+                 "person will answer it in this thread. Its tracking number is {tracking}."
+                 ).format(tracking=asked.tracking)
+    if asked.too_many:
+        return _("Your question could not be passed on now: you have sent many requests "
+                 "today. Please write again tomorrow.")
+    return _("Your question could not be passed on. Please write it again in a few words.")
+
+
 def reply_sections(answers: list[tuple[str, Answer]], tz: ZoneInfo, *,
-                   oversized: bool = False) -> list[Section]:
+                   oversized: bool = False, asked: Asked | None = None) -> list[Section]:
     """The reply's text, Arabic then English: each number asked about with its answer, a
-    help text when the mail named none, or a polite refusal for a mail too large to read."""
+    help text when the mail named none, or a polite refusal for a mail too large to read;
+    and, when the mail's question was filed (``asked``), that a person will answer it."""
     sections = []
     for lang in REPLY_LANGUAGES:
         _ = gettext_for(lang)
@@ -61,6 +85,8 @@ def reply_sections(answers: list[tuple[str, Answer]], tz: ZoneInfo, *,
                             "your message, and we will reply with its status."))
         else:
             blocks += [_answer_block(number, answer, lang, tz) for number, answer in answers]
+        if asked is not None:
+            blocks.append(_asked_block(asked, lang))
         blocks.append(_("This is an automatic reply from the transaction follow-up service. "
                         "Only the applicant's e-mail address on file, or a message carrying "
                         "the applicant's national ID, receives a transaction's status."))

@@ -27,10 +27,15 @@ from datetime import timedelta
 
 from channels.email import inquiry
 from channels.email import voice_words as words
-from channels.email.identifiers import redact_national_ids
+from channels.email.identifiers import (
+    find_national_id,
+    find_transaction_numbers,
+    redact_national_ids,
+)
 from channels.email.inquiry import EmailRules, InboundEmail, record_of, why_no_reply
 from channels.email.reply import reply_references
 from core.identity.addresses import mask_email
+from core.identity.arabic import written_in
 from core.messaging.bilingual import Section
 from core.messaging.inbound import Received
 from core.messaging.mail import MailStore
@@ -38,6 +43,7 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany, WrongState
 from core.service import Core
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
+from core.voice.limits import mail_domain
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +87,11 @@ def receive(core: Core, store: MailStore, mail: InboundEmail, key: str, sender: 
             rules: EmailRules) -> Received | None:
     """Handle a Citizen's Voice mail (stored with what it got, once); None when the mail
     is not Citizen's Voice's (the inquiry responder answers it)."""
-    if not rules.voice_address or not core.config.voice.enabled:
+    if not core.config.voice.enabled:
         return None
+    # A mail in a case's thread is the case's whatever address it went to: a question
+    # about a transaction, filed from a mail to the inquiry address (``asks``), is
+    # followed in its thread even where no Citizen's Voice address is configured.
     tracking = _thread_case(core, mail) if mail.in_reply_to or mail.references else None
     if tracking is None and not is_for_voice(mail, rules):
         return None
@@ -104,7 +113,10 @@ def _thread_case(core: Core, mail: InboundEmail) -> str | None:
     own first mail)."""
     ids = thread_ids(mail)
     keys = [key for key in (inquiry.message_key(mail.sender, i) for i in ids) if key]
-    return core.voice.case_of_mail(ids) or core.voice.case_of_source(keys)
+    if (tracking := core.voice.case_of_mail(ids)) is not None:
+        return tracking
+    earlier = core.voice.handled(keys)
+    return earlier.case.tracking if earlier is not None else None
 
 
 def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
@@ -114,11 +126,22 @@ def _file(core: Core, store: MailStore, mail: InboundEmail, key: str,
         return _reply(store, mail, key, sender, REFUSED, words.empty_sections())
     if len(text) > TEXT_MAX:
         return _reply(store, mail, key, sender, REFUSED, words.too_long_sections(TEXT_MAX))
-    body = {"type": case_type, "text": redact_national_ids(text), "channel": "email",
-            "lang": words.language_of(text), "citizen": {"email": sender}}
+    body: dict[str, object] = {
+        "type": case_type, "text": redact_national_ids(text), "channel": "email",
+        "lang": written_in(text), "citizen": {"email": sender}}
+    numbers = find_transaction_numbers(text, core.config.locale.phone_region) \
+        if case_type == "enquiry" else []
+    if numbers:
+        # An enquiry that names a transaction is about the first one it names: the core
+        # links it when the sender's address, or the national ID the mail carries (hashed,
+        # never kept), is the applicant's (as ``asks`` files one to the inquiry address).
+        national_id = find_national_id(text)
+        body["transaction"] = numbers[0]
+        body["citizen"] = {"email": sender,
+                           **({"national_id": national_id} if national_id else {})}
     try:
         filed = core.voice.file_case(
-            body, source_key=key, self_service=True, origin=sender.rpartition("@")[2],
+            body, source_key=key, self_service=True, origin=mail_domain(sender),
             email_thread=reply_references(mail.references, mail.message_id))
     except TooMany as exc:
         window = timedelta(seconds=exc.retry_after or 3600)

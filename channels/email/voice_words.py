@@ -38,7 +38,6 @@ _PREFIXES = re.compile(r"^\s*(?:(?:re|fwd?|aw|sv|رد|إعادة توجيه|اع
                        r"\s*[:：]\s*)+", re.IGNORECASE)
 # Ten digits starting with 7, in any digits, groups split by spaces or dashes.
 _TRACKING_SHAPE = re.compile(r"(?<!\d)7(?:[\s\-]?\d){9}(?!\d)")
-_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 _DIGIT_ONLY = re.compile(r"^\s*([0-9])\s*[.!]?\s*$")
 
 
@@ -61,12 +60,6 @@ def case_type_and_text(subject: str, text: str) -> tuple[str, str]:
 
 def _type_of(word: str) -> str:
     return next(kind for kind, words in TYPE_WORDS.items() if word in words)
-
-
-def language_of(text: str) -> str:
-    """The language the citizen wrote in, as the case keeps it: Arabic when any Arabic
-    letter is in it, else English."""
-    return "ar" if _ARABIC_LETTER.search(text) else "en"
 
 
 def tracking_in(subject: str) -> str | None:

@@ -4,8 +4,9 @@ A voice message is filed as a complaint whose text only says what it is (staff l
 the recording), with the recording's URL at Twilio as its attachment (fetched into the
 database by the scheduler), the caller's mobile (or the one keyed in) to send the
 tracking number to, and the call as its source: Twilio posting the same recording twice
-files it once. A case is looked up with the mobile as proof, under the limits the
-portal's tracking page counts against too (``core.voice.citizen_access``).
+files it once. A case is looked up with the mobile as proof, under the lookup limits
+the portal and the kiosk count against too (``core.voice.lookups``; the caller's number is
+the place).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class CoreVoice:
                 # leads to the mobile question (nothing told, so nothing counted), and
                 # the owner is answered even while strangers' guesses block the number.
                 return self._voice.citizen_view(tracking, CitizenProof(mobile=mobile))
-            # Counted, per origin and per tracking number, with the portal's lookups.
+            # Counted, per caller and per tracking number (``core.voice.lookups``).
             return self._voice.citizens.look_up(tracking, mobile, origin=origin)
         except NotFound:
             return None

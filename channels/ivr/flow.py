@@ -32,7 +32,7 @@ Citizen's Voice (``FlowConfig.complaints`` and a ``CitizenVoice``):
     case_options (1 repeat, 2 another case, 9 end)
 
 A wrong tracking number or mobile is answered as "no such case", and counted against
-the caller (when vouched for) and the tracking number (``CitizenAccess.look_up``).
+the caller and the tracking number (``core.voice.lookups``).
 
 A caller ID is trivially forged (any VoIP account sets it) and transaction numbers are
 sequential, so the caller ID counts for nothing unless it is vouched for: the network
@@ -415,18 +415,25 @@ class CallFlow:
 
     def _on_case_option(self, call: Call, pressed: str, _caller: str | None
                         ) -> list[Action]:
-        choice = pressed.rstrip("#")
+        return self._after_answer(call, pressed.rstrip("#"), CASE_OPTIONS, TRACKING) \
+            or self._retry(call, "invalid_choice")
+
+    def _after_answer(self, call: Call, choice: str, menu: str, another: str
+                      ) -> list[Action] | None:
+        """The options after a status or a case's state, the same on both: nothing
+        pressed is asked again, 1 repeats (``menu`` after it), 2 asks for another number
+        (``another``), 9 ends; None for any other key (the caller's menu may know it)."""
         if not choice:
             return self._retry(call, "no_input")
         if choice == "1":
             call.path.append("repeat")
-            return self._go(call, CASE_OPTIONS, call.replay)
+            return self._go(call, menu, call.replay)
         if choice == "2":
             call.number, call.replay = None, ()
-            return self._go(call, TRACKING)
+            return self._go(call, another)
         if choice == "9":
             return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
-        return self._retry(call, "invalid_choice")
+        return None
 
     def _caller_mobile(self, caller: str | None) -> str | None:
         """The caller ID when it is a mobile (a contact for the SMS, not a credential)."""
@@ -481,18 +488,11 @@ class CallFlow:
 
     def _on_option(self, call: Call, pressed: str, _caller: str | None) -> list[Action]:
         choice = pressed.rstrip("#")
-        if not choice:
-            return self._retry(call, "no_input")
-        if choice == "1":
-            call.path.append("repeat")
-            return self._go(call, OPTIONS, call.replay)
-        if choice == "2":
-            call.number, call.replay = None, ()
-            return self._go(call, NUMBER)
+        done = self._after_answer(call, choice, OPTIONS, NUMBER)
+        if done is not None:
+            return done
         if choice == "0" and self._config.agent_number:
             return self._agent(call)
-        if choice == "9":
-            return self._end(call, call.outcome or "ended", (self._say(call, "goodbye"),))
         return self._retry(call, "invalid_choice")
 
     def _status(self, call: Call, answer: Answer) -> list[Action]:

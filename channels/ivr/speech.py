@@ -27,6 +27,7 @@ from core.calendar.dates import (
     hijri_date,
     local_date,
 )
+from core.identity.arabic import written_in
 from core.platform.i18n import gettext_for
 from core.transactions.answer import Answer, Name, Outcome, TransactionView
 from core.voice.citizen_cases import CitizenView, state_words
@@ -300,7 +301,6 @@ def recording_years(today: date, back: int = 10) -> list[int]:
 # <Say> reads at most a few thousand characters; an answer longer than this is cut at a
 # word and the caller told the rest is in the text message.
 MAX_SPOKEN_ANSWER = 1500
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
 def case_speech(view: CitizenView, lang: str, *, read_answer: bool) -> tuple[Sentence, ...]:
@@ -314,8 +314,7 @@ def case_speech(view: CitizenView, lang: str, *, read_answer: bool) -> tuple[Sen
             text = _cut(view.answer, MAX_SPOKEN_ANSWER)
             # In the voice of the language it is written in (an Arabic answer to a call
             # in English is read by the Arabic voice), whatever the call's.
-            written_in = "ar" if _ARABIC.search(text) else "en"
-            said += [sentence(lang, "case_answer"), Sentence(written_in, text, (text,))]
+            said += [sentence(lang, "case_answer"), Sentence(written_in(text), text, (text,))]
             if len(text) < len(" ".join(view.answer.split())):
                 said.append(sentence(lang, "case_answer_sent"))
         else:

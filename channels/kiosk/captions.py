@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from channels.kiosk import mine_captions
+from channels.kiosk.mine_captions import MINE_ENTRY, MineCaptions
+from channels.kiosk.mine_texts import mine_texts
 from channels.kiosk.pages import PageStack
 from channels.kiosk.settings import KioskConfig
 from channels.kiosk.state import Screen, State
@@ -42,6 +45,7 @@ class Captions:
     def __init__(self, pages: PageStack) -> None:
         self.w, self.keypad = pages.w, pages.keypad
         self.voice = VoiceCaptions(pages)
+        self.mine = MineCaptions(pages)
 
     def write(self, s: State, kiosk: Kiosk) -> None:
         t = texts(s.lang)
@@ -51,12 +55,14 @@ class Captions:
         self._offline(t, s, kiosk)
         self._maintenance(t, kiosk)
         self.voice.write(s, kiosk.can_print)
+        self.mine.write(s)
 
     def _set(self, name: str, text: str, spoken: str | None = None) -> None:
         self.w[name].show_text(text, spoken)  # type: ignore[attr-defined]
 
     def _home(self, t: dict[str, str], s: State) -> None:
         self.voice.home(t, s)
+        self.mine.tile(s)
         # The language button is written in the language it switches to.
         self._set("language", OTHER_LANGUAGE[s.lang])
         on, off = t["on"], t["off"]
@@ -72,11 +78,20 @@ class Captions:
             prompt, value = t["pin_prompt"], masked(s.pin)
         elif s.screen in VOICE_ENTRY:
             prompt, value = self.voice.entry(s)
+        elif s.screen in MINE_ENTRY:
+            prompt, value = mine_captions.entry(s)
         else:
             prompt, value = t["number_prompt"], shown_digits(s.number, s.lang)
         self._set("prompt", prompt)
         self._set("value", value or " ")
-        self._set("notice", self.voice.notice(t, s.notice, s.lang) if s.notice else "")
+        self._set("notice", self._notice(t, s) if s.notice else "")
+
+    def _notice(self, t: dict[str, str], s: State) -> str:
+        if s.screen in MINE_ENTRY:
+            said = mine_texts(s.lang).get(s.notice)
+            if said:
+                return said
+        return self.voice.notice(t, s.notice, s.lang)
 
     def _answer(self, t: dict[str, str], s: State, kiosk: Kiosk) -> None:
         self._set("waiting", self.voice.waiting() if s.pending else t["waiting"])

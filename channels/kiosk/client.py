@@ -30,6 +30,9 @@ from channels.kiosk.state import (
     CaseView,
     Catalogue,
     Category,
+    MineCase,
+    MineList,
+    MineTransaction,
     Refusal,
     Reply,
     Step,
@@ -169,6 +172,37 @@ class GatewayClient:
             payload, ok=VOICE_ANSWERS, key=key)
         return _refusal(status, body) or _case_view(status, body)
 
+    # --- "my transactions" ----------------------------------------------------------
+
+    def ask_mine_code(self, national_id: str, lang: str) -> str | Refusal:
+        """Ask for a code for ``national_id``: the gateway's ticket (the same answer
+        whatever the ID), or a refusal (too many, an ID that is not one)."""
+        status, body = self._request("POST", "/api/v1/my-transactions/code",
+                                     {"national_id": national_id, "lang": lang},
+                                     ok=MINE_ANSWERS)
+        refusal = _mine_refusal(status, body)
+        if refusal is not None:
+            return refusal
+        ticket = body.get("ticket")
+        if not isinstance(ticket, str):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        return ticket
+
+    def open_mine(self, ticket: str, code: str, lang: str) -> MineList | Refusal:
+        """The code for ``ticket``, then the list its proof reads (two requests; the
+        proof is never kept)."""
+        status, body = self._request("POST", "/api/v1/my-transactions/verify",
+                                     {"ticket": ticket, "code": code}, ok=MINE_ANSWERS)
+        refusal = _mine_refusal(status, body)
+        if refusal is not None:
+            return refusal
+        proof = body.get("proof")
+        if not isinstance(proof, str):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        status, body = self._request("POST", "/api/v1/my-transactions/list",
+                                     {"proof": proof, "lang": lang}, ok=MINE_ANSWERS)
+        return _mine_refusal(status, body) or _mine_list(status, body)
+
     def _post(self, path: str, payload: dict[str, Any],
               ok: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
         return self._request("POST", path, payload, ok=ok)
@@ -225,6 +259,36 @@ def _refusal(status: int, body: dict[str, Any]) -> Refusal | None:
     if status == 422 or code in VOICE_REFUSALS.get(status, ()):
         return Refusal(code)
     raise GatewayUnavailable(f"HTTP {status} {code}: not the gateway's answer")
+
+
+# "My transactions": what the gateway answers, and the refusals told to the citizen.
+MINE_ANSWERS = (200, 202, 404, 422, 429)
+
+
+def _mine_refusal(status: int, body: dict[str, Any]) -> Refusal | None:
+    if status < 400:
+        return None
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    if not isinstance(code, str):
+        raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+    return Refusal(code)
+
+
+def _mine_list(status: int, body: dict[str, Any]) -> MineList:
+    try:
+        return MineList(
+            transactions=tuple(MineTransaction(
+                number=str(t["number"]), subject=str(t["subject"]), stage=str(t["stage"]),
+                registered_on=str(t["registered_on"]), department=_text(t["department"]),
+                outgoing_number=_text(t["outgoing_number"]),
+                destination_agency=_text(t["destination_agency"]))
+                for t in body["transactions"]),
+            more=int(body["more"]),
+            cases=tuple(MineCase(str(c["tracking"]), str(c["type"]), str(c["state_text"]),
+                                 str(c["received_on"])) for c in body["cases"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GatewayUnavailable(f"HTTP {status}: not the gateway's list") from exc
 
 
 def _case_view(status: int, body: dict[str, Any]) -> CaseView:

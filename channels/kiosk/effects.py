@@ -76,6 +76,23 @@ class PrintCaseReceipt:
 
 
 @dataclass(frozen=True)
+class AskMineCode:
+    """"My transactions": ask for a code for this national ID."""
+
+    national_id: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class OpenMine:
+    """"My transactions": the typed code for ``ticket``, then the list it unlocks."""
+
+    ticket: str
+    code: str
+    lang: str
+
+
+@dataclass(frozen=True)
 class ProbeGateway:
     """Ask the gateway whether it answers (a heartbeat)."""
 
@@ -90,7 +107,7 @@ class Quit:
 TECHNICIAN_EXIT = 64
 
 
-VoiceEffect = LoadCatalogue | FileCase | ViewCase | ActOnCase
+VoiceEffect = LoadCatalogue | FileCase | ViewCase | ActOnCase | AskMineCode | OpenMine
 
 Effect = (SendInquiry | PrintReceipt | ProbeGateway | Quit | VoiceEffect
           | PrintCaseReceipt)

@@ -20,9 +20,11 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
 from channels.kiosk.effects import (
     ActOnCase,
+    AskMineCode,
     Effect,
     FileCase,
     LoadCatalogue,
+    OpenMine,
     PrintCaseReceipt,
     PrintReceipt,
     SendInquiry,
@@ -99,6 +101,12 @@ class Errands:
                                 effect.key)
         elif isinstance(effect, ViewCase):
             self._in_background("voice", client.view_case, effect.tracking, effect.mobile,
+                                effect.lang)
+        elif isinstance(effect, AskMineCode):
+            self._in_background("voice", client.ask_mine_code, effect.national_id,
+                                effect.lang)
+        elif isinstance(effect, OpenMine):
+            self._in_background("voice", client.open_mine, effect.ticket, effect.code,
                                 effect.lang)
         elif isinstance(effect, ActOnCase):
             self._in_background("voice", client.act_on_case, effect.tracking,

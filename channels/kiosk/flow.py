@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.kiosk.effects import Effect, PrintReceipt, ProbeGateway, Quit, SendInquiry
+from channels.kiosk.mine import MineSteps
 from channels.kiosk.state import (
     PRIVATE_SCREENS,
     TECHNICIAN_SCREENS,
@@ -50,9 +51,9 @@ def backoff(retries: int) -> int:
 
 
 @dataclass
-class Flow(VoiceSteps):
+class Flow(VoiceSteps, MineSteps):
     """The kiosk's screens and what a citizen has typed, in memory only (Citizen's
-    Voice's steps: channels/kiosk/voice.py)."""
+    Voice's steps: channels/kiosk/voice.py; "my transactions": channels/kiosk/mine.py)."""
 
     idle_seconds: int = 60
     default_lang: str = "ar"
@@ -112,7 +113,7 @@ class Flow(VoiceSteps):
         return {Screen.NUMBER: ("number", MAX_NUMBER_LENGTH),
                 Screen.NATIONAL_ID: ("national_id", NATIONAL_ID_LENGTH),
                 Screen.PIN: ("pin", PIN_MAX_LENGTH)}.get(self.state.screen) \
-            or self.voice_field()
+            or self.voice_field() or self.mine_field()
 
     def digit(self, key: str) -> list[Effect]:
         key = normalize_digits(key)
@@ -139,6 +140,9 @@ class Flow(VoiceSteps):
         voiced = self.voice_next()
         if voiced is not None:
             return voiced
+        mine = self.mine_next()
+        if mine is not None:
+            return mine
         s = self.state
         if s.screen is Screen.NUMBER:
             if len(s.number) < MIN_NUMBER_LENGTH:
@@ -158,6 +162,8 @@ class Flow(VoiceSteps):
         """One step back: ID -> number -> home; in Citizen's Voice one screen back;
         from anywhere else, home."""
         stepped = self.voice_back()
+        if stepped is None:
+            stepped = self.mine_back()
         if stepped is not None:
             return stepped
         if self.state.screen is Screen.NATIONAL_ID:

@@ -58,7 +58,8 @@ class Emblem(QWidget):
 
 
 class Tile(QPushButton):
-    """A service's tile: a drawn sign (``sign``: "status" or "voice"), a title and a line
+    """A service's tile: a drawn sign (``sign``: "status", "list", "idea" or "voice"), a
+    title and a line
     under it; a button for screen readers and taps, painted by itself."""
 
     def __init__(self, name: str, sign: str, parent: QWidget | None = None) -> None:
@@ -144,6 +145,16 @@ class Tile(QPushButton):
             painter.drawEllipse(QPointF(x + w * 0.66, y + h * 0.66), w * 0.16, w * 0.16)
             painter.drawLine(QPointF(x + w * 0.78, y + h * 0.78),
                              QPointF(x + w * 0.95, y + h * 0.95))
+        elif self.sign == "list":
+            # A list of lines with a mark before each: all of one's transactions.
+            for row in (0.15, 0.45, 0.75):
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(accent)
+                painter.drawEllipse(QPointF(x + w * 0.12, y + h * row), w * 0.08, w * 0.08)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(pen)
+                painter.drawLine(QPointF(x + w * 0.32, y + h * row),
+                                 QPointF(x + w * 0.95, y + h * row))
         elif self.sign == "idea":
             # A light bulb: a suggestion.
             painter.drawEllipse(QPointF(x + w * 0.5, y + h * 0.38), w * 0.3, h * 0.3)

@@ -34,8 +34,13 @@ class Screen(enum.Enum):
     FOLLOW_MOBILE = "follow_mobile"
     FOLLOW_CASE = "follow_case"
     FOLLOW_REPLY = "follow_reply"
+    # "My transactions" (channels/kiosk/mine.py).
+    MINE_ID = "mine_id"
+    MINE_CODE = "mine_code"
+    MINE_LIST = "mine_list"
 
 
+MINE_SCREENS = frozenset({Screen.MINE_ID, Screen.MINE_CODE, Screen.MINE_LIST})
 VOICE_SCREENS = frozenset({Screen.VOICE, Screen.VOICE_AGENCY, Screen.VOICE_CATEGORY,
                            Screen.VOICE_TEXT, Screen.VOICE_MOBILE, Screen.VOICE_CONFIRM,
                            Screen.VOICE_FILED, Screen.FOLLOW_TRACKING, Screen.FOLLOW_MOBILE,
@@ -45,7 +50,8 @@ VOICE_SCREENS = frozenset({Screen.VOICE, Screen.VOICE_AGENCY, Screen.VOICE_CATEG
 # Screens that hold something a citizen typed or was told: the idle timer watches them.
 PRIVATE_SCREENS = frozenset({Screen.NUMBER, Screen.NATIONAL_ID, Screen.WAITING,
                              Screen.RESULT, Screen.RECEIPT, Screen.ERROR, Screen.PIN,
-                             Screen.MAINTENANCE, Screen.RATE_LIMITED}) | VOICE_SCREENS
+                             Screen.MAINTENANCE, Screen.RATE_LIMITED}) | VOICE_SCREENS \
+    | MINE_SCREENS
 
 
 TECHNICIAN_SCREENS = frozenset({Screen.HOME, Screen.OFFLINE, Screen.ERROR})
@@ -137,6 +143,37 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class MineTransaction:
+    """One of the citizen's transactions, as the gateway words it (in the screen's
+    language)."""
+
+    number: str
+    subject: str
+    stage: str
+    registered_on: str
+    department: str | None
+    outgoing_number: str | None
+    destination_agency: str | None
+
+
+@dataclass(frozen=True)
+class MineCase:
+    tracking: str
+    case_type: str
+    state_text: str
+    received_on: str
+
+
+@dataclass(frozen=True)
+class MineList:
+    """"My transactions": the citizen's transactions, how many more, their cases."""
+
+    transactions: tuple[MineTransaction, ...]
+    more: int
+    cases: tuple[MineCase, ...]
+
+
+@dataclass(frozen=True)
 class Refusal:
     """The gateway refused a Citizen's Voice request (its error code): not found, too
     many, a state that does not allow it, input it did not accept."""
@@ -184,3 +221,9 @@ class State:
     idle_left: int = 0
     still_there_left: int = 0
     resume_screen: Screen | None = None
+    # "My transactions": the national ID and the code as typed, the gateway's ticket for
+    # the code, and the list the code unlocked (all gone at the wipe).
+    mine_id: str = ""
+    mine_code: str = ""
+    mine_ticket: str = ""
+    mine: MineList | None = None

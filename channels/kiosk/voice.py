@@ -15,6 +15,7 @@ and goes with the idle wipe, as the inquiry's does.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,10 @@ class VoiceSteps:
     session: int
     can_print: bool
     catalogue: Catalogue | None
+    # "My transactions"' answers (channels/kiosk/mine.py's ``MineSteps``, beside this in
+    # ``Flow``): declared, not defined, so that they do not hide its methods.
+    mine_answered: Callable[[str, object, datetime], list[Effect]]
+    mine_unreachable: Callable[[str], list[Effect]]
 
     def _go(self, screen: Screen, **changes: Any) -> list[Effect]:
         raise NotImplementedError
@@ -309,6 +314,8 @@ class VoiceSteps:
             return []
         pending = s.pending
         self.state = replace(s, pending="", last_reached=now)
+        if pending.startswith("mine_"):  # "my transactions" (channels/kiosk/mine.py)
+            return self.mine_answered(pending, outcome, now)
         if isinstance(outcome, Refusal):
             return self._refused(pending, outcome)
         if pending == "catalogue" and isinstance(outcome, Catalogue):
@@ -352,6 +359,8 @@ class VoiceSteps:
         pending = s.pending
         if s.screen is not Screen.WAITING or not pending:
             return []
+        if pending.startswith("mine_"):
+            return self.mine_unreachable(pending)
         return self._go(self._return_screen(pending), pending="",
                         notice="not_sent" if pending in ("file", "act") else "voice_offline",
                         resume_screen=None)

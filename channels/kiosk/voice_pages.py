@@ -1,4 +1,4 @@
-"""The pages of the home screen and of Citizen's Voice: the emblem and the two service
+"""The pages of the home screen and of Citizen's Voice: the emblem and the three service
 tiles, the Citizen's Voice menu, the choice of agency or category, the keyboard page,
 the confirmation, the tracking number, and the case as its citizen follows it.
 
@@ -129,6 +129,7 @@ class VoicePages:
         self._confirm()
         self._filed()
         self._case()
+        self._mine()
 
     # --- helpers -------------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class VoicePages:
         column.addWidget(p._label("home_welcome", page, 1.1))
         tiles = QHBoxLayout()
         self.tiles = {"start": self._tile("start", "status", page, flow.start),
+                      "mine": self._tile("mine", "list", page, flow.open_mine),
                       "voice": self._tile("voice", "voice", page, flow.open_voice)}
         for tile in self.tiles.values():
             tiles.addWidget(tile, 1)
@@ -347,6 +349,18 @@ class VoicePages:
         self.case_row.addWidget(info, 1)
         self.case_row.addWidget(actions, 1)
 
+    def _mine(self) -> None:
+        """"My transactions": the list, large and plain, scrolled by a finger (the page
+        is in its scroll area), and "done" (channels/kiosk/mine.py)."""
+        self.p._page("mine_list", [("mine_heading", 1.6), ("mine_body", 1.2),
+                                   ("mine_cases", 1.1)],
+                     [("mine_done", self.flow.finish)])
+        for name in ("mine_body", "mine_cases"):
+            label = self.p.w[name]
+            assert isinstance(label, Label)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignTop)
+
     def _arrange_heading(self, landscape: bool) -> None:
         prompt, count = self.p.w["text_prompt"], self.p.w["text_notice"]
         assert isinstance(prompt, Label) and isinstance(count, Label)
@@ -373,8 +387,15 @@ class VoicePages:
         title.setPixelSize(m.scaled(1.6))
         title.setBold(True)
         line.setPixelSize(m.text_px)
-        for tile in (*self.tiles.values(), *self.menu_tiles.values()):
+        for tile in self.menu_tiles.values():
             tile.set_fonts(title, line, contrast)
+        # Three services side by side: on a portrait screen their titles are smaller, so
+        # that "Transaction status" still fits its tile's width.
+        home_title = QFont(title)
+        if not m.landscape:
+            home_title.setPixelSize(m.scaled(1.15))
+        for tile in self.tiles.values():
+            tile.set_fonts(home_title, line, contrast)
         side = max(64, min(m.button_px * 2, 120))
         self.emblem.setFixedSize(side, side)
         self.tiles_row.setSpacing(m.spacing * 2)

@@ -24,9 +24,11 @@ from channels.kiosk.client import GatewayClient
 from channels.kiosk.effects import (
     TECHNICIAN_EXIT,
     ActOnCase,
+    AskMineCode,
     Effect,
     FileCase,
     LoadCatalogue,
+    OpenMine,
     PrintCaseReceipt,
     PrintReceipt,
     ProbeGateway,
@@ -63,10 +65,11 @@ ENTRY_SCREENS = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry", Screen.PIN
                  Screen.VOICE_MOBILE: "entry", Screen.FOLLOW_TRACKING: "entry",
                  Screen.FOLLOW_MOBILE: "entry", Screen.VOICE_AGENCY: "voice_choice",
                  Screen.VOICE_CATEGORY: "voice_choice", Screen.VOICE_TEXT: "voice_text",
-                 Screen.FOLLOW_REPLY: "voice_text"}
+                 Screen.FOLLOW_REPLY: "voice_text", Screen.MINE_ID: "entry",
+                 Screen.MINE_CODE: "entry"}
 
 
-VOICE_EFFECTS = (LoadCatalogue, FileCase, ViewCase, ActOnCase)
+VOICE_EFFECTS = (LoadCatalogue, FileCase, ViewCase, ActOnCase, AskMineCode, OpenMine)
 
 
 class _ActivityFilter(QObject):

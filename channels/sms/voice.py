@@ -7,7 +7,11 @@ The keyword policy is this channel's; every change to a case is the core's
 1. a keyword at its start (``KEYWORDS``: Arabic and English, however typed) files a
    complaint, a suggestion or an enquiry with the rest of the message as its text,
    answered with the tracking number (the core queues no acknowledgement of its own: one
-   SMS back, not two); a keyword alone gets a short help;
+   SMS back, not two); a keyword alone gets a short help. An enquiry whose text starts
+   with a transaction number (``استفسار 1447001 متى تنتهي؟``) is about that transaction
+   (``"transaction"``): the core links it, and routes it to the department holding it,
+   when the sender's mobile is the applicant's; else it is an ordinary enquiry to the
+   emirate, and the reply is the same either way;
 2. a tracking number alone gets the case's state, when the case is the sender's; when it
    is not (or there is none), the message goes on as a transaction inquiry, so a
    stranger is told exactly what an unknown number gets;
@@ -27,6 +31,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from channels.sms.encoding import segment_count
 from core.calendar.dates import format_date
 from core.identity.arabic import KEYWORD_SPAN, fold, starts_with_word
 from core.identity.digits import extract_transaction_number
@@ -36,6 +41,7 @@ from core.platform.errors import InvalidRequest, NotFound, TooMany, WrongState
 from core.platform.i18n import gettext_for
 from core.platform.ratelimit import FailureLimiter
 from core.service import Core
+from core.transactions import mine
 from core.voice import notices
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
@@ -62,6 +68,13 @@ _SHOWN_KEYWORD = {
     ("en", COMPLAINT): "complaint", ("en", SUGGESTION): "suggestion",
     ("en", ENQUIRY): "question",
 }
+# "My transactions" (issue 17): the whole message, however typed; the sender's mobile,
+# which the network authenticated, is the proof.
+MINE_WORDS = frozenset({fold("معاملاتي"), fold("my transactions")})
+# At most this many transactions are listed, fewer when the list would need more than
+# ``MINE_SEGMENTS`` segments; the rest are counted ("and N more").
+MINE_SHOWN = 8
+MINE_SEGMENTS = 2
 _DIGITS = frozenset("012345")
 SOURCE_PREFIX = "sms:"
 
@@ -71,10 +84,12 @@ SOURCE_PREFIX = "sms:"
 
 @dataclass(frozen=True)
 class Filing:
-    """A keyword and what follows it: file a case of ``case_type`` with ``text``."""
+    """A keyword and what follows it: file a case of ``case_type`` with ``text``; an
+    enquiry about ``transaction`` when its text starts with a transaction number."""
 
     case_type: str
     text: str
+    transaction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,14 +113,25 @@ class FreeText:
     text: str
 
 
-Intent = Filing | TrackingAsked | Digit | FreeText
+@dataclass(frozen=True)
+class MineAsked:
+    """``معاملاتي`` or ``my transactions`` alone: the sender's transactions."""
+
+
+Intent = Filing | TrackingAsked | Digit | FreeText | MineAsked
 
 
 def classify(text: str) -> Intent | None:
     """What ``text`` asks of the Citizen's Voice, or None for a transaction inquiry."""
+    if len(text) <= 40 and fold(text).strip(" .!?؟،,:") in MINE_WORDS:
+        return MineAsked()
     keyword = _keyword(text)
     if keyword is not None:
         word, rest = keyword
+        if KEYWORDS[word] == ENQUIRY:
+            number, question = transaction_asked(rest)
+            # A number without a question gets the help, as a keyword alone does.
+            return Filing(ENQUIRY, rest if question else "", number)
         return Filing(KEYWORDS[word], rest)
     tracking = parse_tracking(text)
     if tracking is not None:
@@ -118,6 +144,19 @@ def classify(text: str) -> Intent | None:
     if not stripped or extract_transaction_number(text) is not None:
         return None  # an empty SMS gets the inquiry's help, as before
     return FreeText(text)
+
+
+def transaction_asked(text: str) -> tuple[str | None, str]:
+    """The transaction number an enquiry's text starts with (its first word, in any
+    digits, "1447-001" joined as the inquiry joins it), and the question after it; no
+    number and the whole text when it starts with none. A tracking number is not a
+    transaction number."""
+    first, _, question = text.strip().partition(" ")
+    first = first.rstrip(":,\u060c")
+    number = extract_transaction_number(first)
+    if number is None or parse_tracking(first) is not None:
+        return None, text.strip()
+    return number, question.strip()
 
 
 def _keyword(text: str) -> tuple[str, str] | None:
@@ -164,6 +203,8 @@ class SmsVoice:
         proof = CitizenProof(mobile=message.sender)
         if isinstance(intent, TrackingAsked):
             return self._state(intent.tracking, proof, lang)
+        if isinstance(intent, MineAsked):
+            return VoiceReply(self._mine(message.sender, lang))
         done = self.core.voice.handled(source_keys(message))
         if done is not None:
             return VoiceReply(self._again(done, lang))
@@ -181,8 +222,11 @@ class SmsVoice:
             return VoiceReply(help_text(filing.case_type, lang, self.short_code))
         if len(filing.text) > TEXT_MAX:
             return VoiceReply(too_long(lang))
-        body = {"type": filing.case_type, "text": filing.text.strip(), "channel": "sms",
-                "lang": lang, "citizen": {"mobile": message.sender}}
+        body: dict[str, object] = {
+            "type": filing.case_type, "text": filing.text.strip(), "channel": "sms",
+            "lang": lang, "citizen": {"mobile": message.sender}}
+        if filing.transaction is not None:
+            body["transaction"] = filing.transaction
         try:
             filed = self.core.voice.file_case(
                 body, source_key=source_key(message.dedupe_key), self_service=True,
@@ -213,6 +257,19 @@ class SmsVoice:
             # No case, or not theirs: answered as a transaction number, as any stranger is.
             return None
         return VoiceReply(state_text(view, lang))
+
+    # --- my transactions ---------------------------------------------------------------
+
+    def _mine(self, sender: str, lang: str) -> str:
+        """The sender's transactions, newest first, in at most ``MINE_SEGMENTS``
+        segments (one line fewer until it fits)."""
+        lines, more = self.core.mine.by_mobile(sender, limit=MINE_SHOWN)
+        shown = len(lines)
+        text = mine.sms_list(lines, more, lang)
+        while shown > 1 and segment_count(text) > MINE_SEGMENTS:
+            shown -= 1
+            text = mine.sms_list(lines[:shown], more + len(lines) - shown, lang)
+        return text
 
     # --- rating and reopening ---------------------------------------------------------
 

@@ -34,10 +34,15 @@ class DemoUser:
     role: str
     agency: str | None  # "emirate": voice.emirate_agency
     mobile: str  # made up: one of DEMO_STAFF_MOBILES
+    # One of the emirate's departments (the transactions' demo makes it): the user works
+    # its cases only, the enquiries about its transactions.
+    department: str | None = None
 
 
-# The demo staff's made-up mobiles: a run of its own, 0500000101 to 0500000106.
-DEMO_STAFF_MOBILES = tuple(f"05000001{n:02d}" for n in range(1, 7))
+# The demo staff's made-up mobiles: a run of its own, 0500000101 to 0500000107.
+DEMO_STAFF_MOBILES = tuple(f"05000001{n:02d}" for n in range(1, 8))
+# The department whose coordinator the demo has (core/transactions/demo/data.py).
+DEMO_DEPARTMENT = "PRIVATE-RIGHTS"
 
 DEMO_USERS = (
     DemoUser("demo.coordinator", "منسق الأمانة", COORDINATOR, DEMO_AGENCY,
@@ -50,6 +55,8 @@ DEMO_USERS = (
              DEMO_STAFF_MOBILES[3]),
     DemoUser("demo.leadership", "قيادات الإمارة", LEADERSHIP, None, DEMO_STAFF_MOBILES[4]),
     DemoUser("demo.admin", "مدير النظام", ADMIN, None, DEMO_STAFF_MOBILES[5]),
+    DemoUser("rights.coordinator", "منسق إدارة الحقوق الخاصة", COORDINATOR, "emirate",
+             DEMO_STAFF_MOBILES[6], DEMO_DEPARTMENT),
 )
 
 
@@ -65,7 +72,9 @@ def load_demo_users(users: StaffUsers, emirate_agency: str) -> str:
             password = "(already there: its password unchanged)"
         except NotFound:
             users.create(demo.role, demo.login, name=demo.name, agency=agency,
-                         mobile=demo.mobile, password=DEMO_PASSWORD)
+                         mobile=demo.mobile, password=DEMO_PASSWORD,
+                         department=demo.department)
             password = DEMO_PASSWORD
-        lines.append(f"  {demo.login:<20} {demo.role:<14} {agency or '-':<10} {password}")
+        where = f"{agency}/{demo.department}" if demo.department else agency or "-"
+        lines.append(f"  {demo.login:<20} {demo.role:<14} {where:<10} {password}")
     return "\n".join(lines)

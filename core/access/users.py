@@ -65,6 +65,8 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 # The agencies table, by name only: core.directory sits beside core.access (neither
 # imports the other); a user's agency is a code an operator types.
 _agencies = table("agencies", column("id"), column("code"))
+# The same for the emirate's departments (a member of staff may belong to one).
+_departments = table("departments", column("id"), column("code"))
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class UserRecord:
     disabled_at: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    # The emirate's department they work for (its code), if any.
+    department: str | None = None
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
@@ -156,9 +160,12 @@ class StaffUsers:
     def create(self, role: str, login: str, *, name: str | None = None,
                agency: str | None = None, mobile: str | None = None,
                email: str | None = None, by: Actor | None = None,
-               password: str | None = None) -> Created:
+               password: str | None = None, department: str | None = None) -> Created:
         """A new account with a generated initial password, to be changed at the first
-        sign-in. ``password`` is for the demo's documented accounts only."""
+        sign-in. ``password`` is for the demo's documented accounts only.
+        ``department``: the code of one of the emirate's departments, for a coordinator,
+        specialist or agency leader of the emirate who works that department's cases
+        only (``core.voice.permissions``)."""
         _require_admin(by)
         if role not in USER_ROLES:
             raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}",
@@ -175,20 +182,24 @@ class StaffUsers:
         initial = password or generate_password()
         with self._db.write.begin() as session:
             agency_id = self._agency_for(session, role, agency)
+            department_id, department_code = self._department_for(session, agency,
+                                                                  department)
             if session.scalar(select(StaffUser.id).where(StaffUser.login == login)):
                 raise Conflict(f"a user with the login {login!r} exists already",
                                code="login_taken", field="login")
             user = StaffUser(login=login, name=name, role=role, agency_id=agency_id,
-                             mobile=mobile, email=email,
+                             department_id=department_id, mobile=mobile, email=email,
                              password_hash=self._hasher.hash(initial),
                              must_change_password=password is None, failed_logins=0,
                              created_at=self.now())
             session.add(user)
             session.flush()
             audit.record(session, by, "create", "staff_user", str(user.id),
-                         f"login={login} role={role} agency={agency or '-'}",
+                         f"login={login} role={role} agency={agency or '-'}"
+                         f" department={department_code or '-'}",
                          role=_operator(by))
-            record = _record(user, agency.strip().upper() if agency else None)
+            record = _record(user, agency.strip().upper() if agency else None,
+                             department_code)
         return Created(record, initial)
 
     def list_users(self, *, by: Actor | None = None) -> list[UserRecord]:
@@ -196,16 +207,23 @@ class StaffUsers:
         _require_admin(by)
         with self._db.read() as session:
             rows = session.execute(
-                select(StaffUser, _agencies.c.code)
+                select(StaffUser, _agencies.c.code, _departments.c.code)
                 .outerjoin(_agencies, _agencies.c.id == StaffUser.agency_id)
+                .outerjoin(_departments, _departments.c.id == StaffUser.department_id)
                 .order_by(StaffUser.login)).all()
-            return [_record(user, code) for user, code in rows]
+            return [_record(user, code, department) for user, code, department in rows]
 
     def get(self, login: str, *, by: Actor | None = None) -> UserRecord:
         _require_admin(by)
         with self._db.read() as session:
             user = self._find(session, login)
-            return _record(user, self._agency_code(session, user.agency_id))
+            return _record(user, self._agency_code(session, user.agency_id),
+                           self._department_code(session, user.department_id))
+
+    def department_code(self, department_id: int | None) -> str | None:
+        """The code of the department an actor belongs to (None: none)."""
+        with self._db.read() as session:
+            return self._department_code(session, department_id)
 
     def agency_code(self, agency_id: int | None) -> str | None:
         """The code of the agency an actor belongs to (None: none)."""
@@ -447,6 +465,31 @@ class StaffUsers:
                            field="agency")
         return int(agency_id)
 
+    def _department_for(self, session: Session, agency: str | None,
+                        department: str | None) -> tuple[int | None, str | None]:
+        """The department's id and code: only for the emirate's agency roles (the agency
+        already checked for the role)."""
+        code = (department or "").strip()
+        if not code:
+            return None, None
+        if (agency or "").strip().upper() != self._config.voice.emirate_agency.upper():
+            raise InvalidRequest(
+                f"a department is the emirate's ({self._config.voice.emirate_agency}): "
+                "give that agency, or leave the department out",
+                code="department_not_allowed", field="department")
+        row = session.execute(select(_departments.c.id, _departments.c.code).where(
+            _departments.c.code.in_({code, code.upper()}))).first()
+        if row is None:
+            raise NotFound(f"no department has the code {code!r}",
+                           code="unknown_department", field="department")
+        return int(row.id), str(row.code)
+
+    def _department_code(self, session: Session, department_id: int | None) -> str | None:
+        if department_id is None:
+            return None
+        return session.scalar(select(_departments.c.code)
+                              .where(_departments.c.id == department_id))
+
     def _agency_code(self, session: Session, agency_id: int | None) -> str | None:
         if agency_id is None:
             return None
@@ -513,7 +556,8 @@ def _actor(row: Any) -> Actor | None:
     return Actor(row.id, row.login, row.name, row.role, row.agency_id, row.department_id)
 
 
-def _record(user: StaffUser, agency: str | None) -> UserRecord:
+def _record(user: StaffUser, agency: str | None,
+            department: str | None = None) -> UserRecord:
     return UserRecord(user.id, user.login, user.name, user.role, agency, user.mobile,
                       user.email, user.must_change_password, user.locked_until,
-                      user.disabled_at, user.created_at, user.last_login_at)
+                      user.disabled_at, user.created_at, user.last_login_at, department)

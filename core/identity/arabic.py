@@ -37,8 +37,16 @@ _DIGITS = {**{0x0660 + i: str(i) for i in range(10)}, **{0x06F0 + i: str(i) for 
 _TABLE = str.maketrans({**{ord(c): None for c in _DROP},
                         **{ord(k): v for k, v in _LETTERS.items()}, **_DIGITS})
 _SPACE = re.compile(r"\s+")
+_ARABIC_BLOCK = re.compile(r"[\u0600-\u06ff]")
 # The most characters a keyword may take as typed (with its diacritics and tatweel).
 KEYWORD_SPAN = 64
+
+
+def written_in(text: str) -> str:
+    """The language a citizen's text is in, as a case keeps it and a voice reads it:
+    "ar" when anything of the Arabic block is in it (a letter, an Arabic-Indic digit),
+    else "en"."""
+    return "ar" if _ARABIC_BLOCK.search(text) else "en"
 
 
 def fold(text: str) -> str:

@@ -263,6 +263,14 @@ class OneTimeCodes:
                 return None
             return _sent(row)
 
+    def live(self, purpose: str, mobile: str, subject: str) -> int | None:
+        """The live code for (``purpose``, ``mobile``) if it was sent for ``subject``: its
+        id (one read by the unique ``live_key``); None otherwise."""
+        with self._db.read() as session:
+            row = session.execute(select(OneTimeCode.id, OneTimeCode.subject).where(
+                OneTimeCode.live_key == _live_key(purpose, normalize_mobile(mobile)))).first()
+        return int(row.id) if row is not None and row.subject == subject else None
+
     def forget_old(self, now: datetime) -> int:
         """Delete the codes ended or expired more than ``KEPT_FOR`` ago; how many."""
         horizon = now - KEPT_FOR

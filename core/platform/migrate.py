@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -43,8 +44,49 @@ def include_object(dialect: str) -> Callable[..., bool]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run on every start."""
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         command.upgrade(_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (an operator's way back, and the tests')."""
+    with _migrating(engine) as connection:
+        command.downgrade(_config(connection), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a migration run. On SQLite, with foreign keys unenforced while
+    it runs: SQLite alters most things by copying a table and dropping the old one, and
+    dropping a table that other rows point at (the cases of a running installation, their
+    events) fails while they are enforced. Before the commit every foreign key is
+    checked (``PRAGMA foreign_key_check``): a migration that broke one rolls back."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _outside_a_transaction(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                _outside_a_transaction(connection, "PRAGMA foreign_keys=ON")
+
+
+def _outside_a_transaction(connection: Connection, pragma: str) -> None:
+    """Run a pragma SQLite takes only outside a transaction: without the BEGIN the
+    database's connections send first (``core.platform.db``'s ``sqlite_begin``)."""
+    begin = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.execution_options(sqlite_begin="NONE")
+    try:
+        connection.exec_driver_sql(pragma)
+        connection.commit()
+    finally:
+        connection.execution_options(sqlite_begin=begin)
 
 
 def current_revision(engine: Engine) -> str | None:

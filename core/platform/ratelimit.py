@@ -74,12 +74,23 @@ class DatabaseFailureCounts:
     DELAY = 0.05
     # Failures per key this process may hold unwritten (what another process cannot see).
     MAX_UNWRITTEN = 1
+    # Seconds between two refreshes of the filter of keys that may have failures.
+    REFRESH = 1.0
+    # A refresh reads the rows whose window opened since the one before, less this: a
+    # row's ``since`` is its writer's clock just before its commit.
+    SLACK = 5.0
+    # Keys the filter holds at most; past it (a flood of failures) every key is a suspect
+    # until a full read, tried every ``SATURATED_RETRY`` seconds, finds fewer.
+    MAX_SUSPECTS = 50_000
+    SATURATED_RETRY = 30.0
 
     def __init__(self, db: Database, window: float, *, clock: Clock = time.time,
-                 delay: float = DELAY, max_unwritten: int = MAX_UNWRITTEN) -> None:
+                 delay: float = DELAY, max_unwritten: int = MAX_UNWRITTEN,
+                 refresh: float = REFRESH) -> None:
         self.window = window
         self.delay = delay
         self.max_unwritten = max_unwritten
+        self.refresh_every = refresh
         self._db = db
         self._clock = clock  # wall-clock seconds: every machine must agree on it
         self._reads: dict[int, CompiledStatement] = {}
@@ -96,6 +107,19 @@ class DatabaseFailureCounts:
         self._stopping = threading.Event()
         self._closed = False
         self._writer: threading.Thread | None = None
+        # The filter of keys that may have failures (``suspects``): key -> since, wall
+        # clock. Off until first asked (other users of the store pay nothing for it);
+        # usable once a full read of the table filled it. Changed under ``_filter_lock``,
+        # read without it (a dict lookup is atomic).
+        self._known: dict[str, float] = {}
+        self._filter_on = False
+        self._usable = False
+        self._next_refresh = 0.0  # time.monotonic()
+        self._read_after = 0.0  # wall clock: the next refresh reads rows opened after it
+        self._filter_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._refresh_read: CompiledStatement | None = None
+        self._saturations = 0  # a full read begun before the latest one cannot be used
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
         unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
@@ -139,10 +163,106 @@ class DatabaseFailureCounts:
                  if value is not None}
         return _plus(found, unwritten)
 
+    def suspects(self, keys: Sequence[str]) -> list[str]:
+        """The keys among ``keys`` that may have failures: the only ones worth reading.
+
+        From a filter in this process's memory: every key this process has failed (from
+        the moment ``add``/``add_in`` is called, so unwritten failures too), and every key
+        with a row in the table as of the last refresh (every ``refresh_every`` seconds,
+        by the first caller due; the others go on with the filter as it is). A key
+        another process failed since that refresh is not a suspect here yet. What that
+        lets through, past a limit: this process answers an inquiry with that key as if
+        it had no failure; if it fails, the failure is counted as usual and makes the key
+        a suspect here at once. So each process answers at most one failing inquiry
+        more per counter (with those it has in flight at that moment), and only while
+        it has not refreshed since the counter's window opened elsewhere (within
+        ``refresh_every`` seconds; or, were a machine's clock off by more than ``SLACK``,
+        within the window). A key whose row a refresh missed is caught the same way.
+        Until the first full read, and while the table holds more than
+        ``MAX_SUSPECTS`` live keys, every key is a suspect (read as without the filter).
+        """
+        if time.monotonic() >= self._next_refresh:
+            try:
+                self.refresh(wait=False)
+            except Exception:  # the database is away: read every key until a full read
+                log.exception("could not refresh the failure counters' filter")
+                with self._filter_lock:
+                    self._usable = False
+                    self._next_refresh = time.monotonic() + self.refresh_every
+        if not self._usable:
+            return list(keys)
+        known = self._known
+        return [key for key in keys if key in known]
+
+    def refresh(self, *, wait: bool = True) -> None:
+        """Bring the filter of ``suspects`` up to date with the table now (``wait=False``:
+        unless another thread is doing it). Raises when the database is away; the filter
+        stays as it was."""
+        if not self._refresh_lock.acquire(blocking=wait):
+            return
+        try:
+            self._filter_on = True
+            started = self._clock()
+            full = not self._usable
+            saturations = self._saturations
+            with self._lock:  # before the read: a commit in between is not missed
+                unwritten = list(self._unwritten)
+            after = started - self.window if full else max(self._read_after,
+                                                            started - self.window)
+            rows = self._refresh_statement().fetchall(
+                self._db.lookup, {"after": after, "most": self.MAX_SUSPECTS + 1})
+            self._merge(rows, unwritten, started, full, saturations)
+        finally:
+            self._refresh_lock.release()
+
+    def _merge(self, rows: Sequence[Sequence[Any]], unwritten: list[str], started: float,
+               full: bool, saturations: int) -> None:
+        horizon = started - self.window
+        with self._filter_lock:
+            if saturations != self._saturations:
+                return  # the filter was emptied during the read: marks since then are lost
+            known = self._known
+            for key in [key for key, since in known.items() if since <= horizon]:
+                del known[key]
+            known.update((key, float(since)) for key, since in rows)
+            known.update(dict.fromkeys(unwritten, started))
+            if len(known) > self.MAX_SUSPECTS:
+                self._saturate()
+                return
+            self._usable = self._usable or full
+            self._read_after = started - self.SLACK
+            self._next_refresh = time.monotonic() + self.refresh_every
+
+    def _saturate(self) -> None:
+        """Too many keys to hold: every key a suspect until a full read finds fewer."""
+        self._known.clear()
+        self._usable = False
+        self._saturations += 1
+        self._next_refresh = time.monotonic() + self.SATURATED_RETRY
+
+    def _mark(self, keys: Iterable[str]) -> None:
+        """Make ``keys`` suspects in this process (they are failing here, now)."""
+        if not self._filter_on:
+            return
+        now = self._clock()
+        with self._filter_lock:
+            self._known.update(dict.fromkeys(keys, now))
+            if len(self._known) > self.MAX_SUSPECTS:
+                self._saturate()
+
+    def _refresh_statement(self) -> CompiledStatement:
+        if self._refresh_read is None:
+            # Through the ``since`` index: the rows whose window opened after ``:after``.
+            self._refresh_read = CompiledStatement(text(
+                "SELECT key, since FROM failure_counts WHERE since > :after LIMIT :most"),
+                self._db.engine.dialect)
+        return self._refresh_read
+
     def add(self, keys: Iterable[str], *, durable: bool = True) -> None:
         failures = list(dict.fromkeys(keys))
         if not failures:
             return
+        self._mark(failures)  # before it is counted: a suspect is read, unwritten and all
         with self._lock:
             if not durable and not self._closed and all(
                     self._unwritten[key] < self.max_unwritten for key in failures):
@@ -217,6 +337,7 @@ class DatabaseFailureCounts:
         unique = sorted(key for key, n in failures.items() if n > 0)
         if not unique:
             return
+        self._mark(unique)
         now = self._clock()
         # Run as compiled once, on the connection's own DB-API connection (so in its
         # transaction): half the cost of going through text().

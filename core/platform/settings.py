@@ -195,9 +195,11 @@ class VoiceSettings(Section):
     # Filing limits, counted where every process sees them (core/voice/limits.py): cases
     # one citizen (a mobile, an address) may file in a day, and cases from one origin (an
     # address or its IPv6 /64, a caller, a mail domain) in an hour. A kiosk or a member of
-    # staff filing for citizens counts only against the citizen.
+    # staff filing for citizens counts only against the citizen. A mail domain (origin
+    # "@domain") has an allowance of its own: one webmail serves a whole city.
     max_cases_per_citizen: int = Field(default=5, ge=1, le=10_000)
     max_cases_per_origin: int = Field(default=20, ge=1, le=100_000)
+    max_cases_per_mail_domain: int = Field(default=500, ge=1, le=1_000_000)
     # The dashboards' league ranks an agency only with at least this many answered cases
     # in the period (a median of three cases says little).
     dashboard_min_cases: int = Field(default=20, ge=1, le=100_000)

@@ -126,13 +126,7 @@ class InquiryService:
         rows: list[LookupRow] | None = None
         seen: Mapping[str, int] | None = None
         if counters is self.limits:
-            values = None
-            if self._counts is not None and number is not None:
-                # One round trip: the lookup carries the counters (a transaction not
-                # found brings no row to carry them: read apart, as a failure's path
-                # anyway).
-                rows, values = self._find.with_counts(number, counted.keys, self._counts)
-            seen = values if values is not None else self.limits.read(counted)
+            seen, rows = self._read(number, counted)
             refused = self.limits.refused_by(counted, seen)
         else:
             refused = counters.refused(counted)
@@ -160,6 +154,32 @@ class InquiryService:
             latency_ms=elapsed * 1000.0,
         ))
         return answer
+
+    def _read(self, number: str | None, counted: Counted
+              ) -> tuple[Mapping[str, int], list[LookupRow] | None]:
+        """The failures of the inquiry's counters, and the lookup's rows when the read
+        carried the lookup (None: not run yet).
+
+        Only the counters that may have failures are read (``suspects``,
+        core/platform/ratelimit.py: a filter in memory, and how stale it may be): most
+        inquiries touch none, and pay for no read at all, as before the limits were
+        shared. The others read theirs with the lookup, in its statement (one round
+        trip; a number with no transaction brings no row to carry them: read apart, as
+        a failure's path anyway). Found or not, a request is checked alike: a refusal
+        never tells whether the number exists.
+        """
+        store = self._counts
+        if store is None:
+            return self.limits.read(counted), None
+        suspects = store.suspects(counted.keys)
+        if not suspects:
+            return {}, None
+        if number is not None:
+            rows, values = self._find.with_counts(number, suspects, store)
+            if values is not None:
+                return values, rows
+            return self.limits.counts.counts(suspects), rows
+        return self.limits.counts.counts(suspects), None
 
     def _lookup(self, number: str, who: list[_Credential],
                 rows: list[LookupRow] | None = None

@@ -29,6 +29,10 @@ loses only failures far from any limit, and another process sees every failure i
 to refuse at the limit as long as fewer processes than half the limit fail for one
 counter within those milliseconds.
 
+An inquiry reads only the counters that may have failures (``suspects``, a filter in
+the process's memory: core/platform/ratelimit.py says how stale it may be, at most one
+failing inquiry more per process and counter past a limit); most read none.
+
 A burst of inquiries (the SMS short code's read burst) counts the same failures at less
 cost (``BurstCounts``): its counters are read once, the burst's own failures are counted
 on top in memory, and they are written in the transaction that stores the burst.

@@ -30,7 +30,7 @@ from core.access.models import StaffUser
 from core.calendar import versions
 from core.calendar.dates import local_date
 from core.calendar.workdays import WorkingDays
-from core.directory.models import Agency
+from core.directory.models import Agency, Department
 from core.identity.national_id import InvalidNationalId, hash_national_id
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.errors import InvalidRequest, NotAllowed, NotFound, WrongState
@@ -42,6 +42,8 @@ from core.voice.models import CaseAnswer, CaseEvent, VoiceCase
 
 s = states
 REASON_MAX = 2000
+# "refer" to no department: back to the emirate's general inbox.
+GENERAL_INBOX = "-"
 # A calendar with no working day at all still ends the window (ten years on).
 REOPEN_SEARCH_DAYS = 3660
 _C_OPEN = frozenset({s.RECEIVED, s.ASSIGNED, s.IN_PROGRESS})
@@ -53,6 +55,7 @@ NONE: frozenset[str] = frozenset()
 # action -> (states for complaints and enquiries, states for suggestions).
 FROM: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "route": (_C_OPEN, _S_OPEN),
+    "refer": (_C_OPEN, _S_OPEN),
     "assign": (_C_OPEN, _S_OPEN),
     "start": (frozenset({s.ASSIGNED}), frozenset({s.ASSIGNED})),
     "request_info": (frozenset({s.ASSIGNED, s.IN_PROGRESS}),
@@ -102,6 +105,8 @@ class ActionBody(StrictModel):
     reason: str | None = Field(default=None, min_length=1, max_length=REASON_MAX)
     # merge: the case this one duplicates.
     into: str | None = Field(default=None, min_length=1, max_length=40)
+    # refer: the emirate's department to hold the case, or GENERAL_INBOX.
+    department: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("action")
     @classmethod
@@ -112,7 +117,8 @@ class ActionBody(StrictModel):
 
 
 # What each staff action must carry.
-REQUIRED = {"route": "agency", "assign": "user", "request_info": "text", "answer": "text",
+REQUIRED = {"route": "agency", "refer": "department", "assign": "user",
+            "request_info": "text", "answer": "text",
             "send_back": "reason", "not_competent": "reason", "reject": "reason",
             "close": "reason", "merge": "into", "comment": "text"}
 
@@ -273,9 +279,34 @@ def _route(act: Act) -> None:
         raise NotAllowed("a complaint about an agency's own staff stays away from it",
                          code="own_staff_complaint")
     previous = session.get(Agency, case.agency_id)
-    case.agency_id, case.assigned_user_id = target.id, None
+    # Away from the emirate, no department of its holds it any more.
+    case.agency_id, case.assigned_user_id, case.department_id = target.id, None, None
     _move(act, "route", s.RECEIVED, reason=act.body.reason or "",
           detail={"agency": target.code, "from_agency": previous.code if previous else ""})
+
+
+def _refer(act: Act) -> None:
+    """The case at the emirate goes to one of its departments' inboxes (or, without a
+    department, back to the emirate's general inbox), unassigned."""
+    case, session = act.case, act.session
+    if case.agency_id != emirate_id(session, act.config):
+        raise InvalidRequest("only a case at the emirate goes to one of its departments",
+                             code="not_at_emirate", field="department")
+    target = None
+    if act.body.department != GENERAL_INBOX:
+        target = session.scalar(select(Department).where(
+            Department.code == act.body.department))
+        if target is None:
+            raise InvalidRequest(f"department {act.body.department} is not known",
+                                 code="unknown_department", field="department")
+    if (target.id if target else None) == case.department_id:
+        raise InvalidRequest("the case is already there", code="same_department",
+                             field="department")
+    previous = session.get(Department, case.department_id) if case.department_id else None
+    case.department_id, case.assigned_user_id = (target.id if target else None), None
+    _move(act, "refer", s.RECEIVED, reason=act.body.reason or "",
+          detail={"department": target.code if target else "",
+                  "from_department": previous.code if previous else ""})
 
 
 def _assign(act: Act) -> None:
@@ -283,7 +314,8 @@ def _assign(act: Act) -> None:
     login = (act.body.user or "").strip().lower()  # logins are stored in lower case
     user = session.scalar(select(StaffUser).where(StaffUser.login == login))
     if user is None or user.role != SPECIALIST or user.agency_id != case.agency_id \
-            or user.disabled_at is not None:
+            or user.disabled_at is not None \
+            or user.department_id not in (None, case.department_id):
         raise InvalidRequest(f"{act.body.user} is no active specialist of this agency",
                              code="unknown_specialist", field="user")
     case.assigned_user_id = user.id
@@ -487,7 +519,8 @@ def _rate(act: Act, rating: int) -> None:
 
 
 HANDLERS: dict[str, Callable[[Act], None]] = {
-    "route": _route, "assign": _assign, "start": _start, "request_info": _request_info,
+    "route": _route, "refer": _refer, "assign": _assign, "start": _start,
+    "request_info": _request_info,
     "draft": _draft, "send": _send, "approve": _approve, "send_back": _send_back,
     "not_competent": _not_competent, "reject": _decide(s.REJECTED, "reject"),
     "accept": _decide(s.ACCEPTED, "accept"), "plan": _decide(s.PLANNED, "plan"),

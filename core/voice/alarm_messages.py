@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.access.actors import AGENCY_LEADER, COORDINATOR, LEADERSHIP
 from core.access.models import StaffUser
-from core.directory.models import Agency
+from core.directory.models import Agency, Department
 from core.messaging import outbox, subjects
 from core.messaging.models import Notification, NotificationStatus
 from core.messaging.subjects import N_
@@ -67,7 +67,9 @@ class Listed:
 
 @dataclass(frozen=True)
 class _Address:
-    user_id: int
+    # A staff user's id, or "department-<id>" for a department's manager (no account:
+    # the directory's manager mobile, as the transactions' overdue reminders use).
+    user_id: int | str
     channel: str  # "sms", or "email" for a user with an address and no mobile
     recipient: str
 
@@ -179,21 +181,45 @@ class _Staff:
             .order_by(StaffUser.id)).all()
         self.by_id = {user.id: address for user in users
                       if (address := _address(user)) is not None}
-        self.by_role: dict[tuple[str, int | None], list[_Address]] = defaultdict(list)
+        # A late case a department holds is also told to the department's manager.
+        held = {case.department_id for case, level in raised
+                if level == BREACH and case.department_id is not None}
+        self.managers = {ident: _Address(f"department-{ident}", "sms", mobile)
+                         for ident, mobile in session.execute(
+                             select(Department.id, Department.manager_mobile).where(
+                                 Department.id.in_(held),
+                                 Department.manager_mobile.is_not(None)))
+                         if mobile} if held else {}
+        # By role, agency and department: a department's staff hear of its cases only.
+        self.by_role: dict[tuple[str, int | None, int | None], list[_Address]] = \
+            defaultdict(list)
         for user in users:
             if user.id in self.by_id:
                 agency = None if user.role == LEADERSHIP else user.agency_id
-                self.by_role[(user.role, agency)].append(self.by_id[user.id])
+                self.by_role[(user.role, agency, user.department_id)].append(
+                    self.by_id[user.id])
+
+    def _of(self, role: str, case: VoiceCase) -> list[_Address]:
+        """The agency's users of ``role`` for this case: a department's case goes to its
+        department's, or the agency's general ones when the department has none."""
+        if case.department_id is not None:
+            held = self.by_role[(role, case.agency_id, case.department_id)]
+            if held:
+                return held
+        return self.by_role[(role, case.agency_id, None)]
 
     def audience(self, case: VoiceCase, level: int) -> list[_Address]:
         if level == WARNING:
             specialist = self.by_id.get(case.assigned_user_id or 0)
-            coordinators = self.by_role[(COORDINATOR, case.agency_id)]
+            coordinators = self._of(COORDINATOR, case)
             return list({a.user_id: a for a in [*coordinators, *filter(None, [specialist])]
                          }.values())
         if level == BREACH:
-            return self.by_role[(AGENCY_LEADER, case.agency_id)]
-        return self.by_role[(LEADERSHIP, None)]
+            manager = self.managers.get(case.department_id or 0)
+            leaders = self._of(AGENCY_LEADER, case)
+            return list({a.recipient: a for a in [*leaders, *filter(None, [manager])]
+                         }.values())
+        return self.by_role[(LEADERSHIP, None, None)]
 
 
 def _address(user: StaffUser) -> _Address | None:

@@ -52,6 +52,14 @@ class AttachmentView:
     seconds: int | None
     ready: bool  # stored (a recording not yet fetched is not)
     created_at: datetime
+    # A recording's failed fetches so far (``MAX_FETCH_ATTEMPTS`` once given up, also at
+    # once for a failure no retry can mend: so not shown as a count).
+    fetch_attempts: int = 0
+
+    @property
+    def given_up(self) -> bool:
+        """A recording the scheduler no longer tries to fetch (``MAX_FETCH_ATTEMPTS``)."""
+        return not self.ready and self.fetch_attempts >= MAX_FETCH_ATTEMPTS
 
 
 def add(session: Session, case: VoiceCase, attachment: NewAttachment) -> CaseAttachment:
@@ -103,12 +111,12 @@ def listed(session: Session, case_id: int) -> list[AttachmentView]:
         select(CaseAttachment.id, CaseAttachment.kind, CaseAttachment.content_type,
                CaseAttachment.byte_size, CaseAttachment.seconds,
                CaseAttachment.source_url, CaseAttachment.fetched_at,
-               CaseAttachment.created_at)
+               CaseAttachment.created_at, CaseAttachment.fetch_attempts)
         .where(CaseAttachment.case_id == case_id).order_by(CaseAttachment.id)).all()
     # A fetched recording keeps its provider's URL (to delete it there): stored is ready.
     return [AttachmentView(row.id, row.kind, row.content_type, row.byte_size, row.seconds,
                            row.source_url is None or row.fetched_at is not None,
-                           row.created_at) for row in rows]
+                           row.created_at, row.fetch_attempts) for row in rows]
 
 
 def content(session: Session, case_id: int, attachment_id: int

@@ -26,6 +26,7 @@ from core.identity.phones import optional_mobile
 from core.platform.errors import InvalidRequest, NotFound
 from core.platform.settings import CoreSettings
 from core.platform.validation import StrictModel, validated
+from core.transactions.ownership import Owned, clean_number, owned_by
 from core.voice import deadlines, notices, states, tracking
 from core.voice.categories import CODE_PATTERN, CaseType, agency_by_code
 from core.voice.models import CaseEvent, VoiceCase, VoiceCategory
@@ -87,7 +88,8 @@ class CitizenBody(StrictModel):
 
 
 class FilingBody(StrictModel):
-    type: CaseType
+    # Optional only with ``transaction``: a question about a transaction is an enquiry.
+    type: CaseType | None = None
     text: str = Field(min_length=1, max_length=TEXT_MAX)
     agency: str | None = Field(default=None, pattern=CODE_PATTERN)
     category: str | None = Field(default=None, pattern=CODE_PATTERN)
@@ -97,12 +99,48 @@ class FilingBody(StrictModel):
     citizen: CitizenBody
     # A complaint about the agency's own staff: handled by the emirate, unseen by them.
     about_own_staff: bool = Field(default=False, strict=True)
+    # The transaction the case is about, its number as typed (Arabic-Indic digits too):
+    # linked, and held by its department, only when the citizen's details are its
+    # applicant's (``core.transactions.ownership``); else filed as if not given.
+    transaction: str | None = Field(default=None, max_length=40)
+
+    @field_validator("transaction")
+    @classmethod
+    def _transaction(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        clean = clean_number(value)
+        if clean is None:
+            raise ValueError("a transaction number is 4 to 20 digits")
+        return clean
+
+    @model_validator(mode="before")
+    @classmethod
+    def _enquiry_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("transaction") and data.get("type") is None:
+            return {**data, "type": states.ENQUIRY}
+        return data
 
     @model_validator(mode="after")
     def _own_staff(self) -> FilingBody:
         if self.about_own_staff and (self.type != states.COMPLAINT or not self.agency):
             raise ValueError("about_own_staff is for a complaint that names its agency")
         return self
+
+    @model_validator(mode="after")
+    def _about_transaction(self) -> FilingBody:
+        if self.type is None:
+            raise ValueError("type is required (unless the case is about a transaction)")
+        if self.transaction is not None and self.agency:
+            # The emirate answers about its transactions, linked or not: where the case
+            # goes must not tell whether the number is the filer's.
+            raise ValueError("a case about a transaction names no agency")
+        return self
+
+    @property
+    def case_type(self) -> str:
+        assert self.type is not None  # see _about_transaction
+        return self.type
 
 
 def emirate(session: Session, config: CoreSettings) -> Agency:
@@ -147,11 +185,16 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         raise InvalidRequest("about_own_staff: a complaint about the emirate's own staff "
                              "is filed without it", code="invalid_field",
                              field="about_own_staff")
-    category = _category(session, body.category, named, body.type)
+    category = _category(session, body.category, named, body.case_type)
     citizen = body.citizen
+    national_id_hash = (hash_national_id(citizen.national_id, config.national_id_key())
+                        if citizen.national_id else None)
+    linked = _linked(session, body, national_id_hash)
     case = VoiceCase(
-        tracking=_free_tracking(session), case_type=body.type, state=states.RECEIVED,
+        tracking=_free_tracking(session), case_type=body.case_type, state=states.RECEIVED,
         agency_id=home.id if body.about_own_staff else named.id,
+        transaction_id=linked.id if linked else None,
+        department_id=linked.department_id if linked else None,
         # None when the citizen named no agency: the emirate's coordinator routes it.
         about_agency_id=named.id if body.agency else None,
         about_own_staff=body.about_own_staff,
@@ -159,9 +202,7 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         language=body.lang, text=body.text, text_folded=matched_text(body.text),
         citizen_name=citizen.name,
         citizen_mobile=citizen.mobile, citizen_email=citizen.email,
-        citizen_national_id_hash=(hash_national_id(citizen.national_id,
-                                                   config.national_id_key())
-                                  if citizen.national_id else None),
+        citizen_national_id_hash=national_id_hash,
         cycle=1, received_at=now, cycle_started_at=now, escalation=0, updated_at=now,
         source_key=source_key,
         email_thread=email_thread if body.channel == notices.EMAIL and email_thread else None)
@@ -171,8 +212,11 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
         deadlines.time_new_case(session, config, case, now)
     session.add(case)
     session.flush()
-    event = record(session, case, actor or CITIZEN, "file", None, now,
-                   detail={"channel": body.channel})
+    detail: dict[str, object] = {"channel": body.channel}
+    if body.transaction is not None:
+        # For the staff: the number the citizen asked about, and whether it was theirs.
+        detail.update(transaction=body.transaction, linked=linked is not None)
+    event = record(session, case, actor or CITIZEN, "file", None, now, detail=detail)
     if acknowledge:
         notices.to_citizen(session, case, event.id, "received", notices.received(
             case.case_type, case.tracking, config.sms.short_code, case.language,
@@ -184,7 +228,18 @@ def check_choices(session: Session, config: CoreSettings, body: FilingBody) -> N
     """Refuse what ``file_case`` would refuse in the agency and category a filing names
     (a channel that files later, once the citizen is proven, says it at once)."""
     named = agency_by_code(session, body.agency) if body.agency else emirate(session, config)
-    _category(session, body.category, named, body.type)
+    _category(session, body.category, named, body.case_type)
+
+
+def _linked(session: Session, body: FilingBody,
+            national_id_hash: str | None) -> Owned | None:
+    """The transaction the filing asks about, when the citizen's mobile, address or
+    national ID is its applicant's; None otherwise (unknown or not theirs: the same)."""
+    if body.transaction is None:
+        return None
+    citizen = body.citizen
+    return owned_by(session, body.transaction, mobile=citizen.mobile, email=citizen.email,
+                    national_id_hash=national_id_hash)
 
 
 def filed_from(session: Session, source_key: str) -> VoiceCase | None:

@@ -33,6 +33,9 @@ SHOWN = frozenset({"file", "route", "not_competent", "assign", "request_info",
                    "reject", "close", "merge", "withdraw", "reopen", "rate"})
 # Shown as one step: the case moved to another agency, or someone took it up.
 SAME_STEP = {"not_competent": "route", "start": "assign"}
+# Source keys looked up at once: a mail thread's first (its In-Reply-To and References,
+# newest first; a long thread's oldest mails are not looked at).
+MAX_SOURCE_KEYS = 20
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,10 @@ def newest(session: Session, proof: CitizenProof, in_states: frozenset[str]
 def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
                     now: datetime) -> VoiceCase | None:
     """The citizen's most recently answered case they may still rate or reopen: answered
-    (or decided) within the reopen window, or not yet rated."""
+    (or decided) within the reopen window, or not yet rated (a rating, as
+    ``allowed_from("rate")``, has no deadline: the state texts offer it while it is
+    unrated). Any case within the window is newer than any outside it, so a bare "0" is
+    about the newest reopenable case."""
     rateable = allowed_from("rate", s.COMPLAINT) | allowed_from("rate", s.SUGGESTION)
     candidates = session.scalars(
         select(VoiceCase).where(_theirs(proof), VoiceCase.state.in_(rateable),
@@ -224,22 +230,57 @@ def newest_answered(session: Session, config: CoreSettings, proof: CitizenProof,
         .order_by(VoiceCase.answered_at.desc(), VoiceCase.id.desc()).limit(5)).all()
     for case in candidates:
         assert case.answered_at is not None
-        if now < reopen_until(session, config, case.answered_at):
+        if not _rated(case) or now < reopen_until(session, config, case.answered_at):
             return case
     return None
 
 
+def _rated(case: VoiceCase) -> bool:
+    """Rated since its last answer (a reopened case's new answer may be rated again)."""
+    return case.rated_at is not None and case.rated_at >= case.cycle_started_at
+
+
 def acted_from(session: Session, source_keys: Sequence[str]) -> tuple[VoiceCase, str] | None:
-    """What one channel message (any of its ``source_keys``) did: the case it filed and
-    "file", or the case of the citizen's act and the act; None when it did nothing."""
-    if not source_keys:
+    """What channel messages (any of ``source_keys``: one message's keys, or a thread's)
+    did, the newest: the case one filed and "file", else the case of the citizen's act
+    and the act; None when none did anything."""
+    keys = list(dict.fromkeys(source_keys))[:MAX_SOURCE_KEYS]
+    if not keys:
         return None
-    keys = list(source_keys)
-    case = session.scalar(select(VoiceCase).where(VoiceCase.source_key.in_(keys)).limit(1))
+    case = session.scalar(select(VoiceCase).where(VoiceCase.source_key.in_(keys))
+                          .order_by(VoiceCase.id.desc()).limit(1))
     if case is not None:
         return case, "file"
     acted = session.execute(
         select(VoiceCase, CaseEvent.action)
         .join(CaseEvent, CaseEvent.case_id == VoiceCase.id)
-        .where(CaseEvent.source_key.in_(keys)).limit(1)).first()
+        .where(CaseEvent.source_key.in_(keys))
+        .order_by(CaseEvent.id.desc()).limit(1)).first()
     return (acted[0], acted[1]) if acted is not None else None
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One of the citizen's cases in a list ("my transactions"): what it is and where it
+    stands, nothing of what was written in it."""
+
+    tracking: str
+    type: str
+    state: str
+    received_at: datetime
+
+
+def listed(session: Session, *, national_id_hash: str | None, mobile: str | None,
+           limit: int) -> list[CaseLine]:
+    """The cases filed under the keyed hash of a national ID or reached at a mobile the
+    caller verified, newest first, at most ``limit``."""
+    found = [_theirs(CitizenProof(mobile=mobile))] if mobile else []
+    if national_id_hash:
+        found.append(VoiceCase.citizen_national_id_hash == national_id_hash)
+    if not found:
+        return []
+    rows = session.execute(
+        select(VoiceCase.tracking, VoiceCase.case_type, VoiceCase.state,
+               VoiceCase.received_at).where(or_(*found))
+        .order_by(VoiceCase.received_at.desc(), VoiceCase.id.desc()).limit(limit)).all()
+    return [CaseLine(*row) for row in rows]

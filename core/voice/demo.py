@@ -34,18 +34,28 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.access.actors import COORDINATOR, SPECIALIST, Actor
+from core.access.demo import DEMO_DEPARTMENT
 from core.access.models import StaffUser
-from core.directory.models import Agency
+from core.directory.models import Agency, Department
 from core.identity.phones import normalize_mobile
 from core.messaging.models import Notification, NotificationStatus
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.settings import CoreSettings
+from core.transactions.models import Transaction
 from core.voice import actions, cases, categories, deadlines, states
 from core.voice.actions import CitizenProof
 from core.voice.models import CaseAlarm, VoiceCase
 
 NOT_SENT: Final = "demo data: not sent"
+# Enquiries about the transactions' demo's transactions (linked, held by departments).
+ENQUIRIES: Final = 4
+ENQUIRY_TEXTS: Final = (
+    "متى يصدر الخطاب الخاص بمعاملتي؟ أحتاجه قبل نهاية الأسبوع",
+    "هل ينقص معاملتي أي مستند حتى تستكمل؟",
+    "أرغب في معرفة سبب تأخر معاملتي وموعد إنجازها",
+    "هل يمكن تحويل المعاملة إلى جهة أخرى أقرب لمقر سكني؟",
+)
 DEMO_MOBILE: Final = "0500000001"
 # Cases filed and worked per database transaction.
 BATCH: Final = 50
@@ -330,12 +340,18 @@ def load_demo(core: DemoTarget, *, cases: int = 300, seed: int = 15015,
                 trackings.append(_work(session, config, staff, demo, trackings))
             _silence_alarms(session, config, trackings[first:], now)
             expired += _expire(session, mark)
+    with db.write.begin() as session:
+        mark = session.scalar(select(func.max(Notification.id))) or 0
+        asked = _enquiries(session, config, now)
+        trackings.extend(asked)
+        _silence_alarms(session, config, asked, now)
+        expired += _expire(session, mark)
     with db.read() as session:
         by_state = dict(session.execute(
             select(VoiceCase.state, func.count()).where(VoiceCase.tracking.in_(trackings))
             .group_by(VoiceCase.state)).all())
-    return _report(len(plan), by_state, staff, expired, time.perf_counter() - started,
-                   trackings[0])
+    return _report(len(plan) + len(asked), by_state, staff, expired,
+                   time.perf_counter() - started, trackings[0], len(asked))
 
 
 def _reference(session: Session, config: CoreSettings, now: datetime) -> None:
@@ -415,6 +431,29 @@ def _work(session: Session, config: CoreSettings, staff: Staff, demo: DemoCase,
     return case.tracking
 
 
+def _enquiries(session: Session, config: CoreSettings, now: datetime) -> list[str]:
+    """A few enquiries about the transactions' demo's transactions, asked from their
+    applicants' mobiles, so linked and held by their departments (most by
+    ``DEMO_DEPARTMENT``, whose demo coordinator finds them in their inbox). None when
+    the transactions' demo is not loaded."""
+    rows = session.execute(
+        select(Transaction.number, Transaction.applicant_mobile, Department.code)
+        .join(Department, Department.id == Transaction.department_id)
+        .where(Transaction.applicant_mobile.is_not(None))
+        .order_by(Transaction.registered_at.desc(), Transaction.id.desc())
+        .limit(200)).all()
+    chosen = [row for row in rows if row.code == DEMO_DEPARTMENT][:ENQUIRIES - 1]
+    chosen += [row for row in rows if row.code != DEMO_DEPARTMENT][:1]
+    asked = []
+    for n, (number, mobile, _code) in enumerate(chosen):
+        case = cases.file_case(session, config, {
+            "transaction": number, "text": ENQUIRY_TEXTS[n % len(ENQUIRY_TEXTS)],
+            "channel": ("sms", "email", "portal")[n % 3], "lang": "ar",
+            "citizen": {"mobile": mobile}}, now - timedelta(hours=2 * (n + 1)))
+        asked.append(case.tracking)
+    return asked
+
+
 def _silence_alarms(session: Session, config: CoreSettings, batch: list[str],
                     now: datetime) -> None:
     """Raise, silently, the alarms each running clock of the batch has passed (so the
@@ -445,8 +484,9 @@ def _expire(session: Session, mark: int) -> int:
 
 
 def _report(count: int, by_state: dict[str, int], staff: Staff, expired: int,
-            seconds: float, first: str) -> str:
-    lines = [f"voice demo loaded in {seconds:.1f} s: {count} cases, "
+            seconds: float, first: str, enquiries: int = 0) -> str:
+    lines = [f"voice demo loaded in {seconds:.1f} s: {count} cases "
+             f"({enquiries} enquiries about transactions, held by their departments), "
              f"{len(CATEGORIES)} categories, {len(AGENCIES) + 1} agencies",
              "  cases by state:"]
     for state in states.STATES:

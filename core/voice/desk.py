@@ -11,16 +11,16 @@ same two checks ``actions.staff_action`` makes, in the same terms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.access.actors import SPECIALIST, Actor
 from core.access.models import StaffUser
-from core.directory.models import Agency
+from core.directory.models import Agency, Department
 from core.platform.errors import InvalidRequest
 from core.voice import actions, permissions, queues, states
 from core.voice.deadlines import Explanation
@@ -29,7 +29,7 @@ from core.voice.similar import SimilarCase
 from core.voice.views import CaseView
 
 # The order the case page offers its actions in.
-OFFERED = ("route", "assign", "start", "request_info", "answer", "approve", "send_back",
+OFFERED = ("route", "refer", "assign", "start", "request_info", "answer", "approve", "send_back",
            "accept", "plan", "implement", "reject", "not_competent", "merge", "close",
            "comment")
 
@@ -57,6 +57,12 @@ class CaseDesk:
     answer_sends: bool
     route_to: list[Option]
     specialists: list[Option]
+    # The emirate's departments the case may be referred to ("refer").
+    refer_to: list[Option] = field(default_factory=list)
+    # The department holding it, if any.
+    department: Option | None = None
+    # The number of the transaction it is about, if any (its page in the staff app).
+    transaction: str | None = None
     # The names behind the view's codes (handling agency, the agency it is about, the
     # category), for the page; None where the view has none.
     agency: Option | None = None
@@ -97,11 +103,26 @@ def route_targets(session: Session, case: VoiceCase) -> list[Option]:
             and not (case.about_own_staff and ident == case.about_agency_id)]
 
 
-def specialists(session: Session, agency_id: int) -> list[Option]:
-    """The agency's active specialists (login and name), by name."""
-    rows = session.execute(select(StaffUser.login, StaffUser.name).where(
-        StaffUser.agency_id == agency_id, StaffUser.role == SPECIALIST,
-        StaffUser.disabled_at.is_(None)).order_by(StaffUser.name, StaffUser.login)).all()
+def refer_targets(session: Session, case: VoiceCase) -> list[Option]:
+    """The emirate's departments the case may be referred to: any but the one holding
+    it (the page adds "the emirate's general inbox" when a department holds it)."""
+    rows = session.execute(select(Department.id, Department.code, Department.name_ar,
+                                  Department.name_en).order_by(Department.name_en)).all()
+    return [Option(code, name_ar, name_en) for ident, code, name_ar, name_en in rows
+            if ident != case.department_id]
+
+
+def specialists(session: Session, agency_id: int,
+                department_id: int | None = None) -> list[Option]:
+    """The agency's active specialists (login and name), by name; for a case a
+    department holds, that department's and those of no department."""
+    where = [StaffUser.agency_id == agency_id, StaffUser.role == SPECIALIST,
+             StaffUser.disabled_at.is_(None)]
+    if department_id is not None:
+        where.append(or_(StaffUser.department_id.is_(None),
+                         StaffUser.department_id == department_id))
+    rows = session.execute(select(StaffUser.login, StaffUser.name).where(*where)
+                           .order_by(StaffUser.name, StaffUser.login)).all()
     return [Option(login, name or login, name or login) for login, name in rows]
 
 
@@ -159,15 +180,18 @@ def _midnight(day: date | None, tz: ZoneInfo) -> datetime | None:
 
 
 def names(session: Session, case: VoiceCase) -> dict[str, Option | None]:
-    """The case's agencies and category by name (``CaseDesk``'s last fields)."""
+    """The case's agencies, category and department by name (``CaseDesk``'s fields)."""
     def agency(agency_id: int | None) -> Option | None:
         row = session.get(Agency, agency_id) if agency_id is not None else None
         return Option(row.code, row.name_ar, row.name_en) if row else None
 
     category = session.get(VoiceCategory, case.category_id) if case.category_id else None
+    department = session.get(Department, case.department_id) if case.department_id else None
     return {"agency": agency(case.agency_id), "about_agency": agency(case.about_agency_id),
             "category": Option(category.code, category.name_ar, category.name_en)
-            if category else None}
+            if category else None,
+            "department": Option(department.code, department.name_ar, department.name_en)
+            if department else None}
 
 
 def agencies(session: Session) -> list[Option]:

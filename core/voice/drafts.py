@@ -78,7 +78,10 @@ class Drafts:
         _check_photos(photos)
         self._voice.limits.check(Filer(mobile, body.citizen.email, origin))
         self._codes.check_send(mobile, origin)
-        kept = body.model_dump(mode="json", exclude_none=True)
+        # A national ID that proves the filing's transaction is the citizen's is never
+        # kept, not even for the hour a draft waits: ``confirm`` is given it again.
+        kept = body.model_dump(mode="json", exclude_none=True,
+                               exclude={"citizen": {"national_id"}})
         try:
             with self._db.write.begin() as session:
                 cases.check_choices(session, self._config, body)
@@ -101,10 +104,13 @@ class Drafts:
     def resend(self, code_id: int, *, lang: str, origin: str | None) -> Sent:
         return self._codes.resend(code_id, PURPOSE, lang=lang, origin=origin)
 
-    def confirm(self, code_id: int, typed: str, *, origin: str | None) -> Filed:
+    def confirm(self, code_id: int, typed: str, *, origin: str | None,
+                national_id: str | None = None) -> Filed:
         """File the draft when ``typed`` is its code (``codes.verify``'s refusals
-        otherwise). The case's mobile is the one the code went to. Confirmed again: the
-        case the first filed; a draft gone (an hour passed): ``NotFound`` ``no_draft``."""
+        otherwise). The case's mobile is the one the code went to; ``national_id``, the
+        one the citizen proved a transaction with (a question about it), joins the
+        filing here, never the draft. Confirmed again: the case the first filed; a draft
+        gone (an hour passed): ``NotFound`` ``no_draft``."""
         key = source_key(code_id)
         with self._db.read() as session:
             if cases.filed_from(session, key) is not None:
@@ -122,8 +128,11 @@ class Drafts:
                       for row in session.scalars(select(DraftPhoto).where(
                           DraftPhoto.draft_id == draft.id).order_by(DraftPhoto.id))]
         citizen = data.get("citizen")
-        data["citizen"] = {**(citizen if isinstance(citizen, dict) else {}),
-                           "mobile": proof.mobile}
+        filer: dict[str, Any] = {**(citizen if isinstance(citizen, dict) else {}),
+                                 "mobile": proof.mobile}
+        if national_id:
+            filer["national_id"] = national_id
+        data["citizen"] = filer
         filed = self._voice.file_case(data, source_key=key, self_service=True,
                                       origin=origin, attachments=photos)
         self._forget(code_id)

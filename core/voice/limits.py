@@ -4,7 +4,9 @@ more web processes or machines do not multiply them and a restart forgets nothin
 
 A citizen is a mobile or an e-mail address (the case's ways to reach them), counted per
 day; an origin is where the filing came from, counted per hour: a web client's address
-(an IPv6 one by its /64, ``origin_group``), a caller's number, a mail's domain. A kiosk,
+(an IPv6 one by its /64, ``origin_group``), a caller's number, a mail's domain (written
+"@domain": an allowance of its own, ``voice.max_cases_per_mail_domain``, since one webmail
+domain serves many citizens). A kiosk,
 an agency's system or a member of staff filing for citizens has no origin of its own to
 count: only the citizen is counted. The keys are keyed hashes, as the inquiry limits':
 the table holds no mobile or address.
@@ -33,6 +35,8 @@ ORIGIN_WINDOW = 3600
 # time.
 LONGEST_WINDOW = max(CITIZEN_WINDOW, ORIGIN_WINDOW)
 KEY_PREFIX = "voice-"
+# An origin that is a mail domain ("@gmail.com"), counted against its own allowance.
+MAIL_DOMAIN = "@"
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,17 @@ class Filer:
     origin: str | None = None
 
 
+def mail_domain(address: str) -> str:
+    """The filing origin of a mail from ``address``: its domain, as a mail domain."""
+    return MAIL_DOMAIN + address.rpartition("@")[2].strip().lower()
+
+
 class FilingLimits:
     def __init__(self, config: CoreSettings, citizens: FailureCounts,
                  origins: FailureCounts) -> None:
         self._per_citizen = config.voice.max_cases_per_citizen
         self._per_origin = config.voice.max_cases_per_origin
+        self._per_mail_domain = config.voice.max_cases_per_mail_domain
         self._citizens = citizens
         self._origins = origins
         self._secret = hashlib.sha256(b"voice-filing:" + config.national_id_key()).digest()
@@ -77,7 +87,9 @@ class FilingLimits:
         if _over(self._citizens, citizens, self._per_citizen):
             raise TooMany("too many cases from this citizen today; please try tomorrow",
                           code="too_many_cases", retry_after=CITIZEN_WINDOW)
-        if _over(self._origins, origins, self._per_origin):
+        per_origin = (self._per_mail_domain if (filer.origin or "").startswith(MAIL_DOMAIN)
+                      else self._per_origin)
+        if _over(self._origins, origins, per_origin):
             raise TooMany("too many cases from this place within the hour; please try "
                           "later", code="too_many_cases", retry_after=ORIGIN_WINDOW)
 

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from core.directory.models import Agency
+from core.identity.arabic import written_in
 from core.identity.digits import normalize_digits
 from core.identity.masking import mask_contacts
 from core.platform.db import Database
@@ -56,7 +57,6 @@ ADDRESS_MAX = 500
 PUBLISHED_TYPES = (states.COMPLAINT, states.SUGGESTION)
 # The request's "status": closed once the agency has answered or decided.
 CLOSED_STATES = states.ANSWER_GIVEN
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
 # XML 1.0 refuses these characters even escaped: they are dropped from published text.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -271,14 +271,12 @@ class Open311:
         citizens from one address, and it has not proved who the citizen is, so the
         citizen's mobile and address are counted against the daily filing limit as if
         they filed it themselves. ``idempotency_key`` (the client's
-        ``Idempotency-Key`` header) files it once: a retry answers with the same id."""
+        ``Idempotency-Key`` header, checked by the gateway as for the JSON API) files it
+        once: a retry answers with the same id."""
         body = self._filing_body(form)
         source_key = None
         if idempotency_key:
-            if len(idempotency_key) > 100 or not idempotency_key.isprintable():
-                raise InvalidRequest("Idempotency-Key: at most 100 printable characters",
-                                     code="invalid_field", field="Idempotency-Key")
-            source_key = f"api:{token_name}:{idempotency_key}"[:200]
+            source_key = f"api:{token_name}:{idempotency_key}"
         filed = self._file_case(body, source_key=source_key, self_service=True, origin=None)
         notice = (f"رقم المتابعة {filed.tracking}؛ يصل إلى المواطن برسالة."
                   if body["lang"] == "ar" else
@@ -303,7 +301,7 @@ class Open311:
         if not description:
             raise InvalidRequest("description is required: what is the matter?",
                                  code="invalid_field", field="description")
-        lang = "ar" if _ARABIC.search(description) else "en"
+        lang = written_in(description)
         text = description + _location(form, lang)
         if len(text) > TEXT_MAX:
             raise InvalidRequest(f"description and address: at most {TEXT_MAX} characters",

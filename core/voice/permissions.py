@@ -10,7 +10,17 @@ the case's handling agency and assignee:
   it sees every case and may route any open one anywhere);
 * ``assignee``: the specialist of the handling agency the case is assigned to;
 * ``agency_reader``: an agency leader of the handling agency;
-* ``reader``: emirate leadership, for every case.
+* ``reader``: emirate leadership, for every case;
+* ``department_handler``: a coordinator of the department holding the case.
+
+Staff of one of the emirate's departments (``Actor.department_id``; their agency is the
+emirate) stand in these relations only to the emirate's cases that department holds
+(``VoiceCase.department_id``: enquiries about its transactions): their inbox, their
+queue, their reading. The emirate's staff without a department stand in them to every
+case at the emirate, department's or not; its coordinators still supervise every case.
+A case moves to (or between, or out of) departments by ``refer``, which its department's
+coordinator or an emirate coordinator may do. A transaction's page (``may_see_transaction``)
+is for its department's staff, the emirate's coordinators and leadership.
 
 Admins stand in none: they manage categories and policies and read no case. A
 complaint about an agency's own staff is handled by the emirate (its handling agency),
@@ -41,6 +51,7 @@ SUPERVISOR = "supervisor"
 ASSIGNEE = "assignee"
 AGENCY_READER = "agency_reader"
 READER = "reader"
+DEPARTMENT_HANDLER = "department_handler"
 
 # Those who see a case at all (and may comment on it).
 SEES = frozenset({HANDLER, SUPERVISOR, ASSIGNEE, AGENCY_READER, READER})
@@ -67,6 +78,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "implement": frozenset({HANDLER}),
     "close": frozenset({HANDLER}),
     "merge": frozenset({HANDLER}),
+    # Give the case at the emirate to one of its departments (another, or none: back to
+    # the emirate's general inbox).
+    "refer": frozenset({SUPERVISOR, DEPARTMENT_HANDLER}),
     # A note on the case's history, changing nothing: whoever sees it.
     "comment": SEES,
 }
@@ -82,11 +96,14 @@ class CaseFacts:
     emirate_agency_id: int
     # A complaint about this agency's own staff (None: not such a complaint).
     own_staff_of: int | None = None
+    # The emirate's department holding the case (None: the agency's general inbox).
+    department_id: int | None = None
 
     @classmethod
     def of(cls, case: VoiceCase, emirate_agency_id: int) -> CaseFacts:
         return cls(case.agency_id, case.assigned_user_id, emirate_agency_id,
-                   case.about_agency_id if case.about_own_staff else None)
+                   case.about_agency_id if case.about_own_staff else None,
+                   case.department_id)
 
 
 def relations(actor: Actor, case: CaseFacts) -> frozenset[str]:
@@ -95,12 +112,17 @@ def relations(actor: Actor, case: CaseFacts) -> frozenset[str]:
     if case.own_staff_of is not None and actor.agency_id == case.own_staff_of:
         return frozenset()  # whoever holds it, the agency it names never sees it
     own = actor.agency_id is not None and actor.agency_id == case.agency_id
+    if actor.department_id is not None:
+        # A department's staff: only the cases their department holds.
+        own = own and case.department_id == actor.department_id
     if actor.role == COORDINATOR:
         if own:
             found.add(HANDLER)
             if case.agency_id != case.emirate_agency_id:
                 found.add(AGENCY_HANDLER)
-        if actor.agency_id == case.emirate_agency_id:
+            if actor.department_id is not None:
+                found.add(DEPARTMENT_HANDLER)
+        if actor.agency_id == case.emirate_agency_id and actor.department_id is None:
             found.add(SUPERVISOR)
     elif actor.role == SPECIALIST:
         if own and case.assigned_user_id == actor.user_id:
@@ -127,6 +149,22 @@ def redacted(actor: Actor, case: CaseFacts) -> bool:
     return not relations(actor, case) & SEES_CONTACT
 
 
+def may_see_transaction(actor: Actor, emirate_agency_id: int,
+                        departments: frozenset[int]) -> bool:
+    """Whether ``actor`` may open a transaction's page in the staff app (its timeline and
+    the cases about it): leadership, the emirate's coordinators without a department,
+    and the staff of a department in ``departments`` (the one holding the transaction,
+    and those holding a case about it)."""
+    if actor.role == LEADERSHIP:
+        return True
+    if actor.agency_id is None or actor.agency_id != emirate_agency_id:
+        return False
+    if actor.department_id is not None:
+        return actor.role in (COORDINATOR, SPECIALIST, AGENCY_LEADER) \
+            and actor.department_id in departments
+    return actor.role == COORDINATOR
+
+
 def visible_to(actor: Actor, emirate_agency_id: int) -> ColumnElement[bool]:
     """The cases ``actor`` may see, as a condition on ``VoiceCase`` (``may_see`` for a
     whole table)."""
@@ -136,9 +174,12 @@ def visible_to(actor: Actor, emirate_agency_id: int) -> ColumnElement[bool]:
         return false()  # admins (and any role not named here) see no case
     not_about_them = not_(and_(VoiceCase.about_own_staff.is_(True),
                                VoiceCase.about_agency_id == actor.agency_id))
-    if actor.role == COORDINATOR and actor.agency_id == emirate_agency_id:
+    if actor.role == COORDINATOR and actor.agency_id == emirate_agency_id \
+            and actor.department_id is None:
         return not_about_them
     mine = and_(VoiceCase.agency_id == actor.agency_id, not_about_them)
+    if actor.department_id is not None:
+        mine = and_(mine, VoiceCase.department_id == actor.department_id)
     if actor.role == SPECIALIST:
         return and_(mine, VoiceCase.assigned_user_id == actor.user_id)
     return mine

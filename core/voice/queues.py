@@ -54,6 +54,7 @@ from core.access.actors import (
 from core.access.models import StaffUser
 from core.directory.models import Agency
 from core.platform.errors import InvalidRequest
+from core.transactions.models import Transaction
 from core.voice import permissions, states
 from core.voice.models import VoiceCase, VoiceCategory
 
@@ -98,6 +99,8 @@ class QueueRow:
     answer_due: datetime | None
     escalation: int
     assigned_name: str | None
+    # The number of the transaction it is about (an enquiry linked to it), if any.
+    transaction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,10 +264,11 @@ def _statement(spec: _Spec, after: str | None,
         select(VoiceCase.id, VoiceCase.tracking, VoiceCase.case_type, category.name_ar,
                category.name_en, Agency.code, Agency.name_ar, Agency.name_en,
                VoiceCase.state, VoiceCase.received_at, VoiceCase.answer_due,
-               VoiceCase.escalation, assignee.name)
+               VoiceCase.escalation, assignee.name, Transaction.number)
         .select_from(ids)
         .join(VoiceCase, VoiceCase.id == ids.c.id)
         .join(Agency, Agency.id == VoiceCase.agency_id)
+        .outerjoin(Transaction, Transaction.id == VoiceCase.transaction_id)
         .outerjoin(category, category.id == VoiceCase.category_id)
         .outerjoin(assignee, assignee.id == VoiceCase.assigned_user_id)
         .order_by(*order).limit(limit + 1))
@@ -296,14 +300,16 @@ def inbox_tabs(actor: Actor, emirate_id: int) -> tuple[str, ...]:
     """The tabs ``actor``'s inbox shows: "unrouted" only at the emirate."""
     if actor.role != COORDINATOR or actor.agency_id is None:
         return ()
-    return tuple(tab for tab in TABS if tab != UNROUTED or actor.agency_id == emirate_id)
+    routes = actor.agency_id == emirate_id and actor.department_id is None
+    return tuple(tab for tab in TABS if tab != UNROUTED or routes)
 
 
 def _unrouted(emirate_id: int) -> ColumnElement[bool]:
     """At the emirate, received, and not the emirate's own to answer: it came without an
     agency, names another one, or was sent back by it (a complaint about an agency's own
-    staff is the emirate's own case)."""
-    return and_(VoiceCase.about_own_staff.is_(False),
+    staff is the emirate's own case; a case one of its departments holds is that
+    department's: an enquiry about its transaction)."""
+    return and_(VoiceCase.about_own_staff.is_(False), VoiceCase.department_id.is_(None),
                 or_(VoiceCase.about_agency_id.is_(None),
                     VoiceCase.about_agency_id != emirate_id))
 
@@ -315,7 +321,9 @@ def _tab_spec(actor: Actor, tab: str, emirate_id: int, now: datetime) -> _Spec:
     prefix = (VoiceCase.agency_id == agency,)
     scope = _scope(actor, emirate_id)
     if tab == NEW:
-        where = (not_(_unrouted(agency)),) if agency == emirate_id else ()
+        # A department's coordinator routes nothing: their new cases are all theirs.
+        routes = agency == emirate_id and actor.department_id is None
+        where = (not_(_unrouted(agency)),) if routes else ()
         return _Spec((states.RECEIVED,), prefix, scope, where)
     if tab == UNROUTED:
         return _Spec((states.RECEIVED,), prefix, scope, (_unrouted(agency),))

@@ -30,6 +30,7 @@ from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import InvalidRequest, NotFound
 from core.platform.settings import CoreSettings
+from core.transactions import ownership
 from core.voice import (
     actions,
     cases,
@@ -46,6 +47,7 @@ from core.voice import (
 )
 from core.voice import attachments as attachments_
 from core.voice import recordings as recordings_
+from core.voice import transaction_desk as transaction_desk_
 from core.voice.actions import CitizenProof
 from core.voice.citizen_access import CitizenAccess
 from core.voice.drafts import Drafts
@@ -182,7 +184,7 @@ class VoiceService:
     @cached_property
     def citizens(self) -> CitizenAccess:
         """A case read by its tracking number and mobile, acted on after a code."""
-        return CitizenAccess(self._db, self._config, self.codes, self)
+        return CitizenAccess(self.codes, self)
 
     @cached_property
     def open311(self) -> Open311:
@@ -225,7 +227,8 @@ class VoiceService:
         """What a channel message did, if anything, by its keys (one message may have
         more than one: an SMS redelivered across the adapter's window has two). A channel
         answers a message it sees again (redelivered, or answered again after a crash) as
-        it did the first time, without doing it twice."""
+        it did the first time, without doing it twice. Given a thread's keys (the mails a
+        reply names), the newest: the case the citizen writes on about."""
         with self._db.read() as session:
             found = citizen_cases.acted_from(session, source_keys)
             if found is None:
@@ -235,6 +238,8 @@ class VoiceService:
 
     @cached_property
     def lookups(self) -> LookupLimits:
+        """The one limit on failed lookups of a case by tracking number and mobile, per
+        place and per number, for every channel where they are typed."""
         return LookupLimits.of(self._db, self._config)
 
     @contextmanager
@@ -260,9 +265,9 @@ class VoiceService:
             return self._filed(session, case) if case is not None else None
 
     def awaiting_rating(self, proof: CitizenProof) -> Filed | None:
-        """The citizen's newest answered case they may still rate or reopen (within
-        ``voice.reopen_days`` of the answer), by the mobile or address of ``proof``: what
-        a bare "1"-"5" or "0" from them is about."""
+        """The citizen's newest answered case they may still rate (not yet rated, however
+        long ago) or reopen (within ``voice.reopen_days`` of the answer), by the mobile or
+        address of ``proof``: what a bare "1"-"5" or "0" from them is about."""
         with self._db.read() as session:
             case = citizen_cases.newest_answered(session, self._config, proof,
                                                  self._clock())
@@ -283,23 +288,6 @@ class VoiceService:
                 CaseEvent, CaseEvent.case_id == VoiceCase.id)
                 .where(CaseEvent.id == max(events)))
 
-    def case_of_source(self, source_keys: Sequence[str]) -> str | None:
-        """The tracking number of the case one of these channel messages filed or acted
-        on (``source_key``), the newest; None when none did."""
-        keys = list(dict.fromkeys(source_keys))[:mail.THREAD_IDS_MAX * 2]
-        if not keys:
-            return None
-        with self._db.read() as session:
-            filed = session.scalar(select(VoiceCase.tracking)
-                                   .where(VoiceCase.source_key.in_(keys))
-                                   .order_by(VoiceCase.id.desc()).limit(1))
-            if filed is not None:
-                return filed
-            return session.scalar(select(VoiceCase.tracking).join(
-                CaseEvent, CaseEvent.case_id == VoiceCase.id)
-                .where(CaseEvent.source_key.in_(keys))
-                .order_by(CaseEvent.id.desc()).limit(1))
-
     def citizen_view(self, tracking: str, proof: CitizenProof, *,
                      place: str | None = None) -> citizen_cases.CitizenView:
         """The case as its citizen sees it (tracking page, SMS, kiosk, phone): the state,
@@ -310,6 +298,14 @@ class VoiceService:
             if not actions.proves(proof, case, self._config):
                 raise NotFound("no such case", code="unknown_case", field="tracking")
             return citizen_cases.view(session, self._config, case, self._clock())
+
+    def cases_of(self, *, national_id_hash: str | None, mobile: str | None,
+                 limit: int) -> list[citizen_cases.CaseLine]:
+        """The citizen's cases, newest first: filed under the keyed hash of their national
+        ID, or reached at a mobile the caller verified ("my transactions")."""
+        with self._db.read() as session:
+            return citizen_cases.listed(session, national_id_hash=national_id_hash,
+                                        mobile=mobile, limit=limit)
 
     def status(self, tracking: str, proof: CitizenProof) -> Filed:
         """Where a citizen's case stands (not found when it is not theirs)."""
@@ -413,10 +409,22 @@ class VoiceService:
                 clock=deadlines.explain(session, self._config, case, self._clock()),
                 actions=offered, answer_sends=desk.answer_sends(actor, facts),
                 route_to=desk.route_targets(session, case) if "route" in offered else [],
-                specialists=desk.specialists(session, case.agency_id)
+                specialists=desk.specialists(session, case.agency_id, case.department_id)
                 if "assign" in offered else [],
+                refer_to=desk.refer_targets(session, case) if "refer" in offered else [],
+                transaction=ownership.number_of(session, case.transaction_id),
                 similar=tuple(self._similar(session, case)) if "merge" in offered else (),
                 **desk.names(session, case))
+
+    def transaction_desk(self, actor: Actor,
+                         number: str) -> transaction_desk_.TransactionDesk:
+        """A transaction's page: the transaction, its timeline, the cases about it that
+        ``actor`` may see; not found when it is not theirs to see (the read audited)."""
+        with self._db.write.begin() as session:
+            found = transaction_desk_.transaction_desk(
+                session, actor, cases.emirate_id(session, self._config), number)
+            audit.record(session, actor, "read", "transaction", found.transaction.number)
+            return found
 
     def _similar(self, session: Session, case: VoiceCase) -> list[similar.SimilarCase]:
         """Open cases of the agency like ``case`` (``core.voice.similar``); whether the

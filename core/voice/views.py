@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from core.access.actors import Actor
 from core.access.models import StaffUser
-from core.directory.models import Agency
+from core.directory.models import Agency, Department
 from core.identity.addresses import mask_email
 from core.identity.masking import mask_contacts
 from core.identity.phones import mask_mobile
+from core.transactions.ownership import number_of
 from core.voice import permissions
 from core.voice.models import CaseAnswer, CaseEvent, VoiceCase, VoiceCategory
 
@@ -75,6 +76,10 @@ class CaseView:
     draft: str | None  # the unsent draft, for those who handle the case
     history: list[HistoryEntry]
     redacted: bool
+    # The emirate's department holding it (its code) and the transaction it is about
+    # (its number), when it is linked to one.
+    department: str | None = None
+    transaction: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON values (times in ISO 8601)."""
@@ -164,7 +169,11 @@ def case_view(session: Session, case: VoiceCase, *, redact: bool,
         answer_due=case.answer_due, escalation=case.escalation, rating=case.rating,
         duplicate_of=duplicate_of, answer=free(sent[-1].text) if sent else None,
         draft=drafts[-1].text if drafts and handles else None,
-        history=history(session, case, redact=redact), redacted=redact)
+        history=history(session, case, redact=redact), redacted=redact,
+        department=session.scalar(select(Department.code)
+                                  .where(Department.id == case.department_id))
+        if case.department_id else None,
+        transaction=number_of(session, case.transaction_id))
 
 
 def history(session: Session, case: VoiceCase, *, redact: bool) -> list[HistoryEntry]:

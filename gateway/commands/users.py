@@ -26,20 +26,25 @@ def users() -> None:
               "letter, then letters, digits, '.', '_' or '-')")
 @click.option("--agency", help="the agency's code (coordinator, specialist and "
               "agency_leader only)")
+@click.option("--department", help="the code of one of the emirate's departments: the "
+              "user works its cases only (with --agency the emirate's; coordinator, "
+              "specialist and agency_leader)")
 @click.option("--mobile", help="for the alerts this user receives by SMS")
 @click.option("--email")
 @click.option("--full-name", help="the name shown on pages (default: the login)")
 @with_settings
 def users_create(settings: Settings, role: str, login: str, agency: str | None,
-                 mobile: str | None, email: str | None, full_name: str | None) -> None:
+                 department: str | None, mobile: str | None, email: str | None,
+                 full_name: str | None) -> None:
     """Create an account; print its initial password once, alone on the last line.
 
     The first sign-in asks for a new password."""
     with short_lived_core(settings) as core:
         created = _call(lambda: core.users.create(role, login, name=full_name, agency=agency,
-                                                  mobile=mobile, email=email))
+                                                  mobile=mobile, email=email,
+                                                  department=department))
     user = created.user
-    where = f" of {user.agency}" if user.agency else ""
+    where = f" of {_where(user)}" if user.agency else ""
     click.echo(f"user {user.login} ({user.role}{where}) created; the initial password is "
                "shown only now and must be changed at the first sign-in:", err=True)
     click.echo(created.password)
@@ -85,7 +90,7 @@ def users_reset_password(settings: Settings, login: str) -> None:
 @users.command("list")
 @with_settings
 def users_list(settings: Settings) -> None:
-    """Every account: login, role, agency, state, last sign-in (UTC)."""
+    """Every account: login, role, agency (and department), state, last sign-in (UTC)."""
     with short_lived_core(settings) as core:
         records = core.users.list_users()
         now = core.users.now()
@@ -98,6 +103,13 @@ def users_list(settings: Settings) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
         click.echo("  ".join([*cells, row[4]]).rstrip())
+
+
+def _where(record: UserRecord) -> str | None:
+    """The agency's code, and the department's after a slash ("EMIRATE/RIGHTS")."""
+    if record.agency and record.department:
+        return f"{record.agency}/{record.department}"
+    return record.agency
 
 
 def _call(action):
@@ -117,5 +129,5 @@ def state(record: UserRecord, now: datetime) -> str:
 
 def _row(record: UserRecord, now: datetime) -> tuple[str, str, str, str, str]:
     last = record.last_login_at
-    return (record.login, record.role, record.agency or "-", state(record, now),
+    return (record.login, record.role, _where(record) or "-", state(record, now),
             last.astimezone(UTC).strftime("%Y-%m-%d %H:%M") + "Z" if last else "never")

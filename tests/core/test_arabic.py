@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.identity.arabic import fold, starts_with_word
+from core.identity.arabic import fold, starts_with_word, written_in
 
 KEYWORDS = (fold("شكوى"), fold("بلاغ"), "complaint", fold("my transactions"))
 
@@ -36,3 +36,9 @@ def test_a_keyword_is_found_and_the_rest_kept_as_written(text, found):
                                   "my transactionsx", "ال شكوى"])
 def test_a_longer_word_or_another_start_is_no_keyword(text):
     assert starts_with_word(text, KEYWORDS) is None
+
+
+def test_a_text_is_arabic_when_any_arabic_letter_is_written():
+    assert written_in("The street شارع") == "ar"
+    assert written_in("The street 12") == "en"
+    assert written_in("١٢٣") == "ar"  # Arabic-Indic digits are in the Arabic block

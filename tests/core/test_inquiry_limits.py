@@ -296,28 +296,118 @@ def test_the_upkeep_forgets_counters_whose_window_has_passed(transactions):  # n
         now=datetime.fromtimestamp(now.timestamp() + window + 1, UTC)) > 0
 
 
-def test_a_found_inquiry_reads_its_counters_with_the_lookup_in_one_round_trip(
-        transactions, monkeypatch):  # noqa: F811
-    # The counters ride along with the lookup's own statement: a found inquiry costs one
-    # statement on one pooled connection, as before the limits were shared (on PostgreSQL
-    # every round trip is a network one).
+def checkouts_of(service: InquiryService, monkeypatch, number: str, **request) -> int:
+    """The pooled connections one inquiry takes: its round trips to the database."""
     from sqlalchemy import event
 
-    engine = transactions.inquiries._find._engine
+    engine = service._find._engine
     # The inquiry log (written in the request here; by a background thread in production)
     # is not the inquiry's own reading.
-    monkeypatch.setattr(transactions.inquiries._log, "write", lambda entry: None)
+    monkeypatch.setattr(service._log, "write", lambda entry: None)
     checkouts: list[int] = []
     listener = lambda *_: checkouts.append(1)  # noqa: E731
     event.listen(engine, "checkout", listener)
     try:
-        answer = ask(transactions.inquiries, NUMBER, national_id=f.NATIONAL_ID,
-                     origin="10.0.0.9")
+        assert ask(service, number, **request).found
     finally:
         event.remove(engine, "checkout", listener)
+    return len(checkouts)
 
-    assert answer.found
-    assert len(checkouts) == 1
+
+def test_a_found_inquiry_costs_one_round_trip_with_failures_or_without(
+        transactions, clock, monkeypatch):  # noqa: F811
+    # A found inquiry costs one statement on one pooled connection, as before the limits
+    # were shared (on PostgreSQL every round trip is a network one): its counters known to
+    # have no failure are not read at all; the others ride along with the lookup.
+    service = InquiryService(transactions.db, transactions.config, transactions.inquiry_log,
+                             counts=DatabaseFailureCounts(transactions.db, 60, clock=clock,
+                                                          delay=3600, refresh=3600))
+    mine = {"national_id": f.NATIONAL_ID, "origin": "10.0.0.9"}
+    ask(service, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.0.0.8")
+    # (the first inquiry of a process reads the table's failures once: the filter)
+
+    assert checkouts_of(service, monkeypatch, NUMBER, **mine) == 1  # no failure: lookup only
+    assert ask(service, UNKNOWN_NUMBER, **mine).outcome is Outcome.NOT_FOUND
+    service.flush()
+    assert service.limits.counts.suspects(
+        service.limits.counted("web", "10.0.0.9", [], None).keys)
+    assert checkouts_of(service, monkeypatch, NUMBER, **mine) == 1  # counters ride along
+
+
+# --- the filter of counters with failures: how stale it may be ------------------------
+
+
+def filtered(transactions, clock, max_failures: int = 3) -> InquiryService:  # noqa: F811
+    """A process whose filter of counters with failures is refreshed only when asked
+    (and whose failures are written behind only when asked, as ``never_written_behind``)."""
+    config = transactions.config.model_copy(update={"inquiry": transactions.config.inquiry
+                                                    .model_copy(update={
+                                                        "max_failures": max_failures,
+                                                        "failure_window_seconds": 60})})
+    return InquiryService(transactions.db, config, transactions.inquiry_log,
+                          counts=DatabaseFailureCounts(transactions.db, 60, clock=clock,
+                                                       delay=3600, refresh=3600))
+
+
+def test_a_process_refuses_what_it_read_in_the_table_when_it_started(
+        transactions, clock):  # noqa: F811
+    elsewhere = filtered(transactions, clock)
+    for _ in range(3):
+        ask(elsewhere, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    elsewhere.flush()
+
+    started = filtered(transactions, clock)
+
+    assert ask(started, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+    assert ask(started, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.2").found
+
+
+def test_a_stale_filter_answers_at_most_one_failing_inquiry_more_per_process(
+        transactions, clock):  # noqa: F811
+    # The bound of the filter (DatabaseFailureCounts.suspects): a process that has not
+    # refreshed since a counter's failures elsewhere answers one inquiry more past the
+    # limit; that one's failure makes the counter a suspect there, and it refuses.
+    first, second = filtered(transactions, clock), filtered(transactions, clock)
+    assert ask(second, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.9.9.9"
+               ).found  # the second process has read the table: no failure yet
+    for _ in range(3):
+        ask(first, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    first.flush()
+    assert ask(first, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+        is Outcome.RATE_LIMITED
+
+    assert ask(second, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+               ).outcome is Outcome.NOT_FOUND  # the one more
+    for number in (UNKNOWN_NUMBER, NUMBER):  # refused alike, found or not
+        assert ask(second, number, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+                   ).outcome is Outcome.RATE_LIMITED
+
+
+def test_a_refreshed_filter_refuses_others_failures_at_once(transactions, clock):  # noqa: F811
+    first, second = filtered(transactions, clock), filtered(transactions, clock)
+    ask(second, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.9.9.9")
+    for _ in range(3):
+        ask(first, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")
+    first.flush()
+
+    second.limits.counts.refresh()  # every second in production (REFRESH)
+
+    for number in (NUMBER, UNKNOWN_NUMBER):
+        assert ask(second, number, national_id=f.NATIONAL_ID, origin="10.0.0.1").outcome \
+            is Outcome.RATE_LIMITED
+
+
+def test_a_failure_waiting_to_be_written_is_a_suspect_in_its_process(
+        transactions, clock):  # noqa: F811
+    process = never_written_behind(transactions, clock, 10)
+    ask(process, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.9.9.9")
+    ask(process, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1")  # waits
+    origin = process.limits.counted("web", "10.0.0.1", [], None).origin
+    assert origin is not None
+
+    assert DatabaseFailureCounts(transactions.db, 60, clock=clock).counts([origin]) == {}
+    assert process.limits.counts.suspects([origin]) == [origin]
 
 
 # --- failures written behind, far from the limits -------------------------------------

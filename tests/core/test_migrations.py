@@ -63,3 +63,44 @@ def test_a_failure_s_message_has_no_password_in_any_form():
     assert "S3cr" not in message and "second line" not in message
     assert message == "RuntimeError: cannot use postgresql+psycopg://gw:***@db.example/gw " \
                       "(password ***)"
+
+
+def test_a_running_installations_data_goes_down_and_up_through_the_migrations(tmp_path):
+    """SQLite alters a table by copying it and dropping the old one: with cases, their
+    events and staff sessions pointing at the rows, the drop must not trip the foreign
+    keys, and nothing may be lost either way (core.platform.migrate's ``_migrating``)."""
+    from sqlalchemy import func, select
+
+    from core.service import build
+    from core.voice.models import CaseEvent, VoiceCase
+    from tests import factories as f
+    from tests.conftest import make_settings
+
+    url = f"sqlite:///{tmp_path / 'running.db'}"
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    core = build(make_settings(url, tmp_path))
+    try:
+        core.record_event(f.registered("4471234"))
+        filed = core.voice.file_case({
+            "type": "complaint", "text": "الإنارة معطلة في الشارع", "channel": "api",
+            "lang": "ar", "citizen": {"mobile": "0551234567"}})
+        core.users.create("coordinator", "coord", agency="EMIRATE")
+    finally:
+        core.close()
+
+    def counted() -> tuple[int, int]:
+        with database.engine.connect() as connection:
+            return (connection.scalar(select(func.count()).select_from(VoiceCase)),
+                    connection.scalar(select(func.count()).select_from(CaseEvent)))
+
+    before = counted()
+    migrate.downgrade(database.engine, "f4a7c2e9b160")  # before this series of changes
+    migrate.upgrade(database.engine)
+    try:
+        assert counted() == before == (1, 1)
+        with database.engine.connect() as connection:
+            assert connection.scalar(select(VoiceCase.tracking)) == filed.tracking
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        database.dispose()

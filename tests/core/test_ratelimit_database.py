@@ -170,3 +170,58 @@ def test_a_large_write_is_made_in_chunks_of_one_statement_each(store, database):
     assert sum(written.values()) == len(keys) + 3
     assert [written[key] for key in keys[:4]] == [2, 2, 2, 1]
     assert sorted(store._writes) == [5, WRITE_CHUNK]
+
+
+# --- which keys may have failures: the filter in memory (suspects) ----------------------
+
+
+@pytest.fixture
+def filtered(core, clock):
+    """A process whose filter is refreshed only when asked."""
+    return DatabaseFailureCounts(core.db, 60, clock=clock, refresh=NEVER)
+
+
+def test_every_key_is_a_suspect_until_the_table_is_read(filtered, monkeypatch):
+    monkeypatch.setattr(filtered, "refresh", lambda wait=True: None)  # the read never comes
+
+    assert filtered.suspects(["a", "b"]) == ["a", "b"]
+
+
+def test_the_suspects_are_the_keys_with_failures_in_the_table_or_here(filtered, database):
+    database.add(["a"])
+    assert filtered.suspects(["a", "b", "c"]) == ["a"]  # the first ask reads the table
+
+    filtered.add(["b"], durable=False)  # a suspect here at once, written or not
+    database.add(["c"])  # elsewhere: seen at the next refresh
+    assert filtered.suspects(["a", "b", "c"]) == ["a", "b"]
+
+    filtered.refresh()
+    assert filtered.suspects(["a", "b", "c"]) == ["a", "b", "c"]
+
+
+def test_a_window_that_opens_again_elsewhere_is_seen_at_the_next_refresh(
+        filtered, database, clock):
+    database.add(["a"])
+    filtered.suspects(["a"])
+    clock.now += 61  # the window has passed: the refresh forgets the key
+    filtered.refresh()
+    assert filtered.suspects(["a"]) == []
+
+    database.add(["a"])  # its window starts again elsewhere
+    filtered.refresh()
+
+    assert filtered.suspects(["a"]) == ["a"]
+
+
+def test_too_many_keys_make_every_key_a_suspect_until_fewer(filtered, database, clock):
+    filtered.MAX_SUSPECTS = 3
+    database.add(["a", "b"])
+    assert filtered.suspects(["a", "x"]) == ["a"]
+
+    database.add(["c", "d"])
+    filtered.refresh()
+    assert filtered.suspects(["a", "x"]) == ["a", "x"]  # a flood: read as without filter
+
+    clock.now += 61  # the flood's window has passed
+    filtered.refresh()
+    assert filtered.suspects(["a", "x"]) == []

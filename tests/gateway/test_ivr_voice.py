@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from core.messaging.models import Notification
 from core.voice.attachments import MAX_FETCH_ATTEMPTS
-from core.voice.models import CaseAttachment, VoiceCase
+from core.voice.models import CaseAttachment
 from core.voice.recordings import next_try_at
 from scheduler import Scheduler
 from scheduler.recordings import FetchRefused, RecordingFetcher
 from tests import factories as f
 from tests.channels.ivr.phone import ATTESTED, AUTH_TOKEN, PUBLIC_URL, Phone
-from tests.core.voice.conftest import CITIZEN_MOBILE, build_world
+from tests.core.voice.conftest import CITIZEN_MOBILE, build_world, cases
 from tests.gateway.test_ivr_webhooks import ivr_settings
 
 ACCOUNT_SID = "AC" + "5" * 32
@@ -31,11 +31,6 @@ AUDIO = b"ID3\x04\x00" + bytes(range(256)) * 40  # what the local "Twilio" serve
 @pytest.fixture
 def settings(database_url, tmp_path):
     return ivr_settings(database_url, tmp_path)
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase)).all())
 
 
 def attachments(core) -> list[CaseAttachment]:
@@ -83,8 +78,8 @@ def test_a_voice_message_is_filed_once_its_number_read_back_and_sent_by_sms(clie
     assert len(filed) == 1
     case = filed[0]
     heard = phone.heard()
-    assert f"تم استلام شكواك. رقم التتبع {spoken_digits(case.tracking)}." in heard
-    assert "أرسلنا رقم التتبع إلى جوالك" in heard
+    assert f"تم استلام شكواك. رقم المتابعة {spoken_digits(case.tracking)}." in heard
+    assert "أرسلنا رقم المتابعة إلى جوالك" in heard
     assert answer.find("Gather").attrib["action"].endswith("/ivr/input/case_options")
     assert (case.case_type, case.channel, case.language) == ("complaint", "ivr", "ar")
     assert case.citizen_mobile == f.MOBILE_E164
@@ -418,7 +413,7 @@ def test_in_play_mode_the_answer_is_said_to_be_in_the_sms_and_prompts_are_record
     # `gateway prompts render` records the new prompts and the states in words.
     for lang, phrase in [("ar", "بعد سماع الصافرة، اذكر شكواك: ماذا حدث، وأين، ومتى. "
                                 "واضغط مفتاح المربع عند الانتهاء"),
-                         ("ar", "تم استلام شكواك. رقم التتبع"), ("ar", "قيد الدراسة"),
+                         ("ar", "تم استلام شكواك. رقم المتابعة"), ("ar", "قيد الدراسة"),
                          ("en", "The answer was sent to your mobile by text message"),
                          ("en", "waiting for your reply")]:
         assert (lang, phrase) in phrases

@@ -182,6 +182,11 @@ def test_a_retried_post_with_an_idempotency_key_files_once(client, world, core, 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json()[0]["service_request_id"] == again.get_json()[0]["service_request_id"]
     assert len(client.get("/open311/v2/requests.json").get_json()) == 1
+    # The JSON API's rule for the header (gateway.json_requests), in Open311's shape.
+    bad = client.post("/open311/v2/requests.json", data=form,
+                      headers={"Idempotency-Key": "two words"})
+    assert bad.status_code == 400 and bad.get_json()[0]["code"] == 400
+    assert len(client.get("/open311/v2/requests.json").get_json()) == 1
 
 
 def test_the_citizens_daily_limit_applies_to_posts(client, world, core, kiosk_auth):

@@ -356,6 +356,19 @@ def test_every_message_has_an_arabic_translation_with_the_same_placeholders():
             assert _placeholders(forms[0]) == _placeholders(msgid), (key, forms[0])
 
 
+def test_every_translation_belongs_to_one_message():
+    """A merge that drops a ``msgid`` line leaves its ``msgstr`` behind, which Babel reads
+    as the previous message's (a plural's first form said "answered")."""
+    text = (LOCALE_DIR / "ar" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    waiting = False  # a msgid read, its translation not yet
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("msgid "):
+            waiting = True
+        elif line.startswith(("msgstr ", "msgstr[0]")):
+            assert waiting, f"messages.po:{number}: {line} has no msgid"
+            waiting = False
+
+
 @pytest.mark.parametrize("status", ["registered", "referred", "assigned", "closed"])
 def test_arabic_sms_status_answers_fit_one_ucs2_segment(status):
     department = Name("إدارة الحقوق والشؤون", "Rights and Affairs")

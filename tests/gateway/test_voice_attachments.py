@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
-from core.voice.attachments import NewAttachment
+from sqlalchemy import select
+
+from core.voice.attachments import MAX_FETCH_ATTEMPTS, NewAttachment
+from core.voice.models import CaseAttachment, VoiceCase
 from tests.core.voice.conftest import MUN, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 from tests.gateway.test_photos import png
@@ -33,6 +36,12 @@ def test_staff_who_may_see_the_case_see_its_photos_and_recordings(app, core, sta
     assert "<img" in page and "<audio controls" in page and "12 seconds" in page
     page = client.get(f"/voice/cases/{waiting}?lang=en").get_data(as_text=True)
     assert "being fetched" in page and "/attachments/" not in page  # no link yet
+    for _attempt in range(MAX_FETCH_ATTEMPTS):
+        core.voice.recordings.failed(attachment_id(core, waiting))
+    page = client.get(f"/voice/cases/{waiting}?lang=en").get_data(as_text=True)
+    assert "could not be fetched" in page and "being fetched" not in page
+    arabic = client.get(f"/voice/cases/{waiting}?lang=ar").get_data(as_text=True)
+    assert "تعذّر جلبها" in arabic
 
     photo = client.get(links[0])
     assert photo.status_code == 200 and photo.data == png()
@@ -44,6 +53,13 @@ def test_staff_who_may_see_the_case_see_its_photos_and_recordings(app, core, sta
     recording = client.get(links[1], headers={"Range": "bytes=0-9"})
     assert recording.status_code == 206 and recording.data == MP3[:10]
     assert recording.headers["Content-Type"] == "audio/mpeg"
+
+
+def attachment_id(core, tracking: str) -> int:
+    with core.db.read() as session:
+        return session.scalar(select(CaseAttachment.id).join(
+            VoiceCase, VoiceCase.id == CaseAttachment.case_id)
+            .where(VoiceCase.tracking == tracking))
 
 
 def test_staff_of_another_agency_get_nothing(app, core, staff):

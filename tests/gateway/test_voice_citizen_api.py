@@ -10,14 +10,10 @@ from sqlalchemy import func, select
 
 from core.access.tokens import create_token
 from core.voice.models import CaseEvent, VoiceCase
-from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, build_world
+from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, count
+from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
 OTHER_MOBILE = "0559876543"
-
-
-@pytest.fixture
-def world(core):
-    return build_world(core)
 
 
 @pytest.fixture
@@ -33,11 +29,6 @@ def staff(core):
 def filing(mobile: str = CITIZEN_MOBILE, **extra) -> dict:
     return {"type": "complaint", "text": "الإنارة مطفأة في الشارع", "agency": MUN,
             "channel": "kiosk", "lang": "ar", "citizen": {"mobile": mobile}, **extra}
-
-
-def case_count(core) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(VoiceCase))
 
 
 def test_the_catalogue_lists_agencies_with_their_active_categories(world, client, kiosk):
@@ -70,7 +61,7 @@ def test_a_retried_filing_with_the_same_idempotency_key_files_once(world, client
     again = client.post("/api/v1/cases", json=filing(), headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json == first.json
-    assert case_count(world.core) == 1
+    assert count(world.core, VoiceCase) == 1
     other = client.post("/api/v1/cases", json=filing(),
                         headers={**kiosk, "Idempotency-Key": "3f1c9a6e-attempt-2"})
     assert other.json["tracking"] != first.json["tracking"]
@@ -84,7 +75,7 @@ def test_a_malformed_idempotency_key_is_refused_and_nothing_filed(world, client,
                            headers={**kiosk, "Idempotency-Key": "x" * 65})
     assert response.status_code == 422
     assert response.json["error"]["field"] == "Idempotency-Key"
-    assert case_count(world.core) == 0
+    assert count(world.core, VoiceCase) == 0
 
 
 def test_a_kiosk_files_under_the_citizens_limit_a_staff_desk_does_not(world, client, kiosk,
@@ -97,7 +88,7 @@ def test_a_kiosk_files_under_the_citizens_limit_a_staff_desk_does_not(world, cli
     assert refused.json["error"]["code"] == "too_many_cases"
     assert int(refused.headers["Retry-After"]) > 0
     assert client.post("/api/v1/cases", json=filing(), headers=staff).status_code == 201
-    assert case_count(world.core) == limit + 1
+    assert count(world.core, VoiceCase) == limit + 1
 
 
 def test_the_citizen_sees_their_case_and_a_stranger_sees_nothing(world, client, kiosk):

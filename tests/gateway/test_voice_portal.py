@@ -10,13 +10,12 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.messaging.models import Notification
-from core.voice.citizen_access import FAILURES_PER_ORIGIN
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
 from gateway.app import create_app
-from tests.core.voice.conftest import MUN, World
+from tests.core.voice.conftest import MUN, World, count
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 from tests.gateway.test_photos import GPS_IFD, jpeg_with_gps, png
 
@@ -41,11 +40,6 @@ def last_code(core, recipient: str = MOBILE_E164) -> str:
             .order_by(Notification.id.desc()).limit(1))
     assert body, "a code was queued"
     return re.search(r"\d{6}", body).group(0)
-
-
-def count(core, model) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def post_filing(client, *, lang: str = "ar", photos=(), **fields):
@@ -195,7 +189,7 @@ def test_a_strangers_number_and_no_such_case_are_one_page(client, core, world):
 
 def test_failed_lookups_are_limited_per_origin(client, core, world):
     tracking = world.file()
-    for n in range(FAILURES_PER_ORIGIN):
+    for n in range(core.voice.lookups.per_place):
         assert track(client, f"70000000{n:02d}", "0569876543").status_code == 404
     refused = track(client, tracking, "0551234567")  # even the right pair, for now
     assert refused.status_code == 429 and "Retry-After" in refused.headers

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from tests.core.voice.conftest import MUN
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
+from tests.core.voice.test_similar import RETYPED, WRITTEN, file
 from tests.gateway.test_voice_pages import as_user, csrf, text
 from tests.gateway.test_voice_pages import staff as staff  # noqa: F401  (the fixture)
-
-WRITTEN = "الرصيف مكسور أمام المدرسة الابتدائية في حي النزهة"
-RETYPED = "الرَّصيف مكسـور امام المدرسه الإبتدائيّة فى حيّ النزهة"
-
-
-def file(world, words: str) -> str:
-    return world.voice.file_case({
-        "type": "complaint", "text": words, "channel": "api", "lang": "ar", "agency": MUN,
-        "citizen": {"mobile": "0551234567"}}, now=world.tick()).tracking
 
 
 def test_the_coordinator_sees_similar_cases_and_merges_with_one_button(app, core, staff):

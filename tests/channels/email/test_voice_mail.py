@@ -15,7 +15,8 @@ from core.voice.tracking import new_tracking
 from tests.channels.email import mails
 from tests.channels.email.conftest import OUR_ADDRESS
 from tests.channels.email.test_channel import deliver, run_once, text_of
-from tests.core.voice.conftest import EMIRATE, build_world
+from tests.core.voice.conftest import EMIRATE, build_world, cases
+from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
 VOICE = "voice@emirate.gov.sa"
 CITIZEN = "sara@citizen.example"
@@ -29,16 +30,6 @@ def voice_channel(core, email_settings):
 
     email_settings.voice_address = VOICE
     return EmailChannel(core, email_settings)
-
-
-@pytest.fixture
-def world(core):
-    return build_world(core)
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
 
 
 def notes(core) -> list[str | None]:

@@ -58,11 +58,6 @@ def test_a_bare_digit_rates_or_reopens(text, digit):
     assert words.bare_digit(text) == digit
 
 
-def test_the_language_is_arabic_when_any_arabic_letter_is_written():
-    assert words.language_of("The street شارع") == "ar"
-    assert words.language_of("The street 12") == "en"
-
-
 def test_parse_reads_every_recipient_and_in_reply_to():
     mail = parse_mail(mails.plain("x", to="inquiries@emirate.gov.sa",
                                   Cc="Voice <VOICE@emirate.gov.sa>",

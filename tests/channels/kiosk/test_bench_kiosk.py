@@ -16,6 +16,7 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
 VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
                  "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
                  "follow-tracking", "follow-asked", "follow-answered")
+MINE_SCREENS = ("mine-id", "mine-code", "mine-list")
 
 
 # The order bench.screenshots saves them in, and the window's state each shows: its
@@ -23,7 +24,7 @@ VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
 # window's width (the landscape number screen), then the language.
 SHOT_ORDER = ("home", "number", "number-landscape", "national-id", "waiting", "result",
               "receipt", "still-there", "not-found", "offline", "rate-limited",
-              "out-of-service", "pin", "maintenance", *VOICE_SCREENS)
+              "out-of-service", "pin", "maintenance", *VOICE_SCREENS, *MINE_SCREENS)
 STATE = {
     "home": ("home", None, False, False, 720),
     "number": ("number", None, False, False, 720),
@@ -50,6 +51,9 @@ STATE = {
     "follow-tracking": ("follow_tracking", None, False, False, 720),
     "follow-asked": ("follow_case", None, False, False, 720),
     "follow-answered": ("follow_case", None, False, False, 720),
+    "mine-id": ("mine_id", None, False, False, 720),
+    "mine-code": ("mine_code", None, False, False, 720),
+    "mine-list": ("mine_list", None, False, False, 720),
 }
 
 
@@ -102,8 +106,9 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
         stop()
     assert sorted(path.name for path in saved) == sorted(
         f"{screen}-{lang}.png" for lang in ("ar", "en")
-        for screen in (*SCREENS, *VOICE_SCREENS))
-    assert (bench.SCREENS, bench.VOICE_SCREENS) == (SCREENS, VOICE_SCREENS)
+        for screen in (*SCREENS, *VOICE_SCREENS, *MINE_SCREENS))
+    assert (bench.SCREENS, bench.VOICE_SCREENS, bench.MINE_SCREENS) == (
+        SCREENS, VOICE_SCREENS, MINE_SCREENS)
     # Each file shows the screen its name says, as the window stood when it was saved,
     # and no two files show the same pixels.
     assert [(path.name, *shown) for path, (shown, _) in zip(saved, seen, strict=True)] == [
@@ -119,7 +124,7 @@ def test_the_bench_kiosk_answers_and_saves_every_screen(qt, bench, tmp_path: Pat
 
 def test_the_readme_shows_every_screen_in_both_languages():
     readme = (REPO_ROOT / "README.md").read_text()
-    for screen in (*SCREENS, *VOICE_SCREENS):
+    for screen in (*SCREENS, *VOICE_SCREENS, *MINE_SCREENS):
         for lang in ("ar", "en"):
             shot = f"docs/kiosk/{screen}-{lang}.png"
             assert f"]({shot})" in readme and (REPO_ROOT / shot).stat().st_size > 5000, shot

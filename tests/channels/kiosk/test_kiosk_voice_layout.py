@@ -15,19 +15,11 @@ from PyQt6.QtWidgets import QApplication, QPushButton
 from channels.kiosk.layout import MIN_TOUCH_PX
 from channels.kiosk.state import CaseView, Step
 from tests.channels.kiosk.test_kiosk_layout import SIZE_IDS, SIZES, in_window, layout_problems
-from tests.core.voice.conftest import MUN, build_world
+from tests.channels.kiosk.test_kiosk_voice import WAIT_MS
+from tests.channels.kiosk.test_kiosk_voice import world as world  # noqa: F401  (the fixture)
+from tests.core.voice.conftest import MUN
 
-WAIT_MS = 15_000
 TRACKING = "7482109366"
-
-
-@pytest.fixture
-def world(core):
-    world = build_world(core)
-    core.voice.upsert_category("LIGHTS", {"agency": MUN, "name_ar": "إنارة الشوارع",
-                                          "name_en": "Street lighting",
-                                          "types": ["complaint"]})
-    return world
 
 
 def walk(qtbot, window, lang: str):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.sms.inquiry import ShortCode, SmsLimits
 from channels.sms.voice import (
@@ -18,6 +18,7 @@ from channels.sms.voice import (
     Digit,
     Filing,
     FreeText,
+    MineAsked,
     TrackingAsked,
     classify,
 )
@@ -25,10 +26,9 @@ from core.messaging.inbound import Inbound
 from core.messaging.models import Notification
 from core.platform.ratelimit import FailureLimiter
 from core.voice.actions import CitizenProof
-from core.voice.models import VoiceCase
 from core.voice.tracking import damm_digit
 from tests import factories as f
-from tests.core.voice.conftest import PROOF, build_world
+from tests.core.voice.conftest import PROOF, build_world, cases
 
 CITIZEN = f.MOBILE_E164  # the world's citizen (CITIZEN_MOBILE) in E.164
 STRANGER = "+966569876543"
@@ -66,7 +66,7 @@ def tracking_like(body: str) -> str:
     # Not a keyword: the word goes on, or it is another word.
     ("شكواي لم ترد", FreeText("شكواي لم ترد")),
     ("complaints about noise", FreeText("complaints about noise")),
-    ("معاملاتي", FreeText("معاملاتي")),  # issue 17: an inquiry for now
+    ("معاملاتي", MineAsked()),  # issue 17: "my transactions" (test_mine_smsc.py)
     # Transaction inquiries, as before.
     (NUMBER, None),
     ("استعلام ٤٤٧١٢٣٤", None),
@@ -126,16 +126,6 @@ def outbox_to(core, mobile: str, *, answers_only: bool = True) -> list[Notificat
         return list(session.scalars(query.order_by(Notification.id)))
 
 
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
-
-
-def case_count(core) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(VoiceCase))
-
-
 # --- filing ------------------------------------------------------------------------------
 
 def test_a_keyword_files_a_complaint_answered_by_one_sms_with_its_tracking_number(
@@ -170,13 +160,13 @@ def test_an_english_keyword_files_in_english(world, short_code, core):
 ])
 def test_a_keyword_alone_gets_how_to_write_it(world, short_code, core, text, expected):
     send(short_code, text)
-    assert case_count(core) == 0
+    assert len(cases(core)) == 0
     assert [sms.body for sms in outbox_to(core, CITIZEN)] == [expected]
 
 
 def test_too_long_a_text_is_refused_politely(world, short_code, core):
     send(short_code, "complaint " + "word " * 900)
-    assert case_count(core) == 0
+    assert len(cases(core)) == 0
     [sms] = outbox_to(core, CITIZEN)
     assert "too long" in sms.body and "4000" in sms.body
 
@@ -187,7 +177,7 @@ def test_a_redelivered_message_files_nothing_twice(world, short_code, core):
     # The same message redelivered in the adapter's next window (its key then, and the
     # one it had before).
     assert send(short_code, "بلاغ حفرة في الطريق", key="next", earlier="same") == []
-    assert case_count(core) == 1
+    assert len(cases(core)) == 1
     assert len(outbox_to(core, CITIZEN, answers_only=False)) == 1
 
 
@@ -199,7 +189,7 @@ def test_a_crash_between_filing_and_its_answer_files_once_and_answers_once(
                                 text="شكوى انقطاع المياه", dedupe_key="mo-crash")
     first = short_code.respond(Inbound(CITIZEN, SHORT_CODE, "شكوى انقطاع المياه",
                                        "mo-crash"))  # filed; its answer never recorded
-    assert not stored.duplicate and case_count(core) == 1
+    assert not stored.duplicate and len(cases(core)) == 1
 
     assert short_code.answer_pending() == 1
     assert short_code.answer_pending() == 0
@@ -213,7 +203,7 @@ def test_a_message_filed_in_the_window_before_a_crash_is_not_filed_again(
     """Filed under its key; the store failed; redelivered in the adapter's next window."""
     short_code.respond(Inbound(CITIZEN, SHORT_CODE, "شكوى ضوضاء", "w1"))
     send(short_code, "شكوى ضوضاء", key="w2", earlier="w1")
-    assert case_count(core) == 1
+    assert len(cases(core)) == 1
     [sms] = outbox_to(core, CITIZEN)
     assert cases(core)[0].tracking in sms.body
 
@@ -223,10 +213,10 @@ def test_filing_limits_answer_once_per_window(world, core):
     limit = core.config.voice.max_cases_per_citizen
     for n in range(limit):
         send(short_code, f"شكوى رقم {n} عن الطريق")
-    assert case_count(core) == limit
+    assert len(cases(core)) == limit
     send(short_code, "شكوى أخرى عن الطريق")
     send(short_code, "شكوى ثالثة عن الطريق")
-    assert case_count(core) == limit
+    assert len(cases(core)) == limit
     refusals = [sms.body for sms in outbox_to(core, CITIZEN)][limit:]
     assert refusals == ["أرسلت طلبات كثيرة اليوم؛ يرجى المحاولة غدًا."]
 
@@ -320,14 +310,17 @@ def test_a_strangers_digit_changes_nothing_of_the_citizens_answer(world, short_c
     assert (view.state, view.rating) == ("answered", None)
 
 
-def test_zero_after_the_reopen_window_reopens_nothing(core, short_code):
+def test_zero_after_the_reopen_window_reopens_nothing_but_a_rating_still_counts(core, short_code):
     world = build_world(core)  # cases walked weeks ago
     world.clock = datetime.now(UTC) - timedelta(days=60)
     tracking = world.walk("complaint", "answered")
     send(short_code, "0")
     assert core.voice.citizen_view(tracking, PROOF).state == "answered"
     [sms] = outbox_to(core, CITIZEN)
-    assert sms.body.startswith("لا يوجد رد لك يمكن تقييمه")
+    # Still unrated, so the digit is about it (a rating has no deadline): told why not.
+    assert sms.body == f"لم يعد ممكنًا إعادة فتح طلبك {tracking}."
+    send(short_code, "4")
+    assert core.voice.citizen_view(tracking, PROOF).rating == 4
 
 
 # --- a reply to a case that waits for it -----------------------------------------------------

@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
 from channels.sms.encoding import segment_count
 from core.transactions import render
 from core.voice import notices
-from core.voice.models import VoiceCase
 from tests import factories as f
 from tests.channels.sms.test_channel import until
-from tests.core.voice.conftest import EMIRATE, PROOF, build_world
+from tests.core.voice.conftest import EMIRATE, PROOF, cases
+from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
 CITIZEN = "966551234567"  # the world's citizen (f.MOBILE) as the SMSC writes it
 STRANGER = "966501239876"
@@ -26,11 +25,6 @@ COMPLAINT = ("شكوى الرصيف أمام مدرسة النور الابتد�
              "الأشجار، فنرجو إصلاحه قبل بداية الفصل الدراسي القادم.")
 ANSWER = ("أصلحت البلدية الرصيف أمام مدرسة النور الابتدائية يوم الأحد، وردمت الحفرة، "
           "وعدّلت مسار مياه السقي بعيدًا عن الممر، ونشكر لك بلاغك.")
-
-
-@pytest.fixture
-def world(core):
-    return build_world(core)
 
 
 @pytest.fixture
@@ -60,11 +54,6 @@ def received(smsc, destination: str, count: int) -> list[str]:
     return smsc.wait_for(lambda state: (texts := ["".join(p) for p in
                                                   parts_to(state, destination)])
                          and len(texts) >= count and texts, timeout=15)
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
 
 
 def test_a_case_s_whole_life_by_sms_alone(world, core, smsc, channel):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from core.access.actors import (
     ADMIN,
@@ -19,6 +20,7 @@ from core.access.actors import (
 )
 from core.access.models import StaffUser
 from core.voice.actions import CitizenProof
+from core.voice.models import VoiceCase
 from tests import factories as f
 
 EMIRATE, MUN, HEALTH = "EMIRATE", "MUN", "HEALTH"
@@ -146,3 +148,15 @@ def build_world(core) -> World:
     world.users["leadership"] = add_user(core, "leadership", LEADERSHIP, None)
     world.users["admin"] = add_user(core, "admin", ADMIN, None)
     return world
+
+
+def cases(core) -> list[VoiceCase]:
+    """Every case, oldest first (what a channel filed)."""
+    with core.db.read() as session:
+        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
+
+
+def count(core, model, *where) -> int:
+    """Rows of ``model`` (matching ``where``)."""
+    with core.db.read() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -1,6 +1,7 @@
 """The portal's drafts (core.voice.drafts) and the tracking page's access
-(core.voice.citizen_access): nothing sent for a filing that would be refused, a draft
-filed once, old drafts and codes forgotten, failed lookups counted per number too."""
+(core.voice.citizen_access, core.voice.lookups): nothing sent for a filing that would be
+refused, a draft filed once, old drafts and codes forgotten, failed lookups counted per
+number too."""
 
 from __future__ import annotations
 
@@ -8,27 +9,21 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.messaging.models import Notification, OneTimeCode
 from core.platform.clock import utcnow
 from core.platform.errors import InvalidRequest, NotFound, TooMany
 from core.platform.models import FailureCount
 from core.voice.attachments import NewAttachment
-from core.voice.citizen_access import FAILURES_PER_CASE
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
-from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, World
+from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, World, count
 
 BODY = {"type": "complaint", "text": "الرصيف مكسور", "channel": "portal", "lang": "ar",
         "agency": MUN, "citizen": {"mobile": CITIZEN_MOBILE}}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00"
        b"\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe"
        b"\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
-
-
-def count(core, model) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def code_sent(core) -> str:
@@ -83,7 +78,7 @@ def test_the_upkeep_forgets_old_drafts_and_codes(core, world):
 
 def test_one_cases_mobile_cannot_be_guessed_from_many_places(core, world):
     tracking = world.file()
-    for n in range(FAILURES_PER_CASE):
+    for n in range(core.voice.lookups.per_tracking):
         with pytest.raises(NotFound):
             core.voice.citizens.look_up(tracking, f"05698765{n:02d}", origin=f"10.0.{n}.1")
     with pytest.raises(TooMany):

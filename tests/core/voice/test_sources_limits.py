@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.platform.clock import utcnow
 from core.platform.errors import InvalidRequest, NotFound, TooMany
@@ -22,7 +22,7 @@ from core.voice.service import VoiceService
 from gateway.bootstrap import build_core
 from tests.conftest import make_settings
 from tests.core.database_checks import at_once
-from tests.core.voice.conftest import CITIZEN_MOBILE, HEALTH, MUN, PROOF, build_world
+from tests.core.voice.conftest import CITIZEN_MOBILE, HEALTH, MUN, PROOF, count
 
 STRANGER = CitizenProof(mobile="0559998877")
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100
@@ -33,20 +33,10 @@ def body(mobile: str = CITIZEN_MOBILE, **extra) -> dict:
             "agency": MUN, "citizen": {"mobile": mobile}, **extra}
 
 
-def count(core, model, *where) -> int:
-    with core.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
 def acknowledgements(core) -> int:
     from core.messaging.models import Notification
 
     return count(core, Notification, Notification.kind == "voice_received")
-
-
-@pytest.fixture
-def world(core):
-    return build_world(core)
 
 
 # --- once per channel message -------------------------------------------------------------
@@ -134,6 +124,33 @@ def test_the_origin_limit_counts_an_ipv6_slash_64_as_one(world, core, database_u
     assert count(core, VoiceCase) == 4
 
 
+def test_a_mail_domain_has_an_allowance_of_its_own(world, core, database_url, tmp_path):
+    limited = build_core(make_settings(database_url, tmp_path,
+                                       voice={"max_cases_per_origin": 1,
+                                              "max_cases_per_mail_domain": 3}),
+                         background_log=False)
+
+    def by_mail(n: int) -> None:
+        address = f"citizen{n}@Gmail.com"
+        limited.voice.file_case(
+            {**body(), "channel": "email", "citizen": {"email": address}},
+            self_service=True, origin=limits.mail_domain(address))
+
+    try:
+        for n in range(3):  # more than one origin's share: one webmail, many citizens
+            by_mail(n)
+        with pytest.raises(TooMany):
+            by_mail(3)
+        # A web client is still held to the origin limit.
+        limited.voice.file_case(body("0551000001"), self_service=True, origin="10.0.0.1")
+        with pytest.raises(TooMany):
+            limited.voice.file_case(body("0551000002"), self_service=True,
+                                    origin="10.0.0.1")
+    finally:
+        limited.close()
+    assert count(core, VoiceCase) == 4
+
+
 def test_two_cores_on_one_database_share_the_counters(world, core, settings):
     other = build_core(settings, background_log=False)
     try:
@@ -180,6 +197,17 @@ def test_awaiting_the_citizen_and_rating_find_their_case_and_nothing_for_a_stran
     for proof in (STRANGER, CitizenProof(email="someone@example.com"), CitizenProof()):
         assert core.voice.awaiting_citizen(proof) is None
         assert core.voice.awaiting_rating(proof) is None
+
+
+def test_a_case_answered_long_ago_may_be_rated_until_it_is(world, core):
+    answered = world.walk("complaint", "answered")
+    with core.db.write.begin() as session:  # answered two months ago: no reopening now
+        case = session.scalar(select(VoiceCase).where(VoiceCase.tracking == answered))
+        case.answered_at -= timedelta(days=60)
+        case.cycle_started_at -= timedelta(days=60)
+    assert core.voice.awaiting_rating(PROOF).tracking == answered
+    core.voice.citizen_act(answered, "rate", PROOF, rating=4)
+    assert core.voice.awaiting_rating(PROOF) is None
 
 
 def test_the_citizen_sees_no_draft_no_comment_and_no_staff_name(world, core):

@@ -1,0 +1,89 @@
+""""My transactions" for kiosks and staff desks (gateway/my_api.py): the same 202
+whatever the ID, the code read from the SMS gives a proof, the proof gives the list; a
+wrong code, a made-up ticket or proof unlocks nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from core.messaging.models import Notification
+from tests import factories as f
+
+
+@pytest.fixture
+def applicant(core):
+    core.upsert_department("RIGHTS", f.department())
+    core.upsert_agency("MOI", f.agency())
+    core.record_event(f.registered("4470001", occurred_at="2026-10-01T09:00:00+03:00"))
+    core.record_event(f.event("referred", "4470001", "2026-10-02T09:00:00+03:00",
+                              department="RIGHTS"))
+    core.record_event(f.event("issued", "4470001", "2026-10-03T09:00:00+03:00",
+                              outgoing_number="OUT-77", destination_agency="MOI"))
+    core.record_event(f.registered("4470002", occurred_at="2026-11-01T09:00:00+03:00"))
+    return core
+
+
+def last_code(core) -> str:
+    with core.db.read() as session:
+        body = session.scalars(select(Notification.body).where(Notification.kind == "code")
+                               .order_by(Notification.id.desc())).first()
+    match = re.search(r"\d{6}", body or "")
+    assert match
+    return match.group(0)
+
+
+def test_the_code_gives_a_proof_and_the_proof_the_list(applicant, client, kiosk_auth):
+    asked = client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                        json={"national_id": "١٠١٢٣٤٥٦٧" + f.NATIONAL_ID[-1], "lang": "en"})
+    assert asked.status_code == 202
+    verified = client.post("/api/v1/my-transactions/verify", headers=kiosk_auth,
+                           json={"ticket": asked.get_json()["ticket"],
+                                 "code": last_code(applicant)})
+    assert verified.status_code == 200
+    listed = client.post("/api/v1/my-transactions/list", headers=kiosk_auth,
+                         json={"proof": verified.get_json()["proof"], "lang": "en"})
+    assert listed.status_code == 200
+    body = listed.get_json()
+    assert [t["number"] for t in body["transactions"]] == ["4470002", "4470001"]
+    issued = body["transactions"][1]
+    assert issued["outgoing_number"] == "OUT-77"
+    assert issued["destination_agency"] == "Ministry of Interior"
+    assert issued["department"] == "Rights Department"
+    assert "AH" in issued["registered_on"]
+    assert body["more"] == 0 and body["cases"] == []
+
+
+def test_the_same_answer_whatever_the_id(applicant, client, kiosk_auth):
+    answers = []
+    for national_id in (f.NATIONAL_ID, f.national_id_with_check_digit("105555555")):
+        asked = client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                            json={"national_id": national_id})
+        body = asked.get_json()
+        answers.append((asked.status_code, body["message"], len(body["ticket"])))
+    assert answers[0] == answers[1]
+
+
+def test_nothing_unlocks_without_the_right_code(applicant, client, kiosk_auth):
+    asked = client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                        json={"national_id": f.NATIONAL_ID})
+    code = last_code(applicant)
+    wrong = client.post("/api/v1/my-transactions/verify", headers=kiosk_auth,
+                        json={"ticket": asked.get_json()["ticket"],
+                              "code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert wrong.status_code == 422 and wrong.get_json()["error"]["code"] == "wrong_code"
+    forged = client.post("/api/v1/my-transactions/verify", headers=kiosk_auth,
+                         json={"ticket": "a" * 64, "code": code})
+    assert forged.status_code == 422 and forged.get_json()["error"]["field"] == "ticket"
+    made_up = client.post("/api/v1/my-transactions/list", headers=kiosk_auth,
+                          json={"proof": "1"})
+    assert made_up.status_code == 404
+    assert made_up.get_json()["error"]["code"] == "not_signed_in"
+
+
+def test_records_tokens_may_not(applicant, client, records_auth):
+    refused = client.post("/api/v1/my-transactions/code", headers=records_auth,
+                          json={"national_id": f.NATIONAL_ID})
+    assert refused.status_code == 403
