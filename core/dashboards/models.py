@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.platform.models import Base, BigId
@@ -30,8 +30,8 @@ class CaseCycleFact(Base):
         Index("ix_voice_case_facts_last_alarm", "last_alarm_at"),
     )
 
-    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("voice_cases.id"),
-                                         primary_key=True)
+    # No foreign key: a summary, written anew from the cases, never read for integrity.
+    case_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     cycle: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     # The case's dimensions (its handling agency now).
     agency_id: Mapped[int] = mapped_column(BigId)

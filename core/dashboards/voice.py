@@ -391,20 +391,30 @@ def _grouped(session: Session, key: Any, columns: Sequence[Any],
         select(key, *columns).where(*where).group_by(key))]
 
 
+ALL = "*"  # the group of the whole selection beside the others (``tallies(total=True)``)
+
+
 def _percentiles(session: Session, key: Any, minutes: Any,
-                 where: Sequence[ColumnElement[bool]]) -> dict[Any, tuple[float | None,
-                                                                        float | None]]:
-    """The median and 90th percentile of ``minutes`` by group (all: key None). On
-    PostgreSQL ``percentile_cont`` in the database; elsewhere the values are read and
+                 where: Sequence[ColumnElement[bool]],
+                 total: bool) -> dict[Any, tuple[float | None, float | None]]:
+    """The median and 90th percentile of ``minutes`` by group (all: key None), and of
+    the whole selection as group ``ALL`` when ``total``. On PostgreSQL
+    ``percentile_cont`` in the database; elsewhere the values are read once and
     interpolated the same way (``percentile``)."""
     if session.get_bind().dialect.name == "postgresql":
-        return {row[0]: (row[1], row[2]) for row in _grouped(session, key, (
-            func.percentile_cont(0.5).within_group(minutes),
-            func.percentile_cont(0.9).within_group(minutes)), where)}
+        both = (func.percentile_cont(0.5).within_group(minutes),
+                func.percentile_cont(0.9).within_group(minutes))
+        out = {row[0]: (row[1], row[2]) for row in _grouped(session, key, both, where)}
+        if total:
+            whole = _grouped(session, None, both, where)[0]
+            out[ALL] = (whole[1], whole[2])
+        return out
     values: dict[Any, list[int]] = defaultdict(list)
     query = select(key if key is not None else literal(None), minutes).where(*where)
     for group, value in session.execute(query):
         values[group].append(value or 0)
+    if total:
+        values[ALL] = [value for found in list(values.values()) for value in found]
     out = {}
     for group, found in values.items():
         found.sort()
@@ -412,11 +422,20 @@ def _percentiles(session: Session, key: Any, minutes: Any,
     return out
 
 
+def _add(total: _Tally, part: _Tally) -> None:
+    for name in ("received", "acknowledged", "ack_on_time", "answered", "answer_on_time",
+                 "rated", "rating_sum", "satisfied", "reopened"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    for level in LEVELS:
+        total.escalations[level] += part.escalations[level]
+
+
 def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
-            key: Any = CaseCycleFact.agency_id) -> dict[Any, _Tally]:
+            key: Any = CaseCycleFact.agency_id, *, total: bool = False) -> dict[Any, _Tally]:
     """The period's raw figures grouped by ``key`` (a column of the facts; None: one
-    group, None, for the whole selection): range reads of the summary on its indexes,
-    counted and summed in the database."""
+    group, None, for the whole selection), and with ``total`` the whole selection as
+    group ``ALL``: range reads of the summary on its indexes, counted and summed in the
+    database; the total's counts are the groups' sums, its percentiles its own."""
     f = CaseCycleFact
     where = _where(scope)
     out: dict[Any, _Tally] = defaultdict(_Tally)
@@ -429,7 +448,7 @@ def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
             func.count(), _count(f.acknowledged_on_time.is_(True))), acknowledged):
         out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
     for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes,
-                                          acknowledged).items():
+                                          acknowledged, total).items():
         out[group].ack_p50, out[group].ack_p90 = p50, p90
     answered = [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]
     for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
@@ -440,7 +459,8 @@ def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
         tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
         tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
         tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
-    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered).items():
+    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered,
+                                          total).items():
         out[group].answer_p50, out[group].answer_p90 = p50, p90
     levels = [_count(and_(column >= start, column < end))
               for column in (f.warning_at, f.breach_at, f.leadership_at)]
@@ -448,8 +468,13 @@ def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
             f.last_alarm_at >= start, f.warning_at < end, *where]):
         out[group].escalations = {level: int(n or 0)
                                   for level, n in zip(LEVELS, counts, strict=True)}
+    if total:
+        whole = out.pop(ALL, _Tally())
+        for part in out.values():
+            _add(whole, part)
+        out[ALL] = whole
     return {group: tally for group, tally in out.items()
-            if tally.received or tally.acknowledged or tally.answered
+            if group == ALL or tally.received or tally.acknowledged or tally.answered
             or any(tally.escalations.values())}
 
 
@@ -477,10 +502,9 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
     """The figure set of ``period`` for ``scope``, the previous period beside it, the
     backlog now, and the same per agency."""
     previous_period = period.previous()
-    current = tallies(session, scope, *period.bounds(tz))
-    previous = tallies(session, scope, *previous_period.bounds(tz))
-    current_total = tallies(session, scope, *period.bounds(tz), key=None)
-    previous_total = tallies(session, scope, *previous_period.bounds(tz), key=None)
+    current = tallies(session, scope, *period.bounds(tz), total=True)
+    previous = tallies(session, scope, *previous_period.bounds(tz), total=True)
+    current_total, previous_total = current.pop(ALL), previous.pop(ALL)
     backlog = backlogs(session, scope, now)
     ids = set(current) | set(previous) | set(backlog)
     agencies = _agencies(session, ids)
@@ -491,8 +515,7 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
         for i in sorted(ids, key=lambda i: agencies[i].code) if i in agencies]
     return VoiceFigures(
         period=period, previous_period=previous_period, filters=filters,
-        current=current_total.get(None, _Tally()).figures(),
-        previous=previous_total.get(None, _Tally()).figures(),
+        current=current_total.figures(), previous=previous_total.figures(),
         backlog=_sum_backlogs(backlog.values()), by_agency=by_agency,
         as_of=as_of(session))
 

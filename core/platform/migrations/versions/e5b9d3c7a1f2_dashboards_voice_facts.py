@@ -28,9 +28,7 @@ _AT = core.platform.db.UTCDateTime(timezone=True)
 def upgrade() -> None:
     op.create_table(
         'voice_case_facts',
-        sa.Column('case_id', _ID, sa.ForeignKey('voice_cases.id',
-                                                name='fk_voice_case_facts_case_id_voice_cases'),
-                  nullable=False),
+        sa.Column('case_id', _ID, nullable=False),
         sa.Column('cycle', sa.SmallInteger(), nullable=False),
         sa.Column('agency_id', _ID, nullable=False),
         sa.Column('category_id', _ID, nullable=True),
