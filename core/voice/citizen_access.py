@@ -95,10 +95,21 @@ class CitizenAccess:
                                  code="invalid_field", field="action")
         if not form_key or len(form_key) > MAX_FORM_KEY:
             raise InvalidRequest("form key missing", code="invalid_field", field="key")
+        return self.act_once(code_id, tracking, action, text=text, rating=rating,
+                             source_key=f"portal:{code_id}:{form_key}")
+
+    def act_once(self, code_id: int, tracking: str, action: str, *,
+                 source_key: str | None, text: str | None = None,
+                 rating: int | None = None) -> Filed:
+        """The citizen's act proved by the verified code ``code_id``, made once per
+        ``source_key`` (the channel's: a terminal's is "api:<token>:<Idempotency-Key>");
+        ``NotFound`` when the code proves nothing (more) for this case."""
+        if action not in ACTIONS:
+            raise InvalidRequest(f"action: one of {', '.join(ACTIONS)}",
+                                 code="invalid_field", field="action")
         proof = self._proof(code_id, tracking)
         return self._voice.citizen_act(tracking, action, CitizenProof(mobile=proof.mobile),
-                                       text=text, rating=rating,
-                                       source_key=f"portal:{code_id}:{form_key}")
+                                       text=text, rating=rating, source_key=source_key)
 
     def _proof(self, code_id: int, tracking: str) -> Verified:
         proof = self.proven(code_id, tracking)

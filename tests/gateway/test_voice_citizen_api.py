@@ -1,14 +1,18 @@
 """Citizen's Voice for kiosks over JSON: the catalogue, filing once per Idempotency-Key
 with the kiosk's filing limits, and a citizen's own case proved by their mobile (the
-view, reply, rating, reopening), where "not found" and "not yours" are one answer and
-failed lookups are limited per kiosk and per tracking number."""
+view, where "not found" and "not yours" are one answer and failed lookups are limited
+per kiosk and per tracking number; the reply, rating, reopening and withdrawal only with
+a one-time code sent to the case's own mobile, whoever holds the token and the pair)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from core.access.tokens import create_token
+from core.messaging.models import Notification
 from core.voice.models import CaseEvent, VoiceCase
 from tests.core.voice.conftest import CITIZEN_MOBILE, MUN, count
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
@@ -107,34 +111,147 @@ def test_the_citizen_sees_their_case_and_a_stranger_sees_nothing(world, client, 
     assert theirs.data == nothing.data
 
 
+def last_code(core, recipient: str = "+966551234567") -> str:
+    with core.db.read() as session:
+        body = session.scalar(select(Notification.body).where(
+            Notification.kind == "code", Notification.recipient == recipient)
+            .order_by(Notification.id.desc()).limit(1))
+    match = re.search(r"\d{6}", body or "")
+    assert match, "a code was queued"
+    return match.group(0)
+
+
+def ask_code(client, headers, tracking: str, mobile: str = CITIZEN_MOBILE) -> str:
+    asked = client.post(f"/api/v1/cases/{tracking}/citizen/code", headers=headers,
+                        json={"mobile": mobile, "lang": "ar"})
+    assert asked.status_code == 202, asked.json
+    return asked.json["ticket"]
+
+
+def proof_for(client, core, headers, tracking: str) -> str:
+    ticket = ask_code(client, headers, tracking)
+    verified = client.post(f"/api/v1/cases/{tracking}/citizen/verify", headers=headers,
+                           json={"ticket": ticket, "code": last_code(core)})
+    assert verified.status_code == 200, verified.json
+    return verified.json["proof"]
+
+
+def events(core, action: str) -> int:
+    with core.db.read() as session:
+        return session.scalar(select(func.count()).select_from(CaseEvent).where(
+            CaseEvent.action == action))
+
+
 def test_reply_rate_and_reopen_through_the_api(world, client, kiosk):
     tracking = world.walk("complaint", "awaiting_citizen")
     url = f"/api/v1/cases/{tracking}/citizen"
-    replied = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"},
-                          json={"mobile": CITIZEN_MOBILE, "action": "citizen_reply",
-                                "text": "مدرسة الفيصلية"})
+    proof = proof_for(client, world.core, kiosk, tracking)
+    reply = {"proof": proof, "action": "citizen_reply", "text": "مدرسة الفيصلية"}
+    replied = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"}, json=reply)
     assert replied.status_code == 200 and replied.json["state"] == "in_progress"
-    again = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"},
-                        json={"mobile": CITIZEN_MOBILE, "action": "citizen_reply",
-                              "text": "مدرسة الفيصلية"})
+    again = client.post(url, headers={**kiosk, "Idempotency-Key": "r1"}, json=reply)
     assert again.status_code == 200
-    with world.core.db.read() as session:
-        replies = session.scalar(select(func.count()).select_from(CaseEvent).where(
-            CaseEvent.action == "citizen_reply"))
-    assert replies == 1
+    assert events(world.core, "citizen_reply") == 1
     spec = world.specialist(MUN)
     world.act(spec, tracking, "answer", text="أصلحت الإنارة")
     world.act(world.coordinator(MUN), tracking, "approve")
-    rated = client.post(url, headers=kiosk,
-                        json={"mobile": CITIZEN_MOBILE, "action": "rate", "rating": 2})
+    rated = client.post(url, headers=kiosk, json={"proof": proof, "action": "rate",
+                                                  "rating": 2, "mobile": CITIZEN_MOBILE})
     assert rated.status_code == 200
     assert (rated.json["rating"], rated.json["answer"]) == (2, "أصلحت الإنارة")
-    reopened = client.post(url, headers=kiosk,
-                           json={"mobile": CITIZEN_MOBILE, "action": "reopen"})
+    reopened = client.post(url, headers=kiosk, json={"proof": proof, "action": "reopen"})
     assert reopened.status_code == 200 and reopened.json["may_reopen"] is False
     wrong = client.post(url, headers=kiosk,
-                        json={"mobile": CITIZEN_MOBILE, "action": "rate", "rating": 9})
+                        json={"proof": proof, "action": "rate", "rating": 9})
     assert wrong.status_code == 422
+
+
+@pytest.mark.parametrize("action,extra", [("withdraw", {}),
+                                          ("citizen_reply", {"text": "نعم"}),
+                                          ("reopen", {}), ("rate", {"rating": 1})])
+def test_tracking_and_mobile_alone_cannot_act(world, client, kiosk, staff, action, extra):
+    """The attacker holds a terminal's token and the pair (read over a shoulder)."""
+    state = "awaiting_citizen" if action in ("withdraw", "citizen_reply") else "closed"
+    tracking = world.walk("complaint", state)
+    before = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                         json={"mobile": CITIZEN_MOBILE}).json
+    for headers in (kiosk, staff):
+        refused = client.post(f"/api/v1/cases/{tracking}/citizen", headers=headers,
+                              json={"mobile": CITIZEN_MOBILE, "action": action, **extra})
+        assert refused.status_code == 422
+        assert refused.json["error"]["code"] == "code_required"
+    # A ticket with a guessed code, a made-up ticket, a made-up proof: nothing either.
+    ticket = ask_code(client, kiosk, tracking)
+    for proof in ({"ticket": ticket, "code": "000000"}, {"ticket": "x", "code": "123456"},
+                  {"proof": "made-up"}):
+        refused = client.post(f"/api/v1/cases/{tracking}/citizen", headers=kiosk,
+                              json={"action": action, **extra, **proof})
+        assert refused.status_code == 422
+        assert refused.json["error"]["code"] in ("wrong_code", "invalid_field")
+    after = client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=kiosk,
+                        json={"mobile": CITIZEN_MOBILE}).json
+    assert after["history"] == before["history"] and after["state"] == before["state"]
+
+
+def test_the_code_goes_to_the_cases_own_mobile_and_a_wrong_pair_sends_none(world, client,
+                                                                          kiosk):
+    tracking = world.walk("complaint", "awaiting_citizen")
+    theirs = client.post(f"/api/v1/cases/{tracking}/citizen/code", headers=kiosk,
+                         json={"mobile": OTHER_MOBILE})
+    nothing = client.post("/api/v1/cases/7000000000/citizen/code", headers=kiosk,
+                          json={"mobile": CITIZEN_MOBILE})
+    assert theirs.status_code == nothing.status_code == 404
+    assert theirs.data == nothing.data
+    with world.core.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.kind == "code")) == 0
+    ask_code(client, kiosk, tracking, mobile="٠٥٥١٢٣٤٥٦٧")
+    assert last_code(world.core)
+
+
+def test_a_code_for_another_case_or_mobile_does_not_act(world, client, kiosk):
+    mine = world.walk("complaint", "awaiting_citizen")
+    other = world.walk("complaint", "awaiting_citizen")  # the same citizen's other case
+    stranger = world.walk("complaint", "awaiting_citizen",
+                          citizen={"mobile": OTHER_MOBILE})
+    reply = {"action": "citizen_reply", "text": "نعم"}
+    # The attacker's own case gives them a code and a proof: for that case only.
+    proof = proof_for(client, world.core, kiosk, mine)
+    for tracking in (other, stranger):
+        moved = client.post(f"/api/v1/cases/{tracking}/citizen", headers=kiosk,
+                            json={**reply, "proof": proof})
+        assert moved.status_code == 422
+        assert moved.json["error"]["field"] == "proof"
+    # A ticket for one case, its right code, sent for another case: refused, unused.
+    ticket = ask_code(client, kiosk, stranger, mobile=OTHER_MOBILE)
+    code = last_code(world.core, "+966559876543")
+    moved = client.post(f"/api/v1/cases/{mine}/citizen", headers=kiosk,
+                        json={**reply, "ticket": ticket, "code": code})
+    assert moved.status_code == 422 and moved.json["error"]["field"] == "ticket"
+    # A proof whose mobile is not the one named: not found, as a stranger's case.
+    named = client.post(f"/api/v1/cases/{mine}/citizen", headers=kiosk,
+                        json={**reply, "proof": proof, "mobile": OTHER_MOBILE})
+    assert named.status_code == 404 and named.json["error"]["code"] == "unknown_case"
+    assert events(world.core, "citizen_reply") == 0
+    # The right code, with its ticket, on its case: acts once; typed again it is dead.
+    done = client.post(f"/api/v1/cases/{stranger}/citizen", headers=kiosk,
+                       json={**reply, "ticket": ticket, "code": code})
+    assert done.status_code == 200 and done.json["state"] == "in_progress"
+    again = client.post(f"/api/v1/cases/{stranger}/citizen", headers=kiosk,
+                        json={**reply, "ticket": ticket, "code": code})
+    assert again.status_code == 404 and again.json["error"]["code"] == "code_dead"
+    assert events(world.core, "citizen_reply") == 1
+
+
+def test_a_wrong_code_says_so_and_counts_a_try(world, client, kiosk):
+    tracking = world.walk("complaint", "awaiting_citizen")
+    ticket = ask_code(client, kiosk, tracking)
+    wrong = client.post(f"/api/v1/cases/{tracking}/citizen/verify", headers=kiosk,
+                        json={"ticket": ticket, "code": "٠٠٠٠٠٠"})
+    assert wrong.status_code == 422 and wrong.json["error"]["code"] == "wrong_code"
+    right = client.post(f"/api/v1/cases/{tracking}/citizen/verify", headers=kiosk,
+                        json={"ticket": ticket, "code": last_code(world.core)})
+    assert right.status_code == 200 and right.json["expires_in"] == 1800
 
 
 def test_failed_lookups_are_limited_per_tracking_number(world, client, kiosk):
