@@ -25,11 +25,11 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from core.identity.digits import normalize_digits
+from core.identity.phones import InvalidMobile, normalize_mobile
 from core.messaging.codes import LIFETIME, PROOF_LIFETIME
 from core.platform.errors import InvalidRequest, NotFound
 from core.platform.i18n import gettext_for
-from core.identity.digits import normalize_digits
-from core.identity.phones import InvalidMobile, normalize_mobile
 from core.voice.actions import CitizenProof
 from core.voice.cases import TEXT_MAX
 from core.voice.citizen_cases import CitizenView, plain, state_words

@@ -87,7 +87,7 @@ class Captions:
         self._set("notice", self._notice(t, s) if s.notice else "")
 
     def _notice(self, t: dict[str, str], s: State) -> str:
-        if s.screen in MINE_ENTRY:
+        if s.screen in MINE_ENTRY or s.screen is Screen.FOLLOW_CODE:
             said = mine_texts(s.lang).get(s.notice)
             if said:
                 return said

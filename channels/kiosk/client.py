@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.kiosk.state import (
+    Acted,
     Agency,
     CaseView,
     Catalogue,
@@ -159,18 +160,44 @@ class GatewayClient:
             {"mobile": mobile, "lang": lang}, ok=VOICE_ANSWERS)
         return _refusal(status, body) or _case_view(status, body)
 
-    def act_on_case(self, tracking: str, mobile: str, action: str, lang: str, key: str,
-                    text: str | None = None, rating: int | None = None
-                    ) -> CaseView | Refusal:
-        payload: dict[str, Any] = {"mobile": mobile, "action": action, "lang": lang}
+    def ask_case_code(self, tracking: str, mobile: str, lang: str) -> str | Refusal:
+        """A code to the case's own mobile, to act on it: the gateway's ticket, or the
+        refusal of a lookup (the pair does not match, too many)."""
+        status, body = self._request(
+            "POST", f"/api/v1/cases/{urllib.parse.quote(tracking, safe='')}/citizen/code",
+            {"mobile": mobile, "lang": lang}, ok=VOICE_ANSWERS)
+        refusal = _refusal(status, body)
+        if refusal is not None:
+            return refusal
+        ticket = body.get("ticket")
+        if status != 202 or not isinstance(ticket, str):
+            raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        return ticket
+
+    def act_on_case(self, tracking: str, action: str, lang: str, key: str,
+                    text: str | None = None, rating: int | None = None, *,
+                    ticket: str = "", code: str = "", proof: str = ""
+                    ) -> Acted | Refusal:
+        """The act, proved by ``proof``, or first by the typed ``code`` for ``ticket``
+        (two requests: the proof it gives is returned for the visit's next act)."""
+        path = f"/api/v1/cases/{urllib.parse.quote(tracking, safe='')}/citizen"
+        if not proof:
+            status, body = self._request("POST", f"{path}/verify",
+                                         {"ticket": ticket, "code": code}, ok=VOICE_ANSWERS)
+            refusal = _refusal(status, body)
+            if refusal is not None:
+                return refusal
+            proof = body.get("proof") or ""
+            if not isinstance(proof, str) or not proof:
+                raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+        payload: dict[str, Any] = {"proof": proof, "action": action, "lang": lang}
         if text is not None:
             payload["text"] = text
         if rating is not None:
             payload["rating"] = rating
-        status, body = self._request(
-            "POST", f"/api/v1/cases/{urllib.parse.quote(tracking, safe='')}/citizen",
-            payload, ok=VOICE_ANSWERS, key=key)
-        return _refusal(status, body) or _case_view(status, body)
+        status, body = self._request("POST", path, payload, ok=VOICE_ANSWERS, key=key)
+        refusal = _refusal(status, body)
+        return refusal or Acted(_case_view(status, body), proof)
 
     # --- "my transactions" ----------------------------------------------------------
 
@@ -242,9 +269,10 @@ class GatewayClient:
 # The gateway's own refusals of a Citizen's Voice request, told to the citizen; the
 # others (401, 403, 5xx) are about the kiosk or the gateway.
 VOICE_ANSWERS = (200, 201, 404, 409, 422, 429)
-VOICE_REFUSALS = {404: ("unknown_case", "unknown_agency", "unknown_category"),
+VOICE_REFUSALS = {404: ("unknown_case", "unknown_agency", "unknown_category", "code_dead"),
                   409: ("wrong_state", "reopen_window", "already_rated"),
-                  429: ("too_many_cases", "too_many_lookups")}
+                  429: ("too_many_cases", "too_many_lookups", "too_many_codes",
+                        "code_cooldown")}
 
 
 def _refusal(status: int, body: dict[str, Any]) -> Refusal | None:
@@ -256,6 +284,8 @@ def _refusal(status: int, body: dict[str, Any]) -> Refusal | None:
     code = error.get("code") if isinstance(error, dict) else None
     if not isinstance(code, str):
         raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+    if status == 422 and error.get("field") in ("ticket", "proof"):
+        return Refusal("proof_expired")  # too old (or not one): a new code is asked for
     if status == 422 or code in VOICE_REFUSALS.get(status, ()):
         return Refusal(code)
     raise GatewayUnavailable(f"HTTP {status} {code}: not the gateway's answer")

@@ -52,16 +52,30 @@ class ViewCase:
 
 
 @dataclass(frozen=True)
-class ActOnCase:
-    """The citizen's reply, rating or reopening, once per ``key``."""
+class AskCaseCode:
+    """Ask for a code to the followed case's own mobile (to act on it): the gateway looks
+    the pair up again and sends the SMS."""
 
     tracking: str
     mobile: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class ActOnCase:
+    """The citizen's reply, rating or reopening, once per ``key``, proved by the
+    ``proof`` of a code typed earlier in this visit, or by the ``ticket`` and the typed
+    ``code``."""
+
+    tracking: str
     action: str
     lang: str
     key: str
     text: str | None = None
     rating: int | None = None
+    ticket: str = ""
+    code: str = ""
+    proof: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,8 @@ class Quit:
 TECHNICIAN_EXIT = 64
 
 
-VoiceEffect = LoadCatalogue | FileCase | ViewCase | ActOnCase | AskMineCode | OpenMine
+VoiceEffect = (LoadCatalogue | FileCase | ViewCase | AskCaseCode | ActOnCase | AskMineCode
+               | OpenMine)
 
 Effect = (SendInquiry | PrintReceipt | ProbeGateway | Quit | VoiceEffect
           | PrintCaseReceipt)

@@ -8,6 +8,7 @@ flow on the GUI thread, and the window draws the result and runs what follows.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from channels.kiosk.client import GatewayClient, GatewayRefused, GatewayUnavailable, Heartbeat
 from channels.kiosk.effects import (
     ActOnCase,
+    AskCaseCode,
     AskMineCode,
     Effect,
     FileCase,
@@ -108,10 +110,14 @@ class Errands:
         elif isinstance(effect, OpenMine):
             self._in_background("voice", client.open_mine, effect.ticket, effect.code,
                                 effect.lang)
+        elif isinstance(effect, AskCaseCode):
+            self._in_background("voice", client.ask_case_code, effect.tracking,
+                                effect.mobile, effect.lang)
         elif isinstance(effect, ActOnCase):
-            self._in_background("voice", client.act_on_case, effect.tracking,
-                                effect.mobile, effect.action, effect.lang, effect.key,
-                                effect.text, effect.rating)
+            self._in_background("voice", functools.partial(
+                client.act_on_case, ticket=effect.ticket, code=effect.code,
+                proof=effect.proof), effect.tracking, effect.action, effect.lang,
+                effect.key, effect.text, effect.rating)
 
     def _in_background(self, kind: str, call: Callable[..., object], *args: Any) -> None:
         def work() -> None:

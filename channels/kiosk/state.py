@@ -34,6 +34,7 @@ class Screen(enum.Enum):
     FOLLOW_MOBILE = "follow_mobile"
     FOLLOW_CASE = "follow_case"
     FOLLOW_REPLY = "follow_reply"
+    FOLLOW_CODE = "follow_code"
     # "My transactions" (channels/kiosk/mine.py).
     MINE_ID = "mine_id"
     MINE_CODE = "mine_code"
@@ -44,7 +45,7 @@ MINE_SCREENS = frozenset({Screen.MINE_ID, Screen.MINE_CODE, Screen.MINE_LIST})
 VOICE_SCREENS = frozenset({Screen.VOICE, Screen.VOICE_AGENCY, Screen.VOICE_CATEGORY,
                            Screen.VOICE_TEXT, Screen.VOICE_MOBILE, Screen.VOICE_CONFIRM,
                            Screen.VOICE_FILED, Screen.FOLLOW_TRACKING, Screen.FOLLOW_MOBILE,
-                           Screen.FOLLOW_CASE, Screen.FOLLOW_REPLY})
+                           Screen.FOLLOW_CASE, Screen.FOLLOW_REPLY, Screen.FOLLOW_CODE})
 
 
 # Screens that hold something a citizen typed or was told: the idle timer watches them.
@@ -143,6 +144,16 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class Acted:
+    """The gateway did the citizen's act: the case as they now see it, and the proof
+    (signed by the gateway, this case only, half an hour) that lets a next act in the
+    same visit go without another code."""
+
+    case: CaseView
+    proof: str
+
+
+@dataclass(frozen=True)
 class MineTransaction:
     """One of the citizen's transactions, as the gateway words it (in the screen's
     language)."""
@@ -218,6 +229,12 @@ class State:
     pending: str = ""
     act_key: str = ""
     act_sig: str = ""
+    # Acting on a followed case needs a code sent to the case's own mobile (the pair read
+    # it, it does not act): the code as typed, the gateway's ticket for it, and the proof
+    # the right code gave (for this case, this visit: all gone at the wipe).
+    case_code: str = ""
+    case_ticket: str = ""
+    case_proof: str = ""
     idle_left: int = 0
     still_there_left: int = 0
     resume_screen: Screen | None = None

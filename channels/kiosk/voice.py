@@ -4,7 +4,10 @@ following one, mixed into the kiosk's ``Flow`` (channels/kiosk/flow.py) like its
 Filing: type (complaint or suggestion) -> agency -> category -> the text, on the kiosk's
 own keyboard -> the mobile for the tracking SMS -> confirm -> the tracking number on
 screen and on the receipt. Following: tracking number -> mobile -> the case (its state,
-the question it waits for, the answer) -> reply, rate, reopen.
+the question it waits for, the answer) -> reply, rate, reopen. The pair only reads the
+case: before an act is sent the kiosk asks for the code the gateway sends to the case's
+own mobile (on the keypad, as "my transactions" does), and the proof the right code
+gives serves the rest of the visit.
 
 Every attempt to file (or act) carries an Idempotency-Key drawn when it is first sent
 and kept while nothing is changed: when the gateway does not answer, the citizen taps
@@ -22,6 +25,7 @@ from typing import Any
 
 from channels.kiosk.effects import (
     ActOnCase,
+    AskCaseCode,
     Effect,
     FileCase,
     LoadCatalogue,
@@ -29,6 +33,7 @@ from channels.kiosk.effects import (
     ViewCase,
 )
 from channels.kiosk.state import (
+    Acted,
     CaseView,
     Catalogue,
     Draft,
@@ -48,6 +53,10 @@ MOBILE_MAX = 14  # 05XXXXXXXX, or 9665XXXXXXXX / 009665XXXXXXXX
 CASE_TYPES = ("complaint", "suggestion")
 KEYBOARDS = ("ar", "en")
 RATINGS = range(1, 6)
+CODE_LENGTH = 6
+# The gateway's refusals of a code (wrong: type it again; the others: ask for another).
+CODE_ENDED = ("code_expired", "code_dead", "proof_expired")
+CODE_PAUSED = ("too_many_codes", "code_cooldown")
 
 # One step back from each screen of Citizen's Voice.
 BACK = {Screen.VOICE_AGENCY: Screen.VOICE, Screen.VOICE_CATEGORY: Screen.VOICE_AGENCY,
@@ -56,7 +65,8 @@ BACK = {Screen.VOICE_AGENCY: Screen.VOICE, Screen.VOICE_CATEGORY: Screen.VOICE_A
         Screen.FOLLOW_REPLY: Screen.FOLLOW_CASE}
 # The screen a request goes back to when it is refused or the gateway does not answer.
 RETURN_TO = {"catalogue": Screen.VOICE, "file": Screen.VOICE_CONFIRM,
-             "view": Screen.FOLLOW_MOBILE, "act": Screen.FOLLOW_CASE}
+             "view": Screen.FOLLOW_MOBILE, "act": Screen.FOLLOW_CASE,
+             "case_code": Screen.FOLLOW_CASE}
 
 
 def new_key() -> str:
@@ -90,7 +100,8 @@ class VoiceSteps:
         self.session += 1
         return self._go(Screen.VOICE, draft=Draft(), mobile="", tracking="", case=None,
                         reply_text="", notice="", printed=False, keyboard="", pending="",
-                        act_key="", act_sig="", reply=None)
+                        act_key="", act_sig="", reply=None, case_code="", case_ticket="",
+                        case_proof="")
 
     def choose_type(self, case_type: str) -> list[Effect]:
         if self.state.screen is not Screen.VOICE or case_type not in CASE_TYPES:
@@ -103,7 +114,7 @@ class VoiceSteps:
         if self.state.screen is not Screen.VOICE:
             return []
         return self._go(Screen.FOLLOW_TRACKING, tracking="", mobile="", case=None,
-                        notice="")
+                        notice="", case_code="", case_ticket="", case_proof="")
 
     # --- agency and category ---------------------------------------------------------
 
@@ -193,7 +204,8 @@ class VoiceSteps:
         """The keypad's field on the mobile and tracking screens (``Flow.digit``)."""
         return {Screen.VOICE_MOBILE: ("mobile", MOBILE_MAX),
                 Screen.FOLLOW_MOBILE: ("mobile", MOBILE_MAX),
-                Screen.FOLLOW_TRACKING: ("tracking", TRACKING_LENGTH)}.get(
+                Screen.FOLLOW_TRACKING: ("tracking", TRACKING_LENGTH),
+                Screen.FOLLOW_CODE: ("case_code", CODE_LENGTH)}.get(
             self.state.screen)
 
     def voice_next(self) -> list[Effect] | None:
@@ -225,6 +237,11 @@ class VoiceSteps:
                 self.state = replace(s, notice="text_empty")
                 return []
             return self._act("citizen_reply", text=s.reply_text.strip())
+        if s.screen is Screen.FOLLOW_CODE:
+            if len(s.case_code) != CODE_LENGTH:
+                self.state = replace(s, notice="code_length")
+                return []
+            return self._send_act(ticket=s.case_ticket, code=s.case_code)
         return None
 
     def voice_typed(self) -> None:
@@ -242,6 +259,8 @@ class VoiceSteps:
             return self._go(Screen.FOLLOW_TRACKING, mobile="", notice="")
         if s.screen is Screen.FOLLOW_REPLY:
             return self._go(Screen.FOLLOW_CASE, reply_text="", notice="")
+        if s.screen is Screen.FOLLOW_CODE:  # not now: the act is dropped with the code
+            return self._go(self._act_screen(), case_code="", case_ticket="", notice="")
         if s.screen in BACK:
             return self._go(BACK[s.screen], notice="")
         return None
@@ -295,14 +314,33 @@ class VoiceSteps:
 
     def _act(self, action: str, *, text: str | None = None,
              rating: int | None = None) -> list[Effect]:
-        """Send an act; the same act tried again after no answer keeps its key."""
+        """An act: sent with this visit's proof, or first a code asked for (the act waits
+        in ``act_sig`` and the reply's text in ``reply_text``). The same act tried again
+        after no answer keeps its key."""
         s = self.state
         signature = f"{action}:{rating or ''}"
         key = s.act_key if s.act_key and s.act_sig == signature else new_key()
-        self._go(Screen.WAITING, pending="act", act_key=key, act_sig=signature, notice="",
-                 resume_screen=s.screen)
-        return [ActOnCase(s.tracking, s.mobile, action, s.lang, key, text=text,
-                          rating=rating)]
+        self.state = replace(s, act_key=key, act_sig=signature, resume_screen=s.screen)
+        if s.case_proof:
+            return self._send_act(proof=s.case_proof)
+        self._go(Screen.WAITING, pending="case_code", notice="")
+        return [AskCaseCode(s.tracking, s.mobile, s.lang)]
+
+    def _send_act(self, *, proof: str = "", ticket: str = "",
+                  code: str = "") -> list[Effect]:
+        """The waiting act to the gateway, proved by ``proof`` or ``ticket`` + ``code``."""
+        s = self.state
+        action, _, rating = s.act_sig.partition(":")
+        self._go(Screen.WAITING, pending="act", notice="")
+        return [ActOnCase(s.tracking, action, s.lang, s.act_key,
+                          text=s.reply_text.strip() if action == "citizen_reply" else None,
+                          rating=int(rating) if rating.isdigit() else None,
+                          ticket=ticket, code=code, proof=proof)]
+
+    def _act_screen(self) -> Screen:
+        """Where the waiting act was asked from: the reply's text, or the case."""
+        return Screen.FOLLOW_REPLY if self.state.act_sig.startswith("citizen_reply") \
+            else Screen.FOLLOW_CASE
 
     # --- the gateway's answers -------------------------------------------------------
 
@@ -325,15 +363,31 @@ class VoiceSteps:
             # The text and the mobile leave memory: the tracking number is what is left.
             return self._go(Screen.VOICE_FILED, tracking=outcome, mobile="",
                             draft=replace(s.draft, text="", key=""), printed=False)
-        if pending in ("view", "act") and isinstance(outcome, CaseView):
-            notice = f"done_{s.act_sig.split(':')[0]}" if pending == "act" else ""
+        if pending == "view" and isinstance(outcome, CaseView):
             return self._go(Screen.FOLLOW_CASE, case=outcome, reply_text="", act_key="",
-                            act_sig="", notice=notice, resume_screen=None)
+                            act_sig="", notice="", resume_screen=None)
+        if pending == "case_code" and isinstance(outcome, str):
+            # The code is on its way to the case's mobile: the keypad for it.
+            return self._go(Screen.FOLLOW_CODE, case_ticket=outcome, case_code="",
+                            notice="", resume_screen=None)
+        if pending == "act" and isinstance(outcome, Acted):
+            notice = f"done_{s.act_sig.split(':')[0]}"
+            return self._go(Screen.FOLLOW_CASE, case=outcome.case, reply_text="", act_key="",
+                            act_sig="", notice=notice, resume_screen=None, case_code="",
+                            case_ticket="", case_proof=outcome.proof)
         self.state = s  # not an answer to what was asked: as if none came
         return self.voice_unreachable()
 
     def _refused(self, pending: str, refusal: Refusal) -> list[Effect]:
         code = refusal.code
+        if code == "wrong_code" and self.state.case_ticket:
+            return self._go(Screen.FOLLOW_CODE, case_code="", notice="wrong_code",
+                            resume_screen=None)
+        if code in CODE_ENDED or code in CODE_PAUSED:
+            # A new code is asked for by trying the act again (or later, when paused).
+            return self._go(self._act_screen(), case_code="", case_ticket="",
+                            case_proof="", notice=code if code in CODE_PAUSED
+                            else "code_expired", resume_screen=None)
         if code == "unknown_case":  # not found, or not theirs: the same
             return self._go(Screen.FOLLOW_TRACKING, mobile="", case=None,
                             notice="case_not_found", resume_screen=None)
@@ -348,7 +402,10 @@ class VoiceSteps:
                         resume_screen=None)
 
     def _return_screen(self, pending: str) -> Screen:
-        if pending == "act" and self.state.resume_screen is Screen.FOLLOW_REPLY:
+        if pending == "act" and self.state.case_ticket:
+            return Screen.FOLLOW_CODE  # the typed code kept: "next" tries again
+        if pending in ("act", "case_code") and \
+                self.state.resume_screen is Screen.FOLLOW_REPLY:
             return Screen.FOLLOW_REPLY
         return RETURN_TO.get(pending, Screen.VOICE)
 

@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from channels.kiosk.state import Screen, State
-from channels.kiosk.texts import shown_digits, texts
+from channels.kiosk.texts import masked, shown_digits, texts
 from channels.kiosk.voice import TEXT_MAX
 from channels.kiosk.voice_texts import voice_texts
 from core.calendar.dates import format_date
@@ -18,7 +18,8 @@ from core.calendar.dates import format_date
 if TYPE_CHECKING:
     from channels.kiosk.pages import PageStack
 
-VOICE_ENTRY = frozenset({Screen.VOICE_MOBILE, Screen.FOLLOW_TRACKING, Screen.FOLLOW_MOBILE})
+VOICE_ENTRY = frozenset({Screen.VOICE_MOBILE, Screen.FOLLOW_TRACKING, Screen.FOLLOW_MOBILE,
+                         Screen.FOLLOW_CODE})
 CARET = "\u2502"  # │ where the next letter goes
 # The keyboard's language key names the other layout in its own script.
 OTHER_LAYOUT = {"ar": "English", "en": "عربي"}
@@ -70,6 +71,8 @@ class VoiceCaptions:
         v = voice_texts(s.lang)
         if s.screen is Screen.FOLLOW_TRACKING:
             return v["tracking_prompt"], shown_digits(s.tracking, s.lang)
+        if s.screen is Screen.FOLLOW_CODE:  # masked, as "my transactions"' code
+            return shown_digits(v["follow_code_prompt"], s.lang), masked(s.case_code)
         prompt = v["mobile_prompt"] if s.screen is Screen.VOICE_MOBILE \
             else v["follow_mobile_prompt"]
         return prompt, "\u202a" + shown_digits(s.mobile, s.lang) + "\u202c" if s.mobile else ""

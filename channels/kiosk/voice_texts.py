@@ -80,6 +80,14 @@ def voice_texts(lang: str) -> dict[str, str]:
         "done_rate": _("Thank you for your rating."),
         "done_reopen": _("The case is open again."),
         "wrong_state": _("This cannot be done for the case now."),
+        "follow_code_prompt": _("To protect your case, a 6-digit code was sent by text "
+                                "message to the mobile number of this case. Enter it"),
+        "code_expired": _("For your protection, the code is no longer valid. Try again to "
+                          "get a new code."),
+        "code_cooldown": _("A code was just sent to this mobile. Wait a minute before "
+                           "asking for another."),
+        "too_many_codes": _("For your protection, this is paused for a while after many "
+                            "attempts. Please try again in an hour."),
         "history_label": _("What happened so far"),
         "case_receipt_title": _("Citizen's Voice receipt"),
     }

@@ -24,6 +24,7 @@ from channels.kiosk.client import GatewayClient
 from channels.kiosk.effects import (
     TECHNICIAN_EXIT,
     ActOnCase,
+    AskCaseCode,
     AskMineCode,
     Effect,
     FileCase,
@@ -66,10 +67,11 @@ ENTRY_SCREENS = {Screen.NUMBER: "entry", Screen.NATIONAL_ID: "entry", Screen.PIN
                  Screen.FOLLOW_MOBILE: "entry", Screen.VOICE_AGENCY: "voice_choice",
                  Screen.VOICE_CATEGORY: "voice_choice", Screen.VOICE_TEXT: "voice_text",
                  Screen.FOLLOW_REPLY: "voice_text", Screen.MINE_ID: "entry",
-                 Screen.MINE_CODE: "entry"}
+                 Screen.MINE_CODE: "entry", Screen.FOLLOW_CODE: "entry"}
 
 
-VOICE_EFFECTS = (LoadCatalogue, FileCase, ViewCase, ActOnCase, AskMineCode, OpenMine)
+VOICE_EFFECTS = (LoadCatalogue, FileCase, ViewCase, AskCaseCode, ActOnCase, AskMineCode,
+                 OpenMine)
 
 
 class _ActivityFilter(QObject):
