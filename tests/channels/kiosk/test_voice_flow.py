@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from channels.kiosk.effects import (
     ActOnCase,
+    AskCaseCode,
     FileCase,
     LoadCatalogue,
     PrintCaseReceipt,
@@ -15,6 +16,7 @@ from channels.kiosk.effects import (
 )
 from channels.kiosk.flow import STILL_THERE_SECONDS, Flow
 from channels.kiosk.state import (
+    Acted,
     Agency,
     CaseView,
     Catalogue,
@@ -162,6 +164,26 @@ def test_keyboard_switch_and_digits_are_state_and_reset_by_the_wipe():
     assert (flow.state.keyboard, flow.state.keyboard_digits) == ("", False)
 
 
+def at_case(flow: Flow, view: CaseView = ASKED) -> None:
+    flow.open_voice()
+    flow.follow()
+    for key in TRACKING:
+        flow.digit(key)
+    flow.next()
+    for key in "0551234567":
+        flow.digit(key)
+    flow.next()
+    flow.voice_answered(view, NOW)
+    assert flow.state.screen is Screen.FOLLOW_CASE
+
+
+def type_code(flow: Flow, code: str = "123456") -> list:
+    assert flow.state.screen is Screen.FOLLOW_CODE
+    for key in code:
+        flow.digit(key)
+    return flow.next()
+
+
 def test_following_a_case_reply_rate_reopen():
     flow = Flow()
     flow.open_voice()
@@ -182,24 +204,81 @@ def test_following_a_case_reply_rate_reopen():
     flow.start_reply()
     assert flow.state.screen is Screen.FOLLOW_REPLY
     type_text(flow, "مدرسة الفيصلية")
-    [reply] = flow.next()
+    # The pair read the case; the reply waits for the code sent to the case's mobile.
+    assert flow.next() == [AskCaseCode(TRACKING, "0551234567", "ar")]
+    flow.voice_answered("ticket-1", NOW)
+    [reply] = type_code(flow, "١٢٣٤٥٦")
     assert isinstance(reply, ActOnCase)
-    assert (reply.action, reply.text) == ("citizen_reply", "مدرسة الفيصلية")
+    assert (reply.action, reply.text, reply.ticket, reply.code, reply.proof) == (
+        "citizen_reply", "مدرسة الفيصلية", "ticket-1", "123456", "")
     flow.voice_unreachable()
-    assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_REPLY, "not_sent")
+    assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_CODE, "not_sent")
     [again] = flow.next()
-    assert again.key == reply.key  # the same reply, once
-    flow.voice_answered(ANSWERED, NOW)
+    assert (again.key, again.code) == (reply.key, "123456")  # the same reply, once
+    flow.voice_answered(Acted(ANSWERED, "proof-1"), NOW)
     assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_CASE,
                                                       "done_citizen_reply")
+    assert (flow.state.case_code, flow.state.case_ticket) == ("", "")
     assert flow.rate(6) == []
+    # The proof serves the rest of the visit: no second code.
     [rated] = flow.rate(4)
-    assert (rated.action, rated.rating) == ("rate", 4)
+    assert (rated.action, rated.rating, rated.proof) == ("rate", 4, "proof-1")
     assert rated.key != reply.key
     flow.voice_answered(Refusal("already_rated"), NOW)
     assert flow.state.notice == "wrong_state"
     [reopened] = flow.reopen()
-    assert reopened.action == "reopen"
+    assert (reopened.action, reopened.proof) == ("reopen", "proof-1")
+
+
+def test_a_wrong_code_is_typed_again_an_ended_one_asks_anew():
+    flow = Flow()
+    at_case(flow, ANSWERED)
+    assert flow.reopen() == [AskCaseCode(TRACKING, "0551234567", "ar")]
+    flow.voice_answered("ticket-1", NOW)
+    for key in "123":
+        flow.digit(key)
+    assert flow.next() == [] and flow.state.notice == "code_length"
+    [first] = type_code(flow, "456")
+    flow.voice_answered(Refusal("wrong_code"), NOW)
+    assert (flow.state.screen, flow.state.notice, flow.state.case_code) == (
+        Screen.FOLLOW_CODE, "wrong_code", "")
+    [second] = type_code(flow, "654321")
+    assert second.key == first.key
+    flow.voice_answered(Refusal("code_expired"), NOW)
+    assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_CASE, "code_expired")
+    assert (flow.state.case_ticket, flow.state.case_proof) == ("", "")
+    assert flow.reopen() == [AskCaseCode(TRACKING, "0551234567", "ar")]
+    flow.voice_answered(Refusal("code_cooldown"), NOW)
+    assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_CASE, "code_cooldown")
+
+
+def test_a_pair_that_no_longer_matches_sends_no_code_and_back_drops_the_act():
+    flow = Flow()
+    at_case(flow, ANSWERED)
+    flow.rate(5)
+    flow.voice_answered("ticket-1", NOW)
+    flow.digit("1")
+    flow.back()
+    assert flow.state.screen is Screen.FOLLOW_CASE
+    assert (flow.state.case_code, flow.state.case_ticket) == ("", "")
+    flow.rate(5)
+    flow.voice_answered(Refusal("unknown_case"), NOW)
+    assert (flow.state.screen, flow.state.notice) == (Screen.FOLLOW_TRACKING,
+                                                      "case_not_found")
+
+
+def test_the_idle_wipe_takes_the_code_ticket_and_proof():
+    flow = Flow(idle_seconds=10)
+    at_case(flow, ANSWERED)
+    flow.rate(3)
+    flow.voice_answered("ticket-1", NOW)
+    for key in "123":
+        flow.digit(key)
+    for _ in range(10 + STILL_THERE_SECONDS):
+        flow.tick()
+    s = flow.state
+    assert s.screen is Screen.HOME
+    assert (s.case_code, s.case_ticket, s.case_proof, s.act_sig) == ("", "", "", "")
 
 
 def test_a_stranger_is_told_not_found_and_nothing_of_the_case():
