@@ -1,10 +1,13 @@
 """Citizen's Voice at the kiosk by simulated taps, offscreen, against a real gateway on a
 loopback port: the home's tiles, our own keyboard (Arabic as on a Saudi phone, English,
 digits, delete), filing with the tracking number on screen and on the receipt, and the
-whole life of the case (asked, replied, answered, rated, reopened); a stranger's
-tracking number shows nothing."""
+whole life of the case (asked, replied, answered, rated, reopened), each act only after
+the code the gateway sends to the case's mobile; a stranger's tracking number shows
+nothing."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from PyQt6.QtCore import Qt
@@ -13,10 +16,12 @@ from sqlalchemy import select
 
 from channels.kiosk.flow import STILL_THERE_SECONDS
 from channels.kiosk.keyboard import ARABIC_ROWS, ENGLISH_ROWS
+from channels.kiosk.mine_texts import mine_texts
 from channels.kiosk.texts import shown_digits
 from channels.kiosk.voice_captions import tracking_shown
 from channels.kiosk.voice_texts import voice_texts
-from core.voice.models import VoiceCase
+from core.messaging.models import Notification
+from core.voice.models import CaseEvent, VoiceCase
 from tests.channels.kiosk.conftest import pdf_text
 from tests.core.voice.conftest import MUN, build_world
 
@@ -150,6 +155,25 @@ def test_empty_text_and_a_bad_mobile_are_told_in_the_kiosks_language(qtbot, kios
     assert shown(kiosk, "notice") == voice_texts("en")["mobile_invalid"]
 
 
+def sms_code(world, mobile: str = "+966551234567") -> str:
+    with world.core.db.read() as session:
+        body = session.scalar(select(Notification.body).where(
+            Notification.kind == "code", Notification.recipient == mobile)
+            .order_by(Notification.id.desc()).limit(1))
+    match = re.search(r"\d{6}", body or "")
+    assert match, "a code was sent to the case's mobile"
+    return match.group(0)
+
+
+def type_sms_code(qtbot, kiosk, world) -> None:
+    """The act waits for the code sent to the case's mobile: typed on the keypad."""
+    wait_for(qtbot, kiosk, "follow_code")
+    assert shown(kiosk, "prompt") == shown_digits(voice_texts("ar")["follow_code_prompt"],
+                                                  "ar")
+    dial(qtbot, kiosk, sms_code(world))
+    tap(qtbot, kiosk, "key-next")
+
+
 def test_file_at_the_kiosk_then_follow_the_whole_life_of_the_case(qtbot, kiosk, world):
     tracking = file_at_kiosk(qtbot, kiosk, "الإنارة مطفأة")
     assert shown(kiosk, "tracking_number") == tracking_shown(tracking, "ar")
@@ -173,6 +197,7 @@ def test_file_at_the_kiosk_then_follow_the_whole_life_of_the_case(qtbot, kiosk, 
     tap(qtbot, kiosk, "case_reply")
     keys(qtbot, kiosk, "شارع الملك فهد")
     tap(qtbot, kiosk, "text_next")
+    type_sms_code(qtbot, kiosk, world)
     qtbot.waitUntil(lambda: kiosk.flow.state.notice == "done_citizen_reply",
                     timeout=WAIT_MS)
     assert kiosk.flow.state.case.state == "in_progress"
@@ -185,9 +210,10 @@ def test_file_at_the_kiosk_then_follow_the_whole_life_of_the_case(qtbot, kiosk, 
     assert "أُصلحت الإنارة" in shown(kiosk, "case_answer")
     assert kiosk.page_stack.voice.ratings.isVisible()
     tap(qtbot, kiosk, "rate-4")
+    type_sms_code(qtbot, kiosk, world)
     qtbot.waitUntil(lambda: kiosk.flow.state.notice == "done_rate", timeout=WAIT_MS)
     assert kiosk.flow.state.case.rating == 4
-    tap(qtbot, kiosk, "case_reopen")
+    tap(qtbot, kiosk, "case_reopen")  # the same visit: the code's proof still holds
     qtbot.waitUntil(lambda: kiosk.flow.state.notice == "done_reopen", timeout=WAIT_MS)
     assert kiosk.flow.state.case.state not in ("answered", "closed")
     assert world.voice.case(world.users["leadership"], tracking).rating == 4
@@ -254,3 +280,25 @@ def test_a_retried_filing_after_the_gateway_vanished_files_once(qtbot, kiosk, wo
     with world.core.db.read() as session:
         keys_filed = session.scalars(select(VoiceCase.source_key)).all()
     assert keys_filed == [f"api:hall-1:{key}"]
+
+
+def test_a_wrong_code_is_told_and_nothing_is_done(qtbot, kiosk, world):
+    tracking = world.walk("complaint", "awaiting_citizen")
+    follow_at_kiosk(qtbot, kiosk, tracking)
+    tap(qtbot, kiosk, "case_reply")
+    keys(qtbot, kiosk, "نعم")
+    tap(qtbot, kiosk, "text_next")
+    wait_for(qtbot, kiosk, "follow_code")
+    right = sms_code(world)
+    dial(qtbot, kiosk, "000000" if right != "000000" else "111111")
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.flow.state.notice == "wrong_code", timeout=WAIT_MS)
+    assert kiosk.screen_name == "follow_code"
+    assert shown(kiosk, "notice") == mine_texts("ar")["wrong_code"]
+    with world.core.db.read() as session:
+        assert session.scalar(select(CaseEvent.id).where(
+            CaseEvent.action == "citizen_reply")) is None
+    dial(qtbot, kiosk, right)
+    tap(qtbot, kiosk, "key-next")
+    qtbot.waitUntil(lambda: kiosk.flow.state.notice == "done_citizen_reply",
+                    timeout=WAIT_MS)
