@@ -186,7 +186,7 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
 # Citizen's Voice's screens (their own table in the README), saved after those.
 VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
                  "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
-                 "follow-tracking", "follow-asked", "follow-answered")
+                 "follow-tracking", "follow-asked", "follow-answered", "follow-code")
 # "My transactions" (its own table in the README), saved last.
 MINE_SCREENS = ("mine-id", "mine-code", "mine-list")
 VOICE_MOBILE = "0551234567"
@@ -370,6 +370,11 @@ def voice_screens(app, window, lang: str, shot, home) -> None:
     shot("follow-asked", lang)
     flow.state = replace(flow.state, case=answered, notice="done_citizen_reply")
     shot("follow-answered", lang)
+    flow.reopen()  # asked of the flow: the code's ticket is played below
+    flow.voice_answered("ticket", datetime.now(UTC))
+    for key in "123":
+        flow.digit(key)
+    shot("follow-code", lang)
 
 
 def mine_screens(app, window, lang: str, shot, home) -> None:

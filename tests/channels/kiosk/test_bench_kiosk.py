@@ -15,7 +15,7 @@ SCREENS = ("home", "number", "number-landscape", "national-id", "waiting", "resu
            "pin", "maintenance")
 VOICE_SCREENS = ("voice", "voice-agency", "voice-category", "keyboard-arabic",
                  "keyboard-english", "voice-mobile", "voice-confirm", "voice-filed",
-                 "follow-tracking", "follow-asked", "follow-answered")
+                 "follow-tracking", "follow-asked", "follow-answered", "follow-code")
 MINE_SCREENS = ("mine-id", "mine-code", "mine-list")
 
 
@@ -51,6 +51,7 @@ STATE = {
     "follow-tracking": ("follow_tracking", None, False, False, 720),
     "follow-asked": ("follow_case", None, False, False, 720),
     "follow-answered": ("follow_case", None, False, False, 720),
+    "follow-code": ("follow_code", None, False, False, 720),
     "mine-id": ("mine_id", None, False, False, 720),
     "mine-code": ("mine_code", None, False, False, 720),
     "mine-list": ("mine_list", None, False, False, 720),
