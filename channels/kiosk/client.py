@@ -281,9 +281,9 @@ def _refusal(status: int, body: dict[str, Any]) -> Refusal | None:
     if status < 400:
         return None
     error = body.get("error")
-    code = error.get("code") if isinstance(error, dict) else None
-    if not isinstance(code, str):
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
         raise GatewayUnavailable(f"HTTP {status}: not the gateway's answer")
+    code = str(error["code"])
     if status == 422 and error.get("field") in ("ticket", "proof"):
         return Refusal("proof_expired")  # too old (or not one): a new code is asked for
     if status == 422 or code in VOICE_REFUSALS.get(status, ()):
