@@ -3,7 +3,7 @@ portrait, in both languages, with normal and large text: every button inside the
 a 64 px target that overlaps nothing, no text cut (tests/channels/kiosk/
 test_kiosk_layout.py's rules). With large text on a landscape screen, the confirmation
 and the followed case (the citizen's text, the agency's answer) may scroll; their
-buttons are all reached."""
+buttons are all reached. The code asked for before an act is on the keypad's page."""
 
 from __future__ import annotations
 
@@ -73,6 +73,14 @@ def walk(qtbot, window, lang: str):
     flow.voice_answered(case, datetime.now(UTC))
     window.render()
     yield "the followed case"
+    flow.reopen()  # asked of the flow, not sent: the code's ticket is played here
+    flow.voice_answered("ticket", datetime.now(UTC))
+    for key in "123":
+        flow.digit(key)
+    flow.next()  # too short: the hint under the keypad is on the page too
+    window.render()
+    assert window.screen_name == "follow_code" and flow.state.notice == "code_length"
+    yield "the code before an act"
     window.intent(flow.finish)
 
 
