@@ -31,7 +31,6 @@ from core.identity.phones import mask_mobile
 from core.platform.errors import CoreError, InvalidRequest, TooMany
 from core.platform.i18n import gettext_for
 from core.transactions import render
-from core.transactions.answer import TransactionView
 from core.transactions.mine import MyList
 from core.voice.citizen_cases import state_words
 from gateway.portal import (
@@ -221,14 +220,9 @@ def _shown(mine: MyList, lang: str) -> dict:
              "enquiry": _("Enquiry")}
     transactions = []
     for line in mine.transactions:
-        view = TransactionView(number=line.number, status=line.status, subject=line.subject,
-                               registered_at=line.registered_at, department=line.department,
-                               outgoing_number=line.outgoing_number,
-                               destination_agency=line.destination_agency,
-                               issued_at=line.issued_at, reply_expected=line.reply_expected)
         day = local_date(line.registered_at, tz)
         transactions.append(ShownTransaction(
-            number=line.number, subject=line.subject, stage=render.status_label(view, lang),
+            number=line.number, subject=line.subject, stage=render.status_label(line.view(), lang),
             status=line.status, registered=format_date(day, lang),
             registered_iso=day.isoformat(),
             department=line.department.in_(lang) if line.department else "",
