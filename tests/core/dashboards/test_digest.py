@@ -264,3 +264,21 @@ def test_nothing_when_disabled_or_without_an_address(core, world, database_url, 
     assert digest.send(core.db, off, link=LINK, holder="x", ttl=timedelta(minutes=1),
                        now=SUNDAY) == 0
     assert outbox(core) == []
+
+
+def test_the_smtp_sender_sends_the_digest_with_its_html(core, world, settings):
+    from channels.email.sender import SmtpSender
+    from tests.peers.smtp_peer import SmtpPeer
+
+    send(core)
+    with SmtpPeer() as smtp:
+        smtp_settings = settings.email.smtp.model_copy(update={
+            "host": smtp.host, "port": smtp.port, "ssl": False, "starttls": False,
+            "from_address": "gateway@example.sa"})
+        assert SmtpSender(core, smtp_settings).send_due() == 2
+        by_recipient = {m["To"]: m for m in smtp.messages()}
+    mail = by_recipient["amir@example.sa"]
+    stored = next(n for n in outbox(core) if n.recipient == "amir@example.sa")
+    assert mail.get_body(("html",)).get_content().strip() == html_of(core, stored)
+    assert mail.get_body(("plain",)).get_content().strip() == stored.body
+    assert mail["Auto-Submitted"] == "auto-generated"
