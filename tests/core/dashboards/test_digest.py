@@ -113,6 +113,7 @@ def send(core, now: datetime = SUNDAY, holder: str = "test") -> int:
     return core.dashboards.send_digests(LINK, holder, timedelta(minutes=1), now=now)
 
 
+@pytest.mark.postgres
 def test_the_numbers_are_the_dashboards(core, world):
     figures = core.dashboards.voice_figures(world.users["leadership"], WEEK, now=SUNDAY)
     assert (figures.current.received, figures.current.answered,
@@ -218,6 +219,7 @@ def test_once_a_week_on_its_day_after_its_time(core, world):
     assert send(core, SUNDAY + timedelta(days=7)) == 2  # the next week
 
 
+@pytest.mark.postgres
 def test_two_schedulers_at_once_send_each_message_once(core, world, settings):
     first, second = Scheduler(core, settings, clock=lambda: SUNDAY), \
         Scheduler(core, settings, clock=lambda: SUNDAY)
@@ -242,6 +244,7 @@ def test_two_schedulers_at_once_send_each_message_once(core, world, settings):
         assert len(session.scalars(select(EmailHtml)).all()) == 2
 
 
+@pytest.mark.postgres
 def test_a_user_queued_meanwhile_is_not_queued_again(core, world):
     """A scheduler that lost its lease mid-run: the outbox's causes still decide."""
     figures = core.dashboards.voice_figures(world.users["leadership"], WEEK, now=SUNDAY)
