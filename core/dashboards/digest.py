@@ -123,7 +123,7 @@ def send(db: Database, config: CoreSettings, *, link: str, holder: str, ttl: tim
         queued = 0
         for user in waiting:
             with db.write.begin() as session:
-                queued += _queue(session, user, read(user), period, link)
+                queued += queue_digest(session, user, read(user), period, link)
         return queued
     finally:
         leases.release(db, LEASE, holder)
@@ -149,7 +149,7 @@ class _Figures:
         return self._kept[agency_id]
 
 
-def _queue(session: Session, user: Leader, figures: VoiceFigures, period: Period,
+def queue_digest(session: Session, user: Leader, figures: VoiceFigures, period: Period,
            link: str) -> int:
     """The user's e-mail and SMS, in ``session``'s transaction; 1 when queued now, 0
     when another scheduler queued them first."""

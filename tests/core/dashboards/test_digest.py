@@ -252,7 +252,7 @@ def test_a_user_queued_meanwhile_is_not_queued_again(core, world):
                          "amir@example.sa", "+966500000001", "ar")
     for expected in (1, 0):
         with core.db.write.begin() as session:
-            assert digest._queue(session, user, figures, WEEK, LINK) == expected
+            assert digest.queue_digest(session, user, figures, WEEK, LINK) == expected
     assert len(outbox(core)) == 2
     with core.db.read() as session:
         assert len(session.scalars(select(EmailHtml)).all()) == 1
