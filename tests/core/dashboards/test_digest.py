@@ -285,3 +285,16 @@ def test_the_smtp_sender_sends_the_digest_with_its_html(core, world, settings):
     assert mail.get_body(("html",)).get_content().strip() == html_of(core, stored)
     assert mail.get_body(("plain",)).get_content().strip() == stored.body
     assert mail["Auto-Submitted"] == "auto-generated"
+
+
+def test_an_account_created_in_english_gets_its_digest_in_english(core, world):
+    from core.platform.errors import InvalidRequest
+
+    set_user(core, "leader_mun", email=None)
+    set_user(core, "leadership", disabled_at=SUNDAY)
+    core.users.create("leadership", "amira", mobile="0551234567", language="en")
+    with pytest.raises(InvalidRequest):
+        core.users.create("leadership", "amira2", language="fr")
+    assert send(core) == 1
+    sms, = outbox(core)
+    assert sms.language == "en" and sms.body.startswith("Citizen's Voice, week to ")
