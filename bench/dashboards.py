@@ -43,7 +43,9 @@ from bench.voice import (  # noqa: E402
     CONFIG,
     LEADERSHIP_ID,
     NOW,
+    _p95,
     _user_id,
+    add_database_options,
     load,
 )
 from core.access.actors import AGENCY_LEADER, LEADERSHIP, Actor  # noqa: E402
@@ -57,11 +59,6 @@ LEADER = Actor(LEADERSHIP_ID, "leadership", "القيادة", LEADERSHIP, None)
 AGENCY = 3
 AGENCY_LEADER_ACTOR = Actor(_user_id(AGENCY, AGENCY_LEADER), "leader", "قائد", AGENCY_LEADER,
                             AGENCY)
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))] * 1000
 
 
 def _timed(call: Callable[[], Any], rounds: int) -> tuple[float, Any]:
@@ -138,12 +135,7 @@ def run(url: str, cases: int, rounds: int, reuse: bool, sqlite_target: bool) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--database-url")
-    parser.add_argument("--keep", help="a directory for the SQLite file, kept after the run")
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure the database already loaded (--keep or the URL)")
+    add_database_options(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as tmp:
         if args.database_url:

@@ -48,11 +48,8 @@ TARGET_ANSWER_MS = 300.0
 TECHNICIAN_PIN = "246813"
 
 
-def serve_gateway(workdir: Path):
-    """The gateway on a loopback port in this process: (url, token, stop)."""
-    from waitress import create_server, wasyncore
-
-    from gateway.app import create_app
+def scratch_gateway(workdir: Path):
+    """The gateway's settings and core over a new migrated SQLite file in ``workdir``."""
     from gateway.bootstrap import build_core
 
     url = f"sqlite:///{workdir / 'gateway.db'}"
@@ -62,7 +59,16 @@ def serve_gateway(workdir: Path):
     settings = load_settings(None, database={"url": url}, var_dir=str(workdir),
                              security={"national_id_key": "bench-key"},
                              gateway={"secret_key": "bench"})
-    core = build_core(settings, background_log=False)
+    return settings, build_core(settings, background_log=False)
+
+
+def serve_gateway(workdir: Path):
+    """The gateway on a loopback port in this process: (url, token, stop)."""
+    from waitress import create_server, wasyncore
+
+    from gateway.app import create_app
+
+    settings, core = scratch_gateway(workdir)
     load_demo(core, transactions=300, seed=74747)
     load_voice_demo(core, cases=1)  # Citizen's Voice's agencies and categories
     token = create_token(core.db.write, "kiosk", "bench-kiosk")

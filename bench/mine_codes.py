@@ -18,25 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.kiosk import scratch_gateway  # noqa: E402
 from core.identity.national_id import national_id_with_check_digit  # noqa: E402
-from core.platform import migrate  # noqa: E402
-from core.platform.db import Database  # noqa: E402
-from gateway.bootstrap import build_core  # noqa: E402
-from gateway.settings import load_settings  # noqa: E402
 
 COUNT = 200
 
 
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mine-bench-"))
-    url = f"sqlite:///{workdir / 'gateway.db'}"
-    database = Database(url)
-    migrate.upgrade(database.engine)
-    database.dispose()
-    settings = load_settings(None, database={"url": url}, var_dir=str(workdir),
-                             security={"national_id_key": "bench-key"},
-                             gateway={"secret_key": "bench"})
-    core = build_core(settings, background_log=False)
+    _settings, core = scratch_gateway(workdir)
     with_ = [national_id_with_check_digit(f"1{n:08d}") for n in range(COUNT)]
     for n, national_id in enumerate(with_):
         core.record_event({

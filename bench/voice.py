@@ -605,14 +605,19 @@ def python_speed() -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the benches over this loaded database (this one's, the dashboards')."""
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url")
     parser.add_argument("--keep", help="a directory for the SQLite file, kept after the run")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database already loaded (--keep or the URL)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_database_options(parser)
     parser.add_argument("--no-small", action="store_true",
                         help="skip the alarm scan on a table a tenth the size")
     parser.add_argument("--lists-only", action="store_true",

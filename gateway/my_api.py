@@ -22,7 +22,7 @@ from core.calendar.dates import format_date, local_date
 from core.platform.errors import InvalidRequest
 from core.platform.i18n import gettext_for
 from core.transactions import mine, render
-from core.transactions.answer import Name, TransactionView
+from core.transactions.answer import Name
 from core.voice.citizen_cases import state_words
 from gateway.auth import require_role
 from gateway.json_requests import json_object, known_fields, lang_field, string_field
@@ -114,14 +114,9 @@ def list_json(listed: mine.MyList, lang: str, tz) -> dict[str, Any]:
     """The list as JSON, its words and dates in ``lang`` (what a kiosk shows)."""
     transactions = []
     for line in listed.transactions:
-        view = TransactionView(number=line.number, status=line.status, subject=line.subject,
-                               registered_at=line.registered_at, department=line.department,
-                               outgoing_number=line.outgoing_number,
-                               destination_agency=line.destination_agency,
-                               issued_at=line.issued_at, reply_expected=line.reply_expected)
         transactions.append({
             "number": line.number, "subject": line.subject, "status": line.status,
-            "stage": render.status_label(view, lang),
+            "stage": render.status_label(line.view(), lang),
             "registered_at": line.registered_at.isoformat(),
             "registered_on": format_date(local_date(line.registered_at, tz), lang),
             "department": _name(line.department, lang),

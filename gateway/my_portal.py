@@ -20,7 +20,6 @@ from flask import (
     Response,
     current_app,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -32,10 +31,14 @@ from core.identity.phones import mask_mobile
 from core.platform.errors import CoreError, InvalidRequest, TooMany
 from core.platform.i18n import gettext_for
 from core.transactions import render
-from core.transactions.answer import TransactionView
 from core.transactions.mine import MyList
 from core.voice.citizen_cases import state_words
-from gateway.portal import check_csrf, page_language
+from gateway.portal import (
+    check_csrf,
+    page_language,
+    render_page,
+    with_retry_after,
+)
 
 my_portal = Blueprint("my_transactions", __name__, url_prefix="/my-transactions")
 my_portal.before_request(check_csrf)
@@ -87,7 +90,7 @@ def start():
     if _signed_in() is not None:
         return redirect(url_for("my_transactions.listing", lang=page_language()), code=303)
     notice = _messages(page_language())["signed_out"] if request.args.get("out") else None
-    return _page("my_portal_start.html", errors={}, values={}, notice=notice)
+    return render_page("my_portal_start.html", errors={}, values={}, notice=notice)
 
 
 @my_portal.post("/")
@@ -96,15 +99,15 @@ def ask_code():
     messages = _messages(lang)
     typed = request.form.get("national_id", "").strip()[:SHORT_FIELD]
     if not typed:
-        return _page("my_portal_start.html", status=422, values={"national_id": typed},
-                     errors={"national_id": messages["id_missing"]}, notice=None)
+        return render_page("my_portal_start.html", status=422, values={"national_id": typed},
+                           errors={"national_id": messages["id_missing"]}, notice=None)
     try:
         asked = _core().mine.request_code(typed, origin=_origin())
     except TooMany as exc:
         return _refusal(exc, lang)
     except InvalidRequest:
-        return _page("my_portal_start.html", status=422, values={"national_id": typed},
-                     errors={"national_id": messages["id_invalid"]}, notice=None)
+        return render_page("my_portal_start.html", status=422, values={"national_id": typed},
+                           errors={"national_id": messages["id_invalid"]}, notice=None)
     session.pop(SIGNED_IN, None)
     session[PENDING] = asked.subject
     return redirect(url_for("my_transactions.code_form", lang=lang), code=303)
@@ -117,7 +120,7 @@ def ask_code():
 def code_form():
     if not isinstance(session.get(PENDING), str):
         return redirect(url_for("my_transactions.start", lang=page_language()), code=303)
-    return _page("my_portal_code.html", errors={})
+    return render_page("my_portal_code.html", errors={})
 
 
 @my_portal.post("/code")
@@ -128,15 +131,15 @@ def code():
         return redirect(url_for("my_transactions.start", lang=lang), code=303)
     typed = request.form.get("code", "").strip()[:SHORT_FIELD]
     if not typed:
-        return _page("my_portal_code.html", status=422,
-                     errors={"code": _messages(lang)["code_missing"]})
+        return render_page("my_portal_code.html", status=422,
+                           errors={"code": _messages(lang)["code_missing"]})
     try:
         code_id = _core().mine.verify(subject, typed, origin=_origin())
     except TooMany as exc:
         return _refusal(exc, lang)
     except CoreError:
-        return _page("my_portal_code.html", status=422,
-                     errors={"code": _messages(lang)["wrong_code"]})
+        return render_page("my_portal_code.html", status=422,
+                           errors={"code": _messages(lang)["wrong_code"]})
     session.pop(PENDING, None)
     session[SIGNED_IN] = [code_id, int(time.time())]
     return redirect(url_for("my_transactions.listing", lang=lang), code=303)
@@ -156,7 +159,7 @@ def listing():
     except CoreError:
         return _signed_out(lang)
     session[SIGNED_IN] = [code_id, int(time.time())]
-    response = _page("my_portal_list.html", **_shown(mine, lang), idle_minutes=IDLE // 60)
+    response = render_page("my_portal_list.html", **_shown(mine, lang), idle_minutes=IDLE // 60)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -217,14 +220,9 @@ def _shown(mine: MyList, lang: str) -> dict:
              "enquiry": _("Enquiry")}
     transactions = []
     for line in mine.transactions:
-        view = TransactionView(number=line.number, status=line.status, subject=line.subject,
-                               registered_at=line.registered_at, department=line.department,
-                               outgoing_number=line.outgoing_number,
-                               destination_agency=line.destination_agency,
-                               issued_at=line.issued_at, reply_expected=line.reply_expected)
         day = local_date(line.registered_at, tz)
         transactions.append(ShownTransaction(
-            number=line.number, subject=line.subject, stage=render.status_label(view, lang),
+            number=line.number, subject=line.subject, stage=render.status_label(line.view(), lang),
             status=line.status, registered=format_date(day, lang),
             registered_iso=day.isoformat(),
             department=line.department.in_(lang) if line.department else "",
@@ -242,21 +240,13 @@ def _shown(mine: MyList, lang: str) -> dict:
 
 
 def _refusal(exc: TooMany, lang: str) -> Response:
-    response = _page("my_portal_message.html", status=429,
-                     text=_messages(lang)["too_many_codes"])
-    if exc.retry_after:
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    response = render_page("my_portal_message.html", status=429,
+                           text=_messages(lang)["too_many_codes"])
+    return with_retry_after(response, exc)
 
 
 @my_portal.errorhandler(CSRFError)
 def _csrf_failed(_exc: CSRFError):
     _ = gettext_for(page_language())
-    return _page("my_portal_message.html", status=400, text=_(
-        "For your security, the form expired before it was sent. Please start again."))
-
-
-def _page(template: str, *, status: int = 200, **context) -> Response:
-    response = current_app.make_response(render_template(template, **context))
-    response.status_code = status
-    return response
+    return render_page("my_portal_message.html", status=400, text=_(
+              "For your security, the form expired before it was sent. Please start again."))

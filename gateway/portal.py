@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from core.calendar.dates import format_date_long, local_date
 from core.identity.digits import extract_transaction_number
 from core.identity.national_id import InvalidNationalId, validate_national_id
+from core.platform.errors import TooMany
 from core.platform.i18n import DEFAULT_LANGUAGE, gettext_for, ngettext_for, pick_language
 from core.transactions.answer import Answer, Outcome, TransactionView
 from core.transactions.inquiry import InquiryRequest
@@ -292,6 +293,20 @@ def _message_page(status: int, kind: str, text: str | None = None) -> Response:
 
 def _page(template: str, **context) -> Response:
     return current_app.make_response(render_template(template, **context))
+
+
+def render_page(template: str, *, status: int = 200, **context) -> Response:
+    """A template as a response with its status: the citizen pages' one way to answer."""
+    response = current_app.make_response(render_template(template, **context))
+    response.status_code = status
+    return response
+
+
+def with_retry_after(response: Response, exc: TooMany) -> Response:
+    """A refused-for-now page says when to come back, as the JSON API does."""
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @portal.after_app_request

@@ -28,7 +28,6 @@ from flask import (
     Response,
     current_app,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -47,7 +46,12 @@ from core.voice.cases import NAME_MAX, TEXT_MAX
 from core.voice.citizen_cases import CitizenView, plain, state_words
 from core.voice.tracking import parse_tracking
 from gateway.photos import PhotoRefused, checked_photos
-from gateway.portal import check_csrf, page_language
+from gateway.portal import (
+    check_csrf,
+    page_language,
+    render_page,
+    with_retry_after,
+)
 
 voice_portal = Blueprint("citizen_voice", __name__, url_prefix="/citizen-voice")
 
@@ -162,8 +166,8 @@ def _core_message(exc: CoreError, lang: str) -> str:
 
 @voice_portal.get("/")
 def start():
-    return _page("voice_portal_start.html", agencies=_core().voice.agencies(),
-                 values={"type": request.args.get("type", "")}, errors={})
+    return render_page("voice_portal_start.html", agencies=_core().voice.agencies(),
+                       values={"type": request.args.get("type", "")}, errors={})
 
 
 @voice_portal.get("/new")
@@ -174,8 +178,8 @@ def details():
               "agency": request.args.get("agency", "")[:SHORT_FIELD]}
     errors = _choice_errors(values, lang)
     if errors:
-        return _page("voice_portal_start.html", status=422, agencies=_core().voice.agencies(),
-                     values=values, errors=errors)
+        return render_page("voice_portal_start.html", status=422, agencies=_core().voice.agencies(),
+                           values=values, errors=errors)
     return _details_page(values, {})
 
 
@@ -195,9 +199,9 @@ def _details_page(values: dict[str, str], errors: dict[str, str], status: int = 
                    if option.code == values["agency"]), None)
     categories = [row for row in _core().voice.category_rows(values["agency"])
                   if row.active and values["type"] in row.types] if agency else []
-    return _page("voice_portal_details.html", status=status, values=values, errors=errors,
-                 agency=agency, categories=categories, text_max=TEXT_MAX,
-                 name_max=NAME_MAX, max_photos=MAX_PHOTOS)
+    return render_page("voice_portal_details.html", status=status, values=values, errors=errors,
+                       agency=agency, categories=categories, text_max=TEXT_MAX,
+                       name_max=NAME_MAX, max_photos=MAX_PHOTOS)
 
 
 @voice_portal.post("/new")
@@ -209,8 +213,8 @@ def file():
         ("text", TEXT_MAX + 1), ("name", NAME_MAX + 1), ("mobile", SHORT_FIELD))}
     errors = _choice_errors(values, lang)
     if errors:
-        return _page("voice_portal_start.html", status=422, agencies=_core().voice.agencies(),
-                     values=values, errors=errors)
+        return render_page("voice_portal_start.html", status=422, agencies=_core().voice.agencies(),
+                           values=values, errors=errors)
     if not values["text"]:
         errors["text"] = messages["text_missing"]
     elif len(values["text"]) > TEXT_MAX:
@@ -289,8 +293,8 @@ def ask():
             session[ASKING] = [sent.code_id, national_id or ""]
             return redirect(url_for("citizen_voice.confirm_form", lang=lang), code=303)
     values["number"] = number
-    return _page("voice_portal_ask.html", status=422, ask=values, errors=errors,
-                 text_max=TEXT_MAX)
+    return render_page("voice_portal_ask.html", status=422, ask=values, errors=errors,
+                       text_max=TEXT_MAX)
 
 
 def _asking_id(code_id: int) -> str | None:
@@ -386,8 +390,8 @@ def filed():
     tracking = session.get(FILED)
     if not isinstance(tracking, str):
         return redirect(url_for("citizen_voice.start", lang=page_language()), code=303)
-    return _page("voice_portal_filed.html", tracking=tracking,
-                 case_type=session.get(FILED_TYPE))
+    return render_page("voice_portal_filed.html", tracking=tracking,
+                       case_type=session.get(FILED_TYPE))
 
 
 # --- following a case ------------------------------------------------------------------
@@ -397,7 +401,7 @@ def filed():
 def track_form():
     # ``?tracking=``: from a list that names the case ("my transactions").
     tracking = request.args.get("tracking", "")[:SHORT_FIELD]
-    return _page("voice_portal_track.html", values={"tracking": tracking}, errors={})
+    return render_page("voice_portal_track.html", values={"tracking": tracking}, errors={})
 
 
 @voice_portal.post("/track")
@@ -405,7 +409,7 @@ def track():
     lang = page_language()
     values, errors = _pair(lang)
     if errors:
-        return _page("voice_portal_track.html", status=422, values=values, errors=errors)
+        return render_page("voice_portal_track.html", status=422, values=values, errors=errors)
     try:
         view = _core().voice.citizens.look_up(values["tracking"], values["mobile"],
                                               origin=_origin())
@@ -436,7 +440,7 @@ def send_case_code():
     lang = page_language()
     values, errors = _pair(lang)
     if errors:
-        return _page("voice_portal_track.html", status=422, values=values, errors=errors)
+        return render_page("voice_portal_track.html", status=422, values=values, errors=errors)
     try:
         sent = _core().voice.citizens.send_code(values["tracking"], values["mobile"],
                                                 lang=lang, origin=_origin())
@@ -609,22 +613,22 @@ def _case_page(view: CitizenView, *, verified: bool, mobile: str = "",
     history = [ShownStep(plain(step, view.type, lang), step.text, step.rating,
                          _day(step.at, lang)) for step in view.history]
     may_act = view.may_reply or view.may_rate or view.may_reopen or view.may_withdraw
-    return _page("voice_portal_case.html", status=status, view=view,
-                 state=state_words(view.state, lang), history=history,
-                 received=_dated(view.received_at, lang),
-                 answer_due=_dated(view.answer_due, lang),
-                 reopen_until=Dated(view.reopen_until.isoformat(), format_date_long(
-                     view.reopen_until, lang)) if view.reopen_until else None,
-                 verified=verified, may_act=may_act, mobile=mobile, notice=notice,
-                 errors=errors or {}, values=values or {},
-                 form_key=secrets.token_urlsafe(16))
+    return render_page("voice_portal_case.html", status=status, view=view,
+                       state=state_words(view.state, lang), history=history,
+                       received=_dated(view.received_at, lang),
+                       answer_due=_dated(view.answer_due, lang),
+                       reopen_until=Dated(view.reopen_until.isoformat(), format_date_long(
+                           view.reopen_until, lang)) if view.reopen_until else None,
+                       verified=verified, may_act=may_act, mobile=mobile, notice=notice,
+                       errors=errors or {}, values=values or {},
+                       form_key=secrets.token_urlsafe(16))
 
 
 def _code_page(sent: Sent, endpoint: str, errors: dict[str, str], *, resent: bool = False,
                status: int = 200, tracking: str | None = None) -> Response:
-    return _page("voice_portal_code.html", status=status, errors=errors, resent=resent,
-                 masked=mask_mobile(sent.mobile), endpoint=endpoint, tracking=tracking,
-                 expires=sent.expires_at, minutes=5)
+    return render_page("voice_portal_code.html", status=status, errors=errors, resent=resent,
+                       masked=mask_mobile(sent.mobile), endpoint=endpoint, tracking=tracking,
+                       expires=sent.expires_at, minutes=5)
 
 
 def _code_again(code_id: int, endpoint: str, code: str, *, status: int = 422,
@@ -644,20 +648,18 @@ def _code_again(code_id: int, endpoint: str, code: str, *, status: int = 422,
 
 def _not_found() -> Response:
     """"No such case" and "not yours": one page that echoes nothing typed."""
-    return _page("voice_portal_not_found.html", status=404)
+    return render_page("voice_portal_not_found.html", status=404)
 
 
 def _refusal(exc: TooMany, lang: str) -> Response:
     response = _message(exc.code, status=429, text=_core_message(exc, lang))
-    if exc.retry_after:
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    return with_retry_after(response, exc)
 
 
 def _message(kind: str, *, status: int, text: str | None = None) -> Response:
     lang = page_language()
-    return _page("voice_portal_message.html", status=status, kind=kind,
-                 text=text or _messages(lang).get(kind, _messages(lang)["refused"]))
+    return render_page("voice_portal_message.html", status=status, kind=kind,
+                       text=text or _messages(lang).get(kind, _messages(lang)["refused"]))
 
 
 @voice_portal.errorhandler(CSRFError)
@@ -665,9 +667,3 @@ def _csrf_failed(_exc: CSRFError):
     _ = gettext_for(page_language())
     return _message("expired", status=400, text=_(
         "For your security, the form expired before it was sent. Please start again."))
-
-
-def _page(template: str, *, status: int = 200, **context) -> Response:
-    response = current_app.make_response(render_template(template, **context))
-    response.status_code = status
-    return response

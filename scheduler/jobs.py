@@ -55,6 +55,7 @@ ALARM_JOB = "voice-alarms"
 CLOSING_JOB = "voice-closing"
 RECORDINGS_JOB = "voice-recordings"
 DASHBOARDS_JOB = "dashboards-refresh"
+VOICE_DIGEST_JOB = "voice-digest"
 
 
 class Scheduler:
@@ -69,6 +70,9 @@ class Scheduler:
         self.recordings = core.voice.recordings
         # The leaders' figures' summary (core.dashboards), refreshed while voice is on.
         self.dashboards = core.dashboards
+        # The leaders' weekly digest links to the dashboard under the gateway's address.
+        self.public_url: str = getattr(getattr(settings, "gateway", None), "public_url", "")
+        self.voice_digest = core.config.voice.digest.enabled
         self.fetcher = fetcher if self.voice_enabled else None
         self.settings = settings.scheduler
         self._tz = settings.tz
@@ -184,6 +188,15 @@ class Scheduler:
                      result.facts, "" if result.complete else " (stopped: lease lost)")
         return result
 
+    def send_voice_digests(self) -> int:
+        """Queue the leaders' weekly Citizen's Voice digests when due (``voice.digest``:
+        on its weekday at or after its time; once a week whichever scheduler runs it)."""
+        queued = self.dashboards.send_digests(self.public_url, self.holder, self.lease_ttl,
+                                              now=self._clock())
+        if queued:
+            log.info("%d weekly Citizen's Voice digests queued for leaders", queued)
+        return queued
+
     def heartbeat(self) -> bool:
         """Renew the scan leases (the overdue scan's; the alarm scan's and the closing's
         while voice is enabled), or take those that are free; whether we hold the overdue one now.
@@ -283,6 +296,9 @@ class Scheduler:
         if self.settings.digest_enabled:
             queue.run_repeating(self.send_digests, self.settings.maintenance_seconds,
                                 name="daily-digest")
+        if self.voice_enabled and self.voice_digest:
+            queue.run_repeating(self.send_voice_digests, self.settings.maintenance_seconds,
+                                name=VOICE_DIGEST_JOB)
         queue.start()
         self._queue = queue
         log.info("scheduler started: overdue scan every %d s, outbox upkeep every %d s%s",

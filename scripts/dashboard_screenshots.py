@@ -23,9 +23,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.voice_screenshots import CHROMIUM, CHROMIUM_ARGS, gateway, serve  # noqa: E402
+from scripts.voice_screenshots import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    demo_env,
+    gateway,
+    serve,
+    sign_in,
+)
 
-VIEWPORT = {"width": 1360, "height": 900}
 # file name -> (the demo user signed in, or None for the public, path)
 PAGES = {"voice-emirate": ("demo.leadership", "/dashboards/voice"),
          "voice-agency": ("demo.leader", "/dashboards/voice"),
@@ -71,20 +77,13 @@ def photograph(site: str, out: Path, password: str) -> list[Path]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=CHROMIUM_ARGS)
         for name, (login, path) in PAGES.items():
-            context = browser.new_context(viewport=VIEWPORT, locale="ar-SA")
-            page = context.new_page()
-            if login:
-                page.goto(f"{site}/login?next=/dashboards/")
-                page.locator("#login").fill(login)
-                page.locator("#password").fill(password)
-                page.keyboard.press("Enter")
-                page.wait_for_url(lambda url: "/login" not in url)
+            page = sign_in(browser, site, login, password, next_path="/dashboards/")
             for lang in ("ar", "en"):
                 page.goto(f"{site}{path}?lang={lang}")
                 target = out / f"{name}-{lang}.png"
                 page.screenshot(path=str(target), full_page=True)
                 made.append(target)
-            context.close()
+            page.context.close()
         browser.close()
     return made
 
@@ -96,10 +95,7 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is needed (scripts/system-deps.sh installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         var_dir = Path(tmp)
-        env = {**os.environ, "PYTHONPATH": str(REPO),
-               "GATEWAY__VAR_DIR": str(var_dir),
-               "GATEWAY__DATABASE__URL": f"sqlite:///{var_dir / 'demo.db'}"}
-        gateway(env, "db", "upgrade")
+        env = demo_env(var_dir)
         gateway(env, "demo-data", "--transactions", "400", "--cases", "300")
         from core.access.demo import DEMO_PASSWORD
 

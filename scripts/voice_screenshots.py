@@ -42,6 +42,16 @@ def gateway(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def demo_env(var_dir: Path) -> dict[str, str]:
+    """The environment of a gateway whose files and SQLite database are in ``var_dir``,
+    its schema made."""
+    env = {**os.environ, "PYTHONPATH": str(REPO),
+           "GATEWAY__VAR_DIR": str(var_dir),
+           "GATEWAY__DATABASE__URL": f"sqlite:///{var_dir / 'demo.db'}"}
+    gateway(env, "db", "upgrade")
+    return env
+
+
 def serve(var_dir: Path, env: dict[str, str]):
     """The web app on a free loopback port, in this process; (url, stop)."""
     os.environ.update(env)
@@ -66,10 +76,15 @@ def serve(var_dir: Path, env: dict[str, str]):
     return f"http://127.0.0.1:{server.effective_port}", stop
 
 
-def sign_in(browser, site: str, login: str, password: str):
+def sign_in(browser, site: str, login: str | None, password: str,
+            next_path: str = "/voice/"):
+    """A page of a fresh Arabic browser context, signed in as ``login`` (``None``: not
+    signed in)."""
     context = browser.new_context(viewport=VIEWPORT, locale="ar-SA")
     page = context.new_page()
-    page.goto(f"{site}/login?next=/voice/")
+    if login is None:
+        return page
+    page.goto(f"{site}/login?next={next_path}")
     page.locator("#login").fill(login)
     page.locator("#password").fill(password)
     page.keyboard.press("Enter")
@@ -110,10 +125,7 @@ def main() -> None:
         raise SystemExit(f"{CHROMIUM} is needed (scripts/system-deps.sh installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         var_dir = Path(tmp)
-        env = {**os.environ, "PYTHONPATH": str(REPO),
-               "GATEWAY__VAR_DIR": str(var_dir),
-               "GATEWAY__DATABASE__URL": f"sqlite:///{var_dir / 'demo.db'}"}
-        gateway(env, "db", "upgrade")
+        env = demo_env(var_dir)
         report = gateway(env, "demo-data", "--transactions", "50", "--cases", "300")
         from core.access.demo import DEMO_PASSWORD
 

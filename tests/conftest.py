@@ -163,3 +163,24 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+
+
+# --- one-time codes -------------------------------------------------------------------
+
+
+def last_code(core, recipient: str = "+966551234567") -> str:
+    """The 6 digits of the newest one-time code queued for ``recipient`` (by default
+    the factories' mobile), as the SMS carries them."""
+    import re
+
+    from sqlalchemy import select
+
+    from core.messaging.models import Notification
+
+    with core.db.read() as session:
+        body = session.scalar(select(Notification.body).where(
+            Notification.kind == "code", Notification.recipient == recipient)
+            .order_by(Notification.id.desc()).limit(1))
+    match = re.search(r"\d{6}", body or "")
+    assert match, "a code was queued"
+    return match.group(0)

@@ -43,7 +43,10 @@ def message_id_for(notification_id: int, from_address: str,
 
 
 def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_address: str,
-                  from_name: str = "", queued_at: datetime | None = None) -> EmailMessage:
+                  from_name: str = "", queued_at: datetime | None = None,
+                  html: str | None = None) -> EmailMessage:
+    """The message of an outbox row; ``html``: the HTML part its author wrote
+    (``MailStore.html_part``), else one made from the body's sections."""
     message = EmailMessage(policy=policy.default)
     local, _, domain = from_address.rpartition("@")
     message["From"] = Address(display_name=from_name, username=local, domain=domain) \
@@ -63,7 +66,8 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
     sections = list(envelope.sections) if envelope and envelope.sections else \
         split_sections(claimed.body, claimed.language)
     message.set_content(plain_text(sections), charset="utf-8")
-    message.add_alternative(html_body(sections), subtype="html", charset="utf-8")
+    message.add_alternative(html if html is not None else html_body(sections),
+                            subtype="html", charset="utf-8")
     return message
 
 

@@ -120,7 +120,8 @@ class SmtpSender:
         try:
             queued_at = self.mail.queued_at(item.id)
             message = compose_reply(item, self.mail.reply_envelope(item.id),
-                                    from_address=from_address, queued_at=queued_at)
+                                    from_address=from_address, queued_at=queued_at,
+                                    html=self.mail.html_part(item.id))
         except (ValueError, TypeError) as exc:
             self._failed(item, f"cannot write the reply: {exc}")
             return

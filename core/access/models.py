@@ -78,6 +78,9 @@ class StaffUser(Base):
                                                       index=True)
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
+    # "ar" or "en": the language of the messages written to this user alone (the weekly
+    # digest); None: the deployment's (``locale.default_language``).
+    language: Mapped[str | None] = mapped_column(String(2))
     password_hash: Mapped[str] = mapped_column(String(200))
     # Set by an admin's reset or at creation: the first sign-in asks for a new password.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)

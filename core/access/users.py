@@ -42,6 +42,7 @@ from core.identity.phones import InvalidMobile, normalize_mobile
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from core.platform.i18n import LANGUAGES
 from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
 from core.platform.settings import CoreSettings
 
@@ -160,13 +161,18 @@ class StaffUsers:
     def create(self, role: str, login: str, *, name: str | None = None,
                agency: str | None = None, mobile: str | None = None,
                email: str | None = None, by: Actor | None = None,
-               password: str | None = None, department: str | None = None) -> Created:
+               password: str | None = None, department: str | None = None,
+               language: str | None = None) -> Created:
         """A new account with a generated initial password, to be changed at the first
         sign-in. ``password`` is for the demo's documented accounts only.
         ``department``: the code of one of the emirate's departments, for a coordinator,
         specialist or agency leader of the emirate who works that department's cases
-        only (``core.voice.permissions``)."""
+        only (``core.voice.permissions``). ``language``: "ar" or "en", of the messages
+        written to the user alone (the weekly digest); None: the deployment's."""
         _require_admin(by)
+        if language is not None and language not in LANGUAGES:
+            raise InvalidRequest(f"language: one of {', '.join(LANGUAGES)}",
+                                 code="invalid_field", field="language")
         if role not in USER_ROLES:
             raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}",
                                  code="invalid_role", field="role")
@@ -189,6 +195,7 @@ class StaffUsers:
                                code="login_taken", field="login")
             user = StaffUser(login=login, name=name, role=role, agency_id=agency_id,
                              department_id=department_id, mobile=mobile, email=email,
+                             language=language,
                              password_hash=self._hasher.hash(initial),
                              must_change_password=password is None, failed_logins=0,
                              created_at=self.now())

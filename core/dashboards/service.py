@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.access import audit
 from core.access.actors import AGENCY_LEADER, LEADERSHIP, Actor
-from core.dashboards import summary
+from core.dashboards import digest, summary
 from core.dashboards import voice as figures_
 from core.dashboards.voice import (
     CasePage,
@@ -173,6 +173,14 @@ class VoiceDashboards:
         leases.renew(self._db, summary.LEASE, holder, ttl, now=moment,
                      state=result.as_state())
         return result
+
+    def send_digests(self, link: str, holder: str, ttl: timedelta, *,
+                     now: datetime | None = None) -> int:
+        """Queue the leaders' weekly digests when due (``core.dashboards.digest``), with
+        a link to the dashboard under ``link`` (``gateway.public_url``); how many
+        leaders were sent one now."""
+        return digest.send(self._db, self._config, link=link, holder=holder, ttl=ttl,
+                           now=now or self._clock())
 
     def release(self, holder: str) -> bool:
         return leases.release(self._db, summary.LEASE, holder)

@@ -323,19 +323,22 @@ def _pct(part: int, whole: int) -> float | None:
 # --- the period figures ---------------------------------------------------------------
 
 
-def _where(scope: Scope) -> list[ColumnElement[bool]]:
-    f = CaseCycleFact
+def _where(scope: Scope,
+           table: type[CaseCycleFact] | type[VoiceCase] = CaseCycleFact,
+           ) -> list[ColumnElement[bool]]:
+    """The scope's filters on the facts (the period figures) or, with ``VoiceCase``, on
+    the live cases (the backlog now): both tables name these columns alike."""
     conditions: list[ColumnElement[bool]] = []
     if scope.agency_id is not None:
-        conditions.append(f.agency_id == scope.agency_id)
+        conditions.append(table.agency_id == scope.agency_id)
     if scope.category_id is not None:
-        conditions.append(f.category_id == scope.category_id)
+        conditions.append(table.category_id == scope.category_id)
     if scope.channel is not None:
-        conditions.append(f.channel == scope.channel)
+        conditions.append(table.channel == scope.channel)
     if scope.case_type is not None:
-        conditions.append(f.case_type == scope.case_type)
+        conditions.append(table.case_type == scope.case_type)
     if scope.assigned_user_id is not None:
-        conditions.append(f.assigned_user_id == scope.assigned_user_id)
+        conditions.append(table.assigned_user_id == scope.assigned_user_id)
     return conditions
 
 
@@ -523,22 +526,6 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
 # --- the backlog now (live cases) -----------------------------------------------------
 
 
-def _live_where(scope: Scope) -> list[ColumnElement[bool]]:
-    c = VoiceCase
-    conditions: list[ColumnElement[bool]] = []
-    if scope.agency_id is not None:
-        conditions.append(c.agency_id == scope.agency_id)
-    if scope.category_id is not None:
-        conditions.append(c.category_id == scope.category_id)
-    if scope.channel is not None:
-        conditions.append(c.channel == scope.channel)
-    if scope.case_type is not None:
-        conditions.append(c.case_type == scope.case_type)
-    if scope.assigned_user_id is not None:
-        conditions.append(c.assigned_user_id == scope.assigned_user_id)
-    return conditions
-
-
 def ageing_edges(calendar: WorkingCalendar, now: datetime) -> list[datetime]:
     """For each of ``AGEING_EDGES`` k, the latest start at or before which a case has
     been open k working days or more by ``now`` (whole minutes, as the calendar counts):
@@ -563,7 +550,7 @@ def ageing_edges(calendar: WorkingCalendar, now: datetime) -> list[datetime]:
 def backlogs(session: Session, scope: Scope, now: datetime) -> dict[int, Backlog]:
     """Open, overdue and ageing now, by agency, from the live cases."""
     c = VoiceCase
-    where = [c.state.in_(OPEN), *_live_where(scope)]
+    where = [c.state.in_(OPEN), *_where(scope, VoiceCase)]
     found: dict[int, dict[str, Any]] = defaultdict(
         lambda: {"open": 0, "overdue": 0, "ageing": [0] * len(AGEING)})
     overdue = case((and_(c.state.in_(RUNNING), c.answer_due < now), 1), else_=0)
@@ -836,7 +823,7 @@ def cases_behind(session: Session, tz: ZoneInfo, figure: str, period: Period, sc
 def _live_cases(session: Session, figure: str, scope: Scope, now: datetime,
                 cursor: tuple[datetime, int] | None, limit: int) -> CasePage:
     c = VoiceCase
-    where = [c.state.in_(OPEN), *_live_where(scope)]
+    where = [c.state.in_(OPEN), *_where(scope, VoiceCase)]
     column: Any = c.cycle_started_at
     if figure == "overdue":
         column = c.answer_due

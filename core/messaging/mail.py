@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from core.messaging import outbox
 from core.messaging.bilingual import Section, plain_text
 from core.messaging.inbound import ANSWERED, IGNORED, Received
-from core.messaging.models import EmailExchange, EmailThread, InboundMessage, Notification
+from core.messaging.models import (
+    EmailExchange,
+    EmailHtml,
+    EmailThread,
+    InboundMessage,
+    Notification,
+)
 from core.platform.clock import utcnow
 from core.platform.db import Database
 
@@ -38,6 +44,8 @@ HEADER_MAX = 998
 REFERENCES_MAX = HEADER_MAX * 4
 # What is kept of a mail's text: enough for staff to see what was asked.
 TEXT_MAX = 20_000
+# An HTML part written by its author (a digest's tables): far below any mail limit.
+HTML_MAX = 500_000
 # Message-IDs looked up of a reply's References (a thread's newest ones).
 THREAD_IDS_MAX = 10
 
@@ -176,6 +184,13 @@ class MailStore:
             return session.scalar(select(Notification.created_at)
                                   .where(Notification.id == notification_id))
 
+    def html_part(self, notification_id: int) -> str | None:
+        """The HTML its author wrote for an outbox row (``attach_html``); None: the
+        sender makes it from the plain-text body."""
+        with self.db.read() as session:
+            return session.scalar(select(EmailHtml.html).where(
+                EmailHtml.notification_id == notification_id))
+
     def reply_envelope(self, notification_id: int) -> ReplyEnvelope | None:
         """The envelope of an outbox row that answers a mail; None for any other row."""
         with self.db.read() as session:
@@ -192,6 +207,13 @@ class MailStore:
                 subject=row.reply_subject, in_reply_to=row.message_id,
                 references=row.references,
                 sections=tuple(Section(s["lang"], s["text"]) for s in row.sections or []))
+
+
+def attach_html(session: Session, notification_id: int, html: str) -> None:
+    """Send the e-mail notification ``notification_id`` (queued in ``session``'s
+    transaction) with ``html`` as its HTML part, in that transaction; its plain-text
+    body stays the other alternative."""
+    session.add(EmailHtml(notification_id=notification_id, html=storable(html, HTML_MAX)))
 
 
 def thread(session: Session, notification: Notification, references: str) -> None:

@@ -209,3 +209,15 @@ class EmailThread(Base):
                                                  primary_key=True)
     in_reply_to: Mapped[str | None] = mapped_column(Text)
     references: Mapped[str] = mapped_column(Text, default="")
+
+
+class EmailHtml(Base):
+    """The HTML part an e-mail notification is sent with, written by its author (a
+    leader's weekly digest with its tables and bars) rather than made by the sender from
+    the plain-text body. The outbox row's ``body`` stays the plain-text alternative."""
+
+    __tablename__ = "email_html_parts"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"),
+                                                 primary_key=True)
+    html: Mapped[str] = mapped_column(Text)

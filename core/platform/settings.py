@@ -175,6 +175,18 @@ class SchedulerBasics(Section):
     stale_claim_seconds: int = Field(default=300, ge=60)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday()'s order
+
+
+class VoiceDigestSettings(Section):
+    """The leaders' weekly digest (core/dashboards/digest.py): on ``weekday`` at or after
+    ``at`` local time, an e-mail and a one-line SMS to each leader with the week's figures."""
+
+    enabled: bool = False
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    at: time = time(8, 0)
+
+
 class VoiceSettings(Section):
     """Citizen's Voice: complaints, suggestions and enquiries (core/voice/)."""
 
@@ -206,6 +218,8 @@ class VoiceSettings(Section):
     # The jurisdiction_id Open311 clients may send (the endpoint serves one); any other
     # is refused. Clients that send none are served as well.
     open311_jurisdiction: str = Field(default="emirate", min_length=1, max_length=64)
+    # The leaders' optional weekly digest by e-mail and SMS.
+    digest: VoiceDigestSettings = VoiceDigestSettings()
 
     @model_validator(mode="after")
     def _acknowledge_within_answer(self) -> VoiceSettings:

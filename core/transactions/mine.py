@@ -38,7 +38,7 @@ from core.platform.errors import CoreError, InvalidRequest, NotFound, TooMany
 from core.platform.i18n import gettext_for, ngettext_for
 from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
 from core.platform.settings import CoreSettings
-from core.transactions.answer import Name
+from core.transactions.answer import Name, TransactionView
 from core.transactions.models import Transaction
 
 PURPOSE = "my_transactions"
@@ -95,6 +95,14 @@ class Line:
     destination_agency: Name | None
     issued_at: datetime | None
     reply_expected: bool
+
+    def view(self) -> TransactionView:
+        """The line as the renderers take a transaction (its stage in words)."""
+        return TransactionView(number=self.number, status=self.status, subject=self.subject,
+                               registered_at=self.registered_at, department=self.department,
+                               outgoing_number=self.outgoing_number,
+                               destination_agency=self.destination_agency,
+                               issued_at=self.issued_at, reply_expected=self.reply_expected)
 
 
 @dataclass(frozen=True)

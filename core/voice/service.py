@@ -28,7 +28,7 @@ from core.messaging import mail
 from core.messaging.codes import OneTimeCodes
 from core.platform.clock import utcnow
 from core.platform.db import Database
-from core.platform.errors import InvalidRequest, NotFound
+from core.platform.errors import Conflict, InvalidRequest, NotFound
 from core.platform.settings import CoreSettings
 from core.transactions import ownership
 from core.voice import (
@@ -102,6 +102,16 @@ class CalendarState:
     versions: list[calendar_versions.VersionView]
 
 
+def _same_filing(earlier: VoiceCase, data: Any) -> None:
+    """A source key replayed with another text is a client's mistake (an Idempotency-Key
+    reused for a second complaint), not a retry: refused (409), so that the second
+    complaint is not silently taken for the first."""
+    text = data.get("text") if isinstance(data, dict) else None
+    if isinstance(text, str) and text != earlier.text:
+        raise Conflict("this key filed another case already; use a new key for a new "
+                       "case", code="idempotency_key_reused")
+
+
 class VoiceService:
     def __init__(self, db: Database, config: CoreSettings, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -133,6 +143,7 @@ class VoiceService:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
                 if earlier is not None:
+                    _same_filing(earlier, data)
                     return self._filed(session, earlier, replayed=True)
         filer = self._filer(data, origin) if self_service else None
         if filer is not None:
@@ -142,6 +153,7 @@ class VoiceService:
                 with self._db.write.begin() as session:
                     earlier = cases.filed_from(session, source_key) if source_key else None
                     if earlier is not None:  # filed by another process meanwhile
+                        _same_filing(earlier, data)
                         filed = self._filed(session, earlier, replayed=True)
                         break
                     case = cases.file_case(session, self._config, data, now or self._clock(),

@@ -10,6 +10,7 @@ import click
 from core.access.actors import USER_ROLES
 from core.access.users import UserRecord
 from core.platform.errors import CoreError
+from core.platform.i18n import LANGUAGES
 from gateway.commands.options import group_options, short_lived_core, with_settings
 from gateway.settings import Settings
 
@@ -31,18 +32,21 @@ def users() -> None:
               "specialist and agency_leader)")
 @click.option("--mobile", help="for the alerts this user receives by SMS")
 @click.option("--email")
+@click.option("--language", type=click.Choice(LANGUAGES), help="of the messages written to "
+              "this user alone (the weekly digest); default: locale.default_language")
 @click.option("--full-name", help="the name shown on pages (default: the login)")
 @with_settings
 def users_create(settings: Settings, role: str, login: str, agency: str | None,
                  department: str | None, mobile: str | None, email: str | None,
-                 full_name: str | None) -> None:
+                 full_name: str | None, language: str | None) -> None:
     """Create an account; print its initial password once, alone on the last line.
 
     The first sign-in asks for a new password."""
     with short_lived_core(settings) as core:
         created = _call(lambda: core.users.create(role, login, name=full_name, agency=agency,
                                                   mobile=mobile, email=email,
-                                                  department=department))
+                                                  department=department,
+                                                  language=language))
     user = created.user
     where = f" of {_where(user)}" if user.agency else ""
     click.echo(f"user {user.login} ({user.role}{where}) created; the initial password is "

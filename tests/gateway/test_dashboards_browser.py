@@ -9,17 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import update
 
 from core.access.models import StaffUser
-from core.access.users import StaffUsers
 from tests.core.dashboards.test_transactions import dataset as dataset  # noqa: F401
-from tests.gateway.live import serving
+from tests.gateway.live import add_staff, serving, signed_in_pages
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "date palms by the wadi"
 STAFF = {"leader.ship": ("leadership", None), "lands.coord": ("coordinator", "MOI"),
          "moi.spec": ("specialist", "MOI"), "moi.leader": ("agency_leader", "MOI")}
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
@@ -28,12 +25,7 @@ NOVEMBER = "from=2026-11-01&to=2026-11-30"
 @pytest.fixture
 def site(app, core, dataset) -> Iterator[str]:  # noqa: F811
     _core, ids = dataset
-    core.__dict__["users"] = StaffUsers(
-        core.db, core.config, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                    parallelism=1))
-    for login, (role, agency) in STAFF.items():
-        created = core.users.create(role, login, name=login, agency=agency)
-        core.users.change_password(created.user.id, created.password, PASSWORD)
+    add_staff(core, STAFF)
     with core.db.write.begin() as session:
         session.execute(update(StaffUser).where(StaffUser.login == "lands.coord")
                         .values(department_id=ids["LANDS"]))
@@ -43,28 +35,8 @@ def site(app, core, dataset) -> Iterator[str]:  # noqa: F811
 
 @pytest.fixture
 def as_user(chromium, site) -> Iterator[Callable]:
-    contexts = []
-    errors: list[str] = []
-
-    def open_as(login: str):
-        context = chromium.new_context(viewport={"width": 1280, "height": 900},
-                                       accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and "status of 4" not in msg.text
-                and errors.append(msg.text))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{site}/login?next=/voice/")
-        page.get_by_label("اسم الدخول").fill(login)
-        page.get_by_label("كلمة المرور").fill(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert errors == []  # nothing refused by the Content-Security-Policy, no script error
+    with signed_in_pages(chromium, site, "/voice/") as open_as:
+        yield open_as
 
 
 def test_leadership_sees_every_department_and_follows_a_figure(as_user, site):

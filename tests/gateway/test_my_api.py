@@ -4,35 +4,9 @@ wrong code, a made-up ticket or proof unlocks nothing."""
 
 from __future__ import annotations
 
-import re
-
-import pytest
-from sqlalchemy import select
-
-from core.messaging.models import Notification
 from tests import factories as f
-
-
-@pytest.fixture
-def applicant(core):
-    core.upsert_department("RIGHTS", f.department())
-    core.upsert_agency("MOI", f.agency())
-    core.record_event(f.registered("4470001", occurred_at="2026-10-01T09:00:00+03:00"))
-    core.record_event(f.event("referred", "4470001", "2026-10-02T09:00:00+03:00",
-                              department="RIGHTS"))
-    core.record_event(f.event("issued", "4470001", "2026-10-03T09:00:00+03:00",
-                              outgoing_number="OUT-77", destination_agency="MOI"))
-    core.record_event(f.registered("4470002", occurred_at="2026-11-01T09:00:00+03:00"))
-    return core
-
-
-def last_code(core) -> str:
-    with core.db.read() as session:
-        body = session.scalars(select(Notification.body).where(Notification.kind == "code")
-                               .order_by(Notification.id.desc())).first()
-    match = re.search(r"\d{6}", body or "")
-    assert match
-    return match.group(0)
+from tests.conftest import last_code
+from tests.gateway.test_my_portal import applicant as applicant  # noqa: F401  (the fixture)
 
 
 def test_the_code_gives_a_proof_and_the_proof_the_list(applicant, client, kiosk_auth):

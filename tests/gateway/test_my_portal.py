@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
-from core.messaging.models import Notification
 from gateway import my_portal
 from tests import factories as f
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, last_code
 
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
@@ -28,15 +26,6 @@ def applicant(core):
     core.record_event(f.event("issued", "4470001", "2026-10-03T09:00:00+03:00",
                               outgoing_number="OUT-77", destination_agency="MOI"))
     return core
-
-
-def last_code(core) -> str:
-    with core.db.read() as session:
-        body = session.scalars(select(Notification.body).where(Notification.kind == "code")
-                               .order_by(Notification.id.desc())).first()
-    match = re.search(r"\d{6}", body or "")
-    assert match
-    return match.group(0)
 
 
 def ask(client, national_id: str, lang: str = "ar"):

@@ -8,16 +8,14 @@ docs/mine-portal-ar.png and docs/mine-portal-en.png."""
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from core.calendar.dates import RIYADH
-from core.messaging.models import Notification
 from tests import factories as f
+from tests.conftest import last_code
 from tests.core.voice.conftest import build_world
 from tests.gateway.live import serving
 
@@ -69,17 +67,6 @@ def page(chromium, site):
     context.close()
 
 
-def sms_code(core) -> str:
-    with core.db.read() as session:
-        body = session.scalar(select(Notification.body).where(
-            Notification.kind == "code", Notification.recipient == f.MOBILE_E164)
-            .order_by(Notification.id.desc()).limit(1))
-    assert body
-    match = re.search(r"\d{6}", body)
-    assert match
-    return match.group(0)
-
-
 def test_my_transactions_on_the_portal(page, site, core, shots):
     url, tracking = site
     page.goto(f"{url}/")
@@ -92,7 +79,7 @@ def test_my_transactions_on_the_portal(page, site, core, shots):
     assert "إن كانت لهذه الهوية معاملات" in page.locator("main").inner_text()
 
     # A wrong code shows nothing.
-    right = sms_code(core)
+    right = last_code(core)
     page.get_by_label("الرمز", exact=True).fill(f"{(int(right) + 1) % 1_000_000:06d}")
     page.get_by_role("button", name="اعرض معاملاتي").click()
     assert "الرمز غير صحيح" in page.locator("main").inner_text()

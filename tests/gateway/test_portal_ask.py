@@ -11,10 +11,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core.directory.models import Department
-from core.voice.models import CaseDraft, VoiceCase
+from core.voice.models import CaseDraft
 from tests import factories as f
-from tests.core.voice.conftest import EMIRATE, build_world
+from tests.core.voice.conftest import EMIRATE, build_world, cases, hold_transaction, rights_id
 from tests.gateway.test_voice_portal import confirm, csrf, last_code, text
 
 NUMBER = "4471234"
@@ -24,11 +23,7 @@ OTHER_MOBILE_E164 = "+966569876543"
 @pytest.fixture
 def world(core):
     world = build_world(core)
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, "2026-11-20T09:15:00+03:00",
-                                   mobile=f.OTHER_MOBILE))
-    core.record_event(f.event("referred", NUMBER, "2026-11-20T10:00:00+03:00",
-                              department="RIGHTS"))
+    hold_transaction(core, NUMBER, mobile=f.OTHER_MOBILE)
     return world
 
 
@@ -48,14 +43,6 @@ def ask(client, page: str, lang: str = "ar", **fields):
     return client.post("/citizen-voice/ask", data=data)
 
 
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
-
-
-def rights(core) -> int:
-    with core.db.read() as session:
-        return session.scalars(select(Department.id).where(Department.code == "RIGHTS")).one()
 
 
 def test_the_question_is_filed_after_the_code_about_the_transaction(client, core, world):
@@ -76,7 +63,7 @@ def test_the_question_is_filed_after_the_code_about_the_transaction(client, core
     assert (case.case_type, case.channel, case.citizen_mobile) == \
         ("enquiry", "portal", "+966551234567")
     # The mobile is not the applicant's: the national ID proved the transaction is theirs.
-    assert case.transaction_id is not None and case.department_id == rights(core)
+    assert case.transaction_id is not None and case.department_id == rights_id(core)
     assert case.agency_id == world.agencies[EMIRATE]
 
 

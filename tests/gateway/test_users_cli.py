@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from core.access.models import StaffUser
 from core.access.users import generate_password
 from gateway.cli import main
 from tests import factories as f
@@ -150,3 +152,13 @@ def test_the_demo_staff_have_made_up_mobiles_so_alarms_reach_the_outbox(gateway,
             Notification.recipient == leader, Notification.kind == "voice_breach")).all()
     assert len(told) == 1 and filed.tracking in told[0].body
     assert "متأخر" in told[0].body or "تجاوز" in told[0].body, told[0].body
+
+
+def test_an_account_may_have_its_own_language(gateway, core):
+    assert gateway("users", "create", "--role", "leadership", "--name", "amal",
+                   "--language", "en").exit_code == 0
+    assert gateway("users", "create", "--role", "leadership", "--name", "amal2",
+                   "--language", "fr").exit_code != 0
+    with core.db.read() as session:
+        assert session.scalars(select(StaffUser.language).order_by(StaffUser.id)).all() \
+            == ["en"]

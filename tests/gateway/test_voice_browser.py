@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from argon2 import PasswordHasher
 
-from core.access.users import StaffUsers
 from core.voice.actions import CitizenProof
 from tests import factories as f
-from tests.gateway.live import serving
+from tests.gateway.live import add_staff, serving, signed_in_pages
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "date palms by the wadi"
 MOBILE = "0551234567"
 # login -> (role, agency)
 STAFF = {
@@ -35,15 +32,10 @@ STAFF = {
 
 @pytest.fixture
 def site(app, core) -> Iterator[str]:
-    core.__dict__["users"] = StaffUsers(
-        core.db, core.config, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                    parallelism=1))
     for code, name_ar in (("EMIRATE", "الإمارة"), ("MUN", "الأمانة"),
                           ("HEALTH", "الصحة")):
         core.upsert_agency(code, f.agency(name_ar=name_ar, name_en=code))
-    for login, (role, agency) in STAFF.items():
-        created = core.users.create(role, login, name=login, agency=agency)
-        core.users.change_password(created.user.id, created.password, PASSWORD)
+    add_staff(core, STAFF)
     with serving(app) as url:
         yield url
 
@@ -51,27 +43,8 @@ def site(app, core) -> Iterator[str]:
 @pytest.fixture
 def as_user(chromium, site) -> Iterator[Callable]:
     """``as_user(login)``: a page of a fresh browser signed in as ``login`` at /voice/."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_as(login: str):
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and "status of 4" not in msg.text
-                and errors.append(msg.text))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{site}/login?next=/voice/")
-        page.get_by_label("اسم الدخول").fill(login)
-        page.get_by_label("كلمة المرور").fill(PASSWORD)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/login" not in url)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert errors == []
+    with signed_in_pages(chromium, site, "/voice/") as open_as:
+        yield open_as
 
 
 def state_of(page) -> str:

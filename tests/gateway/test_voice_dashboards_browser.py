@@ -9,28 +9,20 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 
-from core.access.users import StaffUsers
 from tests.core.voice.conftest import HEALTH, MUN, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
-from tests.gateway.live import serving
+from tests.gateway.live import add_staff, serving, signed_in_pages
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "date palms by the wadi"
 STAFF = {"leader.ship": ("leadership", None), "mun.leader": ("agency_leader", MUN),
          "mun.spec": ("specialist", MUN)}
 
 
 @pytest.fixture
 def site(app, core, world: World) -> Iterator[tuple[str, World]]:  # noqa: F811
-    core.__dict__["users"] = StaffUsers(
-        core.db, core.config, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                    parallelism=1))
-    for login, (role, agency) in STAFF.items():
-        created = core.users.create(role, login, name=login, agency=agency)
-        core.users.change_password(created.user.id, created.password, PASSWORD)
+    add_staff(core, STAFF)
     world.trackings = [world.file(agency=MUN), world.file(agency=MUN),
                        world.file(agency=HEALTH)]
     core.dashboards.refresh("test", timedelta(minutes=1))
@@ -41,28 +33,8 @@ def site(app, core, world: World) -> Iterator[tuple[str, World]]:  # noqa: F811
 @pytest.fixture
 def as_user(chromium, site) -> Iterator[Callable]:
     url, _world = site
-    contexts = []
-    errors: list[str] = []
-
-    def open_as(login: str | None):
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and "status of 4" not in msg.text
-                and errors.append(msg.text))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        if login:
-            page.goto(f"{url}/login?next=/dashboards/")
-            page.get_by_label("اسم الدخول").fill(login)
-            page.get_by_label("كلمة المرور").fill(PASSWORD)
-            page.keyboard.press("Enter")
-            page.wait_for_url(lambda at: "/login" not in at)
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-    assert errors == []
+    with signed_in_pages(chromium, url, "/dashboards/") as open_as:
+        yield open_as
 
 
 def _period(world: World) -> str:

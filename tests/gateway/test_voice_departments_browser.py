@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 
 from core.access.users import StaffUsers
 from tests import factories as f
-from tests.gateway.live import serving
-from tests.gateway.test_voice_browser import PASSWORD, state_of
+from tests.gateway.live import PASSWORD, serving
 from tests.gateway.test_voice_browser import as_user as as_user  # noqa: F401  (fixture)
+from tests.gateway.test_voice_browser import state_of
 
 pytestmark = pytest.mark.browser
 

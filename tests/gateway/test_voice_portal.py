@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.messaging.models import Notification
 from core.voice.models import CaseAttachment, CaseDraft, VoiceCase
 from gateway.app import create_app
+from tests.conftest import last_code
 from tests.core.voice.conftest import MUN, World, count
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 from tests.gateway.test_photos import GPS_IFD, jpeg_with_gps, png
@@ -31,15 +32,6 @@ def csrf(page: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match
     return match.group(1)
-
-
-def last_code(core, recipient: str = MOBILE_E164) -> str:
-    with core.db.read() as session:
-        body = session.scalar(select(Notification.body).where(
-            Notification.kind == "code", Notification.recipient == recipient)
-            .order_by(Notification.id.desc()).limit(1))
-    assert body, "a code was queued"
-    return re.search(r"\d{6}", body).group(0)
 
 
 def post_filing(client, *, lang: str = "ar", photos=(), **fields):

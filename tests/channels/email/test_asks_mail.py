@@ -9,15 +9,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.access.actors import COORDINATOR, Actor
-from core.directory.models import Department
 from core.messaging.models import EmailExchange
-from core.transactions.models import Transaction
-from core.voice.models import VoiceCase
 from tests import factories as f
 from tests.channels.email import mails
 from tests.channels.email.test_channel import deliver, run_once, text_of
-from tests.core.voice.conftest import EMIRATE, add_user, build_world
+from tests.core.voice.conftest import (
+    EMIRATE,
+    build_world,
+    cases,
+    hold_transaction,
+    rights_coordinator,
+    rights_id,
+    transaction_id,
+)
 
 NUMBER = "4471234"
 STRANGER = "stranger@else.example"
@@ -28,10 +32,7 @@ QUESTION = ("السلام عليكم\nمعاملتي رقم 4471234 متأخرة
 @pytest.fixture
 def world(core):
     world = build_world(core)
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, "2026-11-20T09:15:00+03:00"))
-    core.record_event(f.event("referred", NUMBER, "2026-11-20T10:00:00+03:00",
-                              department="RIGHTS"))
+    hold_transaction(core, NUMBER)
     return world
 
 
@@ -40,31 +41,6 @@ def channel(core, email_settings):
     from channels.email.channel import EmailChannel
 
     return EmailChannel(core, email_settings)
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
-
-
-def rights(core) -> int:
-    with core.db.read() as session:
-        return session.scalars(select(Department.id).where(Department.code == "RIGHTS")).one()
-
-
-def transaction_id(core) -> int:
-    with core.db.read() as session:
-        return session.scalars(select(Transaction.id)
-                               .where(Transaction.number == NUMBER)).one()
-
-
-def department_coordinator(world) -> Actor:
-    actor = add_user(world.core, "coord_rights", COORDINATOR, world.agencies[EMIRATE])
-    with world.core.db.write.begin() as session:
-        from core.access.models import StaffUser
-        session.get(StaffUser, actor.user_id).department_id = rights(world.core)
-    return Actor(actor.user_id, actor.login, actor.name, actor.role, actor.agency_id,
-                 department_id=rights(world.core))
 
 
 def test_a_question_reaches_the_department_and_its_answer_the_same_thread(
@@ -84,7 +60,8 @@ def test_a_question_reaches_the_department_and_its_answer_the_same_thread(
     assert case.tracking in body and "a person will answer it in this thread" in body
     # Filed as an enquiry about the transaction, held by the department that holds it.
     assert (case.case_type, case.channel, case.citizen_email) == ("enquiry", "email", f.EMAIL)
-    assert (case.transaction_id, case.department_id) == (transaction_id(core), rights(core))
+    assert (case.transaction_id, case.department_id) == \
+        (transaction_id(core, NUMBER), rights_id(core))
     assert case.agency_id == world.agencies[EMIRATE]
     assert "متأخرة منذ شهر" in case.text and "محمد" not in case.text  # no signature
     with core.db.read() as session:
@@ -98,7 +75,7 @@ def test_a_question_reaches_the_department_and_its_answer_the_same_thread(
 
     # It waits in the department coordinator's inbox; they answer it there, and the
     # answer arrives in the same thread.
-    coordinator = department_coordinator(world)
+    coordinator = rights_coordinator(world)
     inbox = core.voice.inbox(coordinator)
     assert case.tracking in {row.tracking for row in inbox.page.rows}
     core.voice.act(coordinator, case.tracking, {"action": "answer",
@@ -189,5 +166,5 @@ def test_an_enquiry_to_the_voice_address_naming_a_transaction_is_about_it(
     run_once(channel)
     [case] = cases(core)
     # Not the applicant's address: the national ID the mail carries proves it (masked).
-    assert (case.case_type, case.department_id) == ("enquiry", rights(core))
-    assert case.transaction_id == transaction_id(core) and f.NATIONAL_ID not in case.text
+    assert (case.case_type, case.department_id) == ("enquiry", rights_id(core))
+    assert case.transaction_id == transaction_id(core, NUMBER) and f.NATIONAL_ID not in case.text

@@ -10,11 +10,10 @@ import re
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QPushButton
-from sqlalchemy import select
 
 from channels.kiosk.flow import STILL_THERE_SECONDS
-from core.messaging.models import Notification
 from tests import factories as f
+from tests.conftest import last_code
 from tests.core.voice.conftest import build_world
 
 WAIT_MS = 15_000
@@ -49,17 +48,6 @@ def dial(qtbot, window, digits: str) -> None:
         qtbot.mouseClick(window.keypad.keys[digit], Qt.MouseButton.LeftButton)
 
 
-def sms_code(core) -> str:
-    with core.db.read() as session:
-        body = session.scalar(select(Notification.body).where(
-            Notification.kind == "code", Notification.recipient == f.MOBILE_E164)
-            .order_by(Notification.id.desc()).limit(1))
-    assert body
-    match = re.search(r"\d{6}", body)
-    assert match
-    return match.group(0)
-
-
 def to_code(qtbot, kiosk) -> None:
     tap(qtbot, kiosk, "mine")
     assert kiosk.screen_name == "mine_id"
@@ -77,7 +65,7 @@ def test_my_transactions_at_the_kiosk(qtbot, kiosk, core, applicant):
     assert "إن كانت لهذه الهوية معاملات" in kiosk.w["prompt"].text()
 
     # A wrong code shows nothing.
-    right = sms_code(core)
+    right = last_code(core)
     dial(qtbot, kiosk, f"{(int(right) + 1) % 1_000_000:06d}")
     tap(qtbot, kiosk, "key-next")
     qtbot.waitUntil(lambda: kiosk.flow.state.notice == "wrong_code", timeout=WAIT_MS)
@@ -106,7 +94,7 @@ def test_my_transactions_at_the_kiosk(qtbot, kiosk, core, applicant):
 def test_in_english(qtbot, kiosk, core, applicant):
     tap(qtbot, kiosk, "language")
     to_code(qtbot, kiosk)
-    dial(qtbot, kiosk, sms_code(core))
+    dial(qtbot, kiosk, last_code(core))
     tap(qtbot, kiosk, "key-next")
     qtbot.waitUntil(lambda: kiosk.screen_name == "mine_list", timeout=WAIT_MS)
     body = kiosk.w["mine_body"].text()

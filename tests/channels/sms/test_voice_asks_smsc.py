@@ -6,17 +6,18 @@ stranger's question about the same number files an ordinary enquiry and is told 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from core.access.actors import COORDINATOR, Actor
-from core.access.models import StaffUser
-from core.directory.models import Department
 from core.voice import notices
-from core.voice.models import VoiceCase
 from tests import factories as f
 from tests.channels.sms.test_channel import until
 from tests.channels.sms.test_voice_smsc import parts_to, received
-from tests.core.voice.conftest import EMIRATE, add_user, build_world
+from tests.core.voice.conftest import (
+    build_world,
+    cases,
+    hold_transaction,
+    rights_coordinator,
+    rights_id,
+)
 
 APPLICANT = "966551234567"  # f.MOBILE as the SMSC writes it
 STRANGER = "966501239876"
@@ -26,10 +27,7 @@ NUMBER = "4471234"
 @pytest.fixture
 def world(core):
     world = build_world(core)
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, "2026-11-20T09:15:00+03:00"))
-    core.record_event(f.event("referred", NUMBER, "2026-11-20T10:00:00+03:00",
-                              department="RIGHTS"))
+    hold_transaction(core, NUMBER)
     return world
 
 
@@ -38,16 +36,6 @@ def channel(make_channel):
     channel = make_channel()
     assert channel.session.wait_bound(10)
     return channel
-
-
-def cases(core) -> list[VoiceCase]:
-    with core.db.read() as session:
-        return list(session.scalars(select(VoiceCase).order_by(VoiceCase.id)))
-
-
-def rights(core) -> int:
-    with core.db.read() as session:
-        return session.scalars(select(Department.id).where(Department.code == "RIGHTS")).one()
 
 
 def texts_with(smsc, destination: str, needle: str) -> list[str]:
@@ -65,15 +53,11 @@ def test_an_sms_question_about_a_transaction(world, core, smsc, channel):
     [reply] = texts_with(smsc, APPLICANT, case.tracking)
     assert (case.case_type, case.channel, case.citizen_mobile) == \
         ("enquiry", "sms", f.MOBILE_E164)
-    assert case.department_id == rights(core) and case.transaction_id is not None
+    assert case.department_id == rights_id(core) and case.transaction_id is not None
     assert reply == notices.received("enquiry", case.tracking, "74747", "ar")
 
     # The department's coordinator answers; the answer comes back by SMS.
-    user = add_user(core, "coord_rights", COORDINATOR, world.agencies[EMIRATE])
-    with core.db.write.begin() as session:
-        session.get(StaffUser, user.user_id).department_id = rights(core)
-    coordinator = Actor(user.user_id, user.login, user.name, user.role, user.agency_id,
-                        department_id=rights(core))
+    coordinator = rights_coordinator(world)
     core.voice.act(coordinator, case.tracking, {"action": "answer",
                                                 "text": "لا ينقصها شيء."})
     [answer] = texts_with(smsc, APPLICANT, "لا ينقصها شيء.")

@@ -19,6 +19,8 @@ from core.access.actors import (
     Actor,
 )
 from core.access.models import StaffUser
+from core.directory.models import Department
+from core.transactions.models import Transaction
 from core.voice.actions import CitizenProof
 from core.voice.models import VoiceCase
 from tests import factories as f
@@ -160,3 +162,35 @@ def count(core, model, *where) -> int:
     """Rows of ``model`` (matching ``where``)."""
     with core.db.read() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+# --- a transaction held by a department (questions about a transaction) ---------------
+
+
+def hold_transaction(core, number: str, **registered) -> None:
+    """``number`` registered (``registered``: more of the event's fields) and referred to
+    the RIGHTS department, which this adds."""
+    core.upsert_department("RIGHTS", f.department())
+    core.record_event(f.registered(number, "2026-11-20T09:15:00+03:00", **registered))
+    core.record_event(f.event("referred", number, "2026-11-20T10:00:00+03:00",
+                              department="RIGHTS"))
+
+
+def rights_id(core) -> int:
+    with core.db.read() as session:
+        return session.scalars(select(Department.id).where(Department.code == "RIGHTS")).one()
+
+
+def transaction_id(core, number: str) -> int:
+    with core.db.read() as session:
+        return session.scalars(select(Transaction.id).where(Transaction.number == number)).one()
+
+
+def rights_coordinator(world: World) -> Actor:
+    """A coordinator of the emirate who works for RIGHTS (the department's inbox)."""
+    core = world.core
+    actor = add_user(core, "coord_rights", COORDINATOR, world.agencies[EMIRATE])
+    with core.db.write.begin() as session:
+        session.get(StaffUser, actor.user_id).department_id = rights_id(core)
+    return Actor(actor.user_id, actor.login, actor.name, actor.role, actor.agency_id,
+                 department_id=rights_id(core))

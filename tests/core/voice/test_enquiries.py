@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.directory.models import Department
 from core.platform.errors import InvalidRequest
 from core.voice.models import CaseEvent, VoiceCase
 from tests import factories as f
-from tests.core.voice.conftest import EMIRATE
+from tests.core.voice.conftest import EMIRATE, hold_transaction, rights_id, transaction_id
 
 NUMBER = "4471234"
 OTHERS = "5580001"
@@ -21,10 +20,7 @@ ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 def held(world):
     """The applicant's transaction, held by RIGHTS; someone else's, held by RIGHTS too."""
     core = world.core
-    core.upsert_department("RIGHTS", f.department())
-    core.record_event(f.registered(NUMBER, "2026-11-20T09:15:00+03:00"))
-    core.record_event(f.event("referred", NUMBER, "2026-11-20T10:00:00+03:00",
-                              department="RIGHTS"))
+    hold_transaction(core, NUMBER)
     core.record_event(f.registered(OTHERS, "2026-11-20T09:30:00+03:00",
                                    national_id=f.OTHER_NATIONAL_ID, mobile=f.OTHER_MOBILE,
                                    email="other@example.com"))
@@ -44,17 +40,6 @@ def ask(world, citizen: dict, transaction: str | None = NUMBER, **extra):
 def stored(core, tracking: str) -> VoiceCase:
     with core.db.read() as session:
         return session.scalars(select(VoiceCase).where(VoiceCase.tracking == tracking)).one()
-
-
-def rights_id(core) -> int:
-    with core.db.read() as session:
-        return session.scalars(select(Department.id).where(Department.code == "RIGHTS")).one()
-
-
-def transaction_id(core, number: str) -> int:
-    from core.transactions.models import Transaction
-    with core.db.read() as session:
-        return session.scalars(select(Transaction.id).where(Transaction.number == number)).one()
 
 
 @pytest.mark.parametrize("citizen", [

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.platform.clock import utcnow
-from core.platform.errors import InvalidRequest, NotFound, TooMany
+from core.platform.errors import Conflict, InvalidRequest, NotFound, TooMany
 from core.platform.models import FailureCount
 from core.voice import limits
 from core.voice.actions import CitizenProof
@@ -50,6 +50,19 @@ def test_the_same_source_key_files_one_case_and_one_acknowledgement(world, core)
     assert count(core, VoiceCase) == 1 and acknowledgements(core) == 1
     # A replay is no new filing: it does not count against the citizen's day.
     assert limits_used(core) == 1
+
+
+def test_a_source_key_replayed_with_another_text_is_refused_and_files_nothing(world, core):
+    """An Idempotency-Key a client reuses for a second complaint is its mistake, not a
+    retry: the second complaint must not be silently taken for the first."""
+    first = core.voice.file_case(body(), source_key="api:hall-1:key-1", self_service=True)
+    with pytest.raises(Conflict) as refused:
+        core.voice.file_case(body(text="الإنارة معطلة"), source_key="api:hall-1:key-1",
+                             self_service=True)
+    assert refused.value.code == "idempotency_key_reused"
+    assert count(core, VoiceCase) == 1
+    assert core.voice.file_case(body(), source_key="api:hall-1:key-1").tracking == \
+        first.tracking
 
 
 def limits_used(core) -> int:
