@@ -116,6 +116,17 @@ def role_label(role: str, lang: str) -> str:
             "system": _("System"), "records": _("Records system")}.get(role, role)
 
 
+# Who acted when no staff user did: the history names the role, said in words.
+_NOT_A_LOGIN = ("citizen", "system", "records")
+
+
+def actor_label(actor: str, role: str, lang: str) -> str | None:
+    """The history's "who" in the page's language when it is not a staff user's login
+    ("citizen", "system": ``core.voice.views`` names the role then); None for a login,
+    shown as written (left to right)."""
+    return role_label(role, lang) if actor == role and role in _NOT_A_LOGIN else None
+
+
 def target_text(target: str, lang: str) -> str:
     """"10d" as "10 working days", "4h" as "4 working hours"."""
     ngettext = ngettext_for(lang)

@@ -366,6 +366,7 @@ def _page(template: str, *, status: int = 200, **context) -> Response:
         levels=fmt.escalation_names(lang),
         when=lambda at: fmt.moment(at, lang, tz),
         role_label=lambda role: fmt.role_label(role, lang),
+        actor_label=lambda actor, role: fmt.actor_label(actor, role, lang),
         target_text=lambda target: fmt.target_text(target, lang),
         scope_text=lambda scope: fmt.scope_text(scope, lang),
         calendar_reason=lambda reason: fmt.calendar_reason(reason, lang),

@@ -67,6 +67,8 @@ FILING, FILED, ACTING = "voice_filing", "voice_filed", "voice_acting"
 # was proven with], held (in the signed cookie, never in the database) only until the
 # code files the question.
 ASKING = "voice_asking"
+# The filed case's type: the page says "your complaint", "your suggestion", "your enquiry".
+FILED_TYPE = "voice_filed_type"
 
 
 @voice_portal.before_request
@@ -358,6 +360,7 @@ def confirm():
     session.pop(FILING, None)
     session.pop(ASKING, None)
     session[FILED] = filed.tracking
+    session[FILED_TYPE] = filed.type
     return redirect(url_for("citizen_voice.filed", lang=lang), code=303)
 
 
@@ -387,7 +390,8 @@ def filed():
     tracking = session.get(FILED)
     if not isinstance(tracking, str):
         return redirect(url_for("citizen_voice.start", lang=page_language()), code=303)
-    return render_page("voice_portal_filed.html", tracking=tracking)
+    return render_page("voice_portal_filed.html", tracking=tracking,
+                       case_type=session.get(FILED_TYPE))
 
 
 # --- following a case ------------------------------------------------------------------

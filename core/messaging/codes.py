@@ -86,11 +86,24 @@ class Verified:
     verified_at: datetime
 
 
-def sms_text(code: str, lang: str) -> str:
-    """The SMS carrying the code: one UCS-2 segment in Arabic."""
+def sms_text(code: str, lang: str, purpose: str = "") -> str:
+    """The SMS carrying the code: who sends it and what it is for, so that a code asked
+    for by someone else ("read me the code you just got") is seen for what it is; one
+    UCS-2 segment in Arabic. ``purpose`` is the caller's (``send``'s): "voice_filing",
+    "voice_case", "my_transactions"; another says only that it is a code."""
     _ = gettext_for(lang)
-    return _("Your verification code is {code}. It works for 5 minutes; do not give it to "
-             "anyone.").format(code=code)
+    texts = {
+        "voice_filing": _("Emirate services: {code} is your code to file your request. "
+                          "It works for 5 minutes; never give it to anyone."),
+        "voice_case": _("Emirate services: {code} is your code to act on your request. "
+                        "It works for 5 minutes; never give it to anyone."),
+        "my_transactions": _("Emirate services: {code} is your code to see your "
+                             "transactions. It works for 5 minutes; never give it to "
+                             "anyone."),
+    }
+    fallback = _("Emirate services: your verification code is {code}. It works for 5 "
+                 "minutes; never give it to anyone.")
+    return texts.get(purpose, fallback).format(code=code)
 
 
 class OneTimeCodes:
@@ -198,7 +211,8 @@ class OneTimeCodes:
     def _queue_sms(self, session: Session, row: OneTimeCode, code: str, lang: str) -> None:
         outbox.enqueue(session, cause_key=f"{KIND}:{row.id}:{row.sends}", kind=KIND,
                        audience="citizen", recipient=row.mobile, language=lang,
-                       body=sms_text(code, lang), priority=outbox.PRIORITY_ANSWER)
+                       body=sms_text(code, lang, row.purpose),
+                       priority=outbox.PRIORITY_ANSWER)
 
     # --- checking ------------------------------------------------------------------------
 

@@ -332,7 +332,9 @@ def _request_info(act: Act) -> None:
     question = act.body.text or ""
     event_id = _move(act, "request_info", s.AWAITING_CITIZEN, detail={"text": question})
     notices.to_citizen(act.session, act.case, event_id, "info_requested",
-                       notices.info_requested(act.case.tracking, question, act.case.language))
+                       notices.info_requested(act.case.tracking, question, act.case.language,
+                                              channel=notices.citizen_channel(act.case)
+                                              or "sms"))
 
 
 def _citizen_reply(act: Act) -> None:

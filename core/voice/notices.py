@@ -61,10 +61,19 @@ def received(case_type: str, tracking: str, short_code: str, lang: str, *,
                            "follow it.").format(tracking=tracking, short_code=short_code)
 
 
-def info_requested(tracking: str, question: str, lang: str) -> str:
+def info_requested(tracking: str, question: str, lang: str, *,
+                   channel: str = "sms") -> str:
+    """The staff's question, saying how to answer it: a reply to the SMS (it comes from
+    the short code, which files the reply) or the portal's page for following a case;
+    by e-mail, a reply in the thread."""
     _ = gettext_for(lang)
-    return _("About your request {tracking}: {question} Please reply with the information "
-             "asked for.").format(tracking=tracking, question=question)
+    if channel == EMAIL:
+        return _("About your request {tracking}: {question} Please reply to this message "
+                 "with the information asked for.").format(tracking=tracking,
+                                                           question=question)
+    return _("About your request {tracking}: {question} Reply to this SMS with the "
+             "information, or on the portal's \"Follow a case\" page.").format(
+        tracking=tracking, question=question)
 
 
 def answered(tracking: str, text: str, last_reopen_day: date, lang: str) -> str:
@@ -118,13 +127,9 @@ def to_citizen(session: Session, case: VoiceCase, event_id: int, kind: str,
                body: str) -> bool:
     """Queue ``body`` to the case's citizen (filed by e-mail: by e-mail in their thread;
     else SMS to the mobile, else e-mail); whether there was anywhere to send it."""
-    if case.channel == EMAIL and case.citizen_email:
-        channel, recipient = EMAIL, case.citizen_email
-    elif case.citizen_mobile:
-        channel, recipient = "sms", case.citizen_mobile
-    elif case.citizen_email:
-        channel, recipient = EMAIL, case.citizen_email
-    else:
+    channel = citizen_channel(case)
+    recipient = case.citizen_email if channel == EMAIL else case.citizen_mobile
+    if channel is None or recipient is None:
         return False
     row = outbox.enqueue(session, cause_key=f"voice:{event_id}:{kind}",
                          kind=f"voice_{kind}", audience="citizen", recipient=recipient,
@@ -132,6 +137,16 @@ def to_citizen(session: Session, case: VoiceCase, event_id: int, kind: str,
     if channel == EMAIL and case.email_thread:
         mail.thread(session, row, case.email_thread)
     return True
+
+
+def citizen_channel(case: VoiceCase) -> str | None:
+    """How ``to_citizen`` reaches the case's citizen: "email" (filed by e-mail, or no
+    mobile), "sms", or None (nowhere): a notice's words may depend on it."""
+    if case.channel == EMAIL and case.citizen_email:
+        return EMAIL
+    if case.citizen_mobile:
+        return "sms"
+    return EMAIL if case.citizen_email else None
 
 
 def case_event_of(cause_key: str) -> int | None:

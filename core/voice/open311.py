@@ -15,7 +15,8 @@ What a request publishes, and why (the README's "Open311" says it to operators):
   see what the report is about (FixMyStreet publishes whole reports; our privacy rule
   says a case goes only to its person, so less is shown);
 * no location and no photo: the gateway keeps no coordinates (a posted address and
-  coordinates become a line of the case's text) and photos are for staff only.
+  coordinates become the last line of the case's text, for staff, and the published
+  description ends before that line) and photos are for staff only.
 
 A request's listing reads ``ix_voice_cases_received`` (the requested date range, newest
 first, at most ``MAX_REQUESTS``); a list of ids reads the tracking numbers' unique index.
@@ -333,6 +334,7 @@ def published_description(text: str) -> str:
     """What Open311 shows of a case's text: contacts masked, cut at a word boundary
     to at most ``DESCRIPTION_MAX`` characters (an ellipsis when cut), nothing XML
     cannot carry."""
+    text = _LOCATION_LINE.sub("", text)
     clean = _NOT_XML.sub("", unicodedata.normalize("NFC", mask_contacts(text))).strip()
     if len(clean) <= DESCRIPTION_MAX:
         return clean
@@ -342,9 +344,11 @@ def published_description(text: str) -> str:
 
 
 def _location(form: Mapping[str, str], lang: str) -> str:
-    """The posted address and coordinates as a line of the case's text (the gateway
-    keeps no coordinates of its own); "" when none was given."""
-    address = (form.get("address_string") or "").strip()
+    """The posted address and coordinates as the last line of the case's text, for the
+    staff (the gateway keeps no coordinates of its own); "" when none was given. One
+    line always (the address's line breaks folded), so that ``_LOCATION_LINE`` finds all
+    of it and ``published_description`` never publishes where the poster lives."""
+    address = " ".join((form.get("address_string") or "").split())
     if len(address) > ADDRESS_MAX:
         raise InvalidRequest(f"address_string: at most {ADDRESS_MAX} characters",
                              code="invalid_field", field="address_string")
@@ -353,6 +357,10 @@ def _location(form: Mapping[str, str], lang: str) -> str:
         return ""
     where = " ".join(part for part in (address, f"({point})" if point else "") if part)
     return f"\n\n{'الموقع' if lang == 'ar' else 'Location'}: {where}"
+
+
+# The line ``_location`` appends: the published description ends before it.
+_LOCATION_LINE = re.compile(r"\n\n(?:الموقع|Location): [^\n]*\s*\Z")
 
 
 def _point(lat_text: str | None, long_text: str | None) -> str | None:

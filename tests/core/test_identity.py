@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.identity.addresses import mask_email
 from core.identity.digits import normalize_digits
@@ -18,6 +21,7 @@ from core.identity.national_id import (
     validate_national_id,
 )
 from core.identity.phones import InvalidMobile, mask_mobile, normalize_mobile
+from tests.properties import PROPERTY, outside_text
 
 KEY = b"test-key"
 
@@ -222,6 +226,43 @@ def test_email_mask_keeps_first_letter_and_domain(addr: str, expected: str) -> N
     ("SMTP 421 4.7.0 try again in 300 seconds", "SMTP 421 4.7.0 try again in 300 seconds"),
     # Masking twice changes nothing.
     ("v***@example.com +966*******67", "v***@example.com +966*******67"),
+    # A citizen's text as published: numbers grouped, in Arabic-Indic digits, glued to
+    # the conjunction و or to a word, a national ID.
+    ("اتصلوا على 050 123 4567", "اتصلوا على ********67"),
+    ("جوالي 050-123-4567.", "جوالي ********67."),
+    ("جوالي 050.123.4567", "جوالي ********67"),
+    ("جوالي ٠٥٠ ١٢٣ ٤٥٦٧", "جوالي ********67"),
+    ("جوالي ۰۵۰۱۲۳۴۵۶۷ رجاءً", "جوالي ********67 رجاءً"),
+    ("رقمي و0501234567", "رقمي و********67"),
+    ("رقمي و+966501234567", "رقمي و+966*******67"),
+    ("هويتي1234567897 وشكرًا", "هويتي********97 وشكرًا"),
+    ("ID:1234567897", "ID:********97"),
+    ("call +966-50-123-4567", "call +966*******67"),
+    # A case number is masked too: it is another person's case for all the reader knows.
+    ("بخصوص البلاغ 7123456780", "بخصوص البلاغ ********80"),
+    # Ordinary numbers stay readable: years, amounts, counts, a date, a time, a six-digit
+    # reference.
+    ("في عام 2024 دفعت 1500 ريال و 350 هللة لـ 3 أشهر",
+     "في عام 2024 دفعت 1500 ريال و 350 هللة لـ 3 أشهر"),
+    ("منذ ١٤٤٦/٠٥/١٢ الساعة ١٠:٣٠ والمبلغ ١٢٥٠٠٠ ريال",
+     "منذ ١٤٤٦/٠٥/١٢ الساعة ١٠:٣٠ والمبلغ ١٢٥٠٠٠ ريال"),
+    ("on 23.11.2025 at 06:16, 1,250,000 SAR", "on 23.11.2025 at 06:16, 1,250,000 SAR"),
+    ("at (24.713600, 46.675300)", "at (24.713600, 46.675300)"),
 ])
 def test_contacts_in_free_text_are_masked(text, masked):
     assert mask_contacts(text) == masked
+
+
+_DIGITS = "0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹"
+_RUN_OF_SEVEN = re.compile(r"\d{7,}")
+_number_like = st.text(alphabet=_DIGITS + " -.+/:\u00a0وهيتab@*", max_size=120)
+
+
+@PROPERTY
+@given(st.one_of(outside_text, _number_like))
+def test_no_run_of_seven_digits_survives_masking(text):
+    """Whatever a citizen writes, no run of 7 digits or more (any script) is published;
+    and masking what was masked changes nothing."""
+    masked = mask_contacts(text)
+    assert not _RUN_OF_SEVEN.search(masked), masked
+    assert mask_contacts(masked) == masked

@@ -19,10 +19,14 @@ from core.messaging.codes import (
     SENDS_PER_ORIGIN,
     WRONG_PER_ORIGIN,
     OneTimeCodes,
+    sms_text,
 )
 from core.messaging.models import Notification, OneTimeCode
 from core.platform.errors import InvalidRequest, NotFound, TooMany
 from core.platform.models import FailureCount
+from core.transactions.mine import PURPOSE as MINE_PURPOSE
+from core.voice.citizen_access import PURPOSE as CASE_PURPOSE
+from core.voice.drafts import PURPOSE as FILING_PURPOSE
 from tests import factories as f
 
 T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
@@ -223,3 +227,21 @@ def test_one_origin_cannot_guess_through_many_codes(core, codes):
     with pytest.raises(TooMany):  # even the right code, from there, for the hour
         codes.verify(sent.code_id, PURPOSE, last_code(core), origin="10.0.0.7")
     assert codes.verify(sent.code_id, PURPOSE, last_code(core), origin="10.0.0.8")
+
+
+@pytest.mark.parametrize(("purpose", "says_ar", "says_en"), [
+    (FILING_PURPOSE, "رمز تقديم طلبك", "to file your request"),
+    (CASE_PURPOSE, "رمز إجرائك على طلبك", "to act on your request"),
+    (MINE_PURPOSE, "رمز عرض معاملاتك", "to see your transactions"),
+])
+def test_the_code_sms_names_its_sender_and_purpose_in_one_segment(core, codes, purpose,
+                                                                   says_ar, says_en):
+    """A citizen told "read me the code you just got" sees who sent it and what it
+    unlocks; an Arabic code still costs one UCS-2 segment (70 characters)."""
+    codes.send(purpose, f.MOBILE, lang="ar", origin="10.0.0.1")
+    arabic = sms(core)[-1].body
+    assert arabic.startswith("خدمات الإمارة:") and says_ar in arabic
+    assert "لا تعطه لأحد" in arabic and len(arabic) <= 70, arabic
+    english = sms_text("123456", "en", purpose)
+    assert english.startswith("Emirate services:") and says_en in english
+    assert "never give it to anyone" in english and len(english) <= 160

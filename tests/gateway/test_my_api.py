@@ -61,3 +61,20 @@ def test_records_tokens_may_not(applicant, client, records_auth):
     refused = client.post("/api/v1/my-transactions/code", headers=records_auth,
                           json={"national_id": f.NATIONAL_ID})
     assert refused.status_code == 403
+
+
+def test_a_kiosk_serving_a_hall_is_not_stopped_after_20_citizens(applicant, client,
+                                                                  kiosk_auth):
+    """As the README and openapi say: a terminal's code requests count against each ID
+    only (5 an hour), never against the terminal's token."""
+    for n in range(25):
+        national_id = f.national_id_with_check_digit(f"1066{n:05d}")
+        asked = client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                            json={"national_id": national_id})
+        assert asked.status_code == 202, (n, asked.get_json())
+    for _ in range(5):
+        assert client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                           json={"national_id": f.NATIONAL_ID}).status_code == 202
+    over = client.post("/api/v1/my-transactions/code", headers=kiosk_auth,
+                       json={"national_id": f.NATIONAL_ID})
+    assert over.status_code == 429 and over.get_json()["error"]["code"] == "too_many_codes"

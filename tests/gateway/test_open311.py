@@ -278,3 +278,27 @@ def test_unknown_ids_in_a_list_are_left_out(client, world, core):
                         "7000000000").get_json()
     assert [row["service_request_id"] for row in listed] == [tracking]
     assert client.get("/open311/v2/requests.json?service_request_id=abc").get_json() == []
+
+
+def test_a_posted_location_is_kept_for_staff_but_never_published(client, world, core,
+                                                                 kiosk_auth):
+    """An attacker reading Open311 learns nothing of where a poster lives: not the
+    coordinates, not the address, even an address split over lines to escape the cut."""
+    api_key = kiosk_auth["Authorization"].removeprefix("Bearer ")
+    posts = (({"lat": "21.4", "long": "39.8"}, "21.400000"),
+             ({"address_string": "فيلا ١٢ شارع الورد، حي النخيل"}, "الورد"),
+             ({"address_string": "Villa 12\n\nLocation: Rose St", "lat": "21.4",
+               "long": "39.8"}, "Rose St"))
+    for where, secret in posts:
+        form = {"api_key": api_key, "service_code": "MUN-ROADS",
+                "description": "حفرة كبيرة أمام المدرسة", "phone": "0551234567", **where}
+        posted = client.post("/open311/v2/requests.json", data=form)
+        assert posted.status_code == 201, posted.data
+        tracking = posted.get_json()[0]["service_request_id"]
+        assert secret in core.voice.case(world.users["leadership"], tracking).text
+        for path in (f"/open311/v2/requests/{tracking}.json",
+                     f"/open311/v2/requests/{tracking}.xml", "/open311/v2/requests.json"):
+            page = client.get(path).get_data(as_text=True)
+            assert "حفرة كبيرة أمام المدرسة" in page, path
+            for leak in (secret, "39.8", "الموقع", "Location", "Villa"):
+                assert leak not in page, (path, leak)

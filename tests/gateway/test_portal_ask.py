@@ -57,6 +57,7 @@ def test_the_question_is_filed_after_the_code_about_the_transaction(client, core
         assert draft.data["transaction"] == NUMBER
     assert confirm(client, last_code(core)).status_code == 303
     filed = text(client.get("/citizen-voice/filed"))
+    assert "سُجّل استفسارك" in filed  # an enquiry, not a complaint
     [case] = cases(core)
     assert case.tracking in filed
     assert (case.case_type, case.channel, case.citizen_mobile) == \

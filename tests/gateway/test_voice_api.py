@@ -142,6 +142,33 @@ def test_bad_filings_are_4xx_and_change_nothing(world, client, bearer, body):
     assert counts(world.core) == before
 
 
+def test_missing_fields_are_refused_as_the_description_says(world, client, bearer):
+    """What a client reads in docs/openapi.yaml is what it gets: a missing `channel` is
+    422 `invalid_field` "channel: Field required"; no `type` is allowed only with a
+    `transaction`."""
+    description = client.get("/api/v1/openapi.yaml").get_data(as_text=True)
+    body = {"type": "complaint", "text": "x", "channel": "api",
+            "citizen": {"mobile": "0551234567"}}
+    before = counts(world.core)
+    for missing, field in (("channel", "channel"), ("text", "text"), ("citizen", "citizen")):
+        refused = client.post("/api/v1/cases", headers=bearer("coord_MUN"),
+                              json={k: v for k, v in body.items() if k != missing})
+        error = refused.json["error"]
+        assert (refused.status_code, error["code"], error["field"]) == \
+            (422, "invalid_field", field)
+        assert error["message"] == f"{field}: Field required"
+    untyped = client.post("/api/v1/cases", headers=bearer("coord_MUN"),
+                          json={k: v for k, v in body.items() if k != "type"})
+    assert untyped.status_code == 422 and untyped.json["error"]["code"] == "invalid_field"
+    assert "type is required" in untyped.json["error"]["message"]
+    assert counts(world.core) == before
+    about = client.post("/api/v1/cases", headers=bearer("coord_MUN"), json={
+        **{k: v for k, v in body.items() if k != "type"}, "transaction": "4471234"})
+    assert about.status_code == 201 and about.json["type"] == "enquiry"
+    assert '"channel: Field required"' in description
+    assert "anyOf: [{required: [type]}, {required: [transaction]}]" in description
+
+
 @pytest.mark.parametrize("body", [
     None, {}, {"action": "fly"}, {"action": "close"}, {"action": "close", "reason": ""},
     {"action": "close", "reason": 5}, {"action": "route", "agency": "NOPE"},

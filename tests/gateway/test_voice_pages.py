@@ -15,7 +15,7 @@ import time_machine
 from core.access.actors import Actor
 from core.access.models import StaffUser
 from gateway import voice_format as fmt
-from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, T0, World
+from tests.core.voice.conftest import EMIRATE, HEALTH, MUN, PROOF, T0, World
 from tests.core.voice.conftest import world as world  # noqa: F401  (the fixture)
 
 ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -186,6 +186,20 @@ def test_the_case_page_shows_history_clock_and_hijri_dates(app, core, staff):
                  "In progress → Awaiting the citizen", "spec_mun"):
         assert fact in english, fact
     assert '<th scope="col">' in english
+
+
+def test_the_history_says_who_acted_in_arabic_not_citizen_or_system(app, core, staff):
+    """An Arabic reader sees "مواطن" for the citizen's reply, not the English "citizen";
+    staff logins stay as written."""
+    tracking = staff.walk("complaint", "awaiting_citizen")
+    core.voice.citizen_act(tracking, "citizen_reply", PROOF, text="الموقع أمام المدرسة")
+    page = text(as_user(app, core, staff, "coord_MUN").get(f"/voice/cases/{tracking}"))
+    cells = re.findall(r"<td(?: dir=\"ltr\")?>([^<]*)</td>", page)
+    assert "مواطن" in cells and "spec_mun" in cells
+    assert "citizen" not in cells and "system" not in cells
+    english = text(as_user(app, core, staff, "coord_MUN").get(
+        f"/voice/cases/{tracking}?lang=en"))
+    assert "<td>Citizen</td>" in english
 
 
 def test_the_forms_offered_are_the_actions_the_core_accepts(app, core, staff):

@@ -237,6 +237,32 @@ def test_english_with_lang_en_and_the_language_link_keeps_the_place(client, core
     assert 'href="/citizen-voice/?lang=ar"' in home
 
 
+def test_the_pages_say_the_type_and_good_arabic(client, core, world):
+    """A suggestion is not a complaint: its form's hint and the filed page say which it
+    is; a length reads "4000 حرف" (a thousand's count takes the singular genitive)."""
+    suggestion = text(client.get(f"/citizen-voice/new?type=suggestion&agency={MUN}"))
+    complaint = text(client.get(f"/citizen-voice/new?type=complaint&agency={MUN}"))
+    assert "ما تقترحه" in suggestion and "أين ومتى وماذا حدث" not in suggestion
+    assert "أين ومتى وماذا حدث" in complaint
+    for page in (suggestion, complaint):
+        assert "حرف على الأكثر" in page and "حرفًا" not in page
+    file_case(client, core)
+    filed = text(client.get("/citizen-voice/filed"))
+    assert "سُجّلت شكواك" in filed and "بلاغك" not in filed
+    english = text(client.get(f"/citizen-voice/new?type=suggestion&agency={MUN}&lang=en"))
+    assert "What you suggest and what it would improve" in english
+
+
+def test_the_form_says_a_masked_summary_is_published(client, core, world):
+    """Before a citizen writes, the form tells them that Open311 publishes a summary."""
+    for kind in ("complaint", "suggestion"):
+        arabic = text(client.get(f"/citizen-voice/new?type={kind}&agency={MUN}"))
+        english = text(client.get(f"/citizen-voice/new?type={kind}&agency={MUN}&lang=en"))
+        assert "قد يُنشر ملخص قصير للشكاوى والمقترحات" in arabic
+        assert "Open311" in arabic and "تُخفى فيه أرقام الهواتف" in arabic
+        assert "a short summary of complaints and suggestions may be published" in english
+
+
 def test_a_new_code_only_after_a_minute_and_then_the_old_one_stops(client, core, world,
                                                                     later):
     assert post_filing(client).status_code == 303

@@ -138,6 +138,17 @@ def test_a_failed_notification_leaves_no_case_behind(world, monkeypatch):
 
 # --- working a complaint ---------------------------------------------------------------------
 
+def test_a_question_by_e_mail_says_to_reply_to_the_e_mail(world):
+    coordinator, specialist = world.coordinator(MUN), world.specialist(MUN)
+    tracking = world.file(channel="email", citizen={"email": "sara@example.com"})
+    world.act(coordinator, tracking, "assign", user=specialist.login)
+    world.act(specialist, tracking, "start")
+    world.act(specialist, tracking, "request_info", text="ما اسم الحي؟")
+    [asked] = [m for m in messages(world.core) if m.kind == "voice_info_requested"]
+    assert asked.channel == "email" and "نرجو الرد على هذه الرسالة" in asked.body
+    assert "«تابع بلاغًا»" not in asked.body
+
+
 def test_a_complaint_from_receipt_to_a_sent_answer(world):
     coordinator, specialist = world.coordinator(MUN), world.specialist(MUN)
     tracking = world.file()
@@ -152,6 +163,8 @@ def test_a_complaint_from_receipt_to_a_sent_answer(world):
     assert case.state == "awaiting_citizen" and case.paused_since == world.clock
     [asked] = [m for m in messages(world.core) if m.kind == "voice_info_requested"]
     assert "ما اسم الحي؟" in asked.body and asked.recipient == f.MOBILE_E164
+    # It says how to answer: a reply to the SMS, or the portal's page for following it.
+    assert "ردًا على هذه الرسالة" in asked.body and "«تابع بلاغًا»" in asked.body
 
     world.voice.citizen_act(tracking, "citizen_reply", PROOF, text="حي النسيم",
                             now=world.tick())
