@@ -90,7 +90,7 @@ def _details(core, settings):
     channel = current_app.extensions.get("sms_channel")
     if channel is not None:
         # Only where the SMS channel runs in this process (``gateway run``).
-        body["sms"] = {"bound": channel.session.bound}
+        body["sms"] = {"bound": channel.bound}
     held = details.leases
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
@@ -103,6 +103,10 @@ def _details(core, settings):
          "renewed_seconds_ago": _seconds_since(lease.renewed_at, database_now),
          "lifetime_seconds": (lease.expires_at - lease.renewed_at).total_seconds(),
          "smsc": lease.state.get("smsc"),
+         # The account's bind slot this channel holds ("1" of "slots"), or standing by.
+         "slot": lease.state.get("slot"), "slots": lease.state.get("slots"),
+         "standby": bool(lease.state.get("standby")),
+         "in_flight": lease.state.get("in_flight", 0),
          "segments_per_second": lease.state.get("segments_per_second", 0.0)}
         for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
     if sms_channels:
@@ -294,6 +298,13 @@ class OutboxCollector:
         channel_rate = GaugeMetricFamily(
             "gateway_sms_channel_segments_per_second",
             "Each live SMS channel's submit rate over its last heartbeat", labels=["holder"])
+        channel_slot = GaugeMetricFamily(
+            "gateway_sms_channel_slot",
+            "The account's bind slot each live SMS channel holds (1..sms.smpp.binds; 0 "
+            "while it stands by)", labels=["holder"])
+        binds_held = GaugeMetricFamily(
+            "gateway_sms_binds_held",
+            "The account's bind slots held by live SMS channels (at most sms.smpp.binds)")
         try:
             gauges = self.health.outbox_gauges()
             for status, count in sorted(gauges.depth.items()):
@@ -304,6 +315,8 @@ class OutboxCollector:
                 channel_bound.add_metric([lease.holder], 1 if lease.state.get("bound") else 0)
                 channel_rate.add_metric([lease.holder], float(
                     lease.state.get("segments_per_second") or 0.0))
+                channel_slot.add_metric([lease.holder], float(lease.state.get("slot") or 0))
+            binds_held.add_metric([], sum(1 for lease in channels if lease.state.get("slot")))
             bound.add_metric([], 1 if any(lease.state.get("bound") for lease in channels)
                              else 0)
         except DatabaseError:
@@ -313,3 +326,5 @@ class OutboxCollector:
         yield bound
         yield channel_bound
         yield channel_rate
+        yield channel_slot
+        yield binds_held

@@ -406,7 +406,7 @@ def test_healthz_and_metrics_count_messages_waiting_for_a_retry(reference, clien
 
 @pytest.mark.parametrize("bound", [True, False])
 def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(core, app, bound):
-    app.extensions["sms_channel"] = SimpleNamespace(session=SimpleNamespace(bound=bound))
+    app.extensions["sms_channel"] = SimpleNamespace(bound=bound)
     scheduler_running(core)
 
     body = app.test_client().get("/healthz").get_json()
