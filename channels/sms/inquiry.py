@@ -90,10 +90,12 @@ class SmsLimits:
         sms = sms_section(core.config)
         # Answers sent to each number, so no number gets more than its budget per window;
         # numbers told "too many attempts", so each is told once per window. Both in this
-        # process's memory on purpose: the SMS channel holds the one SMPP bind (a lease),
-        # so one process answers the short code; senders are SIMs the network
-        # authenticates (no free new keys to flush them); and a restart costs at most one
-        # more budget or notice per number. The failure limits are the database's.
+        # process's memory on purpose, shared by its binds (``SmsBinds``): senders are
+        # SIMs the network authenticates (no free new keys to flush them); a restart
+        # costs at most one more budget or notice per number; and with the account's
+        # binds spread over P processes, a number gets at most P budgets per window (the
+        # SMSC spreads its messages over the binds). Still bounded, which is what the
+        # budget is for (an auto-responder's loop). The failure limits are the database's.
         return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds),
                 FailureLimiter(1, core.config.inquiry.failure_window_seconds))
 
