@@ -537,10 +537,12 @@ const routes = {
     session.enquire_link();
     return { session: session.id };
   },
-  'POST /drop': () => {
-    const dropped = [...sessions].map((s) => s.id);
-    sessions.forEach((s) => s.socket.destroy());
-    return { dropped };
+  // Every SMPP socket, or the one `session` names.
+  'POST /drop': (body) => {
+    const chosen = body && body.session !== undefined
+      ? [...sessions].filter((s) => s.id === body.session) : [...sessions];
+    chosen.forEach((s) => s.socket.destroy());
+    return { dropped: chosen.map((s) => s.id) };
   },
 };
 
