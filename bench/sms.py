@@ -229,7 +229,7 @@ def _spy(args: argparse.Namespace, server: Server, kind: str, phase: str):
         print("   --profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
         return None
     out = OUT / f"pyspy-sms-{phase}.txt"
-    return out, _profile.record(server.process.pid, 600, out, gil=False)
+    return out, _profile.record(server.process.pid, 600, out, gil=True)
 
 
 def _spied(spy) -> None:

@@ -35,7 +35,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from channels.sms import metrics
+from channels.sms import frames, metrics
 from channels.sms.pdus import (
     ESME_RX_P_APPN,
     ESME_RX_T_APPN,
@@ -371,13 +371,9 @@ class SmppSession:
             log.exception("%d deliver_sm not handled; asking the SMSC to redeliver",
                           len(readable))
             statuses = iter([ESME_RX_T_APPN] * len(readable))
-        resps = []
-        for sequence, pdu in delivered:
-            status = ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN)
-            resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
-            resp.sequence = sequence
-            resps.append(resp)
-        client.send_pdus(resps)
+        client.send_frames("deliver_sm_resp", [frames.deliver_sm_resp(
+            sequence, ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN))
+            for sequence, pdu in delivered])
 
     def _send_ready(self, client: SmppClient) -> float:
         """Send queued submits the window and the rate allow, in one write; seconds until
@@ -402,22 +398,13 @@ class SmppSession:
                 wait = self._bucket.wait_time()
                 break
             self._held = None
-            pdu = smpplib.smpp.make_pdu(
-                "submit_sm", client=client,
-                source_addr_ton=request.source_addr_ton,
-                source_addr_npi=request.source_addr_npi, source_addr=request.source_addr,
-                dest_addr_ton=request.dest_addr_ton, dest_addr_npi=request.dest_addr_npi,
-                destination_addr=request.destination_addr,
-                short_message=request.short_message, data_coding=request.data_coding,
-                esm_class=request.esm_class,
-                registered_delivery=1 if request.registered_delivery else 0,
-            )
-            pdus.append((pdu, future))
+            sequence = client.next_sequence()
+            pdus.append((sequence, frames.submit_sm(sequence, request), future))
         if pdus:
             sent_at = time.monotonic()
-            for pdu, future in pdus:
-                self._in_flight[pdu.sequence] = _InFlight(future, sent_at)
-            client.send_pdus([pdu for pdu, _ in pdus])
+            for sequence, _, future in pdus:
+                self._in_flight[sequence] = _InFlight(future, sent_at)
+            client.send_frames("submit_sm", [pdu for _, pdu, _ in pdus])
             metrics.SEGMENTS_SENT.inc(len(pdus))
             self.segments_sent += len(pdus)
         return wait
