@@ -108,8 +108,10 @@ def main() -> int:
             print(f"\n== (a) inquiries, {kind}")
             server = _start_esme(kind, spec, workdir, processes, args, url)
             _warm_up(peer, server, planner)
+            spy = _spy(args, server, kind, "a-latency")
             lat = _inquiries(peer, server, planner.mix(latency_n), kind, rate=args.rate,
                              threads=1, args=args)
+            _spied(spy)
             print(f"   {args.rate:g}/s offered for {args.latency_seconds:g} s: "
                   f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
                   f"max {lat['max_ms']:.1f} ms ({lat['answered']:,}/{lat['sent']:,} answered); "
@@ -571,8 +573,11 @@ def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
     # MO->MT as the SMSC sees it: from writing the deliver_sm to reading the last
     # submit_sm of the answer, both on the peer's clock. The harness's own HTTP call to
     # the peer (which swings by tens of ms between runs) is reported apart.
-    latencies = sorted((answers[mo.sender][0] - t) * 1000
-                       for mo, t in zip(mos, delivered, strict=True) if mo.sender in answers)
+    timeline = [(t - min(delivered), (answers[mo.sender][0] - t) * 1000)
+                for mo, t in zip(mos, delivered, strict=True) if mo.sender in answers]
+    latencies = sorted(ms for _, ms in timeline)
+    # When the slowest answers came (seconds into the run): a stall shows as one moment.
+    slowest = sorted(timeline, key=lambda item: -item[1])[:max(1, len(timeline) // 100)]
     harness = sorted((d - t) * 1000 for d, t in zip(delivered, sent, strict=True))
     last = max(at for at, _, _ in got)
     elapsed = max(last - min(sent), 1e-6)
@@ -585,6 +590,7 @@ def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
         "p50_ms": _pct(latencies, 50), "p90_ms": _pct(latencies, 90),
         "p99_ms": _pct(latencies, 99), "max_ms": latencies[-1],
         "push_p50_ms": _pct(harness, 50), "push_p99_ms": _pct(harness, 99),
+        "slowest": [(round(at, 2), round(ms, 1)) for at, ms in sorted(slowest)],
         "esme_cpu": (cpu_after[0] - cpu_before[0]) / window,
         "peer_cpu": (cpu_after[1] - cpu_before[1]) / window,
         "found": sum(mo.found for mo in mos),

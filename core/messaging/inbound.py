@@ -17,15 +17,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import TypedDict
 
-from sqlalchemy import Connection, Dialect, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.messaging import outbox
 from core.messaging.models import InboundMessage
+from core.platform import raw_rows
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.settings import CoreSettings
@@ -213,52 +213,21 @@ def new_rows(config: CoreSettings, messages: list[Inbound]) -> list[NewRow]:
 def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
     """Insert the rows (``new_rows``) not stored before; the new ones' ids by dedupe key.
 
-    A connection and the table, not an ORM session: this runs for every SMS received."""
+    On the driver's cursor (``raw_rows``), in the caller's transaction: this runs for
+    every SMS received."""
     earlier = [row["_earlier"] for row in rows if row["_earlier"]]
     if earlier:
-        stored = set(connection.scalars(
-            select(_INBOUND.c.dedupe_key).where(_INBOUND.c.dedupe_key.in_(earlier))))
+        stored = set(raw_rows.select_in(connection, _INBOUND, "dedupe_key", earlier))
         rows = [row for row in rows if row["_earlier"] not in stored]
-    if not rows:
-        return {}
-    # On the driver's cursor, in this transaction: SQLAlchemy's many-rows INSERT spent
-    # more building each row's parameters than the database spent storing them.
-    dialect = connection.dialect
-    stamp = _stamp(dialect)
-    cursor = connection.connection.cursor()
-    try:
-        new: dict[str, int] = {}
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start:start + _INSERT_CHUNK]
-            cursor.execute(_insert_sql(dialect.name, dialect.paramstyle, len(chunk)), [
-                value for row in chunk for value in (
-                    row["channel"], row["dedupe_key"], row["sender"], row["recipient"],
-                    row["text"], stamp(row["received_at"]), row["status"])])
-            new.update((key, message_id) for message_id, key in cursor.fetchall())
-        return new
-    finally:
-        cursor.close()
+    inserted = raw_rows.insert_many(
+        connection, _INBOUND, _INSERTED,
+        [(row["channel"], row["dedupe_key"], row["sender"], row["recipient"], row["text"],
+          row["received_at"], row["status"]) for row in rows],
+        unique="dedupe_key", returning=("id", "dedupe_key"))
+    return {key: message_id for message_id, key in inserted}
 
 
-_INSERT_CHUNK = 500  # rows a statement (7 parameters each: far under SQLite's limit)
-
-
-def _stamp(dialect: Dialect) -> Callable[[datetime], object]:
-    """``received_at`` as the driver takes it: what the column's type makes of it."""
-    column = _INBOUND.c.received_at.type
-    process = column.bind_processor(dialect)
-    return process if process is not None else (lambda value: value)
-
-
-@lru_cache(maxsize=64)
-def _insert_sql(dialect: str, paramstyle: str, count: int) -> str:
-    """INSERT of ``count`` inbound rows, none stored twice (``dedupe_key``), giving back
-    the new rows' ids and keys."""
-    mark = "?" if paramstyle == "qmark" else "%s"
-    row = "(" + ", ".join([mark] * 7) + ")"
-    return (f"INSERT INTO {_INBOUND.name} (channel, dedupe_key, sender, recipient, text, "
-            f"received_at, status) VALUES {', '.join([row] * count)} "
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key")
+_INSERTED = ("channel", "dedupe_key", "sender", "recipient", "text", "received_at", "status")
 
 
 def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inbound],
