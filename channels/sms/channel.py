@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from channels.sms.dispatch import SLOTS_PER_WINDOW, Dispatch
+from channels.sms.dispatch import SETTLE_EVERY, SLOTS_PER_WINDOW, Dispatch
 from channels.sms.heartbeat import Heartbeat
 from channels.sms.inbound import MobileOriginated
 from channels.sms.inquiry import ShortCode
@@ -191,9 +191,21 @@ class SmsChannel:
                 log.exception("SMS channel pass failed")
                 busy = False
             if not busy:
-                self._work.wait(self.dispatch.idle_wait())
-                self._work.clear()
+                self._idle()
         self.dispatch.abandon()
+
+    def _idle(self) -> None:
+        """Sleep until work comes or ``idle_wait`` passes. ``napping`` is said before the
+        wait is chosen: answers handed over after the choice wake the loop, those handed
+        over before it are seen by it (``Dispatch.idle_wait``)."""
+        dispatch = self.dispatch
+        dispatch.napping = True
+        wait = dispatch.idle_wait()
+        if wait <= SETTLE_EVERY:
+            dispatch.napping = False
+        self._work.wait(wait)
+        dispatch.napping = False
+        self._work.clear()
 
     def _pass(self) -> bool:
         """Answer stored messages, store expired multi-part ones, recover stale claims,

@@ -95,8 +95,10 @@ class Dispatch:
         # Submits answered since the loop was last woken for them (approximate: counted
         # by the session thread, reset by whoever wakes the loop).
         self._answered = 0
-        # When the session thread last handed answers over (the loop's clock).
+        # When the session thread last handed answers over (the loop's clock), and
+        # whether the loop sleeps longer than SETTLE_EVERY (then a hand-over wakes it).
         self.handed_at = 0.0
+        self.napping = False
         # Answers the session thread submitted itself, for the loop to record.
         self.handed: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         # Messages claimed and not yet recorded, by either thread, which bounds what a

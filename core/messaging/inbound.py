@@ -210,8 +210,11 @@ def new_rows(config: CoreSettings, messages: list[Inbound]) -> list[NewRow]:
     return list(rows.values())
 
 
-def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
+def insert_new(connection: Connection, rows: list[NewRow],
+               outcomes: dict[str, str] | None = None) -> dict[str, int]:
     """Insert the rows (``new_rows``) not stored before; the new ones' ids by dedupe key.
+    ``outcomes``: the status a row goes in with, by dedupe key, when it was answered
+    (or ignored) already (else "received").
 
     On the driver's cursor (``raw_rows``), in the caller's transaction: this runs for
     every SMS received."""
@@ -219,15 +222,21 @@ def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
     if earlier:
         stored = set(raw_rows.select_in(connection, _INBOUND, "dedupe_key", earlier))
         rows = [row for row in rows if row["_earlier"] not in stored]
-    inserted = raw_rows.insert_many(
-        connection, _INBOUND, _INSERTED,
-        [(row["channel"], row["dedupe_key"], row["sender"], row["recipient"], row["text"],
-          row["received_at"], row["status"]) for row in rows],
-        unique="dedupe_key", returning=("id", "dedupe_key"))
+    outcomes = outcomes or {}
+    now = utcnow()
+    values = []
+    for row in rows:
+        status = outcomes.get(row["dedupe_key"], row["status"])
+        values.append((row["channel"], row["dedupe_key"], row["sender"], row["recipient"],
+                       row["text"], row["received_at"], status,
+                       now if status == ANSWERED else None))
+    inserted = raw_rows.insert_many(connection, _INBOUND, _INSERTED, values,
+                                    unique="dedupe_key", returning=("id", "dedupe_key"))
     return {key: message_id for message_id, key in inserted}
 
 
-_INSERTED = ("channel", "dedupe_key", "sender", "recipient", "text", "received_at", "status")
+_INSERTED = ("channel", "dedupe_key", "sender", "recipient", "text", "received_at", "status",
+             "answered_at")
 
 
 def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inbound],
@@ -261,19 +270,12 @@ def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inboun
         except Exception:
             log.exception("could not answer an inbound SMS; it is left to answer later")
     with db.write_engine.begin() as connection:
-        new = insert_new(connection, rows)
-        answers: list[dict[str, object]] = []
-        moved: dict[str, list[int]] = {ANSWERED: [], IGNORED: []}
-        for key, reply in replies.items():
-            if key in new:
-                moved[reply.status].append(new[key])
-                if reply.message is not None:
-                    answers.append({**reply.message, "cause_key": f"mo:{new[key]}:answer"})
-        for status, ids in moved.items():
-            if ids:
-                connection.execute(
-                    update(_INBOUND).where(_INBOUND.c.id.in_(ids))
-                    .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
+        # Stored answered (or ignored) at once: the answers go in with them.
+        new = insert_new(connection, rows,
+                         {key: reply.status for key, reply in replies.items()})
+        answers: list[dict[str, object]] = [
+            {**reply.message, "cause_key": f"mo:{new[key]}:answer"}
+            for key, reply in replies.items() if key in new and reply.message is not None]
         claim_limit = max(claim_limit, 0)
         outbox.enqueue_many(connection, answers[claim_limit:])
         claimed = outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)
