@@ -715,6 +715,10 @@ def _count_sent(url: str) -> int:
 # --- report ------------------------------------------------------------------------------
 
 
+def _per_cpu(row: dict) -> float:
+    return row["rate"] / max(row["esme_cpu"], 1e-6)
+
+
 def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded) -> None:
     a = results["a"]
     gw = a["gateway"]
@@ -728,14 +732,16 @@ def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded) ->
           "{:.2f} {:.2f} {:.2f} (other work on this machine counts in)".format(
               *os.getloadavg()))
     print(f"   {'(a) inquiries':<30}{'strangers/s':>12}{'owners/s':>10}{'p50 ms':>8}"
-          f"{'p99 ms':>8}{'ESME CPU':>10}{'peer CPU':>10}")
+          f"{'p99 ms':>8}{'ESME CPU':>10}{'peer CPU':>10}{'per CPU-s':>11}")
     labels = {"echo": "bare smpplib echo (no DB)", "kannel": "Kannel + lookup app",
               "gateway": "gateway SmsChannel"}
     for kind, row in a.items():
         print(f"   {labels[kind]:<30}{row['strangers']['rate']:>12,.0f}"
               f"{row['owners']['rate']:>10,.0f}{row['latency']['p50_ms']:>8.1f}"
               f"{row['latency']['p99_ms']:>8.1f}{row['strangers']['esme_cpu']:>10.2f}"
-              f"{row['strangers']['peer_cpu']:>10.2f}")
+              f"{row['strangers']['peer_cpu']:>10.2f}{_per_cpu(row['strangers']):>11,.0f}")
+    print("   (ESME CPU: cores its processes used during the strangers' flood; per CPU-s: "
+          "its answers per CPU-second then, which the machine's other load moves less)")
     print(f"   {'(b) outbox dispatch':<30}{'segments/s':>12}{'window':>10}{'':>16}"
           f"{'ESME CPU':>10}{'peer CPU':>10}")
     for label, row in (("bare smpplib submit loop", bare), ("gateway SmsChannel", disp)):
@@ -754,6 +760,9 @@ def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded) ->
             print(f"   (a) gateway / Kannel {flood:<11}{ratio:8.2f}x  target >= "
                   f"{TARGET_KANNEL_RATIO:g}x          {mark(ok)}")
         print(f"   (a) gateway / echo {flood:<13}{rate / a['echo'][flood]['rate']:8.1%}")
+        if "kannel" in a:
+            print(f"   (a) per CPU-s, gateway / Kannel {flood:<9}"
+                  f"{_per_cpu(gw[flood]) / _per_cpu(a['kannel'][flood]):5.2f}x")
     passed["p99"] = ok = gw["latency"]["p99_ms"] < TARGET_P99_MS
     print(f"   (a) gateway p99 at {args.rate:g}/s{'':<8}{gw['latency']['p99_ms']:8.1f} ms "
           f"target < {TARGET_P99_MS:g} ms        {mark(ok)}")
