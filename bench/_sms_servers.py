@@ -171,7 +171,7 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890
 
 def lookup_app():
     """The WSGI app gunicorn serves for Kannel (``_sms_servers:lookup_app()``); the
-    database file is ``SMS_LOOKUP_DB``."""
+    database is ``SMS_LOOKUP_DB`` (the bench's URL: SQLite or PostgreSQL)."""
     import os
     import re
     import sqlite3
@@ -179,10 +179,21 @@ def lookup_app():
 
     from core.transactions import render
 
-    path = os.environ["SMS_LOOKUP_DB"]
+    url = os.environ["SMS_LOOKUP_DB"]
     not_found = render.not_found_text("ar").encode()
     number_re = re.compile(r"\d{4,}")
     sql = "SELECT status FROM transactions WHERE number = ? AND applicant_mobile = ?"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        sql = sql.replace("?", "%s")
+
+        def connect():
+            return psycopg.connect(dsn, autocommit=True)
+    else:
+        def connect():
+            return sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False)
     local = threading.local()
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Kannel-Coding", "2")]
 
@@ -195,7 +206,7 @@ def lookup_app():
         if match:
             conn = getattr(local, "conn", None)
             if conn is None:
-                conn = local.conn = sqlite3.connect(path, check_same_thread=False)
+                conn = local.conn = connect()
             row = conn.execute(sql, (match.group(), f"+{sender}")).fetchone()
         body = (f"المعاملة {match.group()}: {row[0]}".encode() if row and match
                 else not_found)

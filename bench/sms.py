@@ -82,7 +82,7 @@ def main() -> int:
         return 1
     _print_machine()
     workdir = Path(tempfile.mkdtemp(prefix="sms-bench-"))
-    url = f"sqlite:///{workdir / 'bench.db'}"
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     key = secrets.token_urlsafe(32)
     processes: list[subprocess.Popen] = []
     peer = SmscPeer()
@@ -193,6 +193,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--esmes", default="echo,kannel,gateway",
                         help="which ESMEs (a) runs, for a quicker look (default: all); "
                              "the report needs all three and --notifications > 0")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL database to load and use instead of a temp "
+                             "SQLite file (EMPTIED first); several gateway processes "
+                             "share SQLite's one writer badly")
     parser.add_argument("--seed", type=int, default=74747)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--profile", action="store_true",
@@ -377,7 +381,7 @@ def _start_kannel(spec: dict, workdir: Path, processes: list, url: str) -> Serve
                 smsbox_port=box, lookup_port=lookup, log_dir=OUT)
     (OUT / "kannel.conf").write_text(conf.read_text())
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    env = {**os.environ, "SMS_LOOKUP_DB": url.removeprefix("sqlite:///")}
+    env = {**os.environ, "SMS_LOOKUP_DB": url}
 
     def launch(command: list[str], name: str) -> subprocess.Popen:
         log = (OUT / f"sms-kannel-{name}.log").open("w")
