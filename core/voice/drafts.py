@@ -50,7 +50,8 @@ class Filing(Protocol):
 
     def file_case(self, data: Any, *, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
-                  attachments: Sequence[NewAttachment] = ()) -> Filed: ...
+                  attachments: Sequence[NewAttachment] = (),
+                  national_id_hash: str | None = None) -> Filed: ...
 
 
 def source_key(code_id: int) -> str:
