@@ -130,7 +130,8 @@ class Drafts:
                 raise NotFound("the form has expired; please fill it in again",
                                code="no_draft")
             data = dict(draft.data)
-            national_id_hash = data.pop(_ID_HASH, None)
+            kept_hash = data.pop(_ID_HASH, None)
+            national_id_hash = kept_hash if isinstance(kept_hash, str) else None
             photos = [NewAttachment("photo", row.content_type, row.data)
                       for row in session.scalars(select(DraftPhoto).where(
                           DraftPhoto.draft_id == draft.id).order_by(DraftPhoto.id))]
