@@ -98,6 +98,7 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench._pg_cluster import ThrowawayPostgres  # noqa: E402
+from bench._pg_cluster import available as postgres_available  # noqa: E402, F401
 from channels.sms.encoding import sms_parts  # noqa: E402
 from core.access.actors import AGENCY_LEADER, LEADERSHIP  # noqa: E402
 from core.access.models import StaffUser  # noqa: E402
@@ -126,12 +127,19 @@ EMPLOYEES = 6
 AGENCIES = ("MUN", "HEALTH", "POLICE")
 # A Sunday morning in Riyadh: late cases were received then, so every alarm is due now.
 LONG_AGO = datetime(2026, 11, 1, 8, 0, tzinfo=RIYADH)
-MO_REDELIVER_SECONDS = 15.0
+MO_REDELIVER_SECONDS = 8.0
 WINDOW = 10  # sms.smpp.window, the default
 
 
+LOG_FILES: list[Path] = []  # where log() writes besides stdout (the run's out/cluster.log)
+
+
 def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+    line = f"[{time.strftime('%H:%M:%S')}] {text}"
+    print(line, flush=True)
+    for path in LOG_FILES:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
 
 
 # --- options ------------------------------------------------------------------------------
@@ -722,10 +730,24 @@ class Cluster:
     # --- set up ---
 
     def start_peers(self) -> None:
-        self.postgres.start()
-        self.smsc.start()
-        self.dovecot.start()
-        self.smtp.start()
+        """PostgreSQL, the SMSC, Dovecot and the SMTP server, started side by side."""
+        failed: list[BaseException] = []
+
+        def starting(start: Callable[[], object]) -> threading.Thread:
+            def run() -> None:
+                try:
+                    start()
+                except BaseException as exc:  # noqa: BLE001 (raised below, in this thread)
+                    failed.append(exc)
+            thread = threading.Thread(target=run)
+            thread.start()
+            return thread
+
+        for thread in [starting(self.postgres.start), starting(self.smsc.start),
+                       starting(self.dovecot.start), starting(self.smtp.start)]:
+            thread.join()
+        if failed:
+            raise failed[0]
 
     def environment(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items()
@@ -775,11 +797,8 @@ class Cluster:
         return load_settings(None, **overrides)
 
     def prepare_database(self) -> tuple[str, str, dict[str, int]]:
-        """Migrate; the departments, employees, agencies, their leaders; the tokens."""
+        """The departments, employees, agencies, their leaders; the tokens."""
         settings = self.settings()
-        database = Database(self.postgres.url)
-        migrate.upgrade(database.engine)
-        database.dispose()
         core = build_core(settings, background_log=False)
         try:
             for n, code in enumerate(DEPARTMENTS):
@@ -915,11 +934,16 @@ class Cluster:
         started = time.monotonic()
         log(f"bed in {self.work}; logs in {self.out / 'logs'}")
         self.start_peers()
-        records_token, kiosk_token, agencies = self.prepare_database()
+        database = Database(self.postgres.url)
+        migrate.upgrade(database.engine)
+        database.dispose()
+        # The processes take seconds to start: the reference data is written meanwhile.
         self.make_components()
         for component in self.components:
             component.start()
+        records_token, kiosk_token, agencies = self.prepare_database()
         self.wait_serving()
+        report.details["setup_seconds"] = round(time.monotonic() - started, 1)
         log(f"{len(self.components)} components up in {time.monotonic() - started:.0f} s "
             f"(hosts: {options.hosts})")
 
@@ -948,8 +972,10 @@ class Cluster:
         self.stop_chaos.set()
         self.note("chaos over; load stops; every component running")
         self.stop_load.set()
+        stopping = time.monotonic()
         for loop in loops:
             loop.thread.join(180)
+        report.details["load_stop_seconds"] = round(time.monotonic() - stopping, 1)
         for component in self.components:
             if not component.running:
                 time.sleep(1)
@@ -957,12 +983,26 @@ class Cluster:
                     component.start()
         drained = self.drain(mos, mail, records, late)
         report.details["drain_seconds"] = round(drained, 1)
-        stop_status = {c.name: c.terminate() for c in self.components}
+        stopping = time.monotonic()
+        stop_status = self.stop_all()
+        report.details["stop_seconds"] = round(time.monotonic() - stopping, 1)
         late_db.dispose()
         self.count(report, records, inquiries, mos, mail, late, stop_status)
         report.details["seconds"] = round(time.monotonic() - started, 1)
         report.broken.extend(self.errors[:20])
         return report
+
+    def stop_all(self) -> dict[str, int | None]:
+        """SIGTERM to every component at once, then wait for each: its exit status."""
+        status: dict[str, int | None] = {}
+        threads = [threading.Thread(target=lambda c=c: status.__setitem__(c.name,
+                                                                           c.terminate()))
+                   for c in self.components]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return status
 
     def drain(self, mos: MobileOriginated, mail: Mails, records: Records,
               late: LateCases) -> float:
@@ -1010,9 +1050,14 @@ class Cluster:
               mos: MobileOriginated, mail: Mails, late: LateCases,
               stop_status: dict[str, int | None]) -> None:
         submits = self.smsc.all_submits()
-        accepted: Counter[tuple[str, str]] = Counter(
-            (s["destination_addr"], s["short_message"]) for s in submits
-            if s["status"] == 0 and s["message_id"])
+        accepted: Counter[tuple[str, str]] = Counter()
+        accepted_at: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for submit in submits:
+            if submit["status"] == 0 and submit["message_id"]:
+                key = (submit["destination_addr"], submit["short_message"])
+                accepted[key] += 1
+                accepted_at[key].append(time.strftime("%H:%M:%S", time.localtime(
+                    submit["at"])) + f".{int(submit['at'] * 1000) % 1000:03d}")
         database = Database(self.postgres.url, pool_size=1)
         try:
             with database.read() as session:
@@ -1040,6 +1085,7 @@ class Cluster:
 
         # SMS copies per notification: each segment's exact bytes at the SMSC.
         sms_copies: dict[int, int] = {}
+        sms_copies_at: dict[int, list[str]] = {}
         sms_missing: list[int] = []
         sms_extra = 0
         for row in rows:
@@ -1049,6 +1095,9 @@ class Cluster:
             counts = [accepted[(row.recipient.removeprefix("+"), part.payload.hex())]
                       for part in parts]
             sms_copies[row.id] = max(counts)
+            if max(counts) > 1:
+                first = (row.recipient.removeprefix("+"), parts[0].payload.hex())
+                sms_copies_at[row.id] = [row.kind, row.status, *accepted_at[first]]
             if min(counts) == 0:
                 sms_missing.append(row.id)
             sms_extra += max(0, max(counts) - 1)
@@ -1213,7 +1262,7 @@ class Cluster:
             "event_statuses": dict(records.counts.statuses),
             "events_refused": records.refused[:20], "events_short": events_short[:20],
             "unsent": unsent[:50], "lost_sms": lost_sms[:50], "lost_mail": lost_mail[:50],
-            "sms_extra_copies": {i: n for i, n in sms_copies.items() if n > 1},
+            "sms_extra_copies": sms_copies_at,
             "mail_extra_copies": {i: n for i, n in mail_copies.items() if n > 1},
             "mo_lost": [vars(m) for m in mo_lost[:20]],
             "mo_twice": [vars(m) for m in mo_twice[:20]],
@@ -1251,6 +1300,7 @@ def processes_free_port() -> int:
 def run(options: Options) -> Report:
     """Set the bed up, run it, count; everything it started is stopped at the end."""
     options.out.mkdir(parents=True, exist_ok=True)
+    LOG_FILES[:] = [options.out / "cluster.log"]
     cluster = Cluster(options)
     try:
         report = cluster.run()
@@ -1274,8 +1324,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print()
     print(report.table())
-    print(f"\n{report.details.get('sms_bound', '')}; drained in "
-          f"{report.details.get('drain_seconds')} s; {report.details.get('seconds')} s in all")
+    details = report.details
+    print(f"\n{details.get('sms_bound', '')}")
+    print(f"set up in {details.get('setup_seconds')} s, load stopped in "
+          f"{details.get('load_stop_seconds')} s, drained in {details.get('drain_seconds')} s, "
+          f"stopped in {details.get('stop_seconds')} s; {details.get('seconds')} s in all")
     print(f"details: {options.out / 'cluster.json'}; logs: {options.out / 'logs'}")
     if report.broken:
         return 2
