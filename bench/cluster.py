@@ -726,6 +726,9 @@ class Cluster:
         self.sms_running_at_pg_crash = 0
         self.email_running_at_pg_crash = 0
         self.events: list[str] = []
+        # Components that ended on their own while PostgreSQL was up: a crash, not a
+        # start refused while it was away.
+        self.crashes: list[str] = []
 
     # --- set up ---
 
@@ -882,6 +885,8 @@ class Cluster:
             for component in self.components:
                 status = component.ended_on_its_own()
                 if status is not None:
+                    if not self.db_down():
+                        self.crashes.append(f"{component.name} exited with {status}")
                     self.note(f"{component.name} exited on its own with {status}")
                     threading.Timer(1.0, component.start).start()
             time.sleep(0.2)
@@ -1200,6 +1205,8 @@ class Cluster:
         add("PostgreSQL crashes", 1 if self.options.restart_postgres else 0, "", True)
         add("exits on their own (restarted)", sum(len(v) for v in exits.values()), "",
             True)
+        add("  of them while PostgreSQL was up (crashes)", len(self.crashes), "0",
+            not self.crashes)
         add("unclean stops at the end (SIGTERM)", len(unclean), "0", not unclean)
         add("transactions through their lifecycle", len(records.issued), ">0",
             len(records.issued) > 0)
@@ -1257,7 +1264,8 @@ class Cluster:
             records.counts.server_errors == 0)
         report.details.update({
             "options": {k: str(v) for k, v in vars(self.options).items()},
-            "chaos": self.events, "exits": exits, "stop_status": stop_status,
+            "chaos": self.events, "exits": exits, "crashes": self.crashes,
+            "stop_status": stop_status,
             "inquiry_statuses": dict(http_counts.statuses),
             "event_statuses": dict(records.counts.statuses),
             "events_refused": records.refused[:20], "events_short": events_short[:20],
