@@ -426,7 +426,8 @@ class Records:
         self.web, self.token, self.rng = web, token, rng
         self.counts = HttpCounts()
         self.applicants: list[Applicant] = []
-        self.accepted: dict[str, int] = {}  # event_id -> notifications its answer counted
+        # event_id -> the SMS its answer counted (None: answered only as a duplicate)
+        self.accepted: dict[str, int | None] = {}
         self.refused: list[tuple[str, int, dict[str, Any]]] = []
         self.given_up: list[str] = []
         self.issued: list[str] = []  # numbers issued with a reply expected
@@ -472,8 +473,11 @@ class Records:
             if answer is not None:
                 status, data = answer
                 if status in (200, 201):
-                    # The first answer's count (a duplicate's says 0).
-                    self.accepted.setdefault(event_id, data.get("notifications", 0))
+                    # The count of the answer that applied it (a retry after a cut
+                    # connection may be answered as a duplicate, which counts none).
+                    if not data.get("duplicate"):
+                        self.accepted[event_id] = data.get("notifications", 0)
+                    self.accepted.setdefault(event_id, None)
                     return True
                 if status < 500 and status != 429:
                     self.refused.append((event_id, status, data))
@@ -483,11 +487,14 @@ class Records:
         return False
 
     @staticmethod
-    def mail_copies(event_id: str) -> int:
-        """The e-mail copies event ``cluster-i-k`` causes: registered (k 0) and issued
-        (k 3), for the applicants with an address (i divisible by 3)."""
+    def causes(event_id: str) -> tuple[int, int]:
+        """The SMS and e-mails event ``cluster-i-k`` causes: registered (k 0) an SMS to
+        the applicant, referred (1) none, assigned (2) an SMS to the employee, issued (3)
+        an SMS to the applicant; registered and issued an e-mail too for the applicants
+        with an address (i divisible by 3)."""
         _prefix, i, k = event_id.split("-")
-        return 1 if int(i) % 3 == 0 and int(k) in (0, 3) else 0
+        mail = 1 if int(i) % 3 == 0 and int(k) in (0, 3) else 0
+        return (0 if int(k) == 1 else 1), mail
 
     def sample(self) -> Applicant | None:
         with self.lock:
@@ -653,6 +660,13 @@ class Mails:
 class LateCases:
     """Citizen's Voice cases received long ago with a 1-hour answer target: every alarm
     level is due at once (the leader's SMS listing them, the leadership's)."""
+
+    LEADERSHIP_MOBILE = "+966503009999"
+
+    @staticmethod
+    def leader(i: int) -> str:
+        """The mobile of the leader of case ``i``'s agency (AGENCIES[i % 3])."""
+        return f"+96650300{i % len(AGENCIES):04d}"
 
     def __init__(self, database: Database, settings: Any, agencies: dict[str, int]) -> None:
         self.database, self.settings, self.agencies = database, settings, agencies
@@ -821,9 +835,9 @@ class Cluster:
                 for n, code in enumerate(AGENCIES):
                     session.add(StaffUser(login=f"leader-{code}", name="قائد",
                                           role=AGENCY_LEADER, agency_id=agencies[code],
-                                          mobile=f"+96650300{n:04d}", password_hash="-"))
+                                          mobile=LateCases.leader(n), password_hash="-"))
                 session.add(StaffUser(login="governor", name="المحافظ", role=LEADERSHIP,
-                                      agency_id=None, mobile="+966503009999",
+                                      agency_id=None, mobile=LateCases.LEADERSHIP_MOBILE,
                                       password_hash="-"))
             records = create_token(core.db.write, "records", "cluster-records")
             kiosk = create_token(core.db.write, "kiosk", "cluster-kiosk")
@@ -1054,149 +1068,26 @@ class Cluster:
     def count(self, report: Report, records: Records, inquiries: Inquiries,
               mos: MobileOriginated, mail: Mails, late: LateCases,
               stop_status: dict[str, int | None]) -> None:
-        submits = self.smsc.all_submits()
-        accepted: Counter[tuple[str, str]] = Counter()
-        accepted_at: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for submit in submits:
-            if submit["status"] == 0 and submit["message_id"]:
-                key = (submit["destination_addr"], submit["short_message"])
-                accepted[key] += 1
-                accepted_at[key].append(time.strftime("%H:%M:%S", time.localtime(
-                    submit["at"])) + f".{int(submit['at'] * 1000) % 1000:03d}")
-        database = Database(self.postgres.url, pool_size=1)
-        try:
-            with database.read() as session:
-                rows = session.execute(select(
-                    Notification.id, Notification.cause_key, Notification.kind,
-                    Notification.channel, Notification.recipient, Notification.body,
-                    Notification.status)).all()
-                inbound = session.execute(select(
-                    InboundMessage.id, InboundMessage.channel, InboundMessage.sender,
-                    InboundMessage.text, InboundMessage.status)).all()
-                exchanges = dict(session.execute(select(
-                    EmailExchange.message_id, EmailExchange.inbound_id)).all())
-                exchange_counts = Counter(session.scalars(select(EmailExchange.message_id)))
-                alarms = Counter(session.execute(select(
-                    CaseAlarm.case_id, CaseAlarm.cycle, CaseAlarm.level)).all())
-                trackings = dict(session.execute(select(VoiceCase.id,
-                                                        VoiceCase.tracking)).all())
-                issued = dict(session.execute(select(Transaction.number, Transaction.id)
-                                              .where(Transaction.number.in_(records.issued)))
-                              .all())
-        finally:
-            database.dispose()
-        by_cause = {row.cause_key: row for row in rows}
+        seen = observe(self.postgres.url, self.smsc, self.smtp, records.issued)
         kills = Counter(c.command for c in self.components for _ in range(c.kills))
-
-        # SMS copies per notification: each segment's exact bytes at the SMSC.
-        sms_copies: dict[int, int] = {}
-        sms_copies_at: dict[int, list[str]] = {}
-        sms_missing: list[int] = []
-        sms_extra = 0
-        for row in rows:
-            if row.channel != "sms":
-                continue
-            parts = sms_parts(row.body, row.id % 256)
-            counts = [accepted[(row.recipient.removeprefix("+"), part.payload.hex())]
-                      for part in parts]
-            sms_copies[row.id] = max(counts)
-            if max(counts) > 1:
-                first = (row.recipient.removeprefix("+"), parts[0].payload.hex())
-                sms_copies_at[row.id] = [row.kind, row.status, *accepted_at[first]]
-            if min(counts) == 0:
-                sms_missing.append(row.id)
-            sms_extra += max(0, max(counts) - 1)
-
-        # E-mail copies per notification: our Message-ID carries its id.
-        mail_copies: Counter[int] = Counter()
-        for message in self.smtp.messages():
-            found = re.search(r"\.(\d+)@", message["Message-ID"] or "")
-            if found:
-                mail_copies[int(found[1])] += 1
-        mail_extra = sum(max(0, n - 1) for n in mail_copies.values())
-
-        unsent = [row.id for row in rows if row.status not in ("sent", "delivered")]
-        lost_sms = [i for i in sms_missing if by_id(rows, i).status in ("sent", "delivered")]
-        lost_mail = [row.id for row in rows if row.channel == "email"
-                     and row.status in ("sent", "delivered") and not mail_copies[row.id]]
-
-        # Events: the SMS each accepted event's answer counted are queued, and the e-mail
-        # copy of a registration or issuance for an applicant with an address.
-        sms_per_event = Counter(cause.split(":")[1] for cause in by_cause
-                                if cause.startswith("event:") and not cause.endswith(":email"))
-        mail_per_event = Counter(cause.split(":")[1] for cause in by_cause
-                                 if cause.startswith("event:") and cause.endswith(":email"))
-        events_short = [event for event, n in records.accepted.items()
-                        if sms_per_event[event] != n
-                        or mail_per_event[event] != records.mail_copies(event)]
-
-        # MO: each acknowledged one stored once and answered (its answer sent).
-        stored = Counter((_digits(row.sender), row.text) for row in inbound
-                         if row.channel == "sms")
-        inbound_by_key = {(_digits(row.sender), row.text): row for row in inbound
-                          if row.channel == "sms"}
-        mo_lost = [mo for mo in mos.sent if mo.acked and not stored[(mo.sender, mo.text)]]
-        mo_twice = [mo for mo in mos.sent if stored[(mo.sender, mo.text)] > 1]
-        mo_unanswered = []
-        for mo in mos.sent:
-            row = inbound_by_key.get((mo.sender, mo.text))
-            if row is None:
-                continue
-            answer = by_cause.get(f"mo:{row.id}:answer")
-            if answer is None or answer.status not in ("sent", "delivered") \
-                    or not sms_copies.get(answer.id):
-                mo_unanswered.append(mo)
-
-        # Mail: each one read once and answered (its reply at the SMTP server).
-        mail_twice = [m for m in mail.sent if exchange_counts[m] > 1]
-        mail_unread = [m for m in mail.sent if m not in exchanges]
-        mail_unanswered = []
-        for message_id, inbound_id in exchanges.items():
-            if message_id not in mail.sent:
-                continue
-            answer = by_cause.get(f"email:{inbound_id}:answer")
-            if answer is None or not mail_copies[answer.id]:
-                mail_unanswered.append(message_id)
-
-        # Overdue: exactly one message per issued transaction (cycle 1), submitted.
-        overdue_rows = defaultdict(list)
-        for row in rows:
-            if row.cause_key.startswith("overdue:"):
-                overdue_rows[row.cause_key.split(":")[1]].append(row)
-        overdue_missing = [n for n, i in issued.items() if not overdue_rows.get(str(i))]
-        overdue_twice_queued = [k for k, v in overdue_rows.items()
-                                if len({r.cause_key for r in v}) > 1]
-        overdue_twice_sent = sum(max(0, sms_copies.get(r.id, 0) - 1)
-                                 for v in overdue_rows.values() for r in v)
-
-        # Late cases: each level raised once; each case in one leader SMS and one
-        # leadership SMS; those SMS submitted once.
-        late_ids = {i for i, t in trackings.items() if t in set(late.filed)}
-        alarm_twice = [key for key, n in alarms.items() if n > 1]
-        listed: Counter[tuple[str, str]] = Counter()
-        voice_rows = [row for row in rows if row.kind in ("voice_breach", "voice_leadership")]
-        for row in voice_rows:
-            for tracking in re.findall(r"\d{10}", row.body):
-                listed[(row.recipient, tracking)] += 1
-        leaders = {AGENCIES[n]: f"+96650300{n:04d}" for n in range(len(AGENCIES))}
-        late_not_told: list[str] = []
-        late_told_twice: list[str] = []
-        for i, tracking in enumerate(late.filed):
-            for recipient in (leaders[AGENCIES[i % len(AGENCIES)]], "+966503009999"):
-                n = listed[(recipient, tracking)]
-                if n == 0:
-                    late_not_told.append(tracking)
-                elif n > 1:
-                    late_told_twice.append(tracking)
-        late_sent_twice = sum(max(0, sms_copies.get(r.id, 0) - 1) for r in voice_rows)
-
-        sms_disruptions = kills["sms"] + (1 if self.options.restart_smsc else 0) \
-            + self.sms_running_at_pg_crash
-        sms_bound = WINDOW * sms_disruptions
+        restarts = 1 if self.options.restart_smsc else 0
+        sms_bound = WINDOW * (kills["sms"] + restarts + self.sms_running_at_pg_crash)
         mail_bound = kills["email"] + self.email_running_at_pg_crash
+        self.chaos_rows(report, kills, stop_status)
+        notification_rows(report, seen, records, sms_bound, mail_bound)
+        mo_rows(report, seen, mos)
+        mail_rows(report, seen, mail)
+        overdue_rows(report, seen, sms_bound)
+        late_rows(report, seen, late, sms_bound)
+        http_rows(report, inquiries, records)
+        report.details["sms_bound"] = (
+            f"{WINDOW} x ({kills['sms']} SMS kills + {restarts} SMSC restart + "
+            f"{self.sms_running_at_pg_crash} channels at the PostgreSQL crash)")
+
+    def chaos_rows(self, report: Report, kills: Counter[str],
+                   stop_status: dict[str, int | None]) -> None:
         exits = {c.name: c.exits for c in self.components if c.exits}
         unclean = {name: s for name, s in stop_status.items() if s not in (0, None)}
-
         add = report.add
         add("components killed (SIGKILL)", sum(kills.values()), ">0", sum(kills.values()) > 0)
         for command in ("web", "sms", "scheduler", "email"):
@@ -1208,82 +1099,10 @@ class Cluster:
         add("  of them while PostgreSQL was up (crashes)", len(self.crashes), "0",
             not self.crashes)
         add("unclean stops at the end (SIGTERM)", len(unclean), "0", not unclean)
-        add("transactions through their lifecycle", len(records.issued), ">0",
-            len(records.issued) > 0)
-        add("events refused (4xx)", len(records.refused), "0", not records.refused)
-        add("events never answered (2 min of retries)", len(records.given_up), "0",
-            not records.given_up)
-        add("events whose notifications are not all queued", len(events_short), "0",
-            not events_short)
-        add("notifications queued", len(rows), ">0", len(rows) > 0)
-        add("  sms", sum(1 for r in rows if r.channel == "sms"), "", True)
-        add("  email", sum(1 for r in rows if r.channel == "email"), "", True)
-        add("notifications not sent at the end", len(unsent), "0", not unsent)
-        add("SMS marked sent, not at the SMSC (lost)", len(lost_sms), "0", not lost_sms)
-        add("e-mails marked sent, not at the SMTP server (lost)", len(lost_mail), "0",
-            not lost_mail)
-        add("SMS submitted more than once (extra copies)", sms_extra, f"<= {sms_bound}",
-            sms_extra <= sms_bound)
-        add("e-mails sent more than once (extra copies)", mail_extra, f"<= {mail_bound}",
-            mail_extra <= mail_bound)
-        add("MO sent by the SMSC", len(mos.sent), ">0", len(mos.sent) > 0)
-        add("  deliveries (with redeliveries)", sum(m.deliveries for m in mos.sent), "", True)
-        add("MO never acknowledged", mos.unacked(), "0", mos.unacked() == 0)
-        add("MO acknowledged, not stored (lost)", len(mo_lost), "0", not mo_lost)
-        add("MO stored twice", len(mo_twice), "0", not mo_twice)
-        add("MO not answered (or answer not at the SMSC)", len(mo_unanswered), "0",
-            not mo_unanswered)
-        add("mails to the mailbox", len(mail.sent), ">0", len(mail.sent) > 0)
-        add("mails not read", len(mail_unread), "0", not mail_unread)
-        add("mails read twice", len(mail_twice), "0", not mail_twice)
-        add("mails not answered (reply not at the SMTP server)", len(mail_unanswered), "0",
-            not mail_unanswered)
-        add("overdue transactions without their SMS", len(overdue_missing), "0",
-            not overdue_missing)
-        add("overdue SMS queued twice", len(overdue_twice_queued), "0",
-            not overdue_twice_queued)
-        add("overdue SMS submitted twice (extra copies)", overdue_twice_sent,
-            f"<= {sms_bound}", overdue_twice_sent <= sms_bound)
-        add("late cases filed", len(late.filed), ">0", len(late.filed) > 0)
-        add("alarm levels raised twice", len(alarm_twice), "0", not alarm_twice)
-        add("late cases not told to their leader and leadership", len(late_not_told), "0",
-            not late_not_told)
-        add("late cases told twice", len(late_told_twice), "0", not late_told_twice)
-        add("late-case SMS submitted twice (extra copies)", late_sent_twice,
-            f"<= {sms_bound}", late_sent_twice <= sms_bound)
-        http_counts = inquiries.counts
-        add("HTTP inquiries answered (2xx)", http_counts.ok, ">0", http_counts.ok > 0)
-        add("HTTP inquiries refused cleanly (4xx, 503)", http_counts.refused, "", True)
-        add("HTTP inquiries: connection errors (killed process)",
-            http_counts.connection_errors, "", True)
-        add("HTTP inquiries: 5xx while PostgreSQL was down", http_counts.server_errors_db_down,
-            "", True)
-        add("HTTP inquiries: 5xx otherwise", http_counts.server_errors, "0",
-            http_counts.server_errors == 0)
-        add("events: 5xx otherwise", records.counts.server_errors, "0",
-            records.counts.server_errors == 0)
         report.details.update({
             "options": {k: str(v) for k, v in vars(self.options).items()},
             "chaos": self.events, "exits": exits, "crashes": self.crashes,
-            "stop_status": stop_status,
-            "inquiry_statuses": dict(http_counts.statuses),
-            "event_statuses": dict(records.counts.statuses),
-            "events_refused": records.refused[:20], "events_short": events_short[:20],
-            "unsent": unsent[:50], "lost_sms": lost_sms[:50], "lost_mail": lost_mail[:50],
-            "sms_extra_copies": sms_copies_at,
-            "mail_extra_copies": {i: n for i, n in mail_copies.items() if n > 1},
-            "mo_lost": [vars(m) for m in mo_lost[:20]],
-            "mo_twice": [vars(m) for m in mo_twice[:20]],
-            "mo_unanswered": [vars(m) for m in mo_unanswered[:20]],
-            "mo_no_bind_attempts": mos.no_bind,
-            "mail_unread": mail_unread[:20], "mail_unanswered": mail_unanswered[:20],
-            "overdue_missing": overdue_missing[:20], "late_not_told": late_not_told[:20],
-            "late_told_twice": late_told_twice[:20], "alarm_twice": alarm_twice[:20],
-            "late_cases_alarmed": len(late_ids),
-            "sms_bound": f"{WINDOW} x ({kills['sms']} SMS kills + "
-                         f"{1 if self.options.restart_smsc else 0} SMSC restart + "
-                         f"{self.sms_running_at_pg_crash} channels at the PostgreSQL crash)",
-        })
+            "stop_status": stop_status})
 
     def close(self) -> None:
         for component in self.components:
@@ -1295,8 +1114,258 @@ class Cluster:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def by_id(rows: list[Any], notification_id: int) -> Any:
-    return next(row for row in rows if row.id == notification_id)
+SENT = ("sent", "delivered")
+
+
+@dataclass
+class Observed:
+    """What the database and the peers hold at the end of the run."""
+
+    rows: list[Any]  # every outbox row
+    inbound: list[Any]  # every stored inbound message
+    mails_stored: Counter[str]  # Message-ID -> inbound mails stored with it
+    mail_inbound: dict[str, int]  # Message-ID -> its inbound message's id
+    alarms: Counter[tuple[int, int, int]]  # (case, cycle, level) -> alarms raised
+    issued: dict[str, int]  # transaction number -> id, of those issued with a reply
+    sms_copies: dict[int, int]  # outbox id -> copies the SMSC accepted (its most sent part)
+    sms_missing: set[int]  # outbox ids with a part the SMSC never accepted
+    sms_copies_at: dict[int, list[str]]  # doubled ones: kind, status, times accepted
+    mail_copies: Counter[int]  # outbox id -> copies the SMTP server accepted
+
+    @property
+    def by_cause(self) -> dict[str, Any]:
+        return {row.cause_key: row for row in self.rows}
+
+    def sms_extra(self, rows: list[Any]) -> int:
+        return sum(max(0, self.sms_copies.get(row.id, 0) - 1) for row in rows)
+
+
+def observe(url: str, smsc: Smsc, smtp: SmtpPeer, issued_numbers: list[str]) -> Observed:
+    database = Database(url, pool_size=1)
+    try:
+        with database.read() as session:
+            rows = list(session.execute(select(
+                Notification.id, Notification.cause_key, Notification.kind,
+                Notification.channel, Notification.recipient, Notification.body,
+                Notification.status)).all())
+            inbound = list(session.execute(select(
+                InboundMessage.id, InboundMessage.channel, InboundMessage.sender,
+                InboundMessage.text, InboundMessage.status)).all())
+            exchanges = session.execute(select(EmailExchange.message_id,
+                                               EmailExchange.inbound_id)).all()
+            alarms = Counter(tuple(key) for key in session.execute(select(
+                CaseAlarm.case_id, CaseAlarm.cycle, CaseAlarm.level)).all())
+            issued = dict(session.execute(select(Transaction.number, Transaction.id)
+                                          .where(Transaction.number.in_(issued_numbers)))
+                          .all())
+    finally:
+        database.dispose()
+    copies, missing, copies_at = sms_copies(rows, smsc.all_submits())
+    return Observed(rows, inbound, Counter(m for m, _i in exchanges), dict(exchanges),
+                    alarms, issued, copies, missing, copies_at, mail_copies(smtp))
+
+
+def sms_copies(rows: list[Any], submits: list[dict[str, Any]],
+               ) -> tuple[dict[int, int], set[int], dict[int, list[str]]]:
+    """Each SMS row's copies at the SMSC, by its segments' exact bytes (the split and the
+    concatenation reference depend only on the text and the outbox id): the most accepted
+    segment's count; the rows with a segment never accepted; when each doubled one was."""
+    accepted: Counter[tuple[str, str]] = Counter()
+    accepted_at: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for submit in submits:
+        if submit["status"] == 0 and submit["message_id"]:
+            key = (submit["destination_addr"], submit["short_message"])
+            accepted[key] += 1
+            at = submit["at"]
+            accepted_at[key].append(time.strftime("%H:%M:%S", time.localtime(at))
+                                    + f".{int(at * 1000) % 1000:03d}")
+    copies: dict[int, int] = {}
+    missing: set[int] = set()
+    copies_at: dict[int, list[str]] = {}
+    for row in rows:
+        if row.channel != "sms":
+            continue
+        keys = [(row.recipient.removeprefix("+"), part.payload.hex())
+                for part in sms_parts(row.body, row.id % 256)]
+        counts = [accepted[key] for key in keys]
+        copies[row.id] = max(counts)
+        if min(counts) == 0:
+            missing.add(row.id)
+        if max(counts) > 1:
+            copies_at[row.id] = [row.kind, row.status, *accepted_at[keys[0]]]
+    return copies, missing, copies_at
+
+
+def mail_copies(smtp: SmtpPeer) -> Counter[int]:
+    """Each e-mail row's copies at the SMTP server: our Message-ID carries the outbox id."""
+    copies: Counter[int] = Counter()
+    for message in smtp.messages():
+        found = re.search(r"\.(\d+)@", message["Message-ID"] or "")
+        if found:
+            copies[int(found[1])] += 1
+    return copies
+
+
+def notification_rows(report: Report, seen: Observed, records: Records, sms_bound: int,
+                      mail_bound: int) -> None:
+    """Every accepted event's messages queued; every message sent, and at its server;
+    the copies beyond one, against the bound."""
+    rows, by_cause = seen.rows, seen.by_cause
+    # The SMS each accepted event's answer counted, and the e-mail copy of a registration
+    # or issuance for an applicant with an address.
+    sms_per_event = Counter(cause.split(":")[1] for cause in by_cause
+                            if cause.startswith("event:") and not cause.endswith(":email"))
+    mail_per_event = Counter(cause.split(":")[1] for cause in by_cause
+                             if cause.startswith("event:") and cause.endswith(":email"))
+    events_short = [event for event, n in records.accepted.items()
+                    if (sms_per_event[event], mail_per_event[event]) != records.causes(event)
+                    or n not in (None, sms_per_event[event])]
+    unsent = [row.id for row in rows if row.status not in SENT]
+    lost_sms = [row.id for row in rows if row.id in seen.sms_missing and row.status in SENT]
+    lost_mail = [row.id for row in rows if row.channel == "email" and row.status in SENT
+                 and not seen.mail_copies[row.id]]
+    sms_extra = seen.sms_extra(rows)
+    mail_extra = sum(max(0, n - 1) for n in seen.mail_copies.values())
+    add = report.add
+    add("transactions through their lifecycle", len(records.issued), ">0",
+        len(records.issued) > 0)
+    add("events refused (4xx)", len(records.refused), "0", not records.refused)
+    add("events never answered (2 min of retries)", len(records.given_up), "0",
+        not records.given_up)
+    add("events whose notifications are not all queued", len(events_short), "0",
+        not events_short)
+    add("notifications queued", len(rows), ">0", len(rows) > 0)
+    add("  sms", sum(1 for r in rows if r.channel == "sms"), "", True)
+    add("  email", sum(1 for r in rows if r.channel == "email"), "", True)
+    add("notifications not sent at the end", len(unsent), "0", not unsent)
+    add("SMS marked sent, not at the SMSC (lost)", len(lost_sms), "0", not lost_sms)
+    add("e-mails marked sent, not at the SMTP server (lost)", len(lost_mail), "0",
+        not lost_mail)
+    add("SMS submitted more than once (extra copies)", sms_extra, f"<= {sms_bound}",
+        sms_extra <= sms_bound)
+    add("e-mails sent more than once (extra copies)", mail_extra, f"<= {mail_bound}",
+        mail_extra <= mail_bound)
+    report.details.update({
+        "events_refused": records.refused[:20], "events_short": events_short[:20],
+        "unsent": unsent[:50], "lost_sms": lost_sms[:50], "lost_mail": lost_mail[:50],
+        "sms_extra_copies": seen.sms_copies_at,
+        "mail_extra_copies": {i: n for i, n in seen.mail_copies.items() if n > 1}})
+
+
+def mo_rows(report: Report, seen: Observed, mos: MobileOriginated) -> None:
+    """Each MO the SMSC had acknowledged stored once, answered, its answer at the SMSC."""
+    sms = [row for row in seen.inbound if row.channel == "sms"]
+    stored = Counter((_digits(row.sender), row.text) for row in sms)
+    by_key = {(_digits(row.sender), row.text): row for row in sms}
+    by_cause = seen.by_cause
+    lost = [mo for mo in mos.sent if mo.acked and not stored[(mo.sender, mo.text)]]
+    twice = [mo for mo in mos.sent if stored[(mo.sender, mo.text)] > 1]
+    unanswered = []
+    for mo in mos.sent:
+        row = by_key.get((mo.sender, mo.text))
+        answer = by_cause.get(f"mo:{row.id}:answer") if row is not None else None
+        if row is not None and (answer is None or answer.status not in SENT
+                                or not seen.sms_copies.get(answer.id)):
+            unanswered.append(mo)
+    add = report.add
+    add("MO sent by the SMSC", len(mos.sent), ">0", len(mos.sent) > 0)
+    add("  deliveries (with redeliveries)", sum(m.deliveries for m in mos.sent), "", True)
+    add("MO never acknowledged", mos.unacked(), "0", mos.unacked() == 0)
+    add("MO acknowledged, not stored (lost)", len(lost), "0", not lost)
+    add("MO stored twice", len(twice), "0", not twice)
+    add("MO not answered (or answer not at the SMSC)", len(unanswered), "0", not unanswered)
+    report.details.update({
+        "mo_lost": [vars(m) for m in lost[:20]], "mo_twice": [vars(m) for m in twice[:20]],
+        "mo_unanswered": [vars(m) for m in unanswered[:20]],
+        "mo_no_bind_attempts": mos.no_bind})
+
+
+def mail_rows(report: Report, seen: Observed, mail: Mails) -> None:
+    """Each mail to the mailbox read once and answered, its reply at the SMTP server."""
+    by_cause = seen.by_cause
+    unread = [m for m in mail.sent if m not in seen.mail_inbound]
+    twice = [m for m in mail.sent if seen.mails_stored[m] > 1]
+    unanswered = []
+    for message_id in mail.sent:
+        inbound_id = seen.mail_inbound.get(message_id)
+        answer = by_cause.get(f"email:{inbound_id}:answer")
+        if inbound_id is not None and (answer is None or not seen.mail_copies[answer.id]):
+            unanswered.append(message_id)
+    add = report.add
+    add("mails to the mailbox", len(mail.sent), ">0", len(mail.sent) > 0)
+    add("mails not read", len(unread), "0", not unread)
+    add("mails read twice", len(twice), "0", not twice)
+    add("mails not answered (reply not at the SMTP server)", len(unanswered), "0",
+        not unanswered)
+    report.details.update({"mail_unread": unread[:20], "mail_unanswered": unanswered[:20]})
+
+
+def overdue_rows(report: Report, seen: Observed, sms_bound: int) -> None:
+    """One overdue message per transaction issued with a reply expected (its first cycle:
+    a reminder is days away), at the SMSC."""
+    messages: dict[str, list[Any]] = defaultdict(list)
+    for row in seen.rows:
+        if row.cause_key.startswith("overdue:"):
+            messages[row.cause_key.split(":")[1]].append(row)
+    missing = [n for n, i in seen.issued.items() if not messages.get(str(i))]
+    twice = [k for k, v in messages.items() if len(v) > 1]
+    extra = seen.sms_extra([row for v in messages.values() for row in v])
+    add = report.add
+    add("overdue transactions without their SMS", len(missing), "0", not missing)
+    add("overdue SMS queued twice", len(twice), "0", not twice)
+    add("overdue SMS submitted twice (extra copies)", extra, f"<= {sms_bound}",
+        extra <= sms_bound)
+    report.details.update({"overdue_missing": missing[:20], "overdue_twice": twice[:20]})
+
+
+def late_rows(report: Report, seen: Observed, late: LateCases, sms_bound: int) -> None:
+    """Each late case listed in exactly one SMS to its agency's leader and one to the
+    leadership, each level raised once; those SMS at the SMSC."""
+    listed: Counter[tuple[str, str]] = Counter()
+    messages = [row for row in seen.rows
+                if row.kind in ("voice_breach", "voice_leadership")]
+    for row in messages:
+        for tracking in re.findall(r"\d{10}", row.body):
+            listed[(row.recipient, tracking)] += 1
+    not_told: list[str] = []
+    told_twice: list[str] = []
+    for i, tracking in enumerate(late.filed):
+        for recipient in (LateCases.leader(i), LateCases.LEADERSHIP_MOBILE):
+            n = listed[(recipient, tracking)]
+            if n == 0:
+                not_told.append(tracking)
+            elif n > 1:
+                told_twice.append(tracking)
+    raised_twice = [key for key, n in seen.alarms.items() if n > 1]
+    extra = seen.sms_extra(messages)
+    add = report.add
+    add("late cases filed", len(late.filed), ">0", len(late.filed) > 0)
+    add("alarm levels raised twice", len(raised_twice), "0", not raised_twice)
+    add("late cases not told to their leader and leadership", len(not_told), "0",
+        not not_told)
+    add("late cases told twice", len(told_twice), "0", not told_twice)
+    add("late-case SMS submitted twice (extra copies)", extra, f"<= {sms_bound}",
+        extra <= sms_bound)
+    report.details.update({"late_not_told": not_told[:20], "late_told_twice": told_twice[:20],
+                           "alarm_twice": raised_twice[:20]})
+
+
+def http_rows(report: Report, inquiries: Inquiries, records: Records) -> None:
+    """Every inquiry answered or refused cleanly; connection errors (a killed process)
+    and 5xx while PostgreSQL was down counted apart."""
+    counts = inquiries.counts
+    add = report.add
+    add("HTTP inquiries answered (2xx)", counts.ok, ">0", counts.ok > 0)
+    add("HTTP inquiries refused cleanly (4xx, 503)", counts.refused, "", True)
+    add("HTTP inquiries: connection errors (killed process)", counts.connection_errors, "",
+        True)
+    add("HTTP inquiries: 5xx while PostgreSQL was down", counts.server_errors_db_down, "",
+        True)
+    add("HTTP inquiries: 5xx otherwise", counts.server_errors, "0", counts.server_errors == 0)
+    add("events: 5xx otherwise", records.counts.server_errors, "0",
+        records.counts.server_errors == 0)
+    report.details.update({"inquiry_statuses": dict(counts.statuses),
+                           "event_statuses": dict(records.counts.statuses)})
 
 
 def processes_free_port() -> int:
