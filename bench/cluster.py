@@ -1068,7 +1068,8 @@ class Cluster:
     def count(self, report: Report, records: Records, inquiries: Inquiries,
               mos: MobileOriginated, mail: Mails, late: LateCases,
               stop_status: dict[str, int | None]) -> None:
-        seen = observe(self.postgres.url, self.smsc, self.smtp, records.issued)
+        seen = observe(self.postgres.url, self.smsc, self.smtp, records.issued,
+                       keep=self.out / "records.json")
         kills = Counter(c.command for c in self.components for _ in range(c.kills))
         restarts = 1 if self.options.restart_smsc else 0
         sms_bound = WINDOW * (kills["sms"] + restarts + self.sms_running_at_pg_crash)
@@ -1140,7 +1141,10 @@ class Observed:
         return sum(max(0, self.sms_copies.get(row.id, 0) - 1) for row in rows)
 
 
-def observe(url: str, smsc: Smsc, smtp: SmtpPeer, issued_numbers: list[str]) -> Observed:
+def observe(url: str, smsc: Smsc, smtp: SmtpPeer, issued_numbers: list[str], *,
+            keep: Path | None = None) -> Observed:
+    """Read the end state; with ``keep``, write the outbox rows and the SMSC's submits
+    there."""
     database = Database(url, pool_size=1)
     try:
         with database.read() as session:
@@ -1160,7 +1164,14 @@ def observe(url: str, smsc: Smsc, smtp: SmtpPeer, issued_numbers: list[str]) -> 
                           .all())
     finally:
         database.dispose()
-    copies, missing, copies_at = sms_copies(rows, smsc.all_submits())
+    submits = smsc.all_submits()
+    copies, missing, copies_at = sms_copies(rows, submits)
+    if keep is not None:  # what the counts come from, to count again by hand
+        keep.write_text(json.dumps({
+            "notifications": [row._asdict() for row in rows],
+            "submits": [{k: submit[k] for k in ("destination_addr", "short_message", "at",
+                                                "status", "message_id", "session")}
+                        for submit in submits]}, ensure_ascii=False))
     return Observed(rows, inbound, Counter(m for m, _i in exchanges), dict(exchanges),
                     alarms, issued, copies, missing, copies_at, mail_copies(smtp))
 
@@ -1168,8 +1179,15 @@ def observe(url: str, smsc: Smsc, smtp: SmtpPeer, issued_numbers: list[str]) -> 
 def sms_copies(rows: list[Any], submits: list[dict[str, Any]],
                ) -> tuple[dict[int, int], set[int], dict[int, list[str]]]:
     """Each SMS row's copies at the SMSC, by its segments' exact bytes (the split and the
-    concatenation reference depend only on the text and the outbox id): the most accepted
-    segment's count; the rows with a segment never accepted; when each doubled one was."""
+    concatenation reference depend only on the text and the outbox id): its most
+    accepted segment's count; the rows with a segment never accepted; when each doubled
+    one was accepted.
+
+    A later segment can be the same bytes in two rows: the same recipient, the same
+    template's tail (an overdue message's "please follow up") and ids equal modulo 256
+    (the reference). Such a segment belongs to all of them: the SMSC should have it as
+    many times as it has owners, and copies beyond that go to the owner that was doubled
+    on its own segments (else the first)."""
     accepted: Counter[tuple[str, str]] = Counter()
     accepted_at: dict[tuple[str, str], list[str]] = defaultdict(list)
     for submit in submits:
@@ -1179,20 +1197,25 @@ def sms_copies(rows: list[Any], submits: list[dict[str, Any]],
             at = submit["at"]
             accepted_at[key].append(time.strftime("%H:%M:%S", time.localtime(at))
                                     + f".{int(at * 1000) % 1000:03d}")
-    copies: dict[int, int] = {}
-    missing: set[int] = set()
-    copies_at: dict[int, list[str]] = {}
-    for row in rows:
-        if row.channel != "sms":
-            continue
-        keys = [(row.recipient.removeprefix("+"), part.payload.hex())
-                for part in sms_parts(row.body, row.id % 256)]
-        counts = [accepted[key] for key in keys]
-        copies[row.id] = max(counts)
-        if min(counts) == 0:
-            missing.add(row.id)
-        if max(counts) > 1:
-            copies_at[row.id] = [row.kind, row.status, *accepted_at[keys[0]]]
+    keys = {row.id: [(row.recipient.removeprefix("+"), part.payload.hex())
+                     for part in sms_parts(row.body, row.id % 256)]
+            for row in rows if row.channel == "sms"}
+    owners: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row_id, row_keys in keys.items():
+        for key in set(row_keys):
+            owners[key].append(row_id)
+    copies = {row_id: max((accepted[key] for key in row_keys if len(owners[key]) == 1),
+                          default=1)
+              for row_id, row_keys in keys.items()}
+    missing = {row_id for row_id, row_keys in keys.items()
+               if any(accepted[key] < len(owners[key]) for key in row_keys)}
+    for key, row_ids in owners.items():
+        beyond = accepted[key] - len(row_ids)
+        if len(row_ids) > 1 and beyond > 0:
+            doubled = max(row_ids, key=lambda row_id: copies[row_id])
+            copies[doubled] = max(copies[doubled], 1 + beyond)
+    copies_at = {row.id: [row.kind, row.status, *accepted_at[keys[row.id][0]]]
+                 for row in rows if copies.get(row.id, 0) > 1}
     return copies, missing, copies_at
 
 
@@ -1265,7 +1288,7 @@ def mo_rows(report: Report, seen: Observed, mos: MobileOriginated) -> None:
         row = by_key.get((mo.sender, mo.text))
         answer = by_cause.get(f"mo:{row.id}:answer") if row is not None else None
         if row is not None and (answer is None or answer.status not in SENT
-                                or not seen.sms_copies.get(answer.id)):
+                                or answer.id in seen.sms_missing):
             unanswered.append(mo)
     add = report.add
     add("MO sent by the SMSC", len(mos.sent), ">0", len(mos.sent) > 0)
