@@ -97,7 +97,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from bench._pg_cluster import ThrowawayPostgres  # noqa: E402
+from bench._pg_cluster import ThrowawayPostgres, free_port  # noqa: E402
 from bench._pg_cluster import available as postgres_available  # noqa: E402, F401
 from channels.sms.encoding import sms_parts  # noqa: E402
 from core.access.actors import AGENCY_LEADER, LEADERSHIP  # noqa: E402
@@ -850,7 +850,7 @@ class Cluster:
         logs = self.out / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         separate = self.options.hosts == "separate"
-        ports = [processes_free_port() for _ in range(self.options.web)]
+        ports = [free_port() for _ in range(self.options.web)]
         for kind, command, count in (("web", "web", self.options.web),
                                      ("sms", "sms", self.options.sms),
                                      ("scheduler", "scheduler", self.options.schedulers),
@@ -1389,12 +1389,6 @@ def http_rows(report: Report, inquiries: Inquiries, records: Records) -> None:
         records.counts.server_errors == 0)
     report.details.update({"inquiry_statuses": dict(counts.statuses),
                            "event_statuses": dict(records.counts.statuses)})
-
-
-def processes_free_port() -> int:
-    from bench._pg_cluster import free_port
-
-    return free_port()
 
 
 def run(options: Options) -> Report:
