@@ -722,6 +722,9 @@ class Report:
 
 
 class Cluster:
+    """The bed: its peers, its components, the load and the chaos; ``run`` does it all
+    and counts, ``close`` stops whatever is left."""
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.rng = random.Random(options.seed)
