@@ -89,8 +89,9 @@ def make_settings(database_url: str, var_dir: Path, **overrides) -> Settings:
     # fail by night (22:00-07:00 in Riyadh is 19:00-04:00 UTC). Their own tests set them.
     sms = overrides.pop("sms", {})
     sms = {**sms, "quiet_hours": {"enabled": False, **sms.get("quiet_hours", {})}}
+    database = {"url": database_url, **overrides.pop("database", {})}
     return load_settings(
-        None, database={"url": database_url}, var_dir=str(var_dir),
+        None, database=database, var_dir=str(var_dir),
         security={"national_id_key": NATIONAL_ID_KEY},
         gateway={"secret_key": "test-secret"}, sms=sms, **overrides,
     )

@@ -4,14 +4,15 @@ while the replica is close enough behind the primary to answer them.
 How far behind is measured, not guessed. ``pg_last_xact_replay_timestamp()`` alone
 cannot say it: on a quiet primary it grows old while the replica is fully caught up, and
 it says nothing of what the replica has not received yet. Instead each probe marks the
-primary's WAL insert position with the moment it was read (``mark``); once the replica
-has replayed up to a mark's position, it holds every transaction committed before that
+primary's flushed WAL position with the moment it was read; once the replica has
+replayed up to a mark's position, it holds every transaction committed before that
 moment. ``fresh_as_of`` is the newest such moment, and the replica takes reads while it is
 at most ``max_lag`` seconds old: a row a reader gets from the replica is at most
 ``max_lag`` seconds out of date. Marks are kept for a while, so a replica that streams
 a few milliseconds behind a busy primary still catches up with last probe's mark.
 
-A probe runs on the request path, at most every ``max_lag / 4`` seconds per process, in
+A probe runs on the request path, every ``max_lag / 4`` seconds per process (at most
+``PROBE_SECONDS``), in
 the one thread that wins a non-blocking lock (two short statements); the others read by
 the verdict already made. A replica that fails (down, refusing connections) or that is
 not a replica at all (``pg_is_in_recovery()`` false) is not used until a probe finds
@@ -37,7 +38,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_PRIMARY_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint"
+# Flushed, not inserted: WAL is streamed once flushed, and a record that needs no flush
+# (a standby snapshot) may wait in the buffers of an idle primary for ever. Under
+# synchronous_commit = on a commit is seen only once flushed; under off, up to three
+# wal_writer_delay (600 ms) before: add that to the bound.
+# The longest between two probes: a replica seen behind (or down) is looked at again
+# this soon, whatever ``max_lag``.
+PROBE_SECONDS = 0.5
+_PRIMARY_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint"
 # NULL on a server that is not in recovery: it is not a replica.
 _REPLAYED = ("SELECT CASE WHEN pg_is_in_recovery() "
              "THEN pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint END")
@@ -52,7 +60,7 @@ class Replica:
         self.max_lag = max_lag
         self._primary = primary
         self._clock = clock
-        self._probe_every = max_lag / 4
+        self._probe_every = min(max_lag / 4, PROBE_SECONDS)
         self._reset()
         # A failure on the replica's connections (a read, a pre-ping, a connect) stops
         # its use at once, not at the next probe.
