@@ -21,6 +21,7 @@ from core.dashboards.transactions import Period
 from core.platform.settings import ConfigError
 from core.transactions.answer import Outcome
 from core.transactions.inquiry import InquiryRequest
+from gateway.app import create_app
 from gateway.bootstrap import build_core
 from gateway.settings import load_settings
 from tests import factories as f
@@ -247,3 +248,18 @@ def test_a_replica_failing_in_a_read_is_left_and_the_read_done_on_the_primary(
     assert reading.db.read_behind(read) == ("primary", False)
     assert not reading.db.replica.usable()  # until the next probe finds it caught up
     assert reading.db.replica.verdict == "a read failed (OperationalError)"
+
+
+@pytest.mark.postgres
+def test_healthz_details_say_whether_the_replica_is_read_and_how_far_behind(
+        core, replica, replica_url, cores, database_url, tmp_path):
+    reading = core_reading(cores, database_url, tmp_path, replica_url, 60)
+    fresh(reading)
+    app = create_app(make_settings(database_url, tmp_path), reading)
+
+    shown = app.test_client().get("/healthz").get_json()["replica"]
+
+    assert shown["used"] is True and shown["verdict"] == "caught up"
+    assert 0 <= shown["lag_seconds"] < 60
+    without = create_app(make_settings(database_url, tmp_path), core)
+    assert "replica" not in without.test_client().get("/healthz").get_json()
