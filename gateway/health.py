@@ -115,6 +115,10 @@ def _details(core, settings):
         body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
         body["voice"] = voice_jobs(details.voice)
+    replica = core.health.replica()
+    if replica is not None:  # database.read_url: whether this process reads from it
+        body["replica"] = {"used": replica.used, "lag_seconds": replica.lag_seconds,
+                           "verdict": replica.verdict}
     return jsonify(body)
 
 

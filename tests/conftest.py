@@ -62,13 +62,36 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+def peer_url(variable: str, what: str) -> str:
+    """A peer of the PostgreSQL pass named by ``variable`` (.ci/run sets it from
+    .ci/postgres.sh start-replica, start-pgbouncer): skipped without it on a laptop,
+    a failure under CI=true."""
+    url = os.environ.get(variable, "")
+    require_peer(url.startswith("postgresql"), f"{what} ({variable})")
+    return url
+
+
+@pytest.fixture(scope="session")
+def replica_url() -> str:
+    """A streaming replica of the test database (.ci/postgres.sh start-replica)."""
+    return peer_url("GATEWAY_TEST_REPLICA_URL", "a streaming replica of the test database")
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url() -> str:
+    """PgBouncer in transaction mode before the test database (.ci/postgres.sh
+    start-pgbouncer)."""
+    return peer_url("GATEWAY_TEST_PGBOUNCER_URL", "PgBouncer before the test database")
+
+
 def make_settings(database_url: str, var_dir: Path, **overrides) -> Settings:
     # Quiet hours off unless a test turns them on: the suite must not pass by day and
     # fail by night (22:00-07:00 in Riyadh is 19:00-04:00 UTC). Their own tests set them.
     sms = overrides.pop("sms", {})
     sms = {**sms, "quiet_hours": {"enabled": False, **sms.get("quiet_hours", {})}}
+    database = {"url": database_url, **overrides.pop("database", {})}
     return load_settings(
-        None, database={"url": database_url}, var_dir=str(var_dir),
+        None, database=database, var_dir=str(var_dir),
         security={"national_id_key": NATIONAL_ID_KEY},
         gateway={"secret_key": "test-secret"}, sms=sms, **overrides,
     )

@@ -79,7 +79,9 @@ class VoiceDashboards:
 
     def _read(self, actor: Actor | None, filters: Filters, what: str,
               read: Callable[[Session, Scope], T]) -> T:
-        with self._db.read() as session:
+        # The figures may be read on the replica (a page, a little behind); the audit
+        # row is written on the primary.
+        with self._db.replica_read() as session:
             scope, filters = self._scope(session, actor, filters)
             result = read(session, scope)
         with self._db.write.begin() as session:

@@ -50,7 +50,7 @@ def transparency(db: Database, config: CoreSettings, *, count: int = MONTHS,
     answered anything in them."""
     today: date = local_date(now or utcnow(), config.tz)
     months = last_months(today, count)
-    with db.read() as session:
+    with db.replica_read() as session:  # a public page: the replica may answer
         per_month = []
         for month in months:
             period = figures_.Period(month.first, month.last)

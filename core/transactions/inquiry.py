@@ -79,6 +79,7 @@ class InquiryService:
 
     def __init__(self, db: Database, config: CoreSettings, log: InquiryLogWriter,
                  counts: FailureCounts | None = None) -> None:
+        self._db = db
         self._find = CompiledLookup(db.lookup)
         self._config = config
         self._key = config.national_id_key()  # read once: every inquiry hashes with it
@@ -185,13 +186,24 @@ class InquiryService:
                 rows: list[LookupRow] | None = None
                 ) -> tuple[Answer, int | None, _Credential]:
         """The answer, the transaction's id when found, and the credential to log: the one
-        that matched, else the strongest given (``rows``: the lookup's, when already run)."""
-        if rows is None:
-            rows = self._find(number)
-        matched = next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
+        that matched, else the strongest given (``rows``: the lookup's, when already run,
+        on the primary with the counters).
+
+        The lookup reads from the read replica while it is close behind the primary
+        (``Database.replica_lookup``); what it does not find there is looked up again on
+        the primary, so a transaction registered a moment ago, or whose applicant's
+        details just changed, is still found. A found answer may be up to
+        ``database.read_max_lag_seconds`` behind the primary.
+        """
+        found, on_replica = (rows, False) if rows is not None else \
+            self._db.read_behind(lambda engine: self._find(number, engine))
+        matched = _matching(found, who)
+        if matched is None and on_replica:
+            found = self._find(number)
+            matched = _matching(found, who)
         if matched is None:
             return Answer(Outcome.NOT_FOUND), None, who[0]
-        return Answer(Outcome.FOUND, _view(rows)), rows[0].id, matched
+        return Answer(Outcome.FOUND, _view(found)), found[0].id, matched
 
     def _credentials(self, request: InquiryRequest) -> list[_Credential]:
         """Every credential the requester gave, strongest first; never empty."""
@@ -282,6 +294,11 @@ def _loggable(masked: str) -> str:
     # The log column holds 64 characters and PostgreSQL refuses NUL: one address that does
     # not fit would otherwise lose the whole batch of log rows written with it.
     return masked.replace("\x00", "")[:64]
+
+
+def _matching(rows: Sequence[LookupRow], who: list[_Credential]) -> _Credential | None:
+    """The first credential the transaction (``rows``, empty for none) belongs to."""
+    return next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
 
 
 def _belongs_to(txn: LookupRow, who: _Credential) -> bool:
@@ -393,8 +410,10 @@ class CompiledLookup:
         self._booleans = [i for i, column in enumerate(columns)
                           if isinstance(column.type, Boolean)]
 
-    def __call__(self, number: str) -> list[LookupRow]:
-        fetched = self._statement.fetchall(self._engine, {"number": number})
+    def __call__(self, number: str, engine: Engine | None = None) -> list[LookupRow]:
+        """The number's rows, read on ``engine`` (a replica's: the same dialect), by
+        default the primary's."""
+        fetched = self._statement.fetchall(engine or self._engine, {"number": number})
         return [self._convert(row) for row in fetched]
 
     def with_counts(self, number: str, keys: Sequence[str], counts: DatabaseFailureCounts
