@@ -103,8 +103,10 @@ class InquiryLog(Base):
     channel: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str] = mapped_column(String(16))
     requester_kind: Mapped[str] = mapped_column(String(12))
-    # A keyed hash of the requester (mobile, e-mail, ID or address), for rate limits.
-    requester_key: Mapped[str] = mapped_column(String(64), index=True)
+    # A keyed hash of the requester (mobile, e-mail, ID or address). Not indexed: nothing
+    # reads the log by requester (the limits count in failure_counts), and a random key
+    # inserted into an index for every inquiry cost more than the rest of its row.
+    requester_key: Mapped[str] = mapped_column(String(64))
     requester_masked: Mapped[str] = mapped_column(String(64), default="")
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     latency_ms: Mapped[float] = mapped_column(default=0.0)
