@@ -105,11 +105,15 @@ class Replica:
         return self._verdict
 
     def lost(self, why: str) -> None:
-        """Stop reading from the replica until a probe finds it caught up again."""
+        """Stop reading from the replica until a probe finds it caught up again.
+
+        Any thread may call it (a failed read); the marks stay with the prober: they say
+        what the primary had, and a replica that replays past one holds it, whatever
+        happened in between.
+        """
         if self._fresh_as_of is not None:
             log.warning("read replica not used: %s; reads go to the primary", why)
         self._fresh_as_of = None
-        self._marks.clear()
         self._verdict = why
 
     def _probe(self) -> None:
