@@ -512,6 +512,13 @@ const routes = {
   'POST /script': (body) => applyScript(body),
   'POST /reset': () => { reset(); return { ok: true }; },
   'POST /mo': (body) => ({ sent: sendMo(body) }),
+  // The bound sessions and the deliver_sm_resps from index `after` on: what a driver
+  // redelivering unanswered MO polls, without the whole state's submits each time.
+  'POST /resps': (body) => ({
+    bound: boundSessions().map((s) => s.id),
+    resps: records.deliver_sm_resps.slice(body.after ?? 0),
+    count: records.deliver_sm_resps.length,
+  }),
   'POST /receipt': (body) => ({ sent: receipt(body) }),
   'POST /unbind': (body) => {
     const session = pickSession(body);
