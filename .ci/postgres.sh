@@ -92,6 +92,9 @@ port_free() {
     python3 - "$port" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket()
+# As PostgreSQL and PgBouncer bind: a port whose last connections linger in TIME_WAIT
+# (a cluster just stopped) is free for them.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:

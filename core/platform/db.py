@@ -233,7 +233,9 @@ class Database:
         """A session for a read-only page that may be a little behind (the dashboards):
         on the replica while it is close enough (``replica_lookup``), else the primary.
         Nothing read here may decide a write."""
-        return self.read(bind=self.replica_lookup())
+        if self.replica is not None and self.replica.usable():
+            return self.read(bind=self.replica.engine)
+        return self.read()  # not ``lookup``: on SQLite a page reads in one snapshot
 
     def read_behind(self, read: Callable[[Engine], T]) -> tuple[T, bool]:
         """``read`` on ``replica_lookup()``'s engine, and whether that was the replica.

@@ -38,13 +38,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The longest between two probes: a replica seen behind (or down) is looked at again
+# this soon, whatever ``max_lag``.
+PROBE_SECONDS = 0.5
 # Flushed, not inserted: WAL is streamed once flushed, and a record that needs no flush
 # (a standby snapshot) may wait in the buffers of an idle primary for ever. Under
 # synchronous_commit = on a commit is seen only once flushed; under off, up to three
 # wal_writer_delay (600 ms) before: add that to the bound.
-# The longest between two probes: a replica seen behind (or down) is looked at again
-# this soon, whatever ``max_lag``.
-PROBE_SECONDS = 0.5
 _PRIMARY_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint"
 # NULL on a server that is not in recovery: it is not a replica.
 _REPLAYED = ("SELECT CASE WHEN pg_is_in_recovery() "
@@ -105,11 +105,15 @@ class Replica:
         return self._verdict
 
     def lost(self, why: str) -> None:
-        """Stop reading from the replica until a probe finds it caught up again."""
+        """Stop reading from the replica until a probe finds it caught up again.
+
+        Any thread may call it (a failed read); the marks stay with the prober: they say
+        what the primary had, and a replica that replays past one holds it, whatever
+        happened in between.
+        """
         if self._fresh_as_of is not None:
             log.warning("read replica not used: %s; reads go to the primary", why)
         self._fresh_as_of = None
-        self._marks.clear()
         self._verdict = why
 
     def _probe(self) -> None:
