@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from gateway.runner import Part, StartFailed
@@ -24,6 +25,9 @@ def core_part(core: Core) -> Part:
     return Part("core", stop=core.close, stop_timeout=30.0)
 
 
+# Seconds a stopping web server waits for the requests in flight and their answers
+# (within its stop_timeout: then its request threads have 5 s more).
+DRAIN_SECONDS = 9.0
 # Connections one web process holds open at once (waitress's default is 100). Idle
 # keep-alive connections count: a web tier of N workers on one socket holds N times this,
 # and a worker at its limit leaves new connections to the others.
@@ -95,8 +99,15 @@ class WebServer:
         from waitress import wasyncore
 
         adj = self.server.adj
+        drain_until: float | None = None
         try:
-            while self._map and not self._stopping.is_set():
+            while self._map:
+                if self._stopping.is_set():
+                    if drain_until is None:
+                        drain_until = time.monotonic() + DRAIN_SECONDS
+                        self._stop_listening()
+                    if self._drained() or time.monotonic() > drain_until:
+                        break
                 wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=self._map,
                                use_poll=adj.asyncore_use_poll, count=1)
         except BaseException as exc:
@@ -107,6 +118,32 @@ class WebServer:
                 self.server.close()
                 self._wake.close()
                 self._closed = True
+
+    def _stop_listening(self) -> None:
+        """No new connection from here on (the other workers still accept on the shared
+        socket). Not closed yet: the request threads wake the loop through its trigger."""
+        from waitress.server import BaseWSGIServer
+
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.accepting = False
+
+    def _drained(self) -> bool:
+        """Close the connections with nothing in flight (a keep-alive client opens its
+        next one to another worker); whether none is left. A request being received,
+        served or its answer sent keeps its connection until it is done."""
+        from waitress.channel import HTTPChannel
+
+        busy = False
+        for dispatcher in list(self._map.values()):
+            if not isinstance(dispatcher, HTTPChannel):
+                continue
+            if dispatcher.requests or dispatcher.request is not None \
+                    or dispatcher.total_outbufs_len:
+                busy = True
+            else:
+                dispatcher.handle_close()
+        return not busy
 
 
 def listening_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
