@@ -4,11 +4,13 @@ Prometheus on the operator's network."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from core.operations.health import Background, ComponentsReport, Health, VoiceJobs
 from core.platform import leases
@@ -17,6 +19,8 @@ from core.platform.leases import LeaseView
 from core.transactions import overdue
 from gateway.auth import bearer_token
 from gateway.errors import error_response
+from gateway.overdue import OverdueCollector
+from gateway.webtier import METRICS_VARIABLE
 
 health = Blueprint("health", __name__)
 
@@ -87,11 +91,12 @@ def _details(core, settings):
                                    "heartbeat_age_seconds": part.heartbeat_age_seconds}
                        for part in report.components},
         "outbox": states}
-    channel = current_app.extensions.get("sms_channel")
-    if channel is not None:
-        # Only where the SMS channel runs in this process (``gateway run``).
-        body["sms"] = {"bound": channel.session.bound}
     held = details.leases
+    beside = current_app.extensions.get("sms_holder")
+    if beside is not None:
+        # Only where the SMS channel runs beside this web server (``gateway run``: in the
+        # run's background worker), from its heartbeat: bound while a live one says so.
+        body["sms"] = {"bound": sms_bound(held, beside())}
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
     # "live" is the lease's own expiry (up to its lifetime, 90 s, after the channel's last
@@ -120,6 +125,15 @@ def _details(core, settings):
         body["replica"] = {"used": replica.used, "lag_seconds": replica.lag_seconds,
                            "verdict": replica.verdict}
     return jsonify(body)
+
+
+def sms_bound(held: Mapping[str, LeaseView], holder: str | None) -> bool:
+    """Whether ``holder``'s SMS heartbeat is live (as ``sms_channels`` tells it) and says
+    its bind is up."""
+    from channels.sms.heartbeat import heartbeat_name
+
+    lease = held.get(heartbeat_name(holder)) if holder else None
+    return lease is not None and lease.live() and bool(lease.state.get("bound"))
 
 
 def _seconds_since(when, now) -> float:
@@ -198,14 +212,30 @@ def background(settings) -> list[Background]:
 def metrics():
     if not from_operators_network():
         return error_response(403, "forbidden", "metrics are for the operator's network")
-    # The components' gauges depend on this installation's settings: collected per scrape
-    # in a registry of their own, after the process-wide one.
-    components = CollectorRegistry(auto_describe=False)
-    components.register(ComponentCollector(current_app.extensions["core"].health,
-                                           current_app.config["SETTINGS"]))
+    core, settings = current_app.extensions["core"], current_app.config["SETTINGS"]
+    # The gauges read from the database at scrape time (every process and machine agrees
+    # on them; the components' depend on this installation's settings): collected per
+    # scrape in a registry of their own, after the counters.
+    database = CollectorRegistry(auto_describe=False)
+    for collector in (OutboxCollector(core.health), OverdueCollector(core.overdue_report),
+                      ComponentCollector(core.health, settings)):
+        database.register(collector)
     # content_type, not mimetype: Flask would append a second "; charset=utf-8".
-    return Response(generate_latest(REGISTRY) + generate_latest(components),
+    return Response(generate_latest(counters()) + generate_latest(database),
                     content_type=CONTENT_TYPE_LATEST)
+
+
+def counters() -> CollectorRegistry:
+    """The counters and histograms the processes keep: under the web tier
+    (``gateway.webtier``) summed over every worker of the run from the multiprocess
+    files (the counts of workers since replaced included; no per-process gauges, such
+    as ``process_*``, whose one worker's value would mislead); else this process's."""
+    path = os.environ.get(METRICS_VARIABLE)
+    if not path:
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    MultiProcessCollector(registry, path)
+    return registry
 
 
 class ComponentCollector:
