@@ -108,6 +108,10 @@ def _details(core, settings):
          "renewed_seconds_ago": _seconds_since(lease.renewed_at, database_now),
          "lifetime_seconds": (lease.expires_at - lease.renewed_at).total_seconds(),
          "smsc": lease.state.get("smsc"),
+         # The account's bind slot this channel holds ("1" of "slots"), or standing by.
+         "slot": lease.state.get("slot"), "slots": lease.state.get("slots"),
+         "standby": bool(lease.state.get("standby")),
+         "in_flight": lease.state.get("in_flight", 0),
          "segments_per_second": lease.state.get("segments_per_second", 0.0)}
         for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
     if sms_channels:
@@ -127,13 +131,16 @@ def _details(core, settings):
     return jsonify(body)
 
 
-def sms_bound(held: Mapping[str, LeaseView], holder: str | None) -> bool:
-    """Whether ``holder``'s SMS heartbeat is live (as ``sms_channels`` tells it) and says
-    its bind is up."""
+def sms_bound(held: Mapping[str, LeaseView], holders: str | None) -> bool:
+    """Whether one of ``holders``' SMS heartbeats (one holder a line: a process's binds)
+    is live (as ``sms_channels`` tells it) and says its bind is up."""
     from channels.sms.heartbeat import heartbeat_name
 
-    lease = held.get(heartbeat_name(holder)) if holder else None
-    return lease is not None and lease.live() and bool(lease.state.get("bound"))
+    for holder in (holders or "").splitlines():
+        lease = held.get(heartbeat_name(holder))
+        if lease is not None and lease.live() and bool(lease.state.get("bound")):
+            return True
+    return False
 
 
 def _seconds_since(when, now) -> float:
@@ -328,6 +335,13 @@ class OutboxCollector:
         channel_rate = GaugeMetricFamily(
             "gateway_sms_channel_segments_per_second",
             "Each live SMS channel's submit rate over its last heartbeat", labels=["holder"])
+        channel_slot = GaugeMetricFamily(
+            "gateway_sms_channel_slot",
+            "The account's bind slot each live SMS channel holds (1..sms.smpp.binds; 0 "
+            "while it stands by)", labels=["holder"])
+        binds_held = GaugeMetricFamily(
+            "gateway_sms_binds_held",
+            "The account's bind slots held by live SMS channels (at most sms.smpp.binds)")
         try:
             gauges = self.health.outbox_gauges()
             for status, count in sorted(gauges.depth.items()):
@@ -338,6 +352,8 @@ class OutboxCollector:
                 channel_bound.add_metric([lease.holder], 1 if lease.state.get("bound") else 0)
                 channel_rate.add_metric([lease.holder], float(
                     lease.state.get("segments_per_second") or 0.0))
+                channel_slot.add_metric([lease.holder], float(lease.state.get("slot") or 0))
+            binds_held.add_metric([], sum(1 for lease in channels if lease.state.get("slot")))
             bound.add_metric([], 1 if any(lease.state.get("bound") for lease in channels)
                              else 0)
         except DatabaseError:
@@ -347,3 +363,5 @@ class OutboxCollector:
         yield bound
         yield channel_bound
         yield channel_rate
+        yield channel_slot
+        yield binds_held

@@ -228,9 +228,10 @@ class SmscPeer:
         """Send ``enquire_link`` to the most recently bound ESME."""
         self._call("POST", "/enquire_link", {})
 
-    def drop(self) -> list[int]:
-        """Close every SMPP connection abruptly (TCP reset, no unbind)."""
-        return self._call("POST", "/drop", {})["dropped"]
+    def drop(self, session: int | None = None) -> list[int]:
+        """Close every SMPP connection abruptly (TCP reset, no unbind), or ``session``'s."""
+        body = {} if session is None else {"session": session}
+        return self._call("POST", "/drop", body)["dropped"]
 
     def reset(self) -> None:
         """Forget the records and go back to the default script (connections stay)."""
