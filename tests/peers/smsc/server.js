@@ -511,6 +511,15 @@ const routes = {
   'GET /state': () => publicState(),
   'POST /script': (body) => applyScript(body),
   'POST /reset': () => { reset(); return { ok: true }; },
+  // The state, then its lists emptied in the same turn of the event loop (nothing
+  // recorded in between is lost): a long run (bench/soak.py) reads the records in pieces.
+  'POST /take': () => {
+    const taken = publicState(); // holds the lists themselves: they are replaced, not emptied
+    for (const [name, value] of Object.entries(records)) {
+      if (Array.isArray(value)) records[name] = [];
+    }
+    return taken;
+  },
   'POST /mo': (body) => ({ sent: sendMo(body) }),
   'POST /receipt': (body) => ({ sent: receipt(body) }),
   'POST /unbind': (body) => {
