@@ -298,8 +298,8 @@ def sample_process(pid: int) -> ProcessSample | None:
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     words = [part.decode(errors="replace") for part in command if part]
-    name = " ".join(words[-2:]) if words and words[0].endswith(("python", "python3")) \
-        else " ".join(words[:2])
+    name = (f"gateway {' '.join(words[words.index('-c') + 2:])}" if "-c" in words
+            else " ".join(words[:3]))
     return ProcessSample(
         pid, name[:40], int(fields["VmRSS"].split()[0]) / 1024, fds,
         int(fields["Threads"]), (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"))
@@ -450,14 +450,14 @@ class Soak:
         rng = random.Random(n)
         slots = list(range(n, self.shape.transactions, 2))
         rng.shuffle(slots)
-        stranger = itertools.count(n * 10**6)
+        stranger = itertools.count(n * 10**6)  # +96656…: no department manager has one
         while True:
             for i in slots:
                 if rng.random() < 0.1:
                     number = (big_data.lifecycle(self.shape, rng.randrange(
                         self.shape.transactions)).number if rng.random() < 0.5
                         else str(90_000_000 + rng.randrange(9_000_000)))
-                    yield Mo(f"96650{next(stranger) % 10**7:07d}",
+                    yield Mo(f"96656{next(stranger) % 10**7:07d}",
                              "استعلام " + number.translate(ARABIC_DIGITS), False)
                 life = big_data.lifecycle(self.shape, i)
                 yield Mo(big_data.mobile(life.applicant).lstrip("+"),
@@ -547,6 +547,9 @@ class Soak:
                 answered += 1
                 if (text != not_found) != found:
                     self.sms_wrong += 1
+                    if self.sms_wrong <= 3:
+                        self.problems.append(f"SMS to {submit['destination_addr']} "
+                                             f"(found expected: {found}): {text!r}")
             self.window.sms_answered += answered
             if self.smtp is not None:
                 with self.smtp.lock:
@@ -616,7 +619,9 @@ class Soak:
     def report(self) -> int:
         args, totals = self.args, self.totals
         stop_seconds = self.gateway.stop()
-        after = [s for s in self.samples if s[0] >= args.warmup]
+        # Judged under load: from the end of the warm-up to the last sample of the load
+        # (the one after the answers settled is printed, not judged).
+        after = [s for s in self.samples[:-1] if s[0] >= args.warmup]
         verdicts = []
         print(f"\n== verdict (after the {args.warmup:,.0f} s warm-up: {len(after)} samples; "
               f"flat: RSS growth <= max({args.rss_bound_mb:g} MB, {args.rss_bound_percent:g} %),"
