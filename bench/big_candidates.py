@@ -22,9 +22,9 @@ Candidates (``--candidates`` names, or ``all``):
   time order).
 - ``log_covering``: ``inquiry_log (at, channel)`` in place of ``(at)``: the dashboard's
   counts by channel and by hour from the index alone.
-- ``unused``: the indexes no measured path used (``requester_key`` on the log,
-  ``status`` and ``department_id`` on transactions): what writing the log costs without
-  ``ix_inquiry_log_requester_key``.
+- ``unused``: the indexes no path of the product reads (``requester_key`` on the log,
+  ``status`` and ``(status, reply_expected, issued_at)`` on transactions): what writing
+  the log and a transaction's status change cost without them, and the reads again.
 - ``log_by_month``: the inquiry log partitioned by month: the dashboard's counts, and a
   month's rows removed (DELETE against dropping the partition).
 - ``events_by_month``: the timeline partitioned by month (what the lookup reads per
@@ -154,6 +154,21 @@ class Probe:
                 f"GROUP BY 1"))
         return out
 
+    def transaction_writes(self, rows: int = 20_000) -> dict:
+        """What a lifecycle event's UPDATE costs the server: ``rows`` transactions moved
+        to another status (its index entries rewritten, as a status change does), one
+        statement, rolled back; best of three."""
+        rng = random.Random(17)
+        spent = []
+        for _ in range(3):
+            ids = ",".join(str(rng.randrange(1, self.shape.transactions + 1))
+                           for _ in range(rows))
+            started = time.perf_counter()
+            self.sql(f"BEGIN; UPDATE transactions SET status = 'closed', closed_at = now(), "
+                     f"last_event_at = now() WHERE id IN ({ids}); ROLLBACK")
+            spent.append(time.perf_counter() - started)
+        return {"transaction updates per second (best of 3)": round(rows / min(spent))}
+
     def log_writes(self, rows: int = 50_000) -> dict:
         """What the inquiry log writer pays for ``rows`` rows (batches of 1,000)."""
         from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
@@ -249,7 +264,33 @@ def open_partial(probe: Probe) -> dict:
         probe, [AWAITING, AWAITING_REPLY],
         "CREATE INDEX bench_awaiting ON transactions (department_id, issued_at) "
         "WHERE status = 'issued' AND reply_expected", "bench_awaiting")
-    return _compare(probe, lambda: {**probe.overdue(), **probe.figures()}, change, undo)
+
+    def changed() -> dict:
+        figures = change()
+        figures["plans"] = _awaiting_plans(probe)
+        return figures
+
+    return _compare(probe, lambda: {**probe.overdue(), **probe.figures()}, changed, undo)
+
+
+def _awaiting_plans(probe: Probe) -> dict[str, str]:
+    """Which index the overdue query's plan reads, with its status as a parameter: a
+    custom plan (the value known) and a generic one (as a statement prepared by the
+    driver may get after five runs), which cannot prove a partial index's predicate."""
+    import psycopg
+
+    plans = {}
+    with psycopg.connect(probe.dsn, autocommit=True) as conn:
+        conn.execute("PREPARE awaiting (text, bigint, timestamptz) AS SELECT count(*) "
+                     "FROM transactions WHERE status = $1 AND reply_expected = true AND "
+                     "department_id = $2 AND issued_at < $3")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            conn.execute(f"SET plan_cache_mode = {mode}")
+            rows = conn.execute(f"EXPLAIN EXECUTE awaiting ('issued', 1, "
+                                f"'{big_data.NOW.isoformat()}')").fetchall()
+            plans[mode] = " / ".join(row[0].strip() for row in rows if "Scan" in row[0])
+            _say(f"   {mode}: {plans[mode]}")
+    return plans
 
 
 def times_covering(probe: Probe) -> dict:
@@ -284,22 +325,28 @@ def log_covering(probe: Probe) -> dict:
     return _compare(probe, measure, change, undo)
 
 
+UNUSED = [("ix_inquiry_log_requester_key",
+           "CREATE INDEX ix_inquiry_log_requester_key ON inquiry_log (requester_key)"),
+          ("ix_transactions_status", "CREATE INDEX ix_transactions_status ON transactions "
+                                     "(status)"),
+          AWAITING_REPLY]
+
+
 def unused(probe: Probe) -> dict:
-    old = [("ix_inquiry_log_requester_key",
-            "CREATE INDEX ix_inquiry_log_requester_key ON inquiry_log (requester_key)")]
-    sizes = {index: probe.size(index) for index in (
-        "ix_inquiry_log_requester_key", "ix_transactions_status",
-        "ix_transactions_department_id")}
+    sizes = {index: probe.size(index) for index, _ in UNUSED}
 
     def change() -> dict:
-        probe.sql("DROP INDEX ix_inquiry_log_requester_key")
+        for index, _ in UNUSED:
+            probe.sql(f"DROP INDEX {index}")
         return {"bytes": sizes}
 
     def undo() -> None:
-        for _index, create in old:
-            probe.sql(create)
+        for index, create in UNUSED:
+            if not probe.sql(f"SELECT to_regclass('{index}')")[0][0]:
+                probe.sql(create)
 
-    return _compare(probe, probe.log_writes, change, undo)
+    return _compare(probe, lambda: {**probe.log_writes(), **probe.transaction_writes(),
+                                    **probe.overdue(), **probe.figures()}, change, undo)
 
 
 def _month_partitions(probe: Probe, table: str, copy: str, column: str, columns: str,

@@ -42,6 +42,7 @@ import hmac
 import json
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,7 +63,7 @@ from core.identity.national_id import (  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 12:00 in Riyadh, a Monday (overdue.py's)
 PER_DAY = 3_500
-CHUNK = 200_000
+CHUNK = 50_000
 IMPORT_FIRST = 80_000_000  # the import sample's numbers (bench/_dataset.py: 90M+ unknown)
 DEPARTMENTS, AGENCIES = _dataset.DEPARTMENTS, _dataset.AGENCIES
 SUBJECTS = ("طلب إفادة", "طلب ترخيص محل تجاري", "اعتراض على مخالفة", "طلب تصريح بناء",
@@ -444,62 +445,71 @@ class Loaded:
 
 
 def load(dsn: str, shape: Shape, hashes: Hashes, *, inquiries: bool = True,
-         first: int = 0, log: Callable[[str], None] = print) -> Loaded:
-    """COPY slots ``first`` .. ``shape.transactions - 1`` (and their events and inquiry
-    log rows) into the migrated database at ``dsn`` (a psycopg connection string)."""
+         workers: int = 2, log: Callable[[str], None] = print) -> Loaded:
+    """COPY every slot of ``shape`` (and its events and inquiry log rows) into the
+    migrated database at ``dsn`` (a psycopg connection string).
+
+    ``workers`` processes (forked: they share ``hashes``) write the chunks' text while
+    this one COPYs the previous chunks, in order, at most two chunks ahead of it. The
+    events and the log rows take their ids from their sequences, in the order they are
+    copied, as the product's inserts do."""
+    import multiprocessing
+
     import psycopg
 
+    global _WORK
+    _WORK = (shape, hashes, inquiries)
     loaded = Loaded()
     started = time.perf_counter()
-    event_id = _next_id(dsn, "transaction_events")
-    with psycopg.connect(dsn) as conn:
-        for low in range(first, shape.transactions, CHUNK):
-            high = min(low + CHUNK, shape.transactions)
-            lives = [lifecycle(shape, i) for i in range(low, high)]
-            _copy(conn, "transactions", TRANSACTION_COLUMNS,
-                  (_transaction_line(life, hashes) for life in lives))
-            timeline = sorted((pair for life in lives for pair in _event_lines(life, hashes)),
-                              key=lambda pair: pair[0])
-            _copy(conn, "transaction_events", EVENT_COLUMNS,
-                  (f"{event_id + n}\t{line}\n" for n, (_, line) in enumerate(timeline)))
-            event_id += len(timeline)
-            if inquiries:
-                _copy(conn, "inquiry_log", INQUIRY_COLUMNS,
-                      (_inquiry_line(shape, j) for j in range(low, high)))
-                loaded.inquiries += high - low
+    chunks = [(low, min(low + CHUNK, shape.transactions))
+              for low in range(0, shape.transactions, CHUNK)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool, psycopg.connect(dsn) as conn:
+        pending = deque(pool.apply_async(_chunk_text, chunk) for chunk in chunks[:workers + 2])
+        for n, (_low, high) in enumerate(chunks):
+            transactions, events, count, log_rows = pending.popleft().get()
+            if n + workers + 2 < len(chunks):
+                pending.append(pool.apply_async(_chunk_text, chunks[n + workers + 2]))
+            _copy_text(conn, "transactions", TRANSACTION_COLUMNS, transactions)
+            _copy_text(conn, "transaction_events", EVENT_COLUMNS[1:], events)
+            if log_rows:
+                _copy_text(conn, "inquiry_log", INQUIRY_COLUMNS[1:], log_rows)
             conn.commit()
-            loaded.transactions += high - low
-            loaded.events += len(timeline)
+            loaded.transactions = high
+            loaded.events += count
+            loaded.inquiries = high if inquiries else 0
             if high % 1_000_000 == 0 or high == shape.transactions:
                 seconds = time.perf_counter() - started
                 log(f"   {high:>11,} transactions, {loaded.events:>11,} events, "
                     f"{loaded.inquiries:>11,} inquiries in {seconds:,.0f} s "
                     f"({loaded.transactions / seconds:,.0f} transactions/s)")
-        for table in ("transactions", "transaction_events", "inquiry_log"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+        conn.execute("SELECT setval(pg_get_serial_sequence('transactions', 'id'), "
+                     "(SELECT coalesce(max(id), 0) + 1 FROM transactions), false)")
         conn.commit()
     loaded.seconds = time.perf_counter() - started
     return loaded
 
 
-def _next_id(dsn: str, table: str) -> int:
-    import psycopg
-
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+_WORK: tuple[Shape, Hashes, bool] | None = None
 
 
-def _copy(conn, table: str, columns: tuple[str, ...], lines: Iterator[str]) -> None:
-    """COPY the lines into ``table``, written in pieces of about 4 MB."""
+def _chunk_text(low: int, high: int) -> tuple[str, str, int, str]:
+    """Slots ``low`` .. ``high - 1`` as COPY text: the transactions, their events in the
+    order they happened (no id), how many events, the inquiry log rows (no id)."""
+    assert _WORK is not None
+    shape, hashes, inquiries = _WORK
+    lives = [lifecycle(shape, i) for i in range(low, high)]
+    transactions = "".join(_transaction_line(life, hashes) for life in lives)
+    timeline = sorted((pair for life in lives for pair in _event_lines(life, hashes)),
+                      key=lambda pair: pair[0])
+    events = "".join(f"{line}\n" for _, line in timeline)
+    log_rows = ("".join(_inquiry_line(shape, j).split("\t", 1)[1] for j in range(low, high))
+                if inquiries else "")
+    return transactions, events, len(timeline), log_rows
+
+
+def _copy_text(conn, table: str, columns: tuple[str, ...], text: str) -> None:
+    """COPY ``text`` (lines of tab-separated values) into ``table``."""
     with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        buffer: list[str] = []
-        size = 0
-        for line in lines:
-            buffer.append(line)
-            size += len(line)
-            if size > 1 << 22:
-                copy.write("".join(buffer))
-                buffer, size = [], 0
-        if buffer:
-            copy.write("".join(buffer))
+        for first in range(0, len(text), 1 << 22):
+            copy.write(text[first:first + (1 << 22)])
