@@ -63,8 +63,11 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.directory.models import Agency, Department, Employee  # noqa: E402
+from core.platform import migrate  # noqa: E402
 
 OUT = HERE / "out"
+# Off while the schema before this version's migrations is measured (--baseline).
+_CHECK_SCHEMA = True
 KEY = "bench-big-national-id-key-not-secret"
 RECENT_DAYS = 30
 SAMPLES = 2_000
@@ -79,11 +82,12 @@ def main() -> int:
     _say(f"== machine: {results['machine']}")
     if args.reuse:
         shape = big_data.Shape(**json.loads(_comment(dsn)))
-        _say(f"== reusing {shape.transactions:,} transactions in {url.split('@')[-1]}")
+        _say(f"== reusing {shape.transactions:,} transactions in {url.split('@')[-1]} "
+             f"(schema {_revision(url)})")
         _forget_runs(dsn)
     else:
         shape = big_data.Shape(args.transactions)
-        results["load"] = load(url, dsn, shape)
+        results["load"] = load(url, dsn, shape, args.baseline or "head")
     hashes = big_data.Hashes(shape, KEY.encode())
     results["sizes"] = sizes(dsn)
     check_payloads(shape, hashes)
@@ -95,23 +99,77 @@ def main() -> int:
         "dashboards": lambda: dashboards(url, shape),
     }
     statements = Statements(dsn)
-    for name, step in steps.items():
-        if name in args.skip:
-            continue
-        statements.reset()
-        results[name] = step()
-        results[name]["statements"] = statements.top()
-        _save(results)
-    # Before the candidates: they drop and rebuild indexes, which resets their counts.
-    results["index_use"] = index_use(dsn)
-    _save(results)
-    if args.candidates != "none":
-        import big_candidates
 
-        results["candidates"] = big_candidates.run(url, dsn, shape, args.candidates)
-        _save(results)
+    def measure(names: list[str], label: str) -> None:
+        for name in names:
+            if name in args.skip:
+                continue
+            statements.reset()
+            results[f"{name}{label}"] = steps[name]()
+            results[f"{name}{label}"]["statements"] = statements.top()
+            _save(results)
+
+    if _revision(url) != migrate.head_revision():
+        # The schema before this version's migrations: the reads the core makes, measured
+        # by a core that does not insist on its own schema (the import and the HTTP server
+        # do: they come after the upgrade).
+        _say(f"\n== before the upgrade: schema {_revision(url)}")
+        global _CHECK_SCHEMA
+        _CHECK_SCHEMA = False
+        measure(["inquiry", "overdue", "dashboards"], " (before)")
+        results["index_use (before)"] = index_use(dsn)
+        run_candidates(url, dsn, shape, args, results)
+        results["upgrade"] = upgrade(url)
+        results["sizes (after)"] = sizes(dsn)
+        _CHECK_SCHEMA = True
+        measure(list(steps), "")
+        results["index_use"] = index_use(dsn)
+    else:
+        measure(list(steps), "")
+        # Before the candidates: they drop and rebuild indexes, which resets their counts.
+        results["index_use"] = index_use(dsn)
+        run_candidates(url, dsn, shape, args, results)
+    _save(results)
     _say(f"\n   details: {OUT / 'big.json'}")
     return 0
+
+
+def run_candidates(url: str, dsn: str, shape: big_data.Shape, args: argparse.Namespace,
+                   results: dict) -> None:
+    if args.candidates == "none":
+        return
+    import big_candidates
+
+    results["candidates"] = big_candidates.run(url, dsn, shape, args.candidates, _core)
+    _save(results)
+
+
+def _revision(url: str) -> str | None:
+    from core.platform.db import Database
+
+    database = Database(url)
+    try:
+        return migrate.current_revision(database.engine)
+    finally:
+        database.dispose()
+
+
+def upgrade(url: str) -> dict:
+    """``gateway db upgrade``'s work on the loaded tables, timed."""
+    from core.platform.db import Database
+
+    before = _revision(url)
+    _say(f"\n== upgrade from {before} to {migrate.head_revision()} on the loaded tables "
+         f"({_machine()})")
+    database = Database(url)
+    started = time.perf_counter()
+    try:
+        migrate.upgrade(database.engine)
+    finally:
+        database.dispose()
+    seconds = time.perf_counter() - started
+    _say(f"   {seconds:,.1f} s")
+    return {"from": before, "to": migrate.head_revision(), "seconds": round(seconds, 1)}
 
 
 def _arguments() -> argparse.Namespace:
@@ -119,6 +177,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", required=True,
                         help="a throwaway PostgreSQL database; ALL ITS TABLES ARE DROPPED")
     parser.add_argument("--transactions", type=int, default=10_000_000)
+    parser.add_argument("--baseline", metavar="REVISION",
+                        help="load at this schema revision (e.g. the head of main before "
+                             "this version's migrations), measure, upgrade (timed), measure "
+                             "again")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database a previous run loaded")
     parser.add_argument("--import-rows", type=int, default=20_000)
@@ -226,12 +288,12 @@ def timed(call: Callable[[], object], runs: int = 5) -> dict[str, float]:
 # --- 1. loading and importing ----------------------------------------------------------
 
 
-def load(url: str, dsn: str, shape: big_data.Shape) -> dict:
+def load(url: str, dsn: str, shape: big_data.Shape, revision: str = "head") -> dict:
     _say(f"\n== loading {shape.transactions:,} transactions ({shape.per_day:,} a day, "
          f"{shape.transactions / shape.per_day / 365.25:.1f} years to {big_data.NOW:%Y-%m-%d})"
          f" into {url.split('@')[-1]} by COPY")
     started = time.perf_counter()
-    _dataset.migrate_fresh(url)
+    _migrate_fresh(url, revision)
     with _dataset.loading(url) as engine, engine.begin() as conn:
         conn.execute(insert(Department), [_dataset._department(d)
                                           for d in range(1, big_data.DEPARTMENTS + 1)])
@@ -261,6 +323,18 @@ def load(url: str, dsn: str, shape: big_data.Shape) -> dict:
          f"{figures['transactions_per_second']:,} transactions/s "
          f"({figures['rows_per_second']:,} rows/s); VACUUM ANALYZE {vacuum_seconds:,.0f} s")
     return figures
+
+
+def _migrate_fresh(url: str, revision: str) -> None:
+    """bench/_dataset.py's ``migrate_fresh``, to ``revision``."""
+    from core.platform.db import Database
+
+    database = Database(url)
+    try:
+        _dataset._drop_everything(database.engine)
+        migrate.upgrade(database.engine, revision)
+    finally:
+        database.dispose()
 
 
 def sizes(dsn: str) -> dict:
@@ -416,7 +490,7 @@ def _core(url: str, tmp: str):
     settings = bench_settings({"url": url, "national_id_key": KEY, "port": 1,
                                "var_dir": tmp})
     core = build_core(settings)
-    problem = check_schema(core)
+    problem = check_schema(core) if _CHECK_SCHEMA else None
     if problem:
         raise SystemExit(problem)
     return core

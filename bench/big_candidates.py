@@ -42,14 +42,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import big_data
-from big import _core, _machine, _say, _sql, percentiles, timed
+from big import _machine, _say, _sql, percentiles, timed
 
 NAMES = ("mobile", "open_partial", "times_covering", "log_brin", "log_covering", "unused",
          "log_by_month", "events_by_month")
 EVENTS_COPY_LIMIT = 2_000_000
 
 
-def run(url: str, dsn: str, shape: big_data.Shape, which: str) -> dict:
+def run(url: str, dsn: str, shape: big_data.Shape, which: str,
+        make_core: Callable[[str, str], object]) -> dict:
+    """The candidates named by ``which``, with a core from ``make_core(url, var_dir)``
+    (bench/big.py's: it knows whether to insist on the current schema)."""
     names = NAMES if which == "all" else tuple(which.split(","))
     unknown = set(names) - set(NAMES)
     if unknown:
@@ -57,7 +60,7 @@ def run(url: str, dsn: str, shape: big_data.Shape, which: str) -> dict:
                          f"known: {', '.join(NAMES)}")
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        core = _core(url, tmp)
+        core = make_core(url, tmp)
         try:
             probe = Probe(core, dsn, shape)
             for name in names:
