@@ -307,8 +307,8 @@ def load(url: str, dsn: str, shape: big_data.Shape, revision: str = "head") -> d
     vacuum_started = time.perf_counter()
     _dataset.vacuum(url)
     vacuum_seconds = time.perf_counter() - vacuum_started
-    _sql(dsn, f"COMMENT ON DATABASE {make_url(url).database} IS "
-              f"'{json.dumps({'transactions': shape.transactions, 'per_day': shape.per_day})}'",
+    kept = {"transactions": shape.transactions, "per_day": shape.per_day, "end": shape.end}
+    _sql(dsn, f"COMMENT ON DATABASE {make_url(url).database} IS '{json.dumps(kept)}'",
          autocommit=True)
     rows = loaded.transactions + loaded.events + loaded.inquiries
     figures = {"transactions": loaded.transactions, "events": loaded.events,

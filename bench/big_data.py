@@ -96,10 +96,12 @@ def _bits(i: int, salt: int) -> int:
 
 @dataclass(frozen=True)
 class Shape:
-    """How many transactions, and so how many years they span."""
+    """How many transactions, and so how many years they span, up to ``end`` (seconds
+    since the epoch: ``NOW``, or the wall clock for a gateway that runs on it)."""
 
     transactions: int
     per_day: int = PER_DAY
+    end: int = _NOW
 
     @property
     def applicants(self) -> int:
@@ -109,7 +111,7 @@ class Shape:
     @property
     def start(self) -> int:
         """The first registration, in seconds since the epoch."""
-        return int(NOW.timestamp()) - (self.transactions * DAY) // self.per_day
+        return self.end - (self.transactions * DAY) // self.per_day
 
     def registered(self, i: int) -> int:
         """Slot ``i``'s registration, in seconds: evenly through the days."""
@@ -173,9 +175,9 @@ class Lifecycle(NamedTuple):
 
 def lifecycle(shape: Shape, i: int, *, number: str | None = None, assigned: bool = True,
               now: int | None = None) -> Lifecycle:
-    """Slot ``i``'s transaction as of ``now`` (``NOW``); ``assigned=False``: as a CSV
+    """Slot ``i``'s transaction as of ``now`` (the shape's end); ``assigned=False``: as a CSV
     import has it (no assignment)."""
-    now = _NOW if now is None else now
+    now = shape.end if now is None else now
     registered = shape.registered(i)
     u = _uniforms(i)
     department = 1 + int(u[0] * DEPARTMENTS)
