@@ -290,7 +290,8 @@ def timed(call: Callable[[], object], runs: int = 5) -> dict[str, float]:
 
 def load(url: str, dsn: str, shape: big_data.Shape, revision: str = "head") -> dict:
     _say(f"\n== loading {shape.transactions:,} transactions ({shape.per_day:,} a day, "
-         f"{shape.transactions / shape.per_day / 365.25:.1f} years to {big_data.NOW:%Y-%m-%d})"
+         f"{shape.transactions / shape.per_day / 365.25:.1f} years to "
+         f"{datetime.fromtimestamp(shape.end, UTC):%Y-%m-%d %H:%M})"
          f" into {url.split('@')[-1]} by COPY")
     started = time.perf_counter()
     _migrate_fresh(url, revision)

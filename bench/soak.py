@@ -701,12 +701,17 @@ class Soak:
         threads = (statistics.median(p.threads for p in last)
                    - statistics.median(p.threads for p in first))
         slope = _slope([(t, p.rss_mb) for t, p in series]) * 3600
+        # Bounded caches (mobiles, origins, hashed keys: tens of thousands of entries
+        # each) fill while new requesters come: a leak still grows in the last third.
+        tail = series[len(series) * 2 // 3:]
+        tail_slope = _slope([(t, p.rss_mb) for t, p in tail]) * 3600 if len(tail) > 2 else 0.0
         bound = max(args.rss_bound_mb, rss0 * args.rss_bound_percent / 100)
         flat = rss1 - rss0 <= bound and fds <= args.fd_bound and threads <= args.fd_bound
         cpu = (series[-1][1].cpu_seconds - series[0][1].cpu_seconds) / max(
             series[-1][0] - series[0][0], 1e-9)
         print(f"   {pid} {name}: RSS {rss0:.1f} -> {rss1:.1f} MB ({rss1 - rss0:+.1f}, bound "
-              f"{bound:.1f}; slope {slope:+.1f} MB/h), descriptors {fds:+.0f}, threads "
+              f"{bound:.1f}; slope {slope:+.1f} MB/h, over the last third {tail_slope:+.1f} MB/h), "
+              f"descriptors {fds:+.0f}, threads "
               f"{threads:+.0f}, CPU {cpu:.2f} cores: {'flat' if flat else 'GROWING'}")
         return flat
 
