@@ -518,6 +518,15 @@ const routes = {
   'GET /state': () => publicState(),
   'POST /script': (body) => applyScript(body),
   'POST /reset': () => { reset(); return { ok: true }; },
+  // The state, then its lists emptied in the same turn of the event loop (nothing
+  // recorded in between is lost): a long run (bench/soak.py) reads the records in pieces.
+  'POST /take': () => {
+    const taken = publicState(); // holds the lists themselves: they are replaced, not emptied
+    for (const [name, value] of Object.entries(records)) {
+      if (Array.isArray(value)) records[name] = [];
+    }
+    return taken;
+  },
   'POST /mo': (body) => ({ sent: sendMo(body) }),
   // The bound sessions and the deliver_sm_resps from index `after` on: what a driver
   // redelivering unanswered MO polls, without the whole state's submits each time.
