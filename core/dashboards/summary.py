@@ -10,13 +10,16 @@ cycle that is not a comment and does not leave it "received"; for cycle 1 the ca
 decision; for the current cycle the case's ``answered_at``), both deadlines recomputed
 from the case's policy, calendar version and the cycle's pauses (``core.voice.deadlines``,
 exactly as the case's clock computes them), the working minutes to each, the citizen's
-rating of the cycle, whether a later cycle reopened it, and when each alarm was raised.
+rating of the cycle, whether a later cycle reopened it, and when each alarm was raised;
+with the local day (``config.tz``) of each of those moments and the histogram bin of
+each time, by which the daily tables count it (``core.dashboards.daily``).
 
 **Incremental and idempotent.** A refresh reads the cases changed (``updated_at``) or
 alarmed (``voice_alarms.raised_at``) since the last refresh began, less a safety overlap
 (``OVERLAP``: a transaction that began before the last refresh and committed after it
 is read again), and writes each one's facts anew (delete and insert, in batches, each
-its own transaction): running it twice, or over a case twice, changes nothing. ``full``
+its own transaction, the daily tables moved by the difference in the same one): running
+it twice, or over a case twice, changes nothing. ``full``
 (``gateway dashboards rebuild``) does every case, for when a definition changes; it
 does not need the watermark and sets it.
 
@@ -31,14 +34,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.calendar import versions
+from core.calendar.dates import local_date
 from core.calendar.working import Pause, WorkingCalendar
+from core.dashboards import daily, histogram
 from core.dashboards.models import CaseCycleFact, DashboardRefresh
 from core.dashboards.voice import SUMMARY
 from core.platform.db import Database
@@ -96,11 +102,19 @@ def _cycle_start(case: VoiceCase, cycle: int, events: Sequence[Any]) -> datetime
                 _utc(events[0].at) if events else None)
 
 
+def _day(moment: datetime | None, tz: ZoneInfo) -> date | None:
+    return None if moment is None else local_date(moment, tz)
+
+
+def _bin(minutes: int | None) -> int | None:
+    return None if minutes is None else histogram.bin_of(minutes)
+
+
 def cycle_facts(case: VoiceCase, events: Sequence[Any],
                 alarms: Iterable[CaseAlarm], policy: DeadlinePolicy,
-                calendar: WorkingCalendar) -> list[dict[str, Any]]:
+                calendar: WorkingCalendar, tz: ZoneInfo) -> list[dict[str, Any]]:
     """The facts of every cycle of ``case`` (its events in id order: rows of
-    ``EVENT_COLUMNS``), as rows."""
+    ``EVENT_COLUMNS``), as rows; their days are local to ``tz``."""
     acknowledge, answer = deadlines.targets(policy)
     raised: dict[int, dict[int, datetime]] = defaultdict(dict)
     for alarm in alarms:
@@ -127,6 +141,10 @@ def cycle_facts(case: VoiceCase, events: Sequence[Any],
                 and _utc(case.rated_at) >= start:  # type: ignore[operator]
             rating = case.rating
         levels = raised.get(cycle, {})
+        first_response = None if acknowledged is None \
+            else _minutes(calendar, start, acknowledged, pauses)
+        answer_minutes = None if answered is None \
+            else _minutes(calendar, start, answered, pauses)
         rows.append({
             "case_id": case.id, "cycle": cycle, "agency_id": case.agency_id,
             "category_id": case.category_id, "channel": case.channel,
@@ -135,25 +153,30 @@ def cycle_facts(case: VoiceCase, events: Sequence[Any],
             "acknowledged_at": acknowledged, "acknowledge_due": ack_due,
             "acknowledged_on_time": None if acknowledged is None or ack_due is None
             else acknowledged <= ack_due,
-            "first_response_minutes": None if acknowledged is None
-            else _minutes(calendar, start, acknowledged, pauses),
+            "first_response_minutes": first_response,
             "answered_at": answered, "answer_due": answer_due,
             "answered_on_time": None if answered is None or answer_due is None
             else answered <= answer_due,
-            "answer_minutes": None if answered is None
-            else _minutes(calendar, start, answered, pauses),
+            "answer_minutes": answer_minutes,
             "rating": int(rating) if isinstance(rating, int) else None,
             "reopened": cycle < case.cycle,
             "warning_at": levels.get(deadlines.WARNING),
             "breach_at": levels.get(deadlines.BREACH),
             "leadership_at": levels.get(deadlines.LEADERSHIP),
             "last_alarm_at": max(levels.values()) if levels else None,
+            "started_day": _day(start, tz), "acknowledged_day": _day(acknowledged, tz),
+            "answered_day": _day(answered, tz),
+            "warning_day": _day(levels.get(deadlines.WARNING), tz),
+            "breach_day": _day(levels.get(deadlines.BREACH), tz),
+            "leadership_day": _day(levels.get(deadlines.LEADERSHIP), tz),
+            "first_response_bin": _bin(first_response), "answer_bin": _bin(answer_minutes),
         })
     return rows
 
 
-def write_facts(session: Session, case_ids: Sequence[int]) -> int:
-    """Compute and write anew the facts of ``case_ids``; how many rows."""
+def write_facts(session: Session, case_ids: Sequence[int], tz: ZoneInfo) -> int:
+    """Compute and write anew the facts of ``case_ids``, the daily tables moved with
+    them; how many rows."""
     if not case_ids:
         return 0
     cases = list(session.scalars(select(VoiceCase).where(VoiceCase.id.in_(case_ids))))
@@ -170,10 +193,12 @@ def write_facts(session: Session, case_ids: Sequence[int]) -> int:
                  for version in {c.calendar_version for c in cases}}
     rows = [row for c in cases
             for row in cycle_facts(c, events[c.id], alarms[c.id], policies[c.policy_id],
-                                   calendars[c.calendar_version])]
+                                   calendars[c.calendar_version], tz)]
+    daily.apply(session, case_ids, -1)
     session.execute(delete(CaseCycleFact).where(CaseCycleFact.case_id.in_(case_ids)))
     if rows:
         session.execute(insert(CaseCycleFact), rows)
+    daily.apply(session, case_ids, +1)
     return len(rows)
 
 
@@ -208,11 +233,13 @@ def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = F
             ids = _changed(session, since, after, batch)
             if not ids:
                 break
-            result.facts += write_facts(session, ids)
+            result.facts += write_facts(session, ids, config.tz)
         result.cases += len(ids)
         result.batches += 1
         after = ids[-1]
     with db.write.begin() as session:
+        if result.cases:
+            daily.prune(session)
         state = session.get(DashboardRefresh, SUMMARY)
         if state is None:
             state = DashboardRefresh(name=SUMMARY, as_of=now, changes_from=now)

@@ -59,15 +59,26 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian, Hijri
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
 from core.calendar import versions
-from core.calendar.dates import hijri_date, local_date
+from core.calendar.dates import hijri_date
 from core.calendar.working import WorkingCalendar, from_minute, to_minute
-from core.dashboards.models import CaseCycleFact, DashboardRefresh
+from core.dashboards import histogram
+from core.dashboards.models import (
+    DAILY_COUNTS,
+    NO_CATEGORY,
+    CaseCycleFact,
+    DailyCount,
+    DashboardRefresh,
+    answer_bins,
+    daily_times,
+    first_response_bins,
+)
 from core.directory.models import Agency
+from core.platform.db import UTCDateTime
 from core.platform.errors import InvalidRequest, NotFound
 from core.voice import states
 from core.voice.models import VoiceCase, VoiceCategory
@@ -155,7 +166,6 @@ class Scope:
     category_id: int | None = None
     channel: str | None = None
     case_type: str | None = None
-    assigned_user_id: int | None = None
 
 
 def resolve(session: Session, filters: Filters) -> Scope:
@@ -321,13 +331,26 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 # --- the period figures ---------------------------------------------------------------
+#
+# Where each figure is read from. Counts (received, answered, on time, ratings,
+# reopenings, escalations) from the daily counts (``voice_daily``: one row per local day,
+# agency, category, channel and type), whatever the period. The medians and 90th
+# percentiles exactly from the facts (every cycle's time) when the period is at most
+# ``EXACT_DAYS`` days or narrowed by category, channel or type; otherwise, for every
+# agency or one, from the daily histograms (``voice_daily_times``), within the bound
+# ``core.dashboards.histogram`` states (less than 1/16 of the value; exact under 32
+# minutes). By specialist (``volumes``), everything from the facts: the daily tables do
+# not keep the specialist.
+
+EXACT_DAYS = 31  # the longest period whose percentiles are read exactly from the facts
 
 
 def _where(scope: Scope,
-           table: type[CaseCycleFact] | type[VoiceCase] = CaseCycleFact,
+           table: type[CaseCycleFact] | type[VoiceCase] | type[DailyCount] = CaseCycleFact,
            ) -> list[ColumnElement[bool]]:
-    """The scope's filters on the facts (the period figures) or, with ``VoiceCase``, on
-    the live cases (the backlog now): both tables name these columns alike."""
+    """The scope's filters on the facts or the daily counts (the period figures) or,
+    with ``VoiceCase``, on the live cases (the backlog now): the tables name these
+    columns alike."""
     conditions: list[ColumnElement[bool]] = []
     if scope.agency_id is not None:
         conditions.append(table.agency_id == scope.agency_id)
@@ -337,9 +360,14 @@ def _where(scope: Scope,
         conditions.append(table.channel == scope.channel)
     if scope.case_type is not None:
         conditions.append(table.case_type == scope.case_type)
-    if scope.assigned_user_id is not None:
-        conditions.append(table.assigned_user_id == scope.assigned_user_id)
     return conditions
+
+
+def from_histograms(period: Period, scope: Scope) -> bool:
+    """Whether ``period``'s percentiles for ``scope`` come from the daily histograms
+    (long, and by agency at most) rather than exactly from the facts."""
+    return (period.days > EXACT_DAYS and scope.category_id is None
+            and scope.channel is None and scope.case_type is None)
 
 
 @dataclass
@@ -380,6 +408,10 @@ class _Tally:
             reopened=self.reopened, reopen_pct=_pct(self.reopened, self.answered),
             escalations=dict(self.escalations))
 
+    def counted(self) -> bool:
+        return bool(self.received or self.acknowledged or self.answered
+                    or any(self.escalations.values()))
+
 
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
@@ -395,6 +427,14 @@ def _grouped(session: Session, key: Any, columns: Sequence[Any],
 
 
 ALL = "*"  # the group of the whole selection beside the others (``tallies(total=True)``)
+# Each dimension's column in the facts and in the daily counts (None: not kept there).
+_FACT_KEYS: dict[str, Any] = {
+    "agency": CaseCycleFact.agency_id, "category": CaseCycleFact.category_id,
+    "channel": CaseCycleFact.channel, "type": CaseCycleFact.case_type,
+    "specialist": CaseCycleFact.assigned_user_id}
+_DAILY_KEYS: dict[str, Any] = {
+    "agency": DailyCount.agency_id, "category": DailyCount.category_id,
+    "channel": DailyCount.channel, "type": DailyCount.case_type}
 
 
 def _percentiles(session: Session, key: Any, minutes: Any,
@@ -433,52 +473,126 @@ def _add(total: _Tally, part: _Tally) -> None:
         total.escalations[level] += part.escalations[level]
 
 
-def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
-            key: Any = CaseCycleFact.agency_id, *, total: bool = False) -> dict[Any, _Tally]:
-    """The period's raw figures grouped by ``key`` (a column of the facts; None: one
-    group, None, for the whole selection), and with ``total`` the whole selection as
-    group ``ALL``: range reads of the summary on its indexes, counted and summed in the
-    database; the total's counts are the groups' sums, its percentiles its own."""
-    f = CaseCycleFact
-    where = _where(scope)
-    out: dict[Any, _Tally] = defaultdict(_Tally)
-    for group, count in _grouped(session, key, (func.count(),), [
-            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
-        out[group].received = int(count)
-    acknowledged = [f.acknowledged_at >= start, f.acknowledged_at < end,
-                    f.excluded.is_(False), *where]
-    for group, count, on_time in _grouped(session, key, (
-            func.count(), _count(f.acknowledged_on_time.is_(True))), acknowledged):
-        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
-    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes,
-                                          acknowledged, total).items():
-        out[group].ack_p50, out[group].ack_p90 = p50, p90
-    answered = [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]
-    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
-            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
-                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
-                           _count(f.reopened.is_(True))), answered):
-        tally = out[group]
-        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
-        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
-        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
-    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered,
-                                          total).items():
-        out[group].answer_p50, out[group].answer_p90 = p50, p90
-    levels = [_count(and_(column >= start, column < end))
-              for column in (f.warning_at, f.breach_at, f.leadership_at)]
-    for group, *counts in _grouped(session, key, levels, [
-            f.last_alarm_at >= start, f.warning_at < end, *where]):
-        out[group].escalations = {level: int(n or 0)
-                                  for level, n in zip(LEVELS, counts, strict=True)}
+def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+            by: Dimension | None = "agency", *, total: bool = False,
+            times: bool = True) -> dict[Any, _Tally]:
+    """The period's raw figures grouped by the dimension ``by`` (None: one group, None,
+    for the whole selection), and with ``total`` the whole selection as group ``ALL``
+    (its counts the groups' sums, its percentiles its own); without ``times``, the
+    counts alone. Where each part is read from: the comment above."""
+    if by == "specialist":
+        out = _fact_counts(session, scope, *period.bounds(tz), _FACT_KEYS[by])
+    else:
+        out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None)
+    if times:
+        if by in ("agency", None) and from_histograms(period, scope):
+            _histogram_times(session, scope, period, by == "agency", total, out)
+        else:
+            _exact_times(session, scope, *period.bounds(tz),
+                         _FACT_KEYS[by] if by else None, total, out)
     if total:
         whole = out.pop(ALL, _Tally())
         for part in out.values():
             _add(whole, part)
         out[ALL] = whole
     return {group: tally for group, tally in out.items()
-            if group == ALL or tally.received or tally.acknowledged or tally.answered
-            or any(tally.escalations.values())}
+            if group == ALL or tally.counted()}
+
+
+def _daily_counts(session: Session, scope: Scope, period: Period,
+                  key: Any) -> dict[Any, _Tally]:
+    """The counts by ``key`` (a column of the daily counts, or None): one range read."""
+    d = DailyCount
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    for group, *sums in _grouped(
+            session, key, [func.sum(getattr(d, name)) for name in DAILY_COUNTS],
+            [d.day >= period.start, d.day <= period.end, *_where(scope, DailyCount)]):
+        if key is d.category_id and group == NO_CATEGORY:
+            group = None
+        counts = dict(zip(DAILY_COUNTS, (int(n or 0) for n in sums), strict=True))
+        tally = out[group]
+        tally.received, tally.acknowledged = counts["received"], counts["acknowledged"]
+        tally.ack_on_time, tally.answered = counts["acknowledged_on_time"], counts["answered"]
+        tally.answer_on_time, tally.rated = counts["answered_on_time"], counts["rated"]
+        tally.rating_sum, tally.satisfied = counts["rating_sum"], counts["satisfied"]
+        tally.reopened = counts["reopened"]
+        tally.escalations = {"warning": counts["warnings"], "breach": counts["breaches"],
+                             "leadership": counts["leadership_alarms"]}
+    return out
+
+
+def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
+                 key: Any) -> dict[Any, _Tally]:
+    """The same counts from the facts (by a dimension the daily counts do not keep):
+    range reads of the facts on their indexes, counted in the database."""
+    f = CaseCycleFact
+    where = _where(scope)
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    for group, count in _grouped(session, key, (func.count(),), [
+            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
+        out[group].received = int(count)
+    for group, count, on_time in _grouped(session, key, (
+            func.count(), _count(f.acknowledged_on_time.is_(True))), [
+            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
+            *where]):
+        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
+    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
+            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
+                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
+                           _count(f.reopened.is_(True))),
+            [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]):
+        tally = out[group]
+        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
+        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
+        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
+    levels = [_count(and_(column >= start, column < end))
+              for column in (f.warning_at, f.breach_at, f.leadership_at)]
+    for group, *counts in _grouped(session, key, levels, [
+            f.last_alarm_at >= start, f.warning_at < end, *where]):
+        out[group].escalations = {level: int(n or 0)
+                                  for level, n in zip(LEVELS, counts, strict=True)}
+    return out
+
+
+def _exact_times(session: Session, scope: Scope, start: datetime, end: datetime, key: Any,
+                 total: bool, out: dict[Any, _Tally]) -> None:
+    """The exact percentiles of both times, from every cycle in the selection."""
+    f = CaseCycleFact
+    where = _where(scope)
+    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes, [
+            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
+            *where], total).items():
+        out[group].ack_p50, out[group].ack_p90 = p50, p90
+    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, [
+            f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
+            *where], total).items():
+        out[group].answer_p50, out[group].answer_p90 = p50, p90
+
+
+def _histogram_times(session: Session, scope: Scope, period: Period, by_agency: bool,
+                     total: bool, out: dict[Any, _Tally]) -> None:
+    """The percentiles of both times from the daily histograms: their bins summed over
+    the period's days in the database (by agency, or all), estimated from the sums."""
+    t = daily_times.c
+    sums = [func.sum(t[name]) for name in (*first_response_bins(), *answer_bins())]
+    where = [t.day >= period.start, t.day <= period.end]
+    if scope.agency_id is not None:
+        where.append(t.agency_id == scope.agency_id)
+    whole = [0] * (2 * histogram.BINS)
+    for group, *counts in _grouped(session, t.agency_id if by_agency else None, sums, where):
+        bins = [int(n or 0) for n in counts]
+        histogram.add(whole, bins)
+        _estimate(out[group], bins)
+    if total:
+        _estimate(out[ALL], whole)
+
+
+def _estimate(tally: _Tally, bins: Sequence[int]) -> None:
+    first_response, answer = bins[:histogram.BINS], bins[histogram.BINS:]
+    tally.ack_p50 = histogram.percentile(first_response, 0.5)
+    tally.ack_p90 = histogram.percentile(first_response, 0.9)
+    tally.answer_p50 = histogram.percentile(answer, 0.5)
+    tally.answer_p90 = histogram.percentile(answer, 0.9)
 
 
 def as_of(session: Session) -> datetime | None:
@@ -505,8 +619,8 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
     """The figure set of ``period`` for ``scope``, the previous period beside it, the
     backlog now, and the same per agency."""
     previous_period = period.previous()
-    current = tallies(session, scope, *period.bounds(tz), total=True)
-    previous = tallies(session, scope, *previous_period.bounds(tz), total=True)
+    current = tallies(session, tz, period, scope, total=True)
+    previous = tallies(session, tz, previous_period, scope, total=True)
     current_total, previous_total = current.pop(ALL), previous.pop(ALL)
     backlog = backlogs(session, scope, now)
     ids = set(current) | set(previous) | set(backlog)
@@ -589,7 +703,7 @@ def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
            min_cases: int) -> list[LeagueRow]:
     """Agencies ranked on their median answer time (shorter first; then on-time %, then
     code), those with fewer than ``min_cases`` answered cycles listed after, unranked."""
-    tallied = tallies(session, scope, *period.bounds(tz))
+    tallied = tallies(session, tz, period, scope)
     agencies = _agencies(session, tallied)
     rows = []
     for agency_id, tally in tallied.items():
@@ -623,46 +737,89 @@ def _step_of(day: date, step: Step) -> tuple[date, str]:
     return date(first.year, first.month, first.day), f"{year:04d}-{month:02d}"
 
 
-def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
-          step: Step) -> list[TrendPoint]:
-    """Received, answered, on-time % and median answer time by week, month or Hijri
-    month over ``period`` (the first and last steps cut to the period)."""
-    f = CaseCycleFact
-    start, end = period.bounds(tz)
-    where = _where(scope)
-    received: dict[date, int] = defaultdict(int)
-    answered: dict[date, list[int]] = defaultdict(list)
-    on_time: dict[date, int] = defaultdict(int)
-    labels: dict[date, str] = {}
-
-    def step_start(moment: datetime) -> date:
-        first, label = _step_of(local_date(_utc(moment), tz), step)
-        labels[first] = label
-        return first
-
-    for started in session.scalars(select(f.started_at).where(
-            f.started_at >= start, f.started_at < end, f.cycle == 1, *where)):
-        received[step_start(started)] += 1
-    for moment, minutes, timely in session.execute(
-            select(f.answered_at, f.answer_minutes, f.answered_on_time).where(
-                f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where)):
-        assert moment is not None  # the range excludes null
-        first = step_start(moment)
-        answered[first].append(minutes or 0)
-        on_time[first] += bool(timely)
-    points = []
+def steps(period: Period, step: Step) -> list[tuple[date, date, str]]:
+    """The weeks (Sunday to Saturday), months or Hijri months over ``period``: their
+    first and last days, the first and last cut to the period, and their labels."""
+    out = []
     cursor = period.start
     while cursor <= period.end:
         first, label = _step_of(cursor, step)
         following = _following(first, step)
-        times = sorted(answered.get(first, []))
-        points.append(TrendPoint(max(first, period.start),
-                                 min(following - timedelta(days=1), period.end),
-                                 labels.get(first, label), received.get(first, 0), len(times),
-                                 _pct(on_time.get(first, 0), len(times)),
-                                 _hours(percentile(times, 0.5))))
+        out.append((max(first, period.start),
+                    min(following - timedelta(days=1), period.end), label))
         cursor = following
+    return out
+
+
+def _steps_table(spans: Sequence[tuple[date, date, str]], tz: ZoneInfo) -> Any:
+    """The steps as a table for the database to group by: each step's first and last
+    local days, and the UTC moments they start and end at."""
+    return union_all(*(select(
+        literal(first, Date).label("first_day"), literal(last, Date).label("last_day"),
+        literal(_midnight(first, tz), UTCDateTime()).label("since"),
+        literal(_midnight(last + timedelta(days=1), tz), UTCDateTime()).label("until"))
+        for first, last, _label in spans)).subquery("steps")
+
+
+def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+          step: Step) -> list[TrendPoint]:
+    """Received, answered, on-time % and median answer time by week, month or Hijri
+    month over ``period`` (the first and last steps cut to the period): grouped by step
+    in the database, from the daily counts, and the medians as the period figures'
+    (``from_histograms``: the daily histograms, or exactly from the facts)."""
+    spans = steps(period, step)
+    table = _steps_table(spans, tz)
+    d = DailyCount
+    counted = {first: (int(received or 0), int(answered or 0), int(on_time or 0))
+               for first, received, answered, on_time in session.execute(
+                   select(table.c.first_day, func.sum(d.received), func.sum(d.answered),
+                          func.sum(d.answered_on_time))
+                   .join_from(table, d, and_(d.day >= table.c.first_day,
+                                             d.day <= table.c.last_day))
+                   .where(*_where(scope, DailyCount)).group_by(table.c.first_day))}
+    medians = (_step_histogram_medians(session, table, scope)
+               if from_histograms(period, scope) else _step_exact_medians(session, table, scope))
+    points = []
+    for first, last, label in spans:
+        received, answered, on_time = counted.get(first, (0, 0, 0))
+        points.append(TrendPoint(first, last, label, received, answered,
+                                 _pct(on_time, answered), _hours(medians.get(first))))
     return points
+
+
+def _step_histogram_medians(session: Session, table: Any,
+                            scope: Scope) -> dict[date, float | None]:
+    t = daily_times.c
+    where = [] if scope.agency_id is None else [t.agency_id == scope.agency_id]
+    return {first: histogram.percentile([int(n or 0) for n in counts], 0.5)
+            for first, *counts in session.execute(
+                select(table.c.first_day, *(func.sum(t[name]) for name in answer_bins()))
+                .join_from(table, daily_times, and_(t.day >= table.c.first_day,
+                                                    t.day <= table.c.last_day))
+                .where(*where).group_by(table.c.first_day))}
+
+
+def _step_exact_medians(session: Session, table: Any,
+                        scope: Scope) -> dict[date, float | None]:
+    f = CaseCycleFact
+    joined = and_(f.answered_at >= table.c.since, f.answered_at < table.c.until)
+    where = [f.excluded.is_(False), *_where(scope)]
+    if session.get_bind().dialect.name == "postgresql":
+        return dict(session.execute(  # type: ignore[arg-type]
+            select(table.c.first_day,
+                   func.percentile_cont(0.5).within_group(f.answer_minutes))
+            .join_from(table, f, joined).where(*where).group_by(table.c.first_day)).all())
+    values: dict[date, list[int]] = defaultdict(list)
+    for first, minutes in session.execute(
+            select(table.c.first_day, f.answer_minutes).join_from(table, f, joined)
+            .where(*where)):
+        values[_as_date(first)].append(minutes or 0)
+    return {first: percentile(sorted(found), 0.5) for first, found in values.items()}
+
+
+def _as_date(value: date | str) -> date:
+    """A day as the database gave it back (SQLite gives a literal's text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _following(first: date, step: Step) -> date:
@@ -679,11 +836,8 @@ def volumes(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
             by: Dimension) -> list[VolumeRow]:
     """Received and answered by ``by``, this period and the previous one, the largest
     first."""
-    f = CaseCycleFact
-    column: Any = {"agency": f.agency_id, "category": f.category_id, "channel": f.channel,
-                   "type": f.case_type, "specialist": f.assigned_user_id}[by]
-    now_ = tallies(session, scope, *period.bounds(tz), key=column)
-    before = tallies(session, scope, *period.previous().bounds(tz), key=column)
+    now_ = tallies(session, tz, period, scope, by, times=False)
+    before = tallies(session, tz, period.previous(), scope, by, times=False)
     keys = set(now_) | set(before)
     names: dict[Any, tuple[str, str, str]] = {}
     if by == "agency":
