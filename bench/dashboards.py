@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from sqlalchemy import update  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench import voice  # noqa: E402
@@ -51,13 +51,16 @@ from bench.voice import (  # noqa: E402
 )
 from core.access.actors import AGENCY_LEADER, LEADERSHIP, Actor  # noqa: E402
 from core.calendar.dates import local_date  # noqa: E402
+from core.dashboards import voice as figures  # noqa: E402
+from core.dashboards.models import CaseCycleFact, DailyCount, daily_times  # noqa: E402
 from core.dashboards.service import VoiceDashboards  # noqa: E402
-from core.dashboards.voice import Filters, Period  # noqa: E402
+from core.dashboards.voice import Filters, Period, Scope  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.voice.models import VoiceCase  # noqa: E402
 
 LEADER = Actor(LEADERSHIP_ID, "leadership", "القيادة", LEADERSHIP, None)
 AGENCY = 3
+LATER = NOW + timedelta(minutes=5)  # when the pages are read: after the refresh
 AGENCY_LEADER_ACTOR = Actor(_user_id(AGENCY, AGENCY_LEADER), "leader", "قائد", AGENCY_LEADER,
                             AGENCY)
 
@@ -139,7 +142,84 @@ def _verdict(value: float, target: float) -> str:
     return f"(target < {target:.0f} ms: {'PASS' if value < target else 'MISS'})"
 
 
-def run(url: str, cases: int, rounds: int, reuse: bool, sqlite_target: bool) -> None:
+def _rebuild_and_refresh(db: Database, dashboards: VoiceDashboards) -> None:
+    started = time.perf_counter()
+    built = dashboards.rebuild(now=NOW)
+    print(f"   rebuild: {built.cases:,} cases, {built.facts:,} cycles in "
+          f"{time.perf_counter() - started:.1f} s (printed, not judged)", flush=True)
+    with db.write.begin() as session:
+        session.execute(update(VoiceCase).where(VoiceCase.id % 100 == 0)
+                        .values(updated_at=LATER))
+    started = time.perf_counter()
+    refreshed = dashboards.refresh("bench", timedelta(minutes=5), now=LATER)
+    seconds = time.perf_counter() - started
+    assert refreshed is not None
+    print(f"   refresh of 1 % changed: {refreshed.cases:,} cases in {seconds:.2f} s "
+          f"(target < 60 s: {'PASS' if seconds < 60 else 'MISS'})", flush=True)
+    assert dashboards.release("bench")
+
+
+def _sizes(db: Database) -> None:
+    with db.read() as session:
+        counts = [session.scalar(select(func.count()).select_from(table))
+                  for table in (CaseCycleFact.__table__, DailyCount.__table__, daily_times)]
+        sizes = ""
+        if not db.is_sqlite:
+            sizes = " (" + ", ".join(session.scalar(text(
+                f"SELECT pg_size_pretty(pg_total_relation_size('{name}'))"))
+                for name in ("voice_case_facts", "voice_daily", "voice_daily_times")) + ")"
+    print(f"   rows: {counts[0]:,} facts, {counts[1]:,} daily counts, {counts[2]:,} daily "
+          f"times{sizes}", flush=True)
+
+
+def _emirate_page(dashboards: VoiceDashboards, period: Period) -> None:
+    """Every call ``/dashboards/voice`` makes for leadership."""
+    dashboards.voice_figures(LEADER, period, now=LATER)
+    dashboards.league(LEADER, period)
+    dashboards.trend(LEADER, period, step="week")
+    dashboards.volumes(LEADER, period, by="channel")
+    dashboards.volumes(LEADER, period, by="category")
+
+
+def _agency_page(dashboards: VoiceDashboards, period: Period) -> None:
+    """Every call ``/dashboards/voice`` makes for an agency leader."""
+    leader = AGENCY_LEADER_ACTOR
+    dashboards.voice_figures(leader, period, now=LATER)
+    dashboards.trend(leader, period, step="week")
+    for by in ("channel", "category", "specialist"):
+        dashboards.volumes(leader, period, by=by)  # type: ignore[arg-type]
+    dashboards.late_cases(leader, now=LATER)
+
+
+def _baseline(db: Database, period: Period, rounds: int) -> None:
+    """The emirate's period figures (this period and the previous, by agency and in
+    all) from the facts alone, as they were read before the daily tables; beside the
+    same from the daily tables, and how far the histograms' percentiles are from the
+    exact ones."""
+    def read(source: Callable[..., dict[Any, Any]]) -> dict[Any, Any]:
+        with db.read() as session:
+            source(session, CONFIG.tz, period.previous(), Scope(), total=True)
+            return source(session, CONFIG.tz, period, Scope(), total=True)
+
+    facts_p95, exact = _timed(lambda: read(figures.fact_tallies), rounds)
+    daily_p95, estimated = _timed(lambda: read(figures.tallies), rounds)
+    print(f"   baseline, emirate period figures for {period.days} days from the facts alone: "
+          f"p95 {facts_p95:.0f} ms; from the daily tables: {daily_p95:.0f} ms", flush=True)
+    worst = 0.0
+    for group, tally in exact.items():
+        other = estimated[group]
+        assert (tally.received, tally.answered, tally.answer_on_time, tally.rated) == \
+            (other.received, other.answered, other.answer_on_time, other.rated), group
+        for name in ("ack_p50", "ack_p90", "answer_p50", "answer_p90"):
+            true, guess = getattr(tally, name), getattr(other, name)
+            if true:
+                worst = max(worst, abs(guess - true) / true)
+    print(f"      the counts agree; the histograms' percentiles are at most "
+          f"{100 * worst:.2f} % from the exact ones (bound: 6.25 %)", flush=True)
+
+
+def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
+        sqlite_target: bool) -> None:
     name = "SQLite" if make_url(url).get_backend_name() == "sqlite" else "PostgreSQL"
     print(f"{name}: {cases:,} cases", flush=True)
     if not reuse:
@@ -149,51 +229,50 @@ def run(url: str, cases: int, rounds: int, reuse: bool, sqlite_target: bool) -> 
     db = Database(url)
     dashboards = VoiceDashboards(db, CONFIG, clock=lambda: NOW)
     try:
-        started = time.perf_counter()
-        built = dashboards.rebuild(now=NOW)
-        print(f"   rebuild: {built.cases:,} cases, {built.facts:,} cycles in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
-        later = NOW + timedelta(minutes=5)
-        with db.write.begin() as session:
-            session.execute(update(VoiceCase).where(VoiceCase.id % 100 == 0)
-                            .values(updated_at=later))
-        started = time.perf_counter()
-        refreshed = dashboards.refresh("bench", timedelta(minutes=5), now=later)
-        seconds = time.perf_counter() - started
-        assert refreshed is not None
-        print(f"   refresh of 1 % changed: {refreshed.cases:,} cases in {seconds:.2f} s "
-              f"(target < 60 s: {'PASS' if seconds < 60 else 'MISS'})", flush=True)
+        if rebuild:
+            _rebuild_and_refresh(db, dashboards)
+        _sizes(db)
         today = local_date(NOW, CONFIG.tz)
         month = Period(today - timedelta(days=29), today)
         year = Period(today - timedelta(days=364), today)
         emirate_t, agency_t, list_t = (2000, 2000, 2000) if sqlite_target else (1000, 500, 300)
         code = f"AG{AGENCY:02d}"
         for label, period in (("30 days", month), ("one year", year)):
-            p95, figures = _timed(lambda p=period: dashboards.voice_figures(
-                LEADER, p, now=later), rounds)
+            p95, found = _timed(lambda p=period: dashboards.voice_figures(
+                LEADER, p, now=LATER), rounds)
             print(f"   emirate figures, {label}: p95 {p95:.0f} ms {_verdict(p95, emirate_t)}")
-            c = figures.current
+            c = found.current
             print(f"      received {c.received:,}, answered {c.answered:,}, on time "
                   f"{c.on_time_pct} %, median {c.median_answer_hours} h, p90 "
-                  f"{c.p90_answer_hours} h, open {figures.backlog.open:,}, overdue "
-                  f"{figures.backlog.overdue:,}, ageing {figures.backlog.ageing}, "
-                  f"previous received {figures.previous.received:,}")
+                  f"{c.p90_answer_hours} h, escalations {c.escalations}, open "
+                  f"{found.backlog.open:,}, overdue {found.backlog.overdue:,}, ageing "
+                  f"{found.backlog.ageing}, previous received {found.previous.received:,}")
+            p95, _ = _timed(lambda p=period: _emirate_page(dashboards, p), rounds)
+            print(f"   emirate page (figures, league, trend, 2 volumes), {label}: p95 "
+                  f"{p95:.0f} ms {_verdict(p95, emirate_t)}")
             p95, _ = _timed(lambda p=period: dashboards.voice_figures(
-                AGENCY_LEADER_ACTOR, p, now=later), rounds)
+                AGENCY_LEADER_ACTOR, p, now=LATER), rounds)
             print(f"   agency figures, {label}: p95 {p95:.0f} ms {_verdict(p95, agency_t)}")
+            p95, _ = _timed(lambda p=period: _agency_page(dashboards, p), rounds)
+            print(f"   agency page (figures, trend, 3 volumes, late cases), {label}: p95 "
+                  f"{p95:.0f} ms {_verdict(p95, agency_t)}", flush=True)
         p95, rows = _timed(lambda: dashboards.league(LEADER, year), rounds)
         print(f"   league, one year: p95 {p95:.0f} ms ({sum(r.rank is not None for r in rows)}"
               " ranked)")
         p95, points = _timed(lambda: dashboards.trend(LEADER, year, step="week"), rounds)
         print(f"   trend by week, one year: p95 {p95:.0f} ms ({len(points)} weeks)")
+        p95, points = _timed(lambda: dashboards.trend(LEADER, year, step="hijri_month"),
+                             rounds)
+        print(f"   trend by Hijri month, one year: p95 {p95:.0f} ms ({len(points)} months)")
         p95, page = _timed(lambda: dashboards.cases_behind(
-            LEADER, "answered_late", year, Filters(agency=code), now=later), rounds)
+            LEADER, "answered_late", year, Filters(agency=code), now=LATER), rounds)
         print(f"   drill-down, {code} answered late in a year: p95 {p95:.0f} ms "
               f"{_verdict(p95, list_t)} ({len(page.rows)} rows)")
         p95, page = _timed(lambda: dashboards.cases_behind(
-            LEADER, "overdue", year, now=later), rounds)
+            LEADER, "overdue", year, now=LATER), rounds)
         print(f"   drill-down, overdue now: p95 {p95:.0f} ms {_verdict(p95, list_t)} "
-              f"({len(page.rows)} rows)")
+              f"({len(page.rows)} rows)", flush=True)
+        _baseline(db, year, rounds)
     finally:
         db.dispose()
 
@@ -201,6 +280,8 @@ def run(url: str, cases: int, rounds: int, reuse: bool, sqlite_target: bool) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_database_options(parser)
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="with --reuse: measure the summary as it stands")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as tmp:
         if args.database_url:
@@ -209,7 +290,7 @@ def main() -> None:
             folder = Path(args.keep or tmp)
             folder.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{folder / 'voice.db'}"
-        run(url, args.cases, args.rounds, args.reuse,
+        run(url, args.cases, args.rounds, args.reuse, not args.no_rebuild,
             make_url(url).get_backend_name() == "sqlite")
 
 

@@ -1,13 +1,24 @@
 """Keeping the daily tables (``voice_daily``, ``voice_daily_times``) equal to the sums of
-the facts, as the refresh rewrites the facts of a batch of cases.
+the facts, as the refresh rewrites the facts.
 
-Within the batch's transaction the refresh takes the batch's old facts out of the daily
-rows (``apply(..., -1)``), deletes and writes the facts anew, and puts the new ones in
-(``apply(..., +1)``). Both are one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` per
-table, summed in the database: a day's row moves by the difference, whatever else it
-holds, and a case read twice (the refresh's overlap) takes out exactly what it puts back.
-So the daily rows are, at every commit, the sums of the facts committed with them, and
-a full rebuild keeps them so case by case. Rows left at zero are removed by ``prune``.
+**What a fact adds** (``contribute``): to the daily counts of its day, agency, category,
+channel and type, one received on the day its cycle 1 started; one first response (and
+whether on time) on the day of it, and one answer (on time, rated, its rating, 4 or 5,
+reopened) on the day of it, unless the cycle ended withdrawn or a duplicate; one alarm
+of each level on the day it was raised. To the daily times of its day and agency: its
+first response's bin and its answer's bin (``core.dashboards.histogram``), on their days.
+
+**Incremental** (``Deltas``): in the batch's transaction, the refresh adds up what the
+batch's old facts added and what their new ones add, and moves each daily row by the
+difference (``INSERT ... ON CONFLICT DO UPDATE``, adding). A cycle that did not change
+cancels out: a case answered today moves today's row, whatever its history. So the
+daily rows are, at every commit, the sums of the facts committed with them; rows left
+at zero are removed (``prune``).
+
+**Full** (``reload``): a full refresh (every case, ``gateway dashboards rebuild``) writes
+the facts alone, batch by batch, then sums every fact into the daily tables anew in its
+last transaction, the one that marks the summary refreshed: one pass, not a difference
+per batch. Until then the daily rows are the sums of the facts as they were before.
 
 Under the refresh's lease one run writes at a time; should two ever meet on a case, the
 second's insert of the same facts fails on their primary key and its whole batch (daily
@@ -16,10 +27,11 @@ rows included) rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, literal, select, union_all
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,87 +48,143 @@ from core.dashboards.models import (
 
 COUNT_KEY = ("day", "agency_id", "category_id", "channel", "case_type")
 TIMES_KEY = ("day", "agency_id")
+TIMES = ("first_responses", "answers", *first_response_bins(), *answer_bins())
+# Where each count sits in a row of ``Deltas.counts``.
+_AT = {name: i for i, name in enumerate(DAILY_COUNTS)}
+# What a fact's contributions are computed from (the facts' columns, by name).
+FACT_COLUMNS = (
+    "agency_id", "category_id", "channel", "case_type", "cycle", "excluded",
+    "started_day", "acknowledged_day", "acknowledged_on_time", "answered_day",
+    "answered_on_time", "rating", "reopened", "warning_day", "breach_day",
+    "leadership_day", "first_response_bin", "answer_bin")
+READ_CHUNK = 10_000
 
 
-def _one(condition: ColumnElement[bool]) -> Any:
-    return case((condition, 1), else_=0)
+@dataclass
+class Deltas:
+    """Changes to the daily rows, by key: the counts (in ``DAILY_COUNTS``' order) and the
+    times (in ``TIMES``' order)."""
+
+    counts: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    times: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+
+    def _count(self, key: tuple[Any, ...], name: str, by: int) -> None:
+        row = self.counts.get(key)
+        if row is None:
+            row = self.counts[key] = [0] * len(DAILY_COUNTS)
+        row[_AT[name]] += by
+
+    def _time(self, key: tuple[Any, ...], offset: int, by: int) -> None:
+        row = self.times.get(key)
+        if row is None:
+            row = self.times[key] = [0] * len(TIMES)
+        row[offset] += by
+
+    def contribute(self, fact: Mapping[str, Any], sign: int = 1) -> None:
+        """Add (``sign`` 1) or take out (-1) what ``fact`` (a row of the facts, by
+        column name) adds to the daily tables: the definition in the docstring above."""
+        dims = (fact["agency_id"], fact["category_id"] or NO_CATEGORY, fact["channel"],
+                fact["case_type"])
+        if fact["cycle"] == 1 and fact["started_day"] is not None:
+            self._count((fact["started_day"], *dims), "received", sign)
+        counted = not fact["excluded"]
+        day = fact["acknowledged_day"]
+        if counted and day is not None:
+            key = (day, *dims)
+            self._count(key, "acknowledged", sign)
+            if fact["acknowledged_on_time"]:
+                self._count(key, "acknowledged_on_time", sign)
+            if fact["first_response_bin"] is not None:
+                self._time((day, fact["agency_id"]), 0, sign)
+                self._time((day, fact["agency_id"]), 2 + fact["first_response_bin"], sign)
+        day = fact["answered_day"]
+        if counted and day is not None:
+            key = (day, *dims)
+            self._count(key, "answered", sign)
+            rating = fact["rating"]
+            for name, holds in (("answered_on_time", fact["answered_on_time"]),
+                                ("rated", rating is not None),
+                                ("satisfied", rating is not None and rating >= 4),
+                                ("reopened", fact["reopened"])):
+                if holds:
+                    self._count(key, name, sign)
+            if rating:
+                self._count(key, "rating_sum", sign * rating)
+            if fact["answer_bin"] is not None:
+                self._time((day, fact["agency_id"]), 1, sign)
+                self._time((day, fact["agency_id"]), 2 + BINS + fact["answer_bin"], sign)
+        for name, column in (("warnings", "warning_day"), ("breaches", "breach_day"),
+                             ("leadership_alarms", "leadership_day")):
+            if fact[column] is not None:
+                self._count((fact[column], *dims), name, sign)
+
+    def changed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows that move (a key whose changes cancel out does not), as the upserts
+        take them."""
+        return ([dict(zip(COUNT_KEY, key, strict=True)) | dict(zip(DAILY_COUNTS, row, strict=True))
+                 for key, row in self.counts.items() if any(row)],
+                [dict(zip(TIMES_KEY, key, strict=True)) | dict(zip(TIMES, row, strict=True))
+                 for key, row in self.times.items() if any(row)])
 
 
-def _counted(case_ids: Sequence[int]) -> Select[Any]:
-    """Each fact's contributions to the daily counts: one row per (moment, measure), the
-    measure's counts on it, 0 elsewhere."""
-    f = CaseCycleFact
-    mine = f.case_id.in_(case_ids)
-    zero = literal(0)
-
-    def part(day: Any, where: Sequence[ColumnElement[bool]], **counts: Any) -> Select[Any]:
-        return select(day.label("day"), f.agency_id, f.category_id, f.channel, f.case_type,
-                      *((counts.get(name, zero)).label(name) for name in DAILY_COUNTS)
-                      ).where(mine, day.is_not(None), *where)
-
-    answered = f.excluded.is_(False)
-    return union_all(
-        part(f.started_day, [f.cycle == 1], received=literal(1)),
-        part(f.acknowledged_day, [f.excluded.is_(False)], acknowledged=literal(1),
-             acknowledged_on_time=_one(f.acknowledged_on_time.is_(True))),
-        part(f.answered_day, [answered], answered=literal(1),
-             answered_on_time=_one(f.answered_on_time.is_(True)),
-             rated=_one(f.rating.is_not(None)), rating_sum=func.coalesce(f.rating, 0),
-             satisfied=_one(f.rating >= 4), reopened=_one(f.reopened.is_(True))),
-        part(f.warning_day, [], warnings=literal(1)),
-        part(f.breach_day, [], breaches=literal(1)),
-        part(f.leadership_day, [], leadership_alarms=literal(1)),
-    ).subquery()  # type: ignore[return-value]
+def read_facts(session: Session, case_ids: Iterable[int] | None = None) -> Any:
+    """The facts' columns contributions are computed from: of ``case_ids``, or all."""
+    f = CaseCycleFact.__table__.c
+    query = select(*(f[name] for name in FACT_COLUMNS))
+    if case_ids is not None:
+        query = query.where(f.case_id.in_(list(case_ids)))
+    return session.execute(query.execution_options(yield_per=READ_CHUNK)).mappings()
 
 
-def _timed(case_ids: Sequence[int]) -> Any:
-    """Each fact's times, one row per measure: the first response's bin, or the answer's."""
-    f = CaseCycleFact
-    mine = [f.case_id.in_(case_ids), f.excluded.is_(False)]
-    none = literal(None)
-    return union_all(
-        select(f.acknowledged_day.label("day"), f.agency_id,
-               f.first_response_bin.label("fr"), none.label("an"))
-        .where(*mine, f.acknowledged_day.is_not(None)),
-        select(f.answered_day.label("day"), f.agency_id, none.label("fr"),
-               f.answer_bin.label("an"))
-        .where(*mine, f.answered_day.is_not(None)),
-    ).subquery()
-
-
-def _upsert(session: Session, table: Any, key: Sequence[str], names: Sequence[str],
-            query: Select[Any]) -> None:
-    """``INSERT INTO table SELECT ...``; a key already there has its counts added to."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).from_select([*key, *names], query)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: table.c[name] + statement.excluded[name] for name in names})
-    session.execute(statement)
-
-
-def apply(session: Session, case_ids: Sequence[int], sign: int) -> None:
-    """Add (``sign`` 1) or take out (-1) the facts of ``case_ids`` as they are now in
-    the daily tables."""
-    if not case_ids:
+def _upsert(session: Session, table: Any, key: tuple[str, ...], names: tuple[str, ...],
+            rows: list[dict[str, Any]]) -> None:
+    """Add ``rows``' counts to the rows of their keys (new keys inserted as they are)."""
+    if not rows:
         return
-    counted = _counted(case_ids)
-    _upsert(session, DailyCount.__table__, COUNT_KEY, DAILY_COUNTS, select(
-        counted.c.day, counted.c.agency_id,
-        func.coalesce(counted.c.category_id, NO_CATEGORY), counted.c.channel,
-        counted.c.case_type,
-        *(sign * func.sum(counted.c[name]) for name in DAILY_COUNTS))
-        .group_by(counted.c.day, counted.c.agency_id, counted.c.category_id,
-                  counted.c.channel, counted.c.case_type))
-    timed = _timed(case_ids)
-    bins = [*first_response_bins(), *answer_bins()]
-    _upsert(session, daily_times, TIMES_KEY, ["first_responses", "answers", *bins], select(
-        timed.c.day, timed.c.agency_id,
-        sign * func.count(timed.c.fr), sign * func.count(timed.c.an),
-        *(sign * func.sum(_one(timed.c.fr == index)) for index in range(BINS)),
-        *(sign * func.sum(_one(timed.c.an == index)) for index in range(BINS)))
-        .group_by(timed.c.day, timed.c.agency_id))
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: table.c[name] + statement.excluded[name] for name in names}), rows)
+
+
+def apply(session: Session, deltas: Deltas) -> None:
+    """Move the daily rows by ``deltas``."""
+    counts, times = deltas.changed()
+    _upsert(session, DailyCount.__table__, COUNT_KEY, DAILY_COUNTS, counts)
+    _upsert(session, daily_times, TIMES_KEY, TIMES, times)
+
+
+def reload(session: Session) -> None:
+    """Every fact summed into the daily tables anew (a full refresh's last step)."""
+    sums = Deltas()
+    for fact in read_facts(session):
+        sums.contribute(fact)
+    session.execute(delete(DailyCount))
+    session.execute(delete(daily_times))
+    _write(session, DailyCount.__table__.name, (*COUNT_KEY, *DAILY_COUNTS),
+           ((*key, *row) for key, row in sums.counts.items() if any(row)))
+    _write(session, daily_times.name, (*TIMES_KEY, *TIMES),
+           ((*key, *row) for key, row in sums.times.items() if any(row)))
+
+
+def _write(session: Session, table: str, names: tuple[str, ...],
+           rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert plain rows (a day first) the fastest way each database takes them: COPY on
+    PostgreSQL; on SQLite the driver's executemany, the day as SQLite's dates are
+    stored. The ORM's per-row parameters would cost more than the sums: a year of
+    daily times is ten thousand rows of 452 numbers."""
+    connection = session.connection()
+    columns = ", ".join(names)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(names))
+    connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                               [(row[0].isoformat(), *row[1:]) for row in rows])
 
 
 def prune(session: Session) -> None:

@@ -153,7 +153,8 @@ daily_times = Table(
 class DashboardRefresh(Base):
     """Where a summary stands: ``as_of`` the time its figures are true at (returned with
     every figure set), ``changes_from`` the change time the next incremental refresh
-    reads from (less a safety overlap), ``rebuilt_at`` the last full rebuild."""
+    reads from (less a safety overlap), ``rebuilt_at`` the last full rebuild,
+    ``full_pending`` a full refresh begun and not finished (the next one is full)."""
 
     __tablename__ = "dashboard_refreshes"
 
@@ -162,3 +163,4 @@ class DashboardRefresh(Base):
     changes_from: Mapped[datetime]
     rebuilt_at: Mapped[datetime | None]
     cases: Mapped[int] = mapped_column(Integer, default=0)  # refreshed in the last run
+    full_pending: Mapped[bool] = mapped_column(Boolean, default=False)

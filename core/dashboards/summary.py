@@ -18,10 +18,13 @@ each time, by which the daily tables count it (``core.dashboards.daily``).
 alarmed (``voice_alarms.raised_at``) since the last refresh began, less a safety overlap
 (``OVERLAP``: a transaction that began before the last refresh and committed after it
 is read again), and writes each one's facts anew (delete and insert, in batches, each
-its own transaction, the daily tables moved by the difference in the same one): running
-it twice, or over a case twice, changes nothing. ``full``
-(``gateway dashboards rebuild``) does every case, for when a definition changes; it
-does not need the watermark and sets it.
+its own transaction, the daily tables moved by the difference in the same one:
+``core.dashboards.daily``): running it twice, or over a case twice, changes nothing.
+``full``
+(``gateway dashboards rebuild``) does every case, for when a definition changes, and
+sums the facts into the daily tables anew at its end; it does not need the watermark
+and sets it. A full refresh stopped before its end (``full_pending``) is started again
+by the next refresh, whoever runs it.
 
 **Exactly once across machines**: the scheduler runs it under the lease ``LEASE``
 (renewed between batches; lost, the run stops and leaves the watermark where it was, so
@@ -174,9 +177,11 @@ def cycle_facts(case: VoiceCase, events: Sequence[Any],
     return rows
 
 
-def write_facts(session: Session, case_ids: Sequence[int], tz: ZoneInfo) -> int:
-    """Compute and write anew the facts of ``case_ids``, the daily tables moved with
-    them; how many rows."""
+def write_facts(session: Session, case_ids: Sequence[int], tz: ZoneInfo, *,
+                daily_rows: bool = True) -> int:
+    """Compute and write anew the facts of ``case_ids``, and with ``daily_rows`` move
+    the daily tables by the difference (a full refresh reloads them at its end instead);
+    how many rows."""
     if not case_ids:
         return 0
     cases = list(session.scalars(select(VoiceCase).where(VoiceCase.id.in_(case_ids))))
@@ -194,11 +199,16 @@ def write_facts(session: Session, case_ids: Sequence[int], tz: ZoneInfo) -> int:
     rows = [row for c in cases
             for row in cycle_facts(c, events[c.id], alarms[c.id], policies[c.policy_id],
                                    calendars[c.calendar_version], tz)]
-    daily.apply(session, case_ids, -1)
+    if daily_rows:
+        deltas = daily.Deltas()
+        for old in daily.read_facts(session, case_ids):
+            deltas.contribute(old, -1)
+        for new in rows:
+            deltas.contribute(new)
+        daily.apply(session, deltas)
     session.execute(delete(CaseCycleFact).where(CaseCycleFact.case_id.in_(case_ids)))
     if rows:
         session.execute(insert(CaseCycleFact), rows)
-    daily.apply(session, case_ids, +1)
     return len(rows)
 
 
@@ -217,14 +227,16 @@ def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = F
             batch: int = BATCH,
             keep_going: Callable[[], bool] | None = None) -> Refreshed:
     """Bring the facts up to ``now``: the cases changed since the last refresh began
-    (less ``OVERLAP``), or every case when ``full`` or never refreshed. The caller holds
-    the lease; ``keep_going()`` is asked between batches."""
-    result = Refreshed(full=full)
-    with db.read() as session:
+    (less ``OVERLAP``), or every case (a full refresh) when ``full``, never refreshed,
+    or a full refresh was stopped before its end (``full_pending``: it starts again).
+    The caller holds the lease; ``keep_going()`` is asked between batches."""
+    with db.write.begin() as session:
         state = session.get(DashboardRefresh, SUMMARY)
-        since = None if full or state is None else _utc(state.changes_from)
-        if since is not None:
-            since -= OVERLAP
+        full = full or state is None or state.full_pending
+        since = None if full or state is None else _utc(state.changes_from) - OVERLAP
+        if full and state is not None:
+            state.full_pending = True
+    result = Refreshed(full=full)
     after = 0
     while True:
         if result.batches and keep_going is not None and not keep_going():
@@ -233,19 +245,21 @@ def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = F
             ids = _changed(session, since, after, batch)
             if not ids:
                 break
-            result.facts += write_facts(session, ids, config.tz)
+            result.facts += write_facts(session, ids, config.tz, daily_rows=not full)
         result.cases += len(ids)
         result.batches += 1
         after = ids[-1]
     with db.write.begin() as session:
-        if result.cases:
+        if full:
+            daily.reload(session)
+        elif result.cases:
             daily.prune(session)
         state = session.get(DashboardRefresh, SUMMARY)
         if state is None:
             state = DashboardRefresh(name=SUMMARY, as_of=now, changes_from=now)
             session.add(state)
         state.as_of = state.changes_from = now
-        state.cases = result.cases
+        state.cases, state.full_pending = result.cases, False
         if full:
             state.rebuilt_at = now
     result.complete, result.as_of = True, now

@@ -168,13 +168,19 @@ class Scope:
     case_type: str | None = None
 
 
+def no_such_agency() -> NotFound:
+    """The answer to an agency that does not exist, and to an agency leader asking for
+    another's figures: the two look alike."""
+    return NotFound("no such agency", code="unknown_agency", field="agency")
+
+
 def resolve(session: Session, filters: Filters) -> Scope:
     """Codes to ids; an unknown agency or category is a 404 naming the field."""
     agency_id = category_id = None
     if filters.agency is not None:
         agency_id = session.scalar(select(Agency.id).where(Agency.code == filters.agency))
         if agency_id is None:
-            raise NotFound("no such agency", code="unknown_agency", field="agency")
+            raise no_such_agency()
     if filters.category is not None:
         category_id = session.scalar(select(VoiceCategory.id).where(
             VoiceCategory.code == filters.category))
@@ -481,15 +487,34 @@ def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     (its counts the groups' sums, its percentiles its own); without ``times``, the
     counts alone. Where each part is read from: the comment above."""
     if by == "specialist":
-        out = _fact_counts(session, scope, *period.bounds(tz), _FACT_KEYS[by])
-    else:
-        out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None)
+        return fact_tallies(session, tz, period, scope, by, total=total, times=times)
+    out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None)
     if times:
         if by in ("agency", None) and from_histograms(period, scope):
             _histogram_times(session, scope, period, by == "agency", total, out)
         else:
             _exact_times(session, scope, *period.bounds(tz),
                          _FACT_KEYS[by] if by else None, total, out)
+    return _totalled(out, total)
+
+
+def fact_tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+                 by: Dimension | None = "agency", *, total: bool = False,
+                 times: bool = True) -> dict[Any, _Tally]:
+    """The same as ``tallies``, every part from the facts (exact, and by any dimension,
+    the specialist too): range reads of the facts, counted in the database. What the
+    daily tables must add up to."""
+    start, end = period.bounds(tz)
+    key = _FACT_KEYS[by] if by else None
+    out = _fact_counts(session, scope, start, end, key)
+    if times:
+        _exact_times(session, scope, start, end, key, total, out)
+    return _totalled(out, total)
+
+
+def _totalled(out: dict[Any, _Tally], total: bool) -> dict[Any, _Tally]:
+    """The groups that counted anything, and with ``total`` the group ``ALL`` holding
+    their counts' sums (and the percentiles already put there)."""
     if total:
         whole = out.pop(ALL, _Tally())
         for part in out.values():

@@ -1,5 +1,6 @@
 """the dashboards' daily tables: counts by day, agency, category, channel and type, and
-histograms of the times by day and agency; each fact's local days and bins
+histograms of the times by day and agency; each fact's local days and bins; a full
+refresh left unfinished
 
 Revision ID: f3a8c6e1d927
 Revises: b4d8f2a6c931
@@ -9,7 +10,8 @@ Create Date: 2026-12-05 08:00:00
 facts, kept by the scheduler's refresh. The facts written before have no days: the
 summary's refresh state is removed, so that the next refresh (or ``gateway dashboards
 rebuild``) rewrites every case's facts and fills the daily tables; until it has, the
-pages say the figures have not been computed yet.
+pages say the figures have not been computed yet. (The table is then empty: the new
+column needs no default.)
 """
 
 from __future__ import annotations
@@ -60,9 +62,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('day', 'agency_id', name='pk_voice_daily_times'),
     )
     op.execute("DELETE FROM dashboard_refreshes WHERE name = 'voice'")
+    with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('full_pending', sa.Boolean(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
+        batch_op.drop_column('full_pending')
     op.drop_table('voice_daily_times')
     op.drop_index('ix_voice_daily_agency', table_name='voice_daily')
     op.drop_table('voice_daily')
