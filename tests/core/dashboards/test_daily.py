@@ -1,0 +1,222 @@
+"""The daily tables (core/dashboards/daily.py) against the facts they sum, on the
+hand-built week of tests/core/voice/test_dashboards.py: the figures read from them are
+the facts' (counts exactly; percentiles exactly up to ``EXACT_DAYS``, within the
+histogram's bound beyond), and after each incremental refresh (a case acted on either
+side of midnight, a reopened case, a case sent to another agency, a full refresh
+stopped halfway) the daily rows are exactly what summing every fact anew gives."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.dashboards import daily, histogram, summary
+from core.dashboards.models import DailyCount, DashboardRefresh, daily_times
+from core.dashboards.voice import ALL, EXACT_DAYS, SUMMARY, Period, Scope, fact_tallies, tallies
+from tests.core.voice.conftest import PROOF
+from tests.core.voice.test_dashboards import (  # noqa: F401  (fixtures)
+    NOW,
+    WEEK,
+    assign,
+    at,
+    local,
+    settings,
+    start,
+    week,
+)
+
+TTL = timedelta(minutes=1)
+LONG = Period(date(2026, 10, 25), date(2026, 12, 31))  # 68 days: histograms
+COUNTS = ("received", "acknowledged", "ack_on_time", "answered", "answer_on_time", "rated",
+          "rating_sum", "satisfied", "reopened", "escalations")
+TIMES = ("ack_p50", "ack_p90", "answer_p50", "answer_p90")
+
+
+def rows(core) -> tuple[dict, dict]:
+    """Both daily tables, by key."""
+    with core.db.read() as session:
+        counts = {tuple(row[:5]): tuple(row[5:])
+                  for row in session.execute(select(DailyCount.__table__))}
+        times = {tuple(row[:2]): tuple(row[2:]) for row in session.execute(select(daily_times))}
+    return counts, times
+
+
+def assert_the_sums_of_the_facts(core) -> None:
+    """The daily rows are what summing every fact anew gives (nothing left at zero)."""
+    kept = rows(core)
+    with core.db.write.begin() as session:
+        daily.reload(session)
+    assert rows(core) == kept
+
+
+def refresh(core, moment) -> summary.Refreshed:
+    done = core.dashboards.refresh("test", TTL, now=moment)
+    assert done is not None and done.complete
+    return done
+
+
+def compare(core, period: Period, by, scope: Scope = Scope()) -> None:
+    """``tallies`` (the daily tables) against ``fact_tallies`` (the facts alone)."""
+    with core.db.read() as session:
+        exact = fact_tallies(session, core.config.tz, period, scope, by, total=True)
+        read = tallies(session, core.config.tz, period, scope, by, total=True)
+    assert set(read) == set(exact), (period, by)
+    for group, tally in exact.items():
+        assert [getattr(read[group], n) for n in COUNTS] == \
+            [getattr(tally, n) for n in COUNTS], (period, by, group)
+        for name in TIMES:
+            true, found = getattr(tally, name), getattr(read[group], name)
+            if period.days <= EXACT_DAYS or scope.category_id is not None or by not in (
+                    "agency", None):
+                assert found == true, (period, by, group, name)
+            elif true is None:
+                assert found is None
+            else:  # within one bin: exact below 32 minutes, a sixteenth above
+                assert abs(found - true) <= max(0.0, true / 16), (period, by, group, name)
+
+
+@pytest.mark.parametrize("period", [WEEK, LONG], ids=["week", "long"])
+def test_the_daily_tables_give_the_facts_figures(core, week, period):
+    assert_the_sums_of_the_facts(core)
+    for by in ("agency", "category", "channel", "type", None):
+        compare(core, period, by)
+    mun = week.agencies["MUN"]
+    compare(core, period, "agency", Scope(agency_id=mun))
+    compare(core, period, None, Scope(case_type="complaint"))
+    with core.db.read() as session:
+        whole = tallies(session, core.config.tz, period, Scope(), None)[None]
+    assert (whole.received, whole.answered) == ((9, 5) if period == WEEK else (11, 6))
+
+
+def test_the_long_periods_percentiles_come_from_the_histograms(core, week):
+    """Over ``LONG``: answers of 810, 1320, 240, 120, 120 and (the week before) 420
+    minutes, each inside its bin; the median is their middle two's mean within a bin.
+    First responses: the week's and P's 10 minutes."""
+    with core.db.read() as session:
+        found = tallies(session, core.config.tz, LONG, Scope(), None, total=True)[ALL]
+    assert found.answer_p50 == pytest.approx(330, abs=16)  # (240 + 420) / 2
+    assert found.ack_p50 == 20.0  # [5, 10, 10, 20, 30, 30, 180]: under 32 minutes, exact
+    points = core.dashboards.trend(week.users["leadership"], LONG, step="week")
+    # Each week's median inside its bin: 420 minutes in [416, 431], 240 in [240, 247].
+    assert [(p.label, p.received, p.answered, p.median_answer_hours) for p in points
+            if p.received or p.answered] == [("2026-11-15", 1, 1, round(423.5 / 60, 2)),
+                                             ("2026-11-22", 9, 5, round(243.5 / 60, 2)),
+                                             ("2026-11-29", 1, 0, None)]
+    assert len(points) == 10 and points[0].start == LONG.start
+
+
+def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):
+    """I, received Thursday 3 December 08:00, is assigned at 23:55 and answered at
+    00:05 on Friday, with a refresh between: the first response counts on the 3rd, the
+    answer on the 4th, and nothing else moves."""
+    tracking = week.cases["I"]
+    thursday, friday = Period(date(2026, 12, 3), date(2026, 12, 3)), \
+        Period(date(2026, 12, 4), date(2026, 12, 4))
+    before = rows(core)
+    assign(week, tracking, local(3, 23, 55, month=12))
+    refresh(core, local(3, 23, 58, month=12))
+    at(week, local(4, 0, 2, month=12)).act(week.specialist("MUN"), tracking, "start")
+    at(week, local(4, 0, 4, month=12)).act(week.specialist("MUN"), tracking, "answer",
+                                           text="أصلح")
+    at(week, local(4, 0, 5, month=12)).act(week.coordinator("MUN"), tracking, "approve")
+    done = refresh(core, local(4, 0, 10, month=12))
+    assert done.cases >= 1 and not done.full
+    leadership = week.users["leadership"]
+    on_thursday = core.dashboards.voice_figures(leadership, thursday, now=NOW).current
+    on_friday = core.dashboards.voice_figures(leadership, friday, now=NOW).current
+    assert (on_thursday.received, on_thursday.acknowledged, on_thursday.answered) == (1, 1, 0)
+    assert (on_friday.received, on_friday.acknowledged, on_friday.answered) == (0, 0, 1)
+    counts, _times = rows(core)
+    moved = {key for key in counts if counts[key] != before[0].get(key)}
+    assert {key[0] for key in moved} == {date(2026, 12, 3), date(2026, 12, 4)}
+    assert_the_sums_of_the_facts(core)
+    compare(core, Period(date(2026, 12, 3), date(2026, 12, 4)), "agency")
+
+
+def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):
+    """B, answered Thursday 26 November, is reopened a week later: its first cycle now
+    counts as reopened on the 26th, and its second cycle is no case received again."""
+    leadership = week.users["leadership"]
+    before = core.dashboards.voice_figures(leadership, WEEK, now=NOW).current
+    week.voice.citizen_act(week.cases["B"], "reopen", PROOF, now=NOW + timedelta(hours=1))
+    refresh(core, NOW + timedelta(hours=2))
+    after = core.dashboards.voice_figures(leadership, WEEK, now=NOW).current
+    assert (before.reopened, after.reopened) == (1, 2)
+    assert after.received == before.received and after.answered == before.answered
+    counts, _times = rows(core)
+    mun = week.agencies["MUN"]
+    assert sum(row[DailyCount.__table__.c.keys().index("reopened") - 5]
+               for key, row in counts.items()
+               if key[0] == date(2026, 11, 26) and key[1] == mun) == 1
+    assert_the_sums_of_the_facts(core)
+    for period in (WEEK, LONG):
+        compare(core, period, "agency")
+
+
+def test_a_case_sent_to_another_agency_moves_its_counts(core, week):
+    """A case received at the emirate and sent on to HEALTH counts for HEALTH only."""
+    leadership = week.users["leadership"]
+    tracking = at(week, NOW + timedelta(hours=1)).file("complaint", None)
+    refresh(core, NOW + timedelta(hours=2))
+    today = Period(date(2026, 12, 3), date(2026, 12, 3))
+
+    def received() -> dict[str, int]:
+        found = core.dashboards.voice_figures(leadership, today, now=NOW)
+        return {row.agency: row.current.received for row in found.by_agency
+                if row.current.received}
+
+    assert received() == {"EMIRATE": 1, "MUN": 1}
+    at(week, NOW + timedelta(hours=3)).act(week.coordinator("EMIRATE"), tracking, "route",
+                                           agency="HEALTH")
+    refresh(core, NOW + timedelta(hours=4))
+    assert received() == {"HEALTH": 1, "MUN": 1}
+    assert_the_sums_of_the_facts(core)
+
+
+def test_refreshing_the_same_changes_twice_moves_nothing(core, week):
+    kept = rows(core)
+    refresh(core, NOW + timedelta(minutes=1))  # the overlap reads the last changes again
+    with core.db.write.begin() as session:
+        summary.write_facts(session, list(range(1, 20)), core.config.tz)
+    assert rows(core) == kept
+
+
+def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):
+    kept = rows(core)
+    stopped = summary.refresh(core.db, core.config, now=NOW + timedelta(hours=1), full=True,
+                              batch=3, keep_going=lambda: False)
+    assert not stopped.complete and stopped.cases == 3
+    with core.db.read() as session:
+        assert session.get(DashboardRefresh, SUMMARY).full_pending
+    resumed = refresh(core, NOW + timedelta(hours=2))
+    assert resumed.full and resumed.cases == 11
+    with core.db.read() as session:
+        assert not session.get(DashboardRefresh, SUMMARY).full_pending
+    assert rows(core) == kept
+    assert refresh(core, NOW + timedelta(hours=3)).full is False
+
+
+def test_the_histograms_hold_every_time_once(core, week):
+    _counts, times = rows(core)
+    first_responses = sum(row[0] for row in times.values())
+    answers = sum(row[1] for row in times.values())
+    assert (first_responses, answers) == (7, 6)  # A B F F G H P; A B F F G P
+    for row in times.values():
+        assert sum(row[2:2 + histogram.BINS]) == row[0]
+        assert sum(row[2 + histogram.BINS:]) == row[1]
+
+
+@pytest.mark.postgres
+def test_the_daily_tables_on_postgresql(core, week):
+    for period in (WEEK, LONG):
+        test_the_daily_tables_give_the_facts_figures(core, week, period)
+    test_the_long_periods_percentiles_come_from_the_histograms(core, week)
+
+
+@pytest.mark.postgres
+def test_incremental_refreshes_on_postgresql(core, week):
+    test_acts_either_side_of_midnight_count_on_their_own_days(core, week)
+    test_a_reopened_case_counts_again_on_its_first_answers_day(core, week)
+    test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week)
