@@ -176,6 +176,9 @@ def _write(session: Session, table: str, names: tuple[str, ...],
     daily times is ten thousand rows of 452 numbers."""
     connection = session.connection()
     columns = ", ".join(names)
+    rows = list(rows)
+    if not rows:
+        return
     if connection.dialect.name == "postgresql":
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
