@@ -115,10 +115,11 @@ def _details(core, settings):
     if settings.email.enabled:
         body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
-        body["voice"] = voice_jobs(details.voice)
-        body["voice"]["dashboards"] = dashboards_job(
-            held.get(dashboards_summary.LEASE), database_now,
-            settings.scheduler.dashboards_seconds)
+        voice = voice_jobs(details.voice)
+        voice["dashboards"] = dashboards_job(held.get(dashboards_summary.LEASE),
+                                             database_now,
+                                             settings.scheduler.dashboards_seconds)
+        body["voice"] = voice
     return jsonify(body)
 
 

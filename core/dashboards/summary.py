@@ -233,7 +233,9 @@ def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = F
     with db.write.begin() as session:
         state = session.get(DashboardRefresh, SUMMARY)
         full = full or state is None or state.full_pending
-        since = None if full or state is None else _utc(state.changes_from) - OVERLAP
+        since = None if full or state is None else _utc(state.changes_from)
+        if since is not None:
+            since -= OVERLAP
         if full and state is not None:
             state.full_pending = True
     result = Refreshed(full=full)

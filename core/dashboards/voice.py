@@ -830,7 +830,7 @@ def _step_exact_medians(session: Session, table: Any,
     joined = and_(f.answered_at >= table.c.since, f.answered_at < table.c.until)
     where = [f.excluded.is_(False), *_where(scope)]
     if session.get_bind().dialect.name == "postgresql":
-        return dict(session.execute(  # type: ignore[arg-type]
+        return dict(session.execute(
             select(table.c.first_day,
                    func.percentile_cont(0.5).within_group(f.answer_minutes))
             .join_from(table, f, joined).where(*where).group_by(table.c.first_day)).all())
@@ -838,13 +838,8 @@ def _step_exact_medians(session: Session, table: Any,
     for first, minutes in session.execute(
             select(table.c.first_day, f.answer_minutes).join_from(table, f, joined)
             .where(*where)):
-        values[_as_date(first)].append(minutes or 0)
+        values[first].append(minutes or 0)
     return {first: percentile(sorted(found), 0.5) for first, found in values.items()}
-
-
-def _as_date(value: date | str) -> date:
-    """A day as the database gave it back (SQLite gives a literal's text)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _following(first: date, step: Step) -> date:

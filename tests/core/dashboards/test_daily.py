@@ -57,8 +57,9 @@ def refresh(core, moment) -> summary.Refreshed:
     return done
 
 
-def compare(core, period: Period, by, scope: Scope = Scope()) -> None:
+def compare(core, period: Period, by, scope: Scope | None = None) -> None:
     """``tallies`` (the daily tables) against ``fact_tallies`` (the facts alone)."""
+    scope = scope or Scope()
     with core.db.read() as session:
         exact = fact_tallies(session, core.config.tz, period, scope, by, total=True)
         read = tallies(session, core.config.tz, period, scope, by, total=True)
@@ -78,7 +79,7 @@ def compare(core, period: Period, by, scope: Scope = Scope()) -> None:
 
 
 @pytest.mark.parametrize("period", [WEEK, LONG], ids=["week", "long"])
-def test_the_daily_tables_give_the_facts_figures(core, week, period):
+def test_the_daily_tables_give_the_facts_figures(core, week, period):  # noqa: F811
     assert_the_sums_of_the_facts(core)
     for by in ("agency", "category", "channel", "type", None):
         compare(core, period, by)
@@ -90,7 +91,7 @@ def test_the_daily_tables_give_the_facts_figures(core, week, period):
     assert (whole.received, whole.answered) == ((9, 5) if period == WEEK else (11, 6))
 
 
-def test_the_long_periods_percentiles_come_from_the_histograms(core, week):
+def test_the_long_periods_percentiles_come_from_the_histograms(core, week):  # noqa: F811
     """Over ``LONG``: answers of 810, 1320, 240, 120, 120 and (the week before) 420
     minutes, each inside its bin; the median is their middle two's mean within a bin.
     First responses: the week's and P's 10 minutes."""
@@ -107,7 +108,7 @@ def test_the_long_periods_percentiles_come_from_the_histograms(core, week):
     assert len(points) == 10 and points[0].start == LONG.start
 
 
-def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):
+def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):  # noqa: F811
     """I, received Thursday 3 December 08:00, is assigned at 23:55 and answered at
     00:05 on Friday, with a refresh between: the first response counts on the 3rd, the
     answer on the 4th, and nothing else moves."""
@@ -135,7 +136,7 @@ def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):
     compare(core, Period(date(2026, 12, 3), date(2026, 12, 4)), "agency")
 
 
-def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):
+def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):  # noqa: F811
     """B, answered Thursday 26 November, is reopened a week later: its first cycle now
     counts as reopened on the 26th, and its second cycle is no case received again."""
     leadership = week.users["leadership"]
@@ -155,7 +156,7 @@ def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):
         compare(core, period, "agency")
 
 
-def test_a_case_sent_to_another_agency_moves_its_counts(core, week):
+def test_a_case_sent_to_another_agency_moves_its_counts(core, week):  # noqa: F811
     """A case received at the emirate and sent on to HEALTH counts for HEALTH only."""
     leadership = week.users["leadership"]
     tracking = at(week, NOW + timedelta(hours=1)).file("complaint", None)
@@ -175,7 +176,7 @@ def test_a_case_sent_to_another_agency_moves_its_counts(core, week):
     assert_the_sums_of_the_facts(core)
 
 
-def test_refreshing_the_same_changes_twice_moves_nothing(core, week):
+def test_refreshing_the_same_changes_twice_moves_nothing(core, week):  # noqa: F811
     kept = rows(core)
     refresh(core, NOW + timedelta(minutes=1))  # the overlap reads the last changes again
     with core.db.write.begin() as session:
@@ -183,7 +184,7 @@ def test_refreshing_the_same_changes_twice_moves_nothing(core, week):
     assert rows(core) == kept
 
 
-def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):
+def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):  # noqa: F811
     kept = rows(core)
     stopped = summary.refresh(core.db, core.config, now=NOW + timedelta(hours=1), full=True,
                               batch=3, keep_going=lambda: False)
@@ -198,7 +199,7 @@ def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):
     assert refresh(core, NOW + timedelta(hours=3)).full is False
 
 
-def test_the_histograms_hold_every_time_once(core, week):
+def test_the_histograms_hold_every_time_once(core, week):  # noqa: F811
     _counts, times = rows(core)
     first_responses = sum(row[0] for row in times.values())
     answers = sum(row[1] for row in times.values())
@@ -209,14 +210,14 @@ def test_the_histograms_hold_every_time_once(core, week):
 
 
 @pytest.mark.postgres
-def test_the_daily_tables_on_postgresql(core, week):
+def test_the_daily_tables_on_postgresql(core, week):  # noqa: F811
     for period in (WEEK, LONG):
         test_the_daily_tables_give_the_facts_figures(core, week, period)
     test_the_long_periods_percentiles_come_from_the_histograms(core, week)
 
 
 @pytest.mark.postgres
-def test_incremental_refreshes_on_postgresql(core, week):
+def test_incremental_refreshes_on_postgresql(core, week):  # noqa: F811
     test_acts_either_side_of_midnight_count_on_their_own_days(core, week)
     test_a_reopened_case_counts_again_on_its_first_answers_day(core, week)
     test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week)
