@@ -174,8 +174,7 @@ def _sizes(db: Database) -> None:
 
 def _emirate_page(dashboards: VoiceDashboards, period: Period) -> None:
     """Every call ``/dashboards/voice`` makes for leadership."""
-    dashboards.voice_figures(LEADER, period, now=LATER)
-    dashboards.league(LEADER, period)
+    dashboards.league_of(dashboards.voice_figures(LEADER, period, now=LATER))
     dashboards.trend(LEADER, period, step="week")
     dashboards.volumes(LEADER, period, by="channel")
     dashboards.volumes(LEADER, period, by="category")

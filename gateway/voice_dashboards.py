@@ -60,7 +60,7 @@ def page():
     board = _core().dashboards
     try:
         found = board.voice_figures(g.actor, period, filters)
-        league = board.league(g.actor, period, filters) if g.actor.role == LEADERSHIP else []
+        league = board.league_of(found) if g.actor.role == LEADERSHIP else []
         trend = board.trend(g.actor, period, filters, step)
         by_channel = board.volumes(g.actor, period, filters, "channel")
         by_category = board.volumes(g.actor, period, filters, "category")

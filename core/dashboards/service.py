@@ -112,6 +112,10 @@ class VoiceDashboards:
                               session, self._tz, period, scope,
                               self._config.voice.dashboard_min_cases))
 
+    def league_of(self, found: VoiceFigures) -> list[LeagueRow]:
+        """The league of a figure set already read (and audited): no second read."""
+        return figures_.league_of(found, self._config.voice.dashboard_min_cases)
+
     def trend(self, actor: Actor | None, period: Period, filters: Filters = EVERY,
               step: Step = "week") -> list[TrendPoint]:
         if step not in ("week", "month", "hijri_month"):

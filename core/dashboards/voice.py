@@ -739,6 +739,19 @@ def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
         rows.append(LeagueRow(agency.code, agency.name_ar, agency.name_en, numbers.answered,
                               numbers.median_answer_hours, numbers.p90_answer_hours,
                               numbers.on_time_pct, None))
+    return _ranked(rows, min_cases)
+
+
+def league_of(found: VoiceFigures, min_cases: int) -> list[LeagueRow]:
+    """The same league from a figure set already read (its period's agencies): what a
+    page showing both reads once."""
+    return _ranked([LeagueRow(row.agency, row.name_ar, row.name_en, row.current.answered,
+                              row.current.median_answer_hours, row.current.p90_answer_hours,
+                              row.current.on_time_pct, None)
+                    for row in found.by_agency if row.current.answered], min_cases)
+
+
+def _ranked(rows: list[LeagueRow], min_cases: int) -> list[LeagueRow]:
     ranked = sorted((r for r in rows if r.answered >= min_cases),
                     key=lambda r: (r.median_answer_hours, -(r.on_time_pct or 0), r.agency))
     unranked = sorted((r for r in rows if r.answered < min_cases), key=lambda r: r.agency)

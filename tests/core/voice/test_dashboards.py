@@ -175,6 +175,8 @@ def test_the_league_ranks_on_medians_only_agencies_with_enough_cases(core, week)
     rows = core.dashboards.league(week.users["leadership"], WEEK)
     assert [(r.agency, r.rank, r.answered) for r in rows] == [("MUN", 1, 4),
                                                               ("HEALTH", None, 1)]
+    found = core.dashboards.voice_figures(week.users["leadership"], WEEK, now=NOW)
+    assert core.dashboards.league_of(found) == rows  # the page's: from the figures read
 
 
 def test_the_lists_behind_the_figures(core, week):
