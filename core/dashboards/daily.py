@@ -1,12 +1,13 @@
-"""Keeping the daily tables (``voice_daily``, ``voice_daily_times``) equal to the sums of
-the facts, as the refresh rewrites the facts.
+"""Keeping the daily tables (``voice_daily``, ``voice_daily_times``, and the weekly
+``voice_weekly_times``) equal to the sums of the facts, as the refresh rewrites the facts.
 
 **What a fact adds** (``contribute``): to the daily counts of its day, agency, category,
 channel and type, one received on the day its cycle 1 started; one first response (and
 whether on time) on the day of it, and one answer (on time, rated, its rating, 4 or 5,
 reopened) on the day of it, unless the cycle ended withdrawn or a duplicate; one alarm
-of each level on the day it was raised. To the daily times of its day and agency: its
-first response's bin and its answer's bin (``core.dashboards.histogram``), on their days.
+of each level on the day it was raised. To the times of its agency: its first
+response's bin and its answer's bin (``core.dashboards.histogram``), on their days and in
+their weeks (Sunday to Saturday).
 
 **Incremental** (``Deltas``): in the batch's transaction, the refresh adds up what the
 batch's old facts added and what their new ones add, and moves each daily row by the
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -44,10 +46,12 @@ from core.dashboards.models import (
     answer_bins,
     daily_times,
     first_response_bins,
+    weekly_times,
 )
 
 COUNT_KEY = ("day", "agency_id", "category_id", "channel", "case_type")
 TIMES_KEY = ("day", "agency_id")
+WEEKS_KEY = ("week", "agency_id")
 TIMES = ("first_responses", "answers", *first_response_bins(), *answer_bins())
 # Where each count sits in a row of ``Deltas.counts``.
 _AT = {name: i for i, name in enumerate(DAILY_COUNTS)}
@@ -60,13 +64,19 @@ FACT_COLUMNS = (
 READ_CHUNK = 10_000
 
 
+def sunday(day: date) -> date:
+    """The first day of ``day``'s week (Sunday to Saturday)."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
 @dataclass
 class Deltas:
     """Changes to the daily rows, by key: the counts (in ``DAILY_COUNTS``' order) and the
-    times (in ``TIMES``' order)."""
+    times by day and by week (in ``TIMES``' order)."""
 
     counts: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     times: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    weeks: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
 
     def _count(self, key: tuple[Any, ...], name: str, by: int) -> None:
         row = self.counts.get(key)
@@ -74,11 +84,16 @@ class Deltas:
             row = self.counts[key] = [0] * len(DAILY_COUNTS)
         row[_AT[name]] += by
 
-    def _time(self, key: tuple[Any, ...], offset: int, by: int) -> None:
-        row = self.times.get(key)
-        if row is None:
-            row = self.times[key] = [0] * len(TIMES)
-        row[offset] += by
+    def _time(self, day: date, agency_id: int, offsets: tuple[int, int], by: int) -> None:
+        """One time more (or less): its count at ``offsets[0]``, its bin at
+        ``offsets[1]``, on its day and in its week."""
+        for rows, key in ((self.times, (day, agency_id)),
+                          (self.weeks, (sunday(day), agency_id))):
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = [0] * len(TIMES)
+            row[offsets[0]] += by
+            row[offsets[1]] += by
 
     def contribute(self, fact: Mapping[str, Any], sign: int = 1) -> None:
         """Add (``sign`` 1) or take out (-1) what ``fact`` (a row of the facts, by
@@ -95,8 +110,7 @@ class Deltas:
             if fact["acknowledged_on_time"]:
                 self._count(key, "acknowledged_on_time", sign)
             if fact["first_response_bin"] is not None:
-                self._time((day, fact["agency_id"]), 0, sign)
-                self._time((day, fact["agency_id"]), 2 + fact["first_response_bin"], sign)
+                self._time(day, fact["agency_id"], (0, 2 + fact["first_response_bin"]), sign)
         day = fact["answered_day"]
         if counted and day is not None:
             key = (day, *dims)
@@ -111,20 +125,18 @@ class Deltas:
             if rating:
                 self._count(key, "rating_sum", sign * rating)
             if fact["answer_bin"] is not None:
-                self._time((day, fact["agency_id"]), 1, sign)
-                self._time((day, fact["agency_id"]), 2 + BINS + fact["answer_bin"], sign)
+                self._time(day, fact["agency_id"], (1, 2 + BINS + fact["answer_bin"]), sign)
         for name, column in (("warnings", "warning_day"), ("breaches", "breach_day"),
                              ("leadership_alarms", "leadership_day")):
             if fact[column] is not None:
                 self._count((fact[column], *dims), name, sign)
 
-    def changed(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The rows that move (a key whose changes cancel out does not), as the upserts
-        take them."""
-        return ([dict(zip(COUNT_KEY, key, strict=True)) | dict(zip(DAILY_COUNTS, row, strict=True))
-                 for key, row in self.counts.items() if any(row)],
-                [dict(zip(TIMES_KEY, key, strict=True)) | dict(zip(TIMES, row, strict=True))
-                 for key, row in self.times.items() if any(row)])
+    def tables(self) -> list[tuple[Any, tuple[str, ...], tuple[str, ...],
+                                   dict[tuple[Any, ...], list[int]]]]:
+        """Each table with its key's columns, its counts' columns and its changes."""
+        return [(DailyCount.__table__, COUNT_KEY, DAILY_COUNTS, self.counts),
+                (daily_times, TIMES_KEY, TIMES, self.times),
+                (weekly_times, WEEKS_KEY, TIMES, self.weeks)]
 
 
 def read_facts(session: Session, case_ids: Iterable[int] | None = None) -> Any:
@@ -149,10 +161,11 @@ def _upsert(session: Session, table: Any, key: tuple[str, ...], names: tuple[str
 
 
 def apply(session: Session, deltas: Deltas) -> None:
-    """Move the daily rows by ``deltas``."""
-    counts, times = deltas.changed()
-    _upsert(session, DailyCount.__table__, COUNT_KEY, DAILY_COUNTS, counts)
-    _upsert(session, daily_times, TIMES_KEY, TIMES, times)
+    """Move the daily rows by ``deltas`` (a key whose changes cancel out stays as it is)."""
+    for table, key, names, changes in deltas.tables():
+        _upsert(session, table, key, names, [
+            dict(zip(key, at, strict=True)) | dict(zip(names, row, strict=True))
+            for at, row in changes.items() if any(row)])
 
 
 def reload(session: Session) -> None:
@@ -160,12 +173,10 @@ def reload(session: Session) -> None:
     sums = Deltas()
     for fact in read_facts(session):
         sums.contribute(fact)
-    session.execute(delete(DailyCount))
-    session.execute(delete(daily_times))
-    _write(session, DailyCount.__table__.name, (*COUNT_KEY, *DAILY_COUNTS),
-           ((*key, *row) for key, row in sums.counts.items() if any(row)))
-    _write(session, daily_times.name, (*TIMES_KEY, *TIMES),
-           ((*key, *row) for key, row in sums.times.items() if any(row)))
+    for table, key, names, rows in sums.tables():
+        session.execute(delete(table))
+        _write(session, table.name, (*key, *names),
+               ((*at, *row) for at, row in rows.items() if any(row)))
 
 
 def _write(session: Session, table: str, names: tuple[str, ...],
@@ -195,5 +206,6 @@ def prune(session: Session) -> None:
     another agency, a cycle no longer answered that day...)."""
     d = DailyCount
     session.execute(delete(d).where(*(getattr(d, name) == 0 for name in DAILY_COUNTS)))
-    session.execute(delete(daily_times).where(daily_times.c.first_responses == 0,
-                                              daily_times.c.answers == 0))
+    for times in (daily_times, weekly_times):
+        session.execute(delete(times).where(times.c.first_responses == 0,
+                                            times.c.answers == 0))

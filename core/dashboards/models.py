@@ -136,19 +136,28 @@ def answer_bins() -> list[str]:
     return [f"an{index:03d}" for index in range(BINS)]
 
 
-# By local day and agency: how many first responses and answers fell on the day, and
-# their times (working minutes) in the bins of core.dashboards.histogram. A plain table:
-# its 450 bins are read and written as columns, never as objects.
-daily_times = Table(
-    "voice_daily_times", Base.metadata,
-    Column("day", Date, nullable=False),
-    Column("agency_id", BigId, nullable=False),
-    Column("first_responses", Integer, nullable=False, default=0),
-    Column("answers", Integer, nullable=False, default=0),
-    *(Column(name, Integer, nullable=False, default=0)
-      for name in (*first_response_bins(), *answer_bins())),
-    PrimaryKeyConstraint("day", "agency_id"),
-)
+def _times_table(name: str, first_day: str) -> Table:
+    """A table of the times' histograms by period (from ``first_day``) and agency: how
+    many first responses and answers fell in it, and their times (working minutes) in
+    the bins of core.dashboards.histogram. A plain table: its 450 bins are read and
+    written as columns, never as objects."""
+    return Table(
+        name, Base.metadata,
+        Column(first_day, Date, nullable=False),
+        Column("agency_id", BigId, nullable=False),
+        Column("first_responses", Integer, nullable=False, default=0),
+        Column("answers", Integer, nullable=False, default=0),
+        *(Column(column, Integer, nullable=False, default=0)
+          for column in (*first_response_bins(), *answer_bins())),
+        PrimaryKeyConstraint(first_day, "agency_id"),
+    )
+
+
+# By local day and agency; and the same by week (Sunday to Saturday, ``week`` its
+# Sunday), so that a long period reads its whole weeks, not their every day.
+daily_times = _times_table("voice_daily_times", "day")
+weekly_times = _times_table("voice_weekly_times", "week")
+
 
 class DashboardRefresh(Base):
     """Where a summary stands: ``as_of`` the time its figures are true at (returned with

@@ -67,6 +67,7 @@ from core.calendar import versions
 from core.calendar.dates import hijri_date
 from core.calendar.working import WorkingCalendar, from_minute, to_minute
 from core.dashboards import histogram
+from core.dashboards.daily import sunday
 from core.dashboards.models import (
     DAILY_COUNTS,
     NO_CATEGORY,
@@ -76,6 +77,7 @@ from core.dashboards.models import (
     answer_bins,
     daily_times,
     first_response_bins,
+    weekly_times,
 )
 from core.directory.models import Agency
 from core.platform.db import UTCDateTime
@@ -596,20 +598,66 @@ def _exact_times(session: Session, scope: Scope, start: datetime, end: datetime,
 
 def _histogram_times(session: Session, scope: Scope, period: Period, by_agency: bool,
                      total: bool, out: dict[Any, _Tally]) -> None:
-    """The percentiles of both times from the daily histograms: their bins summed over
-    the period's days in the database (by agency, or all), estimated from the sums."""
-    t = daily_times.c
-    sums = [func.sum(t[name]) for name in (*first_response_bins(), *answer_bins())]
-    where = [t.day >= period.start, t.day <= period.end]
-    if scope.agency_id is not None:
-        where.append(t.agency_id == scope.agency_id)
-    whole = [0] * (2 * histogram.BINS)
-    for group, *counts in _grouped(session, t.agency_id if by_agency else None, sums, where):
-        bins = [int(n or 0) for n in counts]
+    """The percentiles of both times from the histograms: their bins summed over the
+    period in the database (by agency, or all), estimated from the sums."""
+    names = (*first_response_bins(), *answer_bins())
+    whole = [0] * len(names)
+    for (_first, group), bins in _histogram_sums(
+            session, [(period.start, period.end)], names, scope.agency_id,
+            by_agency).items():
         histogram.add(whole, bins)
         _estimate(out[group], bins)
     if total:
         _estimate(out[ALL], whole)
+
+
+def week_pieces(first: date, last: date,
+                ) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Days ``first`` to ``last`` as the weekly histograms' whole weeks (the range of
+    their Sundays; None: no whole week) and the days around them, which the daily ones
+    hold."""
+    whole_from, whole_to = sunday(first + timedelta(days=6)), sunday(last - timedelta(days=6))
+    if whole_from > whole_to:
+        return None, [(first, last)]
+    days = []
+    if first < whole_from:
+        days.append((first, whole_from - timedelta(days=1)))
+    if whole_to + timedelta(days=6) < last:
+        days.append((whole_to + timedelta(days=7), last))
+    return (whole_from, whole_to), days
+
+
+def _histogram_sums(session: Session, spans: Sequence[tuple[date, date]],
+                    names: Sequence[str], agency_id: int | None,
+                    by_agency: bool) -> dict[tuple[date, int | None], list[int]]:
+    """The bins ``names`` summed over each span of days (by agency, or all), keyed by
+    the span's first day (and the agency): each span's whole weeks read from the weekly
+    histograms, the days around them from the daily ones, added up in the database."""
+    weeks, days = [], []
+    for first, last in spans:
+        whole, around = week_pieces(first, last)
+        if whole is not None:
+            weeks.append((first, *whole))
+        days += [(first, *part) for part in around]
+    parts = []
+    for pieces, table, column in ((weeks, weekly_times, "week"), (days, daily_times, "day")):
+        if not pieces:
+            continue
+        spans_table = union_all(*(select(
+            literal(key, Date).label("span"), literal(since, Date).label("since"),
+            literal(until, Date).label("until")) for key, since, until in pieces)).subquery()
+        t = table.c
+        where = [] if agency_id is None else [t.agency_id == agency_id]
+        parts.append(select(spans_table.c.span, t.agency_id, *(t[name] for name in names))
+                     .join_from(spans_table, table, and_(t[column] >= spans_table.c.since,
+                                                         t[column] <= spans_table.c.until))
+                     .where(*where))
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    keys = [rows.c.span, *([rows.c.agency_id] if by_agency else [])]
+    return {(found[0], found[1] if by_agency else None):
+            [int(n or 0) for n in found[len(keys):]]
+            for found in session.execute(select(*keys, *(func.sum(rows.c[name])
+                                                         for name in names)).group_by(*keys))}
 
 
 def _estimate(tally: _Tally, bins: Sequence[int]) -> None:
@@ -815,7 +863,7 @@ def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
                    .join_from(table, d, and_(d.day >= table.c.first_day,
                                              d.day <= table.c.last_day))
                    .where(*_where(scope, DailyCount)).group_by(table.c.first_day))}
-    medians = (_step_histogram_medians(session, table, scope)
+    medians = (_step_histogram_medians(session, spans, scope)
                if from_histograms(period, scope) else _step_exact_medians(session, table, scope))
     points = []
     for first, last, label in spans:
@@ -825,16 +873,12 @@ def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     return points
 
 
-def _step_histogram_medians(session: Session, table: Any,
+def _step_histogram_medians(session: Session, spans: Sequence[tuple[date, date, str]],
                             scope: Scope) -> dict[date, float | None]:
-    t = daily_times.c
-    where = [] if scope.agency_id is None else [t.agency_id == scope.agency_id]
-    return {first: histogram.percentile([int(n or 0) for n in counts], 0.5)
-            for first, *counts in session.execute(
-                select(table.c.first_day, *(func.sum(t[name]) for name in answer_bins()))
-                .join_from(table, daily_times, and_(t.day >= table.c.first_day,
-                                                    t.day <= table.c.last_day))
-                .where(*where).group_by(table.c.first_day))}
+    return {first: histogram.percentile(bins, 0.5)
+            for (first, _agency), bins in _histogram_sums(
+                session, [(first, last) for first, last, _label in spans], answer_bins(),
+                scope.agency_id, by_agency=False).items()}
 
 
 def _step_exact_medians(session: Session, table: Any,

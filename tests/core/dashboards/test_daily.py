@@ -13,8 +13,17 @@ import pytest
 from sqlalchemy import select
 
 from core.dashboards import daily, histogram, summary
-from core.dashboards.models import DailyCount, DashboardRefresh, daily_times
-from core.dashboards.voice import ALL, EXACT_DAYS, SUMMARY, Period, Scope, fact_tallies, tallies
+from core.dashboards.models import DailyCount, DashboardRefresh, daily_times, weekly_times
+from core.dashboards.voice import (
+    ALL,
+    EXACT_DAYS,
+    SUMMARY,
+    Period,
+    Scope,
+    fact_tallies,
+    tallies,
+    week_pieces,
+)
 from tests.core.voice.conftest import PROOF
 from tests.core.voice.test_dashboards import (  # noqa: F401  (fixtures)
     NOW,
@@ -34,13 +43,14 @@ COUNTS = ("received", "acknowledged", "ack_on_time", "answered", "answer_on_time
 TIMES = ("ack_p50", "ack_p90", "answer_p50", "answer_p90")
 
 
-def rows(core) -> tuple[dict, dict]:
-    """Both daily tables, by key."""
+def rows(core) -> tuple[dict, dict, dict]:
+    """The daily counts, the daily times and the weekly times, by key."""
     with core.db.read() as session:
         counts = {tuple(row[:5]): tuple(row[5:])
                   for row in session.execute(select(DailyCount.__table__))}
-        times = {tuple(row[:2]): tuple(row[2:]) for row in session.execute(select(daily_times))}
-    return counts, times
+        times, weeks = ({tuple(row[:2]): tuple(row[2:]) for row in session.execute(select(t))}
+                        for t in (daily_times, weekly_times))
+    return counts, times, weeks
 
 
 def assert_the_sums_of_the_facts(core) -> None:
@@ -129,7 +139,7 @@ def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):  # no
     on_friday = core.dashboards.voice_figures(leadership, friday, now=NOW).current
     assert (on_thursday.received, on_thursday.acknowledged, on_thursday.answered) == (1, 1, 0)
     assert (on_friday.received, on_friday.acknowledged, on_friday.answered) == (0, 0, 1)
-    counts, _times = rows(core)
+    counts, *_times = rows(core)
     moved = {key for key in counts if counts[key] != before[0].get(key)}
     assert {key[0] for key in moved} == {date(2026, 12, 3), date(2026, 12, 4)}
     assert_the_sums_of_the_facts(core)
@@ -146,7 +156,7 @@ def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):  # n
     after = core.dashboards.voice_figures(leadership, WEEK, now=NOW).current
     assert (before.reopened, after.reopened) == (1, 2)
     assert after.received == before.received and after.answered == before.answered
-    counts, _times = rows(core)
+    counts, *_times = rows(core)
     mun = week.agencies["MUN"]
     assert sum(row[DailyCount.__table__.c.keys().index("reopened") - 5]
                for key, row in counts.items()
@@ -199,14 +209,26 @@ def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):  # no
     assert refresh(core, NOW + timedelta(hours=3)).full is False
 
 
-def test_the_histograms_hold_every_time_once(core, week):  # noqa: F811
-    _counts, times = rows(core)
-    first_responses = sum(row[0] for row in times.values())
-    answers = sum(row[1] for row in times.values())
-    assert (first_responses, answers) == (7, 6)  # A B F F G H P; A B F F G P
-    for row in times.values():
-        assert sum(row[2:2 + histogram.BINS]) == row[0]
-        assert sum(row[2 + histogram.BINS:]) == row[1]
+def test_the_histograms_hold_every_time_once_by_day_and_by_week(core, week):  # noqa: F811
+    _counts, times, weeks = rows(core)
+    for table in (times, weeks):
+        first_responses = sum(row[0] for row in table.values())
+        answers = sum(row[1] for row in table.values())
+        assert (first_responses, answers) == (7, 6)  # A B F F G H P; A B F F G P
+        for row in table.values():
+            assert sum(row[2:2 + histogram.BINS]) == row[0]
+            assert sum(row[2 + histogram.BINS:]) == row[1]
+    assert {week for week, _agency in weeks} == {date(2026, 11, 15), date(2026, 11, 22)}
+
+
+def test_a_period_is_read_as_whole_weeks_and_the_days_around_them():
+    sunday, saturday = date(2026, 11, 22), date(2026, 11, 28)
+    assert week_pieces(sunday, saturday) == ((sunday, sunday), [])
+    assert week_pieces(sunday + timedelta(days=1), saturday) == (None, [(date(2026, 11, 23),
+                                                                     saturday)])
+    assert week_pieces(date(2026, 11, 20), date(2026, 12, 9)) == (
+        (date(2026, 11, 22), date(2026, 11, 29)),
+        [(date(2026, 11, 20), date(2026, 11, 21)), (date(2026, 12, 6), date(2026, 12, 9))])
 
 
 @pytest.mark.postgres

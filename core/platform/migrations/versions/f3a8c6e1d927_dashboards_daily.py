@@ -1,13 +1,13 @@
 """the dashboards' daily tables: counts by day, agency, category, channel and type, and
-histograms of the times by day and agency; each fact's local days and bins; a full
-refresh left unfinished
+histograms of the times by day and by week and agency; each fact's local days and bins;
+a full refresh left unfinished
 
 Revision ID: f3a8c6e1d927
 Revises: b4d8f2a6c931
 Create Date: 2026-12-05 08:00:00
 
-``voice_daily`` and ``voice_daily_times`` (core/dashboards/models.py) are the sums of the
-facts, kept by the scheduler's refresh. The facts written before have no days: the
+``voice_daily``, ``voice_daily_times`` and ``voice_weekly_times`` (core/dashboards/models.py)
+are the sums of the facts, kept by the scheduler's refresh. The facts written before have no days: the
 summary's refresh state is removed, so that the next refresh (or ``gateway dashboards
 rebuild``) rewrites every case's facts and fills the daily tables; until it has, the
 pages say the figures have not been computed yet. (The table is then empty: the new
@@ -51,16 +51,19 @@ def upgrade() -> None:
                                 name='pk_voice_daily'),
     )
     op.create_index('ix_voice_daily_agency', 'voice_daily', ['agency_id', 'day'])
-    op.create_table(
-        'voice_daily_times',
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('agency_id', _ID, nullable=False),
-        sa.Column('first_responses', sa.Integer(), nullable=False),
-        sa.Column('answers', sa.Integer(), nullable=False),
-        *(sa.Column(f'fr{index:03d}', sa.Integer(), nullable=False) for index in range(_BINS)),
-        *(sa.Column(f'an{index:03d}', sa.Integer(), nullable=False) for index in range(_BINS)),
-        sa.PrimaryKeyConstraint('day', 'agency_id', name='pk_voice_daily_times'),
-    )
+    for table, first_day in (('voice_daily_times', 'day'), ('voice_weekly_times', 'week')):
+        op.create_table(
+            table,
+            sa.Column(first_day, sa.Date(), nullable=False),
+            sa.Column('agency_id', _ID, nullable=False),
+            sa.Column('first_responses', sa.Integer(), nullable=False),
+            sa.Column('answers', sa.Integer(), nullable=False),
+            *(sa.Column(f'fr{index:03d}', sa.Integer(), nullable=False)
+              for index in range(_BINS)),
+            *(sa.Column(f'an{index:03d}', sa.Integer(), nullable=False)
+              for index in range(_BINS)),
+            sa.PrimaryKeyConstraint(first_day, 'agency_id', name=f'pk_{table}'),
+        )
     op.execute("DELETE FROM dashboard_refreshes WHERE name = 'voice'")
     with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('full_pending', sa.Boolean(), nullable=False))
@@ -69,6 +72,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
         batch_op.drop_column('full_pending')
+    op.drop_table('voice_weekly_times')
     op.drop_table('voice_daily_times')
     op.drop_index('ix_voice_daily_agency', table_name='voice_daily')
     op.drop_table('voice_daily')
