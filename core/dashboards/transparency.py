@@ -55,7 +55,7 @@ def transparency(db: Database, config: CoreSettings, *, count: int = MONTHS,
         for month in months:
             period = figures_.Period(month.first, month.last)
             tallies = figures_.tallies(session, config.tz, period, figures_.Scope(),
-                                       times=False)
+                                       times=False, counts=("answered", "answered_on_time"))
             per_month.append({agency_id: tally.figures()
                               for agency_id, tally in tallies.items()})
         ids = {agency_id for month in per_month for agency_id, found in month.items()

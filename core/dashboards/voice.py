@@ -483,14 +483,15 @@ def _add(total: _Tally, part: _Tally) -> None:
 
 def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
             by: Dimension | None = "agency", *, total: bool = False,
-            times: bool = True) -> dict[Any, _Tally]:
+            times: bool = True, counts: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
     """The period's raw figures grouped by the dimension ``by`` (None: one group, None,
     for the whole selection), and with ``total`` the whole selection as group ``ALL``
     (its counts the groups' sums, its percentiles its own); without ``times``, the
-    counts alone. Where each part is read from: the comment above."""
+    counts alone, and of the daily counts only ``counts`` (the others 0). Where each
+    part is read from: the comment above."""
     if by == "specialist":
         return fact_tallies(session, tz, period, scope, by, total=total, times=times)
-    out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None)
+    out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None, counts)
     if times:
         if by in ("agency", None) and from_histograms(period, scope):
             _histogram_times(session, scope, period, by == "agency", total, out)
@@ -526,25 +527,28 @@ def _totalled(out: dict[Any, _Tally], total: bool) -> dict[Any, _Tally]:
             if group == ALL or tally.counted()}
 
 
-def _daily_counts(session: Session, scope: Scope, period: Period,
-                  key: Any) -> dict[Any, _Tally]:
-    """The counts by ``key`` (a column of the daily counts, or None): one range read."""
+# Each daily count's place in a ``_Tally``: a field, or an escalation level.
+_TALLIED = {"acknowledged_on_time": "ack_on_time", "answered_on_time": "answer_on_time"}
+_LEVEL_OF = {"warnings": "warning", "breaches": "breach", "leadership_alarms": "leadership"}
+
+
+def _daily_counts(session: Session, scope: Scope, period: Period, key: Any,
+                  names: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
+    """The counts ``names`` (the others left at 0) by ``key`` (a column of the daily
+    counts, or None): one range read."""
     d = DailyCount
     out: dict[Any, _Tally] = defaultdict(_Tally)
     for group, *sums in _grouped(
-            session, key, [func.sum(getattr(d, name)) for name in DAILY_COUNTS],
+            session, key, [func.sum(getattr(d, name)) for name in names],
             [d.day >= period.start, d.day <= period.end, *_where(scope, DailyCount)]):
         if key is d.category_id and group == NO_CATEGORY:
             group = None
-        counts = dict(zip(DAILY_COUNTS, (int(n or 0) for n in sums), strict=True))
         tally = out[group]
-        tally.received, tally.acknowledged = counts["received"], counts["acknowledged"]
-        tally.ack_on_time, tally.answered = counts["acknowledged_on_time"], counts["answered"]
-        tally.answer_on_time, tally.rated = counts["answered_on_time"], counts["rated"]
-        tally.rating_sum, tally.satisfied = counts["rating_sum"], counts["satisfied"]
-        tally.reopened = counts["reopened"]
-        tally.escalations = {"warning": counts["warnings"], "breach": counts["breaches"],
-                             "leadership": counts["leadership_alarms"]}
+        for name, found in zip(names, sums, strict=True):
+            if name in _LEVEL_OF:
+                tally.escalations[_LEVEL_OF[name]] = int(found or 0)
+            else:
+                setattr(tally, _TALLIED.get(name, name), int(found or 0))
     return out
 
 
@@ -647,9 +651,13 @@ def _histogram_sums(session: Session, spans: Sequence[tuple[date, date]],
             literal(key, Date).label("span"), literal(since, Date).label("since"),
             literal(until, Date).label("until")) for key, since, until in pieces)).subquery()
         t = table.c
-        where = [] if agency_id is None else [t.agency_id == agency_id]
+        # The whole range first, on the table's key; then each row to its span.
+        where = [t[column] >= min(since for _key, since, _until in pieces),
+                 t[column] <= max(until for _key, _since, until in pieces)]
+        if agency_id is not None:
+            where.append(t.agency_id == agency_id)
         parts.append(select(spans_table.c.span, t.agency_id, *(t[name] for name in names))
-                     .join_from(spans_table, table, and_(t[column] >= spans_table.c.since,
+                     .join_from(table, spans_table, and_(t[column] >= spans_table.c.since,
                                                          t[column] <= spans_table.c.until))
                      .where(*where))
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
@@ -913,8 +921,9 @@ def volumes(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
             by: Dimension) -> list[VolumeRow]:
     """Received and answered by ``by``, this period and the previous one, the largest
     first."""
-    now_ = tallies(session, tz, period, scope, by, times=False)
-    before = tallies(session, tz, period.previous(), scope, by, times=False)
+    wanted = ("received", "answered")
+    now_ = tallies(session, tz, period, scope, by, times=False, counts=wanted)
+    before = tallies(session, tz, period.previous(), scope, by, times=False, counts=wanted)
     keys = set(now_) | set(before)
     names: dict[Any, tuple[str, str, str]] = {}
     if by == "agency":
