@@ -55,11 +55,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian, Hijri
-from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
@@ -632,40 +644,59 @@ def week_pieces(first: date, last: date,
 
 
 def _histogram_sums(session: Session, spans: Sequence[tuple[date, date]],
-                    names: Sequence[str], agency_id: int | None,
+                    names: tuple[str, ...], agency_id: int | None,
                     by_agency: bool) -> dict[tuple[date, int | None], list[int]]:
     """The bins ``names`` summed over each span of days (by agency, or all), keyed by
     the span's first day (and the agency): each span's whole weeks read from the weekly
     histograms, the days around them from the daily ones, added up in the database."""
-    weeks, days = [], []
+    pieces: dict[str, list[tuple[date, date, date]]] = {"week": [], "day": []}
     for first, last in spans:
         whole, around = week_pieces(first, last)
         if whole is not None:
-            weeks.append((first, *whole))
-        days += [(first, *part) for part in around]
+            pieces["week"].append((first, *whole))
+        pieces["day"] += [(first, *part) for part in around]
+    values: dict[str, Any] = {} if agency_id is None else {"agency_id": agency_id}
+    for column, found in pieces.items():
+        if found:
+            values[f"{column}_low"] = min(since for _span, since, _until in found)
+            values[f"{column}_high"] = max(until for _span, _since, until in found)
+        for i, (span, since, until) in enumerate(found):
+            values |= {f"{column}{i}": span, f"{column}{i}_since": since,
+                       f"{column}{i}_until": until}
+    statement = _sums_statement(names, len(pieces["week"]), len(pieces["day"]),
+                                agency_id is not None, by_agency)
+    keys = 2 if by_agency else 1
+    return {(found[0], found[1] if by_agency else None): [int(n or 0) for n in found[keys:]]
+            for found in session.execute(statement, values)}
+
+
+@lru_cache(maxsize=64)
+def _sums_statement(names: tuple[str, ...], weeks: int, days: int, one_agency: bool,
+                    by_agency: bool) -> Any:
+    """``_histogram_sums``' statement for so many weekly and daily pieces, its values
+    bound when it runs: built (450 columns) and compiled once per shape, not per page."""
     parts = []
-    for pieces, table, column in ((weeks, weekly_times, "week"), (days, daily_times, "day")):
-        if not pieces:
+    for table, column, count in ((weekly_times, "week", weeks), (daily_times, "day", days)):
+        if not count:
             continue
-        spans_table = union_all(*(select(
-            literal(key, Date).label("span"), literal(since, Date).label("since"),
-            literal(until, Date).label("until")) for key, since, until in pieces)).subquery()
+        rows = [select(bindparam(f"{column}{i}", type_=Date).label("span"),
+                       bindparam(f"{column}{i}_since", type_=Date).label("since"),
+                       bindparam(f"{column}{i}_until", type_=Date).label("until"))
+                for i in range(count)]
+        spans_table = (rows[0] if count == 1 else union_all(*rows)).subquery()
         t = table.c
         # The whole range first, on the table's key; then each row to its span.
-        where = [t[column] >= min(since for _key, since, _until in pieces),
-                 t[column] <= max(until for _key, _since, until in pieces)]
-        if agency_id is not None:
-            where.append(t.agency_id == agency_id)
+        where = [t[column] >= bindparam(f"{column}_low", type_=Date),
+                 t[column] <= bindparam(f"{column}_high", type_=Date)]
+        if one_agency:
+            where.append(t.agency_id == bindparam("agency_id"))
         parts.append(select(spans_table.c.span, t.agency_id, *(t[name] for name in names))
                      .join_from(table, spans_table, and_(t[column] >= spans_table.c.since,
                                                          t[column] <= spans_table.c.until))
                      .where(*where))
-    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    keys = [rows.c.span, *([rows.c.agency_id] if by_agency else [])]
-    return {(found[0], found[1] if by_agency else None):
-            [int(n or 0) for n in found[len(keys):]]
-            for found in session.execute(select(*keys, *(func.sum(rows.c[name])
-                                                         for name in names)).group_by(*keys))}
+    rows_ = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    keys = [rows_.c.span, *([rows_.c.agency_id] if by_agency else [])]
+    return select(*keys, *(func.sum(rows_.c[name]) for name in names)).group_by(*keys)
 
 
 def _estimate(tally: _Tally, bins: Sequence[int]) -> None:
@@ -885,7 +916,7 @@ def _step_histogram_medians(session: Session, spans: Sequence[tuple[date, date, 
                             scope: Scope) -> dict[date, float | None]:
     return {first: histogram.percentile(bins, 0.5)
             for (first, _agency), bins in _histogram_sums(
-                session, [(first, last) for first, last, _label in spans], answer_bins(),
+                session, [(first, last) for first, last, _label in spans], tuple(answer_bins()),
                 scope.agency_id, by_agency=False).items()}
 
 
