@@ -1,26 +1,36 @@
 """The leaders' Citizen's Voice figures at scale: the summary's full build and its
-incremental refresh, the emirate's and one agency's figure sets, the league, the trend
-and the lists behind the figures.
+incremental refresh, the emirate's and one agency's figure sets and whole pages, the
+league, the trend and the lists behind the figures; beside them, the same period
+figures read from the facts alone (as before the daily tables) and how far the
+histograms' percentiles are from the exact ones.
 
     .venv/bin/python bench/dashboards.py [--cases 1000000] [--database-url URL]
                                          [--rounds 5] [--keep DIR] [--reuse]
+                                         [--no-rebuild]
 
-Data: ``bench/voice.py``'s loader (``--cases`` cases over 24 agencies and the emirate,
-about 15 % open, the rest answered or closed over three years, about ten events each).
-Then, each timed:
+Data: ``bench/voice.py``'s cases and events (``--cases`` cases over 24 agencies and the
+emirate, about 15 % open, the rest answered or closed over three years, about nine
+events each), and the alarms their clocks raised. On PostgreSQL the cases go in by
+``COPY``. Then, each timed:
 
-- **rebuild**: every case's facts (``gateway dashboards rebuild``), printed, not judged;
-- **refresh**: 1 % of the cases changed (their ``updated_at`` moved to now), one
-  incremental refresh (target < 60 s);
-- **emirate figures** (leadership, every agency, the last 30 days and the last year, the
-  previous period beside): p95 over ``--rounds`` (target < 1 s);
-- **agency figures** (its leader, one agency, the same periods): p95 (target < 500 ms);
-- **league** and **trend by week** (emirate, one year): p95, printed;
+- **rebuild**: every case's facts and the daily tables (``gateway dashboards
+  rebuild``), printed, not judged (``--no-rebuild``: the summary as it stands);
+- **refresh**: 1 % of the cases changed (those in progress answered now, the rated ones
+  rated again, all touched), one incremental refresh (target < 60 s);
+- **emirate figures** and the **emirate page** (every call ``/dashboards/voice`` makes
+  for leadership: figures, league, trend, volumes by channel and category), the last
+  30 days and the last year, the previous period beside: p95 (target < 1 s);
+- **agency figures** and the **agency page** (figures, trend, volumes by channel,
+  category and specialist, late cases): p95 (target < 500 ms);
+- **league**, **trend** by week and by Hijri month (one year): p95, printed;
 - **drill-down** (one agency's cycles answered late in the last year, first page; the
   overdue now, first page): p95 (target < 300 ms).
 
-SQLite's target is every page under 2 s at 100,000 cases. The figures of the last
-period are printed, to see they are sensible. Exit status 0 unless something broke.
+Each p95 is over ``--rounds`` calls after one untimed call (a running gateway has built
+and compiled its statements); the emirate page's first call is printed apart. Pages are
+timed without their HTML. SQLite's target is every page under 2 s at 100,000 cases. The
+figures of each period are printed, to see they are sensible. Exit status 0 unless
+something broke.
 """
 
 from __future__ import annotations

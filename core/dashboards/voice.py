@@ -356,13 +356,16 @@ def _pct(part: int, whole: int) -> float | None:
 # reopenings, escalations) from the daily counts (``voice_daily``: one row per local day,
 # agency, category, channel and type), whatever the period. The medians and 90th
 # percentiles exactly from the facts (every cycle's time) when the period is at most
-# ``EXACT_DAYS`` days or narrowed by category, channel or type; otherwise, for every
-# agency or one, from the daily histograms (``voice_daily_times``), within the bound
+# ``EXACT_DAYS`` days and holds at most ``EXACT_CYCLES`` first responses and answers, or
+# when it is narrowed by category, channel or type; otherwise, for every agency or one,
+# from the histograms (``voice_weekly_times``, ``voice_daily_times``), within the bound
 # ``core.dashboards.histogram`` states (less than 1/16 of the value; exact under 32
-# minutes). By specialist (``volumes``), everything from the facts: the daily tables do
-# not keep the specialist.
+# minutes). The exact way costs a read of every cycle; the histograms' the same few
+# hundred rows whatever the count, and their error shrinks as cycles fill the bins. By
+# specialist (``volumes``), everything from the facts: the daily tables do not keep it.
 
-EXACT_DAYS = 31  # the longest period whose percentiles are read exactly from the facts
+EXACT_DAYS = 31  # the longest period whose percentiles may be read exactly
+EXACT_CYCLES = 20_000  # and the most first responses and answers they may take in
 
 
 def _where(scope: Scope,
@@ -383,11 +386,13 @@ def _where(scope: Scope,
     return conditions
 
 
-def from_histograms(period: Period, scope: Scope) -> bool:
-    """Whether ``period``'s percentiles for ``scope`` come from the daily histograms
-    (long, and by agency at most) rather than exactly from the facts."""
-    return (period.days > EXACT_DAYS and scope.category_id is None
-            and scope.channel is None and scope.case_type is None)
+def from_histograms(period: Period, scope: Scope, cycles: int) -> bool:
+    """Whether ``period``'s percentiles for ``scope`` (by agency at most), of ``cycles``
+    first responses and answers, come from the histograms rather than exactly from the
+    facts: long, or many."""
+    return ((period.days > EXACT_DAYS or cycles > EXACT_CYCLES)
+            and scope.category_id is None and scope.channel is None
+            and scope.case_type is None)
 
 
 @dataclass
@@ -502,10 +507,12 @@ def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     counts alone, and of the daily counts only ``counts`` (the others 0). Where each
     part is read from: the comment above."""
     if by == "specialist":
-        return fact_tallies(session, tz, period, scope, by, total=total, times=times)
+        return fact_tallies(session, tz, period, scope, by, total=total, times=times,
+                            counts=counts)
     out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None, counts)
     if times:
-        if by in ("agency", None) and from_histograms(period, scope):
+        cycles = sum(t.acknowledged + t.answered for t in out.values())
+        if by in ("agency", None) and from_histograms(period, scope, cycles):
             _histogram_times(session, scope, period, by == "agency", total, out)
         else:
             _exact_times(session, scope, *period.bounds(tz),
@@ -515,13 +522,14 @@ def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
 
 def fact_tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
                  by: Dimension | None = "agency", *, total: bool = False,
-                 times: bool = True) -> dict[Any, _Tally]:
+                 times: bool = True, counts: Sequence[str] = DAILY_COUNTS,
+                 ) -> dict[Any, _Tally]:
     """The same as ``tallies``, every part from the facts (exact, and by any dimension,
     the specialist too): range reads of the facts, counted in the database. What the
     daily tables must add up to."""
     start, end = period.bounds(tz)
     key = _FACT_KEYS[by] if by else None
-    out = _fact_counts(session, scope, start, end, key)
+    out = _fact_counts(session, scope, start, end, key, counts)
     if times:
         _exact_times(session, scope, start, end, key, total, out)
     return _totalled(out, total)
@@ -565,35 +573,46 @@ def _daily_counts(session: Session, scope: Scope, period: Period, key: Any,
 
 
 def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
-                 key: Any) -> dict[Any, _Tally]:
+                 key: Any, names: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
     """The same counts from the facts (by a dimension the daily counts do not keep):
-    range reads of the facts on their indexes, counted in the database."""
+    range reads of the facts on their indexes, counted in the database; only the reads
+    ``names`` need."""
     f = CaseCycleFact
     where = _where(scope)
+    wanted = set(names)
     out: dict[Any, _Tally] = defaultdict(_Tally)
-    for group, count in _grouped(session, key, (func.count(),), [
-            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
-        out[group].received = int(count)
-    for group, count, on_time in _grouped(session, key, (
-            func.count(), _count(f.acknowledged_on_time.is_(True))), [
-            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
-            *where]):
-        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
-    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
-            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
-                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
-                           _count(f.reopened.is_(True))),
-            [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]):
-        tally = out[group]
-        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
-        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
-        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
-    levels = [_count(and_(column >= start, column < end))
-              for column in (f.warning_at, f.breach_at, f.leadership_at)]
-    for group, *counts in _grouped(session, key, levels, [
-            f.last_alarm_at >= start, f.warning_at < end, *where]):
-        out[group].escalations = {level: int(n or 0)
-                                  for level, n in zip(LEVELS, counts, strict=True)}
+    if "received" in wanted:
+        for group, count in _grouped(session, key, (func.count(),), [
+                f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
+            out[group].received = int(count)
+    if wanted & {"acknowledged", "acknowledged_on_time"}:
+        for group, count, on_time in _grouped(session, key, (
+                func.count(), _count(f.acknowledged_on_time.is_(True))), [
+                f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
+                *where]):
+            out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
+    if wanted & {"answered", "answered_on_time", "rated", "rating_sum", "satisfied",
+                 "reopened"}:
+        for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
+                session, key, (func.count(), _count(f.answered_on_time.is_(True)),
+                               func.count(f.rating), func.sum(f.rating),
+                               _count(f.rating >= 4), _count(f.reopened.is_(True))),
+                [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
+                 *where]):
+            tally = out[group]
+            tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
+            tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
+            tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
+    if wanted & set(_LEVEL_OF):
+        levels = [_count(and_(column >= start, column < end))
+                  for column in (f.warning_at, f.breach_at, f.leadership_at)]
+        # Alarms raised in the period: the last at or after its start, the first before
+        # its end (levels are raised in order, some maybe skipped).
+        first = func.coalesce(f.warning_at, f.breach_at, f.leadership_at)
+        for group, *counts in _grouped(session, key, levels, [
+                f.last_alarm_at >= start, first < end, *where]):
+            out[group].escalations = {level: int(n or 0)
+                                      for level, n in zip(LEVELS, counts, strict=True)}
     return out
 
 
@@ -891,7 +910,8 @@ def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     """Received, answered, on-time % and median answer time by week, month or Hijri
     month over ``period`` (the first and last steps cut to the period): grouped by step
     in the database, from the daily counts, and the medians as the period figures'
-    (``from_histograms``: the daily histograms, or exactly from the facts)."""
+    (``from_histograms``, counting the answers: the histograms, or exactly from the
+    facts)."""
     spans = steps(period, step)
     table = _steps_table(spans, tz)
     d = DailyCount
@@ -902,8 +922,10 @@ def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
                    .join_from(table, d, and_(d.day >= table.c.first_day,
                                              d.day <= table.c.last_day))
                    .where(*_where(scope, DailyCount)).group_by(table.c.first_day))}
+    answers = sum(answered for _received, answered, _on_time in counted.values())
     medians = (_step_histogram_medians(session, spans, scope)
-               if from_histograms(period, scope) else _step_exact_medians(session, table, scope))
+               if from_histograms(period, scope, answers)
+               else _step_exact_medians(session, table, scope))
     points = []
     for first, last, label in spans:
         received, answered, on_time = counted.get(first, (0, 0, 0))

@@ -1,6 +1,6 @@
 """the dashboards' daily tables: counts by day, agency, category, channel and type, and
-histograms of the times by day and by week and agency; each fact's local days and bins;
-a full refresh left unfinished
+histograms of the times by day and by week and agency; each fact's local days and bins
+and two indexes by agency; a full refresh left unfinished
 
 Revision ID: f3a8c6e1d927
 Revises: b4d8f2a6c931
@@ -39,6 +39,10 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column(name, sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('first_response_bin', sa.SmallInteger(), nullable=True))
         batch_op.add_column(sa.Column('answer_bin', sa.SmallInteger(), nullable=True))
+    op.create_index('ix_voice_case_facts_agency_started', 'voice_case_facts',
+                    ['agency_id', 'started_at'])
+    op.create_index('ix_voice_case_facts_agency_answered', 'voice_case_facts',
+                    ['agency_id', 'answered_at'])
     op.create_table(
         'voice_daily',
         sa.Column('day', sa.Date(), nullable=False),
@@ -76,6 +80,8 @@ def downgrade() -> None:
     op.drop_table('voice_daily_times')
     op.drop_index('ix_voice_daily_agency', table_name='voice_daily')
     op.drop_table('voice_daily')
+    op.drop_index('ix_voice_case_facts_agency_answered', table_name='voice_case_facts')
+    op.drop_index('ix_voice_case_facts_agency_started', table_name='voice_case_facts')
     with op.batch_alter_table('voice_case_facts', schema=None) as batch_op:
         batch_op.drop_column('answer_bin')
         batch_op.drop_column('first_response_bin')
