@@ -243,3 +243,39 @@ def test_incremental_refreshes_on_postgresql(core, week):  # noqa: F811
     test_acts_either_side_of_midnight_count_on_their_own_days(core, week)
     test_a_reopened_case_counts_again_on_its_first_answers_day(core, week)
     test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week)
+
+
+def test_a_short_period_with_many_cycles_reads_the_histograms(core, week, monkeypatch):  # noqa: F811
+    """Past ``EXACT_CYCLES`` first responses and answers the week's percentiles come
+    from the histograms too: each within its bin of the exact one."""
+    from core.dashboards import voice
+
+    with core.db.read() as session:
+        exact = fact_tallies(session, core.config.tz, WEEK, Scope(), None, total=True)[ALL]
+        monkeypatch.setattr(voice, "EXACT_CYCLES", 10)  # the week has 6 + 5
+        estimated = tallies(session, core.config.tz, WEEK, Scope(), None, total=True)[ALL]
+    assert estimated.answer_p90 != exact.answer_p90  # 1116 minutes, estimated in its bin
+    for name in TIMES:
+        true, found = getattr(exact, name), getattr(estimated, name)
+        assert abs(found - true) <= (true / 16 if true >= histogram.EXACT_BELOW else 0), name
+    assert (estimated.answered, estimated.acknowledged) == (exact.answered, exact.acknowledged)
+
+
+def test_an_alarm_raised_without_the_level_before_counts(core, week):  # noqa: F811
+    """A breach raised with no warning before it (a scan that came late) counts as a
+    breach on its day, from the facts and from the daily counts alike."""
+    from core.voice.models import CaseAlarm, VoiceCase
+
+    with core.db.write.begin() as session:
+        case_id = session.scalar(select(VoiceCase.id).where(
+            VoiceCase.tracking == week.cases["I"]))
+        session.add(CaseAlarm(case_id=case_id, cycle=1, level=2,
+                              raised_at=NOW + timedelta(minutes=30)))
+    refresh(core, NOW + timedelta(hours=1))
+    today = Period(date(2026, 12, 3), date(2026, 12, 3))
+    with core.db.read() as session:
+        exact = fact_tallies(session, core.config.tz, today, Scope(), None)[None]
+        read = tallies(session, core.config.tz, today, Scope(), None)[None]
+    assert exact.escalations == read.escalations == {"warning": 0, "breach": 1,
+                                                      "leadership": 0}
+    assert_the_sums_of_the_facts(core)
