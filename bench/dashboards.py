@@ -36,6 +36,7 @@ something broke.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -140,7 +141,14 @@ def _alarms(conn: Any) -> int:
         "OR (c.answered_at IS NULL AND l.level <= c.escalation)").rowcount
 
 
-def _timed(call: Callable[[], Any], rounds: int) -> tuple[float, Any]:
+class Timing(float):
+    """A p95 in milliseconds, the median beside it (the machine is shared: the median
+    says how much of the p95 was someone else's work)."""
+
+    median: float
+
+
+def _timed(call: Callable[[], Any], rounds: int) -> tuple[Timing, Any]:
     """The p95 of ``rounds`` calls after a first one, untimed: a running gateway has
     built and compiled each statement once (a first call after a start costs more: see
     ``_first``)."""
@@ -150,7 +158,9 @@ def _timed(call: Callable[[], Any], rounds: int) -> tuple[float, Any]:
         started = time.perf_counter()
         result = call()
         samples.append(time.perf_counter() - started)
-    return _p95(samples), result
+    timing = Timing(_p95(samples))
+    timing.median = statistics.median(samples) * 1000
+    return timing, result
 
 
 def _first(call: Callable[[], Any]) -> float:
@@ -160,8 +170,9 @@ def _first(call: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _verdict(value: float, target: float) -> str:
-    return f"(target < {target:.0f} ms: {'PASS' if value < target else 'MISS'})"
+def _verdict(value: Timing, target: float) -> str:
+    return (f"(median {value.median:.0f} ms; target < {target:.0f} ms: "
+            f"{'PASS' if value < target else 'MISS'})")
 
 
 def _rebuild_and_refresh(db: Database, dashboards: VoiceDashboards, rebuild: bool) -> None:
@@ -173,12 +184,13 @@ def _rebuild_and_refresh(db: Database, dashboards: VoiceDashboards, rebuild: boo
     with db.write.begin() as session:
         # 1 % of the cases changed now: the ones in progress answered, the rated ones
         # rated again (their answers' days move), the others touched only.
+        # (``updated_at`` given each time: on its own it would take the machine's clock.)
         changed, c = VoiceCase.id % 100 == 0, VoiceCase
-        session.execute(update(c).where(changed).values(updated_at=LATER))
         session.execute(update(c).where(changed, c.state == states.IN_PROGRESS)
-                        .values(state=states.ANSWERED, answered_at=NOW))
+                        .values(state=states.ANSWERED, answered_at=NOW, updated_at=LATER))
         session.execute(update(c).where(changed, c.rating.is_not(None))
-                        .values(rating=case((c.rating == 5, 4), else_=5)))
+                        .values(rating=case((c.rating == 5, 4), else_=5), updated_at=LATER))
+        session.execute(update(c).where(changed).values(updated_at=LATER))
     started = time.perf_counter()
     refreshed = dashboards.refresh("bench", timedelta(minutes=5), now=LATER)
     seconds = time.perf_counter() - started
@@ -232,7 +244,8 @@ def _baseline(db: Database, period: Period, rounds: int) -> None:
     facts_p95, exact = _timed(lambda: read(figures.fact_tallies), rounds)
     daily_p95, estimated = _timed(lambda: read(figures.tallies), rounds)
     print(f"   baseline, emirate period figures for {period.days} days from the facts alone: "
-          f"p95 {facts_p95:.0f} ms; from the daily tables: {daily_p95:.0f} ms", flush=True)
+          f"p95 {facts_p95:.0f} ms (median {facts_p95.median:.0f}); from the daily tables: "
+          f"{daily_p95:.0f} ms (median {daily_p95.median:.0f})", flush=True)
     worst = 0.0
     for group, tally in exact.items():
         other = estimated[group]
@@ -287,13 +300,16 @@ def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
             print(f"   agency page (figures, trend, 3 volumes, late cases), {label}: p95 "
                   f"{p95:.0f} ms {_verdict(p95, agency_t)}", flush=True)
         p95, rows = _timed(lambda: dashboards.league(LEADER, year), rounds)
-        print(f"   league, one year: p95 {p95:.0f} ms ({sum(r.rank is not None for r in rows)}"
+        print(f"   league, one year: p95 {p95:.0f} ms (median {p95.median:.0f} ms; "
+              f"{sum(r.rank is not None for r in rows)}"
               " ranked)")
         p95, points = _timed(lambda: dashboards.trend(LEADER, year, step="week"), rounds)
-        print(f"   trend by week, one year: p95 {p95:.0f} ms ({len(points)} weeks)")
+        print(f"   trend by week, one year: p95 {p95:.0f} ms (median {p95.median:.0f} ms; "
+              f"{len(points)} weeks)")
         p95, points = _timed(lambda: dashboards.trend(LEADER, year, step="hijri_month"),
                              rounds)
-        print(f"   trend by Hijri month, one year: p95 {p95:.0f} ms ({len(points)} months)")
+        print(f"   trend by Hijri month, one year: p95 {p95:.0f} ms (median "
+              f"{p95.median:.0f} ms; {len(points)} months)")
         p95, page = _timed(lambda: dashboards.cases_behind(
             LEADER, "answered_late", year, Filters(agency=code), now=LATER), rounds)
         print(f"   drill-down, {code} answered late in a year: p95 {p95:.0f} ms "
