@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, union
 from sqlalchemy.orm import Session
 
 from core.calendar import versions
@@ -215,12 +215,17 @@ def write_facts(session: Session, case_ids: Sequence[int], tz: ZoneInfo, *,
 def _changed(session: Session, since: datetime | None, after: int,
              limit: int) -> list[int]:
     """The next ``limit`` ids above ``after`` of the cases changed or alarmed since
-    ``since`` (every case when None)."""
-    query = select(VoiceCase.id).where(VoiceCase.id > after)
-    if since is not None:
-        alarmed = select(CaseAlarm.case_id).where(CaseAlarm.raised_at >= since)
-        query = query.where((VoiceCase.updated_at >= since) | VoiceCase.id.in_(alarmed))
-    return list(session.scalars(query.order_by(VoiceCase.id).limit(limit)))
+    ``since`` (every case when None): two index ranges (``updated_at``, the alarms'
+    ``raised_at``) joined, not a scan of every case."""
+    if since is None:
+        return list(session.scalars(select(VoiceCase.id).where(VoiceCase.id > after)
+                                    .order_by(VoiceCase.id).limit(limit)))
+    changed = union(
+        select(VoiceCase.id.label("id")).where(VoiceCase.updated_at >= since,
+                                               VoiceCase.id > after),
+        select(CaseAlarm.case_id.label("id")).where(CaseAlarm.raised_at >= since,
+                                                    CaseAlarm.case_id > after)).subquery()
+    return list(session.scalars(select(changed.c.id).order_by(changed.c.id).limit(limit)))
 
 
 def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = False,
