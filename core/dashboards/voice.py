@@ -1123,12 +1123,29 @@ def _live_cases(session: Session, figure: str, scope: Scope, now: datetime,
         where += [c.state.in_(RUNNING), c.answer_due < now]
     elif figure.startswith("ageing:"):
         where.append(_ageing_condition(session, figure.partition(":")[2], where, now))
-    cases = list(session.scalars(
-        select(c).where(*where, *_keyset(column, c.id, cursor, descending=False))
-        .order_by(column, c.id).limit(limit + 1)))
+    after = _keyset(column, c.id, cursor, descending=False)
+    if figure == "overdue":
+        cases = _overdue_page(session, [*_where(scope, VoiceCase), *after], now, limit + 1)
+    else:
+        cases = list(session.scalars(select(c).where(*where, *after)
+                                     .order_by(column, c.id).limit(limit + 1)))
     agencies, categories = _codes(session, cases)
     rows = [_row(x, getattr(x, column.key), x.cycle, agencies, categories) for x in cases]
     return _page(rows, [x.id for x in cases], limit)
+
+
+def _overdue_page(session: Session, where: Sequence[ColumnElement[bool]], now: datetime,
+                  limit: int) -> list[VoiceCase]:
+    """The ``limit`` longest overdue cases: the first of each running state along its
+    index (state, answer due), merged; not every overdue case sorted."""
+    c = VoiceCase
+    firsts = [select(c.id, c.answer_due).where(c.state == state, c.answer_due < now, *where)
+              .order_by(c.answer_due, c.id).limit(limit).subquery() for state in RUNNING]
+    merged = union_all(*(select(first.c.id, first.c.answer_due) for first in firsts)).subquery()
+    ids = list(session.scalars(select(merged.c.id).order_by(merged.c.answer_due, merged.c.id)
+                               .limit(limit)))
+    found = {x.id: x for x in session.scalars(select(c).where(c.id.in_(ids)))}
+    return [found[i] for i in ids]
 
 
 def _ageing_condition(session: Session, bucket: str, where: list[ColumnElement[bool]],
