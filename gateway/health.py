@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from core.dashboards import summary as dashboards_summary
 from core.operations.health import Background, ComponentsReport, Health, VoiceJobs
 from core.platform import leases
 from core.platform.faults import DatabaseError
@@ -123,7 +124,11 @@ def _details(core, settings):
     if settings.email.enabled:
         body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
-        body["voice"] = voice_jobs(details.voice)
+        voice = voice_jobs(details.voice)
+        voice["dashboards"] = dashboards_job(held.get(dashboards_summary.LEASE),
+                                             database_now,
+                                             settings.scheduler.dashboards_seconds)
+        body["voice"] = voice
     replica = core.health.replica()
     if replica is not None:  # database.read_url: whether this process reads from it
         body["replica"] = {"used": replica.used, "lag_seconds": replica.lag_seconds,
@@ -201,6 +206,22 @@ def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
                 "running": running,
                 "holder": jobs.recompute.holder if running and jobs.recompute else None,
                 "waiting_version": jobs.recompute_waiting}}
+
+
+def dashboards_job(lease: LeaseView | None, now, interval_seconds: float,
+                   ) -> dict[str, object] | None:
+    """The refresh of the dashboards' summary, from its lease (whichever scheduler ran
+    it last; None before any did, or after a clean stop): its holder, its last run's
+    figures, and the age of the figures the pages show (``as_of``, on the database's
+    clock); "stale" past three intervals (``scheduler.dashboards_seconds``)."""
+    if lease is None:
+        return None
+    age = _age(lease.state.get("as_of"), now)
+    return {"holder": lease.holder, "live": lease.expires_at > now,
+            "renewed_at": lease.renewed_at.isoformat(),
+            "renewed_seconds_ago": _seconds_since(lease.renewed_at, now), **lease.state,
+            "as_of_seconds_ago": age,
+            "stale": age is None or age > 3 * interval_seconds}
 
 
 def background(settings) -> list[Background]:
@@ -301,9 +322,13 @@ def component_families(report: ComponentsReport, scan_seconds: float):
 
 
 def _last_scan_age(state: dict[str, object], now) -> float | None:
+    return _age(state.get("last_scan_at"), now)
+
+
+def _age(value: object, now) -> float | None:
+    """Seconds since ``value`` (an ISO moment a job recorded) on ``now``'s clock."""
     from datetime import datetime
 
-    value = state.get("last_scan_at")
     if not isinstance(value, str):
         return None
     try:
