@@ -153,16 +153,42 @@ def staff_client(client, staff_token):
     return client
 
 
+ON_POSTGRES = os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def uses_database(item) -> bool:
+    """Whether the test reaches the database under test: ``database_url`` (the only
+    fixture that reads GATEWAY_TEST_DATABASE_URL) is in its fixture closure."""
+    return "database_url" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` run in the PostgreSQL pass (GATEWAY_TEST_DATABASE_URL,
     as .ci/run sets it) and are deselected, not skipped, in the SQLite pass: nothing
-    skips under CI=true."""
-    if os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    skips under CI=true. The PostgreSQL pass runs only the tests that use the database:
+    the others (parsers, codecs, charts, widgets...) would do there exactly what they
+    did in the SQLite pass."""
+    if ON_POSTGRES:
+        keep = [item for item in items
+                if uses_database(item) or item.get_closest_marker("postgres")]
+    else:
+        keep = [item for item in items if not item.get_closest_marker("postgres")]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A fixture on the database, fetched by a test that does not ask for it by name
+    (``request.getfixturevalue``), would escape the PostgreSQL pass: refuse it."""
+    if request.scope == "function" and "database_url" in fixturedef.argnames \
+            and not uses_database(request.node):
+        pytest.fail(f"{request.node.nodeid} fetches the database fixture "
+                    f"{fixturedef.argname!r} with request.getfixturevalue: name a database "
+                    "fixture among its arguments, or the PostgreSQL pass leaves it out",
+                    pytrace=False)
 
 
 # --- one-time codes -------------------------------------------------------------------
