@@ -19,13 +19,17 @@ def py_spy() -> str | None:
     return str(venv) if venv.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, out: Path, *, gil: bool) -> subprocess.Popen:
-    """Start py-spy on ``pid`` for ``seconds`` writing collapsed stacks to ``out``."""
+def record(pid: int, seconds: float, out: Path, *, gil: bool,
+           subprocesses: bool = False) -> subprocess.Popen:
+    """Start py-spy on ``pid`` (and, with ``subprocesses``, every process under it: the
+    web tier's workers) for ``seconds`` writing collapsed stacks to ``out``."""
     command = [py_spy() or "py-spy", "record", "--pid", str(pid), "--duration",
                str(max(1, round(seconds))), "--rate", "250", "--format", "raw",
                "--output", str(out), "--nonblocking"]
     if gil:
         command.append("--gil")
+    if subprocesses:
+        command.append("--subprocesses")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
 

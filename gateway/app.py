@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
-from prometheus_client import REGISTRY
 
 from core.service import Core
 from gateway import errors, ivr
@@ -12,14 +11,14 @@ from gateway.admin_users import admin_users
 from gateway.api import api
 from gateway.call_simulator import call_simulator
 from gateway.dashboards import dashboards
-from gateway.health import OutboxCollector, health
+from gateway.health import health
 from gateway.kiosks import kiosk_api, kiosk_pages
 from gateway.messages import messages
 from gateway.my_api import my_api
 from gateway.my_portal import my_portal
 from gateway.open311 import open311
 from gateway.openapi import openapi
-from gateway.overdue import OverdueCollector, overdue
+from gateway.overdue import overdue
 from gateway.portal import portal, template_gettext, template_ngettext
 from gateway.sessions import PortalSessionInterface
 from gateway.settings import Settings
@@ -35,9 +34,6 @@ from gateway.voice_citizen_api import voice_citizen_api
 from gateway.voice_dashboards import voice_dashboards
 from gateway.voice_pages import voice_pages
 from gateway.voice_portal import voice_portal
-
-_collector: OutboxCollector | None = None
-_overdue_collector: OverdueCollector | None = None
 
 
 def create_app(settings: Settings, core: Core) -> Flask:
@@ -97,21 +93,4 @@ def create_app(settings: Settings, core: Core) -> Flask:
     app.register_blueprint(call_simulator)
     ivr.install(app, core, settings)
     app.register_blueprint(overdue)
-    _register_collector(core)
     return app
-
-
-def _register_collector(core: Core) -> None:
-    # One collector per process: the registry is global, app factories may run many times.
-    global _collector
-    if _collector is None:
-        _collector = OutboxCollector(core.health)
-        REGISTRY.register(_collector)
-    else:
-        _collector.health = core.health
-    global _overdue_collector
-    if _overdue_collector is None:
-        _overdue_collector = OverdueCollector(core.overdue_report)
-        REGISTRY.register(_overdue_collector)
-    else:
-        _overdue_collector.report = core.overdue_report

@@ -13,7 +13,13 @@ from gateway.commands.calendar import calendar
 from gateway.commands.dashboards import dashboards
 from gateway.commands.database import db
 from gateway.commands.holidays import holidays
-from gateway.commands.options import GatewayGroup, group_options, open_core, with_settings
+from gateway.commands.options import (
+    GatewayGroup,
+    debugging,
+    group_options,
+    open_core,
+    with_settings,
+)
 from gateway.commands.options import configure_logging as configure_logging
 from gateway.commands.prompts import prompts
 from gateway.commands.tokens import token
@@ -46,51 +52,46 @@ def _run(components: list[Component]) -> None:
 
 
 def _serve(settings: Settings, components: str, *, with_channels: bool = False) -> None:
-    from gateway.app import create_app
-    from gateway.components import WebServer, core_part, email_part, scheduler_part, sms_part
+    """The web tier (``gateway.webtier``): the socket bound here, once; the workers
+    started here, and under ``gateway run`` the one running the channels and scheduler."""
+    from gateway.components import listening_sockets
+    from gateway.webtier import Workers, run_directory, worker_count
 
     if with_channels:
         _check_sms(settings)
         _check_email(settings)
-    core = open_core(settings)
-    app = create_app(settings, core)
+    # The database answers, at this version's schema: said once, here, not by each worker.
+    open_core(settings, background_log=False).close()
+    host, port = settings.gateway.host, settings.gateway.port
+    sockets = listening_sockets(host, port)
     try:
-        web = WebServer(app, settings)
-    except BaseException:  # the port in use: the core goes, GatewayGroup says why
-        core.close()
-        raise
-    log.info("%s listening on http://%s:%s (database: %s)", components, settings.gateway.host,
-             settings.gateway.port, settings.database.url.split("@")[-1])
-    # Only what this command runs: the web server answers the IVR's webhooks; SMS and
-    # e-mail run here only under `gateway run` (else as `gateway sms`, `gateway email`).
-    for name in ("sms", "ivr", "email") if with_channels else ("ivr",):
-        log.info("channel %s: %s", name,
-                 "enabled" if getattr(settings, name).enabled else "disabled")
-    # Started in this order, stopped in the reverse: the web server first (its request
-    # threads finish), then the scheduler, e-mail, SMS (its answers in flight), the core.
-    parts: list[Component] = [core_part(core)]
-    if with_channels and settings.sms.enabled:
-        sms, channel = sms_part(core, settings)
-        app.extensions["sms_channel"] = channel
-        parts.append(sms)
-    if with_channels and settings.email.enabled:
-        parts.append(email_part(core, settings, alone=False))
-    if with_channels:
-        parts.append(scheduler_part(core, settings))
-    _run([*parts, web])
+        web = worker_count(settings)
+        log.info("%s listening on http://%s:%s (database: %s; %d web workers)", components,
+                 host, port, settings.database.url.split("@")[-1], web)
+        # Only what this command runs: the web workers answer the IVR's webhooks; SMS and
+        # e-mail run here only under `gateway run` (else as `gateway sms`, `gateway email`).
+        for name in ("sms", "ivr", "email") if with_channels else ("ivr",):
+            log.info("channel %s: %s", name,
+                     "enabled" if getattr(settings, name).enabled else "disabled")
+        with run_directory() as run_dir:
+            _run([Workers(settings, sockets, run_dir, web=web, background=with_channels,
+                          debug=debugging())])
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @main.command()
 @with_settings
 def run(settings: Settings) -> None:
-    """Everything configured, in one process."""
+    """Everything configured: web workers, and one process for the channels and scheduler."""
     _serve(settings, "gateway (portal, API, channels)", with_channels=True)
 
 
 @main.command()
 @with_settings
 def web(settings: Settings) -> None:
-    """The web portal and JSON API alone."""
+    """The web portal and JSON API alone (gateway.workers processes)."""
     _serve(settings, "web")
 
 

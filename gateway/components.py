@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from gateway.runner import Part, StartFailed
@@ -24,19 +25,31 @@ def core_part(core: Core) -> Part:
     return Part("core", stop=core.close, stop_timeout=30.0)
 
 
+# Seconds a stopping web server waits for the requests in flight and their answers
+# (within its stop_timeout: then its request threads have 5 s more).
+DRAIN_SECONDS = 9.0
+# Connections one web process holds open at once (waitress's default is 100). Idle
+# keep-alive connections count: a web tier of N workers on one socket holds N times this,
+# and a worker at its limit leaves new connections to the others.
+CONNECTION_LIMIT = 1000
+
+
 class WebServer:
     """Waitress serving the app from a thread of its own, and closed from that thread.
 
-    Closing its sockets from another thread pulls them from under its select() (EBADF in
-    the loop); so ``stop`` only asks, and the loop ends itself as waitress's own ``run``
-    does on SIGTERM: the request threads finish what they are doing (5 s at most), then
-    the listening socket closes.
+    It listens on ``sockets`` when given (bound once by the web tier's supervisor and
+    shared by every worker: ``gateway.webtier``), else binds ``gateway.host`` and
+    ``gateway.port`` itself. Closing its sockets from another thread pulls them from
+    under its poll() (EBADF in the loop); so ``stop`` only asks, and the loop ends itself
+    as waitress's own ``run`` does on SIGTERM: the request threads finish what they are
+    doing (5 s at most), then the listening socket closes.
     """
 
     name = "web"
     stop_timeout = 15.0
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings,
+                 sockets: list[socket.socket] | None = None) -> None:
         from waitress.server import create_server
         from waitress.trigger import trigger
 
@@ -44,9 +57,13 @@ class WebServer:
         # MultiSocketServer) is served by the same loop.
         self._map: dict = {}
         host, port = settings.gateway.host, settings.gateway.port
+        where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host,
+                                                                      "port": port}
         try:
-            self.server = create_server(app, map=self._map, host=host, port=port,
-                                        threads=settings.gateway.threads, ident="gateway",
+            # poll(), not select(): select() cannot watch a descriptor above 1023.
+            self.server = create_server(app, map=self._map, threads=settings.gateway.threads,
+                                        ident="gateway", connection_limit=CONNECTION_LIMIT,
+                                        asyncore_use_poll=True, **where,
                                         **proxy_options(settings.gateway.trusted_proxies))
         except OSError as exc:
             raise StartFailed(bind_failure(exc, host, port)) from exc
@@ -82,8 +99,15 @@ class WebServer:
         from waitress import wasyncore
 
         adj = self.server.adj
+        drain_until: float | None = None
         try:
-            while self._map and not self._stopping.is_set():
+            while self._map:
+                if self._stopping.is_set():
+                    if drain_until is None:
+                        drain_until = time.monotonic() + DRAIN_SECONDS
+                        self._stop_listening()
+                    if self._drained() or time.monotonic() > drain_until:
+                        break
                 wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=self._map,
                                use_poll=adj.asyncore_use_poll, count=1)
         except BaseException as exc:
@@ -94,6 +118,58 @@ class WebServer:
                 self.server.close()
                 self._wake.close()
                 self._closed = True
+
+    def _stop_listening(self) -> None:
+        """No new connection from here on (the other workers still accept on the shared
+        socket). Not closed yet: the request threads wake the loop through its trigger."""
+        from waitress.server import BaseWSGIServer
+
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.accepting = False
+
+    def _drained(self) -> bool:
+        """Close the connections with nothing in flight (a keep-alive client opens its
+        next one to another worker); whether none is left. A request being received,
+        served or its answer sent keeps its connection until it is done."""
+        from waitress.channel import HTTPChannel
+
+        busy = False
+        for dispatcher in list(self._map.values()):
+            if not isinstance(dispatcher, HTTPChannel):
+                continue
+            if dispatcher.requests or dispatcher.request is not None \
+                    or dispatcher.total_outbufs_len:
+                busy = True
+            else:
+                dispatcher.handle_close()
+        return not busy
+
+
+def listening_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
+    """Bound and listening sockets for ``host`` and ``port``, one per address the host
+    name has (as waitress binds them), for worker processes to inherit; StartFailed with
+    ``bind_failure``'s line when one cannot be had."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, address in socket.getaddrinfo(
+                host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, socket.IPPROTO_TCP,
+                socket.AI_PASSIVE):
+            if any(s.family == family and s.getsockname()[:2] == address[:2]
+                   for s in sockets):
+                continue  # getaddrinfo may answer the same address twice
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise StartFailed(bind_failure(exc, host, port)) from exc
+    return sockets
 
 
 # Why a listening socket could not be had, and which setting changes it.

@@ -4,12 +4,15 @@ Prometheus on the operator's network."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
+from core.dashboards import summary as dashboards_summary
 from core.operations.health import Background, ComponentsReport, Health, VoiceJobs
 from core.platform import leases
 from core.platform.faults import DatabaseError
@@ -17,6 +20,8 @@ from core.platform.leases import LeaseView
 from core.transactions import overdue
 from gateway.auth import bearer_token
 from gateway.errors import error_response
+from gateway.overdue import OverdueCollector
+from gateway.webtier import METRICS_VARIABLE
 
 health = Blueprint("health", __name__)
 
@@ -87,11 +92,12 @@ def _details(core, settings):
                                    "heartbeat_age_seconds": part.heartbeat_age_seconds}
                        for part in report.components},
         "outbox": states}
-    channel = current_app.extensions.get("sms_channel")
-    if channel is not None:
-        # Only where the SMS channel runs in this process (``gateway run``).
-        body["sms"] = {"bound": channel.bound}
     held = details.leases
+    beside = current_app.extensions.get("sms_holder")
+    if beside is not None:
+        # Only where the SMS channel runs beside this web server (``gateway run``: in the
+        # run's background worker), from its heartbeat: bound while a live one says so.
+        body["sms"] = {"bound": sms_bound(held, beside())}
     # Every SMS channel's heartbeat, wherever it runs (``gateway sms`` on its own machine):
     # live and bound, live and not bound (the SMSC refuses or is down), or silent since.
     # "live" is the lease's own expiry (up to its lifetime, 90 s, after the channel's last
@@ -118,8 +124,28 @@ def _details(core, settings):
     if settings.email.enabled:
         body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
-        body["voice"] = voice_jobs(details.voice)
+        voice = voice_jobs(details.voice)
+        voice["dashboards"] = dashboards_job(held.get(dashboards_summary.LEASE),
+                                             database_now,
+                                             settings.scheduler.dashboards_seconds)
+        body["voice"] = voice
+    replica = core.health.replica()
+    if replica is not None:  # database.read_url: whether this process reads from it
+        body["replica"] = {"used": replica.used, "lag_seconds": replica.lag_seconds,
+                           "verdict": replica.verdict}
     return jsonify(body)
+
+
+def sms_bound(held: Mapping[str, LeaseView], holders: str | None) -> bool:
+    """Whether one of ``holders``' SMS heartbeats (one holder a line: a process's binds)
+    is live (as ``sms_channels`` tells it) and says its bind is up."""
+    from channels.sms.heartbeat import heartbeat_name
+
+    for holder in (holders or "").splitlines():
+        lease = held.get(heartbeat_name(holder))
+        if lease is not None and lease.live() and bool(lease.state.get("bound")):
+            return True
+    return False
 
 
 def _seconds_since(when, now) -> float:
@@ -182,6 +208,22 @@ def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
                 "waiting_version": jobs.recompute_waiting}}
 
 
+def dashboards_job(lease: LeaseView | None, now, interval_seconds: float,
+                   ) -> dict[str, object] | None:
+    """The refresh of the dashboards' summary, from its lease (whichever scheduler ran
+    it last; None before any did, or after a clean stop): its holder, its last run's
+    figures, and the age of the figures the pages show (``as_of``, on the database's
+    clock); "stale" past three intervals (``scheduler.dashboards_seconds``)."""
+    if lease is None:
+        return None
+    age = _age(lease.state.get("as_of"), now)
+    return {"holder": lease.holder, "live": lease.expires_at > now,
+            "renewed_at": lease.renewed_at.isoformat(),
+            "renewed_seconds_ago": _seconds_since(lease.renewed_at, now), **lease.state,
+            "as_of_seconds_ago": age,
+            "stale": age is None or age > 3 * interval_seconds}
+
+
 def background(settings) -> list[Background]:
     """The background components and whether this installation's configuration expects
     each (a web machine reads the same configuration as the others): the scheduler
@@ -198,14 +240,30 @@ def background(settings) -> list[Background]:
 def metrics():
     if not from_operators_network():
         return error_response(403, "forbidden", "metrics are for the operator's network")
-    # The components' gauges depend on this installation's settings: collected per scrape
-    # in a registry of their own, after the process-wide one.
-    components = CollectorRegistry(auto_describe=False)
-    components.register(ComponentCollector(current_app.extensions["core"].health,
-                                           current_app.config["SETTINGS"]))
+    core, settings = current_app.extensions["core"], current_app.config["SETTINGS"]
+    # The gauges read from the database at scrape time (every process and machine agrees
+    # on them; the components' depend on this installation's settings): collected per
+    # scrape in a registry of their own, after the counters.
+    database = CollectorRegistry(auto_describe=False)
+    for collector in (OutboxCollector(core.health), OverdueCollector(core.overdue_report),
+                      ComponentCollector(core.health, settings)):
+        database.register(collector)
     # content_type, not mimetype: Flask would append a second "; charset=utf-8".
-    return Response(generate_latest(REGISTRY) + generate_latest(components),
+    return Response(generate_latest(counters()) + generate_latest(database),
                     content_type=CONTENT_TYPE_LATEST)
+
+
+def counters() -> CollectorRegistry:
+    """The counters and histograms the processes keep: under the web tier
+    (``gateway.webtier``) summed over every worker of the run from the multiprocess
+    files (the counts of workers since replaced included; no per-process gauges, such
+    as ``process_*``, whose one worker's value would mislead); else this process's."""
+    path = os.environ.get(METRICS_VARIABLE)
+    if not path:
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    MultiProcessCollector(registry, path)
+    return registry
 
 
 class ComponentCollector:
@@ -264,9 +322,13 @@ def component_families(report: ComponentsReport, scan_seconds: float):
 
 
 def _last_scan_age(state: dict[str, object], now) -> float | None:
+    return _age(state.get("last_scan_at"), now)
+
+
+def _age(value: object, now) -> float | None:
+    """Seconds since ``value`` (an ISO moment a job recorded) on ``now``'s clock."""
     from datetime import datetime
 
-    value = state.get("last_scan_at")
     if not isinstance(value, str):
         return None
     try:

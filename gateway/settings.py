@@ -28,6 +28,8 @@ class GatewaySettings(Section):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     secret_key: str | None = None
+    # Web server processes; 0: one per core this process may run on.
+    workers: int = Field(default=0, ge=0, le=256)
     threads: int = Field(default=4, ge=1, le=256)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Networks allowed to read /metrics (the operator's monitoring network). Loopback

@@ -31,6 +31,10 @@ def environment(database_url: str | None, var_dir: Path, **more: str) -> dict[st
     env["GATEWAY__VAR_DIR"] = str(var_dir)
     # As make_settings: no quiet hours, or the suite would fail from 22:00 in Riyadh.
     env["GATEWAY__SMS__QUIET_HOURS__ENABLED"] = "false"
+    # One web worker (the supervisor still starts it apart): each worker is an interpreter
+    # that imports the whole app, and the suite's processes share the machine's cores.
+    # tests/gateway/test_webtier.py runs several.
+    env["GATEWAY__GATEWAY__WORKERS"] = "1"
     if database_url is not None:
         env.update(settings(database_url, var_dir))
     env.update(more)

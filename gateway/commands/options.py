@@ -86,6 +86,12 @@ def with_settings(command: Callable) -> Callable:
     return wrapper
 
 
+def debugging() -> bool:
+    """Whether the running command was given ``--debug``."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().meta.get(_DEBUG))
+
+
 class GatewayGroup(click.Group):
     """The top-level group: a failure no command worded itself still ends as one line
     (exit status 1), its traceback printed before it only with ``--debug``."""
@@ -115,11 +121,13 @@ def describe_failure(exc: BaseException, database_url: str, *, debug: bool = Fal
     return f"unexpected failure: {safe_message(exc, database_url)}{hint}"
 
 
-def configure_logging() -> None:
-    """Log lines as every command writes them; library chatter held back."""
+def configure_logging(process: str | None = None) -> None:
+    """Log lines as every command writes them; library chatter held back. A worker of
+    the web tier names itself (``process``: "web 2") in each of its lines."""
     if not logging.getLogger().handlers:
+        who = f"[{process}] " if process else ""
         logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                            format=f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s")
     # Alembic narrates every schema check at INFO; `db upgrade` reports for itself.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # waitress warns "Task queue depth" for every request queued behind busy threads:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -85,7 +84,8 @@ def test_healthz_reports_each_component(client):
         # Citizen's Voice's scheduled work: no scheduler has run it yet.
         "voice": {"alarm_scan": None, "closing": None, "recordings": None,
                   "deadline_recompute": {"running": False, "holder": None,
-                                         "waiting_version": None}},
+                                         "waiting_version": None},
+                  "dashboards": None},
     }
     assert "sms" not in response.get_json()  # no channel runs in this process
 
@@ -405,14 +405,41 @@ def test_healthz_and_metrics_count_messages_waiting_for_a_retry(reference, clien
 
 
 @pytest.mark.parametrize("bound", [True, False])
-def test_healthz_shows_the_bind_of_a_channel_running_in_this_process(core, app, bound):
-    app.extensions["sms_channel"] = SimpleNamespace(bound=bound)
+def test_healthz_shows_the_bind_of_the_channel_running_beside_the_web_server(core, app,
+                                                                            bound):
+    # `gateway run`: the channel runs in the background worker, this is a web worker; its
+    # heartbeat is the one of the two live channels it is told to read.
+    from channels.sms.heartbeat import heartbeat_name
+    from core.platform import leases
+
+    beside, elsewhere = "sms@gw-1:41:beside", "sms@gw-2:42:other"
+    for holder, state in ((beside, bound), (elsewhere, not bound)):
+        leases.acquire(core.db, heartbeat_name(holder), holder, timedelta(seconds=90),
+                       state={"bound": state})
+    app.extensions["sms_holder"] = lambda: beside
     scheduler_running(core)
 
     body = app.test_client().get("/healthz").get_json()
 
     assert body["sms"] == {"bound": bound}
     assert body["status"] == "ok"  # the web side stays in service while the SMSC is away
+
+
+def test_healthz_says_unbound_before_the_channel_beside_it_beats_and_once_it_lapsed(
+        core, app):
+    from channels.sms.heartbeat import heartbeat_name
+    from core.platform import leases
+
+    holder: list[str | None] = [None]
+    app.extensions["sms_holder"] = lambda: holder[0]
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["sms"] == {"bound": False}
+
+    holder[0] = "sms@gw-1:41:lapsed"
+    leases.acquire(core.db, heartbeat_name(holder[0]), holder[0], timedelta(seconds=90),
+                   now=utcnow() - timedelta(seconds=100), state={"bound": True})
+
+    assert client.get("/healthz").get_json()["sms"] == {"bound": False}
 
 
 def test_the_database_clock_is_the_statements_time_on_postgresql_not_the_transactions(core):
@@ -471,9 +498,12 @@ def test_a_running_channel_shows_its_bind_and_traffic(reference, app):
         channel.start()
         try:
             assert channel.session.wait_bound(10)
-            app.extensions["sms_channel"] = channel
-            assert client.get("/healthz").get_json()["sms"] == {"bound": True}
+            app.extensions["sms_holder"] = lambda: channel.heartbeat.holder
             deadline = time.monotonic() + 15
+            # The heartbeat beats as soon as the bind is up: /healthz reads it.
+            while client.get("/healthz").get_json()["sms"] != {"bound": True}:
+                assert time.monotonic() < deadline, "the bind was never recorded"
+                time.sleep(0.05)
             while client.get("/healthz").get_json()["outbox"]["sent"] + client.get(
                     "/healthz").get_json()["outbox"]["delivered"] < 1:
                 assert time.monotonic() < deadline, "the message was not sent"

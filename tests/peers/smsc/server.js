@@ -518,7 +518,23 @@ const routes = {
   'GET /state': () => publicState(),
   'POST /script': (body) => applyScript(body),
   'POST /reset': () => { reset(); return { ok: true }; },
+  // The state, then its lists emptied in the same turn of the event loop (nothing
+  // recorded in between is lost): a long run (bench/soak.py) reads the records in pieces.
+  'POST /take': () => {
+    const taken = publicState(); // holds the lists themselves: they are replaced, not emptied
+    for (const [name, value] of Object.entries(records)) {
+      if (Array.isArray(value)) records[name] = [];
+    }
+    return taken;
+  },
   'POST /mo': (body) => ({ sent: sendMo(body) }),
+  // The bound sessions and the deliver_sm_resps from index `after` on: what a driver
+  // redelivering unanswered MO polls, without the whole state's submits each time.
+  'POST /resps': (body) => ({
+    bound: boundSessions().map((s) => s.id),
+    resps: records.deliver_sm_resps.slice(body.after ?? 0),
+    count: records.deliver_sm_resps.length,
+  }),
   // Several MOs in one call (a flood in a benchmark): the last PDU's record of each.
   'POST /mos': (body) => ({ sent: body.mos.map((mo) => { const s = sendMo(mo); return s[s.length - 1]; }) }),
   'POST /receipt': (body) => ({ sent: receipt(body) }),
