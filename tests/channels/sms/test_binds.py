@@ -172,8 +172,8 @@ def test_a_bind_without_a_slot_stands_by_and_takes_over_when_the_holder_stops(co
         assert not spare.bound and len(sessions(smsc.state())) == 1
         assert leases.current(core.db)[spare.heartbeat.name].state["standby"] is True
 
-        enqueue_many(core, 5, "spare")
         holder.stop()  # gives its slot up
+        enqueue_many(core, 5, "spare")
         assert spare.session.wait_bound(10)
         until(lambda: all_sent(core, 5))
         assert {r.claimed_by for r in notifications(core)} == {spare.heartbeat.holder}
