@@ -4,9 +4,10 @@ account's throughput and its delivery receipts.
 
 The bounds, as tested here:
 - the binds together never exceed ``throughput_per_second``: each sends at most
-  ``0.95 * throughput / binds`` a second with one token saved up, so over any second the
-  SMSC counts at most ``0.95 * throughput + binds``; the tests allow 2 submits more for
-  the peer's read timing (a few submits read in one turn of its event loop);
+  ``0.95 * throughput / binds`` a second with one token saved up, so over any second they
+  send at most ``0.95 * throughput + binds``; counted at the peer, the tests allow 10 %
+  and 2 submits more for its read timing (a few submits read in one turn of its event
+  loop on a loaded machine), and the average over the run must be under the rate;
 - a bind whose connection drops resends only its submits in flight (at most ``window``)
   and the other binds go on;
 - a killed ``gateway sms`` resends only what its binds had claimed and not recorded (at
@@ -199,7 +200,7 @@ def test_a_bind_that_drops_resends_at_most_its_window_and_the_other_goes_on(core
     assert set(seen) == {(d, t) for t, d in queued.items()}  # none lost
     assert sum(n - 1 for n in seen.values()) <= window
     # The other bind went on while the first was bound again.
-    assert any(s["session"] == second and dropped_at < s["at"] < dropped_at + 0.3
+    assert any(s["session"] == second and dropped_at < s["at"] < dropped_at + 1.0
                for s in submits)
     assert len(rows) == 120
 
@@ -236,11 +237,16 @@ def test_two_processes_share_the_accounts_throughput(core, smsc, database_url, t
     assert set(copies(submits)) == {(d, t) for t, d in queued.items()}
     carried = per_session(submits)
     assert len(carried) == 2 and min(carried.values()) >= count // 4, carried
-    # 0.95 * 40 + 2 saved tokens = 40 at most in any second, and 2 for the peer's timing.
-    assert busiest_second(submits) <= rate + 2, busiest_second(submits)
+    # Sent: 0.95 * 40 a second and 2 saved tokens, 40 at most in any second. Counted at
+    # the peer, 10 % and 2 more are allowed for its reading (a loaded machine may hold
+    # the peer's event loop back and let it read a few submits in one turn); each bind
+    # on its own sending at the whole rate would show about 76.
+    assert busiest_second(submits) <= rate * 1.1 + 2, busiest_second(submits)
     for session in carried:
         mine = [s for s in submits if s["session"] == session]
-        assert busiest_second(mine) <= rate / 2 + 2, (session, busiest_second(mine))
+        assert busiest_second(mine) <= rate / 2 * 1.1 + 2, (session, busiest_second(mine))
+    times = sorted(s["at"] for s in submits)
+    assert (len(times) - 1) / (times[-1] - times[0]) <= rate  # on average, under it
 
 
 def test_a_killed_process_loses_nothing_and_resends_at_most_its_claims(
