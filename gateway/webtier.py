@@ -11,9 +11,10 @@ e-mail channels and the scheduler: once, not once per web worker.
 
 A worker that dies (a crash, SIGKILL, the OOM killer) is replaced at once; one that ends
 before it serves is started again after 1, 2, 4, 8 s, and the fifth such end in a row
-ends the run (exit status 1); at the start, the first such end does. On SIGTERM or Ctrl-C the supervisor stops the web workers
-(each lets its requests in flight finish), then the background one, and exits 0 when
-every one stopped cleanly. A worker whose supervisor is gone (even by SIGKILL) stops too.
+ends the run (exit status 1); at the start, the first such end does. On SIGTERM or
+Ctrl-C the supervisor stops the web workers (each lets its requests in flight finish),
+then the background one, and exits 0 when every one stopped cleanly. A worker whose
+supervisor is gone (even by SIGKILL) stops too.
 
 What the workers share is kept outside their memory: the database (rate limits, leases,
 the SMS channel's heartbeat, staff sessions, IVR calls) and the run directory: the
