@@ -29,7 +29,7 @@ STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 DEPS       := setup.cfg pyproject.toml
 
-.PHONY: help venv install install-test run test lint bench clean
+.PHONY: help venv install install-test run test-deps test lint bench clean
 
 help: ## show this help
 	@echo "Usage: make <target>   (PYTHON=$(PYTHON), venv in $(VENV)/)"
@@ -95,8 +95,10 @@ define CHECKS
 	$(BIN)/mypy
 endef
 
-test: $(STAMP_TEST) $(STAMP_SMSC) ## system deps (chromium, fonts), npm peers, ruff, lint-imports, mypy, pytest [PYTEST_ARGS=...]
+test-deps: $(STAMP_TEST) $(STAMP_SMSC) ## what the tests need: test extras, npm peers, system deps (chromium, fonts)
 	bash scripts/system-deps.sh
+
+test: test-deps ## system deps (chromium, fonts), npm peers, ruff, lint-imports, mypy, pytest [PYTEST_ARGS=...]
 	$(CHECKS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

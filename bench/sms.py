@@ -1,17 +1,24 @@
-"""SMS benchmark: the SMS channel (SMPP, smpplib) against bare smpplib, on the node-smpp peer.
+"""SMS benchmark: the SMS channel (SMPP, smpplib) against bare smpplib and Kannel, on the
+node-smpp peer.
 
-    .venv/bin/python bench/sms.py [--transactions N] [--mo N] [--latency-seconds S]
-                                  [--rate R] [--notifications N] [--push-threads T] [--keep]
+    .venv/bin/python bench/sms.py [--transactions N] [--strangers N] [--owners N]
+                                  [--latency-seconds S] [--rate R] [--notifications N]
+                                  [--push-threads T] [--gateway-processes P] [--no-kannel]
+                                  [--keep] [--profile]
 
 1. A fresh SQLite database in a temp dir, migrated and loaded by bench/_dataset.py.
 2. The node-smpp SMSC peer (tests/peers/smsc, ``make test`` installs it) on loopback.
 3. (a) Inquiries: the peer pushes MO deliver_sms (its ``POST /mo``), each from its own
-   sender; ~90 % from the transaction's applicant (found), ~10 % not found. First at
-   ``--rate`` per second for ``--latency-seconds`` (MO->MT latency, on the peer's clock:
-   from its writing the deliver_sm to its reading the answer's last submit_sm; the
-   harness's HTTP call into the peer is shown apart), then ``--mo`` MOs
-   as fast as ``--push-threads`` keep-alive connections push them (answers per second).
-   Baseline: a bare smpplib echo ESME, no database, answering each MO with a submit_sm.
+   sender, to each ESME in turn: bare smpplib echoing a fixed answer (no database),
+   Kannel (bearerbox + smsbox, Debian's ``kannel``) asking a small lookup app under
+   gunicorn (when installed), and the gateway (``gateway sms`` as it runs, in
+   ``--gateway-processes`` processes, one bind each). Per ESME: MO->MT latency at
+   ``--rate`` per second for ``--latency-seconds`` (~90 % owners asking their own
+   transaction, ~10 % not found; on the peer's clock: from its writing the deliver_sm to
+   its reading the answer's last submit_sm), then two floods pushed as fast as
+   ``--push-threads`` keep-alive connections can: ``--strangers`` mobiles each asking an
+   existing number that is not theirs (the issue's stranger flood), and ``--owners``
+   applicants each asking their own.
 4. (b) Outbox: ``--notifications`` rows enqueued, then the channel started with the rate
    limit lifted; segments per second from the peer's submit_sm times. Baseline: bare
    smpplib submitting the same segments with the same window.
@@ -51,9 +58,11 @@ from inquiry_http import BenchError, python_speed  # noqa: E402
 from tests.peers.smsc_peer import SmscPeer, smsc_peer_available  # noqa: E402
 
 OUT = HERE / "out"
-TARGET_MO_PER_S = 1500.0
+TARGET_MO_PER_S = 2500.0
+TARGET_KANNEL_RATIO = 1.5
 TARGET_P99_MS = 50.0
 TARGET_SEGMENTS_PER_S = 3500.0
+FLOODS = ("strangers", "owners")
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
@@ -73,7 +82,7 @@ def main() -> int:
         return 1
     _print_machine()
     workdir = Path(tempfile.mkdtemp(prefix="sms-bench-"))
-    url = f"sqlite:///{workdir / 'bench.db'}"
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     key = secrets.token_urlsafe(32)
     processes: list[subprocess.Popen] = []
     peer = SmscPeer()
@@ -85,33 +94,45 @@ def main() -> int:
         peer.start()
         print(f"   SMSC peer (node-smpp) on 127.0.0.1:{peer.port}, control {peer.control_port}")
         spec = {"url": url, "national_id_key": key, "host": peer.host, "port": peer.port,
+                "control_port": peer.control_port,
                 "system_id": peer.system_id, "password": peer.password,
                 "var_dir": str(workdir / "var"), "window": args.window}
+        # Each MO from a sender of its own, across every ESME and run (the gateway dedupes
+        # per sender and text, and budgets answers per sender).
+        planner = Planner(args.transactions, args.seed)
         latency_n = int(args.rate * args.latency_seconds)
-        plan = _plan_mos(args.transactions, 2 * (latency_n + args.mo), args.seed)
         results: dict = {"a": {}, "b": {}}
-        for kind in ("echo", "gateway"):
+        kinds = [kind for kind in ("echo", "kannel", "gateway") if kind in args.esmes
+                 and (kind != "kannel" or _kannel_wanted(args))]
+        for kind in kinds:
             print(f"\n== (a) inquiries, {kind}")
-            server = _start(kind, spec, workdir, processes)
-            mos = plan[: latency_n + args.mo] if kind == "echo" else plan[latency_n + args.mo:]
-            lat = _inquiries(peer, server, mos[:latency_n], kind, rate=args.rate, threads=1)
+            server = _start_esme(kind, spec, workdir, processes, args, url)
+            _warm_up(peer, server, planner)
+            spy = _spy(args, server, kind, "a-latency")
+            lat = _inquiries(peer, server, planner.mix(latency_n), kind, rate=args.rate,
+                             threads=1, args=args)
+            _spied(spy)
             print(f"   {args.rate:g}/s offered for {args.latency_seconds:g} s: "
                   f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
                   f"max {lat['max_ms']:.1f} ms ({lat['answered']:,}/{lat['sent']:,} answered); "
                   f"the harness's call into the peer: p50 {lat['push_p50_ms']:.1f} ms, "
                   f"p99 {lat['push_p99_ms']:.1f} ms")
-            spy = _spy(args, server, kind, "a")
-            tput = _inquiries(peer, server, mos[latency_n:], kind, rate=None,
-                              threads=args.push_threads)
-            _spied(spy)
-            print(f"   {tput['sent']:,} MOs pushed at {tput['push_rate']:,.0f}/s: "
-                  f"{tput['rate']:,.0f} answered/s ({tput['answered']:,} answered, "
-                  f"{tput['segments_per_answer']:.2f} segments each); CPU cores: ESME "
-                  f"{tput['esme_cpu']:.2f}, SMSC peer {tput['peer_cpu']:.2f}")
-            results["a"][kind] = {"latency": lat, "throughput": tput}
+            results["a"][kind] = {"latency": lat}
+            for flood in FLOODS:
+                mos = (planner.strangers(args.strangers) if flood == "strangers"
+                       else planner.owners(args.owners))
+                spy = _spy(args, server, kind, f"a-{flood}")
+                tput = _inquiries(peer, server, mos, kind, rate=None,
+                                  threads=args.push_threads, args=args)
+                _spied(spy)
+                print(f"   {flood}: {tput['sent']:,} MOs pushed at {tput['push_rate']:,.0f}/s: "
+                      f"{tput['rate']:,.0f} answered/s ({tput['answered']:,} answered, "
+                      f"{tput['segments_per_answer']:.2f} segments each); CPU cores: ESME "
+                      f"{tput['esme_cpu']:.2f}, SMSC peer {tput['peer_cpu']:.2f}")
+                results["a"][kind][flood] = tput
             _stop(server)
         notifications = _notifications(args.notifications)
-        for kind in ("submit", "gateway"):
+        for kind in ("submit", "gateway") if args.notifications else ():
             label = "bare smpplib submit loop" if kind == "submit" else "gateway"
             print(f"\n== (b) outbox dispatch, {label}")
             results["b"][kind] = _dispatch(kind, peer, spec, workdir, processes,
@@ -121,7 +142,10 @@ def main() -> int:
                   f"{row['seconds']:.2f} s: {row['rate']:,.0f} segments/s, window "
                   f"{row['window']}; CPU cores: ESME {row['esme_cpu']:.2f}, SMSC peer "
                   f"{row['peer_cpu']:.2f}")
-        _report(results, args, loaded)
+        if set(results["a"]) >= {"echo", "gateway"} and results["b"]:
+            _report(results, args, loaded)
+        else:
+            (OUT / "sms.json").write_text(json.dumps(results, indent=2) + "\n")
     except BenchError as exc:
         print(f"\nBENCH BROKEN: {exc}", file=sys.stderr)
         return 1
@@ -140,27 +164,49 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transactions", type=int, default=100_000,
                         help="transactions to load (default: 100,000)")
-    parser.add_argument("--mo", type=int, default=6_000,
-                        help="MOs pushed as fast as possible for answers/s (default: 6,000)")
+    parser.add_argument("--strangers", type=int, default=3_000,
+                        help="the stranger flood: mobiles each asking a number not theirs "
+                             "(default: 3,000)")
+    parser.add_argument("--owners", type=int, default=3_000,
+                        help="the owners' flood: applicants each asking their own "
+                             "(default: 3,000)")
     parser.add_argument("--rate", type=float, default=200.0,
                         help="MO/s offered for the latency run (default: 200)")
     parser.add_argument("--latency-seconds", type=float, default=10.0,
                         help="length of the latency run (default: 10)")
     parser.add_argument("--notifications", type=int, default=4_000,
                         help="notifications enqueued for the dispatch run (default: 4,000)")
-    parser.add_argument("--push-threads", type=int, default=4,
-                        help="keep-alive connections pushing MOs to the peer (default: 4)")
+    parser.add_argument("--push-threads", type=int, default=2,
+                        help="keep-alive connections pushing the floods to the peer "
+                             "(default: 2)")
+    parser.add_argument("--push-batch", type=int, default=25,
+                        help="MOs per call into the peer in the floods (its POST /mos; "
+                             "default: 25), so the harness is not what limits them")
     parser.add_argument("--window", type=int, default=None,
                         help="sms.smpp.window for the gateway and the bare submit loop "
                              "(default: the setting, 10 unless configured)")
+    parser.add_argument("--gateway-processes", type=int, default=1,
+                        help="`gateway sms` processes for (a), one bind each "
+                             "(sms.smpp.binds; default: 1)")
+    parser.add_argument("--no-kannel", action="store_true",
+                        help="leave Kannel out even when it is installed")
+    parser.add_argument("--esmes", default="echo,kannel,gateway",
+                        help="which ESMEs (a) runs, for a quicker look (default: all); "
+                             "the report needs all three and --notifications > 0")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL database to load and use instead of a temp "
+                             "SQLite file (EMPTIED first); several gateway processes "
+                             "share SQLite's one writer badly")
     parser.add_argument("--seed", type=int, default=74747)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--profile", action="store_true",
                         help="sample the gateway with py-spy during (a)'s push and (b); "
                              "the summaries go to bench/out/pyspy-sms-*.txt")
     args = parser.parse_args()
-    if args.transactions < 1000 or args.mo < 100 or args.rate <= 0:
-        parser.error("--transactions >= 1000, --mo >= 100, --rate > 0")
+    if (args.transactions < 20_000 or min(args.strangers, args.owners) < 100
+            or args.rate <= 0 or args.gateway_processes < 1):
+        parser.error("--transactions >= 20,000, --strangers and --owners >= 100, --rate > 0, "
+                     "--gateway-processes >= 1")
     return args
 
 
@@ -189,7 +235,7 @@ def _spy(args: argparse.Namespace, server: Server, kind: str, phase: str):
         print("   --profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
         return None
     out = OUT / f"pyspy-sms-{phase}.txt"
-    return out, _profile.record(server.process.pid, 600, out, gil=False)
+    return out, _profile.record(server.process.pid, 600, out, gil=True)
 
 
 def _spied(spy) -> None:
@@ -208,25 +254,44 @@ def _spied(spy) -> None:
 # --- the MO mix --------------------------------------------------------------------------
 
 
-def _plan_mos(transactions: int, count: int, seed: int) -> list[Mo]:
-    """``count`` MOs, each from its own sender (the channel dedupes per sender + text)."""
-    rng = random.Random(seed)
-    owners = rng.sample(range(min(transactions, 10**7)), min(count, transactions))
-    out: list[Mo] = []
-    stranger = 0
-    for k in range(count):
-        roll = rng.random()
-        if roll < 0.9 and k < len(owners):
-            i = owners[k]
-            out.append(Mo(f"96655{i % 10**7:07d}",
-                          "استعلام " + _dataset.number(i).translate(ARABIC_DIGITS), True))
-            continue
-        stranger += 1
-        number = (_dataset.number(rng.randrange(transactions)) if roll < 0.95
-                  else str(_dataset.UNKNOWN_FIRST + rng.randrange(9_000_000)))
-        out.append(Mo(f"96650{stranger:07d}", "استعلام " + number.translate(ARABIC_DIGITS),
-                      False))
-    return out
+class Planner:
+    """MOs, each from a sender never used before in this run (owners are drawn without
+    replacement; strangers and not-found senders count up)."""
+
+    def __init__(self, transactions: int, seed: int) -> None:
+        self.transactions = transactions
+        self.rng = random.Random(seed)
+        self._owners = iter(self.rng.sample(range(min(transactions, 10**7)),
+                                            min(transactions, 10**7)))
+        self._strangers = 0
+
+    def owner(self) -> Mo:
+        i = next(self._owners)
+        return Mo(f"96655{i % 10**7:07d}",
+                  "استعلام " + _dataset.number(i).translate(ARABIC_DIGITS), True)
+
+    def stranger(self, *, unknown: bool = False) -> Mo:
+        """A mobile that is no applicant's, asking an existing number (or one that does
+        not exist)."""
+        self._strangers += 1
+        number = (str(_dataset.UNKNOWN_FIRST + self.rng.randrange(9_000_000)) if unknown
+                  else _dataset.number(self.rng.randrange(self.transactions)))
+        return Mo(f"96650{self._strangers:07d}",
+                  "استعلام " + number.translate(ARABIC_DIGITS), False)
+
+    def owners(self, count: int) -> list[Mo]:
+        return [self.owner() for _ in range(count)]
+
+    def strangers(self, count: int) -> list[Mo]:
+        return [self.stranger() for _ in range(count)]
+
+    def mix(self, count: int) -> list[Mo]:
+        """~90 % owners, ~5 % strangers, ~5 % numbers that do not exist."""
+        out = []
+        for _ in range(count):
+            roll = self.rng.random()
+            out.append(self.owner() if roll < 0.9 else self.stranger(unknown=roll >= 0.95))
+        return out
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -235,14 +300,27 @@ def _plan_mos(transactions: int, count: int, seed: int) -> list[Mo]:
 @dataclass
 class Server:
     kind: str
-    process: subprocess.Popen
+    process: subprocess.Popen  # the first (the one --profile samples)
     window: int
+    others: tuple[subprocess.Popen, ...] = ()
+
+    @property
+    def all(self) -> tuple[subprocess.Popen, ...]:
+        return (self.process, *self.others)
+
+    def cpu(self) -> float:
+        """CPU seconds of its processes and their children (gunicorn's workers)."""
+        return sum(_tree_cpu(process.pid) for process in self.all)
+
+    def died(self) -> bool:
+        return any(process.poll() is not None for process in self.all)
 
 
-def _start(kind: str, spec: dict, workdir: Path, processes: list, **extra) -> Server:
-    ready = workdir / f"{kind}.ready"
+def _start(kind: str, spec: dict, workdir: Path, processes: list, *, tag: str = "",
+           **extra) -> Server:
+    ready = workdir / f"{kind}{tag}.ready"
     ready.unlink(missing_ok=True)
-    log = (OUT / f"sms-{kind}.log").open("w")
+    log = (OUT / f"sms-{kind}{tag}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, str(HERE / "_sms_servers.py"), kind,
          json.dumps({**spec, "ready_file": str(ready), **extra})],
@@ -252,9 +330,109 @@ def _start(kind: str, spec: dict, workdir: Path, processes: list, **extra) -> Se
     while not (ready.exists() and ready.read_text().endswith("\n")):
         if process.poll() is not None or time.monotonic() > deadline:
             _stop_process(process)
-            raise BenchError(f"the {kind} ESME did not bind; see {OUT / f'sms-{kind}.log'}")
+            raise BenchError(f"the {kind} ESME did not bind; see "
+                             f"{OUT / f'sms-{kind}{tag}.log'}")
         time.sleep(0.05)
     return Server(kind, process, int(ready.read_text()))
+
+
+def _start_esme(kind: str, spec: dict, workdir: Path, processes: list,
+                args: argparse.Namespace, url: str) -> Server:
+    if kind == "kannel":
+        return _start_kannel(spec, workdir, processes, url)
+    if kind != "gateway" or args.gateway_processes == 1:
+        return _start(kind, spec, workdir, processes)
+    # One bind per process, the account's binds shared as the operator would configure.
+    binds = {"binds": args.gateway_processes, "binds_per_process": 1}
+    servers = [_start(kind, spec, workdir, processes, tag=f"-{k}", **binds)
+               for k in range(args.gateway_processes)]
+    return Server(kind, servers[0].process, servers[0].window,
+                  tuple(server.process for server in servers[1:]))
+
+
+def _kannel_wanted(args: argparse.Namespace) -> bool:
+    if args.no_kannel:
+        return False
+    if shutil.which("bearerbox", path="/usr/sbin:/usr/bin") is None:
+        print("\n   Kannel is not installed (apt-get install -y kannel): its baseline is "
+              "left out")
+        return False
+    return True
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_kannel(spec: dict, workdir: Path, processes: list, url: str) -> Server:
+    """The lookup app under gunicorn (2 workers, one per core, 8 threads each), then
+    bearerbox and smsbox; ready once the peer sees the bind."""
+    from _sms_servers import kannel_conf
+
+    lookup, admin, box = _free_port(), _free_port(), _free_port()
+    conf = workdir / "kannel.conf"
+    kannel_conf(conf, smsc_host=spec["host"], smsc_port=spec["port"],
+                system_id=spec["system_id"], password=spec["password"],
+                window=spec["window"] or _default_window(), admin_port=admin,
+                smsbox_port=box, lookup_port=lookup, log_dir=OUT)
+    (OUT / "kannel.conf").write_text(conf.read_text())
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = {**os.environ, "SMS_LOOKUP_DB": url}
+
+    def launch(command: list[str], name: str) -> subprocess.Popen:
+        log = (OUT / f"sms-kannel-{name}.log").open("w")
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=HERE,
+                                   env=env)
+        processes.append(process)
+        return process
+
+    app = launch([str(gunicorn), "-w", "2", "-k", "gthread", "--threads", "8", "-b",
+                  f"127.0.0.1:{lookup}", "--log-level", "warning",
+                  "_sms_servers:lookup_app()"], "lookup")
+    bearerbox = launch(["/usr/sbin/bearerbox", str(conf)], "bearerbox")
+    time.sleep(1.0)  # smsbox gives up when bearerbox does not listen yet
+    smsbox = launch(["/usr/sbin/smsbox", str(conf)], "smsbox")
+    server = Server("kannel", bearerbox, spec["window"] or _default_window(), (smsbox, app))
+    deadline = time.monotonic() + 30
+    while not _bound(spec):
+        if server.died() or time.monotonic() > deadline:
+            raise BenchError(f"Kannel did not bind; see {OUT}/sms-kannel-*.log, "
+                             f"{OUT}/kannel-*.log")
+        time.sleep(0.2)
+    return server
+
+
+def _bound(spec: dict) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", spec["control_port"], timeout=5)
+    try:
+        conn.request("GET", "/state")
+        return json.loads(conn.getresponse().read())["bound"] >= 1
+    finally:
+        conn.close()
+
+
+def _warm_up(peer: SmscPeer, server: Server, planner: Planner) -> None:
+    """One MO answered end to end before anything is measured (Kannel's smsbox connects
+    to bearerbox after the bind; the gateway's first inquiry loads its caches)."""
+    mo = planner.owner()
+    _reset(peer)
+    peer.send_mo(mo.text, source_addr=mo.sender)
+    deadline = time.monotonic() + 30
+    while mo.sender not in _answers(peer.submits()):
+        if server.died() or time.monotonic() > deadline:
+            raise BenchError(f"the {server.kind} ESME answered no MO; see {OUT}/sms-*.log")
+        time.sleep(0.1)
+
+
+def _reset(peer: SmscPeer) -> None:
+    """Forget the records; MOs spread over the bound sessions, as an SMSC spreads them over
+    an account's binds."""
+    peer.reset()
+    peer.script(mo_to="round_robin")
 
 
 def _stop_process(process: subprocess.Popen) -> None:
@@ -268,7 +446,8 @@ def _stop_process(process: subprocess.Popen) -> None:
 
 
 def _stop(server: Server) -> None:
-    _stop_process(server.process)
+    for process in server.all:
+        _stop_process(process)
 
 
 def _cpu(pid: int) -> float:
@@ -279,14 +458,32 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live descendants."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(_cpu(member) for member in tree)
+
+
 # --- (a) inquiries -----------------------------------------------------------------------
 
 
-def _push(port: int, mos: list[Mo], threads: int,
-          rate: float | None) -> tuple[list[float], list[float]]:
-    """POST /mo for each MO; the wall time just before each call, and the peer's own time
-    of writing the deliver_sm (its clock is the one the submits are stamped with).
-    Paced when ``rate``."""
+def _push(port: int, mos: list[Mo], threads: int, rate: float | None,
+          batch: int = 1) -> tuple[list[float], list[float]]:
+    """POST /mo for each MO (paced when ``rate``), or /mos for ``batch`` of them at a time;
+    the wall time just before each call, and the peer's own time of writing each
+    deliver_sm (its clock is the one the submits are stamped with)."""
     sent = [0.0] * len(mos)
     delivered = [0.0] * len(mos)
     errors: list[str] = []
@@ -295,21 +492,28 @@ def _push(port: int, mos: list[Mo], threads: int,
     def worker(first: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Content-Type": "application/json"}
-        for k in range(first, len(mos), threads):
+        for k in range(first * batch, len(mos), threads * batch):
             if rate:
                 delay = start + k / rate - time.time()
                 if delay > 0:
                     time.sleep(delay)
-            mo = mos[k]
-            body = json.dumps({"text": mo.text, "source_addr": mo.sender})
-            sent[k] = time.time()
-            conn.request("POST", "/mo", body, headers)
+            chunk = mos[k:k + batch]
+            bodies = [{"text": mo.text, "source_addr": mo.sender} for mo in chunk]
+            body, route = ((json.dumps(bodies[0]), "/mo") if batch == 1
+                           else (json.dumps({"mos": bodies}), "/mos"))
+            now = time.time()
+            conn.request("POST", route, body, headers)
             response = conn.getresponse()
             raw = response.read()
             if response.status != 200:
                 errors.append(f"{response.status} {raw[:200]!r}")
                 return
-            delivered[k] = json.loads(raw)["sent"][-1]["at"]
+            records = json.loads(raw)["sent"]
+            if batch == 1:
+                records = records[-1:]
+            for j, record in enumerate(records):
+                sent[k + j] = now
+                delivered[k + j] = record["at"]
         conn.close()
 
     workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
@@ -342,12 +546,13 @@ def _answers(submits: list[dict]) -> dict[str, tuple[float, str, int]]:
 
 
 def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
-               rate: float | None, threads: int) -> dict:
+               rate: float | None, threads: int, args: argparse.Namespace) -> dict:
     from core.transactions import render
 
-    peer.reset()
-    cpu_before = (_cpu(server.process.pid), _cpu(peer._process.pid), time.monotonic())
-    sent, delivered = _push(peer.control_port, mos, threads, rate)
+    _reset(peer)
+    cpu_before = (server.cpu(), _cpu(peer._process.pid), time.monotonic())
+    sent, delivered = _push(peer.control_port, mos, threads, rate,
+                            batch=1 if rate else args.push_batch)
     push_seconds = max(sent) - min(sent)
     wanted = {mo.sender for mo in mos}
     deadline = time.monotonic() + max(60.0, len(mos) / 100)
@@ -356,14 +561,14 @@ def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
         answers = _answers(peer.submits())
         if wanted <= answers.keys() or time.monotonic() > deadline:
             break
-        if server.process.poll() is not None:
+        if server.died():
             raise BenchError(f"the {kind} ESME exited; see {OUT / f'sms-{kind}.log'}")
-    cpu_after = (_cpu(server.process.pid), _cpu(peer._process.pid), time.monotonic())
+    cpu_after = (server.cpu(), _cpu(peer._process.pid), time.monotonic())
     got = [answers[mo.sender] for mo in mos if mo.sender in answers]
     if not got:
         raise BenchError(f"{kind}: no MO was answered")
     not_found = render.not_found_text("ar")
-    wrong = [mo for mo in mos if mo.sender in answers and kind == "gateway"
+    wrong = [mo for mo in mos if mo.sender in answers and kind != "echo"
              and (answers[mo.sender][1] != not_found) != mo.found]
     if wrong:
         mo = wrong[0]
@@ -372,8 +577,11 @@ def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
     # MO->MT as the SMSC sees it: from writing the deliver_sm to reading the last
     # submit_sm of the answer, both on the peer's clock. The harness's own HTTP call to
     # the peer (which swings by tens of ms between runs) is reported apart.
-    latencies = sorted((answers[mo.sender][0] - t) * 1000
-                       for mo, t in zip(mos, delivered, strict=True) if mo.sender in answers)
+    timeline = [(t - min(delivered), (answers[mo.sender][0] - t) * 1000)
+                for mo, t in zip(mos, delivered, strict=True) if mo.sender in answers]
+    latencies = sorted(ms for _, ms in timeline)
+    # When the slowest answers came (seconds into the run): a stall shows as one moment.
+    slowest = sorted(timeline, key=lambda item: -item[1])[:max(1, len(timeline) // 100)]
     harness = sorted((d - t) * 1000 for d, t in zip(delivered, sent, strict=True))
     last = max(at for at, _, _ in got)
     elapsed = max(last - min(sent), 1e-6)
@@ -386,6 +594,7 @@ def _inquiries(peer: SmscPeer, server: Server, mos: list[Mo], kind: str, *,
         "p50_ms": _pct(latencies, 50), "p90_ms": _pct(latencies, 90),
         "p99_ms": _pct(latencies, 99), "max_ms": latencies[-1],
         "push_p50_ms": _pct(harness, 50), "push_p99_ms": _pct(harness, 99),
+        "slowest": [(round(at, 2), round(ms, 1)) for at, ms in sorted(slowest)],
         "esme_cpu": (cpu_after[0] - cpu_before[0]) / window,
         "peer_cpu": (cpu_after[1] - cpu_before[1]) / window,
         "found": sum(mo.found for mo in mos),
@@ -510,47 +719,72 @@ def _count_sent(url: str) -> int:
 # --- report ------------------------------------------------------------------------------
 
 
+def _per_cpu(row: dict) -> float:
+    return row["rate"] / max(row["esme_cpu"], 1e-6)
+
+
 def _report(results: dict, args: argparse.Namespace, loaded: _dataset.Loaded) -> None:
-    echo, gw = results["a"]["echo"], results["a"]["gateway"]
+    a = results["a"]
+    gw = a["gateway"]
     bare, disp = results["b"]["submit"], results["b"]["gateway"]
-    ratio_a = gw["throughput"]["rate"] / echo["throughput"]["rate"]
     ratio_b = disp["rate"] / bare["rate"]
-    ok_a = gw["throughput"]["rate"] >= TARGET_MO_PER_S
-    ok_p99 = gw["latency"]["p99_ms"] < TARGET_P99_MS
-    ok_b = disp["rate"] >= TARGET_SEGMENTS_PER_S
-    print(f"\n== results: {args.transactions:,} transactions, {args.mo:,} MOs pushed by "
-          f"{args.push_threads} connections, {args.rate:g} MO/s for {args.latency_seconds:g} s, "
-          f"{args.notifications:,} notifications")
-    print(f"   {'(a) inquiries':<30}{'answers/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'ESME CPU':>10}{'peer CPU':>10}")
-    for label, row in (("bare smpplib echo (no DB)", echo), ("gateway SmsChannel", gw)):
-        print(f"   {label:<30}{row['throughput']['rate']:>10,.0f}"
-              f"{row['latency']['p50_ms']:>9.1f}{row['latency']['p99_ms']:>9.1f}"
-              f"{row['throughput']['esme_cpu']:>10.2f}{row['throughput']['peer_cpu']:>10.2f}")
-    print(f"   {'(b) outbox dispatch':<30}{'segments/s':>10}{'window':>9}{'':>9}"
+    mark = lambda ok: "PASS" if ok else "MISS"  # noqa: E731
+    print(f"\n== results: {args.transactions:,} transactions; floods of {args.strangers:,} "
+          f"strangers and {args.owners:,} owners pushed by {args.push_threads} connections; "
+          f"{args.rate:g} MO/s for {args.latency_seconds:g} s; {args.notifications:,} "
+          f"notifications; gateway in {args.gateway_processes} process(es); load average "
+          "{:.2f} {:.2f} {:.2f} (other work on this machine counts in)".format(
+              *os.getloadavg()))
+    print(f"   {'(a) inquiries':<30}{'strangers/s':>12}{'owners/s':>10}{'p50 ms':>8}"
+          f"{'p99 ms':>8}{'ESME CPU':>10}{'peer CPU':>10}{'per CPU-s':>11}")
+    labels = {"echo": "bare smpplib echo (no DB)", "kannel": "Kannel + lookup app",
+              "gateway": "gateway SmsChannel"}
+    for kind, row in a.items():
+        print(f"   {labels[kind]:<30}{row['strangers']['rate']:>12,.0f}"
+              f"{row['owners']['rate']:>10,.0f}{row['latency']['p50_ms']:>8.1f}"
+              f"{row['latency']['p99_ms']:>8.1f}{row['strangers']['esme_cpu']:>10.2f}"
+              f"{row['strangers']['peer_cpu']:>10.2f}{_per_cpu(row['strangers']):>11,.0f}")
+    print("   (ESME CPU: cores its processes used during the strangers' flood; per CPU-s: "
+          "its answers per CPU-second then, which the machine's other load moves less)")
+    print(f"   {'(b) outbox dispatch':<30}{'segments/s':>12}{'window':>10}{'':>16}"
           f"{'ESME CPU':>10}{'peer CPU':>10}")
     for label, row in (("bare smpplib submit loop", bare), ("gateway SmsChannel", disp)):
-        print(f"   {label:<30}{row['rate']:>10,.0f}{row['window']:>9}{'':>9}"
+        print(f"   {label:<30}{row['rate']:>12,.0f}{row['window']:>10}{'':>16}"
               f"{row['esme_cpu']:>10.2f}{row['peer_cpu']:>10.2f}")
-    mark = lambda ok: "PASS" if ok else "MISS"  # noqa: E731
-    print(f"\n   (a) gateway / echo answers/s    {ratio_a:6.1%}")
-    print(f"   (a) gateway answers/s           {gw['throughput']['rate']:6,.0f}   target >= "
-          f"{TARGET_MO_PER_S:,.0f}   {mark(ok_a)}")
-    print(f"   (a) gateway p99 at {args.rate:g}/s        {gw['latency']['p99_ms']:6.1f} ms "
-          f"target < {TARGET_P99_MS:g} ms  {mark(ok_p99)}")
-    print(f"   (b) gateway / bare segments/s   {ratio_b:6.1%}")
-    print(f"   (b) gateway segments/s          {disp['rate']:6,.0f}   target >= "
-          f"{TARGET_SEGMENTS_PER_S:,.0f}   {mark(ok_b)}")
-    push = min(echo["throughput"]["push_rate"], gw["throughput"]["push_rate"])
-    if echo["throughput"]["rate"] > 0.9 * echo["throughput"]["push_rate"]:
-        print(f"   NOTE: the echo kept up with the push ({push:,.0f} MO/s): its figure is the "
-              "pusher's, a floor of bare smpplib's")
+    passed: dict[str, bool] = {}
+    print()
+    for flood in FLOODS:
+        rate = gw[flood]["rate"]
+        passed[f"{flood}_per_s"] = ok = rate >= TARGET_MO_PER_S
+        print(f"   (a) gateway {flood + '/s':<20}{rate:8,.0f}   target >= "
+              f"{TARGET_MO_PER_S:,.0f}        {mark(ok)}")
+        if "kannel" in a:
+            ratio = rate / a["kannel"][flood]["rate"]
+            passed[f"{flood}_vs_kannel"] = ok = ratio >= TARGET_KANNEL_RATIO
+            print(f"   (a) gateway / Kannel {flood:<11}{ratio:8.2f}x  target >= "
+                  f"{TARGET_KANNEL_RATIO:g}x          {mark(ok)}")
+        print(f"   (a) gateway / echo {flood:<13}{rate / a['echo'][flood]['rate']:8.1%}")
+        if "kannel" in a:
+            print(f"   (a) per CPU-s, gateway / Kannel {flood:<9}"
+                  f"{_per_cpu(gw[flood]) / _per_cpu(a['kannel'][flood]):5.2f}x")
+    passed["p99"] = ok = gw["latency"]["p99_ms"] < TARGET_P99_MS
+    print(f"   (a) gateway p99 at {args.rate:g}/s{'':<8}{gw['latency']['p99_ms']:8.1f} ms "
+          f"target < {TARGET_P99_MS:g} ms        {mark(ok)}")
+    passed["segments_per_s"] = ok = disp["rate"] >= TARGET_SEGMENTS_PER_S
+    print(f"   (b) gateway / bare segments/s   {ratio_b:8.1%}")
+    print(f"   (b) gateway segments/s{'':<11}{disp['rate']:8,.0f}   target >= "
+          f"{TARGET_SEGMENTS_PER_S:,.0f}        {mark(ok)}")
+    echo = a["echo"]
+    for flood in FLOODS:
+        if echo[flood]["rate"] > 0.9 * echo[flood]["push_rate"]:
+            print(f"   NOTE: the echo kept up with the {flood} push "
+                  f"({echo[flood]['push_rate']:,.0f} MO/s): its figure is the pusher's, a "
+                  "floor of bare smpplib's")
     summary = {"transactions": args.transactions, "events": loaded.events,
-               "args": vars(args), "results": results,
-               "ratios": {"a": round(ratio_a, 3), "b": round(ratio_b, 3)},
-               "targets": {"mo_per_s": TARGET_MO_PER_S, "p99_ms": TARGET_P99_MS,
-                           "segments_per_s": TARGET_SEGMENTS_PER_S},
-               "pass": {"mo_per_s": ok_a, "p99": ok_p99, "segments_per_s": ok_b},
+               "args": vars(args), "results": results, "ratios": {"b": round(ratio_b, 3)},
+               "targets": {"mo_per_s": TARGET_MO_PER_S, "vs_kannel": TARGET_KANNEL_RATIO,
+                           "p99_ms": TARGET_P99_MS, "segments_per_s": TARGET_SEGMENTS_PER_S},
+               "pass": passed, "load_average_end": os.getloadavg(),
                "python_speed_end": round(python_speed(), 1)}
     (OUT / "sms.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"   details: {OUT / 'sms.json'}; logs: {OUT}/sms-*.log")

@@ -168,7 +168,16 @@ class Core:
 def build(settings: CoreSettings, *, min_pool_size: int = 1,
           background_log: bool = True) -> Core:
     """The core for these settings: its database (``database.pool_size`` connections, at
-    least ``min_pool_size``) and its configuration."""
-    pool_size = max(settings.database.pool_size, min_pool_size)
-    db = Database(settings.database.url, pool_size=pool_size, echo=settings.database.echo)
+    least ``min_pool_size``, to the primary and as many to the read replica, if any) and
+    its configuration.
+
+    Where a read goes is decided here and in the services, never by a channel: the
+    inquiries' lookups and the dashboards' pages read from ``database.read_url`` while it
+    is close enough behind (``Database.replica_lookup``); everything else, and every
+    write, on the primary.
+    """
+    config = settings.database
+    pool_size = max(config.pool_size, min_pool_size)
+    db = Database(config.url, pool_size=pool_size, echo=config.echo, pooler=config.pooler,
+                  read_url=config.read_url, read_max_lag=config.read_max_lag_seconds)
     return Core.build(db, settings, background_log=background_log)

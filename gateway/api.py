@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify
 
 from core.calendar.dates import format_date, local_date
 from core.platform.errors import InvalidRequest
@@ -79,11 +79,28 @@ def post_inquiry():
     answer = core.inquire(InquiryRequest(
         channel=channel, number_text=number, national_id=national_id, lang=lang,
         origin=g.principal.name))
-    if answer.outcome is Outcome.RATE_LIMITED:
-        return jsonify({"found": False, "text": screen_text(answer, lang, core.config.tz),
-                        "error": {"code": "rate_limited",
-                                  "message": "too many failed inquiries; wait and retry"}}), 429
+    if answer.transaction is None:
+        return _without_transaction(answer, lang)
     return jsonify(answer_json(answer, lang, core.config.tz))
+
+
+def _without_transaction(answer: Answer, lang: str) -> Response:
+    """The answer that shows no transaction (not found, invalid, refused): one body per
+    outcome and language whoever asks, encoded once per app. A flood of failed inquiries
+    pays for no JSON encoding; "not found" and "not yours" are one cached answer."""
+    cached: dict[tuple[Outcome, bool, str], tuple[bytes, int]] = \
+        current_app.extensions.setdefault("inquiry_bodies", {})
+    key = (answer.outcome, answer.id_mistyped, lang)
+    if key not in cached:
+        body = answer_json(answer, lang, _core().config.tz)
+        status = 200
+        if answer.outcome is Outcome.RATE_LIMITED:
+            body["error"] = {"code": "rate_limited",
+                             "message": "too many failed inquiries; wait and retry"}
+            status = 429
+        cached[key] = jsonify(body).get_data(), status
+    data, status = cached[key]
+    return current_app.response_class(data, status=status, mimetype="application/json")
 
 
 def answer_json(answer: Answer, lang: str, tz: ZoneInfo) -> dict[str, Any]:

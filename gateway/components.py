@@ -219,15 +219,18 @@ def proxy_options(trusted_proxies: int) -> dict[str, Any]:
 
 
 def sms_part(core: Core, settings: Settings) -> tuple[Part, Any]:
-    """The SMS channel (and the channel itself, for the health page): on stop it waits
-    for the answers in flight, then gives its heartbeat up."""
-    from channels.sms.channel import SmsChannel, shorten_gil_turns, timings_for
+    """The SMS channel's binds in this process (and the binds themselves, for the health
+    page): on stop each waits for its answers in flight, then gives its heartbeat and its
+    bind slot up."""
+    from channels.sms.binds import SmsBinds
+    from channels.sms.channel import shorten_gil_turns, timings_for
 
     shorten_gil_turns()
-    channel = SmsChannel(core, settings.sms, timings=timings_for(settings))
-    # Its stop joins the loop (15 s), the SMPP session (10 s), then the heartbeat (15 s).
-    return Part("sms", start=channel.start, stop=channel.stop,
-                ready=lambda: channel.session.bound, stop_timeout=60.0), channel
+    binds = SmsBinds(core, settings.sms, timings=timings_for(settings))
+    # Its stop joins, per bind and all at once, the loop (15 s), the SMPP session (10 s),
+    # then the heartbeat (15 s).
+    return Part("sms", start=binds.start, stop=binds.stop, ready=binds.ready,
+                stop_timeout=60.0), binds
 
 
 def email_part(core: Core, settings: Settings, *, alone: bool) -> Part:

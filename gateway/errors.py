@@ -17,10 +17,13 @@ from core.platform.errors import (
     NotFound,
     TooMany,
 )
+from core.platform.faults import database_away
 from gateway.portal import error_page, unavailable_page
 
 log = logging.getLogger(__name__)
 
+# Seconds a client is asked to wait while the database is away (a restart takes a few).
+DATABASE_RETRY_AFTER = 5
 STATUS_FOR = {InvalidRequest: 422, Forbidden: 403, NotFound: 404, Conflict: 409,
               TooMany: 429}
 
@@ -44,6 +47,22 @@ def core_error_response(exc: CoreError, render: Callable[[int], Response], *,
     response = render(status)
     if isinstance(exc, TooMany) and exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _database_away(exc: Exception) -> Response:
+    """The database down or restarting: 503 with Retry-After, for the client to try again
+    (a records system's event, a kiosk's inquiry); one line in the log, by type only (a
+    driver's message can quote a row), not a bug's traceback."""
+    log.warning("%s %s: the database is unavailable (%s); answered 503", request.method,
+                request.path, type(exc).__name__)
+    if _wants_json():
+        response = error_response(503, "unavailable", "the service is unavailable for a "
+                                  "moment; try again shortly")
+    else:
+        response = unavailable_page()
+        response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
 
 
@@ -72,6 +91,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_away(exc):
+            return _database_away(exc)
         # Logged with its traceback here; the client sees a plain message, never the trace.
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_json():

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from core.dashboards import summary as dashboards_summary
 from core.operations.health import Background, ComponentsReport, Health, VoiceJobs
 from core.platform import leases
 from core.platform.faults import DatabaseError
@@ -108,6 +109,10 @@ def _details(core, settings):
          "renewed_seconds_ago": _seconds_since(lease.renewed_at, database_now),
          "lifetime_seconds": (lease.expires_at - lease.renewed_at).total_seconds(),
          "smsc": lease.state.get("smsc"),
+         # The account's bind slot this channel holds ("1" of "slots"), or standing by.
+         "slot": lease.state.get("slot"), "slots": lease.state.get("slots"),
+         "standby": bool(lease.state.get("standby")),
+         "in_flight": lease.state.get("in_flight", 0),
          "segments_per_second": lease.state.get("segments_per_second", 0.0)}
         for name, lease in sorted(held.items()) if name.startswith(leases.SMS_CHANNEL_PREFIX)]
     if sms_channels:
@@ -119,17 +124,28 @@ def _details(core, settings):
     if settings.email.enabled:
         body["email"] = email_poller(held, settings.email.imap.poll_seconds)
     if core.config.voice.enabled:
-        body["voice"] = voice_jobs(details.voice)
+        voice = voice_jobs(details.voice)
+        voice["dashboards"] = dashboards_job(held.get(dashboards_summary.LEASE),
+                                             database_now,
+                                             settings.scheduler.dashboards_seconds)
+        body["voice"] = voice
+    replica = core.health.replica()
+    if replica is not None:  # database.read_url: whether this process reads from it
+        body["replica"] = {"used": replica.used, "lag_seconds": replica.lag_seconds,
+                           "verdict": replica.verdict}
     return jsonify(body)
 
 
-def sms_bound(held: Mapping[str, LeaseView], holder: str | None) -> bool:
-    """Whether ``holder``'s SMS heartbeat is live (as ``sms_channels`` tells it) and says
-    its bind is up."""
+def sms_bound(held: Mapping[str, LeaseView], holders: str | None) -> bool:
+    """Whether one of ``holders``' SMS heartbeats (one holder a line: a process's binds)
+    is live (as ``sms_channels`` tells it) and says its bind is up."""
     from channels.sms.heartbeat import heartbeat_name
 
-    lease = held.get(heartbeat_name(holder)) if holder else None
-    return lease is not None and lease.live() and bool(lease.state.get("bound"))
+    for holder in (holders or "").splitlines():
+        lease = held.get(heartbeat_name(holder))
+        if lease is not None and lease.live() and bool(lease.state.get("bound")):
+            return True
+    return False
 
 
 def _seconds_since(when, now) -> float:
@@ -190,6 +206,22 @@ def voice_jobs(jobs: VoiceJobs) -> dict[str, object]:
                 "running": running,
                 "holder": jobs.recompute.holder if running and jobs.recompute else None,
                 "waiting_version": jobs.recompute_waiting}}
+
+
+def dashboards_job(lease: LeaseView | None, now, interval_seconds: float,
+                   ) -> dict[str, object] | None:
+    """The refresh of the dashboards' summary, from its lease (whichever scheduler ran
+    it last; None before any did, or after a clean stop): its holder, its last run's
+    figures, and the age of the figures the pages show (``as_of``, on the database's
+    clock); "stale" past three intervals (``scheduler.dashboards_seconds``)."""
+    if lease is None:
+        return None
+    age = _age(lease.state.get("as_of"), now)
+    return {"holder": lease.holder, "live": lease.expires_at > now,
+            "renewed_at": lease.renewed_at.isoformat(),
+            "renewed_seconds_ago": _seconds_since(lease.renewed_at, now), **lease.state,
+            "as_of_seconds_ago": age,
+            "stale": age is None or age > 3 * interval_seconds}
 
 
 def background(settings) -> list[Background]:
@@ -290,9 +322,13 @@ def component_families(report: ComponentsReport, scan_seconds: float):
 
 
 def _last_scan_age(state: dict[str, object], now) -> float | None:
+    return _age(state.get("last_scan_at"), now)
+
+
+def _age(value: object, now) -> float | None:
+    """Seconds since ``value`` (an ISO moment a job recorded) on ``now``'s clock."""
     from datetime import datetime
 
-    value = state.get("last_scan_at")
     if not isinstance(value, str):
         return None
     try:
@@ -324,6 +360,13 @@ class OutboxCollector:
         channel_rate = GaugeMetricFamily(
             "gateway_sms_channel_segments_per_second",
             "Each live SMS channel's submit rate over its last heartbeat", labels=["holder"])
+        channel_slot = GaugeMetricFamily(
+            "gateway_sms_channel_slot",
+            "The account's bind slot each live SMS channel holds (1..sms.smpp.binds; 0 "
+            "while it stands by)", labels=["holder"])
+        binds_held = GaugeMetricFamily(
+            "gateway_sms_binds_held",
+            "The account's bind slots held by live SMS channels (at most sms.smpp.binds)")
         try:
             gauges = self.health.outbox_gauges()
             for status, count in sorted(gauges.depth.items()):
@@ -334,6 +377,8 @@ class OutboxCollector:
                 channel_bound.add_metric([lease.holder], 1 if lease.state.get("bound") else 0)
                 channel_rate.add_metric([lease.holder], float(
                     lease.state.get("segments_per_second") or 0.0))
+                channel_slot.add_metric([lease.holder], float(lease.state.get("slot") or 0))
+            binds_held.add_metric([], sum(1 for lease in channels if lease.state.get("slot")))
             bound.add_metric([], 1 if any(lease.state.get("bound") for lease in channels)
                              else 0)
         except DatabaseError:
@@ -343,3 +388,5 @@ class OutboxCollector:
         yield bound
         yield channel_bound
         yield channel_rate
+        yield channel_slot
+        yield binds_held

@@ -54,8 +54,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-# Responses that carry no personal data and set their own caching (assets, IVR prompts).
-CACHEABLE_ENDPOINTS = frozenset({"portal.static", "ivr.audio"})
+# Responses that carry no personal data and set their own caching (assets, IVR prompts,
+# the public transparency page).
+CACHEABLE_ENDPOINTS = frozenset({"portal.static", "ivr.audio", "transparency.page"})
 
 # Longest text a field may carry to the core; a real entry is a few dozen characters.
 MAX_FIELD_CHARS = 100

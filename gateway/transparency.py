@@ -1,10 +1,16 @@
 """``/transparency``: the public page of Citizen's Voice's answered counts and on-time
 share per agency for the last Hijri months. No sign-in and no personal data: counts only,
-from ``Core.transparency`` (the scheduler's summary; its age is shown)."""
+from ``Core.transparency`` (the scheduler's summary; its age is shown).
+
+The same for everyone (its language is in the address), so it may be kept by browsers
+and proxies (``Cache-Control: public``) for as long as the summary stays unchanged: one
+refresh interval (``scheduler.dashboards_seconds``). Anything but the page itself (an
+error) is never kept.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, url_for
 
 from core.platform.i18n import gettext_for
 from gateway import charts
@@ -44,4 +50,13 @@ def page():
         as_of=fmt.moment(found.as_of, lang, core.config.tz),
         number=lambda value: "—" if value is None else charts.number_text(value, lang),
         lang_switch_url=url_for("transparency.page", lang="en" if lang == "ar" else "ar")))
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["SETTINGS"].scheduler.dashboards_seconds
+    return response
+
+
+@transparency.after_request
+def _never_keep_an_error(response: Response) -> Response:
+    if response.status_code != 200:
+        response.headers["Cache-Control"] = "no-store"
     return response

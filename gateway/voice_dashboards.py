@@ -39,8 +39,10 @@ def _choices(errors: dict[str, str]) -> tuple[Period, Filters, dict[str, str], s
         values[name] = request.args.get(name, "").strip()[:64]
     step = request.args.get("step", "week")
     values["step"] = step if step in ("week", "hijri_month", "month") else "week"
-    agency = values["agency"] if g.actor.role == LEADERSHIP else None
-    filters = Filters(agency or None, values["category"] or None, values["channel"] or None)
+    # An agency leader's own agency whatever is asked for; another's is not found, as
+    # an agency that does not exist (Core.dashboards decides).
+    filters = Filters(values["agency"] or None, values["category"] or None,
+                      values["channel"] or None)
     return period, filters, values, values["step"]
 
 
@@ -58,7 +60,7 @@ def page():
     board = _core().dashboards
     try:
         found = board.voice_figures(g.actor, period, filters)
-        league = board.league(g.actor, period, filters) if g.actor.role == LEADERSHIP else []
+        league = board.league_of(found) if g.actor.role == LEADERSHIP else []
         trend = board.trend(g.actor, period, filters, step)
         by_channel = board.volumes(g.actor, period, filters, "channel")
         by_category = board.volumes(g.actor, period, filters, "category")
@@ -68,7 +70,10 @@ def page():
                 if g.actor.role == AGENCY_LEADER else None)
     except Forbidden:
         return forbidden_page()
-    except (InvalidRequest, NotFound) as exc:
+    except NotFound as exc:
+        return _message(404, _("There is no such agency.") if exc.field == "agency"
+                        else _("There is no such category."))
+    except InvalidRequest as exc:
         errors[exc.field or "agency"] = _("Choose from the list.")
         return _message(422, _("Check the filters and try again."))
     tables = _tables(found, league, trend, by_channel, by_category, by_specialist, late, lang)

@@ -63,10 +63,6 @@ SHORT_FIELD = 40
 # Session keys: the code a draft waits for, the tracking number just filed, and the
 # verified code (with its case) that lets the citizen act on a case.
 FILING, FILED, ACTING = "voice_filing", "voice_filed", "voice_acting"
-# A question about a transaction: [the code id of its draft, the national ID its status
-# was proven with], held (in the signed cookie, never in the database) only until the
-# code files the question.
-ASKING = "voice_asking"
 # The filed case's type: the page says "your complaint", "your suggestion", "your enquiry".
 FILED_TYPE = "voice_filed_type"
 
@@ -290,21 +286,10 @@ def ask():
             errors[field] = _core_message(exc, lang)
         else:
             session[FILING] = sent.code_id
-            session[ASKING] = [sent.code_id, national_id or ""]
             return redirect(url_for("citizen_voice.confirm_form", lang=lang), code=303)
     values["number"] = number
     return render_page("voice_portal_ask.html", status=422, ask=values, errors=errors,
                        text_max=TEXT_MAX)
-
-
-def _asking_id(code_id: int) -> str | None:
-    """The national ID a question about a transaction was asked with, for the draft of
-    ``code_id`` only (a complaint filed later in the same session carries none)."""
-    held = session.get(ASKING)
-    if isinstance(held, list) and len(held) == 2 and held[0] == code_id \
-            and isinstance(held[1], str) and held[1]:
-        return held[1]
-    return None
 
 
 def _proven_id(typed: str) -> str | None:
@@ -345,20 +330,17 @@ def confirm():
     if not typed:
         return _code_again(code_id, "citizen_voice.confirm", "code_missing")
     try:
-        filed = _core().voice.drafts.confirm(code_id, typed, origin=_origin(),
-                                             national_id=_asking_id(code_id))
+        filed = _core().voice.drafts.confirm(code_id, typed, origin=_origin())
     except TooMany as exc:
         return _refusal(exc, lang)
     except InvalidRequest as exc:  # wrong or expired: type it again, or ask for another
         return _code_again(code_id, "citizen_voice.confirm", exc.code)
     except CoreError as exc:  # the code died, the draft expired: start again
         session.pop(FILING, None)
-        session.pop(ASKING, None)
         return _message(exc.code if exc.code in ("code_dead", "no_draft") else "refused",
                         status=410 if isinstance(exc, NotFound) else 422,
                         text=_core_message(exc, lang))
     session.pop(FILING, None)
-    session.pop(ASKING, None)
     session[FILED] = filed.tracking
     session[FILED_TYPE] = filed.type
     return redirect(url_for("citizen_voice.filed", lang=lang), code=303)

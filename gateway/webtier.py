@@ -97,16 +97,16 @@ class RunDirectory:
     def sms_holder(self) -> Path:
         return self.path / "sms-holder"
 
-    def record_sms_holder(self, holder: str) -> None:
-        """Name the SMS channel's heartbeat holder (the background worker's, once it
-        starts), whole or not at all."""
+    def record_sms_holders(self, holders: list[str]) -> None:
+        """Name the SMS binds' heartbeat holders (the background worker's, once they
+        start), one a line, whole or not at all."""
         temporary = self.sms_holder.with_suffix(".new")
-        temporary.write_text(holder)
+        temporary.write_text("\n".join(holders))
         temporary.replace(self.sms_holder)
 
     def sms_holder_reader(self) -> Callable[[], str | None]:
-        """For a web worker's /healthz: the holder of the SMS channel running beside it
-        (None before it started)."""
+        """For a web worker's /healthz: the holders of the SMS binds running beside it,
+        one a line (None before they started)."""
 
         def read() -> str | None:
             try:

@@ -106,8 +106,8 @@ def _background(core, settings: Settings, run_dir: RunDirectory) -> list[Compone
 
     parts: list[Component] = []
     if settings.sms.enabled:
-        sms, channel = sms_part(core, settings)
-        run_dir.record_sms_holder(channel.heartbeat.holder)
+        sms, binds = sms_part(core, settings)
+        run_dir.record_sms_holders([channel.heartbeat.holder for channel in binds.channels])
         parts.append(sms)
     if settings.email.enabled:
         parts.append(email_part(core, settings, alone=False))

@@ -11,7 +11,10 @@
 # pyttsx3 drives to render the IVR prompts offline (its Arabic voice included); and
 # Dovecot's IMAP server, which the e-mail tests start as their own throwaway instance
 # (never the system service); util-linux's unshare, with which the lease tests start a
-# process in a pid namespace of its own (as a container would look).
+# process in a pid namespace of its own (as a container would look); and PgBouncer, which
+# .ci/postgres.sh start-pgbouncer runs as a throwaway instance in transaction mode before
+# the test cluster (the Debian package enables a system service on port 6432 where
+# services start on install: `systemctl disable --now pgbouncer` if it is not wanted).
 #
 # Idempotent and quick when everything is present: only dpkg-query/command -v
 # are consulted; apt-get (update + install) runs only when something is missing,
@@ -31,7 +34,7 @@ KIOSK_PACKAGES=(fonts-noto-core fonts-noto-ui-core
 if [ "${1:-}" = kiosk ]; then
   PACKAGES=("${KIOSK_PACKAGES[@]}")
 else
-  PACKAGES=(chromium espeak-ng dovecot-imapd xvfb util-linux "${KIOSK_PACKAGES[@]}")
+  PACKAGES=(chromium espeak-ng dovecot-imapd xvfb util-linux pgbouncer "${KIOSK_PACKAGES[@]}")
 fi
 LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 

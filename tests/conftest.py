@@ -30,6 +30,41 @@ def require_peer(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available here")
 
 
+def _reuse_url_builders() -> None:
+    """Each test makes its own Flask app, and werkzeug writes, parses and compiles Python
+    source for the two URL builders of each of the app's ~110 rules: two thirds of the
+    app's making (~20 ms of CPU per app, ~900 apps per pass). The builders depend only on
+    the rule's text, its parts and defaults: made once per distinct rule, they are the
+    same functions every later app would compile. A rule whose defaults go through a
+    converter at compile time, or a werkzeug without these internals, compiles as usual."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "reused", False):
+        return
+    made: dict[tuple, object] = {}
+
+    def reused(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        trace = getattr(self, "_trace", None)
+        if trace is None or any(dynamic and name in defaults for dynamic, name in trace):
+            return compile_builder(self, append_unknown)
+        try:
+            key = (self.rule, tuple(trace), tuple(sorted(defaults.items())), append_unknown)
+            builder = made.get(key)
+        except TypeError:  # a default that cannot be a key
+            return compile_builder(self, append_unknown)
+        if builder is None:
+            builder = made[key] = compile_builder(self, append_unknown)
+        return builder
+
+    reused.reused = True
+    Rule._compile_builder = reused
+
+
+_reuse_url_builders()
+
+
 class Clock:
     """A monotonic clock the test moves by hand (``clock.now += 61``)."""
 
@@ -62,13 +97,36 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+def peer_url(variable: str, what: str) -> str:
+    """A peer of the PostgreSQL pass named by ``variable`` (.ci/run sets it from
+    .ci/postgres.sh start-replica, start-pgbouncer): skipped without it on a laptop,
+    a failure under CI=true."""
+    url = os.environ.get(variable, "")
+    require_peer(url.startswith("postgresql"), f"{what} ({variable})")
+    return url
+
+
+@pytest.fixture(scope="session")
+def replica_url() -> str:
+    """A streaming replica of the test database (.ci/postgres.sh start-replica)."""
+    return peer_url("GATEWAY_TEST_REPLICA_URL", "a streaming replica of the test database")
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_url() -> str:
+    """PgBouncer in transaction mode before the test database (.ci/postgres.sh
+    start-pgbouncer)."""
+    return peer_url("GATEWAY_TEST_PGBOUNCER_URL", "PgBouncer before the test database")
+
+
 def make_settings(database_url: str, var_dir: Path, **overrides) -> Settings:
     # Quiet hours off unless a test turns them on: the suite must not pass by day and
     # fail by night (22:00-07:00 in Riyadh is 19:00-04:00 UTC). Their own tests set them.
     sms = overrides.pop("sms", {})
     sms = {**sms, "quiet_hours": {"enabled": False, **sms.get("quiet_hours", {})}}
+    database = {"url": database_url, **overrides.pop("database", {})}
     return load_settings(
-        None, database={"url": database_url}, var_dir=str(var_dir),
+        None, database=database, var_dir=str(var_dir),
         security={"national_id_key": NATIONAL_ID_KEY},
         gateway={"secret_key": "test-secret"}, sms=sms, **overrides,
     )
@@ -79,16 +137,44 @@ def settings(database_url, tmp_path) -> Settings:
     return make_settings(database_url, tmp_path)
 
 
+class _Emptier:
+    """Empties every table of the test database after a test: one engine for the whole
+    session, so that neither its statements nor (on PostgreSQL) its connection are made
+    again for each test. On SQLite its idle connection keeps the database open between
+    tests, which spares each test the checkpoint SQLite runs when the last connection
+    closes; its ``Database`` checkpoints in the background, as the gateway's does."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.database = Database(url)
+
+    def empty(self) -> None:
+        with self.database.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(delete(table))
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+@pytest.fixture(scope="session")
+def _emptier(database_url):
+    emptier = _Emptier(database_url)
+    yield emptier
+    emptier.close()
+
+
 @pytest.fixture
-def core(settings):
+def core(settings, _emptier):
     core = build_core(settings, background_log=False)
     yield core
     core.close()
-    database = Database(settings.database.url)
-    with database.engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
-    database.dispose()
+    if settings.database.url == _emptier.url:
+        _emptier.empty()
+    else:  # a test's own settings on another database
+        emptier = _Emptier(settings.database.url)
+        emptier.empty()
+        emptier.close()
 
 
 @pytest.fixture
@@ -153,16 +239,42 @@ def staff_client(client, staff_token):
     return client
 
 
+ON_POSTGRES = os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def uses_database(item) -> bool:
+    """Whether the test reaches the database under test: ``database_url`` (the only
+    fixture that reads GATEWAY_TEST_DATABASE_URL) is in its fixture closure."""
+    return "database_url" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` run in the PostgreSQL pass (GATEWAY_TEST_DATABASE_URL,
     as .ci/run sets it) and are deselected, not skipped, in the SQLite pass: nothing
-    skips under CI=true."""
-    if os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    skips under CI=true. The PostgreSQL pass runs only the tests that use the database:
+    the others (parsers, codecs, charts, widgets...) would do there exactly what they
+    did in the SQLite pass."""
+    if ON_POSTGRES:
+        keep = [item for item in items
+                if uses_database(item) or item.get_closest_marker("postgres")]
+    else:
+        keep = [item for item in items if not item.get_closest_marker("postgres")]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A fixture on the database, fetched by a test that does not ask for it by name
+    (``request.getfixturevalue``), would escape the PostgreSQL pass: refuse it."""
+    if request.scope == "function" and "database_url" in fixturedef.argnames \
+            and not uses_database(request.node):
+        pytest.fail(f"{request.node.nodeid} fetches the database fixture "
+                    f"{fixturedef.argname!r} with request.getfixturevalue: name a database "
+                    "fixture among its arguments, or the PostgreSQL pass leaves it out",
+                    pytrace=False)
 
 
 # --- one-time codes -------------------------------------------------------------------

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from channels.sms.dispatch import SLOTS_PER_WINDOW, Dispatch
+from channels.sms.dispatch import SETTLE_EVERY, SLOTS_PER_WINDOW, Dispatch
 from channels.sms.heartbeat import Heartbeat
 from channels.sms.inbound import MobileOriginated
 from channels.sms.inquiry import ShortCode
@@ -63,10 +63,17 @@ def shorten_gil_turns() -> None:
 
 
 class SmsChannel:
-    """The short code over one SMPP bind; ``start``/``stop`` or ``run_until``."""
+    """The short code over one SMPP bind; ``start``/``stop`` or ``run_until``.
+
+    ``short_code`` and ``receipts`` are given when the process's binds share them
+    (``channels.sms.binds.SmsBinds``): one answers budget per mobile, and a receipt
+    matched whichever bind its message went out on.
+    """
 
     def __init__(self, core: Core, settings: SmsSettings, *, timings: Timings | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 short_code: ShortCode | None = None,
+                 receipts: DeliveryReceipts | None = None) -> None:
         self.core = core
         self.settings = settings
         self.timings = timings = timings or Timings()
@@ -75,7 +82,9 @@ class SmsChannel:
         self.session = SmppSession(
             host=smpp.host, port=smpp.port, system_id=smpp.system_id, password=smpp.password,
             system_type=smpp.system_type, window=smpp.window,
-            throughput_per_second=smpp.throughput_per_second, on_deliver=self._on_deliver,
+            # The account's rate is shared by its binds, wherever they run.
+            throughput_per_second=smpp.throughput_per_second / smpp.binds,
+            on_deliver=self._on_deliver, may_bind=lambda: self.heartbeat.may_bind(),
             enquire_link_interval=timings.enquire_link_interval,
             silence_timeout=timings.silence_timeout,
             response_timeout=timings.response_timeout,
@@ -89,14 +98,22 @@ class SmsChannel:
             core, settings, timings, self.session, clock, channel_alive=self._alive,
             stopping=self._stopping, in_flight=lambda: len(self.dispatch.outgoing),
             on_regained=self._claims_regained)
-        self.receipts = DeliveryReceipts(core, timings, clock, self._work.set)
+        self.receipts = receipts or DeliveryReceipts(core, timings, clock, self._work.set)
         self.dispatch = Dispatch(core, settings, timings, self.session, clock,
                                  heartbeat=self.heartbeat, receipts=self.receipts,
                                  work=self._work)
         # The short code's reply policy and its answers budgets: this channel's own.
-        self.inbound = MobileOriginated(ShortCode(core), timings, clock,
+        self.inbound = MobileOriginated(short_code or ShortCode(core), timings, clock,
                                         dispatch=self.dispatch, stopping=self._stopping,
                                         work=self._work)
+
+    @property
+    def bound(self) -> bool:
+        return self.session.bound
+
+    def wake(self) -> None:
+        """Ask the loop for a pass (held receipts to try again, from another bind)."""
+        self._work.set()
 
     # --- running ---------------------------------------------------------------------
 
@@ -174,9 +191,21 @@ class SmsChannel:
                 log.exception("SMS channel pass failed")
                 busy = False
             if not busy:
-                self._work.wait(self.dispatch.idle_wait())
-                self._work.clear()
+                self._idle()
         self.dispatch.abandon()
+
+    def _idle(self) -> None:
+        """Sleep until work comes or ``idle_wait`` passes. ``napping`` is said before the
+        wait is chosen: answers handed over after the choice wake the loop, those handed
+        over before it are seen by it (``Dispatch.idle_wait``)."""
+        dispatch = self.dispatch
+        dispatch.napping = True
+        wait = dispatch.idle_wait()
+        if wait <= SETTLE_EVERY:
+            dispatch.napping = False
+        self._work.wait(wait)
+        dispatch.napping = False
+        self._work.clear()
 
     def _pass(self) -> bool:
         """Answer stored messages, store expired multi-part ones, recover stale claims,

@@ -92,6 +92,13 @@ class Dispatch:
         # Claimed messages whose submits are in flight, oldest first (the loop's own).
         self.outgoing: list[Outgoing] = []
         self._settled_at = 0.0
+        # Submits answered since the loop was last woken for them (approximate: counted
+        # by the session thread, reset by whoever wakes the loop).
+        self._answered = 0
+        # When the session thread last handed answers over (the loop's clock), and
+        # whether the loop sleeps longer than SETTLE_EVERY (then a hand-over wakes it).
+        self.handed_at = 0.0
+        self.napping = False
         # Answers the session thread submitted itself, for the loop to record.
         self.handed: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         # Messages claimed and not yet recorded, by either thread, which bounds what a
@@ -140,12 +147,16 @@ class Dispatch:
     # --- the window ------------------------------------------------------------------------
 
     def idle_wait(self) -> float:
-        """How long the loop may sleep: until the settle deadline when something finished
-        is not recorded yet; else until the next claim (a retry coming due) or the poll
-        interval."""
-        if self.outgoing:
+        """How long the loop may sleep: SETTLE_EVERY while answers are in flight or were
+        handed over within the poll interval; else until the next claim (a retry coming
+        due) or the poll interval."""
+        now = self._clock()
+        if (self.outgoing or not self.handed.empty()
+                or now - self.handed_at < self.timings.poll_interval):
+            # Busy lately: answers the session thread hands over are recorded within
+            # SETTLE_EVERY without its waking the loop for each.
             return SETTLE_EVERY
-        until_claim = self._next_claim - self._clock()
+        until_claim = self._next_claim - now
         return (min(self.timings.poll_interval, until_claim) if until_claim > 0
                 else self.timings.poll_interval)
 
@@ -261,7 +272,14 @@ class Dispatch:
                 return
 
     def _wake(self, _future: Submitted | None = None) -> None:
-        if not self._work.is_set():
+        """A submit was answered: the loop is woken once a window's worth have been (as
+        many as its next claim needs room for), else its own timer (``idle_wait``: at
+        most SETTLE_EVERY) records them. Waking another thread for every answer cost
+        more than the answer: on a busy machine the waker, holding the GIL, is often
+        descheduled the moment the other thread is woken, and both wait."""
+        self._answered += 1
+        if self._answered >= self.settings.smpp.window and not self._work.is_set():
+            self._answered = 0
             self._work.set()
 
     def _forget(self, finished: list[Outgoing]) -> None:

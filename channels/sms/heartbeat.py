@@ -1,5 +1,11 @@
 """The SMS channel's heartbeat: the bind state where any machine's /healthz reads it, and
-the lease every claim the channel makes stands on.
+the lease every claim the channel makes stands on, renewed with the bind's slot.
+
+The slot (``core.platform.slots``, ``smpp-bind:<k>``): one of the ``sms.smpp.binds`` the
+SMSC grants the account, over every process and machine. A channel binds only while it
+holds one, and sends at ``throughput_per_second / binds``, so the binds together never
+exceed the agreed rate. One without a slot stands by (its heartbeat says so), claims
+nothing and does not bind, and takes a slot over once its holder has stopped.
 
 Written by a thread of its own, so a busy or stalled loop does not let it lapse. No claim
 is made after ``valid_until`` (our clock when the last good beat began, plus its
@@ -21,11 +27,21 @@ from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings
 from core.platform import leases
+from core.platform.slots import Slots
 from core.service import Core
 
 log = logging.getLogger(__name__)
 
 _LEASE_NAME_MAX = 64
+
+# The slot leases' names: ``smpp-bind:0`` ... (not under ``leases.SMS_CHANNEL_PREFIX``:
+# they are not heartbeats).
+BIND_SLOT_PREFIX = "smpp-bind:"
+
+
+def bind_slots(settings: SmsSettings, clock: Callable[[], float]) -> Slots:
+    """The account's bind slots as one bind sees them."""
+    return Slots(BIND_SLOT_PREFIX, settings.smpp.binds, clock)
 
 
 def heartbeat_name(holder: str) -> str:
@@ -43,6 +59,7 @@ def heartbeat_name(holder: str) -> str:
 class Heartbeat:
     """This channel's heartbeat lease (``holder``, ``name``) and the claims' deadline.
 
+    ``slot`` is the bind slot held (None: standing by; see the module's docstring).
     ``channel_alive`` says whether the threads the heartbeat stands for still run (a
     dead one's claims would never be recorded: the heartbeat then lapses);
     ``in_flight`` counts the messages on the wire, for /healthz; ``on_regained`` is
@@ -68,6 +85,12 @@ class Heartbeat:
         self.ttl = timedelta(seconds=lifetime)
         self.valid_until = 0.0
         self.epoch = 0  # one more each time the deadline is gained after a lapse
+        self.slots = bind_slots(settings, clock)
+        self.slot: int | None = None
+        # Until when the slot is ours on our clock: the lifetime after the last good beat
+        # began (a peer takes it over no sooner than a lifetime after that renewal).
+        self._slot_until = 0.0
+        self._standing = False
         self.thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._failing = False
@@ -94,6 +117,15 @@ class Heartbeat:
 
     def release(self) -> None:
         leases.release(self.core.db, self.name, self.holder)
+        self.slots.release(self.core.db, self.holder)
+
+    def may_bind(self) -> bool:
+        """Whether the session may be bound to the SMSC now: a slot is ours."""
+        return self.slot is not None and self._clock() < self._slot_until
+
+    @property
+    def standing_by(self) -> bool:
+        return self.slot is None
 
     def valid(self) -> bool:
         """Whether claims may be made now (see ``valid_until``)."""
@@ -144,18 +176,27 @@ class Heartbeat:
         sent, since = self.session.segments_sent, self._last
         rate = (sent - since[1]) / (now - since[0]) if now > since[0] and since[0] else 0.0
         smpp = self.settings.smpp
+        slot: int | None = None
         try:
+            slot = self.slots.hold(self.core.db, self.holder, self.ttl)
+            # The slot alone decides whether the session may be bound (a heartbeat that
+            # cannot be written stops the claims, not the bind: MO are still stored).
+            self._slot_held(now, slot)
             held = leases.acquire(self.core.db, self.name, self.holder, self.ttl, state={
                 "bound": bound, "binds": self.session.binds,
+                "slot": None if slot is None else slot + 1, "slots": smpp.binds,
+                "standby": slot is None,
                 "smsc": f"{smpp.host}:{smpp.port}", "in_flight": self._in_flight(),
                 "segments_per_second": round(rate, 1)})
         except Exception:
             log.exception("the SMS channel's heartbeat could not be written")
             held = False
-        if held:
-            self._held(now, sent)
-        else:
+        if not held:
             self._lapsed(now)
+        elif slot is None:
+            self._standing_by(now, sent)
+        else:
+            self._held(now, sent)
 
     def _held(self, now: float, sent: int) -> None:
         self._failing = False
@@ -169,6 +210,28 @@ class Heartbeat:
         self.valid_until = now + self.ttl.total_seconds() - self._margin
         if not was_valid:
             self._on_regained()
+
+    def _slot_held(self, now: float, slot: int | None) -> None:
+        if slot is None:
+            self.slot = None
+            return
+        if slot != self.slot:
+            log.info("the SMS channel holds bind %d of %d", slot + 1, self.settings.smpp.binds)
+        self.slot = slot
+        self._standing = False
+        self._slot_until = now + self.ttl.total_seconds()
+
+    def _standing_by(self, now: float, sent: int) -> None:
+        """Every bind slot is another live channel's: no claim, no bind; a slot is looked
+        for again at the next beat."""
+        if not self._standing:
+            self._standing = True
+            log.info("the SMS channel stands by: all %d binds are held by other channels",
+                     self.settings.smpp.binds)
+        self._failing = False
+        self._last = (now, sent)
+        self._next = now + self.timings.heartbeat_interval
+        self.valid_until = 0.0
 
     def _lapsed(self, now: float) -> None:
         interval = self.timings.heartbeat_interval

@@ -106,12 +106,18 @@ class MobileOriginated:
             answers = []
         for outgoing in dispatch.send(answers, epoch):
             dispatch.handed.put(outgoing)
+        if answers:
+            dispatch.handed_at = self._clock()
+            if dispatch.napping:
+                self._work.set()  # the first answers after a quiet spell
         if len(answers) < len(messages):
             # Answers beyond the slots wait in the outbox for the loop's claim; a message
             # whose lookup failed is "received" still: the loop looks at it again.
             dispatch.claim_wanted = True
             self._waiting.set()
-        self._work.set()
+            self._work.set()
+        # Else the loop, busy lately, is not woken: it records the answers handed to it
+        # when a window's worth of them are answered, or on its SETTLE_EVERY timer.
 
     def _inbound(self, pdu: DeliverSm) -> Inbound | Part:
         """What a citizen's deliver_sm is: a message, or a part of a multi-part message

@@ -11,6 +11,7 @@ messages and recording the answers in the outbox is the core's
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,24 +35,20 @@ log = logging.getLogger(__name__)
 # --- language ----------------------------------------------------------------------------
 
 
-def _is_arabic_letter(char: str) -> bool:
-    code = ord(char)
-    return char.isalpha() and (
-        0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0x08A0 <= code <= 0x08FF
-        or 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF
-    )
+# A letter (not a digit, nor punctuation) of the Arabic blocks and presentation forms.
+_ARABIC_LETTER = re.compile(
+    "(?=[^\\W\\d_])[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTER = re.compile("[A-Za-z]")
 
 
-def _is_latin_letter(char: str) -> bool:
-    return "a" <= char <= "z" or "A" <= char <= "Z"
-
-
+@lru_cache(maxsize=4096)
 def reply_language(text: str, default: str = "ar") -> str:
     """The language to answer ``text`` in: English when it is Latin (letters A-Z and no
-    Arabic letter), Arabic when it has an Arabic letter, else ``default`` (digits only)."""
-    if any(_is_arabic_letter(char) for char in text):
+    Arabic letter), Arabic when it has an Arabic letter, else ``default`` (digits only).
+    Remembered for the last texts: a message is asked it by each layer it passes."""
+    if _ARABIC_LETTER.search(text):
         return "ar"
-    if any(_is_latin_letter(char) for char in text):
+    if _LATIN_LETTER.search(text):
         return "en"
     return default
 
@@ -90,10 +87,12 @@ class SmsLimits:
         sms = sms_section(core.config)
         # Answers sent to each number, so no number gets more than its budget per window;
         # numbers told "too many attempts", so each is told once per window. Both in this
-        # process's memory on purpose: the SMS channel holds the one SMPP bind (a lease),
-        # so one process answers the short code; senders are SIMs the network
-        # authenticates (no free new keys to flush them); and a restart costs at most one
-        # more budget or notice per number. The failure limits are the database's.
+        # process's memory on purpose, shared by its binds (``SmsBinds``): senders are
+        # SIMs the network authenticates (no free new keys to flush them); a restart
+        # costs at most one more budget or notice per number; and with the account's
+        # binds spread over P processes, a number gets at most P budgets per window (the
+        # SMSC spreads its messages over the binds). Still bounded, which is what the
+        # budget is for (an auto-responder's loop). The failure limits are the database's.
         return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds),
                 FailureLimiter(1, core.config.inquiry.failure_window_seconds))
 

@@ -167,7 +167,25 @@ class DeliveryReceipts:
                 part, (), when, batch[k].final_status, batch[k].reason) for k, part in again])
             for (k, _), outcome in zip(again, retried, strict=True):
                 applied[k] = outcome
+        self._other_processes_parts(batch, applied, receipts, last_try)
         return [outcome.matched for outcome in applied]
+
+    def _other_processes_parts(self, batch: list[outbox.Receipt],
+                               applied: list[outbox.Applied], receipts: list[Receipt],
+                               last_try: list[bool] | None) -> None:
+        """On its last try, a failure still unmatched may be for a later segment sent by
+        another process's bind (this process never saw its id): looked up in the outbox,
+        so the message it cut short fails whichever process sent it."""
+        if not last_try:
+            return
+        for k, outcome in enumerate(applied):
+            if outcome.matched or not last_try[k] or batch[k].final_status != "failed":
+                continue
+            part = outbox.later_part(self.core.db, batch[k].message_ids
+                                     or tuple(receipts[k].message_ids))
+            if part is not None:
+                applied[k] = outbox.mark_delivered_many(self.core.db, [_as_outbox_receipt(
+                    part, (), batch[k].at, batch[k].final_status, batch[k].reason)])[0]
 
     def remember_sent(self, sent: list[outbox.Sent]) -> None:
         """Messages just recorded as sent: their later segments' receipts are expected."""

@@ -16,8 +16,21 @@ class SmppSettings(Section):
     system_id: str = ""
     password: str = ""
     system_type: str = ""
+    # The account's agreed rate, shared by all its binds (each sends at most rate/binds).
     throughput_per_second: float = Field(default=50.0, gt=0)
     window: int = Field(default=10, ge=1, le=1000)
+    # The binds the SMSC grants this account, over every process and machine: each bind
+    # holds one of them as a lease (``smpp-bind:<k>``) while it is bound.
+    binds: int = Field(default=1, ge=1, le=64)
+    # The binds one process opens (at most ``binds``; default all of them). Beyond the
+    # slots free when it starts, they stand by and take over the slots of a process that
+    # stops.
+    binds_per_process: int | None = Field(default=None, ge=1, le=64)
+
+    @property
+    def process_binds(self) -> int:
+        """How many binds this process opens."""
+        return min(self.binds, self.binds_per_process or self.binds)
 
 
 class SmsSettings(SmsBasics):

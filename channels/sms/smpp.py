@@ -35,7 +35,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from channels.sms import metrics
+from channels.sms import frames, metrics
 from channels.sms.pdus import (
     ESME_RX_P_APPN,
     ESME_RX_T_APPN,
@@ -62,6 +62,10 @@ class _Reconnect(Exception):
     """Leave the bound loop and bind again (the SMSC unbound, went silent, dropped)."""
 
 
+class _Unbind(_Reconnect):
+    """Unbind and wait until binding is allowed again (the bind's slot is not ours)."""
+
+
 @dataclass
 class _InFlight:
     future: Submitted
@@ -86,6 +90,7 @@ class SmppSession:
         silence_timeout: float | None = None, response_timeout: float = 30.0,
         reconnect_delay: float = 10.0, reconnect_max: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        may_bind: Callable[[], bool] = lambda: True,
     ) -> None:
         self.host, self.port = host, port
         self.system_id, self.password, self.system_type = system_id, password, system_type
@@ -97,6 +102,9 @@ class SmppSession:
         self.response_timeout = response_timeout
         self.reconnect_delay, self.reconnect_max = reconnect_delay, reconnect_max
         self._clock = clock
+        # Asked before each bind and while bound: False, and the session unbinds and waits
+        # (the channel holds none of the account's bind slots now).
+        self.may_bind = may_bind
         # Just under the agreed rate, so the SMSC's own counter never throttles us.
         self._bucket = TokenBucket(throughput_per_second * 0.95, 1.0, clock)
         # Two levels: urgent submits (answers to inquiries) go before every bulk one
@@ -181,6 +189,9 @@ class SmppSession:
     def _run(self) -> None:
         delay = self.reconnect_delay
         while not self._stopping.is_set():
+            if not self.may_bind():
+                self._stopping.wait(0.25)
+                continue
             try:
                 self._connect()
             except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
@@ -194,6 +205,10 @@ class SmppSession:
             delay = self.reconnect_delay
             try:
                 self._serve()
+            except _Unbind as exc:
+                log.warning("SMPP session to %s:%s unbinds: %s", self.host, self.port, exc)
+                self._disconnect(unbind=True)
+                continue
             except _Reconnect as exc:
                 log.warning("SMPP session to %s:%s ends: %s", self.host, self.port, exc)
             except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError,
@@ -229,11 +244,11 @@ class SmppSession:
         metrics.BINDS.inc()
         log.info("SMPP bound to %s:%s as transceiver", self.host, self.port)
 
-    def _disconnect(self) -> None:
+    def _disconnect(self, *, unbind: bool = False) -> None:
         self._bound.clear()
         client, self._client = self._client, None
         if client is not None and client._socket is not None:
-            if (self._stopping.is_set()
+            if ((unbind or self._stopping.is_set())
                     and client.state == smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX):
                 self._unbind(client)
             with contextlib.suppress(OSError):
@@ -303,6 +318,8 @@ class SmppSession:
                 self._expire_in_flight(now)
                 if now - client.last_read_at > self.silence_timeout:
                     raise _Reconnect(f"nothing heard for {self.silence_timeout:.0f} s")
+            if not self.may_bind():
+                raise _Unbind("this channel holds none of the account's binds now")
             if now - last_enquire >= self.enquire_link_interval:
                 client.send_pdu(smpplib.smpp.make_pdu("enquire_link", client=client))
                 last_enquire = now
@@ -354,13 +371,9 @@ class SmppSession:
             log.exception("%d deliver_sm not handled; asking the SMSC to redeliver",
                           len(readable))
             statuses = iter([ESME_RX_T_APPN] * len(readable))
-        resps = []
-        for sequence, pdu in delivered:
-            status = ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN)
-            resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, status=status)
-            resp.sequence = sequence
-            resps.append(resp)
-        client.send_pdus(resps)
+        client.send_frames("deliver_sm_resp", [frames.deliver_sm_resp(
+            sequence, ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN))
+            for sequence, pdu in delivered])
 
     def _send_ready(self, client: SmppClient) -> float:
         """Send queued submits the window and the rate allow, in one write; seconds until
@@ -385,22 +398,13 @@ class SmppSession:
                 wait = self._bucket.wait_time()
                 break
             self._held = None
-            pdu = smpplib.smpp.make_pdu(
-                "submit_sm", client=client,
-                source_addr_ton=request.source_addr_ton,
-                source_addr_npi=request.source_addr_npi, source_addr=request.source_addr,
-                dest_addr_ton=request.dest_addr_ton, dest_addr_npi=request.dest_addr_npi,
-                destination_addr=request.destination_addr,
-                short_message=request.short_message, data_coding=request.data_coding,
-                esm_class=request.esm_class,
-                registered_delivery=1 if request.registered_delivery else 0,
-            )
-            pdus.append((pdu, future))
+            sequence = client.next_sequence()
+            pdus.append((sequence, frames.submit_sm(sequence, request), future))
         if pdus:
             sent_at = time.monotonic()
-            for pdu, future in pdus:
-                self._in_flight[pdu.sequence] = _InFlight(future, sent_at)
-            client.send_pdus([pdu for pdu, _ in pdus])
+            for sequence, _, future in pdus:
+                self._in_flight[sequence] = _InFlight(future, sent_at)
+            client.send_frames("submit_sm", [pdu for _, pdu, _ in pdus])
             metrics.SEGMENTS_SENT.inc(len(pdus))
             self.segments_sent += len(pdus)
         return wait

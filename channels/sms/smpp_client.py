@@ -1,7 +1,9 @@
 """smpplib's client as the SMPP session needs it: the last PDU remembered, each
 ``deliver_sm`` held (as a ``DeliverSm``) for the session to answer, an unknown command or
 a PDU whose body cannot be read answered with an error instead of ending the session, a
-window's submits in one write.
+window's submits in one write. ``deliver_sm`` and ``submit_sm_resp`` are read by
+``frames`` (smpplib only when that cannot), and the session writes ``submit_sm`` and
+``deliver_sm_resp`` with it too (``send_frames``).
 
 Used by the session thread alone (smpplib is not thread-safe).
 """
@@ -18,6 +20,7 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from channels.sms import frames
 from channels.sms.pdus import ESME_RX_P_APPN, DeliverSm
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,38 @@ def _deliver_sm(pdu) -> DeliverSm:
     )
 
 
+class _Read:
+    """A ``deliver_sm`` or ``submit_sm_resp`` read by ``frames``, as much of smpplib's PDU
+    as ``read_once`` and the session look at."""
+
+    __slots__ = ("command", "sequence", "status", "message_id", "deliver")
+
+    def __init__(self, command: str, sequence: int, status: int, *,
+                 message_id: str = "", deliver: DeliverSm | None = None) -> None:
+        self.command = command
+        self.sequence = sequence
+        self.status = status
+        self.message_id = message_id
+        self.deliver = deliver
+
+    def is_error(self) -> bool:
+        return self.status != 0
+
+
+def _framed(command_id: int, status: int, sequence: int, body: bytes) -> _Read | None:
+    """The PDU read by ``frames``, or None for smpplib to read."""
+    try:
+        if command_id == frames.DELIVER_SM and status == 0:
+            return _Read("deliver_sm", sequence, status,
+                         deliver=frames.deliver_sm(body, sequence))
+        if command_id == frames.SUBMIT_SM_RESP:
+            return _Read("submit_sm_resp", sequence, status,
+                         message_id=frames.submit_sm_resp(body))
+    except ValueError:
+        return None
+    return None
+
+
 class SmppClient(smpplib.client.Client):
     """smpplib's client, remembering the last PDU read (``read_once`` hides an unbind) and
     holding each ``deliver_sm`` for the session to answer, instead of answering it at once.
@@ -84,7 +119,12 @@ class SmppClient(smpplib.client.Client):
         if not 16 <= length <= _MAX_PDU:
             raise smpplib.exceptions.PDUError(f"a PDU of {length} bytes")
         raw = raw_len + self._recv_exact(length - 4)
-        command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
+        command_id, status, sequence = struct.unpack(">LLL", raw[4:16])
+        framed = _framed(command_id, status, sequence, raw[16:])
+        if framed is not None:
+            self.last_pdu = framed
+            self.last_read_at = time.monotonic()
+            return framed
         try:
             pdu = smpplib.smpp.parse_pdu(raw, client=self,
                                          allow_unknown_opt_params=self.allow_unknown_opt_params)
@@ -149,7 +189,20 @@ class SmppClient(smpplib.client.Client):
         except OSError as exc:
             raise smpplib.exceptions.ConnectionError() from exc
 
+    def send_frames(self, command: str, data: list[bytes]) -> None:
+        """Send PDUs of ``command`` that ``frames`` wrote, in one write."""
+        if self.state not in smpplib.consts.COMMAND_STATES[command]:
+            raise smpplib.exceptions.PDUError(
+                f"Command {command} failed: not allowed in state {self.state}")
+        try:
+            self._socket.sendall(b"".join(data))
+        except OSError as exc:
+            raise smpplib.exceptions.ConnectionError() from exc
+
     def _message_received(self, pdu) -> None:
+        if isinstance(pdu, _Read):
+            self.delivered.append((pdu.sequence, pdu.deliver))
+            return
         try:
             self.delivered.append((pdu.sequence, _deliver_sm(pdu)))
         except Exception as exc:

@@ -123,9 +123,11 @@ Intent = Filing | TrackingAsked | Digit | FreeText | MineAsked
 
 def classify(text: str) -> Intent | None:
     """What ``text`` asks of the Citizen's Voice, or None for a transaction inquiry."""
-    if len(text) <= 40 and fold(text).strip(" .!?؟،,:") in MINE_WORDS:
+    # Folded once: the start of the text, which is all of it when it may be "mine".
+    head = fold(text.lstrip()[:KEYWORD_SPAN])
+    if len(text) <= 40 and head.strip(" .!?؟،,:") in MINE_WORDS:
         return MineAsked()
-    keyword = _keyword(text)
+    keyword = _keyword(text, head)
     if keyword is not None:
         word, rest = keyword
         if KEYWORDS[word] == ENQUIRY:
@@ -159,11 +161,10 @@ def transaction_asked(text: str) -> tuple[str | None, str]:
     return number, question.strip()
 
 
-def _keyword(text: str) -> tuple[str, str] | None:
-    """The keyword ``text`` starts with, and the rest (``starts_with_word``); its start
-    folded once first, so that the many messages that start with no keyword (a
+def _keyword(text: str, head: str) -> tuple[str, str] | None:
+    """The keyword ``text`` starts with, and the rest (``starts_with_word``); ``head``,
+    its start folded, first, so that the many messages that start with no keyword (a
     transaction number, "استعلام ...") cost one fold, not one per character."""
-    head = fold(text.lstrip()[:KEYWORD_SPAN])
     if not head.startswith(_WORDS):
         return None
     return starts_with_word(text, _WORDS)

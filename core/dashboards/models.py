@@ -4,18 +4,35 @@
 its alarms: when the cycle started, was first responded to and answered, against which
 deadlines, how many working minutes each took (the citizen's pauses left out, on the
 case's calendar version), its rating, whether it was reopened and which alarms were
-raised. Every period figure is an indexed range read of this table; the pages never
-read the events or compute working time. ``dashboard_refreshes`` says how far the
-summary has got ("as of") and from which change time the next refresh reads.
+raised, and the local days and histogram bins the daily tables count it by.
+
+``voice_daily`` counts the facts by local day, agency, category, channel and case type
+(received, answered, on time, ratings, reopenings, alarms), and ``voice_daily_times``
+keeps, by local day and agency, fixed histograms of the times to first response and to
+answer (``core.dashboards.histogram``): the refresh keeps both equal to the sums of the
+facts (``core.dashboards.summary``), so a period's figures read days, not cycles.
+``dashboard_refreshes`` says how far the summary has got ("as of") and from which change
+time the next refresh reads.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Index, Integer, SmallInteger, String
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.dashboards.histogram import BINS
 from core.platform.models import Base, BigId
 
 
@@ -28,6 +45,10 @@ class CaseCycleFact(Base):
         Index("ix_voice_case_facts_acknowledged", "acknowledged_at", "agency_id"),
         Index("ix_voice_case_facts_answered", "answered_at", "agency_id"),
         Index("ix_voice_case_facts_last_alarm", "last_alarm_at"),
+        # One agency's cycles received or answered in a period (its leader's page: by
+        # specialist, the lists behind its figures).
+        Index("ix_voice_case_facts_agency_started", "agency_id", "started_at"),
+        Index("ix_voice_case_facts_agency_answered", "agency_id", "answered_at"),
     )
 
     # No foreign key: a summary, written anew from the cases, never read for integrity.
@@ -58,12 +79,95 @@ class CaseCycleFact(Base):
     breach_at: Mapped[datetime | None]
     leadership_at: Mapped[datetime | None]
     last_alarm_at: Mapped[datetime | None]
+    # The local days (``config.tz``) each moment above falls on, and the histogram bins
+    # of the two times: what the daily tables count this cycle by. Null in the rows
+    # written before they existed (a refresh rewrites them all: the migration asks it to).
+    started_day: Mapped[date | None] = mapped_column(Date)
+    acknowledged_day: Mapped[date | None] = mapped_column(Date)
+    answered_day: Mapped[date | None] = mapped_column(Date)
+    warning_day: Mapped[date | None] = mapped_column(Date)
+    breach_day: Mapped[date | None] = mapped_column(Date)
+    leadership_day: Mapped[date | None] = mapped_column(Date)
+    first_response_bin: Mapped[int | None] = mapped_column(SmallInteger)
+    answer_bin: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+NO_CATEGORY = 0  # voice_daily's category of the cases without one (a key is never null)
+
+
+class DailyCount(Base):
+    """What the facts of one local day, agency, category, channel and case type add up
+    to; each count is the facts whose moment falls on ``day`` (definitions:
+    core.dashboards.voice): received (cycle 1 started), first responses and answers
+    (withdrawn and duplicates out), ratings, reopenings, and alarms by level."""
+
+    __tablename__ = "voice_daily"
+    __table_args__ = (
+        PrimaryKeyConstraint("day", "agency_id", "category_id", "channel", "case_type"),
+        Index("ix_voice_daily_agency", "agency_id", "day"),
+    )
+
+    day: Mapped[date] = mapped_column(Date)
+    agency_id: Mapped[int] = mapped_column(BigId)
+    category_id: Mapped[int] = mapped_column(BigId)  # NO_CATEGORY: none
+    channel: Mapped[str] = mapped_column(String(10))
+    case_type: Mapped[str] = mapped_column(String(12))
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)  # rated 4 or 5
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    breaches: Mapped[int] = mapped_column(Integer, default=0)
+    leadership_alarms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+DAILY_COUNTS = ("received", "acknowledged", "acknowledged_on_time", "answered",
+                "answered_on_time", "rated", "rating_sum", "satisfied", "reopened",
+                "warnings", "breaches", "leadership_alarms")
+
+
+def first_response_bins() -> list[str]:
+    """voice_daily_times' columns of the first-response histogram, bin by bin."""
+    return [f"fr{index:03d}" for index in range(BINS)]
+
+
+def answer_bins() -> list[str]:
+    return [f"an{index:03d}" for index in range(BINS)]
+
+
+def _times_table(name: str, first_day: str) -> Table:
+    """A table of the times' histograms by period (from ``first_day``) and agency: how
+    many first responses and answers fell in it, and their times (working minutes) in
+    the bins of core.dashboards.histogram. A plain table: its 450 bins are read and
+    written as columns, never as objects."""
+    return Table(
+        name, Base.metadata,
+        Column(first_day, Date, nullable=False),
+        Column("agency_id", BigId, nullable=False),
+        Column("first_responses", Integer, nullable=False, default=0),
+        Column("answers", Integer, nullable=False, default=0),
+        *(Column(column, Integer, nullable=False, default=0)
+          for column in (*first_response_bins(), *answer_bins())),
+        PrimaryKeyConstraint(first_day, "agency_id"),
+    )
+
+
+# By local day and agency; and the same by week (Sunday to Saturday, ``week`` its
+# Sunday), so that a long period reads its whole weeks, not their every day.
+daily_times = _times_table("voice_daily_times", "day")
+weekly_times = _times_table("voice_weekly_times", "week")
 
 
 class DashboardRefresh(Base):
     """Where a summary stands: ``as_of`` the time its figures are true at (returned with
     every figure set), ``changes_from`` the change time the next incremental refresh
-    reads from (less a safety overlap), ``rebuilt_at`` the last full rebuild."""
+    reads from (less a safety overlap), ``rebuilt_at`` the last full rebuild,
+    ``full_pending`` a full refresh begun and not finished (the next one is full)."""
 
     __tablename__ = "dashboard_refreshes"
 
@@ -72,3 +176,4 @@ class DashboardRefresh(Base):
     changes_from: Mapped[datetime]
     rebuilt_at: Mapped[datetime | None]
     cases: Mapped[int] = mapped_column(Integer, default=0)  # refreshed in the last run
+    full_pending: Mapped[bool] = mapped_column(Boolean, default=False)

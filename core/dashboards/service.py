@@ -2,9 +2,10 @@
 who may see which, every read audited, the summary kept by the scheduler.
 
 Emirate leadership sees every agency; an agency leader their own agency only (no agency
-asked: theirs; another: refused); nobody else sees a dashboard (Forbidden: a dashboard
-is not a record whose existence could leak, the role simply has none). Each read writes
-one audit row (``voice_figures``) saying what was read.
+asked: theirs; another: not found, exactly as an agency that does not exist, as the
+staff API answers for another agency's case); nobody else sees a dashboard (Forbidden:
+a dashboard is not a record whose existence could leak, the role simply has none). Each
+read writes one audit row (``voice_figures``) saying what was read.
 """
 
 from __future__ import annotations
@@ -72,14 +73,15 @@ class VoiceDashboards:
         if actor.role == AGENCY_LEADER:
             own = session.scalar(select(Agency.code).where(Agency.id == actor.agency_id))
             if filters.agency not in (None, own):
-                raise Forbidden("an agency leader sees their own agency's figures",
-                                code="forbidden", field="agency")
+                raise figures_.no_such_agency()
             filters = Filters(own, filters.category, filters.channel, filters.case_type)
         return figures_.resolve(session, filters), filters
 
     def _read(self, actor: Actor | None, filters: Filters, what: str,
               read: Callable[[Session, Scope], T]) -> T:
-        with self._db.read() as session:
+        # The figures may be read on the replica (a page, a little behind); the audit
+        # row is written on the primary.
+        with self._db.replica_read() as session:
             scope, filters = self._scope(session, actor, filters)
             result = read(session, scope)
         with self._db.write.begin() as session:
@@ -111,6 +113,10 @@ class VoiceDashboards:
                           lambda session, scope: figures_.league(
                               session, self._tz, period, scope,
                               self._config.voice.dashboard_min_cases))
+
+    def league_of(self, found: VoiceFigures) -> list[LeagueRow]:
+        """The league of a figure set already read (and audited): no second read."""
+        return figures_.league_of(found, self._config.voice.dashboard_min_cases)
 
     def trend(self, actor: Actor | None, period: Period, filters: Filters = EVERY,
               step: Step = "week") -> list[TrendPoint]:

@@ -135,7 +135,7 @@ class TransactionDashboard:
                 now: datetime | None = None) -> TransactionFigures:
         """The figures the actor may see; ``department`` (a code) narrows leadership's."""
         now = now or utcnow()
-        with self._db.read() as session:
+        with self._db.replica_read() as session:  # a page: the replica may answer
             rules = _rules(session, self._config, department_scope(actor), department)
             start, end = period.bounds(self._config)
             today = local_date(now, self._config.tz)
@@ -159,7 +159,7 @@ class TransactionDashboard:
         now = now or utcnow()
         start, end = period.bounds(self._config)
         today = local_date(now, self._config.tz)
-        with self._db.read() as session:
+        with self._db.replica_read() as session:
             rules = _rules(session, self._config, department_scope(actor), department)
             found: list[TransactionRow] = []
             for rule in rules:

@@ -55,19 +55,44 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hijridate import Gregorian, Hijri
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core.access.models import StaffUser
 from core.calendar import versions
-from core.calendar.dates import hijri_date, local_date
+from core.calendar.dates import hijri_date
 from core.calendar.working import WorkingCalendar, from_minute, to_minute
-from core.dashboards.models import CaseCycleFact, DashboardRefresh
+from core.dashboards import histogram
+from core.dashboards.daily import sunday
+from core.dashboards.models import (
+    DAILY_COUNTS,
+    NO_CATEGORY,
+    CaseCycleFact,
+    DailyCount,
+    DashboardRefresh,
+    answer_bins,
+    daily_times,
+    first_response_bins,
+    weekly_times,
+)
 from core.directory.models import Agency
+from core.platform.db import UTCDateTime
 from core.platform.errors import InvalidRequest, NotFound
 from core.voice import states
 from core.voice.models import VoiceCase, VoiceCategory
@@ -155,7 +180,12 @@ class Scope:
     category_id: int | None = None
     channel: str | None = None
     case_type: str | None = None
-    assigned_user_id: int | None = None
+
+
+def no_such_agency() -> NotFound:
+    """The answer to an agency that does not exist, and to an agency leader asking for
+    another's figures: the two look alike."""
+    return NotFound("no such agency", code="unknown_agency", field="agency")
 
 
 def resolve(session: Session, filters: Filters) -> Scope:
@@ -164,7 +194,7 @@ def resolve(session: Session, filters: Filters) -> Scope:
     if filters.agency is not None:
         agency_id = session.scalar(select(Agency.id).where(Agency.code == filters.agency))
         if agency_id is None:
-            raise NotFound("no such agency", code="unknown_agency", field="agency")
+            raise no_such_agency()
     if filters.category is not None:
         category_id = session.scalar(select(VoiceCategory.id).where(
             VoiceCategory.code == filters.category))
@@ -321,13 +351,29 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 # --- the period figures ---------------------------------------------------------------
+#
+# Where each figure is read from. Counts (received, answered, on time, ratings,
+# reopenings, escalations) from the daily counts (``voice_daily``: one row per local day,
+# agency, category, channel and type), whatever the period. The medians and 90th
+# percentiles exactly from the facts (every cycle's time) when the period is at most
+# ``EXACT_DAYS`` days and holds at most ``EXACT_CYCLES`` first responses and answers, or
+# when it is narrowed by category, channel or type; otherwise, for every agency or one,
+# from the histograms (``voice_weekly_times``, ``voice_daily_times``), within the bound
+# ``core.dashboards.histogram`` states (less than 1/16 of the value; exact under 32
+# minutes). The exact way costs a read of every cycle; the histograms' the same few
+# hundred rows whatever the count, and their error shrinks as cycles fill the bins. By
+# specialist (``volumes``), everything from the facts: the daily tables do not keep it.
+
+EXACT_DAYS = 31  # the longest period whose percentiles may be read exactly
+EXACT_CYCLES = 20_000  # and the most first responses and answers they may take in
 
 
 def _where(scope: Scope,
-           table: type[CaseCycleFact] | type[VoiceCase] = CaseCycleFact,
+           table: type[CaseCycleFact] | type[VoiceCase] | type[DailyCount] = CaseCycleFact,
            ) -> list[ColumnElement[bool]]:
-    """The scope's filters on the facts (the period figures) or, with ``VoiceCase``, on
-    the live cases (the backlog now): both tables name these columns alike."""
+    """The scope's filters on the facts or the daily counts (the period figures) or,
+    with ``VoiceCase``, on the live cases (the backlog now): the tables name these
+    columns alike."""
     conditions: list[ColumnElement[bool]] = []
     if scope.agency_id is not None:
         conditions.append(table.agency_id == scope.agency_id)
@@ -337,9 +383,16 @@ def _where(scope: Scope,
         conditions.append(table.channel == scope.channel)
     if scope.case_type is not None:
         conditions.append(table.case_type == scope.case_type)
-    if scope.assigned_user_id is not None:
-        conditions.append(table.assigned_user_id == scope.assigned_user_id)
     return conditions
+
+
+def from_histograms(period: Period, scope: Scope, cycles: int) -> bool:
+    """Whether ``period``'s percentiles for ``scope`` (by agency at most), of ``cycles``
+    first responses and answers, come from the histograms rather than exactly from the
+    facts: long, or many."""
+    return ((period.days > EXACT_DAYS or cycles > EXACT_CYCLES)
+            and scope.category_id is None and scope.channel is None
+            and scope.case_type is None)
 
 
 @dataclass
@@ -380,6 +433,10 @@ class _Tally:
             reopened=self.reopened, reopen_pct=_pct(self.reopened, self.answered),
             escalations=dict(self.escalations))
 
+    def counted(self) -> bool:
+        return bool(self.received or self.acknowledged or self.answered
+                    or any(self.escalations.values()))
+
 
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
@@ -395,6 +452,14 @@ def _grouped(session: Session, key: Any, columns: Sequence[Any],
 
 
 ALL = "*"  # the group of the whole selection beside the others (``tallies(total=True)``)
+# Each dimension's column in the facts and in the daily counts (None: not kept there).
+_FACT_KEYS: dict[str, Any] = {
+    "agency": CaseCycleFact.agency_id, "category": CaseCycleFact.category_id,
+    "channel": CaseCycleFact.channel, "type": CaseCycleFact.case_type,
+    "specialist": CaseCycleFact.assigned_user_id}
+_DAILY_KEYS: dict[str, Any] = {
+    "agency": DailyCount.agency_id, "category": DailyCount.category_id,
+    "channel": DailyCount.channel, "type": DailyCount.case_type}
 
 
 def _percentiles(session: Session, key: Any, minutes: Any,
@@ -433,52 +498,232 @@ def _add(total: _Tally, part: _Tally) -> None:
         total.escalations[level] += part.escalations[level]
 
 
-def tallies(session: Session, scope: Scope, start: datetime, end: datetime,
-            key: Any = CaseCycleFact.agency_id, *, total: bool = False) -> dict[Any, _Tally]:
-    """The period's raw figures grouped by ``key`` (a column of the facts; None: one
-    group, None, for the whole selection), and with ``total`` the whole selection as
-    group ``ALL``: range reads of the summary on its indexes, counted and summed in the
-    database; the total's counts are the groups' sums, its percentiles its own."""
-    f = CaseCycleFact
-    where = _where(scope)
-    out: dict[Any, _Tally] = defaultdict(_Tally)
-    for group, count in _grouped(session, key, (func.count(),), [
-            f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
-        out[group].received = int(count)
-    acknowledged = [f.acknowledged_at >= start, f.acknowledged_at < end,
-                    f.excluded.is_(False), *where]
-    for group, count, on_time in _grouped(session, key, (
-            func.count(), _count(f.acknowledged_on_time.is_(True))), acknowledged):
-        out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
-    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes,
-                                          acknowledged, total).items():
-        out[group].ack_p50, out[group].ack_p90 = p50, p90
-    answered = [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where]
-    for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
-            session, key, (func.count(), _count(f.answered_on_time.is_(True)),
-                           func.count(f.rating), func.sum(f.rating), _count(f.rating >= 4),
-                           _count(f.reopened.is_(True))), answered):
-        tally = out[group]
-        tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
-        tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
-        tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
-    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, answered,
-                                          total).items():
-        out[group].answer_p50, out[group].answer_p90 = p50, p90
-    levels = [_count(and_(column >= start, column < end))
-              for column in (f.warning_at, f.breach_at, f.leadership_at)]
-    for group, *counts in _grouped(session, key, levels, [
-            f.last_alarm_at >= start, f.warning_at < end, *where]):
-        out[group].escalations = {level: int(n or 0)
-                                  for level, n in zip(LEVELS, counts, strict=True)}
+def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+            by: Dimension | None = "agency", *, total: bool = False,
+            times: bool = True, counts: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
+    """The period's raw figures grouped by the dimension ``by`` (None: one group, None,
+    for the whole selection), and with ``total`` the whole selection as group ``ALL``
+    (its counts the groups' sums, its percentiles its own); without ``times``, the
+    counts alone, and of the daily counts only ``counts`` (the others 0). Where each
+    part is read from: the comment above."""
+    if by == "specialist":
+        return fact_tallies(session, tz, period, scope, by, total=total, times=times,
+                            counts=counts)
+    out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None, counts)
+    if times:
+        cycles = sum(t.acknowledged + t.answered for t in out.values())
+        if by in ("agency", None) and from_histograms(period, scope, cycles):
+            _histogram_times(session, scope, period, by == "agency", total, out)
+        else:
+            _exact_times(session, scope, *period.bounds(tz),
+                         _FACT_KEYS[by] if by else None, total, out)
+    return _totalled(out, total)
+
+
+def fact_tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+                 by: Dimension | None = "agency", *, total: bool = False,
+                 times: bool = True, counts: Sequence[str] = DAILY_COUNTS,
+                 ) -> dict[Any, _Tally]:
+    """The same as ``tallies``, every part from the facts (exact, and by any dimension,
+    the specialist too): range reads of the facts, counted in the database. What the
+    daily tables must add up to."""
+    start, end = period.bounds(tz)
+    key = _FACT_KEYS[by] if by else None
+    out = _fact_counts(session, scope, start, end, key, counts)
+    if times:
+        _exact_times(session, scope, start, end, key, total, out)
+    return _totalled(out, total)
+
+
+def _totalled(out: dict[Any, _Tally], total: bool) -> dict[Any, _Tally]:
+    """The groups that counted anything, and with ``total`` the group ``ALL`` holding
+    their counts' sums (and the percentiles already put there)."""
     if total:
         whole = out.pop(ALL, _Tally())
         for part in out.values():
             _add(whole, part)
         out[ALL] = whole
     return {group: tally for group, tally in out.items()
-            if group == ALL or tally.received or tally.acknowledged or tally.answered
-            or any(tally.escalations.values())}
+            if group == ALL or tally.counted()}
+
+
+# Each daily count's place in a ``_Tally``: a field, or an escalation level.
+_TALLIED = {"acknowledged_on_time": "ack_on_time", "answered_on_time": "answer_on_time"}
+_LEVEL_OF = {"warnings": "warning", "breaches": "breach", "leadership_alarms": "leadership"}
+
+
+def _daily_counts(session: Session, scope: Scope, period: Period, key: Any,
+                  names: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
+    """The counts ``names`` (the others left at 0) by ``key`` (a column of the daily
+    counts, or None): one range read."""
+    d = DailyCount
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    for group, *sums in _grouped(
+            session, key, [func.sum(getattr(d, name)) for name in names],
+            [d.day >= period.start, d.day <= period.end, *_where(scope, DailyCount)]):
+        if key is d.category_id and group == NO_CATEGORY:
+            group = None
+        tally = out[group]
+        for name, found in zip(names, sums, strict=True):
+            if name in _LEVEL_OF:
+                tally.escalations[_LEVEL_OF[name]] = int(found or 0)
+            else:
+                setattr(tally, _TALLIED.get(name, name), int(found or 0))
+    return out
+
+
+def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
+                 key: Any, names: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
+    """The same counts from the facts (by a dimension the daily counts do not keep):
+    range reads of the facts on their indexes, counted in the database; only the reads
+    ``names`` need."""
+    f = CaseCycleFact
+    where = _where(scope)
+    wanted = set(names)
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    if "received" in wanted:
+        for group, count in _grouped(session, key, (func.count(),), [
+                f.started_at >= start, f.started_at < end, f.cycle == 1, *where]):
+            out[group].received = int(count)
+    if wanted & {"acknowledged", "acknowledged_on_time"}:
+        for group, count, on_time in _grouped(session, key, (
+                func.count(), _count(f.acknowledged_on_time.is_(True))), [
+                f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
+                *where]):
+            out[group].acknowledged, out[group].ack_on_time = int(count), int(on_time or 0)
+    if wanted & {"answered", "answered_on_time", "rated", "rating_sum", "satisfied",
+                 "reopened"}:
+        for group, count, on_time, rated, rating_sum, satisfied, reopened in _grouped(
+                session, key, (func.count(), _count(f.answered_on_time.is_(True)),
+                               func.count(f.rating), func.sum(f.rating),
+                               _count(f.rating >= 4), _count(f.reopened.is_(True))),
+                [f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
+                 *where]):
+            tally = out[group]
+            tally.answered, tally.answer_on_time = int(count), int(on_time or 0)
+            tally.rated, tally.rating_sum = int(rated or 0), int(rating_sum or 0)
+            tally.satisfied, tally.reopened = int(satisfied or 0), int(reopened or 0)
+    if wanted & set(_LEVEL_OF):
+        levels = [_count(and_(column >= start, column < end))
+                  for column in (f.warning_at, f.breach_at, f.leadership_at)]
+        # Alarms raised in the period: the last at or after its start, the first before
+        # its end (levels are raised in order, some maybe skipped).
+        first = func.coalesce(f.warning_at, f.breach_at, f.leadership_at)
+        for group, *counts in _grouped(session, key, levels, [
+                f.last_alarm_at >= start, first < end, *where]):
+            out[group].escalations = {level: int(n or 0)
+                                      for level, n in zip(LEVELS, counts, strict=True)}
+    return out
+
+
+def _exact_times(session: Session, scope: Scope, start: datetime, end: datetime, key: Any,
+                 total: bool, out: dict[Any, _Tally]) -> None:
+    """The exact percentiles of both times, from every cycle in the selection."""
+    f = CaseCycleFact
+    where = _where(scope)
+    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes, [
+            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
+            *where], total).items():
+        out[group].ack_p50, out[group].ack_p90 = p50, p90
+    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, [
+            f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
+            *where], total).items():
+        out[group].answer_p50, out[group].answer_p90 = p50, p90
+
+
+def _histogram_times(session: Session, scope: Scope, period: Period, by_agency: bool,
+                     total: bool, out: dict[Any, _Tally]) -> None:
+    """The percentiles of both times from the histograms: their bins summed over the
+    period in the database (by agency, or all), estimated from the sums."""
+    names = (*first_response_bins(), *answer_bins())
+    whole = [0] * len(names)
+    for (_first, group), bins in _histogram_sums(
+            session, [(period.start, period.end)], names, scope.agency_id,
+            by_agency).items():
+        histogram.add(whole, bins)
+        _estimate(out[group], bins)
+    if total:
+        _estimate(out[ALL], whole)
+
+
+def week_pieces(first: date, last: date,
+                ) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Days ``first`` to ``last`` as the weekly histograms' whole weeks (the range of
+    their Sundays; None: no whole week) and the days around them, which the daily ones
+    hold."""
+    whole_from, whole_to = sunday(first + timedelta(days=6)), sunday(last - timedelta(days=6))
+    if whole_from > whole_to:
+        return None, [(first, last)]
+    days = []
+    if first < whole_from:
+        days.append((first, whole_from - timedelta(days=1)))
+    if whole_to + timedelta(days=6) < last:
+        days.append((whole_to + timedelta(days=7), last))
+    return (whole_from, whole_to), days
+
+
+def _histogram_sums(session: Session, spans: Sequence[tuple[date, date]],
+                    names: tuple[str, ...], agency_id: int | None,
+                    by_agency: bool) -> dict[tuple[date, int | None], list[int]]:
+    """The bins ``names`` summed over each span of days (by agency, or all), keyed by
+    the span's first day (and the agency): each span's whole weeks read from the weekly
+    histograms, the days around them from the daily ones, added up in the database."""
+    pieces: dict[str, list[tuple[date, date, date]]] = {"week": [], "day": []}
+    for first, last in spans:
+        whole, around = week_pieces(first, last)
+        if whole is not None:
+            pieces["week"].append((first, *whole))
+        pieces["day"] += [(first, *part) for part in around]
+    values: dict[str, Any] = {} if agency_id is None else {"agency_id": agency_id}
+    for column, found in pieces.items():
+        if found:
+            values[f"{column}_low"] = min(since for _span, since, _until in found)
+            values[f"{column}_high"] = max(until for _span, _since, until in found)
+        for i, (span, since, until) in enumerate(found):
+            values |= {f"{column}{i}": span, f"{column}{i}_since": since,
+                       f"{column}{i}_until": until}
+    statement = _sums_statement(names, len(pieces["week"]), len(pieces["day"]),
+                                agency_id is not None, by_agency)
+    keys = 2 if by_agency else 1
+    return {(found[0], found[1] if by_agency else None): [int(n or 0) for n in found[keys:]]
+            for found in session.execute(statement, values)}
+
+
+@lru_cache(maxsize=64)
+def _sums_statement(names: tuple[str, ...], weeks: int, days: int, one_agency: bool,
+                    by_agency: bool) -> Any:
+    """``_histogram_sums``' statement for so many weekly and daily pieces, its values
+    bound when it runs: built (450 columns) and compiled once per shape, not per page."""
+    parts = []
+    for table, column, count in ((weekly_times, "week", weeks), (daily_times, "day", days)):
+        if not count:
+            continue
+        rows = [select(bindparam(f"{column}{i}", type_=Date).label("span"),
+                       bindparam(f"{column}{i}_since", type_=Date).label("since"),
+                       bindparam(f"{column}{i}_until", type_=Date).label("until"))
+                for i in range(count)]
+        spans_table = (rows[0] if count == 1 else union_all(*rows)).subquery()
+        t = table.c
+        # The whole range first, on the table's key; then each row to its span.
+        where = [t[column] >= bindparam(f"{column}_low", type_=Date),
+                 t[column] <= bindparam(f"{column}_high", type_=Date)]
+        if one_agency:
+            where.append(t.agency_id == bindparam("agency_id"))
+        parts.append(select(spans_table.c.span, t.agency_id, *(t[name] for name in names))
+                     .join_from(table, spans_table, and_(t[column] >= spans_table.c.since,
+                                                         t[column] <= spans_table.c.until))
+                     .where(*where))
+    rows_ = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    keys = [rows_.c.span, *([rows_.c.agency_id] if by_agency else [])]
+    return select(*keys, *(func.sum(rows_.c[name]) for name in names)).group_by(*keys)
+
+
+def _estimate(tally: _Tally, bins: Sequence[int]) -> None:
+    first_response, answer = bins[:histogram.BINS], bins[histogram.BINS:]
+    tally.ack_p50 = histogram.percentile(first_response, 0.5)
+    tally.ack_p90 = histogram.percentile(first_response, 0.9)
+    tally.answer_p50 = histogram.percentile(answer, 0.5)
+    tally.answer_p90 = histogram.percentile(answer, 0.9)
 
 
 def as_of(session: Session) -> datetime | None:
@@ -505,8 +750,8 @@ def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, sc
     """The figure set of ``period`` for ``scope``, the previous period beside it, the
     backlog now, and the same per agency."""
     previous_period = period.previous()
-    current = tallies(session, scope, *period.bounds(tz), total=True)
-    previous = tallies(session, scope, *previous_period.bounds(tz), total=True)
+    current = tallies(session, tz, period, scope, total=True)
+    previous = tallies(session, tz, previous_period, scope, total=True)
     current_total, previous_total = current.pop(ALL), previous.pop(ALL)
     backlog = backlogs(session, scope, now)
     ids = set(current) | set(previous) | set(backlog)
@@ -589,7 +834,7 @@ def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
            min_cases: int) -> list[LeagueRow]:
     """Agencies ranked on their median answer time (shorter first; then on-time %, then
     code), those with fewer than ``min_cases`` answered cycles listed after, unranked."""
-    tallied = tallies(session, scope, *period.bounds(tz))
+    tallied = tallies(session, tz, period, scope)
     agencies = _agencies(session, tallied)
     rows = []
     for agency_id, tally in tallied.items():
@@ -600,6 +845,19 @@ def league(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
         rows.append(LeagueRow(agency.code, agency.name_ar, agency.name_en, numbers.answered,
                               numbers.median_answer_hours, numbers.p90_answer_hours,
                               numbers.on_time_pct, None))
+    return _ranked(rows, min_cases)
+
+
+def league_of(found: VoiceFigures, min_cases: int) -> list[LeagueRow]:
+    """The same league from a figure set already read (its period's agencies): what a
+    page showing both reads once."""
+    return _ranked([LeagueRow(row.agency, row.name_ar, row.name_en, row.current.answered,
+                              row.current.median_answer_hours, row.current.p90_answer_hours,
+                              row.current.on_time_pct, None)
+                    for row in found.by_agency if row.current.answered], min_cases)
+
+
+def _ranked(rows: list[LeagueRow], min_cases: int) -> list[LeagueRow]:
     ranked = sorted((r for r in rows if r.answered >= min_cases),
                     key=lambda r: (r.median_answer_hours, -(r.on_time_pct or 0), r.agency))
     unranked = sorted((r for r in rows if r.answered < min_cases), key=lambda r: r.agency)
@@ -623,46 +881,83 @@ def _step_of(day: date, step: Step) -> tuple[date, str]:
     return date(first.year, first.month, first.day), f"{year:04d}-{month:02d}"
 
 
-def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
-          step: Step) -> list[TrendPoint]:
-    """Received, answered, on-time % and median answer time by week, month or Hijri
-    month over ``period`` (the first and last steps cut to the period)."""
-    f = CaseCycleFact
-    start, end = period.bounds(tz)
-    where = _where(scope)
-    received: dict[date, int] = defaultdict(int)
-    answered: dict[date, list[int]] = defaultdict(list)
-    on_time: dict[date, int] = defaultdict(int)
-    labels: dict[date, str] = {}
-
-    def step_start(moment: datetime) -> date:
-        first, label = _step_of(local_date(_utc(moment), tz), step)
-        labels[first] = label
-        return first
-
-    for started in session.scalars(select(f.started_at).where(
-            f.started_at >= start, f.started_at < end, f.cycle == 1, *where)):
-        received[step_start(started)] += 1
-    for moment, minutes, timely in session.execute(
-            select(f.answered_at, f.answer_minutes, f.answered_on_time).where(
-                f.answered_at >= start, f.answered_at < end, f.excluded.is_(False), *where)):
-        assert moment is not None  # the range excludes null
-        first = step_start(moment)
-        answered[first].append(minutes or 0)
-        on_time[first] += bool(timely)
-    points = []
+def steps(period: Period, step: Step) -> list[tuple[date, date, str]]:
+    """The weeks (Sunday to Saturday), months or Hijri months over ``period``: their
+    first and last days, the first and last cut to the period, and their labels."""
+    out = []
     cursor = period.start
     while cursor <= period.end:
         first, label = _step_of(cursor, step)
         following = _following(first, step)
-        times = sorted(answered.get(first, []))
-        points.append(TrendPoint(max(first, period.start),
-                                 min(following - timedelta(days=1), period.end),
-                                 labels.get(first, label), received.get(first, 0), len(times),
-                                 _pct(on_time.get(first, 0), len(times)),
-                                 _hours(percentile(times, 0.5))))
+        out.append((max(first, period.start),
+                    min(following - timedelta(days=1), period.end), label))
         cursor = following
+    return out
+
+
+def _steps_table(spans: Sequence[tuple[date, date, str]], tz: ZoneInfo) -> Any:
+    """The steps as a table for the database to group by: each step's first and last
+    local days, and the UTC moments they start and end at."""
+    return union_all(*(select(
+        literal(first, Date).label("first_day"), literal(last, Date).label("last_day"),
+        literal(_midnight(first, tz), UTCDateTime()).label("since"),
+        literal(_midnight(last + timedelta(days=1), tz), UTCDateTime()).label("until"))
+        for first, last, _label in spans)).subquery("steps")
+
+
+def trend(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
+          step: Step) -> list[TrendPoint]:
+    """Received, answered, on-time % and median answer time by week, month or Hijri
+    month over ``period`` (the first and last steps cut to the period): grouped by step
+    in the database, from the daily counts, and the medians as the period figures'
+    (``from_histograms``, counting the answers: the histograms, or exactly from the
+    facts)."""
+    spans = steps(period, step)
+    table = _steps_table(spans, tz)
+    d = DailyCount
+    counted = {first: (int(received or 0), int(answered or 0), int(on_time or 0))
+               for first, received, answered, on_time in session.execute(
+                   select(table.c.first_day, func.sum(d.received), func.sum(d.answered),
+                          func.sum(d.answered_on_time))
+                   .join_from(table, d, and_(d.day >= table.c.first_day,
+                                             d.day <= table.c.last_day))
+                   .where(*_where(scope, DailyCount)).group_by(table.c.first_day))}
+    answers = sum(answered for _received, answered, _on_time in counted.values())
+    medians = (_step_histogram_medians(session, spans, scope)
+               if from_histograms(period, scope, answers)
+               else _step_exact_medians(session, table, scope))
+    points = []
+    for first, last, label in spans:
+        received, answered, on_time = counted.get(first, (0, 0, 0))
+        points.append(TrendPoint(first, last, label, received, answered,
+                                 _pct(on_time, answered), _hours(medians.get(first))))
     return points
+
+
+def _step_histogram_medians(session: Session, spans: Sequence[tuple[date, date, str]],
+                            scope: Scope) -> dict[date, float | None]:
+    return {first: histogram.percentile(bins, 0.5)
+            for (first, _agency), bins in _histogram_sums(
+                session, [(first, last) for first, last, _label in spans], tuple(answer_bins()),
+                scope.agency_id, by_agency=False).items()}
+
+
+def _step_exact_medians(session: Session, table: Any,
+                        scope: Scope) -> dict[date, float | None]:
+    f = CaseCycleFact
+    joined = and_(f.answered_at >= table.c.since, f.answered_at < table.c.until)
+    where = [f.excluded.is_(False), *_where(scope)]
+    if session.get_bind().dialect.name == "postgresql":
+        return dict(session.execute(
+            select(table.c.first_day,
+                   func.percentile_cont(0.5).within_group(f.answer_minutes))
+            .join_from(table, f, joined).where(*where).group_by(table.c.first_day)).all())
+    values: dict[date, list[int]] = defaultdict(list)
+    for first, minutes in session.execute(
+            select(table.c.first_day, f.answer_minutes).join_from(table, f, joined)
+            .where(*where)):
+        values[first].append(minutes or 0)
+    return {first: percentile(sorted(found), 0.5) for first, found in values.items()}
 
 
 def _following(first: date, step: Step) -> date:
@@ -679,11 +974,9 @@ def volumes(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
             by: Dimension) -> list[VolumeRow]:
     """Received and answered by ``by``, this period and the previous one, the largest
     first."""
-    f = CaseCycleFact
-    column: Any = {"agency": f.agency_id, "category": f.category_id, "channel": f.channel,
-                   "type": f.case_type, "specialist": f.assigned_user_id}[by]
-    now_ = tallies(session, scope, *period.bounds(tz), key=column)
-    before = tallies(session, scope, *period.previous().bounds(tz), key=column)
+    wanted = ("received", "answered")
+    now_ = tallies(session, tz, period, scope, by, times=False, counts=wanted)
+    before = tallies(session, tz, period.previous(), scope, by, times=False, counts=wanted)
     keys = set(now_) | set(before)
     names: dict[Any, tuple[str, str, str]] = {}
     if by == "agency":
@@ -830,12 +1123,29 @@ def _live_cases(session: Session, figure: str, scope: Scope, now: datetime,
         where += [c.state.in_(RUNNING), c.answer_due < now]
     elif figure.startswith("ageing:"):
         where.append(_ageing_condition(session, figure.partition(":")[2], where, now))
-    cases = list(session.scalars(
-        select(c).where(*where, *_keyset(column, c.id, cursor, descending=False))
-        .order_by(column, c.id).limit(limit + 1)))
+    after = _keyset(column, c.id, cursor, descending=False)
+    if figure == "overdue":
+        cases = _overdue_page(session, [*_where(scope, VoiceCase), *after], now, limit + 1)
+    else:
+        cases = list(session.scalars(select(c).where(*where, *after)
+                                     .order_by(column, c.id).limit(limit + 1)))
     agencies, categories = _codes(session, cases)
     rows = [_row(x, getattr(x, column.key), x.cycle, agencies, categories) for x in cases]
     return _page(rows, [x.id for x in cases], limit)
+
+
+def _overdue_page(session: Session, where: Sequence[ColumnElement[bool]], now: datetime,
+                  limit: int) -> list[VoiceCase]:
+    """The ``limit`` longest overdue cases: the first of each running state along its
+    index (state, answer due), merged; not every overdue case sorted."""
+    c = VoiceCase
+    firsts = [select(c.id, c.answer_due).where(c.state == state, c.answer_due < now, *where)
+              .order_by(c.answer_due, c.id).limit(limit).subquery() for state in RUNNING]
+    merged = union_all(*(select(first.c.id, first.c.answer_due) for first in firsts)).subquery()
+    ids = list(session.scalars(select(merged.c.id).order_by(merged.c.answer_due, merged.c.id)
+                               .limit(limit)))
+    found = {x.id: x for x in session.scalars(select(c).where(c.id.in_(ids)))}
+    return [found[i] for i in ids]
 
 
 def _ageing_condition(session: Session, bucket: str, where: list[ColumnElement[bool]],

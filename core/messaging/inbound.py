@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core.identity.phones import InvalidMobile, normalize_mobile
 from core.messaging import outbox
 from core.messaging.models import InboundMessage
+from core.platform import raw_rows
 from core.platform.clock import utcnow
 from core.platform.db import Database
 from core.platform.settings import CoreSettings
@@ -122,9 +122,14 @@ Answering = Callable[[list[tuple[str, str]]], Burst]
 # --- storing what came in ----------------------------------------------------------------
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable(text: str) -> str:
     """``text`` as both databases accept it: PostgreSQL refuses NUL, and neither driver
     encodes a lone surrogate (a decoder's leftover); a valid surrogate pair is joined."""
+    if not _UNSTORABLE.search(text):
+        return text  # nearly every text: one scan, no copy
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text.replace("\x00", "\ufffd")
 
@@ -205,23 +210,33 @@ def new_rows(config: CoreSettings, messages: list[Inbound]) -> list[NewRow]:
     return list(rows.values())
 
 
-def insert_new(connection: Connection, rows: list[NewRow]) -> dict[str, int]:
+def insert_new(connection: Connection, rows: list[NewRow],
+               outcomes: dict[str, str] | None = None) -> dict[str, int]:
     """Insert the rows (``new_rows``) not stored before; the new ones' ids by dedupe key.
+    ``outcomes``: the status a row goes in with, by dedupe key, when it was answered
+    (or ignored) already (else "received").
 
-    A connection and the table, not an ORM session: this runs for every SMS received."""
+    On the driver's cursor (``raw_rows``), in the caller's transaction: this runs for
+    every SMS received."""
     earlier = [row["_earlier"] for row in rows if row["_earlier"]]
     if earlier:
-        stored = set(connection.scalars(
-            select(_INBOUND.c.dedupe_key).where(_INBOUND.c.dedupe_key.in_(earlier))))
+        stored = set(raw_rows.select_in(connection, _INBOUND, "dedupe_key", earlier))
         rows = [row for row in rows if row["_earlier"] not in stored]
-    values = [{key: value for key, value in row.items() if key != "_earlier"} for row in rows]
-    if not values:
-        return {}
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    inserted = connection.execute(
-        insert(_INBOUND).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_INBOUND.c.id, _INBOUND.c.dedupe_key), values)
+    outcomes = outcomes or {}
+    now = utcnow()
+    values = []
+    for row in rows:
+        status = outcomes.get(row["dedupe_key"], row["status"])
+        values.append((row["channel"], row["dedupe_key"], row["sender"], row["recipient"],
+                       row["text"], row["received_at"], status,
+                       now if status == ANSWERED else None))
+    inserted = raw_rows.insert_many(connection, _INBOUND, _INSERTED, values,
+                                    unique="dedupe_key", returning=("id", "dedupe_key"))
     return {key: message_id for message_id, key in inserted}
+
+
+_INSERTED = ("channel", "dedupe_key", "sender", "recipient", "text", "received_at", "status",
+             "answered_at")
 
 
 def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inbound],
@@ -255,19 +270,12 @@ def receive_and_answer(db: Database, config: CoreSettings, messages: list[Inboun
         except Exception:
             log.exception("could not answer an inbound SMS; it is left to answer later")
     with db.write_engine.begin() as connection:
-        new = insert_new(connection, rows)
-        answers: list[dict[str, object]] = []
-        moved: dict[str, list[int]] = {ANSWERED: [], IGNORED: []}
-        for key, reply in replies.items():
-            if key in new:
-                moved[reply.status].append(new[key])
-                if reply.message is not None:
-                    answers.append({**reply.message, "cause_key": f"mo:{new[key]}:answer"})
-        for status, ids in moved.items():
-            if ids:
-                connection.execute(
-                    update(_INBOUND).where(_INBOUND.c.id.in_(ids))
-                    .values(status=status, answered_at=utcnow() if status == ANSWERED else None))
+        # Stored answered (or ignored) at once: the answers go in with them.
+        new = insert_new(connection, rows,
+                         {key: reply.status for key, reply in replies.items()})
+        answers: list[dict[str, object]] = [
+            {**reply.message, "cause_key": f"mo:{new[key]}:answer"}
+            for key, reply in replies.items() if key in new and reply.message is not None]
         claim_limit = max(claim_limit, 0)
         outbox.enqueue_many(connection, answers[claim_limit:])
         claimed = outbox.enqueue_claimed(connection, answers[:claim_limit], holder=holder)

@@ -112,12 +112,31 @@ class ComponentsReport:
     oldest_due_seconds: dict[str, float]
 
 
+@dataclass(frozen=True)
+class ReplicaState:
+    """The read replica as this process sees it (``database.read_url``)."""
+
+    used: bool  # inquiries and dashboards read from it now
+    lag_seconds: float | None  # how far behind it is known to be (None: unknown)
+    verdict: str  # the last probe's finding: "caught up", "more than 2 s behind", ...
+
+
 class Health:
     """The operator's probes over one database; each read raises ``DatabaseError``
     (core.platform.faults) when the database is down."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def replica(self) -> ReplicaState | None:
+        """The read replica's state in this process (probing it when due); None without
+        ``database.read_url``."""
+        replica = self._db.replica
+        if replica is None:
+            return None
+        used = replica.usable()
+        lag = replica.lag()
+        return ReplicaState(used, None if lag is None else round(lag, 3), replica.verdict)
 
     def ping(self) -> None:
         """The public liveness probe: one ``SELECT 1``, nothing read, nothing to tell."""

@@ -1,4 +1,5 @@
-"""Engine and session factory: SQLite (WAL, foreign keys on) by default, PostgreSQL supported.
+"""Engine and session factory: SQLite (WAL, foreign keys on) by default, PostgreSQL supported
+(directly or through PgBouncer, and with a read replica: ``Database``).
 
 Every engine keeps the rows it writes out of what it says: statements' parameters are
 hidden (``hide_parameters``) from errors and from ``database.echo``'s log, and
@@ -10,16 +11,23 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.platform.clock import utcnow as utcnow
+from core.platform.replica import Replica
+
+T = TypeVar("T")
+# Seconds to wait for a connection to the read replica before reading on the primary.
+REPLICA_CONNECT_TIMEOUT = 3
 
 if TYPE_CHECKING:
     import sqlite3
@@ -57,10 +65,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 _ROW_DETAIL_RE = re.compile(r"^DETAIL:.*(?:\n|$)", re.MULTILINE)
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
+                pooler: str = "none", connect_timeout: int | None = None) -> Engine:
     """Create the engine; for SQLite, create the file's folder and set the pragmas.
 
-    ``echo`` logs each statement, its parameters hidden like an error's.
+    ``echo`` logs each statement, its parameters hidden like an error's. ``pooler``
+    "pgbouncer" (``database.pooler``): connections go through PgBouncer in transaction
+    mode, where consecutive transactions of one connection may run on different server
+    connections. psycopg prepares a statement on the server after its fifth run
+    (``prepare_threshold``), and before PgBouncer 1.21 a prepared statement is not carried
+    to the next server connection ("prepared statement "_pg3_0" does not exist"): it is
+    turned off. Nothing else the gateway does keeps state in a session between
+    transactions (its one advisory lock is a transaction's, ``pg_advisory_xact_lock``;
+    no SET, LISTEN or temporary table).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -83,9 +100,14 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         for name in ("checkin", "invalidate", "close"):
             event.listen(engine.pool, name, writers.end)
         return engine
+    connect_args: dict[str, object] = {}
+    if pooler == "pgbouncer":
+        connect_args["prepare_threshold"] = None
+    if connect_timeout is not None:
+        connect_args["connect_timeout"] = connect_timeout
     engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        hide_parameters=True,
+        hide_parameters=True, connect_args=connect_args,
     )
     event.listen(engine, "handle_error", _without_row_values)
     return engine
@@ -158,15 +180,19 @@ class _WriterTurn:
 
 
 class Database:
-    """The engine and two session factories: ``read`` for reads, ``write`` for changes.
+    """The engine and two session factories: ``read`` for reads, ``write`` for changes;
+    with a read replica (``read_url``), ``replica_lookup`` and ``replica_read`` for the
+    reads that may be a little behind (core/platform/replica.py).
 
     On SQLite a writer begins IMMEDIATE, taking the write lock up front, so two writers
     queue on the busy timeout instead of one failing when its read snapshot goes stale.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False,
+                 pooler: str = "none", read_url: str | None = None,
+                 read_max_lag: float = 2.0) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = make_engine(url, pool_size=pool_size, echo=echo, pooler=pooler)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         write_bind = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite
@@ -184,10 +210,54 @@ class Database:
         self._checkpointer = (_Checkpointer(self.lookup) if self.is_sqlite
                               and make_url(url).database not in (None, "", ":memory:")
                               else None)
+        if read_url is not None and self.is_sqlite:
+            raise ValueError("a read replica needs PostgreSQL (database.read_url)")
+        # A replica that does not answer within seconds is taken for down, not waited on.
+        self.replica = Replica(
+            make_engine(read_url, pool_size=pool_size, echo=echo, pooler=pooler,
+                        connect_timeout=REPLICA_CONNECT_TIMEOUT),
+            self.engine, read_max_lag) if read_url is not None else None
+
+    def replica_lookup(self) -> Engine:
+        """The engine for a lookup that may be up to ``database.read_max_lag_seconds``
+        behind (an inquiry): the replica's while it is that close, else ``lookup``.
+
+        A caller that must not miss a row written a moment ago reads again on ``lookup``
+        when the replica found nothing (``read_behind``).
+        """
+        if self.replica is not None and self.replica.usable():
+            return self.replica.engine
+        return self.lookup
+
+    def replica_read(self) -> Session:
+        """A session for a read-only page that may be a little behind (the dashboards):
+        on the replica while it is close enough (``replica_lookup``), else the primary.
+        Nothing read here may decide a write."""
+        if self.replica is not None and self.replica.usable():
+            return self.read(bind=self.replica.engine)
+        return self.read()  # not ``lookup``: on SQLite a page reads in one snapshot
+
+    def read_behind(self, read: Callable[[Engine], T]) -> tuple[T, bool]:
+        """``read`` on ``replica_lookup()``'s engine, and whether that was the replica.
+
+        A replica that fails mid-read (a raw connection's driver error included) is not
+        used again until it is caught up, and ``read`` runs on the primary instead.
+        """
+        engine = self.replica_lookup()
+        if engine is self.lookup:
+            return read(engine), False
+        assert self.replica is not None
+        try:
+            return read(engine), True
+        except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+            self.replica.lost(f"a read failed ({type(exc).__name__})")
+            return read(self.lookup), False
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self.replica is not None:
+            self.replica.engine.dispose()
         self.engine.dispose()
 
 

@@ -9,11 +9,40 @@ their own bugs and log it without quoting it: a driver's message, like PostgreSQ
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from core.platform.db import Database
 
 DatabaseError = SQLAlchemyError
+# The database away for now (down, restarting, a connection cut, a deadlock given up):
+# the same request may well succeed in a moment.
+DATABASE_AWAY: tuple[type[Exception], ...] = (OperationalError, InterfaceError,
+                                              DisconnectionError)
+
+
+# The same from the driver itself, on a raw connection (core/platform/compiled.py): PEP
+# 249 names these classes alike in every driver (sqlite3, psycopg).
+_DRIVER_AWAY = frozenset({"OperationalError", "InterfaceError"})
+
+
+def database_away(exc: BaseException | None) -> bool:
+    """Whether ``exc``, its cause or its context says the database is away for now: an
+    answer may say "try again shortly" (503) rather than "our bug" (500)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, DATABASE_AWAY) or any(
+                kind.__name__ in _DRIVER_AWAY and kind.__module__ != "builtins"
+                for kind in type(exc).__mro__):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class DatabaseFaults:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import threading
 import time
+from array import array
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -79,9 +81,13 @@ class DatabaseFailureCounts:
     # A refresh reads the rows whose window opened since the one before, less this: a
     # row's ``since`` is its writer's clock just before its commit.
     SLACK = 5.0
-    # Keys the filter holds at most; past it (a flood of failures) every key is a suspect
-    # until a full read, tried every ``SATURATED_RETRY`` seconds, finds fewer.
-    MAX_SUSPECTS = 50_000
+    # The filter's slots (a power of two, 4 bytes each: 8 MiB). Keys share a slot by their
+    # hash, so a key is a suspect when any key of its slot is (read for nothing, never
+    # missed): with 100,000 keys failing within the window, 1 in 20 keys without failures.
+    FILTER_SLOTS = 1 << 21
+    # Rows one refresh reads at most; past it (a flood of failures) every key is a
+    # suspect until a full read, tried every ``SATURATED_RETRY`` seconds, finds fewer.
+    MAX_SUSPECTS = 250_000
     SATURATED_RETRY = 30.0
 
     def __init__(self, db: Database, window: float, *, clock: Clock = time.time,
@@ -94,7 +100,8 @@ class DatabaseFailureCounts:
         self._db = db
         self._clock = clock  # wall-clock seconds: every machine must agree on it
         self._reads: dict[int, CompiledStatement] = {}
-        self._writes: dict[int, tuple[CompiledStatement, CompiledStatement]] = {}
+        self._writes: dict[int, CompiledStatement] = {}
+        self._restart_one: CompiledStatement | None = None
         # Failures counted here and not yet committed: ``_pending`` waits for a write,
         # ``_unwritten`` is that and what a write holds until its commit (both under
         # ``_lock``). One write at a time (``_flush_lock``): when ``flush`` returns, every
@@ -107,19 +114,18 @@ class DatabaseFailureCounts:
         self._stopping = threading.Event()
         self._closed = False
         self._writer: threading.Thread | None = None
-        # The filter of keys that may have failures (``suspects``): key -> since, wall
-        # clock. Off until first asked (other users of the store pay nothing for it);
-        # usable once a full read of the table filled it. Changed under ``_filter_lock``,
-        # read without it (a dict lookup is atomic).
-        self._known: dict[str, float] = {}
-        self._filter_on = False
+        # The filter of keys that may have failures (``suspects``): per slot (a key's by its
+        # hash), the latest wall-clock second a window of one of its keys opened, rounded
+        # up. Off until first asked (other users of the store pay nothing for it: no
+        # slots); usable once a full read of the table filled it. Changed under
+        # ``_filter_lock`` (a slot only grows), read without it (an item is read whole).
+        self._slots = array("I")
         self._usable = False
         self._next_refresh = 0.0  # time.monotonic()
         self._read_after = 0.0  # wall clock: the next refresh reads rows opened after it
         self._filter_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refresh_read: CompiledStatement | None = None
-        self._saturations = 0  # a full read begun before the latest one cannot be used
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
         unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
@@ -178,8 +184,10 @@ class DatabaseFailureCounts:
         it has not refreshed since the counter's window opened elsewhere (within
         ``refresh_every`` seconds; or, were a machine's clock off by more than ``SLACK``,
         within the window). A key whose row a refresh missed is caught the same way.
-        Until the first full read, and while the table holds more than
-        ``MAX_SUSPECTS`` live keys, every key is a suspect (read as without the filter).
+        Until the first full read, and while a refresh finds more than ``MAX_SUSPECTS``
+        rows, every key is a suspect (read as without the filter). The filter never
+        forgets a key with failures within the window (slots are shared, not evicted):
+        a flood of new keys makes more keys suspects, never fewer.
         """
         if time.monotonic() >= self._next_refresh:
             try:
@@ -191,8 +199,9 @@ class DatabaseFailureCounts:
                     self._next_refresh = time.monotonic() + self.refresh_every
         if not self._usable:
             return list(keys)
-        known = self._known
-        return [key for key in keys if key in known]
+        slots, mask = self._slots, len(self._slots) - 1
+        horizon = self._clock() - self.window
+        return [key for key in keys if slots[hash(key) & mask] > horizon]
 
     def refresh(self, *, wait: bool = True) -> None:
         """Bring the filter of ``suspects`` up to date with the table now (``wait=False``:
@@ -201,54 +210,55 @@ class DatabaseFailureCounts:
         if not self._refresh_lock.acquire(blocking=wait):
             return
         try:
-            self._filter_on = True
+            if not self._slots:  # on from now: this process's failures are marked
+                with self._filter_lock:
+                    self._slots = array("I", [0]) * self.FILTER_SLOTS
             started = self._clock()
             full = not self._usable
-            saturations = self._saturations
             with self._lock:  # before the read: a commit in between is not missed
                 unwritten = list(self._unwritten)
             after = started - self.window if full else max(self._read_after,
                                                             started - self.window)
             rows = self._refresh_statement().fetchall(
                 self._db.lookup, {"after": after, "most": self.MAX_SUSPECTS + 1})
-            self._merge(rows, unwritten, started, full, saturations)
+            self._merge(rows, unwritten, started, full)
         finally:
             self._refresh_lock.release()
 
     def _merge(self, rows: Sequence[Sequence[Any]], unwritten: list[str], started: float,
-               full: bool, saturations: int) -> None:
-        horizon = started - self.window
+               full: bool) -> None:
         with self._filter_lock:
-            if saturations != self._saturations:
-                return  # the filter was emptied during the read: marks since then are lost
-            known = self._known
-            for key in [key for key, since in known.items() if since <= horizon]:
-                del known[key]
-            known.update((key, float(since)) for key, since in rows)
-            known.update(dict.fromkeys(unwritten, started))
-            if len(known) > self.MAX_SUSPECTS:
-                self._saturate()
+            slots, mask = self._slots, len(self._slots) - 1
+            for key, since in rows:
+                slot, second = hash(key) & mask, math.ceil(since)
+                if slots[slot] < second:
+                    slots[slot] = second
+            self._set(unwritten, started)
+            if len(rows) > self.MAX_SUSPECTS:
+                # Read more than a refresh should: every key a suspect until a full read
+                # finds fewer (the slots keep what they hold).
+                self._usable = False
+                self._next_refresh = time.monotonic() + self.SATURATED_RETRY
                 return
             self._usable = self._usable or full
             self._read_after = started - self.SLACK
             self._next_refresh = time.monotonic() + self.refresh_every
 
-    def _saturate(self) -> None:
-        """Too many keys to hold: every key a suspect until a full read finds fewer."""
-        self._known.clear()
-        self._usable = False
-        self._saturations += 1
-        self._next_refresh = time.monotonic() + self.SATURATED_RETRY
+    def _set(self, keys: Iterable[str], since: float) -> None:
+        """Make ``keys`` suspects for a window from ``since`` (under ``_filter_lock``)."""
+        slots, mask, second = self._slots, len(self._slots) - 1, math.ceil(since)
+        for key in keys:
+            slot = hash(key) & mask
+            if slots[slot] < second:
+                slots[slot] = second
 
     def _mark(self, keys: Iterable[str]) -> None:
         """Make ``keys`` suspects in this process (they are failing here, now)."""
-        if not self._filter_on:
+        if not self._slots:  # the filter is off: nobody asks for suspects
             return
         now = self._clock()
         with self._filter_lock:
-            self._known.update(dict.fromkeys(keys, now))
-            if len(self._known) > self.MAX_SUSPECTS:
-                self._saturate()
+            self._set(keys, now)
 
     def _refresh_statement(self) -> CompiledStatement:
         if self._refresh_read is None:
@@ -339,6 +349,7 @@ class DatabaseFailureCounts:
             return
         self._mark(unique)
         now = self._clock()
+        horizon = now - self.window
         # Run as compiled once, on the connection's own DB-API connection (so in its
         # transaction): half the cost of going through text().
         cursor = connection.connection.cursor()
@@ -347,20 +358,33 @@ class DatabaseFailureCounts:
                 chunk = unique[start:start + WRITE_CHUNK]
                 values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
                 values.update({f"n{i}": failures[key] for i, key in enumerate(chunk)})
-                values.update(now=now, horizon=now - self.window)
-                for statement in self._write_statements(len(chunk)):
-                    statement.execute(cursor, values)
+                values.update(now=now, horizon=horizon)
+                self._upsert(len(chunk)).execute(cursor, values)
+                if cursor.rowcount != len(chunk):
+                    self._restart(cursor, chunk, failures, now, horizon)
         finally:
             cursor.close()
 
-    def _write_statements(self, size: int) -> tuple[CompiledStatement, CompiledStatement]:
-        statements = self._writes.get(size)
-        if statements is None:
-            dialect = self._db.engine.dialect
-            statements = self._writes[size] = (
-                CompiledStatement(text(_restart_sql(size)), dialect),
-                CompiledStatement(text(_upsert_sql(size)), dialect))
-        return statements
+    def _restart(self, cursor: Any, keys: Sequence[str], failures: Mapping[str, int],
+                 now: float, horizon: float) -> None:
+        """Start again the counters of ``keys`` whose window has passed (the upsert left
+        them as they were), at their new failures. Rare: a row outlives its window only
+        until the upkeep deletes it. The upsert locked every row it met (PostgreSQL),
+        and the turn is this transaction's (SQLite): none changes in between."""
+        if self._restart_one is None:
+            self._restart_one = CompiledStatement(text(
+                "UPDATE failure_counts SET failures = :n, since = :now "
+                "WHERE key = :k AND since <= :horizon"), self._db.engine.dialect)
+        for key in keys:
+            self._restart_one.execute(
+                cursor, {"k": key, "n": failures[key], "now": now, "horizon": horizon})
+
+    def _upsert(self, size: int) -> CompiledStatement:
+        statement = self._writes.get(size)
+        if statement is None:
+            statement = self._writes[size] = CompiledStatement(
+                text(_upsert_sql(size)), self._db.engine.dialect)
+        return statement
 
     def forget_expired(self, now: datetime, *, prefix: str | None = None,
                        except_prefix: str | Sequence[str] | None = None) -> int:
@@ -391,24 +415,18 @@ def _read_statement(size: int, db: Database) -> CompiledStatement:
     return CompiledStatement(statement, db.engine.dialect)
 
 
-def _restart_sql(size: int) -> str:
-    """The counters of keys ``:kI`` whose window has passed, started again at none (the
-    upsert that follows adds the new failures). Usually no row: a few index reads."""
-    keys = ", ".join(f":k{i}" for i in range(size))
-    return ("UPDATE failure_counts SET failures = 0, since = :now "
-            f"WHERE key IN ({keys}) AND since <= :horizon")
-
-
 def _upsert_sql(size: int) -> str:
     """One statement for every key of the failures (``:nI`` more for key ``:kI``); the
     same SQL on SQLite and PostgreSQL. It sets ``failures`` only: an update that named
     ``since`` (even unchanged) would rewrite the row's entry in the ``since`` index, on
-    SQLite two more pages written per key (``_restart_sql`` starts passed windows)."""
+    SQLite two more pages written per key. A row whose window has passed is left as it
+    is (not counted in the statement's rowcount) for ``_restart``."""
     rows = ", ".join(f"(:k{i}, :n{i}, :now)" for i in range(size))
     return (
         f"INSERT INTO failure_counts (key, failures, since) VALUES {rows} "
         "ON CONFLICT (key) DO UPDATE SET "
-        "failures = failure_counts.failures + excluded.failures"
+        "failures = failure_counts.failures + excluded.failures "
+        "WHERE failure_counts.since > :horizon"
     )
 
 

@@ -72,11 +72,40 @@ class DatabaseSettings(Section):
     url: str = Field(default="sqlite:///var/gateway.db", validate_default=True)
     pool_size: int = Field(default=10, ge=1, le=200)
     echo: bool = False
+    # A streaming replica of ``url`` (PostgreSQL) for inquiries and dashboards' pages;
+    # used while it is at most ``read_max_lag_seconds`` behind (core/platform/replica.py).
+    read_url: str | None = None
+    read_max_lag_seconds: float = Field(default=2.0, gt=0, le=60)
+    # What stands between the gateway and PostgreSQL: "pgbouncer" (transaction pooling)
+    # turns psycopg's server-side prepared statements off (core/platform/db.py).
+    pooler: Literal["none", "pgbouncer"] = "none"
 
     @field_validator("url")
     @classmethod
     def _sqlite_beside_the_code(cls, value: str) -> str:
         return _resolve_sqlite_path(value)
+
+    @field_validator("read_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None  # GATEWAY__DATABASE__READ_URL= unsets it
+
+    @model_validator(mode="after")
+    def _replica_and_pooler_need_postgresql(self) -> DatabaseSettings:
+        """Refused, not ignored: an operator who names a replica or a pooler expects the
+        load to move off the primary, and SQLite has neither."""
+        if not self.url.startswith("postgresql"):
+            if self.read_url:
+                raise ValueError("database.read_url names a read replica, which needs "
+                                 "PostgreSQL: database.url is not a postgresql URL "
+                                 "(remove read_url, or move to PostgreSQL)")
+            if self.pooler != "none":
+                raise ValueError(f"database.pooler: {self.pooler} pools PostgreSQL "
+                                 "connections: database.url is not a postgresql URL")
+        if self.read_url is not None and not self.read_url.startswith("postgresql"):
+            raise ValueError("database.read_url must be a postgresql URL (a streaming "
+                             "replica of database.url)")
+        return self
 
 
 class LocaleSettings(Section):
@@ -337,13 +366,19 @@ Loaded = TypeVar("Loaded", bound=FileSettings)
 _YAML_FILE: ContextVar[Path | None] = ContextVar("yaml_file", default=None)
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _YamlFile(YamlConfigSettingsSource):
     """``config.yaml`` through pydantic-settings' own YAML source, with our errors: not
     YAML, not a mapping of sections; a section with only comments under it is empty."""
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
+        # As pydantic-settings reads it (UTF-8, safe), with libyaml's parser when PyYAML
+        # has it: the pure-Python one takes ~40 ms over config.yaml, every command's start.
         try:
-            loaded = super()._read_file(file_path)
+            with open(file_path, encoding="utf-8") as file:
+                loaded = yaml.load(file, Loader=_SAFE_LOADER) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{file_path}: not valid YAML: {exc}") from exc
         if not isinstance(loaded, dict):

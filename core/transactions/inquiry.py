@@ -79,6 +79,7 @@ class InquiryService:
 
     def __init__(self, db: Database, config: CoreSettings, log: InquiryLogWriter,
                  counts: FailureCounts | None = None) -> None:
+        self._db = db
         self._find = CompiledLookup(db.lookup)
         self._config = config
         self._key = config.national_id_key()  # read once: every inquiry hashes with it
@@ -164,9 +165,8 @@ class InquiryService:
         core/platform/ratelimit.py: a filter in memory, and how stale it may be): most
         inquiries touch none, and pay for no read at all, as before the limits were
         shared. The others read theirs with the lookup, in its statement (one round
-        trip; a number with no transaction brings no row to carry them: read apart, as
-        a failure's path anyway). Found or not, a request is checked alike: a refusal
-        never tells whether the number exists.
+        trip, found or not). Found or not, a request is checked alike: a refusal never
+        tells whether the number exists.
         """
         store = self._counts
         if store is None:
@@ -176,22 +176,31 @@ class InquiryService:
             return {}, None
         if number is not None:
             rows, values = self._find.with_counts(number, suspects, store)
-            if values is not None:
-                return values, rows
-            return self.limits.counts.counts(suspects), rows
+            return values, rows
         return self.limits.counts.counts(suspects), None
 
     def _lookup(self, number: str, who: list[_Credential],
                 rows: list[LookupRow] | None = None
                 ) -> tuple[Answer, int | None, _Credential]:
         """The answer, the transaction's id when found, and the credential to log: the one
-        that matched, else the strongest given (``rows``: the lookup's, when already run)."""
-        if rows is None:
-            rows = self._find(number)
-        matched = next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
+        that matched, else the strongest given (``rows``: the lookup's, when already run,
+        on the primary with the counters).
+
+        The lookup reads from the read replica while it is close behind the primary
+        (``Database.replica_lookup``); what it does not find there is looked up again on
+        the primary, so a transaction registered a moment ago, or whose applicant's
+        details just changed, is still found. A found answer may be up to
+        ``database.read_max_lag_seconds`` behind the primary.
+        """
+        found, on_replica = (rows, False) if rows is not None else \
+            self._db.read_behind(lambda engine: self._find(number, engine))
+        matched = _matching(found, who)
+        if matched is None and on_replica:
+            found = self._find(number)
+            matched = _matching(found, who)
         if matched is None:
             return Answer(Outcome.NOT_FOUND), None, who[0]
-        return Answer(Outcome.FOUND, _view(rows)), rows[0].id, matched
+        return Answer(Outcome.FOUND, _view(found)), found[0].id, matched
 
     def _credentials(self, request: InquiryRequest) -> list[_Credential]:
         """Every credential the requester gave, strongest first; never empty."""
@@ -284,6 +293,11 @@ def _loggable(masked: str) -> str:
     return masked.replace("\x00", "")[:64]
 
 
+def _matching(rows: Sequence[LookupRow], who: list[_Credential]) -> _Credential | None:
+    """The first credential the transaction (``rows``, empty for none) belongs to."""
+    return next((c for c in who if _belongs_to(rows[0], c)), None) if rows else None
+
+
 def _belongs_to(txn: LookupRow, who: _Credential) -> bool:
     # compare_digest: the answer's timing does not tell how much of a credential matched.
     if who.mobile and txn.applicant_mobile:
@@ -299,44 +313,47 @@ def _name(name_ar: str | None, name_en: str | None) -> Name | None:
     return Name(name_ar, name_en or name_ar) if name_ar is not None else None
 
 
-def _lookup_statement() -> Select[*tuple[Any, ...]]:
+def _lookup_statement(*, always_a_row: bool = False) -> Select[*tuple[Any, ...]]:
     """The transaction, its current department and agency, and its history: one query.
 
     Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
-    the hot path of every channel.
+    the hot path of every channel. ``always_a_row``: the joins start from the number
+    asked, so a number with no transaction still brings one row (every column None) to
+    carry the columns another statement adds (``CompiledLookup.with_counts``).
     """
     txn, history = Transaction.__table__, TransactionEvent.__table__
     department, agency = Department.__table__.alias("d"), Agency.__table__.alias("a")
     stage_department = Department.__table__.alias("sd")
     stage_agency = Agency.__table__.alias("sa")
-    return (
-        select(
-            txn.c.id, txn.c.number, txn.c.status, txn.c.subject, txn.c.registered_at,
-            txn.c.applicant_mobile, txn.c.applicant_email, txn.c.applicant_national_id_hash,
-            txn.c.outgoing_number, txn.c.issued_at, txn.c.reply_expected,
-            txn.c.reply_received_at, txn.c.closed_at,
-            department.c.name_ar.label("department_ar"),
-            department.c.name_en.label("department_en"),
-            agency.c.name_ar.label("agency_ar"), agency.c.name_en.label("agency_en"),
-            history.c.type.label("stage"), history.c.occurred_at.label("stage_at"),
-            stage_department.c.name_ar.label("stage_department_ar"),
-            stage_department.c.name_en.label("stage_department_en"),
-            stage_agency.c.name_ar.label("stage_agency_ar"),
-            stage_agency.c.name_en.label("stage_agency_en"),
-        )
-        .select_from(
-            txn.outerjoin(department, department.c.id == txn.c.department_id)
-            .outerjoin(agency, agency.c.id == txn.c.destination_agency_id)
-            .outerjoin(history, history.c.transaction_id == txn.c.id)
-            .outerjoin(stage_department, stage_department.c.id == history.c.department_id)
-            .outerjoin(stage_agency, stage_agency.c.id == history.c.agency_id)
-        )
-        .where(txn.c.number == bindparam("number"))
-        .order_by(history.c.occurred_at, history.c.id)
-    )
+    asked = select(bindparam("number", type_=txn.c.number.type).label("number")
+                   ).subquery("asked")
+    start = asked.outerjoin(txn, txn.c.number == asked.c.number) if always_a_row else txn
+    joins = (start.outerjoin(department, department.c.id == txn.c.department_id)
+             .outerjoin(agency, agency.c.id == txn.c.destination_agency_id)
+             .outerjoin(history, history.c.transaction_id == txn.c.id)
+             .outerjoin(stage_department, stage_department.c.id == history.c.department_id)
+             .outerjoin(stage_agency, stage_agency.c.id == history.c.agency_id))
+    statement = select(
+        txn.c.id, txn.c.number, txn.c.status, txn.c.subject, txn.c.registered_at,
+        txn.c.applicant_mobile, txn.c.applicant_email, txn.c.applicant_national_id_hash,
+        txn.c.outgoing_number, txn.c.issued_at, txn.c.reply_expected,
+        txn.c.reply_received_at, txn.c.closed_at,
+        department.c.name_ar.label("department_ar"),
+        department.c.name_en.label("department_en"),
+        agency.c.name_ar.label("agency_ar"), agency.c.name_en.label("agency_en"),
+        history.c.type.label("stage"), history.c.occurred_at.label("stage_at"),
+        stage_department.c.name_ar.label("stage_department_ar"),
+        stage_department.c.name_en.label("stage_department_en"),
+        stage_agency.c.name_ar.label("stage_agency_ar"),
+        stage_agency.c.name_en.label("stage_agency_en"),
+    ).select_from(joins).order_by(history.c.occurred_at, history.c.id)
+    if always_a_row:
+        return statement
+    return statement.where(txn.c.number == bindparam("number"))
 
 
 _LOOKUP = _lookup_statement()
+_LOOKUP_WITH_A_ROW = _lookup_statement(always_a_row=True)
 
 
 class LookupRow(Protocol):
@@ -393,27 +410,30 @@ class CompiledLookup:
         self._booleans = [i for i, column in enumerate(columns)
                           if isinstance(column.type, Boolean)]
 
-    def __call__(self, number: str) -> list[LookupRow]:
-        fetched = self._statement.fetchall(self._engine, {"number": number})
+    def __call__(self, number: str, engine: Engine | None = None) -> list[LookupRow]:
+        """The number's rows, read on ``engine`` (a replica's: the same dialect), by
+        default the primary's."""
+        fetched = self._statement.fetchall(engine or self._engine, {"number": number})
         return [self._convert(row) for row in fetched]
 
     def with_counts(self, number: str, keys: Sequence[str], counts: DatabaseFailureCounts
-                    ) -> tuple[list[LookupRow], dict[str, int] | None]:
-        """The lookup and, in the same statement, the failure counts of ``keys`` (None
-        when the number has no transaction: no row came back to carry them)."""
+                    ) -> tuple[list[LookupRow], dict[str, int]]:
+        """The lookup and, in the same statement, the failure counts of ``keys``: one
+        round trip, whether the number has a transaction or not."""
         statement = self._with_counts.get(len(keys))
         if statement is None:
             statement = self._with_counts[len(keys)] = CompiledStatement(
-                _LOOKUP.add_columns(*counts.columns(len(keys))), self._engine.dialect)
+                _LOOKUP_WITH_A_ROW.add_columns(*counts.columns(len(keys))),
+                self._engine.dialect)
         values = counts.parameters(keys)
         values["number"] = number
         unwritten = counts.unwritten(keys)  # before the statement (DatabaseFailureCounts)
         fetched = statement.fetchall(self._engine, values)
-        if not fetched:
-            return [], None
         width = len(self._columns)
-        return ([self._convert(row[:width]) for row in fetched],
-                counts.from_columns(keys, fetched[0][width:], unwritten))
+        found = counts.from_columns(keys, fetched[0][width:], unwritten)
+        if fetched[0][0] is None:  # no such number: the one row only carries the counts
+            return [], found
+        return [self._convert(row[:width]) for row in fetched], found
 
     def _convert(self, row: Sequence[Any]) -> LookupRow:
         values = list(row)

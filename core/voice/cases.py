@@ -161,7 +161,8 @@ def emirate_id(session: Session, config: CoreSettings) -> int:
 
 def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
               actor: Actor | None = None, *, source_key: str | None = None,
-              email_thread: str | None = None, acknowledge: bool = True) -> VoiceCase:
+              email_thread: str | None = None, acknowledge: bool = True,
+              national_id_hash: str | None = None) -> VoiceCase:
     """File a case: validated, timed, recorded and acknowledged, in ``session``'s
     transaction. ``actor`` is the member of staff filing it for the citizen (a call
     centre, an agency's own system), None when the citizen files it themselves.
@@ -171,7 +172,9 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
     then its Message-ID): every notice to the citizen is written in that thread.
     ``acknowledge`` False: the channel's own reply to that message carries the tracking
     number (the short code answers the SMS that filed it), so no acknowledgement is
-    queued: the citizen gets one message back, not two."""
+    queued: the citizen gets one message back, not two. ``national_id_hash``: the keyed
+    hash of the national ID the citizen proved the filing's transaction with earlier (a
+    draft keeps only the hash), when the body carries no national ID itself."""
     if source_key is not None:
         earlier = filed_from(session, source_key)
         if earlier is not None:
@@ -187,8 +190,8 @@ def file_case(session: Session, config: CoreSettings, data: Any, now: datetime,
                              field="about_own_staff")
     category = _category(session, body.category, named, body.case_type)
     citizen = body.citizen
-    national_id_hash = (hash_national_id(citizen.national_id, config.national_id_key())
-                        if citizen.national_id else None)
+    if citizen.national_id:
+        national_id_hash = hash_national_id(citizen.national_id, config.national_id_key())
     linked = _linked(session, body, national_id_hash)
     case = VoiceCase(
         tracking=_free_tracking(session), case_type=body.case_type, state=states.RECEIVED,

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from core.identity.national_id import hash_national_id
 from core.messaging import codes as one_time
 from core.messaging.codes import OneTimeCodes, Sent
 from core.platform.db import Database
@@ -36,6 +37,8 @@ from core.voice.limits import Filer, FilingLimits
 from core.voice.models import CaseDraft, DraftPhoto
 
 PURPOSE = "voice_filing"
+# Where a draft keeps the keyed hash of the national ID a question was asked with.
+_ID_HASH = "national_id_hash"
 KEPT_FOR = timedelta(hours=1)
 
 
@@ -47,7 +50,8 @@ class Filing(Protocol):
 
     def file_case(self, data: Any, *, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
-                  attachments: Sequence[NewAttachment] = ()) -> Filed: ...
+                  attachments: Sequence[NewAttachment] = (),
+                  national_id_hash: str | None = None) -> Filed: ...
 
 
 def source_key(code_id: int) -> str:
@@ -78,10 +82,13 @@ class Drafts:
         _check_photos(photos)
         self._voice.limits.check(Filer(mobile, body.citizen.email, origin))
         self._codes.check_send(mobile, origin)
-        # A national ID that proves the filing's transaction is the citizen's is never
-        # kept, not even for the hour a draft waits: ``confirm`` is given it again.
+        # A national ID that proves the filing's transaction is the citizen's is kept
+        # only as its keyed hash for the hour a draft waits (never in the browser).
         kept = body.model_dump(mode="json", exclude_none=True,
                                exclude={"citizen": {"national_id"}})
+        if body.citizen.national_id:
+            kept[_ID_HASH] = hash_national_id(body.citizen.national_id,
+                                              self._config.national_id_key())
         try:
             with self._db.write.begin() as session:
                 cases.check_choices(session, self._config, body)
@@ -104,12 +111,11 @@ class Drafts:
     def resend(self, code_id: int, *, lang: str, origin: str | None) -> Sent:
         return self._codes.resend(code_id, PURPOSE, lang=lang, origin=origin)
 
-    def confirm(self, code_id: int, typed: str, *, origin: str | None,
-                national_id: str | None = None) -> Filed:
+    def confirm(self, code_id: int, typed: str, *, origin: str | None) -> Filed:
         """File the draft when ``typed`` is its code (``codes.verify``'s refusals
-        otherwise). The case's mobile is the one the code went to; ``national_id``, the
-        one the citizen proved a transaction with (a question about it), joins the
-        filing here, never the draft. Confirmed again: the case the first filed; a draft
+        otherwise). The case's mobile is the one the code went to; the national ID the
+        citizen proved a transaction with (a question about it) joins the filing as the
+        keyed hash the draft kept. Confirmed again: the case the first filed; a draft
         gone (an hour passed): ``NotFound`` ``no_draft``."""
         key = source_key(code_id)
         with self._db.read() as session:
@@ -124,17 +130,18 @@ class Drafts:
                 raise NotFound("the form has expired; please fill it in again",
                                code="no_draft")
             data = dict(draft.data)
+            kept_hash = data.pop(_ID_HASH, None)
+            national_id_hash = kept_hash if isinstance(kept_hash, str) else None
             photos = [NewAttachment("photo", row.content_type, row.data)
                       for row in session.scalars(select(DraftPhoto).where(
                           DraftPhoto.draft_id == draft.id).order_by(DraftPhoto.id))]
         citizen = data.get("citizen")
         filer: dict[str, Any] = {**(citizen if isinstance(citizen, dict) else {}),
                                  "mobile": proof.mobile}
-        if national_id:
-            filer["national_id"] = national_id
         data["citizen"] = filer
         filed = self._voice.file_case(data, source_key=key, self_service=True,
-                                      origin=origin, attachments=photos)
+                                      origin=origin, attachments=photos,
+                                      national_id_hash=national_id_hash)
         self._forget(code_id)
         return filed
 

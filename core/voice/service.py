@@ -124,7 +124,8 @@ class VoiceService:
                   now: datetime | None = None, source_key: str | None = None,
                   self_service: bool = False, origin: str | None = None,
                   attachments: Sequence[attachments_.NewAttachment] = (),
-                  email_thread: str | None = None, acknowledge: bool = True) -> Filed:
+                  email_thread: str | None = None, acknowledge: bool = True,
+                  national_id_hash: str | None = None) -> Filed:
         """File a case (the API's body: CONTRACT.md ``POST /api/v1/cases``); the citizen's
         acknowledgement is queued with it. ``actor``: the member of staff filing it.
 
@@ -138,7 +139,8 @@ class VoiceService:
         channel (``core.voice.attachments``). ``email_thread``: filed from a mail, the
         References of a reply to it; every notice to the citizen goes in that thread.
         ``acknowledge`` False: the channel answers the citizen's message with the
-        tracking number itself (``cases.file_case``)."""
+        tracking number itself (``cases.file_case``). ``national_id_hash``: see
+        ``cases.file_case``."""
         if source_key is not None:
             with self._db.read() as session:
                 earlier = cases.filed_from(session, source_key)
@@ -159,7 +161,8 @@ class VoiceService:
                     case = cases.file_case(session, self._config, data, now or self._clock(),
                                            actor, source_key=source_key,
                                            email_thread=email_thread,
-                                           acknowledge=acknowledge)
+                                           acknowledge=acknowledge,
+                                           national_id_hash=national_id_hash)
                     for attachment in attachments:
                         attachments_.add(session, case, attachment)
                     filed = self._filed(session, case)

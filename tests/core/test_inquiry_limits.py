@@ -296,7 +296,8 @@ def test_the_upkeep_forgets_counters_whose_window_has_passed(transactions):  # n
         now=datetime.fromtimestamp(now.timestamp() + window + 1, UTC)) > 0
 
 
-def checkouts_of(service: InquiryService, monkeypatch, number: str, **request) -> int:
+def checkouts_of(service: InquiryService, monkeypatch, number: str, *,
+                 outcome: Outcome = Outcome.FOUND, **request) -> int:
     """The pooled connections one inquiry takes: its round trips to the database."""
     from sqlalchemy import event
 
@@ -308,7 +309,7 @@ def checkouts_of(service: InquiryService, monkeypatch, number: str, **request) -
     listener = lambda *_: checkouts.append(1)  # noqa: E731
     event.listen(engine, "checkout", listener)
     try:
-        assert ask(service, number, **request).found
+        assert ask(service, number, **request).outcome is outcome
     finally:
         event.remove(engine, "checkout", listener)
     return len(checkouts)
@@ -332,6 +333,26 @@ def test_a_found_inquiry_costs_one_round_trip_with_failures_or_without(
     assert service.limits.counts.suspects(
         service.limits.counted("web", "10.0.0.9", [], None).keys)
     assert checkouts_of(service, monkeypatch, NUMBER, **mine) == 1  # counters ride along
+
+
+def test_a_failing_inquiry_reads_its_counters_in_one_round_trip_number_or_none(
+        transactions, clock, monkeypatch):  # noqa: F811
+    # No such number, or not theirs: the lookup's statement brings the counters either
+    # way (the joins start from the number asked, so it always has a row to carry them).
+    service = InquiryService(transactions.db, transactions.config, transactions.inquiry_log,
+                             counts=DatabaseFailureCounts(transactions.db, 60, clock=clock,
+                                                          delay=3600, refresh=3600))
+    mine = {"national_id": f.OTHER_NATIONAL_ID, "origin": "10.0.0.9"}
+    ask(service, UNKNOWN_NUMBER, **mine)  # now its counters have failures: suspects
+    service.flush()
+
+    for number in (UNKNOWN_NUMBER, NUMBER):
+        assert checkouts_of(service, monkeypatch, number, outcome=Outcome.NOT_FOUND,
+                            **mine) == 1  # its failure waits to be written behind
+        service.flush()
+    # Counted all the same: the three failures so far.
+    counted = service.limits.counted("web", "10.0.0.9", [], None)
+    assert service.limits.counts.counts([counted.origin]) == {counted.origin: 3}
 
 
 # --- the filter of counters with failures: how stale it may be ------------------------

@@ -225,3 +225,42 @@ def test_too_many_keys_make_every_key_a_suspect_until_fewer(filtered, database, 
     clock.now += 61  # the flood's window has passed
     filtered.refresh()
     assert filtered.suspects(["a", "x"]) == []
+
+
+def test_a_flood_of_keys_never_makes_the_filter_forget_a_key_with_failures(
+        filtered, database, clock):
+    # Keys share the filter's slots (8 here for 200 keys): a key without failures may be
+    # read for nothing, a key with failures is never missed, and the filter stays usable.
+    filtered.FILTER_SLOTS = 8
+    failing = [f"failing-{n}" for n in range(100)]
+    database.add(failing[:50])
+    assert filtered.suspects(failing[:50]) == failing[:50]  # the first ask reads them
+
+    filtered.add(failing[50:], durable=False)  # here: suspects at once
+    assert filtered.suspects(failing) == failing
+    assert filtered._usable
+    filtered.flush()
+
+    clock.now += 62  # every window has passed: the slots expire by time, none is read
+    filtered.refresh()
+    assert filtered.suspects(failing) == []
+
+
+# --- counters whose window has passed ---------------------------------------------------
+
+
+def test_a_counter_whose_window_has_passed_starts_again_in_the_same_write(
+        core, store, database, clock):
+    # Its row outlives the window until the upkeep deletes it: the next failures start a
+    # new window at their own count, in the write that also adds to live counters.
+    store.add(["old"])
+    clock.now += 30
+    store.add(["live"])
+    clock.now += 31  # "old"'s window has passed, "live"'s has not
+
+    with core.db.write_engine.begin() as connection:
+        store.add_in(connection, {"old": 2, "live": 1, "new": 1})
+
+    assert database.counts(["old", "live", "new"]) == {"old": 2, "live": 2, "new": 1}
+    clock.now += 59  # within the window "old" started again in, past "live"'s
+    assert database.counts(["old", "live", "new"]) == {"old": 2, "new": 1}

@@ -461,6 +461,25 @@ def test_not_yours_and_no_such_number_are_byte_for_byte_the_same(registered, cli
     assert not_yours.get_json() == {"found": False, "text": text}
 
 
+@pytest.mark.parametrize(("number", "lang", "text"), [
+    ("7654321", "en", "No transaction was found for these details. Check the number and "
+                      "try again."),
+    ("رقم", "ar", "أدخل رقم المعاملة كما هو مدون في الإيصال."),
+], ids=["not-found-en", "invalid-ar"])
+def test_an_answer_without_a_transaction_is_the_same_bytes_every_time(
+        registered, client, kiosk_auth, number, lang, text):
+    # Encoded once per app (gateway/api.py): the first answer, encoded afresh, and the
+    # ones after it are the same, body and headers.
+    answers = [client.post(INQUIRIES, json={"number": number, "national_id": national_id,
+                                            "lang": lang}, headers=kiosk_auth)
+               for national_id in (f.OTHER_NATIONAL_ID, f.NATIONAL_ID, f.OTHER_NATIONAL_ID)]
+
+    assert {(a.status_code, a.data, a.headers["Content-Type"], a.headers["Content-Length"])
+            for a in answers} == {(200, answers[0].data, "application/json",
+                                   str(len(answers[0].data)))}
+    assert json.loads(answers[0].data) == {"found": False, "text": text}
+
+
 @pytest.mark.parametrize(("body", "code", "field"), [
     ({"national_id": f.NATIONAL_ID}, "missing_field", "number"),
     ({"number": "", "national_id": f.NATIONAL_ID}, "missing_field", "number"),

@@ -84,7 +84,8 @@ def test_healthz_reports_each_component(client):
         # Citizen's Voice's scheduled work: no scheduler has run it yet.
         "voice": {"alarm_scan": None, "closing": None, "recordings": None,
                   "deadline_recompute": {"running": False, "holder": None,
-                                         "waiting_version": None}},
+                                         "waiting_version": None},
+                  "dashboards": None},
     }
     assert "sms" not in response.get_json()  # no channel runs in this process
 

@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core.identity.national_id import hash_national_id
 from core.voice.models import CaseDraft
 from tests import factories as f
 from tests.core.voice.conftest import EMIRATE, build_world, cases, hold_transaction, rights_id
@@ -53,8 +54,14 @@ def test_the_question_is_filed_after_the_code_about_the_transaction(client, core
     assert cases(core) == []
     with core.db.read() as session:
         [draft] = session.scalars(select(CaseDraft)).all()
-        assert "national_id" not in draft.data["citizen"]  # never kept
+        assert "national_id" not in draft.data["citizen"]  # kept only as its keyed hash
+        assert f.NATIONAL_ID not in str(draft.data)
+        assert draft.data["national_id_hash"] == hash_national_id(
+            f.NATIONAL_ID, core.config.national_id_key())
+    # Nor in the browser: the signed session cookie is readable by whoever holds it (a
+    # shared computer's next user), so the national ID must not be in it.
         assert draft.data["transaction"] == NUMBER
+    assert f.NATIONAL_ID not in _session_contents(client)
     assert confirm(client, last_code(core)).status_code == 303
     filed = text(client.get("/citizen-voice/filed"))
     assert "سُجّل استفسارك" in filed  # an enquiry, not a complaint
@@ -65,6 +72,17 @@ def test_the_question_is_filed_after_the_code_about_the_transaction(client, core
     # The mobile is not the applicant's: the national ID proved the transaction is theirs.
     assert case.transaction_id is not None and case.department_id == rights_id(core)
     assert case.agency_id == world.agencies[EMIRATE]
+
+
+def _session_contents(client) -> str:
+    """What the portal's signed cookie says, decoded as anyone holding it could."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    app = client.application
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    assert cookie is not None
+    return str(serializer.loads(cookie.value))
 
 
 def test_errors_in_the_citizen_s_language_and_nothing_filed(client, core, world):

@@ -51,8 +51,13 @@ def test_an_agency_leader_gets_their_own_agency_only(client, core):
     leader = _auth(core, "leader_MUN")
     own = client.get("/api/v1/stats/voice?from=٢٠٢٠-٠١-٠١", headers=leader).get_json()
     assert own["received"] == 1 and [r["agency"] for r in own["by_agency"]] == ["MUN"]
+    # Another agency is not found, exactly as one that does not exist.
     other = client.get("/api/v1/stats/voice?agency=HEALTH", headers=leader)
-    assert other.status_code == 403
+    missing = client.get("/api/v1/stats/voice?agency=NOPE", headers=leader)
+    assert other.status_code == missing.status_code == 404
+    assert other.get_json() == missing.get_json() == {"error": {
+        "code": "unknown_agency", "message": "no such agency", "field": "agency"}}
+    assert client.get("/api/v1/stats/voice?agency=MUN", headers=leader).status_code == 200
     assert client.get("/api/v1/stats/voice",
                       headers=_auth(core, "spec_MUN")).status_code == 403
 

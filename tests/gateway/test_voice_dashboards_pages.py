@@ -66,9 +66,15 @@ def test_an_agency_leader_sees_only_theirs_with_the_late_cases(app, core, staff)
     assert ">HEALTH<" not in page
     assert "Late cases and what each awaits" in page
     assert "Volumes by specialist" in page
-    # Asking for another agency gives their own agency's figures still.
-    other = client.get(f"/dashboards/voice?lang=en&agency=HEALTH&{period()}")
-    assert other.status_code == 200 and ">HEALTH<" not in other.get_data(as_text=True)
+    # Another agency is not found, exactly as one that does not exist; their own is.
+    for agency in ("HEALTH", "NOPE"):
+        other = client.get(f"/dashboards/voice?lang=en&agency={agency}&{period()}")
+        assert other.status_code == 404, agency
+        assert "There is no such agency." in other.get_data(as_text=True)
+        assert ">HEALTH<" not in other.get_data(as_text=True)
+        listed = client.get(f"/dashboards/voice/cases?lang=en&figure=received&agency={agency}")
+        assert listed.status_code == 404
+    assert client.get(f"/dashboards/voice?lang=en&agency=MUN&{period()}").status_code == 200
     listed = client.get(f"/dashboards/voice/cases?lang=en&figure=received&{period()}")
     text = listed.get_data(as_text=True)
     assert listed.status_code == 200
@@ -101,6 +107,17 @@ def test_the_voice_downloads(app, core, staff):
     assert [row[1] for row in rows[1:] if row[0] == "MUN"] == ["3"]
     book = client.get(f"/dashboards/voice?{period()}&format=xlsx")
     assert book.data[:2] == b"PK"
+
+
+def test_the_public_page_is_kept_for_one_refresh_interval(client, core, staff, settings):
+    response = client.get("/transparency?lang=en")
+    assert response.status_code == 200
+    assert response.cache_control.public
+    assert response.cache_control.max_age == settings.scheduler.dashboards_seconds
+    assert "no-store" not in response.headers["Cache-Control"]
+    assert "Set-Cookie" not in response.headers
+    # The signed-in pages are never kept.
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
 
 
 def test_the_public_page_needs_no_sign_in_and_names_no_one(client, core, staff):

@@ -46,7 +46,13 @@ from core.messaging.outbox.enqueue import (
     enqueue_many,
     enqueue_new,
 )
-from core.messaging.outbox.receipts import Applied, Receipt, mark_delivered, mark_delivered_many
+from core.messaging.outbox.receipts import (
+    Applied,
+    Receipt,
+    later_part,
+    mark_delivered,
+    mark_delivered_many,
+)
 from core.messaging.outbox.table import Claimed
 from core.messaging.outbox.upkeep import (
     Heartbeats,
@@ -75,6 +81,7 @@ __all__ = [
     "enqueue_new",
     "expire_undeliverable",
     "join_provider_ids",
+    "later_part",
     "mark_delivered",
     "mark_delivered_many",
     "mark_failed",

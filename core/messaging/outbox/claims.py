@@ -9,18 +9,25 @@ the reason is shown to staff and kept as long as the message.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
+    String,
+    Update,
     and_,
     bindparam,
     func,
     not_,
+    null,
     select,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from core.calendar.quiet_hours import QuietHours
@@ -28,6 +35,7 @@ from core.identity.masking import mask_contacts
 from core.messaging.models import Notification, NotificationStatus
 from core.messaging.outbox.enqueue import PRIORITY_ANSWER
 from core.messaging.outbox.table import CLAIMED_COLUMNS, TABLE, Claimed, dialect, transition
+from core.platform.compiled import CompiledStatement
 from core.platform.db import Database, utcnow
 
 # provider_message_id is String(100); SMPP message ids are at most 64 characters.
@@ -50,36 +58,58 @@ def claim(executor: Session | Connection, *, channel: str = "sms", limit: int = 
     given back as soon as that heartbeat stops (``recover_claims_of_stopped_holders``).
     """
     now = now or utcnow()
-    due = (
-        select(TABLE.c.id)
-        .where(TABLE.c.status == NotificationStatus.PENDING, TABLE.c.channel == channel,
-               TABLE.c.not_before <= now)
-        .order_by(TABLE.c.priority, TABLE.c.id)
-        .limit(limit)
-    )
+    held = tuple(sorted(quiet_hours.held_audiences(now))) if quiet_hours is not None else ()
+    due, take, take_ids = _claim_statements(dialect(executor), audience is not None, held)
+    params: dict[str, object] = {"due_channel": channel, "due_now": now, "due_limit": limit,
+                                 "claim_now": now, "claim_holder": holder}
     if audience is not None:
-        due = due.where(TABLE.c.audience == audience)
-    held = quiet_hours.held_audiences(now) if quiet_hours is not None else ()
-    if held:
-        due = due.where(not_(and_(TABLE.c.audience.in_(held), TABLE.c.priority > PRIORITY_ANSWER)))
-    take = update(TABLE).values(status=NotificationStatus.SENDING, claimed_at=now,
-                                claimed_by=holder,
-                                attempts=TABLE.c.attempts + 1).returning(*CLAIMED_COLUMNS)
-    if dialect(executor) == "sqlite":
+        params["due_audience"] = audience
+    if take_ids is None:
         # One statement: the writer holds the database, the sub-select runs once.
-        claimed = executor.execute(take.where(TABLE.c.id.in_(due.scalar_subquery())))
+        claimed = executor.execute(take, params)
     else:
         # Two statements, not UPDATE ... WHERE id IN (sub-select): PostgreSQL may run such
         # a sub-select once per row, and with SKIP LOCKED each run finds more rows than
         # the limit.
-        ids = list(executor.scalars(due.with_for_update(skip_locked=True)))
+        ids = list(executor.scalars(due, params))
         if not ids:
             return []
-        # The status guard is redundant with the lock, and keeps the claim exclusive if not.
-        claimed = executor.execute(
-            take.where(TABLE.c.id.in_(ids), TABLE.c.status == NotificationStatus.PENDING))
+        claimed = executor.execute(take_ids, {**params, "claim_ids": ids})
     # RETURNING gives no order; the sender must send in priority order.
     return sorted((Claimed(*row) for row in claimed), key=lambda c: (c.priority, c.id))
+
+
+@lru_cache(maxsize=64)
+def _claim_statements(dialect_name: str, by_audience: bool, held: tuple[str, ...]
+                      ) -> tuple[Select[tuple[int]], Update, Update | None]:
+    """The claim's statements, built once per dialect, audience filter and audiences held
+    (every sender claims again and again: building them cost more than running them).
+    The select of due rows, and the update that claims them: by that select on SQLite,
+    by the ids it found (``take_ids``) on PostgreSQL."""
+    due = (
+        select(TABLE.c.id)
+        .where(TABLE.c.status == NotificationStatus.PENDING,
+               TABLE.c.channel == bindparam("due_channel"),
+               TABLE.c.not_before <= bindparam("due_now"))
+        .order_by(TABLE.c.priority, TABLE.c.id)
+        .limit(bindparam("due_limit", type_=Integer))
+    )
+    if by_audience:
+        due = due.where(TABLE.c.audience == bindparam("due_audience"))
+    if held:
+        due = due.where(not_(and_(TABLE.c.audience.in_(held),
+                                  TABLE.c.priority > PRIORITY_ANSWER)))
+    take = update(TABLE).values(
+        status=NotificationStatus.SENDING,
+        claimed_at=bindparam("claim_now", type_=TABLE.c.claimed_at.type),
+        claimed_by=bindparam("claim_holder", type_=TABLE.c.claimed_by.type),
+        attempts=TABLE.c.attempts + 1).returning(*CLAIMED_COLUMNS)
+    if dialect_name == "sqlite":
+        return due, take.where(TABLE.c.id.in_(due.scalar_subquery())), None
+    return (due.with_for_update(skip_locked=True), take,
+            take.where(TABLE.c.id.in_(bindparam("claim_ids", expanding=True)),
+                       # Redundant with the lock, and keeps the claim exclusive if not.
+                       TABLE.c.status == NotificationStatus.PENDING))
 
 
 def claim_due(db: Database, *, channel: str = "sms", limit: int = 50,
@@ -167,18 +197,40 @@ def mark_sent_and_claim(db: Database, sent: list[Sent], *, limit: int,
 
 
 def _mark_sent(connection: Connection, sent: list[Sent], now: datetime) -> int:
+    """One UPDATE per message, run as one executemany on the driver's cursor (a busy
+    sender's every turn: SQLAlchemy's executemany cost more than the updates)."""
+    dialect = connection.dialect
+    statement = _mark_sent_statement(dialect)
+    stamp = TABLE.c.sent_at.type._cached_bind_processor(dialect)
+    sent_at = stamp(now) if stamp is not None else now
+    rows: list[Any] = [statement.params({
+        "sent_status": NotificationStatus.SENT.value, "sent_at_now": sent_at,
+        "provider_ids": joined, "first_id": joined.split(" ", 1)[0],
+        "sent_id": item[0], "was_status": NotificationStatus.SENDING.value,
+        "attempt": item[2] if len(item) > 2 else None})
+        for item in sent for joined in (join_provider_ids(item[1]),)]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(statement.sql, rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=8)
+def _mark_sent_statement(dialect: Dialect) -> CompiledStatement:
     # attempts = coalesce(:attempt, attempts): the fence when the sender gave its attempt.
-    return connection.execute(
+    statement = (
         update(TABLE)
-        .where(TABLE.c.id == bindparam("sent_id"), TABLE.c.status == NotificationStatus.SENDING,
+        .where(TABLE.c.id == bindparam("sent_id"),
+               TABLE.c.status == bindparam("was_status", type_=String),
                TABLE.c.attempts == func.coalesce(bindparam("attempt", type_=Integer),
                                                  TABLE.c.attempts))
-        .values(status=NotificationStatus.SENT, sent_at=now, last_error=None,
-                provider_message_id=bindparam("provider_ids"),
-                receipt_id=bindparam("first_id")),
-        [{"sent_id": item[0], "provider_ids": joined, "first_id": joined.split(" ", 1)[0],
-          "attempt": item[2] if len(item) > 2 else None}
-         for item in sent for joined in (join_provider_ids(item[1]),)]).rowcount
+        .values(status=bindparam("sent_status", type_=String),
+                sent_at=bindparam("sent_at_now"), last_error=null(),
+                provider_message_id=bindparam("provider_ids", type_=String),
+                receipt_id=bindparam("first_id", type_=String)))
+    return CompiledStatement(statement, dialect)
 
 
 def _claimed_by(notification_id: int, attempt: int | None) -> list[ColumnElement[bool]]:

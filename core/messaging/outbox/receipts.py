@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, or_, select, update
 
 from core.messaging.models import NotificationStatus
 from core.messaging.outbox.table import TABLE
@@ -122,3 +122,33 @@ def _by_receipt_id(connection: Connection, channel: str,
         select(TABLE.c.id, TABLE.c.status)
         .where(TABLE.c.receipt_id.in_(ids), TABLE.c.channel == channel)
     ).all()
+
+
+def later_part(db: Database, ids: Sequence[str], channel: str = "sms"
+               ) -> tuple[int, int] | None:
+    """The message (and part number) whose second or later segment the provider gave one
+    of ``ids`` (as ``mark_sent`` stored them, after the first), or None.
+
+    For a receipt no process remembered the segment of: it came in on another process's
+    bind. A scan of the sent and delivered messages' ids (they are not indexed after the
+    first), so only for receipts that matched nothing else and would fail their message.
+    """
+    patterns = [pattern for pid in ids if pid and " " not in pid and "%" not in pid
+                and "_" not in pid for pattern in (f"% {pid}", f"% {pid} %")]
+    if not patterns:
+        return None
+    with db.write_engine.connect() as connection:
+        rows = connection.execute(
+            select(TABLE.c.id, TABLE.c.provider_message_id)
+            .where(TABLE.c.channel == channel, TABLE.c.status.in_(
+                (NotificationStatus.SENT, NotificationStatus.DELIVERED)),
+                or_(*(TABLE.c.provider_message_id.like(p) for p in patterns)))
+            .limit(2)).all()
+    if len(rows) != 1:
+        return None  # none, or ambiguous
+    message_id, joined = rows[0]
+    parts = (joined or "").split(" ")
+    for number, pid in enumerate(parts[1:], start=2):
+        if pid in ids:
+            return message_id, number
+    return None

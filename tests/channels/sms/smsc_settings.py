@@ -14,8 +14,10 @@ def sms_environment(smsc) -> dict[str, str]:
             "GATEWAY__SMS__SMPP__PASSWORD": smsc.password}
 
 
-def sms_settings(smsc, *, window: int = 10, throughput: float = 500) -> SmsSettings:
-    """The same for an SmsChannel started in the test's own process."""
+def sms_settings(smsc, *, window: int = 10, throughput: float = 500, binds: int = 1,
+                 binds_per_process: int | None = None) -> SmsSettings:
+    """The same for an SmsChannel (or SmsBinds) started in the test's own process."""
     return SmsSettings(enabled=True, smpp=SmppSettings(
         host=smsc.host, port=smsc.port, system_id=smsc.system_id, password=smsc.password,
-        window=window, throughput_per_second=throughput))
+        window=window, throughput_per_second=throughput, binds=binds,
+        binds_per_process=binds_per_process))

@@ -35,7 +35,7 @@ from sqlalchemy import update
 
 from core.calendar import holidays
 from core.dashboards.voice import Filters, Period, percentile
-from core.platform.errors import Forbidden, InvalidRequest
+from core.platform.errors import Forbidden, InvalidRequest, NotFound
 from core.voice.models import VoiceCase
 from tests.conftest import make_settings
 from tests.core.voice.conftest import PROOF, World, build_world
@@ -175,6 +175,8 @@ def test_the_league_ranks_on_medians_only_agencies_with_enough_cases(core, week)
     rows = core.dashboards.league(week.users["leadership"], WEEK)
     assert [(r.agency, r.rank, r.answered) for r in rows] == [("MUN", 1, 4),
                                                               ("HEALTH", None, 1)]
+    found = core.dashboards.voice_figures(week.users["leadership"], WEEK, now=NOW)
+    assert core.dashboards.league_of(found) == rows  # the page's: from the figures read
 
 
 def test_the_lists_behind_the_figures(core, week):
@@ -201,8 +203,18 @@ def test_an_agency_leader_sees_their_own_agency_only_and_others_nothing(core, we
     leader = week.users["leader_HEALTH"]
     own = core.dashboards.voice_figures(leader, WEEK, now=NOW)
     assert own.current.answered == 1 and [a.agency for a in own.by_agency] == ["HEALTH"]
-    with pytest.raises(Forbidden):
-        core.dashboards.voice_figures(leader, WEEK, Filters(agency="MUN"), now=NOW)
+    asked = core.dashboards.voice_figures(leader, WEEK, Filters(agency="HEALTH"), now=NOW)
+    assert asked.current == own.current
+    # Another agency is not found, exactly as one that does not exist.
+    refusals = []
+    for agency in ("MUN", "NOPE"):
+        with pytest.raises(NotFound) as refused:
+            core.dashboards.voice_figures(leader, WEEK, Filters(agency=agency), now=NOW)
+        refusals.append((refused.value.code, refused.value.field, refused.value.message))
+        with pytest.raises(NotFound):
+            core.dashboards.cases_behind(leader, "answered", WEEK, Filters(agency=agency),
+                                         now=NOW)
+    assert refusals[0] == refusals[1] == ("unknown_agency", "agency", "no such agency")
     for user in ("spec_MUN", "coord_EMIRATE", "admin"):
         with pytest.raises(Forbidden):
             core.dashboards.voice_figures(week.users[user], WEEK, now=NOW)

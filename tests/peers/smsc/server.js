@@ -66,6 +66,7 @@ const DEFAULT_SCRIPT = Object.freeze({
   receipt_err: '000',
   receipt_delay_ms: 0,
   receipt_id_format: 'as_sent', // 'as_sent' | 'lower' | 'decimal' | 'hex' | 'hex_lower' | 'unpadded'
+  mo_to: 'latest', // 'latest' | 'round_robin': the bound session /mo and /receipt use when none is named
   drop_on_next_submits: 0, // record that many submit_sm, then drop the connection unanswered
   refuse_binds: 0, // refuse that many binds with refuse_status ...
   refuse_binds_for_ms: 0, // ... or every bind for that long (counted from the /script call)
@@ -192,8 +193,14 @@ function pickSession(body) {
     return s;
   }
   if (!bound.length) throw new Error('no bound session');
+  if (script.mo_to === 'round_robin') {
+    roundRobin = (roundRobin + 1) % bound.length;
+    return bound[roundRobin];
+  }
   return bound[bound.length - 1];
 }
+
+let roundRobin = -1;
 
 // Wall-clock seconds with sub-millisecond precision (Date.now() counts whole ms), for
 // the times the peer stamps on what it sends and receives.
@@ -511,7 +518,25 @@ const routes = {
   'GET /state': () => publicState(),
   'POST /script': (body) => applyScript(body),
   'POST /reset': () => { reset(); return { ok: true }; },
+  // The state, then its lists emptied in the same turn of the event loop (nothing
+  // recorded in between is lost): a long run (bench/soak.py) reads the records in pieces.
+  'POST /take': () => {
+    const taken = publicState(); // holds the lists themselves: they are replaced, not emptied
+    for (const [name, value] of Object.entries(records)) {
+      if (Array.isArray(value)) records[name] = [];
+    }
+    return taken;
+  },
   'POST /mo': (body) => ({ sent: sendMo(body) }),
+  // The bound sessions and the deliver_sm_resps from index `after` on: what a driver
+  // redelivering unanswered MO polls, without the whole state's submits each time.
+  'POST /resps': (body) => ({
+    bound: boundSessions().map((s) => s.id),
+    resps: records.deliver_sm_resps.slice(body.after ?? 0),
+    count: records.deliver_sm_resps.length,
+  }),
+  // Several MOs in one call (a flood in a benchmark): the last PDU's record of each.
+  'POST /mos': (body) => ({ sent: body.mos.map((mo) => { const s = sendMo(mo); return s[s.length - 1]; }) }),
   'POST /receipt': (body) => ({ sent: receipt(body) }),
   'POST /unbind': (body) => {
     const session = pickSession(body);
@@ -537,10 +562,12 @@ const routes = {
     session.enquire_link();
     return { session: session.id };
   },
-  'POST /drop': () => {
-    const dropped = [...sessions].map((s) => s.id);
-    sessions.forEach((s) => s.socket.destroy());
-    return { dropped };
+  // Every SMPP socket, or the one `session` names.
+  'POST /drop': (body) => {
+    const chosen = body && body.session !== undefined
+      ? [...sessions].filter((s) => s.id === body.session) : [...sessions];
+    chosen.forEach((s) => s.socket.destroy());
+    return { dropped: chosen.map((s) => s.id) };
   },
 };
 
