@@ -11,9 +11,10 @@ e-mail channels and the scheduler: once, not once per web worker.
 
 A worker that dies (a crash, SIGKILL, the OOM killer) is replaced at once; one that ends
 before it serves is started again after 1, 2, 4, 8 s, and the fifth such end in a row
-ends the run (exit status 1). On SIGTERM or Ctrl-C the supervisor stops the web workers
-(each lets its requests in flight finish), then the background one, and exits 0 when
-every one stopped cleanly. A worker whose supervisor is gone (even by SIGKILL) stops too.
+ends the run (exit status 1); at the start, the first such end does. On SIGTERM or
+Ctrl-C the supervisor stops the web workers (each lets its requests in flight finish),
+then the background one, and exits 0 when every one stopped cleanly. A worker whose
+supervisor is gone (even by SIGKILL) stops too.
 
 What the workers share is kept outside their memory: the database (rate limits, leases,
 the SMS channel's heartbeat, staff sessions, IVR calls) and the run directory: the
@@ -51,10 +52,14 @@ log = logging.getLogger("gateway")
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
+# What a worker runs: a fresh interpreter (the role and number follow).
+WORKER_PROGRAM = (sys.executable, "-m", "gateway.worker")
 # Seconds a worker has to build its app and serve (a loaded machine, a slow database).
 START_SECONDS = 120.0
-# Ends before serving, in a row, after which the run ends instead of starting it again.
+# Ends before serving, in a row, after which the run ends instead of starting it again;
+# the wait before the next try, doubled after each.
 FAILED_STARTS = 5
+RETRY_AFTER = 1.0
 # How often the supervisor looks at its workers (a dead one is replaced this soon).
 LOOK_EVERY = 0.1
 # The longest a worker's own runner takes to stop its parts (each within its own time:
@@ -153,7 +158,7 @@ class Worker:
         os.set_blocking(read_end, False)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.worker", self.role, str(self.number)],
+                [*WORKER_PROGRAM, self.role, str(self.number)],
                 stdin=subprocess.PIPE, pass_fds=(*pass_fds, write_end), env=env,
                 # Not in the terminal's process group: Ctrl-C reaches the supervisor,
                 # which stops the workers in order.
@@ -310,7 +315,7 @@ class Workers:
             self._give_up(f"the {worker.label} ended before it served "
                           f"{FAILED_STARTS} times in a row ({ended(returncode)})")
             return
-        delay = 2.0 ** (worker.failed_starts - 1)
+        delay = RETRY_AFTER * 2.0 ** (worker.failed_starts - 1)
         log.warning("the %s ended before it served (%s); starting it again in "
                     "%.0f s", worker.label, ended(returncode), delay)
         worker.restart_at = time.monotonic() + delay

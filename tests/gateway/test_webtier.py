@@ -7,8 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -244,3 +246,76 @@ def test_sigterm_answers_the_request_in_flight_then_exits_zero(database_url, tmp
     assert served.process.returncode == 0, output
     assert output.rstrip().endswith("INFO gateway: stopped"), output
     assert "Traceback" not in output
+
+
+# --- the supervisor's rules, on stand-in workers (a few lines of Python each) ------------
+
+STAND_IN = '''
+import json, os, sys, time
+orders = json.loads(sys.stdin.readline())
+{body}
+'''
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    """``stand_in(body)``: the supervisor starts this program as each worker, its orders
+    read into ``orders`` first (``ready_fd``, ``run_dir``...)."""
+    from gateway import webtier
+
+    def use(body: str) -> None:
+        program = tmp_path / "worker.py"
+        program.write_text(STAND_IN.format(body=body))
+        monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+
+    monkeypatch.setattr(webtier, "RETRY_AFTER", 0.01)
+    return use
+
+
+@contextmanager
+def supervised(settings, workers: int = 1) -> Iterator:
+    import socket
+
+    from gateway.webtier import Workers, run_directory
+
+    with socket.socket() as sock, run_directory() as run_dir:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield Workers(settings, [sock], run_dir, web=workers, background=False)
+
+
+def test_a_worker_that_ends_before_it_serves_fails_the_start_in_one_line(settings,
+                                                                        stand_in):
+    from gateway.runner import Runner, StartFailed
+
+    stand_in("sys.exit(3)")
+
+    with supervised(settings, workers=2) as workers, pytest.raises(StartFailed) as failed:
+        Runner([workers], check_every=0.05).run()
+
+    assert re.fullmatch(r"the web worker [12] ended before it served \(exit status 3\); "
+                        "the lines above say why", str(failed.value))
+
+
+def test_a_worker_that_keeps_dying_before_it_serves_ends_the_run_with_status_one(
+        settings, stand_in, caplog):
+    from gateway.runner import Runner
+
+    # Serves once, then dies; every one started after it dies before it serves.
+    stand_in('''
+marker = os.path.join(orders["run_dir"], "served")
+if os.path.exists(marker):
+    sys.exit(3)
+open(marker, "w").close()
+os.write(orders["ready_fd"], b"1")
+time.sleep(0.2)
+''')
+
+    began = time.monotonic()
+    with supervised(settings) as workers:
+        status = Runner([workers], check_every=0.05).run()
+
+    assert status == 1
+    assert time.monotonic() - began < 30
+    assert "the web worker 1 ended before it served 5 times in a row (exit status 3)" \
+        in caplog.text

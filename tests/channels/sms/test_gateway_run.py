@@ -1,8 +1,10 @@
-"""`gateway run` with the SMS channel on: one process serves the portal and answers 74747."""
+"""`gateway run` with the SMS channel on: it serves the portal and answers 74747."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -33,6 +35,12 @@ def test_gateway_run_answers_an_sms_inquiry_and_stops_cleanly(core, database_url
         smsc.send_mo("استعلام ٤٤٧١٢٣٤", source_addr=APPLICANT)
         [submit] = smsc.wait_for(lambda state: [s for s in state["submits"]
                                                 if s["text"] == expected], timeout=30)
+        # A web worker tells the bind of the channel beside it (in the background worker)
+        # from its heartbeat.
+        deadline = time.monotonic() + 30
+        while details(port).get("sms") != {"bound": True}:
+            assert time.monotonic() < deadline, details(port)
+            time.sleep(0.2)
     finally:
         output = processes.stop(process)
     assert submit["data_coding"] == 8
@@ -66,6 +74,12 @@ def test_gateway_sms_on_its_own_shows_its_bind_in_any_machines_healthz_and_metri
     assert during[("gateway_sms_channel_bound",
                    frozenset({("holder", channel["holder"])}))] == 1
     assert scrape(client)[("gateway_sms_bound", frozenset())] == 0
+
+
+def details(port: int) -> dict:
+    """The detailed /healthz (loopback is the operator's network by default)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+        return json.loads(response.read())
 
 
 def scrape(client) -> dict[tuple[str, frozenset], float]:
