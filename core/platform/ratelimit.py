@@ -274,14 +274,15 @@ class DatabaseFailureCounts:
             return
         self._mark(failures)  # before it is counted: a suspect is read, unwritten and all
         with self._lock:
-            if not durable and not self._closed and all(
-                    self._unwritten[key] < self.max_unwritten for key in failures):
-                self._pending.update(failures)
-                self._unwritten.update(failures)
+            pending, unwritten = self._pending, self._unwritten
+            behind = not durable and not self._closed and all(
+                unwritten.get(key, 0) < self.max_unwritten for key in failures)
+            for key in failures:  # (Counter.update checks for a mapping first: slower)
+                pending[key] = pending.get(key, 0) + 1
+                unwritten[key] = unwritten.get(key, 0) + 1
+            if behind:
                 self._start_writer()
                 return
-            self._pending.update(failures)
-            self._unwritten.update(failures)
         self.flush()
 
     def flush(self) -> None:

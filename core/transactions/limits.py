@@ -48,7 +48,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from core.platform.ratelimit import FailureCounts, origin_group
+from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
 
 # A credential or number with this many times ``max_failures`` from anyone, within the
 # window, is under attack: one failure per origin and window for it from then on.
@@ -182,23 +182,36 @@ class BurstCounts:
     caller's transaction (``write``), the one that stores the burst. Other processes'
     failures during the burst (milliseconds) count from the next one. Failures of its
     counters this process still holds to write behind are written first, so the burst's
-    write leaves the shared counts exact (another process refuses where this one does)."""
+    write leaves the shared counts exact (another process refuses where this one does).
+
+    Only the counters that may have failures are read (the database's filter,
+    ``suspects``), as for one inquiry: a flood of strangers, each a new sender, reads
+    none. A counter taken for failure-free that fails in the burst is read before the
+    burst asks it again, so a stale filter lets through at most one failing inquiry
+    more per counter, as one by one."""
 
     def __init__(self, limits: InquiryLimits, inquiries: Iterable[Counted]) -> None:
         self._limits = limits
+        store = limits.counts
         keys = list(dict.fromkeys(key for counted in inquiries for key in counted.keys))
-        if keys and limits.counts.unwritten(keys):
-            limits.counts.flush()  # before the burst's transaction: its own
-        self._read = set(keys)
-        self._seen: dict[str, int] = dict(limits.counts.counts(keys)) if keys else {}
+        if keys and store.unwritten(keys):
+            store.flush()  # before the burst's transaction: its own
+        suspects = (store.suspects(keys) if isinstance(store, DatabaseFailureCounts)
+                    else keys)
+        self._read = set(keys)  # known: read now, or taken for failure-free (``_unsure``)
+        self._unsure = self._read.difference(suspects)
+        self._seen: dict[str, int] = dict(store.counts(suspects)) if suspects else {}
         self.failures: Counter[str] = Counter()
 
     def refused(self, counted: Counted) -> bool:
-        missing = [key for key in counted.keys if key not in self._read]
-        if missing:  # an inquiry the burst did not announce: read its counters now
+        failures = self.failures
+        missing = [key for key in counted.keys if key not in self._read
+                   or (failures[key] and key in self._unsure)]
+        if missing:  # not announced, or failed here though taken for failure-free
             self._seen.update(self._limits.counts.counts(missing))
             self._read.update(missing)
-        seen, failures = self._seen, self.failures
+            self._unsure.difference_update(missing)
+        seen = self._seen
         return self._limits.refused_by(counted, {
             key: seen.get(key, 0) + failures[key] for key in counted.keys})
 
@@ -207,9 +220,15 @@ class BurstCounts:
 
     def write(self, connection: Connection) -> None:
         """Add the burst's failures to the shared counters, in ``connection``'s
-        transaction; each failure once (a second call writes only those counted since)."""
+        transaction; each failure once (a second call writes only those counted since).
+        A counter never read is read again if asked after it (its count is then the
+        database's, the burst's failures in it once committed)."""
         if self.failures:
             self._limits.counts.add_in(connection, self.failures)
             for key, more in self.failures.items():
-                self._seen[key] = self._seen.get(key, 0) + more
+                if key in self._unsure:
+                    self._read.discard(key)
+                    self._unsure.discard(key)
+                else:
+                    self._seen[key] = self._seen.get(key, 0) + more
             self.failures = Counter()

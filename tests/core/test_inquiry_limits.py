@@ -11,7 +11,7 @@ import pytest
 from core.identity.national_id import _luhn_check_digit
 from core.platform.ratelimit import DatabaseFailureCounts
 from core.transactions.answer import Answer, Outcome
-from core.transactions.inquiry import InquiryService
+from core.transactions.inquiry import InquiryRequest, InquiryService
 from core.transactions.limits import STEP_UP_FACTOR, origin_group
 from gateway.bootstrap import build_core
 from tests import factories as f
@@ -510,3 +510,63 @@ def test_a_process_writes_what_waits_when_it_closes(transactions, clock):  # noq
     process.close()
 
     assert elsewhere.counts([counted.origin]) == {counted.origin: 1}
+
+
+# --- a burst (the SMS short code's): only the counters that may have failures -------------
+
+
+def sms_from(mobile: str, number: str = UNKNOWN_NUMBER) -> InquiryRequest:
+    """An SMS from ``mobile`` (+9665...), its only credential the sender's own mobile."""
+    return InquiryRequest(channel="sms", number_text=number, mobile=mobile, origin=mobile)
+
+
+def reads_of(service: InquiryService, monkeypatch) -> list[list[str]]:
+    """The keys of each read of the store's counters from now on."""
+    store, reads = service.limits.counts, []
+    real = store.counts
+
+    def counting(keys):
+        reads.append(list(keys))
+        return real(keys)
+
+    monkeypatch.setattr(store, "counts", counting)
+    return reads
+
+
+def test_a_burst_of_new_senders_reads_no_counter(transactions, clock, monkeypatch):  # noqa: F811
+    # A flood of strangers, each from a mobile that never failed: nothing to read (their
+    # counters have no row); their failures are written with the burst and counted next.
+    service = filtered(transactions, clock)
+    ask(service, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.9.9.9")
+    reads = reads_of(service, monkeypatch)
+    strangers = [sms_from(f"+96650000{k:04d}") for k in range(20)]
+
+    burst = service.batch(strangers)
+    assert [burst.inquire(r).outcome for r in strangers] == [Outcome.NOT_FOUND] * 20
+    with transactions.db.write_engine.begin() as connection:
+        burst.write(connection)
+
+    assert reads == []
+    again = service.batch(strangers[:1])  # now they may have failures: read
+    assert again.inquire(strangers[0]).outcome is Outcome.NOT_FOUND
+    assert reads and reads[0]
+
+
+def test_a_burst_answers_at_most_one_failing_inquiry_more_on_a_stale_filter(
+        transactions, clock):  # noqa: F811
+    # The filter's bound holds for a burst: a sender whose failures elsewhere this
+    # process has not seen yet is answered once more, then its counter is read and the
+    # rest of the burst is refused.
+    first, second = filtered(transactions, clock), filtered(transactions, clock)
+    assert ask(second, OTHERS_NUMBER, national_id=f.OTHER_NATIONAL_ID, origin="10.9.9.9"
+               ).found  # the second process has read the table: no failure yet
+    sender = "+966500001234"
+    for _ in range(3):
+        assert first.inquire(sms_from(sender)).outcome is Outcome.NOT_FOUND
+    first.flush()
+
+    requests = [sms_from(sender, f"{UNKNOWN_NUMBER[:-1]}{k}") for k in range(4)]
+    burst = second.batch(requests)
+
+    assert [burst.inquire(r).outcome for r in requests] == [
+        Outcome.NOT_FOUND, Outcome.RATE_LIMITED, Outcome.RATE_LIMITED, Outcome.RATE_LIMITED]
