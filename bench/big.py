@@ -484,12 +484,15 @@ def _check_imported(dsn: str, lives: list[big_data.Lifecycle], hashes: big_data.
 
 
 def _core(url: str, tmp: str):
-    from _servers import bench_settings
-
+    """The core as ``gateway run`` builds it (config.yaml and GATEWAY__* apply), with the
+    bench's key; ``inquiry.max_failures`` lifted as bench/inquiry_http.py lifts it (the
+    probes reuse the strangers' IDs)."""
     from gateway.bootstrap import build_core, check_schema
+    from gateway.settings import load_settings
 
-    settings = bench_settings({"url": url, "national_id_key": KEY, "port": 1,
-                               "var_dir": tmp})
+    settings = load_settings(None, database={"url": url}, security={"national_id_key": KEY},
+                             gateway={"secret_key": "bench-not-secret"},
+                             inquiry={"max_failures": 1_000_000_000}, var_dir=tmp)
     core = build_core(settings)
     problem = check_schema(core) if _CHECK_SCHEMA else None
     if problem:

@@ -123,7 +123,7 @@ def main() -> int:
         if imap is not None and smtp is not None:
             imap.start()
             smtp.start()
-        gateway = Gateway.start(url, work, smsc, imap, smtp)
+        gateway = Gateway.start(url, work, smsc, imap, smtp, trace=args.trace_memory)
         print(f"   gateway run: pid {gateway.process.pid}, http://127.0.0.1:{gateway.port}; "
               f"SMSC peer :{smsc.port}" + (f"; Dovecot :{imap.port}, SMTP sink :{smtp.port}"
                                           if imap and smtp else ""), flush=True)
@@ -158,6 +158,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rss-bound-mb", type=float, default=10.0)
     parser.add_argument("--rss-bound-percent", type=float, default=5.0)
     parser.add_argument("--fd-bound", type=int, default=5)
+    parser.add_argument("--trace-memory", action="store_true",
+                        help="tracemalloc in every gateway process (slower): what grew "
+                             "between the end of the warm-up and the end, by traceback")
     args = parser.parse_args()
     if make_url(args.database_url).get_backend_name() != "postgresql":
         parser.error("--database-url: a PostgreSQL database")
@@ -183,17 +186,20 @@ class Gateway:
 
     @classmethod
     def start(cls, url: str, work: Path, smsc: SmscPeer, imap: DovecotPeer | None,
-              smtp: SmtpPeer | None) -> Gateway:
+              smtp: SmtpPeer | None, *, trace: bool = False) -> Gateway:
         port = inquiry_http._free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), **_environment(url, work, port, smsc,
                                                                       imap, smtp)}
+        if trace:
+            env.update(_tracing(work))
         log_path = OUT / "soak-gateway.log"
         log = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "-c", "from gateway.cli import main; main()", "run"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         gateway = cls(process, port, log_path)
-        deadline = time.monotonic() + 90
+        # tracemalloc from the first import on makes the start several times slower.
+        deadline = time.monotonic() + (600 if trace else 120)
         while not gateway.healthy():
             if process.poll() is not None or time.monotonic() > deadline:
                 gateway.stop()
@@ -257,6 +263,47 @@ def _environment(url: str, work: Path, port: int, smsc: SmscPeer, imap: DovecotP
             "EMAIL__SMTP__FROM_ADDRESS": MAILBOX,
         })
     return {f"GATEWAY__{key}": value for key, value in env.items()}
+
+
+TRACE_OUT = OUT / "soak-tracemalloc.txt"
+# Loaded by every Python process of the gateway (``sitecustomize`` on its PYTHONPATH, with
+# --trace-memory only): tracemalloc from the start; SIGUSR2 takes a snapshot, the first
+# one the baseline, each later one compared with it and written to SOAK_TRACEMALLOC.
+_SITECUSTOMIZE = """
+import os, signal, tracemalloc
+tracemalloc.start(12)
+_first = []
+
+def _snapshot(signum, frame):
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    if not _first:
+        _first.append(snapshot)
+        return
+    with open(os.environ["SOAK_TRACEMALLOC"], "a") as out:
+        out.write(f"== process {os.getpid()}: grown since the first snapshot\\n")
+        for stat in snapshot.compare_to(_first[0], "traceback")[:12]:
+            out.write(f"{stat.size_diff / 1024:+10.1f} KiB {stat.count_diff:+8d} blocks\\n")
+            for line in stat.traceback.format()[-8:]:
+                out.write(f"      {line}\\n")
+
+signal.signal(signal.SIGUSR2, _snapshot)
+"""
+
+
+def _tracing(work: Path) -> dict[str, str]:
+    folder = work / "trace"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    TRACE_OUT.unlink(missing_ok=True)
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(TRACE_OUT)}
+
+
+def _snapshot_memory(root: int) -> None:
+    """SIGUSR2 to every process of the tree (--trace-memory)."""
+    for pid in process_tree(root):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR2)
 
 
 # --- the process tree --------------------------------------------------------------------
@@ -397,16 +444,27 @@ class Soak:
         for thread in threads:
             thread.start()
         next_sample = start
+        traced = False
         while time.monotonic() < end:
             next_sample += self.args.every
             _wait_until(min(next_sample, end))
             self._sample(time.monotonic() - start)
+            if args.trace_memory and not traced and time.monotonic() - start >= args.warmup:
+                _snapshot_memory(self.gateway.process.pid)  # the baseline
+                traced = True
             if self.gateway.process.poll() is not None:
                 raise SoakError(f"gateway run exited ({self.gateway.process.returncode}); "
                                 f"see {self.gateway.log_path}")
         for thread in threads:
             thread.join()  # an open loop that fell behind sends the rest now
         self.load_seconds = time.monotonic() - start
+        if traced:
+            pids = process_tree(self.gateway.process.pid)
+            _snapshot_memory(self.gateway.process.pid)
+            deadline = time.monotonic() + 300  # a snapshot of a busy process takes a while
+            while time.monotonic() < deadline and (not TRACE_OUT.exists() or TRACE_OUT.read_text(
+                    ).count("== process") < len(pids)):
+                time.sleep(2)
         settle = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < settle and (self._sms_outstanding() or self.mail_waiting):
             time.sleep(2)
@@ -666,6 +724,11 @@ class Soak:
         errors = sum(" ERROR " in line or "Traceback" in line for line in log.splitlines())
         print(f"   its log: {len(log.splitlines()):,} lines, {errors} errors or tracebacks "
               f"({self.gateway.log_path})")
+        if args.trace_memory and TRACE_OUT.exists():
+            print(f"   tracemalloc, grown from the end of the warm-up to the end of the load "
+                  f"(top of {TRACE_OUT}):")
+            for line in TRACE_OUT.read_text().splitlines()[:60]:
+                print(f"     {line}")
         broken = self.problems[:]
         if self.http_errors:
             broken.append(f"{self.http_errors} HTTP errors, e.g. {totals.http_errors[:3]}")
