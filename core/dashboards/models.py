@@ -93,6 +93,7 @@ class CaseCycleFact(Base):
 
 
 NO_CATEGORY = 0  # voice_daily's category of the cases without one (a key is never null)
+NO_SPECIALIST = 0  # voice_daily_specialists' specialist of the cases assigned to no one
 
 
 class DailyCount(Base):
@@ -129,6 +130,23 @@ class DailyCount(Base):
 DAILY_COUNTS = ("received", "acknowledged", "acknowledged_on_time", "answered",
                 "answered_on_time", "rated", "rating_sum", "satisfied", "reopened",
                 "warnings", "breaches", "leadership_alarms")
+
+
+class DailySpecialistCount(Base):
+    """Received and answered by local day, agency and the specialist a case is assigned
+    to now (an agency leader's volumes by specialist): the same as ``DailyCount``'s."""
+
+    __tablename__ = "voice_daily_specialists"
+    __table_args__ = (PrimaryKeyConstraint("agency_id", "day", "user_id"),)
+
+    agency_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int] = mapped_column(BigId)  # NO_SPECIALIST: none
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+SPECIALIST_COUNTS = ("received", "answered")
 
 
 def first_response_bins() -> list[str]:

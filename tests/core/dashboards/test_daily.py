@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from core.dashboards import daily, histogram, summary
-from core.dashboards.models import DailyCount, DashboardRefresh, daily_times, weekly_times
+from core.dashboards.models import (
+    SPECIALIST_COUNTS,
+    DailyCount,
+    DailySpecialistCount,
+    DashboardRefresh,
+    daily_times,
+    weekly_times,
+)
 from core.dashboards.voice import (
     ALL,
     EXACT_DAYS,
@@ -43,14 +50,17 @@ COUNTS = ("received", "acknowledged", "ack_on_time", "answered", "answer_on_time
 TIMES = ("ack_p50", "ack_p90", "answer_p50", "answer_p90")
 
 
-def rows(core) -> tuple[dict, dict, dict]:
-    """The daily counts, the daily times and the weekly times, by key."""
+def rows(core) -> tuple[dict, dict, dict, dict]:
+    """The daily counts, the daily times, the weekly times and the counts by
+    specialist, by key."""
     with core.db.read() as session:
         counts = {tuple(row[:5]): tuple(row[5:])
                   for row in session.execute(select(DailyCount.__table__))}
         times, weeks = ({tuple(row[:2]): tuple(row[2:]) for row in session.execute(select(t))}
                         for t in (daily_times, weekly_times))
-    return counts, times, weeks
+        specialists = {tuple(row[:3]): tuple(row[3:])
+                       for row in session.execute(select(DailySpecialistCount.__table__))}
+    return counts, times, weeks, specialists
 
 
 def assert_the_sums_of_the_facts(core) -> None:
@@ -95,6 +105,13 @@ def test_the_daily_tables_give_the_facts_figures(core, week, period):  # noqa: F
         compare(core, period, by)
     mun = week.agencies["MUN"]
     compare(core, period, "agency", Scope(agency_id=mun))
+    for scope in (Scope(), Scope(agency_id=mun)):  # by specialist: its own daily counts
+        with core.db.read() as session:
+            exact, read = (tallies_of(session, core.config.tz, period, scope, "specialist",
+                                      times=False, counts=SPECIALIST_COUNTS)
+                           for tallies_of in (fact_tallies, tallies))
+        assert {k: (t.received, t.answered) for k, t in read.items()} == \
+            {k: (t.received, t.answered) for k, t in exact.items()}
     compare(core, period, None, Scope(case_type="complaint"))
     with core.db.read() as session:
         whole = tallies(session, core.config.tz, period, Scope(), None)[None]
@@ -210,7 +227,7 @@ def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):  # no
 
 
 def test_the_histograms_hold_every_time_once_by_day_and_by_week(core, week):  # noqa: F811
-    _counts, times, weeks = rows(core)
+    _counts, times, weeks, _specialists = rows(core)
     for table in (times, weeks):
         first_responses = sum(row[0] for row in table.values())
         answers = sum(row[1] for row in table.values())

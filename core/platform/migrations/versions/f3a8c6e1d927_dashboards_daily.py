@@ -1,6 +1,8 @@
-"""the dashboards' daily tables: counts by day, agency, category, channel and type, and
+"""the dashboards' daily tables: counts by day, agency, category, channel and type (and
+by specialist), and
 histograms of the times by day and by week and agency; each fact's local days and bins
-and two indexes by agency; a full refresh left unfinished
+and two indexes by agency; the open cases' backlog indexed; a full refresh left
+unfinished
 
 Revision ID: f3a8c6e1d927
 Revises: b4d8f2a6c931
@@ -43,6 +45,9 @@ def upgrade() -> None:
                     ['agency_id', 'started_at'])
     op.create_index('ix_voice_case_facts_agency_answered', 'voice_case_facts',
                     ['agency_id', 'answered_at'])
+    op.create_index('ix_voice_cases_backlog', 'voice_cases',
+                    ['state', 'calendar_version', 'agency_id', 'cycle_started_at',
+                     'answer_due'])
     op.create_table(
         'voice_daily',
         sa.Column('day', sa.Date(), nullable=False),
@@ -55,6 +60,16 @@ def upgrade() -> None:
                                 name='pk_voice_daily'),
     )
     op.create_index('ix_voice_daily_agency', 'voice_daily', ['agency_id', 'day'])
+    op.create_table(
+        'voice_daily_specialists',
+        sa.Column('agency_id', _ID, nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('user_id', _ID, nullable=False),
+        sa.Column('received', sa.Integer(), nullable=False),
+        sa.Column('answered', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('agency_id', 'day', 'user_id',
+                                name='pk_voice_daily_specialists'),
+    )
     for table, first_day in (('voice_daily_times', 'day'), ('voice_weekly_times', 'week')):
         op.create_table(
             table,
@@ -78,8 +93,10 @@ def downgrade() -> None:
         batch_op.drop_column('full_pending')
     op.drop_table('voice_weekly_times')
     op.drop_table('voice_daily_times')
+    op.drop_table('voice_daily_specialists')
     op.drop_index('ix_voice_daily_agency', table_name='voice_daily')
     op.drop_table('voice_daily')
+    op.drop_index('ix_voice_cases_backlog', table_name='voice_cases')
     op.drop_index('ix_voice_case_facts_agency_answered', table_name='voice_case_facts')
     op.drop_index('ix_voice_case_facts_agency_started', table_name='voice_case_facts')
     with op.batch_alter_table('voice_case_facts', schema=None) as batch_op:
