@@ -149,6 +149,32 @@ class DailySpecialistCount(Base):
 SPECIALIST_COUNTS = ("received", "answered")
 
 
+class BacklogCount(Base):
+    """The open cases of one agency, category, channel and type as the summary's last
+    refresh counted them (its ``as_of``): open, overdue, and by whole working days open
+    (definitions: core.dashboards.voice). Counted anew at every refresh."""
+
+    __tablename__ = "voice_backlog"
+    __table_args__ = (
+        PrimaryKeyConstraint("agency_id", "category_id", "channel", "case_type"),)
+
+    agency_id: Mapped[int] = mapped_column(BigId)
+    category_id: Mapped[int] = mapped_column(BigId)  # NO_CATEGORY: none
+    channel: Mapped[str] = mapped_column(String(10))
+    case_type: Mapped[str] = mapped_column(String(12))
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_0_3: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_4_7: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_8_14: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_15_30: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_over_30: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# voice_backlog's ageing columns, in the order of core.dashboards.voice.AGEING's buckets.
+AGEING_COUNTS = ("ageing_0_3", "ageing_4_7", "ageing_8_14", "ageing_15_30", "ageing_over_30")
+
+
 def first_response_bins() -> list[str]:
     """voice_daily_times' columns of the first-response histogram, bin by bin."""
     return [f"fr{index:03d}" for index in range(BINS)]

@@ -1,5 +1,5 @@
 """the dashboards' daily tables: counts by day, agency, category, channel and type (and
-by specialist), and
+by specialist), the backlog at the last refresh, and
 histograms of the times by day and by week and agency; each fact's local days and bins
 and two indexes by agency; the open cases' backlog indexed; a full refresh left
 unfinished
@@ -70,6 +70,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('agency_id', 'day', 'user_id',
                                 name='pk_voice_daily_specialists'),
     )
+    op.create_table(
+        'voice_backlog',
+        sa.Column('agency_id', _ID, nullable=False),
+        sa.Column('category_id', _ID, nullable=False),
+        sa.Column('channel', sa.String(length=10), nullable=False),
+        sa.Column('case_type', sa.String(length=12), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False)
+          for name in ('open', 'overdue', 'ageing_0_3', 'ageing_4_7', 'ageing_8_14',
+                       'ageing_15_30', 'ageing_over_30')),
+        sa.PrimaryKeyConstraint('agency_id', 'category_id', 'channel', 'case_type',
+                                name='pk_voice_backlog'),
+    )
     for table, first_day in (('voice_daily_times', 'day'), ('voice_weekly_times', 'week')):
         op.create_table(
             table,
@@ -91,6 +103,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
         batch_op.drop_column('full_pending')
+    op.drop_table('voice_backlog')
     op.drop_table('voice_weekly_times')
     op.drop_table('voice_daily_times')
     op.drop_table('voice_daily_specialists')
