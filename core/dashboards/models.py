@@ -45,9 +45,10 @@ class CaseCycleFact(Base):
         Index("ix_voice_case_facts_acknowledged", "acknowledged_at", "agency_id"),
         Index("ix_voice_case_facts_answered", "answered_at", "agency_id"),
         Index("ix_voice_case_facts_last_alarm", "last_alarm_at"),
-        # One agency's cycles received or answered in a period (its leader's page: by
-        # specialist, the lists behind its figures).
+        # One agency's cycles received, first responded to or answered in a period (its
+        # leader's page: the exact percentiles, the lists behind its figures).
         Index("ix_voice_case_facts_agency_started", "agency_id", "started_at"),
+        Index("ix_voice_case_facts_agency_acknowledged", "agency_id", "acknowledged_at"),
         Index("ix_voice_case_facts_agency_answered", "agency_id", "answered_at"),
     )
 

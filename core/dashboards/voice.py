@@ -644,17 +644,21 @@ def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
 
 def _exact_times(session: Session, scope: Scope, start: datetime, end: datetime, key: Any,
                  total: bool, out: dict[Any, _Tally]) -> None:
-    """The exact percentiles of both times, from every cycle in the selection."""
+    """The exact percentiles of both times, from every cycle in the selection. By agency
+    within one agency, the whole is that agency's group: not read twice."""
     f = CaseCycleFact
     where = _where(scope)
-    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes, [
-            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
-            *where], total).items():
-        out[group].ack_p50, out[group].ack_p90 = p50, p90
-    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, [
-            f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
-            *where], total).items():
-        out[group].answer_p50, out[group].answer_p90 = p50, p90
+    one = scope.agency_id is not None and key is f.agency_id
+    for minutes, moment, fields in (
+            (f.first_response_minutes, f.acknowledged_at, ("ack_p50", "ack_p90")),
+            (f.answer_minutes, f.answered_at, ("answer_p50", "answer_p90"))):
+        found = _percentiles(session, key, minutes, [
+            moment >= start, moment < end, f.excluded.is_(False), *where], total and not one)
+        if total and one:
+            found[ALL] = found.get(scope.agency_id, (None, None))
+        for group, values in found.items():
+            for name, value in zip(fields, values, strict=True):
+                setattr(out[group], name, value)
 
 
 def _histogram_times(session: Session, scope: Scope, period: Period, by_agency: bool,

@@ -169,6 +169,8 @@ def test_the_weeks_figures_are_the_hand_worked_ones(core, week):
     assert (mun.agency, mun.current.answered, mun.current.median_answer_hours) == \
         ("MUN", 4, 8.75)  # even: (240 + 810) / 2 min
     assert (health.agency, health.current.answered, health.backlog.open) == ("HEALTH", 1, 0)
+    # An agency leader's whole is their agency's row, percentiles and all.
+    assert core.dashboards.voice_figures(week.users["leader_MUN"], WEEK).current == mun.current
 
 
 def test_the_league_ranks_on_medians_only_agencies_with_enough_cases(core, week):

@@ -1,7 +1,7 @@
 """the dashboards' daily tables: counts by day, agency, category, channel and type (and
 by specialist), the backlog at the last refresh, and
 histograms of the times by day and by week and agency; each fact's local days and bins
-and two indexes by agency; the open cases' backlog indexed; a full refresh left
+and three indexes by agency; the open cases' backlog indexed; a full refresh left
 unfinished
 
 Revision ID: f3a8c6e1d927
@@ -43,6 +43,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('answer_bin', sa.SmallInteger(), nullable=True))
     op.create_index('ix_voice_case_facts_agency_started', 'voice_case_facts',
                     ['agency_id', 'started_at'])
+    op.create_index('ix_voice_case_facts_agency_acknowledged', 'voice_case_facts',
+                    ['agency_id', 'acknowledged_at'])
     op.create_index('ix_voice_case_facts_agency_answered', 'voice_case_facts',
                     ['agency_id', 'answered_at'])
     op.create_index('ix_voice_cases_backlog', 'voice_cases',
@@ -111,6 +113,7 @@ def downgrade() -> None:
     op.drop_table('voice_daily')
     op.drop_index('ix_voice_cases_backlog', table_name='voice_cases')
     op.drop_index('ix_voice_case_facts_agency_answered', table_name='voice_case_facts')
+    op.drop_index('ix_voice_case_facts_agency_acknowledged', table_name='voice_case_facts')
     op.drop_index('ix_voice_case_facts_agency_started', table_name='voice_case_facts')
     with op.batch_alter_table('voice_case_facts', schema=None) as batch_op:
         batch_op.drop_column('answer_bin')
