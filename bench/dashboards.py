@@ -215,7 +215,7 @@ def _sizes(db: Database) -> None:
 
 def _emirate_page(dashboards: VoiceDashboards, period: Period) -> None:
     """Every call ``/dashboards/voice`` makes for leadership."""
-    dashboards.league_of(dashboards.voice_figures(LEADER, period, now=LATER))
+    dashboards.league_of(dashboards.voice_figures(LEADER, period))
     dashboards.trend(LEADER, period, step="week")
     dashboards.volumes(LEADER, period, by="channel")
     dashboards.volumes(LEADER, period, by="category")
@@ -224,7 +224,7 @@ def _emirate_page(dashboards: VoiceDashboards, period: Period) -> None:
 def _agency_page(dashboards: VoiceDashboards, period: Period) -> None:
     """Every call ``/dashboards/voice`` makes for an agency leader."""
     leader = AGENCY_LEADER_ACTOR
-    dashboards.voice_figures(leader, period, now=LATER)
+    dashboards.voice_figures(leader, period)
     dashboards.trend(leader, period, step="week")
     for by in ("channel", "category", "specialist"):
         dashboards.volumes(leader, period, by=by)
@@ -282,7 +282,7 @@ def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
               flush=True)
         for label, period in (("30 days", month), ("one year", year)):
             p95, found = _timed(lambda p=period: dashboards.voice_figures(
-                LEADER, p, now=LATER), rounds)
+                LEADER, p), rounds)
             print(f"   emirate figures, {label}: p95 {p95:.0f} ms {_verdict(p95, emirate_t)}")
             c = found.current
             print(f"      received {c.received:,}, answered {c.answered:,}, on time "
@@ -294,7 +294,7 @@ def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
             print(f"   emirate page (figures, league, trend, 2 volumes), {label}: p95 "
                   f"{p95:.0f} ms {_verdict(p95, emirate_t)}")
             p95, _ = _timed(lambda p=period: dashboards.voice_figures(
-                AGENCY_LEADER_ACTOR, p, now=LATER), rounds)
+                AGENCY_LEADER_ACTOR, p), rounds)
             print(f"   agency figures, {label}: p95 {p95:.0f} ms {_verdict(p95, agency_t)}")
             p95, _ = _timed(lambda p=period: _agency_page(dashboards, p), rounds)
             print(f"   agency page (figures, trend, 3 volumes, late cases), {label}: p95 "

@@ -41,8 +41,11 @@ from core.dashboards.histogram import BINS
 from core.dashboards.models import (
     DAILY_COUNTS,
     NO_CATEGORY,
+    NO_SPECIALIST,
+    SPECIALIST_COUNTS,
     CaseCycleFact,
     DailyCount,
+    DailySpecialistCount,
     answer_bins,
     daily_times,
     first_response_bins,
@@ -52,12 +55,13 @@ from core.dashboards.models import (
 COUNT_KEY = ("day", "agency_id", "category_id", "channel", "case_type")
 TIMES_KEY = ("day", "agency_id")
 WEEKS_KEY = ("week", "agency_id")
+SPECIALISTS_KEY = ("day", "agency_id", "user_id")  # every key's day first
 TIMES = ("first_responses", "answers", *first_response_bins(), *answer_bins())
 # Where each count sits in a row of ``Deltas.counts``.
 _AT = {name: i for i, name in enumerate(DAILY_COUNTS)}
 # What a fact's contributions are computed from (the facts' columns, by name).
 FACT_COLUMNS = (
-    "agency_id", "category_id", "channel", "case_type", "cycle", "excluded",
+    "agency_id", "category_id", "assigned_user_id", "channel", "case_type", "cycle", "excluded",
     "started_day", "acknowledged_day", "acknowledged_on_time", "answered_day",
     "answered_on_time", "rating", "reopened", "warning_day", "breach_day",
     "leadership_day", "first_response_bin", "answer_bin")
@@ -77,12 +81,21 @@ class Deltas:
     counts: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     times: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     weeks: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    specialists: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
 
     def _count(self, key: tuple[Any, ...], name: str, by: int) -> None:
         row = self.counts.get(key)
         if row is None:
             row = self.counts[key] = [0] * len(DAILY_COUNTS)
         row[_AT[name]] += by
+
+    def _by_specialist(self, fact: Mapping[str, Any], day: date, offset: int,
+                       by: int) -> None:
+        key = (day, fact["agency_id"], fact["assigned_user_id"] or NO_SPECIALIST)
+        row = self.specialists.get(key)
+        if row is None:
+            row = self.specialists[key] = [0] * len(SPECIALIST_COUNTS)
+        row[offset] += by
 
     def _time(self, day: date, agency_id: int, offsets: tuple[int, int], by: int) -> None:
         """One time more (or less): its count at ``offsets[0]``, its bin at
@@ -102,6 +115,7 @@ class Deltas:
                 fact["case_type"])
         if fact["cycle"] == 1 and fact["started_day"] is not None:
             self._count((fact["started_day"], *dims), "received", sign)
+            self._by_specialist(fact, fact["started_day"], 0, sign)
         counted = not fact["excluded"]
         day = fact["acknowledged_day"]
         if counted and day is not None:
@@ -115,6 +129,7 @@ class Deltas:
         if counted and day is not None:
             key = (day, *dims)
             self._count(key, "answered", sign)
+            self._by_specialist(fact, day, 1, sign)
             rating = fact["rating"]
             for name, holds in (("answered_on_time", fact["answered_on_time"]),
                                 ("rated", rating is not None),
@@ -135,6 +150,8 @@ class Deltas:
                                    dict[tuple[Any, ...], list[int]]]]:
         """Each table with its key's columns, its counts' columns and its changes."""
         return [(DailyCount.__table__, COUNT_KEY, DAILY_COUNTS, self.counts),
+                (DailySpecialistCount.__table__, SPECIALISTS_KEY, SPECIALIST_COUNTS,
+                 self.specialists),
                 (daily_times, TIMES_KEY, TIMES, self.times),
                 (weekly_times, WEEKS_KEY, TIMES, self.weeks)]
 
@@ -204,8 +221,9 @@ def _write(session: Session, table: str, names: tuple[str, ...],
 def prune(session: Session) -> None:
     """Remove the rows every count of which has gone back to zero (a case moved to
     another agency, a cycle no longer answered that day...)."""
-    d = DailyCount
+    d, p = DailyCount, DailySpecialistCount
     session.execute(delete(d).where(*(getattr(d, name) == 0 for name in DAILY_COUNTS)))
+    session.execute(delete(p).where(p.received == 0, p.answered == 0))
     for times in (daily_times, weekly_times):
         session.execute(delete(times).where(times.c.first_responses == 0,
                                             times.c.answers == 0))

@@ -145,7 +145,7 @@ class _Figures:
                     select(Agency.code).where(Agency.id == agency_id))
                 self._kept[agency_id] = figures_.figures(
                     session, self._config.tz, self._period, Filters(code),
-                    Scope(agency_id=agency_id), self._now)
+                    Scope(agency_id=agency_id))
         return self._kept[agency_id]
 
 

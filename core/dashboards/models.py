@@ -45,9 +45,10 @@ class CaseCycleFact(Base):
         Index("ix_voice_case_facts_acknowledged", "acknowledged_at", "agency_id"),
         Index("ix_voice_case_facts_answered", "answered_at", "agency_id"),
         Index("ix_voice_case_facts_last_alarm", "last_alarm_at"),
-        # One agency's cycles received or answered in a period (its leader's page: by
-        # specialist, the lists behind its figures).
+        # One agency's cycles received, first responded to or answered in a period (its
+        # leader's page: the exact percentiles, the lists behind its figures).
         Index("ix_voice_case_facts_agency_started", "agency_id", "started_at"),
+        Index("ix_voice_case_facts_agency_acknowledged", "agency_id", "acknowledged_at"),
         Index("ix_voice_case_facts_agency_answered", "agency_id", "answered_at"),
     )
 
@@ -93,6 +94,7 @@ class CaseCycleFact(Base):
 
 
 NO_CATEGORY = 0  # voice_daily's category of the cases without one (a key is never null)
+NO_SPECIALIST = 0  # voice_daily_specialists' specialist of the cases assigned to no one
 
 
 class DailyCount(Base):
@@ -129,6 +131,49 @@ class DailyCount(Base):
 DAILY_COUNTS = ("received", "acknowledged", "acknowledged_on_time", "answered",
                 "answered_on_time", "rated", "rating_sum", "satisfied", "reopened",
                 "warnings", "breaches", "leadership_alarms")
+
+
+class DailySpecialistCount(Base):
+    """Received and answered by local day, agency and the specialist a case is assigned
+    to now (an agency leader's volumes by specialist): the same as ``DailyCount``'s."""
+
+    __tablename__ = "voice_daily_specialists"
+    __table_args__ = (PrimaryKeyConstraint("agency_id", "day", "user_id"),)
+
+    agency_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int] = mapped_column(BigId)  # NO_SPECIALIST: none
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+SPECIALIST_COUNTS = ("received", "answered")
+
+
+class BacklogCount(Base):
+    """The open cases of one agency, category, channel and type as the summary's last
+    refresh counted them (its ``as_of``): open, overdue, and by whole working days open
+    (definitions: core.dashboards.voice). Counted anew at every refresh."""
+
+    __tablename__ = "voice_backlog"
+    __table_args__ = (
+        PrimaryKeyConstraint("agency_id", "category_id", "channel", "case_type"),)
+
+    agency_id: Mapped[int] = mapped_column(BigId)
+    category_id: Mapped[int] = mapped_column(BigId)  # NO_CATEGORY: none
+    channel: Mapped[str] = mapped_column(String(10))
+    case_type: Mapped[str] = mapped_column(String(12))
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_0_3: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_4_7: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_8_14: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_15_30: Mapped[int] = mapped_column(Integer, default=0)
+    ageing_over_30: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# voice_backlog's ageing columns, in the order of core.dashboards.voice.AGEING's buckets.
+AGEING_COUNTS = ("ageing_0_3", "ageing_4_7", "ageing_8_14", "ageing_15_30", "ageing_over_30")
 
 
 def first_response_bins() -> list[str]:

@@ -96,14 +96,12 @@ class VoiceDashboards:
     # --- the figures ----------------------------------------------------------------------
 
     def voice_figures(self, actor: Actor | None, period: Period,
-                      filters: Filters = EVERY, *,
-                      now: datetime | None = None) -> VoiceFigures:
-        """The figure set: the period's, the previous period's, the backlog now, by
-        agency, and ``as_of``."""
-        moment = now or self._clock()
+                      filters: Filters = EVERY) -> VoiceFigures:
+        """The figure set: the period's, the previous period's, the backlog (as of the
+        last refresh), by agency, and ``as_of``."""
         return self._read(actor, filters, f"figures {period.start}..{period.end}",
                           lambda session, scope: figures_.figures(
-                              session, self._tz, period, filters, scope, moment))
+                              session, self._tz, period, filters, scope))
 
     def league(self, actor: Actor | None, period: Period,
                filters: Filters = EVERY) -> list[LeagueRow]:

@@ -48,8 +48,8 @@ from core.calendar import versions
 from core.calendar.dates import local_date
 from core.calendar.working import Pause, WorkingCalendar
 from core.dashboards import daily, histogram
-from core.dashboards.models import CaseCycleFact, DashboardRefresh
-from core.dashboards.voice import SUMMARY
+from core.dashboards.models import BacklogCount, CaseCycleFact, DashboardRefresh
+from core.dashboards.voice import SUMMARY, count_backlog
 from core.platform.db import Database
 from core.platform.settings import CoreSettings
 from core.voice import deadlines, states
@@ -261,6 +261,11 @@ def refresh(db: Database, config: CoreSettings, *, now: datetime, full: bool = F
             daily.reload(session)
         elif result.cases:
             daily.prune(session)
+        # The backlog moves with time alone (ageing, overdue): counted anew each time.
+        session.execute(delete(BacklogCount))
+        backlog = count_backlog(session, now)
+        if backlog:
+            session.execute(insert(BacklogCount), backlog)
         state = session.get(DashboardRefresh, SUMMARY)
         if state is None:
             state = DashboardRefresh(name=SUMMARY, as_of=now, changes_from=now)

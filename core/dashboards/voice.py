@@ -34,11 +34,12 @@ two). None when there is no cycle.
 reopened. **Escalations**: alarms raised in the period, by level (warning at
 ``voice.warning_percent`` of the answer target, breach at the deadline, leadership).
 
-**Now** (from the live cases, whatever the period): *open* cases (their clock running or
-paused awaiting the citizen), *overdue* ones (clock running, answer deadline passed), and
-the backlog's *ageing*: open cases by whole working days since their cycle started, by
-their case's calendar version, pauses included (how long the case has been open, not its
-clock): 0–3, 4–7, 8–14, 15–30, over 30.
+**Now** (whatever the period; counted from the live cases at each refresh of the
+summary, so as of its ``as_of``; the lists behind them are live): *open* cases (their
+clock running or paused awaiting the citizen), *overdue* ones (clock running, answer
+deadline passed), and the backlog's *ageing*: open cases by whole working days since
+their cycle started, by their case's calendar version, pauses included (how long the
+case has been open, not its clock): 0–3, 4–7, 8–14, 15–30, over 30.
 
 **Agencies**: a case counts for the agency handling it now (a complaint about an
 agency's own staff is the emirate's). The league ranks agencies on their median answer
@@ -46,7 +47,7 @@ time (then on-time %), only those with at least ``voice.dashboard_min_cases`` an
 cycles in the period; the others are listed after, unranked.
 
 Every figure set carries ``as_of``: when the summary it was read from was last refreshed
-(the live figures are as of the read itself).
+(the lists behind the figures are as of the read itself).
 """
 
 from __future__ import annotations
@@ -81,10 +82,15 @@ from core.calendar.working import WorkingCalendar, from_minute, to_minute
 from core.dashboards import histogram
 from core.dashboards.daily import sunday
 from core.dashboards.models import (
+    AGEING_COUNTS,
     DAILY_COUNTS,
     NO_CATEGORY,
+    NO_SPECIALIST,
+    SPECIALIST_COUNTS,
+    BacklogCount,
     CaseCycleFact,
     DailyCount,
+    DailySpecialistCount,
     DashboardRefresh,
     answer_bins,
     daily_times,
@@ -362,15 +368,16 @@ def _pct(part: int, whole: int) -> float | None:
 # ``core.dashboards.histogram`` states (less than 1/16 of the value; exact under 32
 # minutes). The exact way costs a read of every cycle; the histograms' the same few
 # hundred rows whatever the count, and their error shrinks as cycles fill the bins. By
-# specialist (``volumes``), everything from the facts: the daily tables do not keep it.
+# specialist (``volumes``): received and answered from their own daily counts
+# (``voice_daily_specialists``), anything else from the facts.
 
 EXACT_DAYS = 31  # the longest period whose percentiles may be read exactly
 EXACT_CYCLES = 20_000  # and the most first responses and answers they may take in
 
 
 def _where(scope: Scope,
-           table: type[CaseCycleFact] | type[VoiceCase] | type[DailyCount] = CaseCycleFact,
-           ) -> list[ColumnElement[bool]]:
+           table: type[CaseCycleFact] | type[VoiceCase] | type[DailyCount]
+           | type[BacklogCount] = CaseCycleFact) -> list[ColumnElement[bool]]:
     """The scope's filters on the facts or the daily counts (the period figures) or,
     with ``VoiceCase``, on the live cases (the backlog now): the tables name these
     columns alike."""
@@ -507,8 +514,11 @@ def tallies(session: Session, tz: ZoneInfo, period: Period, scope: Scope,
     counts alone, and of the daily counts only ``counts`` (the others 0). Where each
     part is read from: the comment above."""
     if by == "specialist":
-        return fact_tallies(session, tz, period, scope, by, total=total, times=times,
-                            counts=counts)
+        if times or not set(counts) <= set(SPECIALIST_COUNTS) or scope.category_id \
+                or scope.channel or scope.case_type:
+            return fact_tallies(session, tz, period, scope, by, total=total, times=times,
+                                counts=counts)
+        return _totalled(_specialist_counts(session, scope, period, counts), total)
     out = _daily_counts(session, scope, period, _DAILY_KEYS[by] if by else None, counts)
     if times:
         cycles = sum(t.acknowledged + t.answered for t in out.values())
@@ -572,6 +582,22 @@ def _daily_counts(session: Session, scope: Scope, period: Period, key: Any,
     return out
 
 
+def _specialist_counts(session: Session, scope: Scope, period: Period,
+                       names: Sequence[str]) -> dict[Any, _Tally]:
+    """Received and answered by specialist (of one agency, or all): one range read."""
+    p = DailySpecialistCount
+    where = [p.day >= period.start, p.day <= period.end]
+    if scope.agency_id is not None:
+        where.append(p.agency_id == scope.agency_id)
+    out: dict[Any, _Tally] = defaultdict(_Tally)
+    for user_id, *sums in _grouped(session, p.user_id,
+                                   [func.sum(getattr(p, name)) for name in names], where):
+        tally = out[None if user_id == NO_SPECIALIST else user_id]
+        for name, found in zip(names, sums, strict=True):
+            setattr(tally, name, int(found or 0))
+    return out
+
+
 def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
                  key: Any, names: Sequence[str] = DAILY_COUNTS) -> dict[Any, _Tally]:
     """The same counts from the facts (by a dimension the daily counts do not keep):
@@ -618,17 +644,21 @@ def _fact_counts(session: Session, scope: Scope, start: datetime, end: datetime,
 
 def _exact_times(session: Session, scope: Scope, start: datetime, end: datetime, key: Any,
                  total: bool, out: dict[Any, _Tally]) -> None:
-    """The exact percentiles of both times, from every cycle in the selection."""
+    """The exact percentiles of both times, from every cycle in the selection. By agency
+    within one agency, the whole is that agency's group: not read twice."""
     f = CaseCycleFact
     where = _where(scope)
-    for group, (p50, p90) in _percentiles(session, key, f.first_response_minutes, [
-            f.acknowledged_at >= start, f.acknowledged_at < end, f.excluded.is_(False),
-            *where], total).items():
-        out[group].ack_p50, out[group].ack_p90 = p50, p90
-    for group, (p50, p90) in _percentiles(session, key, f.answer_minutes, [
-            f.answered_at >= start, f.answered_at < end, f.excluded.is_(False),
-            *where], total).items():
-        out[group].answer_p50, out[group].answer_p90 = p50, p90
+    one = scope.agency_id is not None and key is f.agency_id
+    for minutes, moment, fields in (
+            (f.first_response_minutes, f.acknowledged_at, ("ack_p50", "ack_p90")),
+            (f.answer_minutes, f.answered_at, ("answer_p50", "answer_p90"))):
+        found = _percentiles(session, key, minutes, [
+            moment >= start, moment < end, f.excluded.is_(False), *where], total and not one)
+        if total and one:
+            found[ALL] = found.get(scope.agency_id, (None, None))
+        for group, values in found.items():
+            for name, value in zip(fields, values, strict=True):
+                setattr(out[group], name, value)
 
 
 def _histogram_times(session: Session, scope: Scope, period: Period, by_agency: bool,
@@ -745,15 +775,15 @@ def _agencies(session: Session, ids: Iterable[int]) -> dict[int, Agency]:
         Agency.id.in_(wanted)))}
 
 
-def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters, scope: Scope,
-            now: datetime) -> VoiceFigures:
+def figures(session: Session, tz: ZoneInfo, period: Period, filters: Filters,
+            scope: Scope) -> VoiceFigures:
     """The figure set of ``period`` for ``scope``, the previous period beside it, the
-    backlog now, and the same per agency."""
+    backlog now (at the last refresh), and the same per agency."""
     previous_period = period.previous()
     current = tallies(session, tz, period, scope, total=True)
     previous = tallies(session, tz, previous_period, scope, total=True)
     current_total, previous_total = current.pop(ALL), previous.pop(ALL)
-    backlog = backlogs(session, scope, now)
+    backlog = backlogs(session, scope)
     ids = set(current) | set(previous) | set(backlog)
     agencies = _agencies(session, ids)
     by_agency = [
@@ -792,27 +822,42 @@ def ageing_edges(calendar: WorkingCalendar, now: datetime) -> list[datetime]:
     return edges
 
 
-def backlogs(session: Session, scope: Scope, now: datetime) -> dict[int, Backlog]:
-    """Open, overdue and ageing now, by agency, from the live cases."""
+def count_backlog(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Open, overdue and ageing at ``now``, by agency, category, channel and type, from
+    the live cases (what a refresh stores in ``voice_backlog``): one grouped read per
+    calendar version, on the open cases' own index."""
     c = VoiceCase
-    where = [c.state.in_(OPEN), *_where(scope, VoiceCase)]
-    found: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"open": 0, "overdue": 0, "ageing": [0] * len(AGEING)})
+    dims = (c.agency_id, c.category_id, c.channel, c.case_type)
+    found: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * (2 + len(AGEING)))
     overdue = case((and_(c.state.in_(RUNNING), c.answer_due < now), 1), else_=0)
-    for version in session.scalars(select(c.calendar_version).where(*where).distinct()):
+    for version in session.scalars(select(c.calendar_version).where(
+            c.state.in_(OPEN)).distinct()):
         edges = ageing_edges(versions.calendar(session, version), now)
         beyond = [func.sum(case((c.cycle_started_at <= edge, 1), else_=0)) for edge in edges]
-        for agency_id, count, late, *older in session.execute(
-                select(c.agency_id, func.count(), func.sum(overdue), *beyond)
-                .where(*where, c.calendar_version == version).group_by(c.agency_id)):
-            entry = found[agency_id]
-            entry["open"] += count
-            entry["overdue"] += int(late or 0)
+        for agency_id, category_id, channel, case_type, count, late, *older in \
+                session.execute(select(*dims, func.count(), func.sum(overdue), *beyond)
+                                .where(c.state.in_(OPEN), c.calendar_version == version)
+                                .group_by(*dims)):
+            entry = found[(agency_id, category_id or NO_CATEGORY, channel, case_type)]
+            entry[0] += count
+            entry[1] += int(late or 0)
             counts = [count] + [int(n or 0) for n in older] + [0]
             for i in range(len(AGEING)):
-                entry["ageing"][i] += counts[i] - counts[i + 1]
-    return {agency_id: Backlog(e["open"], e["overdue"], dict(zip(AGEING, e["ageing"], strict=True)))
-            for agency_id, e in found.items()}
+                entry[2 + i] += counts[i] - counts[i + 1]
+    return [dict(zip(("agency_id", "category_id", "channel", "case_type"), key, strict=True))
+            | dict(zip(("open", "overdue", *AGEING_COUNTS), counts, strict=True))
+            for key, counts in found.items()]
+
+
+def backlogs(session: Session, scope: Scope) -> dict[int, Backlog]:
+    """Open, overdue and ageing by agency, as the last refresh counted them."""
+    b = BacklogCount
+    columns = (b.open, b.overdue, *(getattr(b, name) for name in AGEING_COUNTS))
+    return {agency_id: Backlog(int(opened), int(late or 0), dict(zip(
+                AGEING, (int(n or 0) for n in ageing), strict=True)))
+            for agency_id, opened, late, *ageing in session.execute(
+                select(b.agency_id, *(func.sum(column) for column in columns))
+                .where(*_where(scope, BacklogCount)).group_by(b.agency_id))}
 
 
 def _sum_backlogs(parts: Iterable[Backlog]) -> Backlog:

@@ -90,6 +90,10 @@ class VoiceCase(Base):
         Index("ix_voice_cases_received", "received_at", "id"),
         # The cases changed since the dashboards' last refresh (core/dashboards/summary.py).
         Index("ix_voice_cases_updated", "updated_at"),
+        # The dashboards' backlog now (open, overdue, ageing by agency): read from the
+        # index alone (core/dashboards/voice.py ``backlogs``).
+        Index("ix_voice_cases_backlog", "state", "calendar_version", "agency_id",
+              "cycle_started_at", "answer_due"),
         # Similar cases on PostgreSQL (core/voice/similar.py): pg_trgm's trigram index on
         # the folded text; the migration makes it where the extension may be created.
         Index("ix_voice_cases_text_trgm", "text_folded", postgresql_using="gin",

@@ -41,8 +41,7 @@ def test_one_refresh_per_interval_whichever_scheduler_runs_it(core, settings, wo
     again = second.refresh_dashboards()
     assert again is not None and again.cases >= 1
     figures = core.dashboards.voice_figures(world.users["leadership"],
-                                            Period(date(2026, 11, 22), date(2026, 11, 22)),
-                                            now=clock.now)
+                                            Period(date(2026, 11, 22), date(2026, 11, 22)))
     assert figures.current.received == 2 and figures.as_of == clock.now
     first.stop()
     second.stop()

@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from core.dashboards import daily, histogram, summary
-from core.dashboards.models import DailyCount, DashboardRefresh, daily_times, weekly_times
+from core.dashboards.models import (
+    SPECIALIST_COUNTS,
+    DailyCount,
+    DailySpecialistCount,
+    DashboardRefresh,
+    daily_times,
+    weekly_times,
+)
 from core.dashboards.voice import (
     ALL,
     EXACT_DAYS,
@@ -43,14 +50,17 @@ COUNTS = ("received", "acknowledged", "ack_on_time", "answered", "answer_on_time
 TIMES = ("ack_p50", "ack_p90", "answer_p50", "answer_p90")
 
 
-def rows(core) -> tuple[dict, dict, dict]:
-    """The daily counts, the daily times and the weekly times, by key."""
+def rows(core) -> tuple[dict, dict, dict, dict]:
+    """The daily counts, the daily times, the weekly times and the counts by
+    specialist, by key."""
     with core.db.read() as session:
         counts = {tuple(row[:5]): tuple(row[5:])
                   for row in session.execute(select(DailyCount.__table__))}
         times, weeks = ({tuple(row[:2]): tuple(row[2:]) for row in session.execute(select(t))}
                         for t in (daily_times, weekly_times))
-    return counts, times, weeks
+        specialists = {tuple(row[:3]): tuple(row[3:])
+                       for row in session.execute(select(DailySpecialistCount.__table__))}
+    return counts, times, weeks, specialists
 
 
 def assert_the_sums_of_the_facts(core) -> None:
@@ -95,6 +105,13 @@ def test_the_daily_tables_give_the_facts_figures(core, week, period):  # noqa: F
         compare(core, period, by)
     mun = week.agencies["MUN"]
     compare(core, period, "agency", Scope(agency_id=mun))
+    for scope in (Scope(), Scope(agency_id=mun)):  # by specialist: its own daily counts
+        with core.db.read() as session:
+            exact, read = (tallies_of(session, core.config.tz, period, scope, "specialist",
+                                      times=False, counts=SPECIALIST_COUNTS)
+                           for tallies_of in (fact_tallies, tallies))
+        assert {k: (t.received, t.answered) for k, t in read.items()} == \
+            {k: (t.received, t.answered) for k, t in exact.items()}
     compare(core, period, None, Scope(case_type="complaint"))
     with core.db.read() as session:
         whole = tallies(session, core.config.tz, period, Scope(), None)[None]
@@ -135,8 +152,8 @@ def test_acts_either_side_of_midnight_count_on_their_own_days(core, week):  # no
     done = refresh(core, local(4, 0, 10, month=12))
     assert done.cases >= 1 and not done.full
     leadership = week.users["leadership"]
-    on_thursday = core.dashboards.voice_figures(leadership, thursday, now=NOW).current
-    on_friday = core.dashboards.voice_figures(leadership, friday, now=NOW).current
+    on_thursday = core.dashboards.voice_figures(leadership, thursday).current
+    on_friday = core.dashboards.voice_figures(leadership, friday).current
     assert (on_thursday.received, on_thursday.acknowledged, on_thursday.answered) == (1, 1, 0)
     assert (on_friday.received, on_friday.acknowledged, on_friday.answered) == (0, 0, 1)
     counts, *_times = rows(core)
@@ -150,10 +167,10 @@ def test_a_reopened_case_counts_again_on_its_first_answers_day(core, week):  # n
     """B, answered Thursday 26 November, is reopened a week later: its first cycle now
     counts as reopened on the 26th, and its second cycle is no case received again."""
     leadership = week.users["leadership"]
-    before = core.dashboards.voice_figures(leadership, WEEK, now=NOW).current
+    before = core.dashboards.voice_figures(leadership, WEEK).current
     week.voice.citizen_act(week.cases["B"], "reopen", PROOF, now=NOW + timedelta(hours=1))
     refresh(core, NOW + timedelta(hours=2))
-    after = core.dashboards.voice_figures(leadership, WEEK, now=NOW).current
+    after = core.dashboards.voice_figures(leadership, WEEK).current
     assert (before.reopened, after.reopened) == (1, 2)
     assert after.received == before.received and after.answered == before.answered
     counts, *_times = rows(core)
@@ -174,7 +191,7 @@ def test_a_case_sent_to_another_agency_moves_its_counts(core, week):  # noqa: F8
     today = Period(date(2026, 12, 3), date(2026, 12, 3))
 
     def received() -> dict[str, int]:
-        found = core.dashboards.voice_figures(leadership, today, now=NOW)
+        found = core.dashboards.voice_figures(leadership, today)
         return {row.agency: row.current.received for row in found.by_agency
                 if row.current.received}
 
@@ -210,7 +227,7 @@ def test_a_full_refresh_stopped_halfway_is_done_again_in_full(core, week):  # no
 
 
 def test_the_histograms_hold_every_time_once_by_day_and_by_week(core, week):  # noqa: F811
-    _counts, times, weeks = rows(core)
+    _counts, times, weeks, _specialists = rows(core)
     for table in (times, weeks):
         first_responses = sum(row[0] for row in table.values())
         answers = sum(row[1] for row in table.values())
@@ -279,3 +296,21 @@ def test_an_alarm_raised_without_the_level_before_counts(core, week):  # noqa: F
     assert exact.escalations == read.escalations == {"warning": 0, "breach": 1,
                                                       "leadership": 0}
     assert_the_sums_of_the_facts(core)
+
+
+def test_the_backlog_is_counted_at_each_refresh(core, week):  # noqa: F811
+    """Open, overdue and ageing are the live cases' at the last refresh: a case filed
+    after it counts from the next one, and time alone moves the ageing."""
+    leadership = week.users["leadership"]
+    before = core.dashboards.voice_figures(leadership, WEEK).backlog
+    assert (before.open, before.overdue) == (4, 3)
+    at(week, NOW + timedelta(minutes=10)).file("complaint", "MUN")
+    assert core.dashboards.voice_figures(leadership, WEEK).backlog == before
+    refresh(core, NOW + timedelta(minutes=20))
+    after = core.dashboards.voice_figures(leadership, WEEK).backlog
+    assert (after.open, after.ageing["0-3"]) == (5, before.ageing["0-3"] + 1)
+    refresh(core, NOW + timedelta(days=7))  # nothing changed; a working week went by
+    later = core.dashboards.voice_figures(leadership, WEEK).backlog
+    assert later.open == 5 and later.ageing["0-3"] == 0 and later.overdue == 5
+    mun = core.dashboards.voice_figures(week.users["leader_MUN"], WEEK).backlog
+    assert mun.open == 5  # all of them are MUN's

@@ -115,7 +115,7 @@ def send(core, now: datetime = SUNDAY, holder: str = "test") -> int:
 
 @pytest.mark.postgres
 def test_the_numbers_are_the_dashboards(core, world):
-    figures = core.dashboards.voice_figures(world.users["leadership"], WEEK, now=SUNDAY)
+    figures = core.dashboards.voice_figures(world.users["leadership"], WEEK)
     assert (figures.current.received, figures.current.answered,
             figures.current.on_time_pct, figures.current.median_answer_hours,
             figures.backlog.open, figures.backlog.overdue) == (3, 2, 100.0, 2.5, 1, 1)
@@ -127,7 +127,7 @@ def test_the_numbers_are_the_dashboards(core, world):
     assert sms.body == ("صوت المواطن، الأسبوع المنتهي 1448/06/18هـ (2026/11/28م): "
                         "3 واردة، 2 مجابة، 100% في الموعد، 1 متأخرة.")
     mun = core.dashboards.voice_figures(world.users["leader_MUN"], WEEK,
-                                        Filters("MUN"), now=SUNDAY)
+                                        Filters("MUN"))
     english = next(n for n in outbox(core) if n.recipient == "mun@example.sa")
     assert english.language == "en"
     assert english.body.startswith(
@@ -144,7 +144,7 @@ def test_leadership_sees_the_agencies_the_latest_first_in_arabic(core, world):
     page = html_of(core, mail)
     assert '<html lang="ar" dir="rtl">' in page
     names = {a.agency: a.name_ar for a in core.dashboards.voice_figures(
-        world.users["leadership"], WEEK, now=SUNDAY).by_agency}
+        world.users["leadership"], WEEK).by_agency}
     assert names["MUN"] != names["HEALTH"]
     # MUN has the overdue case: first, though HEALTH's code comes first.
     assert page.index(names["MUN"]) < page.index(names["HEALTH"])
@@ -247,7 +247,7 @@ def test_two_schedulers_at_once_send_each_message_once(core, world, settings):
 @pytest.mark.postgres
 def test_a_user_queued_meanwhile_is_not_queued_again(core, world):
     """A scheduler that lost its lease mid-run: the outbox's causes still decide."""
-    figures = core.dashboards.voice_figures(world.users["leadership"], WEEK, now=SUNDAY)
+    figures = core.dashboards.voice_figures(world.users["leadership"], WEEK)
     user = digest.Leader(world.users["leadership"].user_id, "leadership", None,
                          "amir@example.sa", "+966500000001", "ar")
     for expected in (1, 0):

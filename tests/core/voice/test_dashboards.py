@@ -143,7 +143,7 @@ def test_percentiles_interpolate_between_the_nearest_ranks():
 
 def test_the_weeks_figures_are_the_hand_worked_ones(core, week):
     leadership = week.users["leadership"]
-    result = core.dashboards.voice_figures(leadership, WEEK, now=NOW)
+    result = core.dashboards.voice_figures(leadership, WEEK)
     now = result.current
     assert now.received == 9  # A B C D F G H H8 H7; a reopening is no new case
     assert (now.acknowledged, now.acknowledged_on_time) == (6, 5)  # C, D out; B late
@@ -169,13 +169,15 @@ def test_the_weeks_figures_are_the_hand_worked_ones(core, week):
     assert (mun.agency, mun.current.answered, mun.current.median_answer_hours) == \
         ("MUN", 4, 8.75)  # even: (240 + 810) / 2 min
     assert (health.agency, health.current.answered, health.backlog.open) == ("HEALTH", 1, 0)
+    # An agency leader's whole is their agency's row, percentiles and all.
+    assert core.dashboards.voice_figures(week.users["leader_MUN"], WEEK).current == mun.current
 
 
 def test_the_league_ranks_on_medians_only_agencies_with_enough_cases(core, week):
     rows = core.dashboards.league(week.users["leadership"], WEEK)
     assert [(r.agency, r.rank, r.answered) for r in rows] == [("MUN", 1, 4),
                                                               ("HEALTH", None, 1)]
-    found = core.dashboards.voice_figures(week.users["leadership"], WEEK, now=NOW)
+    found = core.dashboards.voice_figures(week.users["leadership"], WEEK)
     assert core.dashboards.league_of(found) == rows  # the page's: from the figures read
 
 
@@ -201,15 +203,15 @@ def test_the_lists_behind_the_figures(core, week):
 
 def test_an_agency_leader_sees_their_own_agency_only_and_others_nothing(core, week):
     leader = week.users["leader_HEALTH"]
-    own = core.dashboards.voice_figures(leader, WEEK, now=NOW)
+    own = core.dashboards.voice_figures(leader, WEEK)
     assert own.current.answered == 1 and [a.agency for a in own.by_agency] == ["HEALTH"]
-    asked = core.dashboards.voice_figures(leader, WEEK, Filters(agency="HEALTH"), now=NOW)
+    asked = core.dashboards.voice_figures(leader, WEEK, Filters(agency="HEALTH"))
     assert asked.current == own.current
     # Another agency is not found, exactly as one that does not exist.
     refusals = []
     for agency in ("MUN", "NOPE"):
         with pytest.raises(NotFound) as refused:
-            core.dashboards.voice_figures(leader, WEEK, Filters(agency=agency), now=NOW)
+            core.dashboards.voice_figures(leader, WEEK, Filters(agency=agency))
         refusals.append((refused.value.code, refused.value.field, refused.value.message))
         with pytest.raises(NotFound):
             core.dashboards.cases_behind(leader, "answered", WEEK, Filters(agency=agency),
@@ -217,7 +219,7 @@ def test_an_agency_leader_sees_their_own_agency_only_and_others_nothing(core, we
     assert refusals[0] == refusals[1] == ("unknown_agency", "agency", "no such agency")
     for user in ("spec_MUN", "coord_EMIRATE", "admin"):
         with pytest.raises(Forbidden):
-            core.dashboards.voice_figures(week.users[user], WEEK, now=NOW)
+            core.dashboards.voice_figures(week.users[user], WEEK)
 
 
 def test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, week):
@@ -226,13 +228,13 @@ def test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, we
     assert again is not None and again.cases == 0  # nothing changed since (the overlap:
     # the changes of the last ten minutes before NOW are none here)
     leadership = week.users["leadership"]
-    before = core.dashboards.voice_figures(leadership, WEEK, now=NOW)
+    before = core.dashboards.voice_figures(leadership, WEEK)
     week.voice.citizen_act(week.cases["A"], "rate", PROOF, rating=4,
                            now=NOW + timedelta(hours=1))
     assert core.dashboards.refresh("other", ttl, now=NOW + timedelta(hours=2)) is None
     done = core.dashboards.refresh("test", ttl, now=NOW + timedelta(hours=2))
     assert done is not None and done.cases == 1
-    after = core.dashboards.voice_figures(leadership, WEEK, now=NOW)
+    after = core.dashboards.voice_figures(leadership, WEEK)
     assert (after.current.rated, after.current.satisfaction_mean) == (3, 4.0)
     assert after.as_of == NOW + timedelta(hours=2)
     with pytest.raises(InvalidRequest):  # a rebuild waits for no running refresh
@@ -240,7 +242,7 @@ def test_the_refresh_is_incremental_idempotent_and_once_across_machines(core, we
     assert core.dashboards.release("test")
     rebuilt = core.dashboards.rebuild(now=NOW + timedelta(hours=3))
     assert rebuilt.full and (rebuilt.cases, rebuilt.facts) == (11, 12)  # F has two cycles
-    assert core.dashboards.voice_figures(leadership, WEEK, now=NOW).current == after.current
+    assert core.dashboards.voice_figures(leadership, WEEK).current == after.current
     assert before.current.answered == after.current.answered
 
 
@@ -276,7 +278,7 @@ def test_every_read_is_audited(core, week):
 
     from core.access.models import AuditEntry
 
-    core.dashboards.voice_figures(week.users["leader_MUN"], WEEK, now=NOW)
+    core.dashboards.voice_figures(week.users["leader_MUN"], WEEK)
     with core.db.read() as session:
         rows = session.execute(select(AuditEntry.object_kind, AuditEntry.object_id)
                                .where(AuditEntry.object_kind == "voice_figures")).all()

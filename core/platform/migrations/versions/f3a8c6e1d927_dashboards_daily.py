@@ -1,6 +1,8 @@
-"""the dashboards' daily tables: counts by day, agency, category, channel and type, and
+"""the dashboards' daily tables: counts by day, agency, category, channel and type (and
+by specialist), the backlog at the last refresh, and
 histograms of the times by day and by week and agency; each fact's local days and bins
-and two indexes by agency; a full refresh left unfinished
+and three indexes by agency; the open cases' backlog indexed; a full refresh left
+unfinished
 
 Revision ID: f3a8c6e1d927
 Revises: e7c4a9f2b316
@@ -41,8 +43,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('answer_bin', sa.SmallInteger(), nullable=True))
     op.create_index('ix_voice_case_facts_agency_started', 'voice_case_facts',
                     ['agency_id', 'started_at'])
+    op.create_index('ix_voice_case_facts_agency_acknowledged', 'voice_case_facts',
+                    ['agency_id', 'acknowledged_at'])
     op.create_index('ix_voice_case_facts_agency_answered', 'voice_case_facts',
                     ['agency_id', 'answered_at'])
+    op.create_index('ix_voice_cases_backlog', 'voice_cases',
+                    ['state', 'calendar_version', 'agency_id', 'cycle_started_at',
+                     'answer_due'])
     op.create_table(
         'voice_daily',
         sa.Column('day', sa.Date(), nullable=False),
@@ -55,6 +62,28 @@ def upgrade() -> None:
                                 name='pk_voice_daily'),
     )
     op.create_index('ix_voice_daily_agency', 'voice_daily', ['agency_id', 'day'])
+    op.create_table(
+        'voice_daily_specialists',
+        sa.Column('agency_id', _ID, nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('user_id', _ID, nullable=False),
+        sa.Column('received', sa.Integer(), nullable=False),
+        sa.Column('answered', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('agency_id', 'day', 'user_id',
+                                name='pk_voice_daily_specialists'),
+    )
+    op.create_table(
+        'voice_backlog',
+        sa.Column('agency_id', _ID, nullable=False),
+        sa.Column('category_id', _ID, nullable=False),
+        sa.Column('channel', sa.String(length=10), nullable=False),
+        sa.Column('case_type', sa.String(length=12), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False)
+          for name in ('open', 'overdue', 'ageing_0_3', 'ageing_4_7', 'ageing_8_14',
+                       'ageing_15_30', 'ageing_over_30')),
+        sa.PrimaryKeyConstraint('agency_id', 'category_id', 'channel', 'case_type',
+                                name='pk_voice_backlog'),
+    )
     for table, first_day in (('voice_daily_times', 'day'), ('voice_weekly_times', 'week')):
         op.create_table(
             table,
@@ -76,11 +105,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('dashboard_refreshes', schema=None) as batch_op:
         batch_op.drop_column('full_pending')
+    op.drop_table('voice_backlog')
     op.drop_table('voice_weekly_times')
     op.drop_table('voice_daily_times')
+    op.drop_table('voice_daily_specialists')
     op.drop_index('ix_voice_daily_agency', table_name='voice_daily')
     op.drop_table('voice_daily')
+    op.drop_index('ix_voice_cases_backlog', table_name='voice_cases')
     op.drop_index('ix_voice_case_facts_agency_answered', table_name='voice_case_facts')
+    op.drop_index('ix_voice_case_facts_agency_acknowledged', table_name='voice_case_facts')
     op.drop_index('ix_voice_case_facts_agency_started', table_name='voice_case_facts')
     with op.batch_alter_table('voice_case_facts', schema=None) as batch_op:
         batch_op.drop_column('answer_bin')
