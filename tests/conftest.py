@@ -242,10 +242,15 @@ def staff_client(client, staff_token):
 ON_POSTGRES = os.environ.get("GATEWAY_TEST_DATABASE_URL", "").startswith("postgresql")
 
 
+# The fixtures that read the databases .ci/run names: GATEWAY_TEST_DATABASE_URL, and the
+# replica and PgBouncer of the PostgreSQL pass (GATEWAY_TEST_REPLICA_URL, ..._PGBOUNCER_URL).
+DATABASE_FIXTURES = frozenset({"database_url", "replica_url", "pgbouncer_url"})
+
+
 def uses_database(item) -> bool:
-    """Whether the test reaches the database under test: ``database_url`` (the only
-    fixture that reads GATEWAY_TEST_DATABASE_URL) is in its fixture closure."""
-    return "database_url" in getattr(item, "fixturenames", ())
+    """Whether the test reaches a database under test: one of ``DATABASE_FIXTURES`` is in
+    its fixture closure."""
+    return not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -269,7 +274,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_fixture_setup(fixturedef, request):
     """A fixture on the database, fetched by a test that does not ask for it by name
     (``request.getfixturevalue``), would escape the PostgreSQL pass: refuse it."""
-    if request.scope == "function" and "database_url" in fixturedef.argnames \
+    if request.scope == "function" and not DATABASE_FIXTURES.isdisjoint(fixturedef.argnames) \
             and not uses_database(request.node):
         pytest.fail(f"{request.node.nodeid} fetches the database fixture "
                     f"{fixturedef.argname!r} with request.getfixturevalue: name a database "
