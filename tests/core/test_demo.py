@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,12 +83,10 @@ def test_the_first_transaction_is_the_fixed_one():
         (DEMO_NUMBER, DEMO_NATIONAL_ID, DEMO_MOBILE, "assigned")
 
 
-def test_the_default_demo_loads_fast_with_every_status(core):
-    started = time.perf_counter()
-
+def test_the_default_demo_loads_with_every_status(core):
+    # How long it takes is a benchmark's business (bench/README.md), not a test's.
     report = load_demo(core)
 
-    assert time.perf_counter() - started < 10
     assert sum(statuses(core).values()) == 300
     assert set(statuses(core)) == {"registered", "referred", "assigned", "issued",
                                    "reply_received", "closed"}
