@@ -32,7 +32,7 @@ __all__ = ["SmsBinds"]
 
 
 class SmsBinds:
-    """This process's binds; ``start``/``stop`` or ``run_until``, like one channel."""
+    """This process's binds, started and stopped together like one channel."""
 
     def __init__(self, core: Core, settings: SmsSettings, *, timings: Timings | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -85,11 +85,3 @@ class SmsBinds:
         for thread in threads:
             thread.join()
 
-    def run_until(self, stop: threading.Event) -> None:
-        """Run in the foreground until ``stop`` is set."""
-        self.start()
-        try:
-            while not stop.wait(1.0):
-                pass
-        finally:
-            self.stop()

@@ -63,7 +63,7 @@ def shorten_gil_turns() -> None:
 
 
 class SmsChannel:
-    """The short code over one SMPP bind; ``start``/``stop`` or ``run_until``.
+    """The short code over one SMPP bind, started and stopped by the runner.
 
     ``short_code`` and ``receipts`` are given when the process's binds share them
     (``channels.sms.binds.SmsBinds``): one answers budget per mobile, and a receipt
@@ -164,14 +164,6 @@ class SmsChannel:
         except Exception:
             log.exception("could not clear the SMS channel's heartbeat")
 
-    def run_until(self, stop: threading.Event) -> None:
-        """Run in the foreground until ``stop`` is set (``gateway sms``)."""
-        self.start()
-        try:
-            while not stop.wait(1.0):
-                pass
-        finally:
-            self.stop()
 
     def _alive(self) -> bool:
         """Whether the threads the heartbeat stands for run (or were not started yet)."""
