@@ -26,7 +26,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @contextmanager
 def serving(app) -> Iterator[str]:
     """The app under waitress on a free local port; its URL while the block runs."""
-    server = create_server(app, host="127.0.0.1", port=0)
+    # A map of its own: waitress's default is one map for the whole process, and closing
+    # everything in it at the end would close another test's server (its trigger's fd
+    # then gone: EBADF at that server's own end).
+    server = create_server(app, map={}, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
