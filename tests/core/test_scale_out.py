@@ -195,8 +195,10 @@ def _run_and_kill_the_holder(core, url: str, pooler: str, tmp_path: Path,
         go.touch()
         first = _holder_now(core, holders)
         time.sleep(3 * HEARTBEAT)  # renewed a few times
-        holders[first].process.send_signal(signal.SIGKILL)
+        # Read before the signal: the holder is dead the moment it is sent, and a test
+        # process descheduled after sending it would read the time too late.
         killed_at = utcnow().timestamp()
+        holders[first].process.send_signal(signal.SIGKILL)
         holders[first].process.wait(timeout=30)
         second = _takeover(core, holders, first)
         time.sleep(3 * HEARTBEAT)
