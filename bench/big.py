@@ -569,7 +569,8 @@ def inquiries(url: str, shape: big_data.Shape) -> dict:
 
 
 def http(url: str, shape: big_data.Shape, seconds: float) -> dict:
-    """bench/inquiry_http.py's run on this table: the gateway and the bare floor, in
+    """bench/inquiry_http.py's run on this table: ``gateway web`` (``gateway.workers``
+    waitress workers, one per core) and the bare floor (gunicorn, a worker per core), in
     turn, ``seconds`` each at 32 connections, answers checked."""
     _say(f"\n== HTTP inquiries, 32 connections, {seconds:g} s each ({_machine()})")
     tool = inquiry_http._pick_load_generator("auto")
@@ -584,10 +585,10 @@ def http(url: str, shape: big_data.Shape, seconds: float) -> dict:
         token = inquiry_http._kiosk_token(url)
         for kind in ("baseline", "gateway"):
             _say(f"   {kind}:")
-            server = inquiry_http._start(kind, url, KEY, work)
+            server = inquiry_http._start(kind, url, KEY, work, 0)  # 0: a worker per core
             servers.append(server)
             inquiry_http._check_sample(server, token, mix[:inquiry_http.SAMPLE_CHECKS])
-            figures[kind] = inquiry_http._measure(server, tool, bodies, token, mix, args)
+            figures[kind] = inquiry_http._measure(server, tool, bodies, token, mix, args, 32)
             server.stop()
     except inquiry_http.BenchError as exc:
         raise SystemExit(f"HTTP run broken: {exc}") from exc

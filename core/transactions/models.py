@@ -94,7 +94,7 @@ class InquiryLog(Base):
     __tablename__ = "inquiry_log"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str] = mapped_column(String(16))
     requester_kind: Mapped[str] = mapped_column(String(12))
@@ -141,6 +141,11 @@ Index("ix_transactions_department_registered", Transaction.department_id,
       Transaction.registered_at)
 Index("ix_transactions_department_issued_registered", Transaction.department_id,
       Transaction.issued_at, Transaction.registered_at)
+
+# The dashboard's inquiries by channel and by hour in a period, from the index alone
+# (bench/big.py, a year of a 10,000,000-row log: by channel 280-380 ms from the table,
+# 140 ms from this index).
+Index("ix_inquiry_log_at_channel", InquiryLog.at, InquiryLog.channel)
 
 # "My transactions" by the mobile the network authenticated (the SMS keyword): without
 # it, each such SMS read the whole table (0.5 s at 1,000,000 transactions).
