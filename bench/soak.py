@@ -348,8 +348,12 @@ def sample_process(pid: int) -> ProcessSample | None:
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     words = [part.decode(errors="replace") for part in command if part]
-    name = (f"gateway {' '.join(words[words.index('-c') + 2:])}" if "-c" in words
-            else " ".join(words[:3]))
+    if "-c" in words:  # the soak's own ``python -c "...main()" run``
+        name = f"gateway {' '.join(words[words.index('-c') + 2:])}"
+    elif "-m" in words:  # a worker: ``python -m gateway.worker ROLE NUMBER``
+        name = " ".join(words[words.index("-m") + 1:])
+    else:
+        name = " ".join(words[:3])
     return ProcessSample(
         pid, name[:40], int(fields["VmRSS"].split()[0]) / 1024, fds,
         int(fields["Threads"]), (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"))
