@@ -158,6 +158,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rss-bound-mb", type=float, default=10.0)
     parser.add_argument("--rss-bound-percent", type=float, default=5.0)
     parser.add_argument("--fd-bound", type=int, default=5)
+    parser.add_argument("--name", default="soak",
+                        help="the prefix of its files in bench/out/ (default: soak)")
     parser.add_argument("--trace-memory", action="store_true",
                         help="tracemalloc in every gateway process (slower): what grew "
                              "between the end of the warm-up and the end, by traceback")
@@ -168,6 +170,7 @@ def _arguments() -> argparse.Namespace:
     if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1) > 1e-6:
         parser.error("--shares: three shares (HTTP, SMS, e-mail) adding up to 1")
     args.shares = shares
+    NAME[0] = args.name
     if args.warmup is None:
         args.warmup = min(600.0, args.duration / 6)
     if args.duration < 3 * args.every or args.warmup >= args.duration - 2 * args.every:
@@ -192,7 +195,7 @@ class Gateway:
                                                                       imap, smtp)}
         if trace:
             env.update(_tracing(work))
-        log_path = OUT / "soak-gateway.log"
+        log_path = OUT / f"{NAME[0]}-gateway.log"
         log = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "-c", "from gateway.cli import main; main()", "run"],
@@ -265,7 +268,12 @@ def _environment(url: str, work: Path, port: int, smsc: SmscPeer, imap: DovecotP
     return {f"GATEWAY__{key}": value for key, value in env.items()}
 
 
-TRACE_OUT = OUT / "soak-tracemalloc.txt"
+# The files' prefix (--name): two soaks at once write apart.
+NAME = ["soak"]
+
+
+def _trace_out() -> Path:
+    return OUT / f"{NAME[0]}-tracemalloc.txt"
 # Loaded by every Python process of the gateway (``sitecustomize`` on its PYTHONPATH, with
 # --trace-memory only): tracemalloc from the start; SIGUSR2 takes a snapshot, the first
 # one the baseline, each later one compared with it and written to SOAK_TRACEMALLOC.
@@ -295,8 +303,8 @@ def _tracing(work: Path) -> dict[str, str]:
     folder = work / "trace"
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE)
-    TRACE_OUT.unlink(missing_ok=True)
-    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(TRACE_OUT)}
+    _trace_out().unlink(missing_ok=True)
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(_trace_out())}
 
 
 def _snapshot_memory(root: int) -> None:
@@ -466,8 +474,8 @@ class Soak:
             pids = process_tree(self.gateway.process.pid)
             _snapshot_memory(self.gateway.process.pid)
             deadline = time.monotonic() + 300  # a snapshot of a busy process takes a while
-            while time.monotonic() < deadline and (not TRACE_OUT.exists() or TRACE_OUT.read_text(
-                    ).count("== process") < len(pids)):
+            while time.monotonic() < deadline and (not _trace_out().exists() or _trace_out(
+                    ).read_text().count("== process") < len(pids)):
                 time.sleep(2)
         settle = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < settle and (self._sms_outstanding() or self.mail_waiting):
@@ -728,10 +736,10 @@ class Soak:
         errors = sum(" ERROR " in line or "Traceback" in line for line in log.splitlines())
         print(f"   its log: {len(log.splitlines()):,} lines, {errors} errors or tracebacks "
               f"({self.gateway.log_path})")
-        if args.trace_memory and TRACE_OUT.exists():
+        if args.trace_memory and _trace_out().exists():
             print(f"   tracemalloc, grown from the end of the warm-up to the end of the load "
-                  f"(top of {TRACE_OUT}):")
-            for line in TRACE_OUT.read_text().splitlines()[:60]:
+                  f"(top of {_trace_out()}):")
+            for line in _trace_out().read_text().splitlines()[:60]:
                 print(f"     {line}")
         broken = self.problems[:]
         if self.http_errors:
@@ -800,7 +808,7 @@ def _in_reply_to(raw: bytes) -> str | None:
 
 
 def _save(args, samples, verdicts, totals: Window, broken: list[str], verdict: str) -> None:
-    (OUT / "soak.json").write_text(json.dumps({
+    (OUT / f"{NAME[0]}.json").write_text(json.dumps({
         "duration": args.duration, "rate": args.rate, "shares": args.shares,
         "warmup": args.warmup, "verdict": verdict, "flat": all(verdicts), "broken": broken,
         "totals": {k: v for k, v in vars(totals).items() if not isinstance(v, list)},
@@ -810,7 +818,7 @@ def _save(args, samples, verdicts, totals: Window, broken: list[str], verdict: s
                      "sms_answered": w.sms_answered, "mail_sent": w.mail_sent,
                      "mail_replied": w.mail_replied}
                     for t, processes, c, w in samples]}, indent=1) + "\n")
-    print(f"   details: {OUT / 'soak.json'}")
+    print(f"   details: {OUT / (NAME[0] + '.json')}")
 
 
 if __name__ == "__main__":
