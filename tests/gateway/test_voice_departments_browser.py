@@ -67,6 +67,8 @@ def test_an_enquiry_worked_by_the_department_beside_its_transaction(  # noqa: F8
     rights = as_user("rights.coord")
     assert rights.get_attribute("html", "dir") == "rtl"
     rights.get_by_role("link", name="كل المفتوحة").click()
+    # The click navigates: the inbox's first tab is still on screen until the new one loads.
+    rights.wait_for_url("**tab=open**")
     cases = rights.locator("#cases")
     assert cases.get_by_role("link", name=tracking).is_visible()
     assert cases.get_by_role("link", name=NUMBER).is_visible()

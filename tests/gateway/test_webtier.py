@@ -194,12 +194,16 @@ def test_a_killed_worker_is_replaced_and_a_killed_supervisor_leaves_none_behind(
         first = wait_for(lambda: len(w := served.workers()) == 2 and w, "two web workers")
 
         os.kill(first["web 1"], signal.SIGKILL)
-        # The other worker answers meanwhile: nothing waits for the dead one.
+        # Until the signal is acted on, the worker may still accept a connection, which its
+        # death then resets: that is the kill, not the tier. Once it is gone, the other
+        # worker answers everything meanwhile: nothing waits for the dead one.
+        wait_for(lambda: not running(first["web 1"]), "web 1 outlived SIGKILL")
         assert all(healthy(served) for _ in range(20))
         replaced = wait_for(lambda: (w := served.workers()).get("web 1") not in (
             None, first["web 1"]) and w, "web 1 was not replaced")
         # With the second original gone too, only the replacement is left to answer.
         os.kill(first["web 2"], signal.SIGKILL)
+        wait_for(lambda: not running(first["web 2"]), "web 2 outlived SIGKILL")
         assert all(healthy(served) for _ in range(20))
         assert running(replaced["web 1"])
 
