@@ -11,7 +11,7 @@ from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Frames of these files are the project's own code (py-spy shortens paths under the cwd).
-_OURS = re.compile(r"[(/](core|gateway|channels|scheduler)/[^/]+\.py(:\d+)?\)$")
+_OURS = re.compile(r"[(/](core|gateway|channels|scheduler)/[^()]+\.py(:\d+)?\)$")
 
 
 def py_spy() -> str | None:
@@ -20,9 +20,10 @@ def py_spy() -> str | None:
 
 
 def record(pid: int, seconds: float, out: Path, *, gil: bool,
-           subprocesses: bool = False) -> subprocess.Popen:
+           subprocesses: bool = False, idle: bool = False) -> subprocess.Popen:
     """Start py-spy on ``pid`` (and, with ``subprocesses``, every process under it: the
-    web tier's workers) for ``seconds`` writing collapsed stacks to ``out``."""
+    web tier's workers) for ``seconds`` writing collapsed stacks to ``out``; ``idle``
+    keeps the samples of threads that wait (with ``gil`` False: the wall clock)."""
     command = [py_spy() or "py-spy", "record", "--pid", str(pid), "--duration",
                str(max(1, round(seconds))), "--rate", "250", "--format", "raw",
                "--output", str(out), "--nonblocking"]
@@ -30,6 +31,8 @@ def record(pid: int, seconds: float, out: Path, *, gil: bool,
         command.append("--gil")
     if subprocesses:
         command.append("--subprocesses")
+    if idle:
+        command.append("--idle")  # waiting threads too: where the wall clock goes
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
 

@@ -202,6 +202,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="sample the gateway with py-spy during (a)'s push and (b); "
                              "the summaries go to bench/out/pyspy-sms-*.txt")
+    parser.add_argument("--profile-wall", action="store_true",
+                        help="with --profile: every thread's wall clock, waits included "
+                             "(py-spy --idle), instead of the GIL holder's CPU")
     args = parser.parse_args()
     if (args.transactions < 20_000 or min(args.strangers, args.owners) < 100
             or args.rate <= 0 or args.gateway_processes < 1):
@@ -235,7 +238,8 @@ def _spy(args: argparse.Namespace, server: Server, kind: str, phase: str):
         print("   --profile: py-spy is missing (.venv/bin/pip install py-spy); skipped")
         return None
     out = OUT / f"pyspy-sms-{phase}.txt"
-    return out, _profile.record(server.process.pid, 600, out, gil=True)
+    return out, _profile.record(server.process.pid, 600, out, gil=not args.profile_wall,
+                                idle=args.profile_wall)
 
 
 def _spied(spy) -> None:
