@@ -8,7 +8,9 @@ to ``SmppSession.submit`` (a thread-safe queue) and get a ``Submitted`` that com
 the SMSC's ``submit_sm_resp``, matched by sequence number (SMSCs answer out of order).
 
 The thread reads with ``select`` before ``read_once`` (a short socket timeout would cut
-a PDU in two), keeps at most ``window`` submits in flight, paces them with a token bucket
+a PDU in two), hands each read burst of ``deliver_sm`` to a thread of its own (the
+deliveries thread: the channel stores and answers the burst there, ``on_deliver``) and
+sends their ``deliver_sm_resp`` when it is done, keeps at most ``window`` submits in flight, paces them with a token bucket
 counted in segments, sends ``enquire_link`` every ``enquire_link_interval`` seconds,
 answers the SMSC's ``unbind`` (smpplib does not), and reconnects with a capped backoff
 when the connection drops, the bind is refused or the SMSC has been silent too long.
@@ -72,13 +74,30 @@ class _InFlight:
     sent_at: float
 
 
+@dataclass
+class _Burst:
+    """A read burst of ``deliver_sm`` on the deliveries thread: its sequence numbers and
+    PDUs (None: unreadable), and the statuses once ``on_deliver`` has returned."""
+
+    client: SmppClient  # the connection its deliver_sm_resp go back on, and no other
+    delivered: list[tuple[int, DeliverSm | None]]
+    statuses: list[int] | None = None
+
+
 class SmppSession:
     """A transceiver bind kept up by its own thread; ``submit`` from any thread.
 
-    ``on_deliver`` gets the ``deliver_sm``s of one read burst (everything the socket had,
-    up to ``read_burst``) on the session thread and returns one ``deliver_sm_resp`` status
-    for each, in order; the responses are sent only after it returns, so the channel can
-    store a burst in one commit before any of it is acknowledged.
+    ``on_deliver`` gets the ``deliver_sm``s of one read burst (everything read since the
+    previous burst was handed over) on the deliveries thread and returns one
+    ``deliver_sm_resp`` status for each, in order; the responses are sent only after it
+    returns, so the channel can store a burst in one commit before any of it is
+    acknowledged. One burst at a time: what is read meanwhile waits for the next.
+
+    Why a thread of its own: storing and answering a burst of a few hundred messages
+    takes tens of milliseconds, and while the session thread did it the window stood
+    still (ten submits per burst in a flood; the answers went out only once the flood
+    had been stored, each window then waiting on the channel's loop). The session thread
+    now keeps the window turning while the burst is stored.
     """
 
     read_burst = 256
@@ -120,6 +139,12 @@ class SmppSession:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._sleeping = True
+        # The burst on the deliveries thread, if any; that thread takes bursts from
+        # ``_bursts`` and puts them back in ``_stored`` (None: stop).
+        self._burst: _Burst | None = None
+        self._bursts: queue.SimpleQueue[_Burst | None] = queue.SimpleQueue()
+        self._stored: queue.SimpleQueue[_Burst] = queue.SimpleQueue()
+        self._deliveries: threading.Thread | None = None
         self.binds = 0  # successful binds so far, for health and tests
         self.segments_sent = 0  # submit_sm sent so far, for the heartbeat's throughput
 
@@ -133,7 +158,8 @@ class SmppSession:
     def running(self) -> bool:
         """Whether the session thread was started and is alive (it never ends on its own;
         a dead one means no submit will ever be answered)."""
-        return self._thread is not None and self._thread.is_alive()
+        return (self._thread is not None and self._thread.is_alive()
+                and self._deliveries is not None and self._deliveries.is_alive())
 
     def wait_bound(self, timeout: float) -> bool:
         return self._bound.wait(timeout)
@@ -141,6 +167,9 @@ class SmppSession:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the SMPP session is already running")
+        self._deliveries = threading.Thread(target=self._deliver, name="smpp-deliveries",
+                                            daemon=True)
+        self._deliveries.start()
         self._thread = threading.Thread(target=self._run, name="smpp-session", daemon=True)
         self._thread.start()
 
@@ -150,6 +179,9 @@ class SmppSession:
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._bursts.put(None)
+        if self._deliveries is not None:
+            self._deliveries.join(timeout)
         self._fail_queued(NotSent("not sent: the SMPP session stopped"))
         self._wake_r.close()
         self._wake_w.close()
@@ -253,6 +285,9 @@ class SmppSession:
                 self._unbind(client)
             with contextlib.suppress(OSError):
                 client.disconnect()
+        # A burst still being stored is answered on no connection: the SMSC delivers it
+        # again, and the channel recognises the redelivery.
+        self._burst = None
         in_flight, self._in_flight = self._in_flight, {}
         for entry in in_flight.values():
             if not entry.future.done():
@@ -309,6 +344,7 @@ class SmppSession:
         assert client is not None
         last_enquire = time.monotonic()
         while not self._stopping.is_set():
+            self._answer_stored(client)
             wait = self._send_ready(client)
             now = time.monotonic()
             # Responses that came while this thread was busy (storing a burst) are read
@@ -337,6 +373,7 @@ class SmppSession:
                     pass
             if client._socket in readable:
                 self._read(client)
+            self._answer_stored(client)
 
     def _read(self, client: SmppClient) -> None:
         """Read every PDU the socket holds (up to ``read_burst``), then answer the burst's
@@ -350,7 +387,7 @@ class SmppSession:
                 client._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
             pdu = client.last_pdu
             if pdu is not None and pdu.command == "unbind":
-                self._answer_deliveries(client)
+                self._answer_all(client)
                 resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
                 resp.sequence = pdu.sequence
                 client.send_pdu(resp)
@@ -358,22 +395,70 @@ class SmppSession:
             readable, _, _ = select.select([client._socket], [], [], 0)
             if not readable:
                 break
-        self._answer_deliveries(client)
+        self._hand_over(client)
 
-    def _answer_deliveries(self, client: SmppClient) -> None:
-        delivered, client.delivered = client.delivered, []
-        if not delivered:
-            return
-        readable = [pdu for _, pdu in delivered if pdu is not None]
-        try:
-            statuses = iter(self.on_deliver(readable) if readable else [])
-        except Exception:
-            log.exception("%d deliver_sm not handled; asking the SMSC to redeliver",
-                          len(readable))
-            statuses = iter([ESME_RX_T_APPN] * len(readable))
+    # --- deliveries (the burst on the deliveries thread) -----------------------------
+
+    def _hand_over(self, client: SmppClient) -> None:
+        """Give the deliveries read so far (up to ``read_burst``) to the deliveries
+        thread, unless it is busy with a burst (then they wait for the next)."""
+        if self._burst is None and client.delivered:
+            delivered = client.delivered[:self.read_burst]
+            del client.delivered[:self.read_burst]
+            self._burst = _Burst(client, delivered)
+            self._bursts.put(self._burst)
+
+    def _answer_stored(self, client: SmppClient) -> None:
+        """Send the ``deliver_sm_resp`` of the burst the deliveries thread finished (if
+        it has), then hand it the deliveries read meanwhile."""
+        while True:
+            try:
+                burst = self._stored.get_nowait()
+            except queue.Empty:
+                break
+            if burst is not self._burst or burst.client is not client:
+                continue  # of a connection that ended: the SMSC delivers it again
+            self._burst = None
+            self._respond(client, burst)
+        self._hand_over(client)
+
+    def _answer_all(self, client: SmppClient) -> None:
+        """Store and answer every delivery read, waiting for the deliveries thread (the
+        SMSC unbinds: nothing read may go unanswered)."""
+        while self._burst is not None or client.delivered:
+            self._hand_over(client)
+            burst = self._burst
+            assert burst is not None
+            while True:
+                done = self._stored.get(timeout=self.response_timeout)
+                if done is burst:
+                    break
+            self._burst = None
+            self._respond(client, burst)
+
+    @staticmethod
+    def _respond(client: SmppClient, burst: _Burst) -> None:
+        statuses = iter(burst.statuses or ())
         client.send_frames("deliver_sm_resp", [frames.deliver_sm_resp(
             sequence, ESME_RX_P_APPN if pdu is None else next(statuses, ESME_RX_T_APPN))
-            for sequence, pdu in delivered])
+            for sequence, pdu in burst.delivered])
+
+    def _deliver(self) -> None:
+        """The deliveries thread: each burst through ``on_deliver``, then back to the
+        session thread (woken for it)."""
+        while True:
+            burst = self._bursts.get()
+            if burst is None:
+                return
+            readable = [pdu for _, pdu in burst.delivered if pdu is not None]
+            try:
+                burst.statuses = self.on_deliver(readable) if readable else []
+            except Exception:
+                log.exception("%d deliver_sm not handled; asking the SMSC to redeliver",
+                              len(readable))
+                burst.statuses = [ESME_RX_T_APPN] * len(readable)
+            self._stored.put(burst)
+            self._wake()
 
     def _send_ready(self, client: SmppClient) -> float:
         """Send queued submits the window and the rate allow, in one write; seconds until
