@@ -46,27 +46,54 @@ class CompiledStatement:
 
     def fetchone(self, engine: Engine, values: Values) -> Sequence[Any] | None:
         """Run on a pooled connection of ``engine``: the first row, as the driver gives it."""
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self.sql, self.params(values))
-            row: Sequence[Any] | None = cursor.fetchone()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends any transaction it opened
+        row: Sequence[Any] | None = _read(engine, self.sql, self.params(values), one=True)
         return row
 
     def fetchall(self, engine: Engine, values: Values) -> Sequence[Sequence[Any]]:
         """Run on a pooled connection of ``engine``: every row, as the driver gives them."""
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self.sql, self.params(values))
-            rows: Sequence[Sequence[Any]] = cursor.fetchall()
-            cursor.close()
-        finally:
-            connection.close()  # back to the pool, which ends any transaction it opened
+        rows: Sequence[Sequence[Any]] = _read(engine, self.sql, self.params(values),
+                                              one=False)
         return rows
+
+
+def _read(engine: Engine, sql: str, params: DriverParams, *, one: bool) -> Any:
+    """One read on a pooled connection, tried again once on another when the first
+    finds the server gone (a restart: ``core.platform.db`` no longer pings a connection
+    before use, and a read may be repeated).
+
+    On PostgreSQL the read runs in autocommit: one statement sees one snapshot all the
+    same, and the connection goes back to the pool with no transaction to roll back
+    (the pool's ROLLBACK on return, a round trip, is then skipped by psycopg)."""
+    autocommit = engine.dialect.name == "postgresql"
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
+        driver: Any = connection.driver_connection
+        try:
+            if autocommit:
+                driver.autocommit = True
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            found = cursor.fetchone() if one else cursor.fetchall()
+            cursor.close()
+            return found
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(
+                    exc, connection.dbapi_connection, None):
+                raise
+            connection.invalidate(exc)  # the next checkout finds the rest of the pool
+        finally:
+            if autocommit and connection.is_valid:
+                _transactional_again(connection, driver)
+            connection.close()  # back to the pool, which ends any transaction it opened
+    raise AssertionError("unreachable")
+
+
+def _transactional_again(connection: Any, driver: Any) -> None:
+    """The connection as the pool lends it (transactions on), or not back in the pool."""
+    try:
+        driver.autocommit = False
+    except Exception as exc:  # it cannot be: not lent to anyone again
+        connection.invalidate(exc)
 
 
 def _pick(order: Sequence[str] | None) -> Callable[[Values], DriverParams]:

@@ -10,6 +10,7 @@ A mobile, an address or an SMS text then never reaches a log or a traceback this
 from __future__ import annotations
 
 import re
+import select
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +79,14 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
     turned off. Nothing else the gateway does keeps state in a session between
     transactions (its one advisory lock is a transaction's, ``pg_advisory_xact_lock``;
     no SET, LISTEN or temporary table).
+
+    PostgreSQL connections are not pinged on checkout (``pool_pre_ping``: a round trip
+    before every use, a fifth of a busy SMS process's time); a connection the server
+    has closed is found without one instead (``_server_hung_up``), and a disconnect met
+    mid-statement invalidates the whole pool (SQLAlchemy's own handling), the caller
+    retrying (a read on the hot path: ``core.platform.compiled``, once) or failing
+    cleanly (a 503, an SMS the SMSC delivers again, a loop's next pass). The pool's
+    reset on return stays a ROLLBACK, which psycopg skips when no transaction is open.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -106,11 +115,38 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
     if connect_timeout is not None:
         connect_args["connect_timeout"] = connect_timeout
     engine = create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        hide_parameters=True, connect_args=connect_args,
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+        pool_reset_on_return="rollback", hide_parameters=True, connect_args=connect_args,
     )
     event.listen(engine, "handle_error", _without_row_values)
+    event.listen(engine.pool, "checkout", _server_hung_up)
     return engine
+
+
+def _server_hung_up(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry,
+                    _proxy: object) -> None:
+    """On checkout: a pooled connection the server has closed is replaced, and every
+    connection pooled before it too (``InvalidatePoolError``: the server restarted).
+
+    Without a round trip: an idle connection's socket has nothing to read unless the
+    server hung up (end of file, or its "terminating connection" error before that),
+    which one ``poll`` with no timeout tells. A connection lost without a word (a
+    cable, a firewall) is not seen here; its first statement fails, which invalidates
+    the pool as well.
+    """
+    if getattr(dbapi_connection, "broken", False):
+        raise InvalidatePoolError("the connection was broken")
+    fileno = getattr(dbapi_connection, "fileno", None)
+    if fileno is None:
+        return
+    try:
+        poll = select.poll()  # not select(): descriptors past 1024 are common here
+        poll.register(fileno(), select.POLLIN)
+        events = poll.poll(0)
+    except Exception as exc:  # closed: no descriptor (psycopg raises its own error)
+        raise InvalidatePoolError(f"the connection is closed ({exc})") from exc
+    if events:
+        raise InvalidatePoolError("the server closed the connection")
 
 
 def _without_row_values(context: ExceptionContext) -> None:
