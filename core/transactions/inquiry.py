@@ -121,7 +121,8 @@ class InquiryService:
         return _Prepared(credentials, number, counted)
 
     def _inquire(self, request: InquiryRequest, prepared: _Prepared,
-                 counters: Counters, started: float) -> Answer:
+                 counters: Counters, started: float,
+                 fetched: Fetched | None = None) -> Answer:
         credentials, number, counted = prepared
         credential = credentials[0]
         rows: list[LookupRow] | None = None
@@ -137,7 +138,8 @@ class InquiryService:
             if number is None:
                 answer, txn_id = Answer(Outcome.INVALID), None
             else:
-                answer, txn_id, credential = self._lookup(number, credentials, rows)
+                answer, txn_id, credential = self._lookup(number, credentials, rows,
+                                                          fetched)
                 if answer.outcome is Outcome.NOT_FOUND and _mistyped(request.national_id):
                     answer = Answer(Outcome.NOT_FOUND, id_mistyped=True)
             if not answer.found:
@@ -180,11 +182,12 @@ class InquiryService:
         return self.limits.counts.counts(suspects), None
 
     def _lookup(self, number: str, who: list[_Credential],
-                rows: list[LookupRow] | None = None
+                rows: list[LookupRow] | None = None, fetched: Fetched | None = None
                 ) -> tuple[Answer, int | None, _Credential]:
         """The answer, the transaction's id when found, and the credential to log: the one
         that matched, else the strongest given (``rows``: the lookup's, when already run,
-        on the primary with the counters).
+        on the primary with the counters; ``fetched``: a burst's, read for all its
+        numbers at once, and whether on the replica).
 
         The lookup reads from the read replica while it is close behind the primary
         (``Database.replica_lookup``); what it does not find there is looked up again on
@@ -192,8 +195,12 @@ class InquiryService:
         details just changed, is still found. A found answer may be up to
         ``database.read_max_lag_seconds`` behind the primary.
         """
-        found, on_replica = (rows, False) if rows is not None else \
-            self._db.read_behind(lambda engine: self._find(number, engine))
+        if rows is not None:
+            found, on_replica = rows, False
+        elif fetched is not None:
+            found, on_replica = fetched
+        else:
+            found, on_replica = self._db.read_behind(lambda engine: self._find(number, engine))
         matched = _matching(found, who)
         if matched is None and on_replica:
             found = self._find(number)
@@ -230,11 +237,21 @@ class InquiryService:
             found.append(_Credential("none", self._keyed("origin", request.origin or "-"), ""))
         return found
 
+    def _found_many(self, numbers: list[str]) -> tuple[dict[str, list[LookupRow]], bool]:
+        """The rows of each of ``numbers`` that has a transaction, in one statement (on the
+        replica while it is close behind: ``_lookup`` reads again what it misses there),
+        and whether that was the replica."""
+        return self._db.read_behind(lambda engine: self._find.many(numbers, engine))
+
     def _keyed(self, kind: str, value: str) -> str:
         # surrogatepass: whatever a channel decoded (even a lone surrogate) gets a key.
         return hmac.new(self._key,
                         f"{kind}:{value}".encode("utf-8", "surrogatepass"),
                         hashlib.sha256).hexdigest()
+
+
+# A lookup's rows read before the inquiry (a burst's), and whether on the replica.
+Fetched = tuple[list["LookupRow"], bool]
 
 
 class _Prepared(NamedTuple):
@@ -246,19 +263,32 @@ class _Prepared(NamedTuple):
 class InquiryBatch:
     """A burst's inquiries (``InquiryService.batch``): asked one by one as usual, their
     counters read once for the whole burst and their failures counted in memory, until
-    ``write`` adds them in the caller's transaction."""
+    ``write`` adds them in the caller's transaction; the numbers they ask are looked up
+    in one statement too, when the burst begins (one round trip for the burst, not one
+    per message: on PostgreSQL that round trip was most of an SMS answer's time)."""
 
     def __init__(self, service: InquiryService, requests: Iterable[InquiryRequest]) -> None:
         self._service = service
         # Prepared once: the burst's reads need the counters, the inquiries everything.
         self._prepared = {request: service._prepared(request) for request in requests}
         self._counts = service.limits.burst(p.counted for p in self._prepared.values())
+        numbers = list(dict.fromkeys(p.number for p in self._prepared.values()
+                                     if p.number is not None))
+        # Every number the burst asks, looked up whether or not its inquiry will be
+        # refused: a refusal takes as long as an answer, found or not.
+        self._found, self._on_replica = (service._found_many(numbers) if numbers
+                                         else ({}, False))
 
     def inquire(self, request: InquiryRequest) -> Answer:
         """The answer, as ``InquiryService.inquire`` gives it."""
         started = time.perf_counter()
-        prepared = self._prepared.get(request) or self._service._prepared(request)
-        return self._service._inquire(request, prepared, self._counts, started)
+        prepared = self._prepared.get(request)
+        if prepared is None:  # not announced: asked on its own
+            return self._service._inquire(request, self._service._prepared(request),
+                                          self._counts, started)
+        fetched = (None if prepared.number is None
+                   else (self._found.get(prepared.number, []), self._on_replica))
+        return self._service._inquire(request, prepared, self._counts, started, fetched)
 
     def write(self, connection: Connection) -> None:
         """Add the failures counted so far to the shared counters, in ``connection``'s
@@ -313,13 +343,15 @@ def _name(name_ar: str | None, name_en: str | None) -> Name | None:
     return Name(name_ar, name_en or name_ar) if name_ar is not None else None
 
 
-def _lookup_statement(*, always_a_row: bool = False) -> Select[*tuple[Any, ...]]:
+def _lookup_statement(*, always_a_row: bool = False,
+                      numbers: int = 0) -> Select[*tuple[Any, ...]]:
     """The transaction, its current department and agency, and its history: one query.
 
     Built once; SQLAlchemy caches its compiled form. Plain rows, no ORM objects: this is
     the hot path of every channel. ``always_a_row``: the joins start from the number
     asked, so a number with no transaction still brings one row (every column None) to
     carry the columns another statement adds (``CompiledLookup.with_counts``).
+    ``numbers``: the transactions of that many numbers (``n0``, ``n1``, ...) at once.
     """
     txn, history = Transaction.__table__, TransactionEvent.__table__
     department, agency = Department.__table__.alias("d"), Agency.__table__.alias("a")
@@ -349,10 +381,15 @@ def _lookup_statement(*, always_a_row: bool = False) -> Select[*tuple[Any, ...]]
     ).select_from(joins).order_by(history.c.occurred_at, history.c.id)
     if always_a_row:
         return statement
+    if numbers:
+        return statement.where(txn.c.number.in_(
+            [bindparam(f"n{i}", type_=txn.c.number.type) for i in range(numbers)]))
     return statement.where(txn.c.number == bindparam("number"))
 
 
 _LOOKUP = _lookup_statement()
+# Numbers looked up in one statement at most (an SMS read burst's: 256).
+_MANY = 256
 _LOOKUP_WITH_A_ROW = _lookup_statement(always_a_row=True)
 
 
@@ -400,6 +437,8 @@ class CompiledLookup:
         self._statement = CompiledStatement(_LOOKUP, engine.dialect)
         columns = self._columns = list(_LOOKUP.selected_columns)
         self._with_counts: dict[int, CompiledStatement] = {}
+        self._many: dict[int, CompiledStatement] = {}
+        self._number_at = next(i for i, column in enumerate(columns) if column.key == "number")
         # A namedtuple of the columns, known at run time: mypy types only literal fields,
         # so ``LookupRow`` says what it holds.
         keys = [str(column.key) for column in columns]
@@ -415,6 +454,25 @@ class CompiledLookup:
         default the primary's."""
         fetched = self._statement.fetchall(engine or self._engine, {"number": number})
         return [self._convert(row) for row in fetched]
+
+    def many(self, numbers: Sequence[str], engine: Engine | None = None
+             ) -> dict[str, list[LookupRow]]:
+        """The rows of each number that has a transaction (``__call__``'s, in its order),
+        in one statement per ``_MANY`` numbers. Statements are compiled for sizes in
+        powers of two, the list padded with its last number."""
+        found: dict[str, list[LookupRow]] = {}
+        for first in range(0, len(numbers), _MANY):
+            chunk = numbers[first:first + _MANY]
+            size = 1 << (len(chunk) - 1).bit_length()
+            statement = self._many.get(size)
+            if statement is None:
+                statement = self._many[size] = CompiledStatement(
+                    _lookup_statement(numbers=size), self._engine.dialect)
+            values = {f"n{i}": chunk[min(i, len(chunk) - 1)] for i in range(size)}
+            at = self._number_at
+            for row in statement.fetchall(engine or self._engine, values):
+                found.setdefault(row[at], []).append(self._convert(row))
+        return found
 
     def with_counts(self, number: str, keys: Sequence[str], counts: DatabaseFailureCounts
                     ) -> tuple[list[LookupRow], dict[str, int]]:

@@ -160,3 +160,36 @@ def test_a_burst_adds_its_failures_at_once_and_a_passed_window_starts_again(core
     with core.db.write_engine.begin() as connection:
         counts.add_in(connection, {"a": 5})
     assert counts.counts(["a", "b", "c"]) == {"a": 5}
+
+
+def test_a_burst_looks_its_numbers_up_in_one_statement_answering_as_one_by_one(
+        registered, monkeypatch):  # noqa: F811
+    # Owners asking their own, strangers asking another's, numbers that do not exist,
+    # one number asked twice: one lookup for the burst, each answer as if asked alone.
+    from channels.sms.inquiry import ShortCode
+    from core.transactions.inquiry import CompiledLookup
+
+    mobiles = senders(registered, BURST)
+    texts = [f"44{k:05d}" if k % 3 == 0 else f"44{(k + 1) % BURST:05d}" if k % 3 == 1
+             else UNKNOWN_NUMBER for k in range(BURST)]
+    looked_up: list[str] = []
+    many, one = CompiledLookup.many, CompiledLookup.__call__
+    monkeypatch.setattr(CompiledLookup, "many", lambda self, numbers, engine=None: (
+        looked_up.append(f"many:{len(numbers)}"), many(self, numbers, engine))[1])
+    monkeypatch.setattr(CompiledLookup, "__call__", lambda self, number, engine=None: (
+        looked_up.append("one"), one(self, number, engine))[1])
+
+    short_code(registered).receive_and_answer(
+        [Inbound(mobile, SHORT_CODE, text, f"one-statement-{k}")
+         for k, (mobile, text) in enumerate(zip(mobiles, texts, strict=True))],
+        claim_limit=BURST)
+
+    assert looked_up == [f"many:{len(set(texts))}"]
+    not_found = render.not_found_text("ar")
+    got = in_order(answers(registered))
+    for k, (mobile, text, body) in enumerate(zip(mobiles, texts, got, strict=True)):
+        if k % 3:
+            assert body == not_found
+        else:  # the owner's status, word for word what a message on its own gets
+            alone = ShortCode(registered).reply(mobile, text)
+            assert body == alone.body != not_found
