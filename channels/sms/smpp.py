@@ -10,10 +10,11 @@ the SMSC's ``submit_sm_resp``, matched by sequence number (SMSCs answer out of o
 The thread reads with ``select`` before ``read_once`` (a short socket timeout would cut
 a PDU in two), hands each read burst of ``deliver_sm`` to a thread of its own (the
 deliveries thread: the channel stores and answers the burst there, ``on_deliver``) and
-sends their ``deliver_sm_resp`` when it is done, keeps at most ``window`` submits in flight, paces them with a token bucket
-counted in segments, sends ``enquire_link`` every ``enquire_link_interval`` seconds,
-answers the SMSC's ``unbind`` (smpplib does not), and reconnects with a capped backoff
-when the connection drops, the bind is refused or the SMSC has been silent too long.
+sends their ``deliver_sm_resp`` when it is done, keeps at most ``window`` submits in
+flight, paces them with a token bucket counted in segments, sends ``enquire_link`` every
+``enquire_link_interval`` seconds, answers the SMSC's ``unbind`` (smpplib does not), and
+reconnects with a capped backoff when the connection drops, the bind is refused or the
+SMSC has been silent too long.
 
 smpplib's and the socket's exceptions end here: callers see ``ChannelUnavailable``
 (the connection ended while a submit was on the wire: the SMSC may have it),
@@ -56,8 +57,6 @@ from channels.sms.smpp_client import SmppClient, field_text
 log = logging.getLogger(__name__)
 
 __all__ = ["SmppSession"]
-
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class _Reconnect(Exception):
@@ -304,8 +303,8 @@ class SmppSession:
             client.send_pdu(smpplib.smpp.make_pdu("unbind", client=client))
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
-                readable, _, _ = select.select([client._socket], [], [], 0.1)
-                if not readable:
+                if not client.buffered() and not select.select(
+                        [client._socket], [], [], 0.1)[0]:
                     continue
                 pdu = client.read_pdu()
                 if pdu.command == "unbind_resp":
@@ -349,7 +348,7 @@ class SmppSession:
             now = time.monotonic()
             # Responses that came while this thread was busy (storing a burst) are read
             # before anything is declared late or silent.
-            pending, _, _ = select.select([client._socket], [], [], 0)
+            pending = client.buffered() or select.select([client._socket], [], [], 0)[0]
             if not pending:
                 self._expire_in_flight(now)
                 if now - client.last_read_at > self.silence_timeout:
@@ -361,7 +360,7 @@ class SmppSession:
                 last_enquire = now
             timeout = min(wait, 0.5, max(0.0, last_enquire + self.enquire_link_interval - now))
             self._sleeping = True
-            if self.queued() and len(self._in_flight) < self.window:
+            if self.queued() and len(self._in_flight) < self.window or client.buffered():
                 timeout = 0.0
             readable, _, _ = select.select([client._socket, self._wake_r], [], [], timeout)
             self._sleeping = False
@@ -371,7 +370,7 @@ class SmppSession:
                         pass
                 except BlockingIOError:
                     pass
-            if client._socket in readable:
+            if client._socket in readable or client.buffered():
                 self._read(client)
             self._answer_stored(client)
 
@@ -380,11 +379,6 @@ class SmppSession:
         deliver_sms together."""
         for _ in range(self.read_burst):
             client.read_once(auto_send_enquire_link=False)
-            if _QUICKACK is not None:
-                # Acknowledge at once (Linux resets this after each read): an SMSC whose
-                # socket runs Nagle's algorithm otherwise waits for our delayed ACK, up to
-                # 40 ms, before the next response of a round goes out.
-                client._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
             pdu = client.last_pdu
             if pdu is not None and pdu.command == "unbind":
                 self._answer_all(client)
@@ -392,6 +386,8 @@ class SmppSession:
                 resp.sequence = pdu.sequence
                 client.send_pdu(resp)
                 raise _Reconnect("the SMSC unbound")
+            if client.buffered():
+                continue
             readable, _, _ = select.select([client._socket], [], [], 0)
             if not readable:
                 break

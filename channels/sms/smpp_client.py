@@ -1,9 +1,10 @@
 """smpplib's client as the SMPP session needs it: the last PDU remembered, each
 ``deliver_sm`` held (as a ``DeliverSm``) for the session to answer, an unknown command or
 a PDU whose body cannot be read answered with an error instead of ending the session, a
-window's submits in one write. ``deliver_sm`` and ``submit_sm_resp`` are read by
-``frames`` (smpplib only when that cannot), and the session writes ``submit_sm`` and
-``deliver_sm_resp`` with it too (``send_frames``).
+window's submits in one write, the socket read a buffer at a time (``buffered``: a whole
+PDU waits there). ``deliver_sm`` and ``submit_sm_resp`` are read by ``frames`` (smpplib
+only when that cannot), and the session writes ``submit_sm`` and ``deliver_sm_resp``
+with it too (``send_frames``).
 
 Used by the session thread alone (smpplib is not thread-safe).
 """
@@ -11,6 +12,7 @@ Used by the session thread alone (smpplib is not thread-safe).
 from __future__ import annotations
 
 import logging
+import socket
 import struct
 import time
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 _RINVCMDID = 0x03
 _RINVCMDLEN = 0x02
 _MAX_PDU = 64 * 1024  # far above any PDU an SMSC sends; a larger length is a broken stream
+# Bytes asked of the socket at once: a flood's PDUs (100-200 bytes each) by the hundred.
+_RECV = 64 * 1024
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 def field_text(value: object) -> str:
@@ -103,6 +108,43 @@ class SmppClient(smpplib.client.Client):
         super().__init__(*args, **kwargs)
         # (sequence, the PDU as values or None when it could not be read) in arrival order.
         self.delivered: list[tuple[int, DeliverSm | None]] = []
+        # What the socket gave and no PDU has taken yet (from ``_at`` on).
+        self._buffer = b""
+        self._at = 0
+
+    def buffered(self) -> bool:
+        """Whether a whole PDU waits in the buffer (the socket may have nothing more: a
+        ``select`` on it does not tell)."""
+        left = len(self._buffer) - self._at
+        if left < 4:
+            return False
+        (length,) = struct.unpack_from(">L", self._buffer, self._at)
+        return left >= length
+
+    def _recv_exact(self, exact_size: int) -> bytes:
+        """``exact_size`` bytes from the buffer, refilled by as much as the socket holds
+        (smpplib asks the socket for each PDU's length, then for its body: two system
+        calls a PDU, each one a turn of the GIL for the other threads)."""
+        while len(self._buffer) - self._at < exact_size:
+            try:
+                part = self._socket.recv(max(_RECV, exact_size))
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                log.warning("SMPP socket read failed: %s", exc)
+                raise smpplib.exceptions.ConnectionError() from exc
+            if not part:
+                raise smpplib.exceptions.ConnectionError()
+            if _QUICKACK is not None:
+                # Acknowledge at once (Linux resets this after each read): an SMSC whose
+                # socket runs Nagle's algorithm otherwise waits for our delayed ACK, up to
+                # 40 ms, before the next response of a round goes out.
+                self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            self._buffer = self._buffer[self._at:] + part
+            self._at = 0
+        data = self._buffer[self._at:self._at + exact_size]
+        self._at += exact_size
+        return data
 
     def read_pdu(self):
         """smpplib's read, less its eager hex dump, and alive after an unknown command.
