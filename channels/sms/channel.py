@@ -8,7 +8,7 @@
   (through the short code's reply policy, ``inquiry.ShortCode``);
 - receipts (``receipt_matching.DeliveryReceipts``): delivery receipts applied.
 
-Inbound, on the session thread, one read burst at a time: delivery receipts are applied
+Inbound, on the session's deliveries thread, one read burst at a time: delivery receipts are applied
 to the outbox; citizens' messages are stored and answered in one commit before the SMSC
 gets any ``deliver_sm_resp``. Outbound, the channel's loop keeps the window full.
 
@@ -136,7 +136,7 @@ class SmsChannel:
             self._thread.join(timeout)
         self.session.stop()
         if self._thread is not None and not self._thread.is_alive():
-            # Answers the session thread claimed while the loop was stopping: recorded
+            # Answers the deliveries thread claimed while the loop was stopping: recorded
             # now that the session has ended them, before the heartbeat goes (then their
             # claims would go back at once, and be sent again).
             try:
@@ -210,7 +210,7 @@ class SmsChannel:
         worked = self.dispatch.refill()
         return worked or bool(answered)
 
-    # --- inbound (on the session thread) ---------------------------------------------
+    # --- inbound (on the session's deliveries thread) --------------------------------
 
     def _on_deliver(self, pdus: list[DeliverSm]) -> list[int]:
         """One read burst: receipts applied, citizens' messages stored, all in as few

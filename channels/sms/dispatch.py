@@ -8,7 +8,7 @@ status or a connection lost while on the wire → retried with backoff (the outb
 ``RetrySchedule``), sending only the segments not yet accepted; never on the wire
 (``NotSent``) → queued again at once, no attempt counted; any other status → failed,
 with the SMSC's reason. At most ``SLOTS_PER_WINDOW * window`` messages are claimed and
-unrecorded at a time (the claim slots, shared with the session thread's answers).
+unrecorded at a time (the claim slots, shared with the deliveries thread's answers).
 """
 
 from __future__ import annotations
@@ -95,11 +95,11 @@ class Dispatch:
         # Submits answered since the loop was last woken for them (approximate: counted
         # by the session thread, reset by whoever wakes the loop).
         self._answered = 0
-        # When the session thread last handed answers over (the loop's clock), and
+        # When the deliveries thread last handed answers over (the loop's clock), and
         # whether the loop sleeps longer than SETTLE_EVERY (then a hand-over wakes it).
         self.handed_at = 0.0
         self.napping = False
-        # Answers the session thread submitted itself, for the loop to record.
+        # Answers the deliveries thread submitted itself, for the loop to record.
         self.handed: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         # Messages claimed and not yet recorded, by either thread, which bounds what a
         # crash can send twice.
@@ -153,7 +153,7 @@ class Dispatch:
         now = self._clock()
         if (self.outgoing or not self.handed.empty()
                 or now - self.handed_at < self.timings.poll_interval):
-            # Busy lately: answers the session thread hands over are recorded within
+            # Busy lately: answers the deliveries thread hands over are recorded within
             # SETTLE_EVERY without its waking the loop for each.
             return SETTLE_EVERY
         until_claim = self._next_claim - now
@@ -174,7 +174,7 @@ class Dispatch:
         busy = len(self.outgoing) - done_count
         now = self._clock()
         # A claim only when rows may be due (see claim_wanted): an empty claim would take
-        # every free slot for its commit and leave the session thread's answers none.
+        # every free slot for its commit and leave the deliveries thread's answers none.
         epoch = self.heartbeat.epoch  # read first: a lapse after it shows as a new epoch
         claiming = (self.session.bound and self.heartbeat.valid()
                     and (self.claim_wanted or now >= self._next_claim)
@@ -264,7 +264,7 @@ class Dispatch:
         return outgoing
 
     def take_handed(self) -> None:
-        """The answers the session thread submitted, into the loop's own list."""
+        """The answers the deliveries thread submitted, into the loop's own list."""
         while True:
             try:
                 self.outgoing.append(self.handed.get_nowait())

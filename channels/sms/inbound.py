@@ -1,4 +1,5 @@
-"""Citizens' messages to the short code (MO), from the session thread into the core.
+"""Citizens' messages to the short code (MO), from the SMPP session's deliveries thread
+into the core.
 
 Citizens' messages of a read burst are stored and answered in one commit before the SMSC
 gets any ``deliver_sm_resp``, and the answers that fit the claim slots are submitted at
@@ -30,7 +31,7 @@ from core.messaging.parts import Part, expire_parts, receive_parts
 
 log = logging.getLogger(__name__)
 
-# Stored messages answered per pass of the loop (the session thread answers most itself).
+# Stored messages answered per pass of the loop (the deliveries thread answers most itself).
 _ANSWER_BATCH = 100
 
 # SMPP gives an MO no id of its own: a redelivery is recognised by its sender and content
@@ -39,8 +40,8 @@ _DEDUPE_WINDOW = 120
 
 
 class MobileOriginated:
-    """The channel's inbound side: ``store`` on the session thread, ``answer_stored`` and
-    ``flush_reassembly`` on the loop."""
+    """The channel's inbound side: ``store`` on the session's deliveries thread,
+    ``answer_stored`` and ``flush_reassembly`` on the loop."""
 
     def __init__(self, short_code: ShortCode, timings: Timings, clock: Callable[[], float],
                  *, dispatch: Dispatch, stopping: threading.Event,
@@ -76,7 +77,7 @@ class MobileOriginated:
     def _store_and_answer(self, messages: list[Inbound], indexes: list[int],
                           statuses: list[int]) -> None:
         """Store the burst's messages and answer as many as the claim slots allow, in one
-        commit, then submit those answers from here (the session thread) at once."""
+        commit, then submit those answers from here (the deliveries thread) at once."""
         if self._stopping.is_set():
             # Stopping: an answer submitted now might not be recorded before the end (and
             # would go twice); the SMSC redelivers these to the next process.

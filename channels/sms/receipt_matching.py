@@ -67,8 +67,8 @@ class _HeldReceipt:
 
 
 class DeliveryReceipts:
-    """The receipts of one channel: applied on the session thread as they come, the held
-    ones again on the loop (``wake`` asks the loop for a pass)."""
+    """The receipts of one channel: applied on the session's deliveries thread as they
+    come, the held ones again on the loop (``wake`` asks the loop for a pass)."""
 
     def __init__(self, core: Core, timings: Timings, clock: Callable[[], float],
                  wake: Callable[[], None]) -> None:
@@ -79,7 +79,7 @@ class DeliveryReceipts:
         self.held: list[_HeldReceipt] = []
         self._lock = threading.Lock()
         # Counts the loop's recordings of sent messages (under _lock): a receipt the
-        # session thread missed while a recording committed is tried again at once.
+        # deliveries thread missed while a recording committed is tried again at once.
         self._recordings = 0
         self._recheck = False
         self._next_retry = 0.0
@@ -200,7 +200,7 @@ class DeliveryReceipts:
         self.apply_held()
 
     def retry_due(self, now: float) -> None:
-        """On the loop: the held receipts tried again after a recording the session thread
+        """On the loop: the held receipts tried again after a recording the deliveries thread
         saw late, and once a poll interval besides (which also lets the expired ones go
         when nothing is being sent)."""
         if self._recheck or (self.held and now >= self._next_retry):
