@@ -62,7 +62,7 @@ class Replica:
         self._clock = clock
         self._probe_every = min(max_lag / 4, PROBE_SECONDS)
         self._reset()
-        # A failure on the replica's connections (a read, a pre-ping, a connect) stops
+        # A failure on the replica's connections (a read, a connect) stops
         # its use at once, not at the next probe.
         event.listen(engine, "handle_error", self._failed)
         # A forked child (a server's worker) starts with a lock perhaps held by a thread
