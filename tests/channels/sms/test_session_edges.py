@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 
 from channels.sms.smpp import SmppSession
 
@@ -88,3 +89,75 @@ def test_a_request_cut_short_is_nacked_and_the_session_lives_on():
     seen = _exchange(_pdu(ALERT_NOTIFICATION, 77, body))
 
     assert seen == [(GENERIC_NACK, ESME_RINVCMDLEN, 77), (ENQUIRE_LINK_RESP, 0, 78)]
+
+
+DELIVER_SM = 0x00000005
+DELIVER_SM_RESP = 0x80000005
+SUBMIT_SM = 0x00000004
+SUBMIT_SM_RESP = 0x80000004
+
+
+def _deliver_sm_body(text: bytes) -> bytes:
+    return (b"\0" + bytes([1, 1]) + b"966551234567\0" + bytes([0, 0]) + b"74747\0"
+            + bytes([0, 0, 0]) + b"\0\0" + bytes([0, 0, 0, 0, len(text)]) + text)
+
+
+def test_the_window_turns_while_a_burst_is_being_stored():
+    """A deliver_sm whose storing takes long (a burst of hundreds on a busy database):
+    meanwhile the session sends the queued submits and reads their responses; the
+    deliver_sm_resp goes out once the storing returns, with its status."""
+    from channels.sms.pdus import SubmitRequest
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(20)
+    port = server.getsockname()[1]
+    storing, stored = threading.Event(), threading.Event()
+    seen: list[tuple[int, int, int]] = []
+    errors: list[BaseException] = []
+
+    def on_deliver(pdus):
+        storing.set()
+        assert stored.wait(20), "the test never let the burst be stored"
+        return [0] * len(pdus)
+
+    def smsc() -> None:
+        try:
+            conn, _ = server.accept()
+            conn.settimeout(20)
+            _command, _status, bind_sequence = _read_pdu(conn)
+            conn.sendall(_pdu(BIND_TRANSCEIVER_RESP, bind_sequence, b"SMSC\0"))
+            conn.sendall(_pdu(DELIVER_SM, 100, _deliver_sm_body(b"4471234")))
+            for _ in range(3):  # the submits, answered as they come
+                command, _status, sequence = _read_pdu(conn)
+                seen.append((command, _status, sequence))
+                conn.sendall(_pdu(SUBMIT_SM_RESP, sequence, b"id-%d\0" % sequence))
+            seen.append(_read_pdu(conn))  # the deliver_sm_resp, once stored
+            conn.close()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=smsc, daemon=True)
+    thread.start()
+    session = SmppSession(host="127.0.0.1", port=port, system_id="gw", password="pw",
+                          on_deliver=on_deliver, reconnect_delay=60)
+    session.start()
+    try:
+        assert storing.wait(20)
+        futures = session.submit_many([
+            SubmitRequest("74747", f"96655000000{k}", b"status", 0) for k in range(3)],
+            urgent=True)
+        deadline = time.monotonic() + 20
+        while not all(future.done() for future in futures) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        results = [future.result() for future in futures]  # the burst still being stored
+        assert not stored.is_set()
+        stored.set()
+        thread.join(20)
+    finally:
+        stored.set()
+        session.stop()
+        server.close()
+    assert not errors, errors
+    assert [r.message_id for r in results] == [f"id-{s}" for _, _, s in seen[:3]]
+    assert [command for command, _, _ in seen] == [SUBMIT_SM] * 3 + [DELIVER_SM_RESP]
+    assert seen[3][1:] == (0, 100)
