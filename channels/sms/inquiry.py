@@ -167,9 +167,10 @@ def short_code_reply(core: Core, message: Inbound, *, limits: SmsLimits, voice: 
     return _counted(limits, sender, Reply(voiced.body, lang))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def _is_mobile(sender: str, region: str) -> bool:
     # Cached (bounded): a burst asks it of each sender twice, before and in the reply.
+    # A burst's senders are all it needs (65,536 held 16 MB of senders long gone).
     try:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:
