@@ -92,9 +92,16 @@ class SoakError(Exception):
     """Something broke: the figures would mean nothing."""
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM (and a second SIGINT) end the run through the cleanup below: the gateway,
+    # the peers and the temp dir go with it, not left running.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = _arguments()
     OUT.mkdir(exist_ok=True)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     ok, why = smsc_peer_available()
     if not ok:
         print(f"BENCH BROKEN: the SMSC peer is not available: {why}", file=sys.stderr)
@@ -387,6 +394,13 @@ class Pace:
         return at if at < self.end else None
 
 
+def _post(conn: http.client.HTTPConnection, path: str, body: str,
+          headers: dict[str, str]) -> tuple[int, bytes]:
+    conn.request("POST", path, body, headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
 def _wait_until(at: float) -> float:
     """Sleep until ``at`` (time.monotonic); how late it was already (s)."""
     delay = at - time.monotonic()
@@ -549,10 +563,21 @@ class Soak:
                 self.waiting[mo.sender].append(mo.found)
                 self.window.sms_sent += 1
             body = json.dumps({"text": mo.text, "source_addr": mo.sender})
-            conn.request("POST", "/mo", body, headers)
-            response = conn.getresponse()
-            raw = response.read()
-            if response.status != 200:
+            try:
+                status, raw = _post(conn, "/mo", body, headers)
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The peer closes a keep-alive connection idle for 5 s (Node's default):
+                # a stalled machine leaves it so. The MO was not taken: sent again, anew.
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.smsc.control_port,
+                                                  timeout=30)
+                try:
+                    status, raw = _post(conn, "/mo", body, headers)
+                except OSError as exc:
+                    with self.lock:
+                        self.problems.append(f"the SMSC peer cannot be reached: {exc}")
+                    return
+            if status != 200:
                 with self.lock:
                     self.problems.append(f"the SMSC peer refused an MO: {raw[:200]!r}")
                 return
