@@ -167,9 +167,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--fd-bound", type=int, default=5)
     parser.add_argument("--name", default="soak",
                         help="the prefix of its files in bench/out/ (default: soak)")
-    parser.add_argument("--trace-memory", action="store_true",
-                        help="tracemalloc in every gateway process (slower): what grew "
-                             "between the end of the warm-up and the end, by traceback")
+    parser.add_argument("--trace-memory", nargs="?", const="all", metavar="ROLES",
+                        help="tracemalloc in the gateway's processes (slower): what grew "
+                             "between the end of the warm-up and the end, by traceback; "
+                             "ROLES (comma-separated: web, background) traces only those "
+                             "workers (the others start at full speed)")
     args = parser.parse_args()
     if make_url(args.database_url).get_backend_name() != "postgresql":
         parser.error("--database-url: a PostgreSQL database")
@@ -196,12 +198,12 @@ class Gateway:
 
     @classmethod
     def start(cls, url: str, work: Path, smsc: SmscPeer, imap: DovecotPeer | None,
-              smtp: SmtpPeer | None, *, trace: bool = False) -> Gateway:
+              smtp: SmtpPeer | None, *, trace: str | None = None) -> Gateway:
         port = inquiry_http._free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), **_environment(url, work, port, smsc,
                                                                       imap, smtp)}
         if trace:
-            env.update(_tracing(work))
+            env.update(_tracing(work, [] if trace == "all" else trace.split(",")))
         log_path = OUT / f"{NAME[0]}-gateway.log"
         log = log_path.open("w")
         process = subprocess.Popen(
@@ -285,11 +287,15 @@ def _trace_out() -> Path:
 # --trace-memory only): tracemalloc from the start; SIGUSR2 takes a snapshot, the first
 # one the baseline, each later one compared with it and written to SOAK_TRACEMALLOC.
 _SITECUSTOMIZE = """
-import os, signal, tracemalloc
-tracemalloc.start(12)
+import os, signal, sys, tracemalloc
+_roles = os.environ.get("SOAK_TRACE_ROLES", "").split()
+if not _roles or any(role in sys.argv for role in _roles):
+    tracemalloc.start(12)
 _first = []
 
 def _snapshot(signum, frame):
+    if not tracemalloc.is_tracing():
+        return
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [tracemalloc.Filter(False, tracemalloc.__file__)])
     if not _first:
@@ -306,12 +312,13 @@ signal.signal(signal.SIGUSR2, _snapshot)
 """
 
 
-def _tracing(work: Path) -> dict[str, str]:
+def _tracing(work: Path, roles: list[str]) -> dict[str, str]:
     folder = work / "trace"
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE)
     _trace_out().unlink(missing_ok=True)
-    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(_trace_out())}
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(_trace_out()),
+            "SOAK_TRACE_ROLES": " ".join(roles)}
 
 
 def _snapshot_memory(root: int) -> None:
