@@ -101,7 +101,6 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
 def main() -> int:
     args = _arguments()
     OUT.mkdir(exist_ok=True)
-    signal.signal(signal.SIGTERM, _stop_on_signal)
     ok, why = smsc_peer_available()
     if not ok:
         print(f"BENCH BROKEN: the SMSC peer is not available: {why}", file=sys.stderr)
@@ -120,6 +119,9 @@ def main() -> int:
           f"samples every {args.every:g} s, warm-up {args.warmup:,.0f} s; "
           f"{big._machine()}", flush=True)
     big.load(url, dsn, shape)
+    # From here (not before the loader: its pool's workers would inherit the handler and
+    # hang its terminate).
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     smsc = SmscPeer()
     imap = DovecotPeer() if args.shares[2] else None
