@@ -266,17 +266,23 @@ class _WriterTurn:
             os.close(self._file)
             self._file = None
 
+    def after_fork(self) -> None:
+        """In a child: no turn of the parent's threads is held here (they did not come
+        along), nor its lock file."""
+        self._lock = threading.Lock()
+        self._forget_file()
 
-# Every engine's turn, so that a child process closes its parent's lock files at fork.
+
+# Every engine's turn, so that a child process starts with none held (``after_fork``).
 _TURNS: weakref.WeakSet[_WriterTurn] = weakref.WeakSet()
 
 
-def _forget_turn_files() -> None:
+def _turns_after_fork() -> None:
     for turn in list(_TURNS):
-        turn._forget_file()
+        turn.after_fork()
 
 
-os.register_at_fork(after_in_child=_forget_turn_files)
+os.register_at_fork(after_in_child=_turns_after_fork)
 
 
 class Database:
