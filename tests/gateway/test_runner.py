@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from gateway import components
 from gateway.components import WebServer
 from gateway.runner import Part, Runner
 
@@ -204,14 +205,12 @@ def _get(url: str) -> bytes:
 
 
 def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, caplog):
-    from waitress import wasyncore
-
-    def broken(**_kwargs) -> None:
+    def broken(*_args) -> None:
         raise MemoryError("no room for the select")
 
     web = WebServer(lambda environ, start_response: [], SimpleNamespace(
         gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1, trusted_proxies=0)))
-    monkeypatch.setattr(wasyncore, "loop", broken)
+    monkeypatch.setattr(components, "poll_once", broken)
 
     with caplog.at_level(logging.INFO, logger="gateway"):
         status = runner([Part("core"), web]).run()
@@ -219,3 +218,72 @@ def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, c
     assert status == 1
     assert "web stopped with an error" in caplog.text
     assert "no room for the select" in caplog.text
+
+
+class Connection:
+    """A waitress connection as the loop sees it: an answer not all sent, a request in
+    service, the output buffer's lock (held while a request thread writes)."""
+
+    accepting = False
+
+    def __init__(self) -> None:
+        self.requests = ["a request in service"]
+        self.outbuf_lock = threading.Condition()
+        self.writes = 0
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def handle_write_event(self) -> None:
+        self.writes += 1
+
+
+def test_the_loop_leaves_an_answer_alone_while_its_request_thread_writes_it():
+    import socket
+
+    ours, theirs = socket.socketpair()  # ours may be written at once
+    connection = Connection()
+    try:
+        with connection.outbuf_lock:  # as a request thread in write_soon holds it
+            held = threading.Thread(target=components.poll_once,
+                                    args=(1.0, {ours.fileno(): connection}))
+            held.start()
+            held.join(0.5)  # not waiting for the whole timeout: it looks again soon
+            assert not held.is_alive()
+            assert connection.writes == 0
+        components.poll_once(1.0, {ours.fileno(): connection})
+        assert connection.writes == 1  # free again: the loop sends what is left
+        connection.requests = []
+        with connection.outbuf_lock:  # no request in service: as waitress always did
+            components.poll_once(1.0, {ours.fileno(): connection})
+        assert connection.writes == 2
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_big_answer_to_a_slow_reader_arrives_whole():
+    chunk = bytes(range(256)) * 4096  # 1 MiB; 8 of them: more than the sockets buffer
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(8 * len(chunk)))])
+        return iter([chunk] * 8)
+
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=2,
+                                                       trusted_proxies=0))
+    web = WebServer(app, settings)
+    web.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web.server.effective_port}/",
+                                    timeout=10) as response:
+            received = bytearray()
+            while piece := response.read(256 * 1024):
+                received += piece
+                time.sleep(0.01)
+        assert received == chunk * 8
+    finally:
+        web.stop()
