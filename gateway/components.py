@@ -67,6 +67,7 @@ class WebServer:
                                         **proxy_options(settings.gateway.trusted_proxies))
         except OSError as exc:
             raise StartFailed(bind_failure(exc, host, port)) from exc
+        _send_answers_whole(self._map)
         self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
         self._stopping = threading.Event()
         self._closing = threading.Lock()
@@ -141,6 +142,18 @@ class WebServer:
             else:
                 dispatcher.handle_close()
         return not busy
+
+
+def _send_answers_whole(channels: dict[int, Any]) -> None:
+    """Each listening server's connections send a small answer in one write
+    (gateway.waitress_channel)."""
+    from waitress.server import BaseWSGIServer
+
+    from gateway.waitress_channel import OneSendChannel
+
+    for dispatcher in channels.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = OneSendChannel
 
 
 # How soon the loop looks again at a channel it left alone because a request thread was

@@ -287,3 +287,69 @@ def test_a_big_answer_to_a_slow_reader_arrives_whole():
         assert received == chunk * 8
     finally:
         web.stop()
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """The server's whole answer to ``request`` (the connection closed after it)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_small_answer_goes_in_one_write_and_others_as_waitress_writes_them(monkeypatch):
+    from gateway.waitress_channel import OneSendChannel
+
+    writes: list[bytes] = []
+    write_soon = OneSendChannel.write_soon
+
+    def recording(channel, data):
+        if isinstance(data, bytes) and data:
+            writes.append(data)
+        return write_soon(channel, data)
+
+    monkeypatch.setattr(OneSendChannel, "write_soon", recording)
+    big = b"b" * (70 * 1024)
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/small":
+            start_response("200 OK", [("Content-Length", "5")])
+            return [b"hello"]
+        if path == "/chunked":  # no Content-Length: chunked, as waitress does
+            start_response("200 OK", [])
+            return iter([b"one", b"two"])
+        if path == "/too-long":  # more bytes than Content-Length: cut, as waitress does
+            start_response("200 OK", [("Content-Length", "3")])
+            return iter([b"abcdef"])
+        start_response("200 OK", [("Content-Length", str(len(big)))])
+        return [big]
+
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1,
+                                                       trusted_proxies=0))
+    web = WebServer(app, settings)
+    port = web.server.effective_port
+    web.start()
+    try:
+        def ask(path: str) -> bytes:
+            writes.clear()
+            return _raw_exchange(port, f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                                       "Connection: close\r\n\r\n".encode())
+
+        answer = ask("/small")
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nhello")
+        assert writes == [answer]  # head and body in one write
+        answer = ask("/chunked")
+        assert answer.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
+        assert len(writes) == 4  # head, each chunk, the last chunk
+        answer = ask("/too-long")
+        assert answer.endswith(b"\r\n\r\nabc")
+        answer = ask("/big")
+        assert answer.endswith(b"\r\n\r\n" + big)
+        assert writes[1] == big  # too big to copy: after its head, as waitress sends it
+    finally:
+        web.stop()
