@@ -92,6 +92,12 @@ class SoakError(Exception):
     """Something broke: the figures would mean nothing."""
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    # SIGTERM (and a second SIGINT) end the run through the cleanup below: the gateway,
+    # the peers and the temp dir go with it, not left running.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     args = _arguments()
     OUT.mkdir(exist_ok=True)
@@ -113,6 +119,9 @@ def main() -> int:
           f"samples every {args.every:g} s, warm-up {args.warmup:,.0f} s; "
           f"{big._machine()}", flush=True)
     big.load(url, dsn, shape)
+    # From here (not before the loader: its pool's workers would inherit the handler and
+    # hang its terminate).
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     smsc = SmscPeer()
     imap = DovecotPeer() if args.shares[2] else None
@@ -160,9 +169,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--fd-bound", type=int, default=5)
     parser.add_argument("--name", default="soak",
                         help="the prefix of its files in bench/out/ (default: soak)")
-    parser.add_argument("--trace-memory", action="store_true",
-                        help="tracemalloc in every gateway process (slower): what grew "
-                             "between the end of the warm-up and the end, by traceback")
+    parser.add_argument("--trace-memory", nargs="?", const="all", metavar="ROLES",
+                        help="tracemalloc in the gateway's processes (slower): what grew "
+                             "between the end of the warm-up and the end, by traceback; "
+                             "ROLES (comma-separated: web, background) traces only those "
+                             "workers (the others start at full speed)")
     args = parser.parse_args()
     if make_url(args.database_url).get_backend_name() != "postgresql":
         parser.error("--database-url: a PostgreSQL database")
@@ -189,12 +200,12 @@ class Gateway:
 
     @classmethod
     def start(cls, url: str, work: Path, smsc: SmscPeer, imap: DovecotPeer | None,
-              smtp: SmtpPeer | None, *, trace: bool = False) -> Gateway:
+              smtp: SmtpPeer | None, *, trace: str | None = None) -> Gateway:
         port = inquiry_http._free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), **_environment(url, work, port, smsc,
                                                                       imap, smtp)}
         if trace:
-            env.update(_tracing(work))
+            env.update(_tracing(work, [] if trace == "all" else trace.split(",")))
         log_path = OUT / f"{NAME[0]}-gateway.log"
         log = log_path.open("w")
         process = subprocess.Popen(
@@ -278,11 +289,15 @@ def _trace_out() -> Path:
 # --trace-memory only): tracemalloc from the start; SIGUSR2 takes a snapshot, the first
 # one the baseline, each later one compared with it and written to SOAK_TRACEMALLOC.
 _SITECUSTOMIZE = """
-import os, signal, tracemalloc
-tracemalloc.start(12)
+import os, signal, sys, tracemalloc
+_roles = os.environ.get("SOAK_TRACE_ROLES", "").split()
+if not _roles or any(role in sys.argv for role in _roles):
+    tracemalloc.start(12)
 _first = []
 
 def _snapshot(signum, frame):
+    if not tracemalloc.is_tracing():
+        return
     snapshot = tracemalloc.take_snapshot().filter_traces(
         [tracemalloc.Filter(False, tracemalloc.__file__)])
     if not _first:
@@ -299,12 +314,13 @@ signal.signal(signal.SIGUSR2, _snapshot)
 """
 
 
-def _tracing(work: Path) -> dict[str, str]:
+def _tracing(work: Path, roles: list[str]) -> dict[str, str]:
     folder = work / "trace"
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE)
     _trace_out().unlink(missing_ok=True)
-    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(_trace_out())}
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{folder}", "SOAK_TRACEMALLOC": str(_trace_out()),
+            "SOAK_TRACE_ROLES": " ".join(roles)}
 
 
 def _snapshot_memory(root: int) -> None:
@@ -385,6 +401,13 @@ class Pace:
             k = next(self._counter)
         at = self.start + k / self.rate
         return at if at < self.end else None
+
+
+def _post(conn: http.client.HTTPConnection, path: str, body: str,
+          headers: dict[str, str]) -> tuple[int, bytes]:
+    conn.request("POST", path, body, headers)
+    response = conn.getresponse()
+    return response.status, response.read()
 
 
 def _wait_until(at: float) -> float:
@@ -549,10 +572,21 @@ class Soak:
                 self.waiting[mo.sender].append(mo.found)
                 self.window.sms_sent += 1
             body = json.dumps({"text": mo.text, "source_addr": mo.sender})
-            conn.request("POST", "/mo", body, headers)
-            response = conn.getresponse()
-            raw = response.read()
-            if response.status != 200:
+            try:
+                status, raw = _post(conn, "/mo", body, headers)
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The peer closes a keep-alive connection idle for 5 s (Node's default):
+                # a stalled machine leaves it so. The MO was not taken: sent again, anew.
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.smsc.control_port,
+                                                  timeout=30)
+                try:
+                    status, raw = _post(conn, "/mo", body, headers)
+                except OSError as exc:
+                    with self.lock:
+                        self.problems.append(f"the SMSC peer cannot be reached: {exc}")
+                    return
+            if status != 200:
                 with self.lock:
                     self.problems.append(f"the SMSC peer refused an MO: {raw[:200]!r}")
                 return

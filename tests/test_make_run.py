@@ -41,11 +41,13 @@ def test_make_run_serves_on_the_port_the_environment_names(database_url, tmp_pat
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     try:
-        processes.wait_until_serving(process, port)
+        # Three interpreters start one after the other (upgrade, demo-data, run): on a
+        # loaded 2-core CI machine that alone took over 20 s. A bound on liveness, not speed.
+        processes.wait_until_serving(process, port, timeout=90)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-        output = processes.stop(process, timeout=20)
+        output = processes.stop(process, timeout=60)
 
     assert f"listening on http://127.0.0.1:{port} " in output, output
     assert "not loaded, the database already has 1 transactions" in output, output

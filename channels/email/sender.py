@@ -36,7 +36,7 @@ from channels.email.login import (
 )
 from channels.email.settings import SmtpSettings
 from core.messaging import outbox
-from core.messaging.mail import CHANNEL, MailStore
+from core.messaging.mail import CHANNEL, Composition, MailStore
 from core.messaging.retry import RetrySchedule
 from core.platform.clock import utcnow
 from core.service import Core
@@ -98,9 +98,11 @@ class SmtpSender:
                 if not waiting:
                     return session.accepted
                 try:
+                    composed = self.mail.compositions([item.id for item in waiting])
                     connection = connection or self._connect()
                     while waiting:
-                        self._send_one(connection, waiting[0], session)
+                        self._send_one(connection, waiting[0], composed[waiting[0].id],
+                                       session)
                         waiting.pop(0)
                 except ChannelUnavailable as exc:
                     log.error("ALERT: e-mail replies cannot be sent: %s; %d waiting in the "
@@ -114,14 +116,13 @@ class SmtpSender:
                 _close(connection)
 
     def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed,
-                  session: _Session) -> None:
+                  composition: Composition, session: _Session) -> None:
         from_address = sender_address(item.kind, self.settings.from_address,
                                       self.voice_address)
+        queued_at = composition.queued_at
         try:
-            queued_at = self.mail.queued_at(item.id)
-            message = compose_reply(item, self.mail.reply_envelope(item.id),
-                                    from_address=from_address, queued_at=queued_at,
-                                    html=self.mail.html_part(item.id))
+            message = compose_reply(item, composition.envelope, from_address=from_address,
+                                    queued_at=queued_at, html=composition.html)
         except (ValueError, TypeError) as exc:
             self._failed(item, f"cannot write the reply: {exc}")
             return

@@ -56,6 +56,10 @@ def reply_language(text: str, default: str = "ar") -> str:
 # --- the reply ---------------------------------------------------------------------------
 
 
+# Numbers each SMS budget holds at most (about 265 bytes each: 5 MB). 20,000 is more than
+# a short code answers in eight minutes at 40 a second.
+BUDGET_KEYS = 20_000
+
 @dataclass(frozen=True)
 class SmsLimits:
     """What SMS replies count against: the inquiry service (its failure limits per
@@ -93,8 +97,13 @@ class SmsLimits:
         # binds spread over P processes, a number gets at most P budgets per window (the
         # SMSC spreads its messages over the binds). Still bounded, which is what the
         # budget is for (an auto-responder's loop). The failure limits are the database's.
-        return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds),
-                FailureLimiter(1, core.config.inquiry.failure_window_seconds))
+        # At most BUDGET_KEYS numbers are held (the least recently answered that is not
+        # over its budget goes first): a loop answered every few minutes stays among the
+        # most recent, and the memory stays flat under a flood of new senders.
+        return (FailureLimiter(sms.max_answers_per_sender, sms.answers_window_seconds,
+                               max_keys=BUDGET_KEYS),
+                FailureLimiter(1, core.config.inquiry.failure_window_seconds,
+                               max_keys=BUDGET_KEYS))
 
 
 def sms_request(core: Core, sender: str, text: str, channel: str = "sms"
@@ -167,9 +176,10 @@ def short_code_reply(core: Core, message: Inbound, *, limits: SmsLimits, voice: 
     return _counted(limits, sender, Reply(voiced.body, lang))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def _is_mobile(sender: str, region: str) -> bool:
     # Cached (bounded): a burst asks it of each sender twice, before and in the reply.
+    # A burst's senders are all it needs (65,536 held 16 MB of senders long gone).
     try:
         return normalize_mobile(sender, region) == sender
     except InvalidMobile:

@@ -9,6 +9,7 @@ this module only stores what it decided and answers its questions about the past
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -99,6 +100,18 @@ class ReplyEnvelope:
     sections: tuple[Section, ...]
 
 
+@dataclass(frozen=True)
+class Composition:
+    """An outbox row's mail as the sender writes it: when it was queued (with its id,
+    what makes our Message-ID unique even after a database restore or on a second
+    install: ids repeat, times do not), the envelope of the mail it answers (None for
+    any other row), and the HTML its author wrote (None: made from the body)."""
+
+    queued_at: datetime | None
+    envelope: ReplyEnvelope | None
+    html: str | None
+
+
 class MailStore:
     """The e-mail channel's tables, over the core's database: the channel is given one of
     these and never sees a session or a model."""
@@ -177,36 +190,46 @@ class MailStore:
                 raise
             return seen
 
-    def queued_at(self, notification_id: int) -> datetime | None:
-        """When an outbox row was queued: with its id, what makes our Message-ID unique
-        even after a database restore or on a second install (ids repeat, times do not)."""
+    def compositions(self, notification_ids: Sequence[int]) -> dict[int, Composition]:
+        """What the sender needs to write each of these outbox rows as a mail, read at
+        once for a round of replies (one session, a statement per table, not three
+        round trips per reply)."""
+        ids = list(dict.fromkeys(notification_ids))
+        if not ids:
+            return {}
         with self.db.read() as session:
-            return session.scalar(select(Notification.created_at)
-                                  .where(Notification.id == notification_id))
+            queued = dict(session.execute(select(Notification.id, Notification.created_at)
+                                          .where(Notification.id.in_(ids))).tuples().all())
+            html = dict(session.execute(select(EmailHtml.notification_id, EmailHtml.html)
+                                        .where(EmailHtml.notification_id.in_(ids))).tuples().all())
+            envelopes: dict[int, ReplyEnvelope] = {}
+            for row in session.scalars(select(EmailExchange).where(
+                    EmailExchange.notification_id.in_(ids))
+                    .order_by(EmailExchange.inbound_id)):
+                if row.notification_id is None:
+                    continue
+                envelopes.setdefault(row.notification_id, ReplyEnvelope(
+                    subject=row.reply_subject, in_reply_to=row.message_id,
+                    references=row.references,
+                    sections=tuple(Section(s["lang"], s["text"])
+                                   for s in row.sections or [])))
+            threads = [i for i in ids if i not in envelopes]
+            if threads:
+                for thread in session.scalars(select(EmailThread).where(
+                        EmailThread.notification_id.in_(threads))):
+                    envelopes[thread.notification_id] = ReplyEnvelope(
+                        subject="", in_reply_to=thread.in_reply_to,
+                        references=thread.references, sections=())
+        return {i: Composition(queued.get(i), envelopes.get(i), html.get(i)) for i in ids}
+
+    def reply_envelope(self, notification_id: int) -> ReplyEnvelope | None:
+        """The envelope of an outbox row that answers a mail; None for any other row."""
+        return self.compositions([notification_id])[notification_id].envelope
 
     def html_part(self, notification_id: int) -> str | None:
         """The HTML its author wrote for an outbox row (``attach_html``); None: the
         sender makes it from the plain-text body."""
-        with self.db.read() as session:
-            return session.scalar(select(EmailHtml.html).where(
-                EmailHtml.notification_id == notification_id))
-
-    def reply_envelope(self, notification_id: int) -> ReplyEnvelope | None:
-        """The envelope of an outbox row that answers a mail; None for any other row."""
-        with self.db.read() as session:
-            row = session.scalars(select(EmailExchange)
-                                  .where(EmailExchange.notification_id == notification_id)
-                                  ).first()
-            if row is None:
-                thread = session.get(EmailThread, notification_id)
-                if thread is None:
-                    return None
-                return ReplyEnvelope(subject="", in_reply_to=thread.in_reply_to,
-                                     references=thread.references, sections=())
-            return ReplyEnvelope(
-                subject=row.reply_subject, in_reply_to=row.message_id,
-                references=row.references,
-                sections=tuple(Section(s["lang"], s["text"]) for s in row.sections or []))
+        return self.compositions([notification_id])[notification_id].html
 
 
 def attach_html(session: Session, notification_id: int, html: str) -> None:

@@ -9,8 +9,13 @@ A mobile, an address or an SMS text then never reaches a log or a traceback this
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import re
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +31,7 @@ from core.platform.clock import utcnow as utcnow
 from core.platform.replica import Replica
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # Seconds to wait for a connection to the read replica before reading on the primary.
 REPLICA_CONNECT_TIMEOUT = 3
 
@@ -92,7 +98,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that
         # writers take the lock at BEGIN (IMMEDIATE) and never deadlock on upgrade.
-        writers = _WriterTurn()
+        writers = _WriterTurn(_turn_file(parsed.database))
         event.listen(engine, "begin", writers.begin)
         # The turn ends when the connection goes back to the pool, after its COMMIT or
         # ROLLBACK (the engine's commit event fires before the COMMIT runs), or is lost.
@@ -111,6 +117,13 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
     )
     event.listen(engine, "handle_error", _without_row_values)
     return engine
+
+
+def _turn_file(database: str | None) -> str | None:
+    """The SQLite writers' turn file beside ``database`` (none for an in-memory one)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-turn"
 
 
 def _without_row_values(context: ExceptionContext) -> None:
@@ -138,19 +151,35 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoo
 
 
 class _WriterTurn:
-    """SQLite writers of one process take turns on a lock before BEGIN IMMEDIATE.
+    """SQLite writers take turns before BEGIN IMMEDIATE: the threads of one engine on a
+    lock in the process, then the engines of every process on a lock file beside the
+    database (``<database>-turn``, ``fcntl.flock``).
 
     SQLite lets one writer in at a time; the others spin in its busy handler, which sleeps
     1, 2, 5, 10 ... up to 100 ms between tries. Under load (an SMS burst, the inquiry
-    log's writer, the HTTP threads) those sleeps made a commit that takes a fraction of
-    a millisecond wait tens or hundreds. Queued on a lock in the process, each writer
-    starts the moment the one before commits; other processes still meet the busy timeout.
+    log's writer, the HTTP threads, the web tier's worker processes) those sleeps made a
+    commit that takes a fraction of a millisecond wait tens or hundreds. Queued on the
+    turn, each writer starts within a millisecond of the one before committing.
+
+    The lock file only orders writers; SQLite's own lock still decides who writes, so a
+    writer without it (the ``sqlite3`` shell, another program, a file that cannot be
+    opened) is as safe as before and only meets the busy handler. The kernel lets go of a
+    dead process's lock. Each process opens the file itself (a lock taken through a
+    descriptor inherited over ``fork`` would be shared with the parent, not exclusive).
     """
 
     _KEY = "gateway_writer_turn"
+    # Seconds a writer waits for each of the two locks (as SQLite's busy timeout).
+    TIMEOUT = 30.0
+    # Longest pause between two tries of the lock file (flock cannot wait with a timeout).
+    POLL = 0.001
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._path = path
+        self._file: int | None = None
+        self._pid = 0  # the process that opened ``_file``
+        _TURNS.add(self)
 
     def begin(self, connection: Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
@@ -159,24 +188,101 @@ class _WriterTurn:
         # A connection that already has the turn (a second transaction before it went
         # back to the pool) keeps it.
         if mode == "IMMEDIATE" and not connection.info.get(self._KEY):
-            if not self._lock.acquire(timeout=30):
+            if not self._lock.acquire(timeout=self.TIMEOUT):
                 raise TimeoutError("no turn to write to the SQLite database in 30 s")
+            try:
+                self._take_file()
+            except BaseException:
+                self._lock.release()
+                raise
             connection.info[self._KEY] = True
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
             if connection.info.pop(self._KEY, False):
-                self._lock.release()
+                self._release()
             raise
 
     def end(self, _dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry | None,
             *_args: object) -> None:
         if record is not None and record.info.pop(self._KEY, False):
-            self._lock.release()
+            self._release()
 
     def end_on_reset(self, dbapi_connection: DBAPIConnection,
                      record: ConnectionPoolEntry | None, reset_state: PoolResetState) -> None:
         self.end(dbapi_connection, record)
+
+    def _take_file(self) -> None:
+        """The other processes' turn: the lock file, held until ``_release`` (under the
+        thread lock, so one thread of this engine at a time)."""
+        descriptor = self._descriptor()
+        if descriptor is None:
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        deadline, pause = time.monotonic() + self.TIMEOUT, self.POLL / 8
+        while True:
+            time.sleep(pause)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        "no turn to write to the SQLite database in 30 s") from None
+                pause = min(pause * 2, self.POLL)
+
+    def _release(self) -> None:
+        try:
+            if self._file is not None and self._pid == os.getpid():
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def _descriptor(self) -> int | None:
+        """This process's descriptor of the lock file; None without one (an in-memory
+        database, or a file this process may not open: the busy handler then orders)."""
+        if self._path is None:
+            return None
+        if self._pid != os.getpid():  # first use, or a child after fork: its own file
+            self._forget_file()
+            self._pid = os.getpid()
+            try:
+                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                     0o660)
+            except OSError:
+                log.warning("SQLite writers' turn file %s cannot be opened; writers of "
+                            "several processes wait in SQLite's busy handler", self._path)
+                self._file = None
+        return self._file
+
+    def _forget_file(self) -> None:
+        """Close the descriptor a parent opened (in a child after fork): were the parent
+        killed holding its turn, an inherited copy would keep the lock from everyone."""
+        if self._file is not None and self._pid != os.getpid():
+            os.close(self._file)
+            self._file = None
+
+    def after_fork(self) -> None:
+        """In a child: no turn of the parent's threads is held here (they did not come
+        along), nor its lock file."""
+        self._lock = threading.Lock()
+        self._forget_file()
+
+
+# Every engine's turn, so that a child process starts with none held (``after_fork``).
+_TURNS: weakref.WeakSet[_WriterTurn] = weakref.WeakSet()
+
+
+def _turns_after_fork() -> None:
+    for turn in list(_TURNS):
+        turn.after_fork()
+
+
+os.register_at_fork(after_in_child=_turns_after_fork)
 
 
 class Database:

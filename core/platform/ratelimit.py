@@ -11,13 +11,14 @@ transaction (``add_in``).
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import logging
 import math
 import threading
 import time
 from array import array
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -479,11 +480,17 @@ class FailureLimiter:
 
     Bounded: at most ``max_keys`` keys are tracked. Past it, the least recently seen key
     that is not blocked is forgotten first, so a flood of new keys cannot exhaust memory
-    nor wash out the keys that are refused now.
+    nor wash out the keys that are refused now. A key none of whose failures is left in
+    the window is forgotten as time passes (the least recently seen go first, a few with
+    each failure counted), so what is held follows the keys of the last window, not
+    every key ever seen. Each key's times are a plain list (a deque costs 600 bytes
+    empty; the SMS budget holds one key per mobile answered in the last hour).
     """
 
     # How many of the oldest keys are looked at for one that is not blocked.
     EVICTION_SCAN = 64
+    # How many idle keys one failure may forget at most (bounded work per call).
+    FORGET_PER_CALL = 4
 
     def __init__(self, max_failures: int, window: float, *, max_keys: int = 100_000,
                  clock: Clock = time.monotonic) -> None:
@@ -491,8 +498,13 @@ class FailureLimiter:
         self.window = window
         self.max_keys = max_keys
         self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        # Least recently failed first: a key moves to the end with each failure.
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many keys are held now."""
+        return len(self._failures)
 
     def blocked(self, key: str) -> bool:
         with self._lock:
@@ -504,15 +516,27 @@ class FailureLimiter:
 
     def failed(self, key: str) -> None:
         with self._lock:
+            now = self._clock()
+            self._forget_idle(now)
             times = self._failures.get(key)
             if times is None:
-                times = self._failures[key] = deque()
+                times = self._failures[key] = []
                 while len(self._failures) > self.max_keys:
                     self._evict_one(key)
             else:
                 self._failures.move_to_end(key)
-            self._expire(times)
-            times.append(self._clock())
+                self._expire(times)
+            times.append(now)
+
+    def _forget_idle(self, now: float) -> None:
+        """Forget the least recently failed keys whose last failure left the window."""
+        horizon = now - self.window
+        failures = self._failures
+        for _ in range(self.FORGET_PER_CALL):
+            oldest = next(iter(failures.values()), None)
+            if oldest is None or (oldest and oldest[-1] >= horizon):
+                return
+            failures.popitem(last=False)
 
     def _evict_one(self, newest: str) -> None:
         for scanned, (key, times) in enumerate(self._failures.items()):
@@ -524,13 +548,13 @@ class FailureLimiter:
                 return
         self._failures.popitem(last=False)  # all blocked: the oldest goes after all
 
-    def _expire(self, times: deque[float]) -> None:
+    def _expire(self, times: list[float]) -> None:
         horizon = self._clock() - self.window
-        while times and times[0] < horizon:
-            times.popleft()
+        if times and times[0] < horizon:
+            del times[:bisect.bisect_left(times, horizon)]
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8192)
 def origin_group(origin: str) -> str:
     """The origin as counted: an IPv6 address by its /64 (one subscriber's network, where
     every address is free to take), an IPv4 address (or IPv4 mapped in IPv6) by itself,

@@ -171,7 +171,7 @@ class InquiryService:
         store = self._counts
         if store is None:
             return self.limits.read(counted), None
-        suspects = store.suspects(counted.keys)
+        suspects = store.suspects(counted.reads)
         if not suspects:
             return {}, None
         if number is not None:

@@ -60,12 +60,25 @@ SHARED_ORIGINS = frozenset({"kiosk", "api"})
 # Channels whose origin, a mobile, the network authenticates.
 AUTHENTICATED_ORIGINS = frozenset({"sms"})
 
+# A pair counter's key begins with its target's first characters, then goes on with the
+# pair's keyed hash (64 characters in all): the two counters one failure adds for a
+# credential or number (this origin's and anyone's) sit side by side in the key index,
+# usually on one page, where SQLite writes one page per row it changes. A failed kiosk
+# inquiry then writes two pages of the index instead of four. Whoever reads the table
+# can tell which pair rows share a target (not whose: every part is keyed).
+PAIR_PREFIX = 16
+
 @dataclass(frozen=True)
 class Watched:
     """One credential (or the number): its counter from this origin and from anyone."""
 
     pair: str
     anyone: str
+    # The pair's key before it began with its target's (the keyed hash alone, until 5
+    # December 2026): read as part of the pair's count, never written, so that the
+    # failures counted before an upgrade still count until their window has passed.
+    # Costs nothing once they have: a key without failures is not read (``suspects``).
+    legacy: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,8 @@ class Counted:
 
     origin: str | None  # the origin's own counter; None for a shared or authenticated one
     watched: tuple[Watched, ...]
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # the counters a failure adds to
+    reads: tuple[str, ...]  # the counters read: ``keys`` and the pairs' legacy ones
 
 
 @dataclass(frozen=True)
@@ -110,16 +124,22 @@ class InquiryLimits:
         if channel in AUTHENTICATED_ORIGINS and origin and any(
                 c.mobile == origin for c in credentials):
             own = own or self._keyed("origin", place)
-            return Counted(own, (), (own,))
+            return Counted(own, (), (own,), (own,))
         targets = [c.key for c in credentials]
         if number is not None:
             targets.append(self._keyed("number", number))
-        watched = tuple(Watched(self._keyed("pair", f"{target}|{place}"), target)
-                        for target in dict.fromkeys(targets))
+        watched = tuple(self._watched(target, place) for target in dict.fromkeys(targets))
         keys = [key for w in watched for key in (w.pair, w.anyone)]
         if own is not None:
             keys.append(own)
-        return Counted(own, watched, tuple(keys))
+        return Counted(own, watched, tuple(keys),
+                       (*keys, *(w.legacy for w in watched)))
+
+    def _watched(self, target: str, place: str) -> Watched:
+        """The counters of ``target`` (a credential's or number's key) from ``place``, and
+        from anyone (the target's key itself)."""
+        pair = self._keyed("pair", f"{target}|{place}")
+        return Watched(target[:PAIR_PREFIX] + pair[PAIR_PREFIX:], target, pair)
 
     def refused(self, counted: Counted) -> bool:
         """Whether the inquiry is refused: one read of all its counters."""
@@ -127,7 +147,7 @@ class InquiryLimits:
 
     def read(self, counted: Counted) -> Mapping[str, int]:
         """The failures of the inquiry's counters (absent: none)."""
-        return self.counts.counts(counted.keys) if counted.keys else {}
+        return self.counts.counts(counted.reads) if counted.reads else {}
 
     def refused_by(self, counted: Counted, counts: Mapping[str, int]) -> bool:
         """Whether the inquiry is refused, given its counters' failures (absent: none)."""
@@ -135,7 +155,7 @@ class InquiryLimits:
             return True
         for watched in counted.watched:
             limit = 1 if counts.get(watched.anyone, 0) >= self._under_attack else self._max
-            if counts.get(watched.pair, 0) >= limit:
+            if counts.get(watched.pair, 0) + counts.get(watched.legacy, 0) >= limit:
                 return True
         return False
 
@@ -148,16 +168,17 @@ class InquiryLimits:
 
     def _near_a_limit(self, counted: Counted, seen: Mapping[str, int]) -> bool:
         """Whether one more failure brings a counter to half its limit or more."""
-        def near(key: str, limit: int) -> bool:
-            return 2 * (seen.get(key, 0) + 1) >= limit
+        def near(failures: int, limit: int) -> bool:
+            return 2 * (failures + 1) >= limit
 
-        if counted.origin is not None and near(counted.origin, self._max):
+        if counted.origin is not None and near(seen.get(counted.origin, 0), self._max):
             return True
         for watched in counted.watched:
             anyone = seen.get(watched.anyone, 0)
-            if near(watched.anyone, self._under_attack):
+            if near(anyone, self._under_attack):
                 return True  # the step up comes near, or is on (pairs' limit 1)
-            if near(watched.pair, 1 if anyone >= self._under_attack else self._max):
+            pair = seen.get(watched.pair, 0) + seen.get(watched.legacy, 0)
+            if near(pair, 1 if anyone >= self._under_attack else self._max):
                 return True
         return False
 
@@ -193,7 +214,7 @@ class BurstCounts:
     def __init__(self, limits: InquiryLimits, inquiries: Iterable[Counted]) -> None:
         self._limits = limits
         store = limits.counts
-        keys = list(dict.fromkeys(key for counted in inquiries for key in counted.keys))
+        keys = list(dict.fromkeys(key for counted in inquiries for key in counted.reads))
         if keys and store.unwritten(keys):
             store.flush()  # before the burst's transaction: its own
         suspects = (store.suspects(keys) if isinstance(store, DatabaseFailureCounts)
@@ -205,7 +226,7 @@ class BurstCounts:
 
     def refused(self, counted: Counted) -> bool:
         failures = self.failures
-        missing = [key for key in counted.keys if key not in self._read
+        missing = [key for key in counted.reads if key not in self._read
                    or (failures[key] and key in self._unsure)]
         if missing:  # not announced, or failed here though taken for failure-free
             self._seen.update(self._limits.counts.counts(missing))
@@ -213,7 +234,7 @@ class BurstCounts:
             self._unsure.difference_update(missing)
         seen = self._seen
         return self._limits.refused_by(counted, {
-            key: seen.get(key, 0) + failures[key] for key in counted.keys})
+            key: seen.get(key, 0) + failures[key] for key in counted.reads})
 
     def failed(self, counted: Counted, seen: Mapping[str, int] | None = None) -> None:
         self.failures.update(counted.keys)  # written with the burst (``write``)

@@ -316,6 +316,12 @@ class DemoTarget(Protocol):
     def config(self) -> CoreSettings: ...
 
 
+def cases_present(db: Database) -> int:
+    """How many Citizen's Voice cases the database holds, the demo's or anyone's."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(VoiceCase)) or 0
+
+
 def load_demo(core: DemoTarget, *, cases: int = 300, seed: int = 15015,
               now: datetime | None = None) -> str:
     """Load the demo (once) and return a report for the operator."""

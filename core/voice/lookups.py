@@ -4,16 +4,22 @@ one limit for every channel where the pair is typed, not vouched for (the portal
 tracking page, the kiosk, the phone line when the caller ID is not the case's). Counted
 where every process sees them (the ``failure_counts`` table, as the inquiry limits), so
 that tracking numbers cannot be enumerated from one place, nor one case's mobile guessed
-from many.
+from many, and so that a stranger's failures never refuse the case's citizen, who looks
+it up from elsewhere (the inquiry limits' rule, core/transactions/limits.py):
 
-A place is where the lookup is typed: a kiosk's or a desk's API token, a browser's
-address (an IPv6 one by its /64, ``ratelimit.origin_group``), a caller's number. Its
-counter allows ``PLACE_FACTOR`` times the inquiry limit (``inquiry.max_failures``), since
-a shared terminal serves a queue of citizens who mistype; a tracking number's counter
-allows the inquiry limit from anyone. Both within ``inquiry.failure_window_seconds``;
-over either, ``TooMany``, whatever is typed now. Only a failed lookup counts (no such
-case, or not the citizen's: the same to the caller); the keys are keyed hashes, the
-table holds no tracking number.
+- a place (where the lookup is typed: a kiosk's or a desk's API token, a browser's
+  address, an IPv6 one by its /64, ``ratelimit.origin_group``, a caller's number) is
+  refused at ``PLACE_FACTOR`` times the inquiry limit (``inquiry.max_failures``), since a
+  shared terminal serves a queue of citizens who mistype;
+- a tracking number from one place is refused at the inquiry limit;
+- a tracking number that failed ``STEP_UP_FACTOR`` times the limit from anyone is under
+  attack: each place then gets one failure for it per window (a step up, not a block).
+  A distributed guesser gets one try per place; the citizen, at a place that has not
+  failed it, is answered.
+
+All within ``inquiry.failure_window_seconds``; over a limit, ``TooMany``, whatever is
+typed now. Only a failed lookup counts (no such case, or not the citizen's: the same to
+the caller); the keys are keyed hashes, the table holds no tracking number or place.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from core.voice import tracking as tracking_numbers
 
 # A shared terminal's share: this many times ``inquiry.max_failures``.
 PLACE_FACTOR = 3
+# A tracking number with this many times ``inquiry.max_failures`` from anyone is under
+# attack: one failure per place and window for it from then on.
+STEP_UP_FACTOR = 2
 KEY_PREFIX = "lookup-"
 
 
@@ -50,23 +59,32 @@ class LookupLimits:
             f"{kind}:{value}".encode("utf-8", "surrogatepass"), key=self._secret,
             digest_size=28).hexdigest()
 
-    def _keys(self, tracking: str, place: str) -> tuple[str, str | None]:
+    def _keys(self, tracking: str, place: str) -> tuple[str, str | None, str | None]:
+        """The place's counter, and the tracking number's from this place and from
+        anyone (None for a number that cannot be a tracking number: it counts against
+        the place only)."""
+        group = origin_group(place)
         clean = tracking_numbers.parse_tracking(tracking)
-        # A number that cannot be a tracking number counts against the place only.
-        return self._keyed("place", origin_group(place)), (
-            self._keyed("tracking", clean) if clean is not None else None)
+        if clean is None:
+            return self._keyed("place", group), None, None
+        return (self._keyed("place", group), self._keyed("pair", f"{clean}|{group}"),
+                self._keyed("tracking", clean))
 
     def check(self, tracking: str, place: str) -> None:
-        """Raise ``TooMany`` when ``place`` or ``tracking`` has failed its share."""
-        place_key, tracking_key = self._keys(tracking, place)
-        keys = [place_key] + ([tracking_key] if tracking_key else [])
+        """Raise ``TooMany`` when ``place`` has failed its share, or ``tracking`` from
+        ``place`` (one failure when the number is under attack)."""
+        place_key, pair_key, anyone_key = self._keys(tracking, place)
+        keys = [key for key in (place_key, pair_key, anyone_key) if key is not None]
         found = self._counts.counts(keys)
-        if found.get(place_key, 0) >= self.per_place or (
-                tracking_key and found.get(tracking_key, 0) >= self.per_tracking):
+        refused = found.get(place_key, 0) >= self.per_place
+        if pair_key is not None and anyone_key is not None:
+            under_attack = found.get(anyone_key, 0) >= self.per_tracking * STEP_UP_FACTOR
+            refused = refused or found.get(pair_key, 0) >= (
+                1 if under_attack else self.per_tracking)
+        if refused:
             raise TooMany("too many failed lookups; please try again later",
                           code="too_many_lookups", retry_after=self._window)
 
     def failed(self, tracking: str, place: str) -> None:
         """Count one failed lookup (written before this returns)."""
-        place_key, tracking_key = self._keys(tracking, place)
-        self._counts.add([place_key] + ([tracking_key] if tracking_key else []))
+        self._counts.add([key for key in self._keys(tracking, place) if key is not None])

@@ -152,9 +152,10 @@ def redacted(actor: Actor, case: CaseFacts) -> bool:
 def may_see_transaction(actor: Actor, emirate_agency_id: int,
                         departments: frozenset[int]) -> bool:
     """Whether ``actor`` may open a transaction's page in the staff app (its timeline and
-    the cases about it): leadership, the emirate's coordinators without a department,
-    and the staff of a department in ``departments`` (the one holding the transaction,
-    and those holding a case about it)."""
+    the cases about it): leadership, the emirate's coordinators and its agency leader
+    without a department (they read every emirate case, enquiries about transactions
+    too), and the staff of a department in ``departments`` (the one holding the
+    transaction, and those holding a case about it)."""
     if actor.role == LEADERSHIP:
         return True
     if actor.agency_id is None or actor.agency_id != emirate_agency_id:
@@ -162,7 +163,7 @@ def may_see_transaction(actor: Actor, emirate_agency_id: int,
     if actor.department_id is not None:
         return actor.role in (COORDINATOR, SPECIALIST, AGENCY_LEADER) \
             and actor.department_id in departments
-    return actor.role == COORDINATOR
+    return actor.role in (COORDINATOR, AGENCY_LEADER)
 
 
 def visible_to(actor: Actor, emirate_agency_id: int) -> ColumnElement[bool]:

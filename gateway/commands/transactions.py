@@ -14,7 +14,8 @@ from gateway.settings import Settings
 
 
 @click.command("demo-data")
-@click.option("--if-empty", is_flag=True, help="do nothing when transactions already exist")
+@click.option("--if-empty", is_flag=True,
+              help="do nothing when the database already has transactions or cases")
 @click.option("--transactions", default=300, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=74747, show_default=True, type=int)
 @click.option("--cases", default=300, show_default=True, type=click.IntRange(0, 10_000),
@@ -34,9 +35,18 @@ def demo_data(settings: Settings, if_empty: bool, transactions: int, seed: int,
     """
     from core.access.demo import load_demo_users
     from core.transactions.demo import load_demo
+    from core.transactions.demo.loading import transactions_present
+    from core.voice.demo import cases_present
     from core.voice.demo import load_demo as load_voice_demo
 
     with short_lived_core(settings) as core:
+        # A database in use gets nothing: no demo staff with the demo's printed password,
+        # no made-up cases among the citizens' (`make run` on a live database).
+        if if_empty and (present := (transactions_present(core.db), cases_present(core.db))) \
+                != (0, 0):
+            click.echo(f"demo data: not loaded, the database already has {present[0]} "
+                       f"transactions and {present[1]} Citizen's Voice cases (--if-empty)")
+            return
         try:
             report = load_demo(core, transactions=transactions, seed=seed, if_empty=if_empty)
             _demo_agencies(core, settings)

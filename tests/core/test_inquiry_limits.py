@@ -4,15 +4,18 @@ and kept in the database, so every process and every restart sees the same count
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import insert, select
 
-from core.identity.national_id import _luhn_check_digit
+from core.identity.national_id import _luhn_check_digit, hash_national_id
+from core.platform.models import FailureCount
 from core.platform.ratelimit import DatabaseFailureCounts
 from core.transactions.answer import Answer, Outcome
 from core.transactions.inquiry import InquiryRequest, InquiryService
-from core.transactions.limits import STEP_UP_FACTOR, origin_group
+from core.transactions.limits import PAIR_PREFIX, STEP_UP_FACTOR, origin_group
 from gateway.bootstrap import build_core
 from tests import factories as f
 from tests.conftest import make_settings
@@ -84,6 +87,57 @@ def test_a_kiosk_is_counted_with_what_is_typed_not_as_a_requester(limited):
     assert ask(limited, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k1"
                ).outcome is Outcome.RATE_LIMITED
     assert ask(limited, NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k2").found
+
+
+def _key_before_the_prefix(service: InquiryService, target: str, place: str) -> str:
+    """A pair counter's key as gateways before 5 December 2026 wrote it: the keyed hash
+    of the target and the place alone (computed here apart from the code under test)."""
+    secret = hashlib.sha256(b"inquiry-limits:" + service._config.national_id_key()).digest()
+    return hashlib.blake2b(f"pair:{target}|{place}".encode(), key=secret,
+                           digest_size=32).hexdigest()
+
+
+def _write_counter(service: InquiryService, key: str, failures: int, since: float) -> None:
+    with service._db.write.begin() as session:
+        session.execute(insert(FailureCount).values(key=key, failures=failures, since=since))
+
+
+def test_failures_counted_before_an_upgrade_still_refuse_after_it(limited, clock):
+    # An origin that reached the limit under the old key format must not get a fresh
+    # budget from an upgrade; its failures count until their window has passed.
+    target = hash_national_id(f.NATIONAL_ID, limited._config.national_id_key())
+    _write_counter(limited, _key_before_the_prefix(limited, target, "web:10.0.0.1"), 3,
+                   clock.now)
+
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1") == Answer(
+        Outcome.RATE_LIMITED)
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.2").found
+    clock.now += 61
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1").found
+
+
+def test_failures_before_an_upgrade_and_after_it_add_up(limited, clock):
+    target = hash_national_id(f.NATIONAL_ID, limited._config.national_id_key())
+    _write_counter(limited, _key_before_the_prefix(limited, target, "web:10.0.0.1"), 2,
+                   clock.now)
+
+    assert ask(limited, UNKNOWN_NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1"
+               ).outcome is Outcome.NOT_FOUND
+    assert ask(limited, NUMBER, national_id=f.NATIONAL_ID, origin="10.0.0.1") == Answer(
+        Outcome.RATE_LIMITED)
+
+
+def test_a_pair_counter_sits_beside_its_targets_counter(limited):
+    # One failure adds a credential's counter from anyone and from this origin: their
+    # keys share a prefix, so SQLite writes them on one page of the key index.
+    ask(limited, UNKNOWN_NUMBER, channel="kiosk", national_id=f.NATIONAL_ID, origin="k1")
+    limited.flush()
+    target = hash_national_id(f.NATIONAL_ID, limited._config.national_id_key())
+    with limited._db.read() as session:
+        keys = list(session.scalars(select(FailureCount.key)))
+    beside = [key for key in keys if key[:PAIR_PREFIX] == target[:PAIR_PREFIX]]
+    assert target in beside and len(beside) == 2 and all(len(key) == 64 for key in keys)
+    assert len(keys) == 4  # the ID's and the number's, each from anyone and from k1
 
 
 def test_failures_below_the_limit_are_not_refused(limited):

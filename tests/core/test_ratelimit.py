@@ -101,3 +101,21 @@ def test_a_flood_of_new_keys_forgets_the_keys_not_blocked_first(clock):
         limiter.failed(f"new-{n}")
 
     assert limiter.blocked("refused")
+
+
+def test_keys_whose_failures_left_the_window_are_forgotten_as_time_passes(clock):
+    # The SMS answers budget holds a key per mobile answered: a day of new senders must
+    # not stay in memory for the day, only the last window's.
+    limiter = FailureLimiter(20, 60, clock=clock)
+    for n in range(1000):
+        limiter.failed(f"+96655{n:07d}")
+        clock.now += 0.1  # 100 s of senders, ten a second
+    held = len(limiter)
+    assert 590 <= held <= 610  # the last 60 s of them
+
+    limiter.failed("+966550000000")  # seen again: counted afresh, at the end
+    assert not limiter.blocked("+966550000001")
+    clock.now += 61
+    for _ in range(300):
+        limiter.failed("+966569999999")
+    assert len(limiter) == 1 and limiter.blocked("+966569999999")

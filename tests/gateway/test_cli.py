@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from core.platform.db import Database
+from core.voice.demo import cases_present
 from gateway.cli import main
 from tests import factories as f
 from tests import processes
@@ -146,6 +147,21 @@ def test_demo_data_if_empty_twice_loads_once(gateway):
     assert "1447001   1234567897" in first.stdout
     assert second.exit_code == 0, second.output
     assert "not loaded, the database already has 12 transactions" in second.stdout
+
+
+def test_demo_data_if_empty_leaves_a_database_in_use_alone(gateway, core):
+    # A live database (transactions, no Citizen's Voice yet) that `make run` starts on:
+    # no demo staff with the printed demo password, no made-up cases, no demo agencies.
+    core.record_event(f.registered("4471234", "2026-11-23T09:15:00+03:00"))
+
+    result = gateway("demo-data", "--if-empty", "--cases", "5")
+
+    assert result.exit_code == 0, result.output
+    assert "not loaded, the database already has 1 transactions and 0 Citizen's Voice " \
+        "cases" in result.stdout
+    assert core.users.list_users() == []
+    assert cases_present(core.db) == 0
+    assert not core.users.agency_exists("AMANA")
 
 
 def test_a_bad_config_value_names_the_key_and_the_variable(gateway):

@@ -283,3 +283,31 @@ def test_failed_lookups_are_limited_per_kiosk(world, client, kiosk, staff):
     # Another terminal is not this one.
     assert client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=staff,
                        json={"mobile": CITIZEN_MOBILE}).status_code == 200
+
+
+def test_a_strangers_failures_from_many_kiosks_never_refuse_the_citizen(world, client, core):
+    """The attacker knows a tracking number and guesses its mobile from kiosk after kiosk
+    (or wants to lock its citizen out). Each kiosk stops them at the limit; once the
+    number is under attack, each new kiosk gets one guess; the citizen, at a kiosk of
+    their own, still sees the case."""
+    tracking = world.walk("complaint", "received")
+    limit = core.config.inquiry.max_failures
+
+    def at(hall: str) -> dict:
+        return {"Authorization": f"Bearer {create_token(core.db.write, 'kiosk', hall)}"}
+
+    def view(headers: dict, mobile: str) -> int:
+        return client.post(f"/api/v1/cases/{tracking}/citizen/view", headers=headers,
+                           json={"mobile": mobile}).status_code
+
+    guesses = iter(f"0559{n:06d}" for n in range(1000))
+    for hall in ("hall-a", "hall-b"):
+        headers = at(hall)
+        assert [view(headers, next(guesses)) for _ in range(limit)] == [404] * limit
+        assert view(headers, next(guesses)) == 429  # this kiosk has had its share
+    # Under attack: a new kiosk gets one guess, then is refused like the others.
+    third = at("hall-c")
+    assert view(third, next(guesses)) == 404
+    assert view(third, next(guesses)) == 429
+    # The citizen at their own kiosk: answered, the case theirs.
+    assert view(at("hall-d"), CITIZEN_MOBILE) == 200

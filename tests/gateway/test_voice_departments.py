@@ -74,7 +74,7 @@ def test_refer_from_the_page_moves_the_case_and_leaves_the_department(app, core,
 @pytest.mark.parametrize(("user", "shown"), [
     ("dept_coordinator", True), ("dept_specialist", True), ("emirate_coordinator", True),
     ("leadership", True), ("other_dept_coordinator", False), ("mun_coordinator", False),
-    ("emirate_leader", False), (f"spec_{'EMIRATE'}", False)])
+    ("emirate_leader", True), (f"spec_{'EMIRATE'}", False)])
 def test_the_transaction_page_is_for_its_department_the_emirate_and_leadership(
         app, core, staff, user, shown):
     tracking = ask(staff)

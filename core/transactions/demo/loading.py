@@ -42,8 +42,7 @@ def load_demo(core: DemoTarget, *, transactions: int = 300, seed: int = 74747,
               if_empty: bool = False, now: datetime | None = None) -> str:
     """Load the demo and return a report for the operator: counts and lookups to try."""
     started = time.perf_counter()
-    with core.db.read() as session:
-        existing = session.scalar(select(func.count()).select_from(Transaction)) or 0
+    existing = transactions_present(core.db)
     if if_empty and existing:
         return (f"demo data: not loaded, the database already has {existing} "
                 f"transactions (--if-empty)")
@@ -71,6 +70,13 @@ def load_demo(core: DemoTarget, *, transactions: int = 300, seed: int = 74747,
             _silence_overdue(session, [txn.number for txn in
                                        plan.transactions[first:first + BATCH]])
     return _report(plan, seed, events, expired, time.perf_counter() - started)
+
+
+def transactions_present(db: Database) -> int:
+    """How many transactions the database holds (``demo-data --if-empty`` loads nothing
+    into a database that has any)."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Transaction)) or 0
 
 
 def _first_present(core: DemoTarget, numbers: list[str]) -> str | None:
