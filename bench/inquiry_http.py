@@ -389,7 +389,9 @@ def _measure(server: Server, tool: str, bodies: Path, token: str,
           f"cores: server {cpu['server']:.2f}, load generator {cpu['loadgen']:.2f}, "
           f"anything else {cpu['other']:.2f}{_ELSE_NOTE if args.database_url else ''}; "
           f"answers: {run.found:,} found, {run.not_found:,} not found")
-    print(f"   python speed around the run: {speed:.0f} ns/loop iteration")
+    load = os.getloadavg()[0]
+    print(f"   python speed around the run: {speed:.0f} ns/loop iteration; server CPU per "
+          f"answer {cpu['server'] / run.rps * 1e3:.3f} ms; load average {load:.2f}")
     if cpu["other"] > BUSY_MACHINE and not args.database_url:
         print(f"   WARNING: other processes used {cpu['other']:.2f} cores during the run: "
               "the figures are lower than on a quiet machine")
@@ -397,6 +399,8 @@ def _measure(server: Server, tool: str, bodies: Path, token: str,
             "loadgen_cpu_cores": round(cpu["loadgen"], 2),
             "other_cpu_cores": round(cpu["other"], 2), "workers": server.workers,
             "threads": server.threads,
+            "server_cpu_ms_per_answer": round(cpu["server"] / run.rps * 1e3, 3),
+            "load_average": round(load, 2),
             "python_ns_per_iteration": round(speed, 1)}
 
 
@@ -468,13 +472,13 @@ def _report(results: dict[int, dict[str, dict]], args: argparse.Namespace,
     print(f"\n== results: {args.transactions:,} transactions, {args.mix} mix, "
           f"{args.seconds:g} s measured per server and connection count, {tool}")
     print(f"   {'':<30}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-          f"{'server CPU':>12}{'other CPU':>11}")
+          f"{'server CPU':>12}{'ms CPU/ans':>12}{'other CPU':>11}")
     for connections, pair in results.items():
         for label, row in ((f"baseline (gunicorn), {connections:>3} conn", pair["baseline"]),
                            (f"gateway, {connections:>3} conn", pair["gateway"])):
             print(f"   {label:<30}{row['rps']:>9,.0f}{row['p50_ms']:>9.1f}"
                   f"{row['p90_ms']:>9.1f}{row['p99_ms']:>9.1f}{row['server_cpu_cores']:>12.2f}"
-                  f"{row['other_cpu_cores']:>11.2f}")
+                  f"{row['server_cpu_ms_per_answer']:>12.3f}{row['other_cpu_cores']:>11.2f}")
     verdicts: dict[str, bool] = {}
     summary: dict = {
         "transactions": args.transactions, "mix": args.mix, "events": loaded.events,

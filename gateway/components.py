@@ -67,6 +67,7 @@ class WebServer:
                                         **proxy_options(settings.gateway.trusted_proxies))
         except OSError as exc:
             raise StartFailed(bind_failure(exc, host, port)) from exc
+        _send_answers_whole(self._map)
         self._wake = trigger(self._map)  # pulled by ``stop`` to end the select() at once
         self._stopping = threading.Event()
         self._closing = threading.Lock()
@@ -96,8 +97,6 @@ class WebServer:
             raise self._failure
 
     def _serve(self) -> None:
-        from waitress import wasyncore
-
         adj = self.server.adj
         drain_until: float | None = None
         try:
@@ -108,8 +107,7 @@ class WebServer:
                         self._stop_listening()
                     if self._drained() or time.monotonic() > drain_until:
                         break
-                wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=self._map,
-                               use_poll=adj.asyncore_use_poll, count=1)
+                poll_once(adj.asyncore_loop_timeout, self._map)
         except BaseException as exc:
             self._failure = exc
         finally:
@@ -144,6 +142,72 @@ class WebServer:
             else:
                 dispatcher.handle_close()
         return not busy
+
+
+def _send_answers_whole(channels: dict[int, Any]) -> None:
+    """Each listening server's connections send a small answer in one write
+    (gateway.waitress_channel)."""
+    from waitress.server import BaseWSGIServer
+
+    from gateway.waitress_channel import OneSendChannel
+
+    for dispatcher in channels.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = OneSendChannel
+
+
+# How soon the loop looks again at a channel it left alone because a request thread was
+# writing to it (``poll_once``), in milliseconds.
+WRITER_RECHECK_MS = 5
+
+
+def poll_once(timeout: float, channels: dict[int, Any]) -> None:
+    """One turn of waitress's loop (``wasyncore.poll2``), without its busy wait.
+
+    Waitress watches a connection for writing whenever its answer has bytes not yet sent,
+    even while the request thread writing that answer holds its buffer and is sending them
+    itself (``HTTPChannel.write_soon``). The loop then wakes at once, finds the buffer
+    locked, and polls again: tens of empty turns per inquiry, each holding the GIL the
+    request thread needs to finish, about a third of a web worker's CPU under load
+    (bench/inquiry_http.py). Here such a connection is left alone while its buffer is
+    held and looked at again within ``WRITER_RECHECK_MS``; the request thread sends what
+    it wrote, and pulls the loop's trigger when the client is slow to take it (as before:
+    then the buffer is free, or freed while the thread waits) and when it is done.
+    """
+    import select
+
+    from waitress import wasyncore
+
+    pollster = select.poll()
+    wait_ms = int(timeout * 1000)
+    for fd, channel in list(channels.items()):
+        flags = 0
+        if channel.readable():
+            flags |= select.POLLIN | select.POLLPRI
+        # Listening sockets are never writable.
+        if channel.writable() and not channel.accepting:
+            if _held_by_writer(channel):
+                wait_ms = min(wait_ms, WRITER_RECHECK_MS)
+            else:
+                flags |= select.POLLOUT
+        if flags:
+            pollster.register(fd, flags)
+    for fd, flags in pollster.poll(wait_ms):
+        channel = channels.get(fd)
+        if channel is not None:
+            wasyncore.readwrite(channel, flags)
+
+
+def _held_by_writer(channel: Any) -> bool:
+    """Whether a request thread is writing this connection's answer now (its output
+    buffer's lock is taken while requests are in service)."""
+    lock = getattr(channel, "outbuf_lock", None)
+    if lock is None or not channel.requests:
+        return False
+    if lock.acquire(False):
+        lock.release()
+        return False
+    return True
 
 
 def listening_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from gateway import components
 from gateway.components import WebServer
 from gateway.runner import Part, Runner
 
@@ -204,14 +205,12 @@ def _get(url: str) -> bytes:
 
 
 def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, caplog):
-    from waitress import wasyncore
-
-    def broken(**_kwargs) -> None:
+    def broken(*_args) -> None:
         raise MemoryError("no room for the select")
 
     web = WebServer(lambda environ, start_response: [], SimpleNamespace(
         gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1, trusted_proxies=0)))
-    monkeypatch.setattr(wasyncore, "loop", broken)
+    monkeypatch.setattr(components, "poll_once", broken)
 
     with caplog.at_level(logging.INFO, logger="gateway"):
         status = runner([Part("core"), web]).run()
@@ -219,3 +218,138 @@ def test_a_web_loop_that_breaks_ends_the_run_with_exit_status_one(monkeypatch, c
     assert status == 1
     assert "web stopped with an error" in caplog.text
     assert "no room for the select" in caplog.text
+
+
+class Connection:
+    """A waitress connection as the loop sees it: an answer not all sent, a request in
+    service, the output buffer's lock (held while a request thread writes)."""
+
+    accepting = False
+
+    def __init__(self) -> None:
+        self.requests = ["a request in service"]
+        self.outbuf_lock = threading.Condition()
+        self.writes = 0
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def handle_write_event(self) -> None:
+        self.writes += 1
+
+
+def test_the_loop_leaves_an_answer_alone_while_its_request_thread_writes_it():
+    import socket
+
+    ours, theirs = socket.socketpair()  # ours may be written at once
+    connection = Connection()
+    try:
+        with connection.outbuf_lock:  # as a request thread in write_soon holds it
+            held = threading.Thread(target=components.poll_once,
+                                    args=(1.0, {ours.fileno(): connection}))
+            held.start()
+            held.join(0.5)  # not waiting for the whole timeout: it looks again soon
+            assert not held.is_alive()
+            assert connection.writes == 0
+        components.poll_once(1.0, {ours.fileno(): connection})
+        assert connection.writes == 1  # free again: the loop sends what is left
+        connection.requests = []
+        with connection.outbuf_lock:  # no request in service: as waitress always did
+            components.poll_once(1.0, {ours.fileno(): connection})
+        assert connection.writes == 2
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_big_answer_to_a_slow_reader_arrives_whole():
+    chunk = bytes(range(256)) * 4096  # 1 MiB; 8 of them: more than the sockets buffer
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(8 * len(chunk)))])
+        return iter([chunk] * 8)
+
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=2,
+                                                       trusted_proxies=0))
+    web = WebServer(app, settings)
+    web.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web.server.effective_port}/",
+                                    timeout=10) as response:
+            received = bytearray()
+            while piece := response.read(256 * 1024):
+                received += piece
+                time.sleep(0.01)
+        assert received == chunk * 8
+    finally:
+        web.stop()
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """The server's whole answer to ``request`` (the connection closed after it)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_small_answer_goes_in_one_write_and_others_as_waitress_writes_them(monkeypatch):
+    from gateway.waitress_channel import OneSendChannel
+
+    writes: list[bytes] = []
+    write_soon = OneSendChannel.write_soon
+
+    def recording(channel, data):
+        if isinstance(data, bytes) and data:
+            writes.append(data)
+        return write_soon(channel, data)
+
+    monkeypatch.setattr(OneSendChannel, "write_soon", recording)
+    big = b"b" * (70 * 1024)
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/small":
+            start_response("200 OK", [("Content-Length", "5")])
+            return [b"hello"]
+        if path == "/chunked":  # no Content-Length: chunked, as waitress does
+            start_response("200 OK", [])
+            return iter([b"one", b"two"])
+        if path == "/too-long":  # more bytes than Content-Length: cut, as waitress does
+            start_response("200 OK", [("Content-Length", "3")])
+            return iter([b"abcdef"])
+        start_response("200 OK", [("Content-Length", str(len(big)))])
+        return [big]
+
+    settings = SimpleNamespace(gateway=SimpleNamespace(host="127.0.0.1", port=0, threads=1,
+                                                       trusted_proxies=0))
+    web = WebServer(app, settings)
+    port = web.server.effective_port
+    web.start()
+    try:
+        def ask(path: str) -> bytes:
+            writes.clear()
+            return _raw_exchange(port, f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                                       "Connection: close\r\n\r\n".encode())
+
+        answer = ask("/small")
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nhello")
+        assert writes == [answer]  # head and body in one write
+        answer = ask("/chunked")
+        assert answer.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
+        assert len(writes) == 4  # head, each chunk, the last chunk
+        answer = ask("/too-long")
+        assert answer.endswith(b"\r\n\r\nabc")
+        answer = ask("/big")
+        assert answer.endswith(b"\r\n\r\n" + big)
+        assert writes[1] == big  # too big to copy: after its head, as waitress sends it
+    finally:
+        web.stop()
