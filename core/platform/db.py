@@ -9,6 +9,7 @@ A mobile, an address or an SMS text then never reaches a log or a traceback this
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -213,8 +214,7 @@ class _WriterTurn:
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
         self._path = path
-        self._file: int | None = None
-        self._pid = 0  # the process that opened ``_file``
+        self._held: int | None = None  # the descriptor whose lock this engine holds
         _TURNS.add(self)
 
     def begin(self, connection: Connection) -> None:
@@ -251,14 +251,16 @@ class _WriterTurn:
     def _take_file(self) -> None:
         """The other processes' turn: the lock file, held until ``_release`` (under the
         thread lock, so one thread of this engine at a time)."""
-        descriptor = self._descriptor()
+        descriptor = _turn_descriptor(self._path) if self._path is not None else None
         if descriptor is None:
             return
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
         except BlockingIOError:
-            pass
+            self._wait_for(descriptor)
+        self._held = descriptor
+
+    def _wait_for(self, descriptor: int) -> None:
         deadline, pause = time.monotonic() + self.TIMEOUT, self.POLL / 8
         while True:
             time.sleep(pause)
@@ -272,48 +274,59 @@ class _WriterTurn:
                 pause = min(pause * 2, self.POLL)
 
     def _release(self) -> None:
+        held, self._held = self._held, None
         try:
-            if self._file is not None and self._pid == os.getpid():
-                fcntl.flock(self._file, fcntl.LOCK_UN)
+            if held is not None:
+                fcntl.flock(held, fcntl.LOCK_UN)
         finally:
             self._lock.release()
 
-    def _descriptor(self) -> int | None:
-        """This process's descriptor of the lock file; None without one (an in-memory
-        database, or a file this process may not open: the busy handler then orders)."""
-        if self._path is None:
-            return None
-        if self._pid != os.getpid():  # first use, or a child after fork: its own file
-            self._forget_file()
-            self._pid = os.getpid()
-            try:
-                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                                     0o660)
-            except OSError:
-                log.warning("SQLite writers' turn file %s cannot be opened; writers of "
-                            "several processes wait in SQLite's busy handler", self._path)
-                self._file = None
-        return self._file
-
-    def _forget_file(self) -> None:
-        """Close the descriptor a parent opened (in a child after fork): were the parent
-        killed holding its turn, an inherited copy would keep the lock from everyone."""
-        if self._file is not None and self._pid != os.getpid():
-            os.close(self._file)
-            self._file = None
-
     def after_fork(self) -> None:
         """In a child: no turn of the parent's threads is held here (they did not come
-        along), nor its lock file."""
+        along), nor its lock file (``_turn_files_after_fork``)."""
         self._lock = threading.Lock()
-        self._forget_file()
+        self._held = None
 
 
 # Every engine's turn, so that a child process starts with none held (``after_fork``).
 _TURNS: weakref.WeakSet[_WriterTurn] = weakref.WeakSet()
 
+# This process's descriptor of each turn file, opened once and kept for the process's
+# life, whatever number of engines it makes and drops (one per engine leaked a
+# descriptor each: the suite's 1,500 pushed a live server's sockets past select()'s
+# 1,024). The engines of one process on one database share it, so between themselves
+# they are ordered by SQLite's busy handler alone; -1: the file cannot be opened.
+_TURN_FILES: dict[str, int] = {}
+_TURN_FILES_LOCK = threading.Lock()
+
+
+def _turn_descriptor(path: str) -> int | None:
+    """This process's descriptor of the turn file ``path``; None when it cannot be
+    opened (the busy handler then orders this process's writers)."""
+    with _TURN_FILES_LOCK:
+        descriptor = _TURN_FILES.get(path)
+        if descriptor is None:
+            try:
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+            except OSError:
+                log.warning("SQLite writers' turn file %s cannot be opened; writers of "
+                            "several processes wait in SQLite's busy handler", path)
+                descriptor = -1
+            _TURN_FILES[path] = descriptor
+    return descriptor if descriptor >= 0 else None
+
 
 def _turns_after_fork() -> None:
+    """In a child: the parent's turn files closed (were the parent killed holding its
+    turn, an inherited copy would keep the lock from everyone; a lock taken through one
+    would be shared with the parent, not exclusive), each opened anew on first use."""
+    global _TURN_FILES_LOCK
+    _TURN_FILES_LOCK = threading.Lock()
+    for descriptor in _TURN_FILES.values():
+        if descriptor >= 0:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+    _TURN_FILES.clear()
     for turn in list(_TURNS):
         turn.after_fork()
 

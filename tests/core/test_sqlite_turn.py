@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.platform.db import _TURNS, Database
+from core.platform.db import Database, _turn_descriptor
 
 # Another process writing once, with SQLite's busy handler off: it cannot wait for the
 # database's lock there, only for the turn. It prints how long it waited.
@@ -141,8 +141,7 @@ def test_a_forked_child_does_not_share_its_parents_turn(db, path):
         if pid == 0:
             code = 3
             try:
-                turn = next(t for t in list(_TURNS) if t._path == f"{path}-turn")
-                descriptor = turn._descriptor()
+                descriptor = _turn_descriptor(f"{path}-turn")
                 assert descriptor is not None
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -153,3 +152,22 @@ def test_a_forked_child_does_not_share_its_parents_turn(db, path):
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_engines_made_and_dropped_share_one_descriptor_of_the_turn_file(db, path):
+    # The suite makes an engine per test: one descriptor each, never closed, pushed a
+    # live server's sockets past select()'s 1,024 (its loop died, CI hung).
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def write_once() -> None:
+        db = Database(f"sqlite:///{path}")
+        with db.write_engine.begin() as connection:
+            connection.execute(text("INSERT INTO t (v) VALUES ('again')"))
+        db.dispose()
+
+    write_once()
+    before = open_descriptors()
+    for _ in range(50):
+        write_once()
+    assert open_descriptors() <= before + 2
