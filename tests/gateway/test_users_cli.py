@@ -115,6 +115,9 @@ def test_demo_data_makes_one_user_of_each_role_once(gateway, core, settings):
     accounts = len(users)  # the voice demo's other agencies have staff of their own
     again = gateway("demo-data", "--if-empty")
     assert again.exit_code == 0, again.output
+    assert again.stdout.count(DEMO_PASSWORD) == 0 and "not loaded" in again.stdout
+    again = gateway("demo-data", "--transactions", "3")  # without it: the accounts again
+    assert again.exit_code == 0, again.output
     assert again.stdout.count(DEMO_PASSWORD) == 0 and "already there" in again.stdout
     assert len(core.users.list_users()) == accounts
     assert core.users.sign_in("demo.admin", "changed by the demo", origin=None).actor
