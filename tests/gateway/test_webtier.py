@@ -189,8 +189,9 @@ def test_every_worker_serves_and_metrics_sum_their_counts(database_url, tmp_path
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "rare under load (issue 19, 5 December): once in 14 loaded runs the replacement was "
-    "not seen in time; the earlier failures were kills during the start (fixed above)"))
+    "known defect (issue 19, 5 December): now and then a connection made just after one "
+    "worker's SIGKILL is reset, both workers having served; not yet explained (the "
+    "failures seen before were kills during the start, now waited out)"))
 def test_a_killed_worker_is_replaced_and_a_killed_supervisor_leaves_none_behind(
         database_url, tmp_path, core, kiosk_token):
     with tier("web", database_url, tmp_path) as served:
