@@ -61,11 +61,7 @@ def _exchange(first: bytes) -> list[tuple[int, int, int]]:
         except BaseException as exc:  # reported by the test, not lost in the thread
             errors.append(exc)
 
-    thread = threading.Thread(target=smsc, daemon=True)
-    thread.start()
-    session = SmppSession(host="127.0.0.1", port=port, system_id="gw", password="pw",
-                          on_deliver=lambda pdus: [0] * len(pdus), reconnect_delay=60)
-    session.start()
+    thread, session = _started(smsc, port, lambda pdus: [0] * len(pdus))
     try:
         thread.join(20)
     finally:
@@ -136,11 +132,7 @@ def test_the_window_turns_while_a_burst_is_being_stored():
         except BaseException as exc:  # reported by the test, not lost in the thread
             errors.append(exc)
 
-    thread = threading.Thread(target=smsc, daemon=True)
-    thread.start()
-    session = SmppSession(host="127.0.0.1", port=port, system_id="gw", password="pw",
-                          on_deliver=on_deliver, reconnect_delay=60)
-    session.start()
+    thread, session = _started(smsc, port, on_deliver)
     try:
         assert storing.wait(20)
         futures = session.submit_many([
@@ -161,3 +153,13 @@ def test_the_window_turns_while_a_burst_is_being_stored():
     assert [r.message_id for r in results] == [f"id-{s}" for _, _, s in seen[:3]]
     assert [command for command, _, _ in seen] == [SUBMIT_SM] * 3 + [DELIVER_SM_RESP]
     assert seen[3][1:] == (0, 100)
+
+
+def _started(smsc, port: int, on_deliver) -> tuple[threading.Thread, SmppSession]:
+    """The fake SMSC's thread and a session bound to it, both started."""
+    thread = threading.Thread(target=smsc, daemon=True)
+    thread.start()
+    session = SmppSession(host="127.0.0.1", port=port, system_id="gw", password="pw",
+                          on_deliver=on_deliver, reconnect_delay=60)
+    session.start()
+    return thread, session
