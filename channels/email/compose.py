@@ -46,7 +46,7 @@ def compose_reply(claimed: Claimed, envelope: ReplyEnvelope | None, *, from_addr
                   from_name: str = "", queued_at: datetime | None = None,
                   html: str | None = None) -> EmailMessage:
     """The message of an outbox row; ``html``: the HTML part its author wrote
-    (``MailStore.html_part``), else one made from the body's sections."""
+    (``MailStore.compositions``), else one made from the body's sections."""
     message = EmailMessage(policy=policy.default)
     local, _, domain = from_address.rpartition("@")
     message["From"] = Address(display_name=from_name, username=local, domain=domain) \

@@ -222,15 +222,6 @@ class MailStore:
                         references=thread.references, sections=())
         return {i: Composition(queued.get(i), envelopes.get(i), html.get(i)) for i in ids}
 
-    def reply_envelope(self, notification_id: int) -> ReplyEnvelope | None:
-        """The envelope of an outbox row that answers a mail; None for any other row."""
-        return self.compositions([notification_id])[notification_id].envelope
-
-    def html_part(self, notification_id: int) -> str | None:
-        """The HTML its author wrote for an outbox row (``attach_html``); None: the
-        sender makes it from the plain-text body."""
-        return self.compositions([notification_id])[notification_id].html
-
 
 def attach_html(session: Session, notification_id: int, html: str) -> None:
     """Send the e-mail notification ``notification_id`` (queued in ``session``'s

@@ -554,6 +554,24 @@ class FailureLimiter:
             del times[:bisect.bisect_left(times, horizon)]
 
 
+# A credential, number or tracking number with this many times its limit of failures
+# from anyone, within the window, is under attack: each origin (place) then gets one
+# failure for it per window (a step up, not a block: its owner, asking from elsewhere,
+# is still answered). The inquiry limits and the case lookups apply it.
+STEP_UP_FACTOR = 2
+
+
+def under_attack(anyone_failures: int, max_failures: int) -> bool:
+    """Whether a target with ``anyone_failures`` from anyone is stepped up."""
+    return anyone_failures >= max_failures * STEP_UP_FACTOR
+
+
+def pair_limit(anyone_failures: int, max_failures: int) -> int:
+    """The failures one origin may have for a target that failed ``anyone_failures``
+    times from anyone: ``max_failures``, or one once it is under attack."""
+    return 1 if under_attack(anyone_failures, max_failures) else max_failures
+
+
 @lru_cache(maxsize=8192)
 def origin_group(origin: str) -> str:
     """The origin as counted: an IPv6 address by its /64 (one subscriber's network, where

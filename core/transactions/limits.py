@@ -48,11 +48,13 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
-from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
-
-# A credential or number with this many times ``max_failures`` from anyone, within the
-# window, is under attack: one failure per origin and window for it from then on.
-STEP_UP_FACTOR = 2
+from core.platform.ratelimit import (
+    STEP_UP_FACTOR,
+    DatabaseFailureCounts,
+    FailureCounts,
+    origin_group,
+    pair_limit,
+)
 
 # Terminals shared by a queue of citizens (a kiosk, a staff desk on the API).
 SHARED_ORIGINS = frozenset({"kiosk", "api"})
@@ -154,7 +156,7 @@ class InquiryLimits:
         if counted.origin is not None and counts.get(counted.origin, 0) >= self._max:
             return True
         for watched in counted.watched:
-            limit = 1 if counts.get(watched.anyone, 0) >= self._under_attack else self._max
+            limit = pair_limit(counts.get(watched.anyone, 0), self._max)
             if counts.get(watched.pair, 0) + counts.get(watched.legacy, 0) >= limit:
                 return True
         return False
@@ -178,7 +180,7 @@ class InquiryLimits:
             if near(anyone, self._under_attack):
                 return True  # the step up comes near, or is on (pairs' limit 1)
             pair = seen.get(watched.pair, 0) + seen.get(watched.legacy, 0)
-            if near(pair, 1 if anyone >= self._under_attack else self._max):
+            if near(pair, pair_limit(anyone, self._max)):
                 return True
         return False
 

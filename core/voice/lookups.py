@@ -12,8 +12,9 @@ it up from elsewhere (the inquiry limits' rule, core/transactions/limits.py):
   refused at ``PLACE_FACTOR`` times the inquiry limit (``inquiry.max_failures``), since a
   shared terminal serves a queue of citizens who mistype;
 - a tracking number from one place is refused at the inquiry limit;
-- a tracking number that failed ``STEP_UP_FACTOR`` times the limit from anyone is under
-  attack: each place then gets one failure for it per window (a step up, not a block).
+- a tracking number that failed ``STEP_UP_FACTOR`` (core/platform/ratelimit.py) times
+  the limit from anyone is under attack: each place then gets one failure for it per
+  window (a step up, not a block).
   A distributed guesser gets one try per place; the citizen, at a place that has not
   failed it, is answered.
 
@@ -28,15 +29,17 @@ import hashlib
 
 from core.platform.db import Database
 from core.platform.errors import TooMany
-from core.platform.ratelimit import DatabaseFailureCounts, FailureCounts, origin_group
+from core.platform.ratelimit import (
+    DatabaseFailureCounts,
+    FailureCounts,
+    origin_group,
+    pair_limit,
+)
 from core.platform.settings import CoreSettings
 from core.voice import tracking as tracking_numbers
 
 # A shared terminal's share: this many times ``inquiry.max_failures``.
 PLACE_FACTOR = 3
-# A tracking number with this many times ``inquiry.max_failures`` from anyone is under
-# attack: one failure per place and window for it from then on.
-STEP_UP_FACTOR = 2
 KEY_PREFIX = "lookup-"
 
 
@@ -78,9 +81,8 @@ class LookupLimits:
         found = self._counts.counts(keys)
         refused = found.get(place_key, 0) >= self.per_place
         if pair_key is not None and anyone_key is not None:
-            under_attack = found.get(anyone_key, 0) >= self.per_tracking * STEP_UP_FACTOR
-            refused = refused or found.get(pair_key, 0) >= (
-                1 if under_attack else self.per_tracking)
+            refused = refused or found.get(pair_key, 0) >= pair_limit(
+                found.get(anyone_key, 0), self.per_tracking)
         if refused:
             raise TooMany("too many failed lookups; please try again later",
                           code="too_many_lookups", retry_after=self._window)

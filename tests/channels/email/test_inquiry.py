@@ -86,7 +86,7 @@ def test_a_national_id_in_the_subject_is_not_kept_for_the_reply(registered):
     inquiry.receive(registered, mail(NUMBER, subject=f"هويتي {f.NATIONAL_ID}"), RULES)
 
     [reply] = replies(registered)
-    envelope = MailStore(registered.db).reply_envelope(reply.id)
+    envelope = MailStore(registered.db).compositions([reply.id])[reply.id].envelope
     assert envelope.subject == FIXED_SUBJECT  # the incoming subject is not echoed at all
 
 
@@ -137,7 +137,7 @@ def test_the_reply_is_threaded_under_the_citizens_mail(registered):
                          references="<old@mail.example.com>"), RULES)
     [reply] = replies(registered)
 
-    envelope = MailStore(registered.db).reply_envelope(reply.id)
+    envelope = MailStore(registered.db).compositions([reply.id])[reply.id].envelope
 
     assert received.status == "answered"
     assert envelope.subject == FIXED_SUBJECT

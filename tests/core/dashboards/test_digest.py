@@ -104,7 +104,7 @@ def outbox(core) -> list[Notification]:
 
 
 def html_of(core, notification: Notification) -> str:
-    html = MailStore(core.db).html_part(notification.id)
+    html = MailStore(core.db).compositions([notification.id])[notification.id].html
     assert html is not None
     return html
 
