@@ -10,7 +10,7 @@ and the values the drivers return differently (datetimes: ``utc``) are converted
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -54,6 +54,30 @@ class CompiledStatement:
         rows: Sequence[Sequence[Any]] = _read(engine, self.sql, self.params(values),
                                               one=False)
         return rows
+
+
+def pieces(count: int, largest: int) -> Iterator[tuple[int, int]]:
+    """``(start, size)`` pieces covering ``count`` rows or keys written in one statement
+    each: as many of ``largest`` (a power of two) as fit, then the rest by powers of two,
+    largest first. Few statements (a GIL round trip each: a writer waits for the GIL
+    after every statement, as long as the request threads keep it, while it holds the
+    writers' turn), of few sizes (each compiled, and prepared by the driver, once).
+
+    >>> list(pieces(300, 128))
+    [(0, 128), (128, 128), (256, 32), (288, 8), (296, 4)]
+    """
+    if largest & (largest - 1):
+        raise ValueError("largest must be a power of two")
+    start = 0
+    while count - start >= largest:
+        yield start, largest
+        start += largest
+    size = largest
+    while start < count:
+        size >>= 1
+        if count - start >= size:
+            yield start, size
+            start += size
 
 
 def _read(engine: Engine, sql: str, params: DriverParams, *, one: bool) -> Any:

@@ -18,7 +18,7 @@ import select
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -36,6 +36,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 # Seconds to wait for a connection to the read replica before reading on the primary.
 REPLICA_CONNECT_TIMEOUT = 3
+# How long an SQLite statement waits for a lock held by another connection.
+BUSY_TIMEOUT_MS = 30_000
 
 if TYPE_CHECKING:
     import sqlite3
@@ -109,6 +111,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
         # pysqlite's own transaction handling defers BEGIN; take it over so that
         # writers take the lock at BEGIN (IMMEDIATE) and never deadlock on upgrade.
         writers = _WriterTurn(_turn_file(parsed.database))
+        _ENGINE_TURNS[engine] = writers
         event.listen(engine, "begin", writers.begin)
         # The turn ends when the connection goes back to the pool, after its COMMIT or
         # ROLLBACK (the engine's commit event fires before the COMMIT runs), or is lost.
@@ -178,12 +181,15 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoo
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # No checkpoint inside a commit: SQLite's automatic one runs in whichever transaction
     # fills the WAL past 1,000 pages, and its fsync lands on that request. A background
     # thread checkpoints instead (``_Checkpointer``); a process without one (a CLI
     # command) checkpoints when its last connection closes.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # After the checkpointer restarts the WAL (``_Checkpointer``), the file is cut back
+    # to this size: a burst of writes does not keep its high-water mark on disk.
+    cursor.execute(f"PRAGMA journal_size_limit={_Checkpointer.RESTART_BYTES}")
     cursor.close()
 
 
@@ -248,6 +254,22 @@ class _WriterTurn:
                      record: ConnectionPoolEntry | None, reset_state: PoolResetState) -> None:
         self.end(dbapi_connection, record)
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The turn, without a transaction: no writer of this engine or of another
+        process (through the lock file) begins until the block ends."""
+        if not self._lock.acquire(timeout=self.TIMEOUT):
+            raise TimeoutError("no turn to write to the SQLite database in 30 s")
+        try:
+            self._take_file()
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            yield
+        finally:
+            self._release()
+
     def _take_file(self) -> None:
         """The other processes' turn: the lock file, held until ``_release`` (under the
         thread lock, so one thread of this engine at a time)."""
@@ -290,6 +312,8 @@ class _WriterTurn:
 
 # Every engine's turn, so that a child process starts with none held (``after_fork``).
 _TURNS: weakref.WeakSet[_WriterTurn] = weakref.WeakSet()
+# Each SQLite engine's turn, for what must keep its writers out (``_Checkpointer``).
+_ENGINE_TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurn] = weakref.WeakKeyDictionary()
 
 # This process's descriptor of each turn file, opened once and kept for the process's
 # life, whatever number of engines it makes and drops (one per engine leaked a
@@ -362,7 +386,8 @@ class Database:
         )
         self.write = sessionmaker(write_bind, expire_on_commit=False)
         self.write_engine = write_bind
-        self._checkpointer = (_Checkpointer(self.lookup) if self.is_sqlite
+        self._checkpointer = (_Checkpointer(self.lookup, _ENGINE_TURNS[self.engine])
+                              if self.is_sqlite
                               and make_url(url).database not in (None, "", ":memory:")
                               else None)
         if read_url is not None and self.is_sqlite:
@@ -417,16 +442,41 @@ class Database:
 
 
 class _Checkpointer:
-    """Copies SQLite's write-ahead log back into the database file, off the request path.
+    """Copies SQLite's write-ahead log back into the database file, off the request path,
+    and keeps the log from growing without end.
 
     Every ``interval`` seconds, a PASSIVE checkpoint: it never waits for, nor blocks,
-    readers and writers, and does what they allow; the WAL is reused from its start once
-    a checkpoint has caught up. Its fsync happens here, not in a citizen's request.
+    readers and writers, and does what they allow. Its fsync happens here, not in a
+    citizen's request. The log is reused from its start only when a writer begins while
+    every page is copied back and no reader is using the log; under a steady load of
+    reads and writes (a flood of failed inquiries writes about 40 MB of log a second)
+    that moment never comes, and the log grew by gigabytes a minute, with the disk and
+    every read's search of it. So once the log holds more than ``RESTART_BYTES``, the
+    checkpointer takes the writers' turn (``_WriterTurn``: this process's writers and
+    every other process's wait for it) and restarts the log: SQLite copies the pages
+    written since the PASSIVE checkpoint a moment before, then waits for the readers
+    still on the log to finish their statement (at most ``RESTART_WAIT_MS``). The
+    writers wait a few milliseconds, about once a second under such a flood. A reader
+    that keeps an old snapshot longer than that wait (a long report) makes the restart
+    give up; it is tried again after a pause that doubles each time, up to a minute.
     """
 
-    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+    # The log's size past which it is restarted (``journal_size_limit`` too: the file is
+    # cut back to it after a restart).
+    RESTART_BYTES = 64 * 1024 * 1024
+    # How long a restart waits for readers to leave the log (SQLite's busy handler).
+    RESTART_WAIT_MS = 100
+    LONGEST_PAUSE = 60.0
+
+    def __init__(self, engine: Engine, turn: _WriterTurn, interval: float = 1.0,
+                 restart_bytes: int = RESTART_BYTES) -> None:
         self._engine = engine
+        self._turn = turn
         self._interval = interval
+        self._restart_bytes = restart_bytes
+        self._pause = 0.0  # after a restart that gave up: seconds until the next try
+        self._next_restart = 0.0  # time.monotonic()
+        self.restarts = 0  # the log's restarts so far (tests, the bench)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
                                         daemon=True)
@@ -435,10 +485,37 @@ class _Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                with self._engine.connect() as connection:
-                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                self.checkpoint()
             except Exception:  # a locked or vanished file: try again next time
                 continue
+
+    def checkpoint(self) -> None:
+        """One PASSIVE checkpoint, and the log's restart when it is too big."""
+        with self._engine.connect() as connection:
+            _busy, frames, _copied = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(PASSIVE)").one()
+            if frames <= 0 or time.monotonic() < self._next_restart:
+                return
+            page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+            if frames * page_size > self._restart_bytes:
+                self._restart(connection)
+
+    def _restart(self, connection: Connection) -> None:
+        with self._turn.held():
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={self.RESTART_WAIT_MS}")
+            try:
+                busy, frames, _copied = connection.exec_driver_sql(
+                    "PRAGMA wal_checkpoint(RESTART)").one()
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if busy:  # a reader kept an old snapshot: pause, longer each time
+            self._pause = min(max(2 * self._pause, self._interval), self.LONGEST_PAUSE)
+            self._next_restart = time.monotonic() + self._pause
+            log.info("the SQLite log (%d pages) could not be restarted: a reader held "
+                     "it; next try in %.0f s", frames, self._pause)
+        else:
+            self._pause = 0.0
+            self.restarts += 1
 
     def stop(self) -> None:
         self._stop.set()

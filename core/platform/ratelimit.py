@@ -19,22 +19,23 @@ import threading
 import time
 from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, KeysView, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, ScalarSelect, bindparam, delete, select, text
 
-from core.platform.compiled import CompiledStatement
+from core.platform.compiled import CompiledStatement, pieces
 from core.platform.db import Database
 from core.platform.models import FailureCount
 
 log = logging.getLogger(__name__)
 
-# Keys per write statement: a write behind carries any number of them, and each size is
-# a statement compiled (and prepared by the driver) once; larger ones gain nothing.
-WRITE_CHUNK = 32
+# Keys per write statement at most: a write behind carries hundreds under a flood, in
+# statements of a few sizes (``pieces``): one statement for 256 keys costs less than
+# eight of 32, above all in a process whose request threads keep the GIL.
+WRITE_CHUNK = 256
 
 Clock = Callable[[], float]
 
@@ -90,6 +91,9 @@ class DatabaseFailureCounts:
     # suspect until a full read, tried every ``SATURATED_RETRY`` seconds, finds fewer.
     MAX_SUSPECTS = 250_000
     SATURATED_RETRY = 30.0
+    # Rows a refresh merges into the filter per hold of its lock: a failing inquiry
+    # marking its keys (``_mark``) waits for one such share, not for the whole refresh.
+    MERGE_CHUNK = 1_000
 
     def __init__(self, db: Database, window: float, *, clock: Clock = time.time,
                  delay: float = DELAY, max_unwritten: int = MAX_UNWRITTEN,
@@ -109,6 +113,7 @@ class DatabaseFailureCounts:
         # failure added before it was called is committed.
         self._pending: Counter[str] = Counter()
         self._unwritten: Counter[str] = Counter()
+        self._in_flight: KeysView[str] = _NOTHING  # the keys a ``flush`` is writing
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -127,6 +132,9 @@ class DatabaseFailureCounts:
         self._filter_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refresh_read: CompiledStatement | None = None
+        # Refreshes of a usable filter run here, not in the inquiry that finds one due.
+        self._refresher: threading.Thread | None = None
+        self._refresh_due = threading.Event()
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
         unwritten = self.unwritten(keys)  # before the read: a commit between is not missed
@@ -176,7 +184,8 @@ class DatabaseFailureCounts:
         From a filter in this process's memory: every key this process has failed (from
         the moment ``add``/``add_in`` is called, so unwritten failures too), and every key
         with a row in the table as of the last refresh (every ``refresh_every`` seconds,
-        by the first caller due; the others go on with the filter as it is). A key
+        in a thread of its own woken by the first caller due; every caller goes on with
+        the filter as it is). A key
         another process failed since that refresh is not a suspect here yet. What that
         lets through, past a limit: this process answers an inquiry with that key as if
         it had no failure; if it fails, the failure is counted as usual and makes the key
@@ -191,18 +200,46 @@ class DatabaseFailureCounts:
         a flood of new keys makes more keys suspects, never fewer.
         """
         if time.monotonic() >= self._next_refresh:
-            try:
-                self.refresh(wait=False)
-            except Exception:  # the database is away: read every key until a full read
-                log.exception("could not refresh the failure counters' filter")
-                with self._filter_lock:
-                    self._usable = False
-                    self._next_refresh = time.monotonic() + self.refresh_every
+            if self._usable and not self._closed:
+                self._refresh_behind()
+            else:  # the first full read (or again after a failed one): here and now
+                self._refresh_or_give_up(wait=False)
         if not self._usable:
             return list(keys)
         slots, mask = self._slots, len(self._slots) - 1
         horizon = self._clock() - self.window
         return [key for key in keys if slots[hash(key) & mask] > horizon]
+
+    def _refresh_or_give_up(self, *, wait: bool) -> None:
+        try:
+            self.refresh(wait=wait)
+        except Exception:  # the database is away: read every key until a full read
+            log.exception("could not refresh the failure counters' filter")
+            with self._filter_lock:
+                self._usable = False
+                self._next_refresh = time.monotonic() + self.refresh_every
+
+    def _refresh_behind(self) -> None:
+        """Wake the refresher (started on the first refresh due): under a flood of
+        failures a refresh reads and merges thousands of rows, which the inquiry that
+        found it due used to wait for, and every failing inquiry with it (``_mark``)."""
+        if self._refresher is None or not self._refresher.is_alive():
+            with self._refresh_lock:
+                if self._refresher is None or not self._refresher.is_alive():
+                    self._refresher = threading.Thread(
+                        target=self._refresh_loop, daemon=True, name="failure-filter")
+                    self._refresher.start()
+        if not self._refresh_due.is_set():
+            self._refresh_due.set()
+
+    def _refresh_loop(self) -> None:
+        while not self._closed:
+            self._refresh_due.wait()
+            self._refresh_due.clear()
+            if self._closed:
+                return
+            if time.monotonic() >= self._next_refresh:
+                self._refresh_or_give_up(wait=True)
 
     def refresh(self, *, wait: bool = True) -> None:
         """Bring the filter of ``suspects`` up to date with the table now (``wait=False``:
@@ -228,12 +265,15 @@ class DatabaseFailureCounts:
 
     def _merge(self, rows: Sequence[Sequence[Any]], unwritten: list[str], started: float,
                full: bool) -> None:
+        mask = len(self._slots) - 1  # (the slots are made once and never replaced)
+        seconds = [(hash(key) & mask, math.ceil(since)) for key, since in rows]
+        for start in range(0, len(seconds), self.MERGE_CHUNK):
+            with self._filter_lock:  # a share at a time (MERGE_CHUNK)
+                slots = self._slots
+                for slot, second in seconds[start:start + self.MERGE_CHUNK]:
+                    if slots[slot] < second:
+                        slots[slot] = second
         with self._filter_lock:
-            slots, mask = self._slots, len(self._slots) - 1
-            for key, since in rows:
-                slot, second = hash(key) & mask, math.ceil(since)
-                if slots[slot] < second:
-                    slots[slot] = second
             self._set(unwritten, started)
             if len(rows) > self.MAX_SUSPECTS:
                 # Read more than a refresh should: every key a suspect until a full read
@@ -279,12 +319,43 @@ class DatabaseFailureCounts:
             behind = not durable and not self._closed and all(
                 unwritten.get(key, 0) < self.max_unwritten for key in failures)
             for key in failures:  # (Counter.update checks for a mapping first: slower)
-                pending[key] = pending.get(key, 0) + 1
                 unwritten[key] = unwritten.get(key, 0) + 1
+                if behind:
+                    pending[key] = pending.get(key, 0) + 1
             if behind:
                 self._start_writer()
                 return
-        self.flush()
+        self._write_now(failures)
+
+    def _write_now(self, keys: list[str]) -> None:
+        """Write one failure of each of ``keys`` before returning, with those of their
+        failures still waiting behind, in a transaction of their own: the inquiry waits
+        for its own few rows, not for the hundreds of other keys waiting (under a flood
+        that was most of the wait). Should a failure of one of its keys be on its way to
+        the database already (``flush``), it waits for it first: when this returns, the
+        database holds every failure of ``keys`` this process has counted. Raises when
+        the write fails: the failures then wait behind for the next write."""
+        with self._lock:
+            mine = {key: 1 + self._pending.pop(key, 0) for key in keys}
+            after_flush = not self._in_flight.isdisjoint(keys)
+        if after_flush:
+            with self._flush_lock:  # the write on its way has ended
+                pass
+        try:
+            writes = self._writes_of(mine)
+            with self._db.write_engine.begin() as connection:
+                self._write(connection, writes)
+        except BaseException:
+            with self._lock:
+                self._pending.update(mine)  # not lost: the next write tries again
+                if not self._closed:
+                    self._start_writer()
+            raise
+        with self._lock:
+            self._unwritten.subtract(mine)
+            for key in keys:
+                if self._unwritten[key] <= 0:
+                    del self._unwritten[key]
 
     def flush(self) -> None:
         """Write every failure added so far, with any others still waiting, in one
@@ -292,18 +363,22 @@ class DatabaseFailureCounts:
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, Counter()
+                self._in_flight = batch.keys()
             if not batch:
                 return
             try:
+                writes = self._writes_of(batch)  # before the turn: it waits for no one
                 # In the engine's write transaction (on SQLite: the process's writers'
                 # turn, then BEGIN IMMEDIATE).
                 with self._db.write_engine.begin() as connection:
-                    self.add_in(connection, batch)
+                    self._write(connection, writes)
             except BaseException:
                 with self._lock:
                     self._pending.update(batch)  # not lost: the next write tries again
+                    self._in_flight = _NOTHING
                 raise
             with self._lock:
+                self._in_flight = _NOTHING
                 self._unwritten.subtract(batch)
                 for key in batch:
                     if self._unwritten[key] <= 0:
@@ -317,6 +392,7 @@ class DatabaseFailureCounts:
             writer, self._writer = self._writer, None
         self._stopping.set()
         self._wake.set()
+        self._refresh_due.set()  # the refresher sees it is closed and ends
         if writer is not None:
             writer.join(timeout=10)
         self.flush()
@@ -344,26 +420,37 @@ class DatabaseFailureCounts:
                 self._wake.set()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
+        self._write(connection, self._writes_of(failures))
+
+    def _writes_of(self, failures: Mapping[str, int]) -> _Writes:
+        """The statements that add ``failures``, their values but the time: all the
+        work that need not wait for the transaction."""
         # Sorted and unique: PostgreSQL refuses one key twice in an upsert, and two
         # requests locking the same rows in one order cannot deadlock.
         unique = sorted(key for key, n in failures.items() if n > 0)
-        if not unique:
-            return
         self._mark(unique)
-        now = self._clock()
+        statements = []
+        for start, size in pieces(len(unique), WRITE_CHUNK):
+            chunk = unique[start:start + size]
+            values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
+            values.update({f"n{i}": failures[key] for i, key in enumerate(chunk)})
+            statements.append((self._upsert(size), values, chunk))
+        return _Writes(failures, statements)
+
+    def _write(self, connection: Connection, writes: _Writes) -> None:
+        if not writes.statements:
+            return
+        now = self._clock()  # in the transaction: just before its commit (``SLACK``)
         horizon = now - self.window
         # Run as compiled once, on the connection's own DB-API connection (so in its
         # transaction): half the cost of going through text().
         cursor = connection.connection.cursor()
         try:
-            for start in range(0, len(unique), WRITE_CHUNK):
-                chunk = unique[start:start + WRITE_CHUNK]
-                values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}
-                values.update({f"n{i}": failures[key] for i, key in enumerate(chunk)})
+            for statement, values, chunk in writes.statements:
                 values.update(now=now, horizon=horizon)
-                self._upsert(len(chunk)).execute(cursor, values)
+                statement.execute(cursor, values)
                 if cursor.rowcount != len(chunk):
-                    self._restart(cursor, chunk, failures, now, horizon)
+                    self._restart(cursor, chunk, writes.failures, now, horizon)
         finally:
             cursor.close()
 
@@ -402,6 +489,17 @@ class DatabaseFailureCounts:
         with self._db.write.begin() as session:
             result = session.execute(query)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+_NOTHING: KeysView[str] = Counter[str]().keys()
+
+
+class _Writes(NamedTuple):
+    """The upserts that add ``failures``: per statement, its values (but the time) and
+    its keys."""
+
+    failures: Mapping[str, int]
+    statements: list[tuple[CompiledStatement, dict[str, object], list[str]]]
 
 
 def _plus(found: dict[str, int], unwritten: Mapping[str, int]) -> dict[str, int]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from core.transactions.answer import Answer, Name, Outcome
 from core.transactions.inquiry import InquiryRequest
-from core.transactions.models import InquiryLog
+from core.transactions.inquiry_log import InquiryLogWriter, LogEntry
+from core.transactions.models import InquiryLog, Transaction
 from tests import factories as f
 
 NUMBER = "4471234"
@@ -179,3 +180,41 @@ def test_a_national_id_that_fails_its_check_digit_is_said_to_be_mistyped_alike(t
     # A well-formed ID that is not the applicant's is plainly not found.
     assert ask(transactions, NUMBER, national_id=f.OTHER_NATIONAL_ID) == Answer(
         Outcome.NOT_FOUND)
+
+
+def test_a_batch_of_log_rows_is_stored_as_one_row_at_a_time_would_be(transactions):
+    # The writer sends hundreds of rows in a few multi-row INSERTs whose values it
+    # converts itself (core/transactions/inquiry_log.py _Rows): each row must come back
+    # exactly as SQLAlchemy would have stored it, the time to the microsecond and in
+    # the column's text form on SQLite (which orders and compares it).
+    core = transactions
+    core.inquiry_log.flush()
+    with core.db.read() as session:
+        txn_id = session.scalars(select(Transaction.id)).first()
+    writer = InquiryLogWriter(core.db.write_engine, interval=3600)
+    try:
+        entries = [LogEntry(channel="sms", outcome="found" if i % 2 else "not_found",
+                            requester_kind="mobile", requester_key=f"{i:064x}",
+                            requester_masked=f"05****{i:04d}",
+                            transaction_id=txn_id if i % 2 else None, latency_ms=i / 7,
+                            at=datetime(2026, 12, 5, 9, 0, i % 60, (i * 7919) % 1_000_000
+                                        if i % 3 else 0, tzinfo=UTC))
+                   for i in range(300)]
+        for entry in entries:
+            writer.write(entry)
+        assert writer.flush() == 300
+    finally:
+        writer.close()
+    with core.db.read() as session:
+        rows = list(session.scalars(select(InquiryLog).where(InquiryLog.channel == "sms")
+                                    .order_by(InquiryLog.id)))
+        stored = [value for (value,) in session.execute(
+            select(InquiryLog.at).where(InquiryLog.channel == "sms").order_by(InquiryLog.id)
+            .with_only_columns(cast(InquiryLog.at, String)))]
+    assert [(r.at, r.channel, r.outcome, r.requester_kind, r.requester_key,
+             r.requester_masked, r.transaction_id, r.latency_ms) for r in rows] == [
+        (e.at, e.channel, e.outcome, e.requester_kind, e.requester_key, e.requester_masked,
+         e.transaction_id, e.latency_ms) for e in entries]
+    if core.db.is_sqlite:  # SQLAlchemy's text: always six digits of microseconds
+        assert stored[0] == "2026-12-05 09:00:00.000000"
+        assert all(len(text) == 26 for text in stored)

@@ -56,19 +56,58 @@ def test_a_key_has_at_most_one_unwritten_failure(store, database):
     store.add(["a", "b"], durable=False)
     store.add(["c"], durable=False)
 
-    store.add(["a"], durable=False)  # a second of "a": written now, with all that waits
+    store.add(["a"], durable=False)  # a second of "a": written now, with the first
 
-    assert database.counts(["a", "b", "c"]) == {"a": 2, "b": 1, "c": 1}
-    assert store.unwritten(["a", "b", "c"]) == {}
+    assert database.counts(["a", "b", "c"]) == {"a": 2}
+    assert store.unwritten(["a", "b", "c"]) == {"b": 1, "c": 1}  # still behind
+    assert store.counts(["a", "b", "c"]) == {"a": 2, "b": 1, "c": 1}
 
 
-def test_a_durable_failure_is_written_with_every_failure_waiting(store, database):
+def test_a_durable_failure_is_written_with_the_waiting_failures_of_its_keys(
+        store, database):
+    # Not with every failure waiting: under a flood the inquiry would wait for hundreds
+    # of other keys' rows. The database holds all of its own keys' failures.
     store.add(["a"], durable=False)
     store.add(["b"], durable=False)
 
-    store.add(["c"])
+    store.add(["a", "c"])
 
-    assert database.counts(["a", "b", "c"]) == {"a": 1, "b": 1, "c": 1}
+    assert database.counts(["a", "b", "c"]) == {"a": 2, "c": 1}
+    assert store.unwritten(["a", "b", "c"]) == {"b": 1}
+
+
+def test_a_durable_failure_waits_for_a_write_of_its_keys_on_its_way_only(
+        store, database, monkeypatch):
+    # The background write has taken "a" (and "b") and not committed yet: a durable
+    # failure of "a" answers only once that write is in, else a crash now could lose
+    # the first failure that its count relied on; one of "z" need not wait.
+    store.add(["a", "b"], durable=False)
+    taken, go_on = threading.Event(), threading.Event()
+    real = store._writes_of
+
+    def slow(failures):
+        if "b" in failures:  # the background write's batch
+            taken.set()
+            assert go_on.wait(10)
+        return real(failures)
+
+    monkeypatch.setattr(store, "_writes_of", slow)
+    flushing = threading.Thread(target=store.flush)
+    flushing.start()
+    assert taken.wait(10)
+
+    store.add(["z"])  # returns with the write of "a" and "b" still on its way
+    assert database.counts(["a", "b", "z"]) == {"z": 1}
+
+    second_a = threading.Thread(target=store.add, args=(["a"],))
+    second_a.start()
+    second_a.join(0.3)
+    assert second_a.is_alive()  # waits for the first failure of "a" to be in
+    go_on.set()
+    second_a.join(10)
+    flushing.join(10)
+    assert database.counts(["a", "b", "z"]) == {"a": 2, "b": 1, "z": 1}
+    assert store.unwritten(["a", "b", "z"]) == {}
 
 
 def test_close_writes_what_waits_and_later_failures_at_once(store, database):
@@ -97,10 +136,10 @@ def test_a_crash_loses_only_the_unwritten_failures(store, database):
 def test_a_failed_write_keeps_the_failures_for_the_next_one(store, database, monkeypatch):
     store.add(["a"], durable=False)
 
-    def broken(connection, failures):
+    def broken(connection, writes):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(store, "add_in", broken)
+    monkeypatch.setattr(store, "_write", broken)
     with pytest.raises(RuntimeError):
         store.add(["b"])  # durable: the caller learns its failure was not written
     assert store.counts(["a", "b"]) == {"a": 1, "b": 1}  # still counted here
@@ -113,15 +152,15 @@ def test_a_failed_write_keeps_the_failures_for_the_next_one(store, database, mon
 
 def test_the_writer_tries_again_when_a_write_fails(core, clock, database, monkeypatch):
     store = DatabaseFailureCounts(core.db, 60, clock=clock, delay=0.01)
-    real, tries = store.add_in, []
+    real, tries = store._write, []
 
-    def once_broken(connection, failures):
-        tries.append(dict(failures))
+    def once_broken(connection, writes):
+        tries.append(dict(writes.failures))
         if len(tries) == 1:
             raise RuntimeError("the database went away")
-        real(connection, failures)
+        real(connection, writes)
 
-    monkeypatch.setattr(store, "add_in", once_broken)
+    monkeypatch.setattr(store, "_write", once_broken)
     try:
         store.add(["a"], durable=False)
         deadline = time.monotonic() + 10  # the retry comes a second later
@@ -160,16 +199,19 @@ def test_concurrent_failures_are_each_written_once(core, clock, database):
 
 def test_a_large_write_is_made_in_chunks_of_one_statement_each(store, database):
     # A write behind may carry hundreds of keys: written in chunks of WRITE_CHUNK keys,
-    # one compiled statement per chunk size (not one per batch size ever seen).
+    # then the rest by powers of two: few statements, of few sizes (each compiled once,
+    # not one per batch size ever seen).
     keys = [f"key-{n}" for n in range(WRITE_CHUNK * 2 + 5)]
     for key in keys:
         store.add([key], durable=False)
-    store.add(keys[:3])
+    for key in keys[:3]:
+        store.add([key], durable=False)  # a second failure: written now, with the first
+    store.flush()
 
     written = database.counts(keys)
     assert sum(written.values()) == len(keys) + 3
     assert [written[key] for key in keys[:4]] == [2, 2, 2, 1]
-    assert sorted(store._writes) == [5, WRITE_CHUNK]
+    assert sorted(store._writes) == [1, 2, WRITE_CHUNK]  # 3 alone; 514 = 256 + 256 + 2
 
 
 # --- which keys may have failures: the filter in memory (suspects) ----------------------

@@ -1,0 +1,115 @@
+"""SQLite's write-ahead log stays bounded under a steady load of reads and writes
+(core/platform/db.py ``_Checkpointer``): the log is reused from its start only when a
+writer begins while no reader is on it, which under load never happens by itself (a
+flood of failed inquiries grew it by gigabytes a minute)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.platform.db import _ENGINE_TURNS, Database, _Checkpointer
+
+RESTART_BYTES = 256 * 1024
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    with database.write_engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)"))
+    database._checkpointer.stop()  # the test's own, quicker and with a small log
+    yield database
+    database.dispose()
+
+
+def _checkpointer(db: Database, interval: float) -> _Checkpointer:
+    return _Checkpointer(db.lookup, _ENGINE_TURNS[db.engine], interval=interval,
+                         restart_bytes=RESTART_BYTES)
+
+
+def _wal_bytes(db: Database) -> int:
+    path = Path(str(db.engine.url.database) + "-wal")
+    return path.stat().st_size if path.exists() else 0
+
+
+def test_the_log_is_restarted_under_steady_reads_and_writes(db):
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def guarded(work):
+        def run():
+            try:
+                while not stop.is_set():
+                    work()
+            except BaseException as exc:  # noqa: BLE001 (reported below)
+                errors.append(exc)
+        return threading.Thread(target=run)
+
+    def read():
+        with db.lookup.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM t WHERE k > 5")).all()
+
+    def write():
+        with db.write_engine.begin() as connection:
+            connection.execute(text("INSERT OR REPLACE INTO t (k, v) VALUES "
+                                    "(abs(random()) % 5000, randomblob(2000))"))
+
+    checkpointer = _checkpointer(db, 0.05)
+    workers = [guarded(read) for _ in range(3)] + [guarded(write)]
+    largest = 0
+    try:
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            largest = max(largest, _wal_bytes(db))
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(10)
+        checkpointer.stop()
+    assert not errors
+    assert checkpointer.restarts >= 1
+    # Past the bound by what one interval's writes add, never by the whole run's.
+    assert largest < 16 * RESTART_BYTES
+
+
+def test_a_reader_that_keeps_the_log_makes_the_restart_give_up_soon(db):
+    with db.write_engine.begin() as connection:
+        for k in range(300):
+            connection.execute(text("INSERT INTO t (k, v) VALUES (:k, randomblob(2000))"),
+                               {"k": k})
+    # A long report: a read transaction open on a snapshot older than the log's end.
+    report = sqlite3.connect(str(db.engine.url.database), isolation_level=None)
+    report.execute("BEGIN")
+    report.execute("SELECT count(*) FROM t").fetchall()
+    with db.write_engine.begin() as connection:
+        connection.execute(text("UPDATE t SET v = randomblob(2000)"))
+    checkpointer = _checkpointer(db, 3600)
+    try:
+        started = time.monotonic()
+        checkpointer.checkpoint()
+        waited = time.monotonic() - started
+        assert checkpointer.restarts == 0
+        assert waited < 5  # about RESTART_WAIT_MS, then it gives up
+        # Writers were held only that long: one goes in at once now.
+        with db.write_engine.begin() as connection:
+            connection.execute(text("DELETE FROM t WHERE k = 1"))
+        checkpointer.checkpoint()  # paused: not tried again at once
+        assert checkpointer.restarts == 0
+    finally:
+        report.execute("COMMIT")
+        report.close()
+        checkpointer.stop()
+    checkpointer._next_restart = 0.0  # the pause over, with the report ended
+    checkpointer.checkpoint()
+    assert checkpointer.restarts == 1
+    assert _wal_bytes(db) <= _Checkpointer.RESTART_BYTES
+
