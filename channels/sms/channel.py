@@ -42,6 +42,7 @@ from channels.sms.receipts import Receipt, is_delivery_receipt
 from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings, timings_for
+from core.platform.faults import Outage
 from core.service import Core
 
 log = logging.getLogger(__name__)
@@ -174,14 +175,17 @@ class SmsChannel:
         self._work.set()
 
     def _loop(self) -> None:
+        outage = Outage(log, "the SMS channel's pass")
         while not self._stopping.is_set():
             try:
                 self.dispatch.recover_orphans_due()
                 busy = self._pass()
-            except Exception:
+            except Exception as exc:
                 # The loop must outlive a database hiccup; the outbox keeps the work.
-                log.exception("SMS channel pass failed")
+                outage.failed(exc)
                 busy = False
+            else:
+                outage.succeeded()
             if not busy:
                 self._idle()
         self.dispatch.abandon()

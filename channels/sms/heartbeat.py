@@ -27,6 +27,7 @@ from channels.sms.settings import SmsSettings
 from channels.sms.smpp import SmppSession
 from channels.sms.timings import Timings
 from core.platform import leases
+from core.platform.faults import Outage
 from core.platform.slots import Slots
 from core.service import Core
 
@@ -79,6 +80,8 @@ class Heartbeat:
         self._stopping = stopping
         self._in_flight = in_flight
         self._on_regained = on_regained
+        # The database away: said once a minute, not on every beat (``Outage``).
+        self._outage = Outage(log, "the SMS channel's heartbeat")
         self.holder = leases.holder_name("sms")
         self.name = heartbeat_name(self.holder)
         lifetime, self._margin = timings.heartbeat_lease()
@@ -140,6 +143,7 @@ class Heartbeat:
     def _beating(self) -> None:
         """The heartbeat's thread: on time whatever the loop is doing, and at once when
         the bind comes up or goes down (/metrics, /healthz)."""
+        outage = Outage(log, "the SMS channel's heartbeat thread")
         while not self._stop.is_set():
             try:
                 wait = self._next - self._clock()
@@ -147,10 +151,12 @@ class Heartbeat:
                     self._stop.wait(min(wait, 0.25))
                     continue
                 self.beat()
-            except Exception:
+            except Exception as exc:
                 # Never silently dead: the claims stop at the deadline anyway.
-                log.exception("the SMS channel's heartbeat failed")
+                outage.failed(exc)
                 self._stop.wait(min(1.0, self.timings.heartbeat_interval))
+            else:
+                outage.succeeded()
 
     def beat(self) -> None:
         """Write the heartbeat (the bind state, the throughput); retried with backoff (up
@@ -188,9 +194,11 @@ class Heartbeat:
                 "standby": slot is None,
                 "smsc": f"{smpp.host}:{smpp.port}", "in_flight": self._in_flight(),
                 "segments_per_second": round(rate, 1)})
-        except Exception:
-            log.exception("the SMS channel's heartbeat could not be written")
+        except Exception as exc:
+            self._outage.failed(exc)
             held = False
+        else:
+            self._outage.succeeded()
         if not held:
             self._lapsed(now)
         elif slot is None:

@@ -9,6 +9,10 @@ their own bugs and log it without quoting it: a driver's message, like PostgreSQ
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -83,3 +87,49 @@ class DatabaseFaults:
             return f"{names}; its message is not logged"
         return f"{names} in: {' '.join(str(statement).split())[:500]}; its parameters and " \
                f"message are not logged"
+
+
+class Outage:
+    """How a loop that retries on its own (the SMS channel's passes, its heartbeat) says
+    the database is away: one warning when it goes, one a minute while it stays away,
+    one when it is back, instead of a traceback on every try (about one a second for
+    the SMS channel while PostgreSQL restarted, which buried everything else in the
+    log). Anything else that fails is logged with its traceback every time: that is a
+    bug, not the database."""
+
+    # Seconds between two warnings of one outage.
+    EVERY = 60.0
+
+    def __init__(self, log: logging.Logger, what: str, *, every: float = EVERY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._log = log
+        self._what = what
+        self._every = every
+        self._clock = clock
+        self._since: float | None = None  # when this outage began (``clock``)
+        self._failures = 0
+        self._next = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        """One try failed with ``exc`` (call from the ``except`` block)."""
+        if not database_away(exc):
+            self._log.error("%s failed", self._what, exc_info=exc)
+            return
+        now = self._clock()
+        self._failures += 1
+        if self._since is None:
+            self._since, self._next = now, now + self._every
+            self._log.warning("%s: the database is away (%s); trying again", self._what,
+                              type(exc).__name__)
+        elif now >= self._next:
+            self._next = now + self._every
+            self._log.warning("%s: the database is still away (%d tries failed in %.0f s)",
+                              self._what, self._failures, now - self._since)
+
+    def succeeded(self) -> None:
+        """A try went through: the outage, if any, is over."""
+        if self._since is None:
+            return
+        self._log.warning("%s: the database is back after %.0f s (%d tries failed)",
+                          self._what, self._clock() - self._since, self._failures)
+        self._since, self._failures = None, 0
