@@ -230,13 +230,7 @@ class _WriterTurn:
         # A connection that already has the turn (a second transaction before it went
         # back to the pool) keeps it.
         if mode == "IMMEDIATE" and not connection.info.get(self._KEY):
-            if not self._lock.acquire(timeout=self.TIMEOUT):
-                raise TimeoutError("no turn to write to the SQLite database in 30 s")
-            try:
-                self._take_file()
-            except BaseException:
-                self._lock.release()
-                raise
+            self._take()
             connection.info[self._KEY] = True
         try:
             connection.exec_driver_sql(f"BEGIN {mode}")
@@ -258,6 +252,15 @@ class _WriterTurn:
     def held(self) -> Iterator[None]:
         """The turn, without a transaction: no writer of this engine or of another
         process (through the lock file) begins until the block ends."""
+        self._take()
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _take(self) -> None:
+        """This engine's thread lock, then the other processes' lock file; held until
+        ``_release``."""
         if not self._lock.acquire(timeout=self.TIMEOUT):
             raise TimeoutError("no turn to write to the SQLite database in 30 s")
         try:
@@ -265,10 +268,6 @@ class _WriterTurn:
         except BaseException:
             self._lock.release()
             raise
-        try:
-            yield
-        finally:
-            self._release()
 
     def _take_file(self) -> None:
         """The other processes' turn: the lock file, held until ``_release`` (under the
