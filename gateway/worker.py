@@ -41,6 +41,9 @@ def main() -> None:
     early = threading.Event()
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: early.set())
+    # Blocked by the supervisor until these handlers were set (gateway.webtier): one
+    # sent meanwhile is delivered now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     orders = json.loads(sys.stdin.readline())
     role, number = orders["role"], orders["number"]
     configure_logging(f"{role} {number}" if role == "web" else role)

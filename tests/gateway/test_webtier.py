@@ -397,3 +397,34 @@ def test_a_worker_killed_after_it_answered_is_replaced_even_while_the_start_wait
 
     assert f"the web worker 1 (pid {killed}) ended (killed by SIGKILL); starting another" \
         in caplog.text
+
+
+# The real worker, its interpreter slow to start (a loaded machine, a cold disk).
+SLOW_TO_START = '''
+import time
+
+time.sleep(1.5)
+from gateway import worker
+
+worker.main()
+'''
+
+
+def test_a_stop_while_a_replacement_still_starts_waits_for_it_and_is_clean(
+        settings, tmp_path, monkeypatch):
+    from gateway import webtier
+
+    program = tmp_path / "slow_worker.py"
+    program.write_text(SLOW_TO_START)
+    monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+
+    with supervised(settings) as workers:
+        workers.start()
+        killed = workers.pids()["web worker 1"]
+        os.kill(killed, signal.SIGKILL)
+        wait_for(lambda: workers.pids()["web worker 1"] != killed, "not replaced")
+        # SIGTERM while the replacement has not yet set its handlers: kept until it has
+        # (else it would die of it, and the stop would be unclean: RuntimeError here).
+        workers.stop()
+
+    assert workers.web[0].process.returncode == 0
