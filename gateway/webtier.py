@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.runner import StartFailed
+from gateway.runner import STOP_SIGNALS, StartFailed
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -156,6 +156,11 @@ class Worker:
         """Start a fresh interpreter in this place, its orders on its stdin."""
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
+        # The new interpreter starts with the stop signals blocked (a child inherits its
+        # parent's thread's mask): a stop sent while it still imports, before
+        # gateway.worker has its handlers, waits for them instead of killing it
+        # (SIGTERM's default), and the worker then starts and stops cleanly.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             self.process = subprocess.Popen(
                 [*WORKER_PROGRAM, self.role, str(self.number)],
@@ -167,6 +172,7 @@ class Worker:
             os.close(read_end)
             raise
         finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(write_end)
         self._ready_pipe = read_end
         self.ready = False

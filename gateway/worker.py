@@ -4,8 +4,9 @@ Started by the supervisor, never by hand. It reads its orders, one JSON line, fr
 the settings the supervisor loaded (so every worker runs exactly those), the listening
 sockets' descriptors it inherited, the run directory. It runs its parts with the runner
 every command uses (SIGTERM: requests in flight finish, then the core closes, flushing
-the inquiry log) and tells the supervisor it serves through its ready pipe. Its stdin
-stays open while the supervisor lives: its end stops the worker as SIGTERM would.
+the inquiry log) and tells the supervisor it serves through its ready pipe (a web worker
+just before it takes its first connection). Its stdin stays open while the supervisor
+lives: its end stops the worker as SIGTERM would.
 
 ``web``: waitress serving the app on the shared sockets. ``background`` (``gateway run``
 only): the SMS and e-mail channels when enabled, and the scheduler.
@@ -40,6 +41,9 @@ def main() -> None:
     early = threading.Event()
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: early.set())
+    # Blocked by the supervisor until these handlers were set (gateway.webtier): one
+    # sent meanwhile is delivered now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     orders = json.loads(sys.stdin.readline())
     role, number = orders["role"], orders["number"]
     configure_logging(f"{role} {number}" if role == "web" else role)
@@ -62,18 +66,22 @@ def run(orders: dict[str, Any], settings: Settings, early: threading.Event) -> i
 
     core = open_core(settings)
     run_dir = RunDirectory(Path(orders["run_dir"]))
+    supervisor = SupervisorWatch()
+    watch = Part("supervisor", start=supervisor.start, health=supervisor.alive)
+    ready = Part("ready", start=lambda: _tell_ready(orders["ready_fd"]))
     parts: list[Component] = [core_part(core)]
     try:
         if orders["role"] == "web":
-            parts.append(_web_server(core, settings, orders, run_dir))
+            # Ready is told before the first connection is taken: a worker that answered
+            # anyone has told it, so its death, even during the start, is one the
+            # supervisor replaces, never "ended before it served" (which ends the run at
+            # the start and resets the connections waiting on the shared socket).
+            parts.extend([watch, ready, _web_server(core, settings, orders, run_dir)])
         else:
-            parts.extend(_background(core, settings, run_dir))
+            parts.extend([*_background(core, settings, run_dir), watch, ready])
     except BaseException:
         core.close()
         raise
-    supervisor = SupervisorWatch()
-    parts.append(Part("supervisor", start=supervisor.start, health=supervisor.alive))
-    parts.append(Part("ready", start=lambda: _tell_ready(orders["ready_fd"])))
     runner = Runner(parts)
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: runner.request_stop())
