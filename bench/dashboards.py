@@ -23,8 +23,8 @@ events each), and the alarms their clocks raised. On PostgreSQL the cases go in 
 - **agency figures** and the **agency page** (figures, trend, volumes by channel,
   category and specialist, late cases): p95 (target < 500 ms);
 - **league**, **trend** by week and by Hijri month (one year): p95, printed;
-- **drill-down** (one agency's cycles answered late in the last year, first page; the
-  overdue now, first page): p95 (target < 300 ms).
+- **drill-down** (one agency's cycles answered in the last year, and another's answered
+  late, first page each; the overdue now, first page): p95 (target < 300 ms).
 
 Each p95 is over ``--rounds`` calls after one untimed call (a running gateway has built
 and compiled its statements); the emirate page's first call is printed apart. Pages are
@@ -66,6 +66,7 @@ from core.dashboards import voice as figures  # noqa: E402
 from core.dashboards.models import CaseCycleFact, DailyCount, daily_times  # noqa: E402
 from core.dashboards.service import VoiceDashboards  # noqa: E402
 from core.dashboards.voice import Filters, Period, Scope  # noqa: E402
+from core.directory.models import Agency  # noqa: E402
 from core.platform.db import Database  # noqa: E402
 from core.voice import states  # noqa: E402
 from core.voice.models import VoiceCase  # noqa: E402
@@ -310,10 +311,16 @@ def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
                              rounds)
         print(f"   trend by Hijri month, one year: p95 {p95:.0f} ms (median "
               f"{p95.median:.0f} ms; {len(points)} months)")
-        p95, page = _timed(lambda: dashboards.cases_behind(
-            LEADER, "answered_late", year, Filters(agency=code), now=LATER), rounds)
-        print(f"   drill-down, {code} answered late in a year: p95 {p95:.0f} ms "
-              f"{_verdict(p95, list_t)} ({len(page.rows)} rows)")
+        # The lists behind two figures of a year: one agency's every answer (thousands:
+        # the first page of 50), and the late ones of the agency with the most (the
+        # data's late answers of the last year are in a few agencies: AG03's list was
+        # empty, and measured nothing, until 5 December).
+        for figure, agency in (("answered", code), ("answered_late", _most_late(db, year))):
+            p95, page = _timed(lambda f=figure, a=agency: dashboards.cases_behind(
+                LEADER, f, year, Filters(agency=a), now=LATER), rounds)
+            assert page.rows, f"the drill-down {figure} of {agency} found no case"
+            print(f"   drill-down, {agency} {figure.replace('_', ' ')} in a year: p95 "
+                  f"{p95:.0f} ms {_verdict(p95, list_t)} ({len(page.rows)} rows)")
         p95, page = _timed(lambda: dashboards.cases_behind(
             LEADER, "overdue", year, now=LATER), rounds)
         print(f"   drill-down, overdue now: p95 {p95:.0f} ms {_verdict(p95, list_t)} "
@@ -321,6 +328,16 @@ def run(url: str, cases: int, rounds: int, reuse: bool, rebuild: bool,
         _baseline(db, year, rounds)
     finally:
         db.dispose()
+
+
+def _most_late(db: Database, period: Period) -> str:
+    """The agency with the most answers late within ``period``."""
+    with db.read() as session:
+        return session.execute(
+            select(Agency.code).join(CaseCycleFact, CaseCycleFact.agency_id == Agency.id)
+            .where(CaseCycleFact.answered_on_time.is_(False),
+                   CaseCycleFact.answered_day.between(period.start, period.end))
+            .group_by(Agency.code).order_by(func.count().desc()).limit(1)).scalar_one()
 
 
 def main() -> None:
