@@ -185,7 +185,8 @@ class SmsChannel:
                 outage.failed(exc)
                 busy = False
             else:
-                outage.succeeded()
+                if busy:  # a pass with work reached the database (an idle one may not)
+                    outage.succeeded()
             if not busy:
                 self._idle()
         self.dispatch.abandon()

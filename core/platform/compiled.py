@@ -66,7 +66,7 @@ def pieces(count: int, largest: int) -> Iterator[tuple[int, int]]:
     >>> list(pieces(300, 128))
     [(0, 128), (128, 128), (256, 32), (288, 8), (296, 4)]
     """
-    if largest & (largest - 1):
+    if largest < 1 or largest & (largest - 1):
         raise ValueError("largest must be a power of two")
     start = 0
     while count - start >= largest:

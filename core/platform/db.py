@@ -452,16 +452,18 @@ class _Checkpointer:
     that moment never comes, and the log grew by gigabytes a minute, with the disk and
     every read's search of it. So once the log holds more than ``RESTART_BYTES``, the
     checkpointer takes the writers' turn (``_WriterTurn``: this process's writers and
-    every other process's wait for it) and restarts the log: SQLite copies the pages
-    written since the PASSIVE checkpoint a moment before, then waits for the readers
-    still on the log to finish their statement (at most ``RESTART_WAIT_MS``). The
+    every other process's wait for it) and starts the log again, empty (TRUNCATE: a
+    RESTART would leave the log's header to the next writer, and an idle database would
+    look too big at every later check): SQLite copies the pages written since the
+    PASSIVE checkpoint a moment before, then waits for the readers still on the log to
+    finish their statement (at most ``RESTART_WAIT_MS``). The
     writers wait a few milliseconds, about once a second under such a flood. A reader
     that keeps an old snapshot longer than that wait (a long report) makes the restart
     give up; it is tried again after a pause that doubles each time, up to a minute.
     """
 
-    # The log's size past which it is restarted (``journal_size_limit`` too: the file is
-    # cut back to it after a restart).
+    # The log's size past which it is started again (``journal_size_limit`` too: the
+    # file is cut back to it whenever SQLite starts the log again by itself).
     RESTART_BYTES = 64 * 1024 * 1024
     # How long a restart waits for readers to leave the log (SQLite's busy handler).
     RESTART_WAIT_MS = 100
@@ -504,9 +506,13 @@ class _Checkpointer:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={self.RESTART_WAIT_MS}")
             try:
                 busy, frames, _copied = connection.exec_driver_sql(
-                    "PRAGMA wal_checkpoint(RESTART)").one()
+                    "PRAGMA wal_checkpoint(TRUNCATE)").one()
             finally:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                try:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                except Exception:  # never back in the pool with the short wait
+                    connection.invalidate()
+                    raise
         if busy:  # a reader kept an old snapshot: pause, longer each time
             self._pause = min(max(2 * self._pause, self._interval), self.LONGEST_PAUSE)
             self._next_restart = time.monotonic() + self._pause

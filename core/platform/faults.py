@@ -107,6 +107,7 @@ class Outage:
         self._every = every
         self._clock = clock
         self._since: float | None = None  # when this outage began (``clock``)
+        self._last = 0.0  # its latest failure
         self._failures = 0
         self._next = 0.0
 
@@ -116,7 +117,12 @@ class Outage:
             self._log.error("%s failed", self._what, exc_info=exc)
             return
         now = self._clock()
+        if self._since is not None and now - self._last > self._every:
+            # Nothing failed for a while: that outage ended unseen (a loop that says
+            # ``succeeded`` only after work reached the database), this is another.
+            self._since, self._failures = None, 0
         self._failures += 1
+        self._last = now
         if self._since is None:
             self._since, self._next = now, now + self._every
             self._log.warning("%s: the database is away (%s); trying again", self._what,
@@ -127,7 +133,8 @@ class Outage:
                               self._what, self._failures, now - self._since)
 
     def succeeded(self) -> None:
-        """A try went through: the outage, if any, is over."""
+        """A try reached the database: the outage, if any, is over. (Not a try that had
+        nothing to ask it: that says nothing of the database.)"""
         if self._since is None:
             return
         self._log.warning("%s: the database is back after %.0f s (%d tries failed)",

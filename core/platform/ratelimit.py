@@ -134,6 +134,7 @@ class DatabaseFailureCounts:
         self._refresh_read: CompiledStatement | None = None
         # Refreshes of a usable filter run here, not in the inquiry that finds one due.
         self._refresher: threading.Thread | None = None
+        self._refresher_lock = threading.Lock()  # who starts it
         self._refresh_due = threading.Event()
 
     def counts(self, keys: Sequence[str]) -> Mapping[str, int]:
@@ -224,7 +225,7 @@ class DatabaseFailureCounts:
         failures a refresh reads and merges thousands of rows, which the inquiry that
         found it due used to wait for, and every failing inquiry with it (``_mark``)."""
         if self._refresher is None or not self._refresher.is_alive():
-            with self._refresh_lock:
+            with self._refresher_lock:
                 if self._refresher is None or not self._refresher.is_alive():
                     self._refresher = threading.Thread(
                         target=self._refresh_loop, daemon=True, name="failure-filter")
@@ -332,14 +333,19 @@ class DatabaseFailureCounts:
         failures still waiting behind, in a transaction of their own: the inquiry waits
         for its own few rows, not for the hundreds of other keys waiting (under a flood
         that was most of the wait). Should a failure of one of its keys be on its way to
-        the database already (``flush``), it waits for it first: when this returns, the
-        database holds every failure of ``keys`` this process has counted. Raises when
-        the write fails: the failures then wait behind for the next write."""
-        with self._lock:
-            mine = {key: 1 + self._pending.pop(key, 0) for key in keys}
-            after_flush = not self._in_flight.isdisjoint(keys)
-        if after_flush:
-            with self._flush_lock:  # the write on its way has ended
+        the database already (``flush``), it waits for it first (and writes it again
+        with these should that write fail): when this returns, the database holds every
+        failure of ``keys`` this process counted, but one that another thread's own
+        write of the same key is committing at that moment. Raises when the write
+        fails: the failures then wait behind for the next write."""
+        while True:
+            with self._lock:
+                if self._in_flight.isdisjoint(keys):
+                    mine = {key: 1 + self._pending.pop(key, 0) for key in keys}
+                    break
+            # A write on its way holds some: wait for its end (should it fail, its
+            # failures are back in ``_pending`` and go with these).
+            with self._flush_lock:
                 pass
         try:
             writes = self._writes_of(mine)
@@ -395,6 +401,9 @@ class DatabaseFailureCounts:
         self._refresh_due.set()  # the refresher sees it is closed and ends
         if writer is not None:
             writer.join(timeout=10)
+        refresher = self._refresher
+        if refresher is not None and refresher is not threading.current_thread():
+            refresher.join(timeout=10)  # not reading after its engine is disposed
         self.flush()
 
     def _start_writer(self) -> None:

@@ -24,8 +24,9 @@ from core.transactions.models import InquiryLog
 
 log = logging.getLogger(__name__)
 _INSERT = insert(InquiryLog.__table__)
-# Rows per INSERT at most (8 parameters each: within every driver's limit).
-ROWS_PER_STATEMENT = 128
+# Rows per INSERT at most: 8 parameters each, 512 in all, within SQLite's 999 before 3.32
+# (core/platform/raw_rows.py keeps to that limit too).
+ROWS_PER_STATEMENT = 64
 
 
 @dataclass(frozen=True)

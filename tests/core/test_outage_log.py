@@ -67,3 +67,16 @@ def test_an_outage_seen_through_a_wrapped_exception_is_still_the_database(caplog
             outage.failed(exc)
     assert len(caplog.records) == 1
     assert "away" in caplog.records[0].getMessage()
+
+
+def test_failures_far_apart_are_two_outages_not_one(caplog):
+    # The SMS loop says "succeeded" only after a pass that did work: an outage can end
+    # unseen. A failure long after the last one begins another.
+    clock = Clock()
+    outage = Outage(logging.getLogger("test.outage"), "the pass", clock=clock)
+    with caplog.at_level(logging.WARNING, "test.outage"):
+        outage.failed(AWAY)
+        clock.now += 3600
+        outage.failed(AWAY)
+    assert [record.getMessage() for record in caplog.records] == [
+        "the pass: the database is away (OperationalError); trying again"] * 2

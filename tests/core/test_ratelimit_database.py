@@ -110,6 +110,45 @@ def test_a_durable_failure_waits_for_a_write_of_its_keys_on_its_way_only(
     assert store.unwritten(["a", "b", "z"]) == {}
 
 
+def test_a_durable_failure_after_a_failed_write_of_its_key_writes_that_one_too(
+        store, database, monkeypatch):
+    # The background write holding "a" fails (a deadlock, a locked database) while a
+    # durable failure of "a" waits for it: when the durable add returns, the database
+    # holds both failures of "a", not the new one alone.
+    store.add(["a", "b"], durable=False)
+    taken, go_on = threading.Event(), threading.Event()
+    real = store._write
+
+    def flaky(connection, writes):
+        if "b" in writes.failures:  # the background write's batch
+            taken.set()
+            assert go_on.wait(10)
+            raise RuntimeError("deadlock detected")
+        real(connection, writes)
+
+    monkeypatch.setattr(store, "_write", flaky)
+    errors: list[BaseException] = []
+
+    def flush():
+        try:
+            store.flush()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    flushing = threading.Thread(target=flush)
+    flushing.start()
+    assert taken.wait(10)
+    durable = threading.Thread(target=store.add, args=(["a"],))
+    durable.start()
+    durable.join(0.2)
+    go_on.set()
+    durable.join(10)
+    flushing.join(10)
+    assert not durable.is_alive() and len(errors) == 1
+    assert database.counts(["a"]) == {"a": 2}
+    assert store.unwritten(["a", "b"]) == {"b": 1}  # b waits for the next write
+
+
 def test_close_writes_what_waits_and_later_failures_at_once(store, database):
     store.add(["a"], durable=False)
 
