@@ -126,5 +126,7 @@ def test_a_reader_that_keeps_the_log_makes_the_restart_give_up_soon(db):
     checkpointer._next_restart = 0.0  # the pause over, with the report ended
     checkpointer.checkpoint()
     assert checkpointer.restarts == 1
+    checkpointer.checkpoint()  # no writer since: the log is still the restarted one
+    assert checkpointer.restarts == 1
     assert _wal_bytes(db) <= _Checkpointer.RESTART_BYTES
 
