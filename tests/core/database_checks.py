@@ -63,13 +63,19 @@ def statements_sent(engine: Engine, wanted: Callable[[str], bool]
         event.remove(engine, "before_cursor_execute", keep)
 
 
-def plan_of(db: Database, statement: str, parameters: object) -> str:
-    """The database's plan for ``statement``, in one line to search for an index's name."""
+def plan_of(db: Database, statement: str, parameters: object, *,
+            no_sort: bool = False) -> str:
+    """The database's plan for ``statement``, in one line to search for an index's name
+    (``no_sort``: on PostgreSQL, with sorting discouraged too, for a statement whose
+    index is there to give its order: on a few rows another index and a sort may cost
+    the same, and the planner's choice between them then follows its statistics)."""
     with db.engine.connect() as connection:
         if db.is_sqlite:
             return " ".join(row[-1] for row in connection.exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {statement}", parameters))
         # The tables are small here: ask whether the index serves, not what is cheapest.
         connection.exec_driver_sql("SET enable_seqscan = off")
+        if no_sort:
+            connection.exec_driver_sql("SET enable_sort = off")
         return " ".join(row[0] for row in connection.exec_driver_sql(
             f"EXPLAIN {statement}", parameters))
