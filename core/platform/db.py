@@ -481,6 +481,7 @@ class _Checkpointer:
         # The log's pages when it was last restarted: until a writer starts it again,
         # PASSIVE still reports them (nothing to restart).
         self._restarted_frames = -1
+        self._page_size = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
                                         daemon=True)
@@ -501,8 +502,9 @@ class _Checkpointer:
             if (frames <= 0 or frames == self._restarted_frames
                     or time.monotonic() < self._next_restart):
                 return
-            page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
-            if frames * page_size > self._restart_bytes:
+            if self._page_size == 0:  # the database's, for good
+                self._page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+            if frames * self._page_size > self._restart_bytes:
                 self._restart(connection)
 
     def _restart(self, connection: Connection) -> None:

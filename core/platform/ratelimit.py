@@ -357,11 +357,7 @@ class DatabaseFailureCounts:
                 if not self._closed:
                     self._start_writer()
             raise
-        with self._lock:
-            self._unwritten.subtract(mine)
-            for key in keys:
-                if self._unwritten[key] <= 0:
-                    del self._unwritten[key]
+        self._written(mine)
 
     def flush(self) -> None:
         """Write every failure added so far, with any others still waiting, in one
@@ -385,10 +381,15 @@ class DatabaseFailureCounts:
                 raise
             with self._lock:
                 self._in_flight = _NOTHING
-                self._unwritten.subtract(batch)
-                for key in batch:
-                    if self._unwritten[key] <= 0:
-                        del self._unwritten[key]
+            self._written(batch)
+
+    def _written(self, failures: Mapping[str, int]) -> None:
+        """``failures`` are committed: no longer unwritten."""
+        with self._lock:
+            self._unwritten.subtract(failures)
+            for key in failures:
+                if self._unwritten[key] <= 0:
+                    del self._unwritten[key]
 
     def close(self) -> None:
         """Write what is waiting and stop the background writer; later failures are
@@ -429,6 +430,7 @@ class DatabaseFailureCounts:
                 self._wake.set()
 
     def add_in(self, connection: Connection, failures: Mapping[str, int]) -> None:
+        self._mark([key for key, n in failures.items() if n > 0])
         self._write(connection, self._writes_of(failures))
 
     def _writes_of(self, failures: Mapping[str, int]) -> _Writes:
@@ -437,8 +439,7 @@ class DatabaseFailureCounts:
         # Sorted and unique: PostgreSQL refuses one key twice in an upsert, and two
         # requests locking the same rows in one order cannot deadlock.
         unique = sorted(key for key, n in failures.items() if n > 0)
-        self._mark(unique)
-        statements = []
+        statements = []  # (its keys were marked when counted: ``add``, ``add_in``)
         for start, size in pieces(len(unique), WRITE_CHUNK):
             chunk = unique[start:start + size]
             values: dict[str, object] = {f"k{i}": key for i, key in enumerate(chunk)}

@@ -11,11 +11,12 @@ the caller's transaction (``connection``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
 
 # Parameters one statement may hold: SQLite's historical limit, whatever its version.
 _MAX_PARAMETERS = 999
@@ -27,20 +28,38 @@ def insert_many(connection: Connection, table: Table, columns: tuple[str, ...],
     """Insert ``rows`` (values in ``columns``' order); rows whose ``unique`` column is
     taken are skipped (``ON CONFLICT DO NOTHING``). The ``returning`` columns of the rows
     inserted, as the driver gives them (in no promised order)."""
-    if not rows:
-        return []
-    processors = _processors(connection, table, columns)
+    return run(connection, inserts(connection.dialect, table, columns, rows, unique=unique,
+                                   returning=returning), returning=bool(returning))
+
+
+# Statements and their parameters, as the driver takes them.
+Statements = list[tuple[str, list[object]]]
+
+
+def inserts(dialect: Dialect, table: Table, columns: tuple[str, ...],
+            rows: Sequence[Sequence[object]], *, unique: str | None = None,
+            returning: tuple[str, ...] = ()) -> Statements:
+    """The statements ``insert_many`` runs, their values converted: everything that need
+    not wait for the transaction (a writer that holds the SQLite writers' turn while it
+    builds them keeps every other writer waiting, for the GIL too)."""
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
     chunk = max(1, _MAX_PARAMETERS // len(columns))
+    return [(_insert_sql(table.name, columns, dialect.paramstyle, len(part), unique,
+                         returning),
+             [value if process is None else process(value)
+              for row in part for value, process in zip(row, processors, strict=True)])
+            for part in (rows[start:start + chunk] for start in range(0, len(rows), chunk))]
+
+
+def run(connection: Connection, statements: Statements, *,
+        returning: bool = False) -> list[tuple[Any, ...]]:
+    """Run ``statements`` (``inserts``) in ``connection``'s transaction; the rows they
+    return, with ``returning``."""
     out: list[tuple[Any, ...]] = []
     cursor = connection.connection.cursor()
     try:
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            cursor.execute(
-                _insert_sql(table.name, columns, connection.dialect.paramstyle, len(part),
-                            unique, returning),
-                [value if process is None else process(value)
-                 for row in part for value, process in zip(row, processors, strict=True)])
+        for sql, parameters in statements:
+            cursor.execute(sql, parameters)
             if returning:
                 out.extend(tuple(row) for row in cursor.fetchall())
     finally:
@@ -65,12 +84,6 @@ def select_in(connection: Connection, table: Table, column: str,
     finally:
         cursor.close()
     return out
-
-
-def _processors(connection: Connection, table: Table,
-                columns: tuple[str, ...]) -> list[Callable[[Any], Any] | None]:
-    dialect = connection.dialect
-    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
 
 
 def _mark(paramstyle: str) -> str:

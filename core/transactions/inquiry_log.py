@@ -10,23 +10,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Engine, insert
 
-from core.platform.compiled import CompiledStatement, pieces
+from core.platform import raw_rows
 from core.platform.db import utcnow
 from core.transactions.models import InquiryLog
 
 log = logging.getLogger(__name__)
 _INSERT = insert(InquiryLog.__table__)
-# Rows per INSERT at most: 8 parameters each, 512 in all, within SQLite's 999 before 3.32
-# (core/platform/raw_rows.py keeps to that limit too).
-ROWS_PER_STATEMENT = 64
+# The log's columns, in the order of a row (``_row``).
+_COLUMNS = ("at", "channel", "outcome", "requester_kind", "requester_key",
+            "requester_masked", "transaction_id", "latency_ms")
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,6 @@ class InquiryLogWriter:
         self._engine = engine
         self._interval = interval
         self._max_batch = max_batch
-        self._rows = _Rows(engine.dialect)
         self._queue: queue.SimpleQueue[LogEntry] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
@@ -90,14 +86,15 @@ class InquiryLogWriter:
 
     def _insert(self, batch: list[LogEntry]) -> None:
         try:
-            statements = self._rows.statements(batch)  # before the writers' turn
+            # Multi-row INSERTs built before the writers' turn is taken. With executemany
+            # each row was a step of its own, after which the writer waited for the GIL
+            # again while the request threads kept it: a batch held the turn (every
+            # other writer of every process waiting) for tens of milliseconds.
+            statements = raw_rows.inserts(
+                self._engine.dialect, InquiryLog.__table__, _COLUMNS,
+                [[getattr(entry, column) for column in _COLUMNS] for entry in batch])
             with self._engine.begin() as connection:
-                cursor = connection.connection.cursor()
-                try:
-                    for statement, values in statements:
-                        statement.execute(cursor, values)
-                finally:
-                    cursor.close()
+                raw_rows.run(connection, statements)
         except Exception:  # the log must never take the inquiry loop down
             if len(batch) == 1:
                 log.exception("could not write an inquiry log row (%s, %s)",
@@ -111,56 +108,3 @@ class InquiryLogWriter:
         while not self._stop.wait(self._interval):
             self.flush()
 
-
-class _Rows:
-    """The log's rows as multi-row INSERTs, compiled once per size, their values ready
-    for the driver.
-
-    A batch is hundreds of rows. Written with ``executemany``, each row was a step of
-    its own, and after each the writer waited for the GIL again, as long as the
-    request threads kept it: under load a batch held the writers' turn (every other
-    writer of every process waiting) for tens of milliseconds, most of it waiting for
-    the GIL. In a few statements of up to ``ROWS_PER_STATEMENT`` rows (``pieces``),
-    built before the turn is taken, it holds it for a few round trips."""
-
-    COLUMNS = ("at", "channel", "outcome", "requester_kind", "requester_key",
-               "requester_masked", "transaction_id", "latency_ms")
-
-    def __init__(self, dialect: Dialect) -> None:
-        self._dialect = dialect
-        # What SQLAlchemy would do to the time before the driver sees it (UtcDateTime).
-        at = InquiryLog.__table__.c.at.type
-        self._at: Callable[[Any], Any] = (at.dialect_impl(dialect).bind_processor(dialect)
-                                          or _as_is)
-        self._statements: dict[int, CompiledStatement] = {}
-
-    def statements(self, batch: list[LogEntry]) -> list[tuple[CompiledStatement,
-                                                              dict[str, object]]]:
-        out = []
-        at = self._at
-        for start, size in pieces(len(batch), ROWS_PER_STATEMENT):
-            values: dict[str, object] = {}
-            for i, entry in enumerate(batch[start:start + size]):
-                values.update({
-                    f"at{i}": at(entry.at), f"channel{i}": entry.channel,
-                    f"outcome{i}": entry.outcome, f"requester_kind{i}": entry.requester_kind,
-                    f"requester_key{i}": entry.requester_key,
-                    f"requester_masked{i}": entry.requester_masked,
-                    f"transaction_id{i}": entry.transaction_id,
-                    f"latency_ms{i}": entry.latency_ms})
-            out.append((self._statement(size), values))
-        return out
-
-    def _statement(self, size: int) -> CompiledStatement:
-        statement = self._statements.get(size)
-        if statement is None:
-            rows: list[dict[str, Any]] = [
-                {column: bindparam(f"{column}{i}") for column in self.COLUMNS}
-                for i in range(size)]
-            statement = self._statements[size] = CompiledStatement(
-                _INSERT.values(rows), self._dialect)
-        return statement
-
-
-def _as_is(value: Any) -> Any:
-    return value

@@ -12,16 +12,7 @@ from core.platform.faults import Outage
 AWAY = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_an_outage_is_said_when_it_begins_once_a_minute_and_when_it_ends(caplog):
-    clock = Clock()
+def test_an_outage_is_said_when_it_begins_once_a_minute_and_when_it_ends(caplog, clock):
     outage = Outage(logging.getLogger("test.outage"), "the pass", clock=clock)
     with caplog.at_level(logging.WARNING, "test.outage"):
         for _ in range(119):  # two minutes of one try a second
@@ -41,8 +32,8 @@ def test_an_outage_is_said_when_it_begins_once_a_minute_and_when_it_ends(caplog)
 
 
 def test_a_failure_that_is_not_the_database_is_logged_with_its_traceback_each_time(
-        caplog):
-    outage = Outage(logging.getLogger("test.outage"), "the pass", clock=Clock())
+        caplog, clock):
+    outage = Outage(logging.getLogger("test.outage"), "the pass", clock=clock)
     with caplog.at_level(logging.WARNING, "test.outage"):
         for _ in range(3):
             try:
@@ -54,8 +45,8 @@ def test_a_failure_that_is_not_the_database_is_logged_with_its_traceback_each_ti
                for record in caplog.records)
 
 
-def test_an_outage_seen_through_a_wrapped_exception_is_still_the_database(caplog):
-    outage = Outage(logging.getLogger("test.outage"), "the pass", clock=Clock())
+def test_an_outage_seen_through_a_wrapped_exception_is_still_the_database(caplog, clock):
+    outage = Outage(logging.getLogger("test.outage"), "the pass", clock=clock)
     with caplog.at_level(logging.WARNING, "test.outage"):
         try:
             try:
@@ -69,10 +60,9 @@ def test_an_outage_seen_through_a_wrapped_exception_is_still_the_database(caplog
     assert "away" in caplog.records[0].getMessage()
 
 
-def test_failures_far_apart_are_two_outages_not_one(caplog):
+def test_failures_far_apart_are_two_outages_not_one(caplog, clock):
     # The SMS loop says "succeeded" only after a pass that did work: an outage can end
     # unseen. A failure long after the last one begins another.
-    clock = Clock()
     outage = Outage(logging.getLogger("test.outage"), "the pass", clock=clock)
     with caplog.at_level(logging.WARNING, "test.outage"):
         outage.failed(AWAY)
