@@ -39,7 +39,9 @@ if str(ROOT) not in sys.path:
 import smpplib.client  # noqa: E402
 import smpplib.smpp  # noqa: E402
 
-_stop = threading.Event()
+from gateway.runner import StopFlag  # noqa: E402
+
+_stop = StopFlag()  # set by the SIGTERM handler: no lock taken there (StopFlag says why)
 
 
 def _on_term(_signum, _frame) -> None:

@@ -8,7 +8,10 @@ how it went as the exit status: 0 when every part stopped cleanly, 1 otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +27,48 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class StartFailed(Exception):
     """A part could not start for a reason the operator fixes (a port in use): the message
     is the one line the command ends with, naming the setting to change."""
+
+
+class StopFlag:
+    """A stop asked for, by a signal handler or by another thread, and waited for.
+
+    Setting it takes no lock. A handler that took one, as ``threading.Event.set`` does,
+    deadlocks the process for good when the signal lands while the main thread holds that
+    same lock inside ``Event.wait`` (Python runs the handler in the main thread, between
+    two of its bytecodes): a SIGTERM then stops nothing, ever. The waiter sleeps in
+    ``poll`` on a pipe the setter writes a byte to instead.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._closed = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._poll = select.poll()
+        self._poll.register(self._read, select.POLLIN)
+
+    def set(self) -> None:
+        self._set = True
+        if not self._closed:  # once closed, the descriptor's number may be another file's
+            with contextlib.suppress(BlockingIOError):  # full: the waiter wakes anyway
+                os.write(self._write, b"!")
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """Return when set or after ``timeout`` seconds; whether it is set."""
+        if not self._set:
+            self._poll.poll(timeout * 1000)
+        return self._set
+
+    def close(self) -> None:
+        """Let go of the pipe (from the thread that waits); a later ``set`` still sets."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._read)
+            os.close(self._write)
 
 
 class Component(Protocol):
@@ -74,7 +119,7 @@ class Runner:
         self.components = list(components)
         self.check_every = check_every
         self.signals = tuple(signals)
-        self._stop = threading.Event()
+        self._stop = StopFlag()
         self._started: list[Component] = []
 
     def request_stop(self) -> None:
@@ -103,6 +148,7 @@ class Runner:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            self._stop.close()
         if not clean:
             return 1
         log.info("stopped")

@@ -28,7 +28,7 @@ from typing import Any
 import click
 
 from gateway.commands.options import configure_logging, describe_failure, open_core
-from gateway.runner import STOP_SIGNALS, Component, Part, Runner
+from gateway.runner import STOP_SIGNALS, Component, Part, Runner, StopFlag
 from gateway.settings import Settings
 from gateway.webtier import RunDirectory
 
@@ -38,7 +38,7 @@ log = logging.getLogger("gateway")
 def main() -> None:
     # A stop asked for while the worker is still starting (a replacement being built when
     # the run stops) is kept for its runner: the worker then starts and stops cleanly.
-    early = threading.Event()
+    early = StopFlag()  # never an Event: a handler must take no lock (StopFlag says why)
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: early.set())
     # Blocked by the supervisor until these handlers were set (gateway.webtier): one
@@ -61,7 +61,7 @@ def main() -> None:
     sys.exit(status)
 
 
-def run(orders: dict[str, Any], settings: Settings, early: threading.Event) -> int:
+def run(orders: dict[str, Any], settings: Settings, early: StopFlag) -> int:
     from gateway.components import core_part
 
     core = open_core(settings)

@@ -4,6 +4,7 @@ assertion message even when it hangs and has to be killed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -70,7 +71,13 @@ def stop(process: subprocess.Popen, how: signal.Signals = signal.SIGTERM,
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
+        # Its whole group when it leads one (`make run`): else the children it started
+        # keep the output pipe open, and the wait for it hangs as long again.
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(process.pid) == process.pid:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
         output, _ = process.communicate(timeout=timeout)
     return output
 

@@ -199,9 +199,9 @@ class MailStore:
             return {}
         with self.db.read() as session:
             queued = dict(session.execute(select(Notification.id, Notification.created_at)
-                                          .where(Notification.id.in_(ids))).tuples().all())
+                                          .where(Notification.id.in_(ids))).all())
             html = dict(session.execute(select(EmailHtml.notification_id, EmailHtml.html)
-                                        .where(EmailHtml.notification_id.in_(ids))).tuples().all())
+                                        .where(EmailHtml.notification_id.in_(ids))).all())
             envelopes: dict[int, ReplyEnvelope] = {}
             for row in session.scalars(select(EmailExchange).where(
                     EmailExchange.notification_id.in_(ids))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -16,6 +18,7 @@ import pytest
 from gateway import components
 from gateway.components import WebServer
 from gateway.runner import Part, Runner
+from tests.test_architecture import REPO
 
 
 class Recorder:
@@ -353,3 +356,50 @@ def test_a_small_answer_goes_in_one_write_and_others_as_waitress_writes_them(mon
         assert writes[1] == big  # too big to copy: after its head, as waitress sends it
     finally:
         web.stop()
+
+
+# Run in a process of its own: for each line the main thread runs while the runner waits,
+# a SIGTERM to itself right there, then the run must end. A handler that takes a lock the
+# main thread holds at that line (threading.Event.set inside Event.wait did) hangs it.
+_SIGNAL_AT_EVERY_LINE = """
+import os, signal, sys
+from gateway.runner import Part, Runner
+
+at, lines, waiting = 0, 0, False
+
+def trace(frame, event, _arg):
+    global lines, waiting
+    waiting = waiting or frame.f_code is Runner._wait.__code__
+    if event == "line" and waiting:
+        lines += 1
+        if lines == at:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return trace
+
+for at in range(1, int(sys.argv[1]) + 1):
+    lines, waiting = 0, False
+    runner = Runner([Part("part")], check_every=0.001)
+    sys.settrace(trace)
+    status = runner.run()
+    sys.settrace(None)
+    assert status == 0, (at, status)
+    print(at, flush=True)
+"""
+
+
+def test_a_signal_landing_at_any_line_of_the_wait_stops_the_run(tmp_path):
+    script = tmp_path / "signal_at_every_line.py"
+    script.write_text(_SIGNAL_AT_EVERY_LINE)
+    # 120 lines: several of the wait's rounds (the old Event-based wait hung at its 4th).
+    process = subprocess.Popen([sys.executable, str(script), "120"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        lines = output.split()
+        pytest.fail(f"the run did not stop for a SIGTERM at line {len(lines) + 1} of its "
+                    "wait: a deadlocked signal handler")
+    assert process.returncode == 0, output
+    assert output.split()[-1] == "120"
