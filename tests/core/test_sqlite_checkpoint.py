@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,11 @@ def _logged_pages(watcher: sqlite3.Connection) -> int:
     return watcher.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
 
 
+def _starts_again(seen: list[int]) -> int:
+    """How often the log's size, sampled in turn, went down: it started again."""
+    return sum(later < earlier for earlier, later in itertools.pairwise(seen))
+
+
 def test_the_log_is_restarted_under_steady_reads_and_writes(db):
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -76,8 +82,14 @@ def test_the_log_is_restarted_under_steady_reads_and_writes(db):
     try:
         for worker in workers:
             worker.start()
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
+        # Until the run has written eight bounds' worth and the log started again three
+        # times, or 30 s: a loaded machine gives the writer fewer commits a second (in
+        # 3 s it once had fewer than the bound's 64), and what is asserted is what
+        # happened, not how soon.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+                len(written) > 8 * RESTART_BYTES / 4096 and checkpointer.restarts >= 3
+                and _starts_again(seen) >= 3):
             seen.append(_logged_pages(watcher))
             time.sleep(0.02)
     finally:
@@ -91,9 +103,11 @@ def test_the_log_is_restarted_under_steady_reads_and_writes(db):
     assert checkpointer.restarts >= 3
     # The log holds what was written since it last started again, never the whole
     # run's: without restarts it only grows (a page for every commit at least).
-    starts_again = sum(later < earlier for earlier, later in itertools.pairwise(seen))
-    assert starts_again >= 3
-    assert max(seen) < len(written)
+    assert _starts_again(seen) >= 3
+    # Most of the time the log holds about its bound (64 pages here; it overshoots while
+    # readers keep it and the restart waits), not the run's pages (a page for each of
+    # the 512 or more commits at least): without restarts it only grows.
+    assert statistics.median(seen) < 4 * RESTART_BYTES / 4096 < len(written) / 2
 
 
 def test_a_reader_that_keeps_the_log_makes_the_restart_give_up_soon(db):
