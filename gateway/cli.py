@@ -74,8 +74,12 @@ def _serve(settings: Settings, components: str, *, with_channels: bool = False) 
             log.info("channel %s: %s", name,
                      "enabled" if getattr(settings, name).enabled else "disabled")
         with run_directory() as run_dir:
-            _run([Workers(settings, sockets, run_dir, web=web, background=with_channels,
-                          debug=debugging())])
+            workers = Workers(settings, sockets, run_dir, web=web, background=with_channels,
+                              debug=debugging(), stop_requested=lambda: runner.stopping())
+            runner = Runner([workers])
+            status = runner.run()
+        if status:
+            sys.exit(status)
     finally:
         for sock in sockets:
             sock.close()

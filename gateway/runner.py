@@ -126,6 +126,11 @@ class Runner:
         """What SIGTERM and Ctrl-C do: the run stops at its next look."""
         self._stop.set()
 
+    def stopping(self) -> bool:
+        """Whether a stop was asked for: a part whose start waits long (the web tier's,
+        for its workers) gives up waiting, and the run stops without the rest started."""
+        return self._stop.is_set()
+
     def ready(self) -> bool:
         """Every component started and ready."""
         return len(self._started) == len(self.components) and all(
@@ -138,6 +143,8 @@ class Runner:
         try:
             try:
                 for component in self.components:
+                    if self._stop.is_set():
+                        break  # a stop asked for during the start: the rest never start
                     component.start()
                     self._started.append(component)
             except BaseException:

@@ -215,8 +215,11 @@ class Workers:
     name = "workers"
 
     def __init__(self, settings: Settings, sockets: list[socket.socket], run: RunDirectory,
-                 *, web: int, background: bool, debug: bool = False) -> None:
+                 *, web: int, background: bool, debug: bool = False,
+                 stop_requested: Callable[[], bool] = lambda: False) -> None:
         self.run = run
+        # The runner's word that a stop was asked for (SIGTERM during a slow start).
+        self._stop_requested = stop_requested
         self.sockets = sockets
         self.web = [Worker("web", number) for number in range(1, web + 1)]
         self.background = [Worker("background", 1)] if background else []
@@ -239,11 +242,14 @@ class Workers:
 
     def start(self) -> None:
         """Start every worker and wait until each serves; StartFailed (the others
-        stopped) when one ends first."""
+        stopped) when one ends first. A stop asked for meanwhile ends the wait: ``stop``
+        then stops them, started or not (each keeps the signal until it can obey it)."""
         for worker in self.all:
             self._spawn(worker)
         deadline = time.monotonic() + START_SECONDS
         while not all(worker.ready for worker in self.all):
+            if self._stop_requested():
+                return
             for worker in self.all:
                 returncode = worker.look()
                 if returncode is not None and not worker.ready:

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -294,7 +295,7 @@ def stand_in(tmp_path, monkeypatch):
 
 
 @contextmanager
-def supervised(settings, workers: int = 1) -> Iterator:
+def supervised(settings, workers: int = 1, **options) -> Iterator:
     import socket
 
     from gateway.webtier import Workers, run_directory
@@ -302,7 +303,7 @@ def supervised(settings, workers: int = 1) -> Iterator:
     with socket.socket() as sock, run_directory() as run_dir:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        yield Workers(settings, [sock], run_dir, web=workers, background=False)
+        yield Workers(settings, [sock], run_dir, web=workers, background=False, **options)
 
 
 def test_a_worker_that_ends_before_it_serves_fails_the_start_in_one_line(settings,
@@ -427,4 +428,38 @@ def test_a_stop_while_a_replacement_still_starts_waits_for_it_and_is_clean(
         # (else it would die of it, and the stop would be unclean: RuntimeError here).
         workers.stop()
 
+    assert workers.web[0].process.returncode == 0
+
+
+# The real worker, which serves but never tells the supervisor so (a start that hangs).
+NEVER_SAYS_READY = '''
+from gateway import worker
+
+worker._tell_ready = lambda fd: None
+worker.main()
+'''
+
+
+def test_a_stop_during_a_start_that_hangs_ends_the_run_cleanly_at_once(
+        settings, tmp_path, monkeypatch):
+    from gateway import webtier
+    from gateway.runner import Runner
+
+    program = tmp_path / "never_ready.py"
+    program.write_text(NEVER_SAYS_READY)
+    monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+
+    with supervised(settings, stop_requested=lambda: runner.stopping()) as workers:
+        runner = Runner([workers], check_every=0.05)
+        # As systemd's stop would: the signal once the worker is up (it answers) while
+        # the supervisor still waits for its word.
+        port = workers.sockets[0].getsockname()[1]
+        threading.Thread(target=lambda: (answered(port), os.kill(os.getpid(),
+                                                                 signal.SIGTERM))).start()
+        began = time.monotonic()
+        status = runner.run()
+
+    # Not after webtier.START_SECONDS (120 s): the wait for its word ends with the stop.
+    assert time.monotonic() - began < webtier.START_SECONDS / 4
+    assert status == 0
     assert workers.web[0].process.returncode == 0
