@@ -280,18 +280,27 @@ orders = json.loads(sys.stdin.readline())
 
 
 @pytest.fixture
-def stand_in(tmp_path, monkeypatch):
+def worker_program(tmp_path, monkeypatch):
+    """``worker_program(source)``: the supervisor starts this Python program as each
+    worker (the real one changed where the test says, or a stand-in)."""
+    from gateway import webtier
+
+    def use(source: str) -> None:
+        program = tmp_path / "changed_worker.py"
+        program.write_text(source)
+        monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+
+    return use
+
+
+@pytest.fixture
+def stand_in(worker_program, monkeypatch):
     """``stand_in(body)``: the supervisor starts this program as each worker, its orders
     read into ``orders`` first (``ready_fd``, ``run_dir``...)."""
     from gateway import webtier
 
-    def use(body: str) -> None:
-        program = tmp_path / "worker.py"
-        program.write_text(STAND_IN.format(body=body))
-        monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
-
     monkeypatch.setattr(webtier, "RETRY_AFTER", 0.01)
-    return use
+    return lambda body: worker_program(STAND_IN.format(body=body))
 
 
 @contextmanager
@@ -374,12 +383,9 @@ def answered(port: int) -> int:
 
 
 def test_a_worker_killed_after_it_answered_is_replaced_even_while_the_start_waits(
-        settings, tmp_path, monkeypatch, caplog):
-    from gateway import webtier
+        settings, worker_program, caplog):
 
-    program = tmp_path / "slow_worker.py"
-    program.write_text(SLOW_TO_SAY_READY)
-    monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+    worker_program(SLOW_TO_SAY_READY)
 
     with supervised(settings) as workers, ThreadPoolExecutor(1) as starting:
         start = starting.submit(workers.start)
@@ -412,12 +418,9 @@ worker.main()
 
 
 def test_a_stop_while_a_replacement_still_starts_waits_for_it_and_is_clean(
-        settings, tmp_path, monkeypatch):
-    from gateway import webtier
+        settings, worker_program):
 
-    program = tmp_path / "slow_worker.py"
-    program.write_text(SLOW_TO_START)
-    monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+    worker_program(SLOW_TO_START)
 
     with supervised(settings) as workers:
         workers.start()
@@ -441,13 +444,11 @@ worker.main()
 
 
 def test_a_stop_during_a_start_that_hangs_ends_the_run_cleanly_at_once(
-        settings, tmp_path, monkeypatch):
+        settings, worker_program):
     from gateway import webtier
     from gateway.runner import Runner
 
-    program = tmp_path / "never_ready.py"
-    program.write_text(NEVER_SAYS_READY)
-    monkeypatch.setattr(webtier, "WORKER_PROGRAM", (sys.executable, str(program)))
+    worker_program(NEVER_SAYS_READY)
 
     with supervised(settings, stop_requested=lambda: runner.stopping()) as workers:
         runner = Runner([workers], check_every=0.05)
