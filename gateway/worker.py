@@ -87,6 +87,7 @@ def run(orders: dict[str, Any], settings: Settings, early: StopFlag) -> int:
         signal.signal(signum, lambda _signum, _frame: runner.request_stop())
     if early.is_set():
         runner.request_stop()
+    early.close()  # its handlers are replaced: nothing sets it any more
     return runner.run()
 
 
