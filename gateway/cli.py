@@ -25,7 +25,7 @@ from gateway.commands.prompts import prompts
 from gateway.commands.tokens import token
 from gateway.commands.transactions import demo_data, import_csv
 from gateway.commands.users import users
-from gateway.runner import Component, Runner
+from gateway.runner import Component, Runner, frozen_heap
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway")
@@ -46,7 +46,7 @@ for _command in (db, demo_data, token, users, import_csv, prompts, holidays, cal
 
 
 def _run(components: list[Component]) -> None:
-    status = Runner(components).run()
+    status = Runner([*components, frozen_heap()]).run()
     if status:
         sys.exit(status)
 

@@ -9,6 +9,7 @@ how it went as the exit status: 0 when every part stopped cleanly, 1 otherwise.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import select
@@ -109,6 +110,22 @@ class Part:
     ready: Callable[[], bool] = _always
     health: Callable[[], bool] = _always
     stop_timeout: float = 60.0
+
+
+def frozen_heap() -> Part:
+    """A command's last part: once every other part has started, the objects made so far
+    (modules, the app, its routes, templates and settings: hundreds of thousands, alive
+    until the process ends) are put out of the garbage collector's reach (``gc.freeze``).
+    Its full collections then no longer walk them all, each a pause of every thread of a
+    web worker at once: under a flood of failed inquiries the p99 was 32-68 ms in ten
+    runs without, 26-33 ms in six with (bench/inquiry_http.py, same machine, same hour).
+    """
+
+    def freeze() -> None:
+        gc.collect()  # what start-up left for garbage goes first, not kept for good
+        gc.freeze()
+
+    return Part("frozen heap", start=freeze, stop=gc.unfreeze)
 
 
 class Runner:

@@ -28,7 +28,7 @@ from typing import Any
 import click
 
 from gateway.commands.options import configure_logging, describe_failure, open_core
-from gateway.runner import STOP_SIGNALS, Component, Part, Runner, StopFlag
+from gateway.runner import STOP_SIGNALS, Component, Part, Runner, StopFlag, frozen_heap
 from gateway.settings import Settings
 from gateway.webtier import RunDirectory
 
@@ -82,7 +82,7 @@ def run(orders: dict[str, Any], settings: Settings, early: StopFlag) -> int:
     except BaseException:
         core.close()
         raise
-    runner = Runner(parts)
+    runner = Runner([*parts, frozen_heap()])
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda _signum, _frame: runner.request_stop())
     if early.is_set():

@@ -3,6 +3,7 @@ in the reverse order, each part within its time, and the exit status says how it
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 
 from gateway import components
 from gateway.components import WebServer
-from gateway.runner import Part, Runner
+from gateway.runner import Part, Runner, frozen_heap
 from tests.test_architecture import REPO
 
 
@@ -363,7 +364,7 @@ def test_a_small_answer_goes_in_one_write_and_others_as_waitress_writes_them(mon
 # main thread holds at that line (threading.Event.set inside Event.wait did) hangs it.
 _SIGNAL_AT_EVERY_LINE = """
 import os, signal, sys
-from gateway.runner import Part, Runner
+from gateway.runner import Part, Runner, frozen_heap
 
 at, lines, waiting = 0, 0, False
 
@@ -403,3 +404,18 @@ def test_a_signal_landing_at_any_line_of_the_wait_stops_the_run(tmp_path):
                     "wait: a deadlocked signal handler")
     assert process.returncode == 0, output
     assert output.split()[-1] == "120"
+
+
+def test_the_frozen_heap_keeps_what_start_up_made_from_the_collector_until_it_stops():
+    made_at_start_up = [[]]  # a container, tracked by the collector
+    part = frozen_heap()
+
+    part.start()
+    try:
+        assert gc.get_freeze_count() > 0
+        assert not any(o is made_at_start_up for o in gc.get_objects())
+    finally:
+        part.stop()
+
+    assert gc.get_freeze_count() == 0
+    assert any(o is made_at_start_up for o in gc.get_objects())
