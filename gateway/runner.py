@@ -118,7 +118,7 @@ def frozen_heap() -> Part:
     until the process ends) are put out of the garbage collector's reach (``gc.freeze``).
     Its full collections then no longer walk them all, each a pause of every thread of a
     web worker at once: under a flood of failed inquiries the p99 was 32-68 ms in ten
-    runs without, 26-33 ms in six with (bench/inquiry_http.py, same machine, same hour).
+    runs without, 26-33 ms in nine with (bench/inquiry_http.py, same machine, same hour).
     """
 
     def freeze() -> None:
