@@ -3,6 +3,7 @@ GATEWAY_TEST_DATABASE_URL is set, as .ci/run does), the core, the Flask app, tok
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import delete
 from core.access.tokens import create_token
 from core.platform import migrate
 from core.platform.db import Database
+from core.platform.ratelimit import DatabaseFailureCounts
 from core.schema import Base
 from gateway.app import create_app
 from gateway.bootstrap import build_core
@@ -137,6 +139,34 @@ def settings(database_url, tmp_path) -> Settings:
     return make_settings(database_url, tmp_path)
 
 
+# The failure counters the tests make (``DatabaseFailureCounts``), closed before the test
+# database is emptied: one left open writes the failures it held behind into the next
+# test's rows (CI once: a test found two counters more than it had made).
+_FAILURE_COUNTS: list[DatabaseFailureCounts] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _failure_counts_registered():
+    original = DatabaseFailureCounts.__init__
+
+    def registered(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        _FAILURE_COUNTS.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseFailureCounts, "__init__", registered)
+        yield
+
+
+def _close_failure_counts() -> None:
+    """Write what each one still holds, and stop its writer (it touches the database only
+    when it holds something)."""
+    while _FAILURE_COUNTS:
+        counts = _FAILURE_COUNTS.pop()
+        with contextlib.suppress(Exception):  # its database gone (a test's own): no matter
+            counts.close()
+
+
 class _Emptier:
     """Empties every table of the test database after a test: one engine for the whole
     session, so that neither its statements nor (on PostgreSQL) its connection are made
@@ -149,6 +179,7 @@ class _Emptier:
         self.database = Database(url)
 
     def empty(self) -> None:
+        _close_failure_counts()
         with self.database.engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(delete(table))
