@@ -261,6 +261,23 @@ def test_a_dropped_connection_surfaces_as_a_connection_error(smsc, esme):
         esme.client.read_pdu()
 
 
+def test_submits_behind_the_one_that_drops_the_connection_are_never_read(smsc, esme):
+    # Two submit_sm in one TCP write: the peer parses both from one chunk. A real SMSC
+    # that resets the connection at the first reads nothing after it, so the second
+    # must not be recorded, let alone accepted (a test counting duplicates relies on it).
+    esme.bind(smsc)
+    smsc.script(drop_on_next_submits=1)
+    pdus = [smpplib.smpp.make_pdu(
+        "submit_sm", client=esme.client, source_addr=SHORT_CODE, destination_addr=MOBILE,
+        short_message=text.encode("ascii")) for text in ("first", "second")]
+
+    esme.client._socket.sendall(b"".join(pdu.generate() for pdu in pdus))
+
+    smsc.wait_for(lambda s: s["disconnects"])
+    assert [s["text"] for s in smsc.submits()] == ["first"]
+    assert not [s for s in smsc.submits() if s["message_id"]]
+
+
 def test_pitfall_a_silent_smsc_only_makes_smpplib_send_more_enquire_links(smsc):
     esme = Esme(smsc, timeout=0.3)
     try:

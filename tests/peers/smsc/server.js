@@ -379,6 +379,9 @@ function onSession(session) {
   session.on('error', () => {}); // a reset connection is part of the tests, not a crash
 
   session.on('pdu', (pdu) => {
+    // A connection this end has reset reads nothing more: PDUs that arrived in the same
+    // chunk as the one that made it drop never reached a real SMSC's application.
+    if (session.socket.destroyed) return undefined;
     switch (pdu.command) {
       case 'bind_transceiver':
       case 'bind_transmitter':
