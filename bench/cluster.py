@@ -62,8 +62,8 @@ counts (the table it prints; details in ``--out``/cluster.json):
 The exit status is 1 when an invariant does not hold, 2 when the bed itself broke.
 Settings that differ from production, so that ten minutes show what days would: the
 overdue scan and the alarm scan every 5 s, overdue messages sent at any hour, Citizen's
-Voice targets of 1 hour, ``scheduler.stale_claim_seconds`` 60 (the e-mail sender's
-claims of a killed process), the failure limits lifted (all load comes from 127.0.0.1).
+Voice targets of 1 hour, ``scheduler.stale_claim_seconds`` 60 (claims that name no
+sender), the failure limits lifted (all load comes from 127.0.0.1).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ stored with its reply queued (``channels.email.voice.receive_mail``: a Citizen's
 mail files or acts on a case, any other is an inquiry); only
 then is it marked \\Seen and the cursor moved past it. A mail that cannot be understood, or
 that the core fails on, is moved to ``failed_folder`` with the reason logged, and the loop
-goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows.
+goes on. Every tick, on every machine, the SMTP sender drains the outbox's "email" rows;
+its claims stand on its heartbeat (``channels.email.heartbeat``), and the claims of a
+sender whose heartbeat has stopped are given back (``recover_orphaned_claims``).
 
 A crash after storing a mail and before marking it read repeats the mail on the next
 poll; its Message-ID is stored already, so it is not answered again.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from channels.email import metrics, voice
+from channels.email.heartbeat import SenderHeartbeat
 from channels.email.inquiry import EmailRules
 from channels.email.mailbox import UNREADABLE, Mailbox, MailboxUnavailable
 from channels.email.parse import UnreadableMail, parse_mail, parse_oversized
@@ -50,7 +53,19 @@ _FETCH_BATCH = 20
 @dataclass(frozen=True)
 class Timings:
     tick_seconds: float = 5.0  # how often the outbox is drained
+    # Claims that name no holder (made by a sender without a heartbeat) go back this old.
     stale_claims_after: timedelta = timedelta(minutes=10)
+    smtp_timeout: float = 20.0  # each wait for the SMTP server
+    # The sender's heartbeat (``channels.email.heartbeat``): written this often, and a
+    # sender whose heartbeat stood still this long has its claims given back.
+    heartbeat_interval: float = 10.0
+    heartbeat_lifetime: float = 120.0
+
+    @property
+    def heartbeat_margin(self) -> float:
+        """How long before its heartbeat's deadline a sender begins no message: one
+        message's four waits (MAIL, RCPT, DATA, the end of the data) and two beats."""
+        return 4 * self.smtp_timeout + 2 * self.heartbeat_interval
 
 
 @dataclass
@@ -78,11 +93,20 @@ class EmailChannel:
             max_replies_per_hour=settings.max_replies_per_hour,
             authserv_ids=frozenset(settings.authserv_ids),
             voice_address=settings.voice_address)
-        self.sender = SmtpSender(core, settings.smtp,
-                                 allow_plaintext_login=settings.allow_plaintext_login,
-                                 voice_address=settings.voice_address)
         self.cursors = MailboxCursors(core.db)
         self.holder = leases.holder_name("email")
+        self.heartbeat = SenderHeartbeat(
+            core, self.holder, interval=self.timings.heartbeat_interval,
+            lifetime=self.timings.heartbeat_lifetime, margin=self.timings.heartbeat_margin,
+            alive=self._loop_alive)
+        self.sender = SmtpSender(core, settings.smtp, timeout=self.timings.smtp_timeout,
+                                 allow_plaintext_login=settings.allow_plaintext_login,
+                                 voice_address=settings.voice_address,
+                                 heartbeat=self.heartbeat)
+        # Other senders' heartbeats as this channel has seen them, to give back the claims
+        # of those that stopped.
+        self._senders = outbox.Heartbeats(leases.EMAIL_SENDER_PREFIX)
+        self._next_orphan_check = 0.0
         self._lease_ttl = timedelta(seconds=max(60, 3 * settings.imap.poll_seconds))
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,21 +122,57 @@ class EmailChannel:
         if not self.rules.authserv_ids:
             log.warning("e-mail: email.authserv_ids is empty: no mail is answered (a "
                         "reply goes only to a From our mail server authenticated)")
-        recovered = outbox.recover_stale_claims(self.core.db, self.timings.stale_claims_after,
-                                                channel=CHANNEL)
-        if recovered:
-            log.warning("%d e-mail replies claimed by a sender that stopped are queued "
-                        "again", recovered)
+        self._recovered(outbox.recover_stale_claims(
+            self.core.db, self.timings.stale_claims_after, channel=CHANNEL))
         self._stopping.clear()
+        # The heartbeat first: the sender's claims name it, and another channel gives back
+        # those of a holder without a live heartbeat.
+        self.heartbeat.start()
         self._thread = threading.Thread(target=self._loop, name="email-channel", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
+        stopped = True
         if self._thread is not None:
             self._thread.join(timeout)
+            stopped = not self._thread.is_alive()
             self._thread = None
+        self.heartbeat.stop(timeout)
+        if stopped:
+            try:
+                self.heartbeat.release()
+            except DATABASE_ERROR:
+                log.exception("could not give up the e-mail sender's heartbeat (it will "
+                              "expire)")
+        else:
+            # Its claims are still this sender's: the heartbeat's lapse gives them back.
+            log.warning("the e-mail channel's thread did not stop in %.0f s; its "
+                        "sender's heartbeat is left to expire", timeout)
         self._release()
+
+    def _loop_alive(self) -> bool:
+        """Whether the thread that sends runs (or has not been started yet)."""
+        return self._thread is None or self._thread.is_alive()
+
+    def recover_orphaned_claims(self) -> None:
+        """Give back the claims of e-mail senders whose heartbeat has stopped (a SIGKILLed
+        process: at once when it ran on this machine, else once its heartbeat has stood
+        still for its lifetime as this process counts it); a live sender's, never."""
+        self._recovered(outbox.recover_claims_of_stopped_holders(
+            self.core.db, self._senders, channel=CHANNEL))
+
+    def _recover_orphans_due(self) -> None:
+        now = self._clock()
+        if now >= self._next_orphan_check:
+            self._next_orphan_check = now + self.timings.heartbeat_interval
+            self.recover_orphaned_claims()
+
+    @staticmethod
+    def _recovered(recovered: int) -> None:
+        if recovered:
+            log.warning("%d e-mail replies claimed by a sender that stopped are queued "
+                        "again", recovered)
 
     @property
     def idling(self) -> bool:
@@ -137,6 +197,7 @@ class EmailChannel:
                 if time.monotonic() >= next_poll:
                     self._guarded(self._poll_and_watch)
                     next_poll = time.monotonic() + self.settings.imap.poll_seconds
+                self._guarded(self._recover_orphans_due)
                 self._guarded(self.sender.send_due)
                 if self._wait(tick):
                     next_poll = 0.0  # new mail: read it now

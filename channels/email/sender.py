@@ -28,6 +28,7 @@ from datetime import datetime
 
 from channels.email import metrics
 from channels.email.compose import compose_reply, message_id_for, sender_address
+from channels.email.heartbeat import SenderHeartbeat
 from channels.email.login import (
     PlaintextLoginRefused,
     refuse_plaintext_login,
@@ -70,8 +71,12 @@ class SmtpSender:
 
     def __init__(self, core: Core, settings: SmtpSettings, *,
                  backoff: RetrySchedule | None = None, timeout: float = 20.0, batch: int = 10,
-                 allow_plaintext_login: bool = False, voice_address: str = "") -> None:
+                 allow_plaintext_login: bool = False, voice_address: str = "",
+                 heartbeat: SenderHeartbeat | None = None) -> None:
         self.db = core.db
+        # Claims name its holder and are made, and begun, only while it is valid; without
+        # one (a sender run by hand) they name no holder and go back by age.
+        self.heartbeat = heartbeat
         # Citizen's Voice's mails are sent from this address (``email.voice_address``).
         self.voice_address = voice_address
         self.mail = MailStore(core.db)
@@ -91,16 +96,24 @@ class SmtpSender:
         for their retry and the rest wait in the outbox for the next tick."""
         session = _Session()
         connection: smtplib.SMTP | None = None
+        heartbeat = self.heartbeat
         try:
             while True:
-                waiting = outbox.claim_due(self.db, channel=CHANNEL,
-                                           limit=self.batch, now=now)
+                epoch = heartbeat.epoch if heartbeat else 0  # read first: see claims_valid
+                if heartbeat is not None and not heartbeat.valid():
+                    return session.accepted
+                waiting = outbox.claim_due(self.db, channel=CHANNEL, limit=self.batch,
+                                           now=now,
+                                           holder=heartbeat.holder if heartbeat else None)
                 if not waiting:
                     return session.accepted
                 try:
                     composed = self.mail.compositions([item.id for item in waiting])
                     connection = connection or self._connect()
                     while waiting:
+                        if heartbeat is not None and not heartbeat.claims_valid(epoch):
+                            self._give_back(waiting)
+                            return session.accepted
                         self._send_one(connection, waiting[0], composed[waiting[0].id],
                                        session)
                         waiting.pop(0)
@@ -114,6 +127,15 @@ class SmtpSender:
             self._judge_refusals(session)
             if connection is not None:
                 _close(connection)
+
+    def _give_back(self, waiting: list[outbox.Claimed]) -> None:
+        """Give back untried the claims the heartbeat's deadline has overtaken: another
+        channel may give them back any time now, and would send them too. Should this
+        fail, the heartbeat's lapse gives them back."""
+        log.warning("%d e-mail replies claimed as the sender's heartbeat lapsed are given "
+                    "back unsent", len(waiting))
+        for item in waiting:
+            outbox.mark_unsent(self.db, item.id, attempt=item.attempts)
 
     def _send_one(self, connection: smtplib.SMTP, item: outbox.Claimed,
                   composition: Composition, session: _Session) -> None:

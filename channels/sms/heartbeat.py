@@ -17,7 +17,6 @@ lock, a dead socket) or a heartbeat thread that died stops the claims all the sa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -33,8 +32,6 @@ from core.service import Core
 
 log = logging.getLogger(__name__)
 
-_LEASE_NAME_MAX = 64
-
 # The slot leases' names: ``smpp-bind:0`` ... (not under ``leases.SMS_CHANNEL_PREFIX``:
 # they are not heartbeats).
 BIND_SLOT_PREFIX = "smpp-bind:"
@@ -46,15 +43,8 @@ def bind_slots(settings: SmsSettings, clock: Callable[[], float]) -> Slots:
 
 
 def heartbeat_name(holder: str) -> str:
-    """The heartbeat lease's name for ``holder`` (a ``leases.holder_name``): at most the
-    column's 64 characters, and unique per holder however long the host name (a hash of
-    the whole holder, then its end: the pid and the random suffix)."""
-    name = f"{leases.SMS_CHANNEL_PREFIX}{holder}"
-    if len(name) <= _LEASE_NAME_MAX:
-        return name
-    digest = hashlib.sha256(holder.encode()).hexdigest()[:12]
-    keep = _LEASE_NAME_MAX - len(leases.SMS_CHANNEL_PREFIX) - len(digest) - 1
-    return f"{leases.SMS_CHANNEL_PREFIX}{digest}~{holder[-keep:]}"
+    """The heartbeat lease's name for ``holder`` (see ``leases.heartbeat_name``)."""
+    return leases.heartbeat_name(leases.SMS_CHANNEL_PREFIX, holder)
 
 
 class Heartbeat:

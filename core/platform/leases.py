@@ -31,6 +31,10 @@ from core.platform.models import Lease
 # Each running SMS channel keeps a lease of its own under this prefix as its heartbeat
 # (its bind state for /healthz on any machine); SMS channels do not exclude each other.
 SMS_CHANNEL_PREFIX = "sms:"
+# Each running e-mail sender likewise: its claims go back once it stops.
+EMAIL_SENDER_PREFIX = "email-sender:"
+
+_NAME_MAX = 64  # the name column's length
 
 
 def namespace_identity() -> str | None:
@@ -66,6 +70,18 @@ def holder_name(component: str) -> str:
     name = f"{component}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     identity = namespace_identity()
     return f"{name}/{identity}" if identity else name
+
+
+def heartbeat_name(prefix: str, holder: str) -> str:
+    """The name of ``holder``'s heartbeat lease under ``prefix`` (a ``holder_name``): at
+    most the column's 64 characters, and unique per holder however long the host name (a
+    hash of the whole holder, then its end: the pid and the random suffix)."""
+    name = f"{prefix}{holder}"
+    if len(name) <= _NAME_MAX:
+        return name
+    digest = hashlib.sha256(holder.encode()).hexdigest()[:12]
+    keep = _NAME_MAX - len(prefix) - len(digest) - 1
+    return f"{prefix}{digest}~{holder[-keep:]}"
 
 
 def reclaimable(holder: str) -> bool:

@@ -3,6 +3,7 @@ keeping every message it accepts, and able to go down and come back on the same 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
@@ -47,6 +48,11 @@ class _Keeper:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.peer.hold_rcpt.is_set():
+            with self.peer.lock:
+                self.peer.rcpts_held += 1
+            while self.peer.hold_rcpt.is_set():
+                await asyncio.sleep(0.02)
         refusal = self.peer.refuse.get(address.lower())
         if refusal:
             return refusal
@@ -106,6 +112,10 @@ class SmtpPeer:
         # Recipient address -> the reply after DATA to a message for it (e.g. "554 5.6.0
         # Message content rejected"): the server refusing that one message, not all.
         self.refuse_data_for: dict[str, str] = {}
+        # While set, every RCPT TO waits unanswered (a sender caught mid-message, before
+        # its data); ``rcpts_held`` counts those that waited.
+        self.hold_rcpt = threading.Event()
+        self.rcpts_held = 0
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -136,6 +146,7 @@ class SmtpPeer:
         return AuthResult(success=ok)
 
     def stop(self) -> None:
+        self.hold_rcpt.clear()
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

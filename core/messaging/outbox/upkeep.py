@@ -18,7 +18,7 @@ from core.platform.models import Lease
 
 def recover_stale_claims(db: Database, older_than: timedelta, now: datetime | None = None,
                          *, channel: str | None = None) -> int:
-    """Give claims that name no holder (``claimed_by`` NULL, e.g. the e-mail sender's)
+    """Give claims that name no holder (``claimed_by`` NULL: a sender without a heartbeat)
     and are older than ``older_than`` (of one ``channel``, or all) back to the queue; how
     many.
 
