@@ -122,7 +122,15 @@ def _details(core, settings):
         body["overdue_scan"] = {"holder": scan.holder, "live": scan.live(),
                                 "renewed_at": scan.renewed_at.isoformat(), **scan.state}
     if settings.email.enabled:
-        body["email"] = email_poller(held, settings.email.imap.poll_seconds)
+        email = email_poller(held, settings.email.imap.poll_seconds)
+        # Every e-mail sender's heartbeat, wherever it runs: one that died shows live until
+        # its lifetime (2 minutes) has passed; the age of its renewal tells sooner (10 s).
+        email["senders"] = [
+            {"holder": lease.holder, "live": lease.live(),
+             "renewed_seconds_ago": _seconds_since(lease.renewed_at, database_now)}
+            for name, lease in sorted(held.items())
+            if name.startswith(leases.EMAIL_SENDER_PREFIX)]
+        body["email"] = email
     if core.config.voice.enabled:
         voice = voice_jobs(details.voice)
         voice["dashboards"] = dashboards_job(held.get(dashboards_summary.LEASE),

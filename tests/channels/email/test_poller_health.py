@@ -28,7 +28,10 @@ def test_the_poller_shows_running_then_missing_once_stopped(core, email_settings
 
     assert body["status"] == "ok"
     assert body["background"]["email"]["heartbeat_age_seconds"] < 30
+    [sender] = body["email"]["senders"]  # its SMTP sender's heartbeat
+    assert sender["holder"] == channel.holder and sender["live"]
     assert up(samples, "email") == 1
     after = client.get("/healthz").get_json()
     assert (after["status"], after["components"]["email"]) == ("degraded", "missing")
+    assert after["email"]["senders"] == []  # given up by the clean stop
     assert up(scrape(client), "email") == 0
