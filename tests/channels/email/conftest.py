@@ -10,6 +10,7 @@ from itertools import count
 import pytest
 
 from channels.email.channel import EmailChannel
+from tests import processes
 from tests.channels.email.mails import OUR_SERVER
 from tests.conftest import require_peer
 from tests.peers.dovecot_peer import DovecotPeer, dovecot_available
@@ -26,6 +27,23 @@ def wait_for(condition, limit: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def command_environment(database_url, tmp_path, dovecot, folder, smtp) -> dict[str, str]:
+    """The environment of a ``gateway email`` (or ``run``) process on the test peers."""
+    return processes.environment(
+        database_url, tmp_path, GATEWAY__GATEWAY__PORT=str(processes.free_port()),
+        GATEWAY__EMAIL__ENABLED="true",
+        GATEWAY__EMAIL__IMAP__HOST=dovecot.host, GATEWAY__EMAIL__IMAP__PORT=str(dovecot.port),
+        GATEWAY__EMAIL__IMAP__USERNAME=dovecot.username,
+        GATEWAY__EMAIL__IMAP__PASSWORD=dovecot.password,
+        GATEWAY__EMAIL__IMAP__SSL="false", GATEWAY__EMAIL__IMAP__FOLDER=folder,
+        GATEWAY__EMAIL__IMAP__POLL_SECONDS="1",
+        GATEWAY__EMAIL__SMTP__HOST=smtp.host, GATEWAY__EMAIL__SMTP__PORT=str(smtp.port),
+        GATEWAY__EMAIL__SMTP__STARTTLS="false",
+        GATEWAY__EMAIL__SMTP__FROM_ADDRESS=OUR_ADDRESS,
+        GATEWAY__EMAIL__AUTHSERV_IDS=f'["{OUR_SERVER}"]')
 
 
 @pytest.fixture(autouse=True)

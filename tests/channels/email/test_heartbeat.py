@@ -21,7 +21,7 @@ from gateway.bootstrap import build_core
 from tests import factories as f
 from tests import processes
 from tests.channels.email import mails
-from tests.channels.email.conftest import OUR_ADDRESS, wait_for
+from tests.channels.email.conftest import wait_for
 from tests.conftest import make_settings
 
 NUMBER = "4471234"
@@ -54,23 +54,11 @@ def notifying(core, database_url, tmp_path):
 
 
 def test_a_sender_killed_mid_message_has_its_reply_sent_once_by_the_next_at_once(
-        core, database_url, dovecot, folder, smtp, tmp_path, email_settings):
+        core, command_environment, dovecot, folder, smtp, email_settings):
     core.record_event(f.registered(NUMBER))
     dovecot.append(folder, mails.plain(f"حالة المعاملة {NUMBER}"))
     smtp.hold_rcpt.set()  # the killed sender gets as far as RCPT TO, never to its data
-    env = processes.environment(
-        database_url, tmp_path, GATEWAY__GATEWAY__PORT=str(processes.free_port()),
-        GATEWAY__EMAIL__ENABLED="true",
-        GATEWAY__EMAIL__IMAP__HOST=dovecot.host, GATEWAY__EMAIL__IMAP__PORT=str(dovecot.port),
-        GATEWAY__EMAIL__IMAP__USERNAME=dovecot.username,
-        GATEWAY__EMAIL__IMAP__PASSWORD=dovecot.password,
-        GATEWAY__EMAIL__IMAP__SSL="false", GATEWAY__EMAIL__IMAP__FOLDER=folder,
-        GATEWAY__EMAIL__IMAP__POLL_SECONDS="1",
-        GATEWAY__EMAIL__SMTP__HOST=smtp.host, GATEWAY__EMAIL__SMTP__PORT=str(smtp.port),
-        GATEWAY__EMAIL__SMTP__STARTTLS="false",
-        GATEWAY__EMAIL__SMTP__FROM_ADDRESS=OUR_ADDRESS,
-        GATEWAY__EMAIL__AUTHSERV_IDS=f'["{mails.OUR_SERVER}"]')
-    process = processes.start("email", env)
+    process = processes.start("email", command_environment)
     try:
         wait_for(lambda: smtp.rcpts_held or process.poll() is not None, limit=60)
     finally:
