@@ -364,7 +364,7 @@ def test_a_small_answer_goes_in_one_write_and_others_as_waitress_writes_them(mon
 # main thread holds at that line (threading.Event.set inside Event.wait did) hangs it.
 _SIGNAL_AT_EVERY_LINE = """
 import os, signal, sys
-from gateway.runner import Part, Runner, frozen_heap
+from gateway.runner import Part, Runner
 
 at, lines, waiting = 0, 0, False
 
